@@ -1,0 +1,142 @@
+"""Database triggers that make posted rows immutable.
+
+"Posted is forever" is enforced three times: the services refuse, the models' querysets
+refuse, and the database refuses even raw SQL. This module writes the third layer for
+SQLite (``SELECT RAISE(ABORT, ...)``) and PostgreSQL (PL/pgSQL ``RAISE EXCEPTION``).
+
+Triggers are rebuilt from the current models after every ``migrate`` (see ``apps.py``), so
+a column added later is covered without hand-written trigger SQL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.apps import apps as django_apps
+from django.db import connections
+
+
+@dataclass(frozen=True)
+class Guard:
+    model: str  # "app_label.ModelName"
+    # Rows are guarded only when this SQL condition on OLD holds (None: always).
+    when: str | None = None
+    # Columns that may still change on a guarded row (cached settlement figures).
+    mutable: tuple[str, ...] = ()
+    # Refuse INSERT/UPDATE/DELETE of rows whose parent document is posted.
+    parent_posted: str | None = None
+
+
+GUARDS = (
+    Guard("ledger.JournalEntry"),
+    Guard("ledger.JournalLine"),
+    Guard("payments.Allocation"),
+    Guard("core.AuditEvent"),
+    Guard("payments.Receipt", mutable=("allocated",)),
+    Guard("invoicing.Instalment", mutable=("settled",)),
+    Guard("invoicing.Invoice", when="OLD.status = 'posted'", mutable=("allocated",)),
+    Guard("invoicing.InvoiceLine", parent_posted="invoice_id"),
+)
+
+MESSAGE = "posted_is_immutable: {table} rows are posted and cannot be changed or deleted"
+
+
+def _columns(model: Any) -> list[str]:
+    return [f.column for f in model._meta.concrete_fields]
+
+
+def _sqlite(guard: Guard, model: Any) -> list[str]:
+    table = model._meta.db_table
+    msg = MESSAGE.format(table=table)
+    stmts = []
+    if guard.parent_posted:
+        parent = "invoicing_invoice"
+        for op, row in (("INSERT", "NEW"), ("UPDATE", "OLD"), ("DELETE", "OLD")):
+            cond = f"(SELECT status FROM {parent} WHERE id = {row}.{guard.parent_posted}) = 'posted'"
+            stmts.append(
+                f"CREATE TRIGGER guard_{table}_{op.lower()} BEFORE {op} ON {table} "
+                f"FOR EACH ROW WHEN {cond} BEGIN SELECT RAISE(ABORT, '{msg}'); END"
+            )
+        return stmts
+    changed = " OR ".join(
+        f'NEW."{c}" IS NOT OLD."{c}"' for c in _columns(model) if c not in guard.mutable
+    )
+    upd = f"({changed})" + (f" AND {guard.when}" if guard.when else "")
+    stmts.append(
+        f"CREATE TRIGGER guard_{table}_update BEFORE UPDATE ON {table} FOR EACH ROW "
+        f"WHEN {upd} BEGIN SELECT RAISE(ABORT, '{msg}'); END"
+    )
+    dele = f" WHEN {guard.when}" if guard.when else ""
+    stmts.append(
+        f"CREATE TRIGGER guard_{table}_delete BEFORE DELETE ON {table} FOR EACH ROW{dele} "
+        f"BEGIN SELECT RAISE(ABORT, '{msg}'); END"
+    )
+    return stmts
+
+
+def _postgres(guard: Guard, model: Any) -> list[str]:
+    table = model._meta.db_table
+    msg = MESSAGE.format(table=table)
+    fn = f"guard_{table}_fn"
+    if guard.parent_posted:
+        body = f"""
+        DECLARE parent_id bigint;
+        BEGIN
+          IF TG_OP = 'INSERT' THEN parent_id := NEW.{guard.parent_posted};
+          ELSE parent_id := OLD.{guard.parent_posted}; END IF;
+          IF (SELECT status FROM invoicing_invoice WHERE id = parent_id) = 'posted' THEN
+            RAISE EXCEPTION '{msg}' USING ERRCODE = 'integrity_constraint_violation';
+          END IF;
+          IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
+          RETURN NEW;
+        END"""
+        events = "INSERT OR UPDATE OR DELETE"
+    else:
+        when = guard.when or "TRUE"
+        strip = "".join(f" - '{c}'" for c in guard.mutable)
+        body = f"""
+        BEGIN
+          IF TG_OP = 'DELETE' THEN
+            IF {when} THEN
+              RAISE EXCEPTION '{msg}' USING ERRCODE = 'integrity_constraint_violation';
+            END IF;
+            RETURN OLD;
+          END IF;
+          IF {when} AND (to_jsonb(NEW){strip}) IS DISTINCT FROM (to_jsonb(OLD){strip}) THEN
+            RAISE EXCEPTION '{msg}' USING ERRCODE = 'integrity_constraint_violation';
+          END IF;
+          RETURN NEW;
+        END"""
+        events = "UPDATE OR DELETE"
+    return [
+        f"CREATE OR REPLACE FUNCTION {fn}() RETURNS trigger LANGUAGE plpgsql AS $${body}$$",
+        f"DROP TRIGGER IF EXISTS guard_{table} ON {table}",
+        f"CREATE TRIGGER guard_{table} BEFORE {events} ON {table} "
+        f"FOR EACH ROW EXECUTE FUNCTION {fn}()",
+    ]
+
+
+def guard_statements(vendor: str) -> list[str]:
+    stmts: list[str] = []
+    for guard in GUARDS:
+        model = django_apps.get_model(guard.model)
+        if vendor == "sqlite":
+            table = model._meta.db_table
+            for op in ("insert", "update", "delete"):
+                stmts.append(f"DROP TRIGGER IF EXISTS guard_{table}_{op}")
+            stmts.extend(_sqlite(guard, model))
+        elif vendor == "postgresql":
+            stmts.extend(_postgres(guard, model))
+        else:
+            raise RuntimeError(f"no immutability guards written for database {vendor!r}")
+    return stmts
+
+
+def install_guards(sender: Any = None, using: str = "default", **kwargs: Any) -> None:
+    if sender is not None and getattr(sender, "label", None) != "core":
+        return
+    connection = connections[using]
+    with connection.cursor() as cursor:
+        for stmt in guard_statements(connection.vendor):
+            cursor.execute(stmt)

@@ -1,0 +1,141 @@
+"""Companies (the tenants), their users, numbering counters, imports and the audit log."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from salesledger.apps.core.immutable import ImmutableModel
+from salesledger.domain.invoicing import TaxRounding
+from salesledger.money import Rounding
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", "Owner"
+    MANAGER = "manager", "Manager"
+    CLERK = "clerk", "Clerk"
+    VIEWER = "viewer", "Viewer"
+
+
+ROLE_RANK = {Role.VIEWER: 0, Role.CLERK: 1, Role.MANAGER: 2, Role.OWNER: 3}
+
+
+class Company(models.Model):
+    code = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=200)
+    legal_name = models.CharField(max_length=200, blank=True)
+    tax_id = models.CharField(max_length=40, blank=True)
+    base_currency = models.CharField(max_length=3, default="EUR")
+    country = models.CharField(max_length=2, default="FR")
+    time_zone = models.CharField(max_length=64, default="Europe/Paris")
+    fiscal_year_start = models.PositiveSmallIntegerField(default=1)
+    rounding = models.CharField(
+        max_length=12, choices=[(r.value, r.value) for r in Rounding], default=Rounding.HALF_UP
+    )
+    tax_rounding = models.CharField(
+        max_length=12,
+        choices=[(r.value, r.value) for r in TaxRounding],
+        default=TaxRounding.PER_LINE,
+    )
+    # Books are closed up to and including this date: nothing may be dated on or before it.
+    lock_date = models.DateField(null=True, blank=True)
+    default_terms = models.ForeignKey(
+        "customers.PaymentTerms", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "companies"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(fiscal_year_start__gte=1, fiscal_year_start__lte=12),
+                name="company_fy_start_month",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+
+class Membership(models.Model):
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.CLERK)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["company", "user"], name="membership_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.company.code} ({self.role})"
+
+
+class NumberCounter(models.Model):
+    """The last number taken in a series for a fiscal year. Locked with SELECT ... FOR
+    UPDATE while a document takes its number, so numbers are gapless even under races."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE)
+    series = models.CharField(max_length=20)
+    fiscal_year = models.IntegerField()
+    prefix = models.CharField(max_length=20)
+    last = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["company", "series", "fiscal_year"], name="counter_unique"
+            ),
+            models.CheckConstraint(condition=models.Q(last__gte=0), name="counter_nonneg"),
+        ]
+
+
+class ImportBatch(models.Model):
+    company = models.ForeignKey(Company, on_delete=models.PROTECT)
+    kind = models.CharField(max_length=20)
+    filename = models.CharField(max_length=255)
+    sha256 = models.CharField(max_length=64)
+    rows = models.IntegerField(default=0)
+    forced = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["company", "kind", "sha256"])]
+
+
+class AuditChain(models.Model):
+    """Head of a company's hash chain; locked while an event is appended."""
+
+    company = models.OneToOneField(Company, on_delete=models.CASCADE, primary_key=True)
+    last_seq = models.BigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64, default="0" * 64)
+
+
+class AuditEvent(ImmutableModel):
+    """Who did what, when, with the state before and after. Append-only and hash-chained:
+    each event's hash covers its content and the previous event's hash."""
+
+    company = models.ForeignKey(Company, on_delete=models.PROTECT)
+    seq = models.BigIntegerField()
+    at = models.DateTimeField()
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor_name = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=60)
+    entity = models.CharField(max_length=60)
+    entity_id = models.CharField(max_length=40, blank=True)
+    data = models.JSONField(default=dict)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["company", "seq"], name="audit_seq_unique")
+        ]
+        indexes = [models.Index(fields=["company", "entity", "entity_id"])]

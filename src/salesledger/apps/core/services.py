@@ -1,0 +1,168 @@
+"""Company set-up, membership, numbering and period control."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from salesledger.domain.errors import (
+    LedgerError,
+    NotFound,
+    PeriodClosed,
+    PermissionDenied,
+    ValidationFailed,
+)
+from salesledger.domain.journal import DEFAULT_CHART
+from salesledger.domain.numbering import fiscal_year, format_number
+from salesledger.money import is_currency
+
+from .audit import audit
+from .models import ROLE_RANK, Company, Membership, NumberCounter, Role
+
+SERIES_PREFIX = {"INV": "INV", "CN": "CN", "RCT": "RCT"}
+
+DEFAULT_TERMS = (
+    ("NET30", "30 days net", [{"percent": "100", "days": 30}], "0", 0),
+    ("NET14", "14 days net", [{"percent": "100", "days": 14}], "0", 0),
+    ("DUE", "Due on receipt", [{"percent": "100", "days": 0}], "0", 0),
+    ("2-10-NET30", "2% 10 days, net 30", [{"percent": "100", "days": 30}], "2", 10),
+    ("30-60-90", "Thirds at 30/60/90 days",
+     [{"percent": "33.33", "days": 30}, {"percent": "33.33", "days": 60},
+      {"percent": "33.34", "days": 90}], "0", 0),
+)
+
+
+def require_role(company: Company, actor: Any, minimum: Role) -> None:
+    """The acting user must belong to the company with at least ``minimum``; ``None`` is
+    the system itself (command line run by the operator, scheduled tasks)."""
+    if actor is None or getattr(actor, "is_superuser", False):
+        return
+    role = (
+        Membership.objects.filter(company=company, user=actor).values_list("role", flat=True).first()
+    )
+    if role is None or ROLE_RANK[Role(role)] < ROLE_RANK[minimum]:
+        raise PermissionDenied(
+            f"{actor} needs the {minimum.value} role in {company.code} for this",
+            company=company.code,
+        )
+
+
+def check_open_period(company: Company, day: date) -> None:
+    if company.lock_date and day <= company.lock_date:
+        raise PeriodClosed(
+            f"{day.isoformat()} is in a closed period (books closed through "
+            f"{company.lock_date.isoformat()})",
+            date=day,
+            lock_date=company.lock_date,
+        )
+
+
+def company_create(
+    *,
+    actor: Any,
+    code: str,
+    name: str,
+    base_currency: str = "EUR",
+    country: str = "FR",
+    time_zone: str = "Europe/Paris",
+    fiscal_year_start: int = 1,
+    tax_rounding: str = "per_line",
+    owner: Any = None,
+) -> Company:
+    from salesledger.apps.customers.models import PaymentTerms
+    from salesledger.apps.ledger.models import Account
+
+    if not is_currency(base_currency):
+        raise ValidationFailed(f"unknown currency {base_currency!r}", field="base_currency")
+    try:
+        ZoneInfo(time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationFailed(f"unknown time zone {time_zone!r}", field="time_zone") from None
+    if not 1 <= fiscal_year_start <= 12:
+        raise ValidationFailed("fiscal year start must be a month number 1..12")
+    if Company.objects.filter(code=code).exists():
+        raise LedgerError(f"a company with code {code!r} already exists")
+    with transaction.atomic():
+        company = Company.objects.create(
+            code=code, name=name, base_currency=base_currency, country=country.upper(),
+            time_zone=time_zone, fiscal_year_start=fiscal_year_start, tax_rounding=tax_rounding,
+        )
+        Account.objects.bulk_create(
+            Account(company=company, code=c, name=n, role=r.value, kind=k)
+            for c, n, r, k in DEFAULT_CHART
+        )
+        terms = PaymentTerms.objects.bulk_create(
+            PaymentTerms(company=company, code=c, name=n, lines=lines,
+                         discount_percent=dp, discount_days=dd)
+            for c, n, lines, dp, dd in DEFAULT_TERMS
+        )
+        company.default_terms = next(t for t in terms if t.code == "NET30")
+        company.save(update_fields=["default_terms"])
+        if owner is not None:
+            Membership.objects.create(company=company, user=owner, role=Role.OWNER)
+        audit(company, actor, "company.create", "company", company.pk,
+              after={"code": code, "name": name, "base_currency": base_currency})
+    return company
+
+
+def membership_set(*, actor: Any, company: Company, username: str, role: str) -> Membership:
+    require_role(company, actor, Role.OWNER)
+    user = get_user_model().objects.filter(username=username).first()
+    if user is None:
+        raise NotFound(f"no user {username!r}")
+    with transaction.atomic():
+        m, _ = Membership.objects.update_or_create(
+            company=company, user=user, defaults={"role": Role(role)}
+        )
+        audit(company, actor, "membership.set", "user", user.pk, role=role)
+    return m
+
+
+def company_close_period(*, actor: Any, company: Company, through: date) -> Company:
+    """Close the books through ``through``: nothing may be dated on or before it again."""
+    require_role(company, actor, Role.MANAGER)
+    with transaction.atomic():
+        locked = Company.objects.select_for_update().get(pk=company.pk)
+        if locked.lock_date and through < locked.lock_date:
+            raise ValidationFailed("a closed period cannot be reopened by moving the date back")
+        before = locked.lock_date
+        locked.lock_date = through
+        locked.save(update_fields=["lock_date"])
+        audit(locked, actor, "period.close", "company", locked.pk,
+              before={"lock_date": str(before)}, after={"lock_date": str(through)})
+    return locked
+
+
+def number_take(company: Company, series: str, day: date, count: int = 1) -> tuple[int, int, str]:
+    """Take the next ``count`` gapless numbers of a series for the fiscal year of ``day``.
+
+    Returns (fiscal_year, first seq, prefix). Must run inside the caller's transaction: the
+    counter row stays locked until commit, and a rollback gives the numbers back.
+    """
+    fy = fiscal_year(day, company.fiscal_year_start)
+    prefix = SERIES_PREFIX.get(series, series)
+    NumberCounter.objects.get_or_create(
+        company=company, series=series, fiscal_year=fy, defaults={"prefix": prefix}
+    )
+    counter = NumberCounter.objects.select_for_update().get(
+        company=company, series=series, fiscal_year=fy
+    )
+    first = counter.last + 1
+    counter.last += count
+    counter.save(update_fields=["last"])
+    return fy, first, counter.prefix
+
+
+def number_format(prefix: str, fy: int, seq: int) -> str:
+    return format_number(prefix, fy, seq)
+
+
+def company_get(code: str) -> Company:
+    company = Company.objects.filter(code=code).first()
+    if company is None:
+        raise NotFound(f"no company with code {code!r}", company=code)
+    return company

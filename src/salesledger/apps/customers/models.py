@@ -1,0 +1,142 @@
+"""Customers and what is known about them: addresses, contacts, bank accounts, terms."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import models
+
+from salesledger.apps.core.fields import DecimalText
+from salesledger.domain.terms import TermLine, Terms
+
+
+class PaymentTerms(models.Model):
+    company = models.ForeignKey("core.Company", on_delete=models.CASCADE)
+    code = models.CharField(max_length=30)
+    name = models.CharField(max_length=100)
+    # [{"percent": "50", "days": 30, "end_of_month": false}, ...]
+    lines = models.JSONField()
+    discount_percent = DecimalText(default=Decimal(0))
+    discount_days = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name_plural = "payment terms"
+        constraints = [
+            models.UniqueConstraint(fields=["company", "code"], name="terms_code_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def to_domain(self) -> Terms:
+        return Terms(
+            tuple(
+                TermLine(Decimal(str(x["percent"])), int(x["days"]), bool(x.get("end_of_month")))
+                for x in self.lines
+            ),
+            Decimal(self.discount_percent),
+            self.discount_days,
+        )
+
+
+class Customer(models.Model):
+    company = models.ForeignKey("core.Company", on_delete=models.PROTECT)
+    code = models.CharField(max_length=40)
+    name = models.CharField(max_length=200)
+    legal_name = models.CharField(max_length=200, blank=True)
+    tax_id = models.CharField(max_length=40, blank=True)
+    country = models.CharField(max_length=2, blank=True)
+    currency = models.CharField(max_length=3)
+    language = models.CharField(max_length=8, default="en")
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    payment_terms = models.ForeignKey(
+        PaymentTerms, null=True, blank=True, on_delete=models.PROTECT
+    )
+    # Minor units of the customer's currency; null means no limit set.
+    credit_limit = models.BigIntegerField(null=True, blank=True)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    po_required = models.BooleanField(default=False)
+    notes = models.TextField(blank=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["company", "code"], name="customer_code_unique"),
+            models.CheckConstraint(
+                condition=models.Q(credit_limit__isnull=True) | models.Q(credit_limit__gte=0),
+                name="customer_credit_limit_nonneg",
+            ),
+        ]
+        indexes = [models.Index(fields=["company", "name"])]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+class AddressKind(models.TextChoices):
+    BILLING = "billing", "Billing"
+    SHIPPING = "shipping", "Shipping"
+
+
+class Address(models.Model):
+    company = models.ForeignKey("core.Company", on_delete=models.PROTECT)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="addresses")
+    kind = models.CharField(max_length=10, choices=AddressKind.choices)
+    line1 = models.CharField(max_length=200)
+    line2 = models.CharField(max_length=200, blank=True)
+    postal_code = models.CharField(max_length=20, blank=True)
+    city = models.CharField(max_length=100)
+    region = models.CharField(max_length=100, blank=True)
+    country = models.CharField(max_length=2)
+
+    class Meta:
+        verbose_name_plural = "addresses"
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "kind"], name="address_kind_unique")
+        ]
+
+    def as_dict(self) -> dict[str, str]:
+        return {
+            f: getattr(self, f)
+            for f in ("line1", "line2", "postal_code", "city", "region", "country")
+        }
+
+
+class ContactRole(models.TextChoices):
+    BILLING = "billing", "Billing"
+    PAYABLES = "payables", "Accounts payable"
+    SALES = "sales", "Sales"
+
+
+class Contact(models.Model):
+    company = models.ForeignKey("core.Company", on_delete=models.PROTECT)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="contacts")
+    name = models.CharField(max_length=200)
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    # Comma-separated ContactRole values, e.g. "billing,payables".
+    roles = models.CharField(max_length=100, default=ContactRole.BILLING)
+    language = models.CharField(max_length=8, blank=True)
+
+    def role_list(self) -> list[str]:
+        return [r for r in self.roles.split(",") if r]
+
+
+class BankAccount(models.Model):
+    """A customer's bank account, used to recognise who paid a bank transfer."""
+
+    company = models.ForeignKey("core.Company", on_delete=models.PROTECT)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="bank_accounts")
+    iban = models.CharField(max_length=34)
+    bic = models.CharField(max_length=11, blank=True)
+    holder = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["company", "iban"], name="bank_account_iban_unique")
+        ]

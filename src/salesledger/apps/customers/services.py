@@ -1,0 +1,244 @@
+"""Customer records: create, change, contacts, addresses, bank accounts, verification."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+
+from salesledger.apps.core.audit import audit
+from salesledger.apps.core.models import Company, Role
+from salesledger.apps.core.services import require_role
+from salesledger.domain.errors import DuplicateCode, NotFound, ValidationFailed
+from salesledger.money import Money, is_currency
+
+from .models import Address, BankAccount, Contact, ContactRole, Customer, PaymentTerms
+from .validation import normalise_iban, normalise_tax_id
+
+
+@dataclass
+class AddressInput:
+    line1: str
+    city: str
+    country: str
+    postal_code: str = ""
+    line2: str = ""
+    region: str = ""
+
+
+@dataclass
+class ContactInput:
+    name: str
+    email: str = ""
+    phone: str = ""
+    roles: tuple[str, ...] = ("billing",)
+    language: str = ""
+
+
+@dataclass
+class BankAccountInput:
+    iban: str
+    bic: str = ""
+    holder: str = ""
+
+
+@dataclass
+class CustomerInput:
+    code: str
+    name: str
+    currency: str = ""
+    legal_name: str = ""
+    tax_id: str = ""
+    country: str = ""
+    language: str = "en"
+    email: str = ""
+    phone: str = ""
+    terms_code: str = ""
+    credit_limit: str = ""  # decimal text in the customer's currency
+    parent_code: str = ""
+    po_required: bool = False
+    notes: str = ""
+    billing: AddressInput | None = None
+    shipping: AddressInput | None = None
+    contacts: list[ContactInput] = field(default_factory=list)
+    bank_accounts: list[BankAccountInput] = field(default_factory=list)
+
+
+def _terms(company: Company, code: str) -> PaymentTerms | None:
+    if not code:
+        return None
+    terms = PaymentTerms.objects.filter(company=company, code=code).first()
+    if terms is None:
+        raise NotFound(f"no payment terms {code!r}", field="terms")
+    return terms
+
+
+def build_customer(company: Company, data: CustomerInput, parents: dict[str, Customer] | None = None,
+                   terms: dict[str, PaymentTerms] | None = None) -> Customer:
+    """Validate ``data`` and return an unsaved Customer (shared by the form, CLI and import)."""
+    if not data.code.strip():
+        raise ValidationFailed("customer code is required", field="code")
+    if not data.name.strip():
+        raise ValidationFailed("customer name is required", field="name")
+    currency = (data.currency or company.base_currency).upper()
+    if not is_currency(currency):
+        raise ValidationFailed(f"unknown currency {data.currency!r}", field="currency")
+    country = (data.country or (data.billing.country if data.billing else "")).upper()
+    if country and len(country) != 2:
+        raise ValidationFailed(f"country must be a two-letter ISO code, not {country!r}",
+                               field="country")
+    tax_id = normalise_tax_id(data.tax_id, country)
+    limit = None
+    if data.credit_limit.strip():
+        try:
+            limit = Money.of(data.credit_limit, currency).round().minor()
+        except (ValueError, ArithmeticError):
+            raise ValidationFailed(f"credit limit {data.credit_limit!r} is not an amount",
+                                   field="credit_limit") from None
+        if limit < 0:
+            raise ValidationFailed("credit limit cannot be negative", field="credit_limit")
+    parent = None
+    if data.parent_code:
+        parent = (parents or {}).get(data.parent_code) or Customer.objects.filter(
+            company=company, code=data.parent_code).first()
+        if parent is None:
+            raise NotFound(f"no parent customer {data.parent_code!r}", field="parent")
+    term_obj = (terms or {}).get(data.terms_code) if terms is not None and data.terms_code else None
+    if data.terms_code and term_obj is None:
+        term_obj = _terms(company, data.terms_code)
+    for c in data.contacts:
+        bad = set(c.roles) - set(ContactRole.values)
+        if bad:
+            raise ValidationFailed(f"unknown contact role {sorted(bad)[0]!r}", field="contacts")
+    return Customer(
+        company=company, code=data.code.strip(), name=data.name.strip(),
+        legal_name=data.legal_name.strip(), tax_id=tax_id, country=country, currency=currency,
+        language=data.language or "en", email=data.email, phone=data.phone,
+        payment_terms=term_obj, credit_limit=limit, parent=parent,
+        po_required=data.po_required, notes=data.notes,
+    )
+
+
+def customer_children(company: Company, customer: Customer, data: CustomerInput
+                      ) -> tuple[list[Address], list[Contact], list[BankAccount]]:
+    addresses = [
+        Address(company=company, customer=customer, kind=kind, line1=a.line1, line2=a.line2,
+                postal_code=a.postal_code, city=a.city, region=a.region, country=a.country.upper())
+        for kind, a in (("billing", data.billing), ("shipping", data.shipping)) if a
+    ]
+    contacts = [
+        Contact(company=company, customer=customer, name=c.name, email=c.email, phone=c.phone,
+                roles=",".join(c.roles), language=c.language)
+        for c in data.contacts
+    ]
+    accounts = []
+    for b in data.bank_accounts:
+        iban, bic = normalise_iban(b.iban, b.bic)
+        accounts.append(BankAccount(company=company, customer=customer, iban=iban, bic=bic,
+                                    holder=b.holder or customer.name))
+    return addresses, contacts, accounts
+
+
+def customer_create(*, actor: Any, company: Company, data: CustomerInput) -> Customer:
+    require_role(company, actor, Role.CLERK)
+    customer = build_customer(company, data)
+    if Customer.objects.filter(company=company, code=customer.code).exists():
+        raise DuplicateCode(f"customer code {customer.code!r} is already used", code_value=customer.code)
+    with transaction.atomic():
+        customer.save()
+        addresses, contacts, accounts = customer_children(company, customer, data)
+        _check_ibans_free(company, [a.iban for a in accounts])
+        Address.objects.bulk_create(addresses)
+        Contact.objects.bulk_create(contacts)
+        BankAccount.objects.bulk_create(accounts)
+        audit(company, actor, "customer.create", "customer", customer.pk,
+              after=customer_snapshot(customer))
+    return customer
+
+
+def _check_ibans_free(company: Company, ibans: list[str]) -> None:
+    taken = BankAccount.objects.filter(company=company, iban__in=ibans).select_related("customer").first()
+    if taken:
+        raise DuplicateCode(f"IBAN {taken.iban} already belongs to customer {taken.customer.code}",
+                            iban=taken.iban)
+
+
+EDITABLE = ("name", "legal_name", "tax_id", "country", "language", "email", "phone",
+            "po_required", "notes", "credit_limit")
+
+
+def customer_update(*, actor: Any, company: Company, code: str, **changes: Any) -> Customer:
+    require_role(company, actor, Role.CLERK)
+    unknown = set(changes) - set(EDITABLE)
+    if unknown:
+        raise ValidationFailed(f"cannot change {sorted(unknown)} here")
+    with transaction.atomic():
+        customer = customer_get(company, code, for_update=True)
+        before = customer_snapshot(customer)
+        if "tax_id" in changes:
+            changes["tax_id"] = normalise_tax_id(changes["tax_id"], changes.get("country", customer.country))
+        for k, v in changes.items():
+            setattr(customer, k, v)
+        customer.save()
+        audit(company, actor, "customer.update", "customer", customer.pk,
+              before=before, after=customer_snapshot(customer))
+    return customer
+
+
+def customer_verify(*, actor: Any, company: Company, code: str, at: datetime) -> Customer:
+    """Record that someone confirmed the customer's record is accurate."""
+    require_role(company, actor, Role.CLERK)
+    with transaction.atomic():
+        customer = customer_get(company, code, for_update=True)
+        customer.verified_at = at
+        customer.save(update_fields=["verified_at"])
+        audit(company, actor, "customer.verify", "customer", customer.pk, at=at.isoformat())
+    return customer
+
+
+def bank_account_add(*, actor: Any, company: Company, code: str, account: BankAccountInput) -> BankAccount:
+    require_role(company, actor, Role.CLERK)
+    customer = customer_get(company, code)
+    iban, bic = normalise_iban(account.iban, account.bic)
+    _check_ibans_free(company, [iban])
+    with transaction.atomic():
+        row = BankAccount.objects.create(company=company, customer=customer, iban=iban, bic=bic,
+                                         holder=account.holder or customer.name)
+        audit(company, actor, "customer.bank_account_add", "customer", customer.pk, iban=iban)
+    return row
+
+
+def contact_add(*, actor: Any, company: Company, code: str, contact: ContactInput) -> Contact:
+    require_role(company, actor, Role.CLERK)
+    customer = customer_get(company, code)
+    with transaction.atomic():
+        row = Contact.objects.create(company=company, customer=customer, name=contact.name,
+                                     email=contact.email, phone=contact.phone,
+                                     roles=",".join(contact.roles), language=contact.language)
+        audit(company, actor, "customer.contact_add", "customer", customer.pk,
+              name=contact.name, email=contact.email)
+    return row
+
+
+def customer_get(company: Company, code: str, for_update: bool = False) -> Customer:
+    qs = Customer.objects.filter(company=company, code=code)
+    if for_update:
+        qs = qs.select_for_update()
+    customer = qs.first()
+    if customer is None:
+        from salesledger.domain.errors import UnknownCustomer
+
+        raise UnknownCustomer(f"no customer with code {code!r}", customer=code)
+    return customer
+
+
+def customer_snapshot(c: Customer) -> dict[str, Any]:
+    return {
+        "code": c.code, "name": c.name, "legal_name": c.legal_name, "tax_id": c.tax_id,
+        "country": c.country, "currency": c.currency, "language": c.language,
+        "credit_limit": c.credit_limit, "po_required": c.po_required,
+        "terms": c.payment_terms.code if c.payment_terms_id and c.payment_terms else None,
+        "parent": c.parent.code if c.parent_id and c.parent else None,
+    }

@@ -1,0 +1,60 @@
+"""Validation of customer identifiers with the field's own libraries.
+
+Tax ids are checked with python-stdnum, which knows the check-digit rules of each
+country's VAT or tax number scheme; EU VAT numbers given with their country prefix are
+checked with ``stdnum.eu.vat``. A country without a scheme in python-stdnum is accepted as
+typed. IBANs and BICs are checked with schwifty (ISO 13616 check digits, per-country
+length and structure; ISO 9362 for the BIC).
+"""
+
+from __future__ import annotations
+
+from stdnum.eu import vat as eu_vat
+from stdnum.exceptions import ValidationError as StdnumError
+from stdnum.util import get_cc_module
+
+from salesledger.domain.errors import InvalidBankAccount, InvalidTaxId
+
+
+def normalise_tax_id(tax_id: str, country: str) -> str:
+    """Return the tax id in its compact form, or raise :class:`InvalidTaxId`."""
+    value = tax_id.strip()
+    if not value:
+        return ""
+    prefix = value[:2].upper()
+    try:
+        if prefix.isalpha() and prefix in eu_vat.MEMBER_STATES | {"EL", "XI"}:
+            return str(eu_vat.validate(value))
+        module = get_cc_module(country.lower(), "vat") if country else None
+        if module is None:
+            return value
+        return str(module.validate(value))
+    except StdnumError as exc:
+        raise InvalidTaxId(
+            f"tax id {tax_id!r} is not valid for {country or prefix}: {exc}",
+            tax_id=tax_id, country=country,
+        ) from None
+
+
+def normalise_iban(iban: str, bic: str = "") -> tuple[str, str]:
+    """Return (compact IBAN, BIC) or raise :class:`InvalidBankAccount`."""
+    from schwifty import BIC, IBAN
+    from schwifty.exceptions import SchwiftyException
+
+    try:
+        parsed = IBAN(iban)
+    except SchwiftyException as exc:
+        raise InvalidBankAccount(f"IBAN {iban!r} is not valid: {exc}", iban=iban) from None
+    bic_out = ""
+    if bic.strip():
+        try:
+            bic_out = str(BIC(bic.strip()))
+        except SchwiftyException as exc:
+            raise InvalidBankAccount(f"BIC {bic!r} is not valid: {exc}", bic=bic) from None
+    else:
+        try:
+            found = parsed.bic
+            bic_out = str(found) if found else ""
+        except SchwiftyException:
+            bic_out = ""
+    return parsed.compact, bic_out

@@ -1,0 +1,174 @@
+"""Invoices, credit notes, their lines and instalments.
+
+An invoice and a credit note share one table (``kind``): both are sales documents with
+lines, tax and a number, and both become open items once posted. Totals are computed by
+the pure core (``salesledger.domain.invoicing``) and stored at posting.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from salesledger.apps.core.fields import DecimalText
+from salesledger.apps.core.immutable import ImmutableModel
+from salesledger.domain.invoicing import TaxCategory
+from salesledger.domain.lifecycle import DocStatus
+
+
+class DocKind(models.TextChoices):
+    INVOICE = "invoice", "Invoice"
+    CREDIT_NOTE = "credit_note", "Credit note"
+
+
+class Invoice(ImmutableModel):
+    IMMUTABLE_WHEN = Q(status=DocStatus.POSTED)
+    MUTABLE_FIELDS = ("allocated",)
+
+    company = models.ForeignKey("core.Company", on_delete=models.PROTECT)
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT)
+    kind = models.CharField(max_length=12, choices=DocKind.choices, default=DocKind.INVOICE)
+    status = models.CharField(
+        max_length=8, choices=[(s.value, s.value) for s in DocStatus], default=DocStatus.DRAFT
+    )
+    series = models.CharField(max_length=20)
+    fiscal_year = models.IntegerField(null=True, blank=True)
+    seq = models.BigIntegerField(null=True, blank=True)
+    number = models.CharField(max_length=40, null=True, blank=True)
+    issue_date = models.DateField()
+    due_date = models.DateField(null=True, blank=True)
+    currency = models.CharField(max_length=3)
+    # Units of the company's base currency per unit of the document currency.
+    rate = DecimalText(default=Decimal(1))
+    terms = models.ForeignKey(
+        "customers.PaymentTerms", null=True, blank=True, on_delete=models.PROTECT
+    )
+    po_number = models.CharField(max_length=60, blank=True)
+    buyer_reference = models.CharField(max_length=60, blank=True)
+    corrects = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="credit_notes"
+    )
+    notes = models.TextField(blank=True)
+    net = models.BigIntegerField(default=0)
+    tax = models.BigIntegerField(default=0)
+    total = models.BigIntegerField(default=0)
+    base_total = models.BigIntegerField(default=0)
+    # For a credit note: how much of it has been applied to invoices (maintained in the same
+    # transaction as each allocation; checked by ``salesledger check``).
+    allocated = models.BigIntegerField(default=0)
+    snapshot = models.JSONField(default=dict, blank=True)
+    snapshot_hash = models.CharField(max_length=64, blank=True)
+    posted_at = models.DateTimeField(null=True, blank=True)
+    posted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    journal_entry = models.ForeignKey(
+        "ledger.JournalEntry", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    import_batch = models.ForeignKey(
+        "core.ImportBatch", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["company", "number"],
+                condition=Q(number__isnull=False),
+                name="invoice_number_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["company", "series", "fiscal_year", "seq"],
+                condition=Q(seq__isnull=False),
+                name="invoice_seq_unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(allocated__gte=0) & Q(allocated__lte=F("total")),
+                name="invoice_allocated_within_total",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="draft") | Q(number__isnull=False),
+                name="invoice_posted_has_number",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["company", "customer", "kind", "status"]),
+            models.Index(fields=["company", "issue_date"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.number or f"draft #{self.pk}"
+
+    @property
+    def is_credit_note(self) -> bool:
+        return self.kind == DocKind.CREDIT_NOTE
+
+    @property
+    def is_posted(self) -> bool:
+        return self.status == DocStatus.POSTED
+
+
+class InvoiceLine(models.Model):
+    company = models.ForeignKey("core.Company", on_delete=models.PROTECT)
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveIntegerField()
+    description = models.CharField(max_length=500)
+    quantity = DecimalText()
+    unit_price = DecimalText()
+    discount_percent = DecimalText(default=Decimal(0))
+    tax_rate = DecimalText(default=Decimal(0))
+    tax_category = models.CharField(
+        max_length=3, choices=[(c.value, c.name) for c in TaxCategory], default="S"
+    )
+    exemption_reason = models.CharField(max_length=200, blank=True)
+    net = models.BigIntegerField(default=0)
+    tax = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(fields=["invoice", "position"], name="line_position_unique")
+        ]
+
+
+class Instalment(ImmutableModel):
+    MUTABLE_FIELDS = ("settled",)
+
+    """One dated part of a posted invoice: the open item that receipts settle."""
+
+    company = models.ForeignKey("core.Company", on_delete=models.PROTECT)
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="instalments")
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT)
+    seq = models.PositiveSmallIntegerField()
+    due_date = models.DateField()
+    currency = models.CharField(max_length=3)
+    amount = models.BigIntegerField()
+    base_amount = models.BigIntegerField()
+    # Settled so far (minor units), maintained with each allocation in the same transaction.
+    settled = models.BigIntegerField(default=0)
+    discount_date = models.DateField(null=True, blank=True)
+    discount_amount = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["invoice", "seq"], name="instalment_seq_unique"),
+            models.CheckConstraint(
+                condition=Q(settled__gte=0) & Q(settled__lte=F("amount")),
+                name="instalment_settled_within_amount",
+            ),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="instalment_positive"),
+        ]
+        indexes = [
+            models.Index(fields=["company", "customer", "due_date"], name="instalment_cust_due"),
+            models.Index(fields=["company", "due_date"], name="instalment_due"),
+            # Open items only: what balance, dunning and allocation read most.
+            models.Index(fields=["company", "customer", "due_date"], name="instalment_open",
+                         condition=Q(settled__lt=F("amount"))),
+        ]
+
+    @property
+    def open_amount(self) -> int:
+        return self.amount - self.settled

@@ -1,0 +1,306 @@
+"""Writing and posting invoices and credit notes.
+
+``invoice_create`` writes a draft; ``invoice_post`` turns it into a posted document in one
+transaction: lock, check the lifecycle and the period, compute totals with the pure core,
+take a gapless number, build the instalment schedule, write a balanced journal entry,
+freeze a snapshot of what was issued and write the audit event.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from salesledger.apps.core.audit import audit
+from salesledger.apps.core.models import Company, Role
+from salesledger.apps.core.services import (
+    check_open_period,
+    number_format,
+    number_take,
+    require_role,
+)
+from salesledger.apps.customers.models import Customer, PaymentTerms
+from salesledger.apps.customers.services import customer_get
+from salesledger.apps.ledger.services import journal_write
+from salesledger.domain import lifecycle
+from salesledger.domain.errors import (
+    CreditExceedsInvoice,
+    CurrencyMismatch,
+    DocumentNotPosted,
+    NotFound,
+    PurchaseOrderRequired,
+    ValidationFailed,
+)
+from salesledger.domain.invoicing import LineInput, TaxRounding, Totals, compute_totals
+from salesledger.domain.journal import document_entry, to_base
+from salesledger.domain.terms import build_schedule
+from salesledger.money import Money, Rounding, is_currency
+
+from .models import DocKind, Instalment, Invoice, InvoiceLine
+
+
+@dataclass
+class InvoiceInput:
+    customer_code: str
+    issue_date: date
+    lines: list[LineInput]
+    currency: str = ""
+    rate: Decimal | None = None
+    terms_code: str = ""
+    po_number: str = ""
+    buyer_reference: str = ""
+    notes: str = ""
+    kind: str = DocKind.INVOICE
+    corrects_number: str = ""
+    exemption_reasons: list[str] = field(default_factory=list)
+
+
+def resolve_rate(company: Company, currency: str, rate: Decimal | None) -> Decimal:
+    if currency == company.base_currency:
+        if rate not in (None, Decimal(1)):
+            raise ValidationFailed("a document in the base currency has rate 1", field="rate")
+        return Decimal(1)
+    if rate is None:
+        raise ValidationFailed(
+            f"a {currency} document needs an exchange rate to {company.base_currency}",
+            field="rate",
+        )
+    if rate <= 0:
+        raise ValidationFailed("the exchange rate must be positive", field="rate")
+    return rate
+
+
+def document_currency(company: Company, customer: Customer, currency: str) -> str:
+    cur = (currency or customer.currency or company.base_currency).upper()
+    if not is_currency(cur):
+        raise ValidationFailed(f"unknown currency {currency!r}", field="currency")
+    return cur
+
+
+def compute_invoice_totals(company: Company, currency: str, lines: list[LineInput]) -> Totals:
+    return compute_totals(
+        lines, currency, tax_rounding=TaxRounding(company.tax_rounding),
+        rounding=Rounding(company.rounding),
+    )
+
+
+def invoice_create(*, actor: Any, company: Company, data: InvoiceInput) -> Invoice:
+    """Write a draft invoice or credit note. Nothing is numbered or journaled yet."""
+    require_role(company, actor, Role.CLERK)
+    customer = customer_get(company, data.customer_code)
+    currency = document_currency(company, customer, data.currency)
+    rate = resolve_rate(company, currency, data.rate)
+    compute_invoice_totals(company, currency, data.lines)  # refuse bad lines now
+    corrects = None
+    if data.corrects_number:
+        if data.kind != DocKind.CREDIT_NOTE:
+            raise ValidationFailed("only a credit note can correct an invoice")
+        corrects = invoice_get(company, data.corrects_number)
+        if corrects.customer_id != customer.pk:
+            raise ValidationFailed(
+                f"{corrects.number} belongs to another customer", field="corrects")
+        if corrects.currency != currency:
+            raise CurrencyMismatch(
+                f"the credit note is in {currency} but {corrects.number} is in {corrects.currency}")
+    terms = None
+    if data.terms_code:
+        terms = PaymentTerms.objects.filter(company=company, code=data.terms_code).first()
+        if terms is None:
+            raise NotFound(f"no payment terms {data.terms_code!r}", field="terms")
+    with transaction.atomic():
+        inv = Invoice.objects.create(
+            company=company, customer=customer, kind=data.kind,
+            series="CN" if data.kind == DocKind.CREDIT_NOTE else "INV",
+            issue_date=data.issue_date, currency=currency, rate=rate, terms=terms,
+            po_number=data.po_number.strip(), buyer_reference=data.buyer_reference.strip(),
+            notes=data.notes, corrects=corrects,
+        )
+        InvoiceLine.objects.bulk_create(
+            InvoiceLine(company=company, invoice=inv, position=i, description=li.description,
+                        quantity=li.quantity, unit_price=li.unit_price,
+                        discount_percent=li.discount_percent, tax_rate=li.tax_rate,
+                        tax_category=li.tax_category)
+            for i, li in enumerate(data.lines, start=1)
+        )
+        audit(company, actor, f"{data.kind}.create", "invoice", inv.pk,
+              customer=customer.code, lines=len(data.lines))
+    return inv
+
+
+def invoice_delete_draft(*, actor: Any, company: Company, invoice_id: int) -> None:
+    require_role(company, actor, Role.CLERK)
+    with transaction.atomic():
+        inv = Invoice.objects.select_for_update().get(company=company, pk=invoice_id)
+        lifecycle.transition(inv.status, lifecycle.Action.DELETE)
+        InvoiceLine.objects.filter(invoice=inv).delete()
+        inv.delete()
+        audit(company, actor, f"{inv.kind}.delete_draft", "invoice", invoice_id)
+
+
+def line_inputs(inv: Invoice) -> list[LineInput]:
+    return [
+        LineInput(li.description, li.quantity, li.unit_price, li.tax_rate,
+                  li.discount_percent, li.tax_category)
+        for li in inv.lines.all()
+    ]
+
+
+def _terms_for(company: Company, inv: Invoice) -> PaymentTerms | None:
+    if inv.terms_id:
+        return inv.terms
+    if inv.customer.payment_terms_id:
+        return inv.customer.payment_terms
+    return company.default_terms
+
+
+def _snapshot(inv: Invoice, totals: Totals, lines: list[LineInput]) -> dict[str, Any]:
+    c = inv.customer
+    billing = next((a.as_dict() for a in c.addresses.all() if a.kind == "billing"), None)
+    return {
+        "number": inv.number, "kind": inv.kind, "issue_date": inv.issue_date.isoformat(),
+        "currency": inv.currency, "rate": str(inv.rate),
+        "customer": {"code": c.code, "name": c.name, "legal_name": c.legal_name,
+                     "tax_id": c.tax_id, "country": c.country, "billing_address": billing},
+        "po_number": inv.po_number, "buyer_reference": inv.buyer_reference,
+        "corrects": inv.corrects.number if inv.corrects_id and inv.corrects else None,
+        "lines": [
+            {"description": li.description, "quantity": str(li.quantity),
+             "unit_price": str(li.unit_price), "discount_percent": str(li.discount_percent),
+             "tax_rate": str(li.tax_rate), "tax_category": li.tax_category,
+             "net": lt.net, "tax": lt.tax}
+            for li, lt in zip(lines, totals.lines, strict=True)
+        ],
+        "tax_groups": [{"category": g.category, "rate": str(g.rate), "net": g.net, "tax": g.tax}
+                       for g in totals.tax_groups],
+        "net": totals.net, "tax": totals.tax, "total": totals.total,
+    }
+
+
+def snapshot_hash(snapshot: dict[str, Any]) -> str:
+    return hashlib.sha256(
+        json.dumps(snapshot, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def invoice_post(*, actor: Any, company: Company, invoice_id: int, as_of: date | None = None) -> Invoice:
+    """Post a draft invoice or credit note (see the module docstring for what that does)."""
+    require_role(company, actor, Role.CLERK)
+    with transaction.atomic():
+        inv = (Invoice.objects.select_for_update().select_related("customer", "corrects")
+               .get(company=company, pk=invoice_id))
+        lifecycle.transition(inv.status, lifecycle.Action.POST)
+        check_open_period(company, inv.issue_date)
+        if inv.kind == DocKind.INVOICE and inv.customer.po_required and not inv.po_number:
+            raise PurchaseOrderRequired(
+                f"customer {inv.customer.code} requires a purchase order number on every invoice",
+                customer=inv.customer.code)
+        lines = line_inputs(inv)
+        totals = compute_invoice_totals(company, inv.currency, lines)
+        credit = inv.kind == DocKind.CREDIT_NOTE
+        if credit and inv.corrects_id:
+            _check_credit_within_invoice(inv, totals.total)
+        fy, seq, prefix = number_take(company, inv.series, inv.issue_date)
+        inv.fiscal_year, inv.seq, inv.number = fy, seq, number_format(prefix, fy, seq)
+        finish_posting(company, inv, totals, lines, actor)
+    if credit and inv.corrects_id and inv.corrects and inv.corrects.status == "posted":
+        from salesledger.apps.payments.services import credit_note_apply_to_corrected
+
+        credit_note_apply_to_corrected(actor=actor, company=company, credit_note=inv)
+    return inv
+
+
+def finish_posting(company: Company, inv: Invoice, totals: Totals, lines: list[LineInput],
+                   actor: Any) -> None:
+    """The part of posting shared with imports that keep their own numbers: schedule,
+    journal, snapshot, audit. ``inv.number`` is already set."""
+    credit = inv.kind == DocKind.CREDIT_NOTE
+    base_total = to_base(totals.total, inv.currency, company.base_currency, Decimal(inv.rate))
+    for line_row, lt in zip(inv.lines.all(), totals.lines, strict=True):
+        InvoiceLine.objects.filter(pk=line_row.pk).update(net=lt.net, tax=lt.tax)
+    schedule = []
+    if not credit and totals.total > 0:
+        terms = _terms_for(company, inv)
+        schedule = build_schedule(Money.from_minor(totals.total, inv.currency), inv.issue_date,
+                                  terms.to_domain() if terms else _net30(), Rounding(company.rounding))
+    base_parts = _split_base(base_total, [s.amount for s in schedule])
+    entry = journal_write(
+        company=company, day=inv.issue_date, kind=inv.kind, actor=actor,
+        source_type="invoice", source_id=inv.pk, memo=f"{inv.number} {inv.customer.name}",
+        lines=document_entry(credit_note=credit, customer_id=inv.customer_id,
+                             currency=inv.currency, base_currency=company.base_currency,
+                             rate=Decimal(inv.rate), net=totals.net, tax=totals.tax),
+    )
+    snap = _snapshot(inv, totals, lines)
+    inv.net, inv.tax, inv.total, inv.base_total = totals.net, totals.tax, totals.total, base_total
+    inv.due_date = schedule[-1].due_date if schedule else inv.issue_date
+    inv.status = lifecycle.DocStatus.POSTED
+    inv.snapshot, inv.snapshot_hash = snap, snapshot_hash(snap)
+    inv.posted_at, inv.posted_by = timezone.now(), actor if getattr(actor, "pk", None) else None
+    inv.journal_entry = entry
+    inv.save()
+    Instalment.objects.bulk_create(
+        Instalment(company=company, invoice=inv, customer_id=inv.customer_id, seq=s.seq,
+                   due_date=s.due_date, currency=inv.currency, amount=s.amount, base_amount=b,
+                   discount_date=s.discount_date, discount_amount=s.discount_amount)
+        for s, b in zip(schedule, base_parts, strict=True)
+    )
+    audit(company, actor, f"{inv.kind}.post", "invoice", inv.pk,
+          after={"number": inv.number, "customer": inv.customer.code, "currency": inv.currency,
+                 "total": str(Money.from_minor(totals.total, inv.currency).amount),
+                 "snapshot_hash": inv.snapshot_hash})
+
+
+def _net30() -> Any:
+    from salesledger.domain.terms import NET_30
+
+    return NET_30
+
+
+def _split_base(base_total: int, amounts: list[int]) -> list[int]:
+    """Base-currency amounts of the instalments, in proportion, summing to ``base_total``."""
+    if not amounts:
+        return []
+    total = sum(amounts)
+    parts = [base_total * a // total for a in amounts[:-1]]
+    return parts + [base_total - sum(parts)]
+
+
+def _check_credit_within_invoice(cn: Invoice, total: int) -> None:
+    original = cn.corrects
+    assert original is not None
+    if original.status != "posted":
+        raise DocumentNotPosted(f"{original} is not posted; delete or edit the draft instead")
+    already = (Invoice.objects.filter(corrects=original, kind=DocKind.CREDIT_NOTE, status="posted")
+               .aggregate(s=Sum("total"))["s"] or 0)
+    if already + total > original.total:
+        left = Money.from_minor(original.total - already, original.currency)
+        raise CreditExceedsInvoice(
+            f"credit notes would exceed {original.number}: at most {left} can still be credited",
+            invoice=original.number)
+
+
+def invoice_get(company: Company, number_or_id: str | int) -> Invoice:
+    qs = Invoice.objects.filter(company=company).select_related("customer")
+    inv = qs.filter(number=str(number_or_id)).first()
+    if inv is None and str(number_or_id).isdigit():
+        inv = qs.filter(pk=int(number_or_id)).first()
+    if inv is None:
+        raise NotFound(f"no invoice or credit note {number_or_id!r}", document=number_or_id)
+    return inv
+
+
+def parse_decimal(text: str, what: str) -> Decimal:
+    try:
+        value = Decimal(str(text).strip())
+    except InvalidOperation:
+        raise ValidationFailed(f"{what} {text!r} is not a number", field=what) from None
+    if not value.is_finite():
+        raise ValidationFailed(f"{what} {text!r} is not a number", field=what)
+    return value

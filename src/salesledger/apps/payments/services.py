@@ -1,0 +1,304 @@
+"""Recording receipts and allocating receipts and credit notes to open instalments.
+
+Locking order, the same everywhere so that two writers cannot deadlock: the source row (a
+receipt or a credit note) first, then the instalments in ascending id. The cached
+``settled`` and ``allocated`` columns are changed in the same transaction as the
+allocation rows, and CHECK constraints in the schema refuse any over-allocation even if a
+service had a bug.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F, Sum
+
+from salesledger.apps.core.audit import audit
+from salesledger.apps.core.models import Company, Role
+from salesledger.apps.core.services import (
+    check_open_period,
+    number_format,
+    number_take,
+    require_role,
+)
+from salesledger.apps.customers.services import customer_get
+from salesledger.apps.invoicing.models import DocKind, Instalment, Invoice
+from salesledger.apps.invoicing.services import document_currency, resolve_rate
+from salesledger.apps.ledger.services import journal_write
+from salesledger.domain.errors import (
+    AllocationCustomerMismatch,
+    AlreadyReversed,
+    CurrencyMismatch,
+    DocumentNotPosted,
+    NegativeAmount,
+    NotFound,
+    ValidationFailed,
+)
+from salesledger.domain.journal import allocation_entry, negate, receipt_entry, to_base
+from salesledger.domain.settlement import OpenInstalment, Share, check_allocation, settle_oldest_first
+from salesledger.money import Money
+
+from .models import Allocation, Method, Receipt
+
+
+@dataclass
+class ReceiptInput:
+    customer_code: str
+    date: date
+    amount: Decimal
+    currency: str = ""
+    rate: Decimal | None = None
+    method: str = Method.BANK_TRANSFER
+    payer_reference: str = ""
+    bank_reference: str = ""
+    memo: str = ""
+
+
+def receipt_record(*, actor: Any, company: Company, data: ReceiptInput) -> Receipt:
+    """Record money received from a customer. It sits as unapplied cash until allocated."""
+    require_role(company, actor, Role.CLERK)
+    customer = customer_get(company, data.customer_code)
+    currency = document_currency(company, customer, data.currency)
+    rate = resolve_rate(company, currency, data.rate)
+    money = Money.of(data.amount, currency)
+    if not money.is_rounded():
+        raise ValidationFailed(f"{data.amount} has more decimals than {currency} allows",
+                               field="amount")
+    if money.minor() <= 0:
+        raise NegativeAmount(f"a receipt must be positive, not {money}", field="amount")
+    if data.method not in Method.values:
+        raise ValidationFailed(f"unknown payment method {data.method!r}; use one of "
+                               f"{', '.join(Method.values)}", field="method")
+    check_open_period(company, data.date)
+    amount = money.minor()
+    base = to_base(amount, currency, company.base_currency, rate)
+    with transaction.atomic():
+        fy, seq, prefix = number_take(company, "RCT", data.date)
+        entry = journal_write(
+            company=company, day=data.date, kind="receipt", actor=actor, source_type="receipt",
+            memo=f"receipt from {customer.name}",
+            lines=receipt_entry(customer_id=customer.pk, currency=currency, amount=amount,
+                                base_amount=base))
+        receipt = Receipt.objects.create(
+            company=company, customer=customer, number=number_format(prefix, fy, seq),
+            date=data.date, currency=currency, amount=amount, rate=rate, base_amount=base,
+            method=data.method, payer_reference=data.payer_reference,
+            bank_reference=data.bank_reference, memo=data.memo, journal_entry=entry,
+            created_by=actor if getattr(actor, "pk", None) else None)
+        audit(company, actor, "receipt.record", "receipt", receipt.pk,
+              after={"number": receipt.number, "customer": customer.code,
+                     "amount": money.format_plain(), "currency": currency,
+                     "method": data.method})
+    return receipt
+
+
+@dataclass(frozen=True)
+class Target:
+    """An explicit allocation request: an invoice (its oldest open instalments first) or one
+    instalment, and an amount in the document currency."""
+
+    invoice_number: str
+    amount: Decimal
+
+
+def _source_locked(company: Company, receipt_number: str | None, credit_number: str | None
+                   ) -> Receipt | Invoice:
+    if receipt_number:
+        src = Receipt.objects.select_for_update().filter(company=company, number=receipt_number).first()
+        if src is None:
+            raise NotFound(f"no receipt {receipt_number!r}", receipt=receipt_number)
+        return src
+    src_cn = (Invoice.objects.select_for_update()
+              .filter(company=company, number=credit_number, kind=DocKind.CREDIT_NOTE).first())
+    if src_cn is None:
+        raise NotFound(f"no credit note {credit_number!r}", credit_note=credit_number)
+    if src_cn.status != "posted":
+        raise DocumentNotPosted(f"credit note {credit_number} is not posted")
+    return src_cn
+
+
+def _unallocated(src: Receipt | Invoice) -> int:
+    return src.amount - src.allocated if isinstance(src, Receipt) else src.total - src.allocated
+
+
+def allocate(
+    *, actor: Any, company: Company, day: date, receipt: str | None = None,
+    credit_note: str | None = None, targets: list[Target] | None = None, auto: bool = False,
+) -> list[Allocation]:
+    """Allocate a receipt or a credit note: to the named invoices (``targets``), or with
+    ``auto`` to the customer's open instalments oldest due first. Returns the new rows."""
+    require_role(company, actor, Role.CLERK)
+    if bool(receipt) == bool(credit_note):
+        raise ValidationFailed("name either a receipt or a credit note to allocate")
+    if bool(targets) == auto:
+        raise ValidationFailed("give invoices to allocate to, or ask for automatic allocation")
+    check_open_period(company, day)
+    with transaction.atomic():
+        src = _source_locked(company, receipt, credit_note)
+        src_date = src.date if isinstance(src, Receipt) else src.issue_date
+        if day < src_date:
+            raise ValidationFailed(f"cannot allocate before the document's date {src_date}")
+        shares = _plan(company, src, targets or [], auto)
+        rows = _apply(company, src, shares, day, actor)
+        audit(company, actor, "allocation.create", "receipt" if receipt else "invoice", src.pk,
+              source=receipt or credit_note,
+              allocations=[{"instalment": r.instalment_id, "amount": str(Money.from_minor(
+                  r.amount, r.currency).amount)} for r in rows])
+    return rows
+
+
+def _plan(company: Company, src: Receipt | Invoice, targets: list[Target], auto: bool) -> list[Share]:
+    available = _unallocated(src)
+    if auto:
+        items = (Instalment.objects.filter(company=company, customer_id=src.customer_id,
+                                           currency=src.currency, settled__lt=F("amount"))
+                 .select_related("invoice").order_by("due_date", "invoice__number", "id"))
+        return settle_oldest_first(available, [
+            OpenInstalment(i.id, i.due_date, i.amount - i.settled, i.invoice.number or "")
+            for i in items])
+    shares: list[Share] = []
+    for t in targets:
+        inv = Invoice.objects.filter(company=company, number=t.invoice_number,
+                                     kind=DocKind.INVOICE).first()
+        if inv is None:
+            raise NotFound(f"no invoice {t.invoice_number!r}", invoice=t.invoice_number)
+        if inv.status != "posted":
+            raise DocumentNotPosted(f"invoice {inv.pk} is a draft; post it first")
+        if inv.customer_id != src.customer_id:
+            raise AllocationCustomerMismatch(
+                f"{inv.number} belongs to another customer than the payment", invoice=inv.number)
+        if inv.currency != src.currency:
+            raise CurrencyMismatch(
+                f"{inv.number} is in {inv.currency} but the payment is in {src.currency}",
+                invoice=inv.number)
+        amount = Money.of(t.amount, inv.currency)
+        if not amount.is_rounded() or amount.minor() <= 0:
+            raise NegativeAmount(f"allocation to {inv.number} must be a positive amount in "
+                                 f"{inv.currency}, not {t.amount}")
+        open_rows = [OpenInstalment(i.id, i.due_date, i.amount - i.settled)
+                     for i in inv.instalments.filter(settled__lt=F("amount"))]
+        open_total = sum(o.open for o in open_rows)
+        check_allocation(amount.minor(), open_amount=open_total,
+                         unallocated=available - sum(s.amount for s in shares))
+        shares.extend(settle_oldest_first(amount.minor(), open_rows))
+    return shares
+
+
+def _apply(company: Company, src: Receipt | Invoice, shares: list[Share], day: date,
+           actor: Any) -> list[Allocation]:
+    if not shares:
+        return []
+    ids = sorted({s.instalment_id for s in shares})
+    locked = {i.pk: i for i in Instalment.objects.select_for_update(of=("self",))
+              .select_related("invoice").filter(pk__in=ids).order_by("pk")}
+    rows = []
+    is_receipt = isinstance(src, Receipt)
+    left = _unallocated(src)
+    for share in shares:
+        inst = locked[share.instalment_id]
+        check_allocation(share.amount, open_amount=inst.amount - inst.settled, unallocated=left)
+        left -= share.amount
+        base_recv = _base_relief(inst.base_amount, inst.amount - inst.settled - share.amount,
+                                 share.amount, inst.currency, company, inst.invoice.rate,
+                                 Allocation.objects.filter(instalment=inst), "base_receivable")
+        src_base = src.base_amount if is_receipt else src.base_total
+        src_rate = src.rate
+        prior = Allocation.objects.filter(receipt=src) if is_receipt else Allocation.objects.filter(credit_note=src)
+        base_src = _base_relief(src_base, left, share.amount, src.currency, company, src_rate,
+                                prior, "base_unapplied")
+        entry = None
+        if is_receipt or base_src != base_recv:
+            lines = allocation_entry(customer_id=src.customer_id, currency=src.currency,
+                                     amount=share.amount, base_unapplied=base_src,
+                                     base_receivable=base_recv)
+            if not is_receipt:
+                from salesledger.domain.journal import AccountRole, Line
+                lines = [Line(AccountRole.RECEIVABLE, li.amount, li.amount_currency, li.currency,
+                              li.customer_id) if li.role == AccountRole.UNAPPLIED else li
+                         for li in lines]
+            entry = journal_write(company=company, day=day, kind="allocation", actor=actor,
+                                  source_type="allocation", lines=lines,
+                                  memo=f"{getattr(src, 'number', '')} -> {inst.invoice.number}")
+        row = Allocation.objects.create(
+            company=company, customer_id=src.customer_id,
+            receipt=src if is_receipt else None, credit_note=None if is_receipt else src,
+            instalment=inst, date=day, currency=src.currency, amount=share.amount,
+            base_unapplied=base_src, base_receivable=base_recv, journal_entry=entry,
+            created_by=actor if getattr(actor, "pk", None) else None)
+        Instalment.objects.filter(pk=inst.pk).update(settled=F("settled") + share.amount)
+        inst.settled += share.amount
+        rows.append(row)
+    total = sum(s.amount for s in shares)
+    type(src).objects.filter(pk=src.pk).update(allocated=F("allocated") + total)
+    src.allocated += total
+    return rows
+
+
+def _base_relief(base_whole: int, open_after: int, amount: int, currency: str, company: Company,
+                 rate: Any, prior: Any, column: str) -> int:
+    """Base-currency amount that ``amount`` relieves. The last part takes whatever base is
+    left, so a fully settled item leaves no base residue."""
+    if open_after == 0:
+        used = prior.aggregate(s=Sum(column))["s"] or 0
+        return base_whole - used
+    return to_base(amount, currency, company.base_currency, Decimal(rate))
+
+
+def allocation_reverse(*, actor: Any, company: Company, allocation_id: int, day: date,
+                       reason: str = "") -> Allocation:
+    """Undo an allocation with a reversing row; the original stays in the history."""
+    require_role(company, actor, Role.CLERK)
+    check_open_period(company, day)
+    with transaction.atomic():
+        orig = Allocation.objects.filter(company=company, pk=allocation_id).first()
+        if orig is None:
+            raise NotFound(f"no allocation {allocation_id}")
+        if orig.amount < 0:
+            raise ValidationFailed("a reversal cannot itself be reversed")
+        src_model = Receipt if orig.receipt_id else Invoice
+        src = src_model.objects.select_for_update().get(pk=orig.receipt_id or orig.credit_note_id)
+        Instalment.objects.select_for_update().get(pk=orig.instalment_id)
+        if Allocation.objects.filter(reversal_of=orig).exists():
+            raise AlreadyReversed(f"allocation {allocation_id} is already reversed")
+        entry = None
+        if orig.journal_entry_id:
+            from salesledger.apps.ledger.models import JournalLine
+            from salesledger.domain.journal import AccountRole, Line
+
+            lines = [Line(AccountRole(li.account.role), li.amount, li.amount_currency, li.currency,
+                          li.customer_id)
+                     for li in JournalLine.objects.filter(entry_id=orig.journal_entry_id)
+                     .select_related("account")]
+            entry = journal_write(company=company, day=day, kind="allocation_reversal",
+                                  actor=actor, source_type="allocation", source_id=orig.pk,
+                                  lines=negate(lines), memo=f"reverse allocation {orig.pk}")
+        rev = Allocation.objects.create(
+            company=company, customer_id=orig.customer_id, receipt_id=orig.receipt_id,
+            credit_note_id=orig.credit_note_id, instalment_id=orig.instalment_id, date=day,
+            currency=orig.currency, amount=-orig.amount, base_unapplied=-orig.base_unapplied,
+            base_receivable=-orig.base_receivable, reversal_of=orig, journal_entry=entry,
+            created_by=actor if getattr(actor, "pk", None) else None)
+        Instalment.objects.filter(pk=orig.instalment_id).update(settled=F("settled") - orig.amount)
+        src_model.objects.filter(pk=src.pk).update(allocated=F("allocated") - orig.amount)
+        audit(company, actor, "allocation.reverse", "allocation", orig.pk,
+              amount=str(Money.from_minor(orig.amount, orig.currency).amount), reason=reason)
+    return rev
+
+
+def credit_note_apply_to_corrected(*, actor: Any, company: Company, credit_note: Invoice) -> list[Allocation]:
+    """A credit note that corrects an invoice is applied to it at once, up to what is open."""
+    corrected = credit_note.corrects
+    assert corrected is not None
+    open_total = (Instalment.objects.filter(invoice=corrected)
+                  .aggregate(s=Sum(F("amount") - F("settled")))["s"] or 0)
+    amount = min(open_total, credit_note.total)
+    if amount <= 0:
+        return []
+    return allocate(actor=actor, company=company, day=credit_note.issue_date,
+                    credit_note=credit_note.number,
+                    targets=[Target(corrected.number or "",
+                                    Money.from_minor(amount, credit_note.currency).amount)])

@@ -1,0 +1,1 @@
+"""The ``salesledger`` command line."""

@@ -1,0 +1,590 @@
+"""The ``salesledger`` sub-commands: argument parsing and rendering only."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from salesledger.domain.errors import LedgerError, NotFound, ValidationFailed
+from salesledger.domain.invoicing import LineInput
+
+from .render import emit_json, kv, money, money_text, table
+
+Sub = Any
+
+
+# ---------------------------------------------------------------- shared helpers
+def _company(args: argparse.Namespace) -> Any:
+    from salesledger.apps.core.models import Company
+    from salesledger.apps.core.services import company_get
+
+    if args.company:
+        return company_get(args.company)
+    companies = list(Company.objects.all()[:2])
+    if len(companies) == 1:
+        return companies[0]
+    raise ValidationFailed("say which company with --company CODE (or $SALESLEDGER_COMPANY)")
+
+
+def _actor(args: argparse.Namespace, company: Any) -> Any:
+    from django.contrib.auth import get_user_model
+
+    from salesledger.apps.core.models import Membership
+
+    if args.user:
+        user = get_user_model().objects.filter(username=args.user).first()
+        if user is None:
+            raise NotFound(f"no user {args.user!r}")
+        return user
+    owner = (Membership.objects.filter(company=company, role="owner").select_related("user")
+             .order_by("id").first())
+    return owner.user if owner else None
+
+
+def _today(company: Any) -> date:
+    return datetime.now(ZoneInfo(company.time_zone)).date()
+
+
+def _as_of(args: argparse.Namespace, company: Any) -> date:
+    return _date(args.as_of, "--as-of") if args.as_of else _today(company)
+
+
+def _date(text: str, what: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except (TypeError, ValueError):
+        raise ValidationFailed(f"{what}: {text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _dec(text: str, what: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except (InvalidOperation, TypeError):
+        raise ValidationFailed(f"{what}: {text!r} is not a number") from None
+    if not value.is_finite():
+        raise ValidationFailed(f"{what}: {text!r} is not a number")
+    return value
+
+
+def parse_line(spec: str) -> LineInput:
+    """``"description;quantity;unit price[;tax rate[;discount %[;tax category]]]"``."""
+    parts = [p.strip() for p in spec.split(";")]
+    if len(parts) < 3:
+        raise ValidationFailed(f"--line {spec!r}: write 'description;quantity;unit price[;tax %]'")
+    desc, qty, price = parts[:3]
+    rate = parts[3] if len(parts) > 3 and parts[3] else "0"
+    disc = parts[4] if len(parts) > 4 and parts[4] else "0"
+    cat = parts[5] if len(parts) > 5 and parts[5] else "S"
+    return LineInput(desc, _dec(qty, "quantity"), _dec(price, "unit price"),
+                     _dec(rate.rstrip("%"), "tax rate"), _dec(disc.rstrip("%"), "discount"), cat)
+
+
+def _cmd(sub: Sub, common: argparse.ArgumentParser, name: str, handler: Any, help_: str
+         ) -> argparse.ArgumentParser:
+    p = sub.add_parser(name, parents=[common], help=help_, description=help_)
+    p.set_defaults(handler=handler)
+    return p
+
+
+def _group(sub: Sub, name: str, help_: str) -> Sub:
+    p = sub.add_parser(name, help=help_, description=help_)
+    return p.add_subparsers(dest=f"{name}_command", required=True, metavar="ACTION")
+
+
+# ---------------------------------------------------------------- init / company
+def cmd_init(args: argparse.Namespace) -> int:
+    from django.contrib.auth import get_user_model
+    from django.db import transaction
+
+    from salesledger.apps.core.services import company_create
+
+    if not args.company:
+        raise ValidationFailed("init needs --company CODE")
+    User = get_user_model()
+    with transaction.atomic():
+        user = User.objects.filter(username=args.owner).first()
+        if user is None:
+            user = User.objects.create_user(args.owner, email=args.email or "",
+                                            password=args.password)
+            if not args.password:
+                user.set_unusable_password()
+                user.save()
+        user.is_staff = True
+        user.save(update_fields=["is_staff"])
+        company = company_create(
+            actor=user, code=args.company, name=args.name or args.company,
+            base_currency=args.currency, country=args.country, time_zone=args.time_zone,
+            fiscal_year_start=args.fiscal_year_start, tax_rounding=args.tax_rounding, owner=user)
+    if args.json:
+        emit_json({"company": company.code, "owner": user.username})
+    else:
+        print(f"company {company.code} created; owner {user.username}")
+    return 0
+
+
+def cmd_period_close(args: argparse.Namespace) -> int:
+    from salesledger.apps.core.services import company_close_period
+
+    company = _company(args)
+    company = company_close_period(actor=_actor(args, company), company=company,
+                                   through=_date(args.through, "--through"))
+    print(f"books of {company.code} closed through {company.lock_date}")
+    return 0
+
+
+# ---------------------------------------------------------------- customers
+def cmd_customer_add(args: argparse.Namespace) -> int:
+    from salesledger.apps.customers.services import (
+        AddressInput,
+        BankAccountInput,
+        ContactInput,
+        CustomerInput,
+        customer_create,
+    )
+
+    company = _company(args)
+    billing = None
+    if args.address:
+        billing = AddressInput(line1=args.address, city=args.city or "",
+                               postal_code=args.postal_code or "",
+                               country=(args.country or company.country))
+    data = CustomerInput(
+        code=args.code, name=args.name, currency=args.currency or "", legal_name=args.legal_name or "",
+        tax_id=args.tax_id or "", country=args.country or "", language=args.language,
+        email=args.email or "", terms_code=args.terms or "", credit_limit=args.credit_limit or "",
+        parent_code=args.parent or "", po_required=args.po_required, notes=args.notes or "",
+        billing=billing,
+        contacts=[ContactInput(name=args.contact or args.name, email=args.email,
+                               roles=("billing",), language=args.language)] if args.email else [],
+        bank_accounts=[BankAccountInput(iban=i, bic=args.bic or "") for i in args.iban or []],
+    )
+    c = customer_create(actor=_actor(args, company), company=company, data=data)
+    if args.json:
+        emit_json({"code": c.code, "id": c.pk})
+    else:
+        print(f"customer {c.code} added")
+    return 0
+
+
+def cmd_customer_list(args: argparse.Namespace) -> int:
+    from salesledger.apps.customers.selectors import customer_list
+
+    company = _company(args)
+    rows = customer_list(company, search=args.search, limit=args.limit, offset=args.offset)
+    if args.json:
+        emit_json(rows)
+    else:
+        table([(r["code"], r["name"], r["currency"], r["country"], r["terms"]) for r in rows],
+              ["code", "name", "currency", "country", "terms"])
+    return 0
+
+
+def cmd_customer_show(args: argparse.Namespace) -> int:
+    from salesledger.apps.customers.selectors import customer_detail
+
+    company = _company(args)
+    d = customer_detail(company, args.code, as_of=_as_of(args, company))
+    if args.json:
+        emit_json(d)
+        return 0
+    kv([("code", d["code"]), ("name", d["name"]), ("legal name", d["legal_name"]),
+        ("tax id", d["tax_id"]), ("country", d["country"]), ("currency", d["currency"]),
+        ("terms", d["terms"]), ("credit limit", d["credit_limit"] and d["credit_limit"]["amount"]),
+        ("PO required", d["po_required"]), ("verified at", d["verified_at"]),
+        ("parent", d["parent"])])
+    for a in d["addresses"]:
+        print(f"{a['kind']} address: {a['line1']}, {a['postal_code']} {a['city']}, {a['country']}")
+    for c in d["contacts"]:
+        print(f"contact: {c['name']} <{c['email']}> ({c['roles']})")
+    for b in d["bank_accounts"]:
+        print(f"bank account: {b['iban']} {b['bic']}")
+    for bal in d["balances"]:
+        print(f"balance: {bal['amount']} {bal['currency']}")
+    return 0
+
+
+# ---------------------------------------------------------------- invoices
+def _invoice_input(args: argparse.Namespace, kind: str) -> Any:
+    from salesledger.apps.invoicing.services import InvoiceInput
+
+    if not args.line:
+        raise ValidationFailed("give at least one --line 'description;quantity;unit price;tax %'")
+    return InvoiceInput(
+        customer_code=args.customer, issue_date=_date(args.date, "--date") if args.date else None,
+        lines=[parse_line(x) for x in args.line], currency=args.currency or "",
+        rate=_dec(args.rate, "--rate") if args.rate else None,
+        terms_code=getattr(args, "terms", "") or "", po_number=getattr(args, "po", "") or "",
+        buyer_reference=getattr(args, "buyer_reference", "") or "", notes=args.notes or "",
+        kind=kind, corrects_number=getattr(args, "corrects", "") or "")
+
+
+def _create_doc(args: argparse.Namespace, kind: str) -> int:
+    from salesledger.apps.invoicing.services import invoice_create, invoice_post
+
+    company = _company(args)
+    actor = _actor(args, company)
+    data = _invoice_input(args, kind)
+    if data.issue_date is None:
+        data.issue_date = _as_of(args, company)
+    inv = invoice_create(actor=actor, company=company, data=data)
+    if args.post:
+        inv = invoice_post(actor=actor, company=company, invoice_id=inv.pk)
+    return _show_doc(args, company, inv.number or str(inv.pk))
+
+
+def cmd_invoice_create(args: argparse.Namespace) -> int:
+    return _create_doc(args, "invoice")
+
+
+def cmd_credit_note_create(args: argparse.Namespace) -> int:
+    return _create_doc(args, "credit_note")
+
+
+def cmd_invoice_post(args: argparse.Namespace) -> int:
+    from salesledger.apps.invoicing.services import invoice_get, invoice_post
+
+    company = _company(args)
+    inv = invoice_get(company, args.id)
+    inv = invoice_post(actor=_actor(args, company), company=company, invoice_id=inv.pk)
+    return _show_doc(args, company, inv.number)
+
+
+def _show_doc(args: argparse.Namespace, company: Any, ref: str) -> int:
+    from salesledger.apps.invoicing.selectors import invoice_detail
+
+    d = invoice_detail(company, ref, as_of=_as_of(args, company))
+    if args.json:
+        emit_json(d)
+        return 0
+    kv([("number", d["number"] or f"draft #{d['id']}"), ("kind", d["kind"]),
+        ("status", d["status"]), ("settlement", d["settlement"]), ("customer", d["customer"]),
+        ("issue date", d["issue_date"]), ("due date", d["due_date"]),
+        ("PO number", d["po_number"]), ("corrects", d["corrects"]),
+        ("net", d["net"]["amount"]), ("tax", d["tax"]["amount"]),
+        ("total", f"{d['total']['amount']} {d['currency']}"),
+        ("open", f"{d['open']['amount']} {d['currency']}")])
+    table([(li["description"], li["quantity"], li["unit_price"], li["tax_rate"],
+            li["net"]["amount"], li["tax"]["amount"]) for li in d["lines"]],
+          ["description", "qty", "unit price", "tax %", "net", "tax"])
+    if d["instalments"]:
+        table([(i["seq"], i["due_date"], i["amount"]["amount"], i["open"]["amount"])
+               for i in d["instalments"]], ["#", "due", "amount", "open"])
+    return 0
+
+
+def cmd_invoice_show(args: argparse.Namespace) -> int:
+    return _show_doc(args, _company(args), args.number)
+
+
+def cmd_invoice_list(args: argparse.Namespace) -> int:
+    from salesledger.apps.invoicing.selectors import invoice_list
+
+    company = _company(args)
+    rows = invoice_list(company, customer_code=args.customer, status=args.status,
+                        kind=args.kind, limit=args.limit, offset=args.offset)
+    if args.json:
+        emit_json(rows)
+    else:
+        table([(r["number"] or f"draft #{r['id']}", r["kind"], r["customer"], r["issue_date"],
+                r["due_date"], r["total"]["amount"], r["currency"]) for r in rows],
+              ["number", "kind", "customer", "date", "due", "total", "cur"])
+    return 0
+
+
+# ---------------------------------------------------------------- receipts
+def cmd_receipt_record(args: argparse.Namespace) -> int:
+    from salesledger.apps.payments.services import ReceiptInput, receipt_record
+
+    company = _company(args)
+    r = receipt_record(actor=_actor(args, company), company=company, data=ReceiptInput(
+        customer_code=args.customer,
+        date=_date(args.date, "--date") if args.date else _as_of(args, company),
+        amount=_dec(args.amount, "--amount"), currency=args.currency or "",
+        rate=_dec(args.rate, "--rate") if args.rate else None, method=args.method,
+        payer_reference=args.payer_reference or "", bank_reference=args.bank_reference or "",
+        memo=args.memo or ""))
+    if args.json:
+        emit_json({"number": r.number, "customer": args.customer,
+                   "amount": money(r.amount, r.currency), "date": r.date})
+    else:
+        print(f"receipt {r.number}: {money_text(r.amount, r.currency)} from {args.customer}")
+    return 0
+
+
+def cmd_receipt_allocate(args: argparse.Namespace) -> int:
+    from salesledger.apps.payments.services import Target, allocate
+
+    company = _company(args)
+    targets = []
+    for spec in args.invoice or []:
+        number, _, amount = spec.partition("=")
+        if not amount:
+            raise ValidationFailed(f"--invoice {spec!r}: write NUMBER=AMOUNT")
+        targets.append(Target(number.strip(), _dec(amount, "--invoice amount")))
+    is_cn = args.document.upper().startswith("CN")
+    rows = allocate(actor=_actor(args, company), company=company, day=_as_of(args, company),
+                    receipt=None if is_cn else args.document,
+                    credit_note=args.document if is_cn else None,
+                    targets=targets, auto=args.auto)
+    out = [{"allocation": r.pk, "instalment": r.instalment_id,
+            "invoice": r.instalment.invoice.number, "amount": money(r.amount, r.currency)}
+           for r in rows]
+    if args.json:
+        emit_json(out)
+    elif not out:
+        print("nothing to allocate: no open instalments or nothing unallocated")
+    else:
+        table([(o["allocation"], o["invoice"], o["amount"]["amount"]) for o in out],
+              ["allocation", "invoice", "amount"])
+    return 0
+
+
+def cmd_receipt_unallocate(args: argparse.Namespace) -> int:
+    from salesledger.apps.payments.services import allocation_reverse
+
+    company = _company(args)
+    rev = allocation_reverse(actor=_actor(args, company), company=company,
+                             allocation_id=args.allocation, day=_as_of(args, company),
+                             reason=args.reason or "")
+    if args.json:
+        emit_json({"reversal": rev.pk, "reverses": args.allocation})
+    else:
+        print(f"allocation {args.allocation} reversed by {rev.pk}")
+    return 0
+
+
+# ---------------------------------------------------------------- reports
+def cmd_balance(args: argparse.Namespace) -> int:
+    from salesledger.apps.payments.selectors import customer_balances
+    from salesledger.apps.customers.selectors import customer_codes
+
+    company = _company(args)
+    as_of = _as_of(args, company)
+    cid = None
+    if args.customer:
+        from salesledger.apps.customers.services import customer_get
+
+        cid = customer_get(company, args.customer).pk
+    balances = customer_balances(company, as_of=as_of, customer_id=cid)
+    codes = customer_codes(company, {k[0] for k in balances})
+    rows = sorted(((codes[c], cur, v) for (c, cur), v in balances.items() if v or cid),
+                  key=lambda r: (r[0], r[1]))
+    totals: dict[str, int] = {}
+    for _, cur, v in rows:
+        totals[cur] = totals.get(cur, 0) + v
+    if args.json:
+        emit_json({"as_of": as_of,
+                   "customers": [{"customer": c, "balance": money(v, cur)} for c, cur, v in rows],
+                   "total": [money(v, cur) for cur, v in sorted(totals.items())]})
+    else:
+        table([(c, money_text(v, cur)) for c, cur, v in rows], ["customer", f"balance {as_of}"])
+        for cur, v in sorted(totals.items()):
+            print(f"total  {money_text(v, cur)}")
+    return 0
+
+
+def cmd_open_items(args: argparse.Namespace) -> int:
+    from salesledger.apps.payments.selectors import open_items
+
+    company = _company(args)
+    as_of = _as_of(args, company)
+    cid = None
+    if args.customer:
+        from salesledger.apps.customers.services import customer_get
+
+        cid = customer_get(company, args.customer).pk
+    items = open_items(company, customer_id=cid, as_of=as_of, overdue_only=args.overdue)
+    if args.json:
+        emit_json([{**i, "amount": money(i["amount"], i["currency"]),
+                    "open": money(i["open"], i["currency"]),
+                    "days_overdue": max((as_of - i["due_date"]).days, 0)
+                    if i["type"] == "instalment" else None} for i in items])
+        return 0
+    table(((i["customer"], i["type"], i["document"], i["seq"] or "", i["due_date"],
+            money_text(i["open"], i["currency"]),
+            max((as_of - i["due_date"]).days, 0) if i["type"] == "instalment" else "")
+           for i in items),
+          ["customer", "type", "document", "#", "due", "open", "days late"])
+    return 0
+
+
+# ---------------------------------------------------------------- import / export
+def cmd_import(args: argparse.Namespace) -> int:
+    from salesledger.apps.core.csvio import import_file
+
+    company = _company(args)
+    result = import_file(kind=args.kind, path=args.file, company=company,
+                         actor=_actor(args, company), force=args.force)
+    if args.json:
+        emit_json(result)
+    else:
+        print(f"imported {result['rows']} {args.kind} from {args.file} (batch {result['batch']})")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from salesledger.apps.core.csvio import export_csv
+
+    company = _company(args)
+    if args.file in (None, "-"):
+        export_csv(kind=args.kind, company=company, out=sys.stdout, as_of=_as_of(args, company))
+    else:
+        with open(args.file, "w", newline="", encoding="utf-8") as fh:
+            n = export_csv(kind=args.kind, company=company, out=fh, as_of=_as_of(args, company))
+        print(f"exported {n} rows to {args.file}", file=sys.stderr)
+    return 0
+
+
+# ---------------------------------------------------------------- demo / check / serve
+def cmd_demo(args: argparse.Namespace) -> int:
+    from salesledger.apps.core.demo import demo_load
+
+    summary = demo_load(code=args.company or "demo", customers=args.customers, seed=args.seed,
+                        today=_date(args.as_of, "--as-of") if args.as_of else None)
+    if args.json:
+        emit_json(summary)
+    else:
+        for k, v in summary.items():
+            print(f"{k}: {v}")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from salesledger.apps.core.models import Company
+    from salesledger.apps.ledger.checks import check_company
+
+    companies = [_company(args)] if args.company else list(Company.objects.order_by("code"))
+    report = {c.code: [str(p) for p in check_company(c)] for c in companies}
+    bad = sum(len(v) for v in report.values())
+    if args.json:
+        emit_json({"ok": bad == 0, "problems": report})
+    else:
+        for code, problems in report.items():
+            print(f"{code}: {'ok' if not problems else f'{len(problems)} problem(s)'}")
+            for p in problems:
+                print(f"  {p}")
+    return 1 if bad else 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from salesledger.cli.serve import serve
+
+    return serve(host=args.host, port=args.port, demo=not args.no_demo)
+
+
+# ---------------------------------------------------------------- registration
+def register(sub: Sub, common: argparse.ArgumentParser) -> None:
+    p = _cmd(sub, common, "init", cmd_init, "create a company and its owner")
+    p.add_argument("--name")
+    p.add_argument("--currency", default="EUR")
+    p.add_argument("--country", default="FR")
+    p.add_argument("--time-zone", default="Europe/Paris")
+    p.add_argument("--fiscal-year-start", type=int, default=1)
+    p.add_argument("--tax-rounding", choices=["per_line", "per_document"], default="per_line")
+    p.add_argument("--owner", required=True, help="username of the owner (created if new)")
+    p.add_argument("--email")
+    p.add_argument("--password")
+
+    g = _group(sub, "period", "accounting periods")
+    p = _cmd(g, common, "close", cmd_period_close, "close the books through a date")
+    p.add_argument("--through", required=True)
+
+    g = _group(sub, "customer", "customers")
+    p = _cmd(g, common, "add", cmd_customer_add, "add a customer")
+    p.add_argument("--code", required=True)
+    p.add_argument("--name", required=True)
+    for opt in ("--legal-name", "--tax-id", "--country", "--currency", "--terms",
+                "--credit-limit", "--parent", "--email", "--contact", "--notes", "--address",
+                "--city", "--postal-code", "--bic"):
+        p.add_argument(opt)
+    p.add_argument("--language", default="en")
+    p.add_argument("--iban", action="append")
+    p.add_argument("--po-required", action="store_true")
+    p = _cmd(g, common, "list", cmd_customer_list, "list customers")
+    p.add_argument("--search")
+    p.add_argument("--limit", type=int, default=100)
+    p.add_argument("--offset", type=int, default=0)
+    p = _cmd(g, common, "show", cmd_customer_show, "show a customer")
+    p.add_argument("code")
+
+    g = _group(sub, "invoice", "invoices")
+    p = _cmd(g, common, "create", cmd_invoice_create, "write a draft invoice (or post it)")
+    _doc_args(p)
+    p.add_argument("--terms")
+    p.add_argument("--po")
+    p.add_argument("--buyer-reference")
+    p = _cmd(g, common, "post", cmd_invoice_post, "post a draft invoice or credit note")
+    p.add_argument("id", help="draft id")
+    p = _cmd(g, common, "show", cmd_invoice_show, "show an invoice or credit note")
+    p.add_argument("number")
+    p = _cmd(g, common, "list", cmd_invoice_list, "list invoices and credit notes")
+    p.add_argument("--customer")
+    p.add_argument("--status", choices=["draft", "posted"])
+    p.add_argument("--kind", choices=["invoice", "credit_note"])
+    p.add_argument("--limit", type=int, default=100)
+    p.add_argument("--offset", type=int, default=0)
+
+    g = _group(sub, "credit-note", "credit notes")
+    p = _cmd(g, common, "create", cmd_credit_note_create, "write a credit note (or post it)")
+    _doc_args(p)
+    p.add_argument("--corrects", help="number of the invoice it corrects")
+
+    g = _group(sub, "receipt", "payments received")
+    p = _cmd(g, common, "record", cmd_receipt_record, "record a payment received")
+    p.add_argument("--customer", required=True)
+    p.add_argument("--amount", required=True)
+    p.add_argument("--date")
+    p.add_argument("--currency")
+    p.add_argument("--rate")
+    p.add_argument("--method", default="bank_transfer")
+    p.add_argument("--payer-reference")
+    p.add_argument("--bank-reference")
+    p.add_argument("--memo")
+    p = _cmd(g, common, "allocate", cmd_receipt_allocate,
+             "allocate a receipt (or credit note) to invoices, or --auto oldest first")
+    p.add_argument("document", help="receipt number, or credit note number (CN...)")
+    p.add_argument("--invoice", action="append", metavar="NUMBER=AMOUNT")
+    p.add_argument("--auto", action="store_true")
+    p = _cmd(g, common, "unallocate", cmd_receipt_unallocate, "reverse an allocation")
+    p.add_argument("allocation", type=int)
+    p.add_argument("--reason")
+
+    p = _cmd(sub, common, "balance", cmd_balance, "balance per customer and in total")
+    p.add_argument("--customer")
+    p = _cmd(sub, common, "open-items", cmd_open_items, "open items per customer")
+    p.add_argument("--customer")
+    p.add_argument("--overdue", action="store_true")
+
+    p = _cmd(sub, common, "import", cmd_import, "import a CSV file (see docs/csv-formats.md)")
+    p.add_argument("kind", choices=["customers", "invoices", "receipts"])
+    p.add_argument("file")
+    p.add_argument("--force", action="store_true", help="import a file seen before again")
+    p = _cmd(sub, common, "export", cmd_export, "export CSV (see docs/csv-formats.md)")
+    p.add_argument("kind", choices=["customers", "invoices", "receipts", "open-items"])
+    p.add_argument("file", nargs="?")
+
+    p = _cmd(sub, common, "demo", cmd_demo, "load a demo company with two years of history")
+    p.add_argument("--customers", type=int, default=300)
+    p.add_argument("--seed", type=int, default=20261123)
+    _cmd(sub, common, "check", cmd_check, "verify every ledger invariant; exit 1 on a breach")
+    p = _cmd(sub, common, "serve", cmd_serve, "migrate, load demo data if empty, and serve")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--no-demo", action="store_true")
+
+
+def _doc_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--customer", required=True)
+    p.add_argument("--date")
+    p.add_argument("--line", action="append", metavar="'DESC;QTY;PRICE[;TAX%[;DISC%[;CAT]]]'")
+    p.add_argument("--currency")
+    p.add_argument("--rate")
+    p.add_argument("--notes")
+    p.add_argument("--post", action="store_true", help="post at once")
+
+
+__all__ = ["register", "LedgerError"]

@@ -1,0 +1,77 @@
+"""Entry point of the ``salesledger`` command.
+
+Every command parses its arguments, calls one service or selector and renders the result.
+Business errors print ``code: message`` on standard error and exit with status 2; bad
+usage exits with 2 as argparse does; ``check`` exits 1 when an invariant is broken.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+
+def _setup_django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "salesledger.config.settings")
+    import django
+
+    django.setup()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import commands
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--company", default=os.environ.get("SALESLEDGER_COMPANY"),
+                        help="company code (default: $SALESLEDGER_COMPANY, or the only company)")
+    common.add_argument("--json", action="store_true", help="machine-readable output")
+    common.add_argument("--as-of", dest="as_of", metavar="YYYY-MM-DD",
+                        help="the day to act or report for (default: today in the company's zone)")
+    common.add_argument("--user", help="act as this user (default: the company's owner)")
+
+    parser = argparse.ArgumentParser(prog="salesledger", description="The sales ledger.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.register(sub, common)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    _setup_django()
+    if args_list[:1] == ["manage"]:
+        from django.core.management import execute_from_command_line
+
+        execute_from_command_line(["salesledger manage", *args_list[1:]])
+        return 0
+    from salesledger.domain.errors import ImportFailed, LedgerError
+
+    from .render import emit_json
+
+    parser = build_parser()
+    args = parser.parse_args(args_list)
+    try:
+        return int(args.handler(args) or 0)
+    except ImportFailed as exc:
+        if getattr(args, "json", False):
+            emit_json(exc.as_dict(), sys.stderr)
+        else:
+            print(f"{exc.code}: {exc.message}", file=sys.stderr)
+            for p in exc.problems:
+                print(f"  {p}", file=sys.stderr)
+        return 2
+    except LedgerError as exc:
+        if getattr(args, "json", False):
+            emit_json(exc.as_dict(), sys.stderr)
+        else:
+            print(f"{exc.code}: {exc.message}", file=sys.stderr)
+        return 2
+
+
+def run() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,55 @@
+"""Output for the command line: aligned text tables for people, JSON for programs.
+Money in JSON is ``{"amount": "12.30", "currency": "EUR"}``: the amount is a string."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, TextIO
+
+from salesledger.money import Money
+
+
+def money(minor: int, currency: str) -> dict[str, str]:
+    return Money.from_minor(minor, currency).to_json()
+
+
+def money_text(minor: int, currency: str) -> str:
+    return f"{Money.from_minor(minor, currency).format_plain()} {currency}"
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def emit_json(data: Any, out: TextIO | None = None) -> None:
+    stream = out or sys.stdout
+    json.dump(data, stream, default=_default, indent=2, ensure_ascii=False)
+    stream.write("\n")
+
+
+def table(rows: Iterable[Sequence[Any]], headers: Sequence[str], out: TextIO | None = None) -> None:
+    stream = out or sys.stdout
+    body = [[("" if c is None else str(c)) for c in r] for r in rows]
+    widths = [len(h) for h in headers]
+    for r in body:
+        widths = [max(w, len(c)) for w, c in zip(widths, r, strict=False)]
+    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
+    stream.write(line.rstrip() + "\n")
+    for r in body:
+        stream.write("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)).rstrip() + "\n")
+
+
+def kv(pairs: Iterable[tuple[str, Any]], out: TextIO | None = None) -> None:
+    stream = out or sys.stdout
+    items = list(pairs)
+    width = max((len(k) for k, _ in items), default=0)
+    for k, v in items:
+        stream.write(f"{k.ljust(width)}  {'' if v is None else v}\n")

@@ -1,0 +1,1 @@
+"""Site configuration: settings, URLs, WSGI/ASGI entry points."""

@@ -1,0 +1,303 @@
+"""Django settings for salesledger.
+
+Everything that differs between installations is read from ``SALESLEDGER_*``
+environment variables; the defaults are safe for production (DEBUG off, hardened
+cookies and headers) and convenient for a local demo (SQLite under ``var/``).
+
+Environment variables
+---------------------
+SALESLEDGER_HOME            directory holding ``var/`` (default: current directory)
+SALESLEDGER_DATABASE_URL    database URL, e.g. ``postgres://user@host:5432/db``
+                            (default: SQLite at ``$SALESLEDGER_HOME/var/salesledger.sqlite3``)
+SALESLEDGER_SECRET_KEY      secret key (default: generated once, kept in ``var/secret_key``)
+SALESLEDGER_DEBUG           ``true``/``false`` (default false)
+SALESLEDGER_ALLOWED_HOSTS   comma-separated host names (default ``127.0.0.1,localhost``)
+SALESLEDGER_CSRF_TRUSTED_ORIGINS  comma-separated origins, e.g. ``https://ar.example.com``
+SALESLEDGER_HTTPS           ``true`` when served over HTTPS: secure cookies, HSTS, SSL redirect
+SALESLEDGER_PROXY_SSL_HEADER  ``true`` to trust ``X-Forwarded-Proto`` from a reverse proxy
+SALESLEDGER_HSTS_SECONDS    HSTS max-age when SALESLEDGER_HTTPS is on (default one year)
+SALESLEDGER_TIME_ZONE       default time zone (default ``UTC``)
+SALESLEDGER_EMAIL_BACKEND   Django e-mail backend path (default: SMTP when
+                            SALESLEDGER_EMAIL_HOST is set, else the console backend)
+SALESLEDGER_EMAIL_HOST, SALESLEDGER_EMAIL_PORT, SALESLEDGER_EMAIL_USER,
+SALESLEDGER_EMAIL_PASSWORD, SALESLEDGER_EMAIL_USE_TLS, SALESLEDGER_EMAIL_USE_SSL
+SALESLEDGER_DEFAULT_FROM_EMAIL  sender address (default ``salesledger@localhost``)
+SALESLEDGER_LOG_LEVEL       root log level (default ``INFO``)
+SALESLEDGER_TESTING         ``true`` forces test-friendly settings (set automatically under pytest)
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+# --------------------------------------------------------------------------- helpers
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _env(name: str, default: str = "") -> str:
+    return os.environ.get(name, default).strip()
+
+
+def _env_bool(name: str, default: bool = False) -> bool:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ImproperlyConfigured(f"{name} must be true or false, not {raw!r}")
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = _env(name)
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be an integer, not {raw!r}") from None
+
+
+def _env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in _env(name, default).split(",") if item.strip()]
+
+
+# --------------------------------------------------------------------------- paths
+
+CONFIG_DIR = Path(__file__).resolve().parent
+HOME_DIR = Path(_env("SALESLEDGER_HOME") or os.getcwd()).resolve()
+VAR_DIR = HOME_DIR / "var"
+
+# --------------------------------------------------------------------------- core
+
+DEBUG = _env_bool("SALESLEDGER_DEBUG", False)
+
+TESTING = (
+    _env_bool("SALESLEDGER_TESTING", False) or "pytest" in sys.modules or sys.argv[1:2] == ["test"]
+)
+
+
+def _secret_key() -> str:
+    """Return SALESLEDGER_SECRET_KEY, or a random key persisted in ``var/secret_key``."""
+    key = _env("SALESLEDGER_SECRET_KEY")
+    if key:
+        return key
+    path = VAR_DIR / "secret_key"
+    try:
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            key = path.read_text(encoding="utf-8").strip()
+        else:
+            key = secrets.token_urlsafe(50)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(key + "\n")
+    except OSError as exc:
+        if DEBUG or TESTING:
+            return secrets.token_urlsafe(50)
+        raise ImproperlyConfigured(
+            f"SALESLEDGER_SECRET_KEY is not set and {path} cannot be used: {exc}"
+        ) from exc
+    if not key:
+        raise ImproperlyConfigured(f"{path} is empty: delete it or set SALESLEDGER_SECRET_KEY")
+    return key
+
+
+SECRET_KEY = _secret_key()
+
+ALLOWED_HOSTS = _env_list("SALESLEDGER_ALLOWED_HOSTS", "127.0.0.1,localhost")
+CSRF_TRUSTED_ORIGINS = _env_list("SALESLEDGER_CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "salesledger.apps.core",
+    "salesledger.apps.customers",
+    "salesledger.apps.ledger",
+    "salesledger.apps.invoicing",
+    "salesledger.apps.payments",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "salesledger.config.urls"
+WSGI_APPLICATION = "salesledger.config.wsgi.application"
+ASGI_APPLICATION = "salesledger.config.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [CONFIG_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --------------------------------------------------------------------------- database
+
+_SQLITE_OPTIONS = {
+    "transaction_mode": "IMMEDIATE",
+    "timeout": 20,
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+}
+
+
+def _database() -> dict[str, object]:
+    url = _env("SALESLEDGER_DATABASE_URL")
+    if url:
+        db: dict[str, object] = dict(dj_database_url.parse(url))
+    else:
+        db = {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": str(VAR_DIR / "salesledger.sqlite3"),
+        }
+    engine = str(db.get("ENGINE", ""))
+    if engine.endswith("sqlite3"):
+        options: dict[str, object] = dict(_SQLITE_OPTIONS)
+        extra = db.get("OPTIONS")
+        if isinstance(extra, dict):
+            options.update(extra)
+        db["OPTIONS"] = options
+    elif "postgresql" in engine:
+        db["CONN_MAX_AGE"] = 60
+        db["CONN_HEALTH_CHECKS"] = True
+        db["TEST"] = {"NAME": "test_salesledger"}
+    return db
+
+
+DATABASES = {"default": _database()}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --------------------------------------------------------------------------- auth
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+if TESTING:
+    # Fast hashing keeps the suite quick; never used outside tests.
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/login/"
+
+# --------------------------------------------------------------------------- i18n
+
+LANGUAGE_CODE = "en"
+TIME_ZONE = _env("SALESLEDGER_TIME_ZONE", "UTC") or "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# --------------------------------------------------------------------------- static files
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG or TESTING
+            else "whitenoise.storage.CompressedStaticFilesStorage"
+        )
+    },
+}
+# Serve straight from the app folders too, so the site works before `collectstatic`.
+WHITENOISE_USE_FINDERS = True
+if TESTING:
+    # Look files up per request: no scan of (and no warning about a missing) STATIC_ROOT.
+    WHITENOISE_AUTOREFRESH = True
+
+# --------------------------------------------------------------------------- e-mail
+
+EMAIL_HOST = _env("SALESLEDGER_EMAIL_HOST")
+EMAIL_PORT = _env_int("SALESLEDGER_EMAIL_PORT", 25)
+EMAIL_HOST_USER = _env("SALESLEDGER_EMAIL_USER")
+EMAIL_HOST_PASSWORD = os.environ.get("SALESLEDGER_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = _env_bool("SALESLEDGER_EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = _env_bool("SALESLEDGER_EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = 30
+EMAIL_BACKEND = _env("SALESLEDGER_EMAIL_BACKEND") or (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend"
+)
+DEFAULT_FROM_EMAIL = _env("SALESLEDGER_DEFAULT_FROM_EMAIL", "salesledger@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# --------------------------------------------------------------------------- security
+
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Lax"
+
+HTTPS = _env_bool("SALESLEDGER_HTTPS", False)
+if HTTPS:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = True
+    SECURE_HSTS_SECONDS = _env_int("SALESLEDGER_HSTS_SECONDS", 31_536_000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("SALESLEDGER_HSTS_INCLUDE_SUBDOMAINS", False)
+    SECURE_HSTS_PRELOAD = _env_bool("SALESLEDGER_HSTS_PRELOAD", False)
+    # The health check must answer plain HTTP probes from a load balancer.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+if _env_bool("SALESLEDGER_PROXY_SSL_HEADER", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# --------------------------------------------------------------------------- logging
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+    },
+    "root": {"handlers": ["console"], "level": _env("SALESLEDGER_LOG_LEVEL", "INFO") or "INFO"},
+    "loggers": {
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
+}

@@ -1,0 +1,142 @@
+"""Double-entry journal entries for sales-ledger events.
+
+Every event that changes what a customer owes writes a journal entry whose lines sum to
+exactly zero in the company's base currency, and to zero per document currency. Debits are
+positive, credits negative, in integer minor units. The receivable control account carries
+the customer on each line, so that a customer's share of it can be summed; unapplied cash
+(payments received but not yet allocated) is kept on its own account, also per customer.
+
+    invoice posted      Dr receivable total    Cr revenue net     Cr tax payable tax
+    credit note posted  Dr revenue net         Dr tax payable tax Cr receivable total
+    receipt recorded    Dr bank amount         Cr unapplied cash amount
+    receipt allocated   Dr unapplied cash      Cr receivable      (+/- exchange difference)
+    credit allocated    no entry: both sides already sit on the receivable control account
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+
+from ..money import Rounding, get_currency, quantize
+from .errors import UnbalancedEntry
+
+
+class AccountRole(StrEnum):
+    RECEIVABLE = "receivable"
+    REVENUE = "revenue"
+    TAX = "tax_payable"
+    BANK = "bank"
+    UNAPPLIED = "unapplied_cash"
+    WRITE_OFF = "write_off"
+    DISCOUNT = "discounts"
+    FX = "exchange_differences"
+    FEES = "fee_income"
+    INTEREST = "interest_income"
+
+
+# The chart every new company starts with: (code, name, role, kind).
+DEFAULT_CHART: tuple[tuple[str, str, AccountRole, str], ...] = (
+    ("1100", "Trade receivables (control)", AccountRole.RECEIVABLE, "asset"),
+    ("1200", "Bank", AccountRole.BANK, "asset"),
+    ("2100", "Unapplied cash received", AccountRole.UNAPPLIED, "liability"),
+    ("2200", "Output tax payable", AccountRole.TAX, "liability"),
+    ("4000", "Sales revenue", AccountRole.REVENUE, "income"),
+    ("4900", "Fee income", AccountRole.FEES, "income"),
+    ("4910", "Interest income", AccountRole.INTEREST, "income"),
+    ("6800", "Bad debts written off", AccountRole.WRITE_OFF, "expense"),
+    ("6810", "Settlement discounts allowed", AccountRole.DISCOUNT, "expense"),
+    ("6900", "Exchange differences", AccountRole.FX, "expense"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    role: AccountRole
+    amount: int  # base currency, debit positive
+    amount_currency: int  # document currency, debit positive
+    currency: str
+    customer_id: int | None = None
+
+
+def to_base(amount: int, currency: str, base: str, rate: Decimal) -> int:
+    """Convert minor units of ``currency`` into minor units of ``base`` at ``rate``
+    (units of base per unit of currency), rounding half up."""
+    if currency == base:
+        return amount
+    src, dst = get_currency(currency).exponent, get_currency(base).exponent
+    value = Decimal(amount).scaleb(-src) * rate
+    return int(quantize(value, dst, Rounding.HALF_UP).scaleb(dst))
+
+
+def check_balanced(lines: Iterable[Line]) -> None:
+    items = list(lines)
+    base = sum(line.amount for line in items)
+    if base != 0:
+        raise UnbalancedEntry(f"journal entry does not balance: off by {base} in base currency")
+    per_currency: dict[str, int] = defaultdict(int)
+    for line in items:
+        per_currency[line.currency] += line.amount_currency
+    off = {c: v for c, v in per_currency.items() if v}
+    if off:
+        raise UnbalancedEntry(f"journal entry does not balance per currency: {off}")
+
+
+def document_entry(
+    *,
+    credit_note: bool,
+    customer_id: int,
+    currency: str,
+    base_currency: str,
+    rate: Decimal,
+    net: int,
+    tax: int,
+) -> list[Line]:
+    """Lines for posting an invoice (or, with ``credit_note``, a credit note)."""
+    sign = -1 if credit_note else 1
+    total = net + tax
+    base_total = to_base(total, currency, base_currency, rate)
+    base_tax = to_base(tax, currency, base_currency, rate)
+    lines = [
+        Line(AccountRole.RECEIVABLE, sign * base_total, sign * total, currency, customer_id),
+        Line(AccountRole.REVENUE, -sign * (base_total - base_tax), -sign * net, currency),
+    ]
+    if tax:
+        lines.append(Line(AccountRole.TAX, -sign * base_tax, -sign * tax, currency))
+    check_balanced(lines)
+    return lines
+
+
+def receipt_entry(*, customer_id: int, currency: str, amount: int, base_amount: int) -> list[Line]:
+    lines = [
+        Line(AccountRole.BANK, base_amount, amount, currency),
+        Line(AccountRole.UNAPPLIED, -base_amount, -amount, currency, customer_id),
+    ]
+    check_balanced(lines)
+    return lines
+
+
+def allocation_entry(
+    *, customer_id: int, currency: str, amount: int, base_unapplied: int, base_receivable: int
+) -> list[Line]:
+    """Move ``amount`` from unapplied cash to the receivable it settles. The two base
+    amounts differ when the receipt and the invoice were booked at different rates; the
+    difference is a realised exchange gain or loss."""
+    lines = [
+        Line(AccountRole.UNAPPLIED, base_unapplied, amount, currency, customer_id),
+        Line(AccountRole.RECEIVABLE, -base_receivable, -amount, currency, customer_id),
+    ]
+    diff = base_receivable - base_unapplied
+    if diff:
+        lines.append(Line(AccountRole.FX, diff, 0, currency))
+    check_balanced(lines)
+    return lines
+
+
+def negate(lines: Iterable[Line]) -> list[Line]:
+    return [
+        Line(li.role, -li.amount, -li.amount_currency, li.currency, li.customer_id) for li in lines
+    ]

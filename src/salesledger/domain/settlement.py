@@ -1,0 +1,64 @@
+"""Settlement: how money received (or credit given) is spread over open instalments.
+
+Amounts are integer minor units of one currency. An allocation never exceeds what is
+still open on an instalment nor what is still unallocated on the source (a receipt or a
+credit note). Oldest-first settles instalments in order of due date, then document
+number, which is what a customer who pays "the oldest invoice first" expects and what most
+collectors assume when a payment names no invoice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+
+from .errors import AllocationExceedsOpenAmount, AllocationExceedsUnallocated, NegativeAmount
+
+
+@dataclass(frozen=True, slots=True)
+class OpenInstalment:
+    id: int
+    due_date: date
+    open: int
+    sort_key: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Share:
+    instalment_id: int
+    amount: int
+
+
+def check_allocation(amount: int, *, open_amount: int, unallocated: int) -> None:
+    if amount <= 0:
+        raise NegativeAmount(f"an allocation must be positive, not {amount}")
+    if amount > open_amount:
+        raise AllocationExceedsOpenAmount(
+            f"allocating {amount} exceeds the {open_amount} still open on the instalment",
+            amount=amount,
+            open=open_amount,
+        )
+    if amount > unallocated:
+        raise AllocationExceedsUnallocated(
+            f"allocating {amount} exceeds the {unallocated} still unallocated",
+            amount=amount,
+            unallocated=unallocated,
+        )
+
+
+def settle_oldest_first(available: int, items: Iterable[OpenInstalment]) -> list[Share]:
+    """Spread ``available`` over the items, oldest due date first, until it runs out."""
+    if available < 0:
+        raise NegativeAmount("available amount cannot be negative")
+    shares: list[Share] = []
+    left = available
+    for item in sorted(items, key=lambda i: (i.due_date, i.sort_key, i.id)):
+        if left == 0:
+            break
+        if item.open <= 0:
+            continue
+        take = min(left, item.open)
+        shares.append(Share(item.id, take))
+        left -= take
+    return shares

@@ -1,0 +1,18 @@
+"""Pure money: exact amounts, ISO 4217 currencies, named rounding. No Django here."""
+
+from .currency import EXPONENTS, Currency, UnknownCurrency, get_currency, is_currency
+from .money import CurrencyMismatchError, Money, money_sum
+from .rounding import Rounding, quantize
+
+__all__ = [
+    "EXPONENTS",
+    "Currency",
+    "CurrencyMismatchError",
+    "Money",
+    "Rounding",
+    "UnknownCurrency",
+    "get_currency",
+    "is_currency",
+    "money_sum",
+    "quantize",
+]
