@@ -9,7 +9,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from salesledger.domain.errors import LedgerError, NotFound, ValidationFailed
+from salesledger.domain.errors import LedgerError, ValidationFailed
 from salesledger.domain.invoicing import LineInput
 
 from .render import emit_json, kv, money, money_text, table
@@ -19,30 +19,15 @@ Sub = Any
 
 # ---------------------------------------------------------------- shared helpers
 def _company(args: argparse.Namespace) -> Any:
-    from salesledger.apps.core.models import Company
-    from salesledger.apps.core.services import company_get
+    from salesledger.apps.core.selectors import company_resolve
 
-    if args.company:
-        return company_get(args.company)
-    companies = list(Company.objects.all()[:2])
-    if len(companies) == 1:
-        return companies[0]
-    raise ValidationFailed("say which company with --company CODE (or $SALESLEDGER_COMPANY)")
+    return company_resolve(args.company)
 
 
 def _actor(args: argparse.Namespace, company: Any) -> Any:
-    from django.contrib.auth import get_user_model
+    from salesledger.apps.core.selectors import company_owner, user_get
 
-    from salesledger.apps.core.models import Membership
-
-    if args.user:
-        user = get_user_model().objects.filter(username=args.user).first()
-        if user is None:
-            raise NotFound(f"no user {args.user!r}")
-        return user
-    owner = (Membership.objects.filter(company=company, role="owner").select_related("user")
-             .order_by("id").first())
-    return owner.user if owner else None
+    return user_get(args.user) if args.user else company_owner(company)
 
 
 def _today(company: Any) -> date:
@@ -79,12 +64,19 @@ def parse_line(spec: str) -> LineInput:
     rate = parts[3] if len(parts) > 3 and parts[3] else "0"
     disc = parts[4] if len(parts) > 4 and parts[4] else "0"
     cat = parts[5] if len(parts) > 5 and parts[5] else "S"
-    return LineInput(desc, _dec(qty, "quantity"), _dec(price, "unit price"),
-                     _dec(rate.rstrip("%"), "tax rate"), _dec(disc.rstrip("%"), "discount"), cat)
+    return LineInput(
+        desc,
+        _dec(qty, "quantity"),
+        _dec(price, "unit price"),
+        _dec(rate.rstrip("%"), "tax rate"),
+        _dec(disc.rstrip("%"), "discount"),
+        cat,
+    )
 
 
-def _cmd(sub: Sub, common: argparse.ArgumentParser, name: str, handler: Any, help_: str
-         ) -> argparse.ArgumentParser:
+def _cmd(
+    sub: Sub, common: argparse.ArgumentParser, name: str, handler: Any, help_: str
+) -> argparse.ArgumentParser:
     p = sub.add_parser(name, parents=[common], help=help_, description=help_)
     p.set_defaults(handler=handler)
     return p
@@ -97,28 +89,15 @@ def _group(sub: Sub, name: str, help_: str) -> Sub:
 
 # ---------------------------------------------------------------- init / company
 def cmd_init(args: argparse.Namespace) -> int:
-    from django.contrib.auth import get_user_model
-    from django.db import transaction
-
-    from salesledger.apps.core.services import company_create
+    from salesledger.apps.core.services import company_init
 
     if not args.company:
         raise ValidationFailed("init needs --company CODE")
-    User = get_user_model()
-    with transaction.atomic():
-        user = User.objects.filter(username=args.owner).first()
-        if user is None:
-            user = User.objects.create_user(args.owner, email=args.email or "",
-                                            password=args.password)
-            if not args.password:
-                user.set_unusable_password()
-                user.save()
-        user.is_staff = True
-        user.save(update_fields=["is_staff"])
-        company = company_create(
-            actor=user, code=args.company, name=args.name or args.company,
-            base_currency=args.currency, country=args.country, time_zone=args.time_zone,
-            fiscal_year_start=args.fiscal_year_start, tax_rounding=args.tax_rounding, owner=user)
+    company, user = company_init(
+        code=args.company, name=args.name or args.company, owner=args.owner,
+        email=args.email or "", password=args.password, base_currency=args.currency,
+        country=args.country, time_zone=args.time_zone,
+        fiscal_year_start=args.fiscal_year_start, tax_rounding=args.tax_rounding)
     if args.json:
         emit_json({"company": company.code, "owner": user.username})
     else:
@@ -126,12 +105,26 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_user_add(args: argparse.Namespace) -> int:
+    from salesledger.apps.core.services import user_add
+
+    company = _company(args)
+    m = user_add(actor=_actor(args, company), company=company, username=args.username,
+                 role=args.role, email=args.email or "", password=args.password)
+    if args.json:
+        emit_json({"user": args.username, "company": company.code, "role": m.role})
+    else:
+        print(f"{args.username} is now {m.role} of {company.code}")
+    return 0
+
+
 def cmd_period_close(args: argparse.Namespace) -> int:
     from salesledger.apps.core.services import company_close_period
 
     company = _company(args)
-    company = company_close_period(actor=_actor(args, company), company=company,
-                                   through=_date(args.through, "--through"))
+    company = company_close_period(
+        actor=_actor(args, company), company=company, through=_date(args.through, "--through")
+    )
     print(f"books of {company.code} closed through {company.lock_date}")
     return 0
 
@@ -149,17 +142,37 @@ def cmd_customer_add(args: argparse.Namespace) -> int:
     company = _company(args)
     billing = None
     if args.address:
-        billing = AddressInput(line1=args.address, city=args.city or "",
-                               postal_code=args.postal_code or "",
-                               country=(args.country or company.country))
+        billing = AddressInput(
+            line1=args.address,
+            city=args.city or "",
+            postal_code=args.postal_code or "",
+            country=(args.country or company.country),
+        )
     data = CustomerInput(
-        code=args.code, name=args.name, currency=args.currency or "", legal_name=args.legal_name or "",
-        tax_id=args.tax_id or "", country=args.country or "", language=args.language,
-        email=args.email or "", terms_code=args.terms or "", credit_limit=args.credit_limit or "",
-        parent_code=args.parent or "", po_required=args.po_required, notes=args.notes or "",
+        code=args.code,
+        name=args.name,
+        currency=args.currency or "",
+        legal_name=args.legal_name or "",
+        tax_id=args.tax_id or "",
+        country=args.country or "",
+        language=args.language,
+        email=args.email or "",
+        terms_code=args.terms or "",
+        credit_limit=args.credit_limit or "",
+        parent_code=args.parent or "",
+        po_required=args.po_required,
+        notes=args.notes or "",
         billing=billing,
-        contacts=[ContactInput(name=args.contact or args.name, email=args.email,
-                               roles=("billing",), language=args.language)] if args.email else [],
+        contacts=[
+            ContactInput(
+                name=args.contact or args.name,
+                email=args.email,
+                roles=("billing",),
+                language=args.language,
+            )
+        ]
+        if args.email
+        else [],
         bank_accounts=[BankAccountInput(iban=i, bic=args.bic or "") for i in args.iban or []],
     )
     c = customer_create(actor=_actor(args, company), company=company, data=data)
@@ -178,8 +191,10 @@ def cmd_customer_list(args: argparse.Namespace) -> int:
     if args.json:
         emit_json(rows)
     else:
-        table([(r["code"], r["name"], r["currency"], r["country"], r["terms"]) for r in rows],
-              ["code", "name", "currency", "country", "terms"])
+        table(
+            [(r["code"], r["name"], r["currency"], r["country"], r["terms"]) for r in rows],
+            ["code", "name", "currency", "country", "terms"],
+        )
     return 0
 
 
@@ -191,11 +206,21 @@ def cmd_customer_show(args: argparse.Namespace) -> int:
     if args.json:
         emit_json(d)
         return 0
-    kv([("code", d["code"]), ("name", d["name"]), ("legal name", d["legal_name"]),
-        ("tax id", d["tax_id"]), ("country", d["country"]), ("currency", d["currency"]),
-        ("terms", d["terms"]), ("credit limit", d["credit_limit"] and d["credit_limit"]["amount"]),
-        ("PO required", d["po_required"]), ("verified at", d["verified_at"]),
-        ("parent", d["parent"])])
+    kv(
+        [
+            ("code", d["code"]),
+            ("name", d["name"]),
+            ("legal name", d["legal_name"]),
+            ("tax id", d["tax_id"]),
+            ("country", d["country"]),
+            ("currency", d["currency"]),
+            ("terms", d["terms"]),
+            ("credit limit", d["credit_limit"] and d["credit_limit"]["amount"]),
+            ("PO required", d["po_required"]),
+            ("verified at", d["verified_at"]),
+            ("parent", d["parent"]),
+        ]
+    )
     for a in d["addresses"]:
         print(f"{a['kind']} address: {a['line1']}, {a['postal_code']} {a['city']}, {a['country']}")
     for c in d["contacts"]:
@@ -214,12 +239,18 @@ def _invoice_input(args: argparse.Namespace, kind: str) -> Any:
     if not args.line:
         raise ValidationFailed("give at least one --line 'description;quantity;unit price;tax %'")
     return InvoiceInput(
-        customer_code=args.customer, issue_date=_date(args.date, "--date") if args.date else None,
-        lines=[parse_line(x) for x in args.line], currency=args.currency or "",
+        customer_code=args.customer,
+        issue_date=_date(args.date, "--date") if args.date else None,
+        lines=[parse_line(x) for x in args.line],
+        currency=args.currency or "",
         rate=_dec(args.rate, "--rate") if args.rate else None,
-        terms_code=getattr(args, "terms", "") or "", po_number=getattr(args, "po", "") or "",
-        buyer_reference=getattr(args, "buyer_reference", "") or "", notes=args.notes or "",
-        kind=kind, corrects_number=getattr(args, "corrects", "") or "")
+        terms_code=getattr(args, "terms", "") or "",
+        po_number=getattr(args, "po", "") or "",
+        buyer_reference=getattr(args, "buyer_reference", "") or "",
+        notes=args.notes or "",
+        kind=kind,
+        corrects_number=getattr(args, "corrects", "") or "",
+    )
 
 
 def _create_doc(args: argparse.Namespace, kind: str) -> int:
@@ -260,19 +291,45 @@ def _show_doc(args: argparse.Namespace, company: Any, ref: str) -> int:
     if args.json:
         emit_json(d)
         return 0
-    kv([("number", d["number"] or f"draft #{d['id']}"), ("kind", d["kind"]),
-        ("status", d["status"]), ("settlement", d["settlement"]), ("customer", d["customer"]),
-        ("issue date", d["issue_date"]), ("due date", d["due_date"]),
-        ("PO number", d["po_number"]), ("corrects", d["corrects"]),
-        ("net", d["net"]["amount"]), ("tax", d["tax"]["amount"]),
-        ("total", f"{d['total']['amount']} {d['currency']}"),
-        ("open", f"{d['open']['amount']} {d['currency']}")])
-    table([(li["description"], li["quantity"], li["unit_price"], li["tax_rate"],
-            li["net"]["amount"], li["tax"]["amount"]) for li in d["lines"]],
-          ["description", "qty", "unit price", "tax %", "net", "tax"])
+    kv(
+        [
+            ("number", d["number"] or f"draft #{d['id']}"),
+            ("kind", d["kind"]),
+            ("status", d["status"]),
+            ("settlement", d["settlement"]),
+            ("customer", d["customer"]),
+            ("issue date", d["issue_date"]),
+            ("due date", d["due_date"]),
+            ("PO number", d["po_number"]),
+            ("corrects", d["corrects"]),
+            ("net", d["net"]["amount"]),
+            ("tax", d["tax"]["amount"]),
+            ("total", f"{d['total']['amount']} {d['currency']}"),
+            ("open", f"{d['open']['amount']} {d['currency']}"),
+        ]
+    )
+    table(
+        [
+            (
+                li["description"],
+                li["quantity"],
+                li["unit_price"],
+                li["tax_rate"],
+                li["net"]["amount"],
+                li["tax"]["amount"],
+            )
+            for li in d["lines"]
+        ],
+        ["description", "qty", "unit price", "tax %", "net", "tax"],
+    )
     if d["instalments"]:
-        table([(i["seq"], i["due_date"], i["amount"]["amount"], i["open"]["amount"])
-               for i in d["instalments"]], ["#", "due", "amount", "open"])
+        table(
+            [
+                (i["seq"], i["due_date"], i["amount"]["amount"], i["open"]["amount"])
+                for i in d["instalments"]
+            ],
+            ["#", "due", "amount", "open"],
+        )
     return 0
 
 
@@ -284,14 +341,32 @@ def cmd_invoice_list(args: argparse.Namespace) -> int:
     from salesledger.apps.invoicing.selectors import invoice_list
 
     company = _company(args)
-    rows = invoice_list(company, customer_code=args.customer, status=args.status,
-                        kind=args.kind, limit=args.limit, offset=args.offset)
+    rows = invoice_list(
+        company,
+        customer_code=args.customer,
+        status=args.status,
+        kind=args.kind,
+        limit=args.limit,
+        offset=args.offset,
+    )
     if args.json:
         emit_json(rows)
     else:
-        table([(r["number"] or f"draft #{r['id']}", r["kind"], r["customer"], r["issue_date"],
-                r["due_date"], r["total"]["amount"], r["currency"]) for r in rows],
-              ["number", "kind", "customer", "date", "due", "total", "cur"])
+        table(
+            [
+                (
+                    r["number"] or f"draft #{r['id']}",
+                    r["kind"],
+                    r["customer"],
+                    r["issue_date"],
+                    r["due_date"],
+                    r["total"]["amount"],
+                    r["currency"],
+                )
+                for r in rows
+            ],
+            ["number", "kind", "customer", "date", "due", "total", "cur"],
+        )
     return 0
 
 
@@ -300,16 +375,30 @@ def cmd_receipt_record(args: argparse.Namespace) -> int:
     from salesledger.apps.payments.services import ReceiptInput, receipt_record
 
     company = _company(args)
-    r = receipt_record(actor=_actor(args, company), company=company, data=ReceiptInput(
-        customer_code=args.customer,
-        date=_date(args.date, "--date") if args.date else _as_of(args, company),
-        amount=_dec(args.amount, "--amount"), currency=args.currency or "",
-        rate=_dec(args.rate, "--rate") if args.rate else None, method=args.method,
-        payer_reference=args.payer_reference or "", bank_reference=args.bank_reference or "",
-        memo=args.memo or ""))
+    r = receipt_record(
+        actor=_actor(args, company),
+        company=company,
+        data=ReceiptInput(
+            customer_code=args.customer,
+            date=_date(args.date, "--date") if args.date else _as_of(args, company),
+            amount=_dec(args.amount, "--amount"),
+            currency=args.currency or "",
+            rate=_dec(args.rate, "--rate") if args.rate else None,
+            method=args.method,
+            payer_reference=args.payer_reference or "",
+            bank_reference=args.bank_reference or "",
+            memo=args.memo or "",
+        ),
+    )
     if args.json:
-        emit_json({"number": r.number, "customer": args.customer,
-                   "amount": money(r.amount, r.currency), "date": r.date})
+        emit_json(
+            {
+                "number": r.number,
+                "customer": args.customer,
+                "amount": money(r.amount, r.currency),
+                "date": r.date,
+            }
+        )
     else:
         print(f"receipt {r.number}: {money_text(r.amount, r.currency)} from {args.customer}")
     return 0
@@ -326,20 +415,33 @@ def cmd_receipt_allocate(args: argparse.Namespace) -> int:
             raise ValidationFailed(f"--invoice {spec!r}: write NUMBER=AMOUNT")
         targets.append(Target(number.strip(), _dec(amount, "--invoice amount")))
     is_cn = args.document.upper().startswith("CN")
-    rows = allocate(actor=_actor(args, company), company=company, day=_as_of(args, company),
-                    receipt=None if is_cn else args.document,
-                    credit_note=args.document if is_cn else None,
-                    targets=targets, auto=args.auto)
-    out = [{"allocation": r.pk, "instalment": r.instalment_id,
-            "invoice": r.instalment.invoice.number, "amount": money(r.amount, r.currency)}
-           for r in rows]
+    rows = allocate(
+        actor=_actor(args, company),
+        company=company,
+        day=_as_of(args, company),
+        receipt=None if is_cn else args.document,
+        credit_note=args.document if is_cn else None,
+        targets=targets,
+        auto=args.auto,
+    )
+    out = [
+        {
+            "allocation": r.pk,
+            "instalment": r.instalment_id,
+            "invoice": r.instalment.invoice.number,
+            "amount": money(r.amount, r.currency),
+        }
+        for r in rows
+    ]
     if args.json:
         emit_json(out)
     elif not out:
         print("nothing to allocate: no open instalments or nothing unallocated")
     else:
-        table([(o["allocation"], o["invoice"], o["amount"]["amount"]) for o in out],
-              ["allocation", "invoice", "amount"])
+        table(
+            [(o["allocation"], o["invoice"], o["amount"]["amount"]) for o in out],
+            ["allocation", "invoice", "amount"],
+        )
     return 0
 
 
@@ -347,9 +449,13 @@ def cmd_receipt_unallocate(args: argparse.Namespace) -> int:
     from salesledger.apps.payments.services import allocation_reverse
 
     company = _company(args)
-    rev = allocation_reverse(actor=_actor(args, company), company=company,
-                             allocation_id=args.allocation, day=_as_of(args, company),
-                             reason=args.reason or "")
+    rev = allocation_reverse(
+        actor=_actor(args, company),
+        company=company,
+        allocation_id=args.allocation,
+        day=_as_of(args, company),
+        reason=args.reason or "",
+    )
     if args.json:
         emit_json({"reversal": rev.pk, "reverses": args.allocation})
     else:
@@ -359,8 +465,8 @@ def cmd_receipt_unallocate(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------- reports
 def cmd_balance(args: argparse.Namespace) -> int:
-    from salesledger.apps.payments.selectors import customer_balances
     from salesledger.apps.customers.selectors import customer_codes
+    from salesledger.apps.payments.selectors import customer_balances
 
     company = _company(args)
     as_of = _as_of(args, company)
@@ -371,15 +477,21 @@ def cmd_balance(args: argparse.Namespace) -> int:
         cid = customer_get(company, args.customer).pk
     balances = customer_balances(company, as_of=as_of, customer_id=cid)
     codes = customer_codes(company, {k[0] for k in balances})
-    rows = sorted(((codes[c], cur, v) for (c, cur), v in balances.items() if v or cid),
-                  key=lambda r: (r[0], r[1]))
+    rows = sorted(
+        ((codes[c], cur, v) for (c, cur), v in balances.items() if v or cid),
+        key=lambda r: (r[0], r[1]),
+    )
     totals: dict[str, int] = {}
     for _, cur, v in rows:
         totals[cur] = totals.get(cur, 0) + v
     if args.json:
-        emit_json({"as_of": as_of,
-                   "customers": [{"customer": c, "balance": money(v, cur)} for c, cur, v in rows],
-                   "total": [money(v, cur) for cur, v in sorted(totals.items())]})
+        emit_json(
+            {
+                "as_of": as_of,
+                "customers": [{"customer": c, "balance": money(v, cur)} for c, cur, v in rows],
+                "total": [money(v, cur) for cur, v in sorted(totals.items())],
+            }
+        )
     else:
         table([(c, money_text(v, cur)) for c, cur, v in rows], ["customer", f"balance {as_of}"])
         for cur, v in sorted(totals.items()):
@@ -399,16 +511,35 @@ def cmd_open_items(args: argparse.Namespace) -> int:
         cid = customer_get(company, args.customer).pk
     items = open_items(company, customer_id=cid, as_of=as_of, overdue_only=args.overdue)
     if args.json:
-        emit_json([{**i, "amount": money(i["amount"], i["currency"]),
+        emit_json(
+            [
+                {
+                    **i,
+                    "amount": money(i["amount"], i["currency"]),
                     "open": money(i["open"], i["currency"]),
                     "days_overdue": max((as_of - i["due_date"]).days, 0)
-                    if i["type"] == "instalment" else None} for i in items])
+                    if i["type"] == "instalment"
+                    else None,
+                }
+                for i in items
+            ]
+        )
         return 0
-    table(((i["customer"], i["type"], i["document"], i["seq"] or "", i["due_date"],
-            money_text(i["open"], i["currency"]),
-            max((as_of - i["due_date"]).days, 0) if i["type"] == "instalment" else "")
-           for i in items),
-          ["customer", "type", "document", "#", "due", "open", "days late"])
+    table(
+        (
+            (
+                i["customer"],
+                i["type"],
+                i["document"],
+                i["seq"] or "",
+                i["due_date"],
+                money_text(i["open"], i["currency"]),
+                max((as_of - i["due_date"]).days, 0) if i["type"] == "instalment" else "",
+            )
+            for i in items
+        ),
+        ["customer", "type", "document", "#", "due", "open", "days late"],
+    )
     return 0
 
 
@@ -417,8 +548,13 @@ def cmd_import(args: argparse.Namespace) -> int:
     from salesledger.apps.core.csvio import import_file
 
     company = _company(args)
-    result = import_file(kind=args.kind, path=args.file, company=company,
-                         actor=_actor(args, company), force=args.force)
+    result = import_file(
+        kind=args.kind,
+        path=args.file,
+        company=company,
+        actor=_actor(args, company),
+        force=args.force,
+    )
     if args.json:
         emit_json(result)
     else:
@@ -443,8 +579,12 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from salesledger.apps.core.demo import demo_load
 
-    summary = demo_load(code=args.company or "demo", customers=args.customers, seed=args.seed,
-                        today=_date(args.as_of, "--as-of") if args.as_of else None)
+    summary = demo_load(
+        code=args.company or "demo",
+        customers=args.customers,
+        seed=args.seed,
+        today=_date(args.as_of, "--as-of") if args.as_of else None,
+    )
     if args.json:
         emit_json(summary)
     else:
@@ -454,10 +594,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from salesledger.apps.core.models import Company
+    from salesledger.apps.core.selectors import companies_all
     from salesledger.apps.ledger.checks import check_company
 
-    companies = [_company(args)] if args.company else list(Company.objects.order_by("code"))
+    companies = [_company(args)] if args.company else companies_all()
     report = {c.code: [str(p) for p in check_company(c)] for c in companies}
     bad = sum(len(v) for v in report.values())
     if args.json:
@@ -489,6 +629,13 @@ def register(sub: Sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("--email")
     p.add_argument("--password")
 
+    g = _group(sub, "user", "users of a company")
+    p = _cmd(g, common, "add", cmd_user_add, "add a user to the company with a role")
+    p.add_argument("username")
+    p.add_argument("--role", required=True, choices=["owner", "manager", "clerk", "viewer"])
+    p.add_argument("--email")
+    p.add_argument("--password")
+
     g = _group(sub, "period", "accounting periods")
     p = _cmd(g, common, "close", cmd_period_close, "close the books through a date")
     p.add_argument("--through", required=True)
@@ -497,9 +644,22 @@ def register(sub: Sub, common: argparse.ArgumentParser) -> None:
     p = _cmd(g, common, "add", cmd_customer_add, "add a customer")
     p.add_argument("--code", required=True)
     p.add_argument("--name", required=True)
-    for opt in ("--legal-name", "--tax-id", "--country", "--currency", "--terms",
-                "--credit-limit", "--parent", "--email", "--contact", "--notes", "--address",
-                "--city", "--postal-code", "--bic"):
+    for opt in (
+        "--legal-name",
+        "--tax-id",
+        "--country",
+        "--currency",
+        "--terms",
+        "--credit-limit",
+        "--parent",
+        "--email",
+        "--contact",
+        "--notes",
+        "--address",
+        "--city",
+        "--postal-code",
+        "--bic",
+    ):
         p.add_argument(opt)
     p.add_argument("--language", default="en")
     p.add_argument("--iban", action="append")
@@ -544,8 +704,13 @@ def register(sub: Sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("--payer-reference")
     p.add_argument("--bank-reference")
     p.add_argument("--memo")
-    p = _cmd(g, common, "allocate", cmd_receipt_allocate,
-             "allocate a receipt (or credit note) to invoices, or --auto oldest first")
+    p = _cmd(
+        g,
+        common,
+        "allocate",
+        cmd_receipt_allocate,
+        "allocate a receipt (or credit note) to invoices, or --auto oldest first",
+    )
     p.add_argument("document", help="receipt number, or credit note number (CN...)")
     p.add_argument("--invoice", action="append", metavar="NUMBER=AMOUNT")
     p.add_argument("--auto", action="store_true")

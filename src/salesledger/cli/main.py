@@ -24,11 +24,18 @@ def build_parser() -> argparse.ArgumentParser:
     from . import commands
 
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--company", default=os.environ.get("SALESLEDGER_COMPANY"),
-                        help="company code (default: $SALESLEDGER_COMPANY, or the only company)")
+    common.add_argument(
+        "--company",
+        default=os.environ.get("SALESLEDGER_COMPANY"),
+        help="company code (default: $SALESLEDGER_COMPANY, or the only company)",
+    )
     common.add_argument("--json", action="store_true", help="machine-readable output")
-    common.add_argument("--as-of", dest="as_of", metavar="YYYY-MM-DD",
-                        help="the day to act or report for (default: today in the company's zone)")
+    common.add_argument(
+        "--as-of",
+        dest="as_of",
+        metavar="YYYY-MM-DD",
+        help="the day to act or report for (default: today in the company's zone)",
+    )
     common.add_argument("--user", help="act as this user (default: the company's owner)")
 
     parser = argparse.ArgumentParser(prog="salesledger", description="The sales ledger.")

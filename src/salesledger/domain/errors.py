@@ -23,7 +23,11 @@ class LedgerError(Exception):
         return f"{self.code}: {self.message}"
 
     def as_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "message": self.message, **{k: str(v) for k, v in self.fields.items()}}
+        return {
+            "code": self.code,
+            "message": self.message,
+            **{k: str(v) for k, v in self.fields.items()},
+        }
 
 
 class ValidationFailed(LedgerError):

@@ -88,7 +88,9 @@ def validate_line(line: LineInput, index: int, *, allow_negative: bool = False) 
     if not (Decimal(0) <= line.tax_rate <= HUNDRED):
         raise ValidationFailed(f"{where}: tax rate must be between 0 and 100 %", line=index + 1)
     if line.tax_category not in TaxCategory._value2member_map_:
-        raise ValidationFailed(f"{where}: unknown tax category {line.tax_category!r}", line=index + 1)
+        raise ValidationFailed(
+            f"{where}: unknown tax category {line.tax_category!r}", line=index + 1
+        )
     if line.tax_category != TaxCategory.STANDARD and line.tax_rate != 0:
         raise ValidationFailed(
             f"{where}: tax category {line.tax_category} takes a 0 % rate", line=index + 1

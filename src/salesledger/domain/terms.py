@@ -117,7 +117,9 @@ def parse_terms(spec: str) -> Terms:
             for chunk, w in zip(chunks, weights, strict=True):
                 lines.append(_line(w.amount, chunk))
     except (ValueError, ArithmeticError):
-        raise ValidationFailed(f"cannot read payment terms {spec!r}; write e.g. 30 or 30/60/90") from None
+        raise ValidationFailed(
+            f"cannot read payment terms {spec!r}; write e.g. 30 or 30/60/90"
+        ) from None
     return Terms(tuple(lines), discount_percent, discount_days)
 
 

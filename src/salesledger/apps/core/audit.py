@@ -42,7 +42,9 @@ def _canonical(company_id: int, seq: int, at: datetime, actor: str, spec: EventS
     return json.dumps(body, sort_keys=True, separators=(",", ":"), default=str).encode()
 
 
-def chain_hash(prev: str, company_id: int, seq: int, at: datetime, actor: str, spec: EventSpec) -> str:
+def chain_hash(
+    prev: str, company_id: int, seq: int, at: datetime, actor: str, spec: EventSpec
+) -> str:
     return hashlib.sha256(prev.encode() + _canonical(company_id, seq, at, actor, spec)).hexdigest()
 
 
@@ -60,9 +62,17 @@ def audit_many(company: Company, actor: Any, specs: Iterable[EventSpec]) -> list
         digest = chain_hash(prev, company.pk, seq, at, actor_name, spec)
         events.append(
             AuditEvent(
-                company=company, seq=seq, at=at, actor=actor_obj, actor_name=actor_name,
-                action=spec.action, entity=spec.entity, entity_id=spec.entity_id,
-                data=spec.data, prev_hash=prev, hash=digest,
+                company=company,
+                seq=seq,
+                at=at,
+                actor=actor_obj,
+                actor_name=actor_name,
+                action=spec.action,
+                entity=spec.entity,
+                entity_id=spec.entity_id,
+                data=spec.data,
+                prev_hash=prev,
+                hash=digest,
             )
         )
         prev = digest
@@ -71,8 +81,9 @@ def audit_many(company: Company, actor: Any, specs: Iterable[EventSpec]) -> list
     return events
 
 
-def audit(company: Company, actor: Any, action: str, entity: str, entity_id: Any,
-          **data: Any) -> AuditEvent:
+def audit(
+    company: Company, actor: Any, action: str, entity: str, entity_id: Any, **data: Any
+) -> AuditEvent:
     return audit_many(company, actor, [EventSpec(action, entity, str(entity_id or ""), data)])[0]
 
 

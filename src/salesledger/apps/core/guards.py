@@ -53,7 +53,9 @@ def _sqlite(guard: Guard, model: Any) -> list[str]:
     if guard.parent_posted:
         parent = "invoicing_invoice"
         for op, row in (("INSERT", "NEW"), ("UPDATE", "OLD"), ("DELETE", "OLD")):
-            cond = f"(SELECT status FROM {parent} WHERE id = {row}.{guard.parent_posted}) = 'posted'"
+            cond = (
+                f"(SELECT status FROM {parent} WHERE id = {row}.{guard.parent_posted}) = 'posted'"
+            )
             stmts.append(
                 f"CREATE TRIGGER guard_{table}_{op.lower()} BEFORE {op} ON {table} "
                 f"FOR EACH ROW WHEN {cond} BEGIN SELECT RAISE(ABORT, '{msg}'); END"

@@ -166,3 +166,39 @@ def company_get(code: str) -> Company:
     if company is None:
         raise NotFound(f"no company with code {code!r}", company=code)
     return company
+
+
+def user_ensure(*, username: str, email: str = "", password: str | None = None,
+                staff: bool = True) -> Any:
+    """Return the user, creating it when new (without a usable password if none given)."""
+    User = get_user_model()
+    user = User.objects.filter(username=username).first()
+    if user is None:
+        if not username.strip():
+            raise ValidationFailed("a user name is required", field="username")
+        user = User.objects.create_user(username, email=email, password=password)
+        if not password:
+            user.set_unusable_password()
+    user.is_staff = user.is_staff or staff
+    user.save()
+    return user
+
+
+def company_init(*, code: str, name: str, owner: str, email: str = "",
+                 password: str | None = None, **settings: Any) -> tuple[Company, Any]:
+    """Create a company and its owner (the user is created if new) in one transaction."""
+    with transaction.atomic():
+        user = user_ensure(username=owner, email=email, password=password)
+        company = company_create(actor=user, code=code, name=name, owner=user, **settings)
+    return company, user
+
+
+def user_add(*, actor: Any, company: Company, username: str, role: str, email: str = "",
+             password: str | None = None) -> Membership:
+    """Add a user (new or existing) to the company with a role."""
+    require_role(company, actor, Role.OWNER)
+    if role not in Role.values:
+        raise ValidationFailed(f"unknown role {role!r}; use one of {', '.join(Role.values)}")
+    with transaction.atomic():
+        user_ensure(username=username, email=email, password=password)
+        return membership_set(actor=actor, company=company, username=username, role=role)

@@ -32,7 +32,8 @@ def normalise_tax_id(tax_id: str, country: str) -> str:
     except StdnumError as exc:
         raise InvalidTaxId(
             f"tax id {tax_id!r} is not valid for {country or prefix}: {exc}",
-            tax_id=tax_id, country=country,
+            tax_id=tax_id,
+            country=country,
         ) from None
 
 

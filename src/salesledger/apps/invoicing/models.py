@@ -111,7 +111,8 @@ class Invoice(ImmutableModel):
         return self.status == DocStatus.POSTED
 
 
-class InvoiceLine(models.Model):
+class InvoiceLine(ImmutableModel):
+    IMMUTABLE_WHEN = Q(invoice__status=DocStatus.POSTED)
     company = models.ForeignKey("core.Company", on_delete=models.PROTECT)
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
     position = models.PositiveIntegerField()

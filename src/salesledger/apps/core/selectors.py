@@ -1,0 +1,46 @@
+"""Reading companies, users and memberships."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+
+from salesledger.domain.errors import NotFound, ValidationFailed
+
+from .models import Company, Membership
+
+
+def company_resolve(code: str | None) -> Company:
+    """The company named by ``code``, or the only company when none is named."""
+    if code:
+        company = Company.objects.filter(code=code).first()
+        if company is None:
+            raise NotFound(f"no company with code {code!r}", company=code)
+        return company
+    companies = list(Company.objects.order_by("code")[:2])
+    if len(companies) == 1:
+        return companies[0]
+    raise ValidationFailed("say which company with --company CODE (or $SALESLEDGER_COMPANY)")
+
+
+def companies_all() -> list[Company]:
+    return list(Company.objects.order_by("code"))
+
+
+def user_get(username: str) -> Any:
+    user = get_user_model().objects.filter(username=username).first()
+    if user is None:
+        raise NotFound(f"no user {username!r}", user=username)
+    return user
+
+
+def company_owner(company: Company) -> Any:
+    """The first owner of the company: who the command line acts as by default."""
+    m = (Membership.objects.filter(company=company, role="owner").select_related("user")
+         .order_by("id").first())
+    return m.user if m else None
+
+
+def company_has_data() -> bool:
+    return Company.objects.exists()
