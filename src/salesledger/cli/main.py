@@ -60,6 +60,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(args_list)
     try:
         return int(args.handler(args) or 0)
+    except BrokenPipeError:
+        return _quiet_broken_pipe()
     except ImportFailed as exc:
         if getattr(args, "json", False):
             emit_json(exc.as_dict(), sys.stderr)
@@ -78,6 +80,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run() -> None:
     sys.exit(main())
+
+
+def _quiet_broken_pipe() -> int:
+    # The reader went away (e.g. `salesledger export ... | head`): not an error of ours.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 0
 
 
 if __name__ == "__main__":
