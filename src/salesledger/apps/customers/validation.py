@@ -16,19 +16,34 @@ from stdnum.util import get_cc_module
 from salesledger.domain.errors import InvalidBankAccount, InvalidTaxId
 
 
+_EU_PREFIXES = {c.upper() for c in eu_vat.MEMBER_STATES} | {"EL", "XI"}
+
+
 def normalise_tax_id(tax_id: str, country: str) -> str:
-    """Return the tax id in its compact form, or raise :class:`InvalidTaxId`."""
+    """Return the tax id in its compact form, or raise :class:`InvalidTaxId`.
+
+    EU VAT numbers keep (or get) their two-letter prefix, as EN 16931 BT-48 requires for a
+    buyer's VAT identifier: ``DE 136 695 976`` with country DE is stored ``DE136695976``.
+    """
     value = tax_id.strip()
     if not value:
         return ""
     prefix = value[:2].upper()
+    country = country.upper()
     try:
-        if prefix.isalpha() and prefix in eu_vat.MEMBER_STATES | {"EL", "XI"}:
+        if prefix.isalpha() and prefix in _EU_PREFIXES:
             return str(eu_vat.validate(value))
+        vat_prefix = "EL" if country == "GR" else country
+        if vat_prefix in _EU_PREFIXES:
+            return str(eu_vat.validate(vat_prefix + value))
         module = get_cc_module(country.lower(), "vat") if country else None
         if module is None:
             return value
-        return str(module.validate(value))
+        compact = str(module.validate(value))
+        # Keep a country prefix the user gave (GB980780684), as e-invoices want it.
+        return (
+            country + compact if prefix == country and not compact.startswith(country) else compact
+        )
     except StdnumError as exc:
         raise InvalidTaxId(
             f"tax id {tax_id!r} is not valid for {country or prefix}: {exc}",
