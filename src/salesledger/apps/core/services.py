@@ -7,7 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import connection, transaction
 
 from salesledger.domain.errors import (
     LedgerError,
@@ -30,9 +30,18 @@ DEFAULT_TERMS = (
     ("NET14", "14 days net", [{"percent": "100", "days": 14}], "0", 0),
     ("DUE", "Due on receipt", [{"percent": "100", "days": 0}], "0", 0),
     ("2-10-NET30", "2% 10 days, net 30", [{"percent": "100", "days": 30}], "2", 10),
-    ("30-60-90", "Thirds at 30/60/90 days",
-     [{"percent": "33.33", "days": 30}, {"percent": "33.33", "days": 60},
-      {"percent": "33.34", "days": 90}], "0", 0),
+    (
+        "30-60-90",
+        "Thirds at 30/60/90 days",
+        # Thirds with enough digits that each share rounds to a third of the total.
+        [
+            {"percent": "33.3333333333", "days": 30},
+            {"percent": "33.3333333333", "days": 60},
+            {"percent": "33.3333333334", "days": 90},
+        ],
+        "0",
+        0,
+    ),
 )
 
 
@@ -42,7 +51,9 @@ def require_role(company: Company, actor: Any, minimum: Role) -> None:
     if actor is None or getattr(actor, "is_superuser", False):
         return
     role = (
-        Membership.objects.filter(company=company, user=actor).values_list("role", flat=True).first()
+        Membership.objects.filter(company=company, user=actor)
+        .values_list("role", flat=True)
+        .first()
     )
     if role is None or ROLE_RANK[Role(role)] < ROLE_RANK[minimum]:
         raise PermissionDenied(
@@ -51,13 +62,32 @@ def require_role(company: Company, actor: Any, minimum: Role) -> None:
         )
 
 
+def _stored_lock_date(company: Company) -> date | None:
+    """Read the stored lock date, not the caller's copy (which may predate a close).
+
+    On PostgreSQL the company row is read FOR SHARE: writers do not block each other, but a
+    period close (which takes the row FOR UPDATE) waits for every writer in flight and then
+    makes later writers wait, so nothing lands in a period while it is being closed. SQLite
+    serialises writers anyway.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT lock_date FROM core_company WHERE id = %s FOR SHARE", [company.pk]
+            )
+            row = cursor.fetchone()
+        return row[0] if row else None
+    return Company.objects.filter(pk=company.pk).values_list("lock_date", flat=True).first()
+
+
 def check_open_period(company: Company, day: date) -> None:
-    if company.lock_date and day <= company.lock_date:
+    lock_date = _stored_lock_date(company)
+    if lock_date and day <= lock_date:
         raise PeriodClosed(
             f"{day.isoformat()} is in a closed period (books closed through "
-            f"{company.lock_date.isoformat()})",
+            f"{lock_date.isoformat()})",
             date=day,
-            lock_date=company.lock_date,
+            lock_date=lock_date,
         )
 
 
@@ -88,24 +118,36 @@ def company_create(
         raise LedgerError(f"a company with code {code!r} already exists")
     with transaction.atomic():
         company = Company.objects.create(
-            code=code, name=name, base_currency=base_currency, country=country.upper(),
-            time_zone=time_zone, fiscal_year_start=fiscal_year_start, tax_rounding=tax_rounding,
+            code=code,
+            name=name,
+            base_currency=base_currency,
+            country=country.upper(),
+            time_zone=time_zone,
+            fiscal_year_start=fiscal_year_start,
+            tax_rounding=tax_rounding,
         )
         Account.objects.bulk_create(
             Account(company=company, code=c, name=n, role=r.value, kind=k)
             for c, n, r, k in DEFAULT_CHART
         )
         terms = PaymentTerms.objects.bulk_create(
-            PaymentTerms(company=company, code=c, name=n, lines=lines,
-                         discount_percent=dp, discount_days=dd)
+            PaymentTerms(
+                company=company, code=c, name=n, lines=lines, discount_percent=dp, discount_days=dd
+            )
             for c, n, lines, dp, dd in DEFAULT_TERMS
         )
         company.default_terms = next(t for t in terms if t.code == "NET30")
         company.save(update_fields=["default_terms"])
         if owner is not None:
             Membership.objects.create(company=company, user=owner, role=Role.OWNER)
-        audit(company, actor, "company.create", "company", company.pk,
-              after={"code": code, "name": name, "base_currency": base_currency})
+        audit(
+            company,
+            actor,
+            "company.create",
+            "company",
+            company.pk,
+            after={"code": code, "name": name, "base_currency": base_currency},
+        )
     return company
 
 
@@ -132,8 +174,15 @@ def company_close_period(*, actor: Any, company: Company, through: date) -> Comp
         before = locked.lock_date
         locked.lock_date = through
         locked.save(update_fields=["lock_date"])
-        audit(locked, actor, "period.close", "company", locked.pk,
-              before={"lock_date": str(before)}, after={"lock_date": str(through)})
+        audit(
+            locked,
+            actor,
+            "period.close",
+            "company",
+            locked.pk,
+            before={"lock_date": str(before)},
+            after={"lock_date": str(through)},
+        )
     return locked
 
 
@@ -168,8 +217,9 @@ def company_get(code: str) -> Company:
     return company
 
 
-def user_ensure(*, username: str, email: str = "", password: str | None = None,
-                staff: bool = True) -> Any:
+def user_ensure(
+    *, username: str, email: str = "", password: str | None = None, staff: bool = True
+) -> Any:
     """Return the user, creating it when new (without a usable password if none given)."""
     User = get_user_model()
     user = User.objects.filter(username=username).first()
@@ -184,8 +234,15 @@ def user_ensure(*, username: str, email: str = "", password: str | None = None,
     return user
 
 
-def company_init(*, code: str, name: str, owner: str, email: str = "",
-                 password: str | None = None, **settings: Any) -> tuple[Company, Any]:
+def company_init(
+    *,
+    code: str,
+    name: str,
+    owner: str,
+    email: str = "",
+    password: str | None = None,
+    **settings: Any,
+) -> tuple[Company, Any]:
     """Create a company and its owner (the user is created if new) in one transaction."""
     with transaction.atomic():
         user = user_ensure(username=owner, email=email, password=password)
@@ -193,8 +250,15 @@ def company_init(*, code: str, name: str, owner: str, email: str = "",
     return company, user
 
 
-def user_add(*, actor: Any, company: Company, username: str, role: str, email: str = "",
-             password: str | None = None) -> Membership:
+def user_add(
+    *,
+    actor: Any,
+    company: Company,
+    username: str,
+    role: str,
+    email: str = "",
+    password: str | None = None,
+) -> Membership:
     """Add a user (new or existing) to the company with a role."""
     require_role(company, actor, Role.OWNER)
     if role not in Role.values:
