@@ -76,11 +76,16 @@ def due_date(issue: date, line: TermLine) -> date:
 def build_schedule(
     total: Money, issue: date, terms: Terms, rounding: Rounding = Rounding.HALF_UP
 ) -> list[ScheduledInstalment]:
-    """Split ``total`` into dated instalments that sum exactly to it."""
+    """Split ``total`` into dated instalments that sum exactly to it. A share that rounds to
+    nothing (0.02 in thirds is 0.00, 0.00, 0.02) is left out: an instalment is an amount
+    owed, so it is never zero."""
     parts = total.split_by([line.percent for line in terms.lines])
     discount_date = issue + timedelta(days=terms.discount_days) if terms.discount_percent else None
-    schedule = []
-    for seq, (line, part) in enumerate(zip(terms.lines, parts, strict=True), start=1):
+    schedule: list[ScheduledInstalment] = []
+    for line, part in zip(terms.lines, parts, strict=True):
+        if not part:
+            continue
+        seq = len(schedule) + 1
         discount = 0
         if terms.discount_percent:
             off = quantize(part.amount * terms.discount_percent / 100, part.exponent, rounding)
@@ -89,6 +94,13 @@ def build_schedule(
             ScheduledInstalment(seq, due_date(issue, line), part.minor(), discount_date, discount)
         )
     return schedule
+
+
+def equal_shares(n: int) -> list[Decimal]:
+    """``n`` percentages with ten decimals that sum to exactly 100 (the last takes the
+    remainder), so that each instalment rounds to an equal part of any realistic total."""
+    each = (Decimal(100) / n).quantize(Decimal("1e-10"), rounding="ROUND_DOWN")
+    return [each] * (n - 1) + [Decimal(100) - each * (n - 1)]
 
 
 def parse_terms(spec: str) -> Terms:
@@ -113,9 +125,8 @@ def parse_terms(spec: str) -> Terms:
                 lines.append(_line(Decimal(pct.rstrip("%")), days))
         else:
             chunks = text.split("/")
-            weights = Money(Decimal(100), "EUR").split(len(chunks))
-            for chunk, w in zip(chunks, weights, strict=True):
-                lines.append(_line(w.amount, chunk))
+            for chunk, share in zip(chunks, equal_shares(len(chunks)), strict=True):
+                lines.append(_line(share, chunk))
     except (ValueError, ArithmeticError):
         raise ValidationFailed(
             f"cannot read payment terms {spec!r}; write e.g. 30 or 30/60/90"
