@@ -146,10 +146,16 @@ class Money:
 
     # allocation -------------------------------------------------------------------
     def split(self, parts: int) -> list[Money]:
-        """Split into ``parts`` equal parts; the remainder goes to the last part."""
+        """Split into ``parts`` equal parts; the remainder goes to the last parts, one minor
+        unit each, so that the parts sum to the whole and differ by at most one minor unit
+        (0.05 in three is 0.01, 0.02, 0.02, not 0.01, 0.01, 0.03)."""
         if parts < 1:
             raise ValueError("parts must be at least 1")
-        return self.split_by([Decimal(1)] * parts)
+        whole = self.round().minor()
+        sign = -1 if whole < 0 else 1
+        each, remainder = divmod(abs(whole), parts)
+        units = [each] * (parts - remainder) + [each + 1] * remainder
+        return [Money.from_minor(sign * u, self.currency) for u in units]
 
     def split_by(self, weights: Sequence[Decimal | int]) -> list[Money]:
         """Split in proportion to ``weights``; each part but the last is rounded down to

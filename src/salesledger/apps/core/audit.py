@@ -17,6 +17,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from .bulkinsert import insert_rows
 from .models import AuditChain, AuditEvent, Company
 
 
@@ -48,6 +49,10 @@ def chain_hash(
     return hashlib.sha256(prev.encode() + _canonical(company_id, seq, at, actor, spec)).hexdigest()
 
 
+_COLUMNS = ("company_id", "seq", "at", "actor_id", "actor_name", "action", "entity",
+            "entity_id", "data", "prev_hash", "hash")
+
+
 def audit_many(company: Company, actor: Any, specs: Iterable[EventSpec]) -> list[AuditEvent]:
     """Append events to the company's chain. Call inside the service's transaction."""
     chain, _ = AuditChain.objects.get_or_create(company=company)
@@ -76,7 +81,13 @@ def audit_many(company: Company, actor: Any, specs: Iterable[EventSpec]) -> list
             )
         )
         prev = digest
-    AuditEvent.objects.bulk_create(events, batch_size=2000)
+    # Multi-row INSERTs: a bulk import appends one event per document (see bulkinsert.py).
+    ids = insert_rows(AuditEvent, _COLUMNS, [
+        (company.pk, e.seq, at, actor_obj.pk if actor_obj else None, actor_name, e.action,
+         e.entity, e.entity_id, e.data, e.prev_hash, e.hash) for e in events], returning=True)
+    for event, pk in zip(events, ids, strict=True):
+        event.pk = pk
+        event._state.adding, event._state.db = False, AuditEvent.objects.db
     AuditChain.objects.filter(pk=chain.pk).update(last_seq=seq, last_hash=prev)
     return events
 

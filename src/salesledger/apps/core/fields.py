@@ -32,6 +32,10 @@ class DecimalText(models.CharField):
         except InvalidOperation:
             raise ValidationError(f"{value!r} is not a decimal number") from None
 
+    def run_validators(self, value: Any) -> None:
+        # CharField's max_length validator measures text, not a Decimal.
+        super().run_validators(format(value, "f") if isinstance(value, Decimal) else value)
+
     def get_prep_value(self, value: Any) -> str | None:
         value = self.to_python(value)
         if value is None:

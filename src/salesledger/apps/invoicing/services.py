@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -19,7 +20,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from salesledger.apps.core.audit import audit
+from salesledger.apps.core.audit import EventSpec, audit, audit_many
 from salesledger.apps.core.models import Company, Role
 from salesledger.apps.core.services import (
     check_open_period,
@@ -41,7 +42,7 @@ from salesledger.domain.errors import (
 )
 from salesledger.domain.invoicing import LineInput, TaxRounding, Totals, compute_totals
 from salesledger.domain.journal import document_entry, to_base
-from salesledger.domain.terms import build_schedule
+from salesledger.domain.terms import NET_30, ScheduledInstalment, Terms, build_schedule
 from salesledger.money import Money, Rounding, is_currency
 
 from .models import DocKind, Instalment, Invoice, InvoiceLine
@@ -138,7 +139,9 @@ def invoice_create(*, actor: Any, company: Company, data: InvoiceInput) -> Invoi
 def invoice_delete_draft(*, actor: Any, company: Company, invoice_id: int) -> None:
     require_role(company, actor, Role.CLERK)
     with transaction.atomic():
-        inv = Invoice.objects.select_for_update().get(company=company, pk=invoice_id)
+        inv = Invoice.objects.select_for_update().filter(company=company, pk=invoice_id).first()
+        if inv is None:
+            raise NotFound(f"no invoice or credit note {invoice_id!r}", document=invoice_id)
         lifecycle.transition(inv.status, lifecycle.Action.DELETE)
         InvoiceLine.objects.filter(invoice=inv).delete()
         inv.delete()
@@ -153,28 +156,66 @@ def line_inputs(inv: Invoice) -> list[LineInput]:
     ]
 
 
-def _terms_for(company: Company, inv: Invoice) -> PaymentTerms | None:
-    if inv.terms_id:
-        return inv.terms
-    if inv.customer.payment_terms_id:
-        return inv.customer.payment_terms
-    return company.default_terms
+def document_terms(term_ids: tuple[int | None, ...], load: Callable[[int], Terms]) -> Terms:
+    """The terms a document falls due by: the first of its own terms, the customer's and the
+    company's default that is set (``term_ids`` in that order), else 30 days net."""
+    for term_id in term_ids:
+        if term_id:
+            return load(term_id)
+    return NET_30
 
 
-def _snapshot(inv: Invoice, totals: Totals, lines: list[LineInput]) -> dict[str, Any]:
-    c = inv.customer
-    billing = next((a.as_dict() for a in c.addresses.all() if a.kind == "billing"), None)
+def _terms_for(company: Company, inv: Invoice) -> Terms:
+    return document_terms((inv.terms_id, inv.customer.payment_terms_id, company.default_terms_id),
+                          lambda term_id: PaymentTerms.objects.get(pk=term_id).to_domain())
+
+
+def posting_schedule(company: Company, *, credit: bool, total: int, currency: str, issue: date,
+                     base_total: int, terms: Callable[[], Terms]
+                     ) -> tuple[list[ScheduledInstalment], list[int]]:
+    """Instalments of a document being posted and their base-currency amounts. A credit note
+    (or an invoice of zero) has none: it is an open item as a whole."""
+    if credit or total <= 0:
+        return [], []
+    schedule = build_schedule(Money.from_minor(total, currency), issue, terms(),
+                              Rounding(company.rounding))
+    return schedule, split_base(base_total, [s.amount for s in schedule])
+
+
+def split_base(base_total: int, amounts: list[int]) -> list[int]:
+    """Base-currency amounts of the instalments, in proportion, summing to ``base_total``."""
+    if not amounts:
+        return []
+    total = sum(amounts)
+    parts = [base_total * a // total for a in amounts[:-1]]
+    return parts + [base_total - sum(parts)]
+
+
+def issued_customer(customer: Customer, billing: dict[str, str] | None) -> dict[str, Any]:
+    """The customer as printed on a document: frozen into its snapshot at posting."""
+    return {"code": customer.code, "name": customer.name, "legal_name": customer.legal_name,
+            "tax_id": customer.tax_id, "country": customer.country, "billing_address": billing}
+
+
+def _text(value: Decimal) -> str:
+    # The text a DecimalText column stores and gives back, never scientific notation.
+    text = str(value)
+    return text if "E" not in text else str(Decimal(format(value, "f")))
+
+
+def build_snapshot(*, number: str | None, kind: str, issue_date: date, currency: str,
+                   rate: Decimal, customer: dict[str, Any], po_number: str,
+                   buyer_reference: str, corrects: str | None, lines: list[LineInput],
+                   totals: Totals) -> dict[str, Any]:
+    """What was issued, as JSON: hashed at posting so that any later change shows."""
     return {
-        "number": inv.number, "kind": inv.kind, "issue_date": inv.issue_date.isoformat(),
-        "currency": inv.currency, "rate": str(inv.rate),
-        "customer": {"code": c.code, "name": c.name, "legal_name": c.legal_name,
-                     "tax_id": c.tax_id, "country": c.country, "billing_address": billing},
-        "po_number": inv.po_number, "buyer_reference": inv.buyer_reference,
-        "corrects": inv.corrects.number if inv.corrects_id and inv.corrects else None,
+        "number": number, "kind": kind, "issue_date": issue_date.isoformat(),
+        "currency": currency, "rate": _text(rate), "customer": customer,
+        "po_number": po_number, "buyer_reference": buyer_reference, "corrects": corrects,
         "lines": [
-            {"description": li.description, "quantity": str(li.quantity),
-             "unit_price": str(li.unit_price), "discount_percent": str(li.discount_percent),
-             "tax_rate": str(li.tax_rate), "tax_category": li.tax_category,
+            {"description": li.description, "quantity": _text(li.quantity),
+             "unit_price": _text(li.unit_price), "discount_percent": _text(li.discount_percent),
+             "tax_rate": _text(li.tax_rate), "tax_category": li.tax_category,
              "net": lt.net, "tax": lt.tax}
             for li, lt in zip(lines, totals.lines, strict=True)
         ],
@@ -184,17 +225,47 @@ def _snapshot(inv: Invoice, totals: Totals, lines: list[LineInput]) -> dict[str,
     }
 
 
-def snapshot_hash(snapshot: dict[str, Any]) -> str:
-    return hashlib.sha256(
-        json.dumps(snapshot, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+def _snapshot(inv: Invoice, totals: Totals, lines: list[LineInput]) -> dict[str, Any]:
+    c = inv.customer
+    billing = next((a.as_dict() for a in c.addresses.all() if a.kind == "billing"), None)
+    return build_snapshot(
+        number=inv.number, kind=inv.kind, issue_date=inv.issue_date, currency=inv.currency,
+        rate=Decimal(inv.rate), customer=issued_customer(c, billing), po_number=inv.po_number,
+        buyer_reference=inv.buyer_reference,
+        corrects=inv.corrects.number if inv.corrects_id and inv.corrects else None,
+        lines=lines, totals=totals)
+
+
+def posted_event(*, invoice_id: int, kind: str, number: str, customer_code: str, currency: str,
+                 total: int, snapshot_hash: str) -> EventSpec:
+    """The audit event of a posting (one per document, single or bulk)."""
+    return EventSpec(f"{kind}.post", "invoice", str(invoice_id), {
+        "after": {"number": number, "customer": customer_code, "currency": currency,
+                  "total": str(Money.from_minor(total, currency).amount),
+                  "snapshot_hash": snapshot_hash}})
+
+
+def snapshot_json(snapshot: dict[str, Any]) -> str:
+    """The canonical text of a snapshot: what its hash is computed over."""
+    return json.dumps(snapshot, sort_keys=True, separators=(",", ":"))
+
+
+def snapshot_hash(snapshot: dict[str, Any] | str) -> str:
+    text = snapshot if isinstance(snapshot, str) else snapshot_json(snapshot)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def invoice_post(*, actor: Any, company: Company, invoice_id: int, as_of: date | None = None) -> Invoice:
     """Post a draft invoice or credit note (see the module docstring for what that does)."""
     require_role(company, actor, Role.CLERK)
     with transaction.atomic():
-        inv = (Invoice.objects.select_for_update().select_related("customer", "corrects")
-               .get(company=company, pk=invoice_id))
+        # Lock the document row only: PostgreSQL refuses FOR UPDATE on the nullable side of
+        # the outer join to ``corrects``.
+        inv = (Invoice.objects.select_for_update(of=("self",))
+               .select_related("customer", "corrects").filter(company=company, pk=invoice_id)
+               .first())
+        if inv is None:
+            raise NotFound(f"no invoice or credit note {invoice_id!r}", document=invoice_id)
         lifecycle.transition(inv.status, lifecycle.Action.POST)
         check_open_period(company, inv.issue_date)
         if inv.kind == DocKind.INVOICE and inv.customer.po_required and not inv.po_number:
@@ -224,12 +295,9 @@ def finish_posting(company: Company, inv: Invoice, totals: Totals, lines: list[L
     base_total = to_base(totals.total, inv.currency, company.base_currency, Decimal(inv.rate))
     for line_row, lt in zip(inv.lines.all(), totals.lines, strict=True):
         InvoiceLine.objects.filter(pk=line_row.pk).update(net=lt.net, tax=lt.tax)
-    schedule = []
-    if not credit and totals.total > 0:
-        terms = _terms_for(company, inv)
-        schedule = build_schedule(Money.from_minor(totals.total, inv.currency), inv.issue_date,
-                                  terms.to_domain() if terms else _net30(), Rounding(company.rounding))
-    base_parts = _split_base(base_total, [s.amount for s in schedule])
+    schedule, base_parts = posting_schedule(
+        company, credit=credit, total=totals.total, currency=inv.currency, issue=inv.issue_date,
+        base_total=base_total, terms=lambda: _terms_for(company, inv))
     entry = journal_write(
         company=company, day=inv.issue_date, kind=inv.kind, actor=actor,
         source_type="invoice", source_id=inv.pk, memo=f"{inv.number} {inv.customer.name}",
@@ -251,25 +319,10 @@ def finish_posting(company: Company, inv: Invoice, totals: Totals, lines: list[L
                    discount_date=s.discount_date, discount_amount=s.discount_amount)
         for s, b in zip(schedule, base_parts, strict=True)
     )
-    audit(company, actor, f"{inv.kind}.post", "invoice", inv.pk,
-          after={"number": inv.number, "customer": inv.customer.code, "currency": inv.currency,
-                 "total": str(Money.from_minor(totals.total, inv.currency).amount),
-                 "snapshot_hash": inv.snapshot_hash})
-
-
-def _net30() -> Any:
-    from salesledger.domain.terms import NET_30
-
-    return NET_30
-
-
-def _split_base(base_total: int, amounts: list[int]) -> list[int]:
-    """Base-currency amounts of the instalments, in proportion, summing to ``base_total``."""
-    if not amounts:
-        return []
-    total = sum(amounts)
-    parts = [base_total * a // total for a in amounts[:-1]]
-    return parts + [base_total - sum(parts)]
+    audit_many(company, actor, [posted_event(
+        invoice_id=inv.pk, kind=inv.kind, number=inv.number or "",
+        customer_code=inv.customer.code, currency=inv.currency, total=totals.total,
+        snapshot_hash=inv.snapshot_hash)])
 
 
 def _check_credit_within_invoice(cn: Invoice, total: int) -> None:
@@ -277,6 +330,9 @@ def _check_credit_within_invoice(cn: Invoice, total: int) -> None:
     assert original is not None
     if original.status != "posted":
         raise DocumentNotPosted(f"{original} is not posted; delete or edit the draft instead")
+    # Lock the corrected invoice until commit, so that two credit notes posted at once do
+    # not both see the same room left on it (the second waits, then sums the first).
+    Invoice.objects.select_for_update().filter(pk=original.pk).values_list("pk").first()
     already = (Invoice.objects.filter(corrects=original, kind=DocKind.CREDIT_NOTE, status="posted")
                .aggregate(s=Sum("total"))["s"] or 0)
     if already + total > original.total:

@@ -9,6 +9,7 @@ service had a bug.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -17,7 +18,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import F, Sum
 
-from salesledger.apps.core.audit import audit
+from salesledger.apps.core.audit import EventSpec, audit, audit_many
 from salesledger.apps.core.models import Company, Role
 from salesledger.apps.core.services import (
     check_open_period,
@@ -38,8 +39,20 @@ from salesledger.domain.errors import (
     NotFound,
     ValidationFailed,
 )
-from salesledger.domain.journal import allocation_entry, negate, receipt_entry, to_base
-from salesledger.domain.settlement import OpenInstalment, Share, check_allocation, settle_oldest_first
+from salesledger.domain.journal import (
+    AccountRole,
+    Line,
+    allocation_entry,
+    negate,
+    receipt_entry,
+    to_base,
+)
+from salesledger.domain.settlement import (
+    OpenInstalment,
+    Share,
+    check_allocation,
+    settle_oldest_first,
+)
 from salesledger.money import Money
 
 from .models import Allocation, Method, Receipt
@@ -68,14 +81,9 @@ def receipt_record(*, actor: Any, company: Company, data: ReceiptInput) -> Recei
     if not money.is_rounded():
         raise ValidationFailed(f"{data.amount} has more decimals than {currency} allows",
                                field="amount")
-    if money.minor() <= 0:
-        raise NegativeAmount(f"a receipt must be positive, not {money}", field="amount")
-    if data.method not in Method.values:
-        raise ValidationFailed(f"unknown payment method {data.method!r}; use one of "
-                               f"{', '.join(Method.values)}", field="method")
-    check_open_period(company, data.date)
     amount = money.minor()
-    base = to_base(amount, currency, company.base_currency, rate)
+    base = receipt_check(company, currency=currency, rate=rate, amount=amount,
+                         method=data.method, day=data.date)
     with transaction.atomic():
         fy, seq, prefix = number_take(company, "RCT", data.date)
         entry = journal_write(
@@ -89,11 +97,34 @@ def receipt_record(*, actor: Any, company: Company, data: ReceiptInput) -> Recei
             method=data.method, payer_reference=data.payer_reference,
             bank_reference=data.bank_reference, memo=data.memo, journal_entry=entry,
             created_by=actor if getattr(actor, "pk", None) else None)
-        audit(company, actor, "receipt.record", "receipt", receipt.pk,
-              after={"number": receipt.number, "customer": customer.code,
-                     "amount": money.format_plain(), "currency": currency,
-                     "method": data.method})
+        audit_many(company, actor, [receipt_event(
+            receipt_id=receipt.pk, number=receipt.number, customer_code=customer.code,
+            amount=amount, currency=currency, method=data.method)])
     return receipt
+
+
+def receipt_check(company: Company, *, currency: str, rate: Decimal, amount: int, method: str,
+                  day: date, period: Callable[[date], None] | None = None) -> int:
+    """Refuse a receipt that breaks a rule; return its amount in base currency. ``period``
+    replaces ``check_open_period`` for bulk work that checked all dates at once."""
+    if amount <= 0:
+        raise NegativeAmount(
+            f"a receipt must be positive, not {Money.from_minor(amount, currency)}",
+            field="amount")
+    if method not in Method.values:
+        raise ValidationFailed(f"unknown payment method {method!r}; use one of "
+                               f"{', '.join(Method.values)}", field="method")
+    (period or (lambda d: check_open_period(company, d)))(day)
+    return to_base(amount, currency, company.base_currency, rate)
+
+
+def receipt_event(*, receipt_id: int, number: str, customer_code: str, amount: int,
+                  currency: str, method: str) -> EventSpec:
+    """The audit event of a recorded receipt (single or bulk)."""
+    return EventSpec("receipt.record", "receipt", str(receipt_id), {"after": {
+        "number": number, "customer": customer_code,
+        "amount": Money.from_minor(amount, currency).format_plain(), "currency": currency,
+        "method": method}})
 
 
 @dataclass(frozen=True)
@@ -142,7 +173,7 @@ def allocate(
         src_date = src.date if isinstance(src, Receipt) else src.issue_date
         if day < src_date:
             raise ValidationFailed(f"cannot allocate before the document's date {src_date}")
-        shares = _plan(company, src, targets or [], auto)
+        shares = _plan(company, src, targets or [], auto, day)
         rows = _apply(company, src, shares, day, actor)
         audit(company, actor, "allocation.create", "receipt" if receipt else "invoice", src.pk,
               source=receipt or credit_note,
@@ -151,11 +182,15 @@ def allocate(
     return rows
 
 
-def _plan(company: Company, src: Receipt | Invoice, targets: list[Target], auto: bool) -> list[Share]:
+def _plan(company: Company, src: Receipt | Invoice, targets: list[Target], auto: bool,
+          day: date) -> list[Share]:
+    # An allocation is never dated before the invoice it settles: as of any earlier day the
+    # payment would look used on an invoice that did not exist yet.
     available = _unallocated(src)
     if auto:
         items = (Instalment.objects.filter(company=company, customer_id=src.customer_id,
-                                           currency=src.currency, settled__lt=F("amount"))
+                                           currency=src.currency, settled__lt=F("amount"),
+                                           invoice__issue_date__lte=day)
                  .select_related("invoice").order_by("due_date", "invoice__number", "id"))
         return settle_oldest_first(available, [
             OpenInstalment(i.id, i.due_date, i.amount - i.settled, i.invoice.number or "")
@@ -175,6 +210,9 @@ def _plan(company: Company, src: Receipt | Invoice, targets: list[Target], auto:
             raise CurrencyMismatch(
                 f"{inv.number} is in {inv.currency} but the payment is in {src.currency}",
                 invoice=inv.number)
+        if inv.issue_date > day:
+            raise ValidationFailed(f"cannot allocate on {day} to {inv.number}, issued on "
+                                   f"{inv.issue_date}", invoice=inv.number)
         amount = Money.of(t.amount, inv.currency)
         if not amount.is_rounded() or amount.minor() <= 0:
             raise NegativeAmount(f"allocation to {inv.number} must be a positive amount in "
@@ -188,6 +226,73 @@ def _plan(company: Company, src: Receipt | Invoice, targets: list[Target], auto:
     return shares
 
 
+@dataclass
+class OpenSide:
+    """One side of an allocation while allocations accumulate: an instalment, or the receipt or
+    credit note that settles it. ``open`` is what is still open (or unallocated), in minor
+    units of the document currency; ``relieved`` is the base-currency amount that earlier
+    allocations have already taken off ``base_whole``."""
+
+    open: int
+    base_whole: int
+    rate: Decimal
+    relieved: int
+
+    def relieve(self, amount: int, currency: str, base_currency: str) -> int:
+        """Take ``amount`` off and return the base amount it relieves, at the booking rate.
+        The last part takes whatever base is left, so a fully settled item leaves no base
+        residue (the difference is the realised exchange gain or loss)."""
+        self.open -= amount
+        if self.open == 0:
+            base = self.base_whole - self.relieved
+        else:
+            base = to_base(amount, currency, base_currency, Decimal(self.rate))
+        self.relieved += base
+        return base
+
+
+def allocation_step(company: Company, *, is_receipt: bool, customer_id: int, currency: str,
+                    amount: int, source: OpenSide, instalment: OpenSide
+                    ) -> tuple[int, int, list[Line] | None]:
+    """Check one allocation against what is open and unallocated, relieve both sides and
+    return (base unapplied, base receivable, journal lines or None). Shared by the single
+    and the bulk allocation services, so both follow the same base-currency rules."""
+    check_allocation(amount, open_amount=instalment.open, unallocated=source.open)
+    base_recv = instalment.relieve(amount, currency, company.base_currency)
+    base_src = source.relieve(amount, currency, company.base_currency)
+    if not is_receipt and base_src == base_recv:
+        # A credit note and an invoice both sit on the receivable account: nothing moves.
+        return base_src, base_recv, None
+    lines = allocation_entry(customer_id=customer_id, currency=currency, amount=amount,
+                             base_unapplied=base_src, base_receivable=base_recv)
+    if not is_receipt:
+        lines = [Line(AccountRole.RECEIVABLE, li.amount, li.amount_currency, li.currency,
+                      li.customer_id) if li.role == AccountRole.UNAPPLIED else li
+                 for li in lines]
+    return base_src, base_recv, lines
+
+
+def relieved_bases(*, instalment_ids: Sequence[int] = (), receipt_ids: Sequence[int] = (),
+                   credit_note_ids: Sequence[int] = ()) -> dict[tuple[str, int], int]:
+    """Base amounts already relieved by allocations (reversals included), keyed by
+    ("instalment" | "receipt" | "credit_note", id): one grouped query per kind."""
+    out: dict[tuple[str, int], int] = {}
+    for key, ids, column in (("instalment", instalment_ids, "base_receivable"),
+                             ("receipt", receipt_ids, "base_unapplied"),
+                             ("credit_note", credit_note_ids, "base_unapplied")):
+        for i in range(0, len(ids), 5000):
+            rows = (Allocation.objects.filter(**{f"{key}_id__in": list(ids[i:i + 5000])})
+                    .values(f"{key}_id").annotate(s=Sum(column)).order_by())
+            out.update({(key, r[f"{key}_id"]): r["s"] or 0 for r in rows})
+    return out
+
+
+def source_side(src: Receipt | Invoice, relieved: int) -> OpenSide:
+    if isinstance(src, Receipt):
+        return OpenSide(src.amount - src.allocated, src.base_amount, Decimal(src.rate), relieved)
+    return OpenSide(src.total - src.allocated, src.base_total, Decimal(src.rate), relieved)
+
+
 def _apply(company: Company, src: Receipt | Invoice, shares: list[Share], day: date,
            actor: Any) -> list[Allocation]:
     if not shares:
@@ -195,31 +300,20 @@ def _apply(company: Company, src: Receipt | Invoice, shares: list[Share], day: d
     ids = sorted({s.instalment_id for s in shares})
     locked = {i.pk: i for i in Instalment.objects.select_for_update(of=("self",))
               .select_related("invoice").filter(pk__in=ids).order_by("pk")}
-    rows = []
     is_receipt = isinstance(src, Receipt)
-    left = _unallocated(src)
+    kind = "receipt" if is_receipt else "credit_note"
+    done = relieved_bases(instalment_ids=ids, **{f"{kind}_ids": [src.pk]})
+    source = source_side(src, done.get((kind, src.pk), 0))
+    sides = {i.pk: OpenSide(i.amount - i.settled, i.base_amount, Decimal(i.invoice.rate),
+                            done.get(("instalment", i.pk), 0)) for i in locked.values()}
+    rows = []
     for share in shares:
         inst = locked[share.instalment_id]
-        check_allocation(share.amount, open_amount=inst.amount - inst.settled, unallocated=left)
-        left -= share.amount
-        base_recv = _base_relief(inst.base_amount, inst.amount - inst.settled - share.amount,
-                                 share.amount, inst.currency, company, inst.invoice.rate,
-                                 Allocation.objects.filter(instalment=inst), "base_receivable")
-        src_base = src.base_amount if is_receipt else src.base_total
-        src_rate = src.rate
-        prior = Allocation.objects.filter(receipt=src) if is_receipt else Allocation.objects.filter(credit_note=src)
-        base_src = _base_relief(src_base, left, share.amount, src.currency, company, src_rate,
-                                prior, "base_unapplied")
+        base_src, base_recv, lines = allocation_step(
+            company, is_receipt=is_receipt, customer_id=src.customer_id, currency=src.currency,
+            amount=share.amount, source=source, instalment=sides[inst.pk])
         entry = None
-        if is_receipt or base_src != base_recv:
-            lines = allocation_entry(customer_id=src.customer_id, currency=src.currency,
-                                     amount=share.amount, base_unapplied=base_src,
-                                     base_receivable=base_recv)
-            if not is_receipt:
-                from salesledger.domain.journal import AccountRole, Line
-                lines = [Line(AccountRole.RECEIVABLE, li.amount, li.amount_currency, li.currency,
-                              li.customer_id) if li.role == AccountRole.UNAPPLIED else li
-                         for li in lines]
+        if lines is not None:
             entry = journal_write(company=company, day=day, kind="allocation", actor=actor,
                                   source_type="allocation", lines=lines,
                                   memo=f"{getattr(src, 'number', '')} -> {inst.invoice.number}")
@@ -238,16 +332,6 @@ def _apply(company: Company, src: Receipt | Invoice, shares: list[Share], day: d
     return rows
 
 
-def _base_relief(base_whole: int, open_after: int, amount: int, currency: str, company: Company,
-                 rate: Any, prior: Any, column: str) -> int:
-    """Base-currency amount that ``amount`` relieves. The last part takes whatever base is
-    left, so a fully settled item leaves no base residue."""
-    if open_after == 0:
-        used = prior.aggregate(s=Sum(column))["s"] or 0
-        return base_whole - used
-    return to_base(amount, currency, company.base_currency, Decimal(rate))
-
-
 def allocation_reverse(*, actor: Any, company: Company, allocation_id: int, day: date,
                        reason: str = "") -> Allocation:
     """Undo an allocation with a reversing row; the original stays in the history."""
@@ -259,6 +343,8 @@ def allocation_reverse(*, actor: Any, company: Company, allocation_id: int, day:
             raise NotFound(f"no allocation {allocation_id}")
         if orig.amount < 0:
             raise ValidationFailed("a reversal cannot itself be reversed")
+        if day < orig.date:
+            raise ValidationFailed(f"cannot reverse on {day} an allocation dated {orig.date}")
         src_model = Receipt if orig.receipt_id else Invoice
         src = src_model.objects.select_for_update().get(pk=orig.receipt_id or orig.credit_note_id)
         Instalment.objects.select_for_update().get(pk=orig.instalment_id)

@@ -1,0 +1,207 @@
+"""Shared test fixtures and the rules that say which database a run uses.
+
+The suite runs twice (``scripts/test``): on SQLite (``SALESLEDGER_DATABASE_URL`` unset) and on
+PostgreSQL (set to a ``postgres://`` URL). Tests marked ``postgres`` need real concurrent
+transactions and are skipped, with a reason that says so, on SQLite. That CI really runs the
+PostgreSQL suite is checked twice: ``scripts/test`` refuses to finish without it when
+``CI=true``, and ``tests/test_backend.py`` fails if a run that was given a database URL in CI
+is not on PostgreSQL.
+
+Fixtures build the books through the services, never through the ORM, so every test starts
+from state that the product itself could have written (journal, audit chain, numbering).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from hypothesis import settings as hypothesis_settings
+
+POSTGRES_SKIP_REASON = "needs PostgreSQL (SALESLEDGER_DATABASE_URL not set to a postgres URL)"
+
+# Deterministic by default (house rule: no unseeded randomness in CI); set
+# SALESLEDGER_HYPOTHESIS_PROFILE=explore to search with fresh random examples.
+hypothesis_settings.register_profile("salesledger", derandomize=True, database=None)
+hypothesis_settings.register_profile("explore", max_examples=1000, database=None)
+hypothesis_settings.load_profile(os.environ.get("SALESLEDGER_HYPOTHESIS_PROFILE", "salesledger"))
+
+# The day most scenarios happen on: fixed, never "today".
+DAY = date(2025, 3, 10)
+
+
+# ---------------------------------------------------------------- which database
+def database_vendor() -> str:
+    """``postgresql``, ``sqlite``...: the default database's backend (no connection made)."""
+    from django.db import connections
+
+    return str(connections["default"].vendor)
+
+
+def _database_line() -> str:
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    vendor = database_vendor()
+    if vendor == "postgresql":
+        where = f"{db.get('HOST') or 'localhost'}:{db.get('PORT') or 5432}"
+        return f"database: PostgreSQL at {where} (test database {_test_database_name()})"
+    return f"database: {vendor}; tests marked 'postgres' are skipped"
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    return [_database_line()]
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    # Repeated at the end: ``-q`` (as scripts/test runs) hides the header.
+    skipped = [r for r in terminalreporter.stats.get("skipped", [])
+               if POSTGRES_SKIP_REASON in str(getattr(r, "longrepr", ""))]
+    line = _database_line()
+    if skipped:
+        line += f" ({len(skipped)} skipped here)"
+    terminalreporter.write_line(line)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if database_vendor() == "postgresql":
+        return
+    skip = pytest.mark.skip(reason=POSTGRES_SKIP_REASON)
+    for item in items:
+        if item.get_closest_marker("postgres"):
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> None:
+    """``SALESLEDGER_TEST_DB_SUFFIX`` gives a run its own PostgreSQL test database, so two
+    people (or two CI jobs) on one server do not drop each other's database."""
+    from django.conf import settings
+
+    if database_vendor() == "postgresql":
+        settings.DATABASES["default"].setdefault("TEST", {})["NAME"] = _test_database_name()
+
+
+def _test_database_name() -> str:
+    from django.conf import settings
+
+    name = settings.DATABASES["default"].get("TEST", {}).get("NAME") or "test_salesledger"
+    suffix = os.environ.get("SALESLEDGER_TEST_DB_SUFFIX", "").strip()
+    return f"{name}_{suffix}" if suffix and not name.endswith(f"_{suffix}") else name
+
+
+# ---------------------------------------------------------------- the books
+@pytest.fixture
+def owner(db: None, django_user_model: Any) -> Any:
+    return django_user_model.objects.create_user("owner", email="owner@example.com")
+
+
+@pytest.fixture
+def company(owner: Any) -> Any:
+    from salesledger.apps.core.services import company_create
+
+    return company_create(actor=owner, code="acme", name="Acme SARL", base_currency="EUR",
+                          country="FR", owner=owner)
+
+
+@pytest.fixture
+def make_customer(company: Any, owner: Any) -> Callable[..., Any]:
+    """``make_customer(code="C001", name=..., currency=..., terms_code=..., po_required=...)``."""
+    from salesledger.apps.customers.services import CustomerInput, customer_create
+
+    def make(code: str = "C001", **kw: Any) -> Any:
+        kw.setdefault("name", f"Customer {code}")
+        return customer_create(actor=owner, company=company, data=CustomerInput(code=code, **kw))
+
+    return make
+
+
+@pytest.fixture
+def customer(make_customer: Callable[..., Any]) -> Any:
+    return make_customer("C001", name="Dupont et Fils")
+
+
+LineSpec = Any  # a LineInput, or (description, quantity, unit price[, tax %[, discount %]])
+
+
+def line_inputs(lines: Sequence[LineSpec]) -> list[Any]:
+    from salesledger.domain.invoicing import LineInput
+
+    out = []
+    for spec in lines:
+        if isinstance(spec, LineInput):
+            out.append(spec)
+            continue
+        desc, qty, price, *rest = spec
+        out.append(LineInput(desc, Decimal(qty), Decimal(price),
+                             Decimal(rest[0]) if rest else Decimal(0),
+                             Decimal(rest[1]) if len(rest) > 1 else Decimal(0)))
+    return out
+
+
+@pytest.fixture
+def create_invoice(company: Any, owner: Any) -> Callable[..., Any]:
+    """Write a draft through ``invoice_create`` (not posted)."""
+    from salesledger.apps.invoicing.services import InvoiceInput, invoice_create
+
+    def create(customer: str = "C001", lines: Sequence[LineSpec] = (("Consulting", 1, "100.00",
+                                                                       "20"),),
+               issue_date: date = DAY, terms: str = "", kind: str = "invoice",
+               corrects: str = "", po_number: str = "", currency: str = "",
+               rate: Decimal | None = None, actor: Any = "owner") -> Any:
+        return invoice_create(
+            actor=owner if actor == "owner" else actor, company=company,
+            data=InvoiceInput(customer_code=customer, issue_date=issue_date,
+                              lines=line_inputs(lines), currency=currency, rate=rate,
+                              terms_code=terms, po_number=po_number, kind=kind,
+                              corrects_number=corrects))
+
+    return create
+
+
+@pytest.fixture
+def post_invoice(company: Any, owner: Any, create_invoice: Callable[..., Any]
+                 ) -> Callable[..., Any]:
+    """Create and post an invoice (or, with ``kind="credit_note"``, a credit note) through
+    the services; returns the posted row, refreshed."""
+    from salesledger.apps.invoicing.services import invoice_post
+
+    def post(customer: str = "C001", **kw: Any) -> Any:
+        draft = create_invoice(customer, **kw)
+        inv = invoice_post(actor=owner, company=company, invoice_id=draft.pk)
+        inv.refresh_from_db()
+        return inv
+
+    return post
+
+
+@pytest.fixture
+def record_receipt(company: Any, owner: Any) -> Callable[..., Any]:
+    """``record_receipt("C001", "120.00", day)``: a receipt through ``receipt_record``."""
+    from salesledger.apps.payments.services import ReceiptInput, receipt_record
+
+    def record(customer: str = "C001", amount: str | Decimal = "100.00", day: date = DAY,
+               currency: str = "", rate: Decimal | None = None) -> Any:
+        return receipt_record(actor=owner, company=company, data=ReceiptInput(
+            customer_code=customer, date=day, amount=Decimal(amount), currency=currency,
+            rate=rate))
+
+    return record
+
+
+@pytest.fixture
+def allocate_to(company: Any, owner: Any) -> Callable[..., Any]:
+    """``allocate_to(receipt_number, {"INV2025-00001": "50.00"}, day)`` or with ``auto=True``."""
+    from salesledger.apps.payments.services import Target, allocate
+
+    def alloc(receipt: str | None = None, targets: dict[str, str] | None = None,
+              day: date = DAY, auto: bool = False, credit_note: str | None = None) -> Any:
+        return allocate(actor=owner, company=company, day=day, receipt=receipt,
+                        credit_note=credit_note, auto=auto,
+                        targets=[Target(n, Decimal(a)) for n, a in (targets or {}).items()])
+
+    return alloc

@@ -1,0 +1,200 @@
+"""The back office (Django admin), organised by company.
+
+Every business row carries ``company_id``; the admin shows a staff member only the
+companies they are a member of (superusers see all), filters every list by company, and
+offers only those companies (and their customers, terms, ...) in forms. Posted and
+append-only data (journal, allocations, receipts, the audit log, posted documents) is shown
+read-only: a correction is a new document, made through the services, never an edit here.
+What the admin does change is written to the audit log in the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.db import models
+from django.http import HttpRequest
+
+from salesledger.money import Money
+
+from .audit import audit
+from .models import AuditEvent, Company, ImportBatch, Membership, NumberCounter
+
+
+def _member_filter(request: HttpRequest, model: type[models.Model]) -> models.Q | None:
+    """The condition that keeps a non-superuser to their own companies' rows."""
+    user = request.user
+    if user.is_superuser:
+        return None
+    if model is Company:
+        return models.Q(memberships__user=user)
+    return models.Q(company__memberships__user=user)
+
+
+def _scoped(request: HttpRequest, qs: models.QuerySet) -> models.QuerySet:  # type: ignore[type-arg]
+    model = qs.model
+    if model is not Company and not any(f.name == "company" for f in model._meta.fields):
+        return qs
+    cond = _member_filter(request, model)
+    return qs if cond is None else qs.filter(cond)
+
+
+class SameCompanyForm(forms.ModelForm):  # type: ignore[type-arg]
+    """Refuses a row that points at another company's customer, terms, document, ..."""
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if isinstance(self.instance, Company):
+            company = self.instance if self.instance.pk else None
+        else:
+            company = data.get("company")
+            if company is None and getattr(self.instance, "company_id", None):
+                company = self.instance.company
+        if company is None:
+            return data
+        for name, value in list(data.items()):
+            other = getattr(value, "company_id", None)
+            if isinstance(value, models.Model) and other is not None and other != company.pk:
+                self.add_error(name, f"belongs to another company than {company.code}")
+        return data
+
+
+class CompanyScopedAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Lists, forms and lookups limited to the companies of the staff member."""
+
+    form = SameCompanyForm
+    list_filter: Any = (("company", admin.RelatedOnlyFieldListFilter),)
+    list_select_related: Any = ("company",)
+    show_full_result_count = False
+    list_per_page = 50
+
+    def get_queryset(self, request: HttpRequest) -> models.QuerySet:  # type: ignore[type-arg]
+        return _scoped(request, super().get_queryset(request))
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        related = db_field.remote_field.model
+        if "queryset" not in kwargs:
+            kwargs["queryset"] = _scoped(request, related._default_manager.all())
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        company = obj if isinstance(obj, Company) else obj.company
+        audit(company, request.user, f"admin.{'change' if change else 'add'}",
+              obj._meta.model_name, obj.pk, fields=sorted(form.changed_data))
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        company = obj if isinstance(obj, Company) else obj.company
+        pk = obj.pk
+        super().delete_model(request, obj)
+        if not isinstance(obj, Company):
+            audit(company, request.user, "admin.delete", obj._meta.model_name, pk)
+
+
+class ReadOnlyAdmin(CompanyScopedAdmin):
+    """Append-only data: viewable, never added, changed or deleted here."""
+
+    actions = None
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ReadOnlyInline(admin.TabularInline):  # type: ignore[type-arg]
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+def money_column(field: str, description: str, currency: str = "currency"
+                 ) -> Callable[[Any, Any], str]:
+    """A list column showing an integer minor-units field as an amount with its currency.
+    ``currency`` names the attribute (dotted for a related one) holding the currency."""
+
+    def show(self: Any, obj: Any) -> str:
+        value = getattr(obj, field)
+        cur: Any = obj
+        for part in currency.split("."):
+            cur = getattr(cur, part)
+        return "" if value is None else str(Money.from_minor(value, cur))
+
+    show.short_description = description  # type: ignore[attr-defined]
+    show.admin_order_field = field  # type: ignore[attr-defined]
+    return show
+
+
+# ---------------------------------------------------------------- core models
+class MembershipInline(admin.TabularInline):  # type: ignore[type-arg]
+    model = Membership
+    extra = 0
+    autocomplete_fields = ("user",)
+
+
+@admin.register(Company)
+class CompanyAdmin(CompanyScopedAdmin):
+    list_display = ("code", "name", "base_currency", "country", "time_zone", "lock_date")
+    list_filter = ("country", "base_currency")
+    list_select_related = ()
+    search_fields = ("code", "name", "legal_name", "tax_id")
+    # The code, the base currency and the closing date change only through the services.
+    readonly_fields = ("code", "base_currency", "lock_date", "created_at")
+    inlines = (MembershipInline,)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # a company is created with its chart and terms: `salesledger init`
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Membership)
+class MembershipAdmin(CompanyScopedAdmin):
+    list_display = ("user", "company", "role")
+    list_filter = (("company", admin.RelatedOnlyFieldListFilter), "role")
+    search_fields = ("user__username", "user__email", "company__code", "company__name")
+    list_select_related = ("company", "user")
+    autocomplete_fields = ("user",)
+
+
+@admin.register(NumberCounter)
+class NumberCounterAdmin(ReadOnlyAdmin):
+    """Counters of the gapless series: changing one by hand would break the numbering."""
+
+    list_display = ("company", "series", "fiscal_year", "prefix", "last")
+    list_filter = (("company", admin.RelatedOnlyFieldListFilter), "series", "fiscal_year")
+    search_fields = ("series", "prefix")
+
+
+@admin.register(ImportBatch)
+class ImportBatchAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "company", "kind", "filename", "rows", "forced", "created_by")
+    list_filter = (("company", admin.RelatedOnlyFieldListFilter), "kind", "forced")
+    list_select_related = ("company", "created_by")
+    search_fields = ("filename", "sha256")
+    date_hierarchy = "created_at"
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    list_display = ("seq", "at", "company", "actor_name", "action", "entity", "entity_id")
+    list_filter = (("company", admin.RelatedOnlyFieldListFilter), "action", "entity")
+    search_fields = ("action", "entity", "entity_id", "actor_name")
+    ordering = ("-at", "-seq")

@@ -1,0 +1,142 @@
+"""What every CSV import shares: the file checks, the batch record, problems in one form."""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.db import models
+
+from salesledger.apps.core.models import Company, ImportBatch
+from salesledger.domain.errors import (
+    CreditExceedsInvoice,
+    CurrencyMismatch,
+    DuplicateCode,
+    ImportFailed,
+    InvalidTaxId,
+    LedgerError,
+    PeriodClosed,
+    PurchaseOrderRequired,
+    UnknownCustomer,
+    ValidationFailed,
+)
+from salesledger.formats.csv_rows import RowProblem
+
+CHUNK = 5000  # values per IN (...) list
+
+
+def file_digest(path: Path) -> str:
+    """SHA-256 of the file, after checking that it exists, is not empty and is UTF-8."""
+    name = path.name
+    try:
+        fh = path.open("rb")
+    except OSError as exc:
+        raise ValidationFailed(f"cannot read {path}: {exc.strerror}", file=str(path)) from None
+    digest, size = hashlib.sha256(), 0
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    with fh:
+        try:
+            while chunk := fh.read(1 << 20):
+                digest.update(chunk)
+                size += len(chunk)
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            raise _not_utf8(path) from None
+    if size == 0:
+        raise ImportFailed(f"{name} is empty", [RowProblem(1, None, (
+            "the file is empty: a CSV import needs a header line naming the columns, then "
+            "one line per row"))])
+    return digest.hexdigest()
+
+
+def _not_utf8(path: Path) -> ImportFailed:
+    with path.open("rb") as fh:
+        for number, raw in enumerate(fh, start=1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                problem = RowProblem(number, None, (
+                    f"byte 0x{raw[exc.start]:02x} (character {len(raw[:exc.start].decode())+1}) "
+                    "is not UTF-8; save the file as UTF-8 (\"CSV UTF-8\" in a spreadsheet)"))
+                break
+        else:
+            problem = RowProblem(number, None, "the file ends in the middle of a character")
+    return ImportFailed(f"{path.name} is not UTF-8 text", [problem])
+
+
+def limits(columns: dict[str, tuple[type[models.Model], str]]) -> dict[str, int]:
+    """Maximum text length of each CSV column: that of the database column it fills."""
+    out = {}
+    for col, (model, name) in columns.items():
+        max_length = model._meta.get_field(name).max_length  # type: ignore[union-attr]
+        if max_length:
+            out[col] = int(max_length)
+    return out
+
+
+# Which column an error of the services points at, when it does not say (``field``).
+_COLUMN_OF: dict[type[LedgerError], str] = {
+    UnknownCustomer: "customer",
+    PurchaseOrderRequired: "po_number",
+    CreditExceedsInvoice: "corrects",
+    CurrencyMismatch: "currency",
+    DuplicateCode: "number",
+    InvalidTaxId: "tax_id",
+}
+
+
+@dataclass
+class ImportContext:
+    company: Company
+    actor: Any
+    kind: str
+    name: str
+    sha256: str
+    forced: bool
+    date_column: str = "date"  # where a closed period is reported
+    problems: list[RowProblem] = field(default_factory=list)
+
+    def problem(self, line: int, column: str | None, reason: str) -> None:
+        self.problems.append(RowProblem(line, column, reason))
+
+    def error(self, line: int, exc: LedgerError, *, rename: dict[str, str] | None = None,
+              column: str | None = None) -> None:
+        """Report a service's error at ``line``, in the column it concerns."""
+        col = column or exc.fields.get("field") or _column_of(exc, self.date_column)
+        col = (rename or {}).get(col, col) if col else None
+        self.problems.append(RowProblem(line, col, exc.message))
+
+    def fail_if_problems(self, extra: Iterable[RowProblem] = ()) -> None:
+        self.problems.extend(extra)
+        if self.problems:
+            problems = sorted(set(self.problems), key=lambda p: (p.line, p.column or ""))
+            n = len(problems)
+            raise ImportFailed(
+                f"{self.name}: {n} problem{'s' if n != 1 else ''}; nothing was imported",
+                problems)
+
+    def batch(self, rows: int) -> ImportBatch:
+        user = self.actor if getattr(self.actor, "pk", None) else None
+        return ImportBatch.objects.create(
+            company=self.company, kind=self.kind, filename=self.name[:255], sha256=self.sha256,
+            rows=rows, forced=self.forced, created_by=user)
+
+
+def _column_of(exc: LedgerError, date_column: str) -> str | None:
+    if isinstance(exc, PeriodClosed):
+        return date_column
+    for cls, col in _COLUMN_OF.items():
+        if isinstance(exc, cls):
+            return col
+    return None
+
+
+def in_chunks(values: Iterable[Any]) -> Iterable[list[Any]]:
+    items = sorted(set(values))
+    for i in range(0, len(items), CHUNK):
+        yield items[i:i + CHUNK]

@@ -1,0 +1,206 @@
+"""Receipts from and to CSV, and the open items export.
+
+Each row is a receipt, recorded as ``receipt_record`` records one (through
+``receipts_record_bulk``'s two halves). A row that names an ``invoice`` also allocates
+``min(amount, what is still open on the invoice)`` to it, oldest instalment first, dated the
+receipt's date; the rest stays unapplied cash. Rows are applied in file order, so two
+receipts for one invoice settle it in turn.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import defaultdict
+from datetime import date
+from typing import Any, TextIO
+
+from django.db.models import F, Sum
+
+from salesledger.apps.customers.models import Customer
+from salesledger.apps.invoicing.models import DocKind, Instalment, Invoice
+from salesledger.apps.invoicing.services import resolve_rate
+from salesledger.apps.payments.bulk import (
+    BulkAllocation,
+    BulkReceipt,
+    allocations_apply_bulk,
+    receipts_prepare,
+    receipts_write,
+)
+from salesledger.apps.payments.models import Allocation, Receipt
+from salesledger.apps.payments.selectors import open_items
+from salesledger.domain.errors import (
+    AllocationCustomerMismatch,
+    CurrencyMismatch,
+    LedgerError,
+)
+from salesledger.domain.settlement import OpenInstalment, settle_oldest_first
+from salesledger.formats.csv_rows import RECEIPTS, ReceiptRow, receipt_row
+from salesledger.money import Money, is_currency
+
+from .common import ImportContext, in_chunks, limits
+
+LIMITS = limits({
+    "customer": (Customer, "code"), "method": (Receipt, "method"),
+    "payer_reference": (Receipt, "payer_reference"),
+    "bank_reference": (Receipt, "bank_reference"), "memo": (Receipt, "memo"),
+    "invoice": (Invoice, "number"),
+})
+
+
+def import_rows(ctx: ImportContext, reader: Any) -> dict[str, Any]:
+    company = ctx.company
+    rows = [r for line, cells in reader if (r := receipt_row(line, cells, ctx.problems))]
+    ctx.problems.extend(reader.problems)
+    customers: dict[str, tuple[int, str]] = {}
+    for chunk in in_chunks(r.customer for r in rows):
+        customers.update((c["code"], (c["id"], c["currency"])) for c in Customer.objects.filter(
+            company=company, code__in=chunk).values("id", "code", "currency"))
+    targets = _Targets(company, {r.invoice for r in rows if r.invoice})
+    receipts: list[BulkReceipt] = []
+    lines: list[ReceiptRow] = []
+    for r in rows:
+        receipt = _receipt(ctx, r, customers)
+        if receipt is not None and (not r.invoice or targets.check(ctx, r, receipt)):
+            receipts.append(receipt)
+            lines.append(r)
+    prepared = receipts_prepare(company=company, receipts=receipts)
+    for index, exc in prepared.problems:
+        ctx.error(lines[index].line, exc)
+    ctx.fail_if_problems()
+
+    batch = ctx.batch(reader.rows)
+    ids = receipts_write(actor=ctx.actor, prepared=prepared, import_batch=batch)
+    plan: list[BulkAllocation] = []
+    for r, receipt, pk in zip(lines, receipts, ids, strict=True):
+        if r.invoice:
+            plan.extend(targets.take(r.invoice, receipt.amount, r.date, pk))
+    allocated = allocations_apply_bulk(actor=ctx.actor, company=company, allocations=plan)
+    return {"rows": reader.rows, "batch": batch.pk, "receipts": len(ids),
+            "allocations": allocated}
+
+
+def _receipt(ctx: ImportContext, r: ReceiptRow, customers: dict[str, tuple[int, str]]
+             ) -> BulkReceipt | None:
+    customer = customers.get(r.customer)
+    if customer is None:
+        ctx.problem(r.line, "customer", f"no customer with code {r.customer!r}")
+        return None
+    currency = r.currency or customer[1]
+    if not is_currency(currency):
+        ctx.problem(r.line, "currency", f"unknown currency {currency!r}")
+        return None
+    money = Money.of(r.amount, currency)
+    if not money.is_rounded():
+        ctx.problem(r.line, "amount", f"{r.amount} has more decimals than {currency} allows")
+        return None
+    try:
+        rate = r.rate if r.rate is not None else resolve_rate(ctx.company, currency, None)
+    except LedgerError as exc:
+        ctx.error(r.line, exc)
+        return None
+    return BulkReceipt(customer_id=customer[0], date=r.date, amount=money.minor(),
+                       currency=currency, rate=rate, method=r.method,
+                       payer_reference=r.payer_reference, bank_reference=r.bank_reference,
+                       memo=r.memo)
+
+
+class _Targets:
+    """The invoices that receipts name, with their open instalments as rows take them."""
+
+    def __init__(self, company: Any, numbers: set[str]) -> None:
+        self.invoices: dict[str, dict[str, Any]] = {}
+        for chunk in in_chunks(numbers):
+            self.invoices.update((i["number"], i) for i in Invoice.objects.filter(
+                company=company, number__in=chunk).values(
+                    "id", "number", "kind", "status", "customer_id", "currency"))
+        self.open: dict[int, list[OpenInstalment]] = defaultdict(list)
+        for chunk in in_chunks(i["id"] for i in self.invoices.values()):
+            for r in (Instalment.objects.filter(invoice_id__in=chunk, settled__lt=F("amount"))
+                      .order_by("due_date", "id")
+                      .values("id", "invoice_id", "due_date", "amount", "settled")):
+                self.open[r["invoice_id"]].append(
+                    OpenInstalment(r["id"], r["due_date"], r["amount"] - r["settled"]))
+
+    def check(self, ctx: ImportContext, r: ReceiptRow, receipt: BulkReceipt) -> bool:
+        inv = self.invoices.get(r.invoice)
+        if inv is None or inv["kind"] != DocKind.INVOICE:
+            ctx.problem(r.line, "invoice", f"no invoice {r.invoice!r}")
+        elif inv["status"] != "posted":
+            ctx.problem(r.line, "invoice", f"invoice {r.invoice} is a draft; post it first")
+        elif inv["customer_id"] != receipt.customer_id:
+            ctx.error(r.line, AllocationCustomerMismatch(
+                f"{r.invoice} belongs to another customer than {r.customer}"), column="invoice")
+        elif inv["currency"] != receipt.currency:
+            ctx.error(r.line, CurrencyMismatch(
+                f"{r.invoice} is in {inv['currency']} but the receipt is in "
+                f"{receipt.currency}"), column="currency")
+        else:
+            return True
+        return False
+
+    def take(self, number: str, amount: int, day: date, receipt_id: int
+             ) -> list[BulkAllocation]:
+        items = self.open[self.invoices[number]["id"]]
+        shares = settle_oldest_first(min(amount, sum(i.open for i in items)), items)
+        taken = {s.instalment_id: s.amount for s in shares}
+        self.open[self.invoices[number]["id"]] = [
+            OpenInstalment(i.id, i.due_date, i.open - taken.get(i.id, 0)) for i in items]
+        return [BulkAllocation(instalment_id=s.instalment_id, amount=s.amount, date=day,
+                               receipt_id=receipt_id) for s in shares]
+
+
+# ---------------------------------------------------------------------------- export
+def export_receipts(*, company: Any, out: TextIO, as_of: date | None = None) -> int:
+    """One row per receipt, in the import's columns; ``invoice`` names the invoice the
+    receipt is allocated to when it is exactly one (else it is left empty)."""
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(RECEIPTS.columns)
+    qs = Receipt.objects.filter(company=company)
+    if as_of is not None:
+        qs = qs.filter(date__lte=as_of)
+    count, last = 0, 0
+    while True:
+        page = list(qs.filter(pk__gt=last).order_by("pk").values(
+            "id", "customer__code", "date", "amount", "currency", "rate", "method",
+            "payer_reference", "bank_reference", "memo")[:2000])
+        if not page:
+            return count
+        targets: dict[int, set[str]] = defaultdict(set)
+        for a in (Allocation.objects.filter(receipt_id__in=[p["id"] for p in page])
+                  .values("receipt_id", "instalment__invoice__number")
+                  .annotate(s=Sum("amount")).filter(s__gt=0).order_by()):
+            targets[a["receipt_id"]].add(a["instalment__invoice__number"])
+        for p in page:
+            invoice = targets.get(p["id"], set())
+            writer.writerow([
+                p["customer__code"], p["date"].isoformat(),
+                Money.from_minor(p["amount"], p["currency"]).format_plain(), p["currency"],
+                format(p["rate"], "f"), p["method"], p["payer_reference"],
+                p["bank_reference"], p["memo"], next(iter(invoice)) if len(invoice) == 1 else "",
+            ])
+            count += 1
+        last = page[-1]["id"]
+
+
+OPEN_ITEM_COLUMNS = ("customer", "type", "document", "seq", "date", "due_date", "currency",
+                     "amount", "open", "days_overdue")
+
+
+def export_open_items(*, company: Any, out: TextIO, as_of: date | None = None) -> int:
+    """Every open item as of ``as_of`` (export only): instalments owed, and credit notes and
+    receipts not yet applied (negative)."""
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(OPEN_ITEM_COLUMNS)
+    count = 0
+    for i in open_items(company, as_of=as_of):
+        cur = i["currency"]
+        overdue = ""
+        if i["type"] == "instalment" and as_of is not None:
+            overdue = str(max((as_of - i["due_date"]).days, 0))
+        writer.writerow([
+            i["customer"], i["type"], i["document"], i["seq"] or "", i["date"].isoformat(),
+            i["due_date"].isoformat(), cur, Money.from_minor(i["amount"], cur).format_plain(),
+            Money.from_minor(i["open"], cur).format_plain(), overdue,
+        ])
+        count += 1
+    return count

@@ -1,0 +1,277 @@
+"""``salesledger demo``: a demo company with two years of realistic receivables.
+
+"Demo Trading SARL" (EUR, France) gets a few hundred customers in France, Germany, Spain,
+the UK and the US (some billed in USD or GBP), two years of invoices up to a fixed day,
+credit notes, receipts and allocations that follow each customer's payment behaviour (see
+``demo_plan`` for the behaviours). Everything is drawn from ``random.Random(seed)`` and the
+day defaults to a fixed date, so one seed always gives the same books.
+
+It is written through the bulk services (the same posting rules, numbering, journal and
+audit as single documents) in one transaction: the load either completes or leaves nothing.
+The owner is the user ``demo`` (password ``demo-password``), a superuser so that the demo
+can be explored in the back office; never use this on a real installation.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from datetime import date
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from salesledger.apps.customers.models import Address, BankAccount, Contact, PaymentTerms
+from salesledger.apps.customers.services import (
+    AddressInput,
+    BankAccountInput,
+    ContactInput,
+    CustomerInput,
+    build_customer,
+    customer_children,
+    customer_snapshot,
+)
+from salesledger.apps.invoicing.models import DocKind, Instalment, Invoice
+from salesledger.domain.errors import LedgerError
+
+from .audit import EventSpec, audit_many
+from .demo_plan import InstalmentRow, Plan, PlanCustomer, PlanDoc, build_plan, plan_settlement
+from .models import Company, Membership, Role
+from .services import company_create
+
+DEMO_TODAY = date(2026, 11, 20)
+DEMO_USER = "demo"
+DEMO_PASSWORD = "demo-password"
+DEMO_NAME = "Demo Trading SARL"
+
+
+class DemoRefused(LedgerError):
+    code = "demo_refused"
+    http_status = 409
+
+
+def demo_load(*, code: str = "demo", customers: int = 300, seed: int = 20261123,
+              today: date | None = None) -> dict[str, Any]:
+    """Create (or fill an empty) company ``code`` with seeded demo data; return a summary."""
+    from salesledger.apps.invoicing.bulk import documents_post_bulk
+    from salesledger.apps.payments.bulk import allocations_apply_bulk, receipts_record_bulk
+
+    started = time.perf_counter()
+    if customers < 1:
+        raise DemoRefused("the demo needs at least one customer")
+    today = today or DEMO_TODAY
+    rng = random.Random(seed)
+    plan = build_plan(rng, customers=customers, today=today)
+    with transaction.atomic():
+        user = _demo_user()
+        company = _demo_company(code, user)
+        terms = {t.code: t for t in PaymentTerms.objects.filter(company=company)}
+        customer_ids = _create_customers(company, user, plan.customers, terms)
+        invoice_ids = documents_post_bulk(
+            actor=user, company=company,
+            docs=[_bulk_doc(plan, d, customer_ids, terms, []) for d in plan.invoices])
+        credit_ids = documents_post_bulk(
+            actor=user, company=company,
+            docs=[_bulk_doc(plan, d, customer_ids, terms, invoice_ids)
+                  for d in plan.credit_notes]) if plan.credit_notes else []
+        instalments, numbers = _read_instalments(company, invoice_ids)
+        credit_open = _read_credit_open(company, credit_ids)
+        receipts, allocations = plan_settlement(plan, instalments, credit_open, numbers, rng)
+        receipt_ids = receipts_record_bulk(
+            actor=user, company=company,
+            receipts=[_bulk_receipt(r, customer_ids) for r in receipts]) if receipts else []
+        allocated = allocations_apply_bulk(
+            actor=user, company=company,
+            allocations=[_bulk_allocation(a, receipt_ids, credit_ids) for a in allocations]
+        ) if allocations else 0
+    return {
+        "company": company.code,
+        "name": company.name,
+        "as_of": today.isoformat(),
+        "customers": len(customer_ids),
+        "invoices": len(invoice_ids),
+        "credit_notes": len(credit_ids),
+        "receipts": len(receipt_ids),
+        "allocations": allocated,
+        "user": DEMO_USER,
+        "password": DEMO_PASSWORD,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+
+
+def _demo_user() -> Any:
+    """The demo owner; a superuser so that the whole back office can be explored."""
+    User = get_user_model()
+    user = User.objects.filter(username=DEMO_USER).first()
+    if user is None:
+        user = User.objects.create_user(DEMO_USER, email="demo@example.com",
+                                        password=DEMO_PASSWORD, first_name="Demo",
+                                        last_name="Owner", is_staff=True, is_superuser=True)
+    return user
+
+
+def demo_login_works() -> bool:
+    """Whether the demo login (printed by ``salesledger serve``) still opens a session."""
+    user = get_user_model().objects.filter(username=DEMO_USER, is_active=True).first()
+    return bool(user and user.check_password(DEMO_PASSWORD))
+
+
+def _demo_company(code: str, user: Any) -> Company:
+    from salesledger.apps.customers.models import Customer
+
+    company = Company.objects.filter(code=code).first()
+    if company is None:
+        return company_create(actor=user, code=code, name=DEMO_NAME, base_currency="EUR",
+                              country="FR", time_zone="Europe/Paris", owner=user)
+    if company.base_currency != "EUR":
+        raise DemoRefused(f"company {code!r} keeps its books in {company.base_currency}; "
+                          "the demo is written for a EUR company", company=code)
+    if (Invoice.objects.filter(company=company).exists()
+            or Customer.objects.filter(company=company).exists()):
+        raise DemoRefused(
+            f"company {code!r} already has customers or documents; the demo loads only into a "
+            "new or empty company (choose another code with --company)", company=code)
+    Membership.objects.get_or_create(company=company, user=user, defaults={"role": Role.OWNER})
+    return company
+
+
+# ---------------------------------------------------------------- customers
+def _tax_id(scheme: tuple[str, str] | None) -> str:
+    """A tax id with valid check digits, computed with python-stdnum."""
+    if scheme is None:
+        return ""
+    country, body = scheme
+    if country == "FR":
+        from stdnum import luhn
+        from stdnum.fr import siren
+
+        return "FR" + siren.to_tva(body + luhn.calc_check_digit(body))
+    if country == "DE":
+        from stdnum.iso7064 import mod_11_10
+
+        return "DE" + body + mod_11_10.calc_check_digit(body)
+    if country == "ES":
+        from stdnum.es import cif
+
+        return "ES" + body + cif.calc_check_digits(body)[0]
+    from stdnum.gb import vat as gb_vat
+
+    for check in range(100):
+        candidate = f"{body}{check:02d}"
+        if gb_vat.is_valid(candidate):
+            return "GB" + candidate
+    return ""
+
+
+def _iban(spec: tuple[str, str, str]) -> str:
+    from schwifty import IBAN
+
+    country, bank, account = spec
+    return str(IBAN.generate(country, bank_code=bank, account_code=account))
+
+
+def _customer_input(c: PlanCustomer) -> CustomerInput:
+    b = c.billing
+    return CustomerInput(
+        code=c.code, name=c.name, currency=c.currency, legal_name=c.legal_name,
+        tax_id=_tax_id(c.tax_id), country=c.country, language=c.language, email=c.email,
+        phone=c.phone, terms_code=c.terms_code, credit_limit=c.credit_limit,
+        po_required=c.po_required,
+        billing=AddressInput(line1=b.line1, line2=b.line2, postal_code=b.postal_code,
+                             city=b.city, region=b.region, country=b.country),
+        contacts=[ContactInput(name=x.name, email=x.email, phone=x.phone, roles=x.roles,
+                               language=x.language) for x in c.contacts],
+        bank_accounts=[BankAccountInput(iban=_iban(spec), holder=c.legal_name)
+                       for spec in c.ibans])
+
+
+def _create_customers(company: Company, actor: Any, plan_customers: list[PlanCustomer],
+                      terms: dict[str, PaymentTerms]) -> list[int]:
+    """Validate every customer as ``customer_create`` does, then write them in bulk."""
+    from salesledger.apps.customers.models import Customer
+
+    inputs = [_customer_input(c) for c in plan_customers]
+    rows = [build_customer(company, data, terms=terms) for data in inputs]
+    Customer.objects.bulk_create(rows, batch_size=1000)
+    if any(r.pk is None for r in rows):  # a backend that does not return ids
+        by_code = dict(Customer.objects.filter(company=company).values_list("code", "id"))
+        for r in rows:
+            r.pk = r.id = by_code[r.code]
+    addresses: list[Address] = []
+    contacts: list[Contact] = []
+    accounts: list[BankAccount] = []
+    for row, data in zip(rows, inputs, strict=True):
+        a, c, b = customer_children(company, row, data)
+        addresses += a
+        contacts += c
+        accounts += b
+    Address.objects.bulk_create(addresses, batch_size=1000)
+    Contact.objects.bulk_create(contacts, batch_size=1000)
+    BankAccount.objects.bulk_create(accounts, batch_size=1000)
+    audit_many(company, actor, [
+        EventSpec("customer.create", "customer", str(r.pk), {"after": customer_snapshot(r)})
+        for r in rows])
+    return [r.pk for r in rows]
+
+
+# ---------------------------------------------------------------- documents and payments
+def _bulk_doc(plan: Plan, d: PlanDoc, customer_ids: list[int], terms: dict[str, PaymentTerms],
+              invoice_ids: list[int]) -> Any:
+    from salesledger.apps.invoicing.bulk import BulkDoc
+
+    customer = plan.customers[d.customer]
+    term = terms.get(customer.terms_code) if d.kind == DocKind.INVOICE else None
+    return BulkDoc(
+        customer_id=customer_ids[d.customer], kind=d.kind, issue_date=d.issue_date,
+        currency=d.currency, lines=d.lines, rate=d.rate, terms_id=term.pk if term else None,
+        po_number=d.po_number, buyer_reference=d.buyer_reference, notes=d.notes,
+        corrects_id=invoice_ids[d.corrects] if d.corrects is not None else None)
+
+
+def _read_instalments(company: Company, invoice_ids: list[int]
+                      ) -> tuple[dict[int, list[InstalmentRow]], dict[int, str]]:
+    """Instalments per invoice index (in due order) and invoice numbers, as posted."""
+    index = {pk: i for i, pk in enumerate(invoice_ids)}
+    out: dict[int, list[InstalmentRow]] = {}
+    numbers: dict[int, str] = {}
+    rows = (Instalment.objects.filter(company=company, invoice__kind=DocKind.INVOICE)
+            .order_by("invoice_id", "seq")
+            .values_list("id", "invoice_id", "invoice__number", "seq", "due_date", "amount",
+                         "settled"))
+    for pk, invoice_id, number, seq, due, amount, settled in rows.iterator(chunk_size=5000):
+        i = index.get(invoice_id)
+        if i is None:
+            continue
+        out.setdefault(i, []).append(InstalmentRow(pk, seq, due, amount - settled))
+        numbers[i] = number
+    return out, numbers
+
+
+def _read_credit_open(company: Company, credit_ids: list[int]) -> list[int]:
+    """What is still unapplied on each credit note (posting may already apply one to the
+    invoice it corrects)."""
+    if not credit_ids:
+        return []
+    left = {pk: total - allocated for pk, total, allocated in
+            Invoice.objects.filter(company=company, kind=DocKind.CREDIT_NOTE)
+            .values_list("id", "total", "allocated")}
+    return [left[pk] for pk in credit_ids]
+
+
+def _bulk_receipt(r: Any, customer_ids: list[int]) -> Any:
+    from salesledger.apps.payments.bulk import BulkReceipt
+
+    return BulkReceipt(customer_id=customer_ids[r.customer], date=r.date, amount=r.amount,
+                       currency=r.currency, rate=r.rate,
+                       method=r.method, payer_reference=r.payer_reference,
+                       bank_reference=r.bank_reference, memo=r.memo)
+
+
+def _bulk_allocation(a: Any, receipt_ids: list[int], credit_ids: list[int]) -> Any:
+    from salesledger.apps.payments.bulk import BulkAllocation
+
+    return BulkAllocation(
+        instalment_id=a.instalment_id, amount=a.amount, date=a.date,
+        receipt_id=receipt_ids[a.receipt] if a.receipt is not None else None,
+        credit_note_id=credit_ids[a.credit_note] if a.credit_note is not None else None)

@@ -1,0 +1,117 @@
+"""The demo loader: seeded, deterministic, and books that pass every ledger check."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from datetime import date
+from typing import Any
+
+import pytest
+from django.db.models import Count, Sum
+
+from salesledger.apps.core.demo import DEMO_PASSWORD, DEMO_USER, DemoRefused, demo_load
+from salesledger.apps.core.demo_plan import build_plan
+
+SMALL = 30
+TODAY = date(2026, 11, 20)
+
+
+def fingerprint(code: str) -> dict[str, Any]:
+    """What two loads of the same seed must share (ids aside)."""
+    from salesledger.apps.customers.models import Customer
+    from salesledger.apps.invoicing.models import Instalment, Invoice
+    from salesledger.apps.payments.models import Allocation, Receipt
+
+    scope = {"company__code": code}
+    return {
+        "customers": list(Customer.objects.filter(**scope).order_by("code")
+                          .values_list("code", "name", "currency", "tax_id")),
+        "documents": list(Invoice.objects.filter(**scope).order_by("number")
+                          .values_list("number", "customer__code", "issue_date", "total",
+                                       "base_total")),
+        "instalments": Instalment.objects.filter(**scope).aggregate(
+            n=Count("id"), amount=Sum("amount"), settled=Sum("settled")),
+        "receipts": list(Receipt.objects.filter(**scope).order_by("number")
+                         .values_list("number", "customer__code", "date", "amount",
+                                      "allocated")),
+        "allocations": Allocation.objects.filter(**scope).aggregate(
+            n=Count("id"), amount=Sum("amount"), base=Sum("base_receivable")),
+    }
+
+
+@pytest.fixture
+def demo(db: None) -> dict[str, Any]:
+    return demo_load(code="demo", customers=SMALL, seed=7)
+
+
+def test_demo_loads_a_company_with_history(demo: dict[str, Any]) -> None:
+    from django.contrib.auth import get_user_model
+
+    from salesledger.apps.core.models import Company, Membership
+    from salesledger.apps.invoicing.models import Instalment, Invoice
+    from salesledger.apps.payments.models import Receipt
+
+    assert demo["company"] == "demo"
+    assert demo["customers"] == SMALL
+    for key in ("invoices", "credit_notes", "receipts", "allocations"):
+        assert demo[key] > 0, key
+    company = Company.objects.get(code="demo")
+    assert (company.name, company.base_currency, company.country, company.time_zone) == (
+        "Demo Trading SARL", "EUR", "FR", "Europe/Paris")
+    assert Invoice.objects.filter(company=company, kind="invoice").count() == demo["invoices"]
+    # Two years of history, none of it after the demo's fixed day.
+    dates = Invoice.objects.filter(company=company).values_list("issue_date", flat=True)
+    assert min(dates) >= date(2024, 11, 20) and max(dates) <= TODAY
+    assert Receipt.objects.filter(company=company, date__gt=TODAY).count() == 0
+    # Some items are still open (late payers, disputes) and some are settled.
+    inst = Instalment.objects.filter(company=company)
+    assert inst.filter(settled=0).exists() and inst.filter(settled__gt=0).exists()
+    user = get_user_model().objects.get(username=DEMO_USER)
+    assert demo["user"] == DEMO_USER and demo["password"] == DEMO_PASSWORD
+    assert user.check_password(DEMO_PASSWORD) and user.is_staff and user.is_superuser
+    assert Membership.objects.get(company=company, user=user).role == "owner"
+
+
+def test_demo_books_pass_every_ledger_check(demo: dict[str, Any]) -> None:
+    from salesledger.apps.core.models import Company
+    from salesledger.apps.ledger.checks import check_company
+
+    assert [str(p) for p in check_company(Company.objects.get(code="demo"))] == []
+
+
+def test_same_seed_gives_the_same_books(db: None) -> None:
+    demo_load(code="one", customers=SMALL, seed=11)
+    demo_load(code="two", customers=SMALL, seed=11)
+    demo_load(code="three", customers=SMALL, seed=12)
+    one, two, three = fingerprint("one"), fingerprint("two"), fingerprint("three")
+    assert one["documents"] and one["receipts"]
+    assert one == two
+    assert one["documents"] != three["documents"]
+
+
+def test_refuses_a_company_that_already_has_data(demo: dict[str, Any]) -> None:
+    with pytest.raises(DemoRefused) as err:
+        demo_load(code="demo", customers=SMALL, seed=7)
+    assert "already has" in err.value.message
+    # A second demo company next to the first is fine (the demo user is shared).
+    assert demo_load(code="demo2", customers=5, seed=7)["customers"] == 5
+
+
+def test_plan_covers_every_payment_behaviour() -> None:
+    plan = build_plan(random.Random(20261123), customers=300, today=TODAY)
+    again = build_plan(random.Random(20261123), customers=300, today=TODAY)
+    assert [c.name for c in plan.customers] == [c.name for c in again.customers]
+    assert [(d.customer, d.issue_date, d.lines) for d in plan.invoices] == [
+        (d.customer, d.issue_date, d.lines) for d in again.invoices]
+    behaviours = Counter(c.behaviour for c in plan.customers)
+    assert set(behaviours) == {"prompt", "late", "partial", "chronic", "dispute"}
+    assert {c.currency for c in plan.customers} == {"EUR", "USD", "GBP"}
+    assert {c.country for c in plan.customers} == {"FR", "DE", "ES", "GB", "US"}
+    assert len({c.name for c in plan.customers}) == 300
+    rates = {li.tax_rate for d in plan.invoices for li in d.lines}
+    assert {20, 10, 5.5} <= {float(r) for r in rates}
+    assert any(li.discount_percent for d in plan.invoices for li in d.lines)
+    assert any(d.corrects is not None for d in plan.credit_notes)
+    assert any(d.apply_to for d in plan.credit_notes)  # volume rebates
+    assert all(d.issue_date <= TODAY for d in plan.invoices + plan.credit_notes)

@@ -1,0 +1,514 @@
+"""Posting many invoices and credit notes at once: imports, migrations, demo data.
+
+The rules are those of ``invoice_post`` (see ``services.py``) and the helpers are shared with
+it: totals by the pure core with the company's tax rounding and rounding policy, instalments
+by the payment terms, a balanced journal entry per document, a frozen and hashed snapshot,
+one audit event per document, gapless numbers per series and fiscal year. What changes is
+how rows reach the database: every table is written with ``bulk_create`` in batches, a
+series takes all its numbers with one ``number_take(count=k)``, and nothing is read per
+document. Everything happens in one transaction (the caller may wrap a larger one).
+
+Documents go in as drafts with their number and totals, their lines are added, then one
+``UPDATE`` per batch marks them posted: the immutability guards refuse lines added to a
+posted document (``core/guards.py``), and inside the transaction nobody sees the drafts.
+
+Numbers. A document without a number takes the next ones of its series (INV, CN) for the
+fiscal year of its issue date, in order of issue date, then input order. A document given a
+number keeps it in series ``IMP``, outside every counter (the open invoices of a business
+moving from another system). One exception keeps the books sound: a kept number written
+like this company's own (``INV2026-00042``, as an export of salesledger writes it) would
+collide with a number the INV counter gives later, so such a number must continue its own
+series without a gap; it is then stored in that series and moves the counter on.
+
+Unlike ``invoice_post``, a credit note that corrects an invoice is not applied to it here:
+call :func:`credit_notes_apply_to_corrected_bulk` for that (the CSV import does).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F, OuterRef, Subquery, Sum
+from django.utils import timezone
+
+from salesledger.apps.core.audit import audit_many
+from salesledger.apps.core.bulkinsert import insert_rows
+from salesledger.apps.core.models import Company, ImportBatch, NumberCounter, Role
+from salesledger.apps.core.services import (
+    SERIES_PREFIX,
+    check_open_period,
+    number_format,
+    number_take,
+    require_role,
+)
+from salesledger.apps.customers.models import Address, Customer, PaymentTerms
+from salesledger.apps.ledger.bulk import EntrySpec, journal_write_many
+from salesledger.apps.ledger.models import JournalEntry
+from salesledger.apps.ledger.services import accounts_by_role
+from salesledger.domain.errors import (
+    CreditExceedsInvoice,
+    CurrencyMismatch,
+    DocumentNotPosted,
+    DuplicateCode,
+    LedgerError,
+    NotFound,
+    PeriodClosed,
+    PurchaseOrderRequired,
+    UnknownCustomer,
+    ValidationFailed,
+)
+from salesledger.domain.invoicing import LineInput, Totals
+from salesledger.domain.journal import document_entry, to_base
+from salesledger.domain.lifecycle import DocStatus
+from salesledger.domain.numbering import fiscal_year
+from salesledger.domain.settlement import OpenInstalment, settle_oldest_first
+from salesledger.domain.terms import Terms
+from salesledger.money import Money, is_currency
+
+from .models import DocKind, Instalment, Invoice, InvoiceLine
+from .services import (
+    build_snapshot,
+    compute_invoice_totals,
+    document_terms,
+    issued_customer,
+    posted_event,
+    posting_schedule,
+    resolve_rate,
+    snapshot_hash,
+    snapshot_json,
+)
+
+KEPT_SERIES = "IMP"
+_KINDS = frozenset(DocKind.values)
+_CHUNK = 5000  # ids per IN (...) list
+
+
+@dataclass
+class BulkDoc:
+    customer_id: int
+    kind: str  # "invoice" | "credit_note"
+    issue_date: date
+    currency: str
+    lines: list[LineInput]
+    rate: Decimal = Decimal(1)
+    terms_id: int | None = None  # None -> the customer's terms -> company.default_terms -> NET 30
+    po_number: str = ""
+    buyer_reference: str = ""
+    notes: str = ""
+    # Given: kept as is, in series "IMP" (no counter); None: gapless number from INV/CN.
+    number: str | None = None
+    corrects_id: int | None = None  # credit note correcting this posted invoice id
+
+
+@dataclass
+class PreparedDoc:
+    """A document that passed every check, with what posting it needs."""
+
+    index: int
+    doc: BulkDoc
+    customer: Customer
+    currency: str
+    rate: Decimal
+    totals: Totals
+    terms: Terms
+    series: str
+    fiscal_year: int
+    number: str | None = None  # kept number
+    seq: int | None = None  # kept number that continues its own series
+    corrects_number: str | None = None
+
+
+@dataclass
+class PreparedDocs:
+    company: Company
+    docs: list[PreparedDoc] = field(default_factory=list)
+    # (input index, the error the single-document service would raise)
+    problems: list[tuple[int, LedgerError]] = field(default_factory=list)
+    customers: dict[int, dict[str, Any]] = field(default_factory=dict)  # issued customer data
+
+
+def documents_post_bulk(*, actor: Any, company: Company, docs: list[BulkDoc],
+                        import_batch: ImportBatch | None = None, batch_size: int = 2000
+                        ) -> list[int]:
+    """Post every document in one transaction; return their ids in input order. The first
+    broken rule raises the error ``invoice_post`` would raise, and nothing is written."""
+    require_role(company, actor, Role.CLERK)
+    with transaction.atomic():
+        prepared = documents_prepare(company=company, docs=docs)
+        if prepared.problems:
+            raise prepared.problems[0][1]
+        return documents_write(actor=actor, prepared=prepared, import_batch=import_batch,
+                               batch_size=batch_size)
+
+
+# ---------------------------------------------------------------------------- checks
+def open_period_check(company: Company, days: Iterable[date]) -> Callable[[date], None]:
+    """``check_open_period`` for many dates with one query: only a date in a closed period
+    goes back to it (to raise its error)."""
+    try:
+        check_open_period(company, min(days, default=date.max))
+    except PeriodClosed as exc:
+        lock_date = exc.fields["lock_date"]
+        return lambda day: check_open_period(company, day) if day <= lock_date else None
+    return lambda day: None
+
+
+def documents_prepare(*, company: Company, docs: list[BulkDoc]) -> PreparedDocs:
+    """Check every document and compute what posting it needs, reading the database a fixed
+    number of times whatever the number of documents. Collects a problem per broken document
+    instead of stopping at the first (batch imports report them all). Call inside the
+    transaction that will write: the corrected invoices are locked until it ends."""
+    out = PreparedDocs(company)
+    customers = _customers(company, {d.customer_id for d in docs})
+    out.customers = _issued(company, customers)
+    terms = {t.pk: t.to_domain() for t in PaymentTerms.objects.filter(company=company)}
+    corrected = _corrected(company, {d.corrects_id for d in docs if d.corrects_id})
+    taken = _numbers_taken(company, [d.number for d in docs if d.number])
+    counters = _counters(company)
+    period = open_period_check(company, {d.issue_date for d in docs})
+    seen_numbers: set[str] = set()
+    own: dict[tuple[str, int], list[PreparedDoc]] = defaultdict(list)
+    for index, doc in enumerate(docs):
+        try:
+            period(doc.issue_date)
+            prep = _prepare_one(company, index, doc, customers, terms, corrected)
+            if doc.number is not None:
+                _keep_number(company, prep, doc.number, taken, seen_numbers)
+                if prep.seq is not None:
+                    own[(prep.series, prep.fiscal_year)].append(prep)
+        except LedgerError as exc:
+            out.problems.append((index, exc))
+            continue
+        if doc.corrects_id:  # the next credit note of the same invoice sees this one
+            original = corrected[doc.corrects_id]
+            original["credited"] = original.get("credited", 0) + prep.totals.total
+        out.docs.append(prep)
+    for key, group in own.items():
+        out.problems.extend(_check_continues(key, group, counters.get(key)))
+    bad = {i for i, _ in out.problems}
+    out.docs = [p for p in out.docs if p.index not in bad]
+    out.problems.sort(key=lambda p: p[0])
+    return out
+
+
+def _customers(company: Company, ids: set[int]) -> dict[int, Customer]:
+    found: dict[int, Customer] = {}
+    id_list = sorted(ids)
+    for i in range(0, len(id_list), _CHUNK):
+        found.update((c.pk, c) for c in Customer.objects.filter(
+            company=company, pk__in=id_list[i:i + _CHUNK]))
+    return found
+
+
+def _issued(company: Company, customers: dict[int, Customer]) -> dict[int, dict[str, Any]]:
+    billing: dict[int, dict[str, str]] = {}
+    ids = sorted(customers)
+    for i in range(0, len(ids), _CHUNK):
+        for a in Address.objects.filter(company=company, kind="billing",
+                                        customer_id__in=ids[i:i + _CHUNK]):
+            billing[a.customer_id] = a.as_dict()
+    return {pk: issued_customer(c, billing.get(pk)) for pk, c in customers.items()}
+
+
+def _corrected(company: Company, ids: set[int]) -> dict[int, dict[str, Any]]:
+    """Invoices that credit notes correct, locked, with what has been credited already."""
+    if not ids:
+        return {}
+    rows = {r["id"]: r for r in (
+        Invoice.objects.select_for_update().filter(company=company, pk__in=sorted(ids))
+        .order_by("pk").values("id", "kind", "status", "number", "customer_id", "currency",
+                               "total"))}
+    for r in (Invoice.objects.filter(corrects_id__in=list(rows), kind=DocKind.CREDIT_NOTE,
+                                     status=DocStatus.POSTED)
+              .values("corrects_id").annotate(s=Sum("total")).order_by()):
+        rows[r["corrects_id"]]["credited"] = r["s"]
+    return rows
+
+
+def _numbers_taken(company: Company, numbers: list[str]) -> set[str]:
+    taken: set[str] = set()
+    for i in range(0, len(numbers), _CHUNK):
+        taken.update(Invoice.objects.filter(company=company, number__in=numbers[i:i + _CHUNK])
+                     .values_list("number", flat=True))
+    return taken
+
+
+def _counters(company: Company) -> dict[tuple[str, int], NumberCounter]:
+    return {(c.series, c.fiscal_year): c for c in NumberCounter.objects.filter(
+        company=company, series__in=["INV", "CN"])}
+
+
+def _prepare_one(company: Company, index: int, doc: BulkDoc, customers: dict[int, Customer],
+                 terms: dict[int, Terms], corrected: dict[int, dict[str, Any]]) -> PreparedDoc:
+    customer = customers.get(doc.customer_id)
+    if customer is None:
+        raise UnknownCustomer(f"no customer with id {doc.customer_id}",
+                              customer=doc.customer_id)
+    if doc.kind not in _KINDS:
+        raise ValidationFailed(f"unknown document kind {doc.kind!r}; use invoice or "
+                               "credit_note", field="kind")
+    currency = (doc.currency or "").upper()
+    if not is_currency(currency):
+        raise ValidationFailed(f"unknown currency {doc.currency!r}", field="currency")
+    rate = resolve_rate(company, currency, doc.rate)
+    credit = doc.kind == DocKind.CREDIT_NOTE
+    if not credit and customer.po_required and not doc.po_number.strip():
+        raise PurchaseOrderRequired(
+            f"customer {customer.code} requires a purchase order number on every invoice",
+            customer=customer.code)
+    if doc.terms_id and doc.terms_id not in terms:
+        raise NotFound(f"no payment terms with id {doc.terms_id}", field="terms")
+    totals = compute_invoice_totals(company, currency, doc.lines)
+    corrects_number = None
+    if doc.corrects_id:
+        corrects_number = _check_corrects(doc, customer, currency, totals.total, corrected)
+    return PreparedDoc(
+        index=index, doc=doc, customer=customer, currency=currency, rate=rate, totals=totals,
+        terms=document_terms((doc.terms_id, customer.payment_terms_id,
+                              company.default_terms_id), terms.__getitem__),
+        series="CN" if credit else "INV",
+        fiscal_year=fiscal_year(doc.issue_date, company.fiscal_year_start),
+        corrects_number=corrects_number)
+
+
+def _check_corrects(doc: BulkDoc, customer: Customer, currency: str, total: int,
+                    corrected: dict[int, dict[str, Any]]) -> str:
+    if doc.kind != DocKind.CREDIT_NOTE:
+        raise ValidationFailed("only a credit note can correct an invoice", field="corrects")
+    original = corrected.get(doc.corrects_id or 0)
+    if original is None or original["kind"] != DocKind.INVOICE:
+        raise NotFound(f"no invoice with id {doc.corrects_id}", field="corrects")
+    if original["status"] != DocStatus.POSTED:
+        raise DocumentNotPosted(f"invoice {doc.corrects_id} is not posted; delete or edit "
+                                "the draft instead", field="corrects")
+    if original["customer_id"] != customer.pk:
+        raise ValidationFailed(f"{original['number']} belongs to another customer",
+                               field="corrects")
+    if original["currency"] != currency:
+        raise CurrencyMismatch(f"the credit note is in {currency} but {original['number']} "
+                               f"is in {original['currency']}", field="currency")
+    already = original.get("credited", 0)
+    if already + total > original["total"]:
+        left = Money.from_minor(original["total"] - already, currency)
+        raise CreditExceedsInvoice(
+            f"credit notes would exceed {original['number']}: at most {left} can still be "
+            "credited", invoice=original["number"], field="corrects")
+    return str(original["number"])
+
+
+def own_number(company: Company, number: str) -> tuple[str, int, int] | None:
+    """(series, fiscal year, seq) when ``number`` is written exactly as this company's own
+    INV or CN series would write it, else None."""
+    head, sep, tail = number.rpartition("-")
+    if not sep or not tail.isdigit() or len(head) < 5 or not head[-4:].isdigit():
+        return None
+    prefix, year = head[:-4], int(head[-4:])
+    for series in ("INV", "CN"):
+        if prefix == SERIES_PREFIX[series] and number_format(prefix, year, int(tail)) == number:
+            return series, year, int(tail)
+    return None
+
+
+def _keep_number(company: Company, prep: PreparedDoc, number: str, taken: set[str],
+                 seen: set[str]) -> None:
+    number = number.strip()
+    if not number:
+        raise ValidationFailed("a kept number cannot be empty", field="number")
+    if number in taken:
+        raise DuplicateCode(f"number {number} is already used in this company", field="number")
+    if number in seen:
+        raise DuplicateCode(f"number {number} is given to two documents", field="number")
+    seen.add(number)
+    prep.number = number
+    own = own_number(company, number)
+    if own is None:
+        prep.series = KEPT_SERIES
+        return
+    series, year, seq = own
+    if series != prep.series or year != prep.fiscal_year:
+        raise ValidationFailed(
+            f"{number} is written like this company's own {series} numbers of {year}, but "
+            f"this {prep.doc.kind.replace('_', ' ')} belongs to series {prep.series} of "
+            f"{prep.fiscal_year}; it would collide with a number given later. Leave the "
+            "number empty to take a new one, or rename it", field="number")
+    prep.seq = seq
+
+
+def _check_continues(key: tuple[str, int], group: list[PreparedDoc],
+                     counter: NumberCounter | None) -> list[tuple[int, LedgerError]]:
+    """Kept numbers of an own series must be exactly the next ones of its counter."""
+    last = counter.last if counter else 0
+    expected = set(range(last + 1, last + len(group) + 1))
+    series, year = key
+    nxt = number_format(counter.prefix if counter else SERIES_PREFIX[series], year, last + 1)
+    return [(p.index, ValidationFailed(
+        f"{p.number} is written like this company's own {series} numbers but does not "
+        f"continue that series without a gap (its next number is {nxt}); it would collide "
+        "with a number given later. Leave the number empty to take a new one, or rename it",
+        field="number")) for p in group if p.seq not in expected]
+
+
+# ---------------------------------------------------------------------------- writing
+def documents_write(*, actor: Any, prepared: PreparedDocs, import_batch: ImportBatch | None = None,
+                    batch_size: int = 2000) -> list[int]:
+    """Post documents that :func:`documents_prepare` accepted (inside its transaction)."""
+    if prepared.problems:
+        raise prepared.problems[0][1]
+    company = prepared.company
+    docs = sorted(prepared.docs, key=lambda p: (p.doc.issue_date, p.index))
+    _assign_numbers(company, docs)
+    ids: dict[int, int] = {}
+    ctx = _WriteContext(company, actor, import_batch, prepared.customers)
+    for start in range(0, len(docs), batch_size):
+        chunk = docs[start:start + batch_size]
+        for prep, pk in zip(chunk, ctx.write(chunk), strict=True):
+            ids[prep.index] = pk
+    return [ids[p.index] for p in sorted(prepared.docs, key=lambda p: p.index)]
+
+
+def _assign_numbers(company: Company, docs: list[PreparedDoc]) -> None:
+    groups: dict[tuple[str, int], list[PreparedDoc]] = defaultdict(list)
+    for p in docs:
+        if p.number is None or p.seq is not None:
+            groups[(p.series, p.fiscal_year)].append(p)
+    for (series, _), group in groups.items():
+        kept = sorted(p.seq for p in group if p.seq is not None)
+        fresh = [p for p in group if p.seq is None]
+        fy, first, prefix = number_take(company, series, group[0].doc.issue_date,
+                                        count=len(group))
+        if kept and kept != list(range(first, first + len(kept))):
+            # Another writer took numbers of this series since the documents were checked.
+            raise DuplicateCode(f"the {series} {fy} series moved on while posting; try again",
+                                field="number")
+        for offset, p in enumerate(fresh, start=first + len(kept)):
+            p.seq, p.number = offset, number_format(prefix, fy, offset)
+
+
+_INVOICE_COLUMNS = (
+    "company_id", "customer_id", "kind", "status", "series", "fiscal_year", "seq", "number",
+    "issue_date", "due_date", "currency", "rate", "terms_id", "po_number", "buyer_reference",
+    "corrects_id", "notes", "net", "tax", "total", "base_total", "snapshot", "snapshot_hash",
+    "posted_at", "posted_by_id", "import_batch_id", "created_at")
+_LINE_COLUMNS = (
+    "company_id", "invoice_id", "position", "description", "quantity", "unit_price",
+    "discount_percent", "tax_rate", "tax_category", "net", "tax")
+_INSTALMENT_COLUMNS = (
+    "company_id", "invoice_id", "customer_id", "seq", "due_date", "currency", "amount",
+    "base_amount", "discount_date", "discount_amount")
+class _WriteContext:
+    """Writes batches of prepared documents with multi-row INSERTs (``insert_rows``: the
+    ORM's per-object work is most of the cost of ``bulk_create`` at this size)."""
+
+    def __init__(self, company: Company, actor: Any, import_batch: ImportBatch | None,
+                 customers: dict[int, dict[str, Any]]) -> None:
+        self.company = company
+        self.actor = actor
+        self.user_id = actor.pk if getattr(actor, "pk", None) else None
+        self.batch_id = import_batch.pk if import_batch is not None else None
+        self.customers = customers
+        self.account_ids = {role: a.pk for role, a in accounts_by_role(company).items()}
+        self.now = timezone.now()
+
+    def write(self, chunk: list[PreparedDoc]) -> list[int]:
+        company, base, cid = self.company, self.company.base_currency, self.company.pk
+        invoices, schedules, events = [], [], []
+        for p in chunk:
+            doc, totals = p.doc, p.totals
+            credit = doc.kind == DocKind.CREDIT_NOTE
+            base_total = to_base(totals.total, p.currency, base, p.rate)
+            schedule, base_parts = posting_schedule(
+                company, credit=credit, total=totals.total, currency=p.currency,
+                issue=doc.issue_date, base_total=base_total, terms=lambda p=p: p.terms)
+            snap = snapshot_json(build_snapshot(
+                number=p.number, kind=doc.kind, issue_date=doc.issue_date, currency=p.currency,
+                rate=p.rate, customer=self.customers[p.customer.pk],
+                po_number=doc.po_number.strip(), buyer_reference=doc.buyer_reference.strip(),
+                corrects=p.corrects_number, lines=doc.lines, totals=totals))
+            digest = snapshot_hash(snap)
+            invoices.append((
+                cid, p.customer.pk, doc.kind, DocStatus.DRAFT.value, p.series, p.fiscal_year,
+                p.seq, p.number, doc.issue_date,
+                schedule[-1].due_date if schedule else doc.issue_date, p.currency, p.rate,
+                doc.terms_id, doc.po_number.strip(), doc.buyer_reference.strip(),
+                doc.corrects_id, doc.notes, totals.net, totals.tax, totals.total, base_total,
+                snap, digest, self.now, self.user_id, self.batch_id, self.now))
+            schedules.append((schedule, base_parts))
+            events.append((p, digest))
+        ids = insert_rows(Invoice, _INVOICE_COLUMNS, invoices, returning=True)
+        lines, instalments, entries = [], [], []
+        for p, pk, (schedule, base_parts) in zip(chunk, ids, schedules, strict=True):
+            day = p.doc.issue_date
+            lines.extend(
+                (cid, pk, n, li.description, li.quantity, li.unit_price, li.discount_percent,
+                 li.tax_rate, li.tax_category, lt.net, lt.tax)
+                for n, (li, lt) in enumerate(zip(p.doc.lines, p.totals.lines, strict=True), 1))
+            instalments.extend(
+                (cid, pk, p.customer.pk, s.seq, s.due_date, p.currency, s.amount, b,
+                 s.discount_date, s.discount_amount)
+                for s, b in zip(schedule, base_parts, strict=True))
+            entries.append(EntrySpec(
+                day=day, kind=p.doc.kind, memo=f"{p.number} {p.customer.name}",
+                source_type="invoice", source_id=pk, lines=document_entry(
+                    credit_note=p.doc.kind == DocKind.CREDIT_NOTE, customer_id=p.customer.pk,
+                    currency=p.currency, base_currency=base, rate=p.rate, net=p.totals.net,
+                    tax=p.totals.tax)))
+        insert_rows(InvoiceLine, _LINE_COLUMNS, lines)
+        insert_rows(Instalment, _INSTALMENT_COLUMNS, instalments)
+        journal_write_many(company=company, actor=self.actor, entries=entries,
+                           account_ids=self.account_ids)
+        # Post the batch, now that its lines exist: status and journal entry in one statement.
+        entry_of = JournalEntry.objects.filter(company=company, source_type="invoice",
+                                               source_id=OuterRef("pk")).values("pk")[:1]
+        Invoice.objects.filter(pk__in=ids).update(status=DocStatus.POSTED,
+                                                  journal_entry_id=Subquery(entry_of))
+        audit_many(company, self.actor, [posted_event(
+            invoice_id=pk, kind=p.doc.kind, number=p.number or "",
+            customer_code=p.customer.code, currency=p.currency, total=p.totals.total,
+            snapshot_hash=digest) for pk, (p, digest) in zip(ids, events, strict=True)])
+        return ids
+
+
+# ---------------------------------------------------------------------------- credit notes
+def credit_notes_apply_to_corrected_bulk(*, actor: Any, company: Company,
+                                         credit_note_ids: list[int]) -> int:
+    """Apply each credit note that corrects an invoice to that invoice, up to what is open
+    on it, oldest instalment first, dated the credit note's issue date: what ``invoice_post``
+    does for one credit note. Returns the number of allocations written."""
+    from salesledger.apps.payments.bulk import BulkAllocation, allocations_apply_bulk
+
+    cns = []
+    for i in range(0, len(credit_note_ids), _CHUNK):
+        cns.extend(Invoice.objects.filter(
+            company=company, pk__in=credit_note_ids[i:i + _CHUNK], kind=DocKind.CREDIT_NOTE,
+            status=DocStatus.POSTED, corrects__isnull=False)
+            .values("id", "corrects_id", "issue_date", "total", "allocated"))
+    if not cns:
+        return 0
+    targets = sorted({c["corrects_id"] for c in cns})
+    open_items: dict[int, list[OpenInstalment]] = defaultdict(list)
+    for i in range(0, len(targets), _CHUNK):
+        for r in (Instalment.objects.filter(invoice_id__in=targets[i:i + _CHUNK],
+                                            settled__lt=F("amount"))
+                  .values("id", "invoice_id", "due_date", "amount", "settled")):
+            open_items[r["invoice_id"]].append(
+                OpenInstalment(r["id"], r["due_date"], r["amount"] - r["settled"]))
+    plan: list[BulkAllocation] = []
+    for cn in sorted(cns, key=lambda c: (c["issue_date"], c["id"])):
+        items = open_items[cn["corrects_id"]]
+        amount = min(sum(o.open for o in items), cn["total"] - cn["allocated"])
+        if amount <= 0:
+            continue
+        shares = settle_oldest_first(amount, items)
+        taken = {s.instalment_id: s.amount for s in shares}
+        open_items[cn["corrects_id"]] = [
+            OpenInstalment(o.id, o.due_date, o.open - taken.get(o.id, 0)) for o in items]
+        plan.extend(BulkAllocation(instalment_id=s.instalment_id, amount=s.amount,
+                                   date=cn["issue_date"], credit_note_id=cn["id"])
+                    for s in shares)
+    return allocations_apply_bulk(actor=actor, company=company, allocations=plan)

@@ -1,0 +1,54 @@
+"""Back office for receipts and allocations, organised by company (see core.admin).
+Both are append-only (an allocation is undone by a reversing allocation): read-only here."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from salesledger.apps.core.admin import ReadOnlyAdmin, ReadOnlyInline, money_column
+
+from .models import Allocation, Receipt
+
+
+class AllocationInline(ReadOnlyInline):
+    model = Allocation
+    fk_name = "receipt"
+    fields = ("date", "instalment", "amount", "base_unapplied", "base_receivable",
+              "reversal_of")
+    readonly_fields = fields
+
+
+@admin.register(Receipt)
+class ReceiptAdmin(ReadOnlyAdmin):
+    list_display = ("number", "date", "customer", "amount_", "allocated_", "method",
+                    "payer_reference", "company")
+    list_filter = (("company", admin.RelatedOnlyFieldListFilter), "method", "currency")
+    list_select_related = ("company", "customer")
+    search_fields = ("number", "customer__code", "customer__name", "payer_reference",
+                     "bank_reference", "memo")
+    date_hierarchy = "date"
+    ordering = ("-date", "-id")
+    inlines = (AllocationInline,)
+    amount_ = money_column("amount", "amount")
+    allocated_ = money_column("allocated", "allocated")
+
+
+@admin.register(Allocation)
+class AllocationAdmin(ReadOnlyAdmin):
+    list_display = ("id", "date", "customer", "source", "document", "amount_", "company")
+    list_filter = (("company", admin.RelatedOnlyFieldListFilter), "currency")
+    list_select_related = ("company", "customer", "receipt", "credit_note",
+                           "instalment__invoice")
+    search_fields = ("receipt__number", "credit_note__number", "instalment__invoice__number",
+                     "customer__code", "customer__name")
+    date_hierarchy = "date"
+    ordering = ("-date", "-id")
+    amount_ = money_column("amount", "amount")
+
+    @admin.display(description="from")
+    def source(self, obj: Allocation) -> str:
+        return str(obj.receipt.number if obj.receipt_id else obj.credit_note)
+
+    @admin.display(description="settles")
+    def document(self, obj: Allocation) -> str:
+        return str(obj.instalment.invoice)

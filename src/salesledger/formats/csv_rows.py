@@ -1,0 +1,399 @@
+"""Reading the CSV files salesledger imports, row by row. Pure: no Django, no database.
+
+The formats are described in ``docs/csv-formats.md``: UTF-8, comma separated, a header row
+naming the columns (in any order; an unknown column is an error), dates as ``YYYY-MM-DD``,
+amounts and quantities as plain decimals with a dot (``1234.50``; no thousands separator,
+no exponent). This module checks what can be checked from a row alone (syntax, ranges,
+required values) and says exactly where each problem is: ``line 7, column quantity: -3 is
+negative``. What needs the database (does customer C042 exist?) is checked by the import
+service, which reports in the same form. A batch import reports every problem it finds and
+writes nothing unless the whole file is clean.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any, TextIO
+
+from salesledger.domain.errors import ImportFailed
+from salesledger.domain.invoicing import HUNDRED, LineInput, TaxCategory
+
+
+@dataclass(frozen=True, slots=True)
+class RowProblem:
+    """One thing wrong with an import file, where it is and why."""
+
+    line: int
+    column: str | None
+    reason: str
+
+    def __str__(self) -> str:
+        where = f"line {self.line}" + (f", column {self.column}" if self.column else "")
+        return f"{where}: {self.reason}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"line": self.line, "column": self.column, "reason": self.reason}
+
+
+class CellError(ValueError):
+    """A cell that cannot be read; the message is the reason shown to the user."""
+
+
+@dataclass(frozen=True)
+class Format:
+    kind: str
+    columns: tuple[str, ...]  # every column the format knows, in export order
+    required: frozenset[str]  # columns the header must have
+
+
+CUSTOMERS = Format("customers", (
+    "code", "name", "legal_name", "tax_id", "country", "currency", "language", "email",
+    "phone", "terms", "credit_limit", "parent", "po_required", "notes", "billing_line1",
+    "billing_line2", "billing_postal_code", "billing_city", "billing_country", "contact_name",
+    "contact_email", "contact_roles", "iban", "bic",
+), frozenset({"code", "name"}))
+
+INVOICES = Format("invoices", (
+    "kind", "number", "ref", "customer", "issue_date", "currency", "rate", "terms", "po_number",
+    "buyer_reference", "notes", "corrects", "description", "quantity", "unit_price",
+    "tax_rate", "discount_percent", "tax_category",
+), frozenset({"customer", "issue_date", "description", "quantity", "unit_price"}))
+
+RECEIPTS = Format("receipts", (
+    "customer", "date", "amount", "currency", "rate", "method", "payer_reference",
+    "bank_reference", "memo", "invoice",
+), frozenset({"customer", "date", "amount"}))
+
+FORMATS = {f.kind: f for f in (CUSTOMERS, INVOICES, RECEIPTS)}
+
+# Columns of an invoice file that describe the document, not the line: the first row of a
+# document gives them; its other rows leave them empty or repeat the same value.
+DOCUMENT_COLUMNS = ("kind", "customer", "issue_date", "currency", "rate", "terms", "po_number",
+                    "buyer_reference", "notes", "corrects")
+
+LIST_SEPARATOR = "|"  # several values in one cell: IBANs, BICs, contact roles
+
+
+# ---------------------------------------------------------------------------- reading
+class RowReader:
+    """Iterate over ``(line number, {column: text})`` for the data rows of a CSV stream.
+
+    The header is read and checked on construction (``ImportFailed`` when it is missing, has
+    unknown, repeated or missing required columns). Blank rows are skipped. A row with more
+    cells than the header is reported in ``problems`` and skipped; missing trailing cells
+    read as empty. ``limits`` caps the length of a column's text (the database column's).
+    """
+
+    def __init__(self, stream: TextIO, fmt: Format, *, name: str = "the file",
+                 limits: dict[str, int] | None = None) -> None:
+        self.fmt, self.name, self.limits = fmt, name, limits or {}
+        self.problems: list[RowProblem] = []
+        self.rows = 0
+        self._reader = csv.reader(stream, strict=True)
+        self.header = self._read_header()
+
+    def _read_header(self) -> list[str]:
+        try:
+            first = next(self._reader, None)
+        except csv.Error as exc:
+            raise ImportFailed(f"{self.name} cannot be read as CSV",
+                               [RowProblem(1, None, str(exc))]) from None
+        if first is None or not any(c.strip() for c in first):
+            raise ImportFailed(f"{self.name} has no header", [RowProblem(1, None, (
+                "the first line must name the columns, e.g. "
+                f"{','.join(sorted(self.fmt.required))}"))])
+        header = [c.strip().lower() for c in first]
+        known = set(self.fmt.columns)
+        if not known & set(header):
+            raise ImportFailed(f"{self.name} has no header", [RowProblem(1, None, (
+                "the first line must name the columns of a {} file, e.g. {}; it reads {}"
+                .format(self.fmt.kind, ",".join(self.fmt.columns[:6]), ",".join(first[:6]))
+            ))])
+        problems = []
+        for col in header:
+            if not col:
+                problems.append(RowProblem(1, None, "a column has no name"))
+            elif col not in known:
+                problems.append(RowProblem(1, col, f"unknown column; {self.fmt.kind} files "
+                                                   f"have {', '.join(self.fmt.columns)}"))
+            elif header.count(col) > 1:
+                problems.append(RowProblem(1, col, "the column is named twice"))
+        for col in sorted(self.fmt.required - set(header)):
+            problems.append(RowProblem(1, col, "required column is missing"))
+        if problems:
+            raise ImportFailed(f"{self.name}: the header is not valid", sorted(
+                set(problems), key=lambda p: (p.column or "")))
+        return header
+
+    def __iter__(self) -> Iterator[tuple[int, dict[str, str]]]:
+        header, width, reader = self.header, len(self.header), self._reader
+        limits = list(self.limits.items())
+        line = reader.line_num + 1
+        try:
+            for cells in reader:
+                start, line = line, reader.line_num + 1
+                if not "".join(cells).strip():
+                    continue
+                self.rows += 1
+                if len(cells) > width:
+                    self.problems.append(RowProblem(start, None, (
+                        f"the row has {len(cells)} values but the header names {width} "
+                        "columns")))
+                    continue
+                row = dict(zip(header, map(str.strip, cells), strict=False))
+                for col, limit in limits:
+                    if len(row.get(col, "")) > limit:
+                        self.problems.append(RowProblem(start, col, f"is longer than {limit} "
+                                                                    "characters"))
+                yield start, row
+        except csv.Error as exc:
+            self.problems.append(RowProblem(line, None, f"cannot read the row: {exc}"))
+
+
+# ---------------------------------------------------------------------------- cells
+_DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_TRUE, _FALSE = {"true", "yes", "y", "1"}, {"false", "no", "n", "0", ""}
+
+
+def parse_decimal(text: str) -> Decimal:
+    if not _DECIMAL.fullmatch(text):
+        if "," in text and _DECIMAL.fullmatch(text.replace(",", ".")):
+            raise CellError(f"{text} uses a comma; write decimals with a dot, e.g. "
+                            f"{text.replace(',', '.')}")
+        raise CellError(f"{text!r} is not a number (write e.g. 1234.50)")
+    return Decimal(text)
+
+
+def parse_date(text: str) -> date:
+    try:
+        if _DATE.fullmatch(text):
+            return date.fromisoformat(text)
+    except ValueError:
+        raise CellError(f"{text} is not a real date") from None
+    raise CellError(f"{text!r} is not a date; write YYYY-MM-DD, e.g. 2026-01-31")
+
+
+def parse_bool(text: str) -> bool:
+    value = text.lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise CellError(f"{text!r} is not true or false")
+
+
+def parse_percent(text: str) -> Decimal:
+    value = parse_decimal(text.rstrip("%").strip())
+    if not Decimal(0) <= value <= HUNDRED:
+        raise CellError(f"{text} is not a percentage between 0 and 100")
+    return value
+
+
+def parse_list(text: str) -> list[str]:
+    return [v.strip() for v in text.split(LIST_SEPARATOR)] if text else []
+
+
+class Cells:
+    """Read typed values out of one row, recording a problem per bad cell."""
+
+    def __init__(self, line: int, row: dict[str, str], problems: list[RowProblem]) -> None:
+        self.line, self.row, self.problems = line, row, problems
+        self.ok = True
+
+    def text(self, col: str, *, required: bool = False) -> str:
+        value = self.row.get(col, "")
+        if required and not value:
+            self.problem(col, "a value is required")
+        return value
+
+    def get(self, col: str, parse: Any, *, required: bool = False, default: Any = None) -> Any:
+        text = self.text(col, required=required)
+        if not text:
+            return default
+        try:
+            return parse(text)
+        except CellError as exc:
+            self.problem(col, str(exc))
+            return default
+
+    def problem(self, col: str | None, reason: str) -> None:
+        self.ok = False
+        self.problems.append(RowProblem(self.line, col, reason))
+
+
+# ---------------------------------------------------------------------------- customers
+@dataclass
+class CustomerRow:
+    line: int
+    values: dict[str, str]  # the plain text columns
+    po_required: bool
+    accounts: list[tuple[str, str]]  # (iban, bic)
+    contact_roles: tuple[str, ...]
+    ok: bool = True  # False: a problem was reported; the row is only used for its code
+
+
+def customer_row(line: int, row: dict[str, str], problems: list[RowProblem]) -> CustomerRow:
+    cells = Cells(line, row, problems)
+    cells.text("code", required=True)
+    cells.text("name", required=True)
+    po_required = cells.get("po_required", parse_bool, default=False)
+    ibans, bics = parse_list(row.get("iban", "")), parse_list(row.get("bic", ""))
+    if len(bics) > len(ibans):
+        cells.problem("bic", f"{len(bics)} BICs for {len(ibans)} IBANs; give the BIC of each "
+                             "IBAN in the same position, separated by |")
+    if any(not i for i in ibans):
+        cells.problem("iban", "an IBAN in the list is empty")
+    roles = tuple(parse_list(row.get("contact_roles", ""))) or ("billing",)
+    if row.get("credit_limit"):
+        cells.get("credit_limit", parse_decimal)
+    accounts = [(iban, bics[i] if i < len(bics) else "") for i, iban in enumerate(ibans)]
+    return CustomerRow(line, row, bool(po_required), accounts, roles, cells.ok)
+
+
+# ---------------------------------------------------------------------------- invoices
+@dataclass
+class InvoiceRow:
+    line: int
+    head: dict[str, Any]  # document columns given on this row (parsed), by column name
+    number: str
+    ref: str
+    item: LineInput | None
+    given: set[str] = field(default_factory=set)  # columns with a value on this row
+
+
+@dataclass
+class DocumentRows:
+    """The rows of one document: the first row's line, its document columns, its lines."""
+
+    key: str
+    number: str
+    line: int
+    head: dict[str, Any]
+    rows: list[InvoiceRow] = field(default_factory=list)
+    ok: bool = True
+
+    def value(self, col: str, default: Any = "") -> Any:
+        value = self.head.get(col)
+        return default if value in (None, "") else value
+
+
+def invoice_row(line: int, row: dict[str, str], problems: list[RowProblem]) -> InvoiceRow:
+    cells = Cells(line, row, problems)
+    head: dict[str, Any] = {}
+    kind = row.get("kind", "").lower()
+    if kind and kind not in ("invoice", "credit_note"):
+        cells.problem("kind", f"{row['kind']!r} is not invoice or credit_note")
+    head["kind"] = kind
+    head["issue_date"] = cells.get("issue_date", parse_date)
+    head["rate"] = cells.get("rate", parse_decimal)
+    if head["rate"] is not None and head["rate"] <= 0:
+        cells.problem("rate", f"{row['rate']} is not a positive exchange rate")
+    for col in ("customer", "terms", "po_number", "buyer_reference", "notes", "corrects"):
+        head[col] = row.get(col, "")
+    head["currency"] = row.get("currency", "").upper()
+    item = _invoice_line(cells, row)
+    return InvoiceRow(line, head, row.get("number", ""), row.get("ref", ""),
+                      item if cells.ok else None, {c for c, v in row.items() if v})
+
+
+def _invoice_line(cells: Cells, row: dict[str, str]) -> LineInput | None:
+    description = cells.text("description", required=True)
+    quantity = cells.get("quantity", parse_decimal, required=True)
+    price = cells.get("unit_price", parse_decimal, required=True)
+    for col, value in (("quantity", quantity), ("unit_price", price)):
+        if value is not None and value < 0:
+            cells.problem(col, f"{row[col]} is negative; a credit is a credit note (kind "
+                               "credit_note) with positive quantities and prices")
+    tax_rate = cells.get("tax_rate", parse_percent, default=Decimal(0))
+    discount = cells.get("discount_percent", parse_percent, default=Decimal(0))
+    category = row.get("tax_category", "").upper() or TaxCategory.STANDARD.value
+    if category not in TaxCategory._value2member_map_:
+        cells.problem("tax_category", f"{row['tax_category']!r} is not a tax category; use "
+                                      f"one of {', '.join(c.value for c in TaxCategory)}")
+    elif category != TaxCategory.STANDARD and tax_rate:
+        cells.problem("tax_rate", f"tax category {category} takes a 0 % rate, not {tax_rate}")
+    if quantity is None or price is None:
+        return None
+    return LineInput(description, quantity, price, tax_rate, discount, category)
+
+
+def group_documents(rows: list[InvoiceRow], problems: list[RowProblem]) -> list[DocumentRows]:
+    """Rows with the same ``number`` form one document; without a number, rows with the same
+    ``ref``; a row with neither is a document of its own. The first row of a document gives
+    its document columns; a later row that gives a different value is a problem."""
+    docs: dict[str, DocumentRows] = {}
+    for n, r in enumerate(rows):
+        key = f"number:{r.number}" if r.number else f"ref:{r.ref}" if r.ref else f"row:{n}"
+        doc = docs.get(key)
+        if doc is None:
+            doc = docs[key] = DocumentRows(key, r.number, r.line, dict(r.head))
+            for col in ("customer", "issue_date"):
+                if col not in r.given:
+                    problems.append(RowProblem(r.line, col, "a value is required on the first "
+                                                            "row of each document"))
+                    doc.ok = False
+        else:
+            for col in DOCUMENT_COLUMNS:
+                mine, first = r.head.get(col), doc.head.get(col)
+                if mine in (None, ""):
+                    continue
+                if first in (None, ""):
+                    doc.head[col] = mine
+                elif mine != first:
+                    problems.append(RowProblem(r.line, col, (
+                        f"{_show(mine)} differs from {_show(first)} on line {doc.line}, the "
+                        f"first row of {_name(doc)}")))
+                    doc.ok = False
+        doc.rows.append(r)
+        if r.item is None:
+            doc.ok = False
+    return list(docs.values())
+
+
+def _show(value: Any) -> str:
+    return value.isoformat() if isinstance(value, date) else str(value)
+
+
+def _name(doc: DocumentRows) -> str:
+    return f"document {doc.number}" if doc.number else (
+        f"document ref {doc.key[4:]}" if doc.key.startswith("ref:") else "the document")
+
+
+# ---------------------------------------------------------------------------- receipts
+@dataclass
+class ReceiptRow:
+    line: int
+    customer: str
+    date: date
+    amount: Decimal
+    currency: str
+    rate: Decimal | None
+    method: str
+    payer_reference: str
+    bank_reference: str
+    memo: str
+    invoice: str
+
+
+def receipt_row(line: int, row: dict[str, str], problems: list[RowProblem]) -> ReceiptRow | None:
+    cells = Cells(line, row, problems)
+    customer = cells.text("customer", required=True)
+    day = cells.get("date", parse_date, required=True)
+    amount = cells.get("amount", parse_decimal, required=True)
+    if amount is not None and amount <= 0:
+        cells.problem("amount", f"{row['amount']} is not positive; a receipt is money received")
+    rate = cells.get("rate", parse_decimal)
+    if rate is not None and rate <= 0:
+        cells.problem("rate", f"{row['rate']} is not a positive exchange rate")
+    if not cells.ok:
+        return None
+    return ReceiptRow(line, customer, day, amount, row.get("currency", "").upper(), rate,
+                      row.get("method", "").lower() or "bank_transfer",
+                      row.get("payer_reference", ""), row.get("bank_reference", ""),
+                      row.get("memo", ""), row.get("invoice", ""))
