@@ -49,7 +49,9 @@ def test_instalments_sum_to_the_total(total, percents, currency, issue, eom):
 
 def test_shares_too_small_to_be_owed_are_left_out():
     s = build_schedule(Money("0.02", "EUR"), date(2025, 1, 1), parse_terms("30/60/90"))
-    assert [(x.seq, x.amount, x.due_date) for x in s] == [(1, 2, date(2025, 4, 1))]
+    # 0.02 in thirds is 0.00, 0.01, 0.01: the empty first share is not an instalment
+    assert [(x.seq, x.amount, x.due_date) for x in s] == [(1, 1, date(2025, 3, 2)),
+                                                          (2, 1, date(2025, 4, 1))]
     assert build_schedule(Money("0", "JPY"), date(2025, 1, 1), NET_30) == []
 
 
@@ -138,3 +140,11 @@ def test_due_date_is_never_before_issue_plus_days(issue, days, eom):
         assert (due + timedelta(days=1)).day == 1
     else:
         assert due == issue + timedelta(days=days)
+
+
+def test_equal_shares_written_with_decimals_are_exact_thirds():
+    terms = parse_terms("30/60/90")
+    for total, expected in (("120.00", [4000, 4000, 4000]), ("90.00", [3000, 3000, 3000]),
+                            ("1401.82", [46727, 46727, 46728]), ("0.05", [1, 2, 2])):
+        s = build_schedule(Money(total, "EUR"), date(2025, 1, 1), terms)
+        assert [x.amount for x in s] == expected

@@ -63,6 +63,8 @@ def validate_terms(terms: Terms) -> None:
         raise ValidationFailed("an early-payment discount needs a number of days")
 
 
+EQUAL_SHARE_TOLERANCE = Decimal("1e-8")
+
 NET_30 = Terms((TermLine(Decimal(100), 30),))
 
 
@@ -79,7 +81,12 @@ def build_schedule(
     """Split ``total`` into dated instalments that sum exactly to it. A share that rounds to
     nothing (0.02 in thirds is 0.00, 0.00, 0.02) is left out: an instalment is an amount
     owed, so it is never zero."""
-    parts = total.split_by([line.percent for line in terms.lines])
+    percents = [line.percent for line in terms.lines]
+    if max(percents) - min(percents) <= EQUAL_SHARE_TOLERANCE:
+        # Equal shares written with finite decimals (33.3333333333 %) mean exact thirds.
+        parts = total.split(len(percents))
+    else:
+        parts = total.split_by(percents)
     discount_date = issue + timedelta(days=terms.discount_days) if terms.discount_percent else None
     schedule: list[ScheduledInstalment] = []
     for line, part in zip(terms.lines, parts, strict=True):
