@@ -143,11 +143,11 @@ def test_foreign_currency_invoice_is_journaled_in_both_currencies(
 
 
 def test_a_tiny_invoice_in_thirds_has_no_zero_instalment(company, customer, post_invoice):
-    # 0.02 in thirds would be 0.00 + 0.00 + 0.02; a zero instalment is not an amount owed
-    # (and the schema refuses it)
+    # 0.02 in thirds is 0.00 + 0.01 + 0.01; a zero instalment is not an amount owed
+    # (and the schema refuses it), so the first share is left out
     inv = post_invoice(lines=[("Stamp", "1", "0.02", "0")], terms="30-60-90")
     assert list(inv.instalments.values_list("seq", "amount", "due_date")) == [
-        (1, 2, date(2025, 6, 8))]
+        (1, 1, date(2025, 5, 9)), (2, 1, date(2025, 6, 8))]
     assert inv.due_date == date(2025, 6, 8)
     assert check_company(company) == []
 

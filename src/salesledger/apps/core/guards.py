@@ -37,6 +37,8 @@ GUARDS = (
     Guard("invoicing.Instalment", mutable=("settled",)),
     Guard("invoicing.Invoice", when="OLD.status = 'posted'", mutable=("allocated",)),
     Guard("invoicing.InvoiceLine", parent_posted="invoice_id"),
+    Guard("invoicing.DocumentFile"),
+    Guard("customers.Communication", mutable=("status", "status_detail")),
 )
 
 MESSAGE = "posted_is_immutable: {table} rows are posted and cannot be changed or deleted"

@@ -42,6 +42,24 @@ class Company(models.Model):
     default_terms = models.ForeignKey(
         "customers.PaymentTerms", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Seller details printed on documents and written into e-invoices (EN 16931 BG-4..BG-6).
+    address_line1 = models.CharField(max_length=200, blank=True)
+    address_line2 = models.CharField(max_length=200, blank=True)
+    postal_code = models.CharField(max_length=20, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    website = models.CharField(max_length=200, blank=True)
+    registration_id = models.CharField(max_length=60, blank=True)  # e.g. SIREN, HRB number
+    # Where customers pay (EN 16931 BG-17), validated with schwifty when set.
+    iban = models.CharField(max_length=34, blank=True)
+    bic = models.CharField(max_length=11, blank=True)
+    # Branding of rendered documents.
+    logo = models.BinaryField(null=True, blank=True, editable=True)
+    logo_mime = models.CharField(max_length=40, blank=True)
+    brand_color = models.CharField(max_length=7, default="#1f4e79")
+    document_footer = models.TextField(blank=True)
+    legal_mentions = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -135,7 +153,5 @@ class AuditEvent(ImmutableModel):
     hash = models.CharField(max_length=64)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["company", "seq"], name="audit_seq_unique")
-        ]
+        constraints = [models.UniqueConstraint(fields=["company", "seq"], name="audit_seq_unique")]
         indexes = [models.Index(fields=["company", "entity", "entity_id"])]

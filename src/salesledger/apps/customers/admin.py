@@ -32,10 +32,24 @@ class BankAccountInline(admin.TabularInline):  # type: ignore[type-arg]
 
 @admin.register(Customer)
 class CustomerAdmin(CompanyScopedAdmin):
-    list_display = ("code", "name", "company", "country", "currency", "payment_terms",
-                    "limit", "po_required", "is_active")
-    list_filter = (("company", admin.RelatedOnlyFieldListFilter), "country", "currency",
-                   "is_active", "po_required")
+    list_display = (
+        "code",
+        "name",
+        "company",
+        "country",
+        "currency",
+        "payment_terms",
+        "limit",
+        "po_required",
+        "is_active",
+    )
+    list_filter = (
+        ("company", admin.RelatedOnlyFieldListFilter),
+        "country",
+        "currency",
+        "is_active",
+        "po_required",
+    )
     list_select_related = ("company", "payment_terms")
     search_fields = ("code", "name", "legal_name", "tax_id", "email")
     readonly_fields = ("verified_at", "created_at")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import models
 
 from salesledger.apps.core.fields import DecimalText
@@ -50,9 +51,7 @@ class Customer(models.Model):
     language = models.CharField(max_length=8, default="en")
     email = models.EmailField(blank=True)
     phone = models.CharField(max_length=40, blank=True)
-    payment_terms = models.ForeignKey(
-        PaymentTerms, null=True, blank=True, on_delete=models.PROTECT
-    )
+    payment_terms = models.ForeignKey(PaymentTerms, null=True, blank=True, on_delete=models.PROTECT)
     # Minor units of the customer's currency; null means no limit set.
     credit_limit = models.BigIntegerField(null=True, blank=True)
     parent = models.ForeignKey(
@@ -140,3 +139,41 @@ class BankAccount(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["company", "iban"], name="bank_account_iban_unique")
         ]
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", "E-mail"
+    PHONE = "phone", "Phone"
+    LETTER = "letter", "Letter"
+    PORTAL = "portal", "Portal"
+    NOTE = "note", "Note"
+
+
+class Communication(models.Model):
+    """One entry of a customer's communication timeline: a document sent, a call, a note.
+
+    Append-only history of exchanges with the customer; a delivery that bounces later gets
+    its ``status`` updated (the one field that changes after the fact)."""
+
+    company = models.ForeignKey("core.Company", on_delete=models.PROTECT)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="communications")
+    at = models.DateTimeField()
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    direction = models.CharField(
+        max_length=3, choices=[("out", "out"), ("in", "in")], default="out"
+    )
+    subject = models.CharField(max_length=255, blank=True)
+    body = models.TextField(blank=True)
+    recipients = models.TextField(blank=True)  # comma-separated addresses
+    message_id = models.CharField(max_length=255, blank=True)
+    status = models.CharField(max_length=12, default="sent")  # sent, bounced, failed, logged
+    status_detail = models.TextField(blank=True)
+    invoice = models.ForeignKey(
+        "invoicing.Invoice", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["company", "customer", "at"])]

@@ -15,20 +15,33 @@ from .models import Customer
 from .services import customer_get
 
 
-def customer_list(company: Company, *, search: str | None = None, limit: int = 100,
-                  offset: int = 0) -> list[dict[str, Any]]:
+def customer_list(
+    company: Company, *, search: str | None = None, limit: int = 100, offset: int = 0
+) -> list[dict[str, Any]]:
     qs = Customer.objects.filter(company=company)
     if search:
         qs = qs.filter(Q(code__icontains=search) | Q(name__icontains=search))
-    rows = (qs.order_by("code").values("id", "code", "name", "currency", "country",
-                                       "payment_terms__code", "verified_at")[offset:offset + limit])
-    return [{"id": r["id"], "code": r["code"], "name": r["name"], "currency": r["currency"],
-             "country": r["country"], "terms": r["payment_terms__code"],
-             "verified_at": r["verified_at"]} for r in rows]
+    rows = qs.order_by("code").values(
+        "id", "code", "name", "currency", "country", "payment_terms__code", "verified_at"
+    )[offset : offset + limit]
+    return [
+        {
+            "id": r["id"],
+            "code": r["code"],
+            "name": r["name"],
+            "currency": r["currency"],
+            "country": r["country"],
+            "terms": r["payment_terms__code"],
+            "verified_at": r["verified_at"],
+        }
+        for r in rows
+    ]
 
 
 def customer_codes(company: Company, ids: Iterable[int]) -> dict[int, str]:
-    return dict(Customer.objects.filter(company=company, pk__in=list(ids)).values_list("id", "code"))
+    return dict(
+        Customer.objects.filter(company=company, pk__in=list(ids)).values_list("id", "code")
+    )
 
 
 def customer_detail(company: Company, code: str, *, as_of: date | None = None) -> dict[str, Any]:
@@ -37,18 +50,38 @@ def customer_detail(company: Company, code: str, *, as_of: date | None = None) -
     c = customer_get(company, code)
     balances = customer_balances(company, as_of=as_of, customer_id=c.pk)
     return {
-        "id": c.pk, "code": c.code, "name": c.name, "legal_name": c.legal_name,
-        "tax_id": c.tax_id, "country": c.country, "currency": c.currency,
-        "language": c.language, "email": c.email,
+        "id": c.pk,
+        "code": c.code,
+        "name": c.name,
+        "legal_name": c.legal_name,
+        "tax_id": c.tax_id,
+        "country": c.country,
+        "currency": c.currency,
+        "language": c.language,
+        "email": c.email,
         "terms": c.payment_terms.code if c.payment_terms else None,
         "credit_limit": Money.from_minor(c.credit_limit, c.currency).to_json()
-        if c.credit_limit is not None else None,
-        "po_required": c.po_required, "notes": c.notes,
-        "verified_at": c.verified_at, "parent": c.parent.code if c.parent else None,
+        if c.credit_limit is not None
+        else None,
+        "po_required": c.po_required,
+        "notes": c.notes,
+        "verified_at": c.verified_at,
+        "parent": c.parent.code if c.parent else None,
         "addresses": [{"kind": a.kind, **a.as_dict()} for a in c.addresses.all()],
-        "contacts": [{"name": x.name, "email": x.email, "phone": x.phone,
-                      "roles": x.roles, "language": x.language} for x in c.contacts.all()],
-        "bank_accounts": [{"iban": b.iban, "bic": b.bic, "holder": b.holder}
-                          for b in c.bank_accounts.all()],
-        "balances": [Money.from_minor(v, cur).to_json() for (_, cur), v in sorted(balances.items())],
+        "contacts": [
+            {
+                "name": x.name,
+                "email": x.email,
+                "phone": x.phone,
+                "roles": x.roles,
+                "language": x.language,
+            }
+            for x in c.contacts.all()
+        ],
+        "bank_accounts": [
+            {"iban": b.iban, "bic": b.bic, "holder": b.holder} for b in c.bank_accounts.all()
+        ],
+        "balances": [
+            Money.from_minor(v, cur).to_json() for (_, cur), v in sorted(balances.items())
+        ],
     }

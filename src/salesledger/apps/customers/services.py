@@ -75,8 +75,12 @@ def _terms(company: Company, code: str) -> PaymentTerms | None:
     return terms
 
 
-def build_customer(company: Company, data: CustomerInput, parents: dict[str, Customer] | None = None,
-                   terms: dict[str, PaymentTerms] | None = None) -> Customer:
+def build_customer(
+    company: Company,
+    data: CustomerInput,
+    parents: dict[str, Customer] | None = None,
+    terms: dict[str, PaymentTerms] | None = None,
+) -> Customer:
     """Validate ``data`` and return an unsaved Customer (shared by the form, CLI and import)."""
     if not data.code.strip():
         raise ValidationFailed("customer code is required", field="code")
@@ -87,22 +91,25 @@ def build_customer(company: Company, data: CustomerInput, parents: dict[str, Cus
         raise ValidationFailed(f"unknown currency {data.currency!r}", field="currency")
     country = (data.country or (data.billing.country if data.billing else "")).upper()
     if country and len(country) != 2:
-        raise ValidationFailed(f"country must be a two-letter ISO code, not {country!r}",
-                               field="country")
+        raise ValidationFailed(
+            f"country must be a two-letter ISO code, not {country!r}", field="country"
+        )
     tax_id = normalise_tax_id(data.tax_id, country)
     limit = None
     if data.credit_limit.strip():
         try:
             limit = Money.of(data.credit_limit, currency).round().minor()
         except (ValueError, ArithmeticError):
-            raise ValidationFailed(f"credit limit {data.credit_limit!r} is not an amount",
-                                   field="credit_limit") from None
+            raise ValidationFailed(
+                f"credit limit {data.credit_limit!r} is not an amount", field="credit_limit"
+            ) from None
         if limit < 0:
             raise ValidationFailed("credit limit cannot be negative", field="credit_limit")
     parent = None
     if data.parent_code:
         parent = (parents or {}).get(data.parent_code) or Customer.objects.filter(
-            company=company, code=data.parent_code).first()
+            company=company, code=data.parent_code
+        ).first()
         if parent is None:
             raise NotFound(f"no parent customer {data.parent_code!r}", field="parent")
     term_obj = (terms or {}).get(data.terms_code) if terms is not None and data.terms_code else None
@@ -113,31 +120,66 @@ def build_customer(company: Company, data: CustomerInput, parents: dict[str, Cus
         if bad:
             raise ValidationFailed(f"unknown contact role {sorted(bad)[0]!r}", field="contacts")
     return Customer(
-        company=company, code=data.code.strip(), name=data.name.strip(),
-        legal_name=data.legal_name.strip(), tax_id=tax_id, country=country, currency=currency,
-        language=data.language or "en", email=data.email, phone=data.phone,
-        payment_terms=term_obj, credit_limit=limit, parent=parent,
-        po_required=data.po_required, notes=data.notes,
+        company=company,
+        code=data.code.strip(),
+        name=data.name.strip(),
+        legal_name=data.legal_name.strip(),
+        tax_id=tax_id,
+        country=country,
+        currency=currency,
+        language=data.language or "en",
+        email=data.email,
+        phone=data.phone,
+        payment_terms=term_obj,
+        credit_limit=limit,
+        parent=parent,
+        po_required=data.po_required,
+        notes=data.notes,
     )
 
 
-def customer_children(company: Company, customer: Customer, data: CustomerInput
-                      ) -> tuple[list[Address], list[Contact], list[BankAccount]]:
+def customer_children(
+    company: Company, customer: Customer, data: CustomerInput
+) -> tuple[list[Address], list[Contact], list[BankAccount]]:
     addresses = [
-        Address(company=company, customer=customer, kind=kind, line1=a.line1, line2=a.line2,
-                postal_code=a.postal_code, city=a.city, region=a.region, country=a.country.upper())
-        for kind, a in (("billing", data.billing), ("shipping", data.shipping)) if a
+        Address(
+            company=company,
+            customer=customer,
+            kind=kind,
+            line1=a.line1,
+            line2=a.line2,
+            postal_code=a.postal_code,
+            city=a.city,
+            region=a.region,
+            country=a.country.upper(),
+        )
+        for kind, a in (("billing", data.billing), ("shipping", data.shipping))
+        if a
     ]
     contacts = [
-        Contact(company=company, customer=customer, name=c.name, email=c.email, phone=c.phone,
-                roles=",".join(c.roles), language=c.language)
+        Contact(
+            company=company,
+            customer=customer,
+            name=c.name,
+            email=c.email,
+            phone=c.phone,
+            roles=",".join(c.roles),
+            language=c.language,
+        )
         for c in data.contacts
     ]
     accounts = []
     for b in data.bank_accounts:
         iban, bic = normalise_iban(b.iban, b.bic)
-        accounts.append(BankAccount(company=company, customer=customer, iban=iban, bic=bic,
-                                    holder=b.holder or customer.name))
+        accounts.append(
+            BankAccount(
+                company=company,
+                customer=customer,
+                iban=iban,
+                bic=bic,
+                holder=b.holder or customer.name,
+            )
+        )
     return addresses, contacts, accounts
 
 
@@ -145,7 +187,9 @@ def customer_create(*, actor: Any, company: Company, data: CustomerInput) -> Cus
     require_role(company, actor, Role.CLERK)
     customer = build_customer(company, data)
     if Customer.objects.filter(company=company, code=customer.code).exists():
-        raise DuplicateCode(f"customer code {customer.code!r} is already used", code_value=customer.code)
+        raise DuplicateCode(
+            f"customer code {customer.code!r} is already used", code_value=customer.code
+        )
     with transaction.atomic():
         customer.save()
         addresses, contacts, accounts = customer_children(company, customer, data)
@@ -153,20 +197,41 @@ def customer_create(*, actor: Any, company: Company, data: CustomerInput) -> Cus
         Address.objects.bulk_create(addresses)
         Contact.objects.bulk_create(contacts)
         BankAccount.objects.bulk_create(accounts)
-        audit(company, actor, "customer.create", "customer", customer.pk,
-              after=customer_snapshot(customer))
+        audit(
+            company,
+            actor,
+            "customer.create",
+            "customer",
+            customer.pk,
+            after=customer_snapshot(customer),
+        )
     return customer
 
 
 def _check_ibans_free(company: Company, ibans: list[str]) -> None:
-    taken = BankAccount.objects.filter(company=company, iban__in=ibans).select_related("customer").first()
+    taken = (
+        BankAccount.objects.filter(company=company, iban__in=ibans)
+        .select_related("customer")
+        .first()
+    )
     if taken:
-        raise DuplicateCode(f"IBAN {taken.iban} already belongs to customer {taken.customer.code}",
-                            iban=taken.iban)
+        raise DuplicateCode(
+            f"IBAN {taken.iban} already belongs to customer {taken.customer.code}", iban=taken.iban
+        )
 
 
-EDITABLE = ("name", "legal_name", "tax_id", "country", "language", "email", "phone",
-            "po_required", "notes", "credit_limit")
+EDITABLE = (
+    "name",
+    "legal_name",
+    "tax_id",
+    "country",
+    "language",
+    "email",
+    "phone",
+    "po_required",
+    "notes",
+    "credit_limit",
+)
 
 
 def customer_update(*, actor: Any, company: Company, code: str, **changes: Any) -> Customer:
@@ -178,12 +243,21 @@ def customer_update(*, actor: Any, company: Company, code: str, **changes: Any) 
         customer = customer_get(company, code, for_update=True)
         before = customer_snapshot(customer)
         if "tax_id" in changes:
-            changes["tax_id"] = normalise_tax_id(changes["tax_id"], changes.get("country", customer.country))
+            changes["tax_id"] = normalise_tax_id(
+                changes["tax_id"], changes.get("country", customer.country)
+            )
         for k, v in changes.items():
             setattr(customer, k, v)
         customer.save()
-        audit(company, actor, "customer.update", "customer", customer.pk,
-              before=before, after=customer_snapshot(customer))
+        audit(
+            company,
+            actor,
+            "customer.update",
+            "customer",
+            customer.pk,
+            before=before,
+            after=customer_snapshot(customer),
+        )
     return customer
 
 
@@ -198,14 +272,21 @@ def customer_verify(*, actor: Any, company: Company, code: str, at: datetime) ->
     return customer
 
 
-def bank_account_add(*, actor: Any, company: Company, code: str, account: BankAccountInput) -> BankAccount:
+def bank_account_add(
+    *, actor: Any, company: Company, code: str, account: BankAccountInput
+) -> BankAccount:
     require_role(company, actor, Role.CLERK)
     customer = customer_get(company, code)
     iban, bic = normalise_iban(account.iban, account.bic)
     _check_ibans_free(company, [iban])
     with transaction.atomic():
-        row = BankAccount.objects.create(company=company, customer=customer, iban=iban, bic=bic,
-                                         holder=account.holder or customer.name)
+        row = BankAccount.objects.create(
+            company=company,
+            customer=customer,
+            iban=iban,
+            bic=bic,
+            holder=account.holder or customer.name,
+        )
         audit(company, actor, "customer.bank_account_add", "customer", customer.pk, iban=iban)
     return row
 
@@ -214,11 +295,24 @@ def contact_add(*, actor: Any, company: Company, code: str, contact: ContactInpu
     require_role(company, actor, Role.CLERK)
     customer = customer_get(company, code)
     with transaction.atomic():
-        row = Contact.objects.create(company=company, customer=customer, name=contact.name,
-                                     email=contact.email, phone=contact.phone,
-                                     roles=",".join(contact.roles), language=contact.language)
-        audit(company, actor, "customer.contact_add", "customer", customer.pk,
-              name=contact.name, email=contact.email)
+        row = Contact.objects.create(
+            company=company,
+            customer=customer,
+            name=contact.name,
+            email=contact.email,
+            phone=contact.phone,
+            roles=",".join(contact.roles),
+            language=contact.language,
+        )
+        audit(
+            company,
+            actor,
+            "customer.contact_add",
+            "customer",
+            customer.pk,
+            name=contact.name,
+            email=contact.email,
+        )
     return row
 
 
@@ -236,9 +330,15 @@ def customer_get(company: Company, code: str, for_update: bool = False) -> Custo
 
 def customer_snapshot(c: Customer) -> dict[str, Any]:
     return {
-        "code": c.code, "name": c.name, "legal_name": c.legal_name, "tax_id": c.tax_id,
-        "country": c.country, "currency": c.currency, "language": c.language,
-        "credit_limit": c.credit_limit, "po_required": c.po_required,
+        "code": c.code,
+        "name": c.name,
+        "legal_name": c.legal_name,
+        "tax_id": c.tax_id,
+        "country": c.country,
+        "currency": c.currency,
+        "language": c.language,
+        "credit_limit": c.credit_limit,
+        "po_required": c.po_required,
         "terms": c.payment_terms.code if c.payment_terms_id and c.payment_terms else None,
         "parent": c.parent.code if c.parent_id and c.parent else None,
     }

@@ -15,7 +15,6 @@ from stdnum.util import get_cc_module
 
 from salesledger.domain.errors import InvalidBankAccount, InvalidTaxId
 
-
 _EU_PREFIXES = {c.upper() for c in eu_vat.MEMBER_STATES} | {"EL", "XI"}
 
 

@@ -59,6 +59,9 @@ class Invoice(ImmutableModel):
     # For a credit note: how much of it has been applied to invoices (maintained in the same
     # transaction as each allocation; checked by ``salesledger check``).
     allocated = models.BigIntegerField(default=0)
+    # Structured creditor reference (ISO 11649 "RF.."), assigned at posting; bank matching
+    # looks for it in the remittance information of incoming transfers.
+    payment_reference = models.CharField(max_length=35, blank=True)
     snapshot = models.JSONField(default=dict, blank=True)
     snapshot_hash = models.CharField(max_length=64, blank=True)
     posted_at = models.DateTimeField(null=True, blank=True)
@@ -166,10 +169,31 @@ class Instalment(ImmutableModel):
             models.Index(fields=["company", "customer", "due_date"], name="instalment_cust_due"),
             models.Index(fields=["company", "due_date"], name="instalment_due"),
             # Open items only: what balance, dunning and allocation read most.
-            models.Index(fields=["company", "customer", "due_date"], name="instalment_open",
-                         condition=Q(settled__lt=F("amount"))),
+            models.Index(
+                fields=["company", "customer", "due_date"],
+                name="instalment_open",
+                condition=Q(settled__lt=F("amount")),
+            ),
         ]
 
     @property
     def open_amount(self) -> int:
         return self.amount - self.settled
+
+
+class DocumentFile(ImmutableModel):
+    """A rendered file of a posted document (PDF, UBL, CII, Factur-X), frozen with its hash:
+    what was issued is served again byte for byte."""
+
+    company = models.ForeignKey("core.Company", on_delete=models.PROTECT)
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="files")
+    kind = models.CharField(max_length=10)  # pdf, ubl, cii, facturx
+    mime = models.CharField(max_length=60)
+    sha256 = models.CharField(max_length=64)
+    content = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["invoice", "kind"], name="document_file_kind_unique")
+        ]

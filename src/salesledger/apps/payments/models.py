@@ -90,6 +90,12 @@ class Allocation(ImmutableModel):
     date = models.DateField()
     currency = models.CharField(max_length=3)
     amount = models.BigIntegerField()
+    # When a receipt in one currency pays an instalment in another: what was taken from the
+    # receipt, in the receipt's currency, and the rate used (units of the instalment's
+    # currency per unit of the receipt's). Empty when both currencies are the same.
+    source_currency = models.CharField(max_length=3, blank=True)
+    source_amount = models.BigIntegerField(null=True, blank=True)
+    fx_rate = DecimalText(null=True, blank=True)
     base_unapplied = models.BigIntegerField(default=0)
     base_receivable = models.BigIntegerField(default=0)
     reversal_of = models.OneToOneField(
