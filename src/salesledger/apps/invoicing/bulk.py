@@ -4,9 +4,12 @@ The rules are those of ``invoice_post`` (see ``services.py``) and the helpers ar
 it: totals by the pure core with the company's tax rounding and rounding policy, instalments
 by the payment terms, a balanced journal entry per document, a frozen and hashed snapshot,
 one audit event per document, gapless numbers per series and fiscal year. What changes is
-how rows reach the database: every table is written with ``bulk_create`` in batches, a
-series takes all its numbers with one ``number_take(count=k)``, and nothing is read per
-document. Everything happens in one transaction (the caller may wrap a larger one).
+how rows reach the database: every table is written in batches of multi-row INSERTs (COPY on
+PostgreSQL, see ``core/bulkinsert.py``: ``bulk_create`` spent most of a large import building
+model objects), a series takes all its numbers with one ``number_take(count=k)``, and nothing
+is read per document. Everything happens in one transaction (the caller may wrap a larger
+one). ``documents_prepare`` checks, ``documents_write`` writes: a batch import calls the two
+halves itself, to report every broken document before writing anything.
 
 Documents go in as drafts with their number and totals, their lines are added, then one
 ``UPDATE`` per batch marks them posted: the immutability guards refuse lines added to a
@@ -33,8 +36,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
-from django.db.models import F, OuterRef, Subquery, Sum
+from django.db import connection, transaction
+from django.db.models import F, Sum
 from django.utils import timezone
 
 from salesledger.apps.core.audit import audit_many
@@ -49,7 +52,6 @@ from salesledger.apps.core.services import (
 )
 from salesledger.apps.customers.models import Address, Customer, PaymentTerms
 from salesledger.apps.ledger.bulk import EntrySpec, journal_write_many
-from salesledger.apps.ledger.models import JournalEntry
 from salesledger.apps.ledger.services import accounts_by_role
 from salesledger.domain.errors import (
     CreditExceedsInvoice,
@@ -179,7 +181,7 @@ def documents_prepare(*, company: Company, docs: list[BulkDoc]) -> PreparedDocs:
             period(doc.issue_date)
             prep = _prepare_one(company, index, doc, customers, terms, corrected)
             if doc.number is not None:
-                _keep_number(company, prep, doc.number, taken, seen_numbers)
+                _keep_number(prep, doc.number, taken, seen_numbers)
                 if prep.seq is not None:
                     own[(prep.series, prep.fiscal_year)].append(prep)
         except LedgerError as exc:
@@ -302,7 +304,7 @@ def _check_corrects(doc: BulkDoc, customer: Customer, currency: str, total: int,
     return str(original["number"])
 
 
-def own_number(company: Company, number: str) -> tuple[str, int, int] | None:
+def own_number(number: str) -> tuple[str, int, int] | None:
     """(series, fiscal year, seq) when ``number`` is written exactly as this company's own
     INV or CN series would write it, else None."""
     head, sep, tail = number.rpartition("-")
@@ -315,7 +317,7 @@ def own_number(company: Company, number: str) -> tuple[str, int, int] | None:
     return None
 
 
-def _keep_number(company: Company, prep: PreparedDoc, number: str, taken: set[str],
+def _keep_number(prep: PreparedDoc, number: str, taken: set[str],
                  seen: set[str]) -> None:
     number = number.strip()
     if not number:
@@ -326,7 +328,7 @@ def _keep_number(company: Company, prep: PreparedDoc, number: str, taken: set[st
         raise DuplicateCode(f"number {number} is given to two documents", field="number")
     seen.add(number)
     prep.number = number
-    own = own_number(company, number)
+    own = own_number(number)
     if own is None:
         prep.series = KEPT_SERIES
         return
@@ -460,18 +462,32 @@ class _WriteContext:
                     tax=p.totals.tax)))
         insert_rows(InvoiceLine, _LINE_COLUMNS, lines)
         insert_rows(Instalment, _INSTALMENT_COLUMNS, instalments)
-        journal_write_many(company=company, actor=self.actor, entries=entries,
-                           account_ids=self.account_ids)
-        # Post the batch, now that its lines exist: status and journal entry in one statement.
-        entry_of = JournalEntry.objects.filter(company=company, source_type="invoice",
-                                               source_id=OuterRef("pk")).values("pk")[:1]
-        Invoice.objects.filter(pk__in=ids).update(status=DocStatus.POSTED,
-                                                  journal_entry_id=Subquery(entry_of))
+        entry_ids = journal_write_many(company=company, actor=self.actor, entries=entries,
+                                       account_ids=self.account_ids)
+        _mark_posted(list(zip(ids, entry_ids, strict=True)))
         audit_many(company, self.actor, [posted_event(
             invoice_id=pk, kind=p.doc.kind, number=p.number or "",
             customer_code=p.customer.code, currency=p.currency, total=p.totals.total,
             snapshot_hash=digest) for pk, (p, digest) in zip(ids, events, strict=True)])
         return ids
+
+
+def _mark_posted(pairs: list[tuple[int, int]]) -> None:
+    """Post the drafts of a batch, now that their lines exist: status and journal entry,
+    one statement (UPDATE ... FROM VALUES: SQLite 3.33+ and PostgreSQL). The immutability
+    guards let a draft become posted; from then on they refuse any change."""
+    if not pairs:
+        return
+    table = Invoice._meta.db_table
+    values = ", ".join(["(%s, %s)"] * len(pairs))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET status = %s, journal_entry_id = v.column2 "
+            f"FROM (VALUES {values}) AS v WHERE {table}.id = v.column1 AND {table}.status = %s",
+            [DocStatus.POSTED.value, *(x for pair in pairs for x in pair),
+             DocStatus.DRAFT.value])
+        if cursor.rowcount != len(pairs):
+            raise LedgerError(f"posted {cursor.rowcount} of {len(pairs)} documents")
 
 
 # ---------------------------------------------------------------------------- credit notes

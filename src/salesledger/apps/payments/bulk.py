@@ -26,7 +26,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from salesledger.apps.core.audit import EventSpec, audit_many
-from salesledger.apps.core.bulkinsert import insert_rows
+from salesledger.apps.core.bulkinsert import insert_rows, update_column
 from salesledger.apps.core.models import Company, ImportBatch, Role
 from salesledger.apps.core.services import (
     check_open_period,
@@ -201,8 +201,10 @@ def allocations_apply_bulk(*, actor: Any, company: Company,
         if a.amount <= 0:
             raise NegativeAmount(f"an allocation must be positive, not {a.amount}",
                                  field="amount")
-    check_open_period(company, min(a.date for a in allocations))  # the earliest decides
     with transaction.atomic():
+        # Inside the transaction: on PostgreSQL the lock date is read FOR SHARE, so that a
+        # period close waits for this write. The earliest date decides for all.
+        check_open_period(company, min(a.date for a in allocations))
         return _Allocator(company, actor, allocations).run()
 
 
@@ -311,17 +313,14 @@ class _Allocator:
     def _update_caches(self, sources: dict[tuple[str, int], tuple[dict[str, Any], OpenSide]],
                        sides: dict[int, OpenSide], instalments: dict[int, Any]) -> None:
         # Locked rows, new absolute values: the CHECK constraints still refuse any excess.
-        Instalment.objects.bulk_update(
-            [Instalment(pk=pk, settled=instalments[pk]["amount"] - side.open)
-             for pk, side in sides.items()], ["settled"], batch_size=2000)
-        Receipt.objects.bulk_update(
-            [Receipt(pk=pk, allocated=src["amount"] - side.open)
-             for (kind, pk), (src, side) in sources.items() if kind == "receipt"],
-            ["allocated"], batch_size=2000)
-        Invoice.objects.bulk_update(
-            [Invoice(pk=pk, allocated=src["total"] - side.open)
-             for (kind, pk), (src, side) in sources.items() if kind == "credit_note"],
-            ["allocated"], batch_size=2000)
+        update_column(Instalment, "settled", [
+            (pk, instalments[pk]["amount"] - side.open) for pk, side in sides.items()])
+        update_column(Receipt, "allocated", [
+            (pk, src["amount"] - side.open)
+            for (kind, pk), (src, side) in sources.items() if kind == "receipt"])
+        update_column(Invoice, "allocated", [
+            (pk, src["total"] - side.open)
+            for (kind, pk), (src, side) in sources.items() if kind == "credit_note"])
 
 
 def _locked(qs: Any, ids: set[int], fields: tuple[str, ...]) -> dict[int, dict[str, Any]]:

@@ -111,6 +111,12 @@ class ImportContext:
         col = (rename or {}).get(col, col) if col else None
         self.problems.append(RowProblem(line, col, exc.message))
 
+    def rows_read(self, reader: Any) -> None:
+        """After the rows are read: the reader's own problems, and a file without rows."""
+        self.problems.extend(reader.problems)
+        if reader.rows == 0 and not reader.problems:
+            self.problems.append(RowProblem(2, None, "the file has a header but no rows"))
+
     def fail_if_problems(self, extra: Iterable[RowProblem] = ()) -> None:
         self.problems.extend(extra)
         if self.problems:

@@ -67,7 +67,7 @@ class _Built:
 def import_rows(ctx: ImportContext, reader: Any) -> dict[str, Any]:
     company = ctx.company
     rows = [customer_row(line, cells, ctx.problems) for line, cells in reader]
-    ctx.problems.extend(reader.problems)
+    ctx.rows_read(reader)
     first_line: dict[str, int] = {}
     for r in rows:
         code = r.values.get("code", "")

@@ -43,7 +43,7 @@ LIMITS = limits({
 def import_rows(ctx: ImportContext, reader: Any) -> dict[str, Any]:
     ctx.date_column = "issue_date"
     rows = [invoice_row(line, cells, ctx.problems) for line, cells in reader]
-    ctx.problems.extend(reader.problems)
+    ctx.rows_read(reader)
     groups = group_documents(rows, ctx.problems)
     refs = _References(ctx, groups)
     first: list[tuple[DocumentRows, BulkDoc]] = []

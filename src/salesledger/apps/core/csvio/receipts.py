@@ -50,7 +50,7 @@ LIMITS = limits({
 def import_rows(ctx: ImportContext, reader: Any) -> dict[str, Any]:
     company = ctx.company
     rows = [r for line, cells in reader if (r := receipt_row(line, cells, ctx.problems))]
-    ctx.problems.extend(reader.problems)
+    ctx.rows_read(reader)
     customers: dict[str, tuple[int, str]] = {}
     for chunk in in_chunks(r.customer for r in rows):
         customers.update((c["code"], (c["id"], c["currency"])) for c in Customer.objects.filter(

@@ -236,6 +236,7 @@ def test_broken_customers_and_receipts_rows_are_all_reported(
 @pytest.mark.parametrize(("content", "message", "reason"), [
     (b"code,name\nK9,Caf\xe9 de Paris\n", "not UTF-8", "line 2: byte 0xe9"),
     (b"", "is empty", "line 1: the file is empty"),
+    (b"\xef\xbb\xbfcode,name\r\n\r\n", "1 problem", "line 2: the file has a header but no rows"),
     (b"K1,Widget,2\n", "has no header", "line 1: the first line must name the columns"),
     (b"code,name,colour\nK9,X,red\n", "header is not valid", "line 1, column colour: unknown"),
     (b"code,legal_name\nK9,X\n", "header is not valid",
@@ -384,3 +385,21 @@ def test_bulk_posting_gives_what_single_posting_gives(csv_owner: Any, tax_roundi
                 "customer": "U2", "snapshot_hash": bulk.snapshot_hash}
     assert events[str(bulk.pk)] == expected
     assert ledger_problems(company) == []
+
+
+def test_kept_numbers_must_be_new_and_not_collide_with_own_series(
+        csv_company: Any, with_invoices: Any, csv_file: Any, csv_import: Any) -> None:
+    with pytest.raises(ImportFailed) as failed:
+        csv_import("invoices", csv_file("again.csv", """
+            number,customer,issue_date,description,quantity,unit_price
+            OLD-101,K1,2025-04-01,Same number again,1,10
+            INV2025-00007,K1,2025-04-01,Looks like ours but skips 1..6,1,10
+            CN2025-00001,K1,2025-04-01,An invoice with a credit-note number,1,10
+            NEW-1,K1,2025-04-01,Fine,1,10
+        """))
+    problems = failed.value.problems
+    assert [(p.line, p.column) for p in problems] == [(2, "number"), (3, "number"),
+                                                      (4, "number")]
+    assert "already used" in problems[0].reason
+    assert "next number is INV2025-00001" in problems[1].reason
+    assert not Invoice.objects.filter(company=csv_company, number="NEW-1").exists()
