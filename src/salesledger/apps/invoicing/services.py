@@ -255,7 +255,8 @@ def snapshot_hash(snapshot: dict[str, Any] | str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def invoice_post(*, actor: Any, company: Company, invoice_id: int, as_of: date | None = None) -> Invoice:
+def invoice_post(*, actor: Any, company: Company, invoice_id: int,
+                 as_of: date | None = None) -> Invoice:
     """Post a draft invoice or credit note (see the module docstring for what that does)."""
     require_role(company, actor, Role.CLERK)
     with transaction.atomic():

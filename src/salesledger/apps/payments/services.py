@@ -139,7 +139,8 @@ class Target:
 def _source_locked(company: Company, receipt_number: str | None, credit_number: str | None
                    ) -> Receipt | Invoice:
     if receipt_number:
-        src = Receipt.objects.select_for_update().filter(company=company, number=receipt_number).first()
+        src = (Receipt.objects.select_for_update()
+               .filter(company=company, number=receipt_number).first())
         if src is None:
             raise NotFound(f"no receipt {receipt_number!r}", receipt=receipt_number)
         return src
@@ -375,7 +376,8 @@ def allocation_reverse(*, actor: Any, company: Company, allocation_id: int, day:
     return rev
 
 
-def credit_note_apply_to_corrected(*, actor: Any, company: Company, credit_note: Invoice) -> list[Allocation]:
+def credit_note_apply_to_corrected(*, actor: Any, company: Company,
+                                   credit_note: Invoice) -> list[Allocation]:
     """A credit note that corrects an invoice is applied to it at once, up to what is open."""
     corrected = credit_note.corrects
     assert corrected is not None
