@@ -115,6 +115,9 @@ def make_customer(company: Any, owner: Any) -> Callable[..., Any]:
 
     def make(code: str = "C001", **kw: Any) -> Any:
         kw.setdefault("name", f"Customer {code}")
+        # Every customer has a country: an invoice to one without is refused at posting
+        # (EN 16931 rules BR-10/BR-11, docs/design/e-invoicing.md).
+        kw.setdefault("country", company.country)
         return customer_create(actor=owner, company=company, data=CustomerInput(code=code, **kw))
 
     return make

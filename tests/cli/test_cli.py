@@ -29,7 +29,7 @@ def books(capsys):
     """A company with one customer, as the command line builds it."""
     assert run(capsys, "init", "--company", "acme", "--owner", "alice", "--name", "Acme")[0] == 0
     code, out, _ = run(capsys, "customer", "add", "--code", "C1", "--name", "Dupont",
-                       "--terms", "30-60-90")
+                       "--terms", "30-60-90", "--country", "FR")
     assert (code, out) == (0, "customer C1 added\n")
 
 

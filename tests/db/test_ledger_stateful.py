@@ -81,7 +81,8 @@ class LedgerMachine(RuleBasedStateMachine):
                                       name="Machine", owner=self.user)
         for code in CUSTOMERS:
             customer_create(actor=self.user, company=self.company,
-                            data=CustomerInput(code=code, name=f"Customer {code}"))
+                            data=CustomerInput(code=code, name=f"Customer {code}",
+                                               country="FR"))
         self.day = START
         self.reversed: list[int] = []
 

@@ -10,7 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from salesledger.domain.errors import LedgerError, ValidationFailed
-from salesledger.domain.invoicing import LineInput
+from salesledger.domain.invoicing import DocumentChargeInput, LineInput
 
 from .render import emit_json, kv, money, money_text, table
 
@@ -56,7 +56,8 @@ def _dec(text: str, what: str) -> Decimal:
 
 
 def parse_line(spec: str) -> LineInput:
-    """``"description;quantity;unit price[;tax rate[;discount %[;tax category]]]"``."""
+    """``"description;quantity;unit price[;tax rate[;discount %[;tax category[;VAT exemption
+    reason[;unit]]]]]"``."""
     parts = [p.strip() for p in spec.split(";")]
     if len(parts) < 3:
         raise ValidationFailed(f"--line {spec!r}: write 'description;quantity;unit price[;tax %]'")
@@ -64,6 +65,8 @@ def parse_line(spec: str) -> LineInput:
     rate = parts[3] if len(parts) > 3 and parts[3] else "0"
     disc = parts[4] if len(parts) > 4 and parts[4] else "0"
     cat = parts[5] if len(parts) > 5 and parts[5] else "S"
+    reason = parts[6] if len(parts) > 6 else ""
+    unit = parts[7].upper() if len(parts) > 7 and parts[7] else "C62"
     return LineInput(
         desc,
         _dec(qty, "quantity"),
@@ -71,7 +74,23 @@ def parse_line(spec: str) -> LineInput:
         _dec(rate.rstrip("%"), "tax rate"),
         _dec(disc.rstrip("%"), "discount"),
         cat,
+        reason,
+        unit,
     )
+
+
+def parse_charge(spec: str, *, is_charge: bool) -> DocumentChargeInput:
+    """``"reason;amount;tax rate[;tax category[;reason code]]"``: a document-level charge
+    (``--charge``) or allowance (``--allowance``)."""
+    what = "--charge" if is_charge else "--allowance"
+    parts = [p.strip() for p in spec.split(";")]
+    if len(parts) < 3:
+        raise ValidationFailed(f"{what} {spec!r}: write 'reason;amount;tax %[;category[;code]]'")
+    reason, amount, rate = parts[:3]
+    category = parts[3].upper() if len(parts) > 3 and parts[3] else "S"
+    code = parts[4].upper() if len(parts) > 4 else ""
+    return DocumentChargeInput(is_charge, _dec(amount, f"{what} amount"), reason, code,
+                               _dec(rate.rstrip("%"), f"{what} tax rate"), category)
 
 
 def _cmd(
@@ -250,6 +269,8 @@ def _invoice_input(args: argparse.Namespace, kind: str) -> Any:
         notes=args.notes or "",
         kind=kind,
         corrects_number=getattr(args, "corrects", "") or "",
+        charges=[parse_charge(x, is_charge=True) for x in args.charge or []]
+        + [parse_charge(x, is_charge=False) for x in args.allowance or []],
     )
 
 
@@ -322,6 +343,10 @@ def _show_doc(args: argparse.Namespace, company: Any, ref: str) -> int:
         ],
         ["description", "qty", "unit price", "tax %", "net", "tax"],
     )
+    if d.get("charges"):
+        table([(c["kind"], c["reason"] or c["reason_code"], c["tax_rate"], c["tax_category"],
+                c["amount"]["amount"]) for c in d["charges"]],
+              ["allowance/charge", "reason", "tax %", "cat", "amount"])
     if d["instalments"]:
         table(
             [
@@ -370,6 +395,37 @@ def cmd_invoice_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_invoice_einvoice(args: argparse.Namespace) -> int:
+    from salesledger.apps.invoicing.einvoice import einvoice_file, einvoice_filename, peppol_gaps
+    from salesledger.apps.invoicing.services import invoice_get
+
+    company = _company(args)
+    if args.format == "facturx" and not args.output:
+        raise ValidationFailed("a Factur-X PDF needs --output FILE (it is not text)")
+    inv = invoice_get(company, args.number)
+    stored = einvoice_file(actor=_actor(args, company), company=company, invoice=inv,
+                           kind=args.format)
+    content = bytes(stored.content)
+    if args.format == "ubl":
+        for gap in peppol_gaps(company=company, invoice=inv):
+            print(f"warning: valid EN 16931, but not sendable over Peppol: {gap}",
+                  file=sys.stderr)
+    if not args.output or args.output == "-":
+        sys.stdout.write(content.decode("utf-8"))
+        sys.stdout.flush()
+        return 0
+    with open(args.output, "wb") as fh:
+        fh.write(content)
+    if args.json:
+        emit_json({"number": inv.number, "format": args.format, "file": args.output,
+                   "sha256": stored.sha256, "bytes": len(content),
+                   "name": einvoice_filename(inv, args.format)})
+    else:
+        print(f"{args.format} e-invoice of {inv.number} written to {args.output} "
+              f"({len(content)} bytes, sha256 {stored.sha256[:12]}...)", file=sys.stderr)
+    return 0
+
+
 # ---------------------------------------------------------------- receipts
 def cmd_receipt_record(args: argparse.Namespace) -> int:
     from salesledger.apps.payments.services import ReceiptInput, receipt_record
@@ -414,6 +470,16 @@ def cmd_receipt_allocate(args: argparse.Namespace) -> int:
         if not amount:
             raise ValidationFailed(f"--invoice {spec!r}: write NUMBER=AMOUNT")
         targets.append(Target(number.strip(), _dec(amount, "--invoice amount")))
+    if args.write_off_residual or args.deduction:
+        # A short payment: the residual written off or deducted (adjustment_commands.py).
+        from .adjustment_commands import receipt_allocate_short_cli
+
+        return receipt_allocate_short_cli(args, targets)
+    if args.policy or args.dry_run or args.rate:
+        # By policy, as a preview, or across currencies (fx_commands.py).
+        from .fx_commands import receipt_allocate_with_policy
+
+        return receipt_allocate_with_policy(args, targets)
     is_cn = args.document.upper().startswith("CN")
     rows = allocate(
         actor=_actor(args, company),
@@ -670,6 +736,13 @@ def register(sub: Sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("--offset", type=int, default=0)
     p = _cmd(g, common, "show", cmd_customer_show, "show a customer")
     p.add_argument("code")
+    # customer statement, invoice pdf|send, company and template: document_commands.py.
+    from .document_commands import register_customer_extras, register_invoice_extras
+
+    register_customer_extras(g, common)
+    from .adjustment_commands import register_customer as register_customer_adjustments
+
+    register_customer_adjustments(g, common)
 
     g = _group(sub, "invoice", "invoices")
     p = _cmd(g, common, "create", cmd_invoice_create, "write a draft invoice (or post it)")
@@ -687,11 +760,23 @@ def register(sub: Sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("--kind", choices=["invoice", "credit_note"])
     p.add_argument("--limit", type=int, default=100)
     p.add_argument("--offset", type=int, default=0)
+    p = _cmd(g, common, "einvoice", cmd_invoice_einvoice,
+             "write the e-invoice of a posted invoice or credit note (UBL, CII, Factur-X)")
+    p.add_argument("number")
+    p.add_argument("--format", required=True, choices=["ubl", "cii", "facturx"])
+    p.add_argument("--output", "-o", metavar="FILE",
+                   help="write to FILE (required for facturx); XML goes to stdout without it")
+
+    register_invoice_extras(g, common)
+    from .adjustment_commands import register_invoice as register_invoice_adjustments
+
+    register_invoice_adjustments(g, common)
 
     g = _group(sub, "credit-note", "credit notes")
     p = _cmd(g, common, "create", cmd_credit_note_create, "write a credit note (or post it)")
     _doc_args(p)
     p.add_argument("--corrects", help="number of the invoice it corrects")
+    p.add_argument("--buyer-reference")
 
     g = _group(sub, "receipt", "payments received")
     p = _cmd(g, common, "record", cmd_receipt_record, "record a payment received")
@@ -714,9 +799,25 @@ def register(sub: Sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("document", help="receipt number, or credit note number (CN...)")
     p.add_argument("--invoice", action="append", metavar="NUMBER=AMOUNT")
     p.add_argument("--auto", action="store_true")
+    p.add_argument("--policy", choices=["oldest_first", "by_reference", "proportional",
+                                        "manual"], help="how to spread the receipt")
+    p.add_argument("--dry-run", action="store_true", help="show what would be allocated")
+    p.add_argument("--rate", help="units of the invoice's currency per unit of the "
+                                  "receipt's, to pay an invoice in another currency")
+    allocate_parser = p
     p = _cmd(g, common, "unallocate", cmd_receipt_unallocate, "reverse an allocation")
     p.add_argument("allocation", type=int)
     p.add_argument("--reason")
+    # auto-allocate, and fx rate/revalue, live in their own module (fx_commands.py).
+    from .fx_commands import register_receipt_extras
+
+    register_receipt_extras(g, common)
+    # refund, reverse and the short-payment options live in adjustment_commands.py.
+    from .adjustment_commands import add_allocate_options
+    from .adjustment_commands import register_receipt as register_receipt_adjustments
+
+    add_allocate_options(allocate_parser)
+    register_receipt_adjustments(g, common)
 
     p = _cmd(sub, common, "balance", cmd_balance, "balance per customer and in total")
     p.add_argument("--customer")
@@ -741,15 +842,34 @@ def register(sub: Sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--no-demo", action="store_true")
 
+    # quote, recurring and worker live in their own module (quote_commands.py).
+    from .quote_commands import register as register_quotes
+
+    register_quotes(sub, common)
+    from .fx_commands import register as register_fx
+
+    register_fx(sub, common)
+    from .document_commands import register as register_documents
+
+    register_documents(sub, common)
+    from .adjustment_commands import register as register_adjustments
+
+    register_adjustments(sub, common)
+
 
 def _doc_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--customer", required=True)
     p.add_argument("--date")
-    p.add_argument("--line", action="append", metavar="'DESC;QTY;PRICE[;TAX%[;DISC%[;CAT]]]'")
+    p.add_argument("--line", action="append",
+                   metavar="'DESC;QTY;PRICE[;TAX%[;DISC%[;CAT[;EXEMPTION REASON[;UNIT]]]]]'")
     p.add_argument("--currency")
     p.add_argument("--rate")
     p.add_argument("--notes")
     p.add_argument("--post", action="store_true", help="post at once")
+    p.add_argument("--charge", action="append", metavar="'REASON;AMOUNT;TAX%[;CAT[;CODE]]'",
+                   help="a document-level charge (freight, packing); repeatable")
+    p.add_argument("--allowance", action="append", metavar="'REASON;AMOUNT;TAX%[;CAT[;CODE]]'",
+                   help="a document-level allowance (a discount on the whole document)")
 
 
 __all__ = ["register", "LedgerError"]

@@ -131,6 +131,14 @@ INSTALLED_APPS = [
     "salesledger.apps.ledger",
     "salesledger.apps.invoicing",
     "salesledger.apps.payments",
+    "salesledger.apps.fx",
+    "salesledger.apps.runs",
+    "salesledger.apps.quotes",
+    "salesledger.apps.recurring",
+    "salesledger.apps.documents",
+    # Background tasks: the task API and its database-backed queue (docs/decisions.md).
+    "django_tasks",
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -198,6 +206,12 @@ def _database() -> dict[str, object]:
 DATABASES = {"default": _database()}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --------------------------------------------------------------------------- tasks
+
+# Tasks are rows in the application database, run by `salesledger worker`
+# (docs/design/recurring-invoices.md, docs/decisions.md).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 # --------------------------------------------------------------------------- auth
 
@@ -299,5 +313,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": _env("SALESLEDGER_LOG_LEVEL", "INFO") or "INFO"},
     "loggers": {
         "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        # PDF rendering (documents app) reports each layout step at INFO: too chatty.
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
     },
 }

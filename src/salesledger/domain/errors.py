@@ -152,3 +152,111 @@ class ImportFailed(LedgerError):
 class DuplicateCode(LedgerError):
     code = "duplicate_code"
     http_status = 409
+
+
+class QuoteExpired(InvalidTransition):
+    code = "quote_expired"
+
+
+class QuoteAlreadyConverted(InvalidTransition):
+    code = "quote_already_converted"
+
+
+class QuoteSuperseded(InvalidTransition):
+    code = "quote_superseded"
+
+
+class ExchangeRateMissing(NotFound):
+    """No rate for a currency on or before a day (``fx rate add`` or ``fx rate import``)."""
+
+    code = "exchange_rate_missing"
+
+
+class DuplicateRate(LedgerError):
+    code = "duplicate_rate"
+    http_status = 409
+
+
+class RunInProgress(LedgerError):
+    """A resumable batch run of the same kind is unfinished: resume it, do not start another."""
+
+    code = "run_in_progress"
+    http_status = 409
+
+
+class AlreadyRevalued(LedgerError):
+    """A revaluation as of that day exists with other rates: reverse it first."""
+
+    code = "already_revalued"
+    http_status = 409
+
+
+class EInvoiceRuleBroken(LedgerError):
+    """A document would not be a valid EN 16931 e-invoice: ``rule`` is the first business
+    rule it breaks (``BR-11``...), ``rules`` all of them; the message says what to fix."""
+
+    code = "einvoice_rule_broken"
+
+
+class EInvoiceUnreadable(LedgerError):
+    """An incoming UBL or CII file that cannot be read: the message names the element."""
+
+    code = "einvoice_unreadable"
+
+
+class FacturXFailed(LedgerError):
+    """The Factur-X PDF could not be made (or read): the message says why."""
+
+    code = "facturx_failed"
+    http_status = 500
+
+
+class DeliveryUnavailable(LedgerError):
+    code = "delivery_unavailable"
+
+
+# ---------------------------------------------------------------- adjustments, refunds, reversals
+class WriteOffExceedsTolerance(LedgerError):
+    """A residual is too large to be written off as a payment difference (the company's
+    write-off tolerance: an amount and a percentage of the invoice)."""
+
+    code = "write_off_exceeds_tolerance"
+    http_status = 409
+
+
+class RefundExceedsUnapplied(LedgerError):
+    """A refund asks for more than is still unapplied on the receipt."""
+
+    code = "refund_exceeds_unapplied"
+    http_status = 409
+
+
+class ReceiptReversed(LedgerError):
+    """The receipt was reversed (a returned direct debit, a bounced cheque): nothing more can
+    be done with it."""
+
+    code = "receipt_reversed"
+    http_status = 409
+
+
+# ---------------------------------------------------------------- documents and delivery
+class DocumentTemplateError(LedgerError):
+    """A document layout or e-mail text that does not compile or render: the message says
+    what and where. Nothing is stored or sent with a broken template."""
+
+    code = "document_template_error"
+
+
+class NoRecipients(LedgerError):
+    """A document cannot be e-mailed: the customer has no billing contact with an e-mail
+    address and no e-mail address of its own, and none was given."""
+
+    code = "no_recipients"
+
+
+class DeliveryFailed(LedgerError):
+    """The mail server refused the message (every recipient, or the sender) or could not
+    be reached; the attempt is on the customer's communication timeline."""
+
+    code = "delivery_failed"
+    http_status = 502

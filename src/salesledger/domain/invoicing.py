@@ -5,11 +5,21 @@ unit at the line (EN 16931 BT-131 is a line net amount with two decimals at most
 computed either per line and summed, or once per tax rate on the sum of the nets of that
 rate ("per document", as EN 16931 computes BT-117 per VAT breakdown). Which of the two a
 company uses is its tax-rounding setting; the rounding rule is its rounding policy.
+
+Document-level allowances and charges (EN 16931 BG-20, BG-21: a discount on the whole
+invoice, freight, packing) carry their own VAT category and rate and enter the VAT breakdown
+of that category and rate, exactly as EN 16931 computes it: the taxable amount of a
+category and rate (BT-116) is the sum of its line nets, plus its charges, less its
+allowances (BR-S-08 and the like); the sum of line nets (BT-106) less all allowances
+(BT-107) plus all charges (BT-108) is the total without VAT (BT-109, BR-CO-13), and the
+total with VAT (BT-112) adds the sum of the VAT of every category (BT-110, BR-CO-14/15).
+Per line, a charge is taxed like a line and an allowance like a negative line.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
@@ -45,6 +55,33 @@ class LineInput:
     tax_rate: Decimal = Decimal(0)
     discount_percent: Decimal = Decimal(0)
     tax_category: str = TaxCategory.STANDARD.value
+    # Why a line bears no VAT (EN 16931 BT-120): needed for exempt (E) lines.
+    exemption_reason: str = ""
+    # UN/ECE Recommendation 20 unit of measure (EN 16931 BT-130); C62 is "one" (a unit).
+    unit_code: str = "C62"
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentChargeInput:
+    """A document-level allowance (``is_charge=False``: a discount on the whole document,
+    EN 16931 BG-20) or charge (freight, packing: BG-21) with its own VAT category and rate.
+    ``amount`` is positive, in the document currency, at most its number of decimals."""
+
+    is_charge: bool
+    amount: Decimal
+    reason: str = ""
+    reason_code: str = ""
+    tax_rate: Decimal = Decimal(0)
+    tax_category: str = TaxCategory.STANDARD.value
+
+
+@dataclass(frozen=True, slots=True)
+class ChargeTotal:
+    """A document allowance or charge in minor units, with the VAT it adds (a charge) or
+    takes off (an allowance, negative) when tax is rounded per line."""
+
+    amount: int
+    tax: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,16 +106,69 @@ class Totals:
     net: int
     tax: int
     total: int = field(init=False)
+    # Document-level allowances and charges (BT-107, BT-108), each in input order.
+    allowance_total: int = 0
+    charge_total: int = 0
+    charges: tuple[ChargeTotal, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "total", self.net + self.tax)
+
+    @property
+    def line_net(self) -> int:
+        """The sum of line nets (EN 16931 BT-106); ``net`` is the total without VAT
+        (BT-109), after document allowances and charges."""
+        return self.net + self.allowance_total - self.charge_total
 
     def money(self, minor: int) -> Money:
         return Money.from_minor(minor, self.currency)
 
 
+# UN/ECE Recommendation 20 units of measure that documents may use (BT-130). The
+# recommendation has some two thousand codes; these are the ones a sales ledger meets, and
+# every one is valid in the EN 16931 code list, so an e-invoice never carries a unit its
+# receiver's validator refuses.
+UNIT_CODES: dict[str, str] = {
+    "C62": "one (unit)", "H87": "piece", "EA": "each", "SET": "set", "PR": "pair",
+    "DZN": "dozen", "LS": "lump sum", "E48": "service unit",
+    "SEC": "second", "MIN": "minute", "HUR": "hour", "DAY": "day", "WEE": "week",
+    "MON": "month", "ANN": "year",
+    "GRM": "gram", "KGM": "kilogram", "TNE": "tonne",
+    "MMT": "millimetre", "CMT": "centimetre", "MTR": "metre", "KMT": "kilometre",
+    "MTK": "square metre", "MTQ": "cubic metre", "MLT": "millilitre", "LTR": "litre",
+    "KWH": "kilowatt hour",
+}
+
+# UNCL 5189 allowance reason codes allowed by EN 16931 (BT-98, BT-140).
+ALLOWANCE_REASON_CODES: dict[str, str] = {
+    "41": "Bonus for works ahead of schedule", "42": "Other bonus",
+    "60": "Manufacturer's consumer discount", "62": "Due to military status",
+    "63": "Due to work accident", "64": "Special agreement", "65": "Production error discount",
+    "66": "New outlet discount", "67": "Sample discount", "68": "End-of-range discount",
+    "70": "Incoterm discount", "71": "Point of sales threshold allowance",
+    "88": "Material surcharge/deduction", "95": "Discount", "100": "Special rebate",
+    "102": "Fixed long term", "103": "Temporary", "104": "Standard",
+    "105": "Yearly turnover",
+}
+
+# UNCL 7161 charge reason codes (BT-105, BT-145) a sales ledger meets; the full list is
+# long and a code outside it is better written as a reason text.
+CHARGE_REASON_CODES: dict[str, str] = {
+    "AAT": "Rush delivery", "ABK": "Miscellaneous", "ABL": "Additional packaging",
+    "ADR": "Other services", "FC": "Freight service", "FI": "Financing", "LA": "Labelling",
+    "PC": "Packing", "SH": "Special handling", "ZZZ": "Mutually defined",
+}
+
+
 def validate_line(line: LineInput, index: int, *, allow_negative: bool = False) -> None:
     where = f"line {index + 1}"
+    if line.unit_code not in UNIT_CODES:
+        raise ValidationFailed(
+            f"{where}: unknown unit {line.unit_code!r}; use one of {', '.join(UNIT_CODES)}",
+            line=index + 1)
+    if len(line.exemption_reason) > 200:
+        raise ValidationFailed(f"{where}: the VAT exemption reason is longer than 200 "
+                               "characters", line=index + 1)
     if line.quantity < 0 and not allow_negative:
         raise NegativeQuantity(f"{where}: quantity {line.quantity} is negative", line=index + 1)
     if line.unit_price < 0 and not allow_negative:
@@ -95,6 +185,39 @@ def validate_line(line: LineInput, index: int, *, allow_negative: bool = False) 
         raise ValidationFailed(
             f"{where}: tax category {line.tax_category} takes a 0 % rate", line=index + 1
         )
+
+
+def validate_charge(charge: DocumentChargeInput, index: int, exponent: int) -> int:
+    """Check a document allowance or charge; return its amount in minor units."""
+    kind = "charge" if charge.is_charge else "allowance"
+    where = f"document {kind} {index + 1}"
+    scaled = charge.amount.scaleb(exponent)
+    if not charge.amount.is_finite() or scaled != scaled.to_integral_value():
+        raise ValidationFailed(f"{where}: amount {charge.amount} has more decimals than the "
+                               "currency has", charge=index + 1)
+    if charge.amount <= 0:
+        raise ValidationFailed(f"{where}: the amount must be more than zero", charge=index + 1)
+    if not (charge.reason.strip() or charge.reason_code):
+        raise ValidationFailed(f"{where}: give a reason (EN 16931 rules BR-33 and BR-38)",
+                               charge=index + 1)
+    if len(charge.reason) > 200:
+        raise ValidationFailed(f"{where}: the reason is longer than 200 characters",
+                               charge=index + 1)
+    codes = CHARGE_REASON_CODES if charge.is_charge else ALLOWANCE_REASON_CODES
+    if charge.reason_code and charge.reason_code not in codes:
+        raise ValidationFailed(
+            f"{where}: unknown reason code {charge.reason_code!r}; use one of "
+            f"{', '.join(codes)} or write the reason as text", charge=index + 1)
+    if not (Decimal(0) <= charge.tax_rate <= HUNDRED):
+        raise ValidationFailed(f"{where}: tax rate must be between 0 and 100 %",
+                               charge=index + 1)
+    if charge.tax_category not in TaxCategory._value2member_map_:
+        raise ValidationFailed(f"{where}: unknown tax category {charge.tax_category!r}",
+                               charge=index + 1)
+    if charge.tax_category != TaxCategory.STANDARD and charge.tax_rate != 0:
+        raise ValidationFailed(
+            f"{where}: tax category {charge.tax_category} takes a 0 % rate", charge=index + 1)
+    return int(scaled)
 
 
 def line_net(line: LineInput, exponent: int, rounding: Rounding) -> int:
@@ -115,15 +238,24 @@ def compute_totals(
     tax_rounding: TaxRounding = TaxRounding.PER_LINE,
     rounding: Rounding = Rounding.HALF_UP,
     allow_negative: bool = False,
+    charges: Sequence[DocumentChargeInput] = (),
 ) -> Totals:
-    """Compute line nets, tax per rate and document totals in minor units."""
+    """Compute line nets, tax per rate and document totals in minor units.
+
+    ``charges`` are the document-level allowances and charges: each enters the VAT group of
+    its category and rate (see the module docstring)."""
     if not lines:
         raise EmptyInvoice("a document needs at least one line")
     exponent = get_currency(currency).exponent
     for i, line in enumerate(lines):
         validate_line(line, i, allow_negative=allow_negative)
+    amounts = [validate_charge(c, i, exponent) for i, c in enumerate(charges)]
     nets = [line_net(line, exponent, rounding) for line in lines]
     line_taxes = [_tax(n, line.tax_rate, rounding) for n, line in zip(nets, lines, strict=True)]
+    # An allowance is a negative amount of its group; its tax is rounded like a line's.
+    signed = [a if c.is_charge else -a for a, c in zip(amounts, charges, strict=True)]
+    charge_taxes = [_signed_tax(a, c.tax_rate, rounding)
+                    for a, c in zip(signed, charges, strict=True)]
 
     group_net: dict[tuple[str, Decimal], int] = defaultdict(int)
     group_line_tax: dict[tuple[str, Decimal], int] = defaultdict(int)
@@ -131,24 +263,45 @@ def compute_totals(
         key = (line.tax_category, line.tax_rate.normalize())
         group_net[key] += n
         group_line_tax[key] += t
+    for i, (a, t, c) in enumerate(zip(signed, charge_taxes, charges, strict=True)):
+        key = (c.tax_category, c.tax_rate.normalize())
+        if key not in group_net and a < 0:
+            raise ValidationFailed(
+                f"document allowance {i + 1}: no line is in tax category {c.tax_category} at "
+                f"{c.tax_rate} %, so there is nothing for it to reduce", charge=i + 1)
+        group_net[key] += a
+        group_line_tax[key] += t
 
     groups = []
     for (category, rate), net in sorted(group_net.items(), key=lambda kv: (kv[0][0], kv[0][1])):
+        if net < 0 and not allow_negative and any(not c.is_charge for c in charges):
+            raise ValidationFailed(
+                f"the document allowances at {category} {rate} % are more than the lines "
+                "they reduce", category=category, rate=rate)
         if tax_rounding is TaxRounding.PER_LINE:
             tax = group_line_tax[(category, rate)]
         else:
             tax = _tax(net, rate, rounding)
         groups.append(TaxGroup(category, rate, net, tax))
 
-    if tax_rounding is TaxRounding.PER_LINE:
-        line_totals = tuple(LineTotal(n, t) for n, t in zip(nets, line_taxes, strict=True))
-    else:
-        # Per-document tax: the tax lives on the groups; line tax is informative only.
-        line_totals = tuple(LineTotal(n, t) for n, t in zip(nets, line_taxes, strict=True))
+    # Per-document tax lives on the groups; line (and charge) tax is informative only.
+    line_totals = tuple(LineTotal(n, t) for n, t in zip(nets, line_taxes, strict=True))
+    allowance_total = sum(a for a, c in zip(amounts, charges, strict=True) if not c.is_charge)
+    charge_total = sum(a for a, c in zip(amounts, charges, strict=True) if c.is_charge)
     return Totals(
         currency=currency,
         lines=line_totals,
         tax_groups=tuple(groups),
-        net=sum(nets),
+        net=sum(nets) - allowance_total + charge_total,
         tax=sum(g.tax for g in groups),
+        allowance_total=allowance_total,
+        charge_total=charge_total,
+        charges=tuple(ChargeTotal(a, t) for a, t in zip(amounts, charge_taxes, strict=True)),
     )
+
+
+def _signed_tax(amount: int, rate: Decimal, rounding: Rounding) -> int:
+    # Round the magnitude, so that an allowance takes off exactly the tax an equal charge
+    # would add (half-up rounding of -0.5 would otherwise give -0 and of 0.5 give 1).
+    tax = _tax(abs(amount), rate, rounding)
+    return tax if amount >= 0 else -tax

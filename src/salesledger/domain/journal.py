@@ -10,6 +10,8 @@ the customer on each line, so that a customer's share of it can be summed; unapp
     credit note posted  Dr revenue net         Dr tax payable tax Cr receivable total
     receipt recorded    Dr bank amount         Cr unapplied cash amount
     receipt allocated   Dr unapplied cash      Cr receivable      (+/- exchange difference)
+    ... across currencies: the same two lines, each in its own currency, and a pair of
+                        exchange lines (see ``cross_allocation_entry``)
     credit allocated    no entry: both sides already sit on the receivable control account
 """
 
@@ -36,6 +38,7 @@ class AccountRole(StrEnum):
     FX = "exchange_differences"
     FEES = "fee_income"
     INTEREST = "interest_income"
+    UNREALISED_FX = "unrealised_fx_differences"
 
 
 # The chart every new company starts with: (code, name, role, kind).
@@ -50,6 +53,7 @@ DEFAULT_CHART: tuple[tuple[str, str, AccountRole, str], ...] = (
     ("6800", "Bad debts written off", AccountRole.WRITE_OFF, "expense"),
     ("6810", "Settlement discounts allowed", AccountRole.DISCOUNT, "expense"),
     ("6900", "Exchange differences", AccountRole.FX, "expense"),
+    ("6910", "Unrealised exchange differences", AccountRole.UNREALISED_FX, "expense"),
 )
 
 
@@ -132,6 +136,37 @@ def allocation_entry(
     diff = base_receivable - base_unapplied
     if diff:
         lines.append(Line(AccountRole.FX, diff, 0, currency))
+    check_balanced(lines)
+    return lines
+
+
+def cross_allocation_entry(
+    *, customer_id: int, currency: str, amount: int, base_receivable: int,
+    source_currency: str, source_amount: int, base_unapplied: int,
+) -> list[Line]:
+    """A receipt in ``source_currency`` pays ``amount`` of an instalment in ``currency``.
+
+    Four lines that balance in base and in each currency (docs/design/multi-currency.md):
+
+        Dr unapplied cash    source_amount (source currency)  base_unapplied  customer
+        Cr receivable        amount (instalment currency)     base_receivable customer
+        Cr exchange diffs    source_amount (source currency)  base_unapplied
+        Dr exchange diffs    amount (instalment currency)     base_receivable
+
+    The pair on the exchange-differences account is the conversion: the receipt's money
+    leaves at the base amount it was booked at and arrives as the invoice's currency at the
+    base amount the receivable is carried at. Their net, ``base_receivable -
+    base_unapplied``, is the realised exchange difference (a debit is a loss), exactly as in
+    :func:`allocation_entry`.
+    """
+    if currency == source_currency:
+        raise ValueError("a cross-currency allocation needs two different currencies")
+    lines = [
+        Line(AccountRole.UNAPPLIED, base_unapplied, source_amount, source_currency, customer_id),
+        Line(AccountRole.RECEIVABLE, -base_receivable, -amount, currency, customer_id),
+        Line(AccountRole.FX, -base_unapplied, -source_amount, source_currency),
+        Line(AccountRole.FX, base_receivable, amount, currency),
+    ]
     check_balanced(lines)
     return lines
 

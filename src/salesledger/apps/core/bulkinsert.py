@@ -120,10 +120,22 @@ def _insert(connection: Any, opts: Any, fields: list[Any], rows: Iterator[list[A
             ids.extend(_execute(connection, raw, head + ", ".join([one] * count) + tail, batch,
                                 returning))
             batch, count = [], 0
-    if count:
-        ids.extend(_execute(connection, raw, head + ", ".join([one] * count) + tail, batch,
-                            returning))
+    # The rest in statements of power-of-two sizes: the driver keeps every distinct
+    # statement text compiled (up to 128 per connection, some megabytes each for thousands
+    # of rows), so a remainder of any size would make a new one in every call and memory
+    # would grow with the number of calls; this way there are a few sizes, reused.
+    start = 0
+    width = len(fields)
+    for size in _powers_of_two(count):
+        ids.extend(_execute(connection, raw, head + ", ".join([one] * size) + tail,
+                            batch[start * width:(start + size) * width], returning))
+        start += size
     return ids
+
+
+def _powers_of_two(count: int) -> list[int]:
+    """``count`` as a sum of distinct powers of two, largest first (13 -> 8, 4, 1)."""
+    return [1 << b for b in range(count.bit_length() - 1, -1, -1) if count >> b & 1]
 
 
 def _execute(connection: Any, raw: Any, sql: str, params: list[Any], returning: bool
@@ -160,7 +172,7 @@ def _copy(connection: Any, opts: Any, fields: list[Any], rows: Iterator[list[Any
 def update_column(model: type[models.Model], column: str, values: Sequence[tuple[int, Any]]
                   ) -> int:
     """Set ``column`` of the rows with these ids to these values: ``(id, value)`` pairs,
-    2,000 per ``UPDATE ... FROM (VALUES ...)`` statement (SQLite 3.33+, PostgreSQL); what
+    up to 2,048 per ``UPDATE ... FROM (VALUES ...)`` statement (SQLite 3.33+, PostgreSQL); what
     ``bulk_update`` does with one ``CASE`` branch per row, without its per-row compilation.
     Only for the columns a model lets change (``MUTABLE_FIELDS``): the database triggers
     refuse any other change to a posted row anyway. Returns the number of rows updated."""
@@ -172,8 +184,11 @@ def update_column(model: type[models.Model], column: str, values: Sequence[tuple
     table, col = qn(opts.db_table), qn(opts.get_field(column).column)
     pk = qn(opts.pk.column)
     done = 0
-    for i in range(0, len(values), 2000):
-        chunk = values[i:i + 2000]
+    sizes = [2048] * (len(values) // 2048) + _powers_of_two(len(values) % 2048)
+    i = 0
+    for size in sizes:  # a few statement texts, reused (see _insert)
+        chunk = values[i:i + size]
+        i += size
         sql = (f"UPDATE {table} SET {col} = v.column2 FROM (VALUES "
                + ", ".join(["(%s, %s)"] * len(chunk))
                + f") AS v WHERE {table}.{pk} = v.column1")

@@ -34,11 +34,26 @@ GUARDS = (
     Guard("payments.Allocation"),
     Guard("core.AuditEvent"),
     Guard("payments.Receipt", mutable=("allocated",)),
+    # Adjustments, refunds and receipt reversals are posted (docs/design/adjustments.md).
+    Guard("payments.Adjustment"),
+    Guard("payments.Refund"),
+    Guard("payments.ReceiptReversal"),
     Guard("invoicing.Instalment", mutable=("settled",)),
     Guard("invoicing.Invoice", when="OLD.status = 'posted'", mutable=("allocated",)),
     Guard("invoicing.InvoiceLine", parent_posted="invoice_id"),
+    Guard("invoicing.DocumentCharge", parent_posted="invoice_id"),
     Guard("invoicing.DocumentFile"),
     Guard("customers.Communication", mutable=("status", "status_detail")),
+    # A revaluation run and its entries are posted; only undoing it changes the row.
+    Guard("fx.RevaluationRun", mutable=("status", "undo_entry_id", "undo_reversal_entry_id",
+                                        "reversed_at", "reversed_by_id", "reverse_reason")),
+    # A sent quote keeps its content; only its lifecycle moves (docs/design/quotes.md).
+    Guard("quotes.Quote", when="OLD.status <> 'draft'",
+          mutable=("status", "sent_on", "decided_on", "invoice_id")),
+    Guard("quotes.QuoteLine",
+          when="(SELECT status FROM quotes_quote WHERE id = OLD.quote_id) <> 'draft'"),
+    # The proof that a period was invoiced (docs/design/recurring-invoices.md).
+    Guard("recurring.RecurringRun", mutable=("send_status", "send_detail", "sent_at")),
 )
 
 MESSAGE = "posted_is_immutable: {table} rows are posted and cannot be changed or deleted"

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
 
+from salesledger.apps.core.fields import DecimalText
 from salesledger.apps.core.immutable import ImmutableModel
+from salesledger.domain.adjustments import DiscountTaxPolicy
 from salesledger.domain.invoicing import TaxRounding
 from salesledger.money import Rounding
 
@@ -60,6 +64,17 @@ class Company(models.Model):
     brand_color = models.CharField(max_length=7, default="#1f4e79")
     document_footer = models.TextField(blank=True)
     legal_mentions = models.TextField(blank=True)
+    # Settlement settings (docs/design/adjustments.md). A short payment's residual may be
+    # written off as a payment difference when within both limits: an amount in minor units
+    # of the base currency and a percentage of the invoice total (zero allows nothing).
+    writeoff_tolerance_amount = models.BigIntegerField(default=0)
+    writeoff_tolerance_percent = DecimalText(default=Decimal(0))
+    # Early-payment discounts: "gross" (all to the discounts account) or "adjust_vat" (the
+    # VAT share reduces output tax, EU VAT directive art. 90).
+    discount_tax_policy = models.CharField(
+        max_length=12, choices=[(p.value, p.value) for p in DiscountTaxPolicy],
+        default=DiscountTaxPolicy.GROSS.value,
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -68,7 +83,11 @@ class Company(models.Model):
             models.CheckConstraint(
                 condition=models.Q(fiscal_year_start__gte=1, fiscal_year_start__lte=12),
                 name="company_fy_start_month",
-            )
+            ),
+            models.CheckConstraint(
+                condition=models.Q(writeoff_tolerance_amount__gte=0),
+                name="company_writeoff_tolerance_nonneg",
+            ),
         ]
 
     def __str__(self) -> str:

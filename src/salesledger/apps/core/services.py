@@ -186,6 +186,23 @@ def company_close_period(*, actor: Any, company: Company, through: date) -> Comp
     return locked
 
 
+def posting_locks(company: Company, series: str, day: date) -> None:
+    """Take, up front, the locks that posting a document of ``series`` dated ``day`` takes:
+    the company row (shared, with the lock-date check) and the series' counter row.
+
+    A service that writes an audit event and then posts in the same transaction (converting
+    a quote, issuing a recurring period) calls this first, so that it takes the locks in
+    the order a plain posting does (company, counter, audit chain) and the two cannot
+    deadlock. Must run inside the caller's transaction."""
+    check_open_period(company, day)
+    fy = fiscal_year(day, company.fiscal_year_start)
+    NumberCounter.objects.get_or_create(
+        company=company, series=series, fiscal_year=fy,
+        defaults={"prefix": SERIES_PREFIX.get(series, series)})
+    NumberCounter.objects.select_for_update().filter(
+        company=company, series=series, fiscal_year=fy).values_list("pk").first()
+
+
 def number_take(company: Company, series: str, day: date, count: int = 1) -> tuple[int, int, str]:
     """Take the next ``count`` gapless numbers of a series for the fiscal year of ``day``.
 
@@ -266,3 +283,142 @@ def user_add(
     with transaction.atomic():
         user_ensure(username=username, email=email, password=password)
         return membership_set(actor=actor, company=company, username=username, role=role)
+
+
+# ---------------------------------------------------------------- company profile
+PROFILE_TEXT_FIELDS = (
+    "name", "legal_name", "address_line1", "address_line2", "postal_code", "city", "phone",
+    "website", "registration_id", "document_footer", "legal_mentions",
+)
+PROFILE_FIELDS = frozenset((*PROFILE_TEXT_FIELDS, "tax_id", "country", "email", "iban", "bic",
+                            "brand_color", "logo"))
+LOGO_MAX_BYTES = 1024 * 1024
+
+
+def logo_type(data: bytes) -> str:
+    """The MIME type of a logo, read from its content (never from a file name): PNG, JPEG
+    or SVG; anything else is refused."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        kind = "image/png"
+    elif data.startswith(b"\xff\xd8\xff"):
+        kind = "image/jpeg"
+    else:
+        return _svg_type(data)
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        import io
+
+        with Image.open(io.BytesIO(data)) as image:
+            image.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise ValidationFailed(f"the logo is a damaged {kind.split('/')[1].upper()} image: "
+                               f"{exc}", field="logo") from None
+    return kind
+
+
+def _svg_type(data: bytes) -> str:
+    from lxml import etree
+
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+    try:
+        root = etree.fromstring(data, parser)
+    except etree.XMLSyntaxError:
+        root = None
+    if root is None or etree.QName(root).localname != "svg":
+        raise ValidationFailed("the logo must be a PNG, JPEG or SVG image", field="logo")
+    return "image/svg+xml"
+
+
+def _profile_value(field: str, value: Any, country: str) -> Any:
+    """Check and normalise one company profile field (see ``company_profile_update``)."""
+    import re
+
+    from django.core.exceptions import ValidationError as DjangoValidationError
+    from django.core.validators import validate_email
+
+    from salesledger.apps.customers.validation import normalise_iban, normalise_tax_id
+    from salesledger.domain.errors import InvalidBankAccount
+
+    if field == "logo":
+        return value
+    text = "" if value is None else str(value).strip()
+    if field == "email" and text:
+        try:
+            validate_email(text)
+        except DjangoValidationError:
+            raise ValidationFailed(f"{text!r} is not an e-mail address", field="email") from None
+    elif field == "country":
+        text = text.upper()
+        if len(text) != 2 or not text.isalpha():
+            raise ValidationFailed(f"country must be a two-letter ISO code, not {value!r}",
+                                   field="country")
+    elif field == "tax_id":
+        text = normalise_tax_id(text, country)
+    elif field == "iban" and text:
+        text = normalise_iban(text)[0]
+    elif field == "bic" and text:
+        from schwifty import BIC
+        from schwifty.exceptions import SchwiftyException
+
+        try:
+            text = str(BIC(text))
+        except SchwiftyException as exc:
+            raise InvalidBankAccount(f"BIC {value!r} is not valid: {exc}", bic=value) from None
+    elif field == "brand_color":
+        if not re.fullmatch(r"#[0-9a-fA-F]{6}", text):
+            raise ValidationFailed(f"brand colour {value!r} must be written #rrggbb, "
+                                   "e.g. #1f4e79", field="brand_color")
+        text = text.lower()
+    elif field == "name" and not text:
+        raise ValidationFailed("the company name cannot be empty", field="name")
+    return text
+
+
+def company_profile_update(*, actor: Any, company: Company, **fields: Any) -> Company:
+    """Change what documents print about the company: seller details, bank account,
+    branding (logo, colour), footer and legal mentions. Only the fields given change.
+
+    IBAN and BIC are checked with schwifty (check digits, length, structure), the tax id
+    with python-stdnum, the colour must be ``#rrggbb``; the logo (bytes, or ``None`` to
+    remove it) must be a PNG, JPEG or SVG of at most 1 MB, its type read from its content.
+    Given an IBAN and no BIC, the bank's BIC is filled in when schwifty knows it."""
+    require_role(company, actor, Role.MANAGER)
+    unknown = sorted(set(fields) - PROFILE_FIELDS)
+    if unknown:
+        raise ValidationFailed(f"unknown company profile field {unknown[0]!r}; change one of "
+                               + ", ".join(sorted(PROFILE_FIELDS)), field=unknown[0])
+    country = str(fields.get("country") or company.country).upper()
+    changes = {f: _profile_value(f, v, country) for f, v in fields.items()}
+    if "logo" in changes:
+        logo = changes.pop("logo")
+        data = bytes(logo) if logo else b""
+        if len(data) > LOGO_MAX_BYTES:
+            raise ValidationFailed(f"the logo has {len(data):,} bytes; at most "
+                                   f"{LOGO_MAX_BYTES:,} (1 MB) are allowed", field="logo")
+        changes["logo"], changes["logo_mime"] = (data, logo_type(data)) if data else (None, "")
+    if changes.get("iban") and "bic" not in fields:
+        from salesledger.apps.customers.validation import normalise_iban
+
+        changes["bic"] = normalise_iban(changes["iban"])[1] or company.bic
+    with transaction.atomic():
+        locked = Company.objects.select_for_update().get(pk=company.pk)
+        before = {f: _shown(f, getattr(locked, f)) for f in changes}
+        for f, v in changes.items():
+            setattr(locked, f, v)
+        locked.save(update_fields=list(changes))
+        audit(locked, actor, "company.profile_update", "company", locked.pk, before=before,
+              after={f: _shown(f, v) for f, v in changes.items()})
+    return locked
+
+
+def _shown(field: str, value: Any) -> Any:
+    """An audit-friendly value: a logo by its hash and size, not its bytes."""
+    if field == "logo":
+        if not value:
+            return None
+        import hashlib
+
+        data = bytes(value)
+        return {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+    return value

@@ -177,3 +177,6 @@ class Communication(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["company", "customer", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.channel} to {self.recipients or 'nobody'}: {self.status}"

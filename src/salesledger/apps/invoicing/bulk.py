@@ -69,6 +69,7 @@ from salesledger.domain.invoicing import LineInput, Totals
 from salesledger.domain.journal import document_entry, to_base
 from salesledger.domain.lifecycle import DocStatus
 from salesledger.domain.numbering import fiscal_year
+from salesledger.domain.references import creditor_reference
 from salesledger.domain.settlement import OpenInstalment, settle_oldest_first
 from salesledger.domain.terms import Terms
 from salesledger.money import Money, is_currency
@@ -396,7 +397,7 @@ _INVOICE_COLUMNS = (
     "company_id", "customer_id", "kind", "status", "series", "fiscal_year", "seq", "number",
     "issue_date", "due_date", "currency", "rate", "terms_id", "po_number", "buyer_reference",
     "corrects_id", "notes", "net", "tax", "total", "base_total", "snapshot", "snapshot_hash",
-    "posted_at", "posted_by_id", "import_batch_id", "created_at")
+    "posted_at", "posted_by_id", "import_batch_id", "created_at", "payment_reference")
 _LINE_COLUMNS = (
     "company_id", "invoice_id", "position", "description", "quantity", "unit_price",
     "discount_percent", "tax_rate", "tax_category", "net", "tax")
@@ -427,11 +428,13 @@ class _WriteContext:
             schedule, base_parts = posting_schedule(
                 company, credit=credit, total=totals.total, currency=p.currency,
                 issue=doc.issue_date, base_total=base_total, terms=lambda p=p: p.terms)
+            reference = creditor_reference(p.number or "")  # ISO 11649, as invoice_post
             snap = snapshot_json(build_snapshot(
                 number=p.number, kind=doc.kind, issue_date=doc.issue_date, currency=p.currency,
                 rate=p.rate, customer=self.customers[p.customer.pk],
                 po_number=doc.po_number.strip(), buyer_reference=doc.buyer_reference.strip(),
-                corrects=p.corrects_number, lines=doc.lines, totals=totals))
+                corrects=p.corrects_number, lines=doc.lines, totals=totals,
+                payment_reference=reference))
             digest = snapshot_hash(snap)
             invoices.append((
                 cid, p.customer.pk, doc.kind, DocStatus.DRAFT.value, p.series, p.fiscal_year,
@@ -439,7 +442,7 @@ class _WriteContext:
                 schedule[-1].due_date if schedule else doc.issue_date, p.currency, p.rate,
                 doc.terms_id, doc.po_number.strip(), doc.buyer_reference.strip(),
                 doc.corrects_id, doc.notes, totals.net, totals.tax, totals.total, base_total,
-                snap, digest, self.now, self.user_id, self.batch_id, self.now))
+                snap, digest, self.now, self.user_id, self.batch_id, self.now, reference))
             schedules.append((schedule, base_parts))
             events.append((p, digest))
         ids = insert_rows(Invoice, _INVOICE_COLUMNS, invoices, returning=True)

@@ -128,6 +128,8 @@ class InvoiceLine(ImmutableModel):
         max_length=3, choices=[(c.value, c.name) for c in TaxCategory], default="S"
     )
     exemption_reason = models.CharField(max_length=200, blank=True)
+    # UN/ECE Recommendation 20 unit of measure (EN 16931 BT-130); C62 is "one".
+    unit_code = models.CharField(max_length=3, default="C62")
     net = models.BigIntegerField(default=0)
     tax = models.BigIntegerField(default=0)
 
@@ -135,6 +137,33 @@ class InvoiceLine(ImmutableModel):
         ordering = ["position"]
         constraints = [
             models.UniqueConstraint(fields=["invoice", "position"], name="line_position_unique")
+        ]
+
+
+class DocumentCharge(ImmutableModel):
+    """A document-level allowance (a discount on the whole document, EN 16931 BG-20) or
+    charge (freight, packing: BG-21), with its own VAT category and rate. Frozen with its
+    document once posted."""
+
+    IMMUTABLE_WHEN = Q(invoice__status=DocStatus.POSTED)
+    company = models.ForeignKey("core.Company", on_delete=models.PROTECT)
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="charges")
+    position = models.PositiveIntegerField()
+    is_charge = models.BooleanField()
+    reason = models.CharField(max_length=200, blank=True)
+    reason_code = models.CharField(max_length=3, blank=True)  # UNCL 5189 / UNCL 7161
+    amount = models.BigIntegerField()  # minor units of the document currency, positive
+    tax_category = models.CharField(
+        max_length=3, choices=[(c.value, c.name) for c in TaxCategory], default="S"
+    )
+    tax_rate = DecimalText(default=Decimal(0))
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(fields=["invoice", "position"],
+                                    name="document_charge_position_unique"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="document_charge_positive"),
         ]
 
 

@@ -55,14 +55,13 @@ def invoice_detail(
         open_total = inv.total - settled_total if inv.status == "posted" else 0
     for i in instalments:
         i.pop("_settled", None)
+    adjusted = _adjusted(inv, as_of)
     return {
         "id": inv.pk,
         "number": inv.number,
         "kind": inv.kind,
         "status": inv.status,
-        "settlement": settlement(inv.total, settled_total).value
-        if inv.status == "posted"
-        else None,
+        "settlement": _settlement_state(inv, settled_total, open_total, adjusted),
         "customer": inv.customer.code,
         "issue_date": inv.issue_date,
         "due_date": inv.due_date,
@@ -84,13 +83,54 @@ def invoice_detail(
                 "discount_percent": str(li.discount_percent),
                 "tax_rate": str(li.tax_rate),
                 "tax_category": li.tax_category,
+                "exemption_reason": li.exemption_reason,
+                "unit_code": li.unit_code,
                 "net": _m(li.net, cur),
                 "tax": _m(li.tax, cur),
             }
             for li in inv.lines.all()
         ],
+        # Document-level allowances and charges (EN 16931 BG-20/BG-21).
+        "charges": [
+            {
+                "kind": "charge" if c.is_charge else "allowance",
+                "reason": c.reason,
+                "reason_code": c.reason_code,
+                "amount": _m(c.amount, cur),
+                "tax_rate": str(c.tax_rate),
+                "tax_category": c.tax_category,
+            }
+            for c in inv.charges.all()
+        ],
         "instalments": instalments,
+        # What adjustments settled, net of reversals, per kind (docs/design/adjustments.md).
+        "adjustments": {k: _m(v, cur) for k, v in sorted(adjusted.items())},
+        "written_off": _m(adjusted.get("bad_debt", 0), cur),
     }
+
+
+def _adjusted(inv: Invoice, as_of: date | None) -> dict[str, int]:
+    """Net amount settled by each kind of adjustment on the invoice, as of a day."""
+    from salesledger.apps.payments.models import Adjustment
+
+    if inv.kind != "invoice" or inv.status != "posted":
+        return {}
+    qs = Adjustment.objects.filter(invoice=inv)
+    if as_of is not None:
+        qs = qs.filter(date__lte=as_of)
+    rows = qs.values("kind").annotate(s=Sum("amount")).order_by()
+    return {r["kind"]: r["s"] for r in rows if r["s"]}
+
+
+def _settlement_state(inv: Invoice, settled: int, open_total: int,
+                      adjusted: dict[str, int]) -> str | None:
+    """Derived: open, partially paid, paid, or written off (nothing open and part of it
+    written off as a bad debt)."""
+    if inv.status != "posted":
+        return None
+    if inv.kind == "invoice" and open_total == 0 and adjusted.get("bad_debt", 0) > 0:
+        return "written_off"
+    return settlement(inv.total, settled).value
 
 
 def invoice_list(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -40,12 +40,20 @@ from salesledger.domain.errors import (
     PurchaseOrderRequired,
     ValidationFailed,
 )
-from salesledger.domain.invoicing import LineInput, TaxRounding, Totals, compute_totals
+from salesledger.domain.invoicing import (
+    DocumentChargeInput,
+    LineInput,
+    TaxRounding,
+    Totals,
+    compute_totals,
+)
 from salesledger.domain.journal import document_entry, to_base
+from salesledger.domain.references import creditor_reference
 from salesledger.domain.terms import NET_30, ScheduledInstalment, Terms, build_schedule
 from salesledger.money import Money, Rounding, is_currency
 
-from .models import DocKind, Instalment, Invoice, InvoiceLine
+from .einvoice import einvoice_check
+from .models import DocKind, DocumentCharge, Instalment, Invoice, InvoiceLine
 
 
 @dataclass
@@ -62,13 +70,30 @@ class InvoiceInput:
     kind: str = DocKind.INVOICE
     corrects_number: str = ""
     exemption_reasons: list[str] = field(default_factory=list)
+    # Document-level allowances and charges (EN 16931 BG-20/BG-21), in order.
+    charges: list[DocumentChargeInput] = field(default_factory=list)
 
 
-def resolve_rate(company: Company, currency: str, rate: Decimal | None) -> Decimal:
+def resolve_rate(company: Company, currency: str, rate: Decimal | None,
+                 day: date | None = None) -> Decimal:
+    """The document's rate: the one given, else (with ``day``) the company's rate table on
+    that day (``fx.selectors.rate_on``), else refused."""
     if currency == company.base_currency:
         if rate not in (None, Decimal(1)):
             raise ValidationFailed("a document in the base currency has rate 1", field="rate")
         return Decimal(1)
+    if rate is None and day is not None:
+        from salesledger.apps.fx.selectors import rate_on
+        from salesledger.domain.errors import ExchangeRateMissing
+
+        try:
+            return rate_on(company, currency, day)
+        except ExchangeRateMissing:
+            raise ValidationFailed(
+                f"a {currency} document needs an exchange rate to {company.base_currency}: "
+                f"none was given and the rate table has none on or before {day.isoformat()} "
+                f"(add one with `salesledger fx rate add {currency} RATE`)", field="rate",
+            ) from None
     if rate is None:
         raise ValidationFailed(
             f"a {currency} document needs an exchange rate to {company.base_currency}",
@@ -86,10 +111,11 @@ def document_currency(company: Company, customer: Customer, currency: str) -> st
     return cur
 
 
-def compute_invoice_totals(company: Company, currency: str, lines: list[LineInput]) -> Totals:
+def compute_invoice_totals(company: Company, currency: str, lines: list[LineInput],
+                           charges: Sequence[DocumentChargeInput] = ()) -> Totals:
     return compute_totals(
         lines, currency, tax_rounding=TaxRounding(company.tax_rounding),
-        rounding=Rounding(company.rounding),
+        rounding=Rounding(company.rounding), charges=charges,
     )
 
 
@@ -98,8 +124,8 @@ def invoice_create(*, actor: Any, company: Company, data: InvoiceInput) -> Invoi
     require_role(company, actor, Role.CLERK)
     customer = customer_get(company, data.customer_code)
     currency = document_currency(company, customer, data.currency)
-    rate = resolve_rate(company, currency, data.rate)
-    compute_invoice_totals(company, currency, data.lines)  # refuse bad lines now
+    rate = resolve_rate(company, currency, data.rate, data.issue_date)
+    compute_invoice_totals(company, currency, data.lines, data.charges)  # refuse bad lines now
     corrects = None
     if data.corrects_number:
         if data.kind != DocKind.CREDIT_NOTE:
@@ -128,8 +154,16 @@ def invoice_create(*, actor: Any, company: Company, data: InvoiceInput) -> Invoi
             InvoiceLine(company=company, invoice=inv, position=i, description=li.description,
                         quantity=li.quantity, unit_price=li.unit_price,
                         discount_percent=li.discount_percent, tax_rate=li.tax_rate,
-                        tax_category=li.tax_category)
+                        tax_category=li.tax_category, exemption_reason=li.exemption_reason,
+                        unit_code=li.unit_code)
             for i, li in enumerate(data.lines, start=1)
+        )
+        DocumentCharge.objects.bulk_create(
+            DocumentCharge(company=company, invoice=inv, position=i, is_charge=c.is_charge,
+                           reason=c.reason.strip(), reason_code=c.reason_code,
+                           amount=Money.of(c.amount, currency).minor(),
+                           tax_category=c.tax_category, tax_rate=c.tax_rate)
+            for i, c in enumerate(data.charges, start=1)
         )
         audit(company, actor, f"{data.kind}.create", "invoice", inv.pk,
               customer=customer.code, lines=len(data.lines))
@@ -144,6 +178,7 @@ def invoice_delete_draft(*, actor: Any, company: Company, invoice_id: int) -> No
             raise NotFound(f"no invoice or credit note {invoice_id!r}", document=invoice_id)
         lifecycle.transition(inv.status, lifecycle.Action.DELETE)
         InvoiceLine.objects.filter(invoice=inv).delete()
+        DocumentCharge.objects.filter(invoice=inv).delete()
         inv.delete()
         audit(company, actor, f"{inv.kind}.delete_draft", "invoice", invoice_id)
 
@@ -151,8 +186,18 @@ def invoice_delete_draft(*, actor: Any, company: Company, invoice_id: int) -> No
 def line_inputs(inv: Invoice) -> list[LineInput]:
     return [
         LineInput(li.description, li.quantity, li.unit_price, li.tax_rate,
-                  li.discount_percent, li.tax_category)
+                  li.discount_percent, li.tax_category, li.exemption_reason, li.unit_code)
         for li in inv.lines.all()
+    ]
+
+
+def charge_inputs(inv: Invoice) -> list[DocumentChargeInput]:
+    """The document allowances and charges of a stored document, as the pure core takes
+    them (amounts back from minor units)."""
+    return [
+        DocumentChargeInput(c.is_charge, Money.from_minor(c.amount, inv.currency).amount,
+                            c.reason, c.reason_code, Decimal(c.tax_rate), c.tax_category)
+        for c in inv.charges.all()
     ]
 
 
@@ -192,9 +237,11 @@ def split_base(base_total: int, amounts: list[int]) -> list[int]:
 
 
 def issued_customer(customer: Customer, billing: dict[str, str] | None) -> dict[str, Any]:
-    """The customer as printed on a document: frozen into its snapshot at posting."""
+    """The customer as printed on a document: frozen into its snapshot at posting (with the
+    language the document is written in, docs/design/documents.md)."""
     return {"code": customer.code, "name": customer.name, "legal_name": customer.legal_name,
-            "tax_id": customer.tax_id, "country": customer.country, "billing_address": billing}
+            "tax_id": customer.tax_id, "country": customer.country, "billing_address": billing,
+            "language": customer.language}
 
 
 def _text(value: Decimal) -> str:
@@ -206,26 +253,40 @@ def _text(value: Decimal) -> str:
 def build_snapshot(*, number: str | None, kind: str, issue_date: date, currency: str,
                    rate: Decimal, customer: dict[str, Any], po_number: str,
                    buyer_reference: str, corrects: str | None, lines: list[LineInput],
-                   totals: Totals) -> dict[str, Any]:
+                   totals: Totals, charges: Sequence[DocumentChargeInput] = (),
+                   payment_reference: str = "") -> dict[str, Any]:
     """What was issued, as JSON: hashed at posting so that any later change shows."""
     return {
         "number": number, "kind": kind, "issue_date": issue_date.isoformat(),
+        # ISO 11649 creditor reference (domain/references.py), printed on the document.
+        "payment_reference": payment_reference,
         "currency": currency, "rate": _text(rate), "customer": customer,
         "po_number": po_number, "buyer_reference": buyer_reference, "corrects": corrects,
         "lines": [
             {"description": li.description, "quantity": _text(li.quantity),
              "unit_price": _text(li.unit_price), "discount_percent": _text(li.discount_percent),
              "tax_rate": _text(li.tax_rate), "tax_category": li.tax_category,
+             "exemption_reason": li.exemption_reason, "unit_code": li.unit_code,
              "net": lt.net, "tax": lt.tax}
             for li, lt in zip(lines, totals.lines, strict=True)
         ],
+        # Document allowances and charges (EN 16931 BG-20/BG-21), amounts in minor units.
+        "charges": [
+            {"is_charge": c.is_charge, "reason": c.reason, "reason_code": c.reason_code,
+             "amount": ct.amount, "tax_category": c.tax_category, "tax_rate": _text(c.tax_rate),
+             "tax": ct.tax}
+            for c, ct in zip(charges, totals.charges, strict=True)
+        ],
+        "allowance_total": totals.allowance_total, "charge_total": totals.charge_total,
         "tax_groups": [{"category": g.category, "rate": str(g.rate), "net": g.net, "tax": g.tax}
                        for g in totals.tax_groups],
         "net": totals.net, "tax": totals.tax, "total": totals.total,
     }
 
 
-def _snapshot(inv: Invoice, totals: Totals, lines: list[LineInput]) -> dict[str, Any]:
+def _snapshot(inv: Invoice, totals: Totals, lines: list[LineInput],
+              charges: Sequence[DocumentChargeInput] = (), payment_reference: str = ""
+              ) -> dict[str, Any]:
     c = inv.customer
     billing = next((a.as_dict() for a in c.addresses.all() if a.kind == "billing"), None)
     return build_snapshot(
@@ -233,7 +294,7 @@ def _snapshot(inv: Invoice, totals: Totals, lines: list[LineInput]) -> dict[str,
         rate=Decimal(inv.rate), customer=issued_customer(c, billing), po_number=inv.po_number,
         buyer_reference=inv.buyer_reference,
         corrects=inv.corrects.number if inv.corrects_id and inv.corrects else None,
-        lines=lines, totals=totals)
+        lines=lines, totals=totals, charges=charges, payment_reference=payment_reference)
 
 
 def posted_event(*, invoice_id: int, kind: str, number: str, customer_code: str, currency: str,
@@ -273,14 +334,17 @@ def invoice_post(*, actor: Any, company: Company, invoice_id: int,
             raise PurchaseOrderRequired(
                 f"customer {inv.customer.code} requires a purchase order number on every invoice",
                 customer=inv.customer.code)
-        lines = line_inputs(inv)
-        totals = compute_invoice_totals(company, inv.currency, lines)
+        lines, charges = line_inputs(inv), charge_inputs(inv)
+        totals = compute_invoice_totals(company, inv.currency, lines, charges)
         credit = inv.kind == DocKind.CREDIT_NOTE
         if credit and inv.corrects_id:
             _check_credit_within_invoice(inv, totals.total)
+        # Refuse what would be an invalid EN 16931 e-invoice (docs/design/e-invoicing.md).
+        einvoice_check(company=company, invoice=inv,
+                       snapshot=_snapshot(inv, totals, lines, charges))
         fy, seq, prefix = number_take(company, inv.series, inv.issue_date)
         inv.fiscal_year, inv.seq, inv.number = fy, seq, number_format(prefix, fy, seq)
-        finish_posting(company, inv, totals, lines, actor)
+        finish_posting(company, inv, totals, lines, actor, charges)
     if credit and inv.corrects_id and inv.corrects and inv.corrects.status == "posted":
         from salesledger.apps.payments.services import credit_note_apply_to_corrected
 
@@ -289,7 +353,7 @@ def invoice_post(*, actor: Any, company: Company, invoice_id: int,
 
 
 def finish_posting(company: Company, inv: Invoice, totals: Totals, lines: list[LineInput],
-                   actor: Any) -> None:
+                   actor: Any, charges: Sequence[DocumentChargeInput] = ()) -> None:
     """The part of posting shared with imports that keep their own numbers: schedule,
     journal, snapshot, audit. ``inv.number`` is already set."""
     credit = inv.kind == DocKind.CREDIT_NOTE
@@ -306,7 +370,9 @@ def finish_posting(company: Company, inv: Invoice, totals: Totals, lines: list[L
                              currency=inv.currency, base_currency=company.base_currency,
                              rate=Decimal(inv.rate), net=totals.net, tax=totals.tax),
     )
-    snap = _snapshot(inv, totals, lines)
+    # The structured payment reference (ISO 11649) derives from the company-unique number.
+    inv.payment_reference = creditor_reference(inv.number or "")
+    snap = _snapshot(inv, totals, lines, charges, inv.payment_reference)
     inv.net, inv.tax, inv.total, inv.base_total = totals.net, totals.tax, totals.total, base_total
     inv.due_date = schedule[-1].due_date if schedule else inv.issue_date
     inv.status = lifecycle.DocStatus.POSTED

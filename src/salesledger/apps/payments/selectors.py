@@ -2,8 +2,9 @@
 
 A customer's open items are: the unsettled part of each invoice instalment (a debit), the
 unapplied part of each credit note and of each receipt (credits). The balance is their sum,
-which equals invoices - credit notes - receipts: allocations move amounts between open
-items but never change the balance. Everything here is set-based SQL; with no ``as_of`` the
+which equals invoices - credit notes - receipts - adjustments + refunds + reversed receipts
+(docs/design/adjustments.md): allocations move amounts between open items but never change
+the balance. Everything here is set-based SQL; with no ``as_of`` the
 cached ``settled``/``allocated`` columns are read, with ``as_of`` the allocations dated up
 to that day are summed.
 """
@@ -21,13 +22,29 @@ from django.db.models.functions import Coalesce
 from salesledger.apps.core.models import Company
 from salesledger.apps.invoicing.models import DocKind, Instalment, Invoice
 
-from .models import Allocation, Receipt
+from .models import Adjustment, Allocation, Receipt, ReceiptReversal, Refund
 
 
-def _alloc_sum(as_of: date, **match: Any) -> Subquery:
+def _alloc_sum(as_of: date, value: Any = "amount", **match: Any) -> Subquery:
     qs = (Allocation.objects.filter(date__lte=as_of, **match).order_by()
-          .values(*match.keys()).annotate(s=Sum("amount")).values("s"))
+          .values(*match.keys()).annotate(s=Sum(value)).values("s"))
     return Coalesce(Subquery(qs, output_field=IntegerField()), Value(0))
+
+
+# What an allocation took from its receipt, in the receipt's currency (``source_amount``
+# when it paid an instalment in another currency, docs/design/multi-currency.md).
+TAKEN_FROM_RECEIPT = Coalesce(F("source_amount"), F("amount"))
+
+
+def _used_otherwise(as_of: date) -> Any:
+    """What a receipt gave up other than by allocation up to ``as_of``: refunds (reversals
+    netted) and its reversal, if the bank returned it (refunds.py)."""
+    refunds = (Refund.objects.filter(receipt=OuterRef("pk"), date__lte=as_of).order_by()
+               .values("receipt").annotate(s=Sum("amount")).values("s"))
+    returned = (ReceiptReversal.objects.filter(receipt=OuterRef("pk"), date__lte=as_of)
+                .values("amount"))
+    return (Coalesce(Subquery(refunds, output_field=IntegerField()), Value(0))
+            + Coalesce(Subquery(returned, output_field=IntegerField()), Value(0)))
 
 
 def open_items(company: Company, *, customer_id: int | None = None, as_of: date | None = None,
@@ -47,7 +64,8 @@ def open_items(company: Company, *, customer_id: int | None = None, as_of: date 
         cn = cn.filter(issue_date__lte=as_of).annotate(
             open=F("total") - _alloc_sum(as_of, credit_note=OuterRef("pk")))
         rc = rc.filter(date__lte=as_of).annotate(
-            open=F("amount") - _alloc_sum(as_of, receipt=OuterRef("pk")))
+            open=F("amount") - _alloc_sum(as_of, TAKEN_FROM_RECEIPT, receipt=OuterRef("pk"))
+            - _used_otherwise(as_of))
     if overdue_only and as_of:
         inst = inst.filter(due_date__lt=as_of)
     inst_rows = (inst.filter(open__gt=0).order_by("customer_id", "due_date", "id")
@@ -89,7 +107,30 @@ def customer_balances(company: Company, *, as_of: date | None = None,
     for r in docs.values("customer_id", "currency", "kind").annotate(s=Sum("total")).order_by():
         sign = -1 if r["kind"] == DocKind.CREDIT_NOTE else 1
         out[(r["customer_id"], r["currency"])] += sign * r["s"]
-    for r in rc.values("customer_id", "currency").annotate(s=Sum("amount")).order_by():
+    # Receipts, and in the same query the allocations that moved value between currencies
+    # (a receipt in one paying an instalment in another): the receipt's currency owes less
+    # by what was taken from it, the instalment's by what it was settled with.
+    cross = Allocation.objects.filter(scope, source_amount__isnull=False)
+    if as_of:
+        cross = cross.filter(date__lte=as_of)
+    receipts = rc.values("customer_id", "currency").annotate(s=Sum("amount")).order_by()
+    taken = (cross.values("customer_id", "source_currency").annotate(s=-Sum("source_amount"))
+             .order_by())
+    settled = cross.values("customer_id", "currency").annotate(s=Sum("amount")).order_by()
+    # Adjustments settle without money (the balance falls); refunds and reversed receipts
+    # give back what a receipt took off it (docs/design/adjustments.md).
+    adjusted, refunded, returned = (
+        Adjustment.objects.filter(scope), Refund.objects.filter(scope),
+        ReceiptReversal.objects.filter(scope))
+    if as_of:
+        adjusted, refunded, returned = (adjusted.filter(date__lte=as_of),
+                                        refunded.filter(date__lte=as_of),
+                                        returned.filter(date__lte=as_of))
+    more = (adjusted.values("customer_id", "currency").annotate(s=Sum("amount")).order_by(),
+            refunded.values("customer_id", "currency").annotate(s=-Sum("amount")).order_by(),
+            returned.values("customer_id", "receipt__currency").annotate(s=-Sum("amount"))
+            .order_by())
+    for r in receipts.union(taken, settled, *more, all=True):
         out[(r["customer_id"], r["currency"])] -= r["s"]
     return dict(out)
 

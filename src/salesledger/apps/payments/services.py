@@ -32,6 +32,7 @@ from salesledger.apps.invoicing.services import document_currency, resolve_rate
 from salesledger.apps.ledger.services import journal_write
 from salesledger.domain.errors import (
     AllocationCustomerMismatch,
+    AllocationExceedsUnallocated,
     AlreadyReversed,
     CurrencyMismatch,
     DocumentNotPosted,
@@ -39,10 +40,12 @@ from salesledger.domain.errors import (
     NotFound,
     ValidationFailed,
 )
+from salesledger.domain.fx import source_amounts
 from salesledger.domain.journal import (
     AccountRole,
     Line,
     allocation_entry,
+    cross_allocation_entry,
     negate,
     receipt_entry,
     to_base,
@@ -76,7 +79,7 @@ def receipt_record(*, actor: Any, company: Company, data: ReceiptInput) -> Recei
     require_role(company, actor, Role.CLERK)
     customer = customer_get(company, data.customer_code)
     currency = document_currency(company, customer, data.currency)
-    rate = resolve_rate(company, currency, data.rate)
+    rate = resolve_rate(company, currency, data.rate, data.date)
     money = Money.of(data.amount, currency)
     if not money.is_rounded():
         raise ValidationFailed(f"{data.amount} has more decimals than {currency} allows",
@@ -160,9 +163,14 @@ def _unallocated(src: Receipt | Invoice) -> int:
 def allocate(
     *, actor: Any, company: Company, day: date, receipt: str | None = None,
     credit_note: str | None = None, targets: list[Target] | None = None, auto: bool = False,
+    rate: Decimal | None = None,
 ) -> list[Allocation]:
     """Allocate a receipt or a credit note: to the named invoices (``targets``), or with
-    ``auto`` to the customer's open instalments oldest due first. Returns the new rows."""
+    ``auto`` to the customer's open instalments oldest due first. Returns the new rows.
+
+    A receipt may pay an invoice in another currency (docs/design/multi-currency.md): at
+    ``rate`` (units of the invoice's currency per unit of the receipt's) or else at the
+    cross rate of the rate table on ``day``; target amounts are in the invoice's currency."""
     require_role(company, actor, Role.CLERK)
     if bool(receipt) == bool(credit_note):
         raise ValidationFailed("name either a receipt or a credit note to allocate")
@@ -174,17 +182,64 @@ def allocate(
         src_date = src.date if isinstance(src, Receipt) else src.issue_date
         if day < src_date:
             raise ValidationFailed(f"cannot allocate before the document's date {src_date}")
-        shares = _plan(company, src, targets or [], auto, day)
-        rows = _apply(company, src, shares, day, actor)
+        rates = cross_rates(company, src, targets or [], day, rate)
+        shares = _plan(company, src, targets or [], auto, day, rates=rates)
+        rows = _apply(company, src, shares, day, actor, rates=rates)
         audit(company, actor, "allocation.create", "receipt" if receipt else "invoice", src.pk,
-              source=receipt or credit_note,
-              allocations=[{"instalment": r.instalment_id, "amount": str(Money.from_minor(
-                  r.amount, r.currency).amount)} for r in rows])
+              source=receipt or credit_note, allocations=[allocation_event_row(r) for r in rows])
     return rows
 
 
+def allocation_event_row(r: Allocation) -> dict[str, Any]:
+    """How an allocation is described in its audit event."""
+    out: dict[str, Any] = {"instalment": r.instalment_id,
+                           "amount": str(Money.from_minor(r.amount, r.currency).amount)}
+    if r.source_amount is not None:
+        out.update(currency=r.currency, source_currency=r.source_currency,
+                   source_amount=str(Money.from_minor(r.source_amount, r.source_currency)
+                                     .amount), rate=format(r.fx_rate, "f"))
+    return out
+
+
+def cross_rates(company: Company, src: Receipt | Invoice, targets: list[Target], day: date,
+                rate: Decimal | None) -> dict[str, Decimal]:
+    """The rate for each currency of the ``targets`` that is not the source's: units of that
+    currency per unit of the source's. ``rate`` if given (one other currency only), else the
+    cross rate of the rate table on ``day``. A credit note pays only its own currency."""
+    from salesledger.apps.fx.selectors import cross_rate_on
+    from salesledger.domain.errors import ExchangeRateMissing
+    from salesledger.domain.fx import normalise, parse_rate
+
+    numbers = sorted({t.invoice_number for t in targets})
+    currencies = sorted(set(Invoice.objects.filter(company=company, number__in=numbers)
+                            .exclude(currency=src.currency)
+                            .values_list("currency", flat=True)))
+    if rate is not None and not currencies:
+        raise ValidationFailed("a rate is only for paying an invoice in another currency "
+                               "than the payment's", field="rate")
+    if not currencies:
+        return {}
+    if not isinstance(src, Receipt):
+        raise CurrencyMismatch(f"a credit note pays invoices in its own currency "
+                               f"({src.currency}) only")
+    if rate is not None:
+        if len(currencies) > 1:
+            raise ValidationFailed(f"one rate cannot convert to {', '.join(currencies)}; "
+                                   "allocate to one currency at a time", field="rate")
+        return {currencies[0]: normalise(parse_rate(rate))}
+    out = {}
+    for cur in currencies:
+        try:
+            out[cur] = cross_rate_on(company, src.currency, cur, day)
+        except ExchangeRateMissing as exc:
+            raise CurrencyMismatch(
+                f"the payment is in {src.currency} and the invoice in {cur}: {exc.message}; "
+                "or give the rate used", currency=cur) from None
+    return out
+
+
 def _plan(company: Company, src: Receipt | Invoice, targets: list[Target], auto: bool,
-          day: date) -> list[Share]:
+          day: date, rates: dict[str, Decimal] | None = None) -> list[Share]:
     # An allocation is never dated before the invoice it settles: as of any earlier day the
     # payment would look used on an invoice that did not exist yet.
     available = _unallocated(src)
@@ -197,6 +252,8 @@ def _plan(company: Company, src: Receipt | Invoice, targets: list[Target], auto:
             OpenInstalment(i.id, i.due_date, i.amount - i.settled, i.invoice.number or "")
             for i in items])
     shares: list[Share] = []
+    # (amount, currency, rate) of each share: for what a cross-currency share takes
+    shares_fx: list[tuple[int, str, Decimal]] = []
     for t in targets:
         inv = Invoice.objects.filter(company=company, number=t.invoice_number,
                                      kind=DocKind.INVOICE).first()
@@ -207,7 +264,8 @@ def _plan(company: Company, src: Receipt | Invoice, targets: list[Target], auto:
         if inv.customer_id != src.customer_id:
             raise AllocationCustomerMismatch(
                 f"{inv.number} belongs to another customer than the payment", invoice=inv.number)
-        if inv.currency != src.currency:
+        cross = (rates or {}).get(inv.currency) if inv.currency != src.currency else None
+        if inv.currency != src.currency and cross is None:
             raise CurrencyMismatch(
                 f"{inv.number} is in {inv.currency} but the payment is in {src.currency}",
                 invoice=inv.number)
@@ -221,9 +279,16 @@ def _plan(company: Company, src: Receipt | Invoice, targets: list[Target], auto:
         open_rows = [OpenInstalment(i.id, i.due_date, i.amount - i.settled)
                      for i in inv.instalments.filter(settled__lt=F("amount"))]
         open_total = sum(o.open for o in open_rows)
+        same = sum(a for a, cur, _ in shares_fx if cur == src.currency)
         check_allocation(amount.minor(), open_amount=open_total,
-                         unallocated=available - sum(s.amount for s in shares))
-        shares.extend(settle_oldest_first(amount.minor(), open_rows))
+                         unallocated=amount.minor() if cross else available - same)
+        part = settle_oldest_first(amount.minor(), open_rows)
+        shares.extend(part)
+        shares_fx.extend((p.amount, inv.currency, cross or Decimal(1)) for p in part)
+    if len({cur for _, cur, _ in shares_fx}) > 1 or any(c != src.currency
+                                                       for _, c, _ in shares_fx):
+        # What the receipt pays across currencies: refused here, before anything is written.
+        source_amounts(shares_fx, remaining=available, source_currency=src.currency)
     return shares
 
 
@@ -253,11 +318,31 @@ class OpenSide:
 
 
 def allocation_step(company: Company, *, is_receipt: bool, customer_id: int, currency: str,
-                    amount: int, source: OpenSide, instalment: OpenSide
+                    amount: int, source: OpenSide, instalment: OpenSide,
+                    source_currency: str | None = None, source_amount: int | None = None
                     ) -> tuple[int, int, list[Line] | None]:
     """Check one allocation against what is open and unallocated, relieve both sides and
     return (base unapplied, base receivable, journal lines or None). Shared by the single
-    and the bulk allocation services, so both follow the same base-currency rules."""
+    and the bulk allocation services, so both follow the same base-currency rules.
+
+    With ``source_currency`` other than ``currency``, a receipt pays an instalment in
+    another currency: ``amount`` leaves the instalment, ``source_amount`` the receipt, each
+    relieved at its own booking rate (``cross_allocation_entry``)."""
+    if source_currency is not None and source_currency != currency:
+        if not is_receipt or source_amount is None:
+            raise CurrencyMismatch("only a receipt pays an instalment in another currency, "
+                                   "with the amount it takes in its own")
+        check_allocation(amount, open_amount=instalment.open, unallocated=amount)
+        if not 0 <= source_amount <= source.open:
+            raise AllocationExceedsUnallocated(
+                f"allocating {source_amount} {source_currency} exceeds the {source.open} still "
+                "unallocated", amount=source_amount, unallocated=source.open)
+        base_recv = instalment.relieve(amount, currency, company.base_currency)
+        base_src = source.relieve(source_amount, source_currency, company.base_currency)
+        return base_src, base_recv, cross_allocation_entry(
+            customer_id=customer_id, currency=currency, amount=amount,
+            base_receivable=base_recv, source_currency=source_currency,
+            source_amount=source_amount, base_unapplied=base_src)
     check_allocation(amount, open_amount=instalment.open, unallocated=source.open)
     base_recv = instalment.relieve(amount, currency, company.base_currency)
     base_src = source.relieve(amount, currency, company.base_currency)
@@ -285,6 +370,15 @@ def relieved_bases(*, instalment_ids: Sequence[int] = (), receipt_ids: Sequence[
             rows = (Allocation.objects.filter(**{f"{key}_id__in": list(ids[i:i + 5000])})
                     .values(f"{key}_id").annotate(s=Sum(column)).order_by())
             out.update({(key, r[f"{key}_id"]): r["s"] or 0 for r in rows})
+    # A refund relieves its receipt too (refunds.py), so the last part still takes the
+    # base that is left.
+    from .models import Refund
+
+    for i in range(0, len(receipt_ids), 5000):
+        for r in (Refund.objects.filter(receipt_id__in=list(receipt_ids[i:i + 5000]))
+                  .values("receipt_id").annotate(s=Sum("base_amount")).order_by()):
+            key_r = ("receipt", r["receipt_id"])
+            out[key_r] = out.get(key_r, 0) + (r["s"] or 0)
     return out
 
 
@@ -295,7 +389,7 @@ def source_side(src: Receipt | Invoice, relieved: int) -> OpenSide:
 
 
 def _apply(company: Company, src: Receipt | Invoice, shares: list[Share], day: date,
-           actor: Any) -> list[Allocation]:
+           actor: Any, rates: dict[str, Decimal] | None = None) -> list[Allocation]:
     if not shares:
         return []
     ids = sorted({s.instalment_id for s in shares})
@@ -308,11 +402,19 @@ def _apply(company: Company, src: Receipt | Invoice, shares: list[Share], day: d
     sides = {i.pk: OpenSide(i.amount - i.settled, i.base_amount, Decimal(i.invoice.rate),
                             done.get(("instalment", i.pk), 0)) for i in locked.values()}
     rows = []
-    for share in shares:
+    # What each share takes from the source, in the source's currency (the share itself,
+    # unless the instalment is in another currency: see domain/fx.py source_amounts).
+    taken = source_amounts(
+        [(s.amount, locked[s.instalment_id].currency,
+          (rates or {}).get(locked[s.instalment_id].currency, Decimal(1))) for s in shares],
+        remaining=_unallocated(src), source_currency=src.currency)
+    for share, take in zip(shares, taken, strict=True):
         inst = locked[share.instalment_id]
+        cross = inst.currency != src.currency
         base_src, base_recv, lines = allocation_step(
-            company, is_receipt=is_receipt, customer_id=src.customer_id, currency=src.currency,
-            amount=share.amount, source=source, instalment=sides[inst.pk])
+            company, is_receipt=is_receipt, customer_id=src.customer_id, currency=inst.currency,
+            amount=share.amount, source=source, instalment=sides[inst.pk],
+            source_currency=src.currency, source_amount=take)
         entry = None
         if lines is not None:
             entry = journal_write(company=company, day=day, kind="allocation", actor=actor,
@@ -321,15 +423,23 @@ def _apply(company: Company, src: Receipt | Invoice, shares: list[Share], day: d
         row = Allocation.objects.create(
             company=company, customer_id=src.customer_id,
             receipt=src if is_receipt else None, credit_note=None if is_receipt else src,
-            instalment=inst, date=day, currency=src.currency, amount=share.amount,
+            instalment=inst, date=day, currency=inst.currency, amount=share.amount,
+            source_currency=src.currency if cross else "",
+            source_amount=take if cross else None,
+            fx_rate=(rates or {})[inst.currency] if cross else None,
             base_unapplied=base_src, base_receivable=base_recv, journal_entry=entry,
             created_by=actor if getattr(actor, "pk", None) else None)
         Instalment.objects.filter(pk=inst.pk).update(settled=F("settled") + share.amount)
         inst.settled += share.amount
         rows.append(row)
-    total = sum(s.amount for s in shares)
+    total = sum(taken)
     type(src).objects.filter(pk=src.pk).update(allocated=F("allocated") + total)
     src.allocated += total
+    if is_receipt:
+        # Early-payment discounts this payment earns (adjustments.py, docs/design/adjustments.md).
+        from .adjustments import discounts_earned
+
+        discounts_earned(company=company, receipt=src, rows=rows, day=day, actor=actor)
     return rows
 
 
@@ -342,6 +452,10 @@ def allocation_reverse(*, actor: Any, company: Company, allocation_id: int, day:
         orig = Allocation.objects.filter(company=company, pk=allocation_id).first()
         if orig is None:
             raise NotFound(f"no allocation {allocation_id}")
+        if orig.adjustment_id:
+            raise ValidationFailed(f"allocation {allocation_id} belongs to adjustment "
+                                   f"{orig.adjustment_id}: reverse the adjustment instead "
+                                   f"(`adjustment reverse {orig.adjustment_id}`)")
         if orig.amount < 0:
             raise ValidationFailed("a reversal cannot itself be reversed")
         if day < orig.date:
@@ -363,14 +477,19 @@ def allocation_reverse(*, actor: Any, company: Company, allocation_id: int, day:
             entry = journal_write(company=company, day=day, kind="allocation_reversal",
                                   actor=actor, source_type="allocation", source_id=orig.pk,
                                   lines=negate(lines), memo=f"reverse allocation {orig.pk}")
+        # A cross-currency allocation gives back to the receipt what it took, in its currency.
+        taken = orig.amount if orig.source_amount is None else orig.source_amount
         rev = Allocation.objects.create(
             company=company, customer_id=orig.customer_id, receipt_id=orig.receipt_id,
             credit_note_id=orig.credit_note_id, instalment_id=orig.instalment_id, date=day,
             currency=orig.currency, amount=-orig.amount, base_unapplied=-orig.base_unapplied,
+            source_currency=orig.source_currency,
+            source_amount=None if orig.source_amount is None else -orig.source_amount,
+            fx_rate=orig.fx_rate,
             base_receivable=-orig.base_receivable, reversal_of=orig, journal_entry=entry,
             created_by=actor if getattr(actor, "pk", None) else None)
         Instalment.objects.filter(pk=orig.instalment_id).update(settled=F("settled") - orig.amount)
-        src_model.objects.filter(pk=src.pk).update(allocated=F("allocated") - orig.amount)
+        src_model.objects.filter(pk=src.pk).update(allocated=F("allocated") - taken)
         audit(company, actor, "allocation.reverse", "allocation", orig.pk,
               amount=str(Money.from_minor(orig.amount, orig.currency).amount), reason=reason)
     return rev

@@ -153,7 +153,7 @@ class _References:
         rate = g.head.get("rate")
         if rate is None:
             try:
-                rate = resolve_rate(ctx.company, currency, None)
+                rate = resolve_rate(ctx.company, currency, None, g.head["issue_date"])
             except LedgerError as exc:
                 ctx.error(g.line, exc)
                 return None

@@ -94,7 +94,8 @@ def _receipt(ctx: ImportContext, r: ReceiptRow, customers: dict[str, tuple[int, 
         ctx.problem(r.line, "amount", f"{r.amount} has more decimals than {currency} allows")
         return None
     try:
-        rate = r.rate if r.rate is not None else resolve_rate(ctx.company, currency, None)
+        rate = r.rate if r.rate is not None else resolve_rate(ctx.company, currency, None,
+                                                              r.date)
     except LedgerError as exc:
         ctx.error(r.line, exc)
         return None

@@ -30,6 +30,7 @@ def make_customer(company: Any, owner: Any, code: str, **kw: Any) -> Any:
     from salesledger.apps.customers.services import CustomerInput, customer_create
 
     kw.setdefault("name", f"Customer {code}")
+    kw.setdefault("country", company.country)  # posting needs it (EN 16931 BR-10/BR-11)
     return customer_create(actor=owner, company=company, data=CustomerInput(code=code, **kw))
 
 

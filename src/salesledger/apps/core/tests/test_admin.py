@@ -32,7 +32,7 @@ def books(code: str, customer_name: str, owner: Any) -> dict[str, Any]:
     """A company with a customer, a posted invoice, a draft, a receipt and an allocation."""
     company = company_create(actor=owner, code=code, name=f"{code.title()} SARL", owner=owner)
     customer = customer_create(actor=owner, company=company, data=CustomerInput(
-        code="C001", name=customer_name))
+        code="C001", name=customer_name, country="FR"))
     lines = [LineInput("Consulting", Decimal(1), Decimal("100.00"), Decimal(20))]
     posted = invoice_post(actor=owner, company=company, invoice_id=invoice_create(
         actor=owner, company=company, data=InvoiceInput("C001", DAY, lines)).pk)

@@ -374,7 +374,11 @@ def test_bulk_posting_gives_what_single_posting_gives(csv_owner: Any, tax_roundi
     assert journal(bulk) == journal(single)
     assert (bulk.journal_entry.kind, bulk.journal_entry.source_type,
             bulk.journal_entry.source_id) == ("invoice", "invoice", bulk.pk)
-    other = {"customer", "number"}
+    # The payment reference derives from the number (RF check digits + its alphanumerics).
+    assert (bulk.payment_reference, single.payment_reference) == (
+        "RF54INV202500002", "RF81INV202500001")
+    assert bulk.snapshot["payment_reference"] == bulk.payment_reference
+    other = {"customer", "number", "payment_reference"}
     assert ({k: v for k, v in bulk.snapshot.items() if k not in other}
             == {k: v for k, v in single.snapshot.items() if k not in other})
     assert bulk.snapshot["customer"]["code"] == "U2"

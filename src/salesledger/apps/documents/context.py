@@ -1,0 +1,334 @@
+"""What a document shows, as plain values for its template.
+
+An invoice or credit note is drawn from what posting froze: its snapshot (customer name,
+address, tax id and language as issued, lines, charges, VAT breakdown, totals, payment
+reference), its instalments and its own columns (due date, notes), never from the
+customer's live record. The seller's details, logo, colours, bank account and texts come
+from the company profile; the PDF of a posted document is itself frozen the first time it
+is rendered (``services.invoice_pdf_file``), so a later change of profile does not change a
+document already issued.
+
+Every value is a string, a number, a list or a dict, already formatted for the document's
+language (``formatting.py``, ``labels.py``): templates only place them.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.utils.safestring import SafeString, mark_safe
+
+from salesledger.domain.einvoice_rules import split_exemption
+from salesledger.domain.references import format_reference
+from salesledger.domain.statement import BUCKETS, CurrencySummary, StatementItem, days_overdue
+
+from .formatting import Formatter
+from .labels import label, labels_for
+
+DEFAULT_BRAND = "#1f4e79"
+
+
+@dataclass(frozen=True)
+class Issuer:
+    """The seller as the company profile describes it (a plain copy: no model instance)."""
+
+    name: str
+    legal_name: str = ""
+    address_line1: str = ""
+    address_line2: str = ""
+    postal_code: str = ""
+    city: str = ""
+    country: str = ""
+    tax_id: str = ""
+    registration_id: str = ""
+    email: str = ""
+    phone: str = ""
+    website: str = ""
+    iban: str = ""
+    bic: str = ""
+    logo: bytes = b""
+    logo_mime: str = ""
+    brand_color: str = DEFAULT_BRAND
+    document_footer: str = ""
+    legal_mentions: str = ""
+    base_currency: str = "EUR"
+
+    @classmethod
+    def of(cls, company: Any) -> Issuer:
+        logo = company.logo
+        return cls(**{f: getattr(company, f) or "" for f in (
+            "name", "legal_name", "address_line1", "address_line2", "postal_code", "city",
+            "country", "tax_id", "registration_id", "email", "phone", "website", "iban", "bic",
+            "logo_mime", "brand_color", "document_footer", "legal_mentions", "base_currency")},
+            logo=bytes(logo) if logo else b"")
+
+
+# ---------------------------------------------------------------- shared parts
+def country_name(code: str, fmt: Formatter) -> str:
+    return str(fmt.locale.territories.get(code.upper(), code)) if code else ""
+
+
+def address_lines(address: dict[str, Any] | None, fmt: Formatter) -> list[str]:
+    if not address:
+        return []
+    town = " ".join(x for x in (address.get("postal_code", ""), address.get("city", "")) if x)
+    lines = [address.get("line1", ""), address.get("line2", ""), town, address.get("region", ""),
+             country_name(address.get("country", ""), fmt)]
+    return [x for x in lines if x]
+
+
+def logo_uri(issuer: Issuer) -> str:
+    if not issuer.logo or not issuer.logo_mime:
+        return ""
+    return f"data:{issuer.logo_mime};base64,{base64.b64encode(issuer.logo).decode()}"
+
+
+def format_iban(iban: str) -> str:
+    compact = iban.replace(" ", "").upper()
+    return " ".join(compact[i:i + 4] for i in range(0, len(compact), 4))
+
+
+def page_css(language: str) -> SafeString:
+    """``"Page " counter(page) " of " counter(pages)`` in the document's language: a CSS
+    value built from our own label, quoted for CSS (it sits in a <style> element, where
+    HTML escaping would show as is)."""
+    text = label(language, "page", page="\0page\0", pages="\0pages\0")
+    parts = []
+    for i, piece in enumerate(text.split("\0")):
+        if i % 2:
+            parts.append(f"counter({piece})")
+        elif piece:
+            parts.append('"' + "".join(c if c.isalnum() or c in " .,-:" else f"\\{ord(c):x} "
+                                       for c in piece) + '"')
+    return mark_safe(" ".join(parts))  # noqa: S308 - built from escaped text above
+
+
+def _brand(color: str) -> str:
+    value = (color or "").strip()
+    ok = len(value) == 7 and value[0] == "#" and all(c in "0123456789abcdefABCDEF"
+                                                      for c in value[1:])
+    return value.lower() if ok else DEFAULT_BRAND
+
+
+def seller(issuer: Issuer, fmt: Formatter) -> dict[str, Any]:
+    address = {"line1": issuer.address_line1, "line2": issuer.address_line2,
+               "postal_code": issuer.postal_code, "city": issuer.city, "country": issuer.country}
+    legal = issuer.legal_name if issuer.legal_name and issuer.legal_name != issuer.name else ""
+    return {"name": issuer.name, "legal_name": legal, "address": address_lines(address, fmt),
+            "vat_id": issuer.tax_id, "registration_id": issuer.registration_id,
+            "email": issuer.email, "phone": issuer.phone, "website": issuer.website}
+
+
+def bank(issuer: Issuer) -> dict[str, str]:
+    return {"iban": format_iban(issuer.iban), "bic": issuer.bic,
+            "holder": issuer.legal_name or issuer.name}
+
+
+def common(issuer: Issuer, fmt: Formatter, *, kind: str, title: str) -> dict[str, Any]:
+    return {
+        "kind": kind, "title": title, "language": fmt.language, "t": labels_for(fmt.language),
+        "seller": seller(issuer, fmt), "logo": logo_uri(issuer),
+        "brand_color": _brand(issuer.brand_color), "footer": issuer.document_footer,
+        "legal_mentions": issuer.legal_mentions, "page_css": page_css(fmt.language),
+        "bank": bank(issuer),
+    }
+
+
+def buyer(issued: dict[str, Any], fmt: Formatter) -> dict[str, Any]:
+    name, legal = issued.get("name", ""), issued.get("legal_name", "")
+    return {"name": legal or name, "legal_name": name if legal and legal != name else "",
+            "address": address_lines(issued.get("billing_address"), fmt),
+            "vat_id": issued.get("tax_id", ""), "code": issued.get("code", "")}
+
+
+# ---------------------------------------------------------------- lines and totals
+def _rate_text(category: str, rate: Decimal, fmt: Formatter) -> str:
+    # "Not subject to VAT" has no rate at all (EN 16931 BR-O-05); the others print theirs.
+    return "\u2013" if category == "O" else fmt.percent(rate)
+
+
+def lines(snap_lines: Sequence[dict[str, Any]], currency: str, fmt: Formatter
+          ) -> list[dict[str, str]]:
+    out = []
+    for li in snap_lines:
+        discount = Decimal(li.get("discount_percent") or 0)
+        out.append({
+            "description": li["description"], "quantity": fmt.number(Decimal(li["quantity"])),
+            "unit_price": fmt.amount(Decimal(li["unit_price"]), currency),
+            "discount": fmt.percent(discount) if discount else "",
+            "vat_rate": _rate_text(li["tax_category"], Decimal(li["tax_rate"]), fmt),
+            "net": fmt.money(li["net"], currency),
+        })
+    return out
+
+
+def charges(snap_charges: Sequence[dict[str, Any]], currency: str, fmt: Formatter
+            ) -> list[dict[str, str]]:
+    t = labels_for(fmt.language)
+    return [{"label": t["charge" if c["is_charge"] else "allowance"]
+             + (f": {c['reason']}" if c.get("reason") else ""),
+             "amount": fmt.money(c["amount"] if c["is_charge"] else -c["amount"], currency),
+             "vat_rate": _rate_text(c["tax_category"], Decimal(c["tax_rate"]), fmt)}
+            for c in snap_charges]
+
+
+def vat_breakdown(groups: Iterable[dict[str, Any]], snap_lines: Sequence[dict[str, Any]],
+                  currency: str, fmt: Formatter) -> list[dict[str, str]]:
+    """One row per VAT category and rate, with the legal mention of a category that is not
+    charged (reverse charge, exemption, export...) and the lines' exemption reasons."""
+    out = []
+    for g in groups:
+        category, rate = g["category"], Decimal(g["rate"])
+        reasons = []
+        for li in snap_lines:
+            if li["tax_category"] == category and Decimal(li["tax_rate"]) == rate:
+                text = split_exemption(li.get("exemption_reason") or "")[1]
+                if text and text not in reasons:
+                    reasons.append(text)
+        mentions = [] if category == "S" else [label(fmt.language, f"category_{category}")]
+        reasons = [r for r in reasons if not any(r.lower() in m.lower() for m in mentions)]
+        out.append({"category": category, "rate": _rate_text(category, rate, fmt),
+                    "mention": "; ".join(mentions + reasons),
+                    "taxable": fmt.money(g["net"], currency), "vat": fmt.money(g["tax"], currency)})
+    return out
+
+
+def totals(snap: dict[str, Any], fmt: Formatter, *, credit: bool) -> list[tuple[str, str, str]]:
+    t, cur = labels_for(fmt.language), snap["currency"]
+    return [(t["total_net"], fmt.money(snap["net"], cur), ""),
+            (t["total_vat"], fmt.money(snap["tax"], cur), ""),
+            (t["total_credited" if credit else "total_due"], fmt.money(snap["total"], cur),
+             "grand")]
+
+
+# ---------------------------------------------------------------- posted documents
+@dataclass(frozen=True)
+class InstalmentRow:
+    due_date: date
+    amount: int
+    discount_date: date | None = None
+    discount_amount: int = 0
+
+
+def document_context(issuer: Issuer, snap: dict[str, Any], fmt: Formatter, *,
+                     due_date: date | None, notes: str, instalments: Sequence[InstalmentRow],
+                     terms_name: str, corrects_date: date | None, base_total: int,
+                     base_tax: int) -> dict[str, Any]:
+    """The context of a posted invoice or credit note (see the module docstring)."""
+    credit = snap["kind"] == "credit_note"
+    t, cur, lang = labels_for(fmt.language), snap["currency"], fmt.language
+    title = t["credit_note" if credit else "invoice"]
+    number = snap.get("number") or ""
+    issued = snap.get("customer") or {}
+    facts = [(t["number"], number), (t["issue_date"], fmt.date(date.fromisoformat(
+        snap["issue_date"])))]
+    if not credit and due_date:
+        facts.append((t["due_date"], fmt.date(due_date)))
+    facts.append((t["customer_code"], issued.get("code", "")))
+    if snap.get("po_number"):
+        facts.append((t["po_number"], snap["po_number"]))
+    if snap.get("buyer_reference"):
+        facts.append((t["buyer_reference"], snap["buyer_reference"]))
+    reference = format_reference(snap.get("payment_reference") or "")
+    ctx = common(issuer, fmt, kind=snap["kind"], title=title)
+    ctx.update({
+        "number": number, "facts": facts, "buyer": buyer(issued, fmt),
+        "lines": lines(snap["lines"], cur, fmt),
+        "has_discounts": any(Decimal(li.get("discount_percent") or 0) for li in snap["lines"]),
+        "charges": charges(snap.get("charges") or (), cur, fmt),
+        "vat_breakdown": vat_breakdown(snap["tax_groups"], snap["lines"], cur, fmt),
+        "totals": totals(snap, fmt, credit=credit),
+        "total": fmt.money(snap["total"], cur),
+        "payment_reference": reference, "payment_terms": terms_name, "notes": notes,
+        "pay_by_transfer": label(lang, "pay_by_transfer", reference=reference or number),
+        "instalments": [{"due_date": fmt.date(i.due_date), "amount": fmt.money(i.amount, cur)}
+                        for i in instalments],
+        "early_discounts": [label(lang, "early_discount",
+                                  amount=fmt.money(i.discount_amount, cur),
+                                  date=fmt.date(i.discount_date))
+                            for i in instalments if i.discount_amount and i.discount_date],
+        "corrects": label(lang, "corrects", number=snap["corrects"],
+                          date=fmt.date(corrects_date)) if credit and snap.get("corrects")
+        else "",
+        "exchange": "",
+    })
+    if cur != issuer.base_currency:
+        ctx["exchange"] = label(lang, "exchange_rate", currency=cur,
+                                rate=fmt.number(Decimal(snap["rate"])),
+                                base=issuer.base_currency,
+                                vat=fmt.money(base_tax, issuer.base_currency),
+                                amount=fmt.money(base_total, issuer.base_currency))
+    return ctx
+
+
+# ---------------------------------------------------------------- statements
+def statement_context(issuer: Issuer, issued: dict[str, Any], fmt: Formatter, *, as_of: date,
+                      items: Sequence[StatementItem], summaries: Sequence[CurrencySummary]
+                      ) -> dict[str, Any]:
+    t = labels_for(fmt.language)
+    counts: dict[str, int] = {}
+    for item in items:
+        counts[item.document] = counts.get(item.document, 0) + 1
+    kinds = {"instalment": t["invoice"], "credit_note": t["credit_note"], "receipt": t["receipt"]}
+    rows = []
+    for item in items:
+        debit = item.open > 0
+        rows.append({
+            "kind": item.kind, "label": f"{kinds[item.kind]} {item.document}",
+            "date": fmt.date(item.date), "due_date": fmt.date(item.due_date) if debit else "",
+            "amount": fmt.money(item.amount, item.currency),
+            "open": fmt.money(item.open, item.currency),
+            "days_overdue": str(days_overdue(item.due_date, as_of)) if debit else "",
+        })
+    ctx = common(issuer, fmt, kind="statement", title=t["statement"])
+    ctx.update({
+        "number": issued.get("code", ""),
+        "facts": [(t["customer_code"], issued.get("code", "")), (t["date"], fmt.date(as_of))],
+        "subtitle": label(fmt.language, "statement_as_of", date=fmt.long_date(as_of)),
+        "buyer": buyer(issued, fmt), "items": rows,
+        "summaries": [{
+            "currency": s.currency,
+            "buckets": [(t[key], fmt.money(amount, s.currency))
+                        for (key, _, _), amount in zip(BUCKETS, s.buckets, strict=True)],
+            "unapplied": fmt.money(s.unapplied, s.currency),
+            "balance": fmt.money(s.balance, s.currency),
+        } for s in summaries],
+        "balance": "; ".join(fmt.money(s.balance, s.currency) for s in summaries)
+        or fmt.money(0, issuer.base_currency),
+        "payment_due": any(s.balance > 0 for s in summaries),
+    })
+    return ctx
+
+
+# ---------------------------------------------------------------- quotes
+def quote_context(issuer: Issuer, fmt: Formatter, *, label_text: str, issued: dict[str, Any],
+                  issue_date: date, valid_until: date, snap: dict[str, Any], terms_name: str,
+                  notes: str) -> dict[str, Any]:
+    t = labels_for(fmt.language)
+    cur = snap["currency"]
+    facts = [(t["number"], label_text), (t["issue_date"], fmt.date(issue_date)),
+             (t["valid_until"], fmt.date(valid_until)),
+             (t["customer_code"], issued.get("code", ""))]
+    if snap.get("po_number"):
+        facts.append((t["po_number"], snap["po_number"]))
+    if snap.get("buyer_reference"):
+        facts.append((t["buyer_reference"], snap["buyer_reference"]))
+    ctx = common(issuer, fmt, kind="quote", title=t["quote"])
+    ctx.update({
+        "number": label_text, "facts": facts, "buyer": buyer(issued, fmt),
+        "lines": lines(snap["lines"], cur, fmt),
+        "has_discounts": any(Decimal(li.get("discount_percent") or 0) for li in snap["lines"]),
+        "charges": [], "vat_breakdown": vat_breakdown(snap["tax_groups"], snap["lines"], cur, fmt),
+        "totals": [(t["total_net"], fmt.money(snap["net"], cur), ""),
+                   (t["total_vat"], fmt.money(snap["tax"], cur), ""),
+                   (t["total"], fmt.money(snap["total"], cur), "grand")],
+        "total": fmt.money(snap["total"], cur), "exchange": "",
+        "validity": label(fmt.language, "quote_validity", date=fmt.long_date(valid_until)),
+        "payment_terms": terms_name, "notes": notes,
+    })
+    return ctx

@@ -1,0 +1,375 @@
+"""Sending documents by e-mail, and recording each delivery on the customer's timeline.
+
+Who receives it: the addresses given, else the customer's billing contacts (``Contact.roles``
+contains ``billing``), else the customer's own address; with none, ``NoRecipients``.
+
+In which language: the document's (``selectors.document_language``); the subject and body
+come from the company's ``MessageTemplate`` for that kind and language, else the built-in
+text (``messages.py``).
+
+Order of work, so that nothing broken ever leaves: first everything that can fail on our
+side is done (recipients checked, e-mail text filled, the PDF rendered and frozen, any
+e-invoice written); then, in one transaction, the delivery is recorded on the customer's
+communication timeline (``customers.Communication``, status ``queued``, with its Message-ID)
+and audited; the message itself goes to the SMTP server only after that transaction commits
+(``transaction.on_commit``), so a rolled-back action sends nothing. The server's answer then
+sets the timeline entry's status: ``sent``; ``partial`` when it refused some recipients;
+``logged`` when no mail server is configured (Django's console, file or in-memory backend
+took the message); ``bounced`` when it refused them all (``SMTPRecipientsRefused``, with
+each address and the server's reply); ``failed`` when it refused the sender or the message,
+or could not be reached. The outcome is audited too. Called outside any transaction (the
+command line, a background task), a send that did not reach anyone raises ``DeliveryFailed``
+after it has been recorded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import smtplib
+from dataclasses import dataclass
+from datetime import date
+from email.utils import formataddr, make_msgid, parseaddr
+from functools import partial
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.mail import EmailMessage, get_connection
+from django.core.mail.backends import smtp
+from django.core.mail.message import sanitize_address
+from django.core.validators import validate_email
+from django.db import transaction
+from django.utils import timezone
+
+from salesledger.apps.core.audit import audit
+from salesledger.apps.core.models import Company, Role
+from salesledger.apps.core.services import require_role
+from salesledger.apps.customers.models import Communication, Customer
+from salesledger.apps.customers.services import customer_get
+from salesledger.apps.invoicing.models import Invoice
+from salesledger.domain.errors import (
+    DeliveryFailed,
+    DeliveryUnavailable,
+    NoRecipients,
+    ValidationFailed,
+)
+from salesledger.domain.references import format_reference
+
+from .formatting import Formatter
+from .messages import fill
+from .selectors import billing_recipients, document_language, message_texts
+
+ATTACHABLE = ("pdf", "ubl", "cii", "facturx")
+EINVOICE_MODULE = "salesledger.apps.invoicing.einvoice"
+DJANGO_SMTP = "django.core.mail.backends.smtp.EmailBackend"
+OUR_SMTP = "salesledger.apps.documents.delivery.SMTPBackend"
+
+
+class SMTPBackend(smtp.EmailBackend):
+    """Django's SMTP backend that also keeps what the server refused of an accepted message
+    (``smtplib`` reports recipients refused among others accepted only as a return value,
+    which Django's backend drops)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.refused: dict[str, tuple[int, bytes]] = {}
+
+    def _send(self, email_message: Any) -> bool:
+        if not email_message.recipients():
+            return False
+        encoding = email_message.encoding or settings.DEFAULT_CHARSET
+        from_email = sanitize_address(email_message.from_email, encoding)
+        recipients = [sanitize_address(a, encoding) for a in email_message.recipients()]
+        message = email_message.message()
+        assert self.connection is not None
+        self.refused = dict(self.connection.sendmail(from_email, recipients,
+                                                     message.as_bytes(linesep="\r\n")))
+        return True
+
+
+@dataclass(frozen=True)
+class Attachment:
+    kind: str
+    filename: str
+    content: bytes
+    mime: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A message ready to go: everything was rendered before it is recorded."""
+
+    subject: str
+    body: str
+    recipients: tuple[str, ...]
+    language: str
+    attachments: tuple[Attachment, ...] = ()
+
+
+# ---------------------------------------------------------------- preparing
+def resolve_recipients(customer: Customer, to: list[str] | None) -> list[str]:
+    given = [a.strip() for a in (to or []) if a and a.strip()]
+    recipients = given or billing_recipients(customer)
+    if not recipients:
+        raise NoRecipients(
+            f"customer {customer.code} has no billing contact with an e-mail address and no "
+            "e-mail address of its own: add one, or give the addresses to send to",
+            customer=customer.code)
+    for address in recipients:
+        try:
+            validate_email(address)
+        except DjangoValidationError:
+            raise ValidationFailed(f"{address!r} is not an e-mail address",
+                                   field="to") from None
+    return recipients
+
+
+def parse_attach(attach: list[str] | tuple[str, ...] | str | None) -> list[str]:
+    items = attach.split(",") if isinstance(attach, str) else list(attach or ["pdf"])
+    kinds = []
+    for item in (x.strip().lower() for x in items):
+        if not item:
+            continue
+        if item not in ATTACHABLE:
+            raise ValidationFailed(f"cannot attach {item!r}; choose among "
+                                   + ", ".join(ATTACHABLE), field="attach")
+        if item not in kinds:
+            kinds.append(item)
+    if not kinds:
+        raise ValidationFailed("attach at least one file: " + ", ".join(ATTACHABLE),
+                               field="attach")
+    return kinds
+
+
+def _einvoice() -> Any:
+    """The e-invoice module, when installed (looked up lazily: documents do not need it)."""
+    try:
+        module = importlib.import_module(EINVOICE_MODULE)
+    except ImportError:
+        module = None
+    if module is None or not callable(getattr(module, "einvoice_file", None)):
+        raise DeliveryUnavailable(
+            f"attaching an e-invoice (UBL, CII, Factur-X) needs the e-invoice module "
+            f"{EINVOICE_MODULE}, which is not installed; attach the PDF only",
+            module=EINVOICE_MODULE)
+    return module
+
+
+def invoice_attachments(*, actor: Any, company: Company, invoice: Invoice,
+                        kinds: list[str]) -> list[Attachment]:
+    """The files of a posted document, each frozen on first use (same bytes every time)."""
+    from .services import invoice_pdf_file
+
+    out = []
+    for kind in kinds:
+        if kind == "pdf":
+            stored = invoice_pdf_file(actor=actor, company=company, invoice=invoice)
+            filename = f"{invoice.number}.pdf"
+        else:
+            module = _einvoice()
+            stored = module.einvoice_file(actor=actor, company=company, invoice=invoice,
+                                          kind=kind)
+            namer = getattr(module, "einvoice_filename", None)
+            filename = namer(invoice, kind) if callable(namer) else f"{invoice.number}-{kind}"
+        if any(a.filename == filename for a in out):  # a Factur-X next to the plain PDF
+            stem, dot, ext = filename.rpartition(".")
+            filename = f"{stem}-{kind}{dot}{ext}" if dot else f"{filename}-{kind}"
+        out.append(Attachment(kind, filename, bytes(stored.content), stored.mime,
+                              stored.sha256))
+    return out
+
+
+def compose(company: Company, kind: str, language: str, values: dict[str, str]
+            ) -> tuple[str, str]:
+    subject, body, what = message_texts(company, kind, language)
+    subject = fill(kind, subject, values, what=f"subject of {what}")
+    body = fill(kind, body, values, what=f"body of {what}")
+    return " ".join(subject.split())[:200], body
+
+
+def _sender(company: Company) -> tuple[str, str, str]:
+    """(From header, reply-to address, Message-ID domain). Mail leaves from the installation's
+    address, named after the company; replies go to the company's own address."""
+    _, address = parseaddr(settings.DEFAULT_FROM_EMAIL)
+    address = address or "salesledger@localhost"
+    domain = address.rpartition("@")[2] or "localhost"
+    return formataddr((company.name, address)), company.email or "", domain
+
+
+# ---------------------------------------------------------------- recording and sending
+def record_and_send(*, actor: Any, company: Company, customer: Customer, outgoing: Outgoing,
+                    action: str, entity: str, entity_id: Any, as_of: date,
+                    invoice: Invoice | None = None, **data: Any) -> Communication:
+    """Record the delivery (timeline entry + audit event) and send it after commit."""
+    from_header, reply_to, domain = _sender(company)
+    message_id = make_msgid(domain=domain)
+    outside = not transaction.get_connection().in_atomic_block
+    with transaction.atomic():
+        comm = Communication.objects.create(
+            company=company, customer=customer, at=timezone.now(), channel="email",
+            direction="out", subject=outgoing.subject[:255], body=outgoing.body,
+            recipients=", ".join(outgoing.recipients), message_id=message_id, status="queued",
+            invoice=invoice, created_by=actor if getattr(actor, "pk", None) else None)
+        audit(company, actor, action, entity, entity_id, communication=comm.pk,
+              recipients=list(outgoing.recipients), message_id=message_id,
+              language=outgoing.language, as_of=as_of.isoformat(),
+              attachments=[{"file": a.filename, "sha256": a.sha256}
+                           for a in outgoing.attachments], **data)
+        transaction.on_commit(partial(_deliver, company, actor, comm.pk, outgoing,
+                                      from_header, reply_to, message_id))
+    comm.refresh_from_db()
+    if outside and comm.status in ("bounced", "failed"):
+        raise DeliveryFailed(f"the e-mail to {comm.recipients} was not delivered "
+                             f"({comm.status}): {comm.status_detail}",
+                             communication=comm.pk, status=comm.status)
+    return comm
+
+
+def _connection() -> Any:
+    backend = OUR_SMTP if settings.EMAIL_BACKEND == DJANGO_SMTP else None
+    return get_connection(backend=backend, fail_silently=False)
+
+
+def _refusals(refused: dict[str, tuple[int, bytes | str]]) -> str:
+    def text(msg: bytes | str) -> str:
+        return msg.decode(errors="replace") if isinstance(msg, bytes) else str(msg)
+
+    return "; ".join(f"{addr}: {code} {text(msg)}" for addr, (code, msg) in refused.items())
+
+
+def send_now(outgoing: Outgoing, from_header: str, reply_to: str, message_id: str
+             ) -> tuple[str, str]:
+    """Hand the message to the mail server; returns (status, the server's answer)."""
+    connection = _connection()
+    message = EmailMessage(
+        subject=outgoing.subject, body=outgoing.body, from_email=from_header,
+        to=list(outgoing.recipients), reply_to=[reply_to] if reply_to else None,
+        headers={"Message-ID": message_id, "Content-Language": outgoing.language},
+        connection=connection)
+    for a in outgoing.attachments:
+        message.attach(a.filename, a.content, a.mime)
+    try:
+        message.send(fail_silently=False)
+    except smtplib.SMTPRecipientsRefused as exc:
+        return "bounced", "refused by the mail server: " + _refusals(exc.recipients)
+    except smtplib.SMTPSenderRefused as exc:
+        return "failed", (f"the mail server refused the sender {exc.sender}: "
+                          f"{exc.smtp_code} {_text(exc.smtp_error)}")
+    except smtplib.SMTPResponseException as exc:
+        return "failed", f"the mail server answered {exc.smtp_code} {_text(exc.smtp_error)}"
+    except (smtplib.SMTPException, OSError) as exc:
+        return "failed", f"the mail server could not be reached: {exc or type(exc).__name__}"
+    if not isinstance(connection, smtp.EmailBackend):
+        backend = f"{type(connection).__module__}.{type(connection).__name__}"
+        return "logged", f"no mail server is configured: the message went to {backend}"
+    refused = getattr(connection, "refused", {})
+    if refused:
+        return "partial", "accepted, except refused by the mail server: " + _refusals(refused)
+    return "sent", f"accepted by the mail server for {len(outgoing.recipients)} recipient(s)"
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
+
+
+def _deliver(company: Company, actor: Any, comm_id: int, outgoing: Outgoing, from_header: str,
+             reply_to: str, message_id: str) -> None:
+    """After commit: send, then record the outcome. Never raises (it runs after the caller's
+    transaction has committed); an unexpected error is recorded as a failure."""
+    try:
+        status, detail = send_now(outgoing, from_header, reply_to, message_id)
+    except Exception as exc:  # noqa: BLE001 - a defect must still show on the timeline
+        status, detail = "failed", f"the message could not be sent: {exc!r}"
+    with transaction.atomic():
+        Communication.objects.filter(pk=comm_id).update(status=status, status_detail=detail)
+        audit(company, actor, f"email.{status}", "communication", comm_id,
+              message_id=message_id, detail=detail)
+
+
+# ---------------------------------------------------------------- the services
+def invoice_send(*, actor: Any, company: Company, number: str, to: list[str] | None = None,
+                 attach: list[str] | tuple[str, ...] | str | None = ("pdf",),
+                 as_of: date) -> Communication:
+    """E-mail a posted invoice or credit note with its PDF (and e-invoices asked for)."""
+    from salesledger.apps.invoicing.services import invoice_get
+
+    from .services import _posted
+
+    require_role(company, actor, Role.CLERK)
+    inv = _posted(company, invoice_get(company, number))
+    kinds = parse_attach(attach)
+    customer = inv.customer
+    recipients = resolve_recipients(customer, to)
+    snap = inv.snapshot
+    issued = snap.get("customer") or {}
+    language = document_language(customer, issued.get("language", ""))
+    fmt = Formatter(language, issued.get("country") or company.country)
+    values = {
+        "number": inv.number or "", "company": company.name,
+        "customer": issued.get("legal_name") or issued.get("name") or customer.name,
+        "issue_date": fmt.date(inv.issue_date), "total": fmt.money(inv.total, inv.currency),
+        "due_date": fmt.date(inv.due_date),
+        "payment_reference": format_reference(inv.payment_reference) or inv.number or "",
+        "corrects": snap.get("corrects") or "",
+    }
+    subject, body = compose(company, inv.kind, language, values)
+    files = invoice_attachments(actor=actor, company=company, invoice=inv, kinds=kinds)
+    outgoing = Outgoing(subject, body, tuple(recipients), language, tuple(files))
+    return record_and_send(actor=actor, company=company, customer=customer, outgoing=outgoing,
+                           action=f"{inv.kind}.send", entity="invoice", entity_id=inv.pk,
+                           as_of=as_of, invoice=inv, number=inv.number)
+
+
+def quote_email(*, actor: Any, company: Company, number: str, as_of: date,
+                to: list[str] | None = None) -> str:
+    """E-mail a quote with its PDF (the quotes app calls this when a quote is sent)."""
+    from salesledger.apps.quotes.services import quote_get
+
+    from .services import quote_context, quote_pdf_bytes
+
+    require_role(company, actor, Role.CLERK)
+    quote = quote_get(company, number)
+    customer = quote.customer
+    recipients = resolve_recipients(customer, to)
+    context = quote_context(company, quote)
+    language = context["language"]
+    fmt = Formatter(language, customer.country or company.country)
+    values = {"number": quote.label, "company": company.name,
+              "customer": customer.legal_name or customer.name,
+              "issue_date": fmt.date(quote.issue_date), "total": context["total"],
+              "valid_until": fmt.date(quote.valid_until)}
+    subject, body = compose(company, "quote", language, values)
+    pdf = quote_pdf_bytes(company=company, number=quote.label)
+    files = (Attachment("pdf", f"{quote.label}.pdf", pdf, "application/pdf",
+                        hashlib.sha256(pdf).hexdigest()),)
+    comm = record_and_send(actor=actor, company=company, customer=customer,
+                           outgoing=Outgoing(subject, body, tuple(recipients), language, files),
+                           action="quote.email", entity="quote", entity_id=quote.pk,
+                           as_of=as_of, number=quote.label)
+    return f"to {comm.recipients} ({comm.status})"
+
+
+def customer_statement_send(*, actor: Any, company: Company, code: str, as_of: date,
+                            to: list[str] | None = None) -> Communication:
+    """E-mail a customer's statement of account on ``as_of``."""
+    from .services import customer_statement_pdf, statement_context
+
+    require_role(company, actor, Role.CLERK)
+    customer = customer_get(company, code)
+    recipients = resolve_recipients(customer, to)
+    context = statement_context(company, customer, as_of)
+    language = context["language"]
+    fmt = Formatter(language, customer.country or company.country)
+    values = {"number": customer.code, "company": company.name,
+              "customer": customer.legal_name or customer.name, "as_of": fmt.date(as_of),
+              "balance": context["balance"]}
+    subject, body = compose(company, "statement", language, values)
+    pdf = customer_statement_pdf(actor=actor, company=company, code=code, as_of=as_of)
+    files = (Attachment("pdf", f"statement-{customer.code}-{as_of.isoformat()}.pdf", pdf,
+                        "application/pdf", hashlib.sha256(pdf).hexdigest()),)
+    return record_and_send(actor=actor, company=company, customer=customer,
+                           outgoing=Outgoing(subject, body, tuple(recipients), language, files),
+                           action="statement.send", entity="customer", entity_id=customer.pk,
+                           as_of=as_of)

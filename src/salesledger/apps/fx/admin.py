@@ -1,0 +1,31 @@
+"""Back office for exchange rates and revaluation runs, organised by company (see core.admin).
+Read-only: rates are entered and imported with `salesledger fx rate` (audited), and a run is
+posted; changing either here would bypass the audit trail."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from salesledger.apps.core.admin import ReadOnlyAdmin
+
+from .models import ExchangeRate, RevaluationRun
+
+
+@admin.register(ExchangeRate)
+class ExchangeRateAdmin(ReadOnlyAdmin):
+    list_display = ("rate_date", "currency", "rate", "source", "import_batch", "company")
+    list_filter = (("company", admin.RelatedOnlyFieldListFilter), "currency", "source")
+    list_select_related = ("company", "import_batch")
+    search_fields = ("currency",)
+    date_hierarchy = "rate_date"
+    ordering = ("-rate_date", "currency")
+
+
+@admin.register(RevaluationRun)
+class RevaluationRunAdmin(ReadOnlyAdmin):
+    list_display = ("id", "as_of", "status", "positions", "net", "entry", "reversal_entry",
+                    "company")
+    list_filter = (("company", admin.RelatedOnlyFieldListFilter), "status")
+    list_select_related = ("company",)
+    date_hierarchy = "as_of"
+    ordering = ("-as_of", "-id")

@@ -1,0 +1,491 @@
+"""E-invoices of posted invoices and credit notes: build, check, write, freeze.
+
+Every posted document is also an EN 16931 e-invoice. ``einvoice_build`` turns a posted
+document (its frozen snapshot, its instalments, and the company's profile: address, VAT and
+registration numbers, IBAN/BIC, e-mail) into the semantic model of
+``salesledger.domain.einvoice``; the writers of ``salesledger.formats.einvoice`` make UBL,
+CII and Factur-X of it. ``einvoice_check`` runs the same builder on a document being posted
+and refuses it (``EInvoiceRuleBroken``) if it would break an EN 16931 rule; ``invoice_post``
+calls it before taking a number. ``einvoice_file`` freezes each file the first time it is
+asked for, with its hash, so that what was issued is served again byte for byte (a Factur-X
+PDF carries its creation time, so rendering it again would give other bytes).
+
+How each business term is filled, and why, is in docs/design/e-invoicing.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from functools import cache
+from typing import Any
+
+from django.db import transaction
+
+from salesledger.apps.core.audit import audit
+from salesledger.apps.core.models import Company, Role
+from salesledger.apps.core.services import require_role
+from salesledger.domain import einvoice_rules
+from salesledger.domain.einvoice import (
+    AllowanceCharge,
+    Contact,
+    Delivery,
+    DocumentTotals,
+    DocumentType,
+    EInvoice,
+    ElectronicAddress,
+    Line,
+    Party,
+    PaymentInstructions,
+    PostalAddress,
+    PrecedingInvoice,
+    VatBreakdown,
+    VatCategory,
+)
+from salesledger.domain.errors import (
+    DocumentNotPosted,
+    EInvoiceRuleBroken,
+    FacturXFailed,
+    ValidationFailed,
+)
+from salesledger.domain.journal import to_base
+from salesledger.formats.einvoice import write_cii, write_ubl
+from salesledger.formats.einvoice.codes import (
+    CREDIT_TRANSFER,
+    NOT_DEFINED,
+    SEPA_CREDIT_TRANSFER,
+    electronic_address_for,
+    legal_scheme_for,
+)
+from salesledger.formats.einvoice.facturx import embed_facturx
+from salesledger.money import Money, Rounding, quantize
+
+from .models import DocKind, DocumentFile, Instalment, Invoice
+
+DRAFT_NUMBER = "DRAFT"
+
+FORMATS: dict[str, tuple[str, str]] = {  # kind -> (MIME type, file extension)
+    "ubl": ("application/xml", "xml"),
+    "cii": ("application/xml", "xml"),
+    "facturx": ("application/pdf", "pdf"),
+}
+
+
+# ---------------------------------------------------------------- countries
+@cache
+def _countries() -> frozenset[str]:
+    from babel import Locale
+
+    codes = {str(c) for c in Locale("en").territories
+             if isinstance(c, str) and len(c) == 2 and c.isalpha() and c != "ZZ"}
+    return frozenset(codes | {"XI", "1A"})  # EN 16931 also knows Northern Ireland and Kosovo
+
+
+def known_country(code: str) -> bool:
+    return code in _countries()
+
+
+# ---------------------------------------------------------------- the seller and the buyer
+def _seller(company: Company) -> Party:
+    vat = company.tax_id.replace(" ", "").upper()
+    address = electronic_address_for(vat, company.email)
+    legal = company.registration_id.strip()
+    return Party(
+        name=(company.legal_name or company.name).strip(),
+        trading_name=company.name.strip() if company.legal_name.strip() and
+        company.legal_name.strip() != company.name.strip() else "",
+        address=PostalAddress(country=company.country.upper(), line1=company.address_line1,
+                              line2=company.address_line2, city=company.city,
+                              postal_code=company.postal_code),
+        vat_id=vat,
+        legal_id=legal,
+        legal_id_scheme=legal_scheme_for(company.country.upper(), legal) if legal else "",
+        electronic_address=ElectronicAddress(*address) if address else None,
+        contact=Contact(phone=company.phone, email=company.email)
+        if company.phone or company.email else None,
+    )
+
+
+def _vat_id(tax_id: str, country: str) -> str:
+    """A VAT identifier starts with its country's code (BR-CO-09): the customers app keeps
+    the prefix of EU numbers; a number stored without one gets the customer's country."""
+    value = tax_id.replace(" ", "").upper()
+    if not value or value[:2].isalpha() or not country:
+        return value
+    return ("EL" if country == "GR" else country.upper()) + value
+
+
+def _address(data: dict[str, Any] | None) -> PostalAddress | None:
+    if not data:
+        return None
+    return PostalAddress(country=(data.get("country") or "").upper(), line1=data.get("line1", ""),
+                         line2=data.get("line2", ""), city=data.get("city", ""),
+                         postal_code=data.get("postal_code", ""), region=data.get("region", ""))
+
+
+def _buyer(issued: dict[str, Any], email: str) -> Party:
+    country = (issued.get("country") or "").upper()
+    address = _address(issued.get("billing_address"))
+    if address is None and country:
+        address = PostalAddress(country=country)
+    vat = _vat_id(issued.get("tax_id", ""), address.country if address else country)
+    endpoint = electronic_address_for(vat, email)
+    legal_name = (issued.get("legal_name") or "").strip()
+    name = (issued.get("name") or "").strip()
+    return Party(
+        name=legal_name or name,
+        trading_name=name if legal_name and legal_name != name else "",
+        address=address, vat_id=vat,
+        electronic_address=ElectronicAddress(*endpoint) if endpoint else None,
+        contact=Contact(email=email) if email else None,
+    )
+
+
+# ---------------------------------------------------------------- lines, VAT, totals
+def vat_category(category: str, rate: str | Decimal) -> str:
+    """The UNCL 5305 category of a ledger line: the ledger's own, except that a line that is
+    taxable (S) at a rate of 0 % is what UNCL 5305 calls zero-rated (Z); EN 16931 refuses a
+    standard rate of zero (BR-S-05)."""
+    if category == VatCategory.STANDARD and Decimal(rate) == 0:
+        return VatCategory.ZERO
+    return category
+
+
+def _rate(category: str, rate: str | Decimal) -> Decimal | None:
+    # "Not subject to VAT" carries no rate at all (BR-O-05, BR-O-06, BR-O-07, BR-O-09).
+    return None if category == VatCategory.NOT_SUBJECT else Decimal(rate)
+
+
+def _line(index: int, li: dict[str, Any], currency: str) -> Line:
+    """An invoice line (BG-25). A discount is a line allowance (BG-27) taking the gross
+    amount (quantity x price, to two decimals) to the net the ledger computed; where the
+    currency has fewer decimals than two (JPY), the difference that rounding the net to
+    the currency makes is stated as a rounding allowance or charge, so that quantity x
+    price + charges - allowances gives the net (as Peppol BIS 3 checks, rule R120)."""
+    money = _money_of(currency)
+    qty, price = Decimal(li["quantity"]), Decimal(li["unit_price"])
+    discount = Decimal(li.get("discount_percent") or 0)
+    gross = quantize(qty * price, 2, Rounding.HALF_UP)
+    net = money(li["net"])
+    exact_percent = Money.zero(currency).exponent >= 2
+    adjustments: list[AllowanceCharge] = []
+    if discount:
+        adjustments.append(AllowanceCharge(
+            is_charge=False, amount=gross - net, reason=f"Discount {discount.normalize():f} %",
+            reason_code="95", base_amount=gross if exact_percent else None,
+            percent=discount if exact_percent else None))
+    elif abs(net - gross) > Decimal("0.02"):
+        adjustments.append(AllowanceCharge(is_charge=net > gross, amount=abs(net - gross),
+                                           reason="Rounding to the currency's unit"))
+    if adjustments and adjustments[0].amount < 0:  # rounded up past the gross: a charge
+        first = adjustments[0]
+        adjustments[0] = AllowanceCharge(is_charge=True, amount=-first.amount,
+                                         reason="Rounding to the currency's unit")
+    category = vat_category(li["tax_category"], li["tax_rate"])
+    return Line(id=str(index), name=li["description"], quantity=qty,
+                unit_code=li.get("unit_code") or "C62", net_amount=net,
+                net_price=price, vat_category=category, vat_rate=_rate(category, li["tax_rate"]),
+                allowances_charges=tuple(adjustments))
+
+
+def _money_of(currency: str) -> Any:
+    return lambda minor: Money.from_minor(int(minor), currency).amount
+
+
+def _reasons(lines: Iterable[dict[str, Any]], category: str, rate: Decimal) -> tuple[str, str]:
+    """The exemption reason (BT-120) and code (BT-121) of one VAT breakdown: from the lines'
+    reasons, else the category's own (reverse charge, intra-Community, export, O)."""
+    codes, texts = [], []
+    for li in lines:
+        if (vat_category(li["tax_category"], li["tax_rate"]) != category
+                or Decimal(li["tax_rate"]) != rate):
+            continue
+        code, text = einvoice_rules.split_exemption(li.get("exemption_reason") or "")
+        if code and code not in codes:
+            codes.append(code)
+        if text and text not in texts:
+            texts.append(text)
+    if not codes and not texts and category in einvoice_rules.DEFAULT_EXEMPTION:
+        return einvoice_rules.DEFAULT_EXEMPTION[category]
+    return (codes[0] if len(codes) == 1 else ""), "; ".join(texts or codes)
+
+
+def _breakdown(snap: dict[str, Any], currency: str) -> tuple[VatBreakdown, ...]:
+    """One VAT breakdown (BG-23) per category and rate: the ledger's tax groups, with the
+    groups that map to one category (S at 0 % and Z) added together."""
+    money = _money_of(currency)
+    groups: dict[tuple[str, Decimal], list[int]] = {}
+    for g in snap["tax_groups"]:
+        rate = Decimal(g["rate"]).normalize()
+        key = (vat_category(g["category"], rate), rate)
+        net, tax = groups.setdefault(key, [0, 0])
+        groups[key] = [net + g["net"], tax + g["tax"]]
+    out = []
+    for (category, rate), (net, tax) in groups.items():
+        code, text = _reasons(snap["lines"], category, rate)
+        out.append(VatBreakdown(category=category, rate=_rate(category, rate),
+                                taxable_amount=money(net), tax_amount=money(tax),
+                                exemption_reason=text, exemption_code=code))
+    return tuple(out)
+
+
+def _charges(snap: dict[str, Any], currency: str) -> tuple[AllowanceCharge, ...]:
+    money = _money_of(currency)
+    return tuple(
+        AllowanceCharge(is_charge=c["is_charge"], amount=money(c["amount"]), reason=c["reason"],
+                        reason_code=c["reason_code"],
+                        vat_category=vat_category(c["tax_category"], c["tax_rate"]),
+                        vat_rate=_rate(c["tax_category"], c["tax_rate"]))
+        for c in snap.get("charges", ()))
+
+
+def _totals(snap: dict[str, Any], currency: str) -> DocumentTotals:
+    money = _money_of(currency)
+    allowances, charges = snap.get("allowance_total", 0), snap.get("charge_total", 0)
+    line_net = snap["net"] + allowances - charges
+    return DocumentTotals(
+        line_net_total=money(line_net), tax_exclusive=money(snap["net"]),
+        tax_total=money(snap["tax"]), tax_inclusive=money(snap["total"]),
+        payable=money(snap["total"]),
+        allowance_total=money(allowances) if allowances else None,
+        charge_total=money(charges) if charges else None)
+
+
+# ---------------------------------------------------------------- payment
+@dataclass(frozen=True)
+class _Due:
+    due_date: date | None
+    terms: str
+
+
+def _payment_terms(company: Company, inv: Invoice, snap: dict[str, Any],
+                   instalments: list[Instalment]) -> _Due:
+    cur = snap["currency"]
+
+    def amount(minor: int) -> str:
+        return str(Money.from_minor(minor, cur))
+
+    if snap["kind"] == DocKind.CREDIT_NOTE:
+        against = f" against invoice {snap['corrects']}" if snap.get("corrects") else ""
+        return _Due(None, f"Credit note: nothing to pay; the amount is credited{against}.")
+    if not instalments:
+        return _Due(None, "Nothing to pay.")
+    if len(instalments) == 1:
+        text = f"Payable by {instalments[0].due_date.isoformat()}"
+    else:
+        parts = ", ".join(f"{amount(i.amount)} by {i.due_date.isoformat()}" for i in instalments)
+        text = f"Payable in {len(instalments)} instalments: {parts}"
+    terms_name = _terms_name(company, inv)
+    if terms_name:
+        text += f" ({terms_name})"
+    discounts = [i for i in instalments if i.discount_amount and i.discount_date]
+    if discounts:
+        first = discounts[0]
+        text += (f". Early payment: {amount(sum(i.discount_amount for i in discounts))} off "
+                 f"if paid by {first.discount_date.isoformat()}")
+    # The due date (BT-9) is the first instalment's: the earliest day an amount falls due.
+    return _Due(instalments[0].due_date, text + ".")
+
+
+def _payment(company: Company, inv: Invoice, snap: dict[str, Any]) -> PaymentInstructions | None:
+    if snap["kind"] == DocKind.CREDIT_NOTE:
+        return None
+    # The structured creditor reference (ISO 11649) frozen at posting, else the number.
+    remittance = (snap.get("payment_reference") or inv.payment_reference or snap.get("number")
+                  or "")
+    if not company.iban:
+        return PaymentInstructions(means_code=NOT_DEFINED, remittance=remittance)
+    sepa = snap["currency"] == "EUR"
+    return PaymentInstructions(
+        means_code=SEPA_CREDIT_TRANSFER if sepa else CREDIT_TRANSFER, remittance=remittance,
+        iban=company.iban.replace(" ", "").upper(), account_name=company.legal_name or company.name,
+        bic=company.bic.strip().upper())
+
+
+# ---------------------------------------------------------------- the document
+def _terms_name(company: Company, inv: Invoice) -> str:
+    terms = inv.terms or inv.customer.payment_terms or company.default_terms
+    return terms.name if terms else ""
+
+
+def _customer_email(inv: Invoice) -> str:
+    customer = inv.customer
+    if customer.email:
+        return str(customer.email)
+    for contact in customer.contacts.all():
+        if "billing" in contact.role_list() and contact.email:
+            return str(contact.email)
+    return ""
+
+
+def _delivery(inv: Invoice, snap: dict[str, Any], buyer: Party) -> Delivery | None:
+    """Intra-Community supplies need where and when the goods went (BR-IC-11, BR-IC-12):
+    the customer's shipping address (else billing address), on the issue date (the ledger
+    records no separate delivery date)."""
+    categories = {li["tax_category"] for li in snap["lines"]}
+    categories |= {c["tax_category"] for c in snap.get("charges", ())}
+    if VatCategory.INTRA_COMMUNITY not in categories:
+        return None
+    shipping = next((a for a in inv.customer.addresses.all() if a.kind == "shipping"), None)
+    address = _address(shipping.as_dict()) if shipping else buyer.address
+    return Delivery(date=date.fromisoformat(snap["issue_date"]), address=address)
+
+
+def build_einvoice(company: Company, inv: Invoice, snap: dict[str, Any],
+                   instalments: list[Instalment]) -> EInvoice:
+    """The semantic model of ``inv`` as ``snap`` (its snapshot) describes it."""
+    cur, base = snap["currency"], company.base_currency
+    seller = _seller(company)
+    buyer = _buyer(snap["customer"], _customer_email(inv))
+    if {li["tax_category"] for li in snap["lines"]} == {VatCategory.NOT_SUBJECT}:
+        # A document not subject to VAT carries no VAT identifier at all (BR-O-02).
+        seller = _replace(seller, vat_id="")
+        buyer = _replace(buyer, vat_id="")
+    due = _payment_terms(company, inv, snap, instalments)
+    foreign = cur != base
+    preceding: tuple[PrecedingInvoice, ...] = ()
+    if snap.get("corrects"):
+        original = inv.corrects
+        preceding = (PrecedingInvoice(snap["corrects"], original.issue_date if original else None),)
+    return EInvoice(
+        number=snap.get("number") or DRAFT_NUMBER,
+        issue_date=date.fromisoformat(snap["issue_date"]),
+        type_code=DocumentType.CREDIT_NOTE if snap["kind"] == DocKind.CREDIT_NOTE
+        else DocumentType.INVOICE,
+        currency=cur, seller=seller, buyer=buyer,
+        lines=tuple(_line(i, li, cur) for i, li in enumerate(snap["lines"], start=1)),
+        vat_breakdown=_breakdown(snap, cur), totals=_totals(snap, cur),
+        tax_currency=base if foreign else "",
+        tax_total_accounting=Money.from_minor(
+            to_base(snap["tax"], cur, base, Decimal(snap["rate"])), base).amount
+        if foreign else None,
+        due_date=due.due_date, buyer_reference=snap.get("buyer_reference", ""),
+        order_reference=snap.get("po_number", ""),
+        notes=(inv.notes.strip(),) if inv.notes.strip() else (),
+        preceding=preceding, delivery=_delivery(inv, snap, buyer),
+        payment=_payment(company, inv, snap), payment_terms=due.terms,
+        allowances_charges=_charges(snap, cur),
+    )
+
+
+def _replace(party: Party, **changes: Any) -> Party:
+    from dataclasses import replace
+
+    return replace(party, **changes)
+
+
+# ---------------------------------------------------------------- services and selectors
+def einvoice_check(*, company: Company, invoice: Invoice, snapshot: dict[str, Any]) -> None:
+    """Refuse a document being posted that would be an invalid EN 16931 e-invoice.
+
+    ``snapshot`` is what posting is about to freeze. Every broken rule is reported at once
+    (the message lists them all; ``rule`` is the first)."""
+    doc = build_einvoice(company, invoice, snapshot, [])
+    _refuse(einvoice_rules.check_document(doc, known_country=known_country))
+
+
+def _refuse(problems: list[einvoice_rules.RuleProblem]) -> None:
+    if problems:
+        raise EInvoiceRuleBroken(" ".join(p.message for p in problems),
+                                 rule=problems[0].rule, rules=",".join(p.rule for p in problems))
+
+
+def _posted(company: Company, invoice: Invoice) -> Invoice:
+    if invoice.company_id != company.pk:
+        raise ValidationFailed(f"{invoice} belongs to another company")
+    if not invoice.is_posted:
+        raise DocumentNotPosted(f"{invoice} is a draft: post it before writing its e-invoice",
+                                document=str(invoice))
+    return invoice
+
+
+def einvoice_build(*, company: Company, invoice: Invoice, checked: bool = True) -> EInvoice:
+    """The EN 16931 model of a posted invoice or credit note. Checked (the default), it
+    refuses a document that breaks a rule: a gap in the company profile says what to set
+    before the e-invoice can be written."""
+    inv = _posted(company, invoice)
+    instalments = list(Instalment.objects.filter(invoice=inv).order_by("seq"))
+    doc = build_einvoice(company, inv, inv.snapshot, instalments)
+    if checked:
+        _refuse(einvoice_rules.check(doc, known_country=known_country))
+    return doc
+
+
+def einvoice_preview(*, company: Company, invoice: Invoice) -> EInvoice:
+    """The EN 16931 model a draft would have if it were posted now (number ``DRAFT``, no
+    instalments yet), unchecked: what ``einvoice_check`` looks at."""
+    from .services import _snapshot, charge_inputs, compute_invoice_totals, line_inputs
+
+    if invoice.company_id != company.pk:
+        raise ValidationFailed(f"{invoice} belongs to another company")
+    lines, charges = line_inputs(invoice), charge_inputs(invoice)
+    totals = compute_invoice_totals(company, invoice.currency, lines, charges)
+    return build_einvoice(company, invoice, _snapshot(invoice, totals, lines, charges), [])
+
+
+def einvoice_xml(*, company: Company, invoice: Invoice, syntax: str) -> bytes:
+    """The UBL (``syntax="ubl"``) or CII (``"cii"``) XML of a posted document, rendered now."""
+    doc = einvoice_build(company=company, invoice=invoice)
+    if syntax == "ubl":
+        return write_ubl(doc)
+    if syntax == "cii":
+        return write_cii(doc)
+    raise ValidationFailed(f"unknown e-invoice syntax {syntax!r}; use ubl or cii",
+                           field="format")
+
+
+def facturx_pdf(invoice: Invoice, *, pdf: bytes | None = None) -> bytes:
+    """The Factur-X PDF/A-3 of a posted document: its PDF with the CII embedded. ``pdf`` is
+    the PDF/A-3 to embed into (by default the document's own, from the documents app)."""
+    company = invoice.company
+    xml = einvoice_xml(company=company, invoice=invoice, syntax="cii")
+    if pdf is None:
+        try:
+            from salesledger.apps.documents.services import invoice_pdf_bytes
+        except ImportError:
+            raise FacturXFailed("no PDF renderer is installed to embed the e-invoice into "
+                                "(the documents app)") from None
+        pdf = invoice_pdf_bytes(company=company, invoice=invoice, pdfa=True)
+    return embed_facturx(pdf, xml, lang=(invoice.customer.language or "en")[:2])
+
+
+def einvoice_file(*, actor: Any, company: Company, invoice: Invoice, kind: str
+                  ) -> DocumentFile:
+    """The frozen e-invoice file (``ubl``, ``cii`` or ``facturx``) of a posted document:
+    rendered and stored with its hash the first time, served as stored after that."""
+    require_role(company, actor, Role.VIEWER)
+    if kind not in FORMATS:
+        raise ValidationFailed(f"unknown e-invoice format {kind!r}; use ubl, cii or facturx",
+                               field="format")
+    inv = _posted(company, invoice)
+    stored = DocumentFile.objects.filter(invoice=inv, kind=kind).first()
+    if stored is not None:
+        return stored
+    content = facturx_pdf(inv) if kind == "facturx" else einvoice_xml(
+        company=company, invoice=inv, syntax=kind)
+    with transaction.atomic():
+        # Lock the document so that two first requests store one file, not two.
+        Invoice.objects.select_for_update().filter(pk=inv.pk).values_list("pk").first()
+        stored = DocumentFile.objects.filter(invoice=inv, kind=kind).first()
+        if stored is None:
+            digest = hashlib.sha256(content).hexdigest()
+            stored = DocumentFile.objects.create(company=company, invoice=inv, kind=kind,
+                                                 mime=FORMATS[kind][0], sha256=digest,
+                                                 content=content)
+            audit(company, actor, f"{inv.kind}.einvoice", "invoice", inv.pk,
+                  number=inv.number, format=kind, sha256=digest)
+    return stored
+
+
+def einvoice_filename(invoice: Invoice, kind: str) -> str:
+    suffix = {"ubl": "-ubl.xml", "cii": "-cii.xml", "facturx": ".pdf"}[kind]
+    return f"{invoice.number}{suffix}"
+
+
+def peppol_gaps(*, company: Company, invoice: Invoice) -> list[str]:
+    """Why a posted document's UBL could not travel over Peppol (warnings, not errors)."""
+    doc = einvoice_build(company=company, invoice=invoice, checked=False)
+    return [f"{g.rule}: {g.message}" for g in einvoice_rules.peppol_gaps(doc)]

@@ -1,0 +1,316 @@
+"""Writing quotes and moving them through their lifecycle; converting one into an invoice.
+
+Each service locks the quote it changes, asks the pure lifecycle table
+(``domain/quotes.py``) whether the action is allowed on that day, computes totals with the
+same core as invoices (so the invoice of an accepted quote has the quoted totals), and
+writes its audit event in the same transaction. A quote is numbered from the gapless
+``QUO`` series when it is written: nothing deletes a quote, so the series has no gaps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+
+from salesledger.apps.core.audit import audit
+from salesledger.apps.core.models import Company, Role
+from salesledger.apps.core.services import (
+    number_format,
+    number_take,
+    posting_locks,
+    require_role,
+)
+from salesledger.apps.customers.models import PaymentTerms
+from salesledger.apps.customers.services import customer_get
+from salesledger.apps.invoicing.models import Invoice
+from salesledger.apps.invoicing.services import (
+    InvoiceInput,
+    compute_invoice_totals,
+    document_currency,
+    invoice_create,
+    invoice_post,
+)
+from salesledger.domain.errors import NotFound, ValidationFailed
+from salesledger.domain.invoicing import LineInput, Totals
+from salesledger.domain.quotes import (
+    QuoteAction,
+    QuoteStatus,
+    parse_revision_label,
+    transition,
+)
+from salesledger.money import Money
+
+from .models import Quote, QuoteLine
+
+SERIES = "QUO"
+DEFAULT_VALIDITY_DAYS = 30
+# Where the documents app may offer e-mail delivery of a quote (looked up, never required).
+DELIVERY_MODULE = "salesledger.apps.documents.services"
+DELIVERY_FUNCTIONS = ("quote_send", "quote_email")
+
+
+@dataclass
+class QuoteInput:
+    customer_code: str
+    lines: list[LineInput]
+    issue_date: date | None = None  # default: the day of the action
+    valid_until: date | None = None  # default: 30 days after the issue date
+    currency: str = ""
+    terms_code: str = ""
+    po_number: str = ""
+    buyer_reference: str = ""
+    notes: str = ""
+
+
+@dataclass(frozen=True)
+class QuoteSent:
+    quote: Quote
+    emailed: bool
+    detail: str
+
+
+def _amount(minor: int, currency: str) -> str:
+    return str(Money.from_minor(minor, currency).amount)
+
+
+def _terms(company: Company, code: str) -> PaymentTerms | None:
+    if not code:
+        return None
+    terms = PaymentTerms.objects.filter(company=company, code=code).first()
+    if terms is None:
+        raise NotFound(f"no payment terms {code!r}", field="terms")
+    return terms
+
+
+def _check_validity(issue: date, valid_until: date) -> None:
+    if valid_until < issue:
+        raise ValidationFailed(
+            f"the validity date {valid_until.isoformat()} is before the quote date "
+            f"{issue.isoformat()}", field="valid_until")
+
+
+def _write_lines(company: Company, quote: Quote, lines: list[LineInput], totals: Totals) -> None:
+    QuoteLine.objects.bulk_create(
+        QuoteLine(company=company, quote=quote, position=i, description=li.description,
+                  quantity=li.quantity, unit_price=li.unit_price,
+                  discount_percent=li.discount_percent, tax_rate=li.tax_rate,
+                  tax_category=li.tax_category, exemption_reason=li.exemption_reason,
+                  unit_code=li.unit_code, net=lt.net, tax=lt.tax)
+        for i, (li, lt) in enumerate(zip(lines, totals.lines, strict=True), start=1)
+    )
+
+
+def quote_lines(quote: Quote) -> list[LineInput]:
+    return [
+        LineInput(li.description, li.quantity, li.unit_price, li.tax_rate, li.discount_percent,
+                  li.tax_category, exemption_reason=li.exemption_reason, unit_code=li.unit_code)
+        for li in quote.lines.all()
+    ]
+
+
+def _state(quote: Quote) -> dict[str, Any]:
+    return {"quote": quote.label, "status": quote.status, "customer": quote.customer.code,
+            "valid_until": quote.valid_until.isoformat(), "currency": quote.currency,
+            "total": _amount(quote.total, quote.currency)}
+
+
+def quote_create(*, actor: Any, company: Company, data: QuoteInput, as_of: date) -> Quote:
+    """Write a draft quote, numbered from the ``QUO`` series."""
+    require_role(company, actor, Role.CLERK)
+    customer = customer_get(company, data.customer_code)
+    currency = document_currency(company, customer, data.currency)
+    totals = compute_invoice_totals(company, currency, data.lines)
+    issue = data.issue_date or as_of
+    valid_until = data.valid_until or issue + timedelta(days=DEFAULT_VALIDITY_DAYS)
+    _check_validity(issue, valid_until)
+    terms = _terms(company, data.terms_code)
+    with transaction.atomic():
+        fy, seq, prefix = number_take(company, SERIES, issue)
+        quote = Quote.objects.create(
+            company=company, customer=customer, series=SERIES, fiscal_year=fy, seq=seq,
+            number=number_format(prefix, fy, seq), issue_date=issue, valid_until=valid_until,
+            currency=currency, terms=terms, po_number=data.po_number.strip(),
+            buyer_reference=data.buyer_reference.strip(), notes=data.notes,
+            net=totals.net, tax=totals.tax, total=totals.total,
+            created_by=actor if getattr(actor, "pk", None) else None)
+        _write_lines(company, quote, data.lines, totals)
+        audit(company, actor, "quote.create", "quote", quote.pk, after=_state(quote),
+              lines=len(data.lines))
+    return quote
+
+
+def quote_get(company: Company, label: str, *, for_update: bool = False) -> Quote:
+    """A quote by its label: ``QUO2025-00001`` is the latest revision of that number,
+    ``QUO2025-00001-R2`` a given revision."""
+    number, revision = parse_revision_label(label)
+    qs = Quote.objects.filter(company=company, number=number)
+    if revision is not None:
+        qs = qs.filter(revision=revision)
+    if for_update:
+        # Only the quote row: PostgreSQL refuses FOR UPDATE on the nullable side of a join.
+        qs = qs.select_for_update(of=("self",))
+    quote = qs.select_related("customer").order_by("-revision").first()
+    if quote is None:
+        raise NotFound(f"no quote {label!r}", quote=label)
+    return quote
+
+
+def _move(*, actor: Any, company: Company, label: str, action: QuoteAction, as_of: date,
+          stamp: str, **data: Any) -> Quote:
+    require_role(company, actor, Role.CLERK)
+    with transaction.atomic():
+        quote = quote_get(company, label, for_update=True)
+        before = quote.status
+        quote.status = transition(quote.status, action, valid_until=quote.valid_until,
+                                  as_of=as_of)
+        setattr(quote, stamp, as_of)
+        quote.save(update_fields=["status", stamp])
+        audit(company, actor, f"quote.{action.value}", "quote", quote.pk,
+              before={"status": before}, after=_state(quote), as_of=as_of.isoformat(), **data)
+    return quote
+
+
+def _delivery() -> Callable[..., Any] | None:
+    """The documents app's quote e-mail function, when that app provides one."""
+    try:
+        module = __import__(DELIVERY_MODULE, fromlist=["_"])
+    except ImportError:
+        return None
+    for name in DELIVERY_FUNCTIONS:
+        function = getattr(module, name, None)
+        if callable(function):
+            return function  # type: ignore[no-any-return]
+    return None
+
+
+def quote_send(*, actor: Any, company: Company, number: str, as_of: date,
+               email: bool = True) -> QuoteSent:
+    """Mark a draft quote as sent; e-mail it too when the documents app can. Both happen or
+    neither: a refused e-mail leaves the quote a draft."""
+    deliver = _delivery() if email else None
+    with transaction.atomic():
+        quote = _move(actor=actor, company=company, label=number, action=QuoteAction.SEND,
+                      as_of=as_of, stamp="sent_on")
+        if deliver is None:
+            why = "not asked to" if not email else "no quote e-mail delivery is installed"
+            return QuoteSent(quote, False, f"status changed only ({why})")
+        outcome = deliver(actor=actor, company=company, number=quote.label, as_of=as_of)
+    return QuoteSent(quote, True, f"e-mailed: {outcome}" if outcome else "e-mailed")
+
+
+def quote_accept(*, actor: Any, company: Company, number: str, as_of: date) -> Quote:
+    """The customer accepted the quote (refused once it has expired on ``as_of``)."""
+    return _move(actor=actor, company=company, label=number, action=QuoteAction.ACCEPT,
+                 as_of=as_of, stamp="decided_on")
+
+
+def quote_decline(*, actor: Any, company: Company, number: str, as_of: date,
+                  reason: str = "") -> Quote:
+    """The customer declined the quote."""
+    return _move(actor=actor, company=company, label=number, action=QuoteAction.DECLINE,
+                 as_of=as_of, stamp="decided_on", reason=reason)
+
+
+def quote_revise(*, actor: Any, company: Company, number: str, as_of: date,
+                 lines: list[LineInput] | None = None, valid_until: date | None = None,
+                 terms_code: str | None = None, po_number: str | None = None,
+                 buyer_reference: str | None = None, notes: str | None = None) -> Quote:
+    """Change a quote. A draft is edited in place. A sent (or declined) quote gets a new
+    draft revision dated ``as_of`` with the changes, and the sent one is superseded and
+    kept. What is not given is carried over; the validity keeps its length unless given."""
+    require_role(company, actor, Role.CLERK)
+    with transaction.atomic():
+        old = quote_get(company, number, for_update=True)
+        if old.status == QuoteStatus.DRAFT:
+            return _edit_draft(actor=actor, company=company, quote=old, lines=lines,
+                               valid_until=valid_until, terms_code=terms_code,
+                               po_number=po_number, buyer_reference=buyer_reference,
+                               notes=notes)
+        after = transition(old.status, QuoteAction.REVISE, valid_until=old.valid_until,
+                           as_of=as_of)
+        new_lines = lines if lines is not None else quote_lines(old)
+        totals = compute_invoice_totals(company, old.currency, new_lines)
+        validity = valid_until or as_of + (old.valid_until - old.issue_date)
+        _check_validity(as_of, validity)
+        new = Quote.objects.create(
+            company=company, customer=old.customer, series=old.series,
+            fiscal_year=old.fiscal_year, seq=old.seq, number=old.number,
+            revision=old.revision + 1, replaces=old, issue_date=as_of, valid_until=validity,
+            currency=old.currency,
+            terms=_terms(company, terms_code) if terms_code is not None else old.terms,
+            po_number=(po_number if po_number is not None else old.po_number).strip(),
+            buyer_reference=(buyer_reference if buyer_reference is not None
+                             else old.buyer_reference).strip(),
+            notes=notes if notes is not None else old.notes,
+            net=totals.net, tax=totals.tax, total=totals.total,
+            created_by=actor if getattr(actor, "pk", None) else None)
+        _write_lines(company, new, new_lines, totals)
+        if after != old.status:
+            old.status = after
+            old.save(update_fields=["status"])
+        audit(company, actor, "quote.revise", "quote", new.pk, replaces=old.label,
+              before=_state(old), after=_state(new), as_of=as_of.isoformat())
+    return new
+
+
+def _edit_draft(*, actor: Any, company: Company, quote: Quote, lines: list[LineInput] | None,
+                valid_until: date | None, terms_code: str | None, po_number: str | None,
+                buyer_reference: str | None, notes: str | None) -> Quote:
+    transition(quote.status, QuoteAction.EDIT, valid_until=quote.valid_until,
+               as_of=quote.issue_date)
+    before = _state(quote)
+    if lines is not None:
+        totals = compute_invoice_totals(company, quote.currency, lines)
+        QuoteLine.objects.filter(quote=quote).delete()
+        _write_lines(company, quote, lines, totals)
+        quote.net, quote.tax, quote.total = totals.net, totals.tax, totals.total
+    if valid_until is not None:
+        _check_validity(quote.issue_date, valid_until)
+        quote.valid_until = valid_until
+    if terms_code is not None:
+        quote.terms = _terms(company, terms_code)
+    if po_number is not None:
+        quote.po_number = po_number.strip()
+    if buyer_reference is not None:
+        quote.buyer_reference = buyer_reference.strip()
+    if notes is not None:
+        quote.notes = notes
+    quote.save()
+    audit(company, actor, "quote.edit", "quote", quote.pk, before=before, after=_state(quote))
+    return quote
+
+
+def quote_convert(*, actor: Any, company: Company, number: str, post: bool, as_of: date,
+                  rate: Decimal | None = None) -> Invoice:
+    """Turn an accepted quote into an invoice dated ``as_of`` (posted when ``post``): its
+    lines, terms, PO number, buyer reference, currency and notes are carried over through
+    the invoicing services, and the quote keeps the invoice. All or nothing: a refused
+    posting leaves the quote unconverted. A quote is converted once."""
+    require_role(company, actor, Role.CLERK)
+    with transaction.atomic():
+        quote = quote_get(company, number, for_update=True)
+        transition(quote.status, QuoteAction.CONVERT, valid_until=quote.valid_until,
+                   as_of=as_of, converted=quote.invoice_id is not None)
+        if post:
+            # The locks of posting first, in posting's order, before any audit event.
+            posting_locks(company, "INV", as_of)
+        invoice = invoice_create(actor=actor, company=company, data=InvoiceInput(
+            customer_code=quote.customer.code, issue_date=as_of, lines=quote_lines(quote),
+            currency=quote.currency, rate=rate,
+            terms_code=quote.terms.code if quote.terms_id and quote.terms else "",
+            po_number=quote.po_number, buyer_reference=quote.buyer_reference,
+            notes=quote.notes))
+        if post:
+            invoice = invoice_post(actor=actor, company=company, invoice_id=invoice.pk,
+                                   as_of=as_of)
+        quote.invoice = invoice
+        quote.save(update_fields=["invoice"])
+        audit(company, actor, "quote.convert", "quote", quote.pk, after={
+            **_state(quote), "invoice": invoice.number or f"draft #{invoice.pk}",
+            "posted": post}, as_of=as_of.isoformat())
+    return invoice

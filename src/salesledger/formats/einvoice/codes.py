@@ -1,0 +1,65 @@
+"""Code lists that e-invoices need and the rules for choosing a code.
+
+- Electronic address schemes (EAS, the CEF code list used by EN 16931 BT-34/BT-49 and by
+  Peppol): a party's VAT number is an address in the VAT scheme of its country (9957 for a
+  French VAT number, 9930 for a German one...). A party without one is reached by e-mail
+  (scheme EM), which EN 16931 accepts but the Peppol network does not route.
+- Payment means (UNCL 4461, BT-81).
+"""
+
+from __future__ import annotations
+
+import re
+
+# EAS code of each country's VAT-number scheme, keyed by the VAT number's prefix.
+VAT_EAS: dict[str, str] = {
+    "AD": "9922", "AL": "9923", "AT": "9914", "BA": "9924", "BE": "9925", "BG": "9926",
+    "CH": "9927", "CY": "9928", "CZ": "9929", "DE": "9930", "EE": "9931", "ES": "9920",
+    "FR": "9957", "GB": "9932", "EL": "9933", "HR": "9934", "HU": "9910", "IE": "9935",
+    "LI": "9936", "LT": "9937", "LU": "9938", "LV": "9939", "MC": "9940", "ME": "9941",
+    "MK": "9942", "MT": "9943", "NL": "9944", "PL": "9945", "PT": "9946", "RO": "9947",
+    "RS": "9948", "SI": "9949", "SK": "9950", "SM": "9951", "TR": "9952", "VA": "9953",
+}
+
+EMAIL_EAS = "EM"
+
+
+def electronic_address_for(vat_id: str, email: str) -> tuple[str, str] | None:
+    """(EAS scheme, identifier) where a party receives e-invoices, derived from what the
+    ledger knows: its VAT number when its country has a VAT scheme, else its e-mail."""
+    vat = vat_id.strip().upper()
+    prefix = vat[:2]
+    if prefix == "DK" and re.fullmatch(r"DK\d{8}", vat):
+        return "0184", vat  # Danish CVR number, as Peppol writes it
+    if prefix == "IT" and re.fullmatch(r"IT\d{11}", vat):
+        return "0211", vat[2:]  # Partita IVA, without its prefix
+    if prefix == "FI" and re.fullmatch(r"FI\d{8}", vat):
+        return "0213", vat
+    if prefix == "SE" and re.fullmatch(r"SE\d{10}01", vat):
+        return "0007", vat[2:12]  # Swedish organisation number
+    if prefix in VAT_EAS and len(vat) > 2:
+        return VAT_EAS[prefix], vat
+    if email.strip():
+        return EMAIL_EAS, email.strip()
+    return None
+
+
+# The legal registration scheme (ISO 6523 ICD, BT-30/BT-47) of a registration number,
+# where the country and the number's shape say which register it is.
+def legal_scheme_for(country: str, registration_id: str) -> str:
+    value = registration_id.replace(" ", "")
+    if country == "FR" and re.fullmatch(r"\d{9}", value):
+        return "0002"  # SIREN
+    if country == "FR" and re.fullmatch(r"\d{14}", value):
+        return "0009"  # SIRET
+    if country == "BE" and re.fullmatch(r"[01]\d{9}", value):
+        return "0208"  # Belgian enterprise number
+    if country == "NL" and re.fullmatch(r"\d{8}", value):
+        return "0106"  # KvK number
+    return ""
+
+
+# UNCL 4461 payment means.
+SEPA_CREDIT_TRANSFER = "58"
+CREDIT_TRANSFER = "30"
+NOT_DEFINED = "1"

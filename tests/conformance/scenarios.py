@@ -1,0 +1,154 @@
+"""Invoices and credit notes that cover what EN 16931 can say about a sale, made through the
+real services (create, post) of a company with a complete profile."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from salesledger.apps.customers.models import Customer
+from salesledger.apps.customers.services import AddressInput, CustomerInput, customer_create
+from salesledger.apps.invoicing.services import InvoiceInput, invoice_create, invoice_post
+from salesledger.domain.invoicing import DocumentChargeInput, LineInput
+
+DAY = date(2025, 3, 10)
+D = Decimal
+
+
+def line(desc: str, qty: str, price: str, rate: str = "20", discount: str = "0",
+         category: str = "S", reason: str = "", unit: str = "C62") -> LineInput:
+    return LineInput(desc, D(qty), D(price), D(rate), D(discount), category, reason, unit)
+
+
+def allowance(reason: str, amount: str, rate: str = "20", category: str = "S",
+              code: str = "") -> DocumentChargeInput:
+    return DocumentChargeInput(False, D(amount), reason, code, D(rate), category)
+
+
+def charge(reason: str, amount: str, rate: str = "20", category: str = "S",
+           code: str = "") -> DocumentChargeInput:
+    return DocumentChargeInput(True, D(amount), reason, code, D(rate), category)
+
+
+@dataclass
+class Books:
+    company: Any
+    owner: Any
+
+    def customer(self, code: str, *, country: str = "FR", tax_id: str = "",
+                 currency: str = "", shipping: AddressInput | None = None,
+                 email: str = "", address: bool = True, **kw: Any) -> Any:
+        existing = Customer.objects.filter(company=self.company, code=code).first()
+        if existing is not None:  # scenarios that build on others share their customers
+            return existing
+        billing = AddressInput(line1=f"{code} street 1", city="Lyon" if country == "FR" else
+                               "Elsewhere", postal_code="69001", country=country) if address \
+            else None
+        return customer_create(actor=self.owner, company=self.company, data=CustomerInput(
+            code=code, name=f"Customer {code}", legal_name=f"Customer {code} Ltd",
+            country=country, tax_id=tax_id, currency=currency, billing=billing,
+            shipping=shipping, email=email, **kw))
+
+    def draft(self, customer: str, lines: list[LineInput], **kw: Any) -> Any:
+        kw.setdefault("issue_date", DAY)
+        return invoice_create(actor=self.owner, company=self.company,
+                              data=InvoiceInput(customer_code=customer, lines=lines, **kw))
+
+    def post(self, customer: str, lines: list[LineInput], **kw: Any) -> Any:
+        draft = self.draft(customer, lines, **kw)
+        inv = invoice_post(actor=self.owner, company=self.company, invoice_id=draft.pk)
+        inv.refresh_from_db()
+        return inv
+
+
+def several_rates_discounts_allowances_charges(b: Books) -> Any:
+    b.customer("FR1", tax_id="FR44732829320", email="ap@fr1.example")
+    return b.post("FR1", [
+        line("Consulting", "7.5", "83.33", "20", "3", unit="HUR"),
+        line("Books", "3", "19.99", "5.5", unit="H87"),
+        line("Catering", "12", "4.15", "10", "12.5"),
+        line("Cables", "1", "0.07", "20", unit="MTR"),
+    ], charges=[allowance("Loyalty discount", "25.00", code="95"),
+                charge("Freight", "15.50", code="FC"),
+                charge("Packing", "3.10", "5.5", code="PC"),
+                allowance("Special rebate", "1.00", "10")],
+        po_number="PO-2025-0042", buyer_reference="DEPT-7", terms_code="30-60-90",
+        notes="Thank you for your business.")
+
+
+def exempt_and_zero_rated(b: Books) -> Any:
+    b.customer("FR2", tax_id="FR44732829320")
+    return b.post("FR2", [
+        line("Training", "2", "450.00", "0", category="E",
+             reason="Exonération de TVA, article 261-4-4° du CGI"),
+        line("Medical care", "1", "80.00", "0", category="E",
+             reason="VATEX-EU-132 Medical care"),
+        line("Printed matter", "10", "2.50", "0"),  # taxable at 0 %: zero-rated
+        line("Service", "1", "100.00", "20"),
+    ], po_number="PO-77")
+
+
+def reverse_charge(b: Books) -> Any:
+    b.customer("DE1", country="DE", tax_id="DE136695976")
+    return b.post("DE1", [
+        line("Software development", "40", "95.00", "0", "5", category="AE", unit="HUR"),
+        line("Licence", "1", "1200.00", "0", category="AE"),
+    ], charges=[charge("Travel costs", "180.00", "0", "AE")], buyer_reference="Leitweg-1")
+
+
+def intra_community_goods(b: Books) -> Any:
+    b.customer("BE1", country="BE", tax_id="BE0403170701",
+               shipping=AddressInput(line1="Dock 3", city="Antwerpen", postal_code="2000",
+                                     country="BE"))
+    return b.post("BE1", [line("Pallets", "20", "35.00", "0", category="K", unit="H87")],
+                  po_number="BE-PO-1")
+
+
+def export_in_usd(b: Books) -> Any:
+    b.customer("US1", country="US", currency="USD", email="payables@us1.example")
+    return b.post("US1", [line("Machine", "1", "12500.00", "0", category="G", unit="H87"),
+                          line("Installation", "16", "110.00", "0", category="G", unit="HUR")],
+                  rate=D("0.9234"), po_number="US-PO-9")
+
+
+def standard_rate_in_usd(b: Books) -> Any:
+    b.customer("FR3", tax_id="FR44732829320", currency="USD")
+    return b.post("FR3", [line("Subscription", "12", "49.99", "20", unit="MON")],
+                  rate=D("0.9234"), buyer_reference="FR3-REF", terms_code="2-10-NET30")
+
+
+def not_subject_to_vat(b: Books) -> Any:
+    b.customer("FR4")
+    return b.post("FR4", [line("Disbursement: court fees", "1", "235.00", "0", category="O")],
+                  buyer_reference="Case 12")
+
+
+def credit_note_on_an_invoice(b: Books) -> Any:
+    inv = several_rates_discounts_allowances_charges(b)
+    return b.post("FR1", [line("Consulting", "2", "83.33", "20", "3", unit="HUR")],
+                  kind="credit_note", corrects_number=inv.number, buyer_reference="DEPT-7",
+                  issue_date=date(2025, 3, 20))
+
+
+def credit_note_with_reverse_charge(b: Books) -> Any:
+    inv = reverse_charge(b)
+    return b.post("DE1", [line("Licence refund", "1", "200.00", "0", category="AE")],
+                  kind="credit_note", corrects_number=inv.number, buyer_reference="Leitweg-1",
+                  issue_date=date(2025, 3, 25))
+
+
+def yen_invoice(b: Books) -> Any:
+    b.customer("JP1", country="JP", currency="JPY")
+    return b.post("JP1", [line("Adapter", "3", "333.5", "0", category="G", unit="H87")],
+                  rate=D("0.0061"), po_number="JP-1")
+
+
+SCENARIOS: dict[str, Callable[[Books], Any]] = {
+    f.__name__: f for f in (
+        several_rates_discounts_allowances_charges, exempt_and_zero_rated, reverse_charge,
+        intra_community_goods, export_in_usd, standard_rate_in_usd, not_subject_to_vat,
+        credit_note_on_an_invoice, credit_note_with_reverse_charge, yen_invoice)
+}
