@@ -95,14 +95,20 @@ def _secret_key() -> str:
     path = VAR_DIR / "secret_key"
     try:
         VAR_DIR.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            key = path.read_text(encoding="utf-8").strip()
-        else:
-            key = secrets.token_urlsafe(50)
+        if not path.exists():
+            # Written whole to a private file, then linked into place: a second process
+            # starting at the same moment sees either no file or the complete key.
+            tmp = VAR_DIR / f".secret_key.{os.getpid()}.{secrets.token_hex(4)}"
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(key + "\n")
+                fh.write(secrets.token_urlsafe(50) + "\n")
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                pass  # another process won; use its key
+            finally:
+                tmp.unlink()
+        key = path.read_text(encoding="utf-8").strip()
     except OSError as exc:
         if DEBUG or TESTING:
             return secrets.token_urlsafe(50)
