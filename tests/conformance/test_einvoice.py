@@ -392,3 +392,27 @@ def test_a_credit_note_names_the_invoice_it_corrects(books: Books) -> None:
     assert doc.preceding[0].issue_date == date(2025, 3, 10)
     assert doc.payment is None and "credited against invoice INV2025-00001" in \
         doc.payment_terms
+
+
+# ---------------------------------------------------------------- the demo company
+def test_the_demo_companys_documents_are_valid_en16931(validator: Validator) -> None:
+    """What a newcomer tries first: e-invoices of the demo's own documents (customers in
+    several countries and currencies, instalment terms, credit notes) validate too."""
+    from salesledger.apps.core.demo import demo_load
+    from salesledger.apps.core.models import Company
+
+    demo_load(code="demo", customers=40, seed=5)
+    company = Company.objects.get(code="demo")
+    posted = Invoice.objects.filter(company=company, status="posted")
+    sample = list(posted.filter(kind="invoice").exclude(currency="EUR").order_by("pk")[:3])
+    sample += list(posted.filter(kind="credit_note").order_by("pk")[:3])
+    sample += list(posted.filter(kind="invoice", currency="EUR").order_by("pk")[:6])
+    assert {inv.kind for inv in sample} == {"invoice", "credit_note"}
+    assert len({inv.currency for inv in sample}) > 1
+    for inv in sample:
+        doc = einvoice_build(company=company, invoice=inv)
+        ubl, cii = write_ubl(doc), write_cii(doc)
+        report = validator.ubl(ubl, peppol=False)
+        assert report.ok, f"UBL of {inv.number}:\n{report}"
+        report = validator.cii(cii)
+        assert report.ok, f"CII of {inv.number}:\n{report}"

@@ -12,6 +12,8 @@ import os
 import sys
 from collections.abc import Sequence
 
+from salesledger.domain.errors import LedgerError
+
 
 def _setup_django() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "salesledger.config.settings")
@@ -52,14 +54,25 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         execute_from_command_line(["salesledger manage", *args_list[1:]])
         return 0
-    from salesledger.domain.errors import ImportFailed, LedgerError
+    from django.db.utils import OperationalError, ProgrammingError
+
+    from salesledger.domain.errors import DatabaseNotReady, ImportFailed, LedgerError
 
     from .render import emit_json
 
     parser = build_parser()
     args = parser.parse_args(args_list)
+    if args.command in SETUP_COMMANDS:
+        _migrate()
     try:
         return int(args.handler(args) or 0)
+    except (OperationalError, ProgrammingError) as exc:
+        if not _schema_missing(exc):
+            raise
+        return _report(args, DatabaseNotReady(
+            f"the database ({_database_label()}) has no salesledger tables yet: run "
+            "'salesledger manage migrate' (or 'salesledger init' / 'salesledger demo', "
+            "which set it up)"))
     except BrokenPipeError:
         return _quiet_broken_pipe()
     except ImportFailed as exc:
@@ -71,11 +84,39 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"  {p}", file=sys.stderr)
         return 2
     except LedgerError as exc:
-        if getattr(args, "json", False):
-            emit_json(exc.as_dict(), sys.stderr)
-        else:
-            print(f"{exc.code}: {exc.message}", file=sys.stderr)
-        return 2
+        return _report(args, exc)
+
+
+def _report(args: argparse.Namespace, exc: LedgerError) -> int:
+    from .render import emit_json
+
+    if getattr(args, "json", False):
+        emit_json(exc.as_dict(), sys.stderr)
+    else:
+        print(f"{exc.code}: {exc.message}", file=sys.stderr)
+    return 2
+
+
+# Commands that bring a database up to date before they run: they are how one starts.
+SETUP_COMMANDS = frozenset({"init", "demo"})
+
+
+def _migrate() -> None:
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=0)
+
+
+def _schema_missing(exc: Exception) -> bool:
+    text = str(exc)
+    return "no such table" in text or ("relation" in text and "does not exist" in text)
+
+
+def _database_label() -> str:
+    from django.db import connection
+
+    name = connection.settings_dict.get("NAME")
+    return f"{connection.vendor} {name}"
 
 
 def run() -> None:

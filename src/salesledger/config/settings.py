@@ -322,5 +322,6 @@ LOGGING = {
         # PDF rendering (documents app) reports each layout step at INFO: too chatty.
         "weasyprint": {"level": "WARNING"},
         "fontTools": {"level": "WARNING"},
+        "factur-x": {"level": "WARNING"},
     },
 }

@@ -34,6 +34,12 @@ class ValidationFailed(LedgerError):
     code = "invalid"
 
 
+class DatabaseNotReady(LedgerError):
+    """The database has not been set up (its tables do not exist yet)."""
+
+    code = "database_not_ready"
+
+
 class NotFound(LedgerError):
     code = "not_found"
     http_status = 404

@@ -38,12 +38,14 @@ from salesledger.domain.errors import LedgerError
 from .audit import EventSpec, audit_many
 from .demo_plan import InstalmentRow, Plan, PlanCustomer, PlanDoc, build_plan, plan_settlement
 from .models import Company, Membership, Role
-from .services import company_create
+from .services import company_create, company_profile_update
 
 DEMO_TODAY = date(2026, 11, 20)
 DEMO_USER = "demo"
 DEMO_PASSWORD = "demo-password"
 DEMO_NAME = "Demo Trading SARL"
+DEMO_SIREN = "73282932"  # eight digits; the ninth is the Luhn check digit
+DEMO_IBAN = "FR7630006000011234567890189"
 
 
 class DemoRefused(LedgerError):
@@ -122,8 +124,18 @@ def _demo_company(code: str, user: Any) -> Company:
 
     company = Company.objects.filter(code=code).first()
     if company is None:
-        return company_create(actor=user, code=code, name=DEMO_NAME, base_currency="EUR",
-                              country="FR", time_zone="Europe/Paris", owner=user)
+        company = company_create(actor=user, code=code, name=DEMO_NAME, base_currency="EUR",
+                                 country="FR", time_zone="Europe/Paris", owner=user)
+        # A complete seller profile, so that documents and e-invoices can be made at once.
+        siren = DEMO_SIREN + _luhn_digit(DEMO_SIREN)
+        return company_profile_update(
+            actor=user, company=company, legal_name=DEMO_NAME, tax_id=_tax_id(("FR", DEMO_SIREN)),
+            registration_id=siren, address_line1="18 rue des Tanneurs", postal_code="69002",
+            city="Lyon", country="FR", email="compta@demo-trading.example",
+            phone="+33 4 72 00 00 00", iban=DEMO_IBAN,
+            document_footer=f"{DEMO_NAME}, SARL au capital de 20 000 EUR, RCS Lyon {siren}",
+            legal_mentions="Pénalités de retard : trois fois le taux d'intérêt légal. "
+                           "Indemnité forfaitaire pour frais de recouvrement : 40 EUR.")
     if company.base_currency != "EUR":
         raise DemoRefused(f"company {code!r} keeps its books in {company.base_currency}; "
                           "the demo is written for a EUR company", company=code)
@@ -134,6 +146,12 @@ def _demo_company(code: str, user: Any) -> Company:
             "new or empty company (choose another code with --company)", company=code)
     Membership.objects.get_or_create(company=company, user=user, defaults={"role": Role.OWNER})
     return company
+
+
+def _luhn_digit(body: str) -> str:
+    from stdnum import luhn
+
+    return str(luhn.calc_check_digit(body))
 
 
 # ---------------------------------------------------------------- customers

@@ -21,6 +21,9 @@ def company_resolve(code: str | None) -> Company:
     companies = list(Company.objects.order_by("code")[:2])
     if len(companies) == 1:
         return companies[0]
+    if not companies:
+        raise NotFound("there is no company yet: create one with 'salesledger init --company "
+                       "CODE --owner USER', or load the demo with 'salesledger demo'")
     raise ValidationFailed("say which company with --company CODE (or $SALESLEDGER_COMPANY)")
 
 

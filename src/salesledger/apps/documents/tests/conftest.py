@@ -4,6 +4,7 @@ languages, PDF text extraction, and a real SMTP server running in the test proce
 from __future__ import annotations
 
 import io
+import logging
 import socket
 import struct
 import zlib
@@ -94,6 +95,9 @@ def smtp_server(settings: Any) -> Iterator[Mailbox]:
     """A real SMTP server (aiosmtpd) on 127.0.0.1, and Django's SMTP backend pointed at it."""
     from aiosmtpd.controller import Controller
 
+    # The server's own session log ("mail.log") would write from its thread to a stream the
+    # test runner has since closed; what arrived is read from the mailbox instead.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
     mailbox = Mailbox("127.0.0.1", _free_port())
     controller = Controller(mailbox, hostname=mailbox.host, port=mailbox.port)
     controller.start()
