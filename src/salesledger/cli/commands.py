@@ -93,6 +93,11 @@ def parse_charge(spec: str, *, is_charge: bool) -> DocumentChargeInput:
                                _dec(rate.rstrip("%"), f"{what} tax rate"), category)
 
 
+def option_word(text: str) -> str:
+    """A choice as typed: ``by-reference`` is ``by_reference``."""
+    return text.strip().lower().replace("-", "_")
+
+
 def _cmd(
     sub: Sub, common: argparse.ArgumentParser, name: str, handler: Any, help_: str
 ) -> argparse.ArgumentParser:
@@ -799,8 +804,9 @@ def register(sub: Sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("document", help="receipt number, or credit note number (CN...)")
     p.add_argument("--invoice", action="append", metavar="NUMBER=AMOUNT")
     p.add_argument("--auto", action="store_true")
-    p.add_argument("--policy", choices=["oldest_first", "by_reference", "proportional",
-                                        "manual"], help="how to spread the receipt")
+    p.add_argument("--policy", type=option_word,
+                   choices=["oldest_first", "by_reference", "proportional", "manual"],
+                   help="how to spread the receipt (by-reference and by_reference both work)")
     p.add_argument("--dry-run", action="store_true", help="show what would be allocated")
     p.add_argument("--rate", help="units of the invoice's currency per unit of the "
                                   "receipt's, to pay an invoice in another currency")

@@ -9,7 +9,7 @@ from typing import Any
 
 from salesledger.domain.errors import ValidationFailed
 
-from .commands import _actor, _as_of, _cmd, _company, _date, _dec, _group
+from .commands import _actor, _as_of, _cmd, _company, _date, _dec, _group, option_word
 from .render import emit_json, kv, money, money_text, table
 
 Sub = Any
@@ -239,7 +239,7 @@ def cmd_receipt_auto_allocate(args: argparse.Namespace) -> int:
 def register_receipt_extras(g: Sub, common: argparse.ArgumentParser) -> None:
     p = _cmd(g, common, "auto-allocate", cmd_receipt_auto_allocate,
              "allocate every customer's unapplied cash by a policy (resumable)")
-    p.add_argument("--policy", default="oldest_first",
+    p.add_argument("--policy", default="oldest_first", type=option_word,
                    choices=["oldest_first", "by_reference", "proportional"])
     p.add_argument("--dry-run", action="store_true", help="show what would be allocated")
     p.add_argument("--resume", type=int, metavar="RUN", help="continue an unfinished run")
