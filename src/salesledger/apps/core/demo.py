@@ -87,6 +87,7 @@ def demo_load(*, code: str = "demo", customers: int = 300, seed: int = 20261123,
             actor=user, company=company,
             allocations=[_bulk_allocation(a, receipt_ids, credit_ids) for a in allocations]
         ) if allocations else 0
+        _record_rates(company, user, plan)
     return {
         "company": company.code,
         "name": company.name,
@@ -100,6 +101,17 @@ def demo_load(*, code: str = "demo", customers: int = 300, seed: int = 20261123,
         "password": DEMO_PASSWORD,
         "seconds": round(time.perf_counter() - started, 1),
     }
+
+
+def _record_rates(company: Company, user: Any, plan: Plan) -> None:
+    """The month's rates the demo documents were issued at, as exchange rates of the
+    company (dated the first of the month), so that revaluation and new foreign-currency
+    documents find a rate."""
+    from salesledger.apps.fx.services import rate_add
+
+    for (currency, year, month), rate in sorted(plan.rates.items()):
+        rate_add(actor=user, company=company, currency=currency, rate=rate,
+                 day=date(year, month, 1))
 
 
 def _demo_user() -> Any:

@@ -71,6 +71,16 @@ def test_demo_loads_a_company_with_history(demo: dict[str, Any]) -> None:
     assert demo["user"] == DEMO_USER and demo["password"] == DEMO_PASSWORD
     assert user.check_password(DEMO_PASSWORD) and user.is_staff and user.is_superuser
     assert Membership.objects.get(company=company, user=user).role == "owner"
+    # A seller profile complete enough for e-invoices, and the month's exchange rates the
+    # foreign-currency documents were issued at.
+    assert company.tax_id.startswith("FR") and company.iban and company.city
+    from salesledger.apps.fx.models import ExchangeRate
+
+    foreign = Invoice.objects.filter(company=company).exclude(currency="EUR")
+    for inv in foreign[:20]:
+        month_rate = ExchangeRate.objects.get(company=company, currency=inv.currency,
+                                              rate_date=inv.issue_date.replace(day=1))
+        assert month_rate.rate == inv.rate, inv.number
 
 
 def test_demo_books_pass_every_ledger_check(demo: dict[str, Any]) -> None:
