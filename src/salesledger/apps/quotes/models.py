@@ -10,15 +10,12 @@ so that the follow-up listing can sort by value in SQL.
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
-from salesledger.apps.core.fields import DecimalText
 from salesledger.apps.core.immutable import ImmutableModel
-from salesledger.domain.invoicing import TaxCategory
+from salesledger.apps.core.lines import SaleLineFields
 from salesledger.domain.quotes import QuoteStatus
 
 # What may still change on a sent quote: its lifecycle, never its content.
@@ -101,23 +98,12 @@ class Quote(ImmutableModel):
         return self.number if self.revision <= 1 else f"{self.number}-R{self.revision}"
 
 
-class QuoteLine(ImmutableModel):
+class QuoteLine(ImmutableModel, SaleLineFields):
     IMMUTABLE_WHEN = ~Q(quote__status=QuoteStatus.DRAFT)
 
     company = models.ForeignKey("core.Company", on_delete=models.PROTECT)
     quote = models.ForeignKey(Quote, on_delete=models.PROTECT, related_name="lines")
     position = models.PositiveIntegerField()
-    description = models.CharField(max_length=500)
-    quantity = DecimalText()
-    unit_price = DecimalText()
-    discount_percent = DecimalText(default=Decimal(0))
-    tax_rate = DecimalText(default=Decimal(0))
-    tax_category = models.CharField(
-        max_length=3, choices=[(c.value, c.name) for c in TaxCategory], default="S"
-    )
-    exemption_reason = models.CharField(max_length=200, blank=True)
-    # UN/ECE Recommendation 20 unit of measure (EN 16931 BT-130); C62 is "one".
-    unit_code = models.CharField(max_length=3, default="C62")
     net = models.BigIntegerField(default=0)
     tax = models.BigIntegerField(default=0)
 

@@ -19,7 +19,7 @@ from django.db.models import F, Q
 
 from salesledger.apps.core.fields import DecimalText
 from salesledger.apps.core.immutable import ImmutableModel
-from salesledger.domain.invoicing import TaxCategory
+from salesledger.apps.core.lines import SaleLineFields
 from salesledger.domain.recurrence import Unit
 
 DELIVERY_FIELDS = ("send_status", "send_detail", "sent_at")
@@ -73,21 +73,10 @@ class RecurringSchedule(models.Model):
         return f"schedule {self.pk} for {self.customer_id}"
 
 
-class RecurringLine(models.Model):
+class RecurringLine(SaleLineFields):
     company = models.ForeignKey("core.Company", on_delete=models.PROTECT)
     schedule = models.ForeignKey(RecurringSchedule, on_delete=models.CASCADE, related_name="lines")
     position = models.PositiveIntegerField()
-    description = models.CharField(max_length=500)
-    quantity = DecimalText()
-    unit_price = DecimalText()
-    discount_percent = DecimalText(default=Decimal(0))
-    tax_rate = DecimalText(default=Decimal(0))
-    tax_category = models.CharField(
-        max_length=3, choices=[(c.value, c.name) for c in TaxCategory], default="S"
-    )
-    exemption_reason = models.CharField(max_length=200, blank=True)
-    # UN/ECE Recommendation 20 unit of measure (EN 16931 BT-130); C62 is "one".
-    unit_code = models.CharField(max_length=3, default="C62")
 
     class Meta:
         ordering = ["position"]
