@@ -34,6 +34,7 @@ from salesledger.domain.fx import (
     invert,
     normalise,
     parse_rate,
+    payable,
     revalue,
     source_amounts,
     source_share,
@@ -101,12 +102,41 @@ def test_a_source_that_pays_exactly_is_used_exactly(pair, rate, remaining):
     can_pay = available_in(remaining, src, cur, rate)
     if can_pay == 0:
         return
+    most = payable(remaining, src, cur, rate)
+    assert most == can_pay or convert_back(most, cur, src, rate) <= remaining
+    assert convert_back(most + 1, cur, src, rate) > remaining
     # paying everything it can pay takes all that is left, to the minor unit
-    assert source_share(can_pay, remaining=remaining, source_currency=src, currency=cur,
-                        rate=rate) == remaining
+    for amount in (can_pay, most):
+        assert source_share(amount, remaining=remaining, source_currency=src, currency=cur,
+                            rate=rate) == remaining
     with pytest.raises(AllocationExceedsUnallocated):
-        source_share(can_pay + 1, remaining=remaining, source_currency=src, currency=cur,
+        source_share(most + 1, remaining=remaining, source_currency=src, currency=cur,
                      rate=rate)
+
+
+@given(PAIRS, RATE, AMOUNT)
+def test_a_customer_who_pays_the_converted_amount_pays_exactly(pair, rate, amount):
+    # what ``amount`` costs in the source currency, to its minor unit, pays all of it
+    src, cur = pair
+    price = convert_back(amount, cur, src, rate)
+    if price == 0:
+        return
+    assert source_share(amount, remaining=price, source_currency=src, currency=cur,
+                        rate=rate) == price
+
+
+def test_a_coarser_source_pays_a_finer_invoice_exactly():
+    # KWD 30.090 at 0.33 KWD per EUR costs EUR 91.1818: EUR 91.18, which converts to
+    # KWD 30.089 (half up), one fils short; it still pays the 30.090 (and 30.091, which
+    # costs 91.1848), but not 30.092, which costs 91.19
+    assert available_in(9118, "EUR", "KWD", Decimal("0.33")) == 30089
+    assert payable(9118, "EUR", "KWD", Decimal("0.33")) == 30091
+    for amount in (30090, 30091):
+        assert source_share(amount, remaining=9118, source_currency="EUR", currency="KWD",
+                            rate=Decimal("0.33")) == 9118
+    with pytest.raises(AllocationExceedsUnallocated):
+        source_share(30092, remaining=9118, source_currency="EUR", currency="KWD",
+                     rate=Decimal("0.33"))
 
 
 @given(PAIRS, RATE, AMOUNT, st.lists(st.integers(1, 10**8), min_size=1, max_size=6))
@@ -116,7 +146,7 @@ def test_source_amounts_never_exceed_the_source_and_follow_the_rate(pair, rate, 
     can_pay = available_in(remaining, src, cur, rate)
     total = sum(parts)
     shares = [(p, cur, rate) for p in parts]
-    if total > can_pay:
+    if total > payable(remaining, src, cur, rate):
         with pytest.raises(AllocationExceedsUnallocated):
             source_amounts(shares, remaining=remaining, source_currency=src)
         return

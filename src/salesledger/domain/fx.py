@@ -122,18 +122,41 @@ def available_in(remaining: int, source_currency: str, currency: str, rate: Deci
     return convert(remaining, source_currency, currency, rate)
 
 
+def payable(remaining: int, source_currency: str, currency: str, rate: Decimal) -> int:
+    """The most of ``currency`` that ``remaining`` (in ``source_currency``) pays: what it
+    converts to, or more where the source's minor unit is the coarser one and a larger
+    amount still costs no more than ``remaining`` (:func:`convert_back`). KWD 30.090 at
+    0.33 KWD per EUR costs EUR 91.1818, 91.18 to the cent, which converts to 30.089: a
+    customer who pays EUR 91.18 has paid the 30.090 exactly."""
+    most = available_in(remaining, source_currency, currency, rate)
+    src, dst = get_currency(source_currency).exponent, get_currency(currency).exponent
+    # Every amount below (remaining + half a minor unit) x rate rounds back to at most
+    # ``remaining``; the loops only correct the last digit of the Decimal arithmetic.
+    bound = ((Decimal(remaining) + Decimal("0.5")).scaleb(-src) * rate).scaleb(dst)
+    candidate = max(most, int(bound.to_integral_value(rounding="ROUND_CEILING")) - 1)
+    while candidate > most and convert_back(candidate, currency, source_currency,
+                                            rate) > remaining:
+        candidate -= 1
+    while convert_back(candidate + 1, currency, source_currency, rate) <= remaining:
+        candidate += 1
+    return candidate
+
+
 def source_share(amount: int, *, remaining: int, source_currency: str, currency: str,
                  rate: Decimal) -> int:
     """What a share of ``amount`` (in ``currency``) takes from a source that still has
     ``remaining`` (in ``source_currency``): the converted amount, or the whole remainder
-    when the share uses up all it can pay. Raises when the source cannot pay the share."""
+    when the share uses up all it can pay (:func:`payable`). Raises when the source cannot
+    pay the share."""
     can_pay = available_in(remaining, source_currency, currency, rate)
     if amount > can_pay:
-        raise AllocationExceedsUnallocated(
-            f"allocating {amount} {currency} exceeds the {can_pay} {currency} that the "
-            f"{remaining} {source_currency} still unallocated pay at {rate}",
-            amount=amount, unallocated=remaining)
-    if amount == can_pay:
+        most = payable(remaining, source_currency, currency, rate)
+        if amount > most:
+            raise AllocationExceedsUnallocated(
+                f"allocating {amount} {currency} exceeds the {most} {currency} that the "
+                f"{remaining} {source_currency} still unallocated pay at {rate}",
+                amount=amount, unallocated=remaining)
+    if amount >= can_pay:
         return remaining
     return min(convert_back(amount, currency, source_currency, rate), remaining)
 

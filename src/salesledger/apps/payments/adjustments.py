@@ -66,7 +66,7 @@ from salesledger.domain.settlement import OpenInstalment, settle_oldest_first
 from salesledger.money import Money
 
 from .models import Adjustment, Allocation, Receipt
-from .services import OpenSide, Target, allocate, relieved_bases
+from .services import OpenSide, Target, allocate, amount_minor, relieved_bases
 
 
 def _actor_row(actor: Any) -> Any:
@@ -74,10 +74,7 @@ def _actor_row(actor: Any) -> Any:
 
 
 def _minor(amount: Decimal, currency: str, what: str = "amount") -> int:
-    money = Money.of(amount, currency)
-    if not money.is_rounded():
-        raise ValidationFailed(f"{amount} has more decimals than {currency} allows", field=what)
-    minor = money.minor()
+    minor = amount_minor(amount, currency, field=what)
     if minor <= 0:
         raise NegativeAmount(f"the {what} must be positive, not {amount}", field=what)
     return minor
@@ -116,12 +113,8 @@ def settlement_settings_set(*, actor: Any, company: Company,
         before = settlement_settings(locked)
         amount = before.tolerance.amount
         if writeoff_tolerance_amount is not None:
-            money = Money.of(writeoff_tolerance_amount, locked.base_currency)
-            if not money.is_rounded():
-                raise ValidationFailed(f"{writeoff_tolerance_amount} has more decimals than "
-                                       f"{locked.base_currency} allows",
-                                       field="writeoff_tolerance_amount")
-            amount = money.minor()
+            amount = amount_minor(writeoff_tolerance_amount, locked.base_currency,
+                                  field="writeoff_tolerance_amount")
         percent = (before.tolerance.percent if writeoff_tolerance_percent is None
                    else writeoff_tolerance_percent)
         policy = (before.discount_tax_policy if discount_tax_policy is None
@@ -146,7 +139,7 @@ def _settings_json(company: Company, s: SettlementSettings) -> dict[str, str]:
 
 # ---------------------------------------------------------------- the writer
 def _invoice_locked(company: Company, number: str) -> Invoice:
-    inv = (Invoice.objects.select_for_update(of=("self",)).select_related("customer")
+    inv = (Invoice.objects.select_for_update(of=("self",), no_key=True).select_related("customer")
            .filter(company=company, number=number).first())
     if inv is None:
         raise NotFound(f"no invoice {number!r}", invoice=number)
@@ -173,7 +166,7 @@ def _adjust(company: Company, inv: Invoice, *, kind: AdjustmentKind, amount: int
     if day < inv.issue_date:
         raise ValidationFailed(f"cannot adjust {inv.number} on {day}, before its issue date "
                                f"{inv.issue_date}", invoice=inv.number)
-    qs = Instalment.objects.select_for_update().filter(invoice=inv)
+    qs = Instalment.objects.select_for_update(no_key=True).filter(invoice=inv)
     if instalment_ids is not None:
         qs = qs.filter(pk__in=instalment_ids)
     insts = {i.pk: i for i in qs.order_by("pk")}
@@ -255,18 +248,21 @@ def entry_lines(entry_id: int) -> list[Line]:
 
 def reverse_adjustment(company: Company, orig: Adjustment, day: date, actor: Any,
                        reason: str = "") -> Adjustment:
-    """Write the reversal of ``orig`` (inside the caller's transaction; no role check)."""
-    orig = (Adjustment.objects.select_for_update(of=("self",)).select_related("invoice")
-            .get(pk=orig.pk))
+    """Write the reversal of ``orig`` (inside the caller's transaction; no role check).
+    Locks its instalments before the adjustment row, the order of every allocation (an
+    allocation reversed loses the discount on its instalment: ``discounts_lost``)."""
+    allocs = list(Allocation.objects.filter(adjustment_id=orig.pk)
+                  .order_by("instalment_id", "id"))
+    list(Instalment.objects.select_for_update(no_key=True)
+         .filter(pk__in=[a.instalment_id for a in allocs]).order_by("pk").values_list("pk"))
+    orig = (Adjustment.objects.select_for_update(of=("self",), no_key=True)
+            .select_related("invoice").get(pk=orig.pk))
     if orig.amount < 0:
         raise ValidationFailed("a reversal cannot itself be reversed", adjustment=orig.pk)
     if Adjustment.objects.filter(reversal_of=orig).exists():
         raise AlreadyReversed(f"adjustment {orig.pk} is already reversed", adjustment=orig.pk)
     if day < orig.date:
         raise ValidationFailed(f"cannot reverse on {day} an adjustment dated {orig.date}")
-    allocs = list(orig.allocations.order_by("instalment_id", "id"))
-    list(Instalment.objects.select_for_update()
-         .filter(pk__in=[a.instalment_id for a in allocs]).order_by("pk").values_list("pk"))
     entry = journal_write(
         company=company, day=day, kind="adjustment_reversal", actor=actor,
         source_type="adjustment", source_id=orig.pk, lines=negate(entry_lines(
@@ -351,8 +347,8 @@ def receipt_allocate_short(*, actor: Any, company: Company, receipt: str, invoic
     _residual_mode(write_off, deduction)
     check_open_period(company, day)
     with transaction.atomic():
-        src = (Receipt.objects.select_for_update().filter(company=company, number=receipt)
-               .first())
+        src = (Receipt.objects.select_for_update(no_key=True)
+               .filter(company=company, number=receipt).first())
         if src is None:
             raise NotFound(f"no receipt {receipt!r}", receipt=receipt)
         inv = _invoice_locked(company, invoice)
@@ -448,6 +444,19 @@ def discounts_earned(*, company: Company, receipt: Receipt, rows: list[Allocatio
     return out
 
 
+def discounts_lost(*, company: Company, instalment_id: int, day: date, actor: Any,
+                   reason: str) -> list[Adjustment]:
+    """Reverse the live early-payment discount of an instalment whose payment was just
+    undone (``services.allocation_reverse``, with the instalment locked): the discount was
+    earned by paying the rest in time, and that payment is no longer there. Paid again in
+    time, the instalment earns it again. A discount written after ``day`` (earned by a later
+    payment) is reversed on its own day."""
+    return [reverse_adjustment(company, adj, max(day, adj.date), actor, reason=reason)
+            for adj in Adjustment.objects.filter(
+                allocations__instalment_id=instalment_id, kind=AdjustmentKind.DISCOUNT,
+                amount__gt=0, reversed_by__isnull=True).distinct().order_by("id")]
+
+
 # ---------------------------------------------------------------- bad debts
 def invoice_write_off(*, actor: Any, company: Company, number: str, day: date, reason: str,
                       amount: Decimal | None = None, tax_relief: bool = False) -> Adjustment:
@@ -527,8 +536,8 @@ def invoice_recover(*, actor: Any, company: Company, number: str, receipt: str, 
     require_role(company, actor, Role.CLERK)
     check_open_period(company, day)
     with transaction.atomic():
-        src = (Receipt.objects.select_for_update().filter(company=company, number=receipt)
-               .first())
+        src = (Receipt.objects.select_for_update(no_key=True)
+               .filter(company=company, number=receipt).first())
         if src is None:
             raise NotFound(f"no receipt {receipt!r}", receipt=receipt)
         inv = _invoice_locked(company, number)

@@ -174,7 +174,7 @@ def _plan_chunk(company: Company, day: date, policy: Policy, ids: list[int],
                                          allocated__lt=F("amount"))
     if lock:
         # Locked in id order, as every allocation locks receipts before instalments.
-        receipts_qs = receipts_qs.select_for_update()
+        receipts_qs = receipts_qs.select_for_update(no_key=True)
     receipts: dict[int, list[tuple[str, OpenReceipt]]] = defaultdict(list)
     currency_of: dict[int, str] = {}
     for r in (receipts_qs.order_by("customer_id", "date", "id")

@@ -328,7 +328,7 @@ def _locked(qs: Any, ids: set[int], fields: tuple[str, ...]) -> dict[int, dict[s
     out: dict[int, dict[str, Any]] = {}
     ordered = sorted(ids)
     for i in range(0, len(ordered), _CHUNK):
-        rows = (qs.select_for_update(of=("self",)).filter(pk__in=ordered[i:i + _CHUNK])
+        rows = (qs.select_for_update(of=("self",), no_key=True).filter(pk__in=ordered[i:i + _CHUNK])
                 .order_by("pk").values(*fields))
         out.update((r["id"], r) for r in rows)
     return out

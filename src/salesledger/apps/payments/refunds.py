@@ -54,7 +54,7 @@ from salesledger.money import Money
 
 from .adjustments import entry_lines, reverse_adjustment
 from .models import Adjustment, Allocation, Method, Receipt, ReceiptReversal, Refund
-from .services import OpenSide, allocation_reverse, relieved_bases
+from .services import OpenSide, allocation_reverse, amount_minor, relieved_bases
 
 # Why a returned-payment fee bears no VAT: it compensates a loss and pays for no supply
 # (outside the scope of VAT: EU VAT directive art. 2; CJEU C-277/05 Société thermale).
@@ -70,7 +70,7 @@ def _text(minor: int, currency: str) -> str:
 
 
 def _receipt_locked(company: Company, number: str) -> Receipt:
-    rc = (Receipt.objects.select_for_update(of=("self",)).select_related("customer")
+    rc = (Receipt.objects.select_for_update(of=("self",), no_key=True).select_related("customer")
           .filter(company=company, number=number).first())
     if rc is None:
         raise NotFound(f"no receipt {number!r}", receipt=number)
@@ -106,11 +106,7 @@ def receipt_refund(*, actor: Any, company: Company, number: str, day: date,
         if amount is None:
             minor = unapplied
         else:
-            money = Money.of(amount, rc.currency)
-            if not money.is_rounded():
-                raise ValidationFailed(f"{amount} has more decimals than {rc.currency} allows",
-                                       field="amount")
-            minor = money.minor()
+            minor = amount_minor(amount, rc.currency)
             if minor <= 0:
                 raise NegativeAmount(f"a refund must be positive, not {amount}", field="amount")
         if minor <= 0 or minor > unapplied:
@@ -149,7 +145,7 @@ def refund_reverse(*, actor: Any, company: Company, number: str, day: date,
         if orig is None:
             raise NotFound(f"no refund {number!r}", refund=number)
         rc = _receipt_locked(company, orig.receipt.number)
-        orig = Refund.objects.select_for_update().get(pk=orig.pk)
+        orig = Refund.objects.select_for_update(no_key=True).get(pk=orig.pk)
         if Refund.objects.filter(reversal_of=orig).exists():
             raise AlreadyReversed(f"refund {number} is already reversed", refund=number)
         if day < orig.date:
@@ -197,11 +193,18 @@ def receipt_reverse(*, actor: Any, company: Company, number: str, day: date, rea
         undone = [reverse_adjustment(company, adj, day, actor, reason=why)
                   for adj in Adjustment.objects.filter(receipt=rc, amount__gt=0,
                                                        reversed_by__isnull=True).order_by("id")]
+        live = list(Allocation.objects.filter(receipt=rc, amount__gt=0,
+                                              reversed_by__isnull=True)
+                    .order_by("id").values_list("id", "instalment_id"))
+        # Discounts that other payments earned on the instalments this one paid are lost
+        # with it (allocation_reverse -> adjustments.discounts_lost).
+        discounts = set(Adjustment.objects.filter(
+            kind="discount", amount__gt=0, reversed_by__isnull=True,
+            allocations__instalment_id__in=[i for _, i in live]).values_list("id", flat=True))
         reopened = [allocation_reverse(actor=actor, company=company, allocation_id=a_id,
-                                       day=day, reason=why)
-                    for a_id in Allocation.objects.filter(receipt=rc, amount__gt=0,
-                                                          reversed_by__isnull=True)
-                    .order_by("id").values_list("id", flat=True)]
+                                       day=day, reason=why) for a_id, _ in live]
+        lost = sorted(Adjustment.objects.filter(pk__in=discounts, reversed_by__isnull=False)
+                      .values_list("id", flat=True))
         rc.refresh_from_db(fields=["allocated"])
         remaining = rc.amount - rc.allocated
         base = _source_base(rc, remaining, company.base_currency)
@@ -231,7 +234,7 @@ def receipt_reverse(*, actor: Any, company: Company, number: str, day: date, rea
               customer=rc.customer.code, amount=_text(remaining, rc.currency),
               currency=rc.currency, reason=reason, allocations_reversed=[r.reversal_of_id
                                                                          for r in reopened],
-              adjustments_reversed=[a.reversal_of_id for a in undone],
+              adjustments_reversed=[a.reversal_of_id for a in undone] + lost,
               fee_invoice=fee_invoice.number if fee_invoice else None)
     return rev
 
@@ -239,17 +242,15 @@ def receipt_reverse(*, actor: Any, company: Company, number: str, day: date, rea
 def _fee_minor(rc: Receipt, fee: Decimal | None) -> int:
     if fee is None:
         return 0
-    money = Money.of(fee, rc.currency)
-    if not money.is_rounded():
-        raise ValidationFailed(f"{fee} has more decimals than {rc.currency} allows", field="fee")
-    if money.minor() <= 0:
+    minor = amount_minor(fee, rc.currency, field="fee")
+    if minor <= 0:
         raise NegativeAmount(f"a fee must be positive, not {fee}", field="fee")
     if rc.customer.po_required:
         raise ValidationFailed(
             f"customer {rc.customer.code} requires a purchase order number on every invoice: "
             "reverse the payment without --fee and charge the fee on an invoice of its own",
             field="fee")
-    return money.minor()
+    return minor
 
 
 def _fee_invoice(company: Company, rc: Receipt, fee: int, day: date, actor: Any) -> Invoice:

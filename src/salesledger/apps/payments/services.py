@@ -1,7 +1,10 @@
 """Recording receipts and allocating receipts and credit notes to open instalments.
 
 Locking order, the same everywhere so that two writers cannot deadlock: the source row (a
-receipt or a credit note) first, then the instalments in ascending id. The cached
+receipt or a credit note) first, then the instalments in ascending id. Rows are locked FOR NO
+KEY UPDATE (``no_key=True``): writers still queue, but inserting a row that refers to a locked
+one (a reversing adjustment naming its receipt and invoice) does not wait for its lock, which
+would deadlock against a writer that holds it and waits for our instalment. The cached
 ``settled`` and ``allocated`` columns are changed in the same transaction as the
 allocation rows, and CHECK constraints in the schema refuse any over-allocation even if a
 service had a bug.
@@ -12,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import transaction
@@ -40,7 +43,7 @@ from salesledger.domain.errors import (
     NotFound,
     ValidationFailed,
 )
-from salesledger.domain.fx import source_amounts
+from salesledger.domain.fx import parse_rate, source_amounts
 from salesledger.domain.journal import (
     AccountRole,
     Line,
@@ -59,6 +62,28 @@ from salesledger.domain.settlement import (
 from salesledger.money import Money
 
 from .models import Allocation, Method, Receipt
+
+# The largest amount a payment, a refund or an adjustment may have, in minor units: beyond
+# any real payment, and far enough inside the 64-bit columns that their sums stay exact.
+MAX_MINOR = 10**15
+
+
+def amount_minor(amount: Decimal, currency: str, *, field: str = "amount") -> int:
+    """A typed amount as minor units of ``currency`` (the sign is the caller's rule). Refuses
+    more decimals than the currency has, and amounts no payment reaches (``1e30``, whose
+    rounding the decimal context cannot even do), with ``validation_failed``."""
+    try:
+        money = Money.of(amount, currency)
+        rounded = money.is_rounded()
+    except (InvalidOperation, ValueError):
+        raise ValidationFailed(f"{amount} is not an amount in {currency}", field=field) from None
+    if not rounded:
+        raise ValidationFailed(f"{amount} has more decimals than {currency} allows", field=field)
+    minor = money.minor()
+    if abs(minor) >= MAX_MINOR:
+        raise ValidationFailed(f"{amount} {currency} is more than any amount recorded here",
+                               field=field)
+    return minor
 
 
 @dataclass
@@ -79,12 +104,10 @@ def receipt_record(*, actor: Any, company: Company, data: ReceiptInput) -> Recei
     require_role(company, actor, Role.CLERK)
     customer = customer_get(company, data.customer_code)
     currency = document_currency(company, customer, data.currency)
-    rate = resolve_rate(company, currency, data.rate, data.date)
-    money = Money.of(data.amount, currency)
-    if not money.is_rounded():
-        raise ValidationFailed(f"{data.amount} has more decimals than {currency} allows",
-                               field="amount")
-    amount = money.minor()
+    # A typed rate is held to the range of the rate table (1e400 is a typing mistake).
+    rate = resolve_rate(company, currency,
+                        None if data.rate is None else parse_rate(data.rate), data.date)
+    amount = amount_minor(data.amount, currency)
     base = receipt_check(company, currency=currency, rate=rate, amount=amount,
                          method=data.method, day=data.date)
     with transaction.atomic():
@@ -142,12 +165,12 @@ class Target:
 def _source_locked(company: Company, receipt_number: str | None, credit_number: str | None
                    ) -> Receipt | Invoice:
     if receipt_number:
-        src = (Receipt.objects.select_for_update()
+        src = (Receipt.objects.select_for_update(no_key=True)
                .filter(company=company, number=receipt_number).first())
         if src is None:
             raise NotFound(f"no receipt {receipt_number!r}", receipt=receipt_number)
         return src
-    src_cn = (Invoice.objects.select_for_update()
+    src_cn = (Invoice.objects.select_for_update(no_key=True)
               .filter(company=company, number=credit_number, kind=DocKind.CREDIT_NOTE).first())
     if src_cn is None:
         raise NotFound(f"no credit note {credit_number!r}", credit_note=credit_number)
@@ -272,17 +295,17 @@ def _plan(company: Company, src: Receipt | Invoice, targets: list[Target], auto:
         if inv.issue_date > day:
             raise ValidationFailed(f"cannot allocate on {day} to {inv.number}, issued on "
                                    f"{inv.issue_date}", invoice=inv.number)
-        amount = Money.of(t.amount, inv.currency)
-        if not amount.is_rounded() or amount.minor() <= 0:
+        minor = amount_minor(t.amount, inv.currency)
+        if minor <= 0:
             raise NegativeAmount(f"allocation to {inv.number} must be a positive amount in "
                                  f"{inv.currency}, not {t.amount}")
         open_rows = [OpenInstalment(i.id, i.due_date, i.amount - i.settled)
                      for i in inv.instalments.filter(settled__lt=F("amount"))]
         open_total = sum(o.open for o in open_rows)
         same = sum(a for a, cur, _ in shares_fx if cur == src.currency)
-        check_allocation(amount.minor(), open_amount=open_total,
-                         unallocated=amount.minor() if cross else available - same)
-        part = settle_oldest_first(amount.minor(), open_rows)
+        check_allocation(minor, open_amount=open_total,
+                         unallocated=minor if cross else available - same)
+        part = settle_oldest_first(minor, open_rows)
         shares.extend(part)
         shares_fx.extend((p.amount, inv.currency, cross or Decimal(1)) for p in part)
     if len({cur for _, cur, _ in shares_fx}) > 1 or any(c != src.currency
@@ -393,7 +416,7 @@ def _apply(company: Company, src: Receipt | Invoice, shares: list[Share], day: d
     if not shares:
         return []
     ids = sorted({s.instalment_id for s in shares})
-    locked = {i.pk: i for i in Instalment.objects.select_for_update(of=("self",))
+    locked = {i.pk: i for i in Instalment.objects.select_for_update(of=("self",), no_key=True)
               .select_related("invoice").filter(pk__in=ids).order_by("pk")}
     is_receipt = isinstance(src, Receipt)
     kind = "receipt" if is_receipt else "credit_note"
@@ -461,8 +484,9 @@ def allocation_reverse(*, actor: Any, company: Company, allocation_id: int, day:
         if day < orig.date:
             raise ValidationFailed(f"cannot reverse on {day} an allocation dated {orig.date}")
         src_model = Receipt if orig.receipt_id else Invoice
-        src = src_model.objects.select_for_update().get(pk=orig.receipt_id or orig.credit_note_id)
-        Instalment.objects.select_for_update().get(pk=orig.instalment_id)
+        src = (src_model.objects.select_for_update(no_key=True)
+               .get(pk=orig.receipt_id or orig.credit_note_id))
+        Instalment.objects.select_for_update(no_key=True).get(pk=orig.instalment_id)
         if Allocation.objects.filter(reversal_of=orig).exists():
             raise AlreadyReversed(f"allocation {allocation_id} is already reversed")
         entry = None
@@ -490,8 +514,16 @@ def allocation_reverse(*, actor: Any, company: Company, allocation_id: int, day:
             created_by=actor if getattr(actor, "pk", None) else None)
         Instalment.objects.filter(pk=orig.instalment_id).update(settled=F("settled") - orig.amount)
         src_model.objects.filter(pk=src.pk).update(allocated=F("allocated") - taken)
+        lost = []
+        if orig.receipt_id:
+            # An early-payment discount stands only while the payments that earned it do.
+            from .adjustments import discounts_lost
+
+            lost = discounts_lost(company=company, instalment_id=orig.instalment_id, day=day,
+                                  actor=actor, reason=f"payment undone: allocation {orig.pk}")
         audit(company, actor, "allocation.reverse", "allocation", orig.pk,
-              amount=str(Money.from_minor(orig.amount, orig.currency).amount), reason=reason)
+              amount=str(Money.from_minor(orig.amount, orig.currency).amount), reason=reason,
+              **({"discounts_reversed": [a.reversal_of_id for a in lost]} if lost else {}))
     return rev
 
 
