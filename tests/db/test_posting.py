@@ -46,6 +46,10 @@ def test_posting_writes_receivable_revenue_and_tax(company, owner, customer, cre
     draft = create_invoice(lines=[("Consulting", "2", "45.00", "20"),
                                   ("Book", "1", "10.00", "5.5")])
     assert draft.number is None and JournalEntry.objects.count() == 0
+    # and the draft already shows what it totals, line by line
+    draft.refresh_from_db()
+    assert (draft.net, draft.tax, draft.total) == (10000, 1855, 11855)
+    assert [(li.net, li.tax) for li in draft.lines.all()] == [(9000, 1800), (1000, 55)]
     seq = last_seq(company)
     # when it is posted
     inv = invoice_post(actor=owner, company=company, invoice_id=draft.pk)

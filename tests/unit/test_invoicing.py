@@ -95,6 +95,24 @@ def test_invalid_lines_are_refused(bad):
         compute_totals([bad], "EUR")
 
 
+@pytest.mark.parametrize(("qty", "price", "words"), [
+    ("1", "1E+400", "beyond what one line can carry"),
+    ("1E+30", "5", "beyond what one line can carry"),
+    ("2000000", "2000000", "beyond what one line can carry"),  # each fine, the product not
+    ("NaN", "5", "is not a number"),
+    ("1", "Infinity", "is not a number"),
+    ("1", "1E-12", "at most 10 decimals"),
+])
+def test_absurd_quantities_and_prices_are_refused_not_crashed_on(qty, price, words):
+    with pytest.raises(ValidationFailed, match=words):
+        compute_totals([line(qty, price, "20")], "EUR")
+
+
+def test_the_largest_line_still_computes_exactly():
+    t = compute_totals([line("999999", "999999.99", "20")], "EUR")
+    assert t.net == 99999899000001 and t.tax == 19999979800000
+
+
 def test_an_empty_document_is_refused():
     with pytest.raises(EmptyInvoice):
         compute_totals([], "EUR")

@@ -160,6 +160,13 @@ CHARGE_REASON_CODES: dict[str, str] = {
 }
 
 
+# The largest quantity, unit price and line amount one line may carry (a trillion), and the
+# decimals a quantity or price may have: enough for any sale, and far from the 64-bit limit of
+# the amounts stored in minor units.
+LINE_LIMIT = Decimal(10) ** 12
+MAX_LINE_DECIMALS = 10
+
+
 def validate_line(line: LineInput, index: int, *, allow_negative: bool = False) -> None:
     where = f"line {index + 1}"
     if line.unit_code not in UNIT_CODES:
@@ -169,6 +176,16 @@ def validate_line(line: LineInput, index: int, *, allow_negative: bool = False) 
     if len(line.exemption_reason) > 200:
         raise ValidationFailed(f"{where}: the VAT exemption reason is longer than 200 "
                                "characters", line=index + 1)
+    for name, value in (("quantity", line.quantity), ("unit price", line.unit_price),
+                        ("discount", line.discount_percent), ("tax rate", line.tax_rate)):
+        if not value.is_finite() or value.as_tuple().exponent < -MAX_LINE_DECIMALS:  # type: ignore[operator]
+            raise ValidationFailed(f"{where}: {name} {value} is not a number with at most "
+                                   f"{MAX_LINE_DECIMALS} decimals", line=index + 1)
+    if abs(line.quantity) >= LINE_LIMIT or abs(line.unit_price) >= LINE_LIMIT or (
+            abs(line.quantity * line.unit_price) >= LINE_LIMIT):
+        raise ValidationFailed(f"{where}: quantity {line.quantity} x unit price "
+                               f"{line.unit_price} is beyond what one line can carry "
+                               f"(under {LINE_LIMIT:,} each and in total)", line=index + 1)
     if line.quantity < 0 and not allow_negative:
         raise NegativeQuantity(f"{where}: quantity {line.quantity} is negative", line=index + 1)
     if line.unit_price < 0 and not allow_negative:

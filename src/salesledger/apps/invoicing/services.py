@@ -99,9 +99,9 @@ def resolve_rate(company: Company, currency: str, rate: Decimal | None,
             f"a {currency} document needs an exchange rate to {company.base_currency}",
             field="rate",
         )
-    if rate <= 0:
-        raise ValidationFailed("the exchange rate must be positive", field="rate")
-    return rate
+    from salesledger.domain.fx import parse_rate
+
+    return parse_rate(rate)  # positive, finite, in the rate table's range
 
 
 def document_currency(company: Company, customer: Customer, currency: str) -> str:
@@ -125,7 +125,8 @@ def invoice_create(*, actor: Any, company: Company, data: InvoiceInput) -> Invoi
     customer = customer_get(company, data.customer_code)
     currency = document_currency(company, customer, data.currency)
     rate = resolve_rate(company, currency, data.rate, data.issue_date)
-    compute_invoice_totals(company, currency, data.lines, data.charges)  # refuse bad lines now
+    # Refuses bad lines now; the draft shows what it would total (posting computes again).
+    totals = compute_invoice_totals(company, currency, data.lines, data.charges)
     corrects = None
     if data.corrects_number:
         if data.kind != DocKind.CREDIT_NOTE:
@@ -148,15 +149,17 @@ def invoice_create(*, actor: Any, company: Company, data: InvoiceInput) -> Invoi
             series="CN" if data.kind == DocKind.CREDIT_NOTE else "INV",
             issue_date=data.issue_date, currency=currency, rate=rate, terms=terms,
             po_number=data.po_number.strip(), buyer_reference=data.buyer_reference.strip(),
-            notes=data.notes, corrects=corrects,
+            notes=data.notes, corrects=corrects, net=totals.net, tax=totals.tax,
+            total=totals.total,
+            base_total=to_base(totals.total, currency, company.base_currency, rate),
         )
         InvoiceLine.objects.bulk_create(
             InvoiceLine(company=company, invoice=inv, position=i, description=li.description,
                         quantity=li.quantity, unit_price=li.unit_price,
                         discount_percent=li.discount_percent, tax_rate=li.tax_rate,
                         tax_category=li.tax_category, exemption_reason=li.exemption_reason,
-                        unit_code=li.unit_code)
-            for i, li in enumerate(data.lines, start=1)
+                        unit_code=li.unit_code, net=lt.net, tax=lt.tax)
+            for i, (li, lt) in enumerate(zip(data.lines, totals.lines, strict=True), start=1)
         )
         DocumentCharge.objects.bulk_create(
             DocumentCharge(company=company, invoice=inv, position=i, is_charge=c.is_charge,
