@@ -173,3 +173,13 @@ def test_split_refuses_bad_weights():
             m.split_by(weights)
     with pytest.raises(ValueError):
         m.split(0)
+
+
+@given(whole=st.integers(min_value=0, max_value=10**80), thousandths=st.integers(0, 999))
+def test_rounding_is_exact_at_any_size(whole, thousandths):
+    # far beyond the default context's 28 digits, rounding stays exact (half up: 5 goes up)
+    value = Money.of(f"{whole}.{thousandths:03d}", "EUR")
+    cents = whole * 100 + (thousandths + 5) // 10
+    expected = f"{cents // 100}.{cents % 100:02d}"
+    assert value.round().amount == Decimal(expected)
+    assert str(value.round()) == f"{expected} EUR"

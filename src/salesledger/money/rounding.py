@@ -37,4 +37,9 @@ def quantize(value: Decimal, exponent: int, rounding: Rounding = Rounding.HALF_U
     """Round ``value`` to ``exponent`` decimal places with the named policy."""
     if not isinstance(value, Decimal):
         raise TypeError(f"quantize expects a Decimal, not {type(value).__name__}")
-    return value.quantize(Decimal(1).scaleb(-exponent), rounding=rounding.decimal_mode)
+    # Exact at any size: the context holds every digit the result has (the default context's
+    # 28 digits would make quantizing a very large amount an error).
+    digits = max(decimal.getcontext().prec, value.adjusted() + exponent + 2)
+    context = decimal.Context(prec=digits, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN)
+    return value.quantize(Decimal(1).scaleb(-exponent, context), rounding=rounding.decimal_mode,
+                          context=context)
