@@ -129,3 +129,27 @@ def test_over_allocation_and_check_failure(capsys, books):
     code, out, _ = run(capsys, "check")
     assert code == 1
     assert "acme: 2 problem(s)" in out and "settlement_cache: receipt RCT2025-00001" in out
+
+
+def test_customer_update_changes_only_what_is_given_and_is_audited(capsys, books):
+    from salesledger.apps.core.models import AuditEvent
+    from salesledger.apps.customers.models import Customer
+
+    code, out, err = run(capsys, "customer", "update", "C1", "--credit-limit", "2500.50",
+                         "--po-required", "--language", "fr", "--verified")
+    assert (code, err) == (0, ""), err
+    c = Customer.objects.get(code="C1")
+    assert (c.credit_limit, c.po_required, c.language, c.name) == (250050, True, "fr", "Dupont")
+    assert c.verified_at is not None
+    actions = list(AuditEvent.objects.filter(entity="customer", entity_id=c.pk)
+                   .values_list("action", flat=True))
+    assert actions[-2:] == ["customer.update", "customer.verify"]
+    # clearing the limit, and bad values refused with the field named
+    assert run(capsys, "customer", "update", "C1", "--credit-limit", "")[0] == 0
+    assert Customer.objects.get(code="C1").credit_limit is None
+    for argv, words in ((["--credit-limit", "-5"], "cannot be negative"),
+                        (["--country", "France"], "two-letter"),
+                        (["--name", " "], "needs a name"),
+                        ([], "say what to change")):
+        code, _, err = run(capsys, "customer", "update", "C1", *argv)
+        assert code == 2 and err.startswith("invalid: ") and words in err, err

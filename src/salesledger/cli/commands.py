@@ -222,6 +222,36 @@ def cmd_customer_list(args: argparse.Namespace) -> int:
     return 0
 
 
+UPDATABLE = (("name", "name"), ("legal_name", "legal_name"), ("tax_id", "tax_id"),
+             ("country", "country"), ("language", "language"), ("email", "email"),
+             ("phone", "phone"), ("notes", "notes"), ("credit_limit", "credit_limit"))
+
+
+def cmd_customer_update(args: argparse.Namespace) -> int:
+    from django.utils import timezone
+
+    from salesledger.apps.customers.services import customer_update, customer_verify
+
+    company = _company(args)
+    actor = _actor(args, company)
+    changes = {field: getattr(args, attr) for attr, field in UPDATABLE
+               if getattr(args, attr) is not None}
+    if args.po_required is not None:
+        changes["po_required"] = args.po_required
+    if not changes and not args.verified:
+        raise ValidationFailed("say what to change (see --help), or --verified")
+    if changes:
+        customer_update(actor=actor, company=company, code=args.code, **changes)
+    if args.verified:
+        customer_verify(actor=actor, company=company, code=args.code, at=timezone.now())
+    what = sorted(changes) + (["verified"] if args.verified else [])
+    if args.json:
+        emit_json({"code": args.code, "changed": what})
+    else:
+        print(f"customer {args.code} updated: {', '.join(what)}")
+    return 0
+
+
 def cmd_customer_show(args: argparse.Namespace) -> int:
     from salesledger.apps.customers.selectors import customer_detail
 
@@ -741,6 +771,16 @@ def register(sub: Sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("--offset", type=int, default=0)
     p = _cmd(g, common, "show", cmd_customer_show, "show a customer")
     p.add_argument("code")
+    p = _cmd(g, common, "update", cmd_customer_update,
+             "change a customer's details (only the options given), or confirm them")
+    p.add_argument("code")
+    for attr, _field in UPDATABLE:
+        p.add_argument("--" + attr.replace("_", "-"), dest=attr,
+                       help="empty text clears it" if attr in ("credit_limit", "notes") else None)
+    p.add_argument("--po-required", dest="po_required", action="store_true", default=None)
+    p.add_argument("--no-po-required", dest="po_required", action="store_false")
+    p.add_argument("--verified", action="store_true",
+                   help="record that the record was confirmed accurate now")
     # customer statement, invoice pdf|send, company and template: document_commands.py.
     from .document_commands import register_customer_extras, register_invoice_extras
 

@@ -95,16 +95,7 @@ def build_customer(
             f"country must be a two-letter ISO code, not {country!r}", field="country"
         )
     tax_id = normalise_tax_id(data.tax_id, country)
-    limit = None
-    if data.credit_limit.strip():
-        try:
-            limit = Money.of(data.credit_limit, currency).round().minor()
-        except (ValueError, ArithmeticError):
-            raise ValidationFailed(
-                f"credit limit {data.credit_limit!r} is not an amount", field="credit_limit"
-            ) from None
-        if limit < 0:
-            raise ValidationFailed("credit limit cannot be negative", field="credit_limit")
+    limit = parse_credit_limit(data.credit_limit, currency)
     parent = None
     if data.parent_code:
         parent = (parents or {}).get(data.parent_code) or Customer.objects.filter(
@@ -220,6 +211,23 @@ def _check_ibans_free(company: Company, ibans: list[str]) -> None:
         )
 
 
+def parse_credit_limit(text: str, currency: str) -> int | None:
+    """A credit limit typed as decimal text, in minor units; blank is no limit."""
+    if not str(text).strip():
+        return None
+    try:
+        limit = Money.of(str(text).strip(), currency).round().minor()
+    except (ValueError, ArithmeticError):
+        raise ValidationFailed(
+            f"credit limit {text!r} is not an amount", field="credit_limit"
+        ) from None
+    if limit < 0:
+        raise ValidationFailed("credit limit cannot be negative", field="credit_limit")
+    if limit >= 10**15:
+        raise ValidationFailed(f"credit limit {text} is too large", field="credit_limit")
+    return limit
+
+
 EDITABLE = (
     "name",
     "legal_name",
@@ -242,10 +250,21 @@ def customer_update(*, actor: Any, company: Company, code: str, **changes: Any) 
     with transaction.atomic():
         customer = customer_get(company, code, for_update=True)
         before = customer_snapshot(customer)
+        if "country" in changes:
+            changes["country"] = str(changes["country"]).strip().upper()
+            if len(changes["country"]) != 2:
+                raise ValidationFailed(
+                    f"country must be a two-letter ISO code, not {changes['country']!r}",
+                    field="country")
         if "tax_id" in changes:
             changes["tax_id"] = normalise_tax_id(
                 changes["tax_id"], changes.get("country", customer.country)
             )
+        if "credit_limit" in changes and not isinstance(changes["credit_limit"], int):
+            changes["credit_limit"] = parse_credit_limit(
+                changes["credit_limit"] or "", customer.currency or company.base_currency)
+        if "name" in changes and not str(changes["name"]).strip():
+            raise ValidationFailed("a customer needs a name", field="name")
         for k, v in changes.items():
             setattr(customer, k, v)
         customer.save()
