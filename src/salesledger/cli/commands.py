@@ -714,7 +714,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from salesledger.cli.serve import serve
 
-    return serve(host=args.host, port=args.port, demo=not args.no_demo)
+    return serve(host=args.host, port=args.port, demo=not args.no_demo,
+                 worker=not args.no_worker)
 
 
 # ---------------------------------------------------------------- registration
@@ -887,6 +888,8 @@ def register(sub: Sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--no-demo", action="store_true")
+    p.add_argument("--no-worker", action="store_true",
+                   help="do not start the background worker (run 'salesledger worker' apart)")
 
     # quote, recurring and worker live in their own module (quote_commands.py).
     from .quote_commands import register as register_quotes

@@ -2,12 +2,16 @@
 
 Migrates the database, collects the static files (served by WhiteNoise), loads the demo
 company when the database has none (unless ``--no-demo``), and serves the WSGI application
-with waitress, a production-grade pure-Python server. Ctrl-C (or SIGTERM) stops it cleanly.
+with waitress, a production-grade pure-Python server. Unless ``--no-worker``, it also starts
+``salesledger worker`` as a child process (the background tasks: recurring invoices, freezing
+the PDFs of posted documents, e-mail sending), so that one command runs the whole product.
+Ctrl-C (or SIGTERM) stops both cleanly.
 """
 
 from __future__ import annotations
 
 import signal
+import subprocess
 import sys
 from typing import Any
 
@@ -23,7 +27,23 @@ def _stop(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
-def serve(*, host: str, port: int, demo: bool) -> int:
+def _start_worker() -> subprocess.Popen[bytes]:
+    # A process of its own: rendering documents must not hold up the web server's threads.
+    return subprocess.Popen([sys.executable, "-m", "salesledger.cli.main", "worker"])
+
+
+def _stop_worker(worker: subprocess.Popen[bytes] | None) -> None:
+    if worker is None or worker.poll() is not None:
+        return
+    worker.send_signal(signal.SIGTERM)  # it finishes the task at hand, then exits
+    try:
+        worker.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.wait()
+
+
+def serve(*, host: str, port: int, demo: bool, worker: bool = True) -> int:
     from django.core.management import call_command
 
     from salesledger.apps.core.demo import DEMO_PASSWORD, DEMO_USER, demo_login_works
@@ -54,13 +74,18 @@ def serve(*, host: str, port: int, demo: bool) -> int:
         print(f"  demo login:   user {DEMO_USER!r}, password {DEMO_PASSWORD!r}\n"
               "                (a superuser, for the demo only: it sees and may change "
               "everything in the back office)", flush=True)
+    if worker:
+        print("  worker:       background tasks run in a child process (--no-worker to "
+              "run 'salesledger worker' yourself)", flush=True)
     print("press Ctrl-C to stop\n", flush=True)
     previous = signal.signal(signal.SIGTERM, _stop)
+    child = _start_worker() if worker else None
     try:
         waitress_serve(application, host=host, port=port, threads=8)
     except KeyboardInterrupt:
         pass
     finally:
         signal.signal(signal.SIGTERM, previous)
+        _stop_worker(child)
     print("salesledger stopped", file=sys.stderr, flush=True)
     return 0

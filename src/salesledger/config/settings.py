@@ -323,5 +323,7 @@ LOGGING = {
         "weasyprint": {"level": "WARNING"},
         "fontTools": {"level": "WARNING"},
         "factur-x": {"level": "WARNING"},
+        # The queue says "starting"/"no more tasks" every round: only its problems matter.
+        "django_tasks_db": {"level": "WARNING"},
     },
 }

@@ -140,6 +140,42 @@ def invoice_pdf_file(*, actor: Any, company: Company, invoice: Invoice) -> Docum
     return stored
 
 
+# Posted documents whose PDF the worker freezes in one task.
+FREEZE_CHUNK = 100
+
+
+def pdfs_freeze_later(company: Company, invoice_ids: list[int]) -> int:
+    """Queue the freezing of these posted documents' PDFs (``salesledger worker`` renders
+    them). Call inside the posting transaction: the task rows are written with the
+    documents or not at all. Returns the number of tasks queued."""
+    from .tasks import freeze_pdfs_task
+
+    chunks = [invoice_ids[i:i + FREEZE_CHUNK] for i in range(0, len(invoice_ids), FREEZE_CHUNK)]
+    for chunk in chunks:
+        freeze_pdfs_task.enqueue(company.code, chunk)
+    return len(chunks)
+
+
+def pdfs_freeze(*, actor: Any, company: Company, invoice_ids: list[int]) -> dict[str, Any]:
+    """Render and store the PDF of each posted document not frozen yet (the worker's task;
+    running it twice stores nothing twice). A document whose template fails is reported and
+    the others go on: it is frozen when its template is fixed, or on first use."""
+    frozen, already, failed = 0, 0, {}
+    done = set(DocumentFile.objects.filter(invoice_id__in=invoice_ids, kind=PDF_KIND)
+               .values_list("invoice_id", flat=True))
+    for inv in Invoice.objects.filter(company=company, pk__in=invoice_ids).order_by("pk"):
+        if inv.pk in done or not inv.is_posted:
+            already += 1
+            continue
+        try:
+            invoice_pdf_file(actor=actor, company=company, invoice=inv)
+        except DocumentTemplateError as exc:
+            failed[inv.number or str(inv.pk)] = exc.message
+            continue
+        frozen += 1
+    return {"frozen": frozen, "already": already, "failed": failed}
+
+
 def invoice_pdf_bytes(*, company: Company, invoice: Invoice, pdfa: bool = False) -> bytes:
     """The PDF of a posted document, as issued (frozen on first use). It is always a PDF/A-3b,
     so ``pdfa=True`` (what a Factur-X needs) gets the same frozen file."""

@@ -348,6 +348,10 @@ def invoice_post(*, actor: Any, company: Company, invoice_id: int,
         fy, seq, prefix = number_take(company, inv.series, inv.issue_date)
         inv.fiscal_year, inv.seq, inv.number = fy, seq, number_format(prefix, fy, seq)
         finish_posting(company, inv, totals, lines, actor, charges)
+        # The issued PDF is rendered and frozen in the background, moments after posting.
+        from salesledger.apps.documents.services import pdfs_freeze_later
+
+        pdfs_freeze_later(company, [inv.pk])
     if credit and inv.corrects_id and inv.corrects and inv.corrects.status == "posted":
         from salesledger.apps.payments.services import credit_note_apply_to_corrected
 

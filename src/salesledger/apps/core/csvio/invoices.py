@@ -68,6 +68,12 @@ def import_rows(ctx: ImportContext, reader: Any) -> dict[str, Any]:
         ctx.fail_if_problems()
         ids += documents_write(actor=ctx.actor, prepared=prepared, import_batch=batch)
     docs = [d for _, d in first + second]
+    # Documents numbered here are issued here: their PDFs are frozen in the background.
+    # Those that keep the number another system gave them were issued there.
+    from salesledger.apps.documents.services import pdfs_freeze_later
+
+    numbered_here = [pk for (g, _), pk in zip(first + second, ids, strict=True) if not g.number]
+    pdfs_freeze_later(ctx.company, numbered_here)
     credits = [pk for d, pk in zip(docs, ids, strict=True) if d.corrects_id]
     applied = credit_notes_apply_to_corrected_bulk(actor=ctx.actor, company=ctx.company,
                                                    credit_note_ids=credits)

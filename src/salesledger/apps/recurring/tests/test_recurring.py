@@ -202,7 +202,7 @@ def test_automatic_sending_is_queued_after_commit_and_recorded(
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         summary = recurring_run(actor=owner, company=company, as_of=TODAY)
     assert len(callbacks) == 1 and summary.issued[0]["auto_send"] is True
-    [task] = DBTaskResult.objects.all()
+    [task] = DBTaskResult.objects.filter(task_path__endswith="invoice_send_task")
     assert task.task_path == "salesledger.apps.recurring.tasks.invoice_send_task"
     run = RecurringRun.objects.get()
     assert task.args_kwargs == {"args": ["acme", run.pk, "2025-05-01"], "kwargs": {}}
