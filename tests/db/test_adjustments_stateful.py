@@ -1,13 +1,14 @@
 """Adjustments as a state machine: random sequences of invoices, receipts, allocations,
 payments exactly in full or less the early-payment discount, short payments written off or
-deducted, bad-debt write-offs and recoveries, refunds, returned payments and reversals of
-each, with the books checked after every step.
+deducted, bad-debt write-offs and recoveries, allocations undone, refunds, returned payments
+and reversals of each, with the books checked after every step.
 
 Invariants after each step: ``check_company`` finds nothing; no instalment is settled beyond
 its amount or below zero; each customer's balance is the sum of their open items and their
 share of the receivable and unapplied-cash accounts, now and as of earlier days; and a
 customer who paid exactly what was open (or that less the discount, in time) leaves nothing
-open, not a minor unit.
+open, not a minor unit; and a write-off or deduction made with a payment stands only while
+that payment does.
 """
 
 from __future__ import annotations
@@ -44,12 +45,13 @@ from salesledger.apps.payments.adjustments import (
     receipt_allocate_short,
     settlement_settings_set,
 )
-from salesledger.apps.payments.models import Adjustment, Receipt, Refund
+from salesledger.apps.payments.models import Adjustment, Allocation, Receipt, Refund
 from salesledger.apps.payments.refunds import receipt_refund, receipt_reverse, refund_reverse
 from salesledger.apps.payments.services import (
     ReceiptInput,
     Target,
     allocate,
+    allocation_reverse,
     receipt_record,
 )
 from salesledger.domain.errors import (
@@ -259,6 +261,28 @@ class AdjustmentMachine(RuleBasedStateMachine):
         self._refused(AlreadyReversed, lambda: adjustment_reverse(
             actor=self.user, company=self.company, adjustment_id=adj.pk, day=self.day))
 
+    @precondition(lambda self: self._live_payments().exists())
+    @rule(pick=PICK)
+    def undo_allocation(self, pick: int) -> None:
+        """A payment's allocation undone: it, the discount it earned and the write-off or
+        deduction made with it no longer settle anything."""
+        a = self._pick(self._live_payments(), pick)
+        number = a.instalment.invoice.number
+        with_it = (Adjustment.objects.filter(
+            invoice=a.instalment.invoice, receipt=a.receipt, kind__in=["write_off", "deduction"],
+            amount__gt=0, reversed_by__isnull=True).aggregate(s=Sum("amount"))["s"] or 0)
+        before = self._open(number)
+        allocation_reverse(actor=self.user, company=self.company, allocation_id=a.pk,
+                           day=self.day)
+        # a discount on the instalment is lost too, whoever earned it
+        assert self._open(number) >= before + a.amount + with_it
+        self._refused(AlreadyReversed, lambda: allocation_reverse(
+            actor=self.user, company=self.company, allocation_id=a.pk, day=self.day))
+
+    def _live_payments(self) -> Any:
+        return Allocation.objects.filter(company=self.company, receipt__isnull=False,
+                                         amount__gt=0, reversed_by__isnull=True).order_by("id")
+
     # ------------------------------------------------------------ money out
     @precondition(lambda self: self._live_receipts().filter(allocated__lt=F("amount")).exists())
     @rule(pick=PICK, part=st.sampled_from([1, 2, 3, 0]), undo=st.booleans())
@@ -320,6 +344,17 @@ class AdjustmentMachine(RuleBasedStateMachine):
     @invariant()
     def books_are_consistent(self) -> None:
         assert [str(p) for p in check_company(self.company)] == []
+
+    @invariant()
+    def a_residual_stands_only_with_its_payment(self) -> None:
+        """A write-off or deduction made with a payment on an invoice stands only while that
+        payment still pays something of the invoice."""
+        for adj in Adjustment.objects.filter(
+                company=self.company, receipt__isnull=False, amount__gt=0,
+                reversed_by__isnull=True, kind__in=["write_off", "deduction"]):
+            assert Allocation.objects.filter(
+                receipt_id=adj.receipt_id, instalment__invoice_id=adj.invoice_id,
+                amount__gt=0, reversed_by__isnull=True).exists(), adj.pk
 
     @invariant()
     def no_instalment_is_over_settled(self) -> None:

@@ -14,6 +14,9 @@ allocations reverse the original's and whose entry is the opposite of the origin
     invoice_adjust           the same for an invoice already paid short
     discounts_earned         called by every allocation of a receipt (services._apply): the
                              early-payment discount of an instalment paid in time
+    discounts_lost,          called when a payment's allocation is undone
+    residuals_lost           (services.allocation_reverse): the discount it earned, and the
+                             residual written off or deducted with it, are reversed
     invoice_write_off        a bad debt; customer_write_off for all a customer owes
     invoice_recover          a later payment on a written-off invoice
     adjustment_reverse       undo any of them
@@ -24,13 +27,14 @@ its instalments in ascending id. Every service writes its audit event in its tra
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from django.db import transaction
-from django.db.models import F, Sum
+from django.db.models import F, QuerySet, Sum
 
 from salesledger.apps.core.audit import audit
 from salesledger.apps.core.models import Company, Role
@@ -401,46 +405,72 @@ def invoice_adjust(*, actor: Any, company: Company, number: str, kind: str, day:
 
 
 # ---------------------------------------------------------------- early-payment discounts
-def discounts_earned(*, company: Company, receipt: Receipt, rows: list[Allocation], day: date,
-                     actor: Any) -> list[Adjustment]:
+class PaymentShare(Protocol):
+    """What ``discounts_earned`` reads of an allocation just made: an ``Allocation``, or a
+    planned bulk one (``bulk.BulkAllocation``, ``allocation_plan.Planned``)."""
+
+    instalment_id: int
+    amount: int
+
+
+def discounts_earned(*, company: Company, receipt: Receipt, rows: Sequence[PaymentShare],
+                     day: date, actor: Any) -> list[Adjustment]:
     """Take the early-payment discount of every instalment that ``rows`` (allocations of
     ``receipt`` just written) leave open by exactly its discount, when every payment on it
     was received on or before the discount's last day. Called inside the allocation's
     transaction, with the instalments locked."""
-    ids = sorted({r.instalment_id for r in rows if r.amount > 0})
-    if not ids:
-        return []
-    candidates = list(Instalment.objects.filter(
-        pk__in=ids, discount_amount__gt=0, discount_date__gte=receipt.date,
-        settled=F("amount") - F("discount_amount")).select_related("invoice").order_by("pk"))
+    return discounts_earned_many(company=company, payments=[(receipt, rows, day)], actor=actor)
+
+
+def discounts_earned_many(*, company: Company,
+                          payments: Sequence[tuple[Receipt, Sequence[PaymentShare], date]],
+                          actor: Any) -> list[Adjustment]:
+    """``discounts_earned`` for many receipts at once (the auto-allocation run, the CSV
+    import): each (receipt, its allocations just written, the day), in the order given, the
+    books read in a few queries for all of them. An instalment earns its discount once."""
+    wanted = [(receipt, sorted({r.instalment_id for r in rows if r.amount > 0}), day)
+              for receipt, rows, day in payments]
+    ids = sorted({i for _, inst_ids, _ in wanted for i in inst_ids})
+    candidates: dict[int, Instalment] = {}
+    for i in range(0, len(ids), 5000):
+        candidates.update((c.pk, c) for c in Instalment.objects.filter(
+            pk__in=ids[i:i + 5000], discount_amount__gt=0, discount_date__isnull=False,
+            settled=F("amount") - F("discount_amount")).select_related("invoice"))
     if not candidates:
         return []
     # Live payments on each candidate: the receipts whose allocations there net above zero.
     paid: dict[int, dict[date, int]] = {}
-    for inst_id, rdate, amount in (Allocation.objects
-                                   .filter(instalment_id__in=[c.pk for c in candidates],
-                                           receipt__isnull=False)
-                                   .values_list("instalment_id", "receipt__date", "amount")):
-        per = paid.setdefault(inst_id, {})
-        per[rdate] = per.get(rdate, 0) + amount
-    taken = set(Adjustment.objects.filter(
-        allocations__instalment_id__in=[c.pk for c in candidates],
-        kind=AdjustmentKind.DISCOUNT, amount__gt=0, reversed_by__isnull=True)
-        .values_list("allocations__instalment_id", flat=True))
+    taken: set[int] = set()
+    found = sorted(candidates)
+    for i in range(0, len(found), 5000):
+        chunk = found[i:i + 5000]
+        for inst_id, rdate, amount in (Allocation.objects
+                                       .filter(instalment_id__in=chunk, receipt__isnull=False)
+                                       .values_list("instalment_id", "receipt__date", "amount")):
+            per = paid.setdefault(inst_id, {})
+            per[rdate] = per.get(rdate, 0) + amount
+        taken.update(Adjustment.objects.filter(
+            allocations__instalment_id__in=chunk, kind=AdjustmentKind.DISCOUNT, amount__gt=0,
+            reversed_by__isnull=True).values_list("allocations__instalment_id", flat=True))
     policy = settlement_settings(company).discount_tax_policy
     out = []
-    for inst in candidates:
-        dates = [d for d, v in paid.get(inst.pk, {}).items() if v > 0]
-        if inst.pk in taken or not discount_earned(
-                open_after=inst.amount - inst.settled, discount_amount=inst.discount_amount,
-                discount_date=inst.discount_date, payment_dates=dates):
-            continue
-        out.append(_adjust(
-            company, inst.invoice, kind=AdjustmentKind.DISCOUNT, amount=inst.discount_amount,
-            day=day, actor=actor, receipt=receipt, instalment_ids=[inst.pk],
-            with_tax=policy == DiscountTaxPolicy.ADJUST_VAT,
-            memo=f"paid by {receipt.number} on {receipt.date}, discount until "
-                 f"{inst.discount_date}"))
+    for receipt, inst_ids, day in wanted:
+        for pk in inst_ids:
+            inst = candidates.get(pk)
+            if inst is None or pk in taken or inst.discount_date < receipt.date:
+                continue
+            dates = [d for d, v in paid.get(pk, {}).items() if v > 0]
+            if not discount_earned(
+                    open_after=inst.amount - inst.settled, discount_amount=inst.discount_amount,
+                    discount_date=inst.discount_date, payment_dates=dates):
+                continue
+            out.append(_adjust(
+                company, inst.invoice, kind=AdjustmentKind.DISCOUNT,
+                amount=inst.discount_amount, day=day, actor=actor, receipt=receipt,
+                instalment_ids=[pk], with_tax=policy == DiscountTaxPolicy.ADJUST_VAT,
+                memo=f"paid by {receipt.number} on {receipt.date}, discount until "
+                     f"{inst.discount_date}"))
+            taken.add(pk)
     return out
 
 
@@ -455,6 +485,29 @@ def discounts_lost(*, company: Company, instalment_id: int, day: date, actor: An
             for adj in Adjustment.objects.filter(
                 allocations__instalment_id=instalment_id, kind=AdjustmentKind.DISCOUNT,
                 amount__gt=0, reversed_by__isnull=True).distinct().order_by("id")]
+
+
+# ---------------------------------------------------------------- undoing a payment
+def made_with_payment(*, receipt_id: int, invoice_id: int) -> QuerySet[Adjustment]:
+    """The live write-offs and deductions of ``invoice_id`` made with a payment from
+    ``receipt_id`` (``receipt_allocate_short`` records the receipt on the adjustment): they
+    settle the residual that payment left, and stand only while it does. A write-off or
+    deduction recorded on its own (``invoice_adjust``) and a bad debt have no receipt."""
+    return Adjustment.objects.filter(
+        receipt_id=receipt_id, invoice_id=invoice_id, amount__gt=0, reversed_by__isnull=True,
+        kind__in=[AdjustmentKind.WRITE_OFF.value, AdjustmentKind.DEDUCTION.value])
+
+
+def residuals_lost(*, company: Company, receipt_id: int, invoice_id: int, day: date,
+                   actor: Any, reason: str) -> list[Adjustment]:
+    """Reverse the write-offs and deductions made with a payment on an invoice, whose
+    allocation there was just undone (``services.allocation_reverse``, with the instalments
+    of both locked): the residual they settled was what that payment left, and the payment
+    is no longer there, so what it and they settled is open again. One written after
+    ``day`` is reversed on its own day."""
+    return [reverse_adjustment(company, adj, max(day, adj.date), actor, reason=reason)
+            for adj in made_with_payment(receipt_id=receipt_id, invoice_id=invoice_id)
+            .order_by("id")]
 
 
 # ---------------------------------------------------------------- bad debts

@@ -223,11 +223,11 @@ def _take_discounts(actor: Any, company: Company, day: date, chunk: _Chunk) -> N
             touched[p.receipt_id].append(p)
     if not touched:
         return
-    from .adjustments import discounts_earned
+    from .adjustments import discounts_earned_many
 
-    for receipt in Receipt.objects.filter(pk__in=sorted(touched)).order_by("date", "id"):
-        discounts_earned(company=company, receipt=receipt, day=day, actor=actor,
-                         rows=touched[receipt.pk])  # type: ignore[arg-type]
+    discounts_earned_many(company=company, actor=actor, payments=[
+        (receipt, touched[receipt.pk], day)
+        for receipt in Receipt.objects.filter(pk__in=sorted(touched)).order_by("date", "id")])
 
 
 def _next_chunk(company: Company, run: AllocationRun, policy: Policy) -> _Chunk | None:

@@ -24,7 +24,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F, Sum
+from django.db.models import F, Q, Sum
 from django.utils import timezone
 
 from salesledger.apps.core.audit import audit
@@ -36,7 +36,7 @@ from salesledger.apps.core.services import (
     require_role,
 )
 from salesledger.apps.customers.models import Channel, Communication, PaymentTerms
-from salesledger.apps.invoicing.models import Invoice
+from salesledger.apps.invoicing.models import Instalment, Invoice
 from salesledger.apps.ledger.models import JournalLine
 from salesledger.apps.ledger.services import journal_write
 from salesledger.domain.adjustments import fee_reclass_entry, refund_entry
@@ -190,6 +190,15 @@ def receipt_reverse(*, actor: Any, company: Company, number: str, day: date, rea
                 "the refund first (`refund reverse`)", receipt=number)
         fee_minor = _fee_minor(rc, fee)
         why = f"receipt {number} reversed: {reason}"
+        # Every instalment this undoes something on (its allocations, the adjustments made
+        # with it), locked at once in ascending id, as every allocation locks them: locked
+        # one adjustment or allocation at a time, they would not be in order.
+        touched = set(Allocation.objects.filter(
+            Q(receipt=rc, amount__gt=0, reversed_by__isnull=True)
+            | Q(adjustment__receipt=rc, adjustment__amount__gt=0,
+                adjustment__reversed_by__isnull=True)).values_list("instalment_id", flat=True))
+        list(Instalment.objects.select_for_update(no_key=True).filter(pk__in=touched)
+             .order_by("pk").values_list("pk"))
         undone = [reverse_adjustment(company, adj, day, actor, reason=why)
                   for adj in Adjustment.objects.filter(receipt=rc, amount__gt=0,
                                                        reversed_by__isnull=True).order_by("id")]

@@ -486,7 +486,20 @@ def allocation_reverse(*, actor: Any, company: Company, allocation_id: int, day:
         src_model = Receipt if orig.receipt_id else Invoice
         src = (src_model.objects.select_for_update(no_key=True)
                .get(pk=orig.receipt_id or orig.credit_note_id))
-        Instalment.objects.select_for_update(no_key=True).get(pk=orig.instalment_id)
+        invoice_id = Instalment.objects.values_list("invoice_id", flat=True).get(
+            pk=orig.instalment_id)
+        # The instalment, and those of a write-off or deduction made with this payment
+        # (undone below), locked together in ascending id, as every allocation locks them.
+        lock = {orig.instalment_id}
+        if orig.receipt_id:
+            from .adjustments import made_with_payment
+
+            lock.update(Allocation.objects.filter(
+                adjustment__in=made_with_payment(receipt_id=orig.receipt_id,
+                                                 invoice_id=invoice_id))
+                .values_list("instalment_id", flat=True))
+        list(Instalment.objects.select_for_update(no_key=True).filter(pk__in=lock)
+             .order_by("pk").values_list("pk"))
         if Allocation.objects.filter(reversal_of=orig).exists():
             raise AlreadyReversed(f"allocation {allocation_id} is already reversed")
         entry = None
@@ -514,16 +527,25 @@ def allocation_reverse(*, actor: Any, company: Company, allocation_id: int, day:
             created_by=actor if getattr(actor, "pk", None) else None)
         Instalment.objects.filter(pk=orig.instalment_id).update(settled=F("settled") - orig.amount)
         src_model.objects.filter(pk=src.pk).update(allocated=F("allocated") - taken)
-        lost = []
+        lost, undone = [], []
         if orig.receipt_id:
-            # An early-payment discount stands only while the payments that earned it do.
-            from .adjustments import discounts_lost
+            # An early-payment discount stands only while the payments that earned it do;
+            # a residual written off or deducted with this payment, only while it does.
+            from .adjustments import discounts_lost, residuals_lost
 
+            why = f"payment undone: allocation {orig.pk}"
             lost = discounts_lost(company=company, instalment_id=orig.instalment_id, day=day,
-                                  actor=actor, reason=f"payment undone: allocation {orig.pk}")
+                                  actor=actor, reason=why)
+            undone = residuals_lost(company=company, receipt_id=orig.receipt_id,
+                                    invoice_id=invoice_id, day=day, actor=actor, reason=why)
+        extra: dict[str, Any] = {}
+        if lost:
+            extra["discounts_reversed"] = [a.reversal_of_id for a in lost]
+        if undone:
+            extra["adjustments_reversed"] = [a.reversal_of_id for a in undone]
         audit(company, actor, "allocation.reverse", "allocation", orig.pk,
               amount=str(Money.from_minor(orig.amount, orig.currency).amount), reason=reason,
-              **({"discounts_reversed": [a.reversal_of_id for a in lost]} if lost else {}))
+              **extra)
     return rev
 
 

@@ -5,6 +5,12 @@ Each row is a receipt, recorded as ``receipt_record`` records one (through
 ``min(amount, what is still open on the invoice)`` to it, oldest instalment first, dated the
 receipt's date; the rest stays unapplied cash. Rows are applied in file order, so two
 receipts for one invoice settle it in turn.
+
+An instalment that a row leaves open by exactly its early-payment discount, when every
+payment on it (those already in the books and the file's) was received on or before the
+discount's last day, earns the discount as allocating the receipt on its own would
+(``domain.adjustments.discount_earned``; written by ``adjustments.discounts_earned_many``, dated
+the receipt's date, with its journal entry and audit event): later rows leave it alone.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from django.db.models import F, Sum
 from salesledger.apps.customers.models import Customer
 from salesledger.apps.invoicing.models import DocKind, Instalment, Invoice
 from salesledger.apps.invoicing.services import resolve_rate
+from salesledger.apps.payments.adjustments import discounts_earned_many
 from salesledger.apps.payments.bulk import (
     BulkAllocation,
     BulkReceipt,
@@ -26,8 +33,9 @@ from salesledger.apps.payments.bulk import (
     receipts_prepare,
     receipts_write,
 )
-from salesledger.apps.payments.models import Allocation, Receipt
+from salesledger.apps.payments.models import Adjustment, Allocation, Receipt
 from salesledger.apps.payments.selectors import open_items
+from salesledger.domain.adjustments import AdjustmentKind, discount_earned
 from salesledger.domain.errors import (
     AllocationCustomerMismatch,
     CurrencyMismatch,
@@ -75,8 +83,15 @@ def import_rows(ctx: ImportContext, reader: Any) -> dict[str, Any]:
         if r.invoice:
             plan.extend(targets.take(r.invoice, receipt.amount, r.date, pk))
     allocated = allocations_apply_bulk(actor=ctx.actor, company=company, allocations=plan)
+    discounts = 0
+    if targets.earned:
+        # Only the receipts that the plan found earn a discount are looked at again, in
+        # file order, as their allocations were applied.
+        earning = Receipt.objects.in_bulk(list(targets.earned))
+        discounts = len(discounts_earned_many(company=company, actor=ctx.actor, payments=[
+            (earning[pk], made, earning[pk].date) for pk, made in targets.earned.items()]))
     return {"rows": reader.rows, "batch": batch.pk, "receipts": len(ids),
-            "allocations": allocated}
+            "allocations": allocated, "discounts": discounts}
 
 
 def _receipt(ctx: ImportContext, r: ReceiptRow, customers: dict[str, tuple[int, str]]
@@ -106,7 +121,8 @@ def _receipt(ctx: ImportContext, r: ReceiptRow, customers: dict[str, tuple[int, 
 
 
 class _Targets:
-    """The invoices that receipts name, with their open instalments as rows take them."""
+    """The invoices that receipts name, with their open instalments as rows take them, and
+    the early-payment discounts that the rows earn."""
 
     def __init__(self, company: Any, numbers: set[str]) -> None:
         self.invoices: dict[str, dict[str, Any]] = {}
@@ -115,12 +131,41 @@ class _Targets:
                 company=company, number__in=chunk).values(
                     "id", "number", "kind", "status", "customer_id", "currency"))
         self.open: dict[int, list[OpenInstalment]] = defaultdict(list)
+        # Instalment id -> (discount, last day) for each that can still earn one, and the
+        # days of the live payments on it (in the books, then the file's rows).
+        self.discounts: dict[int, tuple[int, date]] = {}
+        self.paid_on: dict[int, set[date]] = defaultdict(set)
+        # Receipt id -> the allocations that earn a discount (taken after they are applied).
+        self.earned: dict[int, list[BulkAllocation]] = defaultdict(list)
         for chunk in in_chunks(i["id"] for i in self.invoices.values()):
             for r in (Instalment.objects.filter(invoice_id__in=chunk, settled__lt=F("amount"))
                       .order_by("due_date", "id")
-                      .values("id", "invoice_id", "due_date", "amount", "settled")):
+                      .values("id", "invoice_id", "due_date", "amount", "settled",
+                              "discount_amount", "discount_date")):
                 self.open[r["invoice_id"]].append(
                     OpenInstalment(r["id"], r["due_date"], r["amount"] - r["settled"]))
+                if r["discount_amount"] > 0 and r["discount_date"] is not None:
+                    self.discounts[r["id"]] = (r["discount_amount"], r["discount_date"])
+        self._discount_history()
+
+    def _discount_history(self) -> None:
+        """What the books say of the discounted instalments, as ``discounts_earned`` reads
+        it: the days of their live payments, and those whose discount is already taken."""
+        for chunk in in_chunks(self.discounts):
+            per: dict[tuple[int, date], int] = defaultdict(int)
+            for inst_id, day, amount in (Allocation.objects
+                                         .filter(instalment_id__in=chunk, receipt__isnull=False)
+                                         .values_list("instalment_id", "receipt__date",
+                                                      "amount")):
+                per[(inst_id, day)] += amount
+            for (inst_id, day), amount in per.items():
+                if amount > 0:
+                    self.paid_on[inst_id].add(day)
+            for inst_id in (Adjustment.objects.filter(
+                    allocations__instalment_id__in=chunk, kind=AdjustmentKind.DISCOUNT,
+                    amount__gt=0, reversed_by__isnull=True)
+                    .values_list("allocations__instalment_id", flat=True)):
+                self.discounts.pop(inst_id, None)
 
     def check(self, ctx: ImportContext, r: ReceiptRow, receipt: BulkReceipt) -> bool:
         inv = self.invoices.get(r.invoice)
@@ -144,10 +189,26 @@ class _Targets:
         items = self.open[self.invoices[number]["id"]]
         shares = settle_oldest_first(min(amount, sum(i.open for i in items)), items)
         taken = {s.instalment_id: s.amount for s in shares}
+        out = [BulkAllocation(instalment_id=s.instalment_id, amount=s.amount, date=day,
+                              receipt_id=receipt_id) for s in shares]
+        closed = set()
+        for a in out:
+            left = next(i.open for i in items if i.id == a.instalment_id) - a.amount
+            self.paid_on[a.instalment_id].add(day)
+            discount, last_day = self.discounts.get(a.instalment_id, (0, None))
+            if discount and discount_earned(open_after=left, discount_amount=discount,
+                                            discount_date=last_day,
+                                            payment_dates=sorted(self.paid_on[a.instalment_id])):
+                # Settled by the discount once this receipt is allocated: nothing is left
+                # for later rows.
+                self.earned[receipt_id].append(a)
+                self.discounts.pop(a.instalment_id)
+                closed.add(a.instalment_id)
         self.open[self.invoices[number]["id"]] = [
-            OpenInstalment(i.id, i.due_date, i.open - taken.get(i.id, 0)) for i in items]
-        return [BulkAllocation(instalment_id=s.instalment_id, amount=s.amount, date=day,
-                               receipt_id=receipt_id) for s in shares]
+            OpenInstalment(i.id, i.due_date,
+                           0 if i.id in closed else i.open - taken.get(i.id, 0))
+            for i in items]
+        return out
 
 
 # ---------------------------------------------------------------------------- export

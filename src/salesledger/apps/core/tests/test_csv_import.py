@@ -4,12 +4,13 @@ round trip, and bulk posting giving what single posting gives."""
 from __future__ import annotations
 
 import io
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.db.models import F
 
 from salesledger.apps.core.models import AuditEvent, ImportBatch, NumberCounter
 from salesledger.apps.customers.models import Address, BankAccount, Contact, Customer
@@ -19,7 +20,7 @@ from salesledger.apps.ledger.models import JournalLine
 from salesledger.apps.payments.models import Allocation, Receipt
 from salesledger.domain.errors import DuplicateImport, ImportFailed
 
-from .csv_support import ledger_problems, line, make_company, make_customer, post_single
+from .csv_support import DAY, ledger_problems, line, make_company, make_customer, post_single
 
 CUSTOMERS = "\n".join((
     "code,name,country,currency,terms,tax_id,iban,bic,billing_line1,billing_postal_code,"
@@ -161,6 +162,111 @@ def test_receipts_import_records_and_allocates_to_named_invoices(
     fx = JournalLine.objects.get(entry=first.journal_entry, account__role="exchange_differences")
     assert fx.amount == -1667
     assert ledger_problems(csv_company) == []
+
+
+# Early-payment discounts (docs/csv-formats.md, receipts): invoices of 120.00 at 2 % 10 days
+# net 30 (I1-I3, I5; 2.40 of discount) and 50.00 (I4; 1.00), issued on DAY; I5 already has a
+# payment of 60.00 received late (DAY + 12). Each row: (days after DAY, amount, invoice).
+DISCOUNT_ROWS = [
+    (3, "117.60", 1),  # exactly less the discount, in time: the discount is taken
+    (15, "117.60", 2),  # the same, too late: 2.40 stays open
+    (2, "60.00", 3),  # in two payments, both in time: the second one earns it
+    (4, "57.60", 3),
+    (5, "10.00", 3),  # nothing left for it: the discount settled the rest
+    (3, "49.00", 4),
+    (5, "57.60", 5),  # in time, but the payment in the books was late: no discount
+]
+
+
+def _discount_books(owner: Any, code: str) -> tuple[Any, list[Invoice]]:
+    from salesledger.apps.payments.adjustments import settlement_settings_set
+    from salesledger.apps.payments.services import ReceiptInput, Target, allocate, receipt_record
+
+    company = make_company(owner, code)
+    settlement_settings_set(actor=owner, company=company, discount_tax_policy="adjust_vat")
+    make_customer(company, owner, "K1", terms_code="2-10-NET30")
+    invoices = [post_single(company, owner, "K1", [line("Goods", "1", price, "20")])
+                for price in ("100.00", "100.00", "100.00", "41.67", "100.00")]
+    late = receipt_record(actor=owner, company=company, data=ReceiptInput(
+        customer_code="K1", date=DAY + timedelta(days=12), amount=Decimal("60.00")))
+    allocate(actor=owner, company=company, day=late.date, receipt=late.number,
+             targets=[Target(invoices[4].number, Decimal("60.00"))])
+    return company, invoices
+
+
+def _discount_state(company: Any) -> dict[str, Any]:
+    from salesledger.apps.payments.models import Adjustment
+
+    instalments = {i: n for n, i in enumerate(
+        Instalment.objects.filter(company=company).order_by("id").values_list("id", flat=True))}
+    adjustments = [
+        (a.invoice.number, a.kind, a.amount, a.base_amount, a.tax_amount, a.date,
+         a.receipt.number, a.memo, sorted(
+             (li.account.role, li.amount_currency, li.amount, li.customer_id is not None)
+             for li in JournalLine.objects.filter(entry=a.journal_entry)
+             .select_related("account")))
+        for a in Adjustment.objects.filter(company=company).select_related(
+            "invoice", "receipt", "journal_entry").order_by("id")]
+    audit = []
+    for e in AuditEvent.objects.filter(company=company, action="adjustment.create").order_by(
+            "seq"):
+        data = dict(e.data)
+        data["allocations"] = [{**a, "instalment": instalments[a["instalment"]]}
+                               for a in data["allocations"]]
+        audit.append(data)
+    return {
+        "open": list(Instalment.objects.filter(company=company).order_by("id").values_list(
+            F("amount") - F("settled"), flat=True)),
+        "receipts": list(Receipt.objects.filter(company=company).order_by("number")
+                         .values_list("number", "date", "amount", "allocated")),
+        "adjustments": adjustments, "audit": audit}
+
+
+def test_receipts_import_takes_the_discount_as_a_single_allocation_does(csv_owner: Any,
+                                                                        tmp_path: Path) -> None:
+    from salesledger.apps.core.csvio import import_file
+    from salesledger.apps.payments.adjustments import open_on
+    from salesledger.apps.payments.services import ReceiptInput, Target, allocate, receipt_record
+
+    # given the same books in two companies
+    bulk, bulk_invoices = _discount_books(csv_owner, "bulkdisc")
+    single, single_invoices = _discount_books(csv_owner, "singledisc")
+    # when one imports the receipts
+    text = "customer,date,amount,invoice\n" + "".join(
+        f"K1,{(DAY + timedelta(days=d)).isoformat()},{amount},{bulk_invoices[n - 1].number}\n"
+        for d, amount, n in DISCOUNT_ROWS)
+    path = tmp_path / "receipts.csv"
+    path.write_text(text, encoding="utf-8")
+    result = import_file(kind="receipts", path=path, company=bulk, actor=csv_owner)
+    # and the other records and allocates them one by one, in date order then file order
+    for d, amount, _ in sorted(DISCOUNT_ROWS, key=lambda r: r[0]):
+        day = DAY + timedelta(days=d)
+        receipt_record(actor=csv_owner, company=single, data=ReceiptInput(
+            customer_code="K1", date=day, amount=Decimal(amount)))
+    for d, amount, n in DISCOUNT_ROWS:
+        day = DAY + timedelta(days=d)
+        inv = single_invoices[n - 1]
+        receipt = Receipt.objects.get(company=single, date=day,
+                                      amount=int(Decimal(amount) * 100))
+        paid = min(receipt.amount, open_on(inv))
+        if paid:
+            allocate(actor=csv_owner, company=single, day=day, receipt=receipt.number,
+                     targets=[Target(inv.number, Decimal(paid) / 100)])
+    # then both have the same discounts, journals, audit events and open items
+    assert (result["receipts"], result["allocations"], result["discounts"]) == (7, 6, 3)
+    state = _discount_state(bulk)
+    assert state == _discount_state(single)
+    assert state["open"] == [0, 240, 0, 0, 240]
+    assert [(a[0], a[2], a[4], a[5], a[6]) for a in state["adjustments"]] == [
+        (bulk_invoices[0].number, 240, 40, DAY + timedelta(days=3), "RCT2025-00003"),
+        (bulk_invoices[2].number, 240, 40, DAY + timedelta(days=4), "RCT2025-00005"),
+        (bulk_invoices[3].number, 100, 17, DAY + timedelta(days=3), "RCT2025-00004")]
+    assert state["adjustments"][0][8] == [("discounts", 200, 200, False),
+                                          ("receivable", -240, -240, True),
+                                          ("tax_payable", 40, 40, False)]
+    # the row left with nothing to pay stays unapplied
+    assert ("RCT2025-00006", DAY + timedelta(days=5), 1000, 0) in state["receipts"]
+    assert ledger_problems(bulk) == [] and ledger_problems(single) == []
 
 
 # ---------------------------------------------------------------- broken files
