@@ -11,16 +11,24 @@ five document languages with billing addresses, and ``--documents`` posted invoi
 lines, a quarter of them in three instalments and a fifth with an early-payment discount
 (through the bulk poster, not timed).
 
-Then it times the background work: a process pool of ``--workers`` processes, each of which
-sets Django up on its own and renders invoices from their frozen snapshots through
-``invoice_pdf_file`` (the service behind ``invoice pdf``, ``invoice send`` and Factur-X), which
-lays the PDF out with WeasyPrint and stores it with its hash. The time counts everything from
-starting the pool to the last file stored, process start-up and font loading included. Each
-worker reports its peak resident memory.
+Then it queues the freezing exactly as posting does (``pdfs_freeze_later`` in a transaction:
+``freeze_pdfs_task`` rows of up to ``FREEZE_CHUNK`` = 100 invoices each, not timed), and times the
+product's own background path: ``--workers`` real ``salesledger worker --interval 0.2`` processes
+(``python -m salesledger.cli.main worker``, with the benchmark's SALESLEDGER_HOME and database URL
+in their environment), each of which claims tasks from the django-tasks-db queue and runs
+``pdfs_freeze``, which renders every invoice from its frozen snapshot with WeasyPrint and stores
+it with its hash (``invoice_pdf_file``). The time runs from starting the workers to the moment
+every invoice has its stored PDF (the DocumentFile table is polled every 0.1 s), worker start-up
+and font loading included. Peak resident memory (VmHWM) is read from /proc before the workers
+are stopped with SIGTERM; their CPU time is what they used from start to exit. Their output goes
+to ``worker-N.log`` in the temporary directory, whose tail is printed if one fails.
 
-Afterwards (not timed) it checks that every invoice has exactly one stored PDF whose hash is
-right, and that rendering a few of them again gives the same bytes. Prints one JSON object:
-``{"benchmark": "render_pdf", "documents", "seconds", "per_second", "peak_rss_mb", ...}``.
+Afterwards (not timed) it checks that every task succeeded with no failed document, that every
+invoice has exactly one stored PDF whose hash is right, and that rendering a few of them again
+gives the same bytes. Prints one JSON object: ``{"benchmark": "render_pdf", "documents",
+"seconds", "per_second", "peak_rss_mb", ...}``; ``tasks_per_worker`` and ``idle_tail_seconds``
+(how long the first worker to run out of tasks stood idle before the last one finished) show how
+evenly the tasks were shared. ``--chunk N`` (an experiment) queues N invoices per task instead.
 """
 
 from __future__ import annotations
@@ -31,10 +39,11 @@ import json
 import os
 import random
 import resource
+import signal
+import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -121,105 +130,186 @@ def build(documents: int, seed: int) -> list[int]:
 
 
 # ---------------------------------------------------------------- the workers
-def _worker_init() -> None:
-    _setup_django()
-    # What a long-running worker process does once: Django, fonts and the stylesheet are
-    # loaded for good, so the cyclic garbage collector need not walk them again while
-    # WeasyPrint churns through its layout objects.
-    import gc
+def queue_freeze(ids: list[int], chunk: int | None) -> int:
+    """Queue the freezing as posting does: ``pdfs_freeze_later`` in a transaction (``chunk``,
+    for an experiment only, overrides the product's invoices per task in this process)."""
+    from django.db import transaction
 
-    from salesledger.apps.documents.rendering import _weasy, sandbox_engine
-
-    _weasy(), sandbox_engine()
-    gc.collect()
-    gc.freeze()
-
-
-def render_chunk(ids: list[int]) -> dict[str, Any]:
-    """Render and freeze the PDFs of ``ids`` in this worker process."""
     from salesledger.apps.core.models import Company
-    from salesledger.apps.documents.services import invoice_pdf_file
-    from salesledger.apps.invoicing.models import Invoice
+    from salesledger.apps.documents import services
 
+    if chunk:
+        services.FREEZE_CHUNK = chunk
     company = Company.objects.get(code="bench")
-    size = 0
-    for invoice in Invoice.objects.filter(pk__in=ids).select_related("customer", "terms"):
-        size += len(invoice_pdf_file(actor=None, company=company, invoice=invoice).content)
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return {"pid": os.getpid(), "documents": len(ids), "bytes": size,
-            "peak_rss_mb": usage.ru_maxrss / 1024, "cpu": usage.ru_utime + usage.ru_stime}
+    with transaction.atomic():
+        return services.pdfs_freeze_later(company, ids)
 
 
-def render_all(ids: list[int], workers: int, chunk: int) -> tuple[float, list[dict[str, Any]]]:
+def _peak_rss_mb(pid: int) -> float:
+    """Peak resident memory of a live process (VmHWM), from /proc."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _tail(path: Path, lines: int = 40) -> str:
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def _stop(workers: list[subprocess.Popen[bytes]]) -> None:
+    for w in workers:
+        if w.poll() is None:
+            w.send_signal(signal.SIGTERM)  # the worker finishes the task at hand, then exits
+    for w in workers:
+        try:
+            w.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            w.kill()
+            w.wait()
+
+
+def freeze_all(ids: list[int], workers: int, interval: float, logs: Path,
+               timeout: float) -> dict[str, Any]:
+    """Start ``workers`` real ``salesledger worker`` processes; time them until every
+    invoice has its stored PDF; stop them; return the time and their CPU and memory."""
     from django.db import connections
 
-    connections.close_all()  # children must not share the parent's connection
-    chunks = [ids[i:i + chunk] for i in range(0, len(ids), chunk)]
+    from salesledger.apps.invoicing.models import DocumentFile
+
+    connections.close_all()
+    files = DocumentFile.objects.filter(kind="pdf", invoice_id__in=ids)
+    command = [sys.executable, "-m", "salesledger.cli.main", "worker", "--interval",
+               f"{interval:g}"]
+    paths = [logs / f"worker-{n}.log" for n in range(workers)]
+    procs: list[subprocess.Popen[bytes]] = []
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    polling = time.process_time()
     start = time.perf_counter()
-    with ProcessPoolExecutor(max_workers=workers, initializer=_worker_init) as pool:
-        results = list(pool.map(render_chunk, chunks))
-    return time.perf_counter() - start, results
+    try:
+        for path in paths:  # the environment (SALESLEDGER_HOME, database URL) is inherited
+            with path.open("wb") as log:
+                procs.append(subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT))
+        while True:
+            done = files.count()
+            if done >= len(ids):
+                break
+            dead = [n for n, w in enumerate(procs) if w.poll() is not None]
+            if dead or time.perf_counter() - start > timeout:
+                n = dead[0] if dead else 0
+                why = (f"worker {n} exited with {procs[n].returncode}" if dead
+                       else f"timed out after {timeout:g}s")
+                raise SystemExit(f"{why} with {done} of {len(ids)} PDFs stored; "
+                                 f"tail of {paths[n]}:\n{_tail(paths[n])}")
+            time.sleep(0.1)
+        seconds = time.perf_counter() - start
+        polling = time.process_time() - polling
+        peaks = [_peak_rss_mb(w.pid) for w in procs]  # before stopping: /proc goes with it
+    except BaseException:
+        _stop(procs)
+        raise
+    _stop(procs)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    failed = [n for n, w in enumerate(procs) if w.returncode != 0]
+    if failed:
+        raise SystemExit(f"worker {failed[0]} exited with {procs[failed[0]].returncode}; tail "
+                         f"of {paths[failed[0]]}:\n{_tail(paths[failed[0]])}")
+    return {"seconds": seconds, "peak_rss_mb": max(peaks),
+            # everything the workers used, start-up and shutdown included
+            "cpu_seconds": (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime),
+            "poll_cpu_seconds": polling}
 
 
-def verify(ids: list[int], samples: int = 5) -> None:
+def tasks_report(ids: list[int]) -> dict[str, Any]:
+    """How the queue went: tasks, how many each worker ran, and how long the first worker
+    to run out of tasks stood idle before the last task finished."""
+    from django_tasks_db.models import DBTaskResult
+
+    tasks = list(DBTaskResult.objects.filter(task_path__endswith=".freeze_pdfs_task"))
+    bad = [t for t in tasks if t.status != "SUCCESSFUL" or (t.return_value or {}).get("failed")]
+    if bad:
+        raise SystemExit(f"task {bad[0].id} {bad[0].status}: "
+                         f"{bad[0].return_value or bad[0].traceback}")
+    last: dict[str, Any] = {}
+    ran: dict[str, int] = {}
+    for t in tasks:
+        who = t.worker_ids[-1]
+        ran[who] = ran.get(who, 0) + 1
+        last[who] = max(last.get(who, t.finished_at), t.finished_at)
+    end = max(last.values())
+    return {"tasks": len(tasks), "tasks_per_worker": sorted(ran.values(), reverse=True),
+            "idle_tail_seconds": round(max((end - at).total_seconds() for at in last.values()), 1)}
+
+
+def verify(ids: list[int], samples: int = 5) -> int:
+    """Check the stored PDFs; returns their total size in bytes."""
     from salesledger.apps.core.models import Company
     from salesledger.apps.documents.services import render_invoice_pdf
     from salesledger.apps.invoicing.models import DocumentFile, Invoice
 
     files = DocumentFile.objects.filter(kind="pdf", invoice_id__in=ids)
-    if files.count() != len(ids):
+    if files.count() != len(ids) or files.values("invoice_id").distinct().count() != len(ids):
         raise SystemExit(f"{files.count()} PDFs stored for {len(ids)} invoices")
+    size = 0
     for f in files.iterator(chunk_size=200):
-        if hashlib.sha256(bytes(f.content)).hexdigest() != f.sha256:
+        content = bytes(f.content)
+        size += len(content)
+        if hashlib.sha256(content).hexdigest() != f.sha256:
             raise SystemExit(f"stored PDF {f.pk} does not match its hash")
     company = Company.objects.get(code="bench")
     for invoice in Invoice.objects.filter(pk__in=ids[:samples]):
         stored = bytes(DocumentFile.objects.get(invoice=invoice, kind="pdf").content)
         if render_invoice_pdf(company, invoice) != stored:
             raise SystemExit(f"{invoice.number} renders to other bytes than stored")
+    return size
 
 
-def run(documents: int, workers: int, chunk: int, seed: int, db: str) -> dict[str, Any]:
+def run(args: argparse.Namespace, home: Path, db: str) -> dict[str, Any]:
     _setup_django()
-    ids = build(documents, seed)
-    seconds, results = render_all(ids, workers, chunk)
-    verify(ids)
-    peaks: dict[int, float] = {}
-    cpu: dict[int, float] = {}
-    for r in results:  # usage figures are cumulative per process: keep each one's last
-        peaks[r["pid"]] = max(peaks.get(r["pid"], 0.0), r["peak_rss_mb"])
-        cpu[r["pid"]] = max(cpu.get(r["pid"], 0.0), r["cpu"])
-    stored = sum(r["bytes"] for r in results)
-    return {"benchmark": "render_pdf", "documents": documents, "workers": workers,
-            "seconds": round(seconds, 2), "per_second": round(documents / seconds, 1),
-            "peak_rss_mb": round(max(peaks.values()), 1),
+    ids = build(args.documents, args.seed)
+    queue_freeze(ids, args.chunk)
+    timed = freeze_all(ids, args.workers, args.interval, home,
+                       timeout=max(600.0, args.documents * 2.0))
+    queue = tasks_report(ids)
+    stored = verify(ids)
+    seconds, cpu = timed["seconds"], timed["cpu_seconds"]
+    return {"benchmark": "render_pdf", "path": "task worker", "documents": args.documents,
+            "workers": args.workers, "seconds": round(seconds, 2),
+            "per_second": round(args.documents / seconds, 1),
+            "peak_rss_mb": round(timed["peak_rss_mb"], 1),
             # CPU the workers used (start-up included): what the rate would be on idle cores
-            "cpu_seconds": round(sum(cpu.values()), 2),
-            "per_cpu_second": round(documents / sum(cpu.values()), 1),
-            "avg_pdf_kb": round(stored / documents / 1024, 1), "db": db, "machine": machine()}
+            "cpu_seconds": round(cpu, 2), "per_cpu_second": round(args.documents / cpu, 1),
+            "avg_pdf_kb": round(stored / args.documents / 1024, 1), **queue,
+            # CPU this process used meanwhile, polling the table (not in cpu_seconds)
+            "poll_cpu_seconds": round(timed["poll_cpu_seconds"], 2), "db": db,
+            "machine": machine()}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--documents", type=int, default=1000)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--chunk", type=int, default=25, help="invoices per task")
+    parser.add_argument("--workers", type=int, default=2, help="worker processes")
+    parser.add_argument("--interval", type=float, default=0.2,
+                        help="the workers' --interval (seconds between polls of the queue)")
+    parser.add_argument("--chunk", type=int, default=0,
+                        help="experiment: invoices per task instead of the product's "
+                        "FREEZE_CHUNK")
     parser.add_argument("--seed", type=int, default=20261123)
     parser.add_argument("--database-url", help="a PostgreSQL server to create a database on")
     args = parser.parse_args()
     os.environ["DJANGO_SETTINGS_MODULE"] = "salesledger.config.settings"
     os.environ.pop("SALESLEDGER_DATABASE_URL", None)
     os.environ["SALESLEDGER_SECRET_KEY"] = "bench-not-secret"
-    with tempfile.TemporaryDirectory(prefix="salesledger-bench-pdf-") as home:
-        os.environ["SALESLEDGER_HOME"] = home  # inherited by the worker processes
-        (Path(home) / "var").mkdir()
+    with tempfile.TemporaryDirectory(prefix="salesledger-bench-pdf-") as tmp:
+        home = Path(tmp)
+        os.environ["SALESLEDGER_HOME"] = tmp  # inherited by the worker processes
+        (home / "var").mkdir()
         if args.database_url:
             with fresh_postgres(args.database_url) as url:
                 os.environ["SALESLEDGER_DATABASE_URL"] = url
-                result = run(args.documents, args.workers, args.chunk, args.seed,
-                             "postgresql")
+                result = run(args, home, "postgresql")
         else:
-            result = run(args.documents, args.workers, args.chunk, args.seed, "sqlite")
+            result = run(args, home, "sqlite")
     print(json.dumps(result))
 
 
