@@ -267,12 +267,16 @@ def cmd_customer_show(args: argparse.Namespace) -> int:
             ("legal name", d["legal_name"]),
             ("tax id", d["tax_id"]),
             ("country", d["country"]),
+            ("language", d["language"]),
             ("currency", d["currency"]),
+            ("e-mail", d["email"]),
+            ("phone", d["phone"]),
             ("terms", d["terms"]),
             ("credit limit", d["credit_limit"] and d["credit_limit"]["amount"]),
             ("PO required", d["po_required"]),
             ("verified at", d["verified_at"]),
             ("parent", d["parent"]),
+            ("notes", d["notes"]),
         ]
     )
     for a in d["addresses"]:

@@ -59,6 +59,7 @@ def customer_detail(company: Company, code: str, *, as_of: date | None = None) -
         "currency": c.currency,
         "language": c.language,
         "email": c.email,
+        "phone": c.phone,
         "terms": c.payment_terms.code if c.payment_terms else None,
         "credit_limit": Money.from_minor(c.credit_limit, c.currency).to_json()
         if c.credit_limit is not None
