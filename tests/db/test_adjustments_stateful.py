@@ -271,11 +271,20 @@ class AdjustmentMachine(RuleBasedStateMachine):
         with_it = (Adjustment.objects.filter(
             invoice=a.instalment.invoice, receipt=a.receipt, kind__in=["write_off", "deduction"],
             amount__gt=0, reversed_by__isnull=True).aggregate(s=Sum("amount"))["s"] or 0)
+        # what the payment recovered of a bad debt is written off again, the recovered part
+        # first (adjustments.recoveries_lost)
+        recovered = -(Adjustment.objects.filter(
+            invoice=a.instalment.invoice, receipt=a.receipt, kind="bad_debt")
+            .aggregate(s=Sum("amount"))["s"] or 0)
+        again = min(a.amount, max(0, recovered))
         before = self._open(number)
         allocation_reverse(actor=self.user, company=self.company, allocation_id=a.pk,
                            day=self.day)
         # a discount on the instalment is lost too, whoever earned it
-        assert self._open(number) >= before + a.amount + with_it
+        assert self._open(number) >= before + a.amount + with_it - again
+        assert -(Adjustment.objects.filter(
+            invoice=a.instalment.invoice, receipt=a.receipt, kind="bad_debt")
+            .aggregate(s=Sum("amount"))["s"] or 0) == max(0, recovered) - again
         self._refused(AlreadyReversed, lambda: allocation_reverse(
             actor=self.user, company=self.company, allocation_id=a.pk, day=self.day))
 
@@ -335,7 +344,12 @@ class AdjustmentMachine(RuleBasedStateMachine):
         rc.refresh_from_db()
         assert rc.allocated == rc.amount
         assert not rc.allocations.filter(amount__gt=0, reversed_by__isnull=True).exists()
-        assert not rc.adjustments.filter(amount__gt=0, reversed_by__isnull=True).exists()
+        # (a bad debt naming it was written off with its recovery of a written-off invoice,
+        # or again when it was undone: it stands)
+        assert not rc.adjustments.filter(amount__gt=0, reversed_by__isnull=True).exclude(
+            kind="bad_debt").exists()
+        assert (rc.adjustments.filter(kind="bad_debt").aggregate(s=Sum("amount"))["s"]
+                or 0) >= 0
         self._refused(AlreadyReversed, call)
         self._refused(ReceiptReversed, lambda: receipt_refund(
             actor=self.user, company=self.company, number=rc.number, day=self.day))

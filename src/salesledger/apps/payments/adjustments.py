@@ -17,6 +17,7 @@ allocations reverse the original's and whose entry is the opposite of the origin
     discounts_lost,          called when a payment's allocation is undone
     residuals_lost           (services.allocation_reverse): the discount it earned, and the
                              residual written off or deducted with it, are reversed
+    recoveries_lost          ... and what it recovered of a bad debt is written off again
     invoice_write_off        a bad debt; customer_write_off for all a customer owes
     invoice_recover          a later payment on a written-off invoice
     adjustment_reverse       undo any of them
@@ -35,12 +36,15 @@ from typing import Any, Protocol
 
 from django.db import transaction
 from django.db.models import F, QuerySet, Sum
+from django.utils import timezone
 
-from salesledger.apps.core.audit import audit
+from salesledger.apps.core.audit import EventSpec, audit, audit_many
+from salesledger.apps.core.bulkinsert import insert_rows, update_column
 from salesledger.apps.core.models import Company, Role
 from salesledger.apps.core.services import check_open_period, require_role
 from salesledger.apps.customers.services import customer_get
 from salesledger.apps.invoicing.models import DocKind, Instalment, Invoice
+from salesledger.apps.ledger.bulk import EntrySpec, journal_write_many
 from salesledger.apps.ledger.models import JournalLine
 from salesledger.apps.ledger.services import journal_write
 from salesledger.domain.adjustments import (
@@ -164,9 +168,10 @@ def open_on(inv: Invoice) -> int:
 def _adjust(company: Company, inv: Invoice, *, kind: AdjustmentKind, amount: int, day: date,
             actor: Any, reason_code: str = "", memo: str = "", receipt: Receipt | None = None,
             with_tax: bool = False, dispute_requested: bool = False,
-            instalment_ids: list[int] | None = None) -> Adjustment:
+            instalment_ids: list[int] | None = None, tax: int | None = None) -> Adjustment:
     """Write one adjustment of ``amount`` on ``inv`` (locked by the caller), settling its open
-    instalments (or only ``instalment_ids``) oldest due first."""
+    instalments (or only ``instalment_ids``) oldest due first. Its VAT share is ``tax`` when
+    given, else with ``with_tax`` the invoice's proportion of it."""
     if day < inv.issue_date:
         raise ValidationFailed(f"cannot adjust {inv.number} on {day}, before its issue date "
                                f"{inv.issue_date}", invoice=inv.number)
@@ -193,10 +198,14 @@ def _adjust(company: Company, inv: Invoice, *, kind: AdjustmentKind, amount: int
                         done.get(("instalment", i.pk), 0))
         bases.append(side.relieve(share.amount, inv.currency, company.base_currency))
     base = sum(bases)
-    tax = tax_share(amount, invoice_tax=inv.tax, invoice_total=inv.total) if with_tax else 0
-    # The base VAT share in the same proportion; none when there is no VAT share at all.
-    base_tax = (0 if tax == 0 else base if tax == amount
-                else tax_share(base, invoice_tax=inv.tax, invoice_total=inv.total))
+    if tax is None:
+        tax = tax_share(amount, invoice_tax=inv.tax, invoice_total=inv.total) if with_tax else 0
+        # The base VAT share in the same proportion; none when there is no VAT share at all.
+        base_tax = (0 if tax == 0 else base if tax == amount
+                    else tax_share(base, invoice_tax=inv.tax, invoice_total=inv.total))
+    else:
+        base_tax = (0 if tax == 0 else base if tax == amount else tax if base == amount
+                    else tax_share(base, invoice_tax=tax, invoice_total=amount))
     entry = journal_write(
         company=company, day=day, kind="adjustment", actor=actor, source_type="invoice",
         source_id=inv.pk, memo=f"{kind.value} {inv.number} {memo}".strip(),
@@ -251,10 +260,15 @@ def entry_lines(entry_id: int) -> list[Line]:
 
 
 def reverse_adjustment(company: Company, orig: Adjustment, day: date, actor: Any,
-                       reason: str = "") -> Adjustment:
+                       reason: str = "", recovering: Receipt | None = None) -> Adjustment:
     """Write the reversal of ``orig`` (inside the caller's transaction; no role check).
     Locks its instalments before the adjustment row, the order of every allocation (an
-    allocation reversed loses the discount on its instalment: ``discounts_lost``)."""
+    allocation reversed loses the discount on its instalment: ``discounts_lost``).
+
+    The reversal names the receipt of the original (the payment it came with), except for a
+    bad debt: the reversal of a bad debt names the receipt that recovered it
+    (``recovering``, from ``invoice_recover``) or none (undone by hand), so that the bad
+    debts naming a receipt tell what that receipt recovered (``recoveries_lost``)."""
     allocs = list(Allocation.objects.filter(adjustment_id=orig.pk)
                   .order_by("instalment_id", "id"))
     list(Instalment.objects.select_for_update(no_key=True)
@@ -275,7 +289,9 @@ def reverse_adjustment(company: Company, orig: Adjustment, day: date, actor: Any
         company=company, customer_id=orig.customer_id, invoice_id=orig.invoice_id,
         kind=orig.kind, reason_code=orig.reason_code, memo=(reason or "")[:255],
         date=day, currency=orig.currency, amount=-orig.amount, base_amount=-orig.base_amount,
-        tax_amount=-orig.tax_amount, receipt_id=orig.receipt_id, journal_entry=entry,
+        tax_amount=-orig.tax_amount, journal_entry=entry,
+        receipt_id=(orig.receipt_id if orig.kind != AdjustmentKind.BAD_DEBT
+                    else recovering.pk if recovering is not None else None),
         reversal_of=orig, created_by=_actor_row(actor))
     for a in allocs:
         Allocation.objects.create(
@@ -418,8 +434,11 @@ def discounts_earned(*, company: Company, receipt: Receipt, rows: Sequence[Payme
     """Take the early-payment discount of every instalment that ``rows`` (allocations of
     ``receipt`` just written) leave open by exactly its discount, when every payment on it
     was received on or before the discount's last day. Called inside the allocation's
-    transaction, with the instalments locked."""
-    return discounts_earned_many(company=company, payments=[(receipt, rows, day)], actor=actor)
+    transaction, with the instalments locked. Each discount is written by ``_adjust``."""
+    return [_adjust(company, e.inst.invoice, kind=AdjustmentKind.DISCOUNT,
+                    amount=e.inst.discount_amount, day=e.day, actor=actor, receipt=e.receipt,
+                    instalment_ids=[e.inst.pk], with_tax=e.with_tax, memo=e.memo)
+            for e in _discounts_due(company, [(receipt, rows, day)])]
 
 
 def discounts_earned_many(*, company: Company,
@@ -427,7 +446,29 @@ def discounts_earned_many(*, company: Company,
                           actor: Any) -> list[Adjustment]:
     """``discounts_earned`` for many receipts at once (the auto-allocation run, the CSV
     import): each (receipt, its allocations just written, the day), in the order given, the
-    books read in a few queries for all of them. An instalment earns its discount once."""
+    books read in a few queries for all of them. An instalment earns its discount once.
+    The discounts are written in batches (``_discounts_write``): the same rows, entries and
+    audit events as ``_adjust`` writes one at a time, in the same order."""
+    due = _discounts_due(company, payments)
+    return _discounts_write(company, due, actor) if due else []
+
+
+@dataclass(frozen=True)
+class _Due:
+    """An early-payment discount earned: the instalment (its invoice loaded), the receipt
+    that earned it, the day it is written, and its memo and VAT treatment."""
+
+    receipt: Receipt
+    inst: Instalment
+    day: date
+    with_tax: bool
+    memo: str
+
+
+def _discounts_due(company: Company,
+                   payments: Sequence[tuple[Receipt, Sequence[PaymentShare], date]]
+                   ) -> list[_Due]:
+    """The discounts that ``payments`` earn, in the order given (``discounts_earned_many``)."""
     wanted = [(receipt, sorted({r.instalment_id for r in rows if r.amount > 0}), day)
               for receipt, rows, day in payments]
     ids = sorted({i for _, inst_ids, _ in wanted for i in inst_ids})
@@ -452,7 +493,7 @@ def discounts_earned_many(*, company: Company,
         taken.update(Adjustment.objects.filter(
             allocations__instalment_id__in=chunk, kind=AdjustmentKind.DISCOUNT, amount__gt=0,
             reversed_by__isnull=True).values_list("allocations__instalment_id", flat=True))
-    policy = settlement_settings(company).discount_tax_policy
+    with_tax = settlement_settings(company).discount_tax_policy == DiscountTaxPolicy.ADJUST_VAT
     out = []
     for receipt, inst_ids, day in wanted:
         for pk in inst_ids:
@@ -464,14 +505,82 @@ def discounts_earned_many(*, company: Company,
                     open_after=inst.amount - inst.settled, discount_amount=inst.discount_amount,
                     discount_date=inst.discount_date, payment_dates=dates):
                 continue
-            out.append(_adjust(
-                company, inst.invoice, kind=AdjustmentKind.DISCOUNT,
-                amount=inst.discount_amount, day=day, actor=actor, receipt=receipt,
-                instalment_ids=[pk], with_tax=policy == DiscountTaxPolicy.ADJUST_VAT,
-                memo=f"paid by {receipt.number} on {receipt.date}, discount until "
-                     f"{inst.discount_date}"))
+            out.append(_Due(receipt, inst, day, with_tax,
+                            f"paid by {receipt.number} on {receipt.date}, discount until "
+                            f"{inst.discount_date}"))
             taken.add(pk)
     return out
+
+
+_ADJUSTMENT_COLUMNS = (
+    "company_id", "customer_id", "invoice_id", "kind", "reason_code", "memo",
+    "dispute_requested", "date", "currency", "amount", "base_amount", "tax_amount",
+    "receipt_id", "journal_entry_id", "created_by_id", "created_at")
+_ADJUSTMENT_ALLOCATION_COLUMNS = (
+    "company_id", "customer_id", "adjustment_id", "instalment_id", "date", "currency",
+    "amount", "base_unapplied", "base_receivable", "journal_entry_id", "created_by_id",
+    "created_at")
+
+
+def _discounts_write(company: Company, due: list[_Due], actor: Any) -> list[Adjustment]:
+    """Write the discounts ``due`` as ``_adjust`` would one by one (each settles the whole of
+    what is left on its one instalment, which therefore takes the base that is left), with
+    multi-row INSERTs: the entries and their lines, the adjustments, their allocations, the
+    ``settled`` caches (new absolute values of the locked rows: the CHECK constraints still
+    refuse an excess) and the audit events, appended to the chain in the same order."""
+    ids = sorted(e.inst.pk for e in due)
+    if len(set(ids)) != len(ids):  # _discounts_due takes each instalment once
+        raise ValidationFailed("an instalment earns its discount once")
+    for i in range(0, len(ids), 5000):  # as _adjust and every allocation lock them
+        list(Instalment.objects.select_for_update(of=("self",), no_key=True)
+             .filter(pk__in=ids[i:i + 5000]).order_by("pk").values_list("pk"))
+    done = relieved_bases(instalment_ids=ids)
+    user = _actor_row(actor)
+    now = timezone.now()
+    entries, adjs = [], []
+    for e in due:
+        inst, inv, amount = e.inst, e.inst.invoice, e.inst.discount_amount
+        if e.day < inv.issue_date:
+            raise ValidationFailed(f"cannot adjust {inv.number} on {e.day}, before its issue "
+                                   f"date {inv.issue_date}", invoice=inv.number)
+        side = OpenSide(inst.amount - inst.settled, inst.base_amount, Decimal(inv.rate),
+                        done.get(("instalment", inst.pk), 0))
+        base = side.relieve(amount, inv.currency, company.base_currency)
+        tax = tax_share(amount, invoice_tax=inv.tax, invoice_total=inv.total) if e.with_tax else 0
+        base_tax = (0 if tax == 0 else base if tax == amount
+                    else tax_share(base, invoice_tax=inv.tax, invoice_total=inv.total))
+        kind = AdjustmentKind.DISCOUNT
+        entries.append(EntrySpec(
+            day=e.day, kind="adjustment", source_type="invoice", source_id=inv.pk,
+            memo=f"{kind.value} {inv.number} {e.memo}".strip(),
+            lines=adjustment_entry(kind=kind, customer_id=inv.customer_id,
+                                   currency=inv.currency, amount=amount, base_amount=base,
+                                   tax=tax, base_tax=base_tax)))
+        adjs.append(Adjustment(
+            company=company, customer_id=inv.customer_id, invoice=inv, kind=kind.value,
+            memo=e.memo[:255], date=e.day, currency=inv.currency, amount=amount,
+            base_amount=base, tax_amount=tax, receipt=e.receipt, created_by=user,
+            created_at=now))
+    entry_ids = journal_write_many(company=company, actor=actor, entries=entries)
+    pks = insert_rows(Adjustment, _ADJUSTMENT_COLUMNS, [
+        (company.pk, a.customer_id, a.invoice_id, a.kind, a.reason_code, a.memo,
+         a.dispute_requested, a.date, a.currency, a.amount, a.base_amount, a.tax_amount,
+         a.receipt_id, entry_id, a.created_by_id, now)
+        for a, entry_id in zip(adjs, entry_ids, strict=True)], returning=True)
+    for a, pk, entry_id in zip(adjs, pks, entry_ids, strict=True):
+        a.pk, a.journal_entry_id = pk, entry_id
+        a._state.adding, a._state.db = False, Adjustment.objects.db
+    insert_rows(Allocation, _ADJUSTMENT_ALLOCATION_COLUMNS, [
+        (company.pk, a.customer_id, a.pk, e.inst.pk, a.date, a.currency, a.amount,
+         a.base_amount, a.base_amount, a.journal_entry_id, a.created_by_id, now)
+        for a, e in zip(adjs, due, strict=True)])
+    update_column(Instalment, "settled", [(e.inst.pk, e.inst.settled + e.inst.discount_amount)
+                                          for e in due])
+    audit_many(company, actor, [
+        EventSpec("adjustment.create", "adjustment", str(a.pk), adjustment_event(
+            a, e.inst.invoice.number or "", [(e.inst.pk, a.amount)], e.receipt.number))
+        for a, e in zip(adjs, due, strict=True)])
+    return adjs
 
 
 def discounts_lost(*, company: Company, instalment_id: int, day: date, actor: Any,
@@ -510,6 +619,44 @@ def residuals_lost(*, company: Company, receipt_id: int, invoice_id: int, day: d
             .order_by("id")]
 
 
+def recovered_by(*, receipt_id: int, invoice_id: int) -> QuerySet[Adjustment]:
+    """The bad debts of ``invoice_id`` that name ``receipt_id``: the write-offs a recovery by
+    that receipt reversed (negative), what it did not recover, written off again, and what
+    undoing it wrote off again (``recoveries_lost``; positive). Their sum, negated, is what
+    the receipt's payment still recovers on the invoice."""
+    return Adjustment.objects.filter(receipt_id=receipt_id, invoice_id=invoice_id,
+                                     kind=AdjustmentKind.BAD_DEBT.value)
+
+
+def recoveries_lost(*, company: Company, receipt_id: int, invoice_id: int, amount: int,
+                    day: date, actor: Any, reason: str) -> Adjustment | None:
+    """Write off again what a recovery payment recovered on a written-off invoice, when
+    ``amount`` of that payment's allocation there was just undone
+    (``services.allocation_reverse``, and so a returned payment too, with the invoice's
+    instalments locked): the debt was written off, the recovery failed, so it is written off
+    again, with the same tax relief, as a bad debt naming the receipt. The payment paid
+    what was open first and recovered last, so what is undone is the recovered part first:
+    ``min(amount, what the receipt still recovers)``. What it paid that was open stays open.
+    The entry (Dr bad debts, output tax / Cr receivable) undoes the recovery's (Dr
+    receivable / Cr bad debts, output tax) for that part."""
+    rows = list(recovered_by(receipt_id=receipt_id, invoice_id=invoice_id)
+                .values_list("amount", "tax_amount"))
+    still, still_tax = -sum(a for a, _ in rows), -sum(t for _, t in rows)
+    again = min(amount, still)
+    if again <= 0:
+        return None
+    inv = Invoice.objects.select_related("customer").get(pk=invoice_id)
+    receipt = Receipt.objects.get(pk=receipt_id)
+    # The VAT relief the recovery gave back, taken again in proportion; the last part takes
+    # what is left of it, so that undoing the whole recovery restores the relief exactly.
+    tax = (max(0, still_tax) if again == still else
+           min(max(0, still_tax), tax_share(again, invoice_tax=inv.tax, invoice_total=inv.total))
+           if still_tax > 0 else 0)
+    return _adjust(company, inv, kind=AdjustmentKind.BAD_DEBT, amount=again, day=day,
+                   actor=actor, receipt=receipt, memo=f"recovery by {receipt.number} undone: "
+                   f"{reason}", tax=tax)
+
+
 # ---------------------------------------------------------------- bad debts
 def invoice_write_off(*, actor: Any, company: Company, number: str, day: date, reason: str,
                       amount: Decimal | None = None, tax_relief: bool = False) -> Adjustment:
@@ -544,15 +691,19 @@ def customer_write_off(*, actor: Any, company: Company, code: str, day: date, re
     check_open_period(company, day)
     with transaction.atomic():
         if apply_credits:
-            for cn in (Invoice.objects.filter(
+            # Only a source with something open in its currency is allocated: one with
+            # nothing to pay would write an allocation event that allocates nothing.
+            for cn, currency in (Invoice.objects.filter(
                     company=company, customer=customer, kind=DocKind.CREDIT_NOTE,
                     status="posted", allocated__lt=F("total"), issue_date__lte=day)
-                    .order_by("issue_date", "id").values_list("number", flat=True)):
-                allocate(actor=actor, company=company, day=day, credit_note=cn, auto=True)
-            for number in (Receipt.objects.filter(
+                    .order_by("issue_date", "id").values_list("number", "currency")):
+                if _open_in(company, customer.pk, currency, day):
+                    allocate(actor=actor, company=company, day=day, credit_note=cn, auto=True)
+            for number, currency in (Receipt.objects.filter(
                     company=company, customer=customer, allocated__lt=F("amount"),
-                    date__lte=day).order_by("date", "id").values_list("number", flat=True)):
-                allocate(actor=actor, company=company, day=day, receipt=number, auto=True)
+                    date__lte=day).order_by("date", "id").values_list("number", "currency")):
+                if _open_in(company, customer.pk, currency, day):
+                    allocate(actor=actor, company=company, day=day, receipt=number, auto=True)
         numbers = [number for number, _ in Invoice.objects.filter(
             company=company, customer=customer, kind=DocKind.INVOICE, status="posted",
             issue_date__lte=day, instalments__settled__lt=F("instalments__amount"))
@@ -572,6 +723,14 @@ def customer_write_off(*, actor: Any, company: Company, code: str, day: date, re
     return out
 
 
+def _open_in(company: Company, customer_id: int, currency: str, day: date) -> bool:
+    """Whether the customer has an instalment open in ``currency``, of an invoice issued by
+    ``day``: what an automatic allocation (``services._plan``) would pay."""
+    return Instalment.objects.filter(company=company, customer_id=customer_id,
+                                     currency=currency, settled__lt=F("amount"),
+                                     invoice__issue_date__lte=day).exists()
+
+
 @dataclass
 class Recovered:
     reversed: list[Adjustment]  # the write-offs undone
@@ -585,7 +744,9 @@ def invoice_recover(*, actor: Any, company: Company, number: str, receipt: str, 
     """A payment on a written-off invoice: its bad-debt write-offs are reversed, the payment
     is allocated (to what was open first, then to what was written off), and what it does
     not recover is written off again, with the same tax relief. The net effect in the books:
-    Dr unapplied cash / Cr bad debts for the part recovered."""
+    Dr unapplied cash / Cr bad debts for the part recovered. The reversals and the write-off
+    again name the receipt: the recovery stands only while the payment does
+    (``recoveries_lost``)."""
     require_role(company, actor, Role.CLERK)
     check_open_period(company, day)
     with transaction.atomic():
@@ -612,7 +773,8 @@ def invoice_recover(*, actor: Any, company: Company, number: str, receipt: str, 
         split = split_recovery(paid=paid, open_before=open_before, written_off=written_off)
         tax_relief = any(a.tax_amount for a in live)
         reversed_ = [reverse_adjustment(company, a, day, actor,
-                                        reason=f"recovered: paid by {src.number}")
+                                        reason=f"recovered: paid by {src.number}",
+                                        recovering=src)
                      for a in live]
         rows = allocate(actor=actor, company=company, day=day, receipt=src.number,
                         targets=[Target(inv.number or "",
@@ -621,7 +783,8 @@ def invoice_recover(*, actor: Any, company: Company, number: str, receipt: str, 
         if split.written_off_again:
             again = _adjust(company, inv, kind=AdjustmentKind.BAD_DEBT,
                             amount=split.written_off_again, day=day, actor=actor,
-                            with_tax=tax_relief, memo=f"not recovered by {src.number}")
+                            with_tax=tax_relief, memo=f"not recovered by {src.number}",
+                            receipt=src)
         audit(company, actor, "invoice.recover", "invoice", inv.pk, invoice=inv.number,
               receipt=src.number, paid=_text(paid, inv.currency), currency=inv.currency,
               recovered=_text(split.recovered, inv.currency),

@@ -39,7 +39,7 @@ from salesledger.apps.customers.models import Channel, Communication, PaymentTer
 from salesledger.apps.invoicing.models import Instalment, Invoice
 from salesledger.apps.ledger.models import JournalLine
 from salesledger.apps.ledger.services import journal_write
-from salesledger.domain.adjustments import fee_reclass_entry, refund_entry
+from salesledger.domain.adjustments import AdjustmentKind, fee_reclass_entry, refund_entry
 from salesledger.domain.errors import (
     AlreadyReversed,
     NegativeAmount,
@@ -197,11 +197,20 @@ def receipt_reverse(*, actor: Any, company: Company, number: str, day: date, rea
             Q(receipt=rc, amount__gt=0, reversed_by__isnull=True)
             | Q(adjustment__receipt=rc, adjustment__amount__gt=0,
                 adjustment__reversed_by__isnull=True)).values_list("instalment_id", flat=True))
+        # and every instalment of an invoice this payment recovered from a bad debt, which
+        # undoing the payment writes off again (adjustments.recoveries_lost).
+        touched.update(Instalment.objects.filter(
+            invoice__adjustments__receipt=rc, invoice__adjustments__kind=AdjustmentKind.BAD_DEBT)
+            .values_list("pk", flat=True))
         list(Instalment.objects.select_for_update(no_key=True).filter(pk__in=touched)
              .order_by("pk").values_list("pk"))
+        # A bad debt naming the receipt is not made with the payment but with its recovery
+        # of a written-off invoice: undoing the payment writes it off again
+        # (allocation_reverse -> adjustments.recoveries_lost) rather than reversing it.
         undone = [reverse_adjustment(company, adj, day, actor, reason=why)
                   for adj in Adjustment.objects.filter(receipt=rc, amount__gt=0,
-                                                       reversed_by__isnull=True).order_by("id")]
+                                                       reversed_by__isnull=True)
+                  .exclude(kind=AdjustmentKind.BAD_DEBT).order_by("id")]
         live = list(Allocation.objects.filter(receipt=rc, amount__gt=0,
                                               reversed_by__isnull=True)
                     .order_by("id").values_list("id", "instalment_id"))

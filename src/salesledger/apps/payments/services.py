@@ -492,12 +492,17 @@ def allocation_reverse(*, actor: Any, company: Company, allocation_id: int, day:
         # (undone below), locked together in ascending id, as every allocation locks them.
         lock = {orig.instalment_id}
         if orig.receipt_id:
-            from .adjustments import made_with_payment
+            from .adjustments import made_with_payment, recovered_by
 
             lock.update(Allocation.objects.filter(
                 adjustment__in=made_with_payment(receipt_id=orig.receipt_id,
                                                  invoice_id=invoice_id))
                 .values_list("instalment_id", flat=True))
+            # A recovery of a bad debt by this payment is written off again (below), on
+            # any of the invoice's instalments.
+            if recovered_by(receipt_id=orig.receipt_id, invoice_id=invoice_id).exists():
+                lock.update(Instalment.objects.filter(invoice_id=invoice_id)
+                            .values_list("pk", flat=True))
         list(Instalment.objects.select_for_update(no_key=True).filter(pk__in=lock)
              .order_by("pk").values_list("pk"))
         if Allocation.objects.filter(reversal_of=orig).exists():
@@ -527,22 +532,28 @@ def allocation_reverse(*, actor: Any, company: Company, allocation_id: int, day:
             created_by=actor if getattr(actor, "pk", None) else None)
         Instalment.objects.filter(pk=orig.instalment_id).update(settled=F("settled") - orig.amount)
         src_model.objects.filter(pk=src.pk).update(allocated=F("allocated") - taken)
-        lost, undone = [], []
+        lost, undone, again = [], [], None
         if orig.receipt_id:
             # An early-payment discount stands only while the payments that earned it do;
             # a residual written off or deducted with this payment, only while it does.
-            from .adjustments import discounts_lost, residuals_lost
+            from .adjustments import discounts_lost, recoveries_lost, residuals_lost
 
             why = f"payment undone: allocation {orig.pk}"
             lost = discounts_lost(company=company, instalment_id=orig.instalment_id, day=day,
                                   actor=actor, reason=why)
             undone = residuals_lost(company=company, receipt_id=orig.receipt_id,
                                     invoice_id=invoice_id, day=day, actor=actor, reason=why)
+            # A bad debt this payment recovered is written off again.
+            again = recoveries_lost(company=company, receipt_id=orig.receipt_id,
+                                    invoice_id=invoice_id, amount=orig.amount, day=day,
+                                    actor=actor, reason=why)
         extra: dict[str, Any] = {}
         if lost:
             extra["discounts_reversed"] = [a.reversal_of_id for a in lost]
         if undone:
             extra["adjustments_reversed"] = [a.reversal_of_id for a in undone]
+        if again is not None:
+            extra["written_off_again"] = again.pk
         audit(company, actor, "allocation.reverse", "allocation", orig.pk,
               amount=str(Money.from_minor(orig.amount, orig.currency).amount), reason=reason,
               **extra)
