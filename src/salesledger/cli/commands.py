@@ -222,9 +222,9 @@ def cmd_customer_list(args: argparse.Namespace) -> int:
     return 0
 
 
-UPDATABLE = (("name", "name"), ("legal_name", "legal_name"), ("tax_id", "tax_id"),
-             ("country", "country"), ("language", "language"), ("email", "email"),
-             ("phone", "phone"), ("notes", "notes"), ("credit_limit", "credit_limit"))
+# The customer fields ``customer update`` changes, as options of the same names.
+UPDATABLE = ("name", "legal_name", "tax_id", "country", "language", "email", "phone", "notes",
+             "credit_limit")
 
 
 def cmd_customer_update(args: argparse.Namespace) -> int:
@@ -234,8 +234,8 @@ def cmd_customer_update(args: argparse.Namespace) -> int:
 
     company = _company(args)
     actor = _actor(args, company)
-    changes = {field: getattr(args, attr) for attr, field in UPDATABLE
-               if getattr(args, attr) is not None}
+    changes = {field: getattr(args, field) for field in UPDATABLE
+               if getattr(args, field) is not None}
     if args.po_required is not None:
         changes["po_required"] = args.po_required
     if not changes and not args.verified:
@@ -779,9 +779,9 @@ def register(sub: Sub, common: argparse.ArgumentParser) -> None:
     p = _cmd(g, common, "update", cmd_customer_update,
              "change a customer's details (only the options given), or confirm them")
     p.add_argument("code")
-    for attr, _field in UPDATABLE:
-        p.add_argument("--" + attr.replace("_", "-"), dest=attr,
-                       help="empty text clears it" if attr in ("credit_limit", "notes") else None)
+    for field in UPDATABLE:
+        p.add_argument("--" + field.replace("_", "-"), dest=field,
+                       help="empty text clears it" if field in ("credit_limit", "notes") else None)
     p.add_argument("--po-required", dest="po_required", action="store_true", default=None)
     p.add_argument("--no-po-required", dest="po_required", action="store_false")
     p.add_argument("--verified", action="store_true",

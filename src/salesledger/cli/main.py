@@ -56,7 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     from django.db.utils import OperationalError, ProgrammingError
 
-    from salesledger.domain.errors import DatabaseNotReady, ImportFailed, LedgerError
+    from salesledger.domain.errors import DatabaseNotReady, ImportFailed
 
     from .render import emit_json
 

@@ -173,10 +173,9 @@ def _tax_id(scheme: tuple[str, str] | None) -> str:
         return ""
     country, body = scheme
     if country == "FR":
-        from stdnum import luhn
         from stdnum.fr import siren
 
-        return "FR" + siren.to_tva(body + luhn.calc_check_digit(body))
+        return "FR" + siren.to_tva(body + _luhn_digit(body))
     if country == "DE":
         from stdnum.iso7064 import mod_11_10
 
