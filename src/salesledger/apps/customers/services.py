@@ -66,7 +66,8 @@ class CustomerInput:
     bank_accounts: list[BankAccountInput] = field(default_factory=list)
 
 
-def _terms(company: Company, code: str) -> PaymentTerms | None:
+def payment_terms_find(company: Company, code: str) -> PaymentTerms | None:
+    """The company's payment terms with this code; none for an empty code; else not found."""
     if not code:
         return None
     terms = PaymentTerms.objects.filter(company=company, code=code).first()
@@ -105,7 +106,7 @@ def build_customer(
             raise NotFound(f"no parent customer {data.parent_code!r}", field="parent")
     term_obj = (terms or {}).get(data.terms_code) if terms is not None and data.terms_code else None
     if data.terms_code and term_obj is None:
-        term_obj = _terms(company, data.terms_code)
+        term_obj = payment_terms_find(company, data.terms_code)
     for c in data.contacts:
         bad = set(c.roles) - set(ContactRole.values)
         if bad:

@@ -16,6 +16,7 @@ See docs/design/documents.md.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
@@ -352,17 +353,8 @@ def document_template_set(*, actor: Any, company: Company, kind: str, language: 
 
 def document_template_reset(*, actor: Any, company: Company, kind: str, language: str) -> bool:
     """Go back to the default layout; returns whether there was an override."""
-    require_role(company, actor, Role.MANAGER)
-    kind, language = _kind(kind), _language(language)
-    with transaction.atomic():
-        row = DocumentTemplate.objects.filter(company=company, kind=kind,
-                                              language=language).first()
-        if row is None:
-            return False
-        audit(company, actor, "document_template.reset", "document_template", row.pk,
-              kind=kind, language=language or "*", before=_digest(row.html))
-        row.delete()
-    return True
+    return _template_reset(actor, company, DocumentTemplate, "document_template", kind,
+                           language, lambda row: _digest(row.html))
 
 
 def message_template_set(*, actor: Any, company: Company, kind: str, language: str,
@@ -392,15 +384,22 @@ def message_template_set(*, actor: Any, company: Company, kind: str, language: s
 
 
 def message_template_reset(*, actor: Any, company: Company, kind: str, language: str) -> bool:
+    return _template_reset(actor, company, MessageTemplate, "message_template", kind,
+                           language, lambda row: {"subject": row.subject, "body": row.body})
+
+
+def _template_reset(actor: Any, company: Company, model: Any, name: str, kind: str,
+                    language: str, before: Callable[[Any], Any]) -> bool:
+    """Delete the company's override of ``kind`` for one language (or every language with
+    ``""``) and audit what it was; returns whether there was one."""
     require_role(company, actor, Role.MANAGER)
     kind, language = _kind(kind), _language(language)
     with transaction.atomic():
-        row = MessageTemplate.objects.filter(company=company, kind=kind,
-                                             language=language).first()
+        row = model.objects.filter(company=company, kind=kind, language=language).first()
         if row is None:
             return False
-        audit(company, actor, "message_template.reset", "message_template", row.pk, kind=kind,
-              language=language or "*", before={"subject": row.subject, "body": row.body})
+        audit(company, actor, f"{name}.reset", name, row.pk, kind=kind,
+              language=language or "*", before=before(row))
         row.delete()
     return True
 

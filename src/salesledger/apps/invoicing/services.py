@@ -29,7 +29,7 @@ from salesledger.apps.core.services import (
     require_role,
 )
 from salesledger.apps.customers.models import Customer, PaymentTerms
-from salesledger.apps.customers.services import customer_get
+from salesledger.apps.customers.services import customer_get, payment_terms_find
 from salesledger.apps.ledger.services import journal_write
 from salesledger.domain import lifecycle
 from salesledger.domain.errors import (
@@ -138,11 +138,7 @@ def invoice_create(*, actor: Any, company: Company, data: InvoiceInput) -> Invoi
         if corrects.currency != currency:
             raise CurrencyMismatch(
                 f"the credit note is in {currency} but {corrects.number} is in {corrects.currency}")
-    terms = None
-    if data.terms_code:
-        terms = PaymentTerms.objects.filter(company=company, code=data.terms_code).first()
-        if terms is None:
-            raise NotFound(f"no payment terms {data.terms_code!r}", field="terms")
+    terms = payment_terms_find(company, data.terms_code)
     with transaction.atomic():
         inv = Invoice.objects.create(
             company=company, customer=customer, kind=data.kind,

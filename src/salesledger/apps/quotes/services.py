@@ -25,8 +25,7 @@ from salesledger.apps.core.services import (
     posting_locks,
     require_role,
 )
-from salesledger.apps.customers.models import PaymentTerms
-from salesledger.apps.customers.services import customer_get
+from salesledger.apps.customers.services import customer_get, payment_terms_find
 from salesledger.apps.invoicing.models import Invoice
 from salesledger.apps.invoicing.services import (
     InvoiceInput,
@@ -78,15 +77,6 @@ def _amount(minor: int, currency: str) -> str:
     return str(Money.from_minor(minor, currency).amount)
 
 
-def _terms(company: Company, code: str) -> PaymentTerms | None:
-    if not code:
-        return None
-    terms = PaymentTerms.objects.filter(company=company, code=code).first()
-    if terms is None:
-        raise NotFound(f"no payment terms {code!r}", field="terms")
-    return terms
-
-
 def _check_validity(issue: date, valid_until: date) -> None:
     if valid_until < issue:
         raise ValidationFailed(
@@ -128,7 +118,7 @@ def quote_create(*, actor: Any, company: Company, data: QuoteInput, as_of: date)
     issue = data.issue_date or as_of
     valid_until = data.valid_until or issue + timedelta(days=DEFAULT_VALIDITY_DAYS)
     _check_validity(issue, valid_until)
-    terms = _terms(company, data.terms_code)
+    terms = payment_terms_find(company, data.terms_code)
     with transaction.atomic():
         fy, seq, prefix = number_take(company, SERIES, issue)
         quote = Quote.objects.create(
@@ -242,7 +232,7 @@ def quote_revise(*, actor: Any, company: Company, number: str, as_of: date,
             fiscal_year=old.fiscal_year, seq=old.seq, number=old.number,
             revision=old.revision + 1, replaces=old, issue_date=as_of, valid_until=validity,
             currency=old.currency,
-            terms=_terms(company, terms_code) if terms_code is not None else old.terms,
+            terms=payment_terms_find(company, terms_code) if terms_code is not None else old.terms,
             po_number=(po_number if po_number is not None else old.po_number).strip(),
             buyer_reference=(buyer_reference if buyer_reference is not None
                              else old.buyer_reference).strip(),
@@ -273,7 +263,7 @@ def _edit_draft(*, actor: Any, company: Company, quote: Quote, lines: list[LineI
         _check_validity(quote.issue_date, valid_until)
         quote.valid_until = valid_until
     if terms_code is not None:
-        quote.terms = _terms(company, terms_code)
+        quote.terms = payment_terms_find(company, terms_code)
     if po_number is not None:
         quote.po_number = po_number.strip()
     if buyer_reference is not None:

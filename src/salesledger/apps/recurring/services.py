@@ -25,8 +25,7 @@ from django.utils import timezone
 from salesledger.apps.core.audit import audit
 from salesledger.apps.core.models import Company, Role
 from salesledger.apps.core.services import posting_locks, require_role
-from salesledger.apps.customers.models import PaymentTerms
-from salesledger.apps.customers.services import customer_get
+from salesledger.apps.customers.services import customer_get, payment_terms_find
 from salesledger.apps.invoicing.services import (
     InvoiceInput,
     compute_invoice_totals,
@@ -109,11 +108,7 @@ def recurring_add(*, actor: Any, company: Company, data: ScheduleInput,
     currency = document_currency(company, customer, data.currency)
     rate = resolve_rate(company, currency, data.rate)
     compute_invoice_totals(company, currency, data.lines)
-    terms = None
-    if data.terms_code:
-        terms = PaymentTerms.objects.filter(company=company, code=data.terms_code).first()
-        if terms is None:
-            raise NotFound(f"no payment terms {data.terms_code!r}", field="terms")
+    terms = payment_terms_find(company, data.terms_code)
     with transaction.atomic():
         schedule = RecurringSchedule.objects.create(
             company=company, customer=customer, unit=rule.unit.value, interval=rule.interval,
