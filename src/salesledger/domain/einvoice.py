@@ -40,6 +40,21 @@ class VatCategory(StrEnum):
     NOT_SUBJECT = "O"
 
 
+def vat_category(category: str, rate: str | Decimal) -> str:
+    """The UNCL 5305 category of a ledger line: the ledger's own, except that a line that is
+    taxable (S) at a rate of 0 % is what UNCL 5305 calls zero-rated (Z); EN 16931 refuses a
+    standard rate of zero (BR-S-05)."""
+    if category == VatCategory.STANDARD and Decimal(rate) == 0:
+        return VatCategory.ZERO
+    return category
+
+
+def vat_rate(category: str, rate: str | Decimal) -> Decimal | None:
+    """The rate (BT-96, BT-119, BT-152) of a category: "not subject to VAT" carries none at
+    all (BR-O-05, BR-O-06, BR-O-07, BR-O-09)."""
+    return None if category == VatCategory.NOT_SUBJECT else Decimal(rate)
+
+
 @dataclass(frozen=True, slots=True)
 class PostalAddress:
     """BG-5 (seller) / BG-8 (buyer) / BG-15 (deliver to)."""

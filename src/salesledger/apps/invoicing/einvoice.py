@@ -16,8 +16,8 @@ How each business term is filled, and why, is in docs/design/e-invoicing.md.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from functools import cache
@@ -44,6 +44,8 @@ from salesledger.domain.einvoice import (
     PrecedingInvoice,
     VatBreakdown,
     VatCategory,
+    vat_category,
+    vat_rate,
 )
 from salesledger.domain.errors import (
     DocumentNotPosted,
@@ -145,20 +147,6 @@ def _buyer(issued: dict[str, Any], email: str) -> Party:
 
 
 # ---------------------------------------------------------------- lines, VAT, totals
-def vat_category(category: str, rate: str | Decimal) -> str:
-    """The UNCL 5305 category of a ledger line: the ledger's own, except that a line that is
-    taxable (S) at a rate of 0 % is what UNCL 5305 calls zero-rated (Z); EN 16931 refuses a
-    standard rate of zero (BR-S-05)."""
-    if category == VatCategory.STANDARD and Decimal(rate) == 0:
-        return VatCategory.ZERO
-    return category
-
-
-def _rate(category: str, rate: str | Decimal) -> Decimal | None:
-    # "Not subject to VAT" carries no rate at all (BR-O-05, BR-O-06, BR-O-07, BR-O-09).
-    return None if category == VatCategory.NOT_SUBJECT else Decimal(rate)
-
-
 def _line(index: int, li: dict[str, Any], currency: str) -> Line:
     """An invoice line (BG-25). A discount is a line allowance (BG-27) taking the gross
     amount (quantity x price, to two decimals) to the net the ledger computed; where the
@@ -171,39 +159,34 @@ def _line(index: int, li: dict[str, Any], currency: str) -> Line:
     gross = quantize(qty * price, 2, Rounding.HALF_UP)
     net = money(li["net"])
     exact_percent = Money.zero(currency).exponent >= 2
-    adjustments: list[AllowanceCharge] = []
-    if discount:
-        adjustments.append(AllowanceCharge(
+    adjustments: tuple[AllowanceCharge, ...] = ()
+    if discount and net <= gross:
+        adjustments = (AllowanceCharge(
             is_charge=False, amount=gross - net, reason=f"Discount {discount.normalize():f} %",
             reason_code="95", base_amount=gross if exact_percent else None,
-            percent=discount if exact_percent else None))
-    elif abs(net - gross) > Decimal("0.02"):
-        adjustments.append(AllowanceCharge(is_charge=net > gross, amount=abs(net - gross),
-                                           reason="Rounding to the currency's unit"))
-    if adjustments and adjustments[0].amount < 0:  # rounded up past the gross: a charge
-        first = adjustments[0]
-        adjustments[0] = AllowanceCharge(is_charge=True, amount=-first.amount,
-                                         reason="Rounding to the currency's unit")
+            percent=discount if exact_percent else None),)
+    elif discount or abs(net - gross) > Decimal("0.02"):
+        # (a discounted net rounded up past the gross is a rounding charge too)
+        adjustments = (AllowanceCharge(is_charge=net > gross, amount=abs(net - gross),
+                                       reason="Rounding to the currency's unit"),)
     category = vat_category(li["tax_category"], li["tax_rate"])
     return Line(id=str(index), name=li["description"], quantity=qty,
                 unit_code=li.get("unit_code") or "C62", net_amount=net,
-                net_price=price, vat_category=category, vat_rate=_rate(category, li["tax_rate"]),
-                allowances_charges=tuple(adjustments))
+                net_price=price, vat_category=category,
+                vat_rate=vat_rate(category, li["tax_rate"]), allowances_charges=adjustments)
 
 
-def _money_of(currency: str) -> Any:
+def _money_of(currency: str) -> Callable[[int], Decimal]:
     return lambda minor: Money.from_minor(int(minor), currency).amount
 
 
-def _reasons(lines: Iterable[dict[str, Any]], category: str, rate: Decimal) -> tuple[str, str]:
-    """The exemption reason (BT-120) and code (BT-121) of one VAT breakdown: from the lines'
-    reasons, else the category's own (reverse charge, intra-Community, export, O)."""
+def _reasons(reasons: Iterable[str], category: str) -> tuple[str, str]:
+    """The exemption reason (BT-120) and code (BT-121) of one VAT breakdown: from the
+    reasons of its lines, else the category's own (reverse charge, intra-Community, export,
+    O)."""
     codes, texts = [], []
-    for li in lines:
-        if (vat_category(li["tax_category"], li["tax_rate"]) != category
-                or Decimal(li["tax_rate"]) != rate):
-            continue
-        code, text = einvoice_rules.split_exemption(li.get("exemption_reason") or "")
+    for reason in reasons:
+        code, text = einvoice_rules.split_exemption(reason)
         if code and code not in codes:
             codes.append(code)
         if text and text not in texts:
@@ -223,10 +206,15 @@ def _breakdown(snap: dict[str, Any], currency: str) -> tuple[VatBreakdown, ...]:
         key = (vat_category(g["category"], rate), rate)
         net, tax = groups.setdefault(key, [0, 0])
         groups[key] = [net + g["net"], tax + g["tax"]]
+    reasons: dict[tuple[str, Decimal], list[str]] = {}  # the lines' reasons, by the same key
+    for li in snap["lines"]:
+        rate = Decimal(li["tax_rate"])
+        reasons.setdefault((vat_category(li["tax_category"], rate), rate), []).append(
+            li.get("exemption_reason") or "")
     out = []
     for (category, rate), (net, tax) in groups.items():
-        code, text = _reasons(snap["lines"], category, rate)
-        out.append(VatBreakdown(category=category, rate=_rate(category, rate),
+        code, text = _reasons(reasons.get((category, rate), ()), category)
+        out.append(VatBreakdown(category=category, rate=vat_rate(category, rate),
                                 taxable_amount=money(net), tax_amount=money(tax),
                                 exemption_reason=text, exemption_code=code))
     return tuple(out)
@@ -238,7 +226,7 @@ def _charges(snap: dict[str, Any], currency: str) -> tuple[AllowanceCharge, ...]
         AllowanceCharge(is_charge=c["is_charge"], amount=money(c["amount"]), reason=c["reason"],
                         reason_code=c["reason_code"],
                         vat_category=vat_category(c["tax_category"], c["tax_rate"]),
-                        vat_rate=_rate(c["tax_category"], c["tax_rate"]))
+                        vat_rate=vat_rate(c["tax_category"], c["tax_rate"]))
         for c in snap.get("charges", ()))
 
 
@@ -342,8 +330,8 @@ def build_einvoice(company: Company, inv: Invoice, snap: dict[str, Any],
     buyer = _buyer(snap["customer"], _customer_email(inv))
     if {li["tax_category"] for li in snap["lines"]} == {VatCategory.NOT_SUBJECT}:
         # A document not subject to VAT carries no VAT identifier at all (BR-O-02).
-        seller = _replace(seller, vat_id="")
-        buyer = _replace(buyer, vat_id="")
+        seller = replace(seller, vat_id="")
+        buyer = replace(buyer, vat_id="")
     due = _payment_terms(company, inv, snap, instalments)
     foreign = cur != base
     preceding: tuple[PrecedingInvoice, ...] = ()
@@ -359,8 +347,7 @@ def build_einvoice(company: Company, inv: Invoice, snap: dict[str, Any],
         lines=tuple(_line(i, li, cur) for i, li in enumerate(snap["lines"], start=1)),
         vat_breakdown=_breakdown(snap, cur), totals=_totals(snap, cur),
         tax_currency=base if foreign else "",
-        tax_total_accounting=Money.from_minor(
-            to_base(snap["tax"], cur, base, Decimal(snap["rate"])), base).amount
+        tax_total_accounting=_money_of(base)(to_base(snap["tax"], cur, base, Decimal(snap["rate"])))
         if foreign else None,
         due_date=due.due_date, buyer_reference=snap.get("buyer_reference", ""),
         order_reference=snap.get("po_number", ""),
@@ -369,12 +356,6 @@ def build_einvoice(company: Company, inv: Invoice, snap: dict[str, Any],
         payment=_payment(company, inv, snap), payment_terms=due.terms,
         allowances_charges=_charges(snap, cur),
     )
-
-
-def _replace(party: Party, **changes: Any) -> Party:
-    from dataclasses import replace
-
-    return replace(party, **changes)
 
 
 # ---------------------------------------------------------------- services and selectors
@@ -393,10 +374,14 @@ def _refuse(problems: list[einvoice_rules.RuleProblem]) -> None:
                                  rule=problems[0].rule, rules=",".join(p.rule for p in problems))
 
 
-def _posted(company: Company, invoice: Invoice) -> Invoice:
+def _own(company: Company, invoice: Invoice) -> Invoice:
     if invoice.company_id != company.pk:
         raise ValidationFailed(f"{invoice} belongs to another company")
-    if not invoice.is_posted:
+    return invoice
+
+
+def _posted(company: Company, invoice: Invoice) -> Invoice:
+    if not _own(company, invoice).is_posted:
         raise DocumentNotPosted(f"{invoice} is a draft: post it before writing its e-invoice",
                                 document=str(invoice))
     return invoice
@@ -419,8 +404,7 @@ def einvoice_preview(*, company: Company, invoice: Invoice) -> EInvoice:
     instalments yet), unchecked: what ``einvoice_check`` looks at."""
     from .services import _snapshot, charge_inputs, compute_invoice_totals, line_inputs
 
-    if invoice.company_id != company.pk:
-        raise ValidationFailed(f"{invoice} belongs to another company")
+    _own(company, invoice)
     lines, charges = line_inputs(invoice), charge_inputs(invoice)
     totals = compute_invoice_totals(company, invoice.currency, lines, charges)
     return build_einvoice(company, invoice, _snapshot(invoice, totals, lines, charges), [])

@@ -88,10 +88,7 @@ class Reader:
         return f"{tree.getpath(el)}/{path}"
 
     def find(self, el: etree._Element | None, path: str) -> etree._Element | None:
-        if el is None:
-            return None
-        found = el.find(path, self.nsmap)
-        return found
+        return None if el is None else el.find(path, self.nsmap)
 
     def findall(self, el: etree._Element | None, path: str) -> list[etree._Element]:
         return [] if el is None else list(el.findall(path, self.nsmap))

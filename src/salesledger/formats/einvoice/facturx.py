@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import facturx
 
-from salesledger.domain.einvoice import EInvoice
 from salesledger.domain.errors import FacturXFailed
-
-from .cii import write_cii
 
 
 def embed_facturx(pdf: bytes, xml: bytes, *, lang: str = "en") -> bytes:
@@ -25,10 +22,6 @@ def embed_facturx(pdf: bytes, xml: bytes, *, lang: str = "en") -> bytes:
     except Exception as exc:  # the library raises bare Exception/ValueError
         raise FacturXFailed(f"could not embed the e-invoice into the PDF: {exc}") from exc
     return bytes(out)
-
-
-def facturx_from(doc: EInvoice, pdf: bytes, *, lang: str = "en") -> bytes:
-    return embed_facturx(pdf, write_cii(doc), lang=lang)
 
 
 def xml_from_facturx(pdf: bytes) -> bytes:

@@ -23,7 +23,6 @@ from salesledger.domain.einvoice import (
     Contact,
     Delivery,
     DocumentTotals,
-    DocumentType,
     EInvoice,
     ElectronicAddress,
     Line,
@@ -44,21 +43,18 @@ INVOICE_NS = "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"
 CREDIT_NOTE_NS = "urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2"
 CAC = "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
 CBC = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
-
-
-def _nsmap(credit: bool) -> dict[str | None, str]:
-    return {None: CREDIT_NOTE_NS if credit else INVOICE_NS, "cac": CAC, "cbc": CBC}
+_NS = {"cac": CAC, "cbc": CBC}
 
 
 class _UblWriter(Writer):
     def __init__(self, doc: EInvoice) -> None:
         self.doc = doc
-        self.credit = doc.type_code == DocumentType.CREDIT_NOTE
-        super().__init__({"doc": CREDIT_NOTE_NS if self.credit else INVOICE_NS,
-                          "cac": CAC, "cbc": CBC})
+        self.credit = doc.is_credit_note
+        super().__init__({"doc": CREDIT_NOTE_NS if self.credit else INVOICE_NS, **_NS})
 
     def root(self, tag: str) -> etree._Element:
-        return etree.Element(self.qname(tag), nsmap=_nsmap(self.credit))
+        # The document's own namespace is the default one (no prefix) in what is written.
+        return etree.Element(self.qname(tag), nsmap={None: self.nsmap["doc"], **_NS})
 
     def money(self, parent: etree._Element, tag: str, value: Decimal,
               currency: str | None = None) -> etree._Element:
@@ -232,9 +228,6 @@ def write_ubl(doc: EInvoice) -> bytes:
 
 
 # ==================================================================== reading
-_NS = {"cac": CAC, "cbc": CBC}
-
-
 class _UblReader(Reader):
     def __init__(self) -> None:
         super().__init__(_NS, "UBL")
