@@ -140,6 +140,17 @@ def tax_share(amount: int, *, invoice_tax: int, invoice_total: int) -> int:
     return int(share)
 
 
+def vat_shares(amount: int, base_amount: int, *, invoice_tax: int, invoice_total: int
+               ) -> tuple[int, int]:
+    """The VAT share of an adjustment of ``amount`` (``base_amount`` in base currency) on an
+    invoice, and its base amount in the same proportion: none when there is no VAT share,
+    the whole base when the whole amount is VAT."""
+    tax = tax_share(amount, invoice_tax=invoice_tax, invoice_total=invoice_total)
+    base_tax = (0 if tax == 0 else base_amount if tax == amount
+                else tax_share(base_amount, invoice_tax=invoice_tax, invoice_total=invoice_total))
+    return tax, base_tax
+
+
 # ---------------------------------------------------------------- early-payment discount
 def discount_earned(*, open_after: int, discount_amount: int, discount_date: date | None,
                     payment_dates: list[date]) -> bool:

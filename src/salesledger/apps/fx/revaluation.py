@@ -33,7 +33,7 @@ from django.utils import timezone
 from salesledger.apps.core.audit import audit
 from salesledger.apps.core.models import Company, Role
 from salesledger.apps.core.services import check_open_period, require_role
-from salesledger.apps.ledger.models import JournalLine
+from salesledger.apps.ledger.selectors import entry_lines
 from salesledger.apps.ledger.services import journal_write
 from salesledger.domain.errors import (
     AlreadyRevalued,
@@ -43,7 +43,7 @@ from salesledger.domain.errors import (
     ValidationFailed,
 )
 from salesledger.domain.fx import normalise, parse_rate, revalue
-from salesledger.domain.journal import AccountRole, Line, negate
+from salesledger.domain.journal import negate
 from salesledger.money import is_currency
 
 from .models import RevaluationRun, RevaluationStatus
@@ -127,13 +127,6 @@ def fx_revalue(*, actor: Any, company: Company, as_of: date,
     return Revalued(run, True)
 
 
-def _lines(entry_id: int) -> list[Line]:
-    return [Line(AccountRole(li.account.role), li.amount, li.amount_currency, li.currency,
-                 li.customer_id)
-            for li in JournalLine.objects.filter(entry_id=entry_id).select_related("account")
-            .order_by("pk")]
-
-
 def fx_revalue_reverse(*, actor: Any, company: Company, run_id: int,
                        reason: str = "") -> RevaluationRun:
     """Undo a revaluation run: the opposite of its entry (same day) and of its reversal
@@ -152,13 +145,13 @@ def fx_revalue_reverse(*, actor: Any, company: Company, run_id: int,
         if run.entry_id:
             undo = journal_write(company=company, day=run.as_of, kind="fx_revaluation_undo",
                                  actor=actor, source_type="fx_revaluation",
-                                 lines=negate(_lines(run.entry_id)),
+                                 lines=negate(entry_lines(run.entry_id)),
                                  memo=f"undo revaluation run {run.pk}")
         if run.reversal_entry_id:
             undo_reversal = journal_write(
                 company=company, day=run.as_of + timedelta(days=1),
                 kind="fx_revaluation_undo", actor=actor, source_type="fx_revaluation",
-                lines=negate(_lines(run.reversal_entry_id)),
+                lines=negate(entry_lines(run.reversal_entry_id)),
                 memo=f"undo reversal of revaluation run {run.pk}")
         run.status = RevaluationStatus.REVERSED
         run.undo_entry, run.undo_reversal_entry = undo, undo_reversal

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import Sum
 
 from salesledger.apps.core.models import Company
-from salesledger.domain.journal import AccountRole
+from salesledger.domain.journal import AccountRole, Line
 
 from .models import JournalLine
 
@@ -32,3 +32,11 @@ def trial_balance(company: Company) -> list[dict[str, object]]:
          "balance": r["total"]}
         for r in rows
     ]
+
+
+def entry_lines(entry_id: int) -> list[Line]:
+    """The lines of a stored journal entry, as the pure core writes them (to reverse it)."""
+    return [Line(AccountRole(li.account.role), li.amount, li.amount_currency, li.currency,
+                 li.customer_id)
+            for li in JournalLine.objects.filter(entry_id=entry_id).select_related("account")
+            .order_by("id")]

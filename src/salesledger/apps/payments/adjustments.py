@@ -35,7 +35,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from django.db import transaction
-from django.db.models import F, QuerySet, Sum
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from salesledger.apps.core.audit import EventSpec, audit, audit_many
@@ -45,7 +45,7 @@ from salesledger.apps.core.services import check_open_period, require_role
 from salesledger.apps.customers.services import customer_get
 from salesledger.apps.invoicing.models import DocKind, Instalment, Invoice
 from salesledger.apps.ledger.bulk import EntrySpec, journal_write_many
-from salesledger.apps.ledger.models import JournalLine
+from salesledger.apps.ledger.selectors import entry_lines
 from salesledger.apps.ledger.services import journal_write
 from salesledger.domain.adjustments import (
     AdjustmentKind,
@@ -59,6 +59,7 @@ from salesledger.domain.adjustments import (
     parse_tax_policy,
     split_recovery,
     tax_share,
+    vat_shares,
 )
 from salesledger.domain.errors import (
     AllocationExceedsOpenAmount,
@@ -69,16 +70,21 @@ from salesledger.domain.errors import (
     NotFound,
     ValidationFailed,
 )
-from salesledger.domain.journal import AccountRole, Line, negate, to_base
+from salesledger.domain.journal import negate, to_base
 from salesledger.domain.settlement import OpenInstalment, settle_oldest_first
 from salesledger.money import Money
 
 from .models import Adjustment, Allocation, Receipt
-from .services import OpenSide, Target, allocate, amount_minor, relieved_bases
-
-
-def _actor_row(actor: Any) -> Any:
-    return actor if getattr(actor, "pk", None) else None
+from .services import (
+    OpenSide,
+    Target,
+    actor_row,
+    allocate,
+    amount_minor,
+    open_on,
+    receipt_locked,
+    relieved_bases,
+)
 
 
 def _minor(amount: Decimal, currency: str, what: str = "amount") -> int:
@@ -159,10 +165,10 @@ def _invoice_locked(company: Company, number: str) -> Invoice:
     return inv
 
 
-def open_on(inv: Invoice) -> int:
-    """What is open on an invoice now (minor units), from the cached ``settled``."""
-    return (Instalment.objects.filter(invoice=inv)
-            .aggregate(s=Sum(F("amount") - F("settled")))["s"] or 0)
+def _check_day(inv: Invoice, day: date) -> None:
+    if day < inv.issue_date:
+        raise ValidationFailed(f"cannot adjust {inv.number} on {day}, before its issue date "
+                               f"{inv.issue_date}", invoice=inv.number)
 
 
 def _adjust(company: Company, inv: Invoice, *, kind: AdjustmentKind, amount: int, day: date,
@@ -172,9 +178,7 @@ def _adjust(company: Company, inv: Invoice, *, kind: AdjustmentKind, amount: int
     """Write one adjustment of ``amount`` on ``inv`` (locked by the caller), settling its open
     instalments (or only ``instalment_ids``) oldest due first. Its VAT share is ``tax`` when
     given, else with ``with_tax`` the invoice's proportion of it."""
-    if day < inv.issue_date:
-        raise ValidationFailed(f"cannot adjust {inv.number} on {day}, before its issue date "
-                               f"{inv.issue_date}", invoice=inv.number)
+    _check_day(inv, day)
     qs = Instalment.objects.select_for_update(no_key=True).filter(invoice=inv)
     if instalment_ids is not None:
         qs = qs.filter(pk__in=instalment_ids)
@@ -199,10 +203,8 @@ def _adjust(company: Company, inv: Invoice, *, kind: AdjustmentKind, amount: int
         bases.append(side.relieve(share.amount, inv.currency, company.base_currency))
     base = sum(bases)
     if tax is None:
-        tax = tax_share(amount, invoice_tax=inv.tax, invoice_total=inv.total) if with_tax else 0
-        # The base VAT share in the same proportion; none when there is no VAT share at all.
-        base_tax = (0 if tax == 0 else base if tax == amount
-                    else tax_share(base, invoice_tax=inv.tax, invoice_total=inv.total))
+        tax, base_tax = (vat_shares(amount, base, invoice_tax=inv.tax, invoice_total=inv.total)
+                         if with_tax else (0, 0))
     else:
         base_tax = (0 if tax == 0 else base if tax == amount else tax if base == amount
                     else tax_share(base, invoice_tax=tax, invoice_total=amount))
@@ -215,13 +217,13 @@ def _adjust(company: Company, inv: Invoice, *, kind: AdjustmentKind, amount: int
         company=company, customer_id=inv.customer_id, invoice=inv, kind=kind.value,
         reason_code=reason_code, memo=memo[:255], dispute_requested=dispute_requested,
         date=day, currency=inv.currency, amount=amount, base_amount=base, tax_amount=tax,
-        receipt=receipt, journal_entry=entry, created_by=_actor_row(actor))
+        receipt=receipt, journal_entry=entry, created_by=actor_row(actor))
     for share, share_base in zip(shares, bases, strict=True):
         Allocation.objects.create(
             company=company, customer_id=inv.customer_id, adjustment=adj,
             instalment_id=share.instalment_id, date=day, currency=inv.currency,
             amount=share.amount, base_unapplied=share_base, base_receivable=share_base,
-            journal_entry=entry, created_by=_actor_row(actor))
+            journal_entry=entry, created_by=actor_row(actor))
         Instalment.objects.filter(pk=share.instalment_id).update(
             settled=F("settled") + share.amount)
     audit(company, actor, "adjustment.create", "adjustment", adj.pk, **adjustment_event(
@@ -249,14 +251,6 @@ def adjustment_event(adj: Adjustment, invoice: str, shares: list[tuple[int, int]
     if receipt:
         data["receipt"] = receipt
     return data
-
-
-def entry_lines(entry_id: int) -> list[Line]:
-    """The lines of a stored journal entry, as the pure core writes them."""
-    return [Line(AccountRole(li.account.role), li.amount, li.amount_currency, li.currency,
-                 li.customer_id)
-            for li in JournalLine.objects.filter(entry_id=entry_id).select_related("account")
-            .order_by("id")]
 
 
 def reverse_adjustment(company: Company, orig: Adjustment, day: date, actor: Any,
@@ -292,13 +286,13 @@ def reverse_adjustment(company: Company, orig: Adjustment, day: date, actor: Any
         tax_amount=-orig.tax_amount, journal_entry=entry,
         receipt_id=(orig.receipt_id if orig.kind != AdjustmentKind.BAD_DEBT
                     else recovering.pk if recovering is not None else None),
-        reversal_of=orig, created_by=_actor_row(actor))
+        reversal_of=orig, created_by=actor_row(actor))
     for a in allocs:
         Allocation.objects.create(
             company=company, customer_id=a.customer_id, adjustment=rev,
             instalment_id=a.instalment_id, date=day, currency=a.currency, amount=-a.amount,
             base_unapplied=-a.base_unapplied, base_receivable=-a.base_receivable,
-            reversal_of=a, journal_entry=entry, created_by=_actor_row(actor))
+            reversal_of=a, journal_entry=entry, created_by=actor_row(actor))
         Instalment.objects.filter(pk=a.instalment_id).update(settled=F("settled") - a.amount)
     data = adjustment_event(rev, orig.invoice.number or "",
                             [(a.instalment_id, -a.amount) for a in allocs], None)
@@ -367,10 +361,7 @@ def receipt_allocate_short(*, actor: Any, company: Company, receipt: str, invoic
     _residual_mode(write_off, deduction)
     check_open_period(company, day)
     with transaction.atomic():
-        src = (Receipt.objects.select_for_update(no_key=True)
-               .filter(company=company, number=receipt).first())
-        if src is None:
-            raise NotFound(f"no receipt {receipt!r}", receipt=receipt)
+        src = receipt_locked(company, receipt)
         inv = _invoice_locked(company, invoice)
         if amount is None:
             if src.currency != inv.currency:
@@ -535,20 +526,17 @@ def _discounts_write(company: Company, due: list[_Due], actor: Any) -> list[Adju
         list(Instalment.objects.select_for_update(of=("self",), no_key=True)
              .filter(pk__in=ids[i:i + 5000]).order_by("pk").values_list("pk"))
     done = relieved_bases(instalment_ids=ids)
-    user = _actor_row(actor)
+    user = actor_row(actor)
     now = timezone.now()
     entries, adjs = [], []
     for e in due:
         inst, inv, amount = e.inst, e.inst.invoice, e.inst.discount_amount
-        if e.day < inv.issue_date:
-            raise ValidationFailed(f"cannot adjust {inv.number} on {e.day}, before its issue "
-                                   f"date {inv.issue_date}", invoice=inv.number)
+        _check_day(inv, e.day)
         side = OpenSide(inst.amount - inst.settled, inst.base_amount, Decimal(inv.rate),
                         done.get(("instalment", inst.pk), 0))
         base = side.relieve(amount, inv.currency, company.base_currency)
-        tax = tax_share(amount, invoice_tax=inv.tax, invoice_total=inv.total) if e.with_tax else 0
-        base_tax = (0 if tax == 0 else base if tax == amount
-                    else tax_share(base, invoice_tax=inv.tax, invoice_total=inv.total))
+        tax, base_tax = (vat_shares(amount, base, invoice_tax=inv.tax, invoice_total=inv.total)
+                         if e.with_tax else (0, 0))
         kind = AdjustmentKind.DISCOUNT
         entries.append(EntrySpec(
             day=e.day, kind="adjustment", source_type="invoice", source_id=inv.pk,
@@ -750,10 +738,7 @@ def invoice_recover(*, actor: Any, company: Company, number: str, receipt: str, 
     require_role(company, actor, Role.CLERK)
     check_open_period(company, day)
     with transaction.atomic():
-        src = (Receipt.objects.select_for_update(no_key=True)
-               .filter(company=company, number=receipt).first())
-        if src is None:
-            raise NotFound(f"no receipt {receipt!r}", receipt=receipt)
+        src = receipt_locked(company, receipt)
         inv = _invoice_locked(company, number)
         if src.currency != inv.currency:
             raise CurrencyMismatch(f"{inv.number} is in {inv.currency}; recover it with a "

@@ -42,6 +42,8 @@ from salesledger.domain.settlement import OpenInstalment
 
 from .bulk import BulkAllocation, allocations_apply_bulk
 from .models import Receipt
+from .policies import receipt_text
+from .services import actor_row
 
 
 @dataclass
@@ -150,7 +152,7 @@ def _start(actor: Any, company: Company, day: date, policy: Policy, chunk: int,
             with transaction.atomic():
                 run = AllocationRun.objects.create(
                     company=company, day=day, policy=policy.value, chunk_customers=chunk,
-                    created_by=actor if getattr(actor, "pk", None) else None)
+                    created_by=actor_row(actor))
         except IntegrityError:
             # Another process started a run at the same moment (one running run per
             # company, a partial unique constraint): join it, or refuse as above.
@@ -180,9 +182,8 @@ def _plan_chunk(company: Company, day: date, policy: Policy, ids: list[int],
     for r in (receipts_qs.order_by("customer_id", "date", "id")
               .values("id", "customer_id", "currency", "amount", "allocated", "date",
                       "payer_reference", "bank_reference", "memo")):
-        text = " ".join((r["payer_reference"], r["bank_reference"], r["memo"]))
-        receipts[r["customer_id"]].append(
-            (r["currency"], OpenReceipt(r["id"], r["amount"] - r["allocated"], text, r["date"])))
+        receipts[r["customer_id"]].append((r["currency"], OpenReceipt(
+            r["id"], r["amount"] - r["allocated"], receipt_text(r), r["date"])))
         currency_of[r["id"]] = r["currency"]
     items: dict[tuple[int, str], list[OpenInstalment]] = defaultdict(list)
     discounts: dict[int, tuple[int, date]] = {}

@@ -36,9 +36,9 @@ from .services import (
     Target,
     _apply,
     _plan,
-    _source_locked,
     allocation_event_row,
     cross_rates,
+    receipt_locked,
 )
 
 
@@ -124,8 +124,7 @@ def receipt_allocate_policy(*, actor: Any, company: Company, receipt: str, polic
                                field="policy")
     check_open_period(company, day)
     with transaction.atomic():
-        src = _source_locked(company, receipt, None)
-        assert isinstance(src, Receipt)
+        src = receipt_locked(company, receipt)
         if day < src.date:
             raise ValidationFailed(f"cannot allocate before the receipt's date {src.date}")
         result = PolicyResult(src.number, src.currency, chosen.value, dry_run,

@@ -38,6 +38,7 @@ from salesledger.apps.core.services import (
 from salesledger.apps.customers.models import Channel, Communication, PaymentTerms
 from salesledger.apps.invoicing.models import Instalment, Invoice
 from salesledger.apps.ledger.models import JournalLine
+from salesledger.apps.ledger.selectors import entry_lines
 from salesledger.apps.ledger.services import journal_write
 from salesledger.domain.adjustments import AdjustmentKind, fee_reclass_entry, refund_entry
 from salesledger.domain.errors import (
@@ -52,17 +53,19 @@ from salesledger.domain.invoicing import LineInput, TaxCategory
 from salesledger.domain.journal import negate, receipt_entry
 from salesledger.money import Money
 
-from .adjustments import entry_lines, reverse_adjustment
+from .adjustments import reverse_adjustment
 from .models import Adjustment, Allocation, Method, Receipt, ReceiptReversal, Refund
-from .services import OpenSide, allocation_reverse, amount_minor, relieved_bases
+from .services import (
+    actor_row,
+    allocation_reverse,
+    amount_minor,
+    relieved_bases,
+    source_side,
+)
 
 # Why a returned-payment fee bears no VAT: it compensates a loss and pays for no supply
 # (outside the scope of VAT: EU VAT directive art. 2; CJEU C-277/05 Société thermale).
 FEE_EXEMPTION = "VATEX-EU-O Not subject to VAT: compensation for a returned payment"
-
-
-def _actor_row(actor: Any) -> Any:
-    return actor if getattr(actor, "pk", None) else None
 
 
 def _text(minor: int, currency: str) -> str:
@@ -81,8 +84,7 @@ def _source_base(rc: Receipt, amount: int, base_currency: str) -> int:
     """The base amount that taking ``amount`` off the receipt relieves: at its booking rate,
     the last part taking whatever base is left."""
     done = relieved_bases(receipt_ids=[rc.pk]).get(("receipt", rc.pk), 0)
-    side = OpenSide(rc.amount - rc.allocated, rc.base_amount, Decimal(rc.rate), done)
-    return side.relieve(amount, rc.currency, base_currency)
+    return source_side(rc, done).relieve(amount, rc.currency, base_currency)
 
 
 # ---------------------------------------------------------------- refunds
@@ -126,7 +128,7 @@ def receipt_refund(*, actor: Any, company: Company, number: str, day: date,
             company=company, customer_id=rc.customer_id, receipt=rc, fiscal_year=fy, seq=seq,
             number=refund_number, date=day, currency=rc.currency, amount=minor,
             base_amount=base, method=method, reference=reference[:140], memo=memo[:255],
-            journal_entry=entry, created_by=_actor_row(actor))
+            journal_entry=entry, created_by=actor_row(actor))
         Receipt.objects.filter(pk=rc.pk).update(allocated=F("allocated") + minor)
         audit(company, actor, "refund.create", "refund", refund.pk, after={
             "number": refund_number, "receipt": rc.number, "customer": rc.customer.code,
@@ -158,7 +160,7 @@ def refund_reverse(*, actor: Any, company: Company, number: str, day: date,
             company=company, customer_id=orig.customer_id, receipt=rc, date=day,
             currency=orig.currency, amount=-orig.amount, base_amount=-orig.base_amount,
             method=orig.method, reference=orig.reference, memo=reason[:255],
-            journal_entry=entry, reversal_of=orig, created_by=_actor_row(actor))
+            journal_entry=entry, reversal_of=orig, created_by=actor_row(actor))
         Receipt.objects.filter(pk=rc.pk).update(allocated=F("allocated") - orig.amount)
         audit(company, actor, "refund.reverse", "refund", orig.pk, number=number,
               receipt=rc.number, amount=_text(orig.amount, orig.currency),
@@ -235,7 +237,7 @@ def receipt_reverse(*, actor: Any, company: Company, number: str, day: date, rea
         rev = ReceiptReversal.objects.create(
             company=company, customer_id=rc.customer_id, receipt=rc, date=day,
             reason=reason[:255], amount=remaining, fee_invoice=fee_invoice, journal_entry=entry,
-            created_by=_actor_row(actor))
+            created_by=actor_row(actor))
         Receipt.objects.filter(pk=rc.pk).update(allocated=F("allocated") + remaining)
         note = [f"Payment {number} of {_text(rc.amount, rc.currency)} {rc.currency} received "
                 f"on {rc.date} was reversed on {day}: {reason}."]
@@ -247,7 +249,7 @@ def receipt_reverse(*, actor: Any, company: Company, number: str, day: date, rea
         Communication.objects.create(
             company=company, customer_id=rc.customer_id, at=timezone.now(),
             channel=Channel.NOTE, direction="in", subject=f"Payment {number} reversed",
-            body=" ".join(note), status="logged", created_by=_actor_row(actor))
+            body=" ".join(note), status="logged", created_by=actor_row(actor))
         audit(company, actor, "receipt.reverse", "receipt", rc.pk, number=number,
               customer=rc.customer.code, amount=_text(remaining, rc.currency),
               currency=rc.currency, reason=reason, allocations_reversed=[r.reversal_of_id

@@ -32,6 +32,7 @@ from salesledger.apps.core.services import (
 from salesledger.apps.customers.services import customer_get
 from salesledger.apps.invoicing.models import DocKind, Instalment, Invoice
 from salesledger.apps.invoicing.services import document_currency, resolve_rate
+from salesledger.apps.ledger.selectors import entry_lines
 from salesledger.apps.ledger.services import journal_write
 from salesledger.domain.errors import (
     AllocationCustomerMismatch,
@@ -66,6 +67,11 @@ from .models import Allocation, Method, Receipt
 # The largest amount a payment, a refund or an adjustment may have, in minor units: beyond
 # any real payment, and far enough inside the 64-bit columns that their sums stay exact.
 MAX_MINOR = 10**15
+
+
+def actor_row(actor: Any) -> Any:
+    """``actor`` as the value of a ``created_by`` column: None for a system actor."""
+    return actor if getattr(actor, "pk", None) else None
 
 
 def amount_minor(amount: Decimal, currency: str, *, field: str = "amount") -> int:
@@ -122,7 +128,7 @@ def receipt_record(*, actor: Any, company: Company, data: ReceiptInput) -> Recei
             date=data.date, currency=currency, amount=amount, rate=rate, base_amount=base,
             method=data.method, payer_reference=data.payer_reference,
             bank_reference=data.bank_reference, memo=data.memo, journal_entry=entry,
-            created_by=actor if getattr(actor, "pk", None) else None)
+            created_by=actor_row(actor))
         audit_many(company, actor, [receipt_event(
             receipt_id=receipt.pk, number=receipt.number, customer_code=customer.code,
             amount=amount, currency=currency, method=data.method)])
@@ -162,14 +168,19 @@ class Target:
     amount: Decimal
 
 
+def receipt_locked(company: Company, number: str) -> Receipt:
+    """The receipt ``number``, locked as the source of an allocation (locked first)."""
+    src = (Receipt.objects.select_for_update(no_key=True)
+           .filter(company=company, number=number).first())
+    if src is None:
+        raise NotFound(f"no receipt {number!r}", receipt=number)
+    return src
+
+
 def _source_locked(company: Company, receipt_number: str | None, credit_number: str | None
                    ) -> Receipt | Invoice:
     if receipt_number:
-        src = (Receipt.objects.select_for_update(no_key=True)
-               .filter(company=company, number=receipt_number).first())
-        if src is None:
-            raise NotFound(f"no receipt {receipt_number!r}", receipt=receipt_number)
-        return src
+        return receipt_locked(company, receipt_number)
     src_cn = (Invoice.objects.select_for_update(no_key=True)
               .filter(company=company, number=credit_number, kind=DocKind.CREDIT_NOTE).first())
     if src_cn is None:
@@ -451,7 +462,7 @@ def _apply(company: Company, src: Receipt | Invoice, shares: list[Share], day: d
             source_amount=take if cross else None,
             fx_rate=(rates or {})[inst.currency] if cross else None,
             base_unapplied=base_src, base_receivable=base_recv, journal_entry=entry,
-            created_by=actor if getattr(actor, "pk", None) else None)
+            created_by=actor_row(actor))
         Instalment.objects.filter(pk=inst.pk).update(settled=F("settled") + share.amount)
         inst.settled += share.amount
         rows.append(row)
@@ -509,16 +520,10 @@ def allocation_reverse(*, actor: Any, company: Company, allocation_id: int, day:
             raise AlreadyReversed(f"allocation {allocation_id} is already reversed")
         entry = None
         if orig.journal_entry_id:
-            from salesledger.apps.ledger.models import JournalLine
-            from salesledger.domain.journal import AccountRole, Line
-
-            lines = [Line(AccountRole(li.account.role), li.amount, li.amount_currency, li.currency,
-                          li.customer_id)
-                     for li in JournalLine.objects.filter(entry_id=orig.journal_entry_id)
-                     .select_related("account")]
             entry = journal_write(company=company, day=day, kind="allocation_reversal",
                                   actor=actor, source_type="allocation", source_id=orig.pk,
-                                  lines=negate(lines), memo=f"reverse allocation {orig.pk}")
+                                  lines=negate(entry_lines(orig.journal_entry_id)),
+                                  memo=f"reverse allocation {orig.pk}")
         # A cross-currency allocation gives back to the receipt what it took, in its currency.
         taken = orig.amount if orig.source_amount is None else orig.source_amount
         rev = Allocation.objects.create(
@@ -529,7 +534,7 @@ def allocation_reverse(*, actor: Any, company: Company, allocation_id: int, day:
             source_amount=None if orig.source_amount is None else -orig.source_amount,
             fx_rate=orig.fx_rate,
             base_receivable=-orig.base_receivable, reversal_of=orig, journal_entry=entry,
-            created_by=actor if getattr(actor, "pk", None) else None)
+            created_by=actor_row(actor))
         Instalment.objects.filter(pk=orig.instalment_id).update(settled=F("settled") - orig.amount)
         src_model.objects.filter(pk=src.pk).update(allocated=F("allocated") - taken)
         lost, undone, again = [], [], None
@@ -560,14 +565,18 @@ def allocation_reverse(*, actor: Any, company: Company, allocation_id: int, day:
     return rev
 
 
+def open_on(inv: Invoice) -> int:
+    """What is open on an invoice now (minor units), from the cached ``settled``."""
+    return (Instalment.objects.filter(invoice=inv)
+            .aggregate(s=Sum(F("amount") - F("settled")))["s"] or 0)
+
+
 def credit_note_apply_to_corrected(*, actor: Any, company: Company,
                                    credit_note: Invoice) -> list[Allocation]:
     """A credit note that corrects an invoice is applied to it at once, up to what is open."""
     corrected = credit_note.corrects
     assert corrected is not None
-    open_total = (Instalment.objects.filter(invoice=corrected)
-                  .aggregate(s=Sum(F("amount") - F("settled")))["s"] or 0)
-    amount = min(open_total, credit_note.total)
+    amount = min(open_on(corrected), credit_note.total)
     if amount <= 0:
         return []
     return allocate(actor=actor, company=company, day=credit_note.issue_date,
