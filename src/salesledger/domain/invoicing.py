@@ -25,7 +25,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from ..money import Money, Rounding, get_currency, quantize
-from .errors import EmptyInvoice, NegativeQuantity, ValidationFailed
+from .errors import EmptyInvoice, NegativeQuantity, PurchaseOrderRequired, ValidationFailed
 
 HUNDRED = Decimal(100)
 
@@ -322,3 +322,13 @@ def _signed_tax(amount: int, rate: Decimal, rounding: Rounding) -> int:
     # would add (half-up rounding of -0.5 would otherwise give -0 and of 0.5 give 1).
     tax = _tax(abs(amount), rate, rounding)
     return tax if amount >= 0 else -tax
+
+
+def check_purchase_order(*, is_invoice: bool, po_required: bool, po_number: str,
+                         customer_code: str) -> None:
+    """An invoice (not a credit note) for a customer who requires purchase orders carries a
+    purchase-order number; blanks alone are no number. The one rule for every posting path."""
+    if is_invoice and po_required and not po_number.strip():
+        raise PurchaseOrderRequired(
+            f"customer {customer_code} requires a purchase order number on every invoice",
+            customer=customer_code)

@@ -13,7 +13,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from .errors import AllocationExceedsOpenAmount, AllocationExceedsUnallocated, NegativeAmount
+from .errors import (
+    AllocationExceedsOpenAmount,
+    AllocationExceedsUnallocated,
+    NegativeAmount,
+    ValidationFailed,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,3 +67,16 @@ def settle_oldest_first(available: int, items: Iterable[OpenInstalment]) -> list
         shares.append(Share(item.id, take))
         left -= take
     return shares
+
+
+def check_allocation_date(day: date, *, source: str, source_date: date,
+                          invoice: str = "", issue_date: date | None = None) -> None:
+    """An allocation is dated on or after both of its documents: as of any earlier day the
+    payment (or credit note) would look used on a document that did not exist yet. The one
+    rule for the allocate command, the bulk path and the receipts CSV import."""
+    if day < source_date:
+        raise ValidationFailed(f"cannot allocate {source} on {day}, before its date "
+                               f"{source_date}", field="date")
+    if issue_date is not None and day < issue_date:
+        raise ValidationFailed(f"cannot allocate on {day} to {invoice}, issued on {issue_date}",
+                               field="date", invoice=invoice)

@@ -61,11 +61,10 @@ from salesledger.domain.errors import (
     LedgerError,
     NotFound,
     PeriodClosed,
-    PurchaseOrderRequired,
     UnknownCustomer,
     ValidationFailed,
 )
-from salesledger.domain.invoicing import LineInput, Totals
+from salesledger.domain.invoicing import LineInput, Totals, check_purchase_order
 from salesledger.domain.journal import document_entry, to_base
 from salesledger.domain.lifecycle import DocStatus
 from salesledger.domain.numbering import fiscal_year
@@ -261,10 +260,8 @@ def _prepare_one(company: Company, index: int, doc: BulkDoc, customers: dict[int
         raise ValidationFailed(f"unknown currency {doc.currency!r}", field="currency")
     rate = resolve_rate(company, currency, doc.rate)
     credit = doc.kind == DocKind.CREDIT_NOTE
-    if not credit and customer.po_required and not doc.po_number.strip():
-        raise PurchaseOrderRequired(
-            f"customer {customer.code} requires a purchase order number on every invoice",
-            customer=customer.code)
+    check_purchase_order(is_invoice=not credit, po_required=customer.po_required,
+                         po_number=doc.po_number, customer_code=customer.code)
     if doc.terms_id and doc.terms_id not in terms:
         raise NotFound(f"no payment terms with id {doc.terms_id}", field="terms")
     totals = compute_invoice_totals(company, currency, doc.lines)

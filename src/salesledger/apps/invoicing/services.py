@@ -37,7 +37,6 @@ from salesledger.domain.errors import (
     CurrencyMismatch,
     DocumentNotPosted,
     NotFound,
-    PurchaseOrderRequired,
     ValidationFailed,
 )
 from salesledger.domain.invoicing import (
@@ -45,6 +44,7 @@ from salesledger.domain.invoicing import (
     LineInput,
     TaxRounding,
     Totals,
+    check_purchase_order,
     compute_totals,
 )
 from salesledger.domain.journal import document_entry, to_base
@@ -329,10 +329,9 @@ def invoice_post(*, actor: Any, company: Company, invoice_id: int,
             raise NotFound(f"no invoice or credit note {invoice_id!r}", document=invoice_id)
         lifecycle.transition(inv.status, lifecycle.Action.POST)
         check_open_period(company, inv.issue_date)
-        if inv.kind == DocKind.INVOICE and inv.customer.po_required and not inv.po_number:
-            raise PurchaseOrderRequired(
-                f"customer {inv.customer.code} requires a purchase order number on every invoice",
-                customer=inv.customer.code)
+        check_purchase_order(is_invoice=inv.kind == DocKind.INVOICE,
+                             po_required=inv.customer.po_required, po_number=inv.po_number,
+                             customer_code=inv.customer.code)
         lines, charges = line_inputs(inv), charge_inputs(inv)
         totals = compute_invoice_totals(company, inv.currency, lines, charges)
         credit = inv.kind == DocKind.CREDIT_NOTE

@@ -61,6 +61,7 @@ from salesledger.domain.adjustments import (
     tax_share,
     vat_shares,
 )
+from salesledger.domain.amounts import amount_minor
 from salesledger.domain.errors import (
     AllocationExceedsOpenAmount,
     AlreadyReversed,
@@ -80,7 +81,6 @@ from .services import (
     Target,
     actor_row,
     allocate,
-    amount_minor,
     open_on,
     receipt_locked,
     relieved_bases,

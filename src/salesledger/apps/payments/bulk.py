@@ -52,6 +52,7 @@ from salesledger.domain.errors import (
 )
 from salesledger.domain.journal import receipt_entry
 from salesledger.domain.numbering import fiscal_year
+from salesledger.domain.settlement import check_allocation_date
 from salesledger.money import Money, is_currency
 
 from .models import Allocation, Method, Receipt
@@ -279,7 +280,8 @@ class _Allocator:
         instalments = _locked(Instalment.objects.filter(company=company),
                               {a.instalment_id for a in self.allocations},
                               ("id", "customer_id", "currency", "amount", "settled",
-                               "base_amount", "invoice__rate", "invoice__number"))
+                               "base_amount", "invoice__rate", "invoice__number",
+                               "invoice__issue_date"))
         for a in self.allocations:
             if a.receipt_id and a.receipt_id not in receipts:
                 raise NotFound(f"no receipt with id {a.receipt_id}", receipt=a.receipt_id)
@@ -297,10 +299,10 @@ class _Allocator:
 
     def _check(self, a: BulkAllocation, kind: str, src: dict[str, Any],
                inst: dict[str, Any]) -> None:
-        src_date = src["date"] if kind == "receipt" else src["issue_date"]
-        if a.date < src_date:
-            raise ValidationFailed(f"cannot allocate {src['number']} before its date {src_date}",
-                                   field="date")
+        check_allocation_date(
+            a.date, source=src["number"],
+            source_date=src["date"] if kind == "receipt" else src["issue_date"],
+            invoice=inst["invoice__number"], issue_date=inst["invoice__issue_date"])
         if inst["customer_id"] != src["customer_id"]:
             raise AllocationCustomerMismatch(
                 f"{inst['invoice__number']} belongs to another customer than {src['number']}",

@@ -41,6 +41,7 @@ from salesledger.apps.ledger.models import JournalLine
 from salesledger.apps.ledger.selectors import entry_lines
 from salesledger.apps.ledger.services import journal_write
 from salesledger.domain.adjustments import AdjustmentKind, fee_reclass_entry, refund_entry
+from salesledger.domain.amounts import amount_minor
 from salesledger.domain.errors import (
     AlreadyReversed,
     NegativeAmount,
@@ -58,7 +59,6 @@ from .models import Adjustment, Allocation, Method, Receipt, ReceiptReversal, Re
 from .services import (
     actor_row,
     allocation_reverse,
-    amount_minor,
     relieved_bases,
     source_side,
 )

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
@@ -34,6 +34,7 @@ from salesledger.apps.invoicing.models import DocKind, Instalment, Invoice
 from salesledger.apps.invoicing.services import document_currency, resolve_rate
 from salesledger.apps.ledger.selectors import entry_lines
 from salesledger.apps.ledger.services import journal_write
+from salesledger.domain.amounts import amount_minor, check_recordable
 from salesledger.domain.errors import (
     AllocationCustomerMismatch,
     AllocationExceedsUnallocated,
@@ -58,39 +59,17 @@ from salesledger.domain.settlement import (
     OpenInstalment,
     Share,
     check_allocation,
+    check_allocation_date,
     settle_oldest_first,
 )
 from salesledger.money import Money
 
 from .models import Allocation, Method, Receipt
 
-# The largest amount a payment, a refund or an adjustment may have, in minor units: beyond
-# any real payment, and far enough inside the 64-bit columns that their sums stay exact.
-MAX_MINOR = 10**15
-
 
 def actor_row(actor: Any) -> Any:
     """``actor`` as the value of a ``created_by`` column: None for a system actor."""
     return actor if getattr(actor, "pk", None) else None
-
-
-def amount_minor(amount: Decimal, currency: str, *, field: str = "amount") -> int:
-    """A typed amount as minor units of ``currency`` (the sign is the caller's rule). Refuses
-    more decimals than the currency has, and amounts no payment reaches (``1e30``, whose
-    rounding the decimal context cannot even do), with ``validation_failed``."""
-    try:
-        money = Money.of(amount, currency)
-        rounded = money.is_rounded()
-    except (InvalidOperation, ValueError):
-        raise ValidationFailed(f"{amount} is not an amount in {currency}", field=field) from None
-    if not rounded:
-        raise ValidationFailed(f"{amount} has more decimals than {currency} allows", field=field)
-    minor = money.minor()
-    if abs(minor) >= MAX_MINOR:
-        raise ValidationFailed(f"{amount} {currency} is more than any amount recorded here",
-                               field=field)
-    return minor
-
 
 @dataclass
 class ReceiptInput:
@@ -143,6 +122,7 @@ def receipt_check(company: Company, *, currency: str, rate: Decimal, amount: int
         raise NegativeAmount(
             f"a receipt must be positive, not {Money.from_minor(amount, currency)}",
             field="amount")
+    check_recordable(amount, currency)
     if method not in Method.values:
         raise ValidationFailed(f"unknown payment method {method!r}; use one of "
                                f"{', '.join(Method.values)}", field="method")
@@ -213,15 +193,18 @@ def allocate(
     check_open_period(company, day)
     with transaction.atomic():
         src = _source_locked(company, receipt, credit_note)
-        src_date = src.date if isinstance(src, Receipt) else src.issue_date
-        if day < src_date:
-            raise ValidationFailed(f"cannot allocate before the document's date {src_date}")
+        check_allocation_date(day, source=src.number or f"document {src.pk}",
+                              source_date=_source_date(src))
         rates = cross_rates(company, src, targets or [], day, rate)
         shares = _plan(company, src, targets or [], auto, day, rates=rates)
         rows = _apply(company, src, shares, day, actor, rates=rates)
         audit(company, actor, "allocation.create", "receipt" if receipt else "invoice", src.pk,
               source=receipt or credit_note, allocations=[allocation_event_row(r) for r in rows])
     return rows
+
+
+def _source_date(src: Receipt | Invoice) -> date:
+    return src.date if isinstance(src, Receipt) else src.issue_date
 
 
 def allocation_event_row(r: Allocation) -> dict[str, Any]:
@@ -303,9 +286,9 @@ def _plan(company: Company, src: Receipt | Invoice, targets: list[Target], auto:
             raise CurrencyMismatch(
                 f"{inv.number} is in {inv.currency} but the payment is in {src.currency}",
                 invoice=inv.number)
-        if inv.issue_date > day:
-            raise ValidationFailed(f"cannot allocate on {day} to {inv.number}, issued on "
-                                   f"{inv.issue_date}", invoice=inv.number)
+        check_allocation_date(day, source=src.number or f"document {src.pk}",
+                              source_date=_source_date(src), invoice=inv.number or "",
+                              issue_date=inv.issue_date)
         minor = amount_minor(t.amount, inv.currency)
         if minor <= 0:
             raise NegativeAmount(f"allocation to {inv.number} must be a positive amount in "

@@ -36,12 +36,17 @@ from salesledger.apps.payments.bulk import (
 from salesledger.apps.payments.models import Adjustment, Allocation, Receipt
 from salesledger.apps.payments.selectors import open_items
 from salesledger.domain.adjustments import AdjustmentKind, discount_earned
+from salesledger.domain.amounts import amount_minor
 from salesledger.domain.errors import (
     AllocationCustomerMismatch,
     CurrencyMismatch,
     LedgerError,
 )
-from salesledger.domain.settlement import OpenInstalment, settle_oldest_first
+from salesledger.domain.settlement import (
+    OpenInstalment,
+    check_allocation_date,
+    settle_oldest_first,
+)
 from salesledger.formats.csv_rows import RECEIPTS, ReceiptRow, receipt_row
 from salesledger.money import Money, is_currency
 
@@ -104,17 +109,14 @@ def _receipt(ctx: ImportContext, r: ReceiptRow, customers: dict[str, tuple[int, 
     if not is_currency(currency):
         ctx.problem(r.line, "currency", f"unknown currency {currency!r}")
         return None
-    money = Money.of(r.amount, currency)
-    if not money.is_rounded():
-        ctx.problem(r.line, "amount", f"{r.amount} has more decimals than {currency} allows")
-        return None
     try:
+        minor = amount_minor(r.amount, currency)
         rate = r.rate if r.rate is not None else resolve_rate(ctx.company, currency, None,
                                                               r.date)
     except LedgerError as exc:
         ctx.error(r.line, exc)
         return None
-    return BulkReceipt(customer_id=customer[0], date=r.date, amount=money.minor(),
+    return BulkReceipt(customer_id=customer[0], date=r.date, amount=minor,
                        currency=currency, rate=rate, method=r.method,
                        payer_reference=r.payer_reference, bank_reference=r.bank_reference,
                        memo=r.memo)
@@ -129,7 +131,8 @@ class _Targets:
         for chunk in in_chunks(numbers):
             self.invoices.update((i["number"], i) for i in Invoice.objects.filter(
                 company=company, number__in=chunk).values(
-                    "id", "number", "kind", "status", "customer_id", "currency"))
+                    "id", "number", "kind", "status", "customer_id", "currency",
+                    "issue_date"))
         self.open: dict[int, list[OpenInstalment]] = defaultdict(list)
         # Instalment id -> (discount, last day) for each that can still earn one, and the
         # days of the live payments on it (in the books, then the file's rows).
@@ -181,6 +184,13 @@ class _Targets:
                 f"{r.invoice} is in {inv['currency']} but the receipt is in "
                 f"{receipt.currency}"), column="currency")
         else:
+            try:
+                check_allocation_date(r.date, source=f"the receipt of line {r.line}",
+                                      source_date=r.date, invoice=r.invoice,
+                                      issue_date=inv["issue_date"])
+            except LedgerError as exc:
+                ctx.error(r.line, exc)
+                return False
             return True
         return False
 

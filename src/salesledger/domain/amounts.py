@@ -1,0 +1,44 @@
+"""Amounts that may be recorded: the one rule every path applies to a typed or imported amount.
+
+A payment, a refund or an adjustment is stored in 64-bit integer columns of minor units, and
+the ledger sums them (balances, checks, aging). An amount at or beyond ``MAX_MINOR`` is beyond
+any real payment, and far enough inside those columns that their sums stay exact; it is refused
+wherever it comes from (a command, the bulk path, a CSV file), with the same error.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from salesledger.money import Money
+
+from .errors import ValidationFailed
+
+# The largest amount a payment, a refund or an adjustment may have, in minor units.
+MAX_MINOR = 10**15
+
+
+def check_recordable(minor: int, currency: str, *, field: str = "amount") -> int:
+    """``minor`` if an amount of that size may be recorded, else ``validation_failed``."""
+    if abs(minor) >= MAX_MINOR:
+        shown = Money.from_minor(minor, currency)
+        raise ValidationFailed(f"{shown} is more than any amount recorded here", field=field)
+    return minor
+
+
+def amount_minor(amount: Decimal, currency: str, *, field: str = "amount") -> int:
+    """A typed amount as minor units of ``currency`` (the sign is the caller's rule). Refuses
+    more decimals than the currency has, and amounts no payment reaches (``1e30``, whose
+    rounding the decimal context cannot even do), with ``validation_failed``."""
+    try:
+        money = Money.of(amount, currency)
+        rounded = money.is_rounded()
+    except (InvalidOperation, ValueError):
+        raise ValidationFailed(f"{amount} is not an amount in {currency}", field=field) from None
+    if not rounded:
+        raise ValidationFailed(f"{amount} has more decimals than {currency} allows", field=field)
+    minor = money.minor()
+    if abs(minor) >= MAX_MINOR:
+        raise ValidationFailed(f"{amount} {currency} is more than any amount recorded here",
+                               field=field)
+    return minor
