@@ -6,3 +6,9 @@ class DocumentsConfig(AppConfig):
     label = "documents"
     verbose_name = "Documents and delivery"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # The events this app listens to (docs/design/events.md).
+        from .handlers import register
+
+        register()

@@ -23,8 +23,10 @@ like this company's own (``INV2026-00042``, as an export of salesledger writes i
 collide with a number the INV counter gives later, so such a number must continue its own
 series without a gap; it is then stored in that series and moves the counter on.
 
-Unlike ``invoice_post``, a credit note that corrects an invoice is not applied to it here:
-call :func:`credit_notes_apply_to_corrected_bulk` for that (the CSV import does).
+The bulk writer publishes no event: its caller says what the documents are. The CSV import
+publishes ``DocumentsPosted`` as ``invoice_post`` does, so that the apps above act on them
+(PDFs frozen for documents numbered here, credit notes applied to the invoices they correct);
+the demo plans its own allocations.
 """
 
 from __future__ import annotations
@@ -37,9 +39,10 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import F, Sum
+from django.db.models import Sum
 from django.utils import timezone
 
+from salesledger.apps.core import events
 from salesledger.apps.core.audit import audit_many
 from salesledger.apps.core.bulkinsert import insert_rows
 from salesledger.apps.core.models import Company, ImportBatch, NumberCounter, Role
@@ -69,7 +72,6 @@ from salesledger.domain.journal import document_entry, to_base
 from salesledger.domain.lifecycle import DocStatus
 from salesledger.domain.numbering import fiscal_year
 from salesledger.domain.references import creditor_reference
-from salesledger.domain.settlement import OpenInstalment, settle_oldest_first
 from salesledger.domain.terms import Terms
 from salesledger.money import Money, is_currency
 
@@ -142,7 +144,7 @@ def documents_post_bulk(*, actor: Any, company: Company, docs: list[BulkDoc],
     broken rule raises the error ``invoice_post`` would raise, and nothing is written."""
     require_role(company, actor, Role.CLERK)
     with transaction.atomic():
-        prepared = documents_prepare(company=company, docs=docs)
+        prepared = documents_prepare(company=company, docs=docs, actor=actor)
         if prepared.problems:
             raise prepared.problems[0][1]
         return documents_write(actor=actor, prepared=prepared, import_batch=import_batch,
@@ -161,7 +163,8 @@ def open_period_check(company: Company, days: Iterable[date]) -> Callable[[date]
     return lambda day: None
 
 
-def documents_prepare(*, company: Company, docs: list[BulkDoc]) -> PreparedDocs:
+def documents_prepare(*, company: Company, docs: list[BulkDoc], actor: Any = None
+                      ) -> PreparedDocs:
     """Check every document and compute what posting it needs, reading the database a fixed
     number of times whatever the number of documents. Collects a problem per broken document
     instead of stopping at the first (batch imports report them all). Call inside the
@@ -180,6 +183,13 @@ def documents_prepare(*, company: Company, docs: list[BulkDoc]) -> PreparedDocs:
         try:
             period(doc.issue_date)
             prep = _prepare_one(company, index, doc, customers, terms, corrected)
+            # What the apps above may refuse, as for a document posted by hand.
+            events.check(events.DocumentPosting(
+                company_id=company.pk, actor=actor, kind=doc.kind, customer_id=doc.customer_id,
+                currency=prep.currency, total=prep.totals.total,
+                base_total=to_base(prep.totals.total, prep.currency, company.base_currency,
+                                   prep.rate),
+                issue_date=doc.issue_date, kept_number=doc.number is not None))
             if doc.number is not None:
                 _keep_number(prep, doc.number, taken, seen_numbers)
                 if prep.seq is not None:
@@ -488,43 +498,3 @@ def _mark_posted(pairs: list[tuple[int, int]]) -> None:
              DocStatus.DRAFT.value])
         if cursor.rowcount != len(pairs):
             raise LedgerError(f"posted {cursor.rowcount} of {len(pairs)} documents")
-
-
-# ---------------------------------------------------------------------------- credit notes
-def credit_notes_apply_to_corrected_bulk(*, actor: Any, company: Company,
-                                         credit_note_ids: list[int]) -> int:
-    """Apply each credit note that corrects an invoice to that invoice, up to what is open
-    on it, oldest instalment first, dated the credit note's issue date: what ``invoice_post``
-    does for one credit note. Returns the number of allocations written."""
-    from salesledger.apps.payments.bulk import BulkAllocation, allocations_apply_bulk
-
-    cns = []
-    for i in range(0, len(credit_note_ids), _CHUNK):
-        cns.extend(Invoice.objects.filter(
-            company=company, pk__in=credit_note_ids[i:i + _CHUNK], kind=DocKind.CREDIT_NOTE,
-            status=DocStatus.POSTED, corrects__isnull=False)
-            .values("id", "corrects_id", "issue_date", "total", "allocated"))
-    if not cns:
-        return 0
-    targets = sorted({c["corrects_id"] for c in cns})
-    open_items: dict[int, list[OpenInstalment]] = defaultdict(list)
-    for i in range(0, len(targets), _CHUNK):
-        for r in (Instalment.objects.filter(invoice_id__in=targets[i:i + _CHUNK],
-                                            settled__lt=F("amount"))
-                  .values("id", "invoice_id", "due_date", "amount", "settled")):
-            open_items[r["invoice_id"]].append(
-                OpenInstalment(r["id"], r["due_date"], r["amount"] - r["settled"]))
-    plan: list[BulkAllocation] = []
-    for cn in sorted(cns, key=lambda c: (c["issue_date"], c["id"])):
-        items = open_items[cn["corrects_id"]]
-        amount = min(sum(o.open for o in items), cn["total"] - cn["allocated"])
-        if amount <= 0:
-            continue
-        shares = settle_oldest_first(amount, items)
-        taken = {s.instalment_id: s.amount for s in shares}
-        open_items[cn["corrects_id"]] = [
-            OpenInstalment(o.id, o.due_date, o.open - taken.get(o.id, 0)) for o in items]
-        plan.extend(BulkAllocation(instalment_id=s.instalment_id, amount=s.amount,
-                                   date=cn["issue_date"], credit_note_id=cn["id"])
-                    for s in shares)
-    return allocations_apply_bulk(actor=actor, company=company, allocations=plan)

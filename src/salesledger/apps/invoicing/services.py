@@ -20,6 +20,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from salesledger.apps.core import events
 from salesledger.apps.core.audit import EventSpec, audit, audit_many
 from salesledger.apps.core.models import Company, Role
 from salesledger.apps.core.services import (
@@ -340,17 +341,21 @@ def invoice_post(*, actor: Any, company: Company, invoice_id: int,
         # Refuse what would be an invalid EN 16931 e-invoice (docs/design/e-invoicing.md).
         einvoice_check(company=company, invoice=inv,
                        snapshot=_snapshot(inv, totals, lines, charges))
+        # What the apps above may refuse (a credit hold, say), before anything is written.
+        events.check(events.DocumentPosting(
+            company_id=company.pk, actor=actor, kind=inv.kind, customer_id=inv.customer_id,
+            currency=inv.currency, total=totals.total,
+            base_total=to_base(totals.total, inv.currency, company.base_currency,
+                               Decimal(inv.rate)),
+            issue_date=inv.issue_date))
         fy, seq, prefix = number_take(company, inv.series, inv.issue_date)
         inv.fiscal_year, inv.seq, inv.number = fy, seq, number_format(prefix, fy, seq)
         finish_posting(company, inv, totals, lines, actor, charges)
-        # The issued PDF is rendered and frozen in the background, moments after posting.
-        from salesledger.apps.documents.services import pdfs_freeze_later
-
-        pdfs_freeze_later(company, [inv.pk])
-    if credit and inv.corrects_id and inv.corrects and inv.corrects.status == "posted":
-        from salesledger.apps.payments.services import credit_note_apply_to_corrected
-
-        credit_note_apply_to_corrected(actor=actor, company=company, credit_note=inv)
+        # In this transaction, the apps above act on it: the documents app queues the
+        # freezing of its PDF, payments applies a credit note to the invoice it corrects.
+        events.publish(events.DocumentsPosted(company_id=company.pk, actor=actor, documents=(
+            events.PostedDocument(id=inv.pk, kind=inv.kind, customer_id=inv.customer_id,
+                                  corrects_id=inv.corrects_id),)))
     return inv
 
 

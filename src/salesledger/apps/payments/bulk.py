@@ -23,6 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from salesledger.apps.core.audit import EventSpec, audit_many
@@ -51,8 +52,13 @@ from salesledger.domain.errors import (
     ValidationFailed,
 )
 from salesledger.domain.journal import receipt_entry
+from salesledger.domain.lifecycle import DocStatus
 from salesledger.domain.numbering import fiscal_year
-from salesledger.domain.settlement import check_allocation_date
+from salesledger.domain.settlement import (
+    OpenInstalment,
+    check_allocation_date,
+    settle_oldest_first,
+)
 from salesledger.money import Money, is_currency
 
 from .models import Allocation, Method, Receipt
@@ -334,3 +340,41 @@ def _locked(qs: Any, ids: set[int], fields: tuple[str, ...]) -> dict[int, dict[s
                 .order_by("pk").values(*fields))
         out.update((r["id"], r) for r in rows)
     return out
+
+
+# ---------------------------------------------------------------------------- credit notes
+def credit_notes_apply_to_corrected_bulk(*, actor: Any, company: Company,
+                                         credit_note_ids: list[int]) -> int:
+    """Apply each credit note that corrects an invoice to that invoice, up to what is open
+    on it, oldest instalment first, dated the credit note's issue date: what ``invoice_post``
+    does for one credit note. Returns the number of allocations written."""
+    cns = []
+    for i in range(0, len(credit_note_ids), _CHUNK):
+        cns.extend(Invoice.objects.filter(
+            company=company, pk__in=credit_note_ids[i:i + _CHUNK], kind=DocKind.CREDIT_NOTE,
+            status=DocStatus.POSTED, corrects__isnull=False)
+            .values("id", "corrects_id", "issue_date", "total", "allocated"))
+    if not cns:
+        return 0
+    targets = sorted({c["corrects_id"] for c in cns})
+    open_items: dict[int, list[OpenInstalment]] = defaultdict(list)
+    for i in range(0, len(targets), _CHUNK):
+        for r in (Instalment.objects.filter(invoice_id__in=targets[i:i + _CHUNK],
+                                            settled__lt=F("amount"))
+                  .values("id", "invoice_id", "due_date", "amount", "settled")):
+            open_items[r["invoice_id"]].append(
+                OpenInstalment(r["id"], r["due_date"], r["amount"] - r["settled"]))
+    plan: list[BulkAllocation] = []
+    for cn in sorted(cns, key=lambda c: (c["issue_date"], c["id"])):
+        items = open_items[cn["corrects_id"]]
+        amount = min(sum(o.open for o in items), cn["total"] - cn["allocated"])
+        if amount <= 0:
+            continue
+        shares = settle_oldest_first(amount, items)
+        taken = {s.instalment_id: s.amount for s in shares}
+        open_items[cn["corrects_id"]] = [
+            OpenInstalment(o.id, o.due_date, o.open - taken.get(o.id, 0)) for o in items]
+        plan.extend(BulkAllocation(instalment_id=s.instalment_id, amount=s.amount,
+                                   date=cn["issue_date"], credit_note_id=cn["id"])
+                    for s in shares)
+    return allocations_apply_bulk(actor=actor, company=company, allocations=plan)

@@ -17,6 +17,7 @@ from typing import Any
 
 from django.db import transaction
 
+from salesledger.apps.core import events
 from salesledger.apps.core.audit import audit
 from salesledger.apps.core.models import Company, Role
 from salesledger.apps.core.services import (
@@ -158,6 +159,11 @@ def _move(*, actor: Any, company: Company, label: str, action: QuoteAction, as_o
         before = quote.status
         quote.status = transition(quote.status, action, valid_until=quote.valid_until,
                                   as_of=as_of)
+        if action == QuoteAction.ACCEPT:
+            # What the apps above may refuse (a credit hold, say), before anything is written.
+            events.check(events.QuoteAccepting(
+                company_id=company.pk, actor=actor, quote_id=quote.pk,
+                customer_id=quote.customer_id, currency=quote.currency, total=quote.total))
         setattr(quote, stamp, as_of)
         quote.save(update_fields=["status", stamp])
         audit(company, actor, f"quote.{action.value}", "quote", quote.pk,

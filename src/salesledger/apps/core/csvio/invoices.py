@@ -17,15 +17,16 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, TextIO
 
+from salesledger.apps.core import events
 from salesledger.apps.customers.models import Customer, PaymentTerms
 from salesledger.apps.invoicing.bulk import (
     BulkDoc,
-    credit_notes_apply_to_corrected_bulk,
     documents_prepare,
     documents_write,
 )
 from salesledger.apps.invoicing.models import DocKind, Invoice, InvoiceLine
 from salesledger.apps.invoicing.services import resolve_rate
+from salesledger.apps.payments.models import Allocation
 from salesledger.domain.errors import LedgerError
 from salesledger.domain.lifecycle import DocStatus
 from salesledger.formats.csv_rows import INVOICES, DocumentRows, group_documents, invoice_row
@@ -52,7 +53,7 @@ def import_rows(ctx: ImportContext, reader: Any) -> dict[str, Any]:
         doc = refs.document(g)
         if doc is not None:
             (second if g.value("corrects") in refs.in_file else first).append((g, doc))
-    prepared = documents_prepare(company=ctx.company, docs=[d for _, d in first])
+    prepared = documents_prepare(company=ctx.company, actor=ctx.actor, docs=[d for _, d in first])
     _report(ctx, first, prepared.problems)
     ctx.fail_if_problems()
 
@@ -63,20 +64,23 @@ def import_rows(ctx: ImportContext, reader: Any) -> dict[str, Any]:
         # Their invoices exist now: check them (every problem again) and post them.
         for g, doc in second:
             doc.corrects_id = by_number[g.value("corrects")]
-        prepared = documents_prepare(company=ctx.company, docs=[d for _, d in second])
+        prepared = documents_prepare(company=ctx.company, actor=ctx.actor,
+                                     docs=[d for _, d in second])
         _report(ctx, second, prepared.problems)
         ctx.fail_if_problems()
         ids += documents_write(actor=ctx.actor, prepared=prepared, import_batch=batch)
     docs = [d for _, d in first + second]
-    # Documents numbered here are issued here: their PDFs are frozen in the background.
-    # Those that keep the number another system gave them were issued there.
-    from salesledger.apps.documents.services import pdfs_freeze_later
-
-    numbered_here = [pk for (g, _), pk in zip(first + second, ids, strict=True) if not g.number]
-    pdfs_freeze_later(ctx.company, numbered_here)
-    credits = [pk for d, pk in zip(docs, ids, strict=True) if d.corrects_id]
-    applied = credit_notes_apply_to_corrected_bulk(actor=ctx.actor, company=ctx.company,
-                                                   credit_note_ids=credits)
+    numbered = [g.number for g, _ in first + second]
+    # The apps above act on them as on a document posted by hand (docs/design/events.md):
+    # PDFs frozen for those numbered here, credit notes applied to what they correct.
+    events.publish(events.DocumentsPosted(
+        company_id=ctx.company.pk, actor=ctx.actor, documents=tuple(
+            events.PostedDocument(id=pk, kind=d.kind, customer_id=d.customer_id,
+                                  kept_number=bool(number), corrects_id=d.corrects_id)
+            for d, pk, number in zip(docs, ids, numbered, strict=True))))
+    applied = Allocation.objects.filter(
+        company=ctx.company, credit_note_id__in=[pk for d, pk in zip(docs, ids, strict=True)
+                                                 if d.corrects_id]).count()
     n_credit = sum(1 for d in docs if d.kind == DocKind.CREDIT_NOTE)
     return {"rows": reader.rows, "batch": batch.pk, "documents": len(docs),
             "invoices": len(docs) - n_credit, "credit_notes": n_credit,

@@ -156,7 +156,7 @@ def test_credit_notes_of_a_batch_are_checked_together(books: dict[str, Any]) -> 
     assert [c.corrects_id for c in credits] == [invoice.pk, invoice.pk]
     # Unlike invoice_post, bulk posting does not apply them: the caller decides.
     assert invoice.instalments.get().settled == 0 and credits[0].allocated == 0
-    from salesledger.apps.invoicing.bulk import credit_notes_apply_to_corrected_bulk
+    from salesledger.apps.payments.bulk import credit_notes_apply_to_corrected_bulk
 
     assert credit_notes_apply_to_corrected_bulk(
         actor=owner, company=company, credit_note_ids=[c.pk for c in credits]) == 2

@@ -337,3 +337,26 @@ def test_quote_list_hides_superseded_revisions(company, owner, follow_up):
     assert "QUO2025-00001-R2" in [r["quote"] for r in rows]
     expired = quote_list(company, as_of=date(2025, 4, 30), status="expired")
     assert [r["quote"] for r in expired] == ["QUO2025-00003"]
+
+
+def test_a_veto_refuses_acceptance_and_nothing_changes(company, owner, make_quote):
+    from salesledger.apps.core import events as domain_events
+
+    class Held(LedgerError):
+        code = "held_by_test"
+
+    q = make_quote()
+    quote_send(actor=owner, company=company, number=q.number, as_of=DAY, email=False)
+    seen = []
+
+    def hold(proposal):
+        seen.append((proposal.quote_id, proposal.total, proposal.currency))
+        raise Held("customer C001 is on hold")
+
+    seq = last_seq(company)
+    with domain_events.subscribed(domain_events.QuoteAccepting, hold), pytest.raises(Held):
+        quote_accept(actor=owner, company=company, number=q.number, as_of=DAY)
+    assert seen == [(q.pk, 156960, "EUR")]
+    assert Quote.objects.get(pk=q.pk).status == "sent" and events(company, seq) == []
+    assert quote_accept(actor=owner, company=company, number=q.number,
+                        as_of=DAY).status == "accepted"

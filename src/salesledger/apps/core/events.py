@@ -1,0 +1,178 @@
+"""Domain events and vetoes: how a lower app causes work in a higher one without importing it.
+
+Apps are in layers (docs/design/events.md): an app imports only the apps below it. When a lower
+app does something that a higher app must act on (invoicing posts documents; the higher
+documents app freezes their PDFs, payments applies credit notes to the invoices they correct),
+the lower app *publishes* an event, and the higher app has *subscribed* a handler to it in its
+``AppConfig.ready``. Handlers run:
+
+- ``inside`` (the default): at once, in the publisher's transaction, in the order they were
+  subscribed. What they write commits or rolls back with the event's cause; an error they raise
+  refuses the whole change. For effects that must be atomic with their cause.
+- ``on_commit``: after the publisher's transaction commits (never if it rolls back). For side
+  effects outside the books (sending a message, warming a cache).
+
+A *veto* runs before anything is written: a higher app registers a check for a kind of proposal
+(posting a document, accepting a quote) and may refuse it by raising a ``LedgerError`` with its
+own error code. The lower app calls :func:`check` inside its transaction, after its own rules and
+before its first write; bulk paths call it per item and report each refusal as that item's
+problem.
+
+Events carry plain values (ids, codes, dates, minor units), never model instances, so that a
+handler reads what it needs itself, and the catalogue in docs/design/events.md stays true.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from functools import partial
+from typing import Any, TypeVar
+
+from django.db import transaction
+
+__all__ = [
+    "DocumentPosting",
+    "DocumentsPosted",
+    "Event",
+    "PostedDocument",
+    "Proposal",
+    "QuoteAccepting",
+    "check",
+    "publish",
+    "subscribe",
+    "subscribed",
+    "veto",
+]
+
+
+class Event:
+    """Something that happened, published in the transaction that made it happen."""
+
+
+class Proposal:
+    """Something about to happen, which a veto may refuse before anything is written."""
+
+
+E = TypeVar("E", bound=Event)
+P = TypeVar("P", bound=Proposal)
+
+# ---------------------------------------------------------------------------- the catalogue
+
+
+@dataclass(frozen=True)
+class PostedDocument:
+    """One posted invoice or credit note, as handlers of :class:`DocumentsPosted` see it."""
+
+    id: int
+    kind: str  # "invoice" | "credit_note"
+    customer_id: int
+    # True for migrated history that keeps the number another system gave it: issued there,
+    # not here (no PDF of ours is frozen for it).
+    kept_number: bool = False
+    corrects_id: int | None = None  # the invoice a credit note corrects
+
+
+@dataclass(frozen=True)
+class DocumentsPosted(Event):
+    """Invoices and credit notes were posted (one by ``invoice_post``, many by the bulk writer)."""
+
+    company_id: int
+    actor: Any
+    documents: tuple[PostedDocument, ...]
+
+
+@dataclass(frozen=True)
+class DocumentPosting(Proposal):
+    """An invoice or credit note about to be posted (or imported), its totals computed."""
+
+    company_id: int
+    actor: Any
+    kind: str
+    customer_id: int
+    currency: str
+    total: int  # minor units of ``currency``
+    base_total: int  # minor units of the company's base currency
+    issue_date: date
+    kept_number: bool = False
+
+
+@dataclass(frozen=True)
+class QuoteAccepting(Proposal):
+    """A quote about to be accepted by its customer."""
+
+    company_id: int
+    actor: Any
+    quote_id: int
+    customer_id: int
+    currency: str
+    total: int
+
+
+# ---------------------------------------------------------------------------- the registry
+_inside: dict[type[Event], list[Callable[[Any], None]]] = defaultdict(list)
+_on_commit: dict[type[Event], list[Callable[[Any], None]]] = defaultdict(list)
+_vetoes: dict[type[Proposal], list[Callable[[Any], None]]] = defaultdict(list)
+
+
+def subscribe(event_type: type[E], handler: Callable[[E], None], *,
+              on_commit: bool = False) -> None:
+    """Run ``handler`` for every ``event_type`` published (call from ``AppConfig.ready``).
+    Subscribing the same handler twice has no effect."""
+    handlers = (_on_commit if on_commit else _inside)[event_type]
+    if handler not in handlers:
+        handlers.append(handler)
+
+
+def veto(proposal_type: type[P], check_: Callable[[P], None]) -> None:
+    """Let ``check_`` refuse every ``proposal_type`` by raising a ``LedgerError``."""
+    if check_ not in _vetoes[proposal_type]:
+        _vetoes[proposal_type].append(check_)
+
+
+def publish(event: Event) -> None:
+    """Run the handlers subscribed to ``event``'s type. Must be called inside the transaction
+    that made the event happen: the inside handlers share it, and the on-commit ones wait for
+    it."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError(f"{type(event).__name__} published outside a transaction")
+    for handler in list(_inside.get(type(event), ())):
+        handler(event)
+    for handler in list(_on_commit.get(type(event), ())):
+        transaction.on_commit(partial(handler, event))
+
+
+def check(proposal: Proposal) -> None:
+    """Run every veto of ``proposal``'s type; the first that refuses raises its error."""
+    for check_ in list(_vetoes.get(type(proposal), ())):
+        check_(proposal)
+
+
+def listeners() -> dict[str, list[str]]:
+    """Who listens to what, by name: for the catalogue's test and for ``check``."""
+    out: dict[str, list[str]] = {}
+    for table, how in ((_inside, "inside"), (_on_commit, "on_commit"), (_vetoes, "veto")):
+        for kind, handlers in table.items():
+            out.setdefault(kind.__name__, []).extend(
+                f"{h.__module__}.{h.__qualname__} ({how})" for h in handlers)
+    return out
+
+
+@contextmanager
+def subscribed(event_type: type[Event] | type[Proposal], handler: Callable[[Any], None], *,
+               on_commit: bool = False) -> Iterator[None]:
+    """Subscribe (or, for a proposal type, register a veto) for the ``with`` block only:
+    for tests, and for the apps that come later to try their handlers."""
+    if issubclass(event_type, Proposal):
+        table = _vetoes
+    else:
+        table = _on_commit if on_commit else _inside
+    handlers = table[event_type]  # type: ignore[index]
+    handlers.append(handler)
+    try:
+        yield
+    finally:
+        handlers.remove(handler)
