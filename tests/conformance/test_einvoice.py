@@ -23,12 +23,8 @@ import pytest
 
 from salesledger.apps.core.models import AuditEvent, NumberCounter
 from salesledger.apps.customers.models import Address, Customer
-from salesledger.apps.invoicing.einvoice import (
-    einvoice_build,
-    einvoice_file,
-    einvoice_preview,
-    facturx_pdf,
-)
+from salesledger.apps.documents.einvoice_files import einvoice_file, facturx_pdf
+from salesledger.apps.invoicing.einvoice import einvoice_build, einvoice_preview
 from salesledger.apps.invoicing.models import DocumentFile, Invoice
 from salesledger.apps.invoicing.services import invoice_post
 from salesledger.domain.einvoice_rules import VATEX_CODES, peppol_gaps

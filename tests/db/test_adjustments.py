@@ -9,7 +9,6 @@ from decimal import Decimal
 import pytest
 from conftest import DAY
 
-from salesledger.apps.invoicing.selectors import invoice_detail
 from salesledger.apps.ledger.checks import check_company
 from salesledger.apps.ledger.models import JournalLine
 from salesledger.apps.payments.adjustments import (
@@ -24,6 +23,7 @@ from salesledger.apps.payments.adjustments import (
 )
 from salesledger.apps.payments.history import adjustment_list, invoice_history
 from salesledger.apps.payments.models import Adjustment, Allocation
+from salesledger.apps.payments.selectors import invoice_detail
 from salesledger.apps.payments.services import allocation_reverse
 from salesledger.domain.errors import (
     AllocationExceedsOpenAmount,

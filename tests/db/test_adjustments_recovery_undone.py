@@ -10,7 +10,6 @@ from decimal import Decimal
 
 from conftest import DAY
 
-from salesledger.apps.invoicing.selectors import invoice_detail
 from salesledger.apps.ledger.checks import check_company
 from salesledger.apps.ledger.models import JournalLine
 from salesledger.apps.payments.adjustments import (
@@ -21,6 +20,7 @@ from salesledger.apps.payments.adjustments import (
 )
 from salesledger.apps.payments.models import Adjustment, Allocation
 from salesledger.apps.payments.refunds import receipt_reverse
+from salesledger.apps.payments.selectors import invoice_detail
 from salesledger.apps.payments.services import allocation_reverse
 from tests.support import (
     balances_by_code,

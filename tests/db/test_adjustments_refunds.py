@@ -9,14 +9,13 @@ import pytest
 from conftest import DAY
 
 from salesledger.apps.customers.models import Communication
-from salesledger.apps.invoicing.selectors import invoice_detail
 from salesledger.apps.ledger.checks import check_company
 from salesledger.apps.ledger.models import JournalEntry, JournalLine
 from salesledger.apps.payments.adjustments import settlement_settings_set
 from salesledger.apps.payments.history import invoice_history
 from salesledger.apps.payments.models import Adjustment, ReceiptReversal
 from salesledger.apps.payments.refunds import receipt_refund, receipt_reverse, refund_reverse
-from salesledger.apps.payments.selectors import open_items
+from salesledger.apps.payments.selectors import invoice_detail, open_items
 from salesledger.apps.payments.services import allocate
 from salesledger.domain.errors import (
     AlreadyReversed,

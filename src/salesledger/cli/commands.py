@@ -253,10 +253,10 @@ def cmd_customer_update(args: argparse.Namespace) -> int:
 
 
 def cmd_customer_show(args: argparse.Namespace) -> int:
-    from salesledger.apps.customers.selectors import customer_detail
+    from salesledger.apps.payments.selectors import customer_account
 
     company = _company(args)
-    d = customer_detail(company, args.code, as_of=_as_of(args, company))
+    d = customer_account(company, args.code, as_of=_as_of(args, company))
     if args.json:
         emit_json(d)
         return 0
@@ -345,7 +345,7 @@ def cmd_invoice_post(args: argparse.Namespace) -> int:
 
 
 def _show_doc(args: argparse.Namespace, company: Any, ref: str) -> int:
-    from salesledger.apps.invoicing.selectors import invoice_detail
+    from salesledger.apps.payments.selectors import invoice_detail
 
     d = invoice_detail(company, ref, as_of=_as_of(args, company))
     if args.json:
@@ -435,7 +435,8 @@ def cmd_invoice_list(args: argparse.Namespace) -> int:
 
 
 def cmd_invoice_einvoice(args: argparse.Namespace) -> int:
-    from salesledger.apps.invoicing.einvoice import einvoice_file, einvoice_filename, peppol_gaps
+    from salesledger.apps.documents.einvoice_files import einvoice_file, einvoice_filename
+    from salesledger.apps.invoicing.einvoice import peppol_gaps
     from salesledger.apps.invoicing.services import invoice_get
 
     company = _company(args)

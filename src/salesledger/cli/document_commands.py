@@ -70,7 +70,7 @@ def _delivery(comm: Any) -> dict[str, Any]:
 
 
 def cmd_invoice_send(args: argparse.Namespace) -> int:
-    from salesledger.apps.documents.services import invoice_send
+    from salesledger.apps.documents.delivery import invoice_send
 
     company = _company(args)
     comm = invoice_send(actor=_actor(args, company), company=company, number=args.number,
@@ -85,10 +85,8 @@ def cmd_invoice_send(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------- statements
 def cmd_customer_statement(args: argparse.Namespace) -> int:
-    from salesledger.apps.documents.services import (
-        customer_statement_pdf,
-        customer_statement_send,
-    )
+    from salesledger.apps.documents.delivery import customer_statement_send
+    from salesledger.apps.documents.services import customer_statement_pdf
 
     company = _company(args)
     actor, as_of = _actor(args, company), _as_of(args, company)

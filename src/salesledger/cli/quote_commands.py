@@ -62,7 +62,7 @@ def cmd_quote_create(args: argparse.Namespace) -> int:
 
 
 def cmd_quote_send(args: argparse.Namespace) -> int:
-    from salesledger.apps.quotes.services import quote_send
+    from salesledger.apps.documents.delivery import quote_send
 
     company = _company(args)
     sent = quote_send(actor=_actor(args, company), company=company, number=args.number,

@@ -217,10 +217,6 @@ class FacturXFailed(LedgerError):
     http_status = 500
 
 
-class DeliveryUnavailable(LedgerError):
-    code = "delivery_unavailable"
-
-
 # ---------------------------------------------------------------- adjustments, refunds, reversals
 class WriteOffExceedsTolerance(LedgerError):
     """A residual is too large to be written off as a payment difference (the company's

@@ -41,6 +41,7 @@ __all__ = [
     "PostedDocument",
     "Proposal",
     "QuoteAccepting",
+    "RecurringInvoiceIssued",
     "check",
     "publish",
     "subscribe",
@@ -83,6 +84,18 @@ class DocumentsPosted(Event):
     company_id: int
     actor: Any
     documents: tuple[PostedDocument, ...]
+
+
+@dataclass(frozen=True)
+class RecurringInvoiceIssued(Event):
+    """A recurring schedule issued (and posted) the invoice of one of its periods."""
+
+    company_id: int
+    company_code: str
+    run_id: int
+    invoice_id: int
+    as_of: date
+    auto_send: bool
 
 
 @dataclass(frozen=True)

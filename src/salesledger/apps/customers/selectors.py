@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
 from typing import Any
 
 from django.db.models import Q
@@ -44,11 +43,9 @@ def customer_codes(company: Company, ids: Iterable[int]) -> dict[int, str]:
     )
 
 
-def customer_detail(company: Company, code: str, *, as_of: date | None = None) -> dict[str, Any]:
-    from salesledger.apps.payments.selectors import customer_balances
-
+def customer_detail(company: Company, code: str) -> dict[str, Any]:
+    """The customer's record (``payments.selectors.customer_account`` adds the balances)."""
     c = customer_get(company, code)
-    balances = customer_balances(company, as_of=as_of, customer_id=c.pk)
     return {
         "id": c.pk,
         "code": c.code,
@@ -81,8 +78,5 @@ def customer_detail(company: Company, code: str, *, as_of: date | None = None) -
         ],
         "bank_accounts": [
             {"iban": b.iban, "bic": b.bic, "holder": b.holder} for b in c.bank_accounts.all()
-        ],
-        "balances": [
-            Money.from_minor(v, cur).to_json() for (_, cur), v in sorted(balances.items())
         ],
     }

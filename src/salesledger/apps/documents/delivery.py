@@ -25,7 +25,6 @@ after it has been recorded.
 from __future__ import annotations
 
 import hashlib
-import importlib
 import smtplib
 from dataclasses import dataclass
 from datetime import date
@@ -48,20 +47,30 @@ from salesledger.apps.core.services import require_role
 from salesledger.apps.customers.models import Communication, Customer
 from salesledger.apps.customers.services import customer_get
 from salesledger.apps.invoicing.models import Invoice
+from salesledger.apps.invoicing.services import invoice_get
+from salesledger.apps.quotes import services as quotes_services
+from salesledger.apps.quotes.services import quote_get
 from salesledger.domain.errors import (
     DeliveryFailed,
-    DeliveryUnavailable,
     NoRecipients,
     ValidationFailed,
 )
 from salesledger.domain.references import format_reference
 
+from .einvoice_files import einvoice_file, einvoice_filename
 from .formatting import Formatter
 from .messages import fill
 from .selectors import billing_recipients, document_language, message_texts
+from .services import (
+    customer_statement_pdf,
+    invoice_pdf_file,
+    posted_document,
+    quote_context,
+    quote_pdf_bytes,
+    statement_context,
+)
 
 ATTACHABLE = ("pdf", "ubl", "cii", "facturx")
-EINVOICE_MODULE = "salesledger.apps.invoicing.einvoice"
 DJANGO_SMTP = "django.core.mail.backends.smtp.EmailBackend"
 OUR_SMTP = "salesledger.apps.documents.delivery.SMTPBackend"
 
@@ -143,36 +152,17 @@ def parse_attach(attach: list[str] | tuple[str, ...] | str | None) -> list[str]:
     return kinds
 
 
-def _einvoice() -> Any:
-    """The e-invoice module, when installed (looked up lazily: documents do not need it)."""
-    try:
-        module = importlib.import_module(EINVOICE_MODULE)
-    except ImportError:
-        module = None
-    if module is None or not callable(getattr(module, "einvoice_file", None)):
-        raise DeliveryUnavailable(
-            f"attaching an e-invoice (UBL, CII, Factur-X) needs the e-invoice module "
-            f"{EINVOICE_MODULE}, which is not installed; attach the PDF only",
-            module=EINVOICE_MODULE)
-    return module
-
-
 def invoice_attachments(*, actor: Any, company: Company, invoice: Invoice,
                         kinds: list[str]) -> list[Attachment]:
     """The files of a posted document, each frozen on first use (same bytes every time)."""
-    from .services import invoice_pdf_file
-
     out = []
     for kind in kinds:
         if kind == "pdf":
             stored = invoice_pdf_file(actor=actor, company=company, invoice=invoice)
             filename = f"{invoice.number}.pdf"
         else:
-            module = _einvoice()
-            stored = module.einvoice_file(actor=actor, company=company, invoice=invoice,
-                                          kind=kind)
-            namer = getattr(module, "einvoice_filename", None)
-            filename = namer(invoice, kind) if callable(namer) else f"{invoice.number}-{kind}"
+            stored = einvoice_file(actor=actor, company=company, invoice=invoice, kind=kind)
+            filename = einvoice_filename(invoice, kind)
         if any(a.filename == filename for a in out):  # a Factur-X next to the plain PDF
             stem, dot, ext = filename.rpartition(".")
             filename = f"{stem}-{kind}{dot}{ext}" if dot else f"{filename}-{kind}"
@@ -293,12 +283,8 @@ def invoice_send(*, actor: Any, company: Company, number: str, to: list[str] | N
                  attach: list[str] | tuple[str, ...] | str | None = ("pdf",),
                  as_of: date) -> Communication:
     """E-mail a posted invoice or credit note with its PDF (and e-invoices asked for)."""
-    from salesledger.apps.invoicing.services import invoice_get
-
-    from .services import _posted
-
     require_role(company, actor, Role.CLERK)
-    inv = _posted(company, invoice_get(company, number))
+    inv = posted_document(company, invoice_get(company, number))
     kinds = parse_attach(attach)
     customer = inv.customer
     recipients = resolve_recipients(customer, to)
@@ -325,10 +311,6 @@ def invoice_send(*, actor: Any, company: Company, number: str, to: list[str] | N
 def quote_email(*, actor: Any, company: Company, number: str, as_of: date,
                 to: list[str] | None = None) -> str:
     """E-mail a quote with its PDF (the quotes app calls this when a quote is sent)."""
-    from salesledger.apps.quotes.services import quote_get
-
-    from .services import quote_context, quote_pdf_bytes
-
     require_role(company, actor, Role.CLERK)
     quote = quote_get(company, number)
     customer = quote.customer
@@ -354,8 +336,6 @@ def quote_email(*, actor: Any, company: Company, number: str, as_of: date,
 def customer_statement_send(*, actor: Any, company: Company, code: str, as_of: date,
                             to: list[str] | None = None) -> Communication:
     """E-mail a customer's statement of account on ``as_of``."""
-    from .services import customer_statement_pdf, statement_context
-
     require_role(company, actor, Role.CLERK)
     customer = customer_get(company, code)
     recipients = resolve_recipients(customer, to)
@@ -373,3 +353,23 @@ def customer_statement_send(*, actor: Any, company: Company, code: str, as_of: d
                            outgoing=Outgoing(subject, body, tuple(recipients), language, files),
                            action="statement.send", entity="customer", entity_id=customer.pk,
                            as_of=as_of)
+
+
+@dataclass(frozen=True)
+class QuoteSent:
+    quote: Any
+    emailed: bool
+    detail: str
+
+
+def quote_send(*, actor: Any, company: Company, number: str, as_of: date,
+               email: bool = True) -> QuoteSent:
+    """Mark a draft quote as sent and, unless asked not to, e-mail it with its PDF. Both
+    happen or neither: a refused e-mail leaves the quote a draft."""
+    with transaction.atomic():
+        quote = quotes_services.quote_send(actor=actor, company=company, number=number,
+                                           as_of=as_of)
+        if not email:
+            return QuoteSent(quote, False, "status changed only (not asked to)")
+        outcome = quote_email(actor=actor, company=company, number=quote.label, as_of=as_of)
+    return QuoteSent(quote, True, f"e-mailed: {outcome}" if outcome else "e-mailed")

@@ -1,4 +1,4 @@
-"""Documents as PDF: render, freeze, customise; and (re-exported from ``delivery.py``) send.
+"""Documents as PDF: render, freeze, customise (``delivery.py`` sends them).
 
 * ``invoice_pdf_file`` / ``invoice_pdf_bytes``: the PDF of a posted invoice or credit note,
   drawn from what posting froze (``context.py``), rendered the first time it is asked for and
@@ -30,6 +30,8 @@ from salesledger.apps.core.services import require_role
 from salesledger.apps.customers.models import Customer
 from salesledger.apps.customers.services import customer_get
 from salesledger.apps.invoicing.models import DocumentFile, Instalment, Invoice
+from salesledger.apps.invoicing.services import build_snapshot, compute_invoice_totals
+from salesledger.apps.quotes.services import quote_get, quote_lines
 from salesledger.domain.errors import (
     DocumentNotPosted,
     DocumentTemplateError,
@@ -80,7 +82,7 @@ def _midnight(company: Company, day: date) -> datetime:
 
 
 # ---------------------------------------------------------------- invoices and credit notes
-def _posted(company: Company, invoice: Invoice) -> Invoice:
+def posted_document(company: Company, invoice: Invoice) -> Invoice:
     if invoice.company_id != company.pk:
         raise ValidationFailed(f"{invoice} belongs to another company")
     if not invoice.is_posted:
@@ -91,7 +93,7 @@ def _posted(company: Company, invoice: Invoice) -> Invoice:
 
 def invoice_context(company: Company, invoice: Invoice) -> dict[str, Any]:
     """The template context of a posted invoice or credit note."""
-    inv = _posted(company, invoice)
+    inv = posted_document(company, invoice)
     snap = inv.snapshot
     issued = snap.get("customer") or {}
     language = document_language(inv.customer, issued.get("language", ""))
@@ -123,7 +125,7 @@ def invoice_pdf_file(*, actor: Any, company: Company, invoice: Invoice) -> Docum
     """The frozen PDF of a posted invoice or credit note: rendered and stored with its hash
     the first time, served as stored after that (audited once, when frozen)."""
     require_role(company, actor, Role.VIEWER)
-    inv = _posted(company, invoice)
+    inv = posted_document(company, invoice)
     stored = DocumentFile.objects.filter(invoice=inv, kind=PDF_KIND).first()
     if stored is not None:
         return stored
@@ -186,8 +188,6 @@ def invoice_pdf_bytes(*, company: Company, invoice: Invoice, pdfa: bool = False)
 
 # ---------------------------------------------------------------- quotes
 def quote_context(company: Company, quote: Any) -> dict[str, Any]:
-    from salesledger.apps.invoicing.services import build_snapshot, compute_invoice_totals
-    from salesledger.apps.quotes.services import quote_lines
 
     customer = quote.customer
     language = document_language(customer)
@@ -207,7 +207,6 @@ def quote_context(company: Company, quote: Any) -> dict[str, Any]:
 
 def quote_pdf_bytes(*, company: Company, number: str) -> bytes:
     """The PDF of a quote (its latest revision, or ``number`` as ``QUO...-R2``)."""
-    from salesledger.apps.quotes.services import quote_get
 
     quote = quote_get(company, number)
     context = quote_context(company, quote)
@@ -417,11 +416,10 @@ def _digest(text: str) -> dict[str, Any]:
 
 
 # Delivery lives in its own module; these are the names other apps look up here.
-from .delivery import customer_statement_send, invoice_send, quote_email  # noqa: E402
 
 __all__ = [
     "PLACEHOLDERS", "check_document_template", "customer_statement_pdf",
-    "customer_statement_send", "document_template_reset", "document_template_set",
-    "format_reference", "invoice_pdf_bytes", "invoice_pdf_file", "invoice_send",
-    "message_template_reset", "message_template_set", "quote_email", "quote_pdf_bytes",
+"document_template_reset", "document_template_set",
+    "format_reference", "invoice_pdf_bytes", "invoice_pdf_file",
+    "message_template_reset", "message_template_set", "quote_pdf_bytes",
 ]

@@ -6,16 +6,14 @@ registration numbers, IBAN/BIC, e-mail) into the semantic model of
 ``salesledger.domain.einvoice``; the writers of ``salesledger.formats.einvoice`` make UBL,
 CII and Factur-X of it. ``einvoice_check`` runs the same builder on a document being posted
 and refuses it (``EInvoiceRuleBroken``) if it would break an EN 16931 rule; ``invoice_post``
-calls it before taking a number. ``einvoice_file`` freezes each file the first time it is
-asked for, with its hash, so that what was issued is served again byte for byte (a Factur-X
-PDF carries its creation time, so rendering it again would give other bytes).
+calls it before taking a number. The files (UBL, CII, and Factur-X, which embeds the CII in
+the document's PDF) are frozen by the documents app (``documents.einvoice_files``).
 
 How each business term is filled, and why, is in docs/design/e-invoicing.md.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import date
@@ -23,11 +21,7 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
-from django.db import transaction
-
-from salesledger.apps.core.audit import audit
-from salesledger.apps.core.models import Company, Role
-from salesledger.apps.core.services import require_role
+from salesledger.apps.core.models import Company
 from salesledger.domain import einvoice_rules
 from salesledger.domain.einvoice import (
     AllowanceCharge,
@@ -50,7 +44,6 @@ from salesledger.domain.einvoice import (
 from salesledger.domain.errors import (
     DocumentNotPosted,
     EInvoiceRuleBroken,
-    FacturXFailed,
     ValidationFailed,
 )
 from salesledger.domain.journal import to_base
@@ -62,18 +55,12 @@ from salesledger.formats.einvoice.codes import (
     electronic_address_for,
     legal_scheme_for,
 )
-from salesledger.formats.einvoice.facturx import embed_facturx
 from salesledger.money import Money, Rounding, quantize
 
-from .models import DocKind, DocumentFile, Instalment, Invoice
+from .models import DocKind, Instalment, Invoice
 
 DRAFT_NUMBER = "DRAFT"
 
-FORMATS: dict[str, tuple[str, str]] = {  # kind -> (MIME type, file extension)
-    "ubl": ("application/xml", "xml"),
-    "cii": ("application/xml", "xml"),
-    "facturx": ("application/pdf", "pdf"),
-}
 
 
 # ---------------------------------------------------------------- countries
@@ -380,7 +367,7 @@ def _own(company: Company, invoice: Invoice) -> Invoice:
     return invoice
 
 
-def _posted(company: Company, invoice: Invoice) -> Invoice:
+def einvoice_posted(company: Company, invoice: Invoice) -> Invoice:
     if not _own(company, invoice).is_posted:
         raise DocumentNotPosted(f"{invoice} is a draft: post it before writing its e-invoice",
                                 document=str(invoice))
@@ -391,7 +378,7 @@ def einvoice_build(*, company: Company, invoice: Invoice, checked: bool = True) 
     """The EN 16931 model of a posted invoice or credit note. Checked (the default), it
     refuses a document that breaks a rule: a gap in the company profile says what to set
     before the e-invoice can be written."""
-    inv = _posted(company, invoice)
+    inv = einvoice_posted(company, invoice)
     instalments = list(Instalment.objects.filter(invoice=inv).order_by("seq"))
     doc = build_einvoice(company, inv, inv.snapshot, instalments)
     if checked:
@@ -419,54 +406,6 @@ def einvoice_xml(*, company: Company, invoice: Invoice, syntax: str) -> bytes:
         return write_cii(doc)
     raise ValidationFailed(f"unknown e-invoice syntax {syntax!r}; use ubl or cii",
                            field="format")
-
-
-def facturx_pdf(invoice: Invoice, *, pdf: bytes | None = None) -> bytes:
-    """The Factur-X PDF/A-3 of a posted document: its PDF with the CII embedded. ``pdf`` is
-    the PDF/A-3 to embed into (by default the document's own, from the documents app)."""
-    company = invoice.company
-    xml = einvoice_xml(company=company, invoice=invoice, syntax="cii")
-    if pdf is None:
-        try:
-            from salesledger.apps.documents.services import invoice_pdf_bytes
-        except ImportError:
-            raise FacturXFailed("no PDF renderer is installed to embed the e-invoice into "
-                                "(the documents app)") from None
-        pdf = invoice_pdf_bytes(company=company, invoice=invoice, pdfa=True)
-    return embed_facturx(pdf, xml, lang=(invoice.customer.language or "en")[:2])
-
-
-def einvoice_file(*, actor: Any, company: Company, invoice: Invoice, kind: str
-                  ) -> DocumentFile:
-    """The frozen e-invoice file (``ubl``, ``cii`` or ``facturx``) of a posted document:
-    rendered and stored with its hash the first time, served as stored after that."""
-    require_role(company, actor, Role.VIEWER)
-    if kind not in FORMATS:
-        raise ValidationFailed(f"unknown e-invoice format {kind!r}; use ubl, cii or facturx",
-                               field="format")
-    inv = _posted(company, invoice)
-    stored = DocumentFile.objects.filter(invoice=inv, kind=kind).first()
-    if stored is not None:
-        return stored
-    content = facturx_pdf(inv) if kind == "facturx" else einvoice_xml(
-        company=company, invoice=inv, syntax=kind)
-    with transaction.atomic():
-        # Lock the document so that two first requests store one file, not two.
-        Invoice.objects.select_for_update().filter(pk=inv.pk).values_list("pk").first()
-        stored = DocumentFile.objects.filter(invoice=inv, kind=kind).first()
-        if stored is None:
-            digest = hashlib.sha256(content).hexdigest()
-            stored = DocumentFile.objects.create(company=company, invoice=inv, kind=kind,
-                                                 mime=FORMATS[kind][0], sha256=digest,
-                                                 content=content)
-            audit(company, actor, f"{inv.kind}.einvoice", "invoice", inv.pk,
-                  number=inv.number, format=kind, sha256=digest)
-    return stored
-
-
-def einvoice_filename(invoice: Invoice, kind: str) -> str:
-    suffix = {"ubl": "-ubl.xml", "cii": "-cii.xml", "facturx": ".pdf"}[kind]
-    return f"{invoice.number}{suffix}"
 
 
 def peppol_gaps(*, company: Company, invoice: Invoice) -> list[str]:

@@ -20,7 +20,11 @@ from django.db.models import F, IntegerField, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
 from salesledger.apps.core.models import Company
+from salesledger.apps.customers.selectors import customer_detail
 from salesledger.apps.invoicing.models import DocKind, Instalment, Invoice
+from salesledger.apps.invoicing.services import invoice_get
+from salesledger.domain.lifecycle import settlement
+from salesledger.money import Money
 
 from .models import Adjustment, Allocation, Receipt, ReceiptReversal, Refund
 
@@ -151,3 +155,127 @@ def open_item_totals(company: Company) -> dict[tuple[int, str], dict[str, int]]:
               .annotate(s=Sum(F("amount") - F("allocated"))).order_by()):
         out[(r["customer_id"], r["currency"])]["receipts"] = r["s"]
     return dict(out)
+
+
+def customer_account(company: Company, code: str, *, as_of: date | None = None
+                     ) -> dict[str, Any]:
+    """The customer's record with its balance per currency on ``as_of``."""
+    detail = customer_detail(company, code)
+    balances = customer_balances(company, as_of=as_of, customer_id=detail["id"])
+    detail["balances"] = [Money.from_minor(v, cur).to_json()
+                          for (_, cur), v in sorted(balances.items())]
+    return detail
+
+
+# ---------------------------------------------------------------------------- documents
+def invoice_detail(
+    company: Company, ref: str | int, *, as_of: date | None = None
+) -> dict[str, Any]:
+    """An invoice or credit note with its lines, instalments and what settled it, as of
+    ``as_of`` (the allocations and adjustments dated up to that day) or now."""
+    inv = invoice_get(company, ref)
+    cur = inv.currency
+    settled_on: dict[int, int] = {}
+    if as_of is not None:
+        settled_on = dict(Allocation.objects.filter(instalment__invoice=inv, date__lte=as_of)
+                          .values("instalment_id").annotate(s=Sum("amount"))
+                          .values_list("instalment_id", "s").order_by())
+    instalments = []
+    for i in inv.instalments.order_by("seq"):
+        settled = i.settled if as_of is None else settled_on.get(i.pk, 0)
+        instalments.append(
+            {
+                "seq": i.seq,
+                "due_date": i.due_date,
+                "amount": _money_json(i.amount, cur),
+                "open": _money_json(i.amount - settled, cur),
+                "_settled": settled,
+                "discount_date": i.discount_date,
+                "discount": _money_json(i.discount_amount, cur),
+            }
+        )
+    if inv.kind == "credit_note":
+        settled_total, open_total = inv.allocated, inv.total - inv.allocated
+    else:
+        settled_total = sum(i.pop("_settled") for i in instalments)
+        open_total = inv.total - settled_total if inv.status == "posted" else 0
+    for i in instalments:
+        i.pop("_settled", None)
+    adjusted = _adjusted(inv, as_of)
+    return {
+        "id": inv.pk,
+        "number": inv.number,
+        "kind": inv.kind,
+        "status": inv.status,
+        "settlement": _settlement_state(inv, settled_total, open_total, adjusted),
+        "customer": inv.customer.code,
+        "issue_date": inv.issue_date,
+        "due_date": inv.due_date,
+        "currency": cur,
+        "rate": str(inv.rate),
+        "po_number": inv.po_number,
+        "buyer_reference": inv.buyer_reference,
+        "corrects": inv.corrects.number if inv.corrects_id and inv.corrects else None,
+        "net": _money_json(inv.net, cur),
+        "tax": _money_json(inv.tax, cur),
+        "total": _money_json(inv.total, cur),
+        "open": _money_json(open_total, cur),
+        "snapshot_hash": inv.snapshot_hash,
+        "lines": [
+            {
+                "description": li.description,
+                "quantity": str(li.quantity),
+                "unit_price": str(li.unit_price),
+                "discount_percent": str(li.discount_percent),
+                "tax_rate": str(li.tax_rate),
+                "tax_category": li.tax_category,
+                "exemption_reason": li.exemption_reason,
+                "unit_code": li.unit_code,
+                "net": _money_json(li.net, cur),
+                "tax": _money_json(li.tax, cur),
+            }
+            for li in inv.lines.all()
+        ],
+        # Document-level allowances and charges (EN 16931 BG-20/BG-21).
+        "charges": [
+            {
+                "kind": "charge" if c.is_charge else "allowance",
+                "reason": c.reason,
+                "reason_code": c.reason_code,
+                "amount": _money_json(c.amount, cur),
+                "tax_rate": str(c.tax_rate),
+                "tax_category": c.tax_category,
+            }
+            for c in inv.charges.all()
+        ],
+        "instalments": instalments,
+        # What adjustments settled, net of reversals, per kind (docs/design/adjustments.md).
+        "adjustments": {k: _money_json(v, cur) for k, v in sorted(adjusted.items())},
+        "written_off": _money_json(adjusted.get("bad_debt", 0), cur),
+    }
+
+
+def _adjusted(inv: Invoice, as_of: date | None) -> dict[str, int]:
+    """Net amount settled by each kind of adjustment on the invoice, as of a day."""
+    if inv.kind != "invoice" or inv.status != "posted":
+        return {}
+    qs = Adjustment.objects.filter(invoice=inv)
+    if as_of is not None:
+        qs = qs.filter(date__lte=as_of)
+    rows = qs.values("kind").annotate(s=Sum("amount")).order_by()
+    return {r["kind"]: r["s"] for r in rows if r["s"]}
+
+
+def _settlement_state(inv: Invoice, settled: int, open_total: int,
+                      adjusted: dict[str, int]) -> str | None:
+    """Derived: open, partially paid, paid, or written off (nothing open and part of it
+    written off as a bad debt)."""
+    if inv.status != "posted":
+        return None
+    if inv.kind == "invoice" and open_total == 0 and adjusted.get("bad_debt", 0) > 0:
+        return "written_off"
+    return settlement(inv.total, settled).value
+
+
+def _money_json(minor: int, currency: str) -> dict[str, str]:
+    return Money.from_minor(minor, currency).to_json()

@@ -9,7 +9,6 @@ writes its audit event in the same transaction. A quote is numbered from the gap
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -49,9 +48,6 @@ from .models import Quote, QuoteLine
 
 SERIES = "QUO"
 DEFAULT_VALIDITY_DAYS = 30
-# Where the documents app may offer e-mail delivery of a quote (looked up, never required).
-DELIVERY_MODULE = "salesledger.apps.documents.services"
-DELIVERY_FUNCTIONS = ("quote_send", "quote_email")
 
 
 @dataclass
@@ -65,13 +61,6 @@ class QuoteInput:
     po_number: str = ""
     buyer_reference: str = ""
     notes: str = ""
-
-
-@dataclass(frozen=True)
-class QuoteSent:
-    quote: Quote
-    emailed: bool
-    detail: str
 
 
 def _amount(minor: int, currency: str) -> str:
@@ -171,32 +160,11 @@ def _move(*, actor: Any, company: Company, label: str, action: QuoteAction, as_o
     return quote
 
 
-def _delivery() -> Callable[..., Any] | None:
-    """The documents app's quote e-mail function, when that app provides one."""
-    try:
-        module = __import__(DELIVERY_MODULE, fromlist=["_"])
-    except ImportError:
-        return None
-    for name in DELIVERY_FUNCTIONS:
-        function = getattr(module, name, None)
-        if callable(function):
-            return function  # type: ignore[no-any-return]
-    return None
-
-
-def quote_send(*, actor: Any, company: Company, number: str, as_of: date,
-               email: bool = True) -> QuoteSent:
-    """Mark a draft quote as sent; e-mail it too when the documents app can. Both happen or
-    neither: a refused e-mail leaves the quote a draft."""
-    deliver = _delivery() if email else None
-    with transaction.atomic():
-        quote = _move(actor=actor, company=company, label=number, action=QuoteAction.SEND,
-                      as_of=as_of, stamp="sent_on")
-        if deliver is None:
-            why = "not asked to" if not email else "no quote e-mail delivery is installed"
-            return QuoteSent(quote, False, f"status changed only ({why})")
-        outcome = deliver(actor=actor, company=company, number=quote.label, as_of=as_of)
-    return QuoteSent(quote, True, f"e-mailed: {outcome}" if outcome else "e-mailed")
+def quote_send(*, actor: Any, company: Company, number: str, as_of: date) -> Quote:
+    """Mark a draft quote as sent. The documents app's ``quote_send`` e-mails it too, in
+    the same transaction (a refused e-mail leaves the quote a draft)."""
+    return _move(actor=actor, company=company, label=number, action=QuoteAction.SEND,
+                 as_of=as_of, stamp="sent_on")
 
 
 def quote_accept(*, actor: Any, company: Company, number: str, as_of: date) -> Quote:

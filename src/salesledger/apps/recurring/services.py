@@ -15,13 +15,12 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from functools import partial
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Max
-from django.utils import timezone
 
+from salesledger.apps.core import events
 from salesledger.apps.core.audit import audit
 from salesledger.apps.core.models import Company, Role
 from salesledger.apps.core.services import posting_locks, require_role
@@ -34,7 +33,7 @@ from salesledger.apps.invoicing.services import (
     invoice_post,
     resolve_rate,
 )
-from salesledger.domain.errors import DeliveryUnavailable, LedgerError, NotFound
+from salesledger.domain.errors import LedgerError, NotFound
 from salesledger.domain.invoicing import LineInput
 from salesledger.domain.recurrence import (
     Period,
@@ -51,7 +50,6 @@ log = logging.getLogger(__name__)
 
 # A run catches up at most this many periods per schedule; the rest is issued next time.
 MAX_PERIODS_PER_RUN = 500
-DELIVERY_MODULE = "salesledger.apps.documents.services"
 
 
 @dataclass
@@ -233,60 +231,12 @@ def issue_period(*, actor: Any, company: Company, schedule_id: int, period: Peri
               period=period.index + 1, period_start=period.start.isoformat(),
               period_end=period.end.isoformat(), invoice=invoice.number,
               as_of=as_of.isoformat())
-        if schedule.auto_send:
-            transaction.on_commit(partial(_enqueue_send, company.code, run.pk, as_of))
+        # The recurring app's task shell queues the sending after commit (auto_send);
+        # the apps above may act on the new invoice too.
+        events.publish(events.RecurringInvoiceIssued(
+            company_id=company.pk, company_code=company.code, run_id=run.pk,
+            invoice_id=invoice.pk, as_of=as_of, auto_send=schedule.auto_send))
     return run
-
-
-def _enqueue_send(company_code: str, run_id: int, as_of: date) -> None:
-    from .tasks import invoice_send_task
-
-    invoice_send_task.enqueue(company_code, run_id, as_of.isoformat())
-
-
-def _invoice_send() -> Any:
-    try:
-        module = __import__(DELIVERY_MODULE, fromlist=["_"])
-    except ImportError:
-        return None
-    function = getattr(module, "invoice_send", None)
-    return function if callable(function) else None
-
-
-def _mark(company: Company, actor: Any, run: RecurringRun, status: str, detail: str) -> None:
-    with transaction.atomic():
-        run.send_status, run.send_detail = status, detail[:2000]
-        run.sent_at = timezone.now() if status == SendStatus.SENT else None
-        run.save(update_fields=["send_status", "send_detail", "sent_at"])
-        audit(company, actor, f"recurring.send_{status}", "recurring_run", run.pk,
-              invoice=run.invoice.number, detail=detail[:500])
-
-
-def recurring_deliver(*, actor: Any, company: Company, run_id: int, as_of: date) -> str:
-    """Send the invoice of an issued period through the documents app's ``invoice_send``.
-    The outcome is recorded on the run (and audited) whether it succeeds or not; a failure
-    is raised after it is recorded, so the task shows as failed too."""
-    run = (RecurringRun.objects.select_related("invoice")
-           .filter(company=company, pk=run_id).first())
-    if run is None:
-        raise NotFound(f"no recurring run {run_id}", run=run_id)
-    if run.send_status == SendStatus.SENT:
-        return run.send_detail  # a repeated task does not send twice
-    send = _invoice_send()
-    if send is None:
-        message = ("automatic sending needs the documents app's invoice_send "
-                   f"({DELIVERY_MODULE}), which is not installed; send "
-                   f"{run.invoice.number} by hand")
-        _mark(company, actor, run, SendStatus.FAILED, message)
-        raise DeliveryUnavailable(message, invoice=run.invoice.number)
-    try:
-        outcome = send(actor=actor, company=company, number=run.invoice.number, as_of=as_of)
-    except LedgerError as exc:
-        _mark(company, actor, run, SendStatus.FAILED, f"{exc.code}: {exc.message}")
-        raise
-    detail = f"sent {run.invoice.number}" + (f": {outcome}" if outcome else "")
-    _mark(company, actor, run, SendStatus.SENT, detail)
-    return detail
 
 
 def now_local(company: Company, now: datetime) -> date:

@@ -49,7 +49,7 @@ def recurring_run_all_task() -> dict[str, Any]:
 @task()
 def invoice_send_task(company: str, run_id: int, as_of: str) -> str:
     """Send the invoice of an issued recurring period (documents app's ``invoice_send``)."""
-    from .services import recurring_deliver
+    from .delivery import recurring_deliver
 
     return recurring_deliver(actor=None, company=_company(company), run_id=run_id,
                              as_of=date.fromisoformat(as_of))

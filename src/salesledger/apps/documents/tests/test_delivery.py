@@ -16,12 +16,9 @@ from tests.support import events, last_seq
 
 from salesledger.apps.customers.models import Communication
 from salesledger.apps.customers.services import ContactInput
+from salesledger.apps.documents.delivery import customer_statement_send, invoice_send, quote_send
 from salesledger.apps.documents.models import DocumentTemplate, MessageTemplate
-from salesledger.apps.documents.services import (
-    customer_statement_send,
-    invoice_send,
-    message_template_set,
-)
+from salesledger.apps.documents.services import message_template_set
 from salesledger.apps.invoicing.models import DocumentFile
 from salesledger.domain.errors import (
     DeliveryFailed,
@@ -252,7 +249,7 @@ def test_a_draft_cannot_be_sent(seller, owner, french, create_invoice, smtp_serv
 
 def test_a_statement_and_a_quote_are_emailed_too(
         seller, owner, french, post_invoice, smtp_server, django_capture_on_commit_callbacks):
-    from salesledger.apps.quotes.services import QuoteInput, quote_create, quote_send
+    from salesledger.apps.quotes.services import QuoteInput, quote_create
     from salesledger.domain.invoicing import LineInput
 
     post_invoice(lines=LINES)
@@ -278,13 +275,9 @@ def test_a_statement_and_a_quote_are_emailed_too(
 
 def test_a_recurring_invoice_is_sent_automatically_through_this_app(
         seller, owner, french, smtp_server, django_capture_on_commit_callbacks):
+    from salesledger.apps.recurring.delivery import recurring_deliver
     from salesledger.apps.recurring.models import RecurringRun
-    from salesledger.apps.recurring.services import (
-        ScheduleInput,
-        recurring_add,
-        recurring_deliver,
-        recurring_run,
-    )
+    from salesledger.apps.recurring.services import ScheduleInput, recurring_add, recurring_run
     from salesledger.domain.invoicing import LineInput
 
     recurring_add(actor=owner, company=seller, as_of=DAY, data=ScheduleInput(
@@ -316,3 +309,41 @@ def test_without_a_mail_server_the_message_is_only_logged(
     comm.refresh_from_db()
     assert [m.subject for m in mailoutbox] == [f"Facture {inv.number} de Acme SARL"]
     assert comm.status == "logged" and "no mail server is configured" in comm.status_detail
+
+
+def test_sending_a_quote_e_mails_it_or_leaves_the_draft(company, owner, make_customer,
+                                                       mailoutbox,
+                                                       django_capture_on_commit_callbacks):
+    from salesledger.apps.quotes.models import Quote
+    from salesledger.apps.quotes.services import QuoteInput, quote_create
+    from salesledger.domain.invoicing import LineInput
+
+    def make_quote(customer_code):
+        return quote_create(actor=owner, company=company, as_of=DAY, data=QuoteInput(
+            customer_code=customer_code,
+            lines=[LineInput("Audit", Decimal(1), Decimal(500), Decimal(20))]))
+
+    # given a customer without any e-mail address
+    make_customer("C001")
+    q = make_quote("C001")
+    # when the quote is sent, e-mailing it is refused, and nothing changes
+    with pytest.raises(NoRecipients):
+        quote_send(actor=owner, company=company, number=q.number, as_of=DAY)
+    assert Quote.objects.get(pk=q.pk).status == "draft" and mailoutbox == []
+    # given a customer with a billing address: the quote goes out with its PDF
+    make_customer("C002", name="Martin SARL", email="compta@martin.example")
+    q2 = make_quote("C002")
+    with django_capture_on_commit_callbacks(execute=True):  # the message leaves on commit
+        sent = quote_send(actor=owner, company=company, number=q2.number, as_of=DAY)
+    assert (sent.emailed, sent.quote.status) == (True, "sent")
+    assert sent.detail.startswith("e-mailed")
+    [message] = mailoutbox
+    assert message.to == ["compta@martin.example"]
+    assert q2.number in message.subject
+    assert [a[2] for a in message.attachments] == ["application/pdf"]
+    assert message.attachments[0][1][:5] == b"%PDF-"
+    # asked not to e-mail: the status changes only
+    q3 = make_quote("C002")
+    quiet = quote_send(actor=owner, company=company, number=q3.number, as_of=DAY, email=False)
+    assert (quiet.emailed, quiet.quote.status, quiet.detail) == (
+        False, "sent", "status changed only (not asked to)")

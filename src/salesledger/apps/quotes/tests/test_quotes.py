@@ -85,9 +85,8 @@ def test_bad_quotes_are_refused_with_what_is_wrong(company, owner, make_quote):
 def test_expiry_is_derived_for_the_day_and_blocks_acceptance(company, owner, make_quote):
     # given a quote sent on DAY, valid until DAY + 30
     q = make_quote()
-    sent = quote_send(actor=owner, company=company, number=q.number, as_of=DAY, email=False)
-    assert (sent.quote.status, sent.quote.sent_on, sent.emailed) == ("sent", DAY, False)
-    assert sent.detail == "status changed only (not asked to)"
+    sent = quote_send(actor=owner, company=company, number=q.number, as_of=DAY)
+    assert (sent.status, sent.sent_on) == ("sent", DAY)
     last_valid = q.valid_until
     # then it reads as sent on its last valid day and expired the day after; nothing stored
     assert quote_detail(company, q.number, as_of=last_valid)["state"] == "sent"
@@ -114,9 +113,9 @@ def test_lifecycle_refusals(company, owner, make_quote):
     q = make_quote()
     with pytest.raises(InvalidTransition, match="cannot accept a draft quote: send it first"):
         quote_accept(actor=owner, company=company, number=q.number, as_of=DAY)
-    quote_send(actor=owner, company=company, number=q.number, as_of=DAY, email=False)
+    quote_send(actor=owner, company=company, number=q.number, as_of=DAY)
     with pytest.raises(InvalidTransition, match="cannot send a sent quote"):
-        quote_send(actor=owner, company=company, number=q.number, as_of=DAY, email=False)
+        quote_send(actor=owner, company=company, number=q.number, as_of=DAY)
     declined = quote_decline(actor=owner, company=company, number=q.number, as_of=DAY,
                              reason="too dear")
     assert declined.status == "declined"
@@ -128,7 +127,7 @@ def test_lifecycle_refusals(company, owner, make_quote):
 def test_revising_a_sent_quote_supersedes_it_and_keeps_it(company, owner, make_quote):
     # given a sent quote valid for 30 days
     q = make_quote(valid_until=DAY + timedelta(days=30), po_number="PO-1")
-    quote_send(actor=owner, company=company, number=q.number, as_of=DAY, email=False)
+    quote_send(actor=owner, company=company, number=q.number, as_of=DAY)
     later = DAY + timedelta(days=40)  # expired by now
     seq = last_seq(company)
     # when it is revised with a lower price
@@ -157,7 +156,7 @@ def test_revising_a_sent_quote_supersedes_it_and_keeps_it(company, owner, make_q
 
 def test_a_sent_quote_cannot_be_changed_even_in_sql(company, owner, make_quote):
     q = make_quote()
-    quote_send(actor=owner, company=company, number=q.number, as_of=DAY, email=False)
+    quote_send(actor=owner, company=company, number=q.number, as_of=DAY)
     q.refresh_from_db()
     q.total = 1
     with pytest.raises(PostedIsImmutable):
@@ -199,7 +198,7 @@ def test_converting_an_accepted_quote_carries_everything_and_links_both_ways(
     make_customer("C002", name="Martin SARL", po_required=True)
     q = make_quote(customer_code="C002", po_number="PO-2025-17", buyer_reference="BR-9",
                    terms_code="NET14", notes="Delivery in April")
-    quote_send(actor=owner, company=company, number=q.number, as_of=DAY, email=False)
+    quote_send(actor=owner, company=company, number=q.number, as_of=DAY)
     quote_accept(actor=owner, company=company, number=q.number, as_of=DAY + timedelta(days=2))
     seq = last_seq(company)
     # when it is converted and posted in one action
@@ -242,7 +241,7 @@ def test_conversion_is_all_or_nothing(company, owner, make_customer, make_quote)
     # given an accepted quote without the PO number its customer requires
     make_customer("C002", po_required=True)
     q = make_quote(customer_code="C002")
-    quote_send(actor=owner, company=company, number=q.number, as_of=DAY, email=False)
+    quote_send(actor=owner, company=company, number=q.number, as_of=DAY)
     quote_accept(actor=owner, company=company, number=q.number, as_of=DAY)
     # when it is converted and posted, the posting is refused ...
     with pytest.raises(PurchaseOrderRequired):
@@ -254,30 +253,6 @@ def test_conversion_is_all_or_nothing(company, owner, make_customer, make_quote)
     # a draft conversion works (the PO can be added before posting)
     draft = quote_convert(actor=owner, company=company, number=q.number, post=False, as_of=DAY)
     assert (draft.status, draft.number, draft.quote.pk) == ("draft", None, q.pk)
-
-
-def test_sending_e_mails_the_quote_or_leaves_the_draft(company, owner, make_customer,
-                                                      make_quote, mailoutbox,
-                                                      django_capture_on_commit_callbacks):
-    # given a customer without any e-mail address
-    q = make_quote()
-    # when the quote is sent, the documents app refuses to e-mail it, and nothing changes
-    with pytest.raises(LedgerError) as err:
-        quote_send(actor=owner, company=company, number=q.number, as_of=DAY)
-    assert err.value.code == "no_recipients"
-    assert Quote.objects.get(pk=q.pk).status == "draft" and mailoutbox == []
-    # given a customer with a billing address: the quote goes out with its PDF
-    make_customer("C002", name="Martin SARL", email="compta@martin.example")
-    q2 = make_quote(customer_code="C002")
-    with django_capture_on_commit_callbacks(execute=True):  # the message leaves on commit
-        sent = quote_send(actor=owner, company=company, number=q2.number, as_of=DAY)
-    assert (sent.emailed, sent.quote.status) == (True, "sent")
-    assert sent.detail.startswith("e-mailed")
-    [message] = mailoutbox
-    assert message.to == ["compta@martin.example"]
-    assert "QUO2025-00002" in message.subject
-    assert [a[2] for a in message.attachments] == ["application/pdf"]
-    assert message.attachments[0][1][:5] == b"%PDF-"
 
 
 @pytest.fixture
@@ -295,7 +270,7 @@ def follow_up(company, owner, make_customer, make_quote):
     for customer, sent_on, days, price in specs:
         q = make_quote(customer_code=customer, lines=[("Work", "1", price, "0")], day=sent_on,
                        valid_until=sent_on + timedelta(days=days))
-        quote_send(actor=owner, company=company, number=q.number, as_of=sent_on, email=False)
+        quote_send(actor=owner, company=company, number=q.number, as_of=sent_on)
         quotes.append(q)
     quote_accept(actor=owner, company=company, number=quotes[4].number, as_of=date(2025, 4, 2))
     make_quote(day=date(2025, 4, 29))  # a draft: never sent, not outstanding
@@ -346,7 +321,7 @@ def test_a_veto_refuses_acceptance_and_nothing_changes(company, owner, make_quot
         code = "held_by_test"
 
     q = make_quote()
-    quote_send(actor=owner, company=company, number=q.number, as_of=DAY, email=False)
+    quote_send(actor=owner, company=company, number=q.number, as_of=DAY)
     seen = []
 
     def hold(proposal):

@@ -14,13 +14,13 @@ from tests.support import events, journal, last_seq, raw_sql
 from salesledger.apps.core.services import company_close_period
 from salesledger.apps.invoicing.models import Invoice
 from salesledger.apps.ledger.checks import check_company
-from salesledger.apps.recurring import services as recurring_services
+from salesledger.apps.recurring import delivery as recurring_delivery
+from salesledger.apps.recurring.delivery import recurring_deliver
 from salesledger.apps.recurring.models import RecurringRun
 from salesledger.apps.recurring.selectors import recurring_list, recurring_runs
 from salesledger.apps.recurring.services import (
     ScheduleInput,
     recurring_add,
-    recurring_deliver,
     recurring_run,
     recurring_set_active,
 )
@@ -208,21 +208,19 @@ def test_automatic_sending_is_queued_after_commit_and_recorded(
     assert task.args_kwargs == {"args": ["acme", run.pk, "2025-05-01"], "kwargs": {}}
     assert run.send_status == "queued"
 
-    # when the documents app offers no invoice_send, the failure is recorded clearly
-    monkeypatch.setattr(recurring_services, "_invoice_send", lambda: None)
+    # when the invoice cannot be e-mailed (the customer has no address), the failure is
+    # recorded on the run and audited, and raised
     with pytest.raises(LedgerError) as err:
         recurring_deliver(actor=None, company=company, run_id=run.pk, as_of=TODAY)
-    assert err.value.code == "delivery_unavailable"
+    assert err.value.code == "no_recipients"
     run.refresh_from_db()
-    assert run.send_status == "failed"
-    assert "invoice_send (salesledger.apps.documents.services), which is not installed" in (
-        run.send_detail)
+    assert run.send_status == "failed" and run.send_detail.startswith("no_recipients: ")
     assert events(company)[-1].action == "recurring.send_failed"
 
-    # when it does (a stand-in recording the call), the run is marked sent, once
+    # when it can (a stand-in recording the call), the run is marked sent, once
     calls = []
-    monkeypatch.setattr(recurring_services, "_invoice_send",
-                        lambda: lambda **kw: calls.append(kw) or "to billing@c001.example")
+    monkeypatch.setattr(recurring_delivery, "invoice_send",
+                        lambda **kw: calls.append(kw) or "to billing@c001.example")
     for _ in range(2):
         recurring_deliver(actor=None, company=company, run_id=run.pk, as_of=TODAY)
     assert [(c["number"], c["as_of"], c["actor"]) for c in calls] == [

@@ -188,11 +188,10 @@ def test_the_all_companies_task_and_automatic_sending_through_the_worker(
         django_capture_on_commit_callbacks):
     from salesledger.apps.recurring.tasks import recurring_run_all_task
 
-    # given a schedule that sends automatically, and no document delivery installed
+    # given a schedule that sends automatically to a customer without an e-mail address
     recurring_add(actor=owner, company=company, as_of=date(2025, 4, 2), data=ScheduleInput(
         customer_code="C001", lines=line_inputs([("Service", "1", "100.00", "20")]),
         every="monthly", start=date(2025, 4, 2), auto_send=True))
-    monkeypatch.setattr(recurring_services, "_invoice_send", lambda: None)
     worker = workers("w1")
     # when the all-companies run is queued and run (the commit queues the sending)
     recurring_run_all_task.enqueue()
@@ -208,9 +207,9 @@ def test_the_all_companies_task_and_automatic_sending_through_the_worker(
     worker.run()
     send = DBTaskResult.objects.get(task_path__endswith="invoice_send_task")
     assert (send.status, send.exception_class_path) == (
-        "FAILED", "salesledger.domain.errors.DeliveryUnavailable")
+        "FAILED", "salesledger.domain.errors.NoRecipients")
     run.refresh_from_db()
-    assert run.send_status == "failed" and "not installed" in run.send_detail
+    assert run.send_status == "failed" and run.send_detail.startswith("no_recipients: ")
 
 
 def test_automatic_sending_e_mails_the_invoice_through_the_documents_app(
