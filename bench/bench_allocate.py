@@ -125,8 +125,8 @@ def allocate(size: str, policy: str, chunk: int, check: bool, db: str,
     django.setup()
     from django.contrib.auth import get_user_model
 
+    from salesledger.apps.core.invariants import check_company
     from salesledger.apps.core.selectors import company_resolve
-    from salesledger.apps.ledger.checks import check_company
     from salesledger.apps.payments.autoallocate import auto_allocate_all
 
     company = company_resolve(COMPANY)

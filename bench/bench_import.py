@@ -86,8 +86,8 @@ def run(size: str, home: Path, *, seed: int, numbers: bool, db: str) -> list[dic
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
 
+    from salesledger.apps.core.invariants import check_company
     from salesledger.apps.core.services import company_create
-    from salesledger.apps.ledger.checks import check_company
 
     call_command("migrate", verbosity=0)
     owner = get_user_model().objects.create_user("bench-owner")

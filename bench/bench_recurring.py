@@ -73,8 +73,8 @@ def run(schedules: int, workers: int, db: str) -> dict[str, Any]:
     django.setup()
     from django.db import connections
 
+    from salesledger.apps.core.invariants import check_company
     from salesledger.apps.invoicing.models import Invoice
-    from salesledger.apps.ledger.checks import check_company
     from salesledger.apps.recurring.models import RecurringRun
     from salesledger.apps.recurring.scheduler import daily_jobs_enqueue
     from salesledger.apps.recurring.tasks import recurring_run_task

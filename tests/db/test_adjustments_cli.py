@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from conftest import DAY
 
-from salesledger.apps.ledger.checks import check_company
+from salesledger.apps.core.invariants import check_company
 from salesledger.cli.main import main
 
 D = [(DAY + timedelta(days=n)).isoformat() for n in range(40)]

@@ -12,7 +12,7 @@ from decimal import Decimal
 import pytest
 from conftest import DAY
 
-from salesledger.apps.ledger.checks import check_company
+from salesledger.apps.core.invariants import check_company
 from salesledger.apps.payments.adjustments import (
     adjustment_reverse,
     invoice_adjust,

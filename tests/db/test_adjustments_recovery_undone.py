@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from conftest import DAY
 
-from salesledger.apps.ledger.checks import check_company
+from salesledger.apps.core.invariants import check_company
 from salesledger.apps.ledger.models import JournalLine
 from salesledger.apps.payments.adjustments import (
     adjustment_reverse,

@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 from conftest import DAY
 
+from salesledger.apps.core.invariants import check_company
 from salesledger.apps.customers.models import Communication
-from salesledger.apps.ledger.checks import check_company
 from salesledger.apps.ledger.models import JournalEntry, JournalLine
 from salesledger.apps.payments.adjustments import settlement_settings_set
 from salesledger.apps.payments.history import invoice_history

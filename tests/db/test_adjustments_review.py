@@ -9,8 +9,8 @@ from decimal import Decimal
 import pytest
 from conftest import DAY
 
+from salesledger.apps.core.invariants import check_company
 from salesledger.apps.invoicing.models import Instalment
-from salesledger.apps.ledger.checks import check_company
 from salesledger.apps.payments.adjustments import (
     adjustment_reverse,
     invoice_recover,

@@ -32,11 +32,11 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from salesledger.apps.core.invariants import check_company
 from salesledger.apps.core.services import company_create
 from salesledger.apps.customers.services import CustomerInput, customer_create
 from salesledger.apps.invoicing.models import Instalment, Invoice
 from salesledger.apps.invoicing.services import InvoiceInput, invoice_create, invoice_post
-from salesledger.apps.ledger.checks import check_company
 from salesledger.apps.payments.adjustments import (
     adjustment_reverse,
     customer_write_off,

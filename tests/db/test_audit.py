@@ -13,11 +13,11 @@ from django.db import DatabaseError, connection
 
 from salesledger.apps.core.audit import audit_verify
 from salesledger.apps.core.guards import install_guards
+from salesledger.apps.core.invariants import check_company
 from salesledger.apps.core.models import AuditEvent
 from salesledger.apps.core.services import company_close_period
 from salesledger.apps.customers.services import customer_update
 from salesledger.apps.invoicing.services import invoice_delete_draft
-from salesledger.apps.ledger.checks import check_company
 from salesledger.apps.payments.services import allocation_reverse
 from salesledger.domain.errors import AllocationExceedsUnallocated, PostedIsImmutable
 from tests.support import events, raw_sql

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from salesledger.apps.core.invariants import check_company
 from salesledger.apps.invoicing.models import Instalment
-from salesledger.apps.ledger.checks import check_company
 from salesledger.apps.ledger.models import JournalLine
 from salesledger.apps.ledger.selectors import trial_balance
 from salesledger.apps.payments.models import Allocation

@@ -11,9 +11,9 @@ import pytest
 from conftest import DAY
 from django.db.models import Sum
 
+from salesledger.apps.core.invariants import check_company
 from salesledger.apps.fx.services import rate_add
 from salesledger.apps.invoicing.models import Instalment
-from salesledger.apps.ledger.checks import check_company
 from salesledger.apps.ledger.models import JournalLine
 from salesledger.apps.payments.models import Allocation
 from salesledger.apps.payments.services import Target, allocate, allocation_reverse

@@ -11,10 +11,10 @@ import pytest
 from conftest import DAY
 from django.db.models import Sum
 
+from salesledger.apps.core.invariants import check_company
 from salesledger.apps.core.services import company_close_period
 from salesledger.apps.fx.models import RevaluationRun
 from salesledger.apps.fx.services import fx_revalue, fx_revalue_reverse, rate_add
-from salesledger.apps.ledger.checks import check_company
 from salesledger.apps.ledger.models import JournalLine
 from salesledger.apps.payments.services import allocation_reverse
 from salesledger.domain.errors import (

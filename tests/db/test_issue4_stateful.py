@@ -37,13 +37,13 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from salesledger.apps.core.invariants import check_company
 from salesledger.apps.core.services import company_create
 from salesledger.apps.customers.services import CustomerInput, customer_create
 from salesledger.apps.fx.selectors import cross_rate_on
 from salesledger.apps.fx.services import fx_revalue, fx_revalue_reverse, rate_add
 from salesledger.apps.invoicing.models import Instalment, Invoice
 from salesledger.apps.invoicing.services import InvoiceInput, invoice_create, invoice_post
-from salesledger.apps.ledger.checks import check_company
 from salesledger.apps.ledger.models import JournalLine
 from salesledger.apps.payments.autoallocate import auto_allocate_all
 from salesledger.apps.payments.models import Allocation, Receipt

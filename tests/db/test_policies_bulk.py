@@ -11,8 +11,8 @@ from conftest import DAY
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from salesledger.apps.core.invariants import check_company
 from salesledger.apps.invoicing.models import Instalment
-from salesledger.apps.ledger.checks import check_company
 from salesledger.apps.payments import autoallocate
 from salesledger.apps.payments.autoallocate import auto_allocate_all
 from salesledger.apps.payments.models import Allocation, Receipt

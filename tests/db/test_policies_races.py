@@ -11,8 +11,8 @@ import pytest
 from conftest import DAY
 from django.db.models import F, Q
 
+from salesledger.apps.core.invariants import check_company
 from salesledger.apps.invoicing.models import Instalment
-from salesledger.apps.ledger.checks import check_company
 from salesledger.apps.payments.autoallocate import auto_allocate_all
 from salesledger.apps.payments.models import Receipt
 from salesledger.apps.payments.policies import receipt_allocate_policy

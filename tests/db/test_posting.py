@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from conftest import DAY
 
+from salesledger.apps.core.invariants import check_company
 from salesledger.apps.core.models import NumberCounter
 from salesledger.apps.core.services import (
     company_close_period,
@@ -23,7 +24,6 @@ from salesledger.apps.invoicing.services import (
     invoice_post,
     snapshot_hash,
 )
-from salesledger.apps.ledger.checks import check_company
 from salesledger.apps.ledger.models import JournalEntry
 from salesledger.apps.payments.models import Allocation
 from salesledger.apps.payments.selectors import open_items

@@ -19,9 +19,9 @@ from conftest import DAY
 from django.db import connection, connections
 from django.db.models import Sum
 
+from salesledger.apps.core.invariants import check_company
 from salesledger.apps.invoicing.models import Instalment, Invoice
 from salesledger.apps.invoicing.services import invoice_post
-from salesledger.apps.ledger.checks import check_company
 from salesledger.apps.payments.models import Receipt
 from salesledger.apps.payments.services import Target, allocate
 from salesledger.domain.errors import (

@@ -700,8 +700,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from salesledger.apps.core.invariants import check_company
     from salesledger.apps.core.selectors import companies_all
-    from salesledger.apps.ledger.checks import check_company
 
     companies = [_company(args)] if args.company else companies_all()
     report = {c.code: [str(p) for p in check_company(c)] for c in companies}

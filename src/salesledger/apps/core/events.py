@@ -35,6 +35,7 @@ from typing import Any, TypeVar
 from django.db import transaction
 
 __all__ = [
+    "CompanyCreated",
     "DocumentPosting",
     "DocumentsPosted",
     "Event",
@@ -62,6 +63,14 @@ E = TypeVar("E", bound=Event)
 P = TypeVar("P", bound=Proposal)
 
 # ---------------------------------------------------------------------------- the catalogue
+
+
+@dataclass(frozen=True)
+class CompanyCreated(Event):
+    """A company was created; the apps above give it what every company starts with."""
+
+    company_id: int
+    actor: Any
 
 
 @dataclass(frozen=True)

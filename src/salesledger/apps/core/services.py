@@ -16,33 +16,15 @@ from salesledger.domain.errors import (
     PermissionDenied,
     ValidationFailed,
 )
-from salesledger.domain.journal import DEFAULT_CHART
 from salesledger.domain.numbering import fiscal_year, format_number
 from salesledger.money import is_currency
 
+from . import events
 from .audit import audit
 from .models import ROLE_RANK, Company, Membership, NumberCounter, Role
 
 SERIES_PREFIX = {"INV": "INV", "CN": "CN", "RCT": "RCT"}
 
-DEFAULT_TERMS = (
-    ("NET30", "30 days net", [{"percent": "100", "days": 30}], "0", 0),
-    ("NET14", "14 days net", [{"percent": "100", "days": 14}], "0", 0),
-    ("DUE", "Due on receipt", [{"percent": "100", "days": 0}], "0", 0),
-    ("2-10-NET30", "2% 10 days, net 30", [{"percent": "100", "days": 30}], "2", 10),
-    (
-        "30-60-90",
-        "Thirds at 30/60/90 days",
-        # Thirds with enough digits that each share rounds to a third of the total.
-        [
-            {"percent": "33.3333333333", "days": 30},
-            {"percent": "33.3333333333", "days": 60},
-            {"percent": "33.3333333334", "days": 90},
-        ],
-        "0",
-        0,
-    ),
-)
 
 
 def require_role(company: Company, actor: Any, minimum: Role) -> None:
@@ -103,9 +85,6 @@ def company_create(
     tax_rounding: str = "per_line",
     owner: Any = None,
 ) -> Company:
-    from salesledger.apps.customers.models import PaymentTerms
-    from salesledger.apps.ledger.models import Account
-
     if not is_currency(base_currency):
         raise ValidationFailed(f"unknown currency {base_currency!r}", field="base_currency")
     try:
@@ -126,18 +105,10 @@ def company_create(
             fiscal_year_start=fiscal_year_start,
             tax_rounding=tax_rounding,
         )
-        Account.objects.bulk_create(
-            Account(company=company, code=c, name=n, role=r.value, kind=k)
-            for c, n, r, k in DEFAULT_CHART
-        )
-        terms = PaymentTerms.objects.bulk_create(
-            PaymentTerms(
-                company=company, code=c, name=n, lines=lines, discount_percent=dp, discount_days=dd
-            )
-            for c, n, lines, dp, dd in DEFAULT_TERMS
-        )
-        company.default_terms = next(t for t in terms if t.code == "NET30")
-        company.save(update_fields=["default_terms"])
+        # The apps above set the company up in this transaction: the ledger its chart of
+        # accounts, customers the standard payment terms and the default (docs/design/events.md).
+        events.publish(events.CompanyCreated(company_id=company.pk, actor=actor))
+        company.refresh_from_db()
         if owner is not None:
             Membership.objects.create(company=company, user=owner, role=Role.OWNER)
         audit(

@@ -61,6 +61,6 @@ def post_single(company: Any, owner: Any, customer: str, lines: list[Any], *,
 
 
 def ledger_problems(company: Any) -> list[str]:
-    from salesledger.apps.ledger.checks import check_company
+    from salesledger.apps.core.invariants import check_company
 
     return [str(p) for p in check_company(company)]

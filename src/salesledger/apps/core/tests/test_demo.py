@@ -84,8 +84,8 @@ def test_demo_loads_a_company_with_history(demo: dict[str, Any]) -> None:
 
 
 def test_demo_books_pass_every_ledger_check(demo: dict[str, Any]) -> None:
+    from salesledger.apps.core.invariants import check_company
     from salesledger.apps.core.models import Company
-    from salesledger.apps.ledger.checks import check_company
 
     assert [str(p) for p in check_company(Company.objects.get(code="demo"))] == []
 

@@ -111,3 +111,18 @@ def test_a_veto_refuses_each_imported_document_it_concerns(owner: Any, tmp_path:
     assert [(p.line, p.reason) for p in failed.value.problems] == [
         (3, "customer HELD is on hold"), (4, "customer HELD is on hold")]
     assert not Invoice.objects.filter(company=company).exists()
+
+
+def test_every_app_registers_the_invariants_of_what_it_writes() -> None:
+    from salesledger.apps.core.invariants import registered
+
+    assert registered() == [
+        "salesledger.apps.ledger.invariants.balanced_entries",
+        "salesledger.apps.payments.invariants.settlement_cache",
+        "salesledger.apps.invoicing.invariants.instalments_sum",
+        "salesledger.apps.payments.invariants.customer_ledger",
+        "salesledger.apps.invoicing.invariants.numbering",
+        "salesledger.apps.invoicing.invariants.posted_journal",
+        "salesledger.apps.core.invariants.audit_chain",
+        "salesledger.apps.payments.invariants.adjustments",
+    ]

@@ -11,10 +11,10 @@ import pytest
 from conftest import DAY, line_inputs
 from tests.support import events, journal, last_seq, raw_sql
 
+from salesledger.apps.core.invariants import check_company
 from salesledger.apps.core.models import NumberCounter
 from salesledger.apps.core.services import membership_set, user_ensure
 from salesledger.apps.invoicing.models import Invoice
-from salesledger.apps.ledger.checks import check_company
 from salesledger.apps.quotes.models import Quote, QuoteLine
 from salesledger.apps.quotes.selectors import quote_detail, quote_list, quotes_outstanding
 from salesledger.apps.quotes.services import (

@@ -11,9 +11,9 @@ import pytest
 from conftest import line_inputs
 from tests.support import events, journal, last_seq, raw_sql
 
+from salesledger.apps.core.invariants import check_company
 from salesledger.apps.core.services import company_close_period
 from salesledger.apps.invoicing.models import Invoice
-from salesledger.apps.ledger.checks import check_company
 from salesledger.apps.recurring import delivery as recurring_delivery
 from salesledger.apps.recurring.delivery import recurring_deliver
 from salesledger.apps.recurring.models import RecurringRun

@@ -15,8 +15,8 @@ from conftest import line_inputs
 from django_tasks_db.models import DBTaskResult
 from tests.db.test_races import run_together
 
+from salesledger.apps.core.invariants import check_company
 from salesledger.apps.invoicing.models import Invoice
-from salesledger.apps.ledger.checks import check_company
 from salesledger.apps.recurring.models import DailyJob, RecurringRun
 from salesledger.apps.recurring.scheduler import daily_jobs_enqueue
 from salesledger.apps.recurring.services import ScheduleInput, recurring_add, recurring_run

@@ -19,9 +19,9 @@ from django.utils import timezone
 from django_tasks_db.management.commands import db_worker
 from django_tasks_db.models import DBTaskResult
 
+from salesledger.apps.core.invariants import check_company
 from salesledger.apps.core.services import company_create
 from salesledger.apps.invoicing.models import Invoice
-from salesledger.apps.ledger.checks import check_company
 from salesledger.apps.recurring import services as recurring_services
 from salesledger.apps.recurring.models import DailyJob, RecurringRun
 from salesledger.apps.recurring.scheduler import daily_jobs, daily_jobs_enqueue

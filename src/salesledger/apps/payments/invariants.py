@@ -1,51 +1,21 @@
-"""``salesledger check``: every ledger invariant, verified over the whole database.
-
-Each check is one set-based query and reports every breach it finds, naming the rows:
-  1. every journal entry sums to zero in base currency and per document currency;
-  2. the cached settlement figures equal the sum of their allocations;
-  3. no instalment is over-settled, no receipt or credit note over-allocated;
-  4. the instalments of each posted invoice sum to its total;
-  5. per customer and currency: open items = receivable control; unapplied receipts =
-     the unapplied cash account; so balance = receivable control - unapplied cash;
-  6. numbering has no gap and no duplicate in any series and fiscal year;
-  7. every posted document has its journal entry, with the total on the receivable account;
-  8. the audit hash chain is intact;
-  9. adjustments, refunds and receipt reversals are whole and journaled as they say
-     (docs/design/adjustments.md).
-"""
+"""Payments' invariants (registered with ``core.invariants``)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from django.db.models import Count, F, Max, Min, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
-from salesledger.apps.core.audit import audit_verify
+from salesledger.apps.core.invariants import Problem, register
 from salesledger.apps.core.models import Company, NumberCounter
 from salesledger.apps.invoicing.models import DocKind, Instalment, Invoice
-from salesledger.apps.payments.models import (
-    Adjustment,
-    Allocation,
-    Receipt,
-    ReceiptReversal,
-    Refund,
-)
-from salesledger.apps.payments.selectors import open_item_totals
+from salesledger.apps.ledger.models import JournalLine
+from salesledger.apps.ledger.selectors import account_balances_by_customer
 from salesledger.domain.journal import AccountRole
 
-from .models import JournalLine
-from .selectors import account_balances_by_customer
-
-
-@dataclass(frozen=True)
-class Problem:
-    check: str
-    detail: str
-
-    def __str__(self) -> str:
-        return f"{self.check}: {self.detail}"
+from .models import Adjustment, Allocation, Receipt, ReceiptReversal, Refund
+from .selectors import open_item_totals
 
 
 def _alloc_total(value: object = "amount", **match: object) -> Coalesce:
@@ -65,27 +35,23 @@ def _alloc_total(value: object = "amount", **match: object) -> Coalesce:
 _TAKEN_FROM_RECEIPT = Coalesce(F("source_amount"), F("amount"))
 
 
-def check_company(company: Company) -> list[Problem]:
-    out: list[Problem] = []
-    add = out.append
+def _receipt_used_otherwise() -> Coalesce:
+    """What a receipt gave up other than by allocation: its refunds (reversals netted) and
+    its reversal by the bank; both count in ``Receipt.allocated`` (payments/refunds.py)."""
+    refunds = (Refund.objects.filter(receipt=OuterRef("pk")).order_by().values("receipt")
+               .annotate(s=Sum("amount")).values("s"))
+    returned = ReceiptReversal.objects.filter(receipt=OuterRef("pk")).values("amount")
+    return Coalesce(Subquery(refunds), Value(0)) + Coalesce(Subquery(returned), Value(0))
 
-    for r in (
-        JournalLine.objects.filter(company=company)
-        .values("entry_id")
-        .annotate(s=Sum("amount"))
-        .filter(~Q(s=0))
-    ):
-        add(Problem("balanced_entries", f"entry {r['entry_id']} is off by {r['s']} (base)"))
-    for r in (
-        JournalLine.objects.filter(company=company)
-        .values("entry_id", "currency")
-        .annotate(s=Sum("amount_currency"))
-        .filter(~Q(s=0))
-    ):
-        add(
-            Problem("balanced_entries", f"entry {r['entry_id']} is off by {r['s']} {r['currency']}")
-        )
 
+def _entry_sum(role: AccountRole) -> Coalesce:
+    qs = (JournalLine.objects.filter(entry=OuterRef("journal_entry"), account__role=role.value)
+          .order_by().values("entry").annotate(s=Sum("amount_currency")).values("s"))
+    return Coalesce(Subquery(qs), Value(0))
+
+
+def settlement_cache(company: Company, add: Callable[[Problem], None]) -> None:
+    """2, 3. Cached settlement figures equal their allocations; nothing is over-settled."""
     for r in (
         Instalment.objects.filter(company=company)
         .annotate(calc=_alloc_total(instalment=OuterRef("pk")))
@@ -126,23 +92,9 @@ def check_company(company: Company) -> list[Problem]:
             )
         )
 
-    inst_sum = (
-        Instalment.objects.filter(invoice=OuterRef("pk"))
-        .order_by()
-        .values("invoice")
-        .annotate(s=Sum("amount"))
-        .values("s")
-    )
-    for r in (
-        Invoice.objects.filter(company=company, kind=DocKind.INVOICE, status="posted")
-        .annotate(s=Coalesce(Subquery(inst_sum), Value(0)))
-        .filter(~Q(s=F("total")))
-        .values("number", "s", "total")
-    ):
-        add(
-            Problem("instalments_sum", f"{r['number']}: instalments {r['s']} != total {r['total']}")
-        )
 
+def customer_ledger(company: Company, add: Callable[[Problem], None]) -> None:
+    """5. Open items agree with the receivable control, unapplied receipts with unapplied cash."""
     receivable = account_balances_by_customer(company, AccountRole.RECEIVABLE)
     unapplied = account_balances_by_customer(company, AccountRole.UNAPPLIED)
     items = open_item_totals(company)
@@ -171,76 +123,8 @@ def check_company(company: Company) -> list[Problem]:
                 )
             )
 
-    numbered = (
-        Invoice.objects.filter(company=company, seq__isnull=False)
-        .values("series", "fiscal_year")
-        .annotate(n=Count("id"), lo=Min("seq"), hi=Max("seq"))
-    )
-    for r in numbered:
-        if r["lo"] != 1 or r["hi"] != r["n"]:
-            add(
-                Problem(
-                    "numbering",
-                    f"series {r['series']} {r['fiscal_year']}: {r['n']} "
-                    f"documents numbered {r['lo']}..{r['hi']} (gap or duplicate)",
-                )
-            )
-        counter = NumberCounter.objects.filter(
-            company=company, series=r["series"], fiscal_year=r["fiscal_year"]
-        ).first()
-        if counter is None or counter.last != r["hi"]:
-            add(
-                Problem(
-                    "numbering",
-                    f"series {r['series']} {r['fiscal_year']}: counter at "
-                    f"{counter.last if counter else None}, highest number {r['hi']}",
-                )
-            )
 
-    recv_line = (
-        JournalLine.objects.filter(
-            entry=OuterRef("journal_entry"), account__role=AccountRole.RECEIVABLE.value
-        )
-        .order_by()
-        .values("entry")
-        .annotate(s=Sum("amount_currency"))
-        .values("s")
-    )
-    for kind, sign in ((DocKind.INVOICE, 1), (DocKind.CREDIT_NOTE, -1)):
-        for r in (
-            Invoice.objects.filter(company=company, status="posted", kind=kind)
-            .annotate(j=sign * Coalesce(Subquery(recv_line), Value(0)))
-            .filter(~Q(j=F("total")) | Q(journal_entry__isnull=True))
-            .values("number", "j", "total")
-        ):
-            add(
-                Problem(
-                    "posted_journal", f"{r['number']}: receivable {r['j']} != total {r['total']}"
-                )
-            )
-
-    _adjustment_checks(company, add)
-    out.extend(Problem("audit_chain", p) for p in audit_verify(company))
-    return out
-
-
-# ---------------------------------------------------------------- adjustments and refunds
-def _receipt_used_otherwise() -> Coalesce:
-    """What a receipt gave up other than by allocation: its refunds (reversals netted) and
-    its reversal by the bank; both count in ``Receipt.allocated`` (payments/refunds.py)."""
-    refunds = (Refund.objects.filter(receipt=OuterRef("pk")).order_by().values("receipt")
-               .annotate(s=Sum("amount")).values("s"))
-    returned = ReceiptReversal.objects.filter(receipt=OuterRef("pk")).values("amount")
-    return Coalesce(Subquery(refunds), Value(0)) + Coalesce(Subquery(returned), Value(0))
-
-
-def _entry_sum(role: AccountRole) -> Coalesce:
-    qs = (JournalLine.objects.filter(entry=OuterRef("journal_entry"), account__role=role.value)
-          .order_by().values("entry").annotate(s=Sum("amount_currency")).values("s"))
-    return Coalesce(Subquery(qs), Value(0))
-
-
-def _adjustment_checks(company: Company, add: Callable[[Problem], None]) -> None:
+def adjustments(company: Company, add: Callable[[Problem], None]) -> None:
     """9. every adjustment is applied in full (its allocations sum to its amount and base)
     and credits the receivable by its amount; every refund debits unapplied cash by its
     amount; a reversed receipt gave up all of itself; refund numbers have no gap."""
@@ -281,3 +165,9 @@ def _adjustment_checks(company: Company, add: Callable[[Problem], None]) -> None
             add(Problem("numbering", f"series RFD {r['fiscal_year']}: {r['n']} refunds "
                         f"numbered {r['lo']}..{r['hi']}, counter at "
                         f"{counter.last if counter else None}"))
+
+
+def register_checks() -> None:
+    register(2, settlement_cache)
+    register(5, customer_ledger)
+    register(9, adjustments)
