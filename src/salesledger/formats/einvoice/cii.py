@@ -264,7 +264,8 @@ class _CiiReader(Reader):
     def read(self, root: etree._Element) -> EInvoice:
         if root.tag != f"{{{RSM}}}CrossIndustryInvoice":
             raise EInvoiceUnreadable(
-                f"CII: the root element is {root.tag}, not a CrossIndustryInvoice", syntax="CII")
+                f"CII: the root element is {etree.QName(root).text}, not a "
+                "CrossIndustryInvoice", syntax="CII")
         header = self.find(root, "rsm:ExchangedDocument")
         if header is None:
             raise EInvoiceUnreadable("CII: rsm:ExchangedDocument is missing", syntax="CII")

@@ -54,7 +54,9 @@ class _UblWriter(Writer):
 
     def root(self, tag: str) -> etree._Element:
         # The document's own namespace is the default one (no prefix) in what is written.
-        return etree.Element(self.qname(tag), nsmap={None: self.nsmap["doc"], **_NS})
+        nsmap: dict[str | None, str] = {None: self.nsmap["doc"]}
+        nsmap.update(_NS)
+        return etree.Element(self.qname(tag), nsmap=nsmap)
 
     def money(self, parent: etree._Element, tag: str, value: Decimal,
               currency: str | None = None) -> etree._Element:
@@ -236,7 +238,8 @@ class _UblReader(Reader):
         local = etree.QName(root).localname
         if etree.QName(root).namespace not in (INVOICE_NS, CREDIT_NOTE_NS):
             raise EInvoiceUnreadable(
-                f"UBL: the root element is {root.tag}, not a UBL 2.1 Invoice or CreditNote",
+                f"UBL: the root element is {etree.QName(root).text}, not a UBL 2.1 Invoice or "
+                "CreditNote",
                 syntax="UBL")
         credit = local == "CreditNote"
         type_code = self.required(
