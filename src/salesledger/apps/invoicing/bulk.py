@@ -181,8 +181,7 @@ def documents_prepare(*, company: Company, docs: list[BulkDoc], actor: Any = Non
     own: dict[tuple[str, int], list[PreparedDoc]] = defaultdict(list)
     for index, doc in enumerate(docs):
         try:
-            period(doc.issue_date)
-            prep = _prepare_one(company, index, doc, customers, terms, corrected)
+            prep = _prepare_one(company, index, doc, customers, terms, corrected, period)
             # What the apps above may refuse, as for a document posted by hand.
             events.check(events.DocumentPosting(
                 company_id=company.pk, actor=actor, kind=doc.kind, customer_id=doc.customer_id,
@@ -257,7 +256,10 @@ def _counters(company: Company) -> dict[tuple[str, int], NumberCounter]:
 
 
 def _prepare_one(company: Company, index: int, doc: BulkDoc, customers: dict[int, Customer],
-                 terms: dict[int, Terms], corrected: dict[int, dict[str, Any]]) -> PreparedDoc:
+                 terms: dict[int, Terms], corrected: dict[int, dict[str, Any]],
+                 period: Callable[[date], None]) -> PreparedDoc:
+    # The rules in the order writing a draft and posting it apply them (invoice_create, then
+    # invoice_post), so that a document that breaks several gets the same first refusal.
     customer = customers.get(doc.customer_id)
     if customer is None:
         raise UnknownCustomer(f"no customer with id {doc.customer_id}",
@@ -270,14 +272,15 @@ def _prepare_one(company: Company, index: int, doc: BulkDoc, customers: dict[int
         raise ValidationFailed(f"unknown currency {doc.currency!r}", field="currency")
     rate = resolve_rate(company, currency, doc.rate)
     credit = doc.kind == DocKind.CREDIT_NOTE
-    check_purchase_order(is_invoice=not credit, po_required=customer.po_required,
-                         po_number=doc.po_number, customer_code=customer.code)
-    if doc.terms_id and doc.terms_id not in terms:
-        raise NotFound(f"no payment terms with id {doc.terms_id}", field="terms")
     totals = compute_invoice_totals(company, currency, doc.lines)
     corrects_number = None
     if doc.corrects_id:
         corrects_number = _check_corrects(doc, customer, currency, totals.total, corrected)
+    if doc.terms_id and doc.terms_id not in terms:
+        raise NotFound(f"no payment terms with id {doc.terms_id}", field="terms")
+    period(doc.issue_date)
+    check_purchase_order(is_invoice=not credit, po_required=customer.po_required,
+                         po_number=doc.po_number, customer_code=customer.code)
     return PreparedDoc(
         index=index, doc=doc, customer=customer, currency=currency, rate=rate, totals=totals,
         terms=document_terms((doc.terms_id, customer.payment_terms_id,

@@ -101,15 +101,16 @@ class ImportContext:
     date_column: str = "date"  # where a closed period is reported
     problems: list[RowProblem] = field(default_factory=list)
 
-    def problem(self, line: int, column: str | None, reason: str) -> None:
-        self.problems.append(RowProblem(line, column, reason))
+    def problem(self, line: int, column: str | None, reason: str, *, code: str = "invalid"
+                ) -> None:
+        self.problems.append(RowProblem(line, column, reason, code))
 
     def error(self, line: int, exc: LedgerError, *, rename: dict[str, str] | None = None,
               column: str | None = None) -> None:
         """Report a service's error at ``line``, in the column it concerns."""
         col = column or exc.fields.get("field") or _column_of(exc, self.date_column)
         col = (rename or {}).get(col, col) if col else None
-        self.problems.append(RowProblem(line, col, exc.message))
+        self.problems.append(RowProblem(line, col, exc.message, exc.code))
 
     def rows_read(self, reader: Any) -> None:
         """After the rows are read: the reader's own problems, and a file without rows."""

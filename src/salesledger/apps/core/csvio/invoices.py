@@ -27,7 +27,7 @@ from salesledger.apps.invoicing.bulk import (
 from salesledger.apps.invoicing.models import DocKind, Invoice, InvoiceLine
 from salesledger.apps.invoicing.services import resolve_rate
 from salesledger.apps.payments.models import Allocation
-from salesledger.domain.errors import LedgerError
+from salesledger.domain.errors import LedgerError, UnknownCustomer
 from salesledger.domain.lifecycle import DocStatus
 from salesledger.formats.csv_rows import INVOICES, DocumentRows, group_documents, invoice_row
 
@@ -123,7 +123,8 @@ class _References:
         code = g.value("customer")
         customer = self.customers.get(code)
         if customer is None and code:
-            ctx.problem(g.line, "customer", f"no customer with code {code!r}")
+            ctx.problem(g.line, "customer", f"no customer with code {code!r}",
+                        code=UnknownCustomer.code)
             ok = False
         kind = g.value("kind") or DocKind.INVOICE
         terms_id = None

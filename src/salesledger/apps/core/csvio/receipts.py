@@ -40,7 +40,10 @@ from salesledger.domain.amounts import amount_minor
 from salesledger.domain.errors import (
     AllocationCustomerMismatch,
     CurrencyMismatch,
+    DocumentNotPosted,
     LedgerError,
+    NotFound,
+    UnknownCustomer,
 )
 from salesledger.domain.settlement import (
     OpenInstalment,
@@ -103,7 +106,8 @@ def _receipt(ctx: ImportContext, r: ReceiptRow, customers: dict[str, tuple[int, 
              ) -> BulkReceipt | None:
     customer = customers.get(r.customer)
     if customer is None:
-        ctx.problem(r.line, "customer", f"no customer with code {r.customer!r}")
+        ctx.problem(r.line, "customer", f"no customer with code {r.customer!r}",
+                    code=UnknownCustomer.code)
         return None
     currency = r.currency or customer[1]
     if not is_currency(currency):
@@ -173,9 +177,10 @@ class _Targets:
     def check(self, ctx: ImportContext, r: ReceiptRow, receipt: BulkReceipt) -> bool:
         inv = self.invoices.get(r.invoice)
         if inv is None or inv["kind"] != DocKind.INVOICE:
-            ctx.problem(r.line, "invoice", f"no invoice {r.invoice!r}")
+            ctx.problem(r.line, "invoice", f"no invoice {r.invoice!r}", code=NotFound.code)
         elif inv["status"] != "posted":
-            ctx.problem(r.line, "invoice", f"invoice {r.invoice} is a draft; post it first")
+            ctx.problem(r.line, "invoice", f"invoice {r.invoice} is a draft; post it first",
+                        code=DocumentNotPosted.code)
         elif inv["customer_id"] != receipt.customer_id:
             ctx.error(r.line, AllocationCustomerMismatch(
                 f"{r.invoice} belongs to another customer than {r.customer}"), column="invoice")

@@ -298,8 +298,12 @@ def test_broken_invoices_file_writes_nothing_and_reports_every_problem(
     assert "K2 requires a purchase order number" in str(problems[4])
     assert "closed period" in str(problems[5])
     assert problems[3].as_dict() == {"line": 6, "column": "unit_price", "reason": (
-        "10,50 uses a comma; write decimals with a dot, e.g. 10.50")}
+        "10,50 uses a comma; write decimals with a dot, e.g. 10.50"), "code": "invalid"}
     assert failed.value.as_dict()["problems"][1]["column"] == "customer"
+    # each problem carries the code the command for one document gives the same input
+    assert [p.code for p in problems] == [
+        "negative_quantity", "unknown_customer", "invalid", "invalid",
+        "purchase_order_required", "period_closed", "invalid"]
     assert failed.value.code == "import_failed" and "7 problems" in failed.value.message
     # Nothing was written: no document, no number taken, no batch, no audit event.
     assert not Invoice.objects.filter(company=csv_company).exists()
