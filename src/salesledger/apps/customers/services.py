@@ -11,6 +11,7 @@ from django.db import transaction
 from salesledger.apps.core.audit import audit
 from salesledger.apps.core.models import Company, Role
 from salesledger.apps.core.services import require_role
+from salesledger.domain.countries import check_country
 from salesledger.domain.errors import DuplicateCode, NotFound, ValidationFailed
 from salesledger.money import Money, is_currency
 
@@ -90,11 +91,10 @@ def build_customer(
     currency = (data.currency or company.base_currency).upper()
     if not is_currency(currency):
         raise ValidationFailed(f"unknown currency {data.currency!r}", field="currency")
-    country = (data.country or (data.billing.country if data.billing else "")).upper()
-    if country and len(country) != 2:
-        raise ValidationFailed(
-            f"country must be a two-letter ISO code, not {country!r}", field="country"
-        )
+    country = check_country(data.country or (data.billing.country if data.billing else ""))
+    for kind, address in (("billing", data.billing), ("shipping", data.shipping)):
+        if address is not None:
+            check_country(address.country, field=f"{kind}_country")
     tax_id = normalise_tax_id(data.tax_id, country)
     limit = parse_credit_limit(data.credit_limit, currency)
     parent = None
@@ -252,11 +252,7 @@ def customer_update(*, actor: Any, company: Company, code: str, **changes: Any) 
         customer = customer_get(company, code, for_update=True)
         before = customer_snapshot(customer)
         if "country" in changes:
-            changes["country"] = str(changes["country"]).strip().upper()
-            if len(changes["country"]) != 2:
-                raise ValidationFailed(
-                    f"country must be a two-letter ISO code, not {changes['country']!r}",
-                    field="country")
+            changes["country"] = check_country(str(changes["country"]))
         if "tax_id" in changes:
             changes["tax_id"] = normalise_tax_id(
                 changes["tax_id"], changes.get("country", customer.country)
