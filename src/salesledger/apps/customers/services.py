@@ -13,6 +13,7 @@ from salesledger.apps.core.models import Company, Role
 from salesledger.apps.core.services import require_role
 from salesledger.domain.countries import check_country
 from salesledger.domain.errors import DuplicateCode, NotFound, ValidationFailed
+from salesledger.domain.terms import Terms
 from salesledger.money import Money, is_currency
 
 from .models import Address, BankAccount, Contact, ContactRole, Customer, PaymentTerms
@@ -75,6 +76,52 @@ def payment_terms_find(company: Company, code: str) -> PaymentTerms | None:
     if terms is None:
         raise NotFound(f"no payment terms {code!r}", field="terms")
     return terms
+
+
+# The longest a term may run: ten years, far beyond any real terms, far from date limits.
+MAX_TERM_DAYS = 3660
+
+
+def payment_terms_create(*, actor: Any, company: Company, code: str, name: str,
+                         terms: Terms) -> PaymentTerms:
+    """Add payment terms to the company: ``terms`` (checked by the pure core when built,
+    e.g. with ``domain.terms.parse_terms``) under a new ``code``. Audited."""
+    require_role(company, actor, Role.MANAGER)
+    code, name = code.strip(), name.strip()
+    if not code:
+        raise ValidationFailed("payment terms need a code", field="code")
+    if len(code) > PaymentTerms._meta.get_field("code").max_length or any(
+            c.isspace() for c in code):
+        raise ValidationFailed(f"terms code {code!r} must be one word of at most "
+                               f"{PaymentTerms._meta.get_field('code').max_length} characters",
+                               field="code")
+    if not name:
+        raise ValidationFailed("payment terms need a name (what documents print)", field="name")
+    if len(name) > PaymentTerms._meta.get_field("name").max_length:
+        raise ValidationFailed(f"the name is longer than "
+                               f"{PaymentTerms._meta.get_field('name').max_length} characters",
+                               field="name")
+    if any(line.days > MAX_TERM_DAYS for line in terms.lines) or (
+            terms.discount_days > MAX_TERM_DAYS):
+        raise ValidationFailed(f"payment terms run at most {MAX_TERM_DAYS} days", field="days")
+    with transaction.atomic():
+        if PaymentTerms.objects.filter(company=company, code=code).exists():
+            raise DuplicateCode(f"payment terms {code!r} already exist", code_value=code,
+                                field="code")
+        row = PaymentTerms.objects.create(
+            company=company, code=code, name=name, lines=terms_lines(terms),
+            discount_percent=terms.discount_percent, discount_days=terms.discount_days)
+        audit(company, actor, "payment_terms.create", "payment_terms", row.pk,
+              after={"code": code, "name": name, "lines": row.lines,
+                     "discount_percent": str(terms.discount_percent),
+                     "discount_days": terms.discount_days})
+    return row
+
+
+def terms_lines(terms: Terms) -> list[dict[str, Any]]:
+    """Terms as the ``PaymentTerms.lines`` JSON stores them."""
+    return [{"percent": format(line.percent.normalize(), "f"), "days": line.days,
+             "end_of_month": line.end_of_month} for line in terms.lines]
 
 
 def build_customer(
