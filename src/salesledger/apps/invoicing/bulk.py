@@ -291,9 +291,12 @@ def _prepare_one(company: Company, index: int, doc: BulkDoc, customers: dict[int
             customer=customer.code)
     if doc.terms_id and doc.terms_id not in terms:
         raise NotFound(f"no payment terms with id {doc.terms_id}", field="terms")
-    totals = compute_invoice_totals(company, currency, doc.lines)
     if doc.opening:
-        _check_opening(doc, totals)
+        _check_opening(doc, currency)
+    totals = compute_invoice_totals(company, currency, doc.lines)
+    if doc.opening and totals.tax:
+        raise ValidationFailed("an opening item carries no VAT of its own",
+                               field="tax_category")
     corrects_number = None
     if doc.corrects_id:
         corrects_number = _check_corrects(doc, customer, currency, totals.total, corrected)
@@ -309,16 +312,24 @@ def _prepare_one(company: Company, index: int, doc: BulkDoc, customers: dict[int
         corrects_number=corrects_number, given=given)
 
 
-def _check_opening(doc: BulkDoc, totals: Totals) -> None:
+def _check_opening(doc: BulkDoc, currency: str) -> None:
+    """An opening item is an invoice with a kept number, lines of category O at 0 % whose
+    amounts are exact in the currency (its stated total is not rounded)."""
     if doc.kind != DocKind.INVOICE:
         raise ValidationFailed("an opening item is an invoice; bring an open credit of the "
                                "old system in as a credit note", field="kind")
     if doc.number is None or not doc.number.strip():
         raise ValidationFailed("an opening item keeps the number its own system gave it; "
                                "give its number", field="number")
-    if totals.tax or any(li.tax_category != TaxCategory.NOT_SUBJECT for li in doc.lines):
-        raise ValidationFailed("an opening item carries no VAT of its own: its lines are of "
-                               "VAT category O at 0 %", field="tax_category")
+    for li in doc.lines:
+        if li.tax_category != TaxCategory.NOT_SUBJECT or li.tax_rate or li.discount_percent:
+            raise ValidationFailed("an opening item carries no VAT of its own: its lines are "
+                                   "of VAT category O at 0 %", field="tax_category")
+        try:
+            Money.of(li.quantity * li.unit_price, currency).minor()
+        except ValueError:
+            raise ValidationFailed(f"total {li.quantity * li.unit_price} has more decimals "
+                                   f"than {currency} has", field="total") from None
 
 
 def _given_schedule(doc: BulkDoc, currency: str, total: int) -> list[ScheduledInstalment]:
@@ -479,7 +490,8 @@ _INVOICE_COLUMNS = (
     "opening")
 _LINE_COLUMNS = (
     "company_id", "invoice_id", "position", "description", "quantity", "unit_price",
-    "discount_percent", "tax_rate", "tax_category", "net", "tax")
+    "discount_percent", "tax_rate", "tax_category", "exemption_reason", "unit_code", "net",
+    "tax")
 _INSTALMENT_COLUMNS = (
     "company_id", "invoice_id", "customer_id", "seq", "due_date", "currency", "amount",
     "base_amount", "discount_date", "discount_amount")
@@ -535,7 +547,8 @@ class _WriteContext:
             day = p.doc.issue_date
             lines.extend(
                 (cid, pk, n, li.description, li.quantity, li.unit_price, li.discount_percent,
-                 li.tax_rate, li.tax_category, lt.net, lt.tax)
+                 li.tax_rate, li.tax_category, li.exemption_reason, li.unit_code, lt.net,
+                 lt.tax)
                 for n, (li, lt) in enumerate(zip(p.doc.lines, p.totals.lines, strict=True), 1))
             instalments.extend(
                 (cid, pk, p.customer.pk, s.seq, s.due_date, p.currency, s.amount, b,
