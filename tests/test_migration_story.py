@@ -122,6 +122,11 @@ def test_a_legacy_history_comes_in_exact(capsys, tmp_path):
     code, out, _ = run(capsys, "open-items", "--as-of", "2024-12-31")
     assert (code, out.splitlines()[1].split()) == (0, [
         "2820-XGXSB", "instalment", "3797847", "1", "2024-12-20", "2210.40", "EUR", "11"])
+    shown = run_json(capsys, "invoice", "show", "3797847")
+    assert (shown["kind"], shown["opening"], shown["tax"]["amount"], shown["lines"][0][
+        "tax_category"]) == ("invoice", True, "0.00", "O")
+    code, out, _ = run(capsys, "invoice", "show", "3797847")
+    assert "invoice (opening item)" in out.splitlines()[1]
     # Nothing of the history reached sales or output tax; the books balance.
     from salesledger.apps.ledger.models import JournalLine
 

@@ -354,7 +354,7 @@ def _show_doc(args: argparse.Namespace, company: Any, ref: str) -> int:
     kv(
         [
             ("number", d["number"] or f"draft #{d['id']}"),
-            ("kind", d["kind"]),
+            ("kind", d["kind"] + (" (opening item)" if d.get("opening") else "")),
             ("status", d["status"]),
             ("settlement", d["settlement"]),
             ("customer", d["customer"]),
