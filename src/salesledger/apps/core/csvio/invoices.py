@@ -215,7 +215,7 @@ def export_invoices(*, company: Any, out: TextIO, as_of: date | None = None) -> 
         due_date, due_amount = ("", "") if terms else dues.get(pk, currency)
         if opening:
             head = [OPENING, number, "", customer, issue.isoformat(), currency, _text(rate),
-                    "", due_date, due_amount, po, buyer, notes, "",
+                    terms or "", due_date, due_amount, po, buyer, notes, "",
                     Money.from_minor(total, currency).format_plain(), description]
             writer.writerow(head + [""] * 6)
         else:

@@ -109,16 +109,17 @@ def test_bad_due_dates_are_all_reported_and_nothing_is_written(
 
 # ---------------------------------------------------------------- opening items
 OPENING = """
-    kind,number,customer,issue_date,due_date,due_amount,total,description
-    opening,OLD-1001,C1,2025-01-10,2025-02-09,,1200.00,Invoice 1001 of the old system
-    opening,OLD-1002,C2,2025-02-20,2025-03-20|2025-04-20,500.00|500.00,1000.00,
+    kind,number,customer,issue_date,terms,due_date,due_amount,total,description
+    opening,OLD-1001,C1,2025-01-10,,2025-02-09,,1200.00,Invoice 1001 of the old system
+    opening,OLD-1002,C2,2025-02-20,,2025-03-20|2025-04-20,500.00|500.00,1000.00,
+    opening,OLD-1004,C2,2025-02-21,NET14,,,10.00,By the terms
 """
 
 
 def test_opening_items_book_the_receivable_against_opening_balances(
         csv_company: Any, customers: None, csv_file: Any, csv_import: Any) -> None:
     result = csv_import("invoices", csv_file("opening.csv", OPENING))
-    assert (result["documents"], result["invoices"], result["opening_items"]) == (2, 2, 2)
+    assert (result["documents"], result["invoices"], result["opening_items"]) == (3, 3, 3)
     first = Invoice.objects.get(number="OLD-1001")
     assert (first.opening, first.series, first.net, first.tax, first.total) == (
         True, "IMP", 120000, 0, 120000)
@@ -130,6 +131,7 @@ def test_opening_items_book_the_receivable_against_opening_balances(
         "Opening item OLD-1002")
     assert _instalments("OLD-1002") == [(1, date(2025, 3, 20), 50000),
                                         (2, date(2025, 4, 20), 50000)]
+    assert _instalments("OLD-1004") == [(1, date(2025, 3, 7), 1000)]
     # Nothing reached sales or output tax.
     assert not JournalLine.objects.filter(company=csv_company,
                                           account__role__in=["revenue", "tax_payable"]).exists()
@@ -204,6 +206,7 @@ def test_export_keeps_due_dates_and_opening_items_through_a_round_trip(
     assert ("invoice,A-1,,C1,2025-01-12,EUR,1,,2025-02-01|2025-03-01,60.00|60.00,,,,,,"
             "More work,0,1,20,0,S,") in rows
     assert "invoice,A-2,,C2,2025-01-15,EUR,1,NET14,,,,,,,,Work,1,100.00,0,0,S," in rows
+    assert "opening,OLD-1004,,C2,2025-02-21,EUR,1,NET14,,,,,,,10.00,By the terms,,,,,," in rows
     copy = make_company(csv_owner, "copy")
     for kind, text in (("customers", CUSTOMERS), ("invoices", exported)):
         path = tmp_path / f"copy-{kind}.csv"

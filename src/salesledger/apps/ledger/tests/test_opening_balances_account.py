@@ -32,7 +32,7 @@ def test_a_new_company_has_it(owner):
 
 
 def test_the_migration_adds_it_to_companies_without_it(owner):
-    old = company_create(actor=owner, code="old", name="Old", owner=owner)
+    company_create(actor=owner, code="old", name="Old", owner=owner)
     busy = company_create(actor=owner, code="busy", name="Busy", owner=owner)
     Account.objects.filter(role="opening_balances").delete()
     # A company that uses 2900 for another account keeps it; the new account takes 2990.
