@@ -122,6 +122,8 @@ def test_a_country_that_is_not_an_iso_code_is_refused_where_it_is_typed(capsys, 
     code, _, err = run(capsys, "customer", "update", "C9", "--country", country)
     assert code == 2 and "ISO 3166-1" in err, err
     assert Customer.objects.get(code="C9").country == "GB"
+    code, _, err = run(capsys, "customer", "update", "C9", "--country", "")
+    assert code == 2 and "cannot be cleared" in err, err
     # Northern Ireland (XI) is a code of EN 16931 and EU VAT, and is accepted.
     assert run(capsys, "customer", "update", "C9", "--country", "XI")[0] == 0
 

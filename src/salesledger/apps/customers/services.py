@@ -300,6 +300,9 @@ def customer_update(*, actor: Any, company: Company, code: str, **changes: Any) 
         before = customer_snapshot(customer)
         if "country" in changes:
             changes["country"] = check_country(str(changes["country"]))
+            if not changes["country"]:
+                raise ValidationFailed("country cannot be cleared; give an ISO 3166-1 "
+                                       "two-letter code", field="country")
         if "tax_id" in changes:
             changes["tax_id"] = normalise_tax_id(
                 changes["tax_id"], changes.get("country", customer.country)
