@@ -225,7 +225,10 @@ def _blank_address_country(b: Books) -> Any:
 
 
 def _unknown_country(b: Books) -> Any:
-    b.customer("X3", country="XX")
+    # customer add refuses such a country now; a customer stored before may still have it
+    c = b.customer("X3")
+    Customer.objects.filter(pk=c.pk).update(country="XX")
+    Address.objects.filter(customer=c).update(country="XX")
     return b.draft("X3", [line("Service", "1", "100.00")])
 
 

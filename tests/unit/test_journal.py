@@ -110,3 +110,15 @@ def test_posting_example_in_foreign_currency():
 ])
 def test_to_base(amount, currency, base, rate, expected):
     assert to_base(amount, currency, base, rate) == expected
+
+
+def test_an_opening_item_sets_the_receivable_against_opening_balances() -> None:
+    lines = document_entry(credit_note=False, customer_id=7, currency="USD",
+                           base_currency="EUR", rate=Decimal("0.9"), net=100001, tax=0,
+                           opening=True)
+    assert lines == [Line(AccountRole.RECEIVABLE, 90001, 100001, "USD", 7),
+                     Line(AccountRole.OPENING, -90001, -100001, "USD")]
+    for bad in ({"credit_note": True, "tax": 0}, {"credit_note": False, "tax": 1}):
+        with pytest.raises(ValueError, match="no VAT of its own"):
+            document_entry(customer_id=7, currency="EUR", base_currency="EUR",
+                           rate=Decimal(1), net=100, opening=True, **bad)

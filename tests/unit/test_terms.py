@@ -16,6 +16,7 @@ from salesledger.domain.terms import (
     Terms,
     build_schedule,
     due_date,
+    given_schedule,
     parse_terms,
 )
 from salesledger.money import Money
@@ -148,3 +149,37 @@ def test_equal_shares_written_with_decimals_are_exact_thirds():
                             ("1401.82", [46727, 46727, 46728]), ("0.05", [1, 2, 2])):
         s = build_schedule(Money(total, "EUR"), date(2025, 1, 1), terms)
         assert [x.amount for x in s] == expected
+
+
+# ---------------------------------------------------------------- due dates given
+def test_given_due_dates_become_the_instalments_exactly() -> None:
+    issue = date(2025, 1, 10)
+    assert [(s.seq, s.due_date, s.amount, s.discount_date, s.discount_amount)
+            for s in given_schedule(12000, "EUR", issue, [(date(2025, 2, 17), None)])] == [
+        (1, date(2025, 2, 17), 12000, None, 0)]
+    parts = [(date(2025, 2, 1), 4000), (date(2025, 3, 1), 4001), (date(2025, 4, 1), 3999)]
+    assert [(s.due_date, s.amount) for s in given_schedule(12000, "EUR", issue, parts)] == parts
+    # due on the issue date is allowed (paid on receipt)
+    assert given_schedule(1, "EUR", issue, [(issue, 1)])[0].due_date == issue
+
+
+@pytest.mark.parametrize(("parts", "field", "words"), [
+    ([], "due_date", "at least one due date"),
+    ([(date(2025, 1, 9), None)], "due_date", "before the issue date 2025-01-10"),
+    ([(date(2025, 3, 1), 50), (date(2025, 2, 1), 50)], "due_date", "in order"),
+    ([(date(2025, 3, 1), 50), (date(2025, 3, 1), 50)], "due_date", "in order"),
+    ([(date(2025, 2, 1), 50), (date(2025, 3, 1), None)], "due_amount", "need an amount each"),
+    ([(date(2025, 2, 1), 100), (date(2025, 3, 1), 0)], "due_amount", "more than zero"),
+    ([(date(2025, 2, 1), 50), (date(2025, 3, 1), 49)], "due_amount",
+     "add up to 0.99 EUR but the document totals 1.00 EUR"),
+    ([(date(2025, 2, 1), 101)], "due_amount", "add up to 1.01 EUR"),
+])
+def test_given_due_dates_are_refused_when_wrong(parts, field, words) -> None:
+    with pytest.raises(ValidationFailed) as failed:
+        given_schedule(100, "EUR", date(2025, 1, 10), parts)
+    assert failed.value.fields["field"] == field and words in failed.value.message
+
+
+def test_nothing_to_pay_has_no_due_dates() -> None:
+    with pytest.raises(ValidationFailed, match="nothing to pay"):
+        given_schedule(0, "EUR", date(2025, 1, 10), [(date(2025, 2, 1), None)])

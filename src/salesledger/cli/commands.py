@@ -354,7 +354,7 @@ def _show_doc(args: argparse.Namespace, company: Any, ref: str) -> int:
     kv(
         [
             ("number", d["number"] or f"draft #{d['id']}"),
-            ("kind", d["kind"]),
+            ("kind", d["kind"] + (" (opening item)" if d.get("opening") else "")),
             ("status", d["status"]),
             ("settlement", d["settlement"]),
             ("customer", d["customer"]),
@@ -901,8 +901,10 @@ def register(sub: Sub, common: argparse.ArgumentParser) -> None:
 
     register_quotes(sub, common)
     from .fx_commands import register as register_fx
+    from .terms_commands import register as register_terms
 
     register_fx(sub, common)
+    register_terms(sub, common)
     from .document_commands import register as register_documents
 
     register_documents(sub, common)

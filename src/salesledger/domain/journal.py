@@ -13,6 +13,9 @@ the customer on each line, so that a customer's share of it can be summed; unapp
     ... across currencies: the same two lines, each in its own currency, and a pair of
                         exchange lines (see ``cross_allocation_entry``)
     credit allocated    no entry: both sides already sit on the receivable control account
+    opening item        Dr receivable total    Cr opening balances total
+                        (an invoice of another system brought in by a migration: its sale
+                        and VAT were booked there; see docs/design/opening-items.md)
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ class AccountRole(StrEnum):
     FEES = "fee_income"
     INTEREST = "interest_income"
     UNREALISED_FX = "unrealised_fx_differences"
+    OPENING = "opening_balances"
 
 
 # The chart every new company starts with: (code, name, role, kind).
@@ -47,6 +51,7 @@ DEFAULT_CHART: tuple[tuple[str, str, AccountRole, str], ...] = (
     ("1200", "Bank", AccountRole.BANK, "asset"),
     ("2100", "Unapplied cash received", AccountRole.UNAPPLIED, "liability"),
     ("2200", "Output tax payable", AccountRole.TAX, "liability"),
+    ("2900", "Opening balances (suspense)", AccountRole.OPENING, "equity"),
     ("4000", "Sales revenue", AccountRole.REVENUE, "income"),
     ("4900", "Fee income", AccountRole.FEES, "income"),
     ("4910", "Interest income", AccountRole.INTEREST, "income"),
@@ -98,11 +103,23 @@ def document_entry(
     rate: Decimal,
     net: int,
     tax: int,
+    opening: bool = False,
 ) -> list[Line]:
-    """Lines for posting an invoice (or, with ``credit_note``, a credit note)."""
+    """Lines for posting an invoice (or, with ``credit_note``, a credit note). An opening
+    item (``opening``: an invoice of another system, known by its total) is carried over,
+    not sold: the receivable is set against the opening-balances account, with no VAT."""
     sign = -1 if credit_note else 1
     total = net + tax
     base_total = to_base(total, currency, base_currency, rate)
+    if opening:
+        if credit_note or tax:
+            raise ValueError("an opening item is an invoice with no VAT of its own")
+        lines = [
+            Line(AccountRole.RECEIVABLE, base_total, total, currency, customer_id),
+            Line(AccountRole.OPENING, -base_total, -total, currency),
+        ]
+        check_balanced(lines)
+        return lines
     base_tax = to_base(tax, currency, base_currency, rate)
     lines = [
         Line(AccountRole.RECEIVABLE, sign * base_total, sign * total, currency, customer_id),

@@ -145,3 +145,41 @@ def _line(percent: Decimal, days: str) -> TermLine:
     days = days.strip().lower()
     eom = days.endswith("eom")
     return TermLine(percent, int(days.removesuffix("eom")), eom)
+
+
+def given_schedule(total: int, currency: str, issue: date,
+                   parts: list[tuple[date, int | None]]) -> list[ScheduledInstalment]:
+    """The instalments of a document whose due dates were given, not computed from payment
+    terms (a migrated invoice keeps the dates its own system gave it). ``parts`` are
+    (due date, amount in minor units) in order; one date may come without an amount (the
+    whole total). Dates are on or after ``issue`` and strictly increasing; amounts are more
+    than zero and sum to ``total`` exactly. No early-payment discount is attached."""
+    if not parts:
+        raise ValidationFailed("give at least one due date", field="due_date")
+    if total <= 0:
+        raise ValidationFailed("a document with nothing to pay has no due dates",
+                               field="due_date")
+    if len(parts) == 1 and parts[0][1] is None:
+        parts = [(parts[0][0], total)]
+    previous: date | None = None
+    for day, amount in parts:
+        if day < issue:
+            raise ValidationFailed(f"due date {day.isoformat()} is before the issue date "
+                                   f"{issue.isoformat()}", field="due_date")
+        if previous is not None and day <= previous:
+            raise ValidationFailed(f"due dates must be in order, each after the one before: "
+                                   f"{day.isoformat()} follows {previous.isoformat()}",
+                                   field="due_date")
+        previous = day
+        if amount is None:
+            raise ValidationFailed(f"{len(parts)} due dates need an amount each",
+                                   field="due_amount")
+        if amount <= 0:
+            raise ValidationFailed("each amount due must be more than zero", field="due_amount")
+    given = sum(a for _, a in parts if a is not None)
+    if given != total:
+        raise ValidationFailed(
+            f"the amounts due add up to {Money.from_minor(given, currency)} but the document "
+            f"totals {Money.from_minor(total, currency)}", field="due_amount")
+    return [ScheduledInstalment(n, day, int(amount or 0), None, 0)
+            for n, (day, amount) in enumerate(parts, start=1)]

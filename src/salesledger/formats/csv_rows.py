@@ -53,6 +53,9 @@ class Format:
     kind: str
     columns: tuple[str, ...]  # every column the format knows, in export order
     required: frozenset[str]  # columns the header must have
+    # (column, columns): without the first column, the header must have the others too
+    # (an invoices file of opening items only gives ``total``, not quantities and prices).
+    required_without: tuple[tuple[str, frozenset[str]], ...] = ()
 
 
 CUSTOMERS = Format("customers", (
@@ -63,10 +66,12 @@ CUSTOMERS = Format("customers", (
 ), frozenset({"code", "name"}))
 
 INVOICES = Format("invoices", (
-    "kind", "number", "ref", "customer", "issue_date", "currency", "rate", "terms", "po_number",
-    "buyer_reference", "notes", "corrects", "description", "quantity", "unit_price",
-    "tax_rate", "discount_percent", "tax_category",
-), frozenset({"customer", "issue_date", "description", "quantity", "unit_price"}))
+    "kind", "number", "ref", "customer", "issue_date", "currency", "rate", "terms", "due_date",
+    "due_amount", "po_number", "buyer_reference", "notes", "corrects", "total", "description",
+    "quantity", "unit_price", "tax_rate", "discount_percent", "tax_category",
+    "exemption_reason",
+), frozenset({"customer", "issue_date"}),
+    (("total", frozenset({"description", "quantity", "unit_price"})),))
 
 RECEIPTS = Format("receipts", (
     "customer", "date", "amount", "currency", "rate", "method", "payer_reference",
@@ -77,8 +82,13 @@ FORMATS = {f.kind: f for f in (CUSTOMERS, INVOICES, RECEIPTS)}
 
 # Columns of an invoice file that describe the document, not the line: the first row of a
 # document gives them; its other rows leave them empty or repeat the same value.
-DOCUMENT_COLUMNS = ("kind", "customer", "issue_date", "currency", "rate", "terms", "po_number",
-                    "buyer_reference", "notes", "corrects")
+DOCUMENT_COLUMNS = ("kind", "customer", "issue_date", "currency", "rate", "terms", "due_date",
+                    "due_amount", "po_number", "buyer_reference", "notes", "corrects", "total")
+
+# The kinds of an invoices file: ``opening`` is an opening item of a migration, an invoice
+# of another system known by its ``total`` (docs/design/opening-items.md).
+INVOICE_KINDS = ("invoice", "credit_note", "opening")
+OPENING = "opening"
 
 LIST_SEPARATOR = "|"  # several values in one cell: IBANs, BICs, contact roles
 
@@ -127,7 +137,11 @@ class RowReader:
                                                    f"have {', '.join(self.fmt.columns)}"))
             elif header.count(col) > 1:
                 problems.append(RowProblem(1, col, "the column is named twice"))
-        for col in sorted(self.fmt.required - set(header)):
+        required = set(self.fmt.required)
+        for col, others in self.fmt.required_without:
+            if col not in header:
+                required |= others
+        for col in sorted(required - set(header)):
             problems.append(RowProblem(1, col, "required column is missing"))
         if problems:
             raise ImportFailed(f"{self.name}: the header is not valid", sorted(
@@ -284,15 +298,16 @@ class DocumentRows:
 
     def value(self, col: str, default: Any = "") -> Any:
         value = self.head.get(col)
-        return default if value in (None, "") else value
+        return default if value in _EMPTY else value
 
 
 def invoice_row(line: int, row: dict[str, str], problems: list[RowProblem]) -> InvoiceRow:
     cells = Cells(line, row, problems)
     head: dict[str, Any] = {}
     kind = row.get("kind", "").lower()
-    if kind and kind not in ("invoice", "credit_note"):
-        cells.problem("kind", f"{row['kind']!r} is not invoice or credit_note")
+    if kind and kind not in INVOICE_KINDS:
+        cells.problem("kind", f"{row['kind']!r} is not {', '.join(INVOICE_KINDS[:-1])} or "
+                              f"{INVOICE_KINDS[-1]}")
     head["kind"] = kind
     head["issue_date"] = cells.get("issue_date", parse_date)
     head["rate"] = cells.get("rate", parse_decimal)
@@ -301,9 +316,62 @@ def invoice_row(line: int, row: dict[str, str], problems: list[RowProblem]) -> I
     for col in ("customer", "terms", "po_number", "buyer_reference", "notes", "corrects"):
         head[col] = row.get(col, "")
     head["currency"] = row.get("currency", "").upper()
-    item = _invoice_line(cells, row)
+    _due(cells, row, head)
+    head["total"] = cells.get("total", parse_decimal)
+    if head["total"] is not None and head["total"] <= 0:
+        cells.problem("total", f"{row['total']} is not more than zero")
+    if kind == OPENING:
+        item = _opening_line(cells, row, head["total"])
+    else:
+        if row.get("total"):
+            cells.problem("total", "only an opening item (kind opening) is given by its total; "
+                                   "other documents total their lines")
+        item = _invoice_line(cells, row)
     return InvoiceRow(line, head, row.get("number", ""), row.get("ref", ""),
                       item if cells.ok else None, {c for c, v in row.items() if v})
+
+
+def _due(cells: Cells, row: dict[str, str], head: dict[str, Any]) -> None:
+    """``due_date``: one date, or several separated by ``|`` (instalments); ``due_amount``:
+    the amount due on each, in the same order (may be left out for a single date)."""
+    dates, amounts = parse_list(row.get("due_date", "")), parse_list(row.get("due_amount", ""))
+    head["due_date"] = head["due_amount"] = ()
+    try:
+        head["due_date"] = tuple(parse_date(d) for d in dates)
+        amounts_read = tuple(parse_decimal(a) for a in amounts)
+    except CellError as exc:
+        cells.problem("due_date" if len(head["due_date"]) < len(dates) else "due_amount",
+                      str(exc))
+        return
+    head["due_amount"] = amounts_read
+    if amounts and not dates:
+        cells.problem("due_amount", "amounts due need their dates in due_date")
+    elif len(dates) > 1 and len(amounts) != len(dates):
+        cells.problem("due_amount", f"{len(dates)} due dates need {len(dates)} amounts, "
+                                    f"separated by |, in the same order; {len(amounts)} given")
+    elif len(dates) == 1 and len(amounts) > 1:
+        cells.problem("due_amount", f"one due date takes one amount, not {len(amounts)}")
+
+
+def _opening_line(cells: Cells, row: dict[str, str], total: Decimal | None
+                  ) -> LineInput | None:
+    """The one line of an opening item: its total, not subject to VAT (category O)."""
+    for col in ("quantity", "unit_price", "tax_rate", "discount_percent", "exemption_reason"):
+        if row.get(col):
+            cells.problem(col, "an opening item is given by its total alone; leave "
+                               f"{col} empty")
+    category = row.get("tax_category", "").upper()
+    if category and category != TaxCategory.NOT_SUBJECT:
+        cells.problem("tax_category", f"an opening item carries no VAT of its own (category "
+                                      f"{TaxCategory.NOT_SUBJECT.value}), not {category}")
+    if total is None:
+        if not row.get("total"):
+            cells.problem("total", "an opening item needs its total")
+        return None
+    number = row.get("number", "")
+    description = row.get("description") or f"Opening item {number}".strip()
+    return LineInput(description, Decimal(1), total, Decimal(0), Decimal(0),
+                     TaxCategory.NOT_SUBJECT.value)
 
 
 def _invoice_line(cells: Cells, row: dict[str, str]) -> LineInput | None:
@@ -317,6 +385,7 @@ def _invoice_line(cells: Cells, row: dict[str, str]) -> LineInput | None:
                           code=NegativeQuantity.code)
     tax_rate = cells.get("tax_rate", parse_percent, default=Decimal(0))
     discount = cells.get("discount_percent", parse_percent, default=Decimal(0))
+    reason = row.get("exemption_reason", "")
     category = row.get("tax_category", "").upper() or TaxCategory.STANDARD.value
     if category not in TaxCategory._value2member_map_:
         cells.problem("tax_category", f"{row['tax_category']!r} is not a tax category; use "
@@ -325,7 +394,7 @@ def _invoice_line(cells: Cells, row: dict[str, str]) -> LineInput | None:
         cells.problem("tax_rate", f"tax category {category} takes a 0 % rate, not {tax_rate}")
     if quantity is None or price is None:
         return None
-    return LineInput(description, quantity, price, tax_rate, discount, category)
+    return LineInput(description, quantity, price, tax_rate, discount, category, reason)
 
 
 def group_documents(rows: list[InvoiceRow], problems: list[RowProblem]) -> list[DocumentRows]:
@@ -346,9 +415,9 @@ def group_documents(rows: list[InvoiceRow], problems: list[RowProblem]) -> list[
         else:
             for col in DOCUMENT_COLUMNS:
                 mine, first = r.head.get(col), doc.head.get(col)
-                if mine in (None, ""):
+                if mine in _EMPTY:
                     continue
-                if first in (None, ""):
+                if first in _EMPTY:
                     doc.head[col] = mine
                 elif mine != first:
                     problems.append(RowProblem(r.line, col, (
@@ -358,10 +427,19 @@ def group_documents(rows: list[InvoiceRow], problems: list[RowProblem]) -> list[
         doc.rows.append(r)
         if r.item is None:
             doc.ok = False
+        if len(doc.rows) > 1 and doc.head.get("kind") == OPENING:
+            problems.append(RowProblem(r.line, None, (
+                f"an opening item is one row; {_name(doc)} starts on line {doc.line}")))
+            doc.ok = False
     return list(docs.values())
 
 
+_EMPTY = (None, "", ())  # a document column not given on a row
+
+
 def _show(value: Any) -> str:
+    if isinstance(value, tuple):
+        return LIST_SEPARATOR.join(map(_show, value))
     return value.isoformat() if isinstance(value, date) else str(value)
 
 

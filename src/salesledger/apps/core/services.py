@@ -87,6 +87,9 @@ def company_create(
 ) -> Company:
     if not is_currency(base_currency):
         raise ValidationFailed(f"unknown currency {base_currency!r}", field="base_currency")
+    from salesledger.domain.countries import check_country
+
+    country = check_country(country)
     try:
         ZoneInfo(time_zone)
     except (ZoneInfoNotFoundError, ValueError):
@@ -320,9 +323,11 @@ def _profile_value(field: str, value: Any, country: str) -> Any:
         except DjangoValidationError:
             raise ValidationFailed(f"{text!r} is not an e-mail address", field="email") from None
     elif field == "country":
-        text = text.upper()
-        if len(text) != 2 or not text.isalpha():
-            raise ValidationFailed(f"country must be a two-letter ISO code, not {value!r}",
+        from salesledger.domain.countries import check_country
+
+        text = check_country(text)
+        if not text:
+            raise ValidationFailed("country must be a two-letter ISO code, not empty",
                                    field="country")
     elif field == "tax_id":
         text = normalise_tax_id(text, country)

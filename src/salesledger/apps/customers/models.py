@@ -10,6 +10,8 @@ from django.db import models
 from salesledger.apps.core.fields import DecimalText
 from salesledger.domain.terms import TermLine, Terms
 
+from .validation import validate_country
+
 
 class PaymentTerms(models.Model):
     company = models.ForeignKey("core.Company", on_delete=models.CASCADE)
@@ -46,7 +48,7 @@ class Customer(models.Model):
     name = models.CharField(max_length=200)
     legal_name = models.CharField(max_length=200, blank=True)
     tax_id = models.CharField(max_length=40, blank=True)
-    country = models.CharField(max_length=2, blank=True)
+    country = models.CharField(max_length=2, blank=True, validators=[validate_country])
     currency = models.CharField(max_length=3)
     language = models.CharField(max_length=8, default="en")
     email = models.EmailField(blank=True)
@@ -91,7 +93,7 @@ class Address(models.Model):
     postal_code = models.CharField(max_length=20, blank=True)
     city = models.CharField(max_length=100)
     region = models.CharField(max_length=100, blank=True)
-    country = models.CharField(max_length=2)
+    country = models.CharField(max_length=2, validators=[validate_country])
 
     class Meta:
         verbose_name_plural = "addresses"

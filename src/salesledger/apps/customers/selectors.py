@@ -10,7 +10,7 @@ from django.db.models import Q
 from salesledger.apps.core.models import Company
 from salesledger.money import Money
 
-from .models import Customer
+from .models import Customer, PaymentTerms
 from .services import customer_get
 
 
@@ -80,3 +80,14 @@ def customer_detail(company: Company, code: str) -> dict[str, Any]:
             {"iban": b.iban, "bic": b.bic, "holder": b.holder} for b in c.bank_accounts.all()
         ],
     }
+
+
+def payment_terms_list(company: Company) -> list[dict[str, Any]]:
+    """The company's payment terms, by code, with whether each is the company's default."""
+    return [
+        {"code": t.code, "name": t.name, "default": t.pk == company.default_terms_id,
+         "instalments": [{"percent": str(x["percent"]), "days": int(x["days"]),
+                          "end_of_month": bool(x.get("end_of_month"))} for x in t.lines],
+         "discount_percent": str(t.discount_percent), "discount_days": t.discount_days}
+        for t in PaymentTerms.objects.filter(company=company).order_by("code")
+    ]

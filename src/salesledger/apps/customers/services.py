@@ -11,7 +11,9 @@ from django.db import transaction
 from salesledger.apps.core.audit import audit
 from salesledger.apps.core.models import Company, Role
 from salesledger.apps.core.services import require_role
+from salesledger.domain.countries import check_country
 from salesledger.domain.errors import DuplicateCode, NotFound, ValidationFailed
+from salesledger.domain.terms import Terms
 from salesledger.money import Money, is_currency
 
 from .models import Address, BankAccount, Contact, ContactRole, Customer, PaymentTerms
@@ -76,6 +78,52 @@ def payment_terms_find(company: Company, code: str) -> PaymentTerms | None:
     return terms
 
 
+# The longest a term may run: ten years, far beyond any real terms, far from date limits.
+MAX_TERM_DAYS = 3660
+
+
+def payment_terms_create(*, actor: Any, company: Company, code: str, name: str,
+                         terms: Terms) -> PaymentTerms:
+    """Add payment terms to the company: ``terms`` (checked by the pure core when built,
+    e.g. with ``domain.terms.parse_terms``) under a new ``code``. Audited."""
+    require_role(company, actor, Role.MANAGER)
+    code, name = code.strip(), name.strip()
+    if not code:
+        raise ValidationFailed("payment terms need a code", field="code")
+    if len(code) > PaymentTerms._meta.get_field("code").max_length or any(
+            c.isspace() for c in code):
+        raise ValidationFailed(f"terms code {code!r} must be one word of at most "
+                               f"{PaymentTerms._meta.get_field('code').max_length} characters",
+                               field="code")
+    if not name:
+        raise ValidationFailed("payment terms need a name (what documents print)", field="name")
+    if len(name) > PaymentTerms._meta.get_field("name").max_length:
+        raise ValidationFailed(f"the name is longer than "
+                               f"{PaymentTerms._meta.get_field('name').max_length} characters",
+                               field="name")
+    if any(line.days > MAX_TERM_DAYS for line in terms.lines) or (
+            terms.discount_days > MAX_TERM_DAYS):
+        raise ValidationFailed(f"payment terms run at most {MAX_TERM_DAYS} days", field="days")
+    with transaction.atomic():
+        if PaymentTerms.objects.filter(company=company, code=code).exists():
+            raise DuplicateCode(f"payment terms {code!r} already exist", code_value=code,
+                                field="code")
+        row = PaymentTerms.objects.create(
+            company=company, code=code, name=name, lines=terms_lines(terms),
+            discount_percent=terms.discount_percent, discount_days=terms.discount_days)
+        audit(company, actor, "payment_terms.create", "payment_terms", row.pk,
+              after={"code": code, "name": name, "lines": row.lines,
+                     "discount_percent": str(terms.discount_percent),
+                     "discount_days": terms.discount_days})
+    return row
+
+
+def terms_lines(terms: Terms) -> list[dict[str, Any]]:
+    """Terms as the ``PaymentTerms.lines`` JSON stores them."""
+    return [{"percent": format(line.percent.normalize(), "f"), "days": line.days,
+             "end_of_month": line.end_of_month} for line in terms.lines]
+
+
 def build_customer(
     company: Company,
     data: CustomerInput,
@@ -90,11 +138,10 @@ def build_customer(
     currency = (data.currency or company.base_currency).upper()
     if not is_currency(currency):
         raise ValidationFailed(f"unknown currency {data.currency!r}", field="currency")
-    country = (data.country or (data.billing.country if data.billing else "")).upper()
-    if country and len(country) != 2:
-        raise ValidationFailed(
-            f"country must be a two-letter ISO code, not {country!r}", field="country"
-        )
+    country = check_country(data.country or (data.billing.country if data.billing else ""))
+    for kind, address in (("billing", data.billing), ("shipping", data.shipping)):
+        if address is not None:
+            check_country(address.country, field=f"{kind}_country")
     tax_id = normalise_tax_id(data.tax_id, country)
     limit = parse_credit_limit(data.credit_limit, currency)
     parent = None
@@ -252,11 +299,10 @@ def customer_update(*, actor: Any, company: Company, code: str, **changes: Any) 
         customer = customer_get(company, code, for_update=True)
         before = customer_snapshot(customer)
         if "country" in changes:
-            changes["country"] = str(changes["country"]).strip().upper()
-            if len(changes["country"]) != 2:
-                raise ValidationFailed(
-                    f"country must be a two-letter ISO code, not {changes['country']!r}",
-                    field="country")
+            changes["country"] = check_country(str(changes["country"]))
+            if not changes["country"]:
+                raise ValidationFailed("country cannot be cleared; give an ISO 3166-1 "
+                                       "two-letter code", field="country")
         if "tax_id" in changes:
             changes["tax_id"] = normalise_tax_id(
                 changes["tax_id"], changes.get("country", customer.country)

@@ -27,6 +27,13 @@ The bulk writer publishes no event: its caller says what the documents are. The 
 publishes ``DocumentsPosted`` as ``invoice_post`` does, so that the apps above act on them
 (PDFs frozen for documents numbered here, credit notes applied to the invoices they correct);
 the demo plans its own allocations.
+
+E-invoice rules. A document numbered here is issued here: it must be a valid EN 16931
+e-invoice, and is checked by the same function as ``invoice_post`` (``einvoice_check``). A
+document that keeps the number another system (or an earlier salesledger) gave it was
+issued there: it is history, and is not checked again. Migrated history may also give its
+own due dates (``BulkDoc.due``) and come as opening items (``BulkDoc.opening``: known by
+its total, booked against the opening-balances account; docs/design/opening-items.md).
 """
 
 from __future__ import annotations
@@ -67,14 +74,15 @@ from salesledger.domain.errors import (
     UnknownCustomer,
     ValidationFailed,
 )
-from salesledger.domain.invoicing import LineInput, Totals, check_purchase_order
+from salesledger.domain.invoicing import LineInput, TaxCategory, Totals, check_purchase_order
 from salesledger.domain.journal import document_entry, to_base
 from salesledger.domain.lifecycle import DocStatus
 from salesledger.domain.numbering import fiscal_year
 from salesledger.domain.references import creditor_reference
-from salesledger.domain.terms import Terms
+from salesledger.domain.terms import ScheduledInstalment, Terms, given_schedule
 from salesledger.money import Money, is_currency
 
+from .einvoice import einvoice_check
 from .models import DocKind, Instalment, Invoice, InvoiceLine
 from .services import (
     build_snapshot,
@@ -86,6 +94,7 @@ from .services import (
     resolve_rate,
     snapshot_hash,
     snapshot_json,
+    split_base,
 )
 
 KEPT_SERIES = "IMP"
@@ -108,6 +117,12 @@ class BulkDoc:
     # Given: kept as is, in series "IMP" (no counter); None: gapless number from INV/CN.
     number: str | None = None
     corrects_id: int | None = None  # credit note correcting this posted invoice id
+    # Due dates given instead of computed from the terms: (date, amount in the document
+    # currency; None with a single date: the whole total), in order. Invoices only.
+    due: list[tuple[date, Decimal | None]] | None = None
+    # An opening item of a migration: an invoice of another system known by its total, one
+    # line of VAT category O (not subject); needs its kept number. See the module docstring.
+    opening: bool = False
 
 
 @dataclass
@@ -126,6 +141,7 @@ class PreparedDoc:
     number: str | None = None  # kept number
     seq: int | None = None  # kept number that continues its own series
     corrects_number: str | None = None
+    given: list[ScheduledInstalment] | None = None  # the instalments of ``doc.due``
 
 
 @dataclass
@@ -170,7 +186,8 @@ def documents_prepare(*, company: Company, docs: list[BulkDoc], actor: Any = Non
     instead of stopping at the first (batch imports report them all). Call inside the
     transaction that will write: the corrected invoices are locked until it ends."""
     out = PreparedDocs(company)
-    customers = _customers(company, {d.customer_id for d in docs})
+    customers = _customers(company, {d.customer_id for d in docs},
+                           issued_here=any(d.number is None for d in docs))
     out.customers = _issued(company, customers)
     terms = {t.pk: t.to_domain() for t in PaymentTerms.objects.filter(company=company)}
     corrected = _corrected(company, {d.corrects_id for d in docs if d.corrects_id})
@@ -193,6 +210,8 @@ def documents_prepare(*, company: Company, docs: list[BulkDoc], actor: Any = Non
                 _keep_number(prep, doc.number, taken, seen_numbers)
                 if prep.seq is not None:
                     own[(prep.series, prep.fiscal_year)].append(prep)
+            else:  # issued here: every rule of invoice_post, the e-invoice ones too
+                _check_einvoice(company, prep, out.customers[prep.customer.pk])
         except LedgerError as exc:
             out.problems.append((index, exc))
             continue
@@ -208,12 +227,17 @@ def documents_prepare(*, company: Company, docs: list[BulkDoc], actor: Any = Non
     return out
 
 
-def _customers(company: Company, ids: set[int]) -> dict[int, Customer]:
+def _customers(company: Company, ids: set[int], issued_here: bool = False
+               ) -> dict[int, Customer]:
+    """The customers, with (for documents issued here, whose e-invoice is checked) their
+    contacts and addresses read in the same few queries."""
     found: dict[int, Customer] = {}
     id_list = sorted(ids)
     for i in range(0, len(id_list), _CHUNK):
-        found.update((c.pk, c) for c in Customer.objects.filter(
-            company=company, pk__in=id_list[i:i + _CHUNK]))
+        qs = Customer.objects.filter(company=company, pk__in=id_list[i:i + _CHUNK])
+        if issued_here:
+            qs = qs.prefetch_related("contacts", "addresses")
+        found.update((c.pk, c) for c in qs)
     return found
 
 
@@ -272,12 +296,20 @@ def _prepare_one(company: Company, index: int, doc: BulkDoc, customers: dict[int
         raise ValidationFailed(f"unknown currency {doc.currency!r}", field="currency")
     rate = resolve_rate(company, currency, doc.rate)
     credit = doc.kind == DocKind.CREDIT_NOTE
+    if doc.opening:
+        _check_opening(doc, currency)
     totals = compute_invoice_totals(company, currency, doc.lines)
+    if doc.opening and totals.tax:
+        raise ValidationFailed("an opening item carries no VAT of its own",
+                               field="tax_category")
     corrects_number = None
     if doc.corrects_id:
         corrects_number = _check_corrects(doc, customer, currency, totals.total, corrected)
     if doc.terms_id and doc.terms_id not in terms:
         raise NotFound(f"no payment terms with id {doc.terms_id}", field="terms")
+    given = None
+    if doc.due is not None:
+        given = _given_schedule(doc, currency, totals.total)
     period(doc.issue_date)
     check_purchase_order(is_invoice=not credit, po_required=customer.po_required,
                          po_number=doc.po_number, customer_code=customer.code)
@@ -287,7 +319,64 @@ def _prepare_one(company: Company, index: int, doc: BulkDoc, customers: dict[int
                               company.default_terms_id), terms.__getitem__),
         series="CN" if credit else "INV",
         fiscal_year=fiscal_year(doc.issue_date, company.fiscal_year_start),
-        corrects_number=corrects_number)
+        corrects_number=corrects_number, given=given)
+
+
+def _check_opening(doc: BulkDoc, currency: str) -> None:
+    """An opening item is an invoice with a kept number, lines of category O at 0 % whose
+    amounts are exact in the currency (its stated total is not rounded)."""
+    if doc.kind != DocKind.INVOICE:
+        raise ValidationFailed("an opening item is an invoice; bring an open credit of the "
+                               "old system in as a credit note", field="kind")
+    if doc.number is None or not doc.number.strip():
+        raise ValidationFailed("an opening item keeps the number its own system gave it; "
+                               "give its number", field="number")
+    for li in doc.lines:
+        if li.tax_category != TaxCategory.NOT_SUBJECT or li.tax_rate or li.discount_percent:
+            raise ValidationFailed("an opening item carries no VAT of its own: its lines are "
+                                   "of VAT category O at 0 %", field="tax_category")
+        try:
+            Money.of(li.quantity * li.unit_price, currency).minor()
+        except ValueError:
+            raise ValidationFailed(f"total {li.quantity * li.unit_price} has more decimals "
+                                   f"than {currency} has", field="total") from None
+
+
+def _given_schedule(doc: BulkDoc, currency: str, total: int) -> list[ScheduledInstalment]:
+    """The instalments of due dates given with the document (pure rule: ``given_schedule``)."""
+    if doc.kind != DocKind.INVOICE:
+        raise ValidationFailed("a credit note falls due at once; it has no due dates",
+                               field="due_date")
+    if doc.terms_id:
+        raise ValidationFailed("give payment terms or due dates, not both", field="due_date")
+    parts: list[tuple[date, int | None]] = []
+    for day, amount in doc.due or []:
+        minor = None
+        if amount is not None:
+            try:
+                minor = Money.of(amount, currency).minor()
+            except ValueError:
+                raise ValidationFailed(f"amount due {amount} has more decimals than {currency} "
+                                       "has", field="due_amount") from None
+        parts.append((day, minor))
+    return given_schedule(total, currency, doc.issue_date, parts)
+
+
+def _check_einvoice(company: Company, prep: PreparedDoc, issued: dict[str, Any]) -> None:
+    """``einvoice_check`` of ``invoice_post``, on the document as posting will freeze it (an
+    unsaved ``Invoice``: nothing is written, the customer's contacts and addresses are those
+    read with it)."""
+    doc = prep.doc
+    inv = Invoice(company=company, customer=prep.customer, kind=doc.kind,
+                  issue_date=doc.issue_date, currency=prep.currency, rate=prep.rate,
+                  terms_id=doc.terms_id, po_number=doc.po_number.strip(),
+                  buyer_reference=doc.buyer_reference.strip(), notes=doc.notes,
+                  corrects_id=doc.corrects_id)
+    einvoice_check(company=company, invoice=inv, snapshot=build_snapshot(
+        number=None, kind=doc.kind, issue_date=doc.issue_date, currency=prep.currency,
+        rate=prep.rate, customer=issued, po_number=doc.po_number.strip(),
+        buyer_reference=doc.buyer_reference.strip(), corrects=prep.corrects_number,
+        lines=doc.lines, totals=prep.totals))
 
 
 def _check_corrects(doc: BulkDoc, customer: Customer, currency: str, total: int,
@@ -407,10 +496,12 @@ _INVOICE_COLUMNS = (
     "company_id", "customer_id", "kind", "status", "series", "fiscal_year", "seq", "number",
     "issue_date", "due_date", "currency", "rate", "terms_id", "po_number", "buyer_reference",
     "corrects_id", "notes", "net", "tax", "total", "base_total", "snapshot", "snapshot_hash",
-    "posted_at", "posted_by_id", "import_batch_id", "created_at", "payment_reference")
+    "posted_at", "posted_by_id", "import_batch_id", "created_at", "payment_reference",
+    "opening")
 _LINE_COLUMNS = (
     "company_id", "invoice_id", "position", "description", "quantity", "unit_price",
-    "discount_percent", "tax_rate", "tax_category", "net", "tax")
+    "discount_percent", "tax_rate", "tax_category", "exemption_reason", "unit_code", "net",
+    "tax")
 _INSTALMENT_COLUMNS = (
     "company_id", "invoice_id", "customer_id", "seq", "due_date", "currency", "amount",
     "base_amount", "discount_date", "discount_amount")
@@ -435,9 +526,13 @@ class _WriteContext:
             doc, totals = p.doc, p.totals
             credit = doc.kind == DocKind.CREDIT_NOTE
             base_total = to_base(totals.total, p.currency, base, p.rate)
-            schedule, base_parts = posting_schedule(
-                company, credit=credit, total=totals.total, currency=p.currency,
-                issue=doc.issue_date, base_total=base_total, terms=lambda p=p: p.terms)
+            if p.given is not None:
+                schedule = p.given
+                base_parts = split_base(base_total, [s.amount for s in schedule])
+            else:
+                schedule, base_parts = posting_schedule(
+                    company, credit=credit, total=totals.total, currency=p.currency,
+                    issue=doc.issue_date, base_total=base_total, terms=lambda p=p: p.terms)
             reference = creditor_reference(p.number or "")  # ISO 11649, as invoice_post
             snap = snapshot_json(build_snapshot(
                 number=p.number, kind=doc.kind, issue_date=doc.issue_date, currency=p.currency,
@@ -452,7 +547,8 @@ class _WriteContext:
                 schedule[-1].due_date if schedule else doc.issue_date, p.currency, p.rate,
                 doc.terms_id, doc.po_number.strip(), doc.buyer_reference.strip(),
                 doc.corrects_id, doc.notes, totals.net, totals.tax, totals.total, base_total,
-                snap, digest, self.now, self.user_id, self.batch_id, self.now, reference))
+                snap, digest, self.now, self.user_id, self.batch_id, self.now, reference,
+                doc.opening))
             schedules.append((schedule, base_parts))
             events.append((p, digest))
         ids = insert_rows(Invoice, _INVOICE_COLUMNS, invoices, returning=True)
@@ -461,7 +557,8 @@ class _WriteContext:
             day = p.doc.issue_date
             lines.extend(
                 (cid, pk, n, li.description, li.quantity, li.unit_price, li.discount_percent,
-                 li.tax_rate, li.tax_category, lt.net, lt.tax)
+                 li.tax_rate, li.tax_category, li.exemption_reason, li.unit_code, lt.net,
+                 lt.tax)
                 for n, (li, lt) in enumerate(zip(p.doc.lines, p.totals.lines, strict=True), 1))
             instalments.extend(
                 (cid, pk, p.customer.pk, s.seq, s.due_date, p.currency, s.amount, b,
@@ -472,7 +569,7 @@ class _WriteContext:
                 source_type="invoice", source_id=pk, lines=document_entry(
                     credit_note=p.doc.kind == DocKind.CREDIT_NOTE, customer_id=p.customer.pk,
                     currency=p.currency, base_currency=base, rate=p.rate, net=p.totals.net,
-                    tax=p.totals.tax)))
+                    tax=p.totals.tax, opening=p.doc.opening)))
         insert_rows(InvoiceLine, _LINE_COLUMNS, lines)
         insert_rows(Instalment, _INSTALMENT_COLUMNS, instalments)
         entry_ids = journal_write_many(company=company, actor=self.actor, entries=entries,

@@ -18,11 +18,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
-from functools import cache
 from typing import Any
 
 from salesledger.apps.core.models import Company
 from salesledger.domain import einvoice_rules
+from salesledger.domain.countries import is_country
 from salesledger.domain.einvoice import (
     AllowanceCharge,
     Contact,
@@ -64,17 +64,9 @@ DRAFT_NUMBER = "DRAFT"
 
 
 # ---------------------------------------------------------------- countries
-@cache
-def _countries() -> frozenset[str]:
-    from babel import Locale
-
-    codes = {str(c) for c in Locale("en").territories
-             if isinstance(c, str) and len(c) == 2 and c.isalpha() and c != "ZZ"}
-    return frozenset(codes | {"XI", "1A"})  # EN 16931 also knows Northern Ireland and Kosovo
-
-
 def known_country(code: str) -> bool:
-    return code in _countries()
+    """The check customers are stored with (ISO 3166-1 alpha-2, plus EN 16931's XI, 1A)."""
+    return is_country(code)
 
 
 # ---------------------------------------------------------------- the seller and the buyer
@@ -379,6 +371,10 @@ def einvoice_build(*, company: Company, invoice: Invoice, checked: bool = True) 
     refuses a document that breaks a rule: a gap in the company profile says what to set
     before the e-invoice can be written."""
     inv = einvoice_posted(company, invoice)
+    if inv.opening:
+        raise ValidationFailed(
+            f"{inv.number} is an opening item brought from another system, known only by its "
+            "total: it was issued there, and has no e-invoice here", document=inv.number)
     instalments = list(Instalment.objects.filter(invoice=inv).order_by("seq"))
     doc = build_einvoice(company, inv, inv.snapshot, instalments)
     if checked:

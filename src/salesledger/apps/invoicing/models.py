@@ -75,6 +75,10 @@ class Invoice(ImmutableModel):
     import_batch = models.ForeignKey(
         "core.ImportBatch", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # An opening item: an invoice of another system brought in by a migration, known by its
+    # total. Booked against the opening-balances account, not sales and VAT; never an
+    # e-invoice of this ledger (docs/design/opening-items.md).
+    opening = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -96,6 +100,10 @@ class Invoice(ImmutableModel):
             models.CheckConstraint(
                 condition=Q(status="draft") | Q(number__isnull=False),
                 name="invoice_posted_has_number",
+            ),
+            models.CheckConstraint(
+                condition=Q(opening=False) | (Q(kind="invoice") & Q(tax=0)),
+                name="invoice_opening_is_invoice_without_tax",
             ),
         ]
         indexes = [

@@ -206,6 +206,8 @@ def invoice_detail(
         "id": inv.pk,
         "number": inv.number,
         "kind": inv.kind,
+        # An opening item of a migration (docs/design/opening-items.md).
+        "opening": inv.opening,
         "status": inv.status,
         "settlement": _settlement_state(inv, settled_total, open_total, adjusted),
         "customer": inv.customer.code,

@@ -5,7 +5,10 @@ Rows with the same ``number`` form one document (without numbers, rows with the 
 (series IMP: the open invoices of a business moving from another system); without one it
 takes the next gapless number of its series. Documents are posted by
 ``documents_post_bulk``'s two halves (check everything, then write), so every rule of
-``invoice_post`` applies and every broken one is reported. A credit note may correct an
+``invoice_post`` applies and every broken one is reported (the EN 16931 e-invoice rules to
+the documents numbered here; those that keep their numbers are history). Migrated history
+may give its own due dates (``due_date``, ``due_amount``) and come as opening items (kind
+``opening``, given by its ``total``). A credit note may correct an
 invoice of the company or one of the same file; it is then applied to that invoice, as
 ``invoice_post`` does.
 """
@@ -15,6 +18,7 @@ from __future__ import annotations
 import csv
 from datetime import date
 from decimal import Decimal
+from itertools import zip_longest
 from typing import Any, TextIO
 
 from salesledger.apps.core import events
@@ -24,12 +28,20 @@ from salesledger.apps.invoicing.bulk import (
     documents_prepare,
     documents_write,
 )
-from salesledger.apps.invoicing.models import DocKind, Invoice, InvoiceLine
+from salesledger.apps.invoicing.models import DocKind, Instalment, Invoice, InvoiceLine
 from salesledger.apps.invoicing.services import resolve_rate
 from salesledger.apps.payments.models import Allocation
 from salesledger.domain.errors import LedgerError, UnknownCustomer
 from salesledger.domain.lifecycle import DocStatus
-from salesledger.formats.csv_rows import INVOICES, DocumentRows, group_documents, invoice_row
+from salesledger.formats.csv_rows import (
+    INVOICES,
+    LIST_SEPARATOR,
+    OPENING,
+    DocumentRows,
+    group_documents,
+    invoice_row,
+)
+from salesledger.money import Money
 
 from .common import ImportContext, in_chunks, limits
 
@@ -84,7 +96,7 @@ def import_rows(ctx: ImportContext, reader: Any) -> dict[str, Any]:
     n_credit = sum(1 for d in docs if d.kind == DocKind.CREDIT_NOTE)
     return {"rows": reader.rows, "batch": batch.pk, "documents": len(docs),
             "invoices": len(docs) - n_credit, "credit_notes": n_credit,
-            "allocations": applied}
+            "opening_items": sum(1 for d in docs if d.opening), "allocations": applied}
 
 
 def _report(ctx: ImportContext, items: list[tuple[DocumentRows, BulkDoc]],
@@ -127,6 +139,9 @@ class _References:
                         code=UnknownCustomer.code)
             ok = False
         kind = g.value("kind") or DocKind.INVOICE
+        opening = kind == OPENING
+        if opening:
+            kind = DocKind.INVOICE
         terms_id = None
         if g.value("terms"):
             terms_id = self.terms.get(g.value("terms"))
@@ -142,7 +157,7 @@ class _References:
                 ok = False
             elif corrects in self.in_file:
                 target = self.in_file[corrects]
-                if (target.value("kind") or DocKind.INVOICE) != DocKind.INVOICE:
+                if (target.value("kind") or DocKind.INVOICE) not in (DocKind.INVOICE, OPENING):
                     ctx.problem(g.line, "corrects", f"{corrects} is a credit note, not an "
                                                     "invoice")
                     ok = False
@@ -173,33 +188,84 @@ class _References:
             currency=currency, lines=[r.item for r in g.rows if r.item is not None], rate=rate,
             terms_id=terms_id, po_number=g.value("po_number"),
             buyer_reference=g.value("buyer_reference"), notes=g.value("notes"),
-            number=g.number or None, corrects_id=corrects_id)
+            number=g.number or None, corrects_id=corrects_id, opening=opening,
+            due=list(zip_longest(g.value("due_date", ()), g.value("due_amount", ())))
+            if g.value("due_date", ()) else None)
 
 
 # ---------------------------------------------------------------------------- export
 def export_invoices(*, company: Any, out: TextIO, as_of: date | None = None) -> int:
-    """One row per line of every posted document, in the import's columns."""
+    """One row per line of every posted document, in the import's columns. An invoice that
+    falls due by its own terms keeps them (``terms``); one that fell due by the customer's or
+    the company's terms without an early-payment discount is written with its due dates,
+    which an import keeps exactly. An opening item is written as one row with its total."""
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(INVOICES.columns)
     qs = InvoiceLine.objects.filter(company=company, invoice__status=DocStatus.POSTED)
     if as_of is not None:
         qs = qs.filter(invoice__issue_date__lte=as_of)
     rows = (qs.order_by("invoice__issue_date", "invoice_id", "position").values_list(
-        "invoice__kind", "invoice__number", "invoice__customer__code", "invoice__issue_date",
-        "invoice__currency", "invoice__rate", "invoice__terms__code", "invoice__po_number",
-        "invoice__buyer_reference", "invoice__notes", "invoice__corrects__number",
-        "description", "quantity", "unit_price", "tax_rate", "discount_percent", "tax_category",
+        "invoice_id", "invoice__kind", "invoice__opening", "invoice__number",
+        "invoice__customer__code", "invoice__issue_date", "invoice__currency", "invoice__rate",
+        "invoice__terms__code", "invoice__po_number", "invoice__buyer_reference",
+        "invoice__notes", "invoice__corrects__number", "invoice__total", "description",
+        "quantity", "unit_price", "tax_rate", "discount_percent", "tax_category",
+        "exemption_reason",
     ).iterator(chunk_size=2000))
+    dues = _due_dates(company, as_of)
     count = 0
-    for (kind, number, customer, issue, currency, rate, terms, po, buyer, notes, corrects,
-         description, quantity, price, tax_rate, discount, category) in rows:
-        writer.writerow([
-            kind, number, "", customer, issue.isoformat(), currency, _text(rate), terms or "",
-            po, buyer, notes, corrects or "", description, _text(quantity), _text(price),
-            _text(tax_rate), _text(discount), category,
-        ])
+    for (pk, kind, opening, number, customer, issue, currency, rate, terms, po, buyer, notes,
+         corrects, total, description, quantity, price, tax_rate, discount, category,
+         reason) in rows:
+        due_date, due_amount = ("", "") if terms else dues.get(pk, currency)
+        if opening:
+            head = [OPENING, number, "", customer, issue.isoformat(), currency, _text(rate),
+                    terms or "", due_date, due_amount, po, buyer, notes, "",
+                    Money.from_minor(total, currency).format_plain(), description]
+            writer.writerow(head + [""] * 6)
+        else:
+            writer.writerow([
+                kind, number, "", customer, issue.isoformat(), currency, _text(rate),
+                terms or "", due_date, due_amount, po, buyer, notes, corrects or "", "",
+                description, _text(quantity), _text(price), _text(tax_rate), _text(discount),
+                category, reason,
+            ])
         count += 1
     return count
+
+
+class _DueDates:
+    """The due dates and amounts of posted invoices, read alongside the lines (both in order
+    of issue date, then id): ``get(invoice id)`` moves forward to that invoice."""
+
+    def __init__(self, rows: Any) -> None:
+        self.rows, self.current = rows, next(rows, None)
+        self.last: tuple[int | None, tuple[str, str]] = (None, ("", ""))
+
+    def get(self, invoice_id: int, currency: str) -> tuple[str, str]:
+        found: list[tuple[date, int, int]] = []
+        while self.current is not None and self.current[0] == invoice_id:
+            found.append(self.current[1:])
+            self.current = next(self.rows, None)
+        if not found:
+            return self.last[1] if self.last[0] == invoice_id else ("", "")
+        if any(discount for _, _, discount in found):
+            text = ("", "")  # the terms' early-payment discount: the terms say it all
+        else:
+            text = (LIST_SEPARATOR.join(d.isoformat() for d, _, _ in found),
+                    LIST_SEPARATOR.join(Money.from_minor(a, currency).format_plain()
+                                        for _, a, _ in found) if len(found) > 1 else "")
+        self.last = (invoice_id, text)
+        return text
+
+
+def _due_dates(company: Any, as_of: date | None) -> _DueDates:
+    qs = Instalment.objects.filter(company=company, invoice__status=DocStatus.POSTED,
+                                   invoice__terms__isnull=True)
+    if as_of is not None:
+        qs = qs.filter(invoice__issue_date__lte=as_of)
+    return _DueDates(qs.order_by("invoice__issue_date", "invoice_id", "seq").values_list(
+        "invoice_id", "due_date", "amount", "discount_amount").iterator(chunk_size=2000))
 
 
 def _text(value: Decimal | str) -> str:

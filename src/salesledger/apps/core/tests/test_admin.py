@@ -174,3 +174,21 @@ def test_editing_a_draft_saves_it_and_writes_the_audit_log(
     assert draft.lines.get().quantity == Decimal(2)
     event = AuditEvent.objects.filter(company=a["company"], action="admin.change").get()
     assert event.entity == "invoice" and "notes" in event.data["fields"]
+
+
+def test_the_back_office_refuses_a_country_that_is_not_an_iso_code(
+        superuser_client: Client, two_companies: dict[str, Any]) -> None:
+    from salesledger.apps.customers.admin import CustomerAdmin
+    from salesledger.apps.customers.models import Customer
+
+    customer = two_companies["a"]["customer"]
+    request = superuser_client.get(reverse("admin:index")).wsgi_request
+    form_class = CustomerAdmin(Customer, admin.site).get_form(request, customer, change=True)
+    fields = ("code", "name", "currency", "language", "country")
+    data = {f: getattr(customer, f) for f in fields}
+    for bad in ("ZZ", "EU"):
+        form = form_class(data={**data, "country": bad}, instance=customer)
+        assert not form.is_valid() and "ISO 3166-1" in str(form.errors["country"])
+    form = form_class(data={**data, "country": "GB"}, instance=customer)
+    form.is_valid()
+    assert "country" not in form.errors
