@@ -54,7 +54,6 @@ from salesledger.domain.errors import (
     ValidationFailed,
 )
 from salesledger.domain.journal import to_base
-from salesledger.formats.einvoice import write_cii, write_ubl
 from salesledger.formats.einvoice.codes import (
     CREDIT_TRANSFER,
     NOT_DEFINED,
@@ -62,7 +61,6 @@ from salesledger.formats.einvoice.codes import (
     electronic_address_for,
     legal_scheme_for,
 )
-from salesledger.formats.einvoice.facturx import embed_facturx
 from salesledger.money import Money, Rounding, quantize
 
 from .models import DocKind, DocumentFile, Instalment, Invoice
@@ -412,6 +410,9 @@ def einvoice_preview(*, company: Company, invoice: Invoice) -> EInvoice:
 
 def einvoice_xml(*, company: Company, invoice: Invoice, syntax: str) -> bytes:
     """The UBL (``syntax="ubl"``) or CII (``"cii"``) XML of a posted document, rendered now."""
+    # The XML stack loads here, not with the module: posting needs only the checks.
+    from salesledger.formats.einvoice import write_cii, write_ubl
+
     doc = einvoice_build(company=company, invoice=invoice)
     if syntax == "ubl":
         return write_ubl(doc)
@@ -433,6 +434,8 @@ def facturx_pdf(invoice: Invoice, *, pdf: bytes | None = None) -> bytes:
             raise FacturXFailed("no PDF renderer is installed to embed the e-invoice into "
                                 "(the documents app)") from None
         pdf = invoice_pdf_bytes(company=company, invoice=invoice, pdfa=True)
+    from salesledger.formats.einvoice.facturx import embed_facturx
+
     return embed_facturx(pdf, xml, lang=(invoice.customer.language or "en")[:2])
 
 
