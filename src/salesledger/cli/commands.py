@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import sys
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -149,7 +151,10 @@ def cmd_period_close(args: argparse.Namespace) -> int:
     company = company_close_period(
         actor=_actor(args, company), company=company, through=_date(args.through, "--through")
     )
-    print(f"books of {company.code} closed through {company.lock_date}")
+    if args.json:
+        emit_json({"company": company.code, "closed_through": company.lock_date})
+    else:
+        print(f"books of {company.code} closed through {company.lock_date}")
     return 0
 
 
@@ -445,20 +450,25 @@ def cmd_invoice_einvoice(args: argparse.Namespace) -> int:
     stored = einvoice_file(actor=_actor(args, company), company=company, invoice=inv,
                            kind=args.format)
     content = bytes(stored.content)
-    if args.format == "ubl":
-        for gap in peppol_gaps(company=company, invoice=inv):
+    gaps = peppol_gaps(company=company, invoice=inv) if args.format == "ubl" else []
+    if not args.json:
+        for gap in gaps:
             print(f"warning: valid EN 16931, but not sendable over Peppol: {gap}",
                   file=sys.stderr)
+    info = {"number": inv.number, "format": args.format, "sha256": stored.sha256,
+            "bytes": len(content), "name": einvoice_filename(inv, args.format),
+            "peppol_gaps": gaps}
     if not args.output or args.output == "-":
+        if args.json:
+            emit_json({**info, "xml": content.decode("utf-8")})
+            return 0
         sys.stdout.write(content.decode("utf-8"))
         sys.stdout.flush()
         return 0
     with open(args.output, "wb") as fh:
         fh.write(content)
     if args.json:
-        emit_json({"number": inv.number, "format": args.format, "file": args.output,
-                   "sha256": stored.sha256, "bytes": len(content),
-                   "name": einvoice_filename(inv, args.format)})
+        emit_json({**info, "file": args.output})
     else:
         print(f"{args.format} e-invoice of {inv.number} written to {args.output} "
               f"({len(content)} bytes, sha256 {stored.sha256[:12]}...)", file=sys.stderr)
@@ -671,11 +681,21 @@ def cmd_export(args: argparse.Namespace) -> int:
     from salesledger.apps.core.csvio import export_csv
 
     company = _company(args)
+    as_of = _as_of(args, company)
     if args.file in (None, "-"):
-        export_csv(kind=args.kind, company=company, out=sys.stdout, as_of=_as_of(args, company))
+        if args.json:  # the rows as objects, keyed by the CSV's column names
+            text = io.StringIO()
+            export_csv(kind=args.kind, company=company, out=text, as_of=as_of)
+            text.seek(0)
+            emit_json(list(csv.DictReader(text)))
+        else:
+            export_csv(kind=args.kind, company=company, out=sys.stdout, as_of=as_of)
+        return 0
+    with open(args.file, "w", newline="", encoding="utf-8") as fh:
+        n = export_csv(kind=args.kind, company=company, out=fh, as_of=as_of)
+    if args.json:
+        emit_json({"kind": args.kind, "file": args.file, "rows": n})
     else:
-        with open(args.file, "w", newline="", encoding="utf-8") as fh:
-            n = export_csv(kind=args.kind, company=company, out=fh, as_of=_as_of(args, company))
         print(f"exported {n} rows to {args.file}", file=sys.stderr)
     return 0
 
