@@ -21,9 +21,15 @@ Sub = Any
 
 # ---------------------------------------------------------------- shared helpers
 def _company(args: argparse.Namespace) -> Any:
+    """The company the command acts on; a ``--user`` given must at least be able to read it
+    (every command, reads included; writes check their own role on top)."""
     from salesledger.apps.core.selectors import company_resolve
+    from salesledger.apps.core.services import require_reader
 
-    return company_resolve(args.company)
+    company = company_resolve(args.company)
+    if getattr(args, "user", None):
+        require_reader(company, args.user)
+    return company
 
 
 def _actor(args: argparse.Namespace, company: Any) -> Any:
@@ -326,9 +332,14 @@ def _create_doc(args: argparse.Namespace, kind: str) -> int:
     data = _invoice_input(args, kind)
     if data.issue_date is None:
         data.issue_date = _as_of(args, company)
+    if args.post:  # refused before the draft is written, rather than leave it behind
+        from salesledger.apps.core.services import document_date_check
+
+        document_date_check(company, confirmed=args.allow_future_date)(data.issue_date)
     inv = invoice_create(actor=actor, company=company, data=data)
     if args.post:
-        inv = invoice_post(actor=actor, company=company, invoice_id=inv.pk)
+        inv = invoice_post(actor=actor, company=company, invoice_id=inv.pk,
+                           allow_future_date=args.allow_future_date)
     return _show_doc(args, company, inv.number or str(inv.pk))
 
 
@@ -345,7 +356,8 @@ def cmd_invoice_post(args: argparse.Namespace) -> int:
 
     company = _company(args)
     inv = invoice_get(company, args.id)
-    inv = invoice_post(actor=_actor(args, company), company=company, invoice_id=inv.pk)
+    inv = invoice_post(actor=_actor(args, company), company=company, invoice_id=inv.pk,
+                       allow_future_date=args.allow_future_date)
     return _show_doc(args, company, inv.number)
 
 
@@ -599,6 +611,8 @@ def cmd_balance(args: argparse.Namespace) -> int:
     totals: dict[str, int] = {}
     for _, cur, v in rows:
         totals[cur] = totals.get(cur, 0) + v
+    if not totals:  # nothing open: a total of zero, in the company's currency
+        totals[company.base_currency] = 0
     if args.json:
         emit_json(
             {
@@ -669,12 +683,31 @@ def cmd_import(args: argparse.Namespace) -> int:
         company=company,
         actor=_actor(args, company),
         force=args.force,
+        allow_future_date=args.allow_future_date,
     )
     if args.json:
         emit_json(result)
     else:
-        print(f"imported {result['rows']} {args.kind} from {args.file} (batch {result['batch']})")
+        print(f"imported {_import_count(args.kind, result)} from {args.file} "
+              f"({_count(result['rows'], 'row')}, batch {result['batch']})")
     return 0
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def _import_count(kind: str, result: dict[str, Any]) -> str:
+    """What an import wrote, counted as people count it: documents, not CSV rows (an invoice
+    of three lines is three rows)."""
+    if kind == "invoices":
+        parts = [_count(result["invoices"], "invoice")]
+        if result["credit_notes"]:
+            parts.append(_count(result["credit_notes"], "credit note"))
+        return " and ".join(parts)
+    if kind == "customers":
+        return _count(result["customers"], "customer")
+    return _count(result["receipts"], "receipt")
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -723,6 +756,11 @@ def cmd_check(args: argparse.Namespace) -> int:
     from salesledger.apps.ledger.checks import check_company
 
     companies = [_company(args)] if args.company else companies_all()
+    if args.user:
+        from salesledger.apps.core.services import require_reader
+
+        for c in companies:
+            require_reader(c, args.user)
     report = {c.code: [str(p) for p in check_company(c)] for c in companies}
     bad = sum(len(v) for v in report.values())
     if args.json:
@@ -822,6 +860,7 @@ def register(sub: Sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("--buyer-reference")
     p = _cmd(g, common, "post", cmd_invoice_post, "post a draft invoice or credit note")
     p.add_argument("id", help="draft id")
+    _future_date_arg(p)
     p = _cmd(g, common, "show", cmd_invoice_show, "show an invoice or credit note")
     p.add_argument("number")
     p = _cmd(g, common, "list", cmd_invoice_list, "list invoices and credit notes")
@@ -900,6 +939,7 @@ def register(sub: Sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("kind", choices=["customers", "invoices", "receipts"])
     p.add_argument("file")
     p.add_argument("--force", action="store_true", help="import a file seen before again")
+    _future_date_arg(p)
     p = _cmd(sub, common, "export", cmd_export, "export CSV (see docs/csv-formats.md)")
     p.add_argument("kind", choices=["customers", "invoices", "receipts", "open-items"])
     p.add_argument("file", nargs="?")
@@ -930,6 +970,12 @@ def register(sub: Sub, common: argparse.ArgumentParser) -> None:
     register_adjustments(sub, common)
 
 
+def _future_date_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--allow-future-date", action="store_true",
+                   help="post a document dated beyond the company's future-date horizon "
+                        "(one year ahead by default)")
+
+
 def _doc_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--customer", required=True)
     p.add_argument("--date")
@@ -939,6 +985,7 @@ def _doc_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rate")
     p.add_argument("--notes")
     p.add_argument("--post", action="store_true", help="post at once")
+    _future_date_arg(p)
     p.add_argument("--charge", action="append", metavar="'REASON;AMOUNT;TAX%[;CAT[;CODE]]'",
                    help="a document-level charge (freight, packing); repeatable")
     p.add_argument("--allowance", action="append", metavar="'REASON;AMOUNT;TAX%[;CAT[;CODE]]'",

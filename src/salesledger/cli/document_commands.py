@@ -128,8 +128,11 @@ _PROFILE_OPTIONS = {
     "address_line2": "address_line2", "postal_code": "postal_code", "city": "city",
     "country": "country", "email": "email", "phone": "phone", "website": "website",
     "iban": "iban", "bic": "bic", "brand_color": "brand_color", "footer": "document_footer",
-    "legal_mentions": "legal_mentions",
+    "legal_mentions": "legal_mentions", "future_date_horizon": "future_date_horizon_days",
 }
+_PROFILE_HELP = {"future_date_horizon": "DAYS after today beyond which a new document is "
+                                        "refused unless posted with --allow-future-date "
+                                        "(default 365)"}
 
 
 def cmd_company_set(args: argparse.Namespace) -> int:
@@ -300,7 +303,7 @@ def register(sub: Sub, common: argparse.ArgumentParser) -> None:
     p = _cmd(g, common, "set", cmd_company_set,
              "change seller details, bank account, branding and texts of documents")
     for option in _PROFILE_OPTIONS:
-        p.add_argument("--" + option.replace("_", "-"))
+        p.add_argument("--" + option.replace("_", "-"), help=_PROFILE_HELP.get(option))
     p.add_argument("--logo", metavar="FILE", help="PNG, JPEG or SVG, at most 1 MB")
     p.add_argument("--remove-logo", action="store_true")
     _cmd(g, common, "show", cmd_company_show, "show the company's profile")

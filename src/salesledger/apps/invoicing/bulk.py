@@ -46,6 +46,7 @@ from salesledger.apps.core.models import Company, ImportBatch, NumberCounter, Ro
 from salesledger.apps.core.services import (
     SERIES_PREFIX,
     check_open_period,
+    document_date_check,
     number_format,
     number_take,
     require_role,
@@ -137,13 +138,14 @@ class PreparedDocs:
 
 
 def documents_post_bulk(*, actor: Any, company: Company, docs: list[BulkDoc],
-                        import_batch: ImportBatch | None = None, batch_size: int = 2000
-                        ) -> list[int]:
+                        import_batch: ImportBatch | None = None, batch_size: int = 2000,
+                        allow_future_date: bool = False) -> list[int]:
     """Post every document in one transaction; return their ids in input order. The first
     broken rule raises the error ``invoice_post`` would raise, and nothing is written."""
     require_role(company, actor, Role.CLERK)
     with transaction.atomic():
-        prepared = documents_prepare(company=company, docs=docs)
+        prepared = documents_prepare(company=company, docs=docs,
+                                     allow_future_date=allow_future_date)
         if prepared.problems:
             raise prepared.problems[0][1]
         return documents_write(actor=actor, prepared=prepared, import_batch=import_batch,
@@ -162,11 +164,14 @@ def open_period_check(company: Company, days: Iterable[date]) -> Callable[[date]
     return lambda day: None
 
 
-def documents_prepare(*, company: Company, docs: list[BulkDoc]) -> PreparedDocs:
+def documents_prepare(*, company: Company, docs: list[BulkDoc],
+                      allow_future_date: bool = False) -> PreparedDocs:
     """Check every document and compute what posting it needs, reading the database a fixed
     number of times whatever the number of documents. Collects a problem per broken document
     instead of stopping at the first (batch imports report them all). Call inside the
-    transaction that will write: the corrected invoices are locked until it ends."""
+    transaction that will write: the corrected invoices are locked until it ends. A new
+    document (no number of its own) dated beyond the future-date horizon is refused unless
+    ``allow_future_date``; one that keeps its number is history, not checked."""
     out = PreparedDocs(company)
     customers = _customers(company, {d.customer_id for d in docs})
     out.customers = _issued(company, customers)
@@ -175,11 +180,14 @@ def documents_prepare(*, company: Company, docs: list[BulkDoc]) -> PreparedDocs:
     taken = _numbers_taken(company, [d.number for d in docs if d.number])
     counters = _counters(company)
     period = open_period_check(company, {d.issue_date for d in docs})
+    future = document_date_check(company, confirmed=allow_future_date)
     seen_numbers: set[str] = set()
     own: dict[tuple[str, int], list[PreparedDoc]] = defaultdict(list)
     for index, doc in enumerate(docs):
         try:
             period(doc.issue_date)
+            if doc.number is None:
+                future(doc.issue_date)
             prep = _prepare_one(company, index, doc, customers, terms, corrected)
             if doc.number is not None:
                 _keep_number(prep, doc.number, taken, seen_numbers)

@@ -52,7 +52,8 @@ def import_rows(ctx: ImportContext, reader: Any) -> dict[str, Any]:
         doc = refs.document(g)
         if doc is not None:
             (second if g.value("corrects") in refs.in_file else first).append((g, doc))
-    prepared = documents_prepare(company=ctx.company, docs=[d for _, d in first])
+    prepared = documents_prepare(company=ctx.company, docs=[d for _, d in first],
+                                 allow_future_date=ctx.allow_future_date)
     _report(ctx, first, prepared.problems)
     ctx.fail_if_problems()
 
@@ -63,7 +64,8 @@ def import_rows(ctx: ImportContext, reader: Any) -> dict[str, Any]:
         # Their invoices exist now: check them (every problem again) and post them.
         for g, doc in second:
             doc.corrects_id = by_number[g.value("corrects")]
-        prepared = documents_prepare(company=ctx.company, docs=[d for _, d in second])
+        prepared = documents_prepare(company=ctx.company, docs=[d for _, d in second],
+                                     allow_future_date=ctx.allow_future_date)
         _report(ctx, second, prepared.problems)
         ctx.fail_if_problems()
         ids += documents_write(actor=ctx.actor, prepared=prepared, import_batch=batch)
