@@ -78,7 +78,7 @@ def test_as_of_changes_the_balance(capsys, books):
     def balance(day: str) -> list[dict]:
         return run_json(capsys, "balance", "--as-of", day)["total"]
 
-    assert balance("2025-03-09") == []
+    assert balance("2025-03-09") == [{"amount": "0.00", "currency": "EUR"}]
     assert balance("2025-03-10") == [{"amount": "100.00", "currency": "EUR"}]
     assert balance("2025-04-02") == [{"amount": "70.00", "currency": "EUR"}]
     code, out, _ = run(capsys, "balance", "--as-of", "2025-04-02")

@@ -37,6 +37,10 @@ AMOUNTS = st.integers(1, 10**9)
 DAY = date(2025, 3, 10)
 
 
+# Amounts in euros, the base currency.
+EUR = {"currency": "EUR", "base_currency": "EUR"}
+
+
 # ---------------------------------------------------------------- tolerance
 @pytest.mark.parametrize(("residual", "base", "ok"), [
     (500, 500, True),  # at both limits
@@ -46,7 +50,7 @@ DAY = date(2025, 3, 10)
 def test_tolerance_amount_limit(residual, base, ok):
     tol = Tolerance(500, Decimal("5"))
     call = lambda: check_tolerance(residual, base_residual=base, invoice_total=10000,  # noqa: E731
-                                   tolerance=tol)
+                                   tolerance=tol, **EUR)
     if ok:
         call()
     else:
@@ -58,18 +62,32 @@ def test_tolerance_percent_limit_rounds_down():
     # 2 % of 123.45 is 2.469: at most 2.46 may be written off
     assert percent_limit(12345, Decimal(2)) == 246
     tol = Tolerance(10000, Decimal(2))
-    check_tolerance(246, base_residual=246, invoice_total=12345, tolerance=tol)
+    check_tolerance(246, base_residual=246, invoice_total=12345, tolerance=tol, **EUR)
     with pytest.raises(WriteOffExceedsTolerance) as exc:
-        check_tolerance(247, base_residual=247, invoice_total=12345, tolerance=tol,
+        check_tolerance(247, base_residual=247, invoice_total=12345, tolerance=tol, **EUR,
                         where="INV2025-00001")
-    assert "INV2025-00001" in exc.value.message
+    assert exc.value.message == (
+        "the residual of INV2025-00001 (2.47 EUR) is outside the write-off tolerance (at most "
+        "100.00 EUR and 2 % of the invoice, 2.46 EUR); leave it open, record a deduction, or "
+        "write it off as a bad debt")
+    assert exc.value.as_dict()["residual"] == "2.47"
+
+
+def test_tolerance_speaks_of_both_currencies_when_the_invoice_is_in_another():
+    with pytest.raises(WriteOffExceedsTolerance) as exc:
+        check_tolerance(14000, base_residual=12880, invoice_total=10**6,
+                        tolerance=Tolerance(500, Decimal(5)), currency="USD",
+                        base_currency="EUR")
+    assert "(140.00 USD, 128.80 EUR in the base currency)" in exc.value.message
+    assert "at most 5.00 EUR" in exc.value.message
+    assert "minor units" not in exc.value.message
 
 
 def test_zero_tolerance_allows_nothing_and_bad_limits_are_refused():
     with pytest.raises(WriteOffExceedsTolerance):
-        check_tolerance(1, base_residual=1, invoice_total=10**9, tolerance=Tolerance(0, 0))
+        check_tolerance(1, base_residual=1, invoice_total=10**9, tolerance=Tolerance(0, 0), **EUR)
     with pytest.raises(NegativeAmount):
-        check_tolerance(0, base_residual=0, invoice_total=100, tolerance=Tolerance(5, 1))
+        check_tolerance(0, base_residual=0, invoice_total=100, tolerance=Tolerance(5, 1), **EUR)
     for amount, percent in ((-1, Decimal(1)), (1, Decimal("-0.1")), (1, Decimal("100.01"))):
         with pytest.raises(ValidationFailed):
             Tolerance(amount, percent)
@@ -81,7 +99,7 @@ def test_tolerance_accepts_exactly_what_is_within_both_limits(residual, total, l
     tol = Tolerance(limit, percent)
     within = residual <= limit and residual * 100 <= total * percent
     try:
-        check_tolerance(residual, base_residual=residual, invoice_total=total, tolerance=tol)
+        check_tolerance(residual, base_residual=residual, invoice_total=total, tolerance=tol, **EUR)
         accepted = True
     except WriteOffExceedsTolerance:
         accepted = False
@@ -131,7 +149,7 @@ def test_no_discount_without_terms_for_it():
 @given(open_before=st.integers(0, 10**6), written_off=st.integers(1, 10**6), data=st.data())
 def test_recovery_pays_the_open_part_first_and_loses_nothing(open_before, written_off, data):
     paid = data.draw(st.integers(1, open_before + written_off))
-    r = split_recovery(paid=paid, open_before=open_before, written_off=written_off)
+    r = split_recovery(paid=paid, open_before=open_before, written_off=written_off, currency="EUR")
     assert r.recovered + r.written_off_again == written_off
     assert r.recovered == max(0, paid - open_before)
     # after the payment, what is open plus what is written off again is what was owed less it
@@ -141,11 +159,13 @@ def test_recovery_pays_the_open_part_first_and_loses_nothing(open_before, writte
 
 def test_recovery_refuses_what_it_cannot_do():
     with pytest.raises(ValidationFailed):
-        split_recovery(paid=1, open_before=0, written_off=0)
-    with pytest.raises(ValidationFailed):
-        split_recovery(paid=101, open_before=50, written_off=50)
+        split_recovery(paid=1, open_before=0, written_off=0, currency="EUR")
+    with pytest.raises(ValidationFailed) as exc:
+        split_recovery(paid=10100, open_before=5000, written_off=5000, currency="EUR")
+    assert exc.value.message == ("the payment (101.00 EUR) is more than is open (50.00 EUR) and "
+                                 "written off (50.00 EUR) on the invoice")
     with pytest.raises(NegativeAmount):
-        split_recovery(paid=0, open_before=50, written_off=50)
+        split_recovery(paid=0, open_before=50, written_off=50, currency="EUR")
 
 
 # ---------------------------------------------------------------- journal entries

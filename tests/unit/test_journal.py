@@ -89,9 +89,10 @@ def test_check_balanced_refuses_an_unbalanced_entry():
     with pytest.raises(UnbalancedEntry):
         check_balanced([Line(AccountRole.BANK, 100, 100, "EUR"),
                         Line(AccountRole.UNAPPLIED, -99, -99, "EUR")])
-    with pytest.raises(UnbalancedEntry):  # balanced in base, not in the document currency
+    with pytest.raises(UnbalancedEntry) as exc:  # balanced in base, not in the document currency
         check_balanced([Line(AccountRole.BANK, 100, 100, "USD"),
                         Line(AccountRole.UNAPPLIED, -100, -101, "USD")])
+    assert exc.value.message == "journal entry does not balance per currency: off by -0.01 USD"
 
 
 def test_posting_example_in_foreign_currency():

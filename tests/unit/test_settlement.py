@@ -59,25 +59,34 @@ def test_negative_available_is_refused():
 
 
 def test_check_allocation():
-    check_allocation(100, open_amount=100, unallocated=100)
+    check_allocation(100, open_amount=100, unallocated=100, currency="EUR")
     with pytest.raises(NegativeAmount):
-        check_allocation(0, open_amount=100, unallocated=100)
+        check_allocation(0, open_amount=100, unallocated=100, currency="EUR")
     with pytest.raises(NegativeAmount):
-        check_allocation(-5, open_amount=100, unallocated=100)
+        check_allocation(-5, open_amount=100, unallocated=100, currency="EUR")
     with pytest.raises(AllocationExceedsOpenAmount) as exc:
-        check_allocation(101, open_amount=100, unallocated=500)
+        check_allocation(101, open_amount=100, unallocated=500, currency="EUR")
     assert exc.value.code == "allocation_exceeds_open_amount"
-    assert exc.value.fields == {"amount": 101, "open": 100}
+    assert exc.value.message == ("allocating 1.01 EUR exceeds the 1.00 EUR still open on the "
+                                 "instalment")
+    assert exc.value.as_dict() == {"code": "allocation_exceeds_open_amount",
+                                   "message": exc.value.message, "amount": "1.01",
+                                   "open": "1.00", "currency": "EUR"}
     with pytest.raises(AllocationExceedsUnallocated) as exc2:
-        check_allocation(60, open_amount=100, unallocated=50)
+        check_allocation(60, open_amount=100, unallocated=50, currency="EUR")
     assert exc2.value.code == "allocation_exceeds_unallocated"
+    assert exc2.value.message == "allocating 0.60 EUR exceeds the 0.50 EUR still unallocated"
+    with pytest.raises(AllocationExceedsOpenAmount) as exc3:  # a currency without decimals
+        check_allocation(50000, open_amount=22221, unallocated=50000, currency="JPY")
+    assert exc3.value.message == ("allocating 50000 JPY exceeds the 22221 JPY still open on the "
+                                  "instalment")
 
 
 @given(st.integers(-10, 1000), st.integers(0, 1000), st.integers(0, 1000))
 def test_check_allocation_accepts_exactly_the_allowed_amounts(amount, open_amount, unallocated):
     allowed = 0 < amount <= min(open_amount, unallocated)
     try:
-        check_allocation(amount, open_amount=open_amount, unallocated=unallocated)
+        check_allocation(amount, open_amount=open_amount, unallocated=unallocated, currency="EUR")
     except (NegativeAmount, AllocationExceedsOpenAmount, AllocationExceedsUnallocated):
         assert not allowed
     else:

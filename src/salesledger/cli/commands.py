@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import sys
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -19,9 +21,15 @@ Sub = Any
 
 # ---------------------------------------------------------------- shared helpers
 def _company(args: argparse.Namespace) -> Any:
+    """The company the command acts on; a ``--user`` given must at least be able to read it
+    (every command, reads included; writes check their own role on top)."""
     from salesledger.apps.core.selectors import company_resolve
+    from salesledger.apps.core.services import require_reader
 
-    return company_resolve(args.company)
+    company = company_resolve(args.company)
+    if getattr(args, "user", None):
+        require_reader(company, args.user)
+    return company
 
 
 def _actor(args: argparse.Namespace, company: Any) -> Any:
@@ -149,7 +157,10 @@ def cmd_period_close(args: argparse.Namespace) -> int:
     company = company_close_period(
         actor=_actor(args, company), company=company, through=_date(args.through, "--through")
     )
-    print(f"books of {company.code} closed through {company.lock_date}")
+    if args.json:
+        emit_json({"company": company.code, "closed_through": company.lock_date})
+    else:
+        print(f"books of {company.code} closed through {company.lock_date}")
     return 0
 
 
@@ -321,9 +332,14 @@ def _create_doc(args: argparse.Namespace, kind: str) -> int:
     data = _invoice_input(args, kind)
     if data.issue_date is None:
         data.issue_date = _as_of(args, company)
+    if args.post:  # refused before the draft is written, rather than leave it behind
+        from salesledger.apps.core.services import document_date_check
+
+        document_date_check(company, confirmed=args.allow_future_date)(data.issue_date)
     inv = invoice_create(actor=actor, company=company, data=data)
     if args.post:
-        inv = invoice_post(actor=actor, company=company, invoice_id=inv.pk)
+        inv = invoice_post(actor=actor, company=company, invoice_id=inv.pk,
+                           allow_future_date=args.allow_future_date)
     return _show_doc(args, company, inv.number or str(inv.pk))
 
 
@@ -340,7 +356,8 @@ def cmd_invoice_post(args: argparse.Namespace) -> int:
 
     company = _company(args)
     inv = invoice_get(company, args.id)
-    inv = invoice_post(actor=_actor(args, company), company=company, invoice_id=inv.pk)
+    inv = invoice_post(actor=_actor(args, company), company=company, invoice_id=inv.pk,
+                       allow_future_date=args.allow_future_date)
     return _show_doc(args, company, inv.number)
 
 
@@ -446,20 +463,25 @@ def cmd_invoice_einvoice(args: argparse.Namespace) -> int:
     stored = einvoice_file(actor=_actor(args, company), company=company, invoice=inv,
                            kind=args.format)
     content = bytes(stored.content)
-    if args.format == "ubl":
-        for gap in peppol_gaps(company=company, invoice=inv):
+    gaps = peppol_gaps(company=company, invoice=inv) if args.format == "ubl" else []
+    if not args.json:
+        for gap in gaps:
             print(f"warning: valid EN 16931, but not sendable over Peppol: {gap}",
                   file=sys.stderr)
+    info = {"number": inv.number, "format": args.format, "sha256": stored.sha256,
+            "bytes": len(content), "name": einvoice_filename(inv, args.format),
+            "peppol_gaps": gaps}
     if not args.output or args.output == "-":
+        if args.json:
+            emit_json({**info, "xml": content.decode("utf-8")})
+            return 0
         sys.stdout.write(content.decode("utf-8"))
         sys.stdout.flush()
         return 0
     with open(args.output, "wb") as fh:
         fh.write(content)
     if args.json:
-        emit_json({"number": inv.number, "format": args.format, "file": args.output,
-                   "sha256": stored.sha256, "bytes": len(content),
-                   "name": einvoice_filename(inv, args.format)})
+        emit_json({**info, "file": args.output})
     else:
         print(f"{args.format} e-invoice of {inv.number} written to {args.output} "
               f"({len(content)} bytes, sha256 {stored.sha256[:12]}...)", file=sys.stderr)
@@ -590,6 +612,8 @@ def cmd_balance(args: argparse.Namespace) -> int:
     totals: dict[str, int] = {}
     for _, cur, v in rows:
         totals[cur] = totals.get(cur, 0) + v
+    if not totals:  # nothing open: a total of zero, in the company's currency
+        totals[company.base_currency] = 0
     if args.json:
         emit_json(
             {
@@ -660,23 +684,52 @@ def cmd_import(args: argparse.Namespace) -> int:
         company=company,
         actor=_actor(args, company),
         force=args.force,
+        allow_future_date=args.allow_future_date,
     )
     if args.json:
         emit_json(result)
     else:
-        print(f"imported {result['rows']} {args.kind} from {args.file} (batch {result['batch']})")
+        print(f"imported {_import_count(args.kind, result)} from {args.file} "
+              f"({_count(result['rows'], 'row')}, batch {result['batch']})")
     return 0
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def _import_count(kind: str, result: dict[str, Any]) -> str:
+    """What an import wrote, counted as people count it: documents, not CSV rows (an invoice
+    of three lines is three rows)."""
+    if kind == "invoices":
+        parts = [_count(result["invoices"], "invoice")]
+        if result["credit_notes"]:
+            parts.append(_count(result["credit_notes"], "credit note"))
+        return " and ".join(parts)
+    if kind == "customers":
+        return _count(result["customers"], "customer")
+    return _count(result["receipts"], "receipt")
 
 
 def cmd_export(args: argparse.Namespace) -> int:
     from salesledger.apps.core.csvio import export_csv
 
     company = _company(args)
+    as_of = _as_of(args, company)
     if args.file in (None, "-"):
-        export_csv(kind=args.kind, company=company, out=sys.stdout, as_of=_as_of(args, company))
+        if args.json:  # the rows as objects, keyed by the CSV's column names
+            text = io.StringIO()
+            export_csv(kind=args.kind, company=company, out=text, as_of=as_of)
+            text.seek(0)
+            emit_json(list(csv.DictReader(text)))
+        else:
+            export_csv(kind=args.kind, company=company, out=sys.stdout, as_of=as_of)
+        return 0
+    with open(args.file, "w", newline="", encoding="utf-8") as fh:
+        n = export_csv(kind=args.kind, company=company, out=fh, as_of=as_of)
+    if args.json:
+        emit_json({"kind": args.kind, "file": args.file, "rows": n})
     else:
-        with open(args.file, "w", newline="", encoding="utf-8") as fh:
-            n = export_csv(kind=args.kind, company=company, out=fh, as_of=_as_of(args, company))
         print(f"exported {n} rows to {args.file}", file=sys.stderr)
     return 0
 
@@ -704,6 +757,11 @@ def cmd_check(args: argparse.Namespace) -> int:
     from salesledger.apps.core.selectors import companies_all
 
     companies = [_company(args)] if args.company else companies_all()
+    if args.user:
+        from salesledger.apps.core.services import require_reader
+
+        for c in companies:
+            require_reader(c, args.user)
     report = {c.code: [str(p) for p in check_company(c)] for c in companies}
     bad = sum(len(v) for v in report.values())
     if args.json:
@@ -803,6 +861,7 @@ def register(sub: Sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("--buyer-reference")
     p = _cmd(g, common, "post", cmd_invoice_post, "post a draft invoice or credit note")
     p.add_argument("id", help="draft id")
+    _future_date_arg(p)
     p = _cmd(g, common, "show", cmd_invoice_show, "show an invoice or credit note")
     p.add_argument("number")
     p = _cmd(g, common, "list", cmd_invoice_list, "list invoices and credit notes")
@@ -881,6 +940,7 @@ def register(sub: Sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("kind", choices=["customers", "invoices", "receipts"])
     p.add_argument("file")
     p.add_argument("--force", action="store_true", help="import a file seen before again")
+    _future_date_arg(p)
     p = _cmd(sub, common, "export", cmd_export, "export CSV (see docs/csv-formats.md)")
     p.add_argument("kind", choices=["customers", "invoices", "receipts", "open-items"])
     p.add_argument("file", nargs="?")
@@ -913,6 +973,12 @@ def register(sub: Sub, common: argparse.ArgumentParser) -> None:
     register_adjustments(sub, common)
 
 
+def _future_date_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--allow-future-date", action="store_true",
+                   help="post a document dated beyond the company's future-date horizon "
+                        "(one year ahead by default)")
+
+
 def _doc_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--customer", required=True)
     p.add_argument("--date")
@@ -922,6 +988,7 @@ def _doc_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rate")
     p.add_argument("--notes")
     p.add_argument("--post", action="store_true", help="post at once")
+    _future_date_arg(p)
     p.add_argument("--charge", action="append", metavar="'REASON;AMOUNT;TAX%[;CAT[;CODE]]'",
                    help="a document-level charge (freight, packing); repeatable")
     p.add_argument("--allowance", action="append", metavar="'REASON;AMOUNT;TAX%[;CAT[;CODE]]'",

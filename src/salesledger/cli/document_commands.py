@@ -15,6 +15,13 @@ from .commands import Sub, _actor, _as_of, _cmd, _company, _group
 from .render import emit_json, kv, table
 
 
+def _no_json_to_stdout(args: argparse.Namespace, output: str | None) -> None:
+    """A file written to standard output leaves no room there for the JSON answer."""
+    if args.json and output == "-":
+        raise ValidationFailed("--json prints its answer on standard output: write the file "
+                               "elsewhere (--output FILE)", field="output")
+
+
 def _write(data: bytes, output: str) -> str:
     """Write ``data`` to ``output`` (``-``: standard output); returns where it went."""
     if output == "-":
@@ -49,6 +56,7 @@ def cmd_invoice_pdf(args: argparse.Namespace) -> int:
     from salesledger.apps.documents.services import invoice_pdf_file
     from salesledger.apps.invoicing.services import invoice_get
 
+    _no_json_to_stdout(args, args.output)
     company = _company(args)
     invoice = invoice_get(company, args.number)
     stored = invoice_pdf_file(actor=_actor(args, company), company=company, invoice=invoice)
@@ -88,6 +96,7 @@ def cmd_customer_statement(args: argparse.Namespace) -> int:
     from salesledger.apps.documents.delivery import customer_statement_send
     from salesledger.apps.documents.services import customer_statement_pdf
 
+    _no_json_to_stdout(args, args.output)
     company = _company(args)
     actor, as_of = _actor(args, company), _as_of(args, company)
     if args.email:
@@ -117,8 +126,11 @@ _PROFILE_OPTIONS = {
     "address_line2": "address_line2", "postal_code": "postal_code", "city": "city",
     "country": "country", "email": "email", "phone": "phone", "website": "website",
     "iban": "iban", "bic": "bic", "brand_color": "brand_color", "footer": "document_footer",
-    "legal_mentions": "legal_mentions",
+    "legal_mentions": "legal_mentions", "future_date_horizon": "future_date_horizon_days",
 }
+_PROFILE_HELP = {"future_date_horizon": "DAYS after today beyond which a new document is "
+                                        "refused unless posted with --allow-future-date "
+                                        "(default 365)"}
 
 
 def cmd_company_set(args: argparse.Namespace) -> int:
@@ -213,7 +225,11 @@ def cmd_template_set(args: argparse.Namespace) -> int:
         document_template_set(actor=actor, company=company, kind=args.kind, language=language,
                               html=_read_text(args.file, "template"))
         what = "layout"
-    print(f"{args.kind} {what} set for {language or 'every language'}")
+    if args.json:
+        emit_json({"kind": args.kind, "message": args.message, "language": language or None,
+                   "set": True})
+    else:
+        print(f"{args.kind} {what} set for {language or 'every language'}")
     return 0
 
 
@@ -227,6 +243,10 @@ def cmd_template_reset(args: argparse.Namespace) -> int:
     reset = message_template_reset if args.message else document_template_reset
     done = reset(actor=_actor(args, company), company=company, kind=args.kind,
                  language=args.language or "")
+    if args.json:
+        emit_json({"kind": args.kind, "message": args.message,
+                   "language": args.language or None, "reset": bool(done)})
+        return 0
     what = "e-mail text" if args.message else "layout"
     print(f"{args.kind} {what} for {args.language or 'every language'}: "
           + ("back to the default" if done else "was the default already"))
@@ -236,11 +256,14 @@ def cmd_template_reset(args: argparse.Namespace) -> int:
 def cmd_template_preview(args: argparse.Namespace) -> int:
     from salesledger.apps.documents.services import check_document_template
 
+    _no_json_to_stdout(args, args.output)
     company = _company(args)
     pdf = check_document_template(company, args.kind, args.language or "",
                                   _read_text(args.file, "template"))
     where = _write(pdf, args.output)
-    if args.output != "-":
+    if args.json:
+        emit_json({"kind": args.kind, "file": where, "bytes": len(pdf)})
+    elif args.output != "-":
         print(f"the {args.kind} layout renders; sample document written to {where}")
     return 0
 
@@ -278,7 +301,7 @@ def register(sub: Sub, common: argparse.ArgumentParser) -> None:
     p = _cmd(g, common, "set", cmd_company_set,
              "change seller details, bank account, branding and texts of documents")
     for option in _PROFILE_OPTIONS:
-        p.add_argument("--" + option.replace("_", "-"))
+        p.add_argument("--" + option.replace("_", "-"), help=_PROFILE_HELP.get(option))
     p.add_argument("--logo", metavar="FILE", help="PNG, JPEG or SVG, at most 1 MB")
     p.add_argument("--remove-logo", action="store_true")
     _cmd(g, common, "show", cmd_company_show, "show the company's profile")

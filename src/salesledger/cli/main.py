@@ -48,20 +48,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
-    _setup_django()
     if args_list[:1] == ["manage"]:
+        _setup_django()
         from django.core.management import execute_from_command_line
 
         execute_from_command_line(["salesledger manage", *args_list[1:]])
         return 0
+    # Parsing needs no Django: help and usage errors are printed (and exit) before it loads.
+    args = build_parser().parse_args(args_list)
+    _setup_django()
     from django.db.utils import OperationalError, ProgrammingError
 
     from salesledger.domain.errors import DatabaseNotReady, ImportFailed
 
     from .render import emit_json
 
-    parser = build_parser()
-    args = parser.parse_args(args_list)
     if args.command in SETUP_COMMANDS:
         _migrate()
     try:

@@ -4,6 +4,7 @@ rendering only (registered from ``commands.register``)."""
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from salesledger.domain.errors import ValidationFailed
@@ -224,7 +225,10 @@ def _set_active(args: argparse.Namespace, active: bool) -> int:
     company = _company(args)
     s = recurring_set_active(actor=_actor(args, company), company=company,
                              schedule_id=args.id, active=active, as_of=_as_of(args, company))
-    print(f"recurring schedule {s.pk} {'resumed' if active else 'stopped'}")
+    if args.json:
+        emit_json({"id": s.pk, "active": active})
+    else:
+        print(f"recurring schedule {s.pk} {'resumed' if active else 'stopped'}")
     return 0
 
 
@@ -262,7 +266,12 @@ def cmd_recurring_run(args: argparse.Namespace) -> int:
 def cmd_worker(args: argparse.Namespace) -> int:
     from salesledger.apps.recurring.worker import worker_loop
 
-    worker_loop(once=args.once, interval=args.interval, report=print)
+    if not args.json:
+        worker_loop(once=args.once, interval=args.interval, report=print)
+        return 0
+    ran = worker_loop(once=args.once, interval=args.interval,
+                      report=lambda line: print(line, file=sys.stderr))
+    emit_json({"tasks": ran})
     return 0
 
 

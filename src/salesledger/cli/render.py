@@ -10,7 +10,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TextIO
 
-from salesledger.money import Money
+from salesledger.money import Money, format_minor
 
 
 def money(minor: int, currency: str) -> dict[str, str]:
@@ -18,7 +18,7 @@ def money(minor: int, currency: str) -> dict[str, str]:
 
 
 def money_text(minor: int, currency: str) -> str:
-    return f"{Money.from_minor(minor, currency).format_plain()} {currency}"
+    return format_minor(minor, currency)
 
 
 def _default(value: Any) -> Any:

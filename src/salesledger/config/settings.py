@@ -18,7 +18,10 @@ SALESLEDGER_PROXY_SSL_HEADER  ``true`` to trust ``X-Forwarded-Proto`` from a rev
 SALESLEDGER_HSTS_SECONDS    HSTS max-age when SALESLEDGER_HTTPS is on (default one year)
 SALESLEDGER_TIME_ZONE       default time zone (default ``UTC``)
 SALESLEDGER_EMAIL_BACKEND   Django e-mail backend path (default: SMTP when
-                            SALESLEDGER_EMAIL_HOST is set, else the console backend)
+                            SALESLEDGER_EMAIL_HOST is set, else one file per message
+                            under SALESLEDGER_EMAIL_FILE_PATH)
+SALESLEDGER_EMAIL_FILE_PATH directory for the messages written when no mail server is
+                            configured (default ``$SALESLEDGER_HOME/var/mail``)
 SALESLEDGER_EMAIL_HOST, SALESLEDGER_EMAIL_PORT, SALESLEDGER_EMAIL_USER,
 SALESLEDGER_EMAIL_PASSWORD, SALESLEDGER_EMAIL_USE_TLS, SALESLEDGER_EMAIL_USE_SSL
 SALESLEDGER_DEFAULT_FROM_EMAIL  sender address (default ``salesledger@localhost``)
@@ -273,11 +276,14 @@ EMAIL_HOST_PASSWORD = os.environ.get("SALESLEDGER_EMAIL_PASSWORD", "")
 EMAIL_USE_TLS = _env_bool("SALESLEDGER_EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = _env_bool("SALESLEDGER_EMAIL_USE_SSL", False)
 EMAIL_TIMEOUT = 30
+# Without a mail server, each message is written whole to its own file under var/mail/
+# (never printed: the command line's output stays readable and --json stays JSON).
 EMAIL_BACKEND = _env("SALESLEDGER_EMAIL_BACKEND") or (
     "django.core.mail.backends.smtp.EmailBackend"
     if EMAIL_HOST
-    else "django.core.mail.backends.console.EmailBackend"
+    else "salesledger.apps.documents.delivery.MailFileBackend"
 )
+EMAIL_FILE_PATH = Path(_env("SALESLEDGER_EMAIL_FILE_PATH") or VAR_DIR / "mail")
 DEFAULT_FROM_EMAIL = _env("SALESLEDGER_DEFAULT_FROM_EMAIL", "salesledger@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 

@@ -29,6 +29,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
+from ..money import format_minor, major_text
 from .errors import NegativeAmount, ValidationFailed, WriteOffExceedsTolerance
 from .journal import AccountRole, Line, check_balanced
 
@@ -115,19 +116,26 @@ def percent_limit(invoice_total: int, percent: Decimal) -> int:
 
 
 def check_tolerance(residual: int, *, base_residual: int, invoice_total: int,
-                    tolerance: Tolerance, where: str = "") -> None:
-    """Refuse writing off ``residual`` (document currency; ``base_residual`` in base
-    currency) as a payment difference when it is outside the tolerance."""
+                    tolerance: Tolerance, currency: str, base_currency: str,
+                    where: str = "") -> None:
+    """Refuse writing off ``residual`` (minor units of the document's ``currency``;
+    ``base_residual`` of ``base_currency``) as a payment difference when it is outside the
+    tolerance."""
     if residual <= 0:
         raise NegativeAmount("a write-off must be a positive amount")
     by_percent = percent_limit(invoice_total, tolerance.percent)
     if base_residual > tolerance.amount or residual > by_percent:
+        amount = format_minor(residual, currency)
+        if currency != base_currency:
+            amount += f", {format_minor(base_residual, base_currency)} in the base currency"
         raise WriteOffExceedsTolerance(
-            f"the residual{' of ' + where if where else ''} ({residual} minor units, "
-            f"{base_residual} in base currency) is outside the write-off tolerance "
-            f"({tolerance.amount} in base currency and {tolerance.percent} % of the invoice, "
-            f"{by_percent}); leave it open, record a deduction, or write it off as a bad debt",
-            residual=residual, limit_amount=tolerance.amount, limit_percent=tolerance.percent)
+            f"the residual{' of ' + where if where else ''} ({amount}) is outside the "
+            f"write-off tolerance (at most {format_minor(tolerance.amount, base_currency)} and "
+            f"{tolerance.percent} % of the invoice, {format_minor(by_percent, currency)}); "
+            "leave it open, record a deduction, or write it off as a bad debt",
+            residual=major_text(residual, currency), currency=currency,
+            limit_amount=major_text(tolerance.amount, base_currency),
+            base_currency=base_currency, limit_percent=tolerance.percent)
 
 
 # ---------------------------------------------------------------- VAT share
@@ -174,15 +182,17 @@ class Recovery:
     written_off_again: int
 
 
-def split_recovery(*, paid: int, open_before: int, written_off: int) -> Recovery:
+def split_recovery(*, paid: int, open_before: int, written_off: int, currency: str
+                   ) -> Recovery:
     if paid <= 0:
         raise NegativeAmount("a recovery must be a positive amount")
     if written_off <= 0:
         raise ValidationFailed("the invoice has nothing written off to recover")
     if paid > open_before + written_off:
         raise ValidationFailed(
-            f"the payment ({paid}) is more than is open ({open_before}) and written off "
-            f"({written_off}) on the invoice")
+            f"the payment ({format_minor(paid, currency)}) is more than is open "
+            f"({format_minor(open_before, currency)}) and written off "
+            f"({format_minor(written_off, currency)}) on the invoice")
     recovered = max(0, paid - open_before)
     return Recovery(paid, recovered, written_off - recovered)
 

@@ -81,6 +81,13 @@ class PeriodClosed(LedgerError):
     http_status = 409
 
 
+class DateBeyondHorizon(LedgerError):
+    """A document dated further ahead than the company's horizon, not confirmed: posted, it
+    would take a number of that year's series for good (``domain/dating.py``)."""
+
+    code = "date_beyond_horizon"
+
+
 class EmptyInvoice(LedgerError):
     code = "empty_invoice"
 

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
 from enum import StrEnum
 
-from ..money import Rounding, get_currency, quantize
+from ..money import Rounding, format_minor, get_currency, major_text, quantize
 from .errors import AllocationExceedsUnallocated, ValidationFailed
 from .journal import AccountRole, Line, check_balanced, to_base
 
@@ -153,9 +153,12 @@ def source_share(amount: int, *, remaining: int, source_currency: str, currency:
         most = payable(remaining, source_currency, currency, rate)
         if amount > most:
             raise AllocationExceedsUnallocated(
-                f"allocating {amount} {currency} exceeds the {most} {currency} that the "
-                f"{remaining} {source_currency} still unallocated pay at {rate}",
-                amount=amount, unallocated=remaining)
+                f"allocating {format_minor(amount, currency)} exceeds the "
+                f"{format_minor(most, currency)} that the "
+                f"{format_minor(remaining, source_currency)} still unallocated pay at {rate}",
+                amount=major_text(amount, currency), currency=currency,
+                unallocated=major_text(remaining, source_currency),
+                unallocated_currency=source_currency)
     if amount >= can_pay:
         return remaining
     return min(convert_back(amount, currency, source_currency, rate), remaining)
@@ -181,8 +184,10 @@ def source_amounts(shares: Sequence[tuple[int, str, Decimal]], *, remaining: int
         if currency == source_currency:
             if sum(group) > remaining:
                 raise AllocationExceedsUnallocated(
-                    f"allocating {sum(group)} exceeds the {remaining} still unallocated",
-                    amount=sum(group), unallocated=remaining)
+                    f"allocating {format_minor(sum(group), currency)} exceeds the "
+                    f"{format_minor(remaining, currency)} still unallocated",
+                    amount=major_text(sum(group), currency),
+                    unallocated=major_text(remaining, currency), currency=currency)
             out.extend(group)
             remaining -= sum(group)
         else:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
-from ..money import Rounding, get_currency, quantize
+from ..money import Rounding, format_minor, get_currency, quantize
 from .errors import UnbalancedEntry
 
 
@@ -85,13 +85,15 @@ def check_balanced(lines: Iterable[Line]) -> None:
     items = list(lines)
     base = sum(line.amount for line in items)
     if base != 0:
-        raise UnbalancedEntry(f"journal entry does not balance: off by {base} in base currency")
+        raise UnbalancedEntry(
+            f"journal entry does not balance: off by {base} minor units of the base currency")
     per_currency: dict[str, int] = defaultdict(int)
     for line in items:
         per_currency[line.currency] += line.amount_currency
-    off = {c: v for c, v in per_currency.items() if v}
+    off = [format_minor(v, c) for c, v in sorted(per_currency.items()) if v]
     if off:
-        raise UnbalancedEntry(f"journal entry does not balance per currency: {off}")
+        raise UnbalancedEntry(f"journal entry does not balance per currency: off by "
+                              f"{', '.join(off)}")
 
 
 def document_entry(

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
+from ..money import format_minor, major_text
 from .errors import (
     AllocationExceedsOpenAmount,
     AllocationExceedsUnallocated,
@@ -35,20 +36,26 @@ class Share:
     amount: int
 
 
-def check_allocation(amount: int, *, open_amount: int, unallocated: int) -> None:
+def check_allocation(amount: int, *, open_amount: int, unallocated: int, currency: str) -> None:
+    """Amounts in minor units of ``currency``; messages say them in major units."""
     if amount <= 0:
-        raise NegativeAmount(f"an allocation must be positive, not {amount}")
+        raise NegativeAmount(
+            f"an allocation must be positive, not {format_minor(amount, currency)}")
     if amount > open_amount:
         raise AllocationExceedsOpenAmount(
-            f"allocating {amount} exceeds the {open_amount} still open on the instalment",
-            amount=amount,
-            open=open_amount,
+            f"allocating {format_minor(amount, currency)} exceeds the "
+            f"{format_minor(open_amount, currency)} still open on the instalment",
+            amount=major_text(amount, currency),
+            open=major_text(open_amount, currency),
+            currency=currency,
         )
     if amount > unallocated:
         raise AllocationExceedsUnallocated(
-            f"allocating {amount} exceeds the {unallocated} still unallocated",
-            amount=amount,
-            unallocated=unallocated,
+            f"allocating {format_minor(amount, currency)} exceeds the "
+            f"{format_minor(unallocated, currency)} still unallocated",
+            amount=major_text(amount, currency),
+            unallocated=major_text(unallocated, currency),
+            currency=currency,
         )
 
 

@@ -1,7 +1,7 @@
 """Pure money: exact amounts, ISO 4217 currencies, named rounding. No Django here."""
 
 from .currency import EXPONENTS, Currency, UnknownCurrency, get_currency, is_currency
-from .money import CurrencyMismatchError, Money, money_sum
+from .money import CurrencyMismatchError, Money, format_minor, major_text, money_sum
 from .rounding import Rounding, quantize
 
 __all__ = [
@@ -11,8 +11,10 @@ __all__ = [
     "Money",
     "Rounding",
     "UnknownCurrency",
+    "format_minor",
     "get_currency",
     "is_currency",
+    "major_text",
     "money_sum",
     "quantize",
 ]

@@ -176,6 +176,18 @@ class Money:
         return parts
 
 
+def format_minor(minor: int, currency: str) -> str:
+    """An amount kept in minor units as people read it: major units and the currency
+    (``format_minor(50000, "EUR") == "500.00 EUR"``). Every message that names an amount
+    says it this way."""
+    return str(Money.from_minor(minor, currency))
+
+
+def major_text(minor: int, currency: str) -> str:
+    """The amount alone in major units (``"500.00"``), for a field beside its currency."""
+    return Money.from_minor(minor, currency).format_plain()
+
+
 def money_sum(items: Iterable[Money], currency: str) -> Money:
     total = Money.zero(currency)
     for item in items:

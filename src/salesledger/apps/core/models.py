@@ -75,6 +75,9 @@ class Company(models.Model):
         max_length=12, choices=[(p.value, p.value) for p in DiscountTaxPolicy],
         default=DiscountTaxPolicy.GROSS.value,
     )
+    # New documents dated more than this many days after today (in the company's zone) are
+    # refused unless confirmed (domain/dating.py).
+    future_date_horizon_days = models.PositiveIntegerField(default=365)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Callable
+from datetime import date, datetime
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 
+from salesledger.domain.dating import check_document_date, check_horizon_days
 from salesledger.domain.errors import (
     LedgerError,
     NotFound,
@@ -44,6 +47,16 @@ def require_role(company: Company, actor: Any, minimum: Role) -> None:
         )
 
 
+def require_reader(company: Company, username: str) -> Any:
+    """The user ``username``, refused unless it may read ``company`` (the viewer role or
+    above): ``--user`` on a command that only reads is checked as one that writes is."""
+    from .selectors import user_get
+
+    user = user_get(username)
+    require_role(company, user, Role.VIEWER)
+    return user
+
+
 def _stored_lock_date(company: Company) -> date | None:
     """Read the stored lock date, not the caller's copy (which may predate a close).
 
@@ -71,6 +84,21 @@ def check_open_period(company: Company, day: date) -> None:
             date=day,
             lock_date=lock_date,
         )
+
+
+def company_today(company: Company) -> date:
+    """Today in the company's time zone."""
+    return datetime.now(ZoneInfo(company.time_zone)).date()
+
+
+def document_date_check(company: Company, *, confirmed: bool = False
+                        ) -> Callable[[date], None]:
+    """The future-date check of ``domain.dating`` for new documents of ``company``: its
+    horizon and today are read once, so a bulk post checks every date for the same cost."""
+    days = (Company.objects.filter(pk=company.pk)
+            .values_list("future_date_horizon_days", flat=True).get())
+    today = company_today(company)
+    return partial(check_document_date, today=today, horizon_days=days, confirmed=confirmed)
 
 
 def company_create(
@@ -265,7 +293,7 @@ PROFILE_TEXT_FIELDS = (
     "website", "registration_id", "document_footer", "legal_mentions",
 )
 PROFILE_FIELDS = frozenset((*PROFILE_TEXT_FIELDS, "tax_id", "country", "email", "iban", "bic",
-                            "brand_color", "logo"))
+                            "brand_color", "logo", "future_date_horizon_days"))
 LOGO_MAX_BYTES = 1024 * 1024
 
 
@@ -316,6 +344,12 @@ def _profile_value(field: str, value: Any, country: str) -> Any:
 
     if field == "logo":
         return value
+    if field == "future_date_horizon_days":
+        try:
+            return check_horizon_days(int(str(value).strip()))
+        except ValueError:
+            raise ValidationFailed(f"the future-date horizon is a number of days, not {value!r}",
+                                   field="future_date_horizon_days") from None
     text = "" if value is None else str(value).strip()
     if field == "email" and text:
         try:
@@ -358,7 +392,9 @@ def company_profile_update(*, actor: Any, company: Company, **fields: Any) -> Co
     IBAN and BIC are checked with schwifty (check digits, length, structure), the tax id
     with python-stdnum, the colour must be ``#rrggbb``; the logo (bytes, or ``None`` to
     remove it) must be a PNG, JPEG or SVG of at most 1 MB, its type read from its content.
-    Given an IBAN and no BIC, the bank's BIC is filled in when schwifty knows it."""
+    Given an IBAN and no BIC, the bank's BIC is filled in when schwifty knows it.
+    ``future_date_horizon_days``: how far ahead of today a new document may be dated without
+    confirmation (``domain/dating.py``)."""
     require_role(company, actor, Role.MANAGER)
     unknown = sorted(set(fields) - PROFILE_FIELDS)
     if unknown:

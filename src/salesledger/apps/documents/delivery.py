@@ -14,8 +14,9 @@ communication timeline (``customers.Communication``, status ``queued``, with its
 and audited; the message itself goes to the SMTP server only after that transaction commits
 (``transaction.on_commit``), so a rolled-back action sends nothing. The server's answer then
 sets the timeline entry's status: ``sent``; ``partial`` when it refused some recipients;
-``logged`` when no mail server is configured (Django's console, file or in-memory backend
-took the message); ``bounced`` when it refused them all (``SMTPRecipientsRefused``, with
+``logged`` when no mail server is configured (the message was written to a file under
+``var/mail/``, ``MailFileBackend``, whose path the detail gives; or Django's console, file or
+in-memory backend took it); ``bounced`` when it refused them all (``SMTPRecipientsRefused``, with
 each address and the server's reply); ``failed`` when it refused the sender or the message,
 or could not be reached. The outcome is audited too. Called outside any transaction (the
 command line, a background task), a send that did not reach anyone raises ``DeliveryFailed``
@@ -25,17 +26,20 @@ after it has been recorded.
 from __future__ import annotations
 
 import hashlib
+import re
 import smtplib
 from dataclasses import dataclass
 from datetime import date
 from email.utils import formataddr, make_msgid, parseaddr
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.mail import EmailMessage, get_connection
 from django.core.mail.backends import smtp
+from django.core.mail.backends.base import BaseEmailBackend
 from django.core.mail.message import sanitize_address
 from django.core.validators import validate_email
 from django.db import transaction
@@ -95,6 +99,48 @@ class SMTPBackend(smtp.EmailBackend):
         self.refused = dict(self.connection.sendmail(from_email, recipients,
                                                      message.as_bytes(linesep="\r\n")))
         return True
+
+
+class MailFileBackend(BaseEmailBackend):
+    """Where mail goes when no mail server is configured: each message is written whole, as
+    it would have been sent, to its own ``.eml`` file under ``EMAIL_FILE_PATH`` (by default
+    ``var/mail/``), so that it can be read, opened in a mail program or sent on later.
+    ``written`` keeps the files written by this connection."""
+
+    def __init__(self, *args: Any, file_path: str | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.file_path = Path(file_path or settings.EMAIL_FILE_PATH)
+        self.written: list[Path] = []
+
+    def send_messages(self, email_messages: Any) -> int:
+        sent = 0
+        for message in email_messages:
+            if not message.recipients():
+                continue
+            try:
+                self.file_path.mkdir(parents=True, exist_ok=True)
+                self.written.append(self._write(message))
+            except OSError:
+                if not self.fail_silently:
+                    raise
+                continue
+            sent += 1
+        return sent
+
+    def _write(self, message: Any) -> Path:
+        data = message.message().as_bytes(linesep="\n")
+        name = re.sub(r"[^A-Za-z0-9.@_-]", "", message.extra_headers.get("Message-ID", ""))
+        stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+        base = f"{stamp}-{name or hashlib.sha256(data).hexdigest()[:16]}"
+        for n in range(1000):
+            path = self.file_path / (f"{base}.eml" if n == 0 else f"{base}-{n}.eml")
+            try:
+                with path.open("xb") as fh:  # never overwrite a message already written
+                    fh.write(data)
+                return path
+            except FileExistsError:
+                continue
+        raise FileExistsError(f"too many messages named {base} in {self.file_path}")
 
 
 @dataclass(frozen=True)
@@ -251,6 +297,9 @@ def send_now(outgoing: Outgoing, from_header: str, reply_to: str, message_id: st
         return "failed", f"the mail server answered {exc.smtp_code} {_text(exc.smtp_error)}"
     except (smtplib.SMTPException, OSError) as exc:
         return "failed", f"the mail server could not be reached: {exc or type(exc).__name__}"
+    if isinstance(connection, MailFileBackend) and connection.written:
+        return "logged", ("no mail server is configured: the message was written to "
+                          f"{connection.written[-1]}")
     if not isinstance(connection, smtp.EmailBackend):
         backend = f"{type(connection).__module__}.{type(connection).__name__}"
         return "logged", f"no mail server is configured: the message went to {backend}"

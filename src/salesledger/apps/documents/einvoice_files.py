@@ -17,7 +17,6 @@ from salesledger.apps.core.services import require_role
 from salesledger.apps.invoicing.einvoice import einvoice_posted, einvoice_xml
 from salesledger.apps.invoicing.models import DocumentFile, Invoice
 from salesledger.domain.errors import ValidationFailed
-from salesledger.formats.einvoice.facturx import embed_facturx
 
 from .services import invoice_pdf_bytes
 
@@ -35,6 +34,9 @@ def facturx_pdf(invoice: Invoice, *, pdf: bytes | None = None) -> bytes:
     xml = einvoice_xml(company=company, invoice=invoice, syntax="cii")
     if pdf is None:
         pdf = invoice_pdf_bytes(company=company, invoice=invoice, pdfa=True)
+    # The PDF stack (pypdf, factur-x) is loaded only by what writes one.
+    from salesledger.formats.einvoice.facturx import embed_facturx
+
     return embed_facturx(pdf, xml, lang=(invoice.customer.language or "en")[:2])
 
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 from salesledger.apps.core import events
 from salesledger.apps.core.models import Company
 
-from .services import pdfs_freeze_later
-
 
 def freeze_posted_pdfs(event: events.DocumentsPosted) -> None:
     """The PDF of a document issued here is rendered and frozen in the background, moments
@@ -14,6 +12,10 @@ def freeze_posted_pdfs(event: events.DocumentsPosted) -> None:
     that keeps another system's number was issued there, and is not frozen."""
     ids = [d.id for d in event.documents if not d.kept_number]
     if ids:
+        # The rendering stack loads only when a document is posted, not with every command.
+        from .services import pdfs_freeze_later
+
+
         pdfs_freeze_later(Company.objects.get(pk=event.company_id), ids)
 
 

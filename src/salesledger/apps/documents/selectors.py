@@ -96,7 +96,8 @@ def company_profile(company: Company) -> dict[str, Any]:
     """What documents print about the company (the logo by its type and size)."""
     fields = ("code", "name", "legal_name", "tax_id", "registration_id", "address_line1",
               "address_line2", "postal_code", "city", "country", "email", "phone", "website",
-              "iban", "bic", "brand_color", "document_footer", "legal_mentions")
+              "iban", "bic", "brand_color", "document_footer", "legal_mentions",
+              "future_date_horizon_days")
     out: dict[str, Any] = {f: getattr(company, f) for f in fields}
     logo = bytes(company.logo) if company.logo else b""
     out["logo"] = f"{company.logo_mime}, {len(logo):,} bytes" if logo else ""

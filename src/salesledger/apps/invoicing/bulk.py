@@ -56,6 +56,7 @@ from salesledger.apps.core.models import Company, ImportBatch, NumberCounter, Ro
 from salesledger.apps.core.services import (
     SERIES_PREFIX,
     check_open_period,
+    document_date_check,
     number_format,
     number_take,
     require_role,
@@ -154,13 +155,14 @@ class PreparedDocs:
 
 
 def documents_post_bulk(*, actor: Any, company: Company, docs: list[BulkDoc],
-                        import_batch: ImportBatch | None = None, batch_size: int = 2000
-                        ) -> list[int]:
+                        import_batch: ImportBatch | None = None, batch_size: int = 2000,
+                        allow_future_date: bool = False) -> list[int]:
     """Post every document in one transaction; return their ids in input order. The first
     broken rule raises the error ``invoice_post`` would raise, and nothing is written."""
     require_role(company, actor, Role.CLERK)
     with transaction.atomic():
-        prepared = documents_prepare(company=company, docs=docs, actor=actor)
+        prepared = documents_prepare(company=company, docs=docs, actor=actor,
+                                     allow_future_date=allow_future_date)
         if prepared.problems:
             raise prepared.problems[0][1]
         return documents_write(actor=actor, prepared=prepared, import_batch=import_batch,
@@ -179,12 +181,14 @@ def open_period_check(company: Company, days: Iterable[date]) -> Callable[[date]
     return lambda day: None
 
 
-def documents_prepare(*, company: Company, docs: list[BulkDoc], actor: Any = None
-                      ) -> PreparedDocs:
+def documents_prepare(*, company: Company, docs: list[BulkDoc], actor: Any = None,
+                      allow_future_date: bool = False) -> PreparedDocs:
     """Check every document and compute what posting it needs, reading the database a fixed
     number of times whatever the number of documents. Collects a problem per broken document
     instead of stopping at the first (batch imports report them all). Call inside the
-    transaction that will write: the corrected invoices are locked until it ends."""
+    transaction that will write: the corrected invoices are locked until it ends. A new
+    document (no number of its own) dated beyond the future-date horizon is refused unless
+    ``allow_future_date``; one that keeps its number is history, not checked."""
     out = PreparedDocs(company)
     customers = _customers(company, {d.customer_id for d in docs},
                            issued_here=any(d.number is None for d in docs))
@@ -194,11 +198,19 @@ def documents_prepare(*, company: Company, docs: list[BulkDoc], actor: Any = Non
     taken = _numbers_taken(company, [d.number for d in docs if d.number])
     counters = _counters(company)
     period = open_period_check(company, {d.issue_date for d in docs})
+    future = document_date_check(company, confirmed=allow_future_date)
     seen_numbers: set[str] = set()
     own: dict[tuple[str, int], list[PreparedDoc]] = defaultdict(list)
     for index, doc in enumerate(docs):
         try:
-            prep = _prepare_one(company, index, doc, customers, terms, corrected, period)
+            prep = _prepare_one(company, index, doc, customers, terms, corrected, period,
+                                future if doc.number is None else None)
+            if doc.number is not None:
+                _keep_number(prep, doc.number, taken, seen_numbers)
+                if prep.seq is not None:
+                    own[(prep.series, prep.fiscal_year)].append(prep)
+            else:  # issued here: every rule of invoice_post, the e-invoice ones too
+                _check_einvoice(company, prep, out.customers[prep.customer.pk])
             # What the apps above may refuse, as for a document posted by hand.
             events.check(events.DocumentPosting(
                 company_id=company.pk, actor=actor, kind=doc.kind, customer_id=doc.customer_id,
@@ -206,12 +218,6 @@ def documents_prepare(*, company: Company, docs: list[BulkDoc], actor: Any = Non
                 base_total=to_base(prep.totals.total, prep.currency, company.base_currency,
                                    prep.rate),
                 issue_date=doc.issue_date, kept_number=doc.number is not None))
-            if doc.number is not None:
-                _keep_number(prep, doc.number, taken, seen_numbers)
-                if prep.seq is not None:
-                    own[(prep.series, prep.fiscal_year)].append(prep)
-            else:  # issued here: every rule of invoice_post, the e-invoice ones too
-                _check_einvoice(company, prep, out.customers[prep.customer.pk])
         except LedgerError as exc:
             out.problems.append((index, exc))
             continue
@@ -281,7 +287,8 @@ def _counters(company: Company) -> dict[tuple[str, int], NumberCounter]:
 
 def _prepare_one(company: Company, index: int, doc: BulkDoc, customers: dict[int, Customer],
                  terms: dict[int, Terms], corrected: dict[int, dict[str, Any]],
-                 period: Callable[[date], None]) -> PreparedDoc:
+                 period: Callable[[date], None], future: Callable[[date], None] | None
+                 ) -> PreparedDoc:
     # The rules in the order writing a draft and posting it apply them (invoice_create, then
     # invoice_post), so that a document that breaks several gets the same first refusal.
     customer = customers.get(doc.customer_id)
@@ -311,6 +318,8 @@ def _prepare_one(company: Company, index: int, doc: BulkDoc, customers: dict[int
     if doc.due is not None:
         given = _given_schedule(doc, currency, totals.total)
     period(doc.issue_date)
+    if future is not None:  # a document numbered here, not history that keeps its number
+        future(doc.issue_date)
     check_purchase_order(is_invoice=not credit, po_required=customer.po_required,
                          po_number=doc.po_number, customer_code=customer.code)
     return PreparedDoc(

@@ -47,7 +47,6 @@ from salesledger.domain.errors import (
     ValidationFailed,
 )
 from salesledger.domain.journal import to_base
-from salesledger.formats.einvoice import write_cii, write_ubl
 from salesledger.formats.einvoice.codes import (
     CREDIT_TRANSFER,
     NOT_DEFINED,
@@ -395,6 +394,9 @@ def einvoice_preview(*, company: Company, invoice: Invoice) -> EInvoice:
 
 def einvoice_xml(*, company: Company, invoice: Invoice, syntax: str) -> bytes:
     """The UBL (``syntax="ubl"``) or CII (``"cii"``) XML of a posted document, rendered now."""
+    # The XML stack loads here, not with the module: posting needs only the checks.
+    from salesledger.formats.einvoice import write_cii, write_ubl
+
     doc = einvoice_build(company=company, invoice=invoice)
     if syntax == "ubl":
         return write_ubl(doc)

@@ -25,6 +25,7 @@ from salesledger.apps.core.audit import EventSpec, audit, audit_many
 from salesledger.apps.core.models import Company, Role
 from salesledger.apps.core.services import (
     check_open_period,
+    document_date_check,
     number_format,
     number_take,
     require_role,
@@ -317,8 +318,10 @@ def snapshot_hash(snapshot: dict[str, Any] | str) -> str:
 
 
 def invoice_post(*, actor: Any, company: Company, invoice_id: int,
-                 as_of: date | None = None) -> Invoice:
-    """Post a draft invoice or credit note (see the module docstring for what that does)."""
+                 as_of: date | None = None, allow_future_date: bool = False) -> Invoice:
+    """Post a draft invoice or credit note (see the module docstring for what that does).
+    A date beyond the company's future-date horizon is refused unless
+    ``allow_future_date`` confirms it (``domain/dating.py``)."""
     require_role(company, actor, Role.CLERK)
     with transaction.atomic():
         # Lock the document row only: PostgreSQL refuses FOR UPDATE on the nullable side of
@@ -330,6 +333,7 @@ def invoice_post(*, actor: Any, company: Company, invoice_id: int,
             raise NotFound(f"no invoice or credit note {invoice_id!r}", document=invoice_id)
         lifecycle.transition(inv.status, lifecycle.Action.POST)
         check_open_period(company, inv.issue_date)
+        document_date_check(company, confirmed=allow_future_date)(inv.issue_date)
         check_purchase_order(is_invoice=inv.kind == DocKind.INVOICE,
                              po_required=inv.customer.po_required, po_number=inv.po_number,
                              customer_code=inv.customer.code)

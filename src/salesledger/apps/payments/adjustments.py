@@ -73,7 +73,7 @@ from salesledger.domain.errors import (
 )
 from salesledger.domain.journal import negate, to_base
 from salesledger.domain.settlement import OpenInstalment, settle_oldest_first
-from salesledger.money import Money
+from salesledger.money import Money, format_minor
 
 from .models import Adjustment, Allocation, Receipt
 from .services import (
@@ -187,12 +187,14 @@ def _adjust(company: Company, inv: Invoice, *, kind: AdjustmentKind, amount: int
                  for i in insts.values() if i.amount > i.settled]
     open_total = sum(o.open for o in open_rows)
     if amount <= 0:
-        raise NegativeAmount(f"an adjustment must be positive, not {amount}")
+        raise NegativeAmount(
+            f"an adjustment must be positive, not {format_minor(amount, inv.currency)}")
     if amount > open_total:
         raise AllocationExceedsOpenAmount(
-            f"a {kind.value} of {_text(amount, inv.currency)} {inv.currency} exceeds the "
-            f"{_text(open_total, inv.currency)} still open on {inv.number}",
-            invoice=inv.number, amount=amount, open=open_total)
+            f"a {kind.value} of {format_minor(amount, inv.currency)} exceeds the "
+            f"{format_minor(open_total, inv.currency)} still open on {inv.number}",
+            invoice=inv.number, amount=_text(amount, inv.currency),
+            open=_text(open_total, inv.currency), currency=inv.currency)
     shares = settle_oldest_first(amount, open_rows)
     done = relieved_bases(instalment_ids=[s.instalment_id for s in shares])
     bases = []
@@ -332,7 +334,8 @@ def _residual_adjustment(company: Company, inv: Invoice, residual: int, *, day: 
         tolerance = settlement_settings(company).tolerance
         check_tolerance(residual, invoice_total=inv.total, tolerance=tolerance,
                         base_residual=to_base(residual, inv.currency, company.base_currency,
-                                              Decimal(inv.rate)), where=inv.number or "")
+                                              Decimal(inv.rate)), where=inv.number or "",
+                        currency=inv.currency, base_currency=company.base_currency)
         return _adjust(company, inv, kind=AdjustmentKind.WRITE_OFF, amount=residual, day=day,
                        actor=actor, memo=memo, receipt=receipt)
     return _adjust(company, inv, kind=AdjustmentKind.DEDUCTION, amount=residual, day=day,
@@ -755,7 +758,8 @@ def invoice_recover(*, actor: Any, company: Company, number: str, receipt: str, 
         written_off, open_before = sum(a.amount for a in live), open_on(inv)
         paid = (min(src.amount - src.allocated, open_before + written_off) if amount is None
                 else _minor(amount, inv.currency))
-        split = split_recovery(paid=paid, open_before=open_before, written_off=written_off)
+        split = split_recovery(paid=paid, open_before=open_before, written_off=written_off,
+                               currency=inv.currency)
         tax_relief = any(a.tax_amount for a in live)
         reversed_ = [reverse_adjustment(company, a, day, actor,
                                         reason=f"recovered: paid by {src.number}",

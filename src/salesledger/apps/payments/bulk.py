@@ -206,7 +206,8 @@ def allocations_apply_bulk(*, actor: Any, company: Company,
         if (a.receipt_id is None) == (a.credit_note_id is None):
             raise ValidationFailed("an allocation names either a receipt or a credit note")
         if a.amount <= 0:
-            raise NegativeAmount(f"an allocation must be positive, not {a.amount}",
+            raise NegativeAmount(f"an allocation to instalment {a.instalment_id} must be a "
+                                 "positive amount",
                                  field="amount")
     with transaction.atomic():
         # Inside the transaction: on PostgreSQL the lock date is read FOR SHARE, so that a

@@ -52,7 +52,7 @@ from salesledger.domain.errors import (
 )
 from salesledger.domain.invoicing import LineInput, TaxCategory
 from salesledger.domain.journal import negate, receipt_entry
-from salesledger.money import Money
+from salesledger.money import Money, format_minor
 
 from .adjustments import reverse_adjustment
 from .models import Adjustment, Allocation, Method, Receipt, ReceiptReversal, Refund
@@ -113,9 +113,10 @@ def receipt_refund(*, actor: Any, company: Company, number: str, day: date,
                 raise NegativeAmount(f"a refund must be positive, not {amount}", field="amount")
         if minor <= 0 or minor > unapplied:
             raise RefundExceedsUnapplied(
-                f"refunding {_text(minor, rc.currency)} {rc.currency} exceeds the "
-                f"{_text(unapplied, rc.currency)} still unapplied on {rc.number}",
-                receipt=rc.number, amount=minor, unapplied=unapplied)
+                f"refunding {format_minor(minor, rc.currency)} exceeds the "
+                f"{format_minor(unapplied, rc.currency)} still unapplied on {rc.number}",
+                receipt=rc.number, amount=_text(minor, rc.currency),
+                unapplied=_text(unapplied, rc.currency), currency=rc.currency)
         base = _source_base(rc, minor, company.base_currency)
         fy, seq, prefix = number_take(company, "RFD", day)
         refund_number = number_format(prefix, fy, seq)

@@ -62,7 +62,7 @@ from salesledger.domain.settlement import (
     check_allocation_date,
     settle_oldest_first,
 )
-from salesledger.money import Money
+from salesledger.money import Money, format_minor, major_text
 
 from .models import Allocation, Method, Receipt
 
@@ -298,7 +298,8 @@ def _plan(company: Company, src: Receipt | Invoice, targets: list[Target], auto:
         open_total = sum(o.open for o in open_rows)
         same = sum(a for a, cur, _ in shares_fx if cur == src.currency)
         check_allocation(minor, open_amount=open_total,
-                         unallocated=minor if cross else available - same)
+                         unallocated=minor if cross else available - same,
+                         currency=inv.currency)
         part = settle_oldest_first(minor, open_rows)
         shares.extend(part)
         shares_fx.extend((p.amount, inv.currency, cross or Decimal(1)) for p in part)
@@ -349,18 +350,23 @@ def allocation_step(company: Company, *, is_receipt: bool, customer_id: int, cur
         if not is_receipt or source_amount is None:
             raise CurrencyMismatch("only a receipt pays an instalment in another currency, "
                                    "with the amount it takes in its own")
-        check_allocation(amount, open_amount=instalment.open, unallocated=amount)
+        check_allocation(amount, open_amount=instalment.open, unallocated=amount,
+                         currency=currency)
         if not 0 <= source_amount <= source.open:
             raise AllocationExceedsUnallocated(
-                f"allocating {source_amount} {source_currency} exceeds the {source.open} still "
-                "unallocated", amount=source_amount, unallocated=source.open)
+                f"allocating {format_minor(source_amount, source_currency)} exceeds the "
+                f"{format_minor(source.open, source_currency)} still unallocated",
+                amount=major_text(source_amount, source_currency),
+                unallocated=major_text(source.open, source_currency),
+                currency=source_currency)
         base_recv = instalment.relieve(amount, currency, company.base_currency)
         base_src = source.relieve(source_amount, source_currency, company.base_currency)
         return base_src, base_recv, cross_allocation_entry(
             customer_id=customer_id, currency=currency, amount=amount,
             base_receivable=base_recv, source_currency=source_currency,
             source_amount=source_amount, base_unapplied=base_src)
-    check_allocation(amount, open_amount=instalment.open, unallocated=source.open)
+    check_allocation(amount, open_amount=instalment.open, unallocated=source.open,
+                     currency=currency)
     base_recv = instalment.relieve(amount, currency, company.base_currency)
     base_src = source.relieve(amount, currency, company.base_currency)
     if not is_receipt and base_src == base_recv:

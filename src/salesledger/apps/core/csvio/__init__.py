@@ -47,7 +47,7 @@ EXPORTERS: dict[str, Callable[..., int]] = {
 
 
 def import_file(*, kind: str, path: str | Path, company: Company, actor: Any,
-                force: bool = False) -> dict[str, Any]:
+                force: bool = False, allow_future_date: bool = False) -> dict[str, Any]:
     """Import a CSV file of ``kind`` (customers, invoices, receipts) into ``company``.
 
     Returns ``{"kind", "file", "sha256", "rows", "batch", "forced", ...}`` with counts of
@@ -71,7 +71,8 @@ def import_file(*, kind: str, path: str | Path, company: Company, actor: Any,
                 f"{previous.created_at:%Y-%m-%d %H:%M} (batch {previous.pk}, "
                 f"{previous.rows} rows); import it again only with --force",
                 batch=previous.pk, sha256=digest)
-        ctx = ImportContext(company, actor, kind, path.name, digest, previous is not None)
+        ctx = ImportContext(company, actor, kind, path.name, digest, previous is not None,
+                            allow_future_date=allow_future_date)
         with path.open(encoding="utf-8-sig", newline="") as fh:
             reader = RowReader(fh, FORMATS[kind], name=path.name, limits=module.LIMITS)
             result = module.import_rows(ctx, reader)

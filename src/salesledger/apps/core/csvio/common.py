@@ -15,6 +15,7 @@ from salesledger.apps.core.models import Company, ImportBatch
 from salesledger.domain.errors import (
     CreditExceedsInvoice,
     CurrencyMismatch,
+    DateBeyondHorizon,
     DuplicateCode,
     ImportFailed,
     InvalidTaxId,
@@ -99,6 +100,7 @@ class ImportContext:
     sha256: str
     forced: bool
     date_column: str = "date"  # where a closed period is reported
+    allow_future_date: bool = False  # new documents dated beyond the horizon, confirmed
     problems: list[RowProblem] = field(default_factory=list)
 
     def problem(self, line: int, column: str | None, reason: str, *, code: str = "invalid"
@@ -135,7 +137,7 @@ class ImportContext:
 
 
 def _column_of(exc: LedgerError, date_column: str) -> str | None:
-    if isinstance(exc, PeriodClosed):
+    if isinstance(exc, (PeriodClosed, DateBeyondHorizon)):
         return date_column
     for cls, col in _COLUMN_OF.items():
         if isinstance(exc, cls):

@@ -65,7 +65,9 @@ def import_rows(ctx: ImportContext, reader: Any) -> dict[str, Any]:
         doc = refs.document(g)
         if doc is not None:
             (second if g.value("corrects") in refs.in_file else first).append((g, doc))
-    prepared = documents_prepare(company=ctx.company, actor=ctx.actor, docs=[d for _, d in first])
+    prepared = documents_prepare(company=ctx.company, actor=ctx.actor,
+                                 docs=[d for _, d in first],
+                                 allow_future_date=ctx.allow_future_date)
     _report(ctx, first, prepared.problems)
     ctx.fail_if_problems()
 
@@ -77,7 +79,8 @@ def import_rows(ctx: ImportContext, reader: Any) -> dict[str, Any]:
         for g, doc in second:
             doc.corrects_id = by_number[g.value("corrects")]
         prepared = documents_prepare(company=ctx.company, actor=ctx.actor,
-                                     docs=[d for _, d in second])
+                                     docs=[d for _, d in second],
+                                     allow_future_date=ctx.allow_future_date)
         _report(ctx, second, prepared.problems)
         ctx.fail_if_problems()
         ids += documents_write(actor=ctx.actor, prepared=prepared, import_batch=batch)
