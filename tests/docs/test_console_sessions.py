@@ -176,10 +176,33 @@ def restart_id_sequences() -> None:
             cursor.execute(statement)
 
 
+def has_sessions(path: Path) -> bool:
+    return any(line.strip() == "```console"
+               for line in path.read_text(encoding="utf-8").splitlines())
+
+
+def test_placeholders_match_any_text_or_any_lines() -> None:
+    assert matches(["wrote a.pdf (… bytes)"], ["wrote a.pdf (17,010 bytes)"])
+    assert not matches(["wrote a.pdf (… bytes)"], ["wrote b.pdf (17,010 bytes)"])
+    assert matches(["number  INV1", "…", "total  1.00"], ["number  INV1", "total  1.00"])
+    assert matches(["number  INV1", "…", "total  1.00"], ["number  INV1", "a", "b",
+                                                         "total  1.00"])
+    assert not matches(["number  INV1", "…"], ["number  INV2", "a"])
+    assert not matches(["a"], ["a", "b"])
+    assert not matches(["a.b"], ["axb"])  # the rest of a line is literal text
+
+
+def test_sessions_are_read_with_continuations_and_skips(tmp_path: Path) -> None:
+    doc = tmp_path / "doc.md"
+    doc.write_text("text\n```console\n$ salesledger a \\\n    --b\nout 1\n$ echo $?\n0\n```\n"
+                   "<!-- console: not run, a reason -->\n```console\n$ salesledger c\n```\n"
+                   "```sh\n$ salesledger d\n```\n", encoding="utf-8")
+    assert [(c.line, c.text, c.expected) for c in sessions(doc)] == [
+        (3, "salesledger a  --b", ["out 1"]), (6, "echo $?", ["0"])]
+
+
 @pytest.mark.django_db
-@pytest.mark.parametrize(
-    "document", [d for d in DOCUMENTS if "```console" in d.read_text(encoding="utf-8")],
-    ids=document_id)
+@pytest.mark.parametrize("document", [d for d in DOCUMENTS if has_sessions(d)], ids=document_id)
 def test_console_sessions_print_what_the_document_shows(
         document: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
         tmp_path: Path, django_capture_on_commit_callbacks: Any) -> None:
