@@ -36,6 +36,7 @@ from __future__ import annotations
 import difflib
 import re
 import shlex
+import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -162,17 +163,19 @@ def document_id(path: Path) -> str:
 
 
 def restart_id_sequences() -> None:
-    """Ids from 1, as in a new database (the tables are empty inside the test's transaction)."""
+    """Ids from 1, as in a new database, for every table empty inside the test's transaction."""
     from django.apps import apps
     from django.core.management.color import no_style
     from django.db import connection
 
-    models = [m for m in apps.get_models(include_auto_created=True) if m._meta.managed]
-    sql = connection.ops.sequence_reset_by_name_sql(
-        no_style(), [s for m in models for s in connection.introspection.get_sequences(
-            connection.cursor(), m._meta.db_table, m._meta.local_fields)])
     with connection.cursor() as cursor:
-        for statement in sql:
+        sequences = []
+        for model in apps.get_models(include_auto_created=True):
+            if not model._meta.managed or model._base_manager.exists():
+                continue
+            sequences += connection.introspection.get_sequences(
+                cursor, model._meta.db_table, model._meta.local_fields)
+        for statement in connection.ops.sequence_reset_by_name_sql(no_style(), sequences):
             cursor.execute(statement)
 
 
@@ -216,10 +219,13 @@ def test_console_sessions_print_what_the_document_shows(
         if refused and command.text != "echo $?":
             pytest.fail(refused, pytrace=False)
         refused = ""
-        status, actual, err = shell.run(command)
+        where = f"{document_id(document)}:{command.line}: $ {command.text}"
+        try:
+            status, actual, err = shell.run(command)
+        except Exception:  # a traceback is a defect too: say which command of which document
+            pytest.fail(f"{where}\n{traceback.format_exc()}", pytrace=False)
         actual = [a.rstrip() for a in actual]
         expected = [e.rstrip() for e in command.expected]
-        where = f"{document_id(document)}:{command.line}: $ {command.text}"
         if not matches(expected, actual):
             diff = "\n".join(difflib.unified_diff(
                 expected, actual, "the document shows", "the command printed", lineterm=""))
