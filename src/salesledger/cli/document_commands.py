@@ -288,7 +288,7 @@ def register_invoice_extras(g: Sub, common: argparse.ArgumentParser) -> None:
 
 def register_customer_extras(g: Sub, common: argparse.ArgumentParser) -> None:
     p = _cmd(g, common, "statement", cmd_customer_statement,
-             "a customer's statement of account on --as-of (PDF, or --email it)")
+             "a customer's statement of account on --as-of (PDF or e-mail)")
     p.add_argument("code")
     p.add_argument("--output", "-o", help="file to write (default statement-CODE-DATE.pdf)")
     p.add_argument("--email", action="store_true", help="e-mail it instead of writing a file")

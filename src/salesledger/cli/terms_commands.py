@@ -82,7 +82,7 @@ def cmd_terms_list(args: argparse.Namespace) -> int:
 
 
 def register(sub: Sub, common: argparse.ArgumentParser) -> None:
-    g = _group(sub, "terms", "payment terms (* marks the company's default)")
+    g = _group(sub, "terms", "payment terms")
     p = _cmd(g, common, "add", cmd_terms_add, "add payment terms")
     p.add_argument("code", help="one word, e.g. NET45")
     p.add_argument("--name", required=True, help="what documents print, e.g. '45 days net'")
@@ -94,4 +94,5 @@ def register(sub: Sub, common: argparse.ArgumentParser) -> None:
                         "(percent:days), 30eom/60eom (end of month)")
     p.add_argument("--discount", metavar="PCT/DAYS",
                    help="early-payment discount, e.g. 2%%/10 (2 %% off within 10 days)")
-    _cmd(g, common, "list", cmd_terms_list, "list the company's payment terms")
+    _cmd(g, common, "list", cmd_terms_list,
+         "list the company's payment terms (* marks the default)")
