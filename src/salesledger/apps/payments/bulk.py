@@ -306,10 +306,9 @@ class _Allocator:
 
     def _check(self, a: BulkAllocation, kind: str, src: dict[str, Any],
                inst: dict[str, Any]) -> None:
-        check_allocation_date(
-            a.date, source=src["number"],
-            source_date=src["date"] if kind == "receipt" else src["issue_date"],
-            invoice=inst["invoice__number"], issue_date=inst["invoice__issue_date"])
+        # In the order ``allocate`` checks them, so that both paths refuse alike.
+        source_date = src["date"] if kind == "receipt" else src["issue_date"]
+        check_allocation_date(a.date, source=src["number"], source_date=source_date)
         if inst["customer_id"] != src["customer_id"]:
             raise AllocationCustomerMismatch(
                 f"{inst['invoice__number']} belongs to another customer than {src['number']}",
@@ -318,6 +317,9 @@ class _Allocator:
             raise CurrencyMismatch(
                 f"{inst['invoice__number']} is in {inst['currency']} but {src['number']} is in "
                 f"{src['currency']}", invoice=inst["invoice__number"])
+        check_allocation_date(a.date, source=src["number"], source_date=source_date,
+                              invoice=inst["invoice__number"],
+                              issue_date=inst["invoice__issue_date"])
 
     def _update_caches(self, sources: dict[tuple[str, int], tuple[dict[str, Any], OpenSide]],
                        sides: dict[int, OpenSide], instalments: dict[int, Any]) -> None:

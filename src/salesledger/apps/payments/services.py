@@ -195,6 +195,7 @@ def allocate(
         src = _source_locked(company, receipt, credit_note)
         check_allocation_date(day, source=src.number or f"document {src.pk}",
                               source_date=_source_date(src))
+        _check_owner(company, src, targets or [])
         rates = cross_rates(company, src, targets or [], day, rate)
         shares = _plan(company, src, targets or [], auto, day, rates=rates)
         rows = _apply(company, src, shares, day, actor, rates=rates)
@@ -216,6 +217,16 @@ def allocation_event_row(r: Allocation) -> dict[str, Any]:
                    source_amount=str(Money.from_minor(r.source_amount, r.source_currency)
                                      .amount), rate=format(r.fx_rate, "f"))
     return out
+
+
+def _check_owner(company: Company, src: Receipt | Invoice, targets: list[Target]) -> None:
+    """A payment pays its own customer's invoices: checked first, before any rate is looked
+    for, as the bulk path does."""
+    numbers = sorted({t.invoice_number for t in targets})
+    for number in (Invoice.objects.filter(company=company, number__in=numbers)
+                   .exclude(customer_id=src.customer_id).values_list("number", flat=True)):
+        raise AllocationCustomerMismatch(
+            f"{number} belongs to another customer than the payment", invoice=number)
 
 
 def cross_rates(company: Company, src: Receipt | Invoice, targets: list[Target], day: date,
@@ -278,9 +289,6 @@ def _plan(company: Company, src: Receipt | Invoice, targets: list[Target], auto:
             raise NotFound(f"no invoice {t.invoice_number!r}", invoice=t.invoice_number)
         if inv.status != "posted":
             raise DocumentNotPosted(f"invoice {inv.pk} is a draft; post it first")
-        if inv.customer_id != src.customer_id:
-            raise AllocationCustomerMismatch(
-                f"{inv.number} belongs to another customer than the payment", invoice=inv.number)
         cross = (rates or {}).get(inv.currency) if inv.currency != src.currency else None
         if inv.currency != src.currency and cross is None:
             raise CurrencyMismatch(

@@ -76,12 +76,16 @@ def import_rows(ctx: ImportContext, reader: Any) -> dict[str, Any]:
     lines: list[ReceiptRow] = []
     for r in rows:
         receipt = _receipt(ctx, r, customers)
-        if receipt is not None and (not r.invoice or targets.check(ctx, r, receipt)):
+        if receipt is not None:
             receipts.append(receipt)
             lines.append(r)
+    # The receipt's own rules, then what it pays: every problem of a row is reported.
     prepared = receipts_prepare(company=company, receipts=receipts)
     for index, exc in prepared.problems:
         ctx.error(lines[index].line, exc)
+    for r, receipt in zip(lines, receipts, strict=True):
+        if r.invoice:
+            targets.check(ctx, r, receipt)
     ctx.fail_if_problems()
 
     batch = ctx.batch(reader.rows)
