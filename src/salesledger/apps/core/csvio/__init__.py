@@ -4,7 +4,9 @@ An import is all or nothing: every row is read and checked first, every problem 
 collected with its line, column and reason, and nothing is written unless the whole file
 is clean (``ImportFailed`` lists the problems otherwise). The writing goes through the bulk
 services (``invoicing/bulk.py``, ``payments/bulk.py``), which apply the rules of the
-single-document services, in one transaction. A file is recognised by its SHA-256: the
+single-document services, in one transaction. The invoice import reads its file twice (check,
+then write, a chunk of documents at a time) so that its memory does not grow with the file
+(``docs/design/csv-import.md``). A file is recognised by its SHA-256: the
 same file imported twice into a company as the same kind is refused (``DuplicateImport``)
 unless forced. Each import is recorded as an ``ImportBatch`` that the documents point to.
 
@@ -27,10 +29,10 @@ from django.db import transaction
 from salesledger.apps.core.models import Company, ImportBatch, Role
 from salesledger.apps.core.services import require_role
 from salesledger.domain.errors import DuplicateImport, ValidationFailed
-from salesledger.formats.csv_rows import FORMATS, RowReader
+from salesledger.formats.csv_rows import FORMATS
 
 from . import customers, invoices, receipts
-from .common import ImportContext, file_digest
+from .common import CsvSource, ImportContext, file_digest
 
 IMPORTERS: dict[str, Any] = {
     "customers": customers,
@@ -72,9 +74,7 @@ def import_file(*, kind: str, path: str | Path, company: Company, actor: Any,
                 f"{previous.rows} rows); import it again only with --force",
                 batch=previous.pk, sha256=digest)
         ctx = ImportContext(company, actor, kind, path.name, digest, previous is not None)
-        with path.open(encoding="utf-8-sig", newline="") as fh:
-            reader = RowReader(fh, FORMATS[kind], name=path.name, limits=module.LIMITS)
-            result = module.import_rows(ctx, reader)
+        result = module.import_rows(ctx, CsvSource(path, FORMATS[kind], module.LIMITS))
     return {"kind": kind, "file": path.name, "sha256": digest, "forced": ctx.forced, **result}
 
 

@@ -3,34 +3,67 @@
 Rows with the same ``number`` form one document (without numbers, rows with the same
 ``ref``; a row with neither is a one-line document). A document given a number keeps it
 (series IMP: the open invoices of a business moving from another system); without one it
-takes the next gapless number of its series. Documents are posted by
-``documents_post_bulk``'s two halves (check everything, then write), so every rule of
+takes the next gapless number of its series. Documents are posted by the bulk poster's
+parts (``DocumentChecker`` checks, ``DocumentWriter`` writes), so every rule of
 ``invoice_post`` applies and every broken one is reported. A credit note may correct an
 invoice of the company or one of the same file; it is then applied to that invoice, as
 ``invoice_post`` does.
+
+The file is read more than once, so that memory does not grow with its size (see
+``docs/design/csv-import.md``):
+
+1. **Check.** Rows are read and grouped into documents one document at a time; each chunk of
+   documents is checked by every rule. What the rules across documents need is kept, in
+   compact form: the numbers and refs seen, and per document a few integers (first line,
+   kind, customer, currency, total, series and issue date for its new number). Every
+   problem is collected; if there is one, nothing is written.
+2. **Write.** The new numbers are taken (a series' numbers in order of issue date, then
+   file order, as before), then the file is read again and each chunk of documents is
+   checked and written, in the same transaction.
+3. Credit notes that correct an invoice of the same file are written last, by a third
+   reading that only parses their rows, once their invoices have ids.
+
+A document whose rows are not next to each other in the file is found by the first reading
+(``Scattered``); the file is then scanned for every such document and the line of its last
+row, and those documents are held until that line.
 """
 
 from __future__ import annotations
 
 import csv
+from array import array
+from collections import Counter, defaultdict
+from collections.abc import Container, Iterable, Iterator
 from datetime import date
 from decimal import Decimal
 from typing import Any, TextIO
 
+from salesledger.apps.core.services import number_format
 from salesledger.apps.customers.models import Customer, PaymentTerms
 from salesledger.apps.invoicing.bulk import (
     BulkDoc,
+    DocumentChecker,
+    DocumentWriter,
+    PreparedDoc,
     credit_notes_apply_to_corrected_bulk,
-    documents_prepare,
-    documents_write,
+    numbers_reserve,
 )
 from salesledger.apps.invoicing.models import DocKind, Invoice, InvoiceLine
 from salesledger.apps.invoicing.services import resolve_rate
-from salesledger.domain.errors import LedgerError
+from salesledger.domain.errors import LedgerError, ValidationFailed
 from salesledger.domain.lifecycle import DocStatus
-from salesledger.formats.csv_rows import INVOICES, DocumentRows, group_documents, invoice_row
+from salesledger.formats.csv_rows import (
+    INVOICES,
+    DocumentRows,
+    DocumentStream,
+    InvoiceRow,
+    Scattered,
+    document_key,
+    invoice_row,
+    scattered_documents,
+)
 
-from .common import ImportContext, in_chunks, limits
+from .common import CsvSource, ImportContext, in_chunks, limits
 
 LIMITS = limits({
     "number": (Invoice, "number"), "customer": (Customer, "code"),
@@ -38,83 +71,383 @@ LIMITS = limits({
     "buyer_reference": (Invoice, "buyer_reference"), "corrects": (Invoice, "number"),
     "description": (InvoiceLine, "description"),
 })
+CHUNK = 2000  # documents checked, then written, together
+_INVOICE, _CREDIT_NOTE = 1, 2  # kinds in the compact arrays (0: not known)
 
 
-def import_rows(ctx: ImportContext, reader: Any) -> dict[str, Any]:
+def import_rows(ctx: ImportContext, source: CsvSource) -> dict[str, Any]:
     ctx.date_column = "issue_date"
-    rows = [invoice_row(line, cells, ctx.problems) for line, cells in reader]
-    ctx.rows_read(reader)
-    groups = group_documents(rows, ctx.problems)
-    refs = _References(ctx, groups)
-    first: list[tuple[DocumentRows, BulkDoc]] = []
-    second: list[tuple[DocumentRows, BulkDoc]] = []  # credit notes of invoices in the file
-    for g in groups:
-        doc = refs.document(g)
-        if doc is not None:
-            (second if g.value("corrects") in refs.in_file else first).append((g, doc))
-    prepared = documents_prepare(company=ctx.company, docs=[d for _, d in first])
-    _report(ctx, first, prepared.problems)
+    try:
+        plan = _Check(ctx, source, scattered={}).run()
+    except Scattered:
+        ctx.problems.clear()
+        with source.read() as reader:
+            scattered = scattered_documents(reader)
+        plan = _Check(ctx, source, scattered=scattered).run()
     ctx.fail_if_problems()
+    return _Write(ctx, source, plan).run()
 
-    batch = ctx.batch(reader.rows)
-    ids = documents_write(actor=ctx.actor, prepared=prepared, import_batch=batch)
-    by_number = {g.number: pk for (g, _), pk in zip(first, ids, strict=True) if g.number}
-    if second:
-        # Their invoices exist now: check them (every problem again) and post them.
-        for g, doc in second:
-            doc.corrects_id = by_number[g.value("corrects")]
-        prepared = documents_prepare(company=ctx.company, docs=[d for _, d in second])
-        _report(ctx, second, prepared.problems)
+
+def _report(ctx: ImportContext, g: DocumentRows, exc: LedgerError) -> None:
+    line = g.line
+    line_no = exc.fields.get("line")  # a line of the document (pure core's numbering)
+    if isinstance(line_no, int) and 1 <= line_no <= len(g.rows):
+        line = g.rows[line_no - 1].line
+    ctx.error(line, exc)
+
+
+def _chunks(stream: DocumentStream, rows: Iterable[InvoiceRow]
+            ) -> Iterator[list[DocumentRows]]:
+    """The documents of ``rows`` (InvoiceRow), CHUNK at a time."""
+    chunk: list[DocumentRows] = []
+    for r in rows:
+        chunk.extend(stream.add(r))
+        if len(chunk) >= CHUNK:
+            yield chunk
+            chunk = []
+    chunk.extend(stream.close())
+    if chunk:
+        yield chunk
+
+
+class _Plan:
+    """What the check hands to the writing."""
+
+    def __init__(self, scattered: dict[str, int]) -> None:
+        self.rows = 0
+        self.documents = 0
+        self.scattered = scattered
+        # Numbering groups (series, fiscal year, phase); phase 1: the credit notes written
+        # last, which take their numbers after the others of their series, as before.
+        self.group_keys: list[tuple[str, int, int]] = []
+        self.groups = array("H")  # 1 + group of each document taking a new number, else 0
+        self.rank = array("i")  # its place in its group: by issue date, then file order
+        self.fresh: dict[tuple[str, int, int], int] = {}  # documents per group
+        self.days: dict[tuple[str, int], date] = {}  # a day of each (series, fiscal year)
+        self.kept: dict[tuple[str, int], int] = {}  # kept numbers continuing the series
+        self.checker: DocumentChecker | None = None
+        self.deferred: dict[str, tuple[int, int]] = {}  # key -> (index, line of last row)
+        self.targets: dict[str, int] = {}  # invoice numbers they correct -> ids, once written
+
+
+def _zeros(typecode: str, n: int) -> array:  # type: ignore[type-arg]
+    return array(typecode, bytes(n * array(typecode).itemsize))
+
+
+class _Check:
+    """The first reading: every rule, every problem, nothing written. Keeps per document a
+    few integers in arrays (by index, the order of first rows), not the document."""
+
+    def __init__(self, ctx: ImportContext, source: CsvSource, scattered: dict[str, int]
+                 ) -> None:
+        self.ctx, self.source = ctx, source
+        self.stream = DocumentStream(ctx.problems, scattered=scattered)
+        self.refs = _References(ctx)
+        self.checker = DocumentChecker(ctx.company, unique_numbers=True)
+        self.plan = _Plan(scattered)
+        self.lines = array("i")  # first line
+        self.kinds = array("b")  # kind given (_INVOICE, _CREDIT_NOTE; 0: not read yet)
+        self.ok = bytearray()  # 1: passed every check
+        self.customer_ids = array("i")
+        self.currencies = array("B")  # index in currency_codes
+        self.totals = array("q")
+        self.series = array("B")  # 1 + index in series_keys, for a document taking a number
+        self.days = array("i")  # its issue date (ordinal)
+        self.currency_codes: list[str] = []
+        self.series_keys: list[tuple[str, int]] = []
+        # Credit notes correcting a number not met yet: (index, number, key, last line).
+        self.pending: list[tuple[int, str, str, int]] = []
+
+    def run(self) -> _Plan:
+        ctx = self.ctx
+        with self.source.read() as reader:
+            rows = (invoice_row(line, cells, ctx.problems) for line, cells in reader)
+            for chunk in _chunks(self.stream, rows):
+                self.check(chunk)
+            ctx.rows_read(reader)
+            self.plan.rows = reader.rows
+        self._grow()
+        self.finish()
+        return self.plan
+
+    def _grow(self) -> None:
+        n = self.stream.count - len(self.lines)
+        if n > 0:
+            for arr in (self.lines, self.kinds, self.customer_ids, self.currencies,
+                        self.totals, self.series, self.days):
+                arr.extend(_zeros(arr.typecode, n))
+            self.ok.extend(bytes(n))
+
+    def check(self, chunk: list[DocumentRows]) -> None:
+        self._grow()
+        ctx, numbers = self.ctx, self.stream.numbers
+        self.refs.load(chunk, numbers)
+        docs: list[BulkDoc] = []
+        items: dict[int, DocumentRows] = {}
+        for g in chunk:
+            self.lines[g.index] = g.line
+            self.kinds[g.index] = (_CREDIT_NOTE if g.value("kind") == DocKind.CREDIT_NOTE
+                                   else _INVOICE)
+            doc = self.refs.document(g, numbers)
+            if doc is None:
+                continue
+            corrects = g.value("corrects")
+            if corrects and doc.corrects_id is None:  # of this file, or not met yet
+                target = numbers.get(corrects)
+                if target is not None and self.ok[target]:
+                    if self.kinds[target] == _CREDIT_NOTE:
+                        ctx.problem(g.line, "corrects", f"{corrects} is a credit note, not "
+                                                        "an invoice")
+                        continue
+                    doc.corrects_id = self._original(target, corrects)
+                    self._defer(g.key, g.index, g.rows[-1].line, corrects)
+                else:  # later in the file, in this chunk, or broken: looked at at the end
+                    self.pending.append((g.index, corrects, g.key, g.rows[-1].line))
+            docs.append(doc)
+            items[g.index] = g
+        prepared = self.checker.check(docs, list(items))
+        for index, exc in prepared.problems:
+            _report(ctx, items[index], exc)
+        for p in prepared.docs:
+            self._keep(p)
+
+    def _keep(self, p: PreparedDoc) -> None:
+        i = p.index
+        self.ok[i] = 1
+        self.customer_ids[i] = p.customer.pk
+        self.totals[i] = p.totals.total
+        if p.currency not in self.currency_codes:
+            self.currency_codes.append(p.currency)
+        self.currencies[i] = self.currency_codes.index(p.currency)
+        key = (p.series, p.fiscal_year)
+        self.plan.days.setdefault(key, p.doc.issue_date)
+        if p.number is None:  # takes a new number
+            if key not in self.series_keys:
+                self.series_keys.append(key)
+            self.series[i] = self.series_keys.index(key) + 1
+            self.days[i] = p.doc.issue_date.toordinal()
+
+    def _defer(self, key: str, index: int, last: int, number: str) -> None:
+        self.plan.deferred[key] = (index, last)
+        self.plan.targets[number] = 0
+
+    def _original(self, target: int, number: str) -> int:
+        """The invoice ``target`` of this file as ``DocumentChecker`` sees a corrected
+        invoice, under an id that no stored invoice has."""
+        key = -(target + 1)
+        self.checker.corrected.setdefault(key, {
+            "id": key, "kind": DocKind.INVOICE, "status": DocStatus.POSTED, "number": number,
+            "customer_id": self.customer_ids[target],
+            "currency": self.currency_codes[self.currencies[target]],
+            "total": self.totals[target]})
+        return key
+
+    def finish(self) -> None:
+        ctx, numbers = self.ctx, self.stream.numbers
+        for index, number, key, last in self.pending:
+            target = numbers.get(number)
+            if target is None:
+                ctx.problem(self.lines[index], "corrects", f"no invoice {number!r} in this "
+                                                           "file or in the company")
+            elif self.kinds[target] == _CREDIT_NOTE:
+                ctx.problem(self.lines[index], "corrects", f"{number} is a credit note, not "
+                                                           "an invoice")
+            elif self.ok[target] and self.ok[index]:
+                self._defer(key, index, last, number)
+                exc = self.checker.correction(
+                    customer_id=self.customer_ids[index],
+                    currency=self.currency_codes[self.currencies[index]],
+                    total=self.totals[index], corrects_id=self._original(target, number))
+                if exc is not None:
+                    ctx.error(self.lines[index], exc)
+        for index, exc in self.checker.finish():
+            ctx.error(self.lines[index], exc)
+        if not ctx.problems:
+            self._numbering()
+
+    def _numbering(self) -> None:
+        """Each group's new numbers go in order of issue date, then file order."""
+        plan = self.plan
+        plan.documents = self.stream.count
+        later = {index for index, _ in plan.deferred.values()}
+        plan.groups = _zeros("H", len(self.series))
+        counts: dict[int, Counter[int]] = defaultdict(Counter)
+        for i, s in enumerate(self.series):
+            if s:
+                series, fy = self.series_keys[s - 1]
+                group = (series, fy, 1 if i in later else 0)
+                if group not in plan.group_keys:
+                    plan.group_keys.append(group)
+                g = plan.groups[i] = plan.group_keys.index(group) + 1
+                counts[g][self.days[i]] += 1
+        starts: dict[tuple[int, int], int] = {}
+        for g, by_day in counts.items():
+            total = 0
+            for day in sorted(by_day):
+                starts[(g, day)] = total
+                total += by_day[day]
+            plan.fresh[plan.group_keys[g - 1]] = total
+        plan.rank = _zeros("i", len(plan.groups))
+        for i, g in enumerate(plan.groups):
+            if g:
+                at = (g, self.days[i])
+                plan.rank[i] = starts[at]
+                starts[at] += 1
+        plan.kept = {key: self.checker.kept_seqs(key) for key in plan.days}
+        plan.checker = self.checker
+
+
+class _Write:
+    """The second (and third) reading: each chunk of documents is checked again, as the
+    bulk poster always does before writing, then written."""
+
+    def __init__(self, ctx: ImportContext, source: CsvSource, plan: _Plan) -> None:
+        self.ctx, self.source, self.plan = ctx, source, plan
+        self.refs = _References(ctx)
+        self.checker = DocumentChecker(ctx.company, unique_numbers=True)
+        self.batch = ctx.batch(plan.rows)
+        self.writer = DocumentWriter(ctx.company, ctx.actor, self.batch, self.checker.issued)
+        self.first: dict[int, tuple[int, str]] = {}  # group -> (first seq, prefix)
+        self.counts = Counter[str]()
+        self.credits: list[int] = []  # credit notes that correct an invoice
+        self.to_freeze: list[int] = []
+
+    def run(self) -> dict[str, Any]:
+        plan, ctx = self.plan, self.ctx
+        assert plan.checker is not None
+        totals: dict[tuple[str, int], tuple[date, int, int]] = {}
+        for (series, fy, _), n in plan.fresh.items():
+            day, fresh, kept = totals.get((series, fy), (plan.days[(series, fy)], 0, 0))
+            totals[(series, fy)] = (day, fresh + n, plan.kept.get((series, fy), 0))
+        for key, kept in plan.kept.items():
+            if kept and key not in totals:
+                totals[key] = (plan.days[key], 0, kept)
+        reserved = numbers_reserve(ctx.company, totals, plan.checker)
+        plan.checker = None
+        offset: Counter[tuple[str, int]] = Counter()
+        for g, (series, fy, _) in enumerate(plan.group_keys, start=1):
+            first, prefix = reserved[(series, fy)]
+            self.first[g] = (first + offset[(series, fy)], prefix)
+            offset[(series, fy)] += plan.fresh[plan.group_keys[g - 1]]
+        with self.source.read() as reader:
+            stream = DocumentStream([], scattered=plan.scattered, track=False)
+            rows = (invoice_row(line, cells, []) for line, cells in reader)
+            for chunk in _chunks(stream, rows):
+                self.write([g for g in chunk if g.key not in plan.deferred])
+            if reader.rows != plan.rows or stream.count != plan.documents:
+                raise ValidationFailed(f"{ctx.name} changed while it was imported; import "
+                                       "it again", file=ctx.name)
+        if plan.deferred:
+            self.write_deferred()
+        # Documents numbered here are issued here: their PDFs are frozen in the background.
+        # Those that keep the number another system gave them were issued there.
+        self.freeze(flush=True)
+        applied = credit_notes_apply_to_corrected_bulk(
+            actor=ctx.actor, company=ctx.company, credit_note_ids=self.credits)
+        documents = self.counts["invoice"] + self.counts["credit_note"]
+        return {"rows": plan.rows, "batch": self.batch.pk, "documents": documents,
+                "invoices": self.counts["invoice"], "credit_notes": self.counts["credit_note"],
+                "allocations": applied}
+
+    def write_deferred(self) -> None:
+        """The credit notes correcting invoices of the file, now that those have ids: only
+        their rows are parsed."""
+        plan = self.plan
+        last = {key: line for key, (_, line) in plan.deferred.items()}
+        self.checker = DocumentChecker(self.ctx.company, unique_numbers=True)
+        self.writer.customers = self.checker.issued
+        chunk: list[DocumentRows] = []
+        with self.source.read() as reader:
+            stream = DocumentStream([], scattered=last, track=False)
+            for n, (line, cells) in enumerate(reader):
+                key = document_key(cells.get("number", ""), cells.get("ref", ""), n)
+                if key not in last:
+                    stream.skip()
+                    continue
+                for g in stream.add(invoice_row(line, cells, [])):
+                    g.index = plan.deferred[g.key][0]
+                    chunk.append(g)
+                if len(chunk) >= CHUNK:
+                    self.write(chunk)
+                    chunk = []
+        self.write(chunk)
+
+    def write(self, chunk: list[DocumentRows]) -> None:
+        if not chunk:
+            return
+        plan, ctx = self.plan, self.ctx
+        self.refs.load(chunk, plan.targets)
+        docs, items = [], {}
+        for g in chunk:
+            doc = self.refs.document(g, plan.targets)
+            if doc is None:
+                continue
+            if g.key in plan.deferred:
+                doc.corrects_id = plan.targets[g.value("corrects")]
+            docs.append(doc)
+            items[g.index] = g
+        prepared = self.checker.check(docs, list(items))
+        for index, exc in prepared.problems:
+            _report(ctx, items[index], exc)
+        # Checked clean a moment ago: only a change made meanwhile (to the file or the
+        # books) brings a problem here; it is reported and the transaction rolled back.
         ctx.fail_if_problems()
-        ids += documents_write(actor=ctx.actor, prepared=prepared, import_batch=batch)
-    docs = [d for _, d in first + second]
-    # Documents numbered here are issued here: their PDFs are frozen in the background.
-    # Those that keep the number another system gave them were issued there.
-    from salesledger.apps.documents.services import pdfs_freeze_later
+        for p in prepared.docs:
+            g = plan.groups[p.index]
+            if g:
+                first, prefix = self.first[g]
+                series, fy, _ = plan.group_keys[g - 1]
+                p.seq = first + plan.rank[p.index]
+                p.number = number_format(prefix, fy, p.seq)
+        ids = self.writer.write(prepared.docs)
+        for p, pk in zip(prepared.docs, ids, strict=True):
+            self.counts[p.doc.kind] += 1
+            if p.doc.number is None:
+                self.to_freeze.append(pk)
+            if p.doc.corrects_id:
+                self.credits.append(pk)
+            if p.number in plan.targets:
+                plan.targets[p.number] = pk
+        self.freeze()
 
-    numbered_here = [pk for (g, _), pk in zip(first + second, ids, strict=True) if not g.number]
-    pdfs_freeze_later(ctx.company, numbered_here)
-    credits = [pk for d, pk in zip(docs, ids, strict=True) if d.corrects_id]
-    applied = credit_notes_apply_to_corrected_bulk(actor=ctx.actor, company=ctx.company,
-                                                   credit_note_ids=credits)
-    n_credit = sum(1 for d in docs if d.kind == DocKind.CREDIT_NOTE)
-    return {"rows": reader.rows, "batch": batch.pk, "documents": len(docs),
-            "invoices": len(docs) - n_credit, "credit_notes": n_credit,
-            "allocations": applied}
+    def freeze(self, *, flush: bool = False) -> None:
+        from salesledger.apps.documents.services import FREEZE_CHUNK, pdfs_freeze_later
 
-
-def _report(ctx: ImportContext, items: list[tuple[DocumentRows, BulkDoc]],
-            problems: list[tuple[int, LedgerError]]) -> None:
-    for index, exc in problems:
-        g = items[index][0]
-        line = g.line
-        line_no = exc.fields.get("line")  # a line of the document (pure core's numbering)
-        if isinstance(line_no, int) and 1 <= line_no <= len(g.rows):
-            line = g.rows[line_no - 1].line
-        ctx.error(line, exc)
+        n = len(self.to_freeze) if flush else len(self.to_freeze) // FREEZE_CHUNK * FREEZE_CHUNK
+        if n:
+            pdfs_freeze_later(self.ctx.company, self.to_freeze[:n])
+            del self.to_freeze[:n]
 
 
 class _References:
-    """Customer codes, terms codes and corrected invoice numbers, read once each."""
+    """Customer codes, terms codes and corrected invoice numbers, each read once (a chunk
+    at a time, and kept: a file names far fewer customers than it has documents)."""
 
-    def __init__(self, ctx: ImportContext, groups: list[DocumentRows]) -> None:
+    def __init__(self, ctx: ImportContext) -> None:
         self.ctx = ctx
-        company = ctx.company
-        self.customers: dict[str, tuple[int, str]] = {}
-        for chunk in in_chunks(g.value("customer") for g in groups):
-            self.customers.update(
-                (c["code"], (c["id"], c["currency"])) for c in Customer.objects.filter(
-                    company=company, code__in=chunk).values("id", "code", "currency"))
-        self.terms = dict(PaymentTerms.objects.filter(company=company)
+        self.customers: dict[str, tuple[int, str] | None] = {}
+        self.terms = dict(PaymentTerms.objects.filter(company=ctx.company)
                           .values_list("code", "id"))
-        self.in_file = {g.number: g for g in groups if g.number}
-        self.corrected: dict[str, dict[str, Any]] = {}
-        wanted = {g.value("corrects") for g in groups} - {""} - set(self.in_file)
-        for chunk in in_chunks(wanted):
-            self.corrected.update((r["number"], r) for r in Invoice.objects.filter(
-                company=company, number__in=chunk).values("id", "number", "kind", "status"))
+        self.corrected: dict[str, dict[str, Any] | None] = {}
 
-    def document(self, g: DocumentRows) -> BulkDoc | None:
+    def load(self, groups: list[DocumentRows], in_file: Container[str]) -> None:
+        company = self.ctx.company
+        codes = {g.value("customer") for g in groups} - set(self.customers)
+        for chunk in in_chunks(codes):
+            found = {c["code"]: (c["id"], c["currency"]) for c in Customer.objects.filter(
+                company=company, code__in=chunk).values("id", "code", "currency")}
+            self.customers.update((code, found.get(code)) for code in chunk)
+        wanted = {c for g in groups if (c := g.value("corrects")) and c not in in_file
+                  and c not in self.corrected}
+        for chunk in in_chunks(wanted):
+            found = {r["number"]: r for r in Invoice.objects.filter(
+                company=company, number__in=chunk).values("id", "number", "kind", "status")}
+            self.corrected.update((number, found.get(number)) for number in chunk)
+
+    def document(self, g: DocumentRows, in_file: Container[str]) -> BulkDoc | None:
+        """The document of rows ``g``, or None after reporting its problems. A credit note
+        correcting a number of the file (``in_file``), or one not found yet, comes without
+        ``corrects_id``: the caller knows more."""
         ctx, ok = self.ctx, g.ok
         code = g.value("customer")
         customer = self.customers.get(code)
@@ -132,27 +465,22 @@ class _References:
         corrects = g.value("corrects")
         corrects_id = None
         if corrects:
+            found = self.corrected.get(corrects)
             if kind != DocKind.CREDIT_NOTE:
                 ctx.problem(g.line, "corrects", "only a credit note can correct an invoice")
                 ok = False
-            elif corrects in self.in_file:
-                target = self.in_file[corrects]
-                if (target.value("kind") or DocKind.INVOICE) != DocKind.INVOICE:
-                    ctx.problem(g.line, "corrects", f"{corrects} is a credit note, not an "
-                                                    "invoice")
-                    ok = False
+            elif corrects in in_file or found is None:
+                pass
+            elif found["kind"] != DocKind.INVOICE:
+                ctx.problem(g.line, "corrects", f"no invoice {corrects!r} in this file or "
+                                                "in the company")
+                ok = False
+            elif found["status"] != DocStatus.POSTED:
+                ctx.problem(g.line, "corrects", f"invoice {corrects} is a draft; post it "
+                                                "first")
+                ok = False
             else:
-                found = self.corrected.get(corrects)
-                if found is None or found["kind"] != DocKind.INVOICE:
-                    ctx.problem(g.line, "corrects", f"no invoice {corrects!r} in this file or "
-                                                    "in the company")
-                    ok = False
-                elif found["status"] != DocStatus.POSTED:
-                    ctx.problem(g.line, "corrects", f"invoice {corrects} is a draft; post it "
-                                                    "first")
-                    ok = False
-                else:
-                    corrects_id = found["id"]
+                corrects_id = found["id"]
         if customer is None or not ok:
             return None
         currency = g.value("currency") or customer[1]
