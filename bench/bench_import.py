@@ -70,10 +70,10 @@ def fresh_postgres(url: str) -> Any:
         admin.close()
 
 
-def cli(*argv: str) -> tuple[dict[str, Any], float, float]:
+def cli(*argv: str) -> tuple[dict[str, Any], float, float, float]:
     """Run ``salesledger ARGV --json`` in a process of its own; return its JSON output, the
-    wall-clock seconds and the process's peak resident memory in MB (``wait4``'s
-    ``ru_maxrss``, kilobytes on Linux)."""
+    wall-clock seconds, the CPU seconds (user and system) and the process's peak resident
+    memory in MB (``wait4``'s ``ru_maxrss``, kilobytes on Linux)."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         proc = subprocess.Popen([sys.executable, "-m", "salesledger.cli.main", *argv, "--json"],
@@ -87,7 +87,7 @@ def cli(*argv: str) -> tuple[dict[str, Any], float, float]:
             raise SystemExit(f"salesledger {' '.join(argv)} failed with exit code "
                              f"{proc.returncode}:\n{err.read().decode()[-4000:]}")
         result = json.loads(out.read())
-    return result, seconds, usage.ru_maxrss / 1024
+    return result, seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
 def run(size: str, home: Path, *, seed: int, numbers: bool, db: str,
@@ -108,12 +108,13 @@ def run(size: str, home: Path, *, seed: int, numbers: bool, db: str,
     results = []
     kinds = ["customers", "invoices"] + (["receipts"] if numbers else [])
     for kind in kinds:
-        result, seconds, peak = cli("import", kind, str(paths[kind]), "--company", COMPANY)
+        result, seconds, cpu, peak = cli("import", kind, str(paths[kind]), "--company", COMPANY)
         count = result.get("documents") or result.get("customers") or result.get("receipts")
         results.append({
             "benchmark": f"import_{kind}", "size": size, kind: count,
             "rows": result["rows"], "seconds": round(seconds, 2),
-            "per_second": round(count / seconds, 1), "peak_rss_mb": round(peak, 1),
+            "per_second": round(count / seconds, 1), "cpu_seconds": round(cpu, 2),
+            "peak_rss_mb": round(peak, 1),
             "db": db, "machine": machine()})
     if db == "postgresql":
         # What autovacuum does a little later: without statistics on the freshly loaded

@@ -382,8 +382,8 @@ class Scattered(Exception):  # noqa: N818 - a signal, not an error shown to anyo
 class DocumentStream:
     """``group_documents`` for rows read one at a time: :meth:`add` returns the documents
     that the row completes, :meth:`close` the last. Memory holds one document at a time,
-    and the keys of those done (to notice a document whose rows are apart), unless
-    ``track`` is False.
+    and the numbers and refs of those done (to notice a document whose rows are apart;
+    ``numbers`` also tells the import which document has a number).
 
     A document is complete when a row of another document comes, which holds when each
     document's rows are next to each other, as in every file that a spreadsheet or
@@ -394,11 +394,10 @@ class DocumentStream:
     the order of their first rows (that of ``group_documents``).
     """
 
-    def __init__(self, problems: list[RowProblem], *, scattered: dict[str, int] | None = None,
-                 track: bool = True) -> None:
+    def __init__(self, problems: list[RowProblem], *, scattered: dict[str, int] | None = None
+                 ) -> None:
         self.problems = problems
         self.scattered = scattered or {}  # document key -> line of its last row
-        self.track = track
         self.numbers: dict[str, int] = {}  # number -> index, of each numbered document so far
         self.refs: set[str] = set()  # refs of the documents so far
         self.count = 0  # documents started
@@ -424,14 +423,10 @@ class DocumentStream:
             return done
         if current is not None:
             done.append(current)
-        if self.track and (r.number in self.numbers if r.number else r.ref in self.refs):
+        if r.number in self.numbers if r.number else r.ref in self.refs:
             raise Scattered(key)
         self._current = self._start(key, r)
         return done
-
-    def skip(self) -> None:
-        """A row not read (its key told the caller it is not wanted)."""
-        self._rows += 1
 
     def close(self) -> list[DocumentRows]:
         done = [self._current] if self._current is not None else []
@@ -444,11 +439,10 @@ class DocumentStream:
         doc = _document_start(key, r, self.problems)
         doc.index = self.count
         self.count += 1
-        if self.track:
-            if r.number:
-                self.numbers[r.number] = doc.index
-            elif r.ref:
-                self.refs.add(r.ref)
+        if r.number:
+            self.numbers[r.number] = doc.index
+        elif r.ref:
+            self.refs.add(r.ref)
         return doc
 
 

@@ -31,12 +31,14 @@ row, and those documents are held until that line.
 from __future__ import annotations
 
 import csv
+import pickle
+import tempfile
 from array import array
 from collections import Counter, defaultdict
 from collections.abc import Container, Iterable, Iterator
 from datetime import date
 from decimal import Decimal
-from typing import Any, TextIO
+from typing import IO, Any, TextIO
 
 from salesledger.apps.core.services import number_format
 from salesledger.apps.customers.models import Customer, PaymentTerms
@@ -50,7 +52,7 @@ from salesledger.apps.invoicing.bulk import (
 )
 from salesledger.apps.invoicing.models import DocKind, Invoice, InvoiceLine
 from salesledger.apps.invoicing.services import resolve_rate
-from salesledger.domain.errors import LedgerError, ValidationFailed
+from salesledger.domain.errors import LedgerError
 from salesledger.domain.lifecycle import DocStatus
 from salesledger.formats.csv_rows import (
     INVOICES,
@@ -58,7 +60,6 @@ from salesledger.formats.csv_rows import (
     DocumentStream,
     InvoiceRow,
     Scattered,
-    document_key,
     invoice_row,
     scattered_documents,
 )
@@ -77,15 +78,18 @@ _INVOICE, _CREDIT_NOTE = 1, 2  # kinds in the compact arrays (0: not known)
 
 def import_rows(ctx: ImportContext, source: CsvSource) -> dict[str, Any]:
     ctx.date_column = "issue_date"
-    try:
-        plan = _Check(ctx, source, scattered={}).run()
-    except Scattered:
-        ctx.problems.clear()
-        with source.read() as reader:
-            scattered = scattered_documents(reader)
-        plan = _Check(ctx, source, scattered=scattered).run()
-    ctx.fail_if_problems()
-    return _Write(ctx, source, plan).run()
+    with tempfile.TemporaryFile() as spill:
+        try:
+            plan = _Check(ctx, source, spill, scattered={}).run()
+        except Scattered:
+            ctx.problems.clear()
+            spill.seek(0)
+            spill.truncate()
+            with source.read() as reader:
+                scattered = scattered_documents(reader)
+            plan = _Check(ctx, source, spill, scattered=scattered).run()
+        ctx.fail_if_problems()
+        return _Write(ctx, plan, spill).run()
 
 
 def _report(ctx: ImportContext, g: DocumentRows, exc: LedgerError) -> None:
@@ -98,7 +102,7 @@ def _report(ctx: ImportContext, g: DocumentRows, exc: LedgerError) -> None:
 
 def _chunks(stream: DocumentStream, rows: Iterable[InvoiceRow]
             ) -> Iterator[list[DocumentRows]]:
-    """The documents of ``rows`` (InvoiceRow), CHUNK at a time."""
+    """The documents of ``rows``, CHUNK at a time."""
     chunk: list[DocumentRows] = []
     for r in rows:
         chunk.extend(stream.add(r))
@@ -110,13 +114,32 @@ def _chunks(stream: DocumentStream, rows: Iterable[InvoiceRow]
         yield chunk
 
 
+def _spill(fh: IO[bytes], docs: list[PreparedDoc]) -> None:
+    """Append checked documents to ``fh``, without their customer (the checker keeps each
+    customer once)."""
+    for p in docs:
+        p.customer = None  # type: ignore[assignment]
+    pickle.dump(docs, fh, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _spilled(fh: IO[bytes], customers: dict[int, Customer]) -> Iterator[list[PreparedDoc]]:
+    """The chunks that :func:`_spill` wrote to ``fh``, in order, with their customers."""
+    fh.seek(0)
+    while True:
+        try:
+            docs: list[PreparedDoc] = pickle.load(fh)  # noqa: S301 - our own temporary file
+        except EOFError:
+            return
+        for p in docs:
+            p.customer = customers[p.doc.customer_id]
+        yield docs
+
+
 class _Plan:
     """What the check hands to the writing."""
 
-    def __init__(self, scattered: dict[str, int]) -> None:
+    def __init__(self) -> None:
         self.rows = 0
-        self.documents = 0
-        self.scattered = scattered
         # Numbering groups (series, fiscal year, phase); phase 1: the credit notes written
         # last, which take their numbers after the others of their series, as before.
         self.group_keys: list[tuple[str, int, int]] = []
@@ -125,9 +148,8 @@ class _Plan:
         self.fresh: dict[tuple[str, int, int], int] = {}  # documents per group
         self.days: dict[tuple[str, int], date] = {}  # a day of each (series, fiscal year)
         self.kept: dict[tuple[str, int], int] = {}  # kept numbers continuing the series
-        self.checker: DocumentChecker | None = None
-        self.deferred: dict[str, tuple[int, int]] = {}  # key -> (index, line of last row)
-        self.targets: dict[str, int] = {}  # invoice numbers they correct -> ids, once written
+        self.deferred: dict[int, str] = {}  # credit note -> the number of the file it corrects
+        self.targets: dict[str, int] = {}  # those numbers -> ids, once written
 
 
 def _zeros(typecode: str, n: int) -> array:  # type: ignore[type-arg]
@@ -136,15 +158,16 @@ def _zeros(typecode: str, n: int) -> array:  # type: ignore[type-arg]
 
 class _Check:
     """The first reading: every rule, every problem, nothing written. Keeps per document a
-    few integers in arrays (by index, the order of first rows), not the document."""
+    few integers in arrays (by index, the order of first rows), not the document; the
+    checked documents go to the spill file while the file is clean."""
 
-    def __init__(self, ctx: ImportContext, source: CsvSource, scattered: dict[str, int]
-                 ) -> None:
-        self.ctx, self.source = ctx, source
+    def __init__(self, ctx: ImportContext, source: CsvSource, spill: IO[bytes],
+                 scattered: dict[str, int]) -> None:
+        self.ctx, self.source, self.spill = ctx, source, spill
         self.stream = DocumentStream(ctx.problems, scattered=scattered)
         self.refs = _References(ctx)
         self.checker = DocumentChecker(ctx.company, unique_numbers=True)
-        self.plan = _Plan(scattered)
+        self.plan = _Plan()
         self.lines = array("i")  # first line
         self.kinds = array("b")  # kind given (_INVOICE, _CREDIT_NOTE; 0: not read yet)
         self.ok = bytearray()  # 1: passed every check
@@ -155,10 +178,9 @@ class _Check:
         self.days = array("i")  # its issue date (ordinal)
         self.currency_codes: list[str] = []
         self.series_keys: list[tuple[str, int]] = []
-        # Credit notes correcting a number not met yet: (index, number, key, last line).
-        self.pending: list[tuple[int, str, str, int]] = []
+        self.pending: list[tuple[int, str]] = []  # credit notes of numbers not met yet
 
-    def run(self) -> _Plan:
+    def run(self) -> tuple[_Plan, DocumentChecker]:
         ctx = self.ctx
         with self.source.read() as reader:
             rows = (invoice_row(line, cells, ctx.problems) for line, cells in reader)
@@ -168,7 +190,7 @@ class _Check:
             self.plan.rows = reader.rows
         self._grow()
         self.finish()
-        return self.plan
+        return self.plan, self.checker
 
     def _grow(self) -> None:
         n = self.stream.count - len(self.lines)
@@ -200,9 +222,9 @@ class _Check:
                                                         "an invoice")
                         continue
                     doc.corrects_id = self._original(target, corrects)
-                    self._defer(g.key, g.index, g.rows[-1].line, corrects)
+                    self._defer(g.index, corrects)
                 else:  # later in the file, in this chunk, or broken: looked at at the end
-                    self.pending.append((g.index, corrects, g.key, g.rows[-1].line))
+                    self.pending.append((g.index, corrects))
             docs.append(doc)
             items[g.index] = g
         prepared = self.checker.check(docs, list(items))
@@ -210,6 +232,8 @@ class _Check:
             _report(ctx, items[index], exc)
         for p in prepared.docs:
             self._keep(p)
+        if not ctx.problems:  # a broken file is only checked
+            _spill(self.spill, prepared.docs)
 
     def _keep(self, p: PreparedDoc) -> None:
         i = p.index
@@ -227,8 +251,8 @@ class _Check:
             self.series[i] = self.series_keys.index(key) + 1
             self.days[i] = p.doc.issue_date.toordinal()
 
-    def _defer(self, key: str, index: int, last: int, number: str) -> None:
-        self.plan.deferred[key] = (index, last)
+    def _defer(self, index: int, number: str) -> None:
+        self.plan.deferred[index] = number
         self.plan.targets[number] = 0
 
     def _original(self, target: int, number: str) -> int:
@@ -244,7 +268,7 @@ class _Check:
 
     def finish(self) -> None:
         ctx, numbers = self.ctx, self.stream.numbers
-        for index, number, key, last in self.pending:
+        for index, number in self.pending:
             target = numbers.get(number)
             if target is None:
                 ctx.problem(self.lines[index], "corrects", f"no invoice {number!r} in this "
@@ -253,7 +277,7 @@ class _Check:
                 ctx.problem(self.lines[index], "corrects", f"{number} is a credit note, not "
                                                            "an invoice")
             elif self.ok[target] and self.ok[index]:
-                self._defer(key, index, last, number)
+                self._defer(index, number)
                 exc = self.checker.correction(
                     customer_id=self.customer_ids[index],
                     currency=self.currency_codes[self.currencies[index]],
@@ -268,14 +292,12 @@ class _Check:
     def _numbering(self) -> None:
         """Each group's new numbers go in order of issue date, then file order."""
         plan = self.plan
-        plan.documents = self.stream.count
-        later = {index for index, _ in plan.deferred.values()}
         plan.groups = _zeros("H", len(self.series))
         counts: dict[int, Counter[int]] = defaultdict(Counter)
         for i, s in enumerate(self.series):
             if s:
                 series, fy = self.series_keys[s - 1]
-                group = (series, fy, 1 if i in later else 0)
+                group = (series, fy, 1 if i in plan.deferred else 0)
                 if group not in plan.group_keys:
                     plan.group_keys.append(group)
                 g = plan.groups[i] = plan.group_keys.index(group) + 1
@@ -294,18 +316,18 @@ class _Check:
                 plan.rank[i] = starts[at]
                 starts[at] += 1
         plan.kept = {key: self.checker.kept_seqs(key) for key in plan.days}
-        plan.checker = self.checker
 
 
 class _Write:
-    """The second (and third) reading: each chunk of documents is checked again, as the
-    bulk poster always does before writing, then written."""
+    """The writing: the new numbers are taken, then the checked documents are read back from
+    the spill file a chunk at a time and written, in the same transaction; the credit notes
+    correcting invoices of the file go last, once those have ids."""
 
-    def __init__(self, ctx: ImportContext, source: CsvSource, plan: _Plan) -> None:
-        self.ctx, self.source, self.plan = ctx, source, plan
-        self.refs = _References(ctx)
-        self.checker = DocumentChecker(ctx.company, unique_numbers=True)
-        self.batch = ctx.batch(plan.rows)
+    def __init__(self, ctx: ImportContext, checked: tuple[_Plan, DocumentChecker],
+                 spill: IO[bytes]) -> None:
+        self.ctx, self.spill = ctx, spill
+        self.plan, self.checker = checked
+        self.batch = ctx.batch(self.plan.rows)
         self.writer = DocumentWriter(ctx.company, ctx.actor, self.batch, self.checker.issued)
         self.first: dict[int, tuple[int, str]] = {}  # group -> (first seq, prefix)
         self.counts = Counter[str]()
@@ -313,32 +335,22 @@ class _Write:
         self.to_freeze: list[int] = []
 
     def run(self) -> dict[str, Any]:
-        plan, ctx = self.plan, self.ctx
-        assert plan.checker is not None
-        totals: dict[tuple[str, int], tuple[date, int, int]] = {}
-        for (series, fy, _), n in plan.fresh.items():
-            day, fresh, kept = totals.get((series, fy), (plan.days[(series, fy)], 0, 0))
-            totals[(series, fy)] = (day, fresh + n, plan.kept.get((series, fy), 0))
-        for key, kept in plan.kept.items():
-            if kept and key not in totals:
-                totals[key] = (plan.days[key], 0, kept)
-        reserved = numbers_reserve(ctx.company, totals, plan.checker)
-        plan.checker = None
-        offset: Counter[tuple[str, int]] = Counter()
-        for g, (series, fy, _) in enumerate(plan.group_keys, start=1):
-            first, prefix = reserved[(series, fy)]
-            self.first[g] = (first + offset[(series, fy)], prefix)
-            offset[(series, fy)] += plan.fresh[plan.group_keys[g - 1]]
-        with self.source.read() as reader:
-            stream = DocumentStream([], scattered=plan.scattered, track=False)
-            rows = (invoice_row(line, cells, []) for line, cells in reader)
-            for chunk in _chunks(stream, rows):
-                self.write([g for g in chunk if g.key not in plan.deferred])
-            if reader.rows != plan.rows or stream.count != plan.documents:
-                raise ValidationFailed(f"{ctx.name} changed while it was imported; import "
-                                       "it again", file=ctx.name)
-        if plan.deferred:
-            self.write_deferred()
+        plan, ctx, customers = self.plan, self.ctx, self.checker.customers
+        self.reserve()
+        with tempfile.TemporaryFile() as later:
+            waiting = False
+            for chunk in _spilled(self.spill, customers):
+                self.write([p for p in chunk if p.index not in plan.deferred])
+                held = [p for p in chunk if p.index in plan.deferred]
+                if held:
+                    later.seek(0, 2)
+                    _spill(later, held)
+                    waiting = True
+            for chunk in _spilled(later, customers) if waiting else ():
+                for p in chunk:
+                    p.corrects_number = plan.deferred[p.index]
+                    p.doc.corrects_id = plan.targets[p.corrects_number]
+                self.write(chunk)
         # Documents numbered here are issued here: their PDFs are frozen in the background.
         # Those that keep the number another system gave them were issued there.
         self.freeze(flush=True)
@@ -349,58 +361,37 @@ class _Write:
                 "invoices": self.counts["invoice"], "credit_notes": self.counts["credit_note"],
                 "allocations": applied}
 
-    def write_deferred(self) -> None:
-        """The credit notes correcting invoices of the file, now that those have ids: only
-        their rows are parsed."""
+    def reserve(self) -> None:
+        """Take every new number now; the credit notes written last (phase 1) take theirs
+        after the others of their series."""
         plan = self.plan
-        last = {key: line for key, (_, line) in plan.deferred.items()}
-        self.checker = DocumentChecker(self.ctx.company, unique_numbers=True)
-        self.writer.customers = self.checker.issued
-        chunk: list[DocumentRows] = []
-        with self.source.read() as reader:
-            stream = DocumentStream([], scattered=last, track=False)
-            for n, (line, cells) in enumerate(reader):
-                key = document_key(cells.get("number", ""), cells.get("ref", ""), n)
-                if key not in last:
-                    stream.skip()
-                    continue
-                for g in stream.add(invoice_row(line, cells, [])):
-                    g.index = plan.deferred[g.key][0]
-                    chunk.append(g)
-                if len(chunk) >= CHUNK:
-                    self.write(chunk)
-                    chunk = []
-        self.write(chunk)
+        wanted: dict[tuple[str, int], tuple[date, int, int]] = {}
+        for (series, fy, _), n in plan.fresh.items():
+            day, fresh, _ = wanted.get((series, fy), (plan.days[(series, fy)], 0, 0))
+            wanted[(series, fy)] = (day, fresh + n, plan.kept.get((series, fy), 0))
+        for key, kept in plan.kept.items():
+            if kept and key not in wanted:
+                wanted[key] = (plan.days[key], 0, kept)
+        reserved = numbers_reserve(self.ctx.company, wanted, self.checker)
+        offset: Counter[tuple[str, int]] = Counter()
+        for g, (series, fy, phase) in sorted(enumerate(plan.group_keys, start=1),
+                                             key=lambda item: item[1][2]):
+            first, prefix = reserved[(series, fy)]
+            self.first[g] = (first + offset[(series, fy)], prefix)
+            offset[(series, fy)] += plan.fresh[(series, fy, phase)]
 
-    def write(self, chunk: list[DocumentRows]) -> None:
-        if not chunk:
+    def write(self, docs: list[PreparedDoc]) -> None:
+        if not docs:
             return
-        plan, ctx = self.plan, self.ctx
-        self.refs.load(chunk, plan.targets)
-        docs, items = [], {}
-        for g in chunk:
-            doc = self.refs.document(g, plan.targets)
-            if doc is None:
-                continue
-            if g.key in plan.deferred:
-                doc.corrects_id = plan.targets[g.value("corrects")]
-            docs.append(doc)
-            items[g.index] = g
-        prepared = self.checker.check(docs, list(items))
-        for index, exc in prepared.problems:
-            _report(ctx, items[index], exc)
-        # Checked clean a moment ago: only a change made meanwhile (to the file or the
-        # books) brings a problem here; it is reported and the transaction rolled back.
-        ctx.fail_if_problems()
-        for p in prepared.docs:
+        plan = self.plan
+        for p in docs:
             g = plan.groups[p.index]
             if g:
                 first, prefix = self.first[g]
-                series, fy, _ = plan.group_keys[g - 1]
                 p.seq = first + plan.rank[p.index]
-                p.number = number_format(prefix, fy, p.seq)
-        ids = self.writer.write(prepared.docs)
-        for p, pk in zip(prepared.docs, ids, strict=True):
+                p.number = number_format(prefix, p.fiscal_year, p.seq)
+        ids = self.writer.write(docs)
+        for p, pk in zip(docs, ids, strict=True):
             self.counts[p.doc.kind] += 1
             if p.doc.number is None:
                 self.to_freeze.append(pk)
