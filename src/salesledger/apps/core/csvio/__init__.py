@@ -4,11 +4,12 @@ An import is all or nothing: every row is read and checked first, every problem 
 collected with its line, column and reason, and nothing is written unless the whole file
 is clean (``ImportFailed`` lists the problems otherwise). The writing goes through the bulk
 services (``invoicing/bulk.py``, ``payments/bulk.py``), which apply the rules of the
-single-document services, in one transaction. The invoice import reads its file twice (check,
-then write, a chunk of documents at a time) so that its memory does not grow with the file
-(``docs/design/csv-import.md``). A file is recognised by its SHA-256: the
-same file imported twice into a company as the same kind is refused (``DuplicateImport``)
-unless forced. Each import is recorded as an ``ImportBatch`` that the documents point to.
+single-document services, in one transaction. The invoice import checks its file a chunk of
+documents at a time and writes it a chunk at a time, so that its memory does not grow with the
+file (``docs/design/posting-and-numbering.md``, "Imports in bounded memory"). A file is
+recognised by its SHA-256: the same file imported twice into a company as the same kind is
+refused (``DuplicateImport``) unless forced. Each import is recorded as an ``ImportBatch``
+that the documents point to.
 
 An export writes the columns that the import reads, so an exported file can be imported
 again (into another company, since numbers and codes must be new); ``open-items`` is an

@@ -9,23 +9,25 @@ parts (``DocumentChecker`` checks, ``DocumentWriter`` writes), so every rule of
 invoice of the company or one of the same file; it is then applied to that invoice, as
 ``invoice_post`` does.
 
-The file is read more than once, so that memory does not grow with its size (see
-``docs/design/csv-import.md``):
+Memory does not grow with the size of the file (see ``docs/design/posting-and-numbering.md``,
+"Imports in bounded memory"):
 
 1. **Check.** Rows are read and grouped into documents one document at a time; each chunk of
-   documents is checked by every rule. What the rules across documents need is kept, in
-   compact form: the numbers and refs seen, and per document a few integers (first line,
-   kind, customer, currency, total, series and issue date for its new number). Every
-   problem is collected; if there is one, nothing is written.
-2. **Write.** The new numbers are taken (a series' numbers in order of issue date, then
-   file order, as before), then the file is read again and each chunk of documents is
-   checked and written, in the same transaction.
-3. Credit notes that correct an invoice of the same file are written last, by a third
-   reading that only parses their rows, once their invoices have ids.
+   ``CHUNK`` documents is checked by every rule (``DocumentChecker``). What the rules across
+   documents need is kept in compact form: the numbers and refs met, and per document a few
+   integers in arrays (first line, kind, customer, currency, total; series and issue date
+   when it takes a new number). Every problem is collected; while there is none, each
+   checked chunk is appended to a temporary spill file (pickled ``PreparedDoc``). If there is
+   one, the import fails with every problem and nothing is written.
+2. **Write.** The new numbers are taken, each series in order of issue date, then file order
+   (the ranks were computed from the arrays), then the spill file is read back a chunk at a
+   time and written (``DocumentWriter``: documents, lines, instalments, journal entries,
+   audit events, PDF tasks), all in the import's one transaction. Credit notes that correct
+   an invoice of the same file go last, once that invoice has an id.
 
-A document whose rows are not next to each other in the file is found by the first reading
+A document whose rows are not next to each other in the file is noticed by the first reading
 (``Scattered``); the file is then scanned for every such document and the line of its last
-row, and those documents are held until that line.
+row, and the check starts again, holding each of those documents until that line.
 """
 
 from __future__ import annotations
