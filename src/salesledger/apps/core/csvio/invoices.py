@@ -33,11 +33,13 @@ row, and the check starts again, holding each of those documents until that line
 from __future__ import annotations
 
 import csv
+import dataclasses
+import operator
 import pickle
 import tempfile
 from array import array
 from collections import Counter, defaultdict
-from collections.abc import Container, Iterable, Iterator
+from collections.abc import Callable, Container, Iterable, Iterator
 from datetime import date
 from decimal import Decimal
 from typing import IO, Any, TextIO
@@ -121,7 +123,7 @@ def _spill(fh: IO[bytes], docs: list[PreparedDoc]) -> None:
     customer once)."""
     for p in docs:
         p.customer = None  # type: ignore[assignment]
-    pickle.dump(docs, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    _Pickler(fh, protocol=pickle.HIGHEST_PROTOCOL).dump(docs)
 
 
 def _spilled(fh: IO[bytes], customers: dict[int, Customer]) -> Iterator[list[PreparedDoc]]:
@@ -135,6 +137,32 @@ def _spilled(fh: IO[bytes], customers: dict[int, Customer]) -> Iterator[list[Pre
         for p in docs:
             p.customer = customers[p.doc.customer_id]
         yield docs
+
+
+class _Pickler(pickle.Pickler):
+    """Pickles the frozen, slotted dataclasses of the pure core (totals, lines, terms, money)
+    as their field values: the generic way goes through ``dataclasses.fields`` for every
+    object, a third of the import's time for the spill file."""
+
+    _slots: dict[type, Callable[[Any], tuple[Any, ...]] | None] = {}
+
+    def reducer_override(self, obj: Any) -> Any:
+        cls = type(obj)
+        getter = self._slots.get(cls, False)
+        if getter is False:
+            slots = cls.__dict__.get("__slots__") if dataclasses.is_dataclass(cls) else None
+            getter = self._slots[cls] = operator.attrgetter(*slots) if slots else None
+        if getter is None:
+            return NotImplemented
+        values = getter(obj)
+        return _unpickle_slots, (cls, values if isinstance(values, tuple) else (values,))
+
+
+def _unpickle_slots(cls: type, values: tuple[Any, ...]) -> Any:
+    obj = object.__new__(cls)
+    for name, value in zip(cls.__slots__, values, strict=True):  # type: ignore[attr-defined]
+        object.__setattr__(obj, name, value)
+    return obj
 
 
 class _Plan:
