@@ -10,41 +10,38 @@ invoice of the company or one of the same file; it is then applied to that invoi
 ``invoice_post`` does.
 
 Memory does not grow with the size of the file (see ``docs/design/posting-and-numbering.md``,
-"Imports in bounded memory"):
+"Imports in bounded memory"). The file is read twice:
 
-1. **Check.** Rows are read and grouped into documents one document at a time; each chunk of
-   ``CHUNK`` documents is checked by every rule (``DocumentChecker``). What the rules across
-   documents need is kept in compact form: the numbers and refs met, and per document a few
-   integers in arrays (first line, kind, customer, currency, total; series and issue date
-   when it takes a new number). Every problem is collected; while there is none, each
-   checked chunk is appended to a temporary spill file (pickled ``PreparedDoc``). If there is
-   one, the import fails with every problem and nothing is written.
-2. **Write.** The new numbers are taken, each series in order of issue date, then file order
-   (the ranks were computed from the arrays), then the spill file is read back a chunk at a
-   time and written (``DocumentWriter``: documents, lines, instalments, journal entries,
-   audit events, PDF tasks), all in the import's one transaction. Credit notes that correct
-   an invoice of the same file go last, once that invoice has an id.
-
-A document whose rows are not next to each other in the file is noticed by the first reading
-(``Scattered``); the file is then scanned for every such document and the line of its last
-row, and the check starts again, holding each of those documents until that line.
+1. **Scan** (``_scan``): only the columns that place a document (number, ref, kind,
+   issue_date, corrects) — which rows form each document (and which documents have rows
+   apart in the file), how many rows, and the place of each new number: a series' numbers
+   go in order of issue date, then file order.
+2. **Check and write** (``_Import``): rows are grouped into documents one document at a
+   time (``DocumentStream``); each chunk of ``CHUNK`` documents is checked by every rule
+   (``DocumentChecker``) and, while the file has shown no problem, written at once
+   (``DocumentWriter``: documents, lines, instalments, journal entries, audit events, PDF
+   tasks) in the import's one transaction. What the rules across documents need is kept in
+   compact form: the numbers met, and per document a few integers in arrays (first line,
+   kind, customer, currency, total). After the first problem nothing more is written but
+   every document is still checked; at the end a file with problems raises
+   ``ImportFailed`` with all of them, which undoes what was written. Credit notes that
+   correct an invoice of the same file are set aside (a temporary file) and written last,
+   once that invoice has an id.
 """
 
 from __future__ import annotations
 
 import csv
-import dataclasses
-import operator
 import pickle
 import tempfile
 from array import array
 from collections import Counter, defaultdict
-from collections.abc import Callable, Container, Iterable, Iterator
+from collections.abc import Container, Iterable, Iterator
 from datetime import date
 from decimal import Decimal
 from typing import IO, Any, TextIO
 
-from salesledger.apps.core.services import number_format
+from salesledger.apps.core.services import SERIES_PREFIX, number_format
 from salesledger.apps.customers.models import Customer, PaymentTerms
 from salesledger.apps.invoicing.bulk import (
     BulkDoc,
@@ -53,19 +50,23 @@ from salesledger.apps.invoicing.bulk import (
     PreparedDoc,
     credit_notes_apply_to_corrected_bulk,
     numbers_reserve,
+    own_number,
 )
 from salesledger.apps.invoicing.models import DocKind, Invoice, InvoiceLine
 from salesledger.apps.invoicing.services import resolve_rate
-from salesledger.domain.errors import LedgerError
+from salesledger.domain.errors import LedgerError, ValidationFailed
 from salesledger.domain.lifecycle import DocStatus
+from salesledger.domain.numbering import fiscal_year
 from salesledger.formats.csv_rows import (
     INVOICES,
+    CellError,
     DocumentRows,
     DocumentStream,
     InvoiceRow,
     Scattered,
+    document_key,
     invoice_row,
-    scattered_documents,
+    parse_date,
 )
 
 from .common import CsvSource, ImportContext, in_chunks, limits
@@ -78,22 +79,13 @@ LIMITS = limits({
 })
 CHUNK = 2000  # documents checked, then written, together
 _INVOICE, _CREDIT_NOTE = 1, 2  # kinds in the compact arrays (0: not known)
+_OWN_INITIALS = frozenset(prefix[:1] for prefix in SERIES_PREFIX.values())
 
 
 def import_rows(ctx: ImportContext, source: CsvSource) -> dict[str, Any]:
     ctx.date_column = "issue_date"
-    with tempfile.TemporaryFile() as spill:
-        try:
-            plan = _Check(ctx, source, spill, scattered={}).run()
-        except Scattered:
-            ctx.problems.clear()
-            spill.seek(0)
-            spill.truncate()
-            with source.read() as reader:
-                scattered = scattered_documents(reader)
-            plan = _Check(ctx, source, spill, scattered=scattered).run()
-        ctx.fail_if_problems()
-        return _Write(ctx, plan, spill).run()
+    layout = _scan(source, ctx.company)
+    return _Import(ctx, source, layout).run()
 
 
 def _report(ctx: ImportContext, g: DocumentRows, exc: LedgerError) -> None:
@@ -123,7 +115,7 @@ def _spill(fh: IO[bytes], docs: list[PreparedDoc]) -> None:
     customer once)."""
     for p in docs:
         p.customer = None  # type: ignore[assignment]
-    _Pickler(fh, protocol=pickle.HIGHEST_PROTOCOL).dump(docs)
+    pickle.dump(docs, fh, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def _spilled(fh: IO[bytes], customers: dict[int, Customer]) -> Iterator[list[PreparedDoc]]:
@@ -139,99 +131,199 @@ def _spilled(fh: IO[bytes], customers: dict[int, Customer]) -> Iterator[list[Pre
         yield docs
 
 
-class _Pickler(pickle.Pickler):
-    """Pickles the frozen, slotted dataclasses of the pure core (totals, lines, terms, money)
-    as their field values: the generic way goes through ``dataclasses.fields`` for every
-    object, a third of the import's time for the spill file."""
-
-    _slots: dict[type, Callable[[Any], tuple[Any, ...]] | None] = {}
-
-    def reducer_override(self, obj: Any) -> Any:
-        cls = type(obj)
-        getter = self._slots.get(cls, False)
-        if getter is False:
-            slots = cls.__dict__.get("__slots__") if dataclasses.is_dataclass(cls) else None
-            getter = self._slots[cls] = operator.attrgetter(*slots) if slots else None
-        if getter is None:
-            return NotImplemented
-        values = getter(obj)
-        return _unpickle_slots, (cls, values if isinstance(values, tuple) else (values,))
+def _zeros(typecode: str, n: int) -> array:  # type: ignore[type-arg]
+    return array(typecode, bytes(n * array(typecode).itemsize))
 
 
-def _unpickle_slots(cls: type, values: tuple[Any, ...]) -> Any:
-    obj = object.__new__(cls)
-    for name, value in zip(cls.__slots__, values, strict=True):  # type: ignore[attr-defined]
-        object.__setattr__(obj, name, value)
-    return obj
-
-
-class _Plan:
-    """What the check hands to the writing."""
+# ---------------------------------------------------------------------------- the scan
+class _Layout:
+    """What the scan learns of a file: its rows and documents, the documents whose rows are
+    apart, and the place of each document taking a new number in its series."""
 
     def __init__(self) -> None:
         self.rows = 0
-        # Numbering groups (series, fiscal year, phase); phase 1: the credit notes written
-        # last, which take their numbers after the others of their series, as before.
+        self.documents = 0
+        self.scattered: dict[str, int] = {}  # document key -> line of its last row
+        # Numbering groups (series, fiscal year, phase); phase 1: credit notes correcting an
+        # invoice of the file, written last, which take their numbers after the others.
         self.group_keys: list[tuple[str, int, int]] = []
         self.groups = array("H")  # 1 + group of each document taking a new number, else 0
         self.rank = array("i")  # its place in its group: by issue date, then file order
         self.fresh: dict[tuple[str, int, int], int] = {}  # documents per group
         self.days: dict[tuple[str, int], date] = {}  # a day of each (series, fiscal year)
-        self.kept: dict[tuple[str, int], int] = {}  # kept numbers continuing the series
-        self.deferred: dict[int, str] = {}  # credit note -> the number of the file it corrects
-        self.targets: dict[str, int] = {}  # those numbers -> ids, once written
+        self.kept: dict[tuple[str, int], int] = {}  # kept numbers continuing a series
 
 
-def _zeros(typecode: str, n: int) -> array:  # type: ignore[type-arg]
-    return array(typecode, bytes(n * array(typecode).itemsize))
+def _scan(source: CsvSource, company: Any) -> _Layout:
+    """Read the file once, only the columns that place a document (number, ref, kind,
+    issue_date, corrects): which rows form each document, and the order of the new numbers.
+    A document the check will refuse may be placed wrongly here: the import then fails and
+    no number is used."""
+    layout = _Layout()
+    numbers: dict[str, int] = {}  # number -> document index
+    refs: dict[str, int] = {}
+    last: dict[str, int] = {}  # scattered documents -> line of their last row
+    kinds = array("b")  # 1 invoice, 2 credit note, 0 not given yet
+    days = array("i")  # issue date (ordinal) of the first row; 0: none or unreadable
+    numbered = bytearray()  # 1: the document keeps a number
+    corrections: list[tuple[int, str]] = []  # (credit note or not yet known, number)
+    current, index = None, -1
+    with source.read() as reader:
+        for n, (line, row) in enumerate(reader):
+            number, ref = row.get("number", ""), row.get("ref", "")
+            key = document_key(number, ref, n)
+            if key == current:
+                i = index
+                if key in last:
+                    last[key] = line
+            else:
+                known = numbers.get(number) if number else refs.get(ref) if ref else None
+                if known is not None:  # a document met before: its rows are apart
+                    last[key] = line
+                    i = known
+                else:
+                    i = index = len(kinds)
+                    if number:
+                        numbers[number] = i
+                    elif ref:
+                        refs[ref] = i
+                    kinds.append(0)
+                    numbered.append(1 if number else 0)
+                    try:
+                        days.append(parse_date(row.get("issue_date", "")).toordinal())
+                    except CellError:
+                        days.append(0)
+                current = key
+            if not kinds[i] and (kind := row.get("kind", "").lower()):
+                kinds[i] = _CREDIT_NOTE if kind == DocKind.CREDIT_NOTE else _INVOICE
+            if corrects := row.get("corrects", ""):
+                corrections.append((i, corrects))
+        layout.rows = reader.rows
+    layout.documents, layout.scattered = len(kinds), last
+    del refs, last
+    later = {i for i, target in corrections if target in numbers}
+    del corrections
+    start = company.fiscal_year_start
+    group_of: dict[tuple[str, int, int], int] = {}
+    layout.groups = groups = _zeros("H", len(kinds))
+    counts: dict[int, Counter[int]] = defaultdict(Counter)
+    for i, day in enumerate(days):
+        if day and not numbered[i]:
+            on = date.fromordinal(day)
+            series = "CN" if kinds[i] == _CREDIT_NOTE else "INV"
+            key = (series, fiscal_year(on, start), 1 if i in later else 0)
+            g = group_of.get(key)
+            if g is None:
+                g = group_of[key] = len(group_of) + 1
+                layout.group_keys.append(key)
+                layout.days.setdefault(key[:2], on)
+            groups[i] = g
+            counts[g][day] += 1
+    for number, i in numbers.items():  # kept numbers that continue an own series
+        own = own_number(number) if number[:1] in _OWN_INITIALS else None
+        if own and days[i]:
+            on = date.fromordinal(days[i])
+            series = "CN" if kinds[i] == _CREDIT_NOTE else "INV"
+            if (series, fiscal_year(on, start)) == own[:2]:
+                layout.kept[own[:2]] = layout.kept.get(own[:2], 0) + 1
+                layout.days.setdefault(own[:2], on)
+    starts: dict[tuple[int, int], int] = {}
+    for g, by_day in counts.items():
+        total = 0
+        for day in sorted(by_day):
+            starts[(g, day)] = total
+            total += by_day[day]
+        layout.fresh[layout.group_keys[g - 1]] = total
+    layout.rank = _zeros("i", len(groups))
+    for i, g in enumerate(groups):
+        if g:
+            at = (g, days[i])
+            layout.rank[i] = starts[at]
+            starts[at] += 1
+    return layout
 
 
-class _Check:
-    """The first reading: every rule, every problem, nothing written. Keeps per document a
-    few integers in arrays (by index, the order of first rows), not the document; the
-    checked documents go to the spill file while the file is clean."""
+# ---------------------------------------------------------------------------- check, write
+class _Import:
+    """Every rule on every document, a chunk at a time; each chunk written as soon as it is
+    checked while the file has shown no problem. Keeps per document a few integers in
+    arrays (by index, the order of first rows), not the document. At the end a file with a
+    problem raises ``ImportFailed``, which undoes whatever was written."""
 
-    def __init__(self, ctx: ImportContext, source: CsvSource, spill: IO[bytes],
-                 scattered: dict[str, int]) -> None:
-        self.ctx, self.source, self.spill = ctx, source, spill
-        self.stream = DocumentStream(ctx.problems, scattered=scattered)
+    def __init__(self, ctx: ImportContext, source: CsvSource, layout: _Layout) -> None:
+        self.ctx, self.source, self.layout = ctx, source, layout
+        self.stream = DocumentStream(ctx.problems, scattered=layout.scattered)
         self.refs = _References(ctx)
         self.checker = DocumentChecker(ctx.company, unique_numbers=True)
-        self.plan = _Plan()
-        self.lines = array("i")  # first line
-        self.kinds = array("b")  # kind given (_INVOICE, _CREDIT_NOTE; 0: not read yet)
-        self.ok = bytearray()  # 1: passed every check
-        self.customer_ids = array("i")
-        self.currencies = array("B")  # index in currency_codes
-        self.totals = array("q")
-        self.series = array("B")  # 1 + index in series_keys, for a document taking a number
-        self.days = array("i")  # its issue date (ordinal)
+        n = layout.documents
+        self.lines = _zeros("i", n)  # first line
+        self.kinds = _zeros("b", n)  # kind given (_INVOICE, _CREDIT_NOTE; 0: not read yet)
+        self.ok = bytearray(n)  # 1: passed every check
+        self.customer_ids = _zeros("i", n)
+        self.currencies = _zeros("B", n)  # index in currency_codes
+        self.totals = _zeros("q", n)
         self.currency_codes: list[str] = []
-        self.series_keys: list[tuple[str, int]] = []
         self.pending: list[tuple[int, str]] = []  # credit notes of numbers not met yet
+        self.waiting_for: set[int] = set()  # their indexes
+        # Credit notes correcting an invoice of the file: written last (from ``later``).
+        self.deferred: dict[int, str] = {}  # index -> number of the invoice
+        self.targets: dict[str, int] = {}  # those numbers -> ids, once written
+        self.later = tempfile.TemporaryFile()
+        self.waiting = False
+        self.batch: Any = None
+        self.writer: DocumentWriter | None = None
+        self.first: dict[int, tuple[int, str]] = {}  # group -> (first seq, prefix)
+        self.counts = Counter[str]()
+        self.credits: list[int] = []  # credit notes that correct an invoice
+        self.to_freeze: list[int] = []
 
-    def run(self) -> tuple[_Plan, DocumentChecker]:
-        ctx = self.ctx
-        with self.source.read() as reader:
+    def run(self) -> dict[str, Any]:
+        ctx, layout = self.ctx, self.layout
+        with self.later, self.source.read() as reader:
             rows = (invoice_row(line, cells, ctx.problems) for line, cells in reader)
-            for chunk in _chunks(self.stream, rows):
-                self.check(chunk)
+            try:
+                for chunk in _chunks(self.stream, rows):
+                    self.check(chunk)
+            except Scattered:
+                raise self._changed() from None
             ctx.rows_read(reader)
-            self.plan.rows = reader.rows
-        self._grow()
-        self.finish()
-        return self.plan, self.checker
+            if (reader.rows, self.stream.count) != (layout.rows, layout.documents):
+                raise self._changed()
+            self.finish()
+            ctx.fail_if_problems()  # undoes what was written
+            if self.waiting:
+                self._target_ids()
+                for chunk in _spilled(self.later, self.checker.customers):
+                    for p in chunk:
+                        p.corrects_number = self.deferred[p.index]
+                        p.doc.corrects_id = self.targets[p.corrects_number]
+                    self.write(chunk)
+        if self.writer is None:  # a file whose every document corrects one of the file
+            self.start()
+        # Documents numbered here are issued here: their PDFs are frozen in the background.
+        # Those that keep the number another system gave them were issued there.
+        self.freeze(flush=True)
+        applied = credit_notes_apply_to_corrected_bulk(
+            actor=ctx.actor, company=ctx.company, credit_note_ids=self.credits)
+        documents = self.counts["invoice"] + self.counts["credit_note"]
+        return {"rows": layout.rows, "batch": self.batch.pk, "documents": documents,
+                "invoices": self.counts["invoice"], "credit_notes": self.counts["credit_note"],
+                "allocations": applied}
 
-    def _grow(self) -> None:
-        n = self.stream.count - len(self.lines)
-        if n > 0:
-            for arr in (self.lines, self.kinds, self.customer_ids, self.currencies,
-                        self.totals, self.series, self.days):
-                arr.extend(_zeros(arr.typecode, n))
-            self.ok.extend(bytes(n))
+    def _target_ids(self) -> None:
+        """The ids of the invoices of the file that credit notes correct, written before a
+        credit note named them."""
+        missing = [number for number, pk in self.targets.items() if not pk]
+        for chunk in in_chunks(missing):
+            self.targets.update(Invoice.objects.filter(
+                company=self.ctx.company, number__in=chunk).values_list("number", "id"))
 
+    def _changed(self) -> ValidationFailed:
+        return ValidationFailed(f"{self.ctx.name} changed while it was imported; import it "
+                                "again", file=self.ctx.name)
+
+    # ------------------------------------------------------------------------ checking
     def check(self, chunk: list[DocumentRows]) -> None:
-        self._grow()
         ctx, numbers = self.ctx, self.stream.numbers
         self.refs.load(chunk, numbers)
         docs: list[BulkDoc] = []
@@ -255,6 +347,7 @@ class _Check:
                     self._defer(g.index, corrects)
                 else:  # later in the file, in this chunk, or broken: looked at at the end
                     self.pending.append((g.index, corrects))
+                    self.waiting_for.add(g.index)
             docs.append(doc)
             items[g.index] = g
         prepared = self.checker.check(docs, list(items))
@@ -262,8 +355,18 @@ class _Check:
             _report(ctx, items[index], exc)
         for p in prepared.docs:
             self._keep(p)
-        if not ctx.problems:  # a broken file is only checked
-            _spill(self.spill, prepared.docs)
+        if ctx.problems:  # the import will fail: nothing more is written
+            return
+        held = [p for p in prepared.docs if p.index in self.deferred
+                or p.index in self.waiting_for]
+        if held:
+            self.later.seek(0, 2)
+            _spill(self.later, held)
+            self.waiting = True
+            ids = {p.index for p in held}
+            self.write([p for p in prepared.docs if p.index not in ids])
+        else:
+            self.write(prepared.docs)
 
     def _keep(self, p: PreparedDoc) -> None:
         i = p.index
@@ -273,17 +376,10 @@ class _Check:
         if p.currency not in self.currency_codes:
             self.currency_codes.append(p.currency)
         self.currencies[i] = self.currency_codes.index(p.currency)
-        key = (p.series, p.fiscal_year)
-        self.plan.days.setdefault(key, p.doc.issue_date)
-        if p.number is None:  # takes a new number
-            if key not in self.series_keys:
-                self.series_keys.append(key)
-            self.series[i] = self.series_keys.index(key) + 1
-            self.days[i] = p.doc.issue_date.toordinal()
 
     def _defer(self, index: int, number: str) -> None:
-        self.plan.deferred[index] = number
-        self.plan.targets[number] = 0
+        self.deferred[index] = number
+        self.targets[number] = 0
 
     def _original(self, target: int, number: str) -> int:
         """The invoice ``target`` of this file as ``DocumentChecker`` sees a corrected
@@ -316,109 +412,44 @@ class _Check:
                     ctx.error(self.lines[index], exc)
         for index, exc in self.checker.finish():
             ctx.error(self.lines[index], exc)
-        if not ctx.problems:
-            self._numbering()
 
-    def _numbering(self) -> None:
-        """Each group's new numbers go in order of issue date, then file order."""
-        plan = self.plan
-        plan.groups = _zeros("H", len(self.series))
-        counts: dict[int, Counter[int]] = defaultdict(Counter)
-        for i, s in enumerate(self.series):
-            if s:
-                series, fy = self.series_keys[s - 1]
-                group = (series, fy, 1 if i in plan.deferred else 0)
-                if group not in plan.group_keys:
-                    plan.group_keys.append(group)
-                g = plan.groups[i] = plan.group_keys.index(group) + 1
-                counts[g][self.days[i]] += 1
-        starts: dict[tuple[int, int], int] = {}
-        for g, by_day in counts.items():
-            total = 0
-            for day in sorted(by_day):
-                starts[(g, day)] = total
-                total += by_day[day]
-            plan.fresh[plan.group_keys[g - 1]] = total
-        plan.rank = _zeros("i", len(plan.groups))
-        for i, g in enumerate(plan.groups):
-            if g:
-                at = (g, self.days[i])
-                plan.rank[i] = starts[at]
-                starts[at] += 1
-        plan.kept = {key: self.checker.kept_seqs(key) for key in plan.days}
-
-
-class _Write:
-    """The writing: the new numbers are taken, then the checked documents are read back from
-    the spill file a chunk at a time and written, in the same transaction; the credit notes
-    correcting invoices of the file go last, once those have ids."""
-
-    def __init__(self, ctx: ImportContext, checked: tuple[_Plan, DocumentChecker],
-                 spill: IO[bytes]) -> None:
-        self.ctx, self.spill = ctx, spill
-        self.plan, self.checker = checked
-        self.batch = ctx.batch(self.plan.rows)
-        self.writer = DocumentWriter(ctx.company, ctx.actor, self.batch, self.checker.issued)
-        self.first: dict[int, tuple[int, str]] = {}  # group -> (first seq, prefix)
-        self.counts = Counter[str]()
-        self.credits: list[int] = []  # credit notes that correct an invoice
-        self.to_freeze: list[int] = []
-
-    def run(self) -> dict[str, Any]:
-        plan, ctx, customers = self.plan, self.ctx, self.checker.customers
-        self.reserve()
-        with tempfile.TemporaryFile() as later:
-            waiting = False
-            for chunk in _spilled(self.spill, customers):
-                self.write([p for p in chunk if p.index not in plan.deferred])
-                held = [p for p in chunk if p.index in plan.deferred]
-                if held:
-                    later.seek(0, 2)
-                    _spill(later, held)
-                    waiting = True
-            for chunk in _spilled(later, customers) if waiting else ():
-                for p in chunk:
-                    p.corrects_number = plan.deferred[p.index]
-                    p.doc.corrects_id = plan.targets[p.corrects_number]
-                self.write(chunk)
-        # Documents numbered here are issued here: their PDFs are frozen in the background.
-        # Those that keep the number another system gave them were issued there.
-        self.freeze(flush=True)
-        applied = credit_notes_apply_to_corrected_bulk(
-            actor=ctx.actor, company=ctx.company, credit_note_ids=self.credits)
-        documents = self.counts["invoice"] + self.counts["credit_note"]
-        return {"rows": plan.rows, "batch": self.batch.pk, "documents": documents,
-                "invoices": self.counts["invoice"], "credit_notes": self.counts["credit_note"],
-                "allocations": applied}
-
-    def reserve(self) -> None:
-        """Take every new number now; the credit notes written last (phase 1) take theirs
-        after the others of their series."""
-        plan = self.plan
+    # ------------------------------------------------------------------------ writing
+    def start(self) -> None:
+        """Before the first write: the batch record, and every new number of the file
+        (the credit notes written last take theirs after the others of their series)."""
+        layout = self.layout
+        self.batch = self.ctx.batch(layout.rows)
+        self.writer = DocumentWriter(self.ctx.company, self.ctx.actor, self.batch,
+                                     self.checker.issued)
         wanted: dict[tuple[str, int], tuple[date, int, int]] = {}
-        for (series, fy, _), n in plan.fresh.items():
-            day, fresh, _ = wanted.get((series, fy), (plan.days[(series, fy)], 0, 0))
-            wanted[(series, fy)] = (day, fresh + n, plan.kept.get((series, fy), 0))
-        for key, kept in plan.kept.items():
+        for (series, fy, _), n in layout.fresh.items():
+            day, fresh, _ = wanted.get((series, fy), (layout.days[(series, fy)], 0, 0))
+            wanted[(series, fy)] = (day, fresh + n, layout.kept.get((series, fy), 0))
+        for key, kept in layout.kept.items():
             if kept and key not in wanted:
-                wanted[key] = (plan.days[key], 0, kept)
+                wanted[key] = (layout.days[key], 0, kept)
         reserved = numbers_reserve(self.ctx.company, wanted, self.checker)
         offset: Counter[tuple[str, int]] = Counter()
-        for g, (series, fy, phase) in sorted(enumerate(plan.group_keys, start=1),
+        for g, (series, fy, phase) in sorted(enumerate(layout.group_keys, start=1),
                                              key=lambda item: item[1][2]):
             first, prefix = reserved[(series, fy)]
             self.first[g] = (first + offset[(series, fy)], prefix)
-            offset[(series, fy)] += plan.fresh[(series, fy, phase)]
+            offset[(series, fy)] += layout.fresh[(series, fy, phase)]
 
     def write(self, docs: list[PreparedDoc]) -> None:
+        if self.writer is None:
+            self.start()
         if not docs:
             return
-        plan = self.plan
+        assert self.writer is not None
+        layout = self.layout
         for p in docs:
-            g = plan.groups[p.index]
-            if g:
+            g = layout.groups[p.index]
+            if p.number is None:
+                if not g:  # placed otherwise by the scan: only a changed file does this
+                    raise self._changed()
                 first, prefix = self.first[g]
-                p.seq = first + plan.rank[p.index]
+                p.seq = first + layout.rank[p.index]
                 p.number = number_format(prefix, p.fiscal_year, p.seq)
         ids = self.writer.write(docs)
         for p, pk in zip(docs, ids, strict=True):
@@ -427,8 +458,8 @@ class _Write:
                 self.to_freeze.append(pk)
             if p.doc.corrects_id:
                 self.credits.append(pk)
-            if p.number in plan.targets:
-                plan.targets[p.number] = pk
+            if p.number in self.targets:
+                self.targets[p.number] = pk
         self.freeze()
 
     def freeze(self, *, flush: bool = False) -> None:
