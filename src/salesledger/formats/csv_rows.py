@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -387,11 +387,11 @@ class DocumentStream:
 
     A document is complete when a row of another document comes, which holds when each
     document's rows are next to each other, as in every file that a spreadsheet or
-    salesledger's export writes. A row of a document already complete raises
-    :class:`Scattered`; :func:`scattered_documents` then finds every such document and
-    the line of its last row, and a new stream given them (``scattered``) keeps each of
-    those open until that line. Documents come in order of completion; ``index`` gives
-    the order of their first rows (that of ``group_documents``).
+    salesledger's export writes. The documents whose rows are apart must be given
+    (``scattered``, with the line of each one's last row: the invoice import's scan finds
+    them); each is kept open until that line. A row of a document already complete that
+    is not among them raises :class:`Scattered`. Documents come in order of completion;
+    ``index`` gives the order of their first rows (that of ``group_documents``).
     """
 
     def __init__(self, problems: list[RowProblem], *, scattered: dict[str, int] | None = None
@@ -444,24 +444,6 @@ class DocumentStream:
         elif r.ref:
             self.refs.add(r.ref)
         return doc
-
-
-def scattered_documents(rows: Iterable[tuple[int, dict[str, str]]]) -> dict[str, int]:
-    """The documents of an invoice file whose rows are not next to each other, each with
-    the line of its last row (see :class:`DocumentStream`)."""
-    seen: set[str] = set()
-    last: dict[str, int] = {}
-    current = None
-    for n, (line, row) in enumerate(rows):
-        key = document_key(row.get("number", ""), row.get("ref", ""), n)
-        if key != current:
-            if key in seen:
-                last[key] = line
-            seen.add(key)
-            current = key
-        elif key in last:
-            last[key] = line
-    return last
 
 
 def _show(value: Any) -> str:
