@@ -329,6 +329,8 @@ class _Import:
         docs: list[BulkDoc] = []
         items: dict[int, DocumentRows] = {}
         for g in chunk:
+            if g.index >= len(self.lines):  # more documents than the scan saw
+                raise self._changed()
             self.lines[g.index] = g.line
             self.kinds[g.index] = (_CREDIT_NOTE if g.value("kind") == DocKind.CREDIT_NOTE
                                    else _INVOICE)
