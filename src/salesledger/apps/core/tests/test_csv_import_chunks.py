@@ -201,3 +201,16 @@ def test_a_refusal_while_writing_a_later_chunk_undoes_the_earlier_chunks(
         "documents"] == 4
     assert Invoice.objects.filter(company=csv_company).count() == 4
     assert max(Invoice.objects.values_list("issue_date", flat=True)) == date(2025, 3, 4)
+
+
+def test_a_problem_found_after_chunks_were_written_undoes_them(
+        chunk_of_two: None, customers: None, csv_company: Any, csv_file: Any,
+        csv_import: Any) -> None:
+    events = AuditEvent.objects.filter(company=csv_company).count()
+    rows = [f"r{n},,,K1,2025-03-{n + 1:02d},,,Item {n},1,10.00,20" for n in range(7)]
+    rows.append(",invoice,INV2025-00099,K1,2025-03-20,,,Own series with a gap,1,1.00,20")
+    with pytest.raises(ImportFailed) as failed:  # the gap is known only at the end
+        csv_import("invoices", csv_file("gap.csv", "\n".join([HEADER, *rows]) + "\n"))
+    assert [(p.line, p.column) for p in failed.value.problems] == [(9, "number")]
+    assert "does not continue that series without a gap" in str(failed.value.problems[0])
+    _nothing_written(csv_company, events)  # the first three chunks were written, then undone
