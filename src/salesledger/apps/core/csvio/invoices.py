@@ -293,11 +293,16 @@ class _Import:
             ctx.fail_if_problems()  # undoes what was written
             if self.waiting:
                 self._target_ids()
+                batch: list[PreparedDoc] = []  # set aside a few per chunk: write CHUNK at once
                 for chunk in _spilled(self.later, self.checker.customers):
                     for p in chunk:
                         p.corrects_number = self.deferred[p.index]
                         p.doc.corrects_id = self.targets[p.corrects_number]
-                    self.write(chunk)
+                    batch.extend(chunk)
+                    if len(batch) >= CHUNK:
+                        self.write(batch)
+                        batch = []
+                self.write(batch)
         if self.writer is None:  # a file whose every document corrects one of the file
             self.start()
         # Documents numbered here are issued here: their PDFs are frozen in the background.
