@@ -5,24 +5,27 @@
 
 Creates a fresh database (SQLite in a temporary directory, or with ``--database-url`` a
 new PostgreSQL database next to the one named, dropped afterwards), migrates it, creates a
-company, generates the files with ``bench/generate.py``, and times ``salesledger import
-customers`` then ``salesledger import invoices`` through the command line's own entry point.
-Then runs every ledger invariant (``check_company``) and fails if one is broken. Prints one
-JSON object per timed import (``benchmark``, ``size``, ``invoices``, ``seconds``,
-``per_second``, ``db``, ``machine``).
+company, generates the files with ``bench/generate.py`` (or reuses those in ``--data``), and
+times ``salesledger import customers`` then ``salesledger import invoices``, each run as the
+command line itself in a process of its own, whose peak resident memory the operating system
+reports when it ends. Then runs every ledger invariant (``check_company``) and fails if one is
+broken. Prints one JSON object per timed import (``benchmark``, ``size``, ``invoices``,
+``seconds``, ``per_second``, ``peak_rss_mb``, ``db``, ``machine``) and writes them all to a
+JSON file in ``bench/results/`` (``--results``).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import io
 import json
 import os
 import platform
+import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -67,19 +70,28 @@ def fresh_postgres(url: str) -> Any:
         admin.close()
 
 
-def cli(*argv: str) -> dict[str, Any]:
-    """Run ``salesledger ARGV --json`` in this process; return its JSON output."""
-    from salesledger.cli.main import main
+def cli(*argv: str) -> tuple[dict[str, Any], float, float, float]:
+    """Run ``salesledger ARGV --json`` in a process of its own; return its JSON output, the
+    wall-clock seconds, the CPU seconds (user and system) and the process's peak resident
+    memory in MB (``wait4``'s ``ru_maxrss``, kilobytes on Linux)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, "-m", "salesledger.cli.main", *argv, "--json"],
+                                stdout=out, stderr=err, env=os.environ)
+        _, status, usage = os.wait4(proc.pid, 0)  # reaps the child, with its resource usage
+        seconds = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        if proc.returncode != 0:
+            raise SystemExit(f"salesledger {' '.join(argv)} failed with exit code "
+                             f"{proc.returncode}:\n{err.read().decode()[-4000:]}")
+        result = json.loads(out.read())
+    return result, seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        code = main([*argv, "--json"])
-    if code != 0:
-        raise SystemExit(f"salesledger {' '.join(argv)} failed with exit code {code}")
-    return json.loads(out.getvalue())
 
-
-def run(size: str, home: Path, *, seed: int, numbers: bool, db: str) -> list[dict[str, Any]]:
+def run(size: str, home: Path, *, seed: int, numbers: bool, db: str,
+        data: Path | None) -> list[dict[str, Any]]:
     import django
 
     django.setup()
@@ -92,18 +104,18 @@ def run(size: str, home: Path, *, seed: int, numbers: bool, db: str) -> list[dic
     call_command("migrate", verbosity=0)
     owner = get_user_model().objects.create_user("bench-owner")
     company = company_create(actor=owner, code=COMPANY, name="Benchmark Ltd", owner=owner)
-    paths = generate(size, home / "data", seed=seed, numbers=numbers)
+    paths = data_files(size, data or home / "data", seed=seed, numbers=numbers)
     results = []
     kinds = ["customers", "invoices"] + (["receipts"] if numbers else [])
     for kind in kinds:
-        start = time.perf_counter()
-        result = cli("import", kind, str(paths[kind]), "--company", COMPANY)
-        seconds = time.perf_counter() - start
+        result, seconds, cpu, peak = cli("import", kind, str(paths[kind]), "--company", COMPANY)
         count = result.get("documents") or result.get("customers") or result.get("receipts")
         results.append({
             "benchmark": f"import_{kind}", "size": size, kind: count,
             "rows": result["rows"], "seconds": round(seconds, 2),
-            "per_second": round(count / seconds, 1), "db": db, "machine": machine()})
+            "per_second": round(count / seconds, 1), "cpu_seconds": round(cpu, 2),
+            "peak_rss_mb": round(peak, 1),
+            "db": db, "machine": machine()})
     if db == "postgresql":
         # What autovacuum does a little later: without statistics on the freshly loaded
         # tables the planner picks nested loops for the check's correlated subqueries.
@@ -119,6 +131,19 @@ def run(size: str, home: Path, *, seed: int, numbers: bool, db: str) -> list[dic
     return results
 
 
+def data_files(size: str, out: Path, *, seed: int, numbers: bool) -> dict[str, Path]:
+    """The generated files of ``size`` in ``out``: written unless a previous run left them
+    there (a ``.done`` mark names the size, seed and mode they were made with)."""
+    mark = out / ".done"
+    wanted = f"{size} {seed} {numbers}"
+    kinds = ["customers", "invoices"] + (["receipts"] if numbers else [])
+    if mark.exists() and mark.read_text() == wanted:
+        return {kind: out / f"{kind}.csv" for kind in kinds}
+    paths = generate(size, out, seed=seed, numbers=numbers)
+    mark.write_text(wanted)
+    return paths
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("size", choices=SIZES, nargs="?", default="large")
@@ -127,6 +152,11 @@ def main() -> None:
                         help="files keep their numbers; also import receipts")
     parser.add_argument("--database-url", help="PostgreSQL server to run on (a new database "
                                                "is created next to the one named)")
+    parser.add_argument("--data", type=Path, help="directory for the generated files, kept "
+                                                  "and reused by later runs of the same size")
+    parser.add_argument("--label", default="", help="recorded with the figures, e.g. before")
+    parser.add_argument("--results", type=Path, default=HERE / "results",
+                        help="directory of the JSON results file (default bench/results)")
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "salesledger.config.settings")
     os.environ.pop("SALESLEDGER_DATABASE_URL", None)
@@ -139,11 +169,22 @@ def main() -> None:
             with fresh_postgres(args.database_url) as url:
                 os.environ["SALESLEDGER_DATABASE_URL"] = url
                 results = run(args.size, home, seed=args.seed, numbers=args.numbers,
-                              db="postgresql")
+                              db="postgresql", data=args.data)
         else:
-            results = run(args.size, home, seed=args.seed, numbers=args.numbers, db="sqlite")
+            results = run(args.size, home, seed=args.seed, numbers=args.numbers, db="sqlite",
+                          data=args.data)
+    stamp = datetime.now(UTC)
     for r in results:
+        r["date"] = stamp.strftime("%Y-%m-%d %H:%M")
+        if args.label:
+            r["label"] = args.label
+        r["load_average"] = [round(x, 2) for x in os.getloadavg()]
         print(json.dumps(r))
+    args.results.mkdir(parents=True, exist_ok=True)
+    db = "postgresql" if args.database_url else "sqlite"
+    name = "-".join(filter(None, ["import", args.size, db, "numbers" if args.numbers else "",
+                                  args.label, stamp.strftime("%Y%m%dT%H%M%S")]))
+    (args.results / f"{name}.json").write_text(json.dumps(results, indent=1) + "\n")
 
 
 if __name__ == "__main__":

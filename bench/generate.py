@@ -2,9 +2,9 @@
 
     python bench/generate.py large --out /tmp/bench-data [--seed 20261123] [--numbers]
 
-Sizes: small = 1,000 invoices, medium = 10,000, large = 100,000; one customer per 100
-invoices (at least 50). Writes ``customers.csv`` and ``invoices.csv`` (and, with
-``--numbers``, ``receipts.csv``) into ``--out``. The same seed always gives the same files.
+Sizes: small = 1,000 invoices, medium = 10,000, large = 100,000, huge = 1,000,000; one
+customer per 100 invoices (at least 50). Writes ``customers.csv`` and ``invoices.csv`` (and,
+with ``--numbers``, ``receipts.csv``) into ``--out``. The same seed always gives the same files.
 
 Invoices have 1 to 4 lines at several tax rates (20 %, 10 %, 5.5 %, 0 % zero-rated), some
 discounts, dates over the year 2025, the customer's currency (EUR, some USD and GBP with an
@@ -24,7 +24,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-SIZES = {"small": 1_000, "medium": 10_000, "large": 100_000}
+SIZES = {"small": 1_000, "medium": 10_000, "large": 100_000, "huge": 1_000_000}
 YEAR = 2025
 TAX_RATES = (("20", "S"), ("20", "S"), ("10", "S"), ("5.5", "S"), ("0", "Z"))
 TERMS = ("", "", "NET30", "NET14", "30-60-90", "2-10-NET30")

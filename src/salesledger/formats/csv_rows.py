@@ -295,6 +295,7 @@ class DocumentRows:
     head: dict[str, Any]
     rows: list[InvoiceRow] = field(default_factory=list)
     ok: bool = True
+    index: int = 0  # order of the document's first row among the file's documents
 
     def value(self, col: str, default: Any = "") -> Any:
         value = self.head.get(col)
@@ -403,38 +404,127 @@ def group_documents(rows: list[InvoiceRow], problems: list[RowProblem]) -> list[
     its document columns; a later row that gives a different value is a problem."""
     docs: dict[str, DocumentRows] = {}
     for n, r in enumerate(rows):
-        key = f"number:{r.number}" if r.number else f"ref:{r.ref}" if r.ref else f"row:{n}"
+        key = document_key(r.number, r.ref, n)
         doc = docs.get(key)
         if doc is None:
-            doc = docs[key] = DocumentRows(key, r.number, r.line, dict(r.head))
-            for col in ("customer", "issue_date"):
-                if col not in r.given:
-                    problems.append(RowProblem(r.line, col, "a value is required on the first "
-                                                            "row of each document"))
-                    doc.ok = False
+            doc = docs[key] = _document_start(key, r, problems)
+            doc.index = len(docs) - 1
         else:
-            for col in DOCUMENT_COLUMNS:
-                mine, first = r.head.get(col), doc.head.get(col)
-                if mine in _EMPTY:
-                    continue
-                if first in _EMPTY:
-                    doc.head[col] = mine
-                elif mine != first:
-                    problems.append(RowProblem(r.line, col, (
-                        f"{_show(mine)} differs from {_show(first)} on line {doc.line}, the "
-                        f"first row of {_name(doc)}")))
-                    doc.ok = False
-        doc.rows.append(r)
-        if r.item is None:
-            doc.ok = False
-        if len(doc.rows) > 1 and doc.head.get("kind") == OPENING:
-            problems.append(RowProblem(r.line, None, (
-                f"an opening item is one row; {_name(doc)} starts on line {doc.line}")))
-            doc.ok = False
+            _document_add(doc, r, problems)
     return list(docs.values())
 
 
+def document_key(number: str, ref: str, n: int) -> str:
+    """Which document the ``n``-th row (from 0) of an invoice file belongs to."""
+    return f"number:{number}" if number else f"ref:{ref}" if ref else f"row:{n}"
+
+
+def _document_start(key: str, r: InvoiceRow, problems: list[RowProblem]) -> DocumentRows:
+    doc = DocumentRows(key, r.number, r.line, dict(r.head))
+    for col in ("customer", "issue_date"):
+        if col not in r.given:
+            problems.append(RowProblem(r.line, col, "a value is required on the first "
+                                                    "row of each document"))
+            doc.ok = False
+    doc.rows.append(r)
+    if r.item is None:
+        doc.ok = False
+    return doc
+
+
+def _document_add(doc: DocumentRows, r: InvoiceRow, problems: list[RowProblem]) -> None:
+    for col in DOCUMENT_COLUMNS:
+        mine, first = r.head.get(col), doc.head.get(col)
+        if mine in _EMPTY:
+            continue
+        if first in _EMPTY:
+            doc.head[col] = mine
+        elif mine != first:
+            problems.append(RowProblem(r.line, col, (
+                f"{_show(mine)} differs from {_show(first)} on line {doc.line}, the "
+                f"first row of {_name(doc)}")))
+            doc.ok = False
+    doc.rows.append(r)
+    if r.item is None:
+        doc.ok = False
+    if doc.head.get("kind") == OPENING:
+        problems.append(RowProblem(r.line, None, (
+            f"an opening item is one row; {_name(doc)} starts on line {doc.line}")))
+        doc.ok = False
+
+
 _EMPTY = (None, "", ())  # a document column not given on a row
+
+
+class Scattered(Exception):  # noqa: N818 - a signal, not an error shown to anyone
+    """The rows of a document are not next to each other in the file."""
+
+
+class DocumentStream:
+    """``group_documents`` for rows read one at a time: :meth:`add` returns the documents
+    that the row completes, :meth:`close` the last. Memory holds one document at a time,
+    and the numbers and refs of those done (to notice a document whose rows are apart;
+    ``numbers`` also tells the import which document has a number).
+
+    A document is complete when a row of another document comes, which holds when each
+    document's rows are next to each other, as in every file that a spreadsheet or
+    salesledger's export writes. The documents whose rows are apart must be given
+    (``scattered``, with the line of each one's last row: the invoice import's scan finds
+    them); each is kept open until that line. A row of a document already complete that
+    is not among them raises :class:`Scattered`. Documents come in order of completion;
+    ``index`` gives the order of their first rows (that of ``group_documents``).
+    """
+
+    def __init__(self, problems: list[RowProblem], *, scattered: dict[str, int] | None = None
+                 ) -> None:
+        self.problems = problems
+        self.scattered = scattered or {}  # document key -> line of its last row
+        self.numbers: dict[str, int] = {}  # number -> index, of each numbered document so far
+        self.refs: set[str] = set()  # refs of the documents so far
+        self.count = 0  # documents started
+        self._rows = 0
+        self._current: DocumentRows | None = None
+        self._open: dict[str, DocumentRows] = {}  # scattered documents not complete yet
+
+    def add(self, r: InvoiceRow) -> list[DocumentRows]:
+        key = document_key(r.number, r.ref, self._rows)
+        self._rows += 1
+        current, done = self._current, []
+        if key in self.scattered:
+            doc = self._open.get(key)
+            if doc is None:
+                doc = self._open[key] = self._start(key, r)
+            else:
+                _document_add(doc, r, self.problems)
+            if r.line >= self.scattered[key]:
+                done.append(self._open.pop(key))
+            return done
+        if current is not None and current.key == key:
+            _document_add(current, r, self.problems)
+            return done
+        if current is not None:
+            done.append(current)
+        if r.number in self.numbers if r.number else r.ref in self.refs:
+            raise Scattered(key)
+        self._current = self._start(key, r)
+        return done
+
+    def close(self) -> list[DocumentRows]:
+        done = [self._current] if self._current is not None else []
+        self._current = None
+        done.extend(self._open.values())  # only when the file changed since it was scanned
+        self._open.clear()
+        return done
+
+    def _start(self, key: str, r: InvoiceRow) -> DocumentRows:
+        doc = _document_start(key, r, self.problems)
+        doc.index = self.count
+        self.count += 1
+        if r.number:
+            self.numbers[r.number] = doc.index
+        elif r.ref:
+            self.refs.add(r.ref)
+        return doc
 
 
 def _show(value: Any) -> str:

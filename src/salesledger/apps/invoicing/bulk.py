@@ -189,48 +189,120 @@ def documents_prepare(*, company: Company, docs: list[BulkDoc], actor: Any = Non
     transaction that will write: the corrected invoices are locked until it ends. A new
     document (no number of its own) dated beyond the future-date horizon is refused unless
     ``allow_future_date``; one that keeps its number is history, not checked."""
-    out = PreparedDocs(company)
-    customers = _customers(company, {d.customer_id for d in docs},
-                           issued_here=any(d.number is None for d in docs))
-    out.customers = _issued(company, customers)
-    terms = {t.pk: t.to_domain() for t in PaymentTerms.objects.filter(company=company)}
-    corrected = _corrected(company, {d.corrects_id for d in docs if d.corrects_id})
-    taken = _numbers_taken(company, [d.number for d in docs if d.number])
-    counters = _counters(company)
-    period = open_period_check(company, {d.issue_date for d in docs})
-    future = document_date_check(company, confirmed=allow_future_date)
-    seen_numbers: set[str] = set()
-    own: dict[tuple[str, int], list[PreparedDoc]] = defaultdict(list)
-    for index, doc in enumerate(docs):
-        try:
-            prep = _prepare_one(company, index, doc, customers, terms, corrected, period,
-                                future if doc.number is None else None)
-            if doc.number is not None:
-                _keep_number(prep, doc.number, taken, seen_numbers)
-                if prep.seq is not None:
-                    own[(prep.series, prep.fiscal_year)].append(prep)
-            else:  # issued here: every rule of invoice_post, the e-invoice ones too
-                _check_einvoice(company, prep, out.customers[prep.customer.pk])
-            # What the apps above may refuse, as for a document posted by hand.
-            events.check(events.DocumentPosting(
-                company_id=company.pk, actor=actor, kind=doc.kind, customer_id=doc.customer_id,
-                currency=prep.currency, total=prep.totals.total,
-                base_total=to_base(prep.totals.total, prep.currency, company.base_currency,
-                                   prep.rate),
-                issue_date=doc.issue_date, kept_number=doc.number is not None))
-        except LedgerError as exc:
-            out.problems.append((index, exc))
-            continue
-        if doc.corrects_id:  # the next credit note of the same invoice sees this one
-            original = corrected[doc.corrects_id]
-            original["credited"] = original.get("credited", 0) + prep.totals.total
-        out.docs.append(prep)
-    for key, group in own.items():
-        out.problems.extend(_check_continues(key, group, counters.get(key)))
+    checker = DocumentChecker(company, actor=actor, allow_future_date=allow_future_date)
+    out = checker.check(docs)
+    out.problems.extend(checker.finish())
     bad = {i for i, _ in out.problems}
     out.docs = [p for p in out.docs if p.index not in bad]
     out.problems.sort(key=lambda p: p[0])
     return out
+
+
+@dataclass(frozen=True)
+class _Kept:
+    index: int
+    seq: int
+    number: str
+
+
+class DocumentChecker:
+    """:func:`documents_prepare` in parts, for documents that come as a stream (an import
+    reads its file in chunks): :meth:`check` each chunk, then :meth:`finish` for the one rule
+    that needs every document (kept numbers that continue an own series). What it keeps
+    between chunks is small: the customers, terms and corrected invoices met so far, what
+    has been credited on each, and the kept numbers of own series. ``unique_numbers``: the
+    caller has made sure no two documents share a kept number (an import groups its rows by
+    number), so the numbers seen are not kept. ``actor``: who posts, as the vetoes of the
+    apps above see it; ``allow_future_date``: new documents beyond the future-date horizon
+    are confirmed."""
+
+    def __init__(self, company: Company, *, unique_numbers: bool = False, actor: Any = None,
+                 allow_future_date: bool = False) -> None:
+        self.company = company
+        self.actor = actor
+        self.future = document_date_check(company, confirmed=allow_future_date)
+        self.customers: dict[int, Customer] = {}
+        self.issued: dict[int, dict[str, Any]] = {}  # issued customer data, by customer id
+        self.terms = {t.pk: t.to_domain() for t in PaymentTerms.objects.filter(company=company)}
+        # Corrected invoices by id, with what has been credited on them: read from the
+        # database, or given by the caller (``corrected``) for invoices not written yet.
+        self.corrected: dict[int, dict[str, Any]] = {}
+        self.counters = _counters(company)
+        self._seen: set[str] | None = None if unique_numbers else set()
+        self._own: dict[tuple[str, int], list[_Kept]] = defaultdict(list)
+        self._count = 0
+
+    def check(self, docs: list[BulkDoc], indexes: list[int] | None = None) -> PreparedDocs:
+        """Check ``docs``; a problem or a prepared document carries its index, that of
+        ``indexes`` (default: the position among every document checked so far)."""
+        if indexes is None:
+            indexes = list(range(self._count, self._count + len(docs)))
+        self._count += len(docs)
+        company = self.company
+        out = PreparedDocs(company, customers=self.issued)
+        new = {d.customer_id for d in docs} - set(self.customers)
+        # With contacts and addresses: a document numbered here is checked as an e-invoice.
+        found = _customers(company, new, issued_here=True)
+        self.customers.update(found)
+        self.issued.update(_issued(company, found))
+        self.corrected.update(_corrected(company, {
+            d.corrects_id for d in docs if d.corrects_id and d.corrects_id not in self.corrected}))
+        taken = _numbers_taken(company, [d.number for d in docs if d.number])
+        period = open_period_check(company, {d.issue_date for d in docs})
+        for index, doc in zip(indexes, docs, strict=True):
+            try:
+                prep = _prepare_one(company, index, doc, self.customers, self.terms,
+                                    self.corrected, period,
+                                    self.future if doc.number is None else None)
+                if doc.number is not None:
+                    _keep_number(prep, doc.number, taken, self._seen)
+                    if prep.seq is not None:
+                        self._own[(prep.series, prep.fiscal_year)].append(
+                            _Kept(index, prep.seq, prep.number or ""))
+                else:  # issued here: every rule of invoice_post, the e-invoice ones too
+                    _check_einvoice(company, prep, self.issued[prep.customer.pk])
+                # What the apps above may refuse, as for a document posted by hand.
+                events.check(events.DocumentPosting(
+                    company_id=company.pk, actor=self.actor, kind=doc.kind,
+                    customer_id=doc.customer_id, currency=prep.currency,
+                    total=prep.totals.total,
+                    base_total=to_base(prep.totals.total, prep.currency,
+                                       company.base_currency, prep.rate),
+                    issue_date=doc.issue_date, kept_number=doc.number is not None))
+            except LedgerError as exc:
+                out.problems.append((index, exc))
+                continue
+            if doc.corrects_id:  # the next credit note of the same invoice sees this one
+                original = self.corrected[doc.corrects_id]
+                original["credited"] = original.get("credited", 0) + prep.totals.total
+            out.docs.append(prep)
+        return out
+
+    def finish(self) -> list[tuple[int, LedgerError]]:
+        """The problems that only every document together shows."""
+        problems = []
+        for key, group in self._own.items():
+            problems.extend(_check_continues(key, group, self.counters.get(key)))
+        return problems
+
+    def kept_seqs(self, key: tuple[str, int]) -> int:
+        """How many kept numbers continue the own series ``key`` (series, fiscal year)."""
+        return len(self._own.get(key, ()))
+
+    def correction(self, *, customer_id: int, currency: str, total: int,
+                   corrects_id: int) -> LedgerError | None:
+        """The rules of a credit note correcting ``corrects_id`` (one of ``corrected``),
+        checked after the credit note itself (an import meets a credit note before the
+        invoice it corrects when the invoice comes later in the file)."""
+        doc = BulkDoc(customer_id=customer_id, kind=DocKind.CREDIT_NOTE.value, issue_date=date.min,
+                      currency=currency, lines=[], corrects_id=corrects_id)
+        try:
+            _check_corrects(doc, self.customers[customer_id], currency, total, self.corrected)
+        except LedgerError as exc:
+            return exc
+        original = self.corrected[corrects_id]
+        original["credited"] = original.get("credited", 0) + total
+        return None
 
 
 def _customers(company: Company, ids: set[int], issued_here: bool = False
@@ -380,7 +452,8 @@ def _check_einvoice(company: Company, prep: PreparedDoc, issued: dict[str, Any])
                   issue_date=doc.issue_date, currency=prep.currency, rate=prep.rate,
                   terms_id=doc.terms_id, po_number=doc.po_number.strip(),
                   buyer_reference=doc.buyer_reference.strip(), notes=doc.notes,
-                  corrects_id=doc.corrects_id)
+                  # An invoice of the same file, not written yet, has no id to point to.
+                  corrects_id=doc.corrects_id if (doc.corrects_id or 0) > 0 else None)
     einvoice_check(company=company, invoice=inv, snapshot=build_snapshot(
         number=None, kind=doc.kind, issue_date=doc.issue_date, currency=prep.currency,
         rate=prep.rate, customer=issued, po_number=doc.po_number.strip(),
@@ -427,15 +500,16 @@ def own_number(number: str) -> tuple[str, int, int] | None:
 
 
 def _keep_number(prep: PreparedDoc, number: str, taken: set[str],
-                 seen: set[str]) -> None:
+                 seen: set[str] | None) -> None:
     number = number.strip()
     if not number:
         raise ValidationFailed("a kept number cannot be empty", field="number")
     if number in taken:
         raise DuplicateCode(f"number {number} is already used in this company", field="number")
-    if number in seen:
-        raise DuplicateCode(f"number {number} is given to two documents", field="number")
-    seen.add(number)
+    if seen is not None:
+        if number in seen:
+            raise DuplicateCode(f"number {number} is given to two documents", field="number")
+        seen.add(number)
     prep.number = number
     own = own_number(number)
     if own is None:
@@ -451,7 +525,7 @@ def _keep_number(prep: PreparedDoc, number: str, taken: set[str],
     prep.seq = seq
 
 
-def _check_continues(key: tuple[str, int], group: list[PreparedDoc],
+def _check_continues(key: tuple[str, int], group: list[_Kept],
                      counter: NumberCounter | None) -> list[tuple[int, LedgerError]]:
     """Kept numbers of an own series must be exactly the next ones of its counter."""
     last = counter.last if counter else 0
@@ -475,7 +549,7 @@ def documents_write(*, actor: Any, prepared: PreparedDocs, import_batch: ImportB
     docs = sorted(prepared.docs, key=lambda p: (p.doc.issue_date, p.index))
     _assign_numbers(company, docs)
     ids: dict[int, int] = {}
-    ctx = _WriteContext(company, actor, import_batch, prepared.customers)
+    ctx = DocumentWriter(company, actor, import_batch, prepared.customers)
     for start in range(0, len(docs), batch_size):
         chunk = docs[start:start + batch_size]
         for prep, pk in zip(chunk, ctx.write(chunk), strict=True):
@@ -501,6 +575,26 @@ def _assign_numbers(company: Company, docs: list[PreparedDoc]) -> None:
             p.seq, p.number = offset, number_format(prefix, fy, offset)
 
 
+def numbers_reserve(company: Company, groups: dict[tuple[str, int], tuple[date, int, int]],
+                    checker: DocumentChecker) -> dict[tuple[str, int], tuple[int, str]]:
+    """Take the numbers of documents that will be written in several batches, before the
+    first: ``groups`` maps (series, fiscal year) to (a day of that fiscal year, how many
+    documents take a new number, how many keep one that continues the series, as
+    ``checker`` checked them against the counter). Returns (first new seq, prefix) per
+    group: its new documents take ``first``, ``first + 1``... in order of issue date, then
+    input order, as :func:`documents_write` gives them."""
+    out = {}
+    for (series, fy), (day, fresh, kept) in groups.items():
+        counter = checker.counters.get((series, fy))
+        taken_fy, first, prefix = number_take(company, series, day, count=fresh + kept)
+        if taken_fy != fy or (kept and first != (counter.last if counter else 0) + 1):
+            # Another writer took numbers of this series since the documents were checked.
+            raise DuplicateCode(f"the {series} {fy} series moved on while posting; try again",
+                                field="number")
+        out[(series, fy)] = (first + kept, prefix)
+    return out
+
+
 _INVOICE_COLUMNS = (
     "company_id", "customer_id", "kind", "status", "series", "fiscal_year", "seq", "number",
     "issue_date", "due_date", "currency", "rate", "terms_id", "po_number", "buyer_reference",
@@ -514,9 +608,11 @@ _LINE_COLUMNS = (
 _INSTALMENT_COLUMNS = (
     "company_id", "invoice_id", "customer_id", "seq", "due_date", "currency", "amount",
     "base_amount", "discount_date", "discount_amount")
-class _WriteContext:
+class DocumentWriter:
     """Writes batches of prepared documents with multi-row INSERTs (``insert_rows``: the
-    ORM's per-object work is most of the cost of ``bulk_create`` at this size)."""
+    ORM's per-object work is most of the cost of ``bulk_create`` at this size). Each
+    document has its number already (:func:`documents_write` gives them; an import that
+    writes in chunks reserves them first with :func:`numbers_reserve`)."""
 
     def __init__(self, company: Company, actor: Any, import_batch: ImportBatch | None,
                  customers: dict[int, dict[str, Any]]) -> None:

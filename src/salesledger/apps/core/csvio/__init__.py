@@ -4,9 +4,12 @@ An import is all or nothing: every row is read and checked first, every problem 
 collected with its line, column and reason, and nothing is written unless the whole file
 is clean (``ImportFailed`` lists the problems otherwise). The writing goes through the bulk
 services (``invoicing/bulk.py``, ``payments/bulk.py``), which apply the rules of the
-single-document services, in one transaction. A file is recognised by its SHA-256: the
-same file imported twice into a company as the same kind is refused (``DuplicateImport``)
-unless forced. Each import is recorded as an ``ImportBatch`` that the documents point to.
+single-document services, in one transaction. The invoice import checks its file a chunk of
+documents at a time and writes it a chunk at a time, so that its memory does not grow with the
+file (``docs/design/posting-and-numbering.md``, "Imports in bounded memory"). A file is
+recognised by its SHA-256: the same file imported twice into a company as the same kind is
+refused (``DuplicateImport``) unless forced. Each import is recorded as an ``ImportBatch``
+that the documents point to.
 
 An export writes the columns that the import reads, so an exported file can be imported
 again (into another company, since numbers and codes must be new); ``open-items`` is an
@@ -27,10 +30,10 @@ from django.db import transaction
 from salesledger.apps.core.models import Company, ImportBatch, Role
 from salesledger.apps.core.services import require_role
 from salesledger.domain.errors import DuplicateImport, ValidationFailed
-from salesledger.formats.csv_rows import FORMATS, RowReader
+from salesledger.formats.csv_rows import FORMATS
 
 from . import customers, invoices, receipts
-from .common import ImportContext, file_digest
+from .common import CsvSource, ImportContext, file_digest
 
 IMPORTERS: dict[str, Any] = {
     "customers": customers,
@@ -73,18 +76,17 @@ def import_file(*, kind: str, path: str | Path, company: Company, actor: Any,
                 batch=previous.pk, sha256=digest)
         ctx = ImportContext(company, actor, kind, path.name, digest, previous is not None,
                             allow_future_date=allow_future_date)
-        with path.open(encoding="utf-8-sig", newline="") as fh:
-            reader = RowReader(fh, FORMATS[kind], name=path.name, limits=module.LIMITS)
-            result = module.import_rows(ctx, reader)
+        result = module.import_rows(ctx, CsvSource(path, FORMATS[kind], module.LIMITS))
     return {"kind": kind, "file": path.name, "sha256": digest, "forced": ctx.forced, **result}
 
 
 @contextlib.contextmanager
 def _gc_paused() -> Iterator[None]:
-    """Pause the cycle collector while a file is imported. An import holds every row of the
-    file until it is written (all or nothing); with that many live objects each full
-    collection walks them all again, for nothing: they form no cycles to free. Measured:
-    about a fifth of the time of a 100,000-invoice import."""
+    """Pause the cycle collector while a file is imported. An import makes many objects that
+    live until a chunk (invoices) or the whole file (customers, receipts) is written; each
+    full collection walks them all again, for nothing: they form no cycles to free.
+    Measured: about a fifth of the time of a 100,000-invoice import when every row was
+    held."""
     enabled = gc.isenabled()
     gc.disable()
     try:

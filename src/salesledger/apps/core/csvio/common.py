@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import codecs
+import contextlib
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from salesledger.domain.errors import (
     UnknownCustomer,
     ValidationFailed,
 )
-from salesledger.formats.csv_rows import RowProblem
+from salesledger.formats.csv_rows import Format, RowProblem, RowReader
 
 CHUNK = 5000  # values per IN (...) list
 
@@ -68,6 +69,21 @@ def _not_utf8(path: Path) -> ImportFailed:
         else:
             problem = RowProblem(number, None, "the file ends in the middle of a character")
     return ImportFailed(f"{path.name} is not UTF-8 text", [problem])
+
+
+@dataclass(frozen=True)
+class CsvSource:
+    """An import file that can be read more than once: each :meth:`read` opens it anew (an
+    import checks the whole file in one reading and writes in another, holding neither)."""
+
+    path: Path
+    fmt: Format
+    limits: dict[str, int]
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[RowReader]:
+        with self.path.open(encoding="utf-8-sig", newline="") as fh:
+            yield RowReader(fh, self.fmt, name=self.path.name, limits=self.limits)
 
 
 def limits(columns: dict[str, tuple[type[models.Model], str]]) -> dict[str, int]:

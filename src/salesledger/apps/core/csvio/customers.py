@@ -37,7 +37,7 @@ from salesledger.domain.errors import InvalidBankAccount, LedgerError
 from salesledger.formats.csv_rows import CUSTOMERS, LIST_SEPARATOR, CustomerRow, customer_row
 from salesledger.money import Money
 
-from .common import ImportContext, in_chunks, limits
+from .common import CsvSource, ImportContext, in_chunks, limits
 
 LIMITS = limits({
     "code": (Customer, "code"), "name": (Customer, "name"),
@@ -64,7 +64,12 @@ class _Built:
         self.depth = 0
 
 
-def import_rows(ctx: ImportContext, reader: Any) -> dict[str, Any]:
+def import_rows(ctx: ImportContext, source: CsvSource) -> dict[str, Any]:
+    with source.read() as reader:
+        return _import(ctx, reader)
+
+
+def _import(ctx: ImportContext, reader: Any) -> dict[str, Any]:
     company = ctx.company
     rows = [customer_row(line, cells, ctx.problems) for line, cells in reader]
     ctx.rows_read(reader)

@@ -3,47 +3,81 @@
 Rows with the same ``number`` form one document (without numbers, rows with the same
 ``ref``; a row with neither is a one-line document). A document given a number keeps it
 (series IMP: the open invoices of a business moving from another system); without one it
-takes the next gapless number of its series. Documents are posted by
-``documents_post_bulk``'s two halves (check everything, then write), so every rule of
+takes the next gapless number of its series. Documents are posted by the bulk poster's
+parts (``DocumentChecker`` checks, ``DocumentWriter`` writes), so every rule of
 ``invoice_post`` applies and every broken one is reported (the EN 16931 e-invoice rules to
 the documents numbered here; those that keep their numbers are history). Migrated history
 may give its own due dates (``due_date``, ``due_amount``) and come as opening items (kind
 ``opening``, given by its ``total``). A credit note may correct an
 invoice of the company or one of the same file; it is then applied to that invoice, as
 ``invoice_post`` does.
+
+Memory does not grow with the size of the file (see ``docs/design/posting-and-numbering.md``,
+"Imports in bounded memory"). The file is read twice:
+
+1. **Scan** (``_scan``): only the columns that place a document (number, ref, kind,
+   issue_date, corrects) — which rows form each document (and which documents have rows
+   apart in the file), how many rows, and the place of each new number: a series' numbers
+   go in order of issue date, then file order.
+2. **Check and write** (``_Import``): rows are grouped into documents one document at a
+   time (``DocumentStream``); each chunk of ``CHUNK`` documents is checked by every rule
+   (``DocumentChecker``) and, while the file has shown no problem, written at once
+   (``DocumentWriter``: documents, lines, instalments, journal entries, audit events, PDF
+   tasks) in the import's one transaction. What the rules across documents need is kept in
+   compact form: the numbers met, and per document a few integers in arrays (first line,
+   kind, customer, currency, total). After the first problem nothing more is written but
+   every document is still checked; at the end a file with problems raises
+   ``ImportFailed`` with all of them, which undoes what was written. Credit notes that
+   correct an invoice of the same file are set aside (a temporary file) and written last,
+   once that invoice has an id.
 """
 
 from __future__ import annotations
 
 import csv
+import pickle
+import tempfile
+from array import array
+from collections import Counter, defaultdict
+from collections.abc import Container, Iterable, Iterator
 from datetime import date
 from decimal import Decimal
 from itertools import zip_longest
-from typing import Any, TextIO
+from typing import IO, Any, TextIO
 
 from salesledger.apps.core import events
+from salesledger.apps.core.services import SERIES_PREFIX, number_format
 from salesledger.apps.customers.models import Customer, PaymentTerms
 from salesledger.apps.invoicing.bulk import (
     BulkDoc,
-    documents_prepare,
-    documents_write,
+    DocumentChecker,
+    DocumentWriter,
+    PreparedDoc,
+    numbers_reserve,
+    own_number,
 )
 from salesledger.apps.invoicing.models import DocKind, Instalment, Invoice, InvoiceLine
 from salesledger.apps.invoicing.services import resolve_rate
 from salesledger.apps.payments.models import Allocation
-from salesledger.domain.errors import LedgerError, UnknownCustomer
+from salesledger.domain.errors import LedgerError, UnknownCustomer, ValidationFailed
 from salesledger.domain.lifecycle import DocStatus
+from salesledger.domain.numbering import fiscal_year
 from salesledger.formats.csv_rows import (
     INVOICES,
     LIST_SEPARATOR,
     OPENING,
+    CellError,
     DocumentRows,
-    group_documents,
+    DocumentStream,
+    InvoiceRow,
+    Scattered,
+    document_key,
     invoice_row,
+    parse_date,
 )
 from salesledger.money import Money
 
-from .common import ImportContext, in_chunks, limits
+from .common import CsvSource, ImportContext, in_chunks, limits
 
 LIMITS = limits({
     "number": (Invoice, "number"), "customer": (Customer, "code"),
@@ -51,89 +85,435 @@ LIMITS = limits({
     "buyer_reference": (Invoice, "buyer_reference"), "corrects": (Invoice, "number"),
     "description": (InvoiceLine, "description"),
 })
+CHUNK = 2000  # documents checked, then written, together
+_INVOICE, _CREDIT_NOTE = 1, 2  # kinds in the compact arrays (0: not known)
+_OWN_INITIALS = frozenset(prefix[:1] for prefix in SERIES_PREFIX.values())
 
 
-def import_rows(ctx: ImportContext, reader: Any) -> dict[str, Any]:
+def import_rows(ctx: ImportContext, source: CsvSource) -> dict[str, Any]:
     ctx.date_column = "issue_date"
-    rows = [invoice_row(line, cells, ctx.problems) for line, cells in reader]
-    ctx.rows_read(reader)
-    groups = group_documents(rows, ctx.problems)
-    refs = _References(ctx, groups)
-    first: list[tuple[DocumentRows, BulkDoc]] = []
-    second: list[tuple[DocumentRows, BulkDoc]] = []  # credit notes of invoices in the file
-    for g in groups:
-        doc = refs.document(g)
-        if doc is not None:
-            (second if g.value("corrects") in refs.in_file else first).append((g, doc))
-    prepared = documents_prepare(company=ctx.company, actor=ctx.actor,
-                                 docs=[d for _, d in first],
-                                 allow_future_date=ctx.allow_future_date)
-    _report(ctx, first, prepared.problems)
-    ctx.fail_if_problems()
-
-    batch = ctx.batch(reader.rows)
-    ids = documents_write(actor=ctx.actor, prepared=prepared, import_batch=batch)
-    by_number = {g.number: pk for (g, _), pk in zip(first, ids, strict=True) if g.number}
-    if second:
-        # Their invoices exist now: check them (every problem again) and post them.
-        for g, doc in second:
-            doc.corrects_id = by_number[g.value("corrects")]
-        prepared = documents_prepare(company=ctx.company, actor=ctx.actor,
-                                     docs=[d for _, d in second],
-                                     allow_future_date=ctx.allow_future_date)
-        _report(ctx, second, prepared.problems)
-        ctx.fail_if_problems()
-        ids += documents_write(actor=ctx.actor, prepared=prepared, import_batch=batch)
-    docs = [d for _, d in first + second]
-    numbered = [g.number for g, _ in first + second]
-    # The apps above act on them as on a document posted by hand (docs/design/events.md):
-    # PDFs frozen for those numbered here, credit notes applied to what they correct.
-    events.publish(events.DocumentsPosted(
-        company_id=ctx.company.pk, actor=ctx.actor, documents=tuple(
-            events.PostedDocument(id=pk, kind=d.kind, customer_id=d.customer_id,
-                                  kept_number=bool(number), corrects_id=d.corrects_id)
-            for d, pk, number in zip(docs, ids, numbered, strict=True))))
-    applied = Allocation.objects.filter(
-        company=ctx.company, credit_note_id__in=[pk for d, pk in zip(docs, ids, strict=True)
-                                                 if d.corrects_id]).count()
-    n_credit = sum(1 for d in docs if d.kind == DocKind.CREDIT_NOTE)
-    return {"rows": reader.rows, "batch": batch.pk, "documents": len(docs),
-            "invoices": len(docs) - n_credit, "credit_notes": n_credit,
-            "opening_items": sum(1 for d in docs if d.opening), "allocations": applied}
+    layout = _scan(source, ctx.company)
+    return _Import(ctx, source, layout).run()
 
 
-def _report(ctx: ImportContext, items: list[tuple[DocumentRows, BulkDoc]],
-            problems: list[tuple[int, LedgerError]]) -> None:
-    for index, exc in problems:
-        g = items[index][0]
-        line = g.line
-        line_no = exc.fields.get("line")  # a line of the document (pure core's numbering)
-        if isinstance(line_no, int) and 1 <= line_no <= len(g.rows):
-            line = g.rows[line_no - 1].line
-        ctx.error(line, exc)
+def _report(ctx: ImportContext, g: DocumentRows, exc: LedgerError) -> None:
+    line = g.line
+    line_no = exc.fields.get("line")  # a line of the document (pure core's numbering)
+    if isinstance(line_no, int) and 1 <= line_no <= len(g.rows):
+        line = g.rows[line_no - 1].line
+    ctx.error(line, exc)
+
+
+def _chunks(stream: DocumentStream, rows: Iterable[InvoiceRow]
+            ) -> Iterator[list[DocumentRows]]:
+    """The documents of ``rows``, CHUNK at a time."""
+    chunk: list[DocumentRows] = []
+    for r in rows:
+        chunk.extend(stream.add(r))
+        if len(chunk) >= CHUNK:
+            yield chunk
+            chunk = []
+    chunk.extend(stream.close())
+    if chunk:
+        yield chunk
+
+
+def _spill(fh: IO[bytes], docs: list[PreparedDoc]) -> None:
+    """Append checked documents to ``fh``, without their customer (the checker keeps each
+    customer once)."""
+    for p in docs:
+        p.customer = None  # type: ignore[assignment]
+    pickle.dump(docs, fh, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _spilled(fh: IO[bytes], customers: dict[int, Customer]) -> Iterator[list[PreparedDoc]]:
+    """The chunks that :func:`_spill` wrote to ``fh``, in order, with their customers."""
+    fh.seek(0)
+    while True:
+        try:
+            docs: list[PreparedDoc] = pickle.load(fh)  # noqa: S301 - our own temporary file
+        except EOFError:
+            return
+        for p in docs:
+            p.customer = customers[p.doc.customer_id]
+        yield docs
+
+
+def _zeros(typecode: str, n: int) -> array:  # type: ignore[type-arg]
+    return array(typecode, bytes(n * array(typecode).itemsize))
+
+
+# ---------------------------------------------------------------------------- the scan
+class _Layout:
+    """What the scan learns of a file: its rows and documents, the documents whose rows are
+    apart, and the place of each document taking a new number in its series."""
+
+    def __init__(self) -> None:
+        self.rows = 0
+        self.documents = 0
+        self.scattered: dict[str, int] = {}  # document key -> line of its last row
+        # Numbering groups (series, fiscal year, phase); phase 1: credit notes correcting an
+        # invoice of the file, written last, which take their numbers after the others.
+        self.group_keys: list[tuple[str, int, int]] = []
+        self.groups = array("H")  # 1 + group of each document taking a new number, else 0
+        self.rank = array("i")  # its place in its group: by issue date, then file order
+        self.fresh: dict[tuple[str, int, int], int] = {}  # documents per group
+        self.days: dict[tuple[str, int], date] = {}  # a day of each (series, fiscal year)
+        self.kept: dict[tuple[str, int], int] = {}  # kept numbers continuing a series
+
+
+def _scan(source: CsvSource, company: Any) -> _Layout:
+    """Read the file once, only the columns that place a document (number, ref, kind,
+    issue_date, corrects): which rows form each document, and the order of the new numbers.
+    A document the check will refuse may be placed wrongly here: the import then fails and
+    no number is used."""
+    layout = _Layout()
+    numbers: dict[str, int] = {}  # number -> document index
+    refs: dict[str, int] = {}
+    last: dict[str, int] = {}  # scattered documents -> line of their last row
+    kinds = array("b")  # 1 invoice, 2 credit note, 0 not given yet
+    days = array("i")  # issue date (ordinal) of the first row; 0: none or unreadable
+    numbered = bytearray()  # 1: the document keeps a number
+    corrections: list[tuple[int, str]] = []  # (credit note or not yet known, number)
+    current, index = None, -1
+    with source.read() as reader:
+        for n, (line, row) in enumerate(reader):
+            number, ref = row.get("number", ""), row.get("ref", "")
+            key = document_key(number, ref, n)
+            if key == current:
+                i = index
+                if key in last:
+                    last[key] = line
+            else:
+                known = numbers.get(number) if number else refs.get(ref) if ref else None
+                if known is not None:  # a document met before: its rows are apart
+                    last[key] = line
+                    i = known
+                else:
+                    i = index = len(kinds)
+                    if number:
+                        numbers[number] = i
+                    elif ref:
+                        refs[ref] = i
+                    kinds.append(0)
+                    numbered.append(1 if number else 0)
+                    try:
+                        days.append(parse_date(row.get("issue_date", "")).toordinal())
+                    except CellError:
+                        days.append(0)
+                current = key
+            if not kinds[i] and (kind := row.get("kind", "").lower()):
+                kinds[i] = _CREDIT_NOTE if kind == DocKind.CREDIT_NOTE else _INVOICE
+            if corrects := row.get("corrects", ""):
+                corrections.append((i, corrects))
+        layout.rows = reader.rows
+    layout.documents, layout.scattered = len(kinds), last
+    del refs, last
+    later = {i for i, target in corrections if target in numbers}
+    del corrections
+    start = company.fiscal_year_start
+    group_of: dict[tuple[str, int, int], int] = {}
+    layout.groups = groups = _zeros("H", len(kinds))
+    counts: dict[int, Counter[int]] = defaultdict(Counter)
+    for i, day in enumerate(days):
+        if day and not numbered[i]:
+            on = date.fromordinal(day)
+            series = "CN" if kinds[i] == _CREDIT_NOTE else "INV"
+            key = (series, fiscal_year(on, start), 1 if i in later else 0)
+            g = group_of.get(key)
+            if g is None:
+                g = group_of[key] = len(group_of) + 1
+                layout.group_keys.append(key)
+                layout.days.setdefault(key[:2], on)
+            groups[i] = g
+            counts[g][day] += 1
+    for number, i in numbers.items():  # kept numbers that continue an own series
+        own = own_number(number) if number[:1] in _OWN_INITIALS else None
+        if own and days[i]:
+            on = date.fromordinal(days[i])
+            series = "CN" if kinds[i] == _CREDIT_NOTE else "INV"
+            if (series, fiscal_year(on, start)) == own[:2]:
+                layout.kept[own[:2]] = layout.kept.get(own[:2], 0) + 1
+                layout.days.setdefault(own[:2], on)
+    starts: dict[tuple[int, int], int] = {}
+    for g, by_day in counts.items():
+        total = 0
+        for day in sorted(by_day):
+            starts[(g, day)] = total
+            total += by_day[day]
+        layout.fresh[layout.group_keys[g - 1]] = total
+    layout.rank = _zeros("i", len(groups))
+    for i, g in enumerate(groups):
+        if g:
+            at = (g, days[i])
+            layout.rank[i] = starts[at]
+            starts[at] += 1
+    return layout
+
+
+# ---------------------------------------------------------------------------- check, write
+class _Import:
+    """Every rule on every document, a chunk at a time; each chunk written as soon as it is
+    checked while the file has shown no problem. Keeps per document a few integers in
+    arrays (by index, the order of first rows), not the document. At the end a file with a
+    problem raises ``ImportFailed``, which undoes whatever was written."""
+
+    def __init__(self, ctx: ImportContext, source: CsvSource, layout: _Layout) -> None:
+        self.ctx, self.source, self.layout = ctx, source, layout
+        self.stream = DocumentStream(ctx.problems, scattered=layout.scattered)
+        self.refs = _References(ctx)
+        self.checker = DocumentChecker(ctx.company, unique_numbers=True, actor=ctx.actor,
+                                       allow_future_date=ctx.allow_future_date)
+        n = layout.documents
+        self.lines = _zeros("i", n)  # first line
+        self.kinds = _zeros("b", n)  # kind given (_INVOICE, _CREDIT_NOTE; 0: not read yet)
+        self.ok = bytearray(n)  # 1: passed every check
+        self.customer_ids = _zeros("i", n)
+        self.currencies = _zeros("B", n)  # index in currency_codes
+        self.totals = _zeros("q", n)
+        self.currency_codes: list[str] = []
+        self.pending: list[tuple[int, str]] = []  # credit notes of numbers not met yet
+        self.waiting_for: set[int] = set()  # their indexes
+        # Credit notes correcting an invoice of the file: written last (from ``later``).
+        self.deferred: dict[int, str] = {}  # index -> number of the invoice
+        self.targets: dict[str, int] = {}  # those numbers -> ids, once written
+        self.later = tempfile.TemporaryFile()
+        self.waiting = False
+        self.batch: Any = None
+        self.writer: DocumentWriter | None = None
+        self.first: dict[int, tuple[int, str]] = {}  # group -> (first seq, prefix)
+        self.counts = Counter[str]()
+        self.credits: list[int] = []  # credit notes that correct an invoice
+
+    def run(self) -> dict[str, Any]:
+        ctx, layout = self.ctx, self.layout
+        with self.later, self.source.read() as reader:
+            rows = (invoice_row(line, cells, ctx.problems) for line, cells in reader)
+            try:
+                for chunk in _chunks(self.stream, rows):
+                    self.check(chunk)
+            except Scattered:
+                raise self._changed() from None
+            ctx.rows_read(reader)
+            if (reader.rows, self.stream.count) != (layout.rows, layout.documents):
+                raise self._changed()
+            self.finish()
+            ctx.fail_if_problems()  # undoes what was written
+            if self.waiting:
+                self._target_ids()
+                batch: list[PreparedDoc] = []  # set aside a few per chunk: write CHUNK at once
+                for chunk in _spilled(self.later, self.checker.customers):
+                    for p in chunk:
+                        p.corrects_number = self.deferred[p.index]
+                        p.doc.corrects_id = self.targets[p.corrects_number]
+                    batch.extend(chunk)
+                    if len(batch) >= CHUNK:
+                        self.write(batch)
+                        batch = []
+                self.write(batch)
+        if self.writer is None:  # a file whose every document corrects one of the file
+            self.start()
+        applied = 0
+        for chunk in in_chunks(self.credits):
+            applied += Allocation.objects.filter(company=ctx.company,
+                                                 credit_note_id__in=chunk).count()
+        documents = self.counts["invoice"] + self.counts["credit_note"]
+        return {"rows": layout.rows, "batch": self.batch.pk, "documents": documents,
+                "invoices": self.counts["invoice"], "credit_notes": self.counts["credit_note"],
+                "opening_items": self.counts["opening"], "allocations": applied}
+
+    def _target_ids(self) -> None:
+        """The ids of the invoices of the file that credit notes correct, written before a
+        credit note named them."""
+        missing = [number for number, pk in self.targets.items() if not pk]
+        for chunk in in_chunks(missing):
+            self.targets.update(Invoice.objects.filter(
+                company=self.ctx.company, number__in=chunk).values_list("number", "id"))
+
+    def _changed(self) -> ValidationFailed:
+        return ValidationFailed(f"{self.ctx.name} changed while it was imported; import it "
+                                "again", file=self.ctx.name)
+
+    # ------------------------------------------------------------------------ checking
+    def check(self, chunk: list[DocumentRows]) -> None:
+        ctx, numbers = self.ctx, self.stream.numbers
+        self.refs.load(chunk, numbers)
+        docs: list[BulkDoc] = []
+        items: dict[int, DocumentRows] = {}
+        for g in chunk:
+            if g.index >= len(self.lines):  # more documents than the scan saw
+                raise self._changed()
+            self.lines[g.index] = g.line
+            self.kinds[g.index] = (_CREDIT_NOTE if g.value("kind") == DocKind.CREDIT_NOTE
+                                   else _INVOICE)
+            doc = self.refs.document(g, numbers)
+            if doc is None:
+                continue
+            corrects = g.value("corrects")
+            if corrects and doc.corrects_id is None:  # of this file, or not met yet
+                target = numbers.get(corrects)
+                if target is not None and self.ok[target]:
+                    if self.kinds[target] == _CREDIT_NOTE:
+                        ctx.problem(g.line, "corrects", f"{corrects} is a credit note, not "
+                                                        "an invoice")
+                        continue
+                    doc.corrects_id = self._original(target, corrects)
+                    self._defer(g.index, corrects)
+                else:  # later in the file, in this chunk, or broken: looked at at the end
+                    self.pending.append((g.index, corrects))
+                    self.waiting_for.add(g.index)
+            docs.append(doc)
+            items[g.index] = g
+        prepared = self.checker.check(docs, list(items))
+        for index, exc in prepared.problems:
+            _report(ctx, items[index], exc)
+        for p in prepared.docs:
+            self._keep(p)
+        if ctx.problems:  # the import will fail: nothing more is written
+            return
+        held = [p for p in prepared.docs if p.index in self.deferred
+                or p.index in self.waiting_for]
+        if held:
+            self.later.seek(0, 2)
+            _spill(self.later, held)
+            self.waiting = True
+            ids = {p.index for p in held}
+            self.write([p for p in prepared.docs if p.index not in ids])
+        else:
+            self.write(prepared.docs)
+
+    def _keep(self, p: PreparedDoc) -> None:
+        i = p.index
+        self.ok[i] = 1
+        self.customer_ids[i] = p.customer.pk
+        self.totals[i] = p.totals.total
+        if p.currency not in self.currency_codes:
+            self.currency_codes.append(p.currency)
+        self.currencies[i] = self.currency_codes.index(p.currency)
+
+    def _defer(self, index: int, number: str) -> None:
+        self.deferred[index] = number
+        self.targets[number] = 0
+
+    def _original(self, target: int, number: str) -> int:
+        """The invoice ``target`` of this file as ``DocumentChecker`` sees a corrected
+        invoice, under an id that no stored invoice has."""
+        key = -(target + 1)
+        self.checker.corrected.setdefault(key, {
+            "id": key, "kind": DocKind.INVOICE, "status": DocStatus.POSTED, "number": number,
+            "customer_id": self.customer_ids[target],
+            "currency": self.currency_codes[self.currencies[target]],
+            "total": self.totals[target]})
+        return key
+
+    def finish(self) -> None:
+        ctx, numbers = self.ctx, self.stream.numbers
+        for index, number in self.pending:
+            target = numbers.get(number)
+            if target is None:
+                ctx.problem(self.lines[index], "corrects", f"no invoice {number!r} in this "
+                                                           "file or in the company")
+            elif self.kinds[target] == _CREDIT_NOTE:
+                ctx.problem(self.lines[index], "corrects", f"{number} is a credit note, not "
+                                                           "an invoice")
+            elif self.ok[target] and self.ok[index]:
+                self._defer(index, number)
+                exc = self.checker.correction(
+                    customer_id=self.customer_ids[index],
+                    currency=self.currency_codes[self.currencies[index]],
+                    total=self.totals[index], corrects_id=self._original(target, number))
+                if exc is not None:
+                    ctx.error(self.lines[index], exc)
+        for index, exc in self.checker.finish():
+            ctx.error(self.lines[index], exc)
+
+    # ------------------------------------------------------------------------ writing
+    def start(self) -> None:
+        """Before the first write: the batch record, and every new number of the file
+        (the credit notes written last take theirs after the others of their series)."""
+        layout = self.layout
+        self.batch = self.ctx.batch(layout.rows)
+        self.writer = DocumentWriter(self.ctx.company, self.ctx.actor, self.batch,
+                                     self.checker.issued)
+        wanted: dict[tuple[str, int], tuple[date, int, int]] = {}
+        for (series, fy, _), n in layout.fresh.items():
+            day, fresh, _ = wanted.get((series, fy), (layout.days[(series, fy)], 0, 0))
+            wanted[(series, fy)] = (day, fresh + n, layout.kept.get((series, fy), 0))
+        for key, kept in layout.kept.items():
+            if kept and key not in wanted:
+                wanted[key] = (layout.days[key], 0, kept)
+        reserved = numbers_reserve(self.ctx.company, wanted, self.checker)
+        offset: Counter[tuple[str, int]] = Counter()
+        for g, (series, fy, phase) in sorted(enumerate(layout.group_keys, start=1),
+                                             key=lambda item: item[1][2]):
+            first, prefix = reserved[(series, fy)]
+            self.first[g] = (first + offset[(series, fy)], prefix)
+            offset[(series, fy)] += layout.fresh[(series, fy, phase)]
+
+    def write(self, docs: list[PreparedDoc]) -> None:
+        if self.writer is None:
+            self.start()
+        if not docs:
+            return
+        assert self.writer is not None
+        layout = self.layout
+        for p in docs:
+            g = layout.groups[p.index]
+            if p.number is None:
+                if not g:  # placed otherwise by the scan: only a changed file does this
+                    raise self._changed()
+                first, prefix = self.first[g]
+                p.seq = first + layout.rank[p.index]
+                p.number = number_format(prefix, p.fiscal_year, p.seq)
+        ids = self.writer.write(docs)
+        for p, pk in zip(docs, ids, strict=True):
+            self.counts[p.doc.kind] += 1
+            self.counts["opening"] += p.doc.opening
+            if p.doc.corrects_id:
+                self.credits.append(pk)
+            if p.number in self.targets:
+                self.targets[p.number] = pk
+        # The apps above act on each chunk as on a document posted by hand, in the import's
+        # transaction (docs/design/events.md): the PDFs of the documents numbered here are
+        # frozen in the background (those keeping another system's number were issued
+        # there), credit notes are applied to the invoices they correct.
+        events.publish(events.DocumentsPosted(
+            company_id=self.ctx.company.pk, actor=self.ctx.actor, documents=tuple(
+                events.PostedDocument(id=pk, kind=p.doc.kind, customer_id=p.doc.customer_id,
+                                      kept_number=p.doc.number is not None,
+                                      corrects_id=p.doc.corrects_id)
+                for p, pk in zip(docs, ids, strict=True))))
 
 
 class _References:
-    """Customer codes, terms codes and corrected invoice numbers, read once each."""
+    """Customer codes, terms codes and corrected invoice numbers, each read once (a chunk
+    at a time, and kept: a file names far fewer customers than it has documents)."""
 
-    def __init__(self, ctx: ImportContext, groups: list[DocumentRows]) -> None:
+    def __init__(self, ctx: ImportContext) -> None:
         self.ctx = ctx
-        company = ctx.company
-        self.customers: dict[str, tuple[int, str]] = {}
-        for chunk in in_chunks(g.value("customer") for g in groups):
-            self.customers.update(
-                (c["code"], (c["id"], c["currency"])) for c in Customer.objects.filter(
-                    company=company, code__in=chunk).values("id", "code", "currency"))
-        self.terms = dict(PaymentTerms.objects.filter(company=company)
+        self.customers: dict[str, tuple[int, str] | None] = {}
+        self.terms = dict(PaymentTerms.objects.filter(company=ctx.company)
                           .values_list("code", "id"))
-        self.in_file = {g.number: g for g in groups if g.number}
-        self.corrected: dict[str, dict[str, Any]] = {}
-        wanted = {g.value("corrects") for g in groups} - {""} - set(self.in_file)
-        for chunk in in_chunks(wanted):
-            self.corrected.update((r["number"], r) for r in Invoice.objects.filter(
-                company=company, number__in=chunk).values("id", "number", "kind", "status"))
+        self.corrected: dict[str, dict[str, Any] | None] = {}
 
-    def document(self, g: DocumentRows) -> BulkDoc | None:
+    def load(self, groups: list[DocumentRows], in_file: Container[str]) -> None:
+        company = self.ctx.company
+        codes = {g.value("customer") for g in groups} - set(self.customers)
+        for chunk in in_chunks(codes):
+            found = {c["code"]: (c["id"], c["currency"]) for c in Customer.objects.filter(
+                company=company, code__in=chunk).values("id", "code", "currency")}
+            self.customers.update((code, found.get(code)) for code in chunk)
+        wanted = {c for g in groups if (c := g.value("corrects")) and c not in in_file
+                  and c not in self.corrected}
+        for chunk in in_chunks(wanted):
+            found = {r["number"]: r for r in Invoice.objects.filter(
+                company=company, number__in=chunk).values("id", "number", "kind", "status")}
+            self.corrected.update((number, found.get(number)) for number in chunk)
+
+    def document(self, g: DocumentRows, in_file: Container[str]) -> BulkDoc | None:
+        """The document of rows ``g``, or None after reporting its problems. A credit note
+        correcting a number of the file (``in_file``), or one not found yet, comes without
+        ``corrects_id``: the caller knows more."""
         ctx, ok = self.ctx, g.ok
         code = g.value("customer")
         customer = self.customers.get(code)
@@ -155,27 +535,22 @@ class _References:
         corrects = g.value("corrects")
         corrects_id = None
         if corrects:
+            found = self.corrected.get(corrects)
             if kind != DocKind.CREDIT_NOTE:
                 ctx.problem(g.line, "corrects", "only a credit note can correct an invoice")
                 ok = False
-            elif corrects in self.in_file:
-                target = self.in_file[corrects]
-                if (target.value("kind") or DocKind.INVOICE) not in (DocKind.INVOICE, OPENING):
-                    ctx.problem(g.line, "corrects", f"{corrects} is a credit note, not an "
-                                                    "invoice")
-                    ok = False
+            elif corrects in in_file or found is None:
+                pass
+            elif found["kind"] != DocKind.INVOICE:
+                ctx.problem(g.line, "corrects", f"no invoice {corrects!r} in this file or "
+                                                "in the company")
+                ok = False
+            elif found["status"] != DocStatus.POSTED:
+                ctx.problem(g.line, "corrects", f"invoice {corrects} is a draft; post it "
+                                                "first")
+                ok = False
             else:
-                found = self.corrected.get(corrects)
-                if found is None or found["kind"] != DocKind.INVOICE:
-                    ctx.problem(g.line, "corrects", f"no invoice {corrects!r} in this file or "
-                                                    "in the company")
-                    ok = False
-                elif found["status"] != DocStatus.POSTED:
-                    ctx.problem(g.line, "corrects", f"invoice {corrects} is a draft; post it "
-                                                    "first")
-                    ok = False
-                else:
-                    corrects_id = found["id"]
+                corrects_id = found["id"]
         if customer is None or not ok:
             return None
         currency = g.value("currency") or customer[1]

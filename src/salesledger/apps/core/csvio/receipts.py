@@ -53,7 +53,7 @@ from salesledger.domain.settlement import (
 from salesledger.formats.csv_rows import RECEIPTS, ReceiptRow, receipt_row
 from salesledger.money import Money, is_currency
 
-from .common import ImportContext, in_chunks, limits
+from .common import CsvSource, ImportContext, in_chunks, limits
 
 LIMITS = limits({
     "customer": (Customer, "code"), "method": (Receipt, "method"),
@@ -63,7 +63,12 @@ LIMITS = limits({
 })
 
 
-def import_rows(ctx: ImportContext, reader: Any) -> dict[str, Any]:
+def import_rows(ctx: ImportContext, source: CsvSource) -> dict[str, Any]:
+    with source.read() as reader:
+        return _import(ctx, reader)
+
+
+def _import(ctx: ImportContext, reader: Any) -> dict[str, Any]:
     company = ctx.company
     rows = [r for line, cells in reader if (r := receipt_row(line, cells, ctx.problems))]
     ctx.rows_read(reader)
