@@ -95,3 +95,23 @@ def raw_sql(sql: str, params: list[Any] | tuple[Any, ...] = ()) -> int:
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount
+
+
+# ---------------------------------------------------------------- the command line in-process
+def run(capsys: Any, *argv: str) -> tuple[int, str, str]:
+    """Run ``salesledger ARGV`` in this process: (exit status, standard output, standard
+    error)."""
+    from salesledger.cli.main import main
+
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def run_json(capsys: Any, *argv: str) -> Any:
+    """``salesledger ARGV --json``, which must succeed: its parsed answer."""
+    import json
+
+    code, out, err = run(capsys, *argv, "--json")
+    assert (code, err) == (0, ""), err
+    return json.loads(out)

@@ -7,7 +7,6 @@ computed here from the history table itself, not read from the ledger."""
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from datetime import date, timedelta
 from decimal import Decimal
@@ -15,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from salesledger.cli.main import main
+from tests.support import run, run_json
 
 pytestmark = pytest.mark.django_db
 
@@ -44,18 +43,6 @@ HISTORY = [
 ]
 DAYS = ["2024-01-31", "2024-02-20", "2024-03-01", "2024-08-10", "2024-10-31", "2024-11-10",
         "2024-12-05", "2024-12-31"]
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def run_json(capsys, *argv: str):
-    code, out, err = run(capsys, *argv, "--json")
-    assert (code, err) == (0, ""), err
-    return json.loads(out)
 
 
 def _files(tmp_path: Path) -> tuple[Path, Path, Path]:

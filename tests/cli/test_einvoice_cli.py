@@ -8,17 +8,11 @@ from decimal import Decimal
 
 import pytest
 
-from salesledger.cli.main import main
 from salesledger.formats.einvoice import read_cii, read_ubl
 from salesledger.formats.einvoice.facturx import xml_from_facturx
+from tests.support import run
 
 pytestmark = pytest.mark.django_db
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture

@@ -9,21 +9,9 @@ from datetime import date
 
 import pytest
 
-from salesledger.cli.main import main
+from tests.support import run, run_json
 
 pytestmark = pytest.mark.django_db
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def run_json(capsys, *argv: str):
-    code, out, err = run(capsys, *argv, "--json")
-    assert (code, err) == (0, ""), err
-    return json.loads(out)
 
 
 @pytest.fixture

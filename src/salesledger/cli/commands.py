@@ -764,6 +764,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             require_reader(c, args.user)
     report = {c.code: [str(p) for p in check_company(c)] for c in companies}
     bad = sum(len(v) for v in report.values())
+    args.exit_status = 1 if bad else 0  # kept even if the reader stops reading the output
     if args.json:
         emit_json({"ok": bad == 0, "problems": report})
     else:

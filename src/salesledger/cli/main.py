@@ -59,15 +59,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     _setup_django()
     from django.db.utils import OperationalError, ProgrammingError
 
-    from salesledger.domain.errors import DatabaseNotReady, ImportFailed
+    from salesledger.domain.errors import DatabaseBusy, DatabaseNotReady, ImportFailed
 
     from .render import emit_json
 
     if args.command in SETUP_COMMANDS:
         _migrate()
     try:
-        return int(args.handler(args) or 0)
+        status = int(args.handler(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, not at exit
+        return status
     except (OperationalError, ProgrammingError) as exc:
+        if _locked(exc):
+            return _report(args, DatabaseBusy(
+                f"the database ({_database_label()}) is busy: another process held it longer "
+                "than this command waits; nothing was written, run the command again"))
         if not _schema_missing(exc):
             raise
         return _report(args, DatabaseNotReady(
@@ -75,7 +81,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             "'salesledger manage migrate' (or 'salesledger init' / 'salesledger demo', "
             "which set it up)"))
     except BrokenPipeError:
-        return _quiet_broken_pipe()
+        # The command's own outcome stands: a breach that `check` found is not hidden
+        # because the reader stopped reading (`salesledger check | head -1`).
+        return _quiet_broken_pipe(getattr(args, "exit_status", 0))
     except ImportFailed as exc:
         if getattr(args, "json", False):
             emit_json(exc.as_dict(), sys.stderr)
@@ -108,6 +116,13 @@ def _migrate() -> None:
     call_command("migrate", interactive=False, verbosity=0)
 
 
+def _locked(exc: Exception) -> bool:
+    """Another writer's lock outlasted our wait (SQLite's busy timeout, PostgreSQL's
+    lock_timeout)."""
+    text = str(exc)
+    return "database is locked" in text or "lock timeout" in text
+
+
 def _schema_missing(exc: Exception) -> bool:
     text = str(exc)
     return "no such table" in text or ("relation" in text and "does not exist" in text)
@@ -124,11 +139,12 @@ def run() -> None:
     sys.exit(main())
 
 
-def _quiet_broken_pipe() -> int:
-    # The reader went away (e.g. `salesledger export ... | head`): not an error of ours.
+def _quiet_broken_pipe(status: int = 0) -> int:
+    # The reader went away (e.g. `salesledger export ... | head`): not an error of ours, and
+    # the command's own status is returned.
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
-    return 0
+    return status
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ SALESLEDGER_EMAIL_HOST, SALESLEDGER_EMAIL_PORT, SALESLEDGER_EMAIL_USER,
 SALESLEDGER_EMAIL_PASSWORD, SALESLEDGER_EMAIL_USE_TLS, SALESLEDGER_EMAIL_USE_SSL
 SALESLEDGER_DEFAULT_FROM_EMAIL  sender address (default ``salesledger@localhost``)
 SALESLEDGER_LOG_LEVEL       root log level (default ``INFO``)
+SALESLEDGER_SQLITE_BUSY_TIMEOUT  seconds a write waits for another's lock on SQLite (default 20)
 SALESLEDGER_TESTING         ``true`` forces test-friendly settings (set automatically under pytest)
 """
 
@@ -184,7 +185,9 @@ TEMPLATES = [
 
 _SQLITE_OPTIONS = {
     "transaction_mode": "IMMEDIATE",
-    "timeout": 20,
+    # Seconds a writer waits for another's write lock before the command says the database is
+    # busy (exit 2, nothing written).
+    "timeout": _env_int("SALESLEDGER_SQLITE_BUSY_TIMEOUT", 20),
     "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
 }
 

@@ -40,6 +40,14 @@ class DatabaseNotReady(LedgerError):
     code = "database_not_ready"
 
 
+class DatabaseBusy(LedgerError):
+    """Another writer held the database longer than this one would wait; nothing was
+    written, and the command can simply be run again."""
+
+    code = "database_busy"
+    http_status = 503
+
+
 class NotFound(LedgerError):
     code = "not_found"
     http_status = 404

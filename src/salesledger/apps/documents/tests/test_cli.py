@@ -7,20 +7,14 @@ import hashlib
 import json
 
 import pytest
+from tests.support import run
 
 from salesledger.apps.customers.models import Communication
 from salesledger.apps.invoicing.models import DocumentFile
-from salesledger.cli.main import main
 
 from .conftest import pdf_text, png
 
 pytestmark = pytest.mark.django_db
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture
