@@ -174,8 +174,9 @@ class RowReader:
 
 
 # ---------------------------------------------------------------------------- cells
-_DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# ASCII digits only: ``\d`` would also read digits of other scripts (``١٢`` as 12).
+_DECIMAL = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)", re.ASCII)
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
 _TRUE, _FALSE = {"true", "yes", "y", "1"}, {"false", "no", "n", "0", ""}
 
 
@@ -185,7 +186,8 @@ def parse_decimal(text: str) -> Decimal:
             raise CellError(f"{text} uses a comma; write decimals with a dot, e.g. "
                             f"{text.replace(',', '.')}")
         raise CellError(f"{text!r} is not a number (write e.g. 1234.50)")
-    return Decimal(text)
+    value = Decimal(text)
+    return value if value else abs(value)  # -0 is 0
 
 
 def parse_date(text: str) -> date:

@@ -437,4 +437,4 @@ def parse_decimal(text: str, what: str) -> Decimal:
         raise ValidationFailed(f"{what} {text!r} is not a number", field=what) from None
     if not value.is_finite():
         raise ValidationFailed(f"{what} {text!r} is not a number", field=what)
-    return value
+    return value if value else abs(value)  # -0 is 0
