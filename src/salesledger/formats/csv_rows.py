@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -163,7 +163,7 @@ class RowReader:
                         f"the row has {len(cells)} values but the header names {width} "
                         "columns")))
                     continue
-                row = dict(zip(header, map(str.strip, cells), strict=False))
+                row = dict(zip(header, (restore_cell(c.strip()) for c in cells), strict=False))
                 for col, limit in limits:
                     if len(row.get(col, "")) > limit:
                         self.problems.append(RowProblem(start, col, f"is longer than {limit} "
@@ -174,6 +174,39 @@ class RowReader:
 
 
 # ---------------------------------------------------------------------------- cells
+# A cell that starts with one of these is run as a formula by a spreadsheet that opens the file
+# (CSV injection): exports write such text behind an apostrophe, which spreadsheets show as
+# text and the import takes off again. Plain numbers (``-5.00``) are written as they are.
+_FORMULA_START = frozenset("=+-@\t\r")
+
+
+def neutralise_cell(value: Any) -> Any:
+    """``value`` as an export writes it: text that a spreadsheet would run gets a leading
+    apostrophe (so does text that already starts with apostrophes before such a character,
+    so that the import gives back exactly what was exported)."""
+    if (isinstance(value, str) and value.lstrip("'")[:1] in _FORMULA_START
+            and value[:1] and not _DECIMAL.fullmatch(value)):
+        return "'" + value
+    return value
+
+
+def restore_cell(text: str) -> str:
+    """A cell as an export of ours wrote it, back to its value (``neutralise_cell``)."""
+    if text[:1] == "'" and text.lstrip("'")[:1] in _FORMULA_START:
+        return text[1:]
+    return text
+
+
+class CsvWriter:
+    """``csv.writer`` for exports: every cell neutralised against spreadsheet formulas."""
+
+    def __init__(self, out: TextIO) -> None:
+        self._writer = csv.writer(out, lineterminator="\n")
+
+    def writerow(self, row: Iterable[Any]) -> None:
+        self._writer.writerow([neutralise_cell(v) for v in row])
+
+
 # ASCII digits only: ``\d`` would also read digits of other scripts (``١٢`` as 12).
 _DECIMAL = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)", re.ASCII)
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)

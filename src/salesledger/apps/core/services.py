@@ -339,8 +339,8 @@ def _profile_value(field: str, value: Any, country: str) -> Any:
     from django.core.exceptions import ValidationError as DjangoValidationError
     from django.core.validators import validate_email
 
-    from salesledger.apps.customers.validation import normalise_iban, normalise_tax_id
     from salesledger.domain.errors import InvalidBankAccount
+    from salesledger.domain.identifiers import normalise_iban, normalise_tax_id
 
     if field == "logo":
         return value
@@ -410,7 +410,7 @@ def company_profile_update(*, actor: Any, company: Company, **fields: Any) -> Co
                                    f"{LOGO_MAX_BYTES:,} (1 MB) are allowed", field="logo")
         changes["logo"], changes["logo_mime"] = (data, logo_type(data)) if data else (None, "")
     if changes.get("iban") and "bic" not in fields:
-        from salesledger.apps.customers.validation import normalise_iban
+        from salesledger.domain.identifiers import normalise_iban
 
         changes["bic"] = normalise_iban(changes["iban"])[1] or company.bic
     with transaction.atomic():

@@ -13,11 +13,11 @@ from salesledger.apps.core.models import Company, Role
 from salesledger.apps.core.services import require_role
 from salesledger.domain.countries import check_country
 from salesledger.domain.errors import DuplicateCode, NotFound, ValidationFailed
+from salesledger.domain.identifiers import normalise_iban, normalise_tax_id
 from salesledger.domain.terms import Terms
 from salesledger.money import Money, is_currency
 
 from .models import Address, BankAccount, Contact, ContactRole, Customer, PaymentTerms
-from .validation import normalise_iban, normalise_tax_id
 
 
 @dataclass

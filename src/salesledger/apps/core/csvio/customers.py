@@ -9,7 +9,6 @@ first.
 
 from __future__ import annotations
 
-import csv
 from datetime import date
 from typing import Any, TextIO
 
@@ -34,7 +33,13 @@ from salesledger.apps.customers.services import (
     customer_snapshot,
 )
 from salesledger.domain.errors import InvalidBankAccount, LedgerError
-from salesledger.formats.csv_rows import CUSTOMERS, LIST_SEPARATOR, CustomerRow, customer_row
+from salesledger.formats.csv_rows import (
+    CUSTOMERS,
+    LIST_SEPARATOR,
+    CsvWriter,
+    CustomerRow,
+    customer_row,
+)
 from salesledger.money import Money
 
 from .common import CsvSource, ImportContext, in_chunks, limits
@@ -214,7 +219,7 @@ def _link_parents(ctx: ImportContext, built: dict[str, _Built]) -> None:
 
 # ---------------------------------------------------------------------------- export
 def export_customers(*, company: Any, out: TextIO, as_of: date | None = None) -> int:
-    writer = csv.writer(out, lineterminator="\n")
+    writer = CsvWriter(out)
     writer.writerow(CUSTOMERS.columns)
     count, last = 0, ""
     while True:

@@ -34,7 +34,6 @@ Memory does not grow with the size of the file (see ``docs/design/posting-and-nu
 
 from __future__ import annotations
 
-import csv
 import pickle
 import tempfile
 from array import array
@@ -67,6 +66,7 @@ from salesledger.formats.csv_rows import (
     LIST_SEPARATOR,
     OPENING,
     CellError,
+    CsvWriter,
     DocumentRows,
     DocumentStream,
     InvoiceRow,
@@ -577,7 +577,7 @@ def export_invoices(*, company: Any, out: TextIO, as_of: date | None = None) -> 
     falls due by its own terms keeps them (``terms``); one that fell due by the customer's or
     the company's terms without an early-payment discount is written with its due dates,
     which an import keeps exactly. An opening item is written as one row with its total."""
-    writer = csv.writer(out, lineterminator="\n")
+    writer = CsvWriter(out)
     writer.writerow(INVOICES.columns)
     qs = InvoiceLine.objects.filter(company=company, invoice__status=DocStatus.POSTED)
     if as_of is not None:

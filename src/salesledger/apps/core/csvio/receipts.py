@@ -15,7 +15,6 @@ the receipt's date, with its journal entry and audit event): later rows leave it
 
 from __future__ import annotations
 
-import csv
 from collections import defaultdict
 from datetime import date
 from typing import Any, TextIO
@@ -50,7 +49,7 @@ from salesledger.domain.settlement import (
     check_allocation_date,
     settle_oldest_first,
 )
-from salesledger.formats.csv_rows import RECEIPTS, ReceiptRow, receipt_row
+from salesledger.formats.csv_rows import RECEIPTS, CsvWriter, ReceiptRow, receipt_row
 from salesledger.money import Money, is_currency
 
 from .common import CsvSource, ImportContext, in_chunks, limits
@@ -239,7 +238,7 @@ class _Targets:
 def export_receipts(*, company: Any, out: TextIO, as_of: date | None = None) -> int:
     """One row per receipt, in the import's columns; ``invoice`` names the invoice the
     receipt is allocated to when it is exactly one (else it is left empty)."""
-    writer = csv.writer(out, lineterminator="\n")
+    writer = CsvWriter(out)
     writer.writerow(RECEIPTS.columns)
     qs = Receipt.objects.filter(company=company)
     if as_of is not None:
@@ -275,7 +274,7 @@ OPEN_ITEM_COLUMNS = ("customer", "type", "document", "seq", "date", "due_date", 
 def export_open_items(*, company: Any, out: TextIO, as_of: date | None = None) -> int:
     """Every open item as of ``as_of`` (export only): instalments owed, and credit notes and
     receipts not yet applied (negative)."""
-    writer = csv.writer(out, lineterminator="\n")
+    writer = CsvWriter(out)
     writer.writerow(OPEN_ITEM_COLUMNS)
     count = 0
     for i in open_items(company, as_of=as_of):

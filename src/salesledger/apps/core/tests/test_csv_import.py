@@ -3,6 +3,7 @@ round trip, and bulk posting giving what single posting gives."""
 
 from __future__ import annotations
 
+import csv
 import io
 from datetime import date, timedelta
 from decimal import Decimal
@@ -14,11 +15,11 @@ from django.db.models import F
 
 from salesledger.apps.core.models import AuditEvent, ImportBatch, NumberCounter
 from salesledger.apps.customers.models import Address, BankAccount, Contact, Customer
-from salesledger.apps.customers.validation import normalise_tax_id
 from salesledger.apps.invoicing.models import Instalment, Invoice
 from salesledger.apps.ledger.models import JournalLine
 from salesledger.apps.payments.models import Allocation, Receipt
 from salesledger.domain.errors import DuplicateImport, ImportFailed
+from salesledger.domain.identifiers import normalise_tax_id
 
 from .csv_support import DAY, ledger_problems, line, make_company, make_customer, post_single
 
@@ -517,3 +518,21 @@ def test_kept_numbers_must_be_new_and_not_collide_with_own_series(
     assert "already used" in problems[0].reason
     assert "next number is INV2025-00001" in problems[1].reason
     assert not Invoice.objects.filter(company=csv_company, number="NEW-1").exists()
+
+
+@pytest.mark.parametrize("name", ["=cmd|' /C calc'!A0", "+1 555 0100", "-Dupont-", "@SUM(A1)",
+                                  "'=already quoted", "'plain quote"])
+def test_an_export_cannot_run_as_a_spreadsheet_formula_and_still_round_trips(
+        csv_company: Any, csv_owner: Any, tmp_path: Path, csv_import: Any, name: str) -> None:
+    make_customer(csv_company, csv_owner, "F1", name=name)
+    exported = _export("customers", csv_company)
+    [cell] = [r[1] for r in csv.reader(io.StringIO(exported)) if r[0] == "F1"]
+    if name.lstrip("'")[:1] in "=+-@":
+        assert cell == "'" + name  # shown as text by a spreadsheet, never run
+    else:
+        assert cell == name
+    copy = make_company(csv_owner, "copyf")
+    path = tmp_path / "customers.csv"
+    path.write_text(exported, encoding="utf-8")
+    csv_import("customers", path, company=copy)
+    assert Customer.objects.get(company=copy, code="F1").name == name

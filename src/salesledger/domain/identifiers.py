@@ -1,0 +1,76 @@
+"""Identifiers of customers and of the company: tax ids, IBANs and BICs, checked with the
+field's own libraries (pure: no Django; every path that takes one uses these).
+
+Tax ids are checked with python-stdnum, which knows the check-digit rules of each
+country's VAT or tax number scheme; EU VAT numbers given with their country prefix are
+checked with ``stdnum.eu.vat``. A country without a scheme in python-stdnum is accepted as
+typed. IBANs and BICs are checked with schwifty (ISO 13616 check digits, per-country
+length and structure; ISO 9362 for the BIC).
+"""
+
+from __future__ import annotations
+
+from stdnum.eu import vat as eu_vat
+from stdnum.exceptions import ValidationError as StdnumError
+from stdnum.util import get_cc_module
+
+from .errors import InvalidBankAccount, InvalidTaxId
+
+_EU_PREFIXES = {c.upper() for c in eu_vat.MEMBER_STATES} | {"EL", "XI"}
+
+
+def normalise_tax_id(tax_id: str, country: str) -> str:
+    """Return the tax id in its compact form, or raise :class:`InvalidTaxId`.
+
+    EU VAT numbers keep (or get) their two-letter prefix, as EN 16931 BT-48 requires for a
+    buyer's VAT identifier: ``DE 136 695 976`` with country DE is stored ``DE136695976``.
+    """
+    value = tax_id.strip()
+    if not value:
+        return ""
+    prefix = value[:2].upper()
+    country = country.upper()
+    try:
+        if prefix.isalpha() and prefix in _EU_PREFIXES:
+            return str(eu_vat.validate(value))
+        vat_prefix = "EL" if country == "GR" else country
+        if vat_prefix in _EU_PREFIXES:
+            return str(eu_vat.validate(vat_prefix + value))
+        module = get_cc_module(country.lower(), "vat") if country else None
+        if module is None:
+            return value
+        compact = str(module.validate(value))
+        # Keep a country prefix the user gave (GB980780684), as e-invoices want it.
+        return (
+            country + compact if prefix == country and not compact.startswith(country) else compact
+        )
+    except StdnumError as exc:
+        raise InvalidTaxId(
+            f"tax id {tax_id!r} is not valid for {country or prefix}: {exc}",
+            tax_id=tax_id,
+            country=country,
+        ) from None
+
+
+def normalise_iban(iban: str, bic: str = "") -> tuple[str, str]:
+    """Return (compact IBAN, BIC) or raise :class:`InvalidBankAccount`."""
+    from schwifty import BIC, IBAN
+    from schwifty.exceptions import SchwiftyException
+
+    try:
+        parsed = IBAN(iban)
+    except SchwiftyException as exc:
+        raise InvalidBankAccount(f"IBAN {iban!r} is not valid: {exc}", iban=iban) from None
+    bic_out = ""
+    if bic.strip():
+        try:
+            bic_out = str(BIC(bic.strip()))
+        except SchwiftyException as exc:
+            raise InvalidBankAccount(f"BIC {bic!r} is not valid: {exc}", bic=bic) from None
+    else:
+        try:
+            found = parsed.bic
+            bic_out = str(found) if found else ""
+        except SchwiftyException:
+            bic_out = ""
+    return parsed.compact, bic_out
