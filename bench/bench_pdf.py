@@ -136,13 +136,13 @@ def queue_freeze(ids: list[int], chunk: int | None) -> int:
     from django.db import transaction
 
     from salesledger.apps.core.models import Company
-    from salesledger.apps.documents import services
+    from salesledger.apps.documents import tasks
 
     if chunk:
-        services.FREEZE_CHUNK = chunk
+        tasks.FREEZE_CHUNK = chunk
     company = Company.objects.get(code="bench")
     with transaction.atomic():
-        return services.pdfs_freeze_later(company, ids)
+        return tasks.pdfs_freeze_later(company, ids)
 
 
 def _peak_rss_mb(pid: int) -> float:

@@ -129,7 +129,7 @@ work = st.builds(lambda a, b: a + b,
 
 
 # ---------------------------------------------------------------------------- the three paths
-class Path_:
+class Route:
     """One company and the way this path feeds it."""
 
     def __init__(self, owner: Any, label: str, tmp: Path) -> None:
@@ -187,7 +187,7 @@ def _rate(d: Doc) -> Decimal | None:
     return Decimal(d.rate) if d.currency != "EUR" else None
 
 
-class Single(Path_):
+class Single(Route):
     def post(self, d: Doc) -> str:
         draft = invoice_create(actor=self.owner, company=self.company, data=InvoiceInput(
             customer_code=d.customer, issue_date=d.day, lines=_lines(d), currency=d.currency,
@@ -214,7 +214,7 @@ class Single(Path_):
                  day=receipt.date + timedelta(days=a.day_offset))
 
 
-class Bulk(Path_):
+class Bulk(Route):
     def post(self, d: Doc) -> str:
         [pk] = documents_post_bulk(actor=self.owner, company=self.company, docs=[BulkDoc(
             customer_id=self.customer_id(d.customer), kind="invoice", issue_date=d.day,
@@ -263,7 +263,7 @@ class Bulk(Path_):
                    receipt.date + timedelta(days=a.day_offset))
 
 
-class Csv(Path_):
+class Csv(Route):
     def load(self, kind: str, header: str, row: str) -> dict[str, Any]:
         path = self.tmp / f"{self.company.code}-{next(_codes)}.csv"
         path.write_text(f"{header}\n{row}\n", encoding="utf-8")

@@ -962,10 +962,8 @@ def register(sub: Sub, common: argparse.ArgumentParser) -> None:
 
     register_quotes(sub, common)
     from .fx_commands import register as register_fx
-    from .terms_commands import register as register_terms
 
     register_fx(sub, common)
-    register_terms(sub, common)
     from .document_commands import register as register_documents
 
     register_documents(sub, common)

@@ -23,7 +23,7 @@ def _setup_django() -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import commands
+    from . import commands, terms_commands
 
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
@@ -43,6 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="salesledger", description="The sales ledger.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.register(sub, common)
+    # A command group in a module of its own, registered here so that it depends on the
+    # shared helpers and not the other way round.
+    terms_commands.register(sub, common)
     return parser
 
 

@@ -12,8 +12,8 @@ def freeze_posted_pdfs(event: events.DocumentsPosted) -> None:
     that keeps another system's number was issued there, and is not frozen."""
     ids = [d.id for d in event.documents if not d.kept_number]
     if ids:
-        # The rendering stack loads only when a document is posted, not with every command.
-        from .services import pdfs_freeze_later
+        # The task queue loads only when a document is posted, not with every command.
+        from .tasks import pdfs_freeze_later
 
 
         pdfs_freeze_later(Company.objects.get(pk=event.company_id), ids)

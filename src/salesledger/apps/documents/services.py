@@ -143,22 +143,6 @@ def invoice_pdf_file(*, actor: Any, company: Company, invoice: Invoice) -> Docum
     return stored
 
 
-# Posted documents whose PDF the worker freezes in one task.
-FREEZE_CHUNK = 100
-
-
-def pdfs_freeze_later(company: Company, invoice_ids: list[int]) -> int:
-    """Queue the freezing of these posted documents' PDFs (``salesledger worker`` renders
-    them). Call inside the posting transaction: the task rows are written with the
-    documents or not at all. Returns the number of tasks queued."""
-    from .tasks import freeze_pdfs_task
-
-    chunks = [invoice_ids[i:i + FREEZE_CHUNK] for i in range(0, len(invoice_ids), FREEZE_CHUNK)]
-    for chunk in chunks:
-        freeze_pdfs_task.enqueue(company.code, chunk)
-    return len(chunks)
-
-
 def pdfs_freeze(*, actor: Any, company: Company, invoice_ids: list[int]) -> dict[str, Any]:
     """Render and store the PDF of each posted document not frozen yet (the worker's task;
     running it twice stores nothing twice). A document whose template fails is reported and

@@ -6,6 +6,11 @@ from typing import Any
 
 from django_tasks import task
 
+from salesledger.apps.core.models import Company
+
+# Posted documents whose PDF the worker freezes in one task.
+FREEZE_CHUNK = 100
+
 
 @task()
 def freeze_pdfs_task(company: str, invoice_ids: list[int]) -> dict[str, Any]:
@@ -15,3 +20,13 @@ def freeze_pdfs_task(company: str, invoice_ids: list[int]) -> dict[str, Any]:
     from .services import pdfs_freeze
 
     return pdfs_freeze(actor=None, company=company_get(company), invoice_ids=invoice_ids)
+
+
+def pdfs_freeze_later(company: Company, invoice_ids: list[int]) -> int:
+    """Queue the freezing of these posted documents' PDFs (``salesledger worker`` renders
+    them with ``services.pdfs_freeze``). Call inside the posting transaction: the task rows
+    are written with the documents or not at all. Returns the number of tasks queued."""
+    chunks = [invoice_ids[i:i + FREEZE_CHUNK] for i in range(0, len(invoice_ids), FREEZE_CHUNK)]
+    for chunk in chunks:
+        freeze_pdfs_task.enqueue(company.code, chunk)
+    return len(chunks)

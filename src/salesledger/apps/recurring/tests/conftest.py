@@ -10,6 +10,6 @@ def _no_pdf_freezing(monkeypatch: pytest.MonkeyPatch) -> None:
     """Posting queues the freezing of the issued PDF (tested with the worker in the
     documents app); here the queue holds only the recurring app's own tasks, so that the
     tests can count them."""
-    from salesledger.apps.documents import services
+    from salesledger.apps.documents import tasks
 
-    monkeypatch.setattr(services, "pdfs_freeze_later", lambda company, invoice_ids: 0)
+    monkeypatch.setattr(tasks, "pdfs_freeze_later", lambda company, invoice_ids: 0)
