@@ -37,8 +37,4 @@ def amount_minor(amount: Decimal, currency: str, *, field: str = "amount") -> in
         raise ValidationFailed(f"{amount} is not an amount in {currency}", field=field) from None
     if not rounded:
         raise ValidationFailed(f"{amount} has more decimals than {currency} allows", field=field)
-    minor = money.minor()
-    if abs(minor) >= MAX_MINOR:
-        raise ValidationFailed(f"{amount} {currency} is more than any amount recorded here",
-                               field=field)
-    return minor
+    return check_recordable(money.minor(), currency, field=field)
