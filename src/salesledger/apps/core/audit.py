@@ -17,6 +17,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from .actors import Actor, actor_id, actor_name, actor_row
 from .bulkinsert import insert_rows
 from .models import AuditChain, AuditEvent, Company
 
@@ -53,25 +54,24 @@ _COLUMNS = ("company_id", "seq", "at", "actor_id", "actor_name", "action", "enti
             "entity_id", "data", "prev_hash", "hash")
 
 
-def audit_many(company: Company, actor: Any, specs: Iterable[EventSpec]) -> list[AuditEvent]:
+def audit_many(company: Company, actor: Actor, specs: Iterable[EventSpec]) -> list[AuditEvent]:
     """Append events to the company's chain. Call inside the service's transaction."""
     chain, _ = AuditChain.objects.get_or_create(company=company)
     chain = AuditChain.objects.select_for_update().get(pk=chain.pk)
     at = timezone.now().replace(microsecond=0)
-    actor_name = getattr(actor, "username", "") or "system"
-    actor_obj = actor if getattr(actor, "pk", None) else None
+    name, actor_obj = actor_name(actor), actor_row(actor)
     events = []
     prev, seq = chain.last_hash, chain.last_seq
     for spec in specs:
         seq += 1
-        digest = chain_hash(prev, company.pk, seq, at, actor_name, spec)
+        digest = chain_hash(prev, company.pk, seq, at, name, spec)
         events.append(
             AuditEvent(
                 company=company,
                 seq=seq,
                 at=at,
                 actor=actor_obj,
-                actor_name=actor_name,
+                actor_name=name,
                 action=spec.action,
                 entity=spec.entity,
                 entity_id=spec.entity_id,
@@ -83,7 +83,7 @@ def audit_many(company: Company, actor: Any, specs: Iterable[EventSpec]) -> list
         prev = digest
     # Multi-row INSERTs: a bulk import appends one event per document (see bulkinsert.py).
     ids = insert_rows(AuditEvent, _COLUMNS, [
-        (company.pk, e.seq, at, actor_obj.pk if actor_obj else None, actor_name, e.action,
+        (company.pk, e.seq, at, actor_id(actor), name, e.action,
          e.entity, e.entity_id, e.data, e.prev_hash, e.hash) for e in events], returning=True)
     for event, pk in zip(events, ids, strict=True):
         event.pk = pk
@@ -93,7 +93,7 @@ def audit_many(company: Company, actor: Any, specs: Iterable[EventSpec]) -> list
 
 
 def audit(
-    company: Company, actor: Any, action: str, entity: str, entity_id: Any, **data: Any
+    company: Company, actor: Actor, action: str, entity: str, entity_id: Any, **data: Any
 ) -> AuditEvent:
     return audit_many(company, actor, [EventSpec(action, entity, str(entity_id or ""), data)])[0]
 

@@ -22,6 +22,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from salesledger.apps.core.actors import Actor
 from salesledger.apps.customers.models import Address, BankAccount, Contact, PaymentTerms
 from salesledger.apps.customers.services import (
     AddressInput,
@@ -215,7 +216,7 @@ def _customer_input(c: PlanCustomer) -> CustomerInput:
                        for spec in c.ibans])
 
 
-def _create_customers(company: Company, actor: Any, plan_customers: list[PlanCustomer],
+def _create_customers(company: Company, actor: Actor, plan_customers: list[PlanCustomer],
                       terms: dict[str, PaymentTerms]) -> list[int]:
     """Validate every customer as ``customer_create`` does, then write them in bulk."""
     from salesledger.apps.customers.models import Customer

@@ -34,6 +34,8 @@ from typing import Any, TypeVar
 
 from django.db import transaction
 
+from .actors import Actor
+
 __all__ = [
     "CompanyCreated",
     "DocumentPosting",
@@ -70,7 +72,7 @@ class CompanyCreated(Event):
     """A company was created; the apps above give it what every company starts with."""
 
     company_id: int
-    actor: Any
+    actor: Actor
 
 
 @dataclass(frozen=True)
@@ -91,7 +93,7 @@ class DocumentsPosted(Event):
     """Invoices and credit notes were posted (one by ``invoice_post``, many by the bulk writer)."""
 
     company_id: int
-    actor: Any
+    actor: Actor
     documents: tuple[PostedDocument, ...]
 
 
@@ -112,7 +114,7 @@ class DocumentPosting(Proposal):
     """An invoice or credit note about to be posted (or imported), its totals computed."""
 
     company_id: int
-    actor: Any
+    actor: Actor
     kind: str
     customer_id: int
     currency: str
@@ -127,7 +129,7 @@ class QuoteAccepting(Proposal):
     """A quote about to be accepted by its customer."""
 
     company_id: int
-    actor: Any
+    actor: Actor
     quote_id: int
     customer_id: int
     currency: str

@@ -23,6 +23,7 @@ from salesledger.domain.numbering import fiscal_year, format_number
 from salesledger.money import is_currency
 
 from . import events
+from .actors import Actor
 from .audit import audit
 from .models import ROLE_RANK, Company, Membership, NumberCounter, Role
 
@@ -30,7 +31,7 @@ SERIES_PREFIX = {"INV": "INV", "CN": "CN", "RCT": "RCT"}
 
 
 
-def require_role(company: Company, actor: Any, minimum: Role) -> None:
+def require_role(company: Company, actor: Actor, minimum: Role) -> None:
     """The acting user must belong to the company with at least ``minimum``; ``None`` is
     the system itself (command line run by the operator, scheduled tasks)."""
     if actor is None or getattr(actor, "is_superuser", False):
@@ -103,7 +104,7 @@ def document_date_check(company: Company, *, confirmed: bool = False
 
 def company_create(
     *,
-    actor: Any,
+    actor: Actor,
     code: str,
     name: str,
     base_currency: str = "EUR",
@@ -153,7 +154,7 @@ def company_create(
     return company
 
 
-def membership_set(*, actor: Any, company: Company, username: str, role: str) -> Membership:
+def membership_set(*, actor: Actor, company: Company, username: str, role: str) -> Membership:
     require_role(company, actor, Role.OWNER)
     user = get_user_model().objects.filter(username=username).first()
     if user is None:
@@ -166,7 +167,7 @@ def membership_set(*, actor: Any, company: Company, username: str, role: str) ->
     return m
 
 
-def company_close_period(*, actor: Any, company: Company, through: date) -> Company:
+def company_close_period(*, actor: Actor, company: Company, through: date) -> Company:
     """Close the books through ``through``: nothing may be dated on or before it again."""
     require_role(company, actor, Role.MANAGER)
     with transaction.atomic():
@@ -271,7 +272,7 @@ def company_init(
 
 def user_add(
     *,
-    actor: Any,
+    actor: Actor,
     company: Company,
     username: str,
     role: str,
@@ -385,7 +386,7 @@ def _profile_value(field: str, value: Any, country: str) -> Any:
     return text
 
 
-def company_profile_update(*, actor: Any, company: Company, **fields: Any) -> Company:
+def company_profile_update(*, actor: Actor, company: Company, **fields: Any) -> Company:
     """Change what documents print about the company: seller details, bank account,
     branding (logo, colour), footer and legal mentions. Only the fields given change.
 

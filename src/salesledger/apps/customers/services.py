@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db import transaction
 
+from salesledger.apps.core.actors import Actor
 from salesledger.apps.core.audit import audit
 from salesledger.apps.core.models import Company, Role
 from salesledger.apps.core.services import require_role
@@ -82,7 +83,7 @@ def payment_terms_find(company: Company, code: str) -> PaymentTerms | None:
 MAX_TERM_DAYS = 3660
 
 
-def payment_terms_create(*, actor: Any, company: Company, code: str, name: str,
+def payment_terms_create(*, actor: Actor, company: Company, code: str, name: str,
                          terms: Terms) -> PaymentTerms:
     """Add payment terms to the company: ``terms`` (checked by the pure core when built,
     e.g. with ``domain.terms.parse_terms``) under a new ``code``. Audited."""
@@ -222,7 +223,7 @@ def customer_children(
     return addresses, contacts, accounts
 
 
-def customer_create(*, actor: Any, company: Company, data: CustomerInput) -> Customer:
+def customer_create(*, actor: Actor, company: Company, data: CustomerInput) -> Customer:
     require_role(company, actor, Role.CLERK)
     customer = build_customer(company, data)
     if Customer.objects.filter(company=company, code=customer.code).exists():
@@ -290,7 +291,7 @@ EDITABLE = (
 )
 
 
-def customer_update(*, actor: Any, company: Company, code: str, **changes: Any) -> Customer:
+def customer_update(*, actor: Actor, company: Company, code: str, **changes: Any) -> Customer:
     require_role(company, actor, Role.CLERK)
     unknown = set(changes) - set(EDITABLE)
     if unknown:
@@ -327,7 +328,7 @@ def customer_update(*, actor: Any, company: Company, code: str, **changes: Any) 
     return customer
 
 
-def customer_verify(*, actor: Any, company: Company, code: str, at: datetime) -> Customer:
+def customer_verify(*, actor: Actor, company: Company, code: str, at: datetime) -> Customer:
     """Record that someone confirmed the customer's record is accurate."""
     require_role(company, actor, Role.CLERK)
     with transaction.atomic():
@@ -339,7 +340,7 @@ def customer_verify(*, actor: Any, company: Company, code: str, at: datetime) ->
 
 
 def bank_account_add(
-    *, actor: Any, company: Company, code: str, account: BankAccountInput
+    *, actor: Actor, company: Company, code: str, account: BankAccountInput
 ) -> BankAccount:
     require_role(company, actor, Role.CLERK)
     customer = customer_get(company, code)
@@ -357,7 +358,7 @@ def bank_account_add(
     return row
 
 
-def contact_add(*, actor: Any, company: Company, code: str, contact: ContactInput) -> Contact:
+def contact_add(*, actor: Actor, company: Company, code: str, contact: ContactInput) -> Contact:
     require_role(company, actor, Role.CLERK)
     customer = customer_get(company, code)
     with transaction.atomic():

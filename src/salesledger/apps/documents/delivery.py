@@ -45,6 +45,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 
+from salesledger.apps.core.actors import Actor, actor_row
 from salesledger.apps.core.audit import audit
 from salesledger.apps.core.models import Company, Role
 from salesledger.apps.core.services import require_role
@@ -198,7 +199,7 @@ def parse_attach(attach: list[str] | tuple[str, ...] | str | None) -> list[str]:
     return kinds
 
 
-def invoice_attachments(*, actor: Any, company: Company, invoice: Invoice,
+def invoice_attachments(*, actor: Actor, company: Company, invoice: Invoice,
                         kinds: list[str]) -> list[Attachment]:
     """The files of a posted document, each frozen on first use (same bytes every time)."""
     out = []
@@ -235,7 +236,7 @@ def _sender(company: Company) -> tuple[str, str, str]:
 
 
 # ---------------------------------------------------------------- recording and sending
-def record_and_send(*, actor: Any, company: Company, customer: Customer, outgoing: Outgoing,
+def record_and_send(*, actor: Actor, company: Company, customer: Customer, outgoing: Outgoing,
                     action: str, entity: str, entity_id: Any, as_of: date,
                     invoice: Invoice | None = None, **data: Any) -> Communication:
     """Record the delivery (timeline entry + audit event) and send it after commit."""
@@ -247,7 +248,7 @@ def record_and_send(*, actor: Any, company: Company, customer: Customer, outgoin
             company=company, customer=customer, at=timezone.now(), channel="email",
             direction="out", subject=outgoing.subject[:255], body=outgoing.body,
             recipients=", ".join(outgoing.recipients), message_id=message_id, status="queued",
-            invoice=invoice, created_by=actor if getattr(actor, "pk", None) else None)
+            invoice=invoice, created_by=actor_row(actor))
         audit(company, actor, action, entity, entity_id, communication=comm.pk,
               recipients=list(outgoing.recipients), message_id=message_id,
               language=outgoing.language, as_of=as_of.isoformat(),
@@ -313,7 +314,7 @@ def _text(value: bytes | str) -> str:
     return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
 
 
-def _deliver(company: Company, actor: Any, comm_id: int, outgoing: Outgoing, from_header: str,
+def _deliver(company: Company, actor: Actor, comm_id: int, outgoing: Outgoing, from_header: str,
              reply_to: str, message_id: str) -> None:
     """After commit: send, then record the outcome. Never raises (it runs after the caller's
     transaction has committed); an unexpected error is recorded as a failure."""
@@ -328,7 +329,7 @@ def _deliver(company: Company, actor: Any, comm_id: int, outgoing: Outgoing, fro
 
 
 # ---------------------------------------------------------------- the services
-def invoice_send(*, actor: Any, company: Company, number: str, to: list[str] | None = None,
+def invoice_send(*, actor: Actor, company: Company, number: str, to: list[str] | None = None,
                  attach: list[str] | tuple[str, ...] | str | None = ("pdf",),
                  as_of: date) -> Communication:
     """E-mail a posted invoice or credit note with its PDF (and e-invoices asked for)."""
@@ -357,7 +358,7 @@ def invoice_send(*, actor: Any, company: Company, number: str, to: list[str] | N
                            as_of=as_of, invoice=inv, number=inv.number)
 
 
-def quote_email(*, actor: Any, company: Company, number: str, as_of: date,
+def quote_email(*, actor: Actor, company: Company, number: str, as_of: date,
                 to: list[str] | None = None) -> str:
     """E-mail a quote with its PDF (the quotes app calls this when a quote is sent)."""
     require_role(company, actor, Role.CLERK)
@@ -382,7 +383,7 @@ def quote_email(*, actor: Any, company: Company, number: str, as_of: date,
     return f"to {comm.recipients} ({comm.status})"
 
 
-def customer_statement_send(*, actor: Any, company: Company, code: str, as_of: date,
+def customer_statement_send(*, actor: Actor, company: Company, code: str, as_of: date,
                             to: list[str] | None = None) -> Communication:
     """E-mail a customer's statement of account on ``as_of``."""
     require_role(company, actor, Role.CLERK)
@@ -411,7 +412,7 @@ class QuoteSent:
     detail: str
 
 
-def quote_send(*, actor: Any, company: Company, number: str, as_of: date,
+def quote_send(*, actor: Actor, company: Company, number: str, as_of: date,
                email: bool = True) -> QuoteSent:
     """Mark a draft quote as sent and, unless asked not to, e-mail it with its PDF. Both
     happen or neither: a refused e-mail leaves the quote a draft."""

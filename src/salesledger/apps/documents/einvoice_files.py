@@ -7,10 +7,10 @@ creation time, so rendering it again would give other bytes)."""
 from __future__ import annotations
 
 import hashlib
-from typing import Any
 
 from django.db import transaction
 
+from salesledger.apps.core.actors import Actor
 from salesledger.apps.core.audit import audit
 from salesledger.apps.core.models import Company, Role
 from salesledger.apps.core.services import require_role
@@ -40,7 +40,7 @@ def facturx_pdf(invoice: Invoice, *, pdf: bytes | None = None) -> bytes:
     return embed_facturx(pdf, xml, lang=(invoice.customer.language or "en")[:2])
 
 
-def einvoice_file(*, actor: Any, company: Company, invoice: Invoice, kind: str
+def einvoice_file(*, actor: Actor, company: Company, invoice: Invoice, kind: str
                   ) -> DocumentFile:
     """The frozen e-invoice file (``ubl``, ``cii`` or ``facturx``) of a posted document:
     rendered and stored with its hash the first time, served as stored after that."""

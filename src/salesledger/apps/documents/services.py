@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 from django.db import transaction
 
+from salesledger.apps.core.actors import Actor, actor_row
 from salesledger.apps.core.audit import audit
 from salesledger.apps.core.models import Company, Role
 from salesledger.apps.core.services import require_role
@@ -121,7 +122,7 @@ def render_invoice_pdf(company: Company, invoice: Invoice, *, pdfa: bool = True)
                    issued_at=issued_at, pdfa=pdfa)
 
 
-def invoice_pdf_file(*, actor: Any, company: Company, invoice: Invoice) -> DocumentFile:
+def invoice_pdf_file(*, actor: Actor, company: Company, invoice: Invoice) -> DocumentFile:
     """The frozen PDF of a posted invoice or credit note: rendered and stored with its hash
     the first time, served as stored after that (audited once, when frozen)."""
     require_role(company, actor, Role.VIEWER)
@@ -143,7 +144,7 @@ def invoice_pdf_file(*, actor: Any, company: Company, invoice: Invoice) -> Docum
     return stored
 
 
-def pdfs_freeze(*, actor: Any, company: Company, invoice_ids: list[int]) -> dict[str, Any]:
+def pdfs_freeze(*, actor: Actor, company: Company, invoice_ids: list[int]) -> dict[str, Any]:
     """Render and store the PDF of each posted document not frozen yet (the worker's task;
     running it twice stores nothing twice). A document whose template fails is reported and
     the others go on: it is frozen when its template is fixed, or on first use."""
@@ -212,7 +213,7 @@ def statement_context(company: Company, customer: Customer, as_of: date) -> dict
                                  items=items, summaries=summarise(items, as_of))
 
 
-def customer_statement_pdf(*, actor: Any, company: Company, code: str, as_of: date) -> bytes:
+def customer_statement_pdf(*, actor: Actor, company: Company, code: str, as_of: date) -> bytes:
     """A customer's statement of account on ``as_of``: open items, aging, unapplied cash
     and balance per currency."""
     require_role(company, actor, Role.VIEWER)
@@ -312,7 +313,7 @@ def check_document_template(company: Company, kind: str, language: str, html: st
     return pdf
 
 
-def document_template_set(*, actor: Any, company: Company, kind: str, language: str,
+def document_template_set(*, actor: Actor, company: Company, kind: str, language: str,
                           html: str) -> DocumentTemplate:
     """Replace the layout of ``kind`` for one language (or every language with ``""``).
     Refused, and nothing saved, unless it renders (``check_document_template``)."""
@@ -334,13 +335,13 @@ def document_template_set(*, actor: Any, company: Company, kind: str, language: 
     return row
 
 
-def document_template_reset(*, actor: Any, company: Company, kind: str, language: str) -> bool:
+def document_template_reset(*, actor: Actor, company: Company, kind: str, language: str) -> bool:
     """Go back to the default layout; returns whether there was an override."""
     return _template_reset(actor, company, DocumentTemplate, "document_template", kind,
                            language, lambda row: _digest(row.html))
 
 
-def message_template_set(*, actor: Any, company: Company, kind: str, language: str,
+def message_template_set(*, actor: Actor, company: Company, kind: str, language: str,
                          subject: str, body: str) -> MessageTemplate:
     """Replace the e-mail subject and body sent with ``kind`` (one language, or all)."""
     require_role(company, actor, Role.MANAGER)
@@ -366,12 +367,12 @@ def message_template_set(*, actor: Any, company: Company, kind: str, language: s
     return row
 
 
-def message_template_reset(*, actor: Any, company: Company, kind: str, language: str) -> bool:
+def message_template_reset(*, actor: Actor, company: Company, kind: str, language: str) -> bool:
     return _template_reset(actor, company, MessageTemplate, "message_template", kind,
                            language, lambda row: {"subject": row.subject, "body": row.body})
 
 
-def _template_reset(actor: Any, company: Company, model: Any, name: str, kind: str,
+def _template_reset(actor: Actor, company: Company, model: Any, name: str, kind: str,
                     language: str, before: Callable[[Any], Any]) -> bool:
     """Delete the company's override of ``kind`` for one language (or every language with
     ``""``) and audit what it was; returns whether there was one."""
@@ -391,8 +392,8 @@ def default_message(kind: str, language: str) -> tuple[str, str]:
     return DEFAULTS[_kind(kind)].get(_language(language) or "en") or DEFAULTS[kind]["en"]
 
 
-def _user(actor: Any) -> Any:
-    return actor if getattr(actor, "pk", None) else None
+def _user(actor: Actor) -> Any:
+    return actor_row(actor)
 
 
 def _digest(text: str) -> dict[str, Any]:

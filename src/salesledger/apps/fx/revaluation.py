@@ -25,11 +25,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
+from salesledger.apps.core.actors import Actor, actor_row
 from salesledger.apps.core.audit import audit
 from salesledger.apps.core.models import Company, Role
 from salesledger.apps.core.services import check_open_period, require_role
@@ -81,7 +81,7 @@ def _closing_rates(company: Company, as_of: date,
     return rates
 
 
-def fx_revalue(*, actor: Any, company: Company, as_of: date,
+def fx_revalue(*, actor: Actor, company: Company, as_of: date,
                rates: dict[str, Decimal | str] | None = None) -> Revalued:
     """Revalue the company's open foreign-currency items as of ``as_of`` (closing rates from
     ``rates`` or the rate table) and post the entry and its reversal of the next day."""
@@ -118,7 +118,7 @@ def fx_revalue(*, actor: Any, company: Company, as_of: date,
             company=company, as_of=as_of, rates=stored, positions=result.balances,
             by_currency={c: v for c, v in sorted(result.by_currency.items())}, net=result.net,
             entry=entry, reversal_entry=reversal,
-            created_by=actor if getattr(actor, "pk", None) else None)
+            created_by=actor_row(actor))
         audit(company, actor, "fx.revalue", "revaluation_run", run.pk, after={
             "as_of": as_of.isoformat(), "rates": stored, "balances": result.balances,
             "by_currency": run.by_currency, "net": result.net,
@@ -127,7 +127,7 @@ def fx_revalue(*, actor: Any, company: Company, as_of: date,
     return Revalued(run, True)
 
 
-def fx_revalue_reverse(*, actor: Any, company: Company, run_id: int,
+def fx_revalue_reverse(*, actor: Actor, company: Company, run_id: int,
                        reason: str = "") -> RevaluationRun:
     """Undo a revaluation run: the opposite of its entry (same day) and of its reversal
     (the next day). The run stays in the history, marked reversed; the day may be revalued
@@ -156,7 +156,7 @@ def fx_revalue_reverse(*, actor: Any, company: Company, run_id: int,
         run.status = RevaluationStatus.REVERSED
         run.undo_entry, run.undo_reversal_entry = undo, undo_reversal
         run.reversed_at = timezone.now()
-        run.reversed_by = actor if getattr(actor, "pk", None) else None
+        run.reversed_by = actor_row(actor)
         run.reverse_reason = reason[:255]
         run.save(update_fields=["status", "undo_entry", "undo_reversal_entry", "reversed_at",
                                 "reversed_by", "reverse_reason"])

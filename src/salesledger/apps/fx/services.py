@@ -21,6 +21,7 @@ from typing import Any
 
 from django.db import transaction
 
+from salesledger.apps.core.actors import Actor, actor_row
 from salesledger.apps.core.audit import audit
 from salesledger.apps.core.csvio.common import file_digest
 from salesledger.apps.core.models import Company, ImportBatch, Role
@@ -49,8 +50,8 @@ def rate_text(rate: Decimal) -> str:
     return format(rate, "f")
 
 
-def _user(actor: Any) -> Any:
-    return actor if getattr(actor, "pk", None) else None
+def _user(actor: Actor) -> Any:
+    return actor_row(actor)
 
 
 def _currency(company: Company, currency: str) -> str:
@@ -64,7 +65,7 @@ def _currency(company: Company, currency: str) -> str:
     return code
 
 
-def rate_add(*, actor: Any, company: Company, currency: str, rate: Decimal | str, day: date,
+def rate_add(*, actor: Actor, company: Company, currency: str, rate: Decimal | str, day: date,
              replace: bool = False) -> ExchangeRate:
     """Record that one ``currency`` is worth ``rate`` of the base currency on ``day``.
     Entering the same rate again changes nothing; another rate for a day that has one is
@@ -99,7 +100,7 @@ def rate_add(*, actor: Any, company: Company, currency: str, rate: Decimal | str
 
 
 # ---------------------------------------------------------------------------- imports
-def rates_import_csv(*, actor: Any, company: Company, path: str | Path,
+def rates_import_csv(*, actor: Actor, company: Company, path: str | Path,
                      force: bool = False) -> dict[str, Any]:
     """Import a ``date,currency,rate`` CSV file (rates to the company's base currency)."""
     def read(p: Path) -> RateFile:
@@ -118,7 +119,7 @@ def rates_import_csv(*, actor: Any, company: Company, path: str | Path,
                    source=RateSource.CSV, read=read, rows=rows)
 
 
-def rates_import_ecb(*, actor: Any, company: Company, path: str | Path,
+def rates_import_ecb(*, actor: Actor, company: Company, path: str | Path,
                      force: bool = False) -> dict[str, Any]:
     """Import an ECB euro reference-rate XML file (daily, 90 days or history). The ECB
     quotes units of each currency per 1 EUR: for a EUR company the stored rate is the
@@ -149,7 +150,7 @@ def rates_import_ecb(*, actor: Any, company: Company, path: str | Path,
                    source=RateSource.ECB, read=read, rows=rows)
 
 
-def _import(*, actor: Any, company: Company, path: Path, force: bool, source: RateSource,
+def _import(*, actor: Actor, company: Company, path: Path, force: bool, source: RateSource,
             read: Callable[[Path], RateFile],
             rows: Callable[[RateFile], list[RateRow]]) -> dict[str, Any]:
     require_role(company, actor, Role.CLERK)

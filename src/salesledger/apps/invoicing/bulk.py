@@ -50,6 +50,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from salesledger.apps.core import events
+from salesledger.apps.core.actors import Actor, actor_id
 from salesledger.apps.core.audit import audit_many
 from salesledger.apps.core.bulkinsert import insert_rows
 from salesledger.apps.core.models import Company, ImportBatch, NumberCounter, Role
@@ -154,7 +155,7 @@ class PreparedDocs:
     customers: dict[int, dict[str, Any]] = field(default_factory=dict)  # issued customer data
 
 
-def documents_post_bulk(*, actor: Any, company: Company, docs: list[BulkDoc],
+def documents_post_bulk(*, actor: Actor, company: Company, docs: list[BulkDoc],
                         import_batch: ImportBatch | None = None, batch_size: int = 2000,
                         allow_future_date: bool = False) -> list[int]:
     """Post every document in one transaction; return their ids in input order. The first
@@ -181,7 +182,7 @@ def open_period_check(company: Company, days: Iterable[date]) -> Callable[[date]
     return lambda day: None
 
 
-def documents_prepare(*, company: Company, docs: list[BulkDoc], actor: Any = None,
+def documents_prepare(*, company: Company, docs: list[BulkDoc], actor: Actor = None,
                       allow_future_date: bool = False) -> PreparedDocs:
     """Check every document and compute what posting it needs, reading the database a fixed
     number of times whatever the number of documents. Collects a problem per broken document
@@ -216,7 +217,7 @@ class DocumentChecker:
     apps above see it; ``allow_future_date``: new documents beyond the future-date horizon
     are confirmed."""
 
-    def __init__(self, company: Company, *, unique_numbers: bool = False, actor: Any = None,
+    def __init__(self, company: Company, *, unique_numbers: bool = False, actor: Actor = None,
                  allow_future_date: bool = False) -> None:
         self.company = company
         self.actor = actor
@@ -540,7 +541,8 @@ def _check_continues(key: tuple[str, int], group: list[_Kept],
 
 
 # ---------------------------------------------------------------------------- writing
-def documents_write(*, actor: Any, prepared: PreparedDocs, import_batch: ImportBatch | None = None,
+def documents_write(*, actor: Actor, prepared: PreparedDocs,
+                    import_batch: ImportBatch | None = None,
                     batch_size: int = 2000) -> list[int]:
     """Post documents that :func:`documents_prepare` accepted (inside its transaction)."""
     if prepared.problems:
@@ -614,11 +616,11 @@ class DocumentWriter:
     document has its number already (:func:`documents_write` gives them; an import that
     writes in chunks reserves them first with :func:`numbers_reserve`)."""
 
-    def __init__(self, company: Company, actor: Any, import_batch: ImportBatch | None,
+    def __init__(self, company: Company, actor: Actor, import_batch: ImportBatch | None,
                  customers: dict[int, dict[str, Any]]) -> None:
         self.company = company
         self.actor = actor
-        self.user_id = actor.pk if getattr(actor, "pk", None) else None
+        self.user_id = actor_id(actor)
         self.batch_id = import_batch.pk if import_batch is not None else None
         self.customers = customers
         self.account_ids = {role: a.pk for role, a in accounts_by_role(company).items()}

@@ -21,6 +21,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from salesledger.apps.core import events
+from salesledger.apps.core.actors import Actor, actor_row
 from salesledger.apps.core.audit import EventSpec, audit, audit_many
 from salesledger.apps.core.models import Company, Role
 from salesledger.apps.core.services import (
@@ -121,7 +122,7 @@ def compute_invoice_totals(company: Company, currency: str, lines: list[LineInpu
     )
 
 
-def invoice_create(*, actor: Any, company: Company, data: InvoiceInput) -> Invoice:
+def invoice_create(*, actor: Actor, company: Company, data: InvoiceInput) -> Invoice:
     """Write a draft invoice or credit note. Nothing is numbered or journaled yet."""
     require_role(company, actor, Role.CLERK)
     customer = customer_get(company, data.customer_code)
@@ -171,7 +172,7 @@ def invoice_create(*, actor: Any, company: Company, data: InvoiceInput) -> Invoi
     return inv
 
 
-def invoice_delete_draft(*, actor: Any, company: Company, invoice_id: int) -> None:
+def invoice_delete_draft(*, actor: Actor, company: Company, invoice_id: int) -> None:
     require_role(company, actor, Role.CLERK)
     with transaction.atomic():
         inv = Invoice.objects.select_for_update().filter(company=company, pk=invoice_id).first()
@@ -317,7 +318,7 @@ def snapshot_hash(snapshot: dict[str, Any] | str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def invoice_post(*, actor: Any, company: Company, invoice_id: int,
+def invoice_post(*, actor: Actor, company: Company, invoice_id: int,
                  as_of: date | None = None, allow_future_date: bool = False) -> Invoice:
     """Post a draft invoice or credit note (see the module docstring for what that does).
     A date beyond the company's future-date horizon is refused unless
@@ -364,7 +365,7 @@ def invoice_post(*, actor: Any, company: Company, invoice_id: int,
 
 
 def finish_posting(company: Company, inv: Invoice, totals: Totals, lines: list[LineInput],
-                   actor: Any, charges: Sequence[DocumentChargeInput] = ()) -> None:
+                   actor: Actor, charges: Sequence[DocumentChargeInput] = ()) -> None:
     """The part of posting shared with imports that keep their own numbers: schedule,
     journal, snapshot, audit. ``inv.number`` is already set."""
     credit = inv.kind == DocKind.CREDIT_NOTE
@@ -388,7 +389,7 @@ def finish_posting(company: Company, inv: Invoice, totals: Totals, lines: list[L
     inv.due_date = schedule[-1].due_date if schedule else inv.issue_date
     inv.status = lifecycle.DocStatus.POSTED
     inv.snapshot, inv.snapshot_hash = snap, snapshot_hash(snap)
-    inv.posted_at, inv.posted_by = timezone.now(), actor if getattr(actor, "pk", None) else None
+    inv.posted_at, inv.posted_by = timezone.now(), actor_row(actor)
     inv.journal_entry = entry
     inv.save()
     Instalment.objects.bulk_create(

@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 from django.utils import timezone
 
+from salesledger.apps.core.actors import Actor, actor_id
 from salesledger.apps.core.bulkinsert import insert_rows
 from salesledger.apps.core.models import Company
 from salesledger.domain.journal import Line, check_balanced
@@ -36,7 +36,7 @@ class EntrySpec:
     source_id: int | None = None
 
 
-def journal_write_many(*, company: Company, actor: Any, entries: Sequence[EntrySpec],
+def journal_write_many(*, company: Company, actor: Actor, entries: Sequence[EntrySpec],
                        account_ids: dict[str, int] | None = None) -> list[int]:
     """Write the entries and their lines; return the entry ids in order."""
     if not entries:
@@ -46,7 +46,7 @@ def journal_write_many(*, company: Company, actor: Any, entries: Sequence[EntryS
     if account_ids is None:
         account_ids = {role: a.pk for role, a in accounts_by_role(company).items()}
     cid, now = company.pk, timezone.now()
-    user_id = actor.pk if getattr(actor, "pk", None) else None
+    user_id = actor_id(actor)
     ids = insert_rows(JournalEntry, _ENTRY_COLUMNS, [
         (cid, e.day, e.kind, e.memo[:255], e.source_type, e.source_id, user_id, now)
         for e in entries], returning=True)

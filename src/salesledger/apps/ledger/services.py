@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
+from salesledger.apps.core.actors import Actor, actor_row
 from salesledger.apps.core.models import Company
 from salesledger.domain.journal import Line, check_balanced
 
@@ -18,7 +19,7 @@ def accounts_by_role(company: Company) -> dict[str, Account]:
 
 
 def journal_build(
-    *, company: Company, day: date, kind: str, lines: Sequence[Line], actor: Any = None,
+    *, company: Company, day: date, kind: str, lines: Sequence[Line], actor: Actor = None,
     source_type: str = "", source_id: int | None = None, memo: str = "",
     accounts: dict[str, Account] | None = None,
 ) -> tuple[JournalEntry, list[JournalLine]]:
@@ -27,7 +28,7 @@ def journal_build(
     accounts = accounts or accounts_by_role(company)
     entry = JournalEntry(company=company, date=day, kind=kind, memo=memo[:255],
                          source_type=source_type, source_id=source_id,
-                         created_by=actor if getattr(actor, "pk", None) else None)
+                         created_by=actor_row(actor))
     rows = [
         JournalLine(company=company, entry=entry, account=accounts[line.role.value],
                     customer_id=line.customer_id, date=day, currency=line.currency,

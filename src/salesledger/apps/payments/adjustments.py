@@ -38,6 +38,7 @@ from django.db import transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
+from salesledger.apps.core.actors import Actor, actor_row
 from salesledger.apps.core.audit import EventSpec, audit, audit_many
 from salesledger.apps.core.bulkinsert import insert_rows, update_column
 from salesledger.apps.core.models import Company, Role
@@ -79,7 +80,6 @@ from .models import Adjustment, Allocation, Receipt
 from .services import (
     OpenSide,
     Target,
-    actor_row,
     allocate,
     open_on,
     receipt_locked,
@@ -115,7 +115,7 @@ def settlement_settings(company: Company) -> SettlementSettings:
         DiscountTaxPolicy(row["discount_tax_policy"]))
 
 
-def settlement_settings_set(*, actor: Any, company: Company,
+def settlement_settings_set(*, actor: Actor, company: Company,
                             writeoff_tolerance_amount: Decimal | None = None,
                             writeoff_tolerance_percent: Decimal | None = None,
                             discount_tax_policy: str | None = None) -> Company:
@@ -172,7 +172,7 @@ def _check_day(inv: Invoice, day: date) -> None:
 
 
 def _adjust(company: Company, inv: Invoice, *, kind: AdjustmentKind, amount: int, day: date,
-            actor: Any, reason_code: str = "", memo: str = "", receipt: Receipt | None = None,
+            actor: Actor, reason_code: str = "", memo: str = "", receipt: Receipt | None = None,
             with_tax: bool = False, dispute_requested: bool = False,
             instalment_ids: list[int] | None = None, tax: int | None = None) -> Adjustment:
     """Write one adjustment of ``amount`` on ``inv`` (locked by the caller), settling its open
@@ -255,7 +255,7 @@ def adjustment_event(adj: Adjustment, invoice: str, shares: list[tuple[int, int]
     return data
 
 
-def reverse_adjustment(company: Company, orig: Adjustment, day: date, actor: Any,
+def reverse_adjustment(company: Company, orig: Adjustment, day: date, actor: Actor,
                        reason: str = "", recovering: Receipt | None = None) -> Adjustment:
     """Write the reversal of ``orig`` (inside the caller's transaction; no role check).
     Locks its instalments before the adjustment row, the order of every allocation (an
@@ -303,7 +303,7 @@ def reverse_adjustment(company: Company, orig: Adjustment, day: date, actor: Any
     return rev
 
 
-def adjustment_reverse(*, actor: Any, company: Company, adjustment_id: int, day: date,
+def adjustment_reverse(*, actor: Actor, company: Company, adjustment_id: int, day: date,
                        reason: str = "") -> Adjustment:
     """Undo an adjustment: what it settled is open again. A bad-debt write-off needs the
     manager role to be undone, as to be made."""
@@ -326,7 +326,7 @@ class ShortPayment:
 
 
 def _residual_adjustment(company: Company, inv: Invoice, residual: int, *, day: date,
-                         actor: Any, write_off: bool, reason_code: str, memo: str,
+                         actor: Actor, write_off: bool, reason_code: str, memo: str,
                          receipt: Receipt | None, dispute_requested: bool) -> Adjustment:
     if write_off:
         if dispute_requested:
@@ -351,7 +351,7 @@ def _residual_mode(write_off: bool, deduction: str) -> None:
         parse_reason(deduction)
 
 
-def receipt_allocate_short(*, actor: Any, company: Company, receipt: str, invoice: str,
+def receipt_allocate_short(*, actor: Actor, company: Company, receipt: str, invoice: str,
                            day: date, amount: Decimal | None = None, write_off: bool = False,
                            deduction: str = "", memo: str = "",
                            dispute_requested: bool = False) -> ShortPayment:
@@ -387,7 +387,7 @@ def receipt_allocate_short(*, actor: Any, company: Company, receipt: str, invoic
     return ShortPayment(rows, residual, adj)
 
 
-def invoice_adjust(*, actor: Any, company: Company, number: str, kind: str, day: date,
+def invoice_adjust(*, actor: Actor, company: Company, number: str, kind: str, day: date,
                    amount: Decimal | None = None, reason_code: str = "", memo: str = "",
                    dispute_requested: bool = False) -> Adjustment:
     """Write off a payment difference (``kind`` write_off, within tolerance) or record a
@@ -424,7 +424,7 @@ class PaymentShare(Protocol):
 
 
 def discounts_earned(*, company: Company, receipt: Receipt, rows: Sequence[PaymentShare],
-                     day: date, actor: Any) -> list[Adjustment]:
+                     day: date, actor: Actor) -> list[Adjustment]:
     """Take the early-payment discount of every instalment that ``rows`` (allocations of
     ``receipt`` just written) leave open by exactly its discount, when every payment on it
     was received on or before the discount's last day. Called inside the allocation's
@@ -437,7 +437,7 @@ def discounts_earned(*, company: Company, receipt: Receipt, rows: Sequence[Payme
 
 def discounts_earned_many(*, company: Company,
                           payments: Sequence[tuple[Receipt, Sequence[PaymentShare], date]],
-                          actor: Any) -> list[Adjustment]:
+                          actor: Actor) -> list[Adjustment]:
     """``discounts_earned`` for many receipts at once (the auto-allocation run, the CSV
     import): each (receipt, its allocations just written, the day), in the order given, the
     books read in a few queries for all of them. An instalment earns its discount once.
@@ -516,7 +516,7 @@ _ADJUSTMENT_ALLOCATION_COLUMNS = (
     "created_at")
 
 
-def _discounts_write(company: Company, due: list[_Due], actor: Any) -> list[Adjustment]:
+def _discounts_write(company: Company, due: list[_Due], actor: Actor) -> list[Adjustment]:
     """Write the discounts ``due`` as ``_adjust`` would one by one (each settles the whole of
     what is left on its one instalment, which therefore takes the base that is left), with
     multi-row INSERTs: the entries and their lines, the adjustments, their allocations, the
@@ -574,7 +574,7 @@ def _discounts_write(company: Company, due: list[_Due], actor: Any) -> list[Adju
     return adjs
 
 
-def discounts_lost(*, company: Company, instalment_id: int, day: date, actor: Any,
+def discounts_lost(*, company: Company, instalment_id: int, day: date, actor: Actor,
                    reason: str) -> list[Adjustment]:
     """Reverse the live early-payment discount of an instalment whose payment was just
     undone (``services.allocation_reverse``, with the instalment locked): the discount was
@@ -599,7 +599,7 @@ def made_with_payment(*, receipt_id: int, invoice_id: int) -> QuerySet[Adjustmen
 
 
 def residuals_lost(*, company: Company, receipt_id: int, invoice_id: int, day: date,
-                   actor: Any, reason: str) -> list[Adjustment]:
+                   actor: Actor, reason: str) -> list[Adjustment]:
     """Reverse the write-offs and deductions made with a payment on an invoice, whose
     allocation there was just undone (``services.allocation_reverse``, with the instalments
     of both locked): the residual they settled was what that payment left, and the payment
@@ -620,7 +620,7 @@ def recovered_by(*, receipt_id: int, invoice_id: int) -> QuerySet[Adjustment]:
 
 
 def recoveries_lost(*, company: Company, receipt_id: int, invoice_id: int, amount: int,
-                    day: date, actor: Any, reason: str) -> Adjustment | None:
+                    day: date, actor: Actor, reason: str) -> Adjustment | None:
     """Write off again what a recovery payment recovered on a written-off invoice, when
     ``amount`` of that payment's allocation there was just undone
     (``services.allocation_reverse``, and so a returned payment too, with the invoice's
@@ -649,7 +649,7 @@ def recoveries_lost(*, company: Company, receipt_id: int, invoice_id: int, amoun
 
 
 # ---------------------------------------------------------------- bad debts
-def invoice_write_off(*, actor: Any, company: Company, number: str, day: date, reason: str,
+def invoice_write_off(*, actor: Actor, company: Company, number: str, day: date, reason: str,
                       amount: Decimal | None = None, tax_relief: bool = False) -> Adjustment:
     """Write off (part of) an invoice as a bad debt: all that is open, or ``amount``. With
     ``tax_relief`` the VAT share is taken back from output tax (bad-debt relief, where the
@@ -668,7 +668,7 @@ def invoice_write_off(*, actor: Any, company: Company, number: str, day: date, r
                        actor=actor, memo=reason, with_tax=tax_relief)
 
 
-def customer_write_off(*, actor: Any, company: Company, code: str, day: date, reason: str,
+def customer_write_off(*, actor: Actor, company: Company, code: str, day: date, reason: str,
                        apply_credits: bool = True, tax_relief: bool = False
                        ) -> list[Adjustment]:
     """Write off all a customer owes, one bad-debt adjustment per open invoice. With
@@ -730,7 +730,7 @@ class Recovered:
     recovered: int
 
 
-def invoice_recover(*, actor: Any, company: Company, number: str, receipt: str, day: date,
+def invoice_recover(*, actor: Actor, company: Company, number: str, receipt: str, day: date,
                     amount: Decimal | None = None) -> Recovered:
     """A payment on a written-off invoice: its bad-debt write-offs are reversed, the payment
     is allocated (to what was open first, then to what was written off), and what it does

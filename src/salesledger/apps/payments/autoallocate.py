@@ -30,6 +30,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from salesledger.apps.core.actors import Actor, actor_row
 from salesledger.apps.core.audit import audit
 from salesledger.apps.core.models import Company, Role
 from salesledger.apps.core.services import check_open_period, require_role
@@ -43,7 +44,6 @@ from salesledger.domain.settlement import OpenInstalment
 from .bulk import BulkAllocation, allocations_apply_bulk
 from .models import Receipt
 from .policies import receipt_text
-from .services import actor_row
 
 
 @dataclass
@@ -68,7 +68,7 @@ class _Chunk:
     discounted: set[int]  # instalments with an early-payment discount
 
 
-def auto_allocate_all(*, actor: Any, company: Company, day: date, policy: str = "oldest_first",
+def auto_allocate_all(*, actor: Actor, company: Company, day: date, policy: str = "oldest_first",
                       dry_run: bool = False, chunk_customers: int = 500,
                       resume: int | None = None, preview_limit: int = 100
                       ) -> AutoAllocationResult:
@@ -130,7 +130,7 @@ def _fill(result: AutoAllocationResult, run: AllocationRun) -> None:
     result.allocations, result.totals = run.allocations, dict(run.totals)
 
 
-def _start(actor: Any, company: Company, day: date, policy: Policy, chunk: int,
+def _start(actor: Actor, company: Company, day: date, policy: Policy, chunk: int,
            resume: int | None) -> tuple[AllocationRun, bool]:
     with transaction.atomic():
         if resume is not None:
@@ -214,7 +214,7 @@ def _plan_chunk(company: Company, day: date, policy: Policy, ids: list[int],
     return _Chunk(ids, plan, currency_of, set(discounts))
 
 
-def _take_discounts(actor: Any, company: Company, day: date, chunk: _Chunk) -> None:
+def _take_discounts(actor: Actor, company: Company, day: date, chunk: _Chunk) -> None:
     """The early-payment discounts that the chunk's receipts earn, as one allocation takes
     them (``services._apply`` -> ``adjustments.discounts_earned``); only receipts that paid
     an instalment with a discount are looked at."""

@@ -26,6 +26,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from salesledger.apps.core.actors import Actor, actor_id
 from salesledger.apps.core.audit import EventSpec, audit_many
 from salesledger.apps.core.bulkinsert import insert_rows, update_column
 from salesledger.apps.core.models import Company, ImportBatch, Role
@@ -106,7 +107,7 @@ class PreparedReceipts:
 
 
 # ---------------------------------------------------------------------------- receipts
-def receipts_record_bulk(*, actor: Any, company: Company, receipts: list[BulkReceipt],
+def receipts_record_bulk(*, actor: Actor, company: Company, receipts: list[BulkReceipt],
                          import_batch: ImportBatch | None = None) -> list[int]:
     """Record every receipt in one transaction; return their ids in input order. The first
     broken rule raises the error ``receipt_record`` would raise, and nothing is written."""
@@ -150,13 +151,13 @@ def receipts_prepare(*, company: Company, receipts: list[BulkReceipt]) -> Prepar
     return out
 
 
-def receipts_write(*, actor: Any, prepared: PreparedReceipts,
+def receipts_write(*, actor: Actor, prepared: PreparedReceipts,
                    import_batch: ImportBatch | None = None, batch_size: int = 2000) -> list[int]:
     """Write receipts that :func:`receipts_prepare` accepted (inside its transaction)."""
     if prepared.problems:
         raise prepared.problems[0][1]
     company = prepared.company
-    user_id = actor.pk if getattr(actor, "pk", None) else None
+    user_id = actor_id(actor)
     batch_id = import_batch.pk if import_batch is not None else None
     account_ids = {role: a.pk for role, a in accounts_by_role(company).items()}
     now = timezone.now()
@@ -194,7 +195,7 @@ def receipts_write(*, actor: Any, prepared: PreparedReceipts,
 
 
 # ---------------------------------------------------------------------------- allocations
-def allocations_apply_bulk(*, actor: Any, company: Company,
+def allocations_apply_bulk(*, actor: Actor, company: Company,
                            allocations: list[BulkAllocation]) -> int:
     """Apply every allocation in one transaction, in input order, each checked against what
     the previous ones left open and unallocated; return the number of rows written. The first
@@ -217,9 +218,9 @@ def allocations_apply_bulk(*, actor: Any, company: Company,
 
 
 class _Allocator:
-    def __init__(self, company: Company, actor: Any, allocations: list[BulkAllocation]) -> None:
+    def __init__(self, company: Company, actor: Actor, allocations: list[BulkAllocation]) -> None:
         self.company, self.actor, self.allocations = company, actor, allocations
-        self.user_id = actor.pk if getattr(actor, "pk", None) else None
+        self.user_id = actor_id(actor)
 
     def run(self) -> int:
         receipts, credit_notes, instalments = self._lock()
@@ -346,7 +347,7 @@ def _locked(qs: Any, ids: set[int], fields: tuple[str, ...]) -> dict[int, dict[s
 
 
 # ---------------------------------------------------------------------------- credit notes
-def credit_notes_apply_to_corrected_bulk(*, actor: Any, company: Company,
+def credit_notes_apply_to_corrected_bulk(*, actor: Actor, company: Company,
                                          credit_note_ids: list[int]) -> int:
     """Apply each credit note that corrects an invoice to that invoice, up to what is open
     on it, oldest instalment first, dated the credit note's issue date: what ``invoice_post``

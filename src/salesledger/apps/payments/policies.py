@@ -21,6 +21,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import F
 
+from salesledger.apps.core.actors import Actor
 from salesledger.apps.core.audit import audit
 from salesledger.apps.core.models import Company, Role
 from salesledger.apps.core.services import check_open_period, require_role
@@ -107,7 +108,7 @@ def document_aliases(company: Company, customer_id: int, day: date) -> dict[str,
     return out
 
 
-def receipt_allocate_policy(*, actor: Any, company: Company, receipt: str, policy: str,
+def receipt_allocate_policy(*, actor: Actor, company: Company, receipt: str, policy: str,
                             day: date, targets: list[Target] | None = None,
                             dry_run: bool = False, rate: Decimal | None = None
                             ) -> PolicyResult:

@@ -21,12 +21,12 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
 from django.db import transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 
+from salesledger.apps.core.actors import Actor, actor_row
 from salesledger.apps.core.audit import audit
 from salesledger.apps.core.models import Company, Role
 from salesledger.apps.core.services import (
@@ -57,7 +57,6 @@ from salesledger.money import Money, format_minor
 from .adjustments import reverse_adjustment
 from .models import Adjustment, Allocation, Method, Receipt, ReceiptReversal, Refund
 from .services import (
-    actor_row,
     allocation_reverse,
     relieved_bases,
     source_side,
@@ -88,7 +87,7 @@ def _source_base(rc: Receipt, amount: int, base_currency: str) -> int:
 
 
 # ---------------------------------------------------------------- refunds
-def receipt_refund(*, actor: Any, company: Company, number: str, day: date,
+def receipt_refund(*, actor: Actor, company: Company, number: str, day: date,
                    amount: Decimal | None = None, method: str = Method.BANK_TRANSFER,
                    reference: str = "", memo: str = "") -> Refund:
     """Pay back ``amount`` (default: all) of what receipt ``number`` has unapplied."""
@@ -138,7 +137,7 @@ def receipt_refund(*, actor: Any, company: Company, number: str, day: date,
     return refund
 
 
-def refund_reverse(*, actor: Any, company: Company, number: str, day: date,
+def refund_reverse(*, actor: Actor, company: Company, number: str, day: date,
                    reason: str = "") -> Refund:
     """Undo a refund (the payment out was returned): the money is unapplied cash again."""
     require_role(company, actor, Role.MANAGER)
@@ -170,7 +169,7 @@ def refund_reverse(*, actor: Any, company: Company, number: str, day: date,
 
 
 # ---------------------------------------------------------------- bounced payments
-def receipt_reverse(*, actor: Any, company: Company, number: str, day: date, reason: str,
+def receipt_reverse(*, actor: Actor, company: Company, number: str, day: date, reason: str,
                     fee: Decimal | None = None) -> ReceiptReversal:
     """Reverse a receipt the bank returned (see the module docstring), optionally charging
     the customer ``fee`` in the receipt's currency."""
@@ -274,7 +273,7 @@ def _fee_minor(rc: Receipt, fee: Decimal | None) -> int:
     return minor
 
 
-def _fee_invoice(company: Company, rc: Receipt, fee: int, day: date, actor: Any) -> Invoice:
+def _fee_invoice(company: Company, rc: Receipt, fee: int, day: date, actor: Actor) -> Invoice:
     """A posted invoice of ``fee`` to the payer, due at once, not subject to VAT, whose
     revenue is moved to the fee income account by a second entry (the invoice posting books
     every line to sales revenue; a returned-payment fee is not a sale)."""

@@ -21,6 +21,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import F, Sum
 
+from salesledger.apps.core.actors import Actor, actor_row
 from salesledger.apps.core.audit import EventSpec, audit, audit_many
 from salesledger.apps.core.models import Company, Role
 from salesledger.apps.core.services import (
@@ -67,10 +68,6 @@ from salesledger.money import Money, format_minor, major_text
 from .models import Allocation, Method, Receipt
 
 
-def actor_row(actor: Any) -> Any:
-    """``actor`` as the value of a ``created_by`` column: None for a system actor."""
-    return actor if getattr(actor, "pk", None) else None
-
 @dataclass
 class ReceiptInput:
     customer_code: str
@@ -84,7 +81,7 @@ class ReceiptInput:
     memo: str = ""
 
 
-def receipt_record(*, actor: Any, company: Company, data: ReceiptInput) -> Receipt:
+def receipt_record(*, actor: Actor, company: Company, data: ReceiptInput) -> Receipt:
     """Record money received from a customer. It sits as unapplied cash until allocated."""
     require_role(company, actor, Role.CLERK)
     customer = customer_get(company, data.customer_code)
@@ -175,7 +172,7 @@ def _unallocated(src: Receipt | Invoice) -> int:
 
 
 def allocate(
-    *, actor: Any, company: Company, day: date, receipt: str | None = None,
+    *, actor: Actor, company: Company, day: date, receipt: str | None = None,
     credit_note: str | None = None, targets: list[Target] | None = None, auto: bool = False,
     rate: Decimal | None = None,
 ) -> list[Allocation]:
@@ -420,7 +417,7 @@ def source_side(src: Receipt | Invoice, relieved: int) -> OpenSide:
 
 
 def _apply(company: Company, src: Receipt | Invoice, shares: list[Share], day: date,
-           actor: Any, rates: dict[str, Decimal] | None = None) -> list[Allocation]:
+           actor: Actor, rates: dict[str, Decimal] | None = None) -> list[Allocation]:
     if not shares:
         return []
     ids = sorted({s.instalment_id for s in shares})
@@ -474,7 +471,7 @@ def _apply(company: Company, src: Receipt | Invoice, shares: list[Share], day: d
     return rows
 
 
-def allocation_reverse(*, actor: Any, company: Company, allocation_id: int, day: date,
+def allocation_reverse(*, actor: Actor, company: Company, allocation_id: int, day: date,
                        reason: str = "") -> Allocation:
     """Undo an allocation with a reversing row; the original stays in the history."""
     require_role(company, actor, Role.CLERK)
@@ -568,7 +565,7 @@ def open_on(inv: Invoice) -> int:
             .aggregate(s=Sum(F("amount") - F("settled")))["s"] or 0)
 
 
-def credit_note_apply_to_corrected(*, actor: Any, company: Company,
+def credit_note_apply_to_corrected(*, actor: Actor, company: Company,
                                    credit_note: Invoice) -> list[Allocation]:
     """A credit note that corrects an invoice is applied to it at once, up to what is open."""
     corrected = credit_note.corrects

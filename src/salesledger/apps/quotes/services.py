@@ -17,6 +17,7 @@ from typing import Any
 from django.db import transaction
 
 from salesledger.apps.core import events
+from salesledger.apps.core.actors import Actor, actor_row
 from salesledger.apps.core.audit import audit
 from salesledger.apps.core.models import Company, Role
 from salesledger.apps.core.services import (
@@ -99,7 +100,7 @@ def _state(quote: Quote) -> dict[str, Any]:
             "total": _amount(quote.total, quote.currency)}
 
 
-def quote_create(*, actor: Any, company: Company, data: QuoteInput, as_of: date) -> Quote:
+def quote_create(*, actor: Actor, company: Company, data: QuoteInput, as_of: date) -> Quote:
     """Write a draft quote, numbered from the ``QUO`` series."""
     require_role(company, actor, Role.CLERK)
     customer = customer_get(company, data.customer_code)
@@ -117,7 +118,7 @@ def quote_create(*, actor: Any, company: Company, data: QuoteInput, as_of: date)
             currency=currency, terms=terms, po_number=data.po_number.strip(),
             buyer_reference=data.buyer_reference.strip(), notes=data.notes,
             net=totals.net, tax=totals.tax, total=totals.total,
-            created_by=actor if getattr(actor, "pk", None) else None)
+            created_by=actor_row(actor))
         _write_lines(company, quote, data.lines, totals)
         audit(company, actor, "quote.create", "quote", quote.pk, after=_state(quote),
               lines=len(data.lines))
@@ -140,7 +141,7 @@ def quote_get(company: Company, label: str, *, for_update: bool = False) -> Quot
     return quote
 
 
-def _move(*, actor: Any, company: Company, label: str, action: QuoteAction, as_of: date,
+def _move(*, actor: Actor, company: Company, label: str, action: QuoteAction, as_of: date,
           stamp: str, **data: Any) -> Quote:
     require_role(company, actor, Role.CLERK)
     with transaction.atomic():
@@ -160,27 +161,27 @@ def _move(*, actor: Any, company: Company, label: str, action: QuoteAction, as_o
     return quote
 
 
-def quote_send(*, actor: Any, company: Company, number: str, as_of: date) -> Quote:
+def quote_send(*, actor: Actor, company: Company, number: str, as_of: date) -> Quote:
     """Mark a draft quote as sent. The documents app's ``quote_send`` e-mails it too, in
     the same transaction (a refused e-mail leaves the quote a draft)."""
     return _move(actor=actor, company=company, label=number, action=QuoteAction.SEND,
                  as_of=as_of, stamp="sent_on")
 
 
-def quote_accept(*, actor: Any, company: Company, number: str, as_of: date) -> Quote:
+def quote_accept(*, actor: Actor, company: Company, number: str, as_of: date) -> Quote:
     """The customer accepted the quote (refused once it has expired on ``as_of``)."""
     return _move(actor=actor, company=company, label=number, action=QuoteAction.ACCEPT,
                  as_of=as_of, stamp="decided_on")
 
 
-def quote_decline(*, actor: Any, company: Company, number: str, as_of: date,
+def quote_decline(*, actor: Actor, company: Company, number: str, as_of: date,
                   reason: str = "") -> Quote:
     """The customer declined the quote."""
     return _move(actor=actor, company=company, label=number, action=QuoteAction.DECLINE,
                  as_of=as_of, stamp="decided_on", reason=reason)
 
 
-def quote_revise(*, actor: Any, company: Company, number: str, as_of: date,
+def quote_revise(*, actor: Actor, company: Company, number: str, as_of: date,
                  lines: list[LineInput] | None = None, valid_until: date | None = None,
                  terms_code: str | None = None, po_number: str | None = None,
                  buyer_reference: str | None = None, notes: str | None = None) -> Quote:
@@ -212,7 +213,7 @@ def quote_revise(*, actor: Any, company: Company, number: str, as_of: date,
                              else old.buyer_reference).strip(),
             notes=notes if notes is not None else old.notes,
             net=totals.net, tax=totals.tax, total=totals.total,
-            created_by=actor if getattr(actor, "pk", None) else None)
+            created_by=actor_row(actor))
         _write_lines(company, new, new_lines, totals)
         if after != old.status:
             old.status = after
@@ -222,7 +223,7 @@ def quote_revise(*, actor: Any, company: Company, number: str, as_of: date,
     return new
 
 
-def _edit_draft(*, actor: Any, company: Company, quote: Quote, lines: list[LineInput] | None,
+def _edit_draft(*, actor: Actor, company: Company, quote: Quote, lines: list[LineInput] | None,
                 valid_until: date | None, terms_code: str | None, po_number: str | None,
                 buyer_reference: str | None, notes: str | None) -> Quote:
     transition(quote.status, QuoteAction.EDIT, valid_until=quote.valid_until,
@@ -249,7 +250,7 @@ def _edit_draft(*, actor: Any, company: Company, quote: Quote, lines: list[LineI
     return quote
 
 
-def quote_convert(*, actor: Any, company: Company, number: str, post: bool, as_of: date,
+def quote_convert(*, actor: Actor, company: Company, number: str, post: bool, as_of: date,
                   rate: Decimal | None = None) -> Invoice:
     """Turn an accepted quote into an invoice dated ``as_of`` (posted when ``post``): its
     lines, terms, PO number, buyer reference, currency and notes are carried over through

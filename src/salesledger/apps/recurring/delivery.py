@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
+from salesledger.apps.core.actors import Actor
 from salesledger.apps.core.audit import audit
 from salesledger.apps.core.models import Company
 from salesledger.apps.documents.delivery import invoice_send
@@ -16,7 +16,7 @@ from salesledger.domain.errors import LedgerError, NotFound
 from .models import RecurringRun, SendStatus
 
 
-def _mark(company: Company, actor: Any, run: RecurringRun, status: str, detail: str) -> None:
+def _mark(company: Company, actor: Actor, run: RecurringRun, status: str, detail: str) -> None:
     with transaction.atomic():
         run.send_status, run.send_detail = status, detail[:2000]
         run.sent_at = timezone.now() if status == SendStatus.SENT else None
@@ -25,7 +25,7 @@ def _mark(company: Company, actor: Any, run: RecurringRun, status: str, detail: 
               invoice=run.invoice.number, detail=detail[:500])
 
 
-def recurring_deliver(*, actor: Any, company: Company, run_id: int, as_of: date) -> str:
+def recurring_deliver(*, actor: Actor, company: Company, run_id: int, as_of: date) -> str:
     """Send the invoice of an issued period (the documents app's ``invoice_send``). The
     outcome is recorded on the run (and audited) whether it succeeds or not; a failure is
     raised after it is recorded, so the task shows as failed too."""

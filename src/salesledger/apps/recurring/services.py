@@ -21,6 +21,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 
 from salesledger.apps.core import events
+from salesledger.apps.core.actors import Actor, actor_row
 from salesledger.apps.core.audit import audit
 from salesledger.apps.core.models import Company, Role
 from salesledger.apps.core.services import posting_locks, require_role
@@ -96,7 +97,7 @@ def schedule_lines(schedule: RecurringSchedule) -> list[LineInput]:
     ]
 
 
-def recurring_add(*, actor: Any, company: Company, data: ScheduleInput,
+def recurring_add(*, actor: Actor, company: Company, data: ScheduleInput,
                   as_of: date) -> RecurringSchedule:
     """Write a schedule. Its lines are checked now, as an invoice's would be."""
     require_role(company, actor, Role.CLERK)
@@ -114,7 +115,7 @@ def recurring_add(*, actor: Any, company: Company, data: ScheduleInput,
             rate=rate, terms=terms, po_number=data.po_number.strip(),
             buyer_reference=data.buyer_reference.strip(), notes=data.notes,
             auto_send=data.auto_send,
-            created_by=actor if getattr(actor, "pk", None) else None)
+            created_by=actor_row(actor))
         RecurringLine.objects.bulk_create(
             RecurringLine(company=company, schedule=schedule, position=i,
                           description=li.description, quantity=li.quantity,
@@ -139,7 +140,7 @@ def recurring_get(company: Company, schedule_id: int | str) -> RecurringSchedule
     return schedule
 
 
-def recurring_set_active(*, actor: Any, company: Company, schedule_id: int | str,
+def recurring_set_active(*, actor: Actor, company: Company, schedule_id: int | str,
                          active: bool, as_of: date) -> RecurringSchedule:
     """Stop a schedule (nothing more is issued) or resume it (missed periods are caught up
     by the next run)."""
@@ -156,7 +157,7 @@ def recurring_set_active(*, actor: Any, company: Company, schedule_id: int | str
     return schedule
 
 
-def recurring_run(*, actor: Any, company: Company, as_of: date,
+def recurring_run(*, actor: Actor, company: Company, as_of: date,
                   schedule_id: int | None = None) -> RunSummary:
     """Issue every due period of the company's active schedules up to ``as_of`` that is
     not issued yet, each period in its own transaction. A schedule whose period is refused
@@ -193,7 +194,7 @@ def recurring_run(*, actor: Any, company: Company, as_of: date,
     return summary
 
 
-def issue_period(*, actor: Any, company: Company, schedule_id: int, period: Period,
+def issue_period(*, actor: Actor, company: Company, schedule_id: int, period: Period,
                  as_of: date) -> RecurringRun | None:
     """Issue one period in one transaction; None when it is already issued (or the
     schedule was stopped meanwhile)."""

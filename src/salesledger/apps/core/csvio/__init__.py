@@ -27,6 +27,7 @@ from typing import Any, TextIO
 
 from django.db import transaction
 
+from salesledger.apps.core.actors import Actor
 from salesledger.apps.core.models import Company, ImportBatch, Role
 from salesledger.apps.core.services import require_role
 from salesledger.domain.errors import DuplicateImport, ValidationFailed
@@ -49,7 +50,7 @@ EXPORTERS: dict[str, Callable[..., int]] = {
 }
 
 
-def import_file(*, kind: str, path: str | Path, company: Company, actor: Any,
+def import_file(*, kind: str, path: str | Path, company: Company, actor: Actor,
                 force: bool = False, allow_future_date: bool = False) -> dict[str, Any]:
     """Import a CSV file of ``kind`` (customers, invoices, receipts) into ``company``.
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.db import models
 
+from salesledger.apps.core.actors import Actor
 from salesledger.apps.core.models import Company, ImportBatch
 from salesledger.domain.errors import (
     CreditExceedsInvoice,
@@ -110,7 +111,7 @@ _COLUMN_OF: dict[type[LedgerError], str] = {
 @dataclass
 class ImportContext:
     company: Company
-    actor: Any
+    actor: Actor
     kind: str
     name: str
     sha256: str
