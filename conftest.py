@@ -84,6 +84,12 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: N
 
     if database_vendor() == "postgresql":
         settings.DATABASES["default"].setdefault("TEST", {})["NAME"] = _test_database_name()
+        # Django's flush between transactional tests empties tables with TRUNCATE, which the
+        # guards refuse unless the connection allows it (apps/core/guards.py).
+        from salesledger.apps.core.guards import ALLOW_TRUNCATE
+
+        options = settings.DATABASES["default"].setdefault("OPTIONS", {})
+        options["options"] = f"-c {ALLOW_TRUNCATE}=on"
 
 
 def _test_database_name() -> str:

@@ -6,9 +6,10 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
-from django.db import DatabaseError
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F
 
+from salesledger.apps.core.guards import ALLOW_TRUNCATE
 from salesledger.apps.invoicing.models import Instalment, Invoice, InvoiceLine
 from salesledger.apps.ledger.models import JournalEntry, JournalLine
 from salesledger.apps.payments.models import Allocation, Receipt
@@ -139,3 +140,25 @@ def test_raw_sql_cannot_change_posted_rows(books, sql, what):
 @pytest.mark.parametrize(("sql", "what"), ALLOWED, ids=[w for _, w in ALLOWED])
 def test_raw_sql_may_change_drafts_and_caches(books, sql, what):
     assert raw_sql(sql.format(**_ids(books))) >= 1
+
+
+# ---------------------------------------------------------------- TRUNCATE (PostgreSQL)
+TRUNCATED = ["ledger_journalline", "ledger_journalentry", "payments_allocation",
+             "core_auditevent", "invoicing_invoice", "invoicing_instalment", "payments_receipt"]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("table", TRUNCATED)
+def test_truncate_of_posted_rows_is_refused(books, table):
+    """Row triggers do not fire on TRUNCATE; a statement trigger refuses it. The suite's own
+    connections may truncate (Django's flush), so the test first takes that right away."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        # The fixture's deferred foreign-key checks run first: PostgreSQL refuses to
+        # truncate a table with pending trigger events, which would hide the guard.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute(f"SET LOCAL {ALLOW_TRUNCATE} = 'off'")
+        with pytest.raises(DatabaseError, match="posted_is_immutable"):
+            with transaction.atomic():
+                cursor.execute(f"TRUNCATE {table} CASCADE")
+    assert JournalLine.objects.filter(entry_id=books.entry).exists()
+    assert Allocation.objects.filter(pk=books.alloc.pk).exists()

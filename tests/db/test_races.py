@@ -3,7 +3,7 @@ released together by a barrier. Numbers stay gapless, and no instalment, receipt
 invoice is ever over-settled, over-allocated or over-credited.
 
 These tests commit (``transactional_db``); the flush between tests uses TRUNCATE, which the
-row triggers that guard posted rows do not block.
+suite's connections are allowed (``salesledger.allow_truncate``, see apps/core/guards.py).
 """
 
 from __future__ import annotations

@@ -58,6 +58,21 @@ GUARDS = (
 
 MESSAGE = "posted_is_immutable: {table} rows are posted and cannot be changed or deleted"
 
+# Row triggers do not fire on TRUNCATE, so PostgreSQL also gets a statement trigger per
+# guarded table. The test suite empties its tables between tests with TRUNCATE (Django's
+# flush); it opens its connections with ``salesledger.allow_truncate=on``
+# (``conftest.py``), which no production connection sets. SQLite has no TRUNCATE: its
+# ``DELETE FROM`` fires the row triggers above.
+ALLOW_TRUNCATE = "salesledger.allow_truncate"
+_TRUNCATE_FN = f"""
+        BEGIN
+          IF coalesce(current_setting('{ALLOW_TRUNCATE}', true), '') = 'on' THEN
+            RETURN NULL;
+          END IF;
+          RAISE EXCEPTION 'posted_is_immutable: % rows are posted and cannot be truncated',
+            TG_TABLE_NAME USING ERRCODE = 'integrity_constraint_violation';
+        END"""
+
 
 def _columns(model: Any) -> list[str]:
     return [f.column for f in model._meta.concrete_fields]
@@ -133,6 +148,9 @@ def _postgres(guard: Guard, model: Any) -> list[str]:
         f"DROP TRIGGER IF EXISTS guard_{table} ON {table}",
         f"CREATE TRIGGER guard_{table} BEFORE {events} ON {table} "
         f"FOR EACH ROW EXECUTE FUNCTION {fn}()",
+        f"DROP TRIGGER IF EXISTS guard_{table}_truncate ON {table}",
+        f"CREATE TRIGGER guard_{table}_truncate BEFORE TRUNCATE ON {table} "
+        f"FOR EACH STATEMENT EXECUTE FUNCTION guard_truncate_fn()",
     ]
 
 
@@ -146,6 +164,9 @@ def guard_statements(vendor: str) -> list[str]:
                 stmts.append(f"DROP TRIGGER IF EXISTS guard_{table}_{op}")
             stmts.extend(_sqlite(guard, model))
         elif vendor == "postgresql":
+            if not stmts:
+                stmts.append("CREATE OR REPLACE FUNCTION guard_truncate_fn() RETURNS trigger "
+                             f"LANGUAGE plpgsql AS $${_TRUNCATE_FN}$$")
             stmts.extend(_postgres(guard, model))
         else:
             raise RuntimeError(f"no immutability guards written for database {vendor!r}")

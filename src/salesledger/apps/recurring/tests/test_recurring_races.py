@@ -3,7 +3,7 @@ calendars racing, in threads with their own connections released by a barrier. E
 period is still issued exactly once and numbers stay gapless.
 
 These tests commit (``transactional_db``); the flush between tests uses TRUNCATE, which the
-row triggers that guard posted rows do not block.
+suite's connections are allowed (``salesledger.allow_truncate``, see apps/core/guards.py).
 """
 
 from __future__ import annotations
