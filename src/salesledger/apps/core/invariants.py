@@ -15,7 +15,11 @@ it finds, naming the rows:
      (invoicing);
   8. the audit hash chain is intact (core);
   9. adjustments, refunds and receipt reversals are whole and journaled as they say
-     (payments; docs/design/adjustments.md).
+     (payments; docs/design/adjustments.md);
+ 10. every posted document is what was issued: snapshot, header, lines and charges agree with
+     the snapshot hash recorded in the audit chain at posting (invoicing);
+ 11. every frozen file hashes to the hash recorded in the audit chain when it was frozen
+     (documents).
 """
 
 from __future__ import annotations

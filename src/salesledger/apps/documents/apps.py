@@ -10,5 +10,8 @@ class DocumentsConfig(AppConfig):
     def ready(self) -> None:
         # The events this app listens to (docs/design/events.md).
         from .handlers import register
+        from .invariants import register_checks
 
         register()
+        # The invariant of what this app writes, run by `salesledger check`.
+        register_checks()

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from typing import Any
 
 from django.db.models import Count, F, Max, Min, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
 from salesledger.apps.core.invariants import Problem, register
-from salesledger.apps.core.models import Company, NumberCounter
+from salesledger.apps.core.models import AuditEvent, Company, NumberCounter
 from salesledger.apps.ledger.models import JournalLine
 from salesledger.domain.journal import AccountRole
 
-from .models import DocKind, Instalment, Invoice
+from .models import DocKind, DocumentCharge, Instalment, Invoice, InvoiceLine
+from .services import snapshot_hash
 
 
 def instalments_sum(company: Company, add: Callable[[Problem], None]) -> None:
@@ -89,7 +93,94 @@ def posted_journal(company: Company, add: Callable[[Problem], None]) -> None:
             )
 
 
+_HEADER = ("number", "kind", "currency", "po_number", "buyer_reference", "payment_reference",
+           "net", "tax", "total")
+_LINE = ("description", "tax_category", "exemption_reason", "unit_code", "net", "tax")
+_LINE_DECIMALS = ("quantity", "unit_price", "discount_percent", "tax_rate")
+_CHARGE = ("is_charge", "reason", "reason_code", "amount", "tax_category", "tax")
+
+
+def posting_hashes(company: Company) -> dict[int, str]:
+    """Each posted document's snapshot hash as the audit chain recorded it at posting."""
+    out: dict[int, str] = {}
+    for ev in AuditEvent.objects.filter(company=company, entity="invoice",
+                                        action__endswith=".post").values("entity_id", "data"):
+        after = (ev["data"] or {}).get("after") or {}
+        out[int(ev["entity_id"])] = str(after.get("snapshot_hash", ""))
+    return out
+
+
+def issued_content(company: Company, add: Callable[[Problem], None]) -> None:
+    """10. Every posted document is what was issued: its snapshot hashes to the hash the audit
+    chain recorded at posting (and the chain itself is check 8), and its stored header, lines
+    and charges are those of the snapshot. A changed price, a deleted line or an edited
+    snapshot shows even when the database's triggers were dropped to make it."""
+    recorded = posting_hashes(company)
+    ids = list(Invoice.objects.filter(company=company, status="posted")
+               .order_by("pk").values_list("pk", flat=True))
+    for start in range(0, len(ids), 1000):
+        chunk = ids[start:start + 1000]
+        lines, charges = _rows(InvoiceLine, chunk), _rows(DocumentCharge, chunk)
+        for doc in Invoice.objects.filter(pk__in=chunk).order_by("pk").values(
+                "pk", "issue_date", "rate", "snapshot", "snapshot_hash", *_HEADER):
+            name = doc["number"] or f"document {doc['pk']}"
+            for detail in _content_breaches(doc, recorded.get(doc["pk"]), lines[doc["pk"]],
+                                            charges[doc["pk"]]):
+                add(Problem("issued_content", f"{name}: {detail}"))
+
+
+def _rows(model: Any, invoice_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    out: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for row in model.objects.filter(invoice_id__in=invoice_ids).order_by("invoice_id",
+                                                                          "position").values():
+        out[row["invoice_id"]].append(row)
+    return out
+
+
+def _content_breaches(doc: dict[str, Any], recorded: str | None,
+                      lines: list[dict[str, Any]], charges: list[dict[str, Any]]
+                      ) -> Iterator[str]:
+    snap = doc["snapshot"] or {}
+    if recorded is None:
+        yield "no posting event in the audit trail"
+    elif recorded != doc["snapshot_hash"]:
+        yield "snapshot hash differs from the one recorded at posting"
+    if snapshot_hash(snap) != doc["snapshot_hash"]:
+        yield "snapshot changed since posting"
+    for field in _HEADER:
+        if snap.get(field) != doc[field]:
+            yield f"{field} {doc[field]!r}, issued {snap.get(field)!r}"
+    if snap.get("issue_date") != doc["issue_date"].isoformat():
+        yield f"issue date {doc['issue_date']}, issued {snap.get('issue_date')}"
+    if not _same_decimal(snap.get("rate"), doc["rate"]):
+        yield f"rate {doc['rate']}, issued {snap.get('rate')}"
+    yield from _rows_breaches("line", snap.get("lines") or [], lines, _LINE, _LINE_DECIMALS)
+    yield from _rows_breaches("charge", snap.get("charges") or [], charges, _CHARGE,
+                              ("tax_rate",))
+
+
+def _rows_breaches(what: str, issued: list[dict[str, Any]], stored: list[dict[str, Any]],
+                   fields: tuple[str, ...], decimals: tuple[str, ...]) -> Iterator[str]:
+    if len(issued) != len(stored):
+        yield f"{len(stored)} {what}s stored, {len(issued)} issued"
+    for n, (was, row) in enumerate(zip(issued, stored, strict=False), start=1):
+        for field in fields:
+            if was.get(field) != row[field]:
+                yield f"{what} {n} {field} {row[field]!r}, issued {was.get(field)!r}"
+        for field in decimals:
+            if not _same_decimal(was.get(field), row[field]):
+                yield f"{what} {n} {field} {row[field]}, issued {was.get(field)}"
+
+
+def _same_decimal(text: object, value: Decimal | None) -> bool:
+    try:
+        return value is not None and Decimal(str(text)) == value
+    except ArithmeticError:
+        return False
+
+
 def register_checks() -> None:
     register(4, instalments_sum)
     register(6, numbering)
     register(7, posted_journal)
+    register(10, issued_content)

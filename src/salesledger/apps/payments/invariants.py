@@ -79,16 +79,18 @@ def settlement_cache(company: Company, add: Callable[[Problem], None]) -> None:
                 f"allocations {r['calc']}, amount {r['amount']}",
             )
         )
+    # Only a credit note is ever a source of allocations; an invoice's cache stays at zero.
     for r in (
-        Invoice.objects.filter(company=company, kind=DocKind.CREDIT_NOTE)
+        Invoice.objects.filter(company=company)
         .annotate(calc=_alloc_total(credit_note=OuterRef("pk")))
         .filter(~Q(allocated=F("calc")) | Q(calc__gt=F("total")))
-        .values("number", "allocated", "calc")
+        .values("number", "kind", "allocated", "calc")
     ):
+        what = "credit note" if r["kind"] == DocKind.CREDIT_NOTE else "invoice"
         add(
             Problem(
                 "settlement_cache",
-                f"credit note {r['number']}: allocated {r['allocated']}, allocations {r['calc']}",
+                f"{what} {r['number']}: allocated {r['allocated']}, allocations {r['calc']}",
             )
         )
 

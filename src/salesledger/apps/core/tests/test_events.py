@@ -125,4 +125,6 @@ def test_every_app_registers_the_invariants_of_what_it_writes() -> None:
         "salesledger.apps.invoicing.invariants.posted_journal",
         "salesledger.apps.core.invariants.audit_chain",
         "salesledger.apps.payments.invariants.adjustments",
+        "salesledger.apps.invoicing.invariants.issued_content",
+        "salesledger.apps.documents.invariants.frozen_files",
     ]
