@@ -57,9 +57,9 @@ def generate(size: str, seed: int) -> dict[str, Any]:
     from django.core.management import call_command
     from django.db import connection
 
-    from salesledger.apps.core.csvio import import_file
     from salesledger.apps.core.services import company_create
     from salesledger.apps.customers.models import Customer, PaymentTerms
+    from salesledger.apps.interchange.csvio import import_file
     from salesledger.apps.invoicing.bulk import BulkDoc, documents_post_bulk
     from salesledger.apps.payments.bulk import BulkReceipt, receipts_record_bulk
     from salesledger.domain.invoicing import LineInput

@@ -397,8 +397,8 @@ def test_a_credit_note_names_the_invoice_it_corrects(books: Books) -> None:
 def test_the_demo_companys_documents_are_valid_en16931(validator: Validator) -> None:
     """What a newcomer tries first: e-invoices of the demo's own documents (customers in
     several countries and currencies, instalment terms, credit notes) validate too."""
-    from salesledger.apps.core.demo import demo_load
     from salesledger.apps.core.models import Company
+    from salesledger.apps.interchange.demo import demo_load
 
     demo_load(code="demo", customers=40, seed=5)
     company = Company.objects.get(code="demo")

@@ -10,8 +10,10 @@ from typing import Any
 
 import pytest
 
-from salesledger.apps.core.csvio import import_file
-from salesledger.apps.core.tests.csv_support import (
+from salesledger.apps.interchange.csvio import import_file
+from salesledger.apps.invoicing.bulk import BulkDoc, documents_post_bulk
+from salesledger.apps.invoicing.services import InvoiceInput, invoice_create, invoice_post
+from salesledger.apps.invoicing.tests.books import (
     ledger_problems,
     line,
     make_company,
@@ -20,8 +22,6 @@ from salesledger.apps.core.tests.csv_support import (
     post_single,
     write_csv,
 )
-from salesledger.apps.invoicing.bulk import BulkDoc, documents_post_bulk
-from salesledger.apps.invoicing.services import InvoiceInput, invoice_create, invoice_post
 from salesledger.apps.payments.bulk import (
     BulkAllocation,
     BulkReceipt,

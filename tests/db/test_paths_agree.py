@@ -45,15 +45,15 @@ from django.db import transaction
 from hypothesis import HealthCheck, Phase, event, example, given, settings
 from hypothesis import strategies as st
 
-from salesledger.apps.core.csvio import import_file
 from salesledger.apps.core.invariants import check_company
 from salesledger.apps.core.models import AuditEvent
 from salesledger.apps.core.services import company_close_period
-from salesledger.apps.core.tests.csv_support import make_company, make_customer, make_owner
 from salesledger.apps.customers.models import Customer
+from salesledger.apps.interchange.csvio import import_file
 from salesledger.apps.invoicing.bulk import BulkDoc, documents_post_bulk
 from salesledger.apps.invoicing.models import Instalment, Invoice
 from salesledger.apps.invoicing.services import InvoiceInput, invoice_create, invoice_post
+from salesledger.apps.invoicing.tests.books import make_company, make_customer, make_owner
 from salesledger.apps.ledger.models import JournalEntry
 from salesledger.apps.payments.bulk import (
     BulkAllocation,

@@ -675,7 +675,7 @@ def cmd_open_items(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------- import / export
 def cmd_import(args: argparse.Namespace) -> int:
-    from salesledger.apps.core.csvio import import_file
+    from salesledger.apps.interchange.csvio import import_file
 
     company = _company(args)
     result = import_file(
@@ -712,7 +712,7 @@ def _import_count(kind: str, result: dict[str, Any]) -> str:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from salesledger.apps.core.csvio import export_csv
+    from salesledger.apps.interchange.csvio import export_csv
 
     company = _company(args)
     as_of = _as_of(args, company)
@@ -736,7 +736,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------- demo / check / serve
 def cmd_demo(args: argparse.Namespace) -> int:
-    from salesledger.apps.core.demo import demo_load
+    from salesledger.apps.interchange.demo import demo_load
 
     summary = demo_load(
         code=args.company or "demo",

@@ -46,14 +46,14 @@ def _stop_worker(worker: subprocess.Popen[bytes] | None) -> None:
 def serve(*, host: str, port: int, demo: bool, worker: bool = True) -> int:
     from django.core.management import call_command
 
-    from salesledger.apps.core.demo import DEMO_PASSWORD, DEMO_USER, demo_login_works
     from salesledger.apps.core.selectors import company_has_data
+    from salesledger.apps.interchange.demo import DEMO_PASSWORD, DEMO_USER, demo_login_works
 
     print("preparing the database ...", flush=True)
     call_command("migrate", interactive=False, verbosity=0)
     call_command("collectstatic", interactive=False, verbosity=0)
     if demo and not company_has_data():
-        from salesledger.apps.core.demo import demo_load
+        from salesledger.apps.interchange.demo import demo_load
 
         print("empty database: loading the demo company (seeded, about half a minute) ...",
               flush=True)

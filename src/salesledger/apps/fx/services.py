@@ -23,7 +23,7 @@ from django.db import transaction
 
 from salesledger.apps.core.actors import Actor, actor_row
 from salesledger.apps.core.audit import audit
-from salesledger.apps.core.csvio.common import file_digest
+from salesledger.apps.core.import_files import file_digest
 from salesledger.apps.core.models import Company, ImportBatch, Role
 from salesledger.apps.core.services import require_role
 from salesledger.domain.errors import (

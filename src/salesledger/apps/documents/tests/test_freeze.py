@@ -74,22 +74,3 @@ def test_a_broken_template_is_reported_and_the_rest_are_frozen(seller, owner, ma
     assert summary["frozen"] == 1 and list(summary["failed"]) == [german.number]
     assert "boom" in summary["failed"][german.number]
     assert list(DocumentFile.objects.values_list("invoice_id", flat=True)) == [french.pk]
-
-
-def test_an_import_queues_the_documents_it_numbers_not_those_issued_elsewhere(
-        seller, owner, make_customer, tmp_path):
-    from salesledger.apps.core.csvio import import_file
-    from salesledger.apps.invoicing.models import Invoice
-
-    make_customer("K1", name="Dupont", language="fr", country="FR")
-    path = tmp_path / "invoices.csv"
-    path.write_text(
-        "number,ref,customer,issue_date,description,quantity,unit_price,tax_rate\n"
-        ",A1,K1,2025-03-01,Consulting,2,150.00,20\n"
-        ",A2,K1,2025-03-02,Consulting,1,150.00,20\n"
-        "OLD-7,,K1,2025-02-01,Books,3,12.50,20\n", encoding="utf-8")
-    import_file(kind="invoices", path=path, company=seller, actor=owner)
-    queued = [i for t in _freeze_tasks() for i in t.args_kwargs["args"][1]]
-    numbered_here = Invoice.objects.filter(company=seller).exclude(number="OLD-7")
-    assert sorted(queued) == sorted(numbered_here.values_list("pk", flat=True))
-    assert len(queued) == 2

@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 
 from salesledger.apps.core.models import AuditEvent, NumberCounter
-from salesledger.apps.core.tests.csv_support import (
+from salesledger.apps.invoicing.bulk import BulkDoc, documents_post_bulk
+from salesledger.apps.invoicing.models import Invoice
+from salesledger.apps.invoicing.tests.books import (
     ledger_problems,
     line,
     make_company,
@@ -18,8 +20,6 @@ from salesledger.apps.core.tests.csv_support import (
     make_owner,
     post_single,
 )
-from salesledger.apps.invoicing.bulk import BulkDoc, documents_post_bulk
-from salesledger.apps.invoicing.models import Invoice
 from salesledger.domain.errors import (
     CreditExceedsInvoice,
     CurrencyMismatch,

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from salesledger.apps.core.models import AuditEvent
-from salesledger.apps.core.tests.csv_support import (
+from salesledger.apps.invoicing.tests.books import (
     ledger_problems,
     line,
     make_company,

@@ -14,14 +14,25 @@ import pytest
 from django.db.models import F
 
 from salesledger.apps.core.models import AuditEvent, ImportBatch, NumberCounter
-from salesledger.apps.customers.models import Address, BankAccount, Contact, Customer
+from salesledger.apps.core.services import company_close_period
+from salesledger.apps.customers.models import Address, BankAccount, Contact, Customer, PaymentTerms
+from salesledger.apps.invoicing.bulk import BulkDoc, documents_post_bulk
 from salesledger.apps.invoicing.models import Instalment, Invoice
+from salesledger.apps.invoicing.services import snapshot_hash
+from salesledger.apps.invoicing.tests.books import (
+    DAY,
+    ledger_problems,
+    line,
+    make_company,
+    make_customer,
+    post_single,
+)
 from salesledger.apps.ledger.models import JournalLine
-from salesledger.apps.payments.models import Allocation, Receipt
+from salesledger.apps.payments.adjustments import open_on, settlement_settings_set
+from salesledger.apps.payments.models import Adjustment, Allocation, Receipt
+from salesledger.apps.payments.services import ReceiptInput, Target, allocate, receipt_record
 from salesledger.domain.errors import DuplicateImport, ImportFailed
 from salesledger.domain.identifiers import normalise_tax_id
-
-from .csv_support import DAY, ledger_problems, line, make_company, make_customer, post_single
 
 CUSTOMERS = "\n".join((
     "code,name,country,currency,terms,tax_id,iban,bic,billing_line1,billing_postal_code,"
@@ -180,9 +191,6 @@ DISCOUNT_ROWS = [
 
 
 def _discount_books(owner: Any, code: str) -> tuple[Any, list[Invoice]]:
-    from salesledger.apps.payments.adjustments import settlement_settings_set
-    from salesledger.apps.payments.services import ReceiptInput, Target, allocate, receipt_record
-
     company = make_company(owner, code)
     settlement_settings_set(actor=owner, company=company, discount_tax_policy="adjust_vat")
     make_customer(company, owner, "K1", terms_code="2-10-NET30")
@@ -196,8 +204,6 @@ def _discount_books(owner: Any, code: str) -> tuple[Any, list[Invoice]]:
 
 
 def _discount_state(company: Any) -> dict[str, Any]:
-    from salesledger.apps.payments.models import Adjustment
-
     instalments = {i: n for n, i in enumerate(
         Instalment.objects.filter(company=company).order_by("id").values_list("id", flat=True))}
     adjustments = [
@@ -225,9 +231,7 @@ def _discount_state(company: Any) -> dict[str, Any]:
 
 def test_receipts_import_takes_the_discount_as_a_single_allocation_does(csv_owner: Any,
                                                                         tmp_path: Path) -> None:
-    from salesledger.apps.core.csvio import import_file
-    from salesledger.apps.payments.adjustments import open_on
-    from salesledger.apps.payments.services import ReceiptInput, Target, allocate, receipt_record
+    from salesledger.apps.interchange.csvio import import_file
 
     # given the same books in two companies
     bulk, bulk_invoices = _discount_books(csv_owner, "bulkdisc")
@@ -274,8 +278,6 @@ def test_receipts_import_takes_the_discount_as_a_single_allocation_does(csv_owne
 def test_broken_invoices_file_writes_nothing_and_reports_every_problem(
         csv_company: Any, csv_owner: Any, with_customers: Any, csv_file: Any,
         csv_import: Any) -> None:
-    from salesledger.apps.core.services import company_close_period
-
     company_close_period(actor=csv_owner, company=csv_company, through=date(2025, 1, 31))
     events = AuditEvent.objects.filter(company=csv_company).count()
     path = csv_file("broken.csv", """
@@ -387,7 +389,7 @@ def test_same_file_twice_is_refused_unless_forced(csv_company: Any, with_custome
 
 # ---------------------------------------------------------------- export
 def _export(kind: str, company: Any, as_of: date | None = None) -> str:
-    from salesledger.apps.core.csvio import export_csv
+    from salesledger.apps.interchange.csvio import export_csv
 
     out = io.StringIO()
     export_csv(kind=kind, company=company, out=out, as_of=as_of or date(2025, 12, 31))
@@ -396,8 +398,6 @@ def _export(kind: str, company: Any, as_of: date | None = None) -> str:
 
 def test_export_then_import_round_trips(csv_company: Any, csv_owner: Any, with_customers: Any,
                                         tmp_path: Path, csv_import: Any) -> None:
-    from salesledger.apps.payments.services import ReceiptInput, Target, allocate, receipt_record
-
     # Books written by the single-document services, with this company's own numbers.
     a = csv_company
     post_single(a, csv_owner, "K1", [line("Consulting", "2", "150.00", "20"),
@@ -442,10 +442,6 @@ def test_open_items_export(csv_company: Any, with_invoices: Any) -> None:
 @pytest.mark.parametrize("terms_code", ["", "30-60-90"])  # "": the customer's 2/10 net 30
 def test_bulk_posting_gives_what_single_posting_gives(csv_owner: Any, tax_rounding: str,
                                                       terms_code: str) -> None:
-    from salesledger.apps.customers.models import PaymentTerms
-    from salesledger.apps.invoicing.bulk import BulkDoc, documents_post_bulk
-    from salesledger.apps.invoicing.services import snapshot_hash
-
     company = make_company(csv_owner, "same", tax_rounding=tax_rounding)
     make_customer(company, csv_owner, "U1", currency="USD", terms_code="2-10-NET30")
     make_customer(company, csv_owner, "U2", currency="USD", terms_code="2-10-NET30")

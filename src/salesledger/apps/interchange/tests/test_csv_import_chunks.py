@@ -13,9 +13,10 @@ from typing import Any
 import pytest
 from django.db import DatabaseError, connection
 
-from salesledger.apps.core.csvio import invoices as invoice_import
 from salesledger.apps.core.models import AuditEvent, ImportBatch, NumberCounter
+from salesledger.apps.interchange.csvio import invoices as invoice_import
 from salesledger.apps.invoicing.models import Invoice
+from salesledger.apps.invoicing.tests.books import ledger_problems
 from salesledger.apps.ledger.models import JournalEntry
 from salesledger.domain.errors import ImportFailed
 from salesledger.formats.csv_rows import (
@@ -27,8 +28,6 @@ from salesledger.formats.csv_rows import (
     group_documents,
     invoice_row,
 )
-
-from .csv_support import ledger_problems
 
 HEADER = ("ref,kind,number,customer,issue_date,notes,corrects,description,quantity,unit_price,"
           "tax_rate")

@@ -23,7 +23,16 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from salesledger.apps.core.actors import Actor
-from salesledger.apps.customers.models import Address, BankAccount, Contact, PaymentTerms
+from salesledger.apps.core.audit import EventSpec, audit_many
+from salesledger.apps.core.models import Company, Membership, Role
+from salesledger.apps.core.services import company_create, company_profile_update
+from salesledger.apps.customers.models import (
+    Address,
+    BankAccount,
+    Contact,
+    Customer,
+    PaymentTerms,
+)
 from salesledger.apps.customers.services import (
     AddressInput,
     BankAccountInput,
@@ -33,13 +42,18 @@ from salesledger.apps.customers.services import (
     customer_children,
     customer_snapshot,
 )
+from salesledger.apps.fx.services import rate_add
+from salesledger.apps.invoicing.bulk import BulkDoc, documents_post_bulk
 from salesledger.apps.invoicing.models import DocKind, Instalment, Invoice
+from salesledger.apps.payments.bulk import (
+    BulkAllocation,
+    BulkReceipt,
+    allocations_apply_bulk,
+    receipts_record_bulk,
+)
 from salesledger.domain.errors import LedgerError
 
-from .audit import EventSpec, audit_many
 from .demo_plan import InstalmentRow, Plan, PlanCustomer, PlanDoc, build_plan, plan_settlement
-from .models import Company, Membership, Role
-from .services import company_create, company_profile_update
 
 DEMO_TODAY = date(2026, 11, 20)
 DEMO_USER = "demo"
@@ -57,9 +71,6 @@ class DemoRefused(LedgerError):
 def demo_load(*, code: str = "demo", customers: int = 300, seed: int = 20261123,
               today: date | None = None) -> dict[str, Any]:
     """Create (or fill an empty) company ``code`` with seeded demo data; return a summary."""
-    from salesledger.apps.invoicing.bulk import documents_post_bulk
-    from salesledger.apps.payments.bulk import allocations_apply_bulk, receipts_record_bulk
-
     started = time.perf_counter()
     if customers < 1:
         raise DemoRefused("the demo needs at least one customer")
@@ -108,8 +119,6 @@ def _record_rates(company: Company, user: Any, plan: Plan) -> None:
     """The month's rates the demo documents were issued at, as exchange rates of the
     company (dated the first of the month), so that revaluation and new foreign-currency
     documents find a rate."""
-    from salesledger.apps.fx.services import rate_add
-
     for (currency, year, month), rate in sorted(plan.rates.items()):
         rate_add(actor=user, company=company, currency=currency, rate=rate,
                  day=date(year, month, 1))
@@ -133,8 +142,6 @@ def demo_login_works() -> bool:
 
 
 def _demo_company(code: str, user: Any) -> Company:
-    from salesledger.apps.customers.models import Customer
-
     company = Company.objects.filter(code=code).first()
     if company is None:
         company = company_create(actor=user, code=code, name=DEMO_NAME, base_currency="EUR",
@@ -219,8 +226,6 @@ def _customer_input(c: PlanCustomer) -> CustomerInput:
 def _create_customers(company: Company, actor: Actor, plan_customers: list[PlanCustomer],
                       terms: dict[str, PaymentTerms]) -> list[int]:
     """Validate every customer as ``customer_create`` does, then write them in bulk."""
-    from salesledger.apps.customers.models import Customer
-
     inputs = [_customer_input(c) for c in plan_customers]
     rows = [build_customer(company, data, terms=terms) for data in inputs]
     Customer.objects.bulk_create(rows, batch_size=1000)
@@ -247,9 +252,7 @@ def _create_customers(company: Company, actor: Actor, plan_customers: list[PlanC
 
 # ---------------------------------------------------------------- documents and payments
 def _bulk_doc(plan: Plan, d: PlanDoc, customer_ids: list[int], terms: dict[str, PaymentTerms],
-              invoice_ids: list[int]) -> Any:
-    from salesledger.apps.invoicing.bulk import BulkDoc
-
+              invoice_ids: list[int]) -> BulkDoc:
     customer = plan.customers[d.customer]
     term = terms.get(customer.terms_code) if d.kind == DocKind.INVOICE else None
     return BulkDoc(
@@ -289,18 +292,14 @@ def _read_credit_open(company: Company, credit_ids: list[int]) -> list[int]:
     return [left[pk] for pk in credit_ids]
 
 
-def _bulk_receipt(r: Any, customer_ids: list[int]) -> Any:
-    from salesledger.apps.payments.bulk import BulkReceipt
-
+def _bulk_receipt(r: Any, customer_ids: list[int]) -> BulkReceipt:
     return BulkReceipt(customer_id=customer_ids[r.customer], date=r.date, amount=r.amount,
                        currency=r.currency, rate=r.rate,
                        method=r.method, payer_reference=r.payer_reference,
                        bank_reference=r.bank_reference, memo=r.memo)
 
 
-def _bulk_allocation(a: Any, receipt_ids: list[int], credit_ids: list[int]) -> Any:
-    from salesledger.apps.payments.bulk import BulkAllocation
-
+def _bulk_allocation(a: Any, receipt_ids: list[int], credit_ids: list[int]) -> BulkAllocation:
     return BulkAllocation(
         instalment_id=a.instalment_id, amount=a.amount, date=a.date,
         receipt_id=receipt_ids[a.receipt] if a.receipt is not None else None,

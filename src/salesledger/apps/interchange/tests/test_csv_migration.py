@@ -14,11 +14,18 @@ import pytest
 
 from salesledger.apps.core.models import AuditEvent, ImportBatch
 from salesledger.apps.customers.models import Customer
+from salesledger.apps.customers.services import CustomerInput, customer_create
+from salesledger.apps.documents.einvoice_files import einvoice_file
 from salesledger.apps.invoicing.models import Instalment, Invoice, InvoiceLine
+from salesledger.apps.invoicing.services import InvoiceInput, invoice_create, invoice_post
+from salesledger.apps.invoicing.tests.books import (
+    ledger_problems,
+    line,
+    make_company,
+    make_customer,
+)
 from salesledger.apps.ledger.models import JournalLine
 from salesledger.domain.errors import EInvoiceRuleBroken, ImportFailed
-
-from .csv_support import ledger_problems, line, make_company, make_customer
 
 CUSTOMERS = """
     code,name,country,billing_line1,billing_city
@@ -44,7 +51,7 @@ def _entry(number: str) -> list[tuple[str, int]]:
 
 
 def _export(company: Any) -> str:
-    from salesledger.apps.core.csvio import export_csv
+    from salesledger.apps.interchange.csvio import export_csv
 
     out = io.StringIO()
     export_csv(kind="invoices", company=company, out=out, as_of=date(2025, 12, 31))
@@ -140,7 +147,6 @@ def test_opening_items_book_the_receivable_against_opening_balances(
 
 def test_an_opening_item_has_no_e_invoice(csv_company: Any, csv_owner: Any, customers: None,
                                           csv_file: Any, csv_import: Any) -> None:
-    from salesledger.apps.documents.einvoice_files import einvoice_file
     from salesledger.domain.errors import ValidationFailed
 
     csv_import("invoices", csv_file("opening.csv", OPENING))
@@ -220,9 +226,6 @@ def test_export_keeps_due_dates_and_opening_items_through_a_round_trip(
 # ---------------------------------------------------------------- e-invoice rules
 def test_documents_numbered_by_an_import_follow_the_e_invoice_rules_history_does_not(
         csv_company: Any, csv_owner: Any, csv_file: Any, csv_import: Any) -> None:
-    from salesledger.apps.customers.services import CustomerInput, customer_create
-    from salesledger.apps.invoicing.services import InvoiceInput, invoice_create, invoice_post
-
     customer_create(actor=csv_owner, company=csv_company,
                     data=CustomerInput(code="N1", name="No country"))
     # By hand: refused with BR-10 ...

@@ -28,13 +28,14 @@ from typing import Any, TextIO
 from django.db import transaction
 
 from salesledger.apps.core.actors import Actor
+from salesledger.apps.core.import_files import file_digest
 from salesledger.apps.core.models import Company, ImportBatch, Role
 from salesledger.apps.core.services import require_role
 from salesledger.domain.errors import DuplicateImport, ValidationFailed
 from salesledger.formats.csv_rows import FORMATS
 
 from . import customers, invoices, receipts
-from .common import CsvSource, ImportContext, file_digest
+from .common import CsvSource, ImportContext
 
 IMPORTERS: dict[str, Any] = {
     "customers": customers,

@@ -22,11 +22,10 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from salesledger.apps.core.csvio import import_file
+from salesledger.apps.interchange.csvio import import_file
+from salesledger.apps.invoicing.tests.books import make_company, make_customer, make_owner
 from salesledger.domain.errors import ImportFailed, LedgerError
 from salesledger.formats.csv_rows import FORMATS
-
-from .csv_support import make_company, make_customer, make_owner
 
 EXAMPLES = int(os.environ.get("SALESLEDGER_FUZZ_EXAMPLES", "40"))
 DEADLINE_SECONDS = 2.0

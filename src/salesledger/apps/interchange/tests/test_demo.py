@@ -10,8 +10,14 @@ from typing import Any
 import pytest
 from django.db.models import Count, Sum
 
-from salesledger.apps.core.demo import DEMO_PASSWORD, DEMO_USER, DemoRefused, demo_load
-from salesledger.apps.core.demo_plan import build_plan
+from salesledger.apps.core.invariants import check_company
+from salesledger.apps.core.models import Company, Membership
+from salesledger.apps.customers.models import Customer
+from salesledger.apps.fx.models import ExchangeRate
+from salesledger.apps.interchange.demo import DEMO_PASSWORD, DEMO_USER, DemoRefused, demo_load
+from salesledger.apps.interchange.demo_plan import build_plan
+from salesledger.apps.invoicing.models import Instalment, Invoice
+from salesledger.apps.payments.models import Allocation, Receipt
 
 SMALL = 30
 TODAY = date(2026, 11, 20)
@@ -19,10 +25,6 @@ TODAY = date(2026, 11, 20)
 
 def fingerprint(code: str) -> dict[str, Any]:
     """What two loads of the same seed must share (ids aside)."""
-    from salesledger.apps.customers.models import Customer
-    from salesledger.apps.invoicing.models import Instalment, Invoice
-    from salesledger.apps.payments.models import Allocation, Receipt
-
     scope = {"company__code": code}
     return {
         "customers": list(Customer.objects.filter(**scope).order_by("code")
@@ -48,10 +50,6 @@ def demo(db: None) -> dict[str, Any]:
 def test_demo_loads_a_company_with_history(demo: dict[str, Any]) -> None:
     from django.contrib.auth import get_user_model
 
-    from salesledger.apps.core.models import Company, Membership
-    from salesledger.apps.invoicing.models import Instalment, Invoice
-    from salesledger.apps.payments.models import Receipt
-
     assert demo["company"] == "demo"
     assert demo["customers"] == SMALL
     for key in ("invoices", "credit_notes", "receipts", "allocations"):
@@ -74,7 +72,6 @@ def test_demo_loads_a_company_with_history(demo: dict[str, Any]) -> None:
     # A seller profile complete enough for e-invoices, and the month's exchange rates the
     # foreign-currency documents were issued at.
     assert company.tax_id.startswith("FR") and company.iban and company.city
-    from salesledger.apps.fx.models import ExchangeRate
 
     foreign = Invoice.objects.filter(company=company).exclude(currency="EUR")
     for inv in foreign[:20]:
@@ -84,9 +81,6 @@ def test_demo_loads_a_company_with_history(demo: dict[str, Any]) -> None:
 
 
 def test_demo_books_pass_every_ledger_check(demo: dict[str, Any]) -> None:
-    from salesledger.apps.core.invariants import check_company
-    from salesledger.apps.core.models import Company
-
     assert [str(p) for p in check_company(Company.objects.get(code="demo"))] == []
 
 

@@ -3,13 +3,15 @@ fixtures of the project's root ``conftest.py``)."""
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .csv_support import make_company, make_owner, write_csv
+from salesledger.apps.interchange.csvio import import_file
+from salesledger.apps.invoicing.tests.books import make_company, make_owner
 
 
 @pytest.fixture
@@ -25,14 +27,17 @@ def csv_company(csv_owner: Any) -> Any:
 @pytest.fixture
 def csv_file(tmp_path: Path) -> Callable[[str, str], Path]:
     """``csv_file("name.csv", text)``: write (dedented) UTF-8 text, return its path."""
-    return lambda name, text: write_csv(tmp_path, name, text)
+    def write(name: str, text: str) -> Path:
+        path = tmp_path / name
+        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+        return path
+
+    return write
 
 
 @pytest.fixture
 def csv_import(csv_company: Any, csv_owner: Any) -> Callable[..., dict[str, Any]]:
     """``csv_import(kind, path, force=False, company=...)`` through ``import_file``."""
-    from salesledger.apps.core.csvio import import_file
-
     def run(kind: str, path: Path, *, force: bool = False, company: Any = None
             ) -> dict[str, Any]:
         return import_file(kind=kind, path=path, company=company or csv_company,

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import codecs
 import contextlib
-import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,51 +23,10 @@ from salesledger.domain.errors import (
     PeriodClosed,
     PurchaseOrderRequired,
     UnknownCustomer,
-    ValidationFailed,
 )
 from salesledger.formats.csv_rows import Format, RowProblem, RowReader
 
 CHUNK = 5000  # values per IN (...) list
-
-
-def file_digest(path: Path) -> str:
-    """SHA-256 of the file, after checking that it exists, is not empty and is UTF-8."""
-    name = path.name
-    try:
-        fh = path.open("rb")
-    except OSError as exc:
-        raise ValidationFailed(f"cannot read {path}: {exc.strerror}", file=str(path)) from None
-    digest, size = hashlib.sha256(), 0
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    with fh:
-        try:
-            while chunk := fh.read(1 << 20):
-                digest.update(chunk)
-                size += len(chunk)
-                decoder.decode(chunk)
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            raise _not_utf8(path) from None
-    if size == 0:
-        raise ImportFailed(f"{name} is empty", [RowProblem(1, None, (
-            "the file is empty: a CSV import needs a header line naming the columns, then "
-            "one line per row"))])
-    return digest.hexdigest()
-
-
-def _not_utf8(path: Path) -> ImportFailed:
-    with path.open("rb") as fh:
-        for number, raw in enumerate(fh, start=1):
-            try:
-                raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                problem = RowProblem(number, None, (
-                    f"byte 0x{raw[exc.start]:02x} (character {len(raw[:exc.start].decode())+1}) "
-                    "is not UTF-8; save the file as UTF-8 (\"CSV UTF-8\" in a spreadsheet)"))
-                break
-        else:
-            problem = RowProblem(number, None, "the file ends in the middle of a character")
-    return ImportFailed(f"{path.name} is not UTF-8 text", [problem])
 
 
 @dataclass(frozen=True)

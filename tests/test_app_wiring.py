@@ -1,0 +1,36 @@
+"""How the apps are wired together, checked across them: who listens to which event (the
+catalogue of docs/design/events.md) and which invariants each app registers for
+``salesledger check``. Each app's own tests show what its handlers do; this says that they are
+all plugged in, in the order the kernel runs them."""
+
+from __future__ import annotations
+
+from salesledger.apps.core import events
+from salesledger.apps.core.invariants import registered
+
+
+def test_the_catalogue_of_events_names_every_listener() -> None:
+    # (a type that a test subscribed to for a ``with`` block only is left with no listener)
+    assert {kind: names for kind, names in events.listeners().items() if names} == {
+        "CompanyCreated": ["salesledger.apps.customers.handlers.create_terms (inside)",
+                           "salesledger.apps.ledger.handlers.create_chart (inside)"],
+        "DocumentsPosted": ["salesledger.apps.payments.handlers.apply_credit_notes (inside)",
+                            "salesledger.apps.documents.handlers.freeze_posted_pdfs (inside)"],
+        "RecurringInvoiceIssued": [
+            "salesledger.apps.recurring.handlers.queue_sending (on_commit)"],
+    }
+
+
+def test_every_app_registers_the_invariants_of_what_it_writes() -> None:
+    assert registered() == [
+        "salesledger.apps.ledger.invariants.balanced_entries",
+        "salesledger.apps.payments.invariants.settlement_cache",
+        "salesledger.apps.invoicing.invariants.instalments_sum",
+        "salesledger.apps.payments.invariants.customer_ledger",
+        "salesledger.apps.invoicing.invariants.numbering",
+        "salesledger.apps.invoicing.invariants.posted_journal",
+        "salesledger.apps.core.invariants.audit_chain",
+        "salesledger.apps.payments.invariants.adjustments",
+        "salesledger.apps.invoicing.invariants.issued_content",
+        "salesledger.apps.documents.invariants.frozen_files",
+    ]
