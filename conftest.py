@@ -214,3 +214,14 @@ def allocate_to(company: Any, owner: Any) -> Callable[..., Any]:
                         targets=[Target(n, Decimal(a)) for n, a in (targets or {}).items()])
 
     return alloc
+
+
+# ---------------------------------------------------------------- the task queue
+@pytest.fixture
+def no_pdf_freezing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Posting queues the freezing of the issued PDF (documents app; the story of a posting
+    frozen by the worker is ``tests/worker/test_pdf_freezing.py``). With this fixture the queue
+    holds only the tasks a test is about, so that it can count them."""
+    from salesledger.apps.documents import tasks
+
+    monkeypatch.setattr(tasks, "pdfs_freeze_later", lambda company, invoice_ids: 0)

@@ -78,7 +78,7 @@ def run(schedules: int, workers: int, db: str) -> dict[str, Any]:
     from salesledger.apps.recurring.models import RecurringRun
     from salesledger.apps.recurring.scheduler import daily_jobs_enqueue
     from salesledger.apps.recurring.tasks import recurring_run_task
-    from salesledger.apps.recurring.worker import make_worker
+    from salesledger.worker import make_worker
 
     company = build(schedules)
     [job] = daily_jobs_enqueue(now=RUN_AT)

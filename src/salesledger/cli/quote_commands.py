@@ -264,7 +264,7 @@ def cmd_recurring_run(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from salesledger.apps.recurring.worker import worker_loop
+    from salesledger.worker import worker_loop
 
     if not args.json:
         worker_loop(once=args.once, interval=args.interval, report=print)

@@ -6,10 +6,6 @@ import pytest
 
 
 @pytest.fixture(autouse=True)
-def _no_pdf_freezing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Posting queues the freezing of the issued PDF (tested with the worker in the
-    documents app); here the queue holds only the recurring app's own tasks, so that the
-    tests can count them."""
-    from salesledger.apps.documents import tasks
-
-    monkeypatch.setattr(tasks, "pdfs_freeze_later", lambda company, invoice_ids: 0)
+def _no_pdf_freezing(no_pdf_freezing: None) -> None:
+    """The queue holds only the recurring app's own tasks, so that the tests can count them
+    (``no_pdf_freezing`` in the root ``conftest.py``)."""

@@ -5,6 +5,10 @@ in its time zone, enqueue the recurring run), then run every ready task with
 django-tasks-db's own ``Worker`` (which claims a task row with ``SELECT ... FOR UPDATE SKIP
 LOCKED`` so that several workers share the queue), then sleep. ``once`` does one round and
 returns, for cron or a test. SIGINT/SIGTERM stop it after the task in hand.
+
+The worker is an interface, like the command line and the web: it stands above every app and
+only runs what the apps queued (each task calls one service) and what the calendar of the
+recurring app says is due (docs/design/layers.md).
 """
 
 from __future__ import annotations
@@ -18,9 +22,8 @@ from typing import Any
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 
+from salesledger.apps.recurring.scheduler import daily_jobs_enqueue
 from salesledger.domain.errors import ValidationFailed
-
-from .scheduler import daily_jobs_enqueue
 
 log = logging.getLogger(__name__)
 

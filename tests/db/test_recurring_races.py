@@ -13,7 +13,6 @@ from datetime import UTC, date, datetime
 import pytest
 from conftest import line_inputs
 from django_tasks_db.models import DBTaskResult
-from tests.db.test_races import run_together
 
 from salesledger.apps.core.invariants import check_company
 from salesledger.apps.invoicing.models import Invoice
@@ -21,9 +20,10 @@ from salesledger.apps.recurring.models import DailyJob, RecurringRun
 from salesledger.apps.recurring.scheduler import daily_jobs_enqueue
 from salesledger.apps.recurring.services import ScheduleInput, recurring_add, recurring_run
 from salesledger.apps.recurring.tasks import recurring_run_task
-from salesledger.apps.recurring.worker import make_worker
+from salesledger.worker import make_worker
+from tests.db.test_races import run_together
 
-pytestmark = [pytest.mark.postgres]
+pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("no_pdf_freezing")]
 
 AS_OF = date(2025, 6, 30)
 

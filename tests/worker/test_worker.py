@@ -6,7 +6,9 @@ The clock is the test's (``django.utils.timezone.now`` is replaced), so that "fi
 later" is exact. These tests run inside the test's transaction; Django's
 ``close_old_connections``, which the worker calls between tasks, would end that
 transaction, so it is the one piece of the worker loop replaced here (the PostgreSQL race
-tests in ``test_recurring_races.py`` commit for real and keep it).
+tests in ``tests/db/test_recurring_races.py`` commit for real and keep it). Posting a period's
+invoice does not queue the freezing of its PDF here (``no_pdf_freezing``), so that the queue
+holds only the recurring app's tasks.
 """
 
 from __future__ import annotations
@@ -26,7 +28,9 @@ from salesledger.apps.recurring import services as recurring_services
 from salesledger.apps.recurring.models import DailyJob, RecurringRun
 from salesledger.apps.recurring.scheduler import daily_jobs, daily_jobs_enqueue
 from salesledger.apps.recurring.services import ScheduleInput, recurring_add
-from salesledger.apps.recurring.worker import make_worker, worker_loop, worker_round
+from salesledger.worker import make_worker, worker_loop, worker_round
+
+pytestmark = pytest.mark.usefixtures("no_pdf_freezing")
 
 # 08:00 in Paris on 1 May 2025.
 T0 = datetime(2025, 5, 1, 6, 0, tzinfo=UTC)
