@@ -20,6 +20,8 @@ from salesledger.apps.documents.delivery import customer_statement_send, invoice
 from salesledger.apps.documents.models import DocumentTemplate, MessageTemplate
 from salesledger.apps.documents.services import message_template_set
 from salesledger.apps.invoicing.models import DocumentFile
+from salesledger.apps.quotes.models import Quote
+from salesledger.apps.quotes.services import QuoteInput, quote_create
 from salesledger.domain.errors import (
     DeliveryFailed,
     DocumentNotPosted,
@@ -249,7 +251,6 @@ def test_a_draft_cannot_be_sent(seller, owner, french, create_invoice, smtp_serv
 
 def test_a_statement_and_a_quote_are_emailed_too(
         seller, owner, french, post_invoice, smtp_server, django_capture_on_commit_callbacks):
-    from salesledger.apps.quotes.services import QuoteInput, quote_create
     from salesledger.domain.invoicing import LineInput
 
     post_invoice(lines=LINES)
@@ -273,30 +274,6 @@ def test_a_statement_and_a_quote_are_emailed_too(
     assert Communication.objects.filter(customer=french, status="sent").count() == 2
 
 
-def test_a_recurring_invoice_is_sent_automatically_through_this_app(
-        seller, owner, french, smtp_server, django_capture_on_commit_callbacks):
-    from salesledger.apps.recurring.delivery import recurring_deliver
-    from salesledger.apps.recurring.models import RecurringRun
-    from salesledger.apps.recurring.services import ScheduleInput, recurring_add, recurring_run
-    from salesledger.domain.invoicing import LineInput
-
-    recurring_add(actor=owner, company=seller, as_of=DAY, data=ScheduleInput(
-        customer_code="C001", lines=[LineInput("Maintenance", Decimal(1), Decimal(250),
-                                               Decimal(20))],
-        every="1 month", start=DAY, count=1, auto_send=True))
-    recurring_run(actor=None, company=seller, as_of=DAY)
-    run = RecurringRun.objects.get()
-    # when the worker's task delivers the period's invoice (as the system)
-    with django_capture_on_commit_callbacks(execute=True):
-        detail = recurring_deliver(actor=None, company=seller, run_id=run.pk, as_of=DAY)
-    # then the invoice reached the billing contact, and the run says so
-    [got] = smtp_server.received
-    assert got.message["Subject"] == f"Facture {run.invoice.number} de Acme SARL"
-    assert detail.startswith(f"sent {run.invoice.number}: email to compta@dupont.example")
-    run.refresh_from_db()
-    assert run.send_status == "sent"
-
-
 def test_without_a_mail_server_the_message_is_only_logged(
         seller, owner, french, post_invoice, settings, mailoutbox,
         django_capture_on_commit_callbacks):
@@ -314,8 +291,6 @@ def test_without_a_mail_server_the_message_is_only_logged(
 def test_sending_a_quote_e_mails_it_or_leaves_the_draft(company, owner, make_customer,
                                                        mailoutbox,
                                                        django_capture_on_commit_callbacks):
-    from salesledger.apps.quotes.models import Quote
-    from salesledger.apps.quotes.services import QuoteInput, quote_create
     from salesledger.domain.invoicing import LineInput
 
     def make_quote(customer_code):

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from salesledger.apps.core.models import AuditEvent, NumberCounter
+from salesledger.apps.core.services import company_close_period
 from salesledger.apps.invoicing.bulk import BulkDoc, documents_post_bulk
 from salesledger.apps.invoicing.models import Invoice
 from salesledger.apps.invoicing.tests.books import (
@@ -105,8 +106,6 @@ def test_each_fiscal_year_has_its_own_series(books: dict[str, Any]) -> None:
 ])
 def test_a_broken_document_raises_the_single_services_error_and_writes_nothing(
         books: dict[str, Any], broken: Any, error: type[Exception]) -> None:
-    from salesledger.apps.core.services import company_close_period
-
     company, owner = books["company"], books["owner"]
     books["posted"] = post_single(company, owner, "B1", [line("Work", "1", "100", "20")],
                                   issue_date=date(2025, 2, 10))
@@ -154,11 +153,7 @@ def test_credit_notes_of_a_batch_are_checked_together(books: dict[str, Any]) -> 
     credits = post(books, [half, doc(b1, date(2025, 3, 1), kind="credit_note", price="50",
                                      corrects_id=invoice.pk)])
     assert [c.corrects_id for c in credits] == [invoice.pk, invoice.pk]
-    # Unlike invoice_post, bulk posting does not apply them: the caller decides.
+    # Unlike invoice_post, bulk posting does not apply them: the caller decides (payments'
+    # bulk writer applies them, payments/tests/test_payments_bulk.py).
     assert invoice.instalments.get().settled == 0 and credits[0].allocated == 0
-    from salesledger.apps.payments.bulk import credit_notes_apply_to_corrected_bulk
-
-    assert credit_notes_apply_to_corrected_bulk(
-        actor=owner, company=company, credit_note_ids=[c.pk for c in credits]) == 2
-    assert invoice.instalments.get().settled == 12000
     assert ledger_problems(company) == []

@@ -1,4 +1,5 @@
-"""Bulk receipts and allocations: the single services' rules, numbers and base amounts."""
+"""Bulk receipts and allocations: the single services' rules, numbers and base amounts; credit
+notes posted in bulk applied to the invoices they correct."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 import pytest
 
 from salesledger.apps.core.models import AuditEvent
+from salesledger.apps.invoicing.bulk import BulkDoc, documents_post_bulk
 from salesledger.apps.invoicing.tests.books import (
     ledger_problems,
     line,
@@ -21,6 +23,7 @@ from salesledger.apps.payments.bulk import (
     BulkAllocation,
     BulkReceipt,
     allocations_apply_bulk,
+    credit_notes_apply_to_corrected_bulk,
     receipts_record_bulk,
 )
 from salesledger.apps.payments.models import Allocation, Receipt
@@ -172,4 +175,24 @@ def test_bulk_allocation_relieves_the_same_base_as_allocate(books: dict[str, Any
 
     assert result("U2") == result("U1")
     assert all(i.settled == i.amount for i in docs["U2"].instalments.all())
+    assert ledger_problems(company) == []
+
+
+def test_credit_notes_posted_in_bulk_are_applied_as_invoice_post_applies_one(
+        books: dict[str, Any]) -> None:
+    company, owner, p1 = books["company"], books["owner"], books["P1"]
+    invoice = post_single(company, owner, "P1", [line("Work", "1", "100", "20")],
+                          issue_date=date(2025, 2, 10))
+    # given two credit notes of the invoice posted in bulk, which does not apply them
+    credit_note_ids = documents_post_bulk(actor=owner, company=company, docs=[
+        BulkDoc(customer_id=p1.pk, kind="credit_note", issue_date=date(2025, 3, 1),
+                currency="EUR", lines=[line("Work", "1", "50", "20")], corrects_id=invoice.pk)
+        for _ in range(2)])
+    assert sum(i.settled for i in invoice.instalments.all()) == 0
+    # when the bulk writer applies them, they settle the invoice's three instalments (30-60-90,
+    # 40.00 each), oldest first: 40 + 20 from the first, 20 + 40 from the second
+    assert credit_notes_apply_to_corrected_bulk(
+        actor=owner, company=company, credit_note_ids=credit_note_ids) == 4
+    assert list(invoice.instalments.order_by("seq").values_list("settled", flat=True)) == [
+        4000, 4000, 4000]
     assert ledger_problems(company) == []

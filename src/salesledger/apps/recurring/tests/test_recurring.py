@@ -13,6 +13,7 @@ from tests.support import events, journal, last_seq, raw_sql
 
 from salesledger.apps.core.invariants import check_company
 from salesledger.apps.core.services import company_close_period
+from salesledger.apps.customers.services import ContactInput
 from salesledger.apps.invoicing.models import Invoice
 from salesledger.apps.recurring import delivery as recurring_delivery
 from salesledger.apps.recurring.delivery import recurring_deliver
@@ -229,3 +230,25 @@ def test_automatic_sending_is_queued_after_commit_and_recorded(
     assert (run.send_status, run.send_detail) == ("sent",
                                                   "sent INV2025-00001: to billing@c001.example")
     assert run.sent_at is not None
+
+
+def test_an_issued_period_is_e_mailed_through_the_documents_app(
+        company, owner, make_customer, mailoutbox, django_capture_on_commit_callbacks):
+    # given a schedule that sends automatically to a customer with a billing contact
+    make_customer("C002", name="Dupont et Fils", language="fr", contacts=[
+        ContactInput("Anne Compta", "compta@dupont.example", roles=("billing",))])
+    recurring_add(actor=owner, company=company, as_of=TODAY, data=ScheduleInput(
+        customer_code="C002", lines=line_inputs(LINES), every="1 month", start=TODAY,
+        count=1, auto_send=True))
+    recurring_run(actor=None, company=company, as_of=TODAY)
+    run = RecurringRun.objects.get()
+    # when the sending task delivers the period's invoice (as the system)
+    with django_capture_on_commit_callbacks(execute=True):
+        detail = recurring_deliver(actor=None, company=company, run_id=run.pk, as_of=TODAY)
+    # then the invoice reached the billing contact, in French, and the run says so
+    [message] = mailoutbox
+    assert message.to == ["compta@dupont.example"]
+    assert message.subject == f"Facture {run.invoice.number} de Acme SARL"
+    assert detail.startswith(f"sent {run.invoice.number}")
+    run.refresh_from_db()
+    assert run.send_status == "sent"

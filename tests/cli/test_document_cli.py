@@ -7,12 +7,11 @@ import hashlib
 import json
 
 import pytest
-from tests.support import run
 
 from salesledger.apps.customers.models import Communication
+from salesledger.apps.documents.tests.conftest import pdf_text, png
 from salesledger.apps.invoicing.models import DocumentFile
-
-from .conftest import pdf_text, png
+from tests.support import run
 
 pytestmark = pytest.mark.django_db
 

@@ -80,7 +80,7 @@ POLICIES = st.sampled_from(["oldest_first", "by_reference", "proportional", "man
 _codes = itertools.count(1)
 
 
-class Issue4Machine(RuleBasedStateMachine):
+class CurrenciesMachine(RuleBasedStateMachine):
     invoices = Bundle("invoices")
     receipts = Bundle("receipts")
     allocations = Bundle("allocations")
@@ -90,7 +90,7 @@ class Issue4Machine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.user, _ = get_user_model().objects.get_or_create(username="machine4")
-        self.company = company_create(actor=self.user, code=f"issue4m{next(_codes)}",
+        self.company = company_create(actor=self.user, code=f"fxm{next(_codes)}",
                                       name="Machine", owner=self.user)
         for code, currency in CUSTOMERS.items():
             customer_create(actor=self.user, company=self.company,
@@ -341,7 +341,7 @@ class Issue4Machine(RuleBasedStateMachine):
 
 
 @pytest.mark.django_db
-def test_issue4_state_machine() -> None:
-    run_state_machine_as_test(Issue4Machine, settings=settings(
+def test_payments_in_any_currency_as_a_state_machine() -> None:
+    run_state_machine_as_test(CurrenciesMachine, settings=settings(
         max_examples=10, stateful_step_count=15, deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]))
