@@ -7,6 +7,7 @@ from typing import Any
 from django_tasks import task
 
 from salesledger.apps.core.models import Company
+from salesledger.apps.core.services import company_get
 
 # Posted documents whose PDF the worker freezes in one task.
 FREEZE_CHUNK = 100
@@ -15,8 +16,6 @@ FREEZE_CHUNK = 100
 @task()
 def freeze_pdfs_task(company: str, invoice_ids: list[int]) -> dict[str, Any]:
     """Freeze the PDFs of posted documents of one company (by code), queued at posting."""
-    from salesledger.apps.core.services import company_get
-
     from .services import pdfs_freeze
 
     return pdfs_freeze(actor=None, company=company_get(company), invoice_ids=invoice_ids)

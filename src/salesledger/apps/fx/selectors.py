@@ -12,6 +12,7 @@ from typing import Any
 from django.db.models import Case, IntegerField, Sum, Value, When
 
 from salesledger.apps.core.models import Company
+from salesledger.apps.ledger.models import JournalLine
 from salesledger.domain.errors import ExchangeRateMissing, NotFound
 from salesledger.domain.fx import SOURCE_PRIORITY, CarriedBalance, cross_rate
 from salesledger.domain.journal import AccountRole
@@ -85,8 +86,6 @@ def carried_balances(company: Company, as_of: date) -> Iterator[CarriedBalance]:
     from the journal, where every event that opens, settles, refunds or reverses an item has
     moved both (``salesledger check`` proves the amounts in currency equal the open items):
     one grouped query, whatever the number of documents."""
-    from salesledger.apps.ledger.models import JournalLine
-
     rows = (JournalLine.objects.filter(company=company, date__lte=as_of,
                                        account__role__in=[r.value for r in _REVALUED],
                                        customer_id__isnull=False)

@@ -33,12 +33,14 @@ from salesledger.apps.core.services import (
 )
 from salesledger.apps.customers.models import Customer, PaymentTerms
 from salesledger.apps.customers.services import customer_get, payment_terms_find
+from salesledger.apps.fx.selectors import rate_on
 from salesledger.apps.ledger.services import journal_write
 from salesledger.domain import lifecycle
 from salesledger.domain.errors import (
     CreditExceedsInvoice,
     CurrencyMismatch,
     DocumentNotPosted,
+    ExchangeRateMissing,
     NotFound,
     ValidationFailed,
 )
@@ -86,9 +88,6 @@ def resolve_rate(company: Company, currency: str, rate: Decimal | None,
             raise ValidationFailed("a document in the base currency has rate 1", field="rate")
         return Decimal(1)
     if rate is None and day is not None:
-        from salesledger.apps.fx.selectors import rate_on
-        from salesledger.domain.errors import ExchangeRateMissing
-
         try:
             return rate_on(company, currency, day)
         except ExchangeRateMissing:

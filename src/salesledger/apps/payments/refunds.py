@@ -37,6 +37,7 @@ from salesledger.apps.core.services import (
 )
 from salesledger.apps.customers.models import Channel, Communication, PaymentTerms
 from salesledger.apps.invoicing.models import Instalment, Invoice
+from salesledger.apps.invoicing.services import InvoiceInput, invoice_create, invoice_post
 from salesledger.apps.ledger.models import JournalLine
 from salesledger.apps.ledger.selectors import entry_lines
 from salesledger.apps.ledger.services import journal_write
@@ -277,8 +278,6 @@ def _fee_invoice(company: Company, rc: Receipt, fee: int, day: date, actor: Acto
     """A posted invoice of ``fee`` to the payer, due at once, not subject to VAT, whose
     revenue is moved to the fee income account by a second entry (the invoice posting books
     every line to sales revenue; a returned-payment fee is not a sale)."""
-    from salesledger.apps.invoicing.services import InvoiceInput, invoice_create, invoice_post
-
     due_now = PaymentTerms.objects.filter(company=company, code="DUE").exists()
     draft = invoice_create(actor=actor, company=company, data=InvoiceInput(
         customer_code=rc.customer.code, issue_date=day, currency=rc.currency,

@@ -31,6 +31,7 @@ from salesledger.apps.core.services import (
     require_role,
 )
 from salesledger.apps.customers.services import customer_get
+from salesledger.apps.fx.selectors import cross_rate_on
 from salesledger.apps.invoicing.models import DocKind, Instalment, Invoice
 from salesledger.apps.invoicing.services import document_currency, resolve_rate
 from salesledger.apps.ledger.selectors import entry_lines
@@ -42,11 +43,12 @@ from salesledger.domain.errors import (
     AlreadyReversed,
     CurrencyMismatch,
     DocumentNotPosted,
+    ExchangeRateMissing,
     NegativeAmount,
     NotFound,
     ValidationFailed,
 )
-from salesledger.domain.fx import parse_rate, source_amounts
+from salesledger.domain.fx import normalise, parse_rate, source_amounts
 from salesledger.domain.journal import (
     AccountRole,
     Line,
@@ -231,10 +233,6 @@ def cross_rates(company: Company, src: Receipt | Invoice, targets: list[Target],
     """The rate for each currency of the ``targets`` that is not the source's: units of that
     currency per unit of the source's. ``rate`` if given (one other currency only), else the
     cross rate of the rate table on ``day``. A credit note pays only its own currency."""
-    from salesledger.apps.fx.selectors import cross_rate_on
-    from salesledger.domain.errors import ExchangeRateMissing
-    from salesledger.domain.fx import normalise, parse_rate
-
     numbers = sorted({t.invoice_number for t in targets})
     currencies = sorted(set(Invoice.objects.filter(company=company, number__in=numbers)
                             .exclude(currency=src.currency)

@@ -14,11 +14,8 @@ from typing import Any
 from django.utils import timezone
 from django_tasks import task
 
-
-def _company(code: str) -> Any:
-    from salesledger.apps.core.services import company_get
-
-    return company_get(code)
+from salesledger.apps.core.selectors import companies_all
+from salesledger.apps.core.services import company_get
 
 
 @task()
@@ -26,7 +23,7 @@ def recurring_run_task(company: str, as_of: str) -> dict[str, Any]:
     """Issue the due recurring invoices of one company (by code) up to ``as_of`` (ISO date)."""
     from .services import recurring_run
 
-    summary = recurring_run(actor=None, company=_company(company),
+    summary = recurring_run(actor=None, company=company_get(company),
                             as_of=date.fromisoformat(as_of))
     return summary.as_dict()
 
@@ -34,8 +31,6 @@ def recurring_run_task(company: str, as_of: str) -> dict[str, Any]:
 @task()
 def recurring_run_all_task() -> dict[str, Any]:
     """Issue the due recurring invoices of every company, each up to its own local today."""
-    from salesledger.apps.core.selectors import companies_all
-
     from .services import now_local, recurring_run
 
     now = timezone.now()
@@ -51,5 +46,5 @@ def invoice_send_task(company: str, run_id: int, as_of: str) -> str:
     """Send the invoice of an issued recurring period (documents app's ``invoice_send``)."""
     from .delivery import recurring_deliver
 
-    return recurring_deliver(actor=None, company=_company(company), run_id=run_id,
+    return recurring_deliver(actor=None, company=company_get(company), run_id=run_id,
                              as_of=date.fromisoformat(as_of))

@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 
+from salesledger.apps.core.services import company_profile_update
+
 
 def png(width: int = 8, height: int = 4) -> bytes:
     """A tiny valid PNG (brand logo), written by hand so that no image file is needed."""
@@ -32,8 +34,6 @@ def png(width: int = 8, height: int = 4) -> bytes:
 @pytest.fixture
 def seller(company: Any, owner: Any) -> Any:
     """The fixture company with the profile documents print (through the service)."""
-    from salesledger.apps.core.services import company_profile_update
-
     return company_profile_update(
         actor=owner, company=company, legal_name="Acme Conseil SARL", tax_id="FR40303265045",
         registration_id="RCS Paris 303 265 045", address_line1="12 rue de la Paix",

@@ -11,6 +11,7 @@ import pytest
 from conftest import DAY, line_inputs
 from tests.support import events, journal, last_seq, raw_sql
 
+from salesledger.apps.core import events as domain_events
 from salesledger.apps.core.invariants import check_company
 from salesledger.apps.core.models import NumberCounter
 from salesledger.apps.core.services import membership_set, user_ensure
@@ -315,8 +316,6 @@ def test_quote_list_hides_superseded_revisions(company, owner, follow_up):
 
 
 def test_a_veto_refuses_acceptance_and_nothing_changes(company, owner, make_quote):
-    from salesledger.apps.core import events as domain_events
-
     class Held(LedgerError):
         code = "held_by_test"
 
