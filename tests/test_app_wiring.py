@@ -1,11 +1,13 @@
 """How the apps are wired together, checked across them: who listens to which event (the
-catalogue of docs/design/events.md) and which invariants each app registers for
-``salesledger check``. Each app's own tests show what its handlers do; this says that they are
-all plugged in, in the order the kernel runs them."""
+catalogue of docs/design/events.md), which invariants each app registers for
+``salesledger check``, and which of its models each app guards in the database. Each app's
+own tests show what its handlers do; this says that they are all plugged in, in the order
+the kernel runs them."""
 
 from __future__ import annotations
 
 from salesledger.apps.core import events
+from salesledger.apps.core.guards import guarded
 from salesledger.apps.core.invariants import registered
 
 
@@ -33,4 +35,19 @@ def test_every_app_registers_the_invariants_of_what_it_writes() -> None:
         "salesledger.apps.payments.invariants.adjustments",
         "salesledger.apps.invoicing.invariants.issued_content",
         "salesledger.apps.documents.invariants.frozen_files",
+    ]
+
+
+def test_every_app_guards_what_it_posts() -> None:
+    assert guarded() == [
+        "core.AuditEvent",
+        "customers.Communication",
+        "ledger.JournalEntry", "ledger.JournalLine",
+        "invoicing.Instalment", "invoicing.Invoice", "invoicing.InvoiceLine",
+        "invoicing.DocumentCharge", "invoicing.DocumentFile",
+        "payments.Allocation", "payments.Receipt", "payments.Adjustment", "payments.Refund",
+        "payments.ReceiptReversal",
+        "fx.RevaluationRun",
+        "quotes.Quote", "quotes.QuoteLine",
+        "recurring.RecurringRun",
     ]

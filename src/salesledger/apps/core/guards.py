@@ -4,8 +4,10 @@
 refuse, and the database refuses even raw SQL. This module writes the third layer for
 SQLite (``SELECT RAISE(ABORT, ...)``) and PostgreSQL (PL/pgSQL ``RAISE EXCEPTION``).
 
-Triggers are rebuilt from the current models after every ``migrate`` (see ``apps.py``), so
-a column added later is covered without hand-written trigger SQL.
+Each app guards the models it owns: it calls :func:`protect` in its ``AppConfig.ready``, as
+it registers its invariants (the kernel knows no app above it). Triggers are rebuilt from the
+current models after every ``migrate`` (see ``apps.py``), so a column added later is covered
+without hand-written trigger SQL.
 """
 
 from __future__ import annotations
@@ -13,48 +15,36 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.apps import apps as django_apps
-from django.db import connections
+from django.db import connections, models
 
 
 @dataclass(frozen=True)
 class Guard:
-    model: str  # "app_label.ModelName"
+    model: type[models.Model]
     # Rows are guarded only when this SQL condition on OLD holds (None: always).
     when: str | None = None
     # Columns that may still change on a guarded row (cached settlement figures).
     mutable: tuple[str, ...] = ()
-    # Refuse INSERT/UPDATE/DELETE of rows whose parent document is posted.
+    # Refuse INSERT/UPDATE/DELETE of rows whose parent document is posted: the column of the
+    # foreign key to the parent, whose ``status`` says whether it is posted.
     parent_posted: str | None = None
 
 
-GUARDS = (
-    Guard("ledger.JournalEntry"),
-    Guard("ledger.JournalLine"),
-    Guard("payments.Allocation"),
-    Guard("core.AuditEvent"),
-    Guard("payments.Receipt", mutable=("allocated",)),
-    # Adjustments, refunds and receipt reversals are posted (docs/design/adjustments.md).
-    Guard("payments.Adjustment"),
-    Guard("payments.Refund"),
-    Guard("payments.ReceiptReversal"),
-    Guard("invoicing.Instalment", mutable=("settled",)),
-    Guard("invoicing.Invoice", when="OLD.status = 'posted'", mutable=("allocated",)),
-    Guard("invoicing.InvoiceLine", parent_posted="invoice_id"),
-    Guard("invoicing.DocumentCharge", parent_posted="invoice_id"),
-    Guard("invoicing.DocumentFile"),
-    Guard("customers.Communication", mutable=("status", "status_detail")),
-    # A revaluation run and its entries are posted; only undoing it changes the row.
-    Guard("fx.RevaluationRun", mutable=("status", "undo_entry_id", "undo_reversal_entry_id",
-                                        "reversed_at", "reversed_by_id", "reverse_reason")),
-    # A sent quote keeps its content; only its lifecycle moves (docs/design/quotes.md).
-    Guard("quotes.Quote", when="OLD.status <> 'draft'",
-          mutable=("status", "sent_on", "decided_on", "invoice_id")),
-    Guard("quotes.QuoteLine",
-          when="(SELECT status FROM quotes_quote WHERE id = OLD.quote_id) <> 'draft'"),
-    # The proof that a period was invoiced (docs/design/recurring-invoices.md).
-    Guard("recurring.RecurringRun", mutable=("send_status", "send_detail", "sent_at")),
-)
+_guards: dict[str, Guard] = {}
+
+
+def protect(*guards: Guard) -> None:
+    """Guard these models' rows in the database, from the next ``migrate`` (or
+    :func:`install_guards`) on. Call from the owning app's ``AppConfig.ready``; guarding a
+    model again replaces its guard."""
+    for guard in guards:
+        _guards[guard.model._meta.label] = guard
+
+
+def guarded() -> list[str]:
+    """The guarded models, by label, in the order they were protected."""
+    return list(_guards)
+
 
 MESSAGE = "posted_is_immutable: {table} rows are posted and cannot be changed or deleted"
 
@@ -78,12 +68,17 @@ def _columns(model: Any) -> list[str]:
     return [f.column for f in model._meta.concrete_fields]
 
 
+def _parent_table(model: Any, column: str) -> str:
+    [field] = [f for f in model._meta.concrete_fields if f.column == column]
+    return str(field.related_model._meta.db_table)
+
+
 def _sqlite(guard: Guard, model: Any) -> list[str]:
     table = model._meta.db_table
     msg = MESSAGE.format(table=table)
     stmts = []
     if guard.parent_posted:
-        parent = "invoicing_invoice"
+        parent = _parent_table(model, guard.parent_posted)
         for op, row in (("INSERT", "NEW"), ("UPDATE", "OLD"), ("DELETE", "OLD")):
             cond = (
                 f"(SELECT status FROM {parent} WHERE id = {row}.{guard.parent_posted}) = 'posted'"
@@ -114,12 +109,13 @@ def _postgres(guard: Guard, model: Any) -> list[str]:
     msg = MESSAGE.format(table=table)
     fn = f"guard_{table}_fn"
     if guard.parent_posted:
+        parent = _parent_table(model, guard.parent_posted)
         body = f"""
         DECLARE parent_id bigint;
         BEGIN
           IF TG_OP = 'INSERT' THEN parent_id := NEW.{guard.parent_posted};
           ELSE parent_id := OLD.{guard.parent_posted}; END IF;
-          IF (SELECT status FROM invoicing_invoice WHERE id = parent_id) = 'posted' THEN
+          IF (SELECT status FROM {parent} WHERE id = parent_id) = 'posted' THEN
             RAISE EXCEPTION '{msg}' USING ERRCODE = 'integrity_constraint_violation';
           END IF;
           IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
@@ -156,8 +152,8 @@ def _postgres(guard: Guard, model: Any) -> list[str]:
 
 def guard_statements(vendor: str) -> list[str]:
     stmts: list[str] = []
-    for guard in GUARDS:
-        model = django_apps.get_model(guard.model)
+    for guard in _guards.values():
+        model = guard.model
         if vendor == "sqlite":
             table = model._meta.db_table
             for op in ("insert", "update", "delete"):

@@ -7,7 +7,12 @@ class CustomersConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # The events this app listens to (docs/design/events.md).
-        from .handlers import register
+        from salesledger.apps.core.guards import Guard, protect
 
+        from .handlers import register
+        from .models import Communication
+
+        # The events this app listens to (docs/design/events.md).
         register()
+        # What was sent stays as sent; only its delivery status moves (core/guards.py).
+        protect(Guard(Communication, mutable=("status", "status_detail")))

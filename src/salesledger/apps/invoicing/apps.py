@@ -7,7 +7,17 @@ class InvoicingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # The invariants of what this app writes, run by `salesledger check`.
-        from .invariants import register_checks
+        from salesledger.apps.core.guards import Guard, protect
 
+        from .invariants import register_checks
+        from .models import DocumentCharge, DocumentFile, Instalment, Invoice, InvoiceLine
+
+        # The invariants of what this app writes, run by `salesledger check`.
         register_checks()
+        # Posted documents are immutable, in the database too (core/guards.py); only the
+        # cached settlement figures move.
+        protect(Guard(Instalment, mutable=("settled",)),
+                Guard(Invoice, when="OLD.status = 'posted'", mutable=("allocated",)),
+                Guard(InvoiceLine, parent_posted="invoice_id"),
+                Guard(DocumentCharge, parent_posted="invoice_id"),
+                Guard(DocumentFile))

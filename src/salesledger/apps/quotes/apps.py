@@ -5,3 +5,15 @@ class QuotesConfig(AppConfig):
     name = "salesledger.apps.quotes"
     label = "quotes"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # A sent quote keeps its content; only its lifecycle moves (docs/design/quotes.md,
+        # core/guards.py).
+        from salesledger.apps.core.guards import Guard, protect
+
+        from .models import Quote, QuoteLine
+
+        protect(Guard(Quote, when="OLD.status <> 'draft'",
+                      mutable=("status", "sent_on", "decided_on", "invoice_id")),
+                Guard(QuoteLine, when=(
+                    "(SELECT status FROM quotes_quote WHERE id = OLD.quote_id) <> 'draft'")))

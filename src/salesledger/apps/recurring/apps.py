@@ -7,7 +7,13 @@ class RecurringConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # The events this app listens to (docs/design/events.md).
-        from .handlers import register
+        from salesledger.apps.core.guards import Guard, protect
 
+        from .handlers import register
+        from .models import RecurringRun
+
+        # The events this app listens to (docs/design/events.md).
         register()
+        # The proof that a period was invoiced (docs/design/recurring-invoices.md,
+        # core/guards.py); only its delivery columns move.
+        protect(Guard(RecurringRun, mutable=("send_status", "send_detail", "sent_at")))
