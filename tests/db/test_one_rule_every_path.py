@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from salesledger.apps.interchange.csvio import import_file
+from salesledger.apps.interchange.tests.csv_support import write_csv
 from salesledger.apps.invoicing.bulk import BulkDoc, documents_post_bulk
 from salesledger.apps.invoicing.services import InvoiceInput, invoice_create, invoice_post
 from salesledger.apps.invoicing.tests.books import (
@@ -20,7 +21,6 @@ from salesledger.apps.invoicing.tests.books import (
     make_customer,
     make_owner,
     post_single,
-    write_csv,
 )
 from salesledger.apps.payments.bulk import (
     BulkAllocation,

@@ -3,7 +3,6 @@ fixtures of the project's root ``conftest.py``)."""
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,8 @@ import pytest
 
 from salesledger.apps.interchange.csvio import import_file
 from salesledger.apps.invoicing.tests.books import make_company, make_owner
+
+from .csv_support import write_csv
 
 
 @pytest.fixture
@@ -27,12 +28,7 @@ def csv_company(csv_owner: Any) -> Any:
 @pytest.fixture
 def csv_file(tmp_path: Path) -> Callable[[str, str], Path]:
     """``csv_file("name.csv", text)``: write (dedented) UTF-8 text, return its path."""
-    def write(name: str, text: str) -> Path:
-        path = tmp_path / name
-        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
-        return path
-
-    return write
+    return lambda name, text: write_csv(tmp_path, name, text)
 
 
 @pytest.fixture
