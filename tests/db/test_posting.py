@@ -22,7 +22,6 @@ from salesledger.apps.invoicing.services import (
     invoice_create,
     invoice_delete_draft,
     invoice_post,
-    snapshot_hash,
 )
 from salesledger.apps.ledger.models import JournalEntry
 from salesledger.apps.payments.models import Allocation
@@ -38,6 +37,7 @@ from salesledger.domain.errors import (
     UnknownCustomer,
 )
 from salesledger.domain.invoicing import LineInput
+from salesledger.domain.snapshot import snapshot_hash
 from tests.support import events, journal, last_seq, open_amount, settled
 
 

@@ -81,23 +81,14 @@ from salesledger.domain.journal import document_entry, to_base
 from salesledger.domain.lifecycle import DocStatus
 from salesledger.domain.numbering import fiscal_year
 from salesledger.domain.references import creditor_reference
+from salesledger.domain.snapshot import build_snapshot, snapshot_hash, snapshot_json
 from salesledger.domain.terms import ScheduledInstalment, Terms, given_schedule
 from salesledger.money import Money, is_currency
 
 from .einvoice import einvoice_check
+from .issuing import compute_invoice_totals, issued_customer
 from .models import DocKind, Instalment, Invoice, InvoiceLine
-from .services import (
-    build_snapshot,
-    compute_invoice_totals,
-    document_terms,
-    issued_customer,
-    posted_event,
-    posting_schedule,
-    resolve_rate,
-    snapshot_hash,
-    snapshot_json,
-    split_base,
-)
+from .services import document_terms, posted_event, posting_schedule, resolve_rate, split_base
 
 KEPT_SERIES = "IMP"
 _KINDS = frozenset(DocKind.values)

@@ -8,13 +8,10 @@ freeze a snapshot of what was issued and write the audit event.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Any
 
 from django.db import transaction
 from django.db.models import Sum
@@ -45,17 +42,17 @@ from salesledger.domain.errors import (
 from salesledger.domain.invoicing import (
     DocumentChargeInput,
     LineInput,
-    TaxRounding,
     Totals,
     check_purchase_order,
-    compute_totals,
 )
 from salesledger.domain.journal import document_entry, to_base
 from salesledger.domain.references import creditor_reference
+from salesledger.domain.snapshot import snapshot_hash
 from salesledger.domain.terms import NET_30, ScheduledInstalment, Terms, build_schedule
 from salesledger.money import Money, Rounding, is_currency
 
 from .einvoice import einvoice_check
+from .issuing import charge_inputs, compute_invoice_totals, document_snapshot, line_inputs
 from .models import DocKind, DocumentCharge, Instalment, Invoice, InvoiceLine
 
 
@@ -112,14 +109,6 @@ def document_currency(company: Company, customer: Customer, currency: str) -> st
     if not is_currency(cur):
         raise ValidationFailed(f"unknown currency {currency!r}", field="currency")
     return cur
-
-
-def compute_invoice_totals(company: Company, currency: str, lines: list[LineInput],
-                           charges: Sequence[DocumentChargeInput] = ()) -> Totals:
-    return compute_totals(
-        lines, currency, tax_rounding=TaxRounding(company.tax_rounding),
-        rounding=Rounding(company.rounding), charges=charges,
-    )
 
 
 def invoice_create(*, actor: Actor, company: Company, data: InvoiceInput) -> Invoice:
@@ -185,24 +174,6 @@ def invoice_delete_draft(*, actor: Actor, company: Company, invoice_id: int) -> 
         audit(company, actor, f"{inv.kind}.delete_draft", "invoice", invoice_id)
 
 
-def line_inputs(inv: Invoice) -> list[LineInput]:
-    return [
-        LineInput(li.description, li.quantity, li.unit_price, li.tax_rate,
-                  li.discount_percent, li.tax_category, li.exemption_reason, li.unit_code)
-        for li in inv.lines.all()
-    ]
-
-
-def charge_inputs(inv: Invoice) -> list[DocumentChargeInput]:
-    """The document allowances and charges of a stored document, as the pure core takes
-    them (amounts back from minor units)."""
-    return [
-        DocumentChargeInput(c.is_charge, Money.from_minor(c.amount, inv.currency).amount,
-                            c.reason, c.reason_code, Decimal(c.tax_rate), c.tax_category)
-        for c in inv.charges.all()
-    ]
-
-
 def document_terms(term_ids: tuple[int | None, ...], load: Callable[[int], Terms]) -> Terms:
     """The terms a document falls due by: the first of its own terms, the customer's and the
     company's default that is set (``term_ids`` in that order), else 30 days net."""
@@ -238,67 +209,6 @@ def split_base(base_total: int, amounts: list[int]) -> list[int]:
     return parts + [base_total - sum(parts)]
 
 
-def issued_customer(customer: Customer, billing: dict[str, str] | None) -> dict[str, Any]:
-    """The customer as printed on a document: frozen into its snapshot at posting (with the
-    language the document is written in, docs/design/documents.md)."""
-    return {"code": customer.code, "name": customer.name, "legal_name": customer.legal_name,
-            "tax_id": customer.tax_id, "country": customer.country, "billing_address": billing,
-            "language": customer.language}
-
-
-def _text(value: Decimal) -> str:
-    # The text a DecimalText column stores and gives back, never scientific notation.
-    text = str(value)
-    return text if "E" not in text else str(Decimal(format(value, "f")))
-
-
-def build_snapshot(*, number: str | None, kind: str, issue_date: date, currency: str,
-                   rate: Decimal, customer: dict[str, Any], po_number: str,
-                   buyer_reference: str, corrects: str | None, lines: list[LineInput],
-                   totals: Totals, charges: Sequence[DocumentChargeInput] = (),
-                   payment_reference: str = "") -> dict[str, Any]:
-    """What was issued, as JSON: hashed at posting so that any later change shows."""
-    return {
-        "number": number, "kind": kind, "issue_date": issue_date.isoformat(),
-        # ISO 11649 creditor reference (domain/references.py), printed on the document.
-        "payment_reference": payment_reference,
-        "currency": currency, "rate": _text(rate), "customer": customer,
-        "po_number": po_number, "buyer_reference": buyer_reference, "corrects": corrects,
-        "lines": [
-            {"description": li.description, "quantity": _text(li.quantity),
-             "unit_price": _text(li.unit_price), "discount_percent": _text(li.discount_percent),
-             "tax_rate": _text(li.tax_rate), "tax_category": li.tax_category,
-             "exemption_reason": li.exemption_reason, "unit_code": li.unit_code,
-             "net": lt.net, "tax": lt.tax}
-            for li, lt in zip(lines, totals.lines, strict=True)
-        ],
-        # Document allowances and charges (EN 16931 BG-20/BG-21), amounts in minor units.
-        "charges": [
-            {"is_charge": c.is_charge, "reason": c.reason, "reason_code": c.reason_code,
-             "amount": ct.amount, "tax_category": c.tax_category, "tax_rate": _text(c.tax_rate),
-             "tax": ct.tax}
-            for c, ct in zip(charges, totals.charges, strict=True)
-        ],
-        "allowance_total": totals.allowance_total, "charge_total": totals.charge_total,
-        "tax_groups": [{"category": g.category, "rate": str(g.rate), "net": g.net, "tax": g.tax}
-                       for g in totals.tax_groups],
-        "net": totals.net, "tax": totals.tax, "total": totals.total,
-    }
-
-
-def _snapshot(inv: Invoice, totals: Totals, lines: list[LineInput],
-              charges: Sequence[DocumentChargeInput] = (), payment_reference: str = ""
-              ) -> dict[str, Any]:
-    c = inv.customer
-    billing = next((a.as_dict() for a in c.addresses.all() if a.kind == "billing"), None)
-    return build_snapshot(
-        number=inv.number, kind=inv.kind, issue_date=inv.issue_date, currency=inv.currency,
-        rate=Decimal(inv.rate), customer=issued_customer(c, billing), po_number=inv.po_number,
-        buyer_reference=inv.buyer_reference,
-        corrects=inv.corrects.number if inv.corrects_id and inv.corrects else None,
-        lines=lines, totals=totals, charges=charges, payment_reference=payment_reference)
-
-
 def posted_event(*, invoice_id: int, kind: str, number: str, customer_code: str, currency: str,
                  total: int, snapshot_hash: str) -> EventSpec:
     """The audit event of a posting (one per document, single or bulk)."""
@@ -306,16 +216,6 @@ def posted_event(*, invoice_id: int, kind: str, number: str, customer_code: str,
         "after": {"number": number, "customer": customer_code, "currency": currency,
                   "total": str(Money.from_minor(total, currency).amount),
                   "snapshot_hash": snapshot_hash}})
-
-
-def snapshot_json(snapshot: dict[str, Any]) -> str:
-    """The canonical text of a snapshot: what its hash is computed over."""
-    return json.dumps(snapshot, sort_keys=True, separators=(",", ":"))
-
-
-def snapshot_hash(snapshot: dict[str, Any] | str) -> str:
-    text = snapshot if isinstance(snapshot, str) else snapshot_json(snapshot)
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def invoice_post(*, actor: Actor, company: Company, invoice_id: int,
@@ -345,7 +245,7 @@ def invoice_post(*, actor: Actor, company: Company, invoice_id: int,
             _check_credit_within_invoice(inv, totals.total)
         # Refuse what would be an invalid EN 16931 e-invoice (docs/design/e-invoicing.md).
         einvoice_check(company=company, invoice=inv,
-                       snapshot=_snapshot(inv, totals, lines, charges))
+                       snapshot=document_snapshot(inv, totals, lines, charges))
         # What the apps above may refuse (a credit hold, say), before anything is written.
         events.check(events.DocumentPosting(
             company_id=company.pk, actor=actor, kind=inv.kind, customer_id=inv.customer_id,
@@ -384,7 +284,7 @@ def finish_posting(company: Company, inv: Invoice, totals: Totals, lines: list[L
     )
     # The structured payment reference (ISO 11649) derives from the company-unique number.
     inv.payment_reference = creditor_reference(inv.number or "")
-    snap = _snapshot(inv, totals, lines, charges, inv.payment_reference)
+    snap = document_snapshot(inv, totals, lines, charges, inv.payment_reference)
     inv.net, inv.tax, inv.total, inv.base_total = totals.net, totals.tax, totals.total, base_total
     inv.due_date = schedule[-1].due_date if schedule else inv.issue_date
     inv.status = lifecycle.DocStatus.POSTED

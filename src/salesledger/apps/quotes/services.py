@@ -27,10 +27,10 @@ from salesledger.apps.core.services import (
     require_role,
 )
 from salesledger.apps.customers.services import customer_get, payment_terms_find
+from salesledger.apps.invoicing.issuing import compute_invoice_totals
 from salesledger.apps.invoicing.models import Invoice
 from salesledger.apps.invoicing.services import (
     InvoiceInput,
-    compute_invoice_totals,
     document_currency,
     invoice_create,
     invoice_post,

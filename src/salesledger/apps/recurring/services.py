@@ -26,9 +26,9 @@ from salesledger.apps.core.audit import audit
 from salesledger.apps.core.models import Company, Role
 from salesledger.apps.core.services import posting_locks, require_role
 from salesledger.apps.customers.services import customer_get, payment_terms_find
+from salesledger.apps.invoicing.issuing import compute_invoice_totals
 from salesledger.apps.invoicing.services import (
     InvoiceInput,
-    compute_invoice_totals,
     document_currency,
     invoice_create,
     invoice_post,

@@ -444,7 +444,7 @@ def test_bulk_posting_gives_what_single_posting_gives(csv_owner: Any, tax_roundi
                                                       terms_code: str) -> None:
     from salesledger.apps.customers.models import PaymentTerms
     from salesledger.apps.invoicing.bulk import BulkDoc, documents_post_bulk
-    from salesledger.apps.invoicing.services import snapshot_hash
+    from salesledger.domain.snapshot import snapshot_hash
 
     company = make_company(csv_owner, "same", tax_rounding=tax_rounding)
     make_customer(company, csv_owner, "U1", currency="USD", terms_code="2-10-NET30")

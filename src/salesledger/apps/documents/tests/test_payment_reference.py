@@ -8,8 +8,8 @@ from stdnum import iso11649
 
 from salesledger.apps.invoicing.bulk import BulkDoc, documents_post_bulk
 from salesledger.apps.invoicing.models import Invoice
-from salesledger.apps.invoicing.services import snapshot_hash
 from salesledger.domain.references import creditor_reference
+from salesledger.domain.snapshot import snapshot_hash
 
 
 def test_posting_assigns_a_reference_and_freezes_it(company, customer, create_invoice,
