@@ -76,7 +76,7 @@ from salesledger.domain.errors import (
     UnknownCustomer,
     ValidationFailed,
 )
-from salesledger.domain.invoicing import LineInput, TaxCategory, Totals, check_purchase_order
+from salesledger.domain.invoicing import LineInput, Totals, VatCategory, check_purchase_order
 from salesledger.domain.journal import document_entry, to_base
 from salesledger.domain.lifecycle import DocStatus
 from salesledger.domain.numbering import fiscal_year
@@ -405,7 +405,7 @@ def _check_opening(doc: BulkDoc, currency: str) -> None:
         raise ValidationFailed("an opening item keeps the number its own system gave it; "
                                "give its number", field="number")
     for li in doc.lines:
-        if li.tax_category != TaxCategory.NOT_SUBJECT or li.tax_rate or li.discount_percent:
+        if li.tax_category != VatCategory.NOT_SUBJECT or li.tax_rate or li.discount_percent:
             raise ValidationFailed("an opening item carries no VAT of its own: its lines are "
                                    "of VAT category O at 0 %", field="tax_category")
         try:

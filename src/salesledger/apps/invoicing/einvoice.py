@@ -37,7 +37,6 @@ from salesledger.domain.einvoice import (
     PostalAddress,
     PrecedingInvoice,
     VatBreakdown,
-    VatCategory,
     vat_category,
     vat_rate,
 )
@@ -46,6 +45,7 @@ from salesledger.domain.errors import (
     EInvoiceRuleBroken,
     ValidationFailed,
 )
+from salesledger.domain.invoicing import VatCategory
 from salesledger.domain.journal import to_base
 from salesledger.formats.einvoice.codes import (
     CREDIT_TRANSFER,
