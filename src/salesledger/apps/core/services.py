@@ -230,13 +230,6 @@ def number_format(prefix: str, fy: int, seq: int) -> str:
     return format_number(prefix, fy, seq)
 
 
-def company_get(code: str) -> Company:
-    company = Company.objects.filter(code=code).first()
-    if company is None:
-        raise NotFound(f"no company with code {code!r}", company=code)
-    return company
-
-
 def user_ensure(
     *, username: str, email: str = "", password: str | None = None, staff: bool = True
 ) -> Any:

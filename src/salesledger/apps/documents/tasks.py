@@ -15,7 +15,7 @@ FREEZE_CHUNK = 100
 @task()
 def freeze_pdfs_task(company: str, invoice_ids: list[int]) -> dict[str, Any]:
     """Freeze the PDFs of posted documents of one company (by code), queued at posting."""
-    from salesledger.apps.core.services import company_get
+    from salesledger.apps.core.selectors import company_get
 
     from .services import pdfs_freeze
 

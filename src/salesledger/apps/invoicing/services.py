@@ -29,7 +29,8 @@ from salesledger.apps.core.services import (
     require_role,
 )
 from salesledger.apps.customers.models import Customer, PaymentTerms
-from salesledger.apps.customers.services import customer_get, payment_terms_find
+from salesledger.apps.customers.selectors import customer_get
+from salesledger.apps.customers.services import payment_terms_find
 from salesledger.apps.ledger.services import journal_write
 from salesledger.domain import lifecycle
 from salesledger.domain.errors import (
@@ -54,6 +55,7 @@ from salesledger.money import Money, Rounding, is_currency
 from .einvoice import einvoice_check
 from .issuing import charge_inputs, compute_invoice_totals, document_snapshot, line_inputs
 from .models import DocKind, DocumentCharge, Instalment, Invoice, InvoiceLine
+from .selectors import invoice_get
 
 
 @dataclass
@@ -319,16 +321,6 @@ def _check_credit_within_invoice(cn: Invoice, total: int) -> None:
         raise CreditExceedsInvoice(
             f"credit notes would exceed {original.number}: at most {left} can still be credited",
             invoice=original.number)
-
-
-def invoice_get(company: Company, number_or_id: str | int) -> Invoice:
-    qs = Invoice.objects.filter(company=company).select_related("customer")
-    inv = qs.filter(number=str(number_or_id)).first()
-    if inv is None and str(number_or_id).isdigit():
-        inv = qs.filter(pk=int(number_or_id)).first()
-    if inv is None:
-        raise NotFound(f"no invoice or credit note {number_or_id!r}", document=number_or_id)
-    return inv
 
 
 def parse_decimal(text: str, what: str) -> Decimal:

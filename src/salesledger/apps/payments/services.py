@@ -30,7 +30,7 @@ from salesledger.apps.core.services import (
     number_take,
     require_role,
 )
-from salesledger.apps.customers.services import customer_get
+from salesledger.apps.customers.selectors import customer_get
 from salesledger.apps.invoicing.models import DocKind, Instalment, Invoice
 from salesledger.apps.invoicing.services import document_currency, resolve_rate
 from salesledger.apps.ledger.selectors import entry_lines

@@ -16,7 +16,7 @@ from django_tasks import task
 
 
 def _company(code: str) -> Any:
-    from salesledger.apps.core.services import company_get
+    from salesledger.apps.core.selectors import company_get
 
     return company_get(code)
 
