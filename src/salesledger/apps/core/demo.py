@@ -57,7 +57,7 @@ class DemoRefused(LedgerError):
 def demo_load(*, code: str = "demo", customers: int = 300, seed: int = 20261123,
               today: date | None = None) -> dict[str, Any]:
     """Create (or fill an empty) company ``code`` with seeded demo data; return a summary."""
-    from salesledger.apps.invoicing.bulk import documents_post_bulk
+    from salesledger.apps.invoicing.services import documents_post_bulk
     from salesledger.apps.payments.bulk import allocations_apply_bulk, receipts_record_bulk
 
     started = time.perf_counter()
@@ -248,7 +248,7 @@ def _create_customers(company: Company, actor: Actor, plan_customers: list[PlanC
 # ---------------------------------------------------------------- documents and payments
 def _bulk_doc(plan: Plan, d: PlanDoc, customer_ids: list[int], terms: dict[str, PaymentTerms],
               invoice_ids: list[int]) -> Any:
-    from salesledger.apps.invoicing.bulk import BulkDoc
+    from salesledger.apps.invoicing.posting.check import BulkDoc
 
     customer = plan.customers[d.customer]
     term = terms.get(customer.terms_code) if d.kind == DocKind.INVOICE else None

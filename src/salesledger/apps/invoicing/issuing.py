@@ -1,7 +1,8 @@
-"""A document as posting issues it: its totals, its inputs, the customer and the snapshot.
+"""A document as posting issues it: currency and rate, totals, inputs, customer, snapshot.
 
-The pieces that posting (``services``, ``bulk``), the e-invoice builder (``einvoice``) and the
-documents app share, below all of them so that they depend on it one way: the totals of a
+The pieces that posting (``services``, ``posting/``), the e-invoice builder (``einvoice``) and
+the apps above (documents, quotes, recurring, imports) share, below all of them so that they
+depend on it one way: the currency and exchange rate of a document, the totals of a
 document under the company's tax rounding and rounding policy (the pure core computes them,
 ``domain/invoicing.py``), the lines and allowances or charges of a stored document as the core
 takes them, the customer as the document prints it, and the snapshot posting would freeze of a
@@ -11,11 +12,15 @@ stored document (``domain/snapshot.py``).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from salesledger.apps.core.models import Company
 from salesledger.apps.customers.models import Customer
+from salesledger.apps.fx.selectors import rate_on
+from salesledger.domain.errors import ExchangeRateMissing, ValidationFailed
+from salesledger.domain.fx import parse_rate
 from salesledger.domain.invoicing import (
     DocumentChargeInput,
     LineInput,
@@ -24,9 +29,42 @@ from salesledger.domain.invoicing import (
     compute_totals,
 )
 from salesledger.domain.snapshot import build_snapshot
-from salesledger.money import Money, Rounding
+from salesledger.money import Money, Rounding, is_currency
 
 from .models import Invoice
+
+
+def resolve_rate(company: Company, currency: str, rate: Decimal | None,
+                 day: date | None = None) -> Decimal:
+    """The document's rate: the one given, else (with ``day``) the company's rate table on
+    that day (``fx.selectors.rate_on``), else refused."""
+    if currency == company.base_currency:
+        if rate not in (None, Decimal(1)):
+            raise ValidationFailed("a document in the base currency has rate 1", field="rate")
+        return Decimal(1)
+    if rate is None and day is not None:
+        try:
+            return rate_on(company, currency, day)
+        except ExchangeRateMissing:
+            raise ValidationFailed(
+                f"a {currency} document needs an exchange rate to {company.base_currency}: "
+                f"none was given and the rate table has none on or before {day.isoformat()} "
+                f"(add one with `salesledger fx rate add {currency} RATE`)", field="rate",
+            ) from None
+    if rate is None:
+        raise ValidationFailed(
+            f"a {currency} document needs an exchange rate to {company.base_currency}",
+            field="rate",
+        )
+    return parse_rate(rate)  # positive, finite, in the rate table's range
+
+
+def document_currency(company: Company, customer: Customer, currency: str) -> str:
+    """The document's currency: the one given, else the customer's, else the base one."""
+    cur = (currency or customer.currency or company.base_currency).upper()
+    if not is_currency(cur):
+        raise ValidationFailed(f"unknown currency {currency!r}", field="currency")
+    return cur
 
 
 def compute_invoice_totals(company: Company, currency: str, lines: list[LineInput],

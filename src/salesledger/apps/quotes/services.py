@@ -28,14 +28,9 @@ from salesledger.apps.core.services import (
 )
 from salesledger.apps.customers.selectors import customer_get
 from salesledger.apps.customers.services import payment_terms_find
-from salesledger.apps.invoicing.issuing import compute_invoice_totals
+from salesledger.apps.invoicing.issuing import compute_invoice_totals, document_currency
 from salesledger.apps.invoicing.models import Invoice
-from salesledger.apps.invoicing.services import (
-    InvoiceInput,
-    document_currency,
-    invoice_create,
-    invoice_post,
-)
+from salesledger.apps.invoicing.services import InvoiceInput, invoice_create, invoice_post
 from salesledger.domain.errors import NotFound, ValidationFailed
 from salesledger.domain.invoicing import LineInput, Totals
 from salesledger.domain.quotes import (

@@ -27,14 +27,12 @@ from salesledger.apps.core.models import Company, Role
 from salesledger.apps.core.services import posting_locks, require_role
 from salesledger.apps.customers.selectors import customer_get
 from salesledger.apps.customers.services import payment_terms_find
-from salesledger.apps.invoicing.issuing import compute_invoice_totals
-from salesledger.apps.invoicing.services import (
-    InvoiceInput,
+from salesledger.apps.invoicing.issuing import (
+    compute_invoice_totals,
     document_currency,
-    invoice_create,
-    invoice_post,
     resolve_rate,
 )
+from salesledger.apps.invoicing.services import InvoiceInput, invoice_create, invoice_post
 from salesledger.domain.errors import LedgerError
 from salesledger.domain.invoicing import LineInput
 from salesledger.domain.recurrence import (

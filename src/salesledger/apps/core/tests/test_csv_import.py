@@ -443,7 +443,8 @@ def test_open_items_export(csv_company: Any, with_invoices: Any) -> None:
 def test_bulk_posting_gives_what_single_posting_gives(csv_owner: Any, tax_rounding: str,
                                                       terms_code: str) -> None:
     from salesledger.apps.customers.models import PaymentTerms
-    from salesledger.apps.invoicing.bulk import BulkDoc, documents_post_bulk
+    from salesledger.apps.invoicing.posting.check import BulkDoc
+    from salesledger.apps.invoicing.services import documents_post_bulk
     from salesledger.domain.snapshot import snapshot_hash
 
     company = make_company(csv_owner, "same", tax_rounding=tax_rounding)

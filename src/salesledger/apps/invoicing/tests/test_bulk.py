@@ -18,8 +18,9 @@ from salesledger.apps.core.tests.csv_support import (
     make_owner,
     post_single,
 )
-from salesledger.apps.invoicing.bulk import BulkDoc, documents_post_bulk
 from salesledger.apps.invoicing.models import Invoice
+from salesledger.apps.invoicing.posting.check import BulkDoc
+from salesledger.apps.invoicing.services import documents_post_bulk
 from salesledger.domain.errors import (
     CreditExceedsInvoice,
     CurrencyMismatch,
