@@ -60,7 +60,8 @@ def generate(size: str, seed: int) -> dict[str, Any]:
     from salesledger.apps.core.services import company_create
     from salesledger.apps.customers.models import Customer, PaymentTerms
     from salesledger.apps.interchange.csvio import import_file
-    from salesledger.apps.invoicing.bulk import BulkDoc, documents_post_bulk
+    from salesledger.apps.invoicing.posting.check import BulkDoc
+    from salesledger.apps.invoicing.services import documents_post_bulk
     from salesledger.apps.payments.bulk import BulkReceipt, receipts_record_bulk
     from salesledger.domain.invoicing import LineInput
 

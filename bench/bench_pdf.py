@@ -90,7 +90,8 @@ def build(documents: int, seed: int) -> list[int]:
     from salesledger.apps.core.services import company_create, company_profile_update
     from salesledger.apps.customers.models import PaymentTerms
     from salesledger.apps.customers.services import AddressInput, CustomerInput, customer_create
-    from salesledger.apps.invoicing.bulk import BulkDoc, documents_post_bulk
+    from salesledger.apps.invoicing.posting.check import BulkDoc
+    from salesledger.apps.invoicing.services import documents_post_bulk
     from salesledger.domain.invoicing import LineInput
 
     call_command("migrate", verbosity=0)

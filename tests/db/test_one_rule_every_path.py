@@ -10,10 +10,17 @@ from typing import Any
 
 import pytest
 
+from salesledger.apps.core.services import company_close_period
 from salesledger.apps.interchange.csvio import import_file
 from salesledger.apps.interchange.tests.csv_support import write_csv
-from salesledger.apps.invoicing.bulk import BulkDoc, documents_post_bulk
-from salesledger.apps.invoicing.services import InvoiceInput, invoice_create, invoice_post
+from salesledger.apps.invoicing.models import Invoice
+from salesledger.apps.invoicing.posting.check import BulkDoc
+from salesledger.apps.invoicing.services import (
+    InvoiceInput,
+    documents_post_bulk,
+    invoice_create,
+    invoice_post,
+)
 from salesledger.apps.invoicing.tests.books import (
     ledger_problems,
     line,
@@ -35,7 +42,12 @@ from salesledger.apps.payments.services import (
     allocate,
     receipt_record,
 )
-from salesledger.domain.errors import ImportFailed, LedgerError, PurchaseOrderRequired
+from salesledger.domain.errors import (
+    ImportFailed,
+    LedgerError,
+    PeriodClosed,
+    PurchaseOrderRequired,
+)
 
 ISSUED = date(2025, 3, 1)
 EARLIER = date(2025, 2, 20)
@@ -126,3 +138,30 @@ def test_a_blank_purchase_order_number_is_none_on_every_path(books: dict[str, An
         BulkDoc(customer_id=customer_id, kind="invoice", issue_date=ISSUED, currency="EUR",
                 lines=lines, po_number=po_number)]))
     assert single == bulk == PurchaseOrderRequired.code
+
+
+def test_a_credit_note_breaking_several_rules_gets_the_same_first_refusal(
+        books: dict[str, Any], tmp_path: Path) -> None:
+    # given an invoice of 120.00, and books closed through its issue date
+    company, owner, inv = books["company"], books["owner"], books["invoice"]
+    company_close_period(actor=owner, company=company, through=ISSUED)
+    # when a credit note of 240.00 dated that day corrects it (closed period, and too much)
+    lines = [line("Refund", "1", "200.00", "20")]
+    draft = invoice_create(actor=owner, company=company, data=InvoiceInput(
+        customer_code="C001", issue_date=ISSUED, lines=lines, kind="credit_note",
+        corrects_number=inv.number or ""))
+    single = _code(lambda: invoice_post(actor=owner, company=company, invoice_id=draft.pk))
+    bulk = _code(lambda: documents_post_bulk(actor=owner, company=company, docs=[
+        BulkDoc(customer_id=inv.customer_id, kind="credit_note", issue_date=ISSUED,
+                currency="EUR", lines=lines, corrects_id=inv.pk)]))
+    path = write_csv(tmp_path, "credit.csv", f"""
+        kind,ref,customer,issue_date,corrects,description,quantity,unit_price,tax_rate
+        credit_note,r1,C001,2025-03-01,{inv.number},Refund,1,200.00,20
+    """)
+    with pytest.raises(ImportFailed) as failed:
+        import_file(kind="invoices", path=path, company=company, actor=owner)
+    # then every path refuses it for the rule posting checks first: the period
+    assert single == bulk == PeriodClosed.code
+    assert [p.code for p in failed.value.problems] == [PeriodClosed.code]
+    assert Invoice.objects.filter(company=company, status="posted").count() == 1
+    assert ledger_problems(company) == []

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 from conftest import DAY
 
+from salesledger.apps.core import events as domain_events
 from salesledger.apps.core.invariants import check_company
 from salesledger.apps.core.models import NumberCounter
 from salesledger.apps.core.services import (
@@ -22,7 +23,7 @@ from salesledger.apps.invoicing.services import (
     invoice_create,
     invoice_delete_draft,
     invoice_post,
-    snapshot_hash,
+    invoices_post,
 )
 from salesledger.apps.ledger.models import JournalEntry
 from salesledger.apps.payments.models import Allocation
@@ -38,6 +39,7 @@ from salesledger.domain.errors import (
     UnknownCustomer,
 )
 from salesledger.domain.invoicing import LineInput
+from salesledger.domain.snapshot import snapshot_hash
 from tests.support import events, journal, last_seq, open_amount, settled
 
 
@@ -273,6 +275,41 @@ def test_credit_notes_cannot_exceed_the_invoice(company, owner, customer, post_i
     rest = post_invoice(kind="credit_note", corrects=inv.number, lines=[("c", 1, "20.00", "20")])
     assert rest.allocated == 2400 and open_amount(inv) == 0
     assert check_company(company) == []
+
+
+def test_drafts_post_together_as_one_batch(company, owner, customer, create_invoice):
+    # given three drafts, the latest one first
+    drafts = [create_invoice(issue_date=DAY + timedelta(days=n)) for n in (2, 0, 1)]
+    seq = last_seq(company)
+    # when they are posted together
+    posted: list[domain_events.DocumentsPosted] = []
+    with domain_events.subscribed(domain_events.DocumentsPosted, posted.append):
+        invoices = invoices_post(actor=owner, company=company,
+                                 invoice_ids=[d.pk for d in drafts])
+    # then each keeps its row and takes its number in order of issue date
+    assert [i.pk for i in invoices] == [d.pk for d in drafts]
+    assert [i.number for i in invoices] == ["INV2025-00003", "INV2025-00001", "INV2025-00002"]
+    assert all(i.status == "posted" and i.journal_entry_id for i in invoices)
+    # and the apps above hear of the three at once
+    [event] = posted
+    assert [d.id for d in event.documents] == [d.pk for d in drafts]
+    assert [e.action for e in events(company, since=seq)] == ["invoice.post"] * 3
+    assert check_company(company) == []
+
+
+def test_a_batch_with_a_refused_draft_posts_nothing(company, owner, customer, make_customer,
+                                                    create_invoice):
+    # given a draft that passes every rule and one for a customer who requires a PO number
+    make_customer("PO1", po_required=True)
+    good, bad = create_invoice(), create_invoice("PO1")
+    # when both are posted together, the first refusal is the batch's
+    with pytest.raises(PurchaseOrderRequired):
+        invoices_post(actor=owner, company=company, invoice_ids=[good.pk, bad.pk])
+    # then neither is posted, and no number was taken
+    assert set(Invoice.objects.filter(company=company).values_list("status", flat=True)) == {
+        "draft"}
+    assert not NumberCounter.objects.filter(company=company, last__gt=0).exists()
+    assert JournalEntry.objects.filter(company=company).count() == 0
 
 
 def test_credit_note_for_a_paid_invoice_stays_an_open_credit(

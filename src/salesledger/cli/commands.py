@@ -352,7 +352,8 @@ def cmd_credit_note_create(args: argparse.Namespace) -> int:
 
 
 def cmd_invoice_post(args: argparse.Namespace) -> int:
-    from salesledger.apps.invoicing.services import invoice_get, invoice_post
+    from salesledger.apps.invoicing.selectors import invoice_get
+    from salesledger.apps.invoicing.services import invoice_post
 
     company = _company(args)
     inv = invoice_get(company, args.id)
@@ -454,7 +455,7 @@ def cmd_invoice_list(args: argparse.Namespace) -> int:
 def cmd_invoice_einvoice(args: argparse.Namespace) -> int:
     from salesledger.apps.documents.einvoice_files import einvoice_file, einvoice_filename
     from salesledger.apps.invoicing.einvoice import peppol_gaps
-    from salesledger.apps.invoicing.services import invoice_get
+    from salesledger.apps.invoicing.selectors import invoice_get
 
     company = _company(args)
     if args.format == "facturx" and not args.output:
@@ -600,7 +601,7 @@ def cmd_balance(args: argparse.Namespace) -> int:
     as_of = _as_of(args, company)
     cid = None
     if args.customer:
-        from salesledger.apps.customers.services import customer_get
+        from salesledger.apps.customers.selectors import customer_get
 
         cid = customer_get(company, args.customer).pk
     balances = customer_balances(company, as_of=as_of, customer_id=cid)
@@ -636,7 +637,7 @@ def cmd_open_items(args: argparse.Namespace) -> int:
     as_of = _as_of(args, company)
     cid = None
     if args.customer:
-        from salesledger.apps.customers.services import customer_get
+        from salesledger.apps.customers.selectors import customer_get
 
         cid = customer_get(company, args.customer).pk
     items = open_items(company, customer_id=cid, as_of=as_of, overdue_only=args.overdue)

@@ -54,7 +54,7 @@ def _read_text(path: str, what: str) -> str:
 # ---------------------------------------------------------------- invoices
 def cmd_invoice_pdf(args: argparse.Namespace) -> int:
     from salesledger.apps.documents.services import invoice_pdf_file
-    from salesledger.apps.invoicing.services import invoice_get
+    from salesledger.apps.invoicing.selectors import invoice_get
 
     _no_json_to_stdout(args, args.output)
     company = _company(args)

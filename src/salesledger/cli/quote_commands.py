@@ -96,7 +96,8 @@ def cmd_quote_decline(args: argparse.Namespace) -> int:
 
 
 def cmd_quote_revise(args: argparse.Namespace) -> int:
-    from salesledger.apps.quotes.services import quote_get, quote_revise
+    from salesledger.apps.quotes.selectors import quote_get
+    from salesledger.apps.quotes.services import quote_revise
 
     company = _company(args)
     before = quote_get(company, args.number).label
@@ -204,8 +205,7 @@ def cmd_recurring_list(args: argparse.Namespace) -> int:
 
 
 def cmd_recurring_show(args: argparse.Namespace) -> int:
-    from salesledger.apps.recurring.selectors import recurring_runs
-    from salesledger.apps.recurring.services import recurring_get
+    from salesledger.apps.recurring.selectors import recurring_get, recurring_runs
 
     company = _company(args)
     schedule = recurring_get(company, args.id)
@@ -241,7 +241,8 @@ def cmd_recurring_resume(args: argparse.Namespace) -> int:
 
 
 def cmd_recurring_run(args: argparse.Namespace) -> int:
-    from salesledger.apps.recurring.services import recurring_get, recurring_run
+    from salesledger.apps.recurring.selectors import recurring_get
+    from salesledger.apps.recurring.services import recurring_run
 
     company = _company(args)
     schedule_id = recurring_get(company, args.schedule).pk if args.schedule else None

@@ -20,24 +20,14 @@ from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
+from .invoicing import VatCategory
+
 
 class DocumentType(StrEnum):
     """UNCL 1001 document type codes (BT-3)."""
 
     INVOICE = "380"
     CREDIT_NOTE = "381"
-
-
-class VatCategory(StrEnum):
-    """UNCL 5305 VAT category codes used by EN 16931 (BT-95, BT-102, BT-118, BT-151)."""
-
-    STANDARD = "S"
-    ZERO = "Z"
-    EXEMPT = "E"
-    REVERSE_CHARGE = "AE"
-    INTRA_COMMUNITY = "K"
-    EXPORT = "G"
-    NOT_SUBJECT = "O"
 
 
 def vat_category(category: str, rate: str | Decimal) -> str:

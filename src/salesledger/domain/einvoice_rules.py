@@ -23,7 +23,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
-from .einvoice import EInvoice, Party, VatCategory
+from .einvoice import EInvoice, Party
+from .invoicing import VatCategory
 
 # VAT exemption reason codes (VATEX, CEF code list) a sales ledger may write in BT-121.
 VATEX_CODES: frozenset[str] = frozenset(

@@ -35,8 +35,10 @@ class TaxRounding(StrEnum):
     PER_DOCUMENT = "per_document"
 
 
-class TaxCategory(StrEnum):
-    """UNCL5305 VAT category codes used by EN 16931."""
+class VatCategory(StrEnum):
+    """UNCL 5305 VAT category codes used by EN 16931 (BT-95, BT-102, BT-118, BT-151): the
+    categories of the ledger's lines and document allowances and charges, and of its
+    e-invoices (``domain/einvoice.py``)."""
 
     STANDARD = "S"
     ZERO = "Z"
@@ -54,7 +56,7 @@ class LineInput:
     unit_price: Decimal
     tax_rate: Decimal = Decimal(0)
     discount_percent: Decimal = Decimal(0)
-    tax_category: str = TaxCategory.STANDARD.value
+    tax_category: str = VatCategory.STANDARD.value
     # Why a line bears no VAT (EN 16931 BT-120): needed for exempt (E) lines.
     exemption_reason: str = ""
     # UN/ECE Recommendation 20 unit of measure (EN 16931 BT-130); C62 is "one" (a unit).
@@ -72,7 +74,7 @@ class DocumentChargeInput:
     reason: str = ""
     reason_code: str = ""
     tax_rate: Decimal = Decimal(0)
-    tax_category: str = TaxCategory.STANDARD.value
+    tax_category: str = VatCategory.STANDARD.value
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,11 +196,11 @@ def validate_line(line: LineInput, index: int, *, allow_negative: bool = False) 
         raise ValidationFailed(f"{where}: discount must be between 0 and 100 %", line=index + 1)
     if not (Decimal(0) <= line.tax_rate <= HUNDRED):
         raise ValidationFailed(f"{where}: tax rate must be between 0 and 100 %", line=index + 1)
-    if line.tax_category not in TaxCategory._value2member_map_:
+    if line.tax_category not in VatCategory._value2member_map_:
         raise ValidationFailed(
             f"{where}: unknown tax category {line.tax_category!r}", line=index + 1
         )
-    if line.tax_category != TaxCategory.STANDARD and line.tax_rate != 0:
+    if line.tax_category != VatCategory.STANDARD and line.tax_rate != 0:
         raise ValidationFailed(
             f"{where}: tax category {line.tax_category} takes a 0 % rate", line=index + 1
         )
@@ -228,10 +230,10 @@ def validate_charge(charge: DocumentChargeInput, index: int, exponent: int) -> i
     if not (Decimal(0) <= charge.tax_rate <= HUNDRED):
         raise ValidationFailed(f"{where}: tax rate must be between 0 and 100 %",
                                charge=index + 1)
-    if charge.tax_category not in TaxCategory._value2member_map_:
+    if charge.tax_category not in VatCategory._value2member_map_:
         raise ValidationFailed(f"{where}: unknown tax category {charge.tax_category!r}",
                                charge=index + 1)
-    if charge.tax_category != TaxCategory.STANDARD and charge.tax_rate != 0:
+    if charge.tax_category != VatCategory.STANDARD and charge.tax_rate != 0:
         raise ValidationFailed(
             f"{where}: tax category {charge.tax_category} takes a 0 % rate", charge=index + 1)
     return int(scaled)

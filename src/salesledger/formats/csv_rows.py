@@ -21,7 +21,7 @@ from decimal import Decimal
 from typing import Any, TextIO
 
 from salesledger.domain.errors import ImportFailed, NegativeQuantity
-from salesledger.domain.invoicing import HUNDRED, LineInput, TaxCategory
+from salesledger.domain.invoicing import HUNDRED, LineInput, VatCategory
 
 
 @dataclass(frozen=True, slots=True)
@@ -397,9 +397,9 @@ def _opening_line(cells: Cells, row: dict[str, str], total: Decimal | None
             cells.problem(col, "an opening item is given by its total alone; leave "
                                f"{col} empty")
     category = row.get("tax_category", "").upper()
-    if category and category != TaxCategory.NOT_SUBJECT:
+    if category and category != VatCategory.NOT_SUBJECT:
         cells.problem("tax_category", f"an opening item carries no VAT of its own (category "
-                                      f"{TaxCategory.NOT_SUBJECT.value}), not {category}")
+                                      f"{VatCategory.NOT_SUBJECT.value}), not {category}")
     if total is None:
         if not row.get("total"):
             cells.problem("total", "an opening item needs its total")
@@ -407,7 +407,7 @@ def _opening_line(cells: Cells, row: dict[str, str], total: Decimal | None
     number = row.get("number", "")
     description = row.get("description") or f"Opening item {number}".strip()
     return LineInput(description, Decimal(1), total, Decimal(0), Decimal(0),
-                     TaxCategory.NOT_SUBJECT.value)
+                     VatCategory.NOT_SUBJECT.value)
 
 
 def _invoice_line(cells: Cells, row: dict[str, str]) -> LineInput | None:
@@ -422,11 +422,11 @@ def _invoice_line(cells: Cells, row: dict[str, str]) -> LineInput | None:
     tax_rate = cells.get("tax_rate", parse_percent, default=Decimal(0))
     discount = cells.get("discount_percent", parse_percent, default=Decimal(0))
     reason = row.get("exemption_reason", "")
-    category = row.get("tax_category", "").upper() or TaxCategory.STANDARD.value
-    if category not in TaxCategory._value2member_map_:
+    category = row.get("tax_category", "").upper() or VatCategory.STANDARD.value
+    if category not in VatCategory._value2member_map_:
         cells.problem("tax_category", f"{row['tax_category']!r} is not a tax category; use "
-                                      f"one of {', '.join(c.value for c in TaxCategory)}")
-    elif category != TaxCategory.STANDARD and tax_rate:
+                                      f"one of {', '.join(c.value for c in VatCategory)}")
+    elif category != VatCategory.STANDARD and tax_rate:
         cells.problem("tax_rate", f"tax category {category} takes a 0 % rate, not {tax_rate}")
     if quantity is None or price is None:
         return None

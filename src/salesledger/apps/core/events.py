@@ -90,7 +90,8 @@ class PostedDocument:
 
 @dataclass(frozen=True)
 class DocumentsPosted(Event):
-    """Invoices and credit notes were posted (one by ``invoice_post``, many by the bulk writer)."""
+    """Invoices and credit notes were posted (by ``invoices_post``; by an import, a chunk at
+    a time)."""
 
     company_id: int
     actor: Actor

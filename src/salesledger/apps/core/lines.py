@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from django.db import models
 
-from salesledger.domain.invoicing import TaxCategory
+from salesledger.domain.invoicing import VatCategory
 
 from .fields import DecimalText
 
@@ -20,7 +20,7 @@ class SaleLineFields(models.Model):
     discount_percent = DecimalText(default=Decimal(0))
     tax_rate = DecimalText(default=Decimal(0))
     tax_category = models.CharField(
-        max_length=3, choices=[(c.value, c.name) for c in TaxCategory], default="S"
+        max_length=3, choices=[(c.value, c.name) for c in VatCategory], default="S"
     )
     exemption_reason = models.CharField(max_length=200, blank=True)
     # UN/ECE Recommendation 20 unit of measure (EN 16931 BT-130); C62 is "one".

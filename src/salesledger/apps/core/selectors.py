@@ -11,13 +11,17 @@ from salesledger.domain.errors import NotFound, ValidationFailed
 from .models import Company, Membership
 
 
+def company_get(code: str) -> Company:
+    company = Company.objects.filter(code=code).first()
+    if company is None:
+        raise NotFound(f"no company with code {code!r}", company=code)
+    return company
+
+
 def company_resolve(code: str | None) -> Company:
     """The company named by ``code``, or the only company when none is named."""
     if code:
-        company = Company.objects.filter(code=code).first()
-        if company is None:
-            raise NotFound(f"no company with code {code!r}", company=code)
-        return company
+        return company_get(code)
     companies = list(Company.objects.order_by("code")[:2])
     if len(companies) == 1:
         return companies[0]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from functools import partial
 from typing import Any
@@ -85,6 +85,17 @@ def check_open_period(company: Company, day: date) -> None:
             date=day,
             lock_date=lock_date,
         )
+
+
+def open_period_check(company: Company, days: Iterable[date]) -> Callable[[date], None]:
+    """``check_open_period`` for many dates with one query: only a date in a closed period
+    goes back to it (to raise its error)."""
+    try:
+        check_open_period(company, min(days, default=date.max))
+    except PeriodClosed as exc:
+        lock_date = exc.fields["lock_date"]
+        return lambda day: check_open_period(company, day) if day <= lock_date else None
+    return lambda day: None
 
 
 def company_today(company: Company) -> date:
@@ -228,13 +239,6 @@ def number_take(company: Company, series: str, day: date, count: int = 1) -> tup
 
 def number_format(prefix: str, fy: int, seq: int) -> str:
     return format_number(prefix, fy, seq)
-
-
-def company_get(code: str) -> Company:
-    company = Company.objects.filter(code=code).first()
-    if company is None:
-        raise NotFound(f"no company with code {code!r}", company=code)
-    return company
 
 
 def user_ensure(

@@ -8,10 +8,17 @@ from typing import Any
 from django.db.models import Q
 
 from salesledger.apps.core.models import Company
+from salesledger.domain.errors import UnknownCustomer
 from salesledger.money import Money
 
 from .models import Customer, PaymentTerms
-from .services import customer_get
+
+
+def customer_get(company: Company, code: str) -> Customer:
+    customer = Customer.objects.filter(company=company, code=code).first()
+    if customer is None:
+        raise UnknownCustomer(f"no customer with code {code!r}", customer=code)
+    return customer
 
 
 def customer_list(

@@ -13,12 +13,13 @@ from salesledger.apps.core.audit import audit
 from salesledger.apps.core.models import Company, Role
 from salesledger.apps.core.services import require_role
 from salesledger.domain.countries import check_country
-from salesledger.domain.errors import DuplicateCode, NotFound, ValidationFailed
+from salesledger.domain.errors import DuplicateCode, NotFound, UnknownCustomer, ValidationFailed
 from salesledger.domain.identifiers import normalise_iban, normalise_tax_id
 from salesledger.domain.terms import Terms
 from salesledger.money import Money, is_currency
 
 from .models import Address, BankAccount, Contact, ContactRole, Customer, PaymentTerms
+from .selectors import customer_get
 
 
 @dataclass
@@ -297,7 +298,7 @@ def customer_update(*, actor: Actor, company: Company, code: str, **changes: Any
     if unknown:
         raise ValidationFailed(f"cannot change {sorted(unknown)} here")
     with transaction.atomic():
-        customer = customer_get(company, code, for_update=True)
+        customer = _customer_locked(company, code)
         before = customer_snapshot(customer)
         if "country" in changes:
             changes["country"] = check_country(str(changes["country"]))
@@ -332,7 +333,7 @@ def customer_verify(*, actor: Actor, company: Company, code: str, at: datetime) 
     """Record that someone confirmed the customer's record is accurate."""
     require_role(company, actor, Role.CLERK)
     with transaction.atomic():
-        customer = customer_get(company, code, for_update=True)
+        customer = _customer_locked(company, code)
         customer.verified_at = at
         customer.save(update_fields=["verified_at"])
         audit(company, actor, "customer.verify", "customer", customer.pk, at=at.isoformat())
@@ -383,14 +384,10 @@ def contact_add(*, actor: Actor, company: Company, code: str, contact: ContactIn
     return row
 
 
-def customer_get(company: Company, code: str, for_update: bool = False) -> Customer:
-    qs = Customer.objects.filter(company=company, code=code)
-    if for_update:
-        qs = qs.select_for_update()
-    customer = qs.first()
+def _customer_locked(company: Company, code: str) -> Customer:
+    """The customer, its row locked until the transaction ends (the service changes it)."""
+    customer = Customer.objects.select_for_update().filter(company=company, code=code).first()
     if customer is None:
-        from salesledger.domain.errors import UnknownCustomer
-
         raise UnknownCustomer(f"no customer with code {code!r}", customer=code)
     return customer
 

@@ -50,11 +50,11 @@ from salesledger.apps.core.audit import audit
 from salesledger.apps.core.models import Company, Role
 from salesledger.apps.core.services import require_role
 from salesledger.apps.customers.models import Communication, Customer
-from salesledger.apps.customers.services import customer_get
+from salesledger.apps.customers.selectors import customer_get
 from salesledger.apps.invoicing.models import Invoice
-from salesledger.apps.invoicing.services import invoice_get
+from salesledger.apps.invoicing.selectors import invoice_get
 from salesledger.apps.quotes import services as quotes_services
-from salesledger.apps.quotes.services import quote_get
+from salesledger.apps.quotes.selectors import quote_get
 from salesledger.domain.errors import (
     DeliveryFailed,
     NoRecipients,

@@ -29,10 +29,11 @@ from salesledger.apps.core.audit import audit
 from salesledger.apps.core.models import Company, Role
 from salesledger.apps.core.services import require_role
 from salesledger.apps.customers.models import Customer
-from salesledger.apps.customers.services import customer_get
+from salesledger.apps.customers.selectors import customer_get
+from salesledger.apps.invoicing.issuing import compute_invoice_totals
 from salesledger.apps.invoicing.models import DocumentFile, Instalment, Invoice
-from salesledger.apps.invoicing.services import build_snapshot, compute_invoice_totals
-from salesledger.apps.quotes.services import quote_get, quote_lines
+from salesledger.apps.quotes.selectors import quote_get
+from salesledger.apps.quotes.services import quote_lines
 from salesledger.domain.errors import (
     DocumentNotPosted,
     DocumentTemplateError,
@@ -40,6 +41,7 @@ from salesledger.domain.errors import (
 )
 from salesledger.domain.journal import to_base
 from salesledger.domain.references import creditor_reference, format_reference
+from salesledger.domain.snapshot import build_snapshot
 from salesledger.domain.statement import summarise
 
 from . import context as ctx

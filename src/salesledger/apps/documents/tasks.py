@@ -7,7 +7,7 @@ from typing import Any
 from django_tasks import task
 
 from salesledger.apps.core.models import Company
-from salesledger.apps.core.services import company_get
+from salesledger.apps.core.selectors import company_get
 
 # Posted documents whose PDF the worker freezes in one task.
 FREEZE_CHUNK = 100

@@ -43,8 +43,9 @@ from salesledger.apps.customers.services import (
     customer_snapshot,
 )
 from salesledger.apps.fx.services import rate_add
-from salesledger.apps.invoicing.bulk import BulkDoc, documents_post_bulk
 from salesledger.apps.invoicing.models import DocKind, Instalment, Invoice
+from salesledger.apps.invoicing.posting.check import BulkDoc
+from salesledger.apps.invoicing.services import documents_post_bulk
 from salesledger.apps.payments.bulk import (
     BulkAllocation,
     BulkReceipt,

@@ -37,7 +37,6 @@ from salesledger.domain.einvoice import (
     PostalAddress,
     PrecedingInvoice,
     VatBreakdown,
-    VatCategory,
     vat_category,
     vat_rate,
 )
@@ -46,6 +45,7 @@ from salesledger.domain.errors import (
     EInvoiceRuleBroken,
     ValidationFailed,
 )
+from salesledger.domain.invoicing import VatCategory
 from salesledger.domain.journal import to_base
 from salesledger.formats.einvoice.codes import (
     CREDIT_TRANSFER,
@@ -56,6 +56,7 @@ from salesledger.formats.einvoice.codes import (
 )
 from salesledger.money import Money, Rounding, quantize
 
+from .issuing import charge_inputs, compute_invoice_totals, document_snapshot, line_inputs
 from .models import DocKind, Instalment, Invoice
 
 DRAFT_NUMBER = "DRAFT"
@@ -384,12 +385,11 @@ def einvoice_build(*, company: Company, invoice: Invoice, checked: bool = True) 
 def einvoice_preview(*, company: Company, invoice: Invoice) -> EInvoice:
     """The EN 16931 model a draft would have if it were posted now (number ``DRAFT``, no
     instalments yet), unchecked: what ``einvoice_check`` looks at."""
-    from .services import _snapshot, charge_inputs, compute_invoice_totals, line_inputs
-
     _own(company, invoice)
     lines, charges = line_inputs(invoice), charge_inputs(invoice)
     totals = compute_invoice_totals(company, invoice.currency, lines, charges)
-    return build_einvoice(company, invoice, _snapshot(invoice, totals, lines, charges), [])
+    return build_einvoice(company, invoice, document_snapshot(invoice, totals, lines, charges),
+                          [])
 
 
 def einvoice_xml(*, company: Company, invoice: Invoice, syntax: str) -> bytes:

@@ -14,9 +14,9 @@ from salesledger.apps.core.invariants import Problem, register
 from salesledger.apps.core.models import AuditEvent, Company, NumberCounter
 from salesledger.apps.ledger.models import JournalLine
 from salesledger.domain.journal import AccountRole
+from salesledger.domain.snapshot import snapshot_hash
 
 from .models import DocKind, DocumentCharge, Instalment, Invoice, InvoiceLine
-from .services import snapshot_hash
 
 
 def instalments_sum(company: Company, add: Callable[[Problem], None]) -> None:

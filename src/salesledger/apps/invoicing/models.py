@@ -16,7 +16,7 @@ from django.db.models import F, Q
 from salesledger.apps.core.fields import DecimalText
 from salesledger.apps.core.immutable import ImmutableModel
 from salesledger.apps.core.lines import SaleLineFields
-from salesledger.domain.invoicing import TaxCategory
+from salesledger.domain.invoicing import VatCategory
 from salesledger.domain.lifecycle import DocStatus
 
 
@@ -152,7 +152,7 @@ class DocumentCharge(ImmutableModel):
     reason_code = models.CharField(max_length=3, blank=True)  # UNCL 5189 / UNCL 7161
     amount = models.BigIntegerField()  # minor units of the document currency, positive
     tax_category = models.CharField(
-        max_length=3, choices=[(c.value, c.name) for c in TaxCategory], default="S"
+        max_length=3, choices=[(c.value, c.name) for c in VatCategory], default="S"
     )
     tax_rate = DecimalText(default=Decimal(0))
 

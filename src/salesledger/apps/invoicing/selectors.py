@@ -5,9 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 from salesledger.apps.core.models import Company
+from salesledger.domain.errors import NotFound
 from salesledger.money import Money
 
 from .models import Invoice
+
+
+def invoice_get(company: Company, number_or_id: str | int) -> Invoice:
+    """An invoice or credit note by its number, else by its id."""
+    qs = Invoice.objects.filter(company=company).select_related("customer")
+    inv = qs.filter(number=str(number_or_id)).first()
+    if inv is None and str(number_or_id).isdigit():
+        inv = qs.filter(pk=int(number_or_id)).first()
+    if inv is None:
+        raise NotFound(f"no invoice or credit note {number_or_id!r}", document=number_or_id)
+    return inv
 
 
 def _m(minor: int, currency: str) -> dict[str, str]:

@@ -1,64 +1,48 @@
 """Writing and posting invoices and credit notes.
 
-``invoice_create`` writes a draft; ``invoice_post`` turns it into a posted document in one
-transaction: lock, check the lifecycle and the period, compute totals with the pure core,
-take a gapless number, build the instalment schedule, write a balanced journal entry,
-freeze a snapshot of what was issued and write the audit event.
+``invoice_create`` writes a draft; ``invoices_post`` turns drafts into posted documents in
+one transaction (``invoice_post``: a batch of one), and ``documents_post_bulk`` posts new
+documents that were never stored as drafts (imports, migrations, demo data). Both go the
+same way, read -> check -> write (``posting/``): lock the drafts, check the lifecycle, the
+period and every rule of posting with the pure core (``domain/posting.py``), compute the
+totals, take gapless numbers, build the instalments, write balanced journal entries,
+freeze a snapshot of what was issued and write the audit events
+(docs/design/posting-and-numbering.md).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Any
 
 from django.db import transaction
-from django.db.models import Sum
-from django.utils import timezone
 
 from salesledger.apps.core import events
-from salesledger.apps.core.actors import Actor, actor_row
-from salesledger.apps.core.audit import EventSpec, audit, audit_many
-from salesledger.apps.core.models import Company, Role
-from salesledger.apps.core.services import (
-    check_open_period,
-    document_date_check,
-    number_format,
-    number_take,
-    require_role,
-)
-from salesledger.apps.customers.models import Customer, PaymentTerms
-from salesledger.apps.customers.services import customer_get, payment_terms_find
-from salesledger.apps.fx.selectors import rate_on
-from salesledger.apps.ledger.services import journal_write
+from salesledger.apps.core.actors import Actor
+from salesledger.apps.core.audit import audit
+from salesledger.apps.core.models import Company, ImportBatch, Role
+from salesledger.apps.core.services import require_role
+from salesledger.apps.customers.selectors import customer_get
+from salesledger.apps.customers.services import payment_terms_find
 from salesledger.domain import lifecycle
-from salesledger.domain.errors import (
-    CreditExceedsInvoice,
-    CurrencyMismatch,
-    DocumentNotPosted,
-    ExchangeRateMissing,
-    NotFound,
-    ValidationFailed,
-)
-from salesledger.domain.invoicing import (
-    DocumentChargeInput,
-    LineInput,
-    TaxRounding,
-    Totals,
-    check_purchase_order,
-    compute_totals,
-)
-from salesledger.domain.journal import document_entry, to_base
-from salesledger.domain.references import creditor_reference
-from salesledger.domain.terms import NET_30, ScheduledInstalment, Terms, build_schedule
-from salesledger.money import Money, Rounding, is_currency
+from salesledger.domain.errors import CurrencyMismatch, NotFound, ValidationFailed
+from salesledger.domain.invoicing import DocumentChargeInput, LineInput
+from salesledger.domain.journal import to_base
+from salesledger.money import Money
 
-from .einvoice import einvoice_check
-from .models import DocKind, DocumentCharge, Instalment, Invoice, InvoiceLine
+from .issuing import (
+    charge_inputs,
+    compute_invoice_totals,
+    document_currency,
+    line_inputs,
+    resolve_rate,
+)
+from .models import DocKind, DocumentCharge, Invoice, InvoiceLine
+from .posting.check import BulkDoc, documents_prepare
+from .posting.write import documents_posted, documents_write
+from .selectors import invoice_get
 
 
 @dataclass
@@ -77,48 +61,6 @@ class InvoiceInput:
     exemption_reasons: list[str] = field(default_factory=list)
     # Document-level allowances and charges (EN 16931 BG-20/BG-21), in order.
     charges: list[DocumentChargeInput] = field(default_factory=list)
-
-
-def resolve_rate(company: Company, currency: str, rate: Decimal | None,
-                 day: date | None = None) -> Decimal:
-    """The document's rate: the one given, else (with ``day``) the company's rate table on
-    that day (``fx.selectors.rate_on``), else refused."""
-    if currency == company.base_currency:
-        if rate not in (None, Decimal(1)):
-            raise ValidationFailed("a document in the base currency has rate 1", field="rate")
-        return Decimal(1)
-    if rate is None and day is not None:
-        try:
-            return rate_on(company, currency, day)
-        except ExchangeRateMissing:
-            raise ValidationFailed(
-                f"a {currency} document needs an exchange rate to {company.base_currency}: "
-                f"none was given and the rate table has none on or before {day.isoformat()} "
-                f"(add one with `salesledger fx rate add {currency} RATE`)", field="rate",
-            ) from None
-    if rate is None:
-        raise ValidationFailed(
-            f"a {currency} document needs an exchange rate to {company.base_currency}",
-            field="rate",
-        )
-    from salesledger.domain.fx import parse_rate
-
-    return parse_rate(rate)  # positive, finite, in the rate table's range
-
-
-def document_currency(company: Company, customer: Customer, currency: str) -> str:
-    cur = (currency or customer.currency or company.base_currency).upper()
-    if not is_currency(cur):
-        raise ValidationFailed(f"unknown currency {currency!r}", field="currency")
-    return cur
-
-
-def compute_invoice_totals(company: Company, currency: str, lines: list[LineInput],
-                           charges: Sequence[DocumentChargeInput] = ()) -> Totals:
-    return compute_totals(
-        lines, currency, tax_rounding=TaxRounding(company.tax_rounding),
-        rounding=Rounding(company.rounding), charges=charges,
-    )
 
 
 def invoice_create(*, actor: Actor, company: Company, data: InvoiceInput) -> Invoice:
@@ -184,250 +126,65 @@ def invoice_delete_draft(*, actor: Actor, company: Company, invoice_id: int) -> 
         audit(company, actor, f"{inv.kind}.delete_draft", "invoice", invoice_id)
 
 
-def line_inputs(inv: Invoice) -> list[LineInput]:
-    return [
-        LineInput(li.description, li.quantity, li.unit_price, li.tax_rate,
-                  li.discount_percent, li.tax_category, li.exemption_reason, li.unit_code)
-        for li in inv.lines.all()
-    ]
-
-
-def charge_inputs(inv: Invoice) -> list[DocumentChargeInput]:
-    """The document allowances and charges of a stored document, as the pure core takes
-    them (amounts back from minor units)."""
-    return [
-        DocumentChargeInput(c.is_charge, Money.from_minor(c.amount, inv.currency).amount,
-                            c.reason, c.reason_code, Decimal(c.tax_rate), c.tax_category)
-        for c in inv.charges.all()
-    ]
-
-
-def document_terms(term_ids: tuple[int | None, ...], load: Callable[[int], Terms]) -> Terms:
-    """The terms a document falls due by: the first of its own terms, the customer's and the
-    company's default that is set (``term_ids`` in that order), else 30 days net."""
-    for term_id in term_ids:
-        if term_id:
-            return load(term_id)
-    return NET_30
-
-
-def _terms_for(company: Company, inv: Invoice) -> Terms:
-    return document_terms((inv.terms_id, inv.customer.payment_terms_id, company.default_terms_id),
-                          lambda term_id: PaymentTerms.objects.get(pk=term_id).to_domain())
-
-
-def posting_schedule(company: Company, *, credit: bool, total: int, currency: str, issue: date,
-                     base_total: int, terms: Callable[[], Terms]
-                     ) -> tuple[list[ScheduledInstalment], list[int]]:
-    """Instalments of a document being posted and their base-currency amounts. A credit note
-    (or an invoice of zero) has none: it is an open item as a whole."""
-    if credit or total <= 0:
-        return [], []
-    schedule = build_schedule(Money.from_minor(total, currency), issue, terms(),
-                              Rounding(company.rounding))
-    return schedule, split_base(base_total, [s.amount for s in schedule])
-
-
-def split_base(base_total: int, amounts: list[int]) -> list[int]:
-    """Base-currency amounts of the instalments, in proportion, summing to ``base_total``."""
-    if not amounts:
-        return []
-    total = sum(amounts)
-    parts = [base_total * a // total for a in amounts[:-1]]
-    return parts + [base_total - sum(parts)]
-
-
-def issued_customer(customer: Customer, billing: dict[str, str] | None) -> dict[str, Any]:
-    """The customer as printed on a document: frozen into its snapshot at posting (with the
-    language the document is written in, docs/design/documents.md)."""
-    return {"code": customer.code, "name": customer.name, "legal_name": customer.legal_name,
-            "tax_id": customer.tax_id, "country": customer.country, "billing_address": billing,
-            "language": customer.language}
-
-
-def _text(value: Decimal) -> str:
-    # The text a DecimalText column stores and gives back, never scientific notation.
-    text = str(value)
-    return text if "E" not in text else str(Decimal(format(value, "f")))
-
-
-def build_snapshot(*, number: str | None, kind: str, issue_date: date, currency: str,
-                   rate: Decimal, customer: dict[str, Any], po_number: str,
-                   buyer_reference: str, corrects: str | None, lines: list[LineInput],
-                   totals: Totals, charges: Sequence[DocumentChargeInput] = (),
-                   payment_reference: str = "") -> dict[str, Any]:
-    """What was issued, as JSON: hashed at posting so that any later change shows."""
-    return {
-        "number": number, "kind": kind, "issue_date": issue_date.isoformat(),
-        # ISO 11649 creditor reference (domain/references.py), printed on the document.
-        "payment_reference": payment_reference,
-        "currency": currency, "rate": _text(rate), "customer": customer,
-        "po_number": po_number, "buyer_reference": buyer_reference, "corrects": corrects,
-        "lines": [
-            {"description": li.description, "quantity": _text(li.quantity),
-             "unit_price": _text(li.unit_price), "discount_percent": _text(li.discount_percent),
-             "tax_rate": _text(li.tax_rate), "tax_category": li.tax_category,
-             "exemption_reason": li.exemption_reason, "unit_code": li.unit_code,
-             "net": lt.net, "tax": lt.tax}
-            for li, lt in zip(lines, totals.lines, strict=True)
-        ],
-        # Document allowances and charges (EN 16931 BG-20/BG-21), amounts in minor units.
-        "charges": [
-            {"is_charge": c.is_charge, "reason": c.reason, "reason_code": c.reason_code,
-             "amount": ct.amount, "tax_category": c.tax_category, "tax_rate": _text(c.tax_rate),
-             "tax": ct.tax}
-            for c, ct in zip(charges, totals.charges, strict=True)
-        ],
-        "allowance_total": totals.allowance_total, "charge_total": totals.charge_total,
-        "tax_groups": [{"category": g.category, "rate": str(g.rate), "net": g.net, "tax": g.tax}
-                       for g in totals.tax_groups],
-        "net": totals.net, "tax": totals.tax, "total": totals.total,
-    }
-
-
-def _snapshot(inv: Invoice, totals: Totals, lines: list[LineInput],
-              charges: Sequence[DocumentChargeInput] = (), payment_reference: str = ""
-              ) -> dict[str, Any]:
-    c = inv.customer
-    billing = next((a.as_dict() for a in c.addresses.all() if a.kind == "billing"), None)
-    return build_snapshot(
-        number=inv.number, kind=inv.kind, issue_date=inv.issue_date, currency=inv.currency,
-        rate=Decimal(inv.rate), customer=issued_customer(c, billing), po_number=inv.po_number,
-        buyer_reference=inv.buyer_reference,
-        corrects=inv.corrects.number if inv.corrects_id and inv.corrects else None,
-        lines=lines, totals=totals, charges=charges, payment_reference=payment_reference)
-
-
-def posted_event(*, invoice_id: int, kind: str, number: str, customer_code: str, currency: str,
-                 total: int, snapshot_hash: str) -> EventSpec:
-    """The audit event of a posting (one per document, single or bulk)."""
-    return EventSpec(f"{kind}.post", "invoice", str(invoice_id), {
-        "after": {"number": number, "customer": customer_code, "currency": currency,
-                  "total": str(Money.from_minor(total, currency).amount),
-                  "snapshot_hash": snapshot_hash}})
-
-
-def snapshot_json(snapshot: dict[str, Any]) -> str:
-    """The canonical text of a snapshot: what its hash is computed over."""
-    return json.dumps(snapshot, sort_keys=True, separators=(",", ":"))
-
-
-def snapshot_hash(snapshot: dict[str, Any] | str) -> str:
-    text = snapshot if isinstance(snapshot, str) else snapshot_json(snapshot)
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
 def invoice_post(*, actor: Actor, company: Company, invoice_id: int,
                  as_of: date | None = None, allow_future_date: bool = False) -> Invoice:
-    """Post a draft invoice or credit note (see the module docstring for what that does).
-    A date beyond the company's future-date horizon is refused unless
-    ``allow_future_date`` confirms it (``domain/dating.py``)."""
+    """Post a draft invoice or credit note: a batch of one (:func:`invoices_post`)."""
+    return invoices_post(actor=actor, company=company, invoice_ids=[invoice_id],
+                         allow_future_date=allow_future_date)[0]
+
+
+def invoices_post(*, actor: Actor, company: Company, invoice_ids: Sequence[int],
+                  allow_future_date: bool = False) -> list[Invoice]:
+    """Post stored drafts, in one transaction (see the module docstring for what that
+    does); the first broken rule raises and nothing is posted. A date beyond the company's
+    future-date horizon is refused unless ``allow_future_date`` confirms it
+    (``domain/dating.py``). Returns the posted documents in the order of ``invoice_ids``."""
     require_role(company, actor, Role.CLERK)
     with transaction.atomic():
-        # Lock the document row only: PostgreSQL refuses FOR UPDATE on the nullable side of
-        # the outer join to ``corrects``.
-        inv = (Invoice.objects.select_for_update(of=("self",))
-               .select_related("customer", "corrects").filter(company=company, pk=invoice_id)
-               .first())
+        prepared = documents_prepare(company=company, docs=_drafts_locked(company, invoice_ids),
+                                     actor=actor, allow_future_date=allow_future_date)
+        ids = documents_write(actor=actor, prepared=prepared)
+        # In this transaction, the apps above act on them: the documents app queues the
+        # freezing of their PDFs, payments applies a credit note to the invoice it corrects.
+        events.publish(documents_posted(company, actor, prepared.docs, ids))
+    posted = Invoice.objects.select_related("customer").in_bulk(ids)
+    return [posted[pk] for pk in ids]
+
+
+def _drafts_locked(company: Company, invoice_ids: Sequence[int]) -> list[BulkDoc]:
+    """The drafts ``invoice_ids``, their rows locked until the transaction ends, as the
+    posting checks take them (with their stored lines and allowances or charges)."""
+    found = {inv.pk: inv for inv in Invoice.objects.select_for_update()
+             .filter(company=company, pk__in=list(invoice_ids)).order_by("pk")
+             .prefetch_related("lines", "charges")}
+    docs = []
+    for invoice_id in invoice_ids:
+        inv = found.get(invoice_id)
         if inv is None:
             raise NotFound(f"no invoice or credit note {invoice_id!r}", document=invoice_id)
         lifecycle.transition(inv.status, lifecycle.Action.POST)
-        check_open_period(company, inv.issue_date)
-        document_date_check(company, confirmed=allow_future_date)(inv.issue_date)
-        check_purchase_order(is_invoice=inv.kind == DocKind.INVOICE,
-                             po_required=inv.customer.po_required, po_number=inv.po_number,
-                             customer_code=inv.customer.code)
-        lines, charges = line_inputs(inv), charge_inputs(inv)
-        totals = compute_invoice_totals(company, inv.currency, lines, charges)
-        credit = inv.kind == DocKind.CREDIT_NOTE
-        if credit and inv.corrects_id:
-            _check_credit_within_invoice(inv, totals.total)
-        # Refuse what would be an invalid EN 16931 e-invoice (docs/design/e-invoicing.md).
-        einvoice_check(company=company, invoice=inv,
-                       snapshot=_snapshot(inv, totals, lines, charges))
-        # What the apps above may refuse (a credit hold, say), before anything is written.
-        events.check(events.DocumentPosting(
-            company_id=company.pk, actor=actor, kind=inv.kind, customer_id=inv.customer_id,
-            currency=inv.currency, total=totals.total,
-            base_total=to_base(totals.total, inv.currency, company.base_currency,
-                               Decimal(inv.rate)),
-            issue_date=inv.issue_date))
-        fy, seq, prefix = number_take(company, inv.series, inv.issue_date)
-        inv.fiscal_year, inv.seq, inv.number = fy, seq, number_format(prefix, fy, seq)
-        finish_posting(company, inv, totals, lines, actor, charges)
-        # In this transaction, the apps above act on it: the documents app queues the
-        # freezing of its PDF, payments applies a credit note to the invoice it corrects.
-        events.publish(events.DocumentsPosted(company_id=company.pk, actor=actor, documents=(
-            events.PostedDocument(id=inv.pk, kind=inv.kind, customer_id=inv.customer_id,
-                                  corrects_id=inv.corrects_id),)))
-    return inv
+        docs.append(BulkDoc(
+            customer_id=inv.customer_id, kind=inv.kind, issue_date=inv.issue_date,
+            currency=inv.currency, lines=line_inputs(inv), rate=Decimal(inv.rate),
+            terms_id=inv.terms_id, po_number=inv.po_number,
+            buyer_reference=inv.buyer_reference, notes=inv.notes,
+            corrects_id=inv.corrects_id, charges=charge_inputs(inv), draft_id=inv.pk))
+    return docs
 
 
-def finish_posting(company: Company, inv: Invoice, totals: Totals, lines: list[LineInput],
-                   actor: Actor, charges: Sequence[DocumentChargeInput] = ()) -> None:
-    """The part of posting shared with imports that keep their own numbers: schedule,
-    journal, snapshot, audit. ``inv.number`` is already set."""
-    credit = inv.kind == DocKind.CREDIT_NOTE
-    base_total = to_base(totals.total, inv.currency, company.base_currency, Decimal(inv.rate))
-    for line_row, lt in zip(inv.lines.all(), totals.lines, strict=True):
-        InvoiceLine.objects.filter(pk=line_row.pk).update(net=lt.net, tax=lt.tax)
-    schedule, base_parts = posting_schedule(
-        company, credit=credit, total=totals.total, currency=inv.currency, issue=inv.issue_date,
-        base_total=base_total, terms=lambda: _terms_for(company, inv))
-    entry = journal_write(
-        company=company, day=inv.issue_date, kind=inv.kind, actor=actor,
-        source_type="invoice", source_id=inv.pk, memo=f"{inv.number} {inv.customer.name}",
-        lines=document_entry(credit_note=credit, customer_id=inv.customer_id,
-                             currency=inv.currency, base_currency=company.base_currency,
-                             rate=Decimal(inv.rate), net=totals.net, tax=totals.tax),
-    )
-    # The structured payment reference (ISO 11649) derives from the company-unique number.
-    inv.payment_reference = creditor_reference(inv.number or "")
-    snap = _snapshot(inv, totals, lines, charges, inv.payment_reference)
-    inv.net, inv.tax, inv.total, inv.base_total = totals.net, totals.tax, totals.total, base_total
-    inv.due_date = schedule[-1].due_date if schedule else inv.issue_date
-    inv.status = lifecycle.DocStatus.POSTED
-    inv.snapshot, inv.snapshot_hash = snap, snapshot_hash(snap)
-    inv.posted_at, inv.posted_by = timezone.now(), actor_row(actor)
-    inv.journal_entry = entry
-    inv.save()
-    Instalment.objects.bulk_create(
-        Instalment(company=company, invoice=inv, customer_id=inv.customer_id, seq=s.seq,
-                   due_date=s.due_date, currency=inv.currency, amount=s.amount, base_amount=b,
-                   discount_date=s.discount_date, discount_amount=s.discount_amount)
-        for s, b in zip(schedule, base_parts, strict=True)
-    )
-    audit_many(company, actor, [posted_event(
-        invoice_id=inv.pk, kind=inv.kind, number=inv.number or "",
-        customer_code=inv.customer.code, currency=inv.currency, total=totals.total,
-        snapshot_hash=inv.snapshot_hash)])
-
-
-def _check_credit_within_invoice(cn: Invoice, total: int) -> None:
-    original = cn.corrects
-    assert original is not None
-    if original.status != "posted":
-        raise DocumentNotPosted(f"{original} is not posted; delete or edit the draft instead")
-    # Lock the corrected invoice until commit, so that two credit notes posted at once do
-    # not both see the same room left on it (the second waits, then sums the first).
-    Invoice.objects.select_for_update().filter(pk=original.pk).values_list("pk").first()
-    already = (Invoice.objects.filter(corrects=original, kind=DocKind.CREDIT_NOTE, status="posted")
-               .aggregate(s=Sum("total"))["s"] or 0)
-    if already + total > original.total:
-        left = Money.from_minor(original.total - already, original.currency)
-        raise CreditExceedsInvoice(
-            f"credit notes would exceed {original.number}: at most {left} can still be credited",
-            invoice=original.number)
-
-
-def invoice_get(company: Company, number_or_id: str | int) -> Invoice:
-    qs = Invoice.objects.filter(company=company).select_related("customer")
-    inv = qs.filter(number=str(number_or_id)).first()
-    if inv is None and str(number_or_id).isdigit():
-        inv = qs.filter(pk=int(number_or_id)).first()
-    if inv is None:
-        raise NotFound(f"no invoice or credit note {number_or_id!r}", document=number_or_id)
-    return inv
+def documents_post_bulk(*, actor: Actor, company: Company, docs: list[BulkDoc],
+                        import_batch: ImportBatch | None = None, batch_size: int = 2000,
+                        allow_future_date: bool = False) -> list[int]:
+    """Post new documents (not stored as drafts first) in one transaction; return their ids
+    in input order. The first broken rule raises the error ``invoice_post`` would raise,
+    and nothing is written. It publishes no event: its caller says what the documents are
+    (the CSV import publishes ``DocumentsPosted``; the demo plans its own allocations)."""
+    require_role(company, actor, Role.CLERK)
+    with transaction.atomic():
+        prepared = documents_prepare(company=company, docs=docs, actor=actor,
+                                     allow_future_date=allow_future_date)
+        return documents_write(actor=actor, prepared=prepared, import_batch=import_batch,
+                               batch_size=batch_size)
 
 
 def parse_decimal(text: str, what: str) -> Decimal:

@@ -43,7 +43,7 @@ from salesledger.apps.core.audit import EventSpec, audit, audit_many
 from salesledger.apps.core.bulkinsert import insert_rows, update_column
 from salesledger.apps.core.models import Company, Role
 from salesledger.apps.core.services import check_open_period, require_role
-from salesledger.apps.customers.services import customer_get
+from salesledger.apps.customers.selectors import customer_get
 from salesledger.apps.invoicing.models import DocKind, Instalment, Invoice
 from salesledger.apps.ledger.bulk import EntrySpec, journal_write_many
 from salesledger.apps.ledger.selectors import entry_lines

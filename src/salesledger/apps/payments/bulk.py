@@ -34,12 +34,12 @@ from salesledger.apps.core.services import (
     check_open_period,
     number_format,
     number_take,
+    open_period_check,
     require_role,
 )
 from salesledger.apps.customers.models import Customer
-from salesledger.apps.invoicing.bulk import open_period_check
+from salesledger.apps.invoicing.issuing import resolve_rate
 from salesledger.apps.invoicing.models import DocKind, Instalment, Invoice
-from salesledger.apps.invoicing.services import resolve_rate
 from salesledger.apps.ledger.bulk import EntrySpec, journal_write_many
 from salesledger.apps.ledger.services import accounts_by_role
 from salesledger.domain.errors import (

@@ -15,9 +15,9 @@ from datetime import date, datetime
 from typing import Any
 
 from salesledger.apps.core.models import Company
-from salesledger.apps.customers.services import customer_get
+from salesledger.apps.customers.selectors import customer_get
 from salesledger.apps.invoicing.models import DocKind
-from salesledger.apps.invoicing.services import invoice_get
+from salesledger.apps.invoicing.selectors import invoice_get
 from salesledger.money import Money
 
 from .models import Adjustment, Allocation, ReceiptReversal, Refund

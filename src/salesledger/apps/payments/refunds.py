@@ -51,7 +51,7 @@ from salesledger.domain.errors import (
     RefundExceedsUnapplied,
     ValidationFailed,
 )
-from salesledger.domain.invoicing import LineInput, TaxCategory
+from salesledger.domain.invoicing import LineInput, VatCategory
 from salesledger.domain.journal import negate, receipt_entry
 from salesledger.money import Money, format_minor
 
@@ -286,7 +286,7 @@ def _fee_invoice(company: Company, rc: Receipt, fee: int, day: date, actor: Acto
         notes=f"Fee for the returned payment {rc.number} of {rc.date}",
         lines=[LineInput(f"Fee for returned payment {rc.number}", Decimal(1),
                          Money.from_minor(fee, rc.currency).amount, Decimal(0), Decimal(0),
-                         TaxCategory.NOT_SUBJECT.value, FEE_EXEMPTION)]))
+                         VatCategory.NOT_SUBJECT.value, FEE_EXEMPTION)]))
     inv = invoice_post(actor=actor, company=company, invoice_id=draft.pk)
     revenue = (JournalLine.objects.filter(entry_id=inv.journal_entry_id,
                                           account__role="revenue")

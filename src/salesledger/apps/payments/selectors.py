@@ -22,7 +22,7 @@ from django.db.models.functions import Coalesce
 from salesledger.apps.core.models import Company
 from salesledger.apps.customers.selectors import customer_detail
 from salesledger.apps.invoicing.models import DocKind, Instalment, Invoice
-from salesledger.apps.invoicing.services import invoice_get
+from salesledger.apps.invoicing.selectors import invoice_get
 from salesledger.domain.lifecycle import settlement
 from salesledger.money import Money
 

@@ -30,10 +30,10 @@ from salesledger.apps.core.services import (
     number_take,
     require_role,
 )
-from salesledger.apps.customers.services import customer_get
+from salesledger.apps.customers.selectors import customer_get
 from salesledger.apps.fx.selectors import cross_rate_on
+from salesledger.apps.invoicing.issuing import document_currency, resolve_rate
 from salesledger.apps.invoicing.models import DocKind, Instalment, Invoice
-from salesledger.apps.invoicing.services import document_currency, resolve_rate
 from salesledger.apps.ledger.selectors import entry_lines
 from salesledger.apps.ledger.services import journal_write
 from salesledger.domain.amounts import amount_minor, check_recordable

@@ -6,14 +6,38 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from django.db.models import BooleanField, Case, Count, Q, Sum, Value, When
+from django.db.models import BooleanField, Case, Count, Q, QuerySet, Sum, Value, When
 
 from salesledger.apps.core.models import Company
-from salesledger.domain.quotes import QuoteStatus, quote_state, revision_label
+from salesledger.domain.errors import NotFound
+from salesledger.domain.quotes import (
+    QuoteStatus,
+    parse_revision_label,
+    quote_state,
+    revision_label,
+)
 from salesledger.money import Money
 
 from .models import Quote
-from .services import quote_get
+
+
+def quote_revisions(company: Company, label: str) -> QuerySet[Quote]:
+    """The revisions a label names, latest first (with their customer): ``QUO2025-00001``
+    names every revision of that number, ``QUO2025-00001-R2`` the one given."""
+    number, revision = parse_revision_label(label)
+    qs = Quote.objects.filter(company=company, number=number)
+    if revision is not None:
+        qs = qs.filter(revision=revision)
+    return qs.select_related("customer").order_by("-revision")
+
+
+def quote_get(company: Company, label: str) -> Quote:
+    """A quote by its label: ``QUO2025-00001`` is the latest revision of that number,
+    ``QUO2025-00001-R2`` a given revision."""
+    quote = quote_revisions(company, label).first()
+    if quote is None:
+        raise NotFound(f"no quote {label!r}", quote=label)
+    return quote
 
 
 def _m(minor: int, currency: str) -> dict[str, str]:

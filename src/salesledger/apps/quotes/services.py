@@ -26,26 +26,22 @@ from salesledger.apps.core.services import (
     posting_locks,
     require_role,
 )
-from salesledger.apps.customers.services import customer_get, payment_terms_find
+from salesledger.apps.customers.selectors import customer_get
+from salesledger.apps.customers.services import payment_terms_find
+from salesledger.apps.invoicing.issuing import compute_invoice_totals, document_currency
 from salesledger.apps.invoicing.models import Invoice
-from salesledger.apps.invoicing.services import (
-    InvoiceInput,
-    compute_invoice_totals,
-    document_currency,
-    invoice_create,
-    invoice_post,
-)
+from salesledger.apps.invoicing.services import InvoiceInput, invoice_create, invoice_post
 from salesledger.domain.errors import NotFound, ValidationFailed
 from salesledger.domain.invoicing import LineInput, Totals
 from salesledger.domain.quotes import (
     QuoteAction,
     QuoteStatus,
-    parse_revision_label,
     transition,
 )
 from salesledger.money import Money
 
 from .models import Quote, QuoteLine
+from .selectors import quote_revisions
 
 SERIES = "QUO"
 DEFAULT_VALIDITY_DAYS = 30
@@ -125,17 +121,10 @@ def quote_create(*, actor: Actor, company: Company, data: QuoteInput, as_of: dat
     return quote
 
 
-def quote_get(company: Company, label: str, *, for_update: bool = False) -> Quote:
-    """A quote by its label: ``QUO2025-00001`` is the latest revision of that number,
-    ``QUO2025-00001-R2`` a given revision."""
-    number, revision = parse_revision_label(label)
-    qs = Quote.objects.filter(company=company, number=number)
-    if revision is not None:
-        qs = qs.filter(revision=revision)
-    if for_update:
-        # Only the quote row: PostgreSQL refuses FOR UPDATE on the nullable side of a join.
-        qs = qs.select_for_update(of=("self",))
-    quote = qs.select_related("customer").order_by("-revision").first()
+def _quote_locked(company: Company, label: str) -> Quote:
+    """``quote_get``, its row locked until the transaction ends (the service changes it)."""
+    # Only the quote row: PostgreSQL refuses FOR UPDATE on the nullable side of a join.
+    quote = quote_revisions(company, label).select_for_update(of=("self",)).first()
     if quote is None:
         raise NotFound(f"no quote {label!r}", quote=label)
     return quote
@@ -145,7 +134,7 @@ def _move(*, actor: Actor, company: Company, label: str, action: QuoteAction, as
           stamp: str, **data: Any) -> Quote:
     require_role(company, actor, Role.CLERK)
     with transaction.atomic():
-        quote = quote_get(company, label, for_update=True)
+        quote = _quote_locked(company, label)
         before = quote.status
         quote.status = transition(quote.status, action, valid_until=quote.valid_until,
                                   as_of=as_of)
@@ -190,7 +179,7 @@ def quote_revise(*, actor: Actor, company: Company, number: str, as_of: date,
     kept. What is not given is carried over; the validity keeps its length unless given."""
     require_role(company, actor, Role.CLERK)
     with transaction.atomic():
-        old = quote_get(company, number, for_update=True)
+        old = _quote_locked(company, number)
         if old.status == QuoteStatus.DRAFT:
             return _edit_draft(actor=actor, company=company, quote=old, lines=lines,
                                valid_until=valid_until, terms_code=terms_code,
@@ -258,7 +247,7 @@ def quote_convert(*, actor: Actor, company: Company, number: str, post: bool, as
     posting leaves the quote unconverted. A quote is converted once."""
     require_role(company, actor, Role.CLERK)
     with transaction.atomic():
-        quote = quote_get(company, number, for_update=True)
+        quote = _quote_locked(company, number)
         transition(quote.status, QuoteAction.CONVERT, valid_until=quote.valid_until,
                    as_of=as_of, converted=quote.invoice_id is not None)
         if post:

@@ -9,11 +9,33 @@ from typing import Any
 from django.db.models import Count, Max, OuterRef, Q, Subquery
 
 from salesledger.apps.core.models import Company
-from salesledger.domain.recurrence import Unit, describe, due_count, next_start, total_periods
+from salesledger.domain.errors import NotFound
+from salesledger.domain.recurrence import (
+    Recurrence,
+    Unit,
+    describe,
+    due_count,
+    next_start,
+    total_periods,
+)
 from salesledger.money import Money
 
 from .models import RecurringRun, RecurringSchedule
-from .services import schedule_rule
+
+
+def recurring_get(company: Company, schedule_id: int | str) -> RecurringSchedule:
+    text = str(schedule_id).strip()
+    schedule = (RecurringSchedule.objects.filter(company=company, pk=int(text))
+                .select_related("customer").first() if text.isdigit() else None)
+    if schedule is None:
+        raise NotFound(f"no recurring schedule {schedule_id!r}", schedule=schedule_id)
+    return schedule
+
+
+def schedule_rule(schedule: RecurringSchedule) -> Recurrence:
+    """The recurrence rule of a stored schedule, as the pure core takes it."""
+    return Recurrence(Unit(schedule.unit), schedule.interval, schedule.start_date,
+                      schedule.end_date, schedule.count)
 
 
 def recurring_list(company: Company, *, as_of: date, active_only: bool = False,

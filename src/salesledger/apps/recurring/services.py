@@ -25,27 +25,26 @@ from salesledger.apps.core.actors import Actor, actor_row
 from salesledger.apps.core.audit import audit
 from salesledger.apps.core.models import Company, Role
 from salesledger.apps.core.services import posting_locks, require_role
-from salesledger.apps.customers.services import customer_get, payment_terms_find
-from salesledger.apps.invoicing.services import (
-    InvoiceInput,
+from salesledger.apps.customers.selectors import customer_get
+from salesledger.apps.customers.services import payment_terms_find
+from salesledger.apps.invoicing.issuing import (
     compute_invoice_totals,
     document_currency,
-    invoice_create,
-    invoice_post,
     resolve_rate,
 )
-from salesledger.domain.errors import LedgerError, NotFound
+from salesledger.apps.invoicing.services import InvoiceInput, invoice_create, invoice_post
+from salesledger.domain.errors import LedgerError
 from salesledger.domain.invoicing import LineInput
 from salesledger.domain.recurrence import (
     Period,
     Recurrence,
-    Unit,
     describe,
     due_periods,
     parse_every,
 )
 
 from .models import RecurringLine, RecurringRun, RecurringSchedule, SendStatus
+from .selectors import recurring_get, schedule_rule
 
 log = logging.getLogger(__name__)
 
@@ -82,11 +81,6 @@ class RunSummary:
         return {"as_of": self.as_of.isoformat(), "issued": self.issued,
                 "already_issued": self.already_issued, "problems": self.problems,
                 "remaining": self.remaining}
-
-
-def schedule_rule(schedule: RecurringSchedule) -> Recurrence:
-    return Recurrence(Unit(schedule.unit), schedule.interval, schedule.start_date,
-                      schedule.end_date, schedule.count)
 
 
 def schedule_lines(schedule: RecurringSchedule) -> list[LineInput]:
@@ -128,15 +122,6 @@ def recurring_add(*, actor: Actor, company: Company, data: ScheduleInput,
             "start": rule.start.isoformat(), "end": rule.end and rule.end.isoformat(),
             "count": rule.count, "currency": currency, "auto_send": data.auto_send,
             "lines": len(data.lines)}, as_of=as_of.isoformat())
-    return schedule
-
-
-def recurring_get(company: Company, schedule_id: int | str) -> RecurringSchedule:
-    text = str(schedule_id).strip()
-    schedule = (RecurringSchedule.objects.filter(company=company, pk=int(text))
-                .select_related("customer").first() if text.isdigit() else None)
-    if schedule is None:
-        raise NotFound(f"no recurring schedule {schedule_id!r}", schedule=schedule_id)
     return schedule
 
 

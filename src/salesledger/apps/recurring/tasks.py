@@ -14,8 +14,7 @@ from typing import Any
 from django.utils import timezone
 from django_tasks import task
 
-from salesledger.apps.core.selectors import companies_all
-from salesledger.apps.core.services import company_get
+from salesledger.apps.core.selectors import companies_all, company_get
 
 
 @task()

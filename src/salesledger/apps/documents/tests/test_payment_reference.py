@@ -6,10 +6,11 @@ from __future__ import annotations
 from conftest import DAY, line_inputs
 from stdnum import iso11649
 
-from salesledger.apps.invoicing.bulk import BulkDoc, documents_post_bulk
 from salesledger.apps.invoicing.models import Invoice
-from salesledger.apps.invoicing.services import snapshot_hash
+from salesledger.apps.invoicing.posting.check import BulkDoc
+from salesledger.apps.invoicing.services import documents_post_bulk
 from salesledger.domain.references import creditor_reference
+from salesledger.domain.snapshot import snapshot_hash
 
 
 def test_posting_assigns_a_reference_and_freezes_it(company, customer, create_invoice,

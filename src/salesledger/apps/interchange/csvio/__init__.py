@@ -3,7 +3,7 @@
 An import is all or nothing: every row is read and checked first, every problem is
 collected with its line, column and reason, and nothing is written unless the whole file
 is clean (``ImportFailed`` lists the problems otherwise). The writing goes through the bulk
-services (``invoicing/bulk.py``, ``payments/bulk.py``), which apply the rules of the
+services (``invoicing/posting/``, ``payments/bulk.py``), which apply the rules of the
 single-document services, in one transaction. The invoice import checks its file a chunk of
 documents at a time and writes it a chunk at a time, so that its memory does not grow with the
 file (``docs/design/posting-and-numbering.md``, "Imports in bounded memory"). A file is

@@ -47,20 +47,19 @@ from typing import IO, Any, TextIO
 from salesledger.apps.core import events
 from salesledger.apps.core.services import SERIES_PREFIX, number_format
 from salesledger.apps.customers.models import Customer, PaymentTerms
-from salesledger.apps.invoicing.bulk import (
-    BulkDoc,
-    DocumentChecker,
-    DocumentWriter,
-    PreparedDoc,
-    numbers_reserve,
-    own_number,
-)
+from salesledger.apps.invoicing.issuing import resolve_rate
 from salesledger.apps.invoicing.models import DocKind, Instalment, Invoice, InvoiceLine
-from salesledger.apps.invoicing.services import resolve_rate
+from salesledger.apps.invoicing.posting.check import BulkDoc, DocumentChecker, PreparedDoc
+from salesledger.apps.invoicing.posting.write import (
+    DocumentWriter,
+    documents_posted,
+    numbers_reserve,
+)
 from salesledger.apps.payments.models import Allocation
 from salesledger.domain.errors import LedgerError, UnknownCustomer, ValidationFailed
 from salesledger.domain.lifecycle import DocStatus
 from salesledger.domain.numbering import fiscal_year
+from salesledger.domain.posting import own_number
 from salesledger.formats.csv_rows import (
     INVOICES,
     LIST_SEPARATOR,
@@ -228,7 +227,7 @@ def _scan(source: CsvSource, company: Any) -> _Layout:
             groups[i] = g
             counts[g][day] += 1
     for number, i in numbers.items():  # kept numbers that continue an own series
-        own = own_number(number) if number[:1] in _OWN_INITIALS else None
+        own = own_number(number, SERIES_PREFIX) if number[:1] in _OWN_INITIALS else None
         if own and days[i]:
             on = date.fromordinal(days[i])
             series = "CN" if kinds[i] == _CREDIT_NOTE else "INV"
@@ -477,12 +476,7 @@ class _Import:
         # transaction (docs/design/events.md): the PDFs of the documents numbered here are
         # frozen in the background (those keeping another system's number were issued
         # there), credit notes are applied to the invoices they correct.
-        events.publish(events.DocumentsPosted(
-            company_id=self.ctx.company.pk, actor=self.ctx.actor, documents=tuple(
-                events.PostedDocument(id=pk, kind=p.doc.kind, customer_id=p.doc.customer_id,
-                                      kept_number=p.doc.number is not None,
-                                      corrects_id=p.doc.corrects_id)
-                for p, pk in zip(docs, ids, strict=True))))
+        events.publish(documents_posted(self.ctx.company, self.ctx.actor, docs, ids))
 
 
 class _References:

@@ -16,9 +16,9 @@ from django.db.models import F
 from salesledger.apps.core.models import AuditEvent, ImportBatch, NumberCounter
 from salesledger.apps.core.services import company_close_period
 from salesledger.apps.customers.models import Address, BankAccount, Contact, Customer, PaymentTerms
-from salesledger.apps.invoicing.bulk import BulkDoc, documents_post_bulk
 from salesledger.apps.invoicing.models import Instalment, Invoice
-from salesledger.apps.invoicing.services import snapshot_hash
+from salesledger.apps.invoicing.posting.check import BulkDoc
+from salesledger.apps.invoicing.services import documents_post_bulk
 from salesledger.apps.invoicing.tests.books import (
     DAY,
     ledger_problems,
@@ -33,6 +33,7 @@ from salesledger.apps.payments.models import Adjustment, Allocation, Receipt
 from salesledger.apps.payments.services import ReceiptInput, Target, allocate, receipt_record
 from salesledger.domain.errors import DuplicateImport, ImportFailed
 from salesledger.domain.identifiers import normalise_tax_id
+from salesledger.domain.snapshot import snapshot_hash
 
 CUSTOMERS = "\n".join((
     "code,name,country,currency,terms,tax_id,iban,bic,billing_line1,billing_postal_code,"

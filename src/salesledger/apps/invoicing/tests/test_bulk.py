@@ -11,8 +11,9 @@ import pytest
 
 from salesledger.apps.core.models import AuditEvent, NumberCounter
 from salesledger.apps.core.services import company_close_period
-from salesledger.apps.invoicing.bulk import BulkDoc, documents_post_bulk
 from salesledger.apps.invoicing.models import Invoice
+from salesledger.apps.invoicing.posting.check import BulkDoc
+from salesledger.apps.invoicing.services import documents_post_bulk
 from salesledger.apps.invoicing.tests.books import (
     ledger_problems,
     line,

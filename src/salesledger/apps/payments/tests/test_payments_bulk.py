@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from salesledger.apps.core.models import AuditEvent
-from salesledger.apps.invoicing.bulk import BulkDoc, documents_post_bulk
+from salesledger.apps.invoicing.posting.check import BulkDoc
+from salesledger.apps.invoicing.services import documents_post_bulk
 from salesledger.apps.invoicing.tests.books import (
     ledger_problems,
     line,
