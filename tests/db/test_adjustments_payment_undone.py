@@ -13,13 +13,10 @@ import pytest
 from conftest import DAY
 
 from salesledger.apps.core.invariants import check_company
-from salesledger.apps.payments.adjustments import (
-    adjustment_reverse,
-    invoice_adjust,
-    invoice_write_off,
-    receipt_allocate_short,
-    settlement_settings_set,
-)
+from salesledger.apps.payments.adjustments.bad_debts import invoice_write_off
+from salesledger.apps.payments.adjustments.settings import settlement_settings_set
+from salesledger.apps.payments.adjustments.write_offs import invoice_adjust, receipt_allocate_short
+from salesledger.apps.payments.adjustments.writer import adjustment_reverse
 from salesledger.apps.payments.history import invoice_history
 from salesledger.apps.payments.models import Adjustment, Allocation
 from salesledger.apps.payments.refunds import receipt_reverse

@@ -12,12 +12,12 @@ from conftest import DAY
 
 from salesledger.apps.core.invariants import check_company
 from salesledger.apps.ledger.models import JournalLine
-from salesledger.apps.payments.adjustments import (
-    adjustment_reverse,
+from salesledger.apps.payments.adjustments.bad_debts import (
     customer_write_off,
     invoice_recover,
     invoice_write_off,
 )
+from salesledger.apps.payments.adjustments.writer import adjustment_reverse
 from salesledger.apps.payments.models import Adjustment, Allocation
 from salesledger.apps.payments.refunds import receipt_reverse
 from salesledger.apps.payments.selectors import invoice_detail

@@ -216,7 +216,7 @@ def _plan_chunk(company: Company, day: date, policy: Policy, ids: list[int],
 
 def _take_discounts(actor: Actor, company: Company, day: date, chunk: _Chunk) -> None:
     """The early-payment discounts that the chunk's receipts earn, as one allocation takes
-    them (``services._apply`` -> ``adjustments.discounts_earned``); only receipts that paid
+    them (``services._apply`` -> ``adjustments.discounts.discounts_earned``); only receipts that paid
     an instalment with a discount are looked at."""
     touched: dict[int, list[Planned]] = defaultdict(list)
     for p in chunk.plan:
@@ -224,7 +224,7 @@ def _take_discounts(actor: Actor, company: Company, day: date, chunk: _Chunk) ->
             touched[p.receipt_id].append(p)
     if not touched:
         return
-    from .adjustments import discounts_earned_many
+    from .adjustments.discounts import discounts_earned_many
 
     discounts_earned_many(company=company, actor=actor, payments=[
         (receipt, touched[receipt.pk], day)

@@ -54,7 +54,7 @@ from salesledger.domain.invoicing import LineInput, TaxCategory
 from salesledger.domain.journal import negate, receipt_entry
 from salesledger.money import Money, format_minor
 
-from .adjustments import reverse_adjustment
+from .adjustments.writer import reverse_adjustment
 from .models import Adjustment, Allocation, Method, Receipt, ReceiptReversal, Refund
 from .services import (
     allocation_reverse,
@@ -200,7 +200,7 @@ def receipt_reverse(*, actor: Actor, company: Company, number: str, day: date, r
             | Q(adjustment__receipt=rc, adjustment__amount__gt=0,
                 adjustment__reversed_by__isnull=True)).values_list("instalment_id", flat=True))
         # and every instalment of an invoice this payment recovered from a bad debt, which
-        # undoing the payment writes off again (adjustments.recoveries_lost).
+        # undoing the payment writes off again (adjustments.bad_debts.recoveries_lost).
         touched.update(Instalment.objects.filter(
             invoice__adjustments__receipt=rc, invoice__adjustments__kind=AdjustmentKind.BAD_DEBT)
             .values_list("pk", flat=True))
@@ -208,7 +208,7 @@ def receipt_reverse(*, actor: Actor, company: Company, number: str, day: date, r
              .order_by("pk").values_list("pk"))
         # A bad debt naming the receipt is not made with the payment but with its recovery
         # of a written-off invoice: undoing the payment writes it off again
-        # (allocation_reverse -> adjustments.recoveries_lost) rather than reversing it.
+        # (allocation_reverse -> adjustments.bad_debts.recoveries_lost) rather than reversing it.
         undone = [reverse_adjustment(company, adj, day, actor, reason=why)
                   for adj in Adjustment.objects.filter(receipt=rc, amount__gt=0,
                                                        reversed_by__isnull=True)
@@ -217,7 +217,7 @@ def receipt_reverse(*, actor: Actor, company: Company, number: str, day: date, r
                                               reversed_by__isnull=True)
                     .order_by("id").values_list("id", "instalment_id"))
         # Discounts that other payments earned on the instalments this one paid are lost
-        # with it (allocation_reverse -> adjustments.discounts_lost).
+        # with it (allocation_reverse -> adjustments.discounts.discounts_lost).
         discounts = set(Adjustment.objects.filter(
             kind="discount", amount__gt=0, reversed_by__isnull=True,
             allocations__instalment_id__in=[i for _, i in live]).values_list("id", flat=True))

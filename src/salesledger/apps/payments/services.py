@@ -464,8 +464,8 @@ def _apply(company: Company, src: Receipt | Invoice, shares: list[Share], day: d
     type(src).objects.filter(pk=src.pk).update(allocated=F("allocated") + total)
     src.allocated += total
     if is_receipt:
-        # Early-payment discounts this payment earns (adjustments.py, docs/design/adjustments.md).
-        from .adjustments import discounts_earned
+        # Early-payment discounts this payment earns (adjustments/discounts.py, docs/design/adjustments.md).
+        from .adjustments.discounts import discounts_earned
 
         discounts_earned(company=company, receipt=src, rows=rows, day=day, actor=actor)
     return rows
@@ -497,7 +497,8 @@ def allocation_reverse(*, actor: Actor, company: Company, allocation_id: int, da
         # (undone below), locked together in ascending id, as every allocation locks them.
         lock = {orig.instalment_id}
         if orig.receipt_id:
-            from .adjustments import made_with_payment, recovered_by
+            from .adjustments.bad_debts import recovered_by
+            from .adjustments.write_offs import made_with_payment
 
             lock.update(Allocation.objects.filter(
                 adjustment__in=made_with_payment(receipt_id=orig.receipt_id,
@@ -535,7 +536,9 @@ def allocation_reverse(*, actor: Actor, company: Company, allocation_id: int, da
         if orig.receipt_id:
             # An early-payment discount stands only while the payments that earned it do;
             # a residual written off or deducted with this payment, only while it does.
-            from .adjustments import discounts_lost, recoveries_lost, residuals_lost
+            from .adjustments.bad_debts import recoveries_lost
+            from .adjustments.discounts import discounts_lost
+            from .adjustments.write_offs import residuals_lost
 
             why = f"payment undone: allocation {orig.pk}"
             lost = discounts_lost(company=company, instalment_id=orig.instalment_id, day=day,

@@ -24,7 +24,7 @@ from django.db.models import F, Sum
 from salesledger.apps.customers.models import Customer
 from salesledger.apps.invoicing.models import DocKind, Instalment, Invoice
 from salesledger.apps.invoicing.services import resolve_rate
-from salesledger.apps.payments.adjustments import discounts_earned_many
+from salesledger.apps.payments.adjustments.discounts import discounts_earned_many
 from salesledger.apps.payments.bulk import (
     BulkAllocation,
     BulkReceipt,

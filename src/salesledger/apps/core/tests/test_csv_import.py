@@ -180,7 +180,7 @@ DISCOUNT_ROWS = [
 
 
 def _discount_books(owner: Any, code: str) -> tuple[Any, list[Invoice]]:
-    from salesledger.apps.payments.adjustments import settlement_settings_set
+    from salesledger.apps.payments.adjustments.settings import settlement_settings_set
     from salesledger.apps.payments.services import ReceiptInput, Target, allocate, receipt_record
 
     company = make_company(owner, code)
@@ -226,8 +226,13 @@ def _discount_state(company: Any) -> dict[str, Any]:
 def test_receipts_import_takes_the_discount_as_a_single_allocation_does(csv_owner: Any,
                                                                         tmp_path: Path) -> None:
     from salesledger.apps.core.csvio import import_file
-    from salesledger.apps.payments.adjustments import open_on
-    from salesledger.apps.payments.services import ReceiptInput, Target, allocate, receipt_record
+    from salesledger.apps.payments.services import (
+        ReceiptInput,
+        Target,
+        allocate,
+        open_on,
+        receipt_record,
+    )
 
     # given the same books in two companies
     bulk, bulk_invoices = _discount_books(csv_owner, "bulkdisc")
