@@ -6,7 +6,9 @@ queries, the chunk's unapplied receipts (dated up to the day) and open instalmen
 invoices issued up to the day), plans with the pure core (``domain/allocation_plan.py``:
 each customer's receipts oldest first, by the policy, in each receipt's currency) and
 writes through the bulk allocation path (``bulk.allocations_apply_bulk``, which applies the
-rules of a single allocation row by row). The chunk's allocations and the run's progress
+rules of a single allocation row by row, and whose ``AllocationsMade`` takes the early-payment
+discounts the receipts earn; the plan leaves an instalment so settled alone for later
+receipts). The chunk's allocations and the run's progress
 (``runs.AllocationRun.last_customer_id`` and counts) commit in one transaction, so:
 
 * memory stays constant: only one chunk is ever loaded;
@@ -65,7 +67,6 @@ class _Chunk:
     customer_ids: list[int]
     plan: list[Planned]
     currency_of: dict[int, str]  # receipt id -> currency
-    discounted: set[int]  # instalments with an early-payment discount
 
 
 def auto_allocate_all(*, actor: Actor, company: Company, day: date, policy: str = "oldest_first",
@@ -108,7 +109,6 @@ def auto_allocate_all(*, actor: Actor, company: Company, day: date, policy: str 
             written = allocations_apply_bulk(actor=actor, company=company, allocations=[
                 BulkAllocation(instalment_id=p.instalment_id, amount=p.amount, date=run.day,
                                receipt_id=p.receipt_id) for p in chunk.plan])
-            _take_discounts(actor, company, run.day, chunk)
             totals = dict(run.totals)
             for p in chunk.plan:
                 cur = chunk.currency_of[p.receipt_id]
@@ -211,24 +211,7 @@ def _plan_chunk(company: Company, day: date, policy: Policy, ids: list[int],
         for cur, rs in sorted(by_currency.items()):
             plan.extend(plan_customer(policy, rs, items.get((cid, cur), []), aliases.get(cid),
                                       discounts))
-    return _Chunk(ids, plan, currency_of, set(discounts))
-
-
-def _take_discounts(actor: Actor, company: Company, day: date, chunk: _Chunk) -> None:
-    """The early-payment discounts that the chunk's receipts earn, as one allocation takes
-    them (``services._apply`` -> ``adjustments.discounts.discounts_earned``); only receipts that paid
-    an instalment with a discount are looked at."""
-    touched: dict[int, list[Planned]] = defaultdict(list)
-    for p in chunk.plan:
-        if p.instalment_id in chunk.discounted:
-            touched[p.receipt_id].append(p)
-    if not touched:
-        return
-    from .adjustments.discounts import discounts_earned_many
-
-    discounts_earned_many(company=company, actor=actor, payments=[
-        (receipt, touched[receipt.pk], day)
-        for receipt in Receipt.objects.filter(pk__in=sorted(touched)).order_by("date", "id")])
+    return _Chunk(ids, plan, currency_of)
 
 
 def _next_chunk(company: Company, run: AllocationRun, policy: Policy) -> _Chunk | None:

@@ -26,6 +26,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from salesledger.apps.core import events
 from salesledger.apps.core.actors import Actor, actor_id
 from salesledger.apps.core.audit import EventSpec, audit_many
 from salesledger.apps.core.bulkinsert import insert_rows, update_column
@@ -42,6 +43,7 @@ from salesledger.apps.invoicing.models import DocKind, Instalment, Invoice
 from salesledger.apps.invoicing.services import resolve_rate
 from salesledger.apps.ledger.bulk import EntrySpec, journal_write_many
 from salesledger.apps.ledger.services import accounts_by_role
+from salesledger.domain.allocation import OpenSide, allocation_step
 from salesledger.domain.errors import (
     AllocationCustomerMismatch,
     CurrencyMismatch,
@@ -63,7 +65,8 @@ from salesledger.domain.settlement import (
 from salesledger.money import Money, is_currency
 
 from .models import Allocation, Method, Receipt
-from .services import OpenSide, allocation_step, receipt_check, receipt_event, relieved_bases
+from .reads import relieved_bases
+from .services import receipt_check, receipt_event
 
 _CHUNK = 5000  # ids per IN (...) list
 _RECEIPT_COLUMNS = (
@@ -247,9 +250,9 @@ class _Allocator:
             inst = instalments[a.instalment_id]
             self._check(a, key[0], src, inst)
             base_src, base_recv, entry_lines = allocation_step(
-                self.company, is_receipt=key[0] == "receipt", customer_id=src["customer_id"],
-                currency=src["currency"], amount=a.amount, source=source,
-                instalment=sides[a.instalment_id])
+                base_currency=self.company.base_currency, is_receipt=key[0] == "receipt",
+                customer_id=src["customer_id"], currency=src["currency"], amount=a.amount,
+                source=source, instalment=sides[a.instalment_id])
             entry = None
             if entry_lines is not None:
                 entry = len(entries)
@@ -260,11 +263,11 @@ class _Allocator:
             per_source[key].append(a)
         entry_ids = journal_write_many(company=self.company, actor=self.actor, entries=entries)
         now = timezone.now()
-        insert_rows(Allocation, _ALLOCATION_COLUMNS, [
+        ids = insert_rows(Allocation, _ALLOCATION_COLUMNS, [
             (self.company.pk, customer_id, a.receipt_id, a.credit_note_id, a.instalment_id,
              a.date, instalments[a.instalment_id]["currency"], a.amount, base_src, base_recv,
              None if entry is None else entry_ids[entry], self.user_id, now)
-            for customer_id, a, base_src, base_recv, entry in rows])
+            for customer_id, a, base_src, base_recv, entry in rows], returning=True)
         self._update_caches(sources, sides, instalments)
         audit_many(self.company, self.actor, [
             EventSpec("allocation.create", "receipt" if kind == "receipt" else "invoice",
@@ -273,6 +276,13 @@ class _Allocator:
                               a.amount, sources[(kind, pk)][0]["currency"]).amount)}
                           for a in made]})
             for (kind, pk), made in per_source.items()])
+        # What follows from them (early-payment discounts earned) is for the modules above.
+        events.publish(events.AllocationsMade(
+            company_id=self.company.pk, actor=self.actor, allocations=tuple(
+                events.MadeAllocation(id=pk, instalment_id=a.instalment_id, amount=a.amount,
+                                      day=a.date, receipt_id=a.receipt_id,
+                                      credit_note_id=a.credit_note_id)
+                for pk, a in zip(ids, self.allocations, strict=True))))
         return len(rows)
 
     def _lock(self) -> tuple[dict[int, Any], dict[int, Any], dict[int, Any]]:

@@ -33,13 +33,13 @@ from salesledger.domain.policies import Policy
 from salesledger.domain.settlement import OpenInstalment, Share
 
 from .models import Allocation, Receipt
+from .reads import receipt_locked
 from .services import (
     Target,
     _apply,
     _plan,
     allocation_event_row,
     cross_rates,
-    receipt_locked,
 )
 
 

@@ -56,11 +56,8 @@ from salesledger.money import Money, format_minor
 
 from .adjustments.writer import reverse_adjustment
 from .models import Adjustment, Allocation, Method, Receipt, ReceiptReversal, Refund
-from .services import (
-    allocation_reverse,
-    relieved_bases,
-    source_side,
-)
+from .reads import relieved_bases, source_side
+from .services import allocation_reverse
 
 # Why a returned-payment fee bears no VAT: it compensates a loss and pays for no supply
 # (outside the scope of VAT: EU VAT directive art. 2; CJEU C-277/05 Société thermale).

@@ -12,15 +12,16 @@ service had a bug.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F, Sum
+from django.db.models import F
 
+from salesledger.apps.core import events
 from salesledger.apps.core.actors import Actor, actor_row
 from salesledger.apps.core.audit import EventSpec, audit, audit_many
 from salesledger.apps.core.models import Company, Role
@@ -35,10 +36,10 @@ from salesledger.apps.invoicing.models import DocKind, Instalment, Invoice
 from salesledger.apps.invoicing.services import document_currency, resolve_rate
 from salesledger.apps.ledger.selectors import entry_lines
 from salesledger.apps.ledger.services import journal_write
+from salesledger.domain.allocation import OpenSide, allocation_step
 from salesledger.domain.amounts import amount_minor, check_recordable
 from salesledger.domain.errors import (
     AllocationCustomerMismatch,
-    AllocationExceedsUnallocated,
     AlreadyReversed,
     CurrencyMismatch,
     DocumentNotPosted,
@@ -48,10 +49,6 @@ from salesledger.domain.errors import (
 )
 from salesledger.domain.fx import parse_rate, source_amounts
 from salesledger.domain.journal import (
-    AccountRole,
-    Line,
-    allocation_entry,
-    cross_allocation_entry,
     negate,
     receipt_entry,
     to_base,
@@ -63,9 +60,10 @@ from salesledger.domain.settlement import (
     check_allocation_date,
     settle_oldest_first,
 )
-from salesledger.money import Money, format_minor, major_text
+from salesledger.money import Money
 
 from .models import Allocation, Method, Receipt
+from .reads import open_on, receipt_locked, relieved_bases, source_side
 
 
 @dataclass
@@ -143,15 +141,6 @@ class Target:
 
     invoice_number: str
     amount: Decimal
-
-
-def receipt_locked(company: Company, number: str) -> Receipt:
-    """The receipt ``number``, locked as the source of an allocation (locked first)."""
-    src = (Receipt.objects.select_for_update(no_key=True)
-           .filter(company=company, number=number).first())
-    if src is None:
-        raise NotFound(f"no receipt {number!r}", receipt=number)
-    return src
 
 
 def _source_locked(company: Company, receipt_number: str | None, credit_number: str | None
@@ -315,107 +304,6 @@ def _plan(company: Company, src: Receipt | Invoice, targets: list[Target], auto:
     return shares
 
 
-@dataclass
-class OpenSide:
-    """One side of an allocation while allocations accumulate: an instalment, or the receipt or
-    credit note that settles it. ``open`` is what is still open (or unallocated), in minor
-    units of the document currency; ``relieved`` is the base-currency amount that earlier
-    allocations have already taken off ``base_whole``."""
-
-    open: int
-    base_whole: int
-    rate: Decimal
-    relieved: int
-
-    def relieve(self, amount: int, currency: str, base_currency: str) -> int:
-        """Take ``amount`` off and return the base amount it relieves, at the booking rate.
-        The last part takes whatever base is left, so a fully settled item leaves no base
-        residue (the difference is the realised exchange gain or loss)."""
-        self.open -= amount
-        if self.open == 0:
-            base = self.base_whole - self.relieved
-        else:
-            base = to_base(amount, currency, base_currency, Decimal(self.rate))
-        self.relieved += base
-        return base
-
-
-def allocation_step(company: Company, *, is_receipt: bool, customer_id: int, currency: str,
-                    amount: int, source: OpenSide, instalment: OpenSide,
-                    source_currency: str | None = None, source_amount: int | None = None
-                    ) -> tuple[int, int, list[Line] | None]:
-    """Check one allocation against what is open and unallocated, relieve both sides and
-    return (base unapplied, base receivable, journal lines or None). Shared by the single
-    and the bulk allocation services, so both follow the same base-currency rules.
-
-    With ``source_currency`` other than ``currency``, a receipt pays an instalment in
-    another currency: ``amount`` leaves the instalment, ``source_amount`` the receipt, each
-    relieved at its own booking rate (``cross_allocation_entry``)."""
-    if source_currency is not None and source_currency != currency:
-        if not is_receipt or source_amount is None:
-            raise CurrencyMismatch("only a receipt pays an instalment in another currency, "
-                                   "with the amount it takes in its own")
-        check_allocation(amount, open_amount=instalment.open, unallocated=amount,
-                         currency=currency)
-        if not 0 <= source_amount <= source.open:
-            raise AllocationExceedsUnallocated(
-                f"allocating {format_minor(source_amount, source_currency)} exceeds the "
-                f"{format_minor(source.open, source_currency)} still unallocated",
-                amount=major_text(source_amount, source_currency),
-                unallocated=major_text(source.open, source_currency),
-                currency=source_currency)
-        base_recv = instalment.relieve(amount, currency, company.base_currency)
-        base_src = source.relieve(source_amount, source_currency, company.base_currency)
-        return base_src, base_recv, cross_allocation_entry(
-            customer_id=customer_id, currency=currency, amount=amount,
-            base_receivable=base_recv, source_currency=source_currency,
-            source_amount=source_amount, base_unapplied=base_src)
-    check_allocation(amount, open_amount=instalment.open, unallocated=source.open,
-                     currency=currency)
-    base_recv = instalment.relieve(amount, currency, company.base_currency)
-    base_src = source.relieve(amount, currency, company.base_currency)
-    if not is_receipt and base_src == base_recv:
-        # A credit note and an invoice both sit on the receivable account: nothing moves.
-        return base_src, base_recv, None
-    lines = allocation_entry(customer_id=customer_id, currency=currency, amount=amount,
-                             base_unapplied=base_src, base_receivable=base_recv)
-    if not is_receipt:
-        lines = [Line(AccountRole.RECEIVABLE, li.amount, li.amount_currency, li.currency,
-                      li.customer_id) if li.role == AccountRole.UNAPPLIED else li
-                 for li in lines]
-    return base_src, base_recv, lines
-
-
-def relieved_bases(*, instalment_ids: Sequence[int] = (), receipt_ids: Sequence[int] = (),
-                   credit_note_ids: Sequence[int] = ()) -> dict[tuple[str, int], int]:
-    """Base amounts already relieved by allocations (reversals included), keyed by
-    ("instalment" | "receipt" | "credit_note", id): one grouped query per kind."""
-    out: dict[tuple[str, int], int] = {}
-    for key, ids, column in (("instalment", instalment_ids, "base_receivable"),
-                             ("receipt", receipt_ids, "base_unapplied"),
-                             ("credit_note", credit_note_ids, "base_unapplied")):
-        for i in range(0, len(ids), 5000):
-            rows = (Allocation.objects.filter(**{f"{key}_id__in": list(ids[i:i + 5000])})
-                    .values(f"{key}_id").annotate(s=Sum(column)).order_by())
-            out.update({(key, r[f"{key}_id"]): r["s"] or 0 for r in rows})
-    # A refund relieves its receipt too (refunds.py), so the last part still takes the
-    # base that is left.
-    from .models import Refund
-
-    for i in range(0, len(receipt_ids), 5000):
-        for r in (Refund.objects.filter(receipt_id__in=list(receipt_ids[i:i + 5000]))
-                  .values("receipt_id").annotate(s=Sum("base_amount")).order_by()):
-            key_r = ("receipt", r["receipt_id"])
-            out[key_r] = out.get(key_r, 0) + (r["s"] or 0)
-    return out
-
-
-def source_side(src: Receipt | Invoice, relieved: int) -> OpenSide:
-    if isinstance(src, Receipt):
-        return OpenSide(src.amount - src.allocated, src.base_amount, Decimal(src.rate), relieved)
-    return OpenSide(src.total - src.allocated, src.base_total, Decimal(src.rate), relieved)
-
-
 def _apply(company: Company, src: Receipt | Invoice, shares: list[Share], day: date,
            actor: Actor, rates: dict[str, Decimal] | None = None) -> list[Allocation]:
     if not shares:
@@ -440,9 +328,10 @@ def _apply(company: Company, src: Receipt | Invoice, shares: list[Share], day: d
         inst = locked[share.instalment_id]
         cross = inst.currency != src.currency
         base_src, base_recv, lines = allocation_step(
-            company, is_receipt=is_receipt, customer_id=src.customer_id, currency=inst.currency,
-            amount=share.amount, source=source, instalment=sides[inst.pk],
-            source_currency=src.currency, source_amount=take)
+            base_currency=company.base_currency, is_receipt=is_receipt,
+            customer_id=src.customer_id, currency=inst.currency, amount=share.amount,
+            source=source, instalment=sides[inst.pk], source_currency=src.currency,
+            source_amount=take)
         entry = None
         if lines is not None:
             entry = journal_write(company=company, day=day, kind="allocation", actor=actor,
@@ -463,17 +352,20 @@ def _apply(company: Company, src: Receipt | Invoice, shares: list[Share], day: d
     total = sum(taken)
     type(src).objects.filter(pk=src.pk).update(allocated=F("allocated") + total)
     src.allocated += total
-    if is_receipt:
-        # Early-payment discounts this payment earns (adjustments/discounts.py, docs/design/adjustments.md).
-        from .adjustments.discounts import discounts_earned
-
-        discounts_earned(company=company, receipt=src, rows=rows, day=day, actor=actor)
+    # What follows from these allocations is the business of the modules above (an
+    # early-payment discount earned: adjustments/discounts.py, by payments/handlers.py).
+    events.publish(events.AllocationsMade(company_id=company.pk, actor=actor, allocations=tuple(
+        events.MadeAllocation(id=r.pk, instalment_id=r.instalment_id, amount=r.amount,
+                              day=day, receipt_id=r.receipt_id, credit_note_id=r.credit_note_id)
+        for r in rows)))
     return rows
 
 
 def allocation_reverse(*, actor: Actor, company: Company, allocation_id: int, day: date,
                        reason: str = "") -> Allocation:
-    """Undo an allocation with a reversing row; the original stays in the history."""
+    """Undo an allocation with a reversing row; the original stays in the history. What
+    stood only with it (a discount it earned, a residual written off with it, a bad debt it
+    recovered) is undone by the handlers of ``AllocationsReversed`` (payments/handlers.py)."""
     require_role(company, actor, Role.CLERK)
     check_open_period(company, day)
     with transaction.atomic():
@@ -493,23 +385,10 @@ def allocation_reverse(*, actor: Actor, company: Company, allocation_id: int, da
                .get(pk=orig.receipt_id or orig.credit_note_id))
         invoice_id = Instalment.objects.values_list("invoice_id", flat=True).get(
             pk=orig.instalment_id)
-        # The instalment, and those of a write-off or deduction made with this payment
-        # (undone below), locked together in ascending id, as every allocation locks them.
-        lock = {orig.instalment_id}
-        if orig.receipt_id:
-            from .adjustments.bad_debts import recovered_by
-            from .adjustments.write_offs import made_with_payment
-
-            lock.update(Allocation.objects.filter(
-                adjustment__in=made_with_payment(receipt_id=orig.receipt_id,
-                                                 invoice_id=invoice_id))
-                .values_list("instalment_id", flat=True))
-            # A recovery of a bad debt by this payment is written off again (below), on
-            # any of the invoice's instalments.
-            if recovered_by(receipt_id=orig.receipt_id, invoice_id=invoice_id).exists():
-                lock.update(Instalment.objects.filter(invoice_id=invoice_id)
-                            .values_list("pk", flat=True))
-        list(Instalment.objects.select_for_update(no_key=True).filter(pk__in=lock)
+        # Every instalment of the invoice, locked together in ascending id, as every
+        # allocation locks them: what the handlers undo with the payment (an adjustment made
+        # with it, a recovery it paid) settles instalments of this invoice only.
+        list(Instalment.objects.select_for_update(no_key=True).filter(invoice_id=invoice_id)
              .order_by("pk").values_list("pk"))
         if Allocation.objects.filter(reversal_of=orig).exists():
             raise AlreadyReversed(f"allocation {allocation_id} is already reversed")
@@ -532,40 +411,14 @@ def allocation_reverse(*, actor: Actor, company: Company, allocation_id: int, da
             created_by=actor_row(actor))
         Instalment.objects.filter(pk=orig.instalment_id).update(settled=F("settled") - orig.amount)
         src_model.objects.filter(pk=src.pk).update(allocated=F("allocated") - taken)
-        lost, undone, again = [], [], None
-        if orig.receipt_id:
-            # An early-payment discount stands only while the payments that earned it do;
-            # a residual written off or deducted with this payment, only while it does.
-            from .adjustments.bad_debts import recoveries_lost
-            from .adjustments.discounts import discounts_lost
-            from .adjustments.write_offs import residuals_lost
-
-            why = f"payment undone: allocation {orig.pk}"
-            lost = discounts_lost(company=company, instalment_id=orig.instalment_id, day=day,
-                                  actor=actor, reason=why)
-            undone = residuals_lost(company=company, receipt_id=orig.receipt_id,
-                                    invoice_id=invoice_id, day=day, actor=actor, reason=why)
-            # A bad debt this payment recovered is written off again.
-            again = recoveries_lost(company=company, receipt_id=orig.receipt_id,
-                                    invoice_id=invoice_id, amount=orig.amount, day=day,
-                                    actor=actor, reason=why)
-        extra: dict[str, Any] = {}
-        if lost:
-            extra["discounts_reversed"] = [a.reversal_of_id for a in lost]
-        if undone:
-            extra["adjustments_reversed"] = [a.reversal_of_id for a in undone]
-        if again is not None:
-            extra["written_off_again"] = again.pk
+        events.publish(events.AllocationsReversed(company_id=company.pk, actor=actor, reversals=(
+            events.ReversedAllocation(
+                id=orig.pk, reversal_id=rev.pk, instalment_id=orig.instalment_id,
+                invoice_id=invoice_id, amount=orig.amount, day=day, receipt_id=orig.receipt_id,
+                credit_note_id=orig.credit_note_id),)))
         audit(company, actor, "allocation.reverse", "allocation", orig.pk,
-              amount=str(Money.from_minor(orig.amount, orig.currency).amount), reason=reason,
-              **extra)
+              amount=str(Money.from_minor(orig.amount, orig.currency).amount), reason=reason)
     return rev
-
-
-def open_on(inv: Invoice) -> int:
-    """What is open on an invoice now (minor units), from the cached ``settled``."""
-    return (Instalment.objects.filter(invoice=inv)
-            .aggregate(s=Sum(F("amount") - F("settled")))["s"] or 0)
 
 
 def credit_note_apply_to_corrected(*, actor: Actor, company: Company,

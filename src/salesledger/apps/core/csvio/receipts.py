@@ -9,8 +9,9 @@ receipts for one invoice settle it in turn.
 An instalment that a row leaves open by exactly its early-payment discount, when every
 payment on it (those already in the books and the file's) was received on or before the
 discount's last day, earns the discount as allocating the receipt on its own would
-(``domain.adjustments.discount_earned``; written by ``adjustments.discounts_earned_many``, dated
-the receipt's date, with its journal entry and audit event): later rows leave it alone.
+(``domain.adjustments.discount_earned``; written, dated the receipt's date, with its journal
+entry and audit event, when the allocation writer publishes ``AllocationsMade``): later rows
+leave it alone.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from django.db.models import F, Sum
 from salesledger.apps.customers.models import Customer
 from salesledger.apps.invoicing.models import DocKind, Instalment, Invoice
 from salesledger.apps.invoicing.services import resolve_rate
-from salesledger.apps.payments.adjustments.discounts import discounts_earned_many
 from salesledger.apps.payments.bulk import (
     BulkAllocation,
     BulkReceipt,
@@ -98,16 +98,11 @@ def _import(ctx: ImportContext, reader: Any) -> dict[str, Any]:
     for r, receipt, pk in zip(lines, receipts, ids, strict=True):
         if r.invoice:
             plan.extend(targets.take(r.invoice, receipt.amount, r.date, pk))
+    # The allocation writer takes the discounts they earn (``AllocationsMade``), which the
+    # plan foresaw.
     allocated = allocations_apply_bulk(actor=ctx.actor, company=company, allocations=plan)
-    discounts = 0
-    if targets.earned:
-        # Only the receipts that the plan found earn a discount are looked at again, in
-        # file order, as their allocations were applied.
-        earning = Receipt.objects.in_bulk(list(targets.earned))
-        discounts = len(discounts_earned_many(company=company, actor=ctx.actor, payments=[
-            (earning[pk], made, earning[pk].date) for pk, made in targets.earned.items()]))
     return {"rows": reader.rows, "batch": batch.pk, "receipts": len(ids),
-            "allocations": allocated, "discounts": discounts}
+            "allocations": allocated, "discounts": sum(map(len, targets.earned.values()))}
 
 
 def _receipt(ctx: ImportContext, r: ReceiptRow, customers: dict[str, tuple[int, str]]

@@ -32,12 +32,8 @@ from salesledger.domain.errors import (
 from salesledger.money import Money
 
 from ..models import Adjustment, Allocation, Receipt
-from ..services import (
-    Target,
-    allocate,
-    open_on,
-    receipt_locked,
-)
+from ..reads import open_on, receipt_locked
+from ..services import Target, allocate
 from .writer import (
     adjustment_write,
     amount_text,

@@ -1,8 +1,9 @@
 """Early-payment discounts: an instalment that a payment in time leaves open by exactly its
 discount earns it (docs/design/adjustments.md, "Early-payment discounts").
 
-``discounts_earned`` (one receipt) and ``discounts_earned_many`` (the bulk paths) take them after
-an allocation; ``discounts_lost`` reverses the discount of an instalment whose payment is undone.
+``discounts_earned`` takes them after any allocation of receipts (one command or a bulk path:
+the handler of ``AllocationsMade``); ``discounts_lost`` reverses the discount of an instalment
+whose payment is undone (the handler of ``AllocationsReversed``).
 """
 
 from __future__ import annotations
@@ -29,51 +30,37 @@ from salesledger.domain.adjustments import (
     discount_earned,
     vat_shares,
 )
-from salesledger.domain.errors import (
-    ValidationFailed,
-)
+from salesledger.domain.allocation import OpenSide
+from salesledger.domain.errors import ValidationFailed
 
 from ..models import Adjustment, Allocation, Receipt
-from ..services import (
-    OpenSide,
-    relieved_bases,
-)
+from ..reads import relieved_bases
 from .settings import settlement_settings
-from .writer import adjustment_event, adjustment_write, check_day, reverse_adjustment
+from .writer import adjustment_event, check_day, reverse_adjustment
 
 
 class PaymentShare(Protocol):
-    """What ``discounts_earned`` reads of an allocation just made: an ``Allocation``, or a
-    planned bulk one (``bulk.BulkAllocation``, ``allocation_plan.Planned``)."""
+    """What ``discounts_earned`` reads of an allocation just made (``events.MadeAllocation``)."""
 
     instalment_id: int
     amount: int
 
 
-def discounts_earned(*, company: Company, receipt: Receipt, rows: Sequence[PaymentShare],
-                     day: date, actor: Actor) -> list[Adjustment]:
-    """Take the early-payment discount of every instalment that ``rows`` (allocations of
-    ``receipt`` just written) leave open by exactly its discount, when every payment on it
-    was received on or before the discount's last day. Called inside the allocation's
-    transaction, with the instalments locked. Each discount is written by
-    ``adjustment_write``."""
-    return [adjustment_write(company, e.inst.invoice, kind=AdjustmentKind.DISCOUNT,
-                             amount=e.inst.discount_amount, day=e.day, actor=actor,
-                             receipt=e.receipt, instalment_ids=[e.inst.pk], with_tax=e.with_tax,
-                             memo=e.memo)
-            for e in _discounts_due(company, [(receipt, rows, day)])]
-
-
-def discounts_earned_many(*, company: Company,
-                          payments: Sequence[tuple[Receipt, Sequence[PaymentShare], date]],
-                          actor: Actor) -> list[Adjustment]:
-    """``discounts_earned`` for many receipts at once (the auto-allocation run, the CSV
-    import): each (receipt, its allocations just written, the day), in the order given, the
-    books read in a few queries for all of them. An instalment earns its discount once.
-    The discounts are written in batches (``_discounts_write``): the same rows, entries and
-    audit events as ``adjustment_write`` writes one at a time, in the same order."""
-    due = _discounts_due(company, payments)
-    return _discounts_write(company, due, actor) if due else []
+def discounts_earned(*, company_id: int, actor: Actor,
+                     payments: Sequence[tuple[int, Sequence[PaymentShare], date]]
+                     ) -> list[Adjustment]:
+    """Take the early-payment discount of every instalment that a payment leaves open by
+    exactly its discount, when every payment on it was received on or before the discount's
+    last day. ``payments`` are (receipt id, its allocations just written, their day), in the
+    order written: one receipt allocated by a command, or many by a bulk run or an import.
+    An instalment earns its discount once. Called by the handler of ``AllocationsMade``
+    (payments/handlers.py), inside the allocation's transaction, with the instalments locked.
+    The books are read in a few queries for all of them, and the discounts written in
+    batches (``_discounts_write``)."""
+    due = _discounts_due(company_id, payments)
+    if not due:
+        return []
+    return _discounts_write(Company.objects.get(pk=company_id), due, actor)
 
 
 @dataclass(frozen=True)
@@ -81,19 +68,19 @@ class _Due:
     """An early-payment discount earned: the instalment (its invoice loaded), the receipt
     that earned it, the day it is written, and its memo and VAT treatment."""
 
-    receipt: Receipt
+    receipt_id: int
+    receipt_number: str
     inst: Instalment
     day: date
     with_tax: bool
     memo: str
 
 
-def _discounts_due(company: Company,
-                   payments: Sequence[tuple[Receipt, Sequence[PaymentShare], date]]
-                   ) -> list[_Due]:
-    """The discounts that ``payments`` earn, in the order given (``discounts_earned_many``)."""
-    wanted = [(receipt, sorted({r.instalment_id for r in rows if r.amount > 0}), day)
-              for receipt, rows, day in payments]
+def _discounts_due(company_id: int,
+                   payments: Sequence[tuple[int, Sequence[PaymentShare], date]]) -> list[_Due]:
+    """The discounts that ``payments`` earn, in the order given (``discounts_earned``)."""
+    wanted = [(receipt_id, sorted({r.instalment_id for r in rows if r.amount > 0}), day)
+              for receipt_id, rows, day in payments]
     ids = sorted({i for _, inst_ids, _ in wanted for i in inst_ids})
     candidates: dict[int, Instalment] = {}
     for i in range(0, len(ids), 5000):
@@ -116,20 +103,29 @@ def _discounts_due(company: Company,
         taken.update(Adjustment.objects.filter(
             allocations__instalment_id__in=chunk, kind=AdjustmentKind.DISCOUNT, amount__gt=0,
             reversed_by__isnull=True).values_list("allocations__instalment_id", flat=True))
-    with_tax = settlement_settings(company).discount_tax_policy == DiscountTaxPolicy.ADJUST_VAT
+    receipts = {r["id"]: r for r in Receipt.objects.filter(pk__in=sorted(
+        {receipt_id for receipt_id, inst_ids, _ in wanted if candidates.keys() & inst_ids}))
+        .values("id", "number", "date")}
+    policy = settlement_settings(Company(pk=company_id)).discount_tax_policy
+    with_tax = policy == DiscountTaxPolicy.ADJUST_VAT
+    # The payment that earns a discount is the last of the batch on the instalment: the one
+    # after which exactly the discount was left open, as if they were allocated one by one.
+    last = {pk: n for n, (_, inst_ids, _) in enumerate(wanted) for pk in inst_ids}
     out = []
-    for receipt, inst_ids, day in wanted:
+    for n, (receipt_id, inst_ids, day) in enumerate(wanted):
+        receipt = receipts.get(receipt_id)
         for pk in inst_ids:
             inst = candidates.get(pk)
-            if inst is None or pk in taken or inst.discount_date < receipt.date:
+            if inst is None or receipt is None or pk in taken or last[pk] != n \
+                    or inst.discount_date < receipt["date"]:
                 continue
             dates = [d for d, v in paid.get(pk, {}).items() if v > 0]
             if not discount_earned(
                     open_after=inst.amount - inst.settled, discount_amount=inst.discount_amount,
                     discount_date=inst.discount_date, payment_dates=dates):
                 continue
-            out.append(_Due(receipt, inst, day, with_tax,
-                            f"paid by {receipt.number} on {receipt.date}, discount until "
+            out.append(_Due(receipt_id, receipt["number"], inst, day, with_tax,
+                            f"paid by {receipt['number']} on {receipt['date']}, discount until "
                             f"{inst.discount_date}"))
             taken.add(pk)
     return out
@@ -179,7 +175,7 @@ def _discounts_write(company: Company, due: list[_Due], actor: Actor) -> list[Ad
         adjs.append(Adjustment(
             company=company, customer_id=inv.customer_id, invoice=inv, kind=kind.value,
             memo=e.memo[:255], date=e.day, currency=inv.currency, amount=amount,
-            base_amount=base, tax_amount=tax, receipt=e.receipt, created_by=user,
+            base_amount=base, tax_amount=tax, receipt_id=e.receipt_id, created_by=user,
             created_at=now))
     entry_ids = journal_write_many(company=company, actor=actor, entries=entries)
     pks = insert_rows(Adjustment, _ADJUSTMENT_COLUMNS, [
@@ -198,7 +194,7 @@ def _discounts_write(company: Company, due: list[_Due], actor: Actor) -> list[Ad
                                           for e in due])
     audit_many(company, actor, [
         EventSpec("adjustment.create", "adjustment", str(a.pk), adjustment_event(
-            a, e.inst.invoice.number or "", [(e.inst.pk, a.amount)], e.receipt.number))
+            a, e.inst.invoice.number or "", [(e.inst.pk, a.amount)], e.receipt_number))
         for a, e in zip(adjs, due, strict=True)])
     return adjs
 

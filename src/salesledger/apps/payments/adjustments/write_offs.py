@@ -35,12 +35,8 @@ from salesledger.domain.journal import to_base
 from salesledger.money import Money
 
 from ..models import Adjustment, Allocation, Receipt
-from ..services import (
-    Target,
-    allocate,
-    open_on,
-    receipt_locked,
-)
+from ..reads import open_on, receipt_locked
+from ..services import Target, allocate
 from .settings import settlement_settings
 from .writer import adjustment_write, invoice_locked, positive_minor, reverse_adjustment
 

@@ -28,6 +28,7 @@ from salesledger.domain.adjustments import (
     tax_share,
     vat_shares,
 )
+from salesledger.domain.allocation import OpenSide
 from salesledger.domain.amounts import amount_minor
 from salesledger.domain.errors import (
     AllocationExceedsOpenAmount,
@@ -42,10 +43,7 @@ from salesledger.domain.settlement import OpenInstalment, settle_oldest_first
 from salesledger.money import Money, format_minor
 
 from ..models import Adjustment, Allocation, Receipt
-from ..services import (
-    OpenSide,
-    relieved_bases,
-)
+from ..reads import relieved_bases
 
 
 def positive_minor(amount: Decimal, currency: str, what: str = "amount") -> int:
