@@ -46,6 +46,7 @@ from salesledger.domain.settlement import OpenInstalment
 from .bulk import BulkAllocation, allocations_apply_bulk
 from .models import Receipt
 from .policies import receipt_text
+from .reads import receipts_locked
 
 
 @dataclass
@@ -172,16 +173,15 @@ def _customers_after(company: Company, day: date, after: int, limit: int) -> lis
 
 def _plan_chunk(company: Company, day: date, policy: Policy, ids: list[int],
                 *, lock: bool) -> _Chunk:
-    receipts_qs = Receipt.objects.filter(company=company, customer_id__in=ids, date__lte=day,
-                                         allocated__lt=F("amount"))
-    if lock:
-        # Locked in id order, as every allocation locks receipts before instalments.
-        receipts_qs = receipts_qs.select_for_update(no_key=True)
+    where = {"customer_id__in": ids, "date__lte": day, "allocated__lt": F("amount")}
+    # Locked as every allocation locks receipts: first, in ascending id.
+    receipts_qs = (receipts_locked(company, **where) if lock
+                   else Receipt.objects.filter(company=company, **where))
     receipts: dict[int, list[tuple[str, OpenReceipt]]] = defaultdict(list)
     currency_of: dict[int, str] = {}
-    for r in (receipts_qs.order_by("customer_id", "date", "id")
-              .values("id", "customer_id", "currency", "amount", "allocated", "date",
-                      "payer_reference", "bank_reference", "memo")):
+    for r in sorted(receipts_qs.values("id", "customer_id", "currency", "amount", "allocated",
+                                       "date", "payer_reference", "bank_reference", "memo"),
+                    key=lambda r: (r["customer_id"], r["date"], r["id"])):
         receipts[r["customer_id"]].append((r["currency"], OpenReceipt(
             r["id"], r["amount"] - r["allocated"], receipt_text(r), r["date"])))
         currency_of[r["id"]] = r["currency"]

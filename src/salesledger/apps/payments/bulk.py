@@ -17,6 +17,7 @@ ascending id.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -65,7 +66,7 @@ from salesledger.domain.settlement import (
 from salesledger.money import Money, is_currency
 
 from .models import Allocation, Method, Receipt
-from .reads import relieved_bases
+from .reads import credit_notes_locked, receipts_locked, relieved_bases
 from .services import receipt_check, receipt_event
 
 _CHUNK = 5000  # ids per IN (...) list
@@ -287,15 +288,16 @@ class _Allocator:
 
     def _lock(self) -> tuple[dict[int, Any], dict[int, Any], dict[int, Any]]:
         company = self.company
-        receipts = _locked(Receipt.objects.filter(company=company),
+        receipts = _locked(lambda ids: receipts_locked(company, pk__in=ids),
                            {a.receipt_id for a in self.allocations if a.receipt_id},
                            ("id", "number", "customer_id", "currency", "amount", "allocated",
                             "base_amount", "rate", "date"))
-        credit_notes = _locked(Invoice.objects.filter(company=company),
+        credit_notes = _locked(lambda ids: credit_notes_locked(company, pk__in=ids),
                                {a.credit_note_id for a in self.allocations if a.credit_note_id},
                                ("id", "number", "kind", "status", "customer_id", "currency",
                                 "total", "allocated", "base_total", "rate", "issue_date"))
-        instalments = _locked(Instalment.objects.filter(company=company),
+        instalments = _locked(lambda ids: Instalment.objects.select_for_update(
+                                  of=("self",), no_key=True).filter(company=company, pk__in=ids),
                               {a.instalment_id for a in self.allocations},
                               ("id", "customer_id", "currency", "amount", "settled",
                                "base_amount", "invoice__rate", "invoice__number",
@@ -345,13 +347,13 @@ class _Allocator:
             for (kind, pk), (src, side) in sources.items() if kind == "credit_note"])
 
 
-def _locked(qs: Any, ids: set[int], fields: tuple[str, ...]) -> dict[int, dict[str, Any]]:
-    """Rows of ``qs`` with these ids as dicts, locked FOR UPDATE in ascending id order."""
+def _locked(locked: Callable[[list[int]], Any], ids: set[int], fields: tuple[str, ...]
+            ) -> dict[int, dict[str, Any]]:
+    """The rows with these ids as dicts, locked (``locked(ids)``) in ascending id order."""
     out: dict[int, dict[str, Any]] = {}
     ordered = sorted(ids)
     for i in range(0, len(ordered), _CHUNK):
-        rows = (qs.select_for_update(of=("self",), no_key=True).filter(pk__in=ordered[i:i + _CHUNK])
-                .order_by("pk").values(*fields))
+        rows = locked(ordered[i:i + _CHUNK]).order_by("pk").values(*fields)
         out.update((r["id"], r) for r in rows)
     return out
 

@@ -12,24 +12,40 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
+from typing import Any
 
-from django.db.models import F, Sum
+from django.db.models import F, QuerySet, Sum
 
 from salesledger.apps.core.models import Company
-from salesledger.apps.invoicing.models import Instalment, Invoice
+from salesledger.apps.invoicing.models import DocKind, Instalment, Invoice
 from salesledger.domain.allocation import OpenSide
 from salesledger.domain.errors import NotFound
 
 from .models import Allocation, Receipt, Refund
 
 
+def receipts_locked(company: Company, **where: Any) -> QuerySet[Receipt]:
+    """The company's receipts that match ``where``, locked as the source of a payment write:
+    FOR NO KEY UPDATE of the receipt rows alone (``of=("self",)``, not the rows a caller joins
+    to them), in ascending id. Every service that changes what a receipt has used (an
+    allocation, its reversal, a refund, a returned payment, a run) locks receipts here."""
+    return (Receipt.objects.select_for_update(of=("self",), no_key=True)
+            .filter(company=company, **where).order_by("pk"))
+
+
 def receipt_locked(company: Company, number: str) -> Receipt:
-    """The receipt ``number``, locked as the source of an allocation (locked first)."""
-    src = (Receipt.objects.select_for_update(no_key=True)
-           .filter(company=company, number=number).first())
+    """The receipt ``number`` (its customer loaded), locked first, as the source of a write."""
+    src = receipts_locked(company, number=number).select_related("customer").first()
     if src is None:
         raise NotFound(f"no receipt {number!r}", receipt=number)
     return src
+
+
+def credit_notes_locked(company: Company, **where: Any) -> QuerySet[Invoice]:
+    """The company's credit notes that match ``where``, locked as the source of an
+    allocation, as :func:`receipts_locked` locks receipts."""
+    return (Invoice.objects.select_for_update(of=("self",), no_key=True)
+            .filter(company=company, kind=DocKind.CREDIT_NOTE, **where).order_by("pk"))
 
 
 def relieved_bases(*, instalment_ids: Sequence[int] = (), receipt_ids: Sequence[int] = (),

@@ -56,7 +56,7 @@ from salesledger.money import Money, format_minor
 
 from .adjustments.writer import reverse_adjustment
 from .models import Adjustment, Allocation, Method, Receipt, ReceiptReversal, Refund
-from .reads import relieved_bases, source_side
+from .reads import receipt_locked, relieved_bases, source_side
 from .services import allocation_reverse
 
 # Why a returned-payment fee bears no VAT: it compensates a loss and pays for no supply
@@ -66,14 +66,6 @@ FEE_EXEMPTION = "VATEX-EU-O Not subject to VAT: compensation for a returned paym
 
 def _text(minor: int, currency: str) -> str:
     return Money.from_minor(minor, currency).format_plain()
-
-
-def _receipt_locked(company: Company, number: str) -> Receipt:
-    rc = (Receipt.objects.select_for_update(of=("self",), no_key=True).select_related("customer")
-          .filter(company=company, number=number).first())
-    if rc is None:
-        raise NotFound(f"no receipt {number!r}", receipt=number)
-    return rc
 
 
 def _source_base(rc: Receipt, amount: int, base_currency: str) -> int:
@@ -94,7 +86,7 @@ def receipt_refund(*, actor: Actor, company: Company, number: str, day: date,
                                f"{', '.join(Method.values)}", field="method")
     check_open_period(company, day)
     with transaction.atomic():
-        rc = _receipt_locked(company, number)
+        rc = receipt_locked(company, number)
         if ReceiptReversal.objects.filter(receipt=rc).exists():
             raise ReceiptReversed(f"{rc.number} was reversed: there is nothing to refund",
                                   receipt=rc.number)
@@ -143,7 +135,7 @@ def refund_reverse(*, actor: Actor, company: Company, number: str, day: date,
         orig = Refund.objects.filter(company=company, number=number).first()
         if orig is None:
             raise NotFound(f"no refund {number!r}", refund=number)
-        rc = _receipt_locked(company, orig.receipt.number)
+        rc = receipt_locked(company, orig.receipt.number)
         orig = Refund.objects.select_for_update(no_key=True).get(pk=orig.pk)
         if Refund.objects.filter(reversal_of=orig).exists():
             raise AlreadyReversed(f"refund {number} is already reversed", refund=number)
@@ -175,7 +167,7 @@ def receipt_reverse(*, actor: Actor, company: Company, number: str, day: date, r
         raise ValidationFailed("say why the payment was reversed (--reason)", field="reason")
     check_open_period(company, day)
     with transaction.atomic():
-        rc = _receipt_locked(company, number)
+        rc = receipt_locked(company, number)
         if ReceiptReversal.objects.filter(receipt=rc).exists():
             raise AlreadyReversed(f"receipt {number} is already reversed", receipt=number)
         if day < rc.date:

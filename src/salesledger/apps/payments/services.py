@@ -63,7 +63,14 @@ from salesledger.domain.settlement import (
 from salesledger.money import Money
 
 from .models import Allocation, Method, Receipt
-from .reads import open_on, receipt_locked, relieved_bases, source_side
+from .reads import (
+    credit_notes_locked,
+    open_on,
+    receipt_locked,
+    receipts_locked,
+    relieved_bases,
+    source_side,
+)
 
 
 @dataclass
@@ -147,8 +154,7 @@ def _source_locked(company: Company, receipt_number: str | None, credit_number: 
                    ) -> Receipt | Invoice:
     if receipt_number:
         return receipt_locked(company, receipt_number)
-    src_cn = (Invoice.objects.select_for_update(no_key=True)
-              .filter(company=company, number=credit_number, kind=DocKind.CREDIT_NOTE).first())
+    src_cn = credit_notes_locked(company, number=credit_number).first()
     if src_cn is None:
         raise NotFound(f"no credit note {credit_number!r}", credit_note=credit_number)
     if src_cn.status != "posted":
@@ -381,8 +387,8 @@ def allocation_reverse(*, actor: Actor, company: Company, allocation_id: int, da
         if day < orig.date:
             raise ValidationFailed(f"cannot reverse on {day} an allocation dated {orig.date}")
         src_model = Receipt if orig.receipt_id else Invoice
-        src = (src_model.objects.select_for_update(no_key=True)
-               .get(pk=orig.receipt_id or orig.credit_note_id))
+        src = (receipts_locked(company, pk=orig.receipt_id) if orig.receipt_id
+               else credit_notes_locked(company, pk=orig.credit_note_id)).get()
         invoice_id = Instalment.objects.values_list("invoice_id", flat=True).get(
             pk=orig.instalment_id)
         # Every instalment of the invoice, locked together in ascending id, as every
