@@ -5,10 +5,10 @@ chunk of ``chunk_customers`` at a time. For each chunk it reads, in a few set-ba
 queries, the chunk's unapplied receipts (dated up to the day) and open instalments (of
 invoices issued up to the day), plans with the pure core (``domain/allocation_plan.py``:
 each customer's receipts oldest first, by the policy, in each receipt's currency) and
-writes through the bulk allocation path (``bulk.allocations_apply_bulk``, which applies the
-rules of a single allocation row by row, and whose ``AllocationsMade`` takes the early-payment
-discounts the receipts earn; the plan leaves an instalment so settled alone for later
-receipts). The chunk's allocations and the run's progress
+writes through the one allocation writer (``allocations.allocations_make``, which applies
+the rules of a single allocation row by row, and whose ``AllocationsMade`` takes the
+early-payment discounts the receipts earn; the plan leaves an instalment so settled alone for
+later receipts). The chunk's allocations and the run's progress
 (``runs.AllocationRun.last_customer_id`` and counts) commit in one transaction, so:
 
 * memory stays constant: only one chunk is ever loaded;
@@ -38,12 +38,13 @@ from salesledger.apps.core.models import Company, Role
 from salesledger.apps.core.services import check_open_period, require_role
 from salesledger.apps.invoicing.models import DocKind, Instalment, Invoice
 from salesledger.apps.runs.models import AllocationRun, RunStatus
+from salesledger.domain.allocation import SourceKind
 from salesledger.domain.allocation_plan import OpenReceipt, Planned, parse_policy, plan_customer
 from salesledger.domain.errors import NotFound, RunInProgress, ValidationFailed
 from salesledger.domain.policies import Policy
 from salesledger.domain.settlement import OpenInstalment
 
-from .bulk import BulkAllocation, allocations_apply_bulk
+from .allocations import allocations_make, requests_by_source
 from .models import Receipt
 from .policies import receipt_text
 from .reads import receipts_locked
@@ -107,9 +108,10 @@ def auto_allocate_all(*, actor: Actor, company: Company, day: date, policy: str 
                       customers=run.customers, receipts=run.receipts,
                       allocations=run.allocations, totals=run.totals)
                 break
-            written = allocations_apply_bulk(actor=actor, company=company, allocations=[
-                BulkAllocation(instalment_id=p.instalment_id, amount=p.amount, date=run.day,
-                               receipt_id=p.receipt_id) for p in chunk.plan])
+            written = len(allocations_make(actor=actor, company=company, requests=(
+                requests_by_source((SourceKind.RECEIPT, p.receipt_id, run.day, p.instalment_id,
+                                    p.amount) for p in chunk.plan))
+            ).ids)
             totals = dict(run.totals)
             for p in chunk.plan:
                 cur = chunk.currency_of[p.receipt_id]

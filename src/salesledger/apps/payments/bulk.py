@@ -17,7 +17,6 @@ ascending id.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -27,13 +26,11 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from salesledger.apps.core import events
 from salesledger.apps.core.actors import Actor, actor_id
-from salesledger.apps.core.audit import EventSpec, audit_many
-from salesledger.apps.core.bulkinsert import insert_rows, update_column
+from salesledger.apps.core.audit import audit_many
+from salesledger.apps.core.bulkinsert import insert_rows
 from salesledger.apps.core.models import Company, ImportBatch, Role
 from salesledger.apps.core.services import (
-    check_open_period,
     number_format,
     number_take,
     require_role,
@@ -44,14 +41,11 @@ from salesledger.apps.invoicing.models import DocKind, Instalment, Invoice
 from salesledger.apps.invoicing.services import resolve_rate
 from salesledger.apps.ledger.bulk import EntrySpec, journal_write_many
 from salesledger.apps.ledger.services import accounts_by_role
-from salesledger.domain.allocation import OpenSide, allocation_step
+from salesledger.domain.allocation import (
+    SourceKind,
+)
 from salesledger.domain.errors import (
-    AllocationCustomerMismatch,
-    CurrencyMismatch,
-    DocumentNotPosted,
     LedgerError,
-    NegativeAmount,
-    NotFound,
     UnknownCustomer,
     ValidationFailed,
 )
@@ -60,13 +54,12 @@ from salesledger.domain.lifecycle import DocStatus
 from salesledger.domain.numbering import fiscal_year
 from salesledger.domain.settlement import (
     OpenInstalment,
-    check_allocation_date,
     settle_oldest_first,
 )
-from salesledger.money import Money, is_currency
+from salesledger.money import is_currency
 
-from .models import Allocation, Method, Receipt
-from .reads import credit_notes_locked, receipts_locked, relieved_bases
+from .allocations import allocations_make, requests_by_source
+from .models import Method, Receipt
 from .services import receipt_check, receipt_event
 
 _CHUNK = 5000  # ids per IN (...) list
@@ -74,11 +67,6 @@ _RECEIPT_COLUMNS = (
     "company_id", "customer_id", "number", "date", "currency", "amount", "rate", "base_amount",
     "method", "payer_reference", "bank_reference", "memo", "journal_entry_id",
     "import_batch_id", "created_by_id", "created_at")
-_ALLOCATION_COLUMNS = (
-    "company_id", "customer_id", "receipt_id", "credit_note_id", "instalment_id", "date",
-    "currency", "amount", "base_unapplied", "base_receivable", "journal_entry_id",
-    "created_by_id", "created_at")
-
 
 @dataclass
 class BulkReceipt:
@@ -203,159 +191,17 @@ def allocations_apply_bulk(*, actor: Actor, company: Company,
                            allocations: list[BulkAllocation]) -> int:
     """Apply every allocation in one transaction, in input order, each checked against what
     the previous ones left open and unallocated; return the number of rows written. The first
-    broken rule raises, and nothing is written."""
-    require_role(company, actor, Role.CLERK)
-    if not allocations:
-        return 0
+    broken rule raises, and nothing is written. The one allocation writer
+    (``allocations.allocations_make``) with a request per run of lines of one source and day."""
     for a in allocations:
         if (a.receipt_id is None) == (a.credit_note_id is None):
             raise ValidationFailed("an allocation names either a receipt or a credit note")
-        if a.amount <= 0:
-            raise NegativeAmount(f"an allocation to instalment {a.instalment_id} must be a "
-                                 "positive amount",
-                                 field="amount")
-    with transaction.atomic():
-        # Inside the transaction: on PostgreSQL the lock date is read FOR SHARE, so that a
-        # period close waits for this write. The earliest date decides for all.
-        check_open_period(company, min(a.date for a in allocations))
-        return _Allocator(company, actor, allocations).run()
-
-
-class _Allocator:
-    def __init__(self, company: Company, actor: Actor, allocations: list[BulkAllocation]) -> None:
-        self.company, self.actor, self.allocations = company, actor, allocations
-        self.user_id = actor_id(actor)
-
-    def run(self) -> int:
-        receipts, credit_notes, instalments = self._lock()
-        done = relieved_bases(instalment_ids=sorted(instalments), receipt_ids=sorted(receipts),
-                              credit_note_ids=sorted(credit_notes))
-        sources: dict[tuple[str, int], tuple[dict[str, Any], OpenSide]] = {}
-        for pk, r in receipts.items():
-            sources[("receipt", pk)] = (r, OpenSide(r["amount"] - r["allocated"],
-                                                    r["base_amount"], r["rate"],
-                                                    done.get(("receipt", pk), 0)))
-        for pk, c in credit_notes.items():
-            sources[("credit_note", pk)] = (c, OpenSide(c["total"] - c["allocated"],
-                                                        c["base_total"], c["rate"],
-                                                        done.get(("credit_note", pk), 0)))
-        sides = {pk: OpenSide(i["amount"] - i["settled"], i["base_amount"], i["invoice__rate"],
-                              done.get(("instalment", pk), 0))
-                 for pk, i in instalments.items()}
-        rows, entries = [], []
-        per_source: dict[tuple[str, int], list[BulkAllocation]] = defaultdict(list)
-        for a in self.allocations:
-            key = ("receipt", a.receipt_id) if a.receipt_id else ("credit_note",
-                                                                   a.credit_note_id or 0)
-            src, source = sources[key]
-            inst = instalments[a.instalment_id]
-            self._check(a, key[0], src, inst)
-            base_src, base_recv, entry_lines = allocation_step(
-                base_currency=self.company.base_currency, is_receipt=key[0] == "receipt",
-                customer_id=src["customer_id"], currency=src["currency"], amount=a.amount,
-                source=source, instalment=sides[a.instalment_id])
-            entry = None
-            if entry_lines is not None:
-                entry = len(entries)
-                entries.append(EntrySpec(
-                    day=a.date, kind="allocation", source_type="allocation", lines=entry_lines,
-                    memo=f"{src['number']} -> {inst['invoice__number']}"))
-            rows.append((src["customer_id"], a, base_src, base_recv, entry))
-            per_source[key].append(a)
-        entry_ids = journal_write_many(company=self.company, actor=self.actor, entries=entries)
-        now = timezone.now()
-        ids = insert_rows(Allocation, _ALLOCATION_COLUMNS, [
-            (self.company.pk, customer_id, a.receipt_id, a.credit_note_id, a.instalment_id,
-             a.date, instalments[a.instalment_id]["currency"], a.amount, base_src, base_recv,
-             None if entry is None else entry_ids[entry], self.user_id, now)
-            for customer_id, a, base_src, base_recv, entry in rows], returning=True)
-        self._update_caches(sources, sides, instalments)
-        audit_many(self.company, self.actor, [
-            EventSpec("allocation.create", "receipt" if kind == "receipt" else "invoice",
-                      str(pk), {"source": sources[(kind, pk)][0]["number"], "allocations": [
-                          {"instalment": a.instalment_id, "amount": str(Money.from_minor(
-                              a.amount, sources[(kind, pk)][0]["currency"]).amount)}
-                          for a in made]})
-            for (kind, pk), made in per_source.items()])
-        # What follows from them (early-payment discounts earned) is for the modules above.
-        events.publish(events.AllocationsMade(
-            company_id=self.company.pk, actor=self.actor, allocations=tuple(
-                events.MadeAllocation(id=pk, instalment_id=a.instalment_id, amount=a.amount,
-                                      day=a.date, receipt_id=a.receipt_id,
-                                      credit_note_id=a.credit_note_id)
-                for pk, a in zip(ids, self.allocations, strict=True))))
-        return len(rows)
-
-    def _lock(self) -> tuple[dict[int, Any], dict[int, Any], dict[int, Any]]:
-        company = self.company
-        receipts = _locked(lambda ids: receipts_locked(company, pk__in=ids),
-                           {a.receipt_id for a in self.allocations if a.receipt_id},
-                           ("id", "number", "customer_id", "currency", "amount", "allocated",
-                            "base_amount", "rate", "date"))
-        credit_notes = _locked(lambda ids: credit_notes_locked(company, pk__in=ids),
-                               {a.credit_note_id for a in self.allocations if a.credit_note_id},
-                               ("id", "number", "kind", "status", "customer_id", "currency",
-                                "total", "allocated", "base_total", "rate", "issue_date"))
-        instalments = _locked(lambda ids: Instalment.objects.select_for_update(
-                                  of=("self",), no_key=True).filter(company=company, pk__in=ids),
-                              {a.instalment_id for a in self.allocations},
-                              ("id", "customer_id", "currency", "amount", "settled",
-                               "base_amount", "invoice__rate", "invoice__number",
-                               "invoice__issue_date"))
-        for a in self.allocations:
-            if a.receipt_id and a.receipt_id not in receipts:
-                raise NotFound(f"no receipt with id {a.receipt_id}", receipt=a.receipt_id)
-            if a.credit_note_id:
-                cn = credit_notes.get(a.credit_note_id)
-                if cn is None or cn["kind"] != DocKind.CREDIT_NOTE:
-                    raise NotFound(f"no credit note with id {a.credit_note_id}",
-                                   credit_note=a.credit_note_id)
-                if cn["status"] != "posted":
-                    raise DocumentNotPosted(f"credit note {a.credit_note_id} is not posted")
-            if a.instalment_id not in instalments:
-                raise NotFound(f"no instalment with id {a.instalment_id}",
-                               instalment=a.instalment_id)
-        return receipts, credit_notes, instalments
-
-    def _check(self, a: BulkAllocation, kind: str, src: dict[str, Any],
-               inst: dict[str, Any]) -> None:
-        # In the order ``allocate`` checks them, so that both paths refuse alike.
-        source_date = src["date"] if kind == "receipt" else src["issue_date"]
-        check_allocation_date(a.date, source=src["number"], source_date=source_date)
-        if inst["customer_id"] != src["customer_id"]:
-            raise AllocationCustomerMismatch(
-                f"{inst['invoice__number']} belongs to another customer than {src['number']}",
-                invoice=inst["invoice__number"])
-        if inst["currency"] != src["currency"]:
-            raise CurrencyMismatch(
-                f"{inst['invoice__number']} is in {inst['currency']} but {src['number']} is in "
-                f"{src['currency']}", invoice=inst["invoice__number"])
-        check_allocation_date(a.date, source=src["number"], source_date=source_date,
-                              invoice=inst["invoice__number"],
-                              issue_date=inst["invoice__issue_date"])
-
-    def _update_caches(self, sources: dict[tuple[str, int], tuple[dict[str, Any], OpenSide]],
-                       sides: dict[int, OpenSide], instalments: dict[int, Any]) -> None:
-        # Locked rows, new absolute values: the CHECK constraints still refuse any excess.
-        update_column(Instalment, "settled", [
-            (pk, instalments[pk]["amount"] - side.open) for pk, side in sides.items()])
-        update_column(Receipt, "allocated", [
-            (pk, src["amount"] - side.open)
-            for (kind, pk), (src, side) in sources.items() if kind == "receipt"])
-        update_column(Invoice, "allocated", [
-            (pk, src["total"] - side.open)
-            for (kind, pk), (src, side) in sources.items() if kind == "credit_note"])
-
-
-def _locked(locked: Callable[[list[int]], Any], ids: set[int], fields: tuple[str, ...]
-            ) -> dict[int, dict[str, Any]]:
-    """The rows with these ids as dicts, locked (``locked(ids)``) in ascending id order."""
-    out: dict[int, dict[str, Any]] = {}
-    ordered = sorted(ids)
-    for i in range(0, len(ordered), _CHUNK):
-        rows = locked(ordered[i:i + _CHUNK]).order_by("pk").values(*fields)
-        out.update((r["id"], r) for r in rows)
-    return out
+    requests = requests_by_source(
+        (SourceKind.RECEIPT, a.receipt_id, a.date, a.instalment_id, a.amount)
+        if a.receipt_id is not None else
+        (SourceKind.CREDIT_NOTE, a.credit_note_id or 0, a.date, a.instalment_id, a.amount)
+        for a in allocations)
+    return len(allocations_make(actor=actor, company=company, requests=requests).ids)
 
 
 # ---------------------------------------------------------------------------- credit notes

@@ -34,10 +34,12 @@ def apply_credit_notes(event: events.DocumentsPosted) -> None:
 
 def take_discounts(event: events.AllocationsMade) -> None:
     """The early-payment discounts that the receipts just allocated earn: for each receipt
-    and day, in the order written."""
+    and day, in the order written. Only an instalment the batch leaves open can have its
+    discount left open."""
+    left = {a.instalment_id: a.open_after for a in event.allocations}  # the last one counts
     made: dict[tuple[int, date], list[events.MadeAllocation]] = defaultdict(list)
     for a in event.allocations:
-        if a.receipt_id is not None:
+        if a.receipt_id is not None and left[a.instalment_id] > 0:
             made[(a.receipt_id, a.day)].append(a)
     if made:
         discounts_earned(company_id=event.company_id, actor=event.actor, payments=[

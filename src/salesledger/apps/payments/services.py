@@ -16,7 +16,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
 from django.db import transaction
 from django.db.models import F
@@ -32,44 +31,37 @@ from salesledger.apps.core.services import (
     require_role,
 )
 from salesledger.apps.customers.services import customer_get
-from salesledger.apps.invoicing.models import DocKind, Instalment, Invoice
+from salesledger.apps.invoicing.models import Instalment, Invoice
 from salesledger.apps.invoicing.services import document_currency, resolve_rate
 from salesledger.apps.ledger.selectors import entry_lines
 from salesledger.apps.ledger.services import journal_write
-from salesledger.domain.allocation import OpenSide, allocation_step
+from salesledger.domain.allocation import (
+    AllocationRequest,
+    SourceKind,
+    SourceRef,
+    ToInvoice,
+)
 from salesledger.domain.amounts import amount_minor, check_recordable
 from salesledger.domain.errors import (
-    AllocationCustomerMismatch,
     AlreadyReversed,
-    CurrencyMismatch,
-    DocumentNotPosted,
     NegativeAmount,
     NotFound,
     ValidationFailed,
 )
-from salesledger.domain.fx import parse_rate, source_amounts
+from salesledger.domain.fx import parse_rate
 from salesledger.domain.journal import (
     negate,
     receipt_entry,
     to_base,
 )
-from salesledger.domain.settlement import (
-    OpenInstalment,
-    Share,
-    check_allocation,
-    check_allocation_date,
-    settle_oldest_first,
-)
+from salesledger.domain.policies import Policy
 from salesledger.money import Money
 
+from .allocations import allocations_make
 from .models import Allocation, Method, Receipt
 from .reads import (
     credit_notes_locked,
-    open_on,
-    receipt_locked,
     receipts_locked,
-    relieved_bases,
-    source_side,
 )
 
 
@@ -141,29 +133,8 @@ def receipt_event(*, receipt_id: int, number: str, customer_code: str, amount: i
         "method": method}})
 
 
-@dataclass(frozen=True)
-class Target:
-    """An explicit allocation request: an invoice (its oldest open instalments first) or one
-    instalment, and an amount in the document currency."""
-
-    invoice_number: str
-    amount: Decimal
-
-
-def _source_locked(company: Company, receipt_number: str | None, credit_number: str | None
-                   ) -> Receipt | Invoice:
-    if receipt_number:
-        return receipt_locked(company, receipt_number)
-    src_cn = credit_notes_locked(company, number=credit_number).first()
-    if src_cn is None:
-        raise NotFound(f"no credit note {credit_number!r}", credit_note=credit_number)
-    if src_cn.status != "posted":
-        raise DocumentNotPosted(f"credit note {credit_number} is not posted")
-    return src_cn
-
-
-def _unallocated(src: Receipt | Invoice) -> int:
-    return src.amount - src.allocated if isinstance(src, Receipt) else src.total - src.allocated
+# What the commands call an invoice to pay (its number, and an amount in its currency).
+Target = ToInvoice
 
 
 def allocate(
@@ -176,195 +147,18 @@ def allocate(
 
     A receipt may pay an invoice in another currency (docs/design/multi-currency.md): at
     ``rate`` (units of the invoice's currency per unit of the receipt's) or else at the
-    cross rate of the rate table on ``day``; target amounts are in the invoice's currency."""
-    require_role(company, actor, Role.CLERK)
+    cross rate of the rate table on ``day``; target amounts are in the invoice's currency.
+    A batch of one for the one allocation writer (``allocations.allocations_make``)."""
     if bool(receipt) == bool(credit_note):
         raise ValidationFailed("name either a receipt or a credit note to allocate")
     if bool(targets) == auto:
         raise ValidationFailed("give invoices to allocate to, or ask for automatic allocation")
-    check_open_period(company, day)
-    with transaction.atomic():
-        src = _source_locked(company, receipt, credit_note)
-        check_allocation_date(day, source=src.number or f"document {src.pk}",
-                              source_date=_source_date(src))
-        _check_owner(company, src, targets or [])
-        rates = cross_rates(company, src, targets or [], day, rate)
-        shares = _plan(company, src, targets or [], auto, day, rates=rates)
-        rows = _apply(company, src, shares, day, actor, rates=rates)
-        audit(company, actor, "allocation.create", "receipt" if receipt else "invoice", src.pk,
-              source=receipt or credit_note, allocations=[allocation_event_row(r) for r in rows])
-    return rows
-
-
-def _source_date(src: Receipt | Invoice) -> date:
-    return src.date if isinstance(src, Receipt) else src.issue_date
-
-
-def allocation_event_row(r: Allocation) -> dict[str, Any]:
-    """How an allocation is described in its audit event."""
-    out: dict[str, Any] = {"instalment": r.instalment_id,
-                           "amount": str(Money.from_minor(r.amount, r.currency).amount)}
-    if r.source_amount is not None:
-        out.update(currency=r.currency, source_currency=r.source_currency,
-                   source_amount=str(Money.from_minor(r.source_amount, r.source_currency)
-                                     .amount), rate=format(r.fx_rate, "f"))
-    return out
-
-
-def _check_owner(company: Company, src: Receipt | Invoice, targets: list[Target]) -> None:
-    """A payment pays its own customer's invoices: checked first, before any rate is looked
-    for, as the bulk path does."""
-    numbers = sorted({t.invoice_number for t in targets})
-    for number in (Invoice.objects.filter(company=company, number__in=numbers)
-                   .exclude(customer_id=src.customer_id).values_list("number", flat=True)):
-        raise AllocationCustomerMismatch(
-            f"{number} belongs to another customer than the payment", invoice=number)
-
-
-def cross_rates(company: Company, src: Receipt | Invoice, targets: list[Target], day: date,
-                rate: Decimal | None) -> dict[str, Decimal]:
-    """The rate for each currency of the ``targets`` that is not the source's: units of that
-    currency per unit of the source's. ``rate`` if given (one other currency only), else the
-    cross rate of the rate table on ``day``. A credit note pays only its own currency."""
-    from salesledger.apps.fx.selectors import cross_rate_on
-    from salesledger.domain.errors import ExchangeRateMissing
-    from salesledger.domain.fx import normalise, parse_rate
-
-    numbers = sorted({t.invoice_number for t in targets})
-    currencies = sorted(set(Invoice.objects.filter(company=company, number__in=numbers)
-                            .exclude(currency=src.currency)
-                            .values_list("currency", flat=True)))
-    if rate is not None and not currencies:
-        raise ValidationFailed("a rate is only for paying an invoice in another currency "
-                               "than the payment's", field="rate")
-    if not currencies:
-        return {}
-    if not isinstance(src, Receipt):
-        raise CurrencyMismatch(f"a credit note pays invoices in its own currency "
-                               f"({src.currency}) only")
-    if rate is not None:
-        if len(currencies) > 1:
-            raise ValidationFailed(f"one rate cannot convert to {', '.join(currencies)}; "
-                                   "allocate to one currency at a time", field="rate")
-        return {currencies[0]: normalise(parse_rate(rate))}
-    out = {}
-    for cur in currencies:
-        try:
-            out[cur] = cross_rate_on(company, src.currency, cur, day)
-        except ExchangeRateMissing as exc:
-            raise CurrencyMismatch(
-                f"the payment is in {src.currency} and the invoice in {cur}: {exc.message}; "
-                "or give the rate used", currency=cur) from None
-    return out
-
-
-def _plan(company: Company, src: Receipt | Invoice, targets: list[Target], auto: bool,
-          day: date, rates: dict[str, Decimal] | None = None) -> list[Share]:
-    # An allocation is never dated before the invoice it settles: as of any earlier day the
-    # payment would look used on an invoice that did not exist yet.
-    available = _unallocated(src)
-    if auto:
-        items = (Instalment.objects.filter(company=company, customer_id=src.customer_id,
-                                           currency=src.currency, settled__lt=F("amount"),
-                                           invoice__issue_date__lte=day)
-                 .select_related("invoice").order_by("due_date", "invoice__number", "id"))
-        return settle_oldest_first(available, [
-            OpenInstalment(i.id, i.due_date, i.amount - i.settled, i.invoice.number or "")
-            for i in items])
-    shares: list[Share] = []
-    # (amount, currency, rate) of each share: for what a cross-currency share takes
-    shares_fx: list[tuple[int, str, Decimal]] = []
-    for t in targets:
-        inv = Invoice.objects.filter(company=company, number=t.invoice_number,
-                                     kind=DocKind.INVOICE).first()
-        if inv is None:
-            raise NotFound(f"no invoice {t.invoice_number!r}", invoice=t.invoice_number)
-        if inv.status != "posted":
-            raise DocumentNotPosted(f"invoice {inv.pk} is a draft; post it first")
-        cross = (rates or {}).get(inv.currency) if inv.currency != src.currency else None
-        if inv.currency != src.currency and cross is None:
-            raise CurrencyMismatch(
-                f"{inv.number} is in {inv.currency} but the payment is in {src.currency}",
-                invoice=inv.number)
-        check_allocation_date(day, source=src.number or f"document {src.pk}",
-                              source_date=_source_date(src), invoice=inv.number or "",
-                              issue_date=inv.issue_date)
-        minor = amount_minor(t.amount, inv.currency)
-        if minor <= 0:
-            raise NegativeAmount(f"allocation to {inv.number} must be a positive amount in "
-                                 f"{inv.currency}, not {t.amount}")
-        open_rows = [OpenInstalment(i.id, i.due_date, i.amount - i.settled)
-                     for i in inv.instalments.filter(settled__lt=F("amount"))]
-        open_total = sum(o.open for o in open_rows)
-        same = sum(a for a, cur, _ in shares_fx if cur == src.currency)
-        check_allocation(minor, open_amount=open_total,
-                         unallocated=minor if cross else available - same,
-                         currency=inv.currency)
-        part = settle_oldest_first(minor, open_rows)
-        shares.extend(part)
-        shares_fx.extend((p.amount, inv.currency, cross or Decimal(1)) for p in part)
-    if len({cur for _, cur, _ in shares_fx}) > 1 or any(c != src.currency
-                                                       for _, c, _ in shares_fx):
-        # What the receipt pays across currencies: refused here, before anything is written.
-        source_amounts(shares_fx, remaining=available, source_currency=src.currency)
-    return shares
-
-
-def _apply(company: Company, src: Receipt | Invoice, shares: list[Share], day: date,
-           actor: Actor, rates: dict[str, Decimal] | None = None) -> list[Allocation]:
-    if not shares:
-        return []
-    ids = sorted({s.instalment_id for s in shares})
-    locked = {i.pk: i for i in Instalment.objects.select_for_update(of=("self",), no_key=True)
-              .select_related("invoice").filter(pk__in=ids).order_by("pk")}
-    is_receipt = isinstance(src, Receipt)
-    kind = "receipt" if is_receipt else "credit_note"
-    done = relieved_bases(instalment_ids=ids, **{f"{kind}_ids": [src.pk]})
-    source = source_side(src, done.get((kind, src.pk), 0))
-    sides = {i.pk: OpenSide(i.amount - i.settled, i.base_amount, Decimal(i.invoice.rate),
-                            done.get(("instalment", i.pk), 0)) for i in locked.values()}
-    rows = []
-    # What each share takes from the source, in the source's currency (the share itself,
-    # unless the instalment is in another currency: see domain/fx.py source_amounts).
-    taken = source_amounts(
-        [(s.amount, locked[s.instalment_id].currency,
-          (rates or {}).get(locked[s.instalment_id].currency, Decimal(1))) for s in shares],
-        remaining=_unallocated(src), source_currency=src.currency)
-    for share, take in zip(shares, taken, strict=True):
-        inst = locked[share.instalment_id]
-        cross = inst.currency != src.currency
-        base_src, base_recv, lines = allocation_step(
-            base_currency=company.base_currency, is_receipt=is_receipt,
-            customer_id=src.customer_id, currency=inst.currency, amount=share.amount,
-            source=source, instalment=sides[inst.pk], source_currency=src.currency,
-            source_amount=take)
-        entry = None
-        if lines is not None:
-            entry = journal_write(company=company, day=day, kind="allocation", actor=actor,
-                                  source_type="allocation", lines=lines,
-                                  memo=f"{getattr(src, 'number', '')} -> {inst.invoice.number}")
-        row = Allocation.objects.create(
-            company=company, customer_id=src.customer_id,
-            receipt=src if is_receipt else None, credit_note=None if is_receipt else src,
-            instalment=inst, date=day, currency=inst.currency, amount=share.amount,
-            source_currency=src.currency if cross else "",
-            source_amount=take if cross else None,
-            fx_rate=(rates or {})[inst.currency] if cross else None,
-            base_unapplied=base_src, base_receivable=base_recv, journal_entry=entry,
-            created_by=actor_row(actor))
-        Instalment.objects.filter(pk=inst.pk).update(settled=F("settled") + share.amount)
-        inst.settled += share.amount
-        rows.append(row)
-    total = sum(taken)
-    type(src).objects.filter(pk=src.pk).update(allocated=F("allocated") + total)
-    src.allocated += total
-    # What follows from these allocations is the business of the modules above (an
-    # early-payment discount earned: adjustments/discounts.py, by payments/handlers.py).
-    events.publish(events.AllocationsMade(company_id=company.pk, actor=actor, allocations=tuple(
-        events.MadeAllocation(id=r.pk, instalment_id=r.instalment_id, amount=r.amount,
-                              day=day, receipt_id=r.receipt_id, credit_note_id=r.credit_note_id)
-        for r in rows)))
-    return rows
+    source = (SourceRef(SourceKind.RECEIPT, number=receipt) if receipt
+              else SourceRef(SourceKind.CREDIT_NOTE, number=credit_note))
+    made = allocations_make(actor=actor, company=company, requests=[AllocationRequest(
+        source, day, lines=tuple(targets or ()), policy=Policy.OLDEST_FIRST if auto else None,
+        rate=rate)])
+    return made.rows(company, actor)
 
 
 def allocation_reverse(*, actor: Actor, company: Company, allocation_id: int, day: date,
@@ -417,25 +211,12 @@ def allocation_reverse(*, actor: Actor, company: Company, allocation_id: int, da
             created_by=actor_row(actor))
         Instalment.objects.filter(pk=orig.instalment_id).update(settled=F("settled") - orig.amount)
         src_model.objects.filter(pk=src.pk).update(allocated=F("allocated") - taken)
+        audit(company, actor, "allocation.reverse", "allocation", orig.pk,
+              amount=str(Money.from_minor(orig.amount, orig.currency).amount), reason=reason)
+        # What stood only with the payment is undone by the modules above (handlers.py).
         events.publish(events.AllocationsReversed(company_id=company.pk, actor=actor, reversals=(
             events.ReversedAllocation(
                 id=orig.pk, reversal_id=rev.pk, instalment_id=orig.instalment_id,
                 invoice_id=invoice_id, amount=orig.amount, day=day, receipt_id=orig.receipt_id,
                 credit_note_id=orig.credit_note_id),)))
-        audit(company, actor, "allocation.reverse", "allocation", orig.pk,
-              amount=str(Money.from_minor(orig.amount, orig.currency).amount), reason=reason)
     return rev
-
-
-def credit_note_apply_to_corrected(*, actor: Actor, company: Company,
-                                   credit_note: Invoice) -> list[Allocation]:
-    """A credit note that corrects an invoice is applied to it at once, up to what is open."""
-    corrected = credit_note.corrects
-    assert corrected is not None
-    amount = min(open_on(corrected), credit_note.total)
-    if amount <= 0:
-        return []
-    return allocate(actor=actor, company=company, day=credit_note.issue_date,
-                    credit_note=credit_note.number,
-                    targets=[Target(corrected.number or "",
-                                    Money.from_minor(amount, credit_note.currency).amount)])

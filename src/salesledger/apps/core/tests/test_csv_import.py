@@ -226,13 +226,8 @@ def _discount_state(company: Any) -> dict[str, Any]:
 def test_receipts_import_takes_the_discount_as_a_single_allocation_does(csv_owner: Any,
                                                                         tmp_path: Path) -> None:
     from salesledger.apps.core.csvio import import_file
-    from salesledger.apps.payments.services import (
-        ReceiptInput,
-        Target,
-        allocate,
-        open_on,
-        receipt_record,
-    )
+    from salesledger.apps.payments.reads import open_on
+    from salesledger.apps.payments.services import ReceiptInput, Target, allocate, receipt_record
 
     # given the same books in two companies
     bulk, bulk_invoices = _discount_books(csv_owner, "bulkdisc")

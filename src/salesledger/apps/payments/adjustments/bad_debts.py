@@ -19,18 +19,21 @@ from salesledger.apps.core.audit import audit
 from salesledger.apps.core.models import Company, Role
 from salesledger.apps.core.services import check_open_period, require_role
 from salesledger.apps.customers.services import customer_get
-from salesledger.apps.invoicing.models import DocKind, Instalment, Invoice
+from salesledger.apps.invoicing.models import DocKind, Invoice
 from salesledger.domain.adjustments import (
     AdjustmentKind,
     split_recovery,
     tax_share,
 )
+from salesledger.domain.allocation import AllocationRequest, SourceKind, SourceRef
 from salesledger.domain.errors import (
     CurrencyMismatch,
     ValidationFailed,
 )
+from salesledger.domain.policies import Policy
 from salesledger.money import Money
 
+from ..allocations import allocations_make
 from ..models import Adjustment, Allocation, Receipt
 from ..reads import open_on, receipt_locked
 from ..services import Target, allocate
@@ -114,19 +117,18 @@ def customer_write_off(*, actor: Actor, company: Company, code: str, day: date, 
     check_open_period(company, day)
     with transaction.atomic():
         if apply_credits:
-            # Only a source with something open in its currency is allocated: one with
-            # nothing to pay would write an allocation event that allocates nothing.
-            for cn, currency in (Invoice.objects.filter(
-                    company=company, customer=customer, kind=DocKind.CREDIT_NOTE,
-                    status="posted", allocated__lt=F("total"), issue_date__lte=day)
-                    .order_by("issue_date", "id").values_list("number", "currency")):
-                if _open_in(company, customer.pk, currency, day):
-                    allocate(actor=actor, company=company, day=day, credit_note=cn, auto=True)
-            for number, currency in (Receipt.objects.filter(
-                    company=company, customer=customer, allocated__lt=F("amount"),
-                    date__lte=day).order_by("date", "id").values_list("number", "currency")):
-                if _open_in(company, customer.pk, currency, day):
-                    allocate(actor=actor, company=company, day=day, receipt=number, auto=True)
+            # One batch, credit notes first, each source spread oldest due first over what
+            # the earlier ones left; one that finds nothing open in its currency writes nothing.
+            credits = [SourceRef(SourceKind.CREDIT_NOTE, number=cn) for cn in Invoice.objects
+                       .filter(company=company, customer=customer, kind=DocKind.CREDIT_NOTE,
+                               status="posted", allocated__lt=F("total"), issue_date__lte=day)
+                       .order_by("issue_date", "id").values_list("number", flat=True)]
+            credits += [SourceRef(SourceKind.RECEIPT, number=number) for number in Receipt.objects
+                        .filter(company=company, customer=customer, allocated__lt=F("amount"),
+                                date__lte=day)
+                        .order_by("date", "id").values_list("number", flat=True)]
+            allocations_make(actor=actor, company=company, requests=[
+                AllocationRequest(source, day, policy=Policy.OLDEST_FIRST) for source in credits])
         numbers = [number for number, _ in Invoice.objects.filter(
             company=company, customer=customer, kind=DocKind.INVOICE, status="posted",
             issue_date__lte=day, instalments__settled__lt=F("instalments__amount"))
@@ -145,14 +147,6 @@ def customer_write_off(*, actor: Actor, company: Company, code: str, day: date, 
               invoices=[{"invoice": n, "amount": amount_text(a.amount, a.currency),
                          "currency": a.currency} for n, a in zip(numbers, out, strict=True)])
     return out
-
-
-def _open_in(company: Company, customer_id: int, currency: str, day: date) -> bool:
-    """Whether the customer has an instalment open in ``currency``, of an invoice issued by
-    ``day``: what an automatic allocation (``services._plan``) would pay."""
-    return Instalment.objects.filter(company=company, customer_id=customer_id,
-                                     currency=currency, settled__lt=F("amount"),
-                                     invoice__issue_date__lte=day).exists()
 
 
 @dataclass
