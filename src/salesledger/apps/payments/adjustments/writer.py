@@ -1,37 +1,43 @@
 """The one writer of adjustments, and of their reversal (docs/design/adjustments.md).
 
-``adjustment_write`` writes an adjustment of an invoice (locked by the caller) that settles its
-open instalments oldest due first, with its journal entry, its allocations and its audit event;
-``reverse_adjustment`` writes the reversal of one, and ``adjustment_reverse`` is the service
-that undoes any adjustment by hand. Every feature of the package writes through them.
+``adjustments_write`` writes planned adjustments (``domain/adjustment_plan.py``) in a batch:
+their journal entries, the adjustments, their allocations, the instalments' ``settled`` and
+the audit events. ``adjustment_write`` is one adjustment of an invoice (locked by the caller)
+read, planned and written through it; the early-payment discounts of a batch of payments are
+another batch of it. ``reverse_adjustment`` writes the reversal of one, and
+``adjustment_reverse`` is the service that undoes any adjustment by hand. Every feature of the
+package writes through them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
 from django.db.models import F
+from django.utils import timezone
 
-from salesledger.apps.core.actors import Actor, actor_row
-from salesledger.apps.core.audit import audit
+from salesledger.apps.core.actors import Actor, actor_id, actor_row
+from salesledger.apps.core.audit import EventSpec, audit, audit_many
+from salesledger.apps.core.bulkinsert import insert_rows, update_column
 from salesledger.apps.core.models import Company, Role
 from salesledger.apps.core.services import check_open_period, require_role
 from salesledger.apps.invoicing.models import DocKind, Instalment, Invoice
+from salesledger.apps.ledger.bulk import EntrySpec, journal_write_many
 from salesledger.apps.ledger.selectors import entry_lines
 from salesledger.apps.ledger.services import journal_write
-from salesledger.domain.adjustments import (
-    AdjustmentKind,
-    adjustment_entry,
-    tax_share,
-    vat_shares,
+from salesledger.domain.adjustment_plan import (
+    AdjustedInvoice,
+    AdjustedItem,
+    PlannedAdjustment,
+    plan_adjustment,
 )
-from salesledger.domain.allocation import OpenSide
+from salesledger.domain.adjustments import AdjustmentKind
 from salesledger.domain.amounts import amount_minor
 from salesledger.domain.errors import (
-    AllocationExceedsOpenAmount,
     AlreadyReversed,
     DocumentNotPosted,
     NegativeAmount,
@@ -39,8 +45,7 @@ from salesledger.domain.errors import (
     ValidationFailed,
 )
 from salesledger.domain.journal import negate
-from salesledger.domain.settlement import OpenInstalment, settle_oldest_first
-from salesledger.money import Money, format_minor
+from salesledger.money import Money
 
 from ..models import Adjustment, Allocation, Receipt
 from ..reads import relieved_bases
@@ -70,74 +75,91 @@ def invoice_locked(company: Company, number: str) -> Invoice:
     return inv
 
 
-def check_day(inv: Invoice, day: date) -> None:
-    if day < inv.issue_date:
-        raise ValidationFailed(f"cannot adjust {inv.number} on {day}, before its issue date "
-                               f"{inv.issue_date}", invoice=inv.number)
+def adjusted_invoice(inv: Invoice) -> AdjustedInvoice:
+    return AdjustedInvoice(inv.pk, inv.number or "", inv.customer_id, inv.currency,
+                           Decimal(inv.rate), inv.tax, inv.total, inv.issue_date)
+
+
+def adjusted_items(instalment_ids: Sequence[int] = (), *, invoice_id: int | None = None
+                   ) -> list[AdjustedItem]:
+    """The instalments an adjustment may settle (``instalment_ids``, or all of the invoice),
+    locked in ascending id as every allocation locks them, with the base already relieved."""
+    qs = Instalment.objects.select_for_update(of=("self",), no_key=True).order_by("pk")
+    qs = (qs.filter(invoice_id=invoice_id) if invoice_id is not None
+          else qs.filter(pk__in=sorted(instalment_ids)))
+    rows = list(qs.values_list("id", "due_date", "amount", "settled", "base_amount"))
+    done = relieved_bases(instalment_ids=[r[0] for r in rows])
+    return [AdjustedItem(*r, done.get(("instalment", r[0]), 0)) for r in rows]
 
 
 def adjustment_write(company: Company, inv: Invoice, *, kind: AdjustmentKind, amount: int,
                      day: date, actor: Actor, reason_code: str = "", memo: str = "",
                      receipt: Receipt | None = None, with_tax: bool = False,
-                     dispute_requested: bool = False, instalment_ids: list[int] | None = None,
-                     tax: int | None = None) -> Adjustment:
+                     dispute_requested: bool = False, tax: int | None = None) -> Adjustment:
     """Write one adjustment of ``amount`` on ``inv`` (locked by the caller), settling its open
-    instalments (or only ``instalment_ids``) oldest due first. Its VAT share is ``tax`` when
-    given, else with ``with_tax`` the invoice's proportion of it."""
-    check_day(inv, day)
-    qs = Instalment.objects.select_for_update(no_key=True).filter(invoice=inv)
-    if instalment_ids is not None:
-        qs = qs.filter(pk__in=instalment_ids)
-    insts = {i.pk: i for i in qs.order_by("pk")}
-    open_rows = [OpenInstalment(i.pk, i.due_date, i.amount - i.settled)
-                 for i in insts.values() if i.amount > i.settled]
-    open_total = sum(o.open for o in open_rows)
-    if amount <= 0:
-        raise NegativeAmount(
-            f"an adjustment must be positive, not {format_minor(amount, inv.currency)}")
-    if amount > open_total:
-        raise AllocationExceedsOpenAmount(
-            f"a {kind.value} of {format_minor(amount, inv.currency)} exceeds the "
-            f"{format_minor(open_total, inv.currency)} still open on {inv.number}",
-            invoice=inv.number, amount=amount_text(amount, inv.currency),
-            open=amount_text(open_total, inv.currency), currency=inv.currency)
-    shares = settle_oldest_first(amount, open_rows)
-    done = relieved_bases(instalment_ids=[s.instalment_id for s in shares])
-    bases = []
-    for share in shares:
-        i = insts[share.instalment_id]
-        side = OpenSide(i.amount - i.settled, i.base_amount, Decimal(inv.rate),
-                        done.get(("instalment", i.pk), 0))
-        bases.append(side.relieve(share.amount, inv.currency, company.base_currency))
-    base = sum(bases)
-    if tax is None:
-        tax, base_tax = (vat_shares(amount, base, invoice_tax=inv.tax, invoice_total=inv.total)
-                         if with_tax else (0, 0))
-    else:
-        base_tax = (0 if tax == 0 else base if tax == amount else tax if base == amount
-                    else tax_share(base, invoice_tax=tax, invoice_total=amount))
-    entry = journal_write(
-        company=company, day=day, kind="adjustment", actor=actor, source_type="invoice",
-        source_id=inv.pk, memo=f"{kind.value} {inv.number} {memo}".strip(),
-        lines=adjustment_entry(kind=kind, customer_id=inv.customer_id, currency=inv.currency,
-                               amount=amount, base_amount=base, tax=tax, base_tax=base_tax))
-    adj = Adjustment.objects.create(
-        company=company, customer_id=inv.customer_id, invoice=inv, kind=kind.value,
-        reason_code=reason_code, memo=memo[:255], dispute_requested=dispute_requested,
-        date=day, currency=inv.currency, amount=amount, base_amount=base, tax_amount=tax,
-        receipt=receipt, journal_entry=entry, created_by=actor_row(actor))
-    for share, share_base in zip(shares, bases, strict=True):
-        Allocation.objects.create(
-            company=company, customer_id=inv.customer_id, adjustment=adj,
-            instalment_id=share.instalment_id, date=day, currency=inv.currency,
-            amount=share.amount, base_unapplied=share_base, base_receivable=share_base,
-            journal_entry=entry, created_by=actor_row(actor))
-        Instalment.objects.filter(pk=share.instalment_id).update(
-            settled=F("settled") + share.amount)
-    audit(company, actor, "adjustment.create", "adjustment", adj.pk, **adjustment_event(
-        adj, inv.number or "", [(s.instalment_id, s.amount) for s in shares],
-        receipt.number if receipt else None))
+    instalments oldest due first: read, plan (``domain.adjustment_plan``), write (a batch of
+    one for :func:`adjustments_write`). Its VAT share is ``tax`` when given, else with
+    ``with_tax`` the invoice's proportion of it."""
+    [adj] = adjustments_write(company=company, actor=actor, planned=[plan_adjustment(
+        kind=kind, invoice=adjusted_invoice(inv), items=adjusted_items(invoice_id=inv.pk),
+        amount=amount, day=day, base_currency=company.base_currency, with_tax=with_tax,
+        tax=tax, receipt_id=receipt.pk if receipt else None,
+        receipt_number=receipt.number if receipt else "", reason_code=reason_code, memo=memo,
+        dispute_requested=dispute_requested)])
     return adj
+
+
+_ADJUSTMENT_COLUMNS = (
+    "company_id", "customer_id", "invoice_id", "kind", "reason_code", "memo",
+    "dispute_requested", "date", "currency", "amount", "base_amount", "tax_amount",
+    "receipt_id", "journal_entry_id", "created_by_id", "created_at")
+_ALLOCATION_COLUMNS = (
+    "company_id", "customer_id", "adjustment_id", "instalment_id", "date", "currency",
+    "amount", "base_unapplied", "base_receivable", "journal_entry_id", "created_by_id",
+    "created_at")
+
+
+def adjustments_write(*, company: Company, actor: Actor, planned: Sequence[PlannedAdjustment]
+                      ) -> list[Adjustment]:
+    """The one writer of adjustments: write ``planned`` (their instalments locked by the
+    caller) with multi-row INSERTs: the entries and their lines, the adjustments, their
+    allocations, the ``settled`` caches (new absolute values of the locked rows: the CHECK
+    constraints still refuse an excess) and the audit events, appended in order."""
+    if not planned:
+        return []
+    touched = [s.instalment_id for p in planned for s in p.shares]
+    if len(set(touched)) != len(touched):  # each plan saw the instalment as it was before
+        raise ValidationFailed("one batch adjusts an instalment once")
+    entry_ids = journal_write_many(company=company, actor=actor, entries=[EntrySpec(
+        day=p.day, kind="adjustment", source_type="invoice", source_id=p.invoice.id,
+        memo=f"{p.kind.value} {p.invoice.number} {p.memo}".strip(), lines=p.lines)
+        for p in planned])
+    user_id, now = actor_id(actor), timezone.now()
+    adjs = [Adjustment(
+        company=company, customer_id=p.invoice.customer_id, invoice_id=p.invoice.id,
+        kind=p.kind.value, reason_code=p.reason_code, memo=p.memo,
+        dispute_requested=p.dispute_requested, date=p.day, currency=p.invoice.currency,
+        amount=p.amount, base_amount=p.base_amount, tax_amount=p.tax, receipt_id=p.receipt_id,
+        journal_entry_id=entry_id, created_by_id=user_id, created_at=now)
+        for p, entry_id in zip(planned, entry_ids, strict=True)]
+    pks = insert_rows(Adjustment, _ADJUSTMENT_COLUMNS, [
+        (company.pk, a.customer_id, a.invoice_id, a.kind, a.reason_code, a.memo,
+         a.dispute_requested, a.date, a.currency, a.amount, a.base_amount, a.tax_amount,
+         a.receipt_id, a.journal_entry_id, user_id, now) for a in adjs], returning=True)
+    for a, pk in zip(adjs, pks, strict=True):
+        a.pk = pk
+        a._state.adding, a._state.db = False, Adjustment.objects.db
+    insert_rows(Allocation, _ALLOCATION_COLUMNS, [
+        (company.pk, a.customer_id, a.pk, s.instalment_id, a.date, a.currency, s.amount,
+         s.base, s.base, a.journal_entry_id, user_id, now)
+        for a, p in zip(adjs, planned, strict=True) for s in p.shares])
+    update_column(Instalment, "settled", sorted(
+        (s.instalment_id, s.settled_after) for p in planned for s in p.shares))
+    audit_many(company, actor, [EventSpec("adjustment.create", "adjustment", str(a.pk),
+                                          adjustment_event(
+        a, p.invoice.number, [(s.instalment_id, s.amount) for s in p.shares],
+        p.receipt_number or None)) for a, p in zip(adjs, planned, strict=True)])
+    return adjs
 
 
 def adjustment_event(adj: Adjustment, invoice: str, shares: list[tuple[int, int]],
