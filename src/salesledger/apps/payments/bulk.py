@@ -1,72 +1,33 @@
-"""Recording many receipts and applying many allocations at once (imports, demo data).
-
-The rules are those of ``receipt_record`` and ``allocate`` in ``services.py``, and so are the
-helpers that carry them (``receipt_check``, ``allocation_step``): a receipt is positive,
-dated in an open period, takes a gapless RCT number and books bank against unapplied cash;
-an allocation never exceeds what is open on the instalment nor what is unallocated on the
-receipt or credit note, both in the same currency and for the same customer, and relieves
-the receivable at the invoice's booking rate (the last part taking the base residue). Rows
-are written with multi-row INSERTs (``core/bulkinsert.py``); the cached ``settled`` and
-``allocated`` columns are updated in the same transaction; one audit event per receipt, and
-per source document allocated.
-
-Locking order, as in ``services.py``: receipts, then credit notes, then instalments, each in
-ascending id.
+"""Recording many receipts and applying many allocations at once (imports, demo data, the
+credit notes a posting applies): the bulk commands, in minor units and by id, of the one
+receipts writer (``receipts.py``) and the one allocation writer (``allocations.py``) that
+the single commands use too, so that both follow the same rules in the same order.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
-from django.db import transaction
 from django.db.models import F
-from django.utils import timezone
 
-from salesledger.apps.core.actors import Actor, actor_id
-from salesledger.apps.core.audit import audit_many
-from salesledger.apps.core.bulkinsert import insert_rows
-from salesledger.apps.core.models import Company, ImportBatch, Role
-from salesledger.apps.core.services import (
-    number_format,
-    number_take,
-    require_role,
-)
-from salesledger.apps.customers.models import Customer
-from salesledger.apps.invoicing.bulk import open_period_check
+from salesledger.apps.core.actors import Actor
+from salesledger.apps.core.models import Company, ImportBatch
 from salesledger.apps.invoicing.models import DocKind, Instalment, Invoice
-from salesledger.apps.invoicing.services import resolve_rate
-from salesledger.apps.ledger.bulk import EntrySpec, journal_write_many
-from salesledger.apps.ledger.services import accounts_by_role
-from salesledger.domain.allocation import (
-    SourceKind,
-)
-from salesledger.domain.errors import (
-    LedgerError,
-    UnknownCustomer,
-    ValidationFailed,
-)
-from salesledger.domain.journal import receipt_entry
+from salesledger.domain.allocation import SourceKind
+from salesledger.domain.errors import ValidationFailed
 from salesledger.domain.lifecycle import DocStatus
-from salesledger.domain.numbering import fiscal_year
-from salesledger.domain.settlement import (
-    OpenInstalment,
-    settle_oldest_first,
-)
-from salesledger.money import is_currency
+from salesledger.domain.receipts import ReceiptRequest
+from salesledger.domain.settlement import OpenInstalment, settle_oldest_first
 
 from .allocations import allocations_make, requests_by_source
-from .models import Method, Receipt
-from .services import receipt_check, receipt_event
+from .models import Method
+from .receipts import receipts_record
 
 _CHUNK = 5000  # ids per IN (...) list
-_RECEIPT_COLUMNS = (
-    "company_id", "customer_id", "number", "date", "currency", "amount", "rate", "base_amount",
-    "method", "payer_reference", "bank_reference", "memo", "journal_entry_id",
-    "import_batch_id", "created_by_id", "created_at")
+
 
 @dataclass
 class BulkReceipt:
@@ -90,100 +51,20 @@ class BulkAllocation:
     credit_note_id: int | None = None
 
 
-@dataclass
-class PreparedReceipts:
-    company: Company
-    receipts: list[tuple[int, BulkReceipt, Customer, str, Decimal, int]] = field(
-        default_factory=list)  # (index, input, customer, currency, rate, base amount)
-    problems: list[tuple[int, LedgerError]] = field(default_factory=list)
-
-
 # ---------------------------------------------------------------------------- receipts
 def receipts_record_bulk(*, actor: Actor, company: Company, receipts: list[BulkReceipt],
                          import_batch: ImportBatch | None = None) -> list[int]:
     """Record every receipt in one transaction; return their ids in input order. The first
-    broken rule raises the error ``receipt_record`` would raise, and nothing is written."""
-    require_role(company, actor, Role.CLERK)
-    with transaction.atomic():
-        prepared = receipts_prepare(company=company, receipts=receipts)
-        if prepared.problems:
-            raise prepared.problems[0][1]
-        return receipts_write(actor=actor, prepared=prepared, import_batch=import_batch)
-
-
-def receipts_prepare(*, company: Company, receipts: list[BulkReceipt]) -> PreparedReceipts:
-    """Check every receipt; collect one problem per broken receipt (batch imports report
-    them all). Reads the database once."""
-    out = PreparedReceipts(company)
-    ids = sorted({r.customer_id for r in receipts})
-    customers: dict[int, Customer] = {}
-    for i in range(0, len(ids), _CHUNK):
-        customers.update((c.pk, c) for c in Customer.objects.filter(
-            company=company, pk__in=ids[i:i + _CHUNK]))
-    period = open_period_check(company, {r.date for r in receipts})
-    for index, r in enumerate(receipts):
-        try:
-            customer = customers.get(r.customer_id)
-            if customer is None:
-                raise UnknownCustomer(f"no customer with id {r.customer_id}",
-                                      customer=r.customer_id)
-            currency = (r.currency or "").upper()
-            if not is_currency(currency):
-                raise ValidationFailed(f"unknown currency {r.currency!r}", field="currency")
-            if isinstance(r.amount, bool) or not isinstance(r.amount, int):
-                raise ValidationFailed("a bulk receipt amount is an int of minor units",
-                                       field="amount")
-            rate = resolve_rate(company, currency, r.rate)
-            base = receipt_check(company, currency=currency, rate=rate, amount=r.amount,
-                                 method=r.method, day=r.date, period=period)
-        except LedgerError as exc:
-            out.problems.append((index, exc))
-            continue
-        out.receipts.append((index, r, customer, currency, rate, base))
-    return out
-
-
-def receipts_write(*, actor: Actor, prepared: PreparedReceipts,
-                   import_batch: ImportBatch | None = None, batch_size: int = 2000) -> list[int]:
-    """Write receipts that :func:`receipts_prepare` accepted (inside its transaction)."""
-    if prepared.problems:
-        raise prepared.problems[0][1]
-    company = prepared.company
-    user_id = actor_id(actor)
-    batch_id = import_batch.pk if import_batch is not None else None
-    account_ids = {role: a.pk for role, a in accounts_by_role(company).items()}
-    now = timezone.now()
-    todo = sorted(prepared.receipts, key=lambda x: (x[1].date, x[0]))
-    by_year: dict[int, list[Any]] = defaultdict(list)
-    for item in todo:
-        by_year[fiscal_year(item[1].date, company.fiscal_year_start)].append(item)
-    numbers: dict[int, str] = {}
-    for group in by_year.values():
-        fy, first, prefix = number_take(company, "RCT", group[0][1].date, count=len(group))
-        for seq, item in enumerate(group, start=first):
-            numbers[item[0]] = number_format(prefix, fy, seq)
-    ids: dict[int, int] = {}
-    for start in range(0, len(todo), batch_size):
-        chunk = todo[start:start + batch_size]
-        entries = [EntrySpec(day=r.date, kind="receipt", source_type="receipt",
-                             memo=f"receipt from {customer.name}",
-                             lines=receipt_entry(customer_id=customer.pk, currency=currency,
-                                                 amount=r.amount, base_amount=base))
-                   for _, r, customer, currency, _, base in chunk]
-        entry_ids = journal_write_many(company=company, actor=actor, entries=entries,
-                                       account_ids=account_ids)
-        pks = insert_rows(Receipt, _RECEIPT_COLUMNS, [
-            (company.pk, customer.pk, numbers[index], r.date, currency, r.amount, rate, base,
-             r.method, r.payer_reference, r.bank_reference, r.memo, entry_id, batch_id,
-             user_id, now)
-            for (index, r, customer, currency, rate, base), entry_id
-            in zip(chunk, entry_ids, strict=True)], returning=True)
-        audit_many(company, actor, [
-            receipt_event(receipt_id=pk, number=numbers[index], customer_code=customer.code,
-                          amount=r.amount, currency=currency, method=r.method)
-            for (index, r, customer, currency, _, _), pk in zip(chunk, pks, strict=True)])
-        ids.update((item[0], pk) for item, pk in zip(chunk, pks, strict=True))
-    return [ids[i] for i in sorted(ids)]
+    broken rule raises the error ``receipt_record`` would raise, and nothing is written. The
+    one receipts writer (``receipts.receipts_record``) with amounts in minor units."""
+    for r in receipts:
+        if isinstance(r.amount, bool) or not isinstance(r.amount, int):
+            raise ValidationFailed("a bulk receipt amount is an int of minor units",
+                                   field="amount")
+    return receipts_record(actor=actor, company=company, import_batch=import_batch, requests=[
+        ReceiptRequest(r.date, r.amount, customer_id=r.customer_id, currency=r.currency,
+                       rate=r.rate, method=r.method, payer_reference=r.payer_reference,
+                       bank_reference=r.bank_reference, memo=r.memo) for r in receipts])[1]
 
 
 # ---------------------------------------------------------------------------- allocations

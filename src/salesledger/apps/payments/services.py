@@ -1,4 +1,6 @@
-"""Recording receipts and allocating receipts and credit notes to open instalments.
+"""The commands that record a receipt, allocate a receipt or a credit note, and undo an
+allocation: a receipt and an allocation are each a batch of one for their one writer
+(``receipts.py``, ``allocations.py``).
 
 Locking order, the same everywhere so that two writers cannot deadlock: the source row (a
 receipt or a credit note) first, then the instalments in ascending id. Rows are locked FOR NO
@@ -12,7 +14,6 @@ service had a bug.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -22,17 +23,13 @@ from django.db.models import F
 
 from salesledger.apps.core import events
 from salesledger.apps.core.actors import Actor, actor_row
-from salesledger.apps.core.audit import EventSpec, audit, audit_many
+from salesledger.apps.core.audit import audit
 from salesledger.apps.core.models import Company, Role
 from salesledger.apps.core.services import (
     check_open_period,
-    number_format,
-    number_take,
     require_role,
 )
-from salesledger.apps.customers.services import customer_get
 from salesledger.apps.invoicing.models import Instalment, Invoice
-from salesledger.apps.invoicing.services import document_currency, resolve_rate
 from salesledger.apps.ledger.selectors import entry_lines
 from salesledger.apps.ledger.services import journal_write
 from salesledger.domain.allocation import (
@@ -41,20 +38,16 @@ from salesledger.domain.allocation import (
     SourceRef,
     ToInvoice,
 )
-from salesledger.domain.amounts import amount_minor, check_recordable
 from salesledger.domain.errors import (
     AlreadyReversed,
-    NegativeAmount,
     NotFound,
     ValidationFailed,
 )
-from salesledger.domain.fx import parse_rate
 from salesledger.domain.journal import (
     negate,
-    receipt_entry,
-    to_base,
 )
 from salesledger.domain.policies import Policy
+from salesledger.domain.receipts import ReceiptRequest
 from salesledger.money import Money
 
 from .allocations import allocations_make
@@ -63,6 +56,7 @@ from .reads import (
     credit_notes_locked,
     receipts_locked,
 )
+from .receipts import receipts_record
 
 
 @dataclass
@@ -79,58 +73,13 @@ class ReceiptInput:
 
 
 def receipt_record(*, actor: Actor, company: Company, data: ReceiptInput) -> Receipt:
-    """Record money received from a customer. It sits as unapplied cash until allocated."""
-    require_role(company, actor, Role.CLERK)
-    customer = customer_get(company, data.customer_code)
-    currency = document_currency(company, customer, data.currency)
-    # A typed rate is held to the range of the rate table (1e400 is a typing mistake).
-    rate = resolve_rate(company, currency,
-                        None if data.rate is None else parse_rate(data.rate), data.date)
-    amount = amount_minor(data.amount, currency)
-    base = receipt_check(company, currency=currency, rate=rate, amount=amount,
-                         method=data.method, day=data.date)
-    with transaction.atomic():
-        fy, seq, prefix = number_take(company, "RCT", data.date)
-        entry = journal_write(
-            company=company, day=data.date, kind="receipt", actor=actor, source_type="receipt",
-            memo=f"receipt from {customer.name}",
-            lines=receipt_entry(customer_id=customer.pk, currency=currency, amount=amount,
-                                base_amount=base))
-        receipt = Receipt.objects.create(
-            company=company, customer=customer, number=number_format(prefix, fy, seq),
-            date=data.date, currency=currency, amount=amount, rate=rate, base_amount=base,
-            method=data.method, payer_reference=data.payer_reference,
-            bank_reference=data.bank_reference, memo=data.memo, journal_entry=entry,
-            created_by=actor_row(actor))
-        audit_many(company, actor, [receipt_event(
-            receipt_id=receipt.pk, number=receipt.number, customer_code=customer.code,
-            amount=amount, currency=currency, method=data.method)])
-    return receipt
-
-
-def receipt_check(company: Company, *, currency: str, rate: Decimal, amount: int, method: str,
-                  day: date, period: Callable[[date], None] | None = None) -> int:
-    """Refuse a receipt that breaks a rule; return its amount in base currency. ``period``
-    replaces ``check_open_period`` for bulk work that checked all dates at once."""
-    if amount <= 0:
-        raise NegativeAmount(
-            f"a receipt must be positive, not {Money.from_minor(amount, currency)}",
-            field="amount")
-    check_recordable(amount, currency)
-    if method not in Method.values:
-        raise ValidationFailed(f"unknown payment method {method!r}; use one of "
-                               f"{', '.join(Method.values)}", field="method")
-    (period or (lambda d: check_open_period(company, d)))(day)
-    return to_base(amount, currency, company.base_currency, rate)
-
-
-def receipt_event(*, receipt_id: int, number: str, customer_code: str, amount: int,
-                  currency: str, method: str) -> EventSpec:
-    """The audit event of a recorded receipt (single or bulk)."""
-    return EventSpec("receipt.record", "receipt", str(receipt_id), {"after": {
-        "number": number, "customer": customer_code,
-        "amount": Money.from_minor(amount, currency).format_plain(), "currency": currency,
-        "method": method}})
+    """Record money received from a customer. It sits as unapplied cash until allocated. A
+    batch of one for the one receipts writer (``receipts.receipts_record``)."""
+    _, [pk] = receipts_record(actor=actor, company=company, requests=[ReceiptRequest(
+        data.date, data.amount, customer_code=data.customer_code, currency=data.currency,
+        rate=data.rate, method=data.method, payer_reference=data.payer_reference,
+        bank_reference=data.bank_reference, memo=data.memo)])
+    return Receipt.objects.select_related("customer").get(pk=pk)
 
 
 # What the commands call an invoice to pay (its number, and an amount in its currency).
