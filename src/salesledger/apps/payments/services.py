@@ -25,37 +25,20 @@ from salesledger.apps.core import events
 from salesledger.apps.core.actors import Actor, actor_row
 from salesledger.apps.core.audit import audit
 from salesledger.apps.core.models import Company, Role
-from salesledger.apps.core.services import (
-    check_open_period,
-    require_role,
-)
+from salesledger.apps.core.services import check_open_period, require_role
 from salesledger.apps.invoicing.models import Instalment, Invoice
 from salesledger.apps.ledger.selectors import entry_lines
 from salesledger.apps.ledger.services import journal_write
-from salesledger.domain.allocation import (
-    AllocationRequest,
-    SourceKind,
-    SourceRef,
-    ToInvoice,
-)
-from salesledger.domain.errors import (
-    AlreadyReversed,
-    NotFound,
-    ValidationFailed,
-)
-from salesledger.domain.journal import (
-    negate,
-)
+from salesledger.domain.allocation import AllocationRequest, SourceKind, SourceRef, ToInvoice
+from salesledger.domain.errors import AlreadyReversed, NotFound, ValidationFailed
+from salesledger.domain.journal import negate
 from salesledger.domain.policies import Policy
 from salesledger.domain.receipts import ReceiptRequest
 from salesledger.money import Money
 
 from .allocations import allocations_make
 from .models import Allocation, Method, Receipt
-from .reads import (
-    credit_notes_locked,
-    receipts_locked,
-)
+from .reads import credit_notes_locked, receipts_locked
 from .receipts import receipts_record
 
 

@@ -41,6 +41,7 @@ from .writer import (
     adjustment_write,
     amount_text,
     invoice_locked,
+    invoice_to_adjust,
     positive_minor,
     reverse_adjustment,
 )
@@ -94,11 +95,7 @@ def invoice_write_off(*, actor: Actor, company: Company, number: str, day: date,
         raise ValidationFailed("say why the debt is written off (--reason)", field="reason")
     check_open_period(company, day)
     with transaction.atomic():
-        inv = invoice_locked(company, number)
-        minor = open_on(inv) if amount is None else positive_minor(amount, inv.currency)
-        if minor <= 0:
-            raise ValidationFailed(f"{inv.number} has nothing open to write off",
-                                   invoice=inv.number)
+        inv, minor = invoice_to_adjust(company, number, amount, what=" to write off")
         return adjustment_write(company, inv, kind=AdjustmentKind.BAD_DEBT, amount=minor,
                                 day=day, actor=actor, memo=reason, with_tax=tax_relief)
 

@@ -38,7 +38,7 @@ from ..models import Adjustment, Allocation, Receipt
 from ..reads import open_on, receipt_locked
 from ..services import Target, allocate
 from .settings import settlement_settings
-from .writer import adjustment_write, invoice_locked, positive_minor, reverse_adjustment
+from .writer import adjustment_write, invoice_locked, invoice_to_adjust, reverse_adjustment
 
 
 @dataclass
@@ -127,10 +127,7 @@ def invoice_adjust(*, actor: Actor, company: Company, number: str, kind: str, da
         raise ValidationFailed("a reason code is for deductions", field="reason_code")
     check_open_period(company, day)
     with transaction.atomic():
-        inv = invoice_locked(company, number)
-        minor = open_on(inv) if amount is None else positive_minor(amount, inv.currency)
-        if minor <= 0:
-            raise ValidationFailed(f"{inv.number} has nothing open", invoice=inv.number)
+        inv, minor = invoice_to_adjust(company, number, amount)
         return _residual_adjustment(company, inv, minor, day=day, actor=actor,
                                     write_off=chosen == AdjustmentKind.WRITE_OFF,
                                     reason_code=reason_code, memo=memo, receipt=None,

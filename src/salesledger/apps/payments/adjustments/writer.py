@@ -48,7 +48,7 @@ from salesledger.domain.journal import negate
 from salesledger.money import Money
 
 from ..models import Adjustment, Allocation, Receipt
-from ..reads import relieved_bases
+from ..reads import open_on, relieved_bases
 
 
 def positive_minor(amount: Decimal, currency: str, what: str = "amount") -> int:
@@ -73,6 +73,17 @@ def invoice_locked(company: Company, number: str) -> Invoice:
     if inv.status != "posted":
         raise DocumentNotPosted(f"invoice {number} is not posted", invoice=number)
     return inv
+
+
+def invoice_to_adjust(company: Company, number: str, amount: Decimal | None, *,
+                      what: str = "") -> tuple[Invoice, int]:
+    """The invoice ``number``, locked, and what an adjustment made by hand takes of it:
+    ``amount``, or all that is open; refused when that is nothing (``what`` says for what)."""
+    inv = invoice_locked(company, number)
+    minor = open_on(inv) if amount is None else positive_minor(amount, inv.currency)
+    if minor <= 0:
+        raise ValidationFailed(f"{inv.number} has nothing open{what}", invoice=inv.number)
+    return inv, minor
 
 
 def adjusted_invoice(inv: Invoice) -> AdjustedInvoice:
