@@ -1,5 +1,5 @@
 """Recording receipts: the rules a payment received must meet, for one or for a whole file
-(docs/design/ledger-model.md, "Receipts").
+(docs/design/ledger-model.md, "Receipts and unapplied cash").
 
 Every path that records receipts (the ``receipt record`` command, the bulk service, the CSV
 import, the demo) plans them here over plain values read beforehand, and one writer

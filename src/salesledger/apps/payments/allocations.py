@@ -254,13 +254,14 @@ def _cross_rates(company: Company, requests: Sequence[AllocationRequest],
         for li in r.lines:
             doc = (invoices.get(li.invoice_number) if isinstance(li, ToInvoice)
                    else instalments.get(li.instalment_id))
-            key = (src.currency, doc.currency, r.day) if doc is not None else None
-            if key is None or key[0] == key[1] or key in out:
+            if doc is None or doc.currency == src.currency:
                 continue
-            try:
-                out[key] = cross_rate_on(company, *key)
-            except ExchangeRateMissing as exc:
-                out[key] = exc.message
+            key = (src.currency, doc.currency, r.day)
+            if key not in out:
+                try:
+                    out[key] = cross_rate_on(company, *key)
+                except ExchangeRateMissing as exc:
+                    out[key] = exc.message
     return out
 
 
