@@ -11,16 +11,17 @@ from conftest import DAY
 
 from salesledger.apps.core.invariants import check_company
 from salesledger.apps.ledger.models import JournalLine
-from salesledger.apps.payments.adjustments import (
-    adjustment_reverse,
+from salesledger.apps.payments.adjustments.bad_debts import (
     customer_write_off,
-    invoice_adjust,
     invoice_recover,
     invoice_write_off,
-    receipt_allocate_short,
+)
+from salesledger.apps.payments.adjustments.settings import (
     settlement_settings,
     settlement_settings_set,
 )
+from salesledger.apps.payments.adjustments.write_offs import invoice_adjust, receipt_allocate_short
+from salesledger.apps.payments.adjustments.writer import adjustment_reverse
 from salesledger.apps.payments.history import adjustment_list, invoice_history
 from salesledger.apps.payments.models import Adjustment, Allocation
 from salesledger.apps.payments.selectors import invoice_detail
@@ -245,8 +246,9 @@ def test_payment_within_the_discount_period_takes_the_discount(
     # "gross": the whole discount to the settlement discounts account
     assert journal(disc.journal_entry) == [("discounts", 240, 240, None),
                                            ("receivable", -240, -240, inv.customer_id)]
-    assert [e.action for e in events(company, since=seq)] == ["adjustment.create",
-                                                              "allocation.create"]
+    # audited in that order: the allocation, then the discount it earned
+    assert [e.action for e in events(company, since=seq)] == ["allocation.create",
+                                                              "adjustment.create"]
     books_agree(company)
 
 

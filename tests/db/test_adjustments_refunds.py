@@ -11,7 +11,7 @@ from conftest import DAY
 from salesledger.apps.core.invariants import check_company
 from salesledger.apps.customers.models import Communication
 from salesledger.apps.ledger.models import JournalEntry, JournalLine
-from salesledger.apps.payments.adjustments import settlement_settings_set
+from salesledger.apps.payments.adjustments.settings import settlement_settings_set
 from salesledger.apps.payments.history import invoice_history
 from salesledger.apps.payments.models import Adjustment, ReceiptReversal
 from salesledger.apps.payments.refunds import receipt_refund, receipt_reverse, refund_reverse

@@ -11,11 +11,8 @@ from conftest import DAY
 
 from salesledger.apps.core.invariants import check_company
 from salesledger.apps.invoicing.models import Instalment
-from salesledger.apps.payments.adjustments import (
-    adjustment_reverse,
-    invoice_recover,
-    invoice_write_off,
-)
+from salesledger.apps.payments.adjustments.bad_debts import invoice_recover, invoice_write_off
+from salesledger.apps.payments.adjustments.writer import adjustment_reverse
 from salesledger.apps.payments.models import Adjustment, Allocation
 from salesledger.apps.payments.refunds import receipt_refund, receipt_reverse, refund_reverse
 from salesledger.apps.payments.services import Target, allocate, allocation_reverse

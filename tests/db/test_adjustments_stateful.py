@@ -37,14 +37,14 @@ from salesledger.apps.core.services import company_create
 from salesledger.apps.customers.services import CustomerInput, customer_create
 from salesledger.apps.invoicing.models import Instalment, Invoice
 from salesledger.apps.invoicing.services import InvoiceInput, invoice_create, invoice_post
-from salesledger.apps.payments.adjustments import (
-    adjustment_reverse,
+from salesledger.apps.payments.adjustments.bad_debts import (
     customer_write_off,
     invoice_recover,
     invoice_write_off,
-    receipt_allocate_short,
-    settlement_settings_set,
 )
+from salesledger.apps.payments.adjustments.settings import settlement_settings_set
+from salesledger.apps.payments.adjustments.write_offs import receipt_allocate_short
+from salesledger.apps.payments.adjustments.writer import adjustment_reverse
 from salesledger.apps.payments.models import Adjustment, Allocation, Receipt, Refund
 from salesledger.apps.payments.refunds import receipt_refund, receipt_reverse, refund_reverse
 from salesledger.apps.payments.services import (
@@ -272,7 +272,7 @@ class AdjustmentMachine(RuleBasedStateMachine):
             invoice=a.instalment.invoice, receipt=a.receipt, kind__in=["write_off", "deduction"],
             amount__gt=0, reversed_by__isnull=True).aggregate(s=Sum("amount"))["s"] or 0)
         # what the payment recovered of a bad debt is written off again, the recovered part
-        # first (adjustments.recoveries_lost)
+        # first (adjustments.bad_debts.recoveries_lost)
         recovered = -(Adjustment.objects.filter(
             invoice=a.instalment.invoice, receipt=a.receipt, kind="bad_debt")
             .aggregate(s=Sum("amount"))["s"] or 0)

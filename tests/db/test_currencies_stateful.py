@@ -61,11 +61,9 @@ from salesledger.money import Money
 from tests.support import balances_by_code, ledger_state, open_item_sums
 
 try:  # the adjustments of the same issue (write-offs, deductions, refunds, bounces)
-    from salesledger.apps.payments.adjustments import (
-        adjustment_reverse,
-        invoice_adjust,
-        invoice_write_off,
-    )
+    from salesledger.apps.payments.adjustments.bad_debts import invoice_write_off
+    from salesledger.apps.payments.adjustments.write_offs import invoice_adjust
+    from salesledger.apps.payments.adjustments.writer import adjustment_reverse
     from salesledger.apps.payments.refunds import receipt_refund, receipt_reverse
 except ImportError:  # pragma: no cover - only while that work is not there
     adjustment_reverse = invoice_adjust = invoice_write_off = None  # type: ignore[assignment]

@@ -137,7 +137,7 @@ def test_policy_refusals(company, owner, three_invoices, pay):
     with pytest.raises(NotFound):
         receipt_allocate_policy(actor=owner, company=company, receipt="RCT-NOPE",
                                 policy="oldest_first", day=LATER)
-    with pytest.raises(ValidationFailed, match="before the receipt's date"):
+    with pytest.raises(ValidationFailed, match="before its date"):
         receipt_allocate_policy(actor=owner, company=company, receipt=receipt.number,
                                 policy="oldest_first", day=DAY)
     from salesledger.apps.core.services import company_close_period

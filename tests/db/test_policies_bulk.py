@@ -110,7 +110,7 @@ def test_by_reference_pays_the_named_invoice_first(books, owner):
 def test_a_crash_loses_only_the_chunk_in_flight_and_the_run_resumes(books, owner,
                                                                     monkeypatch):
     company = books
-    real = autoallocate.allocations_apply_bulk
+    real = autoallocate.allocations_make
     calls = []
 
     def crash_on_second_chunk(**kw):
@@ -119,7 +119,7 @@ def test_a_crash_loses_only_the_chunk_in_flight_and_the_run_resumes(books, owner
             raise RuntimeError("power cut")
         return real(**kw)
 
-    monkeypatch.setattr(autoallocate, "allocations_apply_bulk", crash_on_second_chunk)
+    monkeypatch.setattr(autoallocate, "allocations_make", crash_on_second_chunk)
     with pytest.raises(RuntimeError):
         auto_allocate_all(actor=owner, company=company, day=LATER, chunk_customers=2)
     run = AllocationRun.objects.get(company=company)
@@ -132,7 +132,7 @@ def test_a_crash_loses_only_the_chunk_in_flight_and_the_run_resumes(books, owner
     with pytest.raises(RunInProgress, match=f"--resume {run.pk}"):
         auto_allocate_all(actor=owner, company=company, day=LATER, policy="proportional")
     # running again continues after the last customer done, and allocates nothing twice
-    monkeypatch.setattr(autoallocate, "allocations_apply_bulk", real)
+    monkeypatch.setattr(autoallocate, "allocations_make", real)
     result = auto_allocate_all(actor=owner, company=company, day=LATER, chunk_customers=2)
     assert (result.run.pk, result.resumed, result.run.status) == (run.pk, True, "finished")
     assert result.allocations == Allocation.objects.filter(company=company).count() == 20

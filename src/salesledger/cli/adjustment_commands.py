@@ -34,7 +34,7 @@ def _print_adjustment(a: Any, invoice: str) -> None:
 # ---------------------------------------------------------------- receipt allocate (short)
 def receipt_allocate_short_cli(args: argparse.Namespace, targets: list[Any]) -> int:
     """``receipt allocate RCT --invoice INV=AMOUNT --write-off-residual | --deduction CODE``."""
-    from salesledger.apps.payments.adjustments import receipt_allocate_short
+    from salesledger.apps.payments.adjustments.write_offs import receipt_allocate_short
 
     if len(targets) != 1 or args.auto or args.policy:
         raise ValidationFailed("a short payment is allocated to one invoice: give one "
@@ -118,7 +118,7 @@ def cmd_receipt_reverse(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------- invoices and customers
 def cmd_invoice_write_off(args: argparse.Namespace) -> int:
-    from salesledger.apps.payments.adjustments import invoice_write_off
+    from salesledger.apps.payments.adjustments.bad_debts import invoice_write_off
 
     company = _company(args)
     a = invoice_write_off(actor=_actor(args, company), company=company, number=args.number,
@@ -133,7 +133,7 @@ def cmd_invoice_write_off(args: argparse.Namespace) -> int:
 
 
 def cmd_invoice_adjust(args: argparse.Namespace) -> int:
-    from salesledger.apps.payments.adjustments import invoice_adjust
+    from salesledger.apps.payments.adjustments.write_offs import invoice_adjust
 
     company = _company(args)
     a = invoice_adjust(actor=_actor(args, company), company=company, number=args.number,
@@ -149,7 +149,7 @@ def cmd_invoice_adjust(args: argparse.Namespace) -> int:
 
 
 def cmd_invoice_recover(args: argparse.Namespace) -> int:
-    from salesledger.apps.payments.adjustments import invoice_recover
+    from salesledger.apps.payments.adjustments.bad_debts import invoice_recover
 
     company = _company(args)
     r = invoice_recover(actor=_actor(args, company), company=company, number=args.number,
@@ -198,7 +198,7 @@ def _detail(e: dict[str, Any]) -> str:
 
 
 def cmd_customer_write_off(args: argparse.Namespace) -> int:
-    from salesledger.apps.payments.adjustments import customer_write_off
+    from salesledger.apps.payments.adjustments.bad_debts import customer_write_off
 
     company = _company(args)
     rows = customer_write_off(actor=_actor(args, company), company=company, code=args.code,
@@ -214,7 +214,7 @@ def cmd_customer_write_off(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------- adjustments
 def cmd_adjustment_reverse(args: argparse.Namespace) -> int:
-    from salesledger.apps.payments.adjustments import adjustment_reverse
+    from salesledger.apps.payments.adjustments.writer import adjustment_reverse
 
     company = _company(args)
     rev = adjustment_reverse(actor=_actor(args, company), company=company,
@@ -248,7 +248,7 @@ def cmd_adjustment_list(args: argparse.Namespace) -> int:
 
 
 def cmd_adjustment_settings(args: argparse.Namespace) -> int:
-    from salesledger.apps.payments.adjustments import (
+    from salesledger.apps.payments.adjustments.settings import (
         settlement_settings,
         settlement_settings_set,
     )

@@ -593,7 +593,7 @@ def receipt_row(line: int, row: dict[str, str], problems: list[RowProblem]) -> R
     cells = Cells(line, row, problems)
     customer = cells.text("customer", required=True)
     day = cells.get("date", parse_date, required=True)
-    # Its sign and size are the receipt's rules (receipt_check), as for one typed in.
+    # Its sign and size are the receipt's rules (domain/receipts.py), as for one typed in.
     amount = cells.get("amount", parse_decimal, required=True)
     rate = cells.get("rate", parse_decimal)
     if rate is not None and rate <= 0:

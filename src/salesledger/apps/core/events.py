@@ -30,21 +30,25 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from django.db import transaction
 
 from .actors import Actor
 
 __all__ = [
+    "AllocationsMade",
+    "AllocationsReversed",
     "CompanyCreated",
     "DocumentPosting",
     "DocumentsPosted",
     "Event",
+    "MadeAllocation",
     "PostedDocument",
     "Proposal",
     "QuoteAccepting",
     "RecurringInvoiceIssued",
+    "ReversedAllocation",
     "check",
     "publish",
     "subscribe",
@@ -108,6 +112,52 @@ class RecurringInvoiceIssued(Event):
     invoice_id: int
     as_of: date
     auto_send: bool
+
+
+class MadeAllocation(NamedTuple):
+    """One allocation written, as handlers of :class:`AllocationsMade` see it (a named tuple:
+    a bulk run makes tens of thousands at once)."""
+
+    id: int
+    instalment_id: int
+    amount: int  # minor units of the instalment's currency, > 0
+    day: date
+    open_after: int  # what the instalment has open after it (minor units)
+    receipt_id: int | None = None  # the source: a receipt or a credit note
+    credit_note_id: int | None = None
+
+
+@dataclass(frozen=True)
+class AllocationsMade(Event):
+    """Receipts or credit notes were allocated to instalments, by any path (one command, a
+    policy, a bulk run, an import), in the order they were written."""
+
+    company_id: int
+    actor: Actor
+    allocations: tuple[MadeAllocation, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ReversedAllocation:
+    """One allocation undone, as handlers of :class:`AllocationsReversed` see it."""
+
+    id: int  # the allocation undone
+    reversal_id: int  # the reversing row
+    instalment_id: int
+    invoice_id: int
+    amount: int  # what the allocation had settled, minor units of the instalment's currency
+    day: date  # the day it was undone
+    receipt_id: int | None = None
+    credit_note_id: int | None = None
+
+
+@dataclass(frozen=True)
+class AllocationsReversed(Event):
+    """Allocations of receipts or credit notes were undone by reversing rows."""
+
+    company_id: int
+    actor: Actor
+    reversals: tuple[ReversedAllocation, ...]
 
 
 @dataclass(frozen=True)

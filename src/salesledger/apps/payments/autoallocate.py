@@ -5,8 +5,10 @@ chunk of ``chunk_customers`` at a time. For each chunk it reads, in a few set-ba
 queries, the chunk's unapplied receipts (dated up to the day) and open instalments (of
 invoices issued up to the day), plans with the pure core (``domain/allocation_plan.py``:
 each customer's receipts oldest first, by the policy, in each receipt's currency) and
-writes through the bulk allocation path (``bulk.allocations_apply_bulk``, which applies the
-rules of a single allocation row by row). The chunk's allocations and the run's progress
+writes through the one allocation writer (``allocations.allocations_make``, which applies
+the rules of a single allocation row by row, and whose ``AllocationsMade`` takes the
+early-payment discounts the receipts earn; the plan leaves an instalment so settled alone for
+later receipts). The chunk's allocations and the run's progress
 (``runs.AllocationRun.last_customer_id`` and counts) commit in one transaction, so:
 
 * memory stays constant: only one chunk is ever loaded;
@@ -36,14 +38,16 @@ from salesledger.apps.core.models import Company, Role
 from salesledger.apps.core.services import check_open_period, require_role
 from salesledger.apps.invoicing.models import DocKind, Instalment, Invoice
 from salesledger.apps.runs.models import AllocationRun, RunStatus
+from salesledger.domain.allocation import SourceKind
 from salesledger.domain.allocation_plan import OpenReceipt, Planned, parse_policy, plan_customer
 from salesledger.domain.errors import NotFound, RunInProgress, ValidationFailed
 from salesledger.domain.policies import Policy
 from salesledger.domain.settlement import OpenInstalment
 
-from .bulk import BulkAllocation, allocations_apply_bulk
+from .allocations import allocations_make, requests_by_source
 from .models import Receipt
 from .policies import receipt_text
+from .reads import receipts_locked
 
 
 @dataclass
@@ -65,7 +69,6 @@ class _Chunk:
     customer_ids: list[int]
     plan: list[Planned]
     currency_of: dict[int, str]  # receipt id -> currency
-    discounted: set[int]  # instalments with an early-payment discount
 
 
 def auto_allocate_all(*, actor: Actor, company: Company, day: date, policy: str = "oldest_first",
@@ -105,10 +108,10 @@ def auto_allocate_all(*, actor: Actor, company: Company, day: date, policy: str 
                       customers=run.customers, receipts=run.receipts,
                       allocations=run.allocations, totals=run.totals)
                 break
-            written = allocations_apply_bulk(actor=actor, company=company, allocations=[
-                BulkAllocation(instalment_id=p.instalment_id, amount=p.amount, date=run.day,
-                               receipt_id=p.receipt_id) for p in chunk.plan])
-            _take_discounts(actor, company, run.day, chunk)
+            written = len(allocations_make(actor=actor, company=company, requests=(
+                requests_by_source((SourceKind.RECEIPT, p.receipt_id, run.day, p.instalment_id,
+                                    p.amount) for p in chunk.plan))
+            ).ids)
             totals = dict(run.totals)
             for p in chunk.plan:
                 cur = chunk.currency_of[p.receipt_id]
@@ -172,16 +175,15 @@ def _customers_after(company: Company, day: date, after: int, limit: int) -> lis
 
 def _plan_chunk(company: Company, day: date, policy: Policy, ids: list[int],
                 *, lock: bool) -> _Chunk:
-    receipts_qs = Receipt.objects.filter(company=company, customer_id__in=ids, date__lte=day,
-                                         allocated__lt=F("amount"))
-    if lock:
-        # Locked in id order, as every allocation locks receipts before instalments.
-        receipts_qs = receipts_qs.select_for_update(no_key=True)
+    where = {"customer_id__in": ids, "date__lte": day, "allocated__lt": F("amount")}
+    # Locked as every allocation locks receipts: first, in ascending id.
+    receipts_qs = (receipts_locked(company, **where) if lock
+                   else Receipt.objects.filter(company=company, **where))
     receipts: dict[int, list[tuple[str, OpenReceipt]]] = defaultdict(list)
     currency_of: dict[int, str] = {}
-    for r in (receipts_qs.order_by("customer_id", "date", "id")
-              .values("id", "customer_id", "currency", "amount", "allocated", "date",
-                      "payer_reference", "bank_reference", "memo")):
+    for r in sorted(receipts_qs.values("id", "customer_id", "currency", "amount", "allocated",
+                                       "date", "payer_reference", "bank_reference", "memo"),
+                    key=lambda r: (r["customer_id"], r["date"], r["id"])):
         receipts[r["customer_id"]].append((r["currency"], OpenReceipt(
             r["id"], r["amount"] - r["allocated"], receipt_text(r), r["date"])))
         currency_of[r["id"]] = r["currency"]
@@ -211,24 +213,7 @@ def _plan_chunk(company: Company, day: date, policy: Policy, ids: list[int],
         for cur, rs in sorted(by_currency.items()):
             plan.extend(plan_customer(policy, rs, items.get((cid, cur), []), aliases.get(cid),
                                       discounts))
-    return _Chunk(ids, plan, currency_of, set(discounts))
-
-
-def _take_discounts(actor: Actor, company: Company, day: date, chunk: _Chunk) -> None:
-    """The early-payment discounts that the chunk's receipts earn, as one allocation takes
-    them (``services._apply`` -> ``adjustments.discounts_earned``); only receipts that paid
-    an instalment with a discount are looked at."""
-    touched: dict[int, list[Planned]] = defaultdict(list)
-    for p in chunk.plan:
-        if p.instalment_id in chunk.discounted:
-            touched[p.receipt_id].append(p)
-    if not touched:
-        return
-    from .adjustments import discounts_earned_many
-
-    discounts_earned_many(company=company, actor=actor, payments=[
-        (receipt, touched[receipt.pk], day)
-        for receipt in Receipt.objects.filter(pk__in=sorted(touched)).order_by("date", "id")])
+    return _Chunk(ids, plan, currency_of)
 
 
 def _next_chunk(company: Company, run: AllocationRun, policy: Policy) -> _Chunk | None:

@@ -1,10 +1,23 @@
-"""What the payments app does when the apps below it act (docs/design/events.md)."""
+"""What the payments app does when something happens below it, or below one of its modules
+(docs/design/events.md).
+
+Inside the app, the allocation services (``services.py``, ``bulk.py``) are below the
+adjustments (``adjustments/``), which allocate payments themselves: what an allocation causes
+there (an early-payment discount earned, or undone with the payment) flows up through
+``AllocationsMade`` and ``AllocationsReversed`` rather than through an import.
+"""
 
 from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
 
 from salesledger.apps.core import events
 from salesledger.apps.core.models import Company
 
+from .adjustments.bad_debts import recoveries_lost
+from .adjustments.discounts import discounts_earned, discounts_lost
+from .adjustments.write_offs import residuals_lost
 from .bulk import credit_notes_apply_to_corrected_bulk
 
 
@@ -19,5 +32,39 @@ def apply_credit_notes(event: events.DocumentsPosted) -> None:
             credit_note_ids=ids)
 
 
+def take_discounts(event: events.AllocationsMade) -> None:
+    """The early-payment discounts that the receipts just allocated earn: for each receipt
+    and day, in the order written. Only an instalment the batch leaves open can have its
+    discount left open."""
+    left = {a.instalment_id: a.open_after for a in event.allocations}  # the last one counts
+    made: dict[tuple[int, date], list[events.MadeAllocation]] = defaultdict(list)
+    for a in event.allocations:
+        if a.receipt_id is not None and left[a.instalment_id] > 0:
+            made[(a.receipt_id, a.day)].append(a)
+    if made:
+        discounts_earned(company_id=event.company_id, actor=event.actor, payments=[
+            (receipt_id, rows, day) for (receipt_id, day), rows in made.items()])
+
+
+def undo_what_stood_with_the_payment(event: events.AllocationsReversed) -> None:
+    """What stood only while a payment did is undone with its allocation: the early-payment
+    discount of the instalment, a residual written off or deducted with the payment on the
+    invoice, and what the payment recovered of a bad debt (written off again)."""
+    company = None
+    for r in event.reversals:
+        if r.receipt_id is None:
+            continue
+        company = company or Company.objects.get(pk=event.company_id)
+        why = f"payment undone: allocation {r.id}"
+        discounts_lost(company=company, instalment_id=r.instalment_id, day=r.day,
+                       actor=event.actor, reason=why)
+        residuals_lost(company=company, receipt_id=r.receipt_id, invoice_id=r.invoice_id,
+                       day=r.day, actor=event.actor, reason=why)
+        recoveries_lost(company=company, receipt_id=r.receipt_id, invoice_id=r.invoice_id,
+                        amount=r.amount, day=r.day, actor=event.actor, reason=why)
+
+
 def register() -> None:
     events.subscribe(events.DocumentsPosted, apply_credit_notes)
+    events.subscribe(events.AllocationsMade, take_discounts)
+    events.subscribe(events.AllocationsReversed, undo_what_stood_with_the_payment)

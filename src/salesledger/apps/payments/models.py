@@ -85,7 +85,7 @@ class Allocation(ImmutableModel):
         on_delete=models.PROTECT,
         related_name="credit_allocations",
     )
-    # A write-off, deduction, discount or bad debt settling the instalment (adjustments.py).
+    # A write-off, deduction, discount or bad debt settling the instalment (adjustments/).
     adjustment = models.ForeignKey(
         "Adjustment", null=True, blank=True, on_delete=models.PROTECT, related_name="allocations"
     )
@@ -138,7 +138,7 @@ class Allocation(ImmutableModel):
         ]
 
 
-# ---------------------------------------------------------------- adjustments (adjustments.py)
+# ---------------------------------------------------------------- adjustments (adjustments/)
 class Adjustment(ImmutableModel):
     """An amount of one invoice settled without money: a payment difference written off, a
     deduction the customer took, an early-payment discount, a bad debt. It is applied at once

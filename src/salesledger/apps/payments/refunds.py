@@ -55,13 +55,10 @@ from salesledger.domain.invoicing import LineInput, VatCategory
 from salesledger.domain.journal import negate, receipt_entry
 from salesledger.money import Money, format_minor
 
-from .adjustments import reverse_adjustment
+from .adjustments.writer import reverse_adjustment
 from .models import Adjustment, Allocation, Method, Receipt, ReceiptReversal, Refund
-from .services import (
-    allocation_reverse,
-    relieved_bases,
-    source_side,
-)
+from .reads import receipt_locked, relieved_bases, source_side
+from .services import allocation_reverse
 
 # Why a returned-payment fee bears no VAT: it compensates a loss and pays for no supply
 # (outside the scope of VAT: EU VAT directive art. 2; CJEU C-277/05 Société thermale).
@@ -70,14 +67,6 @@ FEE_EXEMPTION = "VATEX-EU-O Not subject to VAT: compensation for a returned paym
 
 def _text(minor: int, currency: str) -> str:
     return Money.from_minor(minor, currency).format_plain()
-
-
-def _receipt_locked(company: Company, number: str) -> Receipt:
-    rc = (Receipt.objects.select_for_update(of=("self",), no_key=True).select_related("customer")
-          .filter(company=company, number=number).first())
-    if rc is None:
-        raise NotFound(f"no receipt {number!r}", receipt=number)
-    return rc
 
 
 def _source_base(rc: Receipt, amount: int, base_currency: str) -> int:
@@ -98,7 +87,7 @@ def receipt_refund(*, actor: Actor, company: Company, number: str, day: date,
                                f"{', '.join(Method.values)}", field="method")
     check_open_period(company, day)
     with transaction.atomic():
-        rc = _receipt_locked(company, number)
+        rc = receipt_locked(company, number)
         if ReceiptReversal.objects.filter(receipt=rc).exists():
             raise ReceiptReversed(f"{rc.number} was reversed: there is nothing to refund",
                                   receipt=rc.number)
@@ -147,7 +136,7 @@ def refund_reverse(*, actor: Actor, company: Company, number: str, day: date,
         orig = Refund.objects.filter(company=company, number=number).first()
         if orig is None:
             raise NotFound(f"no refund {number!r}", refund=number)
-        rc = _receipt_locked(company, orig.receipt.number)
+        rc = receipt_locked(company, orig.receipt.number)
         orig = Refund.objects.select_for_update(no_key=True).get(pk=orig.pk)
         if Refund.objects.filter(reversal_of=orig).exists():
             raise AlreadyReversed(f"refund {number} is already reversed", refund=number)
@@ -179,7 +168,7 @@ def receipt_reverse(*, actor: Actor, company: Company, number: str, day: date, r
         raise ValidationFailed("say why the payment was reversed (--reason)", field="reason")
     check_open_period(company, day)
     with transaction.atomic():
-        rc = _receipt_locked(company, number)
+        rc = receipt_locked(company, number)
         if ReceiptReversal.objects.filter(receipt=rc).exists():
             raise AlreadyReversed(f"receipt {number} is already reversed", receipt=number)
         if day < rc.date:
@@ -201,7 +190,7 @@ def receipt_reverse(*, actor: Actor, company: Company, number: str, day: date, r
             | Q(adjustment__receipt=rc, adjustment__amount__gt=0,
                 adjustment__reversed_by__isnull=True)).values_list("instalment_id", flat=True))
         # and every instalment of an invoice this payment recovered from a bad debt, which
-        # undoing the payment writes off again (adjustments.recoveries_lost).
+        # undoing the payment writes off again (adjustments.bad_debts.recoveries_lost).
         touched.update(Instalment.objects.filter(
             invoice__adjustments__receipt=rc, invoice__adjustments__kind=AdjustmentKind.BAD_DEBT)
             .values_list("pk", flat=True))
@@ -209,7 +198,7 @@ def receipt_reverse(*, actor: Actor, company: Company, number: str, day: date, r
              .order_by("pk").values_list("pk"))
         # A bad debt naming the receipt is not made with the payment but with its recovery
         # of a written-off invoice: undoing the payment writes it off again
-        # (allocation_reverse -> adjustments.recoveries_lost) rather than reversing it.
+        # (allocation_reverse -> adjustments.bad_debts.recoveries_lost) rather than reversing it.
         undone = [reverse_adjustment(company, adj, day, actor, reason=why)
                   for adj in Adjustment.objects.filter(receipt=rc, amount__gt=0,
                                                        reversed_by__isnull=True)
@@ -218,7 +207,7 @@ def receipt_reverse(*, actor: Actor, company: Company, number: str, day: date, r
                                               reversed_by__isnull=True)
                     .order_by("id").values_list("id", "instalment_id"))
         # Discounts that other payments earned on the instalments this one paid are lost
-        # with it (allocation_reverse -> adjustments.discounts_lost).
+        # with it (allocation_reverse -> adjustments.discounts.discounts_lost).
         discounts = set(Adjustment.objects.filter(
             kind="discount", amount__gt=0, reversed_by__isnull=True,
             allocations__instalment_id__in=[i for _, i in live]).values_list("id", flat=True))

@@ -1,16 +1,17 @@
 """Receipts from and to CSV, and the open items export.
 
-Each row is a receipt, recorded as ``receipt_record`` records one (through
-``receipts_record_bulk``'s two halves). A row that names an ``invoice`` also allocates
-``min(amount, what is still open on the invoice)`` to it, oldest instalment first, dated the
-receipt's date; the rest stays unapplied cash. Rows are applied in file order, so two
+Each row is a receipt, recorded as ``receipt_record`` records one (through the two halves
+of the one receipts writer, ``payments/receipts.py``). A row that names an ``invoice`` also
+allocates ``min(amount, what is still open on the invoice)`` to it, oldest instalment first,
+dated the receipt's date; the rest stays unapplied cash. Rows are applied in file order, so two
 receipts for one invoice settle it in turn.
 
 An instalment that a row leaves open by exactly its early-payment discount, when every
 payment on it (those already in the books and the file's) was received on or before the
 discount's last day, earns the discount as allocating the receipt on its own would
-(``domain.adjustments.discount_earned``; written by ``adjustments.discounts_earned_many``, dated
-the receipt's date, with its journal entry and audit event): later rows leave it alone.
+(``domain.adjustments.discount_earned``; written, dated the receipt's date, with its journal
+entry and audit event, when the allocation writer publishes ``AllocationsMade``): later rows
+leave it alone.
 """
 
 from __future__ import annotations
@@ -24,15 +25,9 @@ from django.db.models import F, Sum
 from salesledger.apps.customers.models import Customer
 from salesledger.apps.invoicing.issuing import resolve_rate
 from salesledger.apps.invoicing.models import DocKind, Instalment, Invoice
-from salesledger.apps.payments.adjustments import discounts_earned_many
-from salesledger.apps.payments.bulk import (
-    BulkAllocation,
-    BulkReceipt,
-    allocations_apply_bulk,
-    receipts_prepare,
-    receipts_write,
-)
+from salesledger.apps.payments.bulk import BulkAllocation, allocations_apply_bulk
 from salesledger.apps.payments.models import Adjustment, Allocation, Receipt
+from salesledger.apps.payments.receipts import receipts_plan, receipts_write
 from salesledger.apps.payments.selectors import open_items
 from salesledger.domain.adjustments import AdjustmentKind, discount_earned
 from salesledger.domain.amounts import amount_minor
@@ -44,6 +39,7 @@ from salesledger.domain.errors import (
     NotFound,
     UnknownCustomer,
 )
+from salesledger.domain.receipts import ReceiptRequest
 from salesledger.domain.settlement import (
     OpenInstalment,
     check_allocation_date,
@@ -76,7 +72,7 @@ def _import(ctx: ImportContext, reader: Any) -> dict[str, Any]:
         customers.update((c["code"], (c["id"], c["currency"])) for c in Customer.objects.filter(
             company=company, code__in=chunk).values("id", "code", "currency"))
     targets = _Targets(company, {r.invoice for r in rows if r.invoice})
-    receipts: list[BulkReceipt] = []
+    receipts: list[ReceiptRequest] = []
     lines: list[ReceiptRow] = []
     for r in rows:
         receipt = _receipt(ctx, r, customers)
@@ -84,7 +80,7 @@ def _import(ctx: ImportContext, reader: Any) -> dict[str, Any]:
             receipts.append(receipt)
             lines.append(r)
     # The receipt's own rules, then what it pays: every problem of a row is reported.
-    prepared = receipts_prepare(company=company, receipts=receipts)
+    prepared = receipts_plan(company=company, requests=receipts)
     for index, exc in prepared.problems:
         ctx.error(lines[index].line, exc)
     for r, receipt in zip(lines, receipts, strict=True):
@@ -93,25 +89,20 @@ def _import(ctx: ImportContext, reader: Any) -> dict[str, Any]:
     ctx.fail_if_problems()
 
     batch = ctx.batch(reader.rows)
-    ids = receipts_write(actor=ctx.actor, prepared=prepared, import_batch=batch)
+    ids = receipts_write(actor=ctx.actor, company=company, plan=prepared, import_batch=batch)
     plan: list[BulkAllocation] = []
     for r, receipt, pk in zip(lines, receipts, ids, strict=True):
         if r.invoice:
             plan.extend(targets.take(r.invoice, receipt.amount, r.date, pk))
+    # The allocation writer takes the discounts they earn (``AllocationsMade``), which the
+    # plan foresaw.
     allocated = allocations_apply_bulk(actor=ctx.actor, company=company, allocations=plan)
-    discounts = 0
-    if targets.earned:
-        # Only the receipts that the plan found earn a discount are looked at again, in
-        # file order, as their allocations were applied.
-        earning = Receipt.objects.in_bulk(list(targets.earned))
-        discounts = len(discounts_earned_many(company=company, actor=ctx.actor, payments=[
-            (earning[pk], made, earning[pk].date) for pk, made in targets.earned.items()]))
     return {"rows": reader.rows, "batch": batch.pk, "receipts": len(ids),
-            "allocations": allocated, "discounts": discounts}
+            "allocations": allocated, "discounts": sum(map(len, targets.earned.values()))}
 
 
 def _receipt(ctx: ImportContext, r: ReceiptRow, customers: dict[str, tuple[int, str]]
-             ) -> BulkReceipt | None:
+             ) -> ReceiptRequest | None:
     customer = customers.get(r.customer)
     if customer is None:
         ctx.problem(r.line, "customer", f"no customer with code {r.customer!r}",
@@ -128,10 +119,9 @@ def _receipt(ctx: ImportContext, r: ReceiptRow, customers: dict[str, tuple[int, 
     except LedgerError as exc:
         ctx.error(r.line, exc)
         return None
-    return BulkReceipt(customer_id=customer[0], date=r.date, amount=minor,
-                       currency=currency, rate=rate, method=r.method,
-                       payer_reference=r.payer_reference, bank_reference=r.bank_reference,
-                       memo=r.memo)
+    return ReceiptRequest(r.date, minor, customer_id=customer[0], currency=currency, rate=rate,
+                          method=r.method, payer_reference=r.payer_reference,
+                          bank_reference=r.bank_reference, memo=r.memo)
 
 
 class _Targets:
@@ -182,7 +172,7 @@ class _Targets:
                     .values_list("allocations__instalment_id", flat=True)):
                 self.discounts.pop(inst_id, None)
 
-    def check(self, ctx: ImportContext, r: ReceiptRow, receipt: BulkReceipt) -> bool:
+    def check(self, ctx: ImportContext, r: ReceiptRow, receipt: ReceiptRequest) -> bool:
         inv = self.invoices.get(r.invoice)
         if inv is None or inv["kind"] != DocKind.INVOICE:
             ctx.problem(r.line, "invoice", f"no invoice {r.invoice!r}", code=NotFound.code)

@@ -28,8 +28,9 @@ from salesledger.apps.invoicing.tests.books import (
     post_single,
 )
 from salesledger.apps.ledger.models import JournalLine
-from salesledger.apps.payments.adjustments import open_on, settlement_settings_set
+from salesledger.apps.payments.adjustments.settings import settlement_settings_set
 from salesledger.apps.payments.models import Adjustment, Allocation, Receipt
+from salesledger.apps.payments.reads import open_on
 from salesledger.apps.payments.services import ReceiptInput, Target, allocate, receipt_record
 from salesledger.domain.errors import DuplicateImport, ImportFailed
 from salesledger.domain.identifiers import normalise_tax_id

@@ -1,0 +1,156 @@
+"""Write-offs of payment differences and deductions: the residual a short payment leaves
+(docs/design/adjustments.md, "Short payments").
+
+``receipt_allocate_short`` allocates a payment that does not cover an invoice and settles the
+residual: written off as a payment difference within the company's tolerance, or recorded as a
+deduction with a reason code (optionally flagged for a dispute). ``invoice_adjust`` does the
+same for an invoice already paid short. A write-off or deduction made with a payment names its
+receipt and stands only while that payment does (``residuals_lost``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import QuerySet
+
+from salesledger.apps.core.actors import Actor
+from salesledger.apps.core.models import Company, Role
+from salesledger.apps.core.services import check_open_period, require_role
+from salesledger.apps.invoicing.models import Invoice
+from salesledger.domain.adjustments import (
+    AdjustmentKind,
+    check_tolerance,
+    parse_kind,
+    parse_reason,
+)
+from salesledger.domain.errors import (
+    CurrencyMismatch,
+    ValidationFailed,
+)
+from salesledger.domain.journal import to_base
+from salesledger.money import Money
+
+from ..models import Adjustment, Allocation, Receipt
+from ..reads import open_on, receipt_locked
+from ..services import Target, allocate
+from .settings import settlement_settings
+from .writer import adjustment_write, invoice_locked, invoice_to_adjust, reverse_adjustment
+
+
+@dataclass
+class ShortPayment:
+    allocations: list[Allocation]
+    residual: int  # open on the invoice after the payment, before the adjustment
+    adjustment: Adjustment | None  # None when the payment left nothing open
+
+
+def _residual_adjustment(company: Company, inv: Invoice, residual: int, *, day: date,
+                         actor: Actor, write_off: bool, reason_code: str, memo: str,
+                         receipt: Receipt | None, dispute_requested: bool) -> Adjustment:
+    if write_off:
+        if dispute_requested:
+            raise ValidationFailed("only a deduction can be disputed, not a write-off")
+        tolerance = settlement_settings(company).tolerance
+        check_tolerance(residual, invoice_total=inv.total, tolerance=tolerance,
+                        base_residual=to_base(residual, inv.currency, company.base_currency,
+                                              Decimal(inv.rate)), where=inv.number or "",
+                        currency=inv.currency, base_currency=company.base_currency)
+        return adjustment_write(company, inv, kind=AdjustmentKind.WRITE_OFF, amount=residual,
+                                day=day, actor=actor, memo=memo, receipt=receipt)
+    return adjustment_write(company, inv, kind=AdjustmentKind.DEDUCTION, amount=residual,
+                            day=day, actor=actor, reason_code=parse_reason(reason_code).value,
+                            memo=memo, receipt=receipt, dispute_requested=dispute_requested)
+
+
+def _residual_mode(write_off: bool, deduction: str) -> None:
+    if write_off == bool(deduction.strip()):
+        raise ValidationFailed("either write the residual off (within the company's "
+                               "tolerance) or record it as a deduction with a reason code")
+    if deduction.strip():
+        parse_reason(deduction)
+
+
+def receipt_allocate_short(*, actor: Actor, company: Company, receipt: str, invoice: str,
+                           day: date, amount: Decimal | None = None, write_off: bool = False,
+                           deduction: str = "", memo: str = "",
+                           dispute_requested: bool = False) -> ShortPayment:
+    """Allocate a payment that does not cover an invoice, then settle the residual: with
+    ``write_off`` as a payment difference (refused beyond the company's tolerance), or with
+    ``deduction`` (a reason code) as a deduction the customer took, optionally flagged for a
+    dispute. ``amount`` (in the invoice's currency) defaults to what the receipt has
+    unallocated, up to what is open. One transaction: all of it or nothing."""
+    require_role(company, actor, Role.CLERK)
+    _residual_mode(write_off, deduction)
+    check_open_period(company, day)
+    with transaction.atomic():
+        src = receipt_locked(company, receipt)
+        inv = invoice_locked(company, invoice)
+        if amount is None:
+            if src.currency != inv.currency:
+                raise CurrencyMismatch(f"{inv.number} is in {inv.currency} and {src.number} in "
+                                       f"{src.currency}: give the amount paid on the invoice",
+                                       invoice=inv.number)
+            paid = min(src.amount - src.allocated, open_on(inv))
+            if paid <= 0:
+                raise ValidationFailed(f"{src.number} has nothing unallocated or {inv.number} "
+                                       "nothing open", receipt=src.number)
+            amount = Money.from_minor(paid, inv.currency).amount
+        rows = allocate(actor=actor, company=company, day=day, receipt=src.number,
+                        targets=[Target(inv.number or "", amount)])
+        residual = open_on(inv)
+        adj = None
+        if residual:
+            adj = _residual_adjustment(company, inv, residual, day=day, actor=actor,
+                                       write_off=write_off, reason_code=deduction, memo=memo,
+                                       receipt=src, dispute_requested=dispute_requested)
+    return ShortPayment(rows, residual, adj)
+
+
+def invoice_adjust(*, actor: Actor, company: Company, number: str, kind: str, day: date,
+                   amount: Decimal | None = None, reason_code: str = "", memo: str = "",
+                   dispute_requested: bool = False) -> Adjustment:
+    """Write off a payment difference (``kind`` write_off, within tolerance) or record a
+    deduction (with ``reason_code``) on an invoice, for ``amount`` or all that is open."""
+    require_role(company, actor, Role.CLERK)
+    chosen = parse_kind(kind)
+    if chosen not in (AdjustmentKind.WRITE_OFF, AdjustmentKind.DEDUCTION):
+        raise ValidationFailed(
+            f"{chosen.value} is not made by hand here: early-payment discounts are taken when "
+            "a payment qualifies, bad debts with `invoice write-off`", field="kind")
+    if chosen == AdjustmentKind.DEDUCTION:
+        _residual_mode(False, reason_code)
+    elif reason_code:
+        raise ValidationFailed("a reason code is for deductions", field="reason_code")
+    check_open_period(company, day)
+    with transaction.atomic():
+        inv, minor = invoice_to_adjust(company, number, amount)
+        return _residual_adjustment(company, inv, minor, day=day, actor=actor,
+                                    write_off=chosen == AdjustmentKind.WRITE_OFF,
+                                    reason_code=reason_code, memo=memo, receipt=None,
+                                    dispute_requested=dispute_requested)
+
+
+def made_with_payment(*, receipt_id: int, invoice_id: int) -> QuerySet[Adjustment]:
+    """The live write-offs and deductions of ``invoice_id`` made with a payment from
+    ``receipt_id`` (``receipt_allocate_short`` records the receipt on the adjustment): they
+    settle the residual that payment left, and stand only while it does. A write-off or
+    deduction recorded on its own (``invoice_adjust``) and a bad debt have no receipt."""
+    return Adjustment.objects.filter(
+        receipt_id=receipt_id, invoice_id=invoice_id, amount__gt=0, reversed_by__isnull=True,
+        kind__in=[AdjustmentKind.WRITE_OFF.value, AdjustmentKind.DEDUCTION.value])
+
+
+def residuals_lost(*, company: Company, receipt_id: int, invoice_id: int, day: date,
+                   actor: Actor, reason: str) -> list[Adjustment]:
+    """Reverse the write-offs and deductions made with a payment on an invoice, whose
+    allocation there was just undone (``services.allocation_reverse``, with the instalments
+    of both locked): the residual they settled was what that payment left, and the payment
+    is no longer there, so what it and they settled is open again. One written after
+    ``day`` is reversed on its own day."""
+    return [reverse_adjustment(company, adj, max(day, adj.date), actor, reason=reason)
+            for adj in made_with_payment(receipt_id=receipt_id, invoice_id=invoice_id)
+            .order_by("id")]
