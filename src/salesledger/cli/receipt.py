@@ -65,6 +65,7 @@ def cmd_receipt_record(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------- allocate
 def cmd_receipt_allocate(args: argparse.Namespace) -> int:
+    from salesledger.apps.invoicing.selectors import document_kind
     from salesledger.apps.payments.services import Target, allocate
 
     company = company_of(args)
@@ -78,7 +79,7 @@ def cmd_receipt_allocate(args: argparse.Namespace) -> int:
         return _allocate_short(args, company, targets)
     if args.policy or args.dry_run or args.rate:
         return _allocate_by_policy(args, company, targets)
-    is_credit_note = args.document.upper().startswith("CN")
+    is_credit_note = document_kind(company, args.document) == "credit_note"
     rows = allocate(
         actor=actor_of(args, company),
         company=company,
@@ -140,9 +141,10 @@ def _allocate_short(args: argparse.Namespace, company: Any, targets: list[Any]) 
 
 def _allocate_by_policy(args: argparse.Namespace, company: Any, targets: list[Any]) -> int:
     """``receipt allocate RECEIPT --policy ... [--dry-run] [--rate R]``."""
+    from salesledger.apps.invoicing.selectors import document_kind
     from salesledger.apps.payments.policies import receipt_allocate_policy
 
-    if args.document.upper().startswith("CN"):
+    if document_kind(company, args.document) == "credit_note":
         raise ValidationFailed("policies allocate receipts; allocate a credit note with "
                                "--invoice NUMBER=AMOUNT or --auto")
     if args.auto and args.policy and args.policy.replace("-", "_") != "oldest_first":

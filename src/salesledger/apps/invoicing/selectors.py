@@ -55,3 +55,12 @@ def invoice_list(
         }
         for r in rows
     ]
+
+
+def document_kind(company: Company, number: str) -> str | None:
+    """The kind (``invoice`` or ``credit_note``) of the document numbered ``number``, or
+    ``None`` when the company has none of that number. Read from the document, never guessed
+    from its number: an imported document keeps the number another system gave it
+    (docs/csv-formats.md)."""
+    return (Invoice.objects.filter(company=company, number=number)
+            .values_list("kind", flat=True).first())
