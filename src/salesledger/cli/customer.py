@@ -176,16 +176,18 @@ def cmd_customer_statement(args: argparse.Namespace) -> int:
 
 
 def cmd_customer_write_off(args: argparse.Namespace) -> int:
+    from salesledger.apps.invoicing.selectors import invoice_numbers
     from salesledger.apps.payments.adjustments import customer_write_off
 
     company = company_of(args)
     rows = customer_write_off(actor=actor_of(args, company), company=company, code=args.code,
                               day=as_of_day(args, company), reason=args.reason,
                               apply_credits=not args.keep_credits, tax_relief=args.tax_relief)
+    numbers = invoice_numbers(company, {a.invoice_id for a in rows})
     if args.json:
-        emit_json([{**adjustment_json(a), "invoice": a.invoice.number} for a in rows])
+        emit_json([{**adjustment_json(a), "invoice": numbers[a.invoice_id]} for a in rows])
     else:
-        table([(a.pk, a.invoice.number, money_text(a.amount, a.currency)) for a in rows],
+        table([(a.pk, numbers[a.invoice_id], money_text(a.amount, a.currency)) for a in rows],
               ["adjustment", "invoice", "written off"])
     return 0
 

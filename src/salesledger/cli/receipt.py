@@ -65,7 +65,7 @@ def cmd_receipt_record(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------- allocate
 def cmd_receipt_allocate(args: argparse.Namespace) -> int:
-    from salesledger.apps.invoicing.selectors import document_kind
+    from salesledger.apps.invoicing.selectors import document_kind, instalment_invoice_numbers
     from salesledger.apps.payments.services import Target, allocate
 
     company = company_of(args)
@@ -89,11 +89,12 @@ def cmd_receipt_allocate(args: argparse.Namespace) -> int:
         targets=targets,
         auto=args.auto,
     )
+    numbers = instalment_invoice_numbers(company, {r.instalment_id for r in rows})
     out = [
         {
             "allocation": r.pk,
             "instalment": r.instalment_id,
-            "invoice": r.instalment.invoice.number,
+            "invoice": numbers[r.instalment_id],
             "amount": money(r.amount, r.currency),
         }
         for r in rows

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from salesledger.apps.core.models import Company
 from salesledger.money import Money
 
-from .models import Invoice
+from .models import Instalment, Invoice
 
 
 def _m(minor: int, currency: str) -> dict[str, str]:
@@ -55,6 +56,20 @@ def invoice_list(
         }
         for r in rows
     ]
+
+
+def invoice_numbers(company: Company, ids: Iterable[int]) -> dict[int, str]:
+    """The number of each invoice or credit note of ``ids``, in one query whatever their
+    count: what a list of rows that point at documents (adjustments) prints for them."""
+    return dict(Invoice.objects.filter(company=company, pk__in=list(ids))
+                .values_list("id", "number"))
+
+
+def instalment_invoice_numbers(company: Company, ids: Iterable[int]) -> dict[int, str]:
+    """The number of the invoice each instalment of ``ids`` belongs to, in one query
+    whatever their count: what a list of allocations prints for them."""
+    return dict(Instalment.objects.filter(company=company, pk__in=list(ids))
+                .values_list("id", "invoice__number"))
 
 
 def document_kind(company: Company, number: str) -> str | None:
