@@ -120,7 +120,7 @@ def cmd_quote_convert(args: argparse.Namespace) -> int:
     if not args.json:
         print(f"quote {args.number} converted into "
               f"{inv.number or f'draft invoice #{inv.pk}'}")
-    return int(show_invoice(args, company, inv.number or str(inv.pk)))
+    return show_invoice(args, company, inv.number or str(inv.pk))
 
 
 def cmd_quote_show(args: argparse.Namespace) -> int:
