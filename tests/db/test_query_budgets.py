@@ -8,7 +8,12 @@ from conftest import DAY
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from salesledger.apps.invoicing.selectors import invoice_list
+from salesledger.apps.invoicing.models import Instalment, Invoice
+from salesledger.apps.invoicing.selectors import (
+    instalment_invoice_numbers,
+    invoice_list,
+    invoice_numbers,
+)
 from salesledger.apps.payments.selectors import customer_balances, open_items
 
 # selector name -> (call, budget)
@@ -56,3 +61,19 @@ def test_query_count_does_not_grow_with_the_data(company, make_customer, post_in
         assert result, name  # the selector really read rows
     large = {name: _count(call, company) for name, (call, _) in SELECTORS.items()}
     assert large == small
+
+
+def test_the_numbers_of_printed_rows_cost_one_query(company, make_customer, post_invoice,
+                                                    record_receipt, allocate_to,
+                                                    django_assert_num_queries):
+    """What a command prints for each allocation or adjustment (its invoice's number) is read
+    in one query, for 3 documents as for 30."""
+    for start, count in ((0, 3), (3, 27)):
+        _grow(count, make_customer, post_invoice, record_receipt, allocate_to, start)
+        documents = dict(Invoice.objects.filter(company=company).values_list("id", "number"))
+        instalments = dict(Instalment.objects.filter(company=company)
+                           .values_list("id", "invoice__number"))
+        with django_assert_num_queries(1):
+            assert invoice_numbers(company, documents) == documents
+        with django_assert_num_queries(1):
+            assert instalment_invoice_numbers(company, instalments) == instalments

@@ -23,7 +23,23 @@ def _setup_django() -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import commands, terms_commands
+    """The whole command tree: each command group adds itself, in the order ``salesledger
+    --help`` lists them (the module of each group is named in ``cli/__init__.py``)."""
+    from . import (
+        adjustment,
+        company,
+        customer,
+        fx,
+        interchange,
+        invoice,
+        quote,
+        receipt,
+        recurring,
+        reports,
+        serve,
+        template,
+        terms,
+    )
 
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
@@ -42,10 +58,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(prog="salesledger", description="The sales ledger.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    commands.register(sub, common)
-    # A command group in a module of its own, registered here so that it depends on the
-    # shared helpers and not the other way round.
-    terms_commands.register(sub, common)
+    for register in (
+        company.register_init, company.register_user, company.register_period,
+        customer.register, invoice.register, invoice.register_credit_note, receipt.register,
+        reports.register_balance, reports.register_open_items,
+        interchange.register_import, interchange.register_export, interchange.register_demo,
+        reports.register_check, serve.register_serve,
+        quote.register, recurring.register, serve.register_worker, fx.register,
+        company.register, template.register, adjustment.register, receipt.register_refund,
+        terms.register,
+    ):
+        register(sub, common)
     return parser
 
 

@@ -21,6 +21,11 @@ def money_text(minor: int, currency: str) -> str:
     return format_minor(minor, currency)
 
 
+def rate_text(value: Any) -> str:
+    """An exchange rate as stored, every digit and no exponent (``0.9211``, not ``9.211E-1``)."""
+    return format(value, "f")
+
+
 def _default(value: Any) -> Any:
     if isinstance(value, (date, datetime)):
         return value.isoformat()

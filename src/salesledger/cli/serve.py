@@ -1,4 +1,6 @@
-"""``salesledger serve``: one command from an empty directory to a running site.
+"""``salesledger serve`` and ``salesledger worker``: the commands that run until stopped.
+
+``serve`` is one command from an empty directory to a running site.
 
 Migrates the database, collects the static files (served by WhiteNoise), loads the demo
 company when the database has none (unless ``--no-demo``), and serves the WSGI application
@@ -6,14 +8,20 @@ with waitress, a production-grade pure-Python server. Unless ``--no-worker``, it
 ``salesledger worker`` as a child process (the background tasks: recurring invoices, freezing
 the PDFs of posted documents, e-mail sending), so that one command runs the whole product.
 Ctrl-C (or SIGTERM) stops both cleanly.
+
+``worker`` runs the background tasks and the daily recurring run, in rounds.
 """
 
 from __future__ import annotations
 
+import argparse
 import signal
 import subprocess
 import sys
 from typing import Any
+
+from .common import Subparsers, add_command
+from .render import emit_json
 
 
 def _url(host: str, port: int) -> str:
@@ -89,3 +97,39 @@ def serve(*, host: str, port: int, demo: bool, worker: bool = True) -> int:
         _stop_worker(child)
     print("salesledger stopped", file=sys.stderr, flush=True)
     return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    return serve(host=args.host, port=args.port, demo=not args.no_demo,
+                 worker=not args.no_worker)
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from salesledger.worker import worker_loop
+
+    if not args.json:
+        worker_loop(once=args.once, interval=args.interval, report=print)
+        return 0
+    ran = worker_loop(once=args.once, interval=args.interval,
+                      report=lambda line: print(line, file=sys.stderr))
+    emit_json({"tasks": ran})
+    return 0
+
+
+# ---------------------------------------------------------------- registration
+def register_serve(sub: Subparsers, common: argparse.ArgumentParser) -> None:
+    p = add_command(sub, common, "serve", cmd_serve,
+                    "migrate, load demo data if empty, and serve")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--no-demo", action="store_true")
+    p.add_argument("--no-worker", action="store_true",
+                   help="do not start the background worker (run 'salesledger worker' apart)")
+
+
+def register_worker(sub: Subparsers, common: argparse.ArgumentParser) -> None:
+    p = add_command(sub, common, "worker", cmd_worker,
+                    "run background tasks and the daily recurring run (until stopped)")
+    p.add_argument("--once", action="store_true", help="one round, then exit")
+    p.add_argument("--interval", type=float, default=5.0,
+                   help="seconds between rounds (default 5)")

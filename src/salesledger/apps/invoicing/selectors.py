@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from salesledger.apps.core.models import Company
 from salesledger.domain.errors import NotFound
 from salesledger.money import Money
 
-from .models import Invoice
+from .models import Instalment, Invoice
 
 
 def invoice_get(company: Company, number_or_id: str | int) -> Invoice:
@@ -67,3 +68,26 @@ def invoice_list(
         }
         for r in rows
     ]
+
+
+def invoice_numbers(company: Company, ids: Iterable[int]) -> dict[int, str]:
+    """The number of each invoice or credit note of ``ids``, in one query whatever their
+    count: what a list of rows that point at documents (adjustments) prints for them."""
+    return dict(Invoice.objects.filter(company=company, pk__in=list(ids))
+                .values_list("id", "number"))
+
+
+def instalment_invoice_numbers(company: Company, ids: Iterable[int]) -> dict[int, str]:
+    """The number of the invoice each instalment of ``ids`` belongs to, in one query
+    whatever their count: what a list of allocations prints for them."""
+    return dict(Instalment.objects.filter(company=company, pk__in=list(ids))
+                .values_list("id", "invoice__number"))
+
+
+def document_kind(company: Company, number: str) -> str | None:
+    """The kind (``invoice`` or ``credit_note``) of the document numbered ``number``, or
+    ``None`` when the company has none of that number. Read from the document, never guessed
+    from its number: an imported document keeps the number another system gave it
+    (docs/csv-formats.md)."""
+    return (Invoice.objects.filter(company=company, number=number)
+            .values_list("kind", flat=True).first())

@@ -10,10 +10,8 @@ from typing import Any
 
 from salesledger.domain.errors import ValidationFailed
 
-from .commands import _actor, _cmd, _company, _group
+from .common import Subparsers, actor_of, add_command, add_group, company_of
 from .render import emit_json, table
-
-Sub = Any
 
 
 def terms_spec(args: argparse.Namespace) -> str:
@@ -57,9 +55,9 @@ def cmd_terms_add(args: argparse.Namespace) -> int:
     from salesledger.apps.customers.services import payment_terms_create
     from salesledger.domain.terms import parse_terms
 
-    company = _company(args)
+    company = company_of(args)
     terms = parse_terms(terms_spec(args))
-    row = payment_terms_create(actor=_actor(args, company), company=company, code=args.code,
+    row = payment_terms_create(actor=actor_of(args, company), company=company, code=args.code,
                                name=args.name, terms=terms)
     shown = next(t for t in payment_terms_list(company) if t["code"] == row.code)
     if args.json:
@@ -72,7 +70,7 @@ def cmd_terms_add(args: argparse.Namespace) -> int:
 def cmd_terms_list(args: argparse.Namespace) -> int:
     from salesledger.apps.customers.selectors import payment_terms_list
 
-    rows = payment_terms_list(_company(args))
+    rows = payment_terms_list(company_of(args))
     if args.json:
         emit_json(rows)
     else:
@@ -81,9 +79,9 @@ def cmd_terms_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: Sub, common: argparse.ArgumentParser) -> None:
-    g = _group(sub, "terms", "payment terms")
-    p = _cmd(g, common, "add", cmd_terms_add, "add payment terms")
+def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
+    g = add_group(sub, "terms", "payment terms")
+    p = add_command(g, common, "add", cmd_terms_add, "add payment terms")
     p.add_argument("code", help="one word, e.g. NET45")
     p.add_argument("--name", required=True, help="what documents print, e.g. '45 days net'")
     p.add_argument("--days", help="one payment, this many days after the issue date")
@@ -94,5 +92,5 @@ def register(sub: Sub, common: argparse.ArgumentParser) -> None:
                         "(percent:days), 30eom/60eom (end of month)")
     p.add_argument("--discount", metavar="PCT/DAYS",
                    help="early-payment discount, e.g. 2%%/10 (2 %% off within 10 days)")
-    _cmd(g, common, "list", cmd_terms_list,
-         "list the company's payment terms (* marks the default)")
+    add_command(g, common, "list", cmd_terms_list,
+                "list the company's payment terms (* marks the default)")

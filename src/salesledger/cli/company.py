@@ -1,0 +1,151 @@
+"""The company itself: ``init`` (create it and its owner), ``user add``, ``period close`` and
+``company set|show`` (its profile: what documents print about it). Parsing and rendering
+only."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from salesledger.domain.errors import ValidationFailed
+
+from .common import Subparsers, actor_of, add_command, add_group, company_of, parse_date
+from .files import read_bytes
+from .render import emit_json, kv
+
+
+# ---------------------------------------------------------------- init, users, periods
+def cmd_init(args: argparse.Namespace) -> int:
+    from salesledger.apps.core.services import company_init
+
+    if not args.company:
+        raise ValidationFailed("init needs --company CODE")
+    company, user = company_init(
+        code=args.company, name=args.name or args.company, owner=args.owner,
+        email=args.email or "", password=args.password, base_currency=args.currency,
+        country=args.country, time_zone=args.time_zone,
+        fiscal_year_start=args.fiscal_year_start, tax_rounding=args.tax_rounding)
+    if args.json:
+        emit_json({"company": company.code, "owner": user.username})
+    else:
+        print(f"company {company.code} created; owner {user.username}")
+    return 0
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    from salesledger.apps.core.services import user_add
+
+    company = company_of(args)
+    m = user_add(actor=actor_of(args, company), company=company, username=args.username,
+                 role=args.role, email=args.email or "", password=args.password)
+    if args.json:
+        emit_json({"user": args.username, "company": company.code, "role": m.role})
+    else:
+        print(f"{args.username} is now {m.role} of {company.code}")
+    return 0
+
+
+def cmd_period_close(args: argparse.Namespace) -> int:
+    from salesledger.apps.core.services import company_close_period
+
+    company = company_of(args)
+    company = company_close_period(
+        actor=actor_of(args, company), company=company,
+        through=parse_date(args.through, "--through"))
+    if args.json:
+        emit_json({"company": company.code, "closed_through": company.lock_date})
+    else:
+        print(f"books of {company.code} closed through {company.lock_date}")
+    return 0
+
+
+# ---------------------------------------------------------------- the profile
+# Option of ``company set`` -> the company's field it sets.
+_PROFILE_OPTIONS = {
+    "name": "name", "legal_name": "legal_name", "tax_id": "tax_id",
+    "registration_id": "registration_id", "address_line1": "address_line1",
+    "address_line2": "address_line2", "postal_code": "postal_code", "city": "city",
+    "country": "country", "email": "email", "phone": "phone", "website": "website",
+    "iban": "iban", "bic": "bic", "brand_color": "brand_color", "footer": "document_footer",
+    "legal_mentions": "legal_mentions", "future_date_horizon": "future_date_horizon_days",
+}
+_PROFILE_HELP = {"future_date_horizon": "DAYS after today beyond which a new document is "
+                                        "refused unless posted with --allow-future-date "
+                                        "(default 365)"}
+
+
+def cmd_company_set(args: argparse.Namespace) -> int:
+    from salesledger.apps.core.services import company_profile_update
+
+    company = company_of(args)
+    fields: dict[str, Any] = {field: getattr(args, option)
+                              for option, field in _PROFILE_OPTIONS.items()
+                              if getattr(args, option) is not None}
+    if args.logo and args.remove_logo:
+        raise ValidationFailed("give --logo FILE or --remove-logo, not both", field="logo")
+    if args.logo:
+        fields["logo"] = read_bytes(args.logo, "logo")
+    elif args.remove_logo:
+        fields["logo"] = None
+    if not fields:
+        raise ValidationFailed("nothing to change: give at least one option (see --help)")
+    company = company_profile_update(actor=actor_of(args, company), company=company, **fields)
+    if args.json:
+        return _show_profile(args, company)
+    print(f"company {company.code} updated: {', '.join(sorted(fields))}")
+    return 0
+
+
+def cmd_company_show(args: argparse.Namespace) -> int:
+    return _show_profile(args, company_of(args))
+
+
+def _show_profile(args: argparse.Namespace, company: Any) -> int:
+    from salesledger.apps.documents.selectors import company_profile
+
+    profile = company_profile(company)
+    if args.json:
+        emit_json(profile)
+    else:
+        kv([(k.replace("_", " "), v) for k, v in profile.items()])
+    return 0
+
+
+# ---------------------------------------------------------------- registration
+def register_init(sub: Subparsers, common: argparse.ArgumentParser) -> None:
+    p = add_command(sub, common, "init", cmd_init, "create a company and its owner")
+    p.add_argument("--name")
+    p.add_argument("--currency", default="EUR")
+    p.add_argument("--country", default="FR")
+    p.add_argument("--time-zone", default="Europe/Paris")
+    p.add_argument("--fiscal-year-start", type=int, default=1)
+    p.add_argument("--tax-rounding", choices=["per_line", "per_document"], default="per_line")
+    p.add_argument("--owner", required=True, help="username of the owner (created if new)")
+    p.add_argument("--email")
+    p.add_argument("--password")
+
+
+def register_user(sub: Subparsers, common: argparse.ArgumentParser) -> None:
+    g = add_group(sub, "user", "users of a company")
+    p = add_command(g, common, "add", cmd_user_add, "add a user to the company with a role")
+    p.add_argument("username")
+    p.add_argument("--role", required=True, choices=["owner", "manager", "clerk", "viewer"])
+    p.add_argument("--email")
+    p.add_argument("--password")
+
+
+def register_period(sub: Subparsers, common: argparse.ArgumentParser) -> None:
+    g = add_group(sub, "period", "accounting periods")
+    p = add_command(g, common, "close", cmd_period_close, "close the books through a date")
+    p.add_argument("--through", required=True)
+
+
+def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
+    g = add_group(sub, "company", "the company's profile: what documents print about it")
+    p = add_command(g, common, "set", cmd_company_set,
+                    "change seller details, bank account, branding and texts of documents")
+    for option in _PROFILE_OPTIONS:
+        p.add_argument("--" + option.replace("_", "-"), help=_PROFILE_HELP.get(option))
+    p.add_argument("--logo", metavar="FILE", help="PNG, JPEG or SVG, at most 1 MB")
+    p.add_argument("--remove-logo", action="store_true")
+    add_command(g, common, "show", cmd_company_show, "show the company's profile")

@@ -1,0 +1,250 @@
+"""``customer add|list|show|update|statement|write-off``: parsing and rendering only."""
+
+from __future__ import annotations
+
+import argparse
+
+from salesledger.domain.errors import ValidationFailed
+
+from .common import Subparsers, actor_of, add_command, add_group, as_of_day, company_of
+from .display import adjustment_json, delivery_json
+from .files import no_json_to_stdout, write_output
+from .render import emit_json, kv, money_text, table
+
+
+def cmd_customer_add(args: argparse.Namespace) -> int:
+    from salesledger.apps.customers.services import (
+        AddressInput,
+        BankAccountInput,
+        ContactInput,
+        CustomerInput,
+        customer_create,
+    )
+
+    company = company_of(args)
+    billing = None
+    if args.address:
+        billing = AddressInput(
+            line1=args.address,
+            city=args.city or "",
+            postal_code=args.postal_code or "",
+            country=(args.country or company.country),
+        )
+    data = CustomerInput(
+        code=args.code,
+        name=args.name,
+        currency=args.currency or "",
+        legal_name=args.legal_name or "",
+        tax_id=args.tax_id or "",
+        country=args.country or "",
+        language=args.language,
+        email=args.email or "",
+        terms_code=args.terms or "",
+        credit_limit=args.credit_limit or "",
+        parent_code=args.parent or "",
+        po_required=args.po_required,
+        notes=args.notes or "",
+        billing=billing,
+        contacts=[
+            ContactInput(
+                name=args.contact or args.name,
+                email=args.email,
+                roles=("billing",),
+                language=args.language,
+            )
+        ]
+        if args.email
+        else [],
+        bank_accounts=[BankAccountInput(iban=i, bic=args.bic or "") for i in args.iban or []],
+    )
+    c = customer_create(actor=actor_of(args, company), company=company, data=data)
+    if args.json:
+        emit_json({"code": c.code, "id": c.pk})
+    else:
+        print(f"customer {c.code} added")
+    return 0
+
+
+def cmd_customer_list(args: argparse.Namespace) -> int:
+    from salesledger.apps.customers.selectors import customer_list
+
+    company = company_of(args)
+    rows = customer_list(company, search=args.search, limit=args.limit, offset=args.offset)
+    if args.json:
+        emit_json(rows)
+    else:
+        table(
+            [(r["code"], r["name"], r["currency"], r["country"], r["terms"]) for r in rows],
+            ["code", "name", "currency", "country", "terms"],
+        )
+    return 0
+
+
+# The customer fields ``customer update`` changes, as options of the same names.
+UPDATABLE = ("name", "legal_name", "tax_id", "country", "language", "email", "phone", "notes",
+             "credit_limit")
+
+
+def cmd_customer_update(args: argparse.Namespace) -> int:
+    from django.utils import timezone
+
+    from salesledger.apps.customers.services import customer_update, customer_verify
+
+    company = company_of(args)
+    actor = actor_of(args, company)
+    changes = {field: getattr(args, field) for field in UPDATABLE
+               if getattr(args, field) is not None}
+    if args.po_required is not None:
+        changes["po_required"] = args.po_required
+    if not changes and not args.verified:
+        raise ValidationFailed("say what to change (see --help), or --verified")
+    if changes:
+        customer_update(actor=actor, company=company, code=args.code, **changes)
+    if args.verified:
+        customer_verify(actor=actor, company=company, code=args.code, at=timezone.now())
+    what = sorted(changes) + (["verified"] if args.verified else [])
+    if args.json:
+        emit_json({"code": args.code, "changed": what})
+    else:
+        print(f"customer {args.code} updated: {', '.join(what)}")
+    return 0
+
+
+def cmd_customer_show(args: argparse.Namespace) -> int:
+    from salesledger.apps.payments.selectors import customer_account
+
+    company = company_of(args)
+    d = customer_account(company, args.code, as_of=as_of_day(args, company))
+    if args.json:
+        emit_json(d)
+        return 0
+    kv(
+        [
+            ("code", d["code"]),
+            ("name", d["name"]),
+            ("legal name", d["legal_name"]),
+            ("tax id", d["tax_id"]),
+            ("country", d["country"]),
+            ("language", d["language"]),
+            ("currency", d["currency"]),
+            ("e-mail", d["email"]),
+            ("phone", d["phone"]),
+            ("terms", d["terms"]),
+            ("credit limit", d["credit_limit"] and d["credit_limit"]["amount"]),
+            ("PO required", d["po_required"]),
+            ("verified at", d["verified_at"]),
+            ("parent", d["parent"]),
+            ("notes", d["notes"]),
+        ]
+    )
+    for a in d["addresses"]:
+        print(f"{a['kind']} address: {a['line1']}, {a['postal_code']} {a['city']}, {a['country']}")
+    for c in d["contacts"]:
+        print(f"contact: {c['name']} <{c['email']}> ({c['roles']})")
+    for b in d["bank_accounts"]:
+        print(f"bank account: {b['iban']} {b['bic']}")
+    for bal in d["balances"]:
+        print(f"balance: {bal['amount']} {bal['currency']}")
+    return 0
+
+
+def cmd_customer_statement(args: argparse.Namespace) -> int:
+    from salesledger.apps.documents.delivery import customer_statement_send
+    from salesledger.apps.documents.services import customer_statement_pdf
+
+    no_json_to_stdout(args, args.output)
+    company = company_of(args)
+    actor, as_of = actor_of(args, company), as_of_day(args, company)
+    if args.email:
+        comm = customer_statement_send(actor=actor, company=company, code=args.code,
+                                       as_of=as_of, to=args.to)
+        if args.json:
+            emit_json({"customer": args.code, "as_of": as_of, **delivery_json(comm)})
+        else:
+            print(f"statement of {args.code} as of {as_of} e-mailed to {comm.recipients}: "
+                  f"{comm.status} ({comm.status_detail})")
+        return 0
+    pdf = customer_statement_pdf(actor=actor, company=company, code=args.code, as_of=as_of)
+    output = args.output or f"statement-{args.code}-{as_of.isoformat()}.pdf"
+    where = write_output(pdf, output)
+    if output != "-":
+        if args.json:
+            emit_json({"customer": args.code, "as_of": as_of, "file": where, "bytes": len(pdf)})
+        else:
+            print(f"statement of {args.code} as of {as_of}: wrote {where} ({len(pdf):,} bytes)")
+    return 0
+
+
+def cmd_customer_write_off(args: argparse.Namespace) -> int:
+    from salesledger.apps.invoicing.selectors import invoice_numbers
+    from salesledger.apps.payments.adjustments.bad_debts import customer_write_off
+
+    company = company_of(args)
+    rows = customer_write_off(actor=actor_of(args, company), company=company, code=args.code,
+                              day=as_of_day(args, company), reason=args.reason,
+                              apply_credits=not args.keep_credits, tax_relief=args.tax_relief)
+    numbers = invoice_numbers(company, {a.invoice_id for a in rows})
+    if args.json:
+        emit_json([{**adjustment_json(a), "invoice": numbers[a.invoice_id]} for a in rows])
+    else:
+        table([(a.pk, numbers[a.invoice_id], money_text(a.amount, a.currency)) for a in rows],
+              ["adjustment", "invoice", "written off"])
+    return 0
+
+
+# ---------------------------------------------------------------- registration
+def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
+    g = add_group(sub, "customer", "customers")
+    p = add_command(g, common, "add", cmd_customer_add, "add a customer")
+    p.add_argument("--code", required=True)
+    p.add_argument("--name", required=True)
+    for opt in (
+        "--legal-name",
+        "--tax-id",
+        "--country",
+        "--currency",
+        "--terms",
+        "--credit-limit",
+        "--parent",
+        "--email",
+        "--contact",
+        "--notes",
+        "--address",
+        "--city",
+        "--postal-code",
+        "--bic",
+    ):
+        p.add_argument(opt)
+    p.add_argument("--language", default="en")
+    p.add_argument("--iban", action="append")
+    p.add_argument("--po-required", action="store_true")
+    p = add_command(g, common, "list", cmd_customer_list, "list customers")
+    p.add_argument("--search")
+    p.add_argument("--limit", type=int, default=100)
+    p.add_argument("--offset", type=int, default=0)
+    p = add_command(g, common, "show", cmd_customer_show, "show a customer")
+    p.add_argument("code")
+    p = add_command(g, common, "update", cmd_customer_update,
+                    "change a customer's details (only the options given), or confirm them")
+    p.add_argument("code")
+    for field in UPDATABLE:
+        p.add_argument("--" + field.replace("_", "-"), dest=field,
+                       help="empty text clears it" if field in ("credit_limit", "notes") else None)
+    p.add_argument("--po-required", dest="po_required", action="store_true", default=None)
+    p.add_argument("--no-po-required", dest="po_required", action="store_false")
+    p.add_argument("--verified", action="store_true",
+                   help="record that the record was confirmed accurate now")
+    p = add_command(g, common, "statement", cmd_customer_statement,
+                    "a customer's statement of account on --as-of (PDF or e-mail)")
+    p.add_argument("code")
+    p.add_argument("--output", "-o", help="file to write (default statement-CODE-DATE.pdf)")
+    p.add_argument("--email", action="store_true", help="e-mail it instead of writing a file")
+    p.add_argument("--to", action="append", metavar="ADDRESS",
+                   help="with --email: send to this address instead")
+    p = add_command(g, common, "write-off", cmd_customer_write_off,
+                    "write off all a customer owes as bad debts")
+    p.add_argument("code")
+    p.add_argument("--reason", required=True)
+    p.add_argument("--keep-credits", action="store_true",
+                   help="do not apply open credit notes and payments first")
+    p.add_argument("--tax-relief", action="store_true")
