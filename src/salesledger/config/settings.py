@@ -16,6 +16,16 @@ SALESLEDGER_CSRF_TRUSTED_ORIGINS  comma-separated origins, e.g. ``https://ar.exa
 SALESLEDGER_HTTPS           ``true`` when served over HTTPS: secure cookies, HSTS, SSL redirect
 SALESLEDGER_PROXY_SSL_HEADER  ``true`` to trust ``X-Forwarded-Proto`` from a reverse proxy
 SALESLEDGER_HSTS_SECONDS    HSTS max-age when SALESLEDGER_HTTPS is on (default one year)
+SALESLEDGER_HSTS_INCLUDE_SUBDOMAINS, SALESLEDGER_HSTS_PRELOAD  ``true`` to extend HSTS to every
+                            subdomain / to ask for the browsers' preload list (default false)
+SALESLEDGER_SESSION_HOURS   a signed-in session ends this many hours after sign-in, and when
+                            the browser closes (default 8)
+SALESLEDGER_LOGIN_FAILURE_LIMIT  failed sign-ins of one user name from one address before
+                            it is locked out (default 5)
+SALESLEDGER_LOGIN_COOLOFF_MINUTES  how long a lock-out lasts (default 15)
+SALESLEDGER_TRUSTED_PROXIES number of reverse proxies in front of the site that append the
+                            client's address to X-Forwarded-For (default 0: the address of
+                            the connection is the client's)
 SALESLEDGER_TIME_ZONE       default time zone (default ``UTC``)
 SALESLEDGER_EMAIL_BACKEND   Django e-mail backend path (default: SMTP when
                             SALESLEDGER_EMAIL_HOST is set, else one file per message
@@ -35,6 +45,7 @@ from __future__ import annotations
 import os
 import secrets
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -136,6 +147,10 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # Access (docs/security.md#access): one-time codes and sign-in lock-out.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
     "salesledger.apps.core",
     "salesledger.apps.customers",
     "salesledger.apps.ledger",
@@ -159,8 +174,14 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Knows whether the session was verified with a one-time code; then ours ends sessions
+    # past their age and sends those who owe a code to give it (config/access.py).
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "salesledger.config.access.AccessMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out sign-in into its 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "salesledger.config.urls"
@@ -228,16 +249,61 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 # --------------------------------------------------------------------------- auth
 
+# A password has at least 12 characters, is not like the user's name or e-mail, not one of
+# the 20,000 most common, and not all digits. Checked wherever a password is set: the
+# command line (`init`, `user add`), `manage changepassword` and the back office.
+PASSWORD_MIN_LENGTH = 12
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": PASSWORD_MIN_LENGTH},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-if TESTING:
-    # Fast hashing keeps the suite quick; never used outside tests.
-    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Argon2id first (new and changed passwords); the PBKDF2 hashers after it still verify hashes
+# written before, and Django rehashes those with Argon2 at the user's next sign-in.
+PRODUCTION_PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+# Fast hashing keeps the suite quick; never used outside tests (a test that needs the real
+# list overrides the setting with PRODUCTION_PASSWORD_HASHERS).
+PASSWORD_HASHERS = (["django.contrib.auth.hashers.MD5PasswordHasher"] if TESTING
+                    else PRODUCTION_PASSWORD_HASHERS)
+
+# django-axes checks every sign-in first (the web login and the back office's alike) and
+# refuses one whose user name and address are locked out; then Django checks the password.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Five wrong passwords for one user name from one address lock that pair out for 15 minutes;
+# each further try during the lock-out starts the 15 minutes again. A correct password
+# resets the count. The same name from another address, or another name from this one, is
+# not affected: one attacker cannot lock a user out of everywhere.
+AXES_FAILURE_LIMIT = _env_int("SALESLEDGER_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=_env_int("SALESLEDGER_LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = True
+AXES_LOCKOUT_CALLABLE = "salesledger.config.access.locked_out"
+AXES_CLIENT_IP_CALLABLE = "salesledger.config.access.client_ip"
+TRUSTED_PROXIES = _env_int("SALESLEDGER_TRUSTED_PROXIES", 0)
+# No start-up banner: the command line's output stays the command's own.
+AXES_VERBOSE = False
+
+# One-time codes (django-otp): the issuer names the account in the authenticator app.
+OTP_TOTP_ISSUER = "salesledger"
+
+# A signed-in session ends at the latest SESSION_COOKIE_AGE after sign-in, however busy
+# (config/access.py checks the sign-in time), and when the browser closes.
+SESSION_COOKIE_AGE = _env_int("SALESLEDGER_SESSION_HOURS", 8) * 3600
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
@@ -306,6 +372,10 @@ HTTPS = _env_bool("SALESLEDGER_HTTPS", False)
 if HTTPS:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+    # The __Host- prefix makes browsers refuse the cookie unless it is Secure, for this exact
+    # host and path /: no subdomain and no plain-HTTP page can plant or overwrite it.
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
     SECURE_SSL_REDIRECT = True
     SECURE_HSTS_SECONDS = _env_int("SALESLEDGER_HSTS_SECONDS", 31_536_000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("SALESLEDGER_HSTS_INCLUDE_SUBDOMAINS", False)
@@ -314,6 +384,17 @@ if HTTPS:
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 if _env_bool("SALESLEDGER_PROXY_SSL_HEADER", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Warnings of `manage check --deploy` kept by design (docs/security.md#access):
+SILENCED_SYSTEM_CHECKS = [
+    # HSTS for every subdomain: other sites under the same domain may still need plain HTTP,
+    # and browsers remember the rule for a year. The operator opts in with
+    # SALESLEDGER_HSTS_INCLUDE_SUBDOMAINS=true.
+    "security.W005",
+    # The browsers' HSTS preload list is hard to leave again and needs includeSubDomains;
+    # the operator opts in with SALESLEDGER_HSTS_PRELOAD=true.
+    "security.W021",
+]
 
 # --------------------------------------------------------------------------- logging
 
@@ -335,5 +416,9 @@ LOGGING = {
         "factur-x": {"level": "WARNING"},
         # The queue says "starting"/"no more tasks" every round: only its problems matter.
         "django_tasks_db": {"level": "WARNING"},
+        # Lock-outs are warnings; each failed sign-in is kept in the axes tables (back office,
+        # `manage axes_list_attempts`) rather than logged, and `manage axes_reset*` prints
+        # its own result.
+        "axes": {"level": "WARNING"},
     },
 }

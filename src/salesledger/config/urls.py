@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from salesledger.config import views
+from salesledger.config import access, views
 
 admin.site.site_header = "salesledger back office"
 admin.site.site_title = "salesledger"
@@ -21,6 +21,9 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("two-factor/", access.two_factor_verify, name="two_factor_verify"),
+    path("two-factor/setup/", access.two_factor_setup, name="two_factor_setup"),
+    path("account/security/", access.account_security, name="account_security"),
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
 ]

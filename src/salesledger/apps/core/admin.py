@@ -154,8 +154,9 @@ class CompanyAdmin(CompanyScopedAdmin):
     list_filter = ("country", "base_currency")
     list_select_related = ()
     search_fields = ("code", "name", "legal_name", "tax_id")
-    # The code, the base currency and the closing date change only through the services.
-    readonly_fields = ("code", "base_currency", "lock_date", "created_at")
+    # The code, the base currency, the closing date and the two-factor requirement change
+    # only through the services (the last is the owners' decision, not any staff member's).
+    readonly_fields = ("code", "base_currency", "lock_date", "require_two_factor", "created_at")
     inlines = (MembershipInline,)
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:

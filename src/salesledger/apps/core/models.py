@@ -78,6 +78,8 @@ class Company(models.Model):
     # New documents dated more than this many days after today (in the company's zone) are
     # refused unless confirmed (domain/dating.py).
     future_date_horizon_days = models.PositiveIntegerField(default=365)
+    # Owners and managers must sign in with a one-time code too (apps/core/access.py).
+    require_two_factor = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -244,18 +244,36 @@ def number_format(prefix: str, fy: int, seq: int) -> str:
 def user_ensure(
     *, username: str, email: str = "", password: str | None = None, staff: bool = True
 ) -> Any:
-    """Return the user, creating it when new (without a usable password if none given)."""
+    """Return the user, creating it when new (without a usable password if none given).
+
+    A password given for a new user must pass the password policy (settings'
+    ``AUTH_PASSWORD_VALIDATORS``: at least 12 characters, not like the name or e-mail, not a
+    common password, not all digits)."""
     User = get_user_model()
     user = User.objects.filter(username=username).first()
     if user is None:
         if not username.strip():
             raise ValidationFailed("a user name is required", field="username")
+        if password:
+            password_check(password, User(username=username, email=email))
         user = User.objects.create_user(username, email=email, password=password)
         if not password:
             user.set_unusable_password()
     user.is_staff = user.is_staff or staff
     user.save()
     return user
+
+
+def password_check(password: str, user: Any = None) -> None:
+    """Refuse a password that breaks the policy, naming every rule it breaks."""
+    from django.contrib.auth.password_validation import validate_password
+    from django.core.exceptions import ValidationError as DjangoValidationError
+
+    try:
+        validate_password(password, user)
+    except DjangoValidationError as exc:
+        raise ValidationFailed("the password is refused: " + " ".join(exc.messages),
+                               field="password") from None
 
 
 def company_init(
