@@ -34,7 +34,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from salesledger.apps.core import access
-from salesledger.apps.core.services import company_get
+from salesledger.apps.core.selectors import company_get
 from salesledger.domain.errors import LedgerError
 
 SIGNED_IN_AT = "salesledger_signed_in_at"
