@@ -63,7 +63,7 @@ def test_receipt_allocate_prints_any_number_of_allocations_in_fixed_queries(
 def test_customer_write_off_prints_any_number_of_adjustments_in_fixed_queries(
         capsys, monkeypatch, owner, company, make_customer, post_invoice,
         django_assert_max_num_queries):
-    from salesledger.apps.payments.adjustments import customer_write_off
+    from salesledger.apps.payments.adjustments.bad_debts import customer_write_off
 
     counts = {}
     ids: list[int] = []
@@ -74,7 +74,7 @@ def test_customer_write_off_prints_any_number_of_adjustments_in_fixed_queries(
             numbers.append(post_invoice(code, issue_date=DAY + timedelta(days=n)).number)
         ids += [a.pk for a in customer_write_off(actor=owner, company=company, code=code,
                                                  day=DAY + timedelta(days=60), reason="gone")]
-        monkeypatch.setattr("salesledger.apps.payments.adjustments.customer_write_off",
+        monkeypatch.setattr("salesledger.apps.payments.adjustments.bad_debts.customer_write_off",
                             _afresh(Adjustment, list(ids)))
         with django_assert_max_num_queries(WRITE_OFF_BUDGET):
             counts[size], rows = _run_counted(capsys, "customer", "write-off", code,

@@ -158,6 +158,12 @@ class RowReader:
                 if not "".join(cells).strip():
                     continue
                 self.rows += 1
+                if "\x00" in "".join(cells):
+                    # No database stores a NUL character in text (PostgreSQL refuses it).
+                    self.problems.append(RowProblem(start, None, (
+                        "the row contains a NUL character (byte 0), which is not text; is "
+                        "the file binary, or in another encoding than UTF-8?")))
+                    continue
                 if len(cells) > width:
                     self.problems.append(RowProblem(start, None, (
                         f"the row has {len(cells)} values but the header names {width} "

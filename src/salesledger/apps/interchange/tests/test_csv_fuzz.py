@@ -100,3 +100,16 @@ def test_a_reader_refuses_hostile_files_cleanly(kind: str, db: None, tmp_path: P
         _try(kind, data, (company, owner), tmp_path)
 
     run()
+
+
+def test_a_nul_character_is_a_clear_problem_and_writes_nothing(db: None, tmp_path: Path) -> None:
+    """Found by the fuzzing above on PostgreSQL, which refuses NUL in text with a traceback."""
+    owner = make_owner("nul-owner")
+    company = make_company(owner, "nulco", country="FR")
+    path = tmp_path / "customers.csv"
+    path.write_bytes(b"code,name\nK1,Caf\x00\n")
+    with pytest.raises(ImportFailed) as failed:
+        import_file(kind="customers", path=path, company=company, actor=owner)
+    assert [(p.line, p.reason) for p in failed.value.problems] == [
+        (2, "the row contains a NUL character (byte 0), which is not text; is the file "
+            "binary, or in another encoding than UTF-8?")]
