@@ -90,7 +90,7 @@ class ReceiptsPlan:
     problems: list[tuple[int, LedgerError]]
 
 
-def receipt_currency(given: str, customer_currency: str, base_currency: str) -> str:
+def document_currency_of(given: str, customer_currency: str, base_currency: str) -> str:
     """The currency of a document: the one given, else the customer's, else the base."""
     currency = (given or customer_currency or base_currency).upper()
     if not is_currency(currency):
@@ -120,7 +120,7 @@ def _plan(index: int, r: ReceiptRequest, books: ReceiptBooks) -> PlannedReceipt:
         if customer is None:
             raise UnknownCustomer(f"no customer with code {r.customer_code!r}",
                                   customer=r.customer_code)
-    currency = receipt_currency(r.currency, customer.currency, books.base_currency)
+    currency = document_currency_of(r.currency, customer.currency, books.base_currency)
     rate = books.rates[(currency, r.rate, r.day)]
     if isinstance(rate, LedgerError):
         raise rate

@@ -28,8 +28,9 @@ from salesledger.domain.invoicing import (
     Totals,
     compute_totals,
 )
+from salesledger.domain.receipts import document_currency_of
 from salesledger.domain.snapshot import build_snapshot
-from salesledger.money import Money, Rounding, is_currency
+from salesledger.money import Money, Rounding
 
 from .models import Invoice
 
@@ -60,11 +61,9 @@ def resolve_rate(company: Company, currency: str, rate: Decimal | None,
 
 
 def document_currency(company: Company, customer: Customer, currency: str) -> str:
-    """The document's currency: the one given, else the customer's, else the base one."""
-    cur = (currency or customer.currency or company.base_currency).upper()
-    if not is_currency(cur):
-        raise ValidationFailed(f"unknown currency {currency!r}", field="currency")
-    return cur
+    """The document's currency: the one given, else the customer's, else the base one (the
+    rule every document and receipt shares: ``domain.receipts.document_currency_of``)."""
+    return document_currency_of(currency, customer.currency, company.base_currency)
 
 
 def compute_invoice_totals(company: Company, currency: str, lines: list[LineInput],

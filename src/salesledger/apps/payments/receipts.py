@@ -44,8 +44,8 @@ from salesledger.domain.receipts import (
     ReceiptBooks,
     ReceiptRequest,
     ReceiptsPlan,
+    document_currency_of,
     plan_receipts,
-    receipt_currency,
 )
 from salesledger.money import Money
 
@@ -93,7 +93,7 @@ def receipt_books(company: Company, requests: Sequence[ReceiptRequest]) -> Recei
         if customer is None:
             continue
         try:
-            key = (receipt_currency(r.currency, customer.currency, company.base_currency),
+            key = (document_currency_of(r.currency, customer.currency, company.base_currency),
                    r.rate, r.day)
         except LedgerError:
             continue
