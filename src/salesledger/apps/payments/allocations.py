@@ -166,9 +166,10 @@ def allocation_books(company: Company, requests: Sequence[AllocationRequest]
         invoice_ids=[i.id for i in invoices.values() if i.is_invoice],
         customers={(s.customer_id, s.currency) for s, _ in spread},
         until=max((day for _, day in spread), default=None))
-    # Only what something has settled or allocated can have relieved a base amount: each
-    # reversal negates its allocation exactly (the ledger check holds it), so a document back
-    # at nothing settled has nothing relieved. Most of a bulk run's documents are untouched.
+    # Only what something has settled or allocated can have relieved a base amount: every
+    # reversal (allocation_reverse, refund_reverse, reverse_adjustment) negates its row's
+    # amount and base amounts exactly, so a document back at nothing settled has nothing
+    # relieved. Most of a bulk run's documents are untouched.
     relieved = relieved_bases(
         instalment_ids=sorted(pk for pk, i in instalments.items() if i.settled),
         **{f"{kind.value}_ids": sorted({s.id for s in sources.values()
