@@ -12,6 +12,7 @@ from salesledger.apps.ledger.models import JournalLine
 from salesledger.apps.ledger.selectors import trial_balance
 from salesledger.apps.payments.models import Allocation
 from salesledger.apps.payments.selectors import customer_balances, open_items
+from salesledger.money import format_minor
 from tests.support import balances_by_code, control_by_code, open_item_sums, raw_sql
 
 
@@ -70,7 +71,9 @@ def test_check_finds_a_tampered_settlement_cache(company, mixed_books):
     assert raw_sql("UPDATE invoicing_instalment SET settled = 0 WHERE id = %s", [inst.pk]) == 1
     problems = {p.check: str(p) for p in check_company(company)}
     assert set(problems) == {"settlement_cache", "customer_ledger"}
-    assert f"instalment {inst.pk}: settled 0" in problems["settlement_cache"]
+    assert (f"{inst.invoice.number} instalment {inst.seq}: settled "
+            f"{format_minor(0, inst.currency)}, allocations "
+            f"{format_minor(inst.settled, inst.currency)}") in problems["settlement_cache"]
 
 
 def test_check_finds_a_tampered_receipt_and_counter(company, mixed_books):

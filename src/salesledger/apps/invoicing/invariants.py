@@ -15,6 +15,7 @@ from salesledger.apps.core.models import AuditEvent, Company, NumberCounter
 from salesledger.apps.ledger.models import JournalLine
 from salesledger.domain.journal import AccountRole
 from salesledger.domain.snapshot import snapshot_hash
+from salesledger.money import format_minor
 
 from .models import DocKind, DocumentCharge, Instalment, Invoice, InvoiceLine
 
@@ -32,11 +33,11 @@ def instalments_sum(company: Company, add: Callable[[Problem], None]) -> None:
         Invoice.objects.filter(company=company, kind=DocKind.INVOICE, status="posted")
         .annotate(s=Coalesce(Subquery(inst_sum), Value(0)))
         .filter(~Q(s=F("total")))
-        .values("number", "s", "total")
+        .values("number", "currency", "s", "total")
     ):
-        add(
-            Problem("instalments_sum", f"{r['number']}: instalments {r['s']} != total {r['total']}")
-        )
+        add(Problem("instalments_sum", f"{r['number']}: instalments "
+                    f"{format_minor(r['s'], r['currency'])} != total "
+                    f"{format_minor(r['total'], r['currency'])}"))
 
 
 def numbering(company: Company, add: Callable[[Problem], None]) -> None:
@@ -84,13 +85,11 @@ def posted_journal(company: Company, add: Callable[[Problem], None]) -> None:
             Invoice.objects.filter(company=company, status="posted", kind=kind)
             .annotate(j=sign * Coalesce(Subquery(recv_line), Value(0)))
             .filter(~Q(j=F("total")) | Q(journal_entry__isnull=True))
-            .values("number", "j", "total")
+            .values("number", "currency", "j", "total")
         ):
-            add(
-                Problem(
-                    "posted_journal", f"{r['number']}: receivable {r['j']} != total {r['total']}"
-                )
-            )
+            add(Problem("posted_journal", f"{r['number']}: receivable "
+                        f"{format_minor(r['j'], r['currency'])} != total "
+                        f"{format_minor(r['total'], r['currency'])}"))
 
 
 _HEADER = ("number", "kind", "currency", "po_number", "buyer_reference", "payment_reference",

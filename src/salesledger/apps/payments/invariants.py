@@ -9,13 +9,20 @@ from django.db.models.functions import Coalesce
 
 from salesledger.apps.core.invariants import Problem, register
 from salesledger.apps.core.models import Company, NumberCounter
+from salesledger.apps.customers.models import Customer
 from salesledger.apps.invoicing.models import DocKind, Instalment, Invoice
 from salesledger.apps.ledger.models import JournalLine
 from salesledger.apps.ledger.selectors import account_balances_by_customer
 from salesledger.domain.journal import AccountRole
+from salesledger.money import format_minor
 
 from .models import Adjustment, Allocation, Receipt, ReceiptReversal, Refund
 from .selectors import open_item_totals
+
+
+def _money(currency: str) -> Callable[[int], str]:
+    """How a problem names an amount of ``currency``: major units and the currency."""
+    return lambda minor: format_minor(minor or 0, currency)
 
 
 def _alloc_total(value: object = "amount", **match: object) -> Coalesce:
@@ -56,43 +63,33 @@ def settlement_cache(company: Company, add: Callable[[Problem], None]) -> None:
         Instalment.objects.filter(company=company)
         .annotate(calc=_alloc_total(instalment=OuterRef("pk")))
         .filter(~Q(settled=F("calc")) | Q(calc__gt=F("amount")) | Q(calc__lt=0))
-        .values("id", "settled", "calc", "amount")
+        .values("id", "seq", "invoice__number", "currency", "settled", "calc", "amount")
     ):
-        add(
-            Problem(
-                "settlement_cache",
-                f"instalment {r['id']}: settled {r['settled']}, "
-                f"allocations {r['calc']}, amount {r['amount']}",
-            )
-        )
+        m = _money(r["currency"])
+        add(Problem("settlement_cache", f"{r['invoice__number']} instalment {r['seq']}: "
+                    f"settled {m(r['settled'])}, allocations {m(r['calc'])}, "
+                    f"amount {m(r['amount'])}"))
     for r in (
         Receipt.objects.filter(company=company)
         .annotate(calc=_alloc_total(_TAKEN_FROM_RECEIPT, receipt=OuterRef("pk"))
                   + _receipt_used_otherwise())
         .filter(~Q(allocated=F("calc")) | Q(calc__gt=F("amount")) | Q(calc__lt=0))
-        .values("number", "allocated", "calc", "amount")
+        .values("number", "currency", "allocated", "calc", "amount")
     ):
-        add(
-            Problem(
-                "settlement_cache",
-                f"receipt {r['number']}: allocated {r['allocated']}, "
-                f"allocations {r['calc']}, amount {r['amount']}",
-            )
-        )
+        m = _money(r["currency"])
+        add(Problem("settlement_cache", f"receipt {r['number']}: allocated "
+                    f"{m(r['allocated'])}, allocations {m(r['calc'])}, amount {m(r['amount'])}"))
     # Only a credit note is ever a source of allocations; an invoice's cache stays at zero.
     for r in (
         Invoice.objects.filter(company=company)
         .annotate(calc=_alloc_total(credit_note=OuterRef("pk")))
         .filter(~Q(allocated=F("calc")) | Q(calc__gt=F("total")))
-        .values("number", "kind", "allocated", "calc")
+        .values("number", "kind", "currency", "allocated", "calc")
     ):
         what = "credit note" if r["kind"] == DocKind.CREDIT_NOTE else "invoice"
-        add(
-            Problem(
-                "settlement_cache",
-                f"{what} {r['number']}: allocated {r['allocated']}, allocations {r['calc']}",
-            )
-        )
+        m = _money(r["currency"])
+        add(Problem("settlement_cache", f"{what} {r['number']}: allocated "
+                    f"{m(r['allocated'])}, allocations {m(r['calc'])}"))
 
 
 def customer_ledger(company: Company, add: Callable[[Problem], None]) -> None:
@@ -100,6 +97,7 @@ def customer_ledger(company: Company, add: Callable[[Problem], None]) -> None:
     receivable = account_balances_by_customer(company, AccountRole.RECEIVABLE)
     unapplied = account_balances_by_customer(company, AccountRole.UNAPPLIED)
     items = open_item_totals(company)
+    codes = dict(Customer.objects.filter(company=company).values_list("id", "code"))
     for key in set(receivable) | set(unapplied) | set(items):
         customer_id, currency = key
         t = items.get(key, {"instalments": 0, "credit_notes": 0, "receipts": 0})
@@ -108,22 +106,14 @@ def customer_ledger(company: Company, add: Callable[[Problem], None]) -> None:
             if recv or unapplied.get(key, 0):
                 add(Problem("customer_ledger", "receivable or unapplied line without customer"))
             continue
+        m, who = _money(currency), f"customer {codes.get(customer_id, customer_id)}"
         if t["instalments"] - t["credit_notes"] != recv:
-            add(
-                Problem(
-                    "customer_ledger",
-                    f"customer {customer_id} {currency}: open items "
-                    f"{t['instalments'] - t['credit_notes']} != receivable control {recv}",
-                )
-            )
+            add(Problem("customer_ledger", f"{who}: open items "
+                        f"{m(t['instalments'] - t['credit_notes'])} != receivable control "
+                        f"{m(recv)}"))
         if -t["receipts"] != unapplied.get(key, 0):
-            add(
-                Problem(
-                    "customer_ledger",
-                    f"customer {customer_id} {currency}: unapplied receipts {t['receipts']}"
-                    f" != unapplied cash account {-unapplied.get(key, 0)}",
-                )
-            )
+            add(Problem("customer_ledger", f"{who}: unapplied receipts {m(t['receipts'])} "
+                        f"!= unapplied cash account {m(-unapplied.get(key, 0))}"))
 
 
 def adjustments(company: Company, add: Callable[[Problem], None]) -> None:
@@ -136,26 +126,29 @@ def adjustments(company: Company, add: Callable[[Problem], None]) -> None:
                   base=_alloc_total("base_receivable", adjustment=OuterRef("pk")),
                   recv=_entry_sum(AccountRole.RECEIVABLE))
         .filter(~Q(amount=F("calc")) | ~Q(base_amount=F("base")) | ~Q(recv=-F("amount")))
-        .values("id", "amount", "calc", "base_amount", "base", "recv")
+        .values("id", "currency", "amount", "calc", "base_amount", "base", "recv")
     ):
-        add(Problem("adjustments", f"adjustment {r['id']}: amount {r['amount']}, allocations "
-                    f"{r['calc']}, base {r['base_amount']} vs {r['base']}, receivable "
-                    f"{r['recv']}"))
+        m, b = _money(r["currency"]), _money(company.base_currency)
+        add(Problem("adjustments", f"adjustment {r['id']}: amount {m(r['amount'])}, "
+                    f"allocations {m(r['calc'])}, base {b(r['base_amount'])} vs "
+                    f"{b(r['base'])}, receivable {m(r['recv'])}"))
     for r in (
         Refund.objects.filter(company=company)
         .annotate(j=_entry_sum(AccountRole.UNAPPLIED))
         .filter(~Q(j=F("amount")))
-        .values("id", "number", "amount", "j")
+        .values("id", "number", "currency", "amount", "j")
     ):
-        add(Problem("refunds", f"refund {r['number'] or r['id']}: amount {r['amount']}, "
-                    f"unapplied cash {r['j']}"))
+        m = _money(r["currency"])
+        add(Problem("refunds", f"refund {r['number'] or r['id']}: amount {m(r['amount'])}, "
+                    f"unapplied cash {m(r['j'])}"))
     for r in (
         ReceiptReversal.objects.filter(company=company)
         .filter(~Q(amount=F("receipt__amount")) | ~Q(receipt__allocated=F("receipt__amount")))
-        .values("receipt__number", "amount", "receipt__amount")
+        .values("receipt__number", "receipt__currency", "amount", "receipt__amount")
     ):
+        m = _money(r["receipt__currency"])
         add(Problem("receipt_reversals", f"receipt {r['receipt__number']} reversed for "
-                    f"{r['amount']} of {r['receipt__amount']}, or still used elsewhere"))
+                    f"{m(r['amount'])} of {m(r['receipt__amount'])}, or still used elsewhere"))
     for r in (
         Refund.objects.filter(company=company, seq__isnull=False)
         .values("fiscal_year")
