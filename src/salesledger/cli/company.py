@@ -1,5 +1,6 @@
-"""The company itself: ``init`` (create it and its owner), ``user add``, ``period close`` and
-``company set|show`` (its profile: what documents print about it). Parsing and rendering
+"""The company itself: ``init`` (create it and its owner), ``user add``, ``user
+two-factor-reset``, ``period close``, ``company set|show`` (its profile: what documents print
+about it) and ``company two-factor require|lift`` (sign-in security). Parsing and rendering
 only."""
 
 from __future__ import annotations
@@ -42,6 +43,22 @@ def cmd_user_add(args: argparse.Namespace) -> int:
         emit_json({"user": args.username, "company": company.code, "role": m.role})
     else:
         print(f"{args.username} is now {m.role} of {company.code}")
+    return 0
+
+
+def cmd_user_two_factor_reset(args: argparse.Namespace) -> int:
+    from salesledger.apps.core.access import user_two_factor_reset
+
+    company = company_of(args)
+    removed = user_two_factor_reset(actor=actor_of(args, company), company=company,
+                                    username=args.username)
+    if args.json:
+        emit_json({"user": args.username, "company": company.code, "removed": removed})
+    elif removed:
+        print(f"two-factor sign-in of {args.username} reset: their authenticator was removed; "
+              "they sign in with their password and set up the app again")
+    else:
+        print(f"{args.username} had no authenticator: nothing to remove")
     return 0
 
 
@@ -111,6 +128,26 @@ def _show_profile(args: argparse.Namespace, company: Any) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- sign-in security
+def cmd_company_two_factor(args: argparse.Namespace) -> int:
+    from salesledger.apps.core.access import company_two_factor_set
+
+    company = company_of(args)
+    required = args.action == "require"
+    before = company.require_two_factor
+    company = company_two_factor_set(actor=actor_of(args, company), company=company,
+                                     required=required)
+    if args.json:
+        emit_json({"company": company.code, "require_two_factor": company.require_two_factor,
+                   "changed": before != company.require_two_factor})
+        return 0
+    state = {(False, True): "is now required of", (True, True): "was already required of",
+             (True, False): "is no longer required of",
+             (False, False): "was not required of"}[(before, required)]
+    print(f"two-factor sign-in {state} the owners and managers of {company.code}")
+    return 0
+
+
 # ---------------------------------------------------------------- registration
 def register_init(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     p = add_command(sub, common, "init", cmd_init, "create a company and its owner")
@@ -132,6 +169,9 @@ def register_user(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("--role", required=True, choices=["owner", "manager", "clerk", "viewer"])
     p.add_argument("--email")
     p.add_argument("--password")
+    p = add_command(g, common, "two-factor-reset", cmd_user_two_factor_reset,
+                    "remove a user's authenticator (a lost or replaced phone); owner only")
+    p.add_argument("username")
 
 
 def register_period(sub: Subparsers, common: argparse.ArgumentParser) -> None:
@@ -149,3 +189,7 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("--logo", metavar="FILE", help="PNG, JPEG or SVG, at most 1 MB")
     p.add_argument("--remove-logo", action="store_true")
     add_command(g, common, "show", cmd_company_show, "show the company's profile")
+    p = add_command(g, common, "two-factor", cmd_company_two_factor,
+                    "require two-factor sign-in of the owners and managers, or lift the "
+                    "requirement; owner only")
+    p.add_argument("action", choices=["require", "lift"])
