@@ -23,6 +23,11 @@ def test_the_catalogue_of_events_names_every_listener() -> None:
             "salesledger.apps.payments.handlers.undo_what_stood_with_the_payment (inside)"],
         "RecurringInvoiceIssued": [
             "salesledger.apps.recurring.handlers.queue_sending (on_commit)"],
+        "CustomerAnonymising": [
+            "salesledger.apps.invoicing.handlers.drafts_need_the_customer (veto)",
+            "salesledger.apps.payments.handlers.open_items_need_the_customer (veto)",
+            "salesledger.apps.quotes.handlers.open_quotes_need_the_customer (veto)",
+            "salesledger.apps.recurring.handlers.schedules_need_the_customer (veto)"],
     }
 
 

@@ -1,4 +1,5 @@
-"""``customer add|list|show|update|statement|write-off``: parsing and rendering only."""
+"""``customer add|list|show|update|statement|write-off|export-data|anonymise``: parsing and
+rendering only."""
 
 from __future__ import annotations
 
@@ -133,6 +134,7 @@ def cmd_customer_show(args: argparse.Namespace) -> int:
             ("credit limit", d["credit_limit"] and d["credit_limit"]["amount"]),
             ("PO required", d["po_required"]),
             ("verified at", d["verified_at"]),
+            ("anonymised at", d["anonymised_at"]),
             ("parent", d["parent"]),
             ("notes", d["notes"]),
         ]
@@ -192,6 +194,60 @@ def cmd_customer_write_off(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_customer_export_data(args: argparse.Namespace) -> int:
+    from salesledger.apps.interchange.personal_data import customer_data_export
+
+    no_json_to_stdout(args, args.output)
+    company = company_of(args)
+    archive = args.format == "zip"
+    data, counts = customer_data_export(actor=actor_of(args, company), company=company,
+                                        code=args.code, archive=archive)
+    output = args.output or f"customer-{args.code}-data.{args.format}"
+    where = write_output(data, output)
+    if output == "-":
+        return 0
+    if args.json:
+        emit_json({"customer": args.code, "file": where, "bytes": len(data), **counts})
+        return 0
+    held = ", ".join(_count(n, what.replace("_", " ")) for what, n in counts.items() if n)
+    print(f"data of customer {args.code}: wrote {where} ({len(data):,} bytes): {held}")
+    return 0
+
+
+def cmd_customer_anonymise(args: argparse.Namespace) -> int:
+    from salesledger.apps.customers.personal_data import customer_anonymise
+
+    if not args.confirm:
+        raise ValidationFailed(f"anonymising erases the personal data of customer {args.code} "
+                               "for good: run again with --confirm", field="confirm")
+    company = company_of(args)
+    done = customer_anonymise(actor=actor_of(args, company), company=company, code=args.code,
+                              as_of=as_of_day(args, company))
+    if args.json:
+        emit_json({"customer": done.code, "anonymised_at": done.anonymised_at,
+                   "already": done.already, "removed": {
+                       "contacts": done.contacts, "addresses": done.addresses,
+                       "bank_accounts": done.bank_accounts},
+                   "communications_erased": done.communications})
+    elif done.already:
+        print(f"customer {done.code} was already anonymised on "
+              f"{done.anonymised_at:%Y-%m-%d}: nothing to do")
+    else:
+        print(f"customer {done.code} anonymised: {_count(done.contacts, 'contacts')}, "
+              f"{_count(done.addresses, 'addresses')} and "
+              f"{_count(done.bank_accounts, 'bank accounts')} removed, "
+              f"{_count(done.communications, 'communications')} erased; issued documents "
+              "are kept")
+    return 0
+
+
+def _count(n: int, plural: str) -> str:
+    """``1 contact``, ``2 contacts``, ``1 address``, ``0 audit events``."""
+    if n == 1:
+        plural = plural[:-2] if plural.endswith("sses") else plural[:-1]
+    return f"{n} {plural}"
+
+
 # ---------------------------------------------------------------- registration
 def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     g = add_group(sub, "customer", "customers")
@@ -248,3 +304,17 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("--keep-credits", action="store_true",
                    help="do not apply open credit notes and payments first")
     p.add_argument("--tax-relief", action="store_true")
+    p = add_command(g, common, "export-data", cmd_customer_export_data,
+                    "everything held about a customer in one file (a zip with the frozen "
+                    "documents, or JSON); manager or owner")
+    p.add_argument("code")
+    p.add_argument("--format", choices=["zip", "json"], default="zip")
+    p.add_argument("--output", "-o",
+                   help="file to write (default customer-CODE-data.zip or .json; - for "
+                        "standard output)")
+    p = add_command(g, common, "anonymise", cmd_customer_anonymise,
+                    "erase a customer's personal data for good, keeping issued documents; "
+                    "manager or owner")
+    p.add_argument("code")
+    p.add_argument("--confirm", action="store_true",
+                   help="required: the erasure cannot be undone")

@@ -277,3 +277,13 @@ class DeliveryFailed(LedgerError):
 
     code = "delivery_failed"
     http_status = 502
+
+
+# ---------------------------------------------------------------- personal data
+class AnonymiseRefused(LedgerError):
+    """A customer cannot be anonymised yet: something still open needs who they are (an open
+    item, a draft, an undecided quote, a recurring schedule that will invoice them). The
+    message names it; settle, delete, decline or stop it first (docs/security.md#personal-data)."""
+
+    code = "anonymise_refused"
+    http_status = 409

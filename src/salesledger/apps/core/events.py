@@ -40,6 +40,7 @@ __all__ = [
     "AllocationsMade",
     "AllocationsReversed",
     "CompanyCreated",
+    "CustomerAnonymising",
     "DocumentPosting",
     "DocumentsPosted",
     "Event",
@@ -185,6 +186,18 @@ class QuoteAccepting(Proposal):
     customer_id: int
     currency: str
     total: int
+
+
+@dataclass(frozen=True)
+class CustomerAnonymising(Proposal):
+    """A customer's personal data about to be erased (``customer_anonymise``): a higher app
+    refuses while it holds something open that still needs who the customer is."""
+
+    company_id: int
+    actor: Actor
+    customer_id: int
+    code: str
+    as_of: date
 
 
 # ---------------------------------------------------------------------------- the registry

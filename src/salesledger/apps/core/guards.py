@@ -28,6 +28,9 @@ class Guard:
     # Refuse INSERT/UPDATE/DELETE of rows whose parent document is posted: the column of the
     # foreign key to the parent, whose ``status`` says whether it is posted.
     parent_posted: str | None = None
+    # Text columns that may be emptied (set to '') and never set to anything else: personal
+    # data erased from a row that otherwise stays as written (docs/security.md#personal-data).
+    erasable: tuple[str, ...] = ()
 
 
 _guards: dict[str, Guard] = {}
@@ -89,7 +92,9 @@ def _sqlite(guard: Guard, model: Any) -> list[str]:
             )
         return stmts
     changed = " OR ".join(
-        f'NEW."{c}" IS NOT OLD."{c}"' for c in _columns(model) if c not in guard.mutable
+        f'NEW."{c}" IS NOT OLD."{c}"' + (f""" AND NEW."{c}" IS NOT ''""" if c in guard.erasable
+                                          else "")
+        for c in _columns(model) if c not in guard.mutable
     )
     upd = f"({changed})" + (f" AND {guard.when}" if guard.when else "")
     stmts.append(
@@ -124,7 +129,9 @@ def _postgres(guard: Guard, model: Any) -> list[str]:
         events = "INSERT OR UPDATE OR DELETE"
     else:
         when = guard.when or "TRUE"
-        strip = "".join(f" - '{c}'" for c in guard.mutable)
+        # An erasable column is left out of the comparison when the new value is empty.
+        strip = "".join(f" - '{c}'" for c in guard.mutable) + "".join(
+            f""" - (CASE WHEN NEW."{c}" = '' THEN '{c}' ELSE '' END)""" for c in guard.erasable)
         body = f"""
         BEGIN
           IF TG_OP = 'DELETE' THEN

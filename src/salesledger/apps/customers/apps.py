@@ -14,5 +14,7 @@ class CustomersConfig(AppConfig):
 
         # The events this app listens to (docs/design/events.md).
         register()
-        # What was sent stays as sent; only its delivery status moves (core/guards.py).
-        protect(Guard(Communication, mutable=("status", "status_detail")))
+        # What was sent stays as sent; only its delivery status moves, and the personal data
+        # in it may be erased (core/guards.py, domain/personal_data.py).
+        protect(Guard(Communication, mutable=("status", "status_detail"),
+                      erasable=("recipients", "body")))

@@ -64,6 +64,8 @@ class Customer(models.Model):
     verified_at = models.DateTimeField(null=True, blank=True)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # When the customer's personal data was erased (``customer_anonymise``); set once.
+    anonymised_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

@@ -71,6 +71,7 @@ def customer_detail(company: Company, code: str) -> dict[str, Any]:
         "po_required": c.po_required,
         "notes": c.notes,
         "verified_at": c.verified_at,
+        "anonymised_at": c.anonymised_at,
         "parent": c.parent.code if c.parent else None,
         "addresses": [{"kind": a.kind, **a.as_dict()} for a in c.addresses.all()],
         "contacts": [

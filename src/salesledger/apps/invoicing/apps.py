@@ -9,9 +9,12 @@ class InvoicingConfig(AppConfig):
     def ready(self) -> None:
         from salesledger.apps.core.guards import Guard, protect
 
+        from .handlers import register
         from .invariants import register_checks
         from .models import DocumentCharge, DocumentFile, Instalment, Invoice, InvoiceLine
 
+        # The proposals this app may refuse (docs/design/events.md).
+        register()
         # The invariants of what this app writes, run by `salesledger check`.
         register_checks()
         # Posted documents are immutable, in the database too (core/guards.py); only the

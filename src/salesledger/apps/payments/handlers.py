@@ -14,11 +14,14 @@ from datetime import date
 
 from salesledger.apps.core import events
 from salesledger.apps.core.models import Company
+from salesledger.domain.errors import AnonymiseRefused
+from salesledger.money import format_minor
 
 from .adjustments.bad_debts import recoveries_lost
 from .adjustments.discounts import discounts_earned, discounts_lost
 from .adjustments.write_offs import residuals_lost
 from .bulk import credit_notes_apply_to_corrected_bulk
+from .selectors import open_items
 
 
 def apply_credit_notes(event: events.DocumentsPosted) -> None:
@@ -64,7 +67,23 @@ def undo_what_stood_with_the_payment(event: events.AllocationsReversed) -> None:
                         amount=r.amount, day=r.day, actor=event.actor, reason=why)
 
 
+def open_items_need_the_customer(proposal: events.CustomerAnonymising) -> None:
+    """While something is open on the customer's account (an instalment owed, a credit note
+    or money received not yet applied), the customer is still to pay or be paid back: settle,
+    write off or refund it first."""
+    company = Company.objects.get(pk=proposal.company_id)
+    item = next(open_items(company, customer_id=proposal.customer_id), None)
+    if item is not None:
+        what = {"instalment": "an open instalment of", "credit_note": "an open credit note",
+                "receipt": "unapplied cash on receipt"}[item["type"]]
+        raise AnonymiseRefused(
+            f"customer {proposal.code} has open items: {what} {item['document']} "
+            f"({format_minor(abs(item['open']), item['currency'])} open); settle, write off "
+            "or refund them first", customer=proposal.code, reason="open_items")
+
+
 def register() -> None:
+    events.veto(events.CustomerAnonymising, open_items_need_the_customer)
     events.subscribe(events.DocumentsPosted, apply_credit_notes)
     events.subscribe(events.AllocationsMade, take_discounts)
     events.subscribe(events.AllocationsReversed, undo_what_stood_with_the_payment)

@@ -7,12 +7,15 @@ class QuotesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # A sent quote keeps its content; only its lifecycle moves (docs/design/quotes.md,
-        # core/guards.py).
         from salesledger.apps.core.guards import Guard, protect
 
+        from .handlers import register
         from .models import Quote, QuoteLine
 
+        # The proposals this app may refuse (docs/design/events.md).
+        register()
+        # A sent quote keeps its content; only its lifecycle moves (docs/design/quotes.md,
+        # core/guards.py).
         protect(Guard(Quote, when="OLD.status <> 'draft'",
                       mutable=("status", "sent_on", "decided_on", "invoice_id")),
                 Guard(QuoteLine, when=(
