@@ -134,7 +134,7 @@ def cmd_customer_show(args: argparse.Namespace) -> int:
             ("credit limit", d["credit_limit"] and d["credit_limit"]["amount"]),
             ("PO required", d["po_required"]),
             ("verified at", d["verified_at"]),
-            ("anonymised at", d["anonymised_at"]),
+            *([("anonymised at", d["anonymised_at"])] if d["anonymised_at"] else []),
             ("parent", d["parent"]),
             ("notes", d["notes"]),
         ]
