@@ -140,6 +140,20 @@ def credit_note_with_reverse_charge(b: Books) -> Any:
                   issue_date=date(2025, 3, 25))
 
 
+def export_to_a_us_buyer_with_its_ein(b: Books) -> Any:
+    # A US buyer known by its Employer Identification Number: Peppol scheme 9959.
+    b.customer("US2", country="US", currency="USD", tax_id="12-3456789")
+    return b.post("US2", [line("Machine", "2", "900.00", "0", category="G", unit="H87")],
+                  rate=D("0.9234"), po_number="US-PO-10")
+
+
+def export_to_norway(b: Books) -> Any:
+    # A Norwegian buyer: its VAT number holds its organisation number, Peppol scheme 0192.
+    b.customer("NO1", country="NO", currency="NOK", tax_id="NO923609016MVA")
+    return b.post("NO1", [line("Survey", "1", "25000.00", "0", category="G")],
+                  rate=D("0.085"), buyer_reference="NO-REF-1")
+
+
 def yen_invoice(b: Books) -> Any:
     b.customer("JP1", country="JP", currency="JPY")
     return b.post("JP1", [line("Adapter", "3", "333.5", "0", category="G", unit="H87")],
@@ -150,5 +164,6 @@ SCENARIOS: dict[str, Callable[[Books], Any]] = {
     f.__name__: f for f in (
         several_rates_discounts_allowances_charges, exempt_and_zero_rated, reverse_charge,
         intra_community_goods, export_in_usd, standard_rate_in_usd, not_subject_to_vat,
-        credit_note_on_an_invoice, credit_note_with_reverse_charge, yen_invoice)
+        credit_note_on_an_invoice, credit_note_with_reverse_charge,
+        export_to_a_us_buyer_with_its_ein, export_to_norway, yen_invoice)
 }

@@ -85,10 +85,14 @@ _PROFILE_OPTIONS = {
     "country": "country", "email": "email", "phone": "phone", "website": "website",
     "iban": "iban", "bic": "bic", "brand_color": "brand_color", "footer": "document_footer",
     "legal_mentions": "legal_mentions", "future_date_horizon": "future_date_horizon_days",
+    "peppol": "sends_peppol",
 }
 _PROFILE_HELP = {"future_date_horizon": "DAYS after today beyond which a new document is "
                                         "refused unless posted with --allow-future-date "
-                                        "(default 365)"}
+                                        "(default 365)",
+                 "peppol": "yes if the company sends its e-invoices through the Peppol "
+                           "network: posting then checks the Peppol BIS Billing 3.0 rules "
+                           "too (default no)"}
 
 
 def cmd_company_set(args: argparse.Namespace) -> int:

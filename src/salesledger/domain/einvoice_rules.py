@@ -12,8 +12,7 @@ rule id on the document refused.
 ``check_document`` holds the rules on what posting freezes (the customer as issued, the lines,
 the VAT): posting runs it. ``check_seller`` holds the rules on the company profile, which is
 read when the e-invoice is written and may be completed after posting; ``check`` runs both
-(see docs/design/e-invoicing.md). ``peppol_gaps`` lists what keeps a valid EN 16931 document
-from travelling over the Peppol network: warnings, not refusals.
+(see docs/design/e-invoicing.md). The Peppol BIS Billing 3.0 rules are in ``peppol_rules``.
 """
 
 from __future__ import annotations
@@ -227,23 +226,3 @@ def _decimals(doc: EInvoice) -> Iterator[RuleProblem]:
                      "decimals", "EN 16931 allows at most two decimals in amounts: issue "
                      "the document in a currency with two decimals or fewer")
             return
-
-
-def peppol_gaps(doc: EInvoice) -> list[RuleProblem]:
-    """What keeps a valid EN 16931 document from being sent over Peppol (warnings)."""
-    gaps = []
-    if not (doc.buyer_reference or doc.order_reference):
-        gaps.append(RuleProblem("PEPPOL-EN16931-R003", "Peppol needs a buyer reference or a "
-                                "purchase order number on the document."))
-    for who, party, rule in (("company", doc.seller, "PEPPOL-EN16931-R020"),
-                             ("customer", doc.buyer, "PEPPOL-EN16931-R010")):
-        address = party.electronic_address
-        if address is None:
-            gaps.append(RuleProblem(rule, f"Peppol needs the {who}'s electronic address (a "
-                                    "registered identifier such as a VAT number); there is "
-                                    "none."))
-        elif address.scheme == "EM":
-            gaps.append(RuleProblem("PEPPOL-EN16931-CL008", f"Peppol routes e-invoices by a "
-                                    f"registered identifier; the {who} has only an e-mail "
-                                    "address (add its VAT number)."))
-    return gaps

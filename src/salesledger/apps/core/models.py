@@ -80,6 +80,9 @@ class Company(models.Model):
     future_date_horizon_days = models.PositiveIntegerField(default=365)
     # Owners and managers must sign in with a one-time code too (apps/core/access.py).
     require_two_factor = models.BooleanField(default=False)
+    # The company sends its e-invoices through the Peppol network: posting then refuses a
+    # document that Peppol BIS Billing 3.0 would refuse (docs/design/e-invoicing.md).
+    sends_peppol = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -316,7 +316,7 @@ PROFILE_TEXT_FIELDS = (
     "website", "registration_id", "document_footer", "legal_mentions",
 )
 PROFILE_FIELDS = frozenset((*PROFILE_TEXT_FIELDS, "tax_id", "country", "email", "iban", "bic",
-                            "brand_color", "logo", "future_date_horizon_days"))
+                            "brand_color", "logo", "future_date_horizon_days", "sends_peppol"))
 LOGO_MAX_BYTES = 1024 * 1024
 
 
@@ -367,6 +367,8 @@ def _profile_value(field: str, value: Any, country: str) -> Any:
 
     if field == "logo":
         return value
+    if field == "sends_peppol":
+        return _yes_no(value, field)
     if field == "future_date_horizon_days":
         try:
             return check_horizon_days(int(str(value).strip()))
@@ -408,6 +410,18 @@ def _profile_value(field: str, value: Any, country: str) -> Any:
     return text
 
 
+_YES, _NO = ("yes", "true", "on", "1"), ("no", "false", "off", "0")
+
+
+def _yes_no(value: Any, field: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _YES or text in _NO:
+        return text in _YES
+    raise ValidationFailed(f"{field.replace('_', ' ')} is yes or no, not {value!r}", field=field)
+
+
 def company_profile_update(*, actor: Actor, company: Company, **fields: Any) -> Company:
     """Change what documents print about the company: seller details, bank account,
     branding (logo, colour), footer and legal mentions. Only the fields given change.
@@ -417,7 +431,8 @@ def company_profile_update(*, actor: Actor, company: Company, **fields: Any) -> 
     remove it) must be a PNG, JPEG or SVG of at most 1 MB, its type read from its content.
     Given an IBAN and no BIC, the bank's BIC is filled in when schwifty knows it.
     ``future_date_horizon_days``: how far ahead of today a new document may be dated without
-    confirmation (``domain/dating.py``)."""
+    confirmation (``domain/dating.py``). ``sends_peppol`` (yes or no): the company sends its
+    e-invoices through Peppol, and posting checks the Peppol BIS Billing 3.0 rules too."""
     require_role(company, actor, Role.MANAGER)
     unknown = sorted(set(fields) - PROFILE_FIELDS)
     if unknown:

@@ -99,6 +99,7 @@ def company_profile(company: Company) -> dict[str, Any]:
               "iban", "bic", "brand_color", "document_footer", "legal_mentions",
               "future_date_horizon_days")
     out: dict[str, Any] = {f: getattr(company, f) for f in fields}
+    out["peppol"] = "yes" if company.sends_peppol else "no"
     logo = bytes(company.logo) if company.logo else b""
     out["logo"] = f"{company.logo_mime}, {len(logo):,} bytes" if logo else ""
     return out

@@ -6,8 +6,10 @@ registration numbers, IBAN/BIC, e-mail) into the semantic model of
 ``salesledger.domain.einvoice``; the writers of ``salesledger.formats.einvoice`` make UBL,
 CII and Factur-X of it. ``einvoice_check`` runs the same builder on a document being posted
 and refuses it (``EInvoiceRuleBroken``) if it would break an EN 16931 rule; ``invoice_post``
-calls it before taking a number. The files (UBL, CII, and Factur-X, which embeds the CII in
-the document's PDF) are frozen by the documents app (``documents.einvoice_files``).
+calls it before taking a number (and, for a company that sends through Peppol, checks the
+Peppol BIS Billing 3.0 rules of ``salesledger.domain.peppol_rules`` too). The files (UBL,
+CII, and Factur-X, which embeds the CII in the document's PDF) are frozen by the documents
+app (``documents.einvoice_files``).
 
 How each business term is filled, and why, is in docs/design/e-invoicing.md.
 """
@@ -21,7 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 from salesledger.apps.core.models import Company
-from salesledger.domain import einvoice_rules
+from salesledger.domain import einvoice_rules, peppol_rules
 from salesledger.domain.countries import is_country
 from salesledger.domain.einvoice import (
     AllowanceCharge,
@@ -342,9 +344,13 @@ def einvoice_check(*, company: Company, invoice: Invoice, snapshot: dict[str, An
     """Refuse a document being posted that would be an invalid EN 16931 e-invoice.
 
     ``snapshot`` is what posting is about to freeze. Every broken rule is reported at once
-    (the message lists them all; ``rule`` is the first)."""
+    (the message lists them all; ``rule`` is the first). A company that sends through Peppol
+    has the Peppol BIS Billing 3.0 rules checked too, its own endpoint included."""
     doc = build_einvoice(company, invoice, snapshot, [])
-    _refuse(einvoice_rules.check_document(doc, known_country=known_country))
+    problems = einvoice_rules.check_document(doc, known_country=known_country)
+    if company.sends_peppol:
+        problems += peppol_rules.check(doc)
+    _refuse(problems)
 
 
 def _refuse(problems: list[einvoice_rules.RuleProblem]) -> None:
@@ -409,4 +415,4 @@ def einvoice_xml(*, company: Company, invoice: Invoice, syntax: str) -> bytes:
 def peppol_gaps(*, company: Company, invoice: Invoice) -> list[str]:
     """Why a posted document's UBL could not travel over Peppol (warnings, not errors)."""
     doc = einvoice_build(company=company, invoice=invoice, checked=False)
-    return [f"{g.rule}: {g.message}" for g in einvoice_rules.peppol_gaps(doc)]
+    return [f"{g.rule}: {g.message}" for g in peppol_rules.peppol_gaps(doc)]

@@ -3,7 +3,10 @@
 - Electronic address schemes (EAS, the CEF code list used by EN 16931 BT-34/BT-49 and by
   Peppol): a party's VAT number is an address in the VAT scheme of its country (9957 for a
   French VAT number, 9930 for a German one...). A party without one is reached by e-mail
-  (scheme EM), which EN 16931 accepts but the Peppol network does not route.
+  (scheme EM), which EN 16931 accepts but the Peppol network does not route. Countries
+  whose Peppol participants are known by another register take its scheme: Denmark (CVR,
+  0184), Italy (0211), Finland (0213), Sweden and Norway (organisation number, 0007 and
+  0192), the United States (EIN, 9959).
 - Payment means (UNCL 4461, BT-81).
 """
 
@@ -37,6 +40,10 @@ def electronic_address_for(vat_id: str, email: str) -> tuple[str, str] | None:
         return "0213", vat
     if prefix == "SE" and re.fullmatch(r"SE\d{10}01", vat):
         return "0007", vat[2:12]  # Swedish organisation number
+    if prefix == "NO" and re.fullmatch(r"NO\d{9}(MVA)?", vat):
+        return "0192", vat[2:11]  # Norwegian organisation number (Enhetsregisteret)
+    if prefix == "US" and re.fullmatch(r"US\d{2}-?\d{7}", vat):
+        return "9959", vat[2:].replace("-", "")  # US Employer Identification Number
     if prefix in VAT_EAS and len(vat) > 2:
         return VAT_EAS[prefix], vat
     if email.strip():
