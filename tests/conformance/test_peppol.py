@@ -29,7 +29,7 @@ from salesledger.apps.invoicing.services import invoice_post
 from salesledger.domain.errors import EInvoiceRuleBroken
 from salesledger.formats.einvoice import write_ubl
 
-from .scenarios import SCENARIOS, Books, line
+from .scenarios import DAY, SCENARIOS, Books, line
 from .validator import (
     PEPPOL_OLD_DIFFERS,
     PEPPOL_OLD_XSL,
@@ -246,3 +246,42 @@ def test_a_peppol_sender_is_refused_what_peppol_refuses_with_the_rule(
         peppol.company.refresh_from_db()
         posted = invoice_post(actor=peppol.owner, company=peppol.company, invoice_id=draft.pk)
         assert posted.status == "posted"
+
+
+def test_every_posting_path_refuses_it_with_the_same_message(peppol: Books,
+                                                              tmp_path: Path) -> None:
+    """One pure check, one checker: by hand, in bulk, by CSV import, by a recurring run."""
+    from salesledger.apps.interchange.csvio import import_file
+    from salesledger.apps.invoicing.posting.check import BulkDoc
+    from salesledger.apps.invoicing.services import documents_post_bulk
+    from salesledger.apps.recurring.services import ScheduleInput, recurring_add, recurring_run
+    from salesledger.domain.errors import ImportFailed
+
+    company, owner = peppol.company, peppol.owner
+    customer = peppol.customer("P1", tax_id="FR44732829320")
+    service = [line("Service", "1", "100.00")]
+    with pytest.raises(EInvoiceRuleBroken) as by_hand:
+        invoice_post(actor=owner, company=company, invoice_id=peppol.draft("P1", service).pk)
+    message = by_hand.value.message
+    assert "(Peppol rule PEPPOL-EN16931-R003)" in message
+    with pytest.raises(EInvoiceRuleBroken) as bulk:
+        documents_post_bulk(actor=owner, company=company, docs=[BulkDoc(
+            customer_id=customer.pk, kind="invoice", issue_date=DAY, currency="EUR",
+            lines=service)])
+    assert bulk.value.message == message
+    path = tmp_path / "invoices.csv"
+    path.write_text("customer,issue_date,description,quantity,unit_price,tax_rate\n"
+                    "P1,2025-03-10,Service,1,100.00,20\n", encoding="utf-8")
+    with pytest.raises(ImportFailed) as imported:
+        import_file(kind="invoices", path=path, company=company, actor=owner)
+    assert [p["reason"] for p in imported.value.as_dict()["problems"]] == [message]
+    recurring_add(actor=owner, company=company, as_of=DAY, data=ScheduleInput(
+        customer_code="P1", lines=service, every="month", start=DAY, count=1))
+    run = recurring_run(actor=owner, company=company, as_of=DAY)
+    assert [(p["code"], p["message"]) for p in run.problems] == [
+        ("einvoice_rule_broken", message)]
+    assert not Invoice.objects.filter(company=company, status="posted").exists()
+    # and with a PO number, every path posts
+    Invoice.objects.filter(company=company, status="draft").update(po_number="PO-1")
+    invoice_post(actor=owner, company=company, invoice_id=Invoice.objects.filter(
+        company=company, status="draft").order_by("pk").first().pk)
