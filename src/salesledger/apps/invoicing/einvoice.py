@@ -415,4 +415,4 @@ def einvoice_xml(*, company: Company, invoice: Invoice, syntax: str) -> bytes:
 def peppol_gaps(*, company: Company, invoice: Invoice) -> list[str]:
     """Why a posted document's UBL could not travel over Peppol (warnings, not errors)."""
     doc = einvoice_build(company=company, invoice=invoice, checked=False)
-    return [f"{g.rule}: {g.message}" for g in peppol_rules.peppol_gaps(doc)]
+    return [g.message for g in peppol_rules.peppol_gaps(doc)]
