@@ -17,7 +17,7 @@ sources use, and refuses anything else rather than skip it:
   with the ``id``, ``flag`` and ``location`` (the node's ``path()``) the official stylesheets
   write, and the text with its ``value-of`` and ``name`` filled in.
 
-``tests/conformance/test_schematron.py`` proves the result against the unit tests that
+``tests/conformance/test_peppol.py`` proves the result against the unit tests that
 OpenPEPPOL publishes with the rules (each says which rule must or must not fire).
 """
 
