@@ -26,6 +26,7 @@ from enum import StrEnum
 
 from ..money import Money, Rounding, get_currency, quantize
 from .errors import EmptyInvoice, NegativeQuantity, PurchaseOrderRequired, ValidationFailed
+from .tax_balance import TaxItem, balance_group, group_tax
 
 HUNDRED = Decimal(100)
 
@@ -278,18 +279,30 @@ def compute_totals(
 
     group_net: dict[tuple[str, Decimal], int] = defaultdict(int)
     group_line_tax: dict[tuple[str, Decimal], int] = defaultdict(int)
-    for n, t, line in zip(nets, line_taxes, lines, strict=True):
+    # Which items (index into lines, then charges) make each group, in that order.
+    members: dict[tuple[str, Decimal], list[int]] = defaultdict(list)
+    for k, (n, line) in enumerate(zip(nets, lines, strict=True)):
         key = (line.tax_category, line.tax_rate.normalize())
         group_net[key] += n
-        group_line_tax[key] += t
-    for i, (a, t, c) in enumerate(zip(signed, charge_taxes, charges, strict=True)):
+        members[key].append(k)
+    for i, (a, c) in enumerate(zip(signed, charges, strict=True)):
         key = (c.tax_category, c.tax_rate.normalize())
         if key not in group_net and a < 0:
             raise ValidationFailed(
                 f"document allowance {i + 1}: no line is in tax category {c.tax_category} at "
                 f"{c.tax_rate} %, so there is nothing for it to reduce", charge=i + 1)
         group_net[key] += a
-        group_line_tax[key] += t
+        members[key].append(len(lines) + i)
+    # Rounded per line, each group's tax stays within what EN 16931 accepts of it
+    # (BR-CO-17, BR-S-09): domain/tax_balance.py.
+    amounts_all, taxes_all = [*nets, *signed], [*line_taxes, *charge_taxes]
+    for key, items in members.items() if tax_rounding is TaxRounding.PER_LINE else ():
+        balanced = balance_group([TaxItem(amounts_all[k], taxes_all[k]) for k in items],
+                                 key[1], rounding, exponent)
+        for k, t in zip(items, balanced, strict=True):
+            taxes_all[k] = t
+        group_line_tax[key] = sum(balanced)
+    line_taxes, charge_taxes = taxes_all[:len(lines)], taxes_all[len(lines):]
 
     groups = []
     for (category, rate), net in sorted(group_net.items(), key=lambda kv: (kv[0][0], kv[0][1])):
@@ -300,7 +313,7 @@ def compute_totals(
         if tax_rounding is TaxRounding.PER_LINE:
             tax = group_line_tax[(category, rate)]
         else:
-            tax = _tax(net, rate, rounding)
+            tax = group_tax(net, rate, rounding, exponent)
         groups.append(TaxGroup(category, rate, net, tax))
 
     # Per-document tax lives on the groups; line (and charge) tax is informative only.
