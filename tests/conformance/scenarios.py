@@ -84,8 +84,9 @@ def exempt_and_zero_rated(b: Books) -> Any:
     return b.post("FR2", [
         line("Training", "2", "450.00", "0", category="E",
              reason="Exonération de TVA, article 261-4-4° du CGI"),
-        line("Medical care", "1", "80.00", "0", category="E",
-             reason="VATEX-EU-132 Medical care"),
+        # One reason for all the exempt lines: an e-invoice states one per category.
+        line("Course handbook", "2", "40.00", "0", category="E",
+             reason="Exonération de TVA, article 261-4-4° du CGI"),
         line("Printed matter", "10", "2.50", "0"),  # taxable at 0 %: zero-rated
         line("Service", "1", "100.00", "20"),
     ], po_number="PO-77")

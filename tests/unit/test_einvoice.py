@@ -327,3 +327,29 @@ def test_a_bad_number_is_named():
     with pytest.raises(EInvoiceUnreadable, match="PayableAmount is not a number: '12O.00'"):
         read_ubl(xml)
 
+
+
+def test_lines_of_one_category_with_different_exemption_reasons_are_named():
+    from salesledger.domain.einvoice_rules import LineReason, check_exemption_reasons
+
+    def lr(n, category, reason, rate="0"):
+        return LineReason(n, category, D(rate), reason)
+
+    # Two reasons (a text, then a code and a text) for the exempt lines 1 and 3; line 2, with
+    # none, goes with them; line 4 is another category.
+    [problem] = check_exemption_reasons([
+        lr(1, "E", "Article 261-4-4° du CGI"), lr(2, "E", ""),
+        lr(3, "E", "VATEX-EU-132 Medical care"), lr(4, "AE", "Reverse charge"),
+        lr(5, "E", "Article 261-4-4°   du CGI")])
+    assert problem.rule == "BR-E-01"
+    assert problem.message.startswith(
+        "Lines 1, 3 and 5 are exempt (VAT category E) for different reasons (lines 1 and 5: "
+        "'Article 261-4-4° du CGI'; line 3: 'VATEX-EU-132 Medical care')")
+    # the same code with and without its text are two reasons too
+    assert [p.rule for p in check_exemption_reasons([
+        lr(1, "K", "VATEX-EU-IC"), lr(2, "K", "VATEX-EU-IC Intra-Community supply")])] == [
+        "BR-IC-01"]
+    # one reason, blanks aside: nothing to say; standard-rated lines are BR-S-10's business
+    assert check_exemption_reasons([lr(1, "E", "VATEX-EU-132 Medical care"),
+                                    lr(2, "E", " VATEX-EU-132  Medical care "),
+                                    lr(3, "S", "x", "20"), lr(4, "S", "y", "20")]) == []

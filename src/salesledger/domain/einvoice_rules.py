@@ -18,7 +18,7 @@ read when the e-invoice is written and may be completed after posting; ``check``
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -190,6 +190,63 @@ def _breakdown(category: str, reason: str, code: str) -> Iterator[RuleProblem]:
     if code and code not in VATEX_CODES:
         yield _p("BR-CL-22", f"{code} is not a VAT exemption reason code (VATEX)",
                  "write a code of the VATEX list, or the reason as text only")
+
+
+# The rule that a document has exactly one VAT breakdown of a category (and rate), and so
+# one exemption reason (BT-120, BT-121) for all its lines of that category.
+_ONE_BREAKDOWN_RULES = {"E": "BR-E-01", "AE": "BR-AE-01", "K": "BR-IC-01", "G": "BR-G-01",
+                        "O": "BR-O-01"}
+
+
+@dataclass(frozen=True, slots=True)
+class LineReason:
+    """A line's VAT category (as the e-invoice writes it), rate and exemption reason."""
+
+    line: int  # its position on the document, from 1
+    category: str
+    rate: Decimal
+    reason: str
+
+
+def _reason_key(reason: str) -> tuple[str, str]:
+    code, text = split_exemption(reason)
+    return code, " ".join(text.split())
+
+
+def check_exemption_reasons(lines: Iterable[LineReason]) -> list[RuleProblem]:
+    """Lines of one VAT category and rate that give different exemption reasons (code or
+    text). EN 16931 states the reason once, in the VAT breakdown of the category, and a
+    document has exactly one breakdown per category and rate (BR-E-01 and the like): the
+    breakdown of such lines would carry one line's reason for all of them. A line that
+    gives no reason goes with the reason of the others."""
+    groups: dict[tuple[str, Decimal], dict[tuple[str, str], list[LineReason]]] = {}
+    for li in lines:
+        if li.category in _ONE_BREAKDOWN_RULES and li.reason.strip():
+            reasons = groups.setdefault((li.category, li.rate.normalize()), {})
+            reasons.setdefault(_reason_key(li.reason), []).append(li)
+    problems = []
+    for (category, _rate), reasons in groups.items():
+        if len(reasons) < 2:
+            continue
+        numbers = sorted(li.line for same in reasons.values() for li in same)
+        which = "; ".join(
+            f"{_numbered(same)}: {same[0].reason.strip()!r}" for same in reasons.values())
+        problems.append(_p(
+            _ONE_BREAKDOWN_RULES[category],
+            f"Lines {_and(numbers)} are {_NAMES[category]} (VAT category {category}) for "
+            f"different reasons ({which}), and an e-invoice states one reason for all the "
+            f"lines of a VAT category",
+            "give those lines the same reason, or issue them on separate documents"))
+    return problems
+
+
+def _numbered(lines: list[LineReason]) -> str:
+    return ("line " if len(lines) == 1 else "lines ") + _and([li.line for li in lines])
+
+
+def _and(numbers: list[int]) -> str:
+    words = [str(n) for n in numbers]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
 def _lines(doc: EInvoice) -> Iterator[RuleProblem]:

@@ -347,10 +347,22 @@ def einvoice_check(*, company: Company, invoice: Invoice, snapshot: dict[str, An
     (the message lists them all; ``rule`` is the first). A company that sends through Peppol
     has the Peppol BIS Billing 3.0 rules checked too, its own endpoint included."""
     doc = build_einvoice(company, invoice, snapshot, [])
-    problems = einvoice_rules.check_document(doc, known_country=known_country)
+    problems = [*einvoice_rules.check_document(doc, known_country=known_country),
+                *einvoice_rules.check_exemption_reasons(line_reasons(snapshot))]
     if company.sends_peppol:
         problems += peppol_rules.check(doc)
     _refuse(problems)
+
+
+def line_reasons(snap: dict[str, Any]) -> list[einvoice_rules.LineReason]:
+    """The lines' VAT categories, as the e-invoice writes them, with their exemption
+    reasons: what ``check_exemption_reasons`` looks at (the model has no reason per line)."""
+    out = []
+    for n, li in enumerate(snap["lines"], start=1):
+        rate = Decimal(li["tax_rate"])
+        out.append(einvoice_rules.LineReason(n, vat_category(li["tax_category"], rate), rate,
+                                             li.get("exemption_reason") or ""))
+    return out
 
 
 def _refuse(problems: list[einvoice_rules.RuleProblem]) -> None:
@@ -384,7 +396,8 @@ def einvoice_build(*, company: Company, invoice: Invoice, checked: bool = True) 
     instalments = list(Instalment.objects.filter(invoice=inv).order_by("seq"))
     doc = build_einvoice(company, inv, inv.snapshot, instalments)
     if checked:
-        _refuse(einvoice_rules.check(doc, known_country=known_country))
+        _refuse([*einvoice_rules.check(doc, known_country=known_country),
+                 *einvoice_rules.check_exemption_reasons(line_reasons(inv.snapshot))])
     return doc
 
 
