@@ -27,9 +27,11 @@ def cmd_customer_add(args: argparse.Namespace) -> int:
     if args.address:
         billing = AddressInput(
             line1=args.address,
+            line2=args.address_line2 or "",
             city=args.city or "",
             postal_code=args.postal_code or "",
-            country=(args.country or company.country),
+            region=args.region or "",
+            country=(args.address_country or args.country or company.country),
         )
     data = CustomerInput(
         code=args.code,
@@ -84,12 +86,19 @@ def cmd_customer_list(args: argparse.Namespace) -> int:
 # The customer fields ``customer update`` changes, as options of the same names.
 UPDATABLE = ("name", "legal_name", "tax_id", "country", "language", "email", "phone", "notes",
              "credit_limit")
+# The address fields, as the options of ``customer add`` and ``customer update`` name them.
+ADDRESS_OPTIONS = {"address": "line1", "address_line2": "line2", "postal_code": "postal_code",
+                   "city": "city", "region": "region", "address_country": "country"}
 
 
 def cmd_customer_update(args: argparse.Namespace) -> int:
     from django.utils import timezone
 
-    from salesledger.apps.customers.services import customer_update, customer_verify
+    from salesledger.apps.customers.services import (
+        customer_address_set,
+        customer_update,
+        customer_verify,
+    )
 
     company = company_of(args)
     actor = actor_of(args, company)
@@ -97,13 +106,20 @@ def cmd_customer_update(args: argparse.Namespace) -> int:
                if getattr(args, field) is not None}
     if args.po_required is not None:
         changes["po_required"] = args.po_required
-    if not changes and not args.verified:
+    address = {field: getattr(args, option) for option, field in ADDRESS_OPTIONS.items()
+               if getattr(args, option) is not None}
+    kind = "shipping" if args.shipping else "billing"
+    if not changes and not address and not args.verified:
         raise ValidationFailed("say what to change (see --help), or --verified")
     if changes:
         customer_update(actor=actor, company=company, code=args.code, **changes)
+    if address:
+        customer_address_set(actor=actor, company=company, code=args.code, kind=kind,
+                             **address)
     if args.verified:
         customer_verify(actor=actor, company=company, code=args.code, at=timezone.now())
-    what = sorted(changes) + (["verified"] if args.verified else [])
+    what = (sorted(changes) + ([f"{kind} address"] if address else [])
+            + (["verified"] if args.verified else []))
     if args.json:
         emit_json({"code": args.code, "changed": what})
     else:
@@ -266,8 +282,11 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
         "--contact",
         "--notes",
         "--address",
+        "--address-line2",
         "--city",
         "--postal-code",
+        "--region",
+        "--address-country",
         "--bic",
     ):
         p.add_argument(opt)
@@ -288,6 +307,11 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
                        help="empty text clears it" if field in ("credit_limit", "notes") else None)
     p.add_argument("--po-required", dest="po_required", action="store_true", default=None)
     p.add_argument("--no-po-required", dest="po_required", action="store_false")
+    for option, field in ADDRESS_OPTIONS.items():
+        p.add_argument("--" + option.replace("_", "-"), dest=option,
+                       help=f"the billing (or --shipping) address's {field}")
+    p.add_argument("--shipping", action="store_true",
+                   help="the address options change the shipping address, not the billing one")
     p.add_argument("--verified", action="store_true",
                    help="record that the record was confirmed accurate now")
     p = add_command(g, common, "statement", cmd_customer_statement,

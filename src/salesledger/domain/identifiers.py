@@ -14,7 +14,7 @@ from stdnum.eu import vat as eu_vat
 from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.util import get_cc_module
 
-from .errors import InvalidBankAccount, InvalidTaxId
+from .errors import InvalidBankAccount, InvalidTaxId, ValidationFailed
 
 _EU_PREFIXES = {c.upper() for c in eu_vat.MEMBER_STATES} | {"EL", "XI"}
 
@@ -50,6 +50,28 @@ def normalise_tax_id(tax_id: str, country: str) -> str:
             tax_id=tax_id,
             country=country,
         ) from None
+
+
+def vat_key(tax_id: str, country: str) -> str:
+    """A VAT number as two records may hold it (with or without its country prefix, with
+    spaces, dots or dashes), reduced to one comparable form: letters and digits, upper
+    case, with its country's VAT prefix (``EL`` for Greece) when written without one."""
+    value = "".join(ch for ch in tax_id.upper() if ch.isalnum())
+    if not value or value[:2].isalpha() or not country:
+        return value
+    return ("EL" if country.upper() == "GR" else country.upper()) + value
+
+
+def check_not_own_tax_id(tax_id: str, country: str, *, own_tax_id: str,
+                         own_country: str) -> None:
+    """A customer's VAT number is never the company's own: an invoice would name the seller
+    as its buyer (EN 16931 BT-48 equal to BT-31), and a reverse-charge or intra-Community
+    invoice would shift the VAT onto the seller itself. Every path that stores a customer's
+    VAT number (add, update, the customers CSV) refuses it."""
+    if tax_id and own_tax_id and vat_key(tax_id, country) == vat_key(own_tax_id, own_country):
+        raise ValidationFailed(
+            f"VAT number {tax_id} is the company's own: give the customer's VAT number (or "
+            "none)", field="tax_id")
 
 
 def normalise_iban(iban: str, bic: str = "") -> tuple[str, str]:

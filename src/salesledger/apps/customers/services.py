@@ -14,11 +14,23 @@ from salesledger.apps.core.models import Company, Role
 from salesledger.apps.core.services import require_role
 from salesledger.domain.countries import check_country
 from salesledger.domain.errors import DuplicateCode, NotFound, UnknownCustomer, ValidationFailed
-from salesledger.domain.identifiers import normalise_iban, normalise_tax_id
+from salesledger.domain.identifiers import (
+    check_not_own_tax_id,
+    normalise_iban,
+    normalise_tax_id,
+)
 from salesledger.domain.terms import Terms
 from salesledger.money import Money, is_currency
 
-from .models import Address, BankAccount, Contact, ContactRole, Customer, PaymentTerms
+from .models import (
+    Address,
+    AddressKind,
+    BankAccount,
+    Contact,
+    ContactRole,
+    Customer,
+    PaymentTerms,
+)
 from .selectors import customer_get
 
 
@@ -145,6 +157,11 @@ def build_customer(
         if address is not None:
             check_country(address.country, field=f"{kind}_country")
     tax_id = normalise_tax_id(data.tax_id, country)
+    check_not_own_tax_id(tax_id, country, own_tax_id=company.tax_id,
+                         own_country=company.country)
+    for kind, address in (("billing", data.billing), ("shipping", data.shipping)):
+        if address is not None:
+            check_address(address, kind)
     limit = parse_credit_limit(data.credit_limit, currency)
     parent = None
     if data.parent_code:
@@ -305,10 +322,13 @@ def customer_update(*, actor: Actor, company: Company, code: str, **changes: Any
             if not changes["country"]:
                 raise ValidationFailed("country cannot be cleared; give an ISO 3166-1 "
                                        "two-letter code", field="country")
-        if "tax_id" in changes:
-            changes["tax_id"] = normalise_tax_id(
-                changes["tax_id"], changes.get("country", customer.country)
-            )
+        if "tax_id" in changes or "country" in changes:
+            country = changes.get("country", customer.country)
+            tax_id = normalise_tax_id(changes.get("tax_id", customer.tax_id), country)
+            check_not_own_tax_id(tax_id, country, own_tax_id=company.tax_id,
+                                 own_country=company.country)
+            if "tax_id" in changes:
+                changes["tax_id"] = tax_id
         if "credit_limit" in changes and not isinstance(changes["credit_limit"], int):
             changes["credit_limit"] = parse_credit_limit(
                 changes["credit_limit"] or "", customer.currency or company.base_currency)
@@ -327,6 +347,54 @@ def customer_update(*, actor: Actor, company: Company, code: str, **changes: Any
             after=customer_snapshot(customer),
         )
     return customer
+
+
+ADDRESS_FIELDS = ("line1", "line2", "postal_code", "city", "region", "country")
+
+
+def check_address(address: AddressInput, kind: str) -> None:
+    """What an address needs wherever it is written (add, update, the CSV import, the
+    back office): a first line and a city, and an ISO 3166-1 country (EN 16931 BT-55)."""
+    if not address.line1.strip():
+        raise ValidationFailed(f"the {kind} address needs its first line", field=f"{kind}_line1")
+    if not address.city.strip():
+        raise ValidationFailed(f"the {kind} address needs a city", field=f"{kind}_city")
+    check_country(address.country, field=f"{kind}_country")
+    if not address.country.strip():
+        raise ValidationFailed(f"the {kind} address needs a country", field=f"{kind}_country")
+
+
+def customer_address_set(*, actor: Actor, company: Company, code: str, kind: str = "billing",
+                         **changes: str) -> Address:
+    """Change a customer's billing or shipping address: the fields given (``line1``,
+    ``line2``, ``postal_code``, ``city``, ``region``, ``country``) replace those stored; a
+    customer without an address of that kind gets one (its country defaults to the
+    customer's). Checked as ``customer_create`` checks an address; audited. Documents
+    posted before keep the address they were issued with (their snapshot)."""
+    require_role(company, actor, Role.CLERK)
+    if kind not in AddressKind.values:
+        raise ValidationFailed(f"unknown address kind {kind!r}; use billing or shipping",
+                               field="kind")
+    unknown = set(changes) - set(ADDRESS_FIELDS)
+    if unknown:
+        raise ValidationFailed(f"cannot change {sorted(unknown)} of an address")
+    with transaction.atomic():
+        customer = _customer_locked(company, code)
+        row = Address.objects.filter(customer=customer, kind=kind).first()
+        before = row.as_dict() if row else None
+        empty = {**dict.fromkeys(ADDRESS_FIELDS, ""),
+                 "country": customer.country or company.country}
+        merged = {**(before or empty), **{k: str(v).strip() for k, v in changes.items()}}
+        merged["country"] = merged["country"].upper()
+        check_address(AddressInput(**merged), kind)
+        if row is None:
+            row = Address(company=company, customer=customer, kind=kind)
+        for k, v in merged.items():
+            setattr(row, k, v)
+        row.save()
+        audit(company, actor, "customer.address", "customer", customer.pk, kind=kind,
+              before=before, after=row.as_dict())
+    return row
 
 
 def customer_verify(*, actor: Actor, company: Company, code: str, at: datetime) -> Customer:
