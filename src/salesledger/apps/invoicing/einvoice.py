@@ -291,16 +291,21 @@ def _customer_email(inv: Invoice) -> str:
 
 
 def _delivery(inv: Invoice, snap: dict[str, Any], buyer: Party) -> Delivery | None:
-    """Intra-Community supplies need where and when the goods went (BR-IC-11, BR-IC-12):
-    the customer's shipping address (else billing address), on the issue date (the ledger
-    records no separate delivery date)."""
-    categories = {li["tax_category"] for li in snap["lines"]}
-    categories |= {c["tax_category"] for c in snap.get("charges", ())}
-    if VatCategory.INTRA_COMMUNITY not in categories:
-        return None
+    """Where the goods or services went (BG-13, deliver-to address BG-15): the customer's
+    shipping address, else its billing address. CII requires the delivery element on every
+    invoice and Factur-X warns on an empty one (PEPPOL-EN16931-R008 in its Schematron), so
+    it is always written. Intra-Community supplies also need when the goods went (BR-IC-11,
+    BR-IC-12): the issue date (the ledger records no separate delivery date), stated only
+    there, where the rules ask for it."""
     shipping = next((a for a in inv.customer.addresses.all() if a.kind == "shipping"), None)
     address = _address(shipping.as_dict()) if shipping else buyer.address
-    return Delivery(date=date.fromisoformat(snap["issue_date"]), address=address)
+    if address is None or not address.country:
+        return None
+    categories = {li["tax_category"] for li in snap["lines"]}
+    categories |= {c["tax_category"] for c in snap.get("charges", ())}
+    day = (date.fromisoformat(snap["issue_date"])
+           if VatCategory.INTRA_COMMUNITY in categories else None)
+    return Delivery(date=day, address=address)
 
 
 def build_einvoice(company: Company, inv: Invoice, snap: dict[str, Any],
