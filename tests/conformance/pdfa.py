@@ -176,6 +176,6 @@ def _extension_schema(xmp: Any) -> Iterator[str]:
         if xmp.findtext(f".//fx:{name}", namespaces=NS) != expected:
             yield f"Factur-X: fx:{name} is not {expected!r}"
     used = {el.tag.split("}")[1] for el in xmp.iter() if isinstance(el.tag, str)
-            and el.tag.startswith("{%s}" % NS["fx"])}
+            and el.tag.startswith("{" + NS["fx"] + "}")}
     for name in sorted(used - set(described)):
         yield f"6.6.2.3.3: fx:{name} is used but not described"

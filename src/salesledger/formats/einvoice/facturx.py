@@ -36,7 +36,7 @@ XMP_NS = {
     "pdf": "http://ns.adobe.com/pdf/1.3/",
     "xmp": "http://ns.adobe.com/xap/1.0/",
 }
-_RDF = "{%s}" % XMP_NS["rdf"]
+_RDF = "{" + XMP_NS["rdf"] + "}"
 _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 # Info entry -> (XMP property, how it is written: "alt" language alternative, "seq" ordered
 # list, "text" simple value, "date" a date).
@@ -93,13 +93,17 @@ def agree_metadata(pdf: bytes, info: dict[str, str]) -> bytes:
     return buffer.getvalue()
 
 
+def _tag(prefix: str, name: str) -> str:
+    return "{" + XMP_NS[prefix] + "}" + name
+
+
 def _xmp_agreeing(xmp: bytes, info: dict[str, str]) -> bytes:
     tree = etree.fromstring(xmp.strip())  # the xpacket wrappers are processing instructions
     rdf = tree.find(f"{_RDF}RDF")
     if rdf is None:
         raise FacturXFailed("the PDF's XMP metadata has no rdf:RDF")
     for prefix, name, _kind in INFO_TO_XMP.values():
-        for el in list(rdf.iter("{%s}%s" % (XMP_NS[prefix], name))):
+        for el in list(rdf.iter(_tag(prefix, name))):
             parent = el.getparent()
             if parent is not None:
                 parent.remove(el)
@@ -109,7 +113,7 @@ def _xmp_agreeing(xmp: bytes, info: dict[str, str]) -> bytes:
         value = info.get(key, "")
         if not value:
             continue
-        el = etree.SubElement(ours, "{%s}%s" % (XMP_NS[prefix], name))
+        el = etree.SubElement(ours, _tag(prefix, name))
         if kind == "alt":
             li = etree.SubElement(etree.SubElement(el, f"{_RDF}Alt"), f"{_RDF}li")
             li.set(_XML_LANG, "x-default")
@@ -119,7 +123,7 @@ def _xmp_agreeing(xmp: bytes, info: dict[str, str]) -> bytes:
         else:
             el.text = pdf_date_to_xmp(value) if kind == "date" else value
     if info.get("/ModDate"):
-        etree.SubElement(ours, "{%s}MetadataDate" % XMP_NS["xmp"]).text = pdf_date_to_xmp(
+        etree.SubElement(ours, _tag("xmp", "MetadataDate")).text = pdf_date_to_xmp(
             info["/ModDate"])
     for description in rdf.iter(f"{_RDF}Description"):
         description.set(f"{_RDF}about", "")
