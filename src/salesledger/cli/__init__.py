@@ -12,7 +12,7 @@ its own, which adds it to the parser with a ``register`` function:
 - ``interchange.py``: ``import``, ``export``, ``demo``
 - ``quote.py``: ``quote``; ``recurring.py``: ``recurring``; ``fx.py``: ``fx``;
   ``template.py``: ``template``
-- ``serve.py``: ``serve``, ``worker``
+- ``serve.py``: ``serve``, ``worker``; ``backup.py``: ``backup``, ``restore``
 
 They share ``common.py`` (the company, user and day a command acts for; parsing typed
 values; adding commands), ``render.py`` (tables, JSON, money), ``display.py`` (what several

@@ -27,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     --help`` lists them (the module of each group is named in ``cli/__init__.py``)."""
     from . import (
         adjustment,
+        backup,
         company,
         customer,
         fx,
@@ -66,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
         reports.register_check, serve.register_serve,
         quote.register, recurring.register, serve.register_worker, fx.register,
         company.register, template.register, adjustment.register, receipt.register_refund,
-        terms.register,
+        terms.register, backup.register_backup, backup.register_restore,
     ):
         register(sub, common)
     return parser

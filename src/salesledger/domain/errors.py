@@ -287,3 +287,28 @@ class AnonymiseRefused(LedgerError):
 
     code = "anonymise_refused"
     http_status = 409
+
+
+# ---------------------------------------------------------------- backup and restore
+class BackupDamaged(LedgerError):
+    """A backup that cannot be trusted: not a salesledger backup, a file missing, truncated
+    or changed since it was written, or its manifest edited. The message names what is wrong;
+    nothing was restored (docs/design/backup.md)."""
+
+    code = "backup_damaged"
+
+
+class RestoreRefused(LedgerError):
+    """A sound backup that will not be restored here: the database already holds salesledger
+    data, is of another vendor than the backup, or the backup was made by a newer version.
+    Nothing was written."""
+
+    code = "restore_refused"
+    http_status = 409
+
+
+class BackupFailed(LedgerError):
+    """A backup or restore that could not be carried out (the file exists already, a tool is
+    missing, the database tool refused); nothing was left half-written."""
+
+    code = "backup_failed"
