@@ -131,8 +131,24 @@ def archive_open(path: Path, workdir: Path) -> Opened:
                             f"{exc}") from None
 
 
+def _members(tar: tarfile.TarFile) -> list[tarfile.TarInfo]:
+    """The archive's files; one that the archive ends inside of is named as truncated."""
+    members: list[tarfile.TarInfo] = []
+    while True:
+        try:
+            member = tar.next()
+        except tarfile.ReadError:
+            if not members:
+                raise
+            raise BackupDamaged(f"{members[-1].name} is truncated: the backup ends inside it"
+                                ) from None
+        if member is None:
+            return members
+        members.append(member)
+
+
 def _verified(path: Path, tar: tarfile.TarFile, workdir: Path) -> Opened:
-    members = tar.getmembers()
+    members = _members(tar)
     if not members or members[0].name != MANIFEST:
         raise BackupDamaged(f"{path} has no {MANIFEST} first: it is not a salesledger backup, "
                             "or the start of the file is damaged")
