@@ -14,14 +14,21 @@ from .common import Subparsers
 from .render import emit_json
 
 # The rows a person looks for first, per company (every table is counted in the manifest).
-KEY_ROWS = (("customers_customer", "customers"), ("invoicing_invoice", "invoices and credit notes"),
-            ("payments_receipt", "receipts"))
+KEY_ROWS = (("customers_customer", "customer", "customers"),
+            ("invoicing_invoice", "invoice or credit note", "invoices and credit notes"),
+            ("payments_receipt", "receipt", "receipts"))
+VENDORS = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n:,} {one if n == 1 else many}"
 
 
 def _company_line(company: dict[str, Any]) -> str:
-    counts = [f"{company['rows'].get(table, 0):,} {noun}" for table, noun in KEY_ROWS]
-    return (f"  company {company['code']}: {', '.join(counts)}, {company['audit_events']:,} "
-            f"audit events; audit chain head {company['audit_head']}")
+    counts = [_count(company["rows"].get(t, 0), one, many) for t, one, many in KEY_ROWS]
+    events = _count(company["audit_events"], "audit event", "audit events")
+    return (f"  company {company['code']}: {', '.join(counts)}, {events}; audit chain head "
+            f"{company['audit_head']}")
 
 
 def _size(n: int) -> str:
@@ -70,7 +77,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
     made = manifest["database"]
     print(f"restored {args.file} into {database_label()}")
     print(f"  made {manifest['created_at']} by salesledger {manifest['product_version']} "
-          f"({made['vendor']} {made.get('version', '')})".rstrip())
+          f"from {VENDORS.get(made['vendor'], made['vendor'])} {made.get('version', '')}"
+          .rstrip())
     files = ", ".join(f["name"] for f in manifest["files"])
     print(f"  verified before restoring: the manifest, and {files} against its checksum")
     if differences:

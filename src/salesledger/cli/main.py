@@ -64,10 +64,11 @@ def build_parser() -> argparse.ArgumentParser:
         customer.register, invoice.register, invoice.register_credit_note, receipt.register,
         reports.register_balance, reports.register_open_items,
         interchange.register_import, interchange.register_export, interchange.register_demo,
-        reports.register_check, serve.register_serve,
+        reports.register_check, backup.register_backup, backup.register_restore,
+        serve.register_serve,
         quote.register, recurring.register, serve.register_worker, fx.register,
         company.register, template.register, adjustment.register, receipt.register_refund,
-        terms.register, backup.register_backup, backup.register_restore,
+        terms.register,
     ):
         register(sub, common)
     return parser
