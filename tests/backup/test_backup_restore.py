@@ -43,9 +43,13 @@ def books(new_database: Callable[[str], Database]) -> Books:
     done = cli(db, "demo", "--customers", "4", "--as-of", AS_OF)
     assert done.returncode == 0, done.stderr
     said = reports(db)
-    done = cli(db, "backup", "books.tar")
+    done = cli(db, "backup", "books.tar", "--json")
     assert done.returncode == 0, done.stderr
-    assert "Traceback" not in done.stderr
+    answer = json.loads(done.stdout)
+    assert answer["file"] == "books.tar"
+    assert answer["bytes"] == (db.home / "books.tar").stat().st_size
+    assert [c["code"] for c in answer["manifest"]["companies"]] == ["demo"]
+    assert answer["manifest"]["database"]["vendor"] == VENDOR
     return Books(db, db.home / "books.tar", said)
 
 
@@ -152,7 +156,10 @@ def test_a_backup_taken_while_receipts_are_recorded_restores_to_books_that_pass_
         books: Books, new_database: Callable[[str], Database]) -> None:
     # given books in use: a process recording and allocating receipts, one after another
     live = new_database("live")
-    assert cli(live, "restore", str(books.backup)).returncode == 0
+    done = cli(live, "restore", str(books.backup), "--json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    answer = json.loads(done.stdout)
+    assert (answer["ok"], answer["differences"], answer["problems"]) == (True, [], {"demo": []})
     customer = next(i["customer"] for i in books.said["open-items"]
                     if i["type"] == "instalment")
     receipts_before = len(books.said["export receipts"])

@@ -71,19 +71,23 @@ def backup_make(*, path: Path, now: datetime) -> dict[str, Any]:
         raise BackupFailed("a backup is taken outside any transaction of the caller")
     if path.exists():
         raise BackupFailed(f"{path} exists already: give a new file name")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=path.parent, prefix=".salesledger-backup-") as work:
-        name, dump, database, inventory = vendor.dump(Path(work), database_inventory)
-        manifest = {
-            "format": FORMAT,
-            "format_version": FORMAT_VERSION,
-            "product": "salesledger",
-            "product_version": __version__,
-            "created_at": now.isoformat(timespec="seconds"),
-            "database": database,
-            **inventory,
-        }
-        return archive_write(path, manifest, [(name, dump)], mtime=now.timestamp())
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=path.parent, prefix=".salesledger-backup-") as work:
+            name, dump, database, inventory = vendor.dump(Path(work), database_inventory)
+            manifest = {
+                "format": FORMAT,
+                "format_version": FORMAT_VERSION,
+                "product": "salesledger",
+                "product_version": __version__,
+                "created_at": now.isoformat(timespec="seconds"),
+                "database": database,
+                **inventory,
+            }
+            return archive_write(path, manifest, [(name, dump)], mtime=now.timestamp())
+    except OSError as exc:  # a full disk, a directory we may not write to
+        raise BackupFailed(f"cannot write the backup {path}: {exc.strerror or exc}; nothing "
+                           "was left behind") from None
 
 
 def backup_restore(*, path: Path) -> dict[str, Any]:
@@ -94,7 +98,11 @@ def backup_restore(*, path: Path) -> dict[str, Any]:
     company)."""
     vendor = _vendor()
     with tempfile.TemporaryDirectory(prefix=".salesledger-restore-") as work:
-        opened = archive_open(path, Path(work))
+        try:
+            opened = archive_open(path, Path(work))
+        except OSError as exc:  # unreadable, or no room to copy it out
+            raise BackupFailed(f"cannot read the backup {path}: {exc.strerror or exc}; "
+                               "nothing was restored") from None
         manifest = opened.manifest
         _refuse_unless_restorable(manifest, opened.files, vendor)
         vendor.restore(opened.files[vendor.DUMP], database_has_tables=_has_tables())
