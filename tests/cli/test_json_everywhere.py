@@ -23,7 +23,11 @@ pytestmark = pytest.mark.django_db
 # Commands that are not one question and one answer.
 NOT_RUN = {"serve": "a web server that runs until stopped",
            "worker": "manages its own database connections: run in a process of its own, "
-                     "in test_mail_without_a_mail_server_goes_to_a_file_not_the_terminal"}
+                     "in test_mail_without_a_mail_server_goes_to_a_file_not_the_terminal",
+           "backup": "reads the database outside any transaction (pg_dump is another "
+                     "process): its --json answer is read in tests/backup/test_backup_restore.py",
+           "restore": "needs a second, empty database: its --json answer is read in "
+                      "tests/backup/test_backup_restore.py"}
 
 
 def leaf_parsers(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()
