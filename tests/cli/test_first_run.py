@@ -30,6 +30,22 @@ def test_a_database_that_was_never_set_up_says_how_to_set_it_up(tmp_path: Path) 
     assert "salesledger manage migrate" in problem["message"]
 
 
+def test_a_new_home_with_its_secret_key_in_the_environment_starts(tmp_path: Path) -> None:
+    # given a home directory with nothing in it, and the secret key given by the environment
+    # (so that nothing makes var/ for the key)
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("SALESLEDGER_DATABASE_URL", "SALESLEDGER_TESTING")}
+    env.update(SALESLEDGER_HOME=str(tmp_path), SALESLEDGER_SECRET_KEY="k" * 50)
+    # when the first command sets the books up
+    done = subprocess.run([sys.executable, "-m", "salesledger.cli.main", "init", "--company",
+                           "acme", "--owner", "alice", "--json"],
+                          env=env, capture_output=True, text=True, timeout=120)
+    # then the database is made under var/, where the guide says it is
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"company": "acme", "owner": "alice"}
+    assert (tmp_path / "var" / "salesledger.sqlite3").is_file()
+
+
 @pytest.mark.django_db
 def test_no_company_yet_says_how_to_create_one(capsys) -> None:
     assert main(["balance"]) == 2

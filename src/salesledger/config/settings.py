@@ -219,6 +219,9 @@ def _database() -> dict[str, object]:
     if url:
         db: dict[str, object] = dict(dj_database_url.parse(url))
     else:
+        # SQLite makes the file but not its folder; the secret key may come from the
+        # environment, so var/ is not always made for it.
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
         db = {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": str(VAR_DIR / "salesledger.sqlite3"),
