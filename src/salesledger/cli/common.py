@@ -70,7 +70,10 @@ def parse_decimal(text: str, what: str) -> Decimal:
 
 def parse_line(spec: str) -> LineInput:
     """``"description;quantity;unit price[;tax rate[;discount %[;tax category[;VAT exemption
-    reason[;unit]]]]]"``."""
+    reason[;unit[;seller's item id[;standard item id]]]]]]]"``; a standard id is
+    ``SCHEME:ID`` or a GTIN alone (``domain/party_ids.py``)."""
+    from salesledger.domain.party_ids import parse_item_id
+
     parts = [p.strip() for p in spec.split(";")]
     if len(parts) < 3:
         raise ValidationFailed(f"--line {spec!r}: write 'description;quantity;unit price[;tax %]'")
@@ -80,6 +83,8 @@ def parse_line(spec: str) -> LineInput:
     cat = parts[5] if len(parts) > 5 and parts[5] else "S"
     reason = parts[6] if len(parts) > 6 else ""
     unit = parts[7].upper() if len(parts) > 7 and parts[7] else "C62"
+    seller_id = parts[8] if len(parts) > 8 else ""
+    scheme, standard_id = parse_item_id(parts[9] if len(parts) > 9 else "")
     return LineInput(
         desc,
         parse_decimal(qty, "quantity"),
@@ -89,6 +94,9 @@ def parse_line(spec: str) -> LineInput:
         cat,
         reason,
         unit,
+        seller_id,
+        standard_id,
+        scheme,
     )
 
 

@@ -85,14 +85,19 @@ _PROFILE_OPTIONS = {
     "country": "country", "email": "email", "phone": "phone", "website": "website",
     "iban": "iban", "bic": "bic", "brand_color": "brand_color", "footer": "document_footer",
     "legal_mentions": "legal_mentions", "future_date_horizon": "future_date_horizon_days",
-    "peppol": "sends_peppol",
+    "peppol": "sends_peppol", "creditor_id": "creditor_id", "vat_on_debits": "vat_on_debits",
 }
 _PROFILE_HELP = {"future_date_horizon": "DAYS after today beyond which a new document is "
                                         "refused unless posted with --allow-future-date "
                                         "(default 365)",
                  "peppol": "yes if the company sends its e-invoices through the Peppol "
                            "network: posting then checks the Peppol BIS Billing 3.0 rules "
-                           "too (default no)"}
+                           "too (default no)",
+                 "creditor_id": "the SEPA creditor identifier (e.g. FR72ZZZ123456) that "
+                                "invoices collected by direct debit name (EN 16931 BT-90)",
+                 "vat_on_debits": "yes if the company opted to pay VAT on its services when "
+                                  "it invoices them (France: option pour le paiement de la "
+                                  "taxe d'apres les debits), as its invoices then state"}
 
 
 def cmd_company_set(args: argparse.Namespace) -> int:

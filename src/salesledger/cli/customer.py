@@ -47,6 +47,9 @@ def cmd_customer_add(args: argparse.Namespace) -> int:
         parent_code=args.parent or "",
         po_required=args.po_required,
         notes=args.notes or "",
+        legal_id=args.legal_id or "",
+        endpoint=args.endpoint or "",
+        mandate_reference=args.mandate or "",
         billing=billing,
         contacts=[
             ContactInput(
@@ -85,7 +88,16 @@ def cmd_customer_list(args: argparse.Namespace) -> int:
 
 # The customer fields ``customer update`` changes, as options of the same names.
 UPDATABLE = ("name", "legal_name", "tax_id", "country", "language", "email", "phone", "notes",
-             "credit_limit")
+             "credit_limit", "legal_id", "endpoint", "mandate_reference")
+# How e-invoices identify a customer, and its direct-debit mandate: the help of each option.
+EINVOICE_HELP = {
+    "legal_id": "legal registration number (EN 16931 BT-47): a SIREN or SIRET as typed, or "
+                "SCHEME:NUMBER with its ISO 6523 scheme (0002 SIREN, 0009 SIRET, 0088 GLN...)",
+    "endpoint": "electronic address, e.g. a Peppol participant id (BT-49): SCHEME:ID, e.g. "
+                "0009:73282932000074 or 0088:5790000435951",
+    "mandate_reference": "SEPA direct-debit mandate reference (BT-89): invoices are then "
+                         "collected from the customer's first bank account",
+}
 # The address fields, as the options of ``customer add`` and ``customer update`` name them.
 ADDRESS_OPTIONS = {"address": "line1", "address_line2": "line2", "postal_code": "postal_code",
                    "city": "city", "region": "region", "address_country": "country"}
@@ -141,6 +153,10 @@ def cmd_customer_show(args: argparse.Namespace) -> int:
             ("name", d["name"]),
             ("legal name", d["legal_name"]),
             ("tax id", d["tax_id"]),
+            *([("registration", d["legal_id"])] if d["legal_id"] else []),
+            *([("e-invoice address", d["endpoint"])] if d["endpoint"] else []),
+            *([("direct-debit mandate", d["mandate_reference"])]
+              if d["mandate_reference"] else []),
             ("country", d["country"]),
             ("language", d["language"]),
             ("currency", d["currency"]),
@@ -290,6 +306,9 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
         "--bic",
     ):
         p.add_argument(opt)
+    p.add_argument("--legal-id", help=EINVOICE_HELP["legal_id"])
+    p.add_argument("--endpoint", help=EINVOICE_HELP["endpoint"])
+    p.add_argument("--mandate", help=EINVOICE_HELP["mandate_reference"])
     p.add_argument("--language", default="en")
     p.add_argument("--iban", action="append")
     p.add_argument("--po-required", action="store_true")
@@ -303,8 +322,10 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
                     "change a customer's details (only the options given), or confirm them")
     p.add_argument("code")
     for field in UPDATABLE:
-        p.add_argument("--" + field.replace("_", "-"), dest=field,
-                       help="empty text clears it" if field in ("credit_limit", "notes") else None)
+        p.add_argument("--" + ("mandate" if field == "mandate_reference"
+                               else field.replace("_", "-")), dest=field,
+                       help=EINVOICE_HELP.get(field, "empty text clears it"
+                                              if field in ("credit_limit", "notes") else None))
     p.add_argument("--po-required", dest="po_required", action="store_true", default=None)
     p.add_argument("--no-po-required", dest="po_required", action="store_false")
     for option, field in ADDRESS_OPTIONS.items():

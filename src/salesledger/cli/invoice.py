@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from decimal import Decimal
 from typing import Any
 
 from salesledger.domain.adjustments import DeductionReason
 from salesledger.domain.errors import ValidationFailed
-from salesledger.domain.invoicing import DocumentChargeInput
+from salesledger.domain.invoicing import DocumentChargeInput, SupplyDetails
 
 from .common import (
     NO_LINE,
@@ -41,8 +42,30 @@ def _charge(spec: str, *, is_charge: bool) -> DocumentChargeInput:
     reason, amount, rate = parts[:3]
     category = parts[3].upper() if len(parts) > 3 and parts[3] else "S"
     code = parts[4].upper() if len(parts) > 4 else ""
-    return DocumentChargeInput(is_charge, parse_decimal(amount, f"{what} amount"), reason, code,
-                               parse_decimal(rate.rstrip("%"), f"{what} tax rate"), category)
+    # "5%": a percentage of the lines of its category and rate (EN 16931 BT-94, BT-101).
+    percent = (parse_decimal(amount.rstrip("%").strip(), f"{what} percentage")
+               if amount.endswith("%") else None)
+    return DocumentChargeInput(is_charge, Decimal(0) if percent is not None
+                               else parse_decimal(amount, f"{what} amount"), reason, code,
+                               parse_decimal(rate.rstrip("%"), f"{what} tax rate"), category,
+                               percent)
+
+
+def _supply(args: argparse.Namespace) -> dict[str, Any]:
+    """The supply options given (``--delivery-date``, ``--period-start``, ``--period-end``,
+    ``--contract``, ``--project``, ``--supply-type``), as ``SupplyDetails`` fields."""
+    out: dict[str, Any] = {}
+    for option, field in (("delivery_date", "delivery_date"), ("period_start", "period_start"),
+                          ("period_end", "period_end")):
+        value = getattr(args, option, None)
+        if value is not None:
+            out[field] = parse_date(value, "--" + option.replace("_", "-")) if value else None
+    for option, field in (("contract", "contract_reference"), ("project", "project_reference"),
+                          ("supply_type", "supply_type")):
+        value = getattr(args, option, None)
+        if value is not None:
+            out[field] = value
+    return out
 
 
 def _invoice_input(args: argparse.Namespace, kind: str) -> Any:
@@ -64,6 +87,7 @@ def _invoice_input(args: argparse.Namespace, kind: str) -> Any:
         corrects_number=getattr(args, "corrects", "") or "",
         charges=[_charge(x, is_charge=True) for x in args.charge or []]
         + [_charge(x, is_charge=False) for x in args.allowance or []],
+        supply=SupplyDetails(**_supply(args)),
     )
 
 
@@ -92,6 +116,20 @@ def cmd_invoice_create(args: argparse.Namespace) -> int:
 
 def cmd_credit_note_create(args: argparse.Namespace) -> int:
     return _create_doc(args, "credit_note")
+
+
+def cmd_invoice_update(args: argparse.Namespace) -> int:
+    from salesledger.apps.invoicing.selectors import invoice_get
+    from salesledger.apps.invoicing.services import invoice_supply_set
+
+    company = company_of(args)
+    changes = _supply(args)
+    if not changes:
+        raise ValidationFailed("say what to change (see --help)")
+    inv = invoice_get(company, args.id)
+    invoice_supply_set(actor=actor_of(args, company), company=company, invoice_id=inv.pk,
+                       **changes)
+    return show_invoice(args, company, str(inv.pk))
 
 
 def cmd_invoice_post(args: argparse.Namespace) -> int:
@@ -289,16 +327,31 @@ def cmd_invoice_recover(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------- registration
+def _supply_options(p: argparse.ArgumentParser) -> None:
+    """What a document says about its supply (EN 16931 BT-72, BG-14, BT-12, BT-11, and the
+    French reform's nature of the operation)."""
+    p.add_argument("--delivery-date", metavar="DATE",
+                   help="when the goods or services were delivered (BT-72)")
+    p.add_argument("--period-start", metavar="DATE", help="invoicing period start (BT-73)")
+    p.add_argument("--period-end", metavar="DATE", help="invoicing period end (BT-74)")
+    p.add_argument("--contract", help="contract reference (BT-12)")
+    p.add_argument("--project", help="project reference (BT-11)")
+    p.add_argument("--supply-type", metavar="goods|services|mixed",
+                   help="nature of the operation: goods, services or both")
+
+
 def _document_options(p: argparse.ArgumentParser) -> None:
     """What ``invoice create`` and ``credit-note create`` both take."""
     p.add_argument("--customer", required=True)
     p.add_argument("--date")
     p.add_argument("--line", action="append",
-                   metavar="'DESC;QTY;PRICE[;TAX%[;DISC%[;CAT[;EXEMPTION REASON[;UNIT]]]]]'")
+                   metavar="'DESC;QTY;PRICE[;TAX%[;DISC%[;CAT[;EXEMPTION REASON[;UNIT"
+                           "[;ITEM ID[;GTIN or SCHEME:ID]]]]]]]'")
     p.add_argument("--currency")
     p.add_argument("--rate")
     p.add_argument("--notes")
     p.add_argument("--post", action="store_true", help="post at once")
+    _supply_options(p)
     add_future_date_option(p)
     p.add_argument("--charge", action="append", metavar="'REASON;AMOUNT;TAX%[;CAT[;CODE]]'",
                    help="a document-level charge (freight, packing); repeatable")
@@ -314,6 +367,11 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("--terms")
     p.add_argument("--po")
     p.add_argument("--buyer-reference")
+    p = add_command(g, common, "update", cmd_invoice_update,
+                    "change what a draft says about its supply (only the options given; an "
+                    "empty value clears one)")
+    p.add_argument("id", help="draft id")
+    _supply_options(p)
     p = add_command(g, common, "post", cmd_invoice_post, "post a draft invoice or credit note")
     p.add_argument("id", help="draft id")
     add_future_date_option(p)

@@ -105,6 +105,9 @@ class PaymentInstructions:
     iban: str = ""  # BT-84
     account_name: str = ""  # BT-85
     bic: str = ""  # BT-86
+    mandate: str = ""  # BT-89 (BG-19 direct debit)
+    creditor_id: str = ""  # BT-90: the seller's SEPA creditor identifier
+    debited_account: str = ""  # BT-91: the buyer's IBAN
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +138,9 @@ class Line:
     vat_category: str  # BT-151
     vat_rate: Decimal | None  # BT-152 (none for category O)
     allowances_charges: tuple[AllowanceCharge, ...] = ()  # BG-27 / BG-28
+    seller_item_id: str = ""  # BT-155
+    standard_item_id: str = ""  # BT-157
+    standard_item_scheme: str = ""  # its ISO 6523 ICD scheme (0160 GTIN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +179,21 @@ class Delivery:
 
 
 @dataclass(frozen=True, slots=True)
+class Period:
+    """BG-14: the invoicing period."""
+
+    start: date | None = None  # BT-73
+    end: date | None = None  # BT-74
+
+
+# BT-8, the code of the date VAT becomes due: UNCL 2475 in CII, UNCL 2005 in UBL (EN 16931
+# code lists, BR-CL-06). The model keeps the CII code; UBL writes its counterpart.
+VAT_POINT_INVOICE_DATE = "5"  # the invoice's date (UBL 3): in France, VAT on debits
+VAT_POINT_UBL = {"5": "3", "29": "35", "72": "432"}
+VAT_POINT_CII = {v: k for k, v in VAT_POINT_UBL.items()}
+
+
+@dataclass(frozen=True, slots=True)
 class EInvoice:
     """An invoice or credit note in the EN 16931 semantic model."""
 
@@ -196,6 +217,11 @@ class EInvoice:
     payment: PaymentInstructions | None = None  # BG-16
     payment_terms: str = ""  # BT-20
     allowances_charges: tuple[AllowanceCharge, ...] = ()  # BG-20 / BG-21
+    business_process: str = ""  # BT-23 (CII only: Peppol fixes UBL's ProfileID)
+    contract_reference: str = ""  # BT-12
+    project_reference: str = ""  # BT-11
+    period: Period | None = None  # BG-14
+    vat_point_code: str = ""  # BT-8, UNCL 2475 (see VAT_POINT_UBL)
 
     @property
     def is_credit_note(self) -> bool:

@@ -20,12 +20,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
 from ..money import Money, Rounding, get_currency, quantize
 from .errors import EmptyInvoice, NegativeQuantity, PurchaseOrderRequired, ValidationFailed
+from .party_ids import parse_item_id
 from .tax_balance import TaxItem, balance_group, group_tax
 
 HUNDRED = Decimal(100)
@@ -62,6 +64,11 @@ class LineInput:
     exemption_reason: str = ""
     # UN/ECE Recommendation 20 unit of measure (EN 16931 BT-130); C62 is "one" (a unit).
     unit_code: str = "C62"
+    # The item's identifiers: the seller's own code (EN 16931 BT-155) and a standard one
+    # (BT-157) with its ISO 6523 scheme (0160: a GTIN), checked by ``domain/party_ids.py``.
+    seller_item_id: str = ""
+    standard_item_id: str = ""
+    standard_item_scheme: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,15 +83,68 @@ class DocumentChargeInput:
     reason_code: str = ""
     tax_rate: Decimal = Decimal(0)
     tax_category: str = VatCategory.STANDARD.value
+    # Given as a percentage (EN 16931 BT-94, BT-101) of the lines of its category and rate:
+    # ``compute_totals`` computes the amount (``amount`` is then not read).
+    percent: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class ChargeTotal:
     """A document allowance or charge in minor units, with the VAT it adds (a charge) or
-    takes off (an allowance, negative) when tax is rounded per line."""
+    takes off (an allowance, negative) when tax is rounded per line; ``base``: the line nets
+    a percentage was taken of (BT-93, BT-100), for one given as a percentage."""
 
     amount: int
     tax: int
+    base: int | None = None
+
+
+SUPPLY_TYPES = ("goods", "services", "mixed")
+
+
+@dataclass(frozen=True, slots=True)
+class SupplyDetails:
+    """What a document says about the supply beyond its lines (EN 16931): when it was
+    delivered (BT-72) or the period it covers (BG-14: BT-73, BT-74), the contract (BT-12) and
+    project (BT-11) it belongs to, and whether it is of goods, services or both (the nature
+    of the operation the French reform asks for, BT-23 in CII)."""
+
+    delivery_date: date | None = None
+    period_start: date | None = None
+    period_end: date | None = None
+    contract_reference: str = ""
+    project_reference: str = ""
+    supply_type: str = ""
+
+    def as_json(self) -> dict[str, str]:
+        """As a snapshot keeps it: only what is given, dates in ISO form."""
+        out = {"delivery_date": self.delivery_date, "period_start": self.period_start,
+               "period_end": self.period_end, "contract_reference": self.contract_reference,
+               "project_reference": self.project_reference, "supply_type": self.supply_type}
+        return {k: v.isoformat() if isinstance(v, date) else v for k, v in out.items() if v}
+
+
+def check_supply(details: SupplyDetails) -> SupplyDetails:
+    """The supply details of a document, checked where they are typed: a period that ends
+    before it starts is refused (EN 16931 BR-29), references are one line of at most 60
+    characters, the nature of the operation is goods, services or mixed."""
+    start, end = details.period_start, details.period_end
+    if start and end and end < start:
+        raise ValidationFailed(f"the invoicing period ends ({end}) before it starts ({start}) "
+                               "(EN 16931 rule BR-29)", field="period")
+    refs = {}
+    for name in ("contract_reference", "project_reference"):
+        value = " ".join(getattr(details, name).split())
+        if len(value) > 60:
+            raise ValidationFailed(f"the {name.replace('_', ' ')} is longer than 60 characters",
+                                   field=name)
+        refs[name] = value
+    kind = details.supply_type.strip().lower()
+    if kind not in ("", *SUPPLY_TYPES):
+        raise ValidationFailed(f"nature of the operation {details.supply_type!r}: use goods, "
+                               "services or mixed", field="supply_type")
+    return SupplyDetails(details.delivery_date, start, end, refs["contract_reference"],
+                         refs["project_reference"], kind)
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,6 +265,24 @@ def validate_line(line: LineInput, index: int, *, allow_negative: bool = False) 
         raise ValidationFailed(
             f"{where}: tax category {line.tax_category} takes a 0 % rate", line=index + 1
         )
+    _check_item_ids(line, where, index)
+
+
+def _check_item_ids(line: LineInput, where: str, index: int) -> None:
+    """The item's identifiers (BT-155, BT-157): one word each, a standard one in its scheme
+    and with its check digits (a GTIN's), as ``party_ids`` checks them when typed."""
+    seller = line.seller_item_id
+    if seller and (len(seller) > 40 or seller != seller.strip() or "\n" in seller):
+        raise ValidationFailed(f"{where}: the seller's item id is one line of at most 40 "
+                               "characters", line=index + 1)
+    if line.standard_item_id or line.standard_item_scheme:
+        try:
+            given = (line.standard_item_scheme, line.standard_item_id)
+            if not all(given) or parse_item_id(":".join(given)) != given:
+                raise ValidationFailed(f"item identifier {':'.join(given)!r} is not in its "
+                                       "compact form SCHEME:ID", field="standard_id")
+        except ValidationFailed as exc:
+            raise ValidationFailed(f"{where}: {exc.message}", line=index + 1) from None
 
 
 def validate_charge(charge: DocumentChargeInput, index: int, exponent: int) -> int:
@@ -231,6 +309,11 @@ def validate_charge(charge: DocumentChargeInput, index: int, exponent: int) -> i
     if not (Decimal(0) <= charge.tax_rate <= HUNDRED):
         raise ValidationFailed(f"{where}: tax rate must be between 0 and 100 %",
                                charge=index + 1)
+    if charge.percent is not None and not (
+            charge.percent.is_finite() and Decimal(0) < charge.percent <= HUNDRED
+            and charge.percent.as_tuple().exponent >= -4):  # type: ignore[operator]
+        raise ValidationFailed(f"{where}: a percentage is more than 0 and at most 100, with "
+                               "at most four decimals", charge=index + 1)
     if charge.tax_category not in VatCategory._value2member_map_:
         raise ValidationFailed(f"{where}: unknown tax category {charge.tax_category!r}",
                                charge=index + 1)
@@ -269,8 +352,11 @@ def compute_totals(
     exponent = get_currency(currency).exponent
     for i, line in enumerate(lines):
         validate_line(line, i, allow_negative=allow_negative)
-    amounts = [validate_charge(c, i, exponent) for i, c in enumerate(charges)]
     nets = [line_net(line, exponent, rounding) for line in lines]
+    bases = [_percent_base(c, lines, nets) for c in charges]
+    charges = [c if b is None else _at_percent(c, b, exponent, rounding)
+               for c, b in zip(charges, bases, strict=True)]
+    amounts = [validate_charge(c, i, exponent) for i, c in enumerate(charges)]
     line_taxes = [_tax(n, line.tax_rate, rounding) for n, line in zip(nets, lines, strict=True)]
     # An allowance is a negative amount of its group; its tax is rounded like a line's.
     signed = [a if c.is_charge else -a for a, c in zip(amounts, charges, strict=True)]
@@ -328,8 +414,29 @@ def compute_totals(
         tax=sum(g.tax for g in groups),
         allowance_total=allowance_total,
         charge_total=charge_total,
-        charges=tuple(ChargeTotal(a, t) for a, t in zip(amounts, charge_taxes, strict=True)),
+        charges=tuple(ChargeTotal(a, t, b)
+                      for a, t, b in zip(amounts, charge_taxes, bases, strict=True)),
     )
+
+
+def _percent_base(charge: DocumentChargeInput, lines: Sequence[LineInput],
+                  nets: list[int]) -> int | None:
+    """The line nets (minor units) a percentage allowance or charge is taken of: those of
+    its VAT category and rate (the group it enters); None for one given as an amount."""
+    if charge.percent is None:
+        return None
+    key = (charge.tax_category, charge.tax_rate.normalize())
+    return sum(n for n, li in zip(nets, lines, strict=True)
+               if (li.tax_category, li.tax_rate.normalize()) == key)
+
+
+def _at_percent(charge: DocumentChargeInput, base: int, exponent: int,
+                rounding: Rounding) -> DocumentChargeInput:
+    """The allowance or charge with the amount its percentage of ``base`` comes to, rounded
+    to the currency (EN 16931: BT-92 = BT-93 x BT-94 / 100)."""
+    assert charge.percent is not None
+    minor = quantize(Decimal(base) * charge.percent / HUNDRED, 0, rounding)
+    return replace(charge, amount=minor.scaleb(-exponent))
 
 
 def _signed_tax(amount: int, rate: Decimal, rounding: Rounding) -> int:

@@ -37,7 +37,7 @@ from .errors import (
     NotFound,
     ValidationFailed,
 )
-from .invoicing import DocumentChargeInput, LineInput, Totals, VatCategory
+from .invoicing import DocumentChargeInput, LineInput, SupplyDetails, Totals, VatCategory
 from .journal import Line, document_entry, to_base
 from .lifecycle import DocStatus
 from .numbering import format_number
@@ -216,7 +216,8 @@ def plan_document(*, number: str, kind: str, issue_date: date, currency: str, ra
                   po_number: str, buyer_reference: str, corrects: str | None,
                   lines: Sequence[LineInput], charges: Sequence[DocumentChargeInput],
                   totals: Totals, terms: Terms, given: list[ScheduledInstalment] | None,
-                  rounding: Rounding, opening: bool = False) -> DocumentToWrite:
+                  rounding: Rounding, opening: bool = False,
+                  supply: SupplyDetails | None = None) -> DocumentToWrite:
     """What posting writes for a checked document numbered ``number``. A credit note, or an
     invoice of zero, has no instalment: it is an open item as a whole."""
     credit = kind == CREDIT_NOTE
@@ -233,7 +234,7 @@ def plan_document(*, number: str, kind: str, issue_date: date, currency: str, ra
         number=number, kind=kind, issue_date=issue_date, currency=currency, rate=rate,
         customer=customer, po_number=po_number, buyer_reference=buyer_reference,
         corrects=corrects, lines=lines, totals=totals, charges=charges,
-        payment_reference=reference)
+        payment_reference=reference, supply=supply)
     text = snapshot_json(snapshot)
     return DocumentToWrite(
         base_total=base_total, instalments=schedule,

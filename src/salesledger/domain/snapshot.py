@@ -18,7 +18,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from .invoicing import DocumentChargeInput, LineInput, Totals
+from .invoicing import ChargeTotal, DocumentChargeInput, LineInput, SupplyDetails, Totals
 
 
 def decimal_text(value: Decimal) -> str:
@@ -31,9 +31,12 @@ def build_snapshot(*, number: str | None, kind: str, issue_date: date, currency:
                    rate: Decimal, customer: dict[str, Any], po_number: str,
                    buyer_reference: str, corrects: str | None, lines: Sequence[LineInput],
                    totals: Totals, charges: Sequence[DocumentChargeInput] = (),
-                   payment_reference: str = "") -> dict[str, Any]:
-    """What was issued, as JSON: hashed at posting so that any later change shows."""
-    return {
+                   payment_reference: str = "", supply: SupplyDetails | None = None
+                   ) -> dict[str, Any]:
+    """What was issued, as JSON: hashed at posting so that any later change shows. What a
+    document gives beyond its lines (supply details, item identifiers, a percentage) is
+    frozen only when given, so that a document without it keeps the shape it always had."""
+    snap = {
         "number": number, "kind": kind, "issue_date": issue_date.isoformat(),
         # ISO 11649 creditor reference (domain/references.py), printed on the document.
         "payment_reference": payment_reference,
@@ -45,14 +48,14 @@ def build_snapshot(*, number: str | None, kind: str, issue_date: date, currency:
              "discount_percent": decimal_text(li.discount_percent),
              "tax_rate": decimal_text(li.tax_rate), "tax_category": li.tax_category,
              "exemption_reason": li.exemption_reason, "unit_code": li.unit_code,
-             "net": lt.net, "tax": lt.tax}
+             "net": lt.net, "tax": lt.tax, **_item_ids(li)}
             for li, lt in zip(lines, totals.lines, strict=True)
         ],
         # Document allowances and charges (EN 16931 BG-20/BG-21), amounts in minor units.
         "charges": [
             {"is_charge": c.is_charge, "reason": c.reason, "reason_code": c.reason_code,
              "amount": ct.amount, "tax_category": c.tax_category,
-             "tax_rate": decimal_text(c.tax_rate), "tax": ct.tax}
+             "tax_rate": decimal_text(c.tax_rate), "tax": ct.tax, **_percent(c, ct)}
             for c, ct in zip(charges, totals.charges, strict=True)
         ],
         "allowance_total": totals.allowance_total, "charge_total": totals.charge_total,
@@ -60,6 +63,22 @@ def build_snapshot(*, number: str | None, kind: str, issue_date: date, currency:
                        for g in totals.tax_groups],
         "net": totals.net, "tax": totals.tax, "total": totals.total,
     }
+    details = supply.as_json() if supply is not None else {}
+    if details:
+        snap["supply"] = details
+    return snap
+
+
+def _item_ids(line: LineInput) -> dict[str, str]:
+    ids = {"seller_item_id": line.seller_item_id, "standard_item_id": line.standard_item_id,
+           "standard_item_scheme": line.standard_item_scheme}
+    return {k: v for k, v in ids.items() if v}
+
+
+def _percent(charge: DocumentChargeInput, total: ChargeTotal) -> dict[str, Any]:
+    if charge.percent is None:
+        return {}
+    return {"percent": decimal_text(charge.percent), "base": total.base}
 
 
 def snapshot_json(snapshot: dict[str, Any]) -> str:

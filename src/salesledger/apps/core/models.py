@@ -83,6 +83,11 @@ class Company(models.Model):
     # The company sends its e-invoices through the Peppol network: posting then refuses a
     # document that Peppol BIS Billing 3.0 would refuse (docs/design/e-invoicing.md).
     sends_peppol = models.BooleanField(default=False)
+    # SEPA creditor identifier (EN 16931 BT-90), for invoices collected by direct debit.
+    creditor_id = models.CharField(max_length=35, blank=True)
+    # France: the company opted to pay VAT on its services when invoiced ("option pour le
+    # paiement de la taxe d'apres les debits"), stated on its invoices (BT-8).
+    vat_on_debits = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

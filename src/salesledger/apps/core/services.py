@@ -316,7 +316,8 @@ PROFILE_TEXT_FIELDS = (
     "website", "registration_id", "document_footer", "legal_mentions",
 )
 PROFILE_FIELDS = frozenset((*PROFILE_TEXT_FIELDS, "tax_id", "country", "email", "iban", "bic",
-                            "brand_color", "logo", "future_date_horizon_days", "sends_peppol"))
+                            "brand_color", "logo", "future_date_horizon_days", "sends_peppol",
+                            "creditor_id", "vat_on_debits"))
 LOGO_MAX_BYTES = 1024 * 1024
 
 
@@ -367,8 +368,12 @@ def _profile_value(field: str, value: Any, country: str) -> Any:
 
     if field == "logo":
         return value
-    if field == "sends_peppol":
+    if field in ("sends_peppol", "vat_on_debits"):
         return _yes_no(value, field)
+    if field == "creditor_id":
+        from salesledger.domain.party_ids import check_creditor_id
+
+        return check_creditor_id("" if value is None else str(value))
     if field == "future_date_horizon_days":
         try:
             return check_horizon_days(int(str(value).strip()))

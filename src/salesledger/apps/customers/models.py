@@ -66,6 +66,17 @@ class Customer(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     # When the customer's personal data was erased (``customer_anonymise``); set once.
     anonymised_at = models.DateTimeField(null=True, blank=True)
+    # How e-invoices identify the buyer (docs/design/e-invoicing.md, domain/party_ids.py):
+    # its legal registration number with its ISO 6523 scheme (EN 16931 BT-47: a SIREN is
+    # 0002, a SIRET 0009) and the electronic address a network delivers to (BT-49, an EAS
+    # scheme and id: a Peppol participant id). Empty: derived from the VAT number.
+    legal_id = models.CharField(max_length=40, blank=True)
+    legal_id_scheme = models.CharField(max_length=4, blank=True)
+    endpoint_scheme = models.CharField(max_length=4, blank=True)
+    endpoint_id = models.CharField(max_length=100, blank=True)
+    # The SEPA direct-debit mandate the customer signed (BT-89): its invoices are then
+    # collected by direct debit from its first bank account (BT-91).
+    mandate_reference = models.CharField(max_length=35, blank=True)
 
     class Meta:
         constraints = [

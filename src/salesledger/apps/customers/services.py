@@ -19,6 +19,7 @@ from salesledger.domain.identifiers import (
     normalise_iban,
     normalise_tax_id,
 )
+from salesledger.domain.party_ids import check_mandate, parse_endpoint, parse_legal_id
 from salesledger.domain.terms import Terms
 from salesledger.money import Money, is_currency
 
@@ -76,6 +77,12 @@ class CustomerInput:
     parent_code: str = ""
     po_required: bool = False
     notes: str = ""
+    # How e-invoices identify the customer: its registration number (``732829320``, or
+    # ``0009:73282932000074`` with its ICD scheme), its electronic address (``SCHEME:ID``,
+    # a Peppol participant id), and the SEPA mandate its invoices are debited under.
+    legal_id: str = ""
+    endpoint: str = ""
+    mandate_reference: str = ""
     billing: AddressInput | None = None
     shipping: AddressInput | None = None
     contacts: list[ContactInput] = field(default_factory=list)
@@ -177,6 +184,11 @@ def build_customer(
         bad = set(c.roles) - set(ContactRole.values)
         if bad:
             raise ValidationFailed(f"unknown contact role {sorted(bad)[0]!r}", field="contacts")
+    legal_id, legal_scheme = parse_legal_id(data.legal_id, country)
+    endpoint_scheme, endpoint_id = parse_endpoint(data.endpoint)
+    mandate = check_mandate(data.mandate_reference)
+    if mandate:
+        check_direct_debit(company, has_account=bool(data.bank_accounts))
     return Customer(
         company=company,
         code=data.code.strip(),
@@ -193,7 +205,24 @@ def build_customer(
         parent=parent,
         po_required=data.po_required,
         notes=data.notes,
+        legal_id=legal_id,
+        legal_id_scheme=legal_scheme,
+        endpoint_scheme=endpoint_scheme,
+        endpoint_id=endpoint_id,
+        mandate_reference=mandate,
     )
+
+
+def check_direct_debit(company: Company, *, has_account: bool) -> None:
+    """A customer whose invoices are collected by direct debit needs a bank account to debit
+    (EN 16931 BT-91), and the company its SEPA creditor identifier (BT-90)."""
+    if not company.creditor_id:
+        raise ValidationFailed("a direct-debit mandate needs the company's SEPA creditor "
+                               "identifier: set it first (company set --creditor-id)",
+                               field="mandate")
+    if not has_account:
+        raise ValidationFailed("a direct-debit mandate needs the customer's bank account to "
+                               "debit: give its IBAN (--iban)", field="mandate")
 
 
 def customer_children(
@@ -306,6 +335,9 @@ EDITABLE = (
     "po_required",
     "notes",
     "credit_limit",
+    "legal_id",
+    "endpoint",
+    "mandate_reference",
 )
 
 
@@ -329,6 +361,16 @@ def customer_update(*, actor: Actor, company: Company, code: str, **changes: Any
                                  own_country=company.country)
             if "tax_id" in changes:
                 changes["tax_id"] = tax_id
+        if "legal_id" in changes:
+            changes["legal_id"], changes["legal_id_scheme"] = parse_legal_id(
+                str(changes["legal_id"] or ""), changes.get("country", customer.country))
+        if "endpoint" in changes:
+            changes["endpoint_scheme"], changes["endpoint_id"] = parse_endpoint(
+                str(changes.pop("endpoint") or ""))
+        if "mandate_reference" in changes:
+            changes["mandate_reference"] = check_mandate(str(changes["mandate_reference"] or ""))
+            if changes["mandate_reference"]:
+                check_direct_debit(company, has_account=customer.bank_accounts.exists())
         if "credit_limit" in changes and not isinstance(changes["credit_limit"], int):
             changes["credit_limit"] = parse_credit_limit(
                 changes["credit_limit"] or "", customer.currency or company.base_currency)
@@ -473,4 +515,7 @@ def customer_snapshot(c: Customer) -> dict[str, Any]:
         "po_required": c.po_required,
         "terms": c.payment_terms.code if c.payment_terms_id and c.payment_terms else None,
         "parent": c.parent.code if c.parent_id and c.parent else None,
+        "legal_id": f"{c.legal_id_scheme}:{c.legal_id}" if c.legal_id else "",
+        "endpoint": f"{c.endpoint_scheme}:{c.endpoint_id}" if c.endpoint_id else "",
+        "mandate_reference": c.mandate_reference,
     }

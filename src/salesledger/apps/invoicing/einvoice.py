@@ -36,6 +36,7 @@ from salesledger.domain.einvoice import (
     Line,
     Party,
     PaymentInstructions,
+    Period,
     PostalAddress,
     PrecedingInvoice,
     VatBreakdown,
@@ -51,10 +52,14 @@ from salesledger.domain.invoicing import VatCategory
 from salesledger.domain.journal import to_base
 from salesledger.formats.einvoice.codes import (
     CREDIT_TRANSFER,
+    DIRECT_DEBIT,
     NOT_DEFINED,
     SEPA_CREDIT_TRANSFER,
+    SEPA_DIRECT_DEBIT,
+    business_process_for,
     electronic_address_for,
     legal_scheme_for,
+    vat_point_code_for,
 )
 from salesledger.money import Money, Rounding, quantize
 
@@ -115,13 +120,19 @@ def _buyer(issued: dict[str, Any], email: str) -> Party:
     if address is None and country:
         address = PostalAddress(country=country)
     vat = _vat_id(issued.get("tax_id", ""), address.country if address else country)
-    endpoint = electronic_address_for(vat, email)
+    # The address the customer gave (a Peppol participant id, BT-49), else one derived
+    # from its VAT number, else its e-mail.
+    given = issued.get("endpoint") or {}
+    endpoint = ((given["scheme"], given["id"]) if given.get("id")
+                else electronic_address_for(vat, email))
+    legal = issued.get("legal_id") or {}
     legal_name = (issued.get("legal_name") or "").strip()
     name = (issued.get("name") or "").strip()
     return Party(
         name=legal_name or name,
         trading_name=name if legal_name and legal_name != name else "",
         address=address, vat_id=vat,
+        legal_id=legal.get("id", ""), legal_id_scheme=legal.get("scheme", ""),
         electronic_address=ElectronicAddress(*endpoint) if endpoint else None,
         contact=Contact(email=email) if email else None,
     )
@@ -154,7 +165,10 @@ def _line(index: int, li: dict[str, Any], currency: str) -> Line:
     return Line(id=str(index), name=li["description"], quantity=qty,
                 unit_code=li.get("unit_code") or "C62", net_amount=net,
                 net_price=price, vat_category=category,
-                vat_rate=vat_rate(category, li["tax_rate"]), allowances_charges=adjustments)
+                vat_rate=vat_rate(category, li["tax_rate"]), allowances_charges=adjustments,
+                seller_item_id=li.get("seller_item_id", ""),
+                standard_item_id=li.get("standard_item_id", ""),
+                standard_item_scheme=li.get("standard_item_scheme", ""))
 
 
 def _money_of(currency: str) -> Callable[[int], Decimal]:
@@ -202,10 +216,17 @@ def _breakdown(snap: dict[str, Any], currency: str) -> tuple[VatBreakdown, ...]:
 
 
 def _charges(snap: dict[str, Any], currency: str) -> tuple[AllowanceCharge, ...]:
+    """Document allowances and charges (BG-20, BG-21); one given as a percentage states it
+    (BT-94, BT-101) with its base (BT-93, BT-100), except in a currency of fewer than two
+    decimals, where the amount rounded to the unit could not agree with them within the
+    0.02 Peppol allows (PEPPOL-EN16931-R040)."""
     money = _money_of(currency)
+    exact = Money.zero(currency).exponent >= 2
     return tuple(
         AllowanceCharge(is_charge=c["is_charge"], amount=money(c["amount"]), reason=c["reason"],
                         reason_code=c["reason_code"],
+                        base_amount=money(c["base"]) if exact and "percent" in c else None,
+                        percent=Decimal(c["percent"]) if exact and "percent" in c else None,
                         vat_category=vat_category(c["tax_category"], c["tax_rate"]),
                         vat_rate=vat_rate(c["tax_category"], c["tax_rate"]))
         for c in snap.get("charges", ()))
@@ -265,6 +286,14 @@ def _payment(company: Company, inv: Invoice, snap: dict[str, Any]) -> PaymentIns
     # The structured creditor reference (ISO 11649) frozen at posting, else the number.
     remittance = (snap.get("payment_reference") or inv.payment_reference or snap.get("number")
                   or "")
+    mandate = snap["customer"].get("mandate")
+    if mandate:
+        # Collected by direct debit (BG-19): the mandate and the account debited, frozen at
+        # posting, and the company's SEPA creditor identifier.
+        return PaymentInstructions(
+            means_code=SEPA_DIRECT_DEBIT if snap["currency"] == "EUR" else DIRECT_DEBIT,
+            remittance=remittance, mandate=mandate["reference"],
+            creditor_id=company.creditor_id, debited_account=mandate.get("iban", ""))
     if not company.iban:
         return PaymentInstructions(means_code=NOT_DEFINED, remittance=remittance)
     sepa = snap["currency"] == "EUR"
@@ -303,9 +332,21 @@ def _delivery(inv: Invoice, snap: dict[str, Any], buyer: Party) -> Delivery | No
         return None
     categories = {li["tax_category"] for li in snap["lines"]}
     categories |= {c["tax_category"] for c in snap.get("charges", ())}
-    day = (date.fromisoformat(snap["issue_date"])
-           if VatCategory.INTRA_COMMUNITY in categories else None)
+    supply = snap.get("supply") or {}
+    day = date.fromisoformat(supply["delivery_date"]) if supply.get("delivery_date") else None
+    if day is None and VatCategory.INTRA_COMMUNITY in categories and not _period(snap):
+        day = date.fromisoformat(snap["issue_date"])
     return Delivery(date=day, address=address)
+
+
+def _period(snap: dict[str, Any]) -> Period | None:
+    """The invoicing period (BG-14) the document gives, if any."""
+    supply = snap.get("supply") or {}
+    start, end = supply.get("period_start"), supply.get("period_end")
+    if not (start or end):
+        return None
+    return Period(date.fromisoformat(start) if start else None,
+                  date.fromisoformat(end) if end else None)
 
 
 def build_einvoice(company: Company, inv: Invoice, snap: dict[str, Any],
@@ -320,6 +361,8 @@ def build_einvoice(company: Company, inv: Invoice, snap: dict[str, Any],
         buyer = replace(buyer, vat_id="")
     due = _payment_terms(company, inv, snap, instalments)
     foreign = cur != base
+    supply = snap.get("supply") or {}
+    supply_type = supply.get("supply_type", "")
     preceding: tuple[PrecedingInvoice, ...] = ()
     if snap.get("corrects"):
         original = inv.corrects
@@ -341,6 +384,12 @@ def build_einvoice(company: Company, inv: Invoice, snap: dict[str, Any],
         preceding=preceding, delivery=_delivery(inv, snap, buyer),
         payment=_payment(company, inv, snap), payment_terms=due.terms,
         allowances_charges=_charges(snap, cur),
+        business_process=business_process_for(company.country.upper(), supply_type),
+        contract_reference=supply.get("contract_reference", ""),
+        project_reference=supply.get("project_reference", ""),
+        period=_period(snap),
+        vat_point_code=vat_point_code_for(company.country.upper(), company.vat_on_debits,
+                                          supply_type),
     )
 
 

@@ -24,6 +24,7 @@ from salesledger.domain.fx import parse_rate
 from salesledger.domain.invoicing import (
     DocumentChargeInput,
     LineInput,
+    SupplyDetails,
     TaxRounding,
     Totals,
     compute_totals,
@@ -79,7 +80,8 @@ def line_inputs(inv: Invoice) -> list[LineInput]:
     """The lines of a stored document, as the pure core takes them."""
     return [
         LineInput(li.description, li.quantity, li.unit_price, li.tax_rate,
-                  li.discount_percent, li.tax_category, li.exemption_reason, li.unit_code)
+                  li.discount_percent, li.tax_category, li.exemption_reason, li.unit_code,
+                  li.seller_item_id, li.standard_item_id, li.standard_item_scheme)
         for li in inv.lines.all()
     ]
 
@@ -89,17 +91,53 @@ def charge_inputs(inv: Invoice) -> list[DocumentChargeInput]:
     them (amounts back from minor units)."""
     return [
         DocumentChargeInput(c.is_charge, Money.from_minor(c.amount, inv.currency).amount,
-                            c.reason, c.reason_code, Decimal(c.tax_rate), c.tax_category)
+                            c.reason, c.reason_code, Decimal(c.tax_rate), c.tax_category,
+                            None if c.percent is None else Decimal(c.percent))
         for c in inv.charges.all()
     ]
 
 
-def issued_customer(customer: Customer, billing: dict[str, str] | None) -> dict[str, Any]:
+def supply_details(inv: Invoice) -> SupplyDetails:
+    """What a stored document says about its supply (delivery date, period, contract,
+    project, nature of the operation), as the pure core takes it."""
+    return SupplyDetails(inv.delivery_date, inv.period_start, inv.period_end,
+                         inv.contract_reference, inv.project_reference, inv.supply_type)
+
+
+def issued_customer(customer: Customer, billing: dict[str, str] | None,
+                    debit_iban: str = "") -> dict[str, Any]:
     """The customer as printed on a document: frozen into its snapshot at posting (with the
-    language the document is written in, docs/design/documents.md)."""
-    return {"code": customer.code, "name": customer.name, "legal_name": customer.legal_name,
-            "tax_id": customer.tax_id, "country": customer.country, "billing_address": billing,
-            "language": customer.language}
+    language the document is written in, docs/design/documents.md). How e-invoices identify
+    it (registration number BT-47, electronic address BT-49) and its direct-debit mandate
+    (BT-89) with the account debited (BT-91, ``debit_iban``: its first bank account) are
+    frozen only when the customer has them, so that others keep the shape they had."""
+    issued: dict[str, Any] = {
+        "code": customer.code, "name": customer.name, "legal_name": customer.legal_name,
+        "tax_id": customer.tax_id, "country": customer.country, "billing_address": billing,
+        "language": customer.language}
+    if customer.legal_id:
+        issued["legal_id"] = {"scheme": customer.legal_id_scheme, "id": customer.legal_id}
+    if customer.endpoint_id:
+        issued["endpoint"] = {"scheme": customer.endpoint_scheme, "id": customer.endpoint_id}
+    if customer.mandate_reference:
+        issued["mandate"] = {"reference": customer.mandate_reference, "iban": debit_iban}
+    return issued
+
+
+def debit_iban_of(customer: Customer) -> str:
+    """The account a direct debit takes from: the customer's first bank account (prefetch
+    ``bank_accounts`` to read it without a query)."""
+    accounts = sorted(customer.bank_accounts.all(), key=lambda a: a.pk)
+    return accounts[0].iban if accounts else ""
+
+
+def issued_customer_of(customer: Customer) -> dict[str, Any]:
+    """``issued_customer`` with the billing address and debited account read from the
+    customer's (prefetched) addresses and bank accounts."""
+    billing = next((a.as_dict() for a in customer.addresses.all() if a.kind == "billing"),
+                   None)
+    return issued_customer(customer, billing,
+                           debit_iban_of(customer) if customer.mandate_reference else "")
 
 
 def document_snapshot(inv: Invoice, totals: Totals, lines: list[LineInput],
@@ -107,11 +145,10 @@ def document_snapshot(inv: Invoice, totals: Totals, lines: list[LineInput],
                       ) -> dict[str, Any]:
     """The snapshot of stored document ``inv`` with ``totals``: what posting freezes (a
     draft has no number yet)."""
-    c = inv.customer
-    billing = next((a.as_dict() for a in c.addresses.all() if a.kind == "billing"), None)
     return build_snapshot(
         number=inv.number, kind=inv.kind, issue_date=inv.issue_date, currency=inv.currency,
-        rate=Decimal(inv.rate), customer=issued_customer(c, billing), po_number=inv.po_number,
-        buyer_reference=inv.buyer_reference,
+        rate=Decimal(inv.rate), customer=issued_customer_of(inv.customer),
+        po_number=inv.po_number, buyer_reference=inv.buyer_reference,
         corrects=inv.corrects.number if inv.corrects_id and inv.corrects else None,
-        lines=lines, totals=totals, charges=charges, payment_reference=payment_reference)
+        lines=lines, totals=totals, charges=charges, payment_reference=payment_reference,
+        supply=supply_details(inv))

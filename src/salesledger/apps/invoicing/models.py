@@ -79,6 +79,16 @@ class Invoice(ImmutableModel):
     # total. Booked against the opening-balances account, not sales and VAT; never an
     # e-invoice of this ledger (docs/design/opening-items.md).
     opening = models.BooleanField(default=False)
+    # What EN 16931 says about the supply (docs/design/e-invoicing.md): when it was
+    # delivered (BT-72) or the period invoiced (BT-73, BT-74), the contract (BT-12) and
+    # project (BT-11) it belongs to, and whether it is of goods, services or both (the
+    # French reform's "nature of the operation", BT-23 in CII).
+    delivery_date = models.DateField(null=True, blank=True)
+    period_start = models.DateField(null=True, blank=True)
+    period_end = models.DateField(null=True, blank=True)
+    contract_reference = models.CharField(max_length=60, blank=True)
+    project_reference = models.CharField(max_length=60, blank=True)
+    supply_type = models.CharField(max_length=8, blank=True)  # goods, services, mixed
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -130,6 +140,11 @@ class InvoiceLine(ImmutableModel, SaleLineFields):
     position = models.PositiveIntegerField()
     net = models.BigIntegerField(default=0)
     tax = models.BigIntegerField(default=0)
+    # The item's identifiers (EN 16931 BT-155 the seller's, BT-157 a standard one with its
+    # ISO 6523 scheme, 0160 for a GTIN).
+    seller_item_id = models.CharField(max_length=40, blank=True)
+    standard_item_id = models.CharField(max_length=40, blank=True)
+    standard_item_scheme = models.CharField(max_length=4, blank=True)
 
     class Meta:
         ordering = ["position"]
@@ -155,6 +170,9 @@ class DocumentCharge(ImmutableModel):
         max_length=3, choices=[(c.value, c.name) for c in VatCategory], default="S"
     )
     tax_rate = DecimalText(default=Decimal(0))
+    # An allowance or charge given as a percentage (BT-94, BT-101) of the lines of its VAT
+    # category and rate; ``amount`` is what that percentage came to.
+    percent = DecimalText(null=True, blank=True)
 
     class Meta:
         ordering = ["position"]

@@ -28,9 +28,13 @@ from salesledger.apps.customers.selectors import customer_get
 from salesledger.apps.customers.services import payment_terms_find
 from salesledger.domain import lifecycle
 from salesledger.domain.errors import CurrencyMismatch, NotFound, ValidationFailed
-from salesledger.domain.invoicing import DocumentChargeInput, LineInput
+from salesledger.domain.invoicing import (
+    DocumentChargeInput,
+    LineInput,
+    SupplyDetails,
+    check_supply,
+)
 from salesledger.domain.journal import to_base
-from salesledger.money import Money
 
 from .issuing import (
     charge_inputs,
@@ -38,6 +42,7 @@ from .issuing import (
     document_currency,
     line_inputs,
     resolve_rate,
+    supply_details,
 )
 from .models import DocKind, DocumentCharge, Invoice, InvoiceLine
 from .posting.check import BulkDoc, documents_prepare
@@ -61,6 +66,8 @@ class InvoiceInput:
     exemption_reasons: list[str] = field(default_factory=list)
     # Document-level allowances and charges (EN 16931 BG-20/BG-21), in order.
     charges: list[DocumentChargeInput] = field(default_factory=list)
+    # Delivery date, invoicing period, contract and project, nature of the operation.
+    supply: SupplyDetails = field(default_factory=SupplyDetails)
 
 
 def invoice_create(*, actor: Actor, company: Company, data: InvoiceInput) -> Invoice:
@@ -83,6 +90,7 @@ def invoice_create(*, actor: Actor, company: Company, data: InvoiceInput) -> Inv
             raise CurrencyMismatch(
                 f"the credit note is in {currency} but {corrects.number} is in {corrects.currency}")
     terms = payment_terms_find(company, data.terms_code)
+    supply = check_supply(data.supply)
     with transaction.atomic():
         inv = Invoice.objects.create(
             company=company, customer=customer, kind=data.kind,
@@ -92,24 +100,63 @@ def invoice_create(*, actor: Actor, company: Company, data: InvoiceInput) -> Inv
             notes=data.notes, corrects=corrects, net=totals.net, tax=totals.tax,
             total=totals.total,
             base_total=to_base(totals.total, currency, company.base_currency, rate),
+            **_supply_fields(supply),
         )
         InvoiceLine.objects.bulk_create(
             InvoiceLine(company=company, invoice=inv, position=i, description=li.description,
                         quantity=li.quantity, unit_price=li.unit_price,
                         discount_percent=li.discount_percent, tax_rate=li.tax_rate,
                         tax_category=li.tax_category, exemption_reason=li.exemption_reason,
-                        unit_code=li.unit_code, net=lt.net, tax=lt.tax)
+                        unit_code=li.unit_code, net=lt.net, tax=lt.tax,
+                        seller_item_id=li.seller_item_id,
+                        standard_item_id=li.standard_item_id,
+                        standard_item_scheme=li.standard_item_scheme)
             for i, (li, lt) in enumerate(zip(data.lines, totals.lines, strict=True), start=1)
         )
         DocumentCharge.objects.bulk_create(
             DocumentCharge(company=company, invoice=inv, position=i, is_charge=c.is_charge,
                            reason=c.reason.strip(), reason_code=c.reason_code,
-                           amount=Money.of(c.amount, currency).minor(),
-                           tax_category=c.tax_category, tax_rate=c.tax_rate)
-            for i, c in enumerate(data.charges, start=1)
+                           amount=ct.amount, tax_category=c.tax_category,
+                           tax_rate=c.tax_rate, percent=c.percent)
+            for i, (c, ct) in enumerate(zip(data.charges, totals.charges, strict=True),
+                                        start=1)
         )
         audit(company, actor, f"{data.kind}.create", "invoice", inv.pk,
               customer=customer.code, lines=len(data.lines))
+    return inv
+
+
+def _supply_fields(supply: SupplyDetails) -> dict[str, object]:
+    return {"delivery_date": supply.delivery_date, "period_start": supply.period_start,
+            "period_end": supply.period_end, "contract_reference": supply.contract_reference,
+            "project_reference": supply.project_reference, "supply_type": supply.supply_type}
+
+
+def invoice_supply_set(*, actor: Actor, company: Company, invoice_id: int,
+                       **changes: object) -> Invoice:
+    """Change what a draft says about its supply (``delivery_date``, ``period_start``,
+    ``period_end``, ``contract_reference``, ``project_reference``, ``supply_type``; a
+    ``None`` or empty value clears it), checked as ``invoice_create`` checks it. A posted
+    document is refused: it says forever what it said. Audited."""
+    require_role(company, actor, Role.CLERK)
+    unknown = set(changes) - set(_supply_fields(SupplyDetails()))
+    if unknown:
+        raise ValidationFailed(f"cannot change {sorted(unknown)} here")
+    with transaction.atomic():
+        inv = Invoice.objects.select_for_update().filter(company=company, pk=invoice_id).first()
+        if inv is None:
+            raise NotFound(f"no invoice or credit note {invoice_id!r}", document=invoice_id)
+        lifecycle.transition(inv.status, lifecycle.Action.EDIT)
+        before = supply_details(inv)
+        merged = {**_supply_fields(before), **changes}
+        for key in ("contract_reference", "project_reference", "supply_type"):
+            merged[key] = merged[key] or ""
+        supply = check_supply(SupplyDetails(**merged))  # type: ignore[arg-type]
+        for key, value in _supply_fields(supply).items():
+            setattr(inv, key, value)
+        inv.save(update_fields=list(_supply_fields(supply)))
+        audit(company, actor, f"{inv.kind}.update", "invoice", inv.pk,
+              before=before.as_json(), after=supply.as_json())
     return inv
 
 
@@ -168,7 +215,8 @@ def _drafts_locked(company: Company, invoice_ids: Sequence[int]) -> list[BulkDoc
             currency=inv.currency, lines=line_inputs(inv), rate=Decimal(inv.rate),
             terms_id=inv.terms_id, po_number=inv.po_number,
             buyer_reference=inv.buyer_reference, notes=inv.notes,
-            corrects_id=inv.corrects_id, charges=charge_inputs(inv), draft_id=inv.pk))
+            corrects_id=inv.corrects_id, charges=charge_inputs(inv), draft_id=inv.pk,
+            supply=supply_details(inv)))
     return docs
 
 

@@ -27,6 +27,7 @@ from salesledger.domain.einvoice import (
     Line,
     Party,
     PaymentInstructions,
+    Period,
     PostalAddress,
     PrecedingInvoice,
     VatBreakdown,
@@ -64,6 +65,9 @@ class _CiiWriter(Writer):
         d = self.doc
         root = self.root("rsm:CrossIndustryInvoice")
         context = self.sub(root, "rsm:ExchangedDocumentContext")
+        if d.business_process:  # BT-23
+            self.sub(self.sub(context, "ram:BusinessProcessSpecifiedDocumentContextParameter"),
+                     "ram:ID", d.business_process)
         self.sub(self.sub(context, "ram:GuidelineSpecifiedDocumentContextParameter"), "ram:ID",
                  GUIDELINE_ID)
         header = self.sub(root, "rsm:ExchangedDocument")
@@ -85,7 +89,12 @@ class _CiiWriter(Writer):
     def line(self, parent: etree._Element, line: Line) -> None:
         item = self.sub(parent, "ram:IncludedSupplyChainTradeLineItem")
         self.sub(self.sub(item, "ram:AssociatedDocumentLineDocument"), "ram:LineID", line.id)
-        self.sub(self.sub(item, "ram:SpecifiedTradeProduct"), "ram:Name", line.name)
+        product = self.sub(item, "ram:SpecifiedTradeProduct")
+        if line.standard_item_id:
+            self.sub(product, "ram:GlobalID", line.standard_item_id,
+                     schemeID=line.standard_item_scheme)
+        self.opt(product, "ram:SellerAssignedID", line.seller_item_id)
+        self.sub(product, "ram:Name", line.name)
         agreement = self.sub(item, "ram:SpecifiedLineTradeAgreement")
         self.sub(self.sub(agreement, "ram:NetPriceProductTradePrice"), "ram:ChargeAmount",
                  number_text(line.net_price))
@@ -164,6 +173,13 @@ class _CiiWriter(Writer):
         if d.order_reference:
             self.sub(self.sub(el, "ram:BuyerOrderReferencedDocument"), "ram:IssuerAssignedID",
                      d.order_reference)
+        if d.contract_reference:
+            self.sub(self.sub(el, "ram:ContractReferencedDocument"), "ram:IssuerAssignedID",
+                     d.contract_reference)
+        if d.project_reference:
+            project = self.sub(el, "ram:SpecifiedProcuringProject")
+            self.sub(project, "ram:ID", d.project_reference)
+            self.sub(project, "ram:Name", "Project reference")
 
     def delivery(self, el: etree._Element) -> None:
         delivery = self.doc.delivery
@@ -180,12 +196,16 @@ class _CiiWriter(Writer):
         d = self.doc
         pay = d.payment
         if pay:
+            self.opt(el, "ram:CreditorReferenceID", pay.creditor_id)
             self.opt(el, "ram:PaymentReference", pay.remittance)
         self.opt(el, "ram:TaxCurrencyCode", d.tax_currency)
         self.sub(el, "ram:InvoiceCurrencyCode", d.currency)
         if pay:
             means = self.sub(el, "ram:SpecifiedTradeSettlementPaymentMeans")
             self.sub(means, "ram:TypeCode", pay.means_code)
+            if pay.debited_account:
+                self.sub(self.sub(means, "ram:PayerPartyDebtorFinancialAccount"), "ram:IBANID",
+                         pay.debited_account)
             if pay.iban:
                 account = self.sub(means, "ram:PayeePartyCreditorFinancialAccount")
                 self.sub(account, "ram:IBANID", pay.iban)
@@ -201,15 +221,24 @@ class _CiiWriter(Writer):
             self.amount(tax, "ram:BasisAmount", b.taxable_amount)
             self.sub(tax, "ram:CategoryCode", b.category)
             self.opt(tax, "ram:ExemptionReasonCode", b.exemption_code)
+            self.opt(tax, "ram:DueDateTypeCode", d.vat_point_code)  # BT-8
             if b.rate is not None:
                 self.sub(tax, "ram:RateApplicablePercent", number_text(b.rate))
+        if d.period:
+            period = self.sub(el, "ram:BillingSpecifiedPeriod")
+            if d.period.start:
+                self.date_time(period, "ram:StartDateTime", d.period.start)
+            if d.period.end:
+                self.date_time(period, "ram:EndDateTime", d.period.end)
         for ac in d.allowances_charges:
             self.allowance_charge(el, ac, document_level=True)
-        if d.payment_terms or d.due_date:
+        mandate = pay.mandate if pay else ""
+        if d.payment_terms or d.due_date or mandate:
             terms = self.sub(el, "ram:SpecifiedTradePaymentTerms")
             self.opt(terms, "ram:Description", d.payment_terms)
             if d.due_date:
                 self.date_time(terms, "ram:DueDateDateTime", d.due_date)
+            self.opt(terms, "ram:DirectDebitMandateID", mandate)  # BT-89
         self.summation(self.sub(el, "ram:SpecifiedTradeSettlementHeaderMonetarySummation"))
         for ref in d.preceding:
             doc_ref = self.sub(el, "ram:InvoiceReferencedDocument")
@@ -284,6 +313,9 @@ class _CiiReader(Reader):
             if tax_currency and total.get("currencyID") == tax_currency != currency:
                 accounting = self._decimal(total, ".", (total.text or "").strip())
         delivery_el = self.find(root, f"{_TX}/ram:ApplicableHeaderTradeDelivery")
+        period_el = self.find(settlement, "ram:BillingSpecifiedPeriod")
+        start = self.dt(period_el, "ram:StartDateTime")
+        end = self.dt(period_el, "ram:EndDateTime")
         return EInvoice(
             number=self.required(header, "ram:ID"),
             issue_date=issue,
@@ -313,6 +345,14 @@ class _CiiReader(Reader):
             allowances_charges=tuple(
                 self.allowance_charge(el, True)
                 for el in self.findall(settlement, "ram:SpecifiedTradeAllowanceCharge")),
+            business_process=self.text(
+                root, "rsm:ExchangedDocumentContext/"
+                      "ram:BusinessProcessSpecifiedDocumentContextParameter/ram:ID"),
+            contract_reference=self.text(
+                root, f"{_AGREEMENT}/ram:ContractReferencedDocument/ram:IssuerAssignedID"),
+            project_reference=self.text(root, f"{_AGREEMENT}/ram:SpecifiedProcuringProject/ram:ID"),
+            period=Period(start, end) if start or end else None,
+            vat_point_code=self.text(settlement, "ram:ApplicableTradeTax/ram:DueDateTypeCode"),
         )
 
     def party(self, root: etree._Element, path: str) -> Party:
@@ -364,6 +404,10 @@ class _CiiReader(Reader):
         if means is None:
             return None
         return PaymentInstructions(
+            mandate=self.text(settlement,
+                              "ram:SpecifiedTradePaymentTerms/ram:DirectDebitMandateID"),
+            creditor_id=self.text(settlement, "ram:CreditorReferenceID"),
+            debited_account=self.text(means, "ram:PayerPartyDebtorFinancialAccount/ram:IBANID"),
             means_code=self.required(means, "ram:TypeCode"),
             remittance=self.text(settlement, "ram:PaymentReference"),
             iban=self.text(means, "ram:PayeePartyCreditorFinancialAccount/ram:IBANID"),
@@ -433,7 +477,11 @@ class _CiiReader(Reader):
             vat_rate=self.optional_decimal(tax, "ram:RateApplicablePercent"),
             allowances_charges=tuple(
                 self.allowance_charge(ac, False)
-                for ac in self.findall(settlement, "ram:SpecifiedTradeAllowanceCharge")))
+                for ac in self.findall(settlement, "ram:SpecifiedTradeAllowanceCharge")),
+            seller_item_id=self.text(el, "ram:SpecifiedTradeProduct/ram:SellerAssignedID"),
+            standard_item_id=self.text(el, "ram:SpecifiedTradeProduct/ram:GlobalID"),
+            standard_item_scheme=self.attr(el, "ram:SpecifiedTradeProduct/ram:GlobalID",
+                                           "schemeID"))
 
 
 def read_cii(data: bytes) -> EInvoice:

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import re
 
+from salesledger.domain.party_ids import infer_legal_scheme
+
 # EAS code of each country's VAT-number scheme, keyed by the VAT number's prefix.
 VAT_EAS: dict[str, str] = {
     "AD": "9922", "AL": "9923", "AT": "9914", "BA": "9924", "BE": "9925", "BG": "9926",
@@ -54,19 +56,33 @@ def electronic_address_for(vat_id: str, email: str) -> tuple[str, str] | None:
 # The legal registration scheme (ISO 6523 ICD, BT-30/BT-47) of a registration number,
 # where the country and the number's shape say which register it is.
 def legal_scheme_for(country: str, registration_id: str) -> str:
-    value = registration_id.replace(" ", "")
-    if country == "FR" and re.fullmatch(r"\d{9}", value):
-        return "0002"  # SIREN
-    if country == "FR" and re.fullmatch(r"\d{14}", value):
-        return "0009"  # SIRET
-    if country == "BE" and re.fullmatch(r"[01]\d{9}", value):
-        return "0208"  # Belgian enterprise number
-    if country == "NL" and re.fullmatch(r"\d{8}", value):
-        return "0106"  # KvK number
-    return ""
+    return infer_legal_scheme(country, registration_id)
 
 
 # UNCL 4461 payment means.
 SEPA_CREDIT_TRANSFER = "58"
 CREDIT_TRANSFER = "30"
+SEPA_DIRECT_DEBIT = "59"
+DIRECT_DEBIT = "49"
 NOT_DEFINED = "1"
+
+
+# The French reform's "cadre de facturation" (BT-23, business process type) of a first
+# invoice: B1 goods, S1 services, M1 both (the DGFiP's external specifications, annex 7).
+FR_BUSINESS_PROCESS = {"goods": "B1", "services": "S1", "mixed": "M1"}
+
+
+def business_process_for(seller_country: str, supply_type: str) -> str:
+    """BT-23 for a French seller who says what the operation is; otherwise none (the codes
+    are the French reform's, meaningless to other receivers)."""
+    return FR_BUSINESS_PROCESS.get(supply_type, "") if seller_country == "FR" else ""
+
+
+def vat_point_code_for(seller_country: str, vat_on_debits: bool, supply_type: str) -> str:
+    """BT-8 (UNCL 2475): a French seller that opted to pay VAT on its services when it
+    invoices them ("option pour le paiement de la taxe d'apres les debits") states that VAT
+    is due at the invoice's date (5). Goods always owe VAT on delivery: an invoice said to be
+    of goods alone carries no such code."""
+    if seller_country == "FR" and vat_on_debits and supply_type != "goods":
+        return "5"
+    return ""

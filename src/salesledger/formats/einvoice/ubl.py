@@ -19,6 +19,8 @@ from decimal import Decimal
 from lxml import etree
 
 from salesledger.domain.einvoice import (
+    VAT_POINT_CII,
+    VAT_POINT_UBL,
     AllowanceCharge,
     Contact,
     Delivery,
@@ -28,6 +30,7 @@ from salesledger.domain.einvoice import (
     Line,
     Party,
     PaymentInstructions,
+    Period,
     PostalAddress,
     PrecedingInvoice,
     VatBreakdown,
@@ -79,6 +82,13 @@ class _UblWriter(Writer):
         self.sub(root, "cbc:DocumentCurrencyCode", d.currency)
         self.opt(root, "cbc:TaxCurrencyCode", d.tax_currency)
         self.opt(root, "cbc:BuyerReference", d.buyer_reference)
+        if d.period or d.vat_point_code:
+            period = self.sub(root, "cac:InvoicePeriod")
+            if d.period and d.period.start:
+                self.sub(period, "cbc:StartDate", d.period.start.isoformat())
+            if d.period and d.period.end:
+                self.sub(period, "cbc:EndDate", d.period.end.isoformat())
+            self.opt(period, "cbc:DescriptionCode", VAT_POINT_UBL.get(d.vat_point_code, ""))
         if d.order_reference:
             self.sub(self.sub(root, "cac:OrderReference"), "cbc:ID", d.order_reference)
         for ref in d.preceding:
@@ -87,7 +97,19 @@ class _UblWriter(Writer):
             self.sub(doc_ref, "cbc:ID", ref.number)
             if ref.issue_date:
                 self.sub(doc_ref, "cbc:IssueDate", ref.issue_date.isoformat())
-        self.party(self.sub(root, "cac:AccountingSupplierParty"), d.seller)
+        if d.contract_reference:
+            self.sub(self.sub(root, "cac:ContractDocumentReference"), "cbc:ID",
+                     d.contract_reference)
+        if d.project_reference and self.credit:
+            # A credit note has no ProjectReference: Peppol BIS 3 puts BT-11 in a document
+            # reference of type 50 ("price/sales catalogue response", its project code).
+            project_ref = self.sub(root, "cac:AdditionalDocumentReference")
+            self.sub(project_ref, "cbc:ID", d.project_reference)
+            self.sub(project_ref, "cbc:DocumentTypeCode", "50")
+        elif d.project_reference:
+            self.sub(self.sub(root, "cac:ProjectReference"), "cbc:ID", d.project_reference)
+        self.party(self.sub(root, "cac:AccountingSupplierParty"), d.seller,
+                   d.payment.creditor_id if d.payment else "")
         self.party(self.sub(root, "cac:AccountingCustomerParty"), d.buyer)
         if d.delivery:
             self.delivery(root, d.delivery)
@@ -104,11 +126,14 @@ class _UblWriter(Writer):
         return serialise(root)
 
     # ---------------------------------------------------------------- parties
-    def party(self, parent: etree._Element, party: Party) -> None:
+    def party(self, parent: etree._Element, party: Party, creditor_id: str = "") -> None:
         p = self.sub(parent, "cac:Party")
         if party.electronic_address:
             self.sub(p, "cbc:EndpointID", party.electronic_address.value,
                      schemeID=party.electronic_address.scheme)
+        if creditor_id:  # BT-90: the seller's SEPA creditor identifier
+            self.sub(self.sub(p, "cac:PartyIdentification"), "cbc:ID", creditor_id,
+                     schemeID="SEPA")
         if party.trading_name:
             self.sub(self.sub(p, "cac:PartyName"), "cbc:Name", party.trading_name)
         if party.address:
@@ -155,6 +180,12 @@ class _UblWriter(Writer):
             self.opt(account, "cbc:Name", pay.account_name)
             if pay.bic:
                 self.sub(self.sub(account, "cac:FinancialInstitutionBranch"), "cbc:ID", pay.bic)
+        if pay.mandate:
+            mandate = self.sub(el, "cac:PaymentMandate")
+            self.sub(mandate, "cbc:ID", pay.mandate)
+            if pay.debited_account:
+                self.sub(self.sub(mandate, "cac:PayerFinancialAccount"), "cbc:ID",
+                         pay.debited_account)
 
     # ---------------------------------------------------------------- amounts
     def tax_category(self, parent: etree._Element, tag: str, category: str,
@@ -219,6 +250,12 @@ class _UblWriter(Writer):
             self.allowance_charge(el, ac, document_level=False)
         item = self.sub(el, "cac:Item")
         self.sub(item, "cbc:Name", line.name)
+        if line.seller_item_id:
+            self.sub(self.sub(item, "cac:SellersItemIdentification"), "cbc:ID",
+                     line.seller_item_id)
+        if line.standard_item_id:
+            self.sub(self.sub(item, "cac:StandardItemIdentification"), "cbc:ID",
+                     line.standard_item_id, schemeID=line.standard_item_scheme)
         self.tax_category(item, "cac:ClassifiedTaxCategory", line.vat_category, line.vat_rate)
         price = self.sub(el, "cac:Price")
         self.money(price, "cbc:PriceAmount", line.net_price)
@@ -253,6 +290,13 @@ class _UblReader(Reader):
                     and self.find(total, "cac:TaxSubtotal") is None:
                 accounting_total = self.decimal(total, "cbc:TaxAmount")
         line_tag = "cac:CreditNoteLine" if credit else "cac:InvoiceLine"
+        period = self.find(root, "cac:InvoicePeriod")
+        start = self.optional_date(period, "cbc:StartDate") if period is not None else None
+        end = self.optional_date(period, "cbc:EndDate") if period is not None else None
+        project = self.text(root, "cac:ProjectReference/cbc:ID") or next(
+            (self.text(ref, "cbc:ID")
+             for ref in self.findall(root, "cac:AdditionalDocumentReference")
+             if self.text(ref, "cbc:DocumentTypeCode") == "50"), "")
         return EInvoice(
             number=self.required(root, "cbc:ID"),
             issue_date=self.iso_date(root, "cbc:IssueDate", self.required(root, "cbc:IssueDate")),
@@ -274,10 +318,15 @@ class _UblReader(Reader):
                                  self.optional_date(ref, "cbc:IssueDate"))
                 for ref in self.findall(root, "cac:BillingReference/cac:InvoiceDocumentReference")),
             delivery=self.delivery(self.find(root, "cac:Delivery")),
-            payment=self.payment(self.find(root, "cac:PaymentMeans")),
+            payment=self.payment(self.find(root, "cac:PaymentMeans"), root),
             payment_terms=self.text(root, "cac:PaymentTerms/cbc:Note"),
             allowances_charges=tuple(self.allowance_charge(el, True)
                                      for el in self.findall(root, "cac:AllowanceCharge")),
+            contract_reference=self.text(root, "cac:ContractDocumentReference/cbc:ID"),
+            project_reference=project,
+            period=Period(start, end) if start or end else None,
+            vat_point_code=VAT_POINT_CII.get(self.text(period, "cbc:DescriptionCode"), "")
+            if period is not None else "",
         )
 
     def party(self, root: etree._Element, path: str) -> Party:
@@ -318,10 +367,17 @@ class _UblReader(Reader):
         return Delivery(self.optional_date(el, "cbc:ActualDeliveryDate"),
                         self.address(self.find(el, "cac:DeliveryLocation/cac:Address")))
 
-    def payment(self, el: etree._Element | None) -> PaymentInstructions | None:
+    def payment(self, el: etree._Element | None, root: etree._Element
+                ) -> PaymentInstructions | None:
         if el is None:
             return None
+        creditor = next(((i.text or "").strip() for i in self.findall(
+            root, "cac:AccountingSupplierParty/cac:Party/cac:PartyIdentification/cbc:ID")
+            if i.get("schemeID") == "SEPA"), "")
         return PaymentInstructions(
+            mandate=self.text(el, "cac:PaymentMandate/cbc:ID"),
+            debited_account=self.text(el, "cac:PaymentMandate/cac:PayerFinancialAccount/cbc:ID"),
+            creditor_id=creditor,
             means_code=self.required(el, "cbc:PaymentMeansCode"),
             remittance=self.text(el, "cbc:PaymentID"),
             iban=self.text(el, "cac:PayeeFinancialAccount/cbc:ID"),
@@ -392,7 +448,11 @@ class _UblReader(Reader):
             vat_category=self.text(category, "cbc:ID"),
             vat_rate=self._rate(category),
             allowances_charges=tuple(self.allowance_charge(ac, False)
-                                     for ac in self.findall(el, "cac:AllowanceCharge")))
+                                     for ac in self.findall(el, "cac:AllowanceCharge")),
+            seller_item_id=self.text(el, "cac:Item/cac:SellersItemIdentification/cbc:ID"),
+            standard_item_id=self.text(el, "cac:Item/cac:StandardItemIdentification/cbc:ID"),
+            standard_item_scheme=self.attr(el, "cac:Item/cac:StandardItemIdentification/cbc:ID",
+                                           "schemeID"))
 
 
 def read_ubl(data: bytes) -> EInvoice:

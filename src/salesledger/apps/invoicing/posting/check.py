@@ -41,8 +41,10 @@ from salesledger.domain.errors import (
 from salesledger.domain.invoicing import (
     DocumentChargeInput,
     LineInput,
+    SupplyDetails,
     Totals,
     check_purchase_order,
+    check_supply,
 )
 from salesledger.domain.journal import to_base
 from salesledger.domain.lifecycle import DocStatus
@@ -62,7 +64,7 @@ from salesledger.domain.terms import ScheduledInstalment, Terms
 from salesledger.money import is_currency
 
 from ..einvoice import einvoice_check
-from ..issuing import compute_invoice_totals, issued_customer, resolve_rate
+from ..issuing import compute_invoice_totals, issued_customer_of, resolve_rate
 from ..models import DocKind, Invoice
 
 _KINDS = frozenset(DocKind.values)
@@ -97,6 +99,8 @@ class BulkDoc:
     # The stored draft this document is: posting it numbers and posts that row, whose lines
     # and charges are stored already (``services.invoices_post``).
     draft_id: int | None = None
+    # Delivery date, invoicing period, contract and project, nature of the operation.
+    supply: SupplyDetails = field(default_factory=SupplyDetails)
 
 
 @dataclass
@@ -283,16 +287,15 @@ def _customers(company: Company, ids: set[int]) -> dict[int, Customer]:
     id_list = sorted(ids)
     for i in range(0, len(id_list), _CHUNK):
         qs = (Customer.objects.filter(company=company, pk__in=id_list[i:i + _CHUNK])
-              .prefetch_related("contacts", "addresses"))
+              .prefetch_related("contacts", "addresses", "bank_accounts"))
         found.update((c.pk, c) for c in qs)
     return found
 
 
 def _issued(customers: dict[int, Customer]) -> dict[int, dict[str, Any]]:
-    """The customers as documents print them, with their billing address (one at most)."""
-    return {pk: issued_customer(c, next((a.as_dict() for a in c.addresses.all()
-                                         if a.kind == "billing"), None))
-            for pk, c in customers.items()}
+    """The customers as documents print them, with their billing address (one at most) and
+    the account a direct debit takes from."""
+    return {pk: issued_customer_of(c) for pk, c in customers.items()}
 
 
 def _corrected(company: Company, ids: set[int]) -> dict[int, dict[str, Any]]:
@@ -366,6 +369,7 @@ def _prepare_one(company: Company, index: int, doc: BulkDoc, customers: dict[int
         future(doc.issue_date)
     check_purchase_order(is_invoice=not credit, po_required=customer.po_required,
                          po_number=doc.po_number, customer_code=customer.code)
+    doc.supply = check_supply(doc.supply)
     if original is not None:
         check_credit_room(original=original, credited=original.get("credited", 0),
                           total=totals.total)
@@ -387,9 +391,10 @@ def _check_einvoice(company: Company, prep: PreparedDoc, issued: dict[str, Any])
                   terms_id=doc.terms_id, po_number=doc.po_number.strip(),
                   buyer_reference=doc.buyer_reference.strip(), notes=doc.notes,
                   # An invoice of the same file, not written yet, has no id to point to.
-                  corrects_id=doc.corrects_id if (doc.corrects_id or 0) > 0 else None)
+                  corrects_id=doc.corrects_id if (doc.corrects_id or 0) > 0 else None,
+                  delivery_date=doc.supply.delivery_date)
     einvoice_check(company=company, invoice=inv, snapshot=build_snapshot(
         number=None, kind=doc.kind, issue_date=doc.issue_date, currency=prep.currency,
         rate=prep.rate, customer=issued, po_number=doc.po_number.strip(),
         buyer_reference=doc.buyer_reference.strip(), corrects=prep.corrects_number,
-        lines=doc.lines, totals=prep.totals, charges=doc.charges))
+        lines=doc.lines, totals=prep.totals, charges=doc.charges, supply=doc.supply))

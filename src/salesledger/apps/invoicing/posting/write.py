@@ -126,14 +126,15 @@ _INVOICE_COLUMNS = (
     "issue_date", "due_date", "currency", "rate", "terms_id", "po_number", "buyer_reference",
     "corrects_id", "notes", "net", "tax", "total", "base_total", "snapshot", "snapshot_hash",
     "posted_at", "posted_by_id", "import_batch_id", "created_at", "payment_reference",
-    "opening")
+    "opening", "delivery_date", "period_start", "period_end", "contract_reference",
+    "project_reference", "supply_type")
 _LINE_COLUMNS = (
     "company_id", "invoice_id", "position", "description", "quantity", "unit_price",
     "discount_percent", "tax_rate", "tax_category", "exemption_reason", "unit_code", "net",
-    "tax")
+    "tax", "seller_item_id", "standard_item_id", "standard_item_scheme")
 _CHARGE_COLUMNS = (
     "company_id", "invoice_id", "position", "is_charge", "reason", "reason_code", "amount",
-    "tax_category", "tax_rate")
+    "tax_category", "tax_rate", "percent")
 _INSTALMENT_COLUMNS = (
     "company_id", "invoice_id", "customer_id", "seq", "due_date", "currency", "amount",
     "base_amount", "discount_date", "discount_amount")
@@ -188,7 +189,8 @@ class DocumentWriter:
             customer_id=p.customer.pk, customer=self.customers[p.customer.pk],
             po_number=doc.po_number.strip(), buyer_reference=doc.buyer_reference.strip(),
             corrects=p.corrects_number, lines=doc.lines, charges=doc.charges, totals=p.totals,
-            terms=p.terms, given=p.given, rounding=self.rounding, opening=doc.opening)
+            terms=p.terms, given=p.given, rounding=self.rounding, opening=doc.opening,
+            supply=doc.supply)
 
     def _new_documents(self, chunk: list[PreparedDoc], plans: list[DocumentToWrite]
                        ) -> list[int]:
@@ -202,8 +204,10 @@ class DocumentWriter:
              p.doc.terms_id, p.doc.po_number.strip(), p.doc.buyer_reference.strip(),
              p.doc.corrects_id, p.doc.notes, p.totals.net, p.totals.tax, p.totals.total,
              plan.base_total, plan.snapshot_text, plan.snapshot_hash, self.now, self.user_id,
-             self.batch_id, self.now, plan.payment_reference, p.doc.opening)
-            for p, plan in new], returning=True) if new else [])
+             self.batch_id, self.now, plan.payment_reference, p.doc.opening,
+             s.delivery_date, s.period_start, s.period_end, s.contract_reference,
+             s.project_reference, s.supply_type)
+            for p, plan in new for s in (p.doc.supply,)], returning=True) if new else [])
         ids = [p.doc.draft_id if p.doc.draft_id is not None else next(inserted)
                for p in chunk]
         lines, charges = [], []
@@ -213,11 +217,11 @@ class DocumentWriter:
             lines.extend(
                 (cid, pk, n, li.description, li.quantity, li.unit_price, li.discount_percent,
                  li.tax_rate, li.tax_category, li.exemption_reason, li.unit_code, lt.net,
-                 lt.tax)
+                 lt.tax, li.seller_item_id, li.standard_item_id, li.standard_item_scheme)
                 for n, (li, lt) in enumerate(zip(p.doc.lines, p.totals.lines, strict=True), 1))
             charges.extend(
                 (cid, pk, n, c.is_charge, c.reason, c.reason_code, ct.amount, c.tax_category,
-                 c.tax_rate)
+                 c.tax_rate, c.percent)
                 for n, (c, ct) in enumerate(zip(p.doc.charges, p.totals.charges, strict=True),
                                             1))
         insert_rows(InvoiceLine, _LINE_COLUMNS, lines)
