@@ -10,9 +10,15 @@ from decimal import Decimal
 from typing import Any
 
 from salesledger.apps.customers.models import Customer
-from salesledger.apps.customers.services import AddressInput, CustomerInput, customer_create
+from salesledger.apps.core.services import company_profile_update
+from salesledger.apps.customers.services import (
+    AddressInput,
+    BankAccountInput,
+    CustomerInput,
+    customer_create,
+)
 from salesledger.apps.invoicing.services import InvoiceInput, invoice_create, invoice_post
-from salesledger.domain.invoicing import DocumentChargeInput, LineInput
+from salesledger.domain.invoicing import DocumentChargeInput, LineInput, SupplyDetails
 
 DAY = date(2025, 3, 10)
 D = Decimal
@@ -161,10 +167,78 @@ def yen_invoice(b: Books) -> Any:
                   rate=D("0.0061"), po_number="JP-1")
 
 
+def french_b2b_buyer_with_siret_and_peppol_id(b: Books) -> Any:
+    # The French reform's buyer: its SIREN (here its SIRET, 0009) and the address its
+    # platform receives at (a Peppol participant id); delivered elsewhere; services, with
+    # VAT on debits: BT-23 S1 and BT-8 in the CII.
+    company_profile_update(actor=b.owner, company=b.company, vat_on_debits="yes")
+    b.company.refresh_from_db()
+    b.customer("FR5", tax_id="FR44732829320", legal_id="73282932000074",
+               endpoint="0009:73282932000074",
+               shipping=AddressInput(line1="Site de Vénissieux", city="Vénissieux",
+                                     postal_code="69200", country="FR"))
+    return b.post("FR5", [line("Maintenance visit", "3", "180.00", unit="HUR")],
+                  po_number="PO-FR5-1",
+                  supply=SupplyDetails(delivery_date=date(2025, 3, 7), supply_type="services",
+                                       contract_reference="CT-2024-17",
+                                       project_reference="Lyon plant"))
+
+
+def direct_debit_invoice(b: Books) -> Any:
+    # Collected by SEPA direct debit: the mandate (BT-89), the company's creditor id (BT-90)
+    # and the customer's IBAN debited (BT-91).
+    company_profile_update(actor=b.owner, company=b.company, creditor_id="FR72ZZZ123456")
+    b.company.refresh_from_db()
+    b.customer("FR6", tax_id="FR44732829320", legal_id="732829320", mandate_reference="MD-0042",
+               bank_accounts=[BankAccountInput(iban="FR1420041010050500013M02606")])
+    return b.post("FR6", [line("Monthly subscription", "1", "49.00", unit="MON")],
+                  buyer_reference="FR6-REF")
+
+
+def invoicing_period_and_percentage_allowance(b: Books) -> Any:
+    # A month invoiced (BG-14) with a 5 % allowance on the standard-rated lines (BT-94) and
+    # goods and services together (M1).
+    b.customer("BE2", country="BE", tax_id="BE0403170701", legal_id="0403170701",
+               endpoint="0208:0403170701")
+    return b.post("BE2", [line("Hosting", "1", "240.00", unit="MON"),
+                          line("Router", "2", "89.90", unit="H87"),
+                          line("Manual", "1", "12.00", "6")],
+                  charges=[DocumentChargeInput(False, D(0), "Framework discount", "95", D(20),
+                                               percent=D(5))],
+                  buyer_reference="BE2-REF",
+                  supply=SupplyDetails(period_start=date(2025, 2, 1),
+                                       period_end=date(2025, 2, 28), supply_type="mixed"))
+
+
+def item_identifiers_and_a_credit_note_on_a_project(b: Books) -> Any:
+    # Items known by the seller's code (BT-155) and a GTIN (BT-157, scheme 0160), and a GLN
+    # as the buyer's address (0088); then a credit note on the project (BT-11, which a UBL
+    # credit note carries as a document reference of type 50).
+    b.customer("FR7", tax_id="FR44732829320", endpoint="0088:5790000435951")
+    inv = b.post("FR7", [
+        LineInput("Drill", D(2), D("129.00"), D(20), unit_code="H87", seller_item_id="DR-18V",
+                  standard_item_id="4006381333931", standard_item_scheme="0160"),
+        LineInput("Drill bits", D(5), D("9.90"), D(20), unit_code="H87",
+                  seller_item_id="BITS-10")],
+        po_number="PO-FR7", supply=SupplyDetails(project_reference="Workshop 2025",
+                                                 supply_type="goods"))
+    return b.post("FR7", [LineInput("Drill", D(1), D("129.00"), D(20), unit_code="H87",
+                                    seller_item_id="DR-18V",
+                                    standard_item_id="4006381333931",
+                                    standard_item_scheme="0160")],
+                  kind="credit_note", corrects_number=inv.number, po_number="PO-FR7",
+                  issue_date=date(2025, 3, 12),
+                  supply=SupplyDetails(project_reference="Workshop 2025",
+                                       contract_reference="CT-9"))
+
+
 SCENARIOS: dict[str, Callable[[Books], Any]] = {
     f.__name__: f for f in (
         several_rates_discounts_allowances_charges, exempt_and_zero_rated, reverse_charge,
         intra_community_goods, export_in_usd, standard_rate_in_usd, not_subject_to_vat,
         credit_note_on_an_invoice, credit_note_with_reverse_charge,
-        export_to_a_us_buyer_with_its_ein, export_to_norway, yen_invoice)
+        export_to_a_us_buyer_with_its_ein, export_to_norway, yen_invoice,
+        french_b2b_buyer_with_siret_and_peppol_id, direct_debit_invoice,
+        invoicing_period_and_percentage_allowance,
+        item_identifiers_and_a_credit_note_on_a_project)
 }
