@@ -9,8 +9,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from salesledger.apps.customers.models import Customer
 from salesledger.apps.core.services import company_profile_update
+from salesledger.apps.customers.models import Customer
 from salesledger.apps.customers.services import (
     AddressInput,
     BankAccountInput,

@@ -13,8 +13,8 @@ official validator reports on the document that was refused.
 from __future__ import annotations
 
 import io
-from dataclasses import replace
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
