@@ -14,6 +14,8 @@ from salesledger.apps.core.invariants import registered
 def test_the_catalogue_of_events_names_every_listener() -> None:
     # (a type that a test subscribed to for a ``with`` block only is left with no listener)
     assert {kind: names for kind, names in events.listeners().items() if names} == {
+        "CompanyBankDetailsChanged": [
+            "salesledger.apps.ledger.handlers.keep_main_bank_account (inside)"],
         "CompanyCreated": ["salesledger.apps.customers.handlers.create_terms (inside)",
                            "salesledger.apps.ledger.handlers.create_chart (inside)"],
         "DocumentsPosted": ["salesledger.apps.payments.handlers.apply_credit_notes (inside)",

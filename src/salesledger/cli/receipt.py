@@ -47,6 +47,7 @@ def cmd_receipt_record(args: argparse.Namespace) -> int:
             payer_reference=args.payer_reference or "",
             bank_reference=args.bank_reference or "",
             memo=args.memo or "",
+            bank_account=args.bank_account or "",
         ),
     )
     if args.json:
@@ -56,6 +57,7 @@ def cmd_receipt_record(args: argparse.Namespace) -> int:
                 "customer": args.customer,
                 "amount": money(r.amount, r.currency),
                 "date": r.date,
+                "bank_account": r.bank_account.code,
             }
         )
     else:
@@ -300,6 +302,9 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("--payer-reference")
     p.add_argument("--bank-reference")
     p.add_argument("--memo")
+    p.add_argument("--bank-account", metavar="CODE",
+                   help="the company's bank account it arrived in (default: the main one; "
+                        "see `bank account list`)")
     p = add_command(g, common, "allocate", cmd_receipt_allocate,
                     "allocate a receipt (or credit note) to invoices, or --auto oldest first")
     p.add_argument("document", help="receipt number, or credit note number (CN...)")

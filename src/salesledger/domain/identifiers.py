@@ -96,3 +96,17 @@ def normalise_iban(iban: str, bic: str = "") -> tuple[str, str]:
         except SchwiftyException:
             bic_out = ""
     return parsed.compact, bic_out
+
+
+def normalise_bic(bic: str) -> str:
+    """Return the BIC (ISO 9362) in compact form ("" for none), or raise
+    :class:`InvalidBankAccount`."""
+    from schwifty import BIC
+    from schwifty.exceptions import SchwiftyException
+
+    if not bic.strip():
+        return ""
+    try:
+        return str(BIC(bic.strip()))
+    except SchwiftyException as exc:
+        raise InvalidBankAccount(f"BIC {bic!r} is not valid: {exc}", bic=bic) from None

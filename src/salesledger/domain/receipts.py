@@ -14,22 +14,23 @@ every receipt's):
    table's on the day;
 4. the amount has no more decimals than the currency, and is positive and not beyond any
    amount recorded here;
-5. the payment method is known, and the day is in an open period.
+5. the payment method is known, the bank account named (else the main one) is the
+   company's, and the day is in an open period.
 
-The receipt is booked Dr bank / Cr unapplied cash at its amount converted at its rate.
+The receipt is booked Dr the bank account's ledger account / Cr unapplied cash at its amount converted at its rate.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import NamedTuple
 
 from ..money import Money, is_currency
 from .amounts import amount_minor, check_recordable
-from .errors import LedgerError, NegativeAmount, UnknownCustomer, ValidationFailed
+from .errors import LedgerError, NegativeAmount, NotFound, UnknownCustomer, ValidationFailed
 from .journal import Line, receipt_entry, to_base
 
 
@@ -48,6 +49,7 @@ class ReceiptRequest(NamedTuple):
     payer_reference: str = ""
     bank_reference: str = ""
     memo: str = ""
+    bank_account: str = ""  # its code; empty for the company's main bank account
 
 
 class Payer(NamedTuple):
@@ -69,6 +71,10 @@ class ReceiptBooks:
     rates: Mapping[tuple[str, Decimal | None, date], Decimal | LedgerError]
     period: Callable[[date], None]
     methods: Sequence[str]
+    # The company's bank accounts by code (upper case): (id, id of its ledger account);
+    # ``main_bank_account`` the code of the main one.
+    bank_accounts: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+    main_bank_account: str = ""
 
 
 class PlannedReceipt(NamedTuple):
@@ -80,6 +86,7 @@ class PlannedReceipt(NamedTuple):
     rate: Decimal
     base_amount: int
     lines: list[Line]
+    bank_account: tuple[int, int] = (0, 0)  # (id, ledger account id)
 
 
 @dataclass
@@ -139,7 +146,12 @@ def _plan(index: int, r: ReceiptRequest, books: ReceiptBooks) -> PlannedReceipt:
     if r.method not in books.methods:
         raise ValidationFailed(f"unknown payment method {r.method!r}; use one of "
                                f"{', '.join(books.methods)}", field="method")
+    bank = books.bank_accounts.get((r.bank_account or books.main_bank_account).upper())
+    if bank is None:
+        raise NotFound(f"no bank account {r.bank_account!r}; the company has "
+                       f"{', '.join(sorted(books.bank_accounts)) or 'none'}",
+                       field="bank_account")
     books.period(r.day)
     base = to_base(amount, currency, books.base_currency, rate)
     return PlannedReceipt(index, r, customer, currency, amount, rate, base, receipt_entry(
-        customer_id=customer.id, currency=currency, amount=amount, base_amount=base))
+        customer_id=customer.id, currency=currency, amount=amount, base_amount=base), bank)

@@ -75,7 +75,7 @@ INVOICES = Format("invoices", (
 
 RECEIPTS = Format("receipts", (
     "customer", "date", "amount", "currency", "rate", "method", "payer_reference",
-    "bank_reference", "memo", "invoice",
+    "bank_reference", "memo", "invoice", "bank_account",
 ), frozenset({"customer", "date", "amount"}))
 
 FORMATS = {f.kind: f for f in (CUSTOMERS, INVOICES, RECEIPTS)}
@@ -593,6 +593,7 @@ class ReceiptRow:
     bank_reference: str
     memo: str
     invoice: str
+    bank_account: str = ""  # the code of the company's bank account; empty for the main one
 
 
 def receipt_row(line: int, row: dict[str, str], problems: list[RowProblem]) -> ReceiptRow | None:
@@ -609,4 +610,4 @@ def receipt_row(line: int, row: dict[str, str], problems: list[RowProblem]) -> R
     return ReceiptRow(line, customer, day, amount, row.get("currency", "").upper(), rate,
                       row.get("method", "").lower() or "bank_transfer",
                       row.get("payer_reference", ""), row.get("bank_reference", ""),
-                      row.get("memo", ""), row.get("invoice", ""))
+                      row.get("memo", ""), row.get("invoice", ""), row.get("bank_account", ""))

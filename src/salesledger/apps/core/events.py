@@ -39,6 +39,7 @@ from .actors import Actor
 __all__ = [
     "AllocationsMade",
     "AllocationsReversed",
+    "CompanyBankDetailsChanged",
     "CompanyCreated",
     "CustomerAnonymising",
     "DocumentPosting",
@@ -78,6 +79,16 @@ class CompanyCreated(Event):
 
     company_id: int
     actor: Actor
+
+
+@dataclass(frozen=True)
+class CompanyBankDetailsChanged(Event):
+    """The account printed on the company's documents (IBAN, BIC) changed: the ledger keeps
+    it as the company's main bank account (docs/design/bank-statements.md)."""
+
+    company_id: int
+    iban: str
+    bic: str
 
 
 @dataclass(frozen=True)

@@ -464,6 +464,9 @@ def company_profile_update(*, actor: Actor, company: Company, **fields: Any) -> 
         locked.save(update_fields=list(changes))
         audit(locked, actor, "company.profile_update", "company", locked.pk, before=before,
               after={f: _shown(f, v) for f, v in changes.items()})
+        if "iban" in changes or "bic" in changes:
+            events.publish(events.CompanyBankDetailsChanged(
+                company_id=locked.pk, iban=locked.iban, bic=locked.bic))
     return locked
 
 

@@ -6,7 +6,7 @@ base currency and per document currency), written with multi-row INSERTs.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -34,6 +34,9 @@ class EntrySpec:
     memo: str = ""
     source_type: str = ""
     source_id: int | None = None
+    # Account ids by role that this entry posts to instead of the company's (a receipt
+    # debits the ledger account of the bank account it arrived in).
+    accounts: Mapping[str, int] | None = None
 
 
 def journal_write_many(*, company: Company, actor: Actor, entries: Sequence[EntrySpec],
@@ -51,7 +54,8 @@ def journal_write_many(*, company: Company, actor: Actor, entries: Sequence[Entr
         (cid, e.day, e.kind, e.memo[:255], e.source_type, e.source_id, user_id, now)
         for e in entries], returning=True)
     insert_rows(JournalLine, _LINE_COLUMNS, [
-        (cid, entry_id, account_ids[li.role], li.customer_id, e.day, li.currency,
+        (cid, entry_id, (e.accounts or account_ids).get(li.role) or account_ids[li.role],
+         li.customer_id, e.day, li.currency,
          li.amount_currency, li.amount)
         for e, entry_id in zip(entries, ids, strict=True) for li in e.lines])
     return ids

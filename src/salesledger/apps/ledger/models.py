@@ -23,11 +23,48 @@ class Account(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["company", "code"], name="account_code_unique"),
-            models.UniqueConstraint(fields=["company", "role"], name="account_role_unique"),
+            # One account per role, except the bank: each of the company's bank accounts
+            # has its own ledger account, all with the role "bank" (BankAccount below).
+            models.UniqueConstraint(fields=["company", "role"], name="account_role_unique",
+                                    condition=~models.Q(role="bank")),
         ]
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
+
+
+class BankAccount(models.Model):
+    """An account the company holds at a bank: where its customers pay and whose statements
+    it imports (docs/design/bank-statements.md). Each has its own ledger account (role
+    ``bank``); the main one is the account printed on invoices (the company's IBAN and BIC)
+    and the one a receipt arrives in when none is named."""
+
+    company = models.ForeignKey("core.Company", on_delete=models.PROTECT,
+                                related_name="bank_accounts")
+    code = models.SlugField(max_length=20)
+    name = models.CharField(max_length=120)
+    iban = models.CharField(max_length=34, blank=True)
+    bic = models.CharField(max_length=11, blank=True)
+    # Where there is no IBAN (US, UK sort codes, some statement formats): the bank's own
+    # identifier of the account, as its statements give it (compact, no spaces).
+    number = models.CharField(max_length=40, blank=True)
+    currency = models.CharField(max_length=3)
+    account = models.OneToOneField(Account, on_delete=models.PROTECT, related_name="bank_account")
+    is_main = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["company", "code"], name="company_bank_account_code_unique"),
+            models.UniqueConstraint(fields=["company"], condition=models.Q(is_main=True),
+                                    name="company_bank_account_one_main"),
+            models.UniqueConstraint(fields=["company", "iban", "currency"],
+                                    condition=~models.Q(iban=""),
+                                    name="company_bank_account_iban_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.iban or self.number} {self.currency}"
 
 
 class JournalEntry(ImmutableModel):

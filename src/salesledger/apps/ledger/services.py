@@ -9,13 +9,16 @@ from typing import Any
 
 from salesledger.apps.core.actors import Actor, actor_row
 from salesledger.apps.core.models import Company
-from salesledger.domain.journal import Line, check_balanced
+from salesledger.domain.journal import AccountRole, Line, check_balanced
 
 from .models import Account, JournalEntry, JournalLine
 
 
 def accounts_by_role(company: Company) -> dict[str, Account]:
-    return {a.role: a for a in Account.objects.filter(company=company)}
+    """The account each role posts to; for ``bank``, the main bank account's (a receipt
+    that arrived elsewhere names its own: ``EntrySpec.accounts``)."""
+    return {a.role: a for a in Account.objects.filter(company=company).exclude(
+        role=AccountRole.BANK.value, bank_account__is_main=False)}
 
 
 def journal_build(

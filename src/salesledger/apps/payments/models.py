@@ -39,6 +39,9 @@ class Receipt(ImmutableModel):
     payer_reference = models.CharField(max_length=140, blank=True)
     bank_reference = models.CharField(max_length=140, blank=True)
     memo = models.CharField(max_length=255, blank=True)
+    # The company's bank account the money arrived in (the main one unless named).
+    bank_account = models.ForeignKey("ledger.BankAccount", on_delete=models.PROTECT,
+                                     related_name="+")
     journal_entry = models.ForeignKey(
         "ledger.JournalEntry", on_delete=models.PROTECT, related_name="+"
     )

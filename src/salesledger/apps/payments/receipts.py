@@ -35,8 +35,10 @@ from salesledger.apps.core.services import (
 from salesledger.apps.customers.models import Customer
 from salesledger.apps.invoicing.issuing import resolve_rate
 from salesledger.apps.ledger.bulk import EntrySpec, journal_write_many
+from salesledger.apps.ledger.banks import bank_accounts
 from salesledger.apps.ledger.services import accounts_by_role
 from salesledger.domain.errors import LedgerError
+from salesledger.domain.journal import AccountRole
 from salesledger.domain.numbering import fiscal_year
 from salesledger.domain.receipts import (
     Payer,
@@ -54,7 +56,8 @@ from .models import Method, Receipt
 _CHUNK = 5000  # ids per IN (...) list
 _COLUMNS = (
     "company_id", "customer_id", "number", "date", "currency", "amount", "rate", "base_amount",
-    "method", "payer_reference", "bank_reference", "memo", "journal_entry_id",
+    "method", "payer_reference", "bank_reference", "memo", "bank_account_id",
+    "journal_entry_id",
     "import_batch_id", "created_by_id", "created_at")
 
 
@@ -102,10 +105,13 @@ def receipt_books(company: Company, requests: Sequence[ReceiptRequest]) -> Recei
                 rates[key] = resolve_rate(company, key[0], r.rate, r.day)
             except LedgerError as exc:
                 rates[key] = exc
+    banks = bank_accounts(company)
     return ReceiptBooks(
         base_currency=company.base_currency, customers_by_code=by_code, customers_by_id=by_id,
         rates=rates, period=open_period_check(company, {r.day for r in requests}),
-        methods=Method.values)
+        methods=Method.values,
+        bank_accounts={b.code.upper(): (b.pk, b.account_id) for b in banks},
+        main_bank_account=next((b.code.upper() for b in banks if b.is_main), ""))
 
 
 def receipts_write(*, actor: Actor, company: Company, plan: ReceiptsPlan,
@@ -134,11 +140,13 @@ def receipts_write(*, actor: Actor, company: Company, plan: ReceiptsPlan,
         entry_ids = journal_write_many(company=company, actor=actor, account_ids=account_ids,
                                        entries=[EntrySpec(
             day=p.request.day, kind="receipt", source_type="receipt",
-            memo=f"receipt from {p.customer.name}", lines=p.lines) for p in chunk])
+            memo=f"receipt from {p.customer.name}", lines=p.lines,
+            accounts={AccountRole.BANK.value: p.bank_account[1]}) for p in chunk])
         pks = insert_rows(Receipt, _COLUMNS, [
             (company.pk, p.customer.id, numbers[p.position], p.request.day, p.currency, p.amount,
              p.rate, p.base_amount, p.request.method, p.request.payer_reference,
-             p.request.bank_reference, p.request.memo, entry_id, batch_id, user_id, now)
+             p.request.bank_reference, p.request.memo, p.bank_account[0], entry_id, batch_id,
+             user_id, now)
             for p, entry_id in zip(chunk, entry_ids, strict=True)], returning=True)
         audit_many(company, actor, [
             receipt_event(receipt_id=pk, number=numbers[p.position], customer_code=p.customer.code,

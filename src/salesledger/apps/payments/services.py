@@ -53,6 +53,7 @@ class ReceiptInput:
     payer_reference: str = ""
     bank_reference: str = ""
     memo: str = ""
+    bank_account: str = ""  # its code; empty for the main bank account
 
 
 def receipt_record(*, actor: Actor, company: Company, data: ReceiptInput) -> Receipt:
@@ -61,8 +62,8 @@ def receipt_record(*, actor: Actor, company: Company, data: ReceiptInput) -> Rec
     _, [pk] = receipts_record(actor=actor, company=company, requests=[ReceiptRequest(
         data.date, data.amount, customer_code=data.customer_code, currency=data.currency,
         rate=data.rate, method=data.method, payer_reference=data.payer_reference,
-        bank_reference=data.bank_reference, memo=data.memo)])
-    return Receipt.objects.select_related("customer").get(pk=pk)
+        bank_reference=data.bank_reference, memo=data.memo, bank_account=data.bank_account)])
+    return Receipt.objects.select_related("customer", "bank_account").get(pk=pk)
 
 
 # What the commands call an invoice to pay (its number, and an amount in its currency).

@@ -25,6 +25,7 @@ from django.db.models import F, Sum
 from salesledger.apps.customers.models import Customer
 from salesledger.apps.invoicing.issuing import resolve_rate
 from salesledger.apps.invoicing.models import DocKind, Instalment, Invoice
+from salesledger.apps.ledger.models import BankAccount
 from salesledger.apps.payments.bulk import BulkAllocation, allocations_apply_bulk
 from salesledger.apps.payments.models import Adjustment, Allocation, Receipt
 from salesledger.apps.payments.receipts import receipts_plan, receipts_write
@@ -54,7 +55,7 @@ LIMITS = limits({
     "customer": (Customer, "code"), "method": (Receipt, "method"),
     "payer_reference": (Receipt, "payer_reference"),
     "bank_reference": (Receipt, "bank_reference"), "memo": (Receipt, "memo"),
-    "invoice": (Invoice, "number"),
+    "invoice": (Invoice, "number"), "bank_account": (BankAccount, "code"),
 })
 
 
@@ -121,7 +122,8 @@ def _receipt(ctx: ImportContext, r: ReceiptRow, customers: dict[str, tuple[int, 
         return None
     return ReceiptRequest(r.date, minor, customer_id=customer[0], currency=currency, rate=rate,
                           method=r.method, payer_reference=r.payer_reference,
-                          bank_reference=r.bank_reference, memo=r.memo)
+                          bank_reference=r.bank_reference, memo=r.memo,
+                          bank_account=r.bank_account)
 
 
 class _Targets:
@@ -237,7 +239,7 @@ def export_receipts(*, company: Any, out: TextIO, as_of: date | None = None) -> 
     while True:
         page = list(qs.filter(pk__gt=last).order_by("pk").values(
             "id", "customer__code", "date", "amount", "currency", "rate", "method",
-            "payer_reference", "bank_reference", "memo")[:2000])
+            "payer_reference", "bank_reference", "memo", "bank_account__code")[:2000])
         if not page:
             return count
         targets: dict[int, set[str]] = defaultdict(set)
@@ -252,6 +254,7 @@ def export_receipts(*, company: Any, out: TextIO, as_of: date | None = None) -> 
                 Money.from_minor(p["amount"], p["currency"]).format_plain(), p["currency"],
                 format(p["rate"], "f"), p["method"], p["payer_reference"],
                 p["bank_reference"], p["memo"], next(iter(invoice)) if len(invoice) == 1 else "",
+                p["bank_account__code"],
             ])
             count += 1
         last = page[-1]["id"]
