@@ -12,6 +12,7 @@ its own, which adds it to the parser with a ``register`` function:
 - ``interchange.py``: ``import``, ``export``, ``demo``
 - ``quote.py``: ``quote``; ``recurring.py``: ``recurring``; ``fx.py``: ``fx``;
   ``template.py``: ``template``
+- ``bank.py``: ``bank`` (bank accounts, statement import)
 - ``serve.py``: ``serve``, ``worker``; ``backup.py``: ``backup``, ``restore``
 
 They share ``common.py`` (the company, user and day a command acts for; parsing typed

@@ -28,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     from . import (
         adjustment,
         backup,
+        bank,
         company,
         customer,
         fx,
@@ -68,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
         serve.register_serve,
         quote.register, recurring.register, serve.register_worker, fx.register,
         company.register, template.register, adjustment.register, receipt.register_refund,
-        terms.register,
+        terms.register, bank.register,
     ):
         register(sub, common)
     return parser

@@ -17,7 +17,8 @@ every receipt's):
 5. the payment method is known, the bank account named (else the main one) is the
    company's, and the day is in an open period.
 
-The receipt is booked Dr the bank account's ledger account / Cr unapplied cash at its amount converted at its rate.
+The receipt is booked Dr the bank account's ledger account / Cr unapplied cash at its
+amount converted at its rate.
 """
 
 from __future__ import annotations

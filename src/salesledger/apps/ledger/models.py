@@ -55,7 +55,8 @@ class BankAccount(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["company", "code"], name="company_bank_account_code_unique"),
+            models.UniqueConstraint(fields=["company", "code"],
+                                    name="company_bank_account_code_unique"),
             models.UniqueConstraint(fields=["company"], condition=models.Q(is_main=True),
                                     name="company_bank_account_one_main"),
             models.UniqueConstraint(fields=["company", "iban", "currency"],

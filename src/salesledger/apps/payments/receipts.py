@@ -34,8 +34,8 @@ from salesledger.apps.core.services import (
 )
 from salesledger.apps.customers.models import Customer
 from salesledger.apps.invoicing.issuing import resolve_rate
-from salesledger.apps.ledger.bulk import EntrySpec, journal_write_many
 from salesledger.apps.ledger.banks import bank_accounts
+from salesledger.apps.ledger.bulk import EntrySpec, journal_write_many
 from salesledger.apps.ledger.services import accounts_by_role
 from salesledger.domain.errors import LedgerError
 from salesledger.domain.journal import AccountRole

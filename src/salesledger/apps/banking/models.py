@@ -1,0 +1,88 @@
+"""Imported bank statements and their lines, and the saved CSV column mappings
+(docs/design/bank-statements.md). A line is what the bank sent, kept as it came: never
+changed after import; what the product makes of it (a match, a receipt) is recorded apart."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class Statement(models.Model):
+    company = models.ForeignKey("core.Company", on_delete=models.PROTECT)
+    bank_account = models.ForeignKey("ledger.BankAccount", on_delete=models.PROTECT,
+                                     related_name="statements")
+    format = models.CharField(max_length=12)  # camt.053, mt940, ofx, coda, qif, csv...
+    version = models.CharField(max_length=12, blank=True)
+    statement_id = models.CharField(max_length=80, blank=True)  # the bank's own
+    currency = models.CharField(max_length=3)
+    # Balances in minor units (signed); null when the file gives none.
+    opening = models.BigIntegerField(null=True)
+    closing = models.BigIntegerField(null=True)
+    opening_date = models.DateField(null=True)
+    closing_date = models.DateField(null=True)
+    first_date = models.DateField(null=True)  # of its lines (or its period)
+    last_date = models.DateField(null=True)
+    line_count = models.PositiveIntegerField(default=0)  # lines in the file
+    imported_lines = models.PositiveIntegerField(default=0)  # of them new
+    lines_total = models.BigIntegerField(default=0)  # sum of every line in the file
+    # closing - (opening + lines), and opening - previous closing: 0 is right, null unknown.
+    balance_difference = models.BigIntegerField(null=True)
+    continuity_difference = models.BigIntegerField(null=True)
+    file_sha256 = models.CharField(max_length=64)
+    file_name = models.CharField(max_length=255, blank=True)
+    warnings = models.JSONField(default=list)
+    imported_at = models.DateTimeField(auto_now_add=True)
+    imported_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True,
+                                    on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        indexes = [models.Index(fields=["company", "bank_account", "closing_date"])]
+
+
+class StatementLine(models.Model):
+    company = models.ForeignKey("core.Company", on_delete=models.PROTECT)
+    statement = models.ForeignKey(Statement, on_delete=models.PROTECT, related_name="lines")
+    bank_account = models.ForeignKey("ledger.BankAccount", on_delete=models.PROTECT,
+                                     related_name="+")
+    # The line identity key (domain/bank_statements.py): one line per movement per account.
+    identity = models.CharField(max_length=40)
+    booking_date = models.DateField()
+    value_date = models.DateField(null=True)
+    amount = models.BigIntegerField()  # minor units, signed: money in is positive
+    currency = models.CharField(max_length=3)
+    original_amount = models.BigIntegerField(null=True)
+    original_currency = models.CharField(max_length=3, blank=True)
+    counterparty_name = models.CharField(max_length=140, blank=True)
+    counterparty_iban = models.CharField(max_length=40, blank=True)
+    counterparty_bic = models.CharField(max_length=11, blank=True)
+    end_to_end_id = models.CharField(max_length=80, blank=True)
+    bank_reference = models.CharField(max_length=80, blank=True)
+    creditor_reference = models.CharField(max_length=40, blank=True)
+    text = models.TextField(blank=True)
+    bank_code = models.CharField(max_length=40, blank=True)
+    return_reason = models.CharField(max_length=8, blank=True)
+    entry_reference = models.CharField(max_length=80, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["company", "bank_account", "identity"],
+                                               name="statement_line_identity_unique")]
+        indexes = [models.Index(fields=["company", "booking_date"])]
+
+
+class ColumnMapping(models.Model):
+    """How a bank's CSV export is read (formats/bank/csvmap.py): the columns, the date
+    format, the decimal mark, the delimiter, the lines before the header."""
+
+    company = models.ForeignKey("core.Company", on_delete=models.PROTECT)
+    name = models.SlugField(max_length=40)
+    columns = models.JSONField()
+    date_format = models.CharField(max_length=30, default="%Y-%m-%d")
+    decimal = models.CharField(max_length=1, default=".")
+    delimiter = models.CharField(max_length=1, blank=True)
+    skip_lines = models.PositiveSmallIntegerField(default=0)
+    currency = models.CharField(max_length=3, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["company", "name"],
+                                               name="bank_column_mapping_unique")]

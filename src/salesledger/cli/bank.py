@@ -1,0 +1,223 @@
+"""``bank account add|list``, ``bank mapping add|list``, ``bank import``, ``bank statements``
+and ``bank lines``: the company's bank accounts and their statements. Parsing and rendering
+only; the ledger app keeps the accounts, the banking app imports the statements."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any
+
+from salesledger.domain.errors import ValidationFailed
+
+from .common import Subparsers, actor_of, add_command, add_group, company_of
+from .files import read_bytes
+from .render import emit_json, money, money_text, table
+
+
+def _account_json(b: Any) -> dict[str, Any]:
+    return {"code": b.code, "name": b.name, "iban": b.iban, "bic": b.bic, "number": b.number,
+            "currency": b.currency, "ledger_account": b.account.code, "main": b.is_main}
+
+
+def cmd_account_add(args: argparse.Namespace) -> int:
+    from salesledger.apps.ledger.banks import BankAccountSpec, bank_account_add
+
+    company = company_of(args)
+    row = bank_account_add(actor=actor_of(args, company), company=company, spec=BankAccountSpec(
+        code=args.code, name=args.name, iban=args.iban or "", bic=args.bic or "",
+        number=args.number or "", currency=args.currency or ""))
+    if args.json:
+        emit_json(_account_json(row))
+    else:
+        print(f"bank account {row.code} added: {row.iban or row.number} in {row.currency}, "
+              f"ledger account {row.account.code}")
+    return 0
+
+
+def cmd_account_list(args: argparse.Namespace) -> int:
+    from salesledger.apps.ledger.banks import bank_accounts
+
+    rows = bank_accounts(company_of(args))
+    if args.json:
+        emit_json([_account_json(b) for b in rows])
+    else:
+        table([(b.code + (" *" if b.is_main else ""), b.name, b.iban or b.number, b.bic,
+                b.currency, b.account.code) for b in rows],
+              ["code", "name", "iban / number", "bic", "currency", "ledger"])
+    return 0
+
+
+def _columns(specs: list[str]) -> dict[str, str]:
+    out = {}
+    for spec in specs:
+        field, sep, column = spec.partition("=")
+        if not sep or not column:
+            raise ValidationFailed(f"--column {spec!r}: write FIELD=HEADER, e.g. date=Booking "
+                                   "date", field="column")
+        out[field.strip()] = column.strip()
+    return out
+
+
+def cmd_mapping_add(args: argparse.Namespace) -> int:
+    from salesledger.apps.banking.services import mapping_add
+
+    company = company_of(args)
+    row = mapping_add(actor=actor_of(args, company), company=company, name=args.name,
+                      columns=_columns(args.column or []), date_format=args.date_format,
+                      decimal=args.decimal, delimiter=args.delimiter or "",
+                      skip_lines=args.skip_lines, currency=args.currency or "")
+    if args.json:
+        emit_json({"name": row.name, "columns": row.columns})
+    else:
+        print(f"column mapping {row.name} added")
+    return 0
+
+
+def cmd_mapping_list(args: argparse.Namespace) -> int:
+    from salesledger.apps.banking.selectors import mappings_list
+
+    rows = mappings_list(company_of(args))
+    if args.json:
+        emit_json([{"name": m.name, "columns": m.columns, "date_format": m.date_format,
+                    "decimal": m.decimal, "delimiter": m.delimiter,
+                    "skip_lines": m.skip_lines, "currency": m.currency} for m in rows])
+    else:
+        table([(m.name, ", ".join(f"{k}={v}" for k, v in m.columns.items()), m.date_format,
+                m.decimal) for m in rows], ["name", "columns", "date format", "decimal"])
+    return 0
+
+
+def _balance(minor: int | None, currency: str) -> Any:
+    return None if minor is None else money(minor, currency)
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from salesledger.apps.banking.services import statement_import
+
+    company = company_of(args)
+    data = read_bytes(args.file, "statement file")
+    result = statement_import(actor=actor_of(args, company), company=company, data=data,
+                              file_name=os.path.basename(args.file),
+                              account=args.account or "", new_account=args.new_account,
+                              mapping=args.mapping or "")
+    out = []
+    for sr in result.statements:
+        s = sr.statement
+        check = ("not checked" if s.balance_difference is None else "ok"
+                 if s.balance_difference == 0 else money(s.balance_difference, s.currency))
+        out.append({
+            "account": sr.account.code, "account_created": sr.created_account,
+            "statement": s.statement_id, "lines": s.line_count, "imported": s.imported_lines,
+            "duplicates_skipped": sr.duplicates,
+            "opening_balance": _balance(s.opening, s.currency),
+            "closing_balance": _balance(s.closing, s.currency), "balance_check": check,
+            "continuity": ("not checked" if s.continuity_difference is None else "ok"
+                           if s.continuity_difference == 0
+                           else money(s.continuity_difference, s.currency))})
+    if args.json:
+        emit_json({"format": result.format, "version": result.version, "statements": out,
+                   "warnings": result.warnings})
+        return 0
+    print(f"{result.format}{' ' + result.version if result.version else ''}: "
+          f"{len(out)} statement(s)")
+    for o, sr in zip(out, result.statements, strict=True):
+        s = sr.statement
+        bal = ("" if s.opening is None else money_text(s.opening, s.currency)) + " -> " + (
+            "" if s.closing is None else money_text(s.closing, s.currency))
+        check = o["balance_check"]
+        shown = check if isinstance(check, str) else money_text(s.balance_difference or 0,
+                                                                s.currency)
+        print(f"  {o['account']}: {o['lines']} lines, {o['imported']} new, "
+              f"{o['duplicates_skipped']} already imported; balances {bal.strip()}; "
+              f"check {shown}")
+    for w in result.warnings:
+        print(f"  warning: {w}")
+    return 0
+
+
+def cmd_statements(args: argparse.Namespace) -> int:
+    from salesledger.apps.banking.selectors import statements_list
+
+    rows = statements_list(company_of(args), account=args.account or "")
+    data = [{"id": s.pk, "account": s.bank_account.code, "format": s.format,
+             "statement": s.statement_id, "from": s.first_date, "to": s.closing_date,
+             "lines": s.line_count, "imported": s.imported_lines,
+             "opening_balance": _balance(s.opening, s.currency),
+             "closing_balance": _balance(s.closing, s.currency),
+             "balance_difference": _balance(s.balance_difference, s.currency)} for s in rows]
+    if args.json:
+        emit_json(data)
+    else:
+        table([(d["id"], d["account"], d["format"], d["from"] or "", d["to"] or "", d["lines"],
+                "" if s.closing is None else money_text(s.closing, s.currency),
+                "ok" if s.balance_difference == 0 else "" if s.balance_difference is None
+                else money_text(s.balance_difference, s.currency))
+               for d, s in zip(data, rows, strict=True)],
+              ["id", "account", "format", "from", "to", "lines", "closing", "check"])
+    return 0
+
+
+def cmd_lines(args: argparse.Namespace) -> int:
+    from salesledger.apps.banking.selectors import statement_lines
+
+    rows = statement_lines(company_of(args), status=args.status or "",
+                           account=args.account or "")
+    if args.json:
+        emit_json([{"line": r["id"], "account": r["bank_account__code"],
+                    "date": r["booking_date"], "amount": money(r["amount"], r["currency"]),
+                    "counterparty": r["counterparty_name"],
+                    "counterparty_iban": r["counterparty_iban"],
+                    "end_to_end_id": r["end_to_end_id"],
+                    "bank_reference": r["bank_reference"],
+                    "creditor_reference": r["creditor_reference"], "text": r["text"],
+                    "return_reason": r["return_reason"], "status": r["status"]}
+                   for r in rows])
+    else:
+        table([(r["id"], r["booking_date"], money_text(r["amount"], r["currency"]),
+                r["counterparty_name"][:30], (r["creditor_reference"] or r["text"])[:40],
+                r["status"]) for r in rows],
+              ["line", "date", "amount", "counterparty", "reference", "status"])
+    return 0
+
+
+def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
+    g = add_group(sub, "bank", "bank accounts and statements")
+    acc = add_group(g, "account", "the company's bank accounts")
+    p = add_command(acc, common, "add", cmd_account_add,
+                    "add a bank account (with its own ledger account)")
+    p.add_argument("code", help="one word, e.g. SAVINGS")
+    p.add_argument("--name", required=True)
+    p.add_argument("--iban")
+    p.add_argument("--bic")
+    p.add_argument("--number", help="the bank's account number, for an account with no IBAN")
+    p.add_argument("--currency", help="default: the company's base currency")
+    add_command(acc, common, "list", cmd_account_list,
+                "list the bank accounts (* marks the main one)")
+    m = add_group(g, "mapping", "CSV column mappings for bank statements")
+    p = add_command(m, common, "add", cmd_mapping_add, "save a CSV column mapping")
+    p.add_argument("name")
+    p.add_argument("--column", action="append", metavar="FIELD=HEADER",
+                   help="date, value_date, amount (or debit and credit), currency, "
+                        "counterparty_name, counterparty_iban, reference, text, "
+                        "bank_reference, balance")
+    p.add_argument("--date-format", default="%Y-%m-%d", help="strftime codes, e.g. %%d/%%m/%%Y")
+    p.add_argument("--decimal", default=".", choices=[".", ","])
+    p.add_argument("--delimiter", help="default: guessed from the file")
+    p.add_argument("--skip-lines", type=int, default=0, help="lines before the header")
+    p.add_argument("--currency", help="the statement's currency, when no column gives it")
+    add_command(m, common, "list", cmd_mapping_list, "list the CSV column mappings")
+    p = add_command(g, common, "import", cmd_import,
+                    "import a statement file (camt.052/053/054, MT940/MT942, OFX/QFX, CODA, "
+                    "QIF, or CSV with --mapping)")
+    p.add_argument("file")
+    p.add_argument("--account", metavar="CODE",
+                   help="the bank account (default: found from the file's account)")
+    p.add_argument("--new-account", action="store_true",
+                   help="add the file's account when it is not one of the company's")
+    p.add_argument("--mapping", metavar="NAME", help="the column mapping of a CSV file")
+    p = add_command(g, common, "statements", cmd_statements, "list imported statements")
+    p.add_argument("--account", metavar="CODE")
+    p = add_command(g, common, "lines", cmd_lines, "list statement lines")
+    p.add_argument("--status", choices=("unmatched", "suggested", "applied", "other"))
+    p.add_argument("--account", metavar="CODE")

@@ -1,0 +1,69 @@
+"""References found in a bank's free text (MT940 :86:, CODA communication, OFX memo): the
+creditor reference (ISO 11649 RF, Belgian OGM), the end-to-end id and the counterparty,
+where the bank writes them in one of the common conventions: Dutch ``/EREF/.../IBAN/...``
+tags, German ``?20``..``?63`` subfields with ``EREF+``/``SVWZ+``, or plain text."""
+
+from __future__ import annotations
+
+import re
+
+_RF = re.compile(r"\bRF\d{2}[A-Z0-9]{1,21}\b")
+_OGM = re.compile(r"\+\+\+(\d{3})/(\d{4})/(\d{5})\+\+\+|\*\*\*(\d{3})/(\d{4})/(\d{5})\*\*\*")
+_SLASH_TAG = re.compile(r"/(TRCD|EREF|IBAN|BIC|NAME|REMI|CSID|MARF|RTRN|ORDP|BENM|ID)/")
+_QMARK = re.compile(r"\?(\d{2})")
+
+
+def ogm(digits: str) -> str:
+    """A Belgian structured communication (12 digits, the last two a mod 97 check) written
+    the usual way, or "" when the check digits do not hold."""
+    if len(digits) != 12 or not digits.isdigit():
+        return ""
+    check = int(digits[:10]) % 97 or 97
+    if check != int(digits[10:]):
+        return ""
+    return f"+++{digits[:3]}/{digits[3:7]}/{digits[7:]}+++"
+
+
+def creditor_reference(text: str) -> str:
+    """An RF creditor reference or an OGM found in ``text``, else ""."""
+    compact = text.upper().replace(" ", "")
+    m = _RF.search(compact)
+    if m:
+        return m.group(0)
+    m = _OGM.search(compact)
+    if m:
+        return ogm("".join(g for g in m.groups() if g))
+    return ""
+
+
+def parse_details(text: str) -> dict[str, str]:
+    """The fields a bank wrote into a line's free text: keys ``name``, ``iban``, ``bic``,
+    ``e2e``, ``text``, ``return_reason`` (those found)."""
+    out: dict[str, str] = {}
+    flat = text.replace("\r", "").replace("\n", "")
+    if _SLASH_TAG.search(flat):
+        parts = _SLASH_TAG.split(flat)
+        tags = dict(zip(parts[1::2], (p.strip() for p in parts[2::2]), strict=False))
+        out.update(name=tags.get("NAME", ""), iban=tags.get("IBAN", ""),
+                   bic=tags.get("BIC", ""), e2e=tags.get("EREF", ""),
+                   return_reason=tags.get("RTRN", ""),
+                   text=tags.get("REMI", "").replace("/USTD//", "").replace("/STRD/", ""))
+    elif _QMARK.search(flat):
+        fields: dict[str, list[str]] = {}
+        parts = _QMARK.split(flat)
+        for code, value in zip(parts[1::2], parts[2::2], strict=False):
+            fields.setdefault(code, []).append(value)
+        purpose = "".join(v for c in sorted(fields) if "20" <= c <= "29" or "60" <= c <= "63"
+                          for v in fields[c])
+        m = re.search(r"EREF\+(.*?)(?=(?:KREF|MREF|CRED|DEBT|SVWZ|ABWA|ABWE)\+|$)", purpose)
+        s = re.search(r"SVWZ\+(.*?)(?=(?:ABWA|ABWE)\+|$)", purpose)
+        out.update(name="".join(fields.get("32", []) + fields.get("33", [])),
+                   iban="".join(fields.get("31", [])), bic="".join(fields.get("30", [])),
+                   e2e=m.group(1).strip() if m else "",
+                   text=(s.group(1) if s else purpose).strip())
+    else:
+        out["text"] = " ".join(text.split())
+    out = {k: v.strip() for k, v in out.items() if v and v.strip()}
+    if out.get("e2e", "").upper() == "NOTPROVIDED":
+        del out["e2e"]
+    return out
