@@ -99,7 +99,7 @@ def test_a_csv_statement_reads_through_its_mapping(books: dict[str, Any]) -> Non
     mapping_add(actor=books["owner"], company=books["company"], name="mybank",
                 columns={"date": "Date", "amount": "Amount", "text": "Text"},
                 date_format="%d/%m/%Y", decimal=",", currency="EUR")
-    data = "Date;Amount;Text\n02/01/2024;12,50;RF18 5390 0754 7034\n".encode()
+    data = b"Date;Amount;Text\n02/01/2024;12,50;RF18 5390 0754 7034\n"
     r = statement_import(actor=books["owner"], company=books["company"], data=data,
                          account="MAIN", mapping="mybank")
     line = StatementLine.objects.get()
