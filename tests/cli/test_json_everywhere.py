@@ -56,6 +56,11 @@ def story(tmp: Path) -> list[tuple[str, Step]]:
     """(name to keep the answer under, argv) in order; argv may use earlier answers."""
     customers = tmp / "customers.csv"
     customers.write_text("code,name,country\nC9,Martin,FR\n", encoding="utf-8")
+    statement = tmp / "statement.sta"
+    statement.write_text(":20:S\n:25:FR7630006000011234567890189\n:28C:1/1\n"
+                         ":60F:C250101EUR0,00\n:61:2501020102C5,00NTRFNONREF//R1\n"
+                         ":86:/NAME/DUPONT/REMI/INV1\n:62F:C250102EUR5,00\n-\n",
+                         encoding="utf-8")
     rates = tmp / "rates.csv"
     rates.write_text("date,currency,rate\n2025-03-03,USD,0.92\n", encoding="utf-8")
     layout = tmp / "layout.html"
@@ -72,6 +77,15 @@ def story(tmp: Path) -> list[tuple[str, Step]]:
         ("", ("company", "show")),
         ("", ("terms", "add", "NET45", "--name", "45 days net", "--days", "45")),
         ("", ("terms", "list")),
+        ("", ("bank", "account", "add", "SAVINGS", "--name", "Savings",
+              "--iban", "DE89370400440532013000")),
+        ("", ("bank", "account", "list")),
+        ("", ("bank", "mapping", "add", "mybank", "--column", "date=Date",
+              "--column", "amount=Amount")),
+        ("", ("bank", "mapping", "list")),
+        ("", ("bank", "import", str(statement))),
+        ("", ("bank", "statements")),
+        ("", ("bank", "lines", "--status", "unmatched")),
         ("", ("customer", "add", "--code", "C1", "--name", "Dupont", "--country", "FR",
               "--email", "compta@dupont.example")),
         ("", ("customer", "add", "--code", "C2", "--name", "Durand", "--country", "FR",
