@@ -97,6 +97,7 @@ def story(tmp: Path) -> list[tuple[str, Step]]:
                   "--line", "Conseil;1;100;20", "--post", *day)),
         ("draft", ("invoice", "create", "--customer", "C1", "--date", "2025-03-10",
                    "--line", "Conseil;2;100;20", *day)),
+        ("", lambda s: ("invoice", "update", str(s["draft"]["id"]), "--contract", "CT-7")),
         ("inv2", lambda s: ("invoice", "post", str(s["draft"]["id"]), *day)),
         ("inv3", ("invoice", "create", "--customer", "C2", "--date", "2025-03-10",
                   "--line", "Conseil;1;50;20", "--post", *day)),

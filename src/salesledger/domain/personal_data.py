@@ -29,6 +29,11 @@ CUSTOMER_ERASED: dict[str, Any] = {
     "name": ANONYMISED_NAME,  # a sole trader's or consumer's name is a person's name
     "legal_name": "",
     "tax_id": "",  # a sole trader's VAT number identifies them
+    "legal_id": "",  # so does a sole trader's registration number (SIREN, SIRET...)
+    "legal_id_scheme": "",
+    "endpoint_scheme": "",  # an electronic address reaches the person
+    "endpoint_id": "",
+    "mandate_reference": "",  # a direct-debit mandate on the person's bank account
     "email": "",
     "phone": "",
     "notes": "",  # free text: anything may be written there
