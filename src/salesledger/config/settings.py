@@ -162,6 +162,7 @@ INSTALLED_APPS = [
     "salesledger.apps.recurring",
     "salesledger.apps.documents",
     "salesledger.apps.banking",
+    "salesledger.apps.reporting",
     "salesledger.apps.interchange",
     # Background tasks: the task API and its database-backed queue (docs/decisions.md).
     "django_tasks",

@@ -138,6 +138,9 @@ class Allocation(ImmutableModel):
         indexes = [
             models.Index(fields=["company", "customer"]),
             models.Index(fields=["instalment"]),
+            # What was allocated after a day: how the aged receivables of a past day are
+            # rolled back from the open items of today (reporting/aging.py).
+            models.Index(fields=["company", "date"], name="allocation_company_date"),
         ]
 
 

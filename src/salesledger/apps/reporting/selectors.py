@@ -1,0 +1,148 @@
+"""What the reporting app answers, for the interfaces: the aged receivables of a day (summed
+per customer, or item by item), and the unapplied cash and credit notes of a day.
+
+Each selector takes the filters as people give them (a customer code, a country, a currency)
+and checks them; the work is done in SQL by ``aging.py`` and ``unapplied.py``. Later reports
+(KPIs, trends, the forecast) belong beside these, each reading the same open items.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from salesledger.apps.core.models import Company
+from salesledger.apps.customers.selectors import customer_get
+from salesledger.domain.aging import DEFAULT_BUCKETS, AgeBy, Bucket, parse_buckets
+from salesledger.domain.countries import is_country
+from salesledger.domain.errors import ValidationFailed
+from salesledger.money import is_currency
+
+from .aging import AgingCell, AgingScope, aging_cells, aging_item_rows, customer_names
+from .unapplied import unapplied_cash_totals, unapplied_credit_notes, unapplied_receipts
+
+
+@dataclass(frozen=True)
+class ReportFilters:
+    """The filters of a report, as given on the command line."""
+
+    customer: str = ""  # a customer code
+    country: str = ""  # ISO 3166-1 alpha-2
+    currency: str = ""  # a document currency
+
+
+def _scope(company: Company, as_of: date, filters: ReportFilters, *, by: str = "due",
+           buckets: str = DEFAULT_BUCKETS) -> AgingScope:
+    try:
+        age_by = AgeBy(by)
+    except ValueError:
+        raise ValidationFailed(f"--by {by!r}: write 'due' or 'issue'", by=by) from None
+    country = filters.country.strip().upper()
+    if country and not is_country(country):
+        raise ValidationFailed(f"--country {filters.country!r} is not an ISO 3166 country code",
+                               country=filters.country)
+    currency = filters.currency.strip().upper()
+    if currency and not is_currency(currency):
+        raise ValidationFailed(f"--document-currency {filters.currency!r} is not an ISO 4217 "
+                               "currency code", currency=filters.currency)
+    customer_id = int(customer_get(company, filters.customer).pk) if filters.customer else None
+    return AgingScope(as_of=as_of, buckets=parse_buckets(buckets), by=age_by,
+                      customer_id=customer_id, country=country, currency=currency)
+
+
+@dataclass
+class CustomerAging:
+    code: str
+    name: str
+    country: str
+    # bucket amounts per document currency, and in base currency
+    amounts: dict[str, list[int]] = field(default_factory=dict)
+    base: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class AgingReport:
+    """The aged receivables of a day. Amounts are minor units; ``base`` in the company's
+    currency at the booking rates, ``by_currency`` per document currency. The buckets of
+    each sum to its total; the base total is the receivable control account on the day."""
+
+    as_of: date
+    by: AgeBy
+    buckets: tuple[Bucket, ...]
+    base_currency: str
+    base: list[int]
+    by_currency: dict[str, list[int]]
+    customers: list[CustomerAging]
+    items: int
+    # unapplied cash on the day, per currency: (amount, base amount); not in the buckets
+    unapplied: dict[str, tuple[int, int]]
+
+    @property
+    def base_total(self) -> int:
+        return sum(self.base)
+
+
+def aging_report(company: Company, *, as_of: date, by: str = "due",
+                 buckets: str = DEFAULT_BUCKETS,
+                 filters: ReportFilters = ReportFilters()) -> AgingReport:
+    """Aged receivables on ``as_of``, summed per customer and bucket by the database."""
+    scope = _scope(company, as_of, filters, by=by, buckets=buckets)
+    cells = aging_cells(company, scope)
+    return _assemble(company, scope, cells)
+
+
+def _assemble(company: Company, scope: AgingScope, cells: list[AgingCell]) -> AgingReport:
+    n = len(scope.buckets)
+    base = [0] * n
+    by_currency: dict[str, list[int]] = defaultdict(lambda: [0] * n)
+    names = customer_names(company, sorted({c.customer_id for c in cells}))
+    per: dict[int, CustomerAging] = {}
+    for c in cells:
+        code, name, country = names[c.customer_id]
+        row = per.setdefault(c.customer_id, CustomerAging(code, name, country, base=[0] * n))
+        row.amounts.setdefault(c.currency, [0] * n)[c.bucket] += c.open
+        row.base[c.bucket] += c.base_open
+        base[c.bucket] += c.base_open
+        by_currency[c.currency][c.bucket] += c.open
+    unapplied = unapplied_cash_totals(
+        company, as_of=scope.as_of, customer_id=scope.customer_id, country=scope.country,
+        currency=scope.currency)
+    return AgingReport(
+        as_of=scope.as_of, by=scope.by, buckets=scope.buckets,
+        base_currency=company.base_currency, base=base, by_currency=dict(by_currency),
+        customers=sorted(per.values(), key=lambda r: r.code),
+        items=sum(c.items for c in cells), unapplied=unapplied)
+
+
+def aging_items(company: Company, *, as_of: date, by: str = "due",
+                buckets: str = DEFAULT_BUCKETS, filters: ReportFilters = ReportFilters()
+                ) -> tuple[tuple[Bucket, ...], Iterator[dict[str, Any]]]:
+    """The buckets and, streamed, every item open on ``as_of`` with its age and bucket
+    (``bucket`` is an index into the buckets; ``days`` its age), by customer and date."""
+    scope = _scope(company, as_of, filters, by=by, buckets=buckets)
+
+    def rows() -> Iterator[dict[str, Any]]:
+        for r in aging_item_rows(company, scope):
+            ref = r["due_date"] if scope.by == AgeBy.DUE else r["issue_date"]
+            yield {**r, "days": (as_of - ref).days}
+
+    return scope.buckets, rows()
+
+
+def unapplied_items(company: Company, *, as_of: date, kind: str = "all",
+                    filters: ReportFilters = ReportFilters()) -> Iterator[dict[str, Any]]:
+    """Receipts not yet applied, then credit notes not yet applied, on ``as_of``
+    (``kind``: ``all``, ``receipts`` or ``credit_notes``); streamed."""
+    if kind not in ("all", "receipts", "credit_notes"):
+        raise ValidationFailed(f"--kind {kind!r}: write 'receipts' or 'credit-notes'",
+                               kind=kind)
+    scope = _scope(company, as_of, filters)
+    where = {"customer_id": scope.customer_id, "country": scope.country,
+             "currency": scope.currency}
+    if kind in ("all", "receipts"):
+        yield from unapplied_receipts(company, as_of=as_of, **where)
+    if kind in ("all", "credit_notes"):
+        yield from unapplied_credit_notes(company, as_of=as_of, **where)
