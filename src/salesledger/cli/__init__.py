@@ -8,7 +8,7 @@ its own, which adds it to the parser with a ``register`` function:
 - ``customer.py``: ``customer``; ``terms.py``: ``terms``
 - ``invoice.py``: ``invoice``, ``credit-note``
 - ``receipt.py``: ``receipt``, ``refund``; ``adjustment.py``: ``adjustment``
-- ``reports.py``: ``balance``, ``open-items``, ``check``
+- ``reports.py``: ``balance``, ``open-items``, ``check``; ``report.py``: ``report``
 - ``interchange.py``: ``import``, ``export``, ``demo``
 - ``quote.py``: ``quote``; ``recurring.py``: ``recurring``; ``fx.py``: ``fx``;
   ``template.py``: ``template``

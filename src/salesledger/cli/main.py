@@ -37,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
         quote,
         receipt,
         recurring,
+        report,
         reports,
         serve,
         template,
@@ -63,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     for register in (
         company.register_init, company.register_user, company.register_period,
         customer.register, invoice.register, invoice.register_credit_note, receipt.register,
-        reports.register_balance, reports.register_open_items,
+        reports.register_balance, reports.register_open_items, report.register,
         interchange.register_import, interchange.register_export, interchange.register_demo,
         reports.register_check, backup.register_backup, backup.register_restore,
         serve.register_serve,

@@ -1,0 +1,261 @@
+"""``report aging|unapplied``: the receivables of a day as reports (docs/design/reporting.md).
+Parsing and rendering only: text tables, ``--json`` and ``--csv FILE``; detail rows are
+written as they are read."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any, TextIO
+
+from salesledger.domain.aging import DEFAULT_BUCKETS
+from salesledger.formats.csv_rows import neutralise_cell
+from salesledger.money import major_text
+
+from .common import Subparsers, add_command, add_group, as_of_day, company_of
+from .render import emit_json, money, money_text, table
+
+
+def _filters(args: argparse.Namespace) -> Any:
+    from salesledger.apps.reporting.selectors import ReportFilters
+
+    return ReportFilters(customer=args.customer or "", country=args.country or "",
+                         currency=args.document_currency or "")
+
+
+def _bucket_json(b: Any, amount: Any) -> dict[str, Any]:
+    return {"label": b.label, "from_days": b.from_days, "to_days": b.to_days, "amount": amount}
+
+
+def _amounts(report: Any, values: dict[str, list[int]] | list[int], n: int) -> Any:
+    """Per bucket: one money in base currency; in document currency, a list of money, one
+    per currency (a zero in the company's currency when nothing is open)."""
+    if isinstance(values, list):
+        return [money(values[b], report.base_currency) for b in range(n)]
+    per = values or {report.base_currency: [0] * n}
+    return [[money(v[b], cur) for cur, v in sorted(per.items())] for b in range(n)]
+
+
+def _total(report: Any, values: dict[str, list[int]] | list[int]) -> Any:
+    if isinstance(values, list):
+        return money(sum(values), report.base_currency)
+    per = values or {report.base_currency: [0]}
+    return [money(sum(v), cur) for cur, v in sorted(per.items())]
+
+
+@contextmanager
+def _csv_out(path: str) -> Iterator[Any]:
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        yield csv.writer(fh)
+
+
+def cmd_report_aging(args: argparse.Namespace) -> int:
+    from salesledger.apps.reporting.selectors import aging_items, aging_report
+
+    company = company_of(args)
+    as_of = as_of_day(args, company)
+    in_base = args.currency == "base"
+    if args.detail:
+        buckets, items = aging_items(company, as_of=as_of, by=args.by, buckets=args.buckets,
+                                     filters=_filters(args))
+        return _aging_detail(args, company, as_of, buckets, items, in_base)
+    report = aging_report(company, as_of=as_of, by=args.by, buckets=args.buckets,
+                          filters=_filters(args))
+    n = len(report.buckets)
+    values = report.base if in_base else report.by_currency
+    if args.csv:
+        _aging_summary_csv(args.csv, report, in_base)
+        print(f"aging on {as_of}: wrote {args.csv} ({len(report.customers)} customers)")
+        return 0
+    if args.json:
+        amounts = _amounts(report, values, n)
+        emit_json({
+            "as_of": as_of, "by": report.by.value,
+            "currency": report.base_currency if in_base else "document",
+            "buckets": [_bucket_json(b, amounts[k]) for k, b in enumerate(report.buckets)],
+            "total": _total(report, values),
+            "unapplied_cash": [money(v[1] if in_base else v[0],
+                                     report.base_currency if in_base else cur)
+                               for cur, v in sorted(report.unapplied.items())],
+            "customers": [
+                {"customer": c.code, "name": c.name, "country": c.country,
+                 "buckets": _amounts(report, c.base if in_base else c.amounts, n),
+                 "total": _total(report, c.base if in_base else c.amounts)}
+                for c in report.customers],
+        })
+        return 0
+    _aging_summary_text(report, in_base)
+    return 0
+
+
+def _aging_summary_text(report: Any, in_base: bool) -> None:
+    n = len(report.buckets)
+    rows: list[list[str]] = []
+    for c in report.customers:
+        if in_base:
+            rows.append([c.code, report.base_currency]
+                        + [major_text(v, report.base_currency) for v in c.base]
+                        + [major_text(sum(c.base), report.base_currency)])
+        else:
+            for cur, v in sorted(c.amounts.items()):
+                rows.append([c.code, cur] + [major_text(x, cur) for x in v]
+                            + [major_text(sum(v), cur)])
+    per = ({report.base_currency: report.base} if in_base
+           else report.by_currency or {report.base_currency: [0] * n})
+    for cur, v in sorted(per.items()):
+        rows.append(["total", cur] + [major_text(x, cur) for x in v] + [major_text(sum(v), cur)])
+    table(rows, ["customer", "currency", *[b.label for b in report.buckets], "total"])
+    how = "days past due" if report.by.value == "due" else "days since issue"
+    print(f"aged on {report.as_of} by {how}; amounts in "
+          + ("the base currency at booking rates" if in_base else "document currencies"))
+    if in_base and report.unapplied:
+        cash = sum(base for _, base in report.unapplied.values())
+        print(f"unapplied cash, not in the buckets: {money_text(cash, report.base_currency)}")
+    elif report.unapplied:
+        print("unapplied cash, not in the buckets: " + ", ".join(
+            money_text(amount, cur) for cur, (amount, _) in sorted(report.unapplied.items())))
+
+
+def _aging_summary_csv(path: str, report: Any, in_base: bool) -> None:
+    with _csv_out(path) as w:
+        w.writerow(["customer", "name", "country", "currency",
+                    *[b.label for b in report.buckets], "total"])
+        for c in report.customers:
+            per = {report.base_currency: c.base} if in_base else c.amounts
+            for cur, v in sorted(per.items()):
+                w.writerow([neutralise_cell(c.code), neutralise_cell(c.name), c.country, cur,
+                            *[major_text(x, cur) for x in v], major_text(sum(v), cur)])
+
+
+DETAIL_HEADERS = ["customer", "type", "document", "seq", "issue_date", "due_date", "days",
+                  "bucket", "currency", "open", "base_currency", "base_open"]
+
+
+def _aging_detail(args: argparse.Namespace, company: Any, as_of: Any, buckets: Any,
+                  items: Iterable[dict[str, Any]], in_base: bool) -> int:
+    base = company.base_currency
+    if args.csv:
+        count = 0
+        with _csv_out(args.csv) as w:
+            w.writerow(DETAIL_HEADERS)
+            for i in items:
+                w.writerow([neutralise_cell(i["customer"]), i["type"], neutralise_cell(
+                    i["document"]), i["seq"] or "", i["issue_date"], i["due_date"], i["days"],
+                    buckets[i["bucket"]].label, i["currency"],
+                    major_text(i["open"], i["currency"]), base, major_text(i["base_open"], base)])
+                count += 1
+        print(f"aging on {as_of}: wrote {args.csv} ({count} items)")
+        return 0
+    if args.json:
+        _stream_json(sys.stdout, as_of, base if in_base else "document", buckets, items, base)
+        return 0
+    table(((i["customer"], i["type"], i["document"], i["seq"] or "", i["due_date"], i["days"],
+            buckets[i["bucket"]].label,
+            money_text(i["base_open"], base) if in_base else money_text(i["open"], i["currency"]))
+           for i in items),
+          ["customer", "type", "document", "#", "due", "days", "bucket", "open"])
+    return 0
+
+
+def _stream_json(out: TextIO, as_of: Any, currency: str, buckets: Any,
+                 items: Iterable[dict[str, Any]], base: str) -> None:
+    """The detail as one JSON object, written item by item: the bucket totals come last
+    but the keys are those of the summary."""
+    n = len(buckets)
+    totals: dict[str, list[int]] = {}
+    out.write("{\n" + f'  "as_of": "{as_of.isoformat()}",\n  "currency": {json.dumps(currency)},'
+              + '\n  "items": [')
+    first = True
+    for i in items:
+        cur = base if currency != "document" else i["currency"]
+        amount = i["base_open"] if currency != "document" else i["open"]
+        totals.setdefault(cur, [0] * n)[i["bucket"]] += amount
+        row = {"customer": i["customer"], "type": i["type"], "document": i["document"],
+               "seq": i["seq"], "issue_date": i["issue_date"].isoformat(),
+               "due_date": i["due_date"].isoformat(), "days": i["days"],
+               "bucket": buckets[i["bucket"]].label, "open": money(i["open"], i["currency"]),
+               "base_open": money(i["base_open"], base)}
+        out.write(("\n    " if first else ",\n    ") + json.dumps(row, ensure_ascii=False))
+        first = False
+    out.write("\n  ],\n" if not first else "],\n")
+    totals = totals or {base: [0] * n}
+    if currency != "document":
+        amounts: list[Any] = [money(totals[base][b], base) for b in range(n)]
+        total: Any = money(sum(totals[base]), base)
+    else:
+        amounts = [[money(v[b], c) for c, v in sorted(totals.items())] for b in range(n)]
+        total = [money(sum(v), c) for c, v in sorted(totals.items())]
+    rest = {"buckets": [_bucket_json(b, amounts[k]) for k, b in enumerate(buckets)],
+            "total": total}
+    body = json.dumps(rest, indent=2, ensure_ascii=False)
+    out.write(body[2:] + "\n")  # the object's remaining keys, after "items"
+
+
+def cmd_report_unapplied(args: argparse.Namespace) -> int:
+    from salesledger.apps.reporting.selectors import unapplied_items
+
+    company = company_of(args)
+    as_of = as_of_day(args, company)
+    kind = args.kind.replace("-", "_")
+    items = unapplied_items(company, as_of=as_of, kind=kind, filters=_filters(args))
+    base = company.base_currency
+    if args.csv:
+        count = 0
+        with _csv_out(args.csv) as w:
+            w.writerow(["customer", "type", "document", "date", "currency", "amount", "open",
+                        "base_currency", "base_open"])
+            for i in items:
+                w.writerow([neutralise_cell(i["customer"]), i["type"],
+                            neutralise_cell(i["document"]), i["date"], i["currency"],
+                            major_text(i["amount"], i["currency"]),
+                            major_text(i["open"], i["currency"]), base,
+                            major_text(i["base_open"], base)])
+                count += 1
+        print(f"unapplied on {as_of}: wrote {args.csv} ({count} documents)")
+        return 0
+    if args.json:
+        rows, totals = [], {"receipt": 0, "credit_note": 0}
+        for i in items:
+            rows.append({"customer": i["customer"], "type": i["type"],
+                         "document": i["document"], "date": i["date"],
+                         "amount": money(i["amount"], i["currency"]),
+                         "open": money(i["open"], i["currency"]),
+                         "base_open": money(i["base_open"], base)})
+            totals[i["type"]] += i["base_open"]
+        emit_json({"as_of": as_of, "items": rows,
+                   "total": {t: money(v, base) for t, v in totals.items()}})
+        return 0
+    table(((i["customer"], i["type"], i["document"], i["date"],
+            money_text(i["amount"], i["currency"]), money_text(i["open"], i["currency"]))
+           for i in items), ["customer", "type", "document", "date", "amount", "unapplied"])
+    return 0
+
+
+# ---------------------------------------------------------------- registration
+def _filter_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--customer", help="one customer (code)")
+    p.add_argument("--country", help="customers of one country (ISO 3166 code)")
+    p.add_argument("--document-currency", help="items in one currency (ISO 4217 code)")
+    p.add_argument("--csv", metavar="FILE", help="write CSV to FILE")
+
+
+def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
+    g = add_group(sub, "report", "reports on the receivables of a day")
+    p = add_command(g, common, "aging", cmd_report_aging,
+                    "aged receivables on --as-of, per customer or (--detail) per open item")
+    p.add_argument("--by", choices=["due", "issue"], default="due",
+                   help="age from the due date (how late) or the issue date (how old)")
+    p.add_argument("--buckets", default=DEFAULT_BUCKETS,
+                   help=f"age limits in days (default {DEFAULT_BUCKETS})")
+    p.add_argument("--detail", action="store_true", help="one row per open item")
+    p.add_argument("--currency", choices=["base", "document"], default="base",
+                   help="amounts in the company's currency at booking rates, or as invoiced")
+    _filter_options(p)
+    p = add_command(g, common, "unapplied", cmd_report_unapplied,
+                    "receipts and credit notes not yet applied on --as-of")
+    p.add_argument("--kind", default="all", choices=["all", "receipts", "credit-notes"])
+    _filter_options(p)

@@ -1,0 +1,207 @@
+"""The aged receivables of any day are exact, on generated ledgers and on the demo company.
+
+Hypothesis writes a ledger in the order people work, not in date order: invoices in EUR and
+USD, receipts (some in USD at another rate), allocations dated back to any day from the
+receipt on, reversals dated later still, credit notes applied or left open, deductions. Then,
+for days before, between and after all of it, the report (rolled back from today's caches,
+reporting/aging.py) must equal what a plain reading of the rows dated up to that day gives,
+item by item; its buckets must sum to its total; and its base total must be the receivable
+control account of the day in the journal, as must each currency's total in that currency.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import defaultdict
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db.models import Sum
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from salesledger.apps.core.services import company_create
+from salesledger.apps.customers.services import CustomerInput, customer_create
+from salesledger.apps.interchange.demo import demo_load
+from salesledger.apps.invoicing.models import Instalment, Invoice
+from salesledger.apps.invoicing.services import InvoiceInput, invoice_create, invoice_post
+from salesledger.apps.payments.adjustments.write_offs import invoice_adjust
+from salesledger.apps.payments.models import Allocation
+from salesledger.apps.payments.services import (
+    ReceiptInput,
+    Target,
+    allocate,
+    allocation_reverse,
+    receipt_record,
+)
+from salesledger.apps.reporting.selectors import aging_items, aging_report
+from salesledger.apps.reporting.tests.support import control_account
+from salesledger.domain.errors import LedgerError
+from salesledger.domain.invoicing import LineInput
+
+START = date(2026, 1, 1)
+_codes = itertools.count(1)
+
+DOCUMENTS = st.lists(st.one_of(
+    st.tuples(st.just("invoice"), st.integers(0, 2), st.integers(100, 90000),
+              st.integers(0, 60), st.sampled_from(["NET30", "30-60-90", "NET14"])),
+    st.tuples(st.just("credit"), st.integers(0, 2), st.integers(100, 20000), st.integers(0, 60),
+              st.booleans()),
+    st.tuples(st.just("receipt"), st.integers(0, 2), st.integers(100, 90000),
+              st.integers(0, 60), st.booleans()),
+), min_size=3, max_size=12)
+ALLOCATE = st.tuples(st.just("allocate"), st.integers(0, 30), st.integers(0, 30),
+                     st.integers(1, 100), st.integers(0, 40))
+WORK = st.lists(st.one_of(
+    ALLOCATE, ALLOCATE,
+    st.tuples(st.just("reverse"), st.integers(0, 30), st.integers(0, 40)),
+    st.tuples(st.just("deduct"), st.integers(0, 30), st.integers(1, 5000), st.integers(0, 40)),
+), min_size=2, max_size=14)
+# Documents first, then the work on them, in any order and dated back or forth.
+OPS = st.tuples(DOCUMENTS, WORK).map(lambda p: p[0] + p[1])
+
+
+class Books:
+    """A fresh company and what has been written in it."""
+
+    def __init__(self) -> None:
+        self.user, _ = get_user_model().objects.get_or_create(username="aging")
+        self.company = company_create(actor=self.user, code=f"aging{next(_codes)}",
+                                      name="Aging", owner=self.user)
+        self.customers = ["A", "B", "U"]
+        for code in self.customers:
+            customer_create(actor=self.user, company=self.company, data=CustomerInput(
+                code=code, name=code, country="FR", currency="USD" if code == "U" else ""))
+        self.invoices: list[Invoice] = []
+        self.receipts: list[Any] = []
+        self.allocations: list[int] = []
+
+    def _post(self, customer: str, cents: int, day: date, **kw: Any) -> Invoice:
+        rate = Decimal("0.9") if customer == "U" else None
+        draft = invoice_create(actor=self.user, company=self.company, data=InvoiceInput(
+            customer_code=customer, issue_date=day, rate=rate,
+            lines=[LineInput("x", Decimal(1), Decimal(cents) / 100)], **kw))
+        return invoice_post(actor=self.user, company=self.company, invoice_id=draft.pk)
+
+    def run(self, op: tuple[Any, ...]) -> None:
+        kind, *a = op
+        try:
+            if kind == "invoice":
+                inv = self._post(self.customers[a[0]], a[1], START + timedelta(days=a[2]),
+                                 terms_code=a[3])
+                self.invoices.append(inv)
+            elif kind == "credit":
+                corrects = ""
+                if a[3]:  # correcting an invoice of the customer: applied at once
+                    mine = [i for i in self.invoices if i.customer.code == self.customers[a[0]]]
+                    corrects = mine[-1].number if mine else ""
+                day = START + timedelta(days=a[2])
+                self._post(self.customers[a[0]], a[1], day, kind="credit_note",
+                           corrects_number=corrects)
+            elif kind == "receipt":
+                code = self.customers[a[0]]
+                rate = (Decimal("0.95") if a[3] else Decimal("0.9")) if code == "U" else None
+                self.receipts.append(receipt_record(
+                    actor=self.user, company=self.company, data=ReceiptInput(
+                        customer_code=code, date=START + timedelta(days=a[2]),
+                        amount=Decimal(a[1]) / 100, currency="USD" if code == "U" else "",
+                        rate=rate)))
+            elif kind == "allocate" and self.receipts and self.invoices:
+                rc = self.receipts[a[0] % len(self.receipts)]
+                rc.refresh_from_db()
+                mine = [i for i in self.invoices if i.customer_id == rc.customer_id] or \
+                    self.invoices
+                inv = mine[a[1] % len(mine)]
+                owed = sum(i.amount - i.settled for i in inv.instalments.all())
+                # a share (a[2] %) of what can be allocated, at least a cent
+                cents = max(1, min(owed, rc.amount - rc.allocated) * a[2] // 100)
+                day = max(rc.date, inv.issue_date) + timedelta(days=a[3])
+                rows = allocate(actor=self.user, company=self.company, day=day,
+                                receipt=rc.number, targets=[Target(inv.number,
+                                                                   Decimal(cents) / 100)])
+                self.allocations += [r.pk for r in rows]
+            elif kind == "reverse" and self.allocations:
+                # mostly one of the latest allocations
+                orig = Allocation.objects.get(
+                    pk=self.allocations[-1 - a[0] % min(3, len(self.allocations))])
+                allocation_reverse(actor=self.user, company=self.company,
+                                   allocation_id=orig.pk,
+                                   day=orig.date + timedelta(days=a[1]))
+            elif kind == "deduct" and self.invoices:
+                inv = self.invoices[a[0] % len(self.invoices)]
+                invoice_adjust(actor=self.user, company=self.company, number=inv.number,
+                               kind="deduction", reason_code="pricing",
+                               amount=Decimal(a[1]) / 100,
+                               day=inv.issue_date + timedelta(days=a[2]))
+        except LedgerError as exc:
+            event(f"refused {kind}: {exc.code}")  # refused (too much, already reversed, nothing open): nothing was written
+
+
+def plain_open_items(company: Any, as_of: date) -> dict[tuple[str, int], tuple[int, int]]:
+    """What was open on ``as_of``, read the simplest way: each instalment and credit note
+    issued by then, less every allocation dated up to then, in document and base currency."""
+    out: dict[tuple[str, int], tuple[int, int]] = {}
+    settled: dict[int, tuple[int, int]] = defaultdict(lambda: (0, 0))
+    for r in (Allocation.objects.filter(company=company, date__lte=as_of)
+              .values("instalment_id").annotate(s=Sum("amount"), b=Sum("base_receivable"))):
+        settled[r["instalment_id"]] = (r["s"], r["b"])
+    for i in Instalment.objects.filter(company=company, invoice__issue_date__lte=as_of):
+        s, b = settled[i.pk]
+        if i.amount - s:
+            out[("instalment", i.pk)] = (i.amount - s, i.base_amount - b)
+    used: dict[int, tuple[int, int]] = defaultdict(lambda: (0, 0))
+    for r in (Allocation.objects.filter(company=company, date__lte=as_of,
+                                        credit_note__isnull=False)
+              .values("credit_note_id").annotate(s=Sum("amount"), b=Sum("base_unapplied"))):
+        used[r["credit_note_id"]] = (r["s"], r["b"])
+    for c in Invoice.objects.filter(company=company, kind="credit_note", status="posted",
+                                    issue_date__lte=as_of):
+        s, b = used[c.pk]
+        if c.total - s:
+            out[("credit_note", c.pk)] = (-(c.total - s), -(c.base_total - b))
+    return out
+
+
+def assert_exact(company: Any, as_of: date, buckets: str = "current,30,60,90") -> None:
+    report = aging_report(company, as_of=as_of, buckets=buckets)
+    base, per_currency = control_account(company, as_of)
+    assert report.base_total == base
+    assert {c: sum(v) for c, v in report.by_currency.items() if sum(v)} == per_currency
+    plain = plain_open_items(company, as_of)
+    assert report.items == len(plain)
+    assert report.base_total == sum(b for _, b in plain.values())
+    _, items = aging_items(company, as_of=as_of, buckets=buckets)
+    listed = sorted((i["type"], i["open"], i["base_open"]) for i in items)
+    assert listed == sorted((k[0], o, b) for k, (o, b) in plain.items())
+
+
+@pytest.mark.django_db
+@settings(max_examples=20, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(ops=OPS)
+def test_every_day_is_exact_after_back_dated_allocations_and_reversals(
+        ops: list[tuple[Any, ...]]) -> None:
+    books = Books()
+    for op in ops:
+        books.run(op)
+    allocs = Allocation.objects.filter(company=books.company)
+    event(f"allocations: {allocs.filter(amount__gt=0).count() > 0}, "
+          f"reversals: {allocs.filter(amount__lt=0).count() > 0}")
+    for n in (-1, 0, 7, 15, 29, 31, 45, 60, 75, 100, 140, 400):
+        assert_exact(books.company, START + timedelta(days=n))
+
+
+@pytest.mark.django_db
+def test_the_demo_company_is_exact_on_every_month_end() -> None:
+    demo_load(code="agingdemo", customers=25)
+    from salesledger.apps.core.selectors import company_resolve
+
+    company = company_resolve("agingdemo")
+    for month in range(24):  # the last day of each month of 2025 and 2026
+        first_of_next = date(2025 + (month + 1) // 12, (month + 1) % 12 + 1, 1)
+        assert_exact(company, first_of_next - timedelta(days=1))
+    report = aging_report(company, as_of=date(2026, 11, 20))
+    assert report.items > 20 and report.base_total > 0
