@@ -119,6 +119,10 @@ class Invoice(ImmutableModel):
         indexes = [
             models.Index(fields=["company", "customer", "kind", "status"]),
             models.Index(fields=["company", "issue_date"]),
+            # Credit notes by date, for the aged receivables of a day (reporting/aging.py):
+            # without it, finding them reads every invoice of the company.
+            models.Index(fields=["company", "issue_date"], name="credit_note_issued",
+                         condition=Q(kind="credit_note")),
         ]
 
     def __str__(self) -> str:
@@ -213,9 +217,13 @@ class Instalment(ImmutableModel):
         indexes = [
             models.Index(fields=["company", "customer", "due_date"], name="instalment_cust_due"),
             models.Index(fields=["company", "due_date"], name="instalment_due"),
-            # Open items only: what balance, dunning and allocation read most.
+            # Open items only: what balance, dunning and allocation read most. It also holds
+            # every column the aged receivables sum (reporting/aging.py), so that today's
+            # aging reads this index and not the table: measured at 100,000 items, about half
+            # the time (docs/design/reporting.md).
             models.Index(
-                fields=["company", "customer", "due_date"],
+                fields=["company", "customer", "due_date", "currency", "amount", "settled",
+                        "base_amount", "invoice"],
                 name="instalment_open",
                 condition=Q(settled__lt=F("amount")),
             ),

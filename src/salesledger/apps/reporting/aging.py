@@ -55,11 +55,17 @@ def _tables() -> dict[str, str]:
             "alloc": Allocation._meta.db_table, "cust": Customer._meta.db_table}
 
 
-def _items_sql(company: Company, scope: AgingScope) -> tuple[str, list[Any]]:
-    """The CTEs ``later`` and ``items``: one row per item open on the day, with ``kind``,
+def _items_sql(company: Company, scope: AgingScope, *, rollback: bool, issued_after: bool
+               ) -> tuple[tuple[str, list[Any]], list[tuple[str, list[Any]]]]:
+    """The ``WITH`` clause (``later``, when needed) and the ``SELECT``s whose rows are the
+    items open on the day (instalments open now; instalments closed now but open on the
+    day; credit notes), each row with ``kind``,
     ``id``, ``invoice_id`` (the document), ``customer_id``, ``currency``, ``seq``,
     ``issue_date``, ``due_date``, ``open`` and ``base_open`` (minor units, credit notes
-    negative)."""
+    negative). ``rollback``: some allocation is dated after the day, so what it took is added
+    back; ``issued_after``: some invoice is issued after the day (or the issue date is asked
+    for), so the invoices are joined to leave those out. Today needs neither: the open
+    instalments are then read from their index alone."""
     t, d, base = _tables(), scope.as_of, company.base_currency
     where_i, where_c, extra = "", "", []
     if scope.customer_id is not None:
@@ -76,52 +82,76 @@ def _items_sql(company: Company, scope: AgingScope) -> tuple[str, list[Any]]:
         where_c += f" AND c.customer_id IN (SELECT id FROM {t['cust']} WHERE company_id = %s" \
                    " AND country = %s)"
         extra += [company.pk, scope.country]
-    # An instalment's open amounts on D; ``l`` holds what allocations after D took from it.
+    # What allocations after D took back (``l``), and the base relieved up to D where the
+    # item is in a foreign currency and something settled it.
+    later = "COALESCE(l.amt, 0)" if rollback else "0"
+    untouched = "i.settled = 0 AND l.instalment_id IS NULL" if rollback else "i.settled = 0"
     inst_cols = f"""
         'instalment' AS kind, i.id AS id, i.invoice_id AS invoice_id,
         i.customer_id AS customer_id, i.currency AS currency, i.seq AS seq,
-        inv.issue_date AS issue_date, i.due_date AS due_date,
-        i.amount - i.settled + COALESCE(l.amt, 0) AS open,
-        CASE WHEN i.currency = %s THEN i.amount - i.settled + COALESCE(l.amt, 0)
-             WHEN i.settled = 0 AND l.instalment_id IS NULL THEN i.base_amount
-             ELSE i.base_amount - COALESCE((SELECT SUM(a.base_receivable) FROM {t['alloc']} a
-                                            WHERE a.instalment_id = i.id AND a.date <= %s), 0)
+        {'inv.issue_date' if issued_after else 'NULL'} AS issue_date, i.due_date AS due_date,
+        i.amount - i.settled + {later} AS open,
+        CASE WHEN i.currency = %s THEN i.amount - i.settled + {later}
+             WHEN {untouched} THEN i.base_amount
+             ELSE i.base_amount - COALESCE((
+                 SELECT SUM(CASE WHEN a.date <= %s THEN a.base_receivable ELSE 0 END)
+                 FROM {t['alloc']} a WHERE a.instalment_id = i.id), 0)
         END AS base_open"""
-    sql = f"""
-    WITH later AS (
-        SELECT instalment_id, SUM(amount) AS amt
-        FROM {t['alloc']}
-        WHERE company_id = %s AND date > %s
-        GROUP BY instalment_id
-    ),
-    items AS (
+    join_inv = f"JOIN {t['inv']} inv ON inv.id = i.invoice_id" if issued_after else ""
+    issued = " AND inv.issue_date <= %s" if issued_after else ""
+    issued_p = [d] if issued_after else []
+    parts: list[tuple[str, list[Any]]] = [(f"""
         SELECT {inst_cols}
-        FROM {t['inst']} i
-        JOIN {t['inv']} inv ON inv.id = i.invoice_id
-        LEFT JOIN later l ON l.instalment_id = i.id
-        WHERE i.company_id = %s AND i.settled < i.amount AND inv.issue_date <= %s{where_i}
-        UNION ALL
+        FROM {t['inst']} i {join_inv}
+        {'LEFT JOIN later l ON l.instalment_id = i.id' if rollback else ''}
+        WHERE i.company_id = %s AND i.settled < i.amount{issued}{where_i}""",
+        [base, d, company.pk, *issued_p, *extra])]
+    with_later: tuple[str, list[Any]] = ("", [])
+    if rollback:
+        with_later = (f"""WITH later AS (
+            SELECT instalment_id, SUM(amount) AS amt FROM {t['alloc']}
+            WHERE company_id = %s AND date > %s GROUP BY instalment_id
+        )""", [company.pk, d])
+        # closed now, open on D: settled by allocations dated after it
+        parts.append((f"""
         SELECT {inst_cols}
-        FROM later l
-        JOIN {t['inst']} i ON i.id = l.instalment_id
-        JOIN {t['inv']} inv ON inv.id = i.invoice_id
-        WHERE i.settled = i.amount AND inv.issue_date <= %s{where_i}
-        UNION ALL
-        SELECT 'credit_note', c.id, c.id, c.customer_id, c.currency, 0, c.issue_date,
-               c.issue_date,
-               -(c.total - COALESCE((SELECT SUM(a.amount) FROM {t['alloc']} a
-                                     WHERE a.credit_note_id = c.id AND a.date <= %s), 0)),
-               -(c.base_total - COALESCE((SELECT SUM(a.base_unapplied) FROM {t['alloc']} a
-                                          WHERE a.credit_note_id = c.id AND a.date <= %s), 0))
+        FROM later l JOIN {t['inst']} i ON i.id = l.instalment_id {join_inv}
+        WHERE i.settled = i.amount{issued}{where_i}""", [base, d, *issued_p, *extra]))
+    # Credit notes: their unapplied part on D. The dates are tested inside the sums so that
+    # each sum reads the allocations of one credit note by its index, and no planner is
+    # tempted by the index on dates (which would read the company's whole history).
+    used = f"""(SELECT SUM(CASE WHEN a.date <= %s THEN a.{{col}} ELSE 0 END) FROM {t['alloc']} a
+                WHERE a.credit_note_id = c.id)"""
+    if rollback:
+        cn_open = f"-(c.total - COALESCE({used.format(col='amount')}, 0))"
+        cn_params = [d]
+        cn_where = ""
+    else:
+        cn_open = "-(c.total - c.allocated)"
+        cn_params = []
+        cn_where = " AND c.allocated < c.total"
+    cn_base = f"""-(CASE WHEN c.currency = %s THEN -({cn_open})
+                         ELSE c.base_total - COALESCE({used.format(col='base_unapplied')}, 0)
+                    END)"""
+    parts.append((f"""
+        SELECT 'credit_note' AS kind, c.id AS id, c.id AS invoice_id,
+               c.customer_id AS customer_id, c.currency AS currency, 0 AS seq,
+               c.issue_date AS issue_date, c.issue_date AS due_date, {cn_open} AS open,
+               {cn_base} AS base_open
         FROM {t['inv']} c
-        WHERE c.company_id = %s AND c.kind = %s AND c.status = 'posted'
-              AND c.issue_date <= %s{where_c}
-    )"""
-    params: list[Any] = [company.pk, d,
-                         base, d, company.pk, d, *extra,
-                         base, d, d, *extra,
-                         d, d, company.pk, DocKind.CREDIT_NOTE.value, d, *extra]
-    return sql, params
+        WHERE c.company_id = %s AND c.kind = '{DocKind.CREDIT_NOTE.value}'
+              AND c.status = 'posted' AND c.issue_date <= %s{cn_where}{where_c}""",
+        [*cn_params, base, *cn_params, d, company.pk, d, *extra]))
+    return with_later, parts
+
+
+def _shape(company: Company, scope: AgingScope, *, detail: bool = False
+           ) -> tuple[bool, bool]:
+    """(rollback, issued_after) for the day: two look-ups on indexes."""
+    rollback = Allocation.objects.filter(company=company, date__gt=scope.as_of).exists()
+    issued_after = detail or scope.by == AgeBy.ISSUE or Invoice.objects.filter(
+        company=company, issue_date__gt=scope.as_of).exists()
+    return rollback, issued_after
 
 
 def _bucket_case(scope: AgingScope) -> tuple[str, list[Any]]:
@@ -145,18 +175,30 @@ class AgingCell:
 
 def aging_cells(company: Company, scope: AgingScope) -> list[AgingCell]:
     """The open items of the day summed per customer, currency and bucket, in the database:
-    the rows returned are as many as the cells, whatever the number of items."""
-    items, params = _items_sql(company, scope)
+    the rows returned are as many as the cells, whatever the number of items. Each part is
+    grouped on its own (a plain ``SELECT`` over one table the database can read from its
+    index), and the parts' cells are added up here."""
+    rollback, issued_after = _shape(company, scope)
+    (with_sql, with_params), parts = _items_sql(company, scope, rollback=rollback,
+                                                issued_after=issued_after)
     case, case_params = _bucket_case(scope)
-    sql = f"""{items}
-    SELECT customer_id, currency, {case} AS bucket, SUM(open), SUM(base_open), COUNT(*)
-    FROM items WHERE open <> 0
-    GROUP BY customer_id, currency, bucket"""
+    sql = with_sql + " UNION ALL ".join(f"""
+        SELECT customer_id, currency, {case} AS bucket, SUM(open), SUM(base_open), COUNT(*)
+        FROM ({part}) items WHERE open <> 0
+        GROUP BY customer_id, currency, bucket""" for part, _ in parts)
+    params = [*with_params]
+    for _, part_params in parts:
+        params += [*case_params, *part_params]
     with connection.cursor() as cur:
-        cur.execute(sql, [*params, *case_params])
+        cur.execute(sql, params)
         rows = cur.fetchall()
-    return [AgingCell(int(c), cy, int(b), int(o), int(bo), int(n))
-            for c, cy, b, o, bo, n in rows]
+    cells: dict[tuple[int, str, int], list[int]] = {}
+    for c, cy, b, o, bo, n in rows:
+        cell = cells.setdefault((int(c), cy, int(b)), [0, 0, 0])
+        cell[0] += int(o)
+        cell[1] += int(bo)
+        cell[2] += int(n)
+    return [AgingCell(c, cy, b, o, bo, n) for (c, cy, b), (o, bo, n) in cells.items()]
 
 
 def aging_item_rows(company: Company, scope: AgingScope, *, chunk: int = 2000
@@ -164,20 +206,26 @@ def aging_item_rows(company: Company, scope: AgingScope, *, chunk: int = 2000
     """Every item open on the day with its bucket, ordered by customer code, reference date
     and document; streamed from the database (a server-side cursor on PostgreSQL), never
     loaded whole."""
-    items, params = _items_sql(company, scope)
+    rollback, issued_after = _shape(company, scope, detail=True)
+    (with_sql, with_params), parts = _items_sql(company, scope, rollback=rollback,
+                                                issued_after=issued_after)
     case, case_params = _bucket_case(scope)
     t = _tables()
     ref = "items.due_date" if scope.by == AgeBy.DUE else "items.issue_date"
-    sql = f"""{items}
+    union = " UNION ALL ".join(part for part, _ in parts)
+    # the bucket's dates come before the items' own parameters, as in the text
+    params = [*with_params, *case_params,
+              *[p for _, part_params in parts for p in part_params]]
+    sql = f"""{with_sql}
     SELECT items.kind, cu.code, cu.name, d.number, items.seq, items.issue_date,
            items.due_date, items.currency, items.open, items.base_open, {case} AS bucket
-    FROM items
+    FROM ({union}) items
     JOIN {t['cust']} cu ON cu.id = items.customer_id
     JOIN {t['inv']} d ON d.id = items.invoice_id
     WHERE items.open <> 0
     ORDER BY cu.code, {ref}, d.number, items.seq"""
     with connection.chunked_cursor() as cur:
-        cur.execute(sql, [*params, *case_params])
+        cur.execute(sql, params)
         while True:
             rows = cur.fetchmany(chunk)
             if not rows:

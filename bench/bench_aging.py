@@ -1,0 +1,135 @@
+"""Benchmark: aged receivables as of today and as of a past day.
+
+    .venv/bin/python bench/bench_aging.py small            # 10,000 items, 1,000 receipts
+    .venv/bin/python bench/bench_aging.py medium --database-url postgres://postgres@127.0.0.1:5432/postgres
+
+Builds the books of ``bench_allocate.py`` (its seeded generator, in a child process: one
+customer per 100 open items, invoices due in thirds, ten receipts per customer), allocates
+the receipts oldest first on 2025-07-15 (``auto_allocate_all``), then times, in this process,
+``aging_report`` (the selector behind ``salesledger report aging``) as of 2025-12-31 (after all
+of it: "today") and as of 2025-07-01 (before every allocation: each is rolled back), and the
+streamed detail of the past day (every item, as ``report aging --detail`` writes them). Each is
+timed ``--repeat`` times (default 3) and the best and median seconds are reported. The
+base-currency total is checked against the receivable control account. One JSON object is
+printed and written to ``bench/results/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from bench_allocate import ALLOCATE_ON, COMPANY, SIZES  # noqa: E402
+from bench_import import fresh_postgres, machine  # noqa: E402
+
+TODAY = date(2025, 12, 31)
+PAST = date(2025, 7, 1)
+
+
+def _timed(repeat: int, fn: Any) -> tuple[dict[str, float], Any]:
+    times, result = [], None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - start)
+    return {"best": round(min(times), 3), "median": round(statistics.median(times), 3)}, result
+
+
+def measure(size: str, repeat: int, db: str, made: dict[str, Any]) -> dict[str, Any]:
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.db.models import Sum
+
+    from salesledger.apps.core.selectors import company_resolve
+    from salesledger.apps.ledger.models import JournalLine
+    from salesledger.apps.payments.autoallocate import auto_allocate_all
+    from salesledger.apps.reporting.selectors import aging_items, aging_report
+
+    company = company_resolve(COMPANY)
+    owner = get_user_model().objects.get(username="bench-owner")
+    start = time.perf_counter()
+    done = auto_allocate_all(actor=owner, company=company, day=ALLOCATE_ON)
+    allocate_seconds = round(time.perf_counter() - start, 1)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+    today, r_today = _timed(repeat, lambda: aging_report(company, as_of=TODAY))
+    past, r_past = _timed(repeat, lambda: aging_report(company, as_of=PAST))
+
+    def detail() -> int:
+        _, items = aging_items(company, as_of=PAST)
+        return sum(1 for _ in items)
+
+    detail_t, listed = _timed(1, detail)
+    for day, report in ((TODAY, r_today), (PAST, r_past)):
+        control = (JournalLine.objects.filter(company=company, account__role="receivable",
+                                              date__lte=day).aggregate(s=Sum("amount"))["s"])
+        assert report.base_total == control, (day, report.base_total, control)
+    return {"benchmark": "aging", "size": size, "db": db, "open_items": made["items"],
+            "customers": made["customers"], "allocations": done.allocations,
+            "open_today": r_today.items, "open_past": r_past.items,
+            "today_seconds": today, "past_seconds": past,
+            "detail_past_seconds": detail_t["best"], "detail_rows": listed,
+            "allocate_seconds": allocate_seconds,
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            "machine": machine(), "date": datetime.now().strftime("%Y-%m-%d %H:%M"),
+            "load_average": [round(x, 1) for x in os.getloadavg()]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("size", choices=SIZES, nargs="?", default="small")
+    parser.add_argument("--seed", type=int, default=20261123)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--database-url", help="PostgreSQL server to run on (a new database "
+                                               "is created next to the one named)")
+    parser.add_argument("--results", default=str(HERE / "results"))
+    args = parser.parse_args()
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "salesledger.config.settings")
+    os.environ.pop("SALESLEDGER_DATABASE_URL", None)
+    with tempfile.TemporaryDirectory(prefix="salesledger-bench-") as tmp:
+        home = Path(tmp)
+        os.environ["SALESLEDGER_HOME"] = str(home)
+        (home / "var").mkdir()
+        os.environ["SALESLEDGER_SECRET_KEY"] = "bench-not-secret"
+
+        def run(db: str) -> dict[str, Any]:
+            child = subprocess.run(
+                [sys.executable, str(HERE / "bench_allocate.py"), args.size, "--seed",
+                 str(args.seed), "--generate-only"], env=os.environ.copy(), check=True,
+                capture_output=True, text=True)
+            made = json.loads(child.stdout.strip().splitlines()[-1])
+            return measure(args.size, args.repeat, db, made)
+
+        if args.database_url:
+            with fresh_postgres(args.database_url) as url:
+                os.environ["SALESLEDGER_DATABASE_URL"] = url
+                result = run("postgresql")
+        else:
+            result = run("sqlite")
+    out = Path(args.results)
+    out.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    (out / f"aging-{args.size}-{result['db']}-{stamp}.json").write_text(
+        json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
