@@ -78,9 +78,7 @@ def cmd_report_aging(args: argparse.Namespace) -> int:
             "currency": report.base_currency if in_base else "document",
             "buckets": [_bucket_json(b, amounts[k]) for k, b in enumerate(report.buckets)],
             "total": _total(report, values),
-            "unapplied_cash": [money(v[1] if in_base else v[0],
-                                     report.base_currency if in_base else cur)
-                               for cur, v in sorted(report.unapplied.items())],
+            "unapplied_cash": _unapplied_json(report, in_base),
             "customers": [
                 {"customer": c.code, "name": c.name, "country": c.country,
                  "buckets": _amounts(report, c.base if in_base else c.amounts, n),
@@ -90,6 +88,15 @@ def cmd_report_aging(args: argparse.Namespace) -> int:
         return 0
     _aging_summary_text(report, in_base)
     return 0
+
+
+def _unapplied_json(report: Any, in_base: bool) -> Any:
+    """Unapplied cash beside the buckets: one amount in base currency, or one per currency
+    (zero in the company's currency when there is none)."""
+    if in_base:
+        return money(sum(b for _, b in report.unapplied.values()), report.base_currency)
+    per = report.unapplied or {report.base_currency: (0, 0)}
+    return [money(a, cur) for cur, (a, _) in sorted(per.items())]
 
 
 def _aging_summary_text(report: Any, in_base: bool) -> None:

@@ -1,0 +1,119 @@
+"""``report aging`` and ``report unapplied`` at the command line: the JSON object the issue
+names (buckets in order with their limits, money as strings), zero in the company's currency on
+an empty ledger, CSV files, document currencies, and refusals as ``code: message``, exit 2."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.support import run, run_json
+
+pytestmark = pytest.mark.django_db
+
+EUR0 = {"amount": "0.00", "currency": "EUR"}
+
+
+@pytest.fixture
+def books(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "init", "--company", "acme", "--owner", "alice")[0] == 0
+    for argv in (("customer", "add", "--code", "C1", "--name", "Dupont", "--country", "FR"),
+                 ("customer", "add", "--code", "U1", "--name", "Acme Inc", "--country", "US",
+                  "--currency", "USD"),
+                 ("invoice", "create", "--customer", "C1", "--date", "2026-01-10",
+                  "--line", "Audit;1;100;20", "--post", "--as-of", "2026-01-10"),
+                 ("invoice", "create", "--customer", "U1", "--date", "2026-02-01",
+                  "--line", "Kit;1;200;0", "--rate", "0.9", "--post", "--as-of", "2026-02-01"),
+                 ("receipt", "record", "--customer", "C1", "--amount", "150",
+                  "--date", "2026-03-01"),
+                 ("receipt", "allocate", "RCT2026-00001", "--auto", "--as-of", "2026-03-05")):
+        code, _, err = run(capsys, *argv)
+        assert code == 0, err
+
+
+def test_an_empty_ledger_reports_zeros_in_the_company_currency(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "init", "--company", "acme", "--owner", "alice")[0] == 0
+    out = run_json(capsys, "report", "aging", "--as-of", "2026-01-31", "--buckets", "30,60")
+    assert out == {
+        "as_of": "2026-01-31", "by": "due", "currency": "EUR",
+        "buckets": [{"label": "up to 30", "from_days": None, "to_days": 30, "amount": EUR0},
+                    {"label": "31-60", "from_days": 31, "to_days": 60, "amount": EUR0},
+                    {"label": "over 60", "from_days": 61, "to_days": None, "amount": EUR0}],
+        "total": EUR0, "unapplied_cash": EUR0, "customers": []}
+    doc = run_json(capsys, "report", "aging", "--currency", "document", "--detail",
+                   "--as-of", "2026-01-31")
+    assert doc["items"] == [] and doc["total"] == [EUR0]
+    assert [b["amount"] for b in doc["buckets"]] == [[EUR0]] * 6
+    assert run_json(capsys, "report", "unapplied", "--as-of", "2026-01-31") == {
+        "as_of": "2026-01-31", "items": [], "total": {"receipt": EUR0, "credit_note": EUR0}}
+
+
+def test_aging_json_on_a_past_day_and_today(capsys: pytest.CaptureFixture[str],
+                                            books: None) -> None:
+    # 1 March: C1's 120.00 is 20 days late (NET30 from 10 January: due 9 February); U1's
+    # 200.00 USD (180.00 EUR at 0.9) is not yet due (3 March); the receipt is not applied
+    out = run_json(capsys, "report", "aging", "--as-of", "2026-03-01")
+    assert [(b["label"], b["amount"]["amount"]) for b in out["buckets"]] == [
+        ("current", "180.00"), ("1-30", "120.00"), ("31-60", "0.00"), ("61-90", "0.00"),
+        ("91-120", "0.00"), ("over 120", "0.00")]
+    assert out["total"] == {"amount": "300.00", "currency": "EUR"}
+    assert out["unapplied_cash"] == {"amount": "150.00", "currency": "EUR"}
+    assert [(c["customer"], c["total"]["amount"]) for c in out["customers"]] == [
+        ("C1", "120.00"), ("U1", "180.00")]
+    # after the allocation of 5 March: C1 paid, 30.00 of the receipt left unapplied
+    out = run_json(capsys, "report", "aging", "--as-of", "2026-03-10", "--currency", "document")
+    assert out["currency"] == "document"
+    assert out["total"] == [{"amount": "200.00", "currency": "USD"}]
+    assert out["buckets"][1]["amount"] == [{"amount": "200.00", "currency": "USD"}]
+    assert out["unapplied_cash"] == [{"amount": "30.00", "currency": "EUR"}]
+
+
+def test_detail_and_csv(capsys: pytest.CaptureFixture[str], books: None,
+                        tmp_path: Path) -> None:
+    out = run_json(capsys, "report", "aging", "--detail", "--as-of", "2026-03-01",
+                   "--by", "issue", "--buckets", "current,30,60")
+    assert [(i["customer"], i["document"], i["days"], i["bucket"], i["base_open"]["amount"])
+            for i in out["items"]] == [("C1", "INV2026-00001", 50, "31-60", "120.00"),
+                                       ("U1", "INV2026-00002", 28, "1-30", "180.00")]
+    assert out["items"][1]["open"] == {"amount": "200.00", "currency": "USD"}
+    assert [b["amount"]["amount"] for b in out["buckets"]] == ["0.00", "180.00", "120.00",
+                                                              "0.00"]
+    path = tmp_path / "aging.csv"
+    code, text, _ = run(capsys, "report", "aging", "--as-of", "2026-03-01", "--csv", str(path))
+    assert (code, text) == (0, f"aging on 2026-03-01: wrote {path} (2 customers)\n")
+    rows = list(csv.reader(path.open(encoding="utf-8")))
+    assert rows == [
+        ["customer", "name", "country", "currency", "current", "1-30", "31-60", "61-90",
+         "91-120", "over 120", "total"],
+        ["C1", "Dupont", "FR", "EUR", "0.00", "120.00", "0.00", "0.00", "0.00", "0.00",
+         "120.00"],
+        ["U1", "Acme Inc", "US", "EUR", "180.00", "0.00", "0.00", "0.00", "0.00", "0.00",
+         "180.00"]]
+    path = tmp_path / "unapplied.csv"
+    code, text, _ = run(capsys, "report", "unapplied", "--as-of", "2026-03-10",
+                        "--csv", str(path))
+    assert code == 0 and list(csv.reader(path.open(encoding="utf-8")))[1] == [
+        "C1", "receipt", "RCT2026-00001", "2026-03-01", "EUR", "150.00", "30.00", "EUR",
+        "30.00"]
+
+
+def test_filters_and_refusals(capsys: pytest.CaptureFixture[str], books: None) -> None:
+    out = run_json(capsys, "report", "aging", "--as-of", "2026-03-01", "--country", "us")
+    assert [c["customer"] for c in out["customers"]] == ["U1"]
+    out = run_json(capsys, "report", "aging", "--as-of", "2026-03-01",
+                   "--document-currency", "EUR")
+    assert out["total"] == {"amount": "120.00", "currency": "EUR"}
+    for argv, code in (
+            (("--buckets", "60,30"), "invalid"),
+            (("--country", "XX"), "invalid"),
+            (("--customer", "NOPE"), "unknown_customer"),
+            (("--as-of", "2026-02-30"), "invalid")):
+        status, out_text, err = run(capsys, "report", "aging", *argv)
+        assert status == 2 and out_text == "" and err.startswith(f"{code}: "), err
+        assert "Traceback" not in err
+    status, _, err = run(capsys, "report", "aging", "--buckets", "x", "--json")
+    assert status == 2 and json.loads(err)["code"] == "invalid"
