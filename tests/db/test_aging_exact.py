@@ -137,7 +137,8 @@ class Books:
                                amount=Decimal(a[1]) / 100,
                                day=inv.issue_date + timedelta(days=a[2]))
         except LedgerError as exc:
-            event(f"refused {kind}: {exc.code}")  # refused (too much, already reversed, nothing open): nothing was written
+            # refused (too much, already reversed, nothing open): nothing was written
+            event(f"refused {kind}: {exc.code}")
 
 
 def plain_open_items(company: Any, as_of: date) -> dict[tuple[str, int], tuple[int, int]]:

@@ -71,7 +71,8 @@ def unapplied_cash_totals(company: Company, *, as_of: date, customer_id: int | N
 def unapplied_receipts(company: Company, *, as_of: date, customer_id: int | None = None,
                        country: str = "", currency: str = "") -> Iterator[dict[str, Any]]:
     """Receipts with an unapplied part on ``as_of``, by customer and date; streamed."""
-    rows = (_receipts_left(company, as_of, customer_id, country, currency).order_by("customer__code", "date", "number")
+    rows = (_receipts_left(company, as_of, customer_id, country, currency)
+            .order_by("customer__code", "date", "number")
             .values("customer__code", "customer__name", "number", "date", "currency", "amount",
                     "left", "base_left"))
     for r in rows.iterator(chunk_size=2000):
