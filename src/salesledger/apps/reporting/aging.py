@@ -109,7 +109,7 @@ def _items_sql(company: Company, scope: AgingScope, *, rollback: bool, issued_af
     with_later: tuple[str, list[Any]] = ("", [])
     if rollback:
         with_later = (f"""WITH later AS (
-            SELECT instalment_id, SUM(amount) AS amt FROM {t['alloc']}
+            SELECT instalment_id, CAST(SUM(amount) AS BIGINT) AS amt FROM {t['alloc']}
             WHERE company_id = %s AND date > %s GROUP BY instalment_id
         )""", [company.pk, d])
         # closed now, open on D: settled by allocations dated after it
