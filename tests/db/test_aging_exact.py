@@ -2,7 +2,8 @@
 
 Hypothesis writes a ledger in the order people work, not in date order: invoices in EUR and
 USD, receipts (some in USD at another rate), allocations dated back to any day from the
-receipt on, reversals dated later still, credit notes applied or left open, deductions. Then,
+receipt on, reversals dated later still, credit notes applied or left open, deductions, refunds
+and payments the bank returned. Then,
 for days before, between and after all of it, the report (rolled back from today's caches,
 reporting/aging.py) must equal what a plain reading of the rows dated up to that day gives,
 item by item; its buckets must sum to its total; and its base total must be the receivable
@@ -29,7 +30,8 @@ from salesledger.apps.interchange.demo import demo_load
 from salesledger.apps.invoicing.models import Instalment, Invoice
 from salesledger.apps.invoicing.services import InvoiceInput, invoice_create, invoice_post
 from salesledger.apps.payments.adjustments.write_offs import invoice_adjust
-from salesledger.apps.payments.models import Allocation
+from salesledger.apps.payments.models import Allocation, ReceiptReversal, Refund
+from salesledger.apps.payments.refunds import receipt_refund, receipt_reverse
 from salesledger.apps.payments.services import (
     ReceiptInput,
     Target,
@@ -37,10 +39,11 @@ from salesledger.apps.payments.services import (
     allocation_reverse,
     receipt_record,
 )
-from salesledger.apps.reporting.selectors import aging_items, aging_report
+from salesledger.apps.reporting.selectors import aging_items, aging_report, unapplied_items
 from salesledger.apps.reporting.tests.support import control_account
 from salesledger.domain.errors import LedgerError
 from salesledger.domain.invoicing import LineInput
+from salesledger.domain.journal import AccountRole
 
 START = date(2026, 1, 1)
 _codes = itertools.count(1)
@@ -55,10 +58,12 @@ DOCUMENTS = st.lists(st.one_of(
 ), min_size=3, max_size=12)
 ALLOCATE = st.tuples(st.just("allocate"), st.integers(0, 30), st.integers(0, 30),
                      st.integers(1, 100), st.integers(0, 40))
+REVERSE = st.tuples(st.just("reverse"), st.integers(0, 30), st.integers(0, 40))
 WORK = st.lists(st.one_of(
-    ALLOCATE, ALLOCATE,
-    st.tuples(st.just("reverse"), st.integers(0, 30), st.integers(0, 40)),
+    ALLOCATE, ALLOCATE, ALLOCATE, REVERSE, REVERSE,
     st.tuples(st.just("deduct"), st.integers(0, 30), st.integers(1, 5000), st.integers(0, 40)),
+    st.tuples(st.just("refund"), st.integers(0, 30), st.integers(1, 100), st.integers(0, 40)),
+    st.tuples(st.just("return"), st.integers(0, 30), st.integers(0, 40)),
 ), min_size=2, max_size=14)
 # Documents first, then the work on them, in any order and dated back or forth.
 OPS = st.tuples(DOCUMENTS, WORK).map(lambda p: p[0] + p[1])
@@ -136,6 +141,17 @@ class Books:
                                kind="deduction", reason_code="pricing",
                                amount=Decimal(a[1]) / 100,
                                day=inv.issue_date + timedelta(days=a[2]))
+            elif kind == "refund" and self.receipts:
+                rc = self.receipts[a[0] % len(self.receipts)]
+                rc.refresh_from_db()
+                cents = max(1, (rc.amount - rc.allocated) * a[1] // 100)
+                receipt_refund(actor=self.user, company=self.company, number=rc.number,
+                               amount=Decimal(cents) / 100, day=rc.date + timedelta(days=a[2]))
+            elif kind == "return" and self.receipts:
+                # the bank returns a payment: its allocations are reversed with it
+                rc = self.receipts[a[0] % len(self.receipts)]
+                receipt_reverse(actor=self.user, company=self.company, number=rc.number,
+                                day=rc.date + timedelta(days=a[1]), reason="returned")
         except LedgerError as exc:
             # refused (too much, already reversed, nothing open): nothing was written
             event(f"refused {kind}: {exc.code}")
@@ -174,6 +190,11 @@ def assert_exact(company: Any, as_of: date, buckets: str = "current,30,60,90") -
     plain = plain_open_items(company, as_of)
     assert report.items == len(plain)
     assert report.base_total == sum(b for _, b in plain.values())
+    # unapplied cash beside the buckets: the unapplied-cash account, and the list
+    cash = -control_account(company, as_of, AccountRole.UNAPPLIED)[0]
+    assert sum(b for _, b in report.unapplied.values()) == cash
+    assert cash == sum(i["base_open"] for i in unapplied_items(company, as_of=as_of,
+                                                                kind="receipts"))
     _, items = aging_items(company, as_of=as_of, buckets=buckets)
     listed = sorted((i["type"], i["open"], i["base_open"]) for i in items)
     assert listed == sorted((k[0], o, b) for k, (o, b) in plain.items())
@@ -189,8 +210,10 @@ def test_every_day_is_exact_after_back_dated_allocations_and_reversals(
     for op in ops:
         books.run(op)
     allocs = Allocation.objects.filter(company=books.company)
-    event(f"allocations: {allocs.filter(amount__gt=0).count() > 0}, "
-          f"reversals: {allocs.filter(amount__lt=0).count() > 0}")
+    event(f"allocations: {allocs.filter(amount__gt=0).exists()}, "
+          f"reversals: {allocs.filter(amount__lt=0).exists()}")
+    event(f"refunds: {Refund.objects.filter(company=books.company).exists()}, returned: "
+          f"{ReceiptReversal.objects.filter(company=books.company).exists()}")
     for n in (-1, 0, 7, 15, 29, 31, 45, 60, 75, 100, 140, 400):
         assert_exact(books.company, START + timedelta(days=n))
 

@@ -15,10 +15,12 @@ from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
+from django.db import connection
 from django.db.models import F, IntegerField, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
 from salesledger.apps.core.models import Company
+from salesledger.apps.customers.models import Customer
 from salesledger.apps.invoicing.models import DocKind, Invoice
 from salesledger.apps.payments.models import Allocation, Receipt, ReceiptReversal, Refund
 from salesledger.apps.payments.selectors import TAKEN_FROM_RECEIPT
@@ -62,10 +64,58 @@ def _receipts_left(company: Company, as_of: date, customer_id: int | None, count
 def unapplied_cash_totals(company: Company, *, as_of: date, customer_id: int | None = None,
                           country: str = "", currency: str = "") -> dict[str, tuple[int, int]]:
     """Unapplied cash on ``as_of`` per currency: (amount, base amount), summed in the
-    database."""
-    rows = (_receipts_left(company, as_of, customer_id, country, currency)
-            .values("currency").annotate(t=Sum("left"), b=Sum("base_left")).order_by())
-    return {r["currency"]: (int(r["t"]), int(r["b"])) for r in rows}
+    database. Rolled back from today like the aged receivables (aging.py): what is left of a
+    receipt on D is what is left now (``amount - allocated``: the cache counts allocations,
+    refunds and a reversal) plus what allocations, refunds and a reversal dated after D took.
+    The base amount is read from the rows only for a receipt in another currency that
+    something has used."""
+    t = {"rc": Receipt._meta.db_table, "alloc": Allocation._meta.db_table,
+         "refund": Refund._meta.db_table, "rev": ReceiptReversal._meta.db_table,
+         "cust": Customer._meta.db_table}
+    d, base = as_of, company.base_currency
+    where, extra = "", []
+    if customer_id is not None:
+        where += " AND r.customer_id = %s"
+        extra.append(customer_id)
+    if currency:
+        where += " AND r.currency = %s"
+        extra.append(currency)
+    if country:
+        where += f" AND r.customer_id IN (SELECT id FROM {t['cust']} WHERE company_id = %s" \
+                 " AND country = %s)"
+        extra += [company.pk, country]
+    left = "r.amount - r.allocated + COALESCE(b.amt, 0)"
+    sql = f"""
+    WITH later AS (
+        SELECT receipt_id, COALESCE(source_amount, amount) AS amt FROM {t['alloc']}
+        WHERE company_id = %s AND date > %s AND receipt_id IS NOT NULL
+        UNION ALL
+        SELECT receipt_id, amount FROM {t['refund']} WHERE company_id = %s AND date > %s
+        UNION ALL
+        SELECT receipt_id, amount FROM {t['rev']} WHERE company_id = %s AND date > %s
+    ), back AS (
+        SELECT receipt_id, CAST(SUM(amt) AS BIGINT) AS amt FROM later GROUP BY receipt_id
+    )
+    SELECT currency, SUM(left_on), SUM(base_left) FROM (
+        SELECT r.currency AS currency, {left} AS left_on,
+               CASE WHEN r.currency = %s THEN {left}
+                    WHEN r.allocated = 0 AND b.receipt_id IS NULL THEN r.base_amount
+                    ELSE r.base_amount
+                         - COALESCE((SELECT SUM(CASE WHEN a.date <= %s THEN a.base_unapplied
+                                                     ELSE 0 END)
+                                     FROM {t['alloc']} a WHERE a.receipt_id = r.id), 0)
+                         - COALESCE((SELECT SUM(CASE WHEN f.date <= %s THEN f.base_amount
+                                                     ELSE 0 END)
+                                     FROM {t['refund']} f WHERE f.receipt_id = r.id), 0)
+               END AS base_left
+        FROM {t['rc']} r LEFT JOIN back b ON b.receipt_id = r.id
+        WHERE r.company_id = %s AND r.date <= %s{where}
+    ) receipts WHERE left_on > 0
+    GROUP BY currency"""
+    params = [company.pk, d, company.pk, d, company.pk, d, base, d, d, company.pk, d, *extra]
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        return {cy: (int(a), int(b)) for cy, a, b in cur.fetchall()}
 
 
 def unapplied_receipts(company: Company, *, as_of: date, customer_id: int | None = None,
