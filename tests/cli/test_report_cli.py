@@ -117,3 +117,39 @@ def test_filters_and_refusals(capsys: pytest.CaptureFixture[str], books: None) -
         assert "Traceback" not in err
     status, _, err = run(capsys, "report", "aging", "--buckets", "x", "--json")
     assert status == 2 and json.loads(err)["code"] == "invalid"
+
+
+def test_a_statement_for_a_period(capsys: pytest.CaptureFixture[str], books: None,
+                                  tmp_path: Path) -> None:
+    out = run_json(capsys, "customer", "statement", "C1", "--from", "2026-02-01",
+                   "--to", "2026-03-31")
+    assert (out["from"], out["to"]) == ("2026-02-01", "2026-03-31")
+    [eur] = out["currencies"]
+    assert eur["opening"] == {"amount": "120.00", "currency": "EUR"}
+    assert [(m["date"], m["type"], m["document"], m["amount"]["amount"],
+             m["balance"]["amount"]) for m in eur["movements"]] == [
+        ("2026-03-01", "receipt", "RCT2026-00001", "-150.00", "-30.00")]
+    assert eur["closing"] == {"amount": "-30.00", "currency": "EUR"}
+    # nothing open on 31 March: zero in every bucket, in the company's currency
+    assert out["aging"]["total"] == [EUR0]
+    path = tmp_path / "statement.csv"
+    code, text, _ = run(capsys, "customer", "statement", "C1", "--from", "2026-01-01",
+                        "--to", "2026-03-31", "--csv", str(path))
+    assert (code, text) == (0, f"statement of C1 from 2026-01-01 to 2026-03-31: wrote {path} "
+                               "(2 movements)\n")
+    assert list(csv.reader(path.open(encoding="utf-8"))) == [
+        ["date", "type", "document", "currency", "amount", "balance"],
+        ["2026-01-01", "opening_balance", "", "EUR", "", "0.00"],
+        ["2026-01-10", "invoice", "INV2026-00001", "EUR", "120.00", "120.00"],
+        ["2026-03-01", "receipt", "RCT2026-00001", "EUR", "-150.00", "-30.00"],
+        ["2026-03-31", "closing_balance", "", "EUR", "", "-30.00"]]
+    # the PDF and the e-mail are the statement of one day
+    status, _, err = run(capsys, "customer", "statement", "C1", "--from", "2026-01-01",
+                         "--to", "2026-03-31", "--output", str(tmp_path / "s.pdf"))
+    assert status == 2 and err.startswith("invalid: --from/--to give the statement")
+    status, _, err = run(capsys, "customer", "statement", "C1", "--from", "2026-03-31",
+                         "--to", "2026-01-01")
+    assert status == 2 and err.startswith("invalid: --to 2026-01-01 is before --from")
+    code, text, _ = run(capsys, "customer", "statement", "C1", "--as-of", "2026-03-31",
+                        "--output", str(tmp_path / "s.pdf"))
+    assert code == 0 and (tmp_path / "s.pdf").read_bytes().startswith(b"%PDF")

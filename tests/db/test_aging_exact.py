@@ -1,4 +1,5 @@
-"""The aged receivables of any day are exact, on generated ledgers and on the demo company.
+"""The aged receivables of any day are exact, on generated ledgers and on the demo company;
+and a customer's statement for a period adds up.
 
 Hypothesis writes a ledger in the order people work, not in date order: invoices in EUR and
 USD, receipts (some in USD at another rate), allocations dated back to any day from the
@@ -39,7 +40,12 @@ from salesledger.apps.payments.services import (
     allocation_reverse,
     receipt_record,
 )
-from salesledger.apps.reporting.selectors import aging_items, aging_report, unapplied_items
+from salesledger.apps.reporting.selectors import (
+    aging_items,
+    aging_report,
+    customer_statement,
+    unapplied_items,
+)
 from salesledger.apps.reporting.tests.support import control_account
 from salesledger.domain.errors import LedgerError
 from salesledger.domain.invoicing import LineInput
@@ -216,6 +222,21 @@ def test_every_day_is_exact_after_back_dated_allocations_and_reversals(
           f"{ReceiptReversal.objects.filter(company=books.company).exists()}")
     for n in (-1, 0, 7, 15, 29, 31, 45, 60, 75, 100, 140, 400):
         assert_exact(books.company, START + timedelta(days=n))
+    for code in books.customers:
+        for first, last in ((0, 20), (21, 70), (0, 400)):
+            assert_statement_adds_up(books.company, code, START + timedelta(days=first),
+                                     START + timedelta(days=last))
+
+
+def assert_statement_adds_up(company: Any, code: str, start: date, end: date) -> None:
+    """Opening balance + the period's movements = closing balance, in every currency, and
+    the closing balance is the customer's balance of that day."""
+    st = customer_statement(company, code=code, start=start, end=end)
+    moved: dict[str, int] = defaultdict(int, st.opening)
+    for m in st.movements:
+        assert start <= m.date <= end
+        moved[m.currency] += m.amount
+    assert {c: v for c, v in moved.items() if v} == {c: v for c, v in st.closing.items() if v}
 
 
 @pytest.mark.django_db
@@ -229,3 +250,5 @@ def test_the_demo_company_is_exact_on_every_month_end() -> None:
         assert_exact(company, first_of_next - timedelta(days=1))
     report = aging_report(company, as_of=date(2026, 11, 20))
     assert report.items > 20 and report.base_total > 0
+    for row in report.customers[:8]:
+        assert_statement_adds_up(company, row.code, date(2025, 7, 1), date(2026, 6, 30))

@@ -4,13 +4,24 @@ rendering only."""
 from __future__ import annotations
 
 import argparse
+import csv
 
 from salesledger.domain.errors import ValidationFailed
+from salesledger.formats.csv_rows import neutralise_cell
+from salesledger.money import major_text
 
-from .common import Subparsers, actor_of, add_command, add_group, as_of_day, company_of
+from .common import (
+    Subparsers,
+    actor_of,
+    add_command,
+    add_group,
+    as_of_day,
+    company_of,
+    parse_date,
+)
 from .display import adjustment_json, delivery_json
 from .files import no_json_to_stdout, write_output
-from .render import emit_json, kv, money_text, table
+from .render import emit_json, kv, money, money_text, table
 
 
 def cmd_customer_add(args: argparse.Namespace) -> int:
@@ -186,6 +197,8 @@ def cmd_customer_statement(args: argparse.Namespace) -> int:
     from salesledger.apps.documents.delivery import customer_statement_send
     from salesledger.apps.documents.services import customer_statement_pdf
 
+    if args.date_from or args.csv:
+        return _period_statement(args)
     no_json_to_stdout(args, args.output)
     company = company_of(args)
     actor, as_of = actor_of(args, company), as_of_day(args, company)
@@ -206,6 +219,71 @@ def cmd_customer_statement(args: argparse.Namespace) -> int:
             emit_json({"customer": args.code, "as_of": as_of, "file": where, "bytes": len(pdf)})
         else:
             print(f"statement of {args.code} as of {as_of}: wrote {where} ({len(pdf):,} bytes)")
+    return 0
+
+
+def _period_statement(args: argparse.Namespace) -> int:
+    """``--from``/``--to``: opening balance, movements, closing balance and the aging on the
+    last day, as text, JSON or CSV (the PDF and the e-mail are the statement of one day)."""
+    from salesledger.apps.reporting.selectors import currencies, period_statement, running
+
+    if args.email or args.output:
+        raise ValidationFailed("--from/--to give the statement of a period as text, --json or "
+                               "--csv FILE; --output and --email send the PDF of one day "
+                               "(--as-of)")
+    # With --from, --to is the period's last day (without it, the addresses of --email).
+    if not args.date_from or not args.to or len(args.to) != 1:
+        raise ValidationFailed("give the period as --from YYYY-MM-DD --to YYYY-MM-DD")
+    company = company_of(args)
+    start, end = parse_date(args.date_from, "--from"), parse_date(args.to[0], "--to")
+    st, aging = period_statement(company, code=args.code, start=start, end=end)
+    curs = currencies(st, company.base_currency)
+    rows = running(st)
+    if args.csv:
+        with open(args.csv, "w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh)
+            w.writerow(["date", "type", "document", "currency", "amount", "balance"])
+            for cur in curs:
+                w.writerow([start, "opening_balance", "", cur, "",
+                            major_text(st.opening.get(cur, 0), cur)])
+            for m, bal in rows:
+                w.writerow([m.date, m.kind, neutralise_cell(m.document), m.currency,
+                            major_text(m.amount, m.currency), major_text(bal, m.currency)])
+            for cur in curs:
+                w.writerow([end, "closing_balance", "", cur, "",
+                            major_text(st.closing.get(cur, 0), cur)])
+        print(f"statement of {st.customer} from {start} to {end}: wrote {args.csv} "
+              f"({len(rows)} movements)")
+        return 0
+    if args.json:
+        per = aging.by_currency or {company.base_currency: [0] * len(aging.buckets)}
+        emit_json({
+            "customer": st.customer, "name": st.name, "from": start, "to": end,
+            "currencies": [{
+                "currency": cur,
+                "opening": money(st.opening.get(cur, 0), cur),
+                "movements": [{"date": m.date, "type": m.kind, "document": m.document,
+                               "amount": money(m.amount, cur), "balance": money(bal, cur)}
+                              for m, bal in rows if m.currency == cur],
+                "closing": money(st.closing.get(cur, 0), cur)} for cur in curs],
+            "aging": {"as_of": end, "buckets": [
+                {"label": b.label, "from_days": b.from_days, "to_days": b.to_days,
+                 "amount": [money(v[k], c) for c, v in sorted(per.items())]}
+                for k, b in enumerate(aging.buckets)],
+                "total": [money(sum(v), c) for c, v in sorted(per.items())]},
+        })
+        return 0
+    for cur in curs:
+        print(f"opening balance {start}: {money_text(st.opening.get(cur, 0), cur)}")
+    table([(m.date, m.kind, m.document, money_text(m.amount, m.currency),
+            money_text(bal, m.currency)) for m, bal in rows],
+          ["date", "type", "document", "amount", "balance"])
+    for cur in curs:
+        print(f"closing balance {end}: {money_text(st.closing.get(cur, 0), cur)}")
+    per = aging.by_currency
+    for cur, v in sorted(per.items()):
+        print(f"aging on {end} ({cur}): " + ", ".join(
+            f"{b.label} {major_text(v[k], cur)}" for k, b in enumerate(aging.buckets)))
     return 0
 
 
@@ -336,12 +414,17 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("--verified", action="store_true",
                    help="record that the record was confirmed accurate now")
     p = add_command(g, common, "statement", cmd_customer_statement,
-                    "a customer's statement of account on --as-of (PDF or e-mail)")
+                    "a customer's statement of account on --as-of (PDF or e-mail), or for "
+                    "a period (--from/--to: text, --json or --csv)")
     p.add_argument("code")
+    p.add_argument("--from", dest="date_from", metavar="YYYY-MM-DD",
+                   help="first day of a period: opening balance, movements, closing balance")
+    p.add_argument("--csv", metavar="FILE", help="with --from/--to: write CSV to FILE")
     p.add_argument("--output", "-o", help="file to write (default statement-CODE-DATE.pdf)")
     p.add_argument("--email", action="store_true", help="e-mail it instead of writing a file")
-    p.add_argument("--to", action="append", metavar="ADDRESS",
-                   help="with --email: send to this address instead")
+    p.add_argument("--to", action="append", metavar="ADDRESS|YYYY-MM-DD",
+                   help="with --email: send to this address instead; with --from: the last "
+                        "day of the period")
     p = add_command(g, common, "write-off", cmd_customer_write_off,
                     "write off all a customer owes as bad debts")
     p.add_argument("code")

@@ -22,7 +22,11 @@ from salesledger.domain.errors import ValidationFailed
 from salesledger.money import is_currency
 
 from .aging import AgingCell, AgingScope, aging_cells, aging_item_rows, customer_names
+from .statement import Statement, currencies, customer_statement, running
 from .unapplied import unapplied_cash_totals, unapplied_credit_notes, unapplied_receipts
+
+__all__ = ["AgingReport", "ReportFilters", "Statement", "aging_items", "aging_report",
+           "currencies", "customer_statement", "period_statement", "running", "unapplied_items"]
 
 
 @dataclass(frozen=True)
@@ -146,3 +150,11 @@ def unapplied_items(company: Company, *, as_of: date, kind: str = "all",
         yield from unapplied_receipts(company, as_of=as_of, **where)
     if kind in ("all", "credit_notes"):
         yield from unapplied_credit_notes(company, as_of=as_of, **where)
+
+
+def period_statement(company: Company, *, code: str, start: date, end: date
+                     ) -> tuple[Statement, AgingReport]:
+    """A customer's statement from ``start`` to ``end`` and its aging on ``end``."""
+    statement = customer_statement(company, code=code, start=start, end=end)
+    aging = aging_report(company, as_of=end, filters=ReportFilters(customer=code))
+    return statement, aging
