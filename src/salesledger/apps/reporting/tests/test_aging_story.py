@@ -164,3 +164,17 @@ def test_unapplied_cash_and_credit_notes(books: dict[str, Any], company: Any) ->
         cash = sum(i["base_open"] for i in unapplied_items(company, as_of=_day(n),
                                                            kind="receipts"))
         assert cash == -control_account(company, _day(n), AccountRole.UNAPPLIED)[0]
+
+
+def test_a_report_costs_the_same_few_queries_whatever_the_books(
+        books: dict[str, Any], company: Any, post_invoice: Any,
+        django_assert_num_queries: Any) -> None:
+    # two index look-ups (anything dated after the day?), the grouped cells, the customers'
+    # names, the unapplied cash: five, for a past day and for today alike
+    for day in (_day(13), _day(400)):
+        with django_assert_num_queries(5):
+            aging_report(company, as_of=day)
+    for n in range(6):
+        post_invoice("C002", lines=[("More", "1", "10.00", "20")], issue_date=_day(50 + n))
+    with django_assert_num_queries(5):
+        aging_report(company, as_of=_day(13))
