@@ -211,3 +211,58 @@ def test_the_database_lets_an_e_mail_address_be_erased_and_nothing_else(company,
             raw_sql(f"UPDATE {table} SET {column} = %s WHERE id = %s", [value, sent.pk])
     assert raw_sql(f"UPDATE {table} SET recipients = '', body = '' WHERE id = %s",
                    [sent.pk]) == 1
+
+
+def test_an_anonymised_customer_cannot_be_given_personal_data_again(company, owner,
+                                                                     make_customer):
+    from salesledger.apps.customers.models import Customer
+    from salesledger.apps.customers.services import (
+        AddressInput,
+        BankAccountInput,
+        bank_account_add,
+        customer_address_set,
+        customer_update,
+    )
+    from salesledger.domain.errors import CustomerAnonymised
+
+    make_customer("C3", name="Luc Petit", email="luc@example.org",
+                  billing=AddressInput(line1="5 rue Haute", city="Lyon", postal_code="69001",
+                                       country="FR"))
+    done = _anonymise(company, owner, "C3")
+    before = Customer.objects.filter(code="C3").values().get()
+    events = AuditEvent.objects.count()
+    day = f"{done.anonymised_at:%Y-%m-%d}"
+    attempts = {
+        "change its record": lambda: customer_update(
+            actor=owner, company=company, code="C3", name="Luc Petit", email="luc@example.org"),
+        "set its billing address": lambda: customer_address_set(
+            actor=owner, company=company, code="C3", line1="5 rue Haute", city="Lyon"),
+        "set its shipping address": lambda: customer_address_set(
+            actor=owner, company=company, code="C3", kind="shipping", line1="Quai 2",
+            city="Lyon"),
+        "add a contact": lambda: contact_add(
+            actor=owner, company=company, code="C3",
+            contact=ContactInput(name="Luc Petit", email="luc@example.org")),
+        "add a bank account": lambda: bank_account_add(
+            actor=owner, company=company, code="C3",
+            account=BankAccountInput(iban="FR7630006000011234567890189")),
+    }
+    for writes, attempt in attempts.items():
+        with pytest.raises(CustomerAnonymised) as refused:
+            attempt()
+        assert refused.value.code == "customer_anonymised"
+        assert refused.value.message == (
+            f"customer C3 was anonymised on {day}: its personal data is erased for good, so "
+            f"nothing can {writes}; a customer who comes back is a new customer with a new "
+            "code"), writes
+    # and nothing was written: the record as anonymising left it, no address, contact or
+    # account, no audit event
+    assert Customer.objects.filter(code="C3").values().get() == before
+    assert not Address.objects.filter(customer__code="C3").exists()
+    assert not Contact.objects.filter(customer__code="C3").exists()
+    assert not BankAccount.objects.filter(customer__code="C3").exists()
+    assert AuditEvent.objects.count() == events
+    # another customer is changed as before
+    make_customer("C4", name="Anne Roy")
+    assert customer_update(actor=owner, company=company, code="C4", name="Anne Roy-Petit"
+                           ).name == "Anne Roy-Petit"

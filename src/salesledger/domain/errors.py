@@ -289,6 +289,15 @@ class AnonymiseRefused(LedgerError):
     http_status = 409
 
 
+class CustomerAnonymised(LedgerError):
+    """A customer whose personal data was erased (``customer anonymise``) cannot be given
+    new personal data: the erasure is for good, its record stays the key of the books and
+    nothing more (docs/security.md#personal-data)."""
+
+    code = "customer_anonymised"
+    http_status = 409
+
+
 # ---------------------------------------------------------------- backup and restore
 class BackupDamaged(LedgerError):
     """A backup that cannot be trusted: not a salesledger backup, a file missing, truncated

@@ -13,7 +13,13 @@ from salesledger.apps.core.audit import audit
 from salesledger.apps.core.models import Company, Role
 from salesledger.apps.core.services import require_role
 from salesledger.domain.countries import check_country
-from salesledger.domain.errors import DuplicateCode, NotFound, UnknownCustomer, ValidationFailed
+from salesledger.domain.errors import (
+    CustomerAnonymised,
+    DuplicateCode,
+    NotFound,
+    UnknownCustomer,
+    ValidationFailed,
+)
 from salesledger.domain.identifiers import (
     check_not_own_tax_id,
     normalise_iban,
@@ -32,7 +38,6 @@ from .models import (
     Customer,
     PaymentTerms,
 )
-from .selectors import customer_get
 
 
 @dataclass
@@ -347,7 +352,7 @@ def customer_update(*, actor: Actor, company: Company, code: str, **changes: Any
     if unknown:
         raise ValidationFailed(f"cannot change {sorted(unknown)} here")
     with transaction.atomic():
-        customer = _customer_locked(company, code)
+        customer = _customer_locked(company, code, writes="change its record")
         before = customer_snapshot(customer)
         if "country" in changes:
             changes["country"] = check_country(str(changes["country"]))
@@ -421,7 +426,7 @@ def customer_address_set(*, actor: Actor, company: Company, code: str, kind: str
     if unknown:
         raise ValidationFailed(f"cannot change {sorted(unknown)} of an address")
     with transaction.atomic():
-        customer = _customer_locked(company, code)
+        customer = _customer_locked(company, code, writes=f"set its {kind} address")
         row = Address.objects.filter(customer=customer, kind=kind).first()
         before = row.as_dict() if row else None
         empty = {**dict.fromkeys(ADDRESS_FIELDS, ""),
@@ -454,10 +459,10 @@ def bank_account_add(
     *, actor: Actor, company: Company, code: str, account: BankAccountInput
 ) -> BankAccount:
     require_role(company, actor, Role.CLERK)
-    customer = customer_get(company, code)
     iban, bic = normalise_iban(account.iban, account.bic)
     _check_ibans_free(company, [iban])
     with transaction.atomic():
+        customer = _customer_locked(company, code, writes="add a bank account")
         row = BankAccount.objects.create(
             company=company,
             customer=customer,
@@ -471,8 +476,8 @@ def bank_account_add(
 
 def contact_add(*, actor: Actor, company: Company, code: str, contact: ContactInput) -> Contact:
     require_role(company, actor, Role.CLERK)
-    customer = customer_get(company, code)
     with transaction.atomic():
+        customer = _customer_locked(company, code, writes="add a contact")
         row = Contact.objects.create(
             company=company,
             customer=customer,
@@ -494,12 +499,28 @@ def contact_add(*, actor: Actor, company: Company, code: str, contact: ContactIn
     return row
 
 
-def _customer_locked(company: Company, code: str) -> Customer:
-    """The customer, its row locked until the transaction ends (the service changes it)."""
+def _customer_locked(company: Company, code: str, *, writes: str = "") -> Customer:
+    """The customer, its row locked until the transaction ends (the service changes it).
+    ``writes``: what the service is about to do with its personal data (change its record,
+    set an address, add a contact or a bank account), refused once it was anonymised: the lock holds
+    ``customer_anonymise`` off until the transaction ends, so neither slips past the other."""
     customer = Customer.objects.select_for_update().filter(company=company, code=code).first()
     if customer is None:
         raise UnknownCustomer(f"no customer with code {code!r}", customer=code)
+    if writes:
+        refuse_anonymised(customer, writes)
     return customer
+
+
+def refuse_anonymised(customer: Customer, writes: str) -> None:
+    """An anonymised customer's personal data was erased for good (``customer_anonymise``):
+    nothing may give it personal data again, neither on its record nor in an address, a
+    contact or a bank account (docs/security.md#personal-data)."""
+    if customer.anonymised_at is not None:
+        raise CustomerAnonymised(
+            f"customer {customer.code} was anonymised on {customer.anonymised_at:%Y-%m-%d}: "
+            f"its personal data is erased for good, so nothing can {writes}; a customer who "
+            "comes back is a new customer with a new code", customer=customer.code)
 
 
 def customer_snapshot(c: Customer) -> dict[str, Any]:
