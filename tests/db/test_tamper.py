@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import date
+from decimal import Decimal
 
 import pytest
 from django.db import connection
@@ -19,6 +21,8 @@ from django.db import connection
 from salesledger.apps.core.invariants import check_company
 from salesledger.apps.documents.services import pdfs_freeze
 from salesledger.apps.invoicing.models import Invoice
+from salesledger.apps.invoicing.services import InvoiceInput, invoice_create, invoice_post
+from salesledger.domain.invoicing import DocumentChargeInput, LineInput, SupplyDetails
 from salesledger.money import format_minor
 from tests.support import raw_sql
 
@@ -64,6 +68,78 @@ def test_a_changed_document_is_named_by_check(company, posted, sql, found):
     raw_sql(sql.format(inv=posted.pk))
     assert any(p.startswith("issued_content: ") and posted.number in p and found in p
                for p in _problems(company)), _problems(company)
+
+
+@pytest.fixture
+def posted_supply(company, owner, customer):
+    """A posted invoice that says what it supplied: delivered on a day, for a month, under
+    a contract and a project, services; a line with its item identifiers; an allowance in
+    percent."""
+    draft = invoice_create(actor=owner, company=company, data=InvoiceInput(
+        customer_code="C001", issue_date=date(2025, 3, 10),
+        lines=[LineInput("Drill", Decimal(2), Decimal("129.00"), Decimal(20),
+                         unit_code="H87", seller_item_id="DR-18V",
+                         standard_item_id="4006381333931", standard_item_scheme="0160")],
+        charges=[DocumentChargeInput(False, Decimal(0), "Framework discount", "95",
+                                     Decimal(20), percent=Decimal(5))],
+        supply=SupplyDetails(delivery_date=date(2025, 3, 7), period_start=date(2025, 2, 1),
+                             period_end=date(2025, 2, 28), contract_reference="CT-2024-17",
+                             project_reference="Lyon plant", supply_type="services")))
+    inv = invoice_post(actor=owner, company=company, invoice_id=draft.pk)
+    assert check_company(company) == []
+    drop_guards()
+    return inv
+
+
+@pytest.mark.parametrize(("sql", "found"), [
+    ("UPDATE invoicing_invoice SET delivery_date = '2025-04-30' WHERE id = {inv}",
+     "delivery date 2025-04-30, issued 2025-03-07"),
+    ("UPDATE invoicing_invoice SET delivery_date = NULL WHERE id = {inv}",
+     "delivery date none, issued 2025-03-07"),
+    ("UPDATE invoicing_invoice SET period_start = '2025-01-01' WHERE id = {inv}",
+     "period start 2025-01-01, issued 2025-02-01"),
+    ("UPDATE invoicing_invoice SET period_end = '2025-03-31' WHERE id = {inv}",
+     "period end 2025-03-31, issued 2025-02-28"),
+    ("UPDATE invoicing_invoice SET contract_reference = 'CT-9' WHERE id = {inv}",
+     "contract_reference 'CT-9', issued 'CT-2024-17'"),
+    ("UPDATE invoicing_invoice SET project_reference = '' WHERE id = {inv}",
+     "project_reference '', issued 'Lyon plant'"),
+    ("UPDATE invoicing_invoice SET supply_type = 'goods' WHERE id = {inv}",
+     "supply_type 'goods', issued 'services'"),
+    ("UPDATE invoicing_invoiceline SET seller_item_id = 'DR-36V' WHERE invoice_id = {inv}",
+     "line 1 seller_item_id 'DR-36V', issued 'DR-18V'"),
+    ("UPDATE invoicing_invoiceline SET standard_item_id = '4006381333948' "
+     "WHERE invoice_id = {inv}",
+     "line 1 standard_item_id '4006381333948', issued '4006381333931'"),
+    ("UPDATE invoicing_invoiceline SET standard_item_scheme = '0088' WHERE invoice_id = {inv}",
+     "line 1 standard_item_scheme '0088', issued '0160'"),
+    ("UPDATE invoicing_documentcharge SET percent = '50' WHERE invoice_id = {inv}",
+     "charge 1 percent 50, issued 5"),
+    ("UPDATE invoicing_documentcharge SET percent = NULL WHERE invoice_id = {inv}",
+     "charge 1 percent None, issued 5"),
+])
+def test_a_changed_supply_or_item_id_is_named_by_check(company, posted_supply, sql, found):
+    raw_sql(sql.format(inv=posted_supply.pk))
+    problems = _problems(company)
+    assert any(p.startswith("issued_content: ") and posted_supply.number in p and found in p
+               for p in problems), problems
+
+
+@pytest.mark.parametrize(("sql", "found"), [
+    ("UPDATE invoicing_invoice SET delivery_date = '2025-03-01' WHERE id = {inv}",
+     "delivery date 2025-03-01, issued none"),
+    ("UPDATE invoicing_invoice SET supply_type = 'mixed' WHERE id = {inv}",
+     "supply_type 'mixed', issued ''"),
+    ("UPDATE invoicing_invoiceline SET standard_item_id = '4006381333931', "
+     "standard_item_scheme = '0160' WHERE invoice_id = {inv}",
+     "line 1 standard_item_id '4006381333931', issued ''"),
+])
+def test_supply_details_added_after_posting_are_named_by_check(company, posted, sql, found):
+    # a document posted without them: what is added later was never issued
+    raw_sql(sql.format(inv=posted.pk))
+    problems = _problems(company)
+    assert any(p.startswith("issued_content: ") and posted.number in p and found in p
+               for p in problems), problems
 
 
 def test_an_edited_snapshot_is_caught_even_with_its_hash_updated(company, posted):

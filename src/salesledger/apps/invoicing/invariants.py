@@ -94,9 +94,17 @@ def posted_journal(company: Company, add: Callable[[Problem], None]) -> None:
 
 _HEADER = ("number", "kind", "currency", "po_number", "buyer_reference", "payment_reference",
            "net", "tax", "total")
+# What a document says about its supply (EN 16931 BT-72, BG-14, BT-12, BT-11, BT-23): the
+# snapshot keeps it under "supply", and only what was given (``SupplyDetails.as_json``).
+_SUPPLY_DATES = ("delivery_date", "period_start", "period_end")
+_SUPPLY_TEXT = ("contract_reference", "project_reference", "supply_type")
 _LINE = ("description", "tax_category", "exemption_reason", "unit_code", "net", "tax")
 _LINE_DECIMALS = ("quantity", "unit_price", "discount_percent", "tax_rate")
-_CHARGE = ("is_charge", "reason", "reason_code", "amount", "tax_category", "tax")
+# The item's identifiers (BT-155, BT-157), frozen only when the line has them.
+_LINE_OPTIONAL = ("seller_item_id", "standard_item_id", "standard_item_scheme")
+# A charge's VAT is in the snapshot alone: no column stores it (comparing one crashed check
+# on every document with an allowance or charge).
+_CHARGE = ("is_charge", "reason", "reason_code", "amount", "tax_category")
 
 
 def posting_hashes(company: Company) -> dict[int, str]:
@@ -121,7 +129,8 @@ def issued_content(company: Company, add: Callable[[Problem], None]) -> None:
         chunk = ids[start:start + 1000]
         lines, charges = _rows(InvoiceLine, chunk), _rows(DocumentCharge, chunk)
         for doc in Invoice.objects.filter(pk__in=chunk).order_by("pk").values(
-                "pk", "issue_date", "rate", "snapshot", "snapshot_hash", *_HEADER):
+                "pk", "issue_date", "rate", "snapshot", "snapshot_hash", *_HEADER,
+                *_SUPPLY_DATES, *_SUPPLY_TEXT):
             name = doc["number"] or f"document {doc['pk']}"
             for detail in _content_breaches(doc, recorded.get(doc["pk"]), lines[doc["pk"]],
                                             charges[doc["pk"]]):
@@ -153,21 +162,47 @@ def _content_breaches(doc: dict[str, Any], recorded: str | None,
         yield f"issue date {doc['issue_date']}, issued {snap.get('issue_date')}"
     if not _same_decimal(snap.get("rate"), doc["rate"]):
         yield f"rate {doc['rate']}, issued {snap.get('rate')}"
-    yield from _rows_breaches("line", snap.get("lines") or [], lines, _LINE, _LINE_DECIMALS)
+    yield from _supply_breaches(snap.get("supply") or {}, doc)
+    yield from _rows_breaches("line", snap.get("lines") or [], lines, _LINE, _LINE_DECIMALS,
+                              optional=_LINE_OPTIONAL)
     yield from _rows_breaches("charge", snap.get("charges") or [], charges, _CHARGE,
-                              ("tax_rate",))
+                              ("tax_rate",), optional_decimals=("percent",))
+
+
+def _supply_breaches(issued: dict[str, Any], doc: dict[str, Any]) -> Iterator[str]:
+    """The stored delivery date, period, contract, project and nature of the operation
+    against what the snapshot froze (absent there: not given, stored empty)."""
+    for field in _SUPPLY_DATES:
+        stored = doc[field].isoformat() if doc[field] else None
+        if issued.get(field) != stored:
+            yield (f"{field.replace('_', ' ')} {stored or 'none'}, issued "
+                   f"{issued.get(field) or 'none'}")
+    for field in _SUPPLY_TEXT:
+        if issued.get(field, "") != doc[field]:
+            yield f"{field} {doc[field]!r}, issued {issued.get(field, '')!r}"
 
 
 def _rows_breaches(what: str, issued: list[dict[str, Any]], stored: list[dict[str, Any]],
-                   fields: tuple[str, ...], decimals: tuple[str, ...]) -> Iterator[str]:
+                   fields: tuple[str, ...], decimals: tuple[str, ...], *,
+                   optional: tuple[str, ...] = (), optional_decimals: tuple[str, ...] = ()
+                   ) -> Iterator[str]:
+    """``optional`` texts and ``optional_decimals`` are frozen only when given: absent from
+    the snapshot, the stored value must be empty (None for a decimal)."""
     if len(issued) != len(stored):
         yield f"{len(stored)} {what}s stored, {len(issued)} issued"
     for n, (was, row) in enumerate(zip(issued, stored, strict=False), start=1):
         for field in fields:
             if was.get(field) != row[field]:
                 yield f"{what} {n} {field} {row[field]!r}, issued {was.get(field)!r}"
+        for field in optional:
+            if was.get(field, "") != row[field]:
+                yield f"{what} {n} {field} {row[field]!r}, issued {was.get(field, '')!r}"
         for field in decimals:
             if not _same_decimal(was.get(field), row[field]):
+                yield f"{what} {n} {field} {row[field]}, issued {was.get(field)}"
+        for field in optional_decimals:
+            if (was.get(field) is None) != (row[field] is None) or (
+                    row[field] is not None and not _same_decimal(was[field], row[field])):
                 yield f"{what} {n} {field} {row[field]}, issued {was.get(field)}"
 
 
