@@ -23,9 +23,12 @@ from typing import Any
 
 from django.utils.safestring import SafeString, mark_safe
 
+from salesledger.domain.einvoice import VAT_POINT_INVOICE_DATE
 from salesledger.domain.einvoice_rules import split_exemption
+from salesledger.domain.party_ids import ITEM_SCHEMES, REGISTERS
 from salesledger.domain.references import format_reference
 from salesledger.domain.statement import BUCKETS, CurrencySummary, StatementItem, days_overdue
+from salesledger.formats.einvoice.codes import vat_point_code_for
 
 from .formatting import Formatter
 from .labels import label, labels_for
@@ -57,6 +60,10 @@ class Issuer:
     document_footer: str = ""
     legal_mentions: str = ""
     base_currency: str = "EUR"
+    # SEPA creditor identifier (BT-90), printed on invoices collected by direct debit.
+    creditor_id: str = ""
+    # France: the option to pay VAT on debits, a mention the invoice must carry (BT-8).
+    vat_on_debits: bool = False
 
     @classmethod
     def of(cls, company: Any) -> Issuer:
@@ -64,8 +71,9 @@ class Issuer:
         return cls(**{f: getattr(company, f) or "" for f in (
             "name", "legal_name", "address_line1", "address_line2", "postal_code", "city",
             "country", "tax_id", "registration_id", "email", "phone", "website", "iban", "bic",
-            "logo_mime", "brand_color", "document_footer", "legal_mentions", "base_currency")},
-            logo=bytes(logo) if logo else b"")
+            "logo_mime", "brand_color", "document_footer", "legal_mentions", "base_currency",
+            "creditor_id")},
+            logo=bytes(logo) if logo else b"", vat_on_debits=bool(company.vat_on_debits))
 
 
 # ---------------------------------------------------------------- shared parts
@@ -143,7 +151,21 @@ def buyer(issued: dict[str, Any], fmt: Formatter) -> dict[str, Any]:
     name, legal = issued.get("name", ""), issued.get("legal_name", "")
     return {"name": legal or name, "legal_name": name if legal and legal != name else "",
             "address": address_lines(issued.get("billing_address"), fmt),
-            "vat_id": issued.get("tax_id", ""), "code": issued.get("code", "")}
+            "vat_id": issued.get("tax_id", ""), "code": issued.get("code", ""),
+            "legal_id": legal_id_text(issued.get("legal_id") or {}, fmt)}
+
+
+def legal_id_text(legal: dict[str, str], fmt: Formatter) -> str:
+    """The buyer's registration number as issued (BT-47), named by its register: ``SIREN :
+    732829320`` (France asks for the buyer's SIREN on every invoice from 2026); a register
+    without a name here shows its ISO 6523 scheme."""
+    number, scheme = legal.get("id", ""), legal.get("scheme", "")
+    if not number:
+        return ""
+    t = labels_for(fmt.language)
+    register = REGISTERS.get(scheme)
+    name = register[0] if register else t["legal_id"] + (f" ({scheme})" if scheme else "")
+    return f"{name}{t['colon']}{number}"
 
 
 # ---------------------------------------------------------------- lines and totals
@@ -152,13 +174,27 @@ def _rate_text(category: str, rate: Decimal, fmt: Formatter) -> str:
     return "\u2013" if category == "O" else fmt.percent(rate)
 
 
+def item_ids(li: dict[str, Any], fmt: Formatter) -> str:
+    """A line's item identifiers as issued: the seller's code (BT-155) and a standard one
+    named by its scheme (BT-157: ``GTIN 4006381333931``)."""
+    parts = []
+    if li.get("seller_item_id"):
+        parts.append(f"{label(fmt.language, 'item_ref')} {li['seller_item_id']}")
+    if li.get("standard_item_id"):
+        scheme = li.get("standard_item_scheme", "")
+        known = ITEM_SCHEMES.get(scheme)
+        parts.append(f"{known[0] if known else scheme} {li['standard_item_id']}")
+    return ", ".join(parts)
+
+
 def lines(snap_lines: Sequence[dict[str, Any]], currency: str, fmt: Formatter
           ) -> list[dict[str, str]]:
     out = []
     for li in snap_lines:
         discount = Decimal(li.get("discount_percent") or 0)
         out.append({
-            "description": li["description"], "quantity": fmt.number(Decimal(li["quantity"])),
+            "description": li["description"], "item_ids": item_ids(li, fmt),
+            "quantity": fmt.number(Decimal(li["quantity"])),
             "unit_price": fmt.amount(Decimal(li["unit_price"]), currency),
             "discount": fmt.percent(discount) if discount else "",
             "vat_rate": _rate_text(li["tax_category"], Decimal(li["tax_rate"]), fmt),
@@ -206,6 +242,59 @@ def totals(snap: dict[str, Any], fmt: Formatter, *, credit: bool) -> list[tuple[
              "grand")]
 
 
+# ---------------------------------------------------------------- the supply
+def _day(text: str | None, fmt: Formatter) -> str:
+    return fmt.date(date.fromisoformat(text)) if text else ""
+
+
+def supply_facts(supply: dict[str, str], fmt: Formatter) -> list[tuple[str, str]]:
+    """What the document says about its supply, as issued (its snapshot's ``supply``): the
+    delivery date or the invoicing period (EU VAT Directive art. 226(7): the date of the
+    supply when it differs from the invoice's), the contract and project it belongs to, and
+    the nature of the operation, goods, services or both (a mandatory mention in France
+    from 2026)."""
+    t = labels_for(fmt.language)
+    facts = []
+    if supply.get("delivery_date"):
+        facts.append((t["delivery_date"], _day(supply["delivery_date"], fmt)))
+    start, end = supply.get("period_start"), supply.get("period_end")
+    if start or end:
+        facts.append((t["invoicing_period"],
+                      " \u2013 ".join(x for x in (_day(start, fmt), _day(end, fmt)))
+                      .strip()))
+    for key, label_key in (("contract_reference", "contract"), ("project_reference", "project")):
+        if supply.get(key):
+            facts.append((t[label_key], supply[key]))
+    if supply.get("supply_type"):
+        facts.append((t["supply_type"], t[f"supply_{supply['supply_type']}"]))
+    return facts
+
+
+def vat_option(issuer: Issuer, supply: dict[str, str], fmt: Formatter) -> str:
+    """France's mention of the option to pay VAT on debits, where the e-invoice states it
+    (BT-8, the same rule: a French seller that opted, on a document not of goods alone)."""
+    code = vat_point_code_for(issuer.country.upper(), issuer.vat_on_debits,
+                              supply.get("supply_type", ""))
+    return label(fmt.language, "vat_on_debits") if code == VAT_POINT_INVOICE_DATE else ""
+
+
+def mask_iban(iban: str) -> str:
+    """An account printed so that its owner recognises it and nobody else can use it: the
+    country, check digits and last four characters (``FR14 \u2026 2606``)."""
+    compact = iban.replace(" ", "").upper()
+    return f"{compact[:4]} \u2026 {compact[-4:]}" if len(compact) > 8 else compact
+
+
+def direct_debit(issuer: Issuer, issued: dict[str, Any], fmt: Formatter) -> str:
+    """How an invoice collected by SEPA direct debit tells the payer it will be collected:
+    the account debited (BT-91, masked), the mandate (BT-89) and the creditor id (BT-90)."""
+    mandate = issued.get("mandate") or {}
+    if not mandate.get("reference"):
+        return ""
+    return label(fmt.language, "direct_debit", iban=mask_iban(mandate.get("iban", "")),
+                 mandate=mandate["reference"], creditor=issuer.creditor_id)
+
+
 # ---------------------------------------------------------------- posted documents
 @dataclass(frozen=True)
 class InstalmentRow:
@@ -234,6 +323,8 @@ def document_context(issuer: Issuer, snap: dict[str, Any], fmt: Formatter, *,
         facts.append((t["po_number"], snap["po_number"]))
     if snap.get("buyer_reference"):
         facts.append((t["buyer_reference"], snap["buyer_reference"]))
+    supply = snap.get("supply") or {}
+    facts.extend(supply_facts(supply, fmt))
     reference = format_reference(snap.get("payment_reference") or "")
     ctx = common(issuer, fmt, kind=snap["kind"], title=title)
     ctx.update({
@@ -242,6 +333,8 @@ def document_context(issuer: Issuer, snap: dict[str, Any], fmt: Formatter, *,
         "has_discounts": any(Decimal(li.get("discount_percent") or 0) for li in snap["lines"]),
         "charges": charges(snap.get("charges") or (), cur, fmt),
         "vat_breakdown": vat_breakdown(snap["tax_groups"], snap["lines"], cur, fmt),
+        "vat_option": vat_option(issuer, supply, fmt),
+        "direct_debit": "" if credit else direct_debit(issuer, issued, fmt),
         "totals": totals(snap, fmt, credit=credit),
         "total": fmt.money(snap["total"], cur),
         "payment_reference": reference, "payment_terms": terms_name, "notes": notes,
