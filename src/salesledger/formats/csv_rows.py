@@ -20,8 +20,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, TextIO
 
-from salesledger.domain.errors import ImportFailed, NegativeQuantity
+from salesledger.domain.errors import ImportFailed, NegativeQuantity, ValidationFailed
 from salesledger.domain.invoicing import HUNDRED, LineInput, VatCategory
+from salesledger.domain.party_ids import parse_item_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,14 +63,15 @@ CUSTOMERS = Format("customers", (
     "code", "name", "legal_name", "tax_id", "country", "currency", "language", "email",
     "phone", "terms", "credit_limit", "parent", "po_required", "notes", "billing_line1",
     "billing_line2", "billing_postal_code", "billing_city", "billing_country", "contact_name",
-    "contact_email", "contact_roles", "iban", "bic",
+    "contact_email", "contact_roles", "iban", "bic", "legal_id", "endpoint", "mandate_reference",
 ), frozenset({"code", "name"}))
 
 INVOICES = Format("invoices", (
     "kind", "number", "ref", "customer", "issue_date", "currency", "rate", "terms", "due_date",
     "due_amount", "po_number", "buyer_reference", "notes", "corrects", "total", "description",
     "quantity", "unit_price", "tax_rate", "discount_percent", "tax_category",
-    "exemption_reason",
+    "exemption_reason", "delivery_date", "period_start", "period_end", "contract_reference",
+    "project_reference", "supply_type", "seller_item_id", "standard_item_id",
 ), frozenset({"customer", "issue_date"}),
     (("total", frozenset({"description", "quantity", "unit_price"})),))
 
@@ -83,7 +85,14 @@ FORMATS = {f.kind: f for f in (CUSTOMERS, INVOICES, RECEIPTS)}
 # Columns of an invoice file that describe the document, not the line: the first row of a
 # document gives them; its other rows leave them empty or repeat the same value.
 DOCUMENT_COLUMNS = ("kind", "customer", "issue_date", "currency", "rate", "terms", "due_date",
-                    "due_amount", "po_number", "buyer_reference", "notes", "corrects", "total")
+                    "due_amount", "po_number", "buyer_reference", "notes", "corrects", "total",
+                    "delivery_date", "period_start", "period_end", "contract_reference",
+                    "project_reference", "supply_type")
+# What a document says about its supply (EN 16931 BT-72, BG-14, BT-12, BT-11, the nature of
+# the operation): read here as dates and text, checked by ``domain.invoicing.check_supply``
+# when the document is, as for one typed in.
+SUPPLY_DATES = ("delivery_date", "period_start", "period_end")
+SUPPLY_TEXT = ("contract_reference", "project_reference", "supply_type")
 
 # The kinds of an invoices file: ``opening`` is an opening item of a migration, an invoice
 # of another system known by its ``total`` (docs/design/opening-items.md).
@@ -355,8 +364,11 @@ def invoice_row(line: int, row: dict[str, str], problems: list[RowProblem]) -> I
     head["rate"] = cells.get("rate", parse_decimal)
     if head["rate"] is not None and head["rate"] <= 0:
         cells.problem("rate", f"{row['rate']} is not a positive exchange rate")
-    for col in ("customer", "terms", "po_number", "buyer_reference", "notes", "corrects"):
+    for col in ("customer", "terms", "po_number", "buyer_reference", "notes", "corrects",
+                *SUPPLY_TEXT):
         head[col] = row.get(col, "")
+    for col in SUPPLY_DATES:
+        head[col] = cells.get(col, parse_date)
     head["currency"] = row.get("currency", "").upper()
     _due(cells, row, head)
     head["total"] = cells.get("total", parse_decimal)
@@ -434,9 +446,17 @@ def _invoice_line(cells: Cells, row: dict[str, str]) -> LineInput | None:
                                       f"one of {', '.join(c.value for c in VatCategory)}")
     elif category != VatCategory.STANDARD and tax_rate:
         cells.problem("tax_rate", f"tax category {category} takes a 0 % rate, not {tax_rate}")
+    scheme, standard_id = "", ""
+    try:
+        # A GTIN alone, or SCHEME:ID (BT-157), checked as ``invoice create --line`` checks it.
+        scheme, standard_id = parse_item_id(row.get("standard_item_id", ""))
+    except ValidationFailed as exc:
+        cells.problem("standard_item_id", exc.message)
     if quantity is None or price is None:
         return None
-    return LineInput(description, quantity, price, tax_rate, discount, category, reason)
+    return LineInput(description, quantity, price, tax_rate, discount, category, reason,
+                     seller_item_id=row.get("seller_item_id", ""),
+                     standard_item_id=standard_id, standard_item_scheme=scheme)
 
 
 def group_documents(rows: list[InvoiceRow], problems: list[RowProblem]) -> list[DocumentRows]:

@@ -54,11 +54,12 @@ LIMITS = limits({
     "billing_line2": (Address, "line2"), "billing_postal_code": (Address, "postal_code"),
     "billing_city": (Address, "city"), "billing_country": (Address, "country"),
     "contact_name": (Contact, "name"), "contact_email": (Contact, "email"),
-    "contact_roles": (Contact, "roles"),
+    "contact_roles": (Contact, "roles"), "mandate_reference": (Customer, "mandate_reference"),
 })
 
 # Fields named by the customer services' errors -> CSV columns.
-_RENAME = {"contacts": "contact_roles", "terms_code": "terms", "parent_code": "parent"}
+_RENAME = {"contacts": "contact_roles", "terms_code": "terms", "parent_code": "parent",
+           "mandate": "mandate_reference"}
 
 
 class _Built:
@@ -152,6 +153,8 @@ def _build(ctx: ImportContext, r: CustomerRow, terms: dict[str, PaymentTerms]) -
         email=v.get("email", ""), phone=v.get("phone", ""), terms_code=v.get("terms", ""),
         credit_limit=v.get("credit_limit", ""), parent_code=v.get("parent", ""),
         po_required=r.po_required, notes=v.get("notes", ""), billing=billing,
+        legal_id=v.get("legal_id", ""), endpoint=v.get("endpoint", ""),
+        mandate_reference=v.get("mandate_reference", ""),
         contacts=contacts,
         bank_accounts=[BankAccountInput(iban=i, bic=b) for i, b in r.accounts])
     try:
@@ -226,7 +229,9 @@ def export_customers(*, company: Any, out: TextIO, as_of: date | None = None) ->
         page = list(Customer.objects.filter(company=company, code__gt=last).order_by("code")
                     .values("id", "code", "name", "legal_name", "tax_id", "country", "currency",
                             "language", "email", "phone", "payment_terms__code", "credit_limit",
-                            "parent__code", "po_required", "notes")[:2000])
+                            "parent__code", "po_required", "notes", "legal_id",
+                            "legal_id_scheme", "endpoint_scheme", "endpoint_id",
+                            "mandate_reference")[:2000])
         if not page:
             return count
         ids = [c["id"] for c in page]
@@ -254,6 +259,13 @@ def export_customers(*, company: Any, out: TextIO, as_of: date | None = None) ->
                 LIST_SEPARATOR.join(r for r in k.get("roles", "").split(",") if r),
                 LIST_SEPARATOR.join(i for i, _ in banks),
                 LIST_SEPARATOR.join(b for _, b in banks).rstrip(LIST_SEPARATOR),
+                _with_scheme(c["legal_id_scheme"], c["legal_id"]),
+                _with_scheme(c["endpoint_scheme"], c["endpoint_id"]), c["mandate_reference"],
             ])
             count += 1
         last = page[-1]["code"]
+
+
+def _with_scheme(scheme: str, value: str) -> str:
+    """``SCHEME:ID`` as ``customer add --legal-id/--endpoint`` and the import read it."""
+    return f"{scheme}:{value}" if scheme and value else value

@@ -57,6 +57,7 @@ from salesledger.apps.invoicing.posting.write import (
 )
 from salesledger.apps.payments.models import Allocation
 from salesledger.domain.errors import LedgerError, UnknownCustomer, ValidationFailed
+from salesledger.domain.invoicing import SupplyDetails
 from salesledger.domain.lifecycle import DocStatus
 from salesledger.domain.numbering import fiscal_year
 from salesledger.domain.posting import own_number
@@ -83,7 +84,10 @@ LIMITS = limits({
     "terms": (PaymentTerms, "code"), "po_number": (Invoice, "po_number"),
     "buyer_reference": (Invoice, "buyer_reference"), "corrects": (Invoice, "number"),
     "description": (InvoiceLine, "description"),
-})
+    "seller_item_id": (InvoiceLine, "seller_item_id"),
+})  # contract and project: their length is check_supply's, with the document's other rules
+# Fields named by the posting checks' errors -> CSV columns.
+_RENAME = {"period": "period_end", "standard_id": "standard_item_id"}
 CHUNK = 2000  # documents checked, then written, together
 _INVOICE, _CREDIT_NOTE = 1, 2  # kinds in the compact arrays (0: not known)
 _OWN_INITIALS = frozenset(prefix[:1] for prefix in SERIES_PREFIX.values())
@@ -100,7 +104,7 @@ def _report(ctx: ImportContext, g: DocumentRows, exc: LedgerError) -> None:
     line_no = exc.fields.get("line")  # a line of the document (pure core's numbering)
     if isinstance(line_no, int) and 1 <= line_no <= len(g.rows):
         line = g.rows[line_no - 1].line
-    ctx.error(line, exc)
+    ctx.error(line, exc, rename=_RENAME)
 
 
 def _chunks(stream: DocumentStream, rows: Iterable[InvoiceRow]
@@ -562,7 +566,11 @@ class _References:
             buyer_reference=g.value("buyer_reference"), notes=g.value("notes"),
             number=g.number or None, corrects_id=corrects_id, opening=opening,
             due=list(zip_longest(g.value("due_date", ()), g.value("due_amount", ())))
-            if g.value("due_date", ()) else None)
+            if g.value("due_date", ()) else None,
+            supply=SupplyDetails(
+                g.value("delivery_date", None), g.value("period_start", None),
+                g.value("period_end", None), g.value("contract_reference"),
+                g.value("project_reference"), g.value("supply_type")))
 
 
 # ---------------------------------------------------------------------------- export
@@ -582,25 +590,30 @@ def export_invoices(*, company: Any, out: TextIO, as_of: date | None = None) -> 
         "invoice__terms__code", "invoice__po_number", "invoice__buyer_reference",
         "invoice__notes", "invoice__corrects__number", "invoice__total", "description",
         "quantity", "unit_price", "tax_rate", "discount_percent", "tax_category",
-        "exemption_reason",
+        "exemption_reason", "invoice__delivery_date", "invoice__period_start",
+        "invoice__period_end", "invoice__contract_reference", "invoice__project_reference",
+        "invoice__supply_type", "seller_item_id", "standard_item_scheme", "standard_item_id",
     ).iterator(chunk_size=2000))
     dues = _due_dates(company, as_of)
     count = 0
     for (pk, kind, opening, number, customer, issue, currency, rate, terms, po, buyer, notes,
          corrects, total, description, quantity, price, tax_rate, discount, category,
-         reason) in rows:
+         reason, delivery, start, end, contract, project, supply_type, seller_item,
+         item_scheme, item_id) in rows:
         due_date, due_amount = ("", "") if terms else dues.get(pk, currency)
+        supply = [_day(delivery), _day(start), _day(end), contract, project, supply_type]
         if opening:
             head = [OPENING, number, "", customer, issue.isoformat(), currency, _text(rate),
                     terms or "", due_date, due_amount, po, buyer, notes, "",
                     Money.from_minor(total, currency).format_plain(), description]
-            writer.writerow(head + [""] * 6)
+            writer.writerow(head + [""] * 6 + supply + ["", ""])
         else:
             writer.writerow([
                 kind, number, "", customer, issue.isoformat(), currency, _text(rate),
                 terms or "", due_date, due_amount, po, buyer, notes, corrects or "", "",
                 description, _text(quantity), _text(price), _text(tax_rate), _text(discount),
-                category, reason,
+                category, reason, *supply, seller_item,
+                f"{item_scheme}:{item_id}" if item_id else "",
             ])
         count += 1
     return count
@@ -638,6 +651,10 @@ def _due_dates(company: Any, as_of: date | None) -> _DueDates:
         qs = qs.filter(invoice__issue_date__lte=as_of)
     return _DueDates(qs.order_by("invoice__issue_date", "invoice_id", "seq").values_list(
         "invoice_id", "due_date", "amount", "discount_amount").iterator(chunk_size=2000))
+
+
+def _day(value: date | None) -> str:
+    return value.isoformat() if value else ""
 
 
 def _text(value: Decimal | str) -> str:

@@ -22,6 +22,7 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from salesledger.apps.core.services import company_profile_update
 from salesledger.apps.interchange.csvio import import_file
 from salesledger.apps.invoicing.tests.books import make_company, make_customer, make_owner
 from salesledger.domain.errors import ImportFailed, LedgerError
@@ -38,6 +39,15 @@ CELLS = st.one_of(
         "XXX", "S", "Z", "AE", "=1+1", "+SUM(A1)", "@cmd", "-2+3", '"', '""', "a\"b",
         "line\nbreak", "\x00", "\ufeff", "bank_transfer", "cash", "30-60-90", "FR", "ZZ",
         "FR40303265045", "DE89370400440532013000", "x" * 600,
+        # identifiers (legal_id, endpoint, mandate_reference, standard_item_id): valid, with
+        # a wrong check digit, an unknown or e-mail scheme, a scheme and nothing else
+        "732829320", "732829321", "0002:732829320", "0009:73282932000074", "0009:",
+        "0088:5790000435951", "9925:BE0403170701", "EM:a@b.example", "9999:1", ":", "0160:",
+        "4006381333931", "4006381333932", "0160:4006381333931", "0088:4006381333931",
+        "MD-0042", "MD#1", "m" * 36, "FR1420041010050500013M02606",
+        # the supply (dates, nature of the operation, references)
+        "goods", "services", "mixed", "Goods", "barter", "2025-02-01", "2025-02-28",
+        "2024-02-29", "CT-2024-17", "c" * 61,
     ]),
     st.text(max_size=30),
 )
@@ -91,6 +101,10 @@ def test_a_reader_refuses_hostile_files_cleanly(kind: str, db: None, tmp_path: P
     # One company for all the examples: each import is rolled back after it.
     owner = make_owner("fuzz-owner")
     company = make_company(owner, "fuzzco", country="FR")
+    # with a creditor id: a mandate in a customers file can be imported (or refused for
+    # something else than the company's missing identifier)
+    company_profile_update(actor=owner, company=company, creditor_id="FR72ZZZ123456")
+    company.refresh_from_db()
     make_customer(company, owner, "C001")
 
     @settings(max_examples=EXAMPLES, deadline=None,

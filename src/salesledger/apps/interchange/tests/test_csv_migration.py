@@ -206,13 +206,17 @@ def test_export_keeps_due_dates_and_opening_items_through_a_round_trip(
     assert rows[0] == ("kind,number,ref,customer,issue_date,currency,rate,terms,due_date,"
                        "due_amount,po_number,buyer_reference,notes,corrects,total,description,"
                        "quantity,unit_price,tax_rate,discount_percent,tax_category,"
-                       "exemption_reason")
+                       "exemption_reason,delivery_date,period_start,period_end,"
+                       "contract_reference,project_reference,supply_type,seller_item_id,"
+                       "standard_item_id")
     assert rows[1] == ("opening,OLD-1001,,C1,2025-01-10,EUR,1,,2025-02-09,,,,,,1200.00,"
-                       "Invoice 1001 of the old system,,,,,,")
+                       "Invoice 1001 of the old system,,,,,,,,,,,,,,")
     assert ("invoice,A-1,,C1,2025-01-12,EUR,1,,2025-02-01|2025-03-01,60.00|60.00,,,,,,"
-            "More work,0,1,20,0,S,") in rows
-    assert "invoice,A-2,,C2,2025-01-15,EUR,1,NET14,,,,,,,,Work,1,100.00,0,0,S," in rows
-    assert "opening,OLD-1004,,C2,2025-02-21,EUR,1,NET14,,,,,,,10.00,By the terms,,,,,," in rows
+            "More work,0,1,20,0,S,,,,,,,,,") in rows
+    assert ("invoice,A-2,,C2,2025-01-15,EUR,1,NET14,,,,,,,,Work,1,100.00,0,0,S,"
+            ",,,,,,,,") in rows
+    assert ("opening,OLD-1004,,C2,2025-02-21,EUR,1,NET14,,,,,,,10.00,By the terms,,,,,,"
+            ",,,,,,,,") in rows
     copy = make_company(csv_owner, "copy")
     for kind, text in (("customers", CUSTOMERS), ("invoices", exported)):
         path = tmp_path / f"copy-{kind}.csv"
