@@ -141,7 +141,7 @@ def test_each_receipt_has_its_own_problem_in_the_commands_order():
 
     books = ReceiptBooks("EUR", {"C1": Payer(1, "C1", "Acme", "")}, {1: Payer(1, "C1", "Acme", "")},
                          {("EUR", None, DAY): Decimal(1), ("EUR", None, DAY - timedelta(1)):
-                          Decimal(1)}, check, ("bank_transfer",))
+                          Decimal(1)}, check, ("bank_transfer",), {"MAIN": (1, 11)}, "MAIN")
     plan = plan_receipts([
         ReceiptRequest(DAY, Decimal("10.00"), customer_code="C1"),
         ReceiptRequest(DAY, Decimal("10.00"), customer_code="C9"),
@@ -150,11 +150,13 @@ def test_each_receipt_has_its_own_problem_in_the_commands_order():
         ReceiptRequest(DAY, 500, customer_id=1, method="cash"),
         ReceiptRequest(DAY - timedelta(1), 500, customer_id=1, currency="XXX"),
         ReceiptRequest(DAY - timedelta(1), 500, customer_id=1),
+        ReceiptRequest(DAY, 500, customer_id=1, bank_account="SAVINGS"),
     ], books)
-    assert [(p.position, p.amount, p.base_amount) for p in plan.receipts] == [(0, 1000, 1000)]
+    assert [(p.position, p.amount, p.base_amount, p.bank_account)
+            for p in plan.receipts] == [(0, 1000, 1000, (1, 11))]
     assert [(n, exc.code) for n, exc in plan.problems] == [
         (1, "unknown_customer"), (2, "invalid"), (3, "negative_amount"), (4, "invalid"),
-        (5, "invalid"), (6, "ledger_error")]
+        (5, "invalid"), (6, "ledger_error"), (7, "not_found")]
 
 
 def test_of_several_payments_on_an_instalment_the_last_one_earns_its_discount():
