@@ -6,6 +6,13 @@ django-tasks-db's own ``Worker`` (which claims a task row with ``SELECT ... FOR 
 LOCKED`` so that several workers share the queue), then sleep. ``once`` does one round and
 returns, for cron or a test. SIGINT/SIGTERM stop it after the task in hand.
 
+A worker that is killed (SIGKILL, a crash, the machine's power) leaves the task it had claimed
+"running" for ever: django-tasks-db only runs tasks that are ready. So a worker is named after
+its machine and process (``host:pid:random``), and each round first puts back in the queue the
+retry-safe tasks (``RETRY_SAFE``: the work of each is written in transactions of its own and
+what is done is skipped when it runs again) whose worker on this machine is no longer alive
+(``tasks_reclaim``). Found by the kill harness (``tests/faults/``, docs/security.md#faults).
+
 The worker is an interface, like the command line and the web: it stands above every app and
 only runs what the apps queued (each task calls one service) and what the calendar of the
 recurring app says is due (docs/design/layers.md).
@@ -14,6 +21,8 @@ recurring app says is due (docs/design/layers.md).
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -21,11 +30,63 @@ from typing import Any
 
 from django.utils import timezone
 from django.utils.crypto import get_random_string
+from django_tasks import TaskResultStatus
+from django_tasks_db.models import DBTaskResult
 
+from salesledger.apps.documents.tasks import freeze_pdfs_task
 from salesledger.apps.recurring.scheduler import daily_jobs_enqueue
+from salesledger.apps.recurring.tasks import recurring_run_all_task, recurring_run_task
 from salesledger.domain.errors import ValidationFailed
 
 log = logging.getLogger(__name__)
+
+# Tasks that may simply run again after their worker died half-way: freezing skips the PDFs
+# already stored (each stored in its own transaction), a recurring run the periods already
+# issued (each issued in its own transaction). Sending an e-mail is not among them: a worker
+# killed between the message leaving and its run being marked sent would send it twice; such a
+# run stays "queued" (``recurring show``) and is sent by hand.
+RETRY_SAFE = frozenset(t.module_path for t in (freeze_pdfs_task, recurring_run_task,
+                                               recurring_run_all_task))
+
+
+def worker_name() -> str:
+    """``host:pid:random``: the machine and process that claim a task, so that another
+    worker on the machine can tell when they are gone (at most 64 characters)."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{get_random_string(8)}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process holds the number
+    return True
+
+
+def tasks_reclaim(*, alive: Callable[[int], bool] = _alive) -> list[str]:
+    """Put back in the queue every retry-safe task that a worker of this machine claimed and
+    did not finish because it is no longer alive; returns their ids. A worker on another
+    machine, or one whose process number was given to a living process, is left alone: its
+    task waits rather than ever running twice at once."""
+    host = socket.gethostname()[:40]
+    back = []
+    for task in DBTaskResult.objects.running().filter(task_path__in=RETRY_SAFE):
+        claimed_by = task.worker_ids[-1] if task.worker_ids else ""
+        parts = claimed_by.split(":")
+        if len(parts) != 3 or parts[0] != host or not parts[1].isdigit():
+            continue
+        if alive(int(parts[1])):
+            continue
+        # Only if no other worker took it back meanwhile.
+        if DBTaskResult.objects.filter(pk=task.pk, status=task.status,
+                                       started_at=task.started_at).update(
+                status=TaskResultStatus.READY, started_at=None):
+            log.warning("task %s (%s) of worker %s, which is gone, is queued again",
+                        task.pk, task.task_path.rsplit(".", 1)[-1], claimed_by)
+            back.append(str(task.pk))
+    return back
 
 
 def make_worker(*, worker_id: str | None = None, queues: str = "default") -> Any:
@@ -41,12 +102,14 @@ def make_worker(*, worker_id: str | None = None, queues: str = "default") -> Any
             "django_tasks_db.DatabaseBackend in the settings")
     return Worker(queue_names=queues.split(","), interval=0, batch=True,
                   backend_name=backend.alias, startup_delay=False,
-                  max_tasks=None, worker_id=worker_id or get_random_string(32),
+                  max_tasks=None, worker_id=worker_id or worker_name(),
                   excluded_queue_names=[])
 
 
 def worker_round(worker: Any, *, now: Callable[[], datetime] | None = None) -> int:
-    """Tick the calendar, then run the ready tasks; returns how many tasks ran."""
+    """Take back the tasks of dead workers, tick the calendar, then run the ready tasks;
+    returns how many tasks ran."""
+    tasks_reclaim()
     for job in daily_jobs_enqueue(now=now() if now else timezone.now()):
         log.info("enqueued %s for %s, day %s (attempt %d)", job.job, job.company, job.day,
                  job.attempt)

@@ -38,3 +38,50 @@ def test_posting_queues_the_freeze_and_the_worker_freezes(make_customer, post_in
     assert set(DocumentFile.objects.filter(kind="pdf").values_list("invoice_id", flat=True)) == {
         first.pk, second.pk}
     assert set(DBTaskResult.objects.values_list("status", flat=True)) == {"SUCCESSFUL"}
+
+
+def _dead_pid() -> int:
+    """The number of a process that has ended."""
+    import subprocess
+
+    child = subprocess.Popen(["true"])
+    child.wait()
+    return child.pid
+
+
+def test_a_task_whose_worker_was_killed_is_run_again_by_the_next_worker(make_customer,
+                                                                         post_invoice,
+                                                                         worker):
+    # Found by the kill harness (tests/faults/): a worker killed half-way through a freeze
+    # left its task "running", and no worker ever ran it again.
+    import os
+    import socket
+
+    from salesledger.worker import tasks_reclaim, worker_name
+
+    make_customer("C001", name="Dupont", language="fr", country="FR")
+    first, second = post_invoice(lines=LINES), post_invoice(lines=LINES)
+    host = socket.gethostname()[:40]
+    tasks = list(DBTaskResult.objects.order_by("enqueued_at"))
+    # given the first task claimed by a worker of this machine that is gone, the second by
+    # one that is alive (this process), and a third, not retry-safe, by a dead worker too
+    tasks[0].claim(f"{host}:{_dead_pid()}:killed01")
+    tasks[1].claim(f"{host}:{os.getpid()}:alive001")
+    from salesledger.apps.recurring.tasks import invoice_send_task
+
+    send = invoice_send_task.enqueue("acme", 1, "2025-03-10")
+    send_row = DBTaskResult.objects.get(pk=send.id)
+    send_row.claim(f"{host}:{_dead_pid()}:killed02")
+    # when the next worker runs a round
+    worker_round(worker)
+    # then the dead worker's freeze ran again and the first document has its PDF, once
+    assert list(DocumentFile.objects.filter(kind="pdf").values_list("invoice_id", flat=True)
+                ) == [first.pk]
+    assert DBTaskResult.objects.get(pk=tasks[0].pk).status == "SUCCESSFUL"
+    # and the living worker's task and the e-mail are left alone
+    assert DBTaskResult.objects.get(pk=tasks[1].pk).status == "RUNNING"
+    assert DBTaskResult.objects.get(pk=send_row.pk).status == "RUNNING"
+    assert tasks_reclaim() == []
+    # and a worker is named after its machine and process
+    assert worker_name().startswith(f"{host}:{os.getpid()}:") and len(worker_name()) <= 64
+    assert second.pk not in set(DocumentFile.objects.values_list("invoice_id", flat=True))
