@@ -87,9 +87,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Parsing needs no Django: help and usage errors are printed (and exit) before it loads.
     args = build_parser().parse_args(args_list)
     _setup_django()
-    from django.db.utils import OperationalError, ProgrammingError
+    from django.db.utils import InterfaceError, OperationalError, ProgrammingError
 
-    from salesledger.domain.errors import DatabaseBusy, DatabaseNotReady, ImportFailed
+    from salesledger.domain.errors import (
+        DatabaseBusy,
+        DatabaseConnectionLost,
+        DatabaseNotReady,
+        ImportFailed,
+    )
 
     from .render import emit_json
 
@@ -99,11 +104,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         status = int(args.handler(args) or 0)
         sys.stdout.flush()  # a closed pipe shows here, not at exit
         return status
-    except (OperationalError, ProgrammingError) as exc:
+    except (OperationalError, ProgrammingError, InterfaceError) as exc:
         if _locked(exc):
             return _report(args, DatabaseBusy(
                 f"the database ({_database_label()}) is busy: another process held it longer "
                 "than this command waits; nothing was written, run the command again"))
+        if _connection_lost(exc):
+            return _report(args, DatabaseConnectionLost(
+                f"the connection to the database ({_database_label()}) was lost in the middle "
+                "of the command: the server rolled back what it had not committed, and the "
+                "command can simply be run again"))
         if not _schema_missing(exc):
             raise
         return _report(args, DatabaseNotReady(
@@ -151,6 +161,24 @@ def _locked(exc: Exception) -> bool:
     lock_timeout)."""
     text = str(exc)
     return "database is locked" in text or "lock timeout" in text
+
+
+# SQLSTATE class 57P: the server ended the session (an operator's pg_terminate_backend, a
+# shutdown, a crash); and what the client library says when the socket is gone.
+_LOST_STATES = ("57P01", "57P02", "57P03")
+_LOST_TEXTS = ("terminating connection", "server closed the connection",
+               "connection already closed", "the connection is closed",
+               "consuming input failed", "connection is lost", "SSL SYSCALL error: EOF")
+
+
+def _connection_lost(exc: Exception) -> bool:
+    """The connection went away in the middle of the command (PostgreSQL; SQLite has no
+    connection to lose)."""
+    cause = exc.__cause__ or exc
+    if getattr(cause, "sqlstate", None) in _LOST_STATES:
+        return True
+    text = str(exc)
+    return any(t in text for t in _LOST_TEXTS)
 
 
 def _schema_missing(exc: Exception) -> bool:

@@ -48,6 +48,16 @@ class DatabaseBusy(LedgerError):
     http_status = 503
 
 
+class DatabaseConnectionLost(LedgerError):
+    """The connection to the database server was lost in the middle of a command (the server
+    restarted, an operator ended the session, the network failed): what the command had not
+    committed was rolled back by the server, and a command that is safe to repeat can simply
+    be run again."""
+
+    code = "database_connection_lost"
+    http_status = 503
+
+
 class NotFound(LedgerError):
     code = "not_found"
     http_status = 404
