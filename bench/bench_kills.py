@@ -13,7 +13,7 @@ to the end. After every kill the books must pass ``salesledger check`` and keep 
 acknowledged, once; every resumed job must end exactly where an uninterrupted run ends.
 
 Sizes: ``small`` is what CI runs (200 kills; 60 invoices in the file, 12 customers to
-allocate, 2 schedules of six periods, 3 PDFs); ``large`` 1,000 kills on slightly larger jobs
+allocate, 2 schedules of four periods, 3 PDFs); ``large`` 1,000 kills on slightly larger jobs
 (150 invoices, 30 customers, 6 schedules, 6 PDFs). The databases are new: SQLite files in a
 temporary directory, or with ``--database-url`` databases named ``salesledger_bench_kills_PID_*``
 on that server, dropped at the end.

@@ -11,7 +11,7 @@ A worker that is killed (SIGKILL, a crash, the machine's power) leaves the task 
 its machine and process (``host:pid:random``), and each round first puts back in the queue the
 retry-safe tasks (``RETRY_SAFE``: the work of each is written in transactions of its own and
 what is done is skipped when it runs again) whose worker on this machine is no longer alive
-(``tasks_reclaim``). Found by the kill harness (``tests/faults/``, docs/security.md#faults).
+(``tasks_reclaim``). Found by the kill harness (``tests/faults/``, docs/security.md, "Faults").
 
 The worker is an interface, like the command line and the web: it stands above every app and
 only runs what the apps queued (each task calls one service) and what the calendar of the

@@ -2,7 +2,7 @@
 allocation run, the recurring run, the worker freezing PDFs), on the database of this run;
 after each the books check, nothing acknowledged is lost or doubled, and the job run again
 ends exactly where an uninterrupted run ends. The harness and why it forks:
-``tests/faults/harness.py``; the figures: docs/security.md#faults.
+``tests/faults/harness.py``; the figures: docs/security.md, "Faults".
 
 The harness runs in a process of its own, on databases of its own next to this run's test
 database (named after it, so ``SALESLEDGER_TEST_DB_SUFFIX`` keeps two runs on one server
