@@ -10,7 +10,10 @@ process per command: its docstring) in this process: a CSV import, an automatic 
 run, the recurring run and the worker freezing PDFs, each killed with SIGKILL after a seeded
 random delay between 0 and its typical duration, one to five times in a row, then run again
 to the end. After every kill the books must pass ``salesledger check`` and keep what they
-acknowledged, once; every resumed job must end exactly where an uninterrupted run ends.
+acknowledged, once; every resumed job must end exactly where an uninterrupted run ends. On
+PostgreSQL each job's database sessions are also ended (``pg_terminate_backend``) at random
+moments of some runs (5 per job at ``small``, 25 at ``large``): the command must finish or stop
+with ``database_connection_lost``, and run again reach the same end.
 
 Sizes: ``small`` is what CI runs (200 kills; 60 invoices in the file, 12 customers to
 allocate, 2 schedules of four periods, 3 PDFs); ``large`` 1,000 kills on slightly larger jobs
@@ -20,7 +23,8 @@ on that server, dropped at the end.
 
 Prints one JSON object and writes it to ``bench/results/kills-SIZE-DB[-LABEL]-TIMESTAMP.json``:
 ``{"benchmark": "kills", "size", "database", "seed", "kills", "seconds", "jobs": {job: {"kills",
-"trials", "finished_before_kill", "resumes", "typical_seconds", "seconds", "kill_delay_seconds"}},
+"trials", "finished_before_kill", "resumes", "connections_dropped",
+"stopped_by_a_dropped_connection", "typical_seconds", "seconds", "kill_delay_seconds"}},
 "machine", "date", "load_average"}``. Exits 1, naming the seed, job, trial and delay, if a kill
 broke the books or a resumed job ended elsewhere.
 """
@@ -43,7 +47,8 @@ sys.path.insert(0, str(HERE.parent))
 
 from bench_import import machine  # noqa: E402
 
-SIZES = {"small": ("ci", 200), "large": ("bench", 1000)}
+# size: (the harness's size, kills in all, dropped connections per job on PostgreSQL)
+SIZES = {"small": ("ci", 200, 5), "large": ("bench", 1000, 25)}
 
 
 def main() -> int:
@@ -56,7 +61,7 @@ def main() -> int:
     parser.add_argument("--label", default="")
     parser.add_argument("--results", type=Path, default=HERE / "results")
     args = parser.parse_args()
-    harness_size, kills = SIZES[args.size]
+    harness_size, kills, drops = SIZES[args.size]
     work = Path(tempfile.mkdtemp(prefix="salesledger-bench-kills-"))
     os.environ["SALESLEDGER_HOME"] = str(work)
     os.environ.pop("SALESLEDGER_DATABASE_URL", None)
@@ -73,7 +78,7 @@ def main() -> int:
     jobs = [j for j in args.jobs.split(",") if j]
     try:
         result = harness.run(kills=args.kills or kills, size=harness.SIZES[harness_size],
-                             seed=args.seed, jobs=jobs, work=work,
+                             seed=args.seed, jobs=jobs, work=work, drops=drops,
                              report=lambda line: print(line, file=sys.stderr, flush=True))
     except harness.HarnessFailure as exc:
         print(f"bench_kills: {exc}\nrepeat with: bench/bench_kills.py {args.size} --seed "

@@ -11,7 +11,10 @@ A worker that is killed (SIGKILL, a crash, the machine's power) leaves the task 
 its machine and process (``host:pid:random``), and each round first puts back in the queue the
 retry-safe tasks (``RETRY_SAFE``: the work of each is written in transactions of its own and
 what is done is skipped when it runs again) whose worker on this machine is no longer alive
-(``tasks_reclaim``). Found by the kill harness (``tests/faults/``, docs/security.md, "Faults").
+(``tasks_reclaim``). Likewise a retry-safe task that failed because the connection to the
+database was lost (the server restarted, an operator ended the session) is queued again, up
+to ``MAX_ATTEMPTS`` runs in all. Both found by the kill harness (``tests/faults/``,
+docs/security.md, "The kill harness").
 
 The worker is an interface, like the command line and the web: it stands above every app and
 only runs what the apps queued (each task calls one service) and what the calendar of the
@@ -33,6 +36,7 @@ from django.utils.crypto import get_random_string
 from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
+from salesledger.apps.core.faults import connection_lost_in
 from salesledger.apps.documents.tasks import freeze_pdfs_task
 from salesledger.apps.recurring.scheduler import daily_jobs_enqueue
 from salesledger.apps.recurring.tasks import recurring_run_all_task, recurring_run_task
@@ -47,6 +51,11 @@ log = logging.getLogger(__name__)
 # run stays "queued" (``recurring show``) and is sent by hand.
 RETRY_SAFE = frozenset(t.module_path for t in (freeze_pdfs_task, recurring_run_task,
                                                recurring_run_all_task))
+
+
+# Runs of one task, at most, when its connection keeps being lost.
+MAX_ATTEMPTS = 5
+_DATABASE_ERRORS = ("django.db.utils.OperationalError", "django.db.utils.InterfaceError")
 
 
 def worker_name() -> str:
@@ -67,9 +76,10 @@ def _alive(pid: int) -> bool:
 
 def tasks_reclaim(*, alive: Callable[[int], bool] = _alive) -> list[str]:
     """Put back in the queue every retry-safe task that a worker of this machine claimed and
-    did not finish because it is no longer alive; returns their ids. A worker on another
-    machine, or one whose process number was given to a living process, is left alone: its
-    task waits rather than ever running twice at once."""
+    did not finish because it is no longer alive, and every one that failed because its
+    database connection was lost (fewer than ``MAX_ATTEMPTS`` runs); returns their ids. A
+    worker on another machine, or one whose process number was given to a living process, is
+    left alone: its task waits rather than ever running twice at once."""
     host = socket.gethostname()[:40]
     back = []
     for task in DBTaskResult.objects.running().filter(task_path__in=RETRY_SAFE):
@@ -85,6 +95,17 @@ def tasks_reclaim(*, alive: Callable[[int], bool] = _alive) -> list[str]:
                 status=TaskResultStatus.READY, started_at=None):
             log.warning("task %s (%s) of worker %s, which is gone, is queued again",
                         task.pk, task.task_path.rsplit(".", 1)[-1], claimed_by)
+            back.append(str(task.pk))
+    for task in DBTaskResult.objects.failed().filter(task_path__in=RETRY_SAFE,
+                                                     exception_class_path__in=_DATABASE_ERRORS):
+        if len(task.worker_ids) >= MAX_ATTEMPTS or not connection_lost_in(task.traceback):
+            continue
+        if DBTaskResult.objects.filter(pk=task.pk, status=task.status,
+                                       finished_at=task.finished_at).update(
+                status=TaskResultStatus.READY, started_at=None, finished_at=None):
+            log.warning("task %s (%s) lost its database connection; queued again (run %d of "
+                        "at most %d)", task.pk, task.task_path.rsplit(".", 1)[-1],
+                        len(task.worker_ids) + 1, MAX_ATTEMPTS)
             back.append(str(task.pk))
     return back
 

@@ -85,3 +85,35 @@ def test_a_task_whose_worker_was_killed_is_run_again_by_the_next_worker(make_cus
     # and a worker is named after its machine and process
     assert worker_name().startswith(f"{host}:{os.getpid()}:") and len(worker_name()) <= 64
     assert second.pk not in set(DocumentFile.objects.values_list("invoice_id", flat=True))
+
+
+def test_a_task_that_lost_its_database_connection_is_run_again(make_customer, post_invoice,
+                                                               worker):
+    # Found by the kill harness (tests/faults/): a session ended by the server in the middle
+    # of a freeze left the task failed (Django reconnects to record it), and no worker ran it
+    # again.
+    from django.db.utils import OperationalError
+
+    from salesledger.worker import MAX_ATTEMPTS
+
+    make_customer("C001", name="Dupont", language="fr", country="FR")
+    lost, other, tired = (post_invoice(lines=LINES) for _ in range(3))
+    tasks = list(DBTaskResult.objects.order_by("enqueued_at"))
+    # given a freeze that lost its connection, one that failed otherwise, and one that lost it
+    # on every one of its runs
+    tasks[0].claim("w1")
+    tasks[0].set_failed(OperationalError(
+        "terminating connection due to administrator command"))
+    tasks[1].claim("w1")
+    tasks[1].set_failed(ValueError("not a connection"))
+    for n in range(MAX_ATTEMPTS):
+        tasks[2].claim(f"w{n}")
+    tasks[2].set_failed(OperationalError("server closed the connection unexpectedly"))
+    # when the next worker runs a round
+    worker_round(worker)
+    # then only the first ran again and froze its document
+    assert list(DocumentFile.objects.values_list("invoice_id", flat=True)) == [lost.pk]
+    assert [DBTaskResult.objects.get(pk=t.pk).status for t in tasks] == [
+        "SUCCESSFUL", "FAILED", "FAILED"]
+    assert {other.pk, tired.pk}.isdisjoint(DocumentFile.objects.values_list("invoice_id",
+                                                                            flat=True))

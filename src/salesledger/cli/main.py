@@ -89,6 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _setup_django()
     from django.db.utils import InterfaceError, OperationalError, ProgrammingError
 
+    from salesledger.apps.core.faults import connection_lost
     from salesledger.domain.errors import (
         DatabaseBusy,
         DatabaseConnectionLost,
@@ -109,7 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _report(args, DatabaseBusy(
                 f"the database ({_database_label()}) is busy: another process held it longer "
                 "than this command waits; nothing was written, run the command again"))
-        if _connection_lost(exc):
+        if connection_lost(exc):
             return _report(args, DatabaseConnectionLost(
                 f"the connection to the database ({_database_label()}) was lost in the middle "
                 "of the command: the server rolled back what it had not committed, and the "
@@ -161,24 +162,6 @@ def _locked(exc: Exception) -> bool:
     lock_timeout)."""
     text = str(exc)
     return "database is locked" in text or "lock timeout" in text
-
-
-# SQLSTATE class 57P: the server ended the session (an operator's pg_terminate_backend, a
-# shutdown, a crash); and what the client library says when the socket is gone.
-_LOST_STATES = ("57P01", "57P02", "57P03")
-_LOST_TEXTS = ("terminating connection", "server closed the connection",
-               "connection already closed", "the connection is closed",
-               "consuming input failed", "connection is lost", "SSL SYSCALL error: EOF")
-
-
-def _connection_lost(exc: Exception) -> bool:
-    """The connection went away in the middle of the command (PostgreSQL; SQLite has no
-    connection to lose)."""
-    cause = exc.__cause__ or exc
-    if getattr(cause, "sqlstate", None) in _LOST_STATES:
-        return True
-    text = str(exc)
-    return any(t in text for t in _LOST_TEXTS)
 
 
 def _schema_missing(exc: Exception) -> bool:
