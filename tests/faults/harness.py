@@ -51,6 +51,12 @@ running the command again, which starts a new run that finds nothing to allocate
 runs (and their two audit events) are a record of the attempt, not a change of the books, and are
 left out of the comparison.
 
+On PostgreSQL, ``--drops N`` also runs each job N more times on fresh books and ends its
+database sessions (``pg_terminate_backend``, as an operator or a restarting server would) after
+a random delay: the command must finish, or stop with one line ``database_connection_lost: ...``
+(exit 2, no traceback, saying it can be run again); the books must pass the same checks, and
+the command run once more must reach the same end state.
+
 Every delay comes from ``random.Random`` seeded with ``--seed`` (and the job and trial); a
 failure names the seed, job, trial and delay, and prints the command that repeats the run.
 Prints one JSON object with the kills per job, the trials and the seconds.
