@@ -108,3 +108,26 @@ def test_xml_entities_are_refused_unexpanded(data: bytes) -> None:
     with pytest.raises(StatementUnreadable, match="DTD or entities"):
         read_statement(data)
     assert time.monotonic() - start < 0.5
+
+
+OTHER_DIGITS = "٨.٨٥"  # 8.85 in Arabic-Indic digits: Python's Decimal would read it
+
+
+@pytest.mark.parametrize("seed", sorted(SEEDS))
+def test_an_amount_in_another_scripts_digits_is_refused(seed: str) -> None:
+    text = SEEDS[seed].decode("latin-1")
+    if seed == "coda":  # fixed columns: the opening balance's fifteen digits
+        at = text.index("EUR0") + 4
+        text = text[:at] + "٠" * 15 + text[at + 15:]
+    else:
+        text = text.replace("8.85", OTHER_DIGITS).replace("8,85", OTHER_DIGITS.replace(".", ","))
+    with pytest.raises(StatementUnreadable) as refused:
+        read_statement(text.encode())
+    assert "amount" in refused.value.message or "character set" in refused.value.message
+
+
+def test_a_mapped_csv_amount_in_another_scripts_digits_is_refused() -> None:
+    mapping = ColumnMapping({"date": "Date", "amount": "Amount", "text": "Text"},
+                            date_format="%d/%m/%Y", decimal=",", currency="EUR")
+    with pytest.raises(StatementUnreadable, match="is not a number"):
+        read_statement("Date;Amount;Text\n02/01/2024;١٢,٠٠;x\n".encode(), mapping)

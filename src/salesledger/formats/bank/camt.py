@@ -15,12 +15,19 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from lxml import etree
 
-from .model import Balance, Statement, StatementFile, StatementLine, StatementUnreadable
+from .model import (
+    Balance,
+    Statement,
+    StatementFile,
+    StatementLine,
+    StatementUnreadable,
+    statement_amount,
+)
 
 _NS = re.compile(r"urn:iso:std:iso:20022:tech:xsd:camt\.(05[234])\.(\d{3}\.\d{2})")
 _OPENING = ("OPBD", "PRCD", "ITBD", "OPAV")
@@ -78,15 +85,9 @@ def _where(el: Any) -> str:
 
 
 def _amount(el: Any) -> tuple[Decimal, str]:
-    try:
-        value = Decimal((el.text or "").strip())
-    except InvalidOperation:
-        raise StatementUnreadable(f"amount {el.text!r} is not a number",
-                                  where=_where(el)) from None
-    if not value.is_finite() or value < 0 or value >= Decimal("1e15") \
-            or value != value.quantize(Decimal("1e-6")):
-        raise StatementUnreadable(f"amount {el.text!r} is not an amount",
-                                  where=_where(el))
+    value = statement_amount((el.text or "").strip(), el.text or "", _where(el))
+    if value < 0:  # camt gives the sign in CdtDbtInd, never in the amount
+        raise StatementUnreadable(f"amount {el.text!r} is not an amount", where=_where(el))
     return value, (el.get("Ccy") or "").upper()
 
 

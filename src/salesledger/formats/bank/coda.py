@@ -39,7 +39,7 @@ def _day(s: str, where: str) -> date | None:
 
 
 def _amount(sign: str, digits: str, where: str) -> Decimal:
-    if not digits.isdigit() or sign not in "01":
+    if not (digits.isascii() and digits.isdigit()) or sign not in "01":
         raise StatementUnreadable(f"amount {sign}{digits!r} is not a signed amount",
                                   where=where)
     value = Decimal(digits).scaleb(-3)

@@ -10,10 +10,17 @@ import csv
 import io
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from .details import creditor_reference
-from .model import Balance, Statement, StatementFile, StatementLine, StatementUnreadable
+from .model import (
+    Balance,
+    Statement,
+    StatementFile,
+    StatementLine,
+    StatementUnreadable,
+    statement_amount,
+)
 
 FIELDS = ("date", "value_date", "amount", "debit", "credit", "currency", "counterparty_name",
           "counterparty_iban", "reference", "text", "bank_reference", "balance")
@@ -56,13 +63,7 @@ def _amount(text: str, decimal: str, where: str) -> Decimal:
         return Decimal(0)
     value = value.replace("." if decimal == "," else ",", "").replace(decimal, ".")
     neg = value.startswith("(") and value.endswith(")")
-    try:
-        out = Decimal(value.strip("()").replace("+", ""))
-    except InvalidOperation:
-        raise StatementUnreadable(f"amount {text!r} is not a number", where=where) from None
-    if not out.is_finite() or abs(out) >= Decimal("1e15") or out != out.quantize(
-            Decimal("1e-6")):
-        raise StatementUnreadable(f"amount {text!r} is not an amount", where=where)
+    out = statement_amount(value.strip("()").replace("+", ""), text, where)
     return -out if neg else out
 
 

@@ -12,9 +12,10 @@ up) is read, with a warning.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from salesledger.domain.errors import LedgerError
 
@@ -27,6 +28,28 @@ class StatementUnreadable(LedgerError):
 
     def __init__(self, message: str, *, where: str = "", **fields: object) -> None:
         super().__init__(f"{where}: {message}" if where else message, where=where, **fields)
+
+
+# An amount as the readers hand it over once separators are settled: ASCII digits only, as in
+# every file this product reads (Python's Decimal would also take other scripts' digits).
+_AMOUNT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+_LIMIT = Decimal("1e15")
+_PLACES = Decimal("1e-6")
+
+
+def statement_amount(value: str, text: str, where: str) -> Decimal:
+    """``value`` (``text`` as the file wrote it, its separators settled) as a Decimal: plain
+    ASCII digits, below 10^15 and with at most six decimals, else ``StatementUnreadable``
+    naming ``where``. The one rule of every reader."""
+    if not _AMOUNT.fullmatch(value):
+        raise StatementUnreadable(f"amount {text!r} is not a number", where=where)
+    try:
+        out = Decimal(value)
+    except InvalidOperation:  # pragma: no cover - the pattern admits only numbers
+        raise StatementUnreadable(f"amount {text!r} is not a number", where=where) from None
+    if abs(out) >= _LIMIT or out != out.quantize(_PLACES):
+        raise StatementUnreadable(f"amount {text!r} is not an amount", where=where)
+    return out
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,7 @@ def read_mt940(text: str) -> StatementFile:
     if "\x00" in text:
         raise StatementUnreadable("the file holds NUL characters: not an MT940 text file",
                                   where="line 1")
+    _amount_fields_are_ascii(text)
     starts = [m.start() for m in _START.finditer(text)] or [0]
     chunks = [text[a:b] for a, b in zip(starts, [*starts[1:], len(text)], strict=True)]
     kind = "mt942" if re.search(r"^:(34F|13D?):", text, re.MULTILINE) else "mt940"
@@ -57,6 +58,23 @@ def read_mt940(text: str) -> StatementFile:
         raise StatementUnreadable("no statement in the file (no :25:, :60F: or :61:)",
                                   where="line 1")
     return StatementFile(kind, "", tuple(statements), tuple(warnings))
+
+
+# The fields that carry amounts and dates (balances, statement lines, totals): SWIFT's character
+# set, ASCII. The library reads digits with regular expressions that would also take other
+# scripts' digits (١٢ as 12).
+_AMOUNT_TAG = re.compile(r"^:(?:60[FM]|61|62[FM]|64|65|90[DC]|34F):", re.MULTILINE)
+
+
+def _amount_fields_are_ascii(text: str) -> None:
+    for m in _AMOUNT_TAG.finditer(text):
+        end = text.find("\n", m.start())
+        field = text[m.start():end if end >= 0 else len(text)]
+        if not field.isascii():
+            raise StatementUnreadable(
+                f":{field.split(':')[1]}: holds characters outside SWIFT's character set "
+                "(amounts and dates are ASCII digits)",
+                where=f"line {text.count(chr(10), 0, m.start()) + 1}")
 
 
 def _statement(chunk: str, line_no: int, warnings: list[str]) -> Statement | None:

@@ -12,10 +12,17 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from .details import creditor_reference
-from .model import Balance, Statement, StatementFile, StatementLine, StatementUnreadable
+from .model import (
+    Balance,
+    Statement,
+    StatementFile,
+    StatementLine,
+    StatementUnreadable,
+    statement_amount,
+)
 
 _TOKEN = re.compile(r"<(/?)([A-Za-z0-9_.]+)[^>]*>([^<]*)")
 _AGGREGATES = {"STMTRS", "CCSTMTRS", "BANKACCTFROM", "CCACCTFROM", "BANKTRANLIST",
@@ -84,14 +91,7 @@ def _amount(text: str, where: str) -> Decimal:
     if value.count(".") > 1:  # 1.234.56: thousands dots
         head, _, tail = value.rpartition(".")
         value = head.replace(".", "") + "." + tail
-    try:
-        out = Decimal(value)
-    except InvalidOperation:
-        raise StatementUnreadable(f"amount {text!r} is not a number", where=where) from None
-    if not out.is_finite() or abs(out) >= Decimal("1e15") or out != out.quantize(
-            Decimal("1e-6")):
-        raise StatementUnreadable(f"amount {text!r} is not an amount", where=where)
-    return out
+    return statement_amount(value, text, where)
 
 
 def read_ofx(text: str) -> StatementFile:

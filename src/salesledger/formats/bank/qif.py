@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from .details import creditor_reference
-from .model import Statement, StatementFile, StatementLine, StatementUnreadable
+from .model import Statement, StatementFile, StatementLine, StatementUnreadable, statement_amount
 
 _DATE = re.compile(r"^\s*(\d{1,4})\s*[/.\-]\s*(\d{1,2})\s*[/.\-']\s*(\d{1,4})\s*$")
 
@@ -57,14 +57,7 @@ def _amount(text: str, where: str) -> Decimal:
         value = value.replace(",", ".")
     else:
         value = value.replace(",", "")
-    try:
-        out = Decimal(value)
-    except InvalidOperation:
-        raise StatementUnreadable(f"amount {text!r} is not a number", where=where) from None
-    if not out.is_finite() or abs(out) >= Decimal("1e15") or out != out.quantize(
-            Decimal("1e-6")):
-        raise StatementUnreadable(f"amount {text!r} is not an amount", where=where)
-    return out
+    return statement_amount(value, text, where)
 
 
 def read_qif(text: str) -> StatementFile:
