@@ -1,6 +1,8 @@
-"""``bank account add|list``, ``bank mapping add|list``, ``bank import``, ``bank statements``
-and ``bank lines``: the company's bank accounts and their statements. Parsing and rendering
-only; the ledger app keeps the accounts, the banking app imports the statements."""
+"""``bank account add|list``, ``bank mapping add|list``, ``bank import``, ``bank statements``,
+``bank lines``, ``bank match``, ``bank review``, ``bank confirm|reject|unmatch`` and ``bank
+settings``: the company's bank accounts, their statements and the cash applied from them.
+Parsing and rendering only; the ledger app keeps the accounts, the banking app imports the
+statements and matches their lines."""
 
 from __future__ import annotations
 
@@ -181,6 +183,141 @@ def cmd_lines(args: argparse.Namespace) -> int:
     return 0
 
 
+def _allocations(allocs: Any, currency: str) -> list[dict[str, Any]]:
+    return [{"invoice": n, "amount": money(a, currency)} for n, a in allocs]
+
+
+def _suggestion(p: Any, currency: str, codes: dict[int, str]) -> dict[str, Any]:
+    return {"customer": codes.get(p.customer_id, ""),
+            "allocations": _allocations(p.allocations, currency),
+            "confidence": p.confidence, "evidence": list(p.evidence)}
+
+
+def cmd_match(args: argparse.Namespace) -> int:
+    from salesledger.apps.banking.matching import bank_match
+    from salesledger.apps.customers.selectors import customer_codes
+
+    company = company_of(args)
+    results = bank_match(actor=actor_of(args, company), company=company,
+                         auto_apply=args.auto_apply, dry_run=args.dry_run)
+    codes = customer_codes(company, {p.customer_id for r in results
+                                     for p in (*r.suggestions, *([r.proposal] if r.proposal
+                                                                 else []))})
+    out = []
+    for r in results:
+        li, p = r.line, r.proposal
+        out.append({
+            "line": li.pk, "bank_reference": li.bank_reference,
+            "end_to_end_id": li.end_to_end_id, "amount": money(li.amount, li.currency),
+            "decision": r.decision, "customer": codes.get(p.customer_id, "") if p else None,
+            "allocations": _allocations(p.allocations, li.currency) if p else [],
+            "confidence": p.confidence if p else None, "evidence": list(r.evidence),
+            "suggestions": [_suggestion(s, li.currency, codes) for s in r.suggestions[:3]],
+            "receipt": r.receipt or None})
+    if args.json:
+        emit_json(out)
+        return 0
+    counts: dict[str, int] = {}
+    for o in out:
+        counts[o["decision"]] = counts.get(o["decision"], 0) + 1
+    table([(o["line"], money_text(r.line.amount, r.line.currency), o["decision"],
+            o["customer"] or (o["suggestions"][0]["customer"] + "?" if o["suggestions"] else ""),
+            ", ".join(a["invoice"] for a in (o["allocations"] or (
+                o["suggestions"][0]["allocations"] if o["suggestions"] else []))),
+            "" if o["confidence"] is None and not o["suggestions"] else
+            f"{(o['confidence'] or o['suggestions'][0]['confidence']):.2f}",
+            o["receipt"] or "") for o, r in zip(out, results, strict=True)],
+          ["line", "amount", "decision", "customer", "invoices", "confidence", "receipt"])
+    verb = "would be" if args.dry_run else "were"
+    print(f"{len(out)} line(s): " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
+          + ("" if args.auto_apply else f" (none {verb} applied: --auto-apply applies "
+             "the sure ones)"))
+    return 0
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    from salesledger.apps.banking.selectors import review_queue
+
+    rows = review_queue(company_of(args))
+    data = [{"line": r["line"].pk, "date": r["line"].booking_date,
+             "amount": money(r["line"].amount, r["line"].currency),
+             "counterparty": r["line"].counterparty_name, "text": r["line"].text,
+             "suggestions": [{"choice": n, "customer": s["customer_code"],
+                              "allocations": _allocations(s["allocations"],
+                                                          r["line"].currency),
+                              "confidence": s["confidence"], "evidence": s["evidence"]}
+                             for n, s in enumerate(r["suggestions"], start=1)]}
+            for r in rows]
+    if args.json:
+        emit_json(data)
+        return 0
+    if not data:
+        print("nothing to review")
+    for d, r in zip(data, rows, strict=True):
+        li = r["line"]
+        print(f"line {d['line']}  {li.booking_date}  {money_text(li.amount, li.currency)}  "
+              f"{li.counterparty_name}  {(li.creditor_reference or li.text)[:40]}")
+        for s in d["suggestions"]:
+            invoices = ", ".join(f"{a['invoice']} {a['amount']['amount']}"
+                                 for a in s["allocations"])
+            print(f"  {s['choice']}. {s['customer']}: {invoices} ({s['confidence']:.2f}; "
+                  f"{'; '.join(s['evidence'])})")
+    return 0
+
+
+def cmd_confirm(args: argparse.Namespace) -> int:
+    from salesledger.apps.banking.matching import bank_confirm
+
+    company = company_of(args)
+    number = bank_confirm(actor=actor_of(args, company), company=company, line_id=args.line,
+                          choice=args.choice)
+    if args.json:
+        emit_json({"line": args.line, "receipt": number})
+    else:
+        print(f"line {args.line} applied as receipt {number}")
+    return 0
+
+
+def cmd_reject(args: argparse.Namespace) -> int:
+    from salesledger.apps.banking.matching import bank_reject
+
+    company = company_of(args)
+    bank_reject(actor=actor_of(args, company), company=company, line_id=args.line)
+    if args.json:
+        emit_json({"line": args.line, "status": "unmatched"})
+    else:
+        print(f"line {args.line}: suggestions rejected; it waits unmatched")
+    return 0
+
+
+def cmd_unmatch(args: argparse.Namespace) -> int:
+    from salesledger.apps.banking.matching import bank_unmatch
+
+    company = company_of(args)
+    number = bank_unmatch(actor=actor_of(args, company), company=company, line_id=args.line)
+    if args.json:
+        emit_json({"line": args.line, "reversed_receipt": number, "status": "unmatched"})
+    else:
+        print(f"line {args.line} unmatched: receipt {number} reversed")
+    return 0
+
+
+def cmd_settings(args: argparse.Namespace) -> int:
+    from salesledger.apps.banking.matching import auto_apply_threshold, auto_apply_threshold_set
+
+    company = company_of(args)
+    if args.auto_apply_threshold is not None:
+        value = auto_apply_threshold_set(actor=actor_of(args, company), company=company,
+                                         threshold=args.auto_apply_threshold)
+    else:
+        value = auto_apply_threshold(company)
+    if args.json:
+        emit_json({"auto_apply_threshold": value})
+    else:
+        print(f"auto-apply threshold: {value:.2f}")
+    return 0
+
+
 def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     g = add_group(sub, "bank", "bank accounts and statements")
     acc = add_group(g, "account", "the company's bank accounts")
@@ -221,3 +358,23 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     p = add_command(g, common, "lines", cmd_lines, "list statement lines")
     p.add_argument("--status", choices=("unmatched", "suggested", "applied", "other"))
     p.add_argument("--account", metavar="CODE")
+    p = add_command(g, common, "match", cmd_match,
+                    "match the statement lines not yet applied to open invoices")
+    p.add_argument("--auto-apply", action="store_true",
+                   help="apply the proposals at or above the auto-apply threshold")
+    p.add_argument("--dry-run", action="store_true", help="say what would be done; write "
+                   "nothing")
+    add_command(g, common, "review", cmd_review, "the lines waiting for review, with their "
+                "suggestions")
+    p = add_command(g, common, "confirm", cmd_confirm, "apply a suggestion of a line")
+    p.add_argument("line", type=int)
+    p.add_argument("--choice", type=int, default=1, help="the suggestion (default: 1)")
+    p = add_command(g, common, "reject", cmd_reject, "reject the suggestions of a line")
+    p.add_argument("line", type=int)
+    p = add_command(g, common, "unmatch", cmd_unmatch,
+                    "undo an applied line (its receipt reversed)")
+    p.add_argument("line", type=int)
+    p = add_command(g, common, "settings", cmd_settings, "show or set the auto-apply "
+                    "threshold")
+    p.add_argument("--auto-apply-threshold", type=float, metavar="CONFIDENCE",
+                   help="between 0.5 and 1 (default 0.95)")

@@ -86,3 +86,65 @@ class ColumnMapping(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["company", "name"],
                                                name="bank_column_mapping_unique")]
+
+
+class LineStatus(models.TextChoices):
+    UNMATCHED = "unmatched"
+    SUGGESTED = "suggested"
+    APPLIED = "applied"
+    OTHER = "other"
+
+
+class LineMatch(models.Model):
+    """What the matcher made of a statement line (docs/design/cash-application.md): its
+    status, the receipt it became, the ranked suggestions waiting for review, and the
+    proposals a clerk rejected (never suggested again). One row per line; the line itself
+    is never changed. Written only by ``banking.matching``."""
+
+    company = models.ForeignKey("core.Company", on_delete=models.PROTECT)
+    line = models.OneToOneField(StatementLine, on_delete=models.PROTECT, related_name="match")
+    status = models.CharField(max_length=10, choices=LineStatus.choices,
+                              default=LineStatus.UNMATCHED)
+    customer = models.ForeignKey("customers.Customer", null=True, on_delete=models.PROTECT,
+                                 related_name="+")
+    receipt = models.ForeignKey("payments.Receipt", null=True, on_delete=models.PROTECT,
+                                related_name="+")
+    confidence = models.FloatField(null=True)
+    evidence = models.JSONField(default=list)
+    # Up to three: {"customer": id, "allocations": [[number, minor]], "confidence",
+    # "evidence": [...], "write_off": bool, "signature": str}
+    suggestions = models.JSONField(default=list)
+    rejected = models.JSONField(default=list)  # signatures
+    decided_by = models.CharField(max_length=10, blank=True)  # auto, confirm, other
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["company", "status"])]
+
+
+class PayerIban(models.Model):
+    """A payer IBAN learned from a confirmed match: who pays from it (a parent company, a
+    third party). Kept apart from the customers' own bank accounts."""
+
+    company = models.ForeignKey("core.Company", on_delete=models.PROTECT)
+    iban = models.CharField(max_length=40)
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT,
+                                 related_name="+")
+    learned_from = models.ForeignKey(StatementLine, null=True, on_delete=models.PROTECT,
+                                     related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["company", "iban"],
+                                               name="bank_payer_iban_unique")]
+
+
+class BankingSettings(models.Model):
+    """The company's matching settings: the confidence above which ``bank match
+    --auto-apply`` turns a proposal into a receipt. No row: the defaults."""
+
+    DEFAULT_THRESHOLD = 0.95
+
+    company = models.OneToOneField("core.Company", on_delete=models.PROTECT,
+                                   related_name="banking_settings")
+    auto_apply_threshold = models.FloatField(default=DEFAULT_THRESHOLD)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import Q
+
 from salesledger.apps.core.models import Company
+from salesledger.apps.customers.models import Customer
 
-from .models import ColumnMapping, Statement, StatementLine
+from .models import ColumnMapping, LineMatch, Statement, StatementLine
 
-# What a line is to the matcher. Until the matcher exists every line is unmatched.
+# What a line is to the matcher (banking/matching.py); a line it has not seen is unmatched.
 LINE_STATUSES = ("unmatched", "suggested", "applied", "other")
 
 
@@ -21,17 +24,35 @@ def statements_list(company: Company, *, account: str = "") -> list[Statement]:
 
 def statement_lines(company: Company, *, status: str = "", account: str = "",
                     limit: int = 1000) -> list[dict[str, Any]]:
-    """Lines, oldest first, with their status (``unmatched`` for every line until the
-    matcher records what it made of them)."""
+    """Lines, oldest first, with their status (``unmatched`` until the matcher records
+    what it made of them)."""
     rows = StatementLine.objects.filter(company=company)
     if account:
         rows = rows.filter(bank_account__code__iexact=account)
-    if status and status != "unmatched":
-        return []
-    return [dict(r, status="unmatched") for r in rows.order_by("booking_date", "pk").values(
+    if status == "unmatched":
+        rows = rows.filter(Q(match__isnull=True) | Q(match__status="unmatched"))
+    elif status:
+        rows = rows.filter(match__status=status)
+    return [dict(r, status=r.pop("match__status") or "unmatched",
+                 receipt=r.pop("match__receipt__number") or "")
+            for r in rows.order_by("booking_date", "pk").values(
         "id", "bank_account__code", "booking_date", "value_date", "amount", "currency",
         "counterparty_name", "counterparty_iban", "end_to_end_id", "bank_reference",
-        "creditor_reference", "text", "return_reason")[:limit]]
+        "creditor_reference", "text", "return_reason", "match__status",
+        "match__receipt__number")[:limit]]
+
+
+def review_queue(company: Company, *, limit: int = 1000) -> list[dict[str, Any]]:
+    """The lines waiting for review, oldest first, with their ranked suggestions (the
+    customers' codes and names filled in)."""
+    rows = list(LineMatch.objects.filter(company=company, status="suggested")
+                .select_related("line").order_by("line__booking_date", "line_id")[:limit])
+    ids = {s["customer"] for m in rows for s in m.suggestions}
+    names = dict(Customer.objects.filter(company=company, pk__in=ids).values_list(
+        "id", "code")) if ids else {}
+    return [{"line": m.line, "evidence": m.evidence, "suggestions": [
+        dict(s, customer_code=names.get(s["customer"], "")) for s in m.suggestions]}
+        for m in rows]
 
 
 def mappings_list(company: Company) -> list[ColumnMapping]:

@@ -123,6 +123,9 @@ class Invoice(ImmutableModel):
             # without it, finding them reads every invoice of the company.
             models.Index(fields=["company", "issue_date"], name="credit_note_issued",
                          condition=Q(kind="credit_note")),
+            # Bank matching finds invoices by their RF reference, and by the numbers in a
+            # payment's text through the reference they give (banking/matching.py).
+            models.Index(fields=["company", "payment_reference"], name="invoice_payment_ref"),
         ]
 
     def __str__(self) -> str:

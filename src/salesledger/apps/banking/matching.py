@@ -1,0 +1,452 @@
+"""Cash application (docs/design/cash-application.md): statement lines matched to open
+invoices, the sure ones applied as receipts through the payment services, the others kept
+for review with up to three ranked suggestions. The only writer of ``LineMatch`` and
+``PayerIban``; the proposals themselves are the pure ``domain.cash_matching``.
+
+Candidates are read for a batch of lines in a few set-based queries (the invoices whose
+reference or number the lines name, the IBANs, the customers' names, the open invoices of
+the customers found), never the whole ledger's open items.
+
+Applying a line is one transaction: the receipt, its allocations (or a short payment with
+its write-off), the line's status and the audit event. A run stopped half-way, run again,
+skips the lines already applied: nothing is applied twice.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F, Max
+
+from salesledger.apps.core.actors import Actor
+from salesledger.apps.core.audit import audit
+from salesledger.apps.core.models import Company, Role
+from salesledger.apps.core.services import require_role
+from salesledger.apps.customers.models import BankAccount as CustomerBankAccount
+from salesledger.apps.customers.models import Customer as CustomerRow
+from salesledger.apps.invoicing.models import DocKind, Instalment, Invoice
+from salesledger.apps.payments.adjustments.settings import settlement_settings
+from salesledger.apps.payments.adjustments.write_offs import receipt_allocate_short
+from salesledger.apps.payments.allocations import allocations_make
+from salesledger.apps.payments.models import Allocation, Receipt
+from salesledger.apps.payments.receipts import receipts_record
+from salesledger.apps.payments.refunds import receipt_reverse
+from salesledger.domain.allocation import AllocationRequest, SourceKind, SourceRef, ToInvoice
+from salesledger.domain.cash_matching import (
+    Candidates,
+    Customer,
+    Line,
+    LineDecision,
+    OpenInvoice,
+    Proposal,
+    Tolerance,
+    match_lines,
+    name_key,
+    name_score,
+    name_tokens,
+    normalize,
+    number_keys,
+    rf_references,
+)
+from salesledger.domain.errors import LedgerError, NotFound, ValidationFailed
+from salesledger.domain.receipts import ReceiptRequest
+from salesledger.domain.references import creditor_reference
+from salesledger.money import Money
+
+from .models import BankingSettings, LineMatch, LineStatus, PayerIban, StatementLine
+
+_CHUNK = 2000
+NAME_MIN_SCORE = 85.0
+
+
+# ---------------------------------------------------------------------------- settings
+
+def auto_apply_threshold(company: Company) -> float:
+    row = BankingSettings.objects.filter(company=company).values_list(
+        "auto_apply_threshold", flat=True).first()
+    return BankingSettings.DEFAULT_THRESHOLD if row is None else float(row)
+
+
+def auto_apply_threshold_set(*, actor: Actor, company: Company, threshold: float) -> float:
+    """Set the confidence above which a proposal is applied with no review; audited."""
+    require_role(company, actor, Role.MANAGER)
+    if not 0.5 <= threshold <= 1.0:
+        raise ValidationFailed("the auto-apply threshold must be between 0.5 and 1",
+                               field="threshold")
+    with transaction.atomic():
+        before = auto_apply_threshold(company)
+        BankingSettings.objects.update_or_create(
+            company=company, defaults={"auto_apply_threshold": threshold})
+        audit(company, actor, "banking_settings.update", "company", company.pk,
+              before={"auto_apply_threshold": before}, after={"auto_apply_threshold": threshold})
+    return threshold
+
+
+# ---------------------------------------------------------------------------- candidates
+
+def _line(r: StatementLine) -> Line:
+    return Line(r.pk, r.booking_date, r.amount, r.currency, r.counterparty_name,
+                r.counterparty_iban, r.text, r.creditor_reference, r.end_to_end_id)
+
+
+def number_prefixes(company: Company) -> list[str]:
+    """The letters before the digits of the company's invoice numbers, one per series."""
+    out = set()
+    for number in (Invoice.objects.filter(company=company, kind=DocKind.INVOICE,
+                                          number__isnull=False)
+                   .values("series").annotate(n=Max("number")).values_list("n", flat=True)):
+        head = ""
+        for ch in normalize(number or ""):
+            if ch.isdigit():
+                break
+            head += ch
+        if head:
+            out.add(head)
+    return sorted(out)
+
+
+def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for i in range(0, len(items), _CHUNK):
+        yield items[i:i + _CHUNK]
+
+
+def candidates(company: Company, lines: Sequence[Line], prefixes: Sequence[str]) -> Candidates:
+    """What the database holds for ``lines``: a handful of queries per 2,000 lines."""
+    c = Candidates()
+    tol = settlement_settings(company).tolerance
+    c.tolerance = Tolerance(tol.amount, float(tol.percent))
+    paying = [li for li in lines if li.amount > 0]
+    # 1. the invoices the lines name: by RF reference, or a number through its reference
+    refs: dict[str, set[str]] = defaultdict(set)
+    for li in paying:
+        text = " ".join((li.creditor_reference, li.text, li.end_to_end_id))
+        for part in rf_references(text):
+            refs[_ref(part)].add("RF:" + part)
+        for key in number_keys(text, prefixes):
+            refs[_ref(key)].add(key)
+    refs.pop("", None)
+    named: dict[int, set[str]] = defaultdict(set)  # invoice id -> keys
+    for chunk in _chunks(sorted(refs)):
+        for pk, ref in Invoice.objects.filter(
+                company=company, payment_reference__in=chunk, kind=DocKind.INVOICE,
+                status="posted").values_list("id", "payment_reference"):
+            named[pk].update(refs[ref])
+    # 2. who pays from the lines' IBANs: the customers' own, then the learned
+    ibans = sorted({normalize(li.iban) for li in paying if li.iban})
+    for chunk in _chunks(ibans):
+        c.iban_customer.update(CustomerBankAccount.objects.filter(
+            company=company, iban__in=chunk).values_list("iban", "customer_id"))
+        c.learned_iban.update(PayerIban.objects.filter(
+            company=company, iban__in=chunk).values_list("iban", "customer_id"))
+    # 3. the names: the customers' names indexed by word, the lines' scored against those
+    # sharing a word or its first four letters
+    wanted = {li.id: name_key(li.name) for li in paying if li.name}
+    if wanted:
+        index: dict[str, list[int]] = defaultdict(list)
+        keys: dict[int, str] = {}
+        needed = set().union(*(name_tokens(k) for k in wanted.values()))
+        for pk, name in CustomerRow.objects.filter(company=company).values_list(
+                "id", "name").iterator(chunk_size=5000):
+            key = name_key(name)
+            hit = False
+            for t in name_tokens(key):
+                if t in needed:
+                    index[t].append(pk)
+                    hit = True
+            if hit:
+                keys[pk] = key
+        for line_id, key in wanted.items():
+            scored = []
+            for pk in {pk for t in name_tokens(key) for pk in index.get(t, ())}:
+                s = name_score(key, keys[pk])
+                if s >= NAME_MIN_SCORE:
+                    scored.append((pk, s))
+            scored.sort(key=lambda x: -x[1])
+            c.names[line_id] = scored[:3]
+    # 4. the open invoices of every customer found, and of the invoices named
+    customers = set(c.iban_customer.values()) | set(c.learned_iban.values())
+    customers.update(pk for found in c.names.values() for pk, _ in found)
+    customers.update(Invoice.objects.filter(pk__in=list(named)).values_list(
+        "customer_id", flat=True) if named else ())
+    by_invoice: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for chunk in _chunks(sorted(customers)):
+        for r in (Instalment.objects.filter(
+                company=company, customer_id__in=chunk, settled__lt=F("amount"),
+                invoice__kind=DocKind.INVOICE, invoice__status="posted")
+                .order_by("invoice_id", "seq")
+                .values("invoice_id", "invoice__number", "invoice__total", "customer_id",
+                        "currency", "amount", "settled", "due_date", "discount_date",
+                        "discount_amount")):
+            by_invoice[r["invoice_id"]].append(r)
+    for pk, rows in by_invoice.items():
+        first = rows[0]
+        inv = OpenInvoice(
+            pk, first["invoice__number"], first["customer_id"], first["currency"],
+            sum(r["amount"] - r["settled"] for r in rows), first["invoice__total"],
+            min(r["due_date"] for r in rows),
+            discount=sum(r["discount_amount"] for r in rows if r["discount_date"]
+                         and r["settled"] == 0),
+            discount_date=min((r["discount_date"] for r in rows if r["discount_date"]),
+                              default=None),
+            instalments=tuple(r["amount"] - r["settled"] for r in rows))
+        c.open_by_customer.setdefault(inv.customer_id, []).append(inv)
+        for key in named.get(pk, ()):
+            c.invoices_by_key.setdefault(key, []).append(inv)
+    for chunk in _chunks(sorted(customers)):
+        c.customers.update((pk, Customer(pk, code, name)) for pk, code, name in
+                           CustomerRow.objects.filter(pk__in=chunk).values_list(
+                               "id", "code", "name"))
+    return c
+
+
+def _ref(key: str) -> str:
+    try:
+        return creditor_reference(key)
+    except ValueError:
+        return ""
+
+
+# ---------------------------------------------------------------------------- matching
+
+@dataclass
+class LineResult:
+    """What ``bank_match`` made of one line (for the commands)."""
+
+    line: StatementLine
+    decision: str  # applied, suggested, unmatched, other
+    proposal: Proposal | None
+    suggestions: tuple[Proposal, ...]
+    evidence: tuple[str, ...]
+    receipt: str = ""
+
+
+def _pending(company: Company, line_ids: Sequence[int] | None) -> list[StatementLine]:
+    rows = (StatementLine.objects.filter(company=company)
+            .exclude(match__status__in=[LineStatus.APPLIED, LineStatus.OTHER])
+            .select_related("bank_account").order_by("booking_date", "pk"))
+    if line_ids is not None:
+        rows = rows.filter(pk__in=line_ids)
+    return list(rows)
+
+
+def _suggestion_json(p: Proposal) -> dict[str, Any]:
+    return {"customer": p.customer_id, "allocations": [list(a) for a in p.allocations],
+            "confidence": p.confidence, "evidence": list(p.evidence),
+            "write_off": p.write_off, "signature": p.signature()}
+
+
+def _proposal(d: dict[str, Any]) -> Proposal:
+    return Proposal(d["customer"], tuple((n, a) for n, a in d["allocations"]),
+                    d["confidence"], tuple(d["evidence"]), d.get("write_off", False))
+
+
+def bank_match(*, actor: Actor, company: Company, auto_apply: bool = False,
+               dry_run: bool = False, line_ids: Sequence[int] | None = None,
+               threshold: float | None = None) -> list[LineResult]:
+    """Match every line not yet applied (or those of ``line_ids``): record the suggestions
+    (or, for money out, ``other``); with ``auto_apply``, apply each proposal at or above the
+    company's threshold. ``dry_run`` writes nothing and says what would be done."""
+    require_role(company, actor, Role.CLERK)
+    limit = auto_apply_threshold(company) if threshold is None else threshold
+    pending = _pending(company, line_ids)
+    prefixes = number_prefixes(company)
+    matches = {m.line_id: m for m in LineMatch.objects.filter(
+        company=company, line_id__in=[r.pk for r in pending])} if pending else {}
+    results: list[LineResult] = []
+    for chunk in _chunks(pending):
+        lines = [_line(r) for r in chunk]
+        c = candidates(company, lines, prefixes)
+        decisions = match_lines(lines, c, prefixes=prefixes, rejected=lambda i: (
+            matches[i].rejected if i in matches else ()))
+        for row, d in zip(chunk, decisions, strict=True):
+            results.append(_decide(company, actor, row, d, matches.get(row.pk),
+                                   auto_apply=auto_apply, dry_run=dry_run, threshold=limit))
+    return results
+
+
+def _decide(company: Company, actor: Actor, row: StatementLine, d: LineDecision,
+            match: LineMatch | None, *, auto_apply: bool, dry_run: bool,
+            threshold: float) -> LineResult:
+    if d.kind == "other":
+        if not dry_run:
+            _save(company, row, LineStatus.OTHER, evidence=list(d.evidence), decided_by="other")
+        return LineResult(row, "other", None, (), d.evidence)
+    top = d.proposals[0] if d.proposals else None
+    if auto_apply and top is not None and top.confidence >= threshold:
+        if dry_run:
+            return LineResult(row, "applied", top, d.proposals[1:], top.evidence)
+        try:
+            receipt = apply_line(company=company, actor=actor, line=row, proposal=top,
+                                 decided_by="auto")
+            return LineResult(row, "applied", top, d.proposals[1:], top.evidence, receipt)
+        except LedgerError as exc:  # a closed period, a rule of payments: left for review
+            d = LineDecision(d.line_id, d.kind, d.proposals,
+                             (f"not applied: {exc.code}: {exc.message}",))
+    status = LineStatus.SUGGESTED if d.proposals else LineStatus.UNMATCHED
+    evidence = top.evidence + d.evidence if top else d.evidence
+    if not dry_run:
+        _save(company, row, status, evidence=list(evidence),
+              suggestions=[_suggestion_json(p) for p in d.proposals],
+              confidence=top.confidence if top else None)
+    return LineResult(row, status.value, None, d.proposals, evidence)
+
+
+def _save(company: Company, row: StatementLine, status: str, **fields: Any) -> None:
+    with transaction.atomic():
+        m = LineMatch.objects.select_for_update().filter(line=row).first()
+        if m is not None and m.status == LineStatus.APPLIED:
+            return  # applied meanwhile: what it became stands
+        if m is None:
+            m = LineMatch(company=company, line=row)
+        m.status = status
+        m.suggestions = fields.get("suggestions", [])
+        m.evidence = fields.get("evidence", [])
+        m.confidence = fields.get("confidence")
+        m.decided_by = fields.get("decided_by", "")
+        m.save()
+
+
+# ---------------------------------------------------------------------------- applying
+
+def apply_line(*, company: Company, actor: Actor, line: StatementLine, proposal: Proposal,
+               decided_by: str) -> str:
+    """Turn a proposal into a receipt with its allocations, and mark the line applied, in
+    one transaction; refuse a line applied already. The receipt names the statement's bank
+    account and keeps the line's references. Returns the receipt's number."""
+    with transaction.atomic():
+        m = LineMatch.objects.select_for_update().filter(line=line).first()
+        if m is not None and m.status == LineStatus.APPLIED:
+            raise ValidationFailed(f"statement line {line.pk} is applied already",
+                                   field="line")
+        if m is None:
+            m = LineMatch(company=company, line=line)
+        _, [receipt_id] = receipts_record(actor=actor, company=company, requests=[
+            ReceiptRequest(day=line.booking_date, amount=line.amount,
+                           customer_id=proposal.customer_id, currency=line.currency,
+                           payer_reference=(line.creditor_reference or line.end_to_end_id)[:60],
+                           bank_reference=(line.bank_reference or line.end_to_end_id)[:60],
+                           memo=f"statement line {line.pk}"[:255],
+                           bank_account=line.bank_account.code)])
+        number = Receipt.objects.values_list("number", flat=True).get(pk=receipt_id)
+        if proposal.write_off:
+            [(invoice, amount)] = proposal.allocations
+            receipt_allocate_short(actor=actor, company=company, receipt=number,
+                                   invoice=invoice, day=line.booking_date,
+                                   amount=Money.from_minor(amount, line.currency).amount,
+                                   write_off=True, memo=f"statement line {line.pk}")
+        else:
+            allocations_make(actor=actor, company=company, requests=[AllocationRequest(
+                SourceRef(SourceKind.RECEIPT, id=receipt_id), line.booking_date,
+                tuple(ToInvoice(n, Money.from_minor(a, line.currency).amount)
+                      for n, a in proposal.allocations))])
+        m.status = LineStatus.APPLIED
+        m.receipt_id = receipt_id
+        m.customer_id = proposal.customer_id
+        m.confidence = proposal.confidence
+        m.evidence = list(proposal.evidence)
+        m.suggestions = []
+        m.decided_by = decided_by
+        m.save()
+        audit(company, actor, "bank_line.apply", "bank_line", line.pk, receipt=number,
+              decided_by=decided_by, confidence=proposal.confidence,
+              allocations=[list(a) for a in proposal.allocations],
+              evidence=list(proposal.evidence))
+    return number
+
+
+def _line_get(company: Company, line_id: int) -> StatementLine:
+    row = (StatementLine.objects.filter(company=company, pk=line_id)
+           .select_related("bank_account").first())
+    if row is None:
+        raise NotFound(f"no statement line {line_id}", field="line")
+    return row
+
+
+def bank_confirm(*, actor: Actor, company: Company, line_id: int, choice: int = 1) -> str:
+    """Apply the ``choice``-th suggestion of a line waiting for review, and learn who pays
+    from its counterparty IBAN (when that is not the customer's own account)."""
+    require_role(company, actor, Role.CLERK)
+    line = _line_get(company, line_id)
+    with transaction.atomic():
+        m = LineMatch.objects.select_for_update().filter(line=line).first()
+        if m is None or m.status != LineStatus.SUGGESTED:
+            raise ValidationFailed(f"statement line {line_id} has no suggestion to confirm "
+                                   f"({m.status if m else 'not matched yet'}: run `bank "
+                                   "match`)", field="line")
+        if not 1 <= choice <= len(m.suggestions):
+            raise ValidationFailed(f"line {line_id} has {len(m.suggestions)} suggestion(s)",
+                                   field="choice")
+        proposal = _proposal(m.suggestions[choice - 1])
+        number = apply_line(company=company, actor=actor, line=line, proposal=proposal,
+                            decided_by="confirm")
+        iban = normalize(line.counterparty_iban)
+        if iban and not CustomerBankAccount.objects.filter(
+                company=company, iban=iban, customer_id=proposal.customer_id).exists():
+            PayerIban.objects.update_or_create(
+                company=company, iban=iban,
+                defaults={"customer_id": proposal.customer_id, "learned_from": line})
+            audit(company, actor, "payer_iban.learn", "bank_line", line.pk, iban=iban,
+                  customer=proposal.customer_id)
+    return number
+
+
+def bank_reject(*, actor: Actor, company: Company, line_id: int) -> None:
+    """Reject a line's suggestions: never proposed again; the line waits unmatched."""
+    require_role(company, actor, Role.CLERK)
+    line = _line_get(company, line_id)
+    with transaction.atomic():
+        m = LineMatch.objects.select_for_update().filter(line=line).first()
+        if m is None or m.status != LineStatus.SUGGESTED:
+            raise ValidationFailed(f"statement line {line_id} has no suggestion to reject",
+                                   field="line")
+        m.rejected = sorted({*m.rejected, *(s["signature"] for s in m.suggestions)})
+        m.status, m.suggestions, m.confidence = LineStatus.UNMATCHED, [], None
+        m.evidence = ["suggestions rejected"]
+        m.save()
+        audit(company, actor, "bank_line.reject", "bank_line", line.pk, rejected=m.rejected)
+
+
+def bank_unmatch(*, actor: Actor, company: Company, line_id: int,
+                 day: date | None = None) -> str:
+    """Undo an applied line: its receipt reversed through the payment service (its
+    allocations and what came with them undone), the line unmatched and what it was applied
+    as never proposed again. Returns the reversed receipt's number."""
+    require_role(company, actor, Role.CLERK)
+    line = _line_get(company, line_id)
+    with transaction.atomic():
+        m = LineMatch.objects.select_for_update().filter(line=line).first()
+        if m is None or m.status != LineStatus.APPLIED or m.receipt_id is None:
+            raise ValidationFailed(f"statement line {line_id} is not applied", field="line")
+        rc = Receipt.objects.get(pk=m.receipt_id)
+        allocations = [[n, a] for n, a in _allocated(rc)]
+        receipt_reverse(actor=actor, company=company, number=rc.number,
+                        day=max(day or date.today(), rc.date),
+                        reason=f"statement line {line.pk} unmatched")
+        signature = Proposal(rc.customer_id, tuple((n, a) for n, a in allocations), 0.0,
+                             ()).signature()
+        m.rejected = sorted({*m.rejected, signature})
+        m.status, m.receipt_id, m.customer_id, m.confidence = (LineStatus.UNMATCHED, None,
+                                                              None, None)
+        m.evidence, m.suggestions, m.decided_by = [f"unmatched: {rc.number} reversed"], [], ""
+        m.save()
+        audit(company, actor, "bank_line.unmatch", "bank_line", line.pk, receipt=rc.number)
+    return rc.number
+
+
+def _allocated(rc: Receipt) -> list[tuple[str, int]]:
+    totals: dict[str, int] = defaultdict(int)
+    for number, amount in Allocation.objects.filter(
+            receipt=rc, amount__gt=0, adjustment__isnull=True).values_list(
+            "instalment__invoice__number", "amount"):
+        totals[number] += amount
+    return sorted(totals.items())
+
+
+__all__ = ["LineResult", "apply_line", "auto_apply_threshold", "auto_apply_threshold_set",
+           "bank_confirm", "bank_match", "bank_reject", "bank_unmatch", "candidates",
+           "number_prefixes"]

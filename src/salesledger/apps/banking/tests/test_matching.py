@@ -1,0 +1,170 @@
+"""Matching statement lines through the services: the sure ones applied as receipts through
+the payment services, the others waiting for review; confirm teaches the payer IBAN, reject
+is never proposed again, unmatch reverses the receipt; a run stopped half-way applies
+nothing twice when run again."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from salesledger.apps.banking import matching
+from salesledger.apps.banking.matching import (
+    auto_apply_threshold,
+    auto_apply_threshold_set,
+    bank_confirm,
+    bank_match,
+    bank_reject,
+    bank_unmatch,
+)
+from salesledger.apps.banking.models import LineMatch, PayerIban
+from salesledger.apps.banking.services import statement_import
+from salesledger.apps.core.services import company_profile_update
+from salesledger.apps.customers.services import BankAccountInput, bank_account_add
+from salesledger.apps.invoicing.models import Invoice
+from salesledger.apps.invoicing.tests.books import (
+    ledger_problems,
+    line,
+    make_company,
+    make_customer,
+    make_owner,
+    post_single,
+)
+from salesledger.apps.payments.models import Allocation, Receipt, ReceiptReversal
+from salesledger.domain.errors import ValidationFailed
+
+pytestmark = pytest.mark.django_db(transaction=False)
+
+IBAN = "NL26VAYB8060476890"
+ACME_IBAN = "DE89370400440532013000"
+PARENT_IBAN = "GB29NWBK60161331926819"
+
+
+def statement(lines: list[tuple[str, str, str, str, str]], number: str = "1") -> bytes:
+    """An MT940 file: (day, C or D, amount, payer IBAN, name, text) per line."""
+    body = [":20:STMT", f":25:{IBAN}", f":28C:{number}/1", ":60F:C250301EUR0,00"]
+    total = Decimal(0)
+    for day, mark_amount, iban, name, text in lines:
+        mark, amount = mark_amount[0], mark_amount[1:]
+        total += Decimal(amount.replace(",", ".")) * (1 if mark == "C" else -1)
+        body += [f":61:{day}{day[2:]}{mark}{amount}NTRFNONREF",
+                 f":86:/NAME/{name}/IBAN/{iban}/REMI/{text}"]
+    body += [f":62F:C250331EUR{str(total).replace('.', ',')}", "-"]
+    return "\r\n".join(body).encode()
+
+
+@pytest.fixture
+def books() -> dict[str, Any]:
+    owner = make_owner("match-owner")
+    company = make_company(owner, "matchco")
+    company = company_profile_update(actor=owner, company=company, iban=IBAN)
+    make_customer(company, owner, "ACME", name="ACME Trading GmbH")
+    make_customer(company, owner, "GLOBEX", name="Globex Corporation")
+    bank_account_add(actor=owner, company=company, code="ACME",
+                     account=BankAccountInput(iban=ACME_IBAN))
+    invs = {}
+    for key, customer, price in (("a1", "ACME", "100"), ("a2", "ACME", "250"),
+                                 ("a3", "ACME", "70"), ("g1", "GLOBEX", "300"),
+                                 ("g2", "GLOBEX", "45.5")):
+        invs[key] = post_single(company, owner, customer, [line(key, "1", price)])
+    return {"owner": owner, "company": company, "inv": invs}
+
+
+def run(books: dict[str, Any], lines: list[tuple[str, str, str, str, str]], **kw: Any
+        ) -> list[matching.LineResult]:
+    statement_import(actor=books["owner"], company=books["company"], data=statement(lines))
+    return bank_match(actor=books["owner"], company=books["company"], **kw)
+
+
+def test_sure_lines_are_applied_the_others_wait_and_money_out_is_other(
+        books: dict[str, Any]) -> None:
+    a1, a2, a3, g1 = (books["inv"][k] for k in ("a1", "a2", "a3", "g1"))
+    results = run(books, [
+        ("250315", "C100,00", "", "Someone", a1.payment_reference),  # RF, exact
+        ("250315", "C320,00", ACME_IBAN, "ACME", "two invoices"),  # IBAN, a2 + a3
+        ("250316", "C300,00", "", "Globex Corp", "thanks"),  # name and amount only
+        ("250316", "D12,50", "", "Bank", "fees"),
+    ], auto_apply=True)
+    got = {r.line.amount: r for r in results}
+    assert got[10000].decision == "applied" and got[32000].decision == "applied"
+    assert got[30000].decision == "suggested" and got[-1250].decision == "other"
+    assert got[30000].suggestions[0].allocations == ((g1.number, 30000),)
+    r1 = Receipt.objects.get(number=got[10000].receipt)
+    assert (r1.amount, r1.bank_account.code, r1.payer_reference, r1.memo) == (
+        10000, "MAIN", a1.payment_reference, f"statement line {got[10000].line.pk}")
+    paid = dict(Allocation.objects.filter(receipt__number=got[32000].receipt)
+                .values_list("instalment__invoice__number", "amount"))
+    assert paid == {a2.number: 25000, a3.number: 7000}
+    assert any("IBAN" in e for e in got[32000].evidence)
+    assert ledger_problems(books["company"]) == []
+
+
+def test_confirm_learns_the_payer_reject_and_unmatch(books: dict[str, Any]) -> None:
+    g2 = books["inv"]["g2"]
+    [r] = run(books, [("250317", "C45,50", PARENT_IBAN, "Globex Holding", "payment")],
+              auto_apply=True)
+    assert r.decision == "suggested" and r.suggestions[0].allocations == ((g2.number, 4550),)
+    number = bank_confirm(actor=books["owner"], company=books["company"], line_id=r.line.pk)
+    assert PayerIban.objects.get(iban=PARENT_IBAN).customer.code == "GLOBEX"
+    assert Invoice.objects.get(pk=g2.pk).instalments.get().settled == 4550
+    # unmatch: the receipt reversed, the invoice open again, never applied again as it was
+    assert bank_unmatch(actor=books["owner"], company=books["company"],
+                        line_id=r.line.pk) == number
+    assert ReceiptReversal.objects.filter(receipt__number=number).exists()
+    assert Invoice.objects.get(pk=g2.pk).instalments.get().settled == 0
+    [again] = bank_match(actor=books["owner"], company=books["company"], auto_apply=True)
+    assert again.decision == "unmatched" and again.suggestions == ()
+    # the payer learned: a second payment from the parent is found by its IBAN
+    g1 = books["inv"]["g1"]
+    [r2] = run(books, [("250318", "C300,00", PARENT_IBAN, "Someone else", "march")],
+               line_ids=None, auto_apply=False)[-1:]
+    assert r2.suggestions[0].allocations == ((g1.number, 30000),)
+    assert "learned" in r2.suggestions[0].evidence[0]
+    bank_reject(actor=books["owner"], company=books["company"], line_id=r2.line.pk)
+    assert LineMatch.objects.get(line=r2.line).status == "unmatched"
+    with pytest.raises(ValidationFailed, match="no suggestion"):
+        bank_confirm(actor=books["owner"], company=books["company"], line_id=r2.line.pk)
+    assert ledger_problems(books["company"]) == []
+
+
+def test_a_run_stopped_half_way_applies_nothing_twice(books: dict[str, Any],
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    inv = books["inv"]
+    lines = [("250315", f"C{amount}", "", "x", inv[k].payment_reference)
+             for k, amount in (("a1", "100,00"), ("g1", "300,00"), ("a2", "250,00"))]
+    statement_import(actor=books["owner"], company=books["company"], data=statement(lines))
+    real = matching.allocations_make
+    calls = {"n": 0}
+
+    def crash_on_the_second(**kw: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt  # the process killed half-way through the run
+        return real(**kw)
+
+    monkeypatch.setattr(matching, "allocations_make", crash_on_the_second)
+    with pytest.raises(KeyboardInterrupt):
+        bank_match(actor=books["owner"], company=books["company"], auto_apply=True)
+    assert Receipt.objects.count() == 1  # the second line's receipt went with its status
+    monkeypatch.setattr(matching, "allocations_make", real)
+    results = bank_match(actor=books["owner"], company=books["company"], auto_apply=True)
+    assert [r.decision for r in results] == ["applied", "applied"]
+    assert Receipt.objects.count() == 3
+    assert bank_match(actor=books["owner"], company=books["company"], auto_apply=True) == []
+    assert LineMatch.objects.filter(status="applied").count() == 3
+    assert ledger_problems(books["company"]) == []
+
+
+def test_the_threshold_is_a_setting_and_a_dry_run_writes_nothing(books: dict[str, Any]
+                                                                  ) -> None:
+    assert auto_apply_threshold(books["company"]) == 0.95
+    auto_apply_threshold_set(actor=books["owner"], company=books["company"], threshold=0.999)
+    a1 = books["inv"]["a1"]
+    [r] = run(books, [("250315", "C100,00", ACME_IBAN, "ACME", a1.payment_reference)],
+              auto_apply=True, dry_run=True)
+    assert r.decision == "applied" and Receipt.objects.count() == 0
+    assert not LineMatch.objects.exists()
+    with pytest.raises(ValidationFailed):
+        auto_apply_threshold_set(actor=books["owner"], company=books["company"], threshold=2)

@@ -1,0 +1,489 @@
+"""Cash application: what a bank statement line pays, as proposals that explain themselves
+(docs/design/cash-application.md). Pure: the banking app reads the candidates (open invoices,
+customers, known and learned payer IBANs) and hands them in; nothing here reads or writes.
+
+The pipeline, per line:
+
+1. **keys**: ISO 11649 RF references, and invoice numbers found in the text whatever the
+   spacing, separators, prefix or case; against the open invoices of a customer already
+   known, a number with one digit dropped, added, changed or two swapped too;
+2. **customer**: from the counterparty IBAN (the customers' own accounts, then the payer
+   IBANs learned from confirmed matches) or from the name (fuzzy, legal forms ignored);
+3. **amounts**: the invoices referenced, one invoice, one instalment, the whole open balance,
+   a combination of open invoices (bounded subset-sum), the amount less an early-payment
+   discount, a short payment within the write-off tolerance, a part payment.
+
+Every proposal has a confidence in [0, 1] (the strength of how the customer was found times
+the strength of how the amount fits) and its evidence: short strings a clerk can read.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from rapidfuzz import fuzz
+
+from .references import is_creditor_reference
+
+# ---------------------------------------------------------------------------- inputs
+
+
+@dataclass(frozen=True)
+class Line:
+    """A statement line as the matcher sees it (amounts in minor units, money in > 0)."""
+
+    id: int
+    day: date
+    amount: int
+    currency: str
+    name: str = ""
+    iban: str = ""
+    text: str = ""
+    creditor_reference: str = ""
+    end_to_end_id: str = ""
+
+
+@dataclass(frozen=True)
+class OpenInvoice:
+    """An invoice with something open: ``open`` is what its open instalments still owe;
+    ``discount`` what an early-payment discount takes off when paid by ``discount_date``;
+    ``instalments`` the open amount of each open instalment, oldest first."""
+
+    id: int
+    number: str
+    customer_id: int
+    currency: str
+    open: int
+    total: int
+    due_date: date
+    discount: int = 0
+    discount_date: date | None = None
+    instalments: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Customer:
+    id: int
+    code: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """The short-payment write-off tolerance: at most ``amount`` (minor units) and at most
+    ``percent`` of the invoice total."""
+
+    amount: int = 0
+    percent: float = 0.0
+
+    def allows(self, residual: int, total: int) -> bool:
+        return 0 < residual <= self.amount and residual <= int(total * self.percent / 100)
+
+
+@dataclass
+class Candidates:
+    """What the database gave for a batch of lines."""
+
+    invoices_by_key: dict[str, list[OpenInvoice]] = field(default_factory=dict)
+    open_by_customer: dict[int, list[OpenInvoice]] = field(default_factory=dict)
+    customers: dict[int, Customer] = field(default_factory=dict)
+    iban_customer: dict[str, int] = field(default_factory=dict)  # the customers' own accounts
+    learned_iban: dict[str, int] = field(default_factory=dict)  # payer IBANs learned
+    names: dict[int, list[tuple[int, float]]] = field(default_factory=dict)  # line -> scores
+    tolerance: Tolerance = Tolerance()
+
+
+# ---------------------------------------------------------------------------- outputs
+
+
+@dataclass(frozen=True)
+class Proposal:
+    customer_id: int
+    allocations: tuple[tuple[str, int], ...]  # (invoice number, minor units)
+    confidence: float
+    evidence: tuple[str, ...]
+    write_off: bool = False  # the residual of a short payment, within the tolerance
+
+    def signature(self) -> str:
+        parts = ",".join(f"{n}={a}" for n, a in sorted(self.allocations))
+        return f"{self.customer_id}:{parts}"
+
+
+@dataclass(frozen=True)
+class LineDecision:
+    line_id: int
+    kind: str  # "proposals" or "other"
+    proposals: tuple[Proposal, ...] = ()
+    evidence: tuple[str, ...] = ()
+
+
+# ---------------------------------------------------------------------------- keys
+
+_ALNUM = re.compile(r"[^A-Z0-9]")
+_RF = re.compile(r"\bR\s?F\s?(\d\s?\d)\s?([A-Z0-9]{1,21}(?:\s[A-Z0-9]{1,21}){0,5})")
+_TOKEN = re.compile(r"[A-Z0-9]+(?:[ ./_\\-]{1,2}[A-Z0-9]+)*")
+_DIGITS = re.compile(r"\d+")
+
+
+def normalize(text: str) -> str:
+    """Letters and digits, upper case: ``inv 2025/00042`` gives ``INV202500042``."""
+    return _ALNUM.sub("", text.upper())
+
+
+def rf_references(text: str) -> list[str]:
+    """The RF references written in ``text`` (spaces inside allowed), as their reference
+    part: what follows ``RF`` and the check digits (unchecked: a typo in the check digits
+    does not hide the number; the invoice it names must still fit). Written in groups,
+    where it ends is not known: each run of whole groups is a candidate."""
+    out = []
+    for m in _RF.finditer(text.upper()):
+        groups = m.group(2).split()
+        check = normalize(m.group(1))
+        parts = ["".join(groups[:k]) for k in range(len(groups), 0, -1)]
+        parts = [p for p in parts if len(p) <= 21]
+        valid = [p for p in parts if is_creditor_reference(f"RF{check}{p}")]
+        out.extend(valid or parts)
+    return out
+
+
+def number_keys(text: str, prefixes: Iterable[str] = ()) -> list[str]:
+    """Keys that may be invoice numbers in free text: every run of letters and digits
+    joined across the separators people type (space, dot, slash, dash, underscore), and the
+    same with a known number prefix added or taken off; only keys with digits, longest
+    first."""
+    upper = text.upper()
+    keys: dict[str, None] = {}
+    for m in _TOKEN.finditer(upper):
+        pieces = re.split(r"[ ./_\\-]+", m.group(0))
+        # every contiguous run of pieces: "PAYMENT INV 2025 00042 THANKS" holds "INV202500042"
+        for i in range(len(pieces)):
+            joined = ""
+            for j in range(i, min(len(pieces), i + 5)):
+                joined += pieces[j]
+                if any(ch.isdigit() for ch in joined) and 4 <= len(joined) <= 30:
+                    keys[joined] = None
+    for key in list(keys):
+        for prefix in prefixes:
+            if prefix and not key.startswith(prefix):
+                keys[prefix + key] = None
+    return sorted(keys, key=len, reverse=True)
+
+
+def digit_variants(key: str) -> set[str]:
+    """What ``key`` becomes with one digit typed wrongly: each digit dropped, each pair of
+    neighbouring digits swapped (the payer's typo undone the other way is the caller's
+    match of the invoice's variants against the text's keys)."""
+    out = set()
+    for i, ch in enumerate(key):
+        if ch.isdigit():
+            out.add(key[:i] + key[i + 1:])
+            if i + 1 < len(key) and key[i + 1].isdigit() and key[i + 1] != ch:
+                out.add(key[:i] + key[i + 1] + ch + key[i + 2:])
+    out.discard(key)
+    return out
+
+
+def near_number(number_key: str, text_keys: Sequence[str]) -> bool:
+    """Whether the text holds the invoice number with one digit dropped, added, changed or
+    two neighbouring digits swapped (Damerau distance 1 over its digits), the letters kept.
+    Numbers of fewer than four digits are never matched loosely."""
+    if sum(ch.isdigit() for ch in number_key) < 4:
+        return False
+    mine = digit_variants(number_key)
+    for key in text_keys:
+        if abs(len(key) - len(number_key)) > 1:
+            continue
+        if key in mine or number_key in digit_variants(key):
+            return True
+        if len(key) == len(number_key):
+            diff = [i for i, (a, b) in enumerate(zip(key, number_key, strict=True)) if a != b]
+            if len(diff) == 1 and key[diff[0]].isdigit() and number_key[diff[0]].isdigit():
+                return True
+    return False
+
+
+# ---------------------------------------------------------------------------- names
+
+_LEGAL = frozenset("""
+AB AG AS ASA BV BVBA CO CORP CORPORATION CV EG EI EIRL EURL EV GBR GMBH GMBHCOKG INC
+INCORPORATED KG KFT LDA LLC LLP LP LTD LIMITED NV OG OHG OY OYJ PLC PTY SA SAS SASU SARL
+SC SCA SCS SE SL SNC SPA SPRL SRL SRO UG COMPANY CIE ET THE AND DE DER DIE VON
+""".split())
+
+
+def name_key(name: str) -> str:
+    """A name as compared: upper case, punctuation gone, legal forms and small words out
+    (``ACME Trading GmbH & Co. KG`` gives ``ACME TRADING``)."""
+    words = re.sub(r"[^A-Z0-9 ]", " ", name.upper().replace("&", " ")).split()
+    kept = [w for w in words if w not in _LEGAL]
+    return " ".join(kept or words)
+
+
+def name_score(a: str, b: str) -> float:
+    """How alike two name keys are, 0..100 (rapidfuzz: the best of the token-sorted ratio
+    and the plain one, so that word order and one typo cost little, and of nine tenths of
+    the token-set ratio, so that one name's words all found in the other (``GLOBEX
+    HOLDING`` paying for ``GLOBEX``) count, for less)."""
+    if not a or not b:
+        return 0.0
+    return max(fuzz.token_sort_ratio(a, b), fuzz.ratio(a, b), 0.9 * fuzz.token_set_ratio(a, b))
+
+
+def name_tokens(key: str) -> set[str]:
+    """What indexes a name for the candidates' query: each word of three letters or more,
+    and its first four letters (a typo late in a word still finds it)."""
+    out = set()
+    for w in key.split():
+        if len(w) >= 3:
+            out.add(w)
+            out.add(w[:4] + "*")
+    return out
+
+
+# ---------------------------------------------------------------------------- amounts
+
+MAX_SUBSET_ITEMS = 24  # open invoices of one customer searched for a combination
+MAX_SUBSET_SIZE = 8
+MAX_SUBSET_STEPS = 50_000
+
+
+def subset_sums(amounts: Sequence[int], target: int, *, max_size: int = MAX_SUBSET_SIZE,
+                max_steps: int = MAX_SUBSET_STEPS, limit: int = 2) -> list[tuple[int, ...]]:
+    """Up to ``limit`` combinations (indexes) of ``amounts`` summing to ``target``, of at
+    most ``max_size`` items; a depth-first search over the amounts largest first, pruned by
+    what is left, and stopped after ``max_steps`` (bounded whatever the input)."""
+    order = sorted(range(len(amounts)), key=lambda i: -amounts[i])
+    values = [amounts[i] for i in order]
+    suffix = [0] * (len(values) + 1)
+    for i in range(len(values) - 1, -1, -1):
+        suffix[i] = suffix[i + 1] + values[i]
+    found: list[tuple[int, ...]] = []
+    steps = 0
+
+    def walk(start: int, left: int, chosen: list[int]) -> None:
+        nonlocal steps
+        if len(found) >= limit or steps > max_steps:
+            return
+        steps += 1
+        if left == 0 and chosen:
+            found.append(tuple(sorted(order[i] for i in chosen)))
+            return
+        if len(chosen) >= max_size or left < 0 or suffix[start] < left:
+            return
+        for i in range(start, len(values)):
+            if values[i] <= left:
+                chosen.append(i)
+                walk(i + 1, left - values[i], chosen)
+                chosen.pop()
+                if len(found) >= limit or steps > max_steps:
+                    return
+
+    walk(0, target, [])
+    return found
+
+
+def _discounted(inv: OpenInvoice, day: date) -> int:
+    if inv.discount and inv.discount_date and day <= inv.discount_date:
+        return inv.open - inv.discount
+    return inv.open
+
+
+def fit_invoices(amount: int, day: date, invoices: Sequence[OpenInvoice],
+                 tolerance: Tolerance) -> tuple[float, tuple[tuple[str, int], ...], str, bool]:
+    """How ``amount`` pays the ``invoices`` named for it: (strength, allocations, why,
+    write_off). Exactly, less their discounts, short within the tolerance (one invoice),
+    over (the rest stays unapplied on the receipt), or in part (oldest first)."""
+    total = sum(i.open for i in invoices)
+    ordered = sorted(invoices, key=lambda i: (i.due_date, i.number))
+    full = tuple((i.number, i.open) for i in ordered)
+    if amount == total:
+        return 1.0, full, "amount equals what is open", False
+    net = sum(_discounted(i, day) for i in invoices)
+    if net != total and amount == net:
+        return 0.99, tuple((i.number, _discounted(i, day)) for i in ordered), \
+            "amount equals what is open less the early-payment discount", False
+    if len(ordered) == 1 and tolerance.allows(total - amount, ordered[0].total):
+        return 0.97, ((ordered[0].number, amount),), "short by an amount within the " \
+            "write-off tolerance", True
+    if len(ordered) == 1:
+        inst = ordered[0].instalments
+        running = 0
+        for k, part in enumerate(inst):
+            running += part
+            if amount == running and k + 1 < len(inst):
+                return 0.99, ((ordered[0].number, amount),), \
+                    f"amount equals the first {k + 1} open instalment(s)", False
+    if amount > total:
+        return 0.93, full, "amount is more than what is open: the rest stays unapplied", False
+    allocs: list[tuple[str, int]] = []
+    left = amount
+    for i in ordered:
+        if left <= 0:
+            break
+        part = min(left, i.open)
+        allocs.append((i.number, part))
+        left -= part
+    return 0.9, tuple(allocs), "part payment", False
+
+
+def fit_customer(amount: int, day: date, invoices: Sequence[OpenInvoice], tolerance: Tolerance
+                 ) -> list[tuple[float, tuple[tuple[str, int], ...], str, bool]]:
+    """How ``amount`` may pay a customer's open invoices when no invoice is named, best
+    first: one invoice (exactly, less its discount, short within the tolerance), one
+    instalment, the whole balance, a combination."""
+    out: list[tuple[float, tuple[tuple[str, int], ...], str, bool]] = []
+    exact = [i for i in invoices if i.open == amount]
+    if exact:
+        strength = 0.97 if len(exact) == 1 else 0.55
+        oldest = min(exact, key=lambda i: (i.due_date, i.number))
+        out.append((strength, ((oldest.number, amount),),
+                    "amount equals one open invoice" + (
+                        "" if len(exact) == 1 else f" ({len(exact)} of that amount)"), False))
+    disc = [i for i in invoices if i.discount and _discounted(i, day) == amount]
+    if disc:
+        strength = 0.95 if len(disc) == 1 else 0.5
+        out.append((strength, ((disc[0].number, amount),),
+                    "amount equals one invoice less its early-payment discount", False))
+    total = sum(i.open for i in invoices)
+    if len(invoices) > 1 and amount == total:
+        out.append((0.97, tuple((i.number, i.open) for i in sorted(
+            invoices, key=lambda i: (i.due_date, i.number))), "amount equals the whole open "
+            "balance", False))
+    inst = [(i, k) for i in invoices for k, part in enumerate(i.instalments)
+            if part == amount and len(i.instalments) > 1]
+    if inst:
+        i, _ = inst[0]
+        out.append((0.93 if len(inst) == 1 else 0.5, ((i.number, amount),),
+                    "amount equals one open instalment", False))
+    if not out and 1 < len(invoices):
+        pool = sorted(invoices, key=lambda i: (i.due_date, i.number))[:MAX_SUBSET_ITEMS]
+        combos = subset_sums([i.open for i in pool], amount)
+        if combos:
+            chosen = [pool[k] for k in combos[0]]
+            # the more invoices searched, the likelier a coincidence
+            strength = 0.99 - 0.004 * len(pool) if len(combos) == 1 else 0.5
+            out.append((strength, tuple((i.number, i.open) for i in chosen),
+                        f"amount equals {len(chosen)} open invoices together" + (
+                            "" if len(combos) == 1 else " (other combinations too)"), False))
+    if not out:
+        short = [i for i in invoices if tolerance.allows(i.open - amount, i.total)]
+        if len(short) == 1:
+            out.append((0.85, ((short[0].number, amount),), "short of one invoice by an amount "
+                        "within the write-off tolerance", True))
+    out.sort(key=lambda o: -o[0])
+    return out
+
+
+# ---------------------------------------------------------------------------- the pipeline
+
+IBAN_KNOWN = 0.99
+IBAN_LEARNED = 0.98
+RF_FOUND = 1.0
+NUMBER_FOUND = 0.995
+NUMBER_NEAR = 0.9
+
+
+def _name_strength(score: float) -> float:
+    """A name found at ``score`` (0..100): 0.95 at 100, 0.80 at 90, 0.65 at 85."""
+    return max(0.0, min(0.95, 0.95 - (100 - score) * 0.015))
+
+
+def propose(line: Line, c: Candidates, *, prefixes: Iterable[str] = (),
+            rejected: Iterable[str] = (), limit: int = 3) -> LineDecision:
+    """The proposals for one line, best first (see the module docstring)."""
+    if line.amount <= 0:
+        return LineDecision(line.id, "other", evidence=("money out: not a customer payment",))
+    refused = set(rejected)
+    text = " ".join(p for p in (line.creditor_reference, line.text, line.end_to_end_id) if p)
+    found: dict[int, OpenInvoice] = {}
+    why: dict[int, str] = {}
+    strength: dict[int, float] = {}
+    for part in rf_references(text):
+        for inv in c.invoices_by_key.get("RF:" + part, ()):
+            if inv.currency == line.currency:
+                found[inv.id], why[inv.id], strength[inv.id] = inv, f"RF reference of " \
+                    f"{inv.number}", RF_FOUND
+    keys = number_keys(text, prefixes)
+    for key in keys:
+        for inv in c.invoices_by_key.get(key, ()):
+            if inv.currency == line.currency and inv.id not in found:
+                found[inv.id], why[inv.id], strength[inv.id] = inv, f"invoice number " \
+                    f"{inv.number} in the text", NUMBER_FOUND
+
+    # who paid
+    payer: dict[int, tuple[float, str]] = {}
+
+    def know(cid: int, s: float, reason: str) -> None:
+        if cid not in payer or payer[cid][0] < s:
+            payer[cid] = (s, reason)
+
+    iban = normalize(line.iban)
+    if iban and iban in c.iban_customer:
+        know(c.iban_customer[iban], IBAN_KNOWN, "counterparty IBAN is the customer's")
+    elif iban and iban in c.learned_iban:
+        know(c.learned_iban[iban], IBAN_LEARNED, "counterparty IBAN paid for the customer "
+             "before (learned)")
+    for cid, score in c.names.get(line.id, ()):
+        know(cid, _name_strength(score), f"counterparty name matches ({score:.0f}%)")
+
+    # invoice numbers with a typo, among the open invoices of a customer already known
+    if keys:
+        for cid in payer:
+            for inv in c.open_by_customer.get(cid, ()):
+                if inv.id not in found and inv.currency == line.currency and near_number(
+                        normalize(inv.number), keys):
+                    found[inv.id], why[inv.id], strength[inv.id] = inv, f"invoice number " \
+                        f"{inv.number} in the text with one digit off", NUMBER_NEAR
+
+    proposals: list[Proposal] = []
+    by_customer: dict[int, list[OpenInvoice]] = {}
+    for inv in found.values():
+        by_customer.setdefault(inv.customer_id, []).append(inv)
+    for cid, invs in by_customer.items():
+        key_strength = min(strength[i.id] for i in invs)
+        evidence = [why[i.id] for i in sorted(invs, key=lambda i: i.number)]
+        corroborated = cid in payer
+        if corroborated:
+            evidence.append(payer[cid][1])
+            key_strength = 1 - (1 - key_strength) * (1 - payer[cid][0]) ** 0.5
+        elif line.name or iban:
+            evidence.append("the counterparty is not known as this customer")
+            key_strength *= 0.97 if key_strength >= NUMBER_FOUND else 0.9
+        fit, allocs, how, write_off = fit_invoices(line.amount, line.day, invs, c.tolerance)
+        proposals.append(Proposal(cid, allocs, round(key_strength * fit, 4),
+                                  (*evidence, how), write_off))
+    for cid, (s, reason) in payer.items():
+        invs = [i for i in c.open_by_customer.get(cid, ()) if i.currency == line.currency]
+        for fit, allocs, how, write_off in fit_customer(line.amount, line.day, invs,
+                                                        c.tolerance)[:2]:
+            proposals.append(Proposal(cid, allocs, round(s * fit, 4),
+                                      (reason, how), write_off))
+    best: dict[str, Proposal] = {}
+    for p in proposals:
+        sig = p.signature()
+        if sig in refused:
+            continue
+        if sig not in best or best[sig].confidence < p.confidence:
+            best[sig] = p
+    ranked = sorted(best.values(), key=lambda p: (-p.confidence, p.signature()))
+    # Two strong proposals that disagree: neither is sure.
+    if len(ranked) > 1 and ranked[1].confidence > 0.8 and ranked[0].customer_id != \
+            ranked[1].customer_id:
+        top = ranked[0]
+        ranked[0] = Proposal(top.customer_id, top.allocations,
+                             round(min(top.confidence, 0.9), 4),
+                             (*top.evidence, "another customer fits too"), top.write_off)
+    why_not: tuple[str, ...] = () if ranked else ("no reference, payer or amount fits",)
+    return LineDecision(line.id, "proposals", tuple(ranked[:limit]), why_not)
+
+
+def match_lines(lines: Sequence[Line], candidates: Candidates, *,
+                prefixes: Iterable[str] = (),
+                rejected: Callable[[int], Iterable[str]] = lambda _id: ()) -> list[LineDecision]:
+    """:func:`propose` for every line."""
+    pre = tuple(prefixes)
+    return [propose(line, candidates, prefixes=pre, rejected=rejected(line.id))
+            for line in lines]

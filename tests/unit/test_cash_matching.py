@@ -1,0 +1,156 @@
+"""The pure matching pipeline: keys found whatever the typing, names without legal forms,
+amounts that fit one invoice, a combination, a discount, the tolerance, an instalment, and
+lines that are not customer payments."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from salesledger.domain.cash_matching import (
+    Candidates,
+    Customer,
+    Line,
+    OpenInvoice,
+    Tolerance,
+    name_key,
+    name_score,
+    near_number,
+    normalize,
+    number_keys,
+    propose,
+    rf_references,
+    subset_sums,
+)
+
+DAY = date(2025, 3, 20)
+
+
+def inv(pk: int, number: str, open_: int, customer: int = 1, **kw: object) -> OpenInvoice:
+    return OpenInvoice(pk, number, customer, "EUR", open_, kw.pop("total", open_),  # type: ignore[arg-type]
+                       date(2025, 3, 1) + (date(2025, 3, pk % 28 + 1) - date(2025, 3, 1)),
+                       **kw)  # type: ignore[arg-type]
+
+
+def test_rf_references_are_found_with_spaces_and_any_case() -> None:
+    assert rf_references("pay rf18 5390 0754 7034 thanks") == ["539007547034"]
+    assert rf_references("no reference here") == []
+
+
+def test_invoice_numbers_are_found_whatever_the_separators_prefix_and_case() -> None:
+    for text in ("INV2025-00042", "inv 2025/00042", "Invoice INV 2025 00042 paid",
+                 "2025-00042", "inv.2025.00042"):
+        assert "INV202500042" in number_keys(text, ["INV"]), text
+
+
+def test_a_digit_dropped_or_swapped_is_near_the_number() -> None:
+    assert near_number("INV202500042", number_keys("INV 2025-0042", []))  # dropped
+    assert near_number("INV202500042", number_keys("INV 2025-00024", []))  # swapped
+    assert near_number("INV202500042", number_keys("INV 2025-00043", []))  # changed
+    assert not near_number("INV202500042", number_keys("INV 2025-00442x1", []))
+    assert not near_number("INV202500042", number_keys("INV 2025-00017", []))
+
+
+def test_names_ignore_legal_forms_and_forgive_a_typo() -> None:
+    assert name_key("ACME Trading GmbH & Co. KG") == "ACME TRADING"
+    assert name_score(name_key("Acme Tradng GMBH"), name_key("ACME Trading GmbH")) >= 90
+    assert name_score(name_key("Globex SA"), name_key("ACME Trading")) < 60
+
+
+def test_subset_sum_finds_the_combination_and_is_bounded() -> None:
+    assert subset_sums([500, 1200, 730, 99, 4000], 2029) == [(1, 2, 3)]
+    assert subset_sums([1] * 40, 20) == []  # at most eight invoices in a payment
+    assert len(subset_sums([1] * 40, 8)) == 2  # two found: the caller knows it is not unique
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(1, 10_000), min_size=1, max_size=24), st.data())
+def test_a_combination_found_sums_to_the_amount(amounts: list[int], data: st.DataObject
+                                                ) -> None:
+    picked = data.draw(st.sets(st.integers(0, len(amounts) - 1), min_size=1, max_size=8))
+    target = sum(amounts[i] for i in picked)
+    for combo in subset_sums(amounts, target):
+        assert sum(amounts[i] for i in combo) == target and len(combo) <= 8
+
+
+def books(*invoices: OpenInvoice, **kw: object) -> Candidates:
+    c = Candidates(**kw)  # type: ignore[arg-type]
+    for i in invoices:
+        c.open_by_customer.setdefault(i.customer_id, []).append(i)
+    c.customers = {1: Customer(1, "ACME", "ACME Trading GmbH"),
+                   2: Customer(2, "GLOBEX", "Globex SA")}
+    return c
+
+
+def test_money_out_is_other() -> None:
+    d = propose(Line(1, DAY, -1500, "EUR", text="bank fees"), Candidates())
+    assert d.kind == "other" and d.proposals == ()
+
+
+def test_an_exact_reference_and_amount_is_near_certain() -> None:
+    a = inv(1, "INV2025-00042", 12000)
+    c = books(a)
+    c.invoices_by_key["RF:INV202500042"] = [a]
+    d = propose(Line(1, DAY, 12000, "EUR", text="RF41INV202500042"), c)
+    [p] = d.proposals
+    assert p.allocations == (("INV2025-00042", 12000),) and p.confidence >= 0.99
+    assert any("RF reference" in e for e in p.evidence)
+
+
+def test_a_number_with_a_typo_counts_only_with_the_payer_known() -> None:
+    a = inv(1, "INV2025-00042", 12000)
+    line = Line(1, DAY, 12000, "EUR", iban="DE89370400440532013000", text="INV 2025 00024")
+    d = propose(line, books(a, iban_customer={"DE89370400440532013000": 1}))
+    assert d.proposals[0].allocations == (("INV2025-00042", 12000),)
+    assert "one digit off" in " ".join(d.proposals[0].evidence)
+    assert propose(line, books(a)).proposals == ()
+
+
+def test_the_customer_from_the_iban_and_a_combination_of_invoices() -> None:
+    invs = [inv(1, "A1", 1000), inv(2, "A2", 2500), inv(3, "A3", 700), inv(4, "A4", 9900)]
+    c = books(*invs, iban_customer={"NL26VAYB8060476890": 1})
+    d = propose(Line(1, DAY, 3200, "EUR", iban="NL26 VAYB 8060 4768 90"), c)
+    p = d.proposals[0]
+    assert sorted(p.allocations) == [("A2", 2500), ("A3", 700)]
+    assert "2 open invoices together" in p.evidence[-1]
+
+
+def test_a_discount_a_short_payment_and_an_instalment() -> None:
+    disc = inv(1, "D2025-001", 10000, discount=200, discount_date=date(2025, 3, 25))
+    c = books(disc)
+    c.invoices_by_key["D2025001"] = [disc]
+    p = propose(Line(1, DAY, 9800, "EUR", text="D2025-001"), c).proposals[0]
+    assert p.allocations == (("D2025-001", 9800),) and "discount" in p.evidence[-1]
+    short = inv(2, "S2025-001", 10000)
+    c = books(short, tolerance=Tolerance(500, 1.0))
+    c.invoices_by_key["S2025001"] = [short]
+    p = propose(Line(1, DAY, 9950, "EUR", text="S2025-001"), c).proposals[0]
+    assert p.write_off and p.allocations == (("S2025-001", 9950),)
+    split = inv(3, "I2025-001", 9000, instalments=(3000, 3000, 3000))
+    c = books(split)
+    c.invoices_by_key["I2025001"] = [split]
+    p = propose(Line(1, DAY, 3000, "EUR", text="I2025-001"), c).proposals[0]
+    assert p.confidence >= 0.98 and "instalment" in p.evidence[-1]
+
+
+def test_a_name_alone_and_two_fitting_invoices_are_not_sure() -> None:
+    invs = [inv(1, "A1", 5000), inv(2, "A2", 5000)]
+    c = books(*invs)
+    c.names[1] = [(1, 96.0)]
+    p = propose(Line(1, DAY, 5000, "EUR", name="Acme Trading"), c).proposals[0]
+    assert p.confidence < 0.9
+
+
+def test_a_rejected_proposal_is_never_made_again() -> None:
+    a = inv(1, "INV2025-00042", 12000)
+    c = books(a)
+    c.invoices_by_key["INV202500042"] = [a]
+    line = Line(1, DAY, 12000, "EUR", text="INV2025-00042")
+    [p] = propose(line, c).proposals
+    assert propose(line, c, rejected=[p.signature()]).proposals == ()
+
+
+def test_normalize() -> None:
+    assert normalize(" inv-2025/42 ") == "INV202542"
