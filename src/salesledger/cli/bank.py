@@ -12,7 +12,7 @@ from typing import Any
 
 from salesledger.domain.errors import ValidationFailed
 
-from .common import Subparsers, actor_of, add_command, add_group, company_of
+from .common import Subparsers, actor_of, add_command, add_group, as_of_day, company_of
 from .files import read_bytes
 from .render import emit_json, money, money_text, table
 
@@ -205,7 +205,8 @@ def cmd_match(args: argparse.Namespace) -> int:
                                                                  else []))})
     out = []
     for r in results:
-        li, p = r.line, r.proposal
+        li = r.line
+        p = r.proposal or (r.suggestions[0] if r.suggestions else None)
         out.append({
             "line": li.pk, "bank_reference": li.bank_reference,
             "end_to_end_id": li.end_to_end_id, "amount": money(li.amount, li.currency),
@@ -213,6 +214,7 @@ def cmd_match(args: argparse.Namespace) -> int:
             "allocations": _allocations(p.allocations, li.currency) if p else [],
             "confidence": p.confidence if p else None, "evidence": list(r.evidence),
             "suggestions": [_suggestion(s, li.currency, codes) for s in r.suggestions[:3]],
+
             "receipt": r.receipt or None})
     if args.json:
         emit_json(out)
@@ -221,12 +223,9 @@ def cmd_match(args: argparse.Namespace) -> int:
     for o in out:
         counts[o["decision"]] = counts.get(o["decision"], 0) + 1
     table([(o["line"], money_text(r.line.amount, r.line.currency), o["decision"],
-            o["customer"] or (o["suggestions"][0]["customer"] + "?" if o["suggestions"] else ""),
-            ", ".join(a["invoice"] for a in (o["allocations"] or (
-                o["suggestions"][0]["allocations"] if o["suggestions"] else []))),
-            "" if o["confidence"] is None and not o["suggestions"] else
-            f"{(o['confidence'] or o['suggestions'][0]['confidence']):.2f}",
-            o["receipt"] or "") for o, r in zip(out, results, strict=True)],
+            o["customer"] or "", ", ".join(a["invoice"] for a in o["allocations"]),
+            "" if o["confidence"] is None else f"{o['confidence']:.2f}", o["receipt"] or "")
+           for o, r in zip(out, results, strict=True)],
           ["line", "amount", "decision", "customer", "invoices", "confidence", "receipt"])
     verb = "would be" if args.dry_run else "were"
     print(f"{len(out)} line(s): " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
@@ -294,7 +293,8 @@ def cmd_unmatch(args: argparse.Namespace) -> int:
     from salesledger.apps.banking.matching import bank_unmatch
 
     company = company_of(args)
-    number = bank_unmatch(actor=actor_of(args, company), company=company, line_id=args.line)
+    number = bank_unmatch(actor=actor_of(args, company), company=company, line_id=args.line,
+                          day=as_of_day(args, company))
     if args.json:
         emit_json({"line": args.line, "reversed_receipt": number, "status": "unmatched"})
     else:

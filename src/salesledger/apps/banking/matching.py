@@ -411,8 +411,7 @@ def bank_reject(*, actor: Actor, company: Company, line_id: int) -> None:
         audit(company, actor, "bank_line.reject", "bank_line", line.pk, rejected=m.rejected)
 
 
-def bank_unmatch(*, actor: Actor, company: Company, line_id: int,
-                 day: date | None = None) -> str:
+def bank_unmatch(*, actor: Actor, company: Company, line_id: int, day: date) -> str:
     """Undo an applied line: its receipt reversed through the payment service (its
     allocations and what came with them undone), the line unmatched and what it was applied
     as never proposed again. Returns the reversed receipt's number."""
@@ -425,7 +424,7 @@ def bank_unmatch(*, actor: Actor, company: Company, line_id: int,
         rc = Receipt.objects.get(pk=m.receipt_id)
         allocations = [[n, a] for n, a in _allocated(rc)]
         receipt_reverse(actor=actor, company=company, number=rc.number,
-                        day=max(day or date.today(), rc.date),
+                        day=max(day, rc.date),
                         reason=f"statement line {line.pk} unmatched")
         signature = Proposal(rc.customer_id, tuple((n, a) for n, a in allocations), 0.0,
                              ()).signature()

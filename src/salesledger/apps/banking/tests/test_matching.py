@@ -5,6 +5,7 @@ nothing twice when run again."""
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -110,8 +111,8 @@ def test_confirm_learns_the_payer_reject_and_unmatch(books: dict[str, Any]) -> N
     assert PayerIban.objects.get(iban=PARENT_IBAN).customer.code == "GLOBEX"
     assert Invoice.objects.get(pk=g2.pk).instalments.get().settled == 4550
     # unmatch: the receipt reversed, the invoice open again, never applied again as it was
-    assert bank_unmatch(actor=books["owner"], company=books["company"],
-                        line_id=r.line.pk) == number
+    assert bank_unmatch(actor=books["owner"], company=books["company"], line_id=r.line.pk,
+                        day=date(2025, 3, 31)) == number
     assert ReceiptReversal.objects.filter(receipt__number=number).exists()
     assert Invoice.objects.get(pk=g2.pk).instalments.get().settled == 0
     [again] = bank_match(actor=books["owner"], company=books["company"], auto_apply=True)

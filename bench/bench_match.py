@@ -1,0 +1,423 @@
+"""Benchmark: cash application, measured against a generated ledger whose answers are known.
+
+    .venv/bin/python bench/bench_match.py small            # 1,000 lines, 10,000 invoices
+    .venv/bin/python bench/bench_match.py medium --database-url postgres://postgres@127.0.0.1:5432/postgres
+
+Creates a fresh database (SQLite in a temporary directory, or with ``--database-url`` a new
+PostgreSQL database next to the one named, dropped afterwards) with two companies built the
+same way from two seeds: ``calib`` (always the small size) and ``bench``. Each has customers
+with realistic names (a legal form, sometimes none), half of them with an IBAN on file, and
+posted invoices (NET30, 2-10-NET30 and 30-60-90 terms) through ``documents_post_bulk``; and
+one MT940 statement per company imported through ``statement_import``, whose lines follow
+the frozen MIX below, each with the answer it should get.
+
+1. **Calibration** (``calib``): ``bank_match --dry-run``; the threshold is the lowest
+   confidence at which the proposals within 0.05 above it are right at least 99.5% of the
+   time, and never below 0.5 (``calibrate``).
+2. **Measure** (``bench``): ``bank_match`` (proposals for every line, timed), then
+   ``bank_match --auto-apply`` at the calibrated threshold (the receipts and allocations
+   written through the payment services, timed), then every ledger invariant
+   (``check_company``).
+
+A line is right only if the customer and every allocation (invoice and amount) are. It
+prints one JSON object (precision, recall of matchable lines, top-3 recall of the matchable
+lines sent to review, noise left unapplied, timings) and writes it to ``bench/results/``.
+The generator and its mix were written before the matcher was tuned and are not changed to
+suit it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from bench_import import fresh_postgres, machine  # noqa: E402
+
+# size -> (statement lines, open invoices); one customer per 10 invoices
+SIZES = {"small": (1_000, 10_000), "medium": (10_000, 100_000),
+         "large": (10_000, 1_000_000)}
+ISSUED_FROM = date(2025, 1, 2)
+PAID_FROM = date(2025, 3, 1)
+# The frozen mix: what share of the lines is of each kind.
+MIX = {
+    "exact_ref": 0.28,  # our RF reference, the exact amount
+    "ref_typo": 0.10,  # the invoice number with noise: case, spacing, no prefix, a digit off
+    "no_ref": 0.12,  # name (sometimes misspelt) and the amount of one invoice
+    "combined": 0.10,  # 2-8 invoices of one customer in one transfer
+    "short_over": 0.08,  # one invoice paid a little short (bank fees) or over
+    "discount": 0.05,  # one invoice paid less its early-payment discount
+    "partial": 0.07,  # one instalment, or a part of an invoice
+    "third_party": 0.05,  # a parent company or a third party pays, from its own account
+    "noise": 0.15,  # money in from no customer, and money out (fees, suppliers)
+}
+LEGAL = ["GmbH", "SA", "SARL", "Ltd", "BV", "SAS", "S.p.A.", "Oy", "AB", "Inc.", "", ""]
+WORDS = ("alpha nova blue river stone north star green hill oak bright delta prime atlas "
+         "summit harbor pioneer silver golden crown metro union lake forest cedar maple "
+         "falcon eagle orion vertex apex zenith nordic baltic alpine coastal urban rapid "
+         "solid smart future global royal vital bold clear true first central western").split()
+TRADES = ("Trading Logistics Bakery Consulting Foods Motors Textiles Systems Hotels Media "
+          "Pharma Energy Builders Partners Foods Electrics Optics Farms Print Design").split()
+
+
+def _name(rng: random.Random) -> str:
+    return " ".join([rng.choice(WORDS).capitalize(), rng.choice(WORDS).capitalize(),
+                     rng.choice(TRADES), rng.choice(LEGAL)]).strip()
+
+
+def _typo(rng: random.Random, text: str) -> str:
+    i = rng.randrange(1, max(2, len(text) - 1))
+    kind = rng.randrange(3)
+    if kind == 0:
+        return text[:i] + text[i + 1:]
+    if kind == 1:
+        return text[:i] + text[i + 1:i + 2] + text[i:i + 1] + text[i + 2:]
+    return text[:i] + rng.choice("aeiou") + text[i:]
+
+
+def _iban(n: int) -> str:
+    from schwifty import IBAN
+
+    return str(IBAN.generate("DE", bank_code=f"{37040044 + n % 7:08d}",
+                             account_code=f"{n:010d}"))
+
+
+def _noisy_number(rng: random.Random, number: str) -> str:
+    """The invoice number as people type it: case, separators, prefix, a digit off."""
+    head, _, tail = number.partition("-")  # INV2025, 00042
+    prefix, year = head[:3], head[3:]
+    choice = rng.randrange(6)
+    if choice == 0:
+        return f"{prefix.lower()} {year} {tail}"
+    if choice == 1:
+        return f"{year}/{tail}"
+    if choice == 2:
+        return f"{prefix}-{year}-{tail}"
+    if choice == 3:
+        return f"Invoice no. {prefix}{year}{tail}"
+    digits = list(tail)
+    k = rng.randrange(len(digits) - 1)
+    if choice == 4:  # two neighbouring digits swapped
+        digits[k], digits[k + 1] = digits[k + 1], digits[k]
+        if digits == list(tail):
+            del digits[k]
+    else:  # a digit dropped
+        del digits[-1 - rng.randrange(min(3, len(digits)))]
+    return f"{prefix}{year}-{''.join(digits)}"
+
+
+# ---------------------------------------------------------------------------- the books
+def build(code: str, lines_n: int, invoices_n: int, seed: int) -> dict[str, Any]:
+    """A company, its customers and posted invoices, and a statement whose answers are
+    known: ``{"company", "owner", "truth": {line_id: (customer_id | None, {number: minor}),
+    "kind": {line_id: kind}}``."""
+    from django.contrib.auth import get_user_model
+
+    from salesledger.apps.banking.services import statement_import
+    from salesledger.apps.core.services import company_create, company_profile_update
+    from salesledger.apps.customers.models import BankAccount, Customer, PaymentTerms
+    from salesledger.apps.interchange.csvio import import_file
+    from salesledger.apps.invoicing.models import Instalment, Invoice
+    from salesledger.apps.invoicing.posting.check import BulkDoc
+    from salesledger.apps.invoicing.services import documents_post_bulk
+    from salesledger.apps.payments.adjustments.settings import settlement_settings_set
+    from salesledger.domain.invoicing import LineInput
+
+    rng = random.Random(seed)
+    owner = get_user_model().objects.create_user(f"{code}-owner")
+    company = company_create(actor=owner, code=code, name=f"Company {code}", owner=owner)
+    company = company_profile_update(actor=owner, company=company,
+                                     iban=_iban(9_000_000 + seed % 1000))
+    settlement_settings_set(actor=owner, company=company,
+                            writeoff_tolerance_amount=Decimal("5.00"),
+                            writeoff_tolerance_percent=Decimal("2"))
+    customers_n = max(20, invoices_n // 10)
+    names = [_name(rng) for _ in range(customers_n)]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "customers.csv"
+        with path.open("w", encoding="utf-8") as fh:
+            fh.write("code,name,country,billing_line1,billing_postal_code,billing_city\n")
+            for n, name in enumerate(names):
+                fh.write(f"K{n:06d},\"{name}\",DE,{n} Hauptstrasse,10115,Berlin\n")
+        import_file(kind="customers", path=path, company=company, actor=owner)
+    ids = dict(Customer.objects.filter(company=company).values_list("code", "id"))
+    cids = [ids[f"K{n:06d}"] for n in range(customers_n)]
+    ibans = {cid: _iban(seed % 1000 * 1_000_000 + n) for n, cid in enumerate(cids)
+             if n % 2 == 0}
+    # the customers' own accounts (set-up data, not what is measured)
+    BankAccount.objects.bulk_create([BankAccount(company=company, customer_id=cid, iban=iban)
+                                     for cid, iban in ibans.items()], batch_size=5000)
+    terms = dict(PaymentTerms.objects.filter(company=company).values_list("code", "pk"))
+    docs: list[BulkDoc] = []
+    for n in range(invoices_n):
+        kind = rng.random()
+        t = (terms["30-60-90"] if kind < 0.15 else terms["2-10-NET30"] if kind < 0.3
+             else terms["NET30"])
+        price = Decimal(rng.randrange(2000, 250000)).scaleb(-2)
+        docs.append(BulkDoc(customer_id=cids[rng.randrange(customers_n)], kind="invoice",
+                            currency="EUR", terms_id=t,
+                            issue_date=ISSUED_FROM + timedelta(days=rng.randrange(55)),
+                            lines=[LineInput("Goods", Decimal(1), price, Decimal(19))]))
+    for i in range(0, len(docs), 20_000):
+        documents_post_bulk(actor=owner, company=company, docs=docs[i:i + 20_000])
+    open_by: dict[int, list[dict[str, Any]]] = {}
+    for inv_id, number, cid, ref, total in Invoice.objects.filter(
+            company=company, kind="invoice").values_list(
+            "id", "number", "customer_id", "payment_reference", "total"):
+        open_by.setdefault(cid, []).append({"id": inv_id, "number": number, "ref": ref,
+                                            "total": total, "inst": []})
+    by_id = {i["id"]: i for lst in open_by.values() for i in lst}
+    for inv_id, amount, disc, disc_date in Instalment.objects.filter(
+            company=company).order_by("invoice_id", "seq").values_list(
+            "invoice_id", "amount", "discount_amount", "discount_date"):
+        by_id[inv_id]["inst"].append(amount)
+        if disc:
+            by_id[inv_id]["disc"] = (disc, disc_date)
+    used: set[int] = set()
+    statement: list[tuple[int, str, str, str, dict[str, int] | None, int | None, str]] = []
+
+    def pick(cid: int | None = None) -> tuple[int, dict[str, Any]]:
+        while True:
+            c = cid if cid is not None else cids[rng.randrange(customers_n)]
+            free = [i for i in open_by.get(c, ()) if i["id"] not in used]
+            if free:
+                inv = rng.choice(free)
+                used.add(inv["id"])
+                return c, inv
+            if cid is not None:
+                raise LookupError
+
+    kinds = list(MIX)
+    weights = [MIX[k] for k in kinds]
+    day0 = PAID_FROM
+    parent_names = {}
+    for _ in range(lines_n):
+        kind = rng.choices(kinds, weights)[0]
+        cid_n = rng.randrange(customers_n)
+        cid = cids[cid_n]
+        name = names[cid_n]
+        iban = ibans.get(cid, "") if rng.random() < 0.7 else ""
+        if kind == "noise":
+            amount = rng.randrange(500, 300000)
+            if rng.random() < 0.5:
+                statement.append((-amount, rng.choice(["Bank fees", "Supplier payment",
+                                                        "Salary", "Rent"]),
+                                  _name(rng), "", None, None, kind))
+            else:
+                statement.append((amount, rng.choice(["Refund", "Interest", "Grant",
+                                                       "Insurance claim"]),
+                                  _name(rng), "", None, None, kind))
+            continue
+        try:
+            c, inv = pick(cid)
+        except LookupError:
+            c, inv = pick()
+            cid_n = cids.index(c)
+            name, iban = names[cid_n], ibans.get(c, "") if rng.random() < 0.7 else ""
+        open_ = inv["total"]
+        if kind == "exact_ref":
+            statement.append((open_, inv["ref"], name, iban, {inv["number"]: open_}, c, kind))
+        elif kind == "ref_typo":
+            statement.append((open_, f"Payment {_noisy_number(rng, inv['number'])}",
+                              _typo(rng, name) if rng.random() < 0.5 else name, iban,
+                              {inv["number"]: open_}, c, kind))
+        elif kind == "no_ref":
+            statement.append((open_, rng.choice(["Payment", "Thank you", "Invoice",
+                                                 "Zahlung"]),
+                              _typo(rng, name) if rng.random() < 0.4 else name, iban,
+                              {inv["number"]: open_}, c, kind))
+        elif kind == "combined":
+            invs = [inv]
+            for _ in range(rng.randrange(1, 8)):
+                try:
+                    invs.append(pick(c)[1])
+                except LookupError:
+                    break
+            if len(invs) < 2:
+                used.discard(inv["id"])
+                continue
+            text = (" ".join(i["number"] for i in invs) if rng.random() < 0.5
+                    else "Invoices March")
+            statement.append((sum(i["total"] for i in invs), text, name, iban,
+                              {i["number"]: i["total"] for i in invs}, c, kind))
+        elif kind == "short_over":
+            delta = max(1, int(open_ * rng.uniform(0.001, 0.03)))
+            amount = open_ - delta if rng.random() < 0.6 else open_ + delta
+            statement.append((amount, inv["ref"], name, iban,
+                              {inv["number"]: min(amount, open_)}, c, kind))
+        elif kind == "discount":
+            if "disc" not in inv:
+                used.discard(inv["id"])
+                continue
+            amount = open_ - inv["disc"][0]
+            statement.append((amount, inv["ref"], name, iban, {inv["number"]: amount}, c,
+                              kind))
+        elif kind == "partial":
+            amount = inv["inst"][0] if len(inv["inst"]) > 1 else int(
+                open_ * rng.choice([0.25, 0.5]))
+            statement.append((amount, f"{inv['ref']} part", name, iban,
+                              {inv["number"]: amount}, c, kind))
+        elif kind == "third_party":
+            payer = parent_names.setdefault(c, _name(rng) + " Holding")
+            text = inv["ref"] if rng.random() < 0.5 else "On behalf of our subsidiary"
+            statement.append((open_, text, payer, _iban(5_000_000 + cid_n),
+                              {inv["number"]: open_}, c, kind))
+    # the statement file (MT940), imported as the command does
+    body = [":20:BENCH", f":25:{company.iban}", ":28C:1/1", ":60F:C250301EUR0,00"]
+    total = 0
+    for n, (amount, text, name, iban, _alloc, _c, _k) in enumerate(statement):
+        day = (day0 + timedelta(days=n % 20)).strftime("%y%m%d")
+        mark = "C" if amount > 0 else "D"
+        total += amount
+        whole, cents = divmod(abs(amount), 100)
+        body.append(f":61:{day}{day[2:]}{mark}{whole},{cents:02d}NTRFREF{n:06d}//B{n:07d}")
+        body.append(f":86:/NAME/{name[:60]}" + (f"/IBAN/{iban}" if iban else "")
+                    + f"/REMI/{text}")
+    whole, cents = divmod(abs(total), 100)
+    body.append(f":62F:{'C' if total >= 0 else 'D'}250331EUR{whole},{cents:02d}")
+    body.append("-")
+    result = statement_import(actor=owner, company=company,
+                              data="\r\n".join(body).encode())
+    from salesledger.apps.banking.models import StatementLine
+
+    line_ids = list(StatementLine.objects.filter(
+        statement=result.statements[0].statement).order_by("pk").values_list("pk", flat=True))
+    assert len(line_ids) == len(statement), (len(line_ids), len(statement))
+    truth = {lid: (s[5], s[4]) for lid, s in zip(line_ids, statement, strict=True)}
+    kinds_of = {lid: s[6] for lid, s in zip(line_ids, statement, strict=True)}
+    return {"company": company, "owner": owner, "truth": truth, "kind": kinds_of,
+            "customers": customers_n, "invoices": invoices_n}
+
+
+def _right(p: Any, truth: tuple[int | None, dict[str, int] | None]) -> bool:
+    cid, alloc = truth
+    return cid is not None and p.customer_id == cid and dict(p.allocations) == alloc
+
+
+def calibrate(results: list[Any], truth: dict[int, Any], target: float,
+              band: float = 0.05, floor: float = 0.5) -> float:
+    """The threshold: walking down the confidences of the best proposals, the lowest at
+    which the proposals within ``band`` above it are still right at least ``target`` of the
+    time (the precision of what a lower threshold adds, not only of the whole, which a run
+    of sure lines would hide); never below ``floor`` (the setting's bound)."""
+    tops = sorted(((r.suggestions[0].confidence, _right(r.suggestions[0], truth[r.line.pk]))
+                   for r in results if r.suggestions), key=lambda x: -x[0])
+    best = 1.0
+    for conf in sorted({c for c, _ in tops}, reverse=True):
+        if conf < floor:
+            break
+        near = [ok for c, ok in tops if conf <= c <= conf + band]
+        if sum(near) / len(near) < target:
+            break
+        best = conf
+    return best
+
+
+def measure(size: str, seed: int, db: str) -> dict[str, Any]:
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    from salesledger.apps.banking.matching import bank_match
+    from salesledger.apps.core.invariants import check_company
+
+    call_command("migrate", verbosity=0)
+    lines_n, invoices_n = SIZES[size]
+    t0 = time.perf_counter()
+    calib = build("calib", *SIZES["small"], seed=seed + 1)
+    books = build("bench", lines_n, invoices_n, seed=seed)
+    built = round(time.perf_counter() - t0, 1)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+    dry = bank_match(actor=calib["owner"], company=calib["company"], dry_run=True)
+    threshold = calibrate(dry, calib["truth"], 0.995)
+    start = time.perf_counter()
+    proposed = bank_match(actor=books["owner"], company=books["company"], dry_run=True)
+    match_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    done = bank_match(actor=books["owner"], company=books["company"], auto_apply=True,
+                      threshold=threshold)
+    apply_seconds = time.perf_counter() - start
+    truth, kinds = books["truth"], books["kind"]
+    applied = [r for r in done if r.decision == "applied"]
+    right = sum(_right(r.proposal, truth[r.line.pk]) for r in applied)
+    matchable = [lid for lid, (cid, _) in truth.items() if cid is not None]
+    right_matchable = sum(1 for r in applied if _right(r.proposal, truth[r.line.pk]))
+    review = [r for r in done if r.decision != "applied" and truth[r.line.pk][0] is not None]
+    top3 = sum(1 for r in review if any(_right(s, truth[r.line.pk]) for s in r.suggestions[:3]))
+    noise = [r for r in done if truth[r.line.pk][0] is None]
+    noise_left = sum(1 for r in noise if r.decision != "applied")
+    by_kind: dict[str, dict[str, int]] = {}
+    for r in done:
+        k = by_kind.setdefault(kinds[r.line.pk], {"lines": 0, "applied": 0, "right": 0})
+        k["lines"] += 1
+        if r.decision == "applied":
+            k["applied"] += 1
+            k["right"] += _right(r.proposal, truth[r.line.pk])
+    problems = [str(p) for p in check_company(books["company"])]
+    assert not problems, problems[:5]
+    return {
+        "benchmark": "match", "size": size, "db": db, "seed": seed, "lines": len(truth),
+        "open_invoices": invoices_n, "customers": books["customers"],
+        "threshold": round(threshold, 4),
+        "precision": round(right / len(applied), 4) if applied else None,
+        "recall": round(right_matchable / len(matchable), 4) if matchable else None,
+        "top3_recall_review": round(top3 / len(review), 4) if review else None,
+        "noise_unapplied": round(noise_left / len(noise), 4) if noise else None,
+        "applied": len(applied), "sent_to_review": len(review),
+        "match_seconds": round(match_seconds, 2),
+        "lines_per_second": round(len(proposed) / match_seconds, 1),
+        "apply_seconds": round(apply_seconds, 2),
+        "receipts_per_second": round(len(applied) / apply_seconds, 1) if applied else None,
+        "by_kind": by_kind, "build_seconds": built,
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "machine": machine(), "date": time.strftime("%Y-%m-%d %H:%M"),
+        "load_average": [round(x, 1) for x in os.getloadavg()]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("size", choices=SIZES, nargs="?", default="small")
+    parser.add_argument("--seed", type=int, default=20261206)
+    parser.add_argument("--database-url", help="PostgreSQL server to run on (a new database "
+                                               "is created next to the one named)")
+    parser.add_argument("--results", default=str(HERE / "results"))
+    args = parser.parse_args()
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "salesledger.config.settings")
+    os.environ.pop("SALESLEDGER_DATABASE_URL", None)
+    with tempfile.TemporaryDirectory(prefix="salesledger-bench-") as tmp:
+        home = Path(tmp)
+        os.environ["SALESLEDGER_HOME"] = str(home)
+        (home / "var").mkdir()
+        os.environ["SALESLEDGER_SECRET_KEY"] = "bench-not-secret"
+        if args.database_url:
+            with fresh_postgres(args.database_url) as url:
+                os.environ["SALESLEDGER_DATABASE_URL"] = url
+                result = measure(args.size, args.seed, "postgresql")
+        else:
+            result = measure(args.size, args.seed, "sqlite")
+    out = Path(args.results)
+    out.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    (out / f"match-{args.size}-{result['db']}-{stamp}.json").write_text(
+        json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
