@@ -7,8 +7,9 @@ Candidates are read for a batch of lines in a few set-based queries (the invoice
 reference or number the lines name, the IBANs, the customers' names, the open invoices of
 the customers found), never the whole ledger's open items.
 
-Applying a line is one transaction: the receipt, its allocations (or a short payment with
-its write-off), the line's status and the audit event. A run stopped half-way, run again,
+Applying is one transaction per batch of sure lines (or per line, for a short payment
+written off or when a rule of payments refuses one of the batch): the receipts, their
+allocations, the lines' statuses and the audit events. A run stopped half-way, run again,
 skips the lines already applied: nothing is applied twice.
 """
 
@@ -24,7 +25,7 @@ from django.db import transaction
 from django.db.models import F, Max
 
 from salesledger.apps.core.actors import Actor
-from salesledger.apps.core.audit import audit
+from salesledger.apps.core.audit import EventSpec, audit, audit_many
 from salesledger.apps.core.models import Company, Role
 from salesledger.apps.core.services import require_role
 from salesledger.apps.customers.models import BankAccount as CustomerBankAccount
@@ -110,9 +111,9 @@ def number_prefixes(company: Company) -> list[str]:
     return sorted(out)
 
 
-def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
-    for i in range(0, len(items), _CHUNK):
-        yield items[i:i + _CHUNK]
+def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
 
 
 def candidates(company: Company, lines: Sequence[Line], prefixes: Sequence[str]) -> Candidates:
@@ -247,10 +248,11 @@ def _proposal(d: dict[str, Any]) -> Proposal:
 
 def bank_match(*, actor: Actor, company: Company, auto_apply: bool = False,
                dry_run: bool = False, line_ids: Sequence[int] | None = None,
-               threshold: float | None = None) -> list[LineResult]:
+               threshold: float | None = None, chunk: int = _CHUNK) -> list[LineResult]:
     """Match every line not yet applied (or those of ``line_ids``): record the suggestions
     (or, for money out, ``other``); with ``auto_apply``, apply each proposal at or above the
-    company's threshold. ``dry_run`` writes nothing and says what would be done."""
+    company's threshold, the sure lines of each ``chunk`` of lines in one transaction.
+    ``dry_run`` writes nothing and says what would be done."""
     require_role(company, actor, Role.CLERK)
     limit = auto_apply_threshold(company) if threshold is None else threshold
     pending = _pending(company, line_ids)
@@ -258,35 +260,66 @@ def bank_match(*, actor: Actor, company: Company, auto_apply: bool = False,
     matches = {m.line_id: m for m in LineMatch.objects.filter(
         company=company, line_id__in=[r.pk for r in pending])} if pending else {}
     results: list[LineResult] = []
-    for chunk in _chunks(pending):
-        lines = [_line(r) for r in chunk]
+    for rows in _chunks(pending, chunk):
+        lines = [_line(r) for r in rows]
         c = candidates(company, lines, prefixes)
         decisions = match_lines(lines, c, prefixes=prefixes, rejected=lambda i: (
             matches[i].rejected if i in matches else ()))
-        for row, d in zip(chunk, decisions, strict=True):
-            results.append(_decide(company, actor, row, d, matches.get(row.pk),
-                                   auto_apply=auto_apply, dry_run=dry_run, threshold=limit))
-    return results
+        sure: list[tuple[StatementLine, LineDecision]] = []
+        for row, d in zip(rows, decisions, strict=True):
+            top = d.proposals[0] if d.proposals else None
+            if (auto_apply and not dry_run and d.kind != "other" and top is not None
+                    and top.confidence >= limit):
+                sure.append((row, d))
+            else:
+                results.append(_decide(company, row, d, auto_apply=auto_apply,
+                                       dry_run=dry_run, threshold=limit))
+        results.extend(_apply_sure(company, actor, sure))
+    order = {r.pk: n for n, r in enumerate(pending)}
+    return sorted(results, key=lambda r: order[r.line.pk])
 
 
-def _decide(company: Company, actor: Actor, row: StatementLine, d: LineDecision,
-            match: LineMatch | None, *, auto_apply: bool, dry_run: bool,
-            threshold: float) -> LineResult:
+def _apply_sure(company: Company, actor: Actor,
+                sure: Sequence[tuple[StatementLine, LineDecision]]) -> list[LineResult]:
+    """Apply the best proposal of each line: all the lines without a write-off in one
+    transaction; should a rule of payments refuse one of them, or for a write-off, each in
+    a transaction of its own (a refused line waits for review, the reason in its
+    evidence)."""
+    out: list[LineResult] = []
+    alone = [(r, d) for r, d in sure if d.proposals[0].write_off]
+    batch = [(r, d) for r, d in sure if not d.proposals[0].write_off]
+    if batch:
+        try:
+            numbers = apply_lines(company=company, actor=actor, decided_by="auto",
+                                  pairs=[(r, d.proposals[0]) for r, d in batch])
+            out.extend(LineResult(r, "applied", d.proposals[0], d.proposals[1:],
+                                  d.proposals[0].evidence, numbers[r.pk]) for r, d in batch)
+        except LedgerError:
+            alone = list(batch) + alone
+    for row, d in alone:
+        top = d.proposals[0]
+        try:
+            number = apply_line(company=company, actor=actor, line=row, proposal=top,
+                                decided_by="auto")
+            out.append(LineResult(row, "applied", top, d.proposals[1:], top.evidence, number))
+        except LedgerError as exc:  # a closed period, a rule of payments: left for review
+            out.append(_decide(company, row, LineDecision(
+                d.line_id, d.kind, d.proposals, (f"not applied: {exc.code}: {exc.message}",)),
+                auto_apply=False, dry_run=False, threshold=1.0))
+    return out
+
+
+def _decide(company: Company, row: StatementLine, d: LineDecision, *, auto_apply: bool,
+            dry_run: bool, threshold: float) -> LineResult:
+    """Record (unless ``dry_run``) a line that is not applied now: ``other``, or its
+    suggestions; in a dry run, a sure line is shown as it would be applied."""
     if d.kind == "other":
         if not dry_run:
             _save(company, row, LineStatus.OTHER, evidence=list(d.evidence), decided_by="other")
         return LineResult(row, "other", None, (), d.evidence)
     top = d.proposals[0] if d.proposals else None
-    if auto_apply and top is not None and top.confidence >= threshold:
-        if dry_run:
-            return LineResult(row, "applied", top, d.proposals[1:], top.evidence)
-        try:
-            receipt = apply_line(company=company, actor=actor, line=row, proposal=top,
-                                 decided_by="auto")
-            return LineResult(row, "applied", top, d.proposals[1:], top.evidence, receipt)
-        except LedgerError as exc:  # a closed period, a rule of payments: left for review
-            d = LineDecision(d.line_id, d.kind, d.proposals,
-                             (f"not applied: {exc.code}: {exc.message}",))
+    if dry_run and auto_apply and top is not None and top.confidence >= threshold:
+        return LineResult(row, "applied", top, d.proposals[1:], top.evidence)
     status = LineStatus.SUGGESTED if d.proposals else LineStatus.UNMATCHED
     evidence = top.evidence + d.evidence if top else d.evidence
     if not dry_run:
@@ -326,12 +359,7 @@ def apply_line(*, company: Company, actor: Actor, line: StatementLine, proposal:
         if m is None:
             m = LineMatch(company=company, line=line)
         _, [receipt_id] = receipts_record(actor=actor, company=company, requests=[
-            ReceiptRequest(day=line.booking_date, amount=line.amount,
-                           customer_id=proposal.customer_id, currency=line.currency,
-                           payer_reference=(line.creditor_reference or line.end_to_end_id)[:60],
-                           bank_reference=(line.bank_reference or line.end_to_end_id)[:60],
-                           memo=f"statement line {line.pk}"[:255],
-                           bank_account=line.bank_account.code)])
+            _receipt_request(line, proposal)])
         number = Receipt.objects.values_list("number", flat=True).get(pk=receipt_id)
         if proposal.write_off:
             [(invoice, amount)] = proposal.allocations
@@ -357,6 +385,55 @@ def apply_line(*, company: Company, actor: Actor, line: StatementLine, proposal:
               allocations=[list(a) for a in proposal.allocations],
               evidence=list(proposal.evidence))
     return number
+
+
+def apply_lines(*, company: Company, actor: Actor,
+                pairs: Sequence[tuple[StatementLine, Proposal]], decided_by: str
+                ) -> dict[int, str]:
+    """:func:`apply_line` for many lines (no write-off among them) in one transaction: the
+    receipts in one ``receipts_record``, their allocations in one ``allocations_make``, the
+    lines' statuses and audit events; all or nothing. Returns each line's receipt number."""
+    ids = [line.pk for line, _ in pairs]
+    with transaction.atomic():
+        existing = {m.line_id: m for m in LineMatch.objects.select_for_update()
+                    .filter(line_id__in=ids).order_by("line_id")}
+        done = [pk for pk, m in existing.items() if m.status == LineStatus.APPLIED]
+        if done:
+            raise ValidationFailed(f"statement line {done[0]} is applied already",
+                                   field="line")
+        _, receipt_ids = receipts_record(actor=actor, company=company, requests=[
+            _receipt_request(line, p) for line, p in pairs])
+        allocations_make(actor=actor, company=company, requests=[AllocationRequest(
+            SourceRef(SourceKind.RECEIPT, id=rid), line.booking_date,
+            tuple(ToInvoice(n, Money.from_minor(a, line.currency).amount)
+                  for n, a in p.allocations))
+            for (line, p), rid in zip(pairs, receipt_ids, strict=True)])
+        numbers = dict(Receipt.objects.filter(pk__in=receipt_ids).values_list("pk", "number"))
+        new, changed = [], []
+        for (line, p), rid in zip(pairs, receipt_ids, strict=True):
+            m = existing.get(line.pk) or LineMatch(company=company, line=line)
+            m.status, m.receipt_id, m.customer_id = LineStatus.APPLIED, rid, p.customer_id
+            m.confidence, m.evidence, m.suggestions = p.confidence, list(p.evidence), []
+            m.decided_by = decided_by
+            (changed if m.pk else new).append(m)
+        LineMatch.objects.bulk_create(new, batch_size=1000)
+        LineMatch.objects.bulk_update(changed, ["status", "receipt", "customer", "confidence",
+                                                "evidence", "suggestions", "decided_by"],
+                                      batch_size=1000)
+        audit_many(company, actor, [EventSpec("bank_line.apply", "bank_line", str(line.pk), {
+            "receipt": numbers[rid], "decided_by": decided_by, "confidence": p.confidence,
+            "allocations": [list(a) for a in p.allocations], "evidence": list(p.evidence)})
+            for (line, p), rid in zip(pairs, receipt_ids, strict=True)])
+    return {line.pk: numbers[rid] for (line, _), rid in zip(pairs, receipt_ids, strict=True)}
+
+
+def _receipt_request(line: StatementLine, proposal: Proposal) -> ReceiptRequest:
+    return ReceiptRequest(day=line.booking_date, amount=line.amount,
+                          customer_id=proposal.customer_id, currency=line.currency,
+                          payer_reference=(line.creditor_reference or line.end_to_end_id)[:60],
+                          bank_reference=(line.bank_reference or line.end_to_end_id)[:60],
+                          memo=f"statement line {line.pk}"[:255],
+                          bank_account=line.bank_account.code)
 
 
 def _line_get(company: Company, line_id: int) -> StatementLine:
@@ -447,5 +524,5 @@ def _allocated(rc: Receipt) -> list[tuple[str, int]]:
 
 
 __all__ = ["LineResult", "apply_line", "auto_apply_threshold", "auto_apply_threshold_set",
-           "bank_confirm", "bank_match", "bank_reject", "bank_unmatch", "candidates",
+           "apply_lines", "bank_confirm", "bank_match", "bank_reject", "bank_unmatch", "candidates",
            "number_prefixes"]

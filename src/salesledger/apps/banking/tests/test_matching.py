@@ -146,8 +146,8 @@ def test_a_run_stopped_half_way_applies_nothing_twice(books: dict[str, Any],
         return real(**kw)
 
     monkeypatch.setattr(matching, "allocations_make", crash_on_the_second)
-    with pytest.raises(KeyboardInterrupt):
-        bank_match(actor=books["owner"], company=books["company"], auto_apply=True)
+    with pytest.raises(KeyboardInterrupt):  # one line per transaction (chunk=1)
+        bank_match(actor=books["owner"], company=books["company"], auto_apply=True, chunk=1)
     assert Receipt.objects.count() == 1  # the second line's receipt went with its status
     monkeypatch.setattr(matching, "allocations_make", real)
     results = bank_match(actor=books["owner"], company=books["company"], auto_apply=True)
@@ -155,6 +155,19 @@ def test_a_run_stopped_half_way_applies_nothing_twice(books: dict[str, Any],
     assert Receipt.objects.count() == 3
     assert bank_match(actor=books["owner"], company=books["company"], auto_apply=True) == []
     assert LineMatch.objects.filter(status="applied").count() == 3
+    # a batch stopped in the middle leaves none of its lines applied
+    more = [("250316", "C70,00", "", "y", inv["a3"].payment_reference),
+            ("250316", "C45,50", "", "y", inv["g2"].payment_reference)]
+    statement_import(actor=books["owner"], company=books["company"], data=statement(more, "2"))
+    calls["n"] = 1
+    monkeypatch.setattr(matching, "allocations_make", crash_on_the_second)
+    with pytest.raises(KeyboardInterrupt):
+        bank_match(actor=books["owner"], company=books["company"], auto_apply=True)
+    assert (Receipt.objects.count(), LineMatch.objects.filter(status="applied").count()) == (
+        3, 3)
+    monkeypatch.setattr(matching, "allocations_make", real)
+    assert [r.decision for r in bank_match(actor=books["owner"], company=books["company"],
+                                           auto_apply=True)] == ["applied", "applied"]
     assert ledger_problems(books["company"]) == []
 
 
