@@ -161,7 +161,7 @@ def build(code: str, lines_n: int, invoices_n: int, seed: int) -> dict[str, Any]
                                      for cid, iban in ibans.items()], batch_size=5000)
     terms = dict(PaymentTerms.objects.filter(company=company).values_list("code", "pk"))
     docs: list[BulkDoc] = []
-    for n in range(invoices_n):
+    for _ in range(invoices_n):
         kind = rng.random()
         t = (terms["30-60-90"] if kind < 0.15 else terms["2-10-NET30"] if kind < 0.3
              else terms["NET30"])
