@@ -61,6 +61,12 @@ def story(tmp: Path) -> list[tuple[str, Step]]:
                          ":60F:C250101EUR0,00\n:61:2501020102C5,00NTRFNONREF//R1\n"
                          ":86:/NAME/DUPONT/REMI/INV1\n:62F:C250102EUR5,00\n-\n",
                          encoding="utf-8")
+    paid = tmp / "paid.sta"
+    paid.write_text(":20:S\n:25:FR7630006000011234567890189\n:28C:2/1\n"
+                    ":60F:C250102EUR5,00\n:61:2503210321C120,00NTRFNONREF//R2\n"
+                    ":86:/NAME/DUPONT SARL/REMI/PAYMENT\n:61:2503220322C120,00NTRFNONREF//R3\n"
+                    ":86:/NAME/Dupont/REMI/March\n:62F:C250322EUR245,00\n-\n",
+                    encoding="utf-8")
     rates = tmp / "rates.csv"
     rates.write_text("date,currency,rate\n2025-03-03,USD,0.92\n", encoding="utf-8")
     layout = tmp / "layout.html"
@@ -191,6 +197,16 @@ def story(tmp: Path) -> list[tuple[str, Step]]:
         ("", ("template", "reset", "invoice", "--message", "--language", "fr")),
         ("template", ("template", "show", "statement")),
         ("", lambda s: _preview(layout, s["template"]["html"], tmp / "preview.pdf")),
+        ("", ("invoice", "create", "--customer", "C1", "--date", "2025-03-20",
+               "--line", "Conseil;1;100;20", "--post", "--as-of", "2025-03-20")),
+        ("", ("bank", "import", str(paid))),
+        ("", ("bank", "match")),
+        ("", ("bank", "review")),
+        ("", ("bank", "reject", "2")),
+        ("", ("bank", "confirm", "3")),
+        ("", ("bank", "unmatch", "3", "--as-of", "2025-03-31")),
+        ("", ("bank", "settings", "--auto-apply-threshold", "0.9")),
+        ("", ("bank", "match", "--auto-apply", "--dry-run")),
         ("", ("period", "close", "--through", "2025-02-28")),
         ("", ("check",)),
         ("", ("demo", "--company", "demo", "--customers", "2", "--as-of", "2025-03-31")),
