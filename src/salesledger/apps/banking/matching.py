@@ -23,6 +23,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import F, Max
+from rapidfuzz import fuzz, process
 
 from salesledger.apps.core.actors import Actor
 from salesledger.apps.core.audit import EventSpec, audit, audit_many
@@ -162,13 +163,14 @@ def candidates(company: Company, lines: Sequence[Line], prefixes: Sequence[str])
             if hit:
                 keys[pk] = key
         for line_id, key in wanted.items():
-            scored = []
-            for pk in {pk for t in name_tokens(key) for pk in index.get(t, ())}:
-                s = name_score(key, keys[pk])
-                if s >= NAME_MIN_SCORE:
-                    scored.append((pk, s))
-            scored.sort(key=lambda x: -x[1])
-            c.names[line_id] = scored[:3]
+            pool = {pk: keys[pk] for t in name_tokens(key) for pk in index.get(t, ())}
+            # rapidfuzz's own loop keeps the ten closest by token-set ratio (never below
+            # the name score, but for word order); those are scored as the matcher does
+            near = process.extract(key, pool, scorer=fuzz.token_set_ratio, limit=10,
+                                   score_cutoff=NAME_MIN_SCORE - 5)
+            scored = [(pk, name_score(key, name)) for name, _, pk in near]
+            c.names[line_id] = sorted([x for x in scored if x[1] >= NAME_MIN_SCORE],
+                                      key=lambda x: -x[1])[:3]
     # 4. the open invoices of every customer found, and of the invoices named
     customers = set(c.iban_customer.values()) | set(c.learned_iban.values())
     customers.update(pk for found in c.names.values() for pk, _ in found)
