@@ -164,6 +164,8 @@ INSTALLED_APPS = [
     "salesledger.apps.banking",
     "salesledger.apps.reporting",
     "salesledger.apps.interchange",
+    # The web workspace (docs/design/web.md): pages, static files, translations.
+    "salesledger.web",
     # Background tasks: the task API and its database-backed queue (docs/decisions.md).
     "django_tasks",
     "django_tasks_db",
@@ -173,6 +175,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language of the pages: the one chosen in the workspace, else the browser's.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -317,6 +321,8 @@ LOGOUT_REDIRECT_URL = "/login/"
 # --------------------------------------------------------------------------- i18n
 
 LANGUAGE_CODE = "en"
+# The languages of the web workspace (its catalogues: src/salesledger/web/locale/).
+LANGUAGES = [("en", "English"), ("fr", "Français")]
 TIME_ZONE = _env("SALESLEDGER_TIME_ZONE", "UTC") or "UTC"
 USE_I18N = True
 USE_TZ = True

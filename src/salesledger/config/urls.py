@@ -2,9 +2,11 @@
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
+from django.views.i18n import set_language
 
 from salesledger.config import access, views
+from salesledger.web import urls as web_urls
 
 admin.site.site_header = "salesledger back office"
 admin.site.site_title = "salesledger"
@@ -26,4 +28,6 @@ urlpatterns = [
     path("account/security/", access.account_security, name="account_security"),
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("i18n/setlang/", set_language, name="set_language"),
+    path("", include(web_urls)),
 ]

@@ -11,12 +11,15 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
+from salesledger.apps.core.selectors import memberships_of
+
 logger = logging.getLogger(__name__)
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "home.html")
+    """Who is signed in, and the workspace of each company they belong to."""
+    return render(request, "home.html", {"memberships": memberships_of(request.user)})
 
 
 @never_cache

@@ -102,3 +102,10 @@ def bucket_of_reference(reference: date, starts: Sequence[date]) -> int:
         if reference >= start:
             return n
     return len(starts)
+
+
+def overdue_part(buckets: Sequence[Bucket], amounts: Sequence[int]) -> int:
+    """What of ``amounts`` (one per bucket, aged by due date) is overdue: the buckets of
+    ages of a day or more; ``current`` (not yet due, or due today) is not."""
+    return sum(a for b, a in zip(buckets, amounts, strict=True)
+               if b.from_days is not None and b.from_days >= 1)

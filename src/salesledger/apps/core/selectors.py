@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 
 from salesledger.domain.errors import NotFound, ValidationFailed
 
-from .models import Company, Membership
+from .models import ROLE_RANK, Company, Membership, Role
 
 
 def company_get(code: str) -> Company:
@@ -51,3 +51,30 @@ def company_owner(company: Company) -> Any:
 
 def company_has_data() -> bool:
     return Company.objects.exists()
+
+
+def memberships_of(user: Any) -> list[tuple[Company, str]]:
+    """The companies ``user`` belongs to, by code, each with the user's role there: what a
+    workspace offers to switch between. A superuser is a member of nothing by this: the
+    workspace shows only the companies one was made a member of. One query."""
+    if user is None or not getattr(user, "pk", None):
+        return []
+    rows = Membership.objects.filter(user=user).select_related("company").order_by(
+        "company__code")
+    return [(m.company, m.role) for m in rows]
+
+
+def membership_of(user: Any, code: str) -> tuple[Company, str] | None:
+    """The company ``code`` and ``user``'s role in it, or ``None`` when the user is not a
+    member (or there is no such company: the caller cannot tell which). One query."""
+    if user is None or not getattr(user, "pk", None):
+        return None
+    m = (Membership.objects.filter(user=user, company__code=code).select_related("company")
+         .first())
+    return (m.company, m.role) if m is not None else None
+
+
+def role_allows(role: str, minimum: str) -> bool:
+    """Whether ``role`` is ``minimum`` or above it (owner > manager > clerk > viewer): what
+    an interface offers; the services check it again with ``services.require_role``."""
+    return ROLE_RANK[Role(role)] >= ROLE_RANK[Role(minimum)]

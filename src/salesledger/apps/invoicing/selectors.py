@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
 from typing import Any
+
+from django.db.models import Exists, F, OuterRef
 
 from salesledger.apps.core.models import Company
 from salesledger.domain.errors import NotFound
@@ -33,9 +36,15 @@ def invoice_list(
     customer_code: str | None = None,
     status: str | None = None,
     kind: str | None = None,
+    issued_from: date | None = None,
+    issued_to: date | None = None,
+    overdue_on: date | None = None,
     limit: int = 100,
     offset: int = 0,
 ) -> list[dict[str, Any]]:
+    """A page of invoices and credit notes, newest first, filtered by customer, status,
+    kind, issue dates, and ``overdue_on``: those with an instalment due before that day and
+    not settled. One query, whatever the number of documents."""
     qs = Invoice.objects.filter(company=company)
     if customer_code:
         qs = qs.filter(customer__code=customer_code)
@@ -43,6 +52,14 @@ def invoice_list(
         qs = qs.filter(status=status)
     if kind:
         qs = qs.filter(kind=kind)
+    if issued_from:
+        qs = qs.filter(issue_date__gte=issued_from)
+    if issued_to:
+        qs = qs.filter(issue_date__lte=issued_to)
+    if overdue_on:
+        late = Instalment.objects.filter(invoice=OuterRef("pk"), due_date__lt=overdue_on,
+                                         settled__lt=F("amount"))
+        qs = qs.filter(Exists(late))
     rows = qs.order_by("-issue_date", "-id").values(
         "id",
         "number",

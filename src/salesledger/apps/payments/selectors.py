@@ -167,6 +167,24 @@ def customer_account(company: Company, code: str, *, as_of: date | None = None
     return detail
 
 
+def receipt_list(company: Company, *, customer_id: int | None = None, limit: int = 100,
+                 offset: int = 0) -> list[dict[str, Any]]:
+    """A page of receipts, newest first, with what is left unapplied of each (the cached
+    ``allocated`` counts allocations, refunds and a reversal). One query."""
+    qs = Receipt.objects.filter(company=company)
+    if customer_id is not None:
+        qs = qs.filter(customer_id=customer_id)
+    rows = qs.order_by("-date", "-id").values(
+        "id", "number", "date", "customer__code", "currency", "amount", "allocated", "method",
+        "payer_reference")[offset: offset + limit]
+    return [{"id": r["id"], "number": r["number"], "date": r["date"],
+             "customer": r["customer__code"], "currency": r["currency"],
+             "amount": _money_json(r["amount"], r["currency"]),
+             "unapplied": _money_json(r["amount"] - r["allocated"], r["currency"]),
+             "has_unapplied": r["amount"] > r["allocated"],
+             "method": r["method"], "payer_reference": r["payer_reference"]} for r in rows]
+
+
 # ---------------------------------------------------------------------------- documents
 def invoice_detail(
     company: Company, ref: str | int, *, as_of: date | None = None

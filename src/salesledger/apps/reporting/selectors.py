@@ -16,7 +16,13 @@ from typing import Any
 
 from salesledger.apps.core.models import Company
 from salesledger.apps.customers.selectors import customer_get
-from salesledger.domain.aging import DEFAULT_BUCKETS, AgeBy, Bucket, parse_buckets
+from salesledger.domain.aging import (
+    DEFAULT_BUCKETS,
+    AgeBy,
+    Bucket,
+    overdue_part,
+    parse_buckets,
+)
 from salesledger.domain.countries import is_country
 from salesledger.domain.errors import ValidationFailed
 from salesledger.money import is_currency
@@ -87,6 +93,10 @@ class AgingReport:
     @property
     def base_total(self) -> int:
         return sum(self.base)
+
+    def overdue_of(self, amounts: list[int]) -> int:
+        """The overdue part of bucket amounts of this report (aged by due date)."""
+        return overdue_part(self.buckets, amounts) if self.by == AgeBy.DUE else 0
 
 
 def aging_report(company: Company, *, as_of: date, by: str = "due",

@@ -1,0 +1,53 @@
+"""Amounts and dates as the reader writes them: the workspace's formatter (babel, the
+user's language in the company's country). Amounts arrive as the selectors give them: money
+JSON (``{"amount": "12.30", "currency": "EUR"}``) or integer minor units with a currency,
+never a float."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from babel.numbers import format_currency
+from django import template
+
+from salesledger.money import Money
+
+register = template.Library()
+
+
+def _formatter(context: template.Context) -> Any:
+    return context["ws"].formatter
+
+
+@register.simple_tag(takes_context=True)
+def money(context: template.Context, value: Any, currency: str = "") -> str:
+    """``{% money invoice.total %}`` (money JSON) or ``{% money minor "EUR" %}``."""
+    if value is None or value == "":
+        return ""
+    fmt = _formatter(context)
+    if isinstance(value, dict):
+        return str(format_currency(Decimal(value["amount"]), value["currency"],
+                                   locale=fmt.locale))
+    if isinstance(value, Money):
+        return str(format_currency(value.amount, value.currency, locale=fmt.locale))
+    return str(fmt.money(int(value), currency))
+
+
+@register.simple_tag(takes_context=True)
+def day(context: template.Context, value: date | None) -> str:
+    return str(_formatter(context).date(value)) if value else ""
+
+
+@register.simple_tag(takes_context=True)
+def query(context: template.Context, **changes: Any) -> str:
+    """The current query string with ``changes`` (a value of None removes the key)."""
+    params = context["request"].GET.copy()
+    for key, value in changes.items():
+        if value is None or value == "":
+            params.pop(key, None)
+        else:
+            params[key] = value
+    encoded = params.urlencode()
+    return f"?{encoded}" if encoded else "?"

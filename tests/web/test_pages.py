@@ -1,0 +1,167 @@
+"""The workspace's pages, through Django's test client: what each shows, to whom, and for
+how many queries (a page's budget holds whatever the size of the books)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from .conftest import AS_OF
+
+pytestmark = pytest.mark.usefixtures("no_pdf_freezing")
+
+
+def urls_of(books: dict[str, Any]) -> list[str]:
+    """Every workspace address, for acme's objects."""
+    inv = books["first"].number
+    return [
+        "/c/acme/", "/c/acme/customers/", "/c/acme/customers/C001/", "/c/acme/invoices/",
+        f"/c/acme/invoices/{inv}", f"/c/acme/files/pdf/{inv}", f"/c/acme/files/ubl/{inv}",
+        f"/c/acme/files/cii/{inv}", f"/c/acme/files/facturx/{inv}",
+    ]
+
+
+def test_the_dashboard_shows_the_receivable_overdue_and_unapplied(
+        books: dict[str, Any], as_user: Callable[[Any], Any]) -> None:
+    page = as_user(books["owner"]).get(f"/c/acme/?as_of={AS_OF}")
+    assert page.status_code == 200
+    text = page.content.decode()
+    # 1,200.00 + (300.00 - 300.00 paid) open, all of it overdue on 15 May (due 9 April)
+    assert "€1,200.00" in text
+    assert "Dupont et Fils" in text  # the top overdue customer
+    assert "Martin SA" not in text  # paid: not overdue
+
+
+def test_unapplied_cash_is_on_the_dashboard(books: dict[str, Any], record_receipt: Any,
+                                             as_user: Callable[[Any], Any]) -> None:
+    record_receipt("C001", "45.50")
+    text = as_user(books["owner"]).get(f"/c/acme/?as_of={AS_OF}").content.decode()
+    assert "€45.50" in text
+
+
+def test_the_pages_speak_french(books: dict[str, Any], as_user: Callable[[Any], Any]) -> None:
+    client = as_user(books["owner"])
+    client.post("/i18n/setlang/", {"language": "fr", "next": "/c/acme/"})
+    text = client.get(f"/c/acme/?as_of={AS_OF}").content.decode()
+    assert "Tableau de bord" in text
+    assert "1\u202f200,00\xa0€" in text
+
+
+def test_customers_are_searched_sorted_and_paged(
+        books: dict[str, Any], make_customer: Callable[..., Any],
+        as_user: Callable[[Any], Any]) -> None:
+    client = as_user(books["owner"])
+    found = client.get("/c/acme/customers/?q=martin").content.decode()
+    assert "C002" in found and "C001" not in found
+    by_name = client.get("/c/acme/customers/?sort=-name").content.decode()
+    assert by_name.index("Martin SA") < by_name.index("Dupont et Fils")
+    for i in range(60):
+        make_customer(f"P{i:03d}")
+    first = client.get("/c/acme/customers/").content.decode()
+    assert "P047" in first and "P048" not in first and "Next page" in first
+    second = client.get("/c/acme/customers/?page=2").content.decode()
+    assert "P048" in second and "Previous page" in second and "Next page" not in second
+
+
+def test_the_customer_overview_shows_open_items_with_days_late(
+        books: dict[str, Any], as_user: Callable[[Any], Any]) -> None:
+    text = as_user(books["owner"]).get(f"/c/acme/customers/C001/?as_of={AS_OF}").content.decode()
+    assert books["first"].number in text
+    assert "36 days late" in text  # due 9 April 2025, seen on 15 May
+    other = as_user(books["owner"]).get(f"/c/acme/customers/C002/?as_of={AS_OF}")
+    assert books["receipt"].number in other.content.decode()
+
+
+def test_invoices_are_filtered(books: dict[str, Any], as_user: Callable[[Any], Any]) -> None:
+    client = as_user(books["owner"])
+    overdue = client.get(f"/c/acme/invoices/?overdue=1&as_of={AS_OF}").content.decode()
+    assert books["first"].number in overdue and books["second"].number not in overdue
+    of_c002 = client.get("/c/acme/invoices/?customer=C002").content.decode()
+    assert books["second"].number in of_c002 and books["first"].number not in of_c002
+    none = client.get("/c/acme/invoices/?from=2025-04-01").content.decode()
+    assert "No document matches." in none
+
+
+def test_the_invoice_shows_its_lines_instalments_and_settlement(
+        books: dict[str, Any], as_user: Callable[[Any], Any]) -> None:
+    text = as_user(books["owner"]).get(f"/c/acme/invoices/{books['second'].number}"
+                                        ).content.decode()
+    assert "Audit" in text and "€300.00" in text
+    assert books["receipt"].number in text  # the payment in its history
+    assert f"/c/acme/files/pdf/{books['second'].number}" in text
+
+
+def test_the_pdf_and_e_invoices_are_served_through_the_documents_services(
+        books: dict[str, Any], as_user: Callable[[Any], Any]) -> None:
+    client = as_user(books["clerk"])
+    number = books["first"].number
+    pdf = client.get(f"/c/acme/files/pdf/{number}")
+    assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF")
+    ubl = client.get(f"/c/acme/files/ubl/{number}")
+    assert ubl.status_code == 200 and b"<Invoice" in ubl.content[:500]
+    assert client.get(f"/c/acme/files/nope/{number}").status_code == 409
+
+
+def test_every_address_is_404_to_a_user_of_another_company(
+        books: dict[str, Any], as_user: Callable[[Any], Any]) -> None:
+    stranger = as_user(books["stranger"])
+    for url in urls_of(books):
+        assert stranger.get(url).status_code == 404, url
+    # and a company that does not exist looks the same
+    assert stranger.get("/c/nowhere/").status_code == 404
+
+
+def test_another_companys_objects_are_404_under_ones_own_company(
+        books: dict[str, Any], as_user: Callable[[Any], Any]) -> None:
+    owner = as_user(books["owner"])
+    theirs = books["theirs"].number
+    # (globex numbers its invoices as acme does: the number finds acme's own document)
+    assert theirs == books["first"].number
+    pk = books["theirs"].pk
+    for url in ["/c/acme/customers/G001/", f"/c/acme/invoices/{pk}", f"/c/acme/files/pdf/{pk}",
+                f"/c/acme/files/ubl/{pk}", "/c/globex/", "/c/globex/customers/",
+                "/c/globex/customers/G001/", f"/c/globex/invoices/{theirs}",
+                f"/c/globex/files/pdf/{theirs}"]:
+        assert owner.get(url).status_code == 404, url
+
+
+def test_a_signed_out_visitor_is_sent_to_sign_in(books: dict[str, Any]) -> None:
+    from django.test import Client
+
+    for url in urls_of(books):
+        response = Client().get(url)
+        assert response.status_code == 302 and response["Location"].startswith("/login/"), url
+
+
+def test_the_role_is_shown_and_a_member_of_several_companies_can_switch(
+        books: dict[str, Any], as_user: Callable[[Any], Any]) -> None:
+    from salesledger.apps.core.services import membership_set
+
+    clerk = as_user(books["clerk"]).get("/c/acme/").content.decode()
+    assert "claude · clerk" in clerk and "switch company" not in clerk
+    membership_set(actor=books["stranger"], company=books["other"], username="owner",
+                   role="viewer")
+    owner = as_user(books["owner"])
+    text = owner.get("/c/acme/").content.decode()
+    assert "switch company" in text and 'href="/c/globex/"' in text
+    assert "owner · viewer" in owner.get("/c/globex/").content.decode()
+
+
+@pytest.mark.parametrize("extra", [0, 40])
+def test_each_page_costs_a_bounded_number_of_queries(
+        books: dict[str, Any], as_user: Callable[[Any], Any], make_customer: Any,
+        post_invoice: Any, django_assert_max_num_queries: Any, extra: int) -> None:
+    for i in range(extra):
+        make_customer(f"Q{i:03d}")
+        post_invoice(f"Q{i:03d}")
+    client = as_user(books["owner"])
+    number = books["first"].number
+    budgets = {f"/c/acme/?as_of={AS_OF}": 12, "/c/acme/customers/?q=a&sort=name": 8,
+               f"/c/acme/customers/C001/?as_of={AS_OF}": 20, "/c/acme/invoices/?overdue=1": 8,
+               f"/c/acme/invoices/{number}": 20}
+    for url, budget in budgets.items():
+        with django_assert_max_num_queries(budget):
+            assert client.get(url).status_code == 200, url
