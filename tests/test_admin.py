@@ -171,3 +171,39 @@ def test_editing_a_draft_saves_it_and_writes_the_audit_log(
     assert draft.lines.get().quantity == Decimal(2)
     event = AuditEvent.objects.filter(company=a["company"], action="admin.change").get()
     assert event.entity == "invoice" and "notes" in event.data["fields"]
+
+
+def test_money_is_shown_in_major_units_with_its_currency_and_records_by_their_number(
+        superuser_client: Client, two_companies: dict[str, Any]) -> None:
+    from salesledger.apps.payments.models import Allocation, Receipt
+
+    acme = two_companies["a"]
+    posted = acme["posted"]
+    receipt = Receipt.objects.get(company=acme["company"])
+    allocation = Allocation.objects.get(receipt=receipt)
+    pages = {
+        reverse("admin:invoicing_invoice_change", args=[posted.pk]): ["120.00 EUR", "50.00 EUR"],
+        reverse("admin:payments_receipt_change", args=[receipt.pk]): ["50.00 EUR"],
+        reverse("admin:payments_allocation_change", args=[allocation.pk]): ["50.00 EUR"],
+        reverse("admin:invoicing_instalment_change",
+                args=[posted.instalments.get().pk]): ["120.00 EUR", "50.00 EUR"],
+    }
+    for url, amounts in pages.items():
+        text = superuser_client.get(url).content.decode()
+        for amount in amounts:
+            assert amount in text, (url, amount)
+        assert ">12000<" not in text and ">5000<" not in text, url
+    assert str(receipt) == receipt.number
+    assert str(allocation) == f"{receipt.number} to {posted.number} #1"
+
+
+def test_the_credit_limit_is_shown_not_typed_in_cents(
+        superuser_client: Client, two_companies: dict[str, Any]) -> None:
+    from salesledger.apps.customers.models import Customer
+
+    customer = two_companies["a"]["customer"]
+    Customer.objects.filter(pk=customer.pk).update(credit_limit=500_000)
+    url = reverse("admin:customers_customer_change", args=[customer.pk])
+    page = superuser_client.get(url).content.decode()
+    assert "5000.00 EUR" in page
+    assert 'name="credit_limit"' not in page

@@ -141,6 +141,37 @@ def money_column(field: str, description: str, currency: str = "currency"
     return show
 
 
+class MoneyFields:
+    """Shows integer minor-units fields as amounts with their currency on detail pages and
+    inlines, read-only (issue 16: nobody reads or types cents in the back office).
+
+    ``money_fields`` maps each such field to the attribute holding its currency (dotted for
+    a related one): the field is replaced, where the page would show it, by a read-only
+    ``<field>_money`` display, so the raw number is neither shown nor taken by a form."""
+
+    money_fields: dict[str, str] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name, currency in cls.money_fields.items():
+            label = name.replace("_", " ")
+            setattr(cls, f"{name}_money", money_column(name, label, currency))
+
+    def _swap(self, names: Any) -> list[Any]:
+        return [f"{n}_money" if n in self.money_fields else n for n in names]
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return self._swap(super().get_fields(request, obj))  # type: ignore[misc]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        names = self._swap(super().get_readonly_fields(request, obj))  # type: ignore[misc]
+        return names + [f"{n}_money" for n in self.money_fields if f"{n}_money" not in names]
+
+    def get_exclude(self, request: HttpRequest, obj: Any = None) -> Any:
+        excluded = list(super().get_exclude(request, obj) or [])  # type: ignore[misc]
+        return excluded + [n for n in self.money_fields if n not in excluded]
+
+
 # ---------------------------------------------------------------- core models
 class MembershipInline(admin.TabularInline):  # type: ignore[type-arg]
     model = Membership

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from salesledger.apps.core.admin import CompanyScopedAdmin, money_column
+from salesledger.apps.core.admin import CompanyScopedAdmin, MoneyFields, money_column
 
 from .models import Address, BankAccount, Contact, Customer, PaymentTerms
 
@@ -31,7 +31,10 @@ class BankAccountInline(admin.TabularInline):  # type: ignore[type-arg]
 
 
 @admin.register(Customer)
-class CustomerAdmin(CompanyScopedAdmin):
+class CustomerAdmin(MoneyFields, CompanyScopedAdmin):
+    # The credit limit is shown as an amount and set through the customer services (the
+    # command line), which check it; never typed here in cents.
+    money_fields = {"credit_limit": "currency"}
     list_display = (
         "code",
         "name",

@@ -14,6 +14,7 @@ from django.http import HttpRequest
 
 from salesledger.apps.core.admin import (
     CompanyScopedAdmin,
+    MoneyFields,
     ReadOnlyAdmin,
     ReadOnlyInline,
     money_column,
@@ -27,10 +28,11 @@ def _posted(obj: Any) -> bool:
     return obj is not None and obj.status == DocStatus.POSTED
 
 
-class InvoiceLineInline(admin.TabularInline):  # type: ignore[type-arg]
+class InvoiceLineInline(MoneyFields, admin.TabularInline):  # type: ignore[type-arg]
     """Editable on a draft, read-only once the document is posted."""
 
     model = InvoiceLine
+    money_fields = {"net": "invoice.currency", "tax": "invoice.currency"}
     extra = 0
     fields = ("position", "description", "quantity", "unit_price", "discount_percent",
               "tax_rate", "tax_category", "exemption_reason", "net", "tax")
@@ -46,15 +48,18 @@ class InvoiceLineInline(admin.TabularInline):  # type: ignore[type-arg]
         return not _posted(obj) and super().has_delete_permission(request, obj)
 
 
-class InstalmentInline(ReadOnlyInline):
+class InstalmentInline(MoneyFields, ReadOnlyInline):
     model = Instalment
+    money_fields = {"amount": "currency", "settled": "currency", "discount_amount": "currency"}
     fields = ("seq", "due_date", "currency", "amount", "settled", "discount_date",
               "discount_amount")
     readonly_fields = fields
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(CompanyScopedAdmin):
+class InvoiceAdmin(MoneyFields, CompanyScopedAdmin):
+    money_fields = {"net": "currency", "tax": "currency", "total": "currency",
+                    "base_total": "company.base_currency", "allocated": "currency"}
     list_display = ("__str__", "kind", "status", "customer", "issue_date", "due_date",
                     "total_amount", "company")
     list_filter = (("company", admin.RelatedOnlyFieldListFilter), "kind", "status", "currency")
@@ -95,7 +100,9 @@ class InvoiceAdmin(CompanyScopedAdmin):
 
 
 @admin.register(Instalment)
-class InstalmentAdmin(ReadOnlyAdmin):
+class InstalmentAdmin(MoneyFields, ReadOnlyAdmin):
+    money_fields = {"amount": "currency", "settled": "currency",
+                    "base_amount": "company.base_currency", "discount_amount": "currency"}
     list_display = ("invoice", "seq", "customer", "due_date", "amount_", "settled_",
                     "company")
     list_filter = (("company", admin.RelatedOnlyFieldListFilter), "currency")

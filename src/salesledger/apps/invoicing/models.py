@@ -208,6 +208,9 @@ class Instalment(ImmutableModel):
     discount_date = models.DateField(null=True, blank=True)
     discount_amount = models.BigIntegerField(default=0)
 
+    def __str__(self) -> str:
+        return f"{self.invoice} #{self.seq}"
+
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["invoice", "seq"], name="instalment_seq_unique"),

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from salesledger.apps.core.admin import ReadOnlyAdmin, ReadOnlyInline, money_column
+from salesledger.apps.core.admin import MoneyFields, ReadOnlyAdmin, ReadOnlyInline, money_column
 
 from .models import Allocation, Receipt
 
 
-class AllocationInline(ReadOnlyInline):
+class AllocationInline(MoneyFields, ReadOnlyInline):
     model = Allocation
+    money_fields = {"amount": "currency", "base_unapplied": "company.base_currency",
+                    "base_receivable": "company.base_currency"}
     fk_name = "receipt"
     fields = ("date", "instalment", "amount", "base_unapplied", "base_receivable",
               "reversal_of")
@@ -19,7 +21,9 @@ class AllocationInline(ReadOnlyInline):
 
 
 @admin.register(Receipt)
-class ReceiptAdmin(ReadOnlyAdmin):
+class ReceiptAdmin(MoneyFields, ReadOnlyAdmin):
+    money_fields = {"amount": "currency", "base_amount": "company.base_currency",
+                    "allocated": "currency"}
     list_display = ("number", "date", "customer", "amount_", "allocated_", "method",
                     "payer_reference", "company")
     list_filter = (("company", admin.RelatedOnlyFieldListFilter), "method", "currency")
@@ -34,7 +38,10 @@ class ReceiptAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Allocation)
-class AllocationAdmin(ReadOnlyAdmin):
+class AllocationAdmin(MoneyFields, ReadOnlyAdmin):
+    money_fields = {"amount": "currency", "source_amount": "source_currency",
+                    "base_unapplied": "company.base_currency",
+                    "base_receivable": "company.base_currency"}
     list_display = ("id", "date", "customer", "source", "document", "amount_", "company")
     list_filter = (("company", admin.RelatedOnlyFieldListFilter), "currency")
     list_select_related = ("company", "customer", "receipt", "credit_note",

@@ -67,6 +67,9 @@ class Receipt(ImmutableModel):
             models.Index(fields=["company", "date"]),
         ]
 
+    def __str__(self) -> str:
+        return self.number
+
     @property
     def unallocated(self) -> int:
         return self.amount - self.allocated
@@ -116,6 +119,10 @@ class Allocation(ImmutableModel):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
     )
+
+    def __str__(self) -> str:
+        source = self.receipt or self.credit_note or self.adjustment
+        return f"{source} to {self.instalment}"
 
     class Meta:
         constraints = [
