@@ -58,7 +58,7 @@ def chromium() -> Iterator[Any]:
 @pytest.fixture
 def shots(tmp_path: Path) -> Path:
     if SCREENSHOTS:
-        folder = Path(__file__).resolve().parents[2] / "docs" / "images"
+        folder = Path(__file__).resolve().parents[3] / "docs" / "images"
         folder.mkdir(parents=True, exist_ok=True)
         return folder
     return tmp_path
