@@ -4,8 +4,8 @@ Every workspace address starts with ``/c/<company code>/``. A user who is not a 
 that company gets 404, exactly as if the company did not exist: a 403 would confirm that it
 does (docs/security.md). The same holds for each object under it: it is looked up within the
 company, so another company's invoice number is "not found" too. The role the user has in
-the company comes along, for the pages to offer only what the role may do; the services
-check the role again on every write (``core.services.require_role``).
+the company comes along, for the pages to show it and offer only what it may do; the
+services check the role again (``core.services.require_role``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from django.http import Http404, HttpRequest
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
-from salesledger.apps.core.selectors import memberships_of, role_allows
+from salesledger.apps.core.selectors import memberships_of
 from salesledger.apps.core.services import company_today
 from salesledger.apps.documents.formatting import Formatter
 from salesledger.domain.errors import NotFound, UnknownCustomer
@@ -43,10 +43,6 @@ class Workspace:
     @property
     def role_label(self) -> str:
         return str(ROLE_LABELS[self.role])
-
-    def may(self, minimum: str) -> bool:
-        """Whether the user's role is at least ``minimum`` (what a page offers)."""
-        return role_allows(self.role, minimum)
 
 
 def workspace(request: HttpRequest, code: str) -> Workspace:

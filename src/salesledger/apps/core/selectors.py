@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 
 from salesledger.domain.errors import NotFound, ValidationFailed
 
-from .models import ROLE_RANK, Company, Membership, Role
+from .models import Company, Membership
 
 
 def company_get(code: str) -> Company:
@@ -73,8 +73,3 @@ def membership_of(user: Any, code: str) -> tuple[Company, str] | None:
          .first())
     return (m.company, m.role) if m is not None else None
 
-
-def role_allows(role: str, minimum: str) -> bool:
-    """Whether ``role`` is ``minimum`` or above it (owner > manager > clerk > viewer): what
-    an interface offers; the services check it again with ``services.require_role``."""
-    return ROLE_RANK[Role(role)] >= ROLE_RANK[Role(minimum)]
