@@ -47,6 +47,8 @@ def test_the_pages_speak_french(books: dict[str, Any], as_user: Callable[[Any], 
     text = client.get(f"/c/acme/?as_of={AS_OF}").content.decode()
     assert "Tableau de bord" in text
     assert "1\u202f200,00\xa0€" in text
+    # the workspace's own words, not the back office's for the same English ("Modification")
+    assert ">Changer</button>" in text
 
 
 def test_customers_are_searched_sorted_and_paged(
