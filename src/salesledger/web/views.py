@@ -126,7 +126,7 @@ def invoice(request: HttpRequest, code: str, ref: str) -> HttpResponse:
                  formats=(("ubl", "UBL"), ("cii", "CII"), ("facturx", "Factur-X")))
 
 
-def _file(request: HttpRequest, ws: Workspace, stored: Any, name: str) -> HttpResponse:
+def _file(stored: Any, name: str) -> HttpResponse:
     response = HttpResponse(bytes(stored.content), content_type=stored.mime)
     disposition = "inline" if stored.mime == "application/pdf" else "attachment"
     response["Content-Disposition"] = f'{disposition}; filename="{name}"'
@@ -149,7 +149,7 @@ def invoice_pdf(request: HttpRequest, code: str, ref: str) -> HttpResponse:
         stored = invoice_pdf_file(actor=request.user, company=ws.company, invoice=inv)
     except LedgerError as exc:
         return _refused(request, ws, exc)
-    return _file(request, ws, stored, f"{inv.number}.pdf")
+    return _file(stored, f"{inv.number}.pdf")
 
 
 @login_required
@@ -162,4 +162,4 @@ def invoice_einvoice(request: HttpRequest, code: str, kind: str, ref: str) -> Ht
         stored = einvoice_file(actor=request.user, company=ws.company, invoice=inv, kind=kind)
     except LedgerError as exc:
         return _refused(request, ws, exc)
-    return _file(request, ws, stored, einvoice_filename(inv, kind))
+    return _file(stored, einvoice_filename(inv, kind))
