@@ -200,17 +200,24 @@ def story(tmp: Path) -> list[tuple[str, Step]]:
         ("", ("invoice", "create", "--customer", "C1", "--date", "2025-03-20",
                "--line", "Conseil;1;100;20", "--post", "--as-of", "2025-03-20")),
         ("", ("bank", "import", str(paid))),
+        # the lines by their ids (not counted from 1: PostgreSQL's sequences run on)
+        ("lines", ("bank", "lines")),
         ("", ("bank", "match")),
         ("", ("bank", "review")),
-        ("", ("bank", "reject", "2")),
-        ("", ("bank", "confirm", "3")),
-        ("", ("bank", "unmatch", "3", "--as-of", "2025-03-31")),
+        ("", lambda s: ("bank", "reject", str(_line(s, 1)))),
+        ("", lambda s: ("bank", "confirm", str(_line(s, 2)))),
+        ("", lambda s: ("bank", "unmatch", str(_line(s, 2)), "--as-of", "2025-03-31")),
         ("", ("bank", "settings", "--auto-apply-threshold", "0.9")),
         ("", ("bank", "match", "--auto-apply", "--dry-run")),
         ("", ("period", "close", "--through", "2025-02-28")),
         ("", ("check",)),
         ("", ("demo", "--company", "demo", "--customers", "2", "--as-of", "2025-03-31")),
     ]
+
+
+def _line(seen: dict[str, Any], n: int) -> int:
+    """The id of the statement's n-th line (from 0), in the order imported."""
+    return int(sorted(line["line"] for line in seen["lines"])[n])
 
 
 def _preview(layout: Path, html: str, output: Path) -> tuple[str, ...]:
