@@ -242,6 +242,98 @@ def cmd_report_unapplied(args: argparse.Namespace) -> int:
     return 0
 
 
+KPI_NAMES = ["dso", "dso_countback", "best_dso", "days_delinquent", "cei", "days_to_pay",
+             "days_late", "current_share", "over_90_share", "write_off_rate"]
+KPI_INPUTS = ["sales", "receivable_start", "receivable_end", "current_end", "over_90_end",
+              "paid", "bad_debt"]
+
+
+def _figure(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def cmd_report_kpis(args: argparse.Namespace) -> int:
+    from salesledger.apps.reporting.selectors import kpi_report
+
+    company = company_of(args)
+    as_of = as_of_day(args, company)
+    months = kpi_report(company, as_of=as_of, months=args.months)
+    base = company.base_currency
+    if args.csv:
+        with _csv_out(args.csv) as w:
+            w.writerow(["month", *KPI_NAMES, "currency", *KPI_INPUTS])
+            for m in months:
+                w.writerow([m.month, *[_figure(getattr(m.kpis, k)) for k in KPI_NAMES], base,
+                            *[major_text(getattr(m.inputs, k), base) for k in KPI_INPUTS]])
+        print(f"kpis of {len(months)} months to {as_of}: wrote {args.csv}")
+        return 0
+    if args.json:
+        emit_json({"as_of": as_of, "currency": base, "months": [
+            {"month": m.month,
+             **{k: None if getattr(m.kpis, k) is None else str(getattr(m.kpis, k))
+                for k in KPI_NAMES},
+             "inputs": {k: money(getattr(m.inputs, k), base) for k in KPI_INPUTS}}
+            for m in months]})
+        return 0
+    table(([m.month, *[_figure(getattr(m.kpis, k)) for k in KPI_NAMES]] for m in months),
+          ["month", "dso", "countback", "best", "add", "cei %", "to pay", "late",
+           "current %", "over 90 %", "bad debt %"])
+    print("days, amount-weighted where paid; CEI over one month; percentages of the receivable "
+          "at the month's end, bad debts of the month's sales")
+    return 0
+
+
+TREND_MEASURES = [("late", "late_amount"), ("unpaid_90", "unpaid_90_amount"),
+                  ("written_off", "written_off_amount")]
+
+
+def cmd_report_trends(args: argparse.Namespace) -> int:
+    from salesledger.apps.reporting.selectors import trend_report
+
+    company = company_of(args)
+    as_of = as_of_day(args, company)
+    rows = trend_report(company, as_of=as_of, months=args.months, by=args.by)
+    base = company.base_currency
+    if args.csv:
+        with _csv_out(args.csv) as w:
+            w.writerow(["cohort", "country", "items", "currency", "amount",
+                        *[f"{m}_{how}" for m, _ in TREND_MEASURES
+                          for how in ("count", "count_pct", "amount", "amount_pct")],
+                        "flagged"])
+            for t in rows:
+                r = t.row
+                cells: list[Any] = []
+                for m, am in TREND_MEASURES:
+                    c, a = getattr(r, m), getattr(r, am)
+                    cells += [c.part, _figure(c.percent), major_text(a.part, base),
+                              _figure(a.percent)]
+                w.writerow([r.cohort, r.segment, r.items, base, major_text(r.amount, base),
+                            *cells, " ".join(t.flagged)])
+        print(f"trends of {len(rows)} cohorts to {as_of}: wrote {args.csv}")
+        return 0
+    if args.json:
+        emit_json({"as_of": as_of, "by": args.by, "currency": base, "cohorts": [
+            {"cohort": t.row.cohort, **({"country": t.row.segment} if args.by == "country"
+                                        else {}),
+             "items": t.row.items, "amount": money(t.row.amount, base),
+             **{m: {"count": getattr(t.row, m).part, "of": getattr(t.row, m).whole,
+                    "percent": _figure(getattr(t.row, m).percent) or None,
+                    "amount": money(getattr(t.row, am).part, base),
+                    "amount_percent": _figure(getattr(t.row, am).percent) or None}
+                for m, am in TREND_MEASURES},
+             "flagged": list(t.flagged)} for t in rows]})
+        return 0
+    headers = ["cohort", *(["country"] if args.by == "country" else []), "items",
+               "late %", "late amt %", "unpaid 90 %", "unpaid 90 amt %", "bad debt %",
+               "bad debt amt %", "flagged"]
+    table(([t.row.cohort, *([t.row.segment] if args.by == "country" else []), t.row.items,
+            *[_figure(getattr(t.row, k).percent) for m, am in TREND_MEASURES
+              for k in (m, am)], " ".join(t.flagged)] for t in rows), headers)
+    print("by invoice month; unpaid 90 counts items due at least 90 days before "
+          f"{as_of}; flagged: a rate above the trailing months' (docs/design/kpis.md)")
+    return 0
+
+
 # ---------------------------------------------------------------- registration
 def _filter_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--customer", help="one customer (code)")
@@ -266,3 +358,13 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
                     "receipts and credit notes not yet applied on --as-of")
     p.add_argument("--kind", default="all", choices=["all", "receipts", "credit-notes"])
     _filter_options(p)
+    p = add_command(g, common, "kpis", cmd_report_kpis,
+                    "DSO, CEI, days to pay and the other KPIs, month by month")
+    p.add_argument("--months", type=int, default=12, help="whole months up to --as-of")
+    p.add_argument("--csv", metavar="FILE", help="write CSV to FILE")
+    p = add_command(g, common, "trends", cmd_report_trends,
+                    "shares paid late, unpaid past 90 days and written off, by invoice month")
+    p.add_argument("--months", type=int, default=12, help="invoice months up to --as-of")
+    p.add_argument("--by", choices=["cohort", "country"], default="cohort",
+                   help="per invoice month, or per invoice month and country")
+    p.add_argument("--csv", metavar="FILE", help="write CSV to FILE")

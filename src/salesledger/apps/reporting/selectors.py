@@ -25,14 +25,19 @@ from salesledger.domain.aging import (
 )
 from salesledger.domain.countries import is_country
 from salesledger.domain.errors import ValidationFailed
+from salesledger.domain.kpis import MonthInputs, MonthKpis, month_kpis
+from salesledger.domain.trends import flags as rise_flags
 from salesledger.money import is_currency
 
 from .aging import AgingCell, AgingScope, aging_cells, aging_item_rows, customer_names
+from .kpis import add_months, kpi_inputs, month_label, months_ending
 from .statement import Statement, currencies, customer_statement, running
+from .trends import CohortRow, cohort_rows
 from .unapplied import unapplied_cash_totals, unapplied_credit_notes, unapplied_receipts
 
-__all__ = ["AgingReport", "ReportFilters", "Statement", "aging_items", "aging_report",
-           "currencies", "customer_statement", "period_statement", "running", "unapplied_items"]
+__all__ = ["AgingReport", "KpiMonth", "ReportFilters", "Statement", "TrendRow", "aging_items",
+           "aging_report", "currencies", "customer_statement", "kpi_report", "period_statement",
+           "running", "trend_report", "unapplied_items"]
 
 
 @dataclass(frozen=True)
@@ -168,3 +173,55 @@ def period_statement(company: Company, *, code: str, start: date, end: date
     statement = customer_statement(company, code=code, start=start, end=end)
     aging = aging_report(company, as_of=end, filters=ReportFilters(customer=code))
     return statement, aging
+
+
+@dataclass(frozen=True)
+class KpiMonth:
+    """One month of KPIs with the inputs they were computed from."""
+
+    month: str  # YYYY-MM
+    inputs: MonthInputs
+    kpis: MonthKpis
+
+
+def _months(months: int) -> int:
+    if not 1 <= months <= 120:
+        raise ValidationFailed(f"--months {months}: give 1 to 120", months=months)
+    return months
+
+
+def kpi_report(company: Company, *, as_of: date, months: int = 12) -> list[KpiMonth]:
+    """The KPIs of the ``months`` whole months ending on or before ``as_of``, oldest first."""
+    chosen = months_ending(as_of, _months(months))
+    return [KpiMonth(month_label(m), inputs, month_kpis(inputs, history))
+            for m, inputs, history in kpi_inputs(company, chosen)]
+
+
+@dataclass(frozen=True)
+class TrendRow:
+    row: CohortRow
+    flagged: tuple[str, ...]  # the measures whose rate rose markedly: late, unpaid_90, ...
+
+
+def trend_report(company: Company, *, as_of: date, months: int = 12, by: str = "cohort"
+                 ) -> list[TrendRow]:
+    """The cohorts of the invoices issued in the ``months`` months up to ``as_of``'s, each
+    with the measures whose rate (by count) rose markedly against the months before it
+    (domain/trends.py), within its segment."""
+    if by not in ("cohort", "country"):
+        raise ValidationFailed(f"--by {by!r}: write 'cohort' or 'country'", by=by)
+    last = as_of.replace(day=1)
+    first = add_months(last, 1 - _months(months))
+    rows = cohort_rows(company, first=first, last=last, as_of=as_of,
+                       by_country=by == "country")
+    marked: dict[int, list[str]] = defaultdict(list)
+    segments: dict[str, list[int]] = defaultdict(list)
+    for n, r in enumerate(rows):
+        segments[r.segment].append(n)
+    for idx in segments.values():
+        for measure in ("late", "unpaid_90", "written_off"):
+            rates = [getattr(rows[n], measure) for n in idx]
+            for n, up in zip(idx, rise_flags(rates), strict=True):
+                if up:
+                    marked[n].append(measure)
+    return [TrendRow(r, tuple(marked[n])) for n, r in enumerate(rows)]

@@ -1,0 +1,123 @@
+"""The KPIs of the worked example of docs/design/kpis.md, from a ledger written through the
+services; and the trends of a generated ledger with a known late-payment behaviour."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from salesledger.apps.payments.adjustments.bad_debts import invoice_write_off
+from salesledger.apps.payments.services import allocation_reverse
+from salesledger.apps.reporting.selectors import kpi_report, trend_report
+from salesledger.domain.errors import ValidationFailed
+from salesledger.domain.kpis import month_kpis
+from tests.unit.test_kpis import FEB, JAN_TO_MAR, MAR
+
+pytestmark = pytest.mark.django_db
+
+
+def _pay(record_receipt: Any, allocate_to: Any, number: str, amount: str, day: date,
+         customer: str = "C001") -> Any:
+    r = record_receipt(customer, amount, day)
+    return allocate_to(r.number, {number: amount}, day=day)
+
+
+@pytest.fixture
+def example(company: Any, owner: Any, make_customer: Any, post_invoice: Any,
+            record_receipt: Any, allocate_to: Any) -> None:
+    make_customer("C001")
+
+    def invoice(amount: str, day: date) -> str:
+        return str(post_invoice("C001", lines=[("Work", "1", amount, "0")], issue_date=day,
+                                terms="NET30").number)
+
+    inv1 = invoice("1000.00", date(2026, 1, 10))  # due 9 February
+    inv2 = invoice("500.00", date(2026, 1, 20))  # due 19 February
+    _pay(record_receipt, allocate_to, inv1, "1000.00", date(2026, 2, 5))
+    inv3 = invoice("2000.00", date(2026, 2, 15))  # due 17 March
+    _pay(record_receipt, allocate_to, inv2, "500.00", date(2026, 3, 1))
+    invoice("600.00", date(2026, 3, 10))  # due 9 April
+    _pay(record_receipt, allocate_to, inv3, "1500.00", date(2026, 3, 20))
+    # a payment applied by mistake and undone the same month does not count as paid
+    [wrong] = _pay(record_receipt, allocate_to, inv3, "100.00", date(2026, 3, 21))
+    allocation_reverse(actor=owner, company=company, allocation_id=wrong.pk,
+                       day=date(2026, 3, 22))
+    invoice_write_off(actor=owner, company=company, number=inv3, day=date(2026, 3, 31),
+                      reason="the customer's business failed", amount=Decimal("100.00"))
+
+
+def test_the_worked_example_from_the_books(example: None, company: Any) -> None:
+    jan, feb, mar = kpi_report(company, as_of=date(2026, 4, 3), months=3)
+    assert [m.month for m in (jan, feb, mar)] == ["2026-01", "2026-02", "2026-03"]
+    assert feb.inputs == FEB
+    assert mar.inputs == MAR
+    assert feb.kpis == month_kpis(FEB, JAN_TO_MAR[1:])
+    assert mar.kpis == month_kpis(MAR, JAN_TO_MAR)
+    # January: everything it sold is owed and not yet due; nothing collectable, so no CEI
+    assert jan.kpis.dso == jan.kpis.best_dso == Decimal("31.0")
+    assert jan.kpis.cei is None and jan.kpis.days_to_pay is None
+
+
+def test_months_are_whole_and_bounded(example: None, company: Any) -> None:
+    assert [m.month for m in kpi_report(company, as_of=date(2026, 3, 31), months=2)] == [
+        "2026-02", "2026-03"]
+    assert [m.month for m in kpi_report(company, as_of=date(2026, 3, 30), months=1)] == [
+        "2026-02"]
+    for bad in (0, 121):
+        with pytest.raises(ValidationFailed):
+            kpi_report(company, as_of=date(2026, 3, 31), months=bad)
+
+
+# ---------------------------------------------------------------- trends
+def test_a_month_of_late_payers_is_flagged(company: Any, owner: Any, make_customer: Any,
+                                           post_invoice: Any, record_receipt: Any,
+                                           allocate_to: Any) -> None:
+    """Ten invoices a month for eight months, due 30 days after the 1st; one of the ten is
+    paid ten days late, except in the seventh month where six are. In the third month one
+    is never paid and another is written off as a bad debt 120 days after its due date."""
+    make_customer("C001")
+    make_customer("D001", country="DE")
+    late_in = {m: 1 for m in range(1, 9)} | {7: 6}
+    for m in range(1, 9):
+        issued = date(2025, m, 1)
+        due = issued + timedelta(days=30)
+        for k in range(10):
+            who = "D001" if k == 0 else "C001"
+            inv = post_invoice(who, lines=[("Work", "1", "100.00", "0")], issue_date=issued,
+                               terms="NET30")
+            if m == 3 and k == 8:
+                continue  # never paid
+            if m == 3 and k == 9:
+                invoice_write_off(actor=owner, company=company, number=inv.number,
+                                  day=due + timedelta(days=120), reason="insolvent")
+                continue
+            day = due + timedelta(days=10) if k < late_in[m] else due - timedelta(days=5)
+            _pay(record_receipt, allocate_to, inv.number, "100.00", day, customer=who)
+    rows = trend_report(company, as_of=date(2025, 12, 31), months=12)
+    assert [t.row.cohort for t in rows] == [f"2025-{m:02d}" for m in range(1, 9)]
+    late = [t.row.late.percent for t in rows]
+    assert late == [Decimal("10.0")] * 6 + [Decimal("60.0"), Decimal("10.0")]
+    assert [t.row.late_amount.part for t in rows] == [10000] * 6 + [60000, 10000]
+    assert [t.flagged for t in rows] == [()] * 6 + [("late",), ()]
+    march = rows[2].row
+    assert (march.unpaid_90.part, march.unpaid_90.whole) == (2, 10)  # the unpaid and the bad
+    assert march.unpaid_90_amount.part == 20000
+    assert (march.written_off.part, march.written_off_amount.part) == (1, 10000)
+    # on 15 November, August's items (due 31 August) are not yet 90 days past due: none is
+    # counted in the rate; July's (due 31 July) are
+    november = trend_report(company, as_of=date(2025, 11, 15), months=12)
+    assert [t.row.unpaid_90.whole for t in november][-2:] == [10, 0]
+    # by country: the German customer has one invoice a month and the French one nine,
+    # too few (under ten) to flag anything, though July's French rate is 5 of 9
+    by_country = trend_report(company, as_of=date(2025, 12, 31), months=12, by="country")
+    assert {(t.row.segment, t.row.items) for t in by_country} == {("DE", 1), ("FR", 9)}
+    assert [t.row.late.part for t in by_country if t.row.segment == "FR"][6] == 5
+    assert all(not t.flagged for t in by_country)
+    # the day before July's late payments (10 August), July had none paid late yet
+    early = trend_report(company, as_of=date(2025, 8, 9), months=2)
+    assert [(t.row.cohort, t.row.late.part) for t in early] == [("2025-07", 0), ("2025-08", 0)]
+    assert [t.row.late.part for t in trend_report(company, as_of=date(2025, 8, 10),
+                                                  months=2)] == [6, 0]

@@ -1,0 +1,105 @@
+"""Late-payment and default-rate trends by invoice-month cohort, read in one grouped query
+(docs/design/kpis.md#trends).
+
+The items are the instalments of the invoices issued in each month. On the report's day T,
+counting only what is dated up to T:
+
+- **paid late**: paid (by receipts or credit notes) after its due date, by count (items with
+  any such payment) and by amount (what was so paid);
+- **unpaid past 90 days**: still open 90 days after its due date, among the items whose due
+  date is at least 90 days before T (the *mature* ones: the others cannot be yet);
+- **written off**: settled by a bad debt, by count and amount (net of reversals).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.db import connection
+
+from salesledger.apps.core.models import Company
+from salesledger.apps.customers.models import Customer
+from salesledger.apps.invoicing.models import DocKind, Instalment, Invoice
+from salesledger.apps.payments.models import Adjustment, Allocation
+from salesledger.domain.adjustments import AdjustmentKind
+from salesledger.domain.trends import Rate
+
+from .kpis import days_between, month_end, month_key
+
+
+@dataclass(frozen=True)
+class CohortRow:
+    cohort: str  # YYYY-MM of the invoices' issue
+    segment: str  # "" or the customers' country
+    items: int
+    amount: int  # base minor units
+    late: Rate  # by count
+    late_amount: Rate
+    unpaid_90: Rate  # by count, among the mature items
+    unpaid_90_amount: Rate
+    written_off: Rate
+    written_off_amount: Rate
+
+
+def cohort_rows(company: Company, *, first: date, last: date, as_of: date,
+                by_country: bool = False) -> list[CohortRow]:
+    """The cohorts of the invoices issued in the months from ``first`` to ``last``, on
+    ``as_of``, in order (then by country)."""
+    a, i, v = Allocation._meta.db_table, Instalment._meta.db_table, Invoice._meta.db_table
+    adj, cu = Adjustment._meta.db_table, Customer._meta.db_table
+    past_due = days_between("a.date", "i.due_date")
+    mature = f"{days_between('%s', 'i.due_date')} >= 90"
+    if connection.vendor == "postgresql":
+        mature = "(CAST(%s AS DATE) - i.due_date) >= 90"
+    segment = "c.country" if by_country else "''"
+    sql = f"""
+    WITH per AS (
+        SELECT a.instalment_id AS id,
+               SUM(CASE WHEN a.adjustment_id IS NULL AND {past_due} > 0
+                        THEN a.base_receivable ELSE 0 END) AS late,
+               SUM(CASE WHEN {past_due} <= 90 THEN a.amount ELSE 0 END) AS by90,
+               SUM(CASE WHEN {past_due} <= 90 THEN a.base_receivable ELSE 0 END) AS base_by90,
+               SUM(CASE WHEN ad.kind = %s THEN a.base_receivable ELSE 0 END) AS bad
+        FROM {a} a JOIN {i} i ON i.id = a.instalment_id
+             JOIN {v} v ON v.id = i.invoice_id
+             LEFT JOIN {adj} ad ON ad.id = a.adjustment_id
+        WHERE a.company_id = %s AND a.date <= %s
+              AND v.issue_date >= %s AND v.issue_date <= %s
+        GROUP BY a.instalment_id
+    ), items AS (
+        SELECT {month_key('v.issue_date')} AS cohort, {segment} AS segment,
+               i.amount AS amount, i.base_amount AS base,
+               COALESCE(p.late, 0) AS late, COALESCE(p.by90, 0) AS by90,
+               COALESCE(p.base_by90, 0) AS base_by90, COALESCE(p.bad, 0) AS bad,
+               CASE WHEN {mature} THEN 1 ELSE 0 END AS mature
+        FROM {i} i JOIN {v} v ON v.id = i.invoice_id
+             JOIN {cu} c ON c.id = i.customer_id
+             LEFT JOIN per p ON p.id = i.id
+        WHERE i.company_id = %s AND v.kind = %s AND v.status = 'posted'
+              AND v.issue_date >= %s AND v.issue_date <= %s
+    )
+    SELECT cohort, segment, COUNT(*), SUM(base),
+           SUM(CASE WHEN late > 0 THEN 1 ELSE 0 END),
+           SUM(CASE WHEN late > 0 THEN late ELSE 0 END),
+           SUM(mature), SUM(CASE WHEN mature = 1 THEN base ELSE 0 END),
+           SUM(CASE WHEN mature = 1 AND amount > by90 THEN 1 ELSE 0 END),
+           SUM(CASE WHEN mature = 1 AND amount > by90 THEN base - base_by90 ELSE 0 END),
+           SUM(CASE WHEN bad > 0 THEN 1 ELSE 0 END),
+           SUM(CASE WHEN bad > 0 THEN bad ELSE 0 END)
+    FROM items GROUP BY cohort, segment ORDER BY cohort, segment"""
+    end = month_end(last)
+    params = [AdjustmentKind.BAD_DEBT.value, company.pk, as_of, first, end,
+              as_of, company.pk, DocKind.INVOICE.value, first, end]
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        rows = cur.fetchall()
+    out = []
+    for cohort, seg, n, base, n_late, late, n_mat, base_mat, n_90, a_90, n_bad, bad in rows:
+        n, base = int(n), int(base)
+        out.append(CohortRow(
+            cohort=cohort, segment=seg or "", items=n, amount=base,
+            late=Rate(int(n_late), n), late_amount=Rate(int(late), base),
+            unpaid_90=Rate(int(n_90), int(n_mat)), unpaid_90_amount=Rate(int(a_90), int(base_mat)),
+            written_off=Rate(int(n_bad), n), written_off_amount=Rate(int(bad), base)))
+    return out
