@@ -8,13 +8,13 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from tests.unit.test_kpis import FEB, JAN_TO_MAR, MAR
 
 from salesledger.apps.payments.adjustments.bad_debts import invoice_write_off
 from salesledger.apps.payments.services import allocation_reverse
 from salesledger.apps.reporting.selectors import kpi_report, trend_report
 from salesledger.domain.errors import ValidationFailed
 from salesledger.domain.kpis import month_kpis
-from tests.unit.test_kpis import FEB, JAN_TO_MAR, MAR
 
 pytestmark = pytest.mark.django_db
 
