@@ -10,6 +10,7 @@ import json
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any, TextIO
 
 from salesledger.domain.aging import DEFAULT_BUCKETS
@@ -334,6 +335,58 @@ def cmd_report_trends(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report_forecast(args: argparse.Namespace) -> int:
+    from salesledger.apps.reporting.selectors import cash_forecast, forecast_backtest
+
+    company = company_of(args)
+    as_of = as_of_day(args, company)
+    base = company.base_currency
+    if args.backtest:
+        bt = forecast_backtest(company, as_of=as_of, weeks=args.weeks, runs=args.runs)
+        if args.json:
+            emit_json({"as_of": as_of, "weeks": args.weeks, "currency": base,
+                       "naive_error": _figure(bt.naive_error) or None,
+                       "expected_error": _figure(bt.expected_error) or None,
+                       "runs": [{"made_on": r.made_on,
+                                 "received": money(sum(r.actual), base),
+                                 "naive": money(sum(r.forecast.naive), base),
+                                 "expected": money(sum(r.forecast.expected), base)}
+                                for r in bt.runs]})
+            return 0
+        table(([r.made_on, major_text(sum(r.actual), base),
+                major_text(sum(r.forecast.naive), base),
+                major_text(sum(r.forecast.expected), base)] for r in bt.runs),
+              ["made on", "received", "naive", "expected"])
+        print(f"error over every week (Σ|forecast − received| ÷ Σ received): naive "
+              f"{_figure(bt.naive_error) or '-'} %, expected {_figure(bt.expected_error) or '-'} %"
+              f"; amounts in {base}")
+        return 0
+    w = cash_forecast(company, as_of=as_of, weeks=args.weeks)
+    starts = [as_of + timedelta(days=1 + 7 * k) for k in range(args.weeks)]
+    series = ("naive", "expected", "low", "high")
+    if args.csv:
+        with _csv_out(args.csv) as out:
+            out.writerow(["week", "from", "currency", *series])
+            for k, d in enumerate(starts):
+                out.writerow([k + 1, d, base,
+                              *[major_text(getattr(w, s)[k], base) for s in series]])
+        print(f"forecast of {args.weeks} weeks after {as_of}: wrote {args.csv}")
+        return 0
+    if args.json:
+        emit_json({"as_of": as_of, "currency": base, "weeks": [
+            {"week": k + 1, "from": d, **{s: money(getattr(w, s)[k], base) for s in series}}
+            for k, d in enumerate(starts)],
+            "total": {s: money(sum(getattr(w, s)), base) for s in series}})
+        return 0
+    rows = [[k + 1, d, *[major_text(getattr(w, s)[k], base) for s in series]]
+            for k, d in enumerate(starts)]
+    rows.append(["total", "", *[major_text(sum(getattr(w, s)), base) for s in series]])
+    table(rows, ["week", "from", "naive", "expected", "low", "high"])
+    print(f"receipts expected after {as_of} in {base}: naive on the due dates (overdue in "
+          "week 1); expected after each customer's median delay, low-high its spread")
+    return 0
+
+
 # ---------------------------------------------------------------- registration
 def _filter_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--customer", help="one customer (code)")
@@ -367,4 +420,11 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("--months", type=int, default=12, help="invoice months up to --as-of")
     p.add_argument("--by", choices=["cohort", "country"], default="cohort",
                    help="per invoice month, or per invoice month and country")
+    p.add_argument("--csv", metavar="FILE", help="write CSV to FILE")
+    p = add_command(g, common, "forecast", cmd_report_forecast,
+                    "expected receipts per week after --as-of, or (--backtest) its error")
+    p.add_argument("--weeks", type=int, default=13, help="weeks ahead (default 13)")
+    p.add_argument("--backtest", action="store_true",
+                   help="replay forecasts made on past month ends against what was received")
+    p.add_argument("--runs", type=int, default=12, help="month ends replayed by --backtest")
     p.add_argument("--csv", metavar="FILE", help="write CSV to FILE")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from salesledger.apps.core.models import Company
@@ -25,18 +25,21 @@ from salesledger.domain.aging import (
 )
 from salesledger.domain.countries import is_country
 from salesledger.domain.errors import ValidationFailed
+from salesledger.domain.forecast import Weeks
 from salesledger.domain.kpis import MonthInputs, MonthKpis, month_kpis
 from salesledger.domain.trends import flags as rise_flags
 from salesledger.money import is_currency
 
 from .aging import AgingCell, AgingScope, aging_cells, aging_item_rows, customer_names
-from .kpis import add_months, kpi_inputs, month_label, months_ending
+from .forecast import Backtest, backtest, forecast
+from .kpis import add_months, kpi_inputs, month_end, month_label, months_ending
 from .statement import Statement, currencies, customer_statement, running
 from .trends import CohortRow, cohort_rows
 from .unapplied import unapplied_cash_totals, unapplied_credit_notes, unapplied_receipts
 
-__all__ = ["AgingReport", "KpiMonth", "ReportFilters", "Statement", "TrendRow", "aging_items",
-           "aging_report", "currencies", "customer_statement", "kpi_report", "period_statement",
+__all__ = ["AgingReport", "Backtest", "KpiMonth", "ReportFilters", "Statement", "TrendRow",
+           "Weeks", "aging_items", "aging_report", "cash_forecast", "currencies",
+           "customer_statement", "forecast_backtest", "kpi_report", "period_statement",
            "running", "trend_report", "unapplied_items"]
 
 
@@ -225,3 +228,26 @@ def trend_report(company: Company, *, as_of: date, months: int = 12, by: str = "
                 if up:
                     marked[n].append(measure)
     return [TrendRow(r, tuple(marked[n])) for n, r in enumerate(rows)]
+
+
+def _weeks(weeks: int) -> int:
+    if not 1 <= weeks <= 52:
+        raise ValidationFailed(f"--weeks {weeks}: give 1 to 52", weeks=weeks)
+    return weeks
+
+
+def cash_forecast(company: Company, *, as_of: date, weeks: int = 13) -> Weeks:
+    """Expected receipts per week after ``as_of``, with the naive view beside them."""
+    return forecast(company, as_of=as_of, weeks=_weeks(weeks))
+
+
+def forecast_backtest(company: Company, *, as_of: date, weeks: int = 13, runs: int = 12
+                      ) -> Backtest:
+    """Forecasts made on the last days of the ``runs`` months whose ``weeks`` weeks after
+    ended by ``as_of``, against what was received."""
+    _weeks(weeks)
+    if not 1 <= runs <= 60:
+        raise ValidationFailed(f"--runs {runs}: give 1 to 60", runs=runs)
+    last = as_of - timedelta(days=7 * weeks)
+    days = [month_end(m) for m in months_ending(last, runs)]
+    return backtest(company, days=days, weeks=weeks)

@@ -1,0 +1,110 @@
+"""The cash-flow forecast and its backtest (docs/design/forecast.md).
+
+``payment_delays`` is the one estimator of when an item will be paid: each customer's delays
+(days from due date to payment) over the year before the forecast's day, read in one query;
+the pure rules are in ``domain/forecast.py``. The open items of the day come from the aging
+(exact for any past day), so a forecast made on a past day sees only what was known then, and
+the backtest compares it with the receipts applied in the weeks after.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.db import connection
+
+from salesledger.apps.core.models import Company
+from salesledger.apps.customers.models import Customer
+from salesledger.apps.invoicing.models import Instalment, Invoice
+from salesledger.apps.payments.models import Allocation
+from salesledger.domain.aging import parse_buckets
+from salesledger.domain.forecast import Delay, Weeks, error, estimator, week_of, weekly
+
+from .aging import AgingScope, aging_item_rows
+from .kpis import days_between
+
+HISTORY_DAYS = 365
+
+
+@dataclass(frozen=True)
+class Estimator:
+    own: dict[str, Delay]  # per customer code, for those with enough history
+    company: Delay
+
+    def delay(self, customer: str) -> Delay:
+        return self.own.get(customer, self.company)
+
+
+def payment_delays(company: Company, as_of: date) -> Estimator:
+    """Each customer's payment delays over the ``HISTORY_DAYS`` up to ``as_of``: every receipt
+    applied to an instalment (not reversed by ``as_of``), from its due date."""
+    a, i, cu = Allocation._meta.db_table, Instalment._meta.db_table, Customer._meta.db_table
+    sql = f"""SELECT c.code, {days_between('a.date', 'i.due_date')}
+              FROM {a} a JOIN {i} i ON i.id = a.instalment_id
+                   JOIN {cu} c ON c.id = a.customer_id
+              WHERE a.company_id = %s AND a.date > %s AND a.date <= %s
+                    AND a.receipt_id IS NOT NULL AND a.reversal_of_id IS NULL
+                    AND NOT EXISTS (SELECT 1 FROM {a} r WHERE r.reversal_of_id = a.id
+                                    AND r.date <= %s)"""
+    per: dict[str, list[int]] = defaultdict(list)
+    with connection.cursor() as cur:
+        cur.execute(sql, [company.pk, as_of - timedelta(days=HISTORY_DAYS), as_of, as_of])
+        for code, days in cur.fetchall():
+            per[code].append(int(days))
+    own, overall = estimator(dict(per))
+    return Estimator(own, overall)
+
+
+def forecast(company: Company, *, as_of: date, weeks: int = 13) -> Weeks:
+    """Expected receipts per week after ``as_of`` from the items open on it (base currency;
+    credit notes, which bring no cash, left out)."""
+    est = payment_delays(company, as_of)
+    scope = AgingScope(as_of=as_of, buckets=parse_buckets("current"))
+    items = ((r["due_date"], r["base_open"], est.delay(r["customer"]))
+             for r in aging_item_rows(company, scope) if r["type"] == "instalment")
+    return weekly(items, as_of, weeks)
+
+
+def received(company: Company, *, as_of: date, weeks: int) -> list[int]:
+    """What receipts paid, per week after ``as_of``, on the instalments of invoices issued
+    by then (base currency; reversals count on their own day)."""
+    a, i, v = Allocation._meta.db_table, Instalment._meta.db_table, Invoice._meta.db_table
+    end = as_of + timedelta(days=7 * weeks)
+    sql = f"""SELECT a.date, SUM(a.base_receivable) FROM {a} a
+              JOIN {i} i ON i.id = a.instalment_id JOIN {v} v ON v.id = i.invoice_id
+              WHERE a.company_id = %s AND a.date > %s AND a.date <= %s
+                    AND a.receipt_id IS NOT NULL AND v.issue_date <= %s
+              GROUP BY a.date"""
+    out = [0] * weeks
+    with connection.cursor() as cur:
+        cur.execute(sql, [company.pk, as_of, end, as_of])
+        for day, amount in cur.fetchall():
+            d = day if isinstance(day, date) else date.fromisoformat(str(day)[:10])
+            out[week_of(d, as_of)] += int(amount)
+    return out
+
+
+@dataclass(frozen=True)
+class BacktestRun:
+    made_on: date
+    forecast: Weeks
+    actual: list[int]
+
+
+@dataclass(frozen=True)
+class Backtest:
+    runs: list[BacktestRun]
+    naive_error: Decimal | None  # percent, over every week of every run
+    expected_error: Decimal | None
+
+
+def backtest(company: Company, *, days: list[date], weeks: int = 13) -> Backtest:
+    """Forecasts made on each of ``days`` against what was received in the weeks after."""
+    runs = [BacktestRun(d, forecast(company, as_of=d, weeks=weeks),
+                        received(company, as_of=d, weeks=weeks)) for d in days]
+    actual = [a for r in runs for a in r.actual]
+    return Backtest(runs, error([n for r in runs for n in r.forecast.naive], actual),
+                    error([e for r in runs for e in r.forecast.expected], actual))
