@@ -1,0 +1,76 @@
+"""``report kpis``, ``report trends`` and ``report forecast`` at the command line: JSON with
+money as strings and figures as text (null where a figure has no divisor), CSV files, and
+refusals as ``code: message``, exit 2."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from tests.support import run, run_json
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def books(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "init", "--company", "acme", "--owner", "alice")[0] == 0
+    for argv in (("customer", "add", "--code", "C1", "--name", "Dupont", "--country", "FR"),
+                 ("invoice", "create", "--customer", "C1", "--date", "2026-01-10",
+                  "--line", "Audit;1;1000;0", "--post", "--as-of", "2026-01-10"),
+                 ("invoice", "create", "--customer", "C1", "--date", "2026-02-15",
+                  "--line", "Audit;1;2000;0", "--post", "--as-of", "2026-02-15"),
+                 ("receipt", "record", "--customer", "C1", "--amount", "1000",
+                  "--date", "2026-02-19"),
+                 ("receipt", "allocate", "RCT2026-00001", "--auto", "--as-of", "2026-02-19")):
+        code, _, err = run(capsys, *argv)
+        assert code == 0, err
+
+
+def test_kpis_json_and_csv(capsys: pytest.CaptureFixture[str], books: None,
+                           tmp_path: Path) -> None:
+    out = run_json(capsys, "report", "kpis", "--months", "2", "--as-of", "2026-02-28")
+    jan, feb = out["months"]
+    assert (jan["month"], feb["month"]) == ("2026-01", "2026-02")
+    # February: 2,000.00 owed (not yet due) of 2,000.00 sold in 28 days; 1,000.00 paid
+    # 10 days after its due date (9 February), 40 days after the invoice
+    assert feb["dso"] == "28.0" and feb["best_dso"] == "28.0" and feb["cei"] == "100.0"
+    assert feb["days_to_pay"] == "40.0" and feb["days_late"] == "10.0"
+    assert feb["inputs"]["paid"] == {"amount": "1000.00", "currency": "EUR"}
+    assert jan["days_to_pay"] is None and jan["cei"] is None
+    path = tmp_path / "kpis.csv"
+    code, text, _ = run(capsys, "report", "kpis", "--months", "2", "--as-of", "2026-02-28",
+                        "--csv", str(path))
+    assert code == 0 and "wrote" in text
+    rows = list(csv.DictReader(path.open(encoding="utf-8")))
+    assert [r["month"] for r in rows] == ["2026-01", "2026-02"]
+    assert rows[1]["sales"] == "2000.00" and rows[1]["currency"] == "EUR"
+
+
+def test_trends_and_forecast(capsys: pytest.CaptureFixture[str], books: None) -> None:
+    out = run_json(capsys, "report", "trends", "--months", "2", "--as-of", "2026-02-28")
+    jan = out["cohorts"][0]
+    assert jan["cohort"] == "2026-01" and jan["late"]["count"] == 1
+    assert jan["late"]["amount"] == {"amount": "1000.00", "currency": "EUR"}
+    assert jan["unpaid_90"]["of"] == 0 and jan["unpaid_90"]["percent"] is None
+    fc = run_json(capsys, "report", "forecast", "--weeks", "4", "--as-of", "2026-02-28")
+    # 2,000.00 due on 17 March, in the third week after 28 February; C1 has one delay of
+    # history, too few: the company's (10 days, the same) is used
+    assert [w["naive"]["amount"] for w in fc["weeks"]] == ["0.00", "0.00", "2000.00", "0.00"]
+    assert [w["expected"]["amount"] for w in fc["weeks"]] == ["0.00", "0.00", "0.00",
+                                                              "2000.00"]
+    assert fc["weeks"][0]["from"] == "2026-03-01"
+
+
+@pytest.mark.parametrize("argv", [
+    ("report", "kpis", "--months", "0"),
+    ("report", "trends", "--months", "500"),
+    ("report", "forecast", "--weeks", "60"),
+    ("report", "forecast", "--backtest", "--runs", "0"),
+])
+def test_refusals(capsys: pytest.CaptureFixture[str], books: None,
+                  argv: tuple[str, ...]) -> None:
+    code, _, err = run(capsys, *argv)
+    assert code == 2 and err.startswith("invalid: ") and "Traceback" not in err
