@@ -376,14 +376,17 @@ def cmd_report_forecast(args: argparse.Namespace) -> int:
         emit_json({"as_of": as_of, "currency": base, "weeks": [
             {"week": k + 1, "from": d, **{s: money(getattr(w, s)[k], base) for s in series}}
             for k, d in enumerate(starts)],
-            "total": {s: money(sum(getattr(w, s)), base) for s in series}})
+            # the low and high of each week are a band, not amounts that add up
+            "total": {s: money(sum(getattr(w, s)), base) for s in ("naive", "expected")}})
         return 0
     rows = [[k + 1, d, *[major_text(getattr(w, s)[k], base) for s in series]]
             for k, d in enumerate(starts)]
-    rows.append(["total", "", *[major_text(sum(getattr(w, s)), base) for s in series]])
+    rows.append(["total", "", major_text(sum(w.naive), base), major_text(sum(w.expected), base),
+                 "", ""])
     table(rows, ["week", "from", "naive", "expected", "low", "high"])
     print(f"receipts expected after {as_of} in {base}: naive on the due dates (overdue in "
-          "week 1); expected after each customer's median delay, low-high its spread")
+          "week 1); expected after each customer's median delay; low-high the band of each "
+          "week from the spread of the delays (a band, not a sum)")
     return 0
 
 
