@@ -8,7 +8,9 @@ customer per 100 open items, invoices due in thirds, ten receipts per customer),
 the receipts oldest first on 2025-07-15 (``auto_allocate_all``), then times, in this process,
 ``aging_report`` (the selector behind ``salesledger report aging``) as of 2025-12-31 (after all
 of it: "today") and as of 2025-07-01 (before every allocation: each is rolled back), and the
-streamed detail of the past day (every item, as ``report aging --detail`` writes them). Each is
+streamed detail of the past day (every item, as ``report aging --detail`` writes them); then
+the KPIs of the 12 months to "today", the trends of its 12 invoice months, the 13-week
+forecast made on it and a backtest of three month ends. Each is
 timed ``--repeat`` times (default 3) and the best and median seconds are reported. The
 base-currency total is checked against the receivable control account. One JSON object is
 printed and written to ``bench/results/``.
@@ -59,7 +61,14 @@ def measure(size: str, repeat: int, db: str, made: dict[str, Any]) -> dict[str, 
     from salesledger.apps.core.selectors import company_resolve
     from salesledger.apps.ledger.models import JournalLine
     from salesledger.apps.payments.autoallocate import auto_allocate_all
-    from salesledger.apps.reporting.selectors import aging_items, aging_report
+    from salesledger.apps.reporting.selectors import (
+        aging_items,
+        aging_report,
+        cash_forecast,
+        forecast_backtest,
+        kpi_report,
+        trend_report,
+    )
 
     company = company_resolve(COMPANY)
     owner = get_user_model().objects.get(username="bench-owner")
@@ -77,6 +86,11 @@ def measure(size: str, repeat: int, db: str, made: dict[str, Any]) -> dict[str, 
         return sum(1 for _ in items)
 
     detail_t, listed = _timed(1, detail)
+    kpis_t, _ = _timed(repeat, lambda: kpi_report(company, as_of=TODAY, months=12))
+    trends_t, _ = _timed(repeat, lambda: trend_report(company, as_of=TODAY, months=12))
+    forecast_t, _ = _timed(repeat, lambda: cash_forecast(company, as_of=TODAY, weeks=13))
+    backtest_t, _ = _timed(1, lambda: forecast_backtest(company, as_of=TODAY, weeks=13,
+                                                        runs=3))
     for day, report in ((TODAY, r_today), (PAST, r_past)):
         control = (JournalLine.objects.filter(company=company, account__role="receivable",
                                               date__lte=day).aggregate(s=Sum("amount"))["s"])
@@ -86,6 +100,9 @@ def measure(size: str, repeat: int, db: str, made: dict[str, Any]) -> dict[str, 
             "open_today": r_today.items, "open_past": r_past.items,
             "today_seconds": today, "past_seconds": past,
             "detail_past_seconds": detail_t["best"], "detail_rows": listed,
+            "kpis_12_months_seconds": kpis_t, "trends_12_months_seconds": trends_t,
+            "forecast_13_weeks_seconds": forecast_t,
+            "backtest_3_runs_seconds": backtest_t["best"],
             "allocate_seconds": allocate_seconds,
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
             "machine": machine(), "date": datetime.now().strftime("%Y-%m-%d %H:%M"),
