@@ -74,3 +74,22 @@ def test_refusals(capsys: pytest.CaptureFixture[str], books: None,
                   argv: tuple[str, ...]) -> None:
     code, _, err = run(capsys, *argv)
     assert code == 2 and err.startswith("invalid: ") and "Traceback" not in err
+
+
+def test_charts_as_svg(capsys: pytest.CaptureFixture[str], books: None, tmp_path: Path) -> None:
+    import xml.etree.ElementTree as ET
+
+    ns = {"s": "http://www.w3.org/2000/svg"}
+    path = tmp_path / "aging.svg"
+    code, text, _ = run(capsys, "report", "aging", "--as-of", "2026-03-31", "--buckets",
+                        "current,30,60", "--svg", str(path))
+    assert code == 0 and "wrote" in text
+    bars = ET.parse(path).getroot().findall("s:rect[@class='bar']", ns)
+    # 2,000.00 due 17 March, 14 days late on 31 March: all in 1-30
+    assert [int(b.get("data-value", "")) for b in bars] == [0, 200000, 0, 0]
+    path = tmp_path / "forecast.svg"
+    assert run(capsys, "report", "forecast", "--as-of", "2026-02-28", "--weeks", "4",
+               "--svg", str(path))[0] == 0
+    root = ET.parse(path).getroot()
+    assert [int(c.get("data-value", "")) for c in root.findall(
+        "s:circle[@data-series='expected']", ns)] == [0, 0, 0, 200000]

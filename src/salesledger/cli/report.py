@@ -48,6 +48,11 @@ def _total(report: Any, values: dict[str, list[int]] | list[int]) -> Any:
     return [money(sum(v), cur) for cur, v in sorted(per.items())]
 
 
+def _write_text(path: str, text: str) -> None:
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(text)
+
+
 @contextmanager
 def _csv_out(path: str) -> Iterator[Any]:
     with open(path, "w", newline="", encoding="utf-8") as fh:
@@ -68,6 +73,14 @@ def cmd_report_aging(args: argparse.Namespace) -> int:
                           filters=_filters(args))
     n = len(report.buckets)
     values = report.base if in_base else report.by_currency
+    if args.svg:
+        from salesledger.formats.charts import aging_chart, to_svg
+
+        _write_text(args.svg, to_svg(aging_chart([b.label for b in report.buckets],
+                                                 report.base, report.base_currency,
+                                                 as_of.isoformat())))
+        print(f"aging on {as_of}: wrote {args.svg} (a chart, in {report.base_currency})")
+        return 0
     if args.csv:
         _aging_summary_csv(args.csv, report, in_base)
         print(f"aging on {as_of}: wrote {args.csv} ({len(report.customers)} customers)")
@@ -364,6 +377,14 @@ def cmd_report_forecast(args: argparse.Namespace) -> int:
     w = cash_forecast(company, as_of=as_of, weeks=args.weeks)
     starts = [as_of + timedelta(days=1 + 7 * k) for k in range(args.weeks)]
     series = ("naive", "expected", "low", "high")
+    if args.svg:
+        from salesledger.formats.charts import forecast_chart, to_svg
+
+        _write_text(args.svg, to_svg(forecast_chart(
+            [str(k + 1) for k in range(args.weeks)], w.naive, w.expected, w.low, w.high, base,
+            as_of.isoformat())))
+        print(f"forecast of {args.weeks} weeks after {as_of}: wrote {args.svg} (a chart)")
+        return 0
     if args.csv:
         with _csv_out(args.csv) as out:
             out.writerow(["week", "from", "currency", *series])
@@ -407,6 +428,8 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("--buckets", default=DEFAULT_BUCKETS,
                    help=f"age limits in days (default {DEFAULT_BUCKETS})")
     p.add_argument("--detail", action="store_true", help="one row per open item")
+    p.add_argument("--svg", metavar="FILE",
+                   help="draw the buckets (base currency) as an SVG chart in FILE")
     p.add_argument("--currency", choices=["base", "document"], default="base",
                    help="amounts in the company's currency at booking rates, or as invoiced")
     _filter_options(p)
@@ -430,4 +453,5 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("--backtest", action="store_true",
                    help="replay forecasts made on past month ends against what was received")
     p.add_argument("--runs", type=int, default=12, help="month ends replayed by --backtest")
+    p.add_argument("--svg", metavar="FILE", help="draw the forecast as an SVG chart in FILE")
     p.add_argument("--csv", metavar="FILE", help="write CSV to FILE")

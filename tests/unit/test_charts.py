@@ -1,0 +1,90 @@
+"""Charts drawn from one definition: the SVG is parsed and what was drawn is read back (the
+bars' heights in proportion to their amounts, the forecast's line inside its band), and the
+SVG is rendered into a PDF by WeasyPrint, as the pack will, and the PDF read back."""
+
+from __future__ import annotations
+
+import base64
+import io
+import xml.etree.ElementTree as ET
+
+import pytest
+from pypdf import PdfReader
+
+from salesledger.formats.charts import Chart, Series, aging_chart, forecast_chart, to_spec, to_svg
+
+NS = {"s": "http://www.w3.org/2000/svg"}
+
+
+def _parse(svg: str) -> ET.Element:
+    return ET.fromstring(svg)
+
+
+def test_aging_bars_are_in_proportion_to_the_amounts() -> None:
+    amounts = [86909, 48317, 0, 12000, 0, 250000]
+    labels = ["current", "1-30", "31-60", "61-90", "91-120", "over 120"]
+    root = _parse(to_svg(aging_chart(labels, amounts, "EUR", "2026-12-15")))
+    bars = root.findall("s:rect[@class='bar']", NS)
+    assert [int(b.get("data-value", "")) for b in bars] == amounts
+    heights = [float(b.get("height", "")) for b in bars]
+    assert heights[2] == heights[4] == 0
+    # each bar's height over its amount is the same scale
+    scales = {round(h / v, 6) for h, v in zip(heights, amounts, strict=True) if v}
+    assert max(scales) - min(scales) < 1e-4
+    # bars stand on the same base line, left to right in the order of the buckets
+    bottoms = {round(float(b.get("y", "")) + float(b.get("height", "")), 1) for b in bars}
+    assert len(bottoms) == 1
+    xs = [float(b.get("x", "")) for b in bars]
+    assert xs == sorted(xs)
+    texts = [t.text for t in root.findall("s:text[@class='category']", NS)]
+    assert texts == labels
+    # the highest tick covers the highest bar, in major units
+    ticks = [t.text for t in root.findall("s:text[@class='tick']", NS)]
+    assert ticks[0] == "0.00" and float(ticks[-1] or 0) >= 2500.00
+
+
+def test_the_forecast_line_lies_in_its_band() -> None:
+    weeks = ["1", "2", "3", "4"]
+    chart = forecast_chart(weeks, naive=[100000, 0, 50000, 0], expected=[40000, 60000, 0, 50000],
+                           low=[40000, 0, 0, 0], high=[100000, 60000, 50000, 50000],
+                           currency="EUR", as_of="2026-12-15")
+    root = _parse(to_svg(chart))
+    [band] = root.findall("s:polygon[@class='band']", NS)
+    points = [tuple(map(float, p.split(","))) for p in (band.get("points") or "").split()]
+    assert len(points) == 2 * len(weeks)
+    high, low = points[:4], list(reversed(points[4:]))
+    expected = [(float(c.get("cx", "")), float(c.get("cy", "")))
+                for c in root.findall("s:circle[@data-series='expected']", NS)]
+    for (hx, hy), (lx, ly), (ex, ey) in zip(high, low, expected, strict=True):
+        assert hx == lx == ex
+        assert hy <= ey <= ly  # SVG's y grows downwards
+    assert len(root.findall("s:polyline[@class='line']", NS)) == 2
+
+
+def test_the_definition_is_data_for_a_web_page() -> None:
+    spec = to_spec(aging_chart(["current", "over 30"], [1050, 0], "EUR", "2026-12-15"))
+    assert spec["series"] == [{"name": "open", "values": ["10.50", "0.00"]}]
+    assert spec["kind"] == "bars" and spec["band"] is None
+
+
+def test_a_chart_must_be_consistent() -> None:
+    with pytest.raises(ValueError):
+        Chart("x", "pie", ("a",), "EUR", (Series("s", (1,)),))
+    with pytest.raises(ValueError):
+        Chart("x", "bars", ("a", "b"), "EUR", (Series("s", (1,)),))
+
+
+def test_rendered_into_a_pdf() -> None:
+    from weasyprint import HTML
+
+    svg = to_svg(aging_chart(["current", "1-30"], [86909, 48317], "EUR", "2026-12-15"))
+    src = "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
+    pdf = HTML(string=f'<html><body><img src="{src}"></body></html>').write_pdf()
+    reader = PdfReader(io.BytesIO(pdf))
+    assert len(reader.pages) == 1
+    text = reader.pages[0].extract_text()
+    lines = text.split("\n")
+    assert lines[0] == "Aged receivables on 2026-12-15"
+    # the axis from 0 to 1,000.00 (above the highest bucket, 869.09), the buckets, the key
+    assert lines[1:] == ["0.00", "200.00", "400.00", "600.00", "800.00", "1000.00", "current",
+                         "1-30", "open (EUR)"]
