@@ -28,7 +28,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import date, timedelta
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -190,6 +191,54 @@ def main() -> None:
                 result = run("postgresql")
         else:
             result = run("sqlite")
+    print(json.dumps(result))
+
+
+# ---------------------------------------------------------------------------- other benchmarks
+def main_on_generated_books(description: str, name: str, repeat: int,
+                            measure: Callable[[str, int, str, dict[str, Any]], dict[str, Any]]
+                            ) -> None:
+    """The command line of a benchmark that measures the books this module generates
+    (``bench_aging.py``, ``bench_web.py``): ``size [--seed] [--repeat] [--database-url]
+    [--results]``. The books are made in a child process in a fresh database (SQLite in a
+    temporary folder, or a new PostgreSQL database next to the one named, dropped afterwards);
+    ``measure(size, repeat, db, made)`` times them in this process, and its figures are printed
+    and written to ``results/NAME-SIZE-DB-STAMP.json``."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("size", choices=SIZES, nargs="?", default="small")
+    parser.add_argument("--seed", type=int, default=20261123)
+    parser.add_argument("--repeat", type=int, default=repeat)
+    parser.add_argument("--database-url", help="PostgreSQL server to run on (a new database "
+                                               "is created next to the one named)")
+    parser.add_argument("--results", default=str(HERE / "results"))
+    args = parser.parse_args()
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "salesledger.config.settings")
+    os.environ.pop("SALESLEDGER_DATABASE_URL", None)
+    with tempfile.TemporaryDirectory(prefix="salesledger-bench-") as tmp:
+        home = Path(tmp)
+        os.environ["SALESLEDGER_HOME"] = str(home)
+        (home / "var").mkdir()
+        os.environ["SALESLEDGER_SECRET_KEY"] = "bench-not-secret"
+
+        def run(db: str) -> dict[str, Any]:
+            child = subprocess.run(
+                [sys.executable, str(HERE / "bench_allocate.py"), args.size, "--seed",
+                 str(args.seed), "--generate-only"], env=os.environ.copy(), check=True,
+                capture_output=True, text=True)
+            made = json.loads(child.stdout.strip().splitlines()[-1])
+            return measure(args.size, args.repeat, db, made)
+
+        if args.database_url:
+            with fresh_postgres(args.database_url) as url:
+                os.environ["SALESLEDGER_DATABASE_URL"] = url
+                result = run("postgresql")
+        else:
+            result = run("sqlite")
+    out = Path(args.results)
+    out.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    (out / f"{name}-{args.size}-{result['db']}-{stamp}.json").write_text(
+        json.dumps(result, indent=2) + "\n")
     print(json.dumps(result))
 
 

@@ -14,13 +14,9 @@ the page issued. One JSON object is printed and written to ``bench/results/``.
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
@@ -30,8 +26,12 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from bench_aging import TODAY  # noqa: E402
-from bench_allocate import ALLOCATE_ON, COMPANY, SIZES  # noqa: E402
-from bench_import import fresh_postgres, machine  # noqa: E402
+from bench_allocate import (  # noqa: E402
+    ALLOCATE_ON,
+    COMPANY,
+    main_on_generated_books,
+)
+from bench_import import machine  # noqa: E402
 
 
 def measure(size: str, repeat: int, db: str, made: dict[str, Any]) -> dict[str, Any]:
@@ -88,43 +88,7 @@ def measure(size: str, repeat: int, db: str, made: dict[str, Any]) -> dict[str, 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("size", choices=SIZES, nargs="?", default="small")
-    parser.add_argument("--seed", type=int, default=20261123)
-    parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--database-url", help="PostgreSQL server to run on (a new database "
-                                               "is created next to the one named)")
-    parser.add_argument("--results", default=str(HERE / "results"))
-    args = parser.parse_args()
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "salesledger.config.settings")
-    os.environ.pop("SALESLEDGER_DATABASE_URL", None)
-    with tempfile.TemporaryDirectory(prefix="salesledger-bench-") as tmp:
-        home = Path(tmp)
-        os.environ["SALESLEDGER_HOME"] = str(home)
-        (home / "var").mkdir()
-        os.environ["SALESLEDGER_SECRET_KEY"] = "bench-not-secret"
-
-        def run(db: str) -> dict[str, Any]:
-            child = subprocess.run(
-                [sys.executable, str(HERE / "bench_allocate.py"), args.size, "--seed",
-                 str(args.seed), "--generate-only"], env=os.environ.copy(), check=True,
-                capture_output=True, text=True)
-            made = json.loads(child.stdout.strip().splitlines()[-1])
-            return measure(args.size, args.repeat, db, made)
-
-        if args.database_url:
-            with fresh_postgres(args.database_url) as url:
-                os.environ["SALESLEDGER_DATABASE_URL"] = url
-                result = run("postgresql")
-        else:
-            result = run("sqlite")
-    out = Path(args.results)
-    out.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    (out / f"web-{args.size}-{result['db']}-{stamp}.json").write_text(
-        json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result))
-
+    main_on_generated_books(__doc__.split("\n\n")[0], "web", 5, measure)
 
 if __name__ == "__main__":
     main()
