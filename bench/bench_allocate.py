@@ -37,7 +37,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bench_import import fresh_postgres, machine  # noqa: E402
+from bench_import import bench_database, machine  # noqa: E402
 
 # size -> (open items, receipts)
 SIZES = {"small": (10_000, 1_000), "medium": (100_000, 10_000), "large": (1_000_000, 100_000)}
@@ -170,28 +170,19 @@ def main() -> None:
     if args.generate_only:  # the child: the environment names the database
         print(json.dumps(generate(args.size, args.seed)))
         return
-    os.environ.pop("SALESLEDGER_DATABASE_URL", None)
-    with tempfile.TemporaryDirectory(prefix="salesledger-bench-") as tmp:
-        home = Path(tmp)
-        os.environ["SALESLEDGER_HOME"] = str(home)
-        (home / "var").mkdir()
-        os.environ["SALESLEDGER_SECRET_KEY"] = "bench-not-secret"
-
-        def run(db: str) -> dict[str, Any]:
-            child = subprocess.run(
-                [sys.executable, __file__, args.size, "--seed", str(args.seed),
-                 "--generate-only"], env=os.environ.copy(), check=True, capture_output=True,
-                text=True)
-            made = json.loads(child.stdout.strip().splitlines()[-1])
-            return allocate(args.size, args.policy, args.chunk, not args.no_check, db, made)
-
-        if args.database_url:
-            with fresh_postgres(args.database_url) as url:
-                os.environ["SALESLEDGER_DATABASE_URL"] = url
-                result = run("postgresql")
-        else:
-            result = run("sqlite")
+    with bench_database(args.database_url) as (_, db):
+        result = allocate(args.size, args.policy, args.chunk, not args.no_check, db,
+                          generated(args.size, args.seed))
     print(json.dumps(result))
+
+
+def generated(size: str, seed: int) -> dict[str, Any]:
+    """Make the books of ``size`` in a child process, in the database the environment names
+    (so that the measuring process starts with nothing loaded); return what it made."""
+    child = subprocess.run(
+        [sys.executable, str(HERE / "bench_allocate.py"), size, "--seed", str(seed),
+         "--generate-only"], env=os.environ.copy(), check=True, capture_output=True, text=True)
+    return dict(json.loads(child.stdout.strip().splitlines()[-1]))
 
 
 # ---------------------------------------------------------------------------- other benchmarks
@@ -212,28 +203,8 @@ def main_on_generated_books(description: str, name: str, repeat: int,
                                                "is created next to the one named)")
     parser.add_argument("--results", default=str(HERE / "results"))
     args = parser.parse_args()
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "salesledger.config.settings")
-    os.environ.pop("SALESLEDGER_DATABASE_URL", None)
-    with tempfile.TemporaryDirectory(prefix="salesledger-bench-") as tmp:
-        home = Path(tmp)
-        os.environ["SALESLEDGER_HOME"] = str(home)
-        (home / "var").mkdir()
-        os.environ["SALESLEDGER_SECRET_KEY"] = "bench-not-secret"
-
-        def run(db: str) -> dict[str, Any]:
-            child = subprocess.run(
-                [sys.executable, str(HERE / "bench_allocate.py"), args.size, "--seed",
-                 str(args.seed), "--generate-only"], env=os.environ.copy(), check=True,
-                capture_output=True, text=True)
-            made = json.loads(child.stdout.strip().splitlines()[-1])
-            return measure(args.size, args.repeat, db, made)
-
-        if args.database_url:
-            with fresh_postgres(args.database_url) as url:
-                os.environ["SALESLEDGER_DATABASE_URL"] = url
-                result = run("postgresql")
-        else:
-            result = run("sqlite")
+    with bench_database(args.database_url) as (_, db):
+        result = measure(args.size, args.repeat, db, generated(args.size, args.seed))
     out = Path(args.results)
     out.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")

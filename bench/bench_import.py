@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -68,6 +69,27 @@ def fresh_postgres(url: str) -> Any:
         connections.close_all()
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
+
+
+@contextlib.contextmanager
+def bench_database(database_url: str | None) -> Iterator[tuple[Path, str]]:
+    """A fresh home and database for one benchmark run, named in the environment that
+    Django and child processes read: SQLite under a temporary home, or with ``database_url`` a
+    new PostgreSQL database next to the one named (dropped on exit). Yields the home and
+    ``"sqlite"`` or ``"postgresql"``."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "salesledger.config.settings")
+    os.environ.pop("SALESLEDGER_DATABASE_URL", None)
+    with tempfile.TemporaryDirectory(prefix="salesledger-bench-") as tmp:
+        home = Path(tmp)
+        os.environ["SALESLEDGER_HOME"] = str(home)
+        (home / "var").mkdir()
+        os.environ["SALESLEDGER_SECRET_KEY"] = "bench-not-secret"
+        if database_url:
+            with fresh_postgres(database_url) as url:
+                os.environ["SALESLEDGER_DATABASE_URL"] = url
+                yield home, "postgresql"
+        else:
+            yield home, "sqlite"
 
 
 def cli(*argv: str) -> tuple[dict[str, Any], float, float, float]:
@@ -158,21 +180,9 @@ def main() -> None:
     parser.add_argument("--results", type=Path, default=HERE / "results",
                         help="directory of the JSON results file (default bench/results)")
     args = parser.parse_args()
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "salesledger.config.settings")
-    os.environ.pop("SALESLEDGER_DATABASE_URL", None)
-    with tempfile.TemporaryDirectory(prefix="salesledger-bench-") as tmp:
-        home = Path(tmp)
-        os.environ["SALESLEDGER_HOME"] = str(home)
-        (home / "var").mkdir()
-        os.environ["SALESLEDGER_SECRET_KEY"] = "bench-not-secret"
-        if args.database_url:
-            with fresh_postgres(args.database_url) as url:
-                os.environ["SALESLEDGER_DATABASE_URL"] = url
-                results = run(args.size, home, seed=args.seed, numbers=args.numbers,
-                              db="postgresql", data=args.data)
-        else:
-            results = run(args.size, home, seed=args.seed, numbers=args.numbers, db="sqlite",
-                          data=args.data)
+    with bench_database(args.database_url) as (home, db):
+        results = run(args.size, home, seed=args.seed, numbers=args.numbers, db=db,
+                      data=args.data)
     stamp = datetime.now(UTC)
     for r in results:
         r["date"] = stamp.strftime("%Y-%m-%d %H:%M")
@@ -181,7 +191,6 @@ def main() -> None:
         r["load_average"] = [round(x, 2) for x in os.getloadavg()]
         print(json.dumps(r))
     args.results.mkdir(parents=True, exist_ok=True)
-    db = "postgresql" if args.database_url else "sqlite"
     name = "-".join(filter(None, ["import", args.size, db, "numbers" if args.numbers else "",
                                   args.label, stamp.strftime("%Y%m%dT%H%M%S")]))
     (args.results / f"{name}.json").write_text(json.dumps(results, indent=1) + "\n")

@@ -44,7 +44,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bench_import import fresh_postgres, machine  # noqa: E402
+from bench_import import bench_database, machine  # noqa: E402
 
 # size -> (statement lines, open invoices); one customer per 10 invoices
 SIZES = {"small": (1_000, 10_000), "medium": (10_000, 100_000),
@@ -415,19 +415,8 @@ def main() -> None:
                                                "is created next to the one named)")
     parser.add_argument("--results", default=str(HERE / "results"))
     args = parser.parse_args()
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "salesledger.config.settings")
-    os.environ.pop("SALESLEDGER_DATABASE_URL", None)
-    with tempfile.TemporaryDirectory(prefix="salesledger-bench-") as tmp:
-        home = Path(tmp)
-        os.environ["SALESLEDGER_HOME"] = str(home)
-        (home / "var").mkdir()
-        os.environ["SALESLEDGER_SECRET_KEY"] = "bench-not-secret"
-        if args.database_url:
-            with fresh_postgres(args.database_url) as url:
-                os.environ["SALESLEDGER_DATABASE_URL"] = url
-                result = measure(args.size, args.seed, "postgresql")
-        else:
-            result = measure(args.size, args.seed, "sqlite")
+    with bench_database(args.database_url) as (_, db):
+        result = measure(args.size, args.seed, db)
     out = Path(args.results)
     out.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
