@@ -52,15 +52,12 @@ def _paged(rows: list[Any], page: int) -> dict[str, Any]:
 def dashboard(request: HttpRequest, code: str) -> HttpResponse:
     ws = workspace(request, code)
     report = aging_report(ws.company, as_of=ws.as_of)
-    top = sorted((c for c in report.customers if report.overdue_of(c.base) > 0),
-                 key=lambda c: (-report.overdue_of(c.base), c.code))[:TOP_OVERDUE]
-    unapplied = sorted(report.unapplied.items())
     return _page(request, ws, "web/dashboard.html", report=report,
                  buckets=list(zip(report.buckets, report.base, strict=True)),
                  overdue=report.overdue_of(report.base),
-                 top=[(c, report.overdue_of(c.base), sum(c.base)) for c in top],
-                 unapplied=unapplied,
-                 unapplied_base=sum(base for _, (_, base) in unapplied))
+                 top=report.top_overdue(TOP_OVERDUE),
+                 unapplied=sorted(report.unapplied.items()),
+                 unapplied_base=report.unapplied_base)
 
 
 @login_required

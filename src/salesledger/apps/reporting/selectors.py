@@ -106,6 +106,18 @@ class AgingReport:
         """The overdue part of bucket amounts of this report (aged by due date)."""
         return overdue_part(self.buckets, amounts) if self.by == AgeBy.DUE else 0
 
+    def top_overdue(self, n: int) -> list[tuple[CustomerAging, int, int]]:
+        """The ``n`` customers with the most overdue (base currency), most first, then by
+        code: each with its overdue part and its whole balance."""
+        ranked = sorted(((c, self.overdue_of(c.base)) for c in self.customers),
+                        key=lambda pair: (-pair[1], pair[0].code))
+        return [(c, overdue, sum(c.base)) for c, overdue in ranked[:n] if overdue > 0]
+
+    @property
+    def unapplied_base(self) -> int:
+        """Unapplied cash on the day in base currency, all currencies together."""
+        return sum(base for _, base in self.unapplied.values())
+
 
 def aging_report(company: Company, *, as_of: date, by: str = "due",
                  buckets: str = DEFAULT_BUCKETS,
