@@ -76,6 +76,8 @@ def story(tmp: Path) -> list[tuple[str, Step]]:
     return [
         ("init", ("init", "--company", "acme", "--owner", "alice", "--name", "Acme")),
         ("user", ("user", "add", "bob", "--role", "clerk")),
+        ("", ("user", "role", "bob", "credit_controller")),
+        ("", ("user", "role", "bob", "clerk")),
         ("company", ("company", "set", "--iban", "FR7630006000011234567890189", "--bic",
                      "AGRIFRPP", "--address-line1", "12 rue de la Paix", "--city", "Paris",
                      "--postal-code", "75002", "--email", "billing@acme.example",

@@ -13,6 +13,8 @@ its own, which adds it to the parser with a ``register`` function:
 - ``quote.py``: ``quote``; ``recurring.py``: ``recurring``; ``fx.py``: ``fx``;
   ``template.py``: ``template``
 - ``bank.py``: ``bank`` (bank accounts, statement import)
+- ``credit.py``: ``credit``; ``collections.py``: ``dispute``, ``promise``, ``plan``,
+  ``worklist``; ``dunning.py``: ``dunning``
 - ``serve.py``: ``serve``, ``worker``; ``backup.py``: ``backup``, ``restore``
 
 They share ``common.py`` (the company, user and day a command acts for; parsing typed

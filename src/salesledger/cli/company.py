@@ -46,6 +46,19 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_user_role(args: argparse.Namespace) -> int:
+    from salesledger.apps.core.services import user_role
+
+    company = company_of(args)
+    m = user_role(actor=actor_of(args, company), company=company, username=args.username,
+                  role=args.role)
+    if args.json:
+        emit_json({"user": args.username, "company": company.code, "role": m.role})
+    else:
+        print(f"{args.username} is now {m.role} of {company.code}")
+    return 0
+
+
 def cmd_user_two_factor_reset(args: argparse.Namespace) -> int:
     from salesledger.apps.core.access import user_two_factor_reset
 
@@ -171,13 +184,20 @@ def register_init(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("--password")
 
 
+ROLES = ["owner", "manager", "clerk", "viewer", "credit_controller", "collector"]
+
+
 def register_user(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     g = add_group(sub, "user", "users of a company")
     p = add_command(g, common, "add", cmd_user_add, "add a user to the company with a role")
     p.add_argument("username")
-    p.add_argument("--role", required=True, choices=["owner", "manager", "clerk", "viewer"])
+    p.add_argument("--role", required=True, choices=ROLES)
     p.add_argument("--email")
     p.add_argument("--password")
+    p = add_command(g, common, "role", cmd_user_role,
+                    "change a member's role (owner only; the last owner stays owner)")
+    p.add_argument("username")
+    p.add_argument("role", choices=ROLES)
     p = add_command(g, common, "two-factor-reset", cmd_user_two_factor_reset,
                     "remove a user's authenticator (a lost or replaced phone); owner only")
     p.add_argument("username")

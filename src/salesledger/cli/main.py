@@ -29,8 +29,11 @@ def build_parser() -> argparse.ArgumentParser:
         adjustment,
         backup,
         bank,
+        collections,
         company,
+        credit,
         customer,
+        dunning,
         fx,
         interchange,
         invoice,
@@ -70,7 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
         serve.register_serve,
         quote.register, recurring.register, serve.register_worker, fx.register,
         company.register, template.register, adjustment.register, receipt.register_refund,
-        terms.register, bank.register,
+        terms.register, bank.register, credit.register, collections.register,
+        dunning.register,
     ):
         register(sub, common)
     return parser

@@ -162,7 +162,10 @@ INSTALLED_APPS = [
     "salesledger.apps.recurring",
     "salesledger.apps.documents",
     "salesledger.apps.banking",
+    "salesledger.apps.credit",
     "salesledger.apps.reporting",
+    "salesledger.apps.collections",
+    "salesledger.apps.dunning",
     "salesledger.apps.interchange",
     # The web workspace (docs/design/web.md): pages, static files, translations.
     "salesledger.web",

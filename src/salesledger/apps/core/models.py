@@ -19,9 +19,29 @@ class Role(models.TextChoices):
     MANAGER = "manager", "Manager"
     CLERK = "clerk", "Clerk"
     VIEWER = "viewer", "Viewer"
+    # Specialists: each writes what a clerk writes, plus what only it (and an owner) may do.
+    CREDIT_CONTROLLER = "credit_controller", "Credit controller"
+    COLLECTOR = "collector", "Collector"
 
 
-ROLE_RANK = {Role.VIEWER: 0, Role.CLERK: 1, Role.MANAGER: 2, Role.OWNER: 3}
+ROLE_RANK = {Role.VIEWER: 0, Role.CLERK: 1, Role.COLLECTOR: 1, Role.CREDIT_CONTROLLER: 1,
+             Role.MANAGER: 2, Role.OWNER: 3}
+
+
+class Capability(models.TextChoices):
+    """What a role may do beyond its rank: the specialist roles' own powers."""
+
+    # Post an invoice or accept a quote that a credit hold refuses, with a comment.
+    CREDIT_OVERRIDE = "credit_override", "Override a credit hold"
+    # Be assigned customers to chase and work the collections worklist.
+    COLLECT = "collect", "Chase customers"
+
+
+ROLE_CAPABILITIES: dict[Capability, frozenset[Role]] = {
+    Capability.CREDIT_OVERRIDE: frozenset({Role.OWNER, Role.CREDIT_CONTROLLER}),
+    Capability.COLLECT: frozenset({Role.OWNER, Role.MANAGER, Role.COLLECTOR,
+                                   Role.CREDIT_CONTROLLER}),
+}
 
 
 class Company(models.Model):
@@ -112,7 +132,7 @@ class Membership(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
     )
-    role = models.CharField(max_length=10, choices=Role.choices, default=Role.CLERK)
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.CLERK)
 
     class Meta:
         constraints = [

@@ -25,7 +25,15 @@ from salesledger.money import is_currency
 from . import events
 from .actors import Actor
 from .audit import audit
-from .models import ROLE_RANK, Company, Membership, NumberCounter, Role
+from .models import (
+    ROLE_CAPABILITIES,
+    ROLE_RANK,
+    Capability,
+    Company,
+    Membership,
+    NumberCounter,
+    Role,
+)
 
 SERIES_PREFIX = {"INV": "INV", "CN": "CN", "RCT": "RCT"}
 
@@ -44,6 +52,29 @@ def require_role(company: Company, actor: Actor, minimum: Role) -> None:
     if role is None or ROLE_RANK[Role(role)] < ROLE_RANK[minimum]:
         raise PermissionDenied(
             f"{actor} needs the {minimum.value} role in {company.code} for this",
+            company=company.code,
+        )
+
+
+def has_capability(company: Company, actor: Actor, capability: Capability) -> bool:
+    """Whether ``actor`` holds a role of ``company`` with ``capability``; ``None`` (the
+    operator at the command line, a scheduled task) and a superuser hold every one."""
+    if actor is None or getattr(actor, "is_superuser", False):
+        return True
+    role = (
+        Membership.objects.filter(company=company, user=actor)
+        .values_list("role", flat=True)
+        .first()
+    )
+    return role is not None and Role(role) in ROLE_CAPABILITIES[capability]
+
+
+def require_capability(company: Company, actor: Actor, capability: Capability) -> None:
+    """Refuse unless ``actor`` holds ``capability`` in ``company`` (see ``has_capability``)."""
+    if not has_capability(company, actor, capability):
+        roles = " or ".join(sorted(r.value for r in ROLE_CAPABILITIES[capability]))
+        raise PermissionDenied(
+            f"{actor} needs the {roles} role in {company.code} to {capability.label.lower()}",
             company=company.code,
         )
 
@@ -176,6 +207,34 @@ def membership_set(*, actor: Actor, company: Company, username: str, role: str) 
         )
         audit(company, actor, "membership.set", "user", user.pk, role=role)
     return m
+
+
+def user_role(*, actor: Actor, company: Company, username: str, role: str) -> Membership:
+    """Change the role of ``username``, already a member of ``company``. Owner only; audited
+    with the role before and after. The last owner cannot be demoted: a company always has
+    someone who may manage its users."""
+    require_role(company, actor, Role.OWNER)
+    if role not in Role.values:
+        raise ValidationFailed(f"unknown role {role!r}; use one of {', '.join(Role.values)}")
+    with transaction.atomic():
+        member = (Membership.objects.select_for_update()
+                  .filter(company=company, user__username=username).first())
+        if member is None:
+            raise NotFound(f"{username!r} is not a member of {company.code}", user=username)
+        before = member.role
+        if before == Role.OWNER and role != Role.OWNER:
+            owners = (Membership.objects.select_for_update()
+                      .filter(company=company, role=Role.OWNER).count())
+            if owners <= 1:
+                raise ValidationFailed(
+                    f"{username} is the only owner of {company.code}: make another user "
+                    "owner first", user=username)
+        if before != role:
+            member.role = Role(role)
+            member.save(update_fields=["role"])
+            audit(company, actor, "membership.role", "user", member.user_id,
+                  before={"role": before}, after={"role": role})
+    return member
 
 
 def company_close_period(*, actor: Actor, company: Company, through: date) -> Company:
