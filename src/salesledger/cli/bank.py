@@ -1,6 +1,7 @@
 """``bank account add|list``, ``bank mapping add|list``, ``bank import``, ``bank statements``,
-``bank lines``, ``bank match``, ``bank review``, ``bank confirm|reject|unmatch`` and ``bank
-settings``: the company's bank accounts, their statements and the cash applied from them.
+``bank lines``, ``bank match``, ``bank review``, ``bank confirm|reject|unmatch``, ``bank
+direct-debit`` and ``bank settings``: the company's bank accounts, their statements and the
+cash applied from them.
 Parsing and rendering only; the ledger app keeps the accounts, the banking app imports the
 statements and matches their lines."""
 
@@ -12,8 +13,16 @@ from typing import Any
 
 from salesledger.domain.errors import ValidationFailed
 
-from .common import Subparsers, actor_of, add_command, add_group, as_of_day, company_of
-from .files import read_bytes
+from .common import (
+    Subparsers,
+    actor_of,
+    add_command,
+    add_group,
+    as_of_day,
+    company_of,
+    parse_date,
+)
+from .files import read_bytes, write_output
 from .render import emit_json, money, money_text, table
 
 
@@ -318,6 +327,46 @@ def cmd_settings(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_direct_debit(args: argparse.Namespace) -> int:
+    from salesledger.apps.banking.direct_debits import direct_debit_collect
+
+    company = company_of(args)
+    result = direct_debit_collect(actor=actor_of(args, company), company=company,
+                                  due_by=parse_date(args.due_by, "--due-by"),
+                                  account_code=args.account or "",
+                                  today=as_of_day(args, company), dry_run=args.dry_run)
+    where = ""
+    if result.content and args.file:
+        where = write_output(result.content, args.file)
+    if args.json:
+        emit_json({
+            "due_by": result.due_by.isoformat(), "dry_run": args.dry_run,
+            "message_id": result.message_id, "file": where or None,
+            "count": len(result.debits), "total": money(result.total, "EUR"),
+            "debits": [{"customer": d.customer, "invoice": d.invoice,
+                        "instalment": d.instalment, "amount": money(d.amount, "EUR"),
+                        "end_to_end_id": d.end_to_end_id, "sequence": d.sequence,
+                        "collection_date": d.collection_date.isoformat()}
+                       for d in result.debits],
+            "skipped": [{"customer": s.customer, "invoice": s.invoice,
+                         "amount": money(s.amount, s.currency), "reason": s.reason}
+                        for s in result.skipped]})
+        return 0
+    if not result.debits:
+        print(f"nothing to collect by direct debit due by {result.due_by}")
+    else:
+        verb = "would collect" if args.dry_run else "collecting"
+        print(f"{verb} {len(result.debits)} debit(s), {money_text(result.total, 'EUR')}"
+              + (f"; file {where}" if where else ""))
+        table([(d.customer, d.invoice, money_text(d.amount, "EUR"), d.sequence,
+                d.collection_date.isoformat(), d.end_to_end_id) for d in result.debits],
+              ["customer", "invoice", "amount", "type", "collect on", "end-to-end id"])
+    for s in result.skipped:
+        print(f"  skipped {s.customer} {s.invoice} ({money_text(s.amount, s.currency)}): "
+              f"{s.reason}")
+    return 0
+
+
 def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     g = add_group(sub, "bank", "bank accounts and statements")
     acc = add_group(g, "account", "the company's bank accounts")
@@ -374,6 +423,15 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     p = add_command(g, common, "unmatch", cmd_unmatch,
                     "undo an applied line (its receipt reversed)")
     p.add_argument("line", type=int)
+    p = add_command(g, common, "direct-debit", cmd_direct_debit,
+                    "collect by SEPA direct debit the instalments due by a day of the "
+                    "customers with a mandate: a pain.008 file for the bank")
+    p.add_argument("--due-by", required=True, metavar="YYYY-MM-DD")
+    p.add_argument("--account", help="the bank account collecting (default the main one)")
+    p.add_argument("--file", metavar="FILE", help="write the pain.008 file here (- for "
+                   "standard output)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="say what would be collected, keep nothing")
     p = add_command(g, common, "settings", cmd_settings, "show or set the auto-apply "
                     "threshold")
     p.add_argument("--auto-apply-threshold", type=float, metavar="CONFIDENCE",

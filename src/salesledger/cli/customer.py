@@ -61,6 +61,8 @@ def cmd_customer_add(args: argparse.Namespace) -> int:
         legal_id=args.legal_id or "",
         endpoint=args.endpoint or "",
         mandate_reference=args.mandate or "",
+        mandate_signed=(parse_date(args.mandate_signed, "--mandate-signed")
+                        if args.mandate_signed else None),
         billing=billing,
         contacts=[
             ContactInput(
@@ -99,7 +101,7 @@ def cmd_customer_list(args: argparse.Namespace) -> int:
 
 # The customer fields ``customer update`` changes, as options of the same names.
 UPDATABLE = ("name", "legal_name", "tax_id", "country", "language", "email", "phone", "notes",
-             "credit_limit", "legal_id", "endpoint", "mandate_reference")
+             "credit_limit", "legal_id", "endpoint", "mandate_reference", "mandate_signed")
 # How e-invoices identify a customer, and its direct-debit mandate: the help of each option.
 EINVOICE_HELP = {
     "legal_id": "legal registration number (EN 16931 BT-47): a SIREN or SIRET as typed, or "
@@ -108,6 +110,8 @@ EINVOICE_HELP = {
                 "0009:73282932000074 or 0088:5790000435951",
     "mandate_reference": "SEPA direct-debit mandate reference (BT-89): invoices are then "
                          "collected from the customer's first bank account",
+    "mandate_signed": "the day the customer signed the direct-debit mandate (YYYY-MM-DD), "
+                      "needed to collect under it",
 }
 # The address fields, as the options of ``customer add`` and ``customer update`` name them.
 ADDRESS_OPTIONS = {"address": "line1", "address_line2": "line2", "postal_code": "postal_code",
@@ -127,6 +131,9 @@ def cmd_customer_update(args: argparse.Namespace) -> int:
     actor = actor_of(args, company)
     changes = {field: getattr(args, field) for field in UPDATABLE
                if getattr(args, field) is not None}
+    if changes.get("mandate_signed") is not None:
+        changes["mandate_signed"] = (parse_date(changes["mandate_signed"], "--mandate-signed")
+                                     if changes["mandate_signed"] else None)
     if args.po_required is not None:
         changes["po_required"] = args.po_required
     address = {field: getattr(args, option) for option, field in ADDRESS_OPTIONS.items()
@@ -166,7 +173,8 @@ def cmd_customer_show(args: argparse.Namespace) -> int:
             ("tax id", d["tax_id"]),
             *([("registration", d["legal_id"])] if d["legal_id"] else []),
             *([("e-invoice address", d["endpoint"])] if d["endpoint"] else []),
-            *([("direct-debit mandate", d["mandate_reference"])]
+            *([("direct-debit mandate", d["mandate_reference"]
+                + (f" signed {d['mandate_signed']}" if d.get("mandate_signed") else ""))]
               if d["mandate_reference"] else []),
             ("country", d["country"]),
             ("language", d["language"]),
@@ -387,6 +395,7 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("--legal-id", help=EINVOICE_HELP["legal_id"])
     p.add_argument("--endpoint", help=EINVOICE_HELP["endpoint"])
     p.add_argument("--mandate", help=EINVOICE_HELP["mandate_reference"])
+    p.add_argument("--mandate-signed", metavar="YYYY-MM-DD", help=EINVOICE_HELP["mandate_signed"])
     p.add_argument("--language", default="en")
     p.add_argument("--iban", action="append")
     p.add_argument("--po-required", action="store_true")

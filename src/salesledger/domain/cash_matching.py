@@ -4,7 +4,8 @@ customers, known and learned payer IBANs) and hands them in; nothing here reads 
 
 The pipeline, per line:
 
-1. **keys**: ISO 11649 RF references, and invoice numbers found in the text whatever the
+1. **keys**: the end-to-end id of one of our direct debits (the bank returns it with the
+   money collected), ISO 11649 RF references, and invoice numbers found in the text whatever the
    spacing, separators, prefix or case; against the open invoices of a customer already
    known, and none found as written, a number with one digit dropped, added or two
    neighbouring ones swapped too;
@@ -390,6 +391,9 @@ def fit_customer(amount: int, day: date, invoices: Sequence[OpenInvoice], tolera
 IBAN_KNOWN = 0.99
 IBAN_LEARNED = 0.98
 RF_FOUND = 1.0
+# The key under which the banking app hands in the invoice a direct debit collected.
+DEBIT_KEY = "DD:"
+DEBIT_FOUND = 1.0
 NUMBER_FOUND = 0.995
 NUMBER_NEAR = 0.9
 
@@ -409,9 +413,14 @@ def propose(line: Line, c: Candidates, *, prefixes: Iterable[str] = (),
     found: dict[int, OpenInvoice] = {}
     why: dict[int, str] = {}
     strength: dict[int, float] = {}
+    e2e = line.end_to_end_id.strip()
+    for inv in c.invoices_by_key.get(DEBIT_KEY + e2e, ()) if e2e else ():
+        if inv.currency == line.currency:
+            found[inv.id], why[inv.id], strength[inv.id] = inv, f"our direct debit {e2e} " \
+                f"of {inv.number}", DEBIT_FOUND
     for part in rf_references(text):
         for inv in c.invoices_by_key.get("RF:" + part, ()):
-            if inv.currency == line.currency:
+            if inv.currency == line.currency and inv.id not in found:
                 found[inv.id], why[inv.id], strength[inv.id] = inv, f"RF reference of " \
                     f"{inv.number}", RF_FOUND
     keys = number_keys(text, prefixes)

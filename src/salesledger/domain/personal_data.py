@@ -34,6 +34,7 @@ CUSTOMER_ERASED: dict[str, Any] = {
     "endpoint_scheme": "",  # an electronic address reaches the person
     "endpoint_id": "",
     "mandate_reference": "",  # a direct-debit mandate on the person's bank account
+    "mandate_signed": None,  # and the day they signed it
     "email": "",
     "phone": "",
     "notes": "",  # free text: anything may be written there

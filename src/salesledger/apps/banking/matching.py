@@ -40,6 +40,7 @@ from salesledger.apps.payments.receipts import receipts_record
 from salesledger.apps.payments.refunds import receipt_reverse
 from salesledger.domain.allocation import AllocationRequest, SourceKind, SourceRef, ToInvoice
 from salesledger.domain.cash_matching import (
+    DEBIT_KEY,
     Candidates,
     Customer,
     Line,
@@ -60,6 +61,7 @@ from salesledger.domain.receipts import ReceiptRequest
 from salesledger.domain.references import creditor_reference
 from salesledger.money import Money
 
+from .direct_debits import debits_by_end_to_end
 from .models import BankingSettings, LineMatch, LineStatus, PayerIban, StatementLine
 
 _CHUNK = 2000
@@ -133,6 +135,10 @@ def candidates(company: Company, lines: Sequence[Line], prefixes: Sequence[str])
             refs[_ref(key)].add(key)
     refs.pop("", None)
     named: dict[int, set[str]] = defaultdict(set)  # invoice id -> keys
+    # 0. the invoices our direct debits collected, by the end-to-end id they come back with
+    for e2e, invoice_id in debits_by_end_to_end(
+            company, (li.end_to_end_id.strip() for li in paying)).items():
+        named[invoice_id].add(DEBIT_KEY + e2e)
     for chunk in _chunks(sorted(refs)):
         for pk, ref in Invoice.objects.filter(
                 company=company, payment_reference__in=chunk, kind=DocKind.INVOICE,

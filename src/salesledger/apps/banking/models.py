@@ -148,3 +148,44 @@ class BankingSettings(models.Model):
     company = models.OneToOneField("core.Company", on_delete=models.PROTECT,
                                    related_name="banking_settings")
     auto_apply_threshold = models.FloatField(default=DEFAULT_THRESHOLD)
+
+
+class DirectDebitCollection(models.Model):
+    """One SEPA direct-debit collection file (pain.008) sent to the bank: the debits it asks
+    for, the file as written. Written once by ``banking.direct_debits``; never changed."""
+
+    company = models.ForeignKey("core.Company", on_delete=models.PROTECT)
+    bank_account = models.ForeignKey("ledger.BankAccount", on_delete=models.PROTECT,
+                                     related_name="+")
+    message_id = models.CharField(max_length=35)
+    due_by = models.DateField()
+    count = models.PositiveIntegerField()
+    total = models.BigIntegerField()  # euro cents
+    content = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True,
+                                   on_delete=models.PROTECT, related_name="+")
+
+
+class DirectDebit(models.Model):
+    """One instalment collected by direct debit: what was asked, under which mandate, and the
+    end-to-end id the bank sends back with the money. An instalment is collected once."""
+
+    company = models.ForeignKey("core.Company", on_delete=models.PROTECT)
+    collection = models.ForeignKey(DirectDebitCollection, on_delete=models.PROTECT,
+                                   related_name="debits")
+    instalment = models.OneToOneField("invoicing.Instalment", on_delete=models.PROTECT,
+                                      related_name="+")
+    invoice = models.ForeignKey("invoicing.Invoice", on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT,
+                                 related_name="+")
+    amount = models.BigIntegerField()  # euro cents
+    end_to_end_id = models.CharField(max_length=35)
+    mandate_reference = models.CharField(max_length=35)
+    sequence = models.CharField(max_length=4)  # FRST, RCUR
+    collection_date = models.DateField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["company", "end_to_end_id"],
+                                               name="direct_debit_e2e_unique")]
+        indexes = [models.Index(fields=["company", "customer", "mandate_reference"])]

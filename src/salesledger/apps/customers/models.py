@@ -77,6 +77,8 @@ class Customer(models.Model):
     # The SEPA direct-debit mandate the customer signed (BT-89): its invoices are then
     # collected by direct debit from its first bank account (BT-91).
     mandate_reference = models.CharField(max_length=35, blank=True)
+    # The day the customer signed that mandate (pain.008 DtOfSgntr): needed to collect.
+    mandate_signed = models.DateField(null=True, blank=True)
 
     class Meta:
         constraints = [

@@ -73,6 +73,7 @@ def customer_detail(company: Company, code: str) -> dict[str, Any]:
         "legal_id": f"{c.legal_id_scheme}:{c.legal_id}" if c.legal_id else "",
         "endpoint": f"{c.endpoint_scheme}:{c.endpoint_id}" if c.endpoint_id else "",
         "mandate_reference": c.mandate_reference,
+        "mandate_signed": c.mandate_signed.isoformat() if c.mandate_signed else None,
         "country": c.country,
         "currency": c.currency,
         "language": c.language,

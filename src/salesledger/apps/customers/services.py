@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from django.db import transaction
@@ -88,6 +88,7 @@ class CustomerInput:
     legal_id: str = ""
     endpoint: str = ""
     mandate_reference: str = ""
+    mandate_signed: date | None = None
     billing: AddressInput | None = None
     shipping: AddressInput | None = None
     contacts: list[ContactInput] = field(default_factory=list)
@@ -215,6 +216,7 @@ def build_customer(
         endpoint_scheme=endpoint_scheme,
         endpoint_id=endpoint_id,
         mandate_reference=mandate,
+        mandate_signed=data.mandate_signed if mandate else None,
     )
 
 
@@ -343,6 +345,7 @@ EDITABLE = (
     "legal_id",
     "endpoint",
     "mandate_reference",
+    "mandate_signed",
 )
 
 
@@ -539,4 +542,5 @@ def customer_snapshot(c: Customer) -> dict[str, Any]:
         "legal_id": f"{c.legal_id_scheme}:{c.legal_id}" if c.legal_id else "",
         "endpoint": f"{c.endpoint_scheme}:{c.endpoint_id}" if c.endpoint_id else "",
         "mandate_reference": c.mandate_reference,
+        "mandate_signed": c.mandate_signed.isoformat() if c.mandate_signed else None,
     }
