@@ -215,6 +215,7 @@ def story(tmp: Path) -> list[tuple[str, Step]]:
         ("", lambda s: ("bank", "unmatch", str(_line(s, 2)), "--as-of", "2025-03-31")),
         ("", ("bank", "settings", "--auto-apply-threshold", "0.9")),
         ("", ("bank", "direct-debit", "--due-by", "2025-03-31", "--dry-run")),
+        ("", ("bank", "reconcile-report", "--as-of", "2025-03-31", "--detail")),
         ("", ("bank", "match", "--auto-apply", "--dry-run")),
         ("", ("period", "close", "--through", "2025-02-28")),
         ("", ("check",)),

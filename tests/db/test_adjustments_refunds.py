@@ -234,3 +234,33 @@ def test_a_reversal_needs_a_reason(company, owner, customer, record_receipt):
     with pytest.raises(ValidationFailed):
         receipt_reverse(actor=owner, company=company, number=receipt.number, day=LATER,
                         reason=" ")
+
+
+# ---------------------------------------------------------------- the bank account
+def test_refunds_and_reversals_move_money_through_the_account_it_arrived_in(
+        company, owner, customer):
+    """A receipt that arrived in a second bank account is refunded out of it, and a reversal
+    or a refund reversal takes it back there: the main account is never touched."""
+    from salesledger.apps.ledger.banks import BankAccountSpec, bank_account_add
+    from salesledger.apps.payments.services import ReceiptInput, receipt_record
+
+    savings = bank_account_add(actor=owner, company=company, spec=BankAccountSpec(
+        code="SAVINGS", name="Savings", iban="DE89370400440532013000"))
+    main = savings.__class__.objects.get(company=company, is_main=True)
+
+    def balance(bank):
+        return sum(JournalLine.objects.filter(account_id=bank.account_id)
+                   .values_list("amount", flat=True))
+
+    first = receipt_record(actor=owner, company=company, data=ReceiptInput(
+        customer_code="C001", date=LATER, amount=Decimal("150.00"), bank_account="SAVINGS"))
+    refund = receipt_refund(actor=owner, company=company, number=first.number, day=LATER,
+                            amount=Decimal("20.00"), reference="back")
+    assert (balance(savings), balance(main)) == (13000, 0)
+    refund_reverse(actor=owner, company=company, number=refund.number, day=LATER,
+                   reason="refund bounced")
+    assert (balance(savings), balance(main)) == (15000, 0)
+    receipt_reverse(actor=owner, company=company, number=first.number, day=LATER,
+                    reason="returned by the bank")
+    assert (balance(savings), balance(main)) == (0, 0)
+    books_agree(company)

@@ -1,9 +1,9 @@
 """``bank account add|list``, ``bank mapping add|list``, ``bank import``, ``bank statements``,
 ``bank lines``, ``bank match``, ``bank review``, ``bank confirm|reject|unmatch``, ``bank
-direct-debit`` and ``bank settings``: the company's bank accounts, their statements and the
-cash applied from them.
-Parsing and rendering only; the ledger app keeps the accounts, the banking app imports the
-statements and matches their lines."""
+direct-debit``, ``bank reconcile-report`` and ``bank settings``: the company's bank
+accounts, their statements and the cash applied from them. Parsing and rendering only; the
+ledger app keeps the accounts, the banking app imports the statements, matches their lines,
+collects direct debits and reconciles."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from .common import (
     parse_date,
 )
 from .files import read_bytes, write_output
-from .render import emit_json, money, money_text, table
+from .render import emit_json, kv, money, money_text, table
 
 
 def _account_json(b: Any) -> dict[str, Any]:
@@ -367,6 +367,64 @@ def cmd_direct_debit(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reconcile_report(args: argparse.Namespace) -> int:
+    from salesledger.apps.banking.reconciliation import reconciliation
+
+    company = company_of(args)
+    r = reconciliation(company, as_of=as_of_day(args, company), account_code=args.account or "")
+    cur = r.currency
+    bank_items = [{"line": i.line, "date": i.day.isoformat(), "amount": money(i.amount, cur),
+                   "counterparty": i.counterparty, "text": i.text, "status": i.status}
+                  for i in r.on_statement_not_in_books]
+    book_items = [{"date": i.day.isoformat(), "amount": money(i.amount, cur), "kind": i.kind,
+                   "reference": i.reference, "memo": i.memo}
+                  for i in r.in_books_not_on_statement]
+    if args.json:
+        emit_json({
+            "account": r.account.code, "as_of": r.as_of.isoformat(),
+            "statement_balance": money(r.statement_balance, cur),
+            "book_balance": money(r.book_balance, cur),
+            "difference": money(r.difference, cur),
+            "opening_balance": money(r.opening_balance, cur) if r.opening_known else None,
+            "on_statement_not_in_books": {
+                "count": len(bank_items),
+                "total": money(sum(i.amount for i in r.on_statement_not_in_books), cur),
+                "lines": bank_items},
+            "in_books_not_on_statement": {
+                "count": len(book_items),
+                "total": money(sum(i.amount for i in r.in_books_not_on_statement), cur),
+                "items": book_items},
+            "unexplained": money(r.unexplained, cur),
+            "other_currency_lines": r.other_currency_lines})
+        return 0
+    print(f"bank account {r.account.code} on {r.as_of}")
+    kv([("statement balance", money_text(r.statement_balance, cur)),
+        ("book balance", money_text(r.book_balance, cur)),
+        ("difference", money_text(r.difference, cur)),
+        ("  opening balance before the first statement",
+         money_text(r.opening_balance, cur) if r.opening_known else "not given by the bank"),
+        (f"  on the statement, not in the books ({len(bank_items)} lines)",
+         money_text(sum(i.amount for i in r.on_statement_not_in_books), cur)),
+        (f"  in the books, not on the statement ({len(book_items)})",
+         money_text(-sum(i.amount for i in r.in_books_not_on_statement), cur)),
+        ("unexplained", money_text(r.unexplained, cur))])
+    if args.detail:
+        if r.on_statement_not_in_books:
+            print("\non the statement, not in the books:")
+            table([(i.line, i.day.isoformat(), money_text(i.amount, cur), i.status,
+                    i.counterparty, i.text[:40]) for i in r.on_statement_not_in_books],
+                  ["line", "date", "amount", "status", "counterparty", "text"])
+        if r.in_books_not_on_statement:
+            print("\nin the books, not on the statement:")
+            table([(i.day.isoformat(), money_text(i.amount, cur), i.kind, i.reference, i.memo)
+                   for i in r.in_books_not_on_statement],
+                  ["date", "amount", "kind", "reference", "memo"])
+    if r.other_currency_lines:
+        print(f"warning: {r.other_currency_lines} book line(s) of the account in another "
+              f"currency than {cur} are left out")
+    return 0
+
+
 def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     g = add_group(sub, "bank", "bank accounts and statements")
     acc = add_group(g, "account", "the company's bank accounts")
@@ -432,6 +490,11 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
                    "standard output)")
     p.add_argument("--dry-run", action="store_true",
                    help="say what would be collected, keep nothing")
+    p = add_command(g, common, "reconcile-report", cmd_reconcile_report,
+                    "book-to-bank reconciliation of a bank account on --as-of: the statement "
+                    "balance, the book balance and what explains the difference")
+    p.add_argument("--account", help="the bank account (default the main one)")
+    p.add_argument("--detail", action="store_true", help="list every item of the difference")
     p = add_command(g, common, "settings", cmd_settings, "show or set the auto-apply "
                     "threshold")
     p.add_argument("--auto-apply-threshold", type=float, metavar="CONFIDENCE",

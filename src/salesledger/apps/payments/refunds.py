@@ -38,9 +38,9 @@ from salesledger.apps.core.services import (
 from salesledger.apps.customers.models import Channel, Communication, PaymentTerms
 from salesledger.apps.invoicing.models import Instalment, Invoice
 from salesledger.apps.invoicing.services import InvoiceInput, invoice_create, invoice_post
-from salesledger.apps.ledger.models import JournalLine
+from salesledger.apps.ledger.models import Account, JournalLine
 from salesledger.apps.ledger.selectors import entry_lines
-from salesledger.apps.ledger.services import journal_write
+from salesledger.apps.ledger.services import accounts_by_role, journal_write
 from salesledger.domain.adjustments import AdjustmentKind, fee_reclass_entry, refund_entry
 from salesledger.domain.amounts import amount_minor
 from salesledger.domain.errors import (
@@ -52,7 +52,7 @@ from salesledger.domain.errors import (
     ValidationFailed,
 )
 from salesledger.domain.invoicing import LineInput, VatCategory
-from salesledger.domain.journal import negate, receipt_entry
+from salesledger.domain.journal import AccountRole, negate, receipt_entry
 from salesledger.money import Money, format_minor
 
 from .adjustments.writer import reverse_adjustment
@@ -64,6 +64,17 @@ from .services import allocation_reverse
 # (outside the scope of VAT: EU VAT directive art. 2; CJEU C-277/05 Société thermale).
 FEE_EXEMPTION = "VATEX-EU-O Not subject to VAT: compensation for a returned payment"
 
+
+
+def _accounts_of(company: Company, rc: Receipt) -> dict[str, Account]:
+    """The accounts an entry about ``rc`` posts to: its money moves through the bank account
+    it arrived in (a refund pays out of it, a reversal takes it back out of it), not the
+    company's main one."""
+    accounts = accounts_by_role(company)
+    if rc.bank_account_id:
+        accounts[AccountRole.BANK.value] = Account.objects.get(
+            bank_account__pk=rc.bank_account_id)
+    return accounts
 
 def _text(minor: int, currency: str) -> str:
     return Money.from_minor(minor, currency).format_plain()
@@ -112,6 +123,7 @@ def receipt_refund(*, actor: Actor, company: Company, number: str, day: date,
         entry = journal_write(
             company=company, day=day, kind="refund", actor=actor, source_type="receipt",
             source_id=rc.pk, memo=f"{refund_number} refund of {rc.number} to {rc.customer.name}",
+            accounts=_accounts_of(company, rc),
             lines=refund_entry(customer_id=rc.customer_id, currency=rc.currency, amount=minor,
                                base_amount=base))
         refund = Refund.objects.create(
@@ -145,6 +157,7 @@ def refund_reverse(*, actor: Actor, company: Company, number: str, day: date,
         entry = journal_write(
             company=company, day=day, kind="refund_reversal", actor=actor,
             source_type="refund", source_id=orig.pk, memo=f"reverse refund {number}",
+            accounts=_accounts_of(company, rc),
             lines=negate(entry_lines(orig.journal_entry_id)))
         rev = Refund.objects.create(
             company=company, customer_id=orig.customer_id, receipt=rc, date=day,
@@ -221,6 +234,7 @@ def receipt_reverse(*, actor: Actor, company: Company, number: str, day: date, r
         entry = journal_write(
             company=company, day=day, kind="receipt_reversal", actor=actor,
             source_type="receipt", source_id=rc.pk, memo=f"{number} reversed: {reason}",
+            accounts=_accounts_of(company, rc),
             lines=negate(receipt_entry(customer_id=rc.customer_id, currency=rc.currency,
                                        amount=remaining, base_amount=base)))
         fee_invoice = _fee_invoice(company, rc, fee_minor, day, actor) if fee_minor else None
