@@ -253,7 +253,8 @@ def cmd_review(args: argparse.Namespace) -> int:
              "suggestions": [{"choice": n, "customer": s["customer_code"],
                               "allocations": _allocations(s["allocations"],
                                                           r["line"].currency),
-                              "confidence": s["confidence"], "evidence": s["evidence"]}
+                              "confidence": s["confidence"], "evidence": s["evidence"],
+                              "reverse": s.get("reverse")}
                              for n, s in enumerate(r["suggestions"], start=1)]}
             for r in rows]
     if args.json:
@@ -266,8 +267,8 @@ def cmd_review(args: argparse.Namespace) -> int:
         print(f"line {d['line']}  {li.booking_date}  {money_text(li.amount, li.currency)}  "
               f"{li.counterparty_name}  {(li.creditor_reference or li.text)[:40]}")
         for s in d["suggestions"]:
-            invoices = ", ".join(f"{a['invoice']} {a['amount']['amount']}"
-                                 for a in s["allocations"])
+            invoices = f"reverse {s['reverse']}" if s["reverse"] else ", ".join(
+                f"{a['invoice']} {a['amount']['amount']}" for a in s["allocations"])
             print(f"  {s['choice']}. {s['customer']}: {invoices} ({s['confidence']:.2f}; "
                   f"{'; '.join(s['evidence'])})")
     return 0
@@ -277,10 +278,16 @@ def cmd_confirm(args: argparse.Namespace) -> int:
     from salesledger.apps.banking.matching import bank_confirm
 
     company = company_of(args)
+    from salesledger.apps.banking.selectors import line_returned_payment
+
     number = bank_confirm(actor=actor_of(args, company), company=company, line_id=args.line,
                           choice=args.choice)
+    returned = line_returned_payment(company, args.line)
     if args.json:
-        emit_json({"line": args.line, "receipt": number})
+        emit_json({"line": args.line, "receipt": number, "reversed": returned})
+    elif returned:
+        print(f"line {args.line} returns receipt {number}: reversed, what it paid is open "
+              "again")
     else:
         print(f"line {args.line} applied as receipt {number}")
     return 0

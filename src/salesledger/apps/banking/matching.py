@@ -63,6 +63,13 @@ from salesledger.money import Money
 
 from .direct_debits import debits_by_end_to_end
 from .models import BankingSettings, LineMatch, LineStatus, PayerIban, StatementLine
+from .returns import (
+    ReturnProposal,
+    is_return,
+    proposal_of,
+    returns_proposed,
+    reverse_for_line,
+)
 
 _CHUNK = 2000
 NAME_MIN_SCORE = 85.0
@@ -273,8 +280,15 @@ def bank_match(*, actor: Actor, company: Company, auto_apply: bool = False,
         c = candidates(company, lines, prefixes)
         decisions = match_lines(lines, c, prefixes=prefixes, rejected=lambda i: (
             matches[i].rejected if i in matches else ()))
+        returned = returns_proposed(company, rows)
         sure: list[tuple[StatementLine, LineDecision]] = []
         for row, d in zip(rows, decisions, strict=True):
+            refused = set(matches[row.pk].rejected) if row.pk in matches else set()
+            back = [p for p in returned.get(row.pk, ()) if p.signature() not in refused]
+            if back:
+                results.append(_returned(company, actor, row, back, auto_apply=auto_apply,
+                                         dry_run=dry_run, threshold=limit))
+                continue
             top = d.proposals[0] if d.proposals else None
             if (auto_apply and not dry_run and d.kind != "other" and top is not None
                     and top.confidence >= limit):
@@ -285,6 +299,33 @@ def bank_match(*, actor: Actor, company: Company, auto_apply: bool = False,
         results.extend(_apply_sure(company, actor, sure))
     order = {r.pk: n for n, r in enumerate(pending)}
     return sorted(results, key=lambda r: order[r.line.pk])
+
+
+def _returned(company: Company, actor: Actor, row: StatementLine,
+              proposals: Sequence[ReturnProposal], *, auto_apply: bool, dry_run: bool,
+              threshold: float) -> LineResult:
+    """A line of money out that returns a payment applied earlier: its receipt reversed when
+    sure and ``auto_apply``, else the reversal suggested for review."""
+    shown = tuple(Proposal(p.customer_id, (), p.confidence, p.evidence) for p in proposals)
+    top = proposals[0]
+    if auto_apply and top.confidence >= threshold:
+        if dry_run:
+            return LineResult(row, "applied", shown[0], shown[1:], top.evidence)
+        try:
+            number = reverse_for_line(company=company, actor=actor, line=row, proposal=top,
+                                      decided_by="auto")
+            return LineResult(row, "applied", shown[0], shown[1:], top.evidence, number)
+        except LedgerError as exc:
+            evidence = (*top.evidence, f"not applied: {exc.code}: {exc.message}")
+            if not dry_run:
+                _save(company, row, LineStatus.SUGGESTED, evidence=list(evidence),
+                      suggestions=[p.as_json() for p in proposals],
+                      confidence=top.confidence)
+            return LineResult(row, "suggested", None, shown, evidence)
+    if not dry_run:
+        _save(company, row, LineStatus.SUGGESTED, evidence=list(top.evidence),
+              suggestions=[p.as_json() for p in proposals], confidence=top.confidence)
+    return LineResult(row, "suggested", None, shown, top.evidence)
 
 
 def _apply_sure(company: Company, actor: Actor,
@@ -466,7 +507,12 @@ def bank_confirm(*, actor: Actor, company: Company, line_id: int, choice: int = 
         if not 1 <= choice <= len(m.suggestions):
             raise ValidationFailed(f"line {line_id} has {len(m.suggestions)} suggestion(s)",
                                    field="choice")
-        proposal = _proposal(m.suggestions[choice - 1])
+        chosen = m.suggestions[choice - 1]
+        back = proposal_of(company, chosen)
+        if back is not None:
+            return reverse_for_line(company=company, actor=actor, line=line, proposal=back,
+                                    decided_by="confirm")
+        proposal = _proposal(chosen)
         number = apply_line(company=company, actor=actor, line=line, proposal=proposal,
                             decided_by="confirm")
         iban = normalize(line.counterparty_iban)
@@ -506,6 +552,9 @@ def bank_unmatch(*, actor: Actor, company: Company, line_id: int, day: date) -> 
         m = LineMatch.objects.select_for_update().filter(line=line).first()
         if m is None or m.status != LineStatus.APPLIED or m.receipt_id is None:
             raise ValidationFailed(f"statement line {line_id} is not applied", field="line")
+        if is_return(m):
+            raise ValidationFailed(f"statement line {line_id} returned a payment: its receipt "
+                                   "is reversed, which cannot be undone", field="line")
         rc = Receipt.objects.get(pk=m.receipt_id)
         allocations = [[n, a] for n, a in _allocated(rc)]
         receipt_reverse(actor=actor, company=company, number=rc.number,

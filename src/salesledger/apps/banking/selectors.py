@@ -57,3 +57,9 @@ def review_queue(company: Company, *, limit: int = 1000) -> list[dict[str, Any]]
 
 def mappings_list(company: Company) -> list[ColumnMapping]:
     return list(ColumnMapping.objects.filter(company=company).order_by("name"))
+
+
+def line_returned_payment(company: Company, line_id: int) -> bool:
+    """Whether the line, applied, returned a payment (its receipt was reversed by it)."""
+    return LineMatch.objects.filter(company=company, line_id=line_id, status="applied",
+                                    decided_by__startswith="return").exists()
