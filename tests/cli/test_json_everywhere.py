@@ -203,8 +203,8 @@ def story(tmp: Path) -> list[tuple[str, Step]]:
         ("", ("template", "reset", "invoice", "--message", "--language", "fr")),
         ("template", ("template", "show", "statement")),
         ("", lambda s: _preview(layout, s["template"]["html"], tmp / "preview.pdf")),
-        ("", ("invoice", "create", "--customer", "C1", "--date", "2025-03-20",
-               "--line", "Conseil;1;100;20", "--post", "--as-of", "2025-03-20")),
+        ("conseil", ("invoice", "create", "--customer", "C1", "--date", "2025-03-20",
+                     "--line", "Conseil;1;100;20", "--post", "--as-of", "2025-03-20")),
         ("", ("bank", "import", str(paid))),
         # the lines by their ids (not counted from 1: PostgreSQL's sequences run on)
         ("lines", ("bank", "lines")),
@@ -216,6 +216,8 @@ def story(tmp: Path) -> list[tuple[str, Step]]:
         ("", ("bank", "settings", "--auto-apply-threshold", "0.9")),
         ("", ("bank", "direct-debit", "--due-by", "2025-03-31", "--dry-run")),
         ("", ("bank", "reconcile-report", "--as-of", "2025-03-31", "--detail")),
+        ("", lambda s: ("bank", "remittance", str(_line(s, 1)),
+                        _advice(tmp, s["conseil"]["number"]))),
         ("", ("bank", "match", "--auto-apply", "--dry-run")),
         ("", ("period", "close", "--through", "2025-02-28")),
         ("", ("check",)),
@@ -226,6 +228,13 @@ def story(tmp: Path) -> list[tuple[str, Step]]:
 def _line(seen: dict[str, Any], n: int) -> int:
     """The id of the statement's n-th line (from 0), in the order imported."""
     return int(sorted(line["line"] for line in seen["lines"])[n])
+
+
+def _advice(tmp: Path, number: str) -> str:
+    """A remittance advice paying ``number`` in full."""
+    advice = tmp / "advice.csv"
+    advice.write_text(f"Invoice,Amount\n{number},120.00\n", encoding="utf-8")
+    return str(advice)
 
 
 def _preview(layout: Path, html: str, output: Path) -> tuple[str, ...]:

@@ -1,9 +1,9 @@
 """``bank account add|list``, ``bank mapping add|list``, ``bank import``, ``bank statements``,
 ``bank lines``, ``bank match``, ``bank review``, ``bank confirm|reject|unmatch``, ``bank
-direct-debit``, ``bank reconcile-report`` and ``bank settings``: the company's bank
-accounts, their statements and the cash applied from them. Parsing and rendering only; the
-ledger app keeps the accounts, the banking app imports the statements, matches their lines,
-collects direct debits and reconciles."""
+direct-debit``, ``bank remittance``, ``bank reconcile-report`` and ``bank settings``: the
+company's bank accounts, their statements and the cash applied from them. Parsing and
+rendering only; the ledger app keeps the accounts, the banking app imports the statements,
+matches their lines, collects direct debits and reconciles."""
 
 from __future__ import annotations
 
@@ -374,6 +374,34 @@ def cmd_direct_debit(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_remittance(args: argparse.Namespace) -> int:
+    from salesledger.apps.banking.matching import bank_confirm
+    from salesledger.apps.banking.remittance import bank_remittance
+    from salesledger.apps.customers.selectors import customer_codes
+
+    company = company_of(args)
+    actor = actor_of(args, company)
+    advice, proposal = bank_remittance(actor=actor, company=company, line_id=args.line,
+                                       data=read_bytes(args.file, "remittance advice"),
+                                       file_name=os.path.basename(args.file))
+    receipt = bank_confirm(actor=actor, company=company, line_id=args.line) \
+        if args.apply else None
+    cur = advice.line.currency
+    code = customer_codes(company, {advice.customer_id}).get(advice.customer_id, "")
+    if args.json:
+        emit_json({"line": args.line, "customer": code,
+                   "allocations": _allocations(advice.allocations, cur),
+                   "unapplied": money(advice.unapplied, cur), "receipt": receipt})
+        return 0
+    print(f"line {args.line}: {code} pays " + ", ".join(
+        f"{n} {money_text(a, cur)}" for n, a in advice.allocations)
+        + (f"; {money_text(advice.unapplied, cur)} stays unapplied" if advice.unapplied
+           else ""))
+    print(f"  applied as receipt {receipt}" if receipt
+          else f"  waiting for review: bank confirm {args.line} applies it")
+    return 0
+
+
 def cmd_reconcile_report(args: argparse.Namespace) -> int:
     from salesledger.apps.banking.reconciliation import reconciliation
 
@@ -497,6 +525,12 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
                    "standard output)")
     p.add_argument("--dry-run", action="store_true",
                    help="say what would be collected, keep nothing")
+    p = add_command(g, common, "remittance", cmd_remittance,
+                    "attach the customer's remittance advice (a CSV or text listing invoices "
+                    "and amounts) to a line: it drives the line's allocation")
+    p.add_argument("line", type=int)
+    p.add_argument("file", help="the advice: CSV with reference and amount columns, or text")
+    p.add_argument("--apply", action="store_true", help="apply it at once (bank confirm)")
     p = add_command(g, common, "reconcile-report", cmd_reconcile_report,
                     "book-to-bank reconciliation of a bank account on --as-of: the statement "
                     "balance, the book balance and what explains the difference")

@@ -63,6 +63,7 @@ from salesledger.money import Money
 
 from .direct_debits import debits_by_end_to_end
 from .models import BankingSettings, LineMatch, LineStatus, PayerIban, StatementLine
+from .remittance import advised
 from .returns import (
     ReturnProposal,
     is_return,
@@ -281,8 +282,11 @@ def bank_match(*, actor: Actor, company: Company, auto_apply: bool = False,
         decisions = match_lines(lines, c, prefixes=prefixes, rejected=lambda i: (
             matches[i].rejected if i in matches else ()))
         returned = returns_proposed(company, rows)
+        advice = advised(company, [r.pk for r in rows], {r.pk: r.currency for r in rows})
         sure: list[tuple[StatementLine, LineDecision]] = []
         for row, d in zip(rows, decisions, strict=True):
+            if row.pk in advice:  # what the customer's remittance advice says it pays
+                d = LineDecision(row.pk, "proposals", (advice[row.pk],))
             refused = set(matches[row.pk].rejected) if row.pk in matches else set()
             back = [p for p in returned.get(row.pk, ()) if p.signature() not in refused]
             if back:

@@ -189,3 +189,22 @@ class DirectDebit(models.Model):
         constraints = [models.UniqueConstraint(fields=["company", "end_to_end_id"],
                                                name="direct_debit_e2e_unique")]
         indexes = [models.Index(fields=["company", "customer", "mandate_reference"])]
+
+
+class Remittance(models.Model):
+    """The remittance advice a customer sent for a statement line (a CSV, the text of an
+    e-mail): the file as it came and the allocations read from it, which drive the line's
+    allocation. One per line; a new advice replaces the one before until the line is
+    applied."""
+
+    company = models.ForeignKey("core.Company", on_delete=models.PROTECT)
+    line = models.OneToOneField(StatementLine, on_delete=models.PROTECT,
+                                related_name="remittance")
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT,
+                                 related_name="+")
+    file_name = models.CharField(max_length=255, blank=True)
+    content = models.BinaryField()
+    allocations = models.JSONField()  # [[invoice number, minor units], ...]
+    created_at = models.DateTimeField(auto_now=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True,
+                                   on_delete=models.PROTECT, related_name="+")
