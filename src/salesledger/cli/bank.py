@@ -21,6 +21,7 @@ from .common import (
     as_of_day,
     company_of,
     parse_date,
+    parse_decimal,
 )
 from .files import read_bytes, write_output
 from .render import emit_json, kv, money, money_text, table
@@ -254,7 +255,8 @@ def cmd_review(args: argparse.Namespace) -> int:
                               "allocations": _allocations(s["allocations"],
                                                           r["line"].currency),
                               "confidence": s["confidence"], "evidence": s["evidence"],
-                              "reverse": s.get("reverse")}
+                              "reverse": s.get("reverse"),
+                              "post": s.get("account") if s.get("post") else None}
                              for n, s in enumerate(r["suggestions"], start=1)]}
             for r in rows]
     if args.json:
@@ -267,8 +269,10 @@ def cmd_review(args: argparse.Namespace) -> int:
         print(f"line {d['line']}  {li.booking_date}  {money_text(li.amount, li.currency)}  "
               f"{li.counterparty_name}  {(li.creditor_reference or li.text)[:40]}")
         for s in d["suggestions"]:
-            invoices = f"reverse {s['reverse']}" if s["reverse"] else ", ".join(
-                f"{a['invoice']} {a['amount']['amount']}" for a in s["allocations"])
+            invoices = (f"reverse {s['reverse']}" if s["reverse"] else
+                        f"post to {s['post']}" if s["post"] else ", ".join(
+                            f"{a['invoice']} {a['amount']['amount']}"
+                            for a in s["allocations"]))
             print(f"  {s['choice']}. {s['customer']}: {invoices} ({s['confidence']:.2f}; "
                   f"{'; '.join(s['evidence'])})")
     return 0
@@ -278,14 +282,18 @@ def cmd_confirm(args: argparse.Namespace) -> int:
     from salesledger.apps.banking.matching import bank_confirm
 
     company = company_of(args)
-    from salesledger.apps.banking.selectors import line_returned_payment
+    from salesledger.apps.banking.selectors import line_applied_as
 
     number = bank_confirm(actor=actor_of(args, company), company=company, line_id=args.line,
                           choice=args.choice)
-    returned = line_returned_payment(company, args.line)
+    how = line_applied_as(company, args.line)
     if args.json:
-        emit_json({"line": args.line, "receipt": number, "reversed": returned})
-    elif returned:
+        emit_json({"line": args.line, "applied_as": how,
+                   "receipt": number if how != "posting" else None,
+                   "account": number if how == "posting" else None})
+    elif how == "posting":
+        print(f"line {args.line} posted to {number}")
+    elif how == "return":
         print(f"line {args.line} returns receipt {number}: reversed, what it paid is open "
               "again")
     else:
@@ -312,9 +320,12 @@ def cmd_unmatch(args: argparse.Namespace) -> int:
     number = bank_unmatch(actor=actor_of(args, company), company=company, line_id=args.line,
                           day=as_of_day(args, company))
     if args.json:
-        emit_json({"line": args.line, "reversed_receipt": number, "status": "unmatched"})
-    else:
+        emit_json({"line": args.line, "reversed_receipt": number or None,
+                   "status": "unmatched"})
+    elif number:
         print(f"line {args.line} unmatched: receipt {number} reversed")
+    else:
+        print(f"line {args.line} unmatched: its posting reversed")
     return 0
 
 
@@ -399,6 +410,75 @@ def cmd_remittance(args: argparse.Namespace) -> int:
            else ""))
     print(f"  applied as receipt {receipt}" if receipt
           else f"  waiting for review: bank confirm {args.line} applies it")
+    return 0
+
+
+def _rule_json(r: Any, currency: str) -> dict[str, Any]:
+    rule = r.rule
+    return {"position": r.position, "name": rule.name, "text": rule.pattern or None,
+            "counterparty": rule.counterparty or None,
+            "amount_min": None if rule.amount_min is None else money(rule.amount_min,
+                                                                     currency),
+            "amount_max": None if rule.amount_max is None else money(rule.amount_max,
+                                                                     currency),
+            "direction": rule.direction,
+            "customer": rule.target if rule.action == "customer" else None,
+            "account": r.account if rule.action == "account" else None}
+
+
+def cmd_rule_add(args: argparse.Namespace) -> int:
+    from salesledger.apps.banking.rules import bank_rule_add
+
+    company = company_of(args)
+    row = bank_rule_add(actor=actor_of(args, company), company=company, name=args.name,
+                        pattern=args.text or "", counterparty=args.counterparty or "",
+                        amount_min=parse_decimal(args.amount_min, "--amount-min")
+                        if args.amount_min else None,
+                        amount_max=parse_decimal(args.amount_max, "--amount-max")
+                        if args.amount_max else None,
+                        direction=args.direction, customer=args.customer or "",
+                        account=args.account or "", position=args.position)
+    if args.json:
+        emit_json(_rule_json(row, company.base_currency))
+    else:
+        print(f"rule {row.rule.name} added at position {row.position}")
+    return 0
+
+
+def cmd_rule_list(args: argparse.Namespace) -> int:
+    from salesledger.apps.banking.rules import bank_rules
+
+    company = company_of(args)
+    rows = [_rule_json(r, company.base_currency) for r in bank_rules(company)]
+    if args.json:
+        emit_json(rows)
+        return 0
+    if not rows:
+        print("no bank rules")
+        return 0
+
+    def size(r: dict[str, Any]) -> str:
+        lo, hi = r["amount_min"], r["amount_max"]
+        if lo is None and hi is None:
+            return ""
+        return f"{lo['amount'] if lo else ''}..{hi['amount'] if hi else ''}"
+
+    table([(r["position"], r["name"], r["direction"], r["text"] or "", r["counterparty"] or "",
+            size(r), f"payer {r['customer']}" if r["customer"] else f"post to {r['account']}")
+           for r in rows],
+          ["#", "name", "money", "text", "counterparty", "amount", "then"])
+    return 0
+
+
+def cmd_rule_remove(args: argparse.Namespace) -> int:
+    from salesledger.apps.banking.rules import bank_rule_remove
+
+    company = company_of(args)
+    bank_rule_remove(actor=actor_of(args, company), company=company, name=args.name)
+    if args.json:
+        emit_json({"removed": args.name})
+    else:
+        print(f"rule {args.name} removed")
     return 0
 
 
@@ -525,6 +605,27 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
                    "standard output)")
     p.add_argument("--dry-run", action="store_true",
                    help="say what would be collected, keep nothing")
+    r = add_group(g, "rule", "your rules for statement lines: who pays, or where a line "
+                  "that is not a customer payment is posted")
+    p = add_command(r, common, "add", cmd_rule_add, "add a rule (tried in order; the first "
+                    "that holds decides a line)")
+    p.add_argument("name", help="one word, e.g. bank-fees")
+    p.add_argument("--text", help="a regular expression searched (ignoring case) in the "
+                   "line's text, references and counterparty name")
+    p.add_argument("--counterparty", help="the counterparty's IBAN, or a part of its name")
+    p.add_argument("--amount-min", help="the smallest amount (a size, in the company's "
+                   "currency)")
+    p.add_argument("--amount-max", help="the largest amount")
+    p.add_argument("--direction", choices=["in", "out", "any"], default="any",
+                   help="money in, money out, or both (default)")
+    p.add_argument("--customer", help="then: the payer is this customer")
+    p.add_argument("--account", choices=["bank_charges", "bank_suspense", "interest_income",
+                                         "fee_income"],
+                   help="then: post the line to this account")
+    p.add_argument("--position", type=int, help="where in the order (default: last)")
+    add_command(r, common, "list", cmd_rule_list, "the rules, in the order they are tried")
+    p = add_command(r, common, "remove", cmd_rule_remove, "remove a rule")
+    p.add_argument("name")
     p = add_command(g, common, "remittance", cmd_remittance,
                     "attach the customer's remittance advice (a CSV or text listing invoices "
                     "and amounts) to a line: it drives the line's allocation")

@@ -95,6 +95,8 @@ class Candidates:
     iban_customer: dict[str, int] = field(default_factory=dict)  # the customers' own accounts
     learned_iban: dict[str, int] = field(default_factory=dict)  # payer IBANs learned
     names: dict[int, list[tuple[int, float]]] = field(default_factory=dict)  # line -> scores
+    # line -> (customer, rule name): the payer a user's bank rule names
+    ruled: dict[int, tuple[int, str]] = field(default_factory=dict)
     tolerance: Tolerance = Tolerance()
 
 
@@ -396,6 +398,7 @@ DEBIT_KEY = "DD:"
 DEBIT_FOUND = 1.0
 NUMBER_FOUND = 0.995
 NUMBER_NEAR = 0.9
+RULE_FOUND = 0.99  # what the user wrote down is as sure as the customer's own IBAN
 
 
 def _name_strength(score: float) -> float:
@@ -445,6 +448,9 @@ def propose(line: Line, c: Candidates, *, prefixes: Iterable[str] = (),
              "before (learned)")
     for cid, score in c.names.get(line.id, ()):
         know(cid, _name_strength(score), f"counterparty name matches ({score:.0f}%)")
+    if line.id in c.ruled:
+        cid, rule = c.ruled[line.id]
+        know(cid, RULE_FOUND, f"bank rule {rule} names the payer")
 
     # invoice numbers with a typo, among the open invoices of a customer already known,
     # when no number was found as written (numbers in a series differ by a digit or two)

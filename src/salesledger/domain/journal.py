@@ -42,6 +42,9 @@ class AccountRole(StrEnum):
     INTEREST = "interest_income"
     UNREALISED_FX = "unrealised_fx_differences"
     OPENING = "opening_balances"
+    # Where bank rules post the statement lines that are not customer payments.
+    BANK_CHARGES = "bank_charges"
+    BANK_SUSPENSE = "bank_suspense"
 
 
 # The chart every new company starts with: (code, name, role, kind).
@@ -58,6 +61,8 @@ DEFAULT_CHART: tuple[tuple[str, str, AccountRole, str], ...] = (
     ("6810", "Settlement discounts allowed", AccountRole.DISCOUNT, "expense"),
     ("6900", "Exchange differences", AccountRole.FX, "expense"),
     ("6910", "Unrealised exchange differences", AccountRole.UNREALISED_FX, "expense"),
+    ("6270", "Bank charges", AccountRole.BANK_CHARGES, "expense"),
+    ("4710", "Other bank movements (suspense)", AccountRole.BANK_SUSPENSE, "asset"),
 )
 
 

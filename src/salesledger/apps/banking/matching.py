@@ -39,6 +39,7 @@ from salesledger.apps.payments.models import Allocation, Receipt
 from salesledger.apps.payments.receipts import receipts_record
 from salesledger.apps.payments.refunds import receipt_reverse
 from salesledger.domain.allocation import AllocationRequest, SourceKind, SourceRef, ToInvoice
+from salesledger.domain.bank_rules import Rule
 from salesledger.domain.cash_matching import (
     DEBIT_KEY,
     Candidates,
@@ -71,6 +72,7 @@ from .returns import (
     returns_proposed,
     reverse_for_line,
 )
+from .rules import RuleRow, post_line, rules_for, unpost_line
 
 _CHUNK = 2000
 NAME_MIN_SCORE = 85.0
@@ -127,9 +129,12 @@ def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]
         yield items[i:i + size]
 
 
-def candidates(company: Company, lines: Sequence[Line], prefixes: Sequence[str]) -> Candidates:
-    """What the database holds for ``lines``: a handful of queries per 2,000 lines."""
+def candidates(company: Company, lines: Sequence[Line], prefixes: Sequence[str],
+               ruled: dict[int, tuple[int, str]] | None = None) -> Candidates:
+    """What the database holds for ``lines``: a handful of queries per 2,000 lines.
+    ``ruled``: the payer the user's bank rules name, per line."""
     c = Candidates()
+    c.ruled = dict(ruled or {})
     tol = settlement_settings(company).tolerance
     c.tolerance = Tolerance(tol.amount, float(tol.percent))
     paying = [li for li in lines if li.amount > 0]
@@ -187,6 +192,7 @@ def candidates(company: Company, lines: Sequence[Line], prefixes: Sequence[str])
                                       key=lambda x: -x[1])[:3]
     # 4. the open invoices of every customer found, and of the invoices named
     customers = set(c.iban_customer.values()) | set(c.learned_iban.values())
+    customers.update(cid for cid, _ in c.ruled.values())
     customers.update(pk for found in c.names.values() for pk, _ in found)
     customers.update(Invoice.objects.filter(pk__in=list(named)).values_list(
         "customer_id", flat=True) if named else ())
@@ -278,7 +284,10 @@ def bank_match(*, actor: Actor, company: Company, auto_apply: bool = False,
     results: list[LineResult] = []
     for rows in _chunks(pending, chunk):
         lines = [_line(r) for r in rows]
-        c = candidates(company, lines, prefixes)
+        by_rule = rules_for(company, rows)
+        c = candidates(company, lines, prefixes, ruled={
+            pk: (r.customer_id, r.rule.name) for pk, r in by_rule.items()
+            if r.rule.action == "customer" and r.customer_id is not None})
         decisions = match_lines(lines, c, prefixes=prefixes, rejected=lambda i: (
             matches[i].rejected if i in matches else ()))
         returned = returns_proposed(company, rows)
@@ -292,6 +301,11 @@ def bank_match(*, actor: Actor, company: Company, auto_apply: bool = False,
             if back:
                 results.append(_returned(company, actor, row, back, auto_apply=auto_apply,
                                          dry_run=dry_run, threshold=limit))
+                continue
+            rule = by_rule.get(row.pk)
+            if rule is not None and rule.rule.action == "account" and row.pk not in advice:
+                results.append(_posted(company, actor, row, rule, auto_apply=auto_apply,
+                                       dry_run=dry_run))
                 continue
             top = d.proposals[0] if d.proposals else None
             if (auto_apply and not dry_run and d.kind != "other" and top is not None
@@ -330,6 +344,32 @@ def _returned(company: Company, actor: Actor, row: StatementLine,
         _save(company, row, LineStatus.SUGGESTED, evidence=list(top.evidence),
               suggestions=[p.as_json() for p in proposals], confidence=top.confidence)
     return LineResult(row, "suggested", None, shown, top.evidence)
+
+
+def _rule_suggestion(rule: RuleRow, evidence: Sequence[str]) -> dict[str, Any]:
+    return {"customer": 0, "allocations": [], "confidence": 1.0, "evidence": list(evidence),
+            "write_off": False, "signature": f"rule:{rule.rule.name}",
+            "post": rule.rule.target, "rule": rule.rule.name, "account": rule.account}
+
+
+def _posted(company: Company, actor: Actor, row: StatementLine, rule: RuleRow, *,
+            auto_apply: bool, dry_run: bool) -> LineResult:
+    """A line a bank rule sends to a counterpart account: posted there with
+    ``auto_apply``, else suggested (``bank confirm`` posts it)."""
+    evidence = (f"bank rule {rule.rule.name}: post to {rule.account}",)
+    shown = Proposal(0, (), 1.0, evidence)
+    if auto_apply and dry_run:
+        return LineResult(row, "applied", shown, (), evidence)
+    if auto_apply:
+        try:
+            post_line(company=company, actor=actor, line=row, rule=rule, decided_by="auto")
+            return LineResult(row, "applied", shown, (), evidence)
+        except LedgerError as exc:
+            evidence = (*evidence, f"not applied: {exc.code}: {exc.message}")
+    if not dry_run:
+        _save(company, row, LineStatus.SUGGESTED, evidence=list(evidence),
+              suggestions=[_rule_suggestion(rule, evidence)], confidence=1.0)
+    return LineResult(row, "suggested", None, (shown,), evidence)
 
 
 def _apply_sure(company: Company, actor: Actor,
@@ -512,6 +552,11 @@ def bank_confirm(*, actor: Actor, company: Company, line_id: int, choice: int = 
             raise ValidationFailed(f"line {line_id} has {len(m.suggestions)} suggestion(s)",
                                    field="choice")
         chosen = m.suggestions[choice - 1]
+        if chosen.get("post"):
+            rule = RuleRow(Rule(chosen["rule"], action="account", target=chosen["post"]), 0,
+                           None, chosen.get("account", chosen["post"]))
+            return post_line(company=company, actor=actor, line=line, rule=rule,
+                             decided_by="confirm")
         back = proposal_of(company, chosen)
         if back is not None:
             return reverse_for_line(company=company, actor=actor, line=line, proposal=back,
@@ -554,11 +599,15 @@ def bank_unmatch(*, actor: Actor, company: Company, line_id: int, day: date) -> 
     line = _line_get(company, line_id)
     with transaction.atomic():
         m = LineMatch.objects.select_for_update().filter(line=line).first()
-        if m is None or m.status != LineStatus.APPLIED or m.receipt_id is None:
+        if m is None or m.status != LineStatus.APPLIED or (m.receipt_id is None
+                                                           and m.entry_id is None):
             raise ValidationFailed(f"statement line {line_id} is not applied", field="line")
         if is_return(m):
             raise ValidationFailed(f"statement line {line_id} returned a payment: its receipt "
                                    "is reversed, which cannot be undone", field="line")
+        if m.entry_id is not None:
+            unpost_line(company=company, actor=actor, m=m, day=day)
+            return ""
         rc = Receipt.objects.get(pk=m.receipt_id)
         allocations = [[n, a] for n, a in _allocated(rc)]
         receipt_reverse(actor=actor, company=company, number=rc.number,

@@ -109,6 +109,9 @@ class LineMatch(models.Model):
                                  related_name="+")
     receipt = models.ForeignKey("payments.Receipt", null=True, on_delete=models.PROTECT,
                                 related_name="+")
+    # A line a bank rule posted to a counterpart account: its journal entry.
+    entry = models.ForeignKey("ledger.JournalEntry", null=True, on_delete=models.PROTECT,
+                              related_name="+")
     confidence = models.FloatField(null=True)
     evidence = models.JSONField(default=list)
     # Up to three: {"customer": id, "allocations": [[number, minor]], "confidence",
@@ -208,3 +211,26 @@ class Remittance(models.Model):
     created_at = models.DateTimeField(auto_now=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True,
                                    on_delete=models.PROTECT, related_name="+")
+
+
+class BankRule(models.Model):
+    """A user's rule for statement lines (domain/bank_rules.py): conditions, and what the
+    first rule that holds for a line does with it. Written by ``banking.rules``."""
+
+    company = models.ForeignKey("core.Company", on_delete=models.PROTECT)
+    name = models.CharField(max_length=40)
+    position = models.PositiveIntegerField()
+    pattern = models.CharField(max_length=200, blank=True)
+    counterparty = models.CharField(max_length=140, blank=True)
+    amount_min = models.BigIntegerField(null=True)  # minor units of the line's currency
+    amount_max = models.BigIntegerField(null=True)
+    direction = models.CharField(max_length=3, default="any")
+    action = models.CharField(max_length=10)
+    customer = models.ForeignKey("customers.Customer", null=True, on_delete=models.PROTECT,
+                                 related_name="+")
+    account_role = models.CharField(max_length=30, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["company", "name"],
+                                               name="bank_rule_name_unique")]

@@ -112,6 +112,9 @@ def reconciliation(company: Company, *, as_of: date, account_code: str = "") -> 
     applied = set(LineMatch.objects.filter(
         company=company, line__bank_account=bank, line__booking_date__lte=as_of,
         status=LineStatus.APPLIED, receipt__isnull=False).values_list("receipt_id", flat=True))
+    posted = set(LineMatch.objects.filter(
+        company=company, line__bank_account=bank, line__booking_date__lte=as_of,
+        status=LineStatus.APPLIED, entry__isnull=False).values_list("line_id", flat=True))
     book = JournalLine.objects.filter(company=company, account_id=bank.account_id,
                                       date__lte=as_of)
     other_currency = book.exclude(currency=bank.currency).count()
@@ -132,6 +135,8 @@ def reconciliation(company: Company, *, as_of: date, account_code: str = "") -> 
             key = ("receipt", receipt_of_entry[entry_id])
         elif kind == "receipt_reversal" and source_type == "receipt" and source_id:
             key = ("receipt", source_id)
+        elif kind == "bank_line" and source_id:  # a line posted by a rule (and unposted)
+            key = ("bank_line", source_id)
         else:
             key = (kind, entry_id)
         g = groups[key]
@@ -149,7 +154,8 @@ def reconciliation(company: Company, *, as_of: date, account_code: str = "") -> 
         BankItem(pk, day, amount, name, text, status or LineStatus.UNMATCHED)
         for pk, day, amount, name, text, status in not_booked]
     for (kind, ident), g in sorted(groups.items(), key=lambda kv: (kv[1]["day"], kv[0])):
-        if g["amount"] == 0 or (kind == "receipt" and ident in applied):
+        if g["amount"] == 0 or (kind == "receipt" and ident in applied) or (
+                kind == "bank_line" and ident in posted):
             continue
         result.in_books_not_on_statement.append(BookItem(
             g["day"], g["amount"], kind, numbers.get(ident, "") if kind == "receipt" else "",

@@ -59,7 +59,12 @@ def mappings_list(company: Company) -> list[ColumnMapping]:
     return list(ColumnMapping.objects.filter(company=company).order_by("name"))
 
 
-def line_returned_payment(company: Company, line_id: int) -> bool:
-    """Whether the line, applied, returned a payment (its receipt was reversed by it)."""
-    return LineMatch.objects.filter(company=company, line_id=line_id, status="applied",
-                                    decided_by__startswith="return").exists()
+def line_applied_as(company: Company, line_id: int) -> str:
+    """How an applied line was applied: ``receipt`` (a payment received), ``return`` (it
+    returned a payment: the receipt was reversed) or ``posting`` (a bank rule posted it)."""
+    how = LineMatch.objects.filter(company=company, line_id=line_id, status="applied") \
+        .values_list("decided_by", "entry_id").first()
+    if how is None:
+        return ""
+    return ("posting" if how[1] else "return" if how[0].startswith("return")
+            else "receipt")

@@ -20,6 +20,7 @@ from salesledger.apps.invoicing.tests.books import (
     make_owner,
     post_single,
 )
+from salesledger.apps.payments.models import Receipt
 from salesledger.apps.payments.receipts import receipts_record
 from salesledger.apps.payments.refunds import receipt_reverse
 from salesledger.domain.receipts import ReceiptRequest
@@ -64,8 +65,6 @@ def test_the_difference_is_explained_item_by_item(books):
     receipts_record(actor=owner, company=company, requests=[
         ReceiptRequest(day=date(2025, 3, 20), amount=Decimal("40"), customer_code="ACME"),
         ReceiptRequest(day=date(2025, 3, 21), amount=Decimal("25"), customer_code="ACME")])
-    from salesledger.apps.payments.models import Receipt
-
     twice = Receipt.objects.get(company=company, amount=2500)
     receipt_reverse(actor=owner, company=company, number=twice.number, day=date(2025, 3, 22),
                     reason="recorded twice")
