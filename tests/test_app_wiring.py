@@ -30,6 +30,10 @@ def test_the_catalogue_of_events_names_every_listener() -> None:
             "salesledger.apps.payments.handlers.open_items_need_the_customer (veto)",
             "salesledger.apps.quotes.handlers.open_quotes_need_the_customer (veto)",
             "salesledger.apps.recurring.handlers.schedules_need_the_customer (veto)"],
+        "CustomerMerging": [
+            "salesledger.apps.invoicing.handlers.drafts_would_stay_with_the_alias (veto)"],
+        "CustomerUnmerging": [
+            "salesledger.apps.payments.handlers.allocations_across_stand (veto)"],
     }
 
 
@@ -45,6 +49,7 @@ def test_every_app_registers_the_invariants_of_what_it_writes() -> None:
         "salesledger.apps.payments.invariants.adjustments",
         "salesledger.apps.invoicing.invariants.issued_content",
         "salesledger.apps.documents.invariants.frozen_files",
+        "salesledger.apps.customers.invariants.merge_pointers",
     ]
 
 

@@ -99,8 +99,11 @@ _PROFILE_OPTIONS = {
     "iban": "iban", "bic": "bic", "brand_color": "brand_color", "footer": "document_footer",
     "legal_mentions": "legal_mentions", "future_date_horizon": "future_date_horizon_days",
     "peppol": "sends_peppol", "creditor_id": "creditor_id", "vat_on_debits": "vat_on_debits",
+    "review_days": "record_review_days",
 }
-_PROFILE_HELP = {"future_date_horizon": "DAYS after today beyond which a new document is "
+_PROFILE_HELP = {"review_days": "DAYS after which a customer record not confirmed or edited "
+                                "is listed by customer review-list (default 60)",
+                 "future_date_horizon": "DAYS after today beyond which a new document is "
                                         "refused unless posted with --allow-future-date "
                                         "(default 365)",
                  "peppol": "yes if the company sends its e-invoices through the Peppol "

@@ -1,5 +1,5 @@
-"""``customer add|list|show|update|statement|write-off|export-data|anonymise``: parsing and
-rendering only."""
+"""``customer add|list|show|update|statement|write-off|export-data|anonymise|review-list|
+duplicates|merge|unmerge``: parsing and rendering only."""
 
 from __future__ import annotations
 
@@ -185,6 +185,13 @@ def cmd_customer_show(args: argparse.Namespace) -> int:
             ("credit limit", d["credit_limit"] and d["credit_limit"]["amount"]),
             ("PO required", d["po_required"]),
             ("verified at", d["verified_at"]),
+            *([("verified by", d["verified_by"])] if d["verified_by"] else []),
+            *([("e-mail doubtful", f"since {d['email_doubtful']['since']:%Y-%m-%d}: "
+                                   f"{d['email_doubtful']['reason']}")]
+              if d["email_doubtful"] else []),
+            *([("merged into", f"{d['merged_into']} since {d['merged_at']:%Y-%m-%d}")]
+              if d["merged_into"] else []),
+            *([("aliases", ", ".join(d["aliases"]))] if d["aliases"] else []),
             *([("anonymised at", d["anonymised_at"])] if d["anonymised_at"] else []),
             ("parent", d["parent"]),
             ("notes", d["notes"]),
@@ -193,7 +200,9 @@ def cmd_customer_show(args: argparse.Namespace) -> int:
     for a in d["addresses"]:
         print(f"{a['kind']} address: {a['line1']}, {a['postal_code']} {a['city']}, {a['country']}")
     for c in d["contacts"]:
-        print(f"contact: {c['name']} <{c['email']}> ({c['roles']})")
+        doubt = (f" DOUBTFUL since {c['doubtful']['since']:%Y-%m-%d}: {c['doubtful']['reason']}"
+                 if c["doubtful"] else "")
+        print(f"contact: {c['name']} <{c['email']}> ({c['roles']}){doubt}")
     for b in d["bank_accounts"]:
         print(f"bank account: {b['iban']} {b['bic']}")
     for bal in d["balances"]:
@@ -359,6 +368,72 @@ def cmd_customer_anonymise(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_customer_review_list(args: argparse.Namespace) -> int:
+    from salesledger.apps.customers.selectors import review_list
+
+    company = company_of(args)
+    as_of = as_of_day(args, company)
+    rows = review_list(company, as_of=as_of, limit=args.limit)
+    if args.json:
+        emit_json({"as_of": as_of, "review_days": company.record_review_days,
+                   "customers": rows})
+        return 0
+    print(f"records to review on {as_of} (not confirmed in {company.record_review_days} "
+          "days, or a doubtful e-mail address):")
+    table([(r["code"], r["name"], r["verified_at"] and f"{r['verified_at']:%Y-%m-%d}",
+            r["verified_by"] or "", "; ".join(r["reasons"])) for r in rows],
+          ["code", "name", "confirmed", "by", "why"])
+    return 0
+
+
+def cmd_customer_duplicates(args: argparse.Namespace) -> int:
+    from salesledger.apps.banking.selectors import payer_ibans
+    from salesledger.apps.customers.selectors import duplicate_customers
+
+    company = company_of(args)
+    if args.min_score is not None and not 0 <= args.min_score <= 100:
+        raise ValidationFailed("--min-score is a score from 0 to 100", field="min_score")
+    rows = duplicate_customers(company, payer_ibans=payer_ibans(company),
+                               threshold=args.min_score)
+    if args.json:
+        emit_json(rows)
+        return 0
+    table([(r["a"], r["a_name"], r["b"], r["b_name"], f"{r['score']:.1f}",
+            ", ".join(r["reasons"])) for r in rows],
+          ["customer", "name", "may be", "name", "score", "why"])
+    return 0
+
+
+def cmd_customer_merge(args: argparse.Namespace) -> int:
+    from salesledger.apps.customers.merge import customer_merge
+
+    company = company_of(args)
+    done = customer_merge(actor=actor_of(args, company), company=company, alias=args.alias,
+                          survivor=args.survivor, reason=args.reason or "")
+    if args.json:
+        emit_json({"alias": done.alias, "survivor": done.survivor, "merged_at": done.at,
+                   "reason": done.reason})
+    else:
+        print(f"customer {done.alias} merged into {done.survivor}: its balance, open items "
+              f"and reports are {done.survivor}'s now, and new documents for it go to "
+              f"{done.survivor}; its posted documents stay as issued")
+    return 0
+
+
+def cmd_customer_unmerge(args: argparse.Namespace) -> int:
+    from salesledger.apps.customers.merge import customer_unmerge
+
+    company = company_of(args)
+    done = customer_unmerge(actor=actor_of(args, company), company=company, code=args.code,
+                            reason=args.reason or "")
+    if args.json:
+        emit_json({"customer": done.alias, "was_merged_into": done.survivor,
+                   "reason": done.reason})
+    else:
+        print(f"customer {done.alias} is no longer merged into {done.survivor}")
+    return 0
+
+
 def _count(n: int, plural: str) -> str:
     """``1 contact``, ``2 contacts``, ``1 address``, ``0 audit events``."""
     if n == 1:
@@ -455,3 +530,21 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("code")
     p.add_argument("--confirm", action="store_true",
                    help="required: the erasure cannot be undone")
+    p = add_command(g, common, "review-list", cmd_customer_review_list,
+                    "customers whose record was not confirmed within the company's review "
+                    "period (company set --review-days), or with a doubtful e-mail address")
+    p.add_argument("--limit", type=int)
+    p = add_command(g, common, "duplicates", cmd_customer_duplicates,
+                    "pairs of customers that may be one: same tax id, same IBAN, close names")
+    p.add_argument("--min-score", type=float,
+                   help="the lowest name score (0-100) that makes a pair (default 88)")
+    p = add_command(g, common, "merge", cmd_customer_merge,
+                    "make customer FROM an alias of INTO: balances, reports and new documents "
+                    "follow INTO, posted documents stay as issued; manager or owner")
+    p.add_argument("alias", metavar="FROM")
+    p.add_argument("survivor", metavar="INTO")
+    p.add_argument("--reason")
+    p = add_command(g, common, "unmerge", cmd_customer_unmerge,
+                    "undo the merge of an alias: a customer of its own again; manager or owner")
+    p.add_argument("code")
+    p.add_argument("--reason")

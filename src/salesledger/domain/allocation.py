@@ -16,7 +16,8 @@ each checked against what the earlier ones left, or refuses it with the error of
 broken rule, in the order the single command has always checked them:
 
 1. the source exists (and a credit note is posted), and the day is not before its date;
-2. every invoice or instalment named belongs to the source's customer;
+2. every invoice or instalment named belongs to the source's customer, or to a customer merged
+   into the same survivor (``survivors``, docs/design/customer-records.md);
 3. other currencies: a receipt pays them at the rate given or the rate table's cross rate on
    the day; a credit note pays its own currency only;
 4. each line in turn: the invoice or instalment exists (an invoice is posted), the day is not
@@ -85,7 +86,8 @@ class OpenSide:
 
 def allocation_step(base_currency: str, is_receipt: bool, customer_id: int, currency: str,
                     amount: int, source: OpenSide, instalment: OpenSide,
-                    source_currency: str | None = None, source_amount: int | None = None
+                    source_currency: str | None = None, source_amount: int | None = None,
+                    receivable_customer_id: int | None = None,
                     ) -> tuple[int, int, list[Line] | None]:
     """Check one allocation against what is open and unallocated, relieve both sides and
     return (base unapplied, base receivable, journal lines or None).
@@ -111,16 +113,20 @@ def allocation_step(base_currency: str, is_receipt: bool, customer_id: int, curr
         return base_src, base_recv, cross_allocation_entry(
             customer_id=customer_id, currency=currency, amount=amount,
             base_receivable=base_recv, source_currency=source_currency,
-            source_amount=source_amount, base_unapplied=base_src)
+            source_amount=source_amount, base_unapplied=base_src,
+            receivable_customer_id=receivable_customer_id)
     check_allocation(amount, open_amount=instalment.open, unallocated=source.open,
                      currency=currency)
     base_recv = instalment.relieve(amount, currency, base_currency)
     base_src = source.relieve(amount, currency, base_currency)
-    if not is_receipt and base_src == base_recv:
-        # A credit note and an invoice both sit on the receivable account: nothing moves.
+    across = receivable_customer_id is not None and receivable_customer_id != customer_id
+    if not is_receipt and base_src == base_recv and not across:
+        # A credit note and an invoice both sit on the receivable account: nothing moves
+        # (unless they are of two customers merged into one: the share of each moves).
         return base_src, base_recv, None
     lines = allocation_entry(customer_id=customer_id, currency=currency, amount=amount,
-                             base_unapplied=base_src, base_receivable=base_recv)
+                             base_unapplied=base_src, base_receivable=base_recv,
+                             receivable_customer_id=receivable_customer_id)
     if not is_receipt:
         lines = [Line(AccountRole.RECEIVABLE, li.amount, li.amount_currency, li.currency,
                       li.customer_id) if li.role == AccountRole.UNAPPLIED else li
@@ -238,6 +244,13 @@ class AllocationBooks:
     relieved: Mapping[tuple[str, int], int]
     cross_rates: Mapping[tuple[str, str, date], Decimal | str] = field(default_factory=dict)
     aliases: Mapping[int, Sequence[tuple[str, str, date]]] = field(default_factory=dict)
+    # alias customer id -> survivor id, for the customers merged into another: one customer
+    # as far as paying is concerned (``aliases`` above is keyed by the survivor then).
+    survivors: Mapping[int, int] = field(default_factory=dict)
+
+    def payer(self, customer_id: int) -> int:
+        """The customer who pays for ``customer_id``: its survivor, or itself."""
+        return self.survivors.get(customer_id, customer_id)
 
 
 # ---------------------------------------------------------------------------- the plan
@@ -372,12 +385,13 @@ class _Planner:
         docs: list[InvoiceDoc | InstalmentDoc | None] = [
             invoices.get(li.invoice_number) if isinstance(li, ToInvoice)
             else instalments.get(li.instalment_id) for li in lines]
+        payer = self.books.payer
         for number in sorted({d.number for d in docs if isinstance(d, InvoiceDoc)}):
-            if invoices[number].customer_id != src.customer_id:
+            if payer(invoices[number].customer_id) != payer(src.customer_id):
                 raise AllocationCustomerMismatch(
                     f"{number} belongs to another customer than the payment", invoice=number)
         for d in docs:
-            if isinstance(d, InstalmentDoc) and d.customer_id != src.customer_id:
+            if isinstance(d, InstalmentDoc) and payer(d.customer_id) != payer(src.customer_id):
                 raise AllocationCustomerMismatch(
                     f"{d.invoice_number} belongs to another customer than {src.number}",
                     invoice=d.invoice_number)
@@ -421,12 +435,14 @@ class _Planner:
             return []
         items = [OpenInstalment(i.id, i.due_date, self.open_now(i, {}), i.invoice_number)
                  for i in self.books.instalments.values()
-                 if i.customer_id == src.customer_id and i.currency == src.currency
+                 if self.books.payer(i.customer_id) == self.books.payer(src.customer_id)
+                 and i.currency == src.currency
                  and i.issue_date <= req.day]
         references: list[str] = []
         if req.policy == Policy.BY_REFERENCE:
             aliases: dict[str, str] = {}
-            for number, reference, issued in self.books.aliases.get(src.customer_id, ()):
+            for number, reference, issued in self.books.aliases.get(
+                    self.books.payer(src.customer_id), ()):
                 if issued <= req.day:
                     aliases[number] = number
                     if reference:
@@ -522,7 +538,7 @@ class _Planner:
             inst_side = self.instalment_side(inst)
             base_src, base_recv, lines = allocation_step(
                 base_currency, is_receipt, src.customer_id, inst.currency, amount, side,
-                inst_side, source_currency, take)
+                inst_side, source_currency, take, inst.customer_id)
             rows.append(PlannedAllocation(
                 n, src, inst, day, inst.currency, amount, take if cross is not None else None,
                 cross, base_src, base_recv, lines, f"{src.number} -> {inst.invoice_number}",

@@ -308,6 +308,14 @@ class CustomerAnonymised(LedgerError):
     http_status = 409
 
 
+class MergeRefused(LedgerError):
+    """Two customers that cannot be merged, or an alias that cannot be unmerged: the message
+    says why (docs/design/customer-records.md)."""
+
+    code = "merge_refused"
+    http_status = 409
+
+
 # ---------------------------------------------------------------- backup and restore
 class BackupDamaged(LedgerError):
     """A backup that cannot be trusted: not a salesledger backup, a file missing, truncated

@@ -150,14 +150,19 @@ def receipt_entry(*, customer_id: int, currency: str, amount: int, base_amount: 
 
 
 def allocation_entry(
-    *, customer_id: int, currency: str, amount: int, base_unapplied: int, base_receivable: int
+    *, customer_id: int, currency: str, amount: int, base_unapplied: int, base_receivable: int,
+    receivable_customer_id: int | None = None,
 ) -> list[Line]:
     """Move ``amount`` from unapplied cash to the receivable it settles. The two base
     amounts differ when the receipt and the invoice were booked at different rates; the
-    difference is a realised exchange gain or loss."""
+    difference is a realised exchange gain or loss. ``receivable_customer_id``: the
+    customer the invoice was issued to, when a payment of its survivor (or of one of the
+    survivor's aliases) pays it (docs/design/customer-records.md); each side stays on the
+    share of its own customer."""
+    owner = customer_id if receivable_customer_id is None else receivable_customer_id
     lines = [
         Line(AccountRole.UNAPPLIED, base_unapplied, amount, currency, customer_id),
-        Line(AccountRole.RECEIVABLE, -base_receivable, -amount, currency, customer_id),
+        Line(AccountRole.RECEIVABLE, -base_receivable, -amount, currency, owner),
     ]
     diff = base_receivable - base_unapplied
     if diff:
@@ -168,6 +173,7 @@ def allocation_entry(
 def cross_allocation_entry(
     *, customer_id: int, currency: str, amount: int, base_receivable: int,
     source_currency: str, source_amount: int, base_unapplied: int,
+    receivable_customer_id: int | None = None,
 ) -> list[Line]:
     """A receipt in ``source_currency`` pays ``amount`` of an instalment in ``currency``.
 
@@ -186,9 +192,10 @@ def cross_allocation_entry(
     """
     if currency == source_currency:
         raise ValueError("a cross-currency allocation needs two different currencies")
+    owner = customer_id if receivable_customer_id is None else receivable_customer_id
     lines = [
         Line(AccountRole.UNAPPLIED, base_unapplied, source_amount, source_currency, customer_id),
-        Line(AccountRole.RECEIVABLE, -base_receivable, -amount, currency, customer_id),
+        Line(AccountRole.RECEIVABLE, -base_receivable, -amount, currency, owner),
         Line(AccountRole.FX, -base_unapplied, -source_amount, source_currency),
         Line(AccountRole.FX, base_receivable, amount, currency),
     ]

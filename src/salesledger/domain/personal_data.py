@@ -40,6 +40,9 @@ CUSTOMER_ERASED: dict[str, Any] = {
     "notes": "",  # free text: anything may be written there
     "credit_limit": None,  # a judgement about the person, of no use once they are gone
     "verified_at": None,
+    "verified_by": None,  # who confirmed a record that no longer holds anything to confirm
+    "email_doubtful_at": None,  # about an address erased with it
+    "email_doubtful_reason": "",  # the mail server's answer quotes the address
     "is_active": False,
 }
 
@@ -53,6 +56,8 @@ CUSTOMER_KEPT: dict[str, str] = {
     "payment_terms": "the company's terms, not the person's data",
     "parent": "the link to another customer record",
     "po_required": "a setting of the company's",
+    "merged_into": "the link to another customer record (a merge): its balances follow it",
+    "merged_at": "when the company merged two of its records; identifies no one",
 }
 
 # Columns of the record that are not about the customer (keys, bookkeeping of the row).

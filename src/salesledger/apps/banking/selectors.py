@@ -9,7 +9,7 @@ from django.db.models import Q
 from salesledger.apps.core.models import Company
 from salesledger.apps.customers.models import Customer
 
-from .models import ColumnMapping, LineMatch, Statement, StatementLine
+from .models import ColumnMapping, LineMatch, PayerIban, Statement, StatementLine
 
 # What a line is to the matcher (banking/matching.py); a line it has not seen is unmatched.
 LINE_STATUSES = ("unmatched", "suggested", "applied", "other")
@@ -68,3 +68,11 @@ def line_applied_as(company: Company, line_id: int) -> str:
         return ""
     return ("posting" if how[1] else "return" if how[0].startswith("return")
             else "receipt")
+
+
+def payer_ibans(company: Company) -> list[tuple[str, int]]:
+    """The IBANs customers were seen paying from (learned from confirmed matches), as
+    (iban, customer id): what duplicate detection compares beside the customers' own bank
+    accounts (customers.selectors.duplicate_customers)."""
+    return list(PayerIban.objects.filter(company=company).order_by("pk")
+                .values_list("iban", "customer_id"))

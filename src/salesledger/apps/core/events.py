@@ -42,6 +42,8 @@ __all__ = [
     "CompanyBankDetailsChanged",
     "CompanyCreated",
     "CustomerAnonymising",
+    "CustomerMerging",
+    "CustomerUnmerging",
     "DocumentPosting",
     "DocumentsPosted",
     "Event",
@@ -209,6 +211,34 @@ class CustomerAnonymising(Proposal):
     customer_id: int
     code: str
     as_of: date
+
+
+@dataclass(frozen=True)
+class CustomerMerging(Proposal):
+    """A customer about to become an alias of another (``customer_merge``): a higher app
+    refuses while it holds something of the alias that would still be issued to it (a
+    draft, an open quote, a running recurring schedule)."""
+
+    company_id: int
+    actor: Actor
+    customer_id: int
+    code: str
+    survivor_id: int
+    survivor_code: str
+
+
+@dataclass(frozen=True)
+class CustomerUnmerging(Proposal):
+    """An alias about to become a customer of its own again (``customer_unmerge``): a higher
+    app refuses while something joins the two that would not hold once they are apart (an
+    allocation of a payment of one to a document of the other)."""
+
+    company_id: int
+    actor: Actor
+    customer_id: int
+    code: str
+    survivor_id: int
+    survivor_code: str
 
 
 # ---------------------------------------------------------------------------- the registry

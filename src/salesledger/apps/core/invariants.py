@@ -19,7 +19,9 @@ it finds, naming the rows:
  10. every posted document is what was issued: snapshot, header, lines and charges agree with
      the snapshot hash recorded in the audit chain at posting (invoicing);
  11. every frozen file hashes to the hash recorded in the audit chain when it was frozen
-     (documents).
+     (documents);
+ 12. every merged customer points at a survivor of its company and currency that is not
+     itself merged: no chains, no cycles (customers; docs/design/customer-records.md).
 """
 
 from __future__ import annotations

@@ -98,6 +98,8 @@ class Company(models.Model):
     # New documents dated more than this many days after today (in the company's zone) are
     # refused unless confirmed (domain/dating.py).
     future_date_horizon_days = models.PositiveIntegerField(default=365)
+    # Days after which a customer record not confirmed is listed for review.
+    record_review_days = models.PositiveIntegerField(default=60)
     # Owners and managers must sign in with a one-time code too (apps/core/access.py).
     require_two_factor = models.BooleanField(default=False)
     # The company sends its e-invoices through the Peppol network: posting then refuses a

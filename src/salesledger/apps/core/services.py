@@ -376,6 +376,7 @@ PROFILE_TEXT_FIELDS = (
 )
 PROFILE_FIELDS = frozenset((*PROFILE_TEXT_FIELDS, "tax_id", "country", "email", "iban", "bic",
                             "brand_color", "logo", "future_date_horizon_days", "sends_peppol",
+                            "record_review_days",
                             "creditor_id", "vat_on_debits"))
 LOGO_MAX_BYTES = 1024 * 1024
 
@@ -433,6 +434,15 @@ def _profile_value(field: str, value: Any, country: str) -> Any:
         from salesledger.domain.party_ids import check_creditor_id
 
         return check_creditor_id("" if value is None else str(value))
+    if field == "record_review_days":
+        try:
+            days = int(str(value).strip())
+        except ValueError:
+            days = -1
+        if not 1 <= days <= 3660:
+            raise ValidationFailed(f"the review period is a number of days from 1 to 3660, not "
+                                   f"{value!r}", field="record_review_days")
+        return days
     if field == "future_date_horizon_days":
         try:
             return check_horizon_days(int(str(value).strip()))

@@ -61,7 +61,23 @@ class Customer(models.Model):
     )
     po_required = models.BooleanField(default=False)
     notes = models.TextField(blank=True)
+    # When and by whom the record was last confirmed or edited (docs/design/customer-records.md):
+    # a record older than the company's review period is listed for review.
     verified_at = models.DateTimeField(null=True, blank=True)
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # The customer's own e-mail address bounced hard: doubtful until the record is edited or
+    # confirmed. The reason is the mail server's answer.
+    email_doubtful_at = models.DateTimeField(null=True, blank=True)
+    email_doubtful_reason = models.TextField(blank=True)
+    # A duplicate merged into the customer that survives (``customer_merge``): an alias whose
+    # posted documents keep its name, while balances, reports and new documents follow the
+    # survivor. Never a chain: a survivor is not itself merged (``salesledger check``).
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="aliases"
+    )
+    merged_at = models.DateTimeField(null=True, blank=True)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     # When the customer's personal data was erased (``customer_anonymise``); set once.
@@ -86,6 +102,10 @@ class Customer(models.Model):
             models.CheckConstraint(
                 condition=models.Q(credit_limit__isnull=True) | models.Q(credit_limit__gte=0),
                 name="customer_credit_limit_nonneg",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(merged_into=models.F("id")),
+                name="customer_not_merged_into_itself",
             ),
         ]
         indexes = [models.Index(fields=["company", "name"])]
@@ -138,6 +158,10 @@ class Contact(models.Model):
     # Comma-separated ContactRole values, e.g. "billing,payables".
     roles = models.CharField(max_length=100, default=ContactRole.BILLING)
     language = models.CharField(max_length=8, blank=True)
+    # A hard bounce of a message sent to this contact: doubtful until the contact (or the
+    # customer's record) is edited or confirmed; the reason is the mail server's answer.
+    doubtful_at = models.DateTimeField(null=True, blank=True)
+    doubtful_reason = models.TextField(blank=True)
 
     def role_list(self) -> list[str]:
         return [r for r in self.roles.split(",") if r]

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date, datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.db.models import Q
 
 from salesledger.apps.core.models import Company
+from salesledger.domain.customer_records import review_due_before
+from salesledger.domain.duplicates import CustomerKey, duplicate_candidates
 from salesledger.domain.errors import UnknownCustomer
 from salesledger.money import Money
 
-from .models import Customer, PaymentTerms
+from .models import BankAccount, Contact, Customer, PaymentTerms
 
 
 def customer_get(company: Company, code: str) -> Customer:
@@ -55,6 +59,36 @@ def customer_list(
     ]
 
 
+# ---------------------------------------------------------------- merged customers
+def survivors(company: Company) -> dict[int, int]:
+    """Alias id -> survivor id for the company's merged customers (one query; most companies
+    have none). The one resolution every reader that groups by customer uses, so that what an
+    alias owes is the survivor's (docs/design/customer-records.md)."""
+    return dict(Customer.objects.filter(company=company, merged_into__isnull=False)
+                .values_list("id", "merged_into_id"))
+
+
+def customer_family(company: Company, customer_id: int) -> list[int]:
+    """The customer, if it is an alias its survivor, and the survivor's aliases: the ids
+    whose documents one customer's balance, open items and reports take in, the survivor
+    first. One query for a customer that is not an alias."""
+    rows = dict(Customer.objects.filter(Q(pk=customer_id) | Q(merged_into_id=customer_id),
+                                        company=company).values_list("id", "merged_into_id"))
+    head = rows.get(customer_id)
+    if head is not None:
+        return customer_family(company, head)
+    return [customer_id, *sorted(pk for pk in rows if pk != customer_id)]
+
+
+def customer_effective(company: Company, code: str) -> Customer:
+    """The customer a new document or receipt named ``code`` is issued to: the customer, or
+    the survivor it was merged into."""
+    customer = customer_get(company, code)
+    if customer.merged_into_id is not None:
+        return Customer.objects.get(pk=customer.merged_into_id)
+    return customer
+
+
 def customer_codes(company: Company, ids: Iterable[int]) -> dict[int, str]:
     return dict(
         Customer.objects.filter(company=company, pk__in=list(ids)).values_list("id", "code")
@@ -86,6 +120,13 @@ def customer_detail(company: Company, code: str) -> dict[str, Any]:
         "po_required": c.po_required,
         "notes": c.notes,
         "verified_at": c.verified_at,
+        "verified_by": c.verified_by.get_username() if c.verified_by_id and c.verified_by
+        else None,
+        "email_doubtful": _doubt(c.email_doubtful_at, c.email_doubtful_reason),
+        "merged_into": c.merged_into.code if c.merged_into_id and c.merged_into else None,
+        "merged_at": c.merged_at,
+        "aliases": list(Customer.objects.filter(merged_into=c).order_by("code")
+                        .values_list("code", flat=True)),
         "anonymised_at": c.anonymised_at,
         "parent": c.parent.code if c.parent else None,
         "addresses": [{"kind": a.kind, **a.as_dict()} for a in c.addresses.all()],
@@ -96,13 +137,85 @@ def customer_detail(company: Company, code: str) -> dict[str, Any]:
                 "phone": x.phone,
                 "roles": x.roles,
                 "language": x.language,
+                "doubtful": _doubt(x.doubtful_at, x.doubtful_reason),
             }
-            for x in c.contacts.all()
+            for x in c.contacts.order_by("pk")
         ],
         "bank_accounts": [
             {"iban": b.iban, "bic": b.bic, "holder": b.holder} for b in c.bank_accounts.all()
         ],
     }
+
+
+def _doubt(at: datetime | None, reason: str) -> dict[str, Any] | None:
+    """Why an e-mail address is doubtful (a hard bounce), or None."""
+    return None if at is None else {"since": at, "reason": reason}
+
+
+# ---------------------------------------------------------------- record freshness
+def review_list(company: Company, *, as_of: date, limit: int | None = None
+                ) -> list[dict[str, Any]]:
+    """The customers whose record is due for review on ``as_of``: last confirmed or edited
+    (else created) more than the company's review period before, or with a doubtful e-mail
+    address (docs/design/customer-records.md). Aliases and anonymised customers are left
+    out. Oldest first; three queries whatever the number of customers."""
+    before = review_due_before(as_of, company.record_review_days)
+    zone = ZoneInfo(company.time_zone)
+    cutoff = datetime.combine(before, time.min, tzinfo=zone)
+    doubtful_contacts: dict[int, list[str]] = {}
+    for cid, email in (Contact.objects.filter(company=company, doubtful_at__isnull=False)
+                       .order_by("customer_id", "pk").values_list("customer_id", "email")):
+        doubtful_contacts.setdefault(cid, []).append(email)
+    stale = (Q(verified_at__isnull=True, created_at__lt=cutoff) | Q(verified_at__lt=cutoff))
+    qs = (Customer.objects.filter(company=company, merged_into__isnull=True,
+                                  anonymised_at__isnull=True)
+          .filter(stale | Q(email_doubtful_at__isnull=False)
+                  | Q(pk__in=list(doubtful_contacts)))
+          .values("id", "code", "name", "verified_at", "verified_by__username", "created_at",
+                  "email", "email_doubtful_at"))
+    out = []
+    for r in qs:
+        stamped = r["verified_at"] or r["created_at"]
+        doubtful = ([r["email"]] if r["email_doubtful_at"] else []) + doubtful_contacts.get(
+            r["id"], [])
+        reasons = (["not confirmed since "
+                    f"{stamped.astimezone(zone).date().isoformat()}"
+                    if r["verified_at"] else "never confirmed"]
+                   if stamped < cutoff else [])
+        reasons += [f"doubtful e-mail {e}" for e in doubtful]
+        out.append({"code": r["code"], "name": r["name"], "verified_at": r["verified_at"],
+                    "verified_by": r["verified_by__username"],
+                    "days_since": (as_of - stamped.astimezone(zone).date()).days,
+                    "doubtful_emails": doubtful, "reasons": reasons})
+    out.sort(key=lambda r: (-r["days_since"], r["code"]))
+    return out[:limit] if limit else out
+
+
+# ---------------------------------------------------------------- duplicates
+def duplicate_customers(company: Company, *, payer_ibans: Iterable[tuple[str, int]] = (),
+                        threshold: float | None = None) -> list[dict[str, Any]]:
+    """Candidate pairs of duplicate customers, best first: same tax id, same IBAN (a bank
+    account of one; ``payer_ibans``, the IBANs customers were seen paying from, as
+    (iban, customer id)), or close names (``domain/duplicates.py``). Aliases and anonymised
+    customers are left out, and so are pairs already merged. Two queries and the blocked
+    comparison in memory."""
+    ibans: dict[int, list[str]] = {}
+    for cid, iban in (BankAccount.objects.filter(company=company)
+                      .values_list("customer_id", "iban")):
+        ibans.setdefault(cid, []).append(iban)
+    for iban, cid in payer_ibans:
+        ibans.setdefault(cid, []).append(iban)
+    rows = (Customer.objects.filter(company=company, merged_into__isnull=True,
+                                    anonymised_at__isnull=True)
+            .values_list("id", "code", "name", "legal_name", "tax_id", "country"))
+    keys = [CustomerKey(pk, code, name, legal, tax, country, tuple(sorted(set(ibans.get(pk, [])))))
+            for pk, code, name, legal, tax, country in rows.iterator(chunk_size=5000)]
+    by_id = {k.id: k for k in keys}
+    found = (duplicate_candidates(keys) if threshold is None
+             else duplicate_candidates(keys, threshold=threshold))
+    return [{"a": by_id[c.a].code, "a_name": by_id[c.a].name, "b": by_id[c.b].code,
+             "b_name": by_id[c.b].name, "reasons": c.reasons, "score": round(c.score, 1),
+             "shared": c.shared} for c in found]
 
 
 def payment_terms_list(company: Company) -> list[dict[str, Any]]:

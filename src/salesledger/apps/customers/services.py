@@ -7,8 +7,9 @@ from datetime import date, datetime
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
-from salesledger.apps.core.actors import Actor
+from salesledger.apps.core.actors import Actor, actor_row
 from salesledger.apps.core.audit import audit
 from salesledger.apps.core.models import Company, Role
 from salesledger.apps.core.services import require_role
@@ -386,6 +387,9 @@ def customer_update(*, actor: Actor, company: Company, code: str, **changes: Any
             raise ValidationFailed("a customer needs a name", field="name")
         for k, v in changes.items():
             setattr(customer, k, v)
+        _stamp(customer, actor)
+        if "email" in changes:  # a new (or retyped) address is trusted again
+            customer.email_doubtful_at, customer.email_doubtful_reason = None, ""
         customer.save()
         audit(
             company,
@@ -442,20 +446,111 @@ def customer_address_set(*, actor: Actor, company: Company, code: str, kind: str
         for k, v in merged.items():
             setattr(row, k, v)
         row.save()
+        _stamp(customer, actor)
+        customer.save(update_fields=["verified_at", "verified_by"])
         audit(company, actor, "customer.address", "customer", customer.pk, kind=kind,
               before=before, after=row.as_dict())
     return row
 
 
 def customer_verify(*, actor: Actor, company: Company, code: str, at: datetime) -> Customer:
-    """Record that someone confirmed the customer's record is accurate."""
+    """Record that someone confirmed the customer's record is accurate: the record is stamped
+    (when, who) and its doubtful e-mail addresses are trusted again (the person confirming
+    checked them); the audit event names the addresses cleared."""
     require_role(company, actor, Role.CLERK)
     with transaction.atomic():
         customer = _customer_locked(company, code)
-        customer.verified_at = at
-        customer.save(update_fields=["verified_at"])
-        audit(company, actor, "customer.verify", "customer", customer.pk, at=at.isoformat())
+        cleared = _doubtful_emails(customer)
+        _stamp(customer, actor, at)
+        customer.email_doubtful_at, customer.email_doubtful_reason = None, ""
+        customer.save(update_fields=["verified_at", "verified_by", "email_doubtful_at",
+                                     "email_doubtful_reason"])
+        Contact.objects.filter(customer=customer, doubtful_at__isnull=False).update(
+            doubtful_at=None, doubtful_reason="")
+        audit(company, actor, "customer.verify", "customer", customer.pk, at=at.isoformat(),
+              doubtful_cleared=cleared)
     return customer
+
+
+def _stamp(customer: Customer, actor: Actor, at: datetime | None = None) -> None:
+    """Stamp the record as confirmed now by ``actor`` (an edit is a confirmation of what was
+    typed); the caller saves."""
+    customer.verified_at = at or timezone.now()
+    customer.verified_by = actor_row(actor)
+
+
+def _doubtful_emails(customer: Customer) -> list[str]:
+    out = [customer.email] if customer.email_doubtful_at else []
+    out += list(Contact.objects.filter(customer=customer, doubtful_at__isnull=False)
+                .order_by("pk").values_list("email", flat=True))
+    return out
+
+
+def emails_mark_doubtful(*, actor: Actor, company: Company, customer_id: int,
+                         refused: dict[str, str], communication_id: int) -> list[str]:
+    """A message to the customer bounced hard for the addresses of ``refused`` (address ->
+    the mail server's answer): the contacts with those addresses, and the customer's own
+    address if it is one, become doubtful until edited or confirmed. Audited with the
+    communication that bounced; returns the addresses marked. Called by the documents app
+    when it records a delivery's outcome (documents/delivery.py)."""
+    if not refused:
+        return []
+    at = timezone.now()
+    wanted = {a.strip().lower(): reason for a, reason in refused.items()}
+    marked: list[str] = []
+    with transaction.atomic():
+        customer = Customer.objects.select_for_update().get(company=company, pk=customer_id)
+        for contact in Contact.objects.filter(customer=customer).order_by("pk"):
+            reason = wanted.get(contact.email.strip().lower())
+            if reason is not None:
+                contact.doubtful_at, contact.doubtful_reason = at, reason
+                contact.save(update_fields=["doubtful_at", "doubtful_reason"])
+                marked.append(contact.email)
+        reason = wanted.get(customer.email.strip().lower()) if customer.email else None
+        if reason is not None:
+            customer.email_doubtful_at, customer.email_doubtful_reason = at, reason
+            customer.save(update_fields=["email_doubtful_at", "email_doubtful_reason"])
+            if customer.email not in marked:
+                marked.append(customer.email)
+        if marked:
+            audit(company, actor, "customer.email_doubtful", "customer", customer.pk,
+                  emails=marked, communication=communication_id)
+    return marked
+
+
+def contact_update(*, actor: Actor, company: Company, code: str, email: str,
+                   changes: ContactInput) -> Contact:
+    """Change the contact of customer ``code`` with e-mail address ``email``: name, e-mail,
+    phone, roles and language as given in ``changes``. The contact is trusted again (no
+    longer doubtful) and the customer's record stamped. Audited with before and after."""
+    require_role(company, actor, Role.CLERK)
+    bad = set(changes.roles) - set(ContactRole.values)
+    if bad:
+        raise ValidationFailed(f"unknown contact role {sorted(bad)[0]!r}", field="roles")
+    with transaction.atomic():
+        customer = _customer_locked(company, code, writes="change a contact")
+        row = (Contact.objects.filter(customer=customer, email__iexact=email.strip())
+               .order_by("pk").first())
+        if row is None:
+            raise NotFound(f"customer {code} has no contact with e-mail address {email!r}",
+                           field="email")
+        before = _contact_dict(row)
+        row.name = changes.name or row.name
+        row.email, row.phone = changes.email or row.email, changes.phone or row.phone
+        row.roles = ",".join(changes.roles) or row.roles
+        row.language = changes.language or row.language
+        row.doubtful_at, row.doubtful_reason = None, ""
+        row.save()
+        _stamp(customer, actor)
+        customer.save(update_fields=["verified_at", "verified_by"])
+        audit(company, actor, "customer.contact_update", "customer", customer.pk,
+              before=before, after=_contact_dict(row))
+    return row
+
+
+def _contact_dict(c: Contact) -> dict[str, Any]:
+    return {"name": c.name, "email": c.email, "phone": c.phone, "roles": c.roles,
+            "language": c.language, "doubtful": c.doubtful_at is not None}
 
 
 def bank_account_add(
@@ -473,6 +568,8 @@ def bank_account_add(
             bic=bic,
             holder=account.holder or customer.name,
         )
+        _stamp(customer, actor)
+        customer.save(update_fields=["verified_at", "verified_by"])
         audit(company, actor, "customer.bank_account_add", "customer", customer.pk, iban=iban)
     return row
 
@@ -490,6 +587,8 @@ def contact_add(*, actor: Actor, company: Company, code: str, contact: ContactIn
             roles=",".join(contact.roles),
             language=contact.language,
         )
+        _stamp(customer, actor)
+        customer.save(update_fields=["verified_at", "verified_by"])
         audit(
             company,
             actor,

@@ -51,10 +51,12 @@ from salesledger.apps.core.models import Company, Role
 from salesledger.apps.core.services import require_role
 from salesledger.apps.customers.models import Communication, Customer
 from salesledger.apps.customers.selectors import customer_get
+from salesledger.apps.customers.services import emails_mark_doubtful
 from salesledger.apps.invoicing.models import Invoice
 from salesledger.apps.invoicing.selectors import invoice_get
 from salesledger.apps.quotes import services as quotes_services
 from salesledger.apps.quotes.selectors import quote_get
+from salesledger.domain.customer_records import is_hard_bounce
 from salesledger.domain.errors import (
     DeliveryFailed,
     NoRecipients,
@@ -276,9 +278,11 @@ def _refusals(refused: dict[str, tuple[int, bytes | str]]) -> str:
     return "; ".join(f"{addr}: {code} {text(msg)}" for addr, (code, msg) in refused.items())
 
 
-def send_now(outgoing: Outgoing, from_header: str, reply_to: str, message_id: str
-             ) -> tuple[str, str]:
-    """Hand the message to the mail server; returns (status, the server's answer)."""
+def send_now(outgoing: Outgoing, from_header: str, reply_to: str, message_id: str,
+             hard_bounces: dict[str, str] | None = None) -> tuple[str, str]:
+    """Hand the message to the mail server; returns (status, the server's answer). The
+    addresses the server refused for good (a 5xx reply) are added to ``hard_bounces``, with
+    the server's answer."""
     connection = _connection()
     message = EmailMessage(
         subject=outgoing.subject, body=outgoing.body, from_email=from_header,
@@ -290,6 +294,7 @@ def send_now(outgoing: Outgoing, from_header: str, reply_to: str, message_id: st
     try:
         message.send(fail_silently=False)
     except smtplib.SMTPRecipientsRefused as exc:
+        _hard(exc.recipients, hard_bounces)
         return "bounced", "refused by the mail server: " + _refusals(exc.recipients)
     except smtplib.SMTPSenderRefused as exc:
         return "failed", (f"the mail server refused the sender {exc.sender}: "
@@ -306,8 +311,18 @@ def send_now(outgoing: Outgoing, from_header: str, reply_to: str, message_id: st
         return "logged", f"no mail server is configured: the message went to {backend}"
     refused = getattr(connection, "refused", {})
     if refused:
+        _hard(refused, hard_bounces)
         return "partial", "accepted, except refused by the mail server: " + _refusals(refused)
     return "sent", f"accepted by the mail server for {len(outgoing.recipients)} recipient(s)"
+
+
+def _hard(refused: dict[str, tuple[int, bytes | str]], into: dict[str, str] | None) -> None:
+    """The permanent refusals among ``refused`` (``domain/customer_records.is_hard_bounce``)."""
+    if into is None:
+        return
+    for address, (code, msg) in refused.items():
+        if is_hard_bounce(int(code)):
+            into[address] = f"{code} {_text(msg)}"
 
 
 def _text(value: bytes | str) -> str:
@@ -318,14 +333,20 @@ def _deliver(company: Company, actor: Actor, comm_id: int, outgoing: Outgoing, f
              reply_to: str, message_id: str) -> None:
     """After commit: send, then record the outcome. Never raises (it runs after the caller's
     transaction has committed); an unexpected error is recorded as a failure."""
+    hard: dict[str, str] = {}
     try:
-        status, detail = send_now(outgoing, from_header, reply_to, message_id)
+        status, detail = send_now(outgoing, from_header, reply_to, message_id, hard)
     except Exception as exc:  # noqa: BLE001 - a defect must still show on the timeline
         status, detail = "failed", f"the message could not be sent: {exc!r}"
     with transaction.atomic():
         Communication.objects.filter(pk=comm_id).update(status=status, status_detail=detail)
         audit(company, actor, f"email.{status}", "communication", comm_id,
               message_id=message_id, detail=detail)
+        if hard:  # the addresses refused for good are doubtful until checked
+            customer_id = Communication.objects.values_list("customer_id", flat=True).get(
+                pk=comm_id)
+            emails_mark_doubtful(actor=actor, company=company, customer_id=customer_id,
+                                 refused=hard, communication_id=comm_id)
 
 
 # ---------------------------------------------------------------- the services

@@ -97,7 +97,7 @@ def company_profile(company: Company) -> dict[str, Any]:
     fields = ("code", "name", "legal_name", "tax_id", "registration_id", "address_line1",
               "address_line2", "postal_code", "city", "country", "email", "phone", "website",
               "iban", "bic", "brand_color", "document_footer", "legal_mentions",
-              "future_date_horizon_days")
+              "future_date_horizon_days", "record_review_days")
     out: dict[str, Any] = {f: getattr(company, f) for f in fields}
     out["peppol"] = "yes" if company.sends_peppol else "no"
     logo = bytes(company.logo) if company.logo else b""

@@ -24,7 +24,7 @@ from salesledger.apps.core.actors import Actor
 from salesledger.apps.core.audit import audit
 from salesledger.apps.core.models import Company, ImportBatch, Role
 from salesledger.apps.core.services import require_role
-from salesledger.apps.customers.selectors import customer_get
+from salesledger.apps.customers.selectors import customer_effective
 from salesledger.apps.customers.services import payment_terms_find
 from salesledger.domain import lifecycle
 from salesledger.domain.errors import CurrencyMismatch, NotFound, ValidationFailed
@@ -73,7 +73,7 @@ class InvoiceInput:
 def invoice_create(*, actor: Actor, company: Company, data: InvoiceInput) -> Invoice:
     """Write a draft invoice or credit note. Nothing is numbered or journaled yet."""
     require_role(company, actor, Role.CLERK)
-    customer = customer_get(company, data.customer_code)
+    customer = customer_effective(company, data.customer_code)
     currency = document_currency(company, customer, data.currency)
     rate = resolve_rate(company, currency, data.rate, data.issue_date)
     # Refuses bad lines now; the draft shows what it would total (posting computes again).

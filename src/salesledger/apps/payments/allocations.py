@@ -38,6 +38,7 @@ from salesledger.apps.core.audit import EventSpec, audit_many
 from salesledger.apps.core.bulkinsert import insert_rows, update_column
 from salesledger.apps.core.models import Company, Role
 from salesledger.apps.core.services import check_open_period, require_role
+from salesledger.apps.customers.selectors import survivors
 from salesledger.apps.fx.selectors import cross_rate_on
 from salesledger.apps.invoicing.models import DocKind, Instalment, Invoice
 from salesledger.apps.ledger.bulk import EntrySpec, journal_write_many
@@ -160,11 +161,13 @@ def allocation_books(company: Company, requests: Sequence[AllocationRequest]
             "id", "number", "kind", "status", "customer_id", "currency", "issue_date")}
     spread = [(sources[r.source], r.day) for r in requests
               if r.policy not in (None, Policy.MANUAL) and r.source in sources]
+    merged = survivors(company)
     instalments = _instalments(
         company, ids=[li.instalment_id for r in requests for li in r.lines
                       if isinstance(li, ToInstalment)],
         invoice_ids=[i.id for i in invoices.values() if i.is_invoice],
-        customers={(s.customer_id, s.currency) for s, _ in spread},
+        customers={(c, s.currency) for s, _ in spread
+                   for c in _family_of(s.customer_id, merged)},
         until=max((day for _, day in spread), default=None))
     # Only what something has settled or allocated can have relieved a base amount: every
     # reversal (allocation_reverse, refund_reverse, reverse_adjustment) negates its row's
@@ -180,7 +183,16 @@ def allocation_books(company: Company, requests: Sequence[AllocationRequest]
         instalments=instalments, relieved=relieved,
         cross_rates=_cross_rates(company, requests, sources, invoices, instalments),
         aliases=_aliases(company, [(sources[r.source], r.day) for r in requests
-                                   if r.policy == Policy.BY_REFERENCE and r.source in sources]))
+                                   if r.policy == Policy.BY_REFERENCE and r.source in sources],
+                         merged),
+        survivors=merged)
+
+
+def _family_of(customer_id: int, merged: dict[int, int]) -> list[int]:
+    """The customers whose instalments a payment of ``customer_id`` may settle: its own,
+    and with a merge those of its survivor and the survivor's aliases."""
+    head = merged.get(customer_id, customer_id)
+    return [head, *(alias for alias, survivor in merged.items() if survivor == head)]
 
 
 def _sources(company: Company, refs: set[SourceRef], *, texts: bool
@@ -270,18 +282,21 @@ def _cross_rates(company: Company, requests: Sequence[AllocationRequest],
     return out
 
 
-def _aliases(company: Company, wanted: list[tuple[SourceDoc, date]]
+def _aliases(company: Company, wanted: list[tuple[SourceDoc, date]], merged: dict[int, int]
              ) -> dict[int, list[tuple[str, str, date]]]:
-    """The posted invoices of the customers a ``by_reference`` request pays, by name."""
+    """The posted invoices of the customers a ``by_reference`` request pays, by name, keyed
+    by the customer who pays for them (a survivor for its aliases' invoices)."""
     if not wanted:
         return {}
     out: dict[int, list[tuple[str, str, date]]] = {}
     for customer_id, number, reference, issued in Invoice.objects.filter(
-            company=company, customer_id__in=sorted({s.customer_id for s, _ in wanted}),
+            company=company, customer_id__in=sorted(
+                {c for s, _ in wanted for c in _family_of(s.customer_id, merged)}),
             kind=DocKind.INVOICE, status=DocStatus.POSTED,
             issue_date__lte=max(day for _, day in wanted)).values_list(
                 "customer_id", "number", "payment_reference", "issue_date"):
-        out.setdefault(customer_id, []).append((number, reference or "", issued))
+        out.setdefault(merged.get(customer_id, customer_id), []).append(
+            (number, reference or "", issued))
     return out
 
 

@@ -14,14 +14,14 @@ from datetime import date
 
 from salesledger.apps.core import events
 from salesledger.apps.core.models import Company
-from salesledger.domain.errors import AnonymiseRefused
+from salesledger.domain.errors import AnonymiseRefused, MergeRefused
 from salesledger.money import format_minor
 
 from .adjustments.bad_debts import recoveries_lost
 from .adjustments.discounts import discounts_earned, discounts_lost
 from .adjustments.write_offs import residuals_lost
 from .bulk import credit_notes_apply_to_corrected_bulk
-from .selectors import open_items
+from .selectors import allocations_across, open_items
 
 
 def apply_credit_notes(event: events.DocumentsPosted) -> None:
@@ -82,8 +82,25 @@ def open_items_need_the_customer(proposal: events.CustomerAnonymising) -> None:
             "or refund them first", customer=proposal.code, reason="open_items")
 
 
+def allocations_across_stand(proposal: events.CustomerUnmerging) -> None:
+    """An allocation of a payment (or credit note) of one of the two to a document of the
+    other, not reversed, would pay another customer's invoice once they are apart: reverse
+    it first."""
+    crossing = allocations_across(proposal.company_id, proposal.customer_id,
+                                  proposal.survivor_id)
+    if crossing:
+        shown = ", ".join(str(pk) for pk in crossing[:10])
+        raise MergeRefused(
+            f"{len(crossing)} allocation{'s' if len(crossing) > 1 else ''} pay a document of "
+            f"{proposal.code} with a payment or credit note of {proposal.survivor_code}, or "
+            f"the other way round (allocation {shown}): reverse "
+            f"{'them' if len(crossing) > 1 else 'it'} first (`receipt unallocate`), or keep "
+            "the merge", customer=proposal.code, reason="allocations")
+
+
 def register() -> None:
     events.veto(events.CustomerAnonymising, open_items_need_the_customer)
+    events.veto(events.CustomerUnmerging, allocations_across_stand)
     events.subscribe(events.DocumentsPosted, apply_credit_notes)
     events.subscribe(events.AllocationsMade, take_discounts)
     events.subscribe(events.AllocationsReversed, undo_what_stood_with_the_payment)

@@ -33,6 +33,7 @@ from salesledger.apps.core.services import (
     require_role,
 )
 from salesledger.apps.customers.models import Customer
+from salesledger.apps.customers.selectors import survivors
 from salesledger.apps.invoicing.issuing import resolve_rate
 from salesledger.apps.ledger.banks import bank_accounts
 from salesledger.apps.ledger.bulk import EntrySpec, journal_write_many
@@ -82,13 +83,20 @@ def receipt_books(company: Company, requests: Sequence[ReceiptRequest]) -> Recei
     by_id: dict[int, Payer] = {}
     ids = sorted({r.customer_id for r in requests if r.customer_id is not None})
     fields = ("id", "code", "name", "currency")
+    # A receipt named for an alias is the survivor's (docs/design/customer-records.md).
+    merged = survivors(company)
+    heads = {c[0]: Payer(*c) for c in Customer.objects.filter(
+        company=company, pk__in=sorted(set(merged.values()))).values_list(*fields)
+             } if merged else {}
     for i in range(0, len(ids), _CHUNK):
-        by_id.update((c[0], Payer(*c)) for c in Customer.objects.filter(
-            company=company, pk__in=ids[i:i + _CHUNK]).values_list(*fields))
+        by_id.update((c[0], heads.get(merged.get(c[0], 0)) or Payer(*c))
+                     for c in Customer.objects.filter(
+                         company=company, pk__in=ids[i:i + _CHUNK]).values_list(*fields))
     codes = sorted({r.customer_code for r in requests
                     if r.customer_id is None and r.customer_code is not None})
-    by_code = {c[1]: Payer(*c) for c in Customer.objects.filter(
-        company=company, code__in=codes).values_list(*fields)} if codes else {}
+    by_code = {c[1]: heads.get(merged.get(c[0], 0)) or Payer(*c)
+               for c in Customer.objects.filter(
+                   company=company, code__in=codes).values_list(*fields)} if codes else {}
     rates: dict[tuple[str, Decimal | None, date], Decimal | LedgerError] = {}
     for r in requests:
         customer = by_id.get(r.customer_id) if r.customer_id is not None else by_code.get(

@@ -20,7 +20,8 @@ from django.db.models import F, IntegerField, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
 from salesledger.apps.core.models import Company
-from salesledger.apps.customers.selectors import customer_detail
+from salesledger.apps.customers.models import Customer
+from salesledger.apps.customers.selectors import customer_detail, customer_family, survivors
 from salesledger.apps.invoicing.models import DocKind, Instalment, Invoice
 from salesledger.apps.invoicing.selectors import invoice_get
 from salesledger.domain.lifecycle import settlement
@@ -51,10 +52,23 @@ def _used_otherwise(as_of: date) -> Any:
             + Coalesce(Subquery(returned, output_field=IntegerField()), Value(0)))
 
 
+def _customer_scope(company: Company, customer_id: int | None) -> Q:
+    """The company's rows, or those of one customer: with the survivor and the aliases of a
+    merge (``customer_family``), whose documents one customer's figures take in."""
+    if not customer_id:
+        return Q(company=company)
+    family = customer_family(company, customer_id)
+    return Q(company=company) & (Q(customer_id=family[0]) if len(family) == 1
+                                 else Q(customer_id__in=family))
+
+
 def open_items(company: Company, *, customer_id: int | None = None, as_of: date | None = None,
                overdue_only: bool = False) -> Iterator[dict[str, Any]]:
-    """Yield open items as dicts ordered by customer, due date; streamed, not loaded."""
-    scope = Q(company=company) & (Q(customer_id=customer_id) if customer_id else Q())
+    """Yield open items as dicts ordered by customer, due date; streamed, not loaded. The
+    items of an alias are the survivor's (``customer``), with the customer they were issued
+    to (``issued_to``) (docs/design/customer-records.md)."""
+    scope = _customer_scope(company, customer_id)
+    codes = _survivor_codes(company)
     inst = Instalment.objects.filter(scope)
     cn = Invoice.objects.filter(scope, kind=DocKind.CREDIT_NOTE, status="posted")
     rc = Receipt.objects.filter(scope)
@@ -76,7 +90,9 @@ def open_items(company: Company, *, customer_id: int | None = None, as_of: date 
                  .values("id", "customer_id", "customer__code", "due_date", "currency", "open",
                          "amount", "seq", "invoice__number", "invoice__issue_date"))
     for r in inst_rows.iterator(chunk_size=2000):
-        yield {"type": "instalment", "id": r["id"], "customer": r["customer__code"],
+        yield {"type": "instalment", "id": r["id"],
+               "customer": codes.get(r["customer__code"], r["customer__code"]),
+               "issued_to": r["customer__code"],
                "document": r["invoice__number"], "seq": r["seq"],
                "date": r["invoice__issue_date"], "due_date": r["due_date"],
                "currency": r["currency"], "amount": r["amount"], "open": r["open"]}
@@ -85,23 +101,55 @@ def open_items(company: Company, *, customer_id: int | None = None, as_of: date 
     for r in (cn.filter(open__gt=0).order_by("customer_id", "issue_date", "id")
               .values("id", "customer__code", "number", "issue_date", "currency", "total", "open")
               .iterator(chunk_size=2000)):
-        yield {"type": "credit_note", "id": r["id"], "customer": r["customer__code"],
+        yield {"type": "credit_note", "id": r["id"],
+               "customer": codes.get(r["customer__code"], r["customer__code"]),
+               "issued_to": r["customer__code"],
                "document": r["number"], "seq": None, "date": r["issue_date"],
                "due_date": r["issue_date"], "currency": r["currency"], "amount": -r["total"],
                "open": -r["open"]}
     for r in (rc.filter(open__gt=0).order_by("customer_id", "date", "id")
               .values("id", "customer__code", "number", "date", "currency", "amount", "open")
               .iterator(chunk_size=2000)):
-        yield {"type": "receipt", "id": r["id"], "customer": r["customer__code"],
+        yield {"type": "receipt", "id": r["id"],
+               "customer": codes.get(r["customer__code"], r["customer__code"]),
+               "issued_to": r["customer__code"],
                "document": r["number"], "seq": None, "date": r["date"], "due_date": r["date"],
                "currency": r["currency"], "amount": -r["amount"], "open": -r["open"]}
+
+
+def _survivor_codes(company: Company) -> dict[str, str]:
+    """Alias code -> survivor code (one query; empty for most companies)."""
+    return dict(Customer.objects.filter(company=company, merged_into__isnull=False)
+                .values_list("code", "merged_into__code"))
+
+
+def allocations_across(company_id: int, a: int, b: int) -> list[int]:
+    """The allocations, not reversed, of a payment or credit note of customer ``a`` to a
+    document of ``b`` or the other way round (possible while one is merged into the other)."""
+    return list(Allocation.objects.filter(
+        Q(customer_id=a, instalment__customer_id=b) | Q(customer_id=b, instalment__customer_id=a),
+        company_id=company_id, amount__gt=0, reversed_by__isnull=True)
+        .order_by("pk").values_list("pk", flat=True))
 
 
 def customer_balances(company: Company, *, as_of: date | None = None,
                       customer_id: int | None = None) -> dict[tuple[int, str], int]:
     """Balance per (customer id, currency) in minor units: invoices - credit notes -
-    receipts dated up to ``as_of``. Three grouped aggregates, whatever the data size."""
-    scope = Q(company=company) & (Q(customer_id=customer_id) if customer_id else Q())
+    receipts dated up to ``as_of``. Three grouped aggregates, whatever the data size. An
+    alias's figures are its survivor's: keyed by the survivor, and ``customer_id`` takes in
+    the whole family (docs/design/customer-records.md)."""
+    raw = _raw_balances(company, as_of=as_of, scope=_customer_scope(company, customer_id))
+    merged = survivors(company)
+    if not merged:
+        return raw
+    out: dict[tuple[int, str], int] = defaultdict(int)
+    for (cid, cur), v in raw.items():
+        out[(merged.get(cid, cid), cur)] += v
+    return dict(out)
+
+
+def _raw_balances(company: Company, *, as_of: date | None, scope: Q
+                  ) -> dict[tuple[int, str], int]:
     docs = Invoice.objects.filter(scope, status="posted")
     rc = Receipt.objects.filter(scope)
     if as_of:

@@ -26,7 +26,7 @@ from salesledger.apps.core.services import (
     posting_locks,
     require_role,
 )
-from salesledger.apps.customers.selectors import customer_get
+from salesledger.apps.customers.selectors import customer_effective
 from salesledger.apps.customers.services import payment_terms_find
 from salesledger.apps.invoicing.issuing import compute_invoice_totals, document_currency
 from salesledger.apps.invoicing.models import Invoice
@@ -99,7 +99,7 @@ def _state(quote: Quote) -> dict[str, Any]:
 def quote_create(*, actor: Actor, company: Company, data: QuoteInput, as_of: date) -> Quote:
     """Write a draft quote, numbered from the ``QUO`` series."""
     require_role(company, actor, Role.CLERK)
-    customer = customer_get(company, data.customer_code)
+    customer = customer_effective(company, data.customer_code)
     currency = document_currency(company, customer, data.currency)
     totals = compute_invoice_totals(company, currency, data.lines)
     issue = data.issue_date or as_of

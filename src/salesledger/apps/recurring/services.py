@@ -25,7 +25,7 @@ from salesledger.apps.core.actors import Actor, actor_row
 from salesledger.apps.core.audit import audit
 from salesledger.apps.core.models import Company, Role
 from salesledger.apps.core.services import posting_locks, require_role
-from salesledger.apps.customers.selectors import customer_get
+from salesledger.apps.customers.selectors import customer_effective
 from salesledger.apps.customers.services import payment_terms_find
 from salesledger.apps.invoicing.issuing import (
     compute_invoice_totals,
@@ -97,7 +97,7 @@ def recurring_add(*, actor: Actor, company: Company, data: ScheduleInput,
     require_role(company, actor, Role.CLERK)
     unit, interval = parse_every(data.every)
     rule = Recurrence(unit, interval, data.start, data.end, data.count)  # refuses bad ones
-    customer = customer_get(company, data.customer_code)
+    customer = customer_effective(company, data.customer_code)
     currency = document_currency(company, customer, data.currency)
     rate = resolve_rate(company, currency, data.rate)
     compute_invoice_totals(company, currency, data.lines)

@@ -64,7 +64,8 @@ class Received:
 @dataclass
 class Mailbox:
     """What the in-process SMTP server received. Recipients whose address starts with
-    ``bounce`` are refused with 550, as a real server refuses an unknown mailbox."""
+    ``bounce`` are refused with 550, as a real server refuses an unknown mailbox; those that
+    start with ``busy`` with 452, a temporary refusal (a full mailbox)."""
 
     host: str
     port: int
@@ -74,6 +75,8 @@ class Mailbox:
                           rcpt_options: list[str]) -> str:
         if address.startswith("bounce"):
             return f"550 5.1.1 <{address}>: mailbox unavailable"
+        if address.startswith("busy"):
+            return f"452 4.2.2 <{address}>: mailbox full, try later"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
