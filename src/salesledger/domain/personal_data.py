@@ -40,7 +40,6 @@ CUSTOMER_ERASED: dict[str, Any] = {
     "notes": "",  # free text: anything may be written there
     "credit_limit": None,  # a judgement about the person, of no use once they are gone
     "verified_at": None,
-    "verified_by": None,  # who confirmed a record that no longer holds anything to confirm
     "email_doubtful_at": None,  # about an address erased with it
     "email_doubtful_reason": "",  # the mail server's answer quotes the address
     "is_active": False,
@@ -56,6 +55,7 @@ CUSTOMER_KEPT: dict[str, str] = {
     "payment_terms": "the company's terms, not the person's data",
     "parent": "the link to another customer record",
     "po_required": "a setting of the company's",
+    "verified_by": "a user of the company (who last confirmed the record), not the customer",
     "merged_into": "the link to another customer record (a merge): its balances follow it",
     "merged_at": "when the company merged two of its records; identifies no one",
 }

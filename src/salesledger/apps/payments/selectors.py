@@ -20,7 +20,6 @@ from django.db.models import F, IntegerField, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
 from salesledger.apps.core.models import Company
-from salesledger.apps.customers.models import Customer
 from salesledger.apps.customers.selectors import customer_detail, customer_family, survivors
 from salesledger.apps.invoicing.models import DocKind, Instalment, Invoice
 from salesledger.apps.invoicing.selectors import invoice_get
@@ -68,7 +67,6 @@ def open_items(company: Company, *, customer_id: int | None = None, as_of: date 
     items of an alias are the survivor's (``customer``), with the customer they were issued
     to (``issued_to``) (docs/design/customer-records.md)."""
     scope = _customer_scope(company, customer_id)
-    codes = _survivor_codes(company)
     inst = Instalment.objects.filter(scope)
     cn = Invoice.objects.filter(scope, kind=DocKind.CREDIT_NOTE, status="posted")
     rc = Receipt.objects.filter(scope)
@@ -88,10 +86,11 @@ def open_items(company: Company, *, customer_id: int | None = None, as_of: date 
         inst = inst.filter(due_date__lt=as_of)
     inst_rows = (inst.filter(open__gt=0).order_by("customer_id", "due_date", "id")
                  .values("id", "customer_id", "customer__code", "due_date", "currency", "open",
-                         "amount", "seq", "invoice__number", "invoice__issue_date"))
+                         "amount", "seq", "invoice__number", "invoice__issue_date",
+                         survivor=F("customer__merged_into__code")))
     for r in inst_rows.iterator(chunk_size=2000):
         yield {"type": "instalment", "id": r["id"],
-               "customer": codes.get(r["customer__code"], r["customer__code"]),
+               "customer": r["survivor"] or r["customer__code"],
                "issued_to": r["customer__code"],
                "document": r["invoice__number"], "seq": r["seq"],
                "date": r["invoice__issue_date"], "due_date": r["due_date"],
@@ -99,28 +98,24 @@ def open_items(company: Company, *, customer_id: int | None = None, as_of: date 
     if overdue_only:
         return
     for r in (cn.filter(open__gt=0).order_by("customer_id", "issue_date", "id")
-              .values("id", "customer__code", "number", "issue_date", "currency", "total", "open")
+              .values("id", "customer__code", "number", "issue_date", "currency", "total", "open",
+                      survivor=F("customer__merged_into__code"))
               .iterator(chunk_size=2000)):
         yield {"type": "credit_note", "id": r["id"],
-               "customer": codes.get(r["customer__code"], r["customer__code"]),
+               "customer": r["survivor"] or r["customer__code"],
                "issued_to": r["customer__code"],
                "document": r["number"], "seq": None, "date": r["issue_date"],
                "due_date": r["issue_date"], "currency": r["currency"], "amount": -r["total"],
                "open": -r["open"]}
     for r in (rc.filter(open__gt=0).order_by("customer_id", "date", "id")
-              .values("id", "customer__code", "number", "date", "currency", "amount", "open")
+              .values("id", "customer__code", "number", "date", "currency", "amount", "open",
+                      survivor=F("customer__merged_into__code"))
               .iterator(chunk_size=2000)):
         yield {"type": "receipt", "id": r["id"],
-               "customer": codes.get(r["customer__code"], r["customer__code"]),
+               "customer": r["survivor"] or r["customer__code"],
                "issued_to": r["customer__code"],
                "document": r["number"], "seq": None, "date": r["date"], "due_date": r["date"],
                "currency": r["currency"], "amount": -r["amount"], "open": -r["open"]}
-
-
-def _survivor_codes(company: Company) -> dict[str, str]:
-    """Alias code -> survivor code (one query; empty for most companies)."""
-    return dict(Customer.objects.filter(company=company, merged_into__isnull=False)
-                .values_list("code", "merged_into__code"))
 
 
 def allocations_across(company_id: int, a: int, b: int) -> list[int]:

@@ -46,6 +46,9 @@ class AgingScope:
     buckets: tuple[Bucket, ...]
     by: AgeBy = AgeBy.DUE
     customer_id: int | None = None
+    # With ``customer_id``: the ids whose items it takes in, the survivor of a merge and its
+    # aliases (``customers.selectors.customer_family``); empty is the customer alone.
+    family: tuple[int, ...] = ()
     country: str = ""
     currency: str = ""  # only items in this document currency
 
@@ -68,7 +71,12 @@ def _items_sql(company: Company, scope: AgingScope, *, rollback: bool, issued_af
     instalments are then read from their index alone."""
     t, d, base = _tables(), scope.as_of, company.base_currency
     where_i, where_c, extra = "", "", []
-    if scope.customer_id is not None:
+    if scope.customer_id is not None and len(scope.family) > 1:
+        marks = ", ".join(["%s"] * len(scope.family))
+        where_i += f" AND i.customer_id IN ({marks})"
+        where_c += f" AND c.customer_id IN ({marks})"
+        extra += list(scope.family)
+    elif scope.customer_id is not None:
         where_i += " AND i.customer_id = %s"
         where_c += " AND c.customer_id = %s"
         extra.append(scope.customer_id)
@@ -218,9 +226,11 @@ def aging_item_rows(company: Company, scope: AgingScope, *, chunk: int = 2000
               *[p for _, part_params in parts for p in part_params]]
     sql = f"""{with_sql}
     SELECT items.kind, cu.code, cu.name, d.number, items.seq, items.issue_date,
-           items.due_date, items.currency, items.open, items.base_open, {case} AS bucket
+           items.due_date, items.currency, items.open, items.base_open, {case} AS bucket,
+           issued.code
     FROM ({union}) items
-    JOIN {t['cust']} cu ON cu.id = items.customer_id
+    JOIN {t['cust']} issued ON issued.id = items.customer_id
+    JOIN {t['cust']} cu ON cu.id = COALESCE(issued.merged_into_id, issued.id)
     JOIN {t['inv']} d ON d.id = items.invoice_id
     WHERE items.open <> 0
     ORDER BY cu.code, {ref}, d.number, items.seq"""
@@ -230,8 +240,10 @@ def aging_item_rows(company: Company, scope: AgingScope, *, chunk: int = 2000
             rows = cur.fetchmany(chunk)
             if not rows:
                 return
-            for kind, code, name, number, seq, issued, due, currency, op, bop, bucket in rows:
-                yield {"type": kind, "customer": code, "name": name, "document": number,
+            for (kind, code, name, number, seq, issued, due, currency, op, bop, bucket,
+                 issued_to) in rows:
+                yield {"type": kind, "customer": code, "name": name, "issued_to": issued_to,
+                       "document": number,
                        "seq": int(seq) or None, "issue_date": _day(issued),
                        "due_date": _day(due), "currency": currency, "open": int(op),
                        "base_open": int(bop), "bucket": int(bucket)}
@@ -247,3 +259,13 @@ def customer_names(company: Company, ids: Sequence[int]) -> dict[int, tuple[str,
     rows = Customer.objects.filter(company=company, pk__in=list(ids)).values_list(
         "pk", "code", "name", "country")
     return {pk: (code, name, country) for pk, code, name, country in rows}
+
+
+def customer_owners(company: Company, ids: Sequence[int]) -> dict[int, tuple[int, str, str, str]]:
+    """Who the items of each customer named are reported under, in one query: (id, code,
+    name, country) of the customer, or of the survivor it was merged into."""
+    rows = Customer.objects.filter(company=company, pk__in=list(ids)).values_list(
+        "pk", "code", "name", "country", "merged_into_id", "merged_into__code",
+        "merged_into__name", "merged_into__country")
+    return {pk: (head, *survivor) if head else (pk, code, name, country)
+            for pk, code, name, country, head, *survivor in rows}

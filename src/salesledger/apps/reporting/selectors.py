@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from salesledger.apps.core.models import Company
-from salesledger.apps.customers.selectors import customer_get
+from salesledger.apps.customers.selectors import customer_family, customer_get
 from salesledger.domain.aging import (
     DEFAULT_BUCKETS,
     AgeBy,
@@ -30,7 +30,7 @@ from salesledger.domain.kpis import MonthInputs, MonthKpis, month_kpis
 from salesledger.domain.trends import flags as rise_flags
 from salesledger.money import is_currency
 
-from .aging import AgingCell, AgingScope, aging_cells, aging_item_rows, customer_names
+from .aging import AgingCell, AgingScope, aging_cells, aging_item_rows, customer_owners
 from .forecast import Backtest, backtest, forecast
 from .kpis import add_months, kpi_inputs, month_end, month_label, months_ending
 from .statement import Statement, currencies, customer_statement, running
@@ -67,8 +67,12 @@ def _scope(company: Company, as_of: date, filters: ReportFilters, *, by: str = "
         raise ValidationFailed(f"--document-currency {filters.currency!r} is not an ISO 4217 "
                                "currency code", currency=filters.currency)
     customer_id = int(customer_get(company, filters.customer).pk) if filters.customer else None
+    # A survivor of a merge takes in its aliases' items, and an alias is its survivor
+    # (docs/design/customer-records.md).
+    family = tuple(customer_family(company, customer_id)) if customer_id is not None else ()
     return AgingScope(as_of=as_of, buckets=parse_buckets(buckets), by=age_by,
-                      customer_id=customer_id, country=country, currency=currency)
+                      customer_id=family[0] if family else None, family=family,
+                      country=country, currency=currency)
 
 
 @dataclass
@@ -132,18 +136,19 @@ def _assemble(company: Company, scope: AgingScope, cells: list[AgingCell]) -> Ag
     n = len(scope.buckets)
     base = [0] * n
     by_currency: dict[str, list[int]] = defaultdict(lambda: [0] * n)
-    names = customer_names(company, sorted({c.customer_id for c in cells}))
+    # an alias's items are its survivor's (docs/design/customer-records.md)
+    names = customer_owners(company, sorted({c.customer_id for c in cells}))
     per: dict[int, CustomerAging] = {}
     for c in cells:
-        code, name, country = names[c.customer_id]
-        row = per.setdefault(c.customer_id, CustomerAging(code, name, country, base=[0] * n))
+        who, code, name, country = names[c.customer_id]
+        row = per.setdefault(who, CustomerAging(code, name, country, base=[0] * n))
         row.amounts.setdefault(c.currency, [0] * n)[c.bucket] += c.open
         row.base[c.bucket] += c.base_open
         base[c.bucket] += c.base_open
         by_currency[c.currency][c.bucket] += c.open
     unapplied = unapplied_cash_totals(
         company, as_of=scope.as_of, customer_id=scope.customer_id, country=scope.country,
-        currency=scope.currency)
+        currency=scope.currency, family=scope.family)
     return AgingReport(
         as_of=scope.as_of, by=scope.by, buckets=scope.buckets,
         base_currency=company.base_currency, base=base, by_currency=dict(by_currency),
@@ -175,7 +180,7 @@ def unapplied_items(company: Company, *, as_of: date, kind: str = "all",
                                kind=kind)
     scope = _scope(company, as_of, filters)
     where = {"customer_id": scope.customer_id, "country": scope.country,
-             "currency": scope.currency}
+             "currency": scope.currency, "family": scope.family}
     if kind in ("all", "receipts"):
         yield from unapplied_receipts(company, as_of=as_of, **where)
     if kind in ("all", "credit_notes"):

@@ -20,7 +20,7 @@ from typing import Any
 from django.db.models import F
 
 from salesledger.apps.core.models import Company
-from salesledger.apps.customers.selectors import customer_get
+from salesledger.apps.customers.selectors import customer_effective, customer_family
 from salesledger.apps.invoicing.models import DocKind, Invoice
 from salesledger.apps.payments.models import (
     Adjustment,
@@ -43,7 +43,9 @@ class Movement:
 
 
 def _movements(company: Company, customer_id: int, start: date, end: date) -> list[Movement]:
-    scope = {"company": company, "customer_id": customer_id}
+    # the survivor of a merge takes in its aliases' documents (customer_family)
+    scope = {"company": company,
+             "customer_id__in": customer_family(company, customer_id)}
     out: list[Movement] = []
     for d in (Invoice.objects.filter(**scope, status="posted", issue_date__range=(start, end))
               .values("issue_date", "kind", "number", "currency", "total")):
@@ -94,7 +96,8 @@ def customer_statement(company: Company, *, code: str, start: date, end: date) -
     """The statement of customer ``code`` from ``start`` to ``end`` (both included)."""
     if end < start:
         raise ValidationFailed(f"--to {end} is before --from {start}", start=start, end=end)
-    customer = customer_get(company, code)
+    # an alias's statement is its survivor's (docs/design/customer-records.md)
+    customer = customer_effective(company, code)
     opening = {cur: v for (_, cur), v in customer_balances(
         company, as_of=start - timedelta(days=1), customer_id=customer.pk).items()}
     closing = {cur: v for (_, cur), v in customer_balances(

@@ -11,7 +11,7 @@ account, which is why the aged receivables count it as a negative item as well.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import date
 from typing import Any
 
@@ -32,10 +32,12 @@ def _sum(grouped: Any, value: Any) -> Any:
     return Coalesce(Subquery(sub, output_field=IntegerField()), Value(0))
 
 
-def _scope(company: Company, customer_id: int | None, country: str, currency: str) -> Q:
+def _scope(company: Company, customer_id: int | None, country: str, currency: str,
+           family: Sequence[int] = ()) -> Q:
     q = Q(company=company)
     if customer_id is not None:
-        q &= Q(customer_id=customer_id)
+        # a survivor of a merge takes in its aliases (customers.selectors.customer_family)
+        q &= Q(customer_id__in=list(family)) if len(family) > 1 else Q(customer_id=customer_id)
     if country:
         q &= Q(customer__country=country)
     if currency:
@@ -44,13 +46,13 @@ def _scope(company: Company, customer_id: int | None, country: str, currency: st
 
 
 def _receipts_left(company: Company, as_of: date, customer_id: int | None, country: str,
-                   currency: str) -> Any:
+                   currency: str, family: Sequence[int] = ()) -> Any:
     """The receipts dated up to ``as_of`` with what was left of each on that day (``left``,
     ``base_left``)."""
     allocs = Allocation.objects.filter(receipt=OuterRef("pk"), date__lte=as_of)
     refunds = Refund.objects.filter(receipt=OuterRef("pk"), date__lte=as_of)
     returned = ReceiptReversal.objects.filter(receipt=OuterRef("pk"), date__lte=as_of)
-    return (Receipt.objects.filter(_scope(company, customer_id, country, currency),
+    return (Receipt.objects.filter(_scope(company, customer_id, country, currency, family),
                                    date__lte=as_of)
             .annotate(left=F("amount") - _sum(allocs.values("receipt"), TAKEN_FROM_RECEIPT)
                       - _sum(refunds.values("receipt"), "amount")
@@ -62,7 +64,8 @@ def _receipts_left(company: Company, as_of: date, customer_id: int | None, count
 
 
 def unapplied_cash_totals(company: Company, *, as_of: date, customer_id: int | None = None,
-                          country: str = "", currency: str = "") -> dict[str, tuple[int, int]]:
+                          country: str = "", currency: str = "", family: Sequence[int] = ()
+                          ) -> dict[str, tuple[int, int]]:
     """Unapplied cash on ``as_of`` per currency: (amount, base amount), summed in the
     database. Rolled back from today like the aged receivables (aging.py): what is left of a
     receipt on D is what is left now (``amount - allocated``: the cache counts allocations,
@@ -74,7 +77,10 @@ def unapplied_cash_totals(company: Company, *, as_of: date, customer_id: int | N
          "cust": Customer._meta.db_table}
     d, base = as_of, company.base_currency
     where, extra = "", []
-    if customer_id is not None:
+    if customer_id is not None and len(family) > 1:
+        where += f" AND r.customer_id IN ({', '.join(['%s'] * len(family))})"
+        extra += list(family)
+    elif customer_id is not None:
         where += " AND r.customer_id = %s"
         extra.append(customer_id)
     if currency:
@@ -119,9 +125,10 @@ def unapplied_cash_totals(company: Company, *, as_of: date, customer_id: int | N
 
 
 def unapplied_receipts(company: Company, *, as_of: date, customer_id: int | None = None,
-                       country: str = "", currency: str = "") -> Iterator[dict[str, Any]]:
+                       country: str = "", currency: str = "", family: Sequence[int] = ()
+                       ) -> Iterator[dict[str, Any]]:
     """Receipts with an unapplied part on ``as_of``, by customer and date; streamed."""
-    rows = (_receipts_left(company, as_of, customer_id, country, currency)
+    rows = (_receipts_left(company, as_of, customer_id, country, currency, family)
             .order_by("customer__code", "date", "number")
             .values("customer__code", "customer__name", "number", "date", "currency", "amount",
                     "left", "base_left"))
@@ -132,10 +139,11 @@ def unapplied_receipts(company: Company, *, as_of: date, customer_id: int | None
 
 
 def unapplied_credit_notes(company: Company, *, as_of: date, customer_id: int | None = None,
-                           country: str = "", currency: str = "") -> Iterator[dict[str, Any]]:
+                           country: str = "", currency: str = "", family: Sequence[int] = ()
+                           ) -> Iterator[dict[str, Any]]:
     """Posted credit notes with an unapplied part on ``as_of``, by customer and date."""
     allocs = Allocation.objects.filter(credit_note=OuterRef("pk"), date__lte=as_of)
-    rows = (Invoice.objects.filter(_scope(company, customer_id, country, currency),
+    rows = (Invoice.objects.filter(_scope(company, customer_id, country, currency, family),
                                    kind=DocKind.CREDIT_NOTE, status="posted",
                                    issue_date__lte=as_of)
             .annotate(left=F("total") - _sum(allocs.values("credit_note"), "amount"),
