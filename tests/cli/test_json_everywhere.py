@@ -226,9 +226,21 @@ def story(tmp: Path) -> list[tuple[str, Step]]:
                         _advice(tmp, s["conseil"]["number"]))),
         ("", ("bank", "match", "--auto-apply", "--dry-run")),
         ("", ("period", "close", "--through", "2025-02-28")),
+        ("", ("customer", "review-list", "--as-of", "2099-06-30")),
+        ("", ("customer", "add", "--code", "C3", "--name", "DUPONT SARL", "--country", "FR")),
+        ("dups", ("customer", "duplicates")),
+        ("merged", lambda s: ("customer", "merge", *_pair_of(s["dups"], "C3"),
+                              "--reason", "entered twice")),
+        ("", lambda s: ("customer", "unmerge", s["merged"]["alias"])),
         ("", ("check",)),
         ("", ("demo", "--company", "demo", "--customers", "2", "--as-of", "2025-03-31")),
     ]
+
+
+def _pair_of(pairs: list[dict[str, Any]], code: str) -> tuple[str, str]:
+    """The duplicate pair found for ``code``: (the duplicate, the other)."""
+    pair = next(p for p in pairs if code in (p["a"], p["b"]))
+    return (code, pair["b"] if pair["a"] == code else pair["a"])
 
 
 def _line(seen: dict[str, Any], n: int) -> int:

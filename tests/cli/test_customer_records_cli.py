@@ -1,0 +1,81 @@
+"""``customer review-list``, ``customer duplicates``, ``customer merge`` and ``customer
+unmerge`` on the command line: what they print, their JSON, and refusals as ``code: message``
+with exit status 2."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support import run, run_json
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def books(capsys):
+    assert run(capsys, "init", "--company", "acme", "--owner", "alice")[0] == 0
+    for code, name, tax in (("C1", "Dupont et Fils SARL", "FR40303265045"),
+                            ("C2", "DUPONT & FILS", ""), ("C3", "Martin Plomberie", ""),
+                            ("U1", "Dupont Fils Inc", "")):
+        extra = ("--tax-id", tax) if tax else ()
+        currency = ("--currency", "USD") if code == "U1" else ()
+        assert run(capsys, "customer", "add", "--code", code, "--name", name, "--country",
+                   "FR", *extra, *currency)[0] == 0
+
+
+def test_the_review_list_by_as_of_and_the_companys_period(capsys, books):
+    assert run_json(capsys, "customer", "review-list")["customers"] == []
+    later = run_json(capsys, "customer", "review-list", "--as-of", "2099-01-01")
+    assert [c["code"] for c in later["customers"]] == ["C1", "C2", "C3", "U1"]
+    assert later["review_days"] == 60 and later["customers"][0]["reasons"] == [
+        "never confirmed"]
+    assert run(capsys, "customer", "update", "C2", "--verified")[0] == 0
+    code, out, err = run(capsys, "company", "set", "--review-days", "0")
+    assert (code, out) == (2, "") and err.startswith("invalid: the review period is a number")
+    assert run(capsys, "company", "set", "--review-days", "90")[0] == 0
+    code, out, err = run(capsys, "customer", "review-list", "--as-of", "2099-01-01")
+    assert code == 0 and "not confirmed in 90 days" in out
+    assert "C2" in out and "never confirmed" in out
+
+
+def test_duplicates_name_the_pair_the_reasons_and_the_score(capsys, books):
+    pairs = run_json(capsys, "customer", "duplicates")
+    # U1 is kept in another currency: still the same name (though it cannot be merged)
+    assert [(p["a"], p["b"], p["reasons"], p["score"]) for p in pairs] == [
+        ("C1", "C2", ["name"], 100.0), ("C1", "U1", ["name"], 100.0),
+        ("C2", "U1", ["name"], 100.0)]
+    code, out, err = run(capsys, "customer", "duplicates")
+    assert code == 0 and "C1" in out and "C2" in out and "100.0" in out
+
+
+def test_merge_show_and_unmerge(capsys, books):
+    code, out, err = run(capsys, "customer", "merge", "C2", "C1", "--reason", "entered twice")
+    assert (code, err) == (0, "")
+    assert out.startswith("customer C2 merged into C1: its balance, open items and reports")
+    shown = run_json(capsys, "customer", "show", "C2")
+    assert (shown["merged_into"], shown["aliases"]) == ("C1", [])
+    assert run_json(capsys, "customer", "show", "C1")["aliases"] == ["C2"]
+    code, out, _ = run(capsys, "customer", "show", "C2")
+    assert "merged into" in out and "C1 since" in out
+    # the duplicates list no longer proposes the alias
+    assert [(p["a"], p["b"]) for p in run_json(capsys, "customer", "duplicates")] == [
+        ("C1", "U1")]
+    assert run(capsys, "check")[0] == 0
+    assert run_json(capsys, "customer", "unmerge", "C2") == {
+        "customer": "C2", "was_merged_into": "C1", "reason": ""}
+    assert run(capsys, "check")[0] == 0
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (("customer", "merge", "C1", "C1"), "merge_refused: customer C1 cannot be merged into "
+                                        "itself"),
+    (("customer", "merge", "U1", "C1"), "merge_refused: customer U1 is kept in USD and C1 in "
+                                        "EUR"),
+    (("customer", "merge", "C9", "C1"), "unknown_customer: no customer with code 'C9'"),
+    (("customer", "unmerge", "C2"), "merge_refused: customer C2 is not merged"),
+    (("customer", "duplicates", "--min-score", "120"), "invalid: --min-score is a score"),
+])
+def test_refusals_are_clear_with_exit_status_2(capsys, books, argv, message):
+    code, out, err = run(capsys, *argv)
+    assert (code, out) == (2, "")
+    assert err.startswith(message) and "Traceback" not in err
