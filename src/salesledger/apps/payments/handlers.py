@@ -91,7 +91,7 @@ def allocations_across_stand(proposal: events.CustomerUnmerging) -> None:
     if crossing:
         shown = ", ".join(str(pk) for pk in crossing[:10])
         raise MergeRefused(
-            f"{len(crossing)} allocation{'s' if len(crossing) > 1 else ''} pay a document of "
+            f"{len(crossing)} allocation{'s pay' if len(crossing) > 1 else ' pays'} a document of "
             f"{proposal.code} with a payment or credit note of {proposal.survivor_code}, or "
             f"the other way round (allocation {shown}): reverse "
             f"{'them' if len(crossing) > 1 else 'it'} first (`receipt unallocate`), or keep "
