@@ -76,6 +76,36 @@ def test_the_customer_overview_shows_open_items_with_days_late(
     assert books["receipt"].number in other.content.decode()
 
 
+def test_the_customer_page_shows_a_merge_and_a_doubtful_address(
+        books: dict[str, Any], as_user: Callable[[Any], Any]) -> None:
+    from salesledger.apps.customers.merge import customer_merge
+    from salesledger.apps.customers.models import Customer
+    from salesledger.apps.customers.services import (
+        ContactInput,
+        contact_add,
+        emails_mark_doubtful,
+    )
+
+    owner, company = books["owner"], books["company"]
+    contact_add(actor=owner, company=company, code="C002",
+                contact=ContactInput("Lea", "bounce@martin.example"))
+    emails_mark_doubtful(actor=owner, company=company,
+                         customer_id=Customer.objects.get(code="C002").pk,
+                         refused={"bounce@martin.example": "550 5.1.1 unknown"},
+                         communication_id=0)
+    customer_merge(actor=owner, company=company, alias="C002", survivor="C001")
+    client = as_user(owner)
+    alias = client.get(f"/c/acme/customers/C002/?as_of={AS_OF}").content.decode()
+    assert "Merged into C001" in alias and 'href="/c/acme/customers/C001/"' in alias
+    assert "doubtful: the address bounced" in alias and "550 5.1.1 unknown" in alias
+    survivor = client.get(f"/c/acme/customers/C001/?as_of={AS_OF}").content.decode()
+    assert "Merged into this customer:" in survivor and books["first"].number in survivor
+    assert "doubtful" not in survivor
+    french = client.get(f"/c/acme/customers/C002/?as_of={AS_OF}",
+                        HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert "Fusionné dans C001" in french
+
+
 def test_invoices_are_filtered(books: dict[str, Any], as_user: Callable[[Any], Any]) -> None:
     client = as_user(books["owner"])
     overdue = client.get(f"/c/acme/invoices/?overdue=1&as_of={AS_OF}").content.decode()
