@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 from tests.support import events, last_seq
 
-from salesledger.apps.core.services import company_profile_update
+from salesledger.apps.core.services import company_profile_update, user_add
 from salesledger.apps.customers.models import Contact, Customer
 from salesledger.apps.customers.selectors import (
     customer_detail,
@@ -60,8 +60,6 @@ def test_records_not_confirmed_within_the_period_are_listed_by_as_of(company, ow
 def test_confirming_or_editing_stamps_the_record_with_when_and_who(company, owner,
                                                                    make_customer,
                                                                    django_user_model):
-    from salesledger.apps.core.services import user_add
-
     make_customer("C1")
     clerk = user_add(actor=owner, company=company, username="clerk", role="clerk").user
     assert Customer.objects.get(code="C1").verified_at is None
