@@ -79,3 +79,15 @@ def test_refusals_are_clear_with_exit_status_2(capsys, books, argv, message):
     code, out, err = run(capsys, *argv)
     assert (code, out) == (2, "")
     assert err.startswith(message) and "Traceback" not in err
+
+
+def test_an_import_of_invoices_named_for_an_alias_issues_them_to_the_survivor(
+        capsys, books, tmp_path):
+    assert run(capsys, "customer", "merge", "C2", "C1")[0] == 0
+    path = tmp_path / "invoices.csv"
+    path.write_text("ref,customer,issue_date,description,quantity,unit_price,tax_rate\n"
+                    "A,C2,2025-03-01,Consulting,1,100,20\n", encoding="utf-8")
+    assert run(capsys, "import", "invoices", str(path))[0] == 0
+    [listed] = run_json(capsys, "invoice", "list")
+    assert listed["customer"] == "C1"
+    assert run(capsys, "check")[0] == 0

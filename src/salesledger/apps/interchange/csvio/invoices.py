@@ -498,8 +498,10 @@ class _References:
         company = self.ctx.company
         codes = {g.value("customer") for g in groups} - set(self.customers)
         for chunk in in_chunks(codes):
-            found = {c["code"]: (c["id"], c["currency"]) for c in Customer.objects.filter(
-                company=company, code__in=chunk).values("id", "code", "currency")}
+            # a document named for an alias is issued to its survivor (of the same currency)
+            found = {c["code"]: (c["merged_into_id"] or c["id"], c["currency"])
+                     for c in Customer.objects.filter(company=company, code__in=chunk).values(
+                         "id", "code", "currency", "merged_into_id")}
             self.customers.update((code, found.get(code)) for code in chunk)
         wanted = {c for g in groups if (c := g.value("corrects")) and c not in in_file
                   and c not in self.corrected}
