@@ -91,3 +91,26 @@ def test_an_import_of_invoices_named_for_an_alias_issues_them_to_the_survivor(
     [listed] = run_json(capsys, "invoice", "list")
     assert listed["customer"] == "C1"
     assert run(capsys, "check")[0] == 0
+
+
+def test_editing_a_contact_trusts_its_address_again(capsys, books):
+    from salesledger.apps.customers.models import Customer
+    from salesledger.apps.customers.services import emails_mark_doubtful
+
+    assert run(capsys, "customer", "update", "C3", "--email", "lea@martin.example")[0] == 0
+    assert run(capsys, "customer", "add", "--code", "C5", "--name", "Lea",
+               "--country", "FR", "--email", "bounce@lea.example")[0] == 0
+    emails_mark_doubtful(actor=None, company=Customer.objects.get(code="C5").company,
+                         customer_id=Customer.objects.get(code="C5").pk,
+                         refused={"bounce@lea.example": "550 no such user"},
+                         communication_id=0)
+    shown = run_json(capsys, "customer", "show", "C5")
+    assert shown["contacts"][0]["doubtful"]["reason"] == "550 no such user"
+    code, out, _ = run(capsys, "customer", "show", "C5")
+    assert "DOUBTFUL since" in out and "550 no such user" in out
+    assert run_json(capsys, "customer", "contact", "C5", "bounce@lea.example",
+                    "--new-email", "lea@lea.example")["doubtful"] is False
+    assert run_json(capsys, "customer", "show", "C5")["contacts"][0]["doubtful"] is None
+    code, out, err = run(capsys, "customer", "contact", "C5", "nobody@lea.example")
+    assert (code, out) == (2, "")
+    assert err.startswith("not_found: customer C5 has no contact with e-mail address")

@@ -227,6 +227,7 @@ def story(tmp: Path) -> list[tuple[str, Step]]:
         ("", ("bank", "match", "--auto-apply", "--dry-run")),
         ("", ("period", "close", "--through", "2025-02-28")),
         ("", ("customer", "review-list", "--as-of", "2099-06-30")),
+        ("", ("customer", "contact", "C1", "compta@dupont.example", "--phone", "0102")),
         ("", ("customer", "add", "--code", "C3", "--name", "DUPONT SARL", "--country", "FR")),
         ("dups", ("customer", "duplicates")),
         ("merged", lambda s: ("customer", "merge", *_pair_of(s["dups"], "C3"),

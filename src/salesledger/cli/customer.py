@@ -1,5 +1,5 @@
-"""``customer add|list|show|update|statement|write-off|export-data|anonymise|review-list|
-duplicates|merge|unmerge``: parsing and rendering only."""
+"""``customer add|list|show|update|contact|statement|write-off|export-data|anonymise|
+review-list|duplicates|merge|unmerge``: parsing and rendering only."""
 
 from __future__ import annotations
 
@@ -368,6 +368,25 @@ def cmd_customer_anonymise(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_customer_contact(args: argparse.Namespace) -> int:
+    from salesledger.apps.customers.services import ContactInput, contact_update
+
+    company = company_of(args)
+    roles = tuple(r.strip() for r in (args.roles or "").split(",") if r.strip())
+    row = contact_update(actor=actor_of(args, company), company=company, code=args.code,
+                         email=args.email, changes=ContactInput(
+                             name=args.name or "", email=args.new_email or "",
+                             phone=args.phone or "", roles=roles,
+                             language=args.language or ""))
+    if args.json:
+        emit_json({"customer": args.code, "name": row.name, "email": row.email,
+                   "phone": row.phone, "roles": row.roles, "doubtful": False})
+    else:
+        print(f"contact {row.name} <{row.email}> of {args.code} updated; its address is "
+              "trusted again")
+    return 0
+
+
 def cmd_customer_review_list(args: argparse.Namespace) -> int:
     from salesledger.apps.customers.selectors import review_list
 
@@ -530,6 +549,16 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("code")
     p.add_argument("--confirm", action="store_true",
                    help="required: the erasure cannot be undone")
+    p = add_command(g, common, "contact", cmd_customer_contact,
+                    "change the contact with e-mail address EMAIL (only the options given); "
+                    "a doubtful address is trusted again")
+    p.add_argument("code")
+    p.add_argument("email", metavar="EMAIL")
+    p.add_argument("--name")
+    p.add_argument("--new-email", help="the contact's new e-mail address")
+    p.add_argument("--phone")
+    p.add_argument("--roles", help="comma-separated: billing, payables, sales")
+    p.add_argument("--language")
     p = add_command(g, common, "review-list", cmd_customer_review_list,
                     "customers whose record was not confirmed within the company's review "
                     "period (company set --review-days), or with a doubtful e-mail address")
