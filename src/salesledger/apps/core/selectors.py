@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 
 from salesledger.domain.errors import NotFound, ValidationFailed
 
-from .models import Company, Membership
+from .models import ROLE_RANK, Company, Membership, Role
 
 
 def company_get(code: str) -> Company:
@@ -73,3 +73,9 @@ def membership_of(user: Any, code: str) -> tuple[Company, str] | None:
          .first())
     return (m.company, m.role) if m is not None else None
 
+
+
+def role_allows(role: str, minimum: str) -> bool:
+    """Whether a member with ``role`` holds at least ``minimum`` (the ranks that
+    ``services.require_role`` checks): for the pages to offer only what a role may do."""
+    return ROLE_RANK[Role(role)] >= ROLE_RANK[Role(minimum)]

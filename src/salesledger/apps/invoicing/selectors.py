@@ -9,9 +9,12 @@ from typing import Any
 from django.db.models import Exists, F, OuterRef
 
 from salesledger.apps.core.models import Company
+from salesledger.apps.customers.selectors import customer_get
 from salesledger.domain.errors import NotFound
+from salesledger.domain.invoicing import LineInput
 from salesledger.money import Money
 
+from .issuing import compute_invoice_totals, document_currency
 from .models import Instalment, Invoice
 
 
@@ -108,3 +111,18 @@ def document_kind(company: Company, number: str) -> str | None:
     (docs/csv-formats.md)."""
     return (Invoice.objects.filter(company=company, number=number)
             .values_list("kind", flat=True).first())
+
+
+def document_totals(company: Company, lines: list[LineInput], *, customer_code: str,
+                    currency: str = "") -> dict[str, Any]:
+    """What a document of ``customer_code`` with ``lines`` would total, in ``currency`` or
+    else the customer's (the rule of ``invoice_create``), under the company's tax rounding
+    and rounding policy: the pure core's totals (``domain.invoicing``), the same that saving
+    and posting compute, as money JSON per line and for the document. The web's draft editor
+    shows them as one types; what the core refuses raises its error."""
+    currency = document_currency(company, customer_get(company, customer_code), currency)
+    totals = compute_invoice_totals(company, currency, lines)
+    return {"lines": [{"net": _m(lt.net, currency), "tax": _m(lt.tax, currency)}
+                      for lt in totals.lines],
+            "net": _m(totals.net, currency), "tax": _m(totals.tax, currency),
+            "total": _m(totals.total, currency)}

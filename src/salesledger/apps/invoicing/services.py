@@ -32,9 +32,11 @@ from salesledger.domain.invoicing import (
     DocumentChargeInput,
     LineInput,
     SupplyDetails,
+    Totals,
     check_supply,
 )
 from salesledger.domain.journal import to_base
+from salesledger.money import Money
 
 from .issuing import (
     charge_inputs,
@@ -102,28 +104,33 @@ def invoice_create(*, actor: Actor, company: Company, data: InvoiceInput) -> Inv
             base_total=to_base(totals.total, currency, company.base_currency, rate),
             **_supply_fields(supply),
         )
-        InvoiceLine.objects.bulk_create(
-            InvoiceLine(company=company, invoice=inv, position=i, description=li.description,
-                        quantity=li.quantity, unit_price=li.unit_price,
-                        discount_percent=li.discount_percent, tax_rate=li.tax_rate,
-                        tax_category=li.tax_category, exemption_reason=li.exemption_reason,
-                        unit_code=li.unit_code, net=lt.net, tax=lt.tax,
-                        seller_item_id=li.seller_item_id,
-                        standard_item_id=li.standard_item_id,
-                        standard_item_scheme=li.standard_item_scheme)
-            for i, (li, lt) in enumerate(zip(data.lines, totals.lines, strict=True), start=1)
-        )
-        DocumentCharge.objects.bulk_create(
-            DocumentCharge(company=company, invoice=inv, position=i, is_charge=c.is_charge,
-                           reason=c.reason.strip(), reason_code=c.reason_code,
-                           amount=ct.amount, tax_category=c.tax_category,
-                           tax_rate=c.tax_rate, percent=c.percent)
-            for i, (c, ct) in enumerate(zip(data.charges, totals.charges, strict=True),
-                                        start=1)
-        )
+        _write_lines(company, inv, data, totals)
         audit(company, actor, f"{data.kind}.create", "invoice", inv.pk,
               customer=customer.code, lines=len(data.lines))
     return inv
+
+
+def _write_lines(company: Company, inv: Invoice, data: InvoiceInput, totals: Totals) -> None:
+    """The lines and the allowances or charges of a draft, with their computed amounts."""
+    InvoiceLine.objects.bulk_create(
+        InvoiceLine(company=company, invoice=inv, position=i, description=li.description,
+                    quantity=li.quantity, unit_price=li.unit_price,
+                    discount_percent=li.discount_percent, tax_rate=li.tax_rate,
+                    tax_category=li.tax_category, exemption_reason=li.exemption_reason,
+                    unit_code=li.unit_code, net=lt.net, tax=lt.tax,
+                    seller_item_id=li.seller_item_id,
+                    standard_item_id=li.standard_item_id,
+                    standard_item_scheme=li.standard_item_scheme)
+        for i, (li, lt) in enumerate(zip(data.lines, totals.lines, strict=True), start=1)
+    )
+    DocumentCharge.objects.bulk_create(
+        DocumentCharge(company=company, invoice=inv, position=i, is_charge=c.is_charge,
+                       reason=c.reason.strip(), reason_code=c.reason_code,
+                       amount=ct.amount, tax_category=c.tax_category,
+                       tax_rate=c.tax_rate, percent=c.percent)
+        for i, (c, ct) in enumerate(zip(data.charges, totals.charges, strict=True),
+                                    start=1)
+    )
 
 
 def _supply_fields(supply: SupplyDetails) -> dict[str, object]:
@@ -157,6 +164,49 @@ def invoice_supply_set(*, actor: Actor, company: Company, invoice_id: int,
         inv.save(update_fields=list(_supply_fields(supply)))
         audit(company, actor, f"{inv.kind}.update", "invoice", inv.pk,
               before=before.as_json(), after=supply.as_json())
+    return inv
+
+
+def invoice_draft_replace(*, actor: Actor, company: Company, invoice_id: int,
+                          data: InvoiceInput) -> Invoice:
+    """Save a draft again with what ``data`` now says (its customer, date, currency, terms,
+    references, notes, lines and allowances or charges): the draft keeps its id, checked as
+    ``invoice_create`` checks a new one. A posted document is refused (the lifecycle's
+    EDIT). The web's draft editor saves through this; audited with the totals before and
+    after."""
+    require_role(company, actor, Role.CLERK)
+    with transaction.atomic():
+        inv = Invoice.objects.select_for_update().filter(company=company, pk=invoice_id).first()
+        if inv is None:
+            raise NotFound(f"no invoice or credit note {invoice_id!r}", document=invoice_id)
+        lifecycle.transition(inv.status, lifecycle.Action.EDIT)
+        if data.kind != inv.kind:
+            raise ValidationFailed("a draft keeps its kind (invoice or credit note)",
+                                   field="kind")
+        customer = customer_get(company, data.customer_code)
+        currency = document_currency(company, customer, data.currency)
+        rate = resolve_rate(company, currency, data.rate, data.issue_date)
+        totals = compute_invoice_totals(company, currency, data.lines, data.charges)
+        if inv.corrects_id and (customer.pk != inv.customer_id or currency != inv.currency):
+            raise ValidationFailed("a credit note keeps the customer and currency of the "
+                                   "invoice it corrects", field="customer")
+        before = {"customer": inv.customer.code, "issue_date": inv.issue_date.isoformat(),
+                  "total": Money.from_minor(inv.total, inv.currency).to_json()}
+        inv.customer, inv.issue_date, inv.currency, inv.rate = (
+            customer, data.issue_date, currency, rate)
+        inv.terms = payment_terms_find(company, data.terms_code)
+        inv.po_number, inv.buyer_reference = (data.po_number.strip(),
+                                              data.buyer_reference.strip())
+        inv.notes, inv.net, inv.tax, inv.total = data.notes, totals.net, totals.tax, totals.total
+        inv.base_total = to_base(totals.total, currency, company.base_currency, rate)
+        inv.save()
+        InvoiceLine.objects.filter(invoice=inv).delete()
+        DocumentCharge.objects.filter(invoice=inv).delete()
+        _write_lines(company, inv, data, totals)
+        audit(company, actor, f"{inv.kind}.update", "invoice", inv.pk, before=before,
+              after={"customer": customer.code, "issue_date": data.issue_date.isoformat(),
+                     "total": Money.from_minor(totals.total, currency).to_json()},
+              lines=len(data.lines))
     return inv
 
 

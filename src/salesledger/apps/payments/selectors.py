@@ -23,6 +23,7 @@ from salesledger.apps.core.models import Company
 from salesledger.apps.customers.selectors import customer_detail, customer_family, survivors
 from salesledger.apps.invoicing.models import DocKind, Instalment, Invoice
 from salesledger.apps.invoicing.selectors import invoice_get
+from salesledger.domain.errors import NotFound
 from salesledger.domain.lifecycle import settlement
 from salesledger.money import Money
 
@@ -228,6 +229,38 @@ def receipt_list(company: Company, *, customer_id: int | None = None, limit: int
              "method": r["method"], "payer_reference": r["payer_reference"]} for r in rows]
 
 
+def receipt_detail(company: Company, number: str) -> dict[str, Any]:
+    """A receipt with what is left unapplied of it, its allocations (each with the invoice
+    it paid, whether it was reversed, and whether an adjustment owns it), its refunds and its
+    reversal. Four queries whatever the receipt's size."""
+    r = (Receipt.objects.filter(company=company, number=number)
+         .select_related("customer", "bank_account").first())
+    if r is None:
+        raise NotFound(f"no receipt {number!r}", receipt=number)
+    cur = r.currency
+    rows = list(Allocation.objects.filter(company=company, receipt=r).order_by("id").values(
+        "id", "date", "currency", "amount", "source_amount", "adjustment_id",
+        "instalment__invoice__number", "instalment__seq", "reversal_of_id"))
+    reversed_ids = {a["reversal_of_id"] for a in rows if a["reversal_of_id"]}
+    allocations = [{"id": a["id"], "date": a["date"], "invoice": a["instalment__invoice__number"],
+                    "seq": a["instalment__seq"], "amount": _money_json(a["amount"], a["currency"]),
+                    "from_receipt": _money_json(a["amount"] if a["source_amount"] is None
+                                                else a["source_amount"], cur),
+                    "reversal": a["amount"] < 0, "reversed": a["id"] in reversed_ids,
+                    "adjustment": a["adjustment_id"]} for a in rows]
+    refunds = [{"number": f.number, "date": f.date, "amount": _money_json(f.amount, f.currency),
+                "reversal": f.reversal_of_id is not None}
+               for f in Refund.objects.filter(company=company, receipt=r).order_by("id")]
+    reversal = ReceiptReversal.objects.filter(receipt=r).values("date", "reason").first()
+    return {"id": r.pk, "number": r.number, "date": r.date, "customer": r.customer.code,
+            "customer_id": r.customer_id, "customer_name": r.customer.name, "currency": cur,
+            "amount": _money_json(r.amount, cur), "unapplied_minor": r.amount - r.allocated,
+            "unapplied": _money_json(r.amount - r.allocated, cur), "method": r.method,
+            "payer_reference": r.payer_reference, "bank_reference": r.bank_reference,
+            "memo": r.memo, "bank_account": r.bank_account.code if r.bank_account else "",
+            "allocations": allocations, "refunds": refunds, "reversal": reversal}
+
+
 # ---------------------------------------------------------------------------- documents
 def invoice_detail(
     company: Company, ref: str | int, *, as_of: date | None = None
@@ -278,6 +311,8 @@ def invoice_detail(
         "rate": str(inv.rate),
         "po_number": inv.po_number,
         "buyer_reference": inv.buyer_reference,
+        "notes": inv.notes,
+        "terms": inv.terms.code if inv.terms_id and inv.terms else "",
         "corrects": inv.corrects.number if inv.corrects_id and inv.corrects else None,
         "net": _money_json(inv.net, cur),
         "tax": _money_json(inv.tax, cur),

@@ -1,0 +1,145 @@
+"""Creating and changing a customer in the browser: the forms hand what was typed to the
+customer services (``customer_create``, ``customer_update``), which check it as they check
+the command line's and the import's (tax ids, IBANs, countries, a credit limit in major
+units); a refused value is shown next to its field with the service's message."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_http_methods
+
+from salesledger.apps.customers.selectors import customer_detail, payment_terms_list
+from salesledger.apps.customers.services import (
+    AddressInput,
+    BankAccountInput,
+    ContactInput,
+    CustomerInput,
+    customer_create,
+    customer_update,
+)
+from salesledger.domain.errors import LedgerError
+
+from .forms import ServiceForm, text
+from .tenancy import Workspace, or_404, workspace
+from .writing import may, not_for_role, page, refused
+
+LANGUAGES = (("en", "English"), ("fr", "Français"), ("de", "Deutsch"), ("es", "Español"),
+             ("it", "Italiano"), ("nl", "Nederlands"))
+
+
+class CustomerEditForm(ServiceForm):
+    """What can be changed of a customer (``customers.services.EDITABLE``)."""
+
+    name = text(_("Name"), required=True)
+    legal_name = text(_("Legal name"))
+    tax_id = text(_("Tax id"), max_length=40)
+    country = text(_("Country (ISO code, e.g. FR)"), max_length=10, autocomplete="country")
+    language = forms.ChoiceField(label=_("Language of its documents"), choices=LANGUAGES)
+    email = text(_("E-mail"), max_length=254, type="email", autocomplete="off")
+    phone = text(_("Phone"), max_length=40)
+    credit_limit = text(_("Credit limit (in its currency, blank for none)"), max_length=30,
+                        inputmode="decimal")
+    notes = forms.CharField(label=_("Notes"), required=False, max_length=2000,
+                            widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class CustomerForm(CustomerEditForm):
+    """A new customer: its record, a billing address, a contact and a bank account."""
+
+    code = text(_("Code"), required=True, max_length=40)
+    currency = text(_("Currency (blank for the company's)"), max_length=3)
+    terms = forms.ChoiceField(label=_("Payment terms"), required=False)
+    billing_line1 = text(_("Address"))
+    billing_postal_code = text(_("Postal code"), max_length=20)
+    billing_city = text(_("City"), max_length=100)
+    contact_name = text(_("Contact name"))
+    contact_email = text(_("Contact e-mail"), max_length=254, type="email")
+    iban = text(_("IBAN"), max_length=50)
+
+    field_order = ["code", "name", "legal_name", "tax_id", "country", "currency", "language",
+                   "email", "phone", "terms", "credit_limit", "billing_line1",
+                   "billing_postal_code", "billing_city", "contact_name", "contact_email",
+                   "iban", "notes"]
+
+    def __init__(self, *args: Any, terms: list[dict[str, Any]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["terms"].choices = [("", _("The company's default"))] + [
+            (t["code"], f"{t['code']} · {t['name']}") for t in terms]
+
+    def data_input(self) -> CustomerInput:
+        v = self.cleaned_data
+        billing = (AddressInput(line1=v["billing_line1"], city=v["billing_city"],
+                                country=v["country"], postal_code=v["billing_postal_code"])
+                   if v["billing_line1"] or v["billing_city"] else None)
+        return CustomerInput(
+            code=v["code"], name=v["name"], currency=v["currency"], legal_name=v["legal_name"],
+            tax_id=v["tax_id"], country=v["country"], language=v["language"], email=v["email"],
+            phone=v["phone"], terms_code=v["terms"], credit_limit=v["credit_limit"],
+            notes=v["notes"], billing=billing,
+            contacts=[ContactInput(name=v["contact_name"], email=v["contact_email"])]
+            if v["contact_name"] else [],
+            bank_accounts=[BankAccountInput(iban=v["iban"])] if v["iban"] else [])
+
+
+def _customer_url(ws: Workspace, code: str) -> str:
+    return reverse("web:customer", args=[ws.company.code, code])
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def customer_new(request: HttpRequest, code: str) -> HttpResponse:
+    ws = workspace(request, code)
+    if not may(ws):
+        return not_for_role(request, ws)
+    form = CustomerForm(request.POST or None, terms=payment_terms_list(ws.company),
+                        initial={"country": ws.company.country, "language": "en"})
+    if request.method == "POST" and form.is_valid():
+        try:
+            made = customer_create(actor=request.user, company=ws.company,
+                                   data=form.data_input())
+        except LedgerError as exc:
+            if exc.http_status == 403:
+                return refused(request, ws, exc)
+            form.refuse(exc, code_value="code", terms_code="terms", contacts="contact_name",
+                        bic="iban", mandate="iban")
+        else:
+            return redirect(_customer_url(ws, made.code))
+    return page(request, ws, "web/customer_form.html", form=form, creating=True)
+
+
+def _initial(detail: dict[str, Any]) -> dict[str, Any]:
+    limit = detail["credit_limit"]
+    return {**{k: detail[k] or "" for k in CustomerEditForm.base_fields if k in detail},
+            "credit_limit": limit["amount"] if limit else ""}
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def customer_edit(request: HttpRequest, code: str, customer_code: str) -> HttpResponse:
+    ws = workspace(request, code)
+    detail = or_404(customer_detail, ws.company, customer_code)
+    if not may(ws):
+        return not_for_role(request, ws)
+    initial = _initial(detail)
+    form = CustomerEditForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        # Only what was changed goes to the service: its audit says what changed.
+        changes = {k: v for k, v in form.cleaned_data.items() if v != initial.get(k, "")}
+        try:
+            if changes:
+                customer_update(actor=request.user, company=ws.company, code=detail["code"],
+                                **changes)
+        except LedgerError as exc:
+            if exc.http_status == 403:
+                return refused(request, ws, exc)
+            form.refuse(exc)
+        else:
+            return redirect(_customer_url(ws, detail["code"]))
+    return page(request, ws, "web/customer_form.html", form=form, creating=False, c=detail)

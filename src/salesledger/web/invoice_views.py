@@ -1,0 +1,305 @@
+"""Writing invoices and credit notes in the browser: the draft editor, its totals as one
+types, posting, sending by e-mail, and a credit note for an invoice.
+
+The editor is an ordinary form (it works without scripts: "Add a line" and "Save" post it);
+with htmx, every change asks ``draft_totals`` for the totals, which the invoicing selector
+``document_totals`` computes with the pure core (``domain.invoicing.compute_totals``), the
+same function that saving and posting call: the browser does no arithmetic. Saving calls
+``invoice_create`` (a new draft) or ``invoice_draft_replace``; posting ``invoice_post``;
+sending ``documents.delivery.invoice_send``. A line's refusal (``line=2``) is shown on
+that line, any other next to its field or above the form.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _t
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from salesledger.apps.customers.selectors import payment_terms_list
+from salesledger.apps.documents.delivery import invoice_send
+from salesledger.apps.invoicing.selectors import document_totals
+from salesledger.apps.invoicing.services import (
+    InvoiceInput,
+    invoice_create,
+    invoice_draft_replace,
+    invoice_post,
+    parse_decimal,
+)
+from salesledger.apps.payments.selectors import invoice_detail
+from salesledger.domain.errors import LedgerError, ValidationFailed
+from salesledger.domain.invoicing import LineInput
+
+from .forms import TAX_CATEGORIES, ServiceForm, day, text
+from .tenancy import Workspace, or_404, workspace
+from .writing import may, not_for_role, page, refused
+
+# Blank lines the editor offers below the written ones; "Add a line" adds one more.
+BLANK_LINES = 2
+MAX_LINES = 200
+LINE_FIELDS = ("description", "quantity", "unit_price", "tax_rate", "discount", "category")
+
+
+class DraftForm(ServiceForm):
+    """The head of a draft; its lines are read by ``read_lines``."""
+
+    customer = text(_("Customer code"), required=True, max_length=40, autocomplete="off")
+    issue_date = day(_("Issue date"))
+    currency = text(_("Currency (blank for the customer's)"), max_length=3)
+    terms = forms.ChoiceField(label=_("Payment terms"), required=False)
+    po_number = text(_("Purchase order"), max_length=100)
+    notes = forms.CharField(label=_("Notes"), required=False, max_length=2000,
+                            widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args: Any, terms: list[dict[str, Any]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["terms"].choices = [("", _("The customer's"))] + [
+            (t["code"], f"{t['code']} · {t['name']}") for t in terms]
+
+
+@dataclass
+class Line:
+    """A line of the editor as typed, and what the services said about it."""
+
+    index: int  # the row in the editor (its controls' names)
+    values: dict[str, str]
+    number: int = 0  # among the lines written, as the services count them
+    error: str = ""
+    net: Any = None
+
+    @property
+    def blank(self) -> bool:
+        return not any(v.strip() for k, v in self.values.items() if k != "category")
+
+
+@dataclass
+class Lines:
+    rows: list[Line] = field(default_factory=list)
+
+    def inputs(self) -> list[LineInput]:
+        """The lines written (blank rows skipped), as the pure core takes them; a number
+        that cannot be read is refused with the service's words, on its line."""
+        out = []
+        for row in self.written:
+            v = row.values
+            try:
+                out.append(LineInput(
+                    v["description"].strip(), parse_decimal(v["quantity"] or "1", "quantity"),
+                    parse_decimal(v["unit_price"] or "0", "unit price"),
+                    parse_decimal(v["tax_rate"].rstrip("%") or "0", "tax rate"),
+                    parse_decimal(v["discount"].rstrip("%") or "0", "discount"),
+                    v["category"] or "S"))
+            except ValidationFailed as exc:
+                raise ValidationFailed(f"line {row.number}: {exc.message}",
+                                       line=row.number) from None
+        if not out:
+            raise ValidationFailed("a document needs at least one line", field="lines")
+        return out
+
+    @property
+    def written(self) -> list[Line]:
+        out = [r for r in self.rows if not r.blank]
+        for n, r in enumerate(out, start=1):
+            r.number = n
+        return out
+
+    def refuse(self, exc: LedgerError) -> bool:
+        """Put ``exc`` on the line it names; False if it names none. The services count
+        lines from 1 among those written; the editor's rows may have blanks between."""
+        index = exc.fields.get("line")
+        if not isinstance(index, int) or not 0 < index <= len(self.written):
+            return False
+        self.written[index - 1].error = str(exc)
+        return True
+
+
+def read_lines(data: Any, extra: int = BLANK_LINES) -> Lines:
+    count = min(int(data.get("rows", "0")) if str(data.get("rows", "")).isdigit() else 0,
+                MAX_LINES)
+    rows = [Line(i, {k: str(data.get(f"line-{i}-{k}", ""))[:500] for k in LINE_FIELDS})
+            for i in range(1, count + 1)]
+    return _padded(Lines(rows), extra)
+
+
+def _padded(lines: Lines, extra: int) -> Lines:
+    """``lines`` with ``extra`` blank rows after them."""
+    start = max((r.index for r in lines.rows), default=0)
+    lines.rows += [Line(start + i, dict.fromkeys(LINE_FIELDS, "") | {"category": "S"})
+                   for i in range(1, extra + 1)]
+    return lines
+
+
+def lines_of(detail: dict[str, Any]) -> Lines:
+    rows = [Line(i, {"description": li["description"], "quantity": li["quantity"],
+                     "unit_price": li["unit_price"], "tax_rate": li["tax_rate"],
+                     "discount": li["discount_percent"], "category": li["tax_category"]},
+                 net=li["net"])
+            for i, li in enumerate(detail["lines"], start=1)]
+    return _padded(Lines(rows), BLANK_LINES)
+
+
+def _data(form: DraftForm, lines: Lines, kind: str, corrects: str) -> InvoiceInput:
+    v = form.cleaned_data
+    return InvoiceInput(customer_code=v["customer"].strip(), issue_date=v["issue_date"],
+                        lines=lines.inputs(), currency=v["currency"].strip().upper(),
+                        terms_code=v["terms"], po_number=v["po_number"], notes=v["notes"],
+                        kind=kind, corrects_number=corrects)
+
+
+def _editor(request: HttpRequest, ws: Workspace, form: DraftForm, lines: Lines, *,
+            kind: str, corrects: str, draft: dict[str, Any] | None,
+            status: int = 200) -> HttpResponse:
+    response = page(request, ws, "web/draft.html", form=form, lines=lines, kind=kind,
+                    corrects=corrects, draft=draft, categories=TAX_CATEGORIES,
+                    totals=draft and {k: draft[k] for k in ("net", "tax", "total")})
+    response.status_code = status
+    return response
+
+
+def _refuse(form: DraftForm, lines: Lines, exc: LedgerError) -> None:
+    if not lines.refuse(exc):
+        form.refuse(exc, customer_code="customer", document="customer",
+                    terms_code="terms", corrects="customer")
+
+
+def _save(request: HttpRequest, ws: Workspace, form: DraftForm, lines: Lines, *, kind: str,
+          corrects: str, draft_id: int | None) -> int | None:
+    """Save the draft (create or replace); its id, or None with the refusal on the form."""
+    try:
+        data = _data(form, lines, kind, corrects)
+        if draft_id is None:
+            return int(invoice_create(actor=request.user, company=ws.company, data=data).pk)
+        invoice_draft_replace(actor=request.user, company=ws.company, invoice_id=draft_id,
+                              data=data)
+        return draft_id
+    except LedgerError as exc:
+        _refuse(form, lines, exc)
+        return None
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def draft_new(request: HttpRequest, code: str) -> HttpResponse:
+    """A new draft: ``?kind=credit_note&corrects=NUMBER`` for a credit note of an invoice
+    (its customer and lines offered), ``?customer=CODE`` to start with a customer."""
+    ws = workspace(request, code)
+    if not may(ws):
+        return not_for_role(request, ws)
+    source = request.POST if request.method == "POST" else request.GET
+    kind = "credit_note" if source.get("kind") == "credit_note" else "invoice"
+    corrects = str(source.get("corrects", ""))[:60].strip() if kind == "credit_note" else ""
+    terms = payment_terms_list(ws.company)
+    if request.method == "GET":
+        initial = {"customer": request.GET.get("customer", "")[:40], "issue_date": ws.as_of}
+        lines = _padded(Lines(), 3)
+        if corrects:
+            original = or_404(invoice_detail, ws.company, corrects)
+            initial["customer"], initial["currency"] = original["customer"], original["currency"]
+            lines = lines_of(original)
+        return _editor(request, ws, DraftForm(initial=initial, terms=terms), lines, kind=kind,
+                       corrects=corrects, draft=None)
+    form = DraftForm(request.POST, terms=terms)
+    lines = read_lines(request.POST, extra=1 if "more" in request.POST else 0)
+    if "more" not in request.POST and form.is_valid():
+        draft_id = _save(request, ws, form, lines, kind=kind, corrects=corrects, draft_id=None)
+        if draft_id is not None:
+            return redirect(reverse("web:draft", args=[ws.company.code, draft_id]))
+    return _editor(request, ws, form, _padded(lines, 1) if not lines.rows else lines,
+                   kind=kind, corrects=corrects, draft=None, status=200)
+
+
+def _draft(ws: Workspace, pk: int) -> dict[str, Any]:
+    detail: dict[str, Any] = or_404(invoice_detail, ws.company, pk)
+    if detail["id"] != pk:  # a document whose number is these digits: not this draft
+        raise Http404("no such draft")
+    return detail
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def draft(request: HttpRequest, code: str, pk: int) -> HttpResponse:
+    """A draft in the editor: save it again, or save and post it."""
+    ws = workspace(request, code)
+    detail = _draft(ws, pk)
+    if detail["status"] != "draft":
+        return redirect(reverse("web:invoice", args=[ws.company.code, detail["number"]]))
+    if not may(ws):
+        return not_for_role(request, ws)
+    terms = payment_terms_list(ws.company)
+    kind, corrects = detail["kind"], detail["corrects"] or ""
+    if request.method == "GET":
+        form = DraftForm(terms=terms, initial={
+            "customer": detail["customer"], "issue_date": detail["issue_date"],
+            "currency": detail["currency"], "terms": detail["terms"],
+            "po_number": detail["po_number"], "notes": detail["notes"]})
+        return _editor(request, ws, form, lines_of(detail), kind=kind, corrects=corrects,
+                       draft=detail)
+    form = DraftForm(request.POST, terms=terms)
+    lines = read_lines(request.POST, extra=1 if "more" in request.POST else 0)
+    if "more" not in request.POST and form.is_valid() and detail["charges"]:
+        form.add_error(None, _t("This draft has allowances or charges for the whole "
+                                "document, which the editor does not show: change it on "
+                                "the command line."))
+    elif "more" not in request.POST and form.is_valid():
+        saved = _save(request, ws, form, lines, kind=kind, corrects=corrects, draft_id=pk)
+        if saved is not None and request.POST.get("action") != "post":
+            return redirect(reverse("web:draft", args=[ws.company.code, pk]))
+        if saved is not None:
+            try:
+                posted = invoice_post(actor=request.user, company=ws.company, invoice_id=pk)
+            except LedgerError as exc:
+                form.add_error(None, str(exc))
+            else:
+                return redirect(reverse("web:invoice", args=[ws.company.code, posted.number]))
+    return _editor(request, ws, form, lines if lines.rows else _padded(lines, 1), kind=kind,
+                   corrects=corrects, draft=detail)
+
+
+@login_required
+@require_POST
+def draft_totals(request: HttpRequest, code: str) -> HttpResponse:
+    """The editor's totals for what is typed now (an htmx partial): each line's net and the
+    document's net, tax and total, computed by the pure core through the selector; a line
+    it refuses says why, on its line."""
+    ws = workspace(request, code)
+    lines = read_lines(request.POST, extra=0)
+    context: dict[str, Any] = {"ws": ws, "lines": lines}
+    try:
+        totals = document_totals(ws.company, lines.inputs(),
+                                 customer_code=str(request.POST.get("customer", "")).strip(),
+                                 currency=str(request.POST.get("currency", "")).strip().upper())
+    except LedgerError as exc:
+        if not lines.refuse(exc):
+            context["error"] = str(exc)
+    else:
+        for row, li in zip(lines.written, totals["lines"], strict=True):
+            row.net = li["net"]
+        context["totals"] = totals
+    return render(request, "web/parts/draft_totals.html", context)
+
+
+@login_required
+@require_POST
+def invoice_email(request: HttpRequest, code: str, ref: str) -> HttpResponse:
+    """E-mail a posted document with its PDF to the address typed, or else to the customer's
+    billing contacts (``documents.delivery.invoice_send``)."""
+    ws = workspace(request, code)
+    detail = or_404(invoice_detail, ws.company, ref)
+    to = [a.strip() for a in str(request.POST.get("to", "")).split(",") if a.strip()]
+    try:
+        comm = invoice_send(actor=request.user, company=ws.company, number=detail["number"]
+                            or str(detail["id"]), to=to or None, as_of=ws.as_of)
+    except LedgerError as exc:
+        return refused(request, ws, exc)
+    return page(request, ws, "web/done.html", title=_t("Sent"),
+                message=_t("%(number)s was e-mailed to %(to)s: %(status)s.") % {
+                    "number": detail["number"], "to": comm.recipients, "status": comm.status},
+                back=reverse("web:invoice", args=[ws.company.code, detail["number"]]))

@@ -1,0 +1,402 @@
+"""The workspace's writing pages, through Django's test client: each form goes to the
+service the command line calls, a refusal comes back with the service's own words next to
+its field, the pages offer only what the role may do (and the services refuse the rest),
+and a user of another company finds none of them."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from salesledger.apps.documents.tests.conftest import Mailbox, smtp_server  # noqa: F401
+
+pytestmark = pytest.mark.usefixtures("no_pdf_freezing")
+
+LINES = {"rows": "3",
+         "line-1-description": "Consulting", "line-1-quantity": "2",
+         "line-1-unit_price": "500.00", "line-1-tax_rate": "20", "line-1-category": "S",
+         "line-2-description": "", "line-2-quantity": "", "line-2-unit_price": "",
+         "line-2-tax_rate": "", "line-2-category": "S",
+         "line-3-description": "Travel", "line-3-quantity": "1",
+         "line-3-unit_price": "80.50", "line-3-tax_rate": "10", "line-3-discount": "10",
+         "line-3-category": "S"}
+
+
+def refusal(call: Callable[[], Any]) -> str:
+    """What a service says when it refuses, as the command line prints it, HTML-escaped."""
+    from salesledger.domain.errors import LedgerError
+
+    with pytest.raises(LedgerError) as caught:
+        call()
+    return html.escape(str(caught.value))
+
+
+def refusals(response: Any) -> list[str]:
+    """The refusals a page shows (to say why a test failed)."""
+    return re.findall(r'(?:class="error"|role="alert")[^>]*>([^<]+)', response.content.decode())
+
+
+def draft_id(response: Any) -> int:
+    assert response.status_code == 302, response.content.decode()[:2000]
+    return int(response["Location"].rstrip("/").rsplit("/", 1)[1])
+
+
+# ---------------------------------------------------------------- customers
+def test_a_customer_is_created_through_the_service(books: dict[str, Any],
+                                                    as_user: Callable[[Any], Any]) -> None:
+    from salesledger.apps.customers.selectors import customer_detail
+
+    response = as_user(books["clerk"]).post("/c/acme/customer/new/", {
+        "code": "C100", "name": "Bernard SAS", "country": "FR", "language": "fr",
+        "tax_id": "FR83404833048", "credit_limit": "5000", "billing_line1": "1 rue Neuve",
+        "billing_postal_code": "69001", "billing_city": "Lyon", "contact_name": "Anne Bernard",
+        "contact_email": "anne@bernard.example", "iban": "DE89 3704 0044 0532 0130 00"})
+    assert response.status_code == 302, refusals(response)
+    assert response["Location"] == "/c/acme/customers/C100/"
+    made = customer_detail(books["company"], "C100")
+    # 5000 typed is 5,000.00 euros, not 50.00: the service reads major units
+    assert made["credit_limit"] == {"amount": "5000.00", "currency": "EUR"}
+    assert made["addresses"][0]["city"] == "Lyon"
+    assert made["contacts"][0]["email"] == "anne@bernard.example"
+    assert made["bank_accounts"][0]["iban"] == "DE89370400440532013000"
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("tax_id", "FR00000000000"), ("iban", "DE00 0000 0000 0000 0000 00"), ("country", "UK")])
+def test_a_refused_customer_shows_the_services_message_next_to_its_field(
+        books: dict[str, Any], as_user: Callable[[Any], Any], field: str, value: str) -> None:
+    from salesledger.apps.customers.services import (
+        BankAccountInput,
+        CustomerInput,
+        customer_create,
+    )
+
+    form = {"code": "C101", "name": "Refused", "country": "FR", "language": "en", field: value}
+    data = CustomerInput(code="C101", name="Refused", country=form["country"],
+                         tax_id=form.get("tax_id", ""),
+                         bank_accounts=[BankAccountInput(iban=value)] if field == "iban" else [])
+    expected = refusal(lambda: customer_create(actor=books["owner"], company=books["company"],
+                                               data=data))
+    page = as_user(books["clerk"]).post("/c/acme/customer/new/", form)
+    text = page.content.decode()
+    assert page.status_code == 200
+    # the message the command line prints, beside the control it is about
+    assert f'<span class="error" id="id_{field}-error">{expected}</span>' in text
+    assert 'aria-describedby="id_' + field + '-error"' in text
+
+
+def test_a_customer_is_changed_with_only_what_changed(
+        books: dict[str, Any], as_user: Callable[[Any], Any]) -> None:
+    from salesledger.apps.core.models import AuditEvent
+    from salesledger.apps.customers.selectors import customer_detail
+
+    client = as_user(books["clerk"])
+    form = client.get("/c/acme/customer/C001/edit/")
+    assert 'value="Dupont et Fils"' in form.content.decode()
+    response = client.post("/c/acme/customer/C001/edit/", {
+        "name": "Dupont et Fils", "country": "FR", "language": "en", "credit_limit": "7500.5"})
+    assert response.status_code == 302
+    assert customer_detail(books["company"], "C001")["credit_limit"]["amount"] == "7500.50"
+    [event] = AuditEvent.objects.filter(company=books["company"], action="customer.update")
+    before, after = event.data["before"], event.data["after"]
+    changed = {k for k in after if after[k] != before.get(k)}
+    assert changed == {"credit_limit"}
+    bad = client.post("/c/acme/customer/C001/edit/", {"name": "Dupont", "country": "XX",
+                                                      "language": "en"})
+    assert "is not an ISO 3166-1 two-letter country code" in bad.content.decode()
+
+
+# ---------------------------------------------------------------- invoices
+def test_the_draft_editor_saves_totals_and_posts(books: dict[str, Any],
+                                                  as_user: Callable[[Any], Any]) -> None:
+    from salesledger.apps.payments.selectors import invoice_detail
+
+    client = as_user(books["clerk"])
+    assert "Customer code" in client.get("/c/acme/drafts/new/?customer=C001").content.decode()
+    head = {"customer": "C001", "issue_date": "2025-03-12", "po_number": "PO-7", **LINES}
+    pk = draft_id(client.post("/c/acme/drafts/new/", head))
+    draft = invoice_detail(books["company"], pk)
+    # 2 x 500.00 at 20 % and 80.50 less 10 % (72.45) at 10 %: what the pure core says
+    assert [li["description"] for li in draft["lines"]] == ["Consulting", "Travel"]
+    assert (draft["net"]["amount"], draft["tax"]["amount"], draft["total"]["amount"]) == (
+        "1072.45", "207.25", "1279.70")
+    editor = client.get(f"/c/acme/drafts/{pk}/").content.decode()
+    assert 'value="Travel"' in editor and "€1,279.70" in editor
+
+    # the totals as one types, from the server (htmx partial): change a quantity
+    typed = {**head, "line-1-quantity": "3"}
+    totals = client.post("/c/acme/drafts/totals/", typed).content.decode()
+    assert "€1,500.00" in totals and "€1,879.70" in totals  # line 1's net, the new total
+    wrong = client.post("/c/acme/drafts/totals/", {**head, "line-3-tax_rate": "120"})
+    assert 'id="line-3-error" hx-swap-oob="true">invalid: line 2: tax rate must be between' \
+        in wrong.content.decode()
+
+    saved = client.post(f"/c/acme/drafts/{pk}/", {**typed, "action": "post"})
+    assert saved.status_code == 302
+    posted = invoice_detail(books["company"], pk)
+    assert posted["status"] == "posted" and posted["total"]["amount"] == "1879.70"
+    assert saved["Location"] == f"/c/acme/invoices/{posted['number']}"
+    # posted is forever: the editor sends one to the document's page
+    assert client.get(f"/c/acme/drafts/{pk}/")["Location"] == saved["Location"]
+
+
+def test_a_refused_line_is_shown_on_its_line_and_nothing_is_saved(
+        books: dict[str, Any], as_user: Callable[[Any], Any]) -> None:
+    from salesledger.apps.invoicing.selectors import invoice_list
+
+    before = len(invoice_list(books["company"]))
+    page = as_user(books["clerk"]).post("/c/acme/drafts/new/", {
+        "customer": "C001", "issue_date": "2025-03-12", **LINES, "line-3-quantity": "two"})
+    text = page.content.decode()
+    assert page.status_code == 200
+    assert ('id="line-3-error">invalid: line 2: quantity &#x27;two&#x27; is not a number'
+            in text)
+    assert len(invoice_list(books["company"])) == before
+    unknown = as_user(books["clerk"]).post("/c/acme/drafts/new/", {
+        "customer": "NOPE", "issue_date": "2025-03-12", **LINES}).content.decode()
+    assert 'id="id_customer-error"' in unknown
+
+
+def test_posting_refused_by_the_service_is_shown(books: dict[str, Any],
+                                                 as_user: Callable[[Any], Any]) -> None:
+    from datetime import date
+
+    from salesledger.apps.core.services import company_close_period
+
+    client = as_user(books["clerk"])
+    pk = draft_id(client.post("/c/acme/drafts/new/", {
+        "customer": "C001", "issue_date": "2025-01-15", **LINES}))
+    company_close_period(actor=books["owner"], company=books["company"],
+                         through=date(2025, 1, 31))
+    page = client.post(f"/c/acme/drafts/{pk}/", {"customer": "C001",
+                                                  "issue_date": "2025-01-15", **LINES,
+                                                  "action": "post"})
+    assert page.status_code == 200 and "period_closed" in page.content.decode()
+
+
+def test_a_credit_note_for_an_invoice_starts_from_its_lines(
+        books: dict[str, Any], as_user: Callable[[Any], Any]) -> None:
+    from salesledger.apps.payments.selectors import invoice_detail
+
+    client = as_user(books["clerk"])
+    number = books["first"].number
+    form = client.get(f"/c/acme/drafts/new/?kind=credit_note&corrects={number}").content.decode()
+    assert f"Credit note for {number}" in form and 'value="Consulting"' in form
+    pk = draft_id(client.post("/c/acme/drafts/new/", {
+        "kind": "credit_note", "corrects": number, "customer": "C001",
+        "issue_date": "2025-03-20", "rows": "1", "line-1-description": "Consulting",
+        "line-1-quantity": "1", "line-1-unit_price": "500.00", "line-1-tax_rate": "20"}))
+    note = invoice_detail(books["company"], pk)
+    assert note["kind"] == "credit_note" and note["corrects"] == number
+    assert note["total"]["amount"] == "600.00"
+
+
+def test_a_posted_invoice_is_sent_by_e_mail(
+        books: dict[str, Any], as_user: Callable[[Any], Any], smtp_server: Mailbox,  # noqa: F811
+        django_capture_on_commit_callbacks: Any) -> None:
+    number = books["first"].number
+    with django_capture_on_commit_callbacks(execute=True):  # it is sent once committed
+        page = as_user(books["clerk"]).post(f"/c/acme/send/{number}",
+                                            {"to": "ap@dupont.example"})
+    assert page.status_code == 200, page.content.decode()
+    [mail] = smtp_server.received
+    assert mail.rcpt_tos == ["ap@dupont.example"]
+    pdfs = [p for p in mail.message.iter_attachments()
+            if p.get_content_type() == "application/pdf"]
+    assert pdfs and pdfs[0].get_content().startswith(b"%PDF")
+
+
+# ---------------------------------------------------------------- receipts
+@pytest.fixture
+def open_books(books: dict[str, Any], post_invoice: Any) -> dict[str, Any]:
+    """C001 owes its first invoice (1,200.00) and two more: 240.00 and 120.00."""
+    books["third"] = post_invoice("C001", lines=(("Support", 2, "100.00", "20"),))
+    books["fourth"] = post_invoice("C001", lines=(("Hosting", 1, "100.00", "20"),))
+    return books
+
+
+def _receipt(client: Any, amount: str) -> str:
+    response = client.post("/c/acme/receipts/new/", {
+        "customer": "C001", "date": "2025-04-01", "amount": amount, "method": "bank_transfer",
+        "payer_reference": "April payment"})
+    assert response.status_code == 302, response.content.decode()[:3000]
+    return str(response["Location"].removeprefix("/c/acme/receipts/"))
+
+
+def test_a_receipt_is_recorded_and_allocated_to_two_invoices(
+        open_books: dict[str, Any], as_user: Callable[[Any], Any]) -> None:
+    from salesledger.apps.payments.selectors import invoice_detail, receipt_detail
+
+    client = as_user(open_books["clerk"])
+    number = _receipt(client, "400.00")
+    page = client.get(f"/c/acme/receipts/{number}").content.decode()
+    third, fourth = open_books["third"].number, open_books["fourth"].number
+    assert third in page and "€400.00" in page
+
+    picks = {"policy": "manual", "pick": [third, fourth], f"open-{third}": "240.00",
+             f"open-{fourth}": "120.00", f"amount-{fourth}": ""}
+    preview = client.post(f"/c/acme/receipt/preview/{number}", picks).content.decode()
+    assert "Left unapplied after it:" in preview and "€40.00" in preview  # 400 - 240 - 120
+    too_much = client.post(f"/c/acme/receipt/preview/{number}",
+                           {**picks, f"amount-{fourth}": "200"}).content.decode()
+    assert 'class="error"' in too_much
+    assert receipt_detail(open_books["company"], number)["allocations"] == []  # a dry run
+
+    done = client.post(f"/c/acme/receipt/allocate/{number}", picks)
+    assert done.status_code == 302
+    for inv in (third, fourth):
+        assert invoice_detail(open_books["company"], inv)["settlement"] == "paid"
+    r = receipt_detail(open_books["company"], number)
+    assert r["unapplied"] == {"amount": "40.00", "currency": "EUR"}
+    assert [a["invoice"] for a in r["allocations"]] == [third, fourth]
+
+    # undo the second allocation: a reversing row, the invoice open again
+    undo = client.post(f"/c/acme/allocation/{r['allocations'][1]['id']}/undo/{number}")
+    assert undo.status_code == 302
+    assert invoice_detail(open_books["company"], fourth)["settlement"] == "open"
+    assert "undone" in client.get(f"/c/acme/receipts/{number}").content.decode()
+
+
+def test_a_short_payment_is_allocated_and_the_rest_written_off(
+        open_books: dict[str, Any], as_user: Callable[[Any], Any]) -> None:
+    from salesledger.apps.payments.adjustments.settings import settlement_settings_set
+    from salesledger.apps.payments.selectors import invoice_detail
+
+    settlement_settings_set(actor=open_books["owner"], company=open_books["company"],
+                            writeoff_tolerance_amount=Decimal("5.00"),
+                            writeoff_tolerance_percent=Decimal("5"))
+    client = as_user(open_books["clerk"])
+    number = _receipt(client, "117.00")
+    fourth = open_books["fourth"].number
+    response = client.post(f"/c/acme/receipt/short/{number}",
+                           {"invoice": fourth, "amount": "", "settle": "write_off"})
+    assert response.status_code == 302, refusals(response)
+    detail = invoice_detail(open_books["company"], fourth)
+    assert detail["settlement"] == "paid"
+    assert detail["adjustments"] == {"write_off": {"amount": "3.00", "currency": "EUR"}}
+    # beyond the tolerance: refused with the service's words, nothing written
+    other = _receipt(client, "100.00")
+    refused = client.post(f"/c/acme/receipt/short/{other}",
+                          {"invoice": open_books["third"].number, "settle": "write_off"})
+    assert refused.status_code == 409 and "tolerance" in refused.content.decode()
+    assert invoice_detail(open_books["company"], open_books["third"].number)[
+        "settlement"] == "open"
+
+
+def test_a_manager_refunds_and_a_clerk_reverses(open_books: dict[str, Any],
+                                                as_user: Callable[[Any], Any]) -> None:
+    from salesledger.apps.payments.selectors import receipt_detail
+
+    clerk = as_user(open_books["clerk"])
+    number = _receipt(clerk, "50.00")
+    page = clerk.get(f"/c/acme/receipts/{number}").content.decode()
+    assert "Pay it back" not in page and "Reverse the receipt" in page  # a manager's, a clerk's
+    assert clerk.post(f"/c/acme/receipt/refund/{number}", {"amount": "20"}).status_code == 403
+    owner = as_user(open_books["owner"])
+    assert "Pay it back" in owner.get(f"/c/acme/receipts/{number}").content.decode()
+    assert owner.post(f"/c/acme/receipt/refund/{number}", {
+        "amount": "20", "method": "bank_transfer"}).status_code == 302
+    r = receipt_detail(open_books["company"], number)
+    assert r["unapplied"]["amount"] == "30.00" and len(r["refunds"]) == 1
+    # a receipt with a live refund cannot be reversed: the service says so
+    refused = clerk.post(f"/c/acme/receipt/reverse/{number}", {"reason": "returned"})
+    assert refused.status_code == 409
+    second = _receipt(clerk, "10.00")
+    assert clerk.post(f"/c/acme/receipt/reverse/{second}",
+                      {"reason": "cheque bounced"}).status_code == 302
+    assert receipt_detail(open_books["company"], second)["reversal"]["reason"] == "cheque bounced"
+
+
+# ---------------------------------------------------------------- tenancy, roles, queries
+def write_urls(books: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """Every writing address for acme's objects: those read with GET, those posted."""
+    inv, rct = books["first"].number, books["receipt"].number
+    from salesledger.apps.payments.selectors import receipt_detail
+
+    alloc = receipt_detail(books["company"], rct)["allocations"][0]["id"]
+    gets = ["/c/acme/customer/new/", "/c/acme/customer/C001/edit/", "/c/acme/drafts/new/",
+            f"/c/acme/drafts/{books['draft']}/", "/c/acme/receipts/", "/c/acme/receipts/new/",
+            f"/c/acme/receipts/{rct}"]
+    posts = ["/c/acme/customer/new/", "/c/acme/customer/C001/edit/", "/c/acme/drafts/new/",
+             f"/c/acme/drafts/{books['draft']}/", "/c/acme/drafts/totals/",
+             f"/c/acme/send/{inv}", "/c/acme/receipts/new/",
+             f"/c/acme/receipt/preview/{rct}", f"/c/acme/receipt/allocate/{rct}",
+             f"/c/acme/receipt/short/{rct}", f"/c/acme/receipt/refund/{rct}",
+             f"/c/acme/receipt/reverse/{rct}", f"/c/acme/allocation/{alloc}/undo/{rct}"]
+    return gets, posts
+
+
+@pytest.fixture
+def with_draft(books: dict[str, Any], create_invoice: Any) -> dict[str, Any]:
+    books["draft"] = create_invoice("C001").pk
+    return books
+
+
+def test_every_writing_address_is_404_to_a_user_of_another_company(
+        with_draft: dict[str, Any], as_user: Callable[[Any], Any]) -> None:
+    stranger = as_user(with_draft["stranger"])
+    gets, posts = write_urls(with_draft)
+    for url in gets:
+        assert stranger.get(url).status_code == 404, url
+    for url in posts:
+        assert stranger.post(url, {"customer": "G001"}).status_code == 404, url
+    # and under their own company, acme's objects are not found either
+    rct = with_draft["receipt"].number
+    for url in [f"/c/globex/receipts/{rct}", "/c/globex/customer/C001/edit/",
+                f"/c/globex/drafts/{with_draft['draft']}/"]:
+        assert stranger.get(url).status_code == 404, url
+
+
+def test_a_viewer_is_offered_no_write_and_every_post_is_refused(
+        with_draft: dict[str, Any], as_user: Callable[[Any], Any], django_user_model: Any
+        ) -> None:
+    from salesledger.apps.core.services import membership_set
+    from salesledger.apps.invoicing.selectors import invoice_list
+    from salesledger.apps.payments.selectors import receipt_list
+
+    django_user_model.objects.create_user("vera")
+    membership_set(actor=with_draft["owner"], company=with_draft["company"], username="vera",
+                   role="viewer")
+    viewer = as_user(django_user_model.objects.get(username="vera"))
+    rct = with_draft["receipt"].number
+    for url in ["/c/acme/customers/", "/c/acme/customers/C001/", "/c/acme/invoices/",
+                f"/c/acme/invoices/{with_draft['first'].number}", "/c/acme/receipts/",
+                f"/c/acme/receipts/{rct}"]:
+        text = viewer.get(url).content.decode()
+        assert 'method="post"' not in text.split("</header>", 1)[1], url
+        for offer in ("New customer", "New invoice", "Record a receipt", "Undo", "Send by"):
+            assert offer not in text, (url, offer)
+    before = (len(invoice_list(with_draft["company"])), len(receipt_list(with_draft["company"])))
+    gets, posts = write_urls(with_draft)
+    for url in gets:
+        if "/receipts/" in url and not url.endswith("new/"):
+            continue  # reading receipts is a viewer's
+        assert viewer.get(url).status_code == 403, url
+    for url in posts:
+        if url.endswith("/drafts/totals/") or "/preview/" in url:
+            continue  # computing totals or a dry run writes nothing
+        assert viewer.post(url, {"customer": "C001", **LINES}).status_code == 403, url
+    assert (len(invoice_list(with_draft["company"])),
+            len(receipt_list(with_draft["company"]))) == before
+
+
+@pytest.mark.parametrize("extra", [0, 30])
+def test_the_writing_pages_cost_a_bounded_number_of_queries(
+        books: dict[str, Any], as_user: Callable[[Any], Any], post_invoice: Any,
+        record_receipt: Any, django_assert_max_num_queries: Any, extra: int) -> None:
+    for _ in range(extra):
+        post_invoice("C001", lines=(("Item", 1, "10.00", "20"),))
+        record_receipt("C002", "5.00")
+    client = as_user(books["owner"])
+    rct = books["receipt"].number
+    budgets = {"/c/acme/receipts/": 8, f"/c/acme/receipts/{rct}": 14,
+               "/c/acme/drafts/new/": 8, "/c/acme/customer/new/": 8,
+               "/c/acme/customer/C001/edit/": 10}
+    for url, budget in budgets.items():
+        with django_assert_max_num_queries(budget):
+            assert client.get(url).status_code == 200, url
