@@ -55,6 +55,10 @@ class ServiceForm(forms.Form):
 
     required_css_class = "required"
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
     def refuse(self, exc: LedgerError, **aliases: str) -> None:
         """Show ``exc`` next to the field it is about; ``aliases`` rename the services'
         field names to the form's (``parent="parent_code"``)."""
