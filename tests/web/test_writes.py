@@ -400,3 +400,15 @@ def test_the_writing_pages_cost_a_bounded_number_of_queries(
     for url, budget in budgets.items():
         with django_assert_max_num_queries(budget):
             assert client.get(url).status_code == 200, url
+
+
+def test_the_writing_pages_speak_french(books: dict[str, Any],
+                                        as_user: Callable[[Any], Any]) -> None:
+    client = as_user(books["clerk"])
+    client.post("/i18n/setlang/", {"language": "fr", "next": "/c/acme/"})
+    editor = client.get("/c/acme/drafts/new/").content.decode()
+    assert "Nouvelle facture" in editor and "Ligne 1 : désignation" in editor
+    totals = client.post("/c/acme/drafts/totals/", {"customer": "C001", **LINES})
+    assert "1\u202f072,45\xa0€" in totals.content.decode()  # the net, written the French way
+    page = client.get(f"/c/acme/receipts/{books['receipt'].number}").content.decode()
+    assert "Lettrages" in page

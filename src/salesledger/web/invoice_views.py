@@ -20,7 +20,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.translation import gettext as _t
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -245,7 +245,7 @@ def draft(request: HttpRequest, code: str, pk: int) -> HttpResponse:
     form = DraftForm(request.POST, terms=terms)
     lines = read_lines(request.POST, extra=1 if "more" in request.POST else 0)
     if "more" not in request.POST and form.is_valid() and detail["charges"]:
-        form.add_error(None, _t("This draft has allowances or charges for the whole "
+        form.add_error(None, gettext("This draft has allowances or charges for the whole "
                                 "document, which the editor does not show: change it on "
                                 "the command line."))
     elif "more" not in request.POST and form.is_valid():
@@ -299,7 +299,7 @@ def invoice_email(request: HttpRequest, code: str, ref: str) -> HttpResponse:
                             or str(detail["id"]), to=to or None, as_of=ws.as_of)
     except LedgerError as exc:
         return refused(request, ws, exc)
-    return page(request, ws, "web/done.html", title=_t("Sent"),
-                message=_t("%(number)s was e-mailed to %(to)s: %(status)s.") % {
+    return page(request, ws, "web/done.html", title=gettext("Sent"),
+                message=gettext("%(number)s was e-mailed to %(to)s: %(status)s.") % {
                     "number": detail["number"], "to": comm.recipients, "status": comm.status},
                 back=reverse("web:invoice", args=[ws.company.code, detail["number"]]))

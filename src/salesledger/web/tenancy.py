@@ -26,7 +26,8 @@ from salesledger.domain.errors import NotFound, UnknownCustomer
 from .params import day_param
 
 ROLE_LABELS = {"owner": _("owner"), "manager": _("manager"), "clerk": _("clerk"),
-               "viewer": _("viewer")}
+               "viewer": _("viewer"), "credit_controller": _("credit controller"),
+               "collector": _("collector")}
 
 
 @dataclass(frozen=True)
