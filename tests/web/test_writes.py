@@ -8,6 +8,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -164,8 +165,6 @@ def test_a_refused_line_is_shown_on_its_line_and_nothing_is_saved(
 
 def test_posting_refused_by_the_service_is_shown(books: dict[str, Any],
                                                  as_user: Callable[[Any], Any]) -> None:
-    from datetime import date
-
     from salesledger.apps.core.services import company_close_period
 
     client = as_user(books["clerk"])
@@ -209,6 +208,46 @@ def test_a_posted_invoice_is_sent_by_e_mail(
     pdfs = [p for p in mail.message.iter_attachments()
             if p.get_content_type() == "application/pdf"]
     assert pdfs and pdfs[0].get_content().startswith(b"%PDF")
+
+
+@pytest.fixture
+def accepted_quote(books: dict[str, Any]) -> str:
+    from conftest import line_inputs
+
+    from salesledger.apps.quotes.services import (
+        QuoteInput,
+        quote_accept,
+        quote_create,
+        quote_send,
+    )
+
+    day, who, company = date(2025, 3, 3), books["owner"], books["company"]
+    quote = quote_create(actor=who, company=company, as_of=day, data=QuoteInput(
+        customer_code="C002", lines=line_inputs((("Training", 3, "400.00", "20"),))))
+    quote_send(actor=who, company=company, number=quote.label, as_of=day)
+    quote_accept(actor=who, company=company, number=quote.label, as_of=date(2025, 3, 10))
+    return str(quote.label)
+
+
+def test_an_accepted_quote_is_converted_into_an_invoice(
+        books: dict[str, Any], accepted_quote: str, as_user: Callable[[Any], Any]) -> None:
+    from salesledger.apps.payments.selectors import invoice_detail
+
+    client = as_user(books["clerk"])
+    assert accepted_quote in client.get("/c/acme/quotes/").content.decode()
+    page = client.get(f"/c/acme/quotes/{accepted_quote}?as_of=2025-03-12").content.decode()
+    assert "Convert into an invoice" in page and "€1,440.00" in page
+    done = client.post(f"/c/acme/quote/convert/{accepted_quote}?as_of=2025-03-12",
+                       {"post": "1"})
+    assert done.status_code == 302
+    number = done["Location"].rsplit("/", 1)[1]
+    invoice = invoice_detail(books["company"], number)
+    assert (invoice["status"], invoice["customer"], invoice["total"]["amount"],
+            invoice["issue_date"]) == ("posted", "C002", "1440.00", date(2025, 3, 12))
+    again = client.get(f"/c/acme/quotes/{accepted_quote}").content.decode()
+    assert "Convert into an invoice" not in again and number in again
+    # converted once: the service refuses a second time
+    assert client.post(f"/c/acme/quote/convert/{accepted_quote}").status_code == 409
 
 
 # ---------------------------------------------------------------- receipts
@@ -321,8 +360,9 @@ def write_urls(books: dict[str, Any]) -> tuple[list[str], list[str]]:
     alloc = receipt_detail(books["company"], rct)["allocations"][0]["id"]
     gets = ["/c/acme/customer/new/", "/c/acme/customer/C001/edit/", "/c/acme/drafts/new/",
             f"/c/acme/drafts/{books['draft']}/", "/c/acme/receipts/", "/c/acme/receipts/new/",
-            f"/c/acme/receipts/{rct}"]
-    posts = ["/c/acme/customer/new/", "/c/acme/customer/C001/edit/", "/c/acme/drafts/new/",
+            f"/c/acme/receipts/{rct}", "/c/acme/quotes/", f"/c/acme/quotes/{books['quote']}"]
+    posts = [f"/c/acme/quote/convert/{books['quote']}", "/c/acme/customer/new/",
+             "/c/acme/customer/C001/edit/", "/c/acme/drafts/new/",
              f"/c/acme/drafts/{books['draft']}/", "/c/acme/drafts/totals/",
              f"/c/acme/send/{inv}", "/c/acme/receipts/new/",
              f"/c/acme/receipt/preview/{rct}", f"/c/acme/receipt/allocate/{rct}",
@@ -332,8 +372,10 @@ def write_urls(books: dict[str, Any]) -> tuple[list[str], list[str]]:
 
 
 @pytest.fixture
-def with_draft(books: dict[str, Any], create_invoice: Any) -> dict[str, Any]:
+def with_draft(books: dict[str, Any], create_invoice: Any, accepted_quote: str
+               ) -> dict[str, Any]:
     books["draft"] = create_invoice("C001").pk
+    books["quote"] = accepted_quote
     return books
 
 
@@ -366,16 +408,17 @@ def test_a_viewer_is_offered_no_write_and_every_post_is_refused(
     rct = with_draft["receipt"].number
     for url in ["/c/acme/customers/", "/c/acme/customers/C001/", "/c/acme/invoices/",
                 f"/c/acme/invoices/{with_draft['first'].number}", "/c/acme/receipts/",
-                f"/c/acme/receipts/{rct}"]:
+                f"/c/acme/receipts/{rct}", f"/c/acme/quotes/{with_draft['quote']}"]:
         text = viewer.get(url).content.decode()
         assert 'method="post"' not in text.split("</header>", 1)[1], url
-        for offer in ("New customer", "New invoice", "Record a receipt", "Undo", "Send by"):
+        for offer in ("New customer", "New invoice", "Record a receipt", "Undo", "Send by",
+                      "Convert into"):
             assert offer not in text, (url, offer)
     before = (len(invoice_list(with_draft["company"])), len(receipt_list(with_draft["company"])))
     gets, posts = write_urls(with_draft)
     for url in gets:
-        if "/receipts/" in url and not url.endswith("new/"):
-            continue  # reading receipts is a viewer's
+        if ("/receipts/" in url and not url.endswith("new/")) or "/quotes/" in url:
+            continue  # reading receipts and quotes is a viewer's
         assert viewer.get(url).status_code == 403, url
     for url in posts:
         if url.endswith("/drafts/totals/") or "/preview/" in url:
@@ -396,7 +439,7 @@ def test_the_writing_pages_cost_a_bounded_number_of_queries(
     rct = books["receipt"].number
     budgets = {"/c/acme/receipts/": 8, f"/c/acme/receipts/{rct}": 14,
                "/c/acme/drafts/new/": 8, "/c/acme/customer/new/": 8,
-               "/c/acme/customer/C001/edit/": 10}
+               "/c/acme/customer/C001/edit/": 10, "/c/acme/quotes/": 8}
     for url, budget in budgets.items():
         with django_assert_max_num_queries(budget):
             assert client.get(url).status_code == 200, url

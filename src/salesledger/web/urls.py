@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import customer_views, invoice_views, receipt_views, views
+from . import customer_views, invoice_views, quote_views, receipt_views, views
 
 app_name = "web"
 
@@ -41,4 +41,8 @@ urlpatterns = [
     path("c/<slug:code>/allocation/<int:pk>/undo/<path:number>", receipt_views.allocation_undo,
          name="allocation_undo"),
     path("c/<slug:code>/receipts/<path:number>", receipt_views.receipt, name="receipt"),
+    path("c/<slug:code>/quotes/", quote_views.quotes, name="quotes"),
+    path("c/<slug:code>/quote/convert/<path:label>", quote_views.quote_to_invoice,
+         name="quote_convert"),
+    path("c/<slug:code>/quotes/<path:label>", quote_views.quote, name="quote"),
 ]
