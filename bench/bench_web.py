@@ -47,6 +47,7 @@ def measure(size: str, repeat: int, db: str, made: dict[str, Any]) -> dict[str, 
     from salesledger.apps.customers.selectors import customer_list
     from salesledger.apps.invoicing.selectors import invoice_list
     from salesledger.apps.payments.autoallocate import auto_allocate_all
+    from salesledger.apps.payments.selectors import receipt_list
 
     company = company_resolve(COMPANY)
     owner = get_user_model().objects.get(username="bench-owner")
@@ -58,6 +59,8 @@ def measure(size: str, repeat: int, db: str, made: dict[str, Any]) -> dict[str, 
     client.force_login(owner)
     customer = customer_list(company, limit=1, offset=len(customer_list(company)) // 2)[0]
     invoice = invoice_list(company, status="posted", limit=1)[0]
+    receipt = (receipt_list(company, customer_id=customer["id"], limit=1)
+               or receipt_list(company, limit=1))[0]
     day = f"as_of={TODAY.isoformat()}"
     base = f"/c/{company.code}"
     pages = {
@@ -68,14 +71,29 @@ def measure(size: str, repeat: int, db: str, made: dict[str, Any]) -> dict[str, 
         "invoices": f"{base}/invoices/?page=3",
         "invoices_overdue": f"{base}/invoices/?overdue=1&{day}",
         "invoice": f"{base}/invoices/{invoice['number']}",
+        "receipts": f"{base}/receipts/?page=2",
+        "receipt": f"{base}/receipts/{receipt['number']}",
+        "draft_new": f"{base}/drafts/new/?customer={customer['code']}",
+    }
+    # The writing pages' partial answers (htmx): the editor's totals of ten lines, and the
+    # dry run of an allocation by policy (the running remainder).
+    lines = {"customer": customer["code"], "rows": "10"} | {
+        f"line-{i}-{k}": v for i in range(1, 11) for k, v in (
+            ("description", f"Item {i}"), ("quantity", str(i)), ("unit_price", "19.99"),
+            ("tax_rate", "20"), ("discount", "5"), ("category", "S"))}
+    posts = {
+        "draft_totals": (f"{base}/drafts/totals/", lines),
+        "allocate_preview": (f"{base}/receipt/preview/{receipt['number']}",
+                             {"policy": "oldest_first"}),
     }
     out: dict[str, Any] = {}
-    for name, url in pages.items():
+    requests = {name: (url, None) for name, url in pages.items()} | posts
+    for name, (url, data) in requests.items():
         times, queries = [], 0
         for _ in range(repeat):
             with CaptureQueriesContext(connection) as captured:
                 start = time.perf_counter()
-                response = client.get(url)
+                response = client.get(url) if data is None else client.post(url, data)
                 times.append((time.perf_counter() - start) * 1000)
             assert response.status_code == 200, (url, response.status_code)
             queries = len(captured.captured_queries)
