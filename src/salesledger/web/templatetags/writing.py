@@ -10,6 +10,8 @@ from django import template
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from salesledger.web.writing import may as role_may
+
 register = template.Library()
 
 
@@ -32,6 +34,4 @@ def control(field: Any, **attrs: str) -> SafeString:
 def may(ws: Any, minimum: str = "clerk") -> bool:
     """``{% if ws|may:"manager" %}``: whether the user's role offers this write (the
     service checks it again)."""
-    from salesledger.web.writing import may as role_may
-
     return role_may(ws, minimum)
