@@ -183,7 +183,7 @@ def invoice_draft_replace(*, actor: Actor, company: Company, invoice_id: int,
         if data.kind != inv.kind:
             raise ValidationFailed("a draft keeps its kind (invoice or credit note)",
                                    field="kind")
-        customer = customer_get(company, data.customer_code)
+        customer = customer_effective(company, data.customer_code)
         currency = document_currency(company, customer, data.currency)
         rate = resolve_rate(company, currency, data.rate, data.issue_date)
         totals = compute_invoice_totals(company, currency, data.lines, data.charges)
