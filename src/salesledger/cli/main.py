@@ -105,6 +105,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if args.command in SETUP_COMMANDS:
         _migrate()
+    # The command line speaks the site's language whatever a web request of this process
+    # (a test's, a server's) left active.
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
     try:
         status = int(args.handler(args) or 0)
         sys.stdout.flush()  # a closed pipe shows here, not at exit
