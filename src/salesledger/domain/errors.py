@@ -339,3 +339,18 @@ class BackupFailed(LedgerError):
     missing, the database tool refused); nothing was left half-written."""
 
     code = "backup_failed"
+
+
+class CreditHoldActive(LedgerError):
+    """The customer is on credit hold: no new invoice or accepted quote until released
+    or overridden by a credit controller."""
+
+    code = "credit_hold"
+    http_status = 409
+
+
+class CreditLimitExceeded(LedgerError):
+    """The new invoice or quote would take the exposure over the credit limit."""
+
+    code = "credit_limit_exceeded"
+    http_status = 409

@@ -187,6 +187,11 @@ class DocumentPosting(Proposal):
     base_total: int  # minor units of the company's base currency
     issue_date: date
     kept_number: bool = False
+    purpose: str = "sale"  # "sale" | "fee" | "interest" (a fee or interest is never held)
+    # The comment of a user who overrides a credit refusal; empty: no override asked.
+    credit_override: str = ""
+    # The proposals of one posting batch share this number (a veto may add them up).
+    batch: int = 0
 
 
 @dataclass(frozen=True)
@@ -199,6 +204,8 @@ class QuoteAccepting(Proposal):
     customer_id: int
     currency: str
     total: int
+    as_of: date  # the day it is accepted
+    credit_override: str = ""  # as for ``DocumentPosting``
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,15 @@ class DocKind(models.TextChoices):
     CREDIT_NOTE = "credit_note", "Credit note"
 
 
+class Purpose(models.TextChoices):
+    """What an invoice charges for. A sale is held by credit control; a fee (a returned
+    payment, a reminder) or interest on late payment is not (docs/design/credit.md)."""
+
+    SALE = "sale", "Sale"
+    FEE = "fee", "Fee"
+    INTEREST = "interest", "Interest"
+
+
 class Invoice(ImmutableModel):
     IMMUTABLE_WHEN = Q(status=DocStatus.POSTED)
     MUTABLE_FIELDS = ("allocated",)
@@ -79,6 +88,9 @@ class Invoice(ImmutableModel):
     # total. Booked against the opening-balances account, not sales and VAT; never an
     # e-invoice of this ledger (docs/design/opening-items.md).
     opening = models.BooleanField(default=False)
+    # What the document charges for: credit holds never refuse a fee or interest invoice.
+    purpose = models.CharField(max_length=8, choices=Purpose.choices, default=Purpose.SALE,
+                               db_default=Purpose.SALE)
     # What EN 16931 says about the supply (docs/design/e-invoicing.md): when it was
     # delivered (BT-72) or the period invoiced (BT-73, BT-74), the contract (BT-12) and
     # project (BT-11) it belongs to, and whether it is of goods, services or both (the

@@ -46,7 +46,7 @@ from .issuing import (
     resolve_rate,
     supply_details,
 )
-from .models import DocKind, DocumentCharge, Invoice, InvoiceLine
+from .models import DocKind, DocumentCharge, Invoice, InvoiceLine, Purpose
 from .posting.check import BulkDoc, documents_prepare
 from .posting.write import documents_posted, documents_write
 from .selectors import invoice_get
@@ -70,6 +70,8 @@ class InvoiceInput:
     charges: list[DocumentChargeInput] = field(default_factory=list)
     # Delivery date, invoicing period, contract and project, nature of the operation.
     supply: SupplyDetails = field(default_factory=SupplyDetails)
+    # What it charges for (``Purpose``): a fee or interest invoice is never credit-held.
+    purpose: str = Purpose.SALE
 
 
 def invoice_create(*, actor: Actor, company: Company, data: InvoiceInput) -> Invoice:
@@ -93,6 +95,9 @@ def invoice_create(*, actor: Actor, company: Company, data: InvoiceInput) -> Inv
                 f"the credit note is in {currency} but {corrects.number} is in {corrects.currency}")
     terms = payment_terms_find(company, data.terms_code)
     supply = check_supply(data.supply)
+    if data.purpose not in Purpose.values:
+        raise ValidationFailed(f"unknown purpose {data.purpose!r}; use "
+                               f"{', '.join(Purpose.values)}", field="purpose")
     with transaction.atomic():
         inv = Invoice.objects.create(
             company=company, customer=customer, kind=data.kind,
@@ -102,7 +107,7 @@ def invoice_create(*, actor: Actor, company: Company, data: InvoiceInput) -> Inv
             notes=data.notes, corrects=corrects, net=totals.net, tax=totals.tax,
             total=totals.total,
             base_total=to_base(totals.total, currency, company.base_currency, rate),
-            **_supply_fields(supply),
+            purpose=data.purpose, **_supply_fields(supply),
         )
         _write_lines(company, inv, data, totals)
         audit(company, actor, f"{data.kind}.create", "invoice", inv.pk,
@@ -224,22 +229,27 @@ def invoice_delete_draft(*, actor: Actor, company: Company, invoice_id: int) -> 
 
 
 def invoice_post(*, actor: Actor, company: Company, invoice_id: int,
-                 as_of: date | None = None, allow_future_date: bool = False) -> Invoice:
+                 as_of: date | None = None, allow_future_date: bool = False,
+                 credit_override: str = "") -> Invoice:
     """Post a draft invoice or credit note: a batch of one (:func:`invoices_post`)."""
     return invoices_post(actor=actor, company=company, invoice_ids=[invoice_id],
-                         allow_future_date=allow_future_date)[0]
+                         allow_future_date=allow_future_date,
+                         credit_override=credit_override)[0]
 
 
 def invoices_post(*, actor: Actor, company: Company, invoice_ids: Sequence[int],
-                  allow_future_date: bool = False) -> list[Invoice]:
+                  allow_future_date: bool = False, credit_override: str = "") -> list[Invoice]:
     """Post stored drafts, in one transaction (see the module docstring for what that
     does); the first broken rule raises and nothing is posted. A date beyond the company's
     future-date horizon is refused unless ``allow_future_date`` confirms it
-    (``domain/dating.py``). Returns the posted documents in the order of ``invoice_ids``."""
+    (``domain/dating.py``). ``credit_override``: a comment overriding a credit refusal (the
+    credit app's veto decides whether the actor may). Returns the posted documents in the
+    order of ``invoice_ids``."""
     require_role(company, actor, Role.CLERK)
     with transaction.atomic():
         prepared = documents_prepare(company=company, docs=_drafts_locked(company, invoice_ids),
-                                     actor=actor, allow_future_date=allow_future_date)
+                                     actor=actor, allow_future_date=allow_future_date,
+                                     credit_override=credit_override)
         ids = documents_write(actor=actor, prepared=prepared)
         # In this transaction, the apps above act on them: the documents app queues the
         # freezing of their PDFs, payments applies a credit note to the invoice it corrects.
@@ -266,13 +276,14 @@ def _drafts_locked(company: Company, invoice_ids: Sequence[int]) -> list[BulkDoc
             terms_id=inv.terms_id, po_number=inv.po_number,
             buyer_reference=inv.buyer_reference, notes=inv.notes,
             corrects_id=inv.corrects_id, charges=charge_inputs(inv), draft_id=inv.pk,
-            supply=supply_details(inv)))
+            supply=supply_details(inv), purpose=inv.purpose))
     return docs
 
 
 def documents_post_bulk(*, actor: Actor, company: Company, docs: list[BulkDoc],
                         import_batch: ImportBatch | None = None, batch_size: int = 2000,
-                        allow_future_date: bool = False) -> list[int]:
+                        allow_future_date: bool = False, credit_override: str = ""
+                        ) -> list[int]:
     """Post new documents (not stored as drafts first) in one transaction; return their ids
     in input order. The first broken rule raises the error ``invoice_post`` would raise,
     and nothing is written. It publishes no event: its caller says what the documents are
@@ -280,7 +291,8 @@ def documents_post_bulk(*, actor: Actor, company: Company, docs: list[BulkDoc],
     require_role(company, actor, Role.CLERK)
     with transaction.atomic():
         prepared = documents_prepare(company=company, docs=docs, actor=actor,
-                                     allow_future_date=allow_future_date)
+                                     allow_future_date=allow_future_date,
+                                     credit_override=credit_override)
         return documents_write(actor=actor, prepared=prepared, import_batch=import_batch,
                                batch_size=batch_size)
 

@@ -36,7 +36,7 @@ from salesledger.apps.core.services import (
     require_role,
 )
 from salesledger.apps.customers.models import Channel, Communication, PaymentTerms
-from salesledger.apps.invoicing.models import Instalment, Invoice
+from salesledger.apps.invoicing.models import Instalment, Invoice, Purpose
 from salesledger.apps.invoicing.services import InvoiceInput, invoice_create, invoice_post
 from salesledger.apps.ledger.models import Account, JournalLine
 from salesledger.apps.ledger.selectors import entry_lines
@@ -289,7 +289,8 @@ def _fee_invoice(company: Company, rc: Receipt, fee: int, day: date, actor: Acto
         notes=f"Fee for the returned payment {rc.number} of {rc.date}",
         lines=[LineInput(f"Fee for returned payment {rc.number}", Decimal(1),
                          Money.from_minor(fee, rc.currency).amount, Decimal(0), Decimal(0),
-                         VatCategory.NOT_SUBJECT.value, FEE_EXEMPTION)]))
+                         VatCategory.NOT_SUBJECT.value, FEE_EXEMPTION)],
+        purpose=Purpose.FEE))
     inv = invoice_post(actor=actor, company=company, invoice_id=draft.pk)
     revenue = (JournalLine.objects.filter(entry_id=inv.journal_entry_id,
                                           account__role="revenue")

@@ -12,7 +12,7 @@ to that day are summed.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from datetime import date
 from typing import Any
 
@@ -129,13 +129,21 @@ def allocations_across(company_id: int, a: int, b: int) -> list[int]:
 
 
 def customer_balances(company: Company, *, as_of: date | None = None,
-                      customer_id: int | None = None) -> dict[tuple[int, str], int]:
+                      customer_id: int | None = None,
+                      customer_ids: Collection[int] | None = None
+                      ) -> dict[tuple[int, str], int]:
     """Balance per (customer id, currency) in minor units: invoices - credit notes -
-    receipts dated up to ``as_of``. Three grouped aggregates, whatever the data size. An
-    alias's figures are its survivor's: keyed by the survivor, and ``customer_id`` takes in
-    the whole family (docs/design/customer-records.md)."""
-    raw = _raw_balances(company, as_of=as_of, scope=_customer_scope(company, customer_id))
+    receipts dated up to ``as_of``; of one customer, of ``customer_ids``, or of all. Three
+    grouped aggregates, whatever the data size. An alias's figures are its survivor's: keyed
+    by the survivor, and ``customer_id`` (or a survivor among ``customer_ids``) takes in the
+    whole family (docs/design/customer-records.md)."""
+    scope = _customer_scope(company, customer_id)
     merged = survivors(company)
+    if customer_ids is not None:
+        wanted = set(customer_ids)
+        wanted |= {alias for alias, survivor in merged.items() if survivor in wanted}
+        scope &= Q(customer_id__in=sorted(wanted))
+    raw = _raw_balances(company, as_of=as_of, scope=scope)
     if not merged:
         return raw
     out: dict[tuple[int, str], int] = defaultdict(int)

@@ -131,7 +131,7 @@ def _quote_locked(company: Company, label: str) -> Quote:
 
 
 def _move(*, actor: Actor, company: Company, label: str, action: QuoteAction, as_of: date,
-          stamp: str, **data: Any) -> Quote:
+          stamp: str, credit_override: str = "", **data: Any) -> Quote:
     require_role(company, actor, Role.CLERK)
     with transaction.atomic():
         quote = _quote_locked(company, label)
@@ -142,7 +142,8 @@ def _move(*, actor: Actor, company: Company, label: str, action: QuoteAction, as
             # What the apps above may refuse (a credit hold, say), before anything is written.
             events.check(events.QuoteAccepting(
                 company_id=company.pk, actor=actor, quote_id=quote.pk,
-                customer_id=quote.customer_id, currency=quote.currency, total=quote.total))
+                customer_id=quote.customer_id, currency=quote.currency, total=quote.total,
+                as_of=as_of, credit_override=credit_override))
         setattr(quote, stamp, as_of)
         quote.save(update_fields=["status", stamp])
         audit(company, actor, f"quote.{action.value}", "quote", quote.pk,
@@ -157,10 +158,12 @@ def quote_send(*, actor: Actor, company: Company, number: str, as_of: date) -> Q
                  as_of=as_of, stamp="sent_on")
 
 
-def quote_accept(*, actor: Actor, company: Company, number: str, as_of: date) -> Quote:
-    """The customer accepted the quote (refused once it has expired on ``as_of``)."""
+def quote_accept(*, actor: Actor, company: Company, number: str, as_of: date,
+                 credit_override: str = "") -> Quote:
+    """The customer accepted the quote (refused once it has expired on ``as_of``, or by
+    a veto of the apps above: a credit hold, unless ``credit_override`` overrides it)."""
     return _move(actor=actor, company=company, label=number, action=QuoteAction.ACCEPT,
-                 as_of=as_of, stamp="decided_on")
+                 as_of=as_of, stamp="decided_on", credit_override=credit_override)
 
 
 def quote_decline(*, actor: Actor, company: Company, number: str, as_of: date,
@@ -240,7 +243,7 @@ def _edit_draft(*, actor: Actor, company: Company, quote: Quote, lines: list[Lin
 
 
 def quote_convert(*, actor: Actor, company: Company, number: str, post: bool, as_of: date,
-                  rate: Decimal | None = None) -> Invoice:
+                  rate: Decimal | None = None, credit_override: str = "") -> Invoice:
     """Turn an accepted quote into an invoice dated ``as_of`` (posted when ``post``): its
     lines, terms, PO number, buyer reference, currency and notes are carried over through
     the invoicing services, and the quote keeps the invoice. All or nothing: a refused
@@ -259,11 +262,14 @@ def quote_convert(*, actor: Actor, company: Company, number: str, post: bool, as
             terms_code=quote.terms.code if quote.terms_id and quote.terms else "",
             po_number=quote.po_number, buyer_reference=quote.buyer_reference,
             notes=quote.notes))
-        if post:
-            invoice = invoice_post(actor=actor, company=company, invoice_id=invoice.pk,
-                                   as_of=as_of)
+        # The quote keeps its invoice before the invoice is posted: an accepted quote that
+        # has its invoice no longer counts in the customer's credit exposure, which the
+        # posting's credit check then sees once, as the invoice.
         quote.invoice = invoice
         quote.save(update_fields=["invoice"])
+        if post:
+            invoice = invoice_post(actor=actor, company=company, invoice_id=invoice.pk,
+                                   as_of=as_of, credit_override=credit_override)
         audit(company, actor, "quote.convert", "quote", quote.pk, after={
             **_state(quote), "invoice": invoice.number or f"draft #{invoice.pk}",
             "posted": post}, as_of=as_of.isoformat())

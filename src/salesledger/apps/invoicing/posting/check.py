@@ -13,6 +13,7 @@ fiscal year, for ``write.py``.
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -68,6 +69,7 @@ from ..issuing import compute_invoice_totals, issued_customer_of, resolve_rate
 from ..models import DocKind, Invoice
 
 _KINDS = frozenset(DocKind.values)
+_BATCHES = itertools.count(1)  # the batch number of each checker's proposals
 _CHUNK = 5000  # ids per IN (...) list
 
 
@@ -101,6 +103,8 @@ class BulkDoc:
     draft_id: int | None = None
     # Delivery date, invoicing period, contract and project, nature of the operation.
     supply: SupplyDetails = field(default_factory=SupplyDetails)
+    # What it charges for (``models.Purpose``): a fee or interest is never credit-held.
+    purpose: str = "sale"
 
 
 @dataclass
@@ -132,14 +136,18 @@ class PreparedDocs:
 
 
 def documents_prepare(*, company: Company, docs: list[BulkDoc], actor: Actor = None,
-                      allow_future_date: bool = False) -> PreparedDocs:
+                      allow_future_date: bool = False, credit_override: str = ""
+                      ) -> PreparedDocs:
     """Check every document and compute what posting it needs, reading the database a fixed
     number of times whatever the number of documents. Collects a problem per broken document
     instead of stopping at the first (batch imports report them all). Call inside the
     transaction that will write: the corrected invoices are locked until it ends. A new
     document (no number of its own) dated beyond the future-date horizon is refused unless
-    ``allow_future_date``; one that keeps its number is history, not checked."""
-    checker = DocumentChecker(company, actor=actor, allow_future_date=allow_future_date)
+    ``allow_future_date``; one that keeps its number is history, not checked.
+    ``credit_override``: the comment of a user who overrides a credit hold or limit (the
+    vetoes above decide whether it may)."""
+    checker = DocumentChecker(company, actor=actor, allow_future_date=allow_future_date,
+                              credit_override=credit_override)
     out = checker.check(docs)
     out.problems.extend(checker.finish())
     bad = {i for i, _ in out.problems}
@@ -164,12 +172,16 @@ class DocumentChecker:
     caller has made sure no two documents share a kept number (an import groups its rows by
     number), so the numbers seen are not kept. ``actor``: who posts, as the vetoes of the
     apps above see it; ``allow_future_date``: new documents beyond the future-date horizon
-    are confirmed."""
+    are confirmed; ``credit_override``: the comment that overrides a credit refusal, passed
+    to the vetoes with every document. The proposals of one checker share a ``batch``
+    number, so that a veto can count what the batch proposed before."""
 
     def __init__(self, company: Company, *, unique_numbers: bool = False, actor: Actor = None,
-                 allow_future_date: bool = False) -> None:
+                 allow_future_date: bool = False, credit_override: str = "") -> None:
         self.company = company
         self.actor = actor
+        self.credit_override = credit_override
+        self.batch = next(_BATCHES)
         self.future = document_date_check(company, confirmed=allow_future_date)
         self.customers: dict[int, Customer] = {}
         self.issued: dict[int, dict[str, Any]] = {}  # issued customer data, by customer id
@@ -216,7 +228,9 @@ class DocumentChecker:
                     total=prep.totals.total,
                     base_total=to_base(prep.totals.total, prep.currency,
                                        company.base_currency, prep.rate),
-                    issue_date=doc.issue_date, kept_number=doc.number is not None))
+                    issue_date=doc.issue_date, kept_number=doc.number is not None,
+                    purpose=doc.purpose, credit_override=self.credit_override,
+                    batch=self.batch))
             except LedgerError as exc:
                 out.problems.append((index, exc))
                 continue

@@ -127,7 +127,7 @@ _INVOICE_COLUMNS = (
     "corrects_id", "notes", "net", "tax", "total", "base_total", "snapshot", "snapshot_hash",
     "posted_at", "posted_by_id", "import_batch_id", "created_at", "payment_reference",
     "opening", "delivery_date", "period_start", "period_end", "contract_reference",
-    "project_reference", "supply_type")
+    "project_reference", "supply_type", "purpose")
 _LINE_COLUMNS = (
     "company_id", "invoice_id", "position", "description", "quantity", "unit_price",
     "discount_percent", "tax_rate", "tax_category", "exemption_reason", "unit_code", "net",
@@ -206,7 +206,7 @@ class DocumentWriter:
              plan.base_total, plan.snapshot_text, plan.snapshot_hash, self.now, self.user_id,
              self.batch_id, self.now, plan.payment_reference, p.doc.opening,
              s.delivery_date, s.period_start, s.period_end, s.contract_reference,
-             s.project_reference, s.supply_type)
+             s.project_reference, s.supply_type, p.doc.purpose)
             for p, plan in new for s in (p.doc.supply,)], returning=True) if new else [])
         ids = [p.doc.draft_id if p.doc.draft_id is not None else next(inserted)
                for p in chunk]

@@ -1,0 +1,452 @@
+"""Reading credit: settings, holds, the limit that covers a customer, exposure, payment
+behaviour, risk and suggested limits, each for a day (docs/design/credit.md).
+
+Every reader works on a set of customers with a fixed number of queries, whatever their
+number (grouped aggregates; no query per customer), and hands the figures to the pure rules of
+``domain/credit_limits.py`` and ``domain/credit_risk.py``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, Max, Q, Sum
+
+from salesledger.apps.core.models import Company
+from salesledger.apps.customers.models import Customer
+from salesledger.apps.fx.selectors import cross_rate_on
+from salesledger.apps.invoicing.issuing import compute_invoice_totals
+from salesledger.apps.invoicing.models import Instalment
+from salesledger.apps.payments.models import Allocation
+from salesledger.apps.payments.selectors import customer_balances, open_items
+from salesledger.apps.quotes.models import Quote
+from salesledger.apps.recurring.models import RecurringSchedule
+from salesledger.apps.recurring.selectors import schedule_rule
+from salesledger.apps.recurring.services import schedule_lines
+from salesledger.domain.credit_limits import ExposureParts, Limit, convert, major
+from salesledger.domain.credit_risk import (
+    Behaviour,
+    OpenSpan,
+    Payment,
+    RiskScore,
+    Signals,
+    Thresholds,
+    months_before,
+    payment_behaviour,
+    peak_paid_on_time,
+    risk_score,
+    suggest_limit,
+)
+from salesledger.domain.errors import UnknownCustomer
+from salesledger.domain.quotes import QuoteStatus
+from salesledger.domain.recurrence import due_count
+from salesledger.money import EXPONENTS, Money
+
+from .models import CreditHold, CreditSettings, CreditSignal, SignalKind
+
+__all__ = ["Hold", "RiskScore", "on_hold", "risk_scores"]
+
+HISTORY_MONTHS = 24  # how far back payment behaviour reads
+SIGNAL_MONTHS = 12  # disputes and broken promises counted over this many months
+
+
+# ---------------------------------------------------------------------------- settings
+@dataclass(frozen=True, slots=True)
+class Settings:
+    default_limit: int | None  # minor units of the base currency
+    currency: str  # the company's base currency
+    horizon_days: int
+    thresholds: Thresholds
+
+
+def credit_settings(company: Company) -> Settings:
+    row = CreditSettings.objects.filter(company=company).first()
+    if row is None:
+        return Settings(None, company.base_currency, 30, Thresholds())
+    return Settings(row.default_limit, company.base_currency, row.horizon_days,
+                    Thresholds(row.threshold_b, row.threshold_c, row.threshold_d))
+
+
+# ---------------------------------------------------------------------------- holds
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """An active hold: where it comes from, why, since when, put by whom."""
+
+    source: str
+    reason: str
+    since: datetime
+    by: str
+
+
+def holds_of(company: Company | int, customer_ids: Collection[int]) -> dict[int, list[Hold]]:
+    """The active holds of each of ``customer_ids`` that has one (one query)."""
+    out: dict[int, list[Hold]] = defaultdict(list)
+    rows = (CreditHold.objects.filter(company=company, customer_id__in=sorted(customer_ids),
+                                      released_at__isnull=True)
+            .order_by("customer_id", "created_at", "pk")
+            .values("customer_id", "source", "reason", "created_at", "created_by__username"))
+    for r in rows:
+        out[r["customer_id"]].append(Hold(r["source"], r["reason"], r["created_at"],
+                                          r["created_by__username"] or "system"))
+    return dict(out)
+
+
+def on_hold(company: Company | int, customer_id: int) -> list[Hold]:
+    """The active holds of a customer, oldest first (empty: not on hold)."""
+    return holds_of(company, [customer_id]).get(customer_id, [])
+
+
+# ---------------------------------------------------------------------------- limits
+def limit_for(company: Company, customer: Customer, settings: Settings | None = None
+              ) -> Limit | None:
+    """The limit that covers ``customer``: its own, the nearest ancestor's (a group limit,
+    covering that ancestor and every customer under it), or the company default (covering the
+    customer alone). None: no limit at all. One query per level of the group."""
+    settings = settings or credit_settings(company)
+    if customer.credit_limit is not None:
+        holder: dict[str, Any] | None = {"id": customer.pk, "code": customer.code,
+                                         "credit_limit": customer.credit_limit,
+                                         "currency": customer.currency}
+        source = "customer"
+    else:
+        holder, seen, parent_id = None, {customer.pk}, customer.parent_id
+        while parent_id is not None and parent_id not in seen:
+            seen.add(parent_id)
+            row = (Customer.objects.filter(company=company, pk=parent_id)
+                   .values("id", "code", "credit_limit", "currency", "parent_id").first())
+            if row is None:
+                break
+            if row["credit_limit"] is not None:
+                holder = row
+                break
+            parent_id = row["parent_id"]
+        source = "group"
+    if holder is None:
+        if settings.default_limit is None:
+            return None
+        return Limit(settings.default_limit, settings.currency, "company_default", None, "",
+                     (customer.pk,))
+    members = (customer.pk,) if source == "customer" else _group(company, holder["id"])
+    if source == "customer" and Customer.objects.filter(company=company,
+                                                        parent_id=customer.pk).exists():
+        members = _group(company, customer.pk)
+        source = "group" if len(members) > 1 else "customer"
+    return Limit(holder["credit_limit"], holder["currency"] or company.base_currency, source,
+                 holder["id"], holder["code"], members)
+
+
+def _group(company: Company, holder_id: int) -> tuple[int, ...]:
+    """``holder_id`` and every customer under it (one query per level)."""
+    found, level = [holder_id], [holder_id]
+    while level:
+        level = [pk for pk in Customer.objects.filter(company=company, parent_id__in=level)
+                 .values_list("id", flat=True) if pk not in found]
+        found.extend(level)
+    return tuple(found)
+
+
+# ---------------------------------------------------------------------------- exposure
+def exposure_parts(company: Company, customer_ids: Collection[int], as_of: date,
+                   horizon_days: int) -> dict[int, dict[str, ExposureParts]]:
+    """Per customer and currency: open receivables (the balance on ``as_of``: open invoices
+    less unapplied receipts and credits), accepted quotes not yet invoiced, and recurring
+    invoices due within ``horizon_days`` after ``as_of`` and not yet issued. A fixed number
+    of queries for any number of customers."""
+    out: dict[int, dict[str, ExposureParts]] = defaultdict(lambda: defaultdict(ExposureParts))
+    ids = sorted(customer_ids)
+    for (cid, cur), amount in customer_balances(company, as_of=as_of,
+                                                customer_ids=ids).items():
+        out[cid][cur] += ExposureParts(receivables=amount)
+    for r in (Quote.objects.filter(company=company, customer_id__in=ids,
+                                   status=QuoteStatus.ACCEPTED, invoice__isnull=True,
+                                   decided_on__lte=as_of)
+              .values("customer_id", "currency").annotate(s=Sum("total")).order_by()):
+        out[r["customer_id"]][r["currency"]] += ExposureParts(quotes=r["s"])
+    until = as_of + timedelta(days=horizon_days)
+    schedules = (RecurringSchedule.objects.filter(company=company, customer_id__in=ids,
+                                                  active=True)
+                 .annotate(last_index=Max("runs__period_index")).prefetch_related("lines"))
+    for s in schedules:
+        issued = 0 if s.last_index is None else s.last_index + 1
+        coming = due_count(schedule_rule(s), until) - issued
+        if coming > 0:
+            per = compute_invoice_totals(company, s.currency, schedule_lines(s)).total
+            out[s.customer_id][s.currency] += ExposureParts(recurring=coming * per)
+    return {cid: dict(parts) for cid, parts in out.items()}
+
+
+class Rates:
+    """Cross rates of one day, each looked up once (the fx app's rate lookup)."""
+
+    def __init__(self, company: Company, day: date) -> None:
+        self.company, self.day = company, day
+        self._cache: dict[tuple[str, str], Decimal] = {}
+
+    def convert(self, minor: int, from_currency: str, to_currency: str) -> int:
+        if from_currency == to_currency or minor == 0:
+            return minor
+        key = (from_currency, to_currency)
+        if key not in self._cache:
+            self._cache[key] = cross_rate_on(self.company, from_currency, to_currency, self.day)
+        return convert(minor, self._cache[key], from_currency, to_currency)
+
+
+def exposure_in(company: Company, members: Collection[int], currency: str, as_of: date,
+                horizon_days: int, rates: Rates | None = None) -> ExposureParts:
+    """The exposure of ``members`` together, converted to ``currency`` at ``as_of``'s rates."""
+    rates = rates or Rates(company, as_of)
+    total = ExposureParts()
+    for by_currency in exposure_parts(company, members, as_of, horizon_days).values():
+        for cur, p in by_currency.items():
+            total += ExposureParts(rates.convert(p.receivables, cur, currency),
+                                   rates.convert(p.quotes, cur, currency),
+                                   rates.convert(p.recurring, cur, currency))
+    return total
+
+
+def _customer(company: Company, code: str) -> Customer:
+    customer = Customer.objects.filter(company=company, code=code).first()
+    if customer is None:
+        raise UnknownCustomer(f"no customer with code {code!r}", customer=code)
+    return customer
+
+
+def _money(minor: int, currency: str) -> dict[str, str]:
+    return Money.from_minor(minor, currency).to_json()
+
+
+def customer_exposure(company: Company, code: str, as_of: date) -> dict[str, Any]:
+    """A customer's exposure on ``as_of`` by part, with the limit that covers it and the
+    credit available, in major units with the currency (the limit's; the customer's when
+    there is no limit). With a group limit the parts are the whole group's."""
+    customer = _customer(company, code)
+    settings = credit_settings(company)
+    limit = limit_for(company, customer, settings)
+    currency = limit.currency if limit else (customer.currency or company.base_currency)
+    members = limit.members if limit else (customer.pk,)
+    parts = exposure_in(company, members, currency, as_of, settings.horizon_days)
+    holds = on_hold(company, customer.pk)
+    return {
+        "customer": customer.code, "as_of": as_of, "currency": currency,
+        "receivables": _money(parts.receivables, currency),
+        "accepted_quotes": _money(parts.quotes, currency),
+        "recurring_due": _money(parts.recurring, currency),
+        "horizon_days": settings.horizon_days,
+        "exposure": _money(parts.total, currency),
+        "limit": _money(limit.amount, currency) if limit else None,
+        "limit_source": limit.source if limit else None,
+        "limit_holder": limit.holder_code if limit and limit.holder_code else None,
+        "group_members": len(members),
+        "available": _money(limit.amount - parts.total, currency) if limit else None,
+        "on_hold": [{"source": h.source, "reason": h.reason} for h in holds],
+    }
+
+
+def limits_list(company: Company, code: str | None = None) -> dict[str, Any]:
+    """The company default and each customer's limit (its own, its group's or the default):
+    one customer, or every customer with a limit of its own."""
+    settings = credit_settings(company)
+    default = (_money(settings.default_limit, settings.currency)
+               if settings.default_limit is not None else None)
+    customers = ([_customer(company, code)] if code is not None else
+                 list(Customer.objects.filter(company=company, credit_limit__isnull=False)
+                      .order_by("code")))
+    rows = []
+    for c in customers:
+        limit = limit_for(company, c, settings) if code is not None else Limit(
+            c.credit_limit or 0, c.currency or company.base_currency, "customer", c.pk, c.code,
+            (c.pk,))
+        rows.append({"customer": c.code,
+                     "limit": _money(limit.amount, limit.currency) if limit else None,
+                     "source": limit.source if limit else None,
+                     "holder": limit.holder_code or None if limit else None})
+    return {"company_default": default, "horizon_days": settings.horizon_days,
+            "thresholds": {"B": settings.thresholds.b, "C": settings.thresholds.c,
+                           "D": settings.thresholds.d},
+            "customers": rows}
+
+
+# ---------------------------------------------------------------------------- behaviour
+def _payments(company: Company, as_of: date, ids: list[int] | None
+              ) -> dict[int, list[Payment]]:
+    """What each customer paid by receipt in the last ``HISTORY_MONTHS`` up to ``as_of``,
+    weighted in the base currency; allocations undone by ``as_of`` left out (one query)."""
+    since = months_before(as_of, HISTORY_MONTHS)
+    qs = (Allocation.objects.filter(company=company, receipt__isnull=False,
+                                    reversal_of__isnull=True, date__gt=since,
+                                    date__lte=as_of)
+          .exclude(reversed_by__date__lte=as_of))
+    if ids is not None:
+        qs = qs.filter(customer_id__in=ids)
+    out: dict[int, list[Payment]] = defaultdict(list)
+    for cid, day, issued, due, amount, inst_amount, inst_base in qs.values_list(
+            "customer_id", "date", "instalment__invoice__issue_date", "instalment__due_date",
+            "amount", "instalment__amount", "instalment__base_amount").iterator(chunk_size=5000):
+        weight = amount * inst_base // inst_amount if inst_amount else amount
+        out[cid].append(Payment(day, issued, due, weight))
+    return out
+
+
+def _overdue(company: Company, as_of: date, rates: Rates, codes: dict[str, int],
+             ids: set[int] | None) -> dict[int, tuple[int, int]]:
+    """Per customer: what is overdue on ``as_of`` (base minor units at the day's rates) and
+    the days the oldest is overdue (open items streamed once)."""
+    out: dict[int, tuple[int, int]] = {}
+    base = company.base_currency
+    for item in open_items(company, as_of=as_of, overdue_only=True):
+        cid = codes.get(item["customer"])
+        if cid is None or (ids is not None and cid not in ids):
+            continue
+        amount, days = out.get(cid, (0, 0))
+        out[cid] = (amount + rates.convert(item["open"], item["currency"], base),
+                    max(days, (as_of - item["due_date"]).days))
+    return out
+
+
+def _signals(company: Company, as_of: date, ids: list[int] | None) -> dict[int, Signals]:
+    since = months_before(as_of, SIGNAL_MONTHS)
+    qs = CreditSignal.objects.filter(company=company, day__gt=since, day__lte=as_of)
+    if ids is not None:
+        qs = qs.filter(customer_id__in=ids)
+    counts: dict[int, dict[str, int]] = defaultdict(dict)
+    for r in qs.values("customer_id", "kind").annotate(n=Count("id")).order_by():
+        counts[r["customer_id"]][r["kind"]] = r["n"]
+    return {cid: Signals(disputes=c.get(SignalKind.DISPUTE_OPENED, 0),
+                         promises_broken=c.get(SignalKind.PROMISE_BROKEN, 0),
+                         promises_kept=c.get(SignalKind.PROMISE_KEPT, 0),
+                         plans_broken=c.get(SignalKind.PLAN_BROKEN, 0))
+            for cid, c in counts.items()}
+
+
+def _codes(company: Company, customer_ids: Iterable[int] | None) -> dict[str, int]:
+    qs = Customer.objects.filter(company=company)
+    if customer_ids is not None:
+        qs = qs.filter(pk__in=sorted(customer_ids))
+    return dict(qs.values_list("code", "id"))
+
+
+def payment_behaviours(company: Company, as_of: date,
+                       customer_ids: Collection[int] | None = None,
+                       rates: Rates | None = None) -> dict[int, Behaviour]:
+    """The payment behaviour of every customer (or of ``customer_ids``) on ``as_of``, in a
+    fixed number of queries."""
+    rates = rates or Rates(company, as_of)
+    ids = sorted(customer_ids) if customer_ids is not None else None
+    codes = _codes(company, ids)
+    payments = _payments(company, as_of, ids)
+    overdue = _overdue(company, as_of, rates, codes, set(ids) if ids is not None else None)
+    signals = _signals(company, as_of, ids)
+    out = {}
+    for cid in codes.values():
+        due, days = overdue.get(cid, (0, 0))
+        out[cid] = payment_behaviour(as_of=as_of, payments=payments.get(cid, ()),
+                                     overdue=due, oldest_overdue_days=days,
+                                     signals=signals.get(cid))
+    return out
+
+
+def customer_behaviour(company: Company, code: str, as_of: date) -> Behaviour:
+    customer = _customer(company, code)
+    return payment_behaviours(company, as_of, [customer.pk])[customer.pk]
+
+
+# ---------------------------------------------------------------------------- risk
+def risk_scores(company: Company, as_of: date,
+                customer_ids: Collection[int] | None = None) -> dict[int, RiskScore]:
+    """The risk class, score, default probability and factors of every customer (or of
+    ``customer_ids``) on ``as_of``, keyed by customer id. A fixed number of queries."""
+    rates = Rates(company, as_of)
+    behaviours = payment_behaviours(company, as_of, customer_ids, rates)
+    base = company.base_currency
+    exposure: dict[int, int] = defaultdict(int)
+    for (cid, cur), amount in customer_balances(
+            company, as_of=as_of, customer_ids=customer_ids).items():
+        exposure[cid] += rates.convert(amount, cur, base)
+    thresholds = credit_settings(company).thresholds
+    return {cid: risk_score(b, exposure.get(cid, 0), thresholds)
+            for cid, b in behaviours.items()}
+
+
+def risk_list(company: Company, as_of: date, code: str | None = None) -> list[dict[str, Any]]:
+    """``risk_scores`` with the behaviour behind them, by customer code."""
+    ids = [_customer(company, code).pk] if code is not None else None
+    rates = Rates(company, as_of)
+    scores = risk_scores(company, as_of, ids)
+    behaviours = payment_behaviours(company, as_of, ids, rates)
+    names = {v: k for k, v in _codes(company, ids).items()}
+    rows = []
+    for cid in sorted(scores, key=lambda c: names[c]):
+        s, b = scores[cid], behaviours[cid]
+        rows.append({"customer": names[cid], "risk_class": s.risk_class, "score": s.score,
+                     "default_probability": s.default_probability, "factors": s.factors,
+                     "behaviour": behaviour_json(b, company.base_currency)})
+    return rows
+
+
+def behaviour_json(b: Behaviour, base: str) -> dict[str, Any]:
+    return {
+        "as_of": b.as_of, "payments": b.payments, "paid": _money(b.paid, base),
+        "days_to_pay": b.days_to_pay, "days_late": b.days_late, "share_late": b.share_late,
+        "trend": b.trend,
+        "windows": [{"months": w.months, "paid": _money(w.paid, base),
+                     "days_to_pay": w.days_to_pay, "days_late": w.days_late,
+                     "share_late": w.share_late} for w in b.windows],
+        "overdue": _money(b.overdue, base), "oldest_overdue_days": b.oldest_overdue_days,
+        "disputes": b.signals.disputes,
+        "promises_broken": b.signals.promises_broken + b.signals.plans_broken,
+    }
+
+
+# ---------------------------------------------------------------------------- suggestions
+def _spans(company: Company, as_of: date, since: date
+           ) -> dict[tuple[int, str], list[OpenSpan]]:
+    """Instalments issued in the window, with the day each was settled in full by
+    ``as_of`` (None: still open then), in their own currency (one query)."""
+    settled = Q(allocations__date__lte=as_of)
+    rows = (Instalment.objects.filter(company=company, invoice__status="posted",
+                                      invoice__issue_date__lte=as_of,
+                                      due_date__gte=since)
+            .annotate(paid=Sum("allocations__amount", filter=settled),
+                      last=Max("allocations__date", filter=settled))
+            .values_list("customer_id", "currency", "invoice__issue_date", "due_date",
+                         "amount", "paid", "last"))
+    out: dict[tuple[int, str], list[OpenSpan]] = defaultdict(list)
+    for cid, cur, issued, due, amount, paid, last in rows.iterator(chunk_size=5000):
+        out[(cid, cur)].append(OpenSpan(issued, last if (paid or 0) >= amount else None, due,
+                                        amount))
+    return out
+
+
+def limit_suggestions(company: Company, as_of: date,
+                      codes: Collection[str] | None = None) -> list[dict[str, Any]]:
+    """For each customer with payments in the last 12 months: the peak of what it owed at
+    once and paid on time, and a limit from it by its risk class (rounded to 1, 2 or 5 times
+    a power of ten), beside its current limit. In the customer's currency."""
+    since = months_before(as_of, 12)
+    customers = Customer.objects.filter(company=company).order_by("code")
+    if codes is not None:
+        customers = customers.filter(code__in=sorted(codes))
+    rows_by_id = {c.pk: c for c in customers}
+    spans = _spans(company, as_of, since)
+    scores = risk_scores(company, as_of, list(rows_by_id) if codes is not None else None)
+    out = []
+    for cid, c in rows_by_id.items():
+        cur = c.currency or company.base_currency
+        peak = peak_paid_on_time(spans.get((cid, cur), ()), since=since, as_of=as_of)
+        if peak <= 0:
+            continue
+        risk = scores[cid].risk_class if cid in scores else "B"
+        suggested = suggest_limit(peak, risk, EXPONENTS[cur])
+        out.append({"customer": c.code, "currency": cur,
+                    "peak_paid_on_time": _money(peak, cur), "risk_class": risk,
+                    "suggested": _money(suggested, cur), "suggested_minor": suggested,
+                    "current": (_money(c.credit_limit, cur)
+                                if c.credit_limit is not None else None),
+                    "text": f"{c.code}: peak {major(peak, cur)} paid on time, class {risk}, "
+                            f"suggested {major(suggested, cur)}"})
+    return out

@@ -1,0 +1,105 @@
+"""Payment behaviour and risk through the selectors: the figures come from what each customer
+paid and when, the signals collections recorded count, and every customer is read in a
+fixed number of queries."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from conftest import DAY
+
+from salesledger.apps.credit.selectors import payment_behaviours, risk_list, risk_scores
+from salesledger.apps.credit.services import signal_record
+from salesledger.domain.credit_risk import RiskScore
+from salesledger.domain.errors import ValidationFailed
+
+
+@pytest.fixture
+def books(company, make_customer, customer, post_invoice, record_receipt, allocate_to):
+    """C001 pays its 120.00 invoices 10 days early; C002 pays one 40 days late, the other
+    on time; C003 has an invoice overdue on the day and never paid."""
+    make_customer("C002", name="Late Payer")
+    make_customer("C003", name="Silent")
+    for code, paid_after in (("C001", 20), ("C001", 20), ("C002", 70), ("C002", 25)):
+        inv = post_invoice(code)  # 120.00, due in 30 days
+        rc = record_receipt(code, "120.00", DAY + timedelta(days=paid_after))
+        allocate_to(rc.number, {inv.number: "120.00"}, DAY + timedelta(days=paid_after))
+    post_invoice("C003")
+
+
+
+AS_OF = DAY + timedelta(days=100)
+
+
+def test_behaviour_is_amount_weighted_from_what_was_paid(company, books):
+    by_code = {b: v for b, v in _by_code(company, payment_behaviours(company, AS_OF)).items()}
+    early, late, silent = by_code["C001"], by_code["C002"], by_code["C003"]
+    assert (early.payments, early.days_to_pay, early.days_late, early.share_late) == (
+        2, 20.0, 0.0, 0.0)
+    # 70 and 25 days after the invoice, due after 30: 40 days late on half the amount
+    assert (late.days_to_pay, late.days_late, late.share_late) == (47.5, 20.0, 0.5)
+    assert (silent.payments, silent.days_late, silent.overdue,
+            silent.oldest_overdue_days) == (0, None, 12000, 70)
+    # on the day before anything was paid, nobody has a history
+    before = _by_code(company, payment_behaviours(company, DAY + timedelta(days=5)))
+    assert {b.payments for b in before.values()} == {0}
+
+
+def test_risk_ranks_late_payers_above_prompt_ones_with_factors_in_words(company, books):
+    scores = _by_code(company, risk_scores(company, AS_OF))
+    assert all(isinstance(s, RiskScore) for s in scores.values())
+    assert scores["C001"].score < scores["C002"].score
+    assert scores["C001"].risk_class == "A" and scores["C001"].factors == ["pays on time"]
+    assert "pays 20 days late on average (amount-weighted)" in scores["C002"].factors
+    assert any("overdue now, the oldest by 70 days" in f for f in scores["C003"].factors)
+    for s in scores.values():
+        assert 0 <= s.score <= 100 and 0 < s.default_probability < 1
+
+
+def test_signals_from_collections_raise_the_risk(company, books, customer):
+    before = risk_scores(company, AS_OF)[customer.pk]
+    signal_record(company_id=company.pk, customer_id=customer.pk, kind="dispute_opened",
+                  day=DAY + timedelta(days=50))
+    for day in (60, 70):
+        signal_record(company_id=company.pk, customer_id=customer.pk, kind="promise_broken",
+                      day=DAY + timedelta(days=day), amount=12000, currency="EUR")
+    after = risk_scores(company, AS_OF)[customer.pk]
+    assert after.score == before.score + 3 + 10
+    assert after.factors[:2] == ["2 broken promises or payment plan in 12 months",
+                                 "1 dispute in 12 months"]
+    # signals after the day do not count on it
+    assert risk_scores(company, DAY + timedelta(days=55))[customer.pk].factors.count(
+        "1 dispute in 12 months") == 1
+    with pytest.raises(ValidationFailed, match="unknown credit signal"):
+        signal_record(company_id=company.pk, customer_id=customer.pk, kind="rumour", day=DAY)
+
+
+def test_risk_of_every_customer_is_read_in_a_fixed_number_of_queries(
+        company, books, make_customer, post_invoice, django_assert_max_num_queries):
+    with django_assert_max_num_queries(12):
+        few = risk_list(company, AS_OF)
+    for i in range(5):
+        make_customer(f"M{i:03}")
+        post_invoice(f"M{i:03}")
+    with django_assert_max_num_queries(12):
+        many = risk_list(company, AS_OF)
+    assert len(many) == len(few) + 5
+    assert {r["risk_class"] for r in many} <= {"A", "B", "C", "D"}
+
+
+def test_thresholds_decide_the_class(company, owner, books):
+    from salesledger.apps.credit.services import credit_settings_set
+
+    c2 = _by_code(company, risk_scores(company, AS_OF))["C002"]
+    credit_settings_set(actor=owner, company=company, thresholds=(1, 2, c2.score))
+    assert _by_code(company, risk_scores(company, AS_OF))["C002"].risk_class == "D"
+    with pytest.raises(ValidationFailed, match="must rise"):
+        credit_settings_set(actor=owner, company=company, thresholds=(50, 40, 60))
+
+
+def _by_code(company, by_id):
+    from salesledger.apps.customers.models import Customer
+
+    codes = dict(Customer.objects.filter(company=company).values_list("id", "code"))
+    return {codes[k]: v for k, v in by_id.items()}
