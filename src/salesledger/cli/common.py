@@ -140,3 +140,9 @@ def add_future_date_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--allow-future-date", action="store_true",
                    help="post a document dated beyond the company's future-date horizon "
                         "(one year ahead by default)")
+
+
+def add_credit_override_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--override-credit", metavar="COMMENT", default="",
+                   help="let it through though the customer is on credit hold or over its "
+                        "limit (owner or credit controller), saying why; recorded and audited")

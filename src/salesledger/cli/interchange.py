@@ -14,6 +14,7 @@ from .common import (
     Subparsers,
     actor_of,
     add_command,
+    add_credit_override_option,
     add_future_date_option,
     as_of_day,
     company_of,
@@ -33,6 +34,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         actor=actor_of(args, company),
         force=args.force,
         allow_future_date=args.allow_future_date,
+        credit_override=args.override_credit,
     )
     if args.json:
         emit_json(result)
@@ -107,6 +109,7 @@ def register_import(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("file")
     p.add_argument("--force", action="store_true", help="import a file seen before again")
     add_future_date_option(p)
+    add_credit_override_option(p)
 
 
 def register_export(sub: Subparsers, common: argparse.ArgumentParser) -> None:

@@ -18,6 +18,7 @@ from .common import (
     Subparsers,
     actor_of,
     add_command,
+    add_credit_override_option,
     add_future_date_option,
     add_group,
     as_of_day,
@@ -106,7 +107,8 @@ def _create_doc(args: argparse.Namespace, kind: str) -> int:
     inv = invoice_create(actor=actor, company=company, data=data)
     if args.post:
         inv = invoice_post(actor=actor, company=company, invoice_id=inv.pk,
-                           allow_future_date=args.allow_future_date)
+                           allow_future_date=args.allow_future_date,
+                           credit_override=args.override_credit)
     return show_invoice(args, company, inv.number or str(inv.pk))
 
 
@@ -139,7 +141,8 @@ def cmd_invoice_post(args: argparse.Namespace) -> int:
     company = company_of(args)
     inv = invoice_get(company, args.id)
     inv = invoice_post(actor=actor_of(args, company), company=company, invoice_id=inv.pk,
-                       allow_future_date=args.allow_future_date)
+                       allow_future_date=args.allow_future_date,
+                       credit_override=args.override_credit)
     return show_invoice(args, company, inv.number)
 
 
@@ -353,6 +356,7 @@ def _document_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--post", action="store_true", help="post at once")
     _supply_options(p)
     add_future_date_option(p)
+    add_credit_override_option(p)
     p.add_argument("--charge", action="append", metavar="'REASON;AMOUNT;TAX%[;CAT[;CODE]]'",
                    help="a document-level charge (freight, packing); repeatable")
     p.add_argument("--allowance", action="append", metavar="'REASON;AMOUNT;TAX%[;CAT[;CODE]]'",
@@ -375,6 +379,7 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     p = add_command(g, common, "post", cmd_invoice_post, "post a draft invoice or credit note")
     p.add_argument("id", help="draft id")
     add_future_date_option(p)
+    add_credit_override_option(p)
     p = add_command(g, common, "show", cmd_invoice_show, "show an invoice or credit note")
     p.add_argument("number")
     p = add_command(g, common, "list", cmd_invoice_list, "list invoices and credit notes")

@@ -10,6 +10,7 @@ from .common import (
     Subparsers,
     actor_of,
     add_command,
+    add_credit_override_option,
     add_group,
     as_of_day,
     company_of,
@@ -81,7 +82,7 @@ def cmd_quote_accept(args: argparse.Namespace) -> int:
 
     company = company_of(args)
     q = quote_accept(actor=actor_of(args, company), company=company, number=args.number,
-                     as_of=as_of_day(args, company))
+                     as_of=as_of_day(args, company), credit_override=args.override_credit)
     return _show_quote(args, company, q.label, f"quote {q.label} accepted")
 
 
@@ -117,7 +118,8 @@ def cmd_quote_convert(args: argparse.Namespace) -> int:
     company = company_of(args)
     inv = quote_convert(actor=actor_of(args, company), company=company, number=args.number,
                         post=args.post, as_of=as_of_day(args, company),
-                        rate=parse_decimal(args.rate, "--rate") if args.rate else None)
+                        rate=parse_decimal(args.rate, "--rate") if args.rate else None,
+                        credit_override=args.override_credit)
     if not args.json:
         print(f"quote {args.number} converted into "
               f"{inv.number or f'draft invoice #{inv.pk}'}")
@@ -184,6 +186,7 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("--no-email", action="store_true", help="only mark it sent")
     p = add_command(g, common, "accept", cmd_quote_accept, "the customer accepted the quote")
     p.add_argument("number")
+    add_credit_override_option(p)
     p = add_command(g, common, "decline", cmd_quote_decline, "the customer declined the quote")
     p.add_argument("number")
     p.add_argument("--reason")
@@ -196,6 +199,7 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("number")
     p.add_argument("--post", action="store_true")
     p.add_argument("--rate", help="exchange rate for a quote in a foreign currency")
+    add_credit_override_option(p)
     p = add_command(g, common, "show", cmd_quote_show, "show a quote")
     p.add_argument("number")
     p = add_command(g, common, "list", cmd_quote_list,

@@ -52,7 +52,8 @@ EXPORTERS: dict[str, Callable[..., int]] = {
 
 
 def import_file(*, kind: str, path: str | Path, company: Company, actor: Actor,
-                force: bool = False, allow_future_date: bool = False) -> dict[str, Any]:
+                force: bool = False, allow_future_date: bool = False,
+                credit_override: str = "") -> dict[str, Any]:
     """Import a CSV file of ``kind`` (customers, invoices, receipts) into ``company``.
 
     Returns ``{"kind", "file", "sha256", "rows", "batch", "forced", ...}`` with counts of
@@ -77,7 +78,8 @@ def import_file(*, kind: str, path: str | Path, company: Company, actor: Actor,
                 f"{previous.rows} rows); import it again only with --force",
                 batch=previous.pk, sha256=digest)
         ctx = ImportContext(company, actor, kind, path.name, digest, previous is not None,
-                            allow_future_date=allow_future_date)
+                            allow_future_date=allow_future_date,
+                            credit_override=credit_override)
         result = module.import_rows(ctx, CsvSource(path, FORMATS[kind], module.LIMITS))
     return {"kind": kind, "file": path.name, "sha256": digest, "forced": ctx.forced, **result}
 

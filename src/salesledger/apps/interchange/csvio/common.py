@@ -75,6 +75,7 @@ class ImportContext:
     forced: bool
     date_column: str = "date"  # where a closed period is reported
     allow_future_date: bool = False  # new documents dated beyond the horizon, confirmed
+    credit_override: str = ""  # a credit controller's comment overriding credit refusals
     problems: list[RowProblem] = field(default_factory=list)
 
     def problem(self, line: int, column: str | None, reason: str, *, code: str = "invalid"

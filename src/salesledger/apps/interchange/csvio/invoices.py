@@ -266,7 +266,8 @@ class _Import:
         self.stream = DocumentStream(ctx.problems, scattered=layout.scattered)
         self.refs = _References(ctx)
         self.checker = DocumentChecker(ctx.company, unique_numbers=True, actor=ctx.actor,
-                                       allow_future_date=ctx.allow_future_date)
+                                       allow_future_date=ctx.allow_future_date,
+                                       credit_override=ctx.credit_override)
         n = layout.documents
         self.lines = _zeros("i", n)  # first line
         self.kinds = _zeros("b", n)  # kind given (_INVOICE, _CREDIT_NOTE; 0: not read yet)
