@@ -1,11 +1,285 @@
-"""The ``credit`` command group (docs/user-guide.md). Parsing and rendering only."""
+"""``credit limit set|show``, ``credit settings``, ``credit exposure``, ``credit hold|release``,
+``credit behaviour``, ``credit risk`` and ``credit suggest-limits``: credit management
+(docs/design/credit.md, docs/user-guide.md). Parsing and rendering only."""
 
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
-from .common import Subparsers
+from salesledger.domain.errors import ValidationFailed
+
+from .common import (
+    Subparsers,
+    actor_of,
+    add_command,
+    add_group,
+    as_of_day,
+    company_of,
+)
+from .render import emit_json, kv, table
 
 
+def _text(m: dict[str, str] | None) -> str:
+    return "none" if m is None else f"{m['amount']} {m['currency']}"
+
+
+def _customer_id(company: Any, code: str) -> int:
+    from salesledger.apps.customers.selectors import customer_get
+
+    return int(customer_get(company, code).pk)
+
+
+# ---------------------------------------------------------------- limits
+def cmd_credit_limit_set(args: argparse.Namespace) -> int:
+    from salesledger.apps.credit.services import credit_default_set, credit_limit_set
+
+    company = company_of(args)
+    actor = actor_of(args, company)
+    values = list(args.values)
+    if args.company_default:
+        if len(values) != 1:
+            raise ValidationFailed("give the amount alone with --company-default "
+                                   "(credit limit set --company-default AMOUNT --reason ...)")
+        amount = None if values[0].lower() == "none" else values[0]
+        credit_default_set(actor=actor, company=company, amount=amount, reason=args.reason)
+        return _show_limits(args, company, None)
+    if len(values) != 2:
+        raise ValidationFailed("give the customer and the amount "
+                               "(credit limit set CUSTOMER AMOUNT --reason ...; AMOUNT none "
+                               "clears the limit)")
+    code, text = values
+    credit_limit_set(actor=actor, company=company, customer_id=_customer_id(company, code),
+                     amount=None if text.lower() == "none" else text, reason=args.reason,
+                     currency=args.currency)
+    return _show_limits(args, company, code)
+
+
+def cmd_credit_limit_show(args: argparse.Namespace) -> int:
+    return _show_limits(args, company_of(args), args.customer)
+
+
+def _show_limits(args: argparse.Namespace, company: Any, code: str | None) -> int:
+    from salesledger.apps.credit.selectors import limits_list
+
+    out = limits_list(company, code)
+    if args.json:
+        emit_json(out)
+        return 0
+    kv([("company default", _text(out["company_default"])),
+        ("recurring horizon", f"{out['horizon_days']} days")])
+    if out["customers"]:
+        table([(r["customer"], _text(r["limit"]), r["source"] or "",
+                r["holder"] if r["holder"] and r["holder"] != r["customer"] else "")
+               for r in out["customers"]], ["customer", "limit", "from", "group"])
+    return 0
+
+
+def cmd_credit_settings(args: argparse.Namespace) -> int:
+    from salesledger.apps.credit.services import credit_settings_set
+
+    company = company_of(args)
+    thresholds = None
+    if args.thresholds:
+        try:
+            b, c, d = (float(x) for x in args.thresholds.split(","))
+        except ValueError:
+            raise ValidationFailed(f"--thresholds: {args.thresholds!r} is not three scores "
+                                   "B,C,D (for example 25,50,75)") from None
+        thresholds = (b, c, d)
+    if args.horizon_days is not None or thresholds is not None:
+        credit_settings_set(actor=actor_of(args, company), company=company,
+                            horizon_days=args.horizon_days, thresholds=thresholds)
+    return _show_limits(args, company, None) if args.json else _settings_text(company)
+
+
+def _settings_text(company: Any) -> int:
+    from salesledger.apps.credit.selectors import limits_list
+
+    out = limits_list(company)
+    t = out["thresholds"]
+    kv([("company default", _text(out["company_default"])),
+        ("recurring horizon", f"{out['horizon_days']} days"),
+        ("risk classes", f"A below {t['B']:g}, B from {t['B']:g}, C from {t['C']:g}, "
+                         f"D from {t['D']:g}")])
+    return 0
+
+
+# ---------------------------------------------------------------- exposure and holds
+def cmd_credit_exposure(args: argparse.Namespace) -> int:
+    from salesledger.apps.credit.selectors import customer_exposure
+
+    company = company_of(args)
+    out = customer_exposure(company, args.customer, as_of_day(args, company))
+    if args.json:
+        emit_json(out)
+        return 0
+    group = (f" (group {out['limit_holder']}, {out['group_members']} customers)"
+             if out["limit_source"] == "group" else "")
+    kv([("customer", out["customer"]), ("as of", out["as_of"]),
+        ("open receivables", _text(out["receivables"])),
+        ("accepted quotes", _text(out["accepted_quotes"])),
+        (f"recurring, {out['horizon_days']} days", _text(out["recurring_due"])),
+        ("exposure", _text(out["exposure"]) + group),
+        ("limit", _text(out["limit"]) + (f" ({out['limit_source']})"
+                                         if out["limit_source"] else "")),
+        ("available", _text(out["available"])),
+        ("on hold", "; ".join(f"{h['source']}: {h['reason']}" for h in out["on_hold"])
+         or "no")])
+    return 0
+
+
+def _holds(args: argparse.Namespace, company: Any, code: str, verb: str) -> int:
+    from salesledger.apps.credit.selectors import on_hold
+
+    holds = on_hold(company, _customer_id(company, code))
+    out = {"customer": code, "on_hold": [{"source": h.source, "reason": h.reason,
+                                          "since": h.since, "by": h.by} for h in holds]}
+    if args.json:
+        emit_json(out)
+    elif holds:
+        print(f"{code} {verb}; on hold: "
+              + "; ".join(f"{h.source} ({h.reason})" for h in holds))
+    else:
+        print(f"{code} {verb}; not on hold")
+    return 0
+
+
+def cmd_credit_hold(args: argparse.Namespace) -> int:
+    from salesledger.apps.credit.services import credit_hold
+
+    company = company_of(args)
+    credit_hold(actor=actor_of(args, company), company=company,
+                customer_id=_customer_id(company, args.customer), reason=args.reason,
+                source=args.source)
+    return _holds(args, company, args.customer, "held")
+
+
+def cmd_credit_release(args: argparse.Namespace) -> int:
+    from salesledger.apps.credit.services import credit_release
+
+    company = company_of(args)
+    credit_release(actor=actor_of(args, company), company=company,
+                   customer_id=_customer_id(company, args.customer), reason=args.reason,
+                   source=args.source)
+    return _holds(args, company, args.customer, "released")
+
+
+# ---------------------------------------------------------------- behaviour and risk
+def cmd_credit_behaviour(args: argparse.Namespace) -> int:
+    from salesledger.apps.credit.selectors import behaviour_json, customer_behaviour
+
+    company = company_of(args)
+    b = behaviour_json(customer_behaviour(company, args.customer, as_of_day(args, company)),
+                       company.base_currency)
+    if args.json:
+        emit_json({"customer": args.customer, **b})
+        return 0
+
+    def days(v: float | None) -> str:
+        return "-" if v is None else f"{v:g}"
+
+    kv([("customer", args.customer), ("as of", b["as_of"]),
+        ("paid (24 months)", f"{_text(b['paid'])} in {b['payments']} payments"),
+        ("days to pay", days(b["days_to_pay"])), ("days late", days(b["days_late"])),
+        ("share paid late", "-" if b["share_late"] is None else f"{b['share_late']:.0%}"),
+        ("trend", b["trend"]),
+        ("overdue now", f"{_text(b['overdue'])}"
+                        + (f", the oldest {b['oldest_overdue_days']} days"
+                           if b["oldest_overdue_days"] else "")),
+        ("disputes, 12 months", b["disputes"]),
+        ("broken promises", b["promises_broken"])])
+    table([(f"{w['months']} months", _text(w["paid"]), days(w["days_to_pay"]),
+            days(w["days_late"]),
+            "-" if w["share_late"] is None else f"{w['share_late']:.0%}")
+           for w in b["windows"]], ["window", "paid", "days to pay", "days late", "late"])
+    return 0
+
+
+def cmd_credit_risk(args: argparse.Namespace) -> int:
+    from salesledger.apps.credit.selectors import risk_list
+
+    company = company_of(args)
+    rows = risk_list(company, as_of_day(args, company), args.customer)
+    if args.json:
+        emit_json(rows)
+        return 0
+    table([(r["customer"], r["risk_class"], f"{r['score']:g}",
+            f"{r['default_probability']:.0%}", "; ".join(r["factors"])) for r in rows],
+          ["customer", "class", "score", "default", "factors"])
+    return 0
+
+
+def cmd_credit_suggest_limits(args: argparse.Namespace) -> int:
+    from salesledger.apps.credit.selectors import limit_suggestions
+    from salesledger.apps.credit.services import credit_limits_accept
+
+    company = company_of(args)
+    day = as_of_day(args, company)
+    if args.accept:
+        accepted = credit_limits_accept(actor=actor_of(args, company), company=company,
+                                        codes=args.accept, as_of=day)
+        if args.json:
+            emit_json({"as_of": day, "accepted": accepted})
+        else:
+            for a in accepted:
+                print(f"{a['customer']}: credit limit set to {_text(a['limit'])}")  # type: ignore[arg-type]
+        return 0
+    rows = limit_suggestions(company, day)
+    if args.json:
+        emit_json([{k: v for k, v in r.items() if k not in ("suggested_minor", "text")}
+                   for r in rows])
+        return 0
+    table([(r["customer"], _text(r["peak_paid_on_time"]), r["risk_class"],
+            _text(r["suggested"]), _text(r["current"])) for r in rows],
+          ["customer", "peak paid on time", "class", "suggested", "current"])
+    return 0
+
+
+# ---------------------------------------------------------------- registration
 def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
-    """Add the group's commands to the parser (none yet)."""
+    """Add the group's commands to the parser."""
+    g = add_group(sub, "credit", "credit management: limits, exposure, holds, risk")
+    limit = add_group(g, "limit", "credit limits")
+    p = add_command(limit, common, "set", cmd_credit_limit_set,
+                    "set a customer's credit limit (a parent's covers its group), or the "
+                    "company default with --company-default")
+    p.add_argument("values", nargs="+", metavar="CUSTOMER AMOUNT",
+                   help="the customer and the amount in its currency (none clears it); "
+                        "with --company-default the amount alone, in the base currency")
+    p.add_argument("--currency", help="the limit's currency (must be the customer's)")
+    p.add_argument("--company-default", action="store_true")
+    p.add_argument("--reason", required=True)
+    p = add_command(limit, common, "show", cmd_credit_limit_show,
+                    "the company default and each customer's own limit (or one customer's, "
+                    "with where it comes from)")
+    p.add_argument("customer", nargs="?")
+    p = add_command(g, common, "settings", cmd_credit_settings,
+                    "show or change the recurring horizon and the risk class thresholds")
+    p.add_argument("--horizon-days", type=int,
+                   help="recurring invoices due within this many days count in the exposure")
+    p.add_argument("--thresholds", metavar="B,C,D",
+                   help="the lowest score of classes B, C and D (default 25,50,75)")
+    p = add_command(g, common, "exposure", cmd_credit_exposure,
+                    "a customer's exposure by part, its limit and the credit available")
+    p.add_argument("customer")
+    p = add_command(g, common, "hold", cmd_credit_hold,
+                    "put a customer on credit hold: no new invoice or accepted quote")
+    p.add_argument("customer")
+    p.add_argument("--reason", required=True)
+    p.add_argument("--source", default="manual", choices=["manual", "dunning", "plan"])
+    p = add_command(g, common, "release", cmd_credit_release,
+                    "release a customer's credit hold (every source unless --source)")
+    p.add_argument("customer")
+    p.add_argument("--reason", required=True)
+    p.add_argument("--source", choices=["manual", "dunning", "plan"])
+    p = add_command(g, common, "behaviour", cmd_credit_behaviour,
+                    "how a customer pays: days to pay and late, share late, trend, overdue")
+    p.add_argument("customer")
+    p = add_command(g, common, "risk", cmd_credit_risk,
+                    "risk class, score and the factors behind it, per customer")
+    p.add_argument("customer", nargs="?")
+    p = add_command(g, common, "suggest-limits", cmd_credit_suggest_limits,
+                    "limits suggested from the peak exposure paid on time; --accept sets them")
+    p.add_argument("--accept", nargs="+", metavar="CUSTOMER",
+                   help="accept the suggestions of these customers (a manager)")

@@ -38,6 +38,50 @@ class Limit:
 
 
 @dataclass(frozen=True, slots=True)
+class LimitRow:
+    """A customer as limits see it: its own limit (minor units of its currency; None: none)
+    and its parent."""
+
+    id: int
+    code: str
+    credit_limit: int | None
+    currency: str
+    parent_id: int | None
+
+
+def resolve_limit(customer_id: int, rows: dict[int, LimitRow],
+                  default: tuple[int, str] | None) -> Limit | None:
+    """The limit that covers ``customer_id``: its own; else the nearest ancestor's (a group
+    limit); else ``default`` (amount, currency), covering the customer alone; else None.
+    ``rows`` holds every customer that has a limit or a parent (the others have neither). A
+    limit covers its holder and every customer under it."""
+    row = rows.get(customer_id)
+    holder = None
+    seen: set[int] = set()
+    while row is not None and row.id not in seen:
+        seen.add(row.id)
+        if row.credit_limit is not None:
+            holder = row
+            break
+        row = rows.get(row.parent_id) if row.parent_id is not None else None
+    if holder is None:
+        if default is None:
+            return None
+        return Limit(default[0], default[1], "company_default", None, "", (customer_id,))
+    children: dict[int, list[int]] = {}
+    for r in rows.values():
+        if r.parent_id is not None:
+            children.setdefault(r.parent_id, []).append(r.id)
+    members, level = [holder.id], [holder.id]
+    while level:
+        level = [c for pk in level for c in children.get(pk, ()) if c not in members]
+        members.extend(level)
+    source = "customer" if holder.id == customer_id and len(members) == 1 else "group"
+    return Limit(holder.credit_limit or 0, holder.currency, source, holder.id, holder.code,
+                 tuple(members))
+
+
+@dataclass(frozen=True, slots=True)
 class ExposureParts:
     """One customer's exposure in one currency, by part (minor units)."""
 

@@ -16,67 +16,91 @@ the batch proposed before counts in the exposure of the next document of the sam
 from __future__ import annotations
 
 from collections import OrderedDict
+from dataclasses import dataclass, field
 from datetime import date
 
 from salesledger.apps.core import events
 from salesledger.apps.core.actors import Actor
 from salesledger.apps.core.models import Company
-from salesledger.apps.customers.models import Customer
-from salesledger.domain.credit_limits import check_credit, is_held_kind
-from salesledger.domain.errors import CreditHoldActive, CreditLimitExceeded, UnknownCustomer
+from salesledger.apps.customers.selectors import customer_codes
+from salesledger.domain.credit_limits import LimitRow, check_credit, is_held_kind
+from salesledger.domain.errors import CreditHoldActive, CreditLimitExceeded
 
-from .selectors import Rates, credit_settings, exposure_in, limit_for, on_hold
+from .selectors import (
+    Rates,
+    Settings,
+    credit_settings,
+    exposure_in,
+    holds_of,
+    limit_book,
+    limit_for,
+)
 from .services import override_record
 
-# Exposure counted so far, per batch and limit (holder id, or the customer under a default);
-# the last few batches only: a batch is checked within one call of the posting service.
-_BATCHES: OrderedDict[int, dict[tuple[str, int], int]] = OrderedDict()
+
+@dataclass
+class _Batch:
+    """What the checks of one batch read once: the company, its credit settings, who is
+    held, the customers with a limit or a parent; and the exposure counted so far per limit
+    (its holder, or the customer under the default), what the batch proposed included."""
+
+    company: Company
+    settings: Settings
+    held: dict[int, list[tuple[str, str]]]
+    book: dict[int, LimitRow]
+    exposure: dict[tuple[str, int], int] = field(default_factory=dict)
+
+
+# The last few batches (a batch is checked within one call of the posting service).
+_BATCHES: OrderedDict[int, _Batch] = OrderedDict()
 _KEEP = 16
 
 
-def _batch_state(batch: int) -> dict[tuple[str, int], int]:
-    if batch == 0:
-        return {}
-    state = _BATCHES.get(batch)
-    if state is None:
-        state = _BATCHES[batch] = {}
+def _batch(company_id: int, batch: int) -> _Batch:
+    found = _BATCHES.get(batch) if batch else None
+    if found is not None:
+        return found
+    company = Company.objects.get(pk=company_id)
+    held = {cid: [(h.source, h.reason) for h in holds]
+            for cid, holds in holds_of(company, None).items()}
+    out = _Batch(company, credit_settings(company), held, limit_book(company))
+    if batch:
+        _BATCHES[batch] = out
         while len(_BATCHES) > _KEEP:
             _BATCHES.popitem(last=False)
-    return state
+    return out
 
 
 def _check(*, company_id: int, actor: Actor, customer_id: int, currency: str, total: int,
            day: date, what: str, override: str, batch: int,
            quote_id: int | None = None) -> None:
-    company = Company.objects.get(pk=company_id)
-    customer = Customer.objects.filter(company=company, pk=customer_id).first()
-    if customer is None:
-        raise UnknownCustomer(f"no customer with id {customer_id}", customer=customer_id)
-    holds = [(h.source, h.reason) for h in on_hold(company, customer.pk)]
-    settings = credit_settings(company)
-    limit = limit_for(company, customer, settings)
+    b = _batch(company_id, batch)
+    company = b.company
+    holds = b.held.get(customer_id, [])
+    limit = limit_for(company, customer_id, b.settings, b.book)
     if not holds and limit is None:
         return
-    state = _batch_state(batch)
     rates = Rates(company, day)
-    key = ("group", limit.holder_id) if limit and limit.holder_id else ("alone", customer.pk)
+    key = ("group", limit.holder_id) if limit and limit.holder_id else ("alone", customer_id)
     amount = rates.convert(total, currency, limit.currency) if limit else total
-    if limit is not None and key not in state:
-        state[key] = exposure_in(company, limit.members, limit.currency, day,
-                                 settings.horizon_days, rates).total
-    exposure = state.get(key, 0)
+    if limit is not None and key not in b.exposure:
+        b.exposure[key] = exposure_in(company, limit.members, limit.currency, day,
+                                      b.settings.horizon_days, rates).total
+    exposure = b.exposure.get(key, 0)
+    code = (b.book[customer_id].code if customer_id in b.book
+            else customer_codes(company, [customer_id]).get(customer_id, str(customer_id)))
     try:
-        check_credit(customer_code=customer.code, what=what, amount=amount, exposure=exposure,
+        check_credit(customer_code=code, what=what, amount=amount, exposure=exposure,
                      limit=limit, holds=holds)
     except (CreditHoldActive, CreditLimitExceeded) as exc:
         if not override.strip():
             raise
-        override_record(actor=actor, company=company, customer=customer,
+        override_record(actor=actor, company=company, customer_id=customer_id, code=code,
                         what="quote" if quote_id else "invoice", day=day, currency=currency,
                         amount=total, refusal_code=exc.code, refusal=exc.message,
                         comment=override, quote_id=quote_id)
     if limit is not None:
-        state[key] = exposure + amount
+        b.exposure[key] = exposure + amount
 
 
 def credit_check_posting(proposal: events.DocumentPosting) -> None:

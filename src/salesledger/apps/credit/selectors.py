@@ -28,7 +28,14 @@ from salesledger.apps.quotes.models import Quote
 from salesledger.apps.recurring.models import RecurringSchedule
 from salesledger.apps.recurring.selectors import schedule_rule
 from salesledger.apps.recurring.services import schedule_lines
-from salesledger.domain.credit_limits import ExposureParts, Limit, convert, major
+from salesledger.domain.credit_limits import (
+    ExposureParts,
+    Limit,
+    LimitRow,
+    convert,
+    major,
+    resolve_limit,
+)
 from salesledger.domain.credit_risk import (
     Behaviour,
     OpenSpan,
@@ -83,11 +90,15 @@ class Hold:
     by: str
 
 
-def holds_of(company: Company | int, customer_ids: Collection[int]) -> dict[int, list[Hold]]:
-    """The active holds of each of ``customer_ids`` that has one (one query)."""
+def holds_of(company: Company | int, customer_ids: Collection[int] | None
+             ) -> dict[int, list[Hold]]:
+    """The active holds of each of ``customer_ids`` (None: every customer) that has one (one
+    query)."""
     out: dict[int, list[Hold]] = defaultdict(list)
-    rows = (CreditHold.objects.filter(company=company, customer_id__in=sorted(customer_ids),
-                                      released_at__isnull=True)
+    qs = CreditHold.objects.filter(company=company, released_at__isnull=True)
+    if customer_ids is not None:
+        qs = qs.filter(customer_id__in=sorted(customer_ids))
+    rows = (qs
             .order_by("customer_id", "created_at", "pk")
             .values("customer_id", "source", "reason", "created_at", "created_by__username"))
     for r in rows:
@@ -102,52 +113,26 @@ def on_hold(company: Company | int, customer_id: int) -> list[Hold]:
 
 
 # ---------------------------------------------------------------------------- limits
-def limit_for(company: Company, customer: Customer, settings: Settings | None = None
-              ) -> Limit | None:
+def limit_book(company: Company) -> dict[int, LimitRow]:
+    """Every customer with a limit of its own or a parent, as limits see it (one query): the
+    customers without either are covered by the company default or by nothing."""
+    base = company.base_currency
+    return {r[0]: LimitRow(r[0], r[1], r[2], r[3] or base, r[4])
+            for r in Customer.objects.filter(company=company)
+            .filter(Q(credit_limit__isnull=False) | Q(parent__isnull=False))
+            .values_list("id", "code", "credit_limit", "currency", "parent_id")}
+
+
+def limit_for(company: Company, customer_id: int, settings: Settings | None = None,
+              book: dict[int, LimitRow] | None = None) -> Limit | None:
     """The limit that covers ``customer``: its own, the nearest ancestor's (a group limit,
-    covering that ancestor and every customer under it), or the company default (covering the
-    customer alone). None: no limit at all. One query per level of the group."""
+    covering that ancestor and every customer under it), or the company default (covering
+    the customer alone). None: no limit at all."""
     settings = settings or credit_settings(company)
-    if customer.credit_limit is not None:
-        holder: dict[str, Any] | None = {"id": customer.pk, "code": customer.code,
-                                         "credit_limit": customer.credit_limit,
-                                         "currency": customer.currency}
-        source = "customer"
-    else:
-        holder, seen, parent_id = None, {customer.pk}, customer.parent_id
-        while parent_id is not None and parent_id not in seen:
-            seen.add(parent_id)
-            row = (Customer.objects.filter(company=company, pk=parent_id)
-                   .values("id", "code", "credit_limit", "currency", "parent_id").first())
-            if row is None:
-                break
-            if row["credit_limit"] is not None:
-                holder = row
-                break
-            parent_id = row["parent_id"]
-        source = "group"
-    if holder is None:
-        if settings.default_limit is None:
-            return None
-        return Limit(settings.default_limit, settings.currency, "company_default", None, "",
-                     (customer.pk,))
-    members = (customer.pk,) if source == "customer" else _group(company, holder["id"])
-    if source == "customer" and Customer.objects.filter(company=company,
-                                                        parent_id=customer.pk).exists():
-        members = _group(company, customer.pk)
-        source = "group" if len(members) > 1 else "customer"
-    return Limit(holder["credit_limit"], holder["currency"] or company.base_currency, source,
-                 holder["id"], holder["code"], members)
-
-
-def _group(company: Company, holder_id: int) -> tuple[int, ...]:
-    """``holder_id`` and every customer under it (one query per level)."""
-    found, level = [holder_id], [holder_id]
-    while level:
-        level = [pk for pk in Customer.objects.filter(company=company, parent_id__in=level)
-                 .values_list("id", flat=True) if pk not in found]
-        found.extend(level)
-    return tuple(found)
+    default = ((settings.default_limit, settings.currency)
+               if settings.default_limit is not None else None)
+    return resolve_limit(customer_id, book if book is not None else limit_book(company),
+                         default)
 
 
 # ---------------------------------------------------------------------------- exposure
@@ -226,7 +211,7 @@ def customer_exposure(company: Company, code: str, as_of: date) -> dict[str, Any
     there is no limit). With a group limit the parts are the whole group's."""
     customer = _customer(company, code)
     settings = credit_settings(company)
-    limit = limit_for(company, customer, settings)
+    limit = limit_for(company, customer.pk, settings)
     currency = limit.currency if limit else (customer.currency or company.base_currency)
     members = limit.members if limit else (customer.pk,)
     parts = exposure_in(company, members, currency, as_of, settings.horizon_days)
@@ -258,7 +243,7 @@ def limits_list(company: Company, code: str | None = None) -> dict[str, Any]:
                       .order_by("code")))
     rows = []
     for c in customers:
-        limit = limit_for(company, c, settings) if code is not None else Limit(
+        limit = limit_for(company, c.pk, settings) if code is not None else Limit(
             c.credit_limit or 0, c.currency or company.base_currency, "customer", c.pk, c.code,
             (c.pk,))
         rows.append({"customer": c.code,

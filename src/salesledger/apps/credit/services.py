@@ -248,7 +248,7 @@ def credit_limits_accept(*, actor: Actor, company: Company, codes: Collection[st
 
 
 # ---------------------------------------------------------------------------- overrides
-def override_record(*, actor: Actor, company: Company, customer: Customer, what: str,
+def override_record(*, actor: Actor, company: Company, customer_id: int, code: str, what: str,
                     day: date, currency: str, amount: int, refusal_code: str, refusal: str,
                     comment: str, quote_id: int | None = None) -> None:
     """Let a refused invoice or quote through: refused unless ``actor`` may override
@@ -260,10 +260,10 @@ def override_record(*, actor: Actor, company: Company, customer: Customer, what:
         raise ValidationFailed("an override of a credit refusal needs a comment",
                                field="override_credit")
     row = CreditOverride.objects.create(
-        company=company, customer=customer, what=what, quote_id=quote_id, day=day,
+        company=company, customer_id=customer_id, what=what, quote_id=quote_id, day=day,
         currency=currency, amount=amount, refusal_code=refusal_code, refusal=refusal,
         comment=comment, created_by=actor_row(actor))
-    audit(company, actor, "credit.override", "customer", customer.pk, customer=customer.code,
+    audit(company, actor, "credit.override", "customer", customer_id, customer=code,
           what=what, quote=quote_id, amount=Money.from_minor(amount, currency).to_json(),
           refused=refusal_code, refusal=refusal, comment=comment, override=row.pk,
           day=day.isoformat())

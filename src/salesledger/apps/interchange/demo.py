@@ -41,6 +41,7 @@ from salesledger.apps.customers.services import (
     build_customer,
     customer_children,
     customer_snapshot,
+    parse_credit_limit,
 )
 from salesledger.apps.fx.services import rate_add
 from salesledger.apps.invoicing.models import DocKind, Instalment, Invoice
@@ -53,6 +54,7 @@ from salesledger.apps.payments.bulk import (
     receipts_record_bulk,
 )
 from salesledger.domain.errors import LedgerError
+from salesledger.money import Money
 
 from .demo_plan import InstalmentRow, Plan, PlanCustomer, PlanDoc, build_plan, plan_settlement
 
@@ -101,6 +103,9 @@ def demo_load(*, code: str = "demo", customers: int = 300, seed: int = 20261123,
             allocations=[_bulk_allocation(a, receipt_ids, credit_ids) for a in allocations]
         ) if allocations else 0
         _record_rates(company, user, plan)
+        # The limits are today's: set after the history, which the credit checks of posting
+        # would otherwise judge by them (docs/design/credit.md).
+        _set_limits(company, user, plan.customers, customer_ids)
     return {
         "company": company.code,
         "name": company.name,
@@ -214,7 +219,7 @@ def _customer_input(c: PlanCustomer) -> CustomerInput:
     return CustomerInput(
         code=c.code, name=c.name, currency=c.currency, legal_name=c.legal_name,
         tax_id=_tax_id(c.tax_id), country=c.country, language=c.language, email=c.email,
-        phone=c.phone, terms_code=c.terms_code, credit_limit=c.credit_limit,
+        phone=c.phone, terms_code=c.terms_code,
         po_required=c.po_required,
         billing=AddressInput(line1=b.line1, line2=b.line2, postal_code=b.postal_code,
                              city=b.city, region=b.region, country=b.country),
@@ -249,6 +254,25 @@ def _create_customers(company: Company, actor: Actor, plan_customers: list[PlanC
         EventSpec("customer.create", "customer", str(r.pk), {"after": customer_snapshot(r)})
         for r in rows])
     return [r.pk for r in rows]
+
+
+def _set_limits(company: Company, actor: Actor, plan_customers: list[PlanCustomer],
+                customer_ids: list[int]) -> None:
+    """The customers' credit limits, checked as ``customer_create`` checks them, written in
+    bulk and audited as a limit set."""
+    rows = []
+    for c, pk in zip(plan_customers, customer_ids, strict=True):
+        if c.credit_limit:
+            rows.append(Customer(pk=pk, credit_limit=parse_credit_limit(
+                c.credit_limit, c.currency or company.base_currency)))
+    Customer.objects.bulk_update(rows, ["credit_limit"], batch_size=1000)
+    currency = {pk: c.currency or company.base_currency
+                for c, pk in zip(plan_customers, customer_ids, strict=True)}
+    audit_many(company, actor, [
+        EventSpec("credit.limit_set", "customer", str(r.pk), {
+            "reason": "demo data", "before": None,
+            "after": Money.from_minor(r.credit_limit or 0, currency[r.pk]).to_json()})
+        for r in rows])
 
 
 # ---------------------------------------------------------------- documents and payments

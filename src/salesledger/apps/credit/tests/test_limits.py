@@ -14,7 +14,11 @@ from conftest import DAY, line_inputs
 from tests.support import events, last_seq
 
 from salesledger.apps.credit.selectors import customer_exposure, limits_list
-from salesledger.apps.credit.services import credit_default_set, credit_limit_set
+from salesledger.apps.credit.services import (
+    credit_default_set,
+    credit_hold,
+    credit_limit_set,
+)
 from salesledger.apps.fx.services import rate_add
 from salesledger.apps.interchange.csvio import import_file
 from salesledger.apps.invoicing.models import Invoice
@@ -159,3 +163,29 @@ def test_a_csv_import_lists_every_refused_document_and_writes_nothing(
     from salesledger.apps.credit.models import CreditOverride
 
     assert CreditOverride.objects.filter(company=company).count() == 2
+
+
+def test_the_credit_checks_of_a_batch_read_a_fixed_number_of_times(
+        company, owner, customer, make_customer):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for i in range(8):
+        make_customer(f"B{i}")
+    credit_hold(actor=owner, company=company, customer_id=make_customer("HELD").pk,
+                reason="x")
+    from salesledger.apps.customers.models import Customer
+
+    pks = list(Customer.objects.filter(code__startswith="B").values_list("pk", flat=True))
+
+    def post(n):
+        docs = [BulkDoc(customer_id=pk, kind="invoice", issue_date=DAY, currency="EUR",
+                        lines=line_inputs([("Consulting", 1, "10.00", "20")]))
+                for pk in pks[:n]]
+        with CaptureQueriesContext(connection) as ctx:
+            documents_post_bulk(actor=owner, company=company, docs=docs)
+        return len(ctx.captured_queries)
+
+    post(1)  # the first posting of the year creates its number counter
+    # customers with no limit and no hold cost nothing more, however many
+    assert post(2) == post(8)
