@@ -34,6 +34,9 @@ def test_the_catalogue_of_events_names_every_listener() -> None:
             "salesledger.apps.invoicing.handlers.drafts_would_stay_with_the_alias (veto)"],
         "CustomerUnmerging": [
             "salesledger.apps.payments.handlers.allocations_across_stand (veto)"],
+        "DocumentPosting": [
+            "salesledger.apps.credit.handlers.credit_check_posting (veto)"],
+        "QuoteAccepting": ["salesledger.apps.credit.handlers.credit_check_quote (veto)"],
     }
 
 
@@ -65,4 +68,5 @@ def test_every_app_guards_what_it_posts() -> None:
         "fx.RevaluationRun",
         "quotes.Quote", "quotes.QuoteLine",
         "recurring.RecurringRun",
+        "credit.CreditSignal", "credit.CreditOverride",
     ]

@@ -43,7 +43,7 @@ def cmd_credit_limit_set(args: argparse.Namespace) -> int:
                                    "(credit limit set --company-default AMOUNT --reason ...)")
         amount = None if values[0].lower() == "none" else values[0]
         credit_default_set(actor=actor, company=company, amount=amount, reason=args.reason)
-        return _show_limits(args, company, None)
+        return _show_limits(args, company, None, "company default credit limit set")
     if len(values) != 2:
         raise ValidationFailed("give the customer and the amount "
                                "(credit limit set CUSTOMER AMOUNT --reason ...; AMOUNT none "
@@ -52,26 +52,34 @@ def cmd_credit_limit_set(args: argparse.Namespace) -> int:
     credit_limit_set(actor=actor, company=company, customer_id=_customer_id(company, code),
                      amount=None if text.lower() == "none" else text, reason=args.reason,
                      currency=args.currency)
-    return _show_limits(args, company, code)
+    return _show_limits(args, company, code, f"{code} credit limit set")
 
 
 def cmd_credit_limit_show(args: argparse.Namespace) -> int:
     return _show_limits(args, company_of(args), args.customer)
 
 
-def _show_limits(args: argparse.Namespace, company: Any, code: str | None) -> int:
+def _show_limits(args: argparse.Namespace, company: Any, code: str | None,
+                 done: str = "") -> int:
     from salesledger.apps.credit.selectors import limits_list
 
     out = limits_list(company, code)
     if args.json:
         emit_json(out)
         return 0
-    kv([("company default", _text(out["company_default"])),
-        ("recurring horizon", f"{out['horizon_days']} days")])
+    if done:
+        print(done)
+        if code is None:
+            print(f"company default: {_text(out['company_default'])}")
+            return 0
+    else:
+        print(f"company default: {_text(out['company_default'])}")
     if out["customers"]:
-        table([(r["customer"], _text(r["limit"]), r["source"] or "",
-                r["holder"] if r["holder"] and r["holder"] != r["customer"] else "")
-               for r in out["customers"]], ["customer", "limit", "from", "group"])
+        table([(r["customer"], _text(r["limit"]),
+                {"customer": "own", "group": f"group {r['holder']}",
+                 "company_default": "company default"}.get(r["source"] or "", "none"),
+                r["covers"]) for r in out["customers"]],
+              ["customer", "limit", "from", "customers covered"])
     return 0
 
 
@@ -180,7 +188,8 @@ def cmd_credit_behaviour(args: argparse.Namespace) -> int:
         return "-" if v is None else f"{v:g}"
 
     kv([("customer", args.customer), ("as of", b["as_of"]),
-        ("paid (24 months)", f"{_text(b['paid'])} in {b['payments']} payments"),
+        ("paid (24 months)", f"{_text(b['paid'])} in {b['payments']} "
+                             f"payment{'' if b['payments'] == 1 else 's'}"),
         ("days to pay", days(b["days_to_pay"])), ("days late", days(b["days_late"])),
         ("share paid late", "-" if b["share_late"] is None else f"{b['share_late']:.0%}"),
         ("trend", b["trend"]),
@@ -280,6 +289,7 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
                     "risk class, score and the factors behind it, per customer")
     p.add_argument("customer", nargs="?")
     p = add_command(g, common, "suggest-limits", cmd_credit_suggest_limits,
-                    "limits suggested from the peak exposure paid on time; --accept sets them")
+                    "limits suggested from the peak owed at once and paid on time; --accept "
+                    "sets them")
     p.add_argument("--accept", nargs="+", metavar="CUSTOMER",
                    help="accept the suggestions of these customers (a manager)")

@@ -114,11 +114,13 @@ def major(minor: int, currency: str) -> str:
 
 
 def check_credit(*, customer_code: str, what: str, amount: int, exposure: int,
-                 limit: Limit | None, holds: list[tuple[str, str]]) -> None:
+                 limit: Limit | None, holds: list[tuple[str, str]],
+                 document: tuple[int, str] | None = None) -> None:
     """Refuse ``what`` (an invoice, a quote) of ``amount`` (in the limit's currency, or the
     document's when there is no limit) for a customer on hold (``holds``: source, reason)
     or whose exposure (in the limit's currency, the group's when the limit is a group's)
-    would pass its limit."""
+    would pass its limit. ``document``: the amount in the document's own currency, when it
+    is another."""
     if holds:
         source, reason = holds[0]
         raise CreditHoldActive(
@@ -131,8 +133,11 @@ def check_credit(*, customer_code: str, what: str, amount: int, exposure: int,
         whose = ("" if limit.source == "customer" else
                  f" (the limit of group {limit.holder_code})" if limit.source == "group"
                  else " (the company default)")
+        shown = major(amount, limit.currency)
+        if document is not None and document[1] != limit.currency:
+            shown = f"{major(*document)} ({shown} at the day's rate)"
         raise CreditLimitExceeded(
-            f"{what} of {major(amount, limit.currency)} would take customer {customer_code}'s "
+            f"{what} of {shown} would take customer {customer_code}'s "
             f"exposure from {major(exposure, limit.currency)} to {major(after, limit.currency)}, "
             f"over its credit limit of {major(limit.amount, limit.currency)}{whose} by "
             f"{major(after - limit.amount, limit.currency)}", customer=customer_code,

@@ -224,14 +224,15 @@ def peak_paid_on_time(spans: Iterable[OpenSpan], *, since: date, as_of: date) ->
 
 
 def nice_amount(minor: int, exponent: int) -> int:
-    """Round ``minor`` up to 1, 2 or 5 times a power of ten of the major unit (at least
-    100 major units): limits people can read and remember."""
+    """Round ``minor`` up to a round figure of the major unit (1, 1.5, 2, 2.5, 3, 4, 5, 6,
+    8 times a power of ten; at least 100 major units): limits people can read and
+    remember."""
     if minor <= 0:
         return 0
     scale = Decimal(10) ** exponent
     value = max(Decimal(minor) / scale, Decimal(100))
     power = Decimal(10) ** (len(str(int(value))) - 1)
-    for step in (1, 2, 5, 10):
+    for step in (1, Decimal("1.5"), 2, Decimal("2.5"), 3, 4, 5, 6, 8, 10):
         if value <= step * power:
             return int((step * power * scale).to_integral_value(ROUND_CEILING))
     raise AssertionError("unreachable")

@@ -91,7 +91,7 @@ def _check(*, company_id: int, actor: Actor, customer_id: int, currency: str, to
             else customer_codes(company, [customer_id]).get(customer_id, str(customer_id)))
     try:
         check_credit(customer_code=code, what=what, amount=amount, exposure=exposure,
-                     limit=limit, holds=holds)
+                     limit=limit, holds=holds, document=(total, currency))
     except (CreditHoldActive, CreditLimitExceeded) as exc:
         if not override.strip():
             raise

@@ -233,23 +233,26 @@ def customer_exposure(company: Company, code: str, as_of: date) -> dict[str, Any
 
 
 def limits_list(company: Company, code: str | None = None) -> dict[str, Any]:
-    """The company default and each customer's limit (its own, its group's or the default):
-    one customer, or every customer with a limit of its own."""
+    """The company default and the limit that covers one customer (its own, its group's or
+    the default), or every customer with a limit of its own; each with the number of
+    customers it covers."""
     settings = credit_settings(company)
     default = (_money(settings.default_limit, settings.currency)
                if settings.default_limit is not None else None)
-    customers = ([_customer(company, code)] if code is not None else
-                 list(Customer.objects.filter(company=company, credit_limit__isnull=False)
-                      .order_by("code")))
+    book = limit_book(company)
+    if code is not None:
+        customers = [(c.pk, c.code) for c in [_customer(company, code)]]
+    else:
+        customers = sorted(((r.id, r.code) for r in book.values()
+                            if r.credit_limit is not None), key=lambda x: x[1])
     rows = []
-    for c in customers:
-        limit = limit_for(company, c.pk, settings) if code is not None else Limit(
-            c.credit_limit or 0, c.currency or company.base_currency, "customer", c.pk, c.code,
-            (c.pk,))
-        rows.append({"customer": c.code,
+    for pk, c_code in customers:
+        limit = limit_for(company, pk, settings, book)
+        rows.append({"customer": c_code,
                      "limit": _money(limit.amount, limit.currency) if limit else None,
                      "source": limit.source if limit else None,
-                     "holder": limit.holder_code or None if limit else None})
+                     "holder": (limit.holder_code or None) if limit else None,
+                     "covers": len(limit.members) if limit else 0})
     return {"company_default": default, "horizon_days": settings.horizon_days,
             "thresholds": {"B": settings.thresholds.b, "C": settings.thresholds.c,
                            "D": settings.thresholds.d},
