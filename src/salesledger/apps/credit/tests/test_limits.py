@@ -1,13 +1,13 @@
 """Credit limits and exposure through the services: the customer's own limit, a group limit
 in the parent's currency covering a member in another currency at the day's rate, the company
 default; exposure by part; posting one invoice, a batch or a CSV import over the limit is
-refused with the amounts in major units; accepted quotes and recurring invoices count."""
+refused with the amounts in major units; accepted quotes and recurring invoices count. (The
+CSV import's refusals: interchange/tests/test_csv_credit.py.)"""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from conftest import DAY, line_inputs
@@ -20,13 +20,12 @@ from salesledger.apps.credit.services import (
     credit_limit_set,
 )
 from salesledger.apps.fx.services import rate_add
-from salesledger.apps.interchange.csvio import import_file
 from salesledger.apps.invoicing.models import Invoice
 from salesledger.apps.invoicing.posting.check import BulkDoc
 from salesledger.apps.invoicing.services import documents_post_bulk, invoices_post
 from salesledger.apps.quotes.services import QuoteInput, quote_accept, quote_create, quote_send
 from salesledger.apps.recurring.services import ScheduleInput, recurring_add
-from salesledger.domain.errors import CreditLimitExceeded, CurrencyMismatch, ImportFailed
+from salesledger.domain.errors import CreditLimitExceeded, CurrencyMismatch
 
 
 def _limit(company, owner, customer, amount, reason="reviewed", **kw):
@@ -47,7 +46,7 @@ def test_a_limit_change_is_audited_with_its_reason(company, owner, customer):
         _limit(company, owner, customer, "10", currency="USD")
     assert limits_list(company, "C001")["customers"] == [{
         "customer": "C001", "limit": {"amount": "2500.50", "currency": "EUR"},
-        "source": "customer", "holder": "C001"}]
+        "source": "customer", "holder": "C001", "covers": 1}]
 
 
 def test_posting_over_the_limit_is_refused_in_major_units(company, owner, customer,
@@ -134,35 +133,6 @@ def test_accepted_quotes_and_recurring_invoices_count_in_the_exposure(company, o
     quote_send(actor=owner, company=company, number=q2.number, as_of=DAY)
     with pytest.raises(CreditLimitExceeded, match="accepting the quote of 3840.00 EUR"):
         quote_accept(actor=owner, company=company, number=q2.number, as_of=DAY)
-
-
-def test_a_csv_import_lists_every_refused_document_and_writes_nothing(
-        company, owner, customer, make_customer, tmp_path: Path):
-    make_customer("C002")
-    _limit(company, owner, customer, "200")
-    path = tmp_path / "invoices.csv"
-    path.write_text(
-        "ref,customer,issue_date,description,quantity,unit_price,tax_rate\n"
-        "a,C001,2025-03-10,Consulting,1,100.00,20\n"
-        "b,C002,2025-03-10,Consulting,1,100.00,20\n"
-        "c,C001,2025-03-10,Consulting,1,100.00,20\n"
-        "d,C001,2025-03-11,Consulting,1,100.00,20\n")
-    with pytest.raises(ImportFailed) as failed:
-        import_file(kind="invoices", path=path, company=company, actor=owner)
-    problems = [(p.line, p.code) for p in failed.value.problems]
-    assert problems == [(4, "credit_limit_exceeded"), (5, "credit_limit_exceeded")]
-    # a refused document does not count for the next one
-    assert [p.reason for p in failed.value.problems] == [
-        "invoice of 120.00 EUR would take customer C001's exposure from 120.00 EUR to "
-        "240.00 EUR, over its credit limit of 200.00 EUR by 40.00 EUR"] * 2
-    assert not Invoice.objects.filter(company=company).exists()
-    # a credit controller's override lets the file in, each override recorded
-    result = import_file(kind="invoices", path=path, company=company, actor=owner,
-                         credit_override="year-end orders approved by the CFO")
-    assert result["rows"] == 4
-    from salesledger.apps.credit.models import CreditOverride
-
-    assert CreditOverride.objects.filter(company=company).count() == 2
 
 
 def test_the_credit_checks_of_a_batch_read_a_fixed_number_of_times(
