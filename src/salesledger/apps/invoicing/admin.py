@@ -74,7 +74,7 @@ class InvoiceAdmin(MoneyFields, CompanyScopedAdmin):
     readonly_fields = ("company", "kind", "status", "series", "fiscal_year", "seq", "number",
                        "due_date", "net", "tax", "total", "base_total", "allocated",
                        "snapshot", "snapshot_hash", "posted_at", "posted_by", "journal_entry",
-                       "import_batch", "created_at")
+                       "import_batch", "created_at", "purpose")
 
     def get_actions(self, request: HttpRequest) -> dict[str, Any]:
         actions = super().get_actions(request)

@@ -19,6 +19,7 @@ from salesledger.apps.credit.services import (
     credit_hold,
     credit_limit_set,
 )
+from salesledger.apps.customers.models import Customer
 from salesledger.apps.fx.services import rate_add
 from salesledger.apps.invoicing.models import Invoice
 from salesledger.apps.invoicing.posting.check import BulkDoc
@@ -144,8 +145,6 @@ def test_the_credit_checks_of_a_batch_read_a_fixed_number_of_times(
         make_customer(f"B{i}")
     credit_hold(actor=owner, company=company, customer_id=make_customer("HELD").pk,
                 reason="x")
-    from salesledger.apps.customers.models import Customer
-
     pks = list(Customer.objects.filter(code__startswith="B").values_list("pk", flat=True))
 
     def post(n):

@@ -10,7 +10,8 @@ import pytest
 from conftest import DAY
 
 from salesledger.apps.credit.selectors import payment_behaviours, risk_list, risk_scores
-from salesledger.apps.credit.services import signal_record
+from salesledger.apps.credit.services import credit_settings_set, signal_record
+from salesledger.apps.customers.models import Customer
 from salesledger.domain.credit_risk import RiskScore
 from salesledger.domain.errors import ValidationFailed
 
@@ -89,8 +90,6 @@ def test_risk_of_every_customer_is_read_in_a_fixed_number_of_queries(
 
 
 def test_thresholds_decide_the_class(company, owner, books):
-    from salesledger.apps.credit.services import credit_settings_set
-
     c2 = _by_code(company, risk_scores(company, AS_OF))["C002"]
     credit_settings_set(actor=owner, company=company, thresholds=(1, 2, c2.score))
     assert _by_code(company, risk_scores(company, AS_OF))["C002"].risk_class == "D"
@@ -99,7 +98,5 @@ def test_thresholds_decide_the_class(company, owner, books):
 
 
 def _by_code(company, by_id):
-    from salesledger.apps.customers.models import Customer
-
     codes = dict(Customer.objects.filter(company=company).values_list("id", "code"))
     return {codes[k]: v for k, v in by_id.items()}
