@@ -11,6 +11,7 @@ import pytest
 from conftest import DAY, line_inputs
 from tests.support import events, last_seq
 
+from salesledger.apps.core.invariants import check_company
 from salesledger.apps.core.services import membership_set, user_ensure
 from salesledger.apps.credit.models import CreditHold, CreditOverride
 from salesledger.apps.credit.selectors import on_hold
@@ -149,3 +150,12 @@ def test_accepting_a_quote_is_refused_on_hold_unless_overridden(company, owner, 
     [row] = CreditOverride.objects.all()
     assert (row.what, row.quote_id, row.amount) == ("quote", quote.pk, 60000)
     assert [e.action for e in events(company, seq)] == ["credit.override", "quote.accept"]
+
+
+def test_an_override_needs_a_comment_and_the_books_still_check(company, owner, held,
+                                                                create_invoice):
+    draft = create_invoice()
+    with pytest.raises(CreditHoldActive):
+        invoice_post(actor=owner, company=company, invoice_id=draft.pk, credit_override="  ")
+    invoice_post(actor=owner, company=company, invoice_id=draft.pk, credit_override="ok'd")
+    assert check_company(company) == []

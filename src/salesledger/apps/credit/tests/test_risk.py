@@ -8,9 +8,19 @@ from datetime import timedelta
 
 import pytest
 from conftest import DAY
+from tests.support import events, last_seq
 
-from salesledger.apps.credit.selectors import payment_behaviours, risk_list, risk_scores
-from salesledger.apps.credit.services import credit_settings_set, signal_record
+from salesledger.apps.credit.selectors import (
+    limit_suggestions,
+    payment_behaviours,
+    risk_list,
+    risk_scores,
+)
+from salesledger.apps.credit.services import (
+    credit_limits_accept,
+    credit_settings_set,
+    signal_record,
+)
 from salesledger.apps.customers.models import Customer
 from salesledger.domain.credit_risk import RiskScore
 from salesledger.domain.errors import ValidationFailed
@@ -100,3 +110,19 @@ def test_thresholds_decide_the_class(company, owner, books):
 def _by_code(company, by_id):
     codes = dict(Customer.objects.filter(company=company).values_list("id", "code"))
     return {codes[k]: v for k, v in by_id.items()}
+
+
+def test_a_suggested_limit_accepted_by_a_manager_is_set_and_audited(company, owner, books):
+    [c001] = [s for s in limit_suggestions(company, AS_OF) if s["customer"] == "C001"]
+    # C001 owed 240.00 at once at most (two invoices of the day), paid on time: class A
+    assert (c001["peak_paid_on_time"], c001["risk_class"], c001["suggested"]) == (
+        {"amount": "240.00", "currency": "EUR"}, "A", {"amount": "400.00", "currency": "EUR"})
+    # C003 paid nothing: nothing to suggest
+    assert "C003" not in {s["customer"] for s in limit_suggestions(company, AS_OF)}
+    seq = last_seq(company)
+    credit_limits_accept(actor=owner, company=company, codes=["C001"], as_of=AS_OF)
+    assert Customer.objects.get(company=company, code="C001").credit_limit == 40000
+    [ev] = events(company, seq)
+    assert (ev.action, ev.data["after"]) == ("credit.limit_set",
+                                             {"amount": "400.00", "currency": "EUR"})
+    assert ev.data["reason"].startswith("suggested limit accepted: C001: peak 240.00 EUR")
