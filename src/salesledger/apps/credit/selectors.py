@@ -348,6 +348,11 @@ def risk_scores(company: Company, as_of: date,
                 customer_ids: Collection[int] | None = None) -> dict[int, RiskScore]:
     """The risk class, score, default probability and factors of every customer (or of
     ``customer_ids``) on ``as_of``, keyed by customer id. A fixed number of queries."""
+    return {cid: score for cid, (score, _) in _risks(company, as_of, customer_ids).items()}
+
+
+def _risks(company: Company, as_of: date, customer_ids: Collection[int] | None
+           ) -> dict[int, tuple[RiskScore, Behaviour]]:
     rates = Rates(company, as_of)
     behaviours = payment_behaviours(company, as_of, customer_ids, rates)
     base = company.base_currency
@@ -356,20 +361,18 @@ def risk_scores(company: Company, as_of: date,
             company, as_of=as_of, customer_ids=customer_ids).items():
         exposure[cid] += rates.convert(amount, cur, base)
     thresholds = credit_settings(company).thresholds
-    return {cid: risk_score(b, exposure.get(cid, 0), thresholds)
+    return {cid: (risk_score(b, exposure.get(cid, 0), thresholds), b)
             for cid, b in behaviours.items()}
 
 
 def risk_list(company: Company, as_of: date, code: str | None = None) -> list[dict[str, Any]]:
     """``risk_scores`` with the behaviour behind them, by customer code."""
     ids = [_customer(company, code).pk] if code is not None else None
-    rates = Rates(company, as_of)
-    scores = risk_scores(company, as_of, ids)
-    behaviours = payment_behaviours(company, as_of, ids, rates)
+    risks = _risks(company, as_of, ids)
     names = {v: k for k, v in _codes(company, ids).items()}
     rows = []
-    for cid in sorted(scores, key=lambda c: names[c]):
-        s, b = scores[cid], behaviours[cid]
+    for cid in sorted(risks, key=lambda c: names[c]):
+        s, b = risks[cid]
         rows.append({"customer": names[cid], "risk_class": s.risk_class, "score": s.score,
                      "default_probability": s.default_probability, "factors": s.factors,
                      "behaviour": behaviour_json(b, company.base_currency)})
