@@ -89,6 +89,7 @@ def _invoice_input(args: argparse.Namespace, kind: str) -> Any:
         charges=[_charge(x, is_charge=True) for x in args.charge or []]
         + [_charge(x, is_charge=False) for x in args.allowance or []],
         supply=SupplyDetails(**_supply(args)),
+        purpose=getattr(args, "purpose", None) or "sale",
     )
 
 
@@ -368,6 +369,9 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     p = add_command(g, common, "create", cmd_invoice_create,
                     "write a draft invoice (or post it)")
     _document_options(p)
+    p.add_argument("--purpose", choices=["sale", "fee", "interest"], default="sale",
+                   help="what it charges for: a fee or interest invoice is never held by "
+                        "credit control (default sale)")
     p.add_argument("--terms")
     p.add_argument("--po")
     p.add_argument("--buyer-reference")
