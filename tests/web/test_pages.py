@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from salesledger.apps.credit.services import credit_hold, credit_limit_set
+
 from .conftest import AS_OF
 
 pytestmark = pytest.mark.usefixtures("no_pdf_freezing")
@@ -192,8 +194,21 @@ def test_each_page_costs_a_bounded_number_of_queries(
     client = as_user(books["owner"])
     number = books["first"].number
     budgets = {f"/c/acme/?as_of={AS_OF}": 12, "/c/acme/customers/?q=a&sort=name": 8,
-               f"/c/acme/customers/C001/?as_of={AS_OF}": 20, "/c/acme/invoices/?overdue=1": 8,
+               # the customer's page reads its credit too (limit, exposure, holds)
+               f"/c/acme/customers/C001/?as_of={AS_OF}": 24, "/c/acme/invoices/?overdue=1": 8,
                f"/c/acme/invoices/{number}": 20}
     for url, budget in budgets.items():
         with django_assert_max_num_queries(budget):
             assert client.get(url).status_code == 200, url
+
+
+def test_the_customer_overview_shows_its_credit(books: dict[str, Any],
+                                                as_user: Callable[[Any], Any]) -> None:
+    owner, company = books["owner"], books["company"]
+    c001 = books["first"].customer
+    credit_limit_set(actor=owner, company=company, customer_id=c001.pk, amount="5000",
+                     reason="review")
+    credit_hold(actor=owner, company=company, customer_id=c001.pk, reason="cheque returned")
+    text = as_user(owner).get(f"/c/acme/customers/C001/?as_of={AS_OF}").content.decode()
+    assert "Credit exposure" in text and "Available credit" in text
+    assert "On credit hold:</strong> cheque returned" in text

@@ -13,6 +13,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
 
+from salesledger.apps.credit.selectors import customer_exposure
 from salesledger.apps.customers.selectors import CUSTOMER_SORTS, customer_list
 from salesledger.apps.documents.einvoice_files import einvoice_file, einvoice_filename
 from salesledger.apps.documents.services import invoice_pdf_file
@@ -86,8 +87,9 @@ def customer(request: HttpRequest, code: str, customer_code: str) -> HttpRespons
                                            as_of=ws.as_of), OVERVIEW_ROWS)]
     documents = invoice_list(ws.company, customer_code=account["code"], limit=OVERVIEW_ROWS)
     receipts = receipt_list(ws.company, customer_id=account["id"], limit=OVERVIEW_ROWS)
+    credit = customer_exposure(ws.company, account["code"], ws.as_of)
     return _page(request, ws, "web/customer.html", c=account, items=items,
-                 documents=documents, receipts=receipts)
+                 documents=documents, receipts=receipts, credit=credit)
 
 
 INVOICE_STATUSES = ("draft", "posted")
