@@ -73,7 +73,7 @@ def _batch(company_id: int, batch: int) -> _Batch:
 
 def _check(*, company_id: int, actor: Actor, customer_id: int, currency: str, total: int,
            day: date, what: str, override: str, batch: int,
-           quote_id: int | None = None) -> None:
+           quote_id: int | None = None, base_total: int | None = None) -> None:
     b = _batch(company_id, batch)
     company = b.company
     holds = b.held.get(customer_id, [])
@@ -82,7 +82,12 @@ def _check(*, company_id: int, actor: Actor, customer_id: int, currency: str, to
         return
     rates = Rates(company, day)
     key = ("group", limit.holder_id) if limit and limit.holder_id else ("alone", customer_id)
-    amount = rates.convert(total, currency, limit.currency) if limit else total
+    if limit is None:
+        amount = total
+    elif base_total is not None and limit.currency == company.base_currency:
+        amount = base_total  # at the document's own rate, as it is booked
+    else:
+        amount = rates.convert(total, currency, limit.currency)
     if limit is not None and key not in b.exposure:
         b.exposure[key] = exposure_in(company, limit.members, limit.currency, day,
                                       b.settings.horizon_days, rates).total
@@ -111,7 +116,8 @@ def credit_check_posting(proposal: events.DocumentPosting) -> None:
     _check(company_id=proposal.company_id, actor=proposal.actor,
            customer_id=proposal.customer_id, currency=proposal.currency,
            total=proposal.total, day=proposal.issue_date, what="invoice",
-           override=proposal.credit_override, batch=proposal.batch)
+           override=proposal.credit_override, batch=proposal.batch,
+           base_total=proposal.base_total)
 
 
 def credit_check_quote(proposal: events.QuoteAccepting) -> None:
