@@ -19,6 +19,7 @@ from django.db.models import Count, Max, Q, Sum
 
 from salesledger.apps.core.models import Company
 from salesledger.apps.customers.models import Customer
+from salesledger.apps.customers.selectors import survivors
 from salesledger.apps.fx.selectors import cross_rate_on
 from salesledger.apps.invoicing.issuing import compute_invoice_totals
 from salesledger.apps.invoicing.models import Instalment
@@ -260,8 +261,8 @@ def limits_list(company: Company, code: str | None = None) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------- behaviour
-def _payments(company: Company, as_of: date, ids: list[int] | None
-              ) -> dict[int, list[Payment]]:
+def _payments(company: Company, as_of: date, ids: list[int] | None,
+              merged: dict[int, int]) -> dict[int, list[Payment]]:
     """What each customer paid by receipt in the last ``HISTORY_MONTHS`` up to ``as_of``,
     weighted in the base currency; allocations undone by ``as_of`` left out (one query)."""
     since = months_before(as_of, HISTORY_MONTHS)
@@ -270,13 +271,13 @@ def _payments(company: Company, as_of: date, ids: list[int] | None
                                     date__lte=as_of)
           .exclude(reversed_by__date__lte=as_of))
     if ids is not None:
-        qs = qs.filter(customer_id__in=ids)
+        qs = qs.filter(customer_id__in=_with_aliases(ids, merged))
     out: dict[int, list[Payment]] = defaultdict(list)
     for cid, day, issued, due, amount, inst_amount, inst_base in qs.values_list(
             "customer_id", "date", "instalment__invoice__issue_date", "instalment__due_date",
             "amount", "instalment__amount", "instalment__base_amount").iterator(chunk_size=5000):
         weight = amount * inst_base // inst_amount if inst_amount else amount
-        out[cid].append(Payment(day, issued, due, weight))
+        out[merged.get(cid, cid)].append(Payment(day, issued, due, weight))
     return out
 
 
@@ -296,14 +297,16 @@ def _overdue(company: Company, as_of: date, rates: Rates, codes: dict[str, int],
     return out
 
 
-def _signals(company: Company, as_of: date, ids: list[int] | None) -> dict[int, Signals]:
+def _signals(company: Company, as_of: date, ids: list[int] | None,
+             merged: dict[int, int]) -> dict[int, Signals]:
     since = months_before(as_of, SIGNAL_MONTHS)
     qs = CreditSignal.objects.filter(company=company, day__gt=since, day__lte=as_of)
     if ids is not None:
-        qs = qs.filter(customer_id__in=ids)
+        qs = qs.filter(customer_id__in=_with_aliases(ids, merged))
     counts: dict[int, dict[str, int]] = defaultdict(dict)
     for r in qs.values("customer_id", "kind").annotate(n=Count("id")).order_by():
-        counts[r["customer_id"]][r["kind"]] = r["n"]
+        survivor = counts[merged.get(r["customer_id"], r["customer_id"])]
+        survivor[r["kind"]] = survivor.get(r["kind"], 0) + r["n"]
     return {cid: Signals(disputes=c.get(SignalKind.DISPUTE_OPENED, 0),
                          promises_broken=c.get(SignalKind.PROMISE_BROKEN, 0),
                          promises_kept=c.get(SignalKind.PROMISE_KEPT, 0),
@@ -311,8 +314,15 @@ def _signals(company: Company, as_of: date, ids: list[int] | None) -> dict[int, 
             for cid, c in counts.items()}
 
 
+def _with_aliases(ids: list[int], merged: dict[int, int]) -> list[int]:
+    """``ids`` and the aliases merged into them (docs/design/customer-records.md)."""
+    wanted = set(ids)
+    return sorted(wanted | {alias for alias, survivor in merged.items() if survivor in wanted})
+
+
 def _codes(company: Company, customer_ids: Iterable[int] | None) -> dict[str, int]:
-    qs = Customer.objects.filter(company=company)
+    """Code -> id of the customers judged: an alias of a merge is its survivor's."""
+    qs = Customer.objects.filter(company=company, merged_into__isnull=True)
     if customer_ids is not None:
         qs = qs.filter(pk__in=sorted(customer_ids))
     return dict(qs.values_list("code", "id"))
@@ -326,9 +336,10 @@ def payment_behaviours(company: Company, as_of: date,
     rates = rates or Rates(company, as_of)
     ids = sorted(customer_ids) if customer_ids is not None else None
     codes = _codes(company, ids)
-    payments = _payments(company, as_of, ids)
+    merged = survivors(company)
+    payments = _payments(company, as_of, ids, merged)
     overdue = _overdue(company, as_of, rates, codes, set(ids) if ids is not None else None)
-    signals = _signals(company, as_of, ids)
+    signals = _signals(company, as_of, ids, merged)
     out = {}
     for cid in codes.values():
         due, days = overdue.get(cid, (0, 0))
