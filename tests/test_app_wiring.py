@@ -23,6 +23,8 @@ def test_the_catalogue_of_events_names_every_listener() -> None:
         "AllocationsMade": ["salesledger.apps.payments.handlers.take_discounts (inside)"],
         "AllocationsReversed": [
             "salesledger.apps.payments.handlers.undo_what_stood_with_the_payment (inside)"],
+        "DeductionsDisputed": [
+            "salesledger.apps.collections.handlers.open_disputes_for_deductions (inside)"],
         "RecurringInvoiceIssued": [
             "salesledger.apps.recurring.handlers.queue_sending (on_commit)"],
         "CustomerAnonymising": [
@@ -53,6 +55,7 @@ def test_every_app_registers_the_invariants_of_what_it_writes() -> None:
         "salesledger.apps.invoicing.invariants.issued_content",
         "salesledger.apps.documents.invariants.frozen_files",
         "salesledger.apps.customers.invariants.merge_pointers",
+        "salesledger.apps.collections.invariants.casework",
     ]
 
 
@@ -69,4 +72,5 @@ def test_every_app_guards_what_it_posts() -> None:
         "quotes.Quote", "quotes.QuoteLine",
         "recurring.RecurringRun",
         "credit.CreditSignal", "credit.CreditOverride",
+        "collections.PlanItem", "collections.PlanInstalment", "collections.DisputeAttachment",
     ]

@@ -8,3 +8,18 @@ class CollectionsConfig(AppConfig):
     name = "salesledger.apps.collections"
     label = "collections"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from salesledger.apps.core.guards import Guard, protect
+
+        from .handlers import register
+        from .invariants import register_checks
+        from .models import DisputeAttachment, PlanInstalment, PlanItem
+
+        # The events this app listens to (docs/design/events.md).
+        register()
+        # The invariants of what this app writes, run by `salesledger check`.
+        register_checks()
+        # A plan's schedule and what it rescheduled are agreed, not edited: a new plan
+        # replaces a broken one. A dispute's attachments are evidence, kept as received.
+        protect(Guard(PlanItem), Guard(PlanInstalment), Guard(DisputeAttachment))

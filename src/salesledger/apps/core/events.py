@@ -175,6 +175,16 @@ class AllocationsReversed(Event):
 
 
 @dataclass(frozen=True)
+class DeductionsDisputed(Event):
+    """Deductions the customers took were recorded flagged for a dispute (``--dispute``):
+    collections opens a dispute over each (docs/design/collections.md)."""
+
+    company_id: int
+    actor: Actor
+    adjustment_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
 class DocumentPosting(Proposal):
     """An invoice or credit note about to be posted (or imported), its totals computed."""
 

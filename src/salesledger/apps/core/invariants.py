@@ -21,7 +21,9 @@ it finds, naming the rows:
  11. every frozen file hashes to the hash recorded in the audit chain when it was frozen
      (documents);
  12. every merged customer points at a survivor of its company and currency that is not
-     itself merged: no chains, no cycles (customers; docs/design/customer-records.md).
+     itself merged: no chains, no cycles (customers; docs/design/customer-records.md);
+ 13. collections casework is whole: plans sum to what they rescheduled, disputes stay within
+     what was open when opened (collections).
 """
 
 from __future__ import annotations

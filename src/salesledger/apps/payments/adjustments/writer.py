@@ -20,6 +20,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from salesledger.apps.core import events
 from salesledger.apps.core.actors import Actor, actor_id, actor_row
 from salesledger.apps.core.audit import EventSpec, audit, audit_many
 from salesledger.apps.core.bulkinsert import insert_rows, update_column
@@ -170,6 +171,10 @@ def adjustments_write(*, company: Company, actor: Actor, planned: Sequence[Plann
                                           adjustment_event(
         a, p.invoice.number, [(s.instalment_id, s.amount) for s in p.shares],
         p.receipt_number or None)) for a, p in zip(adjs, planned, strict=True)])
+    disputed = tuple(a.pk for a in adjs if a.dispute_requested)
+    if disputed:
+        events.publish(events.DeductionsDisputed(company_id=company.pk, actor=actor,
+                                                 adjustment_ids=disputed))
     return adjs
 
 

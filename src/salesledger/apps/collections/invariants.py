@@ -1,0 +1,52 @@
+"""Collections' invariants (registered with ``core.invariants``, run by ``salesledger check``):
+
+ 13. the casework is whole: a plan's instalments sum to the amount it rescheduled, and its
+     items to the same; a dispute never contested more than was open when it was opened, and
+     one closed says how (a credit note, a write-off, a deduction kept, or rejected).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.db.models import F, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+
+from salesledger.apps.core.invariants import Problem, register
+from salesledger.apps.core.models import Company
+from salesledger.domain.collections import DisputeStatus
+from salesledger.money import format_minor
+
+from .models import Dispute, PaymentPlan, PlanInstalment, PlanItem
+
+
+def _sum(model: type, field: str = "amount") -> Coalesce:
+    qs = (model.objects.filter(plan_id=OuterRef("pk")).order_by().values("plan_id")  # type: ignore[attr-defined]
+          .annotate(s=Sum(field)).values("s"))
+    return Coalesce(Subquery(qs), Value(0))
+
+
+def casework(company: Company, add: Callable[[Problem], None]) -> None:
+    """13. Plans sum to what they rescheduled; disputes within what was open; closed ones say
+    how."""
+    plans = (PaymentPlan.objects.filter(company=company)
+             .annotate(scheduled=_sum(PlanInstalment), items=_sum(PlanItem))
+             .filter(~Q(scheduled=F("total")) | ~Q(items=F("total")))
+             .values_list("pk", "currency", "total", "scheduled", "items"))
+    for pk, cur, total, scheduled, items in plans:
+        add(Problem("casework", f"payment plan {pk} rescheduled {format_minor(total, cur)} but "
+                                f"its instalments sum to {format_minor(scheduled, cur)} and its "
+                                f"items to {format_minor(items, cur)}"))
+    for pk, cur, amount, was in (Dispute.objects.filter(company=company,
+                                                        amount__gt=F("open_at_opening"))
+                                 .values_list("pk", "currency", "amount", "open_at_opening")):
+        add(Problem("casework", f"dispute {pk} contests {format_minor(amount, cur)}, more than "
+                                f"the {format_minor(was, cur)} open when it was opened"))
+    unsaid = Dispute.objects.filter(company=company, status=DisputeStatus.RESOLVED.value,
+                                    resolution="").values_list("pk", flat=True)
+    for pk in unsaid:
+        add(Problem("casework", f"dispute {pk} is resolved without saying how"))
+
+
+def register_checks() -> None:
+    register(13, casework)

@@ -1,0 +1,257 @@
+"""What collections knows on a day (docs/design/collections.md): the pauses of the dunning
+sequence (disputes, promises, plans, replies awaiting an answer), the instalments of payment
+plans, the state of promises and plans, and the lists the command line shows.
+
+``dunning_pauses`` and ``plan_instalments_due`` are read by the dunning run over every customer
+of a company: each is a handful of queries whatever the number of customers, over indexed
+rows that are few beside the open items (disputes, promises, plans and replies).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from django.db.models import Q, QuerySet, Sum
+
+from salesledger.apps.core.models import Company
+from salesledger.apps.customers.selectors import customer_get
+from salesledger.apps.invoicing.selectors import invoice_get
+from salesledger.apps.payments.models import Allocation
+from salesledger.domain.collections import (
+    PlanLine,
+    PlanProgress,
+    PromiseState,
+    plan_progress,
+    promise_state,
+)
+from salesledger.domain.errors import NotFound
+
+from .models import Dispute, PaymentPlan, PlanInstalment, PlanItem, Promise, Reply
+
+__all__ = ["DunningPause", "PlanInstalmentDue", "PlanView", "PromiseView", "dispute_get",
+           "disputes_list", "dunning_pauses", "plan_get", "plan_instalments_due", "plans_list",
+           "plans_view", "promises_list", "promises_view", "replies_awaiting"]
+
+
+@dataclass(frozen=True)
+class DunningPause:
+    customer_id: int
+    invoice_id: int | None  # None: the whole customer
+    reason: str  # "dispute", "promise", "plan", "reply"
+    amount: int | None  # minor units of the invoice currency held back; None = all of it
+    until: date | None  # the day dunning may resume by itself, if known
+
+
+@dataclass(frozen=True)
+class PlanInstalmentDue:
+    plan_id: int
+    customer_id: int
+    number: int
+    due_date: date
+    amount: int
+    currency: str
+    open_amount: int
+
+
+# ---------------------------------------------------------------- promises
+@dataclass(frozen=True)
+class PromiseView:
+    promise: Promise
+    paid: int  # paid from the day it was made to the promised day (or to as_of, if earlier)
+    state: PromiseState
+
+
+def _receipts_paid(rows: list[Promise], as_of: date) -> dict[int, int]:
+    """What each promise saw paid by money (receipts, net of reversals) between the day it was
+    made and the promised day (no later than ``as_of``): one query for all of them."""
+    if not rows:
+        return {}
+    start = min(p.made_on for p in rows)
+    end = min(max(p.promised_date for p in rows), as_of)
+    paid = (Allocation.objects
+            .filter(customer_id__in={p.customer_id for p in rows}, receipt__isnull=False,
+                    date__gte=start, date__lte=end)
+            .values_list("customer_id", "instalment__invoice_id", "date")
+            .annotate(s=Sum("amount")).order_by())
+    by_customer: dict[int, list[tuple[int, date, int]]] = defaultdict(list)
+    for customer_id, invoice_id, day, amount in paid:
+        by_customer[customer_id].append((invoice_id, day, amount))
+    out = {}
+    for p in rows:
+        last = min(p.promised_date, as_of)
+        out[p.pk] = sum(a for inv, day, a in by_customer[p.customer_id]
+                        if p.made_on <= day <= last
+                        and (p.invoice_id is None or inv == p.invoice_id))
+    return out
+
+
+def promises_view(rows: Iterable[Promise], as_of: date) -> list[PromiseView]:
+    promises = list(rows)
+    paid = _receipts_paid(promises, as_of)
+    return [PromiseView(p, paid[p.pk], promise_state(amount=p.amount, promised=p.promised_date,
+                                                      paid_by_promised=paid[p.pk], as_of=as_of))
+            for p in promises]
+
+
+def promises_list(company: Company, *, as_of: date, customer: str = "",
+                  state: str = "") -> list[PromiseView]:
+    qs = (Promise.objects.filter(company=company, made_on__lte=as_of)
+          .select_related("customer", "invoice", "created_by").order_by("promised_date", "pk"))
+    if customer:
+        qs = qs.filter(customer=customer_get(company, customer))
+    views = promises_view(qs, as_of)
+    return [v for v in views if not state or v.state.value == state]
+
+
+# ---------------------------------------------------------------- plans
+@dataclass(frozen=True)
+class PlanView:
+    plan: PaymentPlan
+    lines: tuple[PlanLine, ...]
+    items: tuple[PlanItem, ...]
+    progress: PlanProgress
+
+    @property
+    def state(self) -> str:
+        if self.progress.broken_on is not None:
+            return "broken"
+        return "complete" if self.progress.complete else "live"
+
+
+def plans_view(plans: Iterable[PaymentPlan], as_of: date) -> list[PlanView]:
+    """Each plan with its instalments, its items and where it stands on ``as_of``: three
+    queries for any number of plans."""
+    rows = list(plans)
+    ids = [p.pk for p in rows]
+    lines: dict[int, list[PlanLine]] = defaultdict(list)
+    for plan_id, number, due, amount in (PlanInstalment.objects.filter(plan_id__in=ids)
+                                         .order_by("plan_id", "number")
+                                         .values_list("plan_id", "number", "due_date",
+                                                      "amount")):
+        lines[plan_id].append(PlanLine(number, due, amount))
+    items: dict[int, list[PlanItem]] = defaultdict(list)
+    for item in PlanItem.objects.filter(plan_id__in=ids).select_related("invoice").order_by(
+            "plan_id", "pk"):
+        items[item.plan_id].append(item)
+    plans_of: dict[int, list[int]] = defaultdict(list)  # an item may be in a broken plan too
+    for plan_id, its in items.items():
+        for item in its:
+            plans_of[item.instalment_id].append(plan_id)
+    paid: dict[int, list[tuple[date, int]]] = defaultdict(list)
+    for instalment_id, day, amount in (Allocation.objects
+                                       .filter(instalment_id__in=list(plans_of), date__lte=as_of)
+                                       .values_list("instalment_id", "date")
+                                       .annotate(s=Sum("amount")).order_by()):
+        for plan_id in plans_of[instalment_id]:
+            paid[plan_id].append((day, amount))
+    return [PlanView(p, tuple(lines[p.pk]), tuple(items[p.pk]),
+                     plan_progress(lines[p.pk], paid[p.pk], already_settled=p.settled_before,
+                                   grace_days=p.grace_days, as_of=as_of))
+            for p in rows]
+
+
+def plans_list(company: Company, *, as_of: date, customer: str = "",
+               state: str = "") -> list[PlanView]:
+    qs = (PaymentPlan.objects.filter(company=company, created_on__lte=as_of)
+          .select_related("customer").order_by("pk"))
+    if customer:
+        qs = qs.filter(customer=customer_get(company, customer))
+    return [v for v in plans_view(qs, as_of) if not state or v.state == state]
+
+
+def plan_get(company: Company, plan_id: int, *, as_of: date) -> PlanView:
+    plan = (PaymentPlan.objects.filter(company=company, pk=plan_id)
+            .select_related("customer").first())
+    if plan is None:
+        raise NotFound(f"no payment plan {plan_id} in {company.code}", plan=plan_id)
+    return plans_view([plan], as_of)[0]
+
+
+def _live_plans(company_id: int, as_of: date) -> list[PlanView]:
+    plans = PaymentPlan.objects.filter(company_id=company_id, created_on__lte=as_of).filter(
+        Q(broken_on__isnull=True) | Q(broken_on__gt=as_of))
+    return [v for v in plans_view(plans, as_of) if v.state == "live"]
+
+
+# ---------------------------------------------------------------- disputes and replies
+def _open_on(qs: QuerySet[Any], as_of: date, opened: str, closed: str) -> QuerySet[Any]:
+    return qs.filter(**{f"{opened}__lte": as_of}).filter(
+        Q(**{f"{closed}__isnull": True}) | Q(**{f"{closed}__gt": as_of}))
+
+
+def disputes_list(company: Company, *, status: str = "", customer: str = "",
+                  invoice: str = "") -> QuerySet[Dispute]:
+    qs = (Dispute.objects.filter(company=company)
+          .select_related("customer", "invoice", "owner", "credit_note").order_by("pk"))
+    if status:
+        qs = qs.filter(status=status)
+    if customer:
+        qs = qs.filter(customer=customer_get(company, customer))
+    if invoice:
+        qs = qs.filter(invoice=invoice_get(company, invoice))
+    return qs
+
+
+def dispute_get(company: Company, dispute_id: int) -> Dispute:
+    row = (Dispute.objects.filter(company=company, pk=dispute_id)
+           .select_related("customer", "invoice", "owner", "credit_note").first())
+    if row is None:
+        raise NotFound(f"no dispute {dispute_id} in {company.code}", dispute=dispute_id)
+    return row
+
+
+def replies_awaiting(company: Company, *, as_of: date) -> QuerySet[Reply]:
+    return _open_on(Reply.objects.filter(company=company), as_of, "received_on", "handled_on")
+
+
+# ---------------------------------------------------------------- what dunning reads
+def dunning_pauses(company_id: int, as_of: date) -> list[DunningPause]:
+    """Every reason not to remind on ``as_of``: an open dispute holds back its amount of the
+    invoice (a dispute over a deduction holds nothing back: the deduction settled it); a
+    promise made and not yet due pauses its invoice (or the whole customer) until the day
+    after the promised day; a plan that holds pauses the items it rescheduled; an inbound reply
+    not yet handled pauses the whole customer. Disputes of one invoice add up in one pause."""
+    out: list[DunningPause] = []
+    disputed = (_open_on(Dispute.objects.filter(company_id=company_id, adjustment__isnull=True),
+                         as_of, "opened_on", "closed_on")
+                .values_list("customer_id", "invoice_id").annotate(s=Sum("amount"))
+                .order_by("customer_id", "invoice_id"))
+    out += [DunningPause(c, i, "dispute", s, None) for c, i, s in disputed]
+    promised = (Promise.objects.filter(company_id=company_id, made_on__lte=as_of,
+                                       promised_date__gte=as_of)
+                .values_list("customer_id", "invoice_id", "promised_date")
+                .order_by("customer_id", "invoice_id", "-promised_date"))
+    seen: set[tuple[int, int | None]] = set()
+    for customer_id, invoice_id, day in promised:
+        if (customer_id, invoice_id) not in seen:  # the latest promise of each says when
+            seen.add((customer_id, invoice_id))
+            out.append(DunningPause(customer_id, invoice_id, "promise", None,
+                                    day + timedelta(days=1)))
+    for view in _live_plans(company_id, as_of):
+        per_invoice: dict[int, int] = defaultdict(int)
+        for item in view.items:
+            per_invoice[item.invoice_id] += item.amount
+        out += [DunningPause(view.plan.customer_id, inv, "plan", amount, None)
+                for inv, amount in sorted(per_invoice.items())]
+    replies = (_open_on(Reply.objects.filter(company_id=company_id), as_of, "received_on",
+                        "handled_on")
+               .values_list("customer_id", flat=True).distinct().order_by("customer_id"))
+    out += [DunningPause(c, None, "reply", None, None) for c in replies]
+    return out
+
+
+def plan_instalments_due(company_id: int, as_of: date) -> list[PlanInstalmentDue]:
+    """The instalments of the plans that hold on ``as_of`` with something still open on them
+    (paid ones are left out; a broken plan's are too: dunning chases its originals again).
+    The dunning run decides from each due date which reminder, if any, is due."""
+    out = []
+    for view in _live_plans(company_id, as_of):
+        p = view.plan
+        out += [PlanInstalmentDue(p.pk, p.customer_id, line.number, line.due_date, line.amount,
+                                  p.currency, still)
+                for line, still in zip(view.lines, view.progress.open, strict=True) if still]
+    return out

@@ -1,0 +1,488 @@
+"""Collections casework, written (docs/design/collections.md): disputes opened, resolved or
+rejected; promises to pay; payment plans; calls, notes and inbound replies on the customer's
+timeline; customers given to collectors.
+
+Each writer takes a batch (one item is a batch of one), checks with the pure rules of
+``domain/collections.py``, writes and audits in one transaction. What the ledger must show for
+a resolution (a credit note, a write-off, a deduction reversed) is written by the services of
+invoicing and payments, below, in the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db import transaction
+from django.db.models import F, Sum
+from django.utils import timezone
+
+from salesledger.apps.core.actors import Actor, actor_row
+from salesledger.apps.core.audit import EventSpec, audit, audit_many
+from salesledger.apps.core.models import Capability, Company, Role
+from salesledger.apps.core.selectors import user_get
+from salesledger.apps.core.services import has_capability, require_capability, require_role
+from salesledger.apps.customers.models import Channel, Communication, Customer
+from salesledger.apps.customers.selectors import customer_get
+from salesledger.apps.invoicing.models import DocKind, Instalment, Invoice
+from salesledger.apps.invoicing.selectors import invoice_get
+from salesledger.apps.invoicing.services import InvoiceInput, invoice_create, invoice_post
+from salesledger.apps.payments.adjustments.write_offs import invoice_adjust
+from salesledger.apps.payments.adjustments.writer import adjustment_reverse
+from salesledger.apps.payments.models import Adjustment
+from salesledger.domain.collections import (
+    CallOutcome,
+    DisputeReason,
+    DisputeStatus,
+    Resolution,
+    check_dispute_amount,
+    deduction_reason_of,
+    dispute_reason_of,
+    parse_choice,
+    plan_schedule,
+)
+from salesledger.domain.errors import InvalidTransition, NotFound, ValidationFailed
+from salesledger.domain.invoicing import LineInput
+from salesledger.money import Money, format_minor
+
+from .models import (
+    ATTACHMENT_MAX_BYTES,
+    Assignment,
+    Dispute,
+    DisputeAttachment,
+    PaymentPlan,
+    PlanInstalment,
+    PlanItem,
+    Promise,
+    Reply,
+)
+from .selectors import dispute_get, plans_view
+
+
+def _minor(amount: Decimal, currency: str, what: str) -> int:
+    try:
+        return Money(amount, currency).minor()
+    except ValueError:
+        raise ValidationFailed(f"{what} {amount} has more decimals than {currency} allows",
+                               field=what) from None
+
+
+def _owner(company: Company, username: str) -> Any:
+    if not username:
+        return None
+    user = user_get(username)
+    require_role(company, user, Role.CLERK)
+    return user
+
+
+def _at(company: Company, day: date) -> datetime:
+    """When an entry made for ``day`` stands on the timeline: that day, at the time of entry in
+    the company's zone (so that entries of one day keep the order they were made in)."""
+    zone = ZoneInfo(company.time_zone)
+    now = timezone.now().astimezone(zone)
+    return datetime.combine(day, now.time(), tzinfo=zone)
+
+
+# ---------------------------------------------------------------- disputes
+@dataclass(frozen=True)
+class Attachment:
+    name: str
+    mime: str
+    content: bytes
+
+
+@dataclass(frozen=True)
+class DisputeSpec:
+    invoice: str  # its number
+    reason: str
+    amount: Decimal | None = None  # None: all that is open on it
+    owner: str = ""  # a username
+    due_date: date | None = None
+    notes: str = ""
+    attachments: tuple[Attachment, ...] = field(default_factory=tuple)
+
+
+def _check_attachments(files: Sequence[Attachment]) -> None:
+    for f in files:
+        if len(f.content) > ATTACHMENT_MAX_BYTES:
+            limit = ATTACHMENT_MAX_BYTES // (1024 * 1024)
+            raise ValidationFailed(f"{f.name} is {len(f.content)} bytes: an attachment may be "
+                                   f"{limit} MB at most", field="attach")
+
+
+def _disputed_now(invoice_ids: Sequence[int]) -> dict[int, int]:
+    """What open disputes (not over deductions) already hold back of each invoice."""
+    rows = (Dispute.objects.filter(invoice_id__in=invoice_ids, status=DisputeStatus.OPEN.value,
+                                   adjustment__isnull=True)
+            .values_list("invoice_id").annotate(s=Sum("amount")).order_by())
+    return dict(rows)
+
+
+def _open_now(invoice_ids: Sequence[int]) -> dict[int, int]:
+    rows = (Instalment.objects.filter(invoice_id__in=invoice_ids)
+            .values_list("invoice_id").annotate(s=Sum(F("amount") - F("settled"))).order_by())
+    return dict(rows)
+
+
+def disputes_open(*, actor: Actor, company: Company, day: date,
+                  specs: Sequence[DisputeSpec]) -> list[Dispute]:
+    """Open disputes on posted invoices, each on part or all of what is open on its invoice
+    and not already disputed. All of them or none."""
+    require_role(company, actor, Role.CLERK)
+    with transaction.atomic():
+        invoices = [invoice_get(company, s.invoice) for s in specs]
+        for s, inv in zip(specs, invoices, strict=True):
+            if inv.kind != DocKind.INVOICE or inv.status != "posted":
+                raise InvalidTransition(f"{s.invoice} is not a posted invoice: only what a "
+                                        "customer owes can be disputed", invoice=s.invoice)
+            _check_attachments(s.attachments)
+        ids = [inv.pk for inv in invoices]
+        Instalment.objects.select_for_update().filter(invoice_id__in=ids).order_by("pk").exists()
+        open_, held = _open_now(ids), _disputed_now(ids)
+        rows, events = [], []
+        for s, inv in zip(specs, invoices, strict=True):
+            reason = parse_choice(DisputeReason, s.reason, "reason")
+            free = open_.get(inv.pk, 0) - held.get(inv.pk, 0)
+            amount = free if s.amount is None else _minor(s.amount, inv.currency, "amount")
+            check_dispute_amount(amount, free, currency=inv.currency,
+                                 where=f"{inv.number}" + (" (less what is already disputed)"
+                                                          if held.get(inv.pk) else ""))
+            held[inv.pk] = held.get(inv.pk, 0) + amount
+            rows.append(Dispute(
+                company=company, customer_id=inv.customer_id, invoice=inv,
+                currency=inv.currency, amount=amount, open_at_opening=open_.get(inv.pk, 0),
+                reason=reason.value, owner=_owner(company, s.owner), due_date=s.due_date,
+                opened_on=day, notes=s.notes, created_by=actor_row(actor)))
+        Dispute.objects.bulk_create(rows)
+        DisputeAttachment.objects.bulk_create(
+            DisputeAttachment(company=company, dispute=d, name=f.name, mime=f.mime,
+                              size=len(f.content), content=f.content)
+            for d, s in zip(rows, specs, strict=True) for f in s.attachments)
+        for d, s in zip(rows, specs, strict=True):
+            events.append(EventSpec("dispute.open", "dispute", str(d.pk), {
+                "invoice": s.invoice, "amount": format_minor(d.amount, d.currency),
+                "currency": d.currency, "reason": d.reason, "day": day.isoformat(),
+                "attachments": len(s.attachments)}))
+        audit_many(company, actor, events)
+    return rows
+
+
+def dispute_open(*, actor: Actor, company: Company, day: date, spec: DisputeSpec) -> Dispute:
+    return disputes_open(actor=actor, company=company, day=day, specs=[spec])[0]
+
+
+def disputes_from_deductions(*, company: Company, actor: Actor,
+                             adjustment_ids: Sequence[int]) -> list[Dispute]:
+    """A deduction flagged for a dispute becomes a dispute over what it settled (called when
+    payments publishes ``DeductionsDisputed``, in the deduction's transaction)."""
+    adjustments = list(Adjustment.objects.filter(company=company, pk__in=adjustment_ids)
+                       .order_by("pk"))
+    rows = [Dispute(company=company, customer_id=a.customer_id, invoice_id=a.invoice_id,
+                    currency=a.currency, amount=a.amount, open_at_opening=a.amount,
+                    reason=dispute_reason_of(a.reason_code).value, opened_on=a.date,
+                    notes=a.memo, adjustment=a, created_by=actor_row(actor))
+            for a in adjustments]
+    Dispute.objects.bulk_create(rows)
+    audit_many(company, actor, [EventSpec("dispute.open", "dispute", str(d.pk), {
+        "adjustment": d.adjustment_id, "amount": format_minor(d.amount, d.currency),
+        "currency": d.currency, "reason": d.reason, "day": d.opened_on.isoformat()})
+        for d in rows])
+    return rows
+
+
+def _locked_open(company: Company, dispute_id: int) -> Dispute:
+    dispute_get(company, dispute_id)  # NotFound names it
+    row = Dispute.objects.select_for_update().select_related("invoice").get(pk=dispute_id)
+    if row.status != DisputeStatus.OPEN.value:
+        raise InvalidTransition(f"dispute {dispute_id} is already {row.status} (on "
+                                f"{row.closed_on}): nothing to do", dispute=dispute_id)
+    return row
+
+
+def _close(company: Company, actor: Actor, row: Dispute, *, status: DisputeStatus, day: date,
+           notes: str, **data: Any) -> Dispute:
+    if day < row.opened_on:
+        raise ValidationFailed(f"dispute {row.pk} was opened on {row.opened_on}: it cannot be "
+                               f"closed on {day}", field="as_of")
+    row.status, row.closed_on, row.resolution_notes = status.value, day, notes
+    for k, v in data.items():
+        setattr(row, k, v)
+    row.save()
+    audit(company, actor, f"dispute.{'reject' if status == DisputeStatus.REJECTED else 'resolve'}",
+          "dispute", row.pk, day=day.isoformat(), resolution=row.resolution,
+          credit_note=row.credit_note.number if row.credit_note else None,
+          write_off=row.write_off_id, notes=notes)
+    return row
+
+
+def dispute_resolve(*, actor: Actor, company: Company, dispute_id: int, day: date,
+                    credit_note_lines: Sequence[LineInput] = (), credit_note: str = "",
+                    write_off: bool = False, notes: str = "") -> Dispute:
+    """The customer was right. A dispute over an invoice is settled by a credit note (issued
+    here from ``credit_note_lines``, or one already posted that corrects the invoice) or by
+    writing the amount off (a deduction accepted, reason taken from the dispute); a credit
+    note for less than the disputed amount leaves the rest owed, back in the sequence. A
+    dispute over a deduction is resolved by keeping the deduction as it stands."""
+    require_role(company, actor, Role.CLERK)
+    ways = sum((bool(credit_note_lines), bool(credit_note), write_off))
+    with transaction.atomic():
+        row = _locked_open(company, dispute_id)
+        inv = row.invoice
+        if row.adjustment_id is not None:
+            if ways:
+                raise ValidationFailed(
+                    f"dispute {dispute_id} is over a deduction that already settled "
+                    f"{format_minor(row.amount, row.currency)}: resolving it keeps the deduction "
+                    "(reject it to reverse the deduction)", dispute=dispute_id)
+            return _close(company, actor, row, status=DisputeStatus.RESOLVED, day=day,
+                          notes=notes, resolution=Resolution.DEDUCTION_KEPT.value)
+        if ways != 1:
+            raise ValidationFailed("resolve a dispute one way: a credit note (--credit-note-line "
+                                   "or --credit-note NUMBER) or --write-off", dispute=dispute_id)
+        if write_off:
+            adj = invoice_adjust(actor=actor, company=company, number=inv.number or "",
+                                 kind="deduction", day=day,
+                                 amount=Money.from_minor(row.amount, row.currency).amount,
+                                 reason_code=deduction_reason_of(row.reason),
+                                 memo=f"dispute {row.pk} resolved: {row.reason}")
+            return _close(company, actor, row, status=DisputeStatus.RESOLVED, day=day,
+                          notes=notes, resolution=Resolution.WRITE_OFF.value, write_off=adj)
+        if credit_note_lines:
+            draft = invoice_create(actor=actor, company=company, data=InvoiceInput(
+                customer_code=row.customer.code,
+                issue_date=day, lines=list(credit_note_lines), currency=inv.currency,
+                kind=DocKind.CREDIT_NOTE, corrects_number=inv.number or "",
+                notes=f"Credit for disputed invoice {inv.number} ({row.reason})"))
+            cn = invoice_post(actor=actor, company=company, invoice_id=draft.pk)
+        else:
+            cn = invoice_get(company, credit_note)
+            if cn.kind != DocKind.CREDIT_NOTE or cn.corrects_id != inv.pk:
+                raise ValidationFailed(f"{credit_note} is not a credit note correcting "
+                                       f"{inv.number}", credit_note=credit_note)
+        if cn.total > row.amount:
+            raise ValidationFailed(
+                f"the credit note ({format_minor(cn.total, cn.currency)}) is more than the "
+                f"{format_minor(row.amount, row.currency)} disputed", dispute=dispute_id)
+        return _close(company, actor, row, status=DisputeStatus.RESOLVED, day=day, notes=notes,
+                      resolution=Resolution.CREDIT_NOTE.value, credit_note=cn)
+
+
+def dispute_reject(*, actor: Actor, company: Company, dispute_id: int, day: date,
+                   notes: str = "") -> Dispute:
+    """The customer was wrong: the amount is owed and back in the dunning sequence. A disputed
+    deduction is reversed (what it settled is open again)."""
+    require_role(company, actor, Role.CLERK)
+    with transaction.atomic():
+        row = _locked_open(company, dispute_id)
+        if row.adjustment_id is not None:
+            adjustment_reverse(actor=actor, company=company, adjustment_id=row.adjustment_id,
+                               day=day, reason=f"dispute {row.pk} rejected"
+                               + (f": {notes}" if notes else ""))
+        return _close(company, actor, row, status=DisputeStatus.REJECTED, day=day, notes=notes)
+
+
+# ---------------------------------------------------------------- promises to pay
+def promise_add(*, actor: Actor, company: Company, customer: str, amount: Decimal,
+                promised_date: date, day: date, invoice: str = "", notes: str = "") -> Promise:
+    """A collector records the customer's promise to pay ``amount`` by ``promised_date``
+    (for one invoice, or on account)."""
+    require_capability(company, actor, Capability.COLLECT)
+    cust = customer_get(company, customer)
+    inv = invoice_get(company, invoice) if invoice else None
+    if inv is not None and inv.customer_id != cust.pk:
+        raise ValidationFailed(f"{invoice} is not an invoice of {customer}", invoice=invoice)
+    if promised_date < day:
+        raise ValidationFailed(f"a promise made on {day} cannot be for {promised_date}, a day "
+                               "already past", field="date")
+    currency = inv.currency if inv is not None else cust.currency
+    minor = _minor(amount, currency, "amount")
+    if minor <= 0:
+        raise ValidationFailed("the promised amount must be positive", field="amount")
+    with transaction.atomic():
+        row = Promise.objects.create(company=company, customer=cust, invoice=inv,
+                                     currency=currency, amount=minor, made_on=day,
+                                     promised_date=promised_date, notes=notes,
+                                     created_by=actor_row(actor))
+        audit(company, actor, "promise.add", "promise", row.pk, customer=cust.code,
+              invoice=invoice or None, amount=format_minor(minor, currency), currency=currency,
+              made_on=day.isoformat(), promised_date=promised_date.isoformat())
+    return row
+
+
+# ---------------------------------------------------------------- payment plans
+def plan_create(*, actor: Actor, company: Company, customer: str, day: date, instalments: int,
+                first_due: date, every_days: int = 30, invoices: Sequence[str] = (),
+                grace_days: int = 0, hold_on_break: bool = False, notes: str = ""
+                ) -> PaymentPlan:
+    """Reschedule a customer's overdue items (or the open items of ``invoices``) into
+    ``instalments`` equal parts, the first due on ``first_due``. The originals stay open in the
+    ledger and leave the dunning sequence while the plan holds."""
+    require_capability(company, actor, Capability.COLLECT)
+    cust = customer_get(company, customer)
+    if first_due < day:
+        raise ValidationFailed(f"the first instalment cannot fall due before {day}",
+                               field="first_due")
+    if grace_days < 0:
+        raise ValidationFailed("the grace period cannot be negative", field="grace")
+    with transaction.atomic():
+        Customer.objects.select_for_update().filter(pk=cust.pk).exists()
+        qs = Instalment.objects.filter(company=company, customer=cust,
+                                       settled__lt=F("amount"), invoice__kind=DocKind.INVOICE)
+        if invoices:
+            ids = [invoice_get(company, n).pk for n in invoices]
+            qs = qs.filter(invoice_id__in=ids)
+        else:
+            qs = qs.filter(due_date__lt=day)
+        items = list(qs.select_for_update().order_by("due_date", "pk"))
+        if not items:
+            raise ValidationFailed(f"{customer} has nothing "
+                                   + ("open on those invoices" if invoices else
+                                      f"overdue on {day}") + " to reschedule",
+                                   customer=customer)
+        currencies = {i.currency for i in items}
+        if len(currencies) > 1:
+            raise ValidationFailed(f"{customer}'s items are in {', '.join(sorted(currencies))}: "
+                                   "a plan is in one currency, name its invoices (--invoice)",
+                                   customer=customer)
+        _refuse_planned_twice(company, items, day)
+        currency = currencies.pop()
+        total = sum(i.amount - i.settled for i in items)
+        lines = plan_schedule(total, currency, count=instalments, first_due=first_due,
+                              every_days=every_days)
+        plan = PaymentPlan.objects.create(
+            company=company, customer=cust, currency=currency, total=total,
+            settled_before=sum(i.settled for i in items), created_on=day,
+            grace_days=grace_days, hold_on_break=hold_on_break, notes=notes,
+            created_by=actor_row(actor))
+        PlanItem.objects.bulk_create(PlanItem(company=company, plan=plan, invoice_id=i.invoice_id,
+                                              instalment=i, amount=i.amount - i.settled)
+                                     for i in items)
+        PlanInstalment.objects.bulk_create(
+            PlanInstalment(company=company, plan=plan, number=li.number, due_date=li.due_date,
+                           amount=li.amount) for li in lines)
+        audit(company, actor, "plan.create", "plan", plan.pk, customer=cust.code,
+              total=format_minor(total, currency), currency=currency, items=len(items),
+              instalments=[[li.due_date.isoformat(), format_minor(li.amount, currency)]
+                           for li in lines])
+    return plan
+
+
+def _refuse_planned_twice(company: Company, items: Sequence[Instalment], day: date) -> None:
+    taken = PaymentPlan.objects.filter(
+        company=company, items__instalment_id__in=[i.pk for i in items]).distinct()
+    live = [v.plan.pk for v in plans_view(taken, day) if v.state == "live"]
+    if live:
+        raise ValidationFailed(f"some of these items are already in payment plan {live[0]}",
+                               plan=live[0])
+
+
+# ---------------------------------------------------------------- the timeline
+def customer_note_add(*, actor: Actor, company: Company, customer: str, day: date, text: str,
+                      invoice: str = "", inbound_reply: bool = False) -> Communication:
+    """A note on the customer's timeline (anyone who writes may add one: sales, support,
+    collectors). An inbound reply to a reminder is recorded the same way and pauses dunning
+    for the customer until it is handled."""
+    require_role(company, actor, Role.CLERK)
+    if not text.strip():
+        raise ValidationFailed("write the note's text", field="text")
+    cust = customer_get(company, customer)
+    inv = _invoice_of(company, cust, invoice)
+    with transaction.atomic():
+        comm = Communication.objects.create(
+            company=company, customer=cust, at=_at(company, day),
+            channel=Channel.EMAIL if inbound_reply else Channel.NOTE,
+            direction="in" if inbound_reply else "out",
+            subject="Reply to a reminder" if inbound_reply else "Note", body=text.strip(),
+            status="awaiting" if inbound_reply else "logged", invoice=inv,
+            created_by=actor_row(actor))
+        if inbound_reply:
+            Reply.objects.create(company=company, customer=cust, communication=comm,
+                                 received_on=day)
+        audit(company, actor, "reply.record" if inbound_reply else "note.add", "communication",
+              comm.pk, customer=cust.code, invoice=invoice or None, day=day.isoformat())
+    return comm
+
+
+def _invoice_of(company: Company, cust: Customer, invoice: str) -> Invoice | None:
+    if not invoice:
+        return None
+    inv = invoice_get(company, invoice)
+    if inv.customer_id != cust.pk:
+        raise ValidationFailed(f"{invoice} is not an invoice of {cust.code}", invoice=invoice)
+    return inv
+
+
+def customer_call_log(*, actor: Actor, company: Company, customer: str, day: date,
+                      outcome: str, notes: str = "", invoice: str = "") -> Communication:
+    """A call to the customer, with its outcome and what was said."""
+    require_role(company, actor, Role.CLERK)
+    result = parse_choice(CallOutcome, outcome, "outcome")
+    cust = customer_get(company, customer)
+    inv = _invoice_of(company, cust, invoice)
+    with transaction.atomic():
+        comm = Communication.objects.create(
+            company=company, customer=cust, at=_at(company, day), channel=Channel.PHONE,
+            direction="out", subject=f"Call: {result.value.replace('_', ' ')}",
+            body=notes.strip(), status=result.value, invoice=inv, created_by=actor_row(actor))
+        audit(company, actor, "call.log", "communication", comm.pk, customer=cust.code,
+              outcome=result.value, invoice=invoice or None, day=day.isoformat())
+    return comm
+
+
+def reply_handle(*, actor: Actor, company: Company, communication_id: int, day: date) -> Reply:
+    """An inbound reply has been dealt with: dunning may resume for the customer."""
+    require_role(company, actor, Role.CLERK)
+    with transaction.atomic():
+        row = (Reply.objects.select_for_update().filter(company=company,
+                                                         communication_id=communication_id)
+               .select_related("customer").first())
+        if row is None:
+            raise NotFound(f"no inbound reply {communication_id} in {company.code} (give the id "
+                           "that `customer note --inbound-reply` answered)",
+                           reply=communication_id)
+        if row.handled_on is not None:
+            raise InvalidTransition(f"reply {communication_id} was handled on {row.handled_on}",
+                                    reply=communication_id)
+        if day < row.received_on:
+            raise ValidationFailed(f"reply {communication_id} came on {row.received_on}: it "
+                                   f"cannot be handled on {day}", field="as_of")
+        row.handled_on, row.handled_by = day, actor_row(actor)
+        row.save(update_fields=["handled_on", "handled_by"])
+        Communication.objects.filter(pk=communication_id).update(status="handled")
+        audit(company, actor, "reply.handle", "communication", communication_id,
+              customer=row.customer.code, day=day.isoformat())
+    return row
+
+
+# ---------------------------------------------------------------- the worklist
+def worklist_assign(*, actor: Actor, company: Company, customers: Sequence[str],
+                    collector: str, day: date, next_action: date | None = None
+                    ) -> list[Assignment]:
+    """Give customers to a collector (one who holds ``Capability.COLLECT``), with the day to
+    act next if known. A customer has one collector: assigning again moves it."""
+    require_role(company, actor, Role.MANAGER)
+    user = user_get(collector)
+    if not has_capability(company, user, Capability.COLLECT) or user is None:
+        raise ValidationFailed(f"{collector} may not chase customers in {company.code}: give "
+                               "them the collector role (`user role`)", collector=collector)
+    custs = [customer_get(company, c) for c in customers]
+    with transaction.atomic():
+        rows = []
+        for c in custs:
+            row, _ = Assignment.objects.update_or_create(
+                company=company, customer=c,
+                defaults={"collector": user, "assigned_on": day, "next_action_on": next_action})
+            rows.append(row)
+        audit_many(company, actor, [EventSpec("worklist.assign", "customer", str(c.pk), {
+            "customer": c.code, "collector": collector, "day": day.isoformat(),
+            "next_action": next_action.isoformat() if next_action else None}) for c in custs])
+    return rows
+
+
+__all__ = ["Attachment", "DisputeSpec", "customer_call_log", "customer_note_add",
+           "dispute_open", "dispute_reject", "dispute_resolve", "disputes_from_deductions",
+           "disputes_open", "plan_create", "promise_add", "reply_handle", "worklist_assign"]
