@@ -30,9 +30,9 @@ def casework(company: Company, add: Callable[[Problem], None]) -> None:
     """13. Plans sum to what they rescheduled; disputes within what was open; closed ones say
     how."""
     plans = (PaymentPlan.objects.filter(company=company)
-             .annotate(scheduled=_sum(PlanInstalment), items=_sum(PlanItem))
-             .filter(~Q(scheduled=F("total")) | ~Q(items=F("total")))
-             .values_list("pk", "currency", "total", "scheduled", "items"))
+             .annotate(scheduled=_sum(PlanInstalment), rescheduled=_sum(PlanItem))
+             .filter(~Q(scheduled=F("total")) | ~Q(rescheduled=F("total")))
+             .values_list("pk", "currency", "total", "scheduled", "rescheduled"))
     for pk, cur, total, scheduled, items in plans:
         add(Problem("casework", f"payment plan {pk} rescheduled {format_minor(total, cur)} but "
                                 f"its instalments sum to {format_minor(scheduled, cur)} and its "

@@ -47,7 +47,7 @@ from salesledger.domain.collections import (
 )
 from salesledger.domain.errors import InvalidTransition, NotFound, ValidationFailed
 from salesledger.domain.invoicing import LineInput
-from salesledger.money import Money, format_minor
+from salesledger.money import Money, format_minor, major_text
 
 from .models import (
     ATTACHMENT_MAX_BYTES,
@@ -164,7 +164,7 @@ def disputes_open(*, actor: Actor, company: Company, day: date,
             for d, s in zip(rows, specs, strict=True) for f in s.attachments)
         for d, s in zip(rows, specs, strict=True):
             events.append(EventSpec("dispute.open", "dispute", str(d.pk), {
-                "invoice": s.invoice, "amount": format_minor(d.amount, d.currency),
+                "invoice": s.invoice, "amount": major_text(d.amount, d.currency),
                 "currency": d.currency, "reason": d.reason, "day": day.isoformat(),
                 "attachments": len(s.attachments)}))
         audit_many(company, actor, events)
@@ -188,7 +188,7 @@ def disputes_from_deductions(*, company: Company, actor: Actor,
             for a in adjustments]
     Dispute.objects.bulk_create(rows)
     audit_many(company, actor, [EventSpec("dispute.open", "dispute", str(d.pk), {
-        "adjustment": d.adjustment_id, "amount": format_minor(d.amount, d.currency),
+        "adjustment": d.adjustment_id, "amount": major_text(d.amount, d.currency),
         "currency": d.currency, "reason": d.reason, "day": d.opened_on.isoformat()})
         for d in rows])
     return rows
@@ -308,7 +308,7 @@ def promise_add(*, actor: Actor, company: Company, customer: str, amount: Decima
                                      promised_date=promised_date, notes=notes,
                                      created_by=actor_row(actor))
         audit(company, actor, "promise.add", "promise", row.pk, customer=cust.code,
-              invoice=invoice or None, amount=format_minor(minor, currency), currency=currency,
+              invoice=invoice or None, amount=major_text(minor, currency), currency=currency,
               made_on=day.isoformat(), promised_date=promised_date.isoformat())
     return row
 
@@ -365,8 +365,8 @@ def plan_create(*, actor: Actor, company: Company, customer: str, day: date, ins
             PlanInstalment(company=company, plan=plan, number=li.number, due_date=li.due_date,
                            amount=li.amount) for li in lines)
         audit(company, actor, "plan.create", "plan", plan.pk, customer=cust.code,
-              total=format_minor(total, currency), currency=currency, items=len(items),
-              instalments=[[li.due_date.isoformat(), format_minor(li.amount, currency)]
+              total=major_text(total, currency), currency=currency, items=len(items),
+              instalments=[[li.due_date.isoformat(), major_text(li.amount, currency)]
                            for li in lines])
     return plan
 
