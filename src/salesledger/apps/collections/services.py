@@ -26,6 +26,7 @@ from salesledger.apps.core.audit import EventSpec, audit, audit_many
 from salesledger.apps.core.models import Capability, Company, Role
 from salesledger.apps.core.selectors import user_get
 from salesledger.apps.core.services import has_capability, require_capability, require_role
+from salesledger.apps.credit.services import credit_hold, signal_record
 from salesledger.apps.customers.models import Channel, Communication, Customer
 from salesledger.apps.customers.selectors import customer_get
 from salesledger.apps.invoicing.models import DocKind, Instalment, Invoice
@@ -38,6 +39,7 @@ from salesledger.domain.collections import (
     CallOutcome,
     DisputeReason,
     DisputeStatus,
+    PromiseState,
     Resolution,
     check_dispute_amount,
     deduction_reason_of,
@@ -60,7 +62,7 @@ from .models import (
     Promise,
     Reply,
 )
-from .selectors import dispute_get, plans_view
+from .selectors import PlanView, PromiseView, dispute_get, plans_view, promises_view
 
 
 def _minor(amount: Decimal, currency: str, what: str) -> int:
@@ -162,6 +164,7 @@ def disputes_open(*, actor: Actor, company: Company, day: date,
             DisputeAttachment(company=company, dispute=d, name=f.name, mime=f.mime,
                               size=len(f.content), content=f.content)
             for d, s in zip(rows, specs, strict=True) for f in s.attachments)
+        _signal_disputes(rows)
         for d, s in zip(rows, specs, strict=True):
             events.append(EventSpec("dispute.open", "dispute", str(d.pk), {
                 "invoice": s.invoice, "amount": major_text(d.amount, d.currency),
@@ -169,6 +172,14 @@ def disputes_open(*, actor: Actor, company: Company, day: date,
                 "attachments": len(s.attachments)}))
         audit_many(company, actor, events)
     return rows
+
+
+def _signal_disputes(rows: Sequence[Dispute]) -> None:
+    """What a customer disputes reaches its payment behaviour and risk (credit)."""
+    for d in rows:
+        signal_record(company_id=d.company_id, customer_id=d.customer_id,
+                      kind="dispute_opened", day=d.opened_on, invoice_id=d.invoice_id,
+                      amount=d.amount, currency=d.currency)
 
 
 def dispute_open(*, actor: Actor, company: Company, day: date, spec: DisputeSpec) -> Dispute:
@@ -187,6 +198,7 @@ def disputes_from_deductions(*, company: Company, actor: Actor,
                     notes=a.memo, adjustment=a, created_by=actor_row(actor))
             for a in adjustments]
     Dispute.objects.bulk_create(rows)
+    _signal_disputes(rows)
     audit_many(company, actor, [EventSpec("dispute.open", "dispute", str(d.pk), {
         "adjustment": d.adjustment_id, "amount": major_text(d.amount, d.currency),
         "currency": d.currency, "reason": d.reason, "day": d.opened_on.isoformat()})
@@ -307,10 +319,37 @@ def promise_add(*, actor: Actor, company: Company, customer: str, amount: Decima
                                      currency=currency, amount=minor, made_on=day,
                                      promised_date=promised_date, notes=notes,
                                      created_by=actor_row(actor))
+        signal_record(company_id=company.pk, customer_id=cust.pk, kind="promise_made", day=day,
+                      invoice_id=inv.pk if inv else None, amount=minor, currency=currency)
         audit(company, actor, "promise.add", "promise", row.pk, customer=cust.code,
               invoice=invoice or None, amount=major_text(minor, currency), currency=currency,
               made_on=day.isoformat(), promised_date=promised_date.isoformat())
     return row
+
+
+def promises_observe(*, actor: Actor, company: Company, as_of: date) -> list[PromiseView]:
+    """Record, once, the promises that were kept or broken by ``as_of`` (derived from the
+    allocations) and tell credit: its payment behaviour counts them. Run every day (by the
+    dunning run, or ``promise review``); running it again records nothing more."""
+    require_role(company, actor, Role.CLERK)
+    with transaction.atomic():
+        pending = Promise.objects.select_for_update().filter(
+            company=company, outcome="", made_on__lte=as_of).order_by("pk")
+        seen = [v for v in promises_view(pending, as_of) if v.state != PromiseState.LIVE]
+        for v in seen:
+            p = v.promise
+            p.outcome, p.observed_on = v.state.value, as_of
+            p.save(update_fields=["outcome", "observed_on"])
+            signal_record(company_id=company.pk, customer_id=p.customer_id,
+                          kind=f"promise_{v.state.value}",
+                          day=p.promised_date if v.state == PromiseState.BROKEN else as_of,
+                          invoice_id=p.invoice_id, amount=p.amount, currency=p.currency)
+        if seen:
+            audit_many(company, actor, [EventSpec(
+                f"promise.{v.state.value}", "promise", str(v.promise.pk),
+                {"paid": major_text(v.paid, v.promise.currency),
+                 "currency": v.promise.currency, "as_of": as_of.isoformat()}) for v in seen])
+    return seen
 
 
 # ---------------------------------------------------------------- payment plans
@@ -378,6 +417,35 @@ def _refuse_planned_twice(company: Company, items: Sequence[Instalment], day: da
     if live:
         raise ValidationFailed(f"some of these items are already in payment plan {live[0]}",
                                plan=live[0])
+
+
+def plans_observe(*, actor: Actor, company: Company, as_of: date) -> list[PlanView]:
+    """Record, once, the plans that a missed instalment broke by ``as_of``: credit is told
+    (``plan_broken``), and the customer is put on credit hold where the plan said so. Dunning
+    resumes on the originals by itself (``dunning_pauses`` derives it)."""
+    require_role(company, actor, Role.CLERK)
+    with transaction.atomic():
+        pending = PaymentPlan.objects.select_for_update().filter(
+            company=company, broken_on__isnull=True, created_on__lte=as_of).order_by("pk")
+        broken = [v for v in plans_view(pending, as_of) if v.state == "broken"]
+        for v in broken:
+            plan = v.plan
+            plan.broken_on = v.progress.broken_on
+            plan.save(update_fields=["broken_on"])
+            signal_record(company_id=company.pk, customer_id=plan.customer_id,
+                          kind="plan_broken", day=plan.broken_on or as_of,
+                          amount=plan.total - v.progress.paid, currency=plan.currency)
+            if plan.hold_on_break:
+                credit_hold(actor=actor, company=company, customer_id=plan.customer_id,
+                            reason=f"payment plan {plan.pk} broken on {plan.broken_on}",
+                            source="plan")
+        if broken:
+            audit_many(company, actor, [EventSpec(
+                "plan.broken", "plan", str(v.plan.pk),
+                {"broken_on": str(v.progress.broken_on), "paid": major_text(
+                    v.progress.paid, v.plan.currency), "currency": v.plan.currency})
+                for v in broken])
+    return broken
 
 
 # ---------------------------------------------------------------- the timeline
@@ -485,4 +553,5 @@ def worklist_assign(*, actor: Actor, company: Company, customers: Sequence[str],
 
 __all__ = ["Attachment", "DisputeSpec", "customer_call_log", "customer_note_add",
            "dispute_open", "dispute_reject", "dispute_resolve", "disputes_from_deductions",
-           "disputes_open", "plan_create", "promise_add", "reply_handle", "worklist_assign"]
+           "disputes_open", "plan_create", "plans_observe", "promise_add", "promises_observe",
+           "reply_handle", "worklist_assign"]

@@ -13,9 +13,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from salesledger.apps.collections.selectors import plan_get, promises_list
-from salesledger.apps.collections.services import plan_create, promise_add
+from salesledger.apps.collections.services import (
+    plan_create,
+    plans_observe,
+    promise_add,
+    promises_observe,
+)
 from salesledger.apps.core.invariants import check_company
 from salesledger.apps.core.services import membership_set
+from salesledger.apps.credit.models import CreditSignal
+from salesledger.apps.credit.selectors import on_hold
 from salesledger.domain.collections import plan_progress, plan_schedule
 from salesledger.domain.errors import PermissionDenied, ValidationFailed
 
@@ -111,3 +118,33 @@ def test_a_plan_reschedules_the_overdue_items_exactly_and_a_missed_instalment_br
     assert plan_get(company, plan.pk, as_of=day + timedelta(days=8)).state == "live"
     broken = plan_get(company, plan.pk, as_of=day + timedelta(days=9))
     assert (broken.state, broken.progress.broken_on) == ("broken", day + timedelta(days=9))
+
+
+@pytestmark_db
+def test_observed_once_kept_and_broken_promises_and_a_broken_plan_reach_credit(
+        company: Any, owner: Any, customer: Any, post_invoice: Callable[..., Any],
+        record_receipt: Callable[..., Any], allocate_to: Callable[..., Any]) -> None:
+    a = post_invoice("C001", lines=[("Pallets", 1, "500.00", "0")])
+    made = DUE + timedelta(days=1)
+    promise_add(actor=owner, company=company, customer="C001", amount=Decimal("100.00"),
+                promised_date=made + timedelta(days=2), day=made)
+    promise_add(actor=owner, company=company, customer="C001", amount=Decimal("900.00"),
+                promised_date=made + timedelta(days=2), day=made)
+    rc = record_receipt("C001", "100.00", made + timedelta(days=1))
+    allocate_to(rc.number, {a.number: "100.00"}, made + timedelta(days=1))
+    plan = plan_create(actor=owner, company=company, customer="C001", day=made, instalments=2,
+                       first_due=made + timedelta(days=5), hold_on_break=True)
+
+    seen = promises_observe(actor=owner, company=company, as_of=made + timedelta(days=3))
+    assert [v.state.value for v in seen] == ["kept", "broken"]
+    assert promises_observe(actor=owner, company=company, as_of=made + timedelta(days=9)) == []
+    assert plans_observe(actor=owner, company=company, as_of=made + timedelta(days=5)) == []
+    [v] = plans_observe(actor=owner, company=company, as_of=made + timedelta(days=6))
+    assert v.plan.pk == plan.pk
+    assert plans_observe(actor=owner, company=company, as_of=made + timedelta(days=7)) == []
+    assert sorted(CreditSignal.objects.filter(customer=customer).values_list("kind", "day")) == [
+        ("plan_broken", made + timedelta(days=6)),
+        ("promise_broken", made + timedelta(days=2)),
+        ("promise_kept", made + timedelta(days=3)),
+        ("promise_made", made), ("promise_made", made)]
+    assert [h.source for h in on_hold(company, customer.pk)] == ["plan"]
