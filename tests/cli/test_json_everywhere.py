@@ -34,6 +34,8 @@ def leaf_parsers(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()
                  ) -> Iterator[tuple[tuple[str, ...], argparse.ArgumentParser]]:
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
+            if not action.required:  # the command answers alone too (``worklist``)
+                yield path, parser
             for name, sub in action.choices.items():
                 yield from leaf_parsers(sub, (*path, name))
             return
@@ -225,6 +227,37 @@ def story(tmp: Path) -> list[tuple[str, Step]]:
         ("", lambda s: ("bank", "remittance", str(_line(s, 1)),
                         _advice(tmp, s["conseil"]["number"]))),
         ("", ("bank", "match", "--auto-apply", "--dry-run")),
+        # collections: ids from the answers
+        ("cinv", ("invoice", "create", "--customer", "C1", "--date", "2025-03-21",
+                  "--line", "Conseil;3;100;20", "--post", "--as-of", "2025-03-21")),
+        ("disp", lambda s: ("dispute", "open", s["cinv"]["number"], "--reason", "pricing",
+                            "--amount", "60", "--as-of", "2025-04-25")),
+        ("", lambda s: ("dispute", "resolve", str(s["disp"]["id"]), "--credit-note-line",
+                        "Remise;1;50;20", "--as-of", "2025-04-28")),
+        ("disp2", lambda s: ("dispute", "open", s["cinv"]["number"], "--reason", "quality",
+                             "--amount", "10", "--as-of", "2025-04-28")),
+        ("", lambda s: ("dispute", "reject", str(s["disp2"]["id"]), "--as-of", "2025-04-29")),
+        ("", ("dispute", "list")),
+        ("", lambda s: ("promise", "add", "C1", "--amount", "100", "--date", "2025-05-05",
+                        "--invoice", s["cinv"]["number"], "--as-of", "2025-04-29")),
+        ("", ("promise", "list", "--as-of", "2025-05-06")),
+        ("", ("promise", "review", "--as-of", "2025-05-06")),
+        ("plan", ("plan", "create", "C1", "--instalments", "3", "--first-due", "2025-05-15",
+                  "--as-of", "2025-05-07")),
+        ("", lambda s: ("plan", "show", str(s["plan"]["id"]), "--as-of", "2025-05-07")),
+        ("", ("plan", "list", "--as-of", "2025-06-30")),
+        ("", ("plan", "review", "--as-of", "2025-06-30")),
+        ("", ("user", "role", "bob", "collector")),
+        ("", ("worklist", "assign", "C1", "bob", "--next", "2025-05-10", "--as-of",
+              "2025-05-07")),
+        ("", ("worklist", "--as-of", "2025-06-30")),
+        ("reply", ("customer", "note", "C1", "Asked for a copy", "--inbound-reply",
+                   "--as-of", "2025-05-08")),
+        ("", lambda s: ("customer", "note", "--handled", str(s["reply"]["id"]), "--as-of",
+                        "2025-05-09")),
+        ("", ("customer", "call", "C1", "--outcome", "reached", "--notes", "will pay",
+              "--as-of", "2025-05-09")),
+        ("", ("customer", "timeline", "C1", "--as-of", "2025-06-30")),
         ("", ("credit", "settings", "--horizon-days", "30", "--thresholds", "25,50,75")),
         ("", ("credit", "limit", "set", "C1", "5000", "--reason", "annual review")),
         ("", ("credit", "limit", "set", "--company-default", "1000", "--reason", "policy")),

@@ -1,5 +1,6 @@
 """``customer add|list|show|update|contact|statement|write-off|export-data|anonymise|
-review-list|duplicates|merge|unmerge``: parsing and rendering only."""
+review-list|duplicates|merge|unmerge`` and (the collections block at the end)
+``customer note|call|timeline``: parsing and rendering only."""
 
 from __future__ import annotations
 
@@ -577,3 +578,97 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
                     "undo the merge of an alias: a customer of its own again; manager or owner")
     p.add_argument("code")
     p.add_argument("--reason")
+    _register_timeline(g, common)
+
+
+# ---------------------------------------------------------------- the timeline (collections)
+# ``customer note|call|timeline``: the exchanges with a customer and the collections casework
+# in one order (docs/design/collections.md); written and read by the collections app.
+def cmd_customer_note(args: argparse.Namespace) -> int:
+    from salesledger.apps.collections.services import customer_note_add, reply_handle
+
+    company = company_of(args)
+    actor, day = actor_of(args, company), as_of_day(args, company)
+    if args.handled is not None:
+        if args.text or args.inbound_reply:
+            raise ValidationFailed("--handled ID marks a reply handled: give no text with it")
+        reply = reply_handle(actor=actor, company=company, communication_id=args.handled,
+                             day=day)
+        if args.json:
+            emit_json({"id": args.handled, "customer": reply.customer.code, "kind": "reply",
+                       "status": "handled", "handled_on": reply.handled_on})
+        else:
+            print(f"reply {args.handled} of {reply.customer.code} handled on "
+                  f"{reply.handled_on}: reminders may resume")
+        return 0
+    if args.code is None or not args.text:
+        raise ValidationFailed("give the customer and the note: customer note CODE TEXT")
+    comm = customer_note_add(actor=actor, company=company, customer=args.code, day=day,
+                             text=args.text, invoice=args.invoice or "",
+                             inbound_reply=args.inbound_reply)
+    kind = "reply" if args.inbound_reply else "note"
+    if args.json:
+        emit_json({"id": comm.pk, "customer": args.code, "kind": kind, "day": day,
+                   "invoice": args.invoice or None, "status": comm.status})
+    elif args.inbound_reply:
+        print(f"reply {comm.pk} from {args.code} recorded: reminders to {args.code} wait "
+              f"until it is handled (customer note --handled {comm.pk})")
+    else:
+        print(f"note {comm.pk} added to {args.code}'s timeline")
+    return 0
+
+
+def cmd_customer_call(args: argparse.Namespace) -> int:
+    from salesledger.apps.collections.services import customer_call_log
+
+    company = company_of(args)
+    day = as_of_day(args, company)
+    comm = customer_call_log(actor=actor_of(args, company), company=company,
+                             customer=args.code, day=day, outcome=args.outcome,
+                             notes=args.notes or "", invoice=args.invoice or "")
+    if args.json:
+        emit_json({"id": comm.pk, "customer": args.code, "kind": "call", "day": day,
+                   "outcome": comm.status, "invoice": args.invoice or None,
+                   "notes": comm.body})
+    else:
+        print(f"call {comm.pk} to {args.code} logged: {comm.status.replace('_', ' ')}")
+    return 0
+
+
+def cmd_customer_timeline(args: argparse.Namespace) -> int:
+    from salesledger.apps.collections.selectors import customer_timeline
+
+    company = company_of(args)
+    rows = customer_timeline(company, args.code, as_of=as_of_day(args, company),
+                             invoice=args.invoice or "")
+    if args.json:
+        emit_json([{"day": e.day, "at": e.at, "kind": e.kind, "summary": e.summary,
+                    "status": e.status, "invoice": e.invoice or None, "id": e.ref}
+                   for e in rows])
+    else:
+        table([(e.day, e.kind, e.invoice, e.status, e.summary[:70]) for e in rows],
+              ["day", "what", "invoice", "status", "summary"])
+    return 0
+
+
+def _register_timeline(g: Subparsers, common: argparse.ArgumentParser) -> None:
+    p = add_command(g, common, "note", cmd_customer_note,
+                    "add a note to a customer's timeline, record an inbound reply to a "
+                    "reminder (dunning waits until it is handled), or mark one handled")
+    p.add_argument("code", nargs="?", help="customer code")
+    p.add_argument("text", nargs="?", help="the note")
+    p.add_argument("--invoice", metavar="NUMBER", help="the invoice it concerns")
+    p.add_argument("--inbound-reply", action="store_true",
+                   help="the customer answered a reminder: pause reminders until handled")
+    p.add_argument("--handled", type=int, metavar="ID",
+                   help="the reply ID has been dealt with: reminders may resume")
+    p = add_command(g, common, "call", cmd_customer_call, "log a call to a customer")
+    p.add_argument("code", help="customer code")
+    p.add_argument("--outcome", required=True,
+                   help="reached, no_answer, voicemail, wrong_number, promised or refused")
+    p.add_argument("--notes")
+    p.add_argument("--invoice", metavar="NUMBER")
+    p = add_command(g, common, "timeline", cmd_customer_timeline,
+                    "every e-mail, letter, call, note, dispute, promise and plan event, in order")
+    p.add_argument("code", help="customer code")
+    p.add_argument("--invoice", metavar="NUMBER", help="only what concerns this invoice")

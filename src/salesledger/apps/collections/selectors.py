@@ -12,29 +12,38 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import F, Min, Q, QuerySet, Sum
 
 from salesledger.apps.core.models import Company
+from salesledger.apps.credit.selectors import risk_scores
+from salesledger.apps.customers.models import Communication
 from salesledger.apps.customers.selectors import customer_get
+from salesledger.apps.invoicing.models import Instalment
 from salesledger.apps.invoicing.selectors import invoice_get
 from salesledger.apps.payments.models import Allocation
+from salesledger.apps.reporting.selectors import aging_report
 from salesledger.domain.collections import (
     PlanLine,
     PlanProgress,
     PromiseState,
+    expected_value,
     plan_progress,
     promise_state,
 )
 from salesledger.domain.errors import NotFound
+from salesledger.money import format_minor
 
-from .models import Dispute, PaymentPlan, PlanInstalment, PlanItem, Promise, Reply
+from .models import Assignment, Dispute, PaymentPlan, PlanInstalment, PlanItem, Promise, Reply
 
-__all__ = ["DunningPause", "PlanInstalmentDue", "PlanView", "PromiseView", "dispute_get",
-           "disputes_list", "dunning_pauses", "plan_get", "plan_instalments_due", "plans_list",
-           "plans_view", "promises_list", "promises_view", "replies_awaiting"]
+__all__ = ["DunningPause", "PlanInstalmentDue", "PlanView", "PromiseView", "TimelineEntry",
+           "WorklistRow", "customer_timeline", "dispute_get", "disputes_list", "dunning_pauses",
+           "plan_get", "plan_instalments_due", "plans_list", "plans_view", "promises_list",
+           "promises_view", "replies_awaiting", "worklist"]
 
 
 @dataclass(frozen=True)
@@ -255,3 +264,150 @@ def plan_instalments_due(company_id: int, as_of: date) -> list[PlanInstalmentDue
                                   p.currency, still)
                 for line, still in zip(view.lines, view.progress.open, strict=True) if still]
     return out
+
+
+# ---------------------------------------------------------------- the timeline
+@dataclass(frozen=True)
+class TimelineEntry:
+    day: date
+    at: datetime | None  # when it was recorded, for exchanges (e-mails, letters, calls, notes)
+    kind: str  # email, letter, call, note, reply, portal, dispute_opened, promise_made, ...
+    summary: str
+    status: str  # delivery status of an e-mail, outcome of a call, state of the casework
+    invoice: str  # the invoice it concerns, if one
+    ref: int  # the id of the communication, dispute, promise or plan
+
+
+_CHANNEL_KIND = {"phone": "call"}
+
+
+def customer_timeline(company: Company, code: str, *, as_of: date,
+                      invoice: str = "") -> list[TimelineEntry]:
+    """Every exchange with a customer (e-mails with their delivery status, letters, calls,
+    notes, replies) and every dispute, promise and plan event, in order, up to ``as_of``; with
+    ``invoice``, only what concerns that invoice. A fixed number of queries."""
+    customer = customer_get(company, code)
+    inv = invoice_get(company, invoice) if invoice else None
+    zone = ZoneInfo(company.time_zone)
+    out: list[TimelineEntry] = []
+    comms = Communication.objects.filter(company=company, customer=customer).select_related(
+        "invoice").order_by("at", "pk")
+    if inv is not None:
+        comms = comms.filter(invoice=inv)
+    for c in comms:
+        day = c.at.astimezone(zone).date()
+        if day > as_of:
+            continue
+        kind = "reply" if c.direction == "in" and c.status in ("awaiting", "handled") else (
+            _CHANNEL_KIND.get(c.channel, c.channel))
+        text = c.subject + (f": {c.body}" if c.body and c.channel in ("phone", "note", "email")
+                            and kind != "email" else "")
+        out.append(TimelineEntry(day, c.at, kind, text, c.status,
+                                 c.invoice.number if c.invoice else "", c.pk))
+    disputes = Dispute.objects.filter(company=company, customer=customer, opened_on__lte=as_of)
+    if inv is not None:
+        disputes = disputes.filter(invoice=inv)
+    for d in disputes.select_related("invoice", "credit_note").order_by("pk"):
+        amount = format_minor(d.amount, d.currency)
+        out.append(TimelineEntry(d.opened_on, None, "dispute_opened",
+                                 f"{amount} disputed ({d.reason})"
+                                 + (f": {d.notes}" if d.notes else ""), "open",
+                                 d.invoice.number or "", d.pk))
+        if d.closed_on is not None and d.closed_on <= as_of:
+            how = d.resolution.replace("_", " ") + (
+                f" {d.credit_note.number}" if d.credit_note else "") if d.resolution else ""
+            out.append(TimelineEntry(d.closed_on, None, f"dispute_{d.status}",
+                                     f"dispute over {amount} {d.status}"
+                                     + (f" by {how}" if how else ""), d.status,
+                                     d.invoice.number or "", d.pk))
+    promises = Promise.objects.filter(company=company, customer=customer, made_on__lte=as_of)
+    if inv is not None:
+        promises = promises.filter(invoice=inv)
+    for v in promises_view(promises.select_related("invoice").order_by("pk"), as_of):
+        p = v.promise
+        number = p.invoice.number or "" if p.invoice else ""
+        amount = format_minor(p.amount, p.currency)
+        out.append(TimelineEntry(p.made_on, None, "promise_made",
+                                 f"promised {amount} by {p.promised_date}", "live", number,
+                                 p.pk))
+        if v.state != PromiseState.LIVE:
+            out.append(TimelineEntry(p.promised_date, None, f"promise_{v.state.value}",
+                                     f"promise of {amount} {v.state.value} "
+                                     f"({format_minor(v.paid, p.currency)} paid)",
+                                     v.state.value, number, p.pk))
+    plans = PaymentPlan.objects.filter(company=company, customer=customer,
+                                       created_on__lte=as_of)
+    if inv is not None:
+        plans = plans.filter(items__invoice=inv).distinct()
+    for pv in plans_view(plans.order_by("pk"), as_of):
+        plan = pv.plan
+        out.append(TimelineEntry(plan.created_on, None, "plan_created",
+                                 f"payment plan of {format_minor(plan.total, plan.currency)} in "
+                                 f"{len(pv.lines)} instalments", pv.state, "", plan.pk))
+        if pv.progress.broken_on is not None:
+            out.append(TimelineEntry(pv.progress.broken_on, None, "plan_broken",
+                                     f"payment plan {plan.pk} broken: an instalment was missed",
+                                     "broken", "", plan.pk))
+    order = {"dispute_opened": 1, "promise_made": 1, "plan_created": 1}
+    return sorted(out, key=lambda e: (e.day, e.at is None, order.get(e.kind, 2),
+                                      e.at or datetime.min.replace(tzinfo=zone), e.ref))
+
+
+# ---------------------------------------------------------------- the worklist
+@dataclass(frozen=True)
+class WorklistRow:
+    customer_id: int
+    code: str
+    name: str
+    collector: str
+    overdue: int  # minor units of the base currency
+    days_overdue: int  # of its oldest overdue item
+    risk_class: str
+    default_probability: float
+    value: Decimal  # expected value of acting, minor units of the base currency
+    next_action: date
+    paused: tuple[str, ...]  # why part of it is out of the dunning sequence
+
+
+def worklist(company: Company, *, as_of: date, collector: str = "") -> list[WorklistRow]:
+    """Who to chase on ``as_of``: every customer with something overdue, ranked by the
+    expected value of acting (``domain.collections.expected_value``: overdue amount x the
+    default probability of credit's risk score x age), those whose next action is due first.
+    The next action is the collector's own date, else the day a promise or reply pause ends,
+    else today. Set-based: the aged receivables, the risk scores and a few queries."""
+    report = aging_report(company, as_of=as_of)
+    overdue = {c.code: report.overdue_of(c.base) for c in report.customers}
+    late = {code: (cid, name, day) for cid, code, name, day in (
+        Instalment.objects.filter(company=company, settled__lt=F("amount"), due_date__lt=as_of)
+        .values_list("customer_id", "customer__code", "customer__name")
+        .annotate(d=Min("due_date")).order_by())}
+    risks = risk_scores(company, as_of)
+    assigned = {a.customer_id: a for a in Assignment.objects.filter(company=company)
+                .select_related("collector")}
+    pauses: dict[int, list[DunningPause]] = defaultdict(list)
+    for p in dunning_pauses(company.pk, as_of):
+        pauses[p.customer_id].append(p)
+    rows = []
+    for code, amount in overdue.items():
+        if amount <= 0 or code not in late:
+            continue
+        cid, name, oldest = late[code]
+        a = assigned.get(cid)
+        who = a.collector.get_username() if a else ""
+        if collector and who != collector:
+            continue
+        risk = risks.get(cid)
+        probability = risk.default_probability if risk else 0.0
+        days = (as_of - oldest).days
+        resume = [p.until for p in pauses[cid] if p.until is not None]
+        if a is not None and a.next_action_on is not None:
+            next_action = a.next_action_on
+        elif resume:
+            next_action = max(resume)
+        else:
+            next_action = as_of
+        rows.append(WorklistRow(
+            cid, code, name, who, amount, days, risk.risk_class if risk else "",
+            probability, expected_value(amount, Decimal(str(probability)), days),
+            next_action, tuple(sorted({p.reason for p in pauses[cid]}))))
+    return sorted(rows, key=lambda r: (r.next_action > as_of, -r.value, r.code))
