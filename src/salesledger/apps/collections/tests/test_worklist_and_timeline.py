@@ -1,0 +1,104 @@
+"""The collector worklist ranked by the expected value of acting, and the customer timeline in
+order."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from salesledger.apps.collections.selectors import customer_timeline, worklist
+from salesledger.apps.collections.services import (
+    DisputeSpec,
+    customer_call_log,
+    customer_note_add,
+    dispute_open,
+    dispute_reject,
+    plan_create,
+    promise_add,
+    worklist_assign,
+)
+from salesledger.apps.core.services import membership_set
+from salesledger.apps.credit.selectors import risk_scores
+from salesledger.domain.collections import expected_value
+from salesledger.domain.errors import ValidationFailed
+
+DAY = date(2025, 3, 10)
+
+
+def test_the_expected_value_weighs_amount_probability_and_age() -> None:
+    # 1000.00 overdue 60 days at a 10 % default probability: 100000 x 0.1 x (1 + 60/30).
+    assert expected_value(100000, Decimal("0.1"), 60) == Decimal(30000)
+    assert expected_value(100000, Decimal("0.1"), 0) == 0
+    assert expected_value(0, Decimal("0.5"), 90) == 0
+
+
+@pytest.mark.django_db
+def test_the_worklist_ranks_by_expected_value_and_puts_later_actions_last(
+        company: Any, owner: Any, make_customer: Callable[..., Any],
+        post_invoice: Callable[..., Any], django_user_model: Any,
+        django_assert_max_num_queries: Any) -> None:
+    for code, price, issued in (("BIG", "900.00", DAY), ("OLD", "300.00", DAY - timedelta(90)),
+                                ("SMALL", "100.00", DAY), ("NEXT", "5000.00", DAY),
+                                ("NOTYET", "100.00", DAY + timedelta(40))):
+        make_customer(code)
+        post_invoice(code, lines=[("Goods", 1, price, "0")], issue_date=issued)
+    django_user_model.objects.create_user("cole")
+    membership_set(actor=owner, company=company, username="cole", role="collector")
+    as_of = DAY + timedelta(days=60)  # due 30 days after issue
+    worklist_assign(actor=owner, company=company, customers=["NEXT"], collector="cole",
+                    day=as_of, next_action=as_of + timedelta(days=3))
+    with django_assert_max_num_queries(30):
+        rows = worklist(company, as_of=as_of)
+    risks = risk_scores(company, as_of)
+    assert [r.code for r in rows if r.next_action <= as_of] == sorted(
+        ["BIG", "OLD", "SMALL"], key=lambda c: -next(r.value for r in rows if r.code == c))
+    for r in rows:
+        p = Decimal(str(risks[r.customer_id].default_probability))
+        assert r.value == expected_value(r.overdue, p, r.days_overdue)
+    assert {r.code: (r.overdue, r.days_overdue) for r in rows} == {
+        "BIG": (90000, 30), "OLD": (30000, 120), "SMALL": (10000, 30), "NEXT": (500000, 30)}
+    assert rows[-1].code == "NEXT" and rows[-1].collector == "cole"
+    assert [r.code for r in worklist(company, as_of=as_of, collector="cole")] == ["NEXT"]
+    django_user_model.objects.create_user("nobody")  # a user, but not of the company
+    with pytest.raises(ValidationFailed, match="may not chase customers"):
+        worklist_assign(actor=owner, company=company, customers=["BIG"], collector="nobody",
+                        day=as_of)
+
+
+@pytest.mark.django_db
+def test_the_timeline_tells_every_exchange_and_casework_event_in_order(
+        company: Any, owner: Any, customer: Any, post_invoice: Callable[..., Any]) -> None:
+    a = post_invoice("C001", lines=[("Pallets", 1, "500.00", "0")])
+    b = post_invoice("C001", lines=[("Crates", 1, "100.00", "0")])
+    due = DAY + timedelta(days=30)
+    customer_call_log(actor=owner, company=company, customer="C001", day=due + timedelta(2),
+                      outcome="no-answer")
+    customer_note_add(actor=owner, company=company, customer="C001", day=due + timedelta(1),
+                      text="Sales: client moving offices", invoice=a.number)
+    d = dispute_open(actor=owner, company=company, day=due + timedelta(3), spec=DisputeSpec(
+        invoice=b.number, reason="quantity", amount=Decimal("20.00")))
+    promise_add(actor=owner, company=company, customer="C001", invoice=a.number,
+                amount=Decimal("500.00"), promised_date=due + timedelta(6),
+                day=due + timedelta(3))
+    customer_note_add(actor=owner, company=company, customer="C001", day=due + timedelta(4),
+                      text="Please send the delivery note", inbound_reply=True)
+    dispute_reject(actor=owner, company=company, dispute_id=d.pk, day=due + timedelta(5))
+    plan_create(actor=owner, company=company, customer="C001", day=due + timedelta(8),
+                instalments=2, first_due=due + timedelta(10), every_days=10)
+    as_of = due + timedelta(days=25)
+    kinds = [(e.day - due).days for e in customer_timeline(company, "C001", as_of=as_of)]
+    assert kinds == sorted(kinds)
+    assert [(e.kind, e.invoice) for e in customer_timeline(company, "C001", as_of=as_of)] == [
+        ("note", a.number), ("call", ""), ("dispute_opened", b.number),
+        ("promise_made", a.number), ("reply", ""), ("dispute_rejected", b.number),
+        ("promise_broken", a.number), ("plan_created", ""), ("plan_broken", "")]
+    assert [e.kind for e in customer_timeline(company, "C001", as_of=as_of,
+                                              invoice=b.number)] == [
+        "dispute_opened", "dispute_rejected", "plan_created", "plan_broken"]
+    # As it stood earlier: only what had happened by then.
+    assert [e.kind for e in customer_timeline(company, "C001", as_of=due + timedelta(2))] == [
+        "note", "call"]
