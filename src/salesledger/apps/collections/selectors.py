@@ -270,7 +270,7 @@ def plan_instalments_due(company_id: int, as_of: date) -> list[PlanInstalmentDue
 @dataclass(frozen=True)
 class TimelineEntry:
     day: date
-    at: datetime | None  # when it was recorded, for exchanges (e-mails, letters, calls, notes)
+    at: datetime | None  # when it was recorded (None: derived, as a promise broken)
     kind: str  # email, letter, call, note, reply, portal, dispute_opened, promise_made, ...
     summary: str
     status: str  # delivery status of an e-mail, outcome of a call, state of the casework
@@ -279,6 +279,12 @@ class TimelineEntry:
 
 
 _CHANNEL_KIND = {"phone": "call"}
+
+
+def _on(day: date, recorded: datetime, zone: ZoneInfo) -> datetime:
+    """When casework recorded for ``day`` stands on the timeline: that day, at the time it was
+    entered (as the services date calls and notes)."""
+    return datetime.combine(day, recorded.astimezone(zone).time(), tzinfo=zone)
 
 
 def customer_timeline(company: Company, code: str, *, as_of: date,
@@ -309,7 +315,8 @@ def customer_timeline(company: Company, code: str, *, as_of: date,
         disputes = disputes.filter(invoice=inv)
     for d in disputes.select_related("invoice", "credit_note").order_by("pk"):
         amount = format_minor(d.amount, d.currency)
-        out.append(TimelineEntry(d.opened_on, None, "dispute_opened",
+        out.append(TimelineEntry(d.opened_on, _on(d.opened_on, d.created_at, zone),
+                                 "dispute_opened",
                                  f"{amount} disputed ({d.reason})"
                                  + (f": {d.notes}" if d.notes else ""), "open",
                                  d.invoice.number or "", d.pk))
@@ -327,7 +334,7 @@ def customer_timeline(company: Company, code: str, *, as_of: date,
         p = v.promise
         number = p.invoice.number or "" if p.invoice else ""
         amount = format_minor(p.amount, p.currency)
-        out.append(TimelineEntry(p.made_on, None, "promise_made",
+        out.append(TimelineEntry(p.made_on, _on(p.made_on, p.created_at, zone), "promise_made",
                                  f"promised {amount} by {p.promised_date}", "live", number,
                                  p.pk))
         if v.state != PromiseState.LIVE:
@@ -341,15 +348,16 @@ def customer_timeline(company: Company, code: str, *, as_of: date,
         plans = plans.filter(items__invoice=inv).distinct()
     for pv in plans_view(plans.order_by("pk"), as_of):
         plan = pv.plan
-        out.append(TimelineEntry(plan.created_on, None, "plan_created",
+        out.append(TimelineEntry(plan.created_on, _on(plan.created_on, plan.created_at, zone),
+                                 "plan_created",
                                  f"payment plan of {format_minor(plan.total, plan.currency)} in "
                                  f"{len(pv.lines)} instalments", pv.state, "", plan.pk))
         if pv.progress.broken_on is not None:
             out.append(TimelineEntry(pv.progress.broken_on, None, "plan_broken",
                                      f"payment plan {plan.pk} broken: an instalment was missed",
                                      "broken", "", plan.pk))
-    order = {"dispute_opened": 1, "promise_made": 1, "plan_created": 1}
-    return sorted(out, key=lambda e: (e.day, e.at is None, order.get(e.kind, 2),
+    # In a day: what was recorded, in the order it was; then what follows from it.
+    return sorted(out, key=lambda e: (e.day, e.at is None,
                                       e.at or datetime.min.replace(tzinfo=zone), e.ref))
 
 
