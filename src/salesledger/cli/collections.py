@@ -181,7 +181,7 @@ def _plan_json(v: Any) -> dict[str, Any]:
                              "amount": money(li.amount, p.currency),
                              "open": money(still, p.currency)}
                             for li, still in zip(v.lines, v.progress.open, strict=True)],
-            "items": [{"invoice": i.invoice.number, "amount": money(i.amount, p.currency)}
+            "items": [{"invoice": i.invoice, "amount": money(i.amount, p.currency)}
                       for i in v.items]}
 
 
@@ -192,7 +192,7 @@ def _show_plan(args: argparse.Namespace, v: Any) -> int:
     p = v.plan
     print(f"payment plan {p.pk} for {p.customer.code}: {money_text(p.total, p.currency)}, "
           f"{v.state}" + (f" (broken on {v.progress.broken_on})" if v.progress.broken_on else ""))
-    print("rescheduled: " + ", ".join(f"{i.invoice.number} {money_text(i.amount, p.currency)}"
+    print("rescheduled: " + ", ".join(f"{i.invoice} {money_text(i.amount, p.currency)}"
                                       for i in v.items))
     table([(li.number, li.due_date, money_text(li.amount, p.currency),
             money_text(still, p.currency)) for li, still in zip(v.lines, v.progress.open,

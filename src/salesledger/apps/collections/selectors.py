@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from django.db.models import F, Min, Q, QuerySet, Sum
@@ -117,11 +117,20 @@ def promises_list(company: Company, *, as_of: date, customer: str = "",
 
 
 # ---------------------------------------------------------------- plans
+class PlanItemRow(NamedTuple):
+    """An original open item a plan rescheduled (a tuple: a plan may hold thousands)."""
+
+    invoice_id: int
+    invoice: str  # its number
+    instalment_id: int
+    amount: int  # what was open on it when the plan was made
+
+
 @dataclass(frozen=True)
 class PlanView:
     plan: PaymentPlan
     lines: tuple[PlanLine, ...]
-    items: tuple[PlanItem, ...]
+    items: tuple[PlanItemRow, ...]
     progress: PlanProgress
 
     @property
@@ -142,10 +151,11 @@ def plans_view(plans: Iterable[PaymentPlan], as_of: date) -> list[PlanView]:
                                          .values_list("plan_id", "number", "due_date",
                                                       "amount")):
         lines[plan_id].append(PlanLine(number, due, amount))
-    items: dict[int, list[PlanItem]] = defaultdict(list)
-    for item in PlanItem.objects.filter(plan_id__in=ids).select_related("invoice").order_by(
-            "plan_id", "pk"):
-        items[item.plan_id].append(item)
+    items: dict[int, list[PlanItemRow]] = defaultdict(list)
+    for plan_id, *row in (PlanItem.objects.filter(plan_id__in=ids).order_by("plan_id", "pk")
+                          .values_list("plan_id", "invoice_id", "invoice__number",
+                                       "instalment_id", "amount")):
+        items[plan_id].append(PlanItemRow(*row))
     plans_of: dict[int, list[int]] = defaultdict(list)  # an item may be in a broken plan too
     for plan_id, its in items.items():
         for item in its:
