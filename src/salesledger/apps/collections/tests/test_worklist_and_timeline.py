@@ -9,6 +9,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from salesledger.apps.collections.selectors import customer_timeline, worklist
 from salesledger.apps.collections.services import (
@@ -102,3 +104,31 @@ def test_the_timeline_tells_every_exchange_and_casework_event_in_order(
     # As it stood earlier: only what had happened by then.
     assert [e.kind for e in customer_timeline(company, "C001", as_of=due + timedelta(2))] == [
         "note", "call"]
+
+
+@pytest.mark.django_db
+def test_the_timeline_takes_the_same_queries_however_long_it_is(
+        company: Any, owner: Any, customer: Any, post_invoice: Callable[..., Any]) -> None:
+    def count() -> int:
+        with CaptureQueriesContext(connection) as q:
+            customer_timeline(company, "C001", as_of=DAY + timedelta(days=90))
+        return len(q)
+
+    a = post_invoice("C001", lines=[("Pallets", 1, "500.00", "0")])
+    day = DAY + timedelta(days=40)
+    customer_note_add(actor=owner, company=company, customer="C001", day=day, text="first")
+    dispute_open(actor=owner, company=company, day=day,
+                 spec=DisputeSpec(invoice=a.number, reason="other", amount=Decimal("1.00")))
+    promise_add(actor=owner, company=company, customer="C001", amount=Decimal("1.00"),
+                promised_date=day, day=day)
+    plan_create(actor=owner, company=company, customer="C001", day=day, instalments=2,
+                first_due=day + timedelta(days=1))
+    few = count()
+    for n in range(5):
+        customer_call_log(actor=owner, company=company, customer="C001", day=day,
+                          outcome="voicemail", notes=f"try {n}")
+        promise_add(actor=owner, company=company, customer="C001", amount=Decimal("1.00"),
+                    promised_date=day, day=day)
+        dispute_open(actor=owner, company=company, day=day,
+                     spec=DisputeSpec(invoice=a.number, reason="other", amount=Decimal("1.00")))
+    assert count() == few
