@@ -122,7 +122,7 @@ class PlanItemRow(NamedTuple):
 
     invoice_id: int
     invoice: str  # its number
-    instalment_id: int
+    instalment_id: int  # 0 when summed per invoice
     amount: int  # what was open on it when the plan was made
 
 
@@ -140,9 +140,11 @@ class PlanView:
         return "complete" if self.progress.complete else "live"
 
 
-def plans_view(plans: Iterable[PaymentPlan], as_of: date) -> list[PlanView]:
+def plans_view(plans: Iterable[PaymentPlan], as_of: date, *,
+               items: bool = True) -> list[PlanView]:
     """Each plan with its instalments, its items and where it stands on ``as_of``: three
-    queries for any number of plans."""
+    queries for any number of plans (without ``items``, the items are summed per invoice by
+    the database instead of listed: what the dunning run needs)."""
     rows = list(plans)
     ids = [p.pk for p in rows]
     lines: dict[int, list[PlanLine]] = defaultdict(list)
@@ -151,23 +153,27 @@ def plans_view(plans: Iterable[PaymentPlan], as_of: date) -> list[PlanView]:
                                          .values_list("plan_id", "number", "due_date",
                                                       "amount")):
         lines[plan_id].append(PlanLine(number, due, amount))
-    items: dict[int, list[PlanItemRow]] = defaultdict(list)
-    for plan_id, *row in (PlanItem.objects.filter(plan_id__in=ids).order_by("plan_id", "pk")
-                          .values_list("plan_id", "invoice_id", "invoice__number",
-                                       "instalment_id", "amount")):
-        items[plan_id].append(PlanItemRow(*row))
-    plans_of: dict[int, list[int]] = defaultdict(list)  # an item may be in a broken plan too
-    for plan_id, its in items.items():
-        for item in its:
-            plans_of[item.instalment_id].append(plan_id)
+    listed: dict[int, list[PlanItemRow]] = defaultdict(list)
+    taken = PlanItem.objects.filter(plan_id__in=ids)
+    if items:
+        for plan_id, *row in (taken.order_by("plan_id", "pk")
+                              .values_list("plan_id", "invoice_id", "invoice__number",
+                                           "instalment_id", "amount")):
+            listed[plan_id].append(PlanItemRow(*row))
+    else:
+        for plan_id, invoice_id, amount in (taken.values_list("plan_id", "invoice_id")
+                                            .annotate(s=Sum("amount"))
+                                            .order_by("plan_id", "invoice_id")):
+            listed[plan_id].append(PlanItemRow(invoice_id, "", 0, amount))
+    # What was allocated on each plan's items, per day, summed by the database (an item may
+    # be in a broken plan too: each plan counts it).
     paid: dict[int, list[tuple[date, int]]] = defaultdict(list)
-    for instalment_id, day, amount in (Allocation.objects
-                                       .filter(instalment_id__in=list(plans_of), date__lte=as_of)
-                                       .values_list("instalment_id", "date")
-                                       .annotate(s=Sum("amount")).order_by()):
-        for plan_id in plans_of[instalment_id]:
-            paid[plan_id].append((day, amount))
-    return [PlanView(p, tuple(lines[p.pk]), tuple(items[p.pk]),
+    for plan_id, day, amount in (taken.filter(instalment__allocations__date__lte=as_of)
+                                 .values_list("plan_id", "instalment__allocations__date")
+                                 .annotate(s=Sum("instalment__allocations__amount"))
+                                 .order_by()):
+        paid[plan_id].append((day, amount))
+    return [PlanView(p, tuple(lines[p.pk]), tuple(listed[p.pk]),
                      plan_progress(lines[p.pk], paid[p.pk], already_settled=p.settled_before,
                                    grace_days=p.grace_days, as_of=as_of))
             for p in rows]
@@ -191,9 +197,10 @@ def plan_get(company: Company, plan_id: int, *, as_of: date) -> PlanView:
 
 
 def _live_plans(company_id: int, as_of: date) -> list[PlanView]:
+    """The plans that hold on ``as_of``, their items summed per invoice."""
     plans = PaymentPlan.objects.filter(company_id=company_id, created_on__lte=as_of).filter(
         Q(broken_on__isnull=True) | Q(broken_on__gt=as_of))
-    return [v for v in plans_view(plans, as_of) if v.state == "live"]
+    return [v for v in plans_view(plans, as_of, items=False) if v.state == "live"]
 
 
 # ---------------------------------------------------------------- disputes and replies
