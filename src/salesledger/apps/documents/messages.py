@@ -21,6 +21,7 @@ PLACEHOLDERS: dict[str, tuple[str, ...]] = {
     "credit_note": (*COMMON, "corrects", "payment_reference"),
     "quote": (*COMMON, "valid_until"),
     "statement": ("number", "company", "customer", "as_of", "balance"),
+    "reminder": ("number", "company", "customer", "as_of", "level", "items", "total"),
 }
 
 _SIGN = "\n\n{company}"
@@ -104,6 +105,41 @@ DEFAULTS: dict[str, dict[str, tuple[str, str]]] = {
                "Bom dia,\n\nJunto enviamos o seu extrato de conta em {as_of}. Saldo: "
                "{balance}.\n\nCom os melhores cumprimentos," + _SIGN),
     },
+}
+
+# A reminder (docs/design/dunning.md): {level} is the name the policy gives the level reached,
+# {items} the items listed, grouped by level, {total} what is asked for.
+DEFAULTS["reminder"] = {
+    "en": ("{level}: payment reminder from {company}",
+           "Hello,\n\nAccording to our records, the following items on your account "
+           "{number} are due or overdue as of {as_of}:\n\n{items}\n\nTotal: {total}.\n\n"
+           "If you have already paid, please disregard this message. Otherwise please pay "
+           "without delay, or reply to this message if something is wrong.\n\nKind regards,"
+           + _SIGN),
+    "fr": ("{level} : rappel de paiement de {company}",
+           "Bonjour,\n\nSauf erreur de notre part, les pièces suivantes de votre compte "
+           "{number} sont échues ou arrivent à échéance au {as_of} :\n\n{items}\n\n"
+           "Total : {total}.\n\nSi vous avez déjà réglé, merci de ne pas tenir compte de ce "
+           "message. Sinon, merci de régler sans tarder, ou de nous répondre en cas de "
+           "problème.\n\nCordialement," + _SIGN),
+    "de": ("{level}: Zahlungserinnerung von {company}",
+           "Guten Tag,\n\nnach unseren Unterlagen sind zum {as_of} folgende Posten Ihres "
+           "Kontos {number} fällig oder überfällig:\n\n{items}\n\nSumme: {total}.\n\n"
+           "Falls Sie bereits bezahlt haben, betrachten Sie diese Nachricht bitte als "
+           "gegenstandslos. Andernfalls bitten wir um umgehende Zahlung oder um Ihre Antwort, "
+           "falls etwas nicht stimmt.\n\nMit freundlichen Grüßen" + _SIGN),
+    "es": ("{level}: recordatorio de pago de {company}",
+           "Buenos días:\n\nSegún nuestros registros, las siguientes partidas de su cuenta "
+           "{number} están vencidas o vencen a {as_of}:\n\n{items}\n\nTotal: {total}.\n\n"
+           "Si ya ha pagado, no tenga en cuenta este mensaje. En caso contrario, le rogamos "
+           "que pague sin demora o que nos responda si hay algún problema.\n\nAtentamente,"
+           + _SIGN),
+    "pt": ("{level}: lembrete de pagamento de {company}",
+           "Bom dia,\n\nDe acordo com os nossos registos, os seguintes documentos da sua "
+           "conta {number} estão vencidos ou vencem em {as_of}:\n\n{items}\n\nTotal: "
+           "{total}.\n\nSe já pagou, ignore esta mensagem. Caso contrário, pedimos que pague "
+           "sem demora ou que nos responda se algo não estiver certo.\n\nCom os melhores "
+           "cumprimentos," + _SIGN),
 }
 
 

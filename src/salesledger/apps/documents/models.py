@@ -24,6 +24,7 @@ class DocumentKind(models.TextChoices):
     CREDIT_NOTE = "credit_note", "Credit note"
     QUOTE = "quote", "Quote"
     STATEMENT = "statement", "Statement"
+    REMINDER = "reminder", "Reminder"
 
 
 LANGUAGE_CHOICES = [("", "every language"), *((code, code) for code in LANGUAGES)]

@@ -16,7 +16,8 @@ See docs/design/documents.md.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
@@ -225,6 +226,46 @@ def customer_statement_pdf(*, actor: Actor, company: Company, code: str, as_of: 
                    issued_at=_midnight(company, as_of))
 
 
+# ---------------------------------------------------------------- reminder letters
+@dataclass(frozen=True)
+class ReminderGroup:
+    """The items of a reminder at one level: (number, due date, currency, amount asked)."""
+
+    name: str
+    items: tuple[tuple[str, date, str, int], ...]
+
+
+def _reminder_context(issuer: ctx.Issuer, issued: dict[str, Any], fmt: Formatter, *,
+                      as_of: date, title: str, intro: str, groups: Sequence[ReminderGroup],
+                      charges: Sequence[tuple[str, int, str]], total: str) -> dict[str, Any]:
+    t = labels_for(fmt.language)
+    out = ctx.common(issuer, fmt, kind="reminder", title=title)
+    out.update({
+        "number": issued.get("code", ""), "intro": intro, "total": total,
+        "facts": [(t["customer_code"], issued.get("code", "")), (t["date"], fmt.date(as_of))],
+        "buyer": ctx.buyer(issued, fmt),
+        "groups": [{"name": g.name, "items": [
+            {"number": n, "due_date": fmt.date(d), "amount": fmt.money(a, c),
+             "days_overdue": str(max(0, (as_of - d).days))} for n, d, c, a in g.items]}
+            for g in groups],
+        "charges": [(what, fmt.money(amount, cur)) for what, amount, cur in charges],
+    })
+    return out
+
+
+def reminder_letter_pdf(*, company: Company, customer: Customer, as_of: date, title: str,
+                        intro: str, groups: Sequence[ReminderGroup],
+                        charges: Sequence[tuple[str, int, str]], total: str) -> bytes:
+    """A reminder as a letter for the post (the ``reminder`` layout): the message's text, the
+    items grouped by level, what the reminder charges and the total asked for."""
+    fmt = Formatter(document_language(customer), customer.country or company.country)
+    context = _reminder_context(ctx.Issuer.of(company), _issued(customer), fmt, as_of=as_of,
+                                title=title, intro=intro, groups=groups, charges=charges,
+                                total=total)
+    return _render(company, "reminder", context, title=f"{title} {customer.code}",
+                   issued_at=_midnight(company, as_of), pdfa=False)
+
+
 # ---------------------------------------------------------------- customising
 def _kind(kind: str) -> str:
     if kind not in DocumentKind.values:
@@ -256,6 +297,13 @@ def sample_context(company: Company, kind: str, language: str) -> dict[str, Any]
                 "country": company.country,
                 "billing_address": {"line1": "1 Sample Street", "postal_code": "12345",
                                     "city": "Sampletown", "country": company.country}}
+    if kind == "reminder":
+        return _reminder_context(
+            issuer, customer, fmt, as_of=date(2099, 3, 1), title="Reminder",
+            intro="Hello,\n\nThe following items are overdue.",
+            groups=[ReminderGroup("Level 1", ((SAMPLE_NUMBER, date(2099, 2, 14), cur,
+                                               148147),))],
+            charges=[], total=fmt.money(148147, cur))
     if kind == "statement":
         items = [ctx.StatementItem("instalment", SAMPLE_NUMBER, date(2099, 1, 15),
                                    date(2099, 2, 14), cur, 148147, 148147)]
@@ -288,6 +336,8 @@ def _must_show(kind: str, context: dict[str, Any]) -> list[tuple[str, str]]:
     t = labels_for(context["language"])
     if kind == "statement":
         return [(t["balance"].lower(), context["balance"])]
+    if kind == "reminder":
+        return [(t["balance"].lower(), context["total"])]
     shown = [(t["number"].lower(), context["number"]), (t["total"].lower(), context["total"])]
     if kind == "invoice":
         shown.append((t["payment_reference"].lower(), context["payment_reference"]))

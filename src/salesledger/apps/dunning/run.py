@@ -1,0 +1,407 @@
+"""The dunning run of a day: select, level, charge, send (docs/design/dunning.md).
+
+read -> plan -> write, then send:
+1. Read, set-based: open items due by the day (``selectors.py``), the pairs (item, level)
+   already reminded, every customer's policy, the pauses of the collections app and the cash
+   that might already pay an item; plan with ``domain.dunning.select_reminders``.
+2. Write, one transaction per customer: the day's ``DunningNotice`` (unique per customer and
+   day), a ``DunningItem`` per item and level newly reached (unique: an item is reminded and
+   charged once per level, ever) and the fee invoice posted through the invoicing services.
+   A customer whose notice exists already is skipped, so a repeated or resumed run neither
+   reminds nor charges twice.
+3. Send every notice of the day not yet handed to the mail server: the e-mail goes through
+   the documents app (recorded on the customer's timeline, sent after commit, its outcome
+   recorded); the letter is rendered as a PDF and kept on the notice. A notice whose
+   e-mail was recorded but whose outcome was not (the process died while talking to the mail
+   server) is never sent again: it is reported, for someone to look at the mail server's log.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Max, Sum
+
+from salesledger.apps.core.actors import Actor, actor_row
+from salesledger.apps.core.audit import audit
+from salesledger.apps.core.models import Company, Role
+from salesledger.apps.core.services import require_role
+from salesledger.apps.customers.models import Customer
+from salesledger.apps.customers.selectors import customer_get
+from salesledger.apps.documents.delivery import (
+    Attachment,
+    Outgoing,
+    compose,
+    record_and_send,
+    resolve_recipients,
+)
+from salesledger.apps.documents.formatting import Formatter
+from salesledger.apps.documents.selectors import document_language
+from salesledger.apps.documents.services import ReminderGroup, reminder_letter_pdf
+from salesledger.apps.invoicing.models import Instalment
+from salesledger.domain.dunning import (
+    CustomerPlan,
+    InterestRule,
+    Skipped,
+    fee_minor,
+    interest_minor,
+    interest_parts,
+    select_reminders,
+)
+from salesledger.domain.errors import LedgerError, NoRecipients
+from salesledger.money import Money
+
+from . import charges, upstream
+from .models import DunningItem, DunningNotice, NoticeKind
+from .selectors import (
+    business_customers,
+    cash_that_may_pay,
+    interest_rules,
+    items_due,
+    lead_days,
+    policies,
+    policy_of_customers,
+    reference_rates,
+    reminded,
+)
+
+
+@dataclass
+class RunSummary:
+    as_of: date
+    send: bool
+    customers: int = 0
+    messages_sent: int = 0
+    letters: int = 0
+    calls: int = 0
+    fees: list[dict[str, Any]] = field(default_factory=list)
+    skipped: list[dict[str, Any]] = field(default_factory=list)
+    planned: list[dict[str, Any]] = field(default_factory=list)
+    problems: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"as_of": self.as_of.isoformat(), "sent": self.send,
+                "customers": self.customers, "messages_sent": self.messages_sent,
+                "letters": self.letters, "calls": self.calls, "fees": self.fees,
+                "skipped": self.skipped, "planned": self.planned, "problems": self.problems}
+
+
+def _skipped(s: Skipped, codes: dict[int, str]) -> dict[str, Any]:
+    out = {"customer": codes.get(s.customer_id, str(s.customer_id)), "item": s.number,
+           "reason": s.reason}
+    if s.detail:
+        out["detail"] = s.detail
+    return out
+
+
+def _plan_row(plan: CustomerPlan, code: str) -> dict[str, Any]:
+    return {"customer": code, "level": plan.top_level.number,
+            "channels": sorted({c for r in plan.new_items for c in r.level.channels}),
+            "items": [{"item": r.item.number, "due_date": r.item.due_date.isoformat(),
+                       "level": r.level.number, "new": r.new,
+                       "amount": Money.from_minor(r.amount, r.item.currency).to_json()}
+                      for r in plan.items]}
+
+
+def dunning_run(*, actor: Actor, company: Company, as_of: date, send: bool = False,
+                after_notice: Callable[[int], None] | None = None) -> RunSummary:
+    """Remind every customer with something newly due or overdue on ``as_of``: a preview
+    unless ``send``. ``after_notice`` is called with each notice id written (the tests'
+    place to stop a run midway)."""
+    require_role(company, actor, Role.CLERK)
+    by_id = policies(company)
+    policy_of = {cid: by_id[pid] for cid, pid in policy_of_customers(company).items()}
+    items = items_due(company, by=as_of + lead_days(by_id))
+    plans, skipped = select_reminders(
+        items, as_of=as_of, policy_of=policy_of, sent=reminded(company),
+        pauses=upstream.pauses(company, as_of), cover=cash_that_may_pay(company))
+    ids = {p.customer_id for p in plans} | {s.customer_id for s in skipped}
+    codes = dict(Customer.objects.filter(company=company, pk__in=ids)
+                 .values_list("pk", "code"))
+    summary = RunSummary(as_of, send, customers=len(plans),
+                         skipped=[_skipped(s, codes) for s in skipped],
+                         planned=[_plan_row(p, codes[p.customer_id]) for p in plans])
+    if not send:
+        return summary
+    context = _ChargeContext.read(company, [p.customer_id for p in plans])
+    for plan in plans:
+        try:
+            notice = _write_notice(actor, company, as_of, plan, context)
+        except LedgerError as exc:
+            summary.problems.append({"customer": codes[plan.customer_id], "code": exc.code,
+                                     "message": exc.message})
+            continue
+        if notice is None:
+            summary.skipped.append({"customer": codes[plan.customer_id], "item": "",
+                                    "reason": "already_reminded_today"})
+            continue
+        if notice.fee_invoice_id:
+            inv = notice.fee_invoice
+            summary.fees.append({"customer": codes[plan.customer_id], "invoice": inv.number,
+                                 "total": Money.from_minor(inv.total, inv.currency).to_json()})
+        if after_notice is not None:
+            after_notice(notice.pk)
+    _send_pending(actor, company, as_of, summary)
+    return summary
+
+
+# ---------------------------------------------------------------- charging
+@dataclass
+class _ChargeContext:
+    rates: list[tuple[date, Decimal]]
+    rules: dict[str, InterestRule]
+    customers: dict[int, tuple[bool, str, str]]
+
+    @classmethod
+    def read(cls, company: Company, customer_ids: list[int]) -> _ChargeContext:
+        return cls(reference_rates(company), interest_rules(company),
+                   business_customers(company, customer_ids))
+
+    def rule(self, customer_id: int) -> InterestRule | None:
+        _, country, _ = self.customers.get(customer_id, (False, "", ""))
+        return self.rules.get(country) or self.rules.get("")
+
+
+def _item_rows(company: Company, as_of: date, plan: CustomerPlan, ctx: _ChargeContext
+               ) -> list[DunningItem]:
+    """A row per item newly at a level, with its share of the level's fee, its interest
+    since the last day charged and the fixed compensation once per invoice."""
+    new = plan.new_items
+    inst_ids = [r.item.id for r in new]
+    charged_to = dict(DunningItem.objects.filter(company=company, instalment_id__in=inst_ids)
+                      .values("instalment_id").annotate(d=Max("interest_to"))
+                      .values_list("instalment_id", "d"))
+    compensated = set(DunningItem.objects.filter(
+        company=company, compensation__gt=0,
+        instalment__invoice_id__in=[r.item.invoice_id for r in new])
+        .values_list("instalment__invoice_id", flat=True))
+    rule = ctx.rule(plan.customer_id)
+    business, _, currency = ctx.customers.get(plan.customer_id, (False, "", ""))
+    overdue_at: dict[int, int] = {}
+    for r in new:
+        overdue_at[r.level.number] = overdue_at.get(r.level.number, 0) + r.amount
+    fee_done: set[int] = set()
+    rows = []
+    for r in new:
+        fee = 0
+        if r.item.currency != currency:
+            # Charges go on one invoice in the customer's currency; an item in another
+            # currency is reminded of, not charged for (docs/design/dunning.md).
+            rows.append(DunningItem(company=company, instalment_id=r.item.id,
+                                    level=r.level.number, amount=r.amount))
+            continue
+        if r.level.number not in fee_done:
+            fee = fee_minor(r.level, overdue_at[r.level.number])
+            fee_done.add(r.level.number)
+        interest, interest_to, compensation = 0, None, 0
+        if r.level.interest and rule is not None and r.item.due_date < as_of:
+            last = charged_to.get(r.item.id)
+            start = (last or r.item.due_date) + timedelta(days=1)
+            if start <= as_of:
+                interest = interest_minor(r.amount, interest_parts(ctx.rates, rule.margin,
+                                                                   start, as_of))
+                interest_to = as_of
+            if (business and rule.compensation and r.item.invoice_id not in compensated
+                    and rule.compensation_currency == r.item.currency):
+                compensation = rule.compensation
+                compensated.add(r.item.invoice_id)
+        rows.append(DunningItem(company=company, instalment_id=r.item.id, level=r.level.number,
+                                amount=r.amount, fee=fee, interest=interest,
+                                interest_to=interest_to, compensation=compensation))
+    return rows
+
+
+def _summary(plan: CustomerPlan) -> dict[str, Any]:
+    return {"items": [{"instalment": r.item.id, "number": r.item.number,
+                       "due_date": r.item.due_date.isoformat(), "currency": r.item.currency,
+                       "amount": r.amount, "level": r.level.number, "level_name": r.level.name,
+                       "new": r.new} for r in plan.items]}
+
+
+def _write_notice(actor: Actor, company: Company, as_of: date, plan: CustomerPlan,
+                  ctx: _ChargeContext) -> DunningNotice | None:
+    """The customer's notice of the day, its items and its fee invoice, in one transaction;
+    None if the customer has one for the day already."""
+    channels = sorted({c for r in plan.new_items for c in r.level.channels})
+    customer = Customer.objects.get(pk=plan.customer_id)
+    try:
+        with transaction.atomic():
+            notice = DunningNotice.objects.create(
+                company=company, customer=customer, kind=NoticeKind.REMINDER, day=as_of,
+                level=plan.top_level.number, channels=",".join(channels),
+                summary=_summary(plan), created_by=actor_row(actor))
+            rows = _item_rows(company, as_of, plan, ctx)
+            for row in rows:
+                row.notice = notice
+            DunningItem.objects.bulk_create(rows)
+            notice.fee_invoice = charges.fee_invoice(actor=actor, company=company,
+                                                     customer=customer, as_of=as_of,
+                                                     plan=plan, rows=rows)
+            if any(r.level.agency for r in plan.new_items):
+                notice.agency_export = agency_csv(company, customer)
+            notice.save(update_fields=["fee_invoice", "agency_export"])
+            if any(r.level.hold for r in plan.new_items):
+                upstream.hold(actor=actor, company=company, customer=customer,
+                              reason=f"dunning level {plan.top_level.number} on {as_of}")
+            audit(company, actor, "dunning.notice", "dunning_notice", notice.pk,
+                  customer=customer.code, day=as_of.isoformat(), level=notice.level,
+                  channels=channels, items=len(plan.items),
+                  fee_invoice=notice.fee_invoice.number if notice.fee_invoice else None)
+    except IntegrityError:
+        if DunningNotice.objects.filter(company=company, customer=customer,
+                                        kind=NoticeKind.REMINDER, day=as_of).exists():
+            return None
+        raise
+    return notice
+
+
+def agency_csv(company: Company, customer: Customer) -> str:
+    """The file a collection agency is handed: the customer's contact data, then each open
+    item (number, due date, currency, amount, open)."""
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(["customer", "name", "legal_name", "tax_id", "country", "email", "phone",
+                "contact", "contact_email", "contact_phone"])
+    contact = customer.contacts.order_by("pk").first()
+    w.writerow([customer.code, customer.name, customer.legal_name, customer.tax_id,
+                customer.country, customer.email, customer.phone,
+                contact.name if contact else "", contact.email if contact else "",
+                contact.phone if contact else ""])
+    w.writerow([])
+    w.writerow(["invoice", "issue_date", "due_date", "currency", "amount", "open"])
+    for inst in (Instalment.objects.filter(company=company, customer=customer)
+                 .select_related("invoice").order_by("due_date", "pk")):
+        if inst.amount > inst.settled:
+            w.writerow([inst.invoice.number, inst.invoice.issue_date, inst.due_date,
+                        inst.currency, Money.from_minor(inst.amount, inst.currency)
+                        .format_plain(), Money.from_minor(inst.amount - inst.settled,
+                                                          inst.currency).format_plain()])
+    return out.getvalue()
+
+
+# ---------------------------------------------------------------- sending
+def _groups(notice: DunningNotice) -> list[ReminderGroup]:
+    groups: dict[int, tuple[str, list[tuple[str, date, str, int]]]] = {}
+    for it in notice.summary.get("items", []):
+        name, rows = groups.setdefault(it["level"], (it["level_name"], []))
+        rows.append((it["number"], date.fromisoformat(it["due_date"]), it["currency"],
+                     it["amount"]))
+    return [ReminderGroup(name, tuple(rows)) for _, (name, rows) in
+            sorted(groups.items(), reverse=True)]
+
+
+def _texts(company: Company, notice: DunningNotice, fmt: Formatter
+           ) -> tuple[str, str, str, list[tuple[str, int, str]]]:
+    """(subject, body, total, charges) of a notice in the customer's language."""
+    groups = _groups(notice)
+    lines = []
+    totals: dict[str, int] = {}
+    for g in groups:
+        lines.append(g.name)
+        for number, due, cur, amount in g.items:
+            lines.append(f"  {number}  {fmt.date(due)}  {fmt.money(amount, cur)}")
+            totals[cur] = totals.get(cur, 0) + amount
+    fee_lines: list[tuple[str, int, str]] = []
+    if notice.fee_invoice_id:
+        inv = notice.fee_invoice
+        assert inv is not None
+        fee_lines.append((f"{inv.number}", inv.total, inv.currency))
+        totals[inv.currency] = totals.get(inv.currency, 0) + inv.total
+        lines.append(f"{inv.number}  {fmt.money(inv.total, inv.currency)}")
+    total = "; ".join(fmt.money(v, c) for c, v in sorted(totals.items()))
+    subject, body = compose(company, "reminder", fmt.language, {
+        "number": notice.customer.code, "company": company.name,
+        "customer": notice.customer.legal_name or notice.customer.name,
+        "as_of": fmt.date(notice.day), "level": groups[0].name if groups else "",
+        "items": "\n".join(lines), "total": total})
+    return subject, body, total, fee_lines
+
+
+def notice_letter(company: Company, notice: DunningNotice) -> bytes:
+    """The notice as a letter (PDF), in the customer's language."""
+    customer = notice.customer
+    fmt = Formatter(document_language(customer), customer.country or company.country)
+    subject, body, total, fee_lines = _texts(company, notice, fmt)
+    return reminder_letter_pdf(company=company, customer=customer, as_of=notice.day,
+                               title=subject, intro=body, groups=_groups(notice),
+                               charges=fee_lines, total=total)
+
+
+def _send_pending(actor: Actor, company: Company, as_of: date, summary: RunSummary) -> None:
+    unknown = list(DunningNotice.objects.filter(company=company, day=as_of,
+                                                communication__status="queued")
+                   .values_list("customer__code", flat=True))
+    pending = (DunningNotice.objects.filter(company=company, kind=NoticeKind.REMINDER,
+                                            day=as_of, communication__isnull=True)
+               .select_related("customer", "fee_invoice").order_by("pk"))
+    for notice in pending:
+        if notice.letter_sha256 or "email" not in notice.channels.split(","):
+            if not notice.letter_sha256:
+                _letter(company, notice)
+                summary.letters += 1
+            summary.calls += "call" in notice.channels.split(",")
+            continue
+        try:
+            _email(actor, company, notice, summary)
+        except NoRecipients as exc:
+            _letter(company, notice)
+            summary.letters += 1
+            summary.skipped.append({"customer": notice.customer.code, "item": "",
+                                    "reason": "no_email_address", "detail": exc.message})
+        summary.calls += "call" in notice.channels.split(",")
+    for code in unknown:
+        summary.skipped.append({"customer": code, "item": "", "reason": "outcome_unknown",
+                                "detail": "the run stopped while the mail server had the "
+                                "message: check its log before sending again"})
+
+
+def _letter(company: Company, notice: DunningNotice) -> bytes:
+    pdf = notice_letter(company, notice)
+    notice.letter_pdf, notice.letter_sha256 = pdf, hashlib.sha256(pdf).hexdigest()
+    notice.save(update_fields=["letter_pdf", "letter_sha256"])
+    return pdf
+
+
+def _email(actor: Actor, company: Company, notice: DunningNotice, summary: RunSummary) -> None:
+    customer = notice.customer
+    recipients = resolve_recipients(customer, None)
+    language = document_language(customer)
+    fmt = Formatter(language, customer.country or company.country)
+    subject, body, _, _ = _texts(company, notice, fmt)
+    files: tuple[Attachment, ...] = ()
+    if "letter" in notice.channels.split(","):
+        pdf = _letter(company, notice)
+        summary.letters += 1
+        files = (Attachment("pdf", f"reminder-{customer.code}-{notice.day}.pdf", pdf,
+                            "application/pdf", notice.letter_sha256),)
+    with transaction.atomic():
+        comm = record_and_send(actor=actor, company=company, customer=customer,
+                               outgoing=Outgoing(subject, body, tuple(recipients), language,
+                                                 files),
+                               action="dunning.remind", entity="dunning_notice",
+                               entity_id=notice.pk, as_of=notice.day)
+        notice.communication = comm
+        notice.save(update_fields=["communication"])
+    comm.refresh_from_db()
+    # Handed to the mail server (or, inside a caller's transaction, to be after its commit).
+    if comm.status not in ("bounced", "failed"):
+        summary.messages_sent += 1
+    else:
+        summary.problems.append({"customer": customer.code, "code": "delivery_failed",
+                                 "message": f"{comm.status}: {comm.status_detail}"})
+
+
+def fees_total(company: Company, customer_code: str) -> dict[str, int]:
+    """What dunning charged a customer, by kind (minor units): the tests' hand check."""
+    customer = customer_get(company, customer_code)
+    agg = DunningItem.objects.filter(company=company, notice__customer=customer).aggregate(
+        fee=Sum("fee"), interest=Sum("interest"), compensation=Sum("compensation"))
+    return {k: v or 0 for k, v in agg.items()}

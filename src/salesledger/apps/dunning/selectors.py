@@ -1,0 +1,203 @@
+"""Readers of dunning: policies, rates, and what a run reads, set-based (docs/design/dunning.md).
+
+A run reads four sets with one query each, whatever the number of customers: the open
+instalments due by the day (or due within the first level's lead for a friendly reminder),
+the (item, level) pairs already reminded, the policy of every customer (its own, else its
+parent's, else the company's default) and the cash that might already pay an item.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db import connection
+from django.db.models import F, Q, Sum
+
+from salesledger.apps.banking.models import LineMatch, LineStatus, StatementLine
+from salesledger.apps.core.models import Company
+from salesledger.apps.customers.models import Customer
+from salesledger.apps.invoicing.models import DocKind, Instalment, Invoice
+from salesledger.apps.payments.models import Receipt
+from salesledger.domain.dunning import InterestRule as Rule
+from salesledger.domain.dunning import Item, Level, Policy
+from salesledger.domain.errors import NotFound
+
+from .models import (
+    DunningItem,
+    DunningLevel,
+    DunningNotice,
+    DunningPolicy,
+    InterestRule,
+    PolicyAssignment,
+    ReferenceRate,
+)
+
+
+def _level(row: DunningLevel) -> Level:
+    return Level(row.number, row.days, row.name, tuple(filter(None, row.channels.split(","))),
+                 row.fee_fixed, Decimal(row.fee_percent), row.interest, row.hold, row.agency)
+
+
+def policies(company: Company) -> dict[int, Policy]:
+    """Every policy of the company by id, with its levels."""
+    levels: dict[int, list[Level]] = {}
+    for row in DunningLevel.objects.filter(company=company).order_by("policy_id", "number"):
+        levels.setdefault(row.policy_id, []).append(_level(row))
+    return {p.pk: Policy(p.code, tuple(levels.get(p.pk, ())), p.min_amount)
+            for p in DunningPolicy.objects.filter(company=company)}
+
+
+def policy_list(company: Company) -> list[dict[str, Any]]:
+    counts = dict(PolicyAssignment.objects.filter(company=company).values("policy_id")
+                  .annotate(n=Sum(1)).values_list("policy_id", "n"))
+    out = []
+    by_id = policies(company)
+    for p in DunningPolicy.objects.filter(company=company).order_by("code"):
+        out.append({"code": p.code, "name": p.name, "default": p.is_default,
+                    "levels": len(by_id[p.pk].levels), "customers": counts.get(p.pk, 0),
+                    "min_amount": p.min_amount})
+    return out
+
+
+def policy_show(company: Company, code: str) -> dict[str, Any]:
+    p = DunningPolicy.objects.filter(company=company, code=code).first()
+    if p is None:
+        raise NotFound(f"no dunning policy {code}", policy=code)
+    return {"code": p.code, "name": p.name, "default": p.is_default,
+            "min_amount": p.min_amount,
+            "levels": [{"number": lv.number, "days": lv.days, "name": lv.name,
+                        "channels": list(lv.channels), "fee_fixed": lv.fee_fixed,
+                        "fee_percent": str(lv.fee_percent), "interest": lv.interest,
+                        "hold": lv.hold, "agency": lv.agency}
+                       for lv in policies(company)[p.pk].levels]}
+
+
+def policy_of_customers(company: Company) -> dict[int, int]:
+    """customer id -> policy id: its own, else its parent's (its group), else the default.
+    Customers with none of these are not dunned."""
+    own = dict(PolicyAssignment.objects.filter(company=company)
+               .values_list("customer_id", "policy_id"))
+    default = (DunningPolicy.objects.filter(company=company, is_default=True)
+               .values_list("pk", flat=True).first())
+    out = {}
+    for cid, parent in Customer.objects.filter(company=company, is_active=True).values_list(
+            "pk", "parent_id"):
+        pid = own.get(cid) or (own.get(parent) if parent else None) or default
+        if pid:
+            out[cid] = pid
+    return out
+
+
+def items_due(company: Company, *, by: date) -> list[Item]:
+    """The open instalments due on or before ``by``, in one query over the open-items index
+    (what is open now: the cached settled amount)."""
+    inst, inv = Instalment._meta.db_table, Invoice._meta.db_table
+    sql = (f"SELECT i.id, i.customer_id, i.invoice_id, v.number, i.due_date, i.currency, "
+           f"i.amount - i.settled FROM {inst} i JOIN {inv} v ON v.id = i.invoice_id "
+           f"WHERE i.company_id = %s AND i.due_date <= %s AND i.amount > i.settled")
+    with connection.cursor() as cur:
+        cur.execute(sql, [company.pk, by])
+        rows = cur.fetchall()
+    return [Item(r[0], r[1], r[2], r[3] or "", r[4] if isinstance(r[4], date)
+                 else date.fromisoformat(r[4]), r[5], r[6]) for r in rows]
+
+
+def reminded(company: Company) -> set[tuple[int, int]]:
+    """The (instalment, level) pairs already reminded."""
+    return set(DunningItem.objects.filter(company=company).values_list("instalment_id",
+                                                                       "level"))
+
+
+def cash_that_may_pay(company: Company) -> dict[tuple[int, str], int]:
+    """(customer, currency) -> the largest sum that might already pay an item of the
+    customer: what is left of its receipts and credit notes, plus the money in of statement
+    lines not yet applied that the matcher tied to it."""
+    out: dict[tuple[int, str], int] = {}
+    for cid, cur, left in (Receipt.objects.filter(company=company, amount__gt=F("allocated"))
+                           .values("customer_id", "currency")
+                           .annotate(s=Sum(F("amount") - F("allocated")))
+                           .values_list("customer_id", "currency", "s")):
+        out[(cid, cur)] = out.get((cid, cur), 0) + left
+    for cid, cur, left in (Invoice.objects.filter(company=company, kind=DocKind.CREDIT_NOTE,
+                                                  status="posted", total__gt=F("allocated"))
+                           .values("customer_id", "currency")
+                           .annotate(s=Sum(F("total") - F("allocated")))
+                           .values_list("customer_id", "currency", "s")):
+        out[(cid, cur)] = out.get((cid, cur), 0) + left
+    lines = (LineMatch.objects.filter(company=company, customer__isnull=False,
+                                      status__in=[LineStatus.UNMATCHED, LineStatus.SUGGESTED],
+                                      line__amount__gt=0)
+             .values("customer_id", "line__currency").annotate(s=Sum("line__amount"))
+             .values_list("customer_id", "line__currency", "s"))
+    for cid, cur, left in lines:
+        out[(cid, cur)] = out.get((cid, cur), 0) + left
+    return out
+
+
+def unmatched_lines_count(company: Company) -> int:
+    """Statement lines the matcher could tie to no customer: a warning for the run."""
+    matched = LineMatch.objects.filter(company=company).exclude(
+        status=LineStatus.UNMATCHED, customer__isnull=True).values("line_id")
+    return (StatementLine.objects.filter(company=company, amount__gt=0)
+            .exclude(pk__in=matched).count())
+
+
+def reference_rates(company: Company) -> list[tuple[date, Decimal]]:
+    return [(d, Decimal(p)) for d, p in ReferenceRate.objects.filter(company=company)
+            .order_by("valid_from").values_list("valid_from", "percent")]
+
+
+def rate_list(company: Company) -> list[dict[str, Any]]:
+    return [{"valid_from": r.valid_from.isoformat(), "percent": str(r.percent),
+             "source": r.source}
+            for r in ReferenceRate.objects.filter(company=company).order_by("valid_from")]
+
+
+def interest_rules(company: Company) -> dict[str, Rule]:
+    """country ("" for the others) -> its rule; none: no statutory interest is charged."""
+    return {r.country: Rule(Decimal(r.margin), r.compensation, r.compensation_currency)
+            for r in InterestRule.objects.filter(company=company)}
+
+
+def interest_rule_list(company: Company) -> list[dict[str, Any]]:
+    return [{"country": r.country or "*", "margin": str(r.margin),
+             "compensation": r.compensation, "currency": r.compensation_currency}
+            for r in InterestRule.objects.filter(company=company).order_by("country")]
+
+
+def history(company: Company, *, customer_code: str = "", limit: int = 100
+            ) -> list[dict[str, Any]]:
+    qs = DunningNotice.objects.filter(company=company).select_related(
+        "customer", "fee_invoice", "communication")
+    if customer_code:
+        qs = qs.filter(customer__code=customer_code)
+    return [{"id": n.pk, "day": n.day.isoformat(), "kind": n.kind, "customer": n.customer.code,
+             "level": n.level, "channels": n.channels.split(",") if n.channels else [],
+             "items": n.summary.get("items", []),
+             "fee_invoice": n.fee_invoice.number if n.fee_invoice else None,
+             "email": n.communication.status if n.communication else None,
+             "letter": bool(n.letter_sha256), "agency": bool(n.agency_export)}
+            for n in qs.order_by("-day", "customer__code")[:limit]]
+
+
+def notice_get(company: Company, notice_id: int) -> DunningNotice:
+    n = DunningNotice.objects.filter(company=company, pk=notice_id).first()
+    if n is None:
+        raise NotFound(f"no dunning notice {notice_id}", notice=notice_id)
+    return n
+
+
+def lead_days(by_id: dict[int, Policy]) -> timedelta:
+    return timedelta(days=max((p.lead_days for p in by_id.values()), default=0))
+
+
+def business_customers(company: Company, ids: list[int]
+                       ) -> dict[int, tuple[bool, str, str]]:
+    """customer id -> (is a business, country, currency): a business has a VAT or
+    registration number (the EU late-payment directive's fixed compensation is owed by
+    businesses only)."""
+    return {cid: (bool(tax or legal), country, cur) for cid, tax, legal, country, cur in
+            Customer.objects.filter(Q(company=company) & Q(pk__in=ids))
+            .values_list("pk", "tax_id", "legal_id", "country", "currency")}

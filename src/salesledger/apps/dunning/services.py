@@ -1,0 +1,171 @@
+"""Writers of dunning settings: policies and their levels, which customer follows which, the
+reference rates and the late-payment interest rules (docs/design/dunning.md). The run itself is
+in ``run.py``. Each writer checks with the pure rules of ``domain/dunning.py`` and audits in
+its transaction."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from django.db import IntegrityError, transaction
+
+from salesledger.apps.core.actors import Actor
+from salesledger.apps.core.audit import audit
+from salesledger.apps.core.models import Company, Role
+from salesledger.apps.core.services import require_role
+from salesledger.apps.customers.selectors import customer_get
+from salesledger.domain.dunning import Level, check_levels
+from salesledger.domain.errors import DuplicateCode, NotFound, ValidationFailed
+
+from .models import DunningLevel, DunningPolicy, InterestRule, PolicyAssignment, ReferenceRate
+
+
+def policy_add(*, actor: Actor, company: Company, code: str, name: str, levels: list[Level],
+               min_amount: int = 0, default: bool = False) -> DunningPolicy:
+    """Add a policy with its levels (numbered in order of their days); ``default`` makes it
+    the company's default, in place of the one before."""
+    require_role(company, actor, Role.MANAGER)
+    code = code.strip()
+    if not code:
+        raise ValidationFailed("a policy needs a code", field="code")
+    if min_amount < 0:
+        raise ValidationFailed("the minimum amount cannot be negative", field="min_amount")
+    checked = check_levels(levels)
+    with transaction.atomic():
+        if DunningPolicy.objects.filter(company=company, code=code).exists():
+            raise DuplicateCode(f"there is already a dunning policy {code}", code=code)
+        if default:
+            DunningPolicy.objects.filter(company=company, is_default=True).update(
+                is_default=False)
+        policy = DunningPolicy.objects.create(company=company, code=code, name=name,
+                                              min_amount=min_amount, is_default=default)
+        DunningLevel.objects.bulk_create(
+            DunningLevel(company=company, policy=policy, number=lv.number, days=lv.days,
+                         name=lv.name, channels=",".join(lv.channels), fee_fixed=lv.fee_fixed,
+                         fee_percent=lv.fee_percent, interest=lv.interest, hold=lv.hold,
+                         agency=lv.agency) for lv in checked)
+        audit(company, actor, "dunning.policy_add", "dunning_policy", policy.pk, code=code,
+              default=default, min_amount=str(min_amount),
+              levels=[{"number": lv.number, "days": lv.days, "channels": list(lv.channels),
+                       "fee_fixed": str(lv.fee_fixed), "fee_percent": str(lv.fee_percent),
+                       "interest": lv.interest, "hold": lv.hold, "agency": lv.agency}
+                      for lv in checked])
+    return policy
+
+
+def _policy(company: Company, code: str) -> DunningPolicy:
+    policy = DunningPolicy.objects.filter(company=company, code=code).first()
+    if policy is None:
+        raise NotFound(f"no dunning policy {code}", policy=code)
+    return policy
+
+
+def policy_assign(*, actor: Actor, company: Company, policy_code: str,
+                  customer_code: str = "", default: bool = False, clear: bool = False
+                  ) -> str:
+    """Make a policy the company's default, or a customer's own (and so its group's, for the
+    customers whose parent it is); ``clear`` removes a customer's own policy."""
+    require_role(company, actor, Role.MANAGER)
+    with transaction.atomic():
+        if clear:
+            customer = customer_get(company, customer_code)
+            PolicyAssignment.objects.filter(company=company, customer=customer).delete()
+            audit(company, actor, "dunning.policy_clear", "customer", customer.pk)
+            return f"{customer.code} follows its group's or the company's default policy"
+        policy = _policy(company, policy_code)
+        if default:
+            DunningPolicy.objects.filter(company=company, is_default=True).update(
+                is_default=False)
+            DunningPolicy.objects.filter(pk=policy.pk).update(is_default=True)
+            audit(company, actor, "dunning.policy_default", "dunning_policy", policy.pk)
+            return f"{policy.code} is the company's default policy"
+        customer = customer_get(company, customer_code)
+        PolicyAssignment.objects.update_or_create(company=company, customer=customer,
+                                                  defaults={"policy": policy})
+        audit(company, actor, "dunning.policy_assign", "customer", customer.pk,
+              policy=policy.code)
+        return f"{customer.code} (and its group) follows {policy.code}"
+
+
+# ---------------------------------------------------------------- rates and interest
+def parse_percent(text: str, what: str) -> Decimal:
+    try:
+        value = Decimal(str(text).strip().rstrip("%"))
+    except InvalidOperation:
+        raise ValidationFailed(f"{what}: {text!r} is not a percentage") from None
+    if not value.is_finite() or not Decimal(-100) < value < Decimal(100):
+        raise ValidationFailed(f"{what}: {text!r} is not a percentage")
+    return value
+
+
+@dataclass(frozen=True)
+class RateRow:
+    valid_from: date
+    percent: Decimal
+    source: str = ""
+
+
+def rates_add(*, actor: Actor, company: Company, rows: list[RateRow]) -> int:
+    """Add reference rates; a day that already has one is refused (rates are history: a wrong
+    one is corrected by hand in the table, never silently replaced)."""
+    require_role(company, actor, Role.MANAGER)
+    days = [r.valid_from for r in rows]
+    if len(set(days)) != len(days):
+        raise ValidationFailed("a day is given twice", field="valid_from")
+    try:
+        with transaction.atomic():
+            ReferenceRate.objects.bulk_create(
+                ReferenceRate(company=company, valid_from=r.valid_from, percent=r.percent,
+                              source=r.source[:60]) for r in rows)
+            audit(company, actor, "dunning.rates_add", "company", company.pk,
+                  rates=[[r.valid_from.isoformat(), str(r.percent)] for r in rows])
+    except IntegrityError:
+        taken = sorted(ReferenceRate.objects.filter(company=company, valid_from__in=days)
+                       .values_list("valid_from", flat=True))
+        raise ValidationFailed("there is already a reference rate from "
+                               + ", ".join(d.isoformat() for d in taken),
+                               field="valid_from") from None
+    return len(rows)
+
+
+def rates_read_csv(text: str) -> list[RateRow]:
+    """``valid_from,percent[,source]`` rows with a header line; every bad line is reported."""
+    reader = csv.DictReader(io.StringIO(text))
+    if not reader.fieldnames or not {"valid_from", "percent"} <= set(reader.fieldnames):
+        raise ValidationFailed("the rate file needs a header with valid_from and percent "
+                               "(and optionally source)", field="file")
+    rows, problems = [], []
+    for n, row in enumerate(reader, start=2):
+        try:
+            day = date.fromisoformat((row.get("valid_from") or "").strip())
+            rows.append(RateRow(day, parse_percent(row.get("percent") or "", "percent"),
+                                (row.get("source") or "").strip()))
+        except (ValueError, ValidationFailed) as exc:
+            problems.append(f"line {n}: {getattr(exc, 'message', exc)}")
+    if problems:
+        raise ValidationFailed("the rate file has errors: " + "; ".join(problems),
+                               field="file")
+    if not rows:
+        raise ValidationFailed("the rate file has no rates", field="file")
+    return rows
+
+
+def interest_rule_set(*, actor: Actor, company: Company, country: str, margin: Decimal,
+                      compensation: int, compensation_currency: str) -> InterestRule:
+    """Set the late-payment interest of the customers in ``country`` ("" for every other)."""
+    require_role(company, actor, Role.MANAGER)
+    if compensation < 0:
+        raise ValidationFailed("the compensation cannot be negative", field="compensation")
+    with transaction.atomic():
+        rule, _ = InterestRule.objects.update_or_create(
+            company=company, country=country.upper(),
+            defaults={"margin": margin, "compensation": compensation,
+                      "compensation_currency": compensation_currency.upper()})
+        audit(company, actor, "dunning.interest_set", "interest_rule", rule.pk,
+              country=country.upper() or "*", margin=str(margin),
+              compensation=str(compensation), currency=compensation_currency.upper())
+    return rule

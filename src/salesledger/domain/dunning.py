@@ -1,0 +1,290 @@
+"""Dunning: which open item is at which reminder level on a day, what a reminder run sends to
+each customer, and what it charges (docs/design/dunning.md).
+
+A policy is a list of levels, each reached a number of days after an item's due date (a
+negative number is a friendly reminder before it is due). On a day, an item is at the highest
+level whose day has come. A customer receives one message per run, listing every item due or
+overdue grouped by level, when at least one item has reached a level it was never reminded at
+(the unique key of the ledger is (item, level)); the items paused (disputed, promised, in a
+plan, possibly already paid) are left out and said why; a message whose total is under the
+policy's minimum is not sent.
+
+Charges, each once per item and level:
+- a fee of the level, fixed or a percentage of the overdue amount of the items that reached it;
+- statutory late-payment interest (Directive 2011/7/EU, art. 2(6) and 3-4; in France, Code de
+  commerce L441-10): the reference rate plus a margin (8 points) pro rata temporis, simple
+  interest on the open amount per day late over a 365-day year. The reference rate of each
+  half-year is the one in force on its first day (1 January, 1 July), so a period that spans
+  half-years is charged at each half's rate;
+- the fixed compensation for recovery costs (art. 6; EUR 40 in France, D441-5), once per
+  invoice, for business customers only.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from salesledger.domain.errors import ValidationFailed
+
+CHANNELS = ("email", "letter", "call")
+YEAR_DAYS = Decimal(365)
+STATUTORY_MARGIN = Decimal(8)
+
+
+@dataclass(frozen=True)
+class Level:
+    number: int
+    days: int
+    name: str = ""
+    channels: tuple[str, ...] = ("email",)
+    fee_fixed: int = 0  # minor units of the item's currency
+    fee_percent: Decimal = Decimal(0)
+    interest: bool = False
+    hold: bool = False
+    agency: bool = False
+
+
+@dataclass(frozen=True)
+class Policy:
+    code: str
+    levels: tuple[Level, ...]
+    min_amount: int = 0  # minor units: a message for less is not sent
+
+    @property
+    def lead_days(self) -> int:
+        """How many days before its due date an item may first be reminded of (0 if none)."""
+        return max(0, -min((lv.days for lv in self.levels), default=0))
+
+
+def check_levels(levels: Sequence[Level]) -> tuple[Level, ...]:
+    """Levels in order of their days, numbered 1..n; refused when two share a day, a channel is
+    unknown, a fee is negative or only the last level hands over to an agency."""
+    if not levels:
+        raise ValidationFailed("a dunning policy needs at least one level", field="level")
+    ordered = sorted(levels, key=lambda lv: lv.days)
+    days = [lv.days for lv in ordered]
+    if len(set(days)) != len(days):
+        raise ValidationFailed("two levels of a policy fall on the same day", field="level")
+    out = []
+    for n, lv in enumerate(ordered, start=1):
+        if not lv.channels or any(c not in CHANNELS for c in lv.channels):
+            raise ValidationFailed(f"level at day {lv.days}: channels are among "
+                                   + ", ".join(CHANNELS), field="level")
+        if lv.fee_fixed < 0 or lv.fee_percent < 0:
+            raise ValidationFailed(f"level at day {lv.days}: a fee cannot be negative",
+                                   field="level")
+        if lv.fee_fixed and lv.fee_percent:
+            raise ValidationFailed(f"level at day {lv.days}: a fee is fixed or a percentage, "
+                                   "not both", field="level")
+        if lv.agency and n != len(ordered):
+            raise ValidationFailed("only the last level can hand the file to a collection "
+                                   "agency", field="level")
+        if lv.days < 0 and (lv.fee_fixed or lv.fee_percent or lv.interest or lv.hold):
+            raise ValidationFailed(f"level at day {lv.days}: nothing is charged before the "
+                                   "due date", field="level")
+        out.append(Level(n, lv.days, lv.name or f"Level {n}", tuple(lv.channels),
+                         lv.fee_fixed, lv.fee_percent, lv.interest, lv.hold, lv.agency))
+    return tuple(out)
+
+
+def level_on(policy: Policy, due_date: date, as_of: date) -> Level | None:
+    """The level an item due on ``due_date`` is at on ``as_of``: the last one whose day has
+    come (None before the first)."""
+    late = (as_of - due_date).days
+    days = [lv.days for lv in policy.levels]
+    i = bisect.bisect_right(days, late)
+    return policy.levels[i - 1] if i else None
+
+
+# ---------------------------------------------------------------- interest
+@dataclass(frozen=True)
+class InterestRule:
+    """Late-payment interest for a company (and a customer country)."""
+
+    margin: Decimal = STATUTORY_MARGIN  # points over the reference rate
+    compensation: int = 0  # minor units per invoice, business customers only
+    compensation_currency: str = ""
+
+
+def _half_start(day: date) -> date:
+    return date(day.year, 1 if day.month <= 6 else 7, 1)
+
+
+def _next_half(day: date) -> date:
+    return date(day.year, 7, 1) if day.month <= 6 else date(day.year + 1, 1, 1)
+
+
+def rate_on(rates: Sequence[tuple[date, Decimal]], day: date) -> Decimal | None:
+    """The reference rate in force on ``day`` from a table of (valid from, percent), sorted."""
+    i = bisect.bisect_right([d for d, _ in rates], day)
+    return rates[i - 1][1] if i else None
+
+
+@dataclass(frozen=True)
+class InterestPart:
+    start: date  # first day charged
+    end: date  # last day charged
+    days: int
+    percent: Decimal  # reference rate + margin
+
+
+def interest_parts(rates: Sequence[tuple[date, Decimal]], margin: Decimal, start: date,
+                   end: date) -> list[InterestPart]:
+    """The days from ``start`` to ``end`` inclusive cut at half-years, each with its yearly
+    percent (the reference rate in force on the half-year's first day, plus the margin).
+    Raises when a half-year has no reference rate: rates are never guessed."""
+    parts: list[InterestPart] = []
+    day = start
+    while day <= end:
+        stop = min(end, _next_half(day) - timedelta(days=1))
+        ref = rate_on(rates, _half_start(day))
+        if ref is None:
+            raise ValidationFailed(
+                f"no reference rate in force on {_half_start(day)}: add one with "
+                "'dunning rate add' or 'dunning rate import'", field="rate")
+        parts.append(InterestPart(day, stop, (stop - day).days + 1, ref + margin))
+        day = stop + timedelta(days=1)
+    return parts
+
+
+def interest_minor(open_amount: int, parts: Iterable[InterestPart]) -> int:
+    """Simple interest on ``open_amount`` (minor units) over the parts, rounded half up once
+    at the end."""
+    total = sum((Decimal(open_amount) * p.percent / 100 * p.days / YEAR_DAYS for p in parts),
+                Decimal(0))
+    return int(total.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def fee_minor(level: Level, overdue: int) -> int:
+    """The fee a level charges on ``overdue`` (minor units)."""
+    if level.fee_fixed:
+        return level.fee_fixed
+    if level.fee_percent:
+        return int((Decimal(overdue) * level.fee_percent / 100)
+                   .quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    return 0
+
+
+# ---------------------------------------------------------------- selecting
+@dataclass(frozen=True)
+class Item:
+    """An open instalment as the run reads it."""
+
+    id: int
+    customer_id: int
+    invoice_id: int
+    number: str
+    due_date: date
+    currency: str
+    open: int
+
+
+@dataclass(frozen=True)
+class Pause:
+    customer_id: int
+    invoice_id: int | None  # None: the whole customer
+    reason: str
+    amount: int | None = None  # the part paused; None: all of it
+
+
+@dataclass(frozen=True)
+class Reminded:
+    item: Item
+    level: Level
+    amount: int  # what the message asks for (open less a paused part)
+    new: bool  # never reminded at this level before
+
+
+@dataclass(frozen=True)
+class Skipped:
+    customer_id: int
+    item_id: int | None
+    number: str
+    reason: str
+    detail: str = ""
+
+
+@dataclass
+class CustomerPlan:
+    customer_id: int
+    policy: Policy
+    items: list[Reminded] = field(default_factory=list)
+
+    @property
+    def new_items(self) -> list[Reminded]:
+        return [r for r in self.items if r.new]
+
+    @property
+    def top_level(self) -> Level:
+        return max((r.level for r in self.items), key=lambda lv: lv.number)
+
+    def totals(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for r in self.items:
+            out[r.item.currency] = out.get(r.item.currency, 0) + r.amount
+        return out
+
+
+def select_reminders(items: Iterable[Item], *, as_of: date,
+                     policy_of: dict[int, Policy], sent: set[tuple[int, int]],
+                     pauses: Iterable[Pause], cover: dict[tuple[int, str], int]
+                     ) -> tuple[list[CustomerPlan], list[Skipped]]:
+    """Level every item and plan one message per customer.
+
+    ``policy_of`` maps a customer to its policy (customers with none are not dunned);
+    ``sent`` holds the (item, level number) already reminded; ``cover`` the cash of a customer
+    per currency that might already pay an item (unapplied receipts, unmatched bank lines):
+    an item it could cover is skipped with a warning instead."""
+    by_customer: dict[int, CustomerPlan] = {}
+    skipped: list[Skipped] = []
+    whole = {p.customer_id: p for p in pauses if p.invoice_id is None}
+    partial: dict[tuple[int, int], list[Pause]] = {}
+    for p in pauses:
+        if p.invoice_id is not None:
+            partial.setdefault((p.customer_id, p.invoice_id), []).append(p)
+    for it in items:
+        policy = policy_of.get(it.customer_id)
+        if policy is None:
+            continue
+        level = level_on(policy, it.due_date, as_of)
+        if level is None:
+            continue
+        if it.customer_id in whole:
+            skipped.append(Skipped(it.customer_id, it.id, it.number,
+                                   whole[it.customer_id].reason))
+            continue
+        amount = it.open
+        reason = ""
+        for p in partial.get((it.customer_id, it.invoice_id), []):
+            if p.amount is None or p.amount >= amount:
+                reason, amount = p.reason, 0
+                break
+            amount -= p.amount
+        if amount <= 0:
+            skipped.append(Skipped(it.customer_id, it.id, it.number, reason))
+            continue
+        available = cover.get((it.customer_id, it.currency), 0)
+        if available >= amount:
+            skipped.append(Skipped(it.customer_id, it.id, it.number, "possibly_paid",
+                                   "unapplied cash or an unmatched bank line of the customer "
+                                   "could pay it: apply it or match the line"))
+            continue
+        plan = by_customer.setdefault(it.customer_id, CustomerPlan(it.customer_id, policy))
+        plan.items.append(Reminded(it, level, amount, (it.id, level.number) not in sent))
+    plans = []
+    for plan in by_customer.values():
+        if not plan.new_items:
+            continue  # nothing new to say: already reminded of every item at its level
+        if all(total < plan.policy.min_amount for total in plan.totals().values()):
+            for r in plan.items:
+                skipped.append(Skipped(plan.customer_id, r.item.id, r.item.number,
+                                       "below_minimum"))
+            continue
+        plan.items.sort(key=lambda r: (-r.level.number, r.item.due_date, r.item.id))
+        plans.append(plan)
+    plans.sort(key=lambda p: p.customer_id)
+    return plans, skipped
