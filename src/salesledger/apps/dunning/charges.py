@@ -18,7 +18,7 @@ from django.db.models import Sum
 from salesledger.apps.core.actors import Actor
 from salesledger.apps.core.models import Company
 from salesledger.apps.customers.models import Customer, PaymentTerms
-from salesledger.apps.invoicing.models import Invoice
+from salesledger.apps.invoicing.models import Invoice, Purpose
 from salesledger.apps.invoicing.services import InvoiceInput, invoice_create, invoice_post
 from salesledger.apps.ledger.models import JournalLine
 from salesledger.apps.ledger.services import journal_write
@@ -53,6 +53,8 @@ def fee_invoice(*, actor: Actor, company: Company, customer: Customer, as_of: da
     draft = invoice_create(actor=actor, company=company, data=InvoiceInput(
         customer_code=customer.code, issue_date=as_of, currency=cur,
         terms_code="DUE" if due_now else "", lines=lines,
+        # Never held by credit control: a customer on hold is still charged (credit app).
+        purpose=Purpose.FEE if fee or compensation else Purpose.INTEREST,
         notes=f"Charges of the reminder of {as_of.isoformat()}"))
     inv = invoice_post(actor=actor, company=company, invoice_id=draft.pk)
     revenue = (JournalLine.objects.filter(entry_id=inv.journal_entry_id,

@@ -142,3 +142,22 @@ def test_a_preview_writes_nothing(dunning, owner, debtor, post_invoice, smtp_ser
     assert summary.customers == 1 and summary.planned[0]["level"] == 4
     assert not DunningNotice.objects.exists() and smtp_server.received == []
     assert Decimal(summary.planned[0]["items"][0]["amount"]["amount"]) == Decimal("1200.00")
+
+
+def test_the_final_level_holds_the_customer_and_its_charges_are_still_posted(
+        dunning, owner, debtor, post_invoice, smtp_server,
+        django_capture_on_commit_callbacks):
+    from salesledger.apps.credit.selectors import on_hold
+
+    post_invoice("C100", lines=(("Conseil", 1, "1000.00", "20"),), issue_date=ISSUED)
+    post_invoice("C100", lines=(("Audit", 1, "100.00", "0"),),
+                 issue_date=ISSUED + timedelta(days=25))
+    summary = run(dunning, owner, 40, capture=django_capture_on_commit_callbacks)
+    assert [h.source for h in on_hold(dunning, debtor.pk)] == ["dunning"]
+    [fee] = summary.fees
+    assert Invoice.objects.get(number=fee["invoice"]).purpose == "fee"
+    # the second invoice reaches the second reminder 20 days late: its fee is charged
+    # although the customer is held
+    later = run(dunning, owner, 45, capture=django_capture_on_commit_callbacks)
+    assert later.problems == []
+    assert [f["total"] for f in later.fees] == [{"amount": "15.00", "currency": "EUR"}]
