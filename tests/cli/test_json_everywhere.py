@@ -71,6 +71,8 @@ def story(tmp: Path) -> list[tuple[str, Step]]:
                     encoding="utf-8")
     rates = tmp / "rates.csv"
     rates.write_text("date,currency,rate\n2025-03-03,USD,0.92\n", encoding="utf-8")
+    ref_rates = tmp / "reference-rates.csv"
+    ref_rates.write_text("valid_from,percent,source\n2025-07-01,2.15,ECB\n", encoding="utf-8")
     layout = tmp / "layout.html"
     body = tmp / "body.txt"
     body.write_text("Bonjour {customer}", encoding="utf-8")
@@ -273,6 +275,24 @@ def story(tmp: Path) -> list[tuple[str, Step]]:
         ("suggest", ("credit", "suggest-limits", "--as-of", "2025-03-31")),
         ("", lambda s: ("credit", "suggest-limits", "--accept", s["suggest"][0]["customer"],
                         "--as-of", "2025-03-31")),
+        ("", ("dunning", "rate", "add", "--from", "2025-01-01", "--percent", "3.15")),
+        ("", ("dunning", "rate", "import", str(ref_rates))),
+        ("", ("dunning", "rate", "list")),
+        ("", ("dunning", "interest", "set", "--country", "FR", "--compensation", "40")),
+        ("", ("dunning", "interest", "list")),
+        ("", ("dunning", "policy", "add", "STD", "--level", "-3;Friendly reminder;email",
+              "--level", "5;First reminder;email+letter;10.00;interest",
+              "--level", "30;Final notice;email+call;;agency", "--default")),
+        ("", ("dunning", "policy", "list")),
+        ("", ("dunning", "policy", "show", "STD")),
+        ("", ("dunning", "policy", "assign", "STD", "--customer", "C1")),
+        ("", ("dunning", "run", "--dry-run", "--as-of", "2025-05-20")),
+        ("", ("dunning", "run", "--send", "--as-of", "2025-05-20")),
+        ("notices", ("dunning", "history", "C1")),
+        ("", lambda s: ("dunning", "letter", str(s["notices"][0]["id"]), "--output",
+                        str(tmp / "reminder.pdf"))),
+        ("", lambda s: ("dunning", "agency", str(s["notices"][0]["id"]), "--output",
+                        str(tmp / "agency.csv"))),
         ("", ("period", "close", "--through", "2025-02-28")),
         ("", ("customer", "review-list", "--as-of", "2099-06-30")),
         ("", ("customer", "contact", "C1", "compta@dupont.example", "--phone", "0102")),

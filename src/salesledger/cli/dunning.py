@@ -1,11 +1,360 @@
-"""The ``dunning`` command group (docs/user-guide.md). Parsing and rendering only."""
+"""``dunning policy|rate|interest|run|history|letter|agency``: reminder policies, late-payment
+interest and the runs that send reminders (docs/design/dunning.md). Parsing and rendering only.
+
+A level is given as ``--level 'DAYS;NAME;CHANNELS[;FEE[;OPTIONS]]'``: days from the due date
+(negative: before it), the name the customer reads, channels among email, letter and call
+(``email+letter``), a fee (``15.00`` in the company's currency, or ``2%`` of the overdue
+amount) and options among interest, hold and agency (``interest+hold``).
+"""
 
 from __future__ import annotations
 
 import argparse
+from decimal import Decimal
+from typing import Any
 
-from .common import Subparsers
+from salesledger.domain.errors import ValidationFailed
+
+from .common import (
+    Subparsers,
+    actor_of,
+    add_command,
+    add_group,
+    as_of_day,
+    company_of,
+    parse_date,
+    parse_decimal,
+)
+from .files import no_json_to_stdout, read_text, write_output
+from .render import emit_json, money_text, table
+
+OPTIONS = ("interest", "hold", "agency")
 
 
+def _minor(text: str, currency: str, what: str) -> int:
+    from salesledger.domain.amounts import amount_minor
+
+    return amount_minor(parse_decimal(text, what), currency, field=what)
+
+
+def parse_level(spec: str, currency: str) -> Any:
+    """One ``--level`` (see the module's docstring)."""
+    from salesledger.domain.dunning import Level
+
+    parts = [p.strip() for p in spec.split(";")]
+    if len(parts) < 3:
+        raise ValidationFailed(f"--level {spec!r}: write 'DAYS;NAME;CHANNELS[;FEE[;OPTIONS]]'",
+                               field="level")
+    try:
+        days = int(parts[0])
+    except ValueError:
+        raise ValidationFailed(f"--level {spec!r}: {parts[0]!r} is not a number of days",
+                               field="level") from None
+    channels = tuple(c.strip().lower() for c in parts[2].split("+") if c.strip())
+    fee = parts[3] if len(parts) > 3 else ""
+    fixed, percent = 0, Decimal(0)
+    if fee.endswith("%"):
+        percent = parse_decimal(fee[:-1], "fee percentage")
+    elif fee:
+        fixed = _minor(fee, currency, "fee")
+    options = {o.strip().lower() for o in (parts[4] if len(parts) > 4 else "").split("+")
+               if o.strip()}
+    if options - set(OPTIONS):
+        raise ValidationFailed(f"--level {spec!r}: options are among " + ", ".join(OPTIONS),
+                               field="level")
+    return Level(0, days, parts[1], channels, fixed, percent, "interest" in options,
+                 "hold" in options, "agency" in options)
+
+
+# ---------------------------------------------------------------- policies
+def cmd_policy_add(args: argparse.Namespace) -> int:
+    from salesledger.apps.dunning.services import policy_add
+
+    company = company_of(args)
+    cur = company.base_currency
+    if not args.level:
+        raise ValidationFailed("give the policy's levels: --level 'DAYS;NAME;CHANNELS'",
+                               field="level")
+    levels = [parse_level(x, cur) for x in args.level]
+    policy = policy_add(actor=actor_of(args, company), company=company, code=args.code,
+                        name=args.name or "", levels=levels, default=args.default,
+                        min_amount=_minor(args.min_amount, cur, "--min-amount")
+                        if args.min_amount else 0)
+    if args.json:
+        emit_json({"code": policy.code, "levels": len(levels), "default": args.default})
+    else:
+        print(f"dunning policy {policy.code} added with {len(levels)} level(s)"
+              + (", the company's default" if args.default else ""))
+    return 0
+
+
+def cmd_policy_list(args: argparse.Namespace) -> int:
+    from salesledger.apps.dunning.selectors import policy_list
+
+    company = company_of(args)
+    rows = policy_list(company)
+    if args.json:
+        emit_json([{**r, "min_amount": _money(r["min_amount"], company.base_currency)}
+                   for r in rows])
+    else:
+        table([(r["code"], r["name"], r["levels"], "yes" if r["default"] else "",
+                r["customers"]) for r in rows],
+              ["code", "name", "levels", "default", "customers of its own"])
+    return 0
+
+
+def _money(minor: int, currency: str) -> dict[str, str]:
+    from .render import money
+
+    return money(minor, currency)
+
+
+def _fee_text(level: dict[str, Any], currency: str) -> str:
+    if level["fee_fixed"]:
+        return money_text(level["fee_fixed"], currency)
+    return f"{level['fee_percent']} %" if Decimal(level["fee_percent"]) else ""
+
+
+def cmd_policy_show(args: argparse.Namespace) -> int:
+    from salesledger.apps.dunning.selectors import policy_show
+
+    company = company_of(args)
+    p = policy_show(company, args.code)
+    cur = company.base_currency
+    if args.json:
+        p["min_amount"] = _money(p["min_amount"], cur)
+        for lv in p["levels"]:
+            lv["fee_fixed"] = _money(lv["fee_fixed"], cur)
+        emit_json(p)
+    else:
+        print(f"{p['code']} {p['name']}" + (" (default)" if p["default"] else "")
+              + f"; minimum {money_text(p['min_amount'], cur)}")
+        table([(lv["number"], lv["days"], lv["name"], "+".join(lv["channels"]),
+                _fee_text(lv, cur), "+".join(o for o in OPTIONS if lv[o]))
+               for lv in p["levels"]], ["level", "days", "name", "channels", "fee", "options"])
+    return 0
+
+
+def cmd_policy_assign(args: argparse.Namespace) -> int:
+    from salesledger.apps.dunning.services import policy_assign
+
+    company = company_of(args)
+    if bool(args.customer) == bool(args.default):
+        raise ValidationFailed("give --customer CODE or --default", field="customer")
+    text = policy_assign(actor=actor_of(args, company), company=company,
+                         policy_code=args.code, customer_code=args.customer or "",
+                         default=args.default)
+    if args.json:
+        emit_json({"policy": args.code, "customer": args.customer, "default": args.default})
+    else:
+        print(text)
+    return 0
+
+
+# ---------------------------------------------------------------- rates and interest
+def cmd_rate_add(args: argparse.Namespace) -> int:
+    from salesledger.apps.dunning.services import RateRow, parse_percent, rates_add
+
+    company = company_of(args)
+    row = RateRow(parse_date(args.valid_from, "--from"), parse_percent(args.percent, "--percent"),
+                  args.source or "")
+    rates_add(actor=actor_of(args, company), company=company, rows=[row])
+    if args.json:
+        emit_json({"valid_from": row.valid_from, "percent": str(row.percent)})
+    else:
+        print(f"reference rate {row.percent} % from {row.valid_from}")
+    return 0
+
+
+def cmd_rate_import(args: argparse.Namespace) -> int:
+    from salesledger.apps.dunning.services import rates_add, rates_read_csv
+
+    company = company_of(args)
+    rows = rates_read_csv(read_text(args.file, "rate file"))
+    n = rates_add(actor=actor_of(args, company), company=company, rows=rows)
+    if args.json:
+        emit_json({"imported": n})
+    else:
+        print(f"{n} reference rate(s) imported")
+    return 0
+
+
+def cmd_rate_list(args: argparse.Namespace) -> int:
+    from salesledger.apps.dunning.selectors import rate_list
+
+    rows = rate_list(company_of(args))
+    if args.json:
+        emit_json(rows)
+    else:
+        table([(r["valid_from"], r["percent"], r["source"]) for r in rows],
+              ["from", "percent", "source"])
+    return 0
+
+
+def cmd_interest_set(args: argparse.Namespace) -> int:
+    from salesledger.apps.dunning.services import interest_rule_set, parse_percent
+
+    company = company_of(args)
+    cur = (args.currency or company.base_currency).upper()
+    comp = _minor(args.compensation, cur, "--compensation") if args.compensation else 0
+    interest_rule_set(actor=actor_of(args, company), company=company,
+                      country=args.country or "", margin=parse_percent(args.margin, "--margin"),
+                      compensation=comp, compensation_currency=cur if comp else "")
+    if args.json:
+        emit_json({"country": (args.country or "*").upper(), "margin": args.margin,
+                   "compensation": _money(comp, cur)})
+    else:
+        print(f"late-payment interest for {(args.country or 'every other country').upper()}: "
+              f"reference rate + {args.margin} points"
+              + (f", {money_text(comp, cur)} per invoice to businesses" if comp else ""))
+    return 0
+
+
+def cmd_interest_list(args: argparse.Namespace) -> int:
+    from salesledger.apps.dunning.selectors import interest_rule_list
+
+    rows = interest_rule_list(company_of(args))
+    if args.json:
+        emit_json([{**r, "compensation": _money(r["compensation"], r["currency"] or "EUR")}
+                   for r in rows])
+    else:
+        table([(r["country"], r["margin"], money_text(r["compensation"], r["currency"])
+                if r["compensation"] else "") for r in rows],
+              ["country", "margin", "compensation"])
+    return 0
+
+
+# ---------------------------------------------------------------- runs
+def cmd_run(args: argparse.Namespace) -> int:
+    from salesledger.apps.dunning.run import dunning_run
+
+    company = company_of(args)
+    summary = dunning_run(actor=actor_of(args, company), company=company,
+                          as_of=as_of_day(args, company), send=args.send)
+    data = summary.as_dict()
+    if args.json:
+        emit_json(data)
+        return 2 if summary.problems else 0
+    for p in data["planned"]:
+        items = ", ".join(f"{i['item']} (level {i['level']}{'' if i['new'] else ', again'})"
+                          for i in p["items"])
+        print(f"{p['customer']}: level {p['level']} by {'+'.join(p['channels'])}: {items}")
+    for f in data["fees"]:
+        print(f"{f['customer']}: charged {f['total']['amount']} {f['total']['currency']} "
+              f"on {f['invoice']}")
+    for s in data["skipped"]:
+        print(f"skipped {s['customer']} {s['item']}: {s['reason']}".replace("  ", " "))
+    for p in data["problems"]:
+        print(f"{p['customer']}: {p['code']}: {p['message']}")
+    verb = "sent" if args.send else "would send (a preview: --send to send)"
+    print(f"{summary.customers} customer(s) to remind on {summary.as_of}; {verb} "
+          f"{summary.messages_sent if args.send else summary.customers} message(s), "
+          f"{summary.letters} letter(s), {summary.calls} call(s), {len(summary.fees)} fee "
+          "invoice(s)")
+    return 2 if summary.problems else 0
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from salesledger.apps.dunning.selectors import history
+
+    rows = history(company_of(args), customer_code=args.customer or "", limit=args.limit)
+    if args.json:
+        emit_json(rows)
+    else:
+        table([(r["id"], r["day"], r["customer"], r["level"], "+".join(r["channels"]),
+                len(r["items"]), r["fee_invoice"] or "", r["email"] or "",
+                "yes" if r["letter"] else "") for r in rows],
+              ["notice", "day", "customer", "level", "channels", "items", "fee invoice",
+               "e-mail", "letter"])
+    return 0
+
+
+def cmd_letter(args: argparse.Namespace) -> int:
+    from salesledger.apps.dunning.run import notice_letter
+    from salesledger.apps.dunning.selectors import notice_get
+
+    company = company_of(args)
+    no_json_to_stdout(args, args.output)
+    notice = notice_get(company, args.notice)
+    pdf = bytes(notice.letter_pdf) if notice.letter_pdf else notice_letter(company, notice)
+    where = write_output(pdf, args.output)
+    if args.json:
+        emit_json({"notice": notice.pk, "output": where, "bytes": len(pdf)})
+    elif args.output != "-":
+        print(f"letter of notice {notice.pk} written to {where}")
+    return 0
+
+
+def cmd_agency(args: argparse.Namespace) -> int:
+    from salesledger.apps.dunning.selectors import notice_get
+
+    company = company_of(args)
+    no_json_to_stdout(args, args.output)
+    notice = notice_get(company, args.notice)
+    if not notice.agency_export:
+        raise ValidationFailed(f"notice {notice.pk} handed nothing to a collection agency",
+                               field="notice")
+    where = write_output(notice.agency_export.encode(), args.output)
+    if args.json:
+        emit_json({"notice": notice.pk, "output": where})
+    elif args.output != "-":
+        print(f"collection agency file of notice {notice.pk} written to {where}")
+    return 0
+
+
+# ---------------------------------------------------------------- registration
 def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
-    """Add the group's commands to the parser (none yet)."""
+    g = add_group(sub, "dunning", "reminder policies, late-payment interest and reminder runs")
+    pg = add_group(g, "policy", "dunning policies and who follows them")
+    p = add_command(pg, common, "add", cmd_policy_add, "add a policy with its levels")
+    p.add_argument("code")
+    p.add_argument("--name")
+    p.add_argument("--level", action="append",
+                   metavar="'DAYS;NAME;CHANNELS[;FEE[;OPTIONS]]'",
+                   help="e.g. '-3;Friendly reminder;email' or "
+                        "'40;Final notice;email+letter+call;2%%;interest+hold'")
+    p.add_argument("--min-amount", help="send no reminder asking for less")
+    p.add_argument("--default", action="store_true", help="the company's default policy")
+    add_command(pg, common, "list", cmd_policy_list, "list the policies")
+    p = add_command(pg, common, "show", cmd_policy_show, "a policy's levels")
+    p.add_argument("code")
+    p = add_command(pg, common, "assign", cmd_policy_assign,
+                    "make a policy a customer's (and its group's) or the company's default")
+    p.add_argument("code")
+    p.add_argument("--customer")
+    p.add_argument("--default", action="store_true")
+
+    rg = add_group(g, "rate", "the central bank's reference rates late-payment interest uses")
+    p = add_command(rg, common, "add", cmd_rate_add, "add a reference rate from a day")
+    p.add_argument("--from", dest="valid_from", required=True, metavar="YYYY-MM-DD")
+    p.add_argument("--percent", required=True)
+    p.add_argument("--source")
+    p = add_command(rg, common, "import", cmd_rate_import,
+                    "import reference rates from a CSV file (valid_from,percent[,source])")
+    p.add_argument("file")
+    add_command(rg, common, "list", cmd_rate_list, "list the reference rates")
+
+    ig = add_group(g, "interest", "statutory late-payment interest per customer country")
+    p = add_command(ig, common, "set", cmd_interest_set,
+                    "reference rate + margin, and a fixed compensation per invoice to businesses")
+    p.add_argument("--country", help="ISO country code; none for every other country")
+    p.add_argument("--margin", default="8", help="points over the reference rate (8)")
+    p.add_argument("--compensation", help="per invoice, business customers only (40.00)")
+    p.add_argument("--currency", help="of the compensation (the company's)")
+    add_command(ig, common, "list", cmd_interest_list, "list the interest rules")
+
+    p = add_command(g, common, "run", cmd_run,
+                    "remind every customer with something newly due or overdue on --as-of")
+    x = p.add_mutually_exclusive_group()
+    x.add_argument("--dry-run", action="store_true", help="preview only (the default)")
+    x.add_argument("--send", action="store_true", help="write, charge and send")
+    p = add_command(g, common, "history", cmd_history, "the notices sent, newest first")
+    p.add_argument("customer", nargs="?")
+    p.add_argument("--limit", type=int, default=100)
+    p = add_command(g, common, "letter", cmd_letter, "a notice's letter (PDF)")
+    p.add_argument("notice", type=int)
+    p.add_argument("-o", "--output", required=True, help="file to write ('-': standard output)")
+    p = add_command(g, common, "agency", cmd_agency,
+                    "the file a notice handed to a collection agency (CSV)")
+    p.add_argument("notice", type=int)
+    p.add_argument("-o", "--output", required=True, help="file to write ('-': standard output)")
