@@ -181,6 +181,9 @@ class Item:
     due_date: date
     currency: str
     open: int
+    # False for an invoice of fees or interest: reminded of, never charged for again (no
+    # interest on interest, no fee on a fee).
+    chargeable: bool = True
 
 
 @dataclass(frozen=True)

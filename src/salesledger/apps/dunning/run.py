@@ -192,9 +192,10 @@ def _item_rows(company: Company, as_of: date, plan: CustomerPlan, ctx: _ChargeCo
     rows = []
     for r in new:
         fee = 0
-        if r.item.currency != currency:
+        if r.item.currency != currency or not r.item.chargeable:
             # Charges go on one invoice in the customer's currency; an item in another
-            # currency is reminded of, not charged for (docs/design/dunning.md).
+            # currency, or itself an invoice of charges, is reminded of, not charged for
+            # (docs/design/dunning.md).
             rows.append(DunningItem(company=company, instalment_id=r.item.id,
                                     level=r.level.number, amount=r.amount))
             continue

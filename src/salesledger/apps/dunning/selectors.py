@@ -18,7 +18,7 @@ from django.db.models import F, Q, Sum
 from salesledger.apps.banking.models import LineMatch, LineStatus, StatementLine
 from salesledger.apps.core.models import Company
 from salesledger.apps.customers.models import Customer
-from salesledger.apps.invoicing.models import DocKind, Instalment, Invoice
+from salesledger.apps.invoicing.models import DocKind, Instalment, Invoice, Purpose
 from salesledger.apps.payments.models import Receipt
 from salesledger.domain.dunning import InterestRule as Rule
 from salesledger.domain.dunning import Item, Level, Policy
@@ -95,13 +95,14 @@ def items_due(company: Company, *, by: date) -> list[Item]:
     (what is open now: the cached settled amount)."""
     inst, inv = Instalment._meta.db_table, Invoice._meta.db_table
     sql = (f"SELECT i.id, i.customer_id, i.invoice_id, v.number, i.due_date, i.currency, "
-           f"i.amount - i.settled FROM {inst} i JOIN {inv} v ON v.id = i.invoice_id "
+           f"i.amount - i.settled, v.purpose FROM {inst} i JOIN {inv} v ON v.id = i.invoice_id "
            f"WHERE i.company_id = %s AND i.due_date <= %s AND i.amount > i.settled")
     with connection.cursor() as cur:
         cur.execute(sql, [company.pk, by])
         rows = cur.fetchall()
     return [Item(r[0], r[1], r[2], r[3] or "", r[4] if isinstance(r[4], date)
-                 else date.fromisoformat(r[4]), r[5], r[6]) for r in rows]
+                 else date.fromisoformat(r[4]), r[5], r[6], r[7] == Purpose.SALE)
+            for r in rows]
 
 
 def reminded(company: Company) -> set[tuple[int, int]]:

@@ -24,7 +24,7 @@ from salesledger.domain.errors import DuplicateCode, NotFound, ValidationFailed
 from .models import DunningLevel, DunningPolicy, InterestRule, PolicyAssignment, ReferenceRate
 
 
-def policy_add(*, actor: Actor, company: Company, code: str, name: str, levels: list[Level],
+def policy_add(*, actor: Actor, company: Company, code: str, levels: list[Level], name: str = "",
                min_amount: int = 0, default: bool = False) -> DunningPolicy:
     """Add a policy with its levels (numbered in order of their days); ``default`` makes it
     the company's default, in place of the one before."""
