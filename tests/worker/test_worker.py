@@ -57,6 +57,9 @@ def clock(monkeypatch):
 @pytest.fixture
 def workers(monkeypatch, clock):
     monkeypatch.setattr(db_worker, "close_old_connections", lambda: None)
+    # The calendar's recurring run only: these tests count its tasks (the daily dunning run
+    # has its own, test_the_calendar_enqueues_the_daily_dunning_run_too).
+    monkeypatch.setattr("salesledger.worker.DAILY", {})
     return lambda name: make_worker(worker_id=name)
 
 
@@ -238,3 +241,32 @@ def test_automatic_sending_e_mails_the_invoice_through_the_documents_app(
     assert any(a[2] == "application/pdf" for a in message.attachments)
     assert sorted(DBTaskResult.objects.values_list("status", flat=True)) == [
         "SUCCESSFUL", "SUCCESSFUL"]
+
+
+def test_the_calendar_enqueues_the_daily_dunning_run_too(
+        company, owner, make_customer, clock, monkeypatch, mailoutbox,
+        django_capture_on_commit_callbacks):
+    from salesledger.apps.dunning.models import DunningNotice
+    from salesledger.apps.dunning.services import policy_add
+    from salesledger.apps.invoicing.services import InvoiceInput, invoice_create, invoice_post
+    from salesledger.domain.dunning import Level
+
+    monkeypatch.setattr(db_worker, "close_old_connections", lambda: None)
+    # given a default policy and an invoice 10 days overdue on the worker's day
+    policy_add(actor=owner, company=company, code="STD", default=True,
+               levels=[Level(0, 5, "Reminder")])
+    make_customer("C9", email="c9@example.com")
+    draft = invoice_create(actor=owner, company=company, data=InvoiceInput(
+        customer_code="C9", issue_date=T0.date() - timedelta(days=40),
+        lines=line_inputs([("Audit", 1, "100.00", "20")])))
+    invoice_post(actor=owner, company=company, invoice_id=draft.pk)
+    # when a worker runs a round, then another the same day
+    worker = make_worker(worker_id="w1")
+    with django_capture_on_commit_callbacks(execute=True):
+        worker_round(worker, now=clock)
+        worker_round(worker, now=clock)
+    # then the day's dunning run was enqueued once and reminded the customer once
+    jobs = DailyJob.objects.filter(company=company, job="dunning_run")
+    assert [j.day for j in jobs] == [T0.date()]
+    assert DunningNotice.objects.filter(company=company, day=T0.date()).count() == 1
+    assert [m.to for m in mailoutbox] == [["c9@example.com"]]

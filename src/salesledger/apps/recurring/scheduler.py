@@ -15,6 +15,7 @@ exactly once (docs/design/recurring-invoices.md).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -47,16 +48,23 @@ def _enqueue_recurring(company: Company, day: str) -> str:
     return str(recurring_run_task.enqueue(company.code, day).id)
 
 
-def _claim(company: Company, day: date, now: datetime) -> Enqueued | None:
+# A daily job: its name and what enqueues its task for a company and a day (ISO), returning
+# the task's id. The recurring run is this app's; the apps above add theirs through the
+# worker (the dunning run), which passes them to ``daily_jobs_enqueue``.
+Enqueue = Callable[[Company, str], str]
+
+
+def _claim(company: Company, day: date, now: datetime, name: str, enqueue: Enqueue
+           ) -> Enqueued | None:
     try:
         with transaction.atomic():
-            job = DailyJob.objects.create(company=company, job=JOB_RECURRING, day=day,
+            job = DailyJob.objects.create(company=company, job=name, day=day,
                                           enqueued_at=now)
-            job.task_id = _enqueue_recurring(company, day.isoformat())
+            job.task_id = enqueue(company, day.isoformat())
             job.save(update_fields=["task_id"])
     except IntegrityError:
         return None  # another worker claimed this day first
-    return Enqueued(company.code, JOB_RECURRING, day.isoformat(), 1, job.task_id)
+    return Enqueued(company.code, name, day.isoformat(), 1, job.task_id)
 
 
 def _task_state(task_id: str) -> tuple[str, datetime | None, datetime | None]:
@@ -87,10 +95,11 @@ def _abandoned(job: DailyJob, now: datetime) -> bool | None:
     return False
 
 
-def _retry(company: Company, day: date, now: datetime) -> Enqueued | None:
+def _retry(company: Company, day: date, now: datetime, name: str, enqueue: Enqueue
+           ) -> Enqueued | None:
     with transaction.atomic():
         job = (DailyJob.objects.select_for_update()
-               .filter(company=company, job=JOB_RECURRING, day=day, done=False).first())
+               .filter(company=company, job=name, day=day, done=False).first())
         if job is None:
             return None
         verdict = _abandoned(job, now)
@@ -101,33 +110,36 @@ def _retry(company: Company, day: date, now: datetime) -> Enqueued | None:
             return None
         if not verdict:
             return None
-        job.task_id = _enqueue_recurring(company, day.isoformat())
+        job.task_id = enqueue(company, day.isoformat())
         job.attempts += 1
         job.enqueued_at = now
         job.save(update_fields=["task_id", "attempts", "enqueued_at"])
-    return Enqueued(company.code, JOB_RECURRING, day.isoformat(), job.attempts, job.task_id)
+    return Enqueued(company.code, name, day.isoformat(), job.attempts, job.task_id)
 
 
-def daily_jobs_enqueue(*, now: datetime) -> list[Enqueued]:
+def daily_jobs_enqueue(*, now: datetime, more: Mapping[str, Enqueue] | None = None
+                       ) -> list[Enqueued]:
     """One tick of the worker's calendar at ``now`` (an aware datetime): for each company,
-    claim today's recurring run, or enqueue it again if its task failed or was abandoned.
-    Two queries when every company's day is claimed and settled."""
+    claim today's recurring run (and each job of ``more``), or enqueue it again if its task
+    failed or was abandoned. Two queries when every company's day is claimed and settled."""
+    daily: dict[str, Enqueue] = {JOB_RECURRING: _enqueue_recurring, **(more or {})}
     companies = list(Company.objects.order_by("code"))
     days = {c.pk: now_local(c, now) for c in companies}
-    jobs = {(j.company_id, j.day): j for j in DailyJob.objects.filter(
-        job=JOB_RECURRING, day__in=set(days.values()))}
+    jobs = {(j.company_id, j.job, j.day): j for j in DailyJob.objects.filter(
+        job__in=list(daily), day__in=set(days.values()))}
     out = []
     for company in companies:
         day = days[company.pk]
-        job = jobs.get((company.pk, day))
-        if job is None:
-            enqueued = _claim(company, day, now)
-        elif job.done:
-            continue
-        else:
-            enqueued = _retry(company, day, now)
-        if enqueued is not None:
-            out.append(enqueued)
+        for name, enqueue in daily.items():
+            job = jobs.get((company.pk, name, day))
+            if job is None:
+                enqueued = _claim(company, day, now, name, enqueue)
+            elif job.done:
+                continue
+            else:
+                enqueued = _retry(company, day, now, name, enqueue)
+            if enqueued is not None:
+                out.append(enqueued)
     return out
 
 

@@ -1,0 +1,31 @@
+"""The daily dunning run as a background task (django-tasks), enqueued once a day per company
+by the worker's calendar (``recurring.scheduler.daily_jobs_enqueue``, job ``dunning_run``).
+Re-running is safe: a run writes each customer's notice of the day once and sends what was
+not handed to the mail server (``run.py``)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django_tasks import task
+
+from salesledger.apps.core.models import Company
+from salesledger.apps.core.selectors import company_get
+
+JOB_DUNNING = "dunning_run"
+
+
+@task()
+def dunning_run_task(company: str, as_of: str) -> dict[str, Any]:
+    """Remind and charge the customers of one company (by code) on ``as_of`` (ISO date)."""
+    from .run import dunning_run
+
+    summary = dunning_run(actor=None, company=company_get(company),
+                          as_of=date.fromisoformat(as_of), send=True)
+    return summary.as_dict()
+
+
+def dunning_enqueue(company: Company, day: str) -> str:
+    """The calendar's hook: enqueue the day's run, return the task's id."""
+    return str(dunning_run_task.enqueue(company.code, day).id)
