@@ -243,14 +243,17 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"{f['customer']}: charged {f['total']['amount']} {f['total']['currency']} "
               f"on {f['invoice']}")
     for s in data["skipped"]:
-        print(f"skipped {s['customer']} {s['item']}: {s['reason']}".replace("  ", " "))
+        print(f"skipped {' '.join(filter(None, (s['customer'], s['item'])))}: {s['reason']}")
     for p in data["problems"]:
         print(f"{p['customer']}: {p['code']}: {p['message']}")
-    verb = "sent" if args.send else "would send (a preview: --send to send)"
-    print(f"{summary.customers} customer(s) to remind on {summary.as_of}; {verb} "
-          f"{summary.messages_sent if args.send else summary.customers} message(s), "
-          f"{summary.letters} letter(s), {summary.calls} call(s), {len(summary.fees)} fee "
-          "invoice(s)")
+    if args.send:
+        print(f"{summary.customers} customer(s) to remind on {summary.as_of}: sent "
+              f"{summary.messages_sent} message(s), {summary.letters} letter(s), "
+              f"{summary.calls} call(s) to make, {len(summary.fees)} fee invoice(s)")
+    else:
+        print(f"{summary.customers} customer(s) to remind on {summary.as_of}, "
+              f"{summary.letters} letter(s), {summary.calls} call(s) (a preview: --send to "
+              "send and charge)")
     return 2 if summary.problems else 0
 
 

@@ -44,6 +44,7 @@ from salesledger.apps.documents.delivery import (
     resolve_recipients,
 )
 from salesledger.apps.documents.formatting import Formatter
+from salesledger.apps.documents.labels import labels_for
 from salesledger.apps.documents.selectors import document_language
 from salesledger.apps.documents.services import ReminderGroup, reminder_letter_pdf
 from salesledger.apps.invoicing.models import Instalment
@@ -119,7 +120,7 @@ def dunning_run(*, actor: Actor, company: Company, as_of: date, send: bool = Fal
     require_role(company, actor, Role.CLERK)
     by_id = policies(company)
     policy_of = {cid: by_id[pid] for cid, pid in policy_of_customers(company).items()}
-    items = items_due(company, by=as_of + lead_days(by_id))
+    items = items_due(company, by=as_of + lead_days(by_id), issued_before=as_of)
     plans, skipped = select_reminders(
         items, as_of=as_of, policy_of=policy_of, sent=reminded(company),
         pauses=upstream.pauses(company, as_of), cover=cash_that_may_pay(company))
@@ -130,6 +131,9 @@ def dunning_run(*, actor: Actor, company: Company, as_of: date, send: bool = Fal
                          skipped=[_skipped(s, codes) for s in skipped],
                          planned=[_plan_row(p, codes[p.customer_id]) for p in plans])
     if not send:
+        channels = [set(p["channels"]) for p in summary.planned]
+        summary.letters = sum("letter" in c or "email" not in c for c in channels)
+        summary.calls = sum("call" in c for c in channels)
         return summary
     context = _ChargeContext.read(company, [p.customer_id for p in plans])
     for plan in plans:
@@ -314,9 +318,10 @@ def _texts(company: Company, notice: DunningNotice, fmt: Formatter
     if notice.fee_invoice_id:
         inv = notice.fee_invoice
         assert inv is not None
-        fee_lines.append((f"{inv.number}", inv.total, inv.currency))
+        what = f"{labels_for(fmt.language)['invoice']} {inv.number}"
+        fee_lines.append((what, inv.total, inv.currency))
         totals[inv.currency] = totals.get(inv.currency, 0) + inv.total
-        lines.append(f"{inv.number}  {fmt.money(inv.total, inv.currency)}")
+        lines.append(f"{what}  {fmt.money(inv.total, inv.currency)}")
     total = "; ".join(fmt.money(v, c) for c, v in sorted(totals.items()))
     subject, body = compose(company, "reminder", fmt.language, {
         "number": notice.customer.code, "company": company.name,

@@ -90,15 +90,18 @@ def policy_of_customers(company: Company) -> dict[int, int]:
     return out
 
 
-def items_due(company: Company, *, by: date) -> list[Item]:
-    """The open instalments due on or before ``by``, in one query over the open-items index
-    (what is open now: the cached settled amount)."""
+def items_due(company: Company, *, by: date, issued_before: date) -> list[Item]:
+    """The open instalments due on or before ``by`` of invoices issued before
+    ``issued_before`` (an invoice issued on the run's day, such as the run's own charges, has
+    just been sent), in one query over the open-items index (what is open now: the cached
+    settled amount)."""
     inst, inv = Instalment._meta.db_table, Invoice._meta.db_table
     sql = (f"SELECT i.id, i.customer_id, i.invoice_id, v.number, i.due_date, i.currency, "
            f"i.amount - i.settled, v.purpose FROM {inst} i JOIN {inv} v ON v.id = i.invoice_id "
-           f"WHERE i.company_id = %s AND i.due_date <= %s AND i.amount > i.settled")
+           f"WHERE i.company_id = %s AND i.due_date <= %s AND i.amount > i.settled "
+           f"AND v.issue_date < %s")
     with connection.cursor() as cur:
-        cur.execute(sql, [company.pk, by])
+        cur.execute(sql, [company.pk, by, issued_before])
         rows = cur.fetchall()
     return [Item(r[0], r[1], r[2], r[3] or "", r[4] if isinstance(r[4], date)
                  else date.fromisoformat(r[4]), r[5], r[6], r[7] == Purpose.SALE)
