@@ -55,6 +55,10 @@ class Policy:
     min_amount: int = 0  # minor units: a message for less is not sent
 
     @property
+    def days(self) -> tuple[int, ...]:
+        return tuple(lv.days for lv in self.levels)
+
+    @property
     def lead_days(self) -> int:
         """How many days before its due date an item may first be reminded of (0 if none)."""
         return max(0, -min((lv.days for lv in self.levels), default=0))
@@ -94,9 +98,7 @@ def check_levels(levels: Sequence[Level]) -> tuple[Level, ...]:
 def level_on(policy: Policy, due_date: date, as_of: date) -> Level | None:
     """The level an item due on ``due_date`` is at on ``as_of``: the last one whose day has
     come (None before the first)."""
-    late = (as_of - due_date).days
-    days = [lv.days for lv in policy.levels]
-    i = bisect.bisect_right(days, late)
+    i = bisect.bisect_right(policy.days, (as_of - due_date).days)
     return policy.levels[i - 1] if i else None
 
 

@@ -1,0 +1,185 @@
+"""Benchmark: the dunning run (docs/design/dunning.md).
+
+    .venv/bin/python bench/bench_dunning.py small              # select and level 10,000 items
+    .venv/bin/python bench/bench_dunning.py medium --database-url postgres://postgres@127.0.0.1:5432/postgres
+    .venv/bin/python bench/bench_dunning.py --send 1000        # send 1,000 reminders (e-mail)
+    .venv/bin/python bench/bench_dunning.py --send 200 --letters
+
+Selection: builds the books of ``bench_allocate.py`` (its seeded generator, in a child process:
+one customer per 100 open items, invoices due in thirds, ten receipts per customer), gives the
+company a default policy of four levels (-3, +5, +20, +40 days), then times ``dunning_run``
+without sending (the preview: every read, the levelling of every item, the plan of every
+customer) as of 2025-12-31, ``--repeat`` times, after the receipts were applied oldest first
+(not timed, as in ``bench_aging.py``).
+
+Sending (``--send N``): a fresh database with N customers, each with an e-mail address and one
+invoice 10 days overdue, a local SMTP server (aiosmtpd, in this process) and ``dunning_run`` with
+``send=True`` (the service the worker's daily task calls): the seconds and messages per second,
+with ``--letters`` each with its PDF letter rendered and attached. Every message is counted at
+the server.
+
+One JSON object is printed and written to ``bench/results/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import resource
+import socket
+import statistics
+import sys
+import time
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from bench_allocate import ALLOCATE_ON, COMPANY, main_on_generated_books  # noqa: E402
+from bench_import import bench_database, machine  # noqa: E402
+
+TODAY = date(2025, 12, 31)
+
+
+def _policy(company: Any, owner: Any, letters: bool = False) -> None:
+    from salesledger.apps.dunning.services import policy_add
+    from salesledger.domain.dunning import Level
+
+    channels = ("email", "letter") if letters else ("email",)
+    policy_add(actor=owner, company=company, code="BENCH", default=True, levels=[
+        Level(0, -3, "Friendly reminder", channels), Level(0, 5, "Reminder", channels),
+        Level(0, 20, "Second reminder", channels), Level(0, 40, "Final notice", channels)])
+
+
+def measure(size: str, repeat: int, db: str, made: dict[str, Any]) -> dict[str, Any]:
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    from salesledger.apps.core.selectors import company_get, company_owner
+    from salesledger.apps.dunning.run import dunning_run
+    from salesledger.apps.payments.autoallocate import auto_allocate_all
+
+    company = company_get(COMPANY)
+    owner = company_owner(company)
+    # The receipts applied first (not timed), as in bench_aging.py: what is left open is
+    # what a run reminds of.
+    auto_allocate_all(actor=owner, company=company, day=ALLOCATE_ON)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+    _policy(company, owner)
+    times, summary = [], None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        summary = dunning_run(actor=owner, company=company, as_of=TODAY, send=False)
+        times.append(time.perf_counter() - start)
+    assert summary is not None
+    reasons: dict[str, int] = {}
+    for s in summary.skipped:
+        reasons[s["reason"]] = reasons.get(s["reason"], 0) + 1
+    return {"benchmark": "dunning_select", "size": size, "db": connection.vendor,
+            "customers": made["customers"], "open_items": made["items"],
+            "customers_to_remind": summary.customers,
+            "items_listed": sum(len(p["items"]) for p in summary.planned),
+            "skipped": reasons, "seconds": {"best": round(min(times), 3),
+                                            "median": round(statistics.median(times), 3)},
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+            "machine": machine()}
+
+
+def send(n: int, letters: bool, database_url: str | None) -> dict[str, Any]:
+    with bench_database(database_url) as (_, db):
+        return _send(n, letters)
+
+
+def _send(n: int, letters: bool) -> dict[str, Any]:
+    import django
+
+    django.setup()
+    from aiosmtpd.controller import Controller
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+    from django.db import connection
+
+    from salesledger.apps.core.services import company_create
+    from salesledger.apps.customers.models import Customer
+    from salesledger.apps.customers.services import CustomerInput, customer_create
+    from salesledger.apps.dunning.run import dunning_run
+    from salesledger.apps.invoicing.posting.check import BulkDoc
+    from salesledger.apps.invoicing.services import documents_post_bulk
+    from salesledger.domain.invoicing import LineInput
+
+    class Count:
+        received = 0
+
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+            Count.received += 1
+            return "250 OK"
+
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    controller = Controller(Count(), hostname="127.0.0.1", port=port)
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.DEFAULT_FROM_EMAIL = "bench@ledger.example"
+    try:
+        call_command("migrate", verbosity=0)
+        owner = get_user_model().objects.create_user("bench-owner")
+        company = company_create(actor=owner, code=COMPANY, name="Benchmark Ltd", owner=owner)
+        for k in range(n):
+            customer_create(actor=owner, company=company, data=CustomerInput(
+                code=f"S{k:06d}", name=f"Customer {k}", country="FR",
+                email=f"s{k}@example.com"))
+        ids = list(Customer.objects.filter(company=company).values_list("pk", flat=True))
+        documents_post_bulk(actor=owner, company=company, docs=[BulkDoc(
+            customer_id=cid, kind="invoice", currency="EUR",
+            issue_date=TODAY - timedelta(days=40),
+            lines=[LineInput("Goods", Decimal(1), Decimal("100.00"), Decimal(20))])
+            for cid in ids])
+        _policy(company, owner, letters)
+        start = time.perf_counter()
+        summary = dunning_run(actor=owner, company=company, as_of=TODAY, send=True)
+        seconds = time.perf_counter() - start
+    finally:
+        controller.stop()
+    assert summary.messages_sent == n == Count.received, (summary.messages_sent, Count.received)
+    return {"benchmark": "dunning_send", "db": connection.vendor, "messages": n,
+            "letters": summary.letters, "seconds": round(seconds, 2),
+            "per_second": round(n / seconds, 1), "machine": machine()}
+
+
+def main() -> None:
+    if "--send" not in sys.argv:
+        main_on_generated_books(__doc__.splitlines()[0], "dunning", 3, measure)
+        return
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--send", type=int, required=True)
+    parser.add_argument("--letters", action="store_true")
+    parser.add_argument("--database-url")
+    parser.add_argument("--results", default=str(HERE / "results"))
+    args = parser.parse_args()
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "salesledger.config.settings")
+    result = send(args.send, args.letters, args.database_url)
+    out = Path(args.results)
+    out.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    kind = "letters" if args.letters else "email"
+    (out / f"dunning-send-{kind}-{args.send}-{result['db']}-{stamp}.json").write_text(
+        json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
