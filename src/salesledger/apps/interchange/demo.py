@@ -17,6 +17,7 @@ from __future__ import annotations
 import random
 import time
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -43,6 +44,7 @@ from salesledger.apps.customers.services import (
     customer_snapshot,
     parse_credit_limit,
 )
+from salesledger.apps.dunning.services import RateRow, interest_rule_set, policy_add, rates_add
 from salesledger.apps.fx.services import rate_add
 from salesledger.apps.invoicing.models import DocKind, Instalment, Invoice
 from salesledger.apps.invoicing.posting.check import BulkDoc
@@ -53,6 +55,7 @@ from salesledger.apps.payments.bulk import (
     allocations_apply_bulk,
     receipts_record_bulk,
 )
+from salesledger.domain.dunning import Level
 from salesledger.domain.errors import LedgerError
 from salesledger.money import Money
 
@@ -106,6 +109,7 @@ def demo_load(*, code: str = "demo", customers: int = 300, seed: int = 20261123,
         # The limits are today's: set after the history, which the credit checks of posting
         # would otherwise judge by them (docs/design/credit.md).
         _set_limits(company, user, plan.customers, customer_ids)
+        _dunning_setup(company, user)
     return {
         "company": company.code,
         "name": company.name,
@@ -128,6 +132,31 @@ def _record_rates(company: Company, user: Any, plan: Plan) -> None:
     for (currency, year, month), rate in sorted(plan.rates.items()):
         rate_add(actor=user, company=company, currency=currency, rate=rate,
                  day=date(year, month, 1))
+
+
+# The ECB's main refinancing rate from each change on (what users would enter or import).
+ECB_RATES = (("2023-09-20", "4.50"), ("2024-06-12", "4.25"), ("2024-09-18", "3.65"),
+             ("2024-10-23", "3.40"), ("2024-12-18", "3.15"), ("2025-02-05", "2.90"),
+             ("2025-03-12", "2.65"), ("2025-04-23", "2.40"), ("2025-06-11", "2.15"))
+
+
+def _dunning_setup(company: Company, user: Any) -> None:
+    """A default dunning policy with every kind of level, the reference rates and the French
+    late-payment rule, so that a dunning run on the demo shows each level."""
+    policy_add(actor=user, company=company, code="STANDARD", name="Standard", default=True,
+               min_amount=1000, levels=[
+                   Level(0, -3, "Friendly reminder"), Level(0, 5, "Reminder"),
+                   Level(0, 20, "Second reminder", ("email", "letter"), fee_fixed=1500),
+                   Level(0, 40, "Final notice", ("email", "letter", "call"),
+                         fee_percent=Decimal(2), interest=True, hold=True),
+                   Level(0, 90, "Collection agency", ("letter",), agency=True)])
+    rates_add(actor=user, company=company, rows=[
+        RateRow(date.fromisoformat(d), Decimal(p), "ECB main refinancing operations")
+        for d, p in ECB_RATES])
+    interest_rule_set(actor=user, company=company, country="FR", margin=Decimal(8),
+                      compensation=4000, compensation_currency="EUR")
+    interest_rule_set(actor=user, company=company, country="", margin=Decimal(8),
+                      compensation=0, compensation_currency="")
 
 
 def _demo_user() -> Any:
