@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 from tests.support import journal
 
+from salesledger.apps.credit.selectors import on_hold
 from salesledger.apps.dunning.models import DunningItem, DunningNotice
 from salesledger.apps.dunning.run import dunning_run, fees_total
 from salesledger.apps.invoicing.models import Invoice
@@ -147,8 +148,6 @@ def test_a_preview_writes_nothing(dunning, owner, debtor, post_invoice, smtp_ser
 def test_the_final_level_holds_the_customer_and_its_charges_are_still_posted(
         dunning, owner, debtor, post_invoice, smtp_server,
         django_capture_on_commit_callbacks):
-    from salesledger.apps.credit.selectors import on_hold
-
     post_invoice("C100", lines=(("Conseil", 1, "1000.00", "20"),), issue_date=ISSUED)
     post_invoice("C100", lines=(("Audit", 1, "100.00", "0"),),
                  issue_date=ISSUED + timedelta(days=25))
