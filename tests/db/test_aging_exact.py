@@ -40,6 +40,12 @@ from salesledger.apps.payments.services import (
     allocation_reverse,
     receipt_record,
 )
+from salesledger.apps.reporting.kpis import (
+    add_months,
+    month_end,
+    month_end_receivables,
+    receivable_at,
+)
 from salesledger.apps.reporting.selectors import (
     aging_items,
     aging_report,
@@ -222,10 +228,21 @@ def test_every_day_is_exact_after_back_dated_allocations_and_reversals(
           f"{ReceiptReversal.objects.filter(company=books.company).exists()}")
     for n in (-1, 0, 7, 15, 29, 31, 45, 60, 75, 100, 140, 400):
         assert_exact(books.company, START + timedelta(days=n))
+    assert_month_ends_at_once(books.company, date(2025, 12, 31), 15)
     for code in books.customers:
         for first, last in ((0, 20), (21, 70), (0, 400)):
             assert_statement_adds_up(books.company, code, START + timedelta(days=first),
                                      START + timedelta(days=last))
+
+
+def assert_month_ends_at_once(company: Any, first: date, count: int) -> None:
+    """The KPIs' one statement for many month ends gives, on each, what the aging of that
+    day gives (receivable, not yet due, over 90 days)."""
+    ends = [month_end(add_months(first, k)) for k in range(count)]
+    at_once = month_end_receivables(company, ends)
+    assert at_once == {e: receivable_at(company, e) for e in ends}
+    # any run of consecutive month ends, not only from the first
+    assert month_end_receivables(company, ends[3:5]) == {e: at_once[e] for e in ends[3:5]}
 
 
 def assert_statement_adds_up(company: Any, code: str, start: date, end: date) -> None:
@@ -248,6 +265,7 @@ def test_the_demo_company_is_exact_on_every_month_end() -> None:
     for month in range(24):  # the last day of each month of 2025 and 2026
         first_of_next = date(2025 + (month + 1) // 12, (month + 1) % 12 + 1, 1)
         assert_exact(company, first_of_next - timedelta(days=1))
+    assert_month_ends_at_once(company, date(2025, 1, 31), 24)
     report = aging_report(company, as_of=date(2026, 11, 20))
     assert report.items > 20 and report.base_total > 0
     for row in report.customers[:8]:

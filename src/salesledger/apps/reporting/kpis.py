@@ -19,10 +19,10 @@ from salesledger.apps.core.models import Company
 from salesledger.apps.invoicing.models import DocKind, Instalment, Invoice
 from salesledger.apps.payments.models import Adjustment, Allocation
 from salesledger.domain.adjustments import AdjustmentKind
-from salesledger.domain.aging import parse_buckets
+from salesledger.domain.aging import bucket_of_reference, bucket_starts, parse_buckets
 from salesledger.domain.kpis import MonthInputs
 
-from .aging import AgingScope, aging_cells
+from .aging import AgingScope, _day, aging_cells
 
 # Months of sales read before the first month reported, for the countback DSO.
 COUNTBACK_MONTHS = 24
@@ -72,12 +72,83 @@ def _positive(sql: str) -> str:
 
 
 def receivable_at(company: Company, day: date) -> tuple[int, int, int]:
-    """(receivable, not yet due, over 90 days past due) in base currency on ``day``."""
+    """(receivable, not yet due, over 90 days past due) in base currency on ``day``: one
+    aging of that day. The KPIs read every month end at once (``month_end_receivables``);
+    this is the reference they are tested and benchmarked against."""
     scope = AgingScope(as_of=day, buckets=parse_buckets("current,90"))
     parts = [0, 0, 0]
     for c in aging_cells(company, scope):
         parts[c.bucket] += c.base_open
     return sum(parts), parts[0], parts[2]
+
+
+def month_end_receivables(company: Company, ends: list[date]
+                           ) -> dict[date, tuple[int, int, int]]:
+    """``receivable_at`` of every day of ``ends`` (consecutive month ends, oldest first), in
+    one statement whatever their number: what is open now, and what each allocation dated
+    after the first day took, grouped by month of the allocation, month of issue and
+    reference date (the due date; a credit note's issue date), then rolled back month by
+    month here.
+
+    On a month end E an item issued by then holds what it holds now plus what the allocations
+    dated after E took (the aging's own identity, ``aging.py``); so each group counts at every
+    month end from its month of issue up to the one before its allocation's month, in the
+    bucket its reference date falls in on that day. The rows are as many as the groups, not
+    the items."""
+    t, base = {"inst": Instalment._meta.db_table, "inv": Invoice._meta.db_table,
+               "alloc": Allocation._meta.db_table}, company.base_currency
+    first, last = ends[0], ends[-1]
+    cn = DocKind.CREDIT_NOTE.value
+    sql = f"""
+    SELECT NULL, {month_key('inv.issue_date')}, i.due_date,
+           SUM(CASE WHEN i.currency = %s THEN i.amount - i.settled
+                    WHEN i.settled = 0 THEN i.base_amount
+                    ELSE i.base_amount - COALESCE((SELECT SUM(a.base_receivable)
+                         FROM {t['alloc']} a WHERE a.instalment_id = i.id), 0) END)
+    FROM {t['inst']} i JOIN {t['inv']} inv ON inv.id = i.invoice_id
+    WHERE i.company_id = %s AND i.settled < i.amount AND inv.issue_date <= %s
+    GROUP BY 2, 3
+    UNION ALL
+    SELECT {month_key('a.date')}, {month_key('inv.issue_date')}, i.due_date,
+           SUM(CASE WHEN i.currency = %s THEN a.amount ELSE a.base_receivable END)
+    FROM {t['alloc']} a JOIN {t['inst']} i ON i.id = a.instalment_id
+         JOIN {t['inv']} inv ON inv.id = i.invoice_id
+    WHERE a.company_id = %s AND a.date > %s AND inv.issue_date <= %s
+    GROUP BY 1, 2, 3
+    UNION ALL
+    SELECT NULL, {month_key('c.issue_date')}, c.issue_date,
+           -SUM(CASE WHEN c.currency = %s THEN c.total - c.allocated
+                     ELSE c.base_total - COALESCE((SELECT SUM(a.base_unapplied)
+                          FROM {t['alloc']} a WHERE a.credit_note_id = c.id), 0) END)
+    FROM {t['inv']} c
+    WHERE c.company_id = %s AND c.kind = '{cn}' AND c.status = 'posted'
+          AND c.issue_date <= %s AND c.allocated < c.total
+    GROUP BY 2, 3
+    UNION ALL
+    SELECT {month_key('a.date')}, {month_key('c.issue_date')}, c.issue_date,
+           -SUM(CASE WHEN c.currency = %s THEN a.amount ELSE a.base_unapplied END)
+    FROM {t['alloc']} a JOIN {t['inv']} c ON c.id = a.credit_note_id
+    WHERE a.company_id = %s AND a.date > %s AND c.kind = '{cn}' AND c.status = 'posted'
+          AND c.issue_date <= %s
+    GROUP BY 1, 2, 3"""
+    params = [base, company.pk, last, base, company.pk, first, last,
+              base, company.pk, last, base, company.pk, first, last]
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        rows = cur.fetchall()
+    keys = [_key(e) for e in ends]
+    position = {k: n for n, k in enumerate(keys)}
+    starts = [bucket_starts(e, parse_buckets("current,90")) for e in ends]
+    parts = [[0, 0, 0] for _ in ends]
+    for later, issued, ref, amount in rows:
+        # the month ends it counts at: from its month of issue to the one before the
+        # allocation's month (what is open now counts up to the last)
+        since = 0 if issued <= keys[0] else position[issued]
+        until = len(ends) if later is None or later > keys[-1] else position[later]
+        day = _day(ref)
+        for k in range(since, until):
+            parts[k][bucket_of_reference(day, starts[k])] += int(amount)
+    return {e: (sum(p), p[0], p[2]) for e, p in zip(ends, parts, strict=True)}
 
 
 def monthly_sales(company: Company, start: date, end: date) -> dict[str, int]:
@@ -129,8 +200,10 @@ def kpi_inputs(company: Company, months: list[date]
     sales = monthly_sales(company, history_start, last)
     paid = monthly_payments(company, first, last)
     bad = monthly_bad_debts(company, first, last)
-    ends = {m: receivable_at(company, month_end(m)) for m in months}
-    start_ar = receivable_at(company, first - timedelta(days=1))[0]
+    month_ends = [first - timedelta(days=1), *(month_end(m) for m in months)]
+    at = month_end_receivables(company, month_ends)
+    ends = {m: at[month_end(m)] for m in months}
+    start_ar = at[month_ends[0]][0]
     out: list[tuple[date, MonthInputs, list[tuple[int, int]]]] = []
     for m in months:
         ar, current, over = ends[m]
