@@ -21,6 +21,7 @@ from salesledger.domain.recurrence import (
     parse_every,
     period,
     period_start,
+    periods_to_come,
     started_by,
     total_periods,
 )
@@ -179,3 +180,23 @@ def test_add_months_is_clamped_and_lands_in_the_right_month(day, months):
     moved = add_months(day, months)
     assert (moved.year * 12 + moved.month) - (day.year * 12 + day.month) == months
     assert moved.day == min(day.day, calendar.monthrange(moved.year, moved.month)[1])
+
+
+def test_the_periods_to_come_are_those_after_the_day_and_the_late_ones() -> None:
+    monthly = Recurrence(Unit.MONTH, 1, date(2025, 1, 15), count=12)
+    starts = [p.start for p in periods_to_come(monthly, after=date(2025, 3, 31),
+                                               until=date(2025, 6, 30), issued=3)]
+    assert starts == [date(2025, 4, 15), date(2025, 5, 15), date(2025, 6, 15)]
+    # seen from the past (a backtest), what was issued since is still to come on that day
+    assert [p.index for p in periods_to_come(monthly, after=date(2025, 3, 31),
+                                             until=date(2025, 5, 1), issued=9)] == [3]
+    # a run that is late: periods started by the day and not issued come first
+    assert [p.index for p in periods_to_come(monthly, after=date(2025, 3, 31),
+                                             until=date(2025, 4, 30), issued=1)] == [1, 2, 3]
+    # within the schedule's count, and nothing when the window ends before the start
+    assert [p.index for p in periods_to_come(monthly, after=date(2025, 12, 1),
+                                             until=date(2026, 6, 30), issued=11)] == [11]
+    assert periods_to_come(monthly, after=date(2024, 1, 1), until=date(2025, 1, 14),
+                           issued=0) == []
+    assert periods_to_come(monthly, after=date(2026, 1, 1), until=date(2026, 6, 30),
+                           issued=12) == []

@@ -175,3 +175,14 @@ def next_start(rule: Recurrence, issued: int) -> date | None:
     if total is not None and issued >= total:
         return None
     return period_start(rule, issued)
+
+
+def periods_to_come(rule: Recurrence, *, after: date, until: date,
+                    issued: int) -> list[Period]:
+    """The periods whose invoices are still to come, seen from the day ``after``, dated up to
+    ``until``: every period starting after ``after``, and those started by then that the
+    schedule has not issued yet (index ``issued`` on: a run that is late), within its end
+    and count. What the cash-flow forecast adds to the open items of ``after``."""
+    stop = due_count(rule, until)
+    first = min(max(issued, 0), started_by(rule, after))
+    return [period(rule, index) for index in range(first, stop)]

@@ -3,22 +3,31 @@ comes next on ``as_of`` (derived from the issued periods, never stored)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import Count, Max, OuterRef, Q, Subquery
 
 from salesledger.apps.core.models import Company
+from salesledger.apps.customers.models import PaymentTerms
+from salesledger.apps.invoicing.issuing import compute_invoice_totals
 from salesledger.domain.errors import NotFound
+from salesledger.domain.invoicing import LineInput
+from salesledger.domain.journal import to_base
+from salesledger.domain.posting import document_terms, split_base
 from salesledger.domain.recurrence import (
     Recurrence,
     Unit,
     describe,
     due_count,
     next_start,
+    periods_to_come,
     total_periods,
 )
-from salesledger.money import Money
+from salesledger.domain.terms import build_schedule
+from salesledger.money import Money, Rounding
 
 from .models import RecurringRun, RecurringSchedule
 
@@ -81,3 +90,52 @@ def recurring_runs(company: Company, schedule_id: int) -> list[dict[str, Any]]:
              "send_status": r["send_status"] or None, "send_detail": r["send_detail"]}
             for r in rows]
 
+
+
+@dataclass(frozen=True)
+class UpcomingInstalment:
+    """One instalment of an invoice a schedule is still to issue, as it would be posted."""
+
+    schedule_id: int
+    customer: str  # code
+    issue_date: date
+    due_date: date
+    currency: str
+    amount: int  # minor units of the currency
+    base_amount: int  # at the schedule's rate
+
+
+def upcoming_instalments(company: Company, *, after: date, until: date
+                         ) -> list[UpcomingInstalment]:
+    """The instalments of the invoices the active schedules are still to issue, seen from
+    ``after``, dated up to ``until`` (``periods_to_come``): each period's invoice of the
+    schedule's lines, at its rate, falling due by its terms (the schedule's, else the
+    customer's, else the company's), as posting would split it. Three queries whatever the
+    number of schedules."""
+    schedules = list(RecurringSchedule.objects.filter(company=company, active=True)
+                     .select_related("customer").prefetch_related("lines")
+                     .annotate(last_index=Max("runs__period_index")).order_by("pk"))
+    terms = {t.pk: t.to_domain() for t in PaymentTerms.objects.filter(company=company)}
+    out: list[UpcomingInstalment] = []
+    for s in schedules:
+        issued = 0 if s.last_index is None else s.last_index + 1
+        periods = periods_to_come(schedule_rule(s), after=after, until=until, issued=issued)
+        if not periods:
+            continue
+        lines = [LineInput(li.description, li.quantity, li.unit_price, li.tax_rate,
+                           li.discount_percent, li.tax_category,
+                           exemption_reason=li.exemption_reason, unit_code=li.unit_code)
+                 for li in sorted(s.lines.all(), key=lambda li: li.position)]
+        totals = compute_invoice_totals(company, s.currency, lines)
+        base_total = to_base(totals.total, s.currency, company.base_currency, Decimal(s.rate))
+        falls_due = document_terms((s.terms_id, s.customer.payment_terms_id,
+                                    company.default_terms_id), terms.__getitem__)
+        if totals.total <= 0:
+            continue
+        for p in periods:
+            parts = build_schedule(Money.from_minor(totals.total, s.currency), p.start,
+                                   falls_due, Rounding(company.rounding))
+            bases = split_base(base_total, [x.amount for x in parts])
+            out += [UpcomingInstalment(s.pk, s.customer.code, p.start, x.due_date, s.currency,
+                                       x.amount, b) for x, b in zip(parts, bases, strict=True)]
+    return out

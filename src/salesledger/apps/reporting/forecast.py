@@ -13,6 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from itertools import chain
 
 from django.db import connection
 
@@ -20,6 +21,8 @@ from salesledger.apps.core.models import Company
 from salesledger.apps.customers.models import Customer
 from salesledger.apps.invoicing.models import Instalment, Invoice
 from salesledger.apps.payments.models import Allocation
+from salesledger.apps.recurring.models import RecurringRun
+from salesledger.apps.recurring.selectors import upcoming_instalments
 from salesledger.domain.aging import parse_buckets
 from salesledger.domain.forecast import Delay, Weeks, error, estimator, week_of, weekly
 
@@ -60,23 +63,39 @@ def payment_delays(company: Company, as_of: date) -> Estimator:
 
 def forecast(company: Company, *, as_of: date, weeks: int = 13) -> Weeks:
     """Expected receipts per week after ``as_of`` from the items open on it (base currency;
-    credit notes, which bring no cash, left out)."""
+    credit notes, which bring no cash, left out) and from the invoices the recurring
+    schedules are still to issue in the weeks (``recurring_items``)."""
     est = payment_delays(company, as_of)
     scope = AgingScope(as_of=as_of, buckets=parse_buckets("current"))
     items = ((r["due_date"], r["base_open"], est.delay(r["customer"]))
              for r in aging_item_rows(company, scope) if r["type"] == "instalment")
-    return weekly(items, as_of, weeks)
+    return weekly(chain(items, recurring_items(company, as_of, weeks, est)), as_of, weeks)
+
+
+def recurring_items(company: Company, as_of: date, weeks: int, est: Estimator
+                    ) -> list[tuple[date, int, Delay]]:
+    """(due date, base amount, the payer's delay) of each instalment of the invoices that
+    the active recurring schedules will issue in the ``weeks`` after ``as_of`` (or should
+    have issued by then and have not): the recurring app's own calculation of its periods,
+    terms and totals."""
+    until = as_of + timedelta(days=7 * weeks)
+    return [(u.due_date, u.base_amount, est.delay(u.customer))
+            for u in upcoming_instalments(company, after=as_of, until=until)]
 
 
 def received(company: Company, *, as_of: date, weeks: int) -> list[int]:
     """What receipts paid, per week after ``as_of``, on the instalments of invoices issued
-    by then (base currency; reversals count on their own day)."""
+    by then and of those a recurring schedule issued after it, which the forecast counts too
+    (base currency; reversals count on their own day)."""
     a, i, v = Allocation._meta.db_table, Instalment._meta.db_table, Invoice._meta.db_table
+    run = RecurringRun._meta.db_table
     end = as_of + timedelta(days=7 * weeks)
     sql = f"""SELECT a.date, SUM(a.base_receivable) FROM {a} a
               JOIN {i} i ON i.id = a.instalment_id JOIN {v} v ON v.id = i.invoice_id
               WHERE a.company_id = %s AND a.date > %s AND a.date <= %s
-                    AND a.receipt_id IS NOT NULL AND v.issue_date <= %s
+                    AND a.receipt_id IS NOT NULL
+                    AND (v.issue_date <= %s OR EXISTS (
+                         SELECT 1 FROM {run} r WHERE r.invoice_id = v.id))
               GROUP BY a.date"""
     out = [0] * weeks
     with connection.cursor() as cur:
