@@ -47,6 +47,19 @@ def test_kpis_json_and_csv(capsys: pytest.CaptureFixture[str], books: None,
     rows = list(csv.DictReader(path.open(encoding="utf-8")))
     assert [r["month"] for r in rows] == ["2026-01", "2026-02"]
     assert rows[1]["sales"] == "2000.00" and rows[1]["currency"] == "EUR"
+    from openpyxl import load_workbook
+
+    path = tmp_path / "kpis.xlsx"
+    assert run(capsys, "report", "kpis", "--months", "2", "--as-of", "2026-02-28",
+               "--xlsx", str(path))[0] == 0
+    ws = load_workbook(path).worksheets[0]
+    head = [c.value for c in ws[1]]
+    feb_row = {h: c for h, c in zip(head, ws[3], strict=True)}
+    jan_row = {h: c.value for h, c in zip(head, ws[2], strict=True)}
+    assert feb_row["month"].value == "2026-02" and feb_row["dso"].value == 28
+    assert feb_row["days_to_pay"].value == 40 and jan_row["cei"] is None
+    assert feb_row["sales"].value == 2000 and feb_row["sales"].data_type == "n"
+    assert feb_row["sales"].number_format == '#,##0.00 "EUR"'
 
 
 def test_trends_and_forecast(capsys: pytest.CaptureFixture[str], books: None) -> None:

@@ -153,3 +153,34 @@ def test_a_statement_for_a_period(capsys: pytest.CaptureFixture[str], books: Non
     code, text, _ = run(capsys, "customer", "statement", "C1", "--as-of", "2026-03-31",
                         "--output", str(tmp_path / "s.pdf"))
     assert code == 0 and (tmp_path / "s.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_xlsx_holds_numbers_in_major_units(capsys: pytest.CaptureFixture[str], books: None,
+                                           tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    path = tmp_path / "aging.xlsx"
+    code, out, _ = run(capsys, "report", "aging", "--as-of", "2026-03-01", "--xlsx", str(path))
+    assert code == 0 and "wrote" in out
+    ws = load_workbook(path).worksheets[0]
+    rows = [[c.value for c in r] for r in ws.iter_rows()]
+    assert rows[0][:6] == ["customer", "name", "country", "currency", "current", "1-30"]
+    assert rows[1][:6] == ["C1", "Dupont", "FR", "EUR", 0, 120]
+    assert rows[-1][0] == "total" and rows[-1][4:6] == [180, 120] and rows[-1][-1] == 300
+    assert ws.cell(2, 6).data_type == "n" and ws.cell(2, 6).number_format == '#,##0.00 "EUR"'
+    # the detail, in document currencies: U1's 200.00 USD beside its 180.00 EUR
+    path = tmp_path / "detail.xlsx"
+    assert run(capsys, "report", "aging", "--detail", "--as-of", "2026-03-01",
+               "--xlsx", str(path))[0] == 0
+    ws = load_workbook(path).worksheets[0]
+    u1 = [[c for c in r] for r in ws.iter_rows(min_row=2) if r[0].value == "U1"][0]
+    assert [c.value for c in u1][8:] == ["USD", 200, "EUR", 180]
+    assert u1[9].number_format == '#,##0.00 "USD"'
+    # a customer's statement for a period
+    path = tmp_path / "statement.xlsx"
+    assert run(capsys, "customer", "statement", "C1", "--from", "2026-01-01", "--to",
+               "2026-03-31", "--xlsx", str(path))[0] == 0
+    rows = [[c.value for c in r] for r in load_workbook(path).worksheets[0].iter_rows()]
+    assert [r[1] for r in rows] == ["type", "opening_balance", "invoice", "receipt",
+                                    "closing_balance"]
+    assert [r[5] for r in rows[1:]] == [0, 120, -30, -30]

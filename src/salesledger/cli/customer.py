@@ -215,7 +215,7 @@ def cmd_customer_statement(args: argparse.Namespace) -> int:
     from salesledger.apps.documents.delivery import customer_statement_send
     from salesledger.apps.documents.services import customer_statement_pdf
 
-    if args.date_from or args.csv:
+    if args.date_from or args.csv or args.xlsx:
         return _period_statement(args)
     no_json_to_stdout(args, args.output)
     company = company_of(args)
@@ -271,6 +271,21 @@ def _period_statement(args: argparse.Namespace) -> int:
                 w.writerow([end, "closing_balance", "", cur, "",
                             major_text(st.closing.get(cur, 0), cur)])
         print(f"statement of {st.customer} from {start} to {end}: wrote {args.csv} "
+              f"({len(rows)} movements)")
+        return 0
+    if args.xlsx:
+        from salesledger.formats.xlsx import Amount, Sheet, write_xlsx
+
+        write_xlsx(args.xlsx, [Sheet(
+            f"{st.customer} {start} to {end}",
+            ["date", "type", "document", "currency", "amount", "balance"],
+            [*([start, "opening_balance", "", cur, None, Amount(st.opening.get(cur, 0), cur)]
+               for cur in curs),
+             *([m.date, m.kind, m.document, m.currency, Amount(m.amount, m.currency),
+                Amount(bal, m.currency)] for m, bal in rows),
+             *([end, "closing_balance", "", cur, None, Amount(st.closing.get(cur, 0), cur)]
+               for cur in curs)])])
+        print(f"statement of {st.customer} from {start} to {end}: wrote {args.xlsx} "
               f"({len(rows)} movements)")
         return 0
     if args.json:
@@ -524,6 +539,8 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("--from", dest="date_from", metavar="YYYY-MM-DD",
                    help="first day of a period: opening balance, movements, closing balance")
     p.add_argument("--csv", metavar="FILE", help="with --from/--to: write CSV to FILE")
+    p.add_argument("--xlsx", metavar="FILE",
+                   help="with --from/--to: write an Excel workbook to FILE")
     p.add_argument("--output", "-o", help="file to write (default statement-CODE-DATE.pdf)")
     p.add_argument("--email", action="store_true", help="e-mail it instead of writing a file")
     p.add_argument("--to", action="append", metavar="ADDRESS|YYYY-MM-DD",

@@ -1,6 +1,6 @@
 """``report aging|unapplied``: the receivables of a day as reports (docs/design/reporting.md).
-Parsing and rendering only: text tables, ``--json`` and ``--csv FILE``; detail rows are
-written as they are read."""
+Parsing and rendering only: text tables, ``--json``, ``--csv FILE`` and ``--xlsx FILE``;
+detail rows are written as they are read."""
 
 from __future__ import annotations
 
@@ -85,6 +85,10 @@ def cmd_report_aging(args: argparse.Namespace) -> int:
         _aging_summary_csv(args.csv, report, in_base)
         print(f"aging on {as_of}: wrote {args.csv} ({len(report.customers)} customers)")
         return 0
+    if args.xlsx:
+        _aging_summary_xlsx(args.xlsx, report, in_base)
+        print(f"aging on {as_of}: wrote {args.xlsx} ({len(report.customers)} customers)")
+        return 0
     if args.json:
         amounts = _amounts(report, values, n)
         emit_json({
@@ -152,6 +156,28 @@ def _aging_summary_csv(path: str, report: Any, in_base: bool) -> None:
                             *[major_text(x, cur) for x in v], major_text(sum(v), cur)])
 
 
+def _aging_summary_xlsx(path: str, report: Any, in_base: bool) -> None:
+    from salesledger.formats.xlsx import Amount, Sheet, write_xlsx
+
+    def rows() -> Iterator[list[Any]]:
+        for c in report.customers:
+            per = {report.base_currency: c.base} if in_base else c.amounts
+            for cur, v in sorted(per.items()):
+                yield [c.code, c.name, c.country, cur, *[Amount(x, cur) for x in v],
+                       Amount(sum(v), cur)]
+        n = len(report.buckets)
+        totals = ({report.base_currency: report.base} if in_base
+                  else report.by_currency or {report.base_currency: [0] * n})
+        for cur, v in sorted(totals.items()):
+            yield ["total", "", "", cur, *[Amount(x, cur) for x in v], Amount(sum(v), cur)]
+
+    how = "due" if report.by.value == "due" else "issue"
+    write_xlsx(path, [Sheet(f"Aging {report.as_of} by {how}",
+                            ["customer", "name", "country", "currency",
+                             *[b.label for b in report.buckets], "total"], rows(),
+                            widths=[12, 30, 8, 9])])
+
+
 DETAIL_HEADERS = ["customer", "type", "document", "seq", "issue_date", "due_date", "days",
                   "bucket", "currency", "open", "base_currency", "base_open"]
 
@@ -170,6 +196,16 @@ def _aging_detail(args: argparse.Namespace, company: Any, as_of: Any, buckets: A
                     major_text(i["open"], i["currency"]), base, major_text(i["base_open"], base)])
                 count += 1
         print(f"aging on {as_of}: wrote {args.csv} ({count} items)")
+        return 0
+    if args.xlsx:
+        from salesledger.formats.xlsx import Amount, Sheet, write_xlsx
+
+        count = write_xlsx(args.xlsx, [Sheet(f"Open items {as_of}", DETAIL_HEADERS, (
+            [i["customer"], i["type"], i["document"], i["seq"], i["issue_date"], i["due_date"],
+             i["days"], buckets[i["bucket"]].label, i["currency"],
+             Amount(i["open"], i["currency"]), base, Amount(i["base_open"], base)]
+            for i in items))])
+        print(f"aging on {as_of}: wrote {args.xlsx} ({count} items)")
         return 0
     if args.json:
         _stream_json(sys.stdout, as_of, base if in_base else "document", buckets, items, base)
@@ -280,6 +316,14 @@ def cmd_report_kpis(args: argparse.Namespace) -> int:
                 w.writerow([m.month, *[_figure(getattr(m.kpis, k)) for k in KPI_NAMES], base,
                             *[major_text(getattr(m.inputs, k), base) for k in KPI_INPUTS]])
         print(f"kpis of {len(months)} months to {as_of}: wrote {args.csv}")
+        return 0
+    if args.xlsx:
+        from salesledger.formats.xlsx import Amount, Sheet, write_xlsx
+
+        write_xlsx(args.xlsx, [Sheet(f"KPIs to {as_of}", ["month", *KPI_NAMES, *KPI_INPUTS], (
+            [m.month, *[getattr(m.kpis, k) for k in KPI_NAMES],
+             *[Amount(getattr(m.inputs, k), base) for k in KPI_INPUTS]] for m in months))])
+        print(f"kpis of {len(months)} months to {as_of}: wrote {args.xlsx}")
         return 0
     if args.json:
         emit_json({"as_of": as_of, "currency": base, "months": [
@@ -433,6 +477,7 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("--currency", choices=["base", "document"], default="base",
                    help="amounts in the company's currency at booking rates, or as invoiced")
     _filter_options(p)
+    p.add_argument("--xlsx", metavar="FILE", help="write an Excel workbook to FILE")
     p = add_command(g, common, "unapplied", cmd_report_unapplied,
                     "receipts and credit notes not yet applied on --as-of")
     p.add_argument("--kind", default="all", choices=["all", "receipts", "credit-notes"])
@@ -441,6 +486,7 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
                     "DSO, CEI, days to pay and the other KPIs, month by month")
     p.add_argument("--months", type=int, default=12, help="whole months up to --as-of")
     p.add_argument("--csv", metavar="FILE", help="write CSV to FILE")
+    p.add_argument("--xlsx", metavar="FILE", help="write an Excel workbook to FILE")
     p = add_command(g, common, "trends", cmd_report_trends,
                     "shares paid late, unpaid past 90 days and written off, by invoice month")
     p.add_argument("--months", type=int, default=12, help="invoice months up to --as-of")
