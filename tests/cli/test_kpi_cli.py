@@ -106,3 +106,39 @@ def test_charts_as_svg(capsys: pytest.CaptureFixture[str], books: None, tmp_path
     root = ET.parse(path).getroot()
     assert [int(c.get("data-value", "")) for c in root.findall(
         "s:circle[@data-series='expected']", ns)] == [0, 0, 0, 200000]
+    # the trends: January's invoice was paid 10 days late (one of one), February's not yet
+    path = tmp_path / "trends.svg"
+    assert run(capsys, "report", "trends", "--as-of", "2026-02-28", "--months", "2",
+               "--svg", str(path))[0] == 0
+    root = ET.parse(path).getroot()
+    assert [int(c.get("data-value", "")) for c in root.findall(
+        "s:circle[@data-series='paid late']", ns)] == [1000, 0]
+    # no cohort is 90 days past its due date yet: no point, no line
+    assert root.findall("s:circle[@data-series='unpaid 90 days']", ns) == []
+    assert root.findall("s:polyline[@data-series='unpaid 90 days']", ns) == []
+    code, _, err = run(capsys, "report", "trends", "--by", "country", "--svg", str(path))
+    assert code == 2 and "--svg" in err
+
+
+def test_the_monthly_pack(capsys: pytest.CaptureFixture[str], books: None,
+                          tmp_path: Path) -> None:
+    from pypdf import PdfReader
+
+    path = tmp_path / "pack.pdf"
+    out = run_json(capsys, "report", "pack", "--month", "2026-02", "--pdf", str(path))
+    assert out["month"] == "2026-02" and out["as_of"] == "2026-02-28"
+    assert out["bytes"] == path.stat().st_size and len(out["charts"]) == 5
+    reader = PdfReader(path)
+    assert len(reader.pages) >= 3
+    text = " ".join(p.extract_text() for p in reader.pages)
+    assert "Receivables pack 2026-02" in text
+    # the headline figures of February (2,000.00 owed, not yet due, of 2,000.00 sold)
+    assert "Receivable 2000.00 EUR" in text and "DSO (days) 28.0" in text
+    # the aging, the trends and the forecast, with the charts' own text drawn in the PDF
+    for words in ("Aged receivables on 2026-02-28", "Late-payment and default trends",
+                  "Cash-flow forecast", "Expected receipts per week after 2026-02-28",
+                  "DSO per month to 2026-02-28"):
+        assert words in text, words
+    assert reader.metadata is not None and reader.metadata.title == "Receivables pack 2026-02"
+    code, _, err = run(capsys, "report", "pack", "--month", "2026-13")
+    assert code == 2 and "YYYY-MM" in err

@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import Any, TextIO
 
 from salesledger.domain.aging import DEFAULT_BUCKETS
+from salesledger.domain.errors import ValidationFailed
 from salesledger.formats.csv_rows import neutralise_cell
 from salesledger.money import major_text
 
@@ -352,6 +353,20 @@ def cmd_report_trends(args: argparse.Namespace) -> int:
     as_of = as_of_day(args, company)
     rows = trend_report(company, as_of=as_of, months=args.months, by=args.by)
     base = company.base_currency
+    if args.svg:
+        from salesledger.apps.reporting.pack import tenths
+        from salesledger.formats.charts import kpi_chart, to_svg
+
+        if args.by != "cohort":
+            raise ValidationFailed("--svg draws the trends by cohort: leave out --by country")
+        _write_text(args.svg, to_svg(kpi_chart(
+            [t.row.cohort for t in rows],
+            {"paid late": [tenths(t.row.late.percent) for t in rows],
+             "unpaid 90 days": [tenths(t.row.unpaid_90.percent) for t in rows],
+             "written off": [tenths(t.row.written_off.percent) for t in rows]},
+            "%", f"Late and default rates by invoice month to {as_of}")))
+        print(f"trends of {len(rows)} cohorts to {as_of}: wrote {args.svg} (a chart, by count)")
+        return 0
     if args.csv:
         with _csv_out(args.csv) as w:
             w.writerow(["cohort", "country", "items", "currency", "amount",
@@ -455,6 +470,23 @@ def cmd_report_forecast(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report_pack(args: argparse.Namespace) -> int:
+    from salesledger.apps.reporting.pack import monthly_pack, parse_month
+
+    company = company_of(args)
+    pack = monthly_pack(company, month=parse_month(args.month))
+    path = args.pdf or f"receivables-{company.code}-{pack.month}.pdf"
+    with open(path, "wb") as fh:
+        fh.write(pack.pdf)
+    if args.json:
+        emit_json({"month": pack.month, "as_of": pack.as_of, "file": path,
+                   "bytes": len(pack.pdf), "charts": [c.title for c in pack.charts]})
+        return 0
+    print(f"receivables pack of {pack.month} (as of {pack.as_of}): wrote {path} "
+          f"({len(pack.pdf):,} bytes, {len(pack.charts)} charts)")
+    return 0
+
+
 # ---------------------------------------------------------------- registration
 def _filter_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--customer", help="one customer (code)")
@@ -490,6 +522,8 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     p = add_command(g, common, "trends", cmd_report_trends,
                     "shares paid late, unpaid past 90 days and written off, by invoice month")
     p.add_argument("--months", type=int, default=12, help="invoice months up to --as-of")
+    p.add_argument("--svg", metavar="FILE",
+                   help="draw the rates by count per cohort as an SVG chart in FILE")
     p.add_argument("--by", choices=["cohort", "country"], default="cohort",
                    help="per invoice month, or per invoice month and country")
     p.add_argument("--csv", metavar="FILE", help="write CSV to FILE")
@@ -501,3 +535,9 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("--runs", type=int, default=12, help="month ends replayed by --backtest")
     p.add_argument("--svg", metavar="FILE", help="draw the forecast as an SVG chart in FILE")
     p.add_argument("--csv", metavar="FILE", help="write CSV to FILE")
+    p = add_command(g, common, "pack", cmd_report_pack,
+                    "the monthly receivables pack as one PDF: KPIs, aging, trends, forecast "
+                    "and their charts, as of the month's last day")
+    p.add_argument("--month", required=True, metavar="YYYY-MM", help="the month")
+    p.add_argument("--pdf", metavar="FILE",
+                   help="file to write (default receivables-COMPANY-YYYY-MM.pdf)")

@@ -18,10 +18,16 @@ COLOURS = ("#2f6db5", "#d9822b", "#3a9a5b", "#b33c3c")
 BAND = "#9bbce3"
 
 
+# Charts of figures rather than money: ``Chart.currency`` names the unit, and the values are
+# tenths (a DSO of 35.4 days is 354; a rate of 12.5 % is 125).
+FIGURE_UNITS = ("days", "%")
+
+
 @dataclass(frozen=True)
 class Series:
     name: str
-    values: tuple[int, ...]  # minor units, one per category
+    values: tuple[int | None, ...]  # minor units (or tenths of a figure), one per category;
+    # None: no value (a line has a gap there)
 
 
 @dataclass(frozen=True)
@@ -62,10 +68,25 @@ def forecast_chart(weeks: list[str], naive: list[int], expected: list[int], low:
                  band=(tuple(low), tuple(high)))
 
 
+def kpi_chart(months: list[str], series: dict[str, list[int | None]], unit: str,
+              title: str) -> Chart:
+    """Monthly figures (DSO and the like in days, CEI and rates in %) as lines, in tenths."""
+    return Chart(title, "lines", tuple(months), unit,
+                 tuple(Series(name, tuple(v)) for name, v in series.items()))
+
+
+def label(value: int, unit: str) -> str:
+    """A value as its axis and its key show it: money in major units, or a figure."""
+    if unit in FIGURE_UNITS:
+        text = f"{value / 10:.1f}"
+        return f"{text} %" if unit == "%" else text
+    return major_text(value, unit)
+
+
 def to_spec(chart: Chart) -> dict[str, Any]:
     """The definition as plain data (amounts in major units, as text)."""
-    def text(v: int) -> str:
-        return major_text(v, chart.currency)
+    def text(v: int | None) -> str | None:
+        return None if v is None else label(v, chart.currency)
     return {"title": chart.title, "kind": chart.kind, "currency": chart.currency,
             "categories": list(chart.categories),
             "series": [{"name": s.name, "values": [text(v) for v in s.values]}
@@ -95,7 +116,7 @@ def to_svg(chart: Chart, width: int = 640, height: int = 320) -> str:
     ``data-value`` (minor units) and a class, so that a test can read back what was drawn."""
     left, right, top, bottom = 80, 16, 36, 56
     plot_w, plot_h = width - left - right, height - top - bottom
-    values = [v for s in chart.series for v in s.values]
+    values = [v for s in chart.series for v in s.values if v is not None]
     if chart.band is not None:
         values += list(chart.band[1])
     ticks = _ticks(max([0, *values]))
@@ -119,7 +140,7 @@ def to_svg(chart: Chart, width: int = 640, height: int = 320) -> str:
         out.append(f'<line class="grid" x1="{left}" x2="{width - right}" y1="{y(t)}" '
                    f'y2="{y(t)}" stroke="#ddd"/>')
         out.append(f'<text class="tick" x="{left - 6}" y="{y(t) + 4}" text-anchor="end">'
-                   f'{escape(major_text(t, chart.currency))}</text>')
+                   f'{escape(label(t, chart.currency))}</text>')
     for i, c in enumerate(chart.categories):
         out.append(f'<text class="category" x="{x(i)}" y="{height - bottom + 16}" '
                    f'text-anchor="middle">{escape(c)}</text>')
@@ -128,6 +149,8 @@ def to_svg(chart: Chart, width: int = 640, height: int = 320) -> str:
         bar_w = slot * 0.7 / k
         for j, s in enumerate(chart.series):
             for i, v in enumerate(s.values):
+                if v is None:
+                    continue
                 bx = round(left + slot * i + slot * 0.15 + bar_w * j, 2)
                 y0, y1 = y(0), y(v)
                 out.append(f'<rect class="bar" data-series="{escape(s.name)}" '
@@ -142,11 +165,14 @@ def to_svg(chart: Chart, width: int = 640, height: int = 320) -> str:
             out.append(f'<polygon class="band" points="{" ".join(pts)}" fill="{BAND}" '
                        'fill-opacity="0.5" stroke="none"/>')
         for j, s in enumerate(chart.series):
-            line = " ".join(f"{x(i)},{y(v)}" for i, v in enumerate(s.values))
             colour = COLOURS[j % len(COLOURS)]
-            out.append(f'<polyline class="line" data-series="{escape(s.name)}" points="{line}" '
-                       f'fill="none" stroke="{colour}" stroke-width="2"/>')
+            for run in _runs(s.values):
+                line = " ".join(f"{x(i)},{y(v)}" for i, v in run)
+                out.append(f'<polyline class="line" data-series="{escape(s.name)}" '
+                           f'points="{line}" fill="none" stroke="{colour}" stroke-width="2"/>')
             for i, v in enumerate(s.values):
+                if v is None:
+                    continue
                 out.append(f'<circle class="point" data-series="{escape(s.name)}" '
                            f'data-value="{v}" cx="{x(i)}" cy="{y(v)}" r="2.5" '
                            f'fill="{colour}"/>')
@@ -158,3 +184,15 @@ def to_svg(chart: Chart, width: int = 640, height: int = 320) -> str:
                    f'{escape(s.name)} ({chart.currency})</text>')
     out.append("</svg>")
     return "\n".join(out) + "\n"
+
+
+def _runs(values: tuple[int | None, ...]) -> list[list[tuple[int, int]]]:
+    """The stretches of a line between its gaps, as (category, value) pairs."""
+    runs: list[list[tuple[int, int]]] = [[]]
+    for i, v in enumerate(values):
+        if v is None:
+            if runs[-1]:
+                runs.append([])
+        else:
+            runs[-1].append((i, v))
+    return [r for r in runs if r]
