@@ -88,3 +88,21 @@ def test_rendered_into_a_pdf() -> None:
     # the axis from 0 to 1,000.00 (above the highest bucket, 869.09), the buckets, the key
     assert lines[1:] == ["0.00", "200.00", "400.00", "600.00", "800.00", "1000.00", "current",
                          "1-30", "open (EUR)"]
+
+
+def test_figures_in_tenths_and_gaps_in_lines() -> None:
+    from salesledger.formats.charts import kpi_chart, label
+
+    assert label(354, "days") == "35.4" and label(125, "%") == "12.5 %"
+    assert label(12345, "EUR") == "123.45"
+    chart = kpi_chart(["2026-01", "2026-02", "2026-03", "2026-04"],
+                      {"DSO": [300, None, 354, 410]}, "days", "DSO")
+    root = ET.fromstring(to_svg(chart))
+    ns = {"s": "http://www.w3.org/2000/svg"}
+    # two stretches of line around the missing month, three points
+    lines = root.findall("s:polyline[@class='line']", ns)
+    assert [len(line.get("points", "").split()) for line in lines] == [1, 2]
+    assert [c.get("data-value") for c in root.findall("s:circle", ns)] == ["300", "354", "410"]
+    ticks = [t.text for t in root.findall("s:text[@class='tick']", ns)]
+    assert ticks == ["0.0", "10.0", "20.0", "30.0", "40.0", "50.0"]
+    assert to_spec(chart)["series"][0]["values"] == ["30.0", None, "35.4", "41.0"]
