@@ -161,6 +161,7 @@ def story(tmp: Path) -> list[tuple[str, Step]]:
         ("", ("report", "forecast", "--weeks", "4", "--as-of", "2025-03-31")),
         ("", ("report", "forecast", "--backtest", "--runs", "1", "--as-of", "2025-03-31")),
         ("", ("report", "pack", "--month", "2025-03", "--pdf", str(tmp / "pack.pdf"))),
+        ("", ("report", "portfolio", "--as-of", "2025-03-31")),
         ("", ("customer", "statement", "C1", "--from", "2025-03-01", "--to", "2025-03-31")),
         ("", ("customer", "statement", "C1", "--output", str(tmp / "st.pdf"),
               "--as-of", "2025-03-31")),

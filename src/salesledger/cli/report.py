@@ -18,7 +18,7 @@ from salesledger.domain.errors import ValidationFailed
 from salesledger.formats.csv_rows import neutralise_cell
 from salesledger.money import major_text
 
-from .common import Subparsers, add_command, add_group, as_of_day, company_of
+from .common import Subparsers, actor_of, add_command, add_group, as_of_day, company_of
 from .render import emit_json, money, money_text, table
 
 
@@ -487,6 +487,34 @@ def cmd_report_pack(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report_portfolio(args: argparse.Namespace) -> int:
+    from salesledger.apps.reporting.selectors import portfolio
+
+    company = company_of(args)
+    user = actor_of(args, company)
+    as_of = as_of_day(args, company)
+    rows = portfolio(user, as_of=as_of)
+    if args.json:
+        emit_json({"as_of": as_of, "user": user.get_username(), "companies": [
+            {"company": r.code, "name": r.name, "role": r.role,
+             "receivable": money(r.receivable, r.currency),
+             "overdue": money(r.overdue, r.currency),
+             "over_90": money(r.over_90, r.currency),
+             "over_90_share": _figure(r.over_90_share) or None,
+             "dso": _figure(r.dso) or None,
+             "unapplied_cash": money(r.unapplied, r.currency)} for r in rows]})
+        return 0
+    table(([r.code, r.role, r.currency, major_text(r.receivable, r.currency),
+            major_text(r.overdue, r.currency), major_text(r.over_90, r.currency),
+            _figure(r.over_90_share), _figure(r.dso), major_text(r.unapplied, r.currency)]
+           for r in rows),
+          ["company", "role", "currency", "receivable", "overdue", "over 90", "over 90 %",
+           "dso", "unapplied"])
+    print(f"the companies {user.get_username()} belongs to, on {as_of}, each in its own "
+          "currency; DSO of the last whole month")
+    return 0
+
+
 # ---------------------------------------------------------------- registration
 def _filter_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--customer", help="one customer (code)")
@@ -541,3 +569,6 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("--month", required=True, metavar="YYYY-MM", help="the month")
     p.add_argument("--pdf", metavar="FILE",
                    help="file to write (default receivables-COMPANY-YYYY-MM.pdf)")
+    p = add_command(g, common, "portfolio", cmd_report_portfolio,
+                    "receivable, overdue, over 90 days, DSO and unapplied cash of every "
+                    "company the user (--user, else the company's owner) belongs to")

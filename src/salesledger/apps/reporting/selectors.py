@@ -12,9 +12,11 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from salesledger.apps.core.models import Company
+from salesledger.apps.core.selectors import memberships_of
 from salesledger.apps.customers.selectors import customer_family, customer_get
 from salesledger.domain.aging import (
     DEFAULT_BUCKETS,
@@ -40,7 +42,7 @@ from .unapplied import unapplied_cash_totals, unapplied_credit_notes, unapplied_
 __all__ = ["AgingReport", "Backtest", "KpiMonth", "ReportFilters", "Statement", "TrendRow",
            "Weeks", "aging_items", "aging_report", "cash_forecast", "currencies",
            "customer_statement", "forecast_backtest", "kpi_report", "period_statement",
-           "running", "trend_report", "unapplied_items"]
+           "running", "trend_report", "unapplied_items", "PortfolioRow", "portfolio"]
 
 
 @dataclass(frozen=True)
@@ -268,3 +270,42 @@ def forecast_backtest(company: Company, *, as_of: date, weeks: int = 13, runs: i
     last = as_of - timedelta(days=7 * weeks)
     days = [month_end(m) for m in months_ending(last, runs)]
     return backtest(company, days=days, weeks=weeks)
+
+
+@dataclass(frozen=True)
+class PortfolioRow:
+    """One company of a portfolio on a day, in its own base currency (minor units)."""
+
+    code: str
+    name: str
+    role: str  # the user's role there
+    currency: str
+    receivable: int
+    overdue: int  # a day or more past due
+    over_90: int  # more than 90 days past due
+    unapplied: int  # unapplied cash, beside the receivable
+    dso: Decimal | None  # of the last whole month to the day (simple)
+
+    @property
+    def over_90_share(self) -> Decimal | None:
+        return (Decimal(self.over_90 * 100) / self.receivable).quantize(
+            Decimal("0.1"), ROUND_HALF_UP) if self.receivable > 0 else None
+
+
+def portfolio(user: Any, *, as_of: date) -> list[PortfolioRow]:
+    """Every company ``user`` is a member of, by code, with its receivable, overdue and
+    over-90 parts, unapplied cash and DSO on ``as_of``: for a team that keeps the ledgers of
+    many companies. A fixed number of queries per company (the aging of the day, the
+    unapplied cash, one month of KPIs), none per item."""
+    rows = []
+    for company, role in memberships_of(user):
+        scope = AgingScope(as_of=as_of, buckets=parse_buckets("current,90"))
+        parts = [0, 0, 0]
+        for c in aging_cells(company, scope):
+            parts[c.bucket] += c.base_open
+        cash = sum(b for _, b in unapplied_cash_totals(company, as_of=as_of).values())
+        [month] = kpi_report(company, as_of=as_of, months=1)
+        rows.append(PortfolioRow(company.code, company.name, role, company.base_currency,
+                                 sum(parts), parts[1] + parts[2], parts[2], cash,
+                                 month.kpis.dso))
+    return rows

@@ -1,0 +1,62 @@
+"""The portfolio of the companies a user belongs to: each company's receivable, overdue and
+over-90 parts, unapplied cash and DSO in its own currency, in a fixed number of queries per
+company; another user's companies are not in it."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from salesledger.apps.core.services import company_create
+from salesledger.apps.customers.services import CustomerInput, customer_create
+from salesledger.apps.invoicing.services import InvoiceInput, invoice_create, invoice_post
+from salesledger.apps.payments.services import ReceiptInput, receipt_record
+from salesledger.apps.reporting.selectors import portfolio
+from salesledger.domain.invoicing import LineInput
+
+pytestmark = pytest.mark.django_db
+
+AS_OF = date(2026, 6, 30)
+
+
+def _books(owner: Any, code: str, currency: str, invoices: list[tuple[date, str]],
+           receipt: str) -> Any:
+    company = company_create(actor=owner, code=code, name=f"{code} Ltd", base_currency=currency,
+                             country="FR", owner=owner)
+    customer_create(actor=owner, company=company, data=CustomerInput(
+        code="C1", name="Dupont", country="FR"))
+    for day, amount in invoices:
+        inv = invoice_create(actor=owner, company=company, data=InvoiceInput(
+            customer_code="C1", issue_date=day, terms_code="NET30",
+            lines=[LineInput("Work", Decimal(1), Decimal(amount), Decimal(0))]))
+        invoice_post(actor=owner, company=company, invoice_id=inv.pk, as_of=day)
+    receipt_record(actor=owner, company=company, data=ReceiptInput(
+        customer_code="C1", amount=Decimal(receipt), date=AS_OF))
+    return company
+
+
+def test_each_company_in_its_currency(owner: Any,
+                                      django_assert_max_num_queries: Any) -> None:
+    # A: 100.00 due 31 January (150 days late on 30 June), 200.00 due 30 May (31 days late),
+    # 400.00 not yet due; B: one invoice not yet due, in GBP
+    _books(owner, "a", "EUR", [(date(2026, 1, 1), "100"), (date(2026, 4, 30), "200"),
+                               (date(2026, 6, 20), "400")], "50")
+    _books(owner, "b", "GBP", [(date(2026, 6, 25), "80")], "10")
+    other = get_user_model().objects.create_user("other")
+    _books(other, "c", "EUR", [(date(2026, 6, 1), "999")], "1")
+    with django_assert_max_num_queries(1 + 2 * 12):
+        rows = portfolio(owner, as_of=AS_OF)
+    assert [(r.code, r.role, r.currency) for r in rows] == [("a", "owner", "EUR"),
+                                                            ("b", "owner", "GBP")]
+    a, b = rows
+    assert (a.receivable, a.overdue, a.over_90, a.unapplied) == (70000, 30000, 10000, 5000)
+    assert a.over_90_share == Decimal("14.3")
+    # June: 700.00 owed at its end, 400.00 sold in its 30 days
+    assert a.dso == Decimal("52.5")
+    assert (b.receivable, b.overdue, b.over_90, b.unapplied) == (8000, 0, 0, 1000)
+    assert b.dso == Decimal("30.0")
+    assert [r.code for r in portfolio(other, as_of=AS_OF)] == ["c"]
