@@ -49,6 +49,7 @@ from salesledger.apps.fx.services import rate_add
 from salesledger.apps.invoicing.models import DocKind, Instalment, Invoice
 from salesledger.apps.invoicing.posting.check import BulkDoc
 from salesledger.apps.invoicing.services import documents_post_bulk
+from salesledger.apps.payments.adjustments.bad_debts import customer_write_off
 from salesledger.apps.payments.bulk import (
     BulkAllocation,
     BulkReceipt,
@@ -106,6 +107,7 @@ def demo_load(*, code: str = "demo", customers: int = 300, seed: int = 20261123,
             allocations=[_bulk_allocation(a, receipt_ids, credit_ids) for a in allocations]
         ) if allocations else 0
         _record_rates(company, user, plan)
+        written_off = _write_off_bad_debts(company, user, plan)
         # The limits are today's: set after the history, which the credit checks of posting
         # would otherwise judge by them (docs/design/credit.md).
         _set_limits(company, user, plan.customers, customer_ids)
@@ -119,10 +121,23 @@ def demo_load(*, code: str = "demo", customers: int = 300, seed: int = 20261123,
         "credit_notes": len(credit_ids),
         "receipts": len(receipt_ids),
         "allocations": allocated,
+        "written_off": written_off,
         "user": DEMO_USER,
         "password": DEMO_PASSWORD,
         "seconds": round(time.perf_counter() - started, 1),
     }
+
+
+def _write_off_bad_debts(company: Company, user: Any, plan: Plan) -> int:
+    """What the customers who turned bad still owe, written off on their day (credit notes
+    and payments on account applied first); returns the invoices written off."""
+    out = 0
+    for c in plan.customers:
+        if c.written_off is not None:
+            out += len(customer_write_off(actor=user, company=company, code=c.code,
+                                          day=c.written_off, reason="The customer stopped "
+                                          "paying and cannot be reached: a bad debt"))
+    return out
 
 
 def _record_rates(company: Company, user: Any, plan: Plan) -> None:

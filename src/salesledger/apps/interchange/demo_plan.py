@@ -14,6 +14,13 @@ invoices they dispute, settled by a credit note, paid much later or still open. 
 the customers pay in one monthly run (one receipt settling several invoices), a few
 receipts are over-payments left unapplied, and large customers earn a yearly volume rebate
 (a credit note that settles their next invoices).
+
+Within a customer the delay is not a constant either (``Habits``), so that a customer's
+average is not already the best guess of when the next invoice will be paid: a payer's habit
+drifts over the two years (faster or slower), a large invoice takes longer than a small one
+(it waits for an approval), payments that would fall in August or December slip (holidays,
+year-end closing), and a few customers who paid well turn bad: they pay later and later,
+then stop, are no longer invoiced, and what they owe is written off as a bad debt.
 """
 
 from __future__ import annotations
@@ -97,6 +104,10 @@ class PlanCustomer:
     size: str
     batch: bool
     method: str
+    # A customer who turns bad: from this day it pays later and later, then stops.
+    turns_bad: date | None = None
+    # The day what it still owes is written off as a bad debt (on or before the plan's day).
+    written_off: date | None = None
 
 
 @dataclass
@@ -117,6 +128,8 @@ class PlanDoc:
     # all of it). No payment is dated before ``pay_not_before``.
     events: list[tuple[int, Decimal | None]] = field(default_factory=list)
     pay_not_before: date | None = None
+    # How much a payment falling in a holiday month slips (the customer's own factor).
+    seasonal: float = 0.0
 
 
 @dataclass
@@ -313,17 +326,66 @@ def _line(rng: random.Random, product: Product, customer: PlanCustomer) -> LineI
     return LineInput(product.description, quantity, price, Decimal(0), discount, category)
 
 
-def _events(rng: random.Random, customer: PlanCustomer, mean_delay: int, issue: date,
-            stop: date | None) -> list[tuple[int, Decimal | None]]:
+@dataclass(frozen=True)
+class Habits:
+    """How one customer's delays move: its own level, a drift per year, the days a large
+    invoice adds per doubling of the amount, its noise, its sensitivity to holiday months."""
+
+    level: float
+    drift: float
+    size_days: float
+    noise: float
+    seasonal: float
+    typical: float  # the customer's usual invoice (net), against which "large" is measured
+
+
+# Days a payment that would fall in the month slips, for a customer of seasonal factor 1.
+HOLIDAY_SLIP = {8: 9, 12: 12, 1: 3}
+
+
+def _habits(rng: random.Random, customer: PlanCustomer, mean_delay: int,
+            products: list[Product]) -> Habits:
+    late = customer.behaviour in ("late", "chronic")
+    typical = float(sum(p.unit_price for p in products) / len(products)) * (
+        MAX_QUANTITY[customer.size] / 2 + 0.5)
+    return Habits(level=float(mean_delay) if late else rng.gauss(-2, 2),
+                  drift=rng.gauss(0, 14 if late else 7),
+                  size_days=rng.uniform(3, 9),
+                  noise=6.0 if late else 2.5,
+                  seasonal=rng.uniform(0.5, 1.5),
+                  typical=typical)
+
+
+def _net(lines: list[LineInput]) -> float:
+    return float(sum((li.quantity * li.unit_price * (100 - li.discount_percent) / 100
+                      for li in lines), Decimal(0)))
+
+
+def _delay(rng: random.Random, h: Habits, issue: date, start: date, net: float) -> int:
+    """One invoice's delay after its due date: the customer's level, its drift since the
+    start, the size of the invoice, noise."""
+    years = (issue - start).days / 365
+    size = math.log2(max(net, 1.0) / h.typical) if h.typical > 0 else 0.0
+    return int(round(h.level + h.drift * (years - 1) + h.size_days * size
+                     + rng.gauss(0, h.noise)))
+
+
+def _events(rng: random.Random, customer: PlanCustomer, h: Habits, issue: date, start: date,
+            net: float, stop: date | None) -> list[tuple[int, Decimal | None]]:
     b = customer.behaviour
+    if customer.turns_bad is not None and issue >= customer.turns_bad:
+        worse = (issue - customer.turns_bad).days
+        if worse > 90:
+            return []  # it has stopped paying
+        return [(max(0, _delay(rng, h, issue, start, net)) + 20 + worse, None)]
     if b in ("prompt", "dispute"):
-        if rng.random() < 0.1:
+        if rng.random() < 0.08:
             return [(rng.randint(15, 30), None)]
-        return [(rng.randint(-7, 4), None)]
+        return [(max(-10, _delay(rng, h, issue, start, net)), None)]
     if b == "late":
-        return [(max(5, int(rng.gauss(mean_delay, 8))), None)]
+        return [(max(2, _delay(rng, h, issue, start, net)), None)]
     if b == "partial":
-        first = rng.randint(0, 30)
+        first = max(0, _delay(rng, h, issue, start, net) + rng.randint(0, 20))
         share = Decimal(rng.choice((3, 4, 5, 6, 7))) / 10
         if rng.random() < 0.6:
             return [(first, share), (first + rng.randint(30, 120), None)]
@@ -410,6 +472,16 @@ def _customer_docs(rng: random.Random, plan: Plan, customer: PlanCustomer, start
     stop = None
     if customer.behaviour == "chronic":
         stop = today - timedelta(days=rng.randint(180, 420))
+    habits = _habits(rng, customer, mean_delay, products)
+    if customer.behaviour in ("prompt", "late", "dispute") and rng.random() < 0.06:
+        # It turns bad some day in the history; it is no longer invoiced five months later,
+        # and what it owes is written off eight months after it turned.
+        turn = first + timedelta(days=rng.randint(120, max(121, (today - first).days - 60)))
+        if turn < today - timedelta(days=60):
+            customer.turns_bad = turn
+            last = min(last, turn + timedelta(days=150))
+            if turn + timedelta(days=240) <= today - timedelta(days=5):
+                customer.written_off = business_day(turn + timedelta(days=240))
     po_style = rng.choice(("PO-{n:06d}", "45{n:08d}", "BC{y}-{n:05d}", "ORD/{y}/{n:04d}"))
     buyer_ref = ""
     if customer.size != "small" and rng.random() < 0.2:
@@ -429,8 +501,10 @@ def _customer_docs(rng: random.Random, plan: Plan, customer: PlanCustomer, start
         docs.append(PlanDoc(
             index=-1, customer=customer.index, kind="invoice", issue_date=issue,
             currency=customer.currency, rate=plan.rate(customer.currency, issue), lines=lines,
-            po_number=po, buyer_reference=buyer_ref,
-            events=_events(rng, customer, mean_delay, issue, stop)))
+            po_number=po, buyer_reference=buyer_ref, seasonal=habits.seasonal,
+            events=_events(rng, customer, habits, issue, start, _net(lines), stop)))
+    if customer.written_off is not None and all(d.events for d in docs):
+        customer.written_off = None  # it stopped paying after its last invoice: nothing lost
     return docs
 
 
@@ -502,13 +576,16 @@ def _payments(plan: Plan, instalments: dict[int, list[InstalmentRow]], open_: di
     for inv in plan.invoices:
         for delay, share in inv.events:
             for row in instalments.get(inv.index, []):
-                day = max(row.due_date + timedelta(days=delay), inv.issue_date)
+                day = row.due_date + timedelta(days=delay)
+                day += timedelta(days=round(inv.seasonal * HOLIDAY_SLIP.get(day.month, 0)))
+                day = max(day, inv.issue_date)
                 if inv.pay_not_before:
                     day = max(day, inv.pay_not_before)
                 day = business_day(day)
                 remaining = open_[row.id]
                 amount = remaining if share is None else int(remaining * share)
-                if day > plan.today or amount <= 0:
+                lost = plan.customers[inv.customer].written_off
+                if day > plan.today or amount <= 0 or (lost is not None and day >= lost):
                     continue
                 open_[row.id] -= amount
                 out.append(_Payment(inv.customer, inv.currency, day, row.id, amount, inv.index))
