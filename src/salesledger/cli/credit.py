@@ -16,8 +16,10 @@ from .common import (
     add_group,
     as_of_day,
     company_of,
+    parse_date,
+    today_of,
 )
-from .render import emit_json, kv, table
+from .render import emit_json, kv, money, money_text, table
 
 
 def _text(m: dict[str, str] | None) -> str:
@@ -246,6 +248,82 @@ def cmd_credit_suggest_limits(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------- registration
+def _model_json(p: Any) -> dict[str, Any] | None:
+    if p.model is not None:
+        m = p.model
+        return {"trained_as_of": m.trained_as_of, "rows": m.rows, "items": m.items,
+                "version": m.version, "library": m.library, "stored": True}
+    if p.trained_as_of is not None:
+        return {"trained_as_of": p.trained_as_of, "stored": False}
+    return None
+
+
+def cmd_credit_predict(args: argparse.Namespace) -> int:
+    from salesledger.apps.credit.prediction import payment_model_train, payment_predictions
+    from salesledger.apps.customers.selectors import customer_get
+
+    company = company_of(args)
+    as_of = as_of_day(args, company)
+    if args.customer:
+        customer_get(company, args.customer)  # an unknown code says so
+    if args.retrain:
+        payment_model_train(actor=actor_of(args, company), company=company, as_of=as_of)
+    result = payment_predictions(company, as_of=as_of, customer=args.customer or None)
+    base = company.base_currency
+    if args.json:
+        emit_json({"as_of": as_of, "model": _model_json(result), "items": [
+            {"customer": p.item.customer, "invoice": p.item.invoice,
+             "due_date": p.item.due_date, "amount": money(p.item.amount, base),
+             "predicted": p.expected, "p10": p.p10, "p90": p.p90,
+             "default_probability": round(p.default_probability, 3), "method": p.method}
+            for p in result.items]})
+        return 0
+    table(([p.item.customer, p.item.invoice, p.item.due_date, money_text(p.item.amount, base),
+            p.expected, p.p10, p.p90, f"{p.default_probability:.0%}", p.method]
+           for p in result.items),
+          ["customer", "invoice", "due", "amount", "predicted", "p10", "p90", "default",
+           "method"])
+    if result.model is not None:
+        how = (f"the model trained on the ledger of {result.model.trained_as_of} "
+               f"({result.model.rows} rows)")
+    elif result.trained_as_of is not None:
+        how = f"a model trained for {as_of} and not kept (none stored for that day)"
+    else:
+        how = "each customer's median delay (too little history for a model)"
+    print(f"{len(result.items)} open item(s) on {as_of}; amounts in {base}; predicted from "
+          f"{how}; default: the chance of ending more than 90 days late or written off")
+    return 0
+
+
+def cmd_credit_backtest(args: argparse.Namespace) -> int:
+    from salesledger.apps.credit.prediction import backtest
+
+    company = company_of(args)
+    as_of = as_of_day(args, company)
+    known = parse_date(args.until, "--until") if args.until else today_of(company)
+    if known <= as_of:
+        raise ValidationFailed(f"--until {known} must be after --as-of {as_of}: the backtest "
+                               "measures what happened after the day", field="until")
+    result = backtest(company, as_of=as_of, known=known)
+    data = result.as_dict()
+    if args.json:
+        emit_json(data)
+        return 0
+
+    def f(v: Any, pct: bool = False) -> str:
+        return "-" if v is None else (f"{v:.1%}" if pct else f"{v:.1f}")
+
+    m, b = data["model"], data["baseline"]
+    table([["model", f(m["mae_days"]), f(m["within_7_days"], True), f(m["auc"], False)],
+           ["customer average", f(b["mae_days"]), f(b["within_7_days"], True), "-"]],
+          ["predictor", "MAE days", "within 7 days", "AUC"])
+    print(f"trained on what was settled by {as_of} ({result.trained_rows} rows); "
+          f"{result.invoices} item(s) open on {as_of} and settled by {known}; AUC over "
+          f"{result.defaults} item(s) whose outcome was known by {known} ({result.scored} "
+          "ended more than 90 days late or written off)")
+    return 0
+
+
 def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     """Add the group's commands to the parser."""
     g = add_group(sub, "credit", "credit management: limits, exposure, holds, risk")
@@ -293,3 +371,14 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
                     "sets them")
     p.add_argument("--accept", nargs="+", metavar="CUSTOMER",
                    help="accept the suggestions of these customers (a manager)")
+    p = add_command(g, common, "predict", cmd_credit_predict,
+                    "each open item's predicted payment date, its spread and its chance of "
+                    "default on --as-of")
+    p.add_argument("customer", nargs="?", metavar="CUSTOMER", help="one customer (code)")
+    p.add_argument("--retrain", action="store_true",
+                   help="train the model on the ledger of --as-of first, and keep it")
+    p = add_command(g, common, "backtest", cmd_credit_backtest,
+                    "train on what was settled by --as-of, predict what was open on it, and "
+                    "measure against what happened, beside each customer's average delay")
+    p.add_argument("--until", metavar="YYYY-MM-DD",
+                   help="the last day of what happened (default: today)")

@@ -6,6 +6,12 @@ the company's credit settings (default limit, horizon, risk thresholds), the hol
 customers and their release, what collections learned about a customer's behaviour (signals),
 and the overrides of a refusal. Customer limits live on the customer (``credit_limit``, in the
 customer's currency); exposure, behaviour and risk are computed for a day.
+
+``PaymentModel`` keeps each company's trained payment-date model (docs/design/payment-
+prediction.md): the model as bytes written by this application when it trained it, with the
+hash it was written with and what it was trained on. A row is only ever added; the latest is
+the one in use. The bytes are loaded only when their hash and the library's version match what
+was written: never load such bytes from anywhere else (docs/security.md).
 """
 
 from __future__ import annotations
@@ -122,3 +128,24 @@ class CreditOverride(ImmutableModel):
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                    on_delete=models.PROTECT, related_name="+")
+
+
+class PaymentModel(models.Model):
+    """A payment-date model trained on one company's ledger as it stood on ``trained_as_of``."""
+
+    company = models.ForeignKey("core.Company", on_delete=models.PROTECT)
+    trained_as_of = models.DateField()
+    trained_at = models.DateTimeField(auto_now_add=True)
+    version = models.PositiveSmallIntegerField()  # of the features and their order
+    library = models.CharField(max_length=40)  # scikit-learn's version that wrote the bytes
+    rows = models.PositiveIntegerField()  # training rows
+    items = models.PositiveIntegerField()  # items (instalments) they came from
+    seconds = models.FloatField(default=0)
+    blob = models.BinaryField()
+    sha256 = models.CharField(max_length=64)
+
+    class Meta:
+        indexes = [models.Index(fields=["company", "-trained_at"], name="payment_model_latest")]
+
+    def __str__(self) -> str:
+        return f"payment model of {self.company_id} as of {self.trained_as_of}"

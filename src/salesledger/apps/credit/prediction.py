@@ -1,0 +1,356 @@
+"""Predicted payment dates and the probability of default, learned from the ledger
+(docs/design/payment-prediction.md).
+
+``ledger_as_of`` reads a company's items as they stood on a day, with nothing dated after it:
+the training set, the features and the fallback all come from it, so a model trained for a day
+cannot see what happened after that day. ``train`` fits scikit-learn's histogram gradient
+boosting: three quantile regressions (10th, 50th, 90th percentile of the days until an open
+item is settled) and a classifier of default. ``predict`` gives each open item a date with its
+spread, from the model, or from the customer's median delay when its history is thin.
+``backtest`` replays it on a past day against what then happened, beside the per-customer
+average. The trained model is stored by ``payment_model_train`` (services) and read back by
+``payment_model_latest`` (selectors); see docs/security.md for why those bytes are trusted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from django.db import transaction
+
+from salesledger.apps.core.actors import Actor
+from salesledger.apps.core.audit import audit
+from salesledger.apps.core.models import Company, Role
+from salesledger.apps.core.services import require_role
+from salesledger.apps.customers.models import Customer
+from salesledger.apps.invoicing.models import DocKind, Instalment, Invoice
+from salesledger.apps.payments.models import Allocation
+from salesledger.domain.payment_prediction import (
+    FEATURES,
+    MIN_HISTORY,
+    Item,
+    Ledger,
+    Payer,
+    Row,
+    auc,
+    average_delay,
+    mae_days,
+    median_spread,
+    not_before,
+    training_rows,
+    within_days,
+)
+
+from .models import PaymentModel
+
+# Of the features and their order: a stored model of another version is not used.
+MODEL_VERSION = 1
+# Fewer training rows than this, or a single outcome, and there is no model: every item is
+# predicted from its customer's median delay.
+MIN_ROWS = 200
+QUANTILES = (0.1, 0.5, 0.9)
+HABIT = FEATURES.index("habit_days_left")
+# scikit-learn's threads: one, since a server's cores are shared with the web and the
+# worker (several threads on a busy machine were a hundred times slower, not faster).
+THREADS = 1
+
+
+# ---------------------------------------------------------------- the ledger of a day
+def ledger_as_of(company: Company, day: date) -> Ledger:
+    """The company's invoice instalments issued by ``day`` and what settled them by ``day``
+    (receipts, credit notes, adjustments dated on or before it; a bad-debt write-off marks
+    the item written off). Three queries."""
+    items_raw = list(
+        Instalment.objects.filter(company=company, invoice__kind=DocKind.INVOICE,
+                                  invoice__status="posted", invoice__issue_date__lte=day)
+        .order_by("id")
+        .values_list("id", "customer__code", "invoice_id", "invoice__number",
+                     "invoice__issue_date", "due_date", "amount", "base_amount"))
+    disputed = set(Invoice.objects.filter(company=company, kind=DocKind.CREDIT_NOTE,
+                                          status="posted", issue_date__lte=day,
+                                          corrects__isnull=False)
+                   .values_list("corrects_id", flat=True))
+    settled: dict[int, int] = defaultdict(int)
+    settled_on: dict[int, date] = {}
+    lost_on: dict[int, date] = {}
+    first_paid: dict[int, date] = {}
+    amounts = {row[0]: row[6] for row in items_raw}
+    allocations = (Allocation.objects.filter(company=company, date__lte=day)
+                   .order_by("date", "id")
+                   .values_list("instalment_id", "date", "amount", "adjustment__kind"))
+    for inst, on, amount, kind in allocations.iterator(chunk_size=5000):
+        if inst not in amounts:
+            continue
+        settled[inst] += amount
+        if amount > 0 and kind is None:
+            first_paid.setdefault(inst, on)
+        if kind == "bad_debt" and amount > 0:
+            lost_on.setdefault(inst, on)
+        if settled[inst] >= amounts[inst]:
+            settled_on.setdefault(inst, on)
+        else:
+            settled_on.pop(inst, None)  # a reversal opened it again
+    # Written off: closed on the day it was settled in full, not paid.
+    items = [Item(id=pk, customer=code, invoice=number, issue_date=issued, due_date=due,
+                  amount=base, settled_on=None if pk in lost_on else settled_on.get(pk),
+                  written_off_on=settled_on.get(pk) if pk in lost_on else None,
+                  disputed=invoice in disputed, part_paid_on=first_paid.get(pk))
+             for pk, code, invoice, number, issued, due, _, base in items_raw]
+    since: dict[str, date] = {}
+    for it in items:
+        since[it.customer] = min(since.get(it.customer, it.issue_date), it.issue_date)
+    e_invoicing = set(Customer.objects.filter(company=company).exclude(endpoint_id="")
+                      .values_list("code", flat=True))
+    payers = {c: Payer(c, d, c in e_invoicing) for c, d in since.items()}
+    return Ledger(as_of=day, items=items, payers=payers)
+
+
+# ---------------------------------------------------------------- the model
+@dataclass
+class Trained:
+    """The fitted estimators and what they were trained on."""
+
+    as_of: date
+    version: int
+    quantiles: dict[float, Any]  # quantile -> HistGradientBoostingRegressor
+    classifier: Any | None  # HistGradientBoostingClassifier, None with a single outcome
+    rows: int
+    items: int
+
+
+def train(ledger: Ledger) -> Trained | None:
+    """Fit the model on the ledger's training rows; ``None`` when there are too few."""
+    rows = training_rows(ledger)
+    timed = [r for r in rows if r.days_to_settle is not None]
+    labelled = [r for r in rows if r.defaulted is not None]
+    if len(timed) < MIN_ROWS:
+        return None
+    import sklearn.ensemble  # noqa: F401  (loads OpenMP, which the limit then reaches)
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=THREADS):
+        return _fit(ledger.as_of, rows, timed, labelled)
+
+
+def _fit(as_of: date, rows: list[Row], timed: list[Row], labelled: list[Row]) -> Trained:
+    import numpy as np
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+
+    # The quantiles are learnt as corrections of the customer's habit (days left if it pays
+    # as it recently did), which the trees would otherwise have to rebuild from differences.
+    x = np.array([r.features for r in timed], dtype=float)
+    y = np.array([r.days_to_settle for r in timed], dtype=float) - x[:, HABIT]
+    quantiles = {q: HistGradientBoostingRegressor(
+        loss="quantile", quantile=q, max_iter=300, learning_rate=0.05, max_leaf_nodes=31,
+        min_samples_leaf=20, random_state=0).fit(x, y) for q in QUANTILES}
+    classifier = None
+    labels = [bool(r.defaulted) for r in labelled]
+    if len(set(labels)) == 2:
+        classifier = HistGradientBoostingClassifier(
+            max_iter=200, learning_rate=0.05, max_leaf_nodes=15, min_samples_leaf=20,
+            random_state=0).fit(np.array([r.features for r in labelled], dtype=float),
+                                np.array(labels))
+    return Trained(as_of, MODEL_VERSION, quantiles, classifier, len(rows),
+                   len({r.item for r in rows}))
+
+
+@dataclass(frozen=True)
+class Prediction:
+    item: Item
+    expected: date
+    p10: date
+    p90: date
+    default_probability: float
+    method: str  # "model" or "median"
+
+
+def _company_delays(ledger: Ledger, day: date) -> list[int]:
+    return [d for c in ledger.payers for d in ledger.delays(c, day)]
+
+
+def _history_default_share(ledger: Ledger, customer: str, day: date, company: float) -> float:
+    past = ledger.delays(customer, day)
+    if not past:
+        return company
+    return sum(1 for d in past if d > 90) / len(past)
+
+
+def predict(ledger: Ledger, model: Trained | None, items: list[Item] | None = None
+            ) -> list[Prediction]:
+    """A date, its spread and the probability of default for each item open on the ledger's
+    day (or each of ``items``): from the model when the customer has ``MIN_HISTORY``
+    settled items, else from its median delay (the company's without any)."""
+    day = ledger.as_of
+    todo = items if items is not None else [i for i in ledger.items if i.open_on(day)]
+    company = _company_delays(ledger, day)
+    company_pd = (sum(1 for d in company if d > 90) / len(company)) if company else 0.0
+    feats = [ledger.features(i, day) for i in todo]
+    by_model: dict[int, tuple[float, float, float]] = {}
+    probabilities: dict[int, float] = {}
+    if model is not None and todo:
+        import numpy as np
+        from threadpoolctl import threadpool_limits
+
+        x = np.array(feats, dtype=float)
+        with threadpool_limits(limits=THREADS):
+            qs = [model.quantiles[q].predict(x) + x[:, HABIT] for q in QUANTILES]
+            chances = (model.classifier.predict_proba(x)[:, 1]
+                       if model.classifier is not None else [])
+        for k, it in enumerate(todo):
+            low, mid, high = sorted(float(q[k]) for q in qs)
+            by_model[it.id] = (low, mid, high)
+        for k, p in enumerate(chances):
+            probabilities[todo[k].id] = float(p)
+    out = []
+    for it in todo:
+        own = ledger.delays(it.customer, day)
+        pd = probabilities.get(it.id, _history_default_share(ledger, it.customer, day,
+                                                             company_pd))
+        if it.id in by_model and len(own) >= MIN_HISTORY:
+            low, mid, high = by_model[it.id]
+            dates = [day + timedelta(days=max(1, round(v))) for v in (mid, low, high)]
+            out.append(Prediction(it, dates[0], dates[1], dates[2], pd, "model"))
+            continue
+        s = median_spread(own, company)
+        out.append(Prediction(it, not_before(it.due_date, s.expected, day),
+                              not_before(it.due_date, s.p10, day),
+                              not_before(it.due_date, s.p90, day), pd, "median"))
+    return out
+
+
+# ---------------------------------------------------------------- the backtest
+@dataclass(frozen=True)
+class BacktestResult:
+    as_of: date
+    invoices: int  # items open on the day and settled later: the dates measured
+    model_mae: float | None
+    model_within_7: float | None
+    model_auc: float | None
+    baseline_mae: float | None
+    baseline_within_7: float | None
+    defaults: int  # items of known outcome on which the AUC is measured, and of those
+    scored: int  # how many defaulted
+    trained_rows: int
+
+    def as_dict(self) -> dict[str, Any]:
+        def r(v: float | None) -> float | None:
+            return None if v is None else round(v, 3)
+
+        return {"as_of": self.as_of.isoformat(), "invoices": self.invoices,
+                "model": {"mae_days": r(self.model_mae), "within_7_days": r(self.model_within_7),
+                          "auc": r(self.model_auc)},
+                "baseline": {"mae_days": r(self.baseline_mae),
+                             "within_7_days": r(self.baseline_within_7)}}
+
+
+def backtest(company: Company, *, as_of: date, known: date) -> BacktestResult:
+    """Train on the ledger of ``as_of`` only, predict the items open on it, and measure the
+    dates against those settled after it (by ``known``) and the probability of default
+    against the outcomes known by ``known``; the baseline is each customer's average delay."""
+    past = ledger_as_of(company, as_of)
+    model = train(past)
+    later = {i.id: i for i in ledger_as_of(company, known).items}
+    predictions = predict(past, model)
+    company_delays = _company_delays(past, as_of)
+    guessed, actual, baseline, scores, labels = [], [], [], [], []
+    for p in predictions:
+        outcome = later[p.item.id]
+        if outcome.settled_on is not None and outcome.written_off_on is None:
+            guessed.append(p.expected)
+            actual.append(outcome.settled_on)
+            own = past.delays(p.item.customer, as_of)
+            baseline.append(not_before(p.item.due_date, average_delay(own, company_delays),
+                                       as_of))
+        defaulted = outcome.defaulted(known)
+        if defaulted is not None:
+            scores.append(p.default_probability)
+            labels.append(defaulted)
+    return BacktestResult(
+        as_of=as_of, invoices=len(actual), model_mae=mae_days(guessed, actual),
+        model_within_7=within_days(guessed, actual), model_auc=auc(scores, labels),
+        baseline_mae=mae_days(baseline, actual), baseline_within_7=within_days(baseline, actual),
+        defaults=len(labels), scored=sum(labels), trained_rows=model.rows if model else 0)
+
+
+# ---------------------------------------------------------------- stored models
+def payment_model_train(*, actor: Actor, company: Company, as_of: date) -> PaymentModel | None:
+    """Train the company's model on its ledger of ``as_of`` and store it (audited); ``None``
+    (and nothing stored) when the history is too thin for a model."""
+    require_role(company, actor, Role.CLERK)
+    started = time.perf_counter()
+    model = train(ledger_as_of(company, as_of))
+    if model is None:
+        return None
+    import sklearn
+
+    blob = pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
+    with transaction.atomic():
+        row = PaymentModel.objects.create(
+            company=company, trained_as_of=as_of, version=MODEL_VERSION,
+            library=f"scikit-learn {sklearn.__version__}", rows=model.rows, items=model.items,
+            seconds=round(time.perf_counter() - started, 2), blob=blob,
+            sha256=hashlib.sha256(blob).hexdigest())
+        audit(company, actor, "credit.payment_model_train", "payment_model", row.pk,
+              trained_as_of=as_of.isoformat(), rows=model.rows, items=model.items,
+              version=MODEL_VERSION, library=row.library, sha256=row.sha256)
+    return row
+
+
+def payment_model_latest(company: Company) -> tuple[PaymentModel, Trained] | None:
+    """The company's latest stored model, if it was written by this version of the features
+    and of scikit-learn and its bytes are those that were written (the hash)."""
+    import sklearn
+
+    row = PaymentModel.objects.filter(company=company).order_by("-trained_at", "-id").first()
+    if row is None or row.version != MODEL_VERSION or (
+            row.library != f"scikit-learn {sklearn.__version__}"):
+        return None
+    blob = bytes(row.blob)
+    if hashlib.sha256(blob).hexdigest() != row.sha256:
+        return None
+    # Bytes this application wrote into its own table, checked against their hash: the
+    # only pickle it ever loads (docs/security.md).
+    model = pickle.loads(blob)  # noqa: S301
+    return (row, model) if isinstance(model, Trained) else None
+
+
+@dataclass(frozen=True)
+class Predictions:
+    as_of: date
+    model: PaymentModel | None  # the stored model used, None when trained for the day
+    trained_as_of: date | None
+    items: list[Prediction]
+
+
+def payment_predictions(company: Company, *, as_of: date, customer: str | None = None
+                        ) -> Predictions:
+    """Each item open on ``as_of`` (of one customer, or all) with its predicted date. The
+    latest stored model is used when it was trained on or before ``as_of``; for an earlier
+    day a model is trained for that day and not kept (no model may see past its day)."""
+    ledger = ledger_as_of(company, as_of)
+    stored = payment_model_latest(company)
+    row: PaymentModel | None
+    if stored is not None and stored[1].as_of <= as_of:
+        row, model = stored
+    else:
+        row, model = None, train(ledger)
+    items = [i for i in ledger.items if i.open_on(as_of)
+             and (customer is None or i.customer == customer)]
+    items.sort(key=lambda i: (i.customer, i.due_date, i.invoice, i.id))
+    return Predictions(as_of, row, model.as_of if model else None, predict(ledger, model, items))
+
+
+def expected_dates(company: Company, *, as_of: date) -> dict[int, date]:
+    """Instalment id -> predicted payment date of what is open on ``as_of``, for the cash-flow
+    forecast's estimator."""
+    return {p.item.id: p.expected for p in payment_predictions(company, as_of=as_of).items}
+
+
+__all__ = ["FEATURES", "backtest", "expected_dates", "ledger_as_of", "payment_model_latest",
+           "payment_model_train", "payment_predictions", "predict", "train"]
