@@ -1,9 +1,11 @@
 """``salesledger worker``: the database task worker with the daily calendar built in.
 
 Each round: tick the calendar (``scheduler.daily_jobs_enqueue``: once a day per company,
-in its time zone, enqueue the recurring run and the dunning run), then run every ready task with
-django-tasks-db's own ``Worker`` (which claims a task row with ``SELECT ... FOR UPDATE SKIP
-LOCKED`` so that several workers share the queue), then sleep. ``once`` does one round and
+in its time zone, enqueue the recurring run and the dunning run; ``credit.tasks.
+payment_models_enqueue``: the nightly training of the payment-date model of each company that
+has one), then run every ready task with django-tasks-db's own ``Worker`` (which claims a task
+row with ``SELECT ... FOR UPDATE SKIP LOCKED`` so that several workers share the queue), then
+sleep. ``once`` does one round and
 returns, for cron or a test. SIGINT/SIGTERM stop it after the task in hand.
 
 A worker that is killed (SIGKILL, a crash, the machine's power) leaves the task it had claimed
@@ -37,6 +39,7 @@ from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
 from salesledger.apps.core.faults import connection_lost_in
+from salesledger.apps.credit.tasks import payment_model_train_task, payment_models_enqueue
 from salesledger.apps.documents.tasks import freeze_pdfs_task
 from salesledger.apps.dunning.tasks import JOB_DUNNING, dunning_enqueue, dunning_run_task
 from salesledger.apps.recurring.scheduler import daily_jobs_enqueue
@@ -50,8 +53,10 @@ log = logging.getLogger(__name__)
 # issued (each issued in its own transaction). Sending an e-mail is not among them: a worker
 # killed between the message leaving and its run being marked sent would send it twice; such a
 # run stays "queued" (``recurring show``) and is sent by hand.
+# Training the payment-date model again only stores one more model.
 RETRY_SAFE = frozenset(t.module_path for t in (freeze_pdfs_task, recurring_run_task,
-                                               recurring_run_all_task, dunning_run_task))
+                                               recurring_run_all_task, dunning_run_task,
+                                               payment_model_train_task))
 # The jobs of the apps above recurring that the calendar enqueues once a day per company.
 DAILY = {JOB_DUNNING: dunning_enqueue}
 
@@ -134,7 +139,9 @@ def worker_round(worker: Any, *, now: Callable[[], datetime] | None = None) -> i
     """Take back the tasks of dead workers, tick the calendar, then run the ready tasks;
     returns how many tasks ran."""
     tasks_reclaim()
-    for job in daily_jobs_enqueue(now=now() if now else timezone.now(), more=DAILY):
+    moment = now() if now else timezone.now()
+    for job in [*daily_jobs_enqueue(now=moment, more=DAILY),
+                *payment_models_enqueue(now=moment)]:
         log.info("enqueued %s for %s, day %s (attempt %d)", job.job, job.company, job.day,
                  job.attempt)
     before = worker._run_tasks

@@ -67,6 +67,14 @@ def _claim(company: Company, day: date, now: datetime, name: str, enqueue: Enque
     return Enqueued(company.code, name, day.isoformat(), 1, job.task_id)
 
 
+def daily_job_claim(company: Company, *, job: str, day: date, now: datetime,
+                    enqueue: Enqueue) -> Enqueued | None:
+    """Claim ``job`` for the company's ``day`` and enqueue its task, for a job that is not
+    due for every company (the credit app's nightly training of the payment-date model, only
+    for the companies that have one); ``None`` when another worker claimed it first."""
+    return _claim(company, day, now, job, enqueue)
+
+
 def _task_state(task_id: str) -> tuple[str, datetime | None, datetime | None]:
     """(status, started_at, finished_at) of a queued task; ``gone`` when pruned."""
     from django_tasks import default_task_backend

@@ -1,0 +1,65 @@
+"""Background tasks of the credit app (django-tasks), run by ``salesledger worker``: thin
+shells that resolve the company and the day and call one service.
+
+The payment-date model is trained again each night for every company that has one
+(``payment_models_enqueue``, ticked by the worker's calendar): a company starts with the
+customers' median delays and takes a model when someone trains one (``credit predict
+--retrain``); from then on the worker keeps it current (docs/design/payment-prediction.md).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from django.db.models import Exists, OuterRef
+from django_tasks import task
+
+from salesledger.apps.core.models import Company
+from salesledger.apps.core.selectors import company_get
+from salesledger.apps.recurring.models import DailyJob
+from salesledger.apps.recurring.scheduler import Enqueued, daily_job_claim
+from salesledger.apps.recurring.services import now_local
+
+from .models import PaymentModel
+from .prediction import payment_model_train
+
+JOB_PAYMENT_MODEL = "payment_model_train"
+
+
+@task()
+def payment_model_train_task(company: str, as_of: str) -> dict[str, Any]:
+    """Train and store one company's (by code) payment-date model on its ledger of ``as_of``
+    (ISO date); the acting user is the system."""
+    row = payment_model_train(actor=None, company=company_get(company),
+                              as_of=date.fromisoformat(as_of))
+    if row is None:
+        return {"company": company, "as_of": as_of, "trained": False}
+    return {"company": company, "as_of": as_of, "trained": True, "model": row.pk,
+            "rows": row.rows, "seconds": row.seconds}
+
+
+def _enqueue(company: Company, day: str) -> str:
+    return str(payment_model_train_task.enqueue(company.code, day).id)
+
+
+def payment_models_enqueue(*, now: datetime) -> list[Enqueued]:
+    """One tick of the calendar for the nightly training: each company that has a model gets
+    one training task per local day (claimed like the recurring run, so several workers
+    enqueue it once). Two queries when there is nothing to enqueue."""
+    companies = list(Company.objects.filter(Exists(PaymentModel.objects.filter(
+        company=OuterRef("pk")))).order_by("code"))
+    if not companies:
+        return []
+    days = {c.pk: now_local(c, now) for c in companies}
+    claimed = set(DailyJob.objects.filter(job=JOB_PAYMENT_MODEL, day__in=set(days.values()))
+                  .values_list("company_id", "day"))
+    out = []
+    for company in companies:
+        if (company.pk, days[company.pk]) in claimed:
+            continue
+        done = daily_job_claim(company, job=JOB_PAYMENT_MODEL, day=days[company.pk], now=now,
+                               enqueue=_enqueue)
+        if done is not None:
+            out.append(done)
+    return out

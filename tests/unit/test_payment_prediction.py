@@ -1,0 +1,92 @@
+"""The pure rules of payment prediction: the backtest's measures worked by hand, the default
+rule, the median fallback, and training rows that see nothing after their day."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from salesledger.domain.payment_prediction import (
+    FEATURES,
+    HORIZON_DAYS,
+    Item,
+    Ledger,
+    Payer,
+    auc,
+    average_delay,
+    mae_days,
+    median_spread,
+    not_before,
+    training_rows,
+    within_days,
+)
+
+D = date(2025, 6, 30)
+
+
+def test_mae_and_share_within_seven_days_by_hand() -> None:
+    actual = [date(2025, 7, 1), date(2025, 7, 10), date(2025, 8, 1)]
+    predicted = [date(2025, 7, 4), date(2025, 7, 20), date(2025, 7, 25)]
+    # errors 3, 10, 7 days
+    assert mae_days(predicted, actual) == 20 / 3
+    assert within_days(predicted, actual) == 2 / 3
+    assert mae_days([], []) is None and within_days([], []) is None
+
+
+def test_auc_by_hand() -> None:
+    # positives score 0.9 and 0.4, negatives 0.5, 0.2, 0.1: of the six pairs the positive
+    # ranks higher in five
+    assert auc([0.9, 0.5, 0.4, 0.2, 0.1], [True, False, True, False, False]) == 5 / 6
+    assert auc([0.3, 0.3], [True, False]) == 0.5  # a tie counts half
+    assert auc([0.1, 0.9], [False, True]) == 1.0
+    assert auc([0.1, 0.9], [True, True]) is None  # one kind only
+
+
+def test_what_counts_as_a_default() -> None:
+    due = date(2025, 1, 31)
+    paid_late = Item(1, "A", "I1", date(2025, 1, 1), due, 100, settled_on=due + timedelta(91))
+    paid = Item(2, "A", "I2", date(2025, 1, 1), due, 100, settled_on=due + timedelta(90))
+    lost = Item(3, "A", "I3", date(2025, 1, 1), due, 100, written_off_on=date(2025, 3, 1))
+    open_ = Item(4, "A", "I4", date(2025, 1, 1), due, 100)
+    assert paid_late.defaulted(D) is True and paid.defaulted(D) is False
+    assert lost.defaulted(D) is True
+    assert open_.defaulted(due + timedelta(days=90)) is None  # not yet known
+    assert open_.defaulted(due + timedelta(days=91)) is True
+
+
+def test_fallback_and_baseline() -> None:
+    s = median_spread([5, 10, 30], [0, 0, 0, 100])
+    assert (s.expected, s.p10, s.p90) == (10, 6, 26)
+    assert median_spread([], [2, 4]).expected == 3  # the company's without any own delay
+    assert median_spread([], []).expected == 0  # the due date
+    assert average_delay([5, 10, 30], [0]) == 15 and average_delay([], [1, 3]) == 2
+    # an item open on the day is never expected on or before it
+    assert not_before(date(2025, 6, 1), 10, D) == D + timedelta(days=1)
+    assert not_before(date(2025, 6, 25), 10, D) == date(2025, 7, 5)
+
+
+def _ledger(as_of: date) -> Ledger:
+    items = []
+    for k in range(30):
+        issued = date(2024, 1, 1) + timedelta(days=12 * k)
+        due = issued + timedelta(days=30)
+        paid = due + timedelta(days=k % 20)
+        items.append(Item(k, "A", f"I{k}", issued, due, 1000 + k,
+                          settled_on=paid if paid <= as_of else None))
+    return Ledger(as_of=as_of, items=items, payers={"A": Payer("A", date(2024, 1, 1))})
+
+
+def test_training_rows_see_nothing_after_their_day() -> None:
+    ledger = _ledger(D)
+    rows = training_rows(ledger)
+    assert rows and all(r.day <= D - timedelta(days=HORIZON_DAYS) for r in rows)
+    history = FEATURES.index("history")
+    by_id = {i.id: i for i in ledger.items}
+    for r in rows:
+        # the history a row sees is what was settled by its day, no more
+        settled = sum(1 for i in ledger.items if i.settled_on and i.settled_on <= r.day)
+        assert r.features[history] == settled
+        assert by_id[r.item].open_on(r.day)
+        assert len(r.features) == len(FEATURES)
+    # a later ledger gives the same rows for the same days, except for outcomes it knows
+    later = {(r.item, r.day): r.features for r in training_rows(_ledger(D + timedelta(400)))}
+    assert all(later[(r.item, r.day)] == r.features for r in rows)

@@ -1,0 +1,28 @@
+"""The worker runs the credit app's training task: a model is stored for the company."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from salesledger.apps.core.selectors import company_get
+from salesledger.apps.credit.prediction import payment_model_latest
+from salesledger.apps.credit.tasks import payment_model_train_task
+from salesledger.apps.interchange.demo import demo_load
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_worker_runs_the_training_task(db: None) -> None:
+    from salesledger.worker import make_worker
+
+    demo_load(code="pdemo", customers=40, seed=5)
+    company = company_get("pdemo")
+    payment_model_train_task.enqueue("pdemo", "2026-06-30")
+    worker = make_worker(worker_id="test-worker")
+    worker.run()
+    stored = payment_model_latest(company)
+    assert stored is not None
+    row = stored[0]
+    assert row.trained_as_of == date(2026, 6, 30) and row.rows > 0
