@@ -414,7 +414,8 @@ def cmd_report_forecast(args: argparse.Namespace) -> int:
     as_of = as_of_day(args, company)
     base = company.base_currency
     if args.backtest:
-        bt = forecast_backtest(company, as_of=as_of, weeks=args.weeks, runs=args.runs)
+        bt = forecast_backtest(company, as_of=as_of, weeks=args.weeks, runs=args.runs,
+                               estimator=args.estimator)
         if args.json:
             emit_json({"as_of": as_of, "weeks": args.weeks, "currency": base,
                        "naive_error": _figure(bt.naive_error) or None,
@@ -433,7 +434,7 @@ def cmd_report_forecast(args: argparse.Namespace) -> int:
               f"{_figure(bt.naive_error) or '-'} %, expected {_figure(bt.expected_error) or '-'} %"
               f"; amounts in {base}")
         return 0
-    w = cash_forecast(company, as_of=as_of, weeks=args.weeks)
+    w = cash_forecast(company, as_of=as_of, weeks=args.weeks, estimator=args.estimator)
     starts = [as_of + timedelta(days=1 + 7 * k) for k in range(args.weeks)]
     series = ("naive", "expected", "low", "high")
     if args.svg:
@@ -561,6 +562,9 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("--backtest", action="store_true",
                    help="replay forecasts made on past month ends against what was received")
     p.add_argument("--runs", type=int, default=12, help="month ends replayed by --backtest")
+    p.add_argument("--estimator", choices=["median", "model"], default="median",
+                   help="when an item is expected: after its payer's median delay (default) "
+                        "or on the payment-date model's prediction (credit predict)")
     p.add_argument("--svg", metavar="FILE", help="draw the forecast as an SVG chart in FILE")
     p.add_argument("--csv", metavar="FILE", help="write CSV to FILE")
     p = add_command(g, common, "pack", cmd_report_pack,

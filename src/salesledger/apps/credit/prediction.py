@@ -346,10 +346,12 @@ def payment_predictions(company: Company, *, as_of: date, customer: str | None =
     return Predictions(as_of, row, model.as_of if model else None, predict(ledger, model, items))
 
 
-def expected_dates(company: Company, *, as_of: date) -> dict[int, date]:
-    """Instalment id -> predicted payment date of what is open on ``as_of``, for the cash-flow
-    forecast's estimator."""
-    return {p.item.id: p.expected for p in payment_predictions(company, as_of=as_of).items}
+def expected_dates(company: Company, *, as_of: date
+                   ) -> dict[tuple[str, date], tuple[date, date, date]]:
+    """(invoice number, due date) of each instalment open on ``as_of`` -> its predicted
+    payment date, 10th and 90th percentile: the cash-flow forecast's model estimator."""
+    return {(p.item.invoice, p.item.due_date): (p.expected, p.p10, p.p90)
+            for p in payment_predictions(company, as_of=as_of).items}
 
 
 __all__ = ["FEATURES", "backtest", "expected_dates", "ledger_as_of", "payment_model_latest",

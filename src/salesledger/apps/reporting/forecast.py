@@ -18,12 +18,14 @@ from itertools import chain
 from django.db import connection
 
 from salesledger.apps.core.models import Company
+from salesledger.apps.credit.prediction import expected_dates
 from salesledger.apps.customers.models import Customer
 from salesledger.apps.invoicing.models import Instalment, Invoice
 from salesledger.apps.payments.models import Allocation
 from salesledger.apps.recurring.models import RecurringRun
 from salesledger.apps.recurring.selectors import upcoming_instalments
 from salesledger.domain.aging import parse_buckets
+from salesledger.domain.errors import ValidationFailed
 from salesledger.domain.forecast import Delay, Weeks, error, estimator, week_of, weekly
 
 from .aging import AgingScope, aging_item_rows
@@ -61,13 +63,35 @@ def payment_delays(company: Company, as_of: date) -> Estimator:
     return Estimator(own, overall)
 
 
-def forecast(company: Company, *, as_of: date, weeks: int = 13) -> Weeks:
+# The estimators of when an item will be paid: each payer's median delay (the default), or
+# the credit app's payment-date model (docs/design/payment-prediction.md).
+ESTIMATORS = ("median", "model")
+
+
+def forecast(company: Company, *, as_of: date, weeks: int = 13,
+             estimator: str = "median") -> Weeks:
     """Expected receipts per week after ``as_of`` from the items open on it (base currency;
     credit notes, which bring no cash, left out) and from the invoices the recurring
-    schedules are still to issue in the weeks (``recurring_items``)."""
+    schedules are still to issue in the weeks (``recurring_items``). With the ``model``
+    estimator an open item is expected on its predicted date, between its 10th and 90th
+    percentiles; an item the model has no date for (the recurring ones, not issued yet) takes
+    its payer's median delay."""
+    if estimator not in ESTIMATORS:
+        raise ValidationFailed(f"--estimator {estimator!r}: give one of {', '.join(ESTIMATORS)}",
+                               estimator=estimator)
     est = payment_delays(company, as_of)
+    predicted = expected_dates(company, as_of=as_of) if estimator == "model" else {}
+
+    def delay(r: dict[str, object]) -> Delay:
+        due = r["due_date"]
+        p = predicted.get((str(r["document"]), due))  # type: ignore[arg-type]
+        if p is None:
+            return est.delay(str(r["customer"]))
+        days = [(d - due).days for d in p]  # type: ignore[operator]
+        return Delay(days[0], days[1], days[2], 0)
+
     scope = AgingScope(as_of=as_of, buckets=parse_buckets("current"))
-    items = ((r["due_date"], r["base_open"], est.delay(r["customer"]))
+    items = ((r["due_date"], r["base_open"], delay(r))
              for r in aging_item_rows(company, scope) if r["type"] == "instalment")
     return weekly(chain(items, recurring_items(company, as_of, weeks, est)), as_of, weeks)
 
@@ -120,9 +144,11 @@ class Backtest:
     expected_error: Decimal | None
 
 
-def backtest(company: Company, *, days: list[date], weeks: int = 13) -> Backtest:
-    """Forecasts made on each of ``days`` against what was received in the weeks after."""
-    runs = [BacktestRun(d, forecast(company, as_of=d, weeks=weeks),
+def backtest(company: Company, *, days: list[date], weeks: int = 13,
+             estimator: str = "median") -> Backtest:
+    """Forecasts made on each of ``days`` against what was received in the weeks after (with
+    the ``model`` estimator, a model is trained for each day on what was known on it)."""
+    runs = [BacktestRun(d, forecast(company, as_of=d, weeks=weeks, estimator=estimator),
                         received(company, as_of=d, weeks=weeks)) for d in days]
     actual = [a for r in runs for a in r.actual]
     return Backtest(runs, error([n for r in runs for n in r.forecast.naive], actual),

@@ -255,13 +255,14 @@ def _weeks(weeks: int) -> int:
     return weeks
 
 
-def cash_forecast(company: Company, *, as_of: date, weeks: int = 13) -> Weeks:
+def cash_forecast(company: Company, *, as_of: date, weeks: int = 13,
+                  estimator: str = "median") -> Weeks:
     """Expected receipts per week after ``as_of``, with the naive view beside them."""
-    return forecast(company, as_of=as_of, weeks=_weeks(weeks))
+    return forecast(company, as_of=as_of, weeks=_weeks(weeks), estimator=estimator)
 
 
-def forecast_backtest(company: Company, *, as_of: date, weeks: int = 13, runs: int = 12
-                      ) -> Backtest:
+def forecast_backtest(company: Company, *, as_of: date, weeks: int = 13, runs: int = 12,
+                      estimator: str = "median") -> Backtest:
     """Forecasts made on the last days of the ``runs`` months whose ``weeks`` weeks after
     ended by ``as_of``, against what was received."""
     _weeks(weeks)
@@ -269,7 +270,7 @@ def forecast_backtest(company: Company, *, as_of: date, weeks: int = 13, runs: i
         raise ValidationFailed(f"--runs {runs}: give 1 to 60", runs=runs)
     last = as_of - timedelta(days=7 * weeks)
     days = [month_end(m) for m in months_ending(last, runs)]
-    return backtest(company, days=days, weeks=weeks)
+    return backtest(company, days=days, weeks=weeks, estimator=estimator)
 
 
 @dataclass(frozen=True)
