@@ -162,6 +162,8 @@ def story(tmp: Path) -> list[tuple[str, Step]]:
         ("", ("report", "forecast", "--backtest", "--runs", "1", "--as-of", "2025-03-31")),
         ("", ("report", "pack", "--month", "2025-03", "--pdf", str(tmp / "pack.pdf"))),
         ("", ("report", "portfolio", "--as-of", "2025-03-31")),
+        ("", ("report", "forecast", "--weeks", "4", "--estimator", "model", "--as-of",
+              "2025-03-31")),
         ("", ("credit", "predict", "--as-of", "2025-03-31")),
         ("", ("credit", "predict", "C1", "--retrain", "--as-of", "2025-03-31")),
         ("", ("credit", "backtest", "--as-of", "2025-03-20", "--until", "2025-03-31")),

@@ -59,6 +59,7 @@ HABIT = FEATURES.index("habit_days_left")
 # scikit-learn's threads: one, since a server's cores are shared with the web and the
 # worker (several threads on a busy machine were a hundred times slower, not faster).
 THREADS = 1
+RECENCY_HALF_LIFE = 365  # days
 
 
 # ---------------------------------------------------------------- the ledger of a day
@@ -138,6 +139,12 @@ def train(ledger: Ledger) -> Trained | None:
         return _fit(ledger.as_of, rows, timed, labelled)
 
 
+def recency_weight(as_of: date, day: date) -> float:
+    """Rows seen a year before the training day count half as much as the latest: habits
+    drift, and the recent ones say more about the next payments."""
+    return float(0.5 ** ((as_of - day).days / RECENCY_HALF_LIFE))
+
+
 def _fit(as_of: date, rows: list[Row], timed: list[Row], labelled: list[Row]) -> Trained:
     import numpy as np
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
@@ -146,9 +153,11 @@ def _fit(as_of: date, rows: list[Row], timed: list[Row], labelled: list[Row]) ->
     # as it recently did), which the trees would otherwise have to rebuild from differences.
     x = np.array([r.features for r in timed], dtype=float)
     y = np.array([r.days_to_settle for r in timed], dtype=float) - x[:, HABIT]
+    weight = np.array([recency_weight(as_of, r.day) for r in timed])
     quantiles = {q: HistGradientBoostingRegressor(
         loss="quantile", quantile=q, max_iter=300, learning_rate=0.05, max_leaf_nodes=31,
-        min_samples_leaf=20, random_state=0).fit(x, y) for q in QUANTILES}
+        min_samples_leaf=20, random_state=0).fit(x, y, sample_weight=weight)
+        for q in QUANTILES}
     classifier = None
     labels = [bool(r.defaulted) for r in labelled]
     if len(set(labels)) == 2:
