@@ -363,5 +363,13 @@ def expected_dates(company: Company, *, as_of: date
             for p in payment_predictions(company, as_of=as_of).items}
 
 
-__all__ = ["FEATURES", "backtest", "expected_dates", "ledger_as_of", "payment_model_latest",
-           "payment_model_train", "payment_predictions", "predict", "train"]
+def default_probabilities(company: Company, *, as_of: date) -> dict[str, float]:
+    """Customer code -> the probability that what it has open on ``as_of`` defaults,
+    weighted by the items' amounts: what the credit risk score takes from the model (the
+    customers with nothing open are not listed)."""
+    weighted: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
+    for p in payment_predictions(company, as_of=as_of).items:
+        w = weighted[p.item.customer]
+        w[0] += p.default_probability * p.item.amount
+        w[1] += p.item.amount
+    return {c: (s / n if n else 0.0) for c, (s, n) in weighted.items()}

@@ -15,6 +15,7 @@ from salesledger.apps.core.selectors import company_get
 from salesledger.apps.credit.models import PaymentModel
 from salesledger.apps.credit.prediction import (
     backtest,
+    default_probabilities,
     ledger_as_of,
     payment_model_latest,
     payment_model_train,
@@ -146,6 +147,13 @@ def test_the_model_on_the_demo_company(demo_company: Any, owner: Any) -> None:
     assert result.invoices > 20 and result.model_auc is not None
     assert result.model_mae is not None and result.baseline_mae is not None
     print("demo 40 customers, backtest on 2026-06-30:", result.as_dict())
+    # the risk score's figure: each customer's open items, weighted by amount
+    chances = default_probabilities(demo_company, as_of=day)
+    first = next(p for p in predictions if p.item.customer in chances)
+    mine = [p for p in predictions if p.item.customer == first.item.customer]
+    assert chances[first.item.customer] == pytest.approx(
+        sum(p.default_probability * p.item.amount for p in mine)
+        / sum(p.item.amount for p in mine))
 
 
 def test_a_stored_model_is_used_and_trained_nightly(demo_company: Any, owner: Any) -> None:
