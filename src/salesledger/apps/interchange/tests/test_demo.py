@@ -17,7 +17,7 @@ from salesledger.apps.fx.models import ExchangeRate
 from salesledger.apps.interchange.demo import DEMO_PASSWORD, DEMO_USER, DemoRefused, demo_load
 from salesledger.apps.interchange.demo_plan import build_plan
 from salesledger.apps.invoicing.models import Instalment, Invoice
-from salesledger.apps.payments.models import Allocation, Receipt
+from salesledger.apps.payments.models import Adjustment, Allocation, Receipt
 
 SMALL = 30
 TODAY = date(2026, 11, 20)
@@ -155,8 +155,6 @@ def test_a_customers_delay_varies_with_time_and_amount() -> None:
 
 
 def test_bad_debts_are_written_off(demo: dict[str, Any]) -> None:
-    from salesledger.apps.payments.models import Adjustment
-
     plan = build_plan(random.Random(7), customers=SMALL, today=TODAY)
     lost = [c.code for c in plan.customers if c.written_off]
     assert lost  # seed 7 has customers who turn bad and are written off
