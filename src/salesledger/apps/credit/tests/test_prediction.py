@@ -1,30 +1,22 @@
-"""Predicted payment dates on small ledgers told as stories: the backtest's figures worked
+"""Predicted payment dates on a small ledger told as a story: the backtest's figures worked
 out by hand, the cut that keeps what was settled after the day out of everything learnt or
-seen, the median fallback, the model on the demo company, the stored model and the worker's
-nightly training."""
+seen, the median fallback. (The model on the demo company, the stored model and the nightly
+training: tests/db/test_payment_model_demo.py, since the demo is above this app.)"""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
 
-from salesledger.apps.core.models import AuditEvent
-from salesledger.apps.core.selectors import company_get
-from salesledger.apps.credit.models import PaymentModel
 from salesledger.apps.credit.prediction import (
     backtest,
-    default_probabilities,
     ledger_as_of,
-    payment_model_latest,
-    payment_model_train,
     payment_predictions,
     predict,
     train,
 )
-from salesledger.apps.credit.tasks import JOB_PAYMENT_MODEL, payment_models_enqueue
-from salesledger.apps.interchange.demo import demo_load
 
 pytestmark = pytest.mark.django_db
 
@@ -124,56 +116,3 @@ def test_thin_history_falls_back_to_the_customers_median(story: dict[str, Any],
     assert by_customer["B"].expected == story["b"].due_date + timedelta(days=20)
     # C has no history: the company's median delay
     assert by_customer["C"].expected == story["c"].due_date + timedelta(days=15)
-
-
-@pytest.fixture
-def demo_company(db: None) -> Any:
-    demo_load(code="pdemo", customers=40, seed=5)
-    return company_get("pdemo")
-
-
-def test_the_model_on_the_demo_company(demo_company: Any, owner: Any) -> None:
-    day = date(2026, 6, 30)
-    ledger = ledger_as_of(demo_company, day)
-    model = train(ledger)
-    assert model is not None and model.classifier is not None and model.rows >= 200
-    predictions = predict(ledger, model)
-    assert {"model", "median"} >= {p.method for p in predictions}
-    assert any(p.method == "model" for p in predictions)
-    for p in predictions:
-        assert day < p.p10 <= p.expected <= p.p90 or p.method == "median"
-        assert 0 <= p.default_probability <= 1
-    result = backtest(demo_company, as_of=day, known=date(2026, 11, 20))
-    assert result.invoices > 20 and result.model_auc is not None
-    assert result.model_mae is not None and result.baseline_mae is not None
-    print("demo 40 customers, backtest on 2026-06-30:", result.as_dict())
-    # the risk score's figure: each customer's open items, weighted by amount
-    chances = default_probabilities(demo_company, as_of=day)
-    first = next(p for p in predictions if p.item.customer in chances)
-    mine = [p for p in predictions if p.item.customer == first.item.customer]
-    assert chances[first.item.customer] == pytest.approx(
-        sum(p.default_probability * p.item.amount for p in mine)
-        / sum(p.item.amount for p in mine))
-
-
-def test_a_stored_model_is_used_and_trained_nightly(demo_company: Any, owner: Any) -> None:
-    day = date(2026, 6, 30)
-    assert payment_models_enqueue(now=datetime(2026, 7, 1, 1, tzinfo=UTC)) == []
-    row = payment_model_train(actor=None, company=demo_company, as_of=day)
-    assert row is not None and row.rows > 0 and len(row.sha256) == 64
-    assert AuditEvent.objects.filter(company=demo_company,
-                                     action="credit.payment_model_train").count() == 1
-    stored = payment_model_latest(demo_company)
-    assert stored is not None and stored[0].pk == row.pk
-    used = payment_predictions(demo_company, as_of=day)
-    assert used.model is not None and used.model.pk == row.pk
-    # a day before the model's is predicted by a model trained for that day, not this one
-    assert payment_predictions(demo_company, as_of=day - timedelta(days=1)).model is None
-    # bytes that are not what was written are never loaded
-    PaymentModel.objects.filter(pk=row.pk).update(sha256="0" * 64)
-    assert payment_model_latest(demo_company) is None
-    # the worker's calendar enqueues one training a local day for a company with a model
-    now = datetime(2026, 7, 1, 1, tzinfo=UTC)
-    [job] = payment_models_enqueue(now=now)
-    assert (job.company, job.job, job.day) == ("pdemo", JOB_PAYMENT_MODEL, "2026-07-01")
-    assert payment_models_enqueue(now=now) == []
