@@ -5,7 +5,16 @@ companies they are a member of (superusers see all), filters every list by compa
 offers only those companies (and their customers, terms, ...) in forms. Posted and
 append-only data (journal, allocations, receipts, the audit log, posted documents) is shown
 read-only: a correction is a new document, made through the services, never an edit here.
-What the admin does change is written to the audit log in the same transaction.
+
+The back office is read-mostly (issue 16). A row that a service writes (a company's
+profile, memberships and roles, customers, payment terms, documents) is shown, not edited:
+the service checks what the admin's forms would not (a tax id, an IBAN, the role of the
+one who acts) and audits only what changed. Those changes are made in the workspace's
+pages or on the command line. A draft is deleted through its service. What the admin still
+changes itself (an account's name) is written to the audit log in the same transaction.
+Money is shown in major units with its currency (``MoneyFields``, ``money_column``), never
+typed; lists have no date hierarchy, whose ``DISTINCT`` over every row of a large table
+costs more than the page (a date filter of fixed choices takes its place).
 """
 
 from __future__ import annotations
@@ -109,7 +118,7 @@ class ReadOnlyAdmin(CompanyScopedAdmin):
         return False
 
 
-class ReadOnlyInline(admin.TabularInline):  # type: ignore[type-arg]
+class _ReadOnlyInlineMixin:
     extra = 0
     can_delete = False
     show_change_link = False
@@ -122,6 +131,14 @@ class ReadOnlyInline(admin.TabularInline):  # type: ignore[type-arg]
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class ReadOnlyInline(_ReadOnlyInlineMixin, admin.TabularInline):  # type: ignore[type-arg]
+    pass
+
+
+class ReadOnlyStackedInline(_ReadOnlyInlineMixin, admin.StackedInline):  # type: ignore[type-arg]
+    pass
 
 
 def money_column(field: str, description: str, currency: str = "currency"
@@ -173,37 +190,35 @@ class MoneyFields:
 
 
 # ---------------------------------------------------------------- core models
-class MembershipInline(admin.TabularInline):  # type: ignore[type-arg]
+class MembershipInline(ReadOnlyInline):
     model = Membership
-    extra = 0
-    autocomplete_fields = ("user",)
+    fields = ("user", "role")
+    readonly_fields = fields
 
 
 @admin.register(Company)
-class CompanyAdmin(CompanyScopedAdmin):
+class CompanyAdmin(ReadOnlyAdmin):
+    """Shown, not edited: the profile and seller details change through
+    ``company_profile_update`` (the workspace's settings, ``company set``), which checks the
+    tax id, IBAN and BIC and audits what changed."""
+
     list_display = ("code", "name", "base_currency", "country", "time_zone", "lock_date")
     list_filter = ("country", "base_currency")
     list_select_related = ()
     search_fields = ("code", "name", "legal_name", "tax_id")
-    # The code, the base currency, the closing date and the two-factor requirement change
-    # only through the services (the last is the owners' decision, not any staff member's).
-    readonly_fields = ("code", "base_currency", "lock_date", "require_two_factor", "created_at")
+    exclude = ("logo",)
     inlines = (MembershipInline,)
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False  # a company is created with its chart and terms: `salesledger init`
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(Membership)
-class MembershipAdmin(CompanyScopedAdmin):
+class MembershipAdmin(ReadOnlyAdmin):
+    """Members and roles change through ``user_add`` and ``user_role`` (owners only,
+    audited, the last owner kept): the workspace's users page or ``salesledger user``."""
+
     list_display = ("user", "company", "role")
     list_filter = (("company", admin.RelatedOnlyFieldListFilter), "role")
     search_fields = ("user__username", "user__email", "company__code", "company__name")
     list_select_related = ("company", "user")
-    autocomplete_fields = ("user",)
 
 
 @admin.register(NumberCounter)
@@ -218,10 +233,11 @@ class NumberCounterAdmin(ReadOnlyAdmin):
 @admin.register(ImportBatch)
 class ImportBatchAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "company", "kind", "filename", "rows", "forced", "created_by")
-    list_filter = (("company", admin.RelatedOnlyFieldListFilter), "kind", "forced")
+    list_filter = (("company", admin.RelatedOnlyFieldListFilter), "kind", "forced",
+                   "created_at")
     list_select_related = ("company", "created_by")
     search_fields = ("filename", "sha256")
-    date_hierarchy = "created_at"
+    ordering = ("-created_at",)
 
 
 @admin.register(AuditEvent)

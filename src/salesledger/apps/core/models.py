@@ -163,6 +163,9 @@ class NumberCounter(models.Model):
             models.CheckConstraint(condition=models.Q(last__gte=0), name="counter_nonneg"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.series} {self.fiscal_year} (last {self.last})"
+
 
 class ImportBatch(models.Model):
     company = models.ForeignKey(Company, on_delete=models.PROTECT)
@@ -178,6 +181,9 @@ class ImportBatch(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["company", "kind", "sha256"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} import {self.pk} ({self.filename})"
 
 
 class AuditChain(models.Model):
@@ -209,3 +215,6 @@ class AuditEvent(ImmutableModel):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["company", "seq"], name="audit_seq_unique")]
         indexes = [models.Index(fields=["company", "entity", "entity_id"])]
+
+    def __str__(self) -> str:
+        return f"audit {self.seq}: {self.action} {self.entity} {self.entity_id}".rstrip()

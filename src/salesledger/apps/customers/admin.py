@@ -1,39 +1,43 @@
-"""Back office for customers and payment terms, organised by company (see core.admin)."""
+"""Back office for customers and payment terms, organised by company (see core.admin).
+
+Shown, not edited: a customer, its addresses, contacts and bank accounts are written by the
+customer services (``customer_update``, ``bank_account_add``...), which check the tax id,
+the IBAN and the country and audit what changed; payment terms by ``payment_terms_create``
+and ``payment_terms_update``. The workspace's pages and the command line call them. The
+credit limit is shown as an amount with its currency, never typed in cents."""
 
 from __future__ import annotations
 
 from django.contrib import admin
 
-from salesledger.apps.core.admin import CompanyScopedAdmin, MoneyFields, money_column
+from salesledger.apps.core.admin import (
+    MoneyFields,
+    ReadOnlyAdmin,
+    ReadOnlyInline,
+    ReadOnlyStackedInline,
+    money_column,
+)
 
 from .models import Address, BankAccount, Contact, Customer, PaymentTerms
 
 
-class _ChildInline(admin.StackedInline):  # type: ignore[type-arg]
-    extra = 0
-    exclude = ("company",)
-
-
-class AddressInline(_ChildInline):
+class AddressInline(ReadOnlyStackedInline):
     model = Address
-
-
-class ContactInline(admin.TabularInline):  # type: ignore[type-arg]
-    model = Contact
-    extra = 0
     exclude = ("company",)
 
 
-class BankAccountInline(admin.TabularInline):  # type: ignore[type-arg]
+class ContactInline(ReadOnlyInline):
+    model = Contact
+    exclude = ("company",)
+
+
+class BankAccountInline(ReadOnlyInline):
     model = BankAccount
-    extra = 0
     exclude = ("company",)
 
 
 @admin.register(Customer)
-class CustomerAdmin(MoneyFields, CompanyScopedAdmin):
-    # The credit limit is shown as an amount and set through the customer services (the
-    # command line), which check it; never typed here in cents.
+class CustomerAdmin(MoneyFields, ReadOnlyAdmin):
     money_fields = {"credit_limit": "currency"}
     list_display = (
         "code",
@@ -55,24 +59,13 @@ class CustomerAdmin(MoneyFields, CompanyScopedAdmin):
     )
     list_select_related = ("company", "payment_terms")
     search_fields = ("code", "name", "legal_name", "tax_id", "email")
-    readonly_fields = ("verified_at", "created_at")
-    raw_id_fields = ("parent",)
     ordering = ("company", "code")
     inlines = (AddressInline, ContactInline, BankAccountInline)
     limit = money_column("credit_limit", "credit limit")
 
-    def save_formset(self, request, form, formset, change):  # type: ignore[no-untyped-def]
-        # Children carry the customer's company: set it from the parent, not from the form.
-        for obj in formset.save(commit=False):
-            obj.company_id = form.instance.company_id
-            obj.save()
-        for obj in formset.deleted_objects:
-            obj.delete()
-        formset.save_m2m()
-
 
 @admin.register(PaymentTerms)
-class PaymentTermsAdmin(CompanyScopedAdmin):
+class PaymentTermsAdmin(ReadOnlyAdmin):
     list_display = ("code", "name", "company", "discount_percent", "discount_days")
     search_fields = ("code", "name")
     ordering = ("company", "code")

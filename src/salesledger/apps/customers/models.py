@@ -136,6 +136,9 @@ class Address(models.Model):
             models.UniqueConstraint(fields=["customer", "kind"], name="address_kind_unique")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.kind} address, {self.city}"
+
     def as_dict(self) -> dict[str, str]:
         return {
             f: getattr(self, f)
@@ -163,6 +166,9 @@ class Contact(models.Model):
     doubtful_at = models.DateTimeField(null=True, blank=True)
     doubtful_reason = models.TextField(blank=True)
 
+    def __str__(self) -> str:
+        return self.name
+
     def role_list(self) -> list[str]:
         return [r for r in self.roles.split(",") if r]
 
@@ -180,6 +186,9 @@ class BankAccount(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["company", "iban"], name="bank_account_iban_unique")
         ]
+
+    def __str__(self) -> str:
+        return self.iban
 
 
 class Channel(models.TextChoices):

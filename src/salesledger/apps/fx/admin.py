@@ -14,10 +14,10 @@ from .models import ExchangeRate, RevaluationRun
 @admin.register(ExchangeRate)
 class ExchangeRateAdmin(ReadOnlyAdmin):
     list_display = ("rate_date", "currency", "rate", "source", "import_batch", "company")
-    list_filter = (("company", admin.RelatedOnlyFieldListFilter), "currency", "source")
+    list_filter = (("company", admin.RelatedOnlyFieldListFilter), "currency", "source",
+                   "rate_date")
     list_select_related = ("company", "import_batch")
     search_fields = ("currency",)
-    date_hierarchy = "rate_date"
     ordering = ("-rate_date", "currency")
 
 
@@ -25,7 +25,6 @@ class ExchangeRateAdmin(ReadOnlyAdmin):
 class RevaluationRunAdmin(ReadOnlyAdmin):
     list_display = ("id", "as_of", "status", "positions", "net", "entry", "reversal_entry",
                     "company")
-    list_filter = (("company", admin.RelatedOnlyFieldListFilter), "status")
+    list_filter = (("company", admin.RelatedOnlyFieldListFilter), "status", "as_of")
     list_select_related = ("company",)
-    date_hierarchy = "as_of"
     ordering = ("-as_of", "-id")

@@ -43,9 +43,9 @@ class JournalLineInline(ReadOnlyInline):
 @admin.register(JournalEntry)
 class JournalEntryAdmin(ReadOnlyAdmin):
     list_display = ("id", "date", "company", "kind", "memo", "source_type", "source_id")
-    list_filter = (("company", admin.RelatedOnlyFieldListFilter), "kind", "source_type")
+    list_filter = (("company", admin.RelatedOnlyFieldListFilter), "kind", "source_type",
+                   "date")
     search_fields = ("memo", "kind", "source_type")
-    date_hierarchy = "date"
     ordering = ("-date", "-id")
     inlines = (JournalLineInline,)
 
@@ -54,10 +54,10 @@ class JournalEntryAdmin(ReadOnlyAdmin):
 class JournalLineAdmin(ReadOnlyAdmin):
     list_display = ("entry", "date", "company", "account", "customer", "in_currency",
                     "in_base")
-    list_filter = (("company", admin.RelatedOnlyFieldListFilter), "account__role", "currency")
+    list_filter = (("company", admin.RelatedOnlyFieldListFilter), "account__role", "currency",
+                   "date")
     list_select_related = ("company", "account", "customer", "entry")
     search_fields = ("customer__code", "customer__name", "entry__memo")
-    date_hierarchy = "date"
     ordering = ("-date", "-id")
     in_currency = money_column("amount_currency", "amount")
     in_base = money_column("amount", "base amount", currency="company.base_currency")

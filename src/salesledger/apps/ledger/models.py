@@ -87,6 +87,9 @@ class JournalEntry(ImmutableModel):
             models.Index(fields=["company", "source_type", "source_id"]),
         ]
 
+    def __str__(self) -> str:
+        return f"entry {self.pk} of {self.date} ({self.kind})"
+
 
 class JournalLine(ImmutableModel):
     company = models.ForeignKey("core.Company", on_delete=models.PROTECT)
@@ -105,3 +108,6 @@ class JournalLine(ImmutableModel):
             models.Index(fields=["company", "account", "customer"]),
             models.Index(fields=["company", "date"]),
         ]
+
+    def __str__(self) -> str:
+        return f"line {self.pk} of entry {self.entry_id}"

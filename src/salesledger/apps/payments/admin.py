@@ -26,11 +26,10 @@ class ReceiptAdmin(MoneyFields, ReadOnlyAdmin):
                     "allocated": "currency"}
     list_display = ("number", "date", "customer", "amount_", "allocated_", "method",
                     "payer_reference", "company")
-    list_filter = (("company", admin.RelatedOnlyFieldListFilter), "method", "currency")
+    list_filter = (("company", admin.RelatedOnlyFieldListFilter), "method", "currency", "date")
     list_select_related = ("company", "customer")
     search_fields = ("number", "customer__code", "customer__name", "payer_reference",
                      "bank_reference", "memo")
-    date_hierarchy = "date"
     ordering = ("-date", "-id")
     inlines = (AllocationInline,)
     amount_ = money_column("amount", "amount")
@@ -43,12 +42,11 @@ class AllocationAdmin(MoneyFields, ReadOnlyAdmin):
                     "base_unapplied": "company.base_currency",
                     "base_receivable": "company.base_currency"}
     list_display = ("id", "date", "customer", "source", "document", "amount_", "company")
-    list_filter = (("company", admin.RelatedOnlyFieldListFilter), "currency")
+    list_filter = (("company", admin.RelatedOnlyFieldListFilter), "currency", "date")
     list_select_related = ("company", "customer", "receipt", "credit_note",
                            "instalment__invoice")
     search_fields = ("receipt__number", "credit_note__number", "instalment__invoice__number",
                      "customer__code", "customer__name")
-    date_hierarchy = "date"
     ordering = ("-date", "-id")
     amount_ = money_column("amount", "amount")
 
