@@ -11,6 +11,7 @@ import pytest
 from salesledger.apps.credit.services import credit_hold, credit_limit_set
 
 from .conftest import AS_OF
+from .test_settings_reports import SETTINGS_REPORT_URLS
 
 pytestmark = pytest.mark.usefixtures("no_pdf_freezing")
 
@@ -22,6 +23,8 @@ def urls_of(books: dict[str, Any]) -> list[str]:
         "/c/acme/", "/c/acme/customers/", "/c/acme/customers/C001/", "/c/acme/invoices/",
         f"/c/acme/invoices/{inv}", f"/c/acme/files/pdf/{inv}", f"/c/acme/files/ubl/{inv}",
         f"/c/acme/files/cii/{inv}", f"/c/acme/files/facturx/{inv}",
+        # settings, portfolio and reports (test_settings_reports.py)
+        *SETTINGS_REPORT_URLS,
     ]
 
 

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import customer_views, invoice_views, quote_views, receipt_views, views
+from . import (
+    customer_views,
+    invoice_views,
+    portfolio_views,
+    quote_views,
+    receipt_views,
+    report_views,
+    settings_views,
+    views,
+)
 
 app_name = "web"
 
@@ -17,6 +26,25 @@ urlpatterns = [
     path("c/<slug:code>/files/pdf/<path:ref>", views.invoice_pdf, name="invoice_pdf"),
     path("c/<slug:code>/files/<slug:kind>/<path:ref>", views.invoice_einvoice,
          name="invoice_einvoice"),
+    # Settings, the portfolio and the reports (settings_views, portfolio_views, report_views).
+    path("c/<slug:code>/portfolio/", portfolio_views.portfolio, name="portfolio"),
+    path("c/<slug:code>/reports/", report_views.reports, name="reports"),
+    path("c/<slug:code>/reports/aging/", report_views.aging, name="report_aging"),
+    path("c/<slug:code>/reports/kpis/", report_views.kpis, name="report_kpis"),
+    path("c/<slug:code>/reports/trends/", report_views.trends, name="report_trends"),
+    path("c/<slug:code>/reports/forecast/", report_views.forecast, name="report_forecast"),
+    path("c/<slug:code>/reports/unapplied/", report_views.unapplied, name="report_unapplied"),
+    path("c/<slug:code>/reports/statement/", report_views.statement, name="report_statement"),
+    path("c/<slug:code>/settings/", settings_views.company, name="settings"),
+    path("c/<slug:code>/settings/users/", settings_views.users, name="settings_users"),
+    path("c/<slug:code>/settings/terms/", settings_views.terms, name="settings_terms"),
+    path("c/<slug:code>/settings/terms/<str:terms_code>/", settings_views.terms_edit,
+         name="settings_terms_edit"),
+    path("c/<slug:code>/settings/banks/", settings_views.banks, name="settings_banks"),
+    path("c/<slug:code>/settings/rates/", settings_views.rates, name="settings_rates"),
+    path("c/<slug:code>/settings/templates/", settings_views.templates,
+         name="settings_templates"),
+    path("c/<slug:code>/settings/period/", settings_views.period, name="settings_period"),
     # Writing: customers, drafts, posting and sending, receipts and their allocation. (A
     # path that ends in a document number comes last: numbers may hold a slash.)
     path("c/<slug:code>/customer/new/", customer_views.customer_new, name="customer_new"),

@@ -29,6 +29,7 @@ from salesledger.apps.reporting.selectors import aging_report
 from salesledger.domain.aging import age_of
 from salesledger.domain.errors import LedgerError
 
+from .charts import aging_svg
 from .params import PAGE_SIZE, choice_param, day_param, page_param
 from .tenancy import Workspace, or_404, workspace
 
@@ -58,7 +59,7 @@ def dashboard(request: HttpRequest, code: str) -> HttpResponse:
                  overdue=report.overdue_of(report.base),
                  top=report.top_overdue(TOP_OVERDUE),
                  unapplied=sorted(report.unapplied.items()),
-                 unapplied_base=report.unapplied_base)
+                 unapplied_base=report.unapplied_base, chart=aging_svg(report))
 
 
 @login_required

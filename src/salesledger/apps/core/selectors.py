@@ -79,3 +79,11 @@ def role_allows(role: str, minimum: str) -> bool:
     """Whether a member with ``role`` holds at least ``minimum`` (the ranks that
     ``services.require_role`` checks): for the pages to offer only what a role may do."""
     return ROLE_RANK[Role(role)] >= ROLE_RANK[Role(minimum)]
+
+
+def company_members(company: Company) -> list[dict[str, Any]]:
+    """The company's members by user name, each with their e-mail and role. One query."""
+    rows = (Membership.objects.filter(company=company).select_related("user")
+            .order_by("user__username"))
+    return [{"username": m.user.get_username(), "email": m.user.email, "role": m.role}
+            for m in rows]

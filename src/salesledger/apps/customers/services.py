@@ -115,6 +115,22 @@ def payment_terms_create(*, actor: Actor, company: Company, code: str, name: str
     """Add payment terms to the company: ``terms`` (checked by the pure core when built,
     e.g. with ``domain.terms.parse_terms``) under a new ``code``. Audited."""
     require_role(company, actor, Role.MANAGER)
+    code, name = _terms_checked(code, name, terms)
+    with transaction.atomic():
+        if PaymentTerms.objects.filter(company=company, code=code).exists():
+            raise DuplicateCode(f"payment terms {code!r} already exist", code_value=code,
+                                field="code")
+        row = PaymentTerms.objects.create(
+            company=company, code=code, name=name, lines=terms_lines(terms),
+            discount_percent=terms.discount_percent, discount_days=terms.discount_days)
+        audit(company, actor, "payment_terms.create", "payment_terms", row.pk,
+              after={"code": code, "name": name, "lines": row.lines,
+                     "discount_percent": str(terms.discount_percent),
+                     "discount_days": terms.discount_days})
+    return row
+
+
+def _terms_checked(code: str, name: str, terms: Terms) -> tuple[str, str]:
     code, name = code.strip(), name.strip()
     if not code:
         raise ValidationFailed("payment terms need a code", field="code")
@@ -132,17 +148,32 @@ def payment_terms_create(*, actor: Actor, company: Company, code: str, name: str
     if any(line.days > MAX_TERM_DAYS for line in terms.lines) or (
             terms.discount_days > MAX_TERM_DAYS):
         raise ValidationFailed(f"payment terms run at most {MAX_TERM_DAYS} days", field="days")
+    return code, name
+
+
+def payment_terms_update(*, actor: Actor, company: Company, code: str, name: str,
+                         terms: Terms) -> PaymentTerms:
+    """Change the name and the schedule of the payment terms ``code``, checked as when
+    created. What was issued keeps its instalments (they were computed when posted); the
+    new schedule applies to documents written from now on. Audited with before and after."""
+    require_role(company, actor, Role.MANAGER)
+    code, name = _terms_checked(code, name, terms)
     with transaction.atomic():
-        if PaymentTerms.objects.filter(company=company, code=code).exists():
-            raise DuplicateCode(f"payment terms {code!r} already exist", code_value=code,
-                                field="code")
-        row = PaymentTerms.objects.create(
-            company=company, code=code, name=name, lines=terms_lines(terms),
-            discount_percent=terms.discount_percent, discount_days=terms.discount_days)
-        audit(company, actor, "payment_terms.create", "payment_terms", row.pk,
-              after={"code": code, "name": name, "lines": row.lines,
-                     "discount_percent": str(terms.discount_percent),
-                     "discount_days": terms.discount_days})
+        row = PaymentTerms.objects.select_for_update().filter(company=company, code=code).first()
+        if row is None:
+            raise NotFound(f"no payment terms {code!r}", field="terms")
+        before = {"name": row.name, "lines": row.lines,
+                  "discount_percent": str(row.discount_percent),
+                  "discount_days": row.discount_days}
+        row.name, row.lines = name, terms_lines(terms)
+        row.discount_percent, row.discount_days = terms.discount_percent, terms.discount_days
+        after = {"name": row.name, "lines": row.lines,
+                 "discount_percent": str(terms.discount_percent),
+                 "discount_days": terms.discount_days}
+        if after != before:
+            row.save(update_fields=["name", "lines", "discount_percent", "discount_days"])
+            audit(company, actor, "payment_terms.update", "payment_terms", row.pk,
+                  before=before, after=after)
     return row
 
 

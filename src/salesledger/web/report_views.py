@@ -1,0 +1,266 @@
+"""The report pages: the aged receivables (buckets, per customer, item by item), the KPIs,
+the trends, the cash-flow forecast, the unapplied cash and a customer's statement for a
+period. Each calls one selector of ``apps/reporting`` (as ``report ...`` does on the
+command line) and lays it out; the charts are the ones the reporting commands draw
+(``formats/charts.py``), inline SVG. Where the command has ``--csv`` the page has a CSV
+download with the same columns (``?format=csv``)."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable
+from datetime import timedelta
+from itertools import islice
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.views.decorators.http import require_safe
+
+from salesledger.apps.reporting.selectors import (
+    ReportFilters,
+    aging_items,
+    aging_report,
+    cash_forecast,
+    currencies,
+    kpi_report,
+    period_statement,
+    running,
+    trend_report,
+    unapplied_items,
+)
+from salesledger.domain.errors import LedgerError
+from salesledger.formats.charts import forecast_chart
+from salesledger.formats.csv_rows import neutralise_cell
+from salesledger.money import major_text
+
+from .charts import aging_svg, inline_svg
+from .params import PAGE_SIZE, choice_param, day_param, page_param
+from .tenancy import Workspace, workspace
+from .views import _page, _paged
+
+KPI_NAMES = ("dso", "dso_countback", "best_dso", "days_delinquent", "cei", "days_to_pay",
+             "days_late", "current_share", "over_90_share", "write_off_rate")
+KPI_INPUTS = ("sales", "receivable_start", "receivable_end", "current_end", "over_90_end",
+              "paid", "bad_debt")
+TREND_MEASURES = (("late", "late_amount"), ("unpaid_90", "unpaid_90_amount"),
+                  ("written_off", "written_off_amount"))
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def _csv(name: str, header: list[str], rows: Iterable[list[Any]]) -> StreamingHttpResponse:
+    """Rows written as they are read (a detail may be long), as the command's ``--csv``."""
+    writer = csv.writer(_Echo())
+
+    def lines() -> Iterable[str]:
+        yield writer.writerow(header)
+        for row in rows:
+            yield writer.writerow(row)
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+def _wants_csv(request: HttpRequest) -> bool:
+    return request.GET.get("format") == "csv"
+
+
+def _int_param(request: HttpRequest, name: str, default: int) -> int:
+    raw = request.GET.get(name, "")
+    return int(raw) if raw.isdigit() and len(raw) < 4 else default
+
+
+def _filters(request: HttpRequest) -> ReportFilters:
+    return ReportFilters(customer=request.GET.get("customer", "").strip()[:40],
+                         country=request.GET.get("country", "").strip()[:2],
+                         currency=request.GET.get("document_currency", "").strip()[:3])
+
+
+def _refused(request: HttpRequest, ws: Workspace, exc: LedgerError) -> HttpResponse:
+    response = _page(request, ws, "web/refused.html", error=exc)
+    response.status_code = 404 if exc.http_status == 404 else 400
+    return response
+
+
+@login_required
+@require_safe
+def reports(request: HttpRequest, code: str) -> HttpResponse:
+    ws = workspace(request, code)
+    return _page(request, ws, "web/reports.html")
+
+
+@login_required
+@require_safe
+def aging(request: HttpRequest, code: str) -> HttpResponse:
+    """``report aging``: the buckets and each customer's (``?detail=1``: each open item,
+    a page at a time); amounts in base currency at the booking rates."""
+    ws = workspace(request, code)
+    by = choice_param(request, "by", ("due", "issue")) or "due"
+    filters = _filters(request)
+    base = ws.company.base_currency
+    try:
+        if request.GET.get("detail"):
+            buckets, items = aging_items(ws.company, as_of=ws.as_of, by=by, filters=filters)
+            if _wants_csv(request):
+                return _csv(f"aging-detail-{ws.as_of}.csv", [
+                    "customer", "type", "document", "seq", "issue_date", "due_date", "days",
+                    "bucket", "currency", "open", "base_currency", "base_open"], (
+                    [neutralise_cell(i["customer"]), i["type"], neutralise_cell(i["document"]),
+                     i["seq"] or "", i["issue_date"], i["due_date"], i["days"],
+                     buckets[i["bucket"]].label, i["currency"],
+                     major_text(i["open"], i["currency"]), base,
+                     major_text(i["base_open"], base)] for i in items))
+            page = page_param(request)
+            rows = list(islice(items, (page - 1) * PAGE_SIZE, page * PAGE_SIZE + 1))
+            return _page(request, ws, "web/report_aging_detail.html", by=by,
+                         buckets=buckets, f=filters, **_paged(rows, page))
+        report = aging_report(ws.company, as_of=ws.as_of, by=by, filters=filters)
+    except LedgerError as exc:
+        return _refused(request, ws, exc)
+    labels = [b.label for b in report.buckets]
+    if _wants_csv(request):
+        return _csv(f"aging-{ws.as_of}.csv",
+                    ["customer", "name", "country", "currency", *labels, "total"],
+                    ([neutralise_cell(c.code), neutralise_cell(c.name), c.country, base,
+                      *[major_text(x, base) for x in c.base], major_text(sum(c.base), base)]
+                     for c in report.customers))
+    chart = aging_svg(report)
+    page = page_param(request)
+    start = (page - 1) * PAGE_SIZE
+    customers = [(c, sum(c.base)) for c in report.customers[start:start + PAGE_SIZE + 1]]
+    return _page(request, ws, "web/report_aging.html", report=report, by=by, f=filters,
+                 chart=chart, buckets=list(zip(report.buckets, report.base, strict=True)),
+                 overdue=report.overdue_of(report.base), **_paged(customers, page))
+
+
+@login_required
+@require_safe
+def kpis(request: HttpRequest, code: str) -> HttpResponse:
+    """``report kpis``: DSO, CEI and the others, month by month."""
+    ws = workspace(request, code)
+    months_n = _int_param(request, "months", 12)
+    try:
+        months = kpi_report(ws.company, as_of=ws.as_of, months=months_n)
+    except LedgerError as exc:
+        return _refused(request, ws, exc)
+    base = ws.company.base_currency
+    if _wants_csv(request):
+        return _csv(f"kpis-{ws.as_of}.csv", ["month", *KPI_NAMES, "currency", *KPI_INPUTS],
+                    ([m.month, *[_figure(getattr(m.kpis, k)) for k in KPI_NAMES], base,
+                      *[major_text(getattr(m.inputs, k), base) for k in KPI_INPUTS]]
+                     for m in months))
+    rows = [(m, [_figure(getattr(m.kpis, k)) for k in KPI_NAMES]) for m in months]
+    return _page(request, ws, "web/report_kpis.html", rows=rows, months=months_n)
+
+
+def _figure(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+@login_required
+@require_safe
+def trends(request: HttpRequest, code: str) -> HttpResponse:
+    """``report trends``: shares paid late, unpaid past 90 days and written off by invoice
+    month, each flagged when it rose markedly."""
+    ws = workspace(request, code)
+    months_n = _int_param(request, "months", 12)
+    by = choice_param(request, "by", ("cohort", "country")) or "cohort"
+    try:
+        rows = trend_report(ws.company, as_of=ws.as_of, months=months_n, by=by)
+    except LedgerError as exc:
+        return _refused(request, ws, exc)
+    base = ws.company.base_currency
+    if _wants_csv(request):
+        return _csv(f"trends-{ws.as_of}.csv", [
+            "cohort", "country", "items", "currency", "amount",
+            *[f"{m}_{how}" for m, _ in TREND_MEASURES
+              for how in ("count", "count_pct", "amount", "amount_pct")], "flagged"], (
+            [t.row.cohort, t.row.segment if by == "country" else "", t.row.items, base,
+             major_text(t.row.amount, base),
+             *[x for m, am in TREND_MEASURES for x in (
+                 getattr(t.row, m).part, _figure(getattr(t.row, m).percent),
+                 major_text(getattr(t.row, am).part, base),
+                 _figure(getattr(t.row, am).percent))], " ".join(t.flagged)]
+            for t in rows))
+    table = [(t, [(_figure(getattr(t.row, m).percent), m in t.flagged,
+                   _figure(getattr(t.row, am).percent)) for m, am in TREND_MEASURES])
+             for t in rows]
+    return _page(request, ws, "web/report_trends.html", rows=table, by=by, months=months_n)
+
+
+@login_required
+@require_safe
+def forecast(request: HttpRequest, code: str) -> HttpResponse:
+    """``report forecast``: receipts expected per week, with the band and the naive view."""
+    ws = workspace(request, code)
+    weeks = _int_param(request, "weeks", 13)
+    try:
+        w = cash_forecast(ws.company, as_of=ws.as_of, weeks=weeks)
+    except LedgerError as exc:
+        return _refused(request, ws, exc)
+    base = ws.company.base_currency
+    starts = [ws.as_of + timedelta(days=1 + 7 * k) for k in range(weeks)]
+    series = ("naive", "expected", "low", "high")
+    if _wants_csv(request):
+        return _csv(f"forecast-{ws.as_of}.csv", ["week", "from", "currency", *series],
+                    ([k + 1, d, base, *[major_text(getattr(w, s)[k], base) for s in series]]
+                     for k, d in enumerate(starts)))
+    chart = inline_svg(forecast_chart([str(k + 1) for k in range(weeks)], w.naive, w.expected,
+                                w.low, w.high, base, ws.as_of.isoformat()))
+    rows = [(k + 1, d, *[getattr(w, s)[k] for s in series]) for k, d in enumerate(starts)]
+    return _page(request, ws, "web/report_forecast.html", rows=rows, chart=chart,
+                 weeks=weeks, total_naive=sum(w.naive), total_expected=sum(w.expected))
+
+
+@login_required
+@require_safe
+def unapplied(request: HttpRequest, code: str) -> HttpResponse:
+    """``report unapplied``: receipts and credit notes not yet applied on the day."""
+    ws = workspace(request, code)
+    kind = choice_param(request, "kind", ("all", "receipts", "credit_notes")) or "all"
+    base = ws.company.base_currency
+    try:
+        items = unapplied_items(ws.company, as_of=ws.as_of, kind=kind,
+                                filters=_filters(request))
+        if _wants_csv(request):
+            return _csv(f"unapplied-{ws.as_of}.csv", [
+                "customer", "type", "document", "date", "currency", "amount", "open",
+                "base_currency", "base_open"], (
+                [neutralise_cell(i["customer"]), i["type"], neutralise_cell(i["document"]),
+                 i["date"], i["currency"], major_text(i["amount"], i["currency"]),
+                 major_text(i["open"], i["currency"]), base, major_text(i["base_open"], base)]
+                for i in items))
+        page = page_param(request)
+        rows = list(islice(items, (page - 1) * PAGE_SIZE, page * PAGE_SIZE + 1))
+    except LedgerError as exc:
+        return _refused(request, ws, exc)
+    return _page(request, ws, "web/report_unapplied.html", kind=kind, **_paged(rows, page))
+
+
+@login_required
+@require_safe
+def statement(request: HttpRequest, code: str) -> HttpResponse:
+    """A customer's statement for a period: the opening balance, each movement with the
+    running balance, the closing balance, and the aging on the period's last day."""
+    ws = workspace(request, code)
+    customer = request.GET.get("customer", "").strip()[:40]
+    end = day_param(request, "to") or ws.as_of
+    start = day_param(request, "from") or end.replace(day=1)
+    context: dict[str, Any] = {"customer": customer, "start": start, "end": end}
+    if customer:
+        try:
+            st, aging_end = period_statement(ws.company, code=customer, start=start, end=end)
+        except LedgerError as exc:
+            return _refused(request, ws, exc)
+        context.update(statement=st, lines=running(st),
+                       currencies=[(c, st.opening.get(c, 0), st.closing.get(c, 0))
+                                   for c in currencies(st, ws.company.base_currency)],
+                       buckets=list(zip(aging_end.buckets, aging_end.base, strict=True)),
+                       base=ws.company.base_currency)
+    return _page(request, ws, "web/report_statement.html", **context)
+

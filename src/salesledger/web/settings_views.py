@@ -1,0 +1,299 @@
+"""The settings pages: the company's profile and seller details, its users and their
+roles, payment terms, bank accounts, exchange rates, document templates and the closing of
+periods. Each page reads through a selector; each form calls the service the command line
+calls (``company set``, ``user add|role``, ``terms add``, ``bank account add``, ``fx rate
+add``, ``template set|preview``, ``period close``), which checks the role and the values and
+audits the change. Every member may read these pages; the forms are offered to the roles
+that may use them, and a refusal from a service is shown as the command line shows it
+(``code: message``), on the same page, answered 400 (403 for a role that may not)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from salesledger.apps.core.selectors import company_members
+from salesledger.apps.core.services import (
+    company_close_period,
+    company_profile_update,
+    user_add,
+    user_role,
+)
+from salesledger.apps.customers.selectors import payment_terms_list
+from salesledger.apps.customers.services import payment_terms_create, payment_terms_update
+from salesledger.apps.documents.selectors import document_template_source, template_overrides
+from salesledger.apps.documents.services import check_document_template, document_template_set
+from salesledger.apps.fx.selectors import rate_list
+from salesledger.apps.fx.services import rate_add
+from salesledger.apps.ledger.banks import BankAccountSpec, bank_account_add, bank_accounts
+from salesledger.domain.errors import LedgerError, PermissionDenied, ValidationFailed
+from salesledger.domain.terms import parse_terms
+
+from .tenancy import Workspace, workspace
+from .views import _page
+
+GET_POST = require_http_methods(["GET", "HEAD", "POST"])
+# The profile fields the page edits, in the order it shows them (company_profile_update
+# checks each: the tax id for the country, the IBAN and BIC, the e-mail, the colour).
+PROFILE_FORM = ("name", "legal_name", "address_line1", "address_line2", "postal_code", "city",
+                "country", "tax_id", "registration_id", "email", "phone", "website", "iban",
+                "bic", "brand_color", "document_footer", "legal_mentions")
+LONG_TEXT = ("document_footer", "legal_mentions")
+ROLES = ("owner", "manager", "clerk", "credit_controller", "collector", "viewer")
+TEMPLATE_KINDS = ("invoice", "credit_note", "quote", "statement")
+MANAGERS = ("owner", "manager")
+
+
+def _settings_page(request: HttpRequest, ws: Workspace, template: str, *,
+                   error: LedgerError | None = None, **context: Any) -> HttpResponse:
+    response = _page(request, ws, template, error=error, may_manage=ws.role in MANAGERS,
+                     is_owner=ws.role == "owner", **context)
+    if error is not None:
+        response.status_code = 403 if isinstance(error, PermissionDenied) else 400
+    return response
+
+
+def _submit(request: HttpRequest, ws: Workspace, call: Callable[[], Any], done: str,
+            render: Callable[[LedgerError], HttpResponse]) -> HttpResponse:
+    """Run the service; on success back to the page (GET) with a notice, else the page
+    again with what the service said."""
+    try:
+        call()
+    except LedgerError as exc:
+        return render(exc)
+    messages.success(request, done)
+    return redirect(request.path)
+
+
+def _text(request: HttpRequest, name: str, limit: int = 2000) -> str:
+    return request.POST.get(name, "").strip()[:limit]
+
+
+@login_required
+@GET_POST
+def company(request: HttpRequest, code: str) -> HttpResponse:
+    """The profile and seller details. Only the fields that changed are sent to the
+    service, so the audit says what changed and nothing else."""
+    ws = workspace(request, code)
+    current = {f: getattr(ws.company, f) or "" for f in PROFILE_FORM}
+
+    def render(error: LedgerError | None = None, values: dict[str, str] | None = None
+               ) -> HttpResponse:
+        shown = values or current
+        return _settings_page(request, ws, "web/settings_company.html", error=error,
+                              fields=[(f, f.replace("_", " "), shown[f], f in LONG_TEXT)
+                                      for f in PROFILE_FORM])
+
+    if request.method != "POST":
+        return render()
+    typed = {f: _text(request, f) for f in PROFILE_FORM}
+    changed = {f: v for f, v in typed.items() if v != str(current[f])}
+    if not changed:
+        messages.info(request, _("Nothing changed."))
+        return redirect(request.path)
+    return _submit(request, ws,
+                   lambda: company_profile_update(actor=request.user, company=ws.company,
+                                                  **changed),
+                   _("The company's details are saved."), lambda e: render(e, typed))
+
+
+@login_required
+@GET_POST
+def users(request: HttpRequest, code: str) -> HttpResponse:
+    """Members and roles: add a user (``user add``), change a role (``user role``)."""
+    ws = workspace(request, code)
+
+    def render(error: LedgerError | None = None) -> HttpResponse:
+        return _settings_page(request, ws, "web/settings_users.html", error=error,
+                              members=company_members(ws.company), roles=ROLES)
+
+    if request.method != "POST":
+        return render()
+    username, role = _text(request, "username", 150), _text(request, "role", 30)
+    if request.POST.get("action") == "role":
+        return _submit(request, ws, lambda: user_role(actor=request.user, company=ws.company,
+                                                      username=username, role=role),
+                       _("The role is changed."), render)
+
+    def add() -> None:
+        if not username:
+            raise ValidationFailed("a user name is needed", field="username")
+        user_add(actor=request.user, company=ws.company, username=username, role=role,
+                 email=_text(request, "email", 254), password=request.POST.get("password") or None)
+
+    return _submit(request, ws, add, _("The user is added."), render)
+
+
+def _terms_text(row: dict[str, Any]) -> str:
+    """The compact terms text (``domain.terms.parse_terms``) of a listed row."""
+    lines = row["instalments"]
+    eom = ["eom" if x["end_of_month"] else "" for x in lines]
+    if len(lines) == 1:
+        text = f"{lines[0]['days']}{eom[0]}"
+    else:
+        text = ",".join(f"{Decimal(x['percent']).normalize():f}%:{x['days']}{e}"
+                        for x, e in zip(lines, eom, strict=True))
+    if Decimal(row["discount_percent"]):
+        text += f" {Decimal(row['discount_percent']).normalize():f}%/{row['discount_days']}"
+    return text
+
+
+@login_required
+@GET_POST
+def terms(request: HttpRequest, code: str) -> HttpResponse:
+    """Payment terms: the list, and a form for new ones (``terms add``)."""
+    ws = workspace(request, code)
+
+    def render(error: LedgerError | None = None) -> HttpResponse:
+        rows = [{**t, "text": _terms_text(t)} for t in payment_terms_list(ws.company)]
+        return _settings_page(request, ws, "web/settings_terms.html", error=error, rows=rows,
+                              typed=request.POST)
+
+    if request.method != "POST":
+        return render()
+    return _submit(request, ws, lambda: payment_terms_create(
+        actor=request.user, company=ws.company, code=_text(request, "code", 40),
+        name=_text(request, "name", 200), terms=parse_terms(_text(request, "schedule", 200))),
+        _("The payment terms are added."), render)
+
+
+@login_required
+@GET_POST
+def terms_edit(request: HttpRequest, code: str, terms_code: str) -> HttpResponse:
+    ws = workspace(request, code)
+    row = next((t for t in payment_terms_list(ws.company) if t["code"] == terms_code), None)
+    if row is None:
+        raise Http404("no such payment terms")
+
+    def render(error: LedgerError | None = None) -> HttpResponse:
+        typed = request.POST if request.method == "POST" else {
+            "name": row["name"], "schedule": _terms_text(row)}
+        return _settings_page(request, ws, "web/settings_terms_edit.html", error=error,
+                              row=row, typed=typed)
+
+    if request.method != "POST":
+        return render()
+    done = _submit(request, ws, lambda: payment_terms_update(
+        actor=request.user, company=ws.company, code=terms_code,
+        name=_text(request, "name", 200), terms=parse_terms(_text(request, "schedule", 200))),
+        _("The payment terms are saved."), render)
+    return redirect("web:settings_terms", ws.company.code) if done.status_code == 302 else done
+
+
+@login_required
+@GET_POST
+def banks(request: HttpRequest, code: str) -> HttpResponse:
+    """The company's bank accounts (``bank account add``)."""
+    ws = workspace(request, code)
+
+    def render(error: LedgerError | None = None) -> HttpResponse:
+        return _settings_page(request, ws, "web/settings_banks.html", error=error,
+                              rows=bank_accounts(ws.company), typed=request.POST)
+
+    if request.method != "POST":
+        return render()
+    spec = BankAccountSpec(code=_text(request, "code", 20), name=_text(request, "name", 120),
+                           iban=_text(request, "iban", 50), bic=_text(request, "bic", 11),
+                           number=_text(request, "number", 40),
+                           currency=_text(request, "currency", 3))
+    return _submit(request, ws, lambda: bank_account_add(actor=request.user,
+                                                         company=ws.company, spec=spec),
+                   _("The bank account is added."), render)
+
+
+@login_required
+@GET_POST
+def rates(request: HttpRequest, code: str) -> HttpResponse:
+    """Exchange rates: the latest hundred, and a form for one more (``fx rate add``)."""
+    ws = workspace(request, code)
+
+    def render(error: LedgerError | None = None) -> HttpResponse:
+        return _settings_page(request, ws, "web/settings_rates.html", error=error,
+                              rows=rate_list(ws.company, limit=100), typed=request.POST,
+                              may_add=ws.role != "viewer")
+
+    if request.method != "POST":
+        return render()
+
+    def add() -> None:
+        day = day_param_post(request, "date") or ws.as_of
+        rate_add(actor=request.user, company=ws.company, currency=_text(request, "currency", 3),
+                 rate=_text(request, "rate", 40), day=day,
+                 replace=request.POST.get("replace") == "on")
+
+    return _submit(request, ws, add, _("The rate is recorded."), render)
+
+
+def day_param_post(request: HttpRequest, name: str) -> date | None:
+    raw = request.POST.get(name, "").strip()
+    try:
+        return date.fromisoformat(raw) if raw else None
+    except ValueError:
+        raise ValidationFailed(f"{raw!r} is not a date (YYYY-MM-DD)", field=name) from None
+
+
+@login_required
+@GET_POST
+def templates(request: HttpRequest, code: str) -> HttpResponse:
+    """Document layouts: which are the company's own, the source of one, and a form that
+    previews a layout as a sample PDF (``template preview``) or saves it (``template
+    set``), which checks that it renders first."""
+    ws = workspace(request, code)
+    kind = request.GET.get("kind") or request.POST.get("kind") or "invoice"
+    kind = kind if kind in TEMPLATE_KINDS else "invoice"
+    language = (request.GET.get("language") or request.POST.get("language") or "")[:5]
+
+    def render(error: LedgerError | None = None) -> HttpResponse:
+        html = request.POST.get("html") if request.method == "POST" else None
+        source_text, source = document_template_source(ws.company, kind, language or "en")
+        return _settings_page(request, ws, "web/settings_templates.html", error=error,
+                              overrides=template_overrides(ws.company), kinds=TEMPLATE_KINDS,
+                              kind=kind, language=language, html=html or source_text,
+                              source=source)
+
+    if request.method != "POST":
+        return render()
+    html = request.POST.get("html", "")
+    if request.POST.get("action") == "preview":
+        try:
+            pdf = check_document_template(ws.company, kind, language, html)
+        except LedgerError as exc:
+            return render(exc)
+        response = HttpResponse(pdf, content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="{kind}-sample.pdf"'
+        return response
+    return _submit(request, ws, lambda: document_template_set(
+        actor=request.user, company=ws.company, kind=kind, language=language, html=html),
+        _("The layout is saved."), render)
+
+
+@login_required
+@GET_POST
+def period(request: HttpRequest, code: str) -> HttpResponse:
+    """Close the books through a day (``period close``, a manager's)."""
+    ws = workspace(request, code)
+
+    def render(error: LedgerError | None = None) -> HttpResponse:
+        return _settings_page(request, ws, "web/settings_period.html", error=error,
+                              lock_date=ws.company.lock_date)
+
+    if request.method != "POST":
+        return render()
+
+    def close() -> None:
+        through = day_param_post(request, "through")
+        if through is None:
+            raise ValidationFailed("give the last day of the period to close", field="through")
+        company_close_period(actor=request.user, company=ws.company, through=through)
+
+    return _submit(request, ws, close, _("The period is closed."), render)
+

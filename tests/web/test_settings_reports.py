@@ -1,0 +1,323 @@
+"""The settings pages, the portfolio and the report pages: what each shows, that each form
+goes through the service the command line uses (same refusals, an audit of what changed),
+who may do what, and for how many queries."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from .conftest import AS_OF
+
+pytestmark = pytest.mark.usefixtures("no_pdf_freezing")
+
+SETTINGS_REPORT_URLS = [
+    "/c/acme/portfolio/", "/c/acme/reports/", "/c/acme/reports/aging/",
+    "/c/acme/reports/aging/?detail=1", "/c/acme/reports/aging/?format=csv",
+    "/c/acme/reports/kpis/", "/c/acme/reports/trends/", "/c/acme/reports/forecast/",
+    "/c/acme/reports/unapplied/", "/c/acme/reports/statement/?customer=C001",
+    "/c/acme/settings/", "/c/acme/settings/users/", "/c/acme/settings/terms/",
+    "/c/acme/settings/terms/NET30/", "/c/acme/settings/banks/", "/c/acme/settings/rates/",
+    "/c/acme/settings/templates/", "/c/acme/settings/period/",
+]
+SETTINGS_POSTS = {
+    "/c/acme/settings/": {"name": "Acme Renamed"},
+    "/c/acme/settings/users/": {"username": "newbie", "role": "viewer"},
+    "/c/acme/settings/terms/": {"code": "N45", "name": "45 days", "schedule": "45"},
+    "/c/acme/settings/terms/NET30/": {"name": "Thirty", "schedule": "30"},
+    "/c/acme/settings/banks/": {"code": "MAIN2", "name": "Second",
+                                "iban": "DE89370400440532013000"},
+    "/c/acme/settings/period/": {"through": "2025-01-31"},
+}
+
+
+def _audits(company: Any) -> list[Any]:
+    from salesledger.apps.core.models import AuditEvent
+
+    return list(AuditEvent.objects.filter(company=company).order_by("seq"))
+
+
+def _text(response: Any) -> str:
+    return response.content.decode()
+
+
+# ---------------------------------------------------------------- tenancy and roles
+def test_every_new_address_is_404_to_a_stranger_even_when_posted_to(
+        books: dict[str, Any], as_user: Callable[[Any], Any]) -> None:
+    stranger = as_user(books["stranger"])
+    for url in SETTINGS_REPORT_URLS:
+        assert stranger.get(url).status_code == 404, url
+    before = len(_audits(books["company"]))
+    for url, data in SETTINGS_POSTS.items():
+        assert stranger.post(url, data).status_code == 404, url
+    assert len(_audits(books["company"])) == before
+
+
+def test_every_member_reads_them_and_only_the_roles_that_may_change_anything(
+        books: dict[str, Any], as_user: Callable[[Any], Any]) -> None:
+    clerk = as_user(books["clerk"])
+    for url in SETTINGS_REPORT_URLS:
+        assert clerk.get(url).status_code == 200, url
+    company = books["company"]
+    before = len(_audits(company))
+    for url, data in SETTINGS_POSTS.items():
+        response = clerk.post(url, data)
+        # the service refuses: the clerk is a member, so 403 tells nothing new
+        assert response.status_code == 403, url
+        assert "permission_denied" in _text(response), url
+    assert len(_audits(company)) == before
+    company.refresh_from_db()
+    assert company.name != "Acme Renamed" and company.lock_date is None
+    assert "Settings</a>" not in _text(clerk.get("/c/acme/"))  # not offered in the menu
+    assert "Settings</a>" in _text(as_user(books["owner"]).get("/c/acme/"))
+
+
+def test_a_manager_closes_a_period_and_a_clerk_cannot(
+        books: dict[str, Any], as_user: Callable[[Any], Any]) -> None:
+    from datetime import date
+
+    from salesledger.apps.core.services import membership_set
+
+    membership_set(actor=books["owner"], company=books["company"], username="claude",
+                   role="manager")
+    manager = as_user(books["clerk"])
+    response = manager.post("/c/acme/settings/period/", {"through": "2025-01-31"})
+    assert response.status_code == 302
+    books["company"].refresh_from_db()
+    assert books["company"].lock_date == date(2025, 1, 31)
+    page = _text(manager.get("/c/acme/settings/period/"))
+    assert "Jan 31, 2025" in page
+    back = manager.post("/c/acme/settings/period/", {"through": "2024-12-31"})
+    assert back.status_code == 400 and "cannot be reopened" in _text(back)
+
+
+# ---------------------------------------------------------------- settings
+def test_the_company_profile_is_checked_as_company_set_and_only_changes_are_audited(
+        books: dict[str, Any], as_user: Callable[[Any], Any]) -> None:
+    company = books["company"]
+    company.refresh_from_db()
+    owner = as_user(books["owner"])
+    page = _text(owner.get("/c/acme/settings/"))
+    assert 'value="FR40303265045"' in page
+    form = {f: getattr(company, f) or "" for f in (
+        "name", "legal_name", "address_line1", "address_line2", "postal_code", "city",
+        "country", "tax_id", "registration_id", "email", "phone", "website", "iban", "bic",
+        "brand_color", "document_footer", "legal_mentions")}
+    before = len(_audits(company))
+    bad = owner.post("/c/acme/settings/", {**form, "tax_id": "FR00000000000"})
+    assert bad.status_code == 400 and "FR00000000000" in _text(bad)
+    bad = owner.post("/c/acme/settings/", {**form, "iban": "FR7600000000000"})
+    assert bad.status_code == 400
+    assert len(_audits(company)) == before
+    same = owner.post("/c/acme/settings/", form)
+    assert same.status_code == 302 and len(_audits(company)) == before
+    good = owner.post("/c/acme/settings/", {**form, "city": "Lyon"})
+    assert good.status_code == 302
+    event = _audits(company)[-1]
+    assert event.action == "company.profile_update"
+    assert event.data["after"] == {"city": "Lyon"}
+    assert "saved" in _text(owner.get("/c/acme/settings/"))
+
+
+def test_users_are_added_and_their_roles_changed_by_an_owner(
+        books: dict[str, Any], as_user: Callable[[Any], Any]) -> None:
+    from salesledger.apps.core.selectors import company_members
+
+    owner = as_user(books["owner"])
+    assert owner.post("/c/acme/settings/users/", {
+        "username": "colette", "email": "colette@example.com", "role": "credit_controller",
+        "password": "a long pass phrase 42"}).status_code == 302
+    assert owner.post("/c/acme/settings/users/", {
+        "action": "role", "username": "colette", "role": "collector"}).status_code == 302
+    members = {m["username"]: m["role"] for m in company_members(books["company"])}
+    assert members["colette"] == "collector"
+    page = _text(owner.get("/c/acme/settings/users/"))
+    assert "colette@example.com" in page
+    unknown = owner.post("/c/acme/settings/users/", {"username": "x", "role": "boss"})
+    assert unknown.status_code == 400 and "unknown role" in _text(unknown)
+    last = owner.post("/c/acme/settings/users/", {"action": "role", "username": "owner",
+                                                  "role": "viewer"})
+    assert last.status_code == 400 and "only owner" in _text(last)
+
+
+def test_payment_terms_are_created_and_edited(
+        books: dict[str, Any], as_user: Callable[[Any], Any]) -> None:
+    from salesledger.apps.customers.selectors import payment_terms_list
+
+    owner = as_user(books["owner"])
+    assert owner.post("/c/acme/settings/terms/", {
+        "code": "SPLIT", "name": "Half now, half in 30", "schedule": "50%:0,50%:30 2%/10"}
+    ).status_code == 302
+    edit = _text(owner.get("/c/acme/settings/terms/SPLIT/"))
+    assert 'value="50%:0,50%:30 2%/10"' in edit
+    assert owner.post("/c/acme/settings/terms/SPLIT/", {
+        "name": "Thirds", "schedule": "30/60/90"}).status_code == 302
+    row = next(t for t in payment_terms_list(books["company"]) if t["code"] == "SPLIT")
+    assert row["name"] == "Thirds" and [x["days"] for x in row["instalments"]] == [30, 60, 90]
+    assert row["discount_percent"] == "0"
+    event = _audits(books["company"])[-1]
+    assert event.action == "payment_terms.update"
+    assert event.data["before"]["discount_days"] == 10
+    bad = owner.post("/c/acme/settings/terms/", {"code": "BAD", "name": "x",
+                                                 "schedule": "thirty"})
+    assert bad.status_code == 400
+    assert owner.get("/c/acme/settings/terms/NOPE/").status_code == 404
+
+
+def test_bank_accounts_and_rates_are_added_through_their_services(
+        books: dict[str, Any], as_user: Callable[[Any], Any]) -> None:
+    owner = as_user(books["owner"])
+    bad = owner.post("/c/acme/settings/banks/", {"code": "B2", "name": "Bad",
+                                                 "iban": "FR7600000000000"})
+    assert bad.status_code == 400
+    assert owner.post("/c/acme/settings/banks/", {
+        "code": "B2", "name": "Second", "iban": "DE89 3704 0044 0532 0130 00"}
+    ).status_code == 302
+    assert "DE89370400440532013000" in _text(owner.get("/c/acme/settings/banks/"))
+    assert owner.post("/c/acme/settings/rates/", {
+        "currency": "USD", "rate": "0.9123", "date": "2025-03-10"}).status_code == 302
+    page = _text(owner.get("/c/acme/settings/rates/"))
+    assert "USD" in page and "0.9123" in page
+    clash = owner.post("/c/acme/settings/rates/", {
+        "currency": "USD", "rate": "0.95", "date": "2025-03-10"})
+    assert clash.status_code == 400
+
+
+def test_a_layout_is_previewed_as_a_pdf_and_a_broken_one_refused(
+        books: dict[str, Any], as_user: Callable[[Any], Any]) -> None:
+    owner = as_user(books["owner"])
+    page = owner.get("/c/acme/settings/templates/?kind=invoice")
+    assert page.status_code == 200
+    html = page.context["html"]
+    preview = owner.post("/c/acme/settings/templates/", {
+        "kind": "invoice", "language": "", "html": html, "action": "preview"})
+    assert preview.status_code == 200 and preview.content.startswith(b"%PDF")
+    broken = owner.post("/c/acme/settings/templates/", {
+        "kind": "invoice", "language": "", "html": "<p>no number</p>", "action": "save"})
+    assert broken.status_code == 400 and "does not show" in _text(broken)
+
+
+# ---------------------------------------------------------------- portfolio
+def _second_company(books: dict[str, Any], record_receipt: Any = None) -> None:
+    from salesledger.apps.core.services import membership_set
+
+    membership_set(actor=books["stranger"], company=books["other"], username="owner",
+                   role="viewer")
+
+
+def test_the_portfolio_shows_each_companys_figures_and_switches_in_one_click(
+        books: dict[str, Any], as_user: Callable[[Any], Any]) -> None:
+    from datetime import date
+
+    from salesledger.apps.reporting.selectors import aging_report
+
+    _second_company(books)
+    owner = as_user(books["owner"])
+    page = owner.get(f"/c/acme/portfolio/?as_of={AS_OF}")
+    text = _text(page)
+    assert 'href="/c/globex/"' in text and 'href="/c/acme/"' in text
+    acme, globex = page.context["rows"][0][0], page.context["rows"][1][0]
+    day = date.fromisoformat(AS_OF)
+    for row, company in ((acme, books["company"]), (globex, books["other"])):
+        report = aging_report(company, as_of=day)
+        assert row.receivable == report.base_total
+        assert row.overdue == report.overdue_of(report.base)
+        assert row.unapplied == report.unapplied_base
+    assert acme.receivable == 120000 and acme.overdue == 120000
+    assert globex.receivable == 3570  # 3 bolts at 10.00 and 19 % VAT
+    assert "€1,200.00" in text and "€35.70" in text
+    assert "Portfolio</a>" in _text(owner.get("/c/acme/"))
+    assert "Portfolio</a>" not in _text(as_user(books["clerk"]).get("/c/acme/"))
+
+
+PER_COMPANY = 8
+
+
+@pytest.mark.parametrize("companies", [2, 5])
+def test_the_portfolio_costs_a_fixed_number_of_queries_per_company(
+        books: dict[str, Any], as_user: Callable[[Any], Any], django_user_model: Any,
+        django_assert_max_num_queries: Any, companies: int) -> None:
+    from salesledger.apps.core.services import company_create
+
+    _second_company(books)
+    for n in range(companies - 2):
+        company_create(actor=books["owner"], code=f"extra{n}", name=f"Extra {n}",
+                       base_currency="EUR", country="FR", owner=books["owner"])
+    owner = as_user(books["owner"])
+    # the session, the user, the memberships and the page's frame; then a fixed number a
+    # company (report portfolio's: its aging, unapplied cash and a month of KPIs)
+    with django_assert_max_num_queries(8 + PER_COMPANY * companies):
+        page = owner.get(f"/c/acme/portfolio/?as_of={AS_OF}")
+    assert page.status_code == 200 and len(page.context["rows"]) == companies
+
+
+# ---------------------------------------------------------------- reports
+def test_the_aging_page_draws_its_chart_and_its_csv_is_the_commands(
+        books: dict[str, Any], as_user: Callable[[Any], Any]) -> None:
+    owner = as_user(books["owner"])
+    page = owner.get(f"/c/acme/reports/aging/?as_of={AS_OF}")
+    text = _text(page)
+    assert "<svg" in text and 'class="bar"' in text and 'data-value="120000"' in text
+    assert "Dupont et Fils" in text and "€1,200.00" in text
+    response = owner.get(f"/c/acme/reports/aging/?as_of={AS_OF}&format=csv")
+    assert response["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows[0][:4] == ["customer", "name", "country", "currency"]
+    assert rows[0][-1] == "total"
+    assert ["C001", "Dupont et Fils"] == rows[1][:2] and rows[1][-1] == "1200.00"
+    detail = _text(owner.get(f"/c/acme/reports/aging/?as_of={AS_OF}&detail=1"))
+    assert books["first"].number in detail and "36" in detail  # days late on 15 May
+    bad = owner.get("/c/acme/reports/aging/?customer=NOPE")
+    assert bad.status_code == 400 and "NOPE" in _text(bad)
+
+
+def test_the_other_reports_render_and_download(
+        books: dict[str, Any], as_user: Callable[[Any], Any]) -> None:
+    owner = as_user(books["owner"])
+    forecast = _text(owner.get(f"/c/acme/reports/forecast/?as_of={AS_OF}&weeks=6"))
+    assert 'class="band"' in forecast and 'class="line"' in forecast
+    for url, header in (("kpis", "month"), ("trends", "cohort"), ("forecast", "week"),
+                        ("unapplied", "customer")):
+        response = owner.get(f"/c/acme/reports/{url}/?as_of={AS_OF}&format=csv")
+        assert response.status_code == 200, url
+        first = b"".join(response.streaming_content).decode().splitlines()[0]
+        assert first.startswith(header), url
+    kpis = _text(owner.get(f"/c/acme/reports/kpis/?as_of={AS_OF}&months=3"))
+    assert "2025-04" in kpis and "2025-01" not in kpis
+    statement = owner.get(f"/c/acme/reports/statement/?customer=C002&from=2025-03-01"
+                          f"&to={AS_OF}")
+    text = _text(statement)
+    assert books["receipt"].number in text and books["second"].number in text
+    assert "€300.00" in text
+    assert owner.get("/c/acme/reports/kpis/?months=999").status_code == 400
+
+
+def test_the_dashboard_draws_the_aging_chart(books: dict[str, Any],
+                                            as_user: Callable[[Any], Any]) -> None:
+    text = _text(as_user(books["owner"]).get(f"/c/acme/?as_of={AS_OF}"))
+    assert "<svg" in text and 'data-value="120000"' in text
+
+
+@pytest.mark.parametrize("extra", [0, 30])
+def test_report_and_settings_pages_cost_a_bounded_number_of_queries(
+        books: dict[str, Any], as_user: Callable[[Any], Any], make_customer: Any,
+        post_invoice: Any, django_assert_max_num_queries: Any, extra: int) -> None:
+    for i in range(extra):
+        make_customer(f"Q{i:03d}")
+        post_invoice(f"Q{i:03d}")
+    client = as_user(books["owner"])
+    budgets = {f"/c/acme/reports/aging/?as_of={AS_OF}": 12,
+               f"/c/acme/reports/aging/?as_of={AS_OF}&detail=1": 12,
+               f"/c/acme/reports/unapplied/?as_of={AS_OF}": 12,
+               f"/c/acme/reports/forecast/?as_of={AS_OF}": 12,
+               f"/c/acme/reports/statement/?customer=C001&to={AS_OF}": 22,
+               "/c/acme/settings/": 6, "/c/acme/settings/users/": 6,
+               "/c/acme/settings/terms/": 6, "/c/acme/settings/banks/": 6,
+               "/c/acme/settings/rates/": 6, "/c/acme/settings/period/": 6}
+    for url, budget in budgets.items():
+        with django_assert_max_num_queries(budget, info=url):
+            assert client.get(url).status_code == 200, url
