@@ -22,7 +22,7 @@ SETTINGS_REPORT_URLS = [
     "/c/acme/reports/unapplied/", "/c/acme/reports/statement/?customer=C001",
     "/c/acme/settings/", "/c/acme/settings/users/", "/c/acme/settings/terms/",
     "/c/acme/settings/terms/NET30/", "/c/acme/settings/banks/", "/c/acme/settings/rates/",
-    "/c/acme/settings/templates/", "/c/acme/settings/period/",
+    "/c/acme/settings/templates/", "/c/acme/settings/period/", "/c/acme/imports/",
 ]
 SETTINGS_POSTS = {
     "/c/acme/settings/": {"name": "Acme Renamed"},

@@ -6,6 +6,7 @@ from django.urls import path
 
 from . import (
     customer_views,
+    import_views,
     invoice_views,
     portfolio_views,
     quote_views,
@@ -45,6 +46,8 @@ urlpatterns = [
     path("c/<slug:code>/settings/templates/", settings_views.templates,
          name="settings_templates"),
     path("c/<slug:code>/settings/period/", settings_views.period, name="settings_period"),
+    path("c/<slug:code>/imports/", import_views.imports, name="imports"),
+    path("c/<slug:code>/imports/<str:task_id>/", import_views.import_status, name="import"),
     # Writing: customers, drafts, posting and sending, receipts and their allocation. (A
     # path that ends in a document number comes last: numbers may hold a slash.)
     path("c/<slug:code>/customer/new/", customer_views.customer_new, name="customer_new"),
