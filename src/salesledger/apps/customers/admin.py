@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.contrib import admin
 
 from salesledger.apps.core.admin import (
+    CompanyFilter,
     MoneyFields,
     ReadOnlyAdmin,
     ReadOnlyInline,
@@ -50,13 +51,9 @@ class CustomerAdmin(MoneyFields, ReadOnlyAdmin):
         "po_required",
         "is_active",
     )
-    list_filter = (
-        ("company", admin.RelatedOnlyFieldListFilter),
-        "country",
-        "currency",
-        "is_active",
-        "po_required",
-    )
+    # No filter by country or currency: each would read every customer's to offer its
+    # choices (the search finds a country's customers by name or code).
+    list_filter = (CompanyFilter, "is_active", "po_required")
     list_select_related = ("company", "payment_terms")
     search_fields = ("code", "name", "legal_name", "tax_id", "email")
     ordering = ("company", "code")

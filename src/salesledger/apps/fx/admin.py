@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from salesledger.apps.core.admin import ReadOnlyAdmin
+from salesledger.apps.core.admin import CompanyFilter, ReadOnlyAdmin
 
 from .models import ExchangeRate, RevaluationRun
 
@@ -14,7 +14,7 @@ from .models import ExchangeRate, RevaluationRun
 @admin.register(ExchangeRate)
 class ExchangeRateAdmin(ReadOnlyAdmin):
     list_display = ("rate_date", "currency", "rate", "source", "import_batch", "company")
-    list_filter = (("company", admin.RelatedOnlyFieldListFilter), "currency", "source",
+    list_filter = (CompanyFilter, "currency", "source",
                    "rate_date")
     list_select_related = ("company", "import_batch")
     search_fields = ("currency",)
@@ -25,6 +25,6 @@ class ExchangeRateAdmin(ReadOnlyAdmin):
 class RevaluationRunAdmin(ReadOnlyAdmin):
     list_display = ("id", "as_of", "status", "positions", "net", "entry", "reversal_entry",
                     "company")
-    list_filter = (("company", admin.RelatedOnlyFieldListFilter), "status", "as_of")
+    list_filter = (CompanyFilter, "status", "as_of")
     list_select_related = ("company",)
     ordering = ("-as_of", "-id")

@@ -9,6 +9,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from salesledger.apps.core.admin import (
+    CompanyFilter,
     CompanyScopedAdmin,
     ReadOnlyAdmin,
     ReadOnlyInline,
@@ -21,7 +22,7 @@ from .models import Account, JournalEntry, JournalLine
 @admin.register(Account)
 class AccountAdmin(CompanyScopedAdmin):
     list_display = ("code", "name", "company", "role", "kind")
-    list_filter = (("company", admin.RelatedOnlyFieldListFilter), "role", "kind")
+    list_filter = (CompanyFilter, "role")
     search_fields = ("code", "name")
     ordering = ("company", "code")
     # Posting finds accounts by role: only the name may change here.
@@ -43,10 +44,9 @@ class JournalLineInline(ReadOnlyInline):
 @admin.register(JournalEntry)
 class JournalEntryAdmin(ReadOnlyAdmin):
     list_display = ("id", "date", "company", "kind", "memo", "source_type", "source_id")
-    list_filter = (("company", admin.RelatedOnlyFieldListFilter), "kind", "source_type",
-                   "date")
+    list_filter = (CompanyFilter, "date")
     search_fields = ("memo", "kind", "source_type")
-    ordering = ("-date", "-id")
+    ordering = ("-id",)
     inlines = (JournalLineInline,)
 
 
@@ -54,10 +54,9 @@ class JournalEntryAdmin(ReadOnlyAdmin):
 class JournalLineAdmin(ReadOnlyAdmin):
     list_display = ("entry", "date", "company", "account", "customer", "in_currency",
                     "in_base")
-    list_filter = (("company", admin.RelatedOnlyFieldListFilter), "account__role", "currency",
-                   "date")
+    list_filter = (CompanyFilter, "account__role", "date")
     list_select_related = ("company", "account", "customer", "entry")
     search_fields = ("customer__code", "customer__name", "entry__memo")
-    ordering = ("-date", "-id")
+    ordering = ("-id",)
     in_currency = money_column("amount_currency", "amount")
     in_base = money_column("amount", "base amount", currency="company.base_currency")

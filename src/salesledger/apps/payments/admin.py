@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from salesledger.apps.core.admin import MoneyFields, ReadOnlyAdmin, ReadOnlyInline, money_column
+from salesledger.apps.core.admin import (
+    CompanyFilter,
+    MoneyFields,
+    ReadOnlyAdmin,
+    ReadOnlyInline,
+    money_column,
+)
 
 from .models import Allocation, Receipt
 
@@ -26,11 +32,11 @@ class ReceiptAdmin(MoneyFields, ReadOnlyAdmin):
                     "allocated": "currency"}
     list_display = ("number", "date", "customer", "amount_", "allocated_", "method",
                     "payer_reference", "company")
-    list_filter = (("company", admin.RelatedOnlyFieldListFilter), "method", "currency", "date")
+    list_filter = (CompanyFilter, "method", "date")
     list_select_related = ("company", "customer")
     search_fields = ("number", "customer__code", "customer__name", "payer_reference",
                      "bank_reference", "memo")
-    ordering = ("-date", "-id")
+    ordering = ("-id",)
     inlines = (AllocationInline,)
     amount_ = money_column("amount", "amount")
     allocated_ = money_column("allocated", "allocated")
@@ -42,12 +48,12 @@ class AllocationAdmin(MoneyFields, ReadOnlyAdmin):
                     "base_unapplied": "company.base_currency",
                     "base_receivable": "company.base_currency"}
     list_display = ("id", "date", "customer", "source", "document", "amount_", "company")
-    list_filter = (("company", admin.RelatedOnlyFieldListFilter), "currency", "date")
+    list_filter = (CompanyFilter, "date")
     list_select_related = ("company", "customer", "receipt", "credit_note",
                            "instalment__invoice")
     search_fields = ("receipt__number", "credit_note__number", "instalment__invoice__number",
                      "customer__code", "customer__name")
-    ordering = ("-date", "-id")
+    ordering = ("-id",)
     amount_ = money_column("amount", "amount")
 
     @admin.display(description="from")

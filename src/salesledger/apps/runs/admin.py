@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from salesledger.apps.core.admin import ReadOnlyAdmin
+from salesledger.apps.core.admin import CompanyFilter, ReadOnlyAdmin
 
 from .models import AllocationRun
 
@@ -13,6 +13,6 @@ from .models import AllocationRun
 class AllocationRunAdmin(ReadOnlyAdmin):
     list_display = ("id", "day", "policy", "status", "last_customer_id", "customers",
                     "receipts", "allocations", "started_at", "finished_at", "company")
-    list_filter = (("company", admin.RelatedOnlyFieldListFilter), "status", "policy")
+    list_filter = (CompanyFilter, "status")
     list_select_related = ("company",)
     ordering = ("-id",)
