@@ -74,6 +74,17 @@ def measure(size: str, repeat: int, db: str, made: dict[str, Any]) -> dict[str, 
         "receipts": f"{base}/receipts/?page=2",
         "receipt": f"{base}/receipts/{receipt['number']}",
         "draft_new": f"{base}/drafts/new/?customer={customer['code']}",
+        # reports, settings and the portfolio (report_views, settings_views, portfolio_views)
+        "portfolio": f"{base}/portfolio/?{day}",
+        "report_aging": f"{base}/reports/aging/?{day}",
+        "report_aging_detail": f"{base}/reports/aging/?detail=1&page=3&{day}",
+        "report_unapplied": f"{base}/reports/unapplied/?{day}",
+        "report_forecast": f"{base}/reports/forecast/?{day}",
+        "report_statement": f"{base}/reports/statement/?customer={customer['code']}"
+                            f"&from=2024-01-01&to={TODAY.isoformat()}",
+        "settings": f"{base}/settings/",
+        "settings_terms": f"{base}/settings/terms/",
+        "settings_rates": f"{base}/settings/rates/",
     }
     # The writing pages' partial answers (htmx): the editor's totals of ten lines, and the
     # dry run of an allocation by policy (the running remainder).
@@ -99,10 +110,46 @@ def measure(size: str, repeat: int, db: str, made: dict[str, Any]) -> dict[str, 
             queries = len(captured.captured_queries)
         out[name] = {"best_ms": round(min(times), 1),
                      "median_ms": round(statistics.median(times), 1), "queries": queries}
+    out.update(_back_office(repeat))
     return {"benchmark": "web", "size": size, "db": db, "open_items": made["items"],
             "customers": made["customers"], "pages": out, "machine": machine(),
             "date": datetime.now().strftime("%Y-%m-%d %H:%M"),
             "load_average": [round(x, 1) for x in os.getloadavg()]}
+
+
+def _back_office(repeat: int) -> dict[str, Any]:
+    """The back office's invoice list (a superuser's: every company), and the query its
+    date hierarchy ran before it was removed (``dates('issue_date', 'year')``, a DISTINCT
+    over every invoice's truncated date), timed alone for comparison."""
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from salesledger.apps.invoicing.models import Invoice
+
+    staff = get_user_model().objects.filter(username="bench-staff").first() or (
+        get_user_model().objects.create_superuser("bench-staff", "staff@example.com",
+                                                  "a long password for the bench"))
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(staff)
+    out: dict[str, Any] = {}
+    for name, call in (("admin_invoices", lambda: client.get("/admin/invoicing/invoice/")),
+                       ("admin_invoices_filtered",
+                        lambda: client.get("/admin/invoicing/invoice/?status__exact=posted")),
+                       ("removed_date_hierarchy_query",
+                        lambda: list(Invoice.objects.dates("issue_date", "month")))):
+        times, queries = [], 0
+        for _ in range(repeat):
+            with CaptureQueriesContext(connection) as captured:
+                start = time.perf_counter()
+                response = call()
+                times.append((time.perf_counter() - start) * 1000)
+            assert getattr(response, "status_code", 200) == 200, name
+            queries = len(captured.captured_queries)
+        out[name] = {"best_ms": round(min(times), 1),
+                     "median_ms": round(statistics.median(times), 1), "queries": queries}
+    return out
 
 
 def main() -> None:

@@ -92,3 +92,31 @@ def test_a_report_page_with_its_chart(
     page.goto(f"{base}/c/acme/reports/forecast/?as_of={AS_OF}")
     assert page.locator("figure.chart svg polygon.band").count() == 1
     w.check("forecast")
+
+
+def test_an_import_runs_in_the_worker_and_the_page_follows_it(
+        people: dict[str, Any], open_page: Callable[..., Watched], live_server: Any,
+        shots: Path, tmp_path: Path, settings: Any) -> None:
+    from salesledger.worker import make_worker
+
+    settings.VAR_DIR = tmp_path
+    base = live_server.url
+    w = open_page(viewport={"width": 1280, "height": 900})
+    page = w.page
+    sign_in(w, base, "claude")
+    page.goto(f"{base}/c/acme/imports/")
+    w.check("import")
+    csv_file = tmp_path / "new-customers.csv"
+    csv_file.write_text("code,name,country\nC9,Martin Freres,FR\nC10,Durand,FR\n",
+                        encoding="utf-8")
+    page.get_by_label("What the file holds").select_option("customers")
+    page.get_by_label("CSV file").set_input_files(str(csv_file))
+    page.get_by_role("button", name="Import", exact=True).click()
+    page.wait_for_url(f"{base}/c/acme/imports/*/")
+    assert "Waiting for the worker" in page.locator("#import-status").inner_text()
+    w.check("import queued")
+    make_worker(worker_id="browser-test").run()
+    # htmx asks again within two seconds and swaps the result in
+    page.get_by_text("2 rows imported").wait_for(timeout=10_000)
+    w.check("import done")
+    page.screenshot(path=str(shots / "web-import.png"), full_page=True)
