@@ -88,6 +88,8 @@ def story(tmp: Path) -> list[tuple[str, Step]]:
                      "--tax-id", "FR40303265045", "--creditor-id", "DE98ZZZ09999999999")),
         ("", ("company", "show")),
         ("", ("terms", "add", "NET45", "--name", "45 days net", "--days", "45")),
+        ("", ("terms", "set", "NET45", "--name", "45 days end of month", "--days", "45",
+              "--end-of-month")),
         ("", ("terms", "list")),
         ("", ("bank", "account", "add", "SAVINGS", "--name", "Savings",
               "--iban", "DE89370400440532013000")),

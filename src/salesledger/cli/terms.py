@@ -67,6 +67,24 @@ def cmd_terms_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_terms_set(args: argparse.Namespace) -> int:
+    from salesledger.apps.customers.selectors import payment_terms_list
+    from salesledger.apps.customers.services import payment_terms_update
+    from salesledger.domain.terms import parse_terms
+
+    company = company_of(args)
+    terms = parse_terms(terms_spec(args))
+    row = payment_terms_update(actor=actor_of(args, company), company=company, code=args.code,
+                               name=args.name, terms=terms)
+    shown = next(t for t in payment_terms_list(company) if t["code"] == row.code)
+    if args.json:
+        emit_json(shown)
+    else:
+        print(f"payment terms {row.code} now: {_describe(shown)} (documents already issued "
+              "keep their instalments)")
+    return 0
+
+
 def cmd_terms_list(args: argparse.Namespace) -> int:
     from salesledger.apps.customers.selectors import payment_terms_list
 
@@ -81,16 +99,20 @@ def cmd_terms_list(args: argparse.Namespace) -> int:
 
 def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     g = add_group(sub, "terms", "payment terms")
-    p = add_command(g, common, "add", cmd_terms_add, "add payment terms")
-    p.add_argument("code", help="one word, e.g. NET45")
-    p.add_argument("--name", required=True, help="what documents print, e.g. '45 days net'")
-    p.add_argument("--days", help="one payment, this many days after the issue date")
-    p.add_argument("--end-of-month", action="store_true",
-                   help="with --days: at the end of that month (30 days end of month)")
-    p.add_argument("--instalments", metavar="SPEC",
-                   help="several payments: 30/60/90 (equal shares), 50%%:0,50%%:30 "
-                        "(percent:days), 30eom/60eom (end of month)")
-    p.add_argument("--discount", metavar="PCT/DAYS",
-                   help="early-payment discount, e.g. 2%%/10 (2 %% off within 10 days)")
+    for name, call, what in (
+            ("add", cmd_terms_add, "add payment terms"),
+            ("set", cmd_terms_set, "change the name and schedule of payment terms (documents "
+                                   "already issued keep their instalments)")):
+        p = add_command(g, common, name, call, what)
+        p.add_argument("code", help="one word, e.g. NET45")
+        p.add_argument("--name", required=True, help="what documents print, e.g. '45 days net'")
+        p.add_argument("--days", help="one payment, this many days after the issue date")
+        p.add_argument("--end-of-month", action="store_true",
+                       help="with --days: at the end of that month (30 days end of month)")
+        p.add_argument("--instalments", metavar="SPEC",
+                       help="several payments: 30/60/90 (equal shares), 50%%:0,50%%:30 "
+                            "(percent:days), 30eom/60eom (end of month)")
+        p.add_argument("--discount", metavar="PCT/DAYS",
+                       help="early-payment discount, e.g. 2%%/10 (2 %% off within 10 days)")
     add_command(g, common, "list", cmd_terms_list,
                 "list the company's payment terms (* marks the default)")
