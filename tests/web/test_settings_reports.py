@@ -20,6 +20,7 @@ SETTINGS_REPORT_URLS = [
     "/c/acme/reports/aging/?detail=1", "/c/acme/reports/aging/?format=csv",
     "/c/acme/reports/kpis/", "/c/acme/reports/trends/", "/c/acme/reports/forecast/",
     "/c/acme/reports/unapplied/", "/c/acme/reports/statement/?customer=C001",
+    "/c/acme/reports/bank/",
     "/c/acme/settings/", "/c/acme/settings/users/", "/c/acme/settings/terms/",
     "/c/acme/settings/terms/NET30/", "/c/acme/settings/banks/", "/c/acme/settings/rates/",
     "/c/acme/settings/templates/", "/c/acme/settings/period/", "/c/acme/imports/",
@@ -294,6 +295,22 @@ def test_the_other_reports_render_and_download(
     assert books["receipt"].number in text and books["second"].number in text
     assert "€300.00" in text
     assert owner.get("/c/acme/reports/kpis/?months=999").status_code == 400
+
+
+def test_the_bank_reconciliation_page_shows_what_the_command_shows(
+        books: dict[str, Any], as_user: Callable[[Any], Any]) -> None:
+    from datetime import date
+
+    from salesledger.apps.banking.reconciliation import reconciliation
+
+    owner = as_user(books["owner"])
+    page = owner.get(f"/c/acme/reports/bank/?as_of={AS_OF}")
+    r = reconciliation(books["company"], as_of=date.fromisoformat(AS_OF))
+    assert page.status_code == 200 and page.context["r"].book_balance == r.book_balance
+    # the receipts of the books, none of them on a statement yet
+    assert r.book_balance == 30000 and "€300.00" in _text(page)
+    assert books["receipt"].number in _text(page)
+    assert owner.get("/c/acme/reports/bank/?account=NOPE").status_code == 404
 
 
 def test_the_dashboard_draws_the_aging_chart(books: dict[str, Any],

@@ -17,6 +17,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.views.decorators.http import require_safe
 
+from salesledger.apps.banking.reconciliation import reconciliation
 from salesledger.apps.reporting.selectors import (
     ReportFilters,
     aging_items,
@@ -264,3 +265,19 @@ def statement(request: HttpRequest, code: str) -> HttpResponse:
                        base=ws.company.base_currency)
     return _page(request, ws, "web/report_statement.html", **context)
 
+
+
+@login_required
+@require_safe
+def bank(request: HttpRequest, code: str) -> HttpResponse:
+    """``bank reconcile-report --detail``: a bank account's statement balance against its
+    book balance on the day, and the items on one side and not the other."""
+    ws = workspace(request, code)
+    account = request.GET.get("account", "").strip()[:20]
+    try:
+        r = reconciliation(ws.company, as_of=ws.as_of, account_code=account)
+    except LedgerError as exc:
+        return _refused(request, ws, exc)
+    return _page(request, ws, "web/report_bank.html", r=r, account=account,
+                 bank_total=sum(i.amount for i in r.on_statement_not_in_books),
+                 book_total=-sum(i.amount for i in r.in_books_not_on_statement))
