@@ -313,6 +313,16 @@ def test_the_bank_reconciliation_page_shows_what_the_command_shows(
     assert owner.get("/c/acme/reports/bank/?account=NOPE").status_code == 404
 
 
+def test_the_charts_speak_the_readers_language(
+        books: dict[str, Any], as_user: Callable[[Any], Any]) -> None:
+    client = as_user(books["owner"])
+    client.post("/i18n/setlang/", {"language": "fr", "next": "/c/acme/"})
+    aging = _text(client.get(f"/c/acme/reports/aging/?as_of={AS_OF}"))
+    assert "<title>Balance âgée au 2025-05-15</title>" in aging
+    forecast = _text(client.get(f"/c/acme/reports/forecast/?as_of={AS_OF}&weeks=4"))
+    assert 'data-series="attendus"' in forecast
+
+
 def test_the_dashboard_draws_the_aging_chart(books: dict[str, Any],
                                             as_user: Callable[[Any], Any]) -> None:
     text = _text(as_user(books["owner"]).get(f"/c/acme/?as_of={AS_OF}"))

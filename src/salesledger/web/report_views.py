@@ -31,11 +31,10 @@ from salesledger.apps.reporting.selectors import (
     unapplied_items,
 )
 from salesledger.domain.errors import LedgerError
-from salesledger.formats.charts import forecast_chart
 from salesledger.formats.csv_rows import neutralise_cell
 from salesledger.money import major_text
 
-from .charts import aging_svg, inline_svg
+from .charts import aging_svg, forecast_svg
 from .params import PAGE_SIZE, choice_param, day_param, page_param
 from .tenancy import Workspace, workspace
 from .views import _page, _paged
@@ -211,8 +210,7 @@ def forecast(request: HttpRequest, code: str) -> HttpResponse:
         return _csv(f"forecast-{ws.as_of}.csv", ["week", "from", "currency", *series],
                     ([k + 1, d, base, *[major_text(getattr(w, s)[k], base) for s in series]]
                      for k, d in enumerate(starts)))
-    chart = inline_svg(forecast_chart([str(k + 1) for k in range(weeks)], w.naive, w.expected,
-                                w.low, w.high, base, ws.as_of.isoformat()))
+    chart = forecast_svg([str(k + 1) for k in range(weeks)], w, base, ws.as_of)
     rows = [(k + 1, d, *[getattr(w, s)[k] for s in series]) for k, d in enumerate(starts)]
     return _page(request, ws, "web/report_forecast.html", rows=rows, chart=chart,
                  weeks=weeks, total_naive=sum(w.naive), total_expected=sum(w.expected))
