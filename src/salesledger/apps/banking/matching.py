@@ -63,6 +63,7 @@ from salesledger.domain.references import creditor_reference
 from salesledger.money import Money
 
 from .direct_debits import debits_by_end_to_end
+from .locks import line_match_to_apply
 from .models import BankingSettings, LineMatch, LineStatus, PayerIban, StatementLine
 from .remittance import advised
 from .returns import (
@@ -445,12 +446,7 @@ def apply_line(*, company: Company, actor: Actor, line: StatementLine, proposal:
     one transaction; refuse a line applied already. The receipt names the statement's bank
     account and keeps the line's references. Returns the receipt's number."""
     with transaction.atomic():
-        m = LineMatch.objects.select_for_update().filter(line=line).first()
-        if m is not None and m.status == LineStatus.APPLIED:
-            raise ValidationFailed(f"statement line {line.pk} is applied already",
-                                   field="line")
-        if m is None:
-            m = LineMatch(company=company, line=line)
+        m = line_match_to_apply(company, line)
         _, [receipt_id] = receipts_record(actor=actor, company=company, requests=[
             _receipt_request(line, proposal)])
         number = Receipt.objects.values_list("number", flat=True).get(pk=receipt_id)

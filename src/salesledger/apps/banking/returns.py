@@ -29,8 +29,8 @@ from salesledger.apps.core.audit import audit
 from salesledger.apps.core.models import Company
 from salesledger.apps.payments.models import Receipt
 from salesledger.apps.payments.refunds import receipt_reverse
-from salesledger.domain.errors import ValidationFailed
 
+from .locks import line_match_to_apply
 from .models import LineMatch, LineStatus, StatementLine
 
 BY_END_TO_END = 0.99
@@ -116,12 +116,7 @@ def reverse_for_line(*, company: Company, actor: Actor, line: StatementLine,
     """Reverse the receipt ``line`` returns, on the line's booking date, and mark the line
     applied with it, in one transaction. Returns the receipt's number."""
     with transaction.atomic():
-        m = LineMatch.objects.select_for_update().filter(line=line).first()
-        if m is not None and m.status == LineStatus.APPLIED:
-            raise ValidationFailed(f"statement line {line.pk} is applied already",
-                                   field="line")
-        if m is None:
-            m = LineMatch(company=company, line=line)
+        m = line_match_to_apply(company, line)
         rc = Receipt.objects.get(company=company, pk=proposal.receipt_id)
         receipt_reverse(actor=actor, company=company, number=rc.number,
                         day=max(line.booking_date, rc.date),

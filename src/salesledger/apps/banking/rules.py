@@ -28,6 +28,7 @@ from salesledger.domain.bank_rules import Facts, Rule, check_rule, first_rule, p
 from salesledger.domain.errors import NotFound, ValidationFailed
 from salesledger.domain.journal import AccountRole, negate
 
+from .locks import line_match_to_apply
 from .models import BankRule, LineMatch, LineStatus, StatementLine
 
 
@@ -155,12 +156,7 @@ def post_line(*, company: Company, actor: Actor, line: StatementLine, rule: Rule
     check_open_period(company, line.booking_date)
     role = AccountRole(rule.rule.target)
     with transaction.atomic():
-        m = LineMatch.objects.select_for_update().filter(line=line).first()
-        if m is not None and m.status == LineStatus.APPLIED:
-            raise ValidationFailed(f"statement line {line.pk} is applied already",
-                                   field="line")
-        if m is None:
-            m = LineMatch(company=company, line=line)
+        m = line_match_to_apply(company, line)
         accounts = accounts_by_role(company)
         accounts[AccountRole.BANK.value] = Account.objects.get(
             bank_account__pk=line.bank_account_id)
