@@ -393,12 +393,15 @@ def _email(actor: Actor, company: Company, notice: DunningNotice, summary: RunSu
     fmt = Formatter(language, customer.country or company.country)
     subject, body, _, _ = _texts(company, notice, fmt)
     files: tuple[Attachment, ...] = ()
-    if "letter" in notice.channels.split(","):
-        pdf = _letter(company, notice)
-        summary.letters += 1
-        files = (Attachment("pdf", f"reminder-{customer.code}-{notice.day}.pdf", pdf,
-                            "application/pdf", notice.letter_sha256),)
+    # The letter is kept in the transaction that records the message: a run killed before
+    # that commit leaves neither, and the resumed run sends the message (a letter kept alone
+    # would make it look like a notice for the post only, never e-mailed).
     with transaction.atomic():
+        if "letter" in notice.channels.split(","):
+            pdf = _letter(company, notice)
+            summary.letters += 1
+            files = (Attachment("pdf", f"reminder-{customer.code}-{notice.day}.pdf", pdf,
+                                "application/pdf", notice.letter_sha256),)
         comm = record_and_send(actor=actor, company=company, customer=customer,
                                outgoing=Outgoing(subject, body, tuple(recipients), language,
                                                  files),
