@@ -18,6 +18,7 @@ Every write is dated the workspace's day (today in the company's time zone, or
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -187,18 +188,26 @@ def _done(ws: Workspace, number: str) -> HttpResponse:
     return redirect(reverse("web:receipt", args=[ws.company.code, number]))
 
 
+def _receipt_action(request: HttpRequest, ws: Any, r: dict[str, Any], key: str,
+                    act: Callable[[], object]) -> HttpResponse:
+    """Run one service on the receipt: back to its page, or the page again with the
+    service's refusal under ``key`` (a refused role: the refused page)."""
+    try:
+        act()
+    except LedgerError as exc:
+        if exc.http_status == 403:
+            return refused(request, ws, exc)
+        return _receipt_page(request, ws, r, errors={key: str(exc)}, status=409)
+    return _done(ws, r["number"])
+
+
 @login_required
 @require_POST
 def receipt_allocate(request: HttpRequest, code: str, number: str) -> HttpResponse:
     ws = workspace(request, code)
     r = or_404(receipt_detail, ws.company, number)
-    try:
-        _allocate(request, ws, r, dry_run=False)
-    except LedgerError as exc:
-        if exc.http_status == 403:
-            return refused(request, ws, exc)
-        return _receipt_page(request, ws, r, errors={"allocate": str(exc)}, status=409)
-    return _done(ws, r["number"])
+    return _receipt_action(request, ws, r, "allocate",
+                           lambda: _allocate(request, ws, r, dry_run=False))
 
 
 @login_required
@@ -210,19 +219,13 @@ def receipt_short(request: HttpRequest, code: str, number: str) -> HttpResponse:
     r = or_404(receipt_detail, ws.company, number)
     typed = str(request.POST.get("amount", "")).strip()
     how = str(request.POST.get("settle", "write_off"))
-    try:
-        receipt_allocate_short(
-            actor=request.user, company=ws.company, receipt=r["number"],
-            invoice=str(request.POST.get("invoice", "")), day=ws.as_of,
-            amount=parse_decimal(typed, "amount") if typed else None,
-            write_off=how == "write_off",
-            deduction=str(request.POST.get("reason", "")) if how == "deduction" else "",
-            memo=str(request.POST.get("memo", ""))[:255])
-    except LedgerError as exc:
-        if exc.http_status == 403:
-            return refused(request, ws, exc)
-        return _receipt_page(request, ws, r, errors={"short": str(exc)}, status=409)
-    return _done(ws, r["number"])
+    return _receipt_action(request, ws, r, "short", lambda: receipt_allocate_short(
+        actor=request.user, company=ws.company, receipt=r["number"],
+        invoice=str(request.POST.get("invoice", "")), day=ws.as_of,
+        amount=parse_decimal(typed, "amount") if typed else None,
+        write_off=how == "write_off",
+        deduction=str(request.POST.get("reason", "")) if how == "deduction" else "",
+        memo=str(request.POST.get("memo", ""))[:255]))
 
 
 @login_required
@@ -231,16 +234,11 @@ def receipt_refund_view(request: HttpRequest, code: str, number: str) -> HttpRes
     ws = workspace(request, code)
     r = or_404(receipt_detail, ws.company, number)
     typed = str(request.POST.get("amount", "")).strip()
-    try:
-        receipt_refund(actor=request.user, company=ws.company, number=r["number"], day=ws.as_of,
-                       amount=parse_decimal(typed, "amount") if typed else None,
-                       method=str(request.POST.get("method", "bank_transfer")),
-                       reference=str(request.POST.get("reference", ""))[:140])
-    except LedgerError as exc:
-        if exc.http_status == 403:
-            return refused(request, ws, exc)
-        return _receipt_page(request, ws, r, errors={"refund": str(exc)}, status=409)
-    return _done(ws, r["number"])
+    return _receipt_action(request, ws, r, "refund", lambda: receipt_refund(
+        actor=request.user, company=ws.company, number=r["number"], day=ws.as_of,
+        amount=parse_decimal(typed, "amount") if typed else None,
+        method=str(request.POST.get("method", "bank_transfer")),
+        reference=str(request.POST.get("reference", ""))[:140]))
 
 
 @login_required
@@ -249,15 +247,10 @@ def receipt_reverse_view(request: HttpRequest, code: str, number: str) -> HttpRe
     ws = workspace(request, code)
     r = or_404(receipt_detail, ws.company, number)
     fee = str(request.POST.get("fee", "")).strip()
-    try:
-        receipt_reverse(actor=request.user, company=ws.company, number=r["number"], day=ws.as_of,
-                        reason=str(request.POST.get("reason", ""))[:255],
-                        fee=parse_decimal(fee, "fee") if fee else None)
-    except LedgerError as exc:
-        if exc.http_status == 403:
-            return refused(request, ws, exc)
-        return _receipt_page(request, ws, r, errors={"reverse": str(exc)}, status=409)
-    return _done(ws, r["number"])
+    return _receipt_action(request, ws, r, "reverse", lambda: receipt_reverse(
+        actor=request.user, company=ws.company, number=r["number"], day=ws.as_of,
+        reason=str(request.POST.get("reason", ""))[:255],
+        fee=parse_decimal(fee, "fee") if fee else None))
 
 
 @login_required
@@ -269,12 +262,7 @@ def allocation_undo(request: HttpRequest, code: str, number: str, pk: int) -> Ht
     if pk not in {a["id"] for a in r["allocations"]}:
         return refused(request, ws, ValidationFailed(
             f"allocation {pk} is not one of {r['number']}'s"))
-    try:
-        allocation_reverse(actor=request.user, company=ws.company, allocation_id=pk,
-                           day=ws.as_of, reason=str(request.POST.get("reason", ""))[:255])
-    except LedgerError as exc:
-        if exc.http_status == 403:
-            return refused(request, ws, exc)
-        return _receipt_page(request, ws, r, errors={"undo": str(exc)}, status=409)
-    return _done(ws, r["number"])
+    return _receipt_action(request, ws, r, "undo", lambda: allocation_reverse(
+        actor=request.user, company=ws.company, allocation_id=pk, day=ws.as_of,
+        reason=str(request.POST.get("reason", ""))[:255]))
 
