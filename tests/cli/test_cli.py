@@ -141,3 +141,26 @@ def test_customer_update_changes_only_what_is_given_and_is_audited(capsys, books
                         ([], "say what to change")):
         code, _, err = run(capsys, "customer", "update", "C1", *argv)
         assert code == 2 and err.startswith("invalid: ") and words in err, err
+
+
+def test_customer_update_writes_and_audits_only_what_differs(capsys, books):
+    from salesledger.apps.core.models import AuditEvent
+    from salesledger.apps.customers.models import Customer
+
+    def updates() -> list[dict]:
+        return [e.data for e in AuditEvent.objects.filter(action="customer.update")
+                .order_by("seq")]
+
+    stamped = Customer.objects.get(code="C1").verified_at
+    # the current values again: no write, no event, no stamp
+    assert run(capsys, "customer", "update", "C1", "--name", "Dupont")[0] == 0
+    assert updates() == []
+    assert Customer.objects.get(code="C1").verified_at == stamped
+    # one field changed among unchanged ones: the event names that field alone
+    assert run(capsys, "customer", "update", "C1", "--name", "Dupont",
+               "--credit-limit", "10", "--phone", "+33 1 23 45 67 89")[0] == 0
+    [event] = updates()
+    assert event["fields"] == ["credit_limit", "phone"]
+    assert event["before"] == {"credit_limit": None}
+    assert event["after"] == {"credit_limit": 1000}
+    assert Customer.objects.get(code="C1").verified_at is not None

@@ -416,20 +416,33 @@ def customer_update(*, actor: Actor, company: Company, code: str, **changes: Any
                 changes["credit_limit"] or "", customer.currency or company.base_currency)
         if "name" in changes and not str(changes["name"]).strip():
             raise ValidationFailed("a customer needs a name", field="name")
-        for k, v in changes.items():
-            setattr(customer, k, v)
+        # Only what differs is written and audited: an edit form sends every field, and a
+        # field given its current value is not a change (nor a confirmation: that is
+        # ``customer_verify``).
+        changed = [k for k, v in changes.items() if getattr(customer, k) != v]
+        retrusted = "email" in changes and customer.email_doubtful_at is not None
+        if not changed and not retrusted:
+            return customer
+        for k in changed:
+            setattr(customer, k, changes[k])
         _stamp(customer, actor)
-        if "email" in changes:  # a new (or retyped) address is trusted again
+        fields = [*changed, "verified_at", "verified_by"]
+        if retrusted:  # a new (or retyped) address is trusted again
             customer.email_doubtful_at, customer.email_doubtful_reason = None, ""
-        customer.save()
+            fields += ["email_doubtful_at", "email_doubtful_reason"]
+        customer.save(update_fields=fields)
+        after = customer_snapshot(customer)
+        keys = [k for k in after if after[k] != before.get(k)]
         audit(
             company,
             actor,
             "customer.update",
             "customer",
             customer.pk,
-            before=before,
-            after=customer_snapshot(customer),
+            before={k: before.get(k) for k in keys},
+            after={k: after[k] for k in keys},
+            fields=sorted(changed),
+            **({"email_trusted_again": True} if retrusted else {}),
         )
     return customer
 
