@@ -96,6 +96,24 @@ def test_a_date_beyond_the_horizon_is_refused_unless_confirmed(capsys, books) ->
     assert inv["number"] == "INV2099-00001"
 
 
+def test_a_refused_create_and_post_leaves_no_draft_behind(capsys, books) -> None:
+    # refusals that only posting knows: a closed period, then a credit hold
+    assert run(capsys, "period", "close", "--through", "2025-01-31")[0] == 0
+    code, out, err = run(capsys, "invoice", "create", "--customer", "C1", "--date",
+                         "2025-01-15", "--line", "A;1;100;20", "--post")
+    assert (code, out) == (2, "") and "2025-01-31" in err, err
+    assert run(capsys, "credit", "hold", "C1", "--reason", "cheque returned")[0] == 0
+    code, out, err = run(capsys, "invoice", "create", "--customer", "C1", "--date",
+                         "2025-03-10", "--line", "A;1;100;20", "--post")
+    assert (code, out) == (2, "") and "hold" in err, err
+    assert json.loads(run(capsys, "invoice", "list", "--json")[1]) == []
+    # without --post the draft is written, as asked
+    assert run(capsys, "invoice", "create", "--customer", "C1", "--date", "2025-03-10",
+               "--line", "A;1;100;20")[0] == 0
+    assert [d["status"] for d in json.loads(run(capsys, "invoice", "list", "--json")[1])] == [
+        "draft"]
+
+
 def test_the_horizon_is_a_company_setting_and_drafts_are_checked_when_posted(capsys,
                                                                             books) -> None:
     day = (today() + timedelta(days=40)).date().isoformat()

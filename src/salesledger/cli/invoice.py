@@ -94,22 +94,19 @@ def _invoice_input(args: argparse.Namespace, kind: str) -> Any:
 
 
 def _create_doc(args: argparse.Namespace, kind: str) -> int:
-    from salesledger.apps.invoicing.services import invoice_create, invoice_post
+    from salesledger.apps.invoicing.services import invoice_create, invoice_create_posted
 
     company = company_of(args)
     actor = actor_of(args, company)
     data = _invoice_input(args, kind)
     if data.issue_date is None:
         data.issue_date = as_of_day(args, company)
-    if args.post:  # refused before the draft is written, rather than leave it behind
-        from salesledger.apps.core.services import document_date_check
-
-        document_date_check(company, confirmed=args.allow_future_date)(data.issue_date)
-    inv = invoice_create(actor=actor, company=company, data=data)
-    if args.post:
-        inv = invoice_post(actor=actor, company=company, invoice_id=inv.pk,
-                           allow_future_date=args.allow_future_date,
-                           credit_override=args.override_credit)
+    if args.post:  # one transaction: a refused posting leaves no draft behind
+        inv = invoice_create_posted(actor=actor, company=company, data=data,
+                                    allow_future_date=args.allow_future_date,
+                                    credit_override=args.override_credit)
+    else:
+        inv = invoice_create(actor=actor, company=company, data=data)
     return show_invoice(args, company, inv.number or str(inv.pk))
 
 

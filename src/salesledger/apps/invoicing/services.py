@@ -23,7 +23,7 @@ from salesledger.apps.core import events
 from salesledger.apps.core.actors import Actor
 from salesledger.apps.core.audit import audit
 from salesledger.apps.core.models import Company, ImportBatch, Role
-from salesledger.apps.core.services import require_role
+from salesledger.apps.core.services import posting_locks, require_role
 from salesledger.apps.customers.selectors import customer_effective
 from salesledger.apps.customers.services import payment_terms_find
 from salesledger.domain import lifecycle
@@ -229,12 +229,27 @@ def invoice_delete_draft(*, actor: Actor, company: Company, invoice_id: int) -> 
 
 
 def invoice_post(*, actor: Actor, company: Company, invoice_id: int,
-                 as_of: date | None = None, allow_future_date: bool = False,
-                 credit_override: str = "") -> Invoice:
+                 allow_future_date: bool = False, credit_override: str = "") -> Invoice:
     """Post a draft invoice or credit note: a batch of one (:func:`invoices_post`)."""
     return invoices_post(actor=actor, company=company, invoice_ids=[invoice_id],
                          allow_future_date=allow_future_date,
                          credit_override=credit_override)[0]
+
+
+def invoice_create_posted(*, actor: Actor, company: Company, data: InvoiceInput,
+                          allow_future_date: bool = False, credit_override: str = "") -> Invoice:
+    """Write a document and post it in one transaction (``invoice create --post``): a
+    refused posting (a closed period, a credit hold, a broken rule) leaves no draft behind.
+    The posting's locks are taken first, in posting's order, before the draft's audit event
+    (``posting_locks``)."""
+    require_role(company, actor, Role.CLERK)
+    with transaction.atomic():
+        posting_locks(company, "CN" if data.kind == DocKind.CREDIT_NOTE else "INV",
+                      data.issue_date)
+        inv = invoice_create(actor=actor, company=company, data=data)
+        return invoice_post(actor=actor, company=company, invoice_id=inv.pk,
+                            allow_future_date=allow_future_date,
+                            credit_override=credit_override)
 
 
 def invoices_post(*, actor: Actor, company: Company, invoice_ids: Sequence[int],

@@ -269,7 +269,7 @@ def quote_convert(*, actor: Actor, company: Company, number: str, post: bool, as
         quote.save(update_fields=["invoice"])
         if post:
             invoice = invoice_post(actor=actor, company=company, invoice_id=invoice.pk,
-                                   as_of=as_of, credit_override=credit_override)
+                                   credit_override=credit_override)
         audit(company, actor, "quote.convert", "quote", quote.pk, after={
             **_state(quote), "invoice": invoice.number or f"draft #{invoice.pk}",
             "posted": post}, as_of=as_of.isoformat())

@@ -201,7 +201,7 @@ def issue_period(*, actor: Actor, company: Company, schedule_id: int, period: Pe
             terms_code=schedule.terms.code if schedule.terms else "",
             po_number=schedule.po_number, buyer_reference=schedule.buyer_reference,
             notes=f"{schedule.notes}\n{notes}".strip()))
-        invoice = invoice_post(actor=actor, company=company, invoice_id=invoice.pk, as_of=as_of)
+        invoice = invoice_post(actor=actor, company=company, invoice_id=invoice.pk)
         try:
             with transaction.atomic():
                 run = RecurringRun.objects.create(

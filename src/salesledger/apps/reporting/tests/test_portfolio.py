@@ -33,7 +33,7 @@ def _books(owner: Any, code: str, currency: str, invoices: list[tuple[date, str]
         inv = invoice_create(actor=owner, company=company, data=InvoiceInput(
             customer_code="C1", issue_date=day, terms_code="NET30",
             lines=[LineInput("Work", Decimal(1), Decimal(amount), Decimal(0))]))
-        invoice_post(actor=owner, company=company, invoice_id=inv.pk, as_of=day)
+        invoice_post(actor=owner, company=company, invoice_id=inv.pk)
     receipt_record(actor=owner, company=company, data=ReceiptInput(
         customer_code="C1", amount=Decimal(receipt), date=AS_OF))
     return company
