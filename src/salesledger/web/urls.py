@@ -5,7 +5,9 @@ from __future__ import annotations
 from django.urls import path
 
 from . import (
+    collections_views,
     customer_views,
+    dunning_views,
     import_views,
     invoice_views,
     portfolio_views,
@@ -47,6 +49,27 @@ urlpatterns = [
     path("c/<slug:code>/settings/templates/", settings_views.templates,
          name="settings_templates"),
     path("c/<slug:code>/settings/period/", settings_views.period, name="settings_period"),
+    # Collections and dunning (collections_views, dunning_views).
+    path("c/<slug:code>/collections/", collections_views.worklist_page, name="worklist"),
+    path("c/<slug:code>/customers/<str:customer_code>/timeline/", collections_views.timeline,
+         name="timeline"),
+    path("c/<slug:code>/disputes/", collections_views.disputes, name="disputes"),
+    path("c/<slug:code>/disputes/new/", collections_views.dispute_new, name="dispute_new"),
+    path("c/<slug:code>/disputes/<int:pk>/", collections_views.dispute, name="dispute"),
+    path("c/<slug:code>/promises/", collections_views.promises, name="promises"),
+    path("c/<slug:code>/promises/new/", collections_views.promise_new, name="promise_new"),
+    path("c/<slug:code>/plans/", collections_views.plans, name="plans"),
+    path("c/<slug:code>/plans/new/", collections_views.plan_new, name="plan_new"),
+    path("c/<slug:code>/plans/<int:pk>/", collections_views.plan, name="plan"),
+    path("c/<slug:code>/dunning/", dunning_views.run_page, name="dunning"),
+    path("c/<slug:code>/dunning/send/", dunning_views.run_send, name="dunning_send"),
+    path("c/<slug:code>/dunning/runs/<str:task_id>/", dunning_views.run_status,
+         name="dunning_run"),
+    path("c/<slug:code>/dunning/history/", dunning_views.history_page, name="dunning_history"),
+    path("c/<slug:code>/dunning/letters/<int:pk>", dunning_views.letter, name="dunning_letter"),
+    path("c/<slug:code>/dunning/policies/", dunning_views.policies, name="dunning_policies"),
+    path("c/<slug:code>/dunning/policies/<str:policy_code>/", dunning_views.policy,
+         name="dunning_policy"),
     path("c/<slug:code>/imports/", import_views.imports, name="imports"),
     path("c/<slug:code>/imports/<str:task_id>/", import_views.import_status, name="import"),
     # Writing: customers, drafts, posting and sending, receipts and their allocation. (A

@@ -30,8 +30,10 @@ from salesledger.domain.aging import age_of
 from salesledger.domain.errors import LedgerError
 
 from .charts import aging_svg
+from .collections_views import timeline_context
 from .params import PAGE_SIZE, choice_param, day_param, page_param
 from .tenancy import Workspace, or_404, workspace
+from .writing import page
 
 # How many rows of each kind a customer's overview shows (the lists hold the rest).
 OVERVIEW_ROWS = 20
@@ -89,8 +91,9 @@ def customer(request: HttpRequest, code: str, customer_code: str) -> HttpRespons
     documents = invoice_list(ws.company, customer_code=account["code"], limit=OVERVIEW_ROWS)
     receipts = receipt_list(ws.company, customer_id=account["id"], limit=OVERVIEW_ROWS)
     credit = customer_exposure(ws.company, account["code"], ws.as_of)
-    return _page(request, ws, "web/customer.html", c=account, items=items,
-                 documents=documents, receipts=receipts, credit=credit)
+    return page(request, ws, "web/customer.html", c=account, items=items,
+                documents=documents, receipts=receipts, credit=credit,
+                **timeline_context(ws, account["code"]))
 
 
 INVOICE_STATUSES = ("draft", "posted")
@@ -122,8 +125,10 @@ def invoice(request: HttpRequest, code: str, ref: str) -> HttpResponse:
     ws = workspace(request, code)
     doc = or_404(invoice_detail, ws.company, ref)
     history = invoice_history(ws.company, doc["number"]) if doc["number"] else []
-    return _page(request, ws, "web/invoice.html", doc=doc, history=history,
-                 formats=(("ubl", "UBL"), ("cii", "CII"), ("facturx", "Factur-X")))
+    timeline = (timeline_context(ws, doc["customer"], invoice=doc["number"])
+                if doc["number"] and doc["kind"] == "invoice" else {})
+    return page(request, ws, "web/invoice.html", doc=doc, history=history,
+                formats=(("ubl", "UBL"), ("cii", "CII"), ("facturx", "Factur-X")), **timeline)
 
 
 def _file(stored: Any, name: str) -> HttpResponse:

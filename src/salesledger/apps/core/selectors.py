@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 
 from salesledger.domain.errors import NotFound, ValidationFailed
 
-from .models import ROLE_RANK, Company, Membership, Role
+from .models import ROLE_CAPABILITIES, ROLE_RANK, Capability, Company, Membership, Role
 
 
 def company_get(code: str) -> Company:
@@ -79,6 +79,12 @@ def role_allows(role: str, minimum: str) -> bool:
     """Whether a member with ``role`` holds at least ``minimum`` (the ranks that
     ``services.require_role`` checks): for the pages to offer only what a role may do."""
     return ROLE_RANK[Role(role)] >= ROLE_RANK[Role(minimum)]
+
+
+def role_has_capability(role: str, capability: str) -> bool:
+    """Whether a member with ``role`` holds ``capability`` (what
+    ``services.require_capability`` checks), for the pages likewise."""
+    return Role(role) in ROLE_CAPABILITIES[Capability(capability)]
 
 
 def company_members(company: Company) -> list[dict[str, Any]]:

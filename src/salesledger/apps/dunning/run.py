@@ -351,6 +351,12 @@ def notice_letter(company: Company, notice: DunningNotice) -> bytes:
                                charges=fee_lines, total=total)
 
 
+def notice_letter_pdf(company: Company, notice: DunningNotice) -> bytes:
+    """The letter of a notice: the one kept when it was sent, else rendered now (a notice
+    sent by e-mail alone, or not sent yet)."""
+    return bytes(notice.letter_pdf) if notice.letter_pdf else notice_letter(company, notice)
+
+
 def _send_pending(actor: Actor, company: Company, as_of: date, summary: RunSummary) -> None:
     unknown = list(DunningNotice.objects.filter(company=company, day=as_of,
                                                 communication__status="queued")

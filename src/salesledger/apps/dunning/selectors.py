@@ -8,6 +8,7 @@ parent's, else the company's default) and the cash that might already pay an ite
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -191,6 +192,44 @@ def notice_get(company: Company, notice_id: int) -> DunningNotice:
     if n is None:
         raise NotFound(f"no dunning notice {notice_id}", notice=notice_id)
     return n
+
+
+@dataclass(frozen=True)
+class QueuedRun:
+    """A run queued for the worker. ``state``: queued, running, done (``result`` is the run's
+    summary, as ``dunning run --send --json`` gives it) or failed (the task itself crashed:
+    the worker's log says why; a resumed run sends nothing twice)."""
+
+    task_id: str
+    as_of: str
+    state: str
+    result: dict[str, Any]
+
+    @property
+    def finished(self) -> bool:
+        return self.state in ("done", "failed")
+
+
+_STATES = {"READY": "queued", "RUNNING": "running", "SUCCESSFUL": "done", "FAILED": "failed"}
+
+
+def dunning_run_state(company: Company, task_id: str) -> QueuedRun:
+    """The dunning run task ``task_id`` of ``company`` (queued from the workspace, or by the
+    worker's calendar); another company's task, or any other task, is "not found"."""
+    from django_tasks import default_task_backend
+    from django_tasks.exceptions import TaskResultDoesNotExist
+
+    try:
+        result = default_task_backend.get_result(task_id)
+    except (TaskResultDoesNotExist, ValueError):
+        raise NotFound(f"no dunning run {task_id!r}") from None
+    args = dict(zip(("company", "as_of", "username"), result.args or (), strict=False))
+    args.update(result.kwargs or {})
+    if not result.task.name.endswith("dunning_run_task") or args.get("company") != company.code:
+        raise NotFound(f"no dunning run {task_id!r}")
+    state = _STATES.get(str(result.status), "queued")
+    value = result.return_value if state == "done" else {}
+    return QueuedRun(task_id, str(args.get("as_of", "")), state, value or {})
 
 
 def lead_days(by_id: dict[int, Policy]) -> timedelta:

@@ -22,6 +22,7 @@ from salesledger.domain.dunning import Level, check_levels
 from salesledger.domain.errors import DuplicateCode, NotFound, ValidationFailed
 
 from .models import DunningLevel, DunningPolicy, InterestRule, PolicyAssignment, ReferenceRate
+from .tasks import dunning_run_task
 
 
 def policy_add(*, actor: Actor, company: Company, code: str, levels: list[Level], name: str = "",
@@ -89,6 +90,16 @@ def policy_assign(*, actor: Actor, company: Company, policy_code: str,
         audit(company, actor, "dunning.policy_assign", "customer", customer.pk,
               policy=policy.code)
         return f"{customer.code} (and its group) follows {policy.code}"
+
+
+def dunning_run_queue(*, actor: Actor, company: Company, as_of: date) -> str:
+    """Queue the run of ``as_of`` for the worker, as ``actor`` (the workspace's *Send*: the
+    run writes, charges and sends as ``dunning run --send`` does); returns the task's id. The
+    role is checked now, and again by the run."""
+    require_role(company, actor, Role.CLERK)
+    result = dunning_run_task.enqueue(company=company.code, as_of=as_of.isoformat(),
+                                      username=actor.get_username() if actor else "")
+    return str(result.id)
 
 
 # ---------------------------------------------------------------- rates and interest

@@ -1,5 +1,6 @@
 """The daily dunning run as a background task (django-tasks), enqueued once a day per company
-by the worker's calendar (``recurring.scheduler.daily_jobs_enqueue``, job ``dunning_run``).
+by the worker's calendar (``recurring.scheduler.daily_jobs_enqueue``, job ``dunning_run``), or
+by a user from the workspace's run page (``services.dunning_run_queue``, as that user).
 Re-running is safe: a run writes each customer's notice of the day once and sends what was
 not handed to the mail server (``run.py``)."""
 
@@ -11,17 +12,19 @@ from typing import Any
 from django_tasks import task
 
 from salesledger.apps.core.models import Company
-from salesledger.apps.core.selectors import company_get
+from salesledger.apps.core.selectors import company_get, user_get
 
 JOB_DUNNING = "dunning_run"
 
 
 @task()
-def dunning_run_task(company: str, as_of: str) -> dict[str, Any]:
-    """Remind and charge the customers of one company (by code) on ``as_of`` (ISO date)."""
+def dunning_run_task(company: str, as_of: str, username: str = "") -> dict[str, Any]:
+    """Remind and charge the customers of one company (by code) on ``as_of`` (ISO date), as
+    ``username`` (the calendar's run has none: the system)."""
     from .run import dunning_run
 
-    summary = dunning_run(actor=None, company=company_get(company),
+    summary = dunning_run(actor=user_get(username) if username else None,
+                          company=company_get(company),
                           as_of=date.fromisoformat(as_of), send=True)
     return summary.as_dict()
 

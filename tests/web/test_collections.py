@@ -1,0 +1,371 @@
+"""The collections and dunning pages: the worklist, the timeline, disputes, promises, plans,
+policies and the dunning run (previewed on the page, sent by the real worker). Each form goes
+to the service the command line calls; a refusal comes back in the service's words; a viewer
+reads and writes nothing; a user of another company finds none of it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django_tasks_db.management.commands import db_worker
+
+from salesledger.apps.collections.selectors import customer_timeline, disputes_list
+from salesledger.apps.collections.services import (
+    DisputeSpec,
+    customer_note_add,
+    dispute_open,
+    plan_create,
+    promise_add,
+)
+from salesledger.apps.core.models import AuditEvent
+from salesledger.apps.core.services import membership_set
+from salesledger.apps.dunning.run import dunning_run
+from salesledger.apps.dunning.services import policy_add
+from salesledger.domain.dunning import Level
+from salesledger.worker import make_worker
+
+from .conftest import AS_OF
+from .test_writes import refusal, refusals
+
+pytestmark = pytest.mark.usefixtures("no_pdf_freezing")
+
+DAY = date.fromisoformat(AS_OF)
+LEVELS = [Level(0, 5, "First reminder", ("letter",)),
+          Level(0, 30, "Final notice", ("letter", "call"), fee_fixed=1500)]
+
+
+@pytest.fixture
+def casework(books: dict[str, Any], django_user_model: Any) -> dict[str, Any]:
+    """acme's books with a dunning policy (the default), a collector, a viewer, a dispute, a
+    promise, a plan, a note and an inbound reply on C001 or C003."""
+    owner, company = books["owner"], books["company"]
+    policy_add(actor=owner, company=company, code="STD", name="Standard", levels=LEVELS,
+               default=True)
+    django_user_model.objects.create_user("cole")
+    membership_set(actor=owner, company=company, username="cole", role="collector")
+    django_user_model.objects.create_user("vera")
+    membership_set(actor=owner, company=company, username="vera", role="viewer")
+    books["collector"] = django_user_model.objects.get(username="cole")
+    books["viewer"] = django_user_model.objects.get(username="vera")
+    number = books["first"].number
+    books["dispute"] = dispute_open(actor=owner, company=company, day=DAY, spec=DisputeSpec(
+        invoice=number, reason="pricing", amount=Decimal("100.00"))).pk
+    books["promise"] = promise_add(actor=owner, company=company, customer="C001",
+                                   amount=Decimal("200"), promised_date=date(2025, 5, 30),
+                                   day=DAY).pk
+    books["plan"] = plan_create(actor=owner, company=company, customer="C001", day=DAY,
+                                instalments=2, first_due=date(2025, 6, 1)).pk
+    books["reply"] = customer_note_add(actor=owner, company=company, customer="C001", day=DAY,
+                                       text="We will pay next week", inbound_reply=True).pk
+    return books
+
+
+def collection_urls(b: dict[str, Any]) -> tuple[list[str], dict[str, dict[str, str]]]:
+    """Every collections and dunning address for acme's objects: those read, those posted
+    to (with a form that the service would take)."""
+    inv = b["first"].number
+    gets = ["/c/acme/collections/", "/c/acme/collections/?collector=cole",
+            "/c/acme/customers/C001/timeline/", f"/c/acme/customers/C001/timeline/?invoice={inv}",
+            "/c/acme/disputes/", "/c/acme/disputes/?status=open&customer=C001",
+            f"/c/acme/disputes/{b['dispute']}/", "/c/acme/promises/",
+            "/c/acme/promises/?state=live", "/c/acme/plans/", f"/c/acme/plans/{b['plan']}/",
+            "/c/acme/dunning/", f"/c/acme/dunning/?day={AS_OF}", "/c/acme/dunning/history/",
+            "/c/acme/dunning/policies/", "/c/acme/dunning/policies/STD/"]
+    posts = {
+        "/c/acme/collections/": {"customers": "C001", "collector": "cole"},
+        "/c/acme/customers/C001/timeline/": {"action": "note", "note-text": "hello"},
+        "/c/acme/disputes/new/": {"invoice": inv, "reason": "quality", "amount": "10"},
+        f"/c/acme/disputes/{b['dispute']}/": {"action": "reject"},
+        "/c/acme/promises/new/": {"customer": "C001", "amount": "5",
+                                  "promised_date": "2025-06-30"},
+        "/c/acme/plans/new/": {"customer": "C001", "instalments": "2",
+                               "first_due": "2025-07-01", "every_days": "30",
+                               "grace_days": "0"},
+        "/c/acme/dunning/policies/STD/": {"customer": "C002"},
+        "/c/acme/dunning/send/": {"day": AS_OF},
+    }
+    return gets, posts
+
+
+@pytest.fixture
+def worker(monkeypatch: Any, settings: Any, tmp_path: Any) -> Any:
+    # As in test_imports.py: the real worker on the real queue, in the test's transaction.
+    monkeypatch.setattr(db_worker, "close_old_connections", lambda: None)
+    settings.VAR_DIR = tmp_path
+    return make_worker(worker_id="test")
+
+
+def _text(response: Any) -> str:
+    return response.content.decode()
+
+
+# ---------------------------------------------------------------- tenancy and roles
+def test_every_collections_address_is_404_to_a_stranger_even_when_posted_to(
+        casework: dict[str, Any], as_user: Callable[[Any], Any]) -> None:
+    stranger = as_user(casework["stranger"])
+    gets, posts = collection_urls(casework)
+    for url in gets + ["/c/acme/disputes/new/", "/c/acme/promises/new/", "/c/acme/plans/new/"]:
+        assert stranger.get(url).status_code == 404, url
+    before = AuditEvent.objects.filter(company=casework["company"]).count()
+    for url, data in posts.items():
+        assert stranger.post(url, data).status_code == 404, url
+    assert AuditEvent.objects.filter(company=casework["company"]).count() == before
+    # and acme's objects under the stranger's own company are not found either
+    for url in [f"/c/globex/disputes/{casework['dispute']}/", f"/c/globex/plans/{casework['plan']}/",
+                "/c/globex/customers/C001/timeline/", "/c/globex/dunning/policies/STD/",
+                "/c/acme/dunning/letters/999999"]:
+        assert as_user(casework["stranger"] if "globex" in url else casework["owner"]
+                       ).get(url).status_code == 404, url
+
+
+def test_a_viewer_reads_every_page_is_offered_no_write_and_every_post_is_refused(
+        casework: dict[str, Any], as_user: Callable[[Any], Any]) -> None:
+    viewer = as_user(casework["viewer"])
+    gets, posts = collection_urls(casework)
+    inv = casework["first"].number
+    # a preview is a run the service lets a clerk and up make (``dunning run``): refused
+    preview = viewer.get(f"/c/acme/dunning/?day={AS_OF}")
+    assert preview.status_code == 403 and "permission_denied" in _text(preview)
+    for url in [*gets, "/c/acme/customers/C001/", f"/c/acme/invoices/{inv}"]:
+        if "?day=" in url:
+            continue
+        page = viewer.get(url)
+        assert page.status_code == 200, url
+        assert 'method="post"' not in _text(page).split("</header>", 1)[1], url
+        for offer in ("Open a dispute", "Record a promise", "Create a payment plan",
+                      "Log the call", "Mark handled", "Send and charge", "Assign"):
+            assert offer not in _text(page), (url, offer)
+    for url in ["/c/acme/disputes/new/", "/c/acme/promises/new/", "/c/acme/plans/new/"]:
+        assert viewer.get(url).status_code == 403, url
+    before = AuditEvent.objects.filter(company=casework["company"]).count()
+    for url, data in posts.items():
+        response = viewer.post(url, data)
+        assert response.status_code == 403, url
+        assert "permission_denied" in _text(response), url
+    assert AuditEvent.objects.filter(company=casework["company"]).count() == before
+
+
+def test_a_clerk_may_not_record_promises_or_plans_nor_assign(
+        casework: dict[str, Any], as_user: Callable[[Any], Any]) -> None:
+    clerk = as_user(casework["clerk"])
+    _, posts = collection_urls(casework)
+    for url in ["/c/acme/promises/new/", "/c/acme/plans/new/", "/c/acme/collections/",
+                "/c/acme/dunning/policies/STD/"]:
+        response = clerk.post(url, posts[url])
+        assert response.status_code == 403, url  # the service refused the role
+        assert "permission_denied" in _text(response), url
+    assert "Record a promise to pay</a>" not in _text(clerk.get("/c/acme/promises/"))
+
+
+# ---------------------------------------------------------------- the worklist
+def test_the_worklist_ranks_filters_and_a_manager_assigns(
+        casework: dict[str, Any], as_user: Callable[[Any], Any]) -> None:
+    owner = as_user(casework["owner"])
+    text = _text(owner.get(f"/c/acme/collections/?as_of={AS_OF}"))
+    assert 'href="/c/acme/customers/C001/"' in text  # each row leads to the overview
+    assert "C002" not in text.split("<tbody>", 1)[1].split("</tbody>", 1)[0]  # paid
+    assert "36 days late" in text and "dispute" in text  # paused by its dispute
+    done = owner.post(f"/c/acme/collections/?as_of={AS_OF}",
+                      {"customers": "C001", "collector": "cole", "next_action": "2025-05-20"})
+    assert done.status_code == 302, refusals(done)
+    mine = _text(owner.get(f"/c/acme/collections/?as_of={AS_OF}&collector=cole"))
+    assert "C001" in mine and "20 May 2025" in mine
+    assert "Nobody to chase" in _text(owner.get("/c/acme/collections/?collector=owner"))
+    bad = owner.post("/c/acme/collections/", {"customers": "NOPE", "collector": "cole"})
+    assert bad.status_code == 409 and "no customer with code" in _text(bad)
+
+
+# ---------------------------------------------------------------- the timeline
+def test_notes_calls_and_replies_go_on_the_timeline_of_the_customer_and_invoice(
+        casework: dict[str, Any], as_user: Callable[[Any], Any]) -> None:
+    company, inv = casework["company"], casework["first"].number
+    collector = as_user(casework["collector"])
+    overview = _text(collector.get(f"/c/acme/customers/C001/?as_of={AS_OF}"))
+    assert "Timeline" in overview and "We will pay next week" in overview
+    assert "Mark handled" in overview and "Promise to pay" in overview
+    assert "Dispute opened" in overview and "Payment plan" in overview
+    url = f"/c/acme/customers/C001/timeline/?as_of={AS_OF}"
+    assert collector.post(url, {"action": "note", "note-text": "Sent a copy",
+                                "note-invoice": inv}).status_code == 302
+    assert collector.post(url, {"action": "call", "call-outcome": "no_answer",
+                                "call-notes": "rang twice"}).status_code == 302
+    assert collector.post(url, {"action": "handled",
+                                "reply": str(casework["reply"])}).status_code == 302
+    entries = customer_timeline(company, "C001", as_of=DAY)
+    kinds = [(e.kind, e.status) for e in entries]
+    assert ("note", "logged") in kinds and ("call", "no_answer") in kinds
+    assert ("reply", "handled") in kinds
+    # the invoice's page shows what concerns that invoice only
+    invoice_page = _text(collector.get(f"/c/acme/invoices/{inv}?as_of={AS_OF}"))
+    assert "Sent a copy" in invoice_page and "rang twice" not in invoice_page
+    # a refusal in the service's own words, next to its field
+    expected = refusal(lambda: customer_note_add(actor=casework["owner"], company=company,
+                                                 customer="C001", day=DAY, text="x",
+                                                 invoice=casework["second"].number))
+    wrong = collector.post(url, {"action": "note", "note-text": "x",
+                                 "note-invoice": casework["second"].number})
+    assert wrong.status_code == 409
+    assert f'<span class="error" id="id_note-invoice-error">{expected}</span>' in _text(wrong)
+    again = collector.post(url, {"action": "handled", "reply": str(casework["reply"])})
+    assert again.status_code == 409 and "was handled on" in _text(again)
+
+
+# ---------------------------------------------------------------- disputes
+def test_a_dispute_is_opened_listed_resolved_by_a_credit_note_and_another_rejected(
+        casework: dict[str, Any], as_user: Callable[[Any], Any]) -> None:
+    company, inv = casework["company"], casework["first"].number
+    clerk = as_user(casework["clerk"])
+    form = _text(clerk.get(f"/c/acme/disputes/new/?invoice={inv}"))
+    assert f'value="{inv}"' in form
+    made = clerk.post(f"/c/acme/disputes/new/?as_of={AS_OF}", {
+        "invoice": inv, "amount": "50.00", "reason": "quality", "owner": "claude",
+        "due_date": "2025-06-15", "notes": "two boxes damaged"})
+    assert made.status_code == 302, refusals(made)
+    new = disputes_list(company, status="open").order_by("-pk").first()
+    assert made["Location"] == f"/c/acme/disputes/{new.pk}/"
+    assert (new.amount, new.reason, new.owner.username) == (5000, "quality", "claude")
+    listed = _text(clerk.get("/c/acme/disputes/?status=open"))
+    assert "€50.00" in listed and "€100.00" in listed and "Quality" in listed
+    assert "No dispute matches." in _text(clerk.get("/c/acme/disputes/?status=resolved"))
+    # more than is open: the service's refusal, next to the amount
+    too_much = clerk.post("/c/acme/disputes/new/", {"invoice": inv, "amount": "5000",
+                                                    "reason": "pricing"})
+    assert too_much.status_code == 400
+    assert 'id="id_amount-error"' in _text(too_much) and "open on it" in _text(too_much)
+    # resolved by a credit note of one line (40.00 + 20 % = 48.00, less than disputed)
+    url = f"/c/acme/disputes/{new.pk}/?as_of={AS_OF}"
+    done = clerk.post(url, {"action": "resolve", "resolve-how": "credit_note_line",
+                            "resolve-description": "Damaged boxes", "resolve-quantity": "1",
+                            "resolve-unit_price": "40.00", "resolve-tax_rate": "20"})
+    assert done.status_code == 302, refusals(done)
+    new.refresh_from_db()
+    assert new.status == "resolved" and new.credit_note.total == 4800
+    shown = _text(clerk.get(url))
+    assert new.credit_note.number in shown and "Resolve:" not in shown
+    # the first is rejected: the amount is chased again
+    first = f"/c/acme/disputes/{casework['dispute']}/?as_of={AS_OF}"
+    assert clerk.post(first, {"action": "reject", "reject-notes": "price agreed"}
+                      ).status_code == 302
+    twice = clerk.post(first, {"action": "reject"})
+    assert twice.status_code == 409 and "already rejected" in _text(twice)
+
+
+# ---------------------------------------------------------------- promises and plans
+def test_a_collector_records_a_promise_and_a_plan(
+        casework: dict[str, Any], as_user: Callable[[Any], Any], make_customer: Any,
+        post_invoice: Any) -> None:
+    make_customer("C003", name="Petit SARL")
+    post_invoice("C003", lines=(("Audit", 1, "600.00", "20"),))
+    cole = as_user(casework["collector"])
+    made = cole.post(f"/c/acme/promises/new/?as_of={AS_OF}", {
+        "customer": "C003", "amount": "300", "promised_date": "2025-05-25"})
+    assert made.status_code == 302, refusals(made)
+    listed = _text(cole.get(f"/c/acme/promises/?as_of={AS_OF}&customer=C003"))
+    assert "€300.00" in listed and "live" in listed
+    assert "No promise matches." in _text(cole.get(f"/c/acme/promises/?as_of={AS_OF}"
+                                                   "&state=kept"))
+    past = cole.post(f"/c/acme/promises/new/?as_of={AS_OF}", {
+        "customer": "C003", "amount": "300", "promised_date": "2025-05-01"})
+    assert past.status_code == 400 and 'id="id_promised_date-error"' in _text(past)
+    plan = cole.post(f"/c/acme/plans/new/?as_of={AS_OF}", {
+        "customer": "C003", "instalments": "3", "first_due": "2025-06-01", "every_days": "30",
+        "grace_days": "5"})
+    assert plan.status_code == 302, refusals(plan)
+    shown = _text(cole.get(plan["Location"] + f"?as_of={AS_OF}"))
+    assert "€720.00" in shown and "€240.00" in shown and "live" in shown
+    assert "1 Jul 2025" in shown and "31 Jul 2025" in shown
+    assert "C003" in _text(cole.get(f"/c/acme/plans/?as_of={AS_OF}&state=live"))
+    twice = cole.post(f"/c/acme/plans/new/?as_of={AS_OF}", {
+        "customer": "C003", "instalments": "2", "first_due": "2025-06-01", "every_days": "30",
+        "grace_days": "0"})
+    assert twice.status_code == 400 and "already in payment plan" in _text(twice)
+
+
+# ---------------------------------------------------------------- dunning
+def test_policies_are_shown_and_a_manager_assigns_one(
+        casework: dict[str, Any], as_user: Callable[[Any], Any]) -> None:
+    owner = as_user(casework["owner"])
+    listed = _text(owner.get("/c/acme/dunning/policies/"))
+    assert "STD" in listed and "Standard" in listed
+    shown = _text(owner.get("/c/acme/dunning/policies/STD/"))
+    assert "Final notice" in shown and "€15.00" in shown and "letter, call" in shown
+    done = owner.post("/c/acme/dunning/policies/STD/", {"customer": "C002"})
+    assert done.status_code == 302
+    assert "C002 (and its group) follows STD" in _text(owner.get("/c/acme/dunning/policies/STD/"))
+    bad = owner.post("/c/acme/dunning/policies/STD/", {"customer": "NOPE"})
+    assert bad.status_code == 409 and 'id="id_customer-error"' in _text(bad)
+    assert owner.get("/c/acme/dunning/policies/NOPE/").status_code == 404
+
+
+def test_a_run_is_previewed_then_sent_by_the_worker_and_its_letter_downloaded(
+        books: dict[str, Any], as_user: Callable[[Any], Any], worker: Any) -> None:
+    policy_add(actor=books["owner"], company=books["company"], code="STD", levels=LEVELS,
+               default=True)
+    clerk = as_user(books["clerk"])
+    preview = clerk.get(f"/c/acme/dunning/?day={AS_OF}")
+    text = _text(preview)
+    assert preview.status_code == 200 and "1 customer to remind" in text
+    assert "C001" in text and "Send and charge" in text
+    assert not AuditEvent.objects.filter(action="dunning.notice").exists()  # a dry run
+    queued = clerk.post("/c/acme/dunning/send/", {"day": AS_OF})
+    assert queued.status_code == 302
+    status_url = queued["Location"]
+    waiting = clerk.get(status_url)
+    assert waiting.context["job"].state == "queued"
+    assert 'hx-trigger="every 2s"' in _text(waiting)
+    worker.run()
+    done = clerk.get(status_url)
+    text = _text(done)
+    assert done.context["job"].state == "done" and "every 2s" not in text
+    assert "1 letter" in text and "1 fee invoice" in text and "1 call to make" in text
+    [event] = AuditEvent.objects.filter(action="dunning.notice")
+    assert event.actor == "claude"  # the run is the user's who sent it
+    history = _text(clerk.get("/c/acme/dunning/history/?customer=C001"))
+    assert "Letter of notice" in history
+    letter = clerk.get(f"/c/acme/dunning/letters/{event.entity_id}")
+    assert letter.status_code == 200 and letter.content.startswith(b"%PDF")
+    # the same day again writes and charges nothing
+    assert dunning_run(actor=books["owner"], company=books["company"], as_of=DAY,
+                       send=True).messages_sent == 0
+    assert as_user(books["stranger"]).get(status_url).status_code == 404
+
+
+# ---------------------------------------------------------------- queries and language
+@pytest.mark.parametrize("extra", [0, 25])
+def test_the_collections_pages_cost_a_bounded_number_of_queries(
+        casework: dict[str, Any], as_user: Callable[[Any], Any], make_customer: Any,
+        post_invoice: Any, django_assert_max_num_queries: Any, extra: int) -> None:
+    owner, company = casework["owner"], casework["company"]
+    for i in range(extra):
+        make_customer(f"Q{i:03d}")
+        number = post_invoice(f"Q{i:03d}").number
+        dispute_open(actor=owner, company=company, day=DAY,
+                     spec=DisputeSpec(invoice=number, reason="other", amount=Decimal("1")))
+        promise_add(actor=owner, company=company, customer=f"Q{i:03d}", amount=Decimal("1"),
+                    promised_date=date(2025, 6, 1), day=DAY)
+        customer_note_add(actor=owner, company=company, customer="C001", day=DAY,
+                          text=f"note {i}")
+    client = as_user(owner)
+    gets, _ = collection_urls(casework)
+    budgets = {url: 16 for url in gets}
+    budgets.update({f"/c/acme/customers/C001/?as_of={AS_OF}": 40,
+                    f"/c/acme/invoices/{casework['first'].number}": 30,
+                    f"/c/acme/dunning/?day={AS_OF}": 24, "/c/acme/collections/": 24,
+                    "/c/acme/collections/?collector=cole": 24})
+    for url, budget in budgets.items():
+        with django_assert_max_num_queries(budget):
+            assert client.get(url).status_code == 200, url
+
+
+def test_the_collections_pages_speak_french(casework: dict[str, Any],
+                                            as_user: Callable[[Any], Any]) -> None:
+    client = as_user(casework["owner"])
+    client.post("/i18n/setlang/", {"language": "fr", "next": "/c/acme/"})
+    assert "Recouvrement" in _text(client.get("/c/acme/"))
+    assert "Qui relancer aujourd" in _text(client.get(f"/c/acme/collections/?as_of={AS_OF}"))
+    assert "Litiges" in _text(client.get("/c/acme/disputes/"))
+    assert "Promesses de paiement" in _text(client.get("/c/acme/promises/"))
