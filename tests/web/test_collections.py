@@ -173,7 +173,7 @@ def test_the_worklist_ranks_filters_and_a_manager_assigns(
                       {"customers": "C001", "collector": "cole", "next_action": "2025-05-20"})
     assert done.status_code == 302, refusals(done)
     mine = _text(owner.get(f"/c/acme/collections/?as_of={AS_OF}&collector=cole"))
-    assert "C001" in mine and "20 May 2025" in mine
+    assert "C001" in mine and "May 20, 2025" in mine
     assert "Nobody to chase" in _text(owner.get("/c/acme/collections/?collector=owner"))
     bad = owner.post("/c/acme/collections/", {"customers": "NOPE", "collector": "cole"})
     assert bad.status_code == 409 and "no customer with code" in _text(bad)
@@ -277,7 +277,7 @@ def test_a_collector_records_a_promise_and_a_plan(
     assert plan.status_code == 302, refusals(plan)
     shown = _text(cole.get(plan["Location"] + f"?as_of={AS_OF}"))
     assert "€720.00" in shown and "€240.00" in shown and "live" in shown
-    assert "1 Jul 2025" in shown and "31 Jul 2025" in shown
+    assert "Jul 1, 2025" in shown and "Jul 31, 2025" in shown
     assert "C003" in _text(cole.get(f"/c/acme/plans/?as_of={AS_OF}&state=live"))
     twice = cole.post(f"/c/acme/plans/new/?as_of={AS_OF}", {
         "customer": "C003", "instalments": "2", "first_due": "2025-06-01", "every_days": "30",
@@ -323,7 +323,7 @@ def test_a_run_is_previewed_then_sent_by_the_worker_and_its_letter_downloaded(
     assert done.context["job"].state == "done" and "every 2s" not in text
     assert "1 letter" in text and "1 fee invoice" in text and "1 call to make" in text
     [event] = AuditEvent.objects.filter(action="dunning.notice")
-    assert event.actor == "claude"  # the run is the user's who sent it
+    assert event.actor.username == "claude"  # the run is the user's who sent it
     history = _text(clerk.get("/c/acme/dunning/history/?customer=C001"))
     assert "Letter of notice" in history
     letter = clerk.get(f"/c/acme/dunning/letters/{event.entity_id}")
@@ -351,11 +351,14 @@ def test_the_collections_pages_cost_a_bounded_number_of_queries(
                           text=f"note {i}")
     client = as_user(owner)
     gets, _ = collection_urls(casework)
+    # The lists and forms read a few rows each; the worklist reads the aged receivables and
+    # the risk scores (as the dashboard does), the preview runs the run's selection, the
+    # overview and the invoice add the timeline (eight queries) to what they read before.
     budgets = {url: 16 for url in gets}
     budgets.update({f"/c/acme/customers/C001/?as_of={AS_OF}": 40,
                     f"/c/acme/invoices/{casework['first'].number}": 30,
-                    f"/c/acme/dunning/?day={AS_OF}": 24, "/c/acme/collections/": 24,
-                    "/c/acme/collections/?collector=cole": 24})
+                    f"/c/acme/dunning/?day={AS_OF}": 26, "/c/acme/collections/": 32,
+                    "/c/acme/collections/?collector=cole": 32})
     for url, budget in budgets.items():
         with django_assert_max_num_queries(budget):
             assert client.get(url).status_code == 200, url

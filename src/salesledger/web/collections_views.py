@@ -365,6 +365,7 @@ def dispute(request: HttpRequest, code: str, pk: int) -> HttpResponse:
                           initial={"how": "credit_note_line", "quantity": "1"})
     reject = RejectForm(request.POST if action == "reject" else None, prefix="reject")
     status = 200
+    error: LedgerError | None = None
     if request.method == "POST":
         if not may(ws):
             return not_for_role(request, ws)
@@ -389,14 +390,14 @@ def dispute(request: HttpRequest, code: str, pk: int) -> HttpResponse:
                                                                  "tax rate": "tax_rate",
                                                                  "line": "description"})):
                     return answer
-                status = 409
+                error, status = exc, 409
             else:
                 messages.success(request, done)
                 return redirect(reverse("web:dispute", args=[ws.company.code, row.pk]))
         else:
             status = 400
     response = page(request, ws, "web/collections/dispute.html", d=row, resolve=resolve,
-                    reject=reject, reasons=REASONS)
+                    reject=reject, reasons=REASONS, error=error)
     response.status_code = status
     return response
 
