@@ -115,8 +115,9 @@ def test_every_collections_address_is_404_to_a_stranger_even_when_posted_to(
         assert stranger.post(url, data).status_code == 404, url
     assert AuditEvent.objects.filter(company=casework["company"]).count() == before
     # and acme's objects under the stranger's own company are not found either
-    for url in [f"/c/globex/disputes/{casework['dispute']}/", f"/c/globex/plans/{casework['plan']}/",
-                "/c/globex/customers/C001/timeline/", "/c/globex/dunning/policies/STD/",
+    for url in [f"/c/globex/disputes/{casework['dispute']}/",
+                f"/c/globex/plans/{casework['plan']}/", "/c/globex/customers/C001/timeline/",
+                "/c/globex/dunning/policies/STD/",
                 "/c/acme/dunning/letters/999999"]:
         assert as_user(casework["stranger"] if "globex" in url else casework["owner"]
                        ).get(url).status_code == 404, url

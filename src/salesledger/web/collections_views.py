@@ -25,7 +25,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils.translation import gettext as _t
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_safe
 
@@ -135,7 +135,7 @@ def worklist_page(request: HttpRequest, code: str) -> HttpResponse:
                     return answer
                 status = 409
             else:
-                messages.success(request, _t("%(customers)s assigned to %(collector)s") % {
+                messages.success(request, gettext("%(customers)s assigned to %(collector)s") % {
                     "customers": ", ".join(form.codes()), "collector": form.value("collector")})
                 return redirect(request.get_full_path())
         else:
@@ -211,7 +211,7 @@ def timeline(request: HttpRequest, code: str, customer_code: str) -> HttpRespons
                     raise ValidationFailed("give the reply to mark handled", field="reply")
                 reply_handle(actor=request.user, company=ws.company,
                              communication_id=int(raw), day=ws.as_of)
-                done = _t("Reply marked handled: reminders may resume.")
+                done = gettext("Reply marked handled: reminders may resume.")
             elif form is not None and form.is_valid():
                 v = form.cleaned_data
                 if action == "note":
@@ -219,14 +219,14 @@ def timeline(request: HttpRequest, code: str, customer_code: str) -> HttpRespons
                                       customer=customer.code, day=ws.as_of, text=v["text"],
                                       invoice=v["invoice"].strip(),
                                       inbound_reply=v["inbound_reply"])
-                    done = (_t("Reply recorded: reminders wait until it is handled.")
-                            if v["inbound_reply"] else _t("Note added."))
+                    done = (gettext("Reply recorded: reminders wait until it is handled.")
+                            if v["inbound_reply"] else gettext("Note added."))
                 else:
                     customer_call_log(actor=request.user, company=ws.company,
                                       customer=customer.code, day=ws.as_of,
                                       outcome=v["outcome"], notes=v["notes"],
                                       invoice=v["invoice"].strip())
-                    done = _t("Call logged.")
+                    done = gettext("Call logged.")
             else:
                 status = 400
                 done = ""
@@ -317,7 +317,7 @@ def dispute_new(request: HttpRequest, code: str) -> HttpResponse:
             if (answer := _failed(request, ws, exc, form, as_of="due_date")):
                 return answer
         else:
-            messages.success(request, _t("Dispute %(id)s opened: the amount leaves the "
+            messages.success(request, gettext("Dispute %(id)s opened: the amount leaves the "
                                          "reminders until it is settled.") % {"id": made.pk})
             return redirect(reverse("web:dispute", args=[ws.company.code, made.pk]))
     response = page(request, ws, "web/collections/dispute_form.html", form=form)
@@ -379,11 +379,11 @@ def dispute(request: HttpRequest, code: str, pk: int) -> HttpResponse:
                                     credit_note=v["credit_note"].strip()
                                     if v["how"] == "credit_note" else "",
                                     write_off=v["how"] == "write_off", notes=v["notes"])
-                    done = _t("Dispute %(id)s resolved.") % {"id": row.pk}
+                    done = gettext("Dispute %(id)s resolved.") % {"id": row.pk}
                 else:
                     dispute_reject(actor=request.user, company=ws.company, dispute_id=row.pk,
                                    day=ws.as_of, notes=reject.cleaned_data["notes"])
-                    done = _t("Dispute %(id)s rejected: the amount is chased again.") % {
+                    done = gettext("Dispute %(id)s rejected: the amount is chased again.") % {
                         "id": row.pk}
             except LedgerError as exc:
                 if (answer := _failed(request, ws, exc, form, **{"unit price": "unit_price",
@@ -454,7 +454,7 @@ def promise_new(request: HttpRequest, code: str) -> HttpResponse:
                                   code="customer")):
                 return answer
         else:
-            messages.success(request, _t("Promise recorded: reminders to %(customer)s wait "
+            messages.success(request, gettext("Promise recorded: reminders to %(customer)s wait "
                                          "until %(day)s.") % {
                 "customer": made.customer.code, "day": ws.formatter.date(made.promised_date)})
             return redirect(reverse("web:promises", args=[ws.company.code])
@@ -525,7 +525,7 @@ def plan_new(request: HttpRequest, code: str) -> HttpResponse:
                                   invoice="invoices", every="every_days")):
                 return answer
         else:
-            messages.success(request, _t("Payment plan %(id)s created.") % {"id": made.pk})
+            messages.success(request, gettext("Payment plan %(id)s created.") % {"id": made.pk})
             return redirect(reverse("web:plan", args=[ws.company.code, made.pk]))
     response = page(request, ws, "web/collections/plan_form.html", form=form)
     if request.method == "POST":

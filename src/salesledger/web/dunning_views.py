@@ -21,7 +21,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from django.utils.translation import gettext as _t
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
@@ -145,7 +145,7 @@ def run_send(request: HttpRequest, code: str) -> HttpResponse:
         task_id = dunning_run_queue(actor=request.user, company=ws.company, as_of=day)
     except LedgerError as exc:
         return refused(request, ws, exc)
-    messages.info(request, _t("The run is queued; this page follows it."))
+    messages.info(request, gettext("The run is queued; this page follows it."))
     return redirect("web:dunning_run", ws.company.code, task_id)
 
 
