@@ -1,0 +1,76 @@
+"""A collector's morning in a real browser (Chromium, headless): the worklist, a customer's
+overview reached from it with its timeline, a call logged, and a dispute opened on an
+invoice, which then leaves the reminders (the worklist says the customer is paused by it).
+
+Every page is checked as in ``test_journeys.py``: no console error, no failed request, no
+serious accessibility violation (axe-core).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .test_journeys import AS_OF, Watched, open_page, people, sign_in  # noqa: F401
+
+pytestmark = [pytest.mark.django_db(transaction=True),
+              pytest.mark.usefixtures("emptied_after", "no_pdf_freezing")]
+
+
+def test_a_collector_works_the_list_and_opens_a_dispute(
+        people: dict[str, Any], open_page: Callable[..., Watched],  # noqa: F811
+        live_server: Any, shots: Path) -> None:
+    from salesledger.apps.core.services import membership_set
+
+    membership_set(actor=people["owner"], company=people["company"], username="claude",
+                   role="collector")
+    base = live_server.url
+    number = people["first"].number
+    w = open_page(viewport={"width": 1280, "height": 900})
+    page = w.page
+    sign_in(w, base, "claude")
+
+    page.goto(f"{base}/c/acme/?as_of={AS_OF}")
+    page.get_by_role("navigation", name="Workspace").get_by_role(
+        "link", name="Collections").click()
+    page.wait_for_url(f"{base}/c/acme/collections/")
+    page.goto(f"{base}/c/acme/collections/?as_of={AS_OF}")
+    row = page.locator("tbody tr").first
+    assert "C001" in row.inner_text() and "36 days late" in row.inner_text()
+    w.check("worklist")
+    page.screenshot(path=str(shots / "web-worklist.png"), full_page=True)
+
+    # the row leads to the customer's overview, where the timeline is
+    row.get_by_role("link", name="C001").click()
+    page.wait_for_url(f"{base}/c/acme/customers/C001/")
+    page.goto(f"{base}/c/acme/customers/C001/?as_of={AS_OF}")
+    page.get_by_label("Outcome").select_option("no_answer")
+    page.get_by_label("What was said").fill("Rang the accounts desk twice")
+    page.get_by_role("button", name="Log the call").click()
+    page.wait_for_url(re.compile(r".*/c/acme/customers/C001/timeline/.*"))
+    assert "Call logged." in page.get_by_role("status").first.inner_text()
+    assert "Rang the accounts desk twice" in page.locator(".timeline").inner_text()
+    w.check("timeline")
+
+    # a dispute on the invoice, from the invoice's page
+    page.goto(f"{base}/c/acme/invoices/{number}?as_of={AS_OF}")
+    page.get_by_role("link", name="Open a dispute").click()
+    page.wait_for_url(re.compile(r".*/c/acme/disputes/new/.*"))
+    assert page.get_by_label("Invoice number").input_value() == number
+    page.get_by_label("Amount disputed (blank: all that is open)").fill("200.00")
+    page.get_by_label("Reason").select_option("quality")
+    page.get_by_label("Notes").fill("Two units arrived damaged")
+    w.check("dispute form")
+    page.screenshot(path=str(shots / "web-dispute.png"), full_page=True)
+    page.get_by_role("button", name="Open the dispute").click()
+    page.wait_for_url(re.compile(r".*/c/acme/disputes/\d+/$"))
+    assert "€200.00" in page.locator("dl").first.inner_text()
+    w.check("dispute")
+
+    page.goto(f"{base}/c/acme/collections/?as_of={AS_OF}")
+    assert "dispute" in page.locator("tbody tr").first.inner_text()
+    w.check("worklist after the dispute")
