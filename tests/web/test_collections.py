@@ -28,6 +28,7 @@ from salesledger.apps.dunning.services import policy_add
 from salesledger.domain.dunning import Level
 from salesledger.worker import make_worker
 
+from .collection_urls import COLLECTION_FORMS, COLLECTION_URLS
 from .conftest import AS_OF
 from .test_writes import refusal, refusals
 
@@ -108,7 +109,7 @@ def test_every_collections_address_is_404_to_a_stranger_even_when_posted_to(
         casework: dict[str, Any], as_user: Callable[[Any], Any]) -> None:
     stranger = as_user(casework["stranger"])
     gets, posts = collection_urls(casework)
-    for url in gets + ["/c/acme/disputes/new/", "/c/acme/promises/new/", "/c/acme/plans/new/"]:
+    for url in gets + COLLECTION_URLS:
         assert stranger.get(url).status_code == 404, url
     before = AuditEvent.objects.filter(company=casework["company"]).count()
     for url, data in posts.items():
@@ -140,7 +141,7 @@ def test_a_viewer_reads_every_page_is_offered_no_write_and_every_post_is_refused
         for offer in ("Open a dispute", "Record a promise", "Create a payment plan",
                       "Log the call", "Mark handled", "Send and charge", "Assign"):
             assert offer not in _text(page), (url, offer)
-    for url in ["/c/acme/disputes/new/", "/c/acme/promises/new/", "/c/acme/plans/new/"]:
+    for url in COLLECTION_FORMS:
         assert viewer.get(url).status_code == 403, url
     before = AuditEvent.objects.filter(company=casework["company"]).count()
     for url, data in posts.items():

@@ -10,6 +10,7 @@ import pytest
 
 from salesledger.apps.credit.services import credit_hold, credit_limit_set
 
+from .collection_urls import COLLECTION_URLS
 from .conftest import AS_OF
 from .test_settings_reports import SETTINGS_REPORT_URLS
 
@@ -25,6 +26,8 @@ def urls_of(books: dict[str, Any]) -> list[str]:
         f"/c/acme/files/cii/{inv}", f"/c/acme/files/facturx/{inv}",
         # settings, portfolio and reports (test_settings_reports.py)
         *SETTINGS_REPORT_URLS,
+        # collections and dunning (test_collections.py)
+        *COLLECTION_URLS,
     ]
 
 

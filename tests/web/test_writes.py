@@ -16,6 +16,8 @@ import pytest
 
 from salesledger.apps.documents.tests.conftest import Mailbox, smtp_server  # noqa: F401
 
+from .collection_urls import COLLECTION_FORMS, COLLECTION_POSTS
+
 pytestmark = pytest.mark.usefixtures("no_pdf_freezing")
 
 LINES = {"rows": "3",
@@ -367,8 +369,10 @@ def write_urls(books: dict[str, Any]) -> tuple[list[str], list[str]]:
              f"/c/acme/send/{inv}", "/c/acme/receipts/new/",
              f"/c/acme/receipt/preview/{rct}", f"/c/acme/receipt/allocate/{rct}",
              f"/c/acme/receipt/short/{rct}", f"/c/acme/receipt/refund/{rct}",
-             f"/c/acme/receipt/reverse/{rct}", f"/c/acme/allocation/{alloc}/undo/{rct}"]
-    return gets, posts
+             f"/c/acme/receipt/reverse/{rct}", f"/c/acme/allocation/{alloc}/undo/{rct}",
+             # collections and dunning (test_collections.py)
+             *COLLECTION_POSTS]
+    return gets + COLLECTION_FORMS, posts
 
 
 @pytest.fixture
