@@ -24,8 +24,11 @@ from salesledger.apps.collections.services import (
 from salesledger.apps.core.models import AuditEvent
 from salesledger.apps.core.services import membership_set
 from salesledger.apps.dunning.run import dunning_run
+from salesledger.apps.dunning.selectors import dunning_run_state
 from salesledger.apps.dunning.services import policy_add
+from salesledger.apps.dunning.tasks import dunning_enqueue
 from salesledger.domain.dunning import Level
+from salesledger.domain.errors import NotFound
 from salesledger.worker import make_worker
 
 from .collection_urls import COLLECTION_FORMS, COLLECTION_URLS
@@ -374,3 +377,16 @@ def test_the_collections_pages_speak_french(casework: dict[str, Any],
     assert "Qui relancer aujourd" in _text(client.get(f"/c/acme/collections/?as_of={AS_OF}"))
     assert "Litiges" in _text(client.get("/c/acme/disputes/"))
     assert "Promesses de paiement" in _text(client.get("/c/acme/promises/"))
+
+
+def test_the_calendars_daily_run_is_followed_on_the_same_page(
+        books: dict[str, Any], as_user: Callable[[Any], Any]) -> None:
+    task_id = dunning_enqueue(books["company"], AS_OF)  # the worker's calendar: no user
+    job = dunning_run_state(books["company"], task_id)
+    assert (job.state, job.as_of, job.finished) == ("queued", AS_OF, False)
+    with pytest.raises(NotFound):
+        dunning_run_state(books["other"], task_id)
+    assert "Waiting for the worker" in _text(as_user(books["clerk"]).get(
+        f"/c/acme/dunning/runs/{task_id}/"))
+    assert as_user(books["stranger"]).get(f"/c/globex/dunning/runs/{task_id}/"
+                                          ).status_code == 404
