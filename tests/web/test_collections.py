@@ -25,7 +25,12 @@ from salesledger.apps.core.models import AuditEvent
 from salesledger.apps.core.services import membership_set
 from salesledger.apps.dunning.run import dunning_run
 from salesledger.apps.dunning.selectors import dunning_run_state
-from salesledger.apps.dunning.services import policy_add
+from salesledger.apps.dunning.services import (
+    RateRow,
+    interest_rule_set,
+    policy_add,
+    rates_add,
+)
 from salesledger.apps.dunning.tasks import dunning_enqueue
 from salesledger.domain.dunning import Level
 from salesledger.domain.errors import NotFound
@@ -294,8 +299,13 @@ def test_a_collector_records_a_promise_and_a_plan(
 def test_policies_are_shown_and_a_manager_assigns_one(
         casework: dict[str, Any], as_user: Callable[[Any], Any]) -> None:
     owner = as_user(casework["owner"])
+    interest_rule_set(actor=casework["owner"], company=casework["company"], country="FR",
+                      margin=Decimal(8), compensation=4000, compensation_currency="EUR")
+    rates_add(actor=casework["owner"], company=casework["company"],
+              rows=[RateRow(date(2025, 3, 12), Decimal("2.65"), "ECB MRO")])
     listed = _text(owner.get("/c/acme/dunning/policies/"))
     assert "STD" in listed and "Standard" in listed
+    assert "€40.00" in listed and "2.65" in listed and "ECB MRO" in listed
     shown = _text(owner.get("/c/acme/dunning/policies/STD/"))
     assert "Final notice" in shown and "€15.00" in shown and "letter, call" in shown
     done = owner.post("/c/acme/dunning/policies/STD/", {"customer": "C002"})

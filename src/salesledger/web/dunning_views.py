@@ -2,7 +2,8 @@
 them, the run of a day, previewed then sent by the worker, the notices sent and their
 letters. Each page calls what ``dunning ...`` calls on the command line:
 
-- policies: ``dunning.selectors.policy_list``, ``policy_show``; assigning one to a customer
+- policies: ``dunning.selectors.policy_list``, ``policy_show``, with the interest rules and
+  reference rates (``interest_rule_list``, ``rate_list``); assigning one to a customer
   or as the company's default: ``dunning.services.policy_assign`` (manager);
 - the run: the preview is ``dunning.run.dunning_run`` without ``send`` (it writes nothing:
   ``dunning run --dry-run``); *Send* queues the same run with ``send`` for the worker
@@ -29,9 +30,11 @@ from salesledger.apps.dunning.run import dunning_run, notice_letter_pdf
 from salesledger.apps.dunning.selectors import (
     dunning_run_state,
     history,
+    interest_rule_list,
     notice_get,
     policy_list,
     policy_show,
+    rate_list,
 )
 from salesledger.apps.dunning.services import dunning_run_queue, policy_assign
 from salesledger.domain.errors import LedgerError, ValidationFailed
@@ -64,8 +67,11 @@ def _levels(p: dict[str, Any], currency: str) -> list[dict[str, Any]]:
 @require_safe
 def policies(request: HttpRequest, code: str) -> HttpResponse:
     ws = workspace(request, code)
+    """The policies, and the late-payment interest they charge: the rules per customer
+    country and the reference rates (``dunning interest list``, ``dunning rate list``)."""
     return page(request, ws, "web/dunning/policies.html", rows=policy_list(ws.company),
-                base=ws.company.base_currency)
+                base=ws.company.base_currency, rules=interest_rule_list(ws.company),
+                rates=rate_list(ws.company))
 
 
 @login_required
