@@ -179,11 +179,10 @@ def timeline_context(ws: Workspace, customer_code: str, *, invoice: str = "",
     for the customer's overview, an invoice's page and the timeline page."""
     entries = customer_timeline(ws.company, customer_code, as_of=ws.as_of, invoice=invoice)
     shown = entries if rows is None else entries[-rows:]
-    prefix = {"prefix": "call"}
     return {"timeline": shown, "timeline_more": len(entries) > len(shown),
             "timeline_customer": customer_code, "timeline_invoice": invoice,
             "note_form": note_form or NoteForm(initial={"invoice": invoice}, prefix="note"),
-            "call_form": call_form or CallForm(initial={"invoice": invoice}, **prefix)}
+            "call_form": call_form or CallForm(initial={"invoice": invoice}, prefix="call")}
 
 
 @login_required
