@@ -85,6 +85,12 @@ def measure(size: str, repeat: int, db: str, made: dict[str, Any]) -> dict[str, 
         "settings": f"{base}/settings/",
         "settings_terms": f"{base}/settings/terms/",
         "settings_rates": f"{base}/settings/rates/",
+        # collections and dunning (collections_views, dunning_views)
+        "worklist": f"{base}/collections/?{day}",
+        "timeline": f"{base}/customers/{customer['code']}/timeline/?{day}",
+        "disputes": f"{base}/disputes/",
+        "promises": f"{base}/promises/?{day}",
+        "dunning_history": f"{base}/dunning/history/",
     }
     # The writing pages' partial answers (htmx): the editor's totals of ten lines, and the
     # dry run of an allocation by policy (the running remainder).
