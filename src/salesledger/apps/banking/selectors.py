@@ -8,6 +8,7 @@ from django.db.models import Q
 
 from salesledger.apps.core.models import Company
 from salesledger.apps.customers.models import Customer
+from salesledger.domain.errors import NotFound
 
 from .models import ColumnMapping, LineMatch, PayerIban, Statement, StatementLine
 
@@ -23,7 +24,7 @@ def statements_list(company: Company, *, account: str = "") -> list[Statement]:
 
 
 def statement_lines(company: Company, *, status: str = "", account: str = "",
-                    limit: int = 1000) -> list[dict[str, Any]]:
+                    limit: int = 1000, offset: int = 0) -> list[dict[str, Any]]:
     """Lines, oldest first, with their status (``unmatched`` until the matcher records
     what it made of them)."""
     rows = StatementLine.objects.filter(company=company)
@@ -39,20 +40,45 @@ def statement_lines(company: Company, *, status: str = "", account: str = "",
         "id", "bank_account__code", "booking_date", "value_date", "amount", "currency",
         "counterparty_name", "counterparty_iban", "end_to_end_id", "bank_reference",
         "creditor_reference", "text", "return_reason", "match__status",
-        "match__receipt__number")[:limit]]
+        "match__receipt__number")[offset:offset + limit]]
 
 
-def review_queue(company: Company, *, limit: int = 1000) -> list[dict[str, Any]]:
+def review_queue(company: Company, *, limit: int = 1000, offset: int = 0
+                 ) -> list[dict[str, Any]]:
     """The lines waiting for review, oldest first, with their ranked suggestions (the
     customers' codes and names filled in)."""
     rows = list(LineMatch.objects.filter(company=company, status="suggested")
-                .select_related("line").order_by("line__booking_date", "line_id")[:limit])
+                .select_related("line").order_by("line__booking_date", "line_id")[offset:offset + limit])
     ids = {s["customer"] for m in rows for s in m.suggestions}
     names = dict(Customer.objects.filter(company=company, pk__in=ids).values_list(
         "id", "code")) if ids else {}
     return [{"line": m.line, "evidence": m.evidence, "suggestions": [
         dict(s, customer_code=names.get(s["customer"], "")) for s in m.suggestions]}
         for m in rows]
+
+
+def statement_line_detail(company: Company, line_id: int) -> dict[str, Any]:
+    """One line of the company's statements with what the matcher made of it: its status,
+    suggestions (customers' codes filled in), evidence, confidence and receipt. Another
+    company's line is "not found". Three queries."""
+    line = (StatementLine.objects.filter(company=company, pk=line_id)
+            .select_related("bank_account", "statement").first())
+    if line is None:
+        raise NotFound(f"no statement line {line_id}", field="line")
+    m = (LineMatch.objects.filter(company=company, line=line)
+         .select_related("receipt", "customer").first())
+    suggestions = list(m.suggestions) if m else []
+    ids = {s["customer"] for s in suggestions}
+    codes = dict(Customer.objects.filter(company=company, pk__in=ids).values_list(
+        "id", "code")) if ids else {}
+    return {"line": line, "status": m.status if m else "unmatched",
+            "evidence": list(m.evidence) if m else [],
+            "confidence": m.confidence if m else None,
+            "receipt": m.receipt.number if m and m.receipt_id else "",
+            "customer": m.customer.code if m and m.customer_id else "",
+            "posted": bool(m and m.entry_id),
+            "suggestions": [dict(s, customer_code=codes.get(s["customer"], ""))
+                            for s in suggestions]}
 
 
 def mappings_list(company: Company) -> list[ColumnMapping]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -93,3 +94,58 @@ def company_members(company: Company) -> list[dict[str, Any]]:
             .order_by("user__username"))
     return [{"username": m.user.get_username(), "email": m.user.email, "role": m.role}
             for m in rows]
+
+
+def number_counters(company: Company) -> list[dict[str, Any]]:
+    """The company's numbering series, one row per series and fiscal year (newest year
+    first): its prefix and the last number taken. One query."""
+    from .models import NumberCounter
+
+    return list(NumberCounter.objects.filter(company=company)
+                .order_by("-fiscal_year", "series")
+                .values("series", "fiscal_year", "prefix", "last"))
+
+
+# ---------------------------------------------------------------- work queued for the worker
+_TASK_STATES = {"READY": "queued", "RUNNING": "running", "SUCCESSFUL": "done",
+                "FAILED": "failed"}
+
+
+@dataclass(frozen=True)
+class QueuedTask:
+    """Where a task queued for the worker stands: ``state`` is queued, running, done
+    (``result`` is what the task returned) or failed (the task itself crashed; ``result``
+    is empty). ``name`` is the task function's name, ``kwargs`` what it was given."""
+
+    task_id: str
+    name: str
+    kwargs: dict[str, Any]
+    state: str
+    result: dict[str, Any]
+
+    @property
+    def finished(self) -> bool:
+        return self.state in ("done", "failed")
+
+
+def queued_task(company: Company, task_id: str, names: frozenset[str]) -> QueuedTask:
+    """The task ``task_id`` of ``company`` whose function is one of ``names``: another
+    company's task, a task of another kind, or an id that is no task, is "not found" (the
+    company is the task's ``company`` argument, its code). One query."""
+    from django_tasks import default_task_backend
+    from django_tasks.exceptions import TaskResultDoesNotExist
+
+    try:
+        result = default_task_backend.get_result(task_id)
+    except (TaskResultDoesNotExist, ValueError, TypeError):
+        raise NotFound(f"no task {task_id!r}") from None
+    kwargs = dict(result.kwargs or {})
+    args = list(result.args or [])
+    owner = kwargs.get("company", args[0] if args else None)
+    name = result.task.name.rsplit(".", 1)[-1]
+    if name not in names or owner != company.code:
+        raise NotFound(f"no task {task_id!r}")
+    state = _TASK_STATES.get(str(result.status), "queued")
+    value = result.return_value if state == "done" else {}
+    return QueuedTask(str(task_id), name, kwargs, state, value if isinstance(value, dict)
+                      else {})

@@ -259,6 +259,54 @@ def company_close_period(*, actor: Actor, company: Company, through: date) -> Co
     return locked
 
 
+# A series' prefix: what comes before the year in its numbers (``INV2025-00001``).
+_PREFIX_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_/")
+
+
+def number_prefix_set(*, actor: Actor, company: Company, series: str, fiscal_year: int,
+                      prefix: str) -> dict[str, Any]:
+    """Set the prefix of a numbering series for a fiscal year that has not taken a number
+    yet (a number issued is forever, and so is how it was written). The prefix is 1 to 12
+    capital letters, digits, ``-``, ``_`` or ``/``, and may not be another series' prefix
+    of the same year (their numbers would meet). Manager; audited."""
+    require_role(company, actor, Role.MANAGER)
+    if series not in SERIES_PREFIX:
+        raise ValidationFailed(f"unknown series {series!r}; one of "
+                               + ", ".join(SERIES_PREFIX), field="series")
+    if not 1900 <= fiscal_year <= 9999:
+        raise ValidationFailed(f"fiscal year {fiscal_year} is out of range",
+                               field="fiscal_year")
+    prefix = prefix.strip().upper()
+    if not 1 <= len(prefix) <= 12 or not set(prefix) <= _PREFIX_CHARS:
+        raise ValidationFailed(f"prefix {prefix!r}: 1 to 12 letters, digits, '-', '_' or '/'",
+                               field="prefix")
+    with transaction.atomic():
+        counter, _ = NumberCounter.objects.get_or_create(
+            company=company, series=series, fiscal_year=fiscal_year,
+            defaults={"prefix": SERIES_PREFIX[series]})
+        counter = NumberCounter.objects.select_for_update().get(pk=counter.pk)
+        if counter.last:
+            raise ValidationFailed(
+                f"series {series} of {fiscal_year} has issued {counter.last} number(s) with "
+                f"prefix {counter.prefix}; its prefix stays", field="prefix")
+        others = {s: SERIES_PREFIX[s] for s in SERIES_PREFIX if s != series}
+        others.update(NumberCounter.objects.filter(company=company, fiscal_year=fiscal_year)
+                      .exclude(series=series).values_list("series", "prefix"))
+        clash = next((s for s, p in others.items() if p == prefix), None)
+        if clash is not None:
+            raise ValidationFailed(f"prefix {prefix} is series {clash}'s in {fiscal_year}",
+                                   field="prefix")
+        before = counter.prefix
+        if before != prefix:
+            counter.prefix = prefix
+            counter.save(update_fields=["prefix"])
+            audit(company, actor, "numbering.prefix", "number_counter", counter.pk,
+                  before={"prefix": before},
+                  after={"series": series, "fiscal_year": fiscal_year, "prefix": prefix})
+    return {"series": series, "fiscal_year": fiscal_year, "prefix": prefix,
+            "last": counter.last}
+
+
 def posting_locks(company: Company, series: str, day: date) -> None:
     """Take, up front, the locks that posting a document of ``series`` dated ``day`` takes:
     the company row (shared, with the lock-date check) and the series' counter row.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from django_tasks import task
@@ -29,3 +30,50 @@ def pdfs_freeze_later(company: Company, invoice_ids: list[int]) -> int:
     for chunk in chunks:
         freeze_pdfs_task.enqueue(company.code, chunk)
     return len(chunks)
+
+
+# The most documents one batch started from the workspace freezes (the next batch takes the
+# rest: a batch only queues what is not frozen yet).
+BATCH_LIMIT = 10_000
+# The task functions the workspace follows for this app (core.selectors.queued_task).
+DOCUMENT_TASKS = frozenset({"freeze_pdfs_task"})
+
+
+def pdf_batch_later(*, actor: Any, company: Company, issued_from: date | None = None,
+                    issued_to: date | None = None) -> tuple[str, int]:
+    """Queue, as one task, the freezing of the PDFs of the company's posted documents
+    (issued within the dates given) that have none yet, at most ``BATCH_LIMIT``: what the
+    workspace's "PDF batch" starts. Returns the task's id and how many documents it
+    freezes; refused when every one is frozen already."""
+    from salesledger.apps.core.models import Role
+    from salesledger.apps.core.services import require_role
+    from salesledger.apps.invoicing.models import DocumentFile, Invoice
+    from salesledger.domain.errors import ValidationFailed
+    from salesledger.domain.lifecycle import DocStatus
+
+    from .services import PDF_KIND
+
+    require_role(company, actor, Role.CLERK)
+    if issued_from and issued_to and issued_from > issued_to:
+        raise ValidationFailed(f"{issued_from} is after {issued_to}", field="issued_from")
+    rows = Invoice.objects.filter(company=company, status=DocStatus.POSTED).exclude(
+        pk__in=DocumentFile.objects.filter(company=company, kind=PDF_KIND).values("invoice_id"))
+    if issued_from:
+        rows = rows.filter(issue_date__gte=issued_from)
+    if issued_to:
+        rows = rows.filter(issue_date__lte=issued_to)
+    ids = list(rows.order_by("pk").values_list("pk", flat=True)[:BATCH_LIMIT])
+    if not ids:
+        raise ValidationFailed("every posted document of these dates has its PDF already",
+                               field="issued_from")
+    return str(freeze_pdfs_task.enqueue(company=company.code, invoice_ids=ids).id), len(ids)
+
+
+def pdfs_frozen_count(company: Company, invoice_ids: list[int]) -> int:
+    """How many of these documents have their PDF frozen (a batch's progress). One query."""
+    from salesledger.apps.invoicing.models import DocumentFile
+
+    from .services import PDF_KIND
+
+    return DocumentFile.objects.filter(company=company, kind=PDF_KIND,
+                                       invoice_id__in=invoice_ids).count()
