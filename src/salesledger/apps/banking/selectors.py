@@ -48,7 +48,8 @@ def review_queue(company: Company, *, limit: int = 1000, offset: int = 0
     """The lines waiting for review, oldest first, with their ranked suggestions (the
     customers' codes and names filled in)."""
     rows = list(LineMatch.objects.filter(company=company, status="suggested")
-                .select_related("line").order_by("line__booking_date", "line_id")[offset:offset + limit])
+                .select_related("line").order_by("line__booking_date", "line_id")
+                [offset:offset + limit])
     ids = {s["customer"] for m in rows for s in m.suggestions}
     names = dict(Customer.objects.filter(company=company, pk__in=ids).values_list(
         "id", "code")) if ids else {}
