@@ -24,28 +24,12 @@ from salesledger.apps.ledger.banks import BankAccountSpec, bank_account_add
 from salesledger.apps.payments.selectors import receipt_detail, receipt_list
 from salesledger.worker import make_worker
 
+from .bank_urls import BANK_POSTS, BANK_URLS
 from .conftest import AS_OF
 
 pytestmark = pytest.mark.usefixtures("no_pdf_freezing")
 
 IBAN = "NL26VAYB8060476890"
-# Every address of these pages (GET), and every form's address (POST), for the shared
-# tenancy and role tests (test_pages.py, test_writes.py).
-BANK_URLS = [
-    "/c/acme/bank/", "/c/acme/bank/import/", "/c/acme/bank/lines/",
-    "/c/acme/bank/lines/?status=suggested", "/c/acme/bank/review/", "/c/acme/bank/match/",
-    "/c/acme/bank/rules/", "/c/acme/settings/numbering/", "/c/acme/settings/tax/",
-    "/c/acme/jobs/allocate/", "/c/acme/jobs/pdfs/",
-]
-BANK_POSTS = [
-    "/c/acme/bank/import/", "/c/acme/bank/match/", "/c/acme/bank/rules/",
-    "/c/acme/bank/lines/1/confirm/", "/c/acme/bank/lines/1/reject/",
-    "/c/acme/bank/lines/1/unmatch/", "/c/acme/bank/lines/1/remittance/",
-    "/c/acme/settings/numbering/", "/c/acme/settings/tax/", "/c/acme/jobs/allocate/",
-    "/c/acme/jobs/pdfs/",
-]
-
-
 def mt940(lines: list[tuple[str, str, str, str]], number: str = "1") -> bytes:
     """An MT940 statement of account ``IBAN``: (day YYMMDD, C/D and amount, payer name,
     text) per line; balances that add up."""
@@ -203,17 +187,30 @@ def test_a_line_s_suggestions_are_rejected(matched: dict[str, Any],
 
 
 def test_a_remittance_advice_becomes_the_suggestion_and_is_applied(
-        matched: dict[str, Any], as_user: Callable[[Any], Any]) -> None:
+        matched: dict[str, Any], as_user: Callable[[Any], Any], post_invoice: Any) -> None:
     company = matched["company"]
     second = matched["lines"][1]
     clerk = as_user(matched["clerk"])
-    # the advice names the second invoice of C002... which is paid: refused, said why
+    # an advice naming an invoice that is paid already is refused, and says why
     paid = clerk.post(f"/c/acme/bank/lines/{second}/remittance/", {
         "text": f"{matched['second'].number} 300.00"})
     assert paid.status_code == 409 and 'role="alert"' in _text(paid)
+    assert clerk.post(f"/c/acme/bank/lines/{second}/remittance/", {"text": ""}
+                      ).status_code == 409
     assert statement_line_detail(company, second)["status"] != "applied"
-    nothing = clerk.post(f"/c/acme/bank/lines/{second}/remittance/", {"text": ""})
-    assert nothing.status_code == 409
+    a, b = (post_invoice("C002", lines=(("Audit", 1, "125.00", "20"),)) for _ in range(2))
+    advice = f"Paid:\n{a.number}  150.00\n{b.number}  150.00\n"
+    kept = clerk.post(f"/c/acme/bank/lines/{second}/remittance/", {"text": advice})
+    assert kept.status_code == 302
+    d = statement_line_detail(company, second)
+    assert d["status"] == "suggested"
+    assert [n for n, _ in d["suggestions"][0]["allocations"]] == [a.number, b.number]
+    applied = clerk.post(f"/c/acme/bank/lines/{second}/confirm/", {"choice": "1"})
+    assert applied.status_code == 302
+    d = statement_line_detail(company, second)
+    assert d["status"] == "applied" and d["customer"] == "C002"
+    paid_now = receipt_detail(company, d["receipt"])["allocations"]
+    assert sorted(x["invoice"] for x in paid_now) == sorted([a.number, b.number])
 
 
 # ---------------------------------------------------------------- matching

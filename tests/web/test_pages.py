@@ -10,6 +10,7 @@ import pytest
 
 from salesledger.apps.credit.services import credit_hold, credit_limit_set
 
+from .bank_urls import BANK_URLS
 from .collection_urls import COLLECTION_URLS
 from .conftest import AS_OF
 from .test_settings_reports import SETTINGS_REPORT_URLS
@@ -28,6 +29,8 @@ def urls_of(books: dict[str, Any]) -> list[str]:
         *SETTINGS_REPORT_URLS,
         # collections and dunning (test_collections.py)
         *COLLECTION_URLS,
+        # the bank pages, numbering and tax, long work (test_bank_pages.py)
+        *BANK_URLS,
     ]
 
 

@@ -16,6 +16,7 @@ import pytest
 
 from salesledger.apps.documents.tests.conftest import Mailbox, smtp_server  # noqa: F401
 
+from .bank_urls import BANK_POSTS
 from .collection_urls import COLLECTION_FORMS, COLLECTION_POSTS
 
 pytestmark = pytest.mark.usefixtures("no_pdf_freezing")
@@ -371,7 +372,9 @@ def write_urls(books: dict[str, Any]) -> tuple[list[str], list[str]]:
              f"/c/acme/receipt/short/{rct}", f"/c/acme/receipt/refund/{rct}",
              f"/c/acme/receipt/reverse/{rct}", f"/c/acme/allocation/{alloc}/undo/{rct}",
              # collections and dunning (test_collections.py)
-             *COLLECTION_POSTS]
+             *COLLECTION_POSTS,
+             # the bank pages, numbering and tax, long work (test_bank_pages.py)
+             *BANK_POSTS]
     return gets + COLLECTION_FORMS, posts
 
 
