@@ -38,10 +38,12 @@ from django.utils.crypto import get_random_string
 from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
+from salesledger.apps.banking.tasks import bank_match_task, statement_import_task
 from salesledger.apps.core.faults import connection_lost_in
 from salesledger.apps.credit.tasks import payment_model_train_task, payment_models_enqueue
 from salesledger.apps.documents.tasks import freeze_pdfs_task
 from salesledger.apps.dunning.tasks import JOB_DUNNING, dunning_enqueue, dunning_run_task
+from salesledger.apps.payments.tasks import auto_allocate_task
 from salesledger.apps.recurring.scheduler import daily_jobs_enqueue
 from salesledger.apps.recurring.tasks import recurring_run_all_task, recurring_run_task
 from salesledger.domain.errors import ValidationFailed
@@ -54,9 +56,13 @@ log = logging.getLogger(__name__)
 # killed between the message leaving and its run being marked sent would send it twice; such a
 # run stays "queued" (``recurring show``) and is sent by hand.
 # Training the payment-date model again only stores one more model.
+# Importing a statement again skips the lines imported (one transaction per file); matching
+# again applies no line twice; the automatic allocation resumes after the last chunk written.
 RETRY_SAFE = frozenset(t.module_path for t in (freeze_pdfs_task, recurring_run_task,
                                                recurring_run_all_task, dunning_run_task,
-                                               payment_model_train_task))
+                                               payment_model_train_task,
+                                               statement_import_task, bank_match_task,
+                                               auto_allocate_task))
 # The jobs of the apps above recurring that the calendar enqueues once a day per company.
 DAILY = {JOB_DUNNING: dunning_enqueue}
 

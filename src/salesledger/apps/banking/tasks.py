@@ -21,7 +21,7 @@ from salesledger.apps.core.actors import Actor
 from salesledger.apps.core.models import Company, Role
 from salesledger.apps.core.selectors import company_get, user_get
 from salesledger.apps.core.services import require_role
-from salesledger.domain.errors import LedgerError, ValidationFailed
+from salesledger.domain.errors import LedgerError, NotFound, ValidationFailed
 
 MAX_STATEMENT_BYTES = 50 * 1024 * 1024
 # The task functions the bank pages follow (core.selectors.queued_task).
@@ -49,8 +49,13 @@ def statement_import_task(company: str, path: str, username: str, file_name: str
     from .services import statement_import
 
     try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:  # a run again after the file was imported and removed
+        return _refusal(NotFound(f"the file {file_name} is gone: imported already (see the "
+                                 "statements), or removed", field="file"))
+    try:
         result = statement_import(actor=_actor(username), company=company_get(company),
-                                  data=Path(path).read_bytes(), file_name=file_name,
+                                  data=data, file_name=file_name,
                                   account=account, new_account=new_account, mapping=mapping)
     except LedgerError as exc:
         Path(path).unlink(missing_ok=True)
