@@ -7,8 +7,12 @@ from typing import Any
 
 from django_tasks import task
 
-from salesledger.apps.core.models import Company
+from salesledger.apps.core.models import Company, Role
 from salesledger.apps.core.selectors import company_get
+from salesledger.apps.core.services import require_role
+from salesledger.apps.invoicing.models import DocumentFile, Invoice
+from salesledger.domain.errors import ValidationFailed
+from salesledger.domain.lifecycle import DocStatus
 
 # Posted documents whose PDF the worker freezes in one task.
 FREEZE_CHUNK = 100
@@ -45,12 +49,6 @@ def pdf_batch_later(*, actor: Any, company: Company, issued_from: date | None = 
     (issued within the dates given) that have none yet, at most ``BATCH_LIMIT``: what the
     workspace's "PDF batch" starts. Returns the task's id and how many documents it
     freezes; refused when every one is frozen already."""
-    from salesledger.apps.core.models import Role
-    from salesledger.apps.core.services import require_role
-    from salesledger.apps.invoicing.models import DocumentFile, Invoice
-    from salesledger.domain.errors import ValidationFailed
-    from salesledger.domain.lifecycle import DocStatus
-
     from .services import PDF_KIND
 
     require_role(company, actor, Role.CLERK)
@@ -71,8 +69,6 @@ def pdf_batch_later(*, actor: Any, company: Company, issued_from: date | None = 
 
 def pdfs_frozen_count(company: Company, invoice_ids: list[int]) -> int:
     """How many of these documents have their PDF frozen (a batch's progress). One query."""
-    from salesledger.apps.invoicing.models import DocumentFile
-
     from .services import PDF_KIND
 
     return DocumentFile.objects.filter(company=company, kind=PDF_KIND,
