@@ -87,6 +87,7 @@ def story(tmp: Path) -> list[tuple[str, Step]]:
                      "--postal-code", "75002", "--email", "billing@acme.example",
                      "--tax-id", "FR40303265045", "--creditor-id", "DE98ZZZ09999999999")),
         ("", ("company", "show")),
+        ("", ("company", "numbering", "--series", "INV", "--year", "2026", "--prefix", "FA")),
         ("", ("terms", "add", "NET45", "--name", "45 days net", "--days", "45")),
         ("", ("terms", "set", "NET45", "--name", "45 days end of month", "--days", "45",
               "--end-of-month")),

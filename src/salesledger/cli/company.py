@@ -1,7 +1,7 @@
 """The company itself: ``init`` (create it and its owner), ``user add``, ``user
 two-factor-reset``, ``period close``, ``company set|show`` (its profile: what documents print
-about it) and ``company two-factor require|lift`` (sign-in security). Parsing and rendering
-only."""
+about it), ``company numbering`` (the series' prefixes) and ``company two-factor
+require|lift`` (sign-in security). Parsing and rendering only."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from salesledger.domain.errors import ValidationFailed
 
 from .common import Subparsers, actor_of, add_command, add_group, company_of, parse_date
 from .files import read_bytes
-from .render import emit_json, kv
+from .render import emit_json, kv, table
 
 
 # ---------------------------------------------------------------- init, users, periods
@@ -153,6 +153,32 @@ def _show_profile(args: argparse.Namespace, company: Any) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- numbering
+def cmd_company_numbering(args: argparse.Namespace) -> int:
+    from salesledger.apps.core.selectors import number_counters
+    from salesledger.apps.core.services import number_prefix_set
+    from salesledger.domain.numbering import format_number
+
+    company = company_of(args)
+    given = [v is not None for v in (args.series, args.year, args.prefix)]
+    if any(given) and not all(given):
+        raise ValidationFailed("to set a prefix give --series, --year and --prefix",
+                               field="prefix")
+    if all(given):
+        number_prefix_set(actor=actor_of(args, company), company=company, series=args.series,
+                          fiscal_year=args.year, prefix=args.prefix)
+    rows = [{**r, "next": format_number(r["prefix"], r["fiscal_year"], r["last"] + 1)}
+            for r in number_counters(company)]
+    if args.json:
+        emit_json(rows)
+    elif not rows:
+        print("no document numbered yet")
+    else:
+        table([(r["series"], r["fiscal_year"], r["prefix"], r["last"], r["next"])
+               for r in rows], ["series", "year", "prefix", "issued", "next"])
+    return 0
+
+
 # ---------------------------------------------------------------- sign-in security
 def cmd_company_two_factor(args: argparse.Namespace) -> int:
     from salesledger.apps.core.access import company_two_factor_set
@@ -221,6 +247,12 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("--logo", metavar="FILE", help="PNG, JPEG or SVG, at most 1 MB")
     p.add_argument("--remove-logo", action="store_true")
     add_command(g, common, "show", cmd_company_show, "show the company's profile")
+    p = add_command(g, common, "numbering", cmd_company_numbering,
+                    "show the numbering series by fiscal year, or set the prefix of a year "
+                    "that has issued no number yet (manager)")
+    p.add_argument("--series", choices=["INV", "CN", "RCT"])
+    p.add_argument("--year", type=int, help="the fiscal year (named by the year it starts in)")
+    p.add_argument("--prefix", help="1 to 12 capital letters, digits, '-', '_' or '/'")
     p = add_command(g, common, "two-factor", cmd_company_two_factor,
                     "require two-factor sign-in of the owners and managers, or lift the "
                     "requirement; owner only")
