@@ -214,15 +214,19 @@ def test_a_remittance_advice_becomes_the_suggestion_and_is_applied(
 
 
 # ---------------------------------------------------------------- matching
-def test_matching_is_previewed_on_the_page_then_applied_by_the_worker(
+def test_matching_is_previewed_then_applied_by_the_worker(
         bank: dict[str, Any], as_user: Callable[[Any], Any], worker: Any) -> None:
     company = bank["company"]
     statement_import(actor=bank["owner"], company=company, data=_statement(bank))
     clerk = as_user(bank["clerk"])
     before = _audits(company)
     preview = clerk.post("/c/acme/bank/match/", {"action": "preview"})
-    assert preview.status_code == 200
-    assert "would be applied" in _text(preview) and preview.context["total"] == 3
+    assert preview.status_code == 302
+    worker.run()
+    page = clerk.get(preview["Location"])
+    result = page.context["result"]
+    assert result["dry_run"] and result["lines"] == 3 and len(result["preview"]) == 3
+    assert "would be applied" in _text(page) and "€1,200.00" in _text(page)
     assert _audits(company) == before  # a dry run writes nothing
     assert {r["status"] for r in statement_lines(company)} == {"unmatched"}
     queued = clerk.post("/c/acme/bank/match/", {"action": "apply"})

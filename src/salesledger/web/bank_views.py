@@ -8,8 +8,8 @@ Each form calls the banking service the command line calls:
 - lines, statements, review: ``banking.selectors``; a line: ``statement_line_detail``;
 - confirm, reject, unmatch: ``banking.matching.bank_confirm``, ``bank_reject``,
   ``bank_unmatch`` (``bank confirm|reject|unmatch``);
-- match: ``banking.matching.bank_match(dry_run=True, auto_apply=True)`` shows what would be
-  done; ``banking.tasks.bank_match_later`` queues ``bank match --auto-apply``;
+- match: ``banking.tasks.bank_match_later`` queues ``bank match --auto-apply``, or its
+  ``--dry-run`` (what would be done, the first lines listed on the job's page);
 - rules: ``banking.rules.bank_rules``, ``bank_rule_add``, ``bank_rule_remove``;
 - remittance: ``banking.remittance.bank_remittance`` (``bank remittance``).
 
@@ -33,7 +33,6 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from salesledger.apps.banking.matching import (
     auto_apply_threshold,
     bank_confirm,
-    bank_match,
     bank_reject,
     bank_unmatch,
 )
@@ -48,7 +47,6 @@ from salesledger.apps.banking.selectors import (
     statements_list,
 )
 from salesledger.apps.banking.tasks import bank_match_later, statement_import_later
-from salesledger.apps.customers.selectors import customer_codes
 from salesledger.apps.invoicing.services import parse_decimal
 from salesledger.apps.ledger.banks import bank_accounts
 from salesledger.domain.bank_rules import DIRECTIONS, POSTABLE
@@ -59,8 +57,6 @@ from .tenancy import Workspace, or_404, workspace
 from .writing import MANAGES, may, not_for_role, page, refused
 
 MAX_READ = 50 * 1024 * 1024 + 1
-# How many lines of a dry run the page lists (the counts cover every line).
-PREVIEW_ROWS = 200
 RULE_ACCOUNTS = tuple(r.value for r in POSTABLE)
 
 
@@ -232,42 +228,23 @@ def line_remittance(request: HttpRequest, code: str, line_id: int) -> HttpRespon
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def match(request: HttpRequest, code: str) -> HttpResponse:
-    """Run matching: a dry run listed on the page (nothing written), or the real run with
-    the sure lines applied, queued for the worker."""
+    """Run matching in the worker: a dry run (what would be done, nothing written) or the
+    real run with the sure lines applied; the job's page follows either."""
     ws = workspace(request, code)
-    context: dict[str, Any] = {"threshold": auto_apply_threshold(ws.company), "error": None}
+    error: LedgerError | None = None
     if request.method == "POST":
         if not may(ws):
             return not_for_role(request, ws)
         try:
-            if request.POST.get("action") == "apply":
-                task_id = bank_match_later(actor=request.user, company=ws.company)
-                messages.info(request, _("Matching is queued; this page follows it."))
-                return redirect("web:job", ws.company.code, task_id)
-            context.update(_preview(request, ws))
+            task_id = bank_match_later(actor=request.user, company=ws.company,
+                                       dry_run=request.POST.get("action") != "apply")
         except LedgerError as exc:
-            context["error"] = exc
-    return _with_error(page(request, ws, "web/bank/match.html", **context), context["error"])
-
-
-def _preview(request: HttpRequest, ws: Workspace) -> dict[str, Any]:
-    results = bank_match(actor=request.user, company=ws.company, auto_apply=True,
-                         dry_run=True)
-    counts: dict[str, int] = {}
-    for r in results:
-        counts[r.decision] = counts.get(r.decision, 0) + 1
-    shown = results[:PREVIEW_ROWS]
-    codes = customer_codes(ws.company, {p.customer_id for r in shown for p in (
-        *r.suggestions, *([r.proposal] if r.proposal else []))})
-    rows = []
-    for r in shown:
-        p = r.proposal or (r.suggestions[0] if r.suggestions else None)
-        rows.append({"line": r.line, "decision": r.decision,
-                     "customer": codes.get(p.customer_id, "") if p else "",
-                     "invoices": [n for n, _ in p.allocations] if p else [],
-                     "confidence": p.confidence if p else None, "evidence": r.evidence})
-    return {"preview": rows, "counts": sorted(counts.items()), "total": len(results),
-            "cut": len(results) > PREVIEW_ROWS}
+            error = exc
+        else:
+            messages.info(request, _("Matching is queued; this page follows it."))
+            return redirect("web:job", ws.company.code, task_id)
+    return _with_error(page(request, ws, "web/bank/match.html", error=error,
+                            threshold=auto_apply_threshold(ws.company)), error)
 
 
 @login_required

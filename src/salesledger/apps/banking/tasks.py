@@ -99,25 +99,52 @@ def statement_import_later(*, actor: Actor, company: Company, content: bytes,
     return str(result.id)
 
 
+# How many lines of a dry run the task keeps for its page (the counts cover every line).
+PREVIEW_ROWS = 200
+
+
 @task()
-def bank_match_task(company: str, username: str) -> dict[str, Any]:
-    """Match every line not applied yet and apply the sure ones, as ``username``. Returns
-    how many lines came to each decision."""
+def bank_match_task(company: str, username: str, dry_run: bool = False) -> dict[str, Any]:
+    """Match every line not applied yet and apply the sure ones, as ``username`` (``bank
+    match --auto-apply``); with ``dry_run``, write nothing and say what would be done
+    (``--dry-run``): the first ``PREVIEW_ROWS`` lines with their decision. Returns how many
+    lines came to each decision (amounts in minor units)."""
+    from salesledger.apps.customers.selectors import customer_codes
+
     from .matching import bank_match
 
+    the_company = company_get(company)
     try:
-        results = bank_match(actor=_actor(username), company=company_get(company),
-                             auto_apply=True)
+        results = bank_match(actor=_actor(username), company=the_company, auto_apply=True,
+                             dry_run=dry_run)
     except LedgerError as exc:
         return _refusal(exc)
     counts: dict[str, int] = {}
     for r in results:
         counts[r.decision] = counts.get(r.decision, 0) + 1
-    return {"ok": True, "lines": len(results), "decisions": counts}
+    out: dict[str, Any] = {"ok": True, "dry_run": dry_run, "lines": len(results),
+                           "decisions": counts}
+    if dry_run:
+        shown = results[:PREVIEW_ROWS]
+        codes = customer_codes(the_company, {p.customer_id for r in shown for p in (
+            *r.suggestions, *([r.proposal] if r.proposal else []))})
+        rows = []
+        for r in shown:
+            p = r.proposal or (r.suggestions[0] if r.suggestions else None)
+            rows.append({"line": r.line.pk, "amount": r.line.amount,
+                         "currency": r.line.currency, "decision": r.decision,
+                         "customer": codes.get(p.customer_id, "") if p else "",
+                         "invoices": [n for n, _ in p.allocations] if p else [],
+                         "confidence": p.confidence if p else None,
+                         "evidence": list(r.evidence)})
+        out["preview"] = rows
+    return out
 
 
-def bank_match_later(*, actor: Actor, company: Company) -> str:
-    """Queue ``bank match --auto-apply`` for the worker; returns the task's id."""
+def bank_match_later(*, actor: Actor, company: Company, dry_run: bool = False) -> str:
+    """Queue ``bank match --auto-apply`` (or its ``--dry-run``) for the worker; returns the
+    task's id."""
     require_role(company, actor, Role.CLERK)
     return str(bank_match_task.enqueue(company=company.code,
-                                       username=actor.get_username() if actor else "").id)
+                                       username=actor.get_username() if actor else "",
+                                       dry_run=dry_run).id)
