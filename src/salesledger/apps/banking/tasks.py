@@ -21,6 +21,7 @@ from salesledger.apps.core.actors import Actor
 from salesledger.apps.core.models import Company, Role
 from salesledger.apps.core.selectors import company_get, user_get
 from salesledger.apps.core.services import require_role
+from salesledger.apps.customers.selectors import customer_codes
 from salesledger.domain.errors import LedgerError, NotFound, ValidationFailed
 
 MAX_STATEMENT_BYTES = 50 * 1024 * 1024
@@ -109,8 +110,6 @@ def bank_match_task(company: str, username: str, dry_run: bool = False) -> dict[
     match --auto-apply``); with ``dry_run``, write nothing and say what would be done
     (``--dry-run``): the first ``PREVIEW_ROWS`` lines with their decision. Returns how many
     lines came to each decision (amounts in minor units)."""
-    from salesledger.apps.customers.selectors import customer_codes
-
     from .matching import bank_match
 
     the_company = company_get(company)
