@@ -32,6 +32,10 @@ def test_the_catalogue_of_events_names_every_listener() -> None:
             "salesledger.apps.payments.handlers.open_items_need_the_customer (veto)",
             "salesledger.apps.quotes.handlers.open_quotes_need_the_customer (veto)",
             "salesledger.apps.recurring.handlers.schedules_need_the_customer (veto)"],
+        "CustomerMerged": [
+            "salesledger.apps.credit.handlers.credit_follows_the_merge (inside)"],
+        "CustomerUnmerged": [
+            "salesledger.apps.credit.handlers.credit_follows_the_unmerge (inside)"],
         "CustomerMerging": [
             "salesledger.apps.invoicing.handlers.drafts_would_stay_with_the_alias (veto)"],
         "CustomerUnmerging": [

@@ -14,6 +14,7 @@ Pure: amounts in minor units of one currency, the limit's.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 
@@ -50,11 +51,23 @@ class LimitRow:
 
 
 def resolve_limit(customer_id: int, rows: dict[int, LimitRow],
-                  default: tuple[int, str] | None) -> Limit | None:
+                  default: tuple[int, str] | None,
+                  merged: Mapping[int, int] | None = None) -> Limit | None:
     """The limit that covers ``customer_id``: its own; else the nearest ancestor's (a group
     limit); else ``default`` (amount, currency), covering the customer alone; else None.
     ``rows`` holds every customer that has a limit or a parent (the others have neither). A
-    limit covers its holder and every customer under it."""
+    limit covers its holder and every customer under it.
+
+    ``merged`` (alias id -> survivor id): an alias is covered by its survivor's limit, never
+    its own (which stays on its record, shown but not summed), and is no member of any group
+    by itself: its exposure is counted in its survivor's, wherever the survivor stands. A
+    group whose parent was merged follows the survivor."""
+    merged = merged or {}
+    customer_id = merged.get(customer_id, customer_id)
+
+    def parent_of(r: LimitRow) -> int | None:
+        return None if r.parent_id is None else merged.get(r.parent_id, r.parent_id)
+
     row = rows.get(customer_id)
     holder = None
     seen: set[int] = set()
@@ -63,15 +76,17 @@ def resolve_limit(customer_id: int, rows: dict[int, LimitRow],
         if row.credit_limit is not None:
             holder = row
             break
-        row = rows.get(row.parent_id) if row.parent_id is not None else None
+        parent = parent_of(row)
+        row = rows.get(parent) if parent is not None else None
     if holder is None:
         if default is None:
             return None
         return Limit(default[0], default[1], "company_default", None, "", (customer_id,))
     children: dict[int, list[int]] = {}
     for r in rows.values():
-        if r.parent_id is not None:
-            children.setdefault(r.parent_id, []).append(r.id)
+        parent = parent_of(r)
+        if parent is not None and r.id not in merged:
+            children.setdefault(parent, []).append(r.id)
     members, level = [holder.id], [holder.id]
     while level:
         level = [c for pk in level for c in children.get(pk, ()) if c not in members]

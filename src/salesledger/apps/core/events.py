@@ -42,7 +42,9 @@ __all__ = [
     "CompanyBankDetailsChanged",
     "CompanyCreated",
     "CustomerAnonymising",
+    "CustomerMerged",
     "CustomerMerging",
+    "CustomerUnmerged",
     "CustomerUnmerging",
     "DocumentPosting",
     "DocumentsPosted",
@@ -249,6 +251,32 @@ class CustomerUnmerging(Proposal):
     """An alias about to become a customer of its own again (``customer_unmerge``): a higher
     app refuses while something joins the two that would not hold once they are apart (an
     allocation of a payment of one to a document of the other)."""
+
+    company_id: int
+    actor: Actor
+    customer_id: int
+    code: str
+    survivor_id: int
+    survivor_code: str
+
+
+@dataclass(frozen=True)
+class CustomerMerged(Event):
+    """A customer became an alias of another (``customer_merge``), written and audited: the
+    apps above act on what the alias carried to its survivor (credit: its holds)."""
+
+    company_id: int
+    actor: Actor
+    customer_id: int
+    code: str
+    survivor_id: int
+    survivor_code: str
+
+
+@dataclass(frozen=True)
+class CustomerUnmerged(Event):
+    """An alias became a customer of its own again (``customer_unmerge``), written and
+    audited."""
 
     company_id: int
     actor: Actor

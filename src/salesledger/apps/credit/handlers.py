@@ -21,9 +21,11 @@ from datetime import date
 
 from salesledger.apps.core import events
 from salesledger.apps.core.actors import Actor
+from salesledger.apps.core.audit import audit
 from salesledger.apps.core.models import Company
-from salesledger.apps.customers.selectors import customer_codes
-from salesledger.domain.credit_limits import LimitRow, check_credit, is_held_kind
+from salesledger.apps.customers.models import Customer
+from salesledger.apps.customers.selectors import customer_codes, survivors
+from salesledger.domain.credit_limits import LimitRow, check_credit, is_held_kind, major
 from salesledger.domain.errors import CreditHoldActive, CreditLimitExceeded
 
 from .selectors import (
@@ -31,6 +33,7 @@ from .selectors import (
     Settings,
     credit_settings,
     exposure_in,
+    family_holds,
     holds_of,
     limit_book,
     limit_for,
@@ -40,12 +43,15 @@ from .services import override_record
 
 @dataclass
 class _Batch:
-    """What the checks of one batch read once: the company, its credit settings, who is
-    held, the customers with a limit or a parent; and the exposure counted so far per limit
-    (its holder, or the customer under the default), what the batch proposed included."""
+    """What the checks of one batch read once: the company, its credit settings, the merged
+    customers (alias -> survivor), who is held (a merged family's holds apply to each of
+    its members), the customers with a limit or a parent; and the exposure counted so far
+    per limit (its holder, or the customer under the default), what the batch proposed
+    included."""
 
     company: Company
     settings: Settings
+    merged: dict[int, int]
     held: dict[int, list[tuple[str, str]]]
     book: dict[int, LimitRow]
     exposure: dict[tuple[str, int], int] = field(default_factory=dict)
@@ -61,9 +67,10 @@ def _batch(company_id: int, batch: int) -> _Batch:
     if found is not None:
         return found
     company = Company.objects.get(pk=company_id)
-    held = {cid: [(h.source, h.reason) for h in holds]
-            for cid, holds in holds_of(company, None).items()}
-    out = _Batch(company, credit_settings(company), held, limit_book(company))
+    merged = survivors(company)
+    held = {cid: [(h.source, h.why()) for h in holds]
+            for cid, holds in family_holds(company, merged).items()}
+    out = _Batch(company, credit_settings(company), merged, held, limit_book(company))
     if batch:
         _BATCHES[batch] = out
         while len(_BATCHES) > _KEEP:
@@ -77,11 +84,12 @@ def _check(*, company_id: int, actor: Actor, customer_id: int, currency: str, to
     b = _batch(company_id, batch)
     company = b.company
     holds = b.held.get(customer_id, [])
-    limit = limit_for(company, customer_id, b.settings, b.book)
+    limit = limit_for(company, customer_id, b.settings, b.book, b.merged)
     if not holds and limit is None:
         return
     rates = Rates(company, day)
-    key = ("group", limit.holder_id) if limit and limit.holder_id else ("alone", customer_id)
+    key = (("group", limit.holder_id) if limit and limit.holder_id
+           else ("alone", b.merged.get(customer_id, customer_id)))
     if limit is None:
         amount = total
     elif base_total is not None and limit.currency == company.base_currency:
@@ -90,7 +98,7 @@ def _check(*, company_id: int, actor: Actor, customer_id: int, currency: str, to
         amount = rates.convert(total, currency, limit.currency)
     if limit is not None and key not in b.exposure:
         b.exposure[key] = exposure_in(company, limit.members, limit.currency, day,
-                                      b.settings.horizon_days, rates).total
+                                      b.settings.horizon_days, rates, b.merged).total
     exposure = b.exposure.get(key, 0)
     code = (b.book[customer_id].code if customer_id in b.book
             else customer_codes(company, [customer_id]).get(customer_id, str(customer_id)))
@@ -129,6 +137,42 @@ def credit_check_quote(proposal: events.QuoteAccepting) -> None:
            override=proposal.credit_override, batch=0, quote_id=proposal.quote_id)
 
 
+def _merge_audit(event: events.CustomerMerged | events.CustomerUnmerged, action: str) -> None:
+    """What a merge (or its undoing) changes in credit, audited in its transaction on the
+    survivor when anything changes: the holds of each side that apply (or stop applying) to
+    the other, and the alias's own limit, set aside while it is merged (the survivor's
+    limit covers both; docs/design/credit.md#merged-customers)."""
+    company = Company.objects.get(pk=event.company_id)
+    holds = holds_of(company, [event.customer_id, event.survivor_id])
+    alias = Customer.objects.filter(pk=event.customer_id).values_list(
+        "credit_limit", "currency").first()
+    own_limit = (major(alias[0], alias[1] or company.base_currency)
+                 if alias and alias[0] is not None else None)
+    carried = {code: [f"{h.source}: {h.reason}" for h in holds.get(cid, [])]
+               for cid, code in ((event.customer_id, event.code),
+                                 (event.survivor_id, event.survivor_code))}
+    if not any(carried.values()) and own_limit is None:
+        return
+    audit(company, event.actor, action, "customer", event.survivor_id,
+          alias=event.code, survivor=event.survivor_code,
+          alias_holds=carried[event.code], survivor_holds=carried[event.survivor_code],
+          alias_limit_set_aside=own_limit)
+
+
+def credit_follows_the_merge(event: events.CustomerMerged) -> None:
+    """The alias's holds now hold its survivor and the survivor's the alias; its own limit
+    is set aside: audited as ``credit.merge``."""
+    _merge_audit(event, "credit.merge")
+
+
+def credit_follows_the_unmerge(event: events.CustomerUnmerged) -> None:
+    """Each side's holds hold it alone again and the alias's own limit covers it again:
+    audited as ``credit.unmerge``."""
+    _merge_audit(event, "credit.unmerge")
+
+
 def register() -> None:
     events.veto(events.DocumentPosting, credit_check_posting)
     events.veto(events.QuoteAccepting, credit_check_quote)
+    events.subscribe(events.CustomerMerged, credit_follows_the_merge)
+    events.subscribe(events.CustomerUnmerged, credit_follows_the_unmerge)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -19,7 +19,7 @@ from django.db.models import Count, Max, Q, Sum
 
 from salesledger.apps.core.models import Company
 from salesledger.apps.customers.models import Customer
-from salesledger.apps.customers.selectors import survivors
+from salesledger.apps.customers.selectors import customer_codes, survivors
 from salesledger.apps.fx.selectors import cross_rate_on
 from salesledger.apps.invoicing.issuing import compute_invoice_totals
 from salesledger.apps.invoicing.models import Instalment
@@ -83,18 +83,25 @@ def credit_settings(company: Company) -> Settings:
 # ---------------------------------------------------------------------------- holds
 @dataclass(frozen=True, slots=True)
 class Hold:
-    """An active hold: where it comes from, why, since when, put by whom."""
+    """An active hold: where it comes from, why, since when, put by whom; ``held_as``: the
+    code of the customer it was put on when that is another of a merged family (the alias
+    whose hold applies to its survivor, or the survivor whose hold applies to its alias)."""
 
     source: str
     reason: str
     since: datetime
     by: str
+    held_as: str = ""
+
+    def why(self) -> str:
+        """The reason, with the customer it was put on when that is another one."""
+        return f"{self.reason} (held as {self.held_as})" if self.held_as else self.reason
 
 
 def holds_of(company: Company | int, customer_ids: Collection[int] | None
              ) -> dict[int, list[Hold]]:
     """The active holds of each of ``customer_ids`` (None: every customer) that has one (one
-    query)."""
+    query), each on the customer it was put on."""
     out: dict[int, list[Hold]] = defaultdict(list)
     qs = CreditHold.objects.filter(company=company, released_at__isnull=True)
     if customer_ids is not None:
@@ -108,9 +115,40 @@ def holds_of(company: Company | int, customer_ids: Collection[int] | None
     return dict(out)
 
 
+def family_holds(company: Company | int, merged: dict[int, int],
+                 customer_ids: Collection[int] | None = None) -> dict[int, list[Hold]]:
+    """The holds that apply to each customer: its own and, while it is merged, those of its
+    family (docs/design/credit.md#merged-customers): a hold on an alias applies to its
+    survivor and the survivor's to its aliases, the oldest first. Keyed by every member of
+    a held family; one query for the holds, one for the codes of the other members only when
+    a merged customer is held."""
+    def head(cid: int) -> int:
+        return merged.get(cid, cid)
+
+    ids = None
+    if customer_ids is not None:
+        heads = {head(c) for c in customer_ids}
+        ids = heads | {a for a, s in merged.items() if s in heads}
+    own = holds_of(company, ids)
+    if not merged or not any(c in merged or c in merged.values() for c in own):
+        return own
+    codes = customer_codes(company, own)
+    by_family: dict[int, list[tuple[int, Hold]]] = defaultdict(list)
+    for cid, holds in own.items():
+        by_family[head(cid)].extend((cid, h) for h in holds)
+    out: dict[int, list[Hold]] = {}
+    for survivor, held in by_family.items():
+        family = [survivor, *(a for a, s in merged.items() if s == survivor)]
+        for member in family:
+            out[member] = [h if cid == member else replace(h, held_as=codes.get(cid, ""))
+                           for cid, h in sorted(held, key=lambda x: (x[1].since, x[0]))]
+    return out
+
+
 def on_hold(company: Company | int, customer_id: int) -> list[Hold]:
-    """The active holds of a customer, oldest first (empty: not on hold)."""
-    return holds_of(company, [customer_id]).get(customer_id, [])
+    """The active holds that apply to a customer, oldest first (empty: not on hold): its own
+    and, while merged, its family's."""
+    return family_holds(company, survivors(company), [customer_id]).get(customer_id, [])
 
 
 # ---------------------------------------------------------------------------- limits
@@ -125,26 +163,31 @@ def limit_book(company: Company) -> dict[int, LimitRow]:
 
 
 def limit_for(company: Company, customer_id: int, settings: Settings | None = None,
-              book: dict[int, LimitRow] | None = None) -> Limit | None:
+              book: dict[int, LimitRow] | None = None,
+              merged: dict[int, int] | None = None) -> Limit | None:
     """The limit that covers ``customer``: its own, the nearest ancestor's (a group limit,
     covering that ancestor and every customer under it), or the company default (covering
-    the customer alone). None: no limit at all."""
+    the customer alone). None: no limit at all. An alias is covered by its survivor's
+    (``merged``: alias -> survivor, read when not given)."""
     settings = settings or credit_settings(company)
     default = ((settings.default_limit, settings.currency)
                if settings.default_limit is not None else None)
     return resolve_limit(customer_id, book if book is not None else limit_book(company),
-                         default)
+                         default, merged if merged is not None else survivors(company))
 
 
 # ---------------------------------------------------------------------------- exposure
 def exposure_parts(company: Company, customer_ids: Collection[int], as_of: date,
-                   horizon_days: int) -> dict[int, dict[str, ExposureParts]]:
+                   horizon_days: int, merged: dict[int, int] | None = None
+                   ) -> dict[int, dict[str, ExposureParts]]:
     """Per customer and currency: open receivables (the balance on ``as_of``: open invoices
     less unapplied receipts and credits), accepted quotes not yet invoiced, and recurring
     invoices due within ``horizon_days`` after ``as_of`` and not yet issued. A fixed number
-    of queries for any number of customers."""
+    of queries for any number of customers. An alias's exposure is its survivor's: taken in
+    with the survivor and keyed by it (docs/design/credit.md#merged-customers)."""
     out: dict[int, dict[str, ExposureParts]] = defaultdict(lambda: defaultdict(ExposureParts))
-    ids = sorted(customer_ids)
+    merged = merged if merged is not None else survivors(company)
+    ids = _with_aliases(sorted(customer_ids), merged)
     for (cid, cur), amount in customer_balances(company, as_of=as_of,
                                                 customer_ids=ids).items():
         out[cid][cur] += ExposureParts(receivables=amount)
@@ -152,7 +195,8 @@ def exposure_parts(company: Company, customer_ids: Collection[int], as_of: date,
                                    status=QuoteStatus.ACCEPTED, invoice__isnull=True,
                                    decided_on__lte=as_of)
               .values("customer_id", "currency").annotate(s=Sum("total")).order_by()):
-        out[r["customer_id"]][r["currency"]] += ExposureParts(quotes=r["s"])
+        cid = merged.get(r["customer_id"], r["customer_id"])
+        out[cid][r["currency"]] += ExposureParts(quotes=r["s"])
     until = as_of + timedelta(days=horizon_days)
     schedules = (RecurringSchedule.objects.filter(company=company, customer_id__in=ids,
                                                   active=True)
@@ -162,7 +206,8 @@ def exposure_parts(company: Company, customer_ids: Collection[int], as_of: date,
         coming = due_count(schedule_rule(s), until) - issued
         if coming > 0:
             per = compute_invoice_totals(company, s.currency, schedule_lines(s)).total
-            out[s.customer_id][s.currency] += ExposureParts(recurring=coming * per)
+            cid = merged.get(s.customer_id, s.customer_id)
+            out[cid][s.currency] += ExposureParts(recurring=coming * per)
     return {cid: dict(parts) for cid, parts in out.items()}
 
 
@@ -183,11 +228,14 @@ class Rates:
 
 
 def exposure_in(company: Company, members: Collection[int], currency: str, as_of: date,
-                horizon_days: int, rates: Rates | None = None) -> ExposureParts:
-    """The exposure of ``members`` together, converted to ``currency`` at ``as_of``'s rates."""
+                horizon_days: int, rates: Rates | None = None,
+                merged: dict[int, int] | None = None) -> ExposureParts:
+    """The exposure of ``members`` (and their aliases) together, converted to ``currency``
+    at ``as_of``'s rates."""
     rates = rates or Rates(company, as_of)
     total = ExposureParts()
-    for by_currency in exposure_parts(company, members, as_of, horizon_days).values():
+    for by_currency in exposure_parts(company, members, as_of, horizon_days,
+                                      merged).values():
         for cur, p in by_currency.items():
             total += ExposureParts(rates.convert(p.receivables, cur, currency),
                                    rates.convert(p.quotes, cur, currency),
@@ -212,13 +260,24 @@ def customer_exposure(company: Company, code: str, as_of: date) -> dict[str, Any
     there is no limit). With a group limit the parts are the whole group's."""
     customer = _customer(company, code)
     settings = credit_settings(company)
-    limit = limit_for(company, customer.pk, settings)
+    merged = survivors(company)
+    limit = limit_for(company, customer.pk, settings, merged=merged)
     currency = limit.currency if limit else (customer.currency or company.base_currency)
-    members = limit.members if limit else (customer.pk,)
-    parts = exposure_in(company, members, currency, as_of, settings.horizon_days)
-    holds = on_hold(company, customer.pk)
+    members = limit.members if limit else (merged.get(customer.pk, customer.pk),)
+    parts = exposure_in(company, members, currency, as_of, settings.horizon_days,
+                        merged=merged)
+    holds = family_holds(company, merged, [customer.pk]).get(customer.pk, [])
+    survivor = (Customer.objects.filter(pk=customer.merged_into_id).values_list(
+        "code", flat=True).first() if customer.merged_into_id else None)
     return {
         "customer": customer.code, "as_of": as_of, "currency": currency,
+        # an alias is covered by its survivor's limit; its own stays on its record, shown
+        # here but neither applied nor summed while it is merged
+        "merged_into": survivor,
+        "own_limit_not_applied": (_money(customer.credit_limit, customer.currency
+                                         or company.base_currency)
+                                  if survivor and customer.credit_limit is not None
+                                  else None),
         "receivables": _money(parts.receivables, currency),
         "accepted_quotes": _money(parts.quotes, currency),
         "recurring_due": _money(parts.recurring, currency),
@@ -229,7 +288,8 @@ def customer_exposure(company: Company, code: str, as_of: date) -> dict[str, Any
         "limit_holder": limit.holder_code if limit and limit.holder_code else None,
         "group_members": len(members),
         "available": _money(limit.amount - parts.total, currency) if limit else None,
-        "on_hold": [{"source": h.source, "reason": h.reason} for h in holds],
+        "on_hold": [{"source": h.source, "reason": h.why(), "held_as": h.held_as or None}
+                    for h in holds],
     }
 
 
@@ -247,8 +307,9 @@ def limits_list(company: Company, code: str | None = None) -> dict[str, Any]:
         customers = sorted(((r.id, r.code) for r in book.values()
                             if r.credit_limit is not None), key=lambda x: x[1])
     rows = []
+    merged = survivors(company)
     for pk, c_code in customers:
-        limit = limit_for(company, pk, settings, book)
+        limit = limit_for(company, pk, settings, book, merged)
         rows.append({"customer": c_code,
                      "limit": _money(limit.amount, limit.currency) if limit else None,
                      "source": limit.source if limit else None,

@@ -22,6 +22,7 @@ from salesledger.apps.core.audit import audit
 from salesledger.apps.core.models import Capability, Company, Role
 from salesledger.apps.core.services import has_capability, require_capability, require_role
 from salesledger.apps.customers.models import Customer
+from salesledger.apps.customers.selectors import customer_family
 from salesledger.apps.customers.services import parse_credit_limit
 from salesledger.domain.credit_risk import Thresholds
 from salesledger.domain.errors import (
@@ -93,8 +94,10 @@ def credit_hold(*, actor: Actor, company: Company, customer_id: int, reason: str
 
 def credit_release(*, actor: Actor, company: Company, customer_id: int, reason: str,
                    source: str | None = None) -> None:
-    """Release a customer's hold from ``source``, or every hold (``None``). Releasing what is
-    not held changes nothing and writes nothing."""
+    """Release a customer's hold from ``source``, or every hold (``None``): the holds that
+    apply to it, so while it is merged those of its family too (a hold on an alias holds its
+    survivor: docs/design/credit.md#merged-customers). Releasing what is not held changes
+    nothing and writes nothing."""
     if source is not None and source not in HOLD_SOURCES:
         raise ValidationFailed(f"unknown hold source {source!r}; use "
                                f"{', '.join(sorted(HOLD_SOURCES))}", field="source")
@@ -105,18 +108,20 @@ def credit_release(*, actor: Actor, company: Company, customer_id: int, reason: 
         require_role(company, actor, Role.CLERK)
     with transaction.atomic():
         customer = _customer_locked(company, customer_id)
-        holds = CreditHold.objects.filter(company=company, customer=customer,
+        holds = CreditHold.objects.filter(company=company,
+                                          customer_id__in=customer_family(company, customer.pk),
                                           released_at__isnull=True)
         if source is not None:
             holds = holds.filter(source=source)
-        released = list(holds.order_by("pk").values_list("pk", "source"))
+        released = list(holds.order_by("pk").values_list("pk", "source", "customer__code"))
         if not released:
             return
         holds.update(released_at=timezone.now(), released_by=actor_row(actor),
                      release_reason=reason)
+        held_as = sorted({c for _, _, c in released if c != customer.code})
         audit(company, actor, "credit.release", "customer", customer.pk,
-              customer=customer.code, sources=[s for _, s in released], reason=reason,
-              holds=[pk for pk, _ in released])
+              customer=customer.code, sources=[s for _, s, _ in released], reason=reason,
+              holds=[pk for pk, _, _ in released], **({"held_as": held_as} if held_as else {}))
 
 
 # ---------------------------------------------------------------------------- signals

@@ -76,6 +76,9 @@ def customer_merge(*, actor: Actor, company: Company, alias: str, survivor: str,
         Customer.objects.filter(pk=a.pk).update(merged_into=s, merged_at=at)
         audit(company, actor, "customer.merge", "customer", a.pk, alias=a.code,
               survivor=s.code, survivor_id=s.pk, reason=reason)
+        events.publish(events.CustomerMerged(
+            company_id=company.pk, actor=actor, customer_id=a.pk, code=a.code,
+            survivor_id=s.pk, survivor_code=s.code))
     return Merged(alias=a.code, survivor=s.code, at=at, reason=reason)
 
 
@@ -98,4 +101,7 @@ def customer_unmerge(*, actor: Actor, company: Company, code: str, reason: str =
         audit(company, actor, "customer.unmerge", "customer", alias.pk, alias=code,
               survivor=survivor.code, survivor_id=survivor.pk, reason=reason,
               merged_at=alias.merged_at.isoformat() if alias.merged_at else None)
+        events.publish(events.CustomerUnmerged(
+            company_id=company.pk, actor=actor, customer_id=alias.pk, code=code,
+            survivor_id=survivor.pk, survivor_code=survivor.code))
     return Merged(alias=code, survivor=survivor.code, at=None, reason=reason)
