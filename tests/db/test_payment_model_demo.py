@@ -17,12 +17,14 @@ from salesledger.apps.credit.prediction import (
     backtest,
     default_probabilities,
     ledger_as_of,
+    model_default_probabilities,
     payment_model_latest,
     payment_model_train,
     payment_predictions,
     predict,
     train,
 )
+from salesledger.apps.credit.selectors import risk_scores
 from salesledger.apps.credit.tasks import JOB_PAYMENT_MODEL, payment_models_enqueue
 from salesledger.apps.interchange.demo import demo_load
 
@@ -72,9 +74,26 @@ def test_a_stored_model_is_used_and_trained_nightly(demo_company: Any, owner: An
     assert used.model is not None and used.model.pk == row.pk
     # a day before the model's is predicted by a model trained for that day, not this one
     assert payment_predictions(demo_company, as_of=day - timedelta(days=1)).model is None
+    # the risk class takes the stored model's default probability where it scores something
+    # open, its factor first; the customers with nothing open keep the behaviour's points
+    risks = risk_scores(demo_company, day)
+    chances = model_default_probabilities(demo_company, as_of=day)
+    assert chances and set(chances) < set(risks)
+    for cid, risk in risks.items():
+        if cid in chances:
+            assert (risk.basis, risk.default_probability) == ("model", round(chances[cid], 4))
+            assert risk.factors[0].startswith("the payment model gives a")
+        else:
+            assert risk.basis == "behaviour"
+    assert {r.basis for r in risks.values()} == {"model", "behaviour"}
+    # no model for a day before the stored one's (the risk never trains one)
+    assert model_default_probabilities(demo_company, as_of=day - timedelta(days=1)) is None
+    assert {r.basis for r in risk_scores(demo_company, day - timedelta(days=1)).values()} == {
+        "behaviour"}
     # bytes that are not what was written are never loaded
     PaymentModel.objects.filter(pk=row.pk).update(sha256="0" * 64)
     assert payment_model_latest(demo_company) is None
+    assert {r.basis for r in risk_scores(demo_company, day).values()} == {"behaviour"}
     # the worker's calendar enqueues one training a local day for a company with a model
     now = datetime(2026, 7, 1, 1, tzinfo=UTC)
     [job] = payment_models_enqueue(now=now)

@@ -24,6 +24,7 @@ from salesledger.domain.credit_risk import (
     nice_amount,
     payment_behaviour,
     peak_paid_on_time,
+    probability_score,
     risk_class,
     risk_score,
     suggest_limit,
@@ -115,6 +116,49 @@ def test_the_score_rises_with_every_factor_and_classes_follow_the_thresholds() -
 def test_the_default_probability_rises_with_the_score(a: float, b: float) -> None:
     lo, hi = sorted((a, b))
     assert 0 < default_probability(lo) <= default_probability(hi) < 1
+
+
+def test_the_models_probability_gives_the_score_and_class_and_leads_the_factors() -> None:
+    t = Thresholds()
+    late = payment_behaviour(as_of=D + timedelta(days=90), payments=[_paid(90, 100)])
+    by_points = risk_score(late, 0, t)
+    assert (by_points.risk_class, by_points.basis) == ("C", "behaviour")
+    # the model finds this late payer's open items safe: class A, whatever the points say
+    safe = risk_score(late, 0, t, model_probability=0.03)
+    assert (safe.risk_class, safe.basis, safe.default_probability) == ("A", "model", 0.03)
+    assert safe.factors[0] == ("the payment model gives a 3% chance that what it owes now "
+                               "ends more than 90 days late or written off")
+    assert safe.factors[1:] == by_points.factors  # what the model read, after it
+    # and a prompt payer whose open items it finds likely to default: class D
+    prompt = payment_behaviour(as_of=D + timedelta(days=90), payments=[_paid(20, 100)])
+    assert risk_score(prompt, 0, t, model_probability=0.9).risk_class == "D"
+    assert risk_score(prompt, 0, t, model_probability=1.0).score == 100
+    assert risk_score(prompt, 0, t, model_probability=0.0).score == 0
+
+
+@given(st.floats(0, 100))
+def test_the_models_score_is_the_curve_read_backwards(score: float) -> None:
+    # same scale: the thresholds mean the same default chance whichever gave the class
+    assert probability_score(default_probability(score)) == pytest.approx(score, abs=0.2)
+
+
+def test_an_alias_is_covered_by_its_survivors_limit_and_is_no_group_member() -> None:
+    # 4 (OWN) merged into 1 (GRP): covered by the group's limit, its own set aside
+    merged = {4: 1}
+    limit = resolve_limit(4, BOOK, None, merged)
+    assert limit is not None and (limit.holder_code, limit.members) == ("GRP", (1, 2, 3))
+    # 3 (LEAF, under SUB) merged into 4 (OWN): OWN's limit covers it; SUB's group loses it
+    merged = {3: 4}
+    own = resolve_limit(3, BOOK, None, merged)
+    assert own is not None and (own.holder_code, own.members, own.source) == (
+        "OWN", (4,), "customer")
+    group = resolve_limit(2, BOOK, None, merged)
+    assert group is not None and group.members == (1, 2)
+    # a group's parent merged into a customer: the group follows the survivor
+    book = {5: LimitRow(5, "NEW", 20_000, "EUR", None), 6: LimitRow(6, "OLD", None, "EUR", None),
+            7: LimitRow(7, "KID", None, "EUR", 6)}
+    kid = resolve_limit(7, book, None, {6: 5})
+    assert kid is not None and (kid.holder_code, kid.members) == ("NEW", (5, 7))
 
 
 def test_the_peak_counts_only_what_was_paid_by_its_due_date() -> None:

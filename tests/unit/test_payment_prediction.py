@@ -16,6 +16,8 @@ from salesledger.domain.payment_prediction import (
     mae_days,
     median_spread,
     not_before,
+    survival,
+    survived_spread,
     training_rows,
     within_days,
 )
@@ -62,6 +64,21 @@ def test_fallback_and_baseline() -> None:
     # an item open on the day is never expected on or before it
     assert not_before(date(2025, 6, 1), 10, D) == D + timedelta(days=1)
     assert not_before(date(2025, 6, 25), 10, D) == date(2025, 7, 5)
+
+
+def test_an_item_still_open_is_judged_by_the_delays_that_outlasted_it() -> None:
+    own, company = [-5, 0, 10, 20, 60], [1, 2, 3, 45, 90]
+    # not due yet (5 days to go): paying 5 days early is ruled out, the rest stand
+    assert survived_spread(own, company, -5).expected == 15
+    # 15 days overdue: only 20 and 60 outlasted it
+    assert survived_spread(own, company, 15).expected == 40
+    # later than any of its own: the company's that were later still
+    assert survived_spread(own, company, 70).expected == 90
+    # later than anyone's: every delay (the day after, once ``not_before`` has its say)
+    assert survived_spread(own, company, 100).expected == 10
+    # the features: days left by the median of the survivors, their share, the latest's
+    assert survival(own, 15) == (25.0, 0.4, 25.0)
+    assert survival(own, 60) == (-1.0, 0.0, -1.0)
 
 
 def _ledger(as_of: date) -> Ledger:

@@ -126,7 +126,12 @@ def cmd_credit_exposure(args: argparse.Namespace) -> int:
         return 0
     group = (f" (group {out['limit_holder']}, {out['group_members']} customers)"
              if out["limit_source"] == "group" else "")
-    kv([("customer", out["customer"]), ("as of", out["as_of"]),
+    merged = ([("merged into", out["merged_into"] + " (its exposure, limit and holds)")]
+              if out["merged_into"] else [])
+    if out["own_limit_not_applied"]:
+        merged.append(("own limit", _text(out["own_limit_not_applied"])
+                       + " (not applied while merged)"))
+    kv([("customer", out["customer"]), *merged, ("as of", out["as_of"]),
         ("open receivables", _text(out["receivables"])),
         ("accepted quotes", _text(out["accepted_quotes"])),
         (f"recurring, {out['horizon_days']} days", _text(out["recurring_due"])),
@@ -144,12 +149,13 @@ def _holds(args: argparse.Namespace, company: Any, code: str, verb: str) -> int:
 
     holds = on_hold(company, _customer_id(company, code))
     out = {"customer": code, "on_hold": [{"source": h.source, "reason": h.reason,
-                                          "since": h.since, "by": h.by} for h in holds]}
+                                          "since": h.since, "by": h.by,
+                                          "held_as": h.held_as or None} for h in holds]}
     if args.json:
         emit_json(out)
     elif holds:
         print(f"{code} {verb}; on hold: "
-              + "; ".join(f"{h.source} ({h.reason})" for h in holds))
+              + "; ".join(f"{h.source} ({h.why()})" for h in holds))
     else:
         print(f"{code} {verb}; not on hold")
     return 0

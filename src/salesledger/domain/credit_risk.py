@@ -8,8 +8,9 @@ large invoice paid late weighs more than a small one paid early. The trend compa
 
 The risk score (0 = safest, 100 = riskiest) adds up points for each factor, and every factor
 that adds points is said in words; the class is A to D by the company's thresholds. The
-default probability is a logistic curve of the score: transparent, monotone, and a stand-in
-for a model learned from the ledger (``credit predict``).
+default probability is a logistic curve of the score. Where a payment model was trained on
+the ledger (``credit predict``) and scores what the customer has open, its probability
+replaces the curve's and gives the score (the curve read backwards) and so the class.
 
 Suggested limits come from the peak exposure that was paid on time: the largest sum of
 invoices open at once that were all settled by their due dates.
@@ -139,6 +140,7 @@ class RiskScore:
     score: float  # 0..100, higher = riskier
     default_probability: float  # 0..1
     factors: list[str]
+    basis: str = "behaviour"  # "behaviour" (the points) | "model" (the payment model)
 
 
 def risk_class(score: float, thresholds: Thresholds) -> str:
@@ -157,9 +159,25 @@ def default_probability(score: float) -> float:
     return round(1 / (1 + math.exp(-(0.06 * score - 4))), 4)
 
 
-def risk_score(behaviour: Behaviour, exposure: int, thresholds: Thresholds) -> RiskScore:
+def probability_score(probability: float) -> float:
+    """The score whose ``default_probability`` is ``probability`` (the logistic curve read
+    backwards, 0 to 100): a probability from the payment model lands on the same scale, so
+    the class thresholds mean the same default chance whichever gave it (B from about 8 %,
+    C from 27 %, D from 62 % with the default thresholds)."""
+    p = min(max(probability, 1e-6), 1 - 1e-6)
+    return round(min(100.0, max(0.0, (math.log(p / (1 - p)) + 4) / 0.06)), 1)
+
+
+def risk_score(behaviour: Behaviour, exposure: int, thresholds: Thresholds,
+               model_probability: float | None = None) -> RiskScore:
     """Points for each factor, capped at 100; ``exposure`` in base minor units (what is
-    overdue weighs by its share of it)."""
+    overdue weighs by its share of it).
+
+    With ``model_probability`` (the payment model's chance that what the customer has open
+    defaults, docs/design/payment-prediction.md), that probability is the default
+    probability and gives the score and the class; it is the first factor, and the
+    behaviour's factors follow it as what the model read (their points no longer add up
+    to the score)."""
     b = behaviour
     points: list[tuple[float, str]] = []
     if b.payments == 0:
@@ -191,6 +209,12 @@ def risk_score(behaviour: Behaviour, exposure: int, thresholds: Thresholds) -> R
     factors = [text for p, text in sorted(points, key=lambda x: -x[0]) if p > 0]
     if not factors:
         factors = ["pays on time"]
+    if model_probability is not None:
+        p = min(max(model_probability, 0.0), 1.0)
+        score = probability_score(p)
+        factors = [f"the payment model gives a {p:.0%} chance that what it owes now ends "
+                   "more than 90 days late or written off", *factors]
+        return RiskScore(risk_class(score, thresholds), score, round(p, 4), factors, "model")
     return RiskScore(risk_class(score, thresholds), score, default_probability(score), factors)
 
 

@@ -26,9 +26,10 @@ DEFAULT_DAYS = 90
 # A customer with fewer settled items than this is predicted from its median delay.
 MIN_HISTORY = 3
 # Training rows are taken on days at least this long before the cut, so that what was open
-# then has had time to be settled (or to default) by the cut: nearer days would keep only
-# the items paid quickly.
-HORIZON_DAYS = 120
+# then has mostly had time to be settled (or to default) by the cut: nearer days would keep
+# only the items paid quickly, farther ones lose the latest habits (120 days was tried:
+# docs/design/payment-prediction.md).
+HORIZON_DAYS = 60
 # Month ends after its issue at which an open item is seen again in training, at most.
 MAX_SNAPSHOTS = 6
 RECENT = 5  # the customer's latest delays that make its recent habit
@@ -40,6 +41,8 @@ FEATURES = (
     "open_items", "open_overdue", "disputes", "e_invoicing",
     "last_delay", "weighted_delay", "habit_days_left", "habit_month", "days_since_paid",
     "days_since_part_paid", "oldest_open_overdue",
+    "survived_left", "survived_share", "survived_recent_left", "late_items",
+    "open_disputed", "expected_left",
 )
 WEIGHT = 0.3  # of the latest delay in the customer's exponentially weighted delay
 
@@ -148,6 +151,7 @@ class Ledger:
             weighted = float(d) if k == 0 else WEIGHT * d + (1 - WEIGHT) * weighted
         payer = self.payers.get(item.customer)
         since = payer.since if payer else item.issue_date
+        survived = survival(past, (day - item.due_date).days)
         return [
             math.log1p(max(item.amount, 0)),
             math.log((item.amount + 1) / (usual + 1)),
@@ -176,7 +180,36 @@ class Ledger:
             float((day - item.part_paid_on).days)
             if item.part_paid_on is not None and item.part_paid_on <= day else -1.0,
             float(max(((day - i.due_date).days for i in open_now), default=0)),
+            *survived,
+            float(sum(1 for d in past if d > 7)),
+            float(sum(1 for i in open_now if i.disputed)),
+            expected_left(item, day, weighted if past else None, survived,
+                          len(past)),
         ]
+
+
+def expected_left(item: Item, day: date, delay: float | None,
+                  survived: tuple[float, float, float], history: int) -> float:
+    """The days left that the model corrects: the median days left of the customer's own
+    delays longer than what the item is already overdue, when at least ``MIN_HISTORY`` of
+    them were (``survival``), else its habit (``habit_left``)."""
+    left, share, _ = survived
+    if left >= 0 and share * history >= MIN_HISTORY:
+        return max(1.0, left)
+    return habit_left(item, day, delay)
+
+
+def survival(past: Sequence[int], overdue: int) -> tuple[float, float, float]:
+    """What the customer's own history says of an item still open ``overdue`` days after its
+    due date (negative: not due yet): the median days left among its past delays longer
+    than that (the items that had also not been paid by then), the share of its delays that
+    were, and the same median over its latest ``RECENT * 2`` such delays. -1 when none
+    survived (an item later than any the customer ever paid)."""
+    left = [d - overdue for d in past if d > overdue]
+    if not left:
+        return -1.0, 0.0, -1.0
+    return (float(median(left)), len(left) / len(past),
+            float(median(left[-RECENT * 2:])))
 
 
 def habit_left(item: Item, day: date, delay: float | None) -> float:
@@ -255,6 +288,21 @@ def median_spread(own: Sequence[int], company: Sequence[int]) -> Spread:
     if not values:
         return Spread(0.0, 0.0, 0.0)
     return Spread(quantile(values, 0.5), quantile(values, 0.1), quantile(values, 0.9))
+
+
+def survived_spread(own: Sequence[int], company: Sequence[int], overdue: int) -> Spread:
+    """``median_spread`` of the delays longer than ``overdue`` (the days an item open on a day
+    is already past its due date; negative when not yet due): an item still open has not
+    been paid by then, so only the delays that outlasted it say when it will be. The
+    customer's, however few; the company's when none of the customer's did; every delay when
+    none at all did (an item later than any ever paid: the day after, by ``not_before``)."""
+    mine = [d for d in own if d > overdue]
+    if mine:
+        return median_spread(mine, [])
+    theirs = [d for d in company if d > overdue]
+    if theirs:
+        return median_spread([], theirs)
+    return median_spread(own, company)
 
 
 def not_before(due: date, delay: float, day: date) -> date:

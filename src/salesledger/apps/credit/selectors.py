@@ -56,6 +56,7 @@ from salesledger.domain.recurrence import due_count
 from salesledger.money import EXPONENTS, Money
 
 from .models import CreditHold, CreditSettings, CreditSignal, SignalKind
+from .prediction import model_default_probabilities
 
 __all__ = ["Hold", "RiskScore", "on_hold", "risk_scores"]
 
@@ -433,7 +434,10 @@ def _risks(company: Company, as_of: date, customer_ids: Collection[int] | None
             company, as_of=as_of, customer_ids=customer_ids).items():
         exposure[cid] += rates.convert(amount, cur, base)
     thresholds = credit_settings(company).thresholds
-    return {cid: (risk_score(b, exposure.get(cid, 0), thresholds), b)
+    # the stored payment model's default probabilities, where there is one for the day
+    chances = model_default_probabilities(company, as_of=as_of,
+                                          customer_ids=customer_ids) or {}
+    return {cid: (risk_score(b, exposure.get(cid, 0), thresholds, chances.get(cid)), b)
             for cid, b in behaviours.items()}
 
 
@@ -447,6 +451,7 @@ def risk_list(company: Company, as_of: date, code: str | None = None) -> list[di
         s, b = risks[cid]
         rows.append({"customer": names[cid], "risk_class": s.risk_class, "score": s.score,
                      "default_probability": s.default_probability, "factors": s.factors,
+                     "basis": s.basis,
                      "behaviour": behaviour_json(b, company.base_currency)})
     return rows
 

@@ -66,6 +66,9 @@ def test_risk_ranks_late_payers_above_prompt_ones_with_factors_in_words(company,
     assert any("overdue now, the oldest by 70 days" in f for f in scores["C003"].factors)
     for s in scores.values():
         assert 0 <= s.score <= 100 and 0 < s.default_probability < 1
+        # no payment model stored: the points of behaviour give the class (the model's
+        # side: tests/db/test_payment_model_demo.py)
+        assert s.basis == "behaviour"
 
 
 def test_signals_from_collections_raise_the_risk(company, books, customer):
