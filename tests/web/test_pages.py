@@ -203,9 +203,10 @@ def test_each_page_costs_a_bounded_number_of_queries(
     client = as_user(books["owner"])
     number = books["first"].number
     budgets = {f"/c/acme/?as_of={AS_OF}": 12, "/c/acme/customers/?q=a&sort=name": 8,
-               # the customer's page reads its credit too (limit, exposure, holds) and its
-               # timeline (collections: eight queries)
-               f"/c/acme/customers/C001/?as_of={AS_OF}": 40, "/c/acme/invoices/?overdue=1": 8,
+               # the customer's page reads its credit too (limit, exposure, holds, and the
+               # merged customers credit reads through) and its timeline (collections: eight
+               # queries)
+               f"/c/acme/customers/C001/?as_of={AS_OF}": 41, "/c/acme/invoices/?overdue=1": 8,
                f"/c/acme/invoices/{number}": 20}
     for url, budget in budgets.items():
         with django_assert_max_num_queries(budget):
