@@ -64,6 +64,10 @@ BASE = FEATURES.index("habit_days_left")
 # worker (several threads on a busy machine were a hundred times slower, not faster).
 THREADS = 1
 RECENCY_HALF_LIFE = 365  # days
+# Settled items a customer needs for the model to date its items (below: the median fallback
+# of the delays that outlasted the item). 0: the model dates every item. 3 was measured too
+# (docs/design/payment-prediction.md#the-figures): better on one ledger, worse on two.
+MODEL_MIN_HISTORY = 0
 # The quantile regressions' trees.
 ROUNDS = 300
 LEARNING_RATE = 0.05
@@ -233,7 +237,7 @@ def predict(ledger: Ledger, model: Trained | None, items: list[Item] | None = No
         own = ledger.delays(it.customer, day)
         pd = probabilities.get(it.id, _history_default_share(ledger, it.customer, day,
                                                              company_pd))
-        if it.id in by_model:
+        if it.id in by_model and len(own) >= MODEL_MIN_HISTORY:
             low, mid, high = by_model[it.id]
             dates = [day + timedelta(days=max(1, round(v))) for v in (mid, low, high)]
             out.append(Prediction(it, dates[0], dates[1], dates[2], pd, "model"))
