@@ -5,6 +5,7 @@ by an edit or a confirmation, and duplicate candidates read from the books."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
@@ -34,9 +35,15 @@ def codes(rows):
     return [r["code"] for r in rows]
 
 
+def day_of(company, moment=None):
+    """The company's day at ``moment`` (now by default): the review list counts in the
+    company's time zone, so a test must too (23:00 UTC is already tomorrow in Paris)."""
+    return timezone.localtime(moment or timezone.now(), ZoneInfo(company.time_zone)).date()
+
+
 def test_records_not_confirmed_within_the_period_are_listed_by_as_of(company, owner,
                                                                       make_customer):
-    today = timezone.now().date()
+    today = day_of(company)
     for code in ("C1", "C2", "C3"):
         make_customer(code)
     customer_verify(actor=owner, company=company, code="C2",
@@ -72,9 +79,9 @@ def test_confirming_or_editing_stamps_the_record_with_when_and_who(company, owne
     c2 = Customer.objects.get(code="C1")
     assert c2.verified_at >= c.verified_at and c2.verified_by == owner
     later = timezone.now() + timedelta(days=61)
-    assert codes(review_list(company, as_of=later.date())) == ["C1"]
+    assert codes(review_list(company, as_of=day_of(company, later))) == ["C1"]
     customer_verify(actor=owner, company=company, code="C1", at=later)
-    assert review_list(company, as_of=later.date()) == []
+    assert review_list(company, as_of=day_of(company, later)) == []
 
 
 def test_a_doubtful_address_lists_the_customer_and_an_edit_or_a_confirmation_clears_it(
@@ -92,7 +99,7 @@ def test_a_doubtful_address_lists_the_customer_and_an_edit_or_a_confirmation_cle
     [event] = events(company, seq)
     assert (event.action, event.data["emails"], event.data["communication"]) == (
         "customer.email_doubtful", marked, 7)
-    today = timezone.now().date()
+    today = day_of(company)
     [row] = review_list(company, as_of=today)  # doubtful: due now, whatever its age
     assert row["code"] == "C1"
     assert row["doubtful_emails"] == ["info@dupont.example", "anne@dupont.example"]
