@@ -12,8 +12,11 @@ from hypothesis import strategies as st
 from salesledger.domain.cash_matching import (
     Candidates,
     Customer,
+    digit_insertions,
     Line,
+    LineDecision,
     OpenInvoice,
+    Proposal,
     Tolerance,
     name_key,
     name_score,
@@ -23,6 +26,7 @@ from salesledger.domain.cash_matching import (
     propose,
     rf_references,
     subset_sums,
+    widen,
 )
 
 DAY = date(2025, 3, 20)
@@ -154,3 +158,41 @@ def test_a_rejected_proposal_is_never_made_again() -> None:
 
 def test_normalize() -> None:
     assert normalize(" inv-2025/42 ") == "INV202542"
+
+
+def test_widen_suggests_what_the_amount_and_a_near_number_point_to_never_sure() -> None:
+    # a payer nobody knows, no reference: the invoices of any customer the amount pays
+    only = inv(1, "INV2025-00042", 12000, customer=2)
+    c = books(only, tolerance=Tolerance(500, 2.0))
+    line = Line(1, DAY, 12000, "EUR", name="Someone Holding", text="on behalf of")
+    d = propose(line, c)
+    assert d.proposals == ()
+    c.by_amount[1] = [only]
+    [p] = widen(line, c, d).proposals
+    assert p.customer_id == 2 and p.allocations == (("INV2025-00042", 12000),)
+    assert p.confidence < 0.5 and "the only open invoice of that amount" in p.evidence[0]
+    # two of that amount: both suggested, each less; one it pays short within the tolerance
+    twin, short = inv(2, "INV2025-00043", 12000), inv(3, "INV2025-00050", 12200)
+    c.by_amount[1] = [only, twin, short]
+    ps = widen(line, c, d).proposals
+    assert {p.allocations[0][0] for p in ps[:2]} == {"INV2025-00042", "INV2025-00043"}
+    assert ps[2].allocations == (("INV2025-00050", 12000),)
+    assert ps[0].confidence == ps[1].confidence > ps[2].confidence and ps[2].write_off
+    # a number one digit off, of a customer the payer is not known as
+    c.by_amount[1], c.near_numbers[1] = [], [short]
+    [p] = widen(Line(1, DAY, 12200, "EUR", text="INV2025-0050"), c, d).proposals
+    assert p.allocations == (("INV2025-00050", 12200),) and "one digit off" in p.evidence[0]
+    # the line's own proposals first when stronger; rejected ones never come back
+    mine = Proposal(1, (("A1", 12000),), 0.6, ("counterparty name matches (88%)",))
+    d2 = LineDecision(1, "proposals", (mine,))
+    c.by_amount[1], c.near_numbers[1] = [only], []
+    assert widen(line, c, d2).proposals[0] == mine
+    assert widen(line, c, d2, rejected=[p.signature() for p in widen(line, c, d).proposals]
+                 ).proposals == (mine,)
+    assert widen(Line(1, DAY, -12000, "EUR"), c, LineDecision(1, "other")).proposals == ()
+
+
+def test_digit_insertions_undo_a_dropped_digit() -> None:
+    assert "INV202500042" in digit_insertions("INV20250042")
+    assert all(len(k) == 12 for k in digit_insertions("INV20250042"))
+    assert "INV20250042" not in digit_insertions("INV20250042")

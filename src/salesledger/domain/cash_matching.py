@@ -98,6 +98,11 @@ class Candidates:
     # line -> (customer, rule name): the payer a user's bank rule names
     ruled: dict[int, tuple[int, str]] = field(default_factory=dict)
     tolerance: Tolerance = Tolerance()
+    # Read only for the lines going to review (``widen``), line -> open invoices: of any
+    # customer, those the line's amount pays exactly or short within the tolerance; and those
+    # whose number is one digit off a number in the line's text.
+    by_amount: dict[int, list[OpenInvoice]] = field(default_factory=dict)
+    near_numbers: dict[int, list[OpenInvoice]] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------------------- outputs
@@ -196,6 +201,17 @@ def digit_variants(key: str) -> set[str]:
     return out
 
 
+def digit_insertions(key: str) -> set[str]:
+    """What ``key`` was before one of its digits was dropped: a digit added next to each of
+    its digits (the other half of :func:`digit_variants`, for a lookup by number)."""
+    out: set[str] = set()
+    for i in range(len(key) + 1):
+        if (i > 0 and key[i - 1].isdigit()) or (i < len(key) and key[i].isdigit()):
+            out.update(key[:i] + d + key[i:] for d in "0123456789")
+    out.discard(key)
+    return out
+
+
 def near_number(number_key: str, text_keys: Sequence[str]) -> bool:
     """Whether the text holds the invoice number with one digit dropped or added, or two
     neighbouring digits swapped, the letters kept (a digit changed is not enough: the
@@ -252,6 +268,7 @@ def name_tokens(key: str) -> set[str]:
 
 # ---------------------------------------------------------------------------- amounts
 
+NOTHING_FITS = 0.35
 MAX_SUBSET_ITEMS = 24  # open invoices of one customer searched for a combination
 MAX_SUBSET_SIZE = 8
 MAX_SUBSET_STEPS = 50_000
@@ -381,9 +398,10 @@ def fit_customer(amount: int, day: date, invoices: Sequence[OpenInvoice], tolera
             out.append((0.85, ((short[0].number, amount),), "short of one invoice by an amount "
                         "within the write-off tolerance", True))
     if not out and invoices:
-        # nothing fits: paid on account of the oldest, for a clerk to judge
+        # nothing fits: paid on account of the oldest, for a clerk to judge (seldom what
+        # the payer meant: below an amount that fits some customer's invoice, in ``widen``)
         _, allocs, how, _ = fit_invoices(amount, day, invoices, Tolerance())
-        out.append((0.5, allocs, f"no amount fits ({how}); oldest first", False))
+        out.append((NOTHING_FITS, allocs, f"no amount fits ({how}); oldest first", False))
     out.sort(key=lambda o: -o[0])
     return out
 
@@ -513,3 +531,63 @@ def match_lines(lines: Sequence[Line], candidates: Candidates, *,
     pre = tuple(prefixes)
     return [propose(line, candidates, prefixes=pre, rejected=rejected(line.id))
             for line in lines]
+
+
+# ---------------------------------------------------------------------------- wider, weaker
+
+# Below the lowest auto-apply threshold a company can set (0.5): what ``widen`` finds is a
+# suggestion for a clerk, never applied, whatever the setting.
+WIDE_CEILING = 0.49
+WIDE_NEAR_NUMBER = 0.9  # an invoice number one digit off, for someone the payer is not known as
+WIDE_AMOUNT = 0.8  # the only open invoice of the ledger of exactly that amount
+WIDE_SHORT = 0.6  # the only one the amount pays short within the tolerance (and none exactly)
+
+
+def widen(line: Line, c: Candidates, decision: LineDecision, *, rejected: Iterable[str] = (),
+          limit: int = 3) -> LineDecision:
+    """More suggestions for a line going to review, from weaker evidence the banking app
+    reads for such lines alone (``Candidates.near_numbers`` and ``by_amount``): an invoice
+    whose number is one digit off a number in the text, whoever it is of; an open invoice of
+    any customer that the amount pays exactly, or short within the tolerance, shared among
+    the invoices that fit alike. Their confidence is that strength times ``WIDE_CEILING``,
+    ranked with the line's own proposals; the best ``limit`` are kept."""
+    if decision.kind == "other" or line.amount <= 0:
+        return decision
+    seen = set(rejected) | {p.signature() for p in decision.proposals}
+    extra: list[Proposal] = []
+
+    def add(p: Proposal) -> None:
+        if p.signature() not in seen:
+            seen.add(p.signature())
+            extra.append(p)
+
+    for inv in c.near_numbers.get(line.id, ()):
+        if inv.currency != line.currency:
+            continue
+        fit, allocs, how, write_off = fit_invoices(line.amount, line.day, [inv], c.tolerance)
+        add(Proposal(inv.customer_id, allocs, round(WIDE_CEILING * WIDE_NEAR_NUMBER * fit, 4),
+                     (f"invoice number {inv.number} is one digit off a number in the text",
+                      how), write_off))
+    same = [i for i in c.by_amount.get(line.id, ()) if i.currency == line.currency]
+    exact = sorted((i for i in same if i.open == line.amount),
+                   key=lambda i: (i.due_date, i.number))
+    short = sorted((i for i in same if c.tolerance.allows(i.open - line.amount, i.total)),
+                   key=lambda i: (i.open - line.amount, i.due_date, i.number))
+    # the invoices that fit share the belief: an exact fit weighs three times a short one
+    # (most payments are exact)
+    weight = 3 * len(exact) + len(short)
+    for inv in exact:
+        alone = " (the only open invoice of that amount)" if len(exact) == 1 else \
+            f" (one of {len(exact)} open invoices of that amount)"
+        add(Proposal(inv.customer_id, ((inv.number, inv.open),),
+                     round(WIDE_CEILING * WIDE_AMOUNT * 3 / weight, 4),
+                     (f"amount equals open invoice {inv.number}{alone}",)))
+    for inv in short:
+        add(Proposal(inv.customer_id, ((inv.number, line.amount),),
+                     round(WIDE_CEILING * WIDE_SHORT / weight, 4),
+                     (f"amount is short of open invoice {inv.number} by an amount within "
+                      "the write-off tolerance",), True))
+    if not extra:
+        return decision
+    ranked = sorted((*decision.proposals, *extra), key=lambda p: (-p.confidence, p.signature()))
+    return LineDecision(decision.line_id, decision.kind, tuple(ranked[:limit]), ())

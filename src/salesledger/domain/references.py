@@ -6,9 +6,11 @@ without guessing from free text. ISO 11649 writes it ``RF`` + two check digits +
 letters and digits; the check digits are ISO 7064 MOD 97-10 over the reference followed by
 ``RF`` and ``00`` (the same scheme as the IBAN), so that a mistyped character is detected.
 
-python-stdnum validates such references (``stdnum.iso11649``) but does not compute them;
-``creditor_reference`` does, with stdnum's MOD 97-10, and every reference it returns is
-checked by stdnum's validator.
+python-stdnum validates such references (``stdnum.iso11649``) but does not compute them.
+``creditor_reference`` and ``is_creditor_reference`` compute the MOD 97-10 here, in one
+integer operation: bank matching turns every number-like word of a statement's text into the
+reference it would have (tens of thousands per statement), where stdnum's character-by-
+character loop was a third of the matching time. The tests check both against stdnum's.
 
 The reference part is derived from the document number, which is unique within a company:
 its letters and digits, upper-cased (``INV2025-00042`` gives ``RF..INV202500042``), so that a
@@ -23,7 +25,6 @@ import hashlib
 import re
 
 from stdnum import iso11649
-from stdnum.iso7064 import mod_97_10
 
 MAX_REFERENCE = 21  # characters after "RF" and the check digits
 _NOT_ALNUM = re.compile(r"[^A-Z0-9]")
@@ -43,18 +44,29 @@ def reference_part(number: str) -> str:
     return "".join(digits)
 
 
+_DIGITS = str.maketrans({ch: str(n) for n, ch in enumerate(_BASE36) if n >= 10})
+_SEPARATORS = re.compile(r"[ \-.,/:]")
+_REFERENCE = re.compile(r"RF[0-9]{2}[A-Z0-9]{1,21}")
+
+
+def _mod97(text: str) -> int:
+    """ISO 7064 MOD 97-10 of upper-case letters and digits: letters as 10..35."""
+    return int(text.translate(_DIGITS)) % 97
+
+
 def creditor_reference(number: str) -> str:
     """The ISO 11649 reference of a document number, e.g. ``RF41INV202500042``."""
     if not number.strip():
         raise ValueError("a creditor reference needs a document number")
     part = reference_part(number)
-    reference = "RF" + mod_97_10.calc_check_digits(part + "RF") + part
-    return str(iso11649.validate(reference))
+    return f"RF{98 - _mod97(part + 'RF00'):02d}{part}"
 
 
 def is_creditor_reference(text: str) -> bool:
-    """Whether ``text`` is a well-formed RF reference with correct check digits."""
-    return bool(iso11649.is_valid(text))
+    """Whether ``text`` is a well-formed RF reference with correct check digits (spaces,
+    dashes, dots, commas, slashes and colons allowed, any case)."""
+    compact = _SEPARATORS.sub("", text).upper().strip()
+    return bool(_REFERENCE.fullmatch(compact)) and _mod97(compact[4:] + compact[:4]) == 1
 
 
 def format_reference(reference: str) -> str:

@@ -15,6 +15,7 @@ skips the lines already applied: nothing is applied twice.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from datetime import date
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F, Max
+from django.db.models import F, Max, Q
 from rapidfuzz import fuzz, process
 
 from salesledger.apps.core.actors import Actor
@@ -49,6 +50,8 @@ from salesledger.domain.cash_matching import (
     OpenInvoice,
     Proposal,
     Tolerance,
+    digit_insertions,
+    digit_variants,
     match_lines,
     name_key,
     name_score,
@@ -56,6 +59,7 @@ from salesledger.domain.cash_matching import (
     normalize,
     number_keys,
     rf_references,
+    widen,
 )
 from salesledger.domain.errors import LedgerError, NotFound, ValidationFailed
 from salesledger.domain.receipts import ReceiptRequest
@@ -197,19 +201,31 @@ def candidates(company: Company, lines: Sequence[Line], prefixes: Sequence[str],
     customers.update(pk for found in c.names.values() for pk, _ in found)
     customers.update(Invoice.objects.filter(pk__in=list(named)).values_list(
         "customer_id", flat=True) if named else ())
-    by_invoice: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for chunk in _chunks(sorted(customers)):
-        for r in (Instalment.objects.filter(
-                company=company, customer_id__in=chunk, settled__lt=F("amount"),
-                invoice__kind=DocKind.INVOICE, invoice__status="posted")
-                .order_by("invoice_id", "seq")
-                .values("invoice_id", "invoice__number", "invoice__total", "customer_id",
-                        "currency", "amount", "settled", "due_date", "discount_date",
-                        "discount_amount")):
-            by_invoice[r["invoice_id"]].append(r)
+        for inv in _open_invoices(company, customer_id__in=chunk):
+            c.open_by_customer.setdefault(inv.customer_id, []).append(inv)
+            for key in named.get(inv.id, ()):
+                c.invoices_by_key.setdefault(key, []).append(inv)
+    _customers_read(c, customers)
+    return c
+
+
+def _open_invoices(company: Company, **where: Any) -> list[OpenInvoice]:
+    """The open invoices whose instalments meet ``where``, each with what its open
+    instalments still owe."""
+    by_invoice: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for r in (Instalment.objects.filter(
+            company=company, settled__lt=F("amount"), invoice__kind=DocKind.INVOICE,
+            invoice__status="posted", **where)
+            .order_by("invoice_id", "seq")
+            .values("invoice_id", "invoice__number", "invoice__total", "customer_id",
+                    "currency", "amount", "settled", "due_date", "discount_date",
+                    "discount_amount")):
+        by_invoice[r["invoice_id"]].append(r)
+    out = []
     for pk, rows in by_invoice.items():
         first = rows[0]
-        inv = OpenInvoice(
+        out.append(OpenInvoice(
             pk, first["invoice__number"], first["customer_id"], first["currency"],
             sum(r["amount"] - r["settled"] for r in rows), first["invoice__total"],
             min(r["due_date"] for r in rows),
@@ -217,15 +233,71 @@ def candidates(company: Company, lines: Sequence[Line], prefixes: Sequence[str],
                          and r["settled"] == 0),
             discount_date=min((r["discount_date"] for r in rows if r["discount_date"]),
                               default=None),
-            instalments=tuple(r["amount"] - r["settled"] for r in rows))
-        c.open_by_customer.setdefault(inv.customer_id, []).append(inv)
-        for key in named.get(pk, ()):
-            c.invoices_by_key.setdefault(key, []).append(inv)
-    for chunk in _chunks(sorted(customers)):
+            instalments=tuple(r["amount"] - r["settled"] for r in rows)))
+    return out
+
+
+def _customers_read(c: Candidates, ids: Iterable[int]) -> None:
+    wanted = sorted(set(ids) - set(c.customers))
+    for chunk in _chunks(wanted):
         c.customers.update((pk, Customer(pk, code, name)) for pk, code, name in
                            CustomerRow.objects.filter(pk__in=chunk).values_list(
                                "id", "code", "name"))
-    return c
+
+
+def wide_candidates(company: Company, lines: Sequence[Line], prefixes: Sequence[str],
+                    c: Candidates) -> None:
+    """What ``widen`` looks at, read for the lines going to review alone (a few of a
+    statement): the open invoices of any customer whose total is the line's amount or
+    above it by no more than the write-off tolerance (the index on invoice totals), and the
+    invoices whose number is one digit off (dropped, added, two neighbours swapped) a number
+    in the line's text that begins as the company's numbers do."""
+    paying = [li for li in lines if li.amount > 0]
+    if not paying:
+        return
+    slack = c.tolerance.amount
+    ids: set[int] = set()
+    for chunk in _chunks(paying, 200):
+        ranges = Q()
+        for li in chunk:
+            ranges |= Q(total__gte=li.amount, total__lte=li.amount + slack)
+        ids.update(Invoice.objects.filter(ranges, company=company, kind=DocKind.INVOICE,
+                                          status="posted").values_list("id", flat=True))
+    refs: dict[str, set[int]] = defaultdict(set)  # reference -> lines
+    written: dict[int, set[str]] = {}
+    for li in paying:
+        keys = number_keys(" ".join((li.creditor_reference, li.text)), prefixes)
+        written[li.id] = set(keys)
+        for key in keys:
+            if not any(key.startswith(p) for p in prefixes) or sum(
+                    ch.isdigit() for ch in key) < 4:
+                continue
+            for variant in digit_variants(key) | digit_insertions(key):
+                refs[_ref(variant)].add(li.id)
+    refs.pop("", None)
+    near: dict[int, set[int]] = defaultdict(set)  # invoice -> lines
+    for chunk in _chunks(sorted(refs)):
+        for pk, ref in Invoice.objects.filter(
+                company=company, payment_reference__in=chunk, kind=DocKind.INVOICE,
+                status="posted").values_list("id", "payment_reference"):
+            near[pk].update(refs[ref])
+    ids.update(near)
+    found = {inv.id: inv for chunk in _chunks(sorted(ids))
+             for inv in _open_invoices(company, invoice_id__in=chunk)}
+    by_open = sorted(found.values(), key=lambda inv: inv.open)
+    opens = [inv.open for inv in by_open]
+    for li in paying:
+        near_amount = by_open[bisect_left(opens, li.amount):bisect_right(opens, li.amount + slack)]
+        c.by_amount[li.id] = [inv for inv in near_amount if inv.open == li.amount or
+                              c.tolerance.allows(inv.open - li.amount, inv.total)]
+    for pk, line_ids in near.items():
+        inv = found.get(pk)
+        if inv is None:
+            continue
+        for line_id in line_ids:
+            if normalize(inv.number) not in written[line_id]:
+                c.near_numbers.setdefault(line_id, []).append(inv)
+    _customers_read(c, (inv.customer_id for inv in found.values()))
 
 
 def _ref(key: str) -> str:
@@ -291,6 +363,14 @@ def bank_match(*, actor: Actor, company: Company, auto_apply: bool = False,
             if r.rule.action == "customer" and r.customer_id is not None})
         decisions = match_lines(lines, c, prefixes=prefixes, rejected=lambda i: (
             matches[i].rejected if i in matches else ()))
+        # the lines going to review: more suggestions from weaker evidence, read for them
+        unsure = [n for n, d in enumerate(decisions) if d.kind != "other" and (
+            not d.proposals or d.proposals[0].confidence < limit)]
+        if unsure:
+            wide_candidates(company, [lines[n] for n in unsure], prefixes, c)
+            for n in unsure:
+                decisions[n] = widen(lines[n], c, decisions[n], rejected=(
+                    matches[lines[n].id].rejected if lines[n].id in matches else ()))
         returned = returns_proposed(company, rows)
         advice = advised(company, [r.pk for r in rows], {r.pk: r.currency for r in rows})
         sure: list[tuple[StatementLine, LineDecision]] = []
@@ -631,4 +711,4 @@ def _allocated(rc: Receipt) -> list[tuple[str, int]]:
 
 __all__ = ["LineResult", "apply_line", "auto_apply_threshold", "auto_apply_threshold_set",
            "apply_lines", "bank_confirm", "bank_match", "bank_reject", "bank_unmatch", "candidates",
-           "number_prefixes"]
+           "number_prefixes", "wide_candidates"]

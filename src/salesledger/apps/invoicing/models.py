@@ -138,6 +138,9 @@ class Invoice(ImmutableModel):
             # Bank matching finds invoices by their RF reference, and by the numbers in a
             # payment's text through the reference they give (banking/matching.py).
             models.Index(fields=["company", "payment_reference"], name="invoice_payment_ref"),
+            # Bank matching looks, for a payment that names no invoice and no known payer,
+            # for the invoices of its amount (banking/matching.py, ``wide_candidates``).
+            models.Index(fields=["company", "total"], name="invoice_total"),
         ]
 
     def __str__(self) -> str:
