@@ -12,12 +12,12 @@ from hypothesis import strategies as st
 from salesledger.domain.cash_matching import (
     Candidates,
     Customer,
-    digit_insertions,
     Line,
     LineDecision,
     OpenInvoice,
     Proposal,
     Tolerance,
+    digit_insertions,
     name_key,
     name_score,
     near_number,
