@@ -266,6 +266,47 @@ def name_tokens(key: str) -> set[str]:
     return out
 
 
+def _word_pairs(key: str) -> set[str]:
+    heads = sorted({w[:4] for w in key.split() if len(w) >= 3})
+    return {f"{a}|{b}" for n, a in enumerate(heads) for b in heads[n + 1:]}
+
+
+class NameIndex:
+    """The customers' name keys, indexed once for every line of a run: by each pair of their
+    words (first four letters, any order), and by each word and its first four letters.
+    ``pool`` gives the names a line's name is scored against: those sharing a pair of words
+    with it, and a word few names have (at most ``rare`` of them); only when there are none,
+    every name sharing a word. A name of common words (a small vocabulary makes many) is so
+    compared with hundreds of names, not with tens of thousands; one word misspelt leaves
+    the pairs of the others."""
+
+    def __init__(self, names: Iterable[tuple[int, str]]) -> None:
+        self.keys: dict[int, str] = {}
+        self.words: dict[str, list[int]] = {}
+        self.pairs: dict[str, list[int]] = {}
+        for pk, name in names:
+            key = name_key(name)
+            self.keys[pk] = key
+            for t in name_tokens(key):
+                self.words.setdefault(t, []).append(pk)
+            for pair in _word_pairs(key):
+                self.pairs.setdefault(pair, []).append(pk)
+        self.rare = max(50, len(self.keys) // 100)
+
+    def pool(self, key: str) -> dict[int, str]:
+        ids: set[int] = set()
+        for pair in _word_pairs(key):
+            ids.update(self.pairs.get(pair, ()))
+        tokens = name_tokens(key)
+        for t in tokens:
+            if len(self.words.get(t, ())) <= self.rare:
+                ids.update(self.words.get(t, ()))
+        if not ids:
+            for t in tokens:
+                ids.update(self.words.get(t, ()))
+        return {pk: self.keys[pk] for pk in ids}
+
+
 # ---------------------------------------------------------------------------- amounts
 
 NOTHING_FITS = 0.35

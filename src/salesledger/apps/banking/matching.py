@@ -47,6 +47,7 @@ from salesledger.domain.cash_matching import (
     Customer,
     Line,
     LineDecision,
+    NameIndex,
     OpenInvoice,
     Proposal,
     Tolerance,
@@ -55,7 +56,6 @@ from salesledger.domain.cash_matching import (
     match_lines,
     name_key,
     name_score,
-    name_tokens,
     normalize,
     number_keys,
     rf_references,
@@ -134,10 +134,18 @@ def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]
         yield items[i:i + size]
 
 
+def customer_names(company: Company) -> NameIndex:
+    """The company's customers' names, indexed for the lines' names: read once per run."""
+    return NameIndex(CustomerRow.objects.filter(company=company).values_list(
+        "id", "name").iterator(chunk_size=5000))
+
+
 def candidates(company: Company, lines: Sequence[Line], prefixes: Sequence[str],
-               ruled: dict[int, tuple[int, str]] | None = None) -> Candidates:
+               ruled: dict[int, tuple[int, str]] | None = None,
+               names: NameIndex | None = None) -> Candidates:
     """What the database holds for ``lines``: a handful of queries per 2,000 lines.
-    ``ruled``: the payer the user's bank rules name, per line."""
+    ``ruled``: the payer the user's bank rules name, per line; ``names``: the customers'
+    names indexed (read here when not given)."""
     c = Candidates()
     c.ruled = dict(ruled or {})
     tol = settlement_settings(company).tolerance
@@ -169,29 +177,15 @@ def candidates(company: Company, lines: Sequence[Line], prefixes: Sequence[str],
             company=company, iban__in=chunk).values_list("iban", "customer_id"))
         c.learned_iban.update(PayerIban.objects.filter(
             company=company, iban__in=chunk).values_list("iban", "customer_id"))
-    # 3. the names: the customers' names indexed by word, the lines' scored against those
-    # sharing a word or its first four letters
+    # 3. the names, scored against the customers' names the index pools for each
     wanted = {li.id: name_key(li.name) for li in paying if li.name}
     if wanted:
-        index: dict[str, list[int]] = defaultdict(list)
-        keys: dict[int, str] = {}
-        needed = set().union(*(name_tokens(k) for k in wanted.values()))
-        for pk, name in CustomerRow.objects.filter(company=company).values_list(
-                "id", "name").iterator(chunk_size=5000):
-            key = name_key(name)
-            hit = False
-            for t in name_tokens(key):
-                if t in needed:
-                    index[t].append(pk)
-                    hit = True
-            if hit:
-                keys[pk] = key
+        index = names if names is not None else customer_names(company)
         for line_id, key in wanted.items():
-            pool = {pk: keys[pk] for t in name_tokens(key) for pk in index.get(t, ())}
             # rapidfuzz's own loop keeps the ten closest by token-set ratio (never below
             # the name score, but for word order); those are scored as the matcher does
-            near = process.extract(key, pool, scorer=fuzz.token_set_ratio, limit=10,
-                                   score_cutoff=NAME_MIN_SCORE - 5)
+            near = process.extract(key, index.pool(key), scorer=fuzz.token_set_ratio,
+                                   limit=10, score_cutoff=NAME_MIN_SCORE - 5)
             scored = [(pk, name_score(key, name)) for name, _, pk in near]
             c.names[line_id] = sorted([x for x in scored if x[1] >= NAME_MIN_SCORE],
                                       key=lambda x: -x[1])[:3]
@@ -355,12 +349,15 @@ def bank_match(*, actor: Actor, company: Company, auto_apply: bool = False,
     matches = {m.line_id: m for m in LineMatch.objects.filter(
         company=company, line_id__in=[r.pk for r in pending])} if pending else {}
     results: list[LineResult] = []
+    index: NameIndex | None = None
     for rows in _chunks(pending, chunk):
         lines = [_line(r) for r in rows]
         by_rule = rules_for(company, rows)
+        if index is None and any(li.name and li.amount > 0 for li in lines):
+            index = customer_names(company)
         c = candidates(company, lines, prefixes, ruled={
             pk: (r.customer_id, r.rule.name) for pk, r in by_rule.items()
-            if r.rule.action == "customer" and r.customer_id is not None})
+            if r.rule.action == "customer" and r.customer_id is not None}, names=index)
         decisions = match_lines(lines, c, prefixes=prefixes, rejected=lambda i: (
             matches[i].rejected if i in matches else ()))
         # the lines going to review: more suggestions from weaker evidence, read for them
