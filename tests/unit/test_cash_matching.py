@@ -172,12 +172,17 @@ def test_widen_suggests_what_the_amount_and_a_near_number_point_to_never_sure() 
     assert p.customer_id == 2 and p.allocations == (("INV2025-00042", 12000),)
     assert p.confidence < 0.5 and "the only open invoice of that amount" in p.evidence[0]
     # two of that amount: both suggested, each less; one it pays short within the tolerance
+    # only when none is paid exactly, and few are near
     twin, short = inv(2, "INV2025-00043", 12000), inv(3, "INV2025-00050", 12200)
     c.by_amount[1] = [only, twin, short]
     ps = widen(line, c, d).proposals
-    assert {p.allocations[0][0] for p in ps[:2]} == {"INV2025-00042", "INV2025-00043"}
-    assert ps[2].allocations == (("INV2025-00050", 12000),)
-    assert ps[0].confidence == ps[1].confidence > ps[2].confidence and ps[2].write_off
+    assert {p.allocations[0][0] for p in ps} == {"INV2025-00042", "INV2025-00043"}
+    assert ps[0].confidence == ps[1].confidence < p.confidence
+    c.by_amount[1] = [short]
+    [p] = widen(line, c, d).proposals
+    assert p.allocations == (("INV2025-00050", 12000),) and p.write_off
+    c.by_amount[1] = [inv(10 + n, f"X{n}", 12000 + n) for n in range(1, 5)]
+    assert widen(line, c, d).proposals == ()
     # a number one digit off, of a customer the payer is not known as
     c.by_amount[1], c.near_numbers[1] = [], [short]
     [p] = widen(Line(1, DAY, 12200, "EUR", text="INV2025-0050"), c, d).proposals
@@ -196,3 +201,14 @@ def test_digit_insertions_undo_a_dropped_digit() -> None:
     assert "INV202500042" in digit_insertions("INV20250042")
     assert all(len(k) == 12 for k in digit_insertions("INV20250042"))
     assert "INV20250042" not in digit_insertions("INV20250042")
+
+
+def test_widen_keeps_a_best_proposal_held_down_first() -> None:
+    # two customers fit: the best is held at 0.7, below the other's own confidence; the
+    # suggestions added must not sort the other one first (it would be applied)
+    held = Proposal(1, (("A1", 12000),), 0.7, ("RF reference of A1", "another customer fits too"))
+    other = Proposal(2, (("B1", 12000),), 0.8, ("counterparty name matches (100%)",))
+    c = books(inv(3, "C1", 12000, customer=2))
+    c.by_amount[1] = list(c.open_by_customer[2])
+    d = widen(Line(1, DAY, 12000, "EUR"), c, LineDecision(1, "proposals", (held, other)))
+    assert d.proposals[:2] == (held, other) and d.proposals[2].confidence < 0.5

@@ -309,7 +309,7 @@ class NameIndex:
 
 # ---------------------------------------------------------------------------- amounts
 
-NOTHING_FITS = 0.35
+NOTHING_FITS = 0.1
 MAX_SUBSET_ITEMS = 24  # open invoices of one customer searched for a combination
 MAX_SUBSET_SIZE = 8
 MAX_SUBSET_STEPS = 50_000
@@ -582,6 +582,7 @@ WIDE_CEILING = 0.49
 WIDE_NEAR_NUMBER = 0.9  # an invoice number one digit off, for someone the payer is not known as
 WIDE_AMOUNT = 0.8  # the only open invoice of the ledger of exactly that amount
 WIDE_SHORT = 0.6  # the only one the amount pays short within the tolerance (and none exactly)
+WIDE_SHORT_MAX = 3
 
 
 def widen(line: Line, c: Candidates, decision: LineDecision, *, rejected: Iterable[str] = (),
@@ -612,23 +613,31 @@ def widen(line: Line, c: Candidates, decision: LineDecision, *, rejected: Iterab
     same = [i for i in c.by_amount.get(line.id, ()) if i.currency == line.currency]
     exact = sorted((i for i in same if i.open == line.amount),
                    key=lambda i: (i.due_date, i.number))
-    short = sorted((i for i in same if c.tolerance.allows(i.open - line.amount, i.total)),
-                   key=lambda i: (i.open - line.amount, i.due_date, i.number))
-    # the invoices that fit share the belief: an exact fit weighs three times a short one
-    # (most payments are exact)
-    weight = 3 * len(exact) + len(short)
+    # the invoices that fit alike share the belief
     for inv in exact:
         alone = " (the only open invoice of that amount)" if len(exact) == 1 else \
             f" (one of {len(exact)} open invoices of that amount)"
         add(Proposal(inv.customer_id, ((inv.number, inv.open),),
-                     round(WIDE_CEILING * WIDE_AMOUNT * 3 / weight, 4),
+                     round(WIDE_CEILING * WIDE_AMOUNT / len(exact), 4),
                      (f"amount equals open invoice {inv.number}{alone}",)))
-    for inv in short:
-        add(Proposal(inv.customer_id, ((inv.number, line.amount),),
-                     round(WIDE_CEILING * WIDE_SHORT / weight, 4),
-                     (f"amount is short of open invoice {inv.number} by an amount within "
-                      "the write-off tolerance",), True))
+    short = sorted((i for i in same if c.tolerance.allows(i.open - line.amount, i.total)),
+                   key=lambda i: (i.open - line.amount, i.due_date, i.number))
+    # short of an invoice: only when none is paid exactly and few are near (in a ledger of
+    # many invoices, hundreds lie within a few euros of any amount: no evidence at all)
+    if not exact and len(short) <= WIDE_SHORT_MAX:
+        for inv in short:
+            add(Proposal(inv.customer_id, ((inv.number, line.amount),),
+                         round(WIDE_CEILING * WIDE_SHORT / len(short), 4),
+                         (f"amount is short of open invoice {inv.number} by an amount within "
+                          "the write-off tolerance",), True))
     if not extra:
         return decision
-    ranked = sorted((*decision.proposals, *extra), key=lambda p: (-p.confidence, p.signature()))
+    # each placed after the line's own proposals that are at least as strong, their order
+    # kept (a best proposal held down because another customer fits too stays first)
+    ranked = list(decision.proposals)
+    for p in sorted(extra, key=lambda p: (-p.confidence, p.signature())):
+        at = len(ranked)
+        while at > 0 and ranked[at - 1].confidence < p.confidence:
+            at -= 1
+        ranked.insert(at, p)
     return LineDecision(decision.line_id, decision.kind, tuple(ranked[:limit]), ())

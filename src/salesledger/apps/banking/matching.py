@@ -34,7 +34,11 @@ from salesledger.apps.customers.models import BankAccount as CustomerBankAccount
 from salesledger.apps.customers.models import Customer as CustomerRow
 from salesledger.apps.invoicing.models import DocKind, Instalment, Invoice
 from salesledger.apps.payments.adjustments.settings import settlement_settings
-from salesledger.apps.payments.adjustments.write_offs import receipt_allocate_short
+from salesledger.apps.payments.adjustments.write_offs import (
+    ShortPaid,
+    receipt_allocate_short,
+    short_payments_write_off,
+)
 from salesledger.apps.payments.allocations import allocations_make
 from salesledger.apps.payments.models import Allocation, Receipt
 from salesledger.apps.payments.receipts import receipts_record
@@ -183,10 +187,15 @@ def candidates(company: Company, lines: Sequence[Line], prefixes: Sequence[str],
         index = names if names is not None else customer_names(company)
         for line_id, key in wanted.items():
             # rapidfuzz's own loop keeps the ten closest by token-set ratio (never below
-            # the name score, but for word order); those are scored as the matcher does
-            near = process.extract(key, index.pool(key), scorer=fuzz.token_set_ratio,
-                                   limit=10, score_cutoff=NAME_MIN_SCORE - 5)
-            scored = [(pk, name_score(key, name)) for name, _, pk in near]
+            # the name score, but for word order; and every name holding all the line's
+            # words scores 100) and the five closest by token-sorted ratio (the same words,
+            # a typo); those are scored as the matcher does
+            pool = index.pool(key)
+            near = {pk: name for scorer, limit in ((fuzz.token_set_ratio, 10),
+                                                   (fuzz.token_sort_ratio, 5))
+                    for name, _, pk in process.extract(key, pool, scorer=scorer, limit=limit,
+                                                       score_cutoff=NAME_MIN_SCORE - 5)}
+            scored = [(pk, name_score(key, name)) for pk, name in near.items()]
             c.names[line_id] = sorted([x for x in scored if x[1] >= NAME_MIN_SCORE],
                                       key=lambda x: -x[1])[:3]
     # 4. the open invoices of every customer found, and of the invoices named
@@ -452,13 +461,12 @@ def _posted(company: Company, actor: Actor, row: StatementLine, rule: RuleRow, *
 
 def _apply_sure(company: Company, actor: Actor,
                 sure: Sequence[tuple[StatementLine, LineDecision]]) -> list[LineResult]:
-    """Apply the best proposal of each line: all the lines without a write-off in one
-    transaction; should a rule of payments refuse one of them, or for a write-off, each in
-    a transaction of its own (a refused line waits for review, the reason in its
-    evidence)."""
+    """Apply the best proposal of each line: all the lines in one transaction; should a rule
+    of payments refuse one of them, each in a transaction of its own (a refused line waits
+    for review, the reason in its evidence)."""
     out: list[LineResult] = []
-    alone = [(r, d) for r, d in sure if d.proposals[0].write_off]
-    batch = [(r, d) for r, d in sure if not d.proposals[0].write_off]
+    alone: list[tuple[StatementLine, LineDecision]] = []
+    batch = list(sure)
     if batch:
         try:
             numbers = apply_lines(company=company, actor=actor, decided_by="auto",
@@ -556,9 +564,10 @@ def apply_line(*, company: Company, actor: Actor, line: StatementLine, proposal:
 def apply_lines(*, company: Company, actor: Actor,
                 pairs: Sequence[tuple[StatementLine, Proposal]], decided_by: str
                 ) -> dict[int, str]:
-    """:func:`apply_line` for many lines (no write-off among them) in one transaction: the
-    receipts in one ``receipts_record``, their allocations in one ``allocations_make``, the
-    lines' statuses and audit events; all or nothing. Returns each line's receipt number."""
+    """:func:`apply_line` for many lines in one transaction: the receipts in one
+    ``receipts_record``, their allocations in one ``allocations_make`` (the short payments
+    written off in one ``short_payments_write_off``), the lines' statuses and audit events;
+    all or nothing. Returns each line's receipt number."""
     ids = [line.pk for line, _ in pairs]
     with transaction.atomic():
         existing = {m.line_id: m for m in LineMatch.objects.select_for_update()
@@ -569,11 +578,16 @@ def apply_lines(*, company: Company, actor: Actor,
                                    field="line")
         _, receipt_ids = receipts_record(actor=actor, company=company, requests=[
             _receipt_request(line, p) for line, p in pairs])
+        paired = list(zip(pairs, receipt_ids, strict=True))
         allocations_make(actor=actor, company=company, requests=[AllocationRequest(
             SourceRef(SourceKind.RECEIPT, id=rid), line.booking_date,
             tuple(ToInvoice(n, Money.from_minor(a, line.currency).amount)
                   for n, a in p.allocations))
-            for (line, p), rid in zip(pairs, receipt_ids, strict=True)])
+            for (line, p), rid in paired if not p.write_off])
+        short_payments_write_off(actor=actor, company=company, items=[
+            ShortPaid(rid, p.allocations[0][0], line.booking_date, p.allocations[0][1],
+                      f"statement line {line.pk}")
+            for (line, p), rid in paired if p.write_off])
         numbers = dict(Receipt.objects.filter(pk__in=receipt_ids).values_list("pk", "number"))
         new, changed = [], []
         for (line, p), rid in zip(pairs, receipt_ids, strict=True):

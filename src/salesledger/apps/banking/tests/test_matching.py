@@ -33,8 +33,12 @@ from salesledger.apps.invoicing.tests.books import (
     make_owner,
     post_single,
 )
-from salesledger.apps.payments.models import Allocation, Receipt, ReceiptReversal
-from salesledger.domain.errors import ValidationFailed
+from salesledger.apps.payments.adjustments.settings import settlement_settings_set
+from salesledger.apps.payments.adjustments.write_offs import ShortPaid, short_payments_write_off
+from salesledger.apps.payments.models import Adjustment, Allocation, Receipt, ReceiptReversal
+from salesledger.apps.payments.receipts import receipts_record
+from salesledger.domain.errors import ValidationFailed, WriteOffExceedsTolerance
+from salesledger.domain.receipts import ReceiptRequest
 
 pytestmark = pytest.mark.django_db(transaction=False)
 
@@ -182,3 +186,30 @@ def test_the_threshold_is_a_setting_and_a_dry_run_writes_nothing(books: dict[str
     assert not LineMatch.objects.exists()
     with pytest.raises(ValidationFailed):
         auto_apply_threshold_set(actor=books["owner"], company=books["company"], threshold=2)
+
+
+def test_short_payments_are_written_off_in_the_batch(books: dict[str, Any]) -> None:
+    settlement_settings_set(actor=books["owner"], company=books["company"],
+                            writeoff_tolerance_amount=Decimal("5"),
+                            writeoff_tolerance_percent=Decimal("2"))
+    a1, a2, g1 = (books["inv"][k] for k in ("a1", "a2", "g1"))
+    results = run(books, [("250315", "C99,00", "", "x", a1.payment_reference),  # 1.00 short
+                          ("250315", "C298,00", "", "y", g1.payment_reference),  # 2.00 short
+                          ("250315", "C250,00", "", "z", a2.payment_reference)],
+                  auto_apply=True, threshold=0.9)
+    assert [r.decision for r in results] == ["applied"] * 3
+    offs = {a.invoice.number: (a.amount, a.receipt.number)
+            for a in Adjustment.objects.filter(kind="write_off")}
+    assert offs == {a1.number: (100, results[0].receipt), g1.number: (200, results[1].receipt)}
+    assert {i.number: i.instalments.get().settled for i in Invoice.objects.filter(
+        pk__in=[a1.pk, g1.pk])} == {a1.number: 10000, g1.number: 30000}
+    assert ledger_problems(books["company"]) == []
+    # beyond the tolerance: refused, and nothing of the batch is kept
+    g2 = books["inv"]["g2"]
+    _, [rid] = receipts_record(actor=books["owner"], company=books["company"], requests=[
+        ReceiptRequest(day=date(2025, 3, 16), amount=3000, customer_id=g2.customer_id,
+                       currency="EUR")])
+    with pytest.raises(WriteOffExceedsTolerance):
+        short_payments_write_off(actor=books["owner"], company=books["company"], items=[
+            ShortPaid(rid, g2.number, date(2025, 3, 16), 3000)])
+    assert Invoice.objects.get(pk=g2.pk).instalments.get().settled == 0

@@ -10,35 +10,48 @@ receipt and stands only while that payment does (``residuals_lost``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet, Sum
 
 from salesledger.apps.core.actors import Actor
 from salesledger.apps.core.models import Company, Role
 from salesledger.apps.core.services import check_open_period, require_role
-from salesledger.apps.invoicing.models import Invoice
+from salesledger.apps.invoicing.models import Instalment, Invoice
+from salesledger.domain.adjustment_plan import plan_adjustment
 from salesledger.domain.adjustments import (
     AdjustmentKind,
     check_tolerance,
     parse_kind,
     parse_reason,
 )
+from salesledger.domain.allocation import AllocationRequest, SourceKind, SourceRef, ToInvoice
 from salesledger.domain.errors import (
     CurrencyMismatch,
+    NotFound,
     ValidationFailed,
 )
 from salesledger.domain.journal import to_base
 from salesledger.money import Money
 
+from ..allocations import allocations_make
 from ..models import Adjustment, Allocation, Receipt
 from ..reads import open_on, receipt_locked
 from ..services import Target, allocate
 from .settings import settlement_settings
-from .writer import adjustment_write, invoice_locked, invoice_to_adjust, reverse_adjustment
+from .writer import (
+    adjusted_invoice,
+    adjusted_items,
+    adjustment_write,
+    adjustments_write,
+    invoice_locked,
+    invoice_to_adjust,
+    reverse_adjustment,
+)
 
 
 @dataclass
@@ -54,16 +67,75 @@ def _residual_adjustment(company: Company, inv: Invoice, residual: int, *, day: 
     if write_off:
         if dispute_requested:
             raise ValidationFailed("only a deduction can be disputed, not a write-off")
-        tolerance = settlement_settings(company).tolerance
+        [adj] = _residuals_write_off(company, actor, [(inv, residual, day, memo, receipt)])
+        return adj
+    return adjustment_write(company, inv, kind=AdjustmentKind.DEDUCTION, amount=residual,
+                            day=day, actor=actor, reason_code=parse_reason(reason_code).value,
+                            memo=memo, receipt=receipt, dispute_requested=dispute_requested)
+
+
+def _residuals_write_off(company: Company, actor: Actor,
+                         items: Sequence[tuple[Invoice, int, date, str, Receipt | None]]
+                         ) -> list[Adjustment]:
+    """Write off residuals (each invoice locked by the caller, its residual what is open on
+    it), each refused beyond the company's tolerance: one ``adjustments_write``."""
+    tolerance = settlement_settings(company).tolerance
+    planned = []
+    for inv, residual, day, memo, receipt in items:
         check_tolerance(residual, invoice_total=inv.total, tolerance=tolerance,
                         base_residual=to_base(residual, inv.currency, company.base_currency,
                                               Decimal(inv.rate)), where=inv.number or "",
                         currency=inv.currency, base_currency=company.base_currency)
-        return adjustment_write(company, inv, kind=AdjustmentKind.WRITE_OFF, amount=residual,
-                                day=day, actor=actor, memo=memo, receipt=receipt)
-    return adjustment_write(company, inv, kind=AdjustmentKind.DEDUCTION, amount=residual,
-                            day=day, actor=actor, reason_code=parse_reason(reason_code).value,
-                            memo=memo, receipt=receipt, dispute_requested=dispute_requested)
+        planned.append(plan_adjustment(
+            kind=AdjustmentKind.WRITE_OFF, invoice=adjusted_invoice(inv),
+            items=adjusted_items(invoice_id=inv.pk), amount=residual, day=day,
+            base_currency=company.base_currency, receipt_id=receipt.pk if receipt else None,
+            receipt_number=receipt.number if receipt else "", memo=memo))
+    return adjustments_write(company=company, actor=actor, planned=planned)
+
+
+@dataclass(frozen=True)
+class ShortPaid:
+    """A recorded receipt (``receipt``, its id) that pays ``amount`` (minor units) of
+    ``invoice`` (its number) on ``day``, the residual to be written off."""
+
+    receipt: int
+    invoice: str
+    day: date
+    amount: int
+    memo: str = ""
+
+
+def short_payments_write_off(*, actor: Actor, company: Company, items: Sequence[ShortPaid]
+                             ) -> list[Adjustment]:
+    """:func:`receipt_allocate_short` with ``write_off`` for many receipts at once (bank
+    matching applies a statement's short payments so): their allocations in one
+    ``allocations_make``, the residuals written off, each within the company's tolerance, in
+    one ``adjustments_write``; one transaction, all or nothing. An invoice appears once."""
+    require_role(company, actor, Role.CLERK)
+    if not items:
+        return []
+    numbers = [i.invoice for i in items]
+    if len(set(numbers)) != len(numbers):
+        raise ValidationFailed("an invoice is paid short twice in one batch", field="invoice")
+    check_open_period(company, min(i.day for i in items))
+    with transaction.atomic():
+        invoices = {inv.number: inv for inv in Invoice.objects.select_for_update().filter(
+            company=company, number__in=sorted(numbers)).order_by("pk")}
+        missing = [n for n in numbers if n not in invoices]
+        if missing:
+            raise NotFound(f"no invoice {missing[0]}", field="invoice")
+        allocations_make(actor=actor, company=company, requests=[AllocationRequest(
+            SourceRef(SourceKind.RECEIPT, id=i.receipt), i.day, (ToInvoice(
+                i.invoice, Money.from_minor(i.amount, invoices[i.invoice].currency).amount),))
+            for i in items])
+        left = dict(Instalment.objects.filter(
+            invoice_id__in=[inv.pk for inv in invoices.values()]).values("invoice_id")
+            .annotate(s=Sum(F("amount") - F("settled"))).values_list("invoice_id", "s"))
+        receipts = Receipt.objects.in_bulk([i.receipt for i in items])
+        return _residuals_write_off(company, actor, [
+            (invoices[i.invoice], left[invoices[i.invoice].pk], i.day, i.memo,
+             receipts[i.receipt]) for i in items if left.get(invoices[i.invoice].pk)])
 
 
 def _residual_mode(write_off: bool, deduction: str) -> None:
