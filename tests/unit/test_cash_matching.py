@@ -18,6 +18,7 @@ from salesledger.domain.cash_matching import (
     Proposal,
     Tolerance,
     digit_insertions,
+    digit_variants,
     name_key,
     name_score,
     near_number,
@@ -212,3 +213,13 @@ def test_widen_keeps_a_best_proposal_held_down_first() -> None:
     c.by_amount[1] = list(c.open_by_customer[2])
     d = widen(Line(1, DAY, 12000, "EUR"), c, LineDecision(1, "proposals", (held, other)))
     assert d.proposals[:2] == (held, other) and d.proposals[2].confidence < 0.5
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.from_regex(r"INV20[0-9]{6,8}", fullmatch=True), st.from_regex(r"INV20[0-9]{5,9}",
+                                                                          fullmatch=True))
+def test_one_digit_off_is_what_the_variants_say(number: str, key: str) -> None:
+    expected = key in digit_variants(number) or number in digit_variants(key)
+    assert near_number(number, [key]) == expected
+    variant = sorted(digit_variants(number))[len(key) % len(digit_variants(number))]
+    assert near_number(number, [variant])

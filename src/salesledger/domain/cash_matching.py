@@ -219,13 +219,24 @@ def near_number(number_key: str, text_keys: Sequence[str]) -> bool:
     Numbers of fewer than four digits are never matched loosely."""
     if sum(ch.isdigit() for ch in number_key) < 4:
         return False
-    mine = digit_variants(number_key)
-    for key in text_keys:
-        if abs(len(key) - len(number_key)) > 1:
-            continue
-        if key in mine or number_key in digit_variants(key):
-            return True
-    return False
+    return any(_one_digit_off(number_key, key) for key in text_keys)
+
+
+def _one_digit_off(a: str, b: str) -> bool:
+    """Whether ``b`` is ``a`` with one digit dropped or added, or two neighbouring digits
+    swapped: :func:`digit_variants` either way, without making them."""
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        return (len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]]
+                and a[diff[1]] == b[diff[0]] and a[diff[0]].isdigit()
+                and a[diff[1]].isdigit())
+    if abs(len(a) - len(b)) != 1:
+        return False
+    long, short = (a, b) if len(a) > len(b) else (b, a)
+    i = 0
+    while i < len(short) and long[i] == short[i]:
+        i += 1
+    return long[i].isdigit() and long[i + 1:] == short[i:]
 
 
 # ---------------------------------------------------------------------------- names
