@@ -174,8 +174,10 @@ def build(code: str, lines_n: int, invoices_n: int, seed: int) -> dict[str, Any]
         documents_post_bulk(actor=owner, company=company, docs=docs[i:i + 20_000])
     open_by: dict[int, list[dict[str, Any]]] = {}
     for inv_id, number, cid, ref, total in Invoice.objects.filter(
-            company=company, kind="invoice").values_list(
+            company=company, kind="invoice").order_by("id").values_list(
             "id", "number", "customer_id", "payment_reference", "total"):
+        # in the order written: without it the row order (an index's choice) would decide
+        # the statement, and the same seed would not give the same lines on every database
         open_by.setdefault(cid, []).append({"id": inv_id, "number": number, "ref": ref,
                                             "total": total, "inst": []})
     by_id = {i["id"]: i for lst in open_by.values() for i in lst}
