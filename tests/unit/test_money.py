@@ -15,6 +15,8 @@ from salesledger.money import (
     Rounding,
     UnknownCurrency,
     get_currency,
+    major_text,
+    major_texter,
     money_sum,
     quantize,
 )
@@ -183,3 +185,15 @@ def test_rounding_is_exact_at_any_size(whole, thousandths):
     expected = f"{cents // 100}.{cents % 100:02d}"
     assert value.round().amount == Decimal(expected)
     assert str(value.round()) == f"{expected} EUR"
+
+
+@given(st.one_of(MINOR, st.integers(-1000, 1000)), CURRENCIES)
+def test_major_texter_writes_what_major_text_writes(minor, currency):
+    assert major_texter(currency)(minor) == major_text(minor, currency)
+
+
+@pytest.mark.parametrize(("minor", "currency", "text"), [
+    (0, "EUR", "0.00"), (5, "EUR", "0.05"), (-5, "EUR", "-0.05"), (-150, "EUR", "-1.50"),
+    (1234, "JPY", "1234"), (-1, "KWD", "-0.001"), (100000, "CLF", "10.0000")])
+def test_major_texter_examples(minor, currency, text):
+    assert major_texter(currency)(minor) == text

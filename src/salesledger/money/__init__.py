@@ -1,7 +1,7 @@
 """Pure money: exact amounts, ISO 4217 currencies, named rounding. No Django here."""
 
 from .currency import EXPONENTS, Currency, UnknownCurrency, get_currency, is_currency
-from .money import CurrencyMismatchError, Money, format_minor, major_text, money_sum
+from .money import CurrencyMismatchError, Money, format_minor, major_text, major_texter, money_sum
 from .rounding import Rounding, quantize
 
 __all__ = [
@@ -15,6 +15,7 @@ __all__ = [
     "get_currency",
     "is_currency",
     "major_text",
+    "major_texter",
     "money_sum",
     "quantize",
 ]

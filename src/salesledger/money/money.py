@@ -8,7 +8,7 @@ SQL are exact on every database.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
@@ -186,6 +186,26 @@ def format_minor(minor: int, currency: str) -> str:
 def major_text(minor: int, currency: str) -> str:
     """The amount alone in major units (``"500.00"``), for a field beside its currency."""
     return Money.from_minor(minor, currency).format_plain()
+
+
+def major_texter(currency: str) -> Callable[[int], str]:
+    """``major_text`` for one currency, for streams of many amounts: the currency is looked up
+    once and each amount is cut into its major and minor parts with integers, not a
+    ``Decimal`` per amount. It writes what ``major_text`` writes (tested on every sign and
+    size of amount)."""
+    exponent = get_currency(currency).exponent
+    if exponent == 0:
+        return str
+    unit = 10 ** exponent
+
+    def text(minor: int) -> str:
+        if minor < 0:
+            whole, part = divmod(-minor, unit)
+            return f"-{whole}.{part:0{exponent}d}"
+        whole, part = divmod(minor, unit)
+        return f"{whole}.{part:0{exponent}d}"
+
+    return text
 
 
 def money_sum(items: Iterable[Money], currency: str) -> Money:
