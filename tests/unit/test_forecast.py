@@ -55,6 +55,24 @@ def test_the_range_holds_the_expected_receipts(items: list[tuple[int, int, int, 
     assert all(lo <= e <= hi for lo, e, hi in zip(w.low, w.expected, w.high, strict=True))
 
 
+@given(st.lists(st.tuples(st.integers(-400, 400), st.integers(-10**6, 10**6),
+                          st.integers(-90, 90), st.integers(-90, 90), st.integers(-90, 90)),
+                max_size=30), st.integers(1, 26))
+def test_weekly_puts_each_scenario_in_the_week_of_its_day(
+        items: list[tuple[int, int, int, int, int]], weeks: int) -> None:
+    """``weekly`` counts in day numbers; the weeks are those ``week_of`` gives each date."""
+    delays = [(D + timedelta(days=due), amount, Delay(m, e, late, 3))
+              for due, amount, m, e, late in items]
+    w = weekly(delays, D, weeks)
+    for series, pick in ((w.naive, lambda d: 0), (w.expected, lambda d: d.median)):
+        reference = [0] * weeks
+        for due, amount, d in delays:
+            k = week_of(due + timedelta(days=pick(d)), D)
+            if k < weeks:
+                reference[k] += amount
+        assert series == reference
+
+
 def test_error_is_weighted_by_what_was_received() -> None:
     assert error([100, 0, 50], [50, 50, 50]) == Decimal("66.7")  # (50 + 50 + 0) / 150
     assert error([0, 0], [0, 0]) is None

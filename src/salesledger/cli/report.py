@@ -179,29 +179,24 @@ def _aging_summary_xlsx(path: str, report: Any, in_base: bool) -> None:
                             widths=[12, 30, 8, 9])])
 
 
-DETAIL_HEADERS = ["customer", "type", "document", "seq", "issue_date", "due_date", "days",
-                  "bucket", "currency", "open", "base_currency", "base_open"]
-
-
 def _aging_detail(args: argparse.Namespace, company: Any, as_of: Any, buckets: Any,
                   items: Iterable[dict[str, Any]], in_base: bool) -> int:
+    from salesledger.apps.reporting.exports import AGING_DETAIL_HEADERS, aging_detail_rows
+
     base = company.base_currency
     if args.csv:
         count = 0
         with _csv_out(args.csv) as w:
-            w.writerow(DETAIL_HEADERS)
-            for i in items:
-                w.writerow([neutralise_cell(i["customer"]), i["type"], neutralise_cell(
-                    i["document"]), i["seq"] or "", i["issue_date"], i["due_date"], i["days"],
-                    buckets[i["bucket"]].label, i["currency"],
-                    major_text(i["open"], i["currency"]), base, major_text(i["base_open"], base)])
+            w.writerow(AGING_DETAIL_HEADERS)
+            for row in aging_detail_rows(buckets, items, base):
+                w.writerow(row)
                 count += 1
         print(f"aging on {as_of}: wrote {args.csv} ({count} items)")
         return 0
     if args.xlsx:
         from salesledger.formats.xlsx import Amount, Sheet, write_xlsx
 
-        count = write_xlsx(args.xlsx, [Sheet(f"Open items {as_of}", DETAIL_HEADERS, (
+        count = write_xlsx(args.xlsx, [Sheet(f"Open items {as_of}", AGING_DETAIL_HEADERS, (
             [i["customer"], i["type"], i["document"], i["seq"], i["issue_date"], i["due_date"],
              i["days"], buckets[i["bucket"]].label, i["currency"],
              Amount(i["open"], i["currency"]), base, Amount(i["base_open"], base)]

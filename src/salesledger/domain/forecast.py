@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 MIN_SAMPLES = 3
@@ -73,11 +73,14 @@ def weekly(items: Iterable[tuple[date, int, Delay]], start: date, weeks: int) ->
     """``items``: (due date, amount, the payer's delay) of each open item on ``start``. An
     item expected after the last week is not in the forecast."""
     naive, expected, early, late = ([0] * weeks for _ in range(4))
+    # ``week_of`` in whole days (day numbers, not dates): a forecast adds up one row per
+    # customer and due date, tens of thousands of them
+    first = start.toordinal() + 1
     for due, amount, d in items:
-        for series, day in ((naive, due), (expected, due + timedelta(days=d.median)),
-                            (early, due + timedelta(days=d.early)),
-                            (late, due + timedelta(days=d.late))):
-            w = week_of(day, start)
+        day = due.toordinal() - first
+        for series, offset in ((naive, 0), (expected, d.median), (early, d.early),
+                               (late, d.late)):
+            w = max(0, day + offset) // 7
             if w < weeks:
                 series[w] += amount
     low = [min(a, b, c) for a, b, c in zip(early, expected, late, strict=True)]

@@ -18,6 +18,7 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.views.decorators.http import require_safe
 
 from salesledger.apps.banking.reconciliation import reconciliation
+from salesledger.apps.reporting.exports import AGING_DETAIL_HEADERS, aging_detail_rows
 from salesledger.apps.reporting.selectors import (
     ReportFilters,
     aging_items,
@@ -104,21 +105,18 @@ def aging(request: HttpRequest, code: str) -> HttpResponse:
     filters = _filters(request)
     base = ws.company.base_currency
     try:
+        if request.GET.get("detail") and not _wants_csv(request):
+            # one page, and the one row after it that says whether there is a next page,
+            # taken by the database
+            page = page_param(request)
+            buckets, items = aging_items(ws.company, as_of=ws.as_of, by=by, filters=filters,
+                                         limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
+            return _page(request, ws, "web/report_aging_detail.html", by=by,
+                         buckets=buckets, f=filters, **_paged(list(items), page))
         if request.GET.get("detail"):
             buckets, items = aging_items(ws.company, as_of=ws.as_of, by=by, filters=filters)
-            if _wants_csv(request):
-                return _csv(f"aging-detail-{ws.as_of}.csv", [
-                    "customer", "type", "document", "seq", "issue_date", "due_date", "days",
-                    "bucket", "currency", "open", "base_currency", "base_open"], (
-                    [neutralise_cell(i["customer"]), i["type"], neutralise_cell(i["document"]),
-                     i["seq"] or "", i["issue_date"], i["due_date"], i["days"],
-                     buckets[i["bucket"]].label, i["currency"],
-                     major_text(i["open"], i["currency"]), base,
-                     major_text(i["base_open"], base)] for i in items))
-            page = page_param(request)
-            rows = list(islice(items, (page - 1) * PAGE_SIZE, page * PAGE_SIZE + 1))
-            return _page(request, ws, "web/report_aging_detail.html", by=by,
-                         buckets=buckets, f=filters, **_paged(rows, page))
+            return _csv(f"aging-detail-{ws.as_of}.csv", AGING_DETAIL_HEADERS,
+                        aging_detail_rows(buckets, items, base))
         report = aging_report(ws.company, as_of=ws.as_of, by=by, filters=filters)
     except LedgerError as exc:
         return _refused(request, ws, exc)

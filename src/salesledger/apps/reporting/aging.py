@@ -209,11 +209,43 @@ def aging_cells(company: Company, scope: AgingScope) -> list[AgingCell]:
     return [AgingCell(c, cy, b, o, bo, n) for (c, cy, b), (o, bo, n) in cells.items()]
 
 
-def aging_item_rows(company: Company, scope: AgingScope, *, chunk: int = 2000
-                    ) -> Iterator[dict[str, Any]]:
+def open_by_due_date(company: Company, scope: AgingScope, *, floor: date, ceiling: date
+                     ) -> list[tuple[int, date, int]]:
+    """(customer id, due date, base amount open) of the instalments open on the day, summed
+    per customer and due date by the database (credit notes left out): what a forecast
+    needs, whose weeks depend on nothing else. Items due before ``floor`` are counted as due
+    on it, and items due after ``ceiling`` as due on it (the forecast picks the two so that
+    neither moves an item to another week: what is that overdue falls in the first week
+    whatever the payer's delay, what is due that late in none). The rows are as many as the
+    customers' due dates in between, not the items.
+
+    The dates are moved, not filtered, so that the planner keeps reading the covering index
+    of open instalments (a test on ``due_date`` would steer it to the index on dates and to
+    the table)."""
+    rollback, issued_after = _shape(company, scope)
+    (with_sql, with_params), parts = _items_sql(company, scope, rollback=rollback,
+                                                issued_after=issued_after)
+    inst = parts[:-1]  # the instalments' parts; the last is the credit notes (_items_sql)
+    sql = with_sql + " UNION ALL ".join(f"""
+        SELECT customer_id, CASE WHEN due_date < %s THEN %s WHEN due_date > %s THEN %s
+                                 ELSE due_date END, SUM(base_open)
+        FROM ({part}) items WHERE open <> 0
+        GROUP BY 1, 2""" for part, _ in inst)
+    params = [*with_params]
+    for _, part_params in inst:
+        params += [floor, floor, ceiling, ceiling, *part_params]
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        rows = cur.fetchall()
+    return [(int(c), _day(d), int(amount)) for c, d, amount in rows]
+
+
+def aging_item_rows(company: Company, scope: AgingScope, *, chunk: int = 2000,
+                    limit: int | None = None, offset: int = 0) -> Iterator[dict[str, Any]]:
     """Every item open on the day with its bucket, ordered by customer code, reference date
     and document; streamed from the database (a server-side cursor on PostgreSQL), never
-    loaded whole."""
+    loaded whole. ``limit`` and ``offset`` take one page of that order in the database (a
+    page of the web's detail), which then sorts only what the page needs."""
     rollback, issued_after = _shape(company, scope, detail=True)
     (with_sql, with_params), parts = _items_sql(company, scope, rollback=rollback,
                                                 issued_after=issued_after)
@@ -234,6 +266,9 @@ def aging_item_rows(company: Company, scope: AgingScope, *, chunk: int = 2000
     JOIN {t['inv']} d ON d.id = items.invoice_id
     WHERE items.open <> 0
     ORDER BY cu.code, {ref}, d.number, items.seq"""
+    if limit is not None:
+        sql += " LIMIT %s OFFSET %s"
+        params += [limit, offset]
     with connection.chunked_cursor() as cur:
         cur.execute(sql, params)
         while True:

@@ -10,6 +10,7 @@ the backtest compares it with the receipts applied in the weeks after.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -28,7 +29,7 @@ from salesledger.domain.aging import parse_buckets
 from salesledger.domain.errors import ValidationFailed
 from salesledger.domain.forecast import Delay, Weeks, error, estimator, week_of, weekly
 
-from .aging import AgingScope, aging_item_rows
+from .aging import AgingScope, aging_item_rows, customer_owners, open_by_due_date
 from .kpis import days_between
 
 HISTORY_DAYS = 365
@@ -47,18 +48,23 @@ def payment_delays(company: Company, as_of: date) -> Estimator:
     """Each customer's payment delays over the ``HISTORY_DAYS`` up to ``as_of``: every receipt
     applied to an instalment (not reversed by ``as_of``), from its due date."""
     a, i, cu = Allocation._meta.db_table, Instalment._meta.db_table, Customer._meta.db_table
-    sql = f"""SELECT c.code, {days_between('a.date', 'i.due_date')}
+    sql = f"""SELECT c.code, {days_between('a.date', 'i.due_date')}, COUNT(*)
               FROM {a} a JOIN {i} i ON i.id = a.instalment_id
                    JOIN {cu} c ON c.id = a.customer_id
               WHERE a.company_id = %s AND a.date > %s AND a.date <= %s
-                    AND a.receipt_id IS NOT NULL AND a.reversal_of_id IS NULL
+                    AND a.receipt_id IS NOT NULL AND COALESCE(a.reversal_of_id, 0) = 0
                     AND NOT EXISTS (SELECT 1 FROM {a} r WHERE r.reversal_of_id = a.id
-                                    AND r.date <= %s)"""
+                                    AND r.date <= %s)
+              GROUP BY 1, 2"""
+    # Counted per customer and delay by the database: a row per delay a customer has shown,
+    # not per receipt applied. "Not a reversal" is written so that no index serves it: the
+    # planner then reads the year's allocations by the index on company and date, not every
+    # allocation the company ever made by the index on reversals.
     per: dict[str, list[int]] = defaultdict(list)
     with connection.cursor() as cur:
         cur.execute(sql, [company.pk, as_of - timedelta(days=HISTORY_DAYS), as_of, as_of])
-        for code, days in cur.fetchall():
-            per[code].append(int(days))
+        for code, days, n in cur.fetchall():
+            per[code] += [int(days)] * int(n)
     own, overall = estimator(dict(per))
     return Estimator(own, overall)
 
@@ -91,8 +97,23 @@ def forecast(company: Company, *, as_of: date, weeks: int = 13,
         return Delay(days[0], days[1], days[2], 0)
 
     scope = AgingScope(as_of=as_of, buckets=parse_buckets("current"))
-    items = ((r["due_date"], r["base_open"], delay(r))
-             for r in aging_item_rows(company, scope) if r["type"] == "instalment")
+    items: Iterable[tuple[date, int, Delay]]
+    if predicted:
+        items = ((r["due_date"], r["base_open"], delay(r))
+                 for r in aging_item_rows(company, scope) if r["type"] == "instalment")
+    else:
+        # A payer's delay is the same for all its items, so the items of a customer due on
+        # the same day fall in the same weeks: the database sums them, and the forecast
+        # reads a row per customer and due date instead of one per item.
+        # An item due before ``floor`` lands in the first week whatever its payer's delay,
+        # one due after ``ceiling`` beyond the last: the database sums each as one day.
+        delays = [0, *(x for d in (est.company, *est.own.values())
+                       for x in (d.median, d.early, d.late))]
+        sums = open_by_due_date(
+            company, scope, floor=as_of - timedelta(days=max(delays)),
+            ceiling=as_of + timedelta(days=7 * weeks - min(delays) + 1))
+        owners = customer_owners(company, sorted({c for c, _, _ in sums}))
+        items = ((due, amount, est.delay(owners[c][1])) for c, due, amount in sums)
     return weekly(chain(items, recurring_items(company, as_of, weeks, est)), as_of, weeks)
 
 

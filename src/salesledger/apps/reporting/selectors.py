@@ -159,14 +159,16 @@ def _assemble(company: Company, scope: AgingScope, cells: list[AgingCell]) -> Ag
 
 
 def aging_items(company: Company, *, as_of: date, by: str = "due",
-                buckets: str = DEFAULT_BUCKETS, filters: ReportFilters = ReportFilters()
+                buckets: str = DEFAULT_BUCKETS, filters: ReportFilters = ReportFilters(),
+                limit: int | None = None, offset: int = 0
                 ) -> tuple[tuple[Bucket, ...], Iterator[dict[str, Any]]]:
     """The buckets and, streamed, every item open on ``as_of`` with its age and bucket
-    (``bucket`` is an index into the buckets; ``days`` its age), by customer and date."""
+    (``bucket`` is an index into the buckets; ``days`` its age), by customer and date;
+    with ``limit``, only the ``limit`` items after the first ``offset`` of that order."""
     scope = _scope(company, as_of, filters, by=by, buckets=buckets)
 
     def rows() -> Iterator[dict[str, Any]]:
-        for r in aging_item_rows(company, scope):
+        for r in aging_item_rows(company, scope, limit=limit, offset=offset):
             ref = r["due_date"] if scope.by == AgeBy.DUE else r["issue_date"]
             yield {**r, "days": (as_of - ref).days}
 

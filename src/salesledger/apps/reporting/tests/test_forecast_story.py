@@ -5,12 +5,18 @@ view of everyone paying on the due date."""
 from __future__ import annotations
 
 from datetime import date, timedelta
+from itertools import chain
 from typing import Any
 
 import pytest
 
+from salesledger.apps.invoicing.models import Instalment
+from salesledger.apps.reporting.aging import AgingScope, aging_item_rows
+from salesledger.apps.reporting.forecast import payment_delays, recurring_items
 from salesledger.apps.reporting.selectors import cash_forecast, forecast_backtest
+from salesledger.domain.aging import parse_buckets
 from salesledger.domain.errors import ValidationFailed
+from salesledger.domain.forecast import weekly
 
 pytestmark = pytest.mark.django_db
 
@@ -73,3 +79,28 @@ def test_the_model_estimator_is_judged_by_the_same_backtest(books: None, company
     assert sum(w.expected) == sum(w.naive) > 0
     with pytest.raises(ValidationFailed):
         cash_forecast(company, as_of=TODAY, weeks=13, estimator="magic")
+
+
+def _per_item(company: Any, day: date, weeks: int) -> Any:
+    """The forecast as first written: every open item read on its own (the aging's detail)
+    and put in its weeks, the reference the summed reading must equal."""
+    est = payment_delays(company, day)
+    items = ((r["due_date"], r["base_open"], est.delay(str(r["customer"])))
+             for r in aging_item_rows(company, AgingScope(day, parse_buckets("current")))
+             if r["type"] == "instalment")
+    return weekly(chain(items, recurring_items(company, day, weeks, est)), day, weeks)
+
+
+def test_the_items_summed_per_due_date_give_the_forecast_item_by_item(
+        books: None, company: Any, record_receipt: Any, allocate_to: Any) -> None:
+    # a part payment dated back, so that some day has an item partly open
+    open_a = Instalment.objects.filter(company=company, customer__code="A",
+                                       settled=0).order_by("due_date").first()
+    assert open_a is not None
+    r = record_receipt("A", "40.00", date(2025, 12, 20))
+    allocate_to(r.number, {open_a.invoice.number: "40.00"}, day=date(2025, 12, 20))
+    for day in (date(2025, 2, 28), date(2025, 6, 30), date(2025, 9, 30), date(2025, 12, 19),
+                TODAY, date(2026, 3, 1)):
+        for weeks in (1, 4, 13):
+            assert cash_forecast(company, as_of=day, weeks=weeks) == _per_item(
+                company, day, weeks), (day, weeks)
