@@ -240,7 +240,11 @@ def open_by_due_date(company: Company, scope: AgingScope, *, floor: date, ceilin
     return [(int(c), _day(d), int(amount)) for c, d, amount in rows]
 
 
-def aging_item_rows(company: Company, scope: AgingScope, *, chunk: int = 2000,
+# Rows fetched at a time by the detail's stream: what it holds, whatever the number of items.
+DETAIL_CHUNK = 2000
+
+
+def aging_item_rows(company: Company, scope: AgingScope, *, chunk: int | None = None,
                     limit: int | None = None, offset: int = 0) -> Iterator[dict[str, Any]]:
     """Every item open on the day with its bucket, ordered by customer code, reference date
     and document; streamed from the database (a server-side cursor on PostgreSQL), never
@@ -272,7 +276,7 @@ def aging_item_rows(company: Company, scope: AgingScope, *, chunk: int = 2000,
     with connection.chunked_cursor() as cur:
         cur.execute(sql, params)
         while True:
-            rows = cur.fetchmany(chunk)
+            rows = cur.fetchmany(chunk or DETAIL_CHUNK)
             if not rows:
                 return
             for (kind, code, name, number, seq, issued, due, currency, op, bop, bucket,
