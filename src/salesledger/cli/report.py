@@ -66,10 +66,14 @@ def cmd_report_aging(args: argparse.Namespace) -> int:
     company = company_of(args)
     as_of = as_of_day(args, company)
     in_base = args.currency == "base"
+    if args.detail and args.segment:
+        raise ValidationFailed("--detail and --segment: give one of them", segment=args.segment)
     if args.detail:
         buckets, items = aging_items(company, as_of=as_of, by=args.by, buckets=args.buckets,
                                      filters=_filters(args))
         return _aging_detail(args, company, as_of, buckets, items, in_base)
+    if args.segment:
+        return _aging_segments(args, company, as_of)
     report = aging_report(company, as_of=as_of, by=args.by, buckets=args.buckets,
                           filters=_filters(args))
     n = len(report.buckets)
@@ -106,6 +110,44 @@ def cmd_report_aging(args: argparse.Namespace) -> int:
         })
         return 0
     _aging_summary_text(report, in_base)
+    return 0
+
+
+def _aging_segments(args: argparse.Namespace, company: Any, as_of: Any) -> int:
+    """``report aging --segment group|size``: the buckets per segment, in base currency."""
+    from salesledger.apps.reporting.selectors import aging_by_segment
+
+    if args.currency != "base" or args.svg or args.xlsx:
+        raise ValidationFailed("--segment: give it with --json, --csv or alone (base "
+                               "currency)", segment=args.segment)
+    report, segments = aging_by_segment(company, as_of=as_of, segment=args.segment,
+                                        by=args.by, buckets=args.buckets,
+                                        filters=_filters(args))
+    base, labels = report.base_currency, [b.label for b in report.buckets]
+    if args.csv:
+        with _csv_out(args.csv) as w:
+            w.writerow([args.segment, "customers", "currency", *labels, "total"])
+            for seg in segments:
+                w.writerow([neutralise_cell(seg.segment), seg.customers, base,
+                            *[major_text(x, base) for x in seg.base],
+                            major_text(sum(seg.base), base)])
+        print(f"aging on {as_of} by {args.segment}: wrote {args.csv} "
+              f"({len(segments)} segments)")
+        return 0
+    if args.json:
+        emit_json({
+            "as_of": as_of, "by": report.by.value, "currency": base, "segment": args.segment,
+            "buckets": [_bucket_json(b, money(report.base[k], base))
+                        for k, b in enumerate(report.buckets)],
+            "total": money(report.base_total, base),
+            "segments": [{"segment": seg.segment, "customers": seg.customers,
+                          "buckets": [money(x, base) for x in seg.base],
+                          "total": money(sum(seg.base), base)} for seg in segments]})
+        return 0
+    table(([seg.segment, seg.customers, *[money_text(x, base) for x in seg.base],
+            money_text(sum(seg.base), base)] for seg in segments),
+          [args.segment, "customers", *labels, "total"])
+    print(f"total {money_text(report.base_total, base)} on {as_of}")
     return 0
 
 
@@ -303,6 +345,8 @@ def cmd_report_kpis(args: argparse.Namespace) -> int:
 
     company = company_of(args)
     as_of = as_of_day(args, company)
+    if args.segment:
+        return _kpi_segments(args, company, as_of)
     months = kpi_report(company, as_of=as_of, months=args.months)
     base = company.base_currency
     if args.csv:
@@ -322,18 +366,54 @@ def cmd_report_kpis(args: argparse.Namespace) -> int:
         print(f"kpis of {len(months)} months to {as_of}: wrote {args.xlsx}")
         return 0
     if args.json:
-        emit_json({"as_of": as_of, "currency": base, "months": [
-            {"month": m.month,
-             **{k: None if getattr(m.kpis, k) is None else str(getattr(m.kpis, k))
-                for k in KPI_NAMES},
-             "inputs": {k: money(getattr(m.inputs, k), base) for k in KPI_INPUTS}}
-            for m in months]})
+        emit_json({"as_of": as_of, "currency": base,
+                   "months": [_kpi_month_json(m, base) for m in months]})
         return 0
     table(([m.month, *[_figure(getattr(m.kpis, k)) for k in KPI_NAMES]] for m in months),
           ["month", "dso", "countback", "best", "add", "cei %", "to pay", "late",
            "current %", "over 90 %", "bad debt %"])
     print("days, amount-weighted where paid; CEI over one month; percentages of the receivable "
           "at the month's end, bad debts of the month's sales")
+    return 0
+
+
+def _kpi_month_json(m: Any, base: str) -> dict[str, Any]:
+    return {"month": m.month,
+            **{k: None if getattr(m.kpis, k) is None else str(getattr(m.kpis, k))
+               for k in KPI_NAMES},
+            "inputs": {k: money(getattr(m.inputs, k), base) for k in KPI_INPUTS}}
+
+
+def _kpi_segments(args: argparse.Namespace, company: Any, as_of: Any) -> int:
+    """``report kpis --segment group|size``: the months of each segment."""
+    from salesledger.apps.reporting.selectors import kpis_by_segment
+
+    if args.xlsx:
+        raise ValidationFailed("--segment: give it with --json, --csv or alone",
+                               segment=args.segment)
+    per = kpis_by_segment(company, as_of=as_of, months=args.months, segment=args.segment)
+    base = company.base_currency
+    if args.csv:
+        with _csv_out(args.csv) as w:
+            w.writerow([args.segment, "month", *KPI_NAMES, "currency", *KPI_INPUTS])
+            for name, months in per.items():
+                for m in months:
+                    w.writerow([neutralise_cell(name), m.month,
+                                *[_figure(getattr(m.kpis, k)) for k in KPI_NAMES], base,
+                                *[major_text(getattr(m.inputs, k), base) for k in KPI_INPUTS]])
+        print(f"kpis of {args.months} months to {as_of} by {args.segment}: wrote {args.csv} "
+              f"({len(per)} segments)")
+        return 0
+    if args.json:
+        emit_json({"as_of": as_of, "currency": base, "segment": args.segment,
+                   "segments": [{"segment": name, "months": [_kpi_month_json(m, base)
+                                                             for m in months]}
+                                for name, months in per.items()]})
+        return 0
+    table(([name, m.month, *[_figure(getattr(m.kpis, k)) for k in KPI_NAMES]]
+           for name, months in per.items() for m in months),
+          [args.segment, "month", "dso", "countback", "best", "add", "cei %", "to pay", "late",
+           "current %", "over 90 %", "bad debt %"])
     return 0
 
 
@@ -525,6 +605,9 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
                     "aged receivables on --as-of, per customer or (--detail) per open item")
     p.add_argument("--by", choices=["due", "issue"], default="due",
                    help="age from the due date (how late) or the issue date (how old)")
+    p.add_argument("--segment", choices=["group", "size"],
+                   help="the buckets per customer group (parent) or size band (A, B, C: "
+                        "the customers' share of the year's sales), base currency")
     p.add_argument("--buckets", default=DEFAULT_BUCKETS,
                    help=f"age limits in days (default {DEFAULT_BUCKETS})")
     p.add_argument("--detail", action="store_true", help="one row per open item")
@@ -541,6 +624,8 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     p = add_command(g, common, "kpis", cmd_report_kpis,
                     "DSO, CEI, days to pay and the other KPIs, month by month")
     p.add_argument("--months", type=int, default=12, help="whole months up to --as-of")
+    p.add_argument("--segment", choices=["group", "size"],
+                   help="the KPIs of each customer group (parent) or size band (A, B, C)")
     p.add_argument("--csv", metavar="FILE", help="write CSV to FILE")
     p.add_argument("--xlsx", metavar="FILE", help="write an Excel workbook to FILE")
     p = add_command(g, common, "trends", cmd_report_trends,

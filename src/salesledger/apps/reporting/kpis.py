@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import calendar
 from collections import defaultdict
+from collections.abc import Mapping
 from datetime import date, timedelta
+from typing import Any
 
 from django.db import connection
 
@@ -84,6 +86,15 @@ def receivable_at(company: Company, day: date) -> tuple[int, int, int]:
 
 def month_end_receivables(company: Company, ends: list[date]
                            ) -> dict[date, tuple[int, int, int]]:
+    """``receivable_at`` of every day of ``ends``, in one statement: see
+    ``month_end_receivables_by``."""
+    return month_end_receivables_by(company, ends, None).get("", {
+        e: (0, 0, 0) for e in ends})
+
+
+def month_end_receivables_by(company: Company, ends: list[date],
+                             segment_of: Mapping[int, str] | None
+                             ) -> dict[str, dict[date, tuple[int, int, int]]]:
     """``receivable_at`` of every day of ``ends`` (consecutive month ends, oldest first), in
     one statement whatever their number: what is open now, and what each allocation dated
     after the first day took, grouped by month of the allocation, month of issue and
@@ -94,43 +105,46 @@ def month_end_receivables(company: Company, ends: list[date]
     dated after E took (the aging's own identity, ``aging.py``); so each group counts at every
     month end from its month of issue up to the one before its allocation's month, in the
     bucket its reference date falls in on that day. The rows are as many as the groups, not
-    the items."""
+    the items. With ``segment_of`` (customer id to segment) the groups are also by customer,
+    and each segment gets its own month ends (every segment named, even one with nothing
+    open); without it, everything is the segment ``""``."""
     t, base = {"inst": Instalment._meta.db_table, "inv": Invoice._meta.db_table,
                "alloc": Allocation._meta.db_table}, company.base_currency
     first, last = ends[0], ends[-1]
     cn = DocKind.CREDIT_NOTE.value
+    who = ("i.customer_id", "c.customer_id") if segment_of is not None else ("0", "0")
     sql = f"""
-    SELECT NULL, {month_key('inv.issue_date')}, i.due_date,
+    SELECT NULL, {month_key('inv.issue_date')}, i.due_date, {who[0]},
            SUM(CASE WHEN i.currency = %s THEN i.amount - i.settled
                     WHEN i.settled = 0 THEN i.base_amount
                     ELSE i.base_amount - COALESCE((SELECT SUM(a.base_receivable)
                          FROM {t['alloc']} a WHERE a.instalment_id = i.id), 0) END)
     FROM {t['inst']} i JOIN {t['inv']} inv ON inv.id = i.invoice_id
     WHERE i.company_id = %s AND i.settled < i.amount AND inv.issue_date <= %s
-    GROUP BY 2, 3
+    GROUP BY 2, 3, 4
     UNION ALL
-    SELECT {month_key('a.date')}, {month_key('inv.issue_date')}, i.due_date,
+    SELECT {month_key('a.date')}, {month_key('inv.issue_date')}, i.due_date, {who[0]},
            SUM(CASE WHEN i.currency = %s THEN a.amount ELSE a.base_receivable END)
     FROM {t['alloc']} a JOIN {t['inst']} i ON i.id = a.instalment_id
          JOIN {t['inv']} inv ON inv.id = i.invoice_id
     WHERE a.company_id = %s AND a.date > %s AND inv.issue_date <= %s
-    GROUP BY 1, 2, 3
+    GROUP BY 1, 2, 3, 4
     UNION ALL
-    SELECT NULL, {month_key('c.issue_date')}, c.issue_date,
+    SELECT NULL, {month_key('c.issue_date')}, c.issue_date, {who[1]},
            -SUM(CASE WHEN c.currency = %s THEN c.total - c.allocated
                      ELSE c.base_total - COALESCE((SELECT SUM(a.base_unapplied)
                           FROM {t['alloc']} a WHERE a.credit_note_id = c.id), 0) END)
     FROM {t['inv']} c
     WHERE c.company_id = %s AND c.kind = '{cn}' AND c.status = 'posted'
           AND c.issue_date <= %s AND c.allocated < c.total
-    GROUP BY 2, 3
+    GROUP BY 2, 3, 4
     UNION ALL
-    SELECT {month_key('a.date')}, {month_key('c.issue_date')}, c.issue_date,
+    SELECT {month_key('a.date')}, {month_key('c.issue_date')}, c.issue_date, {who[1]},
            -SUM(CASE WHEN c.currency = %s THEN a.amount ELSE a.base_unapplied END)
     FROM {t['alloc']} a JOIN {t['inv']} c ON c.id = a.credit_note_id
     WHERE a.company_id = %s AND a.date > %s AND c.kind = '{cn}' AND c.status = 'posted'
           AND c.issue_date <= %s
-    GROUP BY 1, 2, 3"""
+    GROUP BY 1, 2, 3, 4"""
     params = [base, company.pk, last, base, company.pk, first, last,
               base, company.pk, last, base, company.pk, first, last]
     with connection.cursor() as cur:
@@ -139,35 +153,56 @@ def month_end_receivables(company: Company, ends: list[date]
     keys = [_key(e) for e in ends]
     position = {k: n for n, k in enumerate(keys)}
     starts = [bucket_starts(e, parse_buckets("current,90")) for e in ends]
-    parts = [[0, 0, 0] for _ in ends]
-    for later, issued, ref, amount in rows:
+    names = set(segment_of.values()) if segment_of is not None else {""}
+    parts = {name: [[0, 0, 0] for _ in ends] for name in names}
+    for later, issued, ref, customer, amount in rows:
         # the month ends it counts at: from its month of issue to the one before the
         # allocation's month (what is open now counts up to the last)
         since = 0 if issued <= keys[0] else position[issued]
         until = len(ends) if later is None or later > keys[-1] else position[later]
         day = _day(ref)
+        mine = parts[segment_of[int(customer)] if segment_of is not None else ""]
         for k in range(since, until):
-            parts[k][bucket_of_reference(day, starts[k])] += int(amount)
-    return {e: (sum(p), p[0], p[2]) for e, p in zip(ends, parts, strict=True)}
+            mine[k][bucket_of_reference(day, starts[k])] += int(amount)
+    return {name: {e: (sum(p), p[0], p[2]) for e, p in zip(ends, seg, strict=True)}
+            for name, seg in parts.items()}
 
 
-def monthly_sales(company: Company, start: date, end: date) -> dict[str, int]:
-    """Invoices issued from ``start`` to ``end``, base total per ``YYYY-MM``."""
-    sql = f"""SELECT {month_key('issue_date')}, SUM(base_total) FROM {Invoice._meta.db_table}
+def _who(segment_of: Mapping[int, str] | None, column: str) -> str:
+    """The column a query groups its rows by customer with, when they go to segments."""
+    return column if segment_of is not None else "0"
+
+
+def _segment(segment_of: Mapping[int, str] | None, customer: Any) -> str:
+    return segment_of[int(customer)] if segment_of is not None else ""
+
+
+def monthly_sales(company: Company, start: date, end: date,
+                  segment_of: Mapping[int, str] | None = None) -> dict[str, dict[str, int]]:
+    """Invoices issued from ``start`` to ``end``, base total per segment (``""`` without
+    ``segment_of``) and ``YYYY-MM``."""
+    sql = f"""SELECT {month_key('issue_date')}, {_who(segment_of, 'customer_id')},
+                     SUM(base_total) FROM {Invoice._meta.db_table}
               WHERE company_id = %s AND kind = %s AND status = 'posted'
                     AND issue_date >= %s AND issue_date <= %s
-              GROUP BY 1"""
+              GROUP BY 1, 2"""
+    out: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     with connection.cursor() as cur:
         cur.execute(sql, [company.pk, DocKind.INVOICE.value, start, end])
-        return {k: int(v) for k, v in cur.fetchall()}
+        for k, who, v in cur.fetchall():
+            out[_segment(segment_of, who)][k] += int(v)
+    return out
 
 
-def monthly_payments(company: Company, start: date, end: date) -> dict[str, tuple[int, int, int]]:
+def monthly_payments(company: Company, start: date, end: date,
+                     segment_of: Mapping[int, str] | None = None
+                     ) -> dict[str, dict[str, tuple[int, int, int]]]:
     """Receipts applied to invoices from ``start`` to ``end``, per ``YYYY-MM`` of the
     allocation: (base applied, Σ base × days from issue, Σ base × days past due). An
     allocation later reversed, and its reversal, are left out: that money did not pay."""
     a, i, inv = Allocation._meta.db_table, Instalment._meta.db_table, Invoice._meta.db_table
-    sql = f"""SELECT {month_key('a.date')}, SUM(a.base_receivable),
+    sql = f"""SELECT {month_key('a.date')}, {_who(segment_of, 'a.customer_id')},
+                     SUM(a.base_receivable),
                      SUM(a.base_receivable * {days_between('a.date', 'v.issue_date')}),
                      SUM(a.base_receivable * {_positive(days_between('a.date', 'i.due_date'))})
               FROM {a} a JOIN {i} i ON i.id = a.instalment_id
@@ -175,36 +210,63 @@ def monthly_payments(company: Company, start: date, end: date) -> dict[str, tupl
               WHERE a.company_id = %s AND a.date >= %s AND a.date <= %s
                     AND a.receipt_id IS NOT NULL AND a.reversal_of_id IS NULL
                     AND NOT EXISTS (SELECT 1 FROM {a} r WHERE r.reversal_of_id = a.id)
-              GROUP BY 1"""
+              GROUP BY 1, 2"""
+    out: dict[str, dict[str, tuple[int, int, int]]] = defaultdict(dict)
     with connection.cursor() as cur:
         cur.execute(sql, [company.pk, start, end])
-        return {k: (int(p), int(d), int(late)) for k, p, d, late in cur.fetchall()}
+        for k, who, p, d, late in cur.fetchall():
+            months = out[_segment(segment_of, who)]
+            was = months.get(k, (0, 0, 0))
+            months[k] = (was[0] + int(p), was[1] + int(d), was[2] + int(late))
+    return out
 
 
-def monthly_bad_debts(company: Company, start: date, end: date) -> dict[str, int]:
-    """Bad debts written off from ``start`` to ``end`` (reversals negative), per month."""
-    out: dict[str, int] = defaultdict(int)
+def monthly_bad_debts(company: Company, start: date, end: date,
+                      segment_of: Mapping[int, str] | None = None) -> dict[str, dict[str, int]]:
+    """Bad debts written off from ``start`` to ``end`` (reversals negative), per segment and
+    month."""
+    out: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     rows = Adjustment.objects.filter(
         company=company, kind=AdjustmentKind.BAD_DEBT.value, date__gte=start,
-        date__lte=end).values_list("date", "base_amount")
-    for d, amount in rows.iterator():
-        out[_key(d)] += amount
-    return dict(out)
+        date__lte=end).values_list("date", "base_amount", "customer_id")
+    for d, amount, who in rows.iterator():
+        out[_segment(segment_of, who)][_key(d)] += amount
+    return out
 
 
-def kpi_inputs(company: Company, months: list[date]
-               ) -> list[tuple[date, MonthInputs, list[tuple[int, int]]]]:
+KpiInputs = list[tuple[date, MonthInputs, list[tuple[int, int]]]]
+
+
+def kpi_inputs(company: Company, months: list[date]) -> KpiInputs:
     """Each month's inputs and its countback history (``(sales, days)``, newest first)."""
+    return kpi_inputs_by(company, months, None)[""]
+
+
+def kpi_inputs_by(company: Company, months: list[date],
+                  segment_of: Mapping[int, str] | None) -> dict[str, KpiInputs]:
+    """``kpi_inputs`` of each segment of ``segment_of`` (customer id to segment; every
+    customer of the company must be in it), from the same queries grouped by customer as
+    well: without it, the company's alone, as the segment ``""``."""
     first, last = months[0], month_end(months[-1])
     history_start = add_months(first, -COUNTBACK_MONTHS)
-    sales = monthly_sales(company, history_start, last)
-    paid = monthly_payments(company, first, last)
-    bad = monthly_bad_debts(company, first, last)
+    sales = monthly_sales(company, history_start, last, segment_of)
+    paid = monthly_payments(company, first, last, segment_of)
+    bad = monthly_bad_debts(company, first, last, segment_of)
     month_ends = [first - timedelta(days=1), *(month_end(m) for m in months)]
-    at = month_end_receivables(company, month_ends)
+    at = month_end_receivables_by(company, month_ends, segment_of)
+    names = sorted(set(segment_of.values())) if segment_of is not None else [""]
+    return {name: _inputs(months, history_start, sales.get(name, {}), paid.get(name, {}),
+                          bad.get(name, {}), at.get(name) or {e: (0, 0, 0) for e in month_ends},
+                          month_ends[0])
+            for name in names}
+
+
+def _inputs(months: list[date], history_start: date, sales: Mapping[str, int],
+            paid: Mapping[str, tuple[int, int, int]], bad: Mapping[str, int],
+            at: Mapping[date, tuple[int, int, int]], before: date) -> KpiInputs:
     ends = {m: at[month_end(m)] for m in months}
-    start_ar = at[month_ends[0]][0]
-    out: list[tuple[date, MonthInputs, list[tuple[int, int]]]] = []
+    start_ar = at[before][0]
+    out: KpiInputs = []
     for m in months:
         ar, current, over = ends[m]
         p = paid.get(_key(m), (0, 0, 0))

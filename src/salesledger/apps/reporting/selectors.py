@@ -29,12 +29,14 @@ from salesledger.domain.countries import is_country
 from salesledger.domain.errors import ValidationFailed
 from salesledger.domain.forecast import Weeks
 from salesledger.domain.kpis import MonthInputs, MonthKpis, month_kpis
+from salesledger.domain.segments import SIZE_BANDS
 from salesledger.domain.trends import flags as rise_flags
 from salesledger.money import is_currency
 
 from .aging import AgingCell, AgingScope, aging_cells, aging_item_rows, customer_owners
 from .forecast import Backtest, backtest, forecast
-from .kpis import add_months, kpi_inputs, month_end, month_label, months_ending
+from .kpis import add_months, kpi_inputs, kpi_inputs_by, month_end, month_label, months_ending
+from .segments import SEGMENTS, check_segment, customer_segments
 from .statement import Statement, currencies, customer_statement, running
 from .trends import CohortRow, cohort_rows
 from .unapplied import unapplied_cash_totals, unapplied_credit_notes, unapplied_receipts
@@ -42,7 +44,8 @@ from .unapplied import unapplied_cash_totals, unapplied_credit_notes, unapplied_
 __all__ = ["AgingReport", "Backtest", "KpiMonth", "ReportFilters", "Statement", "TrendRow",
            "Weeks", "aging_items", "aging_report", "cash_forecast", "currencies",
            "customer_statement", "forecast_backtest", "kpi_report", "period_statement",
-           "running", "trend_report", "unapplied_items", "PortfolioRow", "portfolio"]
+           "running", "trend_report", "unapplied_items", "PortfolioRow", "portfolio",
+           "SEGMENTS", "SegmentAging", "aging_by_segment", "kpis_by_segment"]
 
 
 @dataclass(frozen=True)
@@ -156,6 +159,51 @@ def _assemble(company: Company, scope: AgingScope, cells: list[AgingCell]) -> Ag
         base_currency=company.base_currency, base=base, by_currency=dict(by_currency),
         customers=sorted(per.values(), key=lambda r: r.code),
         items=sum(c.items for c in cells), unapplied=unapplied)
+
+
+@dataclass(frozen=True)
+class SegmentAging:
+    """The aging of one segment's customers (base currency, minor units)."""
+
+    segment: str
+    customers: int  # customers with something open on the day
+    base: list[int]
+
+
+def aging_by_segment(company: Company, *, as_of: date, segment: str, by: str = "due",
+                     buckets: str = DEFAULT_BUCKETS, filters: ReportFilters = ReportFilters()
+                     ) -> tuple[AgingReport, list[SegmentAging]]:
+    """The aging of ``as_of`` and its buckets summed per segment (``group`` or ``size``:
+    ``segments.py``), in base currency, from the same cells: the segments' buckets add up
+    to the report's. Segments with nothing open are listed with zeros."""
+    check_segment(segment)
+    scope = _scope(company, as_of, filters, by=by, buckets=buckets)
+    cells = aging_cells(company, scope)
+    report = _assemble(company, scope, cells)
+    of = customer_segments(company, segment, as_of=as_of)
+    n = len(scope.buckets)
+    per: dict[str, list[int]] = {name: [0] * n for name in set(of.values())}
+    who: dict[str, set[int]] = defaultdict(set)
+    owners = customer_owners(company, sorted({c.customer_id for c in cells}))
+    for c in cells:
+        name = of[c.customer_id]
+        per[name][c.bucket] += c.base_open
+        who[name].add(owners[c.customer_id][0])
+    order = sorted(per, key=lambda k: (k not in SIZE_BANDS, k))  # A, B, C or by code
+    return report, [SegmentAging(name, len(who[name]), per[name]) for name in order]
+
+
+def kpis_by_segment(company: Company, *, as_of: date, months: int = 12, segment: str
+                    ) -> dict[str, list[KpiMonth]]:
+    """``kpi_report`` of each segment's customers (``group`` or ``size``), from the same
+    queries grouped by customer as well; the size bands are those of ``as_of``."""
+    check_segment(segment)
+    chosen = months_ending(as_of, _months(months))
+    of = customer_segments(company, segment, as_of=as_of)
+    order = sorted(set(of.values()), key=lambda k: (k not in SIZE_BANDS, k))
+    inputs = kpi_inputs_by(company, chosen, of)
+    return {name: [KpiMonth(month_label(m), i, month_kpis(i, history))
+                   for m, i, history in inputs[name]] for name in order}
 
 
 def aging_items(company: Company, *, as_of: date, by: str = "due",
