@@ -9,10 +9,13 @@ customer per 100 open items, invoices due in thirds, ten receipts per customer),
 the receipts oldest first on 2025-07-15 (``auto_allocate_all``), then times, in this process,
 ``aging_report`` (the selector behind ``salesledger report aging``) as of 2025-12-31 (after all
 of it: "today") and as of 2025-07-01 (before every allocation: each is rolled back), and the
-streamed detail of the past day (every item, as ``report aging --detail`` writes them); then
+streamed detail of the past day (every item, as ``report aging --detail`` reads them, and
+again with each CSV row's text made, as ``--csv`` writes them), one customer's statement for
+the year, and the aging by size band; then
 the KPIs of the 12 and 24 months to "today" (and their month ends' receivables both ways: one
 aging per month end, and the one statement the KPIs use, which must agree), the trends of
-its 12 invoice months, the 13-week forecast made on it and a backtest of three month ends.
+its 12 invoice months, the 13-week forecast made on it, a backtest of three month ends and
+the KPIs of 24 months by size band.
 Each is timed ``--repeat`` times (default 3) and the best and median seconds are reported. The
 base-currency total is checked against the receivable control account. One JSON object is
 printed and written to ``bench/results/``.
@@ -20,6 +23,8 @@ printed and written to ``bench/results/``.
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import resource
 import statistics
@@ -43,6 +48,13 @@ TODAY = date(2025, 12, 31)
 PAST = date(2025, 7, 1)
 
 
+class _Sink(io.TextIOBase):
+    """Takes what is written and keeps nothing."""
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+
 def _timed(repeat: int, fn: Any) -> tuple[dict[str, float], Any]:
     times, result = [], None
     for _ in range(repeat):
@@ -61,19 +73,24 @@ def measure(size: str, repeat: int, db: str, made: dict[str, Any]) -> dict[str, 
     from django.db.models import Sum
 
     from salesledger.apps.core.selectors import company_resolve
+    from salesledger.apps.customers.models import Customer
     from salesledger.apps.ledger.models import JournalLine
     from salesledger.apps.payments.autoallocate import auto_allocate_all
+    from salesledger.apps.reporting.exports import aging_detail_rows
     from salesledger.apps.reporting.kpis import (
         month_end_receivables,
         months_ending,
         receivable_at,
     )
     from salesledger.apps.reporting.selectors import (
+        aging_by_segment,
         aging_items,
         aging_report,
         cash_forecast,
         forecast_backtest,
         kpi_report,
+        kpis_by_segment,
+        period_statement,
         trend_report,
     )
 
@@ -93,6 +110,27 @@ def measure(size: str, repeat: int, db: str, made: dict[str, Any]) -> dict[str, 
         return sum(1 for _ in items)
 
     detail_t, listed = _timed(1, detail)
+
+    def detail_csv() -> int:
+        """The detail of the past day as ``report aging --detail --csv`` writes it (the
+        rows' text included), to a sink: the export's time without the disk's."""
+        buckets, items = aging_items(company, as_of=PAST)
+        writer = csv.writer(_Sink())
+        n = 0
+        for row in aging_detail_rows(buckets, items, company.base_currency):
+            writer.writerow(row)
+            n += 1
+        return n
+
+    csv_t, csv_rows = _timed(1, detail_csv)
+    one = Customer.objects.filter(company=company).order_by("code").values_list(
+        "code", flat=True)[made["customers"] // 2]
+    statement_t, _ = _timed(repeat, lambda: period_statement(
+        company, code=one, start=date(2025, 1, 1), end=TODAY))
+    by_size_t, _ = _timed(repeat, lambda: aging_by_segment(company, as_of=TODAY,
+                                                           segment="size"))
+    kpis_size_t, _ = _timed(1, lambda: kpis_by_segment(company, as_of=TODAY, months=24,
+                                                       segment="size"))
     kpis_t, _ = _timed(repeat, lambda: kpi_report(company, as_of=TODAY, months=12))
     kpis24_t, _ = _timed(repeat, lambda: kpi_report(company, as_of=TODAY, months=24))
     # The month ends' receivables, the KPIs' costly input: one aging per month end (the
@@ -114,6 +152,10 @@ def measure(size: str, repeat: int, db: str, made: dict[str, Any]) -> dict[str, 
             "open_today": r_today.items, "open_past": r_past.items,
             "today_seconds": today, "past_seconds": past,
             "detail_past_seconds": detail_t["best"], "detail_rows": listed,
+            "detail_csv_past_seconds": csv_t["best"], "detail_csv_rows": csv_rows,
+            "statement_one_customer_seconds": statement_t,
+            "aging_by_size_seconds": by_size_t,
+            "kpis_24_months_by_size_seconds": kpis_size_t["best"],
             "kpis_12_months_seconds": kpis_t, "kpis_24_months_seconds": kpis24_t,
             "month_ends_13_by_aging_seconds": per_day_t,
             "month_ends_13_at_once_seconds": at_once_t, "trends_12_months_seconds": trends_t,
