@@ -24,7 +24,7 @@ from salesledger.apps.invoicing.posting.check import BulkDoc
 from salesledger.apps.invoicing.services import documents_post_bulk
 from salesledger.apps.reporting import aging as aging_module
 from salesledger.apps.reporting.exports import aging_detail_rows
-from salesledger.apps.reporting.selectors import aging_items
+from salesledger.apps.reporting.selectors import ReportFilters, aging_items, aging_items_page
 from salesledger.cli.report import _stream_json
 from salesledger.domain.invoicing import LineInput
 
@@ -81,3 +81,21 @@ def test_the_detail_streams_in_memory_that_does_not_grow_with_the_items(
     large, large_peak = _peak(company)
     assert (small, large) == (N, 4 * N)
     assert large_peak - small_peak < BOUND, (small_peak, large_peak)
+
+
+def test_a_page_of_the_detail_is_the_same_slice_of_every_item(
+        company: Any, owner: Any, make_customer: Any) -> None:
+    """The web's page of the detail, read customer by customer from their counts, is the
+    slice of the whole ordered detail, at every offset, across customers' boundaries."""
+    customers = [make_customer(f"P{k:02d}") for k in (5, 1, 3, 7, 2)]
+    _post(company, owner, customers, 23, 0)  # 69 instalments, 12 to 15 a customer
+    _, items = aging_items(company, as_of=AS_OF)
+    every = list(items)
+    assert len(every) == 69
+    for size in (1, 7, 20):
+        for offset in range(0, 75, 4):
+            _, page = aging_items_page(company, as_of=AS_OF, size=size, offset=offset)
+            assert page == every[offset:offset + size], (size, offset)
+    _, page = aging_items_page(company, as_of=AS_OF, size=5, offset=3,
+                               filters=ReportFilters(customer="P03"))
+    assert page == [i for i in every if i["customer"] == "P03"][3:8]
