@@ -5,7 +5,8 @@ in its time zone, enqueue the recurring run and the dunning run; ``credit.tasks.
 payment_models_enqueue``: the nightly training of the payment-date model of each company that
 has one), then run every ready task with django-tasks-db's own ``Worker`` (which claims a task
 row with ``SELECT ... FOR UPDATE SKIP LOCKED`` so that several workers share the queue), then
-sleep. ``once`` does one round and
+sleep. Once a day it also refreshes the database planner's statistics
+(``core.maintenance``). ``once`` does one round and
 returns, for cron or a test. SIGINT/SIGTERM stop it after the task in hand.
 
 A worker that is killed (SIGKILL, a crash, the machine's power) leaves the task it had claimed
@@ -30,7 +31,7 @@ import os
 import socket
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.utils import timezone
@@ -40,6 +41,7 @@ from django_tasks_db.models import DBTaskResult
 
 from salesledger.apps.banking.tasks import bank_match_task, statement_import_task
 from salesledger.apps.core.faults import connection_lost_in
+from salesledger.apps.core.maintenance import planner_statistics_refresh
 from salesledger.apps.credit.tasks import payment_model_train_task, payment_models_enqueue
 from salesledger.apps.documents.tasks import freeze_pdfs_task
 from salesledger.apps.dunning.tasks import JOB_DUNNING, dunning_enqueue, dunning_run_task
@@ -66,6 +68,10 @@ RETRY_SAFE = frozenset(t.module_path for t in (freeze_pdfs_task, recurring_run_t
 # The jobs of the apps above recurring that the calendar enqueues once a day per company.
 DAILY = {JOB_DUNNING: dunning_enqueue}
 
+
+# How often the worker refreshes the database planner's statistics (core.maintenance).
+STATISTICS_EVERY = timedelta(days=1)
+_statistics_at: datetime | None = None
 
 # Runs of one task, at most, when its connection keeps being lost.
 MAX_ATTEMPTS = 5
@@ -144,8 +150,12 @@ def make_worker(*, worker_id: str | None = None, queues: str = "default") -> Any
 def worker_round(worker: Any, *, now: Callable[[], datetime] | None = None) -> int:
     """Take back the tasks of dead workers, tick the calendar, then run the ready tasks;
     returns how many tasks ran."""
+    global _statistics_at
     tasks_reclaim()
     moment = now() if now else timezone.now()
+    if _statistics_at is None or moment - _statistics_at >= STATISTICS_EVERY:
+        planner_statistics_refresh()
+        _statistics_at = moment
     for job in [*daily_jobs_enqueue(now=moment, more=DAILY),
                 *payment_models_enqueue(now=moment)]:
         log.info("enqueued %s for %s, day %s (attempt %d)", job.job, job.company, job.day,

@@ -25,6 +25,7 @@ from django.db import transaction
 
 from salesledger.apps.core.actors import Actor
 from salesledger.apps.core.audit import EventSpec, audit_many
+from salesledger.apps.core.maintenance import planner_statistics_refresh
 from salesledger.apps.core.models import Company, Membership, Role
 from salesledger.apps.core.services import company_create, company_profile_update
 from salesledger.apps.customers.models import (
@@ -112,6 +113,7 @@ def demo_load(*, code: str = "demo", customers: int = 300, seed: int = 20261123,
         # would otherwise judge by them (docs/design/credit.md).
         _set_limits(company, user, plan.customers, customer_ids)
         _dunning_setup(company, user)
+    planner_statistics_refresh()  # the books just grew from nothing (core.maintenance)
     return {
         "company": company.code,
         "name": company.name,
