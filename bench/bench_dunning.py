@@ -4,6 +4,15 @@
     .venv/bin/python bench/bench_dunning.py medium --database-url postgres://postgres@127.0.0.1:5432/postgres
     .venv/bin/python bench/bench_dunning.py --send 1000        # send 1,000 reminders (e-mail)
     .venv/bin/python bench/bench_dunning.py --send 200 --letters
+    .venv/bin/python bench/bench_dunning.py issue --keep /tmp/dunning-books   # the issue's size
+
+``issue``: the issue's own size, 100,000 customers with ten open items each (1,000,000), made
+by ``generate_issue`` (seeded; through the bulk services: ``import_file`` for the customers,
+``documents_post_bulk`` for the invoices, each due in thirds, ``receipts_record_bulk`` for an
+unapplied receipt of one customer in twenty, which the run must warn about instead of
+reminding). Nothing is allocated, so every item is open. ``--keep DIR`` keeps the SQLite
+database in DIR (or, on PostgreSQL, a database named ``salesledger_bench_dunning_issue``) and
+reuses it when it is there: the same books before and after a change.
 
 Selection: builds the books of ``bench_allocate.py`` (its seeded generator, in a child process:
 one customer per 100 open items, invoices due in thirds, ten receipts per customer), gives the
@@ -160,7 +169,174 @@ def _send(n: int, letters: bool) -> dict[str, Any]:
             "per_second": round(n / seconds, 1), "machine": machine()}
 
 
+ISSUE = {"customers": 100_000, "items": 1_000_000}
+
+
+def generate_issue(customers: int, items: int, seed: int) -> dict[str, Any]:
+    """The issue's books: ``customers`` with ``items`` open items between them (ten each at
+    the issue's size), invoices due in thirds issued over the half-year before ``TODAY``, so
+    that the items fall at every level of the policy and some are not due yet; one customer in
+    twenty has an unapplied receipt (possibly paid: warned about, not reminded)."""
+    import random
+    import tempfile
+
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+
+    from salesledger.apps.core.services import company_create
+    from salesledger.apps.customers.models import Customer, PaymentTerms
+    from salesledger.apps.interchange.csvio import import_file
+    from salesledger.apps.invoicing.posting.check import BulkDoc
+    from salesledger.apps.invoicing.services import documents_post_bulk
+    from salesledger.apps.payments.bulk import BulkReceipt, receipts_record_bulk
+    from salesledger.domain.invoicing import LineInput
+
+    rng = random.Random(seed)
+    start = time.perf_counter()
+    call_command("migrate", verbosity=0)
+    owner = get_user_model().objects.create_user("bench-owner")
+    company = company_create(actor=owner, code=COMPANY, name="Benchmark Ltd", owner=owner)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "customers.csv"
+        with path.open("w", encoding="utf-8") as fh:
+            fh.write("code,name,country,email\n")
+            for n in range(customers):
+                fh.write(f"D{n:06d},Customer {n},FR,d{n}@example.com\n")
+        import_file(kind="customers", path=path, company=company, actor=owner)
+    codes = dict(Customer.objects.filter(company=company).values_list("code", "id"))
+    ids = [codes[f"D{n:06d}"] for n in range(customers)]
+    thirds = PaymentTerms.objects.get(company=company, code="30-60-90").pk
+    net30 = PaymentTerms.objects.get(company=company, code="NET30").pk
+    docs = [(thirds, 3)] * (items // 3) + [(net30, 1)] * (items % 3)
+    batch: list[Any] = []
+    for n, (terms, _) in enumerate(docs):
+        batch.append(BulkDoc(
+            customer_id=ids[n % customers], kind="invoice", currency="EUR", terms_id=terms,
+            issue_date=TODAY - timedelta(days=rng.randrange(1, 180)),
+            lines=[LineInput("Goods", Decimal(1), Decimal(rng.randrange(3000, 60000))
+                             .scaleb(-2), Decimal(20))]))
+        if len(batch) == 20_000:
+            documents_post_bulk(actor=owner, company=company, docs=batch)
+            batch = []
+    if batch:
+        documents_post_bulk(actor=owner, company=company, docs=batch)
+    receipts_record_bulk(actor=owner, company=company, receipts=[
+        BulkReceipt(customer_id=cid, date=TODAY - timedelta(days=5), currency="EUR",
+                    amount=rng.randrange(5000, 60000), bank_reference=f"TRF{n:08d}")
+        for n, cid in enumerate(ids[::20])])
+    return {"customers": customers, "items": items, "invoices": len(docs),
+            "generate_seconds": round(time.perf_counter() - start, 1)}
+
+
+def issue(args: argparse.Namespace) -> dict[str, Any]:
+    """Select and level the issue's size, on kept books if ``--keep`` names them."""
+    import contextlib
+
+    @contextlib.contextmanager
+    def kept() -> Any:
+        os.environ["SALESLEDGER_SECRET_KEY"] = "bench-not-secret"
+        if args.database_url:
+            from urllib.parse import urlsplit, urlunsplit
+
+            import psycopg
+
+            name = "salesledger_bench_dunning_issue"
+            parts = urlsplit(args.database_url)
+            with psycopg.connect(args.database_url, autocommit=True) as admin:
+                fresh = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s",
+                                      [name]).fetchone() is None
+                if fresh:
+                    admin.execute(f'CREATE DATABASE "{name}"')
+            os.environ["SALESLEDGER_DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{name}"))
+            home = Path(args.keep)
+            (home / "var").mkdir(parents=True, exist_ok=True)
+            os.environ["SALESLEDGER_HOME"] = str(home)
+            yield fresh
+        else:
+            home = Path(args.keep)
+            (home / "var").mkdir(parents=True, exist_ok=True)
+            os.environ["SALESLEDGER_HOME"] = str(home)
+            yield not (home / "var" / "salesledger.sqlite3").exists()
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "salesledger.config.settings")
+    os.environ.pop("SALESLEDGER_DATABASE_URL", None)
+    if args.keep:
+        ctx: Any = kept()
+    else:
+        @contextlib.contextmanager
+        def fresh_db() -> Any:
+            with bench_database(args.database_url):
+                yield True
+        ctx = fresh_db()
+    with ctx as fresh:
+        made: dict[str, Any] = {"customers": args.customers, "items": args.items}
+        if fresh:
+            made = generate_issue(args.customers, args.items, args.seed)
+        import django
+
+        django.setup()
+        from django.core.management import call_command
+        from django.db import connection
+
+        from salesledger.apps.core.selectors import company_get, company_owner
+        from salesledger.apps.dunning.models import DunningPolicy
+        from salesledger.apps.dunning.run import dunning_run
+
+        call_command("migrate", verbosity=0)
+        company = company_get(COMPANY)
+        owner = company_owner(company)
+        if not DunningPolicy.objects.filter(company=company).exists():
+            _policy(company, owner)
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE")
+        times, cpu, summary = [], [], None
+        for _ in range(args.repeat):
+            start, start_cpu = time.perf_counter(), time.process_time()
+            summary = dunning_run(actor=owner, company=company, as_of=TODAY, send=False)
+            times.append(time.perf_counter() - start)
+            cpu.append(time.process_time() - start_cpu)
+        assert summary is not None
+        reasons: dict[str, int] = {}
+        for s in summary.skipped:
+            reasons[s["reason"]] = reasons.get(s["reason"], 0) + 1
+        return {"benchmark": "dunning_select", "size": "issue", "db": connection.vendor,
+                **made, "customers_to_remind": summary.customers,
+                "items_listed": sum(len(p["items"]) for p in summary.planned),
+                "skipped": reasons,
+                "seconds": {"best": round(min(times), 3),
+                            "median": round(statistics.median(times), 3)},
+                "cpu_seconds": {"best": round(min(cpu), 3),
+                                "median": round(statistics.median(cpu), 3)},
+                "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+                "machine": machine(), "load_average": list(os.getloadavg())}
+
+
 def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "issue":
+        parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+        parser.add_argument("size", choices=["issue"])
+        parser.add_argument("--customers", type=int, default=ISSUE["customers"])
+        parser.add_argument("--items", type=int, default=ISSUE["items"])
+        parser.add_argument("--seed", type=int, default=20261206)
+        parser.add_argument("--repeat", type=int, default=3)
+        parser.add_argument("--keep", help="keep (and reuse) the books here")
+        parser.add_argument("--database-url")
+        parser.add_argument("--label", default="", help="a word in the result's file name")
+        parser.add_argument("--results", default=str(HERE / "results"))
+        args = parser.parse_args()
+        result = issue(args)
+        out = Path(args.results)
+        out.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        label = f"-{args.label}" if args.label else ""
+        (out / f"dunning-issue-{result['db']}{label}-{stamp}.json").write_text(
+            json.dumps(result, indent=2) + "\n")
+        print(json.dumps(result))
+        return
     if "--send" not in sys.argv:
         main_on_generated_books(__doc__.splitlines()[0], "dunning", 3, measure)
         return
