@@ -27,6 +27,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cached_property
+from typing import NamedTuple
 
 from salesledger.domain.errors import ValidationFailed
 
@@ -54,7 +56,7 @@ class Policy:
     levels: tuple[Level, ...]
     min_amount: int = 0  # minor units: a message for less is not sent
 
-    @property
+    @cached_property
     def days(self) -> tuple[int, ...]:
         return tuple(lv.days for lv in self.levels)
 
@@ -172,9 +174,8 @@ def fee_minor(level: Level, overdue: int) -> int:
 
 
 # ---------------------------------------------------------------- selecting
-@dataclass(frozen=True)
-class Item:
-    """An open instalment as the run reads it."""
+class Item(NamedTuple):
+    """An open instalment as the run reads it (a named tuple: a run reads a million)."""
 
     id: int
     customer_id: int
@@ -196,8 +197,7 @@ class Pause:
     amount: int | None = None  # the part paused; None: all of it
 
 
-@dataclass(frozen=True)
-class Reminded:
+class Reminded(NamedTuple):
     item: Item
     level: Level
     amount: int  # what the message asks for (open less a paused part)
@@ -243,14 +243,12 @@ def select_reminders(items: Iterable[Item], *, as_of: date,
     ``policy_of`` maps a customer to its policy (customers with none are not dunned);
     ``sent`` holds the (item, level number) already reminded; ``cover`` the cash of a customer
     per currency that might already pay an item (unapplied receipts, unmatched bank lines):
-    an item it could cover is skipped with a warning instead."""
-    by_customer: dict[int, CustomerPlan] = {}
-    skipped: list[Skipped] = []
-    whole = {p.customer_id: p for p in pauses if p.invoice_id is None}
-    partial: dict[tuple[int, int], list[Pause]] = {}
-    for p in pauses:
-        if p.invoice_id is not None:
-            partial.setdefault((p.customer_id, p.invoice_id), []).append(p)
+    an item it could cover is skipped with a warning instead.
+
+    The run levels in the database instead (``dunning.selectors.levelled_items``, one
+    statement) and plans with ``plan_reminders``; this is the same rule item by item, which
+    the tests hold the statement to."""
+    levelled = []
     for it in items:
         policy = policy_of.get(it.customer_id)
         if policy is None:
@@ -258,13 +256,41 @@ def select_reminders(items: Iterable[Item], *, as_of: date,
         level = level_on(policy, it.due_date, as_of)
         if level is None:
             continue
+        levelled.append(Levelled(it, policy, level, (it.id, level.number) not in sent))
+    return plan_reminders(levelled, pauses=pauses, cover=cover)
+
+
+class Levelled(NamedTuple):
+    """An item at its level on the run's day, under its customer's policy."""
+
+    item: Item
+    policy: Policy
+    level: Level
+    new: bool  # never reminded at this level before
+
+
+def plan_reminders(levelled: Iterable[Levelled], *, pauses: Iterable[Pause],
+                   cover: dict[tuple[int, str], int]
+                   ) -> tuple[list[CustomerPlan], list[Skipped]]:
+    """Plan one message per customer from items already levelled: leave out what is paused
+    or possibly paid (and say why), drop the customers with nothing new to say, and those
+    whose message would ask for less than their policy's minimum."""
+    by_customer: dict[int, CustomerPlan] = {}
+    skipped: list[Skipped] = []
+    pauses = list(pauses)
+    whole = {p.customer_id: p for p in pauses if p.invoice_id is None}
+    partial: dict[tuple[int, int], list[Pause]] = {}
+    for p in pauses:
+        if p.invoice_id is not None:
+            partial.setdefault((p.customer_id, p.invoice_id), []).append(p)
+    for it, policy, level, new in levelled:
         if it.customer_id in whole:
             skipped.append(Skipped(it.customer_id, it.id, it.number,
                                    whole[it.customer_id].reason))
             continue
         amount = it.open
         reason = ""
-        for p in partial.get((it.customer_id, it.invoice_id), []):
+        for p in partial.get((it.customer_id, it.invoice_id), ()):
             if p.amount is None or p.amount >= amount:
                 reason, amount = p.reason, 0
                 break
@@ -272,17 +298,18 @@ def select_reminders(items: Iterable[Item], *, as_of: date,
         if amount <= 0:
             skipped.append(Skipped(it.customer_id, it.id, it.number, reason))
             continue
-        available = cover.get((it.customer_id, it.currency), 0)
-        if available >= amount:
+        if cover.get((it.customer_id, it.currency), 0) >= amount:
             skipped.append(Skipped(it.customer_id, it.id, it.number, "possibly_paid",
                                    "unapplied cash or an unmatched bank line of the customer "
                                    "could pay it: apply it or match the line"))
             continue
-        plan = by_customer.setdefault(it.customer_id, CustomerPlan(it.customer_id, policy))
-        plan.items.append(Reminded(it, level, amount, (it.id, level.number) not in sent))
+        plan = by_customer.get(it.customer_id)
+        if plan is None:
+            plan = by_customer[it.customer_id] = CustomerPlan(it.customer_id, policy)
+        plan.items.append(Reminded(it, level, amount, new))
     plans = []
     for plan in by_customer.values():
-        if not plan.new_items:
+        if not any(r.new for r in plan.items):
             continue  # nothing new to say: already reminded of every item at its level
         if all(total < plan.policy.min_amount for total in plan.totals().values()):
             for r in plan.items:

@@ -1,9 +1,11 @@
 """The dunning run of a day: select, level, charge, send (docs/design/dunning.md).
 
 read -> plan -> write, then send:
-1. Read, set-based: open items due by the day (``selectors.py``), the pairs (item, level)
-   already reminded, every customer's policy, the pauses of the collections app and the cash
-   that might already pay an item; plan with ``domain.dunning.select_reminders``.
+1. Read, set-based: the open items levelled in the database, one statement
+   (``selectors.levelled_items``: each customer's policy, each item's level, whether it was
+   reminded at that level already, only for the customers with something new to say), the
+   pauses of the collections app and the cash that might already pay an item; plan with
+   ``domain.dunning.plan_reminders``.
 2. Write, one transaction per customer: the day's ``DunningNotice`` (unique per customer and
    day), a ``DunningItem`` per item and level newly reached (unique: an item is reminded and
    charged once per level, ever) and the fee invoice posted through the invoicing services.
@@ -55,7 +57,7 @@ from salesledger.domain.dunning import (
     fee_minor,
     interest_minor,
     interest_parts,
-    select_reminders,
+    plan_reminders,
 )
 from salesledger.domain.errors import LedgerError, NoRecipients
 from salesledger.money import EXPONENTS, Money
@@ -66,12 +68,9 @@ from .selectors import (
     business_customers,
     cash_that_may_pay,
     interest_rules,
-    items_due,
-    lead_days,
+    levelled_items,
     policies,
-    policy_of_customers,
     reference_rates,
-    reminded,
 )
 
 
@@ -129,11 +128,10 @@ def dunning_run(*, actor: Actor, company: Company, as_of: date, send: bool = Fal
     place to stop a run midway)."""
     require_role(company, actor, Role.CLERK)
     by_id = policies(company)
-    policy_of = {cid: by_id[pid] for cid, pid in policy_of_customers(company).items()}
-    items = items_due(company, by=as_of + lead_days(by_id), issued_before=as_of)
-    plans, skipped = select_reminders(
-        items, as_of=as_of, policy_of=policy_of, sent=reminded(company),
-        pauses=upstream.pauses(company, as_of), cover=cash_that_may_pay(company))
+    pauses = upstream.pauses(company, as_of)
+    levelled = levelled_items(company, as_of=as_of, by_id=by_id,
+                              also={p.customer_id for p in pauses})
+    plans, skipped = plan_reminders(levelled, pauses=pauses, cover=cash_that_may_pay(company))
     ids = {p.customer_id for p in plans} | {s.customer_id for s in skipped}
     codes = dict(Customer.objects.filter(company=company, pk__in=ids)
                  .values_list("pk", "code"))

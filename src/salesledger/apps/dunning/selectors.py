@@ -8,6 +8,7 @@ parent's, else the company's default) and the cash that might already pay an ite
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -22,7 +23,7 @@ from salesledger.apps.customers.models import Customer
 from salesledger.apps.invoicing.models import DocKind, Instalment, Invoice, Purpose
 from salesledger.apps.payments.models import Receipt
 from salesledger.domain.dunning import InterestRule as Rule
-from salesledger.domain.dunning import Item, Level, Policy
+from salesledger.domain.dunning import Item, Level, Levelled, Policy
 from salesledger.domain.errors import NotFound
 
 from .models import (
@@ -107,6 +108,78 @@ def items_due(company: Company, *, by: date, issued_before: date) -> list[Item]:
     return [Item(r[0], r[1], r[2], r[3] or "", r[4] if isinstance(r[4], date)
                  else date.fromisoformat(r[4]), r[5], r[6], r[7] == Purpose.SALE)
             for r in rows]
+
+
+def levelled_items(company: Company, *, as_of: date, by_id: dict[int, Policy],
+                   also: Collection[int] = ()) -> list[Levelled]:
+    """Every open item at a level of its customer's policy on ``as_of``, levelled in the
+    database in one statement (docs/design/dunning.md, "A run"): each customer's policy (its
+    own, else its parent's, else the default), the item's level (a ``CASE`` over the policy's
+    days: the last level whose day has come), whether the item was reminded at that level
+    already (the unique key of ``DunningItem``), and only for the customers who have an item
+    at a level never reminded, or who are in ``also`` (the customers with a pause, whose
+    items are reported as skipped even when nothing is new) or have cash that might pay an
+    item (same reason). What the others hold is the same as what the last run said, so it is
+    not read at all."""
+    default = (DunningPolicy.objects.filter(company=company, is_default=True)
+               .values_list("pk", flat=True).first())
+    whens: list[str] = []
+    params: list[Any] = []
+    for pid, policy in by_id.items():
+        for level in sorted(policy.levels, key=lambda lv: lv.days, reverse=True):
+            whens.append("WHEN p.pid = %s AND i.due_date <= %s THEN %s")
+            params += [pid, as_of - timedelta(days=level.days), level.number]
+    if not whens:
+        return []
+    inst, inv = Instalment._meta.db_table, Invoice._meta.db_table
+    cust, assign = Customer._meta.db_table, PolicyAssignment._meta.db_table
+    item = DunningItem._meta.db_table
+    cash, cash_params = _cash_customers_sql(company)
+    also = sorted(set(also))
+    also_sql = f" OR y.customer_id IN ({', '.join(['%s'] * len(also))})" if also else ""
+    sql = (
+        f"WITH p AS (SELECT c.id AS cid, COALESCE(a.policy_id, pa.policy_id, %s) AS pid "
+        f"FROM {cust} c LEFT JOIN {assign} a ON a.customer_id = c.id AND a.company_id = %s "
+        f"LEFT JOIN {assign} pa ON pa.customer_id = c.parent_id AND pa.company_id = %s "
+        f"WHERE c.company_id = %s AND c.is_active), "
+        f"x AS (SELECT i.id, i.customer_id, i.invoice_id, v.number, i.due_date, i.currency, "
+        f"i.amount - i.settled AS open, v.purpose, p.pid, "
+        f"CASE {' '.join(whens)} END AS lvl "
+        f"FROM {inst} i JOIN p ON p.cid = i.customer_id JOIN {inv} v ON v.id = i.invoice_id "
+        f"WHERE i.company_id = %s AND i.due_date <= %s AND i.settled < i.amount "
+        f"AND v.issue_date < %s), "
+        f"y AS (SELECT x.*, CASE WHEN EXISTS (SELECT 1 FROM {item} d "
+        f"WHERE d.instalment_id = x.id AND d.level = x.lvl) THEN 0 ELSE 1 END AS new "
+        f"FROM x WHERE x.lvl IS NOT NULL) "
+        f"SELECT y.id, y.customer_id, y.invoice_id, y.number, y.due_date, y.currency, y.open, "
+        f"y.purpose, y.pid, y.lvl, y.new FROM y WHERE y.customer_id IN "
+        f"(SELECT customer_id FROM y WHERE new = 1) OR y.customer_id IN ({cash})"
+        + also_sql)
+    lead = max((-lv.days for p in by_id.values() for lv in p.levels), default=0)
+    with connection.cursor() as cur:
+        cur.execute(sql, [default, company.pk, company.pk, company.pk, *params, company.pk,
+                          as_of + timedelta(days=max(lead, 0)), as_of, *cash_params, *also])
+        rows = cur.fetchall()
+    levels = {pid: {lv.number: lv for lv in p.levels} for pid, p in by_id.items()}
+    sale = Purpose.SALE
+    parse = date.fromisoformat
+    return [Levelled(Item(r[0], r[1], r[2], r[3] or "", r[4] if isinstance(r[4], date)
+                          else parse(r[4]), r[5], r[6], r[7] == sale),
+                     by_id[r[8]], levels[r[8]][r[9]], bool(r[10])) for r in rows]
+
+
+def _cash_customers_sql(company: Company) -> tuple[str, list[Any]]:
+    """The customers with cash that might pay an item (``cash_that_may_pay``), as a
+    statement to nest."""
+    parts = [q.query.sql_with_params() for q in (
+        Receipt.objects.filter(company=company, amount__gt=F("allocated"))
+        .values("customer_id").order_by(),
+        Invoice.objects.filter(company=company, kind=DocKind.CREDIT_NOTE, status="posted",
+                               total__gt=F("allocated")).values("customer_id").order_by(),
+        LineMatch.objects.filter(company=company, customer__isnull=False,
+                                 status__in=[LineStatus.UNMATCHED, LineStatus.SUGGESTED],
+                                 line__amount__gt=0).values("customer_id").order_by())]
+    return " UNION ".join(sql for sql, _ in parts), [p for _, ps in parts for p in ps]
 
 
 def reminded(company: Company) -> set[tuple[int, int]]:
