@@ -25,6 +25,7 @@ after it has been recorded.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import smtplib
@@ -46,7 +47,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from salesledger.apps.core.actors import Actor, actor_row
-from salesledger.apps.core.audit import audit
+from salesledger.apps.core.audit import EventSpec, audit_many
 from salesledger.apps.core.models import Company, Role
 from salesledger.apps.core.services import require_role
 from salesledger.apps.customers.models import Communication, Customer
@@ -238,32 +239,70 @@ def _sender(company: Company) -> tuple[str, str, str]:
 
 
 # ---------------------------------------------------------------- recording and sending
-def record_and_send(*, actor: Actor, company: Company, customer: Customer, outgoing: Outgoing,
-                    action: str, entity: str, entity_id: Any, as_of: date,
-                    invoice: Invoice | None = None, **data: Any) -> Communication:
-    """Record the delivery (timeline entry + audit event) and send it after commit."""
+@dataclass(frozen=True)
+class Recorded:
+    """A delivery recorded on the timeline (status ``queued``), not yet handed to the mail
+    server: what ``deliver`` needs to send it and ``record_outcome`` to record the answer."""
+
+    communication_id: int
+    outgoing: Outgoing
+    from_header: str
+    reply_to: str
+    message_id: str
+
+
+def record(*, actor: Actor, company: Company, customer: Customer, outgoing: Outgoing,
+           action: str, entity: str, entity_id: Any, as_of: date,
+           invoice: Invoice | None = None, events: list[EventSpec] | None = None,
+           **data: Any) -> tuple[Communication, Recorded]:
+    """Record a delivery (timeline entry, status ``queued``, and its audit event) without
+    sending it: inside the caller's transaction, whose commit must come before ``deliver``.
+    ``record_and_send`` is this, then the sending after commit. With ``events``, the audit
+    event is added to it, for the caller to append with others in one ``audit_many`` in the
+    same transaction."""
     from_header, reply_to, domain = _sender(company)
     message_id = make_msgid(domain=domain)
-    outside = not transaction.get_connection().in_atomic_block
     with transaction.atomic():
         comm = Communication.objects.create(
             company=company, customer=customer, at=timezone.now(), channel="email",
             direction="out", subject=outgoing.subject[:255], body=outgoing.body,
             recipients=", ".join(outgoing.recipients), message_id=message_id, status="queued",
             invoice=invoice, created_by=actor_row(actor))
-        audit(company, actor, action, entity, entity_id, communication=comm.pk,
-              recipients=list(outgoing.recipients), message_id=message_id,
-              language=outgoing.language, as_of=as_of.isoformat(),
-              attachments=[{"file": a.filename, "sha256": a.sha256}
-                           for a in outgoing.attachments], **data)
-        transaction.on_commit(partial(_deliver, company, actor, comm.pk, outgoing,
-                                      from_header, reply_to, message_id))
+        spec = EventSpec(action, entity, str(entity_id or ""), {
+            "communication": comm.pk, "recipients": list(outgoing.recipients),
+            "message_id": message_id, "language": outgoing.language,
+            "as_of": as_of.isoformat(),
+            "attachments": [{"file": a.filename, "sha256": a.sha256}
+                            for a in outgoing.attachments], **data})
+        if events is None:
+            audit_many(company, actor, [spec])
+        else:
+            events.append(spec)
+    return comm, Recorded(comm.pk, outgoing, from_header, reply_to, message_id)
+
+
+def record_and_send(*, actor: Actor, company: Company, customer: Customer, outgoing: Outgoing,
+                    action: str, entity: str, entity_id: Any, as_of: date,
+                    invoice: Invoice | None = None, **data: Any) -> Communication:
+    """Record the delivery (timeline entry + audit event) and send it after commit."""
+    outside = not transaction.get_connection().in_atomic_block
+    with transaction.atomic():
+        comm, recorded = record(actor=actor, company=company, customer=customer,
+                                outgoing=outgoing, action=action, entity=entity,
+                                entity_id=entity_id, as_of=as_of, invoice=invoice, **data)
+        transaction.on_commit(partial(_deliver, company, actor, recorded))
     comm.refresh_from_db()
     if outside and comm.status in ("bounced", "failed"):
         raise DeliveryFailed(f"the e-mail to {comm.recipients} was not delivered "
                              f"({comm.status}): {comm.status_detail}",
                              communication=comm.pk, status=comm.status)
     return comm
+
+
+def mail_connection() -> Any:
+    """A connection to the mail server (or the configured backend), for ``deliver`` to send
+    many messages over: open it before, close it after."""
+    return _connection()
 
 
 def _connection() -> Any:
@@ -279,11 +318,16 @@ def _refusals(refused: dict[str, tuple[int, bytes | str]]) -> str:
 
 
 def send_now(outgoing: Outgoing, from_header: str, reply_to: str, message_id: str,
-             hard_bounces: dict[str, str] | None = None) -> tuple[str, str]:
+             hard_bounces: dict[str, str] | None = None, connection: Any = None
+             ) -> tuple[str, str]:
     """Hand the message to the mail server; returns (status, the server's answer). The
     addresses the server refused for good (a 5xx reply) are added to ``hard_bounces``, with
-    the server's answer."""
-    connection = _connection()
+    the server's answer. ``connection``: one already open, to send many messages over (a
+    new one per message otherwise)."""
+    if connection is None:
+        connection = _connection()
+    elif isinstance(connection, smtp.EmailBackend):
+        connection.refused = {}
     message = EmailMessage(
         subject=outgoing.subject, body=outgoing.body, from_email=from_header,
         to=list(outgoing.recipients), reply_to=[reply_to] if reply_to else None,
@@ -329,24 +373,57 @@ def _text(value: bytes | str) -> str:
     return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
 
 
-def _deliver(company: Company, actor: Actor, comm_id: int, outgoing: Outgoing, from_header: str,
-             reply_to: str, message_id: str) -> None:
-    """After commit: send, then record the outcome. Never raises (it runs after the caller's
-    transaction has committed); an unexpected error is recorded as a failure."""
+@dataclass(frozen=True)
+class Outcome:
+    """The mail server's answer to a recorded delivery, to be recorded."""
+
+    recorded: Recorded
+    status: str
+    detail: str
+    hard: dict[str, str]
+
+
+def deliver(recorded: Recorded, connection: Any = None) -> Outcome:
+    """Send a recorded delivery (after the commit that recorded it); writes nothing and never
+    raises: an unexpected error is an outcome ``failed``."""
     hard: dict[str, str] = {}
     try:
-        status, detail = send_now(outgoing, from_header, reply_to, message_id, hard)
+        status, detail = send_now(recorded.outgoing, recorded.from_header, recorded.reply_to,
+                                  recorded.message_id, hard, connection)
     except Exception as exc:  # noqa: BLE001 - a defect must still show on the timeline
         status, detail = "failed", f"the message could not be sent: {exc!r}"
+    if status == "failed" and connection is not None:
+        # The connection may be broken: open a new one for the next message.
+        connection.close()
+        with contextlib.suppress(Exception):
+            connection.open()
+    return Outcome(recorded, status, detail, hard)
+
+
+def record_outcome(company: Company, actor: Actor, outcome: Outcome,
+                   events: list[EventSpec] | None = None) -> None:
+    """Record the server's answer on the timeline entry, audited (in the caller's
+    transaction, or its own; with ``events``, as ``record``)."""
+    comm_id = outcome.recorded.communication_id
     with transaction.atomic():
-        Communication.objects.filter(pk=comm_id).update(status=status, status_detail=detail)
-        audit(company, actor, f"email.{status}", "communication", comm_id,
-              message_id=message_id, detail=detail)
-        if hard:  # the addresses refused for good are doubtful until checked
+        Communication.objects.filter(pk=comm_id).update(status=outcome.status,
+                                                        status_detail=outcome.detail)
+        spec = EventSpec(f"email.{outcome.status}", "communication", str(comm_id),
+                         {"message_id": outcome.recorded.message_id, "detail": outcome.detail})
+        if events is None:
+            audit_many(company, actor, [spec])
+        else:
+            events.append(spec)
+        if outcome.hard:  # the addresses refused for good are doubtful until checked
             customer_id = Communication.objects.values_list("customer_id", flat=True).get(
                 pk=comm_id)
             emails_mark_doubtful(actor=actor, company=company, customer_id=customer_id,
-                                 refused=hard, communication_id=comm_id)
+                                 refused=outcome.hard, communication_id=comm_id)
+
+
+def _deliver(company: Company, actor: Actor, recorded: Recorded) -> None:
+    """After commit: send, then record the outcome."""
+    record_outcome(company, actor, deliver(recorded))
 
 
 # ---------------------------------------------------------------- the services

@@ -20,29 +20,40 @@ read -> plan -> write, then send:
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import io
+import multiprocessing
+import os
+import threading
+import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, transaction
 from django.db.models import Max, Sum
 
 from salesledger.apps.core.actors import Actor, actor_row
-from salesledger.apps.core.audit import audit
+from salesledger.apps.core.audit import EventSpec, audit, audit_many
 from salesledger.apps.core.models import Company, Role
 from salesledger.apps.core.services import require_role
 from salesledger.apps.customers.models import Customer
 from salesledger.apps.customers.selectors import customer_get
 from salesledger.apps.documents.delivery import (
     Attachment,
+    Outcome,
     Outgoing,
+    Recorded,
     compose,
-    record_and_send,
+    deliver,
+    mail_connection,
+    record,
+    record_outcome,
     resolve_recipients,
 )
 from salesledger.apps.documents.formatting import Formatter
@@ -133,8 +144,9 @@ def dunning_run(*, actor: Actor, company: Company, as_of: date, send: bool = Fal
                               also={p.customer_id for p in pauses})
     plans, skipped = plan_reminders(levelled, pauses=pauses, cover=cash_that_may_pay(company))
     ids = {p.customer_id for p in plans} | {s.customer_id for s in skipped}
-    codes = dict(Customer.objects.filter(company=company, pk__in=ids)
-                 .values_list("pk", "code"))
+    # (every customer's code at once when they are many: cheaper than a list of ids)
+    codes = dict((Customer.objects.filter(company=company, pk__in=ids) if len(ids) < 1000
+                  else Customer.objects.filter(company=company)).values_list("pk", "code"))
     summary = RunSummary(as_of, send, customers=len(plans),
                          skipped=[_skipped(s, codes) for s in skipped],
                          planned=[_plan_row(p, codes[p.customer_id]) for p in plans])
@@ -144,20 +156,11 @@ def dunning_run(*, actor: Actor, company: Company, as_of: date, send: bool = Fal
         summary.calls = sum("call" in c for c in channels)
         return summary
     context = _ChargeContext.read(company, [p.customer_id for p in plans])
-    for plan in plans:
-        try:
-            notice = _write_notice(actor, company, as_of, plan, context)
-        except LedgerError as exc:
-            summary.problems.append({"customer": codes[plan.customer_id], "code": exc.code,
-                                     "message": exc.message})
-            continue
-        if notice is None:
-            summary.skipped.append({"customer": codes[plan.customer_id], "item": "",
-                                    "reason": "already_reminded_today"})
-            continue
+    for notice in _write_notices(actor, company, as_of, plans, context, summary, codes):
         if notice.fee_invoice_id:
             inv = notice.fee_invoice
-            summary.fees.append({"customer": codes[plan.customer_id], "invoice": inv.number,
+            assert inv is not None
+            summary.fees.append({"customer": codes[notice.customer_id], "invoice": inv.number,
                                  "total": Money.from_minor(inv.total, inv.currency).to_json()})
         if after_notice is not None:
             after_notice(notice.pk)
@@ -182,19 +185,29 @@ class _ChargeContext:
         return self.rules.get(country) or self.rules.get("")
 
 
-def _item_rows(company: Company, as_of: date, plan: CustomerPlan, ctx: _ChargeContext
+def _charged(company: Company, plans: list[CustomerPlan]
+             ) -> tuple[dict[int, date | None], set[int]]:
+    """Of the items newly at a level in ``plans``: the last day each was charged interest
+    for, and the invoices already charged the fixed compensation (two queries)."""
+    new = [r for plan in plans for r in plan.items if r.new]
+    charged_to = dict(DunningItem.objects.filter(
+        company=company, instalment_id__in=[r.item.id for r in new])
+        .values("instalment_id").annotate(d=Max("interest_to"))
+        .values_list("instalment_id", "d"))
+    compensated = set(DunningItem.objects.filter(
+        company=company, compensation__gt=0,
+        instalment__invoice_id__in={r.item.invoice_id for r in new})
+        .values_list("instalment__invoice_id", flat=True))
+    return charged_to, compensated
+
+
+def _item_rows(company: Company, as_of: date, plan: CustomerPlan, ctx: _ChargeContext,
+               charged: tuple[dict[int, date | None], set[int]] | None = None
                ) -> list[DunningItem]:
     """A row per item newly at a level, with its share of the level's fee, its interest
     since the last day charged and the fixed compensation once per invoice."""
     new = plan.new_items
-    inst_ids = [r.item.id for r in new]
-    charged_to = dict(DunningItem.objects.filter(company=company, instalment_id__in=inst_ids)
-                      .values("instalment_id").annotate(d=Max("interest_to"))
-                      .values_list("instalment_id", "d"))
-    compensated = set(DunningItem.objects.filter(
-        company=company, compensation__gt=0,
-        instalment__invoice_id__in=[r.item.invoice_id for r in new])
-        .values_list("instalment__invoice_id", flat=True))
+    charged_to, compensated = charged or _charged(company, [plan])
     rule = ctx.rule(plan.customer_id)
     business, _, currency = ctx.customers.get(plan.customer_id, (False, "", ""))
     overdue_at: dict[int, int] = {}
@@ -237,6 +250,93 @@ def _summary(plan: CustomerPlan) -> dict[str, Any]:
                        "due_date": r.item.due_date.isoformat(), "currency": r.item.currency,
                        "amount": r.amount, "level": r.level.number, "level_name": r.level.name,
                        "new": r.new} for r in plan.items]}
+
+
+WRITE_BATCH = 500  # customers whose notices are written in one transaction
+
+
+def _write_notices(actor: Actor, company: Company, as_of: date, plans: list[CustomerPlan],
+                   ctx: _ChargeContext, summary: RunSummary, codes: dict[int, str]
+                   ) -> list[DunningNotice]:
+    """Write the notice of every planned customer who has none for the day (those who have
+    are reported ``already_reminded_today``). A notice that charges nothing, holds nothing and
+    hands nothing to an agency is only rows of this app: they are written ``WRITE_BATCH`` at a
+    time, notices, items and audit events each in one statement, in one transaction (all or
+    none: a killed run leaves the whole batch to the resumed run). A notice that charges or
+    holds goes through the invoicing and credit services, in a transaction of its own
+    (``_write_notice``), as does a batch that meets a notice written meanwhile by another
+    run."""
+    done = set(DunningNotice.objects.filter(company=company, kind=NoticeKind.REMINDER,
+                                            day=as_of).values_list("customer_id", flat=True))
+    written: list[DunningNotice] = []
+    for start in range(0, len(plans), WRITE_BATCH):
+        batch = [p for p in plans[start:start + WRITE_BATCH]]
+        for plan in batch:
+            if plan.customer_id in done:
+                summary.skipped.append({"customer": codes[plan.customer_id], "item": "",
+                                        "reason": "already_reminded_today"})
+        batch = [p for p in batch if p.customer_id not in done]
+        charged = _charged(company, batch)
+        plain: list[tuple[CustomerPlan, list[DunningItem]]] = []
+        alone: list[CustomerPlan] = []
+        for plan in batch:
+            rows = _item_rows(company, as_of, plan, ctx, charged)
+            if (any(r.fee or r.interest or r.compensation for r in rows)
+                    or any(r.level.hold or r.level.agency for r in plan.new_items)):
+                alone.append(plan)
+            else:
+                plain.append((plan, rows))
+        try:
+            written += _write_plain(actor, company, as_of, plain)
+        except IntegrityError:
+            alone += [plan for plan, _ in plain]  # another run wrote one: one by one
+        for plan in sorted(alone, key=lambda p: p.customer_id):
+            try:
+                notice = _write_notice(actor, company, as_of, plan, ctx)
+            except LedgerError as exc:
+                summary.problems.append({"customer": codes[plan.customer_id],
+                                         "code": exc.code, "message": exc.message})
+                continue
+            if notice is None:
+                summary.skipped.append({"customer": codes[plan.customer_id], "item": "",
+                                        "reason": "already_reminded_today"})
+                continue
+            written.append(notice)
+    return written
+
+
+def _write_plain(actor: Actor, company: Company, as_of: date,
+                 plain: list[tuple[CustomerPlan, list[DunningItem]]]) -> list[DunningNotice]:
+    """The notices that charge nothing, with their items and audit events, in one
+    transaction."""
+    if not plain:
+        return []
+    codes = dict(Customer.objects.filter(company=company,
+                                         pk__in=[p.customer_id for p, _ in plain])
+                 .values_list("pk", "code"))
+    created_by = actor_row(actor)
+    with transaction.atomic():
+        notices = DunningNotice.objects.bulk_create([
+            DunningNotice(company=company, customer_id=plan.customer_id,
+                          kind=NoticeKind.REMINDER, day=as_of, level=plan.top_level.number,
+                          channels=",".join(_channels(plan)), summary=_summary(plan),
+                          created_by=created_by) for plan, _ in plain])
+        items = []
+        for notice, (_, rows) in zip(notices, plain, strict=True):
+            for row in rows:
+                row.notice = notice
+            items += rows
+        DunningItem.objects.bulk_create(items)
+        audit_many(company, actor, [
+            EventSpec("dunning.notice", "dunning_notice", str(notice.pk), {
+                "customer": codes[plan.customer_id], "day": as_of.isoformat(),
+                "level": notice.level, "channels": _channels(plan), "items": len(plan.items),
+                "fee_invoice": None}) for notice, (plan, _) in zip(notices, plain, strict=True)])
+    return notices
+
+
+def _channels(plan: CustomerPlan) -> list[str]:
+    return sorted({c for r in plan.items if r.new for c in r.level.channels})
 
 
 def _write_notice(actor: Actor, company: Company, as_of: date, plan: CustomerPlan,
@@ -355,71 +455,189 @@ def notice_letter_pdf(company: Company, notice: DunningNotice) -> bytes:
     return bytes(notice.letter_pdf) if notice.letter_pdf else notice_letter(company, notice)
 
 
+SEND_BATCH = 200  # notices prepared (texts, letters) before their messages are sent
+
+
 def _send_pending(actor: Actor, company: Company, as_of: date, summary: RunSummary) -> None:
+    """Send the day's notices not yet handed to the mail server, now, or after the commit of
+    the caller's transaction if there is one (nothing leaves before what it records is
+    committed)."""
+    if transaction.get_connection().in_atomic_block:
+        transaction.on_commit(lambda: _send_now(actor, company, as_of, summary))
+    else:
+        _send_now(actor, company, as_of, summary)
+
+
+def _send_now(actor: Actor, company: Company, as_of: date, summary: RunSummary) -> None:
+    """Every pending notice's e-mail in turn over one connection to the mail server, each
+    recorded before it is sent and its outcome recorded before the next is sent, in the same
+    transaction as the next one's record (the documents app's ``record``, ``deliver`` and
+    ``record_outcome``): at any moment at most one message may be with the server without
+    its outcome recorded, the one a killed run reports as ``outcome_unknown``, as when each
+    message had transactions of its own, for a third of the writes and one connection."""
     unknown = list(DunningNotice.objects.filter(company=company, day=as_of,
                                                 communication__status="queued")
                    .values_list("customer__code", flat=True))
-    pending = (DunningNotice.objects.filter(company=company, kind=NoticeKind.REMINDER,
+    ids = list(DunningNotice.objects.filter(company=company, kind=NoticeKind.REMINDER,
                                             day=as_of, communication__isnull=True)
-               .select_related("customer", "fee_invoice").order_by("pk"))
-    for notice in pending:
-        if notice.letter_sha256 or "email" not in notice.channels.split(","):
-            if not notice.letter_sha256:
-                _letter(company, notice)
-                summary.letters += 1
-            summary.calls += "call" in notice.channels.split(",")
-            continue
-        try:
-            _email(actor, company, notice, summary)
-        except NoRecipients as exc:
-            _letter(company, notice)
-            summary.letters += 1
-            summary.skipped.append({"customer": notice.customer.code, "item": "",
-                                    "reason": "no_email_address", "detail": exc.message})
-        summary.calls += "call" in notice.channels.split(",")
+               .order_by("pk").values_list("pk", flat=True))
+    connection = mail_connection()
+    with contextlib.suppress(Exception):
+        connection.open()  # if it fails, each message tries again and records why not
+    pool: list[Any] = []
+    try:
+        for start in range(0, len(ids), SEND_BATCH):
+            batch = (DunningNotice.objects.filter(pk__in=ids[start:start + SEND_BATCH])
+                     .select_related("customer", "fee_invoice").order_by("pk"))
+            _send_batch(actor, company, list(batch), summary, connection, pool)
+    finally:
+        connection.close()
+        for executor in pool:
+            executor.shutdown()
     for code in unknown:
         summary.skipped.append({"customer": code, "item": "", "reason": "outcome_unknown",
                                 "detail": "the run stopped while the mail server had the "
                                 "message: check its log before sending again"})
 
 
-def _letter(company: Company, notice: DunningNotice) -> bytes:
-    pdf = notice_letter(company, notice)
-    notice.letter_pdf, notice.letter_sha256 = pdf, hashlib.sha256(pdf).hexdigest()
-    notice.save(update_fields=["letter_pdf", "letter_sha256"])
-    return pdf
+@dataclass
+class _Prepared:
+    notice: DunningNotice
+    outgoing: Outgoing
+    letter: bytes | None
 
 
-def _email(actor: Actor, company: Company, notice: DunningNotice, summary: RunSummary) -> None:
+LETTER_WORKERS = 4  # at most, and never more than the machine's cores
+
+
+def _letter_of(company: Company, notice: DunningNotice) -> bytes:
+    return notice_letter(company, notice)
+
+
+def _exit_with(parent: int) -> None:
+    """In a letter process: exit when the run that forked it is gone (a run killed with
+    SIGKILL cannot stop its pool, and the pool's own pipes stay open in the workers)."""
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def _render_letters(company: Company, notices: list[DunningNotice], pool: list[Any]
+                    ) -> dict[int, bytes]:
+    """The letters of ``notices`` that have one, by notice id. WeasyPrint lays out one page
+    on one core (about 11 letters per CPU-second, bench/README.md "PDF rendering"): with many
+    letters, outside any transaction, they are rendered in a pool of processes, one per core
+    (forked, so with the fonts and stylesheet already loaded; the database connections are
+    closed first, each process opens its own). ``pool`` holds the run's pool once made."""
+    want = [n for n in notices if "letter" in n.channels.split(",")
+            or "email" not in n.channels.split(",")]
+    workers = min(LETTER_WORKERS, os.cpu_count() or 1)
+    if (workers < 2 or len(want) < 2 * workers
+            or transaction.get_connection().in_atomic_block):
+        return {n.pk: notice_letter(company, n) for n in want}
+    if not pool:
+        connections.close_all()
+        pool.append(ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
+                                        initializer=_exit_with, initargs=(os.getpid(),)))
+    pdfs = pool[0].map(_letter_of, [company] * len(want), want,
+                       chunksize=max(1, len(want) // (4 * workers)))
+    return dict(zip([n.pk for n in want], pdfs, strict=True))
+
+
+def _send_batch(actor: Actor, company: Company, notices: list[DunningNotice],
+                summary: RunSummary, connection: Any, pool: list[Any]) -> None:
+    letters = _render_letters(company, notices, pool)
+    prepared: list[_Prepared] = []
+    for notice in notices:
+        channels = notice.channels.split(",")
+        if "email" not in channels:
+            _letter(company, notice, letters.get(notice.pk))
+            summary.letters += 1
+        else:
+            try:
+                prepared.append(_prepare(company, notice, letters.get(notice.pk)))
+            except NoRecipients as exc:
+                _letter(company, notice)
+                summary.letters += 1
+                summary.skipped.append({"customer": notice.customer.code, "item": "",
+                                        "reason": "no_email_address", "detail": exc.message})
+        summary.calls += "call" in channels
+    last: Outcome | None = None
+    last_code = ""
+    for p in prepared:
+        try:
+            with transaction.atomic():
+                events: list[EventSpec] = []
+                if last is not None:
+                    record_outcome(company, actor, last, events)
+                recorded = _record(actor, company, p, summary, events)
+                audit_many(company, actor, events)
+        except BaseException:
+            if last is not None:  # the outcome is known: keep it, in its own transaction
+                record_outcome(company, actor, last)
+            raise
+        if last is not None:
+            _count(summary, last, last_code)
+        last, last_code = deliver(recorded, connection), p.notice.customer.code
+    if last is not None:
+        record_outcome(company, actor, last)
+        _count(summary, last, last_code)
+
+
+def _prepare(company: Company, notice: DunningNotice, letter: bytes | None = None
+             ) -> _Prepared:
+    """Everything that can fail on our side, before anything is recorded: the recipients,
+    the text in the customer's language, the letter (``letter``, if rendered already)."""
     customer = notice.customer
     recipients = resolve_recipients(customer, None)
     language = document_language(customer)
     fmt = Formatter(language, customer.country or company.country)
     subject, body, _, _ = _texts(company, notice, fmt)
-    files: tuple[Attachment, ...] = ()
-    # The letter is kept in the transaction that records the message: a run killed before
-    # that commit leaves neither, and the resumed run sends the message (a letter kept alone
-    # would make it look like a notice for the post only, never e-mailed).
-    with transaction.atomic():
-        if "letter" in notice.channels.split(","):
-            pdf = _letter(company, notice)
-            summary.letters += 1
-            files = (Attachment("pdf", f"reminder-{customer.code}-{notice.day}.pdf", pdf,
-                                "application/pdf", notice.letter_sha256),)
-        comm = record_and_send(actor=actor, company=company, customer=customer,
-                               outgoing=Outgoing(subject, body, tuple(recipients), language,
-                                                 files),
-                               action="dunning.remind", entity="dunning_notice",
-                               entity_id=notice.pk, as_of=notice.day)
-        notice.communication = comm
-        notice.save(update_fields=["communication"])
-    comm.refresh_from_db()
-    # Handed to the mail server (or, inside a caller's transaction, to be after its commit).
-    if comm.status not in ("bounced", "failed"):
+    pdf, files = None, ()
+    if "letter" in notice.channels.split(","):
+        pdf = letter if letter is not None else notice_letter(company, notice)
+        files = (Attachment("pdf", f"reminder-{customer.code}-{notice.day}.pdf", pdf,
+                            "application/pdf", hashlib.sha256(pdf).hexdigest()),)
+    return _Prepared(notice, Outgoing(subject, body, tuple(recipients), language, files), pdf)
+
+
+def _record(actor: Actor, company: Company, p: _Prepared, summary: RunSummary,
+            events: list[EventSpec]) -> Recorded:
+    """Record the notice's e-mail (and keep its letter) in the caller's transaction: a run
+    killed before its commit leaves neither, and the resumed run sends the message (a letter
+    kept alone would make it look like a notice for the post only, never e-mailed)."""
+    notice = p.notice
+    fields = ["communication"]
+    if p.letter is not None:
+        notice.letter_pdf, notice.letter_sha256 = p.letter, hashlib.sha256(p.letter).hexdigest()
+        fields += ["letter_pdf", "letter_sha256"]
+        summary.letters += 1
+    comm, recorded = record(actor=actor, company=company, customer=notice.customer,
+                            outgoing=p.outgoing, action="dunning.remind",
+                            entity="dunning_notice", entity_id=notice.pk, as_of=notice.day,
+                            events=events)
+    notice.communication = comm
+    notice.save(update_fields=fields)
+    return recorded
+
+
+def _count(summary: RunSummary, outcome: Outcome, code: str) -> None:
+    # Handed to the mail server: counted as sent (bounces come back later, if at all).
+    if outcome.status not in ("bounced", "failed"):
         summary.messages_sent += 1
     else:
-        summary.problems.append({"customer": customer.code, "code": "delivery_failed",
-                                 "message": f"{comm.status}: {comm.status_detail}"})
+        summary.problems.append({"customer": code, "code": "delivery_failed",
+                                 "message": f"{outcome.status}: {outcome.detail}"})
+
+
+def _letter(company: Company, notice: DunningNotice, pdf: bytes | None = None) -> bytes:
+    pdf = pdf if pdf is not None else notice_letter(company, notice)
+    notice.letter_pdf, notice.letter_sha256 = pdf, hashlib.sha256(pdf).hexdigest()
+    notice.save(update_fields=["letter_pdf", "letter_sha256"])
+    return pdf
 
 
 def fees_total(company: Company, customer_code: str) -> dict[str, int]:

@@ -1,9 +1,9 @@
 """Readers of dunning: policies, rates, and what a run reads, set-based (docs/design/dunning.md).
 
-A run reads four sets with one query each, whatever the number of customers: the open
-instalments due by the day (or due within the first level's lead for a friendly reminder),
-the (item, level) pairs already reminded, the policy of every customer (its own, else its
-parent's, else the company's default) and the cash that might already pay an item.
+A run reads its items levelled in the database, one statement whatever the number of
+customers (``levelled_items``: each customer's policy, its own, else its parent's, else the
+company's default; each open item's level; whether it was reminded at that level already;
+only the customers with something new to say), and the cash that might already pay an item.
 """
 
 from __future__ import annotations
@@ -93,7 +93,9 @@ def policy_of_customers(company: Company) -> dict[int, int]:
 
 
 def items_due(company: Company, *, by: date, issued_before: date) -> list[Item]:
-    """The open instalments due on or before ``by`` of invoices issued before
+    """(With ``reminded`` and ``policy_of_customers``, what ``domain.dunning.select_reminders``
+    levels item by item: the reference the run's statement, ``levelled_items``, is tested
+    against.) The open instalments due on or before ``by`` of invoices issued before
     ``issued_before`` (an invoice issued on the run's day, such as the run's own charges, has
     just been sent), in one query over the open-items index (what is open now: the cached
     settled amount)."""
