@@ -33,6 +33,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from django.db import IntegrityError, connections, transaction
@@ -42,7 +43,7 @@ from salesledger.apps.core.actors import Actor, actor_row
 from salesledger.apps.core.audit import EventSpec, audit, audit_many
 from salesledger.apps.core.models import Company, Role
 from salesledger.apps.core.services import require_role
-from salesledger.apps.customers.models import Customer
+from salesledger.apps.customers.models import Communication, Customer
 from salesledger.apps.customers.selectors import customer_get
 from salesledger.apps.documents.delivery import (
     Attachment,
@@ -459,22 +460,15 @@ SEND_BATCH = 200  # notices prepared (texts, letters) before their messages are 
 
 
 def _send_pending(actor: Actor, company: Company, as_of: date, summary: RunSummary) -> None:
-    """Send the day's notices not yet handed to the mail server, now, or after the commit of
-    the caller's transaction if there is one (nothing leaves before what it records is
-    committed)."""
-    if transaction.get_connection().in_atomic_block:
-        transaction.on_commit(lambda: _send_now(actor, company, as_of, summary))
-    else:
-        _send_now(actor, company, as_of, summary)
-
-
-def _send_now(actor: Actor, company: Company, as_of: date, summary: RunSummary) -> None:
     """Every pending notice's e-mail in turn over one connection to the mail server, each
     recorded before it is sent and its outcome recorded before the next is sent, in the same
     transaction as the next one's record (the documents app's ``record``, ``deliver`` and
     ``record_outcome``): at any moment at most one message may be with the server without
     its outcome recorded, the one a killed run reports as ``outcome_unknown``, as when each
-    message had transactions of its own, for a third of the writes and one connection."""
+    message had transactions of its own, for a third of the writes and one connection.
+    Inside a caller's transaction, each message is recorded now and sent after its commit
+    (``record_and_send``): nothing leaves before what it records is committed."""
+    inside = transaction.get_connection().in_atomic_block
     unknown = list(DunningNotice.objects.filter(company=company, day=as_of,
                                                 communication__status="queued")
                    .values_list("customer__code", flat=True))
@@ -482,14 +476,16 @@ def _send_now(actor: Actor, company: Company, as_of: date, summary: RunSummary) 
                                             day=as_of, communication__isnull=True)
                .order_by("pk").values_list("pk", flat=True))
     connection = mail_connection()
-    with contextlib.suppress(Exception):
-        connection.open()  # if it fails, each message tries again and records why not
+    if not inside:
+        with contextlib.suppress(Exception):
+            connection.open()  # if it fails, each message tries again and records why not
     pool: list[Any] = []
     try:
         for start in range(0, len(ids), SEND_BATCH):
             batch = (DunningNotice.objects.filter(pk__in=ids[start:start + SEND_BATCH])
                      .select_related("customer", "fee_invoice").order_by("pk"))
-            _send_batch(actor, company, list(batch), summary, connection, pool)
+            _send_batch(actor, company, list(batch), summary, None if inside else connection,
+                        pool)
     finally:
         connection.close()
         for executor in pool:
@@ -565,6 +561,15 @@ def _send_batch(actor: Actor, company: Company, notices: list[DunningNotice],
                 summary.skipped.append({"customer": notice.customer.code, "item": "",
                                         "reason": "no_email_address", "detail": exc.message})
         summary.calls += "call" in channels
+    if connection is None:  # inside a caller's transaction: sent after its commit
+        for p in prepared:
+            with transaction.atomic():
+                recorded = _record(actor, company, p, summary, None)
+                transaction.on_commit(partial(_deliver_later, company, actor, recorded))
+            comm = Communication.objects.get(pk=recorded.communication_id)
+            _count(summary, Outcome(recorded, comm.status, comm.status_detail, {}),
+                   p.notice.customer.code)
+        return
     last: Outcome | None = None
     last_code = ""
     for p in prepared:
@@ -605,7 +610,7 @@ def _prepare(company: Company, notice: DunningNotice, letter: bytes | None = Non
 
 
 def _record(actor: Actor, company: Company, p: _Prepared, summary: RunSummary,
-            events: list[EventSpec]) -> Recorded:
+            events: list[EventSpec] | None) -> Recorded:
     """Record the notice's e-mail (and keep its letter) in the caller's transaction: a run
     killed before its commit leaves neither, and the resumed run sends the message (a letter
     kept alone would make it look like a notice for the post only, never e-mailed)."""
@@ -622,6 +627,10 @@ def _record(actor: Actor, company: Company, p: _Prepared, summary: RunSummary,
     notice.communication = comm
     notice.save(update_fields=fields)
     return recorded
+
+
+def _deliver_later(company: Company, actor: Actor, recorded: Recorded) -> None:
+    record_outcome(company, actor, deliver(recorded))
 
 
 def _count(summary: RunSummary, outcome: Outcome, code: str) -> None:
