@@ -131,27 +131,28 @@ def check_credit_room(*, original: Mapping[str, Any], credited: int, total: int)
 
 
 # ---------------------------------------------------------------------------- kept numbers
-def own_number(number: str, prefixes: Mapping[str, str]) -> tuple[str, int, int] | None:
+def own_number(number: str, prefix_of: Callable[[str, int], str]
+               ) -> tuple[str, int, int] | None:
     """(series, fiscal year, seq) when ``number`` is written exactly as this company's own
-    invoice or credit-note series would write it (``prefixes``: series -> prefix), else
-    None."""
+    invoice or credit-note series would write it (``prefix_of(series, fiscal year)``: the
+    prefix the series writes that year, which a company may have changed), else None."""
     head, sep, tail = number.rpartition("-")
     if not sep or not tail.isdigit() or len(head) < 5 or not head[-4:].isdigit():
         return None
     prefix, year = head[:-4], int(head[-4:])
     for series in SERIES.values():
-        if prefix == prefixes[series] and format_number(prefix, year, int(tail)) == number:
+        if prefix == prefix_of(series, year) and format_number(prefix, year, int(tail)) == number:
             return series, year, int(tail)
     return None
 
 
 def kept_number_series(number: str, *, kind: str, series: str, fiscal_year: int,
-                       prefixes: Mapping[str, str]) -> tuple[str, int | None]:
+                       prefix_of: Callable[[str, int], str]) -> tuple[str, int | None]:
     """The series and seq of a number kept from another system: series ``IMP`` without a
     seq, or, for a number written like this company's own, that series and seq. It must
     then be the document's own series and fiscal year, and continue it without a gap
     (``kept_numbers_continue``): otherwise it would collide with a number given later."""
-    own = own_number(number, prefixes)
+    own = own_number(number, prefix_of)
     if own is None:
         return KEPT_SERIES, None
     own_series, year, seq = own

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from functools import partial
 from typing import Any
@@ -36,6 +36,19 @@ from .models import (
 )
 
 SERIES_PREFIX = {"INV": "INV", "CN": "CN", "RCT": "RCT"}
+
+
+def series_prefixes(company: Company) -> dict[tuple[str, int], str]:
+    """The prefix of each series' counter, by (series, fiscal year): the default
+    (``SERIES_PREFIX``) unless ``number_prefix_set`` changed it for that year."""
+    return {(series, year): prefix for series, year, prefix in NumberCounter.objects.filter(
+        company=company).values_list("series", "fiscal_year", "prefix")}
+
+
+def prefix_of(prefixes: Mapping[tuple[str, int], str]) -> Callable[[str, int], str]:
+    """``prefix_of(series, fiscal year)``: the prefix that series writes that year, from
+    ``series_prefixes`` and else the default."""
+    return lambda series, year: prefixes.get((series, year), SERIES_PREFIX.get(series, series))
 
 
 

@@ -45,7 +45,12 @@ from itertools import zip_longest
 from typing import IO, Any, TextIO
 
 from salesledger.apps.core import events
-from salesledger.apps.core.services import SERIES_PREFIX, number_format
+from salesledger.apps.core.services import (
+    SERIES_PREFIX,
+    number_format,
+    prefix_of,
+    series_prefixes,
+)
 from salesledger.apps.customers.models import Customer, PaymentTerms
 from salesledger.apps.invoicing.issuing import resolve_rate
 from salesledger.apps.invoicing.models import DocKind, Instalment, Invoice, InvoiceLine
@@ -90,7 +95,6 @@ LIMITS = limits({
 _RENAME = {"period": "period_end", "standard_id": "standard_item_id"}
 CHUNK = 2000  # documents checked, then written, together
 _INVOICE, _CREDIT_NOTE = 1, 2  # kinds in the compact arrays (0: not known)
-_OWN_INITIALS = frozenset(prefix[:1] for prefix in SERIES_PREFIX.values())
 
 
 def import_rows(ctx: ImportContext, source: CsvSource) -> dict[str, Any]:
@@ -171,6 +175,10 @@ def _scan(source: CsvSource, company: Any) -> _Layout:
     A document the check will refuse may be placed wrongly here: the import then fails and
     no number is used."""
     layout = _Layout()
+    prefixes = series_prefixes(company)
+    own_prefix = prefix_of(prefixes)
+    # a number that starts with no prefix's letter cannot be one of the company's own
+    initials = frozenset(p[:1] for p in (*SERIES_PREFIX.values(), *prefixes.values()))
     numbers: dict[str, int] = {}  # number -> document index
     refs: dict[str, int] = {}
     last: dict[str, int] = {}  # scattered documents -> line of their last row
@@ -231,7 +239,7 @@ def _scan(source: CsvSource, company: Any) -> _Layout:
             groups[i] = g
             counts[g][day] += 1
     for number, i in numbers.items():  # kept numbers that continue an own series
-        own = own_number(number, SERIES_PREFIX) if number[:1] in _OWN_INITIALS else None
+        own = own_number(number, own_prefix) if number[:1] in initials else None
         if own and days[i]:
             on = date.fromordinal(days[i])
             series = "CN" if kinds[i] == _CREDIT_NOTE else "INV"

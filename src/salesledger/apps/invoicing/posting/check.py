@@ -30,6 +30,7 @@ from salesledger.apps.core.services import (
     SERIES_PREFIX,
     document_date_check,
     open_period_check,
+    prefix_of,
 )
 from salesledger.apps.customers.models import Customer, PaymentTerms
 from salesledger.domain.errors import (
@@ -190,6 +191,7 @@ class DocumentChecker:
         # database, or given by the caller (``corrected``) for invoices not written yet.
         self.corrected: dict[int, dict[str, Any]] = {}
         self.counters = _counters(company)
+        self.prefix_of = prefix_of({key: c.prefix for key, c in self.counters.items()})
         self._seen: set[str] | None = None if unique_numbers else set()
         self._own: dict[tuple[str, int], list[_Kept]] = defaultdict(list)
         self._count = 0
@@ -255,7 +257,7 @@ class DocumentChecker:
         prep.number = number
         prep.series, prep.seq = kept_number_series(
             number, kind=prep.doc.kind, series=prep.series, fiscal_year=prep.fiscal_year,
-            prefixes=SERIES_PREFIX)
+            prefix_of=self.prefix_of)
         if prep.seq is not None:
             self._own[(prep.series, prep.fiscal_year)].append(_Kept(prep.index, prep.seq,
                                                                     number))

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from salesledger.apps.core.models import AuditEvent, NumberCounter
-from salesledger.apps.core.services import company_close_period
+from salesledger.apps.core.services import company_close_period, number_prefix_set
 from salesledger.apps.invoicing.models import Invoice
 from salesledger.apps.invoicing.posting.check import BulkDoc
 from salesledger.apps.invoicing.services import documents_post_bulk
@@ -140,6 +140,24 @@ def test_kept_numbers(books: dict[str, Any]) -> None:
     with pytest.raises(DuplicateCode, match="given to two documents"):
         post(books, [doc(b1, date(2025, 3, 4), number="X-1"),
                      doc(b1, date(2025, 3, 5), number="X-1")])
+    assert ledger_problems(company) == []
+
+
+def test_kept_numbers_follow_a_prefix_the_company_set_for_the_year(
+        books: dict[str, Any]) -> None:
+    company, owner, b1 = books["company"], books["owner"], books["B1"]
+    number_prefix_set(actor=owner, company=company, series="INV", fiscal_year=2026,
+                      prefix="FAC")
+    posted = post(books, [doc(b1, date(2026, 3, 1), number="FAC2026-00001"),
+                          doc(b1, date(2026, 3, 2), number="INV2026-00001"),
+                          doc(b1, date(2026, 3, 3))])
+    # FAC is the series' prefix in 2026: a number written so continues it; the default's
+    # way of writing is now a foreign number, outside every counter
+    assert [(p.number, p.series, p.seq) for p in posted] == [
+        ("FAC2026-00001", "INV", 1), ("INV2026-00001", "IMP", None),
+        ("FAC2026-00002", "INV", 2)]
+    with pytest.raises(ValidationFailed, match="does not continue that series"):
+        post(books, [doc(b1, date(2026, 3, 4), number="FAC2026-00009")])
     assert ledger_problems(company) == []
 
 
