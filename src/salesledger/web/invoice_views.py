@@ -38,6 +38,7 @@ from salesledger.apps.payments.selectors import invoice_detail
 from salesledger.domain.errors import LedgerError, ValidationFailed
 from salesledger.domain.invoicing import LineInput
 
+from .credit_panel import may_override
 from .forms import TAX_CATEGORIES, ServiceForm, day, text
 from .tenancy import Workspace, or_404, workspace
 from .writing import may, not_for_role, page, refused
@@ -46,6 +47,8 @@ from .writing import may, not_for_role, page, refused
 BLANK_LINES = 2
 MAX_LINES = 200
 LINE_FIELDS = ("description", "quantity", "unit_price", "tax_rate", "discount", "category")
+# The refusals of the credit app's veto that a credit controller may override.
+CREDIT_REFUSALS = ("credit_hold", "credit_limit_exceeded")
 
 
 class DraftForm(ServiceForm):
@@ -156,10 +159,12 @@ def _data(form: DraftForm, lines: Lines, kind: str, corrects: str) -> InvoiceInp
 
 def _editor(request: HttpRequest, ws: Workspace, form: DraftForm, lines: Lines, *,
             kind: str, corrects: str, draft: dict[str, Any] | None,
-            status: int = 200) -> HttpResponse:
+            status: int = 200, override: bool = False) -> HttpResponse:
     response = page(request, ws, "web/draft.html", form=form, lines=lines, kind=kind,
                     corrects=corrects, draft=draft, categories=TAX_CATEGORIES,
-                    totals=draft and {k: draft[k] for k in ("net", "tax", "total")})
+                    totals=draft and {k: draft[k] for k in ("net", "tax", "total")},
+                    override=override,
+                    override_text=str(request.POST.get("credit_override", ""))[:500])
     response.status_code = status
     return response
 
@@ -244,6 +249,7 @@ def draft(request: HttpRequest, code: str, pk: int) -> HttpResponse:
                        draft=detail)
     form = DraftForm(request.POST, terms=terms)
     lines = read_lines(request.POST, extra=1 if "more" in request.POST else 0)
+    credit_refused = False
     if "more" not in request.POST and form.is_valid() and detail["charges"]:
         form.add_error(None, gettext("This draft has allowances or charges for the whole "
                                 "document, which the editor does not show: change it on "
@@ -253,14 +259,26 @@ def draft(request: HttpRequest, code: str, pk: int) -> HttpResponse:
         if saved is not None and request.POST.get("action") != "post":
             return redirect(reverse("web:draft", args=[ws.company.code, pk]))
         if saved is not None:
+            # A credit refusal may be overridden with a comment (``--override-credit``):
+            # the credit app's veto decides whether the user may, and audits it.
+            override = str(request.POST.get("credit_override", "")).strip()[:500]
             try:
-                posted = invoice_post(actor=request.user, company=ws.company, invoice_id=pk)
+                if "credit_override" in request.POST and not override:
+                    raise ValidationFailed("an override of a credit refusal needs a comment",
+                                           field="credit_override")
+                posted = invoice_post(actor=request.user, company=ws.company, invoice_id=pk,
+                                      credit_override=override)
             except LedgerError as exc:
+                if exc.http_status == 403:
+                    return refused(request, ws, exc)
                 form.add_error(None, str(exc))
+                credit_refused = (exc.code in CREDIT_REFUSALS
+                                  or "credit_override" in request.POST)
             else:
                 return redirect(reverse("web:invoice", args=[ws.company.code, posted.number]))
     return _editor(request, ws, form, lines if lines.rows else _padded(lines, 1), kind=kind,
-                   corrects=corrects, draft=detail)
+                   corrects=corrects, draft=detail,
+                   override=credit_refused and may_override(ws))
 
 
 @login_required

@@ -13,7 +13,6 @@ from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
 
-from salesledger.apps.credit.selectors import customer_exposure
 from salesledger.apps.customers.selectors import CUSTOMER_SORTS, customer_list
 from salesledger.apps.documents.einvoice_files import einvoice_file, einvoice_filename
 from salesledger.apps.documents.services import invoice_pdf_file
@@ -31,6 +30,7 @@ from salesledger.domain.errors import LedgerError
 
 from .charts import aging_svg
 from .collections_views import timeline_context
+from .credit_panel import credit_panel
 from .params import PAGE_SIZE, choice_param, day_param, page_param
 from .tenancy import Workspace, or_404, workspace
 from .writing import page
@@ -83,6 +83,13 @@ def customers(request: HttpRequest, code: str) -> HttpResponse:
 @require_safe
 def customer(request: HttpRequest, code: str, customer_code: str) -> HttpResponse:
     ws = workspace(request, code)
+    return customer_page(request, ws, customer_code)
+
+
+def customer_page(request: HttpRequest, ws: Workspace, customer_code: str, *,
+                  errors: dict[str, str] | None = None, status: int = 200) -> HttpResponse:
+    """The customer's overview; ``errors``: a refused form of its credit panel (by form),
+    shown beside that form (credit_views)."""
     account = or_404(customer_account, ws.company, customer_code, as_of=ws.as_of)
     items = [{**item, "days_late": max(age_of(item["due_date"], ws.as_of), 0)
               if item["type"] == "instalment" else None}
@@ -90,10 +97,12 @@ def customer(request: HttpRequest, code: str, customer_code: str) -> HttpRespons
                                            as_of=ws.as_of), OVERVIEW_ROWS)]
     documents = invoice_list(ws.company, customer_code=account["code"], limit=OVERVIEW_ROWS)
     receipts = receipt_list(ws.company, customer_id=account["id"], limit=OVERVIEW_ROWS)
-    credit = customer_exposure(ws.company, account["code"], ws.as_of)
-    return page(request, ws, "web/customer.html", c=account, items=items,
-                documents=documents, receipts=receipts, credit=credit,
-                **timeline_context(ws, account["code"]))
+    response = page(request, ws, "web/customer.html", c=account, items=items,
+                    documents=documents, receipts=receipts, errors=errors or {},
+                    typed=request.POST if errors else {}, **credit_panel(ws, account),
+                    **timeline_context(ws, account["code"]))
+    response.status_code = status
+    return response
 
 
 INVOICE_STATUSES = ("draft", "posted")

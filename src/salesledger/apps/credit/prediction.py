@@ -345,6 +345,15 @@ def payment_model_latest(company: Company) -> tuple[PaymentModel, Trained] | Non
     return (row, model) if isinstance(model, Trained) else None
 
 
+def payment_model_usable(company: Company, as_of: date) -> bool:
+    """Whether ``payment_predictions`` on ``as_of`` would use a stored model (the latest, of
+    this version of the features, trained on or before the day) rather than train one for
+    the day: one query, nothing unpickled. The pages show predictions only then."""
+    row = (PaymentModel.objects.filter(company=company).order_by("-trained_at", "-id")
+           .values("version", "trained_as_of").first())
+    return bool(row and row["version"] == MODEL_VERSION and row["trained_as_of"] <= as_of)
+
+
 @dataclass(frozen=True)
 class Predictions:
     as_of: date

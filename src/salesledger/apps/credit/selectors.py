@@ -322,6 +322,67 @@ def limits_list(company: Company, code: str | None = None) -> dict[str, Any]:
             "customers": rows}
 
 
+def credit_overview(company: Company, *, as_of: date, search: str | None = None,
+                    held_only: bool = False, limit: int = 50, offset: int = 0
+                    ) -> list[dict[str, Any]]:
+    """A page of the company's customers by code (aliases of a merge left out: their
+    figures are their survivor's), each with the limit that covers it, the exposure that
+    limit counts (a group limit's: the whole group's, converted at ``as_of``'s rates), the
+    credit available, its active holds and its risk class, score and factors. ``search``
+    narrows to a code or name; ``held_only`` to customers on hold. A fixed number of queries
+    whatever the number of customers: the page, the limits, the holds, the exposures of
+    every customer the page's limits cover at once, and the risk of the page's customers."""
+    qs = Customer.objects.filter(company=company, merged_into__isnull=True)
+    if search:
+        qs = qs.filter(Q(code__icontains=search) | Q(name__icontains=search))
+    if held_only:
+        qs = qs.filter(pk__in=CreditHold.objects.filter(company=company,
+                                                        released_at__isnull=True)
+                       .values("customer_id"))
+    page = list(qs.order_by("code").values("id", "code", "name", "currency")
+                [offset:offset + limit])
+    if not page:
+        return []
+    ids = [r["id"] for r in page]
+    settings = credit_settings(company)
+    book = limit_book(company)
+    limits = {cid: limit_for(company, cid, settings, book) for cid in ids}
+    covered = set(ids).union(*(lim.members for lim in limits.values() if lim))
+    parts = exposure_parts(company, covered, as_of, settings.horizon_days)
+    rates = Rates(company, as_of)
+    holds = holds_of(company, ids)
+    risks = risk_scores(company, as_of, ids)
+    base = company.base_currency
+    rows = []
+    for r in page:
+        cid, lim = r["id"], limits[r["id"]]
+        currency = lim.currency if lim else (r["currency"] or base)
+        total = ExposureParts()
+        for member in (lim.members if lim else (cid,)):
+            for cur, p in parts.get(member, {}).items():
+                total += ExposureParts(rates.convert(p.receivables, cur, currency),
+                                       rates.convert(p.quotes, cur, currency),
+                                       rates.convert(p.recurring, cur, currency))
+        risk = risks.get(cid)
+        rows.append({
+            "customer": r["code"], "name": r["name"], "currency": currency,
+            "exposure": _money(total.total, currency),
+            "limit": _money(lim.amount, currency) if lim else None,
+            "limit_source": lim.source if lim else None,
+            "limit_holder": (lim.holder_code or None) if lim else None,
+            "group_members": len(lim.members) if lim else 1,
+            "available": _money(lim.amount - total.total, currency) if lim else None,
+            "over_limit": bool(lim and total.total > lim.amount),
+            "on_hold": [{"source": h.source, "reason": h.reason, "since": h.since,
+                         "by": h.by} for h in holds.get(cid, [])],
+            "risk_class": risk.risk_class if risk else None,
+            "score": risk.score if risk else None,
+            "default_probability": risk.default_probability if risk else None,
+            "factors": risk.factors if risk else [],
+        })
+    return rows
+
+
 # ---------------------------------------------------------------------------- behaviour
 def _payments(company: Company, as_of: date, ids: list[int] | None,
               merged: dict[int, int]) -> dict[int, list[Payment]]:
@@ -344,12 +405,14 @@ def _payments(company: Company, as_of: date, ids: list[int] | None,
 
 
 def _overdue(company: Company, as_of: date, rates: Rates, codes: dict[str, int],
-             ids: set[int] | None) -> dict[int, tuple[int, int]]:
+             ids: set[int] | None, merged: dict[int, int]) -> dict[int, tuple[int, int]]:
     """Per customer: what is overdue on ``as_of`` (base minor units at the day's rates) and
-    the days the oldest is overdue (open items streamed once)."""
+    the days the oldest is overdue (open items streamed once; of ``ids`` and their aliases
+    alone when given, so that a page of customers does not read the whole ledger)."""
     out: dict[int, tuple[int, int]] = {}
     base = company.base_currency
-    for item in open_items(company, as_of=as_of, overdue_only=True):
+    only = _with_aliases(sorted(ids), merged) if ids is not None else None
+    for item in open_items(company, as_of=as_of, overdue_only=True, customer_ids=only):
         cid = codes.get(item["customer"])
         if cid is None or (ids is not None and cid not in ids):
             continue
@@ -400,7 +463,8 @@ def payment_behaviours(company: Company, as_of: date,
     codes = _codes(company, ids)
     merged = survivors(company)
     payments = _payments(company, as_of, ids, merged)
-    overdue = _overdue(company, as_of, rates, codes, set(ids) if ids is not None else None)
+    overdue = _overdue(company, as_of, rates, codes, set(ids) if ids is not None else None,
+                       merged)
     signals = _signals(company, as_of, ids, merged)
     out = {}
     for cid in codes.values():

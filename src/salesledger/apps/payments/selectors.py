@@ -63,11 +63,15 @@ def _customer_scope(company: Company, customer_id: int | None) -> Q:
 
 
 def open_items(company: Company, *, customer_id: int | None = None, as_of: date | None = None,
-               overdue_only: bool = False) -> Iterator[dict[str, Any]]:
+               overdue_only: bool = False, customer_ids: Collection[int] | None = None
+               ) -> Iterator[dict[str, Any]]:
     """Yield open items as dicts ordered by customer, due date; streamed, not loaded. The
     items of an alias are the survivor's (``customer``), with the customer they were issued
-    to (``issued_to``) (docs/design/customer-records.md)."""
+    to (``issued_to``) (docs/design/customer-records.md). ``customer_ids``: only the items
+    of these customers (as issued: a caller that wants an alias's items names it too)."""
     scope = _customer_scope(company, customer_id)
+    if customer_ids is not None:
+        scope &= Q(customer_id__in=sorted(customer_ids))
     inst = Instalment.objects.filter(scope)
     cn = Invoice.objects.filter(scope, kind=DocKind.CREDIT_NOTE, status="posted")
     rc = Receipt.objects.filter(scope)
