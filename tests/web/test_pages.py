@@ -13,6 +13,7 @@ from salesledger.apps.credit.services import credit_hold, credit_limit_set
 from .bank_urls import BANK_URLS
 from .collection_urls import COLLECTION_URLS
 from .conftest import AS_OF
+from .test_credit import CREDIT_PAGES
 from .test_settings_reports import SETTINGS_REPORT_URLS
 
 pytestmark = pytest.mark.usefixtures("no_pdf_freezing")
@@ -31,6 +32,8 @@ def urls_of(books: dict[str, Any]) -> list[str]:
         *COLLECTION_URLS,
         # the bank pages, numbering and tax, long work (test_bank_pages.py)
         *BANK_URLS,
+        # credit and the customers' records (test_credit.py)
+        *CREDIT_PAGES,
     ]
 
 
@@ -203,9 +206,9 @@ def test_each_page_costs_a_bounded_number_of_queries(
     client = as_user(books["owner"])
     number = books["first"].number
     budgets = {f"/c/acme/?as_of={AS_OF}": 12, "/c/acme/customers/?q=a&sort=name": 8,
-               # the customer's page reads its credit too (limit, exposure, holds, and the
-               # merged customers credit reads through) and its timeline (collections: eight
-               # queries)
+               # the customer's page reads its credit too (limit, exposure, holds, the merged
+               # customers credit reads through; its risk; whether a payment model is stored)
+               # and its timeline (collections: eight queries)
                f"/c/acme/customers/C001/?as_of={AS_OF}": 41, "/c/acme/invoices/?overdue=1": 8,
                f"/c/acme/invoices/{number}": 20}
     for url, budget in budgets.items():

@@ -374,7 +374,12 @@ def write_urls(books: dict[str, Any]) -> tuple[list[str], list[str]]:
              # collections and dunning (test_collections.py)
              *COLLECTION_POSTS,
              # the bank pages, numbering and tax, long work (test_bank_pages.py)
-             *BANK_POSTS]
+             *BANK_POSTS,
+             # credit and the customers' records (test_credit.py)
+             "/c/acme/credit/limit/C001/", "/c/acme/credit/hold/C001/",
+             "/c/acme/credit/release/C001/", "/c/acme/credit/suggestions/",
+             "/c/acme/credit/confirm/C001/", "/c/acme/credit/duplicates/",
+             "/c/acme/credit/unmerge/C001/"]
     return gets + COLLECTION_FORMS, posts
 
 
