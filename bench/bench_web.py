@@ -91,6 +91,12 @@ def measure(size: str, repeat: int, db: str, made: dict[str, Any]) -> dict[str, 
         "disputes": f"{base}/disputes/",
         "promises": f"{base}/promises/?{day}",
         "dunning_history": f"{base}/dunning/history/",
+        # credit and the customers' records (credit_views)
+        "credit": f"{base}/credit/?{day}",
+        "credit_page_3": f"{base}/credit/?page=3&{day}",
+        "credit_suggestions": f"{base}/credit/suggestions/?{day}",
+        "credit_review": f"{base}/credit/review/?{day}",
+        "credit_duplicates": f"{base}/credit/duplicates/",
     }
     # The writing pages' partial answers (htmx): the editor's totals of ten lines, and the
     # dry run of an allocation by policy (the running remainder).

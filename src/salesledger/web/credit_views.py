@@ -108,7 +108,8 @@ def _customer_write(request: HttpRequest, code: str, customer_code: str, key: st
     ws = workspace(request, code)
     customer = or_404(customer_get, ws.company, customer_code)
     if not controls_credit(ws):
-        return not_for_role(request, ws, MANAGES)
+        # as the credit services word it
+        return not_for_role(request, ws, "manager, owner or credit_controller")
     try:
         act(ws, customer.pk)
     except LedgerError as exc:
