@@ -351,7 +351,9 @@ def credit_overview(company: Company, *, as_of: date, search: str | None = None,
     parts = exposure_parts(company, covered, as_of, settings.horizon_days)
     rates = Rates(company, as_of)
     holds = holds_of(company, ids)
-    risks = risk_scores(company, as_of, ids)
+    # the page's balances are the exposure's open receivables: not read a second time
+    risks = risk_scores(company, as_of, ids, rates=rates, balances={
+        (cid, cur): p.receivables for cid in ids for cur, p in parts.get(cid, {}).items()})
     base = company.base_currency
     rows = []
     for r in page:
@@ -482,20 +484,27 @@ def customer_behaviour(company: Company, code: str, as_of: date) -> Behaviour:
 
 # ---------------------------------------------------------------------------- risk
 def risk_scores(company: Company, as_of: date,
-                customer_ids: Collection[int] | None = None) -> dict[int, RiskScore]:
+                customer_ids: Collection[int] | None = None, *,
+                balances: dict[tuple[int, str], int] | None = None,
+                rates: Rates | None = None) -> dict[int, RiskScore]:
     """The risk class, score, default probability and factors of every customer (or of
-    ``customer_ids``) on ``as_of``, keyed by customer id. A fixed number of queries."""
-    return {cid: score for cid, (score, _) in _risks(company, as_of, customer_ids).items()}
+    ``customer_ids``) on ``as_of``, keyed by customer id. A fixed number of queries.
+    ``balances``: the customers' balances on ``as_of`` (``customer_balances``), when the
+    caller has read them already."""
+    return {cid: score for cid, (score, _) in
+            _risks(company, as_of, customer_ids, balances, rates).items()}
 
 
-def _risks(company: Company, as_of: date, customer_ids: Collection[int] | None
+def _risks(company: Company, as_of: date, customer_ids: Collection[int] | None,
+           balances: dict[tuple[int, str], int] | None = None, rates: Rates | None = None
            ) -> dict[int, tuple[RiskScore, Behaviour]]:
-    rates = Rates(company, as_of)
+    rates = rates or Rates(company, as_of)
     behaviours = payment_behaviours(company, as_of, customer_ids, rates)
     base = company.base_currency
     exposure: dict[int, int] = defaultdict(int)
-    for (cid, cur), amount in customer_balances(
-            company, as_of=as_of, customer_ids=customer_ids).items():
+    if balances is None:
+        balances = customer_balances(company, as_of=as_of, customer_ids=customer_ids)
+    for (cid, cur), amount in balances.items():
         exposure[cid] += rates.convert(amount, cur, base)
     thresholds = credit_settings(company).thresholds
     # the stored payment model's default probabilities, where there is one for the day
