@@ -371,7 +371,7 @@ def test_the_collections_pages_cost_a_bounded_number_of_queries(
     # overview and the invoice add the timeline (eight queries) to what they read before
     # (the overview's credit panel, with the customer's risk: test_pages.py).
     budgets = {url: 16 for url in gets}
-    budgets.update({f"/c/acme/customers/C001/?as_of={AS_OF}": 50,
+    budgets.update({f"/c/acme/customers/C001/?as_of={AS_OF}": 51,
                     f"/c/acme/invoices/{casework['first'].number}": 30,
                     f"/c/acme/dunning/?day={AS_OF}": 26, "/c/acme/collections/": 32,
                     "/c/acme/collections/?collector=cole": 32})

@@ -123,7 +123,7 @@ def test_the_credit_pages_cost_a_bounded_number_of_queries(
         if i % 5 == 0:
             credit_hold(actor=owner, company=company, customer_id=c.pk, reason="watch")
     client = as_user(owner)
-    budgets = {f"/c/acme/credit/?as_of={AS_OF}": 22, f"/c/acme/credit/?held=1&as_of={AS_OF}": 22,
+    budgets = {f"/c/acme/credit/?as_of={AS_OF}": 25, f"/c/acme/credit/?held=1&as_of={AS_OF}": 25,
                f"/c/acme/credit/suggestions/?as_of={AS_OF}": 16,
                f"/c/acme/credit/review/?as_of={AS_OF}": 8, "/c/acme/credit/duplicates/": 10,
                f"/c/acme/credit/predictions/C001/?as_of={AS_OF}": 6}

@@ -346,11 +346,12 @@ def credit_overview(company: Company, *, as_of: date, search: str | None = None,
     ids = [r["id"] for r in page]
     settings = credit_settings(company)
     book = limit_book(company)
-    limits = {cid: limit_for(company, cid, settings, book) for cid in ids}
+    merged = survivors(company)
+    limits = {cid: limit_for(company, cid, settings, book, merged) for cid in ids}
     covered = set(ids).union(*(lim.members for lim in limits.values() if lim))
     parts = exposure_parts(company, covered, as_of, settings.horizon_days)
     rates = Rates(company, as_of)
-    holds = holds_of(company, ids)
+    holds = family_holds(company, merged, ids)
     # the page's balances are the exposure's open receivables: not read a second time
     risks = risk_scores(company, as_of, ids, rates=rates, balances={
         (cid, cur): p.receivables for cid in ids for cur, p in parts.get(cid, {}).items()})
