@@ -44,7 +44,14 @@ from salesledger.apps.core.faults import connection_lost_in
 from salesledger.apps.core.maintenance import planner_statistics_refresh
 from salesledger.apps.credit.tasks import payment_model_train_task, payment_models_enqueue
 from salesledger.apps.documents.tasks import freeze_pdfs_task
-from salesledger.apps.dunning.tasks import JOB_DUNNING, dunning_enqueue, dunning_run_task
+from salesledger.apps.dunning.tasks import (
+    JOB_DUNNING,
+    JOB_STATEMENTS,
+    dunning_enqueue,
+    dunning_run_task,
+    statement_run_task,
+    statements_enqueue,
+)
 from salesledger.apps.payments.tasks import auto_allocate_task
 from salesledger.apps.recurring.scheduler import daily_jobs_enqueue
 from salesledger.apps.recurring.tasks import recurring_run_all_task, recurring_run_task
@@ -64,9 +71,9 @@ RETRY_SAFE = frozenset(t.module_path for t in (freeze_pdfs_task, recurring_run_t
                                                recurring_run_all_task, dunning_run_task,
                                                payment_model_train_task,
                                                statement_import_task, bank_match_task,
-                                               auto_allocate_task))
+                                               auto_allocate_task, statement_run_task))
 # The jobs of the apps above recurring that the calendar enqueues once a day per company.
-DAILY = {JOB_DUNNING: dunning_enqueue}
+DAILY = {JOB_DUNNING: dunning_enqueue, JOB_STATEMENTS: statements_enqueue}
 
 
 # How often the worker refreshes the database planner's statistics (core.maintenance).

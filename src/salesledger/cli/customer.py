@@ -215,6 +215,11 @@ def cmd_customer_statement(args: argparse.Namespace) -> int:
     from salesledger.apps.documents.delivery import customer_statement_send
     from salesledger.apps.documents.services import customer_statement_pdf
 
+    if args.schedule:
+        return _statement_schedule(args)
+    if not args.code:
+        raise ValidationFailed("customer statement: give the customer's code, or --schedule "
+                               "set|show|stop|run")
     if args.date_from or args.csv or args.xlsx:
         return _period_statement(args)
     no_json_to_stdout(args, args.output)
@@ -238,6 +243,75 @@ def cmd_customer_statement(args: argparse.Namespace) -> int:
         else:
             print(f"statement of {args.code} as of {as_of}: wrote {where} ({len(pdf):,} bytes)")
     return 0
+
+
+def _statement_schedule(args: argparse.Namespace) -> int:
+    """``--schedule set|show|stop|run``: statements of account on a schedule, sent by the
+    dunning run's machinery (docs/design/dunning.md, "Statements on a schedule")."""
+    from salesledger.apps.dunning.statement_selectors import schedule_list
+    from salesledger.apps.dunning.statements import (
+        statement_run,
+        statement_schedule_set,
+        statement_schedule_stop,
+    )
+
+    company = company_of(args)
+    actor, as_of = actor_of(args, company), as_of_day(args, company)
+    if args.code and args.schedule != "set":
+        raise ValidationFailed(f"--schedule {args.schedule} takes no customer code "
+                               f"({args.code}); --customer chooses them with --schedule set")
+    if args.schedule == "set":
+        if not args.every or args.day is None:
+            raise ValidationFailed("--schedule set needs --every monthly|weekly and --day N")
+        customers = ([args.code] if args.code else []) + (args.customers or [])
+        row = statement_schedule_set(actor=actor, company=company, code=args.name,
+                                     every=args.every, day=args.day, customers=customers,
+                                     as_of=as_of)
+        [info] = [r for r in schedule_list(company) if r["code"] == row.code]
+        if args.json:
+            emit_json(info)
+        else:
+            who = info["customers"] if isinstance(info["customers"], str) else ", ".join(
+                info["customers"])
+            print(f"statement schedule {row.code}: {row.every} on day {row.day}, to {who}, "
+                  f"from {row.starts_on}")
+        return 0
+    if args.schedule == "stop":
+        row = statement_schedule_stop(actor=actor, company=company, code=args.name)
+        if args.json:
+            emit_json({"code": row.code, "active": row.active})
+        else:
+            print(f"statement schedule {row.code} stopped")
+        return 0
+    if args.schedule == "show":
+        rows = schedule_list(company)
+        if args.json:
+            emit_json(rows)
+        else:
+            table([(r["code"], r["every"], r["day"], r["starts_on"],
+                    "yes" if r["active"] else "no",
+                    r["customers"] if isinstance(r["customers"], str)
+                    else ", ".join(r["customers"])) for r in rows],
+                  ["schedule", "every", "day", "from", "active", "customers"])
+        return 0
+    summary = statement_run(actor=actor, company=company, as_of=as_of, send=args.send)
+    data = summary.as_dict()
+    if args.json:
+        emit_json(data)
+        return 2 if summary.problems else 0
+    for p in data["planned"]:
+        print(f"{p['customer']}: statement of {p['period']} ({p['schedule']})")
+    for k in data["skipped"]:
+        print(f"skipped {k['customer']}: {k['reason']}")
+    for p in data["problems"]:
+        print(f"{p['customer']}: {p['code']}: {p['message']}")
+    if args.send:
+        print(f"{summary.customers} statement(s) due on {summary.as_of}: sent "
+              f"{summary.messages_sent} message(s)")
+    else:
+        print(f"{summary.customers} statement(s) due on {summary.as_of} (a preview: --send to "
+              "send)")
+    return 2 if summary.problems else 0
 
 
 def _period_statement(args: argparse.Namespace) -> int:
@@ -534,8 +608,26 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
                    help="record that the record was confirmed accurate now")
     p = add_command(g, common, "statement", cmd_customer_statement,
                     "a customer's statement of account on --as-of (PDF or e-mail), or for "
-                    "a period (--from/--to: text, --json or --csv)")
-    p.add_argument("code")
+                    "a period (--from/--to: text, --json or --csv); --schedule: "
+                    "statements sent on a schedule")
+    p.add_argument("code", nargs="?")
+    p.add_argument("--schedule", choices=["set", "show", "stop", "run"],
+                   help="set, show or stop a schedule of statements (--every, --day, "
+                        "--customer, --name), or run the statements due on --as-of")
+    p.add_argument("--name", default="STATEMENTS",
+                   help="with --schedule: the schedule's code (default STATEMENTS)")
+    p.add_argument("--every", choices=["monthly", "weekly"],
+                   help="with --schedule set: every month or every week")
+    p.add_argument("--day", type=int,
+                   help="with --schedule set: day of the month (31: the last) or of the "
+                        "week (1: Monday)")
+    p.add_argument("--customer", dest="customers", action="append", metavar="CODE",
+                   help="with --schedule set: send to this customer (repeat; default: every "
+                        "customer with a balance)")
+    sx = p.add_mutually_exclusive_group()
+    sx.add_argument("--dry-run", action="store_true",
+                    help="with --schedule run: preview only (the default)")
+    sx.add_argument("--send", action="store_true", help="with --schedule run: write and send")
     p.add_argument("--from", dest="date_from", metavar="YYYY-MM-DD",
                    help="first day of a period: opening balance, movements, closing balance")
     p.add_argument("--csv", metavar="FILE", help="with --from/--to: write CSV to FILE")

@@ -216,3 +216,28 @@ class Assignment(models.Model):
         constraints = [models.UniqueConstraint(fields=["company", "customer"],
                                                name="assignment_one_per_customer")]
         indexes = [models.Index(fields=["company", "collector"], name="assignment_collector")]
+
+
+class CallTask(models.Model):
+    """A call for a collector to make (a dunning level whose channel is a call): on the
+    worklist, its day the customer's next action, until a call to the customer is logged
+    (``customer call``), which closes it. One open task per customer: a second level that
+    asks for a call while one waits adds nothing."""
+
+    company = models.ForeignKey("core.Company", on_delete=models.PROTECT)
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT,
+                                 related_name="+")
+    due_on = models.DateField()
+    reason = models.CharField(max_length=200)
+    collector = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                  on_delete=models.PROTECT, related_name="+")
+    done_on = models.DateField(null=True, blank=True)
+    call = models.ForeignKey("customers.Communication", null=True, blank=True,
+                             on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["company", "customer"],
+                                               condition=Q(done_on__isnull=True),
+                                               name="call_task_one_open")]
+        indexes = [models.Index(fields=["company", "done_on"], name="call_task_company_done")]

@@ -149,3 +149,60 @@ class DunningItem(models.Model):
         constraints = [models.UniqueConstraint(fields=["instalment", "level"],
                                                name="dunning_item_once_per_level")]
         indexes = [models.Index(fields=["company", "instalment"], name="dunning_item_inst")]
+
+
+class StatementSchedule(models.Model):
+    """Statements of account sent on a schedule (``customer statement --schedule``): every
+    month on a day of the month, or every week on a day of the week, to every customer with a
+    balance or to the customers listed. Each scheduled day is a period; the statement of a
+    customer and a period is a ``DunningNotice`` of kind ``statement`` dated the period's day,
+    so its unique key makes a run idempotent per customer and period
+    (``domain/statement_schedule.py``)."""
+
+    company = models.ForeignKey("core.Company", on_delete=models.PROTECT)
+    code = models.CharField(max_length=40)
+    every = models.CharField(max_length=8)  # monthly, weekly
+    day = models.PositiveSmallIntegerField()  # of the month (31: the last) or week (1: Monday)
+    starts_on = models.DateField()  # no statement is sent for a period before it
+    all_with_balance = models.BooleanField(default=True)  # else only the customers listed
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True,
+                                   on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["company", "code"],
+                                               name="statement_schedule_code")]
+
+
+class StatementScheduleCustomer(models.Model):
+    """A customer chosen to receive a schedule's statements (when not every customer with a
+    balance does)."""
+
+    company = models.ForeignKey("core.Company", on_delete=models.PROTECT)
+    schedule = models.ForeignKey(StatementSchedule, on_delete=models.CASCADE,
+                                 related_name="chosen")
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT,
+                                 related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["schedule", "customer"],
+                                               name="statement_schedule_customer")]
+
+
+class PlanReminder(models.Model):
+    """An instalment of a payment plan reminded of (``stage``: ``before`` its due day,
+    ``missed`` once past it within the plan's grace, ``broken`` when missing it broke the
+    plan), in a customer's notice: once per instalment and stage, ever."""
+
+    company = models.ForeignKey("core.Company", on_delete=models.PROTECT)
+    notice = models.ForeignKey(DunningNotice, on_delete=models.PROTECT,
+                               related_name="plan_reminders")
+    instalment = models.ForeignKey("collections.PlanInstalment", on_delete=models.PROTECT,
+                                   related_name="+")
+    stage = models.CharField(max_length=8)
+    amount = models.BigIntegerField()  # what was still open on it
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["instalment", "stage"],
+                                               name="plan_reminder_once_per_stage")]

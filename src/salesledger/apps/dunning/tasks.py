@@ -32,3 +32,21 @@ def dunning_run_task(company: str, as_of: str, username: str = "") -> dict[str, 
 def dunning_enqueue(company: Company, day: str) -> str:
     """The calendar's hook: enqueue the day's run, return the task's id."""
     return str(dunning_run_task.enqueue(company.code, day).id)
+
+
+JOB_STATEMENTS = "statement_run"
+
+
+@task()
+def statement_run_task(company: str, as_of: str) -> dict[str, Any]:
+    """Send the statements of account the schedules of one company owe on ``as_of``."""
+    from .statements import statement_run
+
+    summary = statement_run(actor=None, company=company_get(company),
+                            as_of=date.fromisoformat(as_of), send=True)
+    return summary.as_dict()
+
+
+def statements_enqueue(company: Company, day: str) -> str:
+    """The calendar's hook for the statements of the day."""
+    return str(statement_run_task.enqueue(company.code, day).id)
