@@ -23,7 +23,7 @@ Charges, each once per item and level:
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -31,6 +31,7 @@ from functools import cached_property
 from typing import NamedTuple
 
 from salesledger.domain.errors import ValidationFailed
+from salesledger.domain.plan_reminders import PlanReminded
 
 CHANNELS = ("email", "letter", "call")
 YEAR_DAYS = Decimal(365)
@@ -218,6 +219,8 @@ class CustomerPlan:
     customer_id: int
     policy: Policy
     items: list[Reminded] = field(default_factory=list)
+    # Instalments of payment plans reminded of in the same message (plan_reminders.py).
+    plan_instalments: list[PlanReminded] = field(default_factory=list)
 
     @property
     def new_items(self) -> list[Reminded]:
@@ -225,7 +228,9 @@ class CustomerPlan:
 
     @property
     def top_level(self) -> Level:
-        return max((r.level for r in self.items), key=lambda lv: lv.number)
+        """The highest level listed (level 0 for a message about plan instalments only)."""
+        return max((r.level for r in self.items), key=lambda lv: lv.number,
+                   default=Level(0, 0, ""))
 
     def totals(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -236,14 +241,17 @@ class CustomerPlan:
 
 def select_reminders(items: Iterable[Item], *, as_of: date,
                      policy_of: dict[int, Policy], sent: set[tuple[int, int]],
-                     pauses: Iterable[Pause], cover: dict[tuple[int, str], int]
+                     pauses: Iterable[Pause], cover: dict[tuple[int, str], int],
+                     keep: Collection[int] = ()
                      ) -> tuple[list[CustomerPlan], list[Skipped]]:
     """Level every item and plan one message per customer.
 
     ``policy_of`` maps a customer to its policy (customers with none are not dunned);
     ``sent`` holds the (item, level number) already reminded; ``cover`` the cash of a customer
     per currency that might already pay an item (unapplied receipts, unmatched bank lines):
-    an item it could cover is skipped with a warning instead.
+    an item it could cover is skipped with a warning instead. The customers in ``keep`` have
+    something else to be told (a plan instalment): their items are listed even if none is
+    new.
 
     The run levels in the database instead (``dunning.selectors.levelled_items``, one
     statement) and plans with ``plan_reminders``; this is the same rule item by item, which
@@ -257,7 +265,7 @@ def select_reminders(items: Iterable[Item], *, as_of: date,
         if level is None:
             continue
         levelled.append(Levelled(it, policy, level, (it.id, level.number) not in sent))
-    return plan_reminders(levelled, pauses=pauses, cover=cover)
+    return plan_reminders(levelled, pauses=pauses, cover=cover, keep=keep)
 
 
 class Levelled(NamedTuple):
@@ -270,11 +278,12 @@ class Levelled(NamedTuple):
 
 
 def plan_reminders(levelled: Iterable[Levelled], *, pauses: Iterable[Pause],
-                   cover: dict[tuple[int, str], int]
+                   cover: dict[tuple[int, str], int], keep: Collection[int] = ()
                    ) -> tuple[list[CustomerPlan], list[Skipped]]:
     """Plan one message per customer from items already levelled: leave out what is paused
     or possibly paid (and say why), drop the customers with nothing new to say, and those
-    whose message would ask for less than their policy's minimum."""
+    whose message would ask for less than their policy's minimum, except the customers in
+    ``keep``, who have a plan instalment to be told of."""
     by_customer: dict[int, CustomerPlan] = {}
     skipped: list[Skipped] = []
     pauses = list(pauses)
@@ -309,9 +318,10 @@ def plan_reminders(levelled: Iterable[Levelled], *, pauses: Iterable[Pause],
         plan.items.append(Reminded(it, level, amount, new))
     plans = []
     for plan in by_customer.values():
-        if not any(r.new for r in plan.items):
+        if not any(r.new for r in plan.items) and plan.customer_id not in keep:
             continue  # nothing new to say: already reminded of every item at its level
-        if all(total < plan.policy.min_amount for total in plan.totals().values()):
+        if plan.customer_id not in keep and all(
+                total < plan.policy.min_amount for total in plan.totals().values()):
             for r in plan.items:
                 skipped.append(Skipped(plan.customer_id, r.item.id, r.item.number,
                                        "below_minimum"))

@@ -40,10 +40,10 @@ from salesledger.money import format_minor
 
 from .models import Assignment, Dispute, PaymentPlan, PlanInstalment, PlanItem, Promise, Reply
 
-__all__ = ["DunningPause", "PlanInstalmentDue", "PlanView", "PromiseView", "TimelineEntry",
-           "WorklistRow", "customer_timeline", "dispute_get", "disputes_list", "dunning_pauses",
-           "plan_get", "plan_instalments_due", "plans_list", "plans_view", "promises_list",
-           "promises_view", "replies_awaiting", "worklist"]
+__all__ = ["DunningPause", "PlanInstalmentDue", "PlanMissed", "PlanView", "PromiseView",
+           "TimelineEntry", "WorklistRow", "customer_timeline", "dispute_get", "disputes_list",
+           "dunning_pauses", "plan_get", "plan_instalments_due", "plans_broken", "plans_list",
+           "plans_view", "promises_list", "promises_view", "replies_awaiting", "worklist"]
 
 
 @dataclass(frozen=True)
@@ -280,6 +280,39 @@ def plan_instalments_due(company_id: int, as_of: date) -> list[PlanInstalmentDue
         out += [PlanInstalmentDue(p.pk, p.customer_id, line.number, line.due_date, line.amount,
                                   p.currency, still)
                 for line, still in zip(view.lines, view.progress.open, strict=True) if still]
+    return out
+
+
+@dataclass(frozen=True)
+class PlanMissed:
+    """The instalment whose miss broke a plan, and the day it broke."""
+
+    plan_id: int
+    customer_id: int
+    number: int
+    due_date: date
+    currency: str
+    open_amount: int
+    broken_on: date
+
+
+def plans_broken(company_id: int, as_of: date) -> list[PlanMissed]:
+    """The plans that a missed instalment broke by ``as_of`` (derived, whether or not
+    ``plans_observe`` has recorded it yet), each with the instalment that broke it: the
+    dunning run tells the customer once. Three queries for any number of plans."""
+    plans = PaymentPlan.objects.filter(company_id=company_id, created_on__lte=as_of).filter(
+        Q(broken_on__isnull=True) | Q(broken_on__lte=as_of))
+    out = []
+    for view in plans_view(plans, as_of, items=False):
+        broken = view.progress.broken_on
+        if broken is None or broken > as_of:
+            continue
+        p = view.plan
+        grace = timedelta(days=p.grace_days + 1)
+        line, still = next((li, o) for li, o in zip(view.lines, view.progress.open, strict=True)
+                           if li.due_date + grace == broken)
+        out.append(PlanMissed(p.pk, p.customer_id, line.number, line.due_date, p.currency,
+                              still, broken))
     return out
 
 

@@ -75,6 +75,7 @@ from salesledger.domain.errors import LedgerError, NoRecipients
 from salesledger.money import EXPONENTS, Money
 
 from . import charges, upstream
+from . import plan_reminders as plan_dues
 from .models import DunningItem, DunningNotice, NoticeKind
 from .selectors import (
     business_customers,
@@ -126,11 +127,12 @@ def _json_money(minor: int, currency: str) -> dict[str, str]:
 
 def _plan_row(plan: CustomerPlan, code: str) -> dict[str, Any]:
     return {"customer": code, "level": plan.top_level.number,
-            "channels": sorted({c for r in plan.new_items for c in r.level.channels}),
+            "channels": plan_dues.channels(plan),
             "items": [{"item": r.item.number, "due_date": r.item.due_date.isoformat(),
                        "level": r.level.number, "new": r.new,
                        "amount": _json_money(r.amount, r.item.currency)}
-                      for r in plan.items]}
+                      for r in plan.items],
+            "plan_instalments": plan_dues.rows(plan)}
 
 
 def dunning_run(*, actor: Actor, company: Company, as_of: date, send: bool = False,
@@ -139,11 +141,16 @@ def dunning_run(*, actor: Actor, company: Company, as_of: date, send: bool = Fal
     unless ``send``. ``after_notice`` is called with each notice id written (the tests'
     place to stop a run midway)."""
     require_role(company, actor, Role.CLERK)
+    if send:  # promises kept or broken and plans broken reach credit, once
+        upstream.observe(actor=actor, company=company, as_of=as_of)
     by_id = policies(company)
     pauses = upstream.pauses(company, as_of)
+    instalments, plan_policies = plan_dues.due(company, as_of, by_id)
     levelled = levelled_items(company, as_of=as_of, by_id=by_id,
-                              also={p.customer_id for p in pauses})
-    plans, skipped = plan_reminders(levelled, pauses=pauses, cover=cash_that_may_pay(company))
+                              also={p.customer_id for p in pauses} | set(instalments))
+    plans, skipped = plan_reminders(levelled, pauses=pauses, cover=cash_that_may_pay(company),
+                                    keep=instalments.keys())
+    plans = plan_dues.attach(plans, instalments, plan_policies)
     ids = {p.customer_id for p in plans} | {s.customer_id for s in skipped}
     # (every customer's code at once when they are many: cheaper than a list of ids)
     codes = dict((Customer.objects.filter(company=company, pk__in=ids) if len(ids) < 1000
@@ -250,7 +257,8 @@ def _summary(plan: CustomerPlan) -> dict[str, Any]:
     return {"items": [{"instalment": r.item.id, "number": r.item.number,
                        "due_date": r.item.due_date.isoformat(), "currency": r.item.currency,
                        "amount": r.amount, "level": r.level.number, "level_name": r.level.name,
-                       "new": r.new} for r in plan.items]}
+                       "new": r.new} for r in plan.items],
+            "plan_instalments": plan_dues.rows(plan)}
 
 
 WRITE_BATCH = 500  # customers whose notices are written in one transaction
@@ -328,6 +336,8 @@ def _write_plain(actor: Actor, company: Company, as_of: date,
                 row.notice = notice
             items += rows
         DunningItem.objects.bulk_create(items)
+        for notice, (plan, _) in zip(notices, plain, strict=True):
+            plan_dues.write(notice, plan)
         audit_many(company, actor, [
             EventSpec("dunning.notice", "dunning_notice", str(notice.pk), {
                 "customer": codes[plan.customer_id], "day": as_of.isoformat(),
@@ -337,14 +347,14 @@ def _write_plain(actor: Actor, company: Company, as_of: date,
 
 
 def _channels(plan: CustomerPlan) -> list[str]:
-    return sorted({c for r in plan.items if r.new for c in r.level.channels})
+    return plan_dues.channels(plan)
 
 
 def _write_notice(actor: Actor, company: Company, as_of: date, plan: CustomerPlan,
                   ctx: _ChargeContext) -> DunningNotice | None:
     """The customer's notice of the day, its items and its fee invoice, in one transaction;
     None if the customer has one for the day already."""
-    channels = sorted({c for r in plan.new_items for c in r.level.channels})
+    channels = plan_dues.channels(plan)
     customer = Customer.objects.get(pk=plan.customer_id)
     try:
         with transaction.atomic():
@@ -356,6 +366,7 @@ def _write_notice(actor: Actor, company: Company, as_of: date, plan: CustomerPla
             for row in rows:
                 row.notice = notice
             DunningItem.objects.bulk_create(rows)
+            plan_dues.write(notice, plan)
             notice.fee_invoice = charges.fee_invoice(actor=actor, company=company,
                                                      customer=customer, as_of=as_of,
                                                      plan=plan, rows=rows)
@@ -409,7 +420,7 @@ def _groups(notice: DunningNotice) -> list[ReminderGroup]:
         rows.append((it["number"], date.fromisoformat(it["due_date"]), it["currency"],
                      it["amount"]))
     return [ReminderGroup(name, tuple(rows)) for _, (name, rows) in
-            sorted(groups.items(), reverse=True)]
+            sorted(groups.items(), reverse=True)] + plan_dues.groups(notice)
 
 
 def _texts(company: Company, notice: DunningNotice, fmt: Formatter
@@ -469,8 +480,8 @@ def _send_pending(actor: Actor, company: Company, as_of: date, summary: RunSumma
     Inside a caller's transaction, each message is recorded now and sent after its commit
     (``record_and_send``): nothing leaves before what it records is committed."""
     inside = transaction.get_connection().in_atomic_block
-    unknown = list(DunningNotice.objects.filter(company=company, day=as_of,
-                                                communication__status="queued")
+    unknown = list(DunningNotice.objects.filter(company=company, kind=NoticeKind.REMINDER,
+                                                day=as_of, communication__status="queued")
                    .values_list("customer__code", flat=True))
     ids = list(DunningNotice.objects.filter(company=company, kind=NoticeKind.REMINDER,
                                             day=as_of, communication__isnull=True)

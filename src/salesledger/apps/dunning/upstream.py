@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date
 
 from salesledger.apps.collections.selectors import dunning_pauses
+from salesledger.apps.collections.services import plans_observe, promises_observe
 from salesledger.apps.core.actors import Actor
 from salesledger.apps.core.models import Company
 from salesledger.apps.credit.services import credit_hold
@@ -25,3 +26,10 @@ def hold(*, actor: Actor, company: Company, customer: Customer, reason: str) -> 
     """Put the customer on credit hold from dunning (credit app; idempotent)."""
     credit_hold(actor=actor, company=company, customer_id=customer.pk, reason=reason,
                 source="dunning")
+
+
+def observe(*, actor: Actor, company: Company, as_of: date) -> None:
+    """Record the promises kept or broken and the plans broken by ``as_of`` (collections
+    app), so that credit hears of each once and a plan's hold on break is applied."""
+    promises_observe(actor=actor, company=company, as_of=as_of)
+    plans_observe(actor=actor, company=company, as_of=as_of)
