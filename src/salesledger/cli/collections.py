@@ -270,13 +270,13 @@ def cmd_worklist(args: argparse.Namespace) -> int:
                     "risk_class": r.risk_class or None,
                     "default_probability": f"{r.default_probability:.4f}",
                     "expected_value": money(int(r.value), base), "next_action": r.next_action,
-                    "paused": list(r.paused)} for r in rows])
+                    "call_due": r.call_due, "paused": list(r.paused)} for r in rows])
     else:
         table([(r.code, r.name[:30], r.collector, money_text(r.overdue, base), r.days_overdue,
                 r.risk_class, money_text(int(r.value), base), r.next_action,
-                ", ".join(r.paused)) for r in rows],
+                "call" if r.call_due else "", ", ".join(r.paused)) for r in rows],
               ["customer", "name", "collector", "overdue", "days", "risk", "value", "next",
-               "paused"])
+               "to do", "paused"])
     return 0
 
 

@@ -38,7 +38,16 @@ from salesledger.domain.collections import (
 from salesledger.domain.errors import NotFound
 from salesledger.money import format_minor
 
-from .models import Assignment, Dispute, PaymentPlan, PlanInstalment, PlanItem, Promise, Reply
+from .models import (
+    Assignment,
+    CallTask,
+    Dispute,
+    PaymentPlan,
+    PlanInstalment,
+    PlanItem,
+    Promise,
+    Reply,
+)
 
 __all__ = ["DunningPause", "PlanInstalmentDue", "PlanMissed", "PlanView", "PromiseView",
            "TimelineEntry", "WorklistRow", "customer_timeline", "dispute_get", "disputes_list",
@@ -425,14 +434,16 @@ class WorklistRow:
     value: Decimal  # expected value of acting, minor units of the base currency
     next_action: date
     paused: tuple[str, ...]  # why part of it is out of the dunning sequence
+    call_due: date | None = None  # a call a dunning level asked for, not yet logged
 
 
 def worklist(company: Company, *, as_of: date, collector: str = "") -> list[WorklistRow]:
     """Who to chase on ``as_of``: every customer with something overdue, ranked by the
     expected value of acting (``domain.collections.expected_value``: overdue amount x the
     default probability of credit's risk score x age), those whose next action is due first.
-    The next action is the collector's own date, else the day a promise or reply pause ends,
-    else today. Set-based: the aged receivables, the risk scores and a few queries."""
+    The next action is the day of a call a dunning level asked for and nobody has logged yet,
+    else the collector's own date, else the day a promise or reply pause ends, else today.
+    Set-based: the aged receivables, the risk scores and a few queries."""
     report = aging_report(company, as_of=as_of)
     overdue = {c.code: report.overdue_of(c.base) for c in report.customers}
     late = {code: (cid, name, day) for cid, code, name, day in (
@@ -442,6 +453,9 @@ def worklist(company: Company, *, as_of: date, collector: str = "") -> list[Work
     risks = risk_scores(company, as_of)
     assigned = {a.customer_id: a for a in Assignment.objects.filter(company=company)
                 .select_related("collector")}
+    calls = dict(CallTask.objects.filter(company=company, done_on__isnull=True,
+                                         due_on__lte=as_of)
+                 .values_list("customer_id", "due_on"))
     pauses: dict[int, list[DunningPause]] = defaultdict(list)
     for p in dunning_pauses(company.pk, as_of):
         pauses[p.customer_id].append(p)
@@ -458,7 +472,9 @@ def worklist(company: Company, *, as_of: date, collector: str = "") -> list[Work
         probability = risk.default_probability if risk else 0.0
         days = (as_of - oldest).days
         resume = [p.until for p in pauses[cid] if p.until is not None]
-        if a is not None and a.next_action_on is not None:
+        if cid in calls:
+            next_action = calls[cid]
+        elif a is not None and a.next_action_on is not None:
             next_action = a.next_action_on
         elif resume:
             next_action = max(resume)
@@ -467,5 +483,5 @@ def worklist(company: Company, *, as_of: date, collector: str = "") -> list[Work
         rows.append(WorklistRow(
             cid, code, name, who, amount, days, risk.risk_class if risk else "",
             probability, expected_value(amount, Decimal(str(probability)), days),
-            next_action, tuple(sorted({p.reason for p in pauses[cid]}))))
+            next_action, tuple(sorted({p.reason for p in pauses[cid]})), calls.get(cid)))
     return sorted(rows, key=lambda r: (r.next_action > as_of, -r.value, r.code))

@@ -54,6 +54,7 @@ from salesledger.money import Money, format_minor, major_text
 from .models import (
     ATTACHMENT_MAX_BYTES,
     Assignment,
+    CallTask,
     Dispute,
     DisputeAttachment,
     PaymentPlan,
@@ -496,9 +497,36 @@ def customer_call_log(*, actor: Actor, company: Company, customer: str, day: dat
             company=company, customer=cust, at=_at(company, day), channel=Channel.PHONE,
             direction="out", subject=f"Call: {result.value.replace('_', ' ')}",
             body=notes.strip(), status=result.value, invoice=inv, created_by=actor_row(actor))
+        # The call a dunning level asked for is made: it leaves the worklist.
+        closed = (CallTask.objects.filter(company=company, customer=cust, done_on__isnull=True)
+                  .update(done_on=day, call=comm))
         audit(company, actor, "call.log", "communication", comm.pk, customer=cust.code,
-              outcome=result.value, invoice=invoice or None, day=day.isoformat())
+              outcome=result.value, invoice=invoice or None, day=day.isoformat(),
+              call_tasks_closed=closed)
     return comm
+
+
+def call_tasks_open(*, actor: Actor, company: Company, customer_ids: Sequence[int], day: date,
+                    reason: str) -> list[CallTask]:
+    """A call for a collector to make to each customer, due on ``day``, for the customer's
+    collector (if one is assigned): on the worklist until a call is logged. A customer with a
+    call still to make gets no second one."""
+    require_role(company, actor, Role.CLERK)
+    with transaction.atomic():
+        waiting = set(CallTask.objects.filter(company=company, customer_id__in=customer_ids,
+                                              done_on__isnull=True)
+                      .values_list("customer_id", flat=True))
+        collectors = dict(Assignment.objects.filter(company=company,
+                                                    customer_id__in=customer_ids)
+                          .values_list("customer_id", "collector_id"))
+        rows = CallTask.objects.bulk_create(
+            CallTask(company=company, customer_id=cid, due_on=day, reason=reason[:200],
+                     collector_id=collectors.get(cid))
+            for cid in dict.fromkeys(customer_ids) if cid not in waiting)
+        audit_many(company, actor, [EventSpec("call_task.open", "customer", str(t.customer_id),
+                                              {"day": day.isoformat(), "reason": t.reason})
+                                    for t in rows])
+    return rows
 
 
 def reply_handle(*, actor: Actor, company: Company, communication_id: int, day: date) -> Reply:
@@ -551,7 +579,7 @@ def worklist_assign(*, actor: Actor, company: Company, customers: Sequence[str],
     return rows
 
 
-__all__ = ["Attachment", "DisputeSpec", "customer_call_log", "customer_note_add",
+__all__ = ["Attachment", "DisputeSpec", "call_tasks_open", "customer_call_log", "customer_note_add",
            "dispute_open", "dispute_reject", "dispute_resolve", "disputes_from_deductions",
            "disputes_open", "plan_create", "plans_observe", "promise_add", "promises_observe",
            "reply_handle", "worklist_assign"]

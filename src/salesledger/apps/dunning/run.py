@@ -376,6 +376,9 @@ def _write_notice(actor: Actor, company: Company, as_of: date, plan: CustomerPla
             if any(r.level.hold for r in plan.new_items):
                 upstream.hold(actor=actor, company=company, customer=customer,
                               reason=f"dunning level {plan.top_level.number} on {as_of}")
+            if "call" in channels:
+                upstream.call_task(actor=actor, company=company, customer=customer, day=as_of,
+                                   reason=f"dunning level {plan.top_level.number} on {as_of}")
             audit(company, actor, "dunning.notice", "dunning_notice", notice.pk,
                   customer=customer.code, day=as_of.isoformat(), level=notice.level,
                   channels=channels, items=len(plan.items),

@@ -7,7 +7,11 @@ from __future__ import annotations
 from datetime import date
 
 from salesledger.apps.collections.selectors import dunning_pauses
-from salesledger.apps.collections.services import plans_observe, promises_observe
+from salesledger.apps.collections.services import (
+    call_tasks_open,
+    plans_observe,
+    promises_observe,
+)
 from salesledger.apps.core.actors import Actor
 from salesledger.apps.core.models import Company
 from salesledger.apps.credit.services import credit_hold
@@ -33,3 +37,11 @@ def observe(*, actor: Actor, company: Company, as_of: date) -> None:
     app), so that credit hears of each once and a plan's hold on break is applied."""
     promises_observe(actor=actor, company=company, as_of=as_of)
     plans_observe(actor=actor, company=company, as_of=as_of)
+
+
+def call_task(*, actor: Actor, company: Company, customer: Customer, day: date,
+              reason: str) -> None:
+    """A call for the customer's collector to make, on the worklist until it is logged
+    (collections app; a customer with one waiting gets no second)."""
+    call_tasks_open(actor=actor, company=company, customer_ids=[customer.pk], day=day,
+                    reason=reason)
