@@ -31,7 +31,11 @@ def test_the_catalogue_of_events_names_every_listener() -> None:
             "salesledger.apps.invoicing.handlers.drafts_need_the_customer (veto)",
             "salesledger.apps.payments.handlers.open_items_need_the_customer (veto)",
             "salesledger.apps.quotes.handlers.open_quotes_need_the_customer (veto)",
-            "salesledger.apps.recurring.handlers.schedules_need_the_customer (veto)"],
+            "salesledger.apps.recurring.handlers.schedules_need_the_customer (veto)",
+            "salesledger.apps.collections.personal_data.open_disputes_need_the_customer (veto)"],
+        "CustomerDataErased": [
+            "salesledger.apps.collections.personal_data.casework_erase (inside)",
+            "salesledger.apps.dunning.handlers.notices_erase (inside)"],
         "CustomerMerged": [
             "salesledger.apps.credit.handlers.credit_follows_the_merge (inside)"],
         "CustomerUnmerged": [

@@ -14,6 +14,16 @@ from decimal import Decimal
 import pytest
 from conftest import DAY
 
+from salesledger.apps.collections.models import Dispute, DisputeAttachment, PaymentPlan
+from salesledger.apps.collections.services import (
+    Attachment,
+    DisputeSpec,
+    customer_call_log,
+    dispute_open,
+    dispute_reject,
+    plan_create,
+    promise_add,
+)
 from salesledger.apps.core.invariants import check_company
 from salesledger.apps.core.models import AuditEvent
 from salesledger.apps.customers.models import Address, BankAccount, Communication, Contact
@@ -266,3 +276,65 @@ def test_an_anonymised_customer_cannot_be_given_personal_data_again(company, own
     make_customer("C4", name="Anne Roy")
     assert customer_update(actor=owner, company=company, code="C4", name="Anne Roy-Petit"
                            ).name == "Anne Roy-Petit"
+
+
+def test_casework_is_exported_and_its_notes_and_attachments_erased(
+        company, owner, make_customer, post_invoice, record_receipt, allocate_to):
+    # given a customer with a dispute (notes and a photo), a promise, a plan and a call
+    make_customer("C3", name="Luc Bernard", email="luc@example.org")
+    inv = post_invoice("C3", lines=[("Boxes", "1", "100.00", "0")])
+    photo = b"\xff\xd8 a photo of Luc's wet boxes"
+    dispute = dispute_open(actor=owner, company=company, day=DAY, spec=DisputeSpec(
+        inv.number, "quality", Decimal("20"), notes="Luc says the boxes were wet",
+        attachments=(Attachment("boxes.jpg", "image/jpeg", photo),)))
+    promise_add(actor=owner, company=company, customer="C3", amount=Decimal("80"),
+                promised_date=DAY + timedelta(days=10), day=DAY, invoice=inv.number,
+                notes="Luc promised on the phone")
+    plan_create(actor=owner, company=company, customer="C3", day=DAY, instalments=2,
+                first_due=DAY + timedelta(days=20), invoices=[inv.number],
+                notes="Luc's sister pays the second")
+    customer_call_log(actor=owner, company=company, customer="C3", day=DAY,
+                      outcome="reached", notes="Luc asked for a plan")
+    luc = ("Luc says", "Luc promised", "Luc's sister", "Luc asked", "wet boxes")
+
+    # the export holds the casework, money as money, the attachment byte for byte
+    data = customer_data(company, "C3")
+    [d] = data["disputes"]
+    assert (d["notes"], d["amount"]) == ("Luc says the boxes were wet",
+                                         {"amount": "20.00", "currency": "EUR"})
+    assert [p["notes"] for p in data["promises"]] == ["Luc promised on the phone"]
+    [plan] = data["payment_plans"]
+    assert plan["notes"] == "Luc's sister pays the second" and len(plan["instalments"]) == 2
+    assert [c["body"] for c in data["communications"]] == ["Luc asked for a plan"]
+    assert {"dispute.open", "promise.add", "plan.create"} <= {
+        e["action"] for e in data["audit_events"]}
+    archive, counts = customer_data_export(actor=owner, company=company, code="C3")
+    assert counts["disputes"] == 1
+    with zipfile.ZipFile(io.BytesIO(archive)) as z:
+        assert z.read(d["attachments"][0]["path"]) == photo
+
+    # paid in full, anonymising still waits for the open dispute; the attachment is
+    # guarded until the customer is anonymised
+    allocate_to(record_receipt("C3", "100.00", DAY).number, {inv.number: "100.00"}, day=DAY)
+    with pytest.raises(AnonymiseRefused, match=f"open dispute: dispute {dispute.pk}"):
+        _anonymise(company, owner, "C3")
+    with pytest.raises(Exception, match="posted_is_immutable"):
+        raw_sql("DELETE FROM collections_disputeattachment")
+    dispute_reject(actor=owner, company=company, dispute_id=dispute.pk, day=DAY,
+                   notes="Luc signed for dry boxes")
+    _anonymise(company, owner, "C3")
+
+    # then the notes are empty, the attachment gone, the amounts and days kept
+    after = customer_data(company, "C3")
+    assert not DisputeAttachment.objects.exists()
+    row = Dispute.objects.get()
+    assert (row.notes, row.resolution_notes, row.amount, row.status) == ("", "", 2000,
+                                                                         "rejected")
+    assert PaymentPlan.objects.get().notes == ""
+    assert [p for p in luc if p in json.dumps(
+        {k: v for k, v in after.items() if k not in ("documents", "journal_lines",
+                                                     "audit_events")}, default=str)] == []
+    assert check_company(company) == []
+    [event] = AuditEvent.objects.filter(action="collections.erase")
+    assert event.data["counts"] == {"disputes": 1, "promises": 1, "plans": 1,
+                                    "attachments": 1}

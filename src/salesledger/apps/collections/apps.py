@@ -1,5 +1,10 @@
 from django.apps import AppConfig
 
+# The guard of a dispute's attachments holds while the dispute's customer is not anonymised
+# (a condition on OLD, for the SQLite and PostgreSQL triggers alike).
+ATTACHMENT_KEPT = ("(SELECT c.anonymised_at FROM customers_customer c JOIN collections_dispute d "
+                   "ON d.customer_id = c.id WHERE d.id = OLD.dispute_id) IS NULL")
+
 
 class CollectionsConfig(AppConfig):
     """Collections casework: disputes, promises to pay, payment plans, the collector worklist and
@@ -22,4 +27,6 @@ class CollectionsConfig(AppConfig):
         register_checks()
         # A plan's schedule and what it rescheduled are agreed, not edited: a new plan
         # replaces a broken one. A dispute's attachments are evidence, kept as received.
-        protect(Guard(PlanItem), Guard(PlanInstalment), Guard(DisputeAttachment))
+        # Until its customer is anonymised: then they go (collections/personal_data.py).
+        protect(Guard(PlanItem), Guard(PlanInstalment),
+                Guard(DisputeAttachment, when=ATTACHMENT_KEPT))

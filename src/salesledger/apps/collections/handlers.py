@@ -5,6 +5,7 @@ from __future__ import annotations
 from salesledger.apps.core import events
 from salesledger.apps.core.models import Company
 
+from .personal_data import casework_erase, open_disputes_need_the_customer
 from .services import disputes_from_deductions
 
 
@@ -17,3 +18,5 @@ def open_disputes_for_deductions(event: events.DeductionsDisputed) -> None:
 
 def register() -> None:
     events.subscribe(events.DeductionsDisputed, open_disputes_for_deductions)
+    events.veto(events.CustomerAnonymising, open_disputes_need_the_customer)
+    events.subscribe(events.CustomerDataErased, casework_erase)

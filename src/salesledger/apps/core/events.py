@@ -42,6 +42,7 @@ __all__ = [
     "CompanyBankDetailsChanged",
     "CompanyCreated",
     "CustomerAnonymising",
+    "CustomerDataErased",
     "CustomerMerged",
     "CustomerMerging",
     "CustomerUnmerged",
@@ -230,6 +231,17 @@ class CustomerAnonymising(Proposal):
     customer_id: int
     code: str
     as_of: date
+
+
+@dataclass(frozen=True)
+class CustomerDataErased(Event):
+    """A customer's personal data erased (``customer_anonymise``), in its transaction: each
+    higher app erases what it holds about the customer (notes, attachments) the same way."""
+
+    company_id: int
+    actor: Actor
+    customer_id: int
+    code: str
 
 
 @dataclass(frozen=True)

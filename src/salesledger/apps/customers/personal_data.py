@@ -67,6 +67,10 @@ def customer_anonymise(*, actor: Actor, company: Company, code: str, as_of: date
         }
         communications = (Communication.objects.filter(customer=customer)
                           .update(**dict.fromkeys(COMMUNICATION_ERASED, "")))
+        # The apps above erase what they hold about the customer (casework notes, dispute
+        # attachments, reminder letters), in this transaction.
+        events.publish(events.CustomerDataErased(company_id=company.pk, actor=actor,
+                                                 customer_id=customer.pk, code=code))
         audit(company, actor, "customer.anonymise", "customer", customer.pk,
               erased=sorted(CUSTOMER_ERASED), removed=removed,
               communications_erased=communications, as_of=as_of.isoformat())

@@ -8,3 +8,9 @@ class DunningConfig(AppConfig):
     name = "salesledger.apps.dunning"
     label = "dunning"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from .handlers import register
+
+        # The events this app listens to (docs/design/events.md).
+        register()

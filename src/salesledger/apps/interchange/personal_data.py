@@ -27,12 +27,22 @@ from typing import Any
 from django.db import models, transaction
 from django.db.models import Q
 
+from salesledger.apps.collections.models import (
+    Assignment,
+    CallTask,
+    Dispute,
+    DisputeAttachment,
+    PaymentPlan,
+    Promise,
+    Reply,
+)
 from salesledger.apps.core.actors import Actor
 from salesledger.apps.core.audit import audit
 from salesledger.apps.core.models import AuditEvent, Company, Role
 from salesledger.apps.core.services import require_role
 from salesledger.apps.customers.models import Communication
 from salesledger.apps.customers.selectors import customer_get
+from salesledger.apps.dunning.models import DunningNotice
 from salesledger.apps.invoicing.models import DocumentFile, Invoice
 from salesledger.apps.ledger.models import JournalLine
 from salesledger.apps.payments.models import (
@@ -93,6 +103,7 @@ def customer_data(company: Company, code: str) -> dict[str, Any]:
     schedules = list(RecurringSchedule.objects.filter(company=company, customer=c)
                      .order_by("pk").prefetch_related("lines"))
     runs = RecurringRun.objects.filter(company=company, schedule__in=schedules).order_by("pk")
+    casework = _casework(company, c.pk)
     return {
         "format": FORMAT,
         "company": {"code": company.code, "name": company.name,
@@ -135,10 +146,57 @@ def customer_data(company: Company, code: str) -> dict[str, Any]:
              "account": j.account.code, "entry_kind": j.entry.kind, "entry_memo": j.entry.memo}
             for j in JournalLine.objects.filter(company=company, customer=c)
             .select_related("account", "entry").order_by("entry_id", "pk")],
+        **casework,
         "audit_events": [_row(e, skip=("prev_hash",)) for e in _audit_events(
             company, c.pk, docs, quotes, receipts, allocations, adjustments, refunds,
-            schedules)],
+            schedules, casework)],
     }
+
+
+def _casework(company: Company, customer_id: int) -> dict[str, Any]:
+    """Collections and dunning: disputes (their attachments in ``files/``), promises, plans,
+    replies, call tasks, the collector, and the reminders and statements sent."""
+    mine = {"company": company, "customer_id": customer_id}
+    disputes = list(Dispute.objects.filter(**mine).order_by("pk")
+                    .prefetch_related("attachments"))
+    plans = list(PaymentPlan.objects.filter(**mine).order_by("pk")
+                 .prefetch_related("items", "instalments"))
+    notices = list(DunningNotice.objects.filter(**mine).order_by("pk")
+                   .prefetch_related("items__instalment", "plan_reminders__instalment__plan"))
+    money = {"amount": "currency", "open_at_opening": "currency"}
+    return {
+        "disputes": [{**_row(d, money, skip=("customer",)),
+                      "attachments": [{**_row(a, skip=("dispute",)), "path": _attachment_path(a)}
+                                      for a in d.attachments.order_by("pk")]}
+                     for d in disputes],
+        "promises": [_row(p, {"amount": "currency"}, skip=("customer",))
+                     for p in Promise.objects.filter(**mine).order_by("pk")],
+        "payment_plans": [
+            {**_row(p, {"total": "currency", "settled_before": "currency"}, skip=("customer",)),
+             "items": [_row(i, {"amount": p.currency}, skip=("plan",))
+                       for i in p.items.order_by("pk")],
+             "instalments": [_row(i, {"amount": p.currency}, skip=("plan",))
+                             for i in p.instalments.order_by("number")]} for p in plans],
+        "replies": [_row(r, skip=("customer",))
+                    for r in Reply.objects.filter(**mine).order_by("pk")],
+        "call_tasks": [_row(t, skip=("customer",))
+                       for t in CallTask.objects.filter(**mine).order_by("pk")],
+        "collector": [_row(a, skip=("customer",))
+                      for a in Assignment.objects.filter(**mine)],
+        "dunning_notices": [
+            {**_row(n, skip=("customer",)), "letter_pdf_bytes": len(bytes(n.letter_pdf or b"")),
+             "items": [_row(i, {"amount": i.instalment.currency, "fee": i.instalment.currency,
+                                "interest": i.instalment.currency,
+                                "compensation": i.instalment.currency}, skip=("notice",))
+                       for i in n.items.all()],
+             "plan_reminders": [_row(r, {"amount": r.instalment.plan.currency},
+                                     skip=("notice",)) for r in n.plan_reminders.all()]}
+            for n in notices],
+    }
+
+
+def _attachment_path(a: Any) -> str:
+    return f"files/dispute-{a.dispute_id}-{a.pk}-{a.name.replace('/', '_')}"
 
 
 def _document(d: Invoice, base: str) -> dict[str, Any]:
@@ -167,12 +225,16 @@ def _file_path(d: Invoice, f: DocumentFile) -> str:
 
 def _audit_events(company: Company, customer_id: int, *groups: Iterable[Any]) -> Any:
     """The audit events about the customer or one of its rows (by entity and id)."""
-    docs, quotes, receipts, allocations, adjustments, refunds, schedules = groups
+    docs, quotes, receipts, allocations, adjustments, refunds, schedules, casework = groups
     by_entity = {"customer": [customer_id], "invoice": [x.pk for x in docs],
                  "quote": [x.pk for x in quotes], "receipt": [x.pk for x in receipts],
                  "allocation": [x.pk for x in allocations],
                  "adjustment": [x.pk for x in adjustments], "refund": [x.pk for x in refunds],
-                 "recurring_schedule": [x.pk for x in schedules]}
+                 "recurring_schedule": [x.pk for x in schedules],
+                 "dispute": [x["id"] for x in casework["disputes"]],
+                 "promise": [x["id"] for x in casework["promises"]],
+                 "plan": [x["id"] for x in casework["payment_plans"]],
+                 "dunning_notice": [x["id"] for x in casework["dunning_notices"]]}
     about = Q()
     for entity, ids in by_entity.items():
         if ids:
@@ -214,4 +276,10 @@ def customer_data_export(*, actor: Actor, company: Company, code: str, archive: 
                             .values_list("pk", "content"))
             for path, pk in files.items():
                 z.writestr(path, bytes(contents[pk]))
+            attachments = {a["path"]: a["id"] for d in data["disputes"]
+                           for a in d["attachments"]}
+            blobs = dict(DisputeAttachment.objects.filter(pk__in=attachments.values())
+                         .values_list("pk", "content"))
+            for path, pk in attachments.items():
+                z.writestr(path, bytes(blobs[pk]))
     return out.getvalue(), counts
