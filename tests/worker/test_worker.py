@@ -270,3 +270,33 @@ def test_the_calendar_enqueues_the_daily_dunning_run_too(
     assert [j.day for j in jobs] == [T0.date()]
     assert DunningNotice.objects.filter(company=company, day=T0.date()).count() == 1
     assert [m.to for m in mailoutbox] == [["c9@example.com"]]
+
+
+def test_the_calendar_enqueues_the_statements_of_the_day(
+        company, owner, make_customer, clock, monkeypatch, mailoutbox,
+        django_capture_on_commit_callbacks):
+    from salesledger.apps.dunning.models import DunningNotice
+    from salesledger.apps.dunning.statements import statement_schedule_set
+    from salesledger.apps.invoicing.services import InvoiceInput, invoice_create, invoice_post
+
+    monkeypatch.setattr(db_worker, "close_old_connections", lambda: None)
+    # given a monthly schedule on the 1st (the worker's day) and a customer with a balance
+    statement_schedule_set(actor=owner, company=company, code="MONTHLY", every="monthly",
+                           day=1, as_of=T0.date() - timedelta(days=10))
+    make_customer("C8", email="c8@example.com")
+    draft = invoice_create(actor=owner, company=company, data=InvoiceInput(
+        customer_code="C8", issue_date=T0.date() - timedelta(days=5),
+        lines=line_inputs([("Audit", 1, "100.00", "20")])))
+    invoice_post(actor=owner, company=company, invoice_id=draft.pk)
+    # when a worker runs a round, then another the same day
+    worker = make_worker(worker_id="w1")
+    with django_capture_on_commit_callbacks(execute=True):
+        worker_round(worker, now=clock)
+        worker_round(worker, now=clock)
+    # then the statements were enqueued once and the customer received its statement once
+    jobs = DailyJob.objects.filter(company=company, job="statement_run")
+    assert [j.day for j in jobs] == [T0.date()]
+    assert DunningNotice.objects.filter(company=company, kind="statement").count() == 1
+    [message] = mailoutbox
+    assert message.to == ["c8@example.com"]
+    assert [a[0] for a in message.attachments] == [f"statement-C8-{T0.date()}.pdf"]
