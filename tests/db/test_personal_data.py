@@ -32,6 +32,9 @@ from salesledger.apps.customers.services import ContactInput, contact_add
 from salesledger.apps.documents.delivery import invoice_send
 from salesledger.apps.documents.services import pdfs_freeze
 from salesledger.apps.documents.tests.conftest import smtp_server  # noqa: F401 (a fixture)
+from salesledger.apps.dunning.models import DunningNotice
+from salesledger.apps.dunning.run import dunning_run
+from salesledger.apps.dunning.services import policy_add
 from salesledger.apps.interchange.personal_data import customer_data, customer_data_export
 from salesledger.apps.invoicing.models import DocumentFile, Invoice
 from salesledger.apps.invoicing.services import invoice_delete_draft
@@ -42,6 +45,7 @@ from salesledger.apps.recurring.services import (
     recurring_add,
     recurring_set_active,
 )
+from salesledger.domain.dunning import Level
 from salesledger.domain.errors import AnonymiseRefused, PermissionDenied
 from salesledger.domain.invoicing import LineInput
 from salesledger.domain.personal_data import (
@@ -338,3 +342,27 @@ def test_casework_is_exported_and_its_notes_and_attachments_erased(
     [event] = AuditEvent.objects.filter(action="collections.erase")
     assert event.data["counts"] == {"disputes": 1, "promises": 1, "plans": 1,
                                     "attachments": 1}
+
+
+def test_reminders_are_exported_and_their_letters_erased(
+        company, owner, make_customer, post_invoice, record_receipt, allocate_to,
+        smtp_server, django_capture_on_commit_callbacks):  # noqa: F811 (the fixture)
+    # given a reminder with its letter sent to a customer
+    policy_add(actor=owner, company=company, code="STD", default=True,
+               levels=[Level(0, 5, "Reminder", ("email", "letter"))])
+    make_customer("C4", name="Anne Petit", email="anne@example.org")
+    inv = post_invoice("C4", lines=[("Lessons", "1", "50.00", "0")])
+    with django_capture_on_commit_callbacks(execute=True):
+        dunning_run(actor=owner, company=company, as_of=inv.due_date + timedelta(days=5),
+                    send=True)
+    # the export has the notice, its item as money, and says how large its letter is
+    [n] = customer_data(company, "C4")["dunning_notices"]
+    assert n["letter_pdf_bytes"] > 0 and "summary" not in n
+    assert [i["amount"] for i in n["items"]] == [{"amount": "50.00", "currency": "EUR"}]
+    # anonymised once paid: the letter (name and address) is gone, its hash stays
+    sha = DunningNotice.objects.get().letter_sha256
+    allocate_to(record_receipt("C4", "50.00", DAY).number, {inv.number: "50.00"}, day=DAY)
+    _anonymise(company, owner, "C4")
+    notice = DunningNotice.objects.get()
+    assert (notice.letter_pdf, notice.letter_sha256, notice.agency_export) == (None, sha, "")
+    assert AuditEvent.objects.get(action="dunning.erase").data["notices"] == 1

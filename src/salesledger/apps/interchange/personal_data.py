@@ -184,7 +184,9 @@ def _casework(company: Company, customer_id: int) -> dict[str, Any]:
         "collector": [_row(a, skip=("customer",))
                       for a in Assignment.objects.filter(**mine)],
         "dunning_notices": [
-            {**_row(n, skip=("customer",)), "letter_pdf_bytes": len(bytes(n.letter_pdf or b"")),
+            # (the summary repeats the items in minor units: the items below say it as money)
+            {**_row(n, skip=("customer", "summary")),
+             "letter_pdf_bytes": len(bytes(n.letter_pdf or b"")),
              "items": [_row(i, {"amount": i.instalment.currency, "fee": i.instalment.currency,
                                 "interest": i.instalment.currency,
                                 "compensation": i.instalment.currency}, skip=("notice",))
