@@ -8,10 +8,11 @@ customer per 100 open items, invoices due in thirds; the receipts are left unall
 everything is open and overdue on the day measured), then, in this process, opens casework for
 one customer in ten through the services (a dispute on part of an invoice, a promise to pay, a
 two-instalment payment plan of another customer's overdue items, an inbound reply for one in
-twenty), and times on 2025-12-31: ``dunning_pauses`` and ``plan_instalments_due`` (what the
-dunning run reads, with their query counts) and ``worklist`` (the aged receivables, credit's
-risk scores and the assignments). Each is timed ``--repeat`` times (default 3); best and median
-seconds are reported. One JSON object is printed and written to ``bench/results/``.
+twenty), and times on 2025-12-31: ``dunning_pauses``, ``plan_instalments_due`` and
+``plans_broken`` (what the dunning run reads, with their query counts) and ``worklist`` (the
+aged receivables, credit's risk scores and the assignments). Each is timed ``--repeat`` times
+(default 3); best and median seconds are reported. One JSON object is printed and written to
+``bench/results/``.
 """
 
 from __future__ import annotations
@@ -94,6 +95,7 @@ def measure(size: str, repeat: int, db: str, made: dict[str, Any]) -> dict[str, 
     from salesledger.apps.collections.selectors import (
         dunning_pauses,
         plan_instalments_due,
+        plans_broken,
         worklist,
     )
     from salesledger.apps.core.selectors import company_resolve
@@ -110,6 +112,9 @@ def measure(size: str, repeat: int, db: str, made: dict[str, Any]) -> dict[str, 
         pauses = dunning_pauses(company.pk, AS_OF)
     with CaptureQueriesContext(connection) as q_due:
         due = plan_instalments_due(company.pk, AS_OF)
+    with CaptureQueriesContext(connection) as q_broken:
+        broken = plans_broken(company.pk, AS_OF)
+    broken_t, _ = _timed(repeat, lambda: plans_broken(company.pk, AS_OF))
     pauses_t, _ = _timed(repeat, lambda: dunning_pauses(company.pk, AS_OF))
     due_t, _ = _timed(repeat, lambda: plan_instalments_due(company.pk, AS_OF))
     with CaptureQueriesContext(connection) as q_work:
@@ -120,6 +125,8 @@ def measure(size: str, repeat: int, db: str, made: dict[str, Any]) -> dict[str, 
             "pauses": len(pauses), "pauses_queries": len(q_pauses), "pauses_seconds": pauses_t,
             "plan_instalments": len(due), "plan_instalments_queries": len(q_due),
             "plan_instalments_seconds": due_t,
+            "plans_broken": len(broken), "plans_broken_queries": len(q_broken),
+            "plans_broken_seconds": broken_t,
             "worklist_rows": len(rows), "worklist_queries": len(q_work),
             "worklist_seconds": work_t,
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
