@@ -16,6 +16,7 @@ from django_tasks_db.management.commands import db_worker
 from salesledger.apps.collections.selectors import customer_timeline, disputes_list
 from salesledger.apps.collections.services import (
     DisputeSpec,
+    call_tasks_open,
     customer_note_add,
     dispute_open,
     plan_create,
@@ -187,6 +188,23 @@ def test_the_worklist_ranks_filters_and_a_manager_assigns(
     assert "Nobody to chase" in _text(owner.get("/c/acme/collections/?collector=owner"))
     bad = owner.post("/c/acme/collections/", {"customers": "NOPE", "collector": "cole"})
     assert bad.status_code == 409 and "no customer with code" in _text(bad)
+
+
+def test_a_call_a_dunning_level_asked_for_is_on_the_worklist_until_logged(
+        casework: dict[str, Any], as_user: Callable[[Any], Any]) -> None:
+    owner = as_user(casework["owner"])
+    call_tasks_open(actor=casework["owner"], company=casework["company"],
+                    customer_ids=[casework["first"].customer_id], day=DAY,
+                    reason="dunning level 2")
+    row = _text(owner.get(f"/c/acme/collections/?as_of={AS_OF}")).split("C001", 1)[1]
+    assert "call to make" in row.split("</tr>", 1)[0]
+    assert "appel à passer" in _text(owner.get(f"/c/acme/collections/?as_of={AS_OF}",
+                                               HTTP_ACCEPT_LANGUAGE="fr"))
+    # the collector logs the call on the timeline: it leaves the worklist
+    url = f"/c/acme/customers/C001/timeline/?as_of={AS_OF}"
+    assert as_user(casework["collector"]).post(
+        url, {"action": "call", "call-outcome": "reached"}).status_code == 302
+    assert "call to make" not in _text(owner.get(f"/c/acme/collections/?as_of={AS_OF}"))
 
 
 # ---------------------------------------------------------------- the timeline
@@ -369,11 +387,13 @@ def test_the_collections_pages_cost_a_bounded_number_of_queries(
     # The lists and forms read a few rows each; the worklist reads the aged receivables and
     # the risk scores (as the dashboard does), the preview runs the run's selection, the
     # overview and the invoice add the timeline (eight queries) to what they read before
-    # (the overview's credit panel, with the customer's risk: test_pages.py).
+    # (the overview's credit panel, with the customer's risk: test_pages.py); the run's
+    # selection reads the payment plans' instalments due and the plans broken, and what was
+    # reminded of them (seven queries, whatever the number of plans).
     budgets = {url: 16 for url in gets}
     budgets.update({f"/c/acme/customers/C001/?as_of={AS_OF}": 51,
                     f"/c/acme/invoices/{casework['first'].number}": 30,
-                    f"/c/acme/dunning/?day={AS_OF}": 26, "/c/acme/collections/": 32,
+                    f"/c/acme/dunning/?day={AS_OF}": 33, "/c/acme/collections/": 32,
                     "/c/acme/collections/?collector=cole": 32})
     for url, budget in budgets.items():
         with django_assert_max_num_queries(budget):
