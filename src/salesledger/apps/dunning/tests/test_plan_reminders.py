@@ -56,8 +56,8 @@ def test_a_plan_day_by_day_reminders_then_broken_and_the_original_resumes(
     # day 5: the first reminder; day 10: the customer agrees a plan of three instalments
     # of 400.00, the first due on day 30, every 30 days, five days' grace
     assert run(dunning, owner, 5, cap).messages_sent == 1
-    plan_create(actor=owner, company=dunning, customer="C100", day=on(10), instalments=3,
-                first_due=on(30), every_days=30, grace_days=5)
+    plan = plan_create(actor=owner, company=dunning, customer="C100", day=on(10), instalments=3,
+                       first_due=on(30), every_days=30, grace_days=5)
     # day 20: the invoice would be at level 3, but it is in the plan: nothing is sent
     day20 = run(dunning, owner, 20, cap)
     assert day20.messages_sent == 0
@@ -71,7 +71,7 @@ def test_a_plan_day_by_day_reminders_then_broken_and_the_original_resumes(
     got = smtp_server.received[-1].message
     body = got.get_body(("plain",)).get_content()
     assert got["Subject"].startswith("Payment plan: instalment falling due")
-    assert "plan 1 #1" in body and "400,00" in body and inv.number not in body
+    assert f"plan {plan.pk} #1" in body and "400,00" in body and inv.number not in body
     assert run(dunning, owner, 28, cap).messages_sent == 0
     # day 29: the first instalment is paid; day 57 the second falls due
     rc = record_receipt("C100", "400.00", on(29))
