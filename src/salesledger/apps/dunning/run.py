@@ -268,13 +268,13 @@ def _write_notices(actor: Actor, company: Company, as_of: date, plans: list[Cust
                    ctx: _ChargeContext, summary: RunSummary, codes: dict[int, str]
                    ) -> list[DunningNotice]:
     """Write the notice of every planned customer who has none for the day (those who have
-    are reported ``already_reminded_today``). A notice that charges nothing, holds nothing and
-    hands nothing to an agency is only rows of this app: they are written ``WRITE_BATCH`` at a
-    time, notices, items and audit events each in one statement, in one transaction (all or
-    none: a killed run leaves the whole batch to the resumed run). A notice that charges or
-    holds goes through the invoicing and credit services, in a transaction of its own
-    (``_write_notice``), as does a batch that meets a notice written meanwhile by another
-    run."""
+    are reported ``already_reminded_today``). A notice that charges nothing, holds nothing,
+    asks for no call and hands nothing to an agency is only rows of this app: they are
+    written ``WRITE_BATCH`` at a time, notices, items and audit events each in one statement,
+    in one transaction (all or none: a killed run leaves the whole batch to the resumed run).
+    A notice that charges, holds or asks for a call goes through the invoicing, credit and
+    collections services, in a transaction of its own (``_write_notice``), as does a batch
+    that meets a notice written meanwhile by another run."""
     done = set(DunningNotice.objects.filter(company=company, kind=NoticeKind.REMINDER,
                                             day=as_of).values_list("customer_id", flat=True))
     written: list[DunningNotice] = []
@@ -291,7 +291,8 @@ def _write_notices(actor: Actor, company: Company, as_of: date, plans: list[Cust
         for plan in batch:
             rows = _item_rows(company, as_of, plan, ctx, charged)
             if (any(r.fee or r.interest or r.compensation for r in rows)
-                    or any(r.level.hold or r.level.agency for r in plan.new_items)):
+                    or any(r.level.hold or r.level.agency for r in plan.new_items)
+                    or "call" in _channels(plan)):  # a call task: the collections service
                 alone.append(plan)
             else:
                 plain.append((plan, rows))
