@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 from typing import Any
 
@@ -139,9 +140,14 @@ def queued_task(company: Company, task_id: str, names: frozenset[str]) -> Queued
         result = default_task_backend.get_result(task_id)
     except (TaskResultDoesNotExist, ValueError, TypeError):
         raise NotFound(f"no task {task_id!r}") from None
-    kwargs = dict(result.kwargs or {})
-    args = list(result.args or [])
-    owner = kwargs.get("company", args[0] if args else None)
+    # the arguments by name, whether the task was queued with them by name or by position
+    # (the calendar queues ``(company, day)``)
+    try:
+        kwargs = dict(inspect.signature(result.task.func).bind_partial(
+            *(result.args or ()), **(result.kwargs or {})).arguments)
+    except TypeError:
+        raise NotFound(f"no task {task_id!r}") from None
+    owner = kwargs.get("company")
     name = result.task.name.rsplit(".", 1)[-1]
     if name not in names or owner != company.code:
         raise NotFound(f"no task {task_id!r}")

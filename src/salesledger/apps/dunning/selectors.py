@@ -19,6 +19,7 @@ from django.db.models import F, Q, Sum
 
 from salesledger.apps.banking.models import LineMatch, LineStatus, StatementLine
 from salesledger.apps.core.models import Company
+from salesledger.apps.core.selectors import queued_task
 from salesledger.apps.customers.models import Customer
 from salesledger.apps.invoicing.models import DocKind, Instalment, Invoice, Purpose
 from salesledger.apps.payments.models import Receipt
@@ -285,26 +286,14 @@ class QueuedRun:
         return self.state in ("done", "failed")
 
 
-_STATES = {"READY": "queued", "RUNNING": "running", "SUCCESSFUL": "done", "FAILED": "failed"}
-
-
 def dunning_run_state(company: Company, task_id: str) -> QueuedRun:
     """The dunning run task ``task_id`` of ``company`` (queued from the workspace, or by the
     worker's calendar); another company's task, or any other task, is "not found"."""
-    from django_tasks import default_task_backend
-    from django_tasks.exceptions import TaskResultDoesNotExist
-
     try:
-        result = default_task_backend.get_result(task_id)
-    except (TaskResultDoesNotExist, ValueError):
+        task = queued_task(company, task_id, frozenset({"dunning_run_task"}))
+    except NotFound:
         raise NotFound(f"no dunning run {task_id!r}") from None
-    args = dict(zip(("company", "as_of", "username"), result.args or (), strict=False))
-    args.update(result.kwargs or {})
-    if not result.task.name.endswith("dunning_run_task") or args.get("company") != company.code:
-        raise NotFound(f"no dunning run {task_id!r}")
-    state = _STATES.get(str(result.status), "queued")
-    value = result.return_value if state == "done" else {}
-    return QueuedRun(task_id, str(args.get("as_of", "")), state, value or {})
+    return QueuedRun(task.task_id, str(task.kwargs.get("as_of", "")), task.state, task.result)
 
 
 def lead_days(by_id: dict[int, Policy]) -> timedelta:
