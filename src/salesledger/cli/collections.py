@@ -266,7 +266,8 @@ def cmd_worklist(args: argparse.Namespace) -> int:
     rows = worklist(company, as_of=as_of_day(args, company), collector=args.collector or "")
     if args.json:
         emit_json([{"customer": r.code, "name": r.name, "collector": r.collector or None,
-                    "overdue": money(r.overdue, base), "days_overdue": r.days_overdue,
+                    "overdue": money(r.overdue, base), "held": money(r.held, base),
+                    "days_overdue": r.days_overdue,
                     "risk_class": r.risk_class or None,
                     "default_probability": f"{r.default_probability:.4f}",
                     "expected_value": money(int(r.value), base), "next_action": r.next_action,

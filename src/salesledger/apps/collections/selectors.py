@@ -36,6 +36,7 @@ from salesledger.domain.collections import (
     promise_state,
 )
 from salesledger.domain.errors import NotFound
+from salesledger.domain.journal import to_base
 from salesledger.money import format_minor
 
 from .models import (
@@ -435,6 +436,7 @@ class WorklistRow:
     next_action: date
     paused: tuple[str, ...]  # why part of it is out of the dunning sequence
     call_due: date | None = None  # a call a dunning level asked for, not yet logged
+    held: int = 0  # of ``overdue``, what open disputes and payment plans hold back (base)
 
 
 def worklist(company: Company, *, as_of: date, collector: str = "") -> list[WorklistRow]:
@@ -459,11 +461,13 @@ def worklist(company: Company, *, as_of: date, collector: str = "") -> list[Work
     pauses: dict[int, list[DunningPause]] = defaultdict(list)
     for p in dunning_pauses(company.pk, as_of):
         pauses[p.customer_id].append(p)
+    held = _held_back(company, as_of, pauses)
     rows = []
     for code, amount in overdue.items():
         if amount <= 0 or code not in late:
             continue
         cid, name, oldest = late[code]
+        kept = min(held.get(cid, 0), amount)
         a = assigned.get(cid)
         who = a.collector.get_username() if a else ""
         if collector and who != collector:
@@ -482,6 +486,37 @@ def worklist(company: Company, *, as_of: date, collector: str = "") -> list[Work
             next_action = as_of
         rows.append(WorklistRow(
             cid, code, name, who, amount, days, risk.risk_class if risk else "",
-            probability, expected_value(amount, Decimal(str(probability)), days),
-            next_action, tuple(sorted({p.reason for p in pauses[cid]})), calls.get(cid)))
+            probability, expected_value(amount - kept, Decimal(str(probability)), days),
+            next_action, tuple(sorted({p.reason for p in pauses[cid]})), calls.get(cid),
+            kept))
     return sorted(rows, key=lambda r: (r.next_action > as_of, -r.value, r.code))
+
+
+def _held_back(company: Company, as_of: date, pauses: dict[int, list[DunningPause]]
+               ) -> dict[int, int]:
+    """customer id -> the overdue amount (base currency, minor units) that open disputes and
+    live payment plans hold back: a collector does not chase it (the dispute's owner or the
+    plan's instalments do), so it earns no expected value on the worklist. Per invoice, the
+    amounts held, at most what is overdue on it, at the invoice's own rate. One query."""
+    wanted: dict[int, int | None] = {}  # invoice -> amount held, None: all of it
+    owner: dict[int, int] = {}
+    for cid, found in pauses.items():
+        for p in found:
+            if p.reason in ("dispute", "plan") and p.invoice_id is not None:
+                before = wanted.get(p.invoice_id, 0)
+                wanted[p.invoice_id] = (None if p.amount is None or before is None
+                                        else before + p.amount)
+                owner[p.invoice_id] = cid
+    out: dict[int, int] = defaultdict(int)
+    if not wanted:
+        return out
+    base = company.base_currency
+    for invoice_id, currency, rate, due in (
+            Instalment.objects.filter(company=company, invoice_id__in=list(wanted),
+                                      due_date__lt=as_of, settled__lt=F("amount"))
+            .values_list("invoice_id", "invoice__currency", "invoice__rate")
+            .annotate(due=Sum(F("amount") - F("settled"))).order_by()):
+        amount = wanted[invoice_id]
+        part = due if amount is None else min(amount, due)
+        out[owner[invoice_id]] += to_base(part, currency, base, rate)
+    return out

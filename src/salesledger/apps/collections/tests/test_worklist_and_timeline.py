@@ -60,7 +60,7 @@ def test_the_worklist_ranks_by_expected_value_and_puts_later_actions_last(
         ["BIG", "OLD", "SMALL"], key=lambda c: -next(r.value for r in rows if r.code == c))
     for r in rows:
         p = Decimal(str(risks[r.customer_id].default_probability))
-        assert r.value == expected_value(r.overdue, p, r.days_overdue)
+        assert r.held == 0 and r.value == expected_value(r.overdue, p, r.days_overdue)
     assert {r.code: (r.overdue, r.days_overdue) for r in rows} == {
         "BIG": (90000, 30), "OLD": (30000, 120), "SMALL": (10000, 30), "NEXT": (500000, 30)}
     assert rows[-1].code == "NEXT" and rows[-1].collector == "cole"
@@ -69,6 +69,31 @@ def test_the_worklist_ranks_by_expected_value_and_puts_later_actions_last(
     with pytest.raises(ValidationFailed, match="may not chase customers"):
         worklist_assign(actor=owner, company=company, customers=["BIG"], collector="nobody",
                         day=as_of)
+
+
+@pytest.mark.django_db
+def test_what_a_dispute_or_a_plan_holds_back_earns_no_expected_value(
+        company: Any, owner: Any, make_customer: Callable[..., Any],
+        post_invoice: Callable[..., Any]) -> None:
+    invoices = {}
+    for code, price in (("DISP", "900.00"), ("PLAN", "100.00"), ("PLAIN", "400.00")):
+        make_customer(code)
+        invoices[code] = post_invoice(code, lines=[("Goods", 1, price, "0")], issue_date=DAY)
+    due = DAY + timedelta(days=30)
+    dispute_open(actor=owner, company=company, day=due + timedelta(1), spec=DisputeSpec(
+        invoice=invoices["DISP"].number, reason="quality", amount=Decimal("200.00")))
+    plan_create(actor=owner, company=company, customer="PLAN", day=due + timedelta(1),
+                instalments=2, first_due=due + timedelta(40), every_days=30)
+    as_of = due + timedelta(days=10)
+    rows = {r.code: r for r in worklist(company, as_of=as_of)}
+    risks = risk_scores(company, as_of)
+    # still overdue (it stays in receivables), but only what is not held back is chased
+    assert {c: (r.overdue, r.held) for c, r in rows.items()} == {
+        "DISP": (90000, 20000), "PLAN": (10000, 10000), "PLAIN": (40000, 0)}
+    for r in rows.values():
+        p = Decimal(str(risks[r.customer_id].default_probability))
+        assert r.value == expected_value(r.overdue - r.held, p, r.days_overdue)
+    assert rows["PLAN"].value == 0 and "plan" in rows["PLAN"].paused
 
 
 @pytest.mark.django_db
