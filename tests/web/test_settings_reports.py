@@ -348,3 +348,32 @@ def test_report_and_settings_pages_cost_a_bounded_number_of_queries(
     for url, budget in budgets.items():
         with django_assert_max_num_queries(budget, info=url):
             assert client.get(url).status_code == 200, url
+
+
+def test_every_reports_csv_download_is_the_commands_file(
+        books: dict[str, Any], as_user: Callable[[Any], Any], tmp_path: Any) -> None:
+    # one layout per report (apps/reporting/exports.py): the page's download and the
+    # command's --csv are the same bytes
+    from datetime import date
+    from decimal import Decimal
+
+    from salesledger.apps.payments.services import ReceiptInput, receipt_record
+    from salesledger.cli.main import main
+
+    receipt_record(actor=books["owner"], company=books["company"], data=ReceiptInput(
+        customer_code="C001", date=date(2025, 5, 2), amount=Decimal("45.50")))  # unapplied
+    owner = as_user(books["owner"])
+    user = books["owner"].get_username()
+    for report, query, argv in (
+            ("aging", "", ()), ("aging", "detail=1&", ("--detail",)),
+            ("kpis", "months=6&", ("--months", "6")), ("trends", "", ()),
+            ("trends", "by=country&", ("--by", "country")), ("forecast", "weeks=6&", (
+                "--weeks", "6")), ("unapplied", "", ())):
+        response = owner.get(f"/c/acme/reports/{report}/?{query}as_of={AS_OF}&format=csv")
+        assert response.status_code == 200, report
+        page = b"".join(response.streaming_content).decode()
+        path = tmp_path / f"{report}.csv"
+        assert main(["report", report, *argv, "--company", "acme", "--user", user,
+                     "--as-of", AS_OF, "--csv", str(path)]) == 0
+        assert page == path.read_bytes().decode(), (report, argv)
+        assert len(page.splitlines()) > 1, report

@@ -13,6 +13,23 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any, TextIO
 
+from salesledger.apps.reporting.exports import (
+    FORECAST_HEADERS,
+    FORECAST_SERIES,
+    KPI_HEADERS,
+    KPI_INPUTS,
+    KPI_NAMES,
+    TREND_HEADERS,
+    TREND_MEASURES,
+    UNAPPLIED_HEADERS,
+    aging_summary_headers,
+    aging_summary_rows,
+    figure,
+    forecast_rows,
+    kpi_rows,
+    trend_rows,
+    unapplied_rows,
+)
 from salesledger.domain.aging import DEFAULT_BUCKETS
 from salesledger.domain.errors import ValidationFailed
 from salesledger.formats.csv_rows import neutralise_cell
@@ -190,13 +207,8 @@ def _aging_summary_text(report: Any, in_base: bool) -> None:
 
 def _aging_summary_csv(path: str, report: Any, in_base: bool) -> None:
     with _csv_out(path) as w:
-        w.writerow(["customer", "name", "country", "currency",
-                    *[b.label for b in report.buckets], "total"])
-        for c in report.customers:
-            per = {report.base_currency: c.base} if in_base else c.amounts
-            for cur, v in sorted(per.items()):
-                w.writerow([neutralise_cell(c.code), neutralise_cell(c.name), c.country, cur,
-                            *[major_text(x, cur) for x in v], major_text(sum(v), cur)])
+        w.writerow(aging_summary_headers(report.buckets))
+        w.writerows(aging_summary_rows(report, in_base=in_base))
 
 
 def _aging_summary_xlsx(path: str, report: Any, in_base: bool) -> None:
@@ -301,14 +313,9 @@ def cmd_report_unapplied(args: argparse.Namespace) -> int:
     if args.csv:
         count = 0
         with _csv_out(args.csv) as w:
-            w.writerow(["customer", "type", "document", "date", "currency", "amount", "open",
-                        "base_currency", "base_open"])
-            for i in items:
-                w.writerow([neutralise_cell(i["customer"]), i["type"],
-                            neutralise_cell(i["document"]), i["date"], i["currency"],
-                            major_text(i["amount"], i["currency"]),
-                            major_text(i["open"], i["currency"]), base,
-                            major_text(i["base_open"], base)])
+            w.writerow(UNAPPLIED_HEADERS)
+            for row in unapplied_rows(items, base):
+                w.writerow(row)
                 count += 1
         print(f"unapplied on {as_of}: wrote {args.csv} ({count} documents)")
         return 0
@@ -330,16 +337,6 @@ def cmd_report_unapplied(args: argparse.Namespace) -> int:
     return 0
 
 
-KPI_NAMES = ["dso", "dso_countback", "best_dso", "days_delinquent", "cei", "days_to_pay",
-             "days_late", "current_share", "over_90_share", "write_off_rate"]
-KPI_INPUTS = ["sales", "receivable_start", "receivable_end", "current_end", "over_90_end",
-              "paid", "bad_debt"]
-
-
-def _figure(value: Any) -> str:
-    return "" if value is None else str(value)
-
-
 def cmd_report_kpis(args: argparse.Namespace) -> int:
     from salesledger.apps.reporting.selectors import kpi_report
 
@@ -351,10 +348,8 @@ def cmd_report_kpis(args: argparse.Namespace) -> int:
     base = company.base_currency
     if args.csv:
         with _csv_out(args.csv) as w:
-            w.writerow(["month", *KPI_NAMES, "currency", *KPI_INPUTS])
-            for m in months:
-                w.writerow([m.month, *[_figure(getattr(m.kpis, k)) for k in KPI_NAMES], base,
-                            *[major_text(getattr(m.inputs, k), base) for k in KPI_INPUTS]])
+            w.writerow(KPI_HEADERS)
+            w.writerows(kpi_rows(months, base))
         print(f"kpis of {len(months)} months to {as_of}: wrote {args.csv}")
         return 0
     if args.xlsx:
@@ -369,7 +364,7 @@ def cmd_report_kpis(args: argparse.Namespace) -> int:
         emit_json({"as_of": as_of, "currency": base,
                    "months": [_kpi_month_json(m, base) for m in months]})
         return 0
-    table(([m.month, *[_figure(getattr(m.kpis, k)) for k in KPI_NAMES]] for m in months),
+    table(([m.month, *[figure(getattr(m.kpis, k)) for k in KPI_NAMES]] for m in months),
           ["month", "dso", "countback", "best", "add", "cei %", "to pay", "late",
            "current %", "over 90 %", "bad debt %"])
     print("days, amount-weighted where paid; CEI over one month; percentages of the receivable "
@@ -399,7 +394,7 @@ def _kpi_segments(args: argparse.Namespace, company: Any, as_of: Any) -> int:
             for name, months in per.items():
                 for m in months:
                     w.writerow([neutralise_cell(name), m.month,
-                                *[_figure(getattr(m.kpis, k)) for k in KPI_NAMES], base,
+                                *[figure(getattr(m.kpis, k)) for k in KPI_NAMES], base,
                                 *[major_text(getattr(m.inputs, k), base) for k in KPI_INPUTS]])
         print(f"kpis of {args.months} months to {as_of} by {args.segment}: wrote {args.csv} "
               f"({len(per)} segments)")
@@ -410,15 +405,11 @@ def _kpi_segments(args: argparse.Namespace, company: Any, as_of: Any) -> int:
                                                              for m in months]}
                                 for name, months in per.items()]})
         return 0
-    table(([name, m.month, *[_figure(getattr(m.kpis, k)) for k in KPI_NAMES]]
+    table(([name, m.month, *[figure(getattr(m.kpis, k)) for k in KPI_NAMES]]
            for name, months in per.items() for m in months),
           [args.segment, "month", "dso", "countback", "best", "add", "cei %", "to pay", "late",
            "current %", "over 90 %", "bad debt %"])
     return 0
-
-
-TREND_MEASURES = [("late", "late_amount"), ("unpaid_90", "unpaid_90_amount"),
-                  ("written_off", "written_off_amount")]
 
 
 def cmd_report_trends(args: argparse.Namespace) -> int:
@@ -444,19 +435,8 @@ def cmd_report_trends(args: argparse.Namespace) -> int:
         return 0
     if args.csv:
         with _csv_out(args.csv) as w:
-            w.writerow(["cohort", "country", "items", "currency", "amount",
-                        *[f"{m}_{how}" for m, _ in TREND_MEASURES
-                          for how in ("count", "count_pct", "amount", "amount_pct")],
-                        "flagged"])
-            for t in rows:
-                r = t.row
-                cells: list[Any] = []
-                for m, am in TREND_MEASURES:
-                    c, a = getattr(r, m), getattr(r, am)
-                    cells += [c.part, _figure(c.percent), major_text(a.part, base),
-                              _figure(a.percent)]
-                w.writerow([r.cohort, r.segment, r.items, base, major_text(r.amount, base),
-                            *cells, " ".join(t.flagged)])
+            w.writerow(TREND_HEADERS)
+            w.writerows(trend_rows(rows, base))
         print(f"trends of {len(rows)} cohorts to {as_of}: wrote {args.csv}")
         return 0
     if args.json:
@@ -465,9 +445,9 @@ def cmd_report_trends(args: argparse.Namespace) -> int:
                                         else {}),
              "items": t.row.items, "amount": money(t.row.amount, base),
              **{m: {"count": getattr(t.row, m).part, "of": getattr(t.row, m).whole,
-                    "percent": _figure(getattr(t.row, m).percent) or None,
+                    "percent": figure(getattr(t.row, m).percent) or None,
                     "amount": money(getattr(t.row, am).part, base),
-                    "amount_percent": _figure(getattr(t.row, am).percent) or None}
+                    "amount_percent": figure(getattr(t.row, am).percent) or None}
                 for m, am in TREND_MEASURES},
              "flagged": list(t.flagged)} for t in rows]})
         return 0
@@ -475,7 +455,7 @@ def cmd_report_trends(args: argparse.Namespace) -> int:
                "late %", "late amt %", "unpaid 90 %", "unpaid 90 amt %", "bad debt %",
                "bad debt amt %", "flagged"]
     table(([t.row.cohort, *([t.row.segment] if args.by == "country" else []), t.row.items,
-            *[_figure(getattr(t.row, k).percent) for m, am in TREND_MEASURES
+            *[figure(getattr(t.row, k).percent) for m, am in TREND_MEASURES
               for k in (m, am)], " ".join(t.flagged)] for t in rows), headers)
     print("by invoice month; unpaid 90 counts items due at least 90 days before "
           f"{as_of}; flagged: a rate above the trailing months' (docs/design/kpis.md)")
@@ -493,8 +473,8 @@ def cmd_report_forecast(args: argparse.Namespace) -> int:
                                estimator=args.estimator)
         if args.json:
             emit_json({"as_of": as_of, "weeks": args.weeks, "currency": base,
-                       "naive_error": _figure(bt.naive_error) or None,
-                       "expected_error": _figure(bt.expected_error) or None,
+                       "naive_error": figure(bt.naive_error) or None,
+                       "expected_error": figure(bt.expected_error) or None,
                        "runs": [{"made_on": r.made_on,
                                  "received": money(sum(r.actual), base),
                                  "naive": money(sum(r.forecast.naive), base),
@@ -506,12 +486,12 @@ def cmd_report_forecast(args: argparse.Namespace) -> int:
                 major_text(sum(r.forecast.expected), base)] for r in bt.runs),
               ["made on", "received", "naive", "expected"])
         print(f"error over every week (Σ|forecast − received| ÷ Σ received): naive "
-              f"{_figure(bt.naive_error) or '-'} %, expected {_figure(bt.expected_error) or '-'} %"
+              f"{figure(bt.naive_error) or '-'} %, expected {figure(bt.expected_error) or '-'} %"
               f"; amounts in {base}")
         return 0
     w = cash_forecast(company, as_of=as_of, weeks=args.weeks, estimator=args.estimator)
     starts = [as_of + timedelta(days=1 + 7 * k) for k in range(args.weeks)]
-    series = ("naive", "expected", "low", "high")
+    series = FORECAST_SERIES
     if args.svg:
         from salesledger.formats.charts import forecast_chart, to_svg
 
@@ -522,10 +502,8 @@ def cmd_report_forecast(args: argparse.Namespace) -> int:
         return 0
     if args.csv:
         with _csv_out(args.csv) as out:
-            out.writerow(["week", "from", "currency", *series])
-            for k, d in enumerate(starts):
-                out.writerow([k + 1, d, base,
-                              *[major_text(getattr(w, s)[k], base) for s in series]])
+            out.writerow(FORECAST_HEADERS)
+            out.writerows(forecast_rows(w, starts, base))
         print(f"forecast of {args.weeks} weeks after {as_of}: wrote {args.csv}")
         return 0
     if args.json:
@@ -576,13 +554,13 @@ def cmd_report_portfolio(args: argparse.Namespace) -> int:
              "receivable": money(r.receivable, r.currency),
              "overdue": money(r.overdue, r.currency),
              "over_90": money(r.over_90, r.currency),
-             "over_90_share": _figure(r.over_90_share) or None,
-             "dso": _figure(r.dso) or None,
+             "over_90_share": figure(r.over_90_share) or None,
+             "dso": figure(r.dso) or None,
              "unapplied_cash": money(r.unapplied, r.currency)} for r in rows]})
         return 0
     table(([r.code, r.role, r.currency, major_text(r.receivable, r.currency),
             major_text(r.overdue, r.currency), major_text(r.over_90, r.currency),
-            _figure(r.over_90_share), _figure(r.dso), major_text(r.unapplied, r.currency)]
+            figure(r.over_90_share), figure(r.dso), major_text(r.unapplied, r.currency)]
            for r in rows),
           ["company", "role", "currency", "receivable", "overdue", "over 90", "over 90 %",
            "dso", "unapplied"])

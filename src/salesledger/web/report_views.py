@@ -18,7 +18,24 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.views.decorators.http import require_safe
 
 from salesledger.apps.banking.reconciliation import reconciliation
-from salesledger.apps.reporting.exports import AGING_DETAIL_HEADERS, aging_detail_rows
+from salesledger.apps.reporting.exports import (
+    AGING_DETAIL_HEADERS,
+    FORECAST_HEADERS,
+    FORECAST_SERIES,
+    KPI_HEADERS,
+    KPI_NAMES,
+    TREND_HEADERS,
+    TREND_MEASURES,
+    UNAPPLIED_HEADERS,
+    aging_detail_rows,
+    aging_summary_headers,
+    aging_summary_rows,
+    figure,
+    forecast_rows,
+    kpi_rows,
+    trend_rows,
+    unapplied_rows,
+)
 from salesledger.apps.reporting.selectors import (
     ReportFilters,
     aging_items,
@@ -33,20 +50,11 @@ from salesledger.apps.reporting.selectors import (
     unapplied_items,
 )
 from salesledger.domain.errors import LedgerError
-from salesledger.formats.csv_rows import neutralise_cell
-from salesledger.money import major_text
 
 from .charts import aging_svg, forecast_svg
 from .params import PAGE_SIZE, choice_param, day_param, page_param
 from .tenancy import Workspace, workspace
 from .views import _page, _paged
-
-KPI_NAMES = ("dso", "dso_countback", "best_dso", "days_delinquent", "cei", "days_to_pay",
-             "days_late", "current_share", "over_90_share", "write_off_rate")
-KPI_INPUTS = ("sales", "receivable_start", "receivable_end", "current_end", "over_90_end",
-              "paid", "bad_debt")
-TREND_MEASURES = (("late", "late_amount"), ("unpaid_90", "unpaid_90_amount"),
-                  ("written_off", "written_off_amount"))
 
 
 class _Echo:
@@ -122,13 +130,9 @@ def aging(request: HttpRequest, code: str) -> HttpResponse:
         report = aging_report(ws.company, as_of=ws.as_of, by=by, filters=filters)
     except LedgerError as exc:
         return _refused(request, ws, exc)
-    labels = [b.label for b in report.buckets]
     if _wants_csv(request):
-        return _csv(f"aging-{ws.as_of}.csv",
-                    ["customer", "name", "country", "currency", *labels, "total"],
-                    ([neutralise_cell(c.code), neutralise_cell(c.name), c.country, base,
-                      *[major_text(x, base) for x in c.base], major_text(sum(c.base), base)]
-                     for c in report.customers))
+        return _csv(f"aging-{ws.as_of}.csv", aging_summary_headers(report.buckets),
+                    aging_summary_rows(report))
     chart = aging_svg(report)
     page = page_param(request)
     start = (page - 1) * PAGE_SIZE
@@ -150,16 +154,9 @@ def kpis(request: HttpRequest, code: str) -> HttpResponse:
         return _refused(request, ws, exc)
     base = ws.company.base_currency
     if _wants_csv(request):
-        return _csv(f"kpis-{ws.as_of}.csv", ["month", *KPI_NAMES, "currency", *KPI_INPUTS],
-                    ([m.month, *[_figure(getattr(m.kpis, k)) for k in KPI_NAMES], base,
-                      *[major_text(getattr(m.inputs, k), base) for k in KPI_INPUTS]]
-                     for m in months))
-    rows = [(m, [_figure(getattr(m.kpis, k)) for k in KPI_NAMES]) for m in months]
+        return _csv(f"kpis-{ws.as_of}.csv", KPI_HEADERS, kpi_rows(months, base))
+    rows = [(m, [figure(getattr(m.kpis, k)) for k in KPI_NAMES]) for m in months]
     return _page(request, ws, "web/report_kpis.html", rows=rows, months=months_n)
-
-
-def _figure(value: Any) -> str:
-    return "" if value is None else str(value)
 
 
 @login_required
@@ -176,19 +173,9 @@ def trends(request: HttpRequest, code: str) -> HttpResponse:
         return _refused(request, ws, exc)
     base = ws.company.base_currency
     if _wants_csv(request):
-        return _csv(f"trends-{ws.as_of}.csv", [
-            "cohort", "country", "items", "currency", "amount",
-            *[f"{m}_{how}" for m, _ in TREND_MEASURES
-              for how in ("count", "count_pct", "amount", "amount_pct")], "flagged"], (
-            [t.row.cohort, t.row.segment if by == "country" else "", t.row.items, base,
-             major_text(t.row.amount, base),
-             *[x for m, am in TREND_MEASURES for x in (
-                 getattr(t.row, m).part, _figure(getattr(t.row, m).percent),
-                 major_text(getattr(t.row, am).part, base),
-                 _figure(getattr(t.row, am).percent))], " ".join(t.flagged)]
-            for t in rows))
-    table = [(t, [(_figure(getattr(t.row, m).percent), m in t.flagged,
-                   _figure(getattr(t.row, am).percent)) for m, am in TREND_MEASURES])
+        return _csv(f"trends-{ws.as_of}.csv", TREND_HEADERS, trend_rows(rows, base))
+    table = [(t, [(figure(getattr(t.row, m).percent), m in t.flagged,
+                   figure(getattr(t.row, am).percent)) for m, am in TREND_MEASURES])
              for t in rows]
     return _page(request, ws, "web/report_trends.html", rows=table, by=by, months=months_n)
 
@@ -205,11 +192,9 @@ def forecast(request: HttpRequest, code: str) -> HttpResponse:
         return _refused(request, ws, exc)
     base = ws.company.base_currency
     starts = [ws.as_of + timedelta(days=1 + 7 * k) for k in range(weeks)]
-    series = ("naive", "expected", "low", "high")
+    series = FORECAST_SERIES
     if _wants_csv(request):
-        return _csv(f"forecast-{ws.as_of}.csv", ["week", "from", "currency", *series],
-                    ([k + 1, d, base, *[major_text(getattr(w, s)[k], base) for s in series]]
-                     for k, d in enumerate(starts)))
+        return _csv(f"forecast-{ws.as_of}.csv", FORECAST_HEADERS, forecast_rows(w, starts, base))
     chart = forecast_svg([str(k + 1) for k in range(weeks)], w, base, ws.as_of)
     rows = [(k + 1, d, *[getattr(w, s)[k] for s in series]) for k, d in enumerate(starts)]
     return _page(request, ws, "web/report_forecast.html", rows=rows, chart=chart,
@@ -227,13 +212,8 @@ def unapplied(request: HttpRequest, code: str) -> HttpResponse:
         items = unapplied_items(ws.company, as_of=ws.as_of, kind=kind,
                                 filters=_filters(request))
         if _wants_csv(request):
-            return _csv(f"unapplied-{ws.as_of}.csv", [
-                "customer", "type", "document", "date", "currency", "amount", "open",
-                "base_currency", "base_open"], (
-                [neutralise_cell(i["customer"]), i["type"], neutralise_cell(i["document"]),
-                 i["date"], i["currency"], major_text(i["amount"], i["currency"]),
-                 major_text(i["open"], i["currency"]), base, major_text(i["base_open"], base)]
-                for i in items))
+            return _csv(f"unapplied-{ws.as_of}.csv", UNAPPLIED_HEADERS,
+                        unapplied_rows(items, base))
         page = page_param(request)
         rows = list(islice(items, (page - 1) * PAGE_SIZE, page * PAGE_SIZE + 1))
     except LedgerError as exc:

@@ -1,5 +1,7 @@
-"""The rows of the aging's item-by-item CSV, one definition for ``report aging --detail
---csv`` and the web page's CSV download.
+"""The columns and rows of every report's CSV, one definition for the command line's
+``--csv`` and the web pages' CSV downloads (``?format=csv``): the aging (summary and item by
+item), unapplied cash, the KPIs, the trends and the forecast. Each ``*_rows`` yields the rows
+under its ``*_HEADERS`` (or ``*_headers()``), amounts in major units as plain text.
 
 A million open items is a million rows: the amounts' text is made by one formatter per
 currency (``major_texter``: integer arithmetic) rather than a ``Decimal`` per amount, and the
@@ -9,11 +11,12 @@ rows are produced one at a time from the streamed items, so memory does not grow
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import date
 from typing import Any
 
 from salesledger.domain.aging import Bucket
 from salesledger.formats.csv_rows import neutralise_cell
-from salesledger.money import major_texter
+from salesledger.money import major_text, major_texter
 
 AGING_DETAIL_HEADERS = ["customer", "type", "document", "seq", "issue_date", "due_date",
                         "days", "bucket", "currency", "open", "base_currency", "base_open"]
@@ -31,3 +34,79 @@ def aging_detail_rows(buckets: Sequence[Bucket], items: Iterable[dict[str, Any]]
         yield [neutralise_cell(i["customer"]), i["type"], neutralise_cell(i["document"]),
                i["seq"] or "", i["issue_date"], i["due_date"], i["days"], labels[i["bucket"]],
                currency, text(i["open"]), base, base_text(i["base_open"])]
+
+
+def aging_summary_headers(buckets: Sequence[Bucket]) -> list[str]:
+    return ["customer", "name", "country", "currency", *[b.label for b in buckets], "total"]
+
+
+def aging_summary_rows(report: Any, *, in_base: bool = True) -> Iterator[list[Any]]:
+    """A row per customer of ``aging_report``, in the base currency; or, ``in_base`` False,
+    a row per customer and document currency."""
+    for c in report.customers:
+        per = {report.base_currency: c.base} if in_base else c.amounts
+        for cur, v in sorted(per.items()):
+            yield [neutralise_cell(c.code), neutralise_cell(c.name), c.country, cur,
+                   *[major_text(x, cur) for x in v], major_text(sum(v), cur)]
+
+
+UNAPPLIED_HEADERS = ["customer", "type", "document", "date", "currency", "amount", "open",
+                     "base_currency", "base_open"]
+
+
+def unapplied_rows(items: Iterable[dict[str, Any]], base: str) -> Iterator[list[Any]]:
+    """A row per receipt or credit note of ``unapplied_items``."""
+    for i in items:
+        yield [neutralise_cell(i["customer"]), i["type"], neutralise_cell(i["document"]),
+               i["date"], i["currency"], major_text(i["amount"], i["currency"]),
+               major_text(i["open"], i["currency"]), base, major_text(i["base_open"], base)]
+
+
+KPI_NAMES = ("dso", "dso_countback", "best_dso", "days_delinquent", "cei", "days_to_pay",
+             "days_late", "current_share", "over_90_share", "write_off_rate")
+KPI_INPUTS = ("sales", "receivable_start", "receivable_end", "current_end", "over_90_end",
+              "paid", "bad_debt")
+KPI_HEADERS = ["month", *KPI_NAMES, "currency", *KPI_INPUTS]
+
+
+def figure(value: Any) -> str:
+    """A ratio or a count of days as text; empty where it cannot be computed."""
+    return "" if value is None else str(value)
+
+
+def kpi_rows(months: Iterable[Any], base: str) -> Iterator[list[Any]]:
+    """A row per month of ``kpi_report``: the KPIs, then the amounts they were computed from."""
+    for m in months:
+        yield [m.month, *[figure(getattr(m.kpis, k)) for k in KPI_NAMES], base,
+               *[major_text(getattr(m.inputs, k), base) for k in KPI_INPUTS]]
+
+
+# Each trend measure: its count and its amount attribute on a trend row.
+TREND_MEASURES = (("late", "late_amount"), ("unpaid_90", "unpaid_90_amount"),
+                  ("written_off", "written_off_amount"))
+TREND_HEADERS = ["cohort", "country", "items", "currency", "amount",
+                 *[f"{m}_{how}" for m, _ in TREND_MEASURES
+                   for how in ("count", "count_pct", "amount", "amount_pct")], "flagged"]
+
+
+def trend_rows(rows: Iterable[Any], base: str) -> Iterator[list[Any]]:
+    """A row per cohort (and country) of ``trend_report``; the country is empty by cohort."""
+    for t in rows:
+        r = t.row
+        cells: list[Any] = []
+        for m, am in TREND_MEASURES:
+            c, a = getattr(r, m), getattr(r, am)
+            cells += [c.part, figure(c.percent), major_text(a.part, base), figure(a.percent)]
+        yield [r.cohort, r.segment, r.items, base, major_text(r.amount, base), *cells,
+               " ".join(t.flagged)]
+
+
+FORECAST_SERIES = ("naive", "expected", "low", "high")
+FORECAST_HEADERS = ["week", "from", "currency", *FORECAST_SERIES]
+
+
+def forecast_rows(weeks: Any, starts: Sequence[date], base: str) -> Iterator[list[Any]]:
+    """A row per week of ``cash_forecast`` (``starts``: each week's first day)."""
+    for k, d in enumerate(starts):
+        yield [k + 1, d, base, *[major_text(getattr(weeks, s)[k], base)
+                                 for s in FORECAST_SERIES]]
