@@ -20,8 +20,10 @@ from salesledger.apps.banking.services import statement_import
 from salesledger.apps.core.models import AuditEvent
 from salesledger.apps.core.selectors import number_counters
 from salesledger.apps.core.services import membership_set
+from salesledger.apps.customers.models import Customer
 from salesledger.apps.ledger.banks import BankAccountSpec, bank_account_add
 from salesledger.apps.payments.selectors import receipt_detail, receipt_list
+from salesledger.apps.runs.models import AllocationRun
 from salesledger.worker import make_worker
 
 from .bank_urls import BANK_POSTS, BANK_URLS
@@ -331,10 +333,22 @@ def test_every_receipt_is_allocated_by_the_worker(
     queued = clerk.post(f"/c/acme/jobs/allocate/?as_of={AS_OF}", {
         "policy": "oldest_first", "action": "run"})
     assert queued.status_code == 302
-    assert 'hx-trigger="every 2s"' in _text(clerk.get(queued["Location"]))
+    waiting = clerk.get(queued["Location"])
+    assert 'hx-trigger="every 2s"' in _text(waiting)
+    customers = sorted(Customer.objects.filter(company=books["company"])
+                       .values_list("pk", flat=True))
+    assert waiting.context["progress"] == {"done": 0, "total": len(customers)}
+    # a run that has committed its first chunk (as a killed one would have left it)
+    run = AllocationRun.objects.create(company=books["company"], day=AS_OF,
+                                       policy="oldest_first", last_customer_id=customers[0])
+    walking = clerk.get(queued["Location"])
+    assert walking.context["progress"] == {"done": 1, "total": len(customers)}
+    assert f"1 of {len(customers)}" in _text(walking)
+    run.delete()
     worker.run()
     page = clerk.get(queued["Location"])
     assert page.context["result"]["allocations"] == 1 and "€1,200.00" in _text(page)
+    assert page.context["progress"] is None
     allocated = receipt_detail(books["company"], rct.number)["allocations"]
     assert [a["invoice"] for a in allocated] == [books["first"].number]
 

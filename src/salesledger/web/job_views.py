@@ -10,8 +10,10 @@ what it can before anything is queued):
 
 The job's page (``/c/<company>/jobs/<task id>/``) follows any of them as the import page
 follows a CSV import: it asks the task's state every two seconds (htmx) until it is done,
-then shows the result. A PDF batch shows how many of its documents are frozen so far; the
-other tasks say only whether they wait, run or are done. Another company's task, or a task
+then shows the result. A PDF batch shows how many of its documents are frozen so far, an
+automatic allocation how many customers it has walked (``runs.selectors.allocation_progress``:
+the run commits its place with each chunk); the other tasks say only whether they wait, run or
+are done. Another company's task, or a task
 of another kind, is "not found"."""
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from salesledger.apps.documents.tasks import (
 )
 from salesledger.apps.payments.autoallocate import auto_allocate_all
 from salesledger.apps.payments.tasks import PAYMENT_TASKS, auto_allocate_later
+from salesledger.apps.runs.selectors import allocation_progress
 from salesledger.domain.errors import LedgerError, PermissionDenied
 
 from .forms import POLICIES
@@ -66,6 +69,8 @@ def job(request: HttpRequest, code: str, task_id: str) -> HttpResponse:
         ids = [int(i) for i in task.kwargs.get("invoice_ids", [])]
         done = (len(ids) if task.finished else pdfs_frozen_count(ws.company, ids))
         progress = {"done": done, "total": len(ids)}
+    elif task.name == "auto_allocate_task" and not task.finished:
+        progress = allocation_progress(ws.company)
     return page(request, ws, "web/jobs/job.html", job=task, result=task.result,
                 progress=progress)
 
