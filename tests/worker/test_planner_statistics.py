@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
+from django_tasks_db.management.commands import db_worker
 
 from salesledger import worker as worker_module
 from salesledger.apps.core.maintenance import planner_statistics_refresh
@@ -28,6 +29,9 @@ def test_the_worker_refreshes_them_once_a_day(monkeypatch):
     calls: list[int] = []
     monkeypatch.setattr(worker_module, "planner_statistics_refresh", lambda: calls.append(1))
     monkeypatch.setattr(worker_module, "_statistics_at", None)
+    # the test's transaction holds the connection: the worker must not close it (as in
+    # test_worker.py)
+    monkeypatch.setattr(db_worker, "close_old_connections", lambda: None)
     worker = make_worker(worker_id="stats-test")
     start = datetime(2026, 12, 7, 3, tzinfo=UTC)
     for hours in (0, 1, 23):
