@@ -58,7 +58,7 @@ from salesledger.domain.errors import LedgerError, ValidationFailed
 from salesledger.domain.invoicing import LineInput
 
 from .forms import ServiceForm, amount, day, text
-from .params import PAGE_SIZE, choice_param, page_param
+from .params import PAGE_SIZE, choice_param, page_param, paged
 from .tenancy import Workspace, or_404, workspace
 from .writing import MANAGES, may, not_for_role, page, refused
 
@@ -414,20 +414,25 @@ class PromiseForm(ServiceForm):
 @login_required
 @require_safe
 def promises(request: HttpRequest, code: str) -> HttpResponse:
+    return _casework_list(request, code, promises_list, PROMISE_STATES,
+                          "web/collections/promises.html")
+
+
+def _casework_list(request: HttpRequest, code: str, read: Any, states: tuple[str, ...],
+                   template: str) -> HttpResponse:
+    """A list of promises or plans, filtered by state and customer, a page at a time."""
     ws = workspace(request, code)
-    state = choice_param(request, "state", PROMISE_STATES)
+    state = choice_param(request, "state", states)
     customer = request.GET.get("customer", "").strip()[:40]
     page_no = page_param(request)
     try:
-        rows = promises_list(ws.company, as_of=ws.as_of, customer=customer, state=state)
+        rows = read(ws.company, as_of=ws.as_of, customer=customer, state=state)
         error = None
     except LedgerError as exc:
         rows, error = [], exc
     start = (page_no - 1) * PAGE_SIZE
-    return page(request, ws, "web/collections/promises.html",
-                rows=rows[start:start + PAGE_SIZE], page=page_no,
-                has_next=len(rows) > start + PAGE_SIZE, has_previous=page_no > 1,
-                state=state, states=PROMISE_STATES, customer=customer, error=error,
+    return page(request, ws, template, **paged(rows[start:start + PAGE_SIZE + 1], page_no),
+                state=state, states=states, customer=customer, error=error,
                 may_collect=may_collect(ws))
 
 
@@ -484,21 +489,7 @@ class PlanForm(ServiceForm):
 @login_required
 @require_safe
 def plans(request: HttpRequest, code: str) -> HttpResponse:
-    ws = workspace(request, code)
-    state = choice_param(request, "state", PLAN_STATES)
-    customer = request.GET.get("customer", "").strip()[:40]
-    page_no = page_param(request)
-    try:
-        rows = plans_list(ws.company, as_of=ws.as_of, customer=customer, state=state)
-        error = None
-    except LedgerError as exc:
-        rows, error = [], exc
-    start = (page_no - 1) * PAGE_SIZE
-    return page(request, ws, "web/collections/plans.html",
-                rows=rows[start:start + PAGE_SIZE], page=page_no,
-                has_next=len(rows) > start + PAGE_SIZE, has_previous=page_no > 1,
-                state=state, states=PLAN_STATES, customer=customer, error=error,
-                may_collect=may_collect(ws))
+    return _casework_list(request, code, plans_list, PLAN_STATES, "web/collections/plans.html")
 
 
 @login_required

@@ -7,10 +7,18 @@ back to its first page, a day to today. Nothing here knows a business rule.
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from django.http import HttpRequest
 
 PAGE_SIZE = 50
+
+
+def paged(rows: list[Any], page: int) -> dict[str, Any]:
+    """Rows of one page (read one more than a page to know whether another follows: no
+    COUNT over the whole table)."""
+    return {"rows": rows[:PAGE_SIZE], "page": page, "has_next": len(rows) > PAGE_SIZE,
+            "has_previous": page > 1}
 
 
 def day_param(request: HttpRequest, name: str) -> date | None:

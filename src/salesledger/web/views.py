@@ -32,6 +32,7 @@ from .charts import aging_svg
 from .collections_views import timeline_context
 from .credit_panel import credit_panel
 from .params import PAGE_SIZE, choice_param, day_param, page_param
+from .params import paged as _paged
 from .tenancy import Workspace, or_404, workspace
 from .writing import page
 
@@ -42,13 +43,6 @@ TOP_OVERDUE = 5
 
 def _page(request: HttpRequest, ws: Workspace, template: str, **context: Any) -> HttpResponse:
     return render(request, template, {"ws": ws, **context})
-
-
-def _paged(rows: list[Any], page: int) -> dict[str, Any]:
-    """Rows of one page (read one more than a page to know whether another follows: no
-    COUNT over the whole table)."""
-    return {"rows": rows[:PAGE_SIZE], "page": page, "has_next": len(rows) > PAGE_SIZE,
-            "has_previous": page > 1}
 
 
 @login_required
