@@ -231,3 +231,33 @@ def test_early_payment_discounts_are_taken_as_one_allocation_takes_them(company,
     assert [i.amount - i.settled for i in Instalment.objects.filter(invoice=first)] == [0]
     assert [i.settled for i in Instalment.objects.filter(invoice=later)] == [3000]
     assert [str(p) for p in check_company(company)] == []
+
+
+def test_a_command_killed_after_recording_a_new_run_leaves_it_running_with_no_work(
+        books, owner, monkeypatch):
+    """The kill harness's after-kill check: a finished run, then the same command again
+    (its first answer lost with a killed process) killed between recording its run and
+    finding nothing left. That second run is running with nothing allocated; it did none
+    of the job's work, and the next command finishes it. Two runs that allocated are
+    reported."""
+    from tests.faults.harness import _allocation_after_kill
+
+    company = books
+    first = auto_allocate_all(actor=owner, company=company, day=LATER)
+
+    def killed(*args, **kw):
+        raise KeyboardInterrupt("SIGKILL")
+
+    monkeypatch.setattr(autoallocate, "_next_chunk", killed)
+    with pytest.raises(KeyboardInterrupt):
+        auto_allocate_all(actor=owner, company=company, day=LATER)
+    second = AllocationRun.objects.get(company=company, status="running")
+    assert (second.pk != first.run.pk, second.allocations) == (True, 0)
+    assert _allocation_after_kill() == []
+    monkeypatch.undo()
+    again = auto_allocate_all(actor=owner, company=company, day=LATER)
+    assert (again.run.pk, again.resumed, again.run.status, again.allocations) == (
+        second.pk, True, "finished", 0)
+    assert _allocation_after_kill() == []
+    AllocationRun.objects.filter(pk=second.pk).update(allocations=1)
+    assert "2 allocation runs did the job's work" in _allocation_after_kill()
