@@ -364,7 +364,10 @@ def cmd_direct_debit(args: argparse.Namespace) -> int:
             "debits": [{"customer": d.customer, "invoice": d.invoice,
                         "instalment": d.instalment, "amount": money(d.amount, "EUR"),
                         "end_to_end_id": d.end_to_end_id, "sequence": d.sequence,
-                        "collection_date": d.collection_date.isoformat()}
+                        "collection_date": d.collection_date.isoformat(),
+                        "attempt": d.attempt,
+                        "previous_return_reason": d.previous_reason or None,
+                        "amended_from": d.amended_from or None}
                        for d in result.debits],
             "skipped": [{"customer": s.customer, "invoice": s.invoice,
                          "amount": money(s.amount, s.currency), "reason": s.reason}
@@ -379,6 +382,9 @@ def cmd_direct_debit(args: argparse.Namespace) -> int:
         table([(d.customer, d.invoice, money_text(d.amount, "EUR"), d.sequence,
                 d.collection_date.isoformat(), d.end_to_end_id) for d in result.debits],
               ["customer", "invoice", "amount", "type", "collect on", "end-to-end id"])
+        for d in result.debits:
+            if d.note:
+                print(f"  {d.end_to_end_id}: {d.note}")
     for s in result.skipped:
         print(f"  skipped {s.customer} {s.invoice} ({money_text(s.amount, s.currency)}): "
               f"{s.reason}")

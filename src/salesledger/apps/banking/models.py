@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 
 
 class Statement(models.Model):
@@ -171,14 +172,26 @@ class DirectDebitCollection(models.Model):
 
 
 class DirectDebit(models.Model):
-    """One instalment collected by direct debit: what was asked, under which mandate, and the
-    end-to-end id the bank sends back with the money. An instalment is collected once."""
+    """One instalment collected by direct debit: what was asked, under which mandate (its
+    reference, signature date and the account debited, what the next collection compares to
+    tell an amendment), and the end-to-end id the bank sends back with the money. An
+    instalment has one debit at a time: another only once the one before was returned
+    (``returned_on``, written when the return reverses its receipt), up to a limit of
+    attempts (docs/design/direct-debit.md)."""
 
     company = models.ForeignKey("core.Company", on_delete=models.PROTECT)
     collection = models.ForeignKey(DirectDebitCollection, on_delete=models.PROTECT,
                                    related_name="debits")
-    instalment = models.OneToOneField("invoicing.Instalment", on_delete=models.PROTECT,
-                                      related_name="+")
+    instalment = models.ForeignKey("invoicing.Instalment", on_delete=models.PROTECT,
+                                   related_name="+")
+    attempt = models.PositiveSmallIntegerField(default=1)
+    debtor_iban = models.CharField(max_length=34, blank=True)  # blank: before it was kept
+    mandate_signed = models.DateField(null=True)
+    # The original mandate id / debtor IBAN the file named as amended (blank: no amendment).
+    amended_from_reference = models.CharField(max_length=35, blank=True)
+    amended_from_iban = models.CharField(max_length=34, blank=True)
+    returned_on = models.DateField(null=True)
+    return_reason = models.CharField(max_length=8, blank=True)
     invoice = models.ForeignKey("invoicing.Invoice", on_delete=models.PROTECT, related_name="+")
     customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT,
                                  related_name="+")
@@ -189,8 +202,15 @@ class DirectDebit(models.Model):
     collection_date = models.DateField()
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["company", "end_to_end_id"],
-                                               name="direct_debit_e2e_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["company", "end_to_end_id"],
+                                    name="direct_debit_e2e_unique"),
+            # one debit of an instalment waiting for its money at a time: two runs at once
+            # cannot both collect it
+            models.UniqueConstraint(fields=["instalment"], condition=Q(returned_on__isnull=True),
+                                    name="direct_debit_one_live_per_instalment"),
+            models.UniqueConstraint(fields=["instalment", "attempt"],
+                                    name="direct_debit_attempt_unique")]
         indexes = [models.Index(fields=["company", "customer", "mandate_reference"])]
 
 

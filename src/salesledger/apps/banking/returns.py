@@ -30,6 +30,7 @@ from salesledger.apps.core.models import Company
 from salesledger.apps.payments.models import Receipt
 from salesledger.apps.payments.refunds import receipt_reverse
 
+from .direct_debits import debit_returned
 from .locks import line_match_to_apply
 from .models import LineMatch, LineStatus, StatementLine
 
@@ -122,6 +123,12 @@ def reverse_for_line(*, company: Company, actor: Actor, line: StatementLine,
                         day=max(line.booking_date, rc.date),
                         reason=f"returned by the bank, statement line {line.pk}"
                                f"{_reason(line)}")
+        # a direct debit of ours that came back: its instalment may be collected again
+        paid_with = LineMatch.objects.filter(company=company, receipt_id=rc.pk).exclude(
+            line=line).values_list("line__end_to_end_id", flat=True)
+        debits = debit_returned(company=company,
+                                end_to_end_ids=[*paid_with, line.end_to_end_id],
+                                day=line.booking_date, reason=line.return_reason)
         m.status, m.receipt_id, m.customer_id = LineStatus.APPLIED, rc.pk, rc.customer_id
         m.confidence, m.evidence = proposal.confidence, list(proposal.evidence)
         m.suggestions = []
@@ -129,7 +136,7 @@ def reverse_for_line(*, company: Company, actor: Actor, line: StatementLine,
         m.save()
         audit(company, actor, "bank_line.return", "bank_line", line.pk, receipt=rc.number,
               decided_by=decided_by, confidence=proposal.confidence,
-              evidence=list(proposal.evidence))
+              evidence=list(proposal.evidence), direct_debits_returned=debits)
     return rc.number
 
 
