@@ -199,7 +199,7 @@ def _allocations(allocs: Any, currency: str) -> list[dict[str, Any]]:
 
 def _suggestion(p: Any, currency: str, codes: dict[int, str]) -> dict[str, Any]:
     return {"customer": codes.get(p.customer_id, ""),
-            "allocations": _allocations(p.allocations, currency),
+            "allocations": _allocations(p.allocations, p.currency or currency),
             "confidence": p.confidence, "evidence": list(p.evidence)}
 
 
@@ -221,7 +221,8 @@ def cmd_match(args: argparse.Namespace) -> int:
             "line": li.pk, "bank_reference": li.bank_reference,
             "end_to_end_id": li.end_to_end_id, "amount": money(li.amount, li.currency),
             "decision": r.decision, "customer": codes.get(p.customer_id, "") if p else None,
-            "allocations": _allocations(p.allocations, li.currency) if p else [],
+            "allocations": _allocations(p.allocations, p.currency or li.currency) if p
+            else [],
             "confidence": p.confidence if p else None, "evidence": list(r.evidence),
             "suggestions": [_suggestion(s, li.currency, codes) for s in r.suggestions[:3]],
 
@@ -252,8 +253,8 @@ def cmd_review(args: argparse.Namespace) -> int:
              "amount": money(r["line"].amount, r["line"].currency),
              "counterparty": r["line"].counterparty_name, "text": r["line"].text,
              "suggestions": [{"choice": n, "customer": s["customer_code"],
-                              "allocations": _allocations(s["allocations"],
-                                                          r["line"].currency),
+                              "allocations": _allocations(
+                                  s["allocations"], s.get("currency") or r["line"].currency),
                               "confidence": s["confidence"], "evidence": s["evidence"],
                               "reverse": s.get("reverse"),
                               "post": s.get("account") if s.get("post") else None}

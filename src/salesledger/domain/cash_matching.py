@@ -13,7 +13,10 @@ The pipeline, per line:
    IBANs learned from confirmed matches) or from the name (fuzzy, legal forms ignored);
 3. **amounts**: the invoices referenced, one invoice, one instalment, the whole open balance,
    a combination of open invoices (bounded subset-sum), the amount less an early-payment
-   discount, a short payment within the write-off tolerance, a part payment.
+   discount, a short payment within the write-off tolerance, a part payment. A line in
+   another currency than the invoices is converted first (``cash_fx``: the bank's original
+   amount, or the day's rate with a little slack), its proposals carrying the currency and
+   rate the receipt pays them at.
 
 Every proposal has a confidence in [0, 1] (the strength of how the customer was found times
 the strength of how the amount fits) and its evidence: short strings a clerk can read.
@@ -25,9 +28,11 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 
 from rapidfuzz import fuzz
 
+from .cash_fx import TABLE_STRENGTH, Conversion, conversion, snapped
 from .references import is_creditor_reference
 
 # ---------------------------------------------------------------------------- inputs
@@ -46,6 +51,9 @@ class Line:
     text: str = ""
     creditor_reference: str = ""
     end_to_end_id: str = ""
+    # What the payer sent, when the bank converted it (the original amount and currency).
+    original_amount: int | None = None
+    original_currency: str = ""
 
 
 @dataclass(frozen=True)
@@ -103,6 +111,9 @@ class Candidates:
     # whose number is one digit off a number in the line's text.
     by_amount: dict[int, list[OpenInvoice]] = field(default_factory=dict)
     near_numbers: dict[int, list[OpenInvoice]] = field(default_factory=dict)
+    # (line currency, invoice currency, day) -> the rate table's cross rate: units of the
+    # invoice's currency per unit of the line's, for the foreign-currency invoices found
+    rates: dict[tuple[str, str, date], Decimal] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------------------- outputs
@@ -115,6 +126,10 @@ class Proposal:
     confidence: float
     evidence: tuple[str, ...]
     write_off: bool = False  # the residual of a short payment, within the tolerance
+    # The invoices' currency and the rate the receipt pays them at, when it is not the
+    # line's own (a foreign-currency payment); the allocations are in that currency.
+    currency: str = ""
+    rate: Decimal | None = None
 
     def signature(self) -> str:
         parts = ",".join(f"{n}={a}" for n, a in sorted(self.allocations))
@@ -487,19 +502,32 @@ def propose(line: Line, c: Candidates, *, prefixes: Iterable[str] = (),
     why: dict[int, str] = {}
     strength: dict[int, float] = {}
     e2e = line.end_to_end_id.strip()
+    converted: dict[str, Conversion | None] = {}
+
+    def payable(currency: str) -> bool:
+        """Whether the line can pay invoices in ``currency``: its own, or converted."""
+        if currency == line.currency:
+            return True
+        if currency not in converted:
+            converted[currency] = conversion(
+                line.amount, line.currency, line.day, currency,
+                original_amount=line.original_amount,
+                original_currency=line.original_currency, rates=c.rates)
+        return converted[currency] is not None
+
     for inv in c.invoices_by_key.get(DEBIT_KEY + e2e, ()) if e2e else ():
-        if inv.currency == line.currency:
+        if payable(inv.currency):
             found[inv.id], why[inv.id], strength[inv.id] = inv, f"our direct debit {e2e} " \
                 f"of {inv.number}", DEBIT_FOUND
     for part in rf_references(text):
         for inv in c.invoices_by_key.get("RF:" + part, ()):
-            if inv.currency == line.currency and inv.id not in found:
+            if payable(inv.currency) and inv.id not in found:
                 found[inv.id], why[inv.id], strength[inv.id] = inv, f"RF reference of " \
                     f"{inv.number}", RF_FOUND
     keys = number_keys(text, prefixes)
     for key in keys:
         for inv in c.invoices_by_key.get(key, ()):
-            if inv.currency == line.currency and inv.id not in found:
+            if payable(inv.currency) and inv.id not in found:
                 found[inv.id], why[inv.id], strength[inv.id] = inv, f"invoice number " \
                     f"{inv.number} in the text", NUMBER_FOUND
 
@@ -527,36 +555,58 @@ def propose(line: Line, c: Candidates, *, prefixes: Iterable[str] = (),
     if keys and not found:
         for cid in payer:
             for inv in c.open_by_customer.get(cid, ()):
-                if inv.id not in found and inv.currency == line.currency and near_number(
+                if inv.id not in found and payable(inv.currency) and near_number(
                         normalize(inv.number), keys):
                     found[inv.id], why[inv.id], strength[inv.id] = inv, f"invoice number " \
                         f"{inv.number} in the text with one digit off", NUMBER_NEAR
 
     proposals: list[Proposal] = []
-    by_customer: dict[int, list[OpenInvoice]] = {}
+    by_customer: dict[tuple[int, str], list[OpenInvoice]] = {}
     for inv in found.values():
-        by_customer.setdefault(inv.customer_id, []).append(inv)
-    for cid, invs in by_customer.items():
+        by_customer.setdefault((inv.customer_id, inv.currency), []).append(inv)
+    for (cid, cur), invs in by_customer.items():
         key_strength = min(strength[i.id] for i in invs)
         evidence = [why[i.id] for i in sorted(invs, key=lambda i: i.number)]
         corroborated = cid in payer
         if corroborated:
             evidence.append(payer[cid][1])
             key_strength = 1 - (1 - key_strength) * (1 - payer[cid][0]) ** 0.5
-        fit, allocs, how, write_off = fit_invoices(line.amount, line.day, invs, c.tolerance)
+        conv = converted.get(cur)
+        if conv is not None:
+            conv = snapped(conv, [sum(i.open for i in invs)], line.amount, line.currency)
+        fit, allocs, how, write_off = fit_invoices(
+            conv.amount if conv else line.amount, line.day, invs, c.tolerance)
+        if conv is not None:
+            fit, write_off, how = _foreign(conv, fit, write_off, how)
+            evidence.append(conv.how)
         if not corroborated and (line.name or iban):
             # a number found for someone else than the payer: sure only if the amount is
             evidence.append("the counterparty is not known as this customer")
             key_strength *= (0.97 if key_strength >= NUMBER_FOUND else 0.9) * (
                 1.0 if fit >= 0.97 else 0.7)
         proposals.append(Proposal(cid, allocs, round(key_strength * fit, 4),
-                                  (*evidence, how), write_off))
+                                  (*evidence, how), write_off,
+                                  cur if conv else "", conv.rate if conv else None))
     for cid, (s, reason) in payer.items():
-        invs = [i for i in c.open_by_customer.get(cid, ()) if i.currency == line.currency]
+        mine = c.open_by_customer.get(cid, ())
+        invs = [i for i in mine if i.currency == line.currency]
         for fit, allocs, how, write_off in fit_customer(line.amount, line.day, invs,
                                                         c.tolerance)[:2]:
             proposals.append(Proposal(cid, allocs, round(s * fit, 4),
                                       (reason, how), write_off))
+        for cur in sorted({i.currency for i in mine} - {line.currency}):
+            if not payable(cur):
+                continue
+            conv = converted[cur]
+            assert conv is not None
+            invs = [i for i in mine if i.currency == cur]
+            conv = snapped(conv, [i.open for i in invs] + [sum(i.open for i in invs)],
+                           line.amount, line.currency)
+            for fit, allocs, how, write_off in fit_customer(conv.amount, line.day, invs,
+                                                            c.tolerance)[:2]:
+                fit, write_off, how = _foreign(conv, fit, write_off, how)
+                proposals.append(Proposal(cid, allocs, round(s * fit, 4),
+                                          (reason, conv.how, how), write_off, cur, conv.rate))
     best: dict[str, Proposal] = {}
     for p in proposals:
         sig = p.signature()
@@ -574,6 +624,16 @@ def propose(line: Line, c: Candidates, *, prefixes: Iterable[str] = (),
                              (*top.evidence, "another customer fits too"), top.write_off)
     why_not: tuple[str, ...] = () if ranked else ("no reference, payer or amount fits",)
     return LineDecision(line.id, "proposals", tuple(ranked[:limit]), why_not)
+
+
+def _foreign(conv: Conversion, fit: float, write_off: bool, how: str
+             ) -> tuple[float, bool, str]:
+    """A fit of a converted amount: a little less sure at the day's rate; never a write-off
+    (the residual of a payment in another currency is an exchange difference or a part
+    payment, not a short payment to write off)."""
+    if write_off:
+        fit, write_off, how = min(fit, 0.9), False, "part payment (short)"
+    return (fit if conv.exact else fit * TABLE_STRENGTH), write_off, how
 
 
 def match_lines(lines: Sequence[Line], candidates: Candidates, *,

@@ -20,6 +20,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
@@ -32,6 +33,7 @@ from salesledger.apps.core.models import Company, Role
 from salesledger.apps.core.services import require_role
 from salesledger.apps.customers.models import BankAccount as CustomerBankAccount
 from salesledger.apps.customers.models import Customer as CustomerRow
+from salesledger.apps.fx.selectors import cross_rate_on
 from salesledger.apps.invoicing.models import DocKind, Instalment, Invoice
 from salesledger.apps.payments.adjustments.settings import settlement_settings
 from salesledger.apps.payments.adjustments.write_offs import (
@@ -66,7 +68,12 @@ from salesledger.domain.cash_matching import (
     rf_references,
     widen,
 )
-from salesledger.domain.errors import LedgerError, NotFound, ValidationFailed
+from salesledger.domain.errors import (
+    ExchangeRateMissing,
+    LedgerError,
+    NotFound,
+    ValidationFailed,
+)
 from salesledger.domain.receipts import ReceiptRequest
 from salesledger.domain.references import creditor_reference
 from salesledger.money import Money
@@ -115,7 +122,8 @@ def auto_apply_threshold_set(*, actor: Actor, company: Company, threshold: float
 
 def _line(r: StatementLine) -> Line:
     return Line(r.pk, r.booking_date, r.amount, r.currency, r.counterparty_name,
-                r.counterparty_iban, r.text, r.creditor_reference, r.end_to_end_id)
+                r.counterparty_iban, r.text, r.creditor_reference, r.end_to_end_id,
+                r.original_amount, r.original_currency)
 
 
 def number_prefixes(company: Company) -> list[str]:
@@ -211,7 +219,24 @@ def candidates(company: Company, lines: Sequence[Line], prefixes: Sequence[str],
             for key in named.get(inv.id, ()):
                 c.invoices_by_key.setdefault(key, []).append(inv)
     _customers_read(c, customers)
+    _rates_read(company, c, paying)
     return c
+
+
+def _rates_read(company: Company, c: Candidates, lines: Sequence[Line]) -> None:
+    """The rate table's cross rate from each line's currency to each other currency of the
+    open invoices found, on the line's day (foreign-currency payments, ``domain.cash_fx``):
+    one read per currency pair and day, none when every invoice is in the lines' currency."""
+    currencies = {inv.currency for invs in c.open_by_customer.values() for inv in invs}
+    for li in lines:
+        for cur in sorted(currencies - {li.currency}):
+            key = (li.currency, cur, li.day)
+            if key in c.rates or li.original_currency == cur:
+                continue
+            try:
+                c.rates[key] = cross_rate_on(company, li.currency, cur, li.day)
+            except ExchangeRateMissing:
+                continue
 
 
 def _open_invoices(company: Company, **where: Any) -> list[OpenInvoice]:
@@ -345,14 +370,18 @@ def _pending(company: Company, line_ids: Sequence[int] | None) -> list[Statement
 
 
 def _suggestion_json(p: Proposal) -> dict[str, Any]:
-    return {"customer": p.customer_id, "allocations": [list(a) for a in p.allocations],
-            "confidence": p.confidence, "evidence": list(p.evidence),
-            "write_off": p.write_off, "signature": p.signature()}
+    out = {"customer": p.customer_id, "allocations": [list(a) for a in p.allocations],
+           "confidence": p.confidence, "evidence": list(p.evidence),
+           "write_off": p.write_off, "signature": p.signature()}
+    if p.currency:  # a foreign-currency payment: the invoices' currency and the rate
+        out.update(currency=p.currency, rate=str(p.rate))
+    return out
 
 
 def _proposal(d: dict[str, Any]) -> Proposal:
     return Proposal(d["customer"], tuple((n, a) for n, a in d["allocations"]),
-                    d["confidence"], tuple(d["evidence"]), d.get("write_off", False))
+                    d["confidence"], tuple(d["evidence"]), d.get("write_off", False),
+                    d.get("currency", ""), Decimal(d["rate"]) if d.get("rate") else None)
 
 
 def bank_match(*, actor: Actor, company: Company, auto_apply: bool = False,
@@ -553,10 +582,8 @@ def apply_line(*, company: Company, actor: Actor, line: StatementLine, proposal:
                                    amount=Money.from_minor(amount, line.currency).amount,
                                    write_off=True, memo=f"statement line {line.pk}")
         else:
-            allocations_make(actor=actor, company=company, requests=[AllocationRequest(
-                SourceRef(SourceKind.RECEIPT, id=receipt_id), line.booking_date,
-                tuple(ToInvoice(n, Money.from_minor(a, line.currency).amount)
-                      for n, a in proposal.allocations))])
+            allocations_make(actor=actor, company=company, requests=[
+                _allocation_request(receipt_id, line, proposal)])
         m.status = LineStatus.APPLIED
         m.receipt_id = receipt_id
         m.customer_id = proposal.customer_id
@@ -590,11 +617,8 @@ def apply_lines(*, company: Company, actor: Actor,
         _, receipt_ids = receipts_record(actor=actor, company=company, requests=[
             _receipt_request(line, p) for line, p in pairs])
         paired = list(zip(pairs, receipt_ids, strict=True))
-        allocations_make(actor=actor, company=company, requests=[AllocationRequest(
-            SourceRef(SourceKind.RECEIPT, id=rid), line.booking_date,
-            tuple(ToInvoice(n, Money.from_minor(a, line.currency).amount)
-                  for n, a in p.allocations))
-            for (line, p), rid in paired if not p.write_off])
+        allocations_make(actor=actor, company=company, requests=[
+            _allocation_request(rid, line, p) for (line, p), rid in paired if not p.write_off])
         short_payments_write_off(actor=actor, company=company, items=[
             ShortPaid(rid, p.allocations[0][0], line.booking_date, p.allocations[0][1],
                       f"statement line {line.pk}")
@@ -616,6 +640,18 @@ def apply_lines(*, company: Company, actor: Actor,
             "allocations": [list(a) for a in p.allocations], "evidence": list(p.evidence)})
             for (line, p), rid in zip(pairs, receipt_ids, strict=True)])
     return {line.pk: numbers[rid] for (line, _), rid in zip(pairs, receipt_ids, strict=True)}
+
+
+def _allocation_request(receipt_id: int, line: StatementLine, p: Proposal
+                        ) -> AllocationRequest:
+    """What a receipt made from ``line`` pays: the proposal's allocations, in the invoices'
+    currency at the proposal's rate when that is not the line's (the payment services
+    realise the exchange difference)."""
+    currency = p.currency or line.currency
+    return AllocationRequest(SourceRef(SourceKind.RECEIPT, id=receipt_id), line.booking_date,
+                             tuple(ToInvoice(n, Money.from_minor(a, currency).amount)
+                                   for n, a in p.allocations),
+                             rate=p.rate if p.currency else None)
 
 
 def _receipt_request(line: StatementLine, proposal: Proposal) -> ReceiptRequest:
