@@ -9,6 +9,8 @@ BANK_URLS = [
     "/c/acme/bank/lines/?status=suggested", "/c/acme/bank/review/", "/c/acme/bank/match/",
     "/c/acme/bank/rules/", "/c/acme/settings/numbering/", "/c/acme/settings/tax/",
     "/c/acme/jobs/allocate/", "/c/acme/jobs/pdfs/",
+    # the bank's settings and the direct-debit file (test_bank_settings_pages.py)
+    "/c/acme/bank/mappings/", "/c/acme/bank/direct-debit/", "/c/acme/bank/settings/",
 ]
 BANK_POSTS = [
     "/c/acme/bank/import/", "/c/acme/bank/match/", "/c/acme/bank/rules/",
@@ -16,4 +18,5 @@ BANK_POSTS = [
     "/c/acme/bank/lines/1/unmatch/", "/c/acme/bank/lines/1/remittance/",
     "/c/acme/settings/numbering/", "/c/acme/settings/tax/", "/c/acme/jobs/allocate/",
     "/c/acme/jobs/pdfs/",
+    "/c/acme/bank/mappings/", "/c/acme/bank/direct-debit/", "/c/acme/bank/settings/",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.urls import path
 
 from . import (
+    bank_settings_views,
     bank_views,
     collections_views,
     credit_views,
@@ -93,6 +94,13 @@ urlpatterns = [
     path("c/<slug:code>/bank/review/", bank_views.review, name="bank_review"),
     path("c/<slug:code>/bank/match/", bank_views.match, name="bank_match"),
     path("c/<slug:code>/bank/rules/", bank_views.rules, name="bank_rules"),
+    path("c/<slug:code>/bank/mappings/", bank_settings_views.mappings, name="bank_mappings"),
+    path("c/<slug:code>/bank/direct-debit/", bank_settings_views.direct_debit,
+         name="bank_direct_debit"),
+    path("c/<slug:code>/bank/direct-debit/<int:collection_id>/file/",
+         bank_settings_views.direct_debit_download, name="bank_direct_debit_file"),
+    path("c/<slug:code>/bank/settings/", bank_settings_views.matching_settings,
+         name="bank_settings"),
     path("c/<slug:code>/settings/numbering/", numbering_views.numbering,
          name="settings_numbering"),
     path("c/<slug:code>/settings/tax/", numbering_views.tax, name="settings_tax"),

@@ -10,7 +10,14 @@ from salesledger.apps.core.models import Company
 from salesledger.apps.customers.models import Customer
 from salesledger.domain.errors import NotFound
 
-from .models import ColumnMapping, LineMatch, PayerIban, Statement, StatementLine
+from .models import (
+    ColumnMapping,
+    DirectDebitCollection,
+    LineMatch,
+    PayerIban,
+    Statement,
+    StatementLine,
+)
 
 # What a line is to the matcher (banking/matching.py); a line it has not seen is unmatched.
 LINE_STATUSES = ("unmatched", "suggested", "applied", "other")
@@ -103,3 +110,21 @@ def payer_ibans(company: Company) -> list[tuple[str, int]]:
     accounts (customers.selectors.duplicate_customers)."""
     return list(PayerIban.objects.filter(company=company).order_by("pk")
                 .values_list("iban", "customer_id"))
+
+
+def direct_debit_collections(company: Company, *, limit: int = 50) -> list[dict[str, Any]]:
+    """The company's direct-debit collection files, newest first (not their content)."""
+    return list(DirectDebitCollection.objects.filter(company=company)
+                .order_by("-created_at", "-pk")
+                .values("id", "message_id", "due_by", "count", "total", "created_at",
+                        "bank_account__code")[:limit])
+
+
+def direct_debit_file(company: Company, collection_id: int) -> tuple[str, bytes]:
+    """A collection's pain.008 file as kept: (message id, content). Another company's is
+    "not found"."""
+    row = (DirectDebitCollection.objects.filter(company=company, pk=collection_id)
+           .values_list("message_id", "content").first())
+    if row is None:
+        raise NotFound(f"no direct-debit collection {collection_id}", field="collection")
+    return row[0], bytes(row[1])

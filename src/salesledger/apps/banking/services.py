@@ -10,6 +10,7 @@ Every path (the command, later the web page and the worker) calls :func:`stateme
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -48,6 +49,8 @@ from salesledger.formats.bank.csvmap import FIELDS
 from salesledger.money import Money, is_currency
 
 from .models import ColumnMapping, Statement, StatementLine
+
+_MAPPING_NAME = re.compile(r"[A-Za-z0-9_-]{1,40}")
 
 
 class UnknownStatementAccount(NotFound):
@@ -225,11 +228,14 @@ def mapping_add(*, actor: Actor, company: Company, name: str, columns: dict[str,
                 skip_lines: int = 0, currency: str = "") -> ColumnMapping:
     """Save a CSV column mapping (checked as the reader will use it); audited."""
     require_role(company, actor, Role.MANAGER)
+    if not _MAPPING_NAME.fullmatch(name):
+        raise ValidationFailed(f"a mapping's name is 1 to 40 letters, digits, - or _, not "
+                               f"{name!r}", field="name")
     try:
         Mapping(columns, date_format, decimal, delimiter, skip_lines, currency.upper()).check()
     except StatementUnreadable as exc:
         raise ValidationFailed(exc.message.removeprefix("mapping: "), field="mapping") from None
-    if currency and not is_currency(currency):
+    if currency and not is_currency(currency.upper()):
         raise ValidationFailed(f"unknown currency {currency!r}", field="currency")
     with transaction.atomic():
         if ColumnMapping.objects.filter(company=company, name=name).exists():
