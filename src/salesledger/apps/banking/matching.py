@@ -228,15 +228,16 @@ def _rates_read(company: Company, c: Candidates, lines: Sequence[Line]) -> None:
     open invoices found, on the line's day (foreign-currency payments, ``domain.cash_fx``):
     one read per currency pair and day, none when every invoice is in the lines' currency."""
     currencies = {inv.currency for invs in c.open_by_customer.values() for inv in invs}
+    missing: set[tuple[str, str, date]] = set()
     for li in lines:
         for cur in sorted(currencies - {li.currency}):
             key = (li.currency, cur, li.day)
-            if key in c.rates or li.original_currency == cur:
+            if key in c.rates or key in missing or li.original_currency == cur:
                 continue
             try:
                 c.rates[key] = cross_rate_on(company, li.currency, cur, li.day)
             except ExchangeRateMissing:
-                continue
+                missing.add(key)
 
 
 def _open_invoices(company: Company, **where: Any) -> list[OpenInvoice]:

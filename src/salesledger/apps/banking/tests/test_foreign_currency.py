@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from salesledger.apps.banking.matching import bank_confirm, bank_match
+from salesledger.apps.banking.models import StatementLine as Line
 from salesledger.apps.banking.services import statement_import
 from salesledger.apps.core.services import company_profile_update
 from salesledger.apps.customers.services import BankAccountInput
@@ -149,3 +150,26 @@ def test_without_a_rate_the_line_is_not_matched_to_another_currency(books):
     assert r.decision in ("suggested", "unmatched")
     assert not any(s.allocations for s in r.suggestions if s.currency)
     assert not Allocation.objects.filter(receipt__company=company).exists()
+
+
+def test_the_rates_are_read_once_per_currency_and_day_whatever_the_lines(books):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    company = books["company"]
+
+    def queries(n: int, statement_id: str) -> int:
+        data = camt([entry(f"{100 + k}.00", "USD", text=f"payment {k}") for k in range(n)],
+                    iban=USD_IBAN, currency="USD").replace(b"<Id>FX1</Id>",
+                                                          f"<Id>{statement_id}</Id>".encode())
+        statement_import(actor=books["owner"], company=company, data=data)
+        ids = list(Line.objects.filter(company=company, statement__statement_id=statement_id)
+                   .values_list("pk", flat=True))
+        with CaptureQueriesContext(connection) as ctx:
+            results = bank_match(actor=books["owner"], company=company, dry_run=True,
+                                 line_ids=ids)
+        # the payer's IBAN names the customer, whose open invoices are in two currencies
+        assert all(any(s.currency == "EUR" for s in r.suggestions) for r in results)
+        return len(ctx.captured_queries)
+
+    assert queries(3, "FEW") == queries(12, "MANY")
