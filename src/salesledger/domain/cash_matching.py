@@ -587,6 +587,8 @@ def propose(line: Line, c: Candidates, *, prefixes: Iterable[str] = (),
         proposals.append(Proposal(cid, allocs, round(key_strength * fit, 4),
                                   (*evidence, how), write_off,
                                   cur if conv else "", conv.rate if conv else None))
+    # another currency only when something can convert the line (most ledgers: nothing)
+    foreign = bool(c.rates) or bool(line.original_currency)
     for cid, (s, reason) in payer.items():
         mine = c.open_by_customer.get(cid, ())
         invs = [i for i in mine if i.currency == line.currency]
@@ -594,6 +596,8 @@ def propose(line: Line, c: Candidates, *, prefixes: Iterable[str] = (),
                                                         c.tolerance)[:2]:
             proposals.append(Proposal(cid, allocs, round(s * fit, 4),
                                       (reason, how), write_off))
+        if not foreign or len(invs) == len(mine):
+            continue
         for cur in sorted({i.currency for i in mine} - {line.currency}):
             if not payable(cur):
                 continue
