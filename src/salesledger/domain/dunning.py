@@ -229,14 +229,20 @@ class CustomerPlan:
     @property
     def top_level(self) -> Level:
         """The highest level listed (level 0 for a message about plan instalments only)."""
-        return max((r.level for r in self.items), key=lambda lv: lv.number,
-                   default=Level(0, 0, ""))
+        top = _NO_LEVEL
+        for r in self.items:
+            if r.level.number > top.number:
+                top = r.level
+        return top
 
     def totals(self) -> dict[str, int]:
         out: dict[str, int] = {}
         for r in self.items:
             out[r.item.currency] = out.get(r.item.currency, 0) + r.amount
         return out
+
+
+_NO_LEVEL = Level(0, 0, "")
 
 
 def select_reminders(items: Iterable[Item], *, as_of: date,

@@ -221,9 +221,11 @@ def invoice_attachments(*, actor: Actor, company: Company, invoice: Invoice,
     return out
 
 
-def compose(company: Company, kind: str, language: str, values: dict[str, str]
-            ) -> tuple[str, str]:
-    subject, body, what = message_texts(company, kind, language)
+def compose(company: Company, kind: str, language: str, values: dict[str, str],
+            texts: tuple[str, str, str] | None = None) -> tuple[str, str]:
+    """The subject and body of an e-mail of ``kind``, filled with ``values``. ``texts``: the
+    ``message_texts`` of the kind and language, read once by a caller that composes many."""
+    subject, body, what = texts or message_texts(company, kind, language)
     subject = fill(kind, subject, values, what=f"subject of {what}")
     body = fill(kind, body, values, what=f"body of {what}")
     return " ".join(subject.split())[:200], body

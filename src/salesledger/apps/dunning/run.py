@@ -59,7 +59,7 @@ from salesledger.apps.documents.delivery import (
 )
 from salesledger.apps.documents.formatting import Formatter
 from salesledger.apps.documents.labels import labels_for
-from salesledger.apps.documents.selectors import document_language
+from salesledger.apps.documents.selectors import document_language, message_texts
 from salesledger.apps.documents.services import ReminderGroup, reminder_letter_pdf
 from salesledger.apps.invoicing.models import Instalment
 from salesledger.domain.dunning import (
@@ -97,8 +97,20 @@ class RunSummary:
     calls: int = 0
     fees: list[dict[str, Any]] = field(default_factory=list)
     skipped: list[dict[str, Any]] = field(default_factory=list)
-    planned: list[dict[str, Any]] = field(default_factory=list)
     problems: list[dict[str, Any]] = field(default_factory=list)
+    # The customers' plans and codes, from which the preview's rows are built when they are
+    # read (``planned``): a first run lists most open items (two thirds of a million at the
+    # bench's largest size), a row each, which only a display needs.
+    plans: list[CustomerPlan] = field(default_factory=list, repr=False)
+    codes: dict[int, str] = field(default_factory=dict, repr=False)
+    _planned: list[dict[str, Any]] | None = field(default=None, repr=False)
+
+    @property
+    def planned(self) -> list[dict[str, Any]]:
+        """A row per customer to remind: its level, channels, items and plan instalments."""
+        if self._planned is None:
+            self._planned = [_plan_row(p, self.codes[p.customer_id]) for p in self.plans]
+        return self._planned
 
     def as_dict(self) -> dict[str, Any]:
         return {"as_of": self.as_of.isoformat(), "sent": self.send,
@@ -156,10 +168,10 @@ def dunning_run(*, actor: Actor, company: Company, as_of: date, send: bool = Fal
     codes = dict((Customer.objects.filter(company=company, pk__in=ids) if len(ids) < 1000
                   else Customer.objects.filter(company=company)).values_list("pk", "code"))
     summary = RunSummary(as_of, send, customers=len(plans),
-                         skipped=[_skipped(s, codes) for s in skipped],
-                         planned=[_plan_row(p, codes[p.customer_id]) for p in plans])
+                         skipped=[_skipped(s, codes) for s in skipped], plans=plans,
+                         codes=codes)
     if not send:
-        channels = [set(p["channels"]) for p in summary.planned]
+        channels = [set(plan_dues.channels(p)) for p in plans]
         summary.letters = sum("letter" in c or "email" not in c for c in channels)
         summary.calls = sum("call" in c for c in channels)
         return summary
@@ -427,8 +439,30 @@ def _groups(notice: DunningNotice) -> list[ReminderGroup]:
             sorted(groups.items(), reverse=True)] + plan_dues.groups(notice)
 
 
-def _texts(company: Company, notice: DunningNotice, fmt: Formatter
-           ) -> tuple[str, str, str, list[tuple[str, int, str]]]:
+class _Texts:
+    """What every message of a run shares, read once per run: the reminder e-mail's texts of
+    each language (``message_texts``) and a formatter per language and country (its locale
+    loaded once). A notice's own values are filled in per message."""
+
+    def __init__(self, company: Company) -> None:
+        self.company = company
+        self._texts: dict[str, tuple[str, str, str]] = {}
+        self._formats: dict[tuple[str, str], Formatter] = {}
+
+    def texts(self, language: str) -> tuple[str, str, str]:
+        if language not in self._texts:
+            self._texts[language] = message_texts(self.company, "reminder", language)
+        return self._texts[language]
+
+    def formatter(self, customer: Customer) -> Formatter:
+        key = (document_language(customer), customer.country or self.company.country)
+        if key not in self._formats:
+            self._formats[key] = Formatter(*key)
+        return self._formats[key]
+
+
+def _texts(company: Company, notice: DunningNotice, fmt: Formatter,
+           shared: _Texts | None = None) -> tuple[str, str, str, list[tuple[str, int, str]]]:
     """(subject, body, total, charges) of a notice in the customer's language."""
     groups = _groups(notice)
     lines = []
@@ -451,7 +485,8 @@ def _texts(company: Company, notice: DunningNotice, fmt: Formatter
         "number": notice.customer.code, "company": company.name,
         "customer": notice.customer.legal_name or notice.customer.name,
         "as_of": fmt.date(notice.day), "level": groups[0].name if groups else "",
-        "items": "\n".join(lines), "total": total})
+        "items": "\n".join(lines), "total": total},
+        shared.texts(fmt.language) if shared is not None else None)
     return subject, body, total, fee_lines
 
 
@@ -491,16 +526,19 @@ def _send_pending(actor: Actor, company: Company, as_of: date, summary: RunSumma
                                             day=as_of, communication__isnull=True)
                .order_by("pk").values_list("pk", flat=True))
     connection = mail_connection()
+    shared = _Texts(company)
     if not inside:
         with contextlib.suppress(Exception):
             connection.open()  # if it fails, each message tries again and records why not
     pool: list[Any] = []
     try:
         for start in range(0, len(ids), SEND_BATCH):
+            # (the customers' contacts in one query per batch: their language and addresses)
             batch = (DunningNotice.objects.filter(pk__in=ids[start:start + SEND_BATCH])
-                     .select_related("customer", "fee_invoice").order_by("pk"))
+                     .select_related("customer", "fee_invoice")
+                     .prefetch_related("customer__contacts").order_by("pk"))
             _send_batch(actor, company, list(batch), summary, None if inside else connection,
-                        pool)
+                        pool, shared)
     finally:
         connection.close()
         for executor in pool:
@@ -559,7 +597,7 @@ def _render_letters(company: Company, notices: list[DunningNotice], pool: list[A
 
 
 def _send_batch(actor: Actor, company: Company, notices: list[DunningNotice],
-                summary: RunSummary, connection: Any, pool: list[Any]) -> None:
+                summary: RunSummary, connection: Any, pool: list[Any], shared: _Texts) -> None:
     letters = _render_letters(company, notices, pool)
     prepared: list[_Prepared] = []
     for notice in notices:
@@ -569,7 +607,7 @@ def _send_batch(actor: Actor, company: Company, notices: list[DunningNotice],
             summary.letters += 1
         else:
             try:
-                prepared.append(_prepare(company, notice, letters.get(notice.pk)))
+                prepared.append(_prepare(company, notice, letters.get(notice.pk), shared))
             except NoRecipients as exc:
                 _letter(company, notice)
                 summary.letters += 1
@@ -607,15 +645,16 @@ def _send_batch(actor: Actor, company: Company, notices: list[DunningNotice],
         _count(summary, last, last_code)
 
 
-def _prepare(company: Company, notice: DunningNotice, letter: bytes | None = None
-             ) -> _Prepared:
+def _prepare(company: Company, notice: DunningNotice, letter: bytes | None = None,
+             shared: _Texts | None = None) -> _Prepared:
     """Everything that can fail on our side, before anything is recorded: the recipients,
     the text in the customer's language, the letter (``letter``, if rendered already)."""
     customer = notice.customer
     recipients = resolve_recipients(customer, None)
-    language = document_language(customer)
-    fmt = Formatter(language, customer.country or company.country)
-    subject, body, _, _ = _texts(company, notice, fmt)
+    shared = shared or _Texts(company)
+    fmt = shared.formatter(customer)
+    language = fmt.language
+    subject, body, _, _ = _texts(company, notice, fmt, shared)
     pdf, files = None, ()
     if "letter" in notice.channels.split(","):
         pdf = letter if letter is not None else notice_letter(company, notice)

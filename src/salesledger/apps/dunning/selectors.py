@@ -145,8 +145,9 @@ def levelled_items(company: Company, *, as_of: date, by_id: dict[int, Policy],
         f"FROM {cust} c LEFT JOIN {assign} a ON a.customer_id = c.id AND a.company_id = %s "
         f"LEFT JOIN {assign} pa ON pa.customer_id = c.parent_id AND pa.company_id = %s "
         f"WHERE c.company_id = %s AND c.is_active), "
-        f"x AS (SELECT i.id, i.customer_id, i.invoice_id, v.number, i.due_date, i.currency, "
-        f"i.amount - i.settled AS open, v.purpose, p.pid, "
+        f"x AS (SELECT i.id, i.customer_id, i.invoice_id, v.number, "
+        f"CAST(i.due_date AS TEXT) AS due_date, i.currency, i.amount - i.settled AS open, "
+        f"CASE WHEN v.purpose = %s THEN 1 ELSE 0 END AS purpose, p.pid, "
         f"CASE {' '.join(whens)} END AS lvl "
         f"FROM {inst} i JOIN p ON p.cid = i.customer_id JOIN {inv} v ON v.id = i.invoice_id "
         f"WHERE i.company_id = %s AND i.due_date <= %s AND i.settled < i.amount "
@@ -160,15 +161,22 @@ def levelled_items(company: Company, *, as_of: date, by_id: dict[int, Policy],
         + also_sql)
     lead = max((-lv.days for p in by_id.values() for lv in p.levels), default=0)
     with connection.cursor() as cur:
-        cur.execute(sql, [default, company.pk, company.pk, company.pk, *params, company.pk,
+        cur.execute(sql, [default, company.pk, company.pk, company.pk, Purpose.SALE, *params,
+                          company.pk,
                           as_of + timedelta(days=max(lead, 0)), as_of, *cash_params, *also])
         rows = cur.fetchall()
     levels = {pid: {lv.number: lv for lv in p.levels} for pid, p in by_id.items()}
-    sale = Purpose.SALE
-    parse = date.fromisoformat
-    return [Levelled(Item(r[0], r[1], r[2], r[3] or "", r[4] if isinstance(r[4], date)
-                          else parse(r[4]), r[5], r[6], r[7] == sale),
-                     by_id[r[8]], levels[r[8]][r[9]], bool(r[10])) for r in rows]
+    # (the due dates come as text, each parsed once: a run reads few distinct days, and a
+    # million rows through the database driver's own date conversion cost a second)
+    days: dict[str, date] = {}
+    out = []
+    for r in rows:
+        day = days.get(r[4])
+        if day is None:
+            day = days[r[4]] = date.fromisoformat(r[4])
+        out.append(Levelled(Item(r[0], r[1], r[2], r[3] or "", day, r[5], r[6], r[7] == 1),
+                            by_id[r[8]], levels[r[8]][r[9]], r[10] == 1))
+    return out
 
 
 def _cash_customers_sql(company: Company) -> tuple[str, list[Any]]:
