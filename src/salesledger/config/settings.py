@@ -37,6 +37,9 @@ SALESLEDGER_EMAIL_PASSWORD, SALESLEDGER_EMAIL_USE_TLS, SALESLEDGER_EMAIL_USE_SSL
 SALESLEDGER_DEFAULT_FROM_EMAIL  sender address (default ``salesledger@localhost``)
 SALESLEDGER_LOG_LEVEL       root log level (default ``INFO``)
 SALESLEDGER_SQLITE_BUSY_TIMEOUT  seconds a write waits for another's lock on SQLite (default 20)
+SALESLEDGER_DUNNING_PARALLEL_FROM  a dunning run with this many messages to send or more
+                            shares them out between sending processes, one per core
+                            (default 100)
 SALESLEDGER_TESTING         ``true`` forces test-friendly settings (set automatically under pytest)
 """
 
@@ -370,6 +373,10 @@ EMAIL_BACKEND = _env("SALESLEDGER_EMAIL_BACKEND") or (
 EMAIL_FILE_PATH = Path(_env("SALESLEDGER_EMAIL_FILE_PATH") or VAR_DIR / "mail")
 DEFAULT_FROM_EMAIL = _env("SALESLEDGER_DEFAULT_FROM_EMAIL", "salesledger@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# The dunning run sends this many messages or more from sending processes, one per core
+# (apps/dunning/run.py).
+DUNNING_PARALLEL_FROM = _env_int("SALESLEDGER_DUNNING_PARALLEL_FROM", 100)
 
 # --------------------------------------------------------------------------- security
 

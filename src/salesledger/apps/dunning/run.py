@@ -22,10 +22,12 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import ctypes
 import hashlib
 import io
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -36,6 +38,7 @@ from decimal import Decimal
 from functools import partial
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, connections, transaction
 from django.db.models import Max, Sum
 
@@ -507,30 +510,85 @@ def notice_letter_pdf(company: Company, notice: DunningNotice) -> bytes:
 
 
 SEND_BATCH = 200  # notices prepared (texts, letters) before their messages are sent
+# With ``settings.DUNNING_PARALLEL_FROM`` notices to send or more (100 unless set), outside
+# any transaction, on a machine of two cores or more, the notices are shared out between
+# sending processes, one per core (at most SENDERS): each renders its letters and sends its
+# messages over its own connection to the mail server, as one run alone would.
+SENDERS = 4
+
+
+def _senders(pending: int) -> int:
+    """How many processes send ``pending`` notices: one per core, from
+    ``settings.DUNNING_PARALLEL_FROM``."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
+        os.cpu_count() or 1)
+    if pending < settings.DUNNING_PARALLEL_FROM or transaction.get_connection().in_atomic_block:
+        return 1
+    return max(1, min(SENDERS, cores))
 
 
 def _send_pending(actor: Actor, company: Company, as_of: date, summary: RunSummary) -> None:
     """Every pending notice's e-mail in turn over one connection to the mail server, each
     recorded before it is sent and its outcome recorded before the next is sent, in the same
     transaction as the next one's record (the documents app's ``record``, ``deliver`` and
-    ``record_outcome``): at any moment at most one message may be with the server without
-    its outcome recorded, the one a killed run reports as ``outcome_unknown``, as when each
-    message had transactions of its own, for a third of the writes and one connection.
-    Inside a caller's transaction, each message is recorded now and sent after its commit
-    (``record_and_send``): nothing leaves before what it records is committed."""
-    inside = transaction.get_connection().in_atomic_block
+    ``record_outcome``): at any moment at most one message per sending process may be with
+    the server without its outcome recorded, the one a killed run reports as
+    ``outcome_unknown``, as when each message had transactions of its own, for a third of the
+    writes and one connection. Many notices are shared out between processes, one per core
+    (``_senders``), each of them such a sender. Inside a caller's transaction, each message is
+    recorded now and sent after its commit (``record_and_send``): nothing leaves before what
+    it records is committed."""
     unknown = list(DunningNotice.objects.filter(company=company, kind=NoticeKind.REMINDER,
                                                 day=as_of, communication__status="queued")
                    .values_list("customer__code", flat=True))
     ids = list(DunningNotice.objects.filter(company=company, kind=NoticeKind.REMINDER,
                                             day=as_of, communication__isnull=True)
                .order_by("pk").values_list("pk", flat=True))
+    senders = _senders(len(ids))
+    if senders == 1:
+        _send_notices(actor, company, ids, summary, pool=[])
+    else:
+        # Forked, so with Django, the fonts and the texts loaded; each opens its own database
+        # connection. A sender exits when the run is gone (``_exit_with``).
+        connections.close_all()
+        with ProcessPoolExecutor(senders, mp_context=multiprocessing.get_context("fork"),
+                                 initializer=_exit_with, initargs=(os.getpid(),)) as pool:
+            parts = list(pool.map(_sender, [actor] * senders, [company] * senders,
+                                  [ids[k::senders] for k in range(senders)],
+                                  [as_of] * senders))
+        for part in parts:
+            summary.messages_sent += part.messages_sent
+            summary.letters += part.letters
+            summary.calls += part.calls
+            summary.skipped += part.skipped
+            summary.problems += part.problems
+    for code in unknown:
+        summary.skipped.append({"customer": code, "item": "", "reason": "outcome_unknown",
+                                "detail": "the run stopped while the mail server had the "
+                                "message: check its log before sending again"})
+
+
+def _sender(actor: Actor, company: Company, ids: list[int], as_of: date) -> RunSummary:
+    """In a sending process: send the notices ``ids``; what it counted."""
+    part = RunSummary(as_of, True)
+    try:
+        _send_notices(actor, company, ids, part, pool=None)
+    finally:
+        connections.close_all()
+    return part
+
+
+def _send_notices(actor: Actor, company: Company, ids: list[int], summary: RunSummary,
+                  pool: list[Any] | None) -> None:
+    """Send the notices ``ids`` in batches over one connection to the mail server. ``pool``:
+    the list that holds the run's pool of letter processes once made; None in a sending
+    process, which renders its letters itself."""
+    inside = transaction.get_connection().in_atomic_block
     connection = mail_connection()
     shared = _Texts(company)
     if not inside:
         with contextlib.suppress(Exception):
             connection.open()  # if it fails, each message tries again and records why not
-    pool: list[Any] = []
     try:
         for start in range(0, len(ids), SEND_BATCH):
             # (the customers' contacts in one query per batch: their language and addresses)
@@ -541,12 +599,12 @@ def _send_pending(actor: Actor, company: Company, as_of: date, summary: RunSumma
                         pool, shared)
     finally:
         connection.close()
-        for executor in pool:
+        for executor in pool or ():
             executor.shutdown()
-    for code in unknown:
-        summary.skipped.append({"customer": code, "item": "", "reason": "outcome_unknown",
-                                "detail": "the run stopped while the mail server had the "
-                                "message: check its log before sending again"})
+
+
+class _Taken(Exception):
+    """The notice's e-mail was recorded by another sender: not ours to send."""
 
 
 @dataclass
@@ -556,6 +614,7 @@ class _Prepared:
     letter: bytes | None
 
 
+PR_SET_PDEATHSIG = 1  # prctl(2)
 LETTER_WORKERS = 4  # at most, and never more than the machine's cores
 
 
@@ -564,8 +623,16 @@ def _letter_of(company: Company, notice: DunningNotice) -> bytes:
 
 
 def _exit_with(parent: int) -> None:
-    """In a letter process: exit when the run that forked it is gone (a run killed with
-    SIGKILL cannot stop its pool, and the pool's own pipes stay open in the workers)."""
+    """In a letter or sending process: exit when the run that forked it is gone (a run
+    killed with SIGKILL cannot stop its pool, and the pool's own pipes stay open in the
+    workers). On Linux the kernel kills it with its parent (``PR_SET_PDEATHSIG``); elsewhere
+    it looks twice a second. (A sender still finishing a message when its run is killed
+    cannot make a duplicate: a notice is claimed once, ``_record``.)"""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # libc's, where it is
+        if os.getppid() != parent:  # the run was gone before the call
+            os._exit(1)
+
     def watch() -> None:
         while os.getppid() == parent:
             time.sleep(0.5)
@@ -574,7 +641,7 @@ def _exit_with(parent: int) -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
-def _render_letters(company: Company, notices: list[DunningNotice], pool: list[Any]
+def _render_letters(company: Company, notices: list[DunningNotice], pool: list[Any] | None
                     ) -> dict[int, bytes]:
     """The letters of ``notices`` that have one, by notice id. WeasyPrint lays out one page
     on one core (about 11 letters per CPU-second, bench/README.md "PDF rendering"): with many
@@ -584,7 +651,7 @@ def _render_letters(company: Company, notices: list[DunningNotice], pool: list[A
     want = [n for n in notices if "letter" in n.channels.split(",")
             or "email" not in n.channels.split(",")]
     workers = min(LETTER_WORKERS, os.cpu_count() or 1)
-    if (workers < 2 or len(want) < 2 * workers
+    if (pool is None or workers < 2 or len(want) < 2 * workers
             or transaction.get_connection().in_atomic_block):
         return {n.pk: notice_letter(company, n) for n in want}
     if not pool:
@@ -597,7 +664,8 @@ def _render_letters(company: Company, notices: list[DunningNotice], pool: list[A
 
 
 def _send_batch(actor: Actor, company: Company, notices: list[DunningNotice],
-                summary: RunSummary, connection: Any, pool: list[Any], shared: _Texts) -> None:
+                summary: RunSummary, connection: Any, pool: list[Any] | None,
+                shared: _Texts) -> None:
     letters = _render_letters(company, notices, pool)
     prepared: list[_Prepared] = []
     for notice in notices:
@@ -616,9 +684,12 @@ def _send_batch(actor: Actor, company: Company, notices: list[DunningNotice],
         summary.calls += "call" in channels
     if connection is None:  # inside a caller's transaction: sent after its commit
         for p in prepared:
-            with transaction.atomic():
-                recorded = _record(actor, company, p, summary, None)
-                transaction.on_commit(partial(_deliver_later, company, actor, recorded))
+            try:
+                with transaction.atomic():
+                    recorded = _record(actor, company, p, summary, None)
+                    transaction.on_commit(partial(_deliver_later, company, actor, recorded))
+            except _Taken:
+                continue
             comm = Communication.objects.get(pk=recorded.communication_id)
             _count(summary, Outcome(recorded, comm.status, comm.status_detail, {}),
                    p.notice.customer.code)
@@ -633,6 +704,12 @@ def _send_batch(actor: Actor, company: Company, notices: list[DunningNotice],
                     record_outcome(company, actor, last, events)
                 recorded = _record(actor, company, p, summary, events)
                 audit_many(company, actor, events)
+        except _Taken:  # another sender has it: the last outcome alone, and on
+            if last is not None:
+                record_outcome(company, actor, last)
+                _count(summary, last, last_code)
+                last = None
+            continue
         except BaseException:
             if last is not None:  # the outcome is known: keep it, in its own transaction
                 record_outcome(company, actor, last)
@@ -673,13 +750,19 @@ def _record(actor: Actor, company: Company, p: _Prepared, summary: RunSummary,
     if p.letter is not None:
         notice.letter_pdf, notice.letter_sha256 = p.letter, hashlib.sha256(p.letter).hexdigest()
         fields += ["letter_pdf", "letter_sha256"]
-        summary.letters += 1
     comm, recorded = record(actor=actor, company=company, customer=notice.customer,
                             outgoing=p.outgoing, action="dunning.remind",
                             entity="dunning_notice", entity_id=notice.pk, as_of=notice.day,
                             events=events)
     notice.communication = comm
-    notice.save(update_fields=fields)
+    # Claimed only if no other sender has recorded it meanwhile (another run of the day, or
+    # the sending process of a killed run still finishing its message): else nothing of
+    # this transaction stays and the message is not sent.
+    claimed = DunningNotice.objects.filter(pk=notice.pk, communication__isnull=True).update(
+        **{f: getattr(notice, f) for f in fields})
+    if not claimed:
+        raise _Taken(notice.pk)
+    summary.letters += p.letter is not None
     return recorded
 
 
