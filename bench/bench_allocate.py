@@ -55,69 +55,95 @@ def generate(size: str, seed: int) -> dict[str, Any]:
     import django
 
     django.setup()
+    from django.db import connection
+
+    from salesledger.apps.payments.bulk import BulkReceipt
+
+    items, receipts = SIZES[size]
+    customers = max(10, items // 100)
+    rng = random.Random(seed)
+
+    def invoice(rng: random.Random) -> tuple[date, Decimal]:
+        price = Decimal(rng.randrange(3000, 60000)).scaleb(-2)
+        return ISSUED_FROM + timedelta(days=rng.randrange(170)), price
+
+    start = time.perf_counter()
+    company, owner, ids = post_books(
+        rng, customers=customers, items=items, shuffle=True, invoice=invoice,
+        customer_csv=("code,name,country,billing_line1,billing_postal_code,billing_city",
+                      lambda n: f"B{n:06d},Customer {n},FR,{n} rue du Port,75001,Paris"))
+    posted = time.perf_counter()
+    record_receipts(company, owner, [BulkReceipt(
+        customer_id=ids[n % customers], date=RECEIVED_ON, currency="EUR",
+        amount=rng.randrange(5000, 60000), bank_reference=f"TRF{n:08d}")
+        for n in range(receipts)])
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+    done = time.perf_counter()
+    return {"customers": customers, "invoices": items // 3 + items % 3, "items": items,
+            "receipts": receipts, "post_seconds": round(posted - start, 1),
+            "receipt_seconds": round(done - posted, 1)}
+
+
+def post_books(rng: random.Random, *, customers: int, items: int, shuffle: bool,
+               invoice: Callable[[random.Random], tuple[date, Decimal]],
+               customer_csv: tuple[str, Callable[[int], str]]) -> tuple[Any, Any, list[int]]:
+    """The books the benchmarks share, made through the bulk services in a migrated
+    database: the company ``COMPANY`` and its owner, ``customers`` customers imported from a
+    CSV file (its header and a row per customer number), and ``items`` open items among them
+    in turn, invoices of one line due in thirds (the few items that do not make a third are
+    NET30; ``shuffle``: in a seeded order), each with the issue date and price ``invoice``
+    draws. Returns the company, its owner and the customers' ids in order."""
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
-    from django.db import connection
 
     from salesledger.apps.core.services import company_create
     from salesledger.apps.customers.models import Customer, PaymentTerms
     from salesledger.apps.interchange.csvio import import_file
     from salesledger.apps.invoicing.posting.check import BulkDoc
     from salesledger.apps.invoicing.services import documents_post_bulk
-    from salesledger.apps.payments.bulk import BulkReceipt, receipts_record_bulk
     from salesledger.domain.invoicing import LineInput
 
-    items, receipts = SIZES[size]
-    customers = max(10, items // 100)
-    rng = random.Random(seed)
     call_command("migrate", verbosity=0)
     owner = get_user_model().objects.create_user("bench-owner")
     company = company_create(actor=owner, code=COMPANY, name="Benchmark Ltd", owner=owner)
-    start = time.perf_counter()
+    header, row = customer_csv
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "customers.csv"
         with path.open("w", encoding="utf-8") as fh:
-            fh.write("code,name,country,billing_line1,billing_postal_code,billing_city\n")
+            fh.write(header + "\n")
             for n in range(customers):
-                fh.write(f"B{n:06d},Customer {n},FR,{n} rue du Port,75001,Paris\n")
+                fh.write(row(n) + "\n")
         import_file(kind="customers", path=path, company=company, actor=owner)
-    codes = dict(Customer.objects.filter(company=company).values_list("code", "id"))
-    ids = [codes[f"B{n:06d}"] for n in range(customers)]
+    by_row = dict(Customer.objects.filter(company=company).values_list("code", "id"))
+    ids = [by_row[row(n).split(",", 1)[0]] for n in range(customers)]
     thirds = PaymentTerms.objects.get(company=company, code="30-60-90").pk
     net30 = PaymentTerms.objects.get(company=company, code="NET30").pk
-    # Three instalments per invoice; the few items that do not make a third are NET30.
-    docs = [(thirds, 3)] * (items // 3) + [(net30, 1)] * (items % 3)
-    rng.shuffle(docs)
+    docs = [thirds] * (items // 3) + [net30] * (items % 3)
+    if shuffle:
+        rng.shuffle(docs)
     batch: list[BulkDoc] = []
-    for n, (terms, _) in enumerate(docs):
-        price = Decimal(rng.randrange(3000, 60000)).scaleb(-2)
-        batch.append(BulkDoc(
-            customer_id=ids[n % customers], kind="invoice", currency="EUR", terms_id=terms,
-            issue_date=ISSUED_FROM + timedelta(days=rng.randrange(170)),
-            lines=[LineInput("Goods", Decimal(1), price, Decimal(20))]))
+    for n, terms in enumerate(docs):
+        issued, price = invoice(rng)
+        batch.append(BulkDoc(customer_id=ids[n % customers], kind="invoice", currency="EUR",
+                             terms_id=terms, issue_date=issued,
+                             lines=[LineInput("Goods", Decimal(1), price, Decimal(20))]))
         if len(batch) == BATCH:
             documents_post_bulk(actor=owner, company=company, docs=batch)
             batch = []
     if batch:
         documents_post_bulk(actor=owner, company=company, docs=batch)
-    posted = time.perf_counter()
-    rbatch: list[BulkReceipt] = []
-    for n in range(receipts):
-        rbatch.append(BulkReceipt(
-            customer_id=ids[n % customers], date=RECEIVED_ON, currency="EUR",
-            amount=rng.randrange(5000, 60000), bank_reference=f"TRF{n:08d}"))
-        if len(rbatch) == BATCH:
-            receipts_record_bulk(actor=owner, company=company, receipts=rbatch)
-            rbatch = []
-    if rbatch:
-        receipts_record_bulk(actor=owner, company=company, receipts=rbatch)
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
-    done = time.perf_counter()
-    return {"customers": customers, "invoices": len(docs), "items": items,
-            "receipts": receipts, "post_seconds": round(posted - start, 1),
-            "receipt_seconds": round(done - posted, 1)}
+    return company, owner, ids
+
+
+def record_receipts(company: Any, owner: Any, receipts: list[Any]) -> None:
+    """Record ``receipts`` (``BulkReceipt``) through the bulk service, ``BATCH`` a call."""
+    from salesledger.apps.payments.bulk import receipts_record_bulk
+
+    for start in range(0, len(receipts), BATCH):
+        receipts_record_bulk(actor=owner, company=company,
+                             receipts=receipts[start:start + BATCH])
 
 
 # ---------------------------------------------------------------------------- allocation

@@ -7,12 +7,14 @@
     .venv/bin/python bench/bench_dunning.py issue --keep /tmp/dunning-books   # the issue's size
 
 ``issue``: the issue's own size, 100,000 customers with ten open items each (1,000,000), made
-by ``generate_issue`` (seeded; through the bulk services: ``import_file`` for the customers,
-``documents_post_bulk`` for the invoices, each due in thirds, ``receipts_record_bulk`` for an
-unapplied receipt of one customer in twenty, which the run must warn about instead of
-reminding). Nothing is allocated, so every item is open. ``--keep DIR`` keeps the SQLite
-database in DIR (or, on PostgreSQL, a database named ``salesledger_bench_dunning_issue``) and
-reuses it when it is there: the same books before and after a change.
+by ``generate_issue`` (seeded; through the bulk services, with ``bench_allocate.py``'s
+``post_books``: ``import_file`` for the customers, ``documents_post_bulk`` for the invoices,
+each due in thirds; ``receipts_record_bulk`` for an unapplied receipt of one customer in
+twenty, which the run must warn about instead of reminding). Nothing is allocated, so every
+item is open. ``--keep DIR`` keeps the SQLite database in DIR (or, on PostgreSQL, a database
+named ``salesledger_bench_dunning_issue``) and reuses it when it is there: the same books
+before and after a change. On PostgreSQL the server's CPU seconds for the run are read too
+(``/proc/<pg_backend_pid()>/stat``, when the server runs on this machine).
 
 Selection: builds the books of ``bench_allocate.py`` (its seeded generator, in a child process:
 one customer per 100 open items, invoices due in thirds, ten receipts per customer), gives the
@@ -49,7 +51,13 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bench_allocate import ALLOCATE_ON, COMPANY, main_on_generated_books  # noqa: E402
+from bench_allocate import (  # noqa: E402
+    ALLOCATE_ON,
+    COMPANY,
+    main_on_generated_books,
+    post_books,
+    record_receipts,
+)
 from bench_import import bench_database, machine  # noqa: E402
 
 TODAY = date(2025, 12, 31)
@@ -181,62 +189,51 @@ def _send(n: int, letters: bool) -> dict[str, Any]:
 ISSUE = {"customers": 100_000, "items": 1_000_000}
 
 
+def backend_cpu() -> float:
+    """CPU seconds (user and system) of this connection's PostgreSQL backend so far, read
+    from ``/proc`` (the server on this machine); 0.0 on SQLite or elsewhere."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return 0.0
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def generate_issue(customers: int, items: int, seed: int) -> dict[str, Any]:
     """The issue's books: ``customers`` with ``items`` open items between them (ten each at
     the issue's size), invoices due in thirds issued over the half-year before ``TODAY``, so
     that the items fall at every level of the policy and some are not due yet; one customer in
     twenty has an unapplied receipt (possibly paid: warned about, not reminded)."""
     import random
-    import tempfile
 
     import django
 
     django.setup()
-    from django.contrib.auth import get_user_model
-    from django.core.management import call_command
-
-    from salesledger.apps.core.services import company_create
-    from salesledger.apps.customers.models import Customer, PaymentTerms
-    from salesledger.apps.interchange.csvio import import_file
-    from salesledger.apps.invoicing.posting.check import BulkDoc
-    from salesledger.apps.invoicing.services import documents_post_bulk
-    from salesledger.apps.payments.bulk import BulkReceipt, receipts_record_bulk
-    from salesledger.domain.invoicing import LineInput
+    from salesledger.apps.payments.bulk import BulkReceipt
 
     rng = random.Random(seed)
     start = time.perf_counter()
-    call_command("migrate", verbosity=0)
-    owner = get_user_model().objects.create_user("bench-owner")
-    company = company_create(actor=owner, code=COMPANY, name="Benchmark Ltd", owner=owner)
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "customers.csv"
-        with path.open("w", encoding="utf-8") as fh:
-            fh.write("code,name,country,email\n")
-            for n in range(customers):
-                fh.write(f"D{n:06d},Customer {n},FR,d{n}@example.com\n")
-        import_file(kind="customers", path=path, company=company, actor=owner)
-    codes = dict(Customer.objects.filter(company=company).values_list("code", "id"))
-    ids = [codes[f"D{n:06d}"] for n in range(customers)]
-    thirds = PaymentTerms.objects.get(company=company, code="30-60-90").pk
-    net30 = PaymentTerms.objects.get(company=company, code="NET30").pk
-    docs = [(thirds, 3)] * (items // 3) + [(net30, 1)] * (items % 3)
-    batch: list[Any] = []
-    for n, (terms, _) in enumerate(docs):
-        batch.append(BulkDoc(
-            customer_id=ids[n % customers], kind="invoice", currency="EUR", terms_id=terms,
-            issue_date=TODAY - timedelta(days=rng.randrange(1, 180)),
-            lines=[LineInput("Goods", Decimal(1), Decimal(rng.randrange(3000, 60000))
-                             .scaleb(-2), Decimal(20))]))
-        if len(batch) == 20_000:
-            documents_post_bulk(actor=owner, company=company, docs=batch)
-            batch = []
-    if batch:
-        documents_post_bulk(actor=owner, company=company, docs=batch)
-    receipts_record_bulk(actor=owner, company=company, receipts=[
+
+    def invoice(rng: random.Random) -> tuple[date, Decimal]:
+        issued = TODAY - timedelta(days=rng.randrange(1, 180))
+        return issued, Decimal(rng.randrange(3000, 60000)).scaleb(-2)
+
+    company, owner, ids = post_books(
+        rng, customers=customers, items=items, shuffle=False, invoice=invoice,
+        customer_csv=("code,name,country,email",
+                      lambda n: f"D{n:06d},Customer {n},FR,d{n}@example.com"))
+    record_receipts(company, owner, [
         BulkReceipt(customer_id=cid, date=TODAY - timedelta(days=5), currency="EUR",
                     amount=rng.randrange(5000, 60000), bank_reference=f"TRF{n:08d}")
         for n, cid in enumerate(ids[::20])])
-    return {"customers": customers, "items": items, "invoices": len(docs),
+    return {"customers": customers, "items": items, "invoices": items // 3 + items % 3,
             "generate_seconds": round(time.perf_counter() - start, 1)}
 
 
@@ -302,12 +299,17 @@ def issue(args: argparse.Namespace) -> dict[str, Any]:
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("ANALYZE")
-        times, cpu, summary = [], [], None
+        times, cpu, server, summary = [], [], [], None
         for _ in range(args.repeat):
             start, start_cpu = time.perf_counter(), time.process_time()
+            start_server = backend_cpu()
             summary = dunning_run(actor=owner, company=company, as_of=TODAY, send=False)
             times.append(time.perf_counter() - start)
             cpu.append(time.process_time() - start_cpu)
+            server.append(backend_cpu() - start_server)
+            rows_start = time.process_time()
+            summary.as_dict()  # the preview's rows, built when shown
+            rows_cpu = time.process_time() - rows_start
         assert summary is not None
         reasons: dict[str, int] = {}
         for s in summary.skipped:
@@ -320,6 +322,12 @@ def issue(args: argparse.Namespace) -> dict[str, Any]:
                             "median": round(statistics.median(times), 3)},
                 "cpu_seconds": {"best": round(min(cpu), 3),
                                 "median": round(statistics.median(cpu), 3)},
+                # the database server's process for this connection (PostgreSQL; 0 on
+                # SQLite, which runs in this process and is counted above)
+                "server_cpu_seconds": {"best": round(min(server), 3),
+                                       "median": round(statistics.median(server), 3)},
+                # building the preview's rows, a row per item listed (the display's cost)
+                "preview_rows_cpu_seconds": round(rows_cpu, 3),
                 "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
                 "machine": machine(), "load_average": list(os.getloadavg())}
 
