@@ -160,11 +160,16 @@ def plan_progress(lines: Sequence[PlanLine], payments: Sequence[tuple[date, int]
 
 
 # ---------------------------------------------------------------- the worklist
-def expected_value(overdue: int, default_probability: Decimal, days_overdue: int) -> Decimal:
-    """What acting on a customer today is worth: the overdue amount (minor units of the base
-    currency) times the likelihood of losing it, weighted by how long it has been overdue (a
-    debt grows harder to collect with age: one more unit of weight for every 30 days)."""
+def value_at_stake(overdue: int, days_overdue: int) -> Decimal:
+    """The overdue amount (minor units of the base currency) weighted by how long it has been
+    overdue (a debt grows harder to collect with age: one more unit of weight for every 30
+    days): what ranks the worklist, before the likelihood of loss is read."""
     if overdue <= 0 or days_overdue <= 0:
         return Decimal(0)
-    age = Decimal(1) + Decimal(days_overdue) / Decimal(30)
-    return Decimal(overdue) * default_probability * age
+    return Decimal(overdue) * (Decimal(1) + Decimal(days_overdue) / Decimal(30))
+
+
+def expected_value(overdue: int, default_probability: Decimal, days_overdue: int) -> Decimal:
+    """What acting on a customer today is worth: the value at stake (``value_at_stake``)
+    times the likelihood of losing it."""
+    return value_at_stake(overdue, days_overdue) * default_probability

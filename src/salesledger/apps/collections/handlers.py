@@ -6,7 +6,7 @@ from salesledger.apps.core import events
 from salesledger.apps.core.models import Company
 
 from .personal_data import casework_erase, open_disputes_need_the_customer
-from .services import disputes_from_deductions
+from .services import call_tasks_record_paid, disputes_from_deductions
 
 
 def open_disputes_for_deductions(event: events.DeductionsDisputed) -> None:
@@ -16,7 +16,20 @@ def open_disputes_for_deductions(event: events.DeductionsDisputed) -> None:
                              actor=event.actor, adjustment_ids=event.adjustment_ids)
 
 
+def close_paid_call_tasks(event: events.AllocationsMade) -> None:
+    """Receipts or credit notes were allocated (by any path): the call tasks of the customers
+    they paid, if nothing they were about is open any more, close as paid, in the
+    allocation's transaction (docs/design/collections.md, "Call tasks")."""
+    if not event.allocations:
+        return
+    # The open tasks are few whatever the size of the run (one query over the index of open
+    # tasks): each is judged from the ledger, not from the allocations of this event.
+    call_tasks_record_paid(actor=event.actor, company=Company.objects.get(pk=event.company_id),
+                           as_of=max(a.day for a in event.allocations))
+
+
 def register() -> None:
+    events.subscribe(events.AllocationsMade, close_paid_call_tasks)
     events.subscribe(events.DeductionsDisputed, open_disputes_for_deductions)
     events.veto(events.CustomerAnonymising, open_disputes_need_the_customer)
     events.subscribe(events.CustomerDataErased, casework_erase)

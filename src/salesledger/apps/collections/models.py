@@ -221,8 +221,11 @@ class Assignment(models.Model):
 class CallTask(models.Model):
     """A call for a collector to make (a dunning level whose channel is a call): on the
     worklist, its day the customer's next action, until a call to the customer is logged
-    (``customer call``), which closes it. One open task per customer: a second level that
-    asks for a call while one waits adds nothing."""
+    (``customer call``), which closes it (``outcome`` ``called``), or until what it was about
+    is paid (``paid``): every item of the customer due by its day settled, by receipts,
+    credit notes or write-offs (``selectors.call_tasks_paid``, derived; recorded when
+    observed). One open task per customer: a second level that asks for a call while one
+    waits adds nothing."""
 
     company = models.ForeignKey("core.Company", on_delete=models.PROTECT)
     customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT,
@@ -234,6 +237,9 @@ class CallTask(models.Model):
     done_on = models.DateField(null=True, blank=True)
     call = models.ForeignKey("customers.Communication", null=True, blank=True,
                              on_delete=models.PROTECT, related_name="+")
+    # How it closed: "called" (a call logged), "paid" (what it was about was settled); blank
+    # while open, and for the tasks closed before outcomes were recorded (all by a call).
+    outcome = models.CharField(max_length=8, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

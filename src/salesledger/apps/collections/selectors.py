@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from django.db.models import F, Min, Q, QuerySet, Sum
+from django.db.models import Exists, F, Min, OuterRef, Q, QuerySet, Subquery, Sum
 
 from salesledger.apps.core.models import Company
 from salesledger.apps.credit.selectors import risk_scores
@@ -32,6 +32,7 @@ from salesledger.domain.collections import (
     PlanProgress,
     PromiseState,
     expected_value,
+    value_at_stake,
     plan_progress,
     promise_state,
 )
@@ -50,7 +51,7 @@ from .models import (
     Reply,
 )
 
-__all__ = ["DunningPause", "PlanInstalmentDue", "PlanMissed", "PlanView", "PromiseView",
+__all__ = ["DunningPause", "call_tasks_paid", "PlanInstalmentDue", "PlanMissed", "PlanView", "PromiseView",
            "TimelineEntry", "WorklistRow", "customer_timeline", "dispute_get", "disputes_list",
            "dunning_pauses", "plan_get", "plan_instalments_due", "plans_broken", "plans_list",
            "plans_view", "promises_list", "promises_view", "replies_awaiting", "worklist"]
@@ -326,6 +327,31 @@ def plans_broken(company_id: int, as_of: date) -> list[PlanMissed]:
     return out
 
 
+# ---------------------------------------------------------------- call tasks
+def call_tasks_paid(company: Company, *, as_of: date,
+                    customer_ids: Iterable[int] | None = None) -> dict[int, date]:
+    """The open call tasks whose customer has paid what they were about, each with the day
+    it was paid: a task is about the items of its customer due by its day (those a dunning
+    level had reached when it asked for the call); when none of them is open any more
+    (settled by receipts, credit notes or write-offs, whatever the path), there is nobody to
+    call. The day is that of the last allocation to them up to ``as_of`` (a task is not
+    paid on a day before its own). One query."""
+    items = Instalment.objects.filter(company=company, customer_id=OuterRef("customer_id"),
+                                      due_date__lte=OuterRef("due_on"))
+    last = (Allocation.objects.filter(company=company, customer_id=OuterRef("customer_id"),
+                                      instalment__due_date__lte=OuterRef("due_on"),
+                                      date__lte=as_of)
+            .order_by("-date").values("date")[:1])
+    qs = (CallTask.objects.filter(company=company, done_on__isnull=True, due_on__lte=as_of)
+          .filter(Exists(items.filter(settled__gte=F("amount"))))
+          .exclude(Exists(items.filter(settled__lt=F("amount"))))
+          .annotate(paid_on=Subquery(last)))
+    if customer_ids is not None:
+        qs = qs.filter(customer_id__in=sorted(set(customer_ids)))
+    return {pk: max(paid, due) for pk, due, paid in qs.values_list("pk", "due_on", "paid_on")
+            if paid is not None}
+
+
 # ---------------------------------------------------------------- the timeline
 @dataclass(frozen=True)
 class TimelineEntry:
@@ -416,6 +442,17 @@ def customer_timeline(company: Company, code: str, *, as_of: date,
             out.append(TimelineEntry(pv.progress.broken_on, None, "plan_broken",
                                      f"payment plan {plan.pk} broken: an instalment was missed",
                                      "broken", "", plan.pk))
+    if inv is None:  # a call task is about the customer's account, not one invoice
+        tasks = CallTask.objects.filter(company=company, customer=customer, due_on__lte=as_of)
+        paid = call_tasks_paid(company, as_of=as_of, customer_ids=[customer.pk])
+        for t in tasks.order_by("pk"):
+            out.append(TimelineEntry(t.due_on, _on(t.due_on, t.created_at, zone), "call_task",
+                                     f"call to make: {t.reason}", t.outcome or "open", "",
+                                     t.pk))
+            done = t.done_on if t.outcome == "paid" else paid.get(t.pk)
+            if done is not None and done <= as_of:
+                out.append(TimelineEntry(done, None, "call_task_paid",
+                                         "call no longer needed: paid", "paid", "", t.pk))
     # In a day: what was recorded, in the order it was; then what follows from it.
     return sorted(out, key=lambda e: (e.day, e.at is None,
                                       e.at or datetime.min.replace(tzinfo=zone), e.ref))
@@ -439,57 +476,66 @@ class WorklistRow:
     held: int = 0  # of ``overdue``, what open disputes and payment plans hold back (base)
 
 
-def worklist(company: Company, *, as_of: date, collector: str = "") -> list[WorklistRow]:
-    """Who to chase on ``as_of``: every customer with something overdue, ranked by the
-    expected value of acting (``domain.collections.expected_value``: overdue amount x the
-    default probability of credit's risk score x age), those whose next action is due first.
-    The next action is the day of a call a dunning level asked for and nobody has logged yet,
-    else the collector's own date, else the day a promise or reply pause ends, else today.
-    Set-based: the aged receivables, the risk scores and a few queries."""
+def worklist(company: Company, *, as_of: date, collector: str = "", offset: int = 0,
+             limit: int | None = None) -> list[WorklistRow]:
+    """Who to chase on ``as_of``: every customer with something overdue, those whose next
+    action is due first, then by the value at stake (``domain.collections.value_at_stake``:
+    the overdue amount not held back by a dispute or a plan, weighted by its age), each with
+    the expected value of acting (that, times the default probability of credit's risk
+    score). The next action is the day of a call a dunning level asked for and nobody has
+    logged yet, else the collector's own date, else the day a promise or reply pause ends,
+    else today.
+
+    Ranked first, scored after: the rank needs only what the database sums (the aged
+    receivables, the oldest overdue day, the casework), so the rows from ``offset`` (at most
+    ``limit``) are cut before credit's risk is read, for those customers alone; a page of
+    the worklist costs the same number of queries whatever the number of customers
+    (docs/design/collections.md, "The worklist")."""
     report = aging_report(company, as_of=as_of)
     overdue = {c.code: report.overdue_of(c.base) for c in report.customers}
     late = {code: (cid, name, day) for cid, code, name, day in (
         Instalment.objects.filter(company=company, settled__lt=F("amount"), due_date__lt=as_of)
         .values_list("customer_id", "customer__code", "customer__name")
         .annotate(d=Min("due_date")).order_by())}
-    risks = risk_scores(company, as_of)
-    assigned = {a.customer_id: a for a in Assignment.objects.filter(company=company)
-                .select_related("collector")}
+    assigned = dict(Assignment.objects.filter(company=company)
+                    .values_list("customer_id", "collector__username"))
+    actions = dict(Assignment.objects.filter(company=company, next_action_on__isnull=False)
+                   .values_list("customer_id", "next_action_on"))
     calls = dict(CallTask.objects.filter(company=company, done_on__isnull=True,
                                          due_on__lte=as_of)
+                 .exclude(pk__in=call_tasks_paid(company, as_of=as_of))
                  .values_list("customer_id", "due_on"))
     pauses: dict[int, list[DunningPause]] = defaultdict(list)
     for p in dunning_pauses(company.pk, as_of):
         pauses[p.customer_id].append(p)
     held = _held_back(company, as_of, pauses)
-    rows = []
+    ranked = []
     for code, amount in overdue.items():
         if amount <= 0 or code not in late:
             continue
         cid, name, oldest = late[code]
-        kept = min(held.get(cid, 0), amount)
-        a = assigned.get(cid)
-        who = a.collector.get_username() if a else ""
+        who = assigned.get(cid, "")
         if collector and who != collector:
             continue
-        risk = risks.get(cid)
-        probability = risk.default_probability if risk else 0.0
+        kept = min(held.get(cid, 0), amount)
         days = (as_of - oldest).days
         resume = [p.until for p in pauses[cid] if p.until is not None]
-        if cid in calls:
-            next_action = calls[cid]
-        elif a is not None and a.next_action_on is not None:
-            next_action = a.next_action_on
-        elif resume:
-            next_action = max(resume)
-        else:
-            next_action = as_of
+        next_action = (calls.get(cid) or actions.get(cid) or (max(resume) if resume else as_of))
+        ranked.append((next_action > as_of, -value_at_stake(amount - kept, days), code,
+                       cid, name, who, amount, kept, days, next_action))
+    ranked.sort()
+    cut = ranked[offset:] if limit is None else ranked[offset:offset + limit]
+    risks = risk_scores(company, as_of, [r[3] for r in cut]) if cut else {}
+    rows = []
+    for _, _, code, cid, name, who, amount, kept, days, next_action in cut:
+        risk = risks.get(cid)
+        probability = risk.default_probability if risk else 0.0
         rows.append(WorklistRow(
             cid, code, name, who, amount, days, risk.risk_class if risk else "",
             probability, expected_value(amount - kept, Decimal(str(probability)), days),
             next_action, tuple(sorted({p.reason for p in pauses[cid]})), calls.get(cid),
             kept))
-    return sorted(rows, key=lambda r: (r.next_action > as_of, -r.value, r.code))
+    return rows
 
 
 def _held_back(company: Company, as_of: date, pauses: dict[int, list[DunningPause]]

@@ -63,7 +63,14 @@ from .models import (
     Promise,
     Reply,
 )
-from .selectors import PlanView, PromiseView, dispute_get, plans_view, promises_view
+from .selectors import (
+    PlanView,
+    PromiseView,
+    call_tasks_paid,
+    dispute_get,
+    plans_view,
+    promises_view,
+)
 
 
 def _minor(amount: Decimal, currency: str, what: str) -> int:
@@ -497,9 +504,11 @@ def customer_call_log(*, actor: Actor, company: Company, customer: str, day: dat
             company=company, customer=cust, at=_at(company, day), channel=Channel.PHONE,
             direction="out", subject=f"Call: {result.value.replace('_', ' ')}",
             body=notes.strip(), status=result.value, invoice=inv, created_by=actor_row(actor))
-        # The call a dunning level asked for is made: it leaves the worklist.
+        # A call asked for and since paid closed as paid; the one still open is made: it
+        # leaves the worklist.
+        call_tasks_record_paid(actor=actor, company=company, as_of=day, customer_ids=[cust.pk])
         closed = (CallTask.objects.filter(company=company, customer=cust, done_on__isnull=True)
-                  .update(done_on=day, call=comm))
+                  .update(done_on=day, call=comm, outcome="called"))
         audit(company, actor, "call.log", "communication", comm.pk, customer=cust.code,
               outcome=result.value, invoice=invoice or None, day=day.isoformat(),
               call_tasks_closed=closed)
@@ -513,6 +522,8 @@ def call_tasks_open(*, actor: Actor, company: Company, customer_ids: Sequence[in
     call still to make gets no second one."""
     require_role(company, actor, Role.CLERK)
     with transaction.atomic():
+        call_tasks_record_paid(actor=actor, company=company, as_of=day,
+                               customer_ids=customer_ids)
         waiting = set(CallTask.objects.filter(company=company, customer_id__in=customer_ids,
                                               done_on__isnull=True)
                       .values_list("customer_id", flat=True))
@@ -527,6 +538,28 @@ def call_tasks_open(*, actor: Actor, company: Company, customer_ids: Sequence[in
                                               {"day": day.isoformat(), "reason": t.reason})
                                     for t in rows])
     return rows
+
+
+def call_tasks_record_paid(*, actor: Actor, company: Company, as_of: date,
+                           customer_ids: Sequence[int] | None = None) -> list[int]:
+    """Close, as ``paid``, the open call tasks whose customer has paid what they were about
+    by ``as_of`` (``selectors.call_tasks_paid``: derived, so a write-off closes a task as a
+    receipt does), dated the day it was paid; returns their ids. Called when allocations are
+    made (handlers.py), before a call task is opened and before a call is logged. No role is
+    needed: it records what the ledger already says, for whoever wrote the payment."""
+    paid = call_tasks_paid(company, as_of=as_of, customer_ids=customer_ids)
+    if not paid:
+        return []
+    with transaction.atomic():
+        rows = list(CallTask.objects.select_for_update().filter(
+            company=company, pk__in=sorted(paid), done_on__isnull=True).order_by("pk"))
+        for task in rows:
+            task.done_on, task.outcome = paid[task.pk], "paid"
+        CallTask.objects.bulk_update(rows, ["done_on", "outcome"])
+        audit_many(company, actor, [EventSpec("call_task.paid", "customer", str(t.customer_id),
+                                              {"task": t.pk, "day": t.done_on.isoformat(),
+                                               "reason": t.reason}) for t in rows])
+    return [t.pk for t in rows]
 
 
 def reply_handle(*, actor: Actor, company: Company, communication_id: int, day: date) -> Reply:
@@ -579,7 +612,7 @@ def worklist_assign(*, actor: Actor, company: Company, customers: Sequence[str],
     return rows
 
 
-__all__ = ["Attachment", "DisputeSpec", "call_tasks_open", "customer_call_log", "customer_note_add",
+__all__ = ["Attachment", "DisputeSpec", "call_tasks_open", "call_tasks_record_paid", "customer_call_log", "customer_note_add",
            "dispute_open", "dispute_reject", "dispute_resolve", "disputes_from_deductions",
            "disputes_open", "plan_create", "plans_observe", "promise_add", "promises_observe",
            "reply_handle", "worklist_assign"]
