@@ -142,12 +142,11 @@ def worklist_page(request: HttpRequest, code: str) -> HttpResponse:
             status = 400
     collector = request.GET.get("collector", "").strip()[:150]
     page_no = page_param(request)
-    rows = worklist(ws.company, as_of=ws.as_of, collector=collector)
-    start = (page_no - 1) * PAGE_SIZE
+    # Ranked, then cut: credit's risk is read for this page's customers alone.
+    rows = worklist(ws.company, as_of=ws.as_of, collector=collector,
+                    offset=(page_no - 1) * PAGE_SIZE, limit=PAGE_SIZE + 1)
     response = page(request, ws, "web/collections/worklist.html", form=form,
-                    collector=collector, collectors=collectors,
-                    rows=rows[start:start + PAGE_SIZE], page=page_no,
-                    has_next=len(rows) > start + PAGE_SIZE, has_previous=page_no > 1,
+                    collector=collector, collectors=collectors, **paged(rows, page_no),
                     base=ws.company.base_currency)
     response.status_code = status
     return response
@@ -425,13 +424,13 @@ def _casework_list(request: HttpRequest, code: str, read: Any, states: tuple[str
     state = choice_param(request, "state", states)
     customer = request.GET.get("customer", "").strip()[:40]
     page_no = page_param(request)
-    try:
-        rows = read(ws.company, as_of=ws.as_of, customer=customer, state=state)
+    try:  # the selector pages: it reads the rows of this page (and one more), no others
+        rows = read(ws.company, as_of=ws.as_of, customer=customer, state=state,
+                    offset=(page_no - 1) * PAGE_SIZE, limit=PAGE_SIZE + 1)
         error = None
     except LedgerError as exc:
         rows, error = [], exc
-    start = (page_no - 1) * PAGE_SIZE
-    return page(request, ws, template, **paged(rows[start:start + PAGE_SIZE + 1], page_no),
+    return page(request, ws, template, **paged(rows, page_no),
                 state=state, states=states, customer=customer, error=error,
                 may_collect=may_collect(ws))
 

@@ -117,14 +117,50 @@ def promises_view(rows: Iterable[Promise], as_of: date) -> list[PromiseView]:
             for p in promises]
 
 
-def promises_list(company: Company, *, as_of: date, customer: str = "",
-                  state: str = "") -> list[PromiseView]:
+def promises_list(company: Company, *, as_of: date, customer: str = "", state: str = "",
+                  offset: int = 0, limit: int | None = None) -> list[PromiseView]:
+    """The promises made by ``as_of`` in promised-date order, with their state, from
+    ``offset`` (at most ``limit``): only the rows of the page are judged (``_page``)."""
     qs = (Promise.objects.filter(company=company, made_on__lte=as_of)
           .select_related("customer", "invoice", "created_by").order_by("promised_date", "pk"))
     if customer:
         qs = qs.filter(customer=customer_get(company, customer))
-    views = promises_view(qs, as_of)
-    return [v for v in views if not state or v.state.value == state]
+    # A promise not kept is live to its day, broken after it: the database narrows the state
+    # by the day; whether it was kept is judged from the allocations.
+    if state == PromiseState.LIVE.value:
+        qs = qs.filter(promised_date__gte=as_of)
+    elif state == PromiseState.BROKEN.value:
+        qs = qs.filter(promised_date__lt=as_of)
+    return _page(qs, lambda rows: promises_view(rows, as_of),
+                 (lambda v: v.state.value == state) if state else None, offset, limit)
+
+
+# Rows judged at a time when a state filter leaves some out (a page reads a few chunks).
+PAGE_CHUNK = 200
+
+
+def _page(qs: QuerySet[Any], view: Any, keep: Any, offset: int,
+          limit: int | None) -> list[Any]:
+    """The views of ``qs`` from ``offset`` (at most ``limit``) that ``keep`` keeps (all with
+    no ``keep``): without a filter, the page is cut in the database and only its rows are
+    judged; with one, rows are judged ``PAGE_CHUNK`` at a time until the page is full."""
+    if keep is None:
+        return view(list(qs[offset:] if limit is None else qs[offset:offset + limit]))
+    out: list[Any] = []
+    start, skip = 0, offset
+    while limit is None or len(out) < limit:
+        rows = list(qs[start:start + PAGE_CHUNK])
+        for v in view(rows):
+            if not keep(v):
+                continue
+            if skip:
+                skip -= 1
+            elif limit is None or len(out) < limit:
+                out.append(v)
+        if len(rows) < PAGE_CHUNK:
+            break
+        start += PAGE_CHUNK
+    return out
 
 
 # ---------------------------------------------------------------- plans
@@ -190,13 +226,16 @@ def plans_view(plans: Iterable[PaymentPlan], as_of: date, *,
             for p in rows]
 
 
-def plans_list(company: Company, *, as_of: date, customer: str = "",
-               state: str = "") -> list[PlanView]:
+def plans_list(company: Company, *, as_of: date, customer: str = "", state: str = "",
+               offset: int = 0, limit: int | None = None) -> list[PlanView]:
+    """The plans made by ``as_of``, oldest first, with where each stands, from ``offset`` (at
+    most ``limit``): only the rows of the page are judged (``_page``)."""
     qs = (PaymentPlan.objects.filter(company=company, created_on__lte=as_of)
           .select_related("customer").order_by("pk"))
     if customer:
         qs = qs.filter(customer=customer_get(company, customer))
-    return [v for v in plans_view(qs, as_of) if not state or v.state == state]
+    return _page(qs, lambda rows: plans_view(rows, as_of),
+                 (lambda v: v.state == state) if state else None, offset, limit)
 
 
 def plan_get(company: Company, plan_id: int, *, as_of: date) -> PlanView:
@@ -497,10 +536,12 @@ def worklist(company: Company, *, as_of: date, collector: str = "", offset: int 
         Instalment.objects.filter(company=company, settled__lt=F("amount"), due_date__lt=as_of)
         .values_list("customer_id", "customer__code", "customer__name")
         .annotate(d=Min("due_date")).order_by())}
-    assigned = dict(Assignment.objects.filter(company=company)
-                    .values_list("customer_id", "collector__username"))
-    actions = dict(Assignment.objects.filter(company=company, next_action_on__isnull=False)
-                   .values_list("customer_id", "next_action_on"))
+    assigned, actions = {}, {}
+    for cid, who, day in Assignment.objects.filter(company=company).values_list(
+            "customer_id", "collector__username", "next_action_on"):
+        assigned[cid] = who
+        if day is not None:
+            actions[cid] = day
     calls = dict(CallTask.objects.filter(company=company, done_on__isnull=True,
                                          due_on__lte=as_of)
                  .exclude(pk__in=call_tasks_paid(company, as_of=as_of))

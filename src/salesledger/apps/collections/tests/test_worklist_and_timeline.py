@@ -25,7 +25,7 @@ from salesledger.apps.collections.services import (
 )
 from salesledger.apps.core.services import membership_set
 from salesledger.apps.credit.selectors import risk_scores
-from salesledger.domain.collections import expected_value
+from salesledger.domain.collections import expected_value, value_at_stake
 from salesledger.domain.errors import ValidationFailed
 
 DAY = date(2025, 3, 10)
@@ -39,7 +39,7 @@ def test_the_expected_value_weighs_amount_probability_and_age() -> None:
 
 
 @pytest.mark.django_db
-def test_the_worklist_ranks_by_expected_value_and_puts_later_actions_last(
+def test_the_worklist_ranks_by_value_at_stake_and_puts_later_actions_last(
         company: Any, owner: Any, make_customer: Callable[..., Any],
         post_invoice: Callable[..., Any], django_user_model: Any,
         django_assert_max_num_queries: Any) -> None:
@@ -56,8 +56,15 @@ def test_the_worklist_ranks_by_expected_value_and_puts_later_actions_last(
     with django_assert_max_num_queries(30):
         rows = worklist(company, as_of=as_of)
     risks = risk_scores(company, as_of)
+    # BIG: 900.00 x (1 + 30/30) = 1800 before OLD: 300.00 x (1 + 120/30) = 1500, whatever
+    # their likelihood of loss (read after the page is cut).
+    assert [r.code for r in rows if r.next_action <= as_of] == ["BIG", "OLD", "SMALL"]
     assert [r.code for r in rows if r.next_action <= as_of] == sorted(
-        ["BIG", "OLD", "SMALL"], key=lambda c: -next(r.value for r in rows if r.code == c))
+        ["BIG", "OLD", "SMALL"], key=lambda c: -next(value_at_stake(r.overdue, r.days_overdue)
+                                                      for r in rows if r.code == c))
+    # A page is the ranking cut: the same rows, each scored alike.
+    assert worklist(company, as_of=as_of, offset=1, limit=2) == rows[1:3]
+    assert worklist(company, as_of=as_of, offset=4, limit=2) == []
     for r in rows:
         p = Decimal(str(risks[r.customer_id].default_probability))
         assert r.held == 0 and r.value == expected_value(r.overdue, p, r.days_overdue)
@@ -157,3 +164,30 @@ def test_the_timeline_takes_the_same_queries_however_long_it_is(
         dispute_open(actor=owner, company=company, day=day,
                      spec=DisputeSpec(invoice=a.number, reason="other", amount=Decimal("1.00")))
     assert count() == few
+
+
+@pytest.mark.django_db
+def test_a_page_of_the_worklist_costs_the_same_queries_however_many_customers(
+        company: Any, make_customer: Callable[..., Any], post_invoice: Callable[..., Any]
+        ) -> None:
+    as_of = DAY + timedelta(days=60)
+
+    def page_queries(offset: int) -> tuple[int, list[Any]]:
+        with CaptureQueriesContext(connection) as q:
+            rows = worklist(company, as_of=as_of, offset=offset, limit=5)
+        return len(q), rows
+
+    for i in range(3):
+        make_customer(f"A{i:02d}")
+        post_invoice(f"A{i:02d}", lines=[("Goods", 1, f"{100 + i}.00", "0")], issue_date=DAY)
+    few, _ = page_queries(0)
+    for i in range(3, 40):
+        make_customer(f"A{i:02d}")
+        post_invoice(f"A{i:02d}", lines=[("Goods", 1, f"{100 + i}.00", "0")], issue_date=DAY)
+    many, first = page_queries(0)
+    again, second = page_queries(5)
+    assert few == many == again
+    # the pages are the ranking cut in order: the largest amounts at stake first
+    whole = worklist(company, as_of=as_of)
+    assert len(whole) == 40 and first + second == whole[:10]
+    assert [r.code for r in first] == ["A39", "A38", "A37", "A36", "A35"]
