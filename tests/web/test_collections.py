@@ -25,7 +25,7 @@ from salesledger.apps.collections.services import (
 from salesledger.apps.core.models import AuditEvent
 from salesledger.apps.core.services import membership_set
 from salesledger.apps.dunning.run import dunning_run
-from salesledger.apps.dunning.selectors import dunning_run_state
+from salesledger.apps.dunning.selectors import dunning_run_state, policy_show
 from salesledger.apps.dunning.services import (
     RateRow,
     interest_rule_set,
@@ -46,6 +46,14 @@ pytestmark = pytest.mark.usefixtures("no_pdf_freezing")
 DAY = date.fromisoformat(AS_OF)
 LEVELS = [Level(0, 5, "First reminder", ("letter",)),
           Level(0, 30, "Final notice", ("letter", "call"), fee_fixed=1500)]
+
+
+# The edit form of STD as the page fills it (LEVELS), with nothing changed.
+POLICY_FORM = {"code": "STD", "name": "Standard", "min_amount": "",
+               "level-0-number": "1", "level-0-days": "5", "level-0-name": "First reminder",
+               "level-0-letter": "on",
+               "level-1-number": "2", "level-1-days": "30", "level-1-name": "Final notice",
+               "level-1-letter": "on", "level-1-call": "on", "level-1-fee": "15.00"}
 
 
 @pytest.fixture
@@ -96,6 +104,8 @@ def collection_urls(b: dict[str, Any]) -> tuple[list[str], dict[str, dict[str, s
                                "first_due": "2025-07-01", "every_days": "30",
                                "grace_days": "0"},
         "/c/acme/dunning/policies/STD/": {"customer": "C002"},
+        "/c/acme/dunning/policies/STD/edit/": {**POLICY_FORM, "name": "Changed"},
+        "/c/acme/dunning/new-policy/": {**POLICY_FORM, "code": "NEW"},
         "/c/acme/dunning/send/": {"day": AS_OF},
     }
     return gets, posts
@@ -127,8 +137,8 @@ def test_every_collections_address_is_404_to_a_stranger_even_when_posted_to(
     # and acme's objects under the stranger's own company are not found either
     for url in [f"/c/globex/disputes/{casework['dispute']}/",
                 f"/c/globex/plans/{casework['plan']}/", "/c/globex/customers/C001/timeline/",
-                "/c/globex/dunning/policies/STD/",
-                "/c/acme/dunning/letters/999999"]:
+                "/c/globex/dunning/policies/STD/", "/c/globex/dunning/policies/STD/edit/",
+                "/c/acme/dunning/policies/NOPE/edit/", "/c/acme/dunning/letters/999999"]:
         assert as_user(casework["stranger"] if "globex" in url else casework["owner"]
                        ).get(url).status_code == 404, url
 
@@ -165,11 +175,16 @@ def test_a_clerk_may_not_record_promises_or_plans_nor_assign(
     clerk = as_user(casework["clerk"])
     _, posts = collection_urls(casework)
     for url in ["/c/acme/promises/new/", "/c/acme/plans/new/", "/c/acme/collections/",
-                "/c/acme/dunning/policies/STD/"]:
+                "/c/acme/dunning/policies/STD/", "/c/acme/dunning/policies/STD/edit/",
+                "/c/acme/dunning/new-policy/"]:
         response = clerk.post(url, posts[url])
         assert response.status_code == 403, url  # the service refused the role
         assert "permission_denied" in _text(response), url
     assert "Record a promise to pay</a>" not in _text(clerk.get("/c/acme/promises/"))
+    # the policy forms are a manager's: not even shown to a clerk
+    for url in ["/c/acme/dunning/policies/STD/edit/", "/c/acme/dunning/new-policy/"]:
+        assert clerk.get(url).status_code == 403, url
+    assert "Edit the policy" not in _text(clerk.get("/c/acme/dunning/policies/STD/"))
 
 
 # ---------------------------------------------------------------- the worklist
@@ -332,6 +347,87 @@ def test_policies_are_shown_and_a_manager_assigns_one(
     bad = owner.post("/c/acme/dunning/policies/STD/", {"customer": "NOPE"})
     assert bad.status_code == 409 and 'id="id_customer-error"' in _text(bad)
     assert owner.get("/c/acme/dunning/policies/NOPE/").status_code == 404
+
+
+def test_a_manager_adds_a_policy_and_edits_its_levels_with_errors_beside_each_field(
+        casework: dict[str, Any], as_user: Callable[[Any], Any], make_customer: Any,
+        post_invoice: Any) -> None:
+    owner, company = as_user(casework["owner"]), casework["company"]
+    make_customer("C009")  # 36 days overdue on the day, nothing pausing it: level 2
+    post_invoice("C009", issue_date=date(2025, 3, 10))
+    before = _text(owner.get(f"/c/acme/dunning/?day={AS_OF}"))
+    assert "C009" in before and "call, letter" in before
+    assert "New dunning policy" in _text(owner.get("/c/acme/dunning/policies/"))
+    form = _text(owner.get("/c/acme/dunning/policies/STD/edit/"))
+    assert 'value="Final notice"' in form and 'value="15.00"' in form
+    # two levels on one day: said beside the second one's days, nothing written
+    new = {"code": "SOFT", "name": "Soft", "level-0-days": "10", "level-0-name": "Nudge",
+           "level-0-email": "on", "level-1-days": "10", "level-1-name": "Again",
+           "level-1-email": "on"}
+    bad = owner.post("/c/acme/dunning/new-policy/", new)
+    assert bad.status_code == 409
+    assert 'id="id_level-1-days-error"' in _text(bad) and "same day" in _text(bad)
+    bad = owner.post("/c/acme/dunning/new-policy/", {**new, "level-1-days": "20",
+                                                      "level-1-fee": "ten"})
+    assert bad.status_code == 400 and 'id="id_level-1-fee-error"' in _text(bad)
+    assert policy_show(company, "STD")["default"]
+    made = owner.post("/c/acme/dunning/new-policy/", {**new, "level-1-days": "20",
+                                                       "level-1-fee": "2%", "default": "on"})
+    assert made.status_code == 302
+    soft = policy_show(company, "SOFT")
+    assert soft["default"] and not policy_show(company, "STD")["default"]
+    assert [(lv["days"], lv["name"], lv["fee_percent"]) for lv in soft["levels"]] == [
+        (10, "Nudge", "0"), (20, "Again", "2")]
+    # STD edited: level 2's fee and channels changed, a third level added, the default back
+    edit = {**POLICY_FORM, "name": "Standard terms", "min_amount": "5.00",
+            "level-1-fee": "20.00", "level-1-email": "on", "default": "on",
+            "level-2-days": "60", "level-2-name": "Agency", "level-2-letter": "on",
+            "level-2-agency": "on"}
+    done = owner.post("/c/acme/dunning/policies/STD/edit/", edit)
+    assert done.status_code == 302, _text(done)
+    std = policy_show(company, "STD")
+    assert (std["name"], std["min_amount"], std["default"]) == ("Standard terms", 500, True)
+    assert [(lv["number"], lv["days"], lv["channels"], lv["fee_fixed"], lv["agency"])
+            for lv in std["levels"]] == [(1, 5, ["letter"], 0, False),
+                                         (2, 30, ["email", "letter", "call"], 2000, False),
+                                         (3, 60, ["letter"], 0, True)]
+    event = AuditEvent.objects.filter(company=company, action="dunning.policy_edit").get()
+    assert event.data["levels_before"][1]["fee_fixed"] == "1500"
+    assert event.data["levels_after"][1]["fee_fixed"] == "2000"
+    assert event.data["name"] == ["Standard", "Standard terms"]
+    # the agency only at the last level: beside that level's box
+    bad = owner.post("/c/acme/dunning/policies/STD/edit/", {**edit, "level-1-agency": "on"})
+    assert bad.status_code == 409 and 'id="id_level-1-agency-error"' in _text(bad)
+    # the next run's preview follows the policy as it is now: e-mail at level 2
+    preview = _text(owner.get(f"/c/acme/dunning/?day={AS_OF}"))
+    assert "C009" in preview and "call, email, letter" in preview
+
+
+def test_a_level_customers_were_reminded_at_keeps_its_number(
+        casework: dict[str, Any], as_user: Callable[[Any], Any], make_customer: Any,
+        post_invoice: Any) -> None:
+    owner, company = as_user(casework["owner"]), casework["company"]
+    make_customer("C009")
+    post_invoice("C009", issue_date=date(2025, 3, 10))
+    # C009's item, 36 days overdue, is reminded at level 2 (Final notice)
+    run = dunning_run(actor=casework["owner"], company=company, as_of=DAY, send=True)
+    assert [(p["customer"], p["level"]) for p in run.planned] == [("C009", 2)]
+    before = [lv["days"] for lv in policy_show(company, "STD")["levels"]]
+    gone = owner.post("/c/acme/dunning/policies/STD/edit/",
+                      {**POLICY_FORM, "level-1-remove": "on"})
+    assert gone.status_code == 409 and "cannot be removed" in _text(gone)
+    moved = owner.post("/c/acme/dunning/policies/STD/edit/", {**POLICY_FORM, "level-1-days": "3"})
+    assert moved.status_code == 409 and 'id="id_level-1-days-error"' in _text(moved)
+    assert "must stay level 2" in _text(moved)
+    first_gone = owner.post("/c/acme/dunning/policies/STD/edit/",
+                            {**POLICY_FORM, "level-0-remove": "on"})
+    assert first_gone.status_code == 409 and "must stay level 2" in _text(first_gone)
+    assert [lv["days"] for lv in policy_show(company, "STD")["levels"]] == before
+    # level 1, never reminded at, may change; level 2 may change within its place
+    ok = owner.post("/c/acme/dunning/policies/STD/edit/",
+                    {**POLICY_FORM, "level-0-days": "-3", "level-1-days": "35"})
+    assert ok.status_code == 302
+    assert [lv["days"] for lv in policy_show(company, "STD")["levels"]] == [-3, 35]
 
 
 def test_a_run_is_previewed_then_sent_by_the_worker_and_its_letter_downloaded(

@@ -40,6 +40,7 @@ def _minor(text: str, currency: str, what: str) -> int:
 def parse_level(spec: str, currency: str) -> Any:
     """One ``--level`` (see the module's docstring)."""
     from salesledger.domain.dunning import Level
+    from salesledger.domain.dunning_policy import parse_fee
 
     parts = [p.strip() for p in spec.split(";")]
     if len(parts) < 3:
@@ -51,12 +52,8 @@ def parse_level(spec: str, currency: str) -> Any:
         raise ValidationFailed(f"--level {spec!r}: {parts[0]!r} is not a number of days",
                                field="level") from None
     channels = tuple(c.strip().lower() for c in parts[2].split("+") if c.strip())
-    fee = parts[3] if len(parts) > 3 else ""
-    fixed, percent = 0, Decimal(0)
-    if fee.endswith("%"):
-        percent = parse_decimal(fee[:-1], "fee percentage")
-    elif fee:
-        fixed = _minor(fee, currency, "fee")
+    # the fee as the workspace's level form reads it: 15.00, 2% or blank
+    fixed, percent = parse_fee(parts[3] if len(parts) > 3 else "", currency)
     options = {o.strip().lower() for o in (parts[4] if len(parts) > 4 else "").split("+")
                if o.strip()}
     if options - set(OPTIONS):

@@ -69,30 +69,37 @@ class Policy:
 
 def check_levels(levels: Sequence[Level]) -> tuple[Level, ...]:
     """Levels in order of their days, numbered 1..n; refused when two share a day, a channel is
-    unknown, a fee is negative or only the last level hands over to an agency."""
+    unknown, a fee is negative or only the last level hands over to an agency. A refusal
+    names the level's ``row`` in ``levels`` (from 1) and the ``attr`` it is about, for a form
+    to show it beside that field."""
     if not levels:
         raise ValidationFailed("a dunning policy needs at least one level", field="level")
-    ordered = sorted(levels, key=lambda lv: lv.days)
+    order = sorted(range(len(levels)), key=lambda i: levels[i].days)
+    ordered = [levels[i] for i in order]
     days = [lv.days for lv in ordered]
     if len(set(days)) != len(days):
-        raise ValidationFailed("two levels of a policy fall on the same day", field="level")
+        twice = next(i for i in order[1:] if days.count(levels[i].days) > 1)
+        raise ValidationFailed("two levels of a policy fall on the same day", field="level",
+                               row=twice + 1, attr="days")
     out = []
-    for n, lv in enumerate(ordered, start=1):
+    for n, (row, lv) in enumerate(zip(order, ordered, strict=True), start=1):
+        at = {"field": "level", "row": row + 1}
         if not lv.channels or any(c not in CHANNELS for c in lv.channels):
             raise ValidationFailed(f"level at day {lv.days}: channels are among "
-                                   + ", ".join(CHANNELS), field="level")
+                                   + ", ".join(CHANNELS), **at, attr="channels")
         if lv.fee_fixed < 0 or lv.fee_percent < 0:
             raise ValidationFailed(f"level at day {lv.days}: a fee cannot be negative",
-                                   field="level")
+                                   **at, attr="fee")
         if lv.fee_fixed and lv.fee_percent:
             raise ValidationFailed(f"level at day {lv.days}: a fee is fixed or a percentage, "
-                                   "not both", field="level")
+                                   "not both", **at, attr="fee")
         if lv.agency and n != len(ordered):
             raise ValidationFailed("only the last level can hand the file to a collection "
-                                   "agency", field="level")
+                                   "agency", **at, attr="agency")
         if lv.days < 0 and (lv.fee_fixed or lv.fee_percent or lv.interest or lv.hold):
             raise ValidationFailed(f"level at day {lv.days}: nothing is charged before the "
-                                   "due date", field="level")
+                                   "due date", **at, attr="fee" if lv.fee_fixed
+                                   or lv.fee_percent else "interest" if lv.interest else "hold")
         out.append(Level(n, lv.days, lv.name or f"Level {n}", tuple(lv.channels),
                          lv.fee_fixed, lv.fee_percent, lv.interest, lv.hold, lv.agency))
     return tuple(out)

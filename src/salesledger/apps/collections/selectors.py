@@ -32,9 +32,9 @@ from salesledger.domain.collections import (
     PlanProgress,
     PromiseState,
     expected_value,
-    value_at_stake,
     plan_progress,
     promise_state,
+    value_at_stake,
 )
 from salesledger.domain.errors import NotFound
 from salesledger.domain.journal import to_base
@@ -51,8 +51,9 @@ from .models import (
     Reply,
 )
 
-__all__ = ["DunningPause", "call_tasks_paid", "PlanInstalmentDue", "PlanMissed", "PlanView", "PromiseView",
-           "TimelineEntry", "WorklistRow", "customer_timeline", "dispute_get", "disputes_list",
+__all__ = ["DunningPause", "PlanInstalmentDue", "PlanMissed", "PlanView", "PromiseView",
+           "TimelineEntry", "WorklistRow", "call_tasks_paid", "customer_timeline", "dispute_get",
+           "disputes_list",
            "dunning_pauses", "plan_get", "plan_instalments_due", "plans_broken", "plans_list",
            "plans_view", "promises_list", "promises_view", "replies_awaiting", "worklist"]
 

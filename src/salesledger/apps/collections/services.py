@@ -612,7 +612,8 @@ def worklist_assign(*, actor: Actor, company: Company, customers: Sequence[str],
     return rows
 
 
-__all__ = ["Attachment", "DisputeSpec", "call_tasks_open", "call_tasks_record_paid", "customer_call_log", "customer_note_add",
+__all__ = ["Attachment", "DisputeSpec", "call_tasks_open", "call_tasks_record_paid",
+           "customer_call_log", "customer_note_add",
            "dispute_open", "dispute_reject", "dispute_resolve", "disputes_from_deductions",
            "disputes_open", "plan_create", "plans_observe", "promise_add", "promises_observe",
            "reply_handle", "worklist_assign"]

@@ -38,7 +38,8 @@ from .models import (
 )
 
 
-def _level(row: DunningLevel) -> Level:
+def level_of_row(row: DunningLevel) -> Level:
+    """A stored level as the pure rules see it."""
     return Level(row.number, row.days, row.name, tuple(filter(None, row.channels.split(","))),
                  row.fee_fixed, Decimal(row.fee_percent), row.interest, row.hold, row.agency)
 
@@ -47,7 +48,7 @@ def policies(company: Company) -> dict[int, Policy]:
     """Every policy of the company by id, with its levels."""
     levels: dict[int, list[Level]] = {}
     for row in DunningLevel.objects.filter(company=company).order_by("policy_id", "number"):
-        levels.setdefault(row.policy_id, []).append(_level(row))
+        levels.setdefault(row.policy_id, []).append(level_of_row(row))
     return {p.pk: Policy(p.code, tuple(levels.get(p.pk, ())), p.min_amount)
             for p in DunningPolicy.objects.filter(company=company)}
 
@@ -75,6 +76,23 @@ def policy_show(company: Company, code: str) -> dict[str, Any]:
                         "fee_percent": str(lv.fee_percent), "interest": lv.interest,
                         "hold": lv.hold, "agency": lv.agency}
                        for lv in policies(company)[p.pk].levels]}
+
+
+def reminded_levels(company: Company, policy_id: int) -> set[int]:
+    """The level numbers of a policy that customers have been reminded at: those keep their
+    number when the policy is edited. The items of the notices that name the policy, and of
+    those that name none (a run's notices do not record it) to the customers who follow the
+    policy now (their own, their group's or the default): when in doubt, a level counts as
+    reminded at."""
+    following = [cid for cid, pid in policy_of_customers(company).items() if pid == policy_id]
+    items = DunningItem.objects.filter(company=company)
+    named = set(items.filter(notice__policy_id=policy_id).values_list("level", flat=True)
+                .distinct())
+    unnamed = items.filter(notice__policy__isnull=True)
+    for start in range(0, len(following), 500):
+        named |= set(unnamed.filter(notice__customer_id__in=following[start:start + 500])
+                     .values_list("level", flat=True).distinct())
+    return named
 
 
 def policy_of_customers(company: Company) -> dict[int, int]:

@@ -10,6 +10,7 @@ import io
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from django.db import IntegrityError, transaction
 
@@ -19,9 +20,12 @@ from salesledger.apps.core.models import Company, Role
 from salesledger.apps.core.services import require_role
 from salesledger.apps.customers.selectors import customer_get
 from salesledger.domain.dunning import Level, check_levels
+from salesledger.domain.dunning_policy import check_policy_edit
 from salesledger.domain.errors import DuplicateCode, NotFound, ValidationFailed
 
 from .models import DunningLevel, DunningPolicy, InterestRule, PolicyAssignment, ReferenceRate
+from .selectors import level_of_row as _level_row
+from .selectors import reminded_levels
 from .tasks import dunning_run_task
 
 
@@ -55,6 +59,55 @@ def policy_add(*, actor: Actor, company: Company, code: str, levels: list[Level]
                        "fee_fixed": str(lv.fee_fixed), "fee_percent": str(lv.fee_percent),
                        "interest": lv.interest, "hold": lv.hold, "agency": lv.agency}
                       for lv in checked])
+    return policy
+
+
+def _level_json(lv: Level) -> dict[str, Any]:
+    return {"number": lv.number, "days": lv.days, "name": lv.name, "channels": list(lv.channels),
+            "fee_fixed": str(lv.fee_fixed), "fee_percent": str(lv.fee_percent),
+            "interest": lv.interest, "hold": lv.hold, "agency": lv.agency}
+
+
+def policy_edit(*, actor: Actor, company: Company, code: str, levels: list[Level],
+                name: str | None = None, min_amount: int | None = None,
+                default: bool = False) -> DunningPolicy:
+    """Change a policy: its name, its minimum and its levels (``levels``: the whole list
+    wanted, each with the number of the level it edits, or 0 for a level added). A level
+    customers have been reminded at keeps its number (``domain/dunning_policy.py``): so the
+    items reminded at it are never reminded or charged again. The next run follows the
+    levels as they are now. ``default`` makes it the company's default, in place of the one
+    before. Audited with the levels before and after."""
+    require_role(company, actor, Role.MANAGER)
+    if min_amount is not None and min_amount < 0:
+        raise ValidationFailed("the minimum amount cannot be negative", field="min_amount")
+    with transaction.atomic():
+        policy = (DunningPolicy.objects.select_for_update()
+                  .filter(company=company, code=code).first())
+        if policy is None:
+            raise NotFound(f"no dunning policy {code}", policy=code)
+        before = [_level_row(row) for row in policy.levels.order_by("number")]
+        checked = check_policy_edit(before, levels, reminded_levels(company, policy.pk))
+        changed: dict[str, Any] = {}
+        if name is not None and name.strip() != policy.name:
+            changed["name"] = [policy.name, name.strip()]
+            policy.name = name.strip()
+        if min_amount is not None and min_amount != policy.min_amount:
+            changed["min_amount"] = [str(policy.min_amount), str(min_amount)]
+            policy.min_amount = min_amount
+        if default and not policy.is_default:
+            DunningPolicy.objects.filter(company=company, is_default=True).update(
+                is_default=False)
+            policy.is_default = changed["default"] = True
+        policy.save(update_fields=["name", "min_amount", "is_default"])
+        DunningLevel.objects.filter(policy=policy).delete()
+        DunningLevel.objects.bulk_create(
+            DunningLevel(company=company, policy=policy, number=lv.number, days=lv.days,
+                         name=lv.name, channels=",".join(lv.channels), fee_fixed=lv.fee_fixed,
+                         fee_percent=lv.fee_percent, interest=lv.interest, hold=lv.hold,
+                         agency=lv.agency) for lv in checked)
+        audit(company, actor, "dunning.policy_edit", "dunning_policy", policy.pk, code=code,
+              **changed, levels_before=[_level_json(lv) for lv in before],
+              levels_after=[_level_json(lv) for lv in checked])
     return policy
 
 

@@ -1,0 +1,213 @@
+"""Dunning policies written in the browser: a new policy (``dunning.services.policy_add``, as
+``dunning policy add``) and a policy's name, minimum, levels and default changed
+(``dunning.services.policy_edit``). A manager's work: the services check the role again.
+
+Each level is a row of the form: its days from the due date, its name, its channels, its fee
+(``15.00`` or ``2%``, read by ``domain.dunning_policy.parse_fee`` as the command line reads
+``--level``), its options. A refusal of the rules (``check_levels``, ``check_policy_edit``)
+names the row and the field it is about, and is shown there.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_http_methods
+
+from salesledger.apps.dunning.selectors import policy_show
+from salesledger.apps.dunning.services import policy_add, policy_edit
+from salesledger.apps.invoicing.services import parse_decimal
+from salesledger.domain.amounts import amount_minor
+from salesledger.domain.dunning import Level
+from salesledger.domain.dunning_policy import parse_fee
+from salesledger.domain.errors import LedgerError, ValidationFailed
+from salesledger.money import major_text
+
+from .forms import ServiceForm, amount, text
+from .tenancy import Workspace, or_404, workspace
+from .writing import MANAGES, may, not_for_role, page, refused
+
+# Blank rows offered for new levels under the policy's own.
+NEW_ROWS = 2
+OPTIONS = ("interest", "hold", "agency")
+
+
+class PolicyForm(ServiceForm):
+    code = text(_("Code"), required=True, max_length=40, autocomplete="off")
+    name = text(_("Name"), max_length=200)
+    min_amount = amount(_("Minimum a message asks for (blank: none)"), required=False)
+    default = forms.BooleanField(label=_("The company's default policy"), required=False)
+
+
+class LevelForm(ServiceForm):
+    number = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=0)
+    days = forms.IntegerField(label=_("Days after the due date (negative: before)"),
+                              required=False, min_value=-366, max_value=3660)
+    name = text(_("Name the customer reads"), max_length=100)
+    email = forms.BooleanField(label=_("By e-mail"), required=False)
+    letter = forms.BooleanField(label=_("By letter (PDF, attached to the e-mail)"),
+                                required=False)
+    call = forms.BooleanField(label=_("A call for the collector"), required=False)
+    fee = text(_("Fee (15.00, or 2% of the overdue amount; blank: none)"), max_length=20,
+               inputmode="decimal")
+    interest = forms.BooleanField(label=_("Late-payment interest"), required=False)
+    hold = forms.BooleanField(label=_("Put the customer on credit hold"), required=False)
+    agency = forms.BooleanField(label=_("Hand the file to a collection agency"),
+                                required=False)
+    remove = forms.BooleanField(label=_("Remove this level"), required=False)
+
+    def blank(self) -> bool:
+        v = self.cleaned_data
+        return not v.get("number") and v.get("days") is None and not v.get("name", "").strip()
+
+    def level(self, currency: str) -> Level:
+        v = self.cleaned_data
+        if v.get("days") is None:
+            raise ValidationFailed("give the level's days from the due date", field="days")
+        fixed, percent = parse_fee(v.get("fee", ""), currency)
+        channels = tuple(c for c in ("email", "letter", "call") if v.get(c))
+        return Level(v.get("number") or 0, v["days"], v.get("name", "").strip(), channels,
+                     fixed, percent, v.get("interest", False), v.get("hold", False),
+                     v.get("agency", False))
+
+
+def _level_initial(lv: dict[str, Any], currency: str) -> dict[str, Any]:
+    fee = (major_text(lv["fee_fixed"], currency) if lv["fee_fixed"]
+           else f"{lv['fee_percent']}%" if float(lv["fee_percent"]) else "")
+    return {"number": lv["number"], "days": lv["days"], "name": lv["name"], "fee": fee,
+            **{c: c in lv["channels"] for c in ("email", "letter", "call")},
+            **{o: lv[o] for o in OPTIONS}}
+
+
+def _rows(data: Any, existing: list[dict[str, Any]], currency: str) -> list[LevelForm]:
+    rows = [LevelForm(data, prefix=f"level-{i}", initial=_level_initial(lv, currency))
+            for i, lv in enumerate(existing)]
+    rows += [LevelForm(data, prefix=f"level-{i}", initial={"email": True})
+             for i in range(len(existing), len(existing) + NEW_ROWS)]
+    if not existing:
+        rows[0].fields["remove"].widget = forms.HiddenInput()
+    for row in rows[len(existing):]:
+        row.fields["remove"].widget = forms.HiddenInput()
+    return rows
+
+
+def _levels(rows: list[LevelForm], currency: str) -> tuple[list[Level], list[LevelForm]] | None:
+    """The levels wanted and the row each came from; None when a row's own fields are
+    wrong (each is then shown on its row)."""
+    levels, used, ok = [], [], True
+    for row in rows:
+        if not row.is_valid():
+            ok = False
+            continue
+        if row.blank() or row.cleaned_data.get("remove"):
+            continue
+        try:
+            levels.append(row.level(currency))
+            used.append(row)
+        except LedgerError as exc:
+            row.refuse(exc)
+            ok = False
+    return (levels, used) if ok else None
+
+
+def _refuse(exc: LedgerError, form: PolicyForm, used: list[LevelForm]) -> None:
+    """A refusal beside what it is about: a level's row and field, else the policy's field."""
+    row = exc.fields.get("row")
+    if isinstance(row, int) and 1 <= row <= len(used):
+        target = used[row - 1]
+        attr = str(exc.fields.get("attr", ""))
+        target.add_error(attr if attr in target.fields and attr != "number" else None,
+                         str(exc))
+        return
+    form.refuse(exc, min_amount="min_amount")
+
+
+def _minimum(form: PolicyForm, currency: str) -> int:
+    raw = (form.value("min_amount") or "").strip()
+    return amount_minor(parse_decimal(raw, "minimum"), currency, field="min_amount") if raw else 0
+
+
+def _answer(request: HttpRequest, ws: Workspace, form: PolicyForm, rows: list[LevelForm],
+            status: int, p: dict[str, Any] | None) -> HttpResponse:
+    response = page(request, ws, "web/dunning/policy_form.html", form=form, rows=rows, p=p,
+                    base=ws.company.base_currency,
+                    errors=any(r.errors for r in rows) or bool(form.errors))
+    response.status_code = status
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def policy_new(request: HttpRequest, code: str) -> HttpResponse:
+    """A new policy with its levels (``dunning policy add``)."""
+    ws = workspace(request, code)
+    if not may(ws, MANAGES):
+        return not_for_role(request, ws, MANAGES)
+    cur = ws.company.base_currency
+    form = PolicyForm(request.POST or None)
+    rows = _rows(request.POST or None, [], cur)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        parsed = _levels(rows, cur)
+        if form.is_valid() and parsed is not None:
+            levels, used = parsed
+            try:
+                made = policy_add(actor=request.user, company=ws.company,
+                                  code=form.value("code"), name=form.value("name").strip(),
+                                  levels=levels, min_amount=_minimum(form, cur),
+                                  default=form.value("default"))
+            except LedgerError as exc:
+                if exc.http_status == 403:
+                    return refused(request, ws, exc)
+                _refuse(exc, form, used)
+                status = 409
+            else:
+                messages.success(request, gettext("Dunning policy %(code)s added.")
+                                 % {"code": made.code})
+                return redirect(reverse("web:dunning_policy", args=[ws.company.code, made.code]))
+    return _answer(request, ws, form, rows, status, None)
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def policy_change(request: HttpRequest, code: str, policy_code: str) -> HttpResponse:
+    """A policy's name, minimum, levels and default (``dunning.services.policy_edit``)."""
+    ws = workspace(request, code)
+    p = or_404(policy_show, ws.company, policy_code[:40])
+    if not may(ws, MANAGES):
+        return not_for_role(request, ws, MANAGES)
+    cur = ws.company.base_currency
+    form = PolicyForm(request.POST or None, initial={
+        "code": p["code"], "name": p["name"], "default": p["default"],
+        "min_amount": major_text(p["min_amount"], cur) if p["min_amount"] else ""})
+    form.fields["code"].disabled = True
+    rows = _rows(request.POST or None, p["levels"], cur)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        parsed = _levels(rows, cur)
+        if form.is_valid() and parsed is not None:
+            levels, used = parsed
+            try:
+                policy_edit(actor=request.user, company=ws.company, code=p["code"],
+                            name=form.value("name"), levels=levels,
+                            min_amount=_minimum(form, cur), default=form.value("default"))
+            except LedgerError as exc:
+                if exc.http_status == 403:
+                    return refused(request, ws, exc)
+                _refuse(exc, form, used)
+                status = 409
+            else:
+                messages.success(request, gettext("Dunning policy %(code)s saved: the next "
+                                                  "run follows it.") % {"code": p["code"]})
+                return redirect(reverse("web:dunning_policy", args=[ws.company.code, p["code"]]))
+    return _answer(request, ws, form, rows, status, p)
