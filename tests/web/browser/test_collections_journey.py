@@ -75,3 +75,54 @@ def test_a_collector_works_the_list_and_opens_a_dispute(
     page.goto(f"{base}/c/acme/collections/")
     assert "dispute" in page.locator("tbody tr").first.inner_text()
     w.check("worklist after the dispute")
+
+
+def test_a_manager_edits_a_level_and_the_next_runs_preview_follows_it(
+        people: dict[str, Any], open_page: Callable[..., Watched],  # noqa: F811
+        live_server: Any, shots: Path) -> None:
+    from salesledger.apps.dunning.services import policy_add
+    from salesledger.domain.dunning import Level
+
+    policy_add(actor=people["owner"], company=people["company"], code="STD", name="Standard",
+               default=True, levels=[Level(0, 5, "First reminder", ("email",)),
+                                     Level(0, 60, "Final notice", ("email", "letter"))])
+    base = live_server.url
+    w = open_page(viewport={"width": 1280, "height": 900})
+    page = w.page
+    sign_in(w, base, "owner")
+    # C001's invoice is 36 days late: at level 1 of STD, by e-mail
+    page.goto(f"{base}/c/acme/dunning/?day={AS_OF}")
+    preview = page.locator("#preview-title").locator("..")
+    assert "C001" in preview.inner_text() and "letter" not in preview.locator(
+        "tbody").inner_text()
+
+    page.goto(f"{base}/c/acme/dunning/policies/")
+    page.get_by_role("link", name="STD").click()
+    page.get_by_role("link", name="Edit the policy and its levels").click()
+    page.wait_for_url(f"{base}/c/acme/dunning/policies/STD/edit/")
+    level2 = page.get_by_role("group", name="Level 2")
+    # a mistake first: a fee that is no amount, said beside the field (the form answers 400)
+    w.expected_status["/c/acme/dunning/policies/STD/edit/"] = 400
+    level2.get_by_label("Fee (15.00, or 2% of the overdue amount; blank: none)").fill("ten")
+    page.get_by_role("button", name="Save the policy").click()
+    level2 = page.get_by_role("group", name="Level 2")
+    assert "neither an amount" in level2.inner_text()
+    w.check("policy form with an error")
+    # the final notice now comes after 30 days, with a fee of 15.00 and a call
+    level2.get_by_label("Days after the due date (negative: before)").fill("30")
+    level2.get_by_label("Fee (15.00, or 2% of the overdue amount; blank: none)").fill("15.00")
+    level2.get_by_label("A call for the collector").check()
+    del w.expected_status["/c/acme/dunning/policies/STD/edit/"]
+    page.screenshot(path=str(shots / "web-dunning-policy.png"), full_page=True)
+    page.get_by_role("button", name="Save the policy").click()
+    page.wait_for_url(f"{base}/c/acme/dunning/policies/STD/")
+    assert "saved" in page.get_by_role("status").first.inner_text()
+    assert "€15.00" in page.locator("tbody").inner_text()
+    w.check("policy after the edit")
+
+    # the next run's preview follows the policy as it is now: level 2, by call, e-mail, letter
+    page.goto(f"{base}/c/acme/dunning/?day={AS_OF}")
+    row = page.locator("tbody tr", has_text="C001")
+    assert "call, email, letter" in row.inner_text()
+    assert "(level 2)" in row.inner_text()
+    w.check("run preview after the edit")
