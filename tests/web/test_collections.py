@@ -360,6 +360,8 @@ def test_a_manager_adds_a_policy_and_edits_its_levels_with_errors_beside_each_fi
     assert "New dunning policy" in _text(owner.get("/c/acme/dunning/policies/"))
     form = _text(owner.get("/c/acme/dunning/policies/STD/edit/"))
     assert 'value="Final notice"' in form and 'value="15.00"' in form
+    french = _text(owner.get("/c/acme/dunning/policies/STD/edit/", HTTP_ACCEPT_LANGUAGE="fr"))
+    assert "Enregistrer la politique" in french and "Niveau 2" in french
     # two levels on one day: said beside the second one's days, nothing written
     new = {"code": "SOFT", "name": "Soft", "level-0-days": "10", "level-0-name": "Nudge",
            "level-0-email": "on", "level-1-days": "10", "level-1-name": "Again",
