@@ -10,6 +10,7 @@ names the row and the field it is about, and is shown there.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -144,6 +145,24 @@ def _answer(request: HttpRequest, ws: Workspace, form: PolicyForm, rows: list[Le
     return response
 
 
+def _save(request: HttpRequest, ws: Workspace, form: PolicyForm, rows: list[LevelForm],
+          write: Callable[[list[Level]], str], p: dict[str, Any] | None) -> HttpResponse:
+    """Read the posted policy and its level rows, hand them to ``write`` (the service), and
+    go to the policy's page; else the form again, each refusal beside its field."""
+    parsed = _levels(rows, ws.company.base_currency)
+    if not form.is_valid() or parsed is None:
+        return _answer(request, ws, form, rows, 400, p)
+    levels, used = parsed
+    try:
+        code = write(levels)
+    except LedgerError as exc:
+        if exc.http_status == 403:
+            return refused(request, ws, exc)
+        _refuse(exc, form, used)
+        return _answer(request, ws, form, rows, 409, p)
+    return redirect(reverse("web:dunning_policy", args=[ws.company.code, code]))
+
+
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def policy_new(request: HttpRequest, code: str) -> HttpResponse:
@@ -154,27 +173,18 @@ def policy_new(request: HttpRequest, code: str) -> HttpResponse:
     cur = ws.company.base_currency
     form = PolicyForm(request.POST or None)
     rows = _rows(request.POST or None, [], cur)
-    status = 200
-    if request.method == "POST":
-        status = 400
-        parsed = _levels(rows, cur)
-        if form.is_valid() and parsed is not None:
-            levels, used = parsed
-            try:
-                made = policy_add(actor=request.user, company=ws.company,
-                                  code=form.value("code"), name=form.value("name").strip(),
-                                  levels=levels, min_amount=_minimum(form, cur),
-                                  default=form.value("default"))
-            except LedgerError as exc:
-                if exc.http_status == 403:
-                    return refused(request, ws, exc)
-                _refuse(exc, form, used)
-                status = 409
-            else:
-                messages.success(request, gettext("Dunning policy %(code)s added.")
-                                 % {"code": made.code})
-                return redirect(reverse("web:dunning_policy", args=[ws.company.code, made.code]))
-    return _answer(request, ws, form, rows, status, None)
+    if request.method != "POST":
+        return _answer(request, ws, form, rows, 200, None)
+
+    def write(levels: list[Level]) -> str:
+        made = policy_add(actor=request.user, company=ws.company, code=form.value("code"),
+                          name=form.value("name").strip(), levels=levels,
+                          min_amount=_minimum(form, cur), default=form.value("default"))
+        messages.success(request, gettext("Dunning policy %(code)s added.")
+                         % {"code": made.code})
+        return made.code
+
+    return _save(request, ws, form, rows, write, None)
 
 
 @login_required
@@ -191,23 +201,15 @@ def policy_change(request: HttpRequest, code: str, policy_code: str) -> HttpResp
         "min_amount": major_text(p["min_amount"], cur) if p["min_amount"] else ""})
     form.fields["code"].disabled = True
     rows = _rows(request.POST or None, p["levels"], cur)
-    status = 200
-    if request.method == "POST":
-        status = 400
-        parsed = _levels(rows, cur)
-        if form.is_valid() and parsed is not None:
-            levels, used = parsed
-            try:
-                policy_edit(actor=request.user, company=ws.company, code=p["code"],
-                            name=form.value("name"), levels=levels,
-                            min_amount=_minimum(form, cur), default=form.value("default"))
-            except LedgerError as exc:
-                if exc.http_status == 403:
-                    return refused(request, ws, exc)
-                _refuse(exc, form, used)
-                status = 409
-            else:
-                messages.success(request, gettext("Dunning policy %(code)s saved: the next "
-                                                  "run follows it.") % {"code": p["code"]})
-                return redirect(reverse("web:dunning_policy", args=[ws.company.code, p["code"]]))
-    return _answer(request, ws, form, rows, status, p)
+    if request.method != "POST":
+        return _answer(request, ws, form, rows, 200, p)
+
+    def write(levels: list[Level]) -> str:
+        policy_edit(actor=request.user, company=ws.company, code=p["code"],
+                    name=form.value("name"), levels=levels, min_amount=_minimum(form, cur),
+                    default=form.value("default"))
+        messages.success(request, gettext("Dunning policy %(code)s saved: the next run "
+                                          "follows it.") % {"code": p["code"]})
+        return str(p["code"])
+
+    return _save(request, ws, form, rows, write, p)

@@ -48,11 +48,7 @@ def policy_add(*, actor: Actor, company: Company, code: str, levels: list[Level]
                 is_default=False)
         policy = DunningPolicy.objects.create(company=company, code=code, name=name,
                                               min_amount=min_amount, is_default=default)
-        DunningLevel.objects.bulk_create(
-            DunningLevel(company=company, policy=policy, number=lv.number, days=lv.days,
-                         name=lv.name, channels=",".join(lv.channels), fee_fixed=lv.fee_fixed,
-                         fee_percent=lv.fee_percent, interest=lv.interest, hold=lv.hold,
-                         agency=lv.agency) for lv in checked)
+        _write_levels(company, policy, checked)
         audit(company, actor, "dunning.policy_add", "dunning_policy", policy.pk, code=code,
               default=default, min_amount=str(min_amount),
               levels=[{"number": lv.number, "days": lv.days, "channels": list(lv.channels),
@@ -60,6 +56,14 @@ def policy_add(*, actor: Actor, company: Company, code: str, levels: list[Level]
                        "interest": lv.interest, "hold": lv.hold, "agency": lv.agency}
                       for lv in checked])
     return policy
+
+
+def _write_levels(company: Company, policy: DunningPolicy, levels: tuple[Level, ...]) -> None:
+    DunningLevel.objects.bulk_create(
+        DunningLevel(company=company, policy=policy, number=lv.number, days=lv.days,
+                     name=lv.name, channels=",".join(lv.channels), fee_fixed=lv.fee_fixed,
+                     fee_percent=lv.fee_percent, interest=lv.interest, hold=lv.hold,
+                     agency=lv.agency) for lv in levels)
 
 
 def _level_json(lv: Level) -> dict[str, Any]:
@@ -100,11 +104,7 @@ def policy_edit(*, actor: Actor, company: Company, code: str, levels: list[Level
             policy.is_default = changed["default"] = True
         policy.save(update_fields=["name", "min_amount", "is_default"])
         DunningLevel.objects.filter(policy=policy).delete()
-        DunningLevel.objects.bulk_create(
-            DunningLevel(company=company, policy=policy, number=lv.number, days=lv.days,
-                         name=lv.name, channels=",".join(lv.channels), fee_fixed=lv.fee_fixed,
-                         fee_percent=lv.fee_percent, interest=lv.interest, hold=lv.hold,
-                         agency=lv.agency) for lv in checked)
+        _write_levels(company, policy, checked)
         audit(company, actor, "dunning.policy_edit", "dunning_policy", policy.pk, code=code,
               **changed, levels_before=[_level_json(lv) for lv in before],
               levels_after=[_level_json(lv) for lv in checked])
