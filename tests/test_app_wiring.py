@@ -20,7 +20,9 @@ def test_the_catalogue_of_events_names_every_listener() -> None:
                            "salesledger.apps.ledger.handlers.create_chart (inside)"],
         "DocumentsPosted": ["salesledger.apps.payments.handlers.apply_credit_notes (inside)",
                             "salesledger.apps.documents.handlers.freeze_posted_pdfs (inside)"],
-        "AllocationsMade": ["salesledger.apps.payments.handlers.take_discounts (inside)"],
+        "AllocationsMade": ["salesledger.apps.payments.handlers.take_discounts (inside)",
+                            "salesledger.apps.collections.handlers.close_paid_call_tasks "
+                            "(inside)"],
         "AllocationsReversed": [
             "salesledger.apps.payments.handlers.undo_what_stood_with_the_payment (inside)"],
         "DeductionsDisputed": [
