@@ -4,7 +4,9 @@ interest and the runs that send reminders (docs/design/dunning.md). Parsing and 
 A level is given as ``--level 'DAYS;NAME;CHANNELS[;FEE[;OPTIONS]]'``: days from the due date
 (negative: before it), the name the customer reads, channels among email, letter and call
 (``email+letter``), a fee (``15.00`` in the company's currency, or ``2%`` of the overdue
-amount) and options among interest, hold and agency (``interest+hold``).
+amount) and options among interest, hold and agency (``interest+hold``). ``dunning policy
+edit`` takes every level wanted, ``N=`` before the ones that edit level N (which keeps its
+number: docs/design/dunning.md, "Editing a policy").
 """
 
 from __future__ import annotations
@@ -82,6 +84,37 @@ def cmd_policy_add(args: argparse.Namespace) -> int:
     else:
         print(f"dunning policy {policy.code} added with {len(levels)} level(s)"
               + (", the company's default" if args.default else ""))
+    return 0
+
+
+def cmd_policy_edit(args: argparse.Namespace) -> int:
+    """The whole list of levels wanted: ``--level 'N=DAYS;...'`` edits level N (it keeps its
+    number), a ``--level`` without ``N=`` adds one; the levels not given are removed."""
+    from dataclasses import replace
+
+    from salesledger.apps.dunning.services import policy_edit
+
+    company = company_of(args)
+    cur = company.base_currency
+    if not args.level:
+        raise ValidationFailed("give the policy's levels: --level 'N=DAYS;NAME;CHANNELS' for "
+                               "level N, --level 'DAYS;NAME;CHANNELS' for a new one",
+                               field="level")
+    levels = []
+    for spec in args.level:
+        number, _, rest = spec.partition("=")
+        if rest and number.strip().isdigit():
+            levels.append(replace(parse_level(rest, cur), number=int(number)))
+        else:
+            levels.append(parse_level(spec, cur))
+    policy = policy_edit(actor=actor_of(args, company), company=company, code=args.code,
+                         name=args.name, levels=levels, default=args.default,
+                         min_amount=_minor(args.min_amount, cur, "--min-amount")
+                         if args.min_amount else None)
+    if args.json:
+        emit_json({"code": policy.code, "levels": len(levels), "default": policy.is_default})
+    else:
+        print(f"dunning policy {policy.code} saved with {len(levels)} level(s)")
     return 0
 
 
@@ -315,6 +348,16 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
                         "'40;Final notice;email+letter+call;2%%;interest+hold'")
     p.add_argument("--min-amount", help="send no reminder asking for less")
     p.add_argument("--default", action="store_true", help="the company's default policy")
+    p = add_command(pg, common, "edit", cmd_policy_edit,
+                    "change a policy's levels, name, minimum or default")
+    p.add_argument("code")
+    p.add_argument("--name")
+    p.add_argument("--level", action="append",
+                   metavar="'[N=]DAYS;NAME;CHANNELS[;FEE[;OPTIONS]]'",
+                   help="every level wanted: N= edits level N (a level customers were "
+                        "reminded at keeps its number), without it a level is added")
+    p.add_argument("--min-amount", help="send no reminder asking for less")
+    p.add_argument("--default", action="store_true", help="make it the company's default")
     add_command(pg, common, "list", cmd_policy_list, "list the policies")
     p = add_command(pg, common, "show", cmd_policy_show, "a policy's levels")
     p.add_argument("code")
