@@ -567,7 +567,10 @@ def worklist(company: Company, *, as_of: date, collector: str = "", offset: int 
                        cid, name, who, amount, kept, days, next_action))
     ranked.sort()
     cut = ranked[offset:] if limit is None else ranked[offset:offset + limit]
-    risks = risk_scores(company, as_of, [r[3] for r in cut]) if cut else {}
+    # A page reads its own customers' risk; the whole list reads everyone's, in the set-based
+    # read that needs no list of ids (as many as the customers).
+    risks = (risk_scores(company, as_of) if limit is None
+             else risk_scores(company, as_of, [r[3] for r in cut]) if cut else {})
     rows = []
     for _, _, code, cid, name, who, amount, kept, days, next_action in cut:
         risk = risks.get(cid)

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from salesledger.apps.collections.selectors import plan_get, promises_list
+from salesledger.apps.collections.selectors import plan_get, plans_list, promises_list
 from salesledger.apps.collections.services import (
     plan_create,
     plans_observe,
@@ -80,6 +80,14 @@ def test_a_promise_is_kept_by_what_was_paid_by_its_day_and_broken_otherwise(
                                                 (b.number, "live", 20000)]
     assert states(made + timedelta(days=8)) == [(a.number, "kept", 50000),
                                                 (b.number, "broken", 20000)]
+    # the list pages in the selector, a state filter included: a page is the filtered list cut
+    day = made + timedelta(days=8)
+    whole = promises_list(company, as_of=day)
+    for state in ("", "live", "kept", "broken"):
+        kept = [v for v in whole if not state or v.state.value == state]
+        for offset, limit in ((0, 1), (1, 1), (0, 5), (2, 1)):
+            assert promises_list(company, as_of=day, state=state, offset=offset,
+                                 limit=limit) == kept[offset:offset + limit], (state, offset)
 
 
 @pytestmark_db
@@ -118,6 +126,11 @@ def test_a_plan_reschedules_the_overdue_items_exactly_and_a_missed_instalment_br
     assert plan_get(company, plan.pk, as_of=day + timedelta(days=8)).state == "live"
     broken = plan_get(company, plan.pk, as_of=day + timedelta(days=9))
     assert (broken.state, broken.progress.broken_on) == ("broken", day + timedelta(days=9))
+    # the list pages in the selector: filtered by state, then cut
+    later = day + timedelta(days=9)
+    assert plans_list(company, as_of=later, state="broken", limit=1) == [broken]
+    assert plans_list(company, as_of=later, state="live", limit=1) == []
+    assert plans_list(company, as_of=later, offset=1, limit=1) == []
 
 
 @pytestmark_db
