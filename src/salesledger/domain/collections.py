@@ -163,7 +163,8 @@ def plan_progress(lines: Sequence[PlanLine], payments: Sequence[tuple[date, int]
 def value_at_stake(overdue: int, days_overdue: int) -> Decimal:
     """The overdue amount (minor units of the base currency) weighted by how long it has been
     overdue (a debt grows harder to collect with age: one more unit of weight for every 30
-    days): what ranks the worklist, before the likelihood of loss is read."""
+    days): the expected value of acting without the likelihood of loss, and so its upper
+    bound, which lets a page of the worklist stop reading risk early."""
     if overdue <= 0 or days_overdue <= 0:
         return Decimal(0)
     return Decimal(overdue) * (Decimal(1) + Decimal(days_overdue) / Decimal(30))

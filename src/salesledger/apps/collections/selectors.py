@@ -519,18 +519,17 @@ class WorklistRow:
 def worklist(company: Company, *, as_of: date, collector: str = "", offset: int = 0,
              limit: int | None = None) -> list[WorklistRow]:
     """Who to chase on ``as_of``: every customer with something overdue, those whose next
-    action is due first, then by the value at stake (``domain.collections.value_at_stake``:
-    the overdue amount not held back by a dispute or a plan, weighted by its age), each with
-    the expected value of acting (that, times the default probability of credit's risk
-    score). The next action is the day of a call a dunning level asked for and nobody has
-    logged yet, else the collector's own date, else the day a promise or reply pause ends,
-    else today.
+    action is due first, then by the expected value of acting
+    (``domain.collections.expected_value``: the value at stake — the overdue amount not held
+    back by a dispute or a plan, weighted by its age — times the default probability of
+    credit's risk score). The next action is the day of a call a dunning level asked for and
+    nobody has logged yet, else the collector's own date, else the day a promise or reply
+    pause ends, else today.
 
-    Ranked first, scored after: the rank needs only what the database sums (the aged
-    receivables, the oldest overdue day, the casework), so the rows from ``offset`` (at most
-    ``limit``) are cut before credit's risk is read, for those customers alone; a page of
-    the worklist costs the same number of queries whatever the number of customers
-    (docs/design/collections.md, "The worklist")."""
+    The rows from ``offset`` (at most ``limit``) read credit's risk only as far as their rank
+    needs (``_risks_to_rank``); everything else is summed by the database, in a number of
+    queries that does not grow with the customers beyond the page (docs/design/collections.md,
+    "The worklist")."""
     report = aging_report(company, as_of=as_of)
     overdue = {c.code: report.overdue_of(c.base) for c in report.customers}
     late = {code: (cid, name, day) for cid, code, name, day in (
@@ -566,21 +565,66 @@ def worklist(company: Company, *, as_of: date, collector: str = "", offset: int 
         ranked.append((next_action > as_of, -value_at_stake(amount - kept, days), code,
                        cid, name, who, amount, kept, days, next_action))
     ranked.sort()
-    cut = ranked[offset:] if limit is None else ranked[offset:offset + limit]
-    # A page reads its own customers' risk; the whole list reads everyone's, in the set-based
-    # read that needs no list of ids (as many as the customers).
-    risks = (risk_scores(company, as_of) if limit is None
-             else risk_scores(company, as_of, [r[3] for r in cut]) if cut else {})
-    rows = []
-    for _, _, code, cid, name, who, amount, kept, days, next_action in cut:
+    need = None if limit is None else offset + limit
+    risks, walked = _risks_to_rank(company, as_of, ranked, need)
+    scored = []
+    for later, _, code, cid, name, who, amount, kept, days, next_action in ranked:
+        if cid not in walked:
+            continue  # ranks below the page: its value at stake already does
         risk = risks.get(cid)
         probability = risk.default_probability if risk else 0.0
-        rows.append(WorklistRow(
+        value = expected_value(amount - kept, Decimal(str(probability)), days)
+        scored.append(((later, -value, code), WorklistRow(
             cid, code, name, who, amount, days, risk.risk_class if risk else "",
-            probability, expected_value(amount - kept, Decimal(str(probability)), days),
-            next_action, tuple(sorted({p.reason for p in pauses[cid]})), calls.get(cid),
-            kept))
-    return rows
+            probability, value, next_action, tuple(sorted({p.reason for p in pauses[cid]})),
+            calls.get(cid), kept)))
+    scored.sort(key=lambda s: s[0])
+    rows = [row for _, row in scored]
+    return rows[offset:] if limit is None else rows[offset:offset + limit]
+
+
+# Customers whose risk is read at a time while a page of the worklist is ranked.
+RISK_CHUNK = 100
+
+
+def _risks_to_rank(company: Company, as_of: date, ranked: list[tuple[Any, ...]],
+                   need: int | None) -> tuple[dict[int, Any], set[int]]:
+    """Credit's risk of the customers the first ``need`` rows of the worklist can come from
+    (all of them with no ``need``). The rank is the expected value: the value at stake times
+    a default probability of at most 1, so a customer's value at stake bounds its expected
+    value. Walking each group (action due, then later) in falling value at stake, risk is read
+    a chunk at a time until the ``need``-th best expected value found exceeds what is left
+    to walk: nothing further down can enter the page. The rank is exact; how much is read
+    depends on the probabilities, not on the number of customers beyond the page. Returns
+    the risks read and the customers walked."""
+    if need is None:
+        return (risk_scores(company, as_of) if ranked else {}), {r[3] for r in ranked}
+    risks: dict[int, Any] = {}
+    walked: set[int] = set()
+    before = 0  # rows of the earlier group, all ranked before this one
+    for later in (False, True):
+        group = [r for r in ranked if r[0] is later]
+        if before >= need or not group:
+            before += len(group)
+            continue
+        want = need - before
+        values: list[Decimal] = []
+        i = 0
+        while i < len(group):
+            chunk = group[i:i + max(RISK_CHUNK, want)]
+            read = risk_scores(company, as_of, [r[3] for r in chunk])
+            risks.update(read)
+            walked.update(r[3] for r in chunk)
+            for r in chunk:
+                risk = read.get(r[3])
+                p = Decimal(str(risk.default_probability)) if risk else Decimal(0)
+                values.append(expected_value(r[6] - r[7], p, r[8]))
+            i += len(chunk)
+            values.sort(reverse=True)
+            if i < len(group) and len(values) >= want and values[want - 1] > -group[i][1]:
+                break
+        before += len(group)
+    return risks, walked
 
 
 def _held_back(company: Company, as_of: date, pauses: dict[int, list[DunningPause]]

@@ -12,6 +12,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from salesledger.apps.collections import selectors
 from salesledger.apps.collections.selectors import customer_timeline, worklist
 from salesledger.apps.collections.services import (
     DisputeSpec,
@@ -39,10 +40,10 @@ def test_the_expected_value_weighs_amount_probability_and_age() -> None:
 
 
 @pytest.mark.django_db
-def test_the_worklist_ranks_by_value_at_stake_and_puts_later_actions_last(
+def test_the_worklist_ranks_by_expected_value_and_puts_later_actions_last(
         company: Any, owner: Any, make_customer: Callable[..., Any],
         post_invoice: Callable[..., Any], django_user_model: Any,
-        django_assert_max_num_queries: Any) -> None:
+        django_assert_max_num_queries: Any, monkeypatch: Any) -> None:
     for code, price, issued in (("BIG", "900.00", DAY), ("OLD", "300.00", DAY - timedelta(90)),
                                 ("SMALL", "100.00", DAY), ("NEXT", "5000.00", DAY),
                                 ("NOTYET", "100.00", DAY + timedelta(40))):
@@ -56,15 +57,19 @@ def test_the_worklist_ranks_by_value_at_stake_and_puts_later_actions_last(
     with django_assert_max_num_queries(30):
         rows = worklist(company, as_of=as_of)
     risks = risk_scores(company, as_of)
-    # BIG: 900.00 x (1 + 30/30) = 1800 before OLD: 300.00 x (1 + 120/30) = 1500, whatever
-    # their likelihood of loss (read after the page is cut).
-    assert [r.code for r in rows if r.next_action <= as_of] == ["BIG", "OLD", "SMALL"]
-    assert [r.code for r in rows if r.next_action <= as_of] == sorted(
-        ["BIG", "OLD", "SMALL"], key=lambda c: -next(value_at_stake(r.overdue, r.days_overdue)
-                                                      for r in rows if r.code == c))
-    # A page is the ranking cut: the same rows, each scored alike.
-    assert worklist(company, as_of=as_of, offset=1, limit=2) == rows[1:3]
-    assert worklist(company, as_of=as_of, offset=4, limit=2) == []
+    # Those due today by the expected value of acting: the value at stake (BIG 900.00 x
+    # (1 + 30/30), OLD 300.00 x (1 + 120/30)) times the likelihood of losing it.
+    due = [r for r in rows if r.next_action <= as_of]
+    assert [r.code for r in due] == sorted(["BIG", "OLD", "SMALL"], key=lambda c: next(
+        (-r.value, r.code) for r in due if r.code == c))
+    assert all(r.value <= value_at_stake(r.overdue, r.days_overdue) for r in rows)
+    # A page is the ranking cut, whether the risk of the rest was read or not (one customer's
+    # risk read at a time: the walk stops once nothing further down can enter the page).
+    monkeypatch.setattr(selectors, "RISK_CHUNK", 1)
+    for offset in range(5):
+        for limit in (1, 2, 3):
+            assert worklist(company, as_of=as_of, offset=offset, limit=limit) == rows[
+                offset:offset + limit], (offset, limit)
     for r in rows:
         p = Decimal(str(risks[r.customer_id].default_probability))
         assert r.held == 0 and r.value == expected_value(r.overdue, p, r.days_overdue)
