@@ -3,7 +3,8 @@
 Each round: tick the calendar (``scheduler.daily_jobs_enqueue``: once a day per company,
 in its time zone, enqueue the recurring run and the dunning run; ``credit.tasks.
 payment_models_enqueue``: the nightly training of the payment-date model of each company that
-has one), then run every ready task with django-tasks-db's own ``Worker`` (which claims a task
+has one; ``reporting.tasks.packs_enqueue``: the monthly pack of each company whose schedule has
+one due), then run every ready task with django-tasks-db's own ``Worker`` (which claims a task
 row with ``SELECT ... FOR UPDATE SKIP LOCKED`` so that several workers share the queue), then
 sleep. Once a day it also refreshes the database planner's statistics
 (``core.maintenance``). ``once`` does one round and
@@ -54,6 +55,7 @@ from salesledger.apps.dunning.tasks import (
 )
 from salesledger.apps.payments.tasks import auto_allocate_task
 from salesledger.apps.recurring.scheduler import daily_jobs_enqueue
+from salesledger.apps.reporting.tasks import pack_run_task, packs_enqueue
 from salesledger.apps.recurring.tasks import recurring_run_all_task, recurring_run_task
 from salesledger.domain.errors import ValidationFailed
 
@@ -67,11 +69,13 @@ log = logging.getLogger(__name__)
 # Training the payment-date model again only stores one more model.
 # Importing a statement again skips the lines imported (one transaction per file); matching
 # again applies no line twice; the automatic allocation resumes after the last chunk written.
+# The monthly pack sends a month once (a pack whose sending was cut off is reported, not sent).
 RETRY_SAFE = frozenset(t.module_path for t in (freeze_pdfs_task, recurring_run_task,
                                                recurring_run_all_task, dunning_run_task,
                                                payment_model_train_task,
                                                statement_import_task, bank_match_task,
-                                               auto_allocate_task, statement_run_task))
+                                               auto_allocate_task, statement_run_task,
+                                               pack_run_task))
 # The jobs of the apps above recurring that the calendar enqueues once a day per company.
 DAILY = {JOB_DUNNING: dunning_enqueue, JOB_STATEMENTS: statements_enqueue}
 
@@ -164,7 +168,7 @@ def worker_round(worker: Any, *, now: Callable[[], datetime] | None = None) -> i
         planner_statistics_refresh()
         _statistics_at = moment
     for job in [*daily_jobs_enqueue(now=moment, more=DAILY),
-                *payment_models_enqueue(now=moment)]:
+                *payment_models_enqueue(now=moment), *packs_enqueue(now=moment)]:
         log.info("enqueued %s for %s, day %s (attempt %d)", job.job, job.company, job.day,
                  job.attempt)
     before = worker._run_tasks

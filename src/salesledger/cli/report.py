@@ -527,8 +527,21 @@ def cmd_report_forecast(args: argparse.Namespace) -> int:
 def cmd_report_pack(args: argparse.Namespace) -> int:
     from salesledger.apps.reporting.pack import monthly_pack, parse_month
 
+    if args.schedule:
+        return _pack_schedule(args)
+    if not args.month:
+        raise ValidationFailed("report pack needs --month YYYY-MM (or --schedule "
+                               "set|show|stop|run)")
     company = company_of(args)
-    pack = monthly_pack(company, month=parse_month(args.month))
+    month = parse_month(args.month)
+    if args.send:
+        from salesledger.apps.reporting.kpis import month_end
+        from salesledger.apps.reporting.pack_sending import pack_send
+
+        run = pack_send(actor=actor_of(args, company), company=company, month=month,
+                        day=month_end(month))
+        return _pack_run_out(args, run)
+    pack = monthly_pack(company, month=month)
     path = args.pdf or f"receivables-{company.code}-{pack.month}.pdf"
     with open(path, "wb") as fh:
         fh.write(pack.pdf)
@@ -539,6 +552,62 @@ def cmd_report_pack(args: argparse.Namespace) -> int:
     print(f"receivables pack of {pack.month} (as of {pack.as_of}): wrote {path} "
           f"({len(pack.pdf):,} bytes, {len(pack.charts)} charts)")
     return 0
+
+
+def _pack_schedule(args: argparse.Namespace) -> int:
+    """``--schedule set|show|stop|run``: the pack every month to chosen users, sent by the
+    worker (docs/design/reporting.md, "The pack on a schedule")."""
+    from salesledger.apps.reporting.pack_sending import (
+        pack_run,
+        pack_schedule_set,
+        pack_schedule_show,
+        pack_schedule_stop,
+    )
+
+    company = company_of(args)
+    actor, as_of = actor_of(args, company), as_of_day(args, company)
+    if args.month or args.pdf:
+        raise ValidationFailed(f"--schedule {args.schedule} takes no --month or --pdf: the "
+                               "schedule sends the last whole month on its day")
+    if args.schedule == "set":
+        if args.day is None or not args.to:
+            raise ValidationFailed("--schedule set needs --day N (31: the last day of the "
+                                   "month) and --to USER (repeat for each user)")
+        pack_schedule_set(actor=actor, company=company, day=args.day, users=args.to,
+                          as_of=as_of)
+    elif args.schedule == "stop":
+        pack_schedule_stop(actor=actor, company=company)
+    elif args.schedule == "run":
+        return _pack_run_out(args, pack_run(actor=actor, company=company, as_of=as_of,
+                                            send=args.send))
+    shown = pack_schedule_show(company)
+    if args.json:
+        emit_json(shown)
+        return 0
+    s = shown["schedule"]
+    if s is None:
+        print(f"no pack schedule in {company.code} (report pack --schedule set --day N --to "
+              "USER)")
+        return 0
+    print(f"pack schedule: every month on day {s['day']}, to {', '.join(s['users']) or '-'}, "
+          f"from {s['starts_on']}" + ("" if s["active"] else " (stopped)"))
+    if args.schedule == "show" and shown["sent"]:
+        table(([r["month"], r["day"], r["status"], r["recipients"]] for r in shown["sent"]),
+              ["month", "sent for", "status", "to"])
+    return 0
+
+
+def _pack_run_out(args: argparse.Namespace, run: Any) -> int:
+    if args.json:
+        emit_json(run.as_dict())
+    elif run.month:
+        print(f"pack of {run.month}: {run.state.replace('_', ' ')}"
+              + (f" (to {', '.join(run.recipients)})" if run.recipients else ""))
+        for p in run.problems:
+            print(f"{p['code']}: {p['message']}")
+    else:
+        print(f"no pack due on {run.as_of}")
+    return 2 if run.problems else 0
 
 
 def cmd_report_portfolio(args: argparse.Namespace) -> int:
@@ -628,9 +697,19 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     p = add_command(g, common, "pack", cmd_report_pack,
                     "the monthly receivables pack as one PDF: KPIs, aging, trends, forecast "
                     "and their charts, as of the month's last day")
-    p.add_argument("--month", required=True, metavar="YYYY-MM", help="the month")
+    p.add_argument("--month", metavar="YYYY-MM", help="the month")
     p.add_argument("--pdf", metavar="FILE",
                    help="file to write (default receivables-COMPANY-YYYY-MM.pdf)")
+    p.add_argument("--schedule", choices=["set", "show", "stop", "run"],
+                   help="set, show or stop the pack every month by e-mail to chosen users "
+                        "(the worker sends it), or run what is due on --as-of")
+    p.add_argument("--day", type=int,
+                   help="with --schedule set: day of the month (31: the last day)")
+    p.add_argument("--to", action="append", metavar="USER",
+                   help="with --schedule set: a user to receive the pack (repeat)")
+    p.add_argument("--send", action="store_true",
+                   help="with --month: e-mail that month's pack to the schedule's users "
+                        "(once); with --schedule run: send, not preview")
     p = add_command(g, common, "portfolio", cmd_report_portfolio,
                     "receivable, overdue, over 90 days, DSO and unapplied cash of every "
                     "company the user (--user, else the company's owner) belongs to")

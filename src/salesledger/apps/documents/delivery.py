@@ -240,6 +240,13 @@ def _sender(company: Company) -> tuple[str, str, str]:
     return formataddr((company.name, address)), company.email or "", domain
 
 
+def message_origin(company: Company) -> tuple[str, str, str]:
+    """(From header, reply-to address, a new Message-ID) of a message the company sends to
+    someone who is not a customer (its own users: the receivables pack)."""
+    from_header, reply_to, domain = _sender(company)
+    return from_header, reply_to, make_msgid(domain=domain)
+
+
 # ---------------------------------------------------------------- recording and sending
 @dataclass(frozen=True)
 class Recorded:

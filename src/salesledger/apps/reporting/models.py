@@ -1,0 +1,63 @@
+"""What the reporting app keeps: the monthly pack's schedule, who receives it, and each
+month's pack sent (docs/design/reporting.md, "The pack on a schedule"). Settings and a log of
+what was sent, never the books: the reports themselves are still read from the apps below.
+
+``PackSending`` is unique per (company, month): the claim that makes a pack go out once per
+company and month however many runs, workers or resumptions there are. Its ``status`` moves
+``planned`` (the PDF rendered and kept, nothing handed to the mail server) → ``queued`` (about
+to be handed over; a run that finds it so never sends it again: the outcome is unknown) →
+the mail server's answer (``sent``, ``partial``, ``bounced``, ``failed``, ``logged``).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class PackSchedule(models.Model):
+    """The company's pack on a schedule: every month on ``day`` (31: the last day)."""
+
+    company = models.OneToOneField("core.Company", on_delete=models.PROTECT,
+                                   related_name="+")
+    day = models.PositiveSmallIntegerField()
+    starts_on = models.DateField()  # no pack is sent for a day before it
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True,
+                                   on_delete=models.PROTECT, related_name="+")
+
+
+class PackRecipient(models.Model):
+    """A user chosen to receive the pack (a member of the company with an e-mail address)."""
+
+    company = models.ForeignKey("core.Company", on_delete=models.PROTECT, related_name="+")
+    schedule = models.ForeignKey(PackSchedule, on_delete=models.CASCADE,
+                                 related_name="recipients")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["schedule", "user"],
+                                               name="pack_recipient_once")]
+
+
+class PackSending(models.Model):
+    """A month's pack sent (or on its way) to the chosen users, with the PDF that went."""
+
+    company = models.ForeignKey("core.Company", on_delete=models.PROTECT, related_name="+")
+    month = models.DateField()  # its first day
+    day = models.DateField()  # the scheduled day it was sent for (or the day asked on demand)
+    status = models.CharField(max_length=10, default="planned")
+    status_detail = models.TextField(blank=True)
+    recipients = models.TextField()  # the addresses, comma-separated
+    message_id = models.CharField(max_length=255, blank=True)
+    pdf = models.BinaryField()
+    sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True,
+                                   on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["company", "month"],
+                                               name="pack_sending_once_a_month")]

@@ -1,0 +1,68 @@
+"""The monthly pack as a background task (django-tasks), run by ``salesledger worker``.
+
+Each tick of the worker's calendar (``packs_enqueue``) looks at the companies whose pack
+schedule is active and whose month due on their local day has not been sent, and claims a
+daily job ``report_pack`` for each (``recurring.scheduler.daily_job_claim``: one task per
+company and day however many workers tick). The task calls ``pack_run``, which sends a month
+once (``pack_sending.py``): a task run twice, or resumed after its worker was killed, sends
+nothing twice (docs/design/reporting.md, "The pack on a schedule").
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from django_tasks import task
+
+from salesledger.apps.core.models import Company
+from salesledger.apps.core.selectors import company_get
+from salesledger.apps.recurring.models import DailyJob
+from salesledger.apps.recurring.scheduler import Enqueued, daily_job_claim
+from salesledger.apps.recurring.services import now_local
+from salesledger.domain.pack_schedule import pack_due
+
+from .models import PackSchedule, PackSending
+from .pack_sending import pack_run
+
+JOB_PACK = "report_pack"
+
+
+@task()
+def pack_run_task(company: str, as_of: str) -> dict[str, Any]:
+    """Send the pack one company's (by code) schedule owes on ``as_of`` (ISO date), as the
+    system."""
+    run = pack_run(actor=None, company=company_get(company), as_of=date.fromisoformat(as_of),
+                   send=True)
+    return run.as_dict()
+
+
+def _enqueue(company: Company, day: str) -> str:
+    return str(pack_run_task.enqueue(company.code, day).id)
+
+
+def packs_enqueue(*, now: datetime) -> list[Enqueued]:
+    """One tick of the calendar for the packs: three queries when nothing is due."""
+    schedules = list(PackSchedule.objects.filter(active=True).select_related("company")
+                     .order_by("company__code"))
+    due = {}
+    for s in schedules:
+        today = now_local(s.company, now)
+        d = pack_due(s.day, starts_on=s.starts_on, as_of=today)
+        if d is not None:
+            due[s.company_id] = (s.company, today, d.month)
+    if not due:
+        return []
+    sent = set(PackSending.objects.filter(company_id__in=list(due))
+               .values_list("company_id", "month"))
+    claimed = set(DailyJob.objects.filter(job=JOB_PACK, company_id__in=list(due),
+                                          day__in={t for _, t, _ in due.values()})
+                  .values_list("company_id", "day"))
+    out = []
+    for cid, (company, today, month) in due.items():
+        if (cid, month) in sent or (cid, today) in claimed:
+            continue
+        done = daily_job_claim(company, job=JOB_PACK, day=today, now=now, enqueue=_enqueue)
+        if done is not None:
+            out.append(done)
+    return out
