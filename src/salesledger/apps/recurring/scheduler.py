@@ -125,6 +125,14 @@ def _retry(company: Company, day: date, now: datetime, name: str, enqueue: Enque
     return Enqueued(company.code, name, day.isoformat(), job.attempts, job.task_id)
 
 
+def daily_job_retry(company: Company, *, job: str, day: date, now: datetime,
+                    enqueue: Enqueue) -> Enqueued | None:
+    """Enqueue again a job claimed with ``daily_job_claim`` whose task failed or was
+    abandoned (as ``daily_jobs_enqueue`` does for the daily jobs); ``None`` when it is over,
+    still running, or another worker took it."""
+    return _retry(company, day, now, job, enqueue)
+
+
 def daily_jobs_enqueue(*, now: datetime, more: Mapping[str, Enqueue] | None = None
                        ) -> list[Enqueued]:
     """One tick of the worker's calendar at ``now`` (an aware datetime): for each company,

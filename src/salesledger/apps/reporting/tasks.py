@@ -18,7 +18,7 @@ from django_tasks import task
 from salesledger.apps.core.models import Company
 from salesledger.apps.core.selectors import company_get
 from salesledger.apps.recurring.models import DailyJob
-from salesledger.apps.recurring.scheduler import Enqueued, daily_job_claim
+from salesledger.apps.recurring.scheduler import Enqueued, daily_job_claim, daily_job_retry
 from salesledger.apps.recurring.services import now_local
 from salesledger.domain.pack_schedule import pack_due
 
@@ -42,7 +42,9 @@ def _enqueue(company: Company, day: str) -> str:
 
 
 def packs_enqueue(*, now: datetime) -> list[Enqueued]:
-    """One tick of the calendar for the packs: three queries when nothing is due."""
+    """One tick of the calendar for the packs: claim the day's job of each company whose
+    month due is not sent, or enqueue it again when its task failed or was abandoned (the
+    claim is marked done once its task succeeded). One query when no schedule is due."""
     schedules = list(PackSchedule.objects.filter(active=True).select_related("company")
                      .order_by("company__code"))
     due = {}
@@ -55,14 +57,23 @@ def packs_enqueue(*, now: datetime) -> list[Enqueued]:
         return []
     sent = set(PackSending.objects.filter(company_id__in=list(due))
                .values_list("company_id", "month"))
-    claimed = set(DailyJob.objects.filter(job=JOB_PACK, company_id__in=list(due),
-                                          day__in={t for _, t, _ in due.values()})
-                  .values_list("company_id", "day"))
+    claimed = dict(((c, d), done) for c, d, done in DailyJob.objects.filter(
+        job=JOB_PACK, company_id__in=list(due), day__in={t for _, t, _ in due.values()})
+        .values_list("company_id", "day", "done"))
     out = []
     for cid, (company, today, month) in due.items():
-        if (cid, month) in sent or (cid, today) in claimed:
+        if (cid, month) in sent and (cid, today) not in claimed:
+            continue  # sent on an earlier day (or by hand)
+        if (cid, today) not in claimed:
+            enqueued = daily_job_claim(company, job=JOB_PACK, day=today, now=now,
+                                       enqueue=_enqueue)
+        elif not claimed[(cid, today)]:
+            # a task that failed or whose worker died is enqueued again after a while (it
+            # sends nothing twice), until it succeeded and its job is marked done
+            enqueued = daily_job_retry(company, job=JOB_PACK, day=today, now=now,
+                                       enqueue=_enqueue)
+        else:
             continue
-        done = daily_job_claim(company, job=JOB_PACK, day=today, now=now, enqueue=_enqueue)
-        if done is not None:
-            out.append(done)
+        if enqueued is not None:
+            out.append(enqueued)
     return out
