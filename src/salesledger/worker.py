@@ -55,8 +55,8 @@ from salesledger.apps.dunning.tasks import (
 )
 from salesledger.apps.payments.tasks import auto_allocate_task
 from salesledger.apps.recurring.scheduler import daily_jobs_enqueue
-from salesledger.apps.reporting.tasks import pack_run_task, packs_enqueue
 from salesledger.apps.recurring.tasks import recurring_run_all_task, recurring_run_task
+from salesledger.apps.reporting.tasks import pack_run_task, packs_enqueue
 from salesledger.domain.errors import ValidationFailed
 
 log = logging.getLogger(__name__)
