@@ -24,6 +24,8 @@ SETTINGS_REPORT_URLS = [
     "/c/acme/settings/", "/c/acme/settings/users/", "/c/acme/settings/terms/",
     "/c/acme/settings/terms/NET30/", "/c/acme/settings/banks/", "/c/acme/settings/rates/",
     "/c/acme/settings/templates/", "/c/acme/settings/period/", "/c/acme/imports/",
+    "/c/acme/settings/pack/", "/c/acme/reports/aging/?segment=group",
+    "/c/acme/reports/kpis/?segment=size",
 ]
 SETTINGS_POSTS = {
     "/c/acme/settings/": {"name": "Acme Renamed"},
@@ -33,6 +35,7 @@ SETTINGS_POSTS = {
     "/c/acme/settings/banks/": {"code": "MAIN2", "name": "Second",
                                 "iban": "DE89370400440532013000"},
     "/c/acme/settings/period/": {"through": "2025-01-31"},
+    "/c/acme/settings/pack/": {"day": "3", "users": ["owner"]},
 }
 
 
@@ -377,3 +380,91 @@ def test_every_reports_csv_download_is_the_commands_file(
                      "--as-of", AS_OF, "--csv", str(path)]) == 0
         assert page == path.read_bytes().decode(), (report, argv)
         assert len(page.splitlines()) > 1, report
+
+
+def test_the_aging_and_kpi_pages_cut_by_segment_as_the_command_does(
+        books: dict[str, Any], as_user: Callable[[Any], Any], make_customer: Any,
+        post_invoice: Any, tmp_path: Any) -> None:
+    # a subsidiary of C001's group: the group's buckets hold both customers' items
+    from salesledger.cli.main import main
+
+    make_customer("C003", name="Dupont Filiale", parent_code="C001")
+    post_invoice("C003", lines=(("Audit", 1, "100.00", "20"),))
+    owner = as_user(books["owner"])
+    user = books["owner"].get_username()
+    page = owner.get(f"/c/acme/reports/aging/?as_of={AS_OF}&segment=group")
+    assert page.status_code == 200
+    text = _text(page)
+    assert 'name="segment"' in text and '<option value="group" selected>' in text
+    groups = {s.segment: (s.customers, sum(s.base)) for s, _ in page.context["segment_rows"]}
+    assert groups == {"C001": (2, 132000), "C002": (0, 0)}  # C002 paid in full
+    assert "€1,320.00" in text
+    sizes = owner.get(f"/c/acme/reports/aging/?as_of={AS_OF}&segment=size").context
+    assert [s.segment for s, _ in sizes["segment_rows"]] == ["A", "B"]
+    kpis = owner.get(f"/c/acme/reports/kpis/?as_of={AS_OF}&months=2&segment=size")
+    assert kpis.status_code == 200
+    assert [(name, m.month) for name, m, _ in kpis.context["rows"]] == [
+        ("A", "2025-03"), ("A", "2025-04"), ("B", "2025-03"), ("B", "2025-04")]
+    # the downloads are the command's files, byte for byte
+    for report, query, argv in (
+            ("aging", "segment=group&", ("--segment", "group")),
+            ("aging", "segment=size&by=issue&", ("--segment", "size", "--by", "issue")),
+            ("kpis", "segment=group&months=3&", ("--segment", "group", "--months", "3")),
+            ("kpis", "segment=size&", ("--segment", "size"))):
+        response = owner.get(f"/c/acme/reports/{report}/?{query}as_of={AS_OF}&format=csv")
+        assert response.status_code == 200, query
+        got = b"".join(response.streaming_content).decode()
+        path = tmp_path / f"{report}.csv"
+        assert main(["report", report, *argv, "--company", "acme", "--user", user,
+                     "--as-of", AS_OF, "--csv", str(path)]) == 0
+        assert got == path.read_bytes().decode(), (report, argv)
+        assert len(got.splitlines()) > 2, query
+
+
+@pytest.mark.parametrize("extra", [0, 30])
+def test_the_segment_pages_cost_a_bounded_number_of_queries(
+        books: dict[str, Any], as_user: Callable[[Any], Any], make_customer: Any,
+        post_invoice: Any, django_assert_max_num_queries: Any, extra: int) -> None:
+    for i in range(extra):
+        make_customer(f"Q{i:03d}")
+        post_invoice(f"Q{i:03d}")
+    client = as_user(books["owner"])
+    for url in (f"/c/acme/reports/aging/?as_of={AS_OF}&segment=group",
+                f"/c/acme/reports/aging/?as_of={AS_OF}&segment=size",
+                f"/c/acme/reports/kpis/?as_of={AS_OF}&segment=size",
+                "/c/acme/settings/pack/"):
+        with django_assert_max_num_queries(14, info=url):
+            assert client.get(url).status_code == 200, url
+
+
+def test_the_pack_settings_go_through_the_commands_service(
+        books: dict[str, Any], as_user: Callable[[Any], Any], django_user_model: Any) -> None:
+    company = books["company"]
+    django_user_model.objects.filter(pk=books["clerk"].pk).update(email="claude@acme.example")
+    owner, clerk = as_user(books["owner"]), as_user(books["clerk"])
+    page = owner.get("/c/acme/settings/pack/")
+    assert page.status_code == 200 and "not sent on a schedule yet" in _text(page)
+    before = len(_audits(company))
+    # refused as the command refuses: no user chosen, a day out of range
+    bad = owner.post("/c/acme/settings/pack/", {"day": "3"})
+    assert bad.status_code == 400 and "at least one user" in _text(bad)
+    bad = owner.post("/c/acme/settings/pack/", {"day": "40", "users": ["claude"]})
+    assert bad.status_code == 400 and "--day 40" in _text(bad)
+    # a clerk may read it, not change it
+    assert clerk.get("/c/acme/settings/pack/").status_code == 200
+    denied = clerk.post("/c/acme/settings/pack/", {"day": "3", "users": ["claude"]})
+    assert denied.status_code == 403
+    assert len(_audits(company)) == before
+    done = owner.post("/c/acme/settings/pack/", {"day": "3", "users": ["claude", "owner"]})
+    assert done.status_code == 302
+    shown = _text(owner.get("/c/acme/settings/pack/"))
+    assert "on day 3 of every month to claude, owner" in shown
+    [event] = _audits(company)[before:]
+    assert event.action == "report.pack_schedule_set"
+    assert event.data["users"] == ["claude", "owner"] and event.data["day"] == 3
+    assert owner.post("/c/acme/settings/pack/", {"action": "stop"}).status_code == 302
+    assert "no longer sent" in _text(owner.get("/c/acme/settings/pack/"))
+    assert _audits(company)[-1].action == "report.pack_schedule_stop"
+    owner.post("/i18n/setlang/", {"language": "fr", "next": "/c/acme/"})
+    french = _text(owner.get("/c/acme/settings/pack/"))
+    assert "Dossier mensuel" in french and "Le dossier n'est plus envoyé." in french

@@ -22,17 +22,20 @@ from salesledger.apps.reporting.exports import (
     TREND_HEADERS,
     TREND_MEASURES,
     UNAPPLIED_HEADERS,
+    aging_segment_headers,
+    aging_segment_rows,
     aging_summary_headers,
     aging_summary_rows,
     figure,
     forecast_rows,
     kpi_rows,
+    kpi_segment_headers,
+    kpi_segment_rows,
     trend_rows,
     unapplied_rows,
 )
 from salesledger.domain.aging import DEFAULT_BUCKETS
 from salesledger.domain.errors import ValidationFailed
-from salesledger.formats.csv_rows import neutralise_cell
 from salesledger.money import major_text
 
 from .common import Subparsers, actor_of, add_command, add_group, as_of_day, company_of
@@ -143,11 +146,8 @@ def _aging_segments(args: argparse.Namespace, company: Any, as_of: Any) -> int:
     base, labels = report.base_currency, [b.label for b in report.buckets]
     if args.csv:
         with _csv_out(args.csv) as w:
-            w.writerow([args.segment, "customers", "currency", *labels, "total"])
-            for seg in segments:
-                w.writerow([neutralise_cell(seg.segment), seg.customers, base,
-                            *[major_text(x, base) for x in seg.base],
-                            major_text(sum(seg.base), base)])
+            w.writerow(aging_segment_headers(args.segment, report.buckets))
+            w.writerows(aging_segment_rows(segments, base))
         print(f"aging on {as_of} by {args.segment}: wrote {args.csv} "
               f"({len(segments)} segments)")
         return 0
@@ -390,12 +390,8 @@ def _kpi_segments(args: argparse.Namespace, company: Any, as_of: Any) -> int:
     base = company.base_currency
     if args.csv:
         with _csv_out(args.csv) as w:
-            w.writerow([args.segment, "month", *KPI_NAMES, "currency", *KPI_INPUTS])
-            for name, months in per.items():
-                for m in months:
-                    w.writerow([neutralise_cell(name), m.month,
-                                *[figure(getattr(m.kpis, k)) for k in KPI_NAMES], base,
-                                *[major_text(getattr(m.inputs, k), base) for k in KPI_INPUTS]])
+            w.writerow(kpi_segment_headers(args.segment))
+            w.writerows(kpi_segment_rows(per, base))
         print(f"kpis of {args.months} months to {as_of} by {args.segment}: wrote {args.csv} "
               f"({len(per)} segments)")
         return 0

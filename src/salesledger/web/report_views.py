@@ -28,22 +28,29 @@ from salesledger.apps.reporting.exports import (
     TREND_MEASURES,
     UNAPPLIED_HEADERS,
     aging_detail_rows,
+    aging_segment_headers,
+    aging_segment_rows,
     aging_summary_headers,
     aging_summary_rows,
     figure,
     forecast_rows,
     kpi_rows,
+    kpi_segment_headers,
+    kpi_segment_rows,
     trend_rows,
     unapplied_rows,
 )
 from salesledger.apps.reporting.selectors import (
+    SEGMENTS,
     ReportFilters,
+    aging_by_segment,
     aging_items,
     aging_items_page,
     aging_report,
     cash_forecast,
     currencies,
     kpi_report,
+    kpis_by_segment,
     period_statement,
     running,
     trend_report,
@@ -111,6 +118,7 @@ def aging(request: HttpRequest, code: str) -> HttpResponse:
     a page at a time); amounts in base currency at the booking rates."""
     ws = workspace(request, code)
     by = choice_param(request, "by", ("due", "issue")) or "due"
+    segment = choice_param(request, "segment", SEGMENTS) or ""
     filters = _filters(request)
     base = ws.company.base_currency
     try:
@@ -127,6 +135,8 @@ def aging(request: HttpRequest, code: str) -> HttpResponse:
             buckets, items = aging_items(ws.company, as_of=ws.as_of, by=by, filters=filters)
             return _csv(f"aging-detail-{ws.as_of}.csv", AGING_DETAIL_HEADERS,
                         aging_detail_rows(buckets, items, base))
+        if segment:
+            return _aging_segments(request, ws, segment, by, filters)
         report = aging_report(ws.company, as_of=ws.as_of, by=by, filters=filters)
     except LedgerError as exc:
         return _refused(request, ws, exc)
@@ -139,7 +149,25 @@ def aging(request: HttpRequest, code: str) -> HttpResponse:
     customers = [(c, sum(c.base)) for c in report.customers[start:start + PAGE_SIZE + 1]]
     return _page(request, ws, "web/report_aging.html", report=report, by=by, f=filters,
                  chart=chart, buckets=list(zip(report.buckets, report.base, strict=True)),
-                 overdue=report.overdue_of(report.base), **_paged(customers, page))
+                 overdue=report.overdue_of(report.base), segment="", segments_choice=SEGMENTS,
+                 **_paged(customers, page))
+
+
+def _aging_segments(request: HttpRequest, ws: Workspace, segment: str, by: str,
+                    filters: ReportFilters) -> HttpResponse:
+    """``report aging --segment group|size``: the buckets per segment (base currency)."""
+    report, segments = aging_by_segment(ws.company, as_of=ws.as_of, segment=segment, by=by,
+                                        filters=filters)
+    base = ws.company.base_currency
+    if _wants_csv(request):
+        return _csv(f"aging-{segment}-{ws.as_of}.csv",
+                    aging_segment_headers(segment, report.buckets),
+                    aging_segment_rows(segments, base))
+    return _page(request, ws, "web/report_aging.html", report=report, by=by, f=filters,
+                 chart=aging_svg(report), segment=segment, segments_choice=SEGMENTS,
+                 buckets=list(zip(report.buckets, report.base, strict=True)),
+                 overdue=report.overdue_of(report.base),
+                 segment_rows=[(s, sum(s.base)) for s in segments])
 
 
 @login_required
@@ -148,15 +176,25 @@ def kpis(request: HttpRequest, code: str) -> HttpResponse:
     """``report kpis``: DSO, CEI and the others, month by month."""
     ws = workspace(request, code)
     months_n = _int_param(request, "months", 12)
+    segment = choice_param(request, "segment", SEGMENTS) or ""
+    base = ws.company.base_currency
     try:
-        months = kpi_report(ws.company, as_of=ws.as_of, months=months_n)
+        if segment:
+            per = kpis_by_segment(ws.company, as_of=ws.as_of, months=months_n,
+                                  segment=segment)
+        else:
+            per = {"": kpi_report(ws.company, as_of=ws.as_of, months=months_n)}
     except LedgerError as exc:
         return _refused(request, ws, exc)
-    base = ws.company.base_currency
+    if _wants_csv(request) and segment:
+        return _csv(f"kpis-{segment}-{ws.as_of}.csv", kpi_segment_headers(segment),
+                    kpi_segment_rows(per, base))
     if _wants_csv(request):
-        return _csv(f"kpis-{ws.as_of}.csv", KPI_HEADERS, kpi_rows(months, base))
-    rows = [(m, [figure(getattr(m.kpis, k)) for k in KPI_NAMES]) for m in months]
-    return _page(request, ws, "web/report_kpis.html", rows=rows, months=months_n)
+        return _csv(f"kpis-{ws.as_of}.csv", KPI_HEADERS, kpi_rows(per[""], base))
+    rows = [(name, m, [figure(getattr(m.kpis, k)) for k in KPI_NAMES])
+            for name, months in per.items() for m in months]
+    return _page(request, ws, "web/report_kpis.html", rows=rows, months=months_n,
+                 segment=segment, segments_choice=SEGMENTS)
 
 
 @login_required

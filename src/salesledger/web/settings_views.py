@@ -2,7 +2,7 @@
 roles, payment terms, bank accounts, exchange rates, document templates and the closing of
 periods. Each page reads through a selector; each form calls the service the command line
 calls (``company set``, ``user add|role``, ``terms add``, ``bank account add``, ``fx rate
-add``, ``template set|preview``, ``period close``), which checks the role and the values and
+add``, ``template set|preview``, ``period close``, ``report pack --schedule``), which checks the role and the values and
 audits the change. Every member may read these pages; the forms are offered to the roles
 that may use them, and a refusal from a service is shown as the command line shows it
 (``code: message``), on the same page, answered 400 (403 for a role that may not)."""
@@ -35,6 +35,11 @@ from salesledger.apps.documents.services import check_document_template, documen
 from salesledger.apps.fx.selectors import rate_list
 from salesledger.apps.fx.services import rate_add
 from salesledger.apps.ledger.banks import BankAccountSpec, bank_account_add, bank_accounts
+from salesledger.apps.reporting.pack_sending import (
+    pack_schedule_set,
+    pack_schedule_show,
+    pack_schedule_stop,
+)
 from salesledger.domain.errors import LedgerError, PermissionDenied, ValidationFailed
 from salesledger.domain.terms import parse_terms
 
@@ -297,3 +302,37 @@ def period(request: HttpRequest, code: str) -> HttpResponse:
 
     return _submit(request, ws, close, _("The period is closed."), render)
 
+
+
+@login_required
+@GET_POST
+def pack(request: HttpRequest, code: str) -> HttpResponse:
+    """The monthly receivables pack by e-mail (``report pack --schedule set|stop``, a
+    manager's): the day of the month and the users who receive it; the packs sent."""
+    ws = workspace(request, code)
+
+    def render(error: LedgerError | None = None) -> HttpResponse:
+        shown = pack_schedule_show(ws.company)
+        chosen = set((shown["schedule"] or {}).get("users", []))
+        members = [(m["username"], m["email"], m["username"] in chosen)
+                   for m in company_members(ws.company)]
+        return _settings_page(request, ws, "web/settings_pack.html", error=error,
+                              schedule=shown["schedule"], sent=shown["sent"], members=members)
+
+    if request.method != "POST":
+        return render()
+    if request.POST.get("action") == "stop":
+        return _submit(request, ws, lambda: pack_schedule_stop(actor=request.user,
+                                                               company=ws.company),
+                       _("The pack is no longer sent."), render)
+
+    def save() -> None:
+        raw = _text(request, "day", 3)
+        if not raw.isdigit():
+            raise ValidationFailed("give the day of the month, 1 to 31 (31: the last day)",
+                                   field="day")
+        pack_schedule_set(actor=request.user, company=ws.company, day=int(raw),
+                          users=[u[:150] for u in request.POST.getlist("users")],
+                          as_of=ws.as_of)
+
+    return _submit(request, ws, save, _("The pack's schedule is saved."), render)

@@ -55,6 +55,7 @@ urlpatterns = [
     path("c/<slug:code>/settings/templates/", settings_views.templates,
          name="settings_templates"),
     path("c/<slug:code>/settings/period/", settings_views.period, name="settings_period"),
+    path("c/<slug:code>/settings/pack/", settings_views.pack, name="settings_pack"),
     # Collections and dunning (collections_views, dunning_views).
     path("c/<slug:code>/collections/", collections_views.worklist_page, name="worklist"),
     path("c/<slug:code>/customers/<str:customer_code>/timeline/", collections_views.timeline,

@@ -50,6 +50,17 @@ def aging_summary_rows(report: Any, *, in_base: bool = True) -> Iterator[list[An
                    *[major_text(x, cur) for x in v], major_text(sum(v), cur)]
 
 
+def aging_segment_headers(segment: str, buckets: Sequence[Bucket]) -> list[str]:
+    return [segment, "customers", "currency", *[b.label for b in buckets], "total"]
+
+
+def aging_segment_rows(segments: Iterable[Any], base: str) -> Iterator[list[Any]]:
+    """A row per segment of ``aging_by_segment``, in the base currency."""
+    for seg in segments:
+        yield [neutralise_cell(seg.segment), seg.customers, base,
+               *[major_text(x, base) for x in seg.base], major_text(sum(seg.base), base)]
+
+
 UNAPPLIED_HEADERS = ["customer", "type", "document", "date", "currency", "amount", "open",
                      "base_currency", "base_open"]
 
@@ -79,6 +90,17 @@ def kpi_rows(months: Iterable[Any], base: str) -> Iterator[list[Any]]:
     for m in months:
         yield [m.month, *[figure(getattr(m.kpis, k)) for k in KPI_NAMES], base,
                *[major_text(getattr(m.inputs, k), base) for k in KPI_INPUTS]]
+
+
+def kpi_segment_headers(segment: str) -> list[str]:
+    return [segment, *KPI_HEADERS]
+
+
+def kpi_segment_rows(per: dict[str, list[Any]], base: str) -> Iterator[list[Any]]:
+    """A row per segment and month of ``kpis_by_segment``."""
+    for name, months in per.items():
+        for row in kpi_rows(months, base):
+            yield [neutralise_cell(name), *row]
 
 
 # Each trend measure: its count and its amount attribute on a trend row.
