@@ -2,10 +2,11 @@
 roles, payment terms, bank accounts, exchange rates, document templates and the closing of
 periods. Each page reads through a selector; each form calls the service the command line
 calls (``company set``, ``user add|role``, ``terms add``, ``bank account add``, ``fx rate
-add``, ``template set|preview``, ``period close``, ``report pack --schedule``), which checks the role and the values and
-audits the change. Every member may read these pages; the forms are offered to the roles
-that may use them, and a refusal from a service is shown as the command line shows it
-(``code: message``), on the same page, answered 400 (403 for a role that may not)."""
+add``, ``template set|preview``, ``period close``, ``report pack --schedule``), which
+checks the role and the values and audits the change. Every member may read these pages;
+the forms are offered to the roles that may use them, and a refusal from a service is shown
+as the command line shows it (``code: message``), on the same page, answered 400 (403 for a
+role that may not)."""
 
 from __future__ import annotations
 
