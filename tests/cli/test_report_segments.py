@@ -116,3 +116,65 @@ def test_bad_segment_and_detail_together_are_refused(capsys: pytest.CaptureFixtu
     assert code == 2 and "--detail" in err and "Traceback" not in err
     code, _, err = run(capsys, "report", "kpis", "--segment", "size", "--xlsx", "x.xlsx")
     assert code == 2 and "--segment" in err
+
+
+def test_aging_and_unapplied_filtered_by_group_and_collector(
+        capsys: pytest.CaptureFixture[str], books: None, tmp_path: Path) -> None:
+    # the HQ group: HQ and its subsidiary SUB, not the others
+    out = run_json(capsys, "report", "aging", "--as-of", AS_OF, "--group", "HQ")
+    assert [c["customer"] for c in out["customers"]] == ["HQ", "SUB"]
+    assert _amount(out["total"]) == Decimal("7500.00")
+    detail = run_json(capsys, "report", "aging", "--as-of", AS_OF, "--group", "HQ",
+                      "--detail")
+    assert {i["customer"] for i in detail["items"]} == {"HQ", "SUB"}
+    # a group and a customer outside it: nothing, reported as zero in the company currency
+    none = run_json(capsys, "report", "aging", "--as-of", AS_OF, "--group", "HQ",
+                    "--customer", "SOLO")
+    assert none["customers"] == [] and none["total"] == {"amount": "0.00", "currency": "EUR"}
+    # a collector's customers (given to bob with worklist assign)
+    for argv in (("user", "add", "bob", "--role", "collector"),
+                 ("worklist", "assign", "SOLO", "TINY", "bob"),
+                 ("user", "add", "cy", "--role", "collector")):
+        code, _, err = run(capsys, *argv)
+        assert code == 0, (argv, err)
+    mine = run_json(capsys, "report", "aging", "--as-of", AS_OF, "--collector", "bob")
+    assert [c["customer"] for c in mine["customers"]] == ["SOLO", "TINY"]
+    assert _amount(mine["total"]) == Decimal("1500.00")
+    nobody = run_json(capsys, "report", "aging", "--as-of", AS_OF, "--collector", "cy")
+    assert nobody["customers"] == [] and _amount(nobody["total"]) == 0
+    # unapplied cash of TINY (bob's): in bob's list and not in the HQ group's
+    code, _, err = run(capsys, "receipt", "record", "--customer", "TINY", "--amount", "80",
+                       "--date", "2026-03-25")
+    assert code == 0, err
+    cash = run_json(capsys, "report", "unapplied", "--as-of", AS_OF, "--collector", "bob")
+    assert [(i["customer"], i["open"]["amount"]) for i in cash["items"]] == [("TINY", "80.00")]
+    assert run_json(capsys, "report", "unapplied", "--as-of", AS_OF, "--group",
+                    "HQ")["items"] == []
+    for args, said in ((("--group", "NOPE"), "NOPE"),
+                       (("--collector", "zoe"), "--collector zoe: not a user of acme")):
+        code, _, err = run(capsys, "report", "aging", *args)
+        assert code == 2 and said in err and "Traceback" not in err
+
+
+def test_trends_by_group_and_by_size(capsys: pytest.CaptureFixture[str], books: None,
+                                     tmp_path: Path) -> None:
+    whole = run_json(capsys, "report", "trends", "--as-of", AS_OF, "--months", "3")
+    by_group = run_json(capsys, "report", "trends", "--as-of", AS_OF, "--months", "3",
+                        "--by", "group")
+    assert [(c["cohort"], c["group"], c["items"]) for c in by_group["cohorts"]] == [
+        ("2026-01", "HQ", 2), ("2026-02", "SOLO", 1), ("2026-03", "TINY", 1)]
+    by_size = run_json(capsys, "report", "trends", "--as-of", AS_OF, "--months", "3",
+                       "--by", "size")
+    # bands of 31 March: HQ A (60 %), SUB A (85 % after HQ's 60), SOLO B, TINY C
+    assert [(c["cohort"], c["size"], c["items"]) for c in by_size["cohorts"]] == [
+        ("2026-01", "A", 2), ("2026-02", "B", 1), ("2026-03", "C", 1)]
+    # the segments' items and amounts add up to each cohort's
+    for month in whole["cohorts"]:
+        parts = [c for c in by_size["cohorts"] if c["cohort"] == month["cohort"]]
+        assert sum(c["items"] for c in parts) == month["items"]
+        assert sum(_amount(c["amount"]) for c in parts) == _amount(month["amount"])
+    path = tmp_path / "trends.csv"
+    assert run(capsys, "report", "trends", "--as-of", AS_OF, "--by", "group", "--csv",
+               str(path))[0] == 0
+    rows = list(csv.reader(path.open(encoding="utf-8")))
+    assert rows[0][:3] == ["cohort", "group", "items"] and rows[1][1] == "HQ"

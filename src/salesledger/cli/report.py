@@ -19,7 +19,6 @@ from salesledger.apps.reporting.exports import (
     KPI_HEADERS,
     KPI_INPUTS,
     KPI_NAMES,
-    TREND_HEADERS,
     TREND_MEASURES,
     UNAPPLIED_HEADERS,
     aging_segment_headers,
@@ -31,6 +30,7 @@ from salesledger.apps.reporting.exports import (
     kpi_rows,
     kpi_segment_headers,
     kpi_segment_rows,
+    trend_headers,
     trend_rows,
     unapplied_rows,
 )
@@ -45,8 +45,15 @@ from .render import emit_json, money, money_text, table
 def _filters(args: argparse.Namespace) -> Any:
     from salesledger.apps.reporting.selectors import ReportFilters
 
+    customers = None
+    if getattr(args, "collector", None):
+        # the collections app (above reporting) knows who chases whom: the command asks it
+        from salesledger.apps.collections.selectors import collector_customers
+
+        customers = collector_customers(company_of(args), args.collector)
     return ReportFilters(customer=args.customer or "", country=args.country or "",
-                         currency=args.document_currency or "")
+                         currency=args.document_currency or "",
+                         group=getattr(args, "group", None) or "", customers=customers)
 
 
 def _bucket_json(b: Any, amount: Any) -> dict[str, Any]:
@@ -420,7 +427,7 @@ def cmd_report_trends(args: argparse.Namespace) -> int:
         from salesledger.formats.charts import kpi_chart, to_svg
 
         if args.by != "cohort":
-            raise ValidationFailed("--svg draws the trends by cohort: leave out --by country")
+            raise ValidationFailed(f"--svg draws the trends by cohort: leave out --by {args.by}")
         _write_text(args.svg, to_svg(kpi_chart(
             [t.row.cohort for t in rows],
             {"paid late": [tenths(t.row.late.percent) for t in rows],
@@ -431,13 +438,13 @@ def cmd_report_trends(args: argparse.Namespace) -> int:
         return 0
     if args.csv:
         with _csv_out(args.csv) as w:
-            w.writerow(TREND_HEADERS)
+            w.writerow(trend_headers(args.by))
             w.writerows(trend_rows(rows, base))
         print(f"trends of {len(rows)} cohorts to {as_of}: wrote {args.csv}")
         return 0
     if args.json:
         emit_json({"as_of": as_of, "by": args.by, "currency": base, "cohorts": [
-            {"cohort": t.row.cohort, **({"country": t.row.segment} if args.by == "country"
+            {"cohort": t.row.cohort, **({args.by: t.row.segment} if args.by != "cohort"
                                         else {}),
              "items": t.row.items, "amount": money(t.row.amount, base),
              **{m: {"count": getattr(t.row, m).part, "of": getattr(t.row, m).whole,
@@ -447,10 +454,10 @@ def cmd_report_trends(args: argparse.Namespace) -> int:
                 for m, am in TREND_MEASURES},
              "flagged": list(t.flagged)} for t in rows]})
         return 0
-    headers = ["cohort", *(["country"] if args.by == "country" else []), "items",
+    headers = ["cohort", *([args.by] if args.by != "cohort" else []), "items",
                "late %", "late amt %", "unpaid 90 %", "unpaid 90 amt %", "bad debt %",
                "bad debt amt %", "flagged"]
-    table(([t.row.cohort, *([t.row.segment] if args.by == "country" else []), t.row.items,
+    table(([t.row.cohort, *([t.row.segment] if args.by != "cohort" else []), t.row.items,
             *[figure(getattr(t.row, k).percent) for m, am in TREND_MEASURES
               for k in (m, am)], " ".join(t.flagged)] for t in rows), headers)
     print("by invoice month; unpaid 90 counts items due at least 90 days before "
@@ -637,6 +644,10 @@ def cmd_report_portfolio(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------- registration
 def _filter_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--customer", help="one customer (code)")
+    p.add_argument("--group", metavar="CODE",
+                   help="one customer group: the customer CODE and those whose parent it is")
+    p.add_argument("--collector", metavar="USER",
+                   help="the customers given to one collector (collections assign)")
     p.add_argument("--country", help="customers of one country (ISO 3166 code)")
     p.add_argument("--document-currency", help="items in one currency (ISO 4217 code)")
     p.add_argument("--csv", metavar="FILE", help="write CSV to FILE")
@@ -676,8 +687,9 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("--months", type=int, default=12, help="invoice months up to --as-of")
     p.add_argument("--svg", metavar="FILE",
                    help="draw the rates by count per cohort as an SVG chart in FILE")
-    p.add_argument("--by", choices=["cohort", "country"], default="cohort",
-                   help="per invoice month, or per invoice month and country")
+    p.add_argument("--by", choices=["cohort", "country", "group", "size"], default="cohort",
+                   help="per invoice month, or per invoice month and country, customer group "
+                        "(parent) or size band (A, B, C)")
     p.add_argument("--csv", metavar="FILE", help="write CSV to FILE")
     p = add_command(g, common, "forecast", cmd_report_forecast,
                     "expected receipts per week after --as-of, or (--backtest) its error")

@@ -18,13 +18,13 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.views.decorators.http import require_safe
 
 from salesledger.apps.banking.reconciliation import reconciliation
+from salesledger.apps.collections.selectors import collector_customers
 from salesledger.apps.reporting.exports import (
     AGING_DETAIL_HEADERS,
     FORECAST_HEADERS,
     FORECAST_SERIES,
     KPI_HEADERS,
     KPI_NAMES,
-    TREND_HEADERS,
     TREND_MEASURES,
     UNAPPLIED_HEADERS,
     aging_detail_rows,
@@ -37,11 +37,13 @@ from salesledger.apps.reporting.exports import (
     kpi_rows,
     kpi_segment_headers,
     kpi_segment_rows,
+    trend_headers,
     trend_rows,
     unapplied_rows,
 )
 from salesledger.apps.reporting.selectors import (
     SEGMENTS,
+    TREND_BY,
     ReportFilters,
     aging_by_segment,
     aging_items,
@@ -92,10 +94,16 @@ def _int_param(request: HttpRequest, name: str, default: int) -> int:
     return int(raw) if raw.isdigit() and len(raw) < 4 else default
 
 
-def _filters(request: HttpRequest) -> ReportFilters:
-    return ReportFilters(customer=request.GET.get("customer", "").strip()[:40],
-                         country=request.GET.get("country", "").strip()[:2],
-                         currency=request.GET.get("document_currency", "").strip()[:3])
+def _filters(request: HttpRequest, ws: Workspace) -> ReportFilters:
+    """The filters of the page's form; a collector's customers are asked of the collections
+    app, as ``--collector`` does."""
+    collector = request.GET.get("collector", "").strip()[:150]
+    return ReportFilters(
+        customer=request.GET.get("customer", "").strip()[:40],
+        country=request.GET.get("country", "").strip()[:2],
+        currency=request.GET.get("document_currency", "").strip()[:3],
+        group=request.GET.get("group", "").strip()[:40],
+        customers=collector_customers(ws.company, collector) if collector else None)
 
 
 def _refused(request: HttpRequest, ws: Workspace, exc: LedgerError) -> HttpResponse:
@@ -119,9 +127,9 @@ def aging(request: HttpRequest, code: str) -> HttpResponse:
     ws = workspace(request, code)
     by = choice_param(request, "by", ("due", "issue")) or "due"
     segment = choice_param(request, "segment", SEGMENTS) or ""
-    filters = _filters(request)
     base = ws.company.base_currency
     try:
+        filters = _filters(request, ws)
         if request.GET.get("detail") and not _wants_csv(request):
             # one page, and the one row after it that says whether there is a next page,
             # read without sorting every item of the day
@@ -204,14 +212,14 @@ def trends(request: HttpRequest, code: str) -> HttpResponse:
     month, each flagged when it rose markedly."""
     ws = workspace(request, code)
     months_n = _int_param(request, "months", 12)
-    by = choice_param(request, "by", ("cohort", "country")) or "cohort"
+    by = choice_param(request, "by", TREND_BY) or "cohort"
     try:
         rows = trend_report(ws.company, as_of=ws.as_of, months=months_n, by=by)
     except LedgerError as exc:
         return _refused(request, ws, exc)
     base = ws.company.base_currency
     if _wants_csv(request):
-        return _csv(f"trends-{ws.as_of}.csv", TREND_HEADERS, trend_rows(rows, base))
+        return _csv(f"trends-{ws.as_of}.csv", trend_headers(by), trend_rows(rows, base))
     table = [(t, [(figure(getattr(t.row, m).percent), m in t.flagged,
                    figure(getattr(t.row, am).percent)) for m, am in TREND_MEASURES])
              for t in rows]
@@ -248,7 +256,7 @@ def unapplied(request: HttpRequest, code: str) -> HttpResponse:
     base = ws.company.base_currency
     try:
         items = unapplied_items(ws.company, as_of=ws.as_of, kind=kind,
-                                filters=_filters(request))
+                                filters=_filters(request, ws))
         if _wants_csv(request):
             return _csv(f"unapplied-{ws.as_of}.csv", UNAPPLIED_HEADERS,
                         unapplied_rows(items, base))

@@ -36,7 +36,7 @@ from salesledger.domain.collections import (
     promise_state,
     value_at_stake,
 )
-from salesledger.domain.errors import NotFound
+from salesledger.domain.errors import NotFound, ValidationFailed
 from salesledger.domain.journal import to_base
 from salesledger.money import format_minor
 
@@ -655,3 +655,16 @@ def _held_back(company: Company, as_of: date, pauses: dict[int, list[DunningPaus
         part = due if amount is None else min(amount, due)
         out[owner[invoice_id]] += to_base(part, currency, base, rate)
     return out
+
+
+def collector_customers(company: Company, username: str) -> tuple[str, ...]:
+    """The codes of the customers given to the collector ``username`` (a member of the
+    company), by code: what the reports keep with ``--collector``. One query, and one to
+    tell an unknown user."""
+    codes = tuple(Assignment.objects.filter(company=company,
+                                            collector__username=username)
+                  .order_by("customer__code").values_list("customer__code", flat=True))
+    if not codes and not company.memberships.filter(user__username=username).exists():
+        raise ValidationFailed(f"--collector {username}: not a user of {company.code}",
+                               collector=username)
+    return codes

@@ -80,6 +80,25 @@ def customer_family(company: Company, customer_id: int) -> list[int]:
     return [customer_id, *sorted(pk for pk in rows if pk != customer_id)]
 
 
+def group_members(company: Company, group: str) -> set[int]:
+    """The ids of a customer group, named by its head's code: the head, the customers whose
+    parent it is, and their aliases (a merged customer is in its survivor's group). Refused
+    when no customer has that code."""
+    head = customer_get(company, group)
+    ids = set(Customer.objects.filter(Q(pk=head.pk) | Q(parent_id=head.pk), company=company)
+              .values_list("id", flat=True))
+    return ids | set(Customer.objects.filter(company=company, merged_into_id__in=ids)
+                     .values_list("id", flat=True))
+
+
+def customers_and_aliases(company: Company, codes: Iterable[str]) -> set[int]:
+    """The ids of the customers ``codes`` and of their aliases (two queries)."""
+    ids = set(Customer.objects.filter(company=company, code__in=list(codes))
+              .values_list("id", flat=True))
+    return ids | set(Customer.objects.filter(company=company, merged_into_id__in=ids)
+                     .values_list("id", flat=True))
+
+
 def customer_effective(company: Company, code: str) -> Customer:
     """The customer a new document or receipt named ``code`` is issued to: the customer, or
     the survivor it was merged into."""

@@ -111,6 +111,11 @@ TREND_HEADERS = ["cohort", "country", "items", "currency", "amount",
                    for how in ("count", "count_pct", "amount", "amount_pct")], "flagged"]
 
 
+def trend_headers(by: str = "cohort") -> list[str]:
+    """``TREND_HEADERS``, the segment's column named after it by customer group or size."""
+    return [TREND_HEADERS[0], by if by in ("group", "size") else "country", *TREND_HEADERS[2:]]
+
+
 def trend_rows(rows: Iterable[Any], base: str) -> Iterator[list[Any]]:
     """A row per cohort (and country) of ``trend_report``; the country is empty by cohort."""
     for t in rows:

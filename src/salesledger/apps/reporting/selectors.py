@@ -17,7 +17,12 @@ from typing import Any
 
 from salesledger.apps.core.models import Company
 from salesledger.apps.core.selectors import memberships_of
-from salesledger.apps.customers.selectors import customer_family, customer_get
+from salesledger.apps.customers.selectors import (
+    customer_family,
+    customer_get,
+    customers_and_aliases,
+    group_members,
+)
 from salesledger.domain.aging import (
     DEFAULT_BUCKETS,
     AgeBy,
@@ -38,7 +43,7 @@ from .forecast import Backtest, backtest, forecast
 from .kpis import add_months, kpi_inputs, kpi_inputs_by, month_end, month_label, months_ending
 from .segments import SEGMENTS, check_segment, customer_segments
 from .statement import Statement, currencies, customer_statement, running
-from .trends import CohortRow, cohort_rows
+from .trends import CohortRow, cohort_rows, fold_segments
 from .unapplied import unapplied_cash_totals, unapplied_credit_notes, unapplied_receipts
 
 __all__ = ["AgingReport", "Backtest", "KpiMonth", "ReportFilters", "Statement", "TrendRow",
@@ -56,6 +61,11 @@ class ReportFilters:
     customer: str = ""  # a customer code
     country: str = ""  # ISO 3166-1 alpha-2
     currency: str = ""  # a document currency
+    group: str = ""  # a customer group: the parent's code (its subsidiaries and itself)
+    # A set of customers chosen by the interface (a collector's, read from the collections
+    # app above this one); None: every customer. ``among`` names it in the refusals.
+    customers: tuple[str, ...] | None = None
+    among: str = ""
 
 
 def _scope(company: Company, as_of: date, filters: ReportFilters, *, by: str = "due",
@@ -76,9 +86,24 @@ def _scope(company: Company, as_of: date, filters: ReportFilters, *, by: str = "
     # A survivor of a merge takes in its aliases' items, and an alias is its survivor
     # (docs/design/customer-records.md).
     family = tuple(customer_family(company, customer_id)) if customer_id is not None else ()
+    if filters.group.strip() or filters.customers is not None:
+        # a set of customers is the same restriction as a customer's family: its ids
+        chosen = set(family) if customer_id is not None else None
+        if filters.group.strip():
+            chosen = _among(chosen, group_members(company, filters.group.strip()))
+        if filters.customers is not None:
+            chosen = _among(chosen, customers_and_aliases(company, filters.customers))
+        ids = tuple(sorted(chosen or ()))
+        # nothing chosen: an id no customer has, so that the report is empty (not all)
+        family = ids or (0,)
+        customer_id = family[0]
     return AgingScope(as_of=as_of, buckets=parse_buckets(buckets), by=age_by,
                       customer_id=family[0] if family else None, family=family,
                       country=country, currency=currency)
+
+
+def _among(chosen: set[int] | None, ids: set[int]) -> set[int]:
+    return ids if chosen is None else chosen & ids
 
 
 @dataclass
@@ -315,6 +340,11 @@ def kpi_report(company: Company, *, as_of: date, months: int = 12) -> list[KpiMo
             for m, inputs, history in kpi_inputs(company, chosen)]
 
 
+# The trends per invoice month alone, or per invoice month and country, customer group or
+# size band.
+TREND_BY = ("cohort", "country", *SEGMENTS)
+
+
 @dataclass(frozen=True)
 class TrendRow:
     row: CohortRow
@@ -326,12 +356,15 @@ def trend_report(company: Company, *, as_of: date, months: int = 12, by: str = "
     """The cohorts of the invoices issued in the ``months`` months up to ``as_of``'s, each
     with the measures whose rate (by count) rose markedly against the months before it
     (domain/trends.py), within its segment."""
-    if by not in ("cohort", "country"):
-        raise ValidationFailed(f"--by {by!r}: write 'cohort' or 'country'", by=by)
+    if by not in TREND_BY:
+        raise ValidationFailed(f"--by {by!r}: write " + ", ".join(f"'{b}'" for b in TREND_BY),
+                               by=by)
     last = as_of.replace(day=1)
     first = add_months(last, 1 - _months(months))
     rows = cohort_rows(company, first=first, last=last, as_of=as_of,
-                       by_country=by == "country")
+                       by_country=by == "country", by_customer=by in SEGMENTS)
+    if by in SEGMENTS:  # customer group or size band (of as_of), as the aging's segments
+        rows = fold_segments(rows, customer_segments(company, by, as_of=as_of))
     marked: dict[int, list[str]] = defaultdict(list)
     segments: dict[str, list[int]] = defaultdict(list)
     for n, r in enumerate(rows):

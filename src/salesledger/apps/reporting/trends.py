@@ -43,16 +43,18 @@ class CohortRow:
 
 
 def cohort_rows(company: Company, *, first: date, last: date, as_of: date,
-                by_country: bool = False) -> list[CohortRow]:
+                by_country: bool = False, by_customer: bool = False) -> list[CohortRow]:
     """The cohorts of the invoices issued in the months from ``first`` to ``last``, on
-    ``as_of``, in order (then by country)."""
+    ``as_of``, in order (then by country, or by customer id as text: what the trends by
+    customer group or size band fold into their segments)."""
     a, i, v = Allocation._meta.db_table, Instalment._meta.db_table, Invoice._meta.db_table
     adj, cu = Adjustment._meta.db_table, Customer._meta.db_table
     past_due = days_between("a.date", "i.due_date")
     mature = f"{days_between('%s', 'i.due_date')} >= 90"
     if connection.vendor == "postgresql":
         mature = "(CAST(%s AS DATE) - i.due_date) >= 90"
-    segment = "c.country" if by_country else "''"
+    segment = ("c.country" if by_country
+               else "CAST(c.id AS VARCHAR(20))" if by_customer else "''")
     sql = f"""
     WITH per AS (
         SELECT a.instalment_id AS id,
@@ -103,3 +105,24 @@ def cohort_rows(company: Company, *, first: date, last: date, as_of: date,
             unpaid_90=Rate(int(n_90), int(n_mat)), unpaid_90_amount=Rate(int(a_90), int(base_mat)),
             written_off=Rate(int(n_bad), n), written_off_amount=Rate(int(bad), base)))
     return out
+
+
+def fold_segments(rows: list[CohortRow], of: dict[int, str]) -> list[CohortRow]:
+    """Rows by customer (``by_customer``) summed into the segments ``of`` each customer id,
+    by cohort then segment: every count and amount is a sum, so each rate is the segment's."""
+    out: dict[tuple[str, str], CohortRow] = {}
+    for r in rows:
+        key = (r.cohort, of[int(r.segment)])
+        had = out.get(key)
+        if had is None:
+            out[key] = CohortRow(r.cohort, key[1], r.items, r.amount, r.late, r.late_amount,
+                                 r.unpaid_90, r.unpaid_90_amount, r.written_off,
+                                 r.written_off_amount)
+            continue
+        out[key] = CohortRow(r.cohort, key[1], had.items + r.items, had.amount + r.amount,
+                             *[Rate(getattr(had, f).part + getattr(r, f).part,
+                                    getattr(had, f).whole + getattr(r, f).whole)
+                               for f in ("late", "late_amount", "unpaid_90",
+                                         "unpaid_90_amount", "written_off",
+                                         "written_off_amount")])
+    return [out[k] for k in sorted(out)]
