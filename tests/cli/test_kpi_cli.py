@@ -142,3 +142,33 @@ def test_the_monthly_pack(capsys: pytest.CaptureFixture[str], books: None,
     assert reader.metadata is not None and reader.metadata.title == "Receivables pack 2026-02"
     code, _, err = run(capsys, "report", "pack", "--month", "2026-13")
     assert code == 2 and "YYYY-MM" in err
+
+
+def test_trends_forecast_and_unapplied_as_workbooks(capsys: pytest.CaptureFixture[str],
+                                                    books: None, tmp_path: Path) -> None:
+    from datetime import datetime
+
+    from openpyxl import load_workbook
+
+    def sheet(*argv: str) -> list[tuple[object, ...]]:
+        path = tmp_path / "out.xlsx"
+        code, text, err = run(capsys, "report", *argv, "--xlsx", str(path))
+        assert code == 0 and "wrote" in text, err
+        return list(load_workbook(path, read_only=True).active.iter_rows(values_only=True))
+
+    trends = sheet("trends", "--as-of", "2026-02-28", "--months", "2")
+    assert trends[0][:5] == ("cohort", "country", "items", "currency", "amount")
+    # January's invoice paid 10 days late: one of one, 100 %; amounts are numbers
+    assert trends[1][0] == "2026-01" and trends[1][2] == 1 and trends[1][4] == 1000
+    assert trends[1][5] == 1 and trends[1][6] == 100  # a figure is a number, not text
+    forecast = sheet("forecast", "--as-of", "2026-02-28", "--weeks", "4")
+    assert forecast[0] == ("week", "from", "currency", "naive", "expected", "low", "high")
+    assert [r[0] for r in forecast[1:]] == [1, 2, 3, 4]
+    assert forecast[1][1] == datetime(2026, 3, 1)
+    assert sum(r[4] for r in forecast[1:]) == 2000  # the expected receipts of the 2,000.00
+    code, _, err = run(capsys, "receipt", "record", "--customer", "C1", "--amount", "45.50",
+                       "--date", "2026-02-20")
+    assert code == 0, err
+    unapplied = sheet("unapplied", "--as-of", "2026-02-28")
+    assert unapplied[0][:3] == ("customer", "type", "document")
+    assert [(r[0], r[1], r[6]) for r in unapplied[1:]] == [("C1", "receipt", 45.5)]

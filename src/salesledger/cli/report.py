@@ -326,6 +326,15 @@ def cmd_report_unapplied(args: argparse.Namespace) -> int:
                 count += 1
         print(f"unapplied on {as_of}: wrote {args.csv} ({count} documents)")
         return 0
+    if args.xlsx:
+        from salesledger.formats.xlsx import Amount, Sheet, write_xlsx
+
+        count = write_xlsx(args.xlsx, [Sheet(f"Unapplied {as_of}", UNAPPLIED_HEADERS, (
+            [i["customer"], i["type"], i["document"], i["date"], i["currency"],
+             Amount(i["amount"], i["currency"]), Amount(i["open"], i["currency"]), base,
+             Amount(i["base_open"], base)] for i in items))])
+        print(f"unapplied on {as_of}: wrote {args.xlsx} ({count} documents)")
+        return 0
     if args.json:
         rows, totals = [], {"receipt": 0, "credit_note": 0}
         for i in items:
@@ -442,6 +451,21 @@ def cmd_report_trends(args: argparse.Namespace) -> int:
             w.writerows(trend_rows(rows, base))
         print(f"trends of {len(rows)} cohorts to {as_of}: wrote {args.csv}")
         return 0
+    if args.xlsx:
+        from salesledger.formats.xlsx import Amount, Sheet, write_xlsx
+
+        def trend_cells(t: Any) -> list[Any]:
+            r = t.row
+            cells: list[Any] = [r.cohort, r.segment, r.items, base, Amount(r.amount, base)]
+            for m, am in TREND_MEASURES:
+                c, a = getattr(r, m), getattr(r, am)
+                cells += [c.part, c.percent, Amount(a.part, base), a.percent]
+            return [*cells, " ".join(t.flagged)]
+
+        write_xlsx(args.xlsx, [Sheet(f"Trends to {as_of}", trend_headers(args.by),
+                                     (trend_cells(t) for t in rows))])
+        print(f"trends of {len(rows)} cohorts to {as_of}: wrote {args.xlsx}")
+        return 0
     if args.json:
         emit_json({"as_of": as_of, "by": args.by, "currency": base, "cohorts": [
             {"cohort": t.row.cohort, **({args.by: t.row.segment} if args.by != "cohort"
@@ -508,6 +532,14 @@ def cmd_report_forecast(args: argparse.Namespace) -> int:
             out.writerow(FORECAST_HEADERS)
             out.writerows(forecast_rows(w, starts, base))
         print(f"forecast of {args.weeks} weeks after {as_of}: wrote {args.csv}")
+        return 0
+    if args.xlsx:
+        from salesledger.formats.xlsx import Amount, Sheet, write_xlsx
+
+        write_xlsx(args.xlsx, [Sheet(f"Forecast after {as_of}", FORECAST_HEADERS, (
+            [k + 1, d, base, *[Amount(getattr(w, s)[k], base) for s in series]]
+            for k, d in enumerate(starts)))])
+        print(f"forecast of {args.weeks} weeks after {as_of}: wrote {args.xlsx}")
         return 0
     if args.json:
         emit_json({"as_of": as_of, "currency": base, "weeks": [
@@ -675,6 +707,7 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
                     "receipts and credit notes not yet applied on --as-of")
     p.add_argument("--kind", default="all", choices=["all", "receipts", "credit-notes"])
     _filter_options(p)
+    p.add_argument("--xlsx", metavar="FILE", help="write an Excel workbook to FILE")
     p = add_command(g, common, "kpis", cmd_report_kpis,
                     "DSO, CEI, days to pay and the other KPIs, month by month")
     p.add_argument("--months", type=int, default=12, help="whole months up to --as-of")
@@ -691,6 +724,7 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
                    help="per invoice month, or per invoice month and country, customer group "
                         "(parent) or size band (A, B, C)")
     p.add_argument("--csv", metavar="FILE", help="write CSV to FILE")
+    p.add_argument("--xlsx", metavar="FILE", help="write an Excel workbook to FILE")
     p = add_command(g, common, "forecast", cmd_report_forecast,
                     "expected receipts per week after --as-of, or (--backtest) its error")
     p.add_argument("--weeks", type=int, default=13, help="weeks ahead (default 13)")
@@ -702,6 +736,7 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
                         "or on the payment-date model's prediction (credit predict)")
     p.add_argument("--svg", metavar="FILE", help="draw the forecast as an SVG chart in FILE")
     p.add_argument("--csv", metavar="FILE", help="write CSV to FILE")
+    p.add_argument("--xlsx", metavar="FILE", help="write an Excel workbook to FILE")
     p = add_command(g, common, "pack", cmd_report_pack,
                     "the monthly receivables pack as one PDF: KPIs, aging, trends, forecast "
                     "and their charts, as of the month's last day")
