@@ -35,7 +35,7 @@ def books(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_an_empty_ledger_reports_zeros_in_the_company_currency(
-        capsys: pytest.CaptureFixture[str]) -> None:
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert run(capsys, "init", "--company", "acme", "--owner", "alice")[0] == 0
     out = run_json(capsys, "report", "aging", "--as-of", "2026-01-31", "--buckets", "30,60")
     assert out == {
@@ -50,6 +50,24 @@ def test_an_empty_ledger_reports_zeros_in_the_company_currency(
     assert [b["amount"] for b in doc["buckets"]] == [[EUR0]] * 6
     assert run_json(capsys, "report", "unapplied", "--as-of", "2026-01-31") == {
         "as_of": "2026-01-31", "items": [], "total": {"receipt": EUR0, "credit_note": EUR0}}
+    # every other report: zero amounts in the company currency where an amount is expected,
+    # no value (null) where a figure has no divisor
+    seg = run_json(capsys, "report", "aging", "--segment", "size", "--as-of", "2026-01-31")
+    assert seg["total"] == EUR0 and [b["amount"] for b in seg["buckets"]] == [EUR0] * 6
+    [month] = run_json(capsys, "report", "kpis", "--months", "1", "--as-of", "2026-01-31")[
+        "months"]
+    assert month["dso"] is None and month["cei"] is None
+    assert month["inputs"] and all(v == EUR0 for v in month["inputs"].values())
+    forecast = run_json(capsys, "report", "forecast", "--weeks", "2", "--as-of", "2026-01-31")
+    assert [w["expected"] for w in forecast["weeks"]] == [EUR0, EUR0]
+    assert forecast["total"] == {"naive": EUR0, "expected": EUR0}
+    assert run_json(capsys, "report", "trends", "--as-of", "2026-01-31")["cohorts"] == []
+    [company] = run_json(capsys, "report", "portfolio", "--as-of", "2026-01-31")["companies"]
+    assert (company["receivable"], company["unapplied_cash"], company["dso"]) == (
+        EUR0, EUR0, None)
+    pack = run_json(capsys, "report", "pack", "--month", "2026-01", "--pdf",
+                    str(tmp_path / "pack.pdf"))
+    assert pack["bytes"] > 0 and len(pack["charts"]) == 5
 
 
 def test_aging_json_on_a_past_day_and_today(capsys: pytest.CaptureFixture[str],
