@@ -646,30 +646,47 @@ def _pack_run_out(args: argparse.Namespace, run: Any) -> int:
 
 
 def cmd_report_portfolio(args: argparse.Namespace) -> int:
-    from salesledger.apps.reporting.selectors import portfolio
+    from salesledger.apps.reporting.selectors import portfolio, portfolio_total
 
     company = company_of(args)
     user = actor_of(args, company)
     as_of = as_of_day(args, company)
-    rows = portfolio(user, as_of=as_of)
+    target = (args.into or "").upper()
+    rows = portfolio(user, as_of=as_of, currency=target)
+    names = ("receivable", "overdue", "over_90", "unapplied_cash")
     if args.json:
-        emit_json({"as_of": as_of, "user": user.get_username(), "companies": [
+        out: dict[str, Any] = {"as_of": as_of, "user": user.get_username(), "companies": [
             {"company": r.code, "name": r.name, "role": r.role,
              "receivable": money(r.receivable, r.currency),
              "overdue": money(r.overdue, r.currency),
              "over_90": money(r.over_90, r.currency),
              "over_90_share": figure(r.over_90_share) or None,
              "dso": figure(r.dso) or None,
-             "unapplied_cash": money(r.unapplied, r.currency)} for r in rows]})
+             "unapplied_cash": money(r.unapplied, r.currency),
+             **({"rate": str(r.rate), "converted": {
+                 k: money(v, target) for k, v in zip(names, r.converted, strict=True)}}
+                if r.converted is not None else {})} for r in rows]}
+        if target:
+            out["total"] = {k: money(v, target)
+                            for k, v in zip(names, portfolio_total(rows), strict=True)}
+        emit_json(out)
         return 0
-    table(([r.code, r.role, r.currency, major_text(r.receivable, r.currency),
-            major_text(r.overdue, r.currency), major_text(r.over_90, r.currency),
-            figure(r.over_90_share), figure(r.dso), major_text(r.unapplied, r.currency)]
-           for r in rows),
-          ["company", "role", "currency", "receivable", "overdue", "over 90", "over 90 %",
-           "dso", "unapplied"])
+    lines = [[r.code, r.role, r.currency, major_text(r.receivable, r.currency),
+              major_text(r.overdue, r.currency), major_text(r.over_90, r.currency),
+              figure(r.over_90_share), figure(r.dso), major_text(r.unapplied, r.currency),
+              *([major_text(r.converted[0], target)] if r.converted is not None else [])]
+             for r in rows]
+    if target:
+        total = portfolio_total(rows)
+        lines.append(["total", "", target, major_text(total[0], target),
+                      major_text(total[1], target), major_text(total[2], target), "", "",
+                      major_text(total[3], target), major_text(total[0], target)])
+    table(lines, ["company", "role", "currency", "receivable", "overdue", "over 90",
+                  "over 90 %", "dso", "unapplied", *([f"receivable {target}"] if target
+                                                      else [])])
     print(f"the companies {user.get_username()} belongs to, on {as_of}, each in its own "
-          "currency; DSO of the last whole month")
+          "currency; DSO of the last whole month"
+          + (f"; the total in {target} at each company's rate of the day" if target else ""))
     return 0
 
 
@@ -756,3 +773,6 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     p = add_command(g, common, "portfolio", cmd_report_portfolio,
                     "receivable, overdue, over 90 days, DSO and unapplied cash of every "
                     "company the user (--user, else the company's owner) belongs to")
+    p.add_argument("--in", dest="into", metavar="CURRENCY",
+                   help="also convert each company's amounts to CURRENCY at its own rate of "
+                        "the day (fx rate add), and total them")

@@ -23,6 +23,7 @@ from salesledger.apps.customers.selectors import (
     customers_and_aliases,
     group_members,
 )
+from salesledger.apps.fx.selectors import rate_on
 from salesledger.domain.aging import (
     DEFAULT_BUCKETS,
     AgeBy,
@@ -33,6 +34,7 @@ from salesledger.domain.aging import (
 from salesledger.domain.countries import is_country
 from salesledger.domain.errors import ValidationFailed
 from salesledger.domain.forecast import Weeks
+from salesledger.domain.fx import convert_back
 from salesledger.domain.kpis import MonthInputs, MonthKpis, month_kpis
 from salesledger.domain.segments import SIZE_BANDS
 from salesledger.domain.trends import flags as rise_flags
@@ -50,7 +52,7 @@ __all__ = ["AgingReport", "Backtest", "KpiMonth", "ReportFilters", "Statement", 
            "Weeks", "aging_items", "aging_report", "cash_forecast", "currencies",
            "customer_statement", "forecast_backtest", "kpi_report", "period_statement",
            "running", "trend_report", "unapplied_items", "PortfolioRow", "portfolio",
-           "SEGMENTS", "SegmentAging", "aging_by_segment", "aging_items_page",
+           "SEGMENTS", "SegmentAging", "portfolio_total", "aging_by_segment", "aging_items_page",
            "kpis_by_segment"]
 
 
@@ -415,6 +417,10 @@ class PortfolioRow:
     over_90: int  # more than 90 days past due
     unapplied: int  # unapplied cash, beside the receivable
     dso: Decimal | None  # of the last whole month to the day (simple)
+    # With a currency to convert to: the company's rate of it on the day (units of the
+    # company's currency per unit of it) and the four amounts converted, in that order.
+    rate: Decimal | None = None
+    converted: tuple[int, int, int, int] | None = None
 
     @property
     def over_90_share(self) -> Decimal | None:
@@ -422,11 +428,18 @@ class PortfolioRow:
             Decimal("0.1"), ROUND_HALF_UP) if self.receivable > 0 else None
 
 
-def portfolio(user: Any, *, as_of: date) -> list[PortfolioRow]:
+def portfolio(user: Any, *, as_of: date, currency: str = "") -> list[PortfolioRow]:
     """Every company ``user`` is a member of, by code, with its receivable, overdue and
     over-90 parts, unapplied cash and DSO on ``as_of``: for a team that keeps the ledgers of
     many companies. A fixed number of queries per company (the aging of the day, the
-    unapplied cash, one month of KPIs), none per item."""
+    unapplied cash, one month of KPIs, and the rate of ``currency`` when one is asked),
+    none per item. With ``currency``, each company's amounts are also converted to it at
+    that company's own rate of the day (``fx rate add``), so that they add up; a company
+    without one is refused, naming it."""
+    target = currency.strip().upper()
+    if target and not is_currency(target):
+        raise ValidationFailed(f"--in {currency!r} is not an ISO 4217 currency code",
+                               currency=currency)
     rows = []
     for company, role in memberships_of(user):
         scope = AgingScope(as_of=as_of, buckets=parse_buckets("current,90"))
@@ -435,7 +448,22 @@ def portfolio(user: Any, *, as_of: date) -> list[PortfolioRow]:
             parts[c.bucket] += c.base_open
         cash = sum(b for _, b in unapplied_cash_totals(company, as_of=as_of).values())
         [month] = kpi_report(company, as_of=as_of, months=1)
+        amounts = (sum(parts), parts[1] + parts[2], parts[2], cash)
+        rate, converted = None, None
+        if target:
+            rate = rate_on(company, target, as_of)
+            converted = (amounts if target == company.base_currency else tuple(
+                convert_back(a, company.base_currency, target, rate) for a in amounts))
         rows.append(PortfolioRow(company.code, company.name, role, company.base_currency,
-                                 sum(parts), parts[1] + parts[2], parts[2], cash,
-                                 month.kpis.dso))
+                                 *amounts, month.kpis.dso, rate,
+                                 converted))  # type: ignore[arg-type]
     return rows
+
+
+def portfolio_total(rows: list[PortfolioRow]) -> tuple[int, int, int, int]:
+    """The converted amounts of the rows summed: receivable, overdue, over 90, unapplied."""
+    sums = [0, 0, 0, 0]
+    for r in rows:
+        for k, v in enumerate(r.converted or (0, 0, 0, 0)):
+            sums[k] += v
+    return sums[0], sums[1], sums[2], sums[3]

@@ -15,7 +15,7 @@ from salesledger.apps.core.services import company_create
 from salesledger.apps.customers.services import CustomerInput, customer_create
 from salesledger.apps.invoicing.services import InvoiceInput, invoice_create, invoice_post
 from salesledger.apps.payments.services import ReceiptInput, receipt_record
-from salesledger.apps.reporting.selectors import portfolio
+from salesledger.apps.reporting.selectors import portfolio, portfolio_total
 from salesledger.domain.invoicing import LineInput
 
 pytestmark = pytest.mark.django_db
@@ -60,3 +60,28 @@ def test_each_company_in_its_currency(owner: Any,
     assert (b.receivable, b.overdue, b.over_90, b.unapplied) == (8000, 0, 0, 1000)
     assert b.dso == Decimal("30.0")
     assert [r.code for r in portfolio(other, as_of=AS_OF)] == ["c"]
+
+
+def test_the_portfolio_converted_to_one_currency(owner: Any,
+                                                 django_assert_max_num_queries: Any) -> None:
+    from salesledger.apps.fx.services import rate_add
+    from salesledger.domain.errors import ExchangeRateMissing
+
+    _books(owner, "a", "EUR", [(date(2026, 1, 1), "100"), (date(2026, 4, 30), "200"),
+                               (date(2026, 6, 20), "400")], "50")
+    b = _books(owner, "b", "GBP", [(date(2026, 6, 25), "80")], "10")
+    # b has no EUR rate yet: refused, naming the company and the currency
+    with pytest.raises(ExchangeRateMissing) as refused:
+        portfolio(owner, as_of=AS_OF, currency="EUR")
+    assert "no EUR exchange rate" in refused.value.message and " b" in refused.value.message
+    # 0.85 GBP per EUR in b's rates on 29 June (the latest on or before the day)
+    rate_add(actor=owner, company=b, currency="EUR", rate="0.85", day=date(2026, 6, 29))
+    with django_assert_max_num_queries(1 + 2 * 13):
+        a, gbp = portfolio(owner, as_of=AS_OF, currency="eur")
+    assert a.converted == (70000, 30000, 10000, 5000) and a.rate == 1
+    # 80.00 GBP ÷ 0.85 = 94.117… → 94.12 EUR; 10.00 GBP → 11.76 EUR
+    assert gbp.rate == Decimal("0.85") and gbp.converted == (9412, 0, 0, 1176)
+    assert (gbp.receivable, gbp.currency) == (8000, "GBP")  # its own figures unchanged
+    assert portfolio_total([a, gbp]) == (79412, 30000, 10000, 6176)
+    with pytest.raises(Exception, match="ISO 4217"):
+        portfolio(owner, as_of=AS_OF, currency="EURO")
