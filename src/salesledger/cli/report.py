@@ -377,8 +377,18 @@ def cmd_report_kpis(args: argparse.Namespace) -> int:
         print(f"kpis of {len(months)} months to {as_of}: wrote {args.xlsx}")
         return 0
     if args.json:
-        emit_json({"as_of": as_of, "currency": base,
-                   "months": [_kpi_month_json(m, base) for m in months]})
+        from salesledger.apps.reporting.selectors import auto_match_report
+
+        matched = auto_match_report(company, as_of=as_of, months=args.months)
+
+        def with_bank(m: Any) -> dict[str, Any]:
+            by_count, by_amount = matched[m.month]
+            return {**_kpi_month_json(m, base),
+                    "bank_lines": by_count.whole,
+                    "auto_match_rate": figure(by_count.percent) or None,
+                    "auto_match_amount_rate": figure(by_amount.percent) or None}
+
+        emit_json({"as_of": as_of, "currency": base, "months": [with_bank(m) for m in months]})
         return 0
     table(([m.month, *[figure(getattr(m.kpis, k)) for k in KPI_NAMES]] for m in months),
           ["month", "dso", "countback", "best", "add", "cei %", "to pay", "late",

@@ -37,10 +37,12 @@ from salesledger.domain.forecast import Weeks
 from salesledger.domain.fx import convert_back
 from salesledger.domain.kpis import MonthInputs, MonthKpis, month_kpis
 from salesledger.domain.segments import SIZE_BANDS
+from salesledger.domain.trends import Rate
 from salesledger.domain.trends import flags as rise_flags
 from salesledger.money import is_currency
 
 from .aging import AgingCell, AgingScope, aging_cells, aging_item_rows, customer_owners
+from .bank_kpis import auto_match_rates
 from .forecast import Backtest, backtest, forecast
 from .kpis import add_months, kpi_inputs, kpi_inputs_by, month_end, month_label, months_ending
 from .segments import SEGMENTS, check_segment, customer_segments
@@ -52,7 +54,7 @@ __all__ = ["AgingReport", "Backtest", "KpiMonth", "ReportFilters", "Statement", 
            "Weeks", "aging_items", "aging_report", "cash_forecast", "currencies",
            "customer_statement", "forecast_backtest", "kpi_report", "period_statement",
            "running", "trend_report", "unapplied_items", "PortfolioRow", "portfolio",
-           "SEGMENTS", "SegmentAging", "portfolio_total", "aging_by_segment", "aging_items_page",
+           "SEGMENTS", "SegmentAging", "portfolio_total", "auto_match_report", "aging_by_segment", "aging_items_page",
            "kpis_by_segment"]
 
 
@@ -333,6 +335,13 @@ def _months(months: int) -> int:
     if not 1 <= months <= 120:
         raise ValidationFailed(f"--months {months}: give 1 to 120", months=months)
     return months
+
+
+def auto_match_report(company: Company, *, as_of: date, months: int = 12
+                      ) -> dict[str, tuple[Rate, Rate]]:
+    """The auto-match rate of bank lines (by count, by amount) of the months of
+    ``kpi_report`` (``bank_kpis.py``)."""
+    return auto_match_rates(company, months_ending(as_of, _months(months)))
 
 
 def kpi_report(company: Company, *, as_of: date, months: int = 12) -> list[KpiMonth]:
