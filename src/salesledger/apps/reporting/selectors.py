@@ -54,8 +54,8 @@ __all__ = ["AgingReport", "Backtest", "KpiMonth", "ReportFilters", "Statement", 
            "Weeks", "aging_items", "aging_report", "cash_forecast", "currencies",
            "customer_statement", "forecast_backtest", "kpi_report", "period_statement",
            "running", "trend_report", "unapplied_items", "PortfolioRow", "portfolio",
-           "SEGMENTS", "SegmentAging", "portfolio_total", "auto_match_report", "aging_by_segment", "aging_items_page",
-           "kpis_by_segment"]
+           "SEGMENTS", "SegmentAging", "portfolio_total", "auto_match_report",
+           "aging_by_segment", "aging_items_page", "kpis_by_segment"]
 
 
 @dataclass(frozen=True)
