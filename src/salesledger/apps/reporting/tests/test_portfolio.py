@@ -13,9 +13,11 @@ from django.contrib.auth import get_user_model
 
 from salesledger.apps.core.services import company_create
 from salesledger.apps.customers.services import CustomerInput, customer_create
+from salesledger.apps.fx.services import rate_add
 from salesledger.apps.invoicing.services import InvoiceInput, invoice_create, invoice_post
 from salesledger.apps.payments.services import ReceiptInput, receipt_record
 from salesledger.apps.reporting.selectors import portfolio, portfolio_total
+from salesledger.domain.errors import ExchangeRateMissing
 from salesledger.domain.invoicing import LineInput
 
 pytestmark = pytest.mark.django_db
@@ -64,9 +66,6 @@ def test_each_company_in_its_currency(owner: Any,
 
 def test_the_portfolio_converted_to_one_currency(owner: Any,
                                                  django_assert_max_num_queries: Any) -> None:
-    from salesledger.apps.fx.services import rate_add
-    from salesledger.domain.errors import ExchangeRateMissing
-
     _books(owner, "a", "EUR", [(date(2026, 1, 1), "100"), (date(2026, 4, 30), "200"),
                                (date(2026, 6, 20), "400")], "50")
     b = _books(owner, "b", "GBP", [(date(2026, 6, 25), "80")], "10")
