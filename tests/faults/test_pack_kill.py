@@ -1,9 +1,10 @@
 """A worker killed with SIGKILL while the mail server has the monthly pack, then started
 again: the pack is not sent twice. The worker is a real ``salesledger worker --once`` process
-on a SQLite database of its own; the SMTP server (aiosmtpd) holds its answer to the message
-for a few seconds, and the worker is killed once the message has arrived, before the answer.
-The next worker takes the dead worker's task back (``tasks_reclaim``), finds the pack handed
-over with no outcome, and reports it instead of sending it again."""
+on a SQLite database of its own (the test reads its task queue back); the SMTP server
+(aiosmtpd) holds its answer to the message for a few seconds, and the worker is killed once
+the message has arrived, before the answer. The next worker takes the dead worker's task back
+(``tasks_reclaim``), finds the pack handed over with no outcome, and reports it instead of
+sending it again."""
 
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ import pytest
 
 from salesledger.apps.documents.tests.conftest import Mailbox, _free_port
 
-from .test_dunning_kill import _cli, _env
+from .killed_runs import cli as _cli
+from .killed_runs import command_env
 
 
 class SlowMailbox(Mailbox):
@@ -51,7 +53,7 @@ def slow_mailbox() -> Any:
 
 def test_a_worker_killed_while_the_server_has_the_pack_does_not_send_it_again(
         tmp_path: Path, slow_mailbox: SlowMailbox) -> None:
-    env = _env(tmp_path, slow_mailbox)
+    env = command_env(tmp_path, slow_mailbox, None)  # a SQLite database of its own
     _cli(env, "init", "--company", "acme", "--owner", "alice", "--email", "alice@acme.example")
     # the schedule started forty days ago: a month is due today, whatever today is
     start = (date.today() - timedelta(days=40)).isoformat()
