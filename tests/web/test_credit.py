@@ -261,6 +261,41 @@ def test_a_manager_accepts_a_suggested_limit_and_a_clerk_cannot(
     assert event.data["reason"].startswith("suggested limit accepted: C002")
 
 
+def test_suggested_limits_are_cut_into_pages_before_they_are_computed(
+        books: dict[str, Any], as_user: Callable[[Any], Any], make_customer: Any,
+        post_invoice: Any, record_receipt: Any, allocate_to: Any,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A page of suggestions is the customers with something paid on time, by code, cut in
+    SQL: each page is the whole list's slice, and those paid late, in part or not at all
+    are on none."""
+    from salesledger.web import credit_views
+
+    day = date.fromisoformat(AS_OF)
+    for i, how in enumerate(["on time", "late", "on time", "in part", "unpaid", "on time",
+                             "on time", "late", "on time"]):
+        code = f"S{i:02d}"
+        make_customer(code, name=f"Suggested {i}")
+        invoice = post_invoice(code, lines=(("Audit", 1, "100.00", "20"),))
+        if how == "unpaid":
+            continue
+        paid_on = date(2025, 3, 20) if how != "late" else date(2025, 5, 1)
+        receipt = record_receipt(code, "120.00", paid_on)
+        allocate_to(receipt.number, {invoice.number: "120.00" if how != "in part" else "60.00"},
+                    paid_on)
+    everyone = limit_suggestions(books["company"], day)
+    codes = [s["customer"] for s in everyone]
+    assert codes == ["C002", "S00", "S02", "S05", "S06", "S08"]
+    pages = [limit_suggestions(books["company"], day, limit=4, offset=n) for n in (0, 4, 8)]
+    assert pages == [everyone[:4], everyone[4:], []]
+    monkeypatch.setattr(credit_views, "PAGE_SIZE", 4)
+    client = as_user(books["owner"])
+    first = _text(client.get(f"/c/acme/credit/suggestions/?as_of={AS_OF}"))
+    second = _text(client.get(f"/c/acme/credit/suggestions/?page=2&as_of={AS_OF}"))
+    assert all(f">{c}<" in first for c in codes[:4]) and f">{codes[4]}<" not in first
+    assert all(f">{c}<" in second for c in codes[4:]) and ">S01<" not in first + second
+    assert "page=2" in first and "page=3" not in second
+
+
 # ---------------------------------------------------------------- records
 def test_records_to_review_are_listed_and_confirmed(
         books: dict[str, Any], as_user: Callable[[Any], Any]) -> None:

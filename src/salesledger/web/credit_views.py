@@ -205,10 +205,10 @@ def suggestions(request: HttpRequest, code: str) -> HttpResponse:
                 "codes": ", ".join(str(a["customer"]) for a in accepted)})
             return redirect(request.get_full_path())
     page_no = page_param(request)
-    rows = limit_suggestions(ws.company, ws.as_of)
-    start = (page_no - 1) * PAGE_SIZE
+    rows = limit_suggestions(ws.company, ws.as_of, limit=PAGE_SIZE + 1,
+                             offset=(page_no - 1) * PAGE_SIZE)
     return _credit_page(request, ws, "web/credit/suggestions.html", error=error,
-                        **_paged(rows[start:start + PAGE_SIZE + 1], page_no))
+                        **_paged(rows, page_no))
 
 
 # ---------------------------------------------------------------- records to review

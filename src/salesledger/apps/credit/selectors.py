@@ -15,7 +15,19 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Max, Q, Sum
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    Exists,
+    F,
+    Max,
+    OuterRef,
+    Q,
+    Sum,
+    Value,
+    When,
+)
 
 from salesledger.apps.core.models import Company
 from salesledger.apps.customers.models import Customer
@@ -545,16 +557,19 @@ def behaviour_json(b: Behaviour, base: str) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------- suggestions
-def _spans(company: Company, as_of: date, since: date
+def _spans(company: Company, as_of: date, since: date,
+           customer_ids: Collection[int] | None = None
            ) -> dict[tuple[int, str], list[OpenSpan]]:
-    """Instalments issued in the window, with the day each was settled in full by
-    ``as_of`` (None: still open then), in their own currency (one query)."""
+    """Instalments issued in the window (of ``customer_ids`` alone when given), with the day
+    each was settled in full by ``as_of`` (None: still open then), in their own currency
+    (one query)."""
     settled = Q(allocations__date__lte=as_of)
-    rows = (Instalment.objects.filter(company=company, invoice__status="posted",
-                                      invoice__issue_date__lte=as_of,
-                                      due_date__gte=since)
-            .annotate(paid=Sum("allocations__amount", filter=settled),
-                      last=Max("allocations__date", filter=settled))
+    qs = Instalment.objects.filter(company=company, invoice__status="posted",
+                                   invoice__issue_date__lte=as_of, due_date__gte=since)
+    if customer_ids is not None:
+        qs = qs.filter(customer_id__in=sorted(customer_ids))
+    rows = (qs.annotate(paid=Sum("allocations__amount", filter=settled),
+                        last=Max("allocations__date", filter=settled))
             .values_list("customer_id", "currency", "invoice__issue_date", "due_date",
                          "amount", "paid", "last"))
     out: dict[tuple[int, str], list[OpenSpan]] = defaultdict(list)
@@ -564,21 +579,53 @@ def _spans(company: Company, as_of: date, since: date
     return out
 
 
+def _paid_on_time_somewhere(company: Company, as_of: date, since: date) -> Exists:
+    """Whether the outer customer has an instalment in its own currency settled in full by
+    ``as_of``, on or before its due date and within the window: exactly when its peak paid
+    on time (``peak_paid_on_time``) is above zero, every instalment being positive (the
+    schema's ``instalment_positive``). Asked in SQL, so that a page of suggestions is cut
+    before anything is computed."""
+    settled = Q(allocations__date__lte=as_of)
+    return Exists(
+        Instalment.objects.filter(company=company, customer_id=OuterRef("pk"),
+                                  currency=OuterRef("own_currency"), invoice__status="posted",
+                                  invoice__issue_date__lte=as_of, due_date__gte=since)
+        .values("pk", "amount", "due_date")
+        .annotate(paid=Sum("allocations__amount", filter=settled),
+                  last=Max("allocations__date", filter=settled))
+        .filter(paid__gte=F("amount"), last__gte=since, last__lte=F("due_date")))
+
+
 def limit_suggestions(company: Company, as_of: date,
-                      codes: Collection[str] | None = None) -> list[dict[str, Any]]:
+                      codes: Collection[str] | None = None, *,
+                      limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
     """For each customer with payments in the last 12 months: the peak of what it owed at
     once and paid on time, and a limit from it by its risk class (rounded to 1, 2 or 5 times
-    a power of ten), beside its current limit. In the customer's currency."""
+    a power of ten), beside its current limit. In the customer's currency, by code.
+    ``limit`` and ``offset`` cut a page of them in SQL first (the customers with something
+    paid on time), and only the page's peaks and risks are computed: a fixed number of
+    queries and work of the page's size, whatever the number of customers."""
     since = months_before(as_of, 12)
-    customers = Customer.objects.filter(company=company).order_by("code")
+    base = company.base_currency
+    customers = (Customer.objects.filter(company=company)
+                 .annotate(own_currency=Case(When(Q(currency__isnull=True) | Q(currency=""),
+                                                  then=Value(base)),
+                                             default=F("currency"),
+                                             output_field=CharField()))
+                 .order_by("code"))
     if codes is not None:
         customers = customers.filter(code__in=sorted(codes))
+    if limit is not None:
+        customers = customers.filter(_paid_on_time_somewhere(company, as_of, since))[
+            offset:offset + limit]
     rows_by_id = {c.pk: c for c in customers}
-    spans = _spans(company, as_of, since)
-    scores = risk_scores(company, as_of, list(rows_by_id) if codes is not None else None)
+    paged = codes is not None or limit is not None
+    ids = list(rows_by_id) if paged else None
+    spans = _spans(company, as_of, since, ids)
+    scores = risk_scores(company, as_of, ids) if rows_by_id else {}
     out = []
     for cid, c in rows_by_id.items():
-        cur = c.currency or company.base_currency
+        cur = c.currency or base
         peak = peak_paid_on_time(spans.get((cid, cur), ()), since=since, as_of=as_of)
         if peak <= 0:
             continue
