@@ -365,6 +365,11 @@ def test_a_pdf_batch_is_frozen_by_the_worker_with_its_count(
     worker.run()
     done = clerk.get(queued["Location"])
     assert done.context["result"]["frozen"] == 2 and "2 PDFs frozen" in _text(done)
+    # the worker froze them for the clerk who started the batch, and audited them as such
+    frozen = AuditEvent.objects.filter(company=books["company"], action="invoice.pdf")
+    assert sorted(e.data["number"] for e in frozen) == sorted(
+        [books["first"].number, books["second"].number])
+    assert {e.actor_name for e in frozen} == {"claude"}
     again = clerk.post("/c/acme/jobs/pdfs/", {})
     assert again.status_code == 400 and "has its PDF already" in _text(again)
     backwards = clerk.post("/c/acme/jobs/pdfs/", {"from": AS_OF, "to": "2025-01-01"})

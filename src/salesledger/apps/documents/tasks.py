@@ -8,7 +8,7 @@ from typing import Any
 from django_tasks import task
 
 from salesledger.apps.core.models import Company, Role
-from salesledger.apps.core.selectors import company_get
+from salesledger.apps.core.selectors import company_get, user_get
 from salesledger.apps.core.services import require_role
 from salesledger.apps.invoicing.models import DocumentFile, Invoice
 from salesledger.domain.errors import ValidationFailed
@@ -19,11 +19,13 @@ FREEZE_CHUNK = 100
 
 
 @task()
-def freeze_pdfs_task(company: str, invoice_ids: list[int]) -> dict[str, Any]:
-    """Freeze the PDFs of posted documents of one company (by code), queued at posting."""
+def freeze_pdfs_task(company: str, invoice_ids: list[int], username: str = "") -> dict[str, Any]:
+    """Freeze the PDFs of posted documents of one company (by code): queued at posting (the
+    system's work, no ``username``), or as a batch a user started, audited as that user."""
     from .services import pdfs_freeze
 
-    return pdfs_freeze(actor=None, company=company_get(company), invoice_ids=invoice_ids)
+    return pdfs_freeze(actor=user_get(username) if username else None,
+                       company=company_get(company), invoice_ids=invoice_ids)
 
 
 def pdfs_freeze_later(company: Company, invoice_ids: list[int]) -> int:
@@ -64,7 +66,10 @@ def pdf_batch_later(*, actor: Any, company: Company, issued_from: date | None = 
     if not ids:
         raise ValidationFailed("every posted document of these dates has its PDF already",
                                field="issued_from")
-    return str(freeze_pdfs_task.enqueue(company=company.code, invoice_ids=ids).id), len(ids)
+    # the batch is the user's: the worker audits each PDF it freezes as them
+    return str(freeze_pdfs_task.enqueue(company=company.code, invoice_ids=ids,
+                                        username=actor.get_username() if actor else "").id
+               ), len(ids)
 
 
 def pdfs_frozen_count(company: Company, invoice_ids: list[int]) -> int:
