@@ -40,7 +40,8 @@ def test_settings_short_payment_and_discount(capsys, company, books, record_rece
     assert run_json(capsys, "adjustment", "settings", "--write-off-amount", "1.00",
                     "--write-off-percent", "1") == {
         "writeoff_tolerance_amount": {"amount": "1.00", "currency": "EUR"},
-        "writeoff_tolerance_percent": "1", "discount_tax_policy": "gross"}
+        "writeoff_tolerance_percent": "1", "discount_tax_policy": "gross",
+        "vat_on_debits": False}
     # a payment in time of the amount less its discount takes the discount
     r1 = record_receipt(amount="117.60", day=DAY + timedelta(days=4))
     rows = run_json(capsys, "receipt", "allocate", r1.number, "--invoice",

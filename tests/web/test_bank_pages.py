@@ -317,6 +317,37 @@ def test_the_tax_settings_go_through_their_services(
     assert s.discount_tax_policy.value == "adjust_vat"
 
 
+def test_the_tax_settings_change_in_one_transaction_or_not_at_all(
+        books: dict[str, Any], as_user: Callable[[Any], Any],
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """The settlement settings are accepted and VAT on debits refused: the page's one service
+    leaves the settlement settings as they were, audits nothing, and the command line's
+    ``adjustment settings`` (the same service) refuses alike."""
+    from salesledger.apps.payments.adjustments.settings import settlement_settings
+    from salesledger.cli.main import main
+
+    company = books["company"]
+    owner = as_user(books["owner"])
+    form = dict(owner.get("/c/acme/settings/tax/").context["typed"])
+    before, audits = settlement_settings(company), _audits(company)
+    refused = owner.post("/c/acme/settings/tax/", {**form, "write_off_amount": "2.50",
+                                                   "discount_tax_policy": "adjust_vat",
+                                                   "vat_on_debits": "maybe"})
+    assert refused.status_code == 400 and "vat on debits is yes or no" in _text(refused)
+    assert settlement_settings(company) == before and _audits(company) == audits
+    assert before.tolerance.amount != 250
+    code = main(["adjustment", "settings", "--company", "acme", "--write-off-amount", "2.50",
+                 "--vat-on-debits", "maybe"])
+    err = capsys.readouterr().err
+    assert code == 2 and "vat on debits is yes or no" in err and "Traceback" not in err
+    assert settlement_settings(company) == before and _audits(company) == audits
+    done = owner.post("/c/acme/settings/tax/", {**form, "write_off_amount": "2.50",
+                                                "vat_on_debits": "yes"})
+    assert done.status_code == 302
+    company.refresh_from_db()
+    assert settlement_settings(company).tolerance.amount == 250 and company.vat_on_debits
+
+
 # ---------------------------------------------------------------- long work
 def test_every_receipt_is_allocated_by_the_worker(
         books: dict[str, Any], as_user: Callable[[Any], Any], worker: Any,

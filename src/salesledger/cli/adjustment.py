@@ -57,14 +57,14 @@ def cmd_adjustment_list(args: argparse.Namespace) -> int:
 def cmd_adjustment_settings(args: argparse.Namespace) -> int:
     from salesledger.apps.payments.adjustments.settings import (
         settlement_settings,
-        settlement_settings_set,
+        tax_settings_set,
     )
 
     company = company_of(args)
     if any(v is not None for v in (args.write_off_amount, args.write_off_percent,
-                                   args.discount_tax_policy)):
-        company = settlement_settings_set(
-            actor=actor_of(args, company), company=company,
+                                   args.discount_tax_policy, args.vat_on_debits)):
+        company = tax_settings_set(
+            actor=actor_of(args, company), company=company, vat_on_debits=args.vat_on_debits,
             writeoff_tolerance_amount=(parse_decimal(args.write_off_amount, "--write-off-amount")
                                        if args.write_off_amount is not None else None),
             writeoff_tolerance_percent=(parse_decimal(args.write_off_percent, "--write-off-percent")
@@ -73,14 +73,16 @@ def cmd_adjustment_settings(args: argparse.Namespace) -> int:
     s = settlement_settings(company)
     data = {"writeoff_tolerance_amount": money(s.tolerance.amount, company.base_currency),
             "writeoff_tolerance_percent": format(s.tolerance.percent, "f"),
-            "discount_tax_policy": s.discount_tax_policy.value}
+            "discount_tax_policy": s.discount_tax_policy.value,
+            "vat_on_debits": company.vat_on_debits}
     if args.json:
         emit_json(data)
     else:
         kv([("write-off tolerance", f"{money_text(s.tolerance.amount, company.base_currency)}"
                                     f" and {data['writeoff_tolerance_percent']} % of the "
                                     "invoice"),
-            ("discount tax policy", data["discount_tax_policy"])])
+            ("discount tax policy", data["discount_tax_policy"]),
+            ("VAT on debits", "yes" if company.vat_on_debits else "no")])
     return 0
 
 
@@ -97,7 +99,10 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("--limit", type=int, default=100)
     p.add_argument("--offset", type=int, default=0)
     p = add_command(g, common, "settings", cmd_adjustment_settings,
-                    "show or set the write-off tolerance and the discount tax policy")
+                    "show or set the write-off tolerance, the discount tax policy and VAT "
+                    "on debits (all or nothing)")
     p.add_argument("--write-off-amount", help="in the base currency")
     p.add_argument("--write-off-percent", help="of the invoice total")
     p.add_argument("--discount-tax-policy", choices=["gross", "adjust_vat"])
+    p.add_argument("--vat-on-debits", help="yes or no: the company pays VAT on its services "
+                                           "when it invoices them")

@@ -6,8 +6,9 @@
   number issued keeps how it was written).
 - Tax: what the company's documents apply. VAT on debits (``core.services.
   company_profile_update``, as ``company set --vat-on-debits``), the tax policy of
-  early-payment discounts and the write-off tolerance (``payments.adjustments.settings.
-  settlement_settings_set``, as ``adjustment settings``); the tax rounding (set when the
+  early-payment discounts and the write-off tolerance (``settlement_settings_set``), all
+  changed in one transaction by ``payments.adjustments.settings.tax_settings_set``, as
+  ``adjustment settings`` changes them; the tax rounding (set when the
   company is made), the VAT categories and the exemption reason codes the documents take
   are shown as reference. There are no rate tables: each line states its rate, checked by
   the pure core with its category.
@@ -23,11 +24,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from salesledger.apps.core.selectors import number_counters
-from salesledger.apps.core.services import SERIES_PREFIX, company_profile_update, number_prefix_set
+from salesledger.apps.core.services import SERIES_PREFIX, number_prefix_set
 from salesledger.apps.invoicing.services import parse_decimal
 from salesledger.apps.payments.adjustments.settings import (
     settlement_settings,
-    settlement_settings_set,
+    tax_settings_set,
 )
 from salesledger.domain.einvoice_rules import VATEX_CODES
 from salesledger.domain.errors import LedgerError, PermissionDenied
@@ -93,8 +94,8 @@ def tax(request: HttpRequest, code: str) -> HttpResponse:
                                        f"{company.code} for this"))
 
     def save() -> None:
-        # The settlement settings first: they are the ones a typed value may break, and
-        # nothing is changed when they are refused.
+        # Only what changed is sent, so the audit says what changed; the service changes it
+        # all in one transaction, or nothing.
         amount, percent = _text(request, "write_off_amount", 40), _text(
             request, "write_off_percent", 40)
         policy = _text(request, "discount_tax_policy", 20)
@@ -107,10 +108,10 @@ def tax(request: HttpRequest, code: str) -> HttpResponse:
             changed["writeoff_tolerance_percent"] = parse_decimal(percent, "write_off_percent")
         if policy and policy != before.discount_tax_policy.value:
             changed["discount_tax_policy"] = policy
-        if changed:
-            settlement_settings_set(actor=request.user, company=company, **changed)
-        vat = _text(request, "vat_on_debits", 3)
+        vat = _text(request, "vat_on_debits", 5)
         if vat and vat != ("yes" if company.vat_on_debits else "no"):
-            company_profile_update(actor=request.user, company=company, vat_on_debits=vat)
+            changed["vat_on_debits"] = vat
+        if changed:
+            tax_settings_set(actor=request.user, company=company, **changed)
 
     return _submit(request, ws, save, _("The tax settings are saved."), render)

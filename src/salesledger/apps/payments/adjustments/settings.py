@@ -1,6 +1,7 @@
 """The company's settlement settings: the write-off tolerance (an amount in the base currency
 and a percentage of the invoice) and how early-payment discounts are taxed
-(docs/design/adjustments.md)."""
+(docs/design/adjustments.md); with VAT on debits, the company's tax settings, changed together
+in one transaction (``tax_settings_set``: the tax settings page and ``adjustment settings``)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from django.db import transaction
 from salesledger.apps.core.actors import Actor
 from salesledger.apps.core.audit import audit
 from salesledger.apps.core.models import Company, Role
-from salesledger.apps.core.services import require_role
+from salesledger.apps.core.services import company_profile_update, require_role
 from salesledger.domain.adjustments import (
     DiscountTaxPolicy,
     Tolerance,
@@ -67,6 +68,29 @@ def settlement_settings_set(*, actor: Actor, company: Company,
               before=_settings_json(locked, before),
               after=_settings_json(locked, settlement_settings(locked)))
     return locked
+
+
+def tax_settings_set(*, actor: Actor, company: Company, vat_on_debits: str | bool | None = None,
+                     writeoff_tolerance_amount: Decimal | None = None,
+                     writeoff_tolerance_percent: Decimal | None = None,
+                     discount_tax_policy: str | None = None) -> Company:
+    """Change the company's tax settings in one transaction: the settlement settings
+    (``settlement_settings_set``) and VAT on debits (``company_profile_update``, yes or no),
+    each only when given. A refusal of either leaves both as they were: the tax settings page
+    and ``adjustment settings`` change them all or nothing."""
+    require_role(company, actor, Role.MANAGER)
+    with transaction.atomic():
+        if any(v is not None for v in (writeoff_tolerance_amount, writeoff_tolerance_percent,
+                                       discount_tax_policy)):
+            company = settlement_settings_set(
+                actor=actor, company=company,
+                writeoff_tolerance_amount=writeoff_tolerance_amount,
+                writeoff_tolerance_percent=writeoff_tolerance_percent,
+                discount_tax_policy=discount_tax_policy)
+        if vat_on_debits is not None:
+            company = company_profile_update(actor=actor, company=company,
+                                             vat_on_debits=vat_on_debits)
+    return company
 
 
 def _settings_json(company: Company, s: SettlementSettings) -> dict[str, str]:
