@@ -190,6 +190,8 @@ MIDDLEWARE = [
     # past their age and sends those who owe a code to give it (config/access.py).
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # The workspace's day (?as_of=) kept in its links, forms and redirects (web/keepday.py).
+    "salesledger.web.keepday.KeepDayMiddleware",
     "salesledger.config.access.AccessMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: turns a locked-out sign-in into its 429 page.
