@@ -242,6 +242,33 @@ def test_matching_is_previewed_then_applied_by_the_worker(
     assert len(receipt_list(company)) == 2
 
 
+def test_a_running_match_counts_the_lines_it_has_decided(
+        bank: dict[str, Any], as_user: Callable[[Any], Any], worker: Any) -> None:
+    """The job page of a matching run counts the lines whose decision the run has committed
+    since the worker took it, of those it found waiting; a preview (nothing written) and a
+    queued run show only their state."""
+    from django_tasks_db.models import DBTaskResult
+
+    company = bank["company"]
+    statement_import(actor=bank["owner"], company=company, data=_statement(bank))
+    clerk = as_user(bank["clerk"])
+    url = clerk.post("/c/acme/bank/match/", {"action": "apply"})["Location"]
+    assert clerk.get(url).context["progress"] is None  # waiting for the worker
+    task = DBTaskResult.objects.get(pk=url.rstrip("/").rsplit("/", 1)[1])
+    task.claim("test")  # the worker has taken it, as it does before running it
+    assert clerk.get(url).context["progress"] == {"done": 0, "total": 3}
+    # the run decides the first line (committed as it is decided), as bank_match does
+    first = statement_lines(company)[0]["id"]
+    bank_match(actor=bank["owner"], company=company, line_ids=[first])
+    page = clerk.get(url)
+    assert page.context["progress"] == {"done": 1, "total": 3} and "1 of 3" in _text(page)
+    bank_match(actor=bank["owner"], company=company)
+    assert clerk.get(url).context["progress"] == {"done": 3, "total": 3}
+    preview = clerk.post("/c/acme/bank/match/", {"action": "preview"})["Location"]
+    DBTaskResult.objects.get(pk=preview.rstrip("/").rsplit("/", 1)[1]).claim("test")
+    assert clerk.get(preview).context["progress"] is None  # a dry run writes nothing
+
+
 # ---------------------------------------------------------------- rules
 def test_a_manager_adds_and_removes_a_rule_and_a_clerk_may_not(
         bank: dict[str, Any], as_user: Callable[[Any], Any]) -> None:

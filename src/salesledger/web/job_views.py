@@ -12,9 +12,11 @@ The job's page (``/c/<company>/jobs/<task id>/``) follows any of them as the imp
 follows a CSV import: it asks the task's state every two seconds (htmx) until it is done,
 then shows the result. A PDF batch shows how many of its documents are frozen so far, an
 automatic allocation how many customers it has walked (``runs.selectors.allocation_progress``:
-the run commits its place with each chunk); the other tasks say only whether they wait, run or
-are done. Another company's task, or a task
-of another kind, is "not found"."""
+the run commits its place with each chunk), a matching run how many lines it has decided
+(``banking.selectors.match_progress``: each decision commits as it is made). A statement
+import, a CSV import and a matching preview say only whether they wait, run or are done: each
+is one transaction (all or nothing), so nothing of them is committed to count until the end.
+Another company's task, or a task of another kind, is "not found"."""
 
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_safe
 
+from salesledger.apps.banking.selectors import match_progress
 from salesledger.apps.banking.tasks import BANK_TASKS
 from salesledger.apps.core.selectors import queued_task
 from salesledger.apps.documents.tasks import (
@@ -71,6 +74,9 @@ def job(request: HttpRequest, code: str, task_id: str) -> HttpResponse:
         progress = {"done": done, "total": len(ids)}
     elif task.name == "auto_allocate_task" and not task.finished:
         progress = allocation_progress(ws.company)
+    elif (task.name == "bank_match_task" and task.state == "running" and task.started_at
+          and not task.kwargs.get("dry_run")):
+        progress = match_progress(ws.company, task.started_at)
     return page(request, ws, "web/jobs/job.html", job=task, result=task.result,
                 progress=progress)
 

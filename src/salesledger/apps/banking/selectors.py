@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.db.models import Q
@@ -14,6 +15,7 @@ from .models import (
     ColumnMapping,
     DirectDebitCollection,
     LineMatch,
+    LineStatus,
     PayerIban,
     Statement,
     StatementLine,
@@ -128,3 +130,15 @@ def direct_debit_file(company: Company, collection_id: int) -> tuple[str, bytes]
     if row is None:
         raise NotFound(f"no direct-debit collection {collection_id}", field="collection")
     return row[0], bytes(row[1])
+
+
+def match_progress(company: Company, since: datetime) -> dict[str, int]:
+    """How far a matching run that the worker started at ``since`` has got: the lines whose
+    decision it has written (each one commits as it is decided, the sure ones a chunk at a
+    time: ``matching.bank_match``), of those plus the lines still waiting that it has not
+    reached. Two counts."""
+    done = LineMatch.objects.filter(company=company, updated_at__gte=since).count()
+    waiting = (StatementLine.objects.filter(company=company)
+               .exclude(match__status__in=[LineStatus.APPLIED, LineStatus.OTHER])
+               .exclude(match__updated_at__gte=since).count())
+    return {"done": done, "total": done + waiting}

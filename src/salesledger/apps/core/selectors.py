@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -123,6 +124,7 @@ class QueuedTask:
     kwargs: dict[str, Any]
     state: str
     result: dict[str, Any]
+    started_at: datetime | None = None  # when the worker took it (None: not yet)
 
     @property
     def finished(self) -> bool:
@@ -154,4 +156,4 @@ def queued_task(company: Company, task_id: str, names: frozenset[str]) -> Queued
     state = _TASK_STATES.get(str(result.status), "queued")
     value = result.return_value if state == "done" else {}
     return QueuedTask(str(task_id), name, kwargs, state, value if isinstance(value, dict)
-                      else {})
+                      else {}, result.started_at)
