@@ -586,10 +586,17 @@ def _paid_on_time_somewhere(company: Company, as_of: date, since: date) -> Exist
     schema's ``instalment_positive``). Asked in SQL, so that a page of suggestions is cut
     before anything is computed."""
     settled = Q(allocations__date__lte=as_of)
+    # The last allocation by the day falls in the window and by the due date: so one does.
+    # Asked first, per instalment on its index, it spares the sums of those paid late or not
+    # at all (half the time on medium books where nobody paid on time).
+    one_in_time = Exists(Allocation.objects.filter(
+        instalment_id=OuterRef("pk"), date__gte=since, date__lte=as_of)
+        .filter(date__lte=OuterRef("due_date")))
     return Exists(
         Instalment.objects.filter(company=company, customer_id=OuterRef("pk"),
-                                  currency=OuterRef("own_currency"), invoice__status="posted",
-                                  invoice__issue_date__lte=as_of, due_date__gte=since)
+                                  currency=OuterRef("own_currency"), due_date__gte=since)
+        .filter(one_in_time)
+        .filter(invoice__status="posted", invoice__issue_date__lte=as_of)
         .values("pk", "amount", "due_date")
         .annotate(paid=Sum("allocations__amount", filter=settled),
                   last=Max("allocations__date", filter=settled))
