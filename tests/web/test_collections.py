@@ -192,7 +192,8 @@ def test_the_worklist_ranks_filters_and_a_manager_assigns(
         casework: dict[str, Any], as_user: Callable[[Any], Any]) -> None:
     owner = as_user(casework["owner"])
     text = _text(owner.get(f"/c/acme/collections/?as_of={AS_OF}"))
-    assert 'href="/c/acme/customers/C001/"' in text  # each row leads to the overview
+    # each row leads to the overview, on the page's day (web/keepday.py)
+    assert f'href="/c/acme/customers/C001/?as_of={AS_OF}"' in text
     assert "C002" not in text.split("<tbody>", 1)[1].split("</tbody>", 1)[0]  # paid
     assert "36 days late" in text and "dispute" in text  # paused by its dispute
     done = owner.post(f"/c/acme/collections/?as_of={AS_OF}",
@@ -269,7 +270,7 @@ def test_a_dispute_is_opened_listed_resolved_by_a_credit_note_and_another_reject
         "due_date": "2025-06-15", "notes": "two boxes damaged"})
     assert made.status_code == 302, refusals(made)
     new = disputes_list(company, status="open").order_by("-pk").first()
-    assert made["Location"] == f"/c/acme/disputes/{new.pk}/"
+    assert made["Location"] == f"/c/acme/disputes/{new.pk}/?as_of={AS_OF}"
     assert (new.amount, new.reason, new.owner.username) == (5000, "quality", "claude")
     listed = _text(clerk.get("/c/acme/disputes/?status=open"))
     assert "€50.00" in listed and "€100.00" in listed and "Quality" in listed
@@ -318,7 +319,8 @@ def test_a_collector_records_a_promise_and_a_plan(
         "customer": "C003", "instalments": "3", "first_due": "2025-06-01", "every_days": "30",
         "grace_days": "5"})
     assert plan.status_code == 302, refusals(plan)
-    shown = _text(cole.get(plan["Location"] + f"?as_of={AS_OF}"))
+    assert plan["Location"].endswith(f"?as_of={AS_OF}")  # back on the page's day
+    shown = _text(cole.get(plan["Location"]))
     assert "€720.00" in shown and "€240.00" in shown and "live" in shown
     assert "Jul 1, 2025" in shown and "Jul 31, 2025" in shown
     assert "C003" in _text(cole.get(f"/c/acme/plans/?as_of={AS_OF}&state=live"))

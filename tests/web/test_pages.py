@@ -110,7 +110,8 @@ def test_the_customer_page_shows_a_merge_and_a_doubtful_address(
     customer_merge(actor=owner, company=company, alias="C002", survivor="C001")
     client = as_user(owner)
     alias = client.get(f"/c/acme/customers/C002/?as_of={AS_OF}").content.decode()
-    assert "Merged into C001" in alias and 'href="/c/acme/customers/C001/"' in alias
+    assert "Merged into C001" in alias
+    assert f'href="/c/acme/customers/C001/?as_of={AS_OF}"' in alias
     assert "doubtful: the address bounced" in alias and "550 5.1.1 unknown" in alias
     survivor = client.get(f"/c/acme/customers/C001/?as_of={AS_OF}").content.decode()
     assert "Merged into this customer:" in survivor and books["first"].number in survivor

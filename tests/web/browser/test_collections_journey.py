@@ -37,7 +37,7 @@ def test_a_collector_works_the_list_and_opens_a_dispute(
     page.goto(f"{base}/c/acme/?as_of={AS_OF}")
     page.get_by_role("navigation", name="Workspace").get_by_role(
         "link", name="Collections").click()
-    page.wait_for_url(f"{base}/c/acme/collections/")
+    page.wait_for_url(f"{base}/c/acme/collections/?as_of={AS_OF}")  # the day goes along
     page.goto(f"{base}/c/acme/collections/?as_of={AS_OF}")
     row = page.locator("tbody tr").first
     assert "C001" in row.inner_text() and "36 days late" in row.inner_text()
@@ -46,7 +46,7 @@ def test_a_collector_works_the_list_and_opens_a_dispute(
 
     # the row leads to the customer's overview, where the timeline is
     row.get_by_role("link", name="C001").click()
-    page.wait_for_url(f"{base}/c/acme/customers/C001/")
+    page.wait_for_url(f"{base}/c/acme/customers/C001/?as_of={AS_OF}")
     page.goto(f"{base}/c/acme/customers/C001/?as_of={AS_OF}")
     page.get_by_label("Outcome").select_option("no_answer")
     page.get_by_label("What was said").fill("Rang the accounts desk twice")
@@ -67,7 +67,7 @@ def test_a_collector_works_the_list_and_opens_a_dispute(
     w.check("dispute form")
     page.screenshot(path=str(shots / "web-dispute.png"), full_page=True)
     page.get_by_role("button", name="Open the dispute").click()
-    page.wait_for_url(re.compile(r".*/c/acme/disputes/\d+/$"))
+    page.wait_for_url(re.compile(rf".*/c/acme/disputes/\d+/\?as_of={AS_OF}$"))
     assert "€200.00" in page.locator("dl").first.inner_text()
     w.check("dispute")
 
