@@ -185,9 +185,10 @@ def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
 # ---------------------------------------------------------------------------- the copies
 _NUMBER = re.compile(r"\b(INV|RCT|CN)(\d{4})-(\d+)\b")
 _REFERENCE = re.compile(r"RF\d\d([A-Z]+)(\d{4})(\d+)")
-_CODE = re.compile(r"\bB(\d{6})\b")
-_NAME = re.compile(r"\bCustomer (\d+)\b")
-_STREET = re.compile(r"^(\d+) rue du Port$")
+# What names a customer or a document, in one pattern: a number, a code, a name, a street.
+_NAMES = re.compile(r"\b(?:(INV|RCT|CN)(\d{4})-(\d+)|B(\d{6})|Customer (\d+))\b"
+                    r"|^(\d+) rue du Port$")
+_DIGIT = re.compile(r"\d")
 # The text columns of the copied tables that name a customer or a document.
 _TEXT_COLUMNS = {"code", "name", "line1", "number", "payment_reference", "memo"}
 
@@ -199,22 +200,37 @@ class _Renamer:
     def __init__(self, block: int, counts: dict[tuple[str, str], int]) -> None:
         self.block, self.counts, self.copy = block, counts, 0
 
-    def _number(self, m: re.Match[str]) -> str:
-        prefix, year, seq = m.group(1), m.group(2), int(m.group(3))
-        return format_number(prefix, int(year), seq + self.copy * self.counts[(prefix, year)])
-
-    def _customer(self, n: str) -> int:
-        return int(n) + self.copy * self.block
+    def _one(self, m: re.Match[str]) -> str:
+        prefix, year, seq, code, name, street = m.groups()
+        shift = self.copy * self.block
+        if prefix:
+            return format_number(prefix, int(year),
+                                 int(seq) + self.copy * self.counts[(prefix, year)])
+        if code:
+            return f"B{int(code) + shift:06d}"
+        if name:
+            return f"Customer {int(name) + shift}"
+        return f"{int(street) + shift} rue du Port"
 
     def text(self, value: str) -> str:
+        if not _DIGIT.search(value):
+            return value
         ref = _REFERENCE.fullmatch(value)
         if ref is not None:
-            number = f"{ref.group(1)}{ref.group(2)}-{ref.group(3)}"
-            return creditor_reference(_NUMBER.sub(self._number, number))
-        out = _NUMBER.sub(self._number, value)
-        out = _CODE.sub(lambda m: f"B{self._customer(m.group(1)):06d}", out)
-        out = _NAME.sub(lambda m: f"Customer {self._customer(m.group(1))}", out)
-        return _STREET.sub(lambda m: f"{self._customer(m.group(1))} rue du Port", out)
+            return creditor_reference(self.text(f"{ref.group(1)}{ref.group(2)}-{ref.group(3)}"))
+        return _NAMES.sub(self._one, value)
+
+    def snapshot(self, snap: dict[str, Any]) -> dict[str, Any]:
+        """A posted document's snapshot for the copy: its number, reference and customer."""
+        out = dict(snap)
+        out["number"] = self.text(snap["number"])
+        out["payment_reference"] = self.text(snap["payment_reference"])
+        customer = out["customer"] = dict(snap["customer"])
+        customer["code"], customer["name"] = self.text(customer["code"]), self.text(
+            customer["name"])
+        address = customer["billing_address"] = dict(customer["billing_address"])
+        address["line1"] = self.text(address["line1"])
+        return out
 
     def json(self, value: Any, ids: Callable[[str, int], int]) -> Any:
         if isinstance(value, str):
@@ -225,6 +241,33 @@ class _Renamer:
             return {k: (ids(k, v) if isinstance(v, int) and not isinstance(v, bool)
                         else self.json(v, ids)) for k, v in value.items()}
         return value
+
+
+def _plans(model: Any, largest_of: dict[str, int]) -> tuple[list[str], list[tuple[str, Any]]]:
+    """How each column of ``model`` is copied: ``id`` (offset by the copy times the largest
+    id of the table named), ``source`` (a journal entry's source, by its type), ``snapshot``,
+    ``json``, ``text`` (renamed), ``seq`` (a document's number in its series) or ``keep``."""
+    names, plans = [], []
+    for f in model._meta.concrete_fields:
+        target = f.related_model._meta.label if f.is_relation else None
+        names.append(f.attname)
+        if f.primary_key:
+            plans.append(("id", model._meta.label))
+        elif target in largest_of:
+            plans.append(("id", target))
+        elif f.attname == "source_id":
+            plans.append(("source", None))
+        elif f.attname == "snapshot":
+            plans.append(("snapshot", None))
+        elif f.get_internal_type() == "JSONField":
+            plans.append(("json", None))
+        elif f.attname in _TEXT_COLUMNS:
+            plans.append(("text", None))
+        elif f.attname == "seq" and model._meta.label == "invoicing.Invoice":
+            plans.append(("seq", None))
+        else:
+            plans.append(("keep", None))
+    return names, plans
 
 
 def copy_block(copies: int, *, progress: Callable[[str], None] = print) -> dict[str, int]:
@@ -258,12 +301,10 @@ def copy_block(copies: int, *, progress: Callable[[str], None] = print) -> dict[
     json_ids = {"instalment": "invoicing.Instalment", "import_batch": "core.ImportBatch",
                 "invoice": "invoicing.Invoice", "receipt": "payments.Receipt"}
     largest_of = {m._meta.label: largest[m] for m in models}
-    seed_rows = {}
-    for m in models:
-        fields = m._meta.concrete_fields
-        seed_rows[m] = ([f.attname for f in fields],
-                        list(m.objects.filter(company=company).order_by("pk").values_list(
-                            *[f.attname for f in fields])))
+    plans_of = {m: _plans(m, largest_of) for m in models}
+    seed_rows = {m: list(m.objects.filter(company=company).order_by("pk").values_list(
+        *plans_of[m][0])) for m in models
+        if not all(how in ("id", "keep") for how, _ in plans_of[m][1])}
     events = list(AuditEvent.objects.filter(company=company, seq__gt=1).order_by("seq")
                   .values_list("seq", "at", "actor_id", "actor_name", "action", "entity",
                                "entity_id", "data"))
@@ -272,7 +313,11 @@ def copy_block(copies: int, *, progress: Callable[[str], None] = print) -> dict[
     prev, last_seq = chain.last_hash, chain.last_seq
     assert last_seq == per_copy + 1, "the block's audit chain must start at the company"
     written = 0
+    invoices = apps.get_model("invoicing.Invoice")
+    hashes: dict[int, str] = {}
+    posted: list[int] = []
     for copy in range(1, copies + 1):
+        hashes.clear()
         renamer.copy = copy
 
         def new_id(label: str, value: int | None, _copy: int = copy) -> int | None:
@@ -282,65 +327,66 @@ def copy_block(copies: int, *, progress: Callable[[str], None] = print) -> dict[
             label = json_ids.get(key)
             return value if label is None else value + renamer.copy * largest_of[label]
 
-        hashes: dict[int, str] = {}
+        def copy_rows(m: Any, names: list[str], plans: list[tuple[str, Any]],
+                      copy: int = copy) -> int:
+            rows = seed_rows[m]
+            kind_at = names.index("source_type") if "source_type" in names else -1
+            out = []
+            for row in rows:
+                new = list(row)
+                for i, (how, label) in enumerate(plans):
+                    v = row[i]
+                    if v is None or how == "keep":
+                        continue
+                    if how == "id":
+                        new[i] = v + copy * largest_of[label]
+                    elif how == "text":
+                        new[i] = renamer.text(v) if v else v
+                    elif how == "snapshot":
+                        new[i] = renamer.snapshot(v) if v else v
+                    elif how == "json":
+                        new[i] = renamer.json(v, json_id)
+                    elif how == "source":
+                        source = by_entity.get(row[kind_at])
+                        new[i] = v if source is None else new_id(source, v)
+                    elif how == "seq":
+                        key = (row[names.index("series")], str(row[names.index("fiscal_year")]))
+                        new[i] = v + copy * counts[key]
+                if m._meta.label == "invoicing.Invoice" and new[names.index("snapshot")]:
+                    digest = snapshot_hash(new[names.index("snapshot")])
+                    new[names.index("snapshot_hash")] = digest
+                    hashes[new[0]] = digest
+                out.append(new)
+            if m._meta.label == "invoicing.Invoice":
+                # Posted rows take no new lines (a database guard): written as drafts,
+                # they are posted once their lines are in, as the posting service does.
+                status = names.index("status")
+                posted[:] = [r[0] for r in out if r[status] == "posted"]
+                for r in out:
+                    r[status] = "draft"
+            insert_rows(m, names, out)
+            return len(out)
+
         with transaction.atomic():
             for m in models:
-                names, rows = seed_rows[m]
-                plans = []
-                for f in m._meta.concrete_fields:
-                    target = f.related_model._meta.label if f.is_relation else None
-                    if f.primary_key:
-                        plans.append(("id", m._meta.label))
-                    elif target in largest_of:
-                        plans.append(("id", target))
-                    elif f.attname == "source_id":
-                        plans.append(("source", None))
-                    elif f.get_internal_type() == "JSONField":
-                        plans.append(("json", None))
-                    elif f.attname in _TEXT_COLUMNS:
-                        plans.append(("text", None))
-                    elif f.attname == "seq" and m._meta.label == "invoicing.Invoice":
-                        plans.append(("seq", None))
-                    else:
-                        plans.append(("keep", None))
-                kind_at = names.index("source_type") if "source_type" in names else -1
-                out = []
-                for row in rows:
-                    new = list(row)
-                    for i, (how, label) in enumerate(plans):
-                        v = row[i]
-                        if v is None or how == "keep":
-                            continue
-                        if how == "id":
-                            new[i] = v + copy * largest_of[label]
-                        elif how == "text":
-                            new[i] = renamer.text(v) if v else v
-                        elif how == "json":
-                            new[i] = renamer.json(v, json_id)
-                        elif how == "source":
-                            source = by_entity.get(row[kind_at])
-                            new[i] = v if source is None else new_id(source, v)
-                        elif how == "seq":
-                            key = (row[names.index("series")], str(row[names.index("fiscal_year")]))
-                            new[i] = v + copy * counts[key]
-                    if m._meta.label == "invoicing.Invoice" and new[names.index("snapshot")]:
-                        digest = snapshot_hash(new[names.index("snapshot")])
-                        new[names.index("snapshot_hash")] = digest
-                        hashes[new[0]] = digest
-                    out.append(new)
-                if m._meta.label == "invoicing.Invoice":
-                    # Posted rows take no new lines (a database guard): written as drafts,
-                    # they are posted once their lines are in, as the posting service does.
-                    status = names.index("status")
-                    posted = [r[0] for r in out if r[status] == "posted"]
-                    for r in out:
-                        r[status] = "draft"
-                insert_rows(m, names, out)
-                written += len(out)
+                names, plans = plans_of[m]
+                if all(how in ("id", "keep") for how, _ in plans):
+                    # Nothing to rename: the database copies the rows itself.
+                    table = m._meta.db_table
+                    exprs = ", ".join(
+                        f"{n} + {copy * largest_of[label]}" if how == "id" else n
+                        for n, (how, label) in zip(names, plans, strict=True))
+                    with connection.cursor() as cursor:
+                        cursor.execute(f"INSERT INTO {table} ({', '.join(names)}) "
+                                       f"SELECT {exprs} FROM {table} "
+                                       f"WHERE company_id = %s AND id <= %s",
+                                       [company.pk, largest_of[m._meta.label]])
+                        written += cursor.rowcount
+                else:
+                    written += copy_rows(m, names, plans)
                 if m._meta.label == "invoicing.InvoiceLine":
                     for ids in _chunks(posted, 5000):
-                        m_invoice = apps.get_model("invoicing.Invoice")
-                        m_invoice.objects.filter(pk__in=ids).update(status="posted")
+                        invoices.objects.filter(pk__in=ids).update(status="posted")
             audit_rows = []
             for seq, at, actor_id, actor_name, action, entity, entity_id, data in events:
                 label = by_entity.get(entity)
