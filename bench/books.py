@@ -104,14 +104,16 @@ def _plan(n: int, period: int, seed: int, closed_per_customer: float) -> dict[st
                 Decimal(rng.randrange(3000, 60000)).scaleb(-2), thirds)
                for thirds in (True, True, True, False, False)]
     return {"history": history, "open": current, "receipt": rng.randrange(5000, 25000),
-            "unapplied": rng.randrange(1000, 20000) if n % 10 == 3 else 0}
+            "unapplied": rng.randrange(1000, 20000) if n % period % 10 == 3 else 0}
 
 
 def make_block(customers: int, *, period: int, seed: int, history_lines: int,
-               total_customers: int | None = None) -> dict[str, Any]:
-    """Make the books of customers ``0 .. customers-1`` through the product's services, in
-    the database Django is set up on (migrated here). ``total_customers`` (default
-    ``customers``) sets how much history each customer gets."""
+               total_customers: int | None = None, company_code: str = COMPANY,
+               migrate: bool = True) -> dict[str, Any]:
+    """Make the books of customers ``0 .. customers-1`` of a new company ``company_code``
+    through the product's services, in the database Django is set up on (migrated first
+    unless ``migrate`` is false). ``total_customers`` (default ``customers``) sets how much
+    history each customer gets: ``history_lines`` journal lines over all of them."""
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
 
@@ -124,9 +126,11 @@ def make_block(customers: int, *, period: int, seed: int, history_lines: int,
     from salesledger.apps.payments.bulk import BulkReceipt, receipts_record_bulk
     from salesledger.domain.invoicing import LineInput
 
-    call_command("migrate", verbosity=0)
-    owner = get_user_model().objects.create_user(OWNER)
-    company = company_create(actor=owner, code=COMPANY, name="Benchmark Ltd", owner=owner)
+    if migrate:
+        call_command("migrate", verbosity=0)
+    owner, _ = get_user_model().objects.get_or_create(username=OWNER)
+    company = company_create(actor=owner, code=company_code, name="Benchmark Ltd",
+                             owner=owner)
     closed_per = history_lines / LINES_PER_CLOSED / (total_customers or customers)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "customers.csv"
@@ -270,9 +274,11 @@ def _plans(model: Any, largest_of: dict[str, int]) -> tuple[list[str], list[tupl
     return names, plans
 
 
-def copy_block(copies: int, *, progress: Callable[[str], None] = print) -> dict[str, int]:
-    """Append ``copies`` copies of the block of customers in the database (made by
-    ``make_block``), each in its own transaction; see the module docstring."""
+def copy_block(copies: int, *, company_code: str = COMPANY,
+               progress: Callable[[str], None] = print) -> dict[str, int]:
+    """Append ``copies`` copies of the block of customers of company ``company_code`` (made
+    by ``make_block``, the last thing written to the tables copied), each in its own
+    transaction; see the module docstring."""
     from django.apps import apps
     from django.db import connection, transaction
 
@@ -281,7 +287,7 @@ def copy_block(copies: int, *, progress: Callable[[str], None] = print) -> dict[
     from salesledger.apps.core.models import AuditChain, AuditEvent, Company, NumberCounter
     from salesledger.domain.snapshot import snapshot_hash
 
-    company = Company.objects.get(code=COMPANY)
+    company = Company.objects.get(code=company_code)
     labels = ["core.ImportBatch", "customers.Customer", "customers.Address",
               "ledger.JournalEntry", "invoicing.Invoice", "invoicing.InvoiceLine",
               "invoicing.Instalment", "payments.Receipt", "runs.AllocationRun",
@@ -289,8 +295,8 @@ def copy_block(copies: int, *, progress: Callable[[str], None] = print) -> dict[
     models = [apps.get_model(label) for label in labels]
     largest = {m: m.objects.filter(company=company).order_by("-pk").values_list(
         "pk", flat=True).first() or 0 for m in models}
-    for m in models:  # ids must start where nothing else is, for the offsets to hold
-        assert not m.objects.exclude(company=company).exists(), m
+    for m in models:  # a copy's ids (the block's plus k times the largest) must be free
+        assert not m.objects.filter(pk__gt=largest[m]).exists(), m
     block = int(apps.get_model("customers.Customer").objects.filter(company=company).count())
     counts = {(c.prefix, str(c.fiscal_year)): c.last
               for c in NumberCounter.objects.filter(company=company)}
@@ -388,7 +394,7 @@ def copy_block(copies: int, *, progress: Callable[[str], None] = print) -> dict[
                     for ids in _chunks(posted, 5000):
                         invoices.objects.filter(pk__in=ids).update(status="posted")
             audit_rows = []
-            for seq, at, actor_id, actor_name, action, entity, entity_id, data in events:
+            for _seq, at, actor_id, actor_name, action, entity, entity_id, data in events:
                 label = by_entity.get(entity)
                 new_entity = (str(new_id(label, int(entity_id)))
                               if label and entity_id else entity_id)
