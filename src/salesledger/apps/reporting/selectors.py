@@ -41,7 +41,14 @@ from salesledger.domain.trends import Rate
 from salesledger.domain.trends import flags as rise_flags
 from salesledger.money import is_currency
 
-from .aging import AgingCell, AgingScope, aging_cells, aging_item_rows, customer_owners
+from .aging import (
+    AgingCell,
+    AgingScope,
+    aging_by_customer,
+    aging_cells,
+    aging_item_rows,
+    customer_owners,
+)
 from .bank_kpis import auto_match_rates
 from .forecast import Backtest, backtest, forecast
 from .kpis import add_months, kpi_inputs, kpi_inputs_by, month_end, month_label, months_ending
@@ -163,8 +170,30 @@ def aging_report(company: Company, *, as_of: date, by: str = "due",
                  filters: ReportFilters = ReportFilters()) -> AgingReport:
     """Aged receivables on ``as_of``, summed per customer and bucket by the database."""
     scope = _scope(company, as_of, filters, by=by, buckets=buckets)
-    cells = aging_cells(company, scope)
-    return _assemble(company, scope, cells)
+    n = len(scope.buckets)
+    base = [0] * n
+    by_currency: dict[str, list[int]] = defaultdict(lambda: [0] * n)
+    per: dict[int, CustomerAging] = {}
+    items = 0
+    for c in aging_by_customer(company, scope):
+        row = per.get(c.customer_id)
+        if row is None:
+            row = per[c.customer_id] = CustomerAging(c.code, c.name, c.country, base=[0] * n)
+        row.amounts[c.currency] = c.open
+        totals = by_currency[c.currency]
+        for k in range(n):
+            row.base[k] += c.base_open[k]
+            base[k] += c.base_open[k]
+            totals[k] += c.open[k]
+        items += c.items
+    unapplied = unapplied_cash_totals(
+        company, as_of=scope.as_of, customer_id=scope.customer_id, country=scope.country,
+        currency=scope.currency, family=scope.family)
+    return AgingReport(
+        as_of=scope.as_of, by=scope.by, buckets=scope.buckets,
+        base_currency=company.base_currency, base=base, by_currency=dict(by_currency),
+        customers=sorted(per.values(), key=lambda r: r.code), items=items,
+        unapplied=unapplied)
 
 
 def _assemble(company: Company, scope: AgingScope, cells: list[AgingCell]) -> AgingReport:
