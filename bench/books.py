@@ -517,14 +517,27 @@ def books_database(size: str, *, seed: int = 20261207, block: int | None = None,
             db = "postgresql"
         else:
             os.environ.pop("SALESLEDGER_DATABASE_URL", None)
-            done = home / "books.json"
+            done, building = home / "books.json", home / "building.pid"
             if not done.exists():
+                if building.exists() and _alive(int(building.read_text() or 0)):
+                    raise SystemExit(f"books {key} are being built by process "
+                                     f"{building.read_text()}: wait for it to finish")
                 for stale in (home / "var").glob("salesledger.sqlite3*"):
                     stale.unlink()
+                building.write_text(str(os.getpid()))
                 built = _build_child(size, seed, block, {}, progress)
                 done.write_text(json.dumps(built) + "\n")
+                building.unlink()
             db = "sqlite"
         yield {"db": db, "key": key, "built": built}
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return False
+    return pid > 0
 
 
 def _build_child(size: str, seed: int, block: int | None, env: dict[str, str],
