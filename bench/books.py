@@ -507,7 +507,10 @@ def books_database(size: str, *, seed: int = 20261207, block: int | None = None,
                 exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s",
                                        (name,)).fetchone()
                 if not exists:
-                    admin.execute(f'DROP DATABASE IF EXISTS "{name}_building" WITH (FORCE)')
+                    if admin.execute("SELECT 1 FROM pg_database WHERE datname = %s",
+                                     (f"{name}_building",)).fetchone():
+                        raise SystemExit(f"database {name}_building exists: a build is running "
+                                         "or was stopped (drop it to build again)")
                     admin.execute(f'CREATE DATABASE "{name}_building"')
                     building = urlunsplit(parts._replace(path=f"/{name}_building"))
                     built = _build_child(size, seed, block, {"SALESLEDGER_DATABASE_URL":
