@@ -247,7 +247,11 @@ def aging_by_customer(company: Company, scope: AgingScope) -> list[CustomerCells
     the database, with the customer's code, name and country joined there: one row per
     customer and currency (and part), where ``aging_cells`` returns one per bucket as well
     and the names are looked up after. At 100,000 customers that is a quarter of the rows
-    and no list of 100,000 ids sent back (docs/design/reporting.md, "Performance")."""
+    and no list of 100,000 ids sent back (docs/design/reporting.md, "Performance"). Grouped
+    by currency first: by customer first, PostgreSQL reads the whole table in customer order
+    (its index on customers) to group as it goes, instead of hashing what the covering index
+    of open instalments holds (measured: 1.7 s of the server's CPU against about 0.2 s at
+    100,000 items)."""
     rollback, issued_after = _shape(company, scope)
     (with_sql, with_params), parts = _items_sql(company, scope, rollback=rollback,
                                                 issued_after=issued_after)
@@ -258,10 +262,14 @@ def aging_by_customer(company: Company, scope: AgingScope) -> list[CustomerCells
                         for test, _ in ranges])
     sum_params = [p for _, ps in ranges for p in ps] * 2
     t = _tables()
+    # PostgreSQL would fold each part into the sums and so repeat its base amount (a
+    # correlated sum, in the planner's estimate) in every bucket's column: a cost that sets
+    # off JIT compilation, seconds of the server's time. ``OFFSET 0`` keeps the part whole.
+    fence = " OFFSET 0" if connection.vendor == "postgresql" else ""
     grouped = " UNION ALL ".join(f"""
         SELECT customer_id, currency, {sums}, COUNT(*) AS n
-        FROM ({part}) items WHERE open <> 0
-        GROUP BY customer_id, currency""" for part, _ in parts)
+        FROM ({part}{fence}) items WHERE open <> 0
+        GROUP BY currency, customer_id""" for part, _ in parts)
     sql = f"""{with_sql}
         SELECT o.id, o.code, o.name, o.country, g.*
         FROM ({grouped}) g
