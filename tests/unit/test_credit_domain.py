@@ -16,6 +16,7 @@ from salesledger.domain.credit_limits import (
     resolve_limit,
 )
 from salesledger.domain.credit_risk import (
+    Factor,
     OpenSpan,
     Payment,
     Thresholds,
@@ -103,10 +104,12 @@ def test_the_score_rises_with_every_factor_and_classes_follow_the_thresholds() -
     t = Thresholds()
     prompt = risk_score(payment_behaviour(as_of=D + timedelta(days=90),
                                           payments=[_paid(20, 100)]), 0, t)
-    assert (prompt.score, prompt.risk_class, prompt.factors) == (0.0, "A", ["pays on time"])
+    assert (prompt.score, prompt.risk_class, prompt.factors) == (0.0, "A", [Factor("on_time")])
     late = risk_score(payment_behaviour(as_of=D + timedelta(days=90),
                                         payments=[_paid(90, 100)]), 0, t)
     assert late.score == 35 + 15 and late.risk_class == "C"
+    # codes with their figures, the heaviest first: the words are the interfaces'
+    assert late.factors == [Factor("days_late", days=60.0), Factor("share_late", share=1.0)]
     assert (risk_class(24.9, t), risk_class(25, t), risk_class(75, t)) == ("A", "B", "D")
     with pytest.raises(ValueError):
         Thresholds(50, 40, 60)
@@ -126,8 +129,7 @@ def test_the_models_probability_gives_the_score_and_class_and_leads_the_factors(
     # the model finds this late payer's open items safe: class A, whatever the points say
     safe = risk_score(late, 0, t, model_probability=0.03)
     assert (safe.risk_class, safe.basis, safe.default_probability) == ("A", "model", 0.03)
-    assert safe.factors[0] == ("the payment model gives a 3% chance that what it owes now "
-                               "ends more than 90 days late or written off")
+    assert safe.factors[0] == Factor("model", share=0.03)
     assert safe.factors[1:] == by_points.factors  # what the model read, after it
     # and a prompt payer whose open items it finds likely to default: class D
     prompt = payment_behaviour(as_of=D + timedelta(days=90), payments=[_paid(20, 100)])

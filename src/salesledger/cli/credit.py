@@ -214,10 +214,13 @@ def cmd_credit_behaviour(args: argparse.Namespace) -> int:
 
 
 def cmd_credit_risk(args: argparse.Namespace) -> int:
+    from salesledger.apps.credit.factors import factor_texts
     from salesledger.apps.credit.selectors import risk_list
 
     company = company_of(args)
     rows = risk_list(company, as_of_day(args, company), args.customer)
+    for r in rows:  # the factors in words, in English
+        r["factors"] = factor_texts(r["factors"])
     if args.json:
         emit_json(rows)
         return 0

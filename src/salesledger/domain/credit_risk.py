@@ -7,7 +7,9 @@ large invoice paid late weighs more than a small one paid early. The trend compa
 3, 6 and 12 months. Disputes and broken promises come from what collections signals.
 
 The risk score (0 = safest, 100 = riskiest) adds up points for each factor, and every factor
-that adds points is said in words; the class is A to D by the company's thresholds. The
+that adds points is named by a code with its figures (``Factor``): the words, in the
+reader's language, are the interfaces' (``apps/credit/factors.py``); the class is A to D by
+the company's thresholds. The
 default probability is a logistic curve of the score. Where a payment model was trained on
 the ledger (``credit predict``) and scores what the customer has open, its probability
 replaces the curve's and gives the score (the curve read backwards) and so the class.
@@ -135,11 +137,27 @@ class Thresholds:
 
 
 @dataclass(frozen=True, slots=True)
+class Factor:
+    """One reason behind a risk score: a code and the figures its sentence needs.
+
+    Codes: ``no_history``; ``days_late`` (``days``: amount-weighted average); ``share_late``
+    (``share`` of the amount paid late); ``worsening`` (later in 3 months than in 12);
+    ``overdue`` (``days`` the oldest item is overdue, ``share`` of what it owes);
+    ``disputes`` and ``broken_promises`` (``count`` in 12 months); ``on_time``; ``model``
+    (``share``: the payment model's chance of default)."""
+
+    code: str
+    days: float | None = None
+    share: float | None = None
+    count: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class RiskScore:
     risk_class: str  # "A" (safest) .. "D"
     score: float  # 0..100, higher = riskier
     default_probability: float  # 0..1
-    factors: list[str]
+    factors: list[Factor]
     basis: str = "behaviour"  # "behaviour" (the points) | "model" (the payment model)
 
 
@@ -179,41 +197,35 @@ def risk_score(behaviour: Behaviour, exposure: int, thresholds: Thresholds,
     behaviour's factors follow it as what the model read (their points no longer add up
     to the score)."""
     b = behaviour
-    points: list[tuple[float, str]] = []
+    points: list[tuple[float, Factor]] = []
     if b.payments == 0:
-        points.append((20.0, "no payment history yet"))
+        points.append((20.0, Factor("no_history")))
     else:
         if b.days_late:
-            points.append((min(b.days_late, 60) / 60 * 35,
-                           f"pays {b.days_late:g} days late on average (amount-weighted)"))
+            points.append((min(b.days_late, 60) / 60 * 35, Factor("days_late", days=b.days_late)))
         if b.share_late:
-            points.append((b.share_late * 15, f"{b.share_late:.0%} of the amount paid was late"))
+            points.append((b.share_late * 15, Factor("share_late", share=b.share_late)))
         if b.trend == "worsening":
-            points.append((10.0, "paying later in the last 3 months than over 12 months"))
+            points.append((10.0, Factor("worsening")))
     if b.overdue > 0:
-        share = b.overdue / exposure if exposure > 0 else 1.0
+        share = min(b.overdue / exposure if exposure > 0 else 1.0, 1.0)
         days = b.oldest_overdue_days
-        points.append((min(days, 90) / 90 * 20 + min(share, 1.0) * 5,
-                       f"overdue now, the oldest by {days} days "
-                       f"({min(share, 1.0):.0%} of what it owes)"))
+        points.append((min(days, 90) / 90 * 20 + share * 5,
+                       Factor("overdue", days=days, share=share)))
     s = b.signals
     if s.disputes:
-        points.append((min(s.disputes, 3) * 3.0,
-                       f"{s.disputes} dispute{'s' if s.disputes > 1 else ''} in 12 months"))
+        points.append((min(s.disputes, 3) * 3.0, Factor("disputes", count=s.disputes)))
     broken = s.promises_broken + s.plans_broken
     if broken:
-        points.append((min(broken, 3) * 5.0,
-                       f"{broken} broken promise{'s' if broken > 1 else ''} or payment "
-                       "plan in 12 months"))
+        points.append((min(broken, 3) * 5.0, Factor("broken_promises", count=broken)))
     score = round(min(100.0, sum(p for p, _ in points)), 1)
-    factors = [text for p, text in sorted(points, key=lambda x: -x[0]) if p > 0]
+    factors = [f for p, f in sorted(points, key=lambda x: -x[0]) if p > 0]
     if not factors:
-        factors = ["pays on time"]
+        factors = [Factor("on_time")]
     if model_probability is not None:
         p = min(max(model_probability, 0.0), 1.0)
         score = probability_score(p)
-        factors = [f"the payment model gives a {p:.0%} chance that what it owes now ends "
-                   "more than 90 days late or written off", *factors]
+        factors = [Factor("model", share=p), *factors]
         return RiskScore(risk_class(score, thresholds), score, round(p, 4), factors, "model")
     return RiskScore(risk_class(score, thresholds), score, default_probability(score), factors)
 

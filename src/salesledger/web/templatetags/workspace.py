@@ -12,6 +12,7 @@ from typing import Any
 from babel.numbers import format_currency
 from django import template
 
+from salesledger.apps.credit.factors import factor_texts
 from salesledger.money import Money
 
 register = template.Library()
@@ -33,6 +34,12 @@ def money(context: template.Context, value: Any, currency: str = "") -> str:
     if isinstance(value, Money):
         return str(format_currency(value.amount, value.currency, locale=fmt.locale))
     return str(fmt.money(int(value), currency))
+
+
+@register.filter
+def risk_factors(value: Any) -> str:
+    """A risk score's factors (codes with their figures) in the page's language."""
+    return "; ".join(factor_texts(list(value or [])))
 
 
 @register.simple_tag(takes_context=True)

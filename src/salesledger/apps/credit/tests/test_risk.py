@@ -7,9 +7,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.utils import translation
 from conftest import DAY
 from tests.support import events, last_seq
 
+from salesledger.apps.credit.factors import factor_text, factor_texts
 from salesledger.apps.credit.selectors import (
     limit_suggestions,
     payment_behaviours,
@@ -22,7 +24,7 @@ from salesledger.apps.credit.services import (
     signal_record,
 )
 from salesledger.apps.customers.models import Customer
-from salesledger.domain.credit_risk import RiskScore
+from salesledger.domain.credit_risk import Factor, RiskScore
 from salesledger.domain.errors import ValidationFailed
 
 
@@ -61,9 +63,10 @@ def test_risk_ranks_late_payers_above_prompt_ones_with_factors_in_words(company,
     scores = _by_code(company, risk_scores(company, AS_OF))
     assert all(isinstance(s, RiskScore) for s in scores.values())
     assert scores["C001"].score < scores["C002"].score
-    assert scores["C001"].risk_class == "A" and scores["C001"].factors == ["pays on time"]
-    assert "pays 20 days late on average (amount-weighted)" in scores["C002"].factors
-    assert any("overdue now, the oldest by 70 days" in f for f in scores["C003"].factors)
+    words = {code: factor_texts(s.factors) for code, s in scores.items()}
+    assert scores["C001"].risk_class == "A" and words["C001"] == ["pays on time"]
+    assert "pays 20 days late on average (amount-weighted)" in words["C002"]
+    assert any("overdue now, the oldest by 70 days" in f for f in words["C003"])
     for s in scores.values():
         assert 0 <= s.score <= 100 and 0 < s.default_probability < 1
         # no payment model stored: the points of behaviour give the class (the model's
@@ -80,11 +83,11 @@ def test_signals_from_collections_raise_the_risk(company, books, customer):
                       day=DAY + timedelta(days=day), amount=12000, currency="EUR")
     after = risk_scores(company, AS_OF)[customer.pk]
     assert after.score == before.score + 3 + 10
-    assert after.factors[:2] == ["2 broken promises or payment plan in 12 months",
-                                 "1 dispute in 12 months"]
+    assert factor_texts(after.factors[:2]) == [
+        "2 broken promises or payment plan in 12 months", "1 dispute in 12 months"]
     # signals after the day do not count on it
-    assert risk_scores(company, DAY + timedelta(days=55))[customer.pk].factors.count(
-        "1 dispute in 12 months") == 1
+    assert factor_texts(risk_scores(company, DAY + timedelta(days=55))[customer.pk].factors
+                        ).count("1 dispute in 12 months") == 1
     with pytest.raises(ValidationFailed, match="unknown credit signal"):
         signal_record(company_id=company.pk, customer_id=customer.pk, kind="rumour", day=DAY)
 
@@ -130,3 +133,29 @@ def test_a_suggested_limit_accepted_by_a_manager_is_set_and_audited(company, own
     assert (ev.action, ev.data["after"]) == ("credit.limit_set",
                                              {"amount": "400.00", "currency": "EUR"})
     assert ev.data["reason"].startswith("suggested limit accepted: C001: peak 240.00 EUR")
+
+
+def test_the_factors_are_codes_said_in_the_readers_language():
+    factors = [Factor("days_late", days=12.5), Factor("share_late", share=0.4),
+               Factor("overdue", days=46, share=0.25), Factor("disputes", count=1),
+               Factor("broken_promises", count=2), Factor("model", share=0.03),
+               Factor("no_history"), Factor("on_time"), Factor("worsening")]
+    assert factor_texts(factors) == [
+        "pays 12.5 days late on average (amount-weighted)", "40% of the amount paid was late",
+        "overdue now, the oldest by 46 days (25% of what it owes)", "1 dispute in 12 months",
+        "2 broken promises or payment plan in 12 months",
+        "the payment model gives a 3% chance that what it owes now ends more than 90 days "
+        "late or written off", "no payment history yet", "pays on time",
+        "paying later in the last 3 months than over 12 months"]
+    with translation.override("fr"):
+        assert factor_texts(factors) == [
+            "paie en moyenne 12,5 jours en retard (moyenne pondérée par les montants)",
+            "40 % du montant payé l'a été en retard",
+            "en retard aujourd'hui, le plus ancien de 46 jours (25 % de ce qu'il doit)",
+            "1 litige en 12 mois", "2 promesses ou plans de paiement non tenus en 12 mois",
+            "le modèle de paiement donne 3 % de chances que ce qu'il doit aujourd'hui finisse "
+            "à plus de 90 jours de retard ou passé en perte", "pas encore d'historique de "
+            "paiement", "paie à l'échéance",
+            "paie plus tard sur les 3 derniers mois que sur 12 mois"]
+    # a code no interface knows yet is shown as itself, never an error
+    assert factor_text(Factor("new_code")) == "new_code"
