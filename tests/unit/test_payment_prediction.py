@@ -107,3 +107,35 @@ def test_training_rows_see_nothing_after_their_day() -> None:
     # a later ledger gives the same rows for the same days, except for outcomes it knows
     later = {(r.item, r.day): r.features for r in training_rows(_ledger(D + timedelta(400)))}
     assert all(later[(r.item, r.day)] == r.features for r in rows)
+
+
+def test_a_predicted_date_moves_to_a_day_receipts_arrive_on() -> None:
+    from salesledger.domain.payment_prediction import paying_day, paying_weekdays
+
+    weekdays_only = [date(2026, 3, 2) + timedelta(days=k) for k in range(200)
+                     if (date(2026, 3, 2) + timedelta(days=k)).weekday() < 5]
+    seen = paying_weekdays(weekdays_only)
+    assert seen == frozenset(range(5))
+    saturday = date(2026, 12, 19)
+    assert paying_day(saturday, seen) == date(2026, 12, 21)  # the Monday after
+    assert paying_day(date(2026, 12, 18), seen) == date(2026, 12, 18)
+    # too little history says nothing of a weekday: every day stays
+    assert paying_weekdays(weekdays_only[:10]) == frozenset(range(7))
+    assert paying_day(saturday, paying_weekdays(weekdays_only[:10])) == saturday
+
+
+def test_the_customers_own_fit_sees_its_drift_and_its_large_invoices() -> None:
+    from salesledger.domain.payment_prediction import Item, fitted_delay
+
+    start = date(2025, 1, 1)
+    # paying 20 days later every year, and 16 days later for an invoice four times the usual
+    history = [(start + timedelta(days=30 * k), 100 if k % 2 else 400,
+                round(20 * 30 * k / 365) + (16 if k % 2 == 0 else 0)) for k in range(24)]
+    item = Item(1, "C", "I", start + timedelta(days=30 * 24), start + timedelta(days=750), 100)
+    average = sum(d for _, _, d in history) / len(history)
+    fitted = fitted_delay(history, item, usual=100)
+    truth = 20 * 30 * 24 / 365  # a usual invoice, two years on
+    assert fitted is not None and abs(fitted - truth) < abs(average - truth) / 2
+    large = fitted_delay(history, Item(2, "C", "I", item.issue_date, item.due_date, 400), 100)
+    assert large is not None and large > fitted + 10  # and large invoices take longer
+    assert fitted_delay(history[:2], item, usual=100) is None  # too little history

@@ -42,6 +42,8 @@ from salesledger.domain.payment_prediction import (
     average_delay,
     mae_days,
     not_before,
+    paying_day,
+    paying_weekdays,
     survived_spread,
     training_rows,
     within_days,
@@ -50,7 +52,7 @@ from salesledger.domain.payment_prediction import (
 from .models import PaymentModel
 
 # Of the features and their order: a stored model of another version is not used.
-MODEL_VERSION = 2
+MODEL_VERSION = 3
 # Fewer training rows than this, or a single outcome, and there is no model: every item is
 # predicted from its customer's median delay.
 MIN_ROWS = 200
@@ -64,6 +66,7 @@ BASE = FEATURES.index("habit_days_left")
 # worker (several threads on a busy machine were a hundred times slower, not faster).
 THREADS = 1
 RECENCY_HALF_LIFE = 365  # days
+MIN_SEEN = 0.1  # the censoring weights' floor (a row counts for ten at most)
 # Settled items a customer needs for the model to date its items (below: the median fallback
 # of the delays that outlasted the item). 0: the model dates every item. 3 was measured too
 # (docs/design/payment-prediction.md#the-figures): better on one ledger, worse on two.
@@ -166,7 +169,15 @@ def _fit(as_of: date, rows: list[Row], timed: list[Row], labelled: list[Row]) ->
     # as it recently did), which the trees would otherwise have to rebuild from differences.
     x = np.array([r.features for r in timed], dtype=float)
     y = np.array([r.days_to_settle for r in timed], dtype=float) - x[:, BASE]
-    weight = np.array([recency_weight(as_of, r.day) for r in timed])
+    # A row seen on a day is kept only if its item was settled by the training day: the
+    # nearer the day, the more the long delays are missing. Each kept row counts for those
+    # like it that could not be seen yet (inverse probability of censoring weighting): one
+    # over the share of rows watched at least as long as it took, at most 1 / MIN_SEEN.
+    windows = np.sort(np.array([(as_of - r.day).days for r in rows], dtype=float))
+    took = np.array([r.days_to_settle for r in timed], dtype=float)
+    seen = 1.0 - np.searchsorted(windows, took, side="left") / len(windows)
+    weight = np.array([recency_weight(as_of, r.day) for r in timed]) / np.maximum(
+        seen, MIN_SEEN)
     quantiles = {q: HistGradientBoostingRegressor(
         loss="quantile", quantile=q, max_iter=ROUNDS, learning_rate=LEARNING_RATE,
         max_leaf_nodes=LEAVES, min_samples_leaf=MIN_LEAF, random_state=0).fit(
@@ -232,6 +243,20 @@ def predict(ledger: Ledger, model: Trained | None, items: list[Item] | None = No
             by_model[it.id] = (low, mid, high)
         for k, p in enumerate(chances):
             probabilities[todo[k].id] = float(p)
+    weekdays = paying_weekdays([d for c in ledger.payers for d in ledger.settled_days(c, day)])
+    return [_on_paying_days(p, weekdays) for p in _predict(ledger, todo, day, company, company_pd, by_model, probabilities)]
+
+
+def _on_paying_days(p: Prediction, weekdays: frozenset[int]) -> Prediction:
+    expected, p10, p90 = (paying_day(d, weekdays)
+                          for d in (p.expected, p.p10, p.p90))
+    return Prediction(p.item, expected, min(p10, expected), max(p90, expected),
+                      p.default_probability, p.method)
+
+
+def _predict(ledger: Ledger, todo: list[Item], day: date, company: list[int],
+             company_pd: float, by_model: dict[int, tuple[float, float, float]],
+             probabilities: dict[int, float]) -> list[Prediction]:
     out = []
     for it in todo:
         own = ledger.delays(it.customer, day)
