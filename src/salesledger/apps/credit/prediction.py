@@ -244,7 +244,8 @@ def predict(ledger: Ledger, model: Trained | None, items: list[Item] | None = No
         for k, p in enumerate(chances):
             probabilities[todo[k].id] = float(p)
     weekdays = paying_weekdays([d for c in ledger.payers for d in ledger.settled_days(c, day)])
-    return [_on_paying_days(p, weekdays) for p in _predict(ledger, todo, day, company, company_pd, by_model, probabilities)]
+    return [_on_paying_days(p, weekdays) for p in
+            _predict(ledger, todo, day, company, company_pd, by_model, probabilities)]
 
 
 def _on_paying_days(p: Prediction, weekdays: frozenset[int]) -> Prediction:

@@ -7,8 +7,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.utils import translation
 from conftest import DAY
+from django.utils import translation
 from tests.support import events, last_seq
 
 from salesledger.apps.credit.factors import factor_text, factor_texts
