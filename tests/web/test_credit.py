@@ -391,5 +391,8 @@ def test_the_credit_pages_speak_french(books: dict[str, Any],
     page = _text(client.get(f"/c/acme/credit/?as_of={AS_OF}"))
     assert "Limites suggérées" in page and "Encours" in page
     assert "1\u202f200,00\xa0€" in page
+    # the risk factors too: the core gives codes, the page says them in French
+    assert "le plus ancien de 36 jours (" in page
+    assert "overdue now" not in page
     customer = _text(client.get("/c/acme/customers/C001/"))
     assert "Mettre en blocage" in customer
