@@ -76,6 +76,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
+@pytest.fixture(autouse=True)
+def _language_of_each_test_is_its_own() -> Any:
+    """A page asked for in French leaves French active in the thread (the locale middleware
+    activates it and nothing deactivates it after the response): each test starts in the
+    project's default language, as a fresh process (a command) does."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> None:
     """``SALESLEDGER_TEST_DB_SUFFIX`` gives a run its own PostgreSQL test database, so two
