@@ -24,7 +24,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F, Max, Q
+from django.db.models import F, Max
 from rapidfuzz import fuzz, process
 
 from salesledger.apps.core.actors import Actor
@@ -277,25 +277,25 @@ def _customers_read(c: Candidates, ids: Iterable[int]) -> None:
 def wide_candidates(company: Company, lines: Sequence[Line], prefixes: Sequence[str],
                     c: Candidates) -> None:
     """What ``widen`` looks at, read for the lines going to review alone (a few of a
-    statement): the open invoices of any customer whose total is the line's amount or
-    above it by no more than the write-off tolerance (the index on invoice totals), and the
+    statement): the open invoices of any customer that owe the line's amount or more by no
+    more than the write-off tolerance (found by the index on invoice totals, and by the one
+    on what open instalments still owe: see ``_owed_near``), and the
     invoices whose number is one digit off (dropped, added, two neighbours swapped) a number
     in the line's text that begins as the company's numbers do."""
     paying = [li for li in lines if li.amount > 0]
     if not paying:
         return
     slack = c.tolerance.amount
-    # the totals near each amount, from the index alone (hundreds lie within a few euros in
-    # a large ledger); the invoices themselves read only for an amount paid exactly, or short
-    # of no more than ``WIDE_SHORT_MAX`` of them
-    near_totals: list[tuple[int, int]] = []
+    # what is still open near each amount, from the indexes alone (hundreds lie within a
+    # few euros in a large ledger): the totals of invoices (what an invoice nothing has paid
+    # yet owes) and what each open instalment still owes (``amount - settled``, the cache the
+    # payment services keep: an invoice paid in part, or with one instalment left); the
+    # invoices themselves read only for an amount paid exactly, or short of no more than
+    # ``WIDE_SHORT_MAX`` of them, and kept only if what they owe in all fits
+    near: set[tuple[int, int]] = set()  # (amount owed, invoice)
     for chunk in _chunks(paying, 200):
-        ranges = Q()
-        for li in chunk:
-            ranges |= Q(total__gte=li.amount, total__lte=li.amount + slack)
-        near_totals.extend(Invoice.objects.filter(ranges, company=company)
-                           .values_list("total", "id"))
-    near_totals.sort()
+        near.update(_owed_near(company, [(li.amount, li.amount + slack) for li in chunk]))
+    near_totals = sorted(near)
     totals = [t for t, _ in near_totals]
     ids: set[int] = set()
     for li in paying:
@@ -338,6 +338,22 @@ def wide_candidates(company: Company, lines: Sequence[Line], prefixes: Sequence[
             if normalize(inv.number) not in written[line_id]:
                 c.near_numbers.setdefault(line_id, []).append(inv)
     _customers_read(c, (inv.customer_id for inv in found.values()))
+
+
+def _owed_near(company: Company, ranges: Sequence[tuple[int, int]]
+               ) -> Iterable[tuple[int, int]]:
+    """(amount owed, invoice) of the invoices whose total, or an open instalment of which
+    what it still owes, lies in one of ``ranges`` (minor units, bounds included): one
+    statement, a range searched in the index at a time (``UNION ALL``: an ``OR`` of ranges
+    would be read from the company's whole ledger)."""
+    totals = [Invoice.objects.filter(company=company, total__gte=lo, total__lte=hi)
+              .values_list("total", "id") for lo, hi in ranges]
+    owed = [Instalment.objects.filter(company=company, settled__lt=F("amount"))
+            .annotate(owed=F("amount") - F("settled")).filter(owed__gte=lo, owed__lte=hi)
+            .values_list("owed", "invoice_id") for lo, hi in ranges]
+    if not ranges:
+        return []
+    return totals[0].union(*totals[1:], *owed, all=True)
 
 
 def _ref(key: str) -> str:

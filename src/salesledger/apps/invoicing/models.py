@@ -248,6 +248,11 @@ class Instalment(ImmutableModel):
                 name="instalment_open",
                 condition=Q(settled__lt=F("amount")),
             ),
+            # Bank matching looks, for a payment that names no invoice and no known payer,
+            # for what open instalments still owe near its amount (banking/matching.py,
+            # ``wide_candidates``).
+            models.Index(F("company"), F("amount") - F("settled"), name="instalment_owed",
+                         condition=Q(settled__lt=F("amount"))),
         ]
 
     @property

@@ -35,8 +35,10 @@ from salesledger.apps.invoicing.tests.books import (
 )
 from salesledger.apps.payments.adjustments.settings import settlement_settings_set
 from salesledger.apps.payments.adjustments.write_offs import ShortPaid, short_payments_write_off
+from salesledger.apps.payments.allocations import allocations_make
 from salesledger.apps.payments.models import Adjustment, Allocation, Receipt, ReceiptReversal
 from salesledger.apps.payments.receipts import receipts_record
+from salesledger.domain.allocation import AllocationRequest, SourceKind, SourceRef, ToInvoice
 from salesledger.domain.errors import ValidationFailed, WriteOffExceedsTolerance
 from salesledger.domain.receipts import ReceiptRequest
 
@@ -213,3 +215,39 @@ def test_short_payments_are_written_off_in_the_batch(books: dict[str, Any]) -> N
         short_payments_write_off(actor=books["owner"], company=books["company"], items=[
             ShortPaid(rid, g2.number, date(2025, 3, 16), 3000)])
     assert Invoice.objects.get(pk=g2.pk).instalments.get().settled == 0
+
+
+def test_amount_only_suggestions_look_at_what_is_still_open(books: dict[str, Any]) -> None:
+    # given g1 (300.00) paid 120.00 earlier, and a stranger paying 180.00 with no reference
+    g1 = books["inv"]["g1"]
+    _, [rid] = receipts_record(actor=books["owner"], company=books["company"], requests=[
+        ReceiptRequest(day=date(2025, 3, 10), amount=12000, customer_id=g1.customer_id,
+                       currency="EUR")])
+    allocations_make(actor=books["owner"], company=books["company"], requests=[
+        AllocationRequest(SourceRef(SourceKind.RECEIPT, id=rid), date(2025, 3, 10),
+                          (ToInvoice(g1.number, Decimal("120")),))])
+    # when it is matched (and, apart, 300.00, g1's total, which is no longer owed)
+    results = run(books, [("250315", "C180,00", "", "Stranger Ltd", "payment"),
+                          ("250315", "C300,00", "", "Other Stranger SA", "payment")])
+    by_amount = {r.line.amount: r for r in results}
+    # then g1 is suggested for what it still owes, never for its total
+    owed = by_amount[18000]
+    assert owed.decision == "suggested"
+    assert owed.suggestions[0].allocations == ((g1.number, 18000),)
+    assert owed.suggestions[0].customer_id == g1.customer_id
+    assert any("amount equals open invoice" in e for e in owed.suggestions[0].evidence)
+    assert all(g1.number not in dict(s.allocations) for s in by_amount[30000].suggestions)
+
+
+def test_what_instalments_owe_is_found_through_its_index(books: dict[str, Any]) -> None:
+    # the read of ``wide_candidates``, planned by the database with sequential scans off
+    # (a table this small would otherwise be read whole): each range searched in the
+    # index on amount - settled, each total in the one on totals
+    from django.db import connection
+
+    query = matching._owed_near(books["company"], [(18000, 18500), (100, 600)])
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL enable_seqscan = off")
+        plan = query.explain()
+    assert plan.count("instalment_owed") == 2 and plan.count("invoice_total") == 2, plan
