@@ -17,14 +17,15 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
-from django.db.models import F, Max
+from django.db import connection, transaction
+from django.db.models import Max, Min
+from django.db.models.functions import Length
 from rapidfuzz import fuzz, process
 
 from salesledger.apps.core.actors import Actor
@@ -128,18 +129,32 @@ def _line(r: StatementLine) -> Line:
 
 def number_prefixes(company: Company) -> list[str]:
     """The letters before the digits of the company's invoice numbers, one per series."""
-    out = set()
-    for number in (Invoice.objects.filter(company=company, kind=DocKind.INVOICE,
-                                          number__isnull=False)
-                   .values("series").annotate(n=Max("number")).values_list("n", flat=True)):
+    return number_shapes(company)[0]
+
+
+def number_shapes(company: Company) -> tuple[list[str], frozenset[int]]:
+    """The prefixes of the company's invoice numbers (the letters before the digits, one
+    per series) and the lengths their letters and digits may have (between the shortest and
+    the longest number of each series, less the separators its first and last numbers
+    hold): a key of another length names no invoice, nor does one digit off it unless it is
+    one longer or shorter. One query, grouped by series."""
+    prefixes, lengths = set(), set()
+    for first, last, shortest, longest in (
+            Invoice.objects.filter(company=company, kind=DocKind.INVOICE, number__isnull=False)
+            .values("series").annotate(first=Min("number"), last=Max("number"),
+                                       shortest=Min(Length("number")),
+                                       longest=Max(Length("number")))
+            .values_list("first", "last", "shortest", "longest")):
         head = ""
-        for ch in normalize(number or ""):
+        for ch in normalize(last or ""):
             if ch.isdigit():
                 break
             head += ch
         if head:
-            out.add(head)
-    return sorted(out)
+            prefixes.add(head)
+        seps = [len(n) - len(normalize(n)) for n in (first or "", last or "")]
+        lengths.update(range(max(1, shortest - max(seps)), longest - min(seps) + 1))
+    return sorted(prefixes), frozenset(lengths)
 
 
 def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
@@ -155,10 +170,12 @@ def customer_names(company: Company) -> NameIndex:
 
 def candidates(company: Company, lines: Sequence[Line], prefixes: Sequence[str],
                ruled: dict[int, tuple[int, str]] | None = None,
-               names: NameIndex | None = None) -> Candidates:
+               names: NameIndex | None = None,
+               lengths: Collection[int] | None = None) -> Candidates:
     """What the database holds for ``lines``: a handful of queries per 2,000 lines.
     ``ruled``: the payer the user's bank rules name, per line; ``names``: the customers'
-    names indexed (read here when not given)."""
+    names indexed (read here when not given); ``lengths``: those the company's numbers
+    have (``number_shapes``), when known: keys of other lengths are not looked up."""
     c = Candidates()
     c.ruled = dict(ruled or {})
     tol = settlement_settings(company).tolerance
@@ -171,7 +188,8 @@ def candidates(company: Company, lines: Sequence[Line], prefixes: Sequence[str],
         for part in rf_references(text):
             refs[_ref(part)].add("RF:" + part)
         for key in number_keys(text, prefixes):
-            refs[_ref(key)].add(key)
+            if lengths is None or len(key) in lengths:
+                refs[_ref(key)].add(key)
     refs.pop("", None)
     named: dict[int, set[str]] = defaultdict(set)  # invoice id -> keys
     # 0. the invoices our direct debits collected, by the end-to-end id they come back with
@@ -214,7 +232,7 @@ def candidates(company: Company, lines: Sequence[Line], prefixes: Sequence[str],
     customers.update(Invoice.objects.filter(pk__in=list(named)).values_list(
         "customer_id", flat=True) if named else ())
     for chunk in _chunks(sorted(customers)):
-        for inv in _open_invoices(company, customer_id__in=chunk):
+        for inv in _open_invoices(company, customers=chunk):
             c.open_by_customer.setdefault(inv.customer_id, []).append(inv)
             for key in named.get(inv.id, ()):
                 c.invoices_by_key.setdefault(key, []).append(inv)
@@ -240,30 +258,45 @@ def _rates_read(company: Company, c: Candidates, lines: Sequence[Line]) -> None:
                 missing.add(key)
 
 
-def _open_invoices(company: Company, **where: Any) -> list[OpenInvoice]:
-    """The open invoices whose instalments meet ``where``, each with what its open
-    instalments still owe."""
+def _open_invoices(company: Company, *, customers: Sequence[int] = (),
+                   invoices: Sequence[int] = ()) -> list[OpenInvoice]:
+    """The open invoices of ``customers``, or those of ``invoices`` that are open, each
+    with what its open instalments still owe: one statement, in SQL (rows of the open
+    items of thousands of customers; the ORM's conversions of each cost more than reading
+    it)."""
+    column, ids = ("customer_id", customers) if customers else ("invoice_id", invoices)
+    if not ids:
+        return []
+    sql = (f'SELECT i."invoice_id", v."number", v."total", i."customer_id", i."currency", '
+           f'i."amount", i."settled", i."due_date", i."discount_date", i."discount_amount" '
+           f'FROM "{Instalment._meta.db_table}" i '
+           f'JOIN "{Invoice._meta.db_table}" v ON v."id" = i."invoice_id" '
+           f'WHERE i."company_id" = %s AND i."settled" < i."amount" AND v."kind" = %s '
+           f'AND v."status" = %s AND i."{column}" IN ({", ".join(["%s"] * len(ids))}) '
+           f'ORDER BY i."invoice_id", i."seq"')
     by_invoice: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
     # (invoice, number, total, customer, currency, amount, settled, due, discount date,
     # discount amount): tuples, a tenth of the time of dictionaries over many rows
-    for r in (Instalment.objects.filter(
-            company=company, settled__lt=F("amount"), invoice__kind=DocKind.INVOICE,
-            invoice__status="posted", **where)
-            .order_by("invoice_id", "seq")
-            .values_list("invoice_id", "invoice__number", "invoice__total", "customer_id",
-                         "currency", "amount", "settled", "due_date", "discount_date",
-                         "discount_amount")):
-        by_invoice[r[0]].append(r)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [company.pk, DocKind.INVOICE.value, "posted", *ids])
+        for r in cursor.fetchall():
+            by_invoice[r[0]].append(r)
     out = []
     for pk, rows in by_invoice.items():
         first = rows[0]
+        discount_dates = [r[8] for r in rows if r[8]]
         out.append(OpenInvoice(
             pk, first[1], first[3], first[4], sum(r[5] - r[6] for r in rows), first[2],
-            min(r[7] for r in rows),
+            _day(min(r[7] for r in rows)),
             discount=sum(r[9] for r in rows if r[8] and r[6] == 0),
-            discount_date=min((r[8] for r in rows if r[8]), default=None),
+            discount_date=_day(min(discount_dates)) if discount_dates else None,
             instalments=tuple(r[5] - r[6] for r in rows)))
     return out
+
+
+def _day(value: date | str) -> date:
+    """A date as the driver returns it (SQLite: ISO text, compared as such before)."""
+    return value if isinstance(value, date) else date.fromisoformat(value)
 
 
 def _customers_read(c: Candidates, ids: Iterable[int]) -> None:
@@ -275,7 +308,7 @@ def _customers_read(c: Candidates, ids: Iterable[int]) -> None:
 
 
 def wide_candidates(company: Company, lines: Sequence[Line], prefixes: Sequence[str],
-                    c: Candidates) -> None:
+                    c: Candidates, lengths: Collection[int] | None = None) -> None:
     """What ``widen`` looks at, read for the lines going to review alone (a few of a
     statement): the open invoices of any customer that owe the line's amount or more by no
     more than the write-off tolerance (found by the index on invoice totals, and by the one
@@ -293,7 +326,7 @@ def wide_candidates(company: Company, lines: Sequence[Line], prefixes: Sequence[
     # invoices themselves read only for an amount paid exactly, or short of no more than
     # ``WIDE_SHORT_MAX`` of them, and kept only if what they owe in all fits
     near: set[tuple[int, int]] = set()  # (amount owed, invoice)
-    for chunk in _chunks(paying, 200):
+    for chunk in _chunks(paying, 100):  # 400 terms: SQLite takes 500 at most
         near.update(_owed_near(company, [(li.amount, li.amount + slack) for li in chunk]))
     near_totals = sorted(near)
     totals = [t for t, _ in near_totals]
@@ -312,7 +345,13 @@ def wide_candidates(company: Company, lines: Sequence[Line], prefixes: Sequence[
             if not any(key.startswith(p) for p in prefixes) or sum(
                     ch.isdigit() for ch in key) < 4:
                 continue
-            for variant in digit_variants(key) | digit_insertions(key):
+            # only the variants of a length that invoice numbers have (``number_shapes``)
+            variants = digit_variants(key)
+            if lengths is not None:
+                variants = {v for v in variants if len(v) in lengths}
+            if lengths is None or len(key) + 1 in lengths:
+                variants |= digit_insertions(key)
+            for variant in variants:
                 refs[_ref(variant)].add(li.id)
     refs.pop("", None)
     near: dict[int, set[int]] = defaultdict(set)  # invoice -> lines
@@ -323,7 +362,7 @@ def wide_candidates(company: Company, lines: Sequence[Line], prefixes: Sequence[
             near[pk].update(refs[ref])
     ids.update(near)
     found = {inv.id: inv for chunk in _chunks(sorted(ids))
-             for inv in _open_invoices(company, invoice_id__in=chunk)}
+             for inv in _open_invoices(company, invoices=chunk)}
     by_open = sorted(found.values(), key=lambda inv: inv.open)
     opens = [inv.open for inv in by_open]
     for li in paying:
@@ -340,20 +379,41 @@ def wide_candidates(company: Company, lines: Sequence[Line], prefixes: Sequence[
     _customers_read(c, (inv.customer_id for inv in found.values()))
 
 
-def _owed_near(company: Company, ranges: Sequence[tuple[int, int]]
-               ) -> Iterable[tuple[int, int]]:
+def _owed_near(company: Company, ranges: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
     """(amount owed, invoice) of the invoices whose total, or an open instalment of which
-    what it still owes, lies in one of ``ranges`` (minor units, bounds included): one
-    statement, a range searched in the index at a time (``UNION ALL``: an ``OR`` of ranges
-    would be read from the company's whole ledger)."""
-    totals = [Invoice.objects.filter(company=company, total__gte=lo, total__lte=hi)
-              .values_list("total", "id") for lo, hi in ranges]
-    owed = [Instalment.objects.filter(company=company, settled__lt=F("amount"))
-            .annotate(owed=F("amount") - F("settled")).filter(owed__gte=lo, owed__lte=hi)
-            .values_list("owed", "invoice_id") for lo, hi in ranges]
+    what it still owes, is the first bound of one of ``ranges`` (minor units), and of at
+    most ``WIDE_SHORT_MAX + 1`` of each kind above it up to its second bound: what
+    ``wide_candidates`` looks at (an amount owed exactly, or few owing a little more; in a
+    large ledger hundreds lie within a few euros of any amount, which it would read only to
+    find that there are too many). One statement, each range searched in its index
+    (``UNION ALL``: an ``OR`` of ranges is read from the company's whole ledger)."""
     if not ranges:
         return []
-    return totals[0].union(*totals[1:], *owed, all=True)
+    with connection.cursor() as cursor:
+        cursor.execute(*owed_near_sql(company, ranges))
+        return [(int(owed), pk) for owed, pk in cursor.fetchall()]
+
+
+def owed_near_sql(company: Company, ranges: Sequence[tuple[int, int]]
+                  ) -> tuple[str, list[int]]:
+    """The statement of :func:`_owed_near` and its parameters, in SQL (the ORM took
+    longer to build it than the database to run it)."""
+    invoices, instalments = Invoice._meta.db_table, Instalment._meta.db_table
+    total = (f'SELECT "total", "id" FROM "{invoices}" WHERE "company_id" = %s AND ')
+    owed = (f'SELECT ("amount" - "settled"), "invoice_id" FROM "{instalments}" '
+            'WHERE "company_id" = %s AND "settled" < ("amount") AND ')
+    few = WIDE_SHORT_MAX + 1
+    terms, params = [], []
+    for n, (lo, hi) in enumerate(ranges):
+        terms += [total + '"total" = %s',
+                  f'SELECT * FROM ({total}"total" > %s AND "total" <= %s LIMIT {few}) t{n}',
+                  # a range of one: for an equality SQLite prefers the covering index
+                  # of open items, read whole for the company
+                  owed + '("amount" - "settled") >= %s AND ("amount" - "settled") <= %s',
+                  f'SELECT * FROM ({owed}("amount" - "settled") > %s '
+                  f'AND ("amount" - "settled") <= %s LIMIT {few}) o{n}']
+        params += [company.pk, lo, company.pk, lo, hi, company.pk, lo, lo, company.pk, lo, hi]
+    return " UNION ALL ".join(terms), params
 
 
 def _ref(key: str) -> str:
@@ -411,7 +471,7 @@ def bank_match(*, actor: Actor, company: Company, auto_apply: bool = False,
     require_role(company, actor, Role.CLERK)
     limit = auto_apply_threshold(company) if threshold is None else threshold
     pending = _pending(company, line_ids)
-    prefixes = number_prefixes(company)
+    prefixes, lengths = number_shapes(company)
     matches = {m.line_id: m for m in LineMatch.objects.filter(
         company=company, line_id__in=[r.pk for r in pending])} if pending else {}
     results: list[LineResult] = []
@@ -423,14 +483,15 @@ def bank_match(*, actor: Actor, company: Company, auto_apply: bool = False,
             index = customer_names(company)
         c = candidates(company, lines, prefixes, ruled={
             pk: (r.customer_id, r.rule.name) for pk, r in by_rule.items()
-            if r.rule.action == "customer" and r.customer_id is not None}, names=index)
+            if r.rule.action == "customer" and r.customer_id is not None}, names=index,
+            lengths=lengths)
         decisions = match_lines(lines, c, prefixes=prefixes, rejected=lambda i: (
             matches[i].rejected if i in matches else ()))
         # the lines going to review: more suggestions from weaker evidence, read for them
         unsure = [n for n, d in enumerate(decisions) if d.kind != "other" and (
             not d.proposals or d.proposals[0].confidence < limit)]
         if unsure:
-            wide_candidates(company, [lines[n] for n in unsure], prefixes, c)
+            wide_candidates(company, [lines[n] for n in unsure], prefixes, c, lengths)
             for n in unsure:
                 decisions[n] = widen(lines[n], c, decisions[n], rejected=(
                     matches[lines[n].id].rejected if lines[n].id in matches else ()))
