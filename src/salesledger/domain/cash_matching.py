@@ -25,6 +25,7 @@ the strength of how the amount fits) and its evidence: short strings a clerk can
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -353,6 +354,8 @@ def subset_sums(amounts: Sequence[int], target: int, *, max_size: int = MAX_SUBS
         suffix[i] = suffix[i + 1] + values[i]
     found: list[tuple[int, ...]] = []
     steps = 0
+    descending = [-v for v in values]  # ascending: where the amounts at most ``left`` begin
+    n = len(values)
 
     def walk(start: int, left: int, chosen: list[int]) -> None:
         nonlocal steps
@@ -364,13 +367,19 @@ def subset_sums(amounts: Sequence[int], target: int, *, max_size: int = MAX_SUBS
             return
         if len(chosen) >= max_size or left < 0 or suffix[start] < left:
             return
-        for i in range(start, len(values)):
-            if values[i] <= left:
-                chosen.append(i)
-                walk(i + 1, left - values[i], chosen)
-                chosen.pop()
-                if len(found) >= limit or steps > max_steps:
-                    return
+        full = len(chosen) + 1 >= max_size
+        for i in range(bisect_left(descending, -left, start), n):
+            rest = left - values[i]
+            if rest and (full or suffix[i + 1] < rest):
+                # a dead end, and so is every smaller amount after it (what is left only
+                # grows, what follows only shrinks): one step each, as a call would count
+                steps = min(steps + n - i, max_steps + 1)
+                return
+            chosen.append(i)
+            walk(i + 1, rest, chosen)
+            chosen.pop()
+            if len(found) >= limit or steps > max_steps:
+                return
 
     walk(0, target, [])
     return found

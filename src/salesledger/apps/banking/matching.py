@@ -171,11 +171,15 @@ def customer_names(company: Company) -> NameIndex:
 def candidates(company: Company, lines: Sequence[Line], prefixes: Sequence[str],
                ruled: dict[int, tuple[int, str]] | None = None,
                names: NameIndex | None = None,
-               lengths: Collection[int] | None = None) -> Candidates:
+               lengths: Collection[int] | None = None,
+               open_items: dict[int, list[OpenInvoice]] | None = None) -> Candidates:
     """What the database holds for ``lines``: a handful of queries per 2,000 lines.
     ``ruled``: the payer the user's bank rules name, per line; ``names``: the customers'
     names indexed (read here when not given); ``lengths``: those the company's numbers
-    have (``number_shapes``), when known: keys of other lengths are not looked up."""
+    have (``number_shapes``), when known: keys of other lengths are not looked up;
+    ``open_items``: the open invoices of customers read for earlier lines of the same run,
+    by customer, completed here with those of the customers these lines bring (the caller
+    drops a customer whose items it has changed since)."""
     c = Candidates()
     c.ruled = dict(ruled or {})
     tol = settlement_settings(company).tolerance
@@ -231,9 +235,16 @@ def candidates(company: Company, lines: Sequence[Line], prefixes: Sequence[str],
     customers.update(pk for found in c.names.values() for pk, _ in found)
     customers.update(Invoice.objects.filter(pk__in=list(named)).values_list(
         "customer_id", flat=True) if named else ())
-    for chunk in _chunks(sorted(customers)):
+    store = open_items if open_items is not None else {}
+    for chunk in _chunks(sorted(customers - store.keys())):
+        got: dict[int, list[OpenInvoice]] = {cid: [] for cid in chunk}
         for inv in _open_invoices(company, customers=chunk):
-            c.open_by_customer.setdefault(inv.customer_id, []).append(inv)
+            got[inv.customer_id].append(inv)
+        store.update(got)
+    for cid in sorted(customers):
+        if store[cid]:
+            c.open_by_customer[cid] = store[cid]
+        for inv in store[cid]:
             for key in named.get(inv.id, ()):
                 c.invoices_by_key.setdefault(key, []).append(inv)
     _customers_read(c, customers)
@@ -476,6 +487,9 @@ def bank_match(*, actor: Actor, company: Company, auto_apply: bool = False,
         company=company, line_id__in=[r.pk for r in pending])} if pending else {}
     results: list[LineResult] = []
     index: NameIndex | None = None
+    # the open items of the customers met, read once for the run (a customer's items are
+    # needed by several chunks of lines: a payer's name brings three customers a line)
+    open_items: dict[int, list[OpenInvoice]] = {}
     for rows in _chunks(pending, chunk):
         lines = [_line(r) for r in rows]
         by_rule = rules_for(company, rows)
@@ -484,7 +498,7 @@ def bank_match(*, actor: Actor, company: Company, auto_apply: bool = False,
         c = candidates(company, lines, prefixes, ruled={
             pk: (r.customer_id, r.rule.name) for pk, r in by_rule.items()
             if r.rule.action == "customer" and r.customer_id is not None}, names=index,
-            lengths=lengths)
+            lengths=lengths, open_items=open_items)
         decisions = match_lines(lines, c, prefixes=prefixes, rejected=lambda i: (
             matches[i].rejected if i in matches else ()))
         # the lines going to review: more suggestions from weaker evidence, read for them
@@ -519,7 +533,12 @@ def bank_match(*, actor: Actor, company: Company, auto_apply: bool = False,
             else:
                 results.append(_decide(company, row, d, auto_apply=auto_apply,
                                        dry_run=dry_run, threshold=limit))
-        results.extend(_apply_sure(company, actor, sure))
+        applied = _apply_sure(company, actor, sure)
+        results.extend(applied)
+        # what was applied changed its customers' open items: read again when met again
+        for r in results[-len(rows):]:
+            if r.decision == "applied" and r.proposal is not None and not dry_run:
+                open_items.pop(r.proposal.customer_id, None)
     order = {r.pk: n for n, r in enumerate(pending)}
     return sorted(results, key=lambda r: order[r.line.pk])
 
