@@ -26,10 +26,12 @@ from typing import Any
 from django.db import connection, transaction
 from django.db.models import Max, Min
 from django.db.models.functions import Length
+from django.utils import timezone
 from rapidfuzz import fuzz, process
 
 from salesledger.apps.core.actors import Actor
 from salesledger.apps.core.audit import EventSpec, audit, audit_many
+from salesledger.apps.core.bulkinsert import insert_rows
 from salesledger.apps.core.models import Company, Role
 from salesledger.apps.core.services import require_role
 from salesledger.apps.customers.models import BankAccount as CustomerBankAccount
@@ -94,6 +96,8 @@ from .rules import RuleRow, post_line, rules_for, unpost_line
 
 _CHUNK = 2000
 NAME_MIN_SCORE = 85.0
+_MATCH_COLUMNS = ("company_id", "line_id", "status", "receipt_id", "customer_id", "confidence",
+                  "evidence", "suggestions", "rejected", "decided_by", "updated_at")
 
 
 # ---------------------------------------------------------------------------- settings
@@ -490,6 +494,7 @@ def bank_match(*, actor: Actor, company: Company, auto_apply: bool = False,
     # the open items of the customers met, read once for the run (a customer's items are
     # needed by several chunks of lines: a payer's name brings three customers a line)
     open_items: dict[int, list[OpenInvoice]] = {}
+    saves: list[tuple[StatementLine, str, dict[str, Any]]] = []
     for rows in _chunks(pending, chunk):
         lines = [_line(r) for r in rows]
         by_rule = rules_for(company, rows)
@@ -532,9 +537,10 @@ def bank_match(*, actor: Actor, company: Company, auto_apply: bool = False,
                 sure.append((row, d))
             else:
                 results.append(_decide(company, row, d, auto_apply=auto_apply,
-                                       dry_run=dry_run, threshold=limit))
-        applied = _apply_sure(company, actor, sure)
-        results.extend(applied)
+                                       dry_run=dry_run, threshold=limit, saves=saves))
+        _save_many(company, saves)
+        saves.clear()
+        results.extend(_apply_sure(company, actor, sure))
         # what was applied changed its customers' open items: read again when met again
         for r in results[-len(rows):]:
             if r.decision == "applied" and r.proposal is not None and not dry_run:
@@ -626,12 +632,22 @@ def _apply_sure(company: Company, actor: Actor,
 
 
 def _decide(company: Company, row: StatementLine, d: LineDecision, *, auto_apply: bool,
-            dry_run: bool, threshold: float) -> LineResult:
+            dry_run: bool, threshold: float,
+            saves: list[tuple[StatementLine, str, dict[str, Any]]] | None = None
+            ) -> LineResult:
     """Record (unless ``dry_run``) a line that is not applied now: ``other``, or its
-    suggestions; in a dry run, a sure line is shown as it would be applied."""
+    suggestions; in a dry run, a sure line is shown as it would be applied. With ``saves``
+    the record is added to it, for ``_save_many``, instead of written at once."""
+
+    def save(status: str, **fields: Any) -> None:
+        if saves is None:
+            _save(company, row, status, **fields)
+        else:
+            saves.append((row, status, fields))
+
     if d.kind == "other":
         if not dry_run:
-            _save(company, row, LineStatus.OTHER, evidence=list(d.evidence), decided_by="other")
+            save(LineStatus.OTHER, evidence=list(d.evidence), decided_by="other")
         return LineResult(row, "other", None, (), d.evidence)
     top = d.proposals[0] if d.proposals else None
     if dry_run and auto_apply and top is not None and top.confidence >= threshold:
@@ -639,10 +655,38 @@ def _decide(company: Company, row: StatementLine, d: LineDecision, *, auto_apply
     status = LineStatus.SUGGESTED if d.proposals else LineStatus.UNMATCHED
     evidence = top.evidence + d.evidence if top else d.evidence
     if not dry_run:
-        _save(company, row, status, evidence=list(evidence),
-              suggestions=[_suggestion_json(p) for p in d.proposals],
-              confidence=top.confidence if top else None)
+        save(status, evidence=list(evidence),
+             suggestions=[_suggestion_json(p) for p in d.proposals],
+             confidence=top.confidence if top else None)
     return LineResult(row, status.value, None, d.proposals, evidence)
+
+
+def _save_many(company: Company, saves: Sequence[tuple[StatementLine, str, dict[str, Any]]]
+               ) -> None:
+    """:func:`_save` for many lines in one transaction: the rows that exist updated at
+    once, the others inserted at once; a line applied meanwhile keeps what it became."""
+    if not saves:
+        return
+    fields = ("status", "suggestions", "evidence", "confidence", "decided_by")
+    with transaction.atomic():
+        existing = {m.line_id: m for m in LineMatch.objects.select_for_update().filter(
+            line_id__in=[row.pk for row, _, _ in saves]).order_by("line_id")}
+        now = timezone.now()
+        new, changed = [], []
+        for row, status, given in saves:
+            values = (status, given.get("suggestions", []), given.get("evidence", []),
+                      given.get("confidence"), given.get("decided_by", ""))
+            m = existing.get(row.pk)
+            if m is None:
+                new.append((company.pk, row.pk, values[0], None, None, values[3], values[2],
+                            values[1], [], values[4], now))
+            elif m.status != LineStatus.APPLIED:
+                for name, value in zip(fields, values, strict=True):
+                    setattr(m, name, value)
+                m.updated_at = now
+                changed.append(m)
+        insert_rows(LineMatch, _MATCH_COLUMNS, new)
+        LineMatch.objects.bulk_update(changed, [*fields, "updated_at"], batch_size=1000)
 
 
 def _save(company: Company, row: StatementLine, status: str, **fields: Any) -> None:
@@ -721,14 +765,20 @@ def apply_lines(*, company: Company, actor: Actor,
                       f"statement line {line.pk}")
             for (line, p), rid in paired if p.write_off])
         numbers = dict(Receipt.objects.filter(pk__in=receipt_ids).values_list("pk", "number"))
-        new, changed = [], []
+        changed = []
         for (line, p), rid in zip(pairs, receipt_ids, strict=True):
-            m = existing.get(line.pk) or LineMatch(company=company, line=line)
-            m.status, m.receipt_id, m.customer_id = LineStatus.APPLIED, rid, p.customer_id
-            m.confidence, m.evidence, m.suggestions = p.confidence, list(p.evidence), []
-            m.decided_by = decided_by
-            (changed if m.pk else new).append(m)
-        LineMatch.objects.bulk_create(new, batch_size=1000)
+            m = existing.get(line.pk)
+            if m is not None:
+                m.status, m.receipt_id, m.customer_id = LineStatus.APPLIED, rid, p.customer_id
+                m.confidence, m.evidence, m.suggestions = p.confidence, list(p.evidence), []
+                m.decided_by = decided_by
+                changed.append(m)
+        now = timezone.now()
+        insert_rows(LineMatch, _MATCH_COLUMNS, [
+            (company.pk, line.pk, LineStatus.APPLIED.value, rid, p.customer_id, p.confidence,
+             list(p.evidence), [], [], decided_by, now)
+            for (line, p), rid in zip(pairs, receipt_ids, strict=True)
+            if line.pk not in existing])
         LineMatch.objects.bulk_update(changed, ["status", "receipt", "customer", "confidence",
                                                 "evidence", "suggestions", "decided_by"],
                                       batch_size=1000)
