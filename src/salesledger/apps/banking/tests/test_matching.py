@@ -254,3 +254,32 @@ def test_what_instalments_owe_is_found_through_its_index(books: dict[str, Any]) 
             cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
         plan = "\n".join(str(row) for row in cursor.fetchall())
     assert plan.count("instalment_owed") == 4 and plan.count("invoice_total") == 4, plan
+
+
+def test_matching_and_applying_take_as_many_queries_for_more_lines(
+        books: dict[str, Any]) -> None:
+    # given two statements: two lines paying by RF reference and two strangers; then three
+    # of each and four strangers more (the lines left for review of the first run are
+    # matched again in the second)
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    inv = books["inv"]
+
+    def lines(keys: list[str], strangers: int) -> list[tuple[str, str, str, str, str]]:
+        paying = [("250315", f"C{inv[k].total // 100},{inv[k].total % 100:02d}", "",
+                   "Someone", inv[k].payment_reference) for k in keys]
+        return paying + [("250316", f"C{17 + n},00", "", f"Stranger {n} SA", "payment")
+                         for n in range(strangers)]
+
+    counts = []
+    for number, keys, strangers in (("1", ["a1", "g1"], 2), ("2", ["a2", "a3", "g2"], 4)):
+        statement_import(actor=books["owner"], company=books["company"],
+                         data=statement(lines(keys, strangers), number=number))
+        with CaptureQueriesContext(connection) as queries:
+            results = bank_match(actor=books["owner"], company=books["company"],
+                                 auto_apply=True)
+        assert sum(r.decision == "applied" for r in results) == len(keys)
+        counts.append(len(queries.captured_queries))
+    # then the second run, with more than twice the lines, takes no more queries
+    assert counts[1] <= counts[0], counts
