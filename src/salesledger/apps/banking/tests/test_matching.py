@@ -243,7 +243,7 @@ def test_what_instalments_owe_is_found_through_its_index(books: dict[str, Any]) 
     # the read of ``wide_candidates``, as SQLite plans it: each amount searched in the
     # index on amount - settled, and in the one on totals (PostgreSQL is not asked here: on
     # tables this small its costs tie with a scan of the open items' index, even with
-    # sequential scans off; the plan on a large ledger is in bench/README.md)
+    # sequential scans off)
     from django.db import connection
 
     if connection.vendor != "sqlite":
