@@ -58,7 +58,7 @@ from bench_allocate import (  # noqa: E402
     post_books,
     record_receipts,
 )
-from bench_import import bench_database, machine  # noqa: E402
+from bench_import import bench_database, machine, server_cpu_seconds  # noqa: E402
 
 TODAY = date(2025, 12, 31)
 
@@ -190,20 +190,8 @@ ISSUE = {"customers": 100_000, "items": 1_000_000}
 
 
 def backend_cpu() -> float:
-    """CPU seconds (user and system) of this connection's PostgreSQL backend so far, read
-    from ``/proc`` (the server on this machine); 0.0 on SQLite or elsewhere."""
-    from django.db import connection
-
-    if connection.vendor != "postgresql":
-        return 0.0
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        pid = cursor.fetchone()[0]
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """CPU seconds of this connection's PostgreSQL backend so far; 0.0 on SQLite."""
+    return server_cpu_seconds() or 0.0
 
 
 def generate_issue(customers: int, items: int, seed: int) -> dict[str, Any]:

@@ -52,6 +52,26 @@ def machine() -> dict[str, Any]:
             "system": f"{platform.system()} {platform.release()}"}
 
 
+def server_cpu_seconds() -> float | None:
+    """CPU seconds (user and system) that the PostgreSQL backend of Django's connection has
+    used so far, from ``/proc/<pg_backend_pid()>/stat`` (the server runs on this machine):
+    on a shared machine, the process's and the server's CPU seconds are the figures closest
+    to a quiet machine's wall time. None on SQLite (its work is the process's own) or when
+    the server's process cannot be read."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextlib.contextmanager
 def fresh_postgres(url: str) -> Any:
     """A new, empty PostgreSQL database on the server of ``url``; dropped on exit."""

@@ -44,7 +44,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bench_import import bench_database, machine  # noqa: E402
+from bench_import import bench_database, machine, server_cpu_seconds  # noqa: E402
 
 # size -> (statement lines, open invoices); one customer per 10 invoices
 SIZES = {"small": (1_000, 10_000), "medium": (10_000, 100_000),
@@ -328,18 +328,9 @@ def calibrate(results: list[Any], truth: dict[int, Any], target: float,
 
 
 def _backend_cpu() -> float:
-    """The CPU seconds (user and system) the PostgreSQL server process of this connection
-    has used so far, from ``/proc`` (the server runs on this machine); 0 on SQLite, whose
+    """CPU seconds of this connection's PostgreSQL backend so far; 0.0 on SQLite, whose
     work is the process's own."""
-    from django.db import connection
-
-    if connection.vendor != "postgresql":
-        return 0.0
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        pid = cursor.fetchone()[0]
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return server_cpu_seconds() or 0.0
 
 
 class Clock:

@@ -37,7 +37,7 @@ from bench_allocate import (  # noqa: E402
     COMPANY,
     main_on_generated_books,
 )
-from bench_import import machine  # noqa: E402
+from bench_import import machine, server_cpu_seconds  # noqa: E402
 
 
 def _cpu_ms() -> float:
@@ -46,20 +46,10 @@ def _cpu_ms() -> float:
 
 
 def _backend_cpu_ms() -> float | None:
-    """The CPU time the PostgreSQL backend of this connection has used (user and system, in
-    milliseconds), when the server runs on this machine; None on SQLite."""
-    from django.db import connection
-
-    if connection.vendor != "postgresql":
-        return None
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        pid = cursor.fetchone()[0]
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+    """The CPU time the PostgreSQL backend of this connection has used, in milliseconds;
+    None on SQLite."""
+    seconds = server_cpu_seconds()
+    return None if seconds is None else seconds * 1000
 
 
 def timed(call: Any, repeat: int) -> dict[str, Any]:

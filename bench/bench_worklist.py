@@ -33,27 +33,15 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from bench_allocate import COMPANY, main_on_generated_books  # noqa: E402
-from bench_import import machine  # noqa: E402
+from bench_import import machine, server_cpu_seconds  # noqa: E402
 
 AS_OF = date(2025, 12, 31)
 OPENED = date(2025, 12, 1)
 
 
 def _backend_cpu() -> float:
-    """CPU seconds of this connection's PostgreSQL backend so far (utime + stime of
-    ``/proc/<pg_backend_pid()>/stat``: the server runs on this machine), 0.0 on SQLite."""
-    from django.db import connection
-
-    if connection.vendor != "postgresql":
-        return 0.0
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        pid = cursor.fetchone()[0]
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """CPU seconds of this connection's PostgreSQL backend so far; 0.0 on SQLite."""
+    return server_cpu_seconds() or 0.0
 
 
 def _timed(repeat: int, fn: Any) -> tuple[dict[str, float], Any]:
