@@ -186,6 +186,13 @@ def aging_report(company: Company, *, as_of: date, by: str = "due",
             base[k] += c.base_open[k]
             totals[k] += c.open[k]
         items += c.items
+    return _report(company, scope, base, by_currency, per, items)
+
+
+def _report(company: Company, scope: AgingScope, base: list[int],
+            by_currency: dict[str, list[int]], per: dict[int, CustomerAging],
+            items: int) -> AgingReport:
+    """The aging report of the sums made, with the scope's unapplied cash."""
     unapplied = unapplied_cash_totals(
         company, as_of=scope.as_of, customer_id=scope.customer_id, country=scope.country,
         currency=scope.currency, family=scope.family)
@@ -210,14 +217,7 @@ def _assemble(company: Company, scope: AgingScope, cells: list[AgingCell]) -> Ag
         row.base[c.bucket] += c.base_open
         base[c.bucket] += c.base_open
         by_currency[c.currency][c.bucket] += c.open
-    unapplied = unapplied_cash_totals(
-        company, as_of=scope.as_of, customer_id=scope.customer_id, country=scope.country,
-        currency=scope.currency, family=scope.family)
-    return AgingReport(
-        as_of=scope.as_of, by=scope.by, buckets=scope.buckets,
-        base_currency=company.base_currency, base=base, by_currency=dict(by_currency),
-        customers=sorted(per.values(), key=lambda r: r.code),
-        items=sum(c.items for c in cells), unapplied=unapplied)
+    return _report(company, scope, base, by_currency, per, sum(c.items for c in cells))
 
 
 @dataclass(frozen=True)
