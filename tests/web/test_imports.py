@@ -88,3 +88,36 @@ def test_who_may_import_and_whose_imports_one_sees(
     assert owner.get("/c/acme/imports/nonsense/").status_code == 404
     bad = _upload(owner, b"", kind="customers")
     assert bad.status_code == 400 and "empty" in bad.content.decode()
+
+
+def test_the_page_shows_how_much_of_the_file_the_running_import_has_read(
+        books: dict[str, Any], as_user: Callable[[Any], Any], worker: Any,
+        monkeypatch: Any, tmp_path: Any) -> None:
+    """The import is one transaction: the share of the file read is kept beside the upload
+    while it runs, and the page's bar shows it; the file goes with the upload."""
+    from salesledger.apps.interchange import tasks
+
+    clerk = as_user(books["clerk"])
+    rows = "".join(f"K{n:05d},Customer {n},FR\n" for n in range(2500))
+    status_url = _upload(clerk, f"code,name,country\n{rows}".encode())["Location"]
+    monkeypatch.setattr(tasks, "PROGRESS_EVERY", 0.0)
+    seen: list[tuple[str, float | None, str]] = []
+    write = tasks._Progress.__call__
+
+    def and_look(self: Any, done: float) -> None:
+        write(self, done)
+        page = clerk.get(status_url)  # asked while the worker imports
+        seen.append((page.context["job"].state, page.context["job"].progress,
+                     page.content.decode()))
+
+    monkeypatch.setattr(tasks._Progress, "__call__", and_look)
+    worker.run()
+    assert [state for state, _, _ in seen] == ["running"] * 3
+    assert [progress for _, progress, _ in seen] == sorted(p for _, p, _ in seen)
+    state, progress, text = seen[0]
+    assert progress is not None and 0 < progress < 1
+    percent = round(progress * 100)
+    assert f'value="{percent}"' in text and f"{percent}% of the file read" in text
+    assert seen[-1][1] == 1.0
+    assert not list((tmp_path / "imports" / "acme").iterdir())  # upload and progress gone
+    assert clerk.get(status_url).context["job"].progress is None

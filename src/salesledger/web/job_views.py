@@ -14,8 +14,9 @@ then shows the result. A PDF batch shows how many of its documents are frozen so
 automatic allocation how many customers it has walked (``runs.selectors.allocation_progress``:
 the run commits its place with each chunk), a matching run how many lines it has decided
 (``banking.selectors.match_progress``: each decision commits as it is made). A statement
-import, a CSV import and a matching preview say only whether they wait, run or are done: each
-is one transaction (all or nothing), so nothing of them is committed to count until the end.
+import and a matching preview say only whether they wait, run or are done: each is one
+transaction (all or nothing), so nothing of them is committed to count until the end. (A CSV
+import's own page shows the share of its file read: ``interchange.tasks.import_progress``.)
 Another company's task, or a task of another kind, is "not found"."""
 
 from __future__ import annotations

@@ -9,6 +9,8 @@ from salesledger.apps.core.models import Company
 from salesledger.apps.core.selectors import queued_task
 from salesledger.domain.errors import NotFound
 
+from .tasks import import_progress
+
 
 @dataclass(frozen=True)
 class QueuedImport:
@@ -20,6 +22,7 @@ class QueuedImport:
     file: str
     state: str
     result: dict[str, Any]
+    progress: float | None = None  # share of the file read, while it runs (when said)
 
     @property
     def finished(self) -> bool:
@@ -33,6 +36,8 @@ def csv_import_state(company: Company, task_id: str) -> QueuedImport:
         task = queued_task(company, task_id, frozenset({"csv_import_task"}))
     except NotFound:
         raise NotFound(f"no import {task_id!r}") from None
-    name = str(task.kwargs.get("path", "")).rsplit("/", 1)[-1].split("-", 1)[-1]
+    path = str(task.kwargs.get("path", ""))
+    name = path.rsplit("/", 1)[-1].split("-", 1)[-1]
+    progress = import_progress(path) if task.state == "running" and path else None
     return QueuedImport(task.task_id, str(task.kwargs.get("kind", "")), name, task.state,
-                        task.result)
+                        task.result, progress)

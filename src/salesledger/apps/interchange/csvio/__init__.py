@@ -53,13 +53,16 @@ EXPORTERS: dict[str, Callable[..., int]] = {
 
 def import_file(*, kind: str, path: str | Path, company: Company, actor: Actor,
                 force: bool = False, allow_future_date: bool = False,
-                credit_override: str = "") -> dict[str, Any]:
+                credit_override: str = "",
+                progress: Callable[[float], None] | None = None) -> dict[str, Any]:
     """Import a CSV file of ``kind`` (customers, invoices, receipts) into ``company``.
 
     Returns ``{"kind", "file", "sha256", "rows", "batch", "forced", ...}`` with counts of
     what was written. Raises ``ImportFailed`` (every problem, nothing written),
     ``DuplicateImport`` (same file imported before; pass ``force``) or another
-    ``LedgerError``.
+    ``LedgerError``. ``progress`` is told the share of the work done (0 to 1) as the file is
+    read: by the bytes read, over the readings the kind makes (``READINGS``: the invoices'
+    import reads the file twice, checking then writing, the others once).
     """
     module = IMPORTERS.get(kind)
     if module is None:
@@ -80,7 +83,14 @@ def import_file(*, kind: str, path: str | Path, company: Company, actor: Actor,
         ctx = ImportContext(company, actor, kind, path.name, digest, previous is not None,
                             allow_future_date=allow_future_date,
                             credit_override=credit_override)
-        result = module.import_rows(ctx, CsvSource(path, FORMATS[kind], module.LIMITS))
+        told = None
+        if progress is not None:
+            readings = getattr(module, "READINGS", 1)
+
+            def told(done: int, position: int, size: int) -> None:
+                progress(min(1.0, (done + position / size) / readings))
+
+        result = module.import_rows(ctx, CsvSource(path, FORMATS[kind], module.LIMITS, told))
     return {"kind": kind, "file": path.name, "sha256": digest, "forced": ctx.forced, **result}
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,21 +27,39 @@ from salesledger.domain.errors import (
 from salesledger.formats.csv_rows import Format, RowProblem, RowReader
 
 CHUNK = 5000  # values per IN (...) list
+PROGRESS_LINES = 1000  # lines read between two reports of an import's progress
 
 
-@dataclass(frozen=True)
+@dataclass
 class CsvSource:
     """An import file that can be read more than once: each :meth:`read` opens it anew (an
-    import checks the whole file in one reading and writes in another, holding neither)."""
+    import checks the whole file in one reading and writes in another, holding neither),
+    and counts the readings finished."""
 
     path: Path
     fmt: Format
     limits: dict[str, int]
+    # Told how far the readings have gone: (readings finished, bytes of this one, file size).
+    progress: Callable[[int, int, int], None] | None = None
+    readings: int = field(default=0, init=False)
 
     @contextlib.contextmanager
     def read(self) -> Iterator[RowReader]:
         with self.path.open(encoding="utf-8-sig", newline="") as fh:
-            yield RowReader(fh, self.fmt, name=self.path.name, limits=self.limits)
+            stream: Any = fh if self.progress is None else self._told(fh)
+            yield RowReader(stream, self.fmt, name=self.path.name, limits=self.limits)
+        self.readings += 1
+
+    def _told(self, fh: Any) -> Iterator[str]:
+        """The file's lines, telling ``progress`` where the reading is every
+        ``PROGRESS_LINES`` lines (the position of the bytes read so far)."""
+        assert self.progress is not None
+        size = max(1, self.path.stat().st_size)
+        for n, text in enumerate(fh, 1):
+            if n % PROGRESS_LINES == 0:
+                self.progress(self.readings, fh.buffer.tell(), size)
+            yield text
+        self.progress(self.readings, size, size)
 
 
 def limits(columns: dict[str, tuple[type[models.Model], str]]) -> dict[str, int]:

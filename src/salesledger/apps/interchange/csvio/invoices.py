@@ -84,6 +84,8 @@ from salesledger.money import Money
 
 from .common import CsvSource, ImportContext, in_chunks, limits
 
+# The file is read twice: checked a chunk at a time, then written (import_file's progress).
+READINGS = 2
 LIMITS = limits({
     "number": (Invoice, "number"), "customer": (Customer, "code"),
     "terms": (PaymentTerms, "code"), "po_number": (Invoice, "po_number"),
