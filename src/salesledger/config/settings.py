@@ -428,7 +428,8 @@ LOGGING = {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "console": {"class": "salesledger.config.log_handlers.StandardError",
+                    "formatter": "plain"},
     },
     "root": {"handlers": ["console"], "level": _env("SALESLEDGER_LOG_LEVEL", "INFO") or "INFO"},
     "loggers": {
