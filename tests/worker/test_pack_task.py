@@ -8,7 +8,7 @@ The clock is the test's, and the worker keeps the test's connection open, as in
 from __future__ import annotations
 
 import io
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from typing import Any
 
 import pytest
@@ -23,24 +23,10 @@ from salesledger.apps.reporting import pack_sending
 from salesledger.apps.reporting.models import PackSending
 from salesledger.apps.reporting.pack_sending import pack_schedule_set
 from salesledger.worker import make_worker, worker_round
+from tests.worker.clock import T0, Clock
 
 __all__ = ["smtp_server"]
 pytestmark = pytest.mark.usefixtures("no_pdf_freezing")
-
-# 08:00 in Paris on 1 May 2025: the schedule's day.
-T0 = datetime(2025, 5, 1, 6, 0, tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
-
 
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:

@@ -29,23 +29,9 @@ from salesledger.apps.recurring.models import DailyJob, RecurringRun
 from salesledger.apps.recurring.scheduler import daily_jobs, daily_jobs_enqueue
 from salesledger.apps.recurring.services import ScheduleInput, recurring_add
 from salesledger.worker import make_worker, worker_loop, worker_round
+from tests.worker.clock import T0, Clock
 
 pytestmark = pytest.mark.usefixtures("no_pdf_freezing")
-
-# 08:00 in Paris on 1 May 2025.
-T0 = datetime(2025, 5, 1, 6, 0, tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
-
 
 @pytest.fixture
 def clock(monkeypatch):
