@@ -362,7 +362,6 @@ def test_every_reports_csv_download_is_the_commands_file(
     from decimal import Decimal
 
     from salesledger.apps.payments.services import ReceiptInput, receipt_record
-    from salesledger.cli.main import main
 
     receipt_record(actor=books["owner"], company=books["company"], data=ReceiptInput(
         customer_code="C001", date=date(2025, 5, 2), amount=Decimal("45.50")))  # unapplied
@@ -373,21 +372,30 @@ def test_every_reports_csv_download_is_the_commands_file(
             ("kpis", "months=6&", ("--months", "6")), ("trends", "", ()),
             ("trends", "by=country&", ("--by", "country")), ("forecast", "weeks=6&", (
                 "--weeks", "6")), ("unapplied", "", ())):
-        response = owner.get(f"/c/acme/reports/{report}/?{query}as_of={AS_OF}&format=csv")
-        assert response.status_code == 200, report
-        page = b"".join(response.streaming_content).decode()
-        path = tmp_path / f"{report}.csv"
-        assert main(["report", report, *argv, "--company", "acme", "--user", user,
-                     "--as-of", AS_OF, "--csv", str(path)]) == 0
-        assert page == path.read_bytes().decode(), (report, argv)
+        page = _download_is_the_commands_file(owner, user, tmp_path, report, query, argv)
         assert len(page.splitlines()) > 1, report
+
+
+def _download_is_the_commands_file(client: Any, user: str, tmp_path: Any, report: str,
+                                   query: str, argv: tuple[str, ...]) -> str:
+    """The report page's CSV download, checked equal byte for byte to the file that
+    ``salesledger report REPORT ARGV --csv`` writes; returned."""
+    from salesledger.cli.main import main
+
+    response = client.get(f"/c/acme/reports/{report}/?{query}as_of={AS_OF}&format=csv")
+    assert response.status_code == 200, (report, query)
+    page = b"".join(response.streaming_content).decode()
+    path = tmp_path / f"{report}.csv"
+    assert main(["report", report, *argv, "--company", "acme", "--user", user,
+                 "--as-of", AS_OF, "--csv", str(path)]) == 0
+    assert page == path.read_bytes().decode(), (report, argv)
+    return page
 
 
 def test_the_aging_and_kpi_pages_cut_by_segment_as_the_command_does(
         books: dict[str, Any], as_user: Callable[[Any], Any], make_customer: Any,
         post_invoice: Any, tmp_path: Any) -> None:
     # a subsidiary of C001's group: the group's buckets hold both customers' items
-    from salesledger.cli.main import main
 
     make_customer("C003", name="Dupont Filiale", parent_code="C001")
     post_invoice("C003", lines=(("Audit", 1, "100.00", "20"),))
@@ -412,13 +420,7 @@ def test_the_aging_and_kpi_pages_cut_by_segment_as_the_command_does(
             ("aging", "segment=size&by=issue&", ("--segment", "size", "--by", "issue")),
             ("kpis", "segment=group&months=3&", ("--segment", "group", "--months", "3")),
             ("kpis", "segment=size&", ("--segment", "size"))):
-        response = owner.get(f"/c/acme/reports/{report}/?{query}as_of={AS_OF}&format=csv")
-        assert response.status_code == 200, query
-        got = b"".join(response.streaming_content).decode()
-        path = tmp_path / f"{report}.csv"
-        assert main(["report", report, *argv, "--company", "acme", "--user", user,
-                     "--as-of", AS_OF, "--csv", str(path)]) == 0
-        assert got == path.read_bytes().decode(), (report, argv)
+        got = _download_is_the_commands_file(owner, user, tmp_path, report, query, argv)
         assert len(got.splitlines()) > 2, query
 
 
