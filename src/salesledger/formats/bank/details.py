@@ -1,7 +1,9 @@
 """References found in a bank's free text (MT940 :86:, CODA communication, OFX memo): the
 creditor reference (ISO 11649 RF, Belgian OGM), the end-to-end id and the counterparty,
 where the bank writes them in one of the common conventions: Dutch ``/EREF/.../IBAN/...``
-tags, German ``?20``..``?63`` subfields with ``EREF+``/``SVWZ+``, or plain text."""
+tags, German ``?20``..``?63`` subfields with ``EREF+``/``SVWZ+``, or plain text; and the
+original amount and currency of a converted payment, SWIFT's ``/OCMT/EUR12,50/`` code word
+(MT940 field 61's supplementary details, or field 86 in the tagged convention)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,10 @@ import re
 
 _RF = re.compile(r"\bRF\d{2}[A-Z0-9]{1,21}\b")
 _OGM = re.compile(r"\+\+\+(\d{3})/(\d{4})/(\d{5})\+\+\+|\*\*\*(\d{3})/(\d{4})/(\d{5})\*\*\*")
-_SLASH_TAG = re.compile(r"/(TRCD|EREF|IBAN|BIC|NAME|REMI|CSID|MARF|RTRN|ORDP|BENM|ID)/")
+_SLASH_TAG = re.compile(
+    r"/(TRCD|EREF|IBAN|BIC|NAME|REMI|CSID|MARF|RTRN|ORDP|BENM|ID|OCMT|CHGS|EXCH)/")
+# SWIFT's original amount: a currency code and an amount with a decimal comma (or a dot)
+_OCMT = re.compile(r"/OCMT/\s*([A-Z]{3})\s*([0-9]+(?:[.,][0-9]*)?)(?=/|\s|$)")
 _QMARK = re.compile(r"\?(\d{2})")
 
 
@@ -38,7 +43,8 @@ def creditor_reference(text: str) -> str:
 
 def parse_details(text: str) -> dict[str, str]:
     """The fields a bank wrote into a line's free text: keys ``name``, ``iban``, ``bic``,
-    ``e2e``, ``text``, ``return_reason`` (those found)."""
+    ``e2e``, ``text``, ``return_reason`` (those found; the code words of amounts, ``/OCMT/``
+    and ``/CHGS/``, end the field before them: :func:`original_amount` reads the first)."""
     out: dict[str, str] = {}
     flat = text.replace("\r", "").replace("\n", "")
     if _SLASH_TAG.search(flat):
@@ -67,3 +73,11 @@ def parse_details(text: str) -> dict[str, str]:
     if out.get("e2e", "").upper() == "NOTPROVIDED":
         del out["e2e"]
     return out
+
+
+def original_amount(text: str) -> tuple[str, str] | None:
+    """The original currency and amount (as written, ``("USD", "1000,00")``) of SWIFT's
+    ``/OCMT/`` code word in ``text`` (a field 61's supplementary details, or a field 86), or
+    None when there is none."""
+    m = _OCMT.search(text.upper().replace("\r", "").replace("\n", ""))
+    return (m.group(1), m.group(2)) if m else None

@@ -13,8 +13,15 @@ from typing import Any
 
 import mt940
 
-from .details import creditor_reference, parse_details
-from .model import Balance, Statement, StatementFile, StatementLine, StatementUnreadable
+from .details import creditor_reference, original_amount, parse_details
+from .model import (
+    Balance,
+    Statement,
+    StatementFile,
+    StatementLine,
+    StatementUnreadable,
+    statement_amount,
+)
 
 # The library logs each pattern it fails to match at ERROR; this reader reports the
 # failure itself, as a StatementUnreadable naming the statement.
@@ -122,9 +129,12 @@ def _line(d: dict[str, Any], index: int, currency: str, where: str) -> Statement
     text = found.get("text", "")
     refs = [str(d.get(k) or "") for k in ("customer_reference", "bank_reference")]
     refs = ["" if r.upper() == "NONREF" else r for r in refs]
+    original = _original(str(d.get("extra_details") or ""), details, where)
     return StatementLine(
         booking_date=_day(d.get("entry_date")) or day, value_date=day,
         amount=Decimal(amount.amount), currency=amount.currency or currency,
+        original_amount=original[0] if original else None,
+        original_currency=original[1] if original else "",
         counterparty_name=found.get("name", ""), counterparty_iban=found.get("iban", ""),
         counterparty_bic=found.get("bic", ""),
         end_to_end_id=found.get("e2e", "") or refs[0],
@@ -132,3 +142,14 @@ def _line(d: dict[str, Any], index: int, currency: str, where: str) -> Statement
             text or details), text=text[:1000],
         bank_code=str(d.get("id") or ""), return_reason=found.get("return_reason", ""),
         entry_index=index)
+
+
+def _original(supplementary: str, details: str, where: str) -> tuple[Decimal, str] | None:
+    """The payer's original amount and currency, SWIFT's ``/OCMT/USD1000,00/``: in field
+    61's supplementary details (its second line), else in field 86 (as some banks write
+    it); unsigned, as the bank gave it (camt's ``InstdAmt`` is too)."""
+    found = original_amount(supplementary) or original_amount(details)
+    if found is None:
+        return None
+    currency, text = found
+    return statement_amount(text.replace(",", "."), text, f"{where}, /OCMT/"), currency

@@ -83,6 +83,36 @@ def fx_result(company: Any) -> int:
         "amount", flat=True))
 
 
+def mt940(amount: str, *, ref: str, original: str, where: str) -> bytes:
+    """An MT940 statement of one credit whose original amount is SWIFT's ``/OCMT/`` code
+    word, in field 61's supplementary details or in field 86."""
+    day = PAID.strftime("%y%m%d")
+    ocmt = f"/OCMT/{original}/"
+    return "\r\n".join([
+        ":20:FX1", f":25:{EUR_IBAN}", ":28C:1/1", ":60F:C250301EUR0,00",
+        f":61:{day}{day[2:]}C{amount}NTRFNONREF//B1" + (f"\r\n{ocmt}" if where == "61" else ""),
+        f":86:/NAME/Yankee Imports/IBAN/{PAYER_IBAN}" + (ocmt if where == "86" else "")
+        + f"/REMI/{ref}",
+        f":62F:C{day}EUR{amount}", "-"]).encode()
+
+
+@pytest.mark.parametrize("where", ["61", "86"])
+def test_an_mt940_line_with_its_original_amount_pays_the_invoice_in_its_currency(books, where):
+    # the same payment as below, told by MT940: 1,000.00 USD sent, 920.00 EUR booked
+    usd = books["usd"]
+    statement_import(actor=books["owner"], company=books["company"], data=mt940(
+        "920,00", ref=usd.payment_reference, original="USD1000,00", where=where))
+    row = Line.objects.get()
+    assert (row.original_amount, row.original_currency) == (100000, "USD")
+    assert (row.counterparty_name, row.text) == ("Yankee Imports", usd.payment_reference)
+    [r] = bank_match(actor=books["owner"], company=books["company"], auto_apply=True)
+    assert r.decision == "applied", r.evidence
+    assert (r.proposal.currency, r.proposal.allocations) == ("USD", ((usd.number, 100000),))
+    assert any("the bank's original amount" in e for e in r.evidence)
+    assert fx_result(books["company"]) == -2000
+    assert ledger_problems(books["company"]) == []
+
+
 def test_a_line_with_the_original_amount_pays_the_invoice_in_its_currency(books):
     usd = books["usd"]
     # the payer sent 1,000.00 USD; the bank booked 920.00 EUR on the euro account
