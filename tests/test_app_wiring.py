@@ -38,6 +38,8 @@ def test_the_catalogue_of_events_names_every_listener() -> None:
         "CustomerDataErased": [
             "salesledger.apps.collections.personal_data.casework_erase (inside)",
             "salesledger.apps.dunning.handlers.notices_erase (inside)"],
+        "CustomerBankAccountRemoved": [
+            "salesledger.apps.banking.payers.forget_removed_account (inside)"],
         "CustomerMerged": [
             "salesledger.apps.credit.handlers.credit_follows_the_merge (inside)"],
         "CustomerUnmerged": [

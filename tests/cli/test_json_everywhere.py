@@ -107,6 +107,8 @@ def story(tmp: Path) -> list[tuple[str, Step]]:
               "--email", "compta@durand.example")),
         ("", ("customer", "list")),
         ("", ("customer", "update", "C1", "--phone", "0102030405")),
+        ("", ("customer", "add-iban", "C2", "DE89 3704 0044 0532 0130 00")),
+        ("", ("customer", "remove-iban", "C2", "DE89370400440532013000")),
         ("", ("customer", "show", "C1")),
         ("inv1", ("invoice", "create", "--customer", "C1", "--date", "2025-03-10",
                   "--line", "Conseil;1;100;20", "--post", *day)),

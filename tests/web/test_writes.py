@@ -115,6 +115,39 @@ def test_a_customer_is_changed_with_only_what_changed(
     assert "is not an ISO 3166-1 two-letter country code" in bad.content.decode()
 
 
+def test_a_customers_bank_accounts_are_added_and_removed_through_the_services(
+        books: dict[str, Any], as_user: Callable[[Any], Any]) -> None:
+    from salesledger.apps.core.models import AuditEvent
+    from salesledger.apps.customers.selectors import customer_detail
+    from salesledger.apps.customers.services import bank_account_remove
+
+    client = as_user(books["clerk"])
+    page = client.get("/c/acme/customers/C001/").content.decode()
+    assert "Add a bank account" in page
+    added = client.post("/c/acme/customer/C001/iban/add/",
+                        {"iban": "DE89 3704 0044 0532 0130 00"})
+    assert added.status_code == 302 and added["Location"] == "/c/acme/customers/C001/"
+    iban = "DE89370400440532013000"
+    assert [b["iban"] for b in customer_detail(books["company"], "C001")["bank_accounts"]] == [
+        iban]
+    page = client.get("/c/acme/customers/C001/").content.decode()
+    assert f'name="iban" value="{iban}"' in page and f"Remove {iban}" in page
+    # a refusal comes back beside its form, in the service's words
+    other = "FR1420041010050500013M02606"
+    said = refusal(lambda: bank_account_remove(actor=books["clerk"], company=books["company"],
+                                               code="C001", iban=other))
+    bad = client.post("/c/acme/customer/C001/iban/remove/", {"iban": other})
+    assert bad.status_code == 409 and said in bad.content.decode()
+    taken = client.post("/c/acme/customer/C002/iban/add/", {"iban": iban})
+    assert taken.status_code == 409 and f"IBAN {iban} already belongs to customer C001" in \
+        taken.content.decode()
+    removed = client.post("/c/acme/customer/C001/iban/remove/", {"iban": iban})
+    assert removed.status_code == 302
+    assert customer_detail(books["company"], "C001")["bank_accounts"] == []
+    assert AuditEvent.objects.filter(company=books["company"],
+                                     action="customer.bank_account_remove").count() == 1
+
+
 # ---------------------------------------------------------------- invoices
 def test_the_draft_editor_saves_totals_and_posts(books: dict[str, Any],
                                                   as_user: Callable[[Any], Any]) -> None:
@@ -365,7 +398,8 @@ def write_urls(books: dict[str, Any]) -> tuple[list[str], list[str]]:
             f"/c/acme/drafts/{books['draft']}/", "/c/acme/receipts/", "/c/acme/receipts/new/",
             f"/c/acme/receipts/{rct}", "/c/acme/quotes/", f"/c/acme/quotes/{books['quote']}"]
     posts = [f"/c/acme/quote/convert/{books['quote']}", "/c/acme/customer/new/",
-             "/c/acme/customer/C001/edit/", "/c/acme/drafts/new/",
+             "/c/acme/customer/C001/edit/", "/c/acme/customer/C001/iban/add/",
+             "/c/acme/customer/C001/iban/remove/", "/c/acme/drafts/new/",
              f"/c/acme/drafts/{books['draft']}/", "/c/acme/drafts/totals/",
              f"/c/acme/send/{inv}", "/c/acme/receipts/new/",
              f"/c/acme/receipt/preview/{rct}", f"/c/acme/receipt/allocate/{rct}",

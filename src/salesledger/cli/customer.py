@@ -119,6 +119,33 @@ ADDRESS_OPTIONS = {"address": "line1", "address_line2": "line2", "postal_code": 
                    "city": "city", "region": "region", "address_country": "country"}
 
 
+def cmd_customer_add_iban(args: argparse.Namespace) -> int:
+    from salesledger.apps.customers.services import BankAccountInput, bank_account_add
+
+    company = company_of(args)
+    row = bank_account_add(actor=actor_of(args, company), company=company, code=args.code,
+                           account=BankAccountInput(iban=args.iban, bic=args.bic or "",
+                                                    holder=args.holder or ""))
+    if args.json:
+        emit_json({"code": args.code, "iban": row.iban, "bic": row.bic, "holder": row.holder})
+    else:
+        print(f"customer {args.code}: bank account {row.iban} added")
+    return 0
+
+
+def cmd_customer_remove_iban(args: argparse.Namespace) -> int:
+    from salesledger.apps.customers.services import bank_account_remove
+
+    company = company_of(args)
+    iban = bank_account_remove(actor=actor_of(args, company), company=company, code=args.code,
+                               iban=args.iban)
+    if args.json:
+        emit_json({"code": args.code, "removed": iban})
+    else:
+        print(f"customer {args.code}: bank account {iban} removed")
+    return 0
+
+
 def cmd_customer_update(args: argparse.Namespace) -> int:
     from django.utils import timezone
 
@@ -606,6 +633,17 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
                    help="the address options change the shipping address, not the billing one")
     p.add_argument("--verified", action="store_true",
                    help="record that the record was confirmed accurate now")
+    p = add_command(g, common, "add-iban", cmd_customer_add_iban,
+                    "add a bank account the customer pays from (or is debited from)")
+    p.add_argument("code")
+    p.add_argument("iban")
+    p.add_argument("--bic")
+    p.add_argument("--holder", help="the account holder (default the customer's name)")
+    p = add_command(g, common, "remove-iban", cmd_customer_remove_iban,
+                    "remove a bank account that is not the customer's (any more); a payer "
+                    "IBAN the bank matcher learned for it is forgotten too")
+    p.add_argument("code")
+    p.add_argument("iban")
     p = add_command(g, common, "statement", cmd_customer_statement,
                     "a customer's statement of account on --as-of (PDF or e-mail), or for "
                     "a period (--from/--to: text, --json or --csv); --schedule: "

@@ -1,19 +1,23 @@
 """Creating and changing a customer in the browser: the forms hand what was typed to the
-customer services (``customer_create``, ``customer_update``), which check it as they check
-the command line's and the import's (tax ids, IBANs, countries, a credit limit in major
-units); a refused value is shown next to its field with the service's message."""
+customer services (``customer_create``, ``customer_update``, ``bank_account_add`` and
+``bank_account_remove`` for its IBANs), which check it as they check the command line's and
+the import's (tax ids, IBANs, countries, a credit limit in major units); a refused value is
+shown next to its field with the service's message."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from salesledger.apps.customers.selectors import customer_detail, payment_terms_list
 from salesledger.apps.customers.services import (
@@ -21,6 +25,8 @@ from salesledger.apps.customers.services import (
     BankAccountInput,
     ContactInput,
     CustomerInput,
+    bank_account_add,
+    bank_account_remove,
     customer_create,
     customer_update,
 )
@@ -28,6 +34,7 @@ from salesledger.domain.errors import LedgerError
 
 from .forms import ServiceForm, text
 from .tenancy import Workspace, or_404, workspace
+from .views import customer_page
 from .writing import may, not_for_role, page, refused
 
 LANGUAGES = (("en", "English"), ("fr", "Français"), ("de", "Deutsch"), ("es", "Español"),
@@ -143,3 +150,49 @@ def customer_edit(request: HttpRequest, code: str, customer_code: str) -> HttpRe
         else:
             return redirect(_customer_url(ws, detail["code"]))
     return page(request, ws, "web/customer_form.html", form=form, creating=False, c=detail)
+
+
+def _iban_write(request: HttpRequest, code: str, customer_code: str, key: str,
+                act: Callable[[Workspace, str], object], done: str) -> HttpResponse:
+    """Run one bank-account service of the customer: back to its overview with a notice, or
+    the overview again with the service's refusal beside the form ``key`` (409)."""
+    ws = workspace(request, code)
+    detail = or_404(customer_detail, ws.company, customer_code)
+    if not may(ws):
+        return not_for_role(request, ws)
+    try:
+        act(ws, detail["code"])
+    except LedgerError as exc:
+        if exc.http_status == 403:
+            return refused(request, ws, exc)
+        return customer_page(request, ws, detail["code"], errors={key: str(exc)}, status=409)
+    messages.success(request, done)
+    return redirect(_customer_url(ws, detail["code"]))
+
+
+@login_required
+@require_POST
+def customer_iban_add(request: HttpRequest, code: str, customer_code: str) -> HttpResponse:
+    """``customer add-iban CODE IBAN``."""
+    iban = request.POST.get("iban", "")[:50]
+
+    def act(ws: Workspace, customer: str) -> object:
+        return bank_account_add(actor=request.user, company=ws.company, code=customer,
+                                account=BankAccountInput(iban=iban))
+
+    return _iban_write(request, code, customer_code, "iban_add", act,
+                       gettext("The bank account is added."))
+
+
+@login_required
+@require_POST
+def customer_iban_remove(request: HttpRequest, code: str, customer_code: str) -> HttpResponse:
+    """``customer remove-iban CODE IBAN``: a payer IBAN the matcher learned for it goes too."""
+    iban = request.POST.get("iban", "")[:50]
+
+    def act(ws: Workspace, customer: str) -> object:
+        return bank_account_remove(actor=request.user, company=ws.company, code=customer,
+                                   iban=iban)
+
+    return _iban_write(request, code, customer_code, "iban_remove", act,
+                       gettext("The bank account is removed."))

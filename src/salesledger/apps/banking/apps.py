@@ -8,3 +8,9 @@ class BankingConfig(AppConfig):
     name = "salesledger.apps.banking"
     label = "banking"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from .handlers import register
+
+        # The events this app listens to (docs/design/events.md).
+        register()

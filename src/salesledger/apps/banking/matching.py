@@ -84,6 +84,7 @@ from salesledger.money import Money
 from .direct_debits import debits_by_end_to_end
 from .locks import line_match_to_apply
 from .models import BankingSettings, LineMatch, LineStatus, PayerIban, StatementLine
+from .payers import payer_iban_unlearn
 from .remittance import advised
 from .returns import (
     ReturnProposal,
@@ -875,7 +876,8 @@ def bank_reject(*, actor: Actor, company: Company, line_id: int) -> None:
 def bank_unmatch(*, actor: Actor, company: Company, line_id: int, day: date) -> str:
     """Undo an applied line: its receipt reversed through the payment service (its
     allocations and what came with them undone), the line unmatched and what it was applied
-    as never proposed again. Returns the reversed receipt's number."""
+    as never proposed again, the payer IBAN it taught forgotten. Returns the reversed
+    receipt's number."""
     require_role(company, actor, Role.CLERK)
     line = _line_get(company, line_id)
     with transaction.atomic():
@@ -894,6 +896,8 @@ def bank_unmatch(*, actor: Actor, company: Company, line_id: int, day: date) -> 
         receipt_reverse(actor=actor, company=company, number=rc.number,
                         day=max(day, rc.date),
                         reason=f"statement line {line.pk} unmatched")
+        # a payer IBAN this line taught is forgotten with it (``payers``)
+        payer_iban_unlearn(company=company, actor=actor, line=line, customer_id=rc.customer_id)
         signature = Proposal(rc.customer_id, tuple((n, a) for n, a in allocations), 0.0,
                              ()).signature()
         m.rejected = sorted({*m.rejected, signature})

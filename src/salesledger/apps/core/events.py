@@ -42,6 +42,7 @@ __all__ = [
     "CompanyBankDetailsChanged",
     "CompanyCreated",
     "CustomerAnonymising",
+    "CustomerBankAccountRemoved",
     "CustomerDataErased",
     "CustomerMerged",
     "CustomerMerging",
@@ -270,6 +271,19 @@ class CustomerUnmerging(Proposal):
     code: str
     survivor_id: int
     survivor_code: str
+
+
+@dataclass(frozen=True)
+class CustomerBankAccountRemoved(Event):
+    """A bank account is no longer the customer's (``bank_account_remove``), removed and
+    audited: the apps above forget what they knew of it as the customer's (banking: the
+    payer IBAN learned for the customer from confirmed payments)."""
+
+    company_id: int
+    actor: Actor
+    customer_id: int
+    code: str
+    iban: str
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from salesledger.apps.core import events
 from salesledger.apps.core.actors import Actor, actor_row
 from salesledger.apps.core.audit import audit
 from salesledger.apps.core.models import Company, Role
@@ -616,6 +618,38 @@ def bank_account_add(
         customer.save(update_fields=["verified_at", "verified_by"])
         audit(company, actor, "customer.bank_account_add", "customer", customer.pk, iban=iban)
     return row
+
+
+def bank_account_remove(*, actor: Actor, company: Company, code: str, iban: str) -> str:
+    """The customer no longer pays from ``iban`` (closed, or never its own): the account is
+    removed, audited with what it held, and ``CustomerBankAccountRemoved`` lets the apps
+    above forget it as the customer's (the payer IBANs the matcher learned). The last account
+    of a customer with a direct-debit mandate is kept: the mandate debits it (add the new
+    account first, or clear the mandate). Returns the IBAN removed, as stored."""
+    require_role(company, actor, Role.CLERK)
+    wanted = re.sub(r"\s", "", iban or "").upper()
+    with transaction.atomic():
+        customer = _customer_locked(company, code)
+        accounts = list(customer.bank_accounts.order_by("pk"))
+        row = next((a for a in accounts if a.iban == wanted), None)
+        if row is None:
+            held = ", ".join(a.iban for a in accounts) or "none"
+            raise NotFound(f"customer {customer.code} has no bank account {wanted or iban!r} "
+                           f"(its IBANs: {held})", field="iban")
+        if customer.mandate_reference and len(accounts) == 1:
+            raise ValidationFailed(
+                f"{row.iban} is the account direct-debit mandate {customer.mandate_reference} "
+                f"debits: add the new account first (customer add-iban {customer.code} IBAN), "
+                f"or clear the mandate (customer update {customer.code} --mandate '')",
+                field="iban")
+        before = {"iban": row.iban, "bic": row.bic, "holder": row.holder}
+        row.delete()
+        audit(company, actor, "customer.bank_account_remove", "customer", customer.pk,
+              before=before, iban=wanted)
+        events.publish(events.CustomerBankAccountRemoved(
+            company_id=company.pk, actor=actor, customer_id=customer.pk, code=customer.code,
+            iban=wanted))
+    return wanted
 
 
 def contact_add(*, actor: Actor, company: Company, code: str, contact: ContactInput) -> Contact:
