@@ -19,6 +19,7 @@ from salesledger.domain.cash_matching import (
     Tolerance,
     digit_insertions,
     digit_variants,
+    first_instalments,
     name_key,
     name_score,
     near_number,
@@ -223,3 +224,31 @@ def test_one_digit_off_is_what_the_variants_say(number: str, key: str) -> None:
     assert near_number(number, [key]) == expected
     variant = sorted(digit_variants(number))[len(key) % len(digit_variants(number))]
     assert near_number(number, [variant])
+
+
+def test_an_invoice_in_instalments_is_paid_in_all_by_one_or_by_its_first_few() -> None:
+    # after a part payment: 200.00, 300.00 and 300.00 still open, 800.00 in all
+    paid_in_part = inv(1, "I2025-007", 80000, total=90000, instalments=(20000, 30000, 30000))
+    assert [first_instalments(paid_in_part, a) for a in (20000, 50000, 60000, 80000)] == [
+        [1], [2], [], []]  # all three is the invoice itself
+    c = books(paid_in_part, iban_customer={"NL26VAYB8060476890": 1})
+    for amount, how in ((80000, "amount equals one open invoice"),
+                        (50000, "amount equals the first 2 open instalments of one invoice"),
+                        (30000, "amount equals one open instalment")):
+        p = propose(Line(1, DAY, amount, "EUR", iban="NL26VAYB8060476890"), c).proposals[0]
+        assert (p.allocations, p.evidence[-1]) == ((("I2025-007", amount),), how), amount
+        assert p.confidence >= 0.9
+    # a stranger, for review: what the ledger's indexes found for the amount
+    line = Line(2, DAY, 50000, "EUR", name="Nobody Known")
+    d = propose(line, books(paid_in_part))
+    c = books(paid_in_part)
+    c.by_amount[2] = [paid_in_part]
+    [p] = widen(line, c, d).proposals
+    assert p.allocations == (("I2025-007", 50000),) and p.confidence < 0.5
+    assert p.evidence == ("amount equals the first 2 open instalments of invoice I2025-007",)
+    # beside an invoice owing it in all, the two share the belief
+    whole = inv(2, "I2025-008", 50000, customer=2)
+    c.by_amount[2] = [paid_in_part, whole]
+    ps = widen(line, c, d).proposals
+    assert [q.allocations[0][0] for q in ps] == ["I2025-008", "I2025-007"]
+    assert ps[0].confidence > ps[1].confidence and "one of 2" in ps[1].evidence[0]

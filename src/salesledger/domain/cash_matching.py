@@ -429,11 +429,25 @@ def fit_invoices(amount: int, day: date, invoices: Sequence[OpenInvoice],
     return 0.9, tuple(allocs), "part payment", False
 
 
+def first_instalments(inv: OpenInvoice, amount: int) -> list[int]:
+    """How many of ``inv``'s first open instalments ``amount`` pays exactly, fewer than all
+    (``[k]``, or ``[]``): what is due first, of an invoice in instalments, paid together."""
+    running = 0
+    for k, part in enumerate(inv.instalments[:-1], start=1):
+        running += part
+        if running == amount:
+            return [k]
+        if running > amount:
+            break
+    return []
+
+
 def fit_customer(amount: int, day: date, invoices: Sequence[OpenInvoice], tolerance: Tolerance
                  ) -> list[tuple[float, tuple[tuple[str, int], ...], str, bool]]:
     """How ``amount`` may pay a customer's open invoices when no invoice is named, best
     first: one invoice (exactly, less its discount, short within the tolerance), one
-    instalment, the whole balance, a combination."""
+    instalment or the first open instalments of one invoice, the whole balance, a
+    combination."""
     out: list[tuple[float, tuple[tuple[str, int], ...], str, bool]] = []
     exact = [i for i in invoices if i.open == amount]
     if exact:
@@ -456,8 +470,14 @@ def fit_customer(amount: int, day: date, invoices: Sequence[OpenInvoice], tolera
             if part == amount and len(i.instalments) > 1]
     if inst:
         i, _ = inst[0]
-        out.append((0.93 if len(inst) == 1 else 0.5, ((i.number, amount),),
-                    "amount equals one open instalment", False))
+        # two instalments of one invoice alike are one allocation, not a doubt
+        out.append((0.93 if len({i.id for i, _ in inst}) == 1 else 0.5,
+                    ((i.number, amount),), "amount equals one open instalment", False))
+    first = [(i, k) for i in invoices for k in first_instalments(i, amount) if k > 1]
+    if first:
+        i, k = first[0]
+        out.append((0.93 if len(first) == 1 else 0.5, ((i.number, amount),),
+                    f"amount equals the first {k} open instalments of one invoice", False))
     if not out and 1 < len(invoices):
         pool = sorted(invoices, key=lambda i: (i.due_date, i.number))[:MAX_SUBSET_ITEMS]
         combos = subset_sums([i.open for i in pool], amount)
@@ -665,6 +685,7 @@ def match_lines(lines: Sequence[Line], candidates: Candidates, *,
 WIDE_CEILING = 0.49
 WIDE_NEAR_NUMBER = 0.9  # an invoice number one digit off, for someone the payer is not known as
 WIDE_AMOUNT = 0.8  # the only open invoice of the ledger of exactly that amount
+WIDE_INSTALMENTS = 0.7  # the only one an open instalment (or its first few) of which is it
 WIDE_SHORT = 0.6  # the only one the amount pays short within the tolerance (and none exactly)
 WIDE_SHORT_MAX = 3
 
@@ -674,8 +695,9 @@ def widen(line: Line, c: Candidates, decision: LineDecision, *, rejected: Iterab
     """More suggestions for a line going to review, from weaker evidence the banking app
     reads for such lines alone (``Candidates.near_numbers`` and ``by_amount``): an invoice
     whose number is one digit off a number in the text, whoever it is of; an open invoice of
-    any customer that the amount pays exactly, or short within the tolerance, shared among
-    the invoices that fit alike. Their confidence is that strength times ``WIDE_CEILING``,
+    any customer that the amount pays exactly (what it owes in all, one of its open
+    instalments, or its first few), or short within the tolerance, shared among the
+    invoices that fit alike. Their confidence is that strength times ``WIDE_CEILING``,
     ranked with the line's own proposals; the best ``limit`` are kept."""
     if decision.kind == "other" or line.amount <= 0:
         return decision
@@ -697,18 +719,31 @@ def widen(line: Line, c: Candidates, decision: LineDecision, *, rejected: Iterab
     same = [i for i in c.by_amount.get(line.id, ()) if i.currency == line.currency]
     exact = sorted((i for i in same if i.open == line.amount),
                    key=lambda i: (i.due_date, i.number))
+    # what an invoice in instalments owes in part: one open instalment, or its first few
+    parts = sorted((i for i in same if i.open != line.amount and len(i.instalments) > 1
+                    and (line.amount in i.instalments or first_instalments(i, line.amount))),
+                   key=lambda i: (i.due_date, i.number))
     # the invoices that fit alike share the belief
     for inv in exact:
         alone = " (the only open invoice of that amount)" if len(exact) == 1 else \
             f" (one of {len(exact)} open invoices of that amount)"
         add(Proposal(inv.customer_id, ((inv.number, inv.open),),
-                     round(WIDE_CEILING * WIDE_AMOUNT / len(exact), 4),
+                     round(WIDE_CEILING * WIDE_AMOUNT / (len(exact) + len(parts)), 4),
                      (f"amount equals open invoice {inv.number}{alone}",)))
+    for inv in parts:
+        [k] = first_instalments(inv, line.amount) or [1]
+        what = "one open instalment" if k == 1 and line.amount in inv.instalments else \
+            f"the first {k} open instalments"
+        add(Proposal(inv.customer_id, ((inv.number, line.amount),),
+                     round(WIDE_CEILING * WIDE_INSTALMENTS / (len(exact) + len(parts)), 4),
+                     (f"amount equals {what} of invoice {inv.number}" + (
+                         "" if len(exact) + len(parts) == 1 else
+                         f" (one of {len(exact) + len(parts)} that owe it)"),)))
     short = sorted((i for i in same if c.tolerance.allows(i.open - line.amount, i.total)),
                    key=lambda i: (i.open - line.amount, i.due_date, i.number))
     # short of an invoice: only when none is paid exactly and few are near (in a ledger of
     # many invoices, hundreds lie within a few euros of any amount: no evidence at all)
-    if not exact and len(short) <= WIDE_SHORT_MAX:
+    if not exact and not parts and len(short) <= WIDE_SHORT_MAX:
         for inv in short:
             add(Proposal(inv.customer_id, ((inv.number, line.amount),),
                          round(WIDE_CEILING * WIDE_SHORT / len(short), 4),

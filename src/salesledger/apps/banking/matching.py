@@ -63,6 +63,7 @@ from salesledger.domain.cash_matching import (
     Tolerance,
     digit_insertions,
     digit_variants,
+    first_instalments,
     match_lines,
     name_key,
     name_score,
@@ -344,6 +345,7 @@ def wide_candidates(company: Company, lines: Sequence[Line], prefixes: Sequence[
     near: set[tuple[int, int]] = set()  # (amount owed, invoice)
     for chunk in _chunks(paying, 100):  # 400 terms: SQLite takes 500 at most
         near.update(_owed_near(company, [(li.amount, li.amount + slack) for li in chunk]))
+    near.update(_owed_in_parts(company, sorted({li.amount for li in paying})))
     near_totals = sorted(near)
     totals = [t for t, _ in near_totals]
     ids: set[int] = set()
@@ -385,6 +387,7 @@ def wide_candidates(company: Company, lines: Sequence[Line], prefixes: Sequence[
         near_amount = by_open[bisect_left(opens, li.amount):bisect_right(opens, li.amount + slack)]
         c.by_amount[li.id] = [inv for inv in near_amount if inv.open == li.amount or
                               c.tolerance.allows(inv.open - li.amount, inv.total)]
+        c.by_amount[li.id] += _owing_in_part(li.amount, near_totals, found, c.by_amount[li.id])
     for pk, line_ids in near.items():
         inv = found.get(pk)
         if inv is None:
@@ -393,6 +396,56 @@ def wide_candidates(company: Company, lines: Sequence[Line], prefixes: Sequence[
             if normalize(inv.number) not in written[line_id]:
                 c.near_numbers.setdefault(line_id, []).append(inv)
     _customers_read(c, (inv.customer_id for inv in found.values()))
+
+
+def _owing_in_part(amount: int, near_totals: Sequence[tuple[int, int]],
+                   found: dict[int, OpenInvoice], kept: Sequence[OpenInvoice]
+                   ) -> list[OpenInvoice]:
+    """The invoices read because they owe ``amount`` in part (an open instalment, or the
+    first few: ``near_totals`` holds them by what they owe), that it pays so: those that
+    owe it in all are in ``kept`` already."""
+    seen = {inv.id for inv in kept}
+    lo, hi = bisect_left(near_totals, (amount, 0)), bisect_right(near_totals, (amount, 1 << 62))
+    out = []
+    for _, pk in near_totals[lo:hi]:
+        inv = found.get(pk)
+        if inv is not None and pk not in seen and len(inv.instalments) > 1 and (
+                amount in inv.instalments or first_instalments(inv, amount)):
+            seen.add(pk)
+            out.append(inv)
+    return out
+
+
+def _owed_in_parts(company: Company, amounts: Sequence[int]) -> list[tuple[int, int]]:
+    """(amount owed, invoice) of the invoices paid in part whose first two or more open
+    instalments owe one of ``amounts`` together (all of them: what the invoice still owes):
+    what the indexes on totals and on each instalment cannot tell. One statement per 900
+    amounts (``owed_in_parts_sql``)."""
+    out: list[tuple[int, int]] = []
+    for chunk in _chunks(amounts, 900):
+        with connection.cursor() as cursor:
+            cursor.execute(*owed_in_parts_sql(company, chunk))
+            out.extend((int(owed), pk) for owed, pk in cursor.fetchall())
+    return out
+
+
+def owed_in_parts_sql(company: Company, amounts: Sequence[int]) -> tuple[str, list[int]]:
+    """The statement of :func:`_owed_in_parts`: the invoices found through their instalments
+    paid in part (``instalment_part_paid``: few of a ledger), what their open instalments
+    owe so far summed in instalment order (a window), kept when it is one of ``amounts``.
+    The instalments are read by invoice (the unique (invoice, seq)): the invoices are the
+    company's already, and a filter on the company would have them read through an index
+    of all its open items."""
+    table = Instalment._meta.db_table
+    sql = (f'SELECT w.owed, w.invoice_id FROM (SELECT o."invoice_id" AS invoice_id, '
+           f'SUM(o."amount" - o."settled") OVER (PARTITION BY o."invoice_id" '
+           f'ORDER BY o."seq") AS owed, ROW_NUMBER() OVER (PARTITION BY o."invoice_id" '
+           f'ORDER BY o."seq") AS k FROM (SELECT DISTINCT p."invoice_id" FROM "{table}" p '
+           f'WHERE p."company_id" = %s AND p."settled" > 0 AND p."settled" < p."amount" '
+           f'ORDER BY p."invoice_id") pp JOIN "{table}" o ON o."invoice_id" = pp."invoice_id" '
+           f'WHERE o."settled" < o."amount") w '
+           f'WHERE w.k > 1 AND w.owed IN ({", ".join(["%s"] * len(amounts))})')
+    return sql, [company.pk, *amounts]
 
 
 def _owed_near(company: Company, ranges: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -920,4 +973,4 @@ def _allocated(rc: Receipt) -> list[tuple[str, int]]:
 
 __all__ = ["LineResult", "apply_line", "auto_apply_threshold", "auto_apply_threshold_set",
            "apply_lines", "bank_confirm", "bank_match", "bank_reject", "bank_unmatch", "candidates",
-           "number_prefixes", "wide_candidates"]
+           "number_prefixes", "owed_in_parts_sql", "wide_candidates"]
