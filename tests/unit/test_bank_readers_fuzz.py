@@ -28,6 +28,10 @@ SEEDS = {
     "mt940": b":20:STARTUMS\r\n:25:NL26VAYB8060476890\r\n:28C:1/1\r\n:60F:C240101EUR100,00\r\n"
              b":61:2401020102C8,85NTRFNONREF\r\n:86:/EREF/E1/NAME/ACME/REMI/RF18539007547034\r\n"
              b":62F:C240102EUR108,85\r\n-",
+    # the original amount of a converted payment, in field 61's supplementary details
+    "mt940-ocmt": b":20:S\r\n:25:NL26VAYB8060476890\r\n:28C:1/1\r\n:60F:C240101EUR0,00\r\n"
+                  b":61:2401020102C8,85NTRFNONREF//B1\r\n/OCMT/USD9,60/\r\n"
+                  b":86:/NAME/ACME/OCMT/USD9,60//REMI/X\r\n:62F:C240102EUR8,85\r\n-",
     "ofx": b"OFXHEADER:100\nDATA:OFXSGML\nVERSION:102\n\n<OFX><BANKMSGSRSV1><STMTTRNRS><STMTRS>"
            b"<CURDEF>EUR<BANKACCTFROM><ACCTID>123<BANKTRANLIST><STMTTRN><TRNTYPE>CREDIT"
            b"<DTPOSTED>20240102<TRNAMT>8.85<FITID>1<NAME>ACME</STMTTRN></BANKTRANLIST>"
@@ -64,7 +68,8 @@ def mutated(draw: st.DrawFn) -> bytes:
         else:
             seed[pos:pos] = draw(st.sampled_from([
                 b"<", b">", b"</Ntry>", b"&amp;", b"\x00", b"9" * 40, b":61:", b"\n", b"-",
-                b"1e400", b"NaN", b",", b"<STMTTRN>", b"^", b"D", "é".encode()]))
+                b"1e400", b"NaN", b",", b"<STMTTRN>", b"^", b"D", "é".encode(), b"/OCMT/",
+                b"/CHGS/"]))
     return bytes(seed)
 
 

@@ -3,6 +3,11 @@ file (an export of the customer's payables system) or the text of an e-mail or P
 invoices and amounts. Pure: the file in, (where, reference, amount) rows out; a file that says
 nothing readable is an error that says where to look.
 
+As sent: a PDF is read for its text (pypdf); an e-mail saved as a message file (``.eml``:
+headers, then a body that may be MIME parts, quoted-printable or base64) for its text parts,
+its HTML parts without their tags, and the text of its PDF and CSV attachments; anything
+else is text (UTF-8, else Windows-1252).
+
 CSV: a header names the reference column (invoice, number, reference, document, facture,
 rechnung, factuur...) and the amount column (amount, paid, montant, betrag, bedrag...); the
 delimiter is found from the file (comma, semicolon, tab); amounts with a decimal comma or
@@ -12,10 +17,16 @@ another token with digits is a row, the token the reference."""
 from __future__ import annotations
 
 import csv
+import email
+import email.policy
+import html
 import io
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from email.message import EmailMessage
+
+from pypdf import PdfReader
 
 from salesledger.domain.errors import ValidationFailed
 
@@ -116,17 +127,10 @@ def _text_rows(text: str) -> list[AdviceRow]:
 
 def read_remittance(data: bytes) -> list[AdviceRow]:
     """The rows of a remittance advice (see the module docstring)."""
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:  # pragma: no cover - cp1252 decodes nearly anything
-        raise ValidationFailed("the remittance advice is not text")
-    rows = _csv_rows(text)
-    if rows is None:
-        rows = _text_rows(text)
+    rows: list[AdviceRow] = []
+    for text in advice_texts(data):
+        found = _csv_rows(text)
+        rows += found if found is not None else _text_rows(text)
     if not rows:
         raise ValidationFailed("the remittance advice lists no invoice with an amount: a CSV "
                                "needs a reference and an amount column, a text one line per "
@@ -136,3 +140,85 @@ def read_remittance(data: bytes) -> list[AdviceRow]:
             raise ValidationFailed(f"{r.where}: the amount {r.amount} is not positive",
                                    where=r.where)
     return rows
+
+
+def advice_texts(data: bytes) -> list[str]:
+    """The texts an advice holds, as sent: a PDF's, an e-mail's parts', or the file's."""
+    if data.lstrip()[:5] == b"%PDF-":
+        return [pdf_text(data)]
+    message = _message(data)
+    if message is None:
+        return [_decoded(data)]
+    texts = []
+    for part in message.walk():
+        if part.is_multipart():
+            continue
+        kind = part.get_content_type()
+        payload = part.get_payload(decode=True)
+        if not isinstance(payload, bytes):
+            continue
+        if kind == "application/pdf" or payload.lstrip()[:5] == b"%PDF-":
+            texts.append(pdf_text(payload))
+        elif kind == "text/html":
+            texts.append(_html_text(_decoded(payload, part.get_content_charset())))
+        elif kind.startswith("text/") or kind == "application/csv":
+            texts.append(_decoded(payload, part.get_content_charset()))
+    return texts
+
+
+_HEADER = re.compile(rb"^[A-Za-z][A-Za-z0-9-]*:[ \t]")
+_MESSAGE_HEADERS = ("from", "to", "subject", "date", "mime-version", "content-type")
+
+
+def _message(data: bytes) -> EmailMessage | None:
+    """``data`` as an e-mail message, when it is one: it begins with headers, two of them
+    a message's own (a CSV's first line is never ``Name: value``)."""
+    head = data.lstrip()[:4096].split(b"\n\n", 1)[0].split(b"\r\n\r\n", 1)[0]
+    lines = head.splitlines()
+    if not lines or not _HEADER.match(lines[0]):
+        return None
+    names = {ln.split(b":", 1)[0].strip().lower().decode("ascii", "replace") for ln in lines
+             if _HEADER.match(ln)}
+    if len(names & set(_MESSAGE_HEADERS)) < 2:
+        return None
+    message = email.message_from_bytes(data.lstrip(), policy=email.policy.default)
+    return message if isinstance(message, EmailMessage) else None
+
+
+def _decoded(data: bytes, charset: str | None = None) -> str:
+    for encoding in (charset, "utf-8-sig", "cp1252"):
+        if not encoding:
+            continue
+        try:
+            return data.decode(encoding)
+        except (UnicodeDecodeError, LookupError):
+            continue
+    return data.decode("latin-1")  # every byte is a character: never fails
+
+
+_TAG = re.compile(r"<(script|style)\b.*?</\1\s*>|<[^>]*>", re.IGNORECASE | re.DOTALL)
+_BREAK = re.compile(r"<\s*(br|/p|/tr|/li|/div|/h\d)\b[^>]*>", re.IGNORECASE)
+
+
+def _html_text(text: str) -> str:
+    """An HTML part as the reader sees it: a line per paragraph, row, item or break."""
+    return html.unescape(_TAG.sub(" ", _BREAK.sub("\n", text)))
+
+
+def pdf_text(data: bytes) -> str:
+    """The text of a PDF (its pages in order), or an error that says why there is none."""
+    try:
+        reader = PdfReader(io.BytesIO(data), strict=False)
+        if reader.is_encrypted:
+            raise ValidationFailed("the remittance advice is an encrypted PDF: save it "
+                                   "without a password, or paste its text")
+        text = "\n".join(page.extract_text() or "" for page in reader.pages)
+    except ValidationFailed:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a third-party parser: any failure is the file's
+        raise ValidationFailed(f"the remittance advice is a PDF that cannot be read: "
+                               f"{type(exc).__name__}: {exc}"[:300]) from None
+    if not text.strip():
+        raise ValidationFailed("the remittance advice is a PDF without text (a scan?): type "
+                               "or paste the invoices and amounts it lists")
+    return text

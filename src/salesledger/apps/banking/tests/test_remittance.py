@@ -73,3 +73,20 @@ def test_an_advice_that_does_not_fit_is_refused_and_nothing_kept(
         bank_remittance(actor=b["owner"], company=b["company"], line_id=line,
                         data=advice.format(**numbers).encode())
     assert not Remittance.objects.exists()
+
+
+def test_an_advice_sent_as_an_e_mail_with_a_pdf_drives_the_allocation(match_books):  # noqa: F811
+    from tests.unit.test_remittance_advice import eml, pdf
+
+    b = match_books
+    a1, a3 = b["inv"]["a1"], b["inv"]["a3"]
+    line = line_of(b, "170,00")
+    message = eml("Please find our payment advice attached.\nKind regards\n", (
+        ("advice.pdf", "application/pdf", pdf("Our payment of 2025-03-20",
+                                              f"{a1.number}   100.00", f"{a3.number}    70.00")),))
+    _, proposal = bank_remittance(actor=b["owner"], company=b["company"], line_id=line,
+                                  data=message, file_name="advice.eml")
+    assert proposal.allocations == ((a1.number, 10000), (a3.number, 7000))
+    bank_confirm(actor=b["owner"], company=b["company"], line_id=line)
+    paid = dict(Allocation.objects.values_list("instalment__invoice__number", "amount"))
+    assert paid == {a1.number: 10000, a3.number: 7000}
