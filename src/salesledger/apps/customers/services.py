@@ -644,6 +644,8 @@ def bank_account_remove(*, actor: Actor, company: Company, code: str, iban: str)
                 field="iban")
         before = {"iban": row.iban, "bic": row.bic, "holder": row.holder}
         row.delete()
+        _stamp(customer, actor)  # an edit of the record confirms it, as adding one does
+        customer.save(update_fields=["verified_at", "verified_by"])
         audit(company, actor, "customer.bank_account_remove", "customer", customer.pk,
               before=before, iban=wanted)
         events.publish(events.CustomerBankAccountRemoved(

@@ -90,6 +90,8 @@ def test_a_customers_own_iban_removed_is_audited_and_no_longer_pays_for_it(books
                                iban="de89 3704 0044 0532 0130 00") == ACME_IBAN
     assert not BankAccount.objects.filter(iban=ACME_IBAN).exists()
     assert not PayerIban.objects.filter(iban=ACME_IBAN).exists()
+    acme.refresh_from_db()
+    assert acme.verified_by_id == owner.pk  # an edit of the record confirms it
     removed = AuditEvent.objects.get(company=company, action="customer.bank_account_remove")
     assert (removed.entity_id, removed.data) == (str(acme.pk), {
         "iban": ACME_IBAN, "before": {"iban": ACME_IBAN, "bic": "COBADEFFXXX",
