@@ -26,6 +26,7 @@ from salesledger.domain.cash_matching import (
     normalize,
     number_keys,
     propose,
+    reference_tokens,
     rf_references,
     subset_sums,
     widen,
@@ -252,3 +253,10 @@ def test_an_invoice_in_instalments_is_paid_in_all_by_one_or_by_its_first_few() -
     ps = widen(line, c, d).proposals
     assert [q.allocations[0][0] for q in ps] == ["I2025-008", "I2025-007"]
     assert ps[0].confidence > ps[1].confidence and "one of 2" in ps[1].evidence[0]
+
+
+def test_a_payers_own_reference_is_a_word_of_letters_and_digits_not_ours() -> None:
+    assert reference_tokens("Kundennr KD-4711 vom 20.03.2025, RF18539007547034 INV2025-00001 "
+                            "12,50 EUR ab12 X9Y8 A1", not_keys=["INV2025-00001"],
+                            prefixes=["INV"]) == ["AB12", "KD4711", "X9Y8"]
+    assert reference_tokens("INV 2025 00003 PO-88123", prefixes=["INV"]) == ["PO88123"]

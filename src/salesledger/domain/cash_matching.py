@@ -106,6 +106,8 @@ class Candidates:
     names: dict[int, list[tuple[int, float]]] = field(default_factory=dict)  # line -> scores
     # line -> (customer, rule name): the payer a user's bank rule names
     ruled: dict[int, tuple[int, str]] = field(default_factory=dict)
+    # line -> (customer, reference): references in its text learned as the payer's
+    learned_reference: dict[int, list[tuple[int, str]]] = field(default_factory=dict)
     tolerance: Tolerance = Tolerance()
     # Read only for the lines going to review (``widen``), line -> open invoices: of any
     # customer, those the line's amount pays exactly or short within the tolerance; and those
@@ -253,6 +255,31 @@ def _one_digit_off(a: str, b: str) -> bool:
     while i < len(short) and long[i] == short[i]:
         i += 1
     return long[i].isdigit() and long[i + 1:] == short[i:]
+
+
+_WORD = re.compile(r"[A-Z0-9][A-Z0-9./_-]*[A-Z0-9]")
+
+
+def reference_tokens(text: str, *, not_keys: Iterable[str] = (),
+                     prefixes: Iterable[str] = ()) -> list[str]:
+    """The words of ``text`` that may be a payer's own reference for its account with us
+    (learned on a confirmation, ``PayerReference``): letters and digits together (``KD-4711``
+    gives ``KD4711``), 4 to 40 characters, at least two digits and a letter; never an RF
+    reference, a key in ``not_keys`` (the invoice numbers the payment named), one that begins
+    as our invoice numbers do (``prefixes``), nor only digits (a date, an amount). Sorted,
+    each once."""
+    heads = tuple(p for p in prefixes if p)
+    refused = {normalize(k) for k in not_keys}
+    out = set()
+    for m in _WORD.finditer(text.upper()):
+        key = normalize(m.group(0))
+        digits = sum(ch.isdigit() for ch in key)
+        if not 4 <= len(key) <= 40 or digits < 2 or digits == len(key):
+            continue
+        if _RF_HEAD.match(key) or key in refused or (heads and key.startswith(heads)):
+            continue
+        out.add(key)
+    return sorted(out)
 
 
 # ---------------------------------------------------------------------------- names
@@ -513,6 +540,8 @@ DEBIT_FOUND = 1.0
 NUMBER_FOUND = 0.995
 NUMBER_NEAR = 0.9
 RULE_FOUND = 0.99  # what the user wrote down is as sure as the customer's own IBAN
+# a reference of the payer's own learned from a confirmation: as sure as a name at 96%
+REFERENCE_LEARNED = 0.89
 
 
 def _name_strength(score: float) -> float:
@@ -578,6 +607,8 @@ def propose(line: Line, c: Candidates, *, prefixes: Iterable[str] = (),
     if line.id in c.ruled:
         cid, rule = c.ruled[line.id]
         know(cid, RULE_FOUND, f"bank rule {rule} names the payer")
+    for cid, ref in c.learned_reference.get(line.id, ()):
+        know(cid, REFERENCE_LEARNED, f"reference {ref} paid for the customer before (learned)")
 
     # invoice numbers with a typo, among the open invoices of a customer already known,
     # when no number was found as written (numbers in a series differ by a digit or two)

@@ -85,7 +85,12 @@ from salesledger.money import Money
 from .direct_debits import debits_by_end_to_end
 from .locks import line_match_to_apply
 from .models import BankingSettings, LineMatch, LineStatus, PayerIban, StatementLine
-from .payers import payer_iban_unlearn
+from .payers import (
+    learned_references,
+    payer_iban_unlearn,
+    payer_references_learn,
+    payer_references_unlearn,
+)
 from .remittance import advised
 from .returns import (
     ReturnProposal,
@@ -235,9 +240,12 @@ def candidates(company: Company, lines: Sequence[Line], prefixes: Sequence[str],
             scored = [(pk, name_score(key, name)) for pk, name in near.items()]
             c.names[line_id] = sorted([x for x in scored if x[1] >= NAME_MIN_SCORE],
                                       key=lambda x: -x[1])[:3]
+    # the payers' own references learned from confirmations (``payers``)
+    c.learned_reference = learned_references(company, paying, prefixes)
     # 4. the open invoices of every customer found, and of the invoices named
     customers = set(c.iban_customer.values()) | set(c.learned_iban.values())
     customers.update(cid for cid, _ in c.ruled.values())
+    customers.update(cid for found in c.learned_reference.values() for cid, _ in found)
     customers.update(pk for found in c.names.values() for pk, _ in found)
     customers.update(Invoice.objects.filter(pk__in=list(named)).values_list(
         "customer_id", flat=True) if named else ())
@@ -874,7 +882,8 @@ def _line_get(company: Company, line_id: int) -> StatementLine:
 
 def bank_confirm(*, actor: Actor, company: Company, line_id: int, choice: int = 1) -> str:
     """Apply the ``choice``-th suggestion of a line waiting for review, and learn who pays
-    from its counterparty IBAN (when that is not the customer's own account)."""
+    from its counterparty IBAN (when that is not the customer's own account) and from the
+    references of its text that name none of the invoices it pays (``payers``)."""
     require_role(company, actor, Role.CLERK)
     line = _line_get(company, line_id)
     with transaction.atomic():
@@ -907,6 +916,10 @@ def bank_confirm(*, actor: Actor, company: Company, line_id: int, choice: int = 
                 defaults={"customer_id": proposal.customer_id, "learned_from": line})
             audit(company, actor, "payer_iban.learn", "bank_line", line.pk, iban=iban,
                   customer=proposal.customer_id)
+        payer_references_learn(company=company, actor=actor, line=line,
+                               customer_id=proposal.customer_id,
+                               named=[n for n, _ in proposal.allocations],
+                               prefixes=number_prefixes(company))
     return number
 
 
@@ -929,8 +942,8 @@ def bank_reject(*, actor: Actor, company: Company, line_id: int) -> None:
 def bank_unmatch(*, actor: Actor, company: Company, line_id: int, day: date) -> str:
     """Undo an applied line: its receipt reversed through the payment service (its
     allocations and what came with them undone), the line unmatched and what it was applied
-    as never proposed again, the payer IBAN it taught forgotten. Returns the reversed
-    receipt's number."""
+    as never proposed again, the payer IBAN and references it taught forgotten. Returns the
+    reversed receipt's number."""
     require_role(company, actor, Role.CLERK)
     line = _line_get(company, line_id)
     with transaction.atomic():
@@ -951,6 +964,8 @@ def bank_unmatch(*, actor: Actor, company: Company, line_id: int, day: date) -> 
                         reason=f"statement line {line.pk} unmatched")
         # a payer IBAN this line taught is forgotten with it (``payers``)
         payer_iban_unlearn(company=company, actor=actor, line=line, customer_id=rc.customer_id)
+        payer_references_unlearn(company=company, actor=actor, line=line,
+                                 customer_id=rc.customer_id)
         signature = Proposal(rc.customer_id, tuple((n, a) for n, a in allocations), 0.0,
                              ()).signature()
         m.rejected = sorted({*m.rejected, signature})

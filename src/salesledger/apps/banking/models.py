@@ -143,6 +143,25 @@ class PayerIban(models.Model):
                                                name="bank_payer_iban_unique")]
 
 
+class PayerReference(models.Model):
+    """A reference learned from confirmed matches: a word of letters and digits a payer
+    writes on its payments that names no invoice of ours (its customer number with us, a
+    contract, its own account code), and the customer it paid for. ``customer`` is empty
+    once the reference was confirmed for two customers: it then says nothing."""
+
+    company = models.ForeignKey("core.Company", on_delete=models.PROTECT)
+    key = models.CharField(max_length=40)  # letters and digits, upper case
+    customer = models.ForeignKey("customers.Customer", null=True, on_delete=models.PROTECT,
+                                 related_name="+")
+    learned_from = models.ForeignKey(StatementLine, null=True, on_delete=models.PROTECT,
+                                     related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["company", "key"],
+                                               name="bank_payer_reference_unique")]
+
+
 class BankingSettings(models.Model):
     """The company's matching settings: the confidence above which ``bank match
     --auto-apply`` turns a proposal into a receipt. No row: the defaults."""

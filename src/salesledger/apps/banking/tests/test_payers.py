@@ -135,3 +135,45 @@ def test_an_unknown_iban_and_the_last_account_of_a_mandate_are_refused(books):  
     bank_account_remove(actor=owner, company=company, code="ACME", iban=ACME_IBAN)
     assert list(BankAccount.objects.values_list("iban", flat=True)) == [SHOP_IBAN]
     assert not AuditEvent.objects.filter(action="payer_iban.forget").exists()
+
+
+def test_a_payers_own_reference_is_learned_and_forgotten(books):  # noqa: F811
+    from salesledger.apps.banking.models import PayerReference
+
+    company, owner = books["company"], books["owner"]
+    g1, g2 = books["inv"]["g1"], books["inv"]["g2"]
+    # a stranger writes its customer number with us: found by amount alone, confirmed
+    [r] = run(books, [("250317", "C45,50", "", "Somebody", "Kundennr KD-4711 20250317")])
+    assert r.suggestions[0].allocations == ((g2.number, 4550),)
+    bank_confirm(actor=owner, company=company, line_id=r.line.pk)
+    learned = PayerReference.objects.get()
+    assert (learned.key, learned.customer.code, learned.learned_from_id) == (
+        "KD4711", "GLOBEX", r.line.pk)  # never the date, the amount, our invoice numbers
+    # the next payment writing it names the customer
+    [r2] = run(books, [("250318", "C300,00", "", "Somebody", "KD-4711 april")])[-1:]
+    top = r2.suggestions[0]
+    assert (top.customer_id, top.allocations) == (g1.customer_id, ((g1.number, 30000),))
+    assert top.evidence[0] == "reference KD4711 paid for the customer before (learned)"
+    assert 0.8 < top.confidence < 0.95  # as sure as a close name: reviewed unless calibrated
+    # unmatching the line that taught it forgets it
+    bank_unmatch(actor=owner, company=company, line_id=r.line.pk, day=date(2025, 3, 31))
+    assert not PayerReference.objects.exists()
+    assert AuditEvent.objects.get(company=company, action="payer_reference.forget").data[
+        "references"] == ["KD4711"]
+
+
+def test_a_reference_confirmed_for_two_customers_says_nothing(books):  # noqa: F811
+    from salesledger.apps.banking.models import PayerReference
+
+    company, owner = books["company"], books["owner"]
+    [r] = run(books, [("250317", "C45,50", "", "Somebody", "contract CT2025A")])
+    bank_confirm(actor=owner, company=company, line_id=r.line.pk)
+    assert PayerReference.objects.get().customer.code == "GLOBEX"
+    a3 = books["inv"]["a3"]
+    [r2] = run(books, [("250318", "C70,00", "", "Somebody", "contract CT2025A")])[-1:]
+    choice = next(n for n, s in enumerate(r2.suggestions, start=1)
+                  if s.allocations == ((a3.number, 7000),))
+    bank_confirm(actor=owner, company=company, line_id=r2.line.pk, choice=choice)
+    assert PayerReference.objects.get().customer is None
+    [r3] = run(books, [("250319", "C300,00", "", "Somebody", "contract CT2025A")])[-1:]
+    assert not any("learned" in e for s in r3.suggestions for e in s.evidence)
