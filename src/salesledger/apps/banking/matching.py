@@ -333,13 +333,15 @@ def _customers_read(c: Candidates, ids: Iterable[int]) -> None:
 
 
 def wide_candidates(company: Company, lines: Sequence[Line], prefixes: Sequence[str],
-                    c: Candidates, lengths: Collection[int] | None = None) -> None:
+                    c: Candidates, lengths: Collection[int] | None = None,
+                    in_parts: dict[int, list[int]] | None = None) -> None:
     """What ``widen`` looks at, read for the lines going to review alone (a few of a
     statement): the open invoices of any customer that owe the line's amount or more by no
     more than the write-off tolerance (found by the index on invoice totals, and by the one
     on what open instalments still owe: see ``_owed_near``), and the
     invoices whose number is one digit off (dropped, added, two neighbours swapped) a number
-    in the line's text that begins as the company's numbers do."""
+    in the line's text that begins as the company's numbers do. ``in_parts``: what invoices
+    paid in part owe over several instalments (``owed_in_parts``), when read for the run."""
     paying = [li for li in lines if li.amount > 0]
     if not paying:
         return
@@ -353,7 +355,8 @@ def wide_candidates(company: Company, lines: Sequence[Line], prefixes: Sequence[
     near: set[tuple[int, int]] = set()  # (amount owed, invoice)
     for chunk in _chunks(paying, 100):  # 400 terms: SQLite takes 500 at most
         near.update(_owed_near(company, [(li.amount, li.amount + slack) for li in chunk]))
-    near.update(_owed_in_parts(company, sorted({li.amount for li in paying})))
+    parts = owed_in_parts(company) if in_parts is None else in_parts
+    near.update((li.amount, pk) for li in paying for pk in parts.get(li.amount, ()))
     near_totals = sorted(near)
     totals = [t for t, _ in near_totals]
     ids: set[int] = set()
@@ -424,26 +427,26 @@ def _owing_in_part(amount: int, near_totals: Sequence[tuple[int, int]],
     return out
 
 
-def _owed_in_parts(company: Company, amounts: Sequence[int]) -> list[tuple[int, int]]:
-    """(amount owed, invoice) of the invoices paid in part whose first two or more open
-    instalments owe one of ``amounts`` together (all of them: what the invoice still owes):
-    what the indexes on totals and on each instalment cannot tell. One statement per 900
-    amounts (``owed_in_parts_sql``)."""
-    out: list[tuple[int, int]] = []
-    for chunk in _chunks(amounts, 900):
-        with connection.cursor() as cursor:
-            cursor.execute(*owed_in_parts_sql(company, chunk))
-            out.extend((int(owed), pk) for owed, pk in cursor.fetchall())
-    return out
+def owed_in_parts(company: Company) -> dict[int, list[int]]:
+    """Amount owed -> invoices, for the invoices paid in part whose first two or more open
+    instalments owe it together (all of them: what the invoice still owes): what the
+    indexes on totals and on each instalment cannot tell. One statement
+    (``owed_in_parts_sql``), read once per run (``bank_match``): its cost is that of the
+    ledger's invoices paid in part, whatever the number of lines."""
+    out: dict[int, list[int]] = defaultdict(list)
+    with connection.cursor() as cursor:
+        cursor.execute(*owed_in_parts_sql(company))
+        for owed, pk in cursor.fetchall():
+            out[int(owed)].append(pk)
+    return dict(out)
 
 
-def owed_in_parts_sql(company: Company, amounts: Sequence[int]) -> tuple[str, list[int]]:
-    """The statement of :func:`_owed_in_parts`: the invoices found through their instalments
+def owed_in_parts_sql(company: Company) -> tuple[str, list[int]]:
+    """The statement of :func:`owed_in_parts`: the invoices found through their instalments
     paid in part (``instalment_part_paid``: few of a ledger), what their open instalments
-    owe so far summed in instalment order (a window), kept when it is one of ``amounts``.
-    The instalments are read by invoice (the unique (invoice, seq)): the invoices are the
-    company's already, and a filter on the company would have them read through an index
-    of all its open items."""
+    owe so far summed in instalment order (a window), from the second on.
+    The instalments are read by invoice: the invoices are the company's already, and a
+    filter on the company would have them read through an index of all its open items."""
     table = Instalment._meta.db_table
     sql = (f'SELECT w.owed, w.invoice_id FROM (SELECT o."invoice_id" AS invoice_id, '
            f'SUM(o."amount" - o."settled") OVER (PARTITION BY o."invoice_id" '
@@ -451,9 +454,8 @@ def owed_in_parts_sql(company: Company, amounts: Sequence[int]) -> tuple[str, li
            f'ORDER BY o."seq") AS k FROM (SELECT DISTINCT p."invoice_id" FROM "{table}" p '
            f'WHERE p."company_id" = %s AND p."settled" > 0 AND p."settled" < p."amount" '
            f'ORDER BY p."invoice_id") pp JOIN "{table}" o ON o."invoice_id" = pp."invoice_id" '
-           f'WHERE o."settled" < o."amount") w '
-           f'WHERE w.k > 1 AND w.owed IN ({", ".join(["%s"] * len(amounts))})')
-    return sql, [company.pk, *amounts]
+           f'WHERE o."settled" < o."amount") w WHERE w.k > 1')
+    return sql, [company.pk]
 
 
 def _owed_near(company: Company, ranges: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -556,6 +558,7 @@ def bank_match(*, actor: Actor, company: Company, auto_apply: bool = False,
     # the open items of the customers met, read once for the run (a customer's items are
     # needed by several chunks of lines: a payer's name brings three customers a line)
     open_items: dict[int, list[OpenInvoice]] = {}
+    in_parts: dict[int, list[int]] | None = None
     saves: list[tuple[StatementLine, str, dict[str, Any]]] = []
     for rows in _chunks(pending, chunk):
         lines = [_line(r) for r in rows]
@@ -572,7 +575,10 @@ def bank_match(*, actor: Actor, company: Company, auto_apply: bool = False,
         unsure = [n for n, d in enumerate(decisions) if d.kind != "other" and (
             not d.proposals or d.proposals[0].confidence < limit)]
         if unsure:
-            wide_candidates(company, [lines[n] for n in unsure], prefixes, c, lengths)
+            if in_parts is None:  # read once for the run, when a line first needs it
+                in_parts = owed_in_parts(company)
+            wide_candidates(company, [lines[n] for n in unsure], prefixes, c, lengths,
+                            in_parts)
             for n in unsure:
                 decisions[n] = widen(lines[n], c, decisions[n], rejected=(
                     matches[lines[n].id].rejected if lines[n].id in matches else ()))
