@@ -196,3 +196,24 @@ def test_every_file_reads_or_says_where_and_why(path: Path) -> None:
         assert exc.message and exc.fields.get("where")
         return
     assert read.statements
+
+
+@pytest.mark.parametrize("path", _files("genkgo-camt/samples/*.xml"), ids=lambda p: p.name)
+def test_camt_samples_are_valid_against_their_schema(path: Path) -> None:
+    try:
+        read = read_statement(path.read_bytes())
+    except StatementUnreadable:
+        return  # broken on purpose: test_a_broken_or_foreign_file_is_refused_saying_why
+    assert not [w for w in read.warnings if "schema" in w]
+
+
+def test_a_camt_file_that_breaks_its_schema_is_read_with_a_warning() -> None:
+    # a real bank's file: a country code of three characters, which its XSD refuses
+    path = BANK / "oca-bank-statement-import" / "camt" / "test-camt053-txdtls.xml"
+    if not path.is_file():
+        pytest.skip(f"{path} is not there")
+    read = read_statement(path.read_bytes())
+    assert read.statements and read.statements[0].lines
+    said = [w for w in read.warnings if "schema" in w]
+    assert any(w.startswith("camt.053.001.04 schema: line 106: ") and "'CH1'" in w
+               for w in said), said

@@ -5,7 +5,8 @@
 Read with lxml, safely: no entity is resolved, no DTD loaded, nothing fetched from the
 network, no huge tree; a document that declares an entity is refused (billion laughs,
 external entities). The schema is not enforced: real bank files often break their XSD, so
-the product validates against it separately and only warns (``camt_schema_warnings``).
+the message is validated against the schema of its version, where this product has it, and
+what the schema says is a warning (``camt_schema_warnings``), never a refusal.
 
 An entry (``Ntry``) that is a batch carries one ``TxDtls`` per transaction: it is split into
 one line per transaction, each with the amount of its transaction (the batch's when only one).
@@ -16,6 +17,8 @@ from __future__ import annotations
 import re
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from lxml import etree
@@ -129,7 +132,37 @@ def read_camt(data: bytes) -> StatementFile:
                                   where=_where(root))
     warnings: list[str] = []
     statements = tuple(_statement(r, rec, warnings) for rec in records)
+    warnings += camt_schema_warnings(root, kind, version)
     return StatementFile(f"camt.{kind}", version, statements, tuple(warnings))
+
+
+# The ISO 20022 schemas of the versions this product has (formats/bank/xsd/, from the
+# genkgo/camt project's test files, MIT): a file of another version is read unvalidated.
+_XSD = Path(__file__).parent / "xsd"
+SCHEMA_WARNINGS_SHOWN = 3
+
+
+@lru_cache(maxsize=16)
+def _schema(kind: str, version: str) -> etree.XMLSchema | None:
+    path = _XSD / f"camt.{kind}.{version}.xsd"
+    if not path.is_file():
+        return None
+    return etree.XMLSchema(etree.parse(str(path), _parser()))
+
+
+def camt_schema_warnings(root: Any, kind: str, version: str) -> list[str]:
+    """What the message's XSD says of it, as warnings (the first few, and how many more):
+    real bank files often break their schema, and a file that reads is imported anyway."""
+    schema = _schema(kind, version)
+    if schema is None or schema.validate(root):
+        return []
+    errors = list(schema.error_log)
+    out = [f"camt.{kind}.{version} schema: line {e.line}: {e.message}"
+           for e in errors[:SCHEMA_WARNINGS_SHOWN]]
+    if len(errors) > SCHEMA_WARNINGS_SHOWN:
+        out.append(f"camt.{kind}.{version} schema: {len(errors) - SCHEMA_WARNINGS_SHOWN} "
+                   "more problem(s)")
+    return out
 
 
 def _balance(r: _Reader, rec: Any, codes: tuple[str, ...]) -> Balance | None:
