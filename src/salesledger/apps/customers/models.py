@@ -108,7 +108,16 @@ class Customer(models.Model):
                 name="customer_not_merged_into_itself",
             ),
         ]
-        indexes = [models.Index(fields=["company", "name"])]
+        indexes = [
+            models.Index(fields=["company", "name"]),
+            # The aliases of merges, few or none: what ``survivors`` and ``customer_family``
+            # look up. Partial, because on SQLite the plain index of this mostly empty column
+            # is useless to the planner: ANALYZE counts its NULLs as one value, so a look-up
+            # by one survivor is estimated at every customer and the table is read whole
+            # (docs/design/reporting.md, "Performance").
+            models.Index(fields=["merged_into"], name="customer_merged",
+                         condition=models.Q(merged_into__isnull=False)),
+        ]
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
