@@ -172,24 +172,27 @@ def aging_report(company: Company, *, as_of: date, by: str = "due",
     """Aged receivables on ``as_of``, summed per customer and bucket by the database."""
     scope = _scope(company, as_of, filters, by=by, buckets=buckets)
     n = len(scope.buckets)
-    base = [0] * n
-    by_currency: dict[str, list[int]] = defaultdict(lambda: [0] * n)
     per: dict[int, CustomerAging] = {}
-    items = 0
     with collector_paused():  # 100,000 customers' records: see aging.collector_paused
-        for c in aging_by_customer(company, scope):
+        cells = aging_by_customer(company, scope)
+        # the totals column by column (``zip`` and ``sum`` run in C, where a loop over each
+        # customer's buckets ran in Python)
+        base = ([sum(column) for column in zip(*(c.base_open for c in cells), strict=True)]
+                or [0] * n)
+        in_currency: dict[str, list[list[int]]] = defaultdict(list)
+        for c in cells:
+            in_currency[c.currency].append(c.open)
             row = per.get(c.customer_id)
             if row is None:
-                row = per[c.customer_id] = CustomerAging(c.code, c.name, c.country,
-                                                         base=[0] * n)
-            row.amounts[c.currency] = c.open
-            totals = by_currency[c.currency]
-            for k in range(n):
-                row.base[k] += c.base_open[k]
-                base[k] += c.base_open[k]
-                totals[k] += c.open[k]
-            items += c.items
-        return _report(company, scope, base, by_currency, per, items)
+                # the cell's lists are the report's own: nothing else holds them
+                per[c.customer_id] = CustomerAging(c.code, c.name, c.country,
+                                                   {c.currency: c.open}, c.base_open)
+            else:
+                row.amounts[c.currency] = c.open
+                row.base = [a + b for a, b in zip(row.base, c.base_open, strict=True)]
+        by_currency = {currency: [sum(column) for column in zip(*opens, strict=True)]
+                       for currency, opens in in_currency.items()}
+        return _report(company, scope, base, by_currency, per, sum(c.items for c in cells))
 
 
 def _report(company: Company, scope: AgingScope, base: list[int],
