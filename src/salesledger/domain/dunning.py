@@ -281,6 +281,10 @@ def select_reminders(items: Iterable[Item], *, as_of: date,
     return plan_reminders(levelled, pauses=pauses, cover=cover, keep=keep)
 
 
+POSSIBLY_PAID = ("unapplied cash or an unmatched bank line of the customer could pay it: "
+                 "apply it or match the line")
+
+
 class Levelled(NamedTuple):
     """An item at its level on the run's day, under its customer's policy."""
 
@@ -322,8 +326,7 @@ def plan_reminders(levelled: Iterable[Levelled], *, pauses: Iterable[Pause],
             continue
         if cover.get((it.customer_id, it.currency), 0) >= amount:
             skipped.append(Skipped(it.customer_id, it.id, it.number, "possibly_paid",
-                                   "unapplied cash or an unmatched bank line of the customer "
-                                   "could pay it: apply it or match the line"))
+                                   POSSIBLY_PAID))
             continue
         plan = by_customer.get(it.customer_id)
         if plan is None:

@@ -30,7 +30,8 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Collection
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -66,8 +67,11 @@ from salesledger.apps.documents.selectors import document_language, message_text
 from salesledger.apps.documents.services import ReminderGroup, reminder_letter_pdf
 from salesledger.apps.invoicing.models import Instalment
 from salesledger.domain.dunning import (
+    POSSIBLY_PAID,
     CustomerPlan,
     InterestRule,
+    Pause,
+    Policy,
     Skipped,
     fee_minor,
     interest_minor,
@@ -81,12 +85,14 @@ from . import charges, upstream
 from . import plan_reminders as plan_dues
 from .models import DunningItem, DunningNotice, NoticeKind
 from .selectors import (
+    Outline,
     business_customers,
     cash_that_may_pay,
     interest_rules,
     levelled_items,
     policies,
     reference_rates,
+    run_outline,
 )
 
 
@@ -107,11 +113,15 @@ class RunSummary:
     plans: list[CustomerPlan] = field(default_factory=list, repr=False)
     codes: dict[int, str] = field(default_factory=dict, repr=False)
     _planned: list[dict[str, Any]] | None = field(default=None, repr=False)
+    # Reads the plans' items, which the run reads when it writes their notices.
+    items: _Items | None = field(default=None, repr=False)
 
     @property
     def planned(self) -> list[dict[str, Any]]:
         """A row per customer to remind: its level, channels, items and plan instalments."""
         if self._planned is None:
+            if self.items is not None:
+                self.plans = self.items.read(self.plans)
             self._planned = [_plan_row(p, self.codes[p.customer_id]) for p in self.plans]
         return self._planned
 
@@ -150,6 +160,82 @@ def _plan_row(plan: CustomerPlan, code: str) -> dict[str, Any]:
             "plan_instalments": plan_dues.rows(plan)}
 
 
+class _Items:
+    """The items of the plans the database outlined (``selectors.run_outline``): read a
+    batch of customers at a time, when their notices are written or the preview's rows are
+    built, through the same statement and the same rule (``levelled_items`` of those
+    customers, ``plan_reminders``) as the customers read item by item. Until then a plan's
+    channels come from the levels the statement says its items newly reached (``tally``)."""
+
+    BATCH = 500
+
+    def __init__(self, company: Company, as_of: date, by_id: dict[int, Policy],
+                 cover: dict[tuple[int, str], int], outline: Outline) -> None:
+        self.company, self.as_of, self.by_id, self.cover = company, as_of, by_id, cover
+        self.pending = dict(outline.plans)
+        self._channels: dict[tuple[int, int], list[str]] = {}
+
+    def _channels_of(self, pid: int, levels: int) -> list[str]:
+        out = self._channels.get((pid, levels))
+        if out is None:  # (a few distinct ones: a policy's and its levels')
+            out = self._channels[(pid, levels)] = sorted(
+                {c for lv in self.by_id[pid].levels if levels >> lv.number & 1
+                 for c in lv.channels})
+        return out
+
+    def tally(self, plans: list[CustomerPlan]) -> tuple[int, int]:
+        """The letters and the calls of ``plans`` (a preview's), counted per policy and
+        levels reached for the plans whose items are not read yet."""
+        letters = calls = 0
+        each = Counter(self.pending.values())
+        channels = [(set(self._channels_of(*key)), n) for key, n in each.items()]
+        channels += [(set(plan_dues.channels(p)), 1) for p in plans
+                     if p.customer_id not in self.pending]
+        for c, n in channels:
+            letters += n * ("letter" in c or "email" not in c)
+            calls += n * ("call" in c)
+        return letters, calls
+
+    def read(self, plans: list[CustomerPlan]) -> list[CustomerPlan]:
+        """``plans`` with their items read; a plan with nothing new left to say (its items
+        paid or reminded since the outline) is left out."""
+        want = [p.customer_id for p in plans if p.customer_id in self.pending]
+        plan_of = {p.customer_id: p for p in plans}
+        for start in range(0, len(want), self.BATCH):
+            ids = want[start:start + self.BATCH]
+            levelled = levelled_items(self.company, as_of=self.as_of, by_id=self.by_id,
+                                      only=ids)
+            read, _ = plan_reminders(levelled, pauses=(), cover=self.cover)
+            items = {p.customer_id: p.items for p in read}
+            for cid in ids:
+                del self.pending[cid]
+                plan_of[cid].items = items.get(cid, [])
+        return [p for p in plans if p.items or p.plan_instalments]
+
+
+def select(company: Company, as_of: date, by_id: dict[int, Policy], pauses: list[Pause],
+           keep: Collection[int]) -> tuple[list[CustomerPlan], list[Skipped], _Items]:
+    """The run's selection and levelling (docs/design/dunning.md, "A run"): the customers
+    to remind, the items skipped with their reasons, and the reader of the plans' items.
+    Every customer but those with a pause or in ``keep`` (a plan instalment to be told of),
+    set-based: the database answers a row per customer and currency
+    (``selectors.run_outline``), and the plans' items are read when their notices are
+    written (``_Items``). Those customers, and the ones below their policy's minimum (each
+    of their items is reported), item by item (``levelled_items``, ``plan_reminders``)."""
+    cover = cash_that_may_pay(company)
+    apart = {p.customer_id for p in pauses} | set(keep)
+    outline = run_outline(company, as_of=as_of, by_id=by_id, without=apart)
+    apart |= outline.below_minimum
+    levelled = (levelled_items(company, as_of=as_of, by_id=by_id, only=apart)
+                if apart else [])
+    plans, skipped = plan_reminders(levelled, pauses=pauses, cover=cover, keep=keep)
+    skipped = [Skipped(cid, iid, number, "possibly_paid", POSSIBLY_PAID)
+               for cid, iid, number in outline.possibly_paid] + skipped
+    plans += [CustomerPlan(cid, by_id[pid]) for cid, (pid, _) in outline.plans.items()]
+    plans.sort(key=lambda p: p.customer_id)
+    return plans, skipped, _Items(company, as_of, by_id, cover, outline)
+
+
 def dunning_run(*, actor: Actor, company: Company, as_of: date, send: bool = False,
                 after_notice: Callable[[int], None] | None = None) -> RunSummary:
     """Remind every customer with something newly due or overdue on ``as_of``: a preview
@@ -161,10 +247,7 @@ def dunning_run(*, actor: Actor, company: Company, as_of: date, send: bool = Fal
     by_id = policies(company)
     pauses = upstream.pauses(company, as_of)
     instalments, plan_policies = plan_dues.due(company, as_of, by_id)
-    levelled = levelled_items(company, as_of=as_of, by_id=by_id,
-                              also={p.customer_id for p in pauses} | set(instalments))
-    plans, skipped = plan_reminders(levelled, pauses=pauses, cover=cash_that_may_pay(company),
-                                    keep=instalments.keys())
+    plans, skipped, items = select(company, as_of, by_id, pauses, instalments.keys())
     plans = plan_dues.attach(plans, instalments, plan_policies)
     ids = {p.customer_id for p in plans} | {s.customer_id for s in skipped}
     # (every customer's code at once when they are many: cheaper than a list of ids)
@@ -172,11 +255,9 @@ def dunning_run(*, actor: Actor, company: Company, as_of: date, send: bool = Fal
                   else Customer.objects.filter(company=company)).values_list("pk", "code"))
     summary = RunSummary(as_of, send, customers=len(plans),
                          skipped=[_skipped(s, codes) for s in skipped], plans=plans,
-                         codes=codes)
+                         codes=codes, items=items)
     if not send:
-        channels = [set(plan_dues.channels(p)) for p in plans]
-        summary.letters = sum("letter" in c or "email" not in c for c in channels)
-        summary.calls = sum("call" in c for c in channels)
+        summary.letters, summary.calls = items.tally(plans)
         return summary
     context = _ChargeContext.read(company, [p.customer_id for p in plans])
     for notice in _write_notices(actor, company, as_of, plans, context, summary, codes):
@@ -300,6 +381,8 @@ def _write_notices(actor: Actor, company: Company, as_of: date, plans: list[Cust
                 summary.skipped.append({"customer": codes[plan.customer_id], "item": "",
                                         "reason": "already_reminded_today"})
         batch = [p for p in batch if p.customer_id not in done]
+        if summary.items is not None:  # their items, read now (``_Items``)
+            batch = summary.items.read(batch)
         charged = _charged(company, batch)
         plain: list[tuple[CustomerPlan, list[DunningItem]]] = []
         alone: list[CustomerPlan] = []

@@ -131,17 +131,17 @@ def items_due(company: Company, *, by: date, issued_before: date) -> list[Item]:
             for r in rows]
 
 
-def levelled_items(company: Company, *, as_of: date, by_id: dict[int, Policy],
-                   also: Collection[int] = ()) -> list[Levelled]:
-    """Every open item at a level of its customer's policy on ``as_of``, levelled in the
-    database in one statement (docs/design/dunning.md, "A run"): each customer's policy (its
-    own, else its parent's, else the default), the item's level (a ``CASE`` over the policy's
-    days: the last level whose day has come), whether the item was reminded at that level
-    already (the unique key of ``DunningItem``), and only for the customers who have an item
-    at a level never reminded, or who are in ``also`` (the customers with a pause, whose
-    items are reported as skipped even when nothing is new) or have cash that might pay an
-    item (same reason). What the others hold is the same as what the last run said, so it is
-    not read at all."""
+def _levelled_sql(company: Company, as_of: date, by_id: dict[int, Policy],
+                  only: Collection[int] | None = None,
+                  without: Collection[int] = (), cash: str = ""
+                  ) -> tuple[str, list[Any]] | None:
+    """The common table expressions ``p`` (each active customer's policy: its own, else its
+    parent's, else the default) and ``y`` (every open item at a level of its customer's
+    policy on ``as_of``: ``lvl`` the last level whose day has come, a ``CASE`` over the
+    policies' days, and ``new`` 1 if it was never reminded at that level, the unique key of
+    ``DunningItem``), for a statement to select from; ``only``: of these customers alone;
+    ``without``: not of these; ``cash``: of the customers in ``k``, a table expression the
+    statement defines (the cash of ``_cash_sql``). None when no policy has a level."""
     default = (DunningPolicy.objects.filter(company=company, is_default=True)
                .values_list("pk", flat=True).first())
     whens: list[str] = []
@@ -151,37 +151,72 @@ def levelled_items(company: Company, *, as_of: date, by_id: dict[int, Policy],
             whens.append("WHEN p.pid = %s AND i.due_date <= %s THEN %s")
             params += [pid, as_of - timedelta(days=level.days), level.number]
     if not whens:
-        return []
+        return None
     inst, inv = Instalment._meta.db_table, Invoice._meta.db_table
     cust, assign = Customer._meta.db_table, PolicyAssignment._meta.db_table
     item = DunningItem._meta.db_table
-    cash, cash_params = _cash_customers_sql(company)
-    also = sorted(set(also))
-    also_sql = f" OR y.customer_id IN ({', '.join(['%s'] * len(also))})" if also else ""
+    some_c = some_i = not_i = ""
+    some: list[Any] = []
+    if only is not None:
+        some = sorted(set(only))
+        marks = ", ".join(["%s"] * len(some)) or "NULL"
+        some_c, some_i = f" AND c.id IN ({marks})", f" AND i.customer_id IN ({marks})"
+    skip = sorted(set(without))
+    if skip:
+        not_i = f" AND i.customer_id NOT IN ({', '.join(['%s'] * len(skip))})"
+    if cash:
+        not_i += " AND i.customer_id IN (SELECT k.customer_id FROM k)"
+    lead = max((-lv.days for p in by_id.values() for lv in p.levels), default=0)
     sql = (
-        f"WITH p AS (SELECT c.id AS cid, COALESCE(a.policy_id, pa.policy_id, %s) AS pid "
+        f"p AS (SELECT c.id AS cid, COALESCE(a.policy_id, pa.policy_id, %s) AS pid "
         f"FROM {cust} c LEFT JOIN {assign} a ON a.customer_id = c.id AND a.company_id = %s "
         f"LEFT JOIN {assign} pa ON pa.customer_id = c.parent_id AND pa.company_id = %s "
-        f"WHERE c.company_id = %s AND c.is_active), "
+        f"WHERE c.company_id = %s AND c.is_active{some_c}), "
         f"x AS (SELECT i.id, i.customer_id, i.invoice_id, v.number, "
         f"CAST(i.due_date AS TEXT) AS due_date, i.currency, i.amount - i.settled AS open, "
         f"CASE WHEN v.purpose = %s THEN 1 ELSE 0 END AS purpose, p.pid, "
         f"CASE {' '.join(whens)} END AS lvl "
         f"FROM {inst} i JOIN p ON p.cid = i.customer_id JOIN {inv} v ON v.id = i.invoice_id "
         f"WHERE i.company_id = %s AND i.due_date <= %s AND i.settled < i.amount "
-        f"AND v.issue_date < %s), "
+        f"AND v.issue_date < %s{some_i}{not_i}), "
         f"y AS (SELECT x.*, CASE WHEN EXISTS (SELECT 1 FROM {item} d "
         f"WHERE d.instalment_id = x.id AND d.level = x.lvl) THEN 0 ELSE 1 END AS new "
-        f"FROM x WHERE x.lvl IS NOT NULL) "
-        f"SELECT y.id, y.customer_id, y.invoice_id, y.number, y.due_date, y.currency, y.open, "
-        f"y.purpose, y.pid, y.lvl, y.new FROM y WHERE y.customer_id IN "
-        f"(SELECT customer_id FROM y WHERE new = 1) OR y.customer_id IN ({cash})"
-        + also_sql)
-    lead = max((-lv.days for p in by_id.values() for lv in p.levels), default=0)
+        f"FROM x WHERE x.lvl IS NOT NULL)")
+    return sql, [default, company.pk, company.pk, company.pk, *some, Purpose.SALE, *params,
+                 company.pk, as_of + timedelta(days=max(lead, 0)), as_of, *some, *skip]
+
+
+def levelled_items(company: Company, *, as_of: date, by_id: dict[int, Policy],
+                   also: Collection[int] = (), only: Collection[int] | None = None
+                   ) -> list[Levelled]:
+    """Every open item at a level of its customer's policy on ``as_of``, levelled in the
+    database in one statement (docs/design/dunning.md, "A run"): each customer's policy (its
+    own, else its parent's, else the default), the item's level (a ``CASE`` over the
+    policy's days: the last level whose day has come), whether the item was reminded at that
+    level already (the unique key of ``DunningItem``), and only for the customers who have an
+    item at a level never reminded, or who are in ``also`` (the customers with a pause, whose
+    items are reported as skipped even when nothing is new) or have cash that might pay an
+    item (same reason). What the others hold is the same as what the last run said, so it is
+    not read at all. ``only``: every levelled item of these customers, and of no others (a
+    run reads its customers' items this way, a batch at a time, ``run_outline``)."""
+    common = _levelled_sql(company, as_of, by_id, only=only)
+    if common is None:
+        return []
+    cte, params = common
+    if only is not None:
+        where, more = "", []
+    else:
+        cash_sql, cash_params = _cash_sql(company)
+        cash = f"SELECT k.customer_id FROM ({cash_sql}) k"
+        also = sorted(set(also))
+        also_sql = f" OR y.customer_id IN ({', '.join(['%s'] * len(also))})" if also else ""
+        where = (f" WHERE y.customer_id IN (SELECT customer_id FROM y WHERE new = 1) "
+                 f"OR y.customer_id IN ({cash}){also_sql}")
+        more = [*cash_params, *also]
+    sql = (f"WITH {cte} SELECT y.id, y.customer_id, y.invoice_id, y.number, y.due_date, "
+           f"y.currency, y.open, y.purpose, y.pid, y.lvl, y.new FROM y{where}")
     with connection.cursor() as cur:
-        cur.execute(sql, [default, company.pk, company.pk, company.pk, Purpose.SALE, *params,
-                          company.pk,
-                          as_of + timedelta(days=max(lead, 0)), as_of, *cash_params, *also])
+        cur.execute(sql, [*params, *more])
         rows = cur.fetchall()
     levels = {pid: {lv.number: lv for lv in p.levels} for pid, p in by_id.items()}
     # (the due dates come as text, each parsed once: a run reads few distinct days, and a
@@ -197,18 +232,100 @@ def levelled_items(company: Company, *, as_of: date, by_id: dict[int, Policy],
     return out
 
 
-def _cash_customers_sql(company: Company) -> tuple[str, list[Any]]:
-    """The customers with cash that might pay an item (``cash_that_may_pay``), as a
-    statement to nest."""
+@dataclass
+class Outline:
+    """What the database says of a run before any item is read (``run_outline``).
+
+    ``plans``: customer id -> (policy id, the levels its items newly reached: a bit each,
+    ``1 << number``),
+    the customers to remind, whose items are read only when their notice is written or the
+    preview is shown; ``possibly_paid``: (customer id, item id, number) of the items that
+    cash of the customer might pay, skipped; ``below_minimum``: the customers with something
+    new whose every total is below their policy's minimum (the run reads their items to
+    report each one)."""
+
+    plans: dict[int, tuple[int, int]]
+    possibly_paid: list[tuple[int, int, str]]
+    below_minimum: set[int]
+
+
+def run_outline(company: Company, *, as_of: date, by_id: dict[int, Policy],
+                without: Collection[int] = ()) -> Outline:
+    """A run's selection and levelling as set operations in the database, a row per customer
+    and currency (docs/design/dunning.md, "A run"): the items levelled as
+    ``levelled_items`` does, those that the customer's cash might pay left out (the cash of
+    ``cash_that_may_pay`` summed per customer and currency in the statement), and per
+    customer and currency the total asked for, whether an item reached a level never
+    reminded at, and which levels (a sum of distinct powers of two); a second statement
+    lists the items left out. The customers in ``without`` (those with a pause, or a plan
+    instalment to be told of) are left to ``levelled_items`` and ``plan_reminders``. The
+    same rule as ``plan_reminders`` for every other customer: ``test_levelling.py`` holds
+    the run to ``select_reminders``."""
+    common = _levelled_sql(company, as_of, by_id, without=without)
+    if common is None:
+        return Outline({}, [], set())
+    cte, params = common
+    cash, cash_params = _cash_sql(company)
+    numbers = sorted({lv.number for p in by_id.values() for lv in p.levels})
+    minimum = " ".join(f"WHEN {int(pid)} THEN {int(p.min_amount)}"
+                       for pid, p in by_id.items())
+    # A customer's rows, one per currency: the total asked for (the items its cash might
+    # pay left out) and the levels its items newly reached, a bit each (the sum of distinct
+    # powers of two; the reminded-items key is looked up once per item); then per customer
+    # its policy, those bits across currencies, and whether a total reaches the policy's
+    # minimum, for the customers with something new only.
+    levels = " + ".join(f"MAX((g.mask >> {n}) & 1) * {1 << n}" for n in numbers)
+    totals = (
+        f"WITH {cte}, k AS ({cash}), "
+        f"g AS (SELECT y.customer_id, y.pid, SUM(y.open) AS total, "
+        f"SUM(DISTINCT CAST(y.new AS BIGINT) << y.lvl) AS mask "
+        f"FROM y LEFT JOIN k ON k.customer_id = y.customer_id AND k.currency = y.currency "
+        f"WHERE k.amount IS NULL OR k.amount < y.open "
+        f"GROUP BY y.customer_id, y.pid, y.currency) "
+        f"SELECT g.customer_id, g.pid, {levels}, "
+        f"MAX(CASE WHEN g.total >= (CASE g.pid {minimum} END) THEN 1 ELSE 0 END) "
+        f"FROM g GROUP BY g.customer_id, g.pid HAVING MAX(g.mask) > 0")
+    # the items cash might pay, of the customers with cash alone
+    paid_common = _levelled_sql(company, as_of, by_id, without=without, cash=cash)
+    assert paid_common is not None
+    paid_cte, paid_params = paid_common
+    paid = (f"WITH k AS ({cash}), {paid_cte} SELECT y.customer_id, y.id, y.number FROM y "
+            f"JOIN k ON k.customer_id = y.customer_id AND k.currency = y.currency "
+            f"WHERE k.amount >= y.open")
+    with connection.cursor() as cur:
+        cur.execute(totals, [*params, *cash_params])
+        rows = cur.fetchall()
+        cur.execute(paid, [*cash_params, *paid_params])
+        paid_rows = cur.fetchall()
+    plans: dict[int, tuple[int, int]] = {}
+    below: set[int] = set()
+    for cid, pid, mask, enough in rows:
+        if enough:
+            plans[cid] = (pid, int(mask))
+        else:
+            below.add(cid)
+    return Outline(plans, [(c, i, n or "") for c, i, n in paid_rows if c not in below], below)
+
+
+def _cash_sql(company: Company) -> tuple[str, list[Any]]:
+    """What ``cash_that_may_pay`` sums, as a statement to nest: ``customer_id``,
+    ``currency``, ``amount``."""
     parts = [q.query.sql_with_params() for q in (
         Receipt.objects.filter(company=company, amount__gt=F("allocated"))
-        .values("customer_id").order_by(),
+        .values("customer_id", "currency").annotate(cash=Sum(F("amount") - F("allocated")))
+        .order_by(),
         Invoice.objects.filter(company=company, kind=DocKind.CREDIT_NOTE, status="posted",
-                               total__gt=F("allocated")).values("customer_id").order_by(),
+                               total__gt=F("allocated"))
+        .values("customer_id", "currency").annotate(cash=Sum(F("total") - F("allocated")))
+        .order_by(),
         LineMatch.objects.filter(company=company, customer__isnull=False,
                                  status__in=[LineStatus.UNMATCHED, LineStatus.SUGGESTED],
-                                 line__amount__gt=0).values("customer_id").order_by())]
-    return " UNION ".join(sql for sql, _ in parts), [p for _, ps in parts for p in ps]
+                                 line__amount__gt=0)
+        .values("customer_id", "line__currency").annotate(cash=Sum("line__amount"))
+        .order_by())]
+    union = " UNION ALL ".join(sql for sql, _ in parts)
+    return (f"SELECT u.customer_id, u.currency, SUM(u.cash) AS amount FROM ({union}) u "
+            f"GROUP BY u.customer_id, u.currency", [p for _, ps in parts for p in ps])
 
 
 def reminded(company: Company) -> set[tuple[int, int]]:

@@ -15,6 +15,7 @@ import pytest
 
 from salesledger.apps.customers.models import Customer, PaymentTerms
 from salesledger.apps.dunning.models import DunningItem, DunningNotice
+from salesledger.apps.dunning.run import select
 from salesledger.apps.dunning.selectors import (
     cash_that_may_pay,
     items_due,
@@ -122,6 +123,9 @@ def test_the_statement_levels_as_the_rule_does_item_by_item(
                                   also={p.customer_id for p in pauses})
         by_statement = plan_reminders(levelled, pauses=pauses, cover=cover)
         assert _shape(*by_statement) == _shape(*by_rule), as_of
+        # the run: a row per customer from the database, the items read afterwards
+        plans, skipped, items = select(company, as_of, by_id, pauses, ())
+        assert _shape(items.read(plans), skipped) == _shape(*by_rule), as_of
         compared += sum(len(p.items) for p in by_rule[0]) + len(by_rule[1])
     # the ledger is not trivial: items listed and skipped, new and reminded before
     assert compared > 100
