@@ -42,6 +42,7 @@ import resource
 import socket
 import statistics
 import sys
+import tempfile
 import time
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -111,12 +112,13 @@ def measure(size: str, repeat: int, db: str, made: dict[str, Any]) -> dict[str, 
             "machine": machine()}
 
 
-def send(n: int, letters: bool, database_url: str | None) -> dict[str, Any]:
+def send(n: int, letters: bool, database_url: str | None, worker: bool = False
+         ) -> dict[str, Any]:
     with bench_database(database_url) as (_, db):
-        return _send(n, letters)
+        return _send(n, letters, worker)
 
 
-def _send(n: int, letters: bool) -> dict[str, Any]:
+def _send(n: int, letters: bool, worker: bool) -> dict[str, Any]:
     import django
 
     django.setup()
@@ -128,8 +130,9 @@ def _send(n: int, letters: bool) -> dict[str, Any]:
 
     from salesledger.apps.core.services import company_create
     from salesledger.apps.customers.models import Customer
-    from salesledger.apps.customers.services import CustomerInput, customer_create
     from salesledger.apps.dunning.run import dunning_run
+    from salesledger.apps.dunning.tasks import dunning_run_task
+    from salesledger.apps.interchange.csvio import import_file
     from salesledger.apps.invoicing.posting.check import BulkDoc
     from salesledger.apps.invoicing.services import documents_post_bulk
     from salesledger.domain.invoicing import LineInput
@@ -155,10 +158,12 @@ def _send(n: int, letters: bool) -> dict[str, Any]:
         call_command("migrate", verbosity=0)
         owner = get_user_model().objects.create_user("bench-owner")
         company = company_create(actor=owner, code=COMPANY, name="Benchmark Ltd", owner=owner)
-        for k in range(n):
-            customer_create(actor=owner, company=company, data=CustomerInput(
-                code=f"S{k:06d}", name=f"Customer {k}", country="FR",
-                email=f"s{k}@example.com"))
+        with tempfile.TemporaryDirectory() as tmp:  # the customers in bulk, as an import
+            path = Path(tmp) / "customers.csv"
+            path.write_text("code,name,country,email\n" + "".join(
+                f"S{k:06d},Customer {k},FR,s{k}@example.com\n" for k in range(n)),
+                encoding="utf-8")
+            import_file(kind="customers", path=path, company=company, actor=owner)
         ids = list(Customer.objects.filter(company=company).values_list("pk", flat=True))
         documents_post_bulk(actor=owner, company=company, docs=[BulkDoc(
             customer_id=cid, kind="invoice", currency="EUR",
@@ -171,14 +176,32 @@ def _send(n: int, letters: bool) -> dict[str, Any]:
             return usage.ru_utime + usage.ru_stime
 
         start, start_cpu = time.perf_counter(), time.process_time() + children()
-        summary = dunning_run(actor=owner, company=company, as_of=TODAY, send=True)
+        if worker:
+            # The worker's way: the day's run queued as the calendar queues it, and run by
+            # the worker (its batch mode: what is ready, then return) in this process.
+            from django_tasks_db.models import DBTaskResult
+
+            from salesledger.worker import make_worker
+
+            task_id = dunning_run_task.enqueue(company.code, TODAY.isoformat(),
+                                               owner.username).id
+            make_worker(worker_id="bench-dunning").run()
+            row = DBTaskResult.objects.get(pk=task_id)
+            assert row.status == "SUCCESSFUL", (row.status, row.traceback)
+            sent, letters_made = row.return_value["messages_sent"], None
+        else:
+            summary = dunning_run(actor=owner, company=company, as_of=TODAY, send=True)
+            sent, letters_made = summary.messages_sent, summary.letters
         seconds = time.perf_counter() - start
         cpu = time.process_time() + children() - start_cpu
+        if worker:
+            letters_made = row.return_value["letters"]
     finally:
         controller.stop()
-    assert summary.messages_sent == n == Count.received, (summary.messages_sent, Count.received)
+    assert sent == n == Count.received, (sent, Count.received)
     return {"benchmark": "dunning_send", "db": connection.vendor, "messages": n,
-            "letters": summary.letters, "seconds": round(seconds, 2),
+            "through": "worker" if worker else "service",
+            "letters": letters_made, "seconds": round(seconds, 2),
             "per_second": round(n / seconds, 1),
             # CPU seconds of this process (the mail server's thread included) and of the
             # letter processes it started: what the shared machine's load does not inflate
@@ -237,7 +260,7 @@ def issue(args: argparse.Namespace) -> dict[str, Any]:
 
             import psycopg
 
-            name = "salesledger_bench_dunning_issue"
+            name = args.pg_database
             parts = urlsplit(args.database_url)
             with psycopg.connect(args.database_url, autocommit=True) as admin:
                 fresh = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s",
@@ -339,6 +362,9 @@ def main() -> None:
         parser.add_argument("--repeat", type=int, default=3)
         parser.add_argument("--keep", help="keep (and reuse) the books here")
         parser.add_argument("--database-url")
+        parser.add_argument("--pg-database", default="salesledger_bench_dunning_issue",
+                            help="with --keep on PostgreSQL: the kept books' database (a "
+                            "copy of bench/books.py's: CREATE DATABASE ... TEMPLATE ...)")
         parser.add_argument("--label", default="", help="a word in the result's file name")
         parser.add_argument("--results", default=str(HERE / "results"))
         args = parser.parse_args()
@@ -357,15 +383,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--send", type=int, required=True)
     parser.add_argument("--letters", action="store_true")
+    parser.add_argument("--worker", action="store_true",
+                        help="queue the run and let the worker run it, as the calendar does")
     parser.add_argument("--database-url")
     parser.add_argument("--results", default=str(HERE / "results"))
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "salesledger.config.settings")
-    result = send(args.send, args.letters, args.database_url)
+    result = send(args.send, args.letters, args.database_url, args.worker)
     out = Path(args.results)
     out.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    kind = "letters" if args.letters else "email"
+    kind = ("letters" if args.letters else "email") + ("-worker" if args.worker else "")
     (out / f"dunning-send-{kind}-{args.send}-{result['db']}-{stamp}.json").write_text(
         json.dumps(result, indent=2) + "\n")
     print(json.dumps(result))

@@ -278,7 +278,7 @@ def run_outline(company: Company, *, as_of: date, by_id: dict[int, Policy],
     totals = (
         f"WITH {cte}, k AS ({cash}), "
         f"g AS (SELECT y.customer_id, y.pid, SUM(y.open) AS total, "
-        f"SUM(DISTINCT CAST(y.new AS BIGINT) << y.lvl) AS mask "
+        f"CAST(SUM(DISTINCT CAST(y.new AS BIGINT) << y.lvl) AS BIGINT) AS mask "
         f"FROM y LEFT JOIN k ON k.customer_id = y.customer_id AND k.currency = y.currency "
         f"WHERE k.amount IS NULL OR k.amount < y.open "
         f"GROUP BY y.customer_id, y.pid, y.currency) "
