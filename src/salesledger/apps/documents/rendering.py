@@ -161,6 +161,13 @@ def _weasy() -> tuple[Any, Any, Any, type]:
     return fonts, css, URLFetcher(allowed_protocols={"data"}, fail_on_errors=False), DocumentHTML
 
 
+def warm_up() -> None:
+    """Load WeasyPrint, the fonts and the stylesheet now: a process about to fork renderers
+    (the dunning run's letter and sending processes) does it once for all of them, which
+    each would otherwise do (a third of a CPU second, the import mostly)."""
+    _weasy()
+
+
 _IMAGE_CACHE: dict[str, Any] = {}
 
 

@@ -41,7 +41,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connections, transaction
-from django.db.models import Max, Sum
+from django.db.models import Max, Q, Sum
 
 from salesledger.apps.core.actors import Actor, actor_row
 from salesledger.apps.core.audit import EventSpec, audit, audit_many
@@ -63,6 +63,7 @@ from salesledger.apps.documents.delivery import (
 )
 from salesledger.apps.documents.formatting import Formatter
 from salesledger.apps.documents.labels import labels_for
+from salesledger.apps.documents.rendering import warm_up
 from salesledger.apps.documents.selectors import document_language, message_texts
 from salesledger.apps.documents.services import ReminderGroup, reminder_letter_pdf
 from salesledger.apps.invoicing.models import Instalment
@@ -624,15 +625,18 @@ def _send_pending(actor: Actor, company: Company, as_of: date, summary: RunSumma
     unknown = list(DunningNotice.objects.filter(company=company, kind=NoticeKind.REMINDER,
                                                 day=as_of, communication__status="queued")
                    .values_list("customer__code", flat=True))
-    ids = list(DunningNotice.objects.filter(company=company, kind=NoticeKind.REMINDER,
-                                            day=as_of, communication__isnull=True)
-               .order_by("pk").values_list("pk", flat=True))
+    pending = DunningNotice.objects.filter(company=company, kind=NoticeKind.REMINDER,
+                                           day=as_of, communication__isnull=True)
+    ids = list(pending.order_by("pk").values_list("pk", flat=True))
     senders = _senders(len(ids))
     if senders == 1:
         _send_notices(actor, company, ids, summary, pool=[])
     else:
         # Forked, so with Django, the fonts and the texts loaded; each opens its own database
         # connection. A sender exits when the run is gone (``_exit_with``).
+        if pending.filter(Q(channels__contains="letter")
+                          | ~Q(channels__contains="email")).exists():
+            warm_up()  # WeasyPrint loaded once here, not in each sender
         connections.close_all()
         with ProcessPoolExecutor(senders, mp_context=multiprocessing.get_context("fork"),
                                  initializer=_exit_with, initargs=(os.getpid(),)) as pool:
@@ -738,6 +742,7 @@ def _render_letters(company: Company, notices: list[DunningNotice], pool: list[A
             or transaction.get_connection().in_atomic_block):
         return {n.pk: notice_letter(company, n) for n in want}
     if not pool:
+        warm_up()  # once here, not in each letter process
         connections.close_all()
         pool.append(ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
                                         initializer=_exit_with, initargs=(os.getpid(),)))
