@@ -89,6 +89,7 @@ from .selectors import (
     Outline,
     business_customers,
     cash_that_may_pay,
+    default_policy,
     interest_rules,
     levelled_items,
     policies,
@@ -171,8 +172,10 @@ class _Items:
     BATCH = 500
 
     def __init__(self, company: Company, as_of: date, by_id: dict[int, Policy],
-                 cover: dict[tuple[int, str], int], outline: Outline) -> None:
+                 cover: dict[tuple[int, str], int], outline: Outline, default: int | None
+                 ) -> None:
         self.company, self.as_of, self.by_id, self.cover = company, as_of, by_id, cover
+        self.default = default
         self.pending = dict(outline.plans)
         self._channels: dict[tuple[int, int], list[str]] = {}
 
@@ -205,7 +208,7 @@ class _Items:
         for start in range(0, len(want), self.BATCH):
             ids = want[start:start + self.BATCH]
             levelled = levelled_items(self.company, as_of=self.as_of, by_id=self.by_id,
-                                      only=ids)
+                                      only=ids, default=self.default)
             read, _ = plan_reminders(levelled, pauses=(), cover=self.cover)
             items = {p.customer_id: p.items for p in read}
             for cid in ids:
@@ -224,17 +227,18 @@ def select(company: Company, as_of: date, by_id: dict[int, Policy], pauses: list
     written (``_Items``). Those customers, and the ones below their policy's minimum (each
     of their items is reported), item by item (``levelled_items``, ``plan_reminders``)."""
     cover = cash_that_may_pay(company)
+    default = default_policy(company)
     apart = {p.customer_id for p in pauses} | set(keep)
-    outline = run_outline(company, as_of=as_of, by_id=by_id, without=apart)
+    outline = run_outline(company, as_of=as_of, by_id=by_id, without=apart, default=default)
     apart |= outline.below_minimum
-    levelled = (levelled_items(company, as_of=as_of, by_id=by_id, only=apart)
+    levelled = (levelled_items(company, as_of=as_of, by_id=by_id, only=apart, default=default)
                 if apart else [])
     plans, skipped = plan_reminders(levelled, pauses=pauses, cover=cover, keep=keep)
     skipped = [Skipped(cid, iid, number, "possibly_paid", POSSIBLY_PAID)
                for cid, iid, number in outline.possibly_paid] + skipped
     plans += [CustomerPlan(cid, by_id[pid]) for cid, (pid, _) in outline.plans.items()]
     plans.sort(key=lambda p: p.customer_id)
-    return plans, skipped, _Items(company, as_of, by_id, cover, outline)
+    return plans, skipped, _Items(company, as_of, by_id, cover, outline, default)
 
 
 def dunning_run(*, actor: Actor, company: Company, as_of: date, send: bool = False,

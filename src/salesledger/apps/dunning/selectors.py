@@ -133,17 +133,18 @@ def items_due(company: Company, *, by: date, issued_before: date) -> list[Item]:
 
 def _levelled_sql(company: Company, as_of: date, by_id: dict[int, Policy],
                   only: Collection[int] | None = None,
-                  without: Collection[int] = (), cash: str = ""
-                  ) -> tuple[str, list[Any]] | None:
+                  without: Collection[int] = (), cash: str = "",
+                  default: int | None | object = ...) -> tuple[str, list[Any]] | None:
     """The common table expressions ``p`` (each active customer's policy: its own, else its
     parent's, else the default) and ``y`` (every open item at a level of its customer's
     policy on ``as_of``: ``lvl`` the last level whose day has come, a ``CASE`` over the
     policies' days, and ``new`` 1 if it was never reminded at that level, the unique key of
     ``DunningItem``), for a statement to select from; ``only``: of these customers alone;
     ``without``: not of these; ``cash``: of the customers in ``k``, a table expression the
-    statement defines (the cash of ``_cash_sql``). None when no policy has a level."""
-    default = (DunningPolicy.objects.filter(company=company, is_default=True)
-               .values_list("pk", flat=True).first())
+    statement defines (the cash of ``_cash_sql``); ``default``: the default policy's id, if
+    the caller has read it (``default_policy``). None when no policy has a level."""
+    if default is ...:
+        default = default_policy(company)
     whens: list[str] = []
     params: list[Any] = []
     for pid, policy in by_id.items():
@@ -186,9 +187,15 @@ def _levelled_sql(company: Company, as_of: date, by_id: dict[int, Policy],
                  company.pk, as_of + timedelta(days=max(lead, 0)), as_of, *some, *skip]
 
 
+def default_policy(company: Company) -> int | None:
+    """The id of the company's default policy, if it has one."""
+    return (DunningPolicy.objects.filter(company=company, is_default=True)
+            .values_list("pk", flat=True).first())
+
+
 def levelled_items(company: Company, *, as_of: date, by_id: dict[int, Policy],
-                   also: Collection[int] = (), only: Collection[int] | None = None
-                   ) -> list[Levelled]:
+                   also: Collection[int] = (), only: Collection[int] | None = None,
+                   default: int | None | object = ...) -> list[Levelled]:
     """Every open item at a level of its customer's policy on ``as_of``, levelled in the
     database in one statement (docs/design/dunning.md, "A run"): each customer's policy (its
     own, else its parent's, else the default), the item's level (a ``CASE`` over the
@@ -199,7 +206,7 @@ def levelled_items(company: Company, *, as_of: date, by_id: dict[int, Policy],
     item (same reason). What the others hold is the same as what the last run said, so it is
     not read at all. ``only``: every levelled item of these customers, and of no others (a
     run reads its customers' items this way, a batch at a time, ``run_outline``)."""
-    common = _levelled_sql(company, as_of, by_id, only=only)
+    common = _levelled_sql(company, as_of, by_id, only=only, default=default)
     if common is None:
         return []
     cte, params = common
@@ -250,7 +257,8 @@ class Outline:
 
 
 def run_outline(company: Company, *, as_of: date, by_id: dict[int, Policy],
-                without: Collection[int] = ()) -> Outline:
+                without: Collection[int] = (), default: int | None | object = ...
+                ) -> Outline:
     """A run's selection and levelling as set operations in the database, a row per customer
     and currency (docs/design/dunning.md, "A run"): the items levelled as
     ``levelled_items`` does, those that the customer's cash might pay left out (the cash of
@@ -261,7 +269,9 @@ def run_outline(company: Company, *, as_of: date, by_id: dict[int, Policy],
     instalment to be told of) are left to ``levelled_items`` and ``plan_reminders``. The
     same rule as ``plan_reminders`` for every other customer: ``test_levelling.py`` holds
     the run to ``select_reminders``."""
-    common = _levelled_sql(company, as_of, by_id, without=without)
+    if default is ...:
+        default = default_policy(company)
+    common = _levelled_sql(company, as_of, by_id, without=without, default=default)
     if common is None:
         return Outline({}, [], set())
     cte, params = common
@@ -286,7 +296,8 @@ def run_outline(company: Company, *, as_of: date, by_id: dict[int, Policy],
         f"MAX(CASE WHEN g.total >= (CASE g.pid {minimum} END) THEN 1 ELSE 0 END) "
         f"FROM g GROUP BY g.customer_id, g.pid HAVING MAX(g.mask) > 0")
     # the items cash might pay, of the customers with cash alone
-    paid_common = _levelled_sql(company, as_of, by_id, without=without, cash=cash)
+    paid_common = _levelled_sql(company, as_of, by_id, without=without, cash=cash,
+                                default=default)
     assert paid_common is not None
     paid_cte, paid_params = paid_common
     paid = (f"WITH k AS ({cash}), {paid_cte} SELECT y.customer_id, y.id, y.number FROM y "
@@ -337,27 +348,11 @@ def reminded(company: Company) -> set[tuple[int, int]]:
 def cash_that_may_pay(company: Company) -> dict[tuple[int, str], int]:
     """(customer, currency) -> the largest sum that might already pay an item of the
     customer: what is left of its receipts and credit notes, plus the money in of statement
-    lines not yet applied that the matcher tied to it."""
-    out: dict[tuple[int, str], int] = {}
-    for cid, cur, left in (Receipt.objects.filter(company=company, amount__gt=F("allocated"))
-                           .values("customer_id", "currency")
-                           .annotate(s=Sum(F("amount") - F("allocated")))
-                           .values_list("customer_id", "currency", "s")):
-        out[(cid, cur)] = out.get((cid, cur), 0) + left
-    for cid, cur, left in (Invoice.objects.filter(company=company, kind=DocKind.CREDIT_NOTE,
-                                                  status="posted", total__gt=F("allocated"))
-                           .values("customer_id", "currency")
-                           .annotate(s=Sum(F("total") - F("allocated")))
-                           .values_list("customer_id", "currency", "s")):
-        out[(cid, cur)] = out.get((cid, cur), 0) + left
-    lines = (LineMatch.objects.filter(company=company, customer__isnull=False,
-                                      status__in=[LineStatus.UNMATCHED, LineStatus.SUGGESTED],
-                                      line__amount__gt=0)
-             .values("customer_id", "line__currency").annotate(s=Sum("line__amount"))
-             .values_list("customer_id", "line__currency", "s"))
-    for cid, cur, left in lines:
-        out[(cid, cur)] = out.get((cid, cur), 0) + left
-    return out
+    lines not yet applied that the matcher tied to it (one statement, ``_cash_sql``)."""
+    sql, params = _cash_sql(company)
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        return {(cid, currency): int(amount) for cid, currency, amount in cur.fetchall()}
 
 
 def unmatched_lines_count(company: Company) -> int:
