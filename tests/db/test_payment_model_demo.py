@@ -27,6 +27,7 @@ from salesledger.apps.credit.prediction import (
 from salesledger.apps.credit.selectors import risk_scores
 from salesledger.apps.credit.tasks import JOB_PAYMENT_MODEL, payment_models_enqueue
 from salesledger.apps.interchange.demo import demo_load
+from salesledger.apps.reporting.selectors import cash_forecast, forecast_estimator
 
 pytestmark = pytest.mark.django_db
 
@@ -53,9 +54,11 @@ def test_the_model_on_the_demo_company(demo_company: Any, owner: Any) -> None:
     assert result.model_mae is not None and result.baseline_mae is not None
     print("demo 40 customers, backtest on 2026-06-30:", result.as_dict())
     # a small generated ledger the model was not tuned on: the target is 0.8 of the
-    # per-customer average's error; this ledger gives 0.835 today (10.8 days against 12.9,
-    # docs/design/payment-prediction.md), so the guard is set at 0.85: a regression fails
-    assert result.model_mae <= 0.85 * result.baseline_mae
+    # per-customer average's error; this ledger gives 0.804 with model version 4 (10.4 days
+    # against 12.9; 0.835 with version 3: docs/design/payment-prediction.md), so the guard
+    # is set at 0.83, a margin of 0.026 (the ratio moves by 0.03 to 0.09 from one day or seed
+    # to another on the generated ledgers): a regression to version 3 fails
+    assert result.model_mae <= 0.83 * result.baseline_mae
     assert result.model_auc >= 0.8
     # the risk score's figure: each customer's open items, weighted by amount
     chances = default_probabilities(demo_company, as_of=day)
@@ -69,6 +72,8 @@ def test_the_model_on_the_demo_company(demo_company: Any, owner: Any) -> None:
 def test_a_stored_model_is_used_and_trained_nightly(demo_company: Any, owner: Any) -> None:
     day = date(2026, 6, 30)
     assert payment_models_enqueue(now=datetime(2026, 7, 1, 1, tzinfo=UTC)) == []
+    # without a stored model the cash-flow forecast expects each payer's median delay
+    assert forecast_estimator(demo_company, as_of=day) == "median"
     row = payment_model_train(actor=None, company=demo_company, as_of=day)
     assert row is not None and row.rows > 0 and len(row.sha256) == 64
     assert AuditEvent.objects.filter(company=demo_company,
@@ -79,6 +84,14 @@ def test_a_stored_model_is_used_and_trained_nightly(demo_company: Any, owner: An
     assert used.model is not None and used.model.pk == row.pk
     # a day before the model's is predicted by a model trained for that day, not this one
     assert payment_predictions(demo_company, as_of=day - timedelta(days=1)).model is None
+    # with one, the forecast's estimator is the model by default (its backtest error is
+    # lower: docs/design/forecast.md), the median on a day before the model's or when asked
+    assert forecast_estimator(demo_company, as_of=day) == "model"
+    assert forecast_estimator(demo_company, as_of=day - timedelta(days=1)) == "median"
+    assert forecast_estimator(demo_company, as_of=day, estimator="median") == "median"
+    by_default = cash_forecast(demo_company, as_of=day, weeks=8)
+    assert by_default == cash_forecast(demo_company, as_of=day, weeks=8, estimator="model")
+    assert by_default != cash_forecast(demo_company, as_of=day, weeks=8, estimator="median")
     # the risk class takes the stored model's default probability where it scores something
     # open, its factor first; the customers with nothing open keep the behaviour's points
     risks = risk_scores(demo_company, day)

@@ -500,16 +500,24 @@ def cmd_report_trends(args: argparse.Namespace) -> int:
 
 
 def cmd_report_forecast(args: argparse.Namespace) -> int:
-    from salesledger.apps.reporting.selectors import cash_forecast, forecast_backtest
+    from salesledger.apps.reporting.selectors import (
+        cash_forecast,
+        forecast_backtest,
+        forecast_estimator,
+    )
 
     company = company_of(args)
     as_of = as_of_day(args, company)
     base = company.base_currency
+    estimator = forecast_estimator(company, as_of=as_of, estimator=args.estimator)
+    by = ("each customer's median delay" if estimator == "median"
+          else "the payment model's predicted dates")
     if args.backtest:
         bt = forecast_backtest(company, as_of=as_of, weeks=args.weeks, runs=args.runs,
-                               estimator=args.estimator)
+                               estimator=estimator)
         if args.json:
             emit_json({"as_of": as_of, "weeks": args.weeks, "currency": base,
+                       "estimator": estimator,
                        "naive_error": figure(bt.naive_error) or None,
                        "expected_error": figure(bt.expected_error) or None,
                        "runs": [{"made_on": r.made_on,
@@ -524,9 +532,9 @@ def cmd_report_forecast(args: argparse.Namespace) -> int:
               ["made on", "received", "naive", "expected"])
         print(f"error over every week (Σ|forecast − received| ÷ Σ received): naive "
               f"{figure(bt.naive_error) or '-'} %, expected {figure(bt.expected_error) or '-'} %"
-              f"; amounts in {base}")
+              f" (by {by}); amounts in {base}")
         return 0
-    w = cash_forecast(company, as_of=as_of, weeks=args.weeks, estimator=args.estimator)
+    w = cash_forecast(company, as_of=as_of, weeks=args.weeks, estimator=estimator)
     starts = [as_of + timedelta(days=1 + 7 * k) for k in range(args.weeks)]
     series = FORECAST_SERIES
     if args.svg:
@@ -552,7 +560,7 @@ def cmd_report_forecast(args: argparse.Namespace) -> int:
         print(f"forecast of {args.weeks} weeks after {as_of}: wrote {args.xlsx}")
         return 0
     if args.json:
-        emit_json({"as_of": as_of, "currency": base, "weeks": [
+        emit_json({"as_of": as_of, "currency": base, "estimator": estimator, "weeks": [
             {"week": k + 1, "from": d, **{s: money(getattr(w, s)[k], base) for s in series}}
             for k, d in enumerate(starts)],
             # the low and high of each week are a band, not amounts that add up
@@ -564,8 +572,8 @@ def cmd_report_forecast(args: argparse.Namespace) -> int:
                  "", ""])
     table(rows, ["week", "from", "naive", "expected", "low", "high"])
     print(f"receipts expected after {as_of} in {base}: naive on the due dates (overdue in "
-          "week 1); expected after each customer's median delay; low-high the band of each "
-          "week from the spread of the delays (a band, not a sum)")
+          f"week 1); expected by {by}; low-high the band of each week from the spread of "
+          "the delays (a band, not a sum)")
     return 0
 
 
@@ -758,9 +766,10 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("--backtest", action="store_true",
                    help="replay forecasts made on past month ends against what was received")
     p.add_argument("--runs", type=int, default=12, help="month ends replayed by --backtest")
-    p.add_argument("--estimator", choices=["median", "model"], default="median",
-                   help="when an item is expected: after its payer's median delay (default) "
-                        "or on the payment-date model's prediction (credit predict)")
+    p.add_argument("--estimator", choices=["median", "model"],
+                   help="when an item is expected: on the payment-date model's prediction "
+                        "(credit predict; the default when a model is trained) or after its "
+                        "payer's median delay (the default without one)")
     p.add_argument("--svg", metavar="FILE", help="draw the forecast as an SVG chart in FILE")
     p.add_argument("--csv", metavar="FILE", help="write CSV to FILE")
     p.add_argument("--xlsx", metavar="FILE", help="write an Excel workbook to FILE")

@@ -19,7 +19,7 @@ from itertools import chain
 from django.db import connection
 
 from salesledger.apps.core.models import Company
-from salesledger.apps.credit.prediction import expected_dates
+from salesledger.apps.credit.prediction import expected_dates, payment_model_usable
 from salesledger.apps.customers.models import Customer
 from salesledger.apps.invoicing.models import Instalment, Invoice
 from salesledger.apps.payments.models import Allocation
@@ -69,22 +69,34 @@ def payment_delays(company: Company, as_of: date) -> Estimator:
     return Estimator(own, overall)
 
 
-# The estimators of when an item will be paid: each payer's median delay (the default), or
-# the credit app's payment-date model (docs/design/payment-prediction.md).
+# The estimators of when an item will be paid: each payer's median delay, or the credit app's
+# payment-date model (docs/design/payment-prediction.md). Unless one is asked for, the model
+# when the company has a stored one usable on the day, else the median.
 ESTIMATORS = ("median", "model")
 
 
+def estimator_for(company: Company, as_of: date, asked: str | None = None) -> str:
+    """The estimator a forecast on ``as_of`` uses: ``asked`` when given; else the payment
+    model when the company has a stored one trained on or before the day (its backtest
+    error is lower than the median's: docs/design/forecast.md#the-estimators), else each
+    payer's median delay (no model, or a company with too little history for one)."""
+    if asked is not None:
+        if asked not in ESTIMATORS:
+            raise ValidationFailed(
+                f"--estimator {asked!r}: give one of {', '.join(ESTIMATORS)}", estimator=asked)
+        return asked
+    return "model" if payment_model_usable(company, as_of) else "median"
+
+
 def forecast(company: Company, *, as_of: date, weeks: int = 13,
-             estimator: str = "median") -> Weeks:
+             estimator: str | None = None) -> Weeks:
     """Expected receipts per week after ``as_of`` from the items open on it (base currency;
     credit notes, which bring no cash, left out) and from the invoices the recurring
     schedules are still to issue in the weeks (``recurring_items``). With the ``model``
     estimator an open item is expected on its predicted date, between its 10th and 90th
     percentiles; an item the model has no date for (the recurring ones, not issued yet) takes
-    its payer's median delay."""
-    if estimator not in ESTIMATORS:
-        raise ValidationFailed(f"--estimator {estimator!r}: give one of {', '.join(ESTIMATORS)}",
-                               estimator=estimator)
+    its payer's median delay. Without ``estimator``, ``estimator_for`` chooses."""
+    estimator = estimator_for(company, as_of, estimator)
     est = payment_delays(company, as_of)
     predicted = expected_dates(company, as_of=as_of) if estimator == "model" else {}
 

@@ -51,7 +51,7 @@ from .aging import (
     customer_owners,
 )
 from .bank_kpis import auto_match_rates
-from .forecast import Backtest, backtest, forecast
+from .forecast import Backtest, backtest, estimator_for, forecast
 from .kpis import add_months, kpi_inputs, kpi_inputs_by, month_end, month_label, months_ending
 from .segments import SEGMENTS, check_segment, customer_segments
 from .statement import Statement, currencies, customer_statement, running
@@ -431,21 +431,31 @@ def _weeks(weeks: int) -> int:
 
 
 def cash_forecast(company: Company, *, as_of: date, weeks: int = 13,
-                  estimator: str = "median") -> Weeks:
-    """Expected receipts per week after ``as_of``, with the naive view beside them."""
+                  estimator: str | None = None) -> Weeks:
+    """Expected receipts per week after ``as_of``, with the naive view beside them; by the
+    payment model when the company has a stored one usable on the day, else by each payer's
+    median delay, unless ``estimator`` names one (``forecast.estimator_for``)."""
     return forecast(company, as_of=as_of, weeks=_weeks(weeks), estimator=estimator)
 
 
 def forecast_backtest(company: Company, *, as_of: date, weeks: int = 13, runs: int = 12,
-                      estimator: str = "median") -> Backtest:
+                      estimator: str | None = None) -> Backtest:
     """Forecasts made on the last days of the ``runs`` months whose ``weeks`` weeks after
-    ended by ``as_of``, against what was received."""
+    ended by ``as_of``, against what was received; with the estimator a forecast on
+    ``as_of`` would use unless ``estimator`` names one (the model trains one model per
+    run's day then: nothing it learns may come after that day)."""
     _weeks(weeks)
+    estimator = estimator_for(company, as_of, estimator)
     if not 1 <= runs <= 60:
         raise ValidationFailed(f"--runs {runs}: give 1 to 60", runs=runs)
     last = as_of - timedelta(days=7 * weeks)
     days = [month_end(m) for m in months_ending(last, runs)]
     return backtest(company, days=days, weeks=weeks, estimator=estimator)
+
+
+def forecast_estimator(company: Company, *, as_of: date, estimator: str | None = None) -> str:
+    """The estimator ``cash_forecast`` and ``forecast_backtest`` use on ``as_of``."""
+    return estimator_for(company, as_of, estimator)
 
 
 @dataclass(frozen=True)
