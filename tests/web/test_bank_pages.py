@@ -111,6 +111,38 @@ def test_a_statement_is_imported_by_the_worker_and_the_page_shows_the_report(
     assert "mt940" in home and "Rabo" in home
 
 
+def test_the_job_page_counts_the_lines_a_running_statement_import_has_written(
+        bank: dict[str, Any], as_user: Callable[[Any], Any], worker: Any,
+        monkeypatch: Any, tmp_path: Any) -> None:
+    """A statement import is one transaction: its task keeps beside the file how many of its
+    lines are written, and the job page's bar shows it while the worker imports; the count
+    goes with the file."""
+    from salesledger.apps.banking import services
+    from salesledger.apps.core import progress_files
+
+    clerk = as_user(bank["clerk"])
+    job_url = clerk.post("/c/acme/bank/import/", {
+        "file": SimpleUploadedFile("may.sta", _statement(bank))})["Location"]
+    monkeypatch.setattr(progress_files, "PROGRESS_EVERY", 0.0)
+    monkeypatch.setattr(services, "LINES_PER_WRITE", 1)  # a write, and a count, per line
+    seen: list[tuple[str, Any, str]] = []
+    keep = progress_files.ProgressFile.keep
+
+    def and_look(self: Any, **figures: Any) -> None:
+        keep(self, **figures)
+        page = clerk.get(job_url)  # asked while the worker imports
+        seen.append((page.context["job"].state, page.context["progress"], _text(page)))
+
+    monkeypatch.setattr(progress_files.ProgressFile, "keep", and_look)
+    worker.run()
+    assert [state for state, _, _ in seen] == ["running"] * 4
+    assert [p for _, p, _ in seen] == [{"done": n, "total": 3} for n in range(4)]
+    assert 'max="3" value="2"' in seen[2][2] and "2 of 3" in seen[2][2]
+    done = clerk.get(job_url)
+    assert done.context["job"].state == "done" and done.context["progress"] is None
+    assert not list((tmp_path / "bank" / "acme").iterdir())  # file and count gone
+
+
 def test_an_unreadable_or_unknown_statement_says_why_and_imports_nothing(
         books: dict[str, Any], as_user: Callable[[Any], Any], worker: Any) -> None:
     owner = as_user(books["owner"])

@@ -95,12 +95,13 @@ def test_the_page_shows_how_much_of_the_file_the_running_import_has_read(
         monkeypatch: Any, tmp_path: Any) -> None:
     """The import is one transaction: the share of the file read is kept beside the upload
     while it runs, and the page's bar shows it; the file goes with the upload."""
+    from salesledger.apps.core import progress_files
     from salesledger.apps.interchange import tasks
 
     clerk = as_user(books["clerk"])
     rows = "".join(f"K{n:05d},Customer {n},FR\n" for n in range(2500))
     status_url = _upload(clerk, f"code,name,country\n{rows}".encode())["Location"]
-    monkeypatch.setattr(tasks, "PROGRESS_EVERY", 0.0)
+    monkeypatch.setattr(progress_files, "PROGRESS_EVERY", 0.0)
     seen: list[tuple[str, float | None, str]] = []
     write = tasks._Progress.__call__
 

@@ -13,10 +13,11 @@ follows a CSV import: it asks the task's state every two seconds (htmx) until it
 then shows the result. A PDF batch shows how many of its documents are frozen so far, an
 automatic allocation how many customers it has walked (``runs.selectors.allocation_progress``:
 the run commits its place with each chunk), a matching run how many lines it has decided
-(``banking.selectors.match_progress``: each decision commits as it is made). A statement
-import and a matching preview say only whether they wait, run or are done: each is one
-transaction (all or nothing), so nothing of them is committed to count until the end. (A CSV
-import's own page shows the share of its file read: ``interchange.tasks.import_progress``.)
+(``banking.selectors.match_progress``: each decision commits as it is made), a statement
+import how many of its file's lines it has written (one transaction, all or nothing: the
+task keeps the count beside the file, ``banking.tasks.statement_import_progress``, as a CSV
+import keeps the share of its file read for its own page, ``interchange.tasks.
+import_progress``). A matching preview says only whether it waits, runs or is done.
 Another company's task, or a task of another kind, is "not found"."""
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_safe
 
 from salesledger.apps.banking.selectors import match_progress
-from salesledger.apps.banking.tasks import BANK_TASKS
+from salesledger.apps.banking.tasks import BANK_TASKS, statement_import_progress
 from salesledger.apps.core.selectors import queued_task
 from salesledger.apps.documents.tasks import (
     BATCH_LIMIT,
@@ -78,6 +79,8 @@ def job(request: HttpRequest, code: str, task_id: str) -> HttpResponse:
     elif (task.name == "bank_match_task" and task.state == "running" and task.started_at
           and not task.kwargs.get("dry_run")):
         progress = match_progress(ws.company, task.started_at)
+    elif task.name == "statement_import_task" and task.state == "running":
+        progress = statement_import_progress(task.kwargs)
     return page(request, ws, "web/jobs/job.html", job=task, result=task.result,
                 progress=progress)
 

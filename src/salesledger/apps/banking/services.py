@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -116,10 +117,17 @@ def _account(company: Company, actor: Actor, st: ReadStatement, *, code: str,
     return created, True
 
 
+# Lines written in one INSERT; a progress listener is told after each.
+LINES_PER_WRITE = 2000
+
+
 def statement_import(*, actor: Actor, company: Company, data: bytes, file_name: str = "",
-                     account: str = "", new_account: bool = False,
-                     mapping: str = "") -> ImportResult:
-    """Import a statement file; see the module docstring."""
+                     account: str = "", new_account: bool = False, mapping: str = "",
+                     progress: Callable[[int, int], None] | None = None) -> ImportResult:
+    """Import a statement file; see the module docstring. ``progress(done, total)``, when
+    given, is told how many of the file's lines are done (written, or skipped as ones the
+    account has) after each write of ``LINES_PER_WRITE`` lines: the import is one
+    transaction, so nothing of it can be counted in the database before it ends."""
     require_role(company, actor, Role.CLERK)
     column_mapping = mapping_get(company, mapping) if mapping else None
     read = read_statement(data, column_mapping)
@@ -127,11 +135,20 @@ def statement_import(*, actor: Actor, company: Company, data: bytes, file_name: 
         raise ValidationFailed("a CSV statement needs --mapping NAME", field="mapping")
     digest = hashlib.sha256(data).hexdigest()
     result = ImportResult(read.format, read.version, warnings=list(read.warnings))
+    total = sum(len(st.lines) for st in read.statements)
+    done = 0
+
+    def lines_done(count: int) -> None:
+        nonlocal done
+        done += count
+        if progress is not None:
+            progress(done, total)
+
     with transaction.atomic():
         for index, st in enumerate(read.statements):
             result.statements.append(_import_one(
                 company, actor, read, st, index, digest=digest, file_name=file_name,
-                code=account, new_account=new_account))
+                code=account, new_account=new_account, lines_done=lines_done))
         for sr in result.statements:
             s = sr.statement
             if s.balance_difference:
@@ -151,7 +168,7 @@ def statement_import(*, actor: Actor, company: Company, data: bytes, file_name: 
 
 def _import_one(company: Company, actor: Actor, read: StatementFile, st: ReadStatement,
                 index: int, *, digest: str, file_name: str, code: str,
-                new_account: bool) -> StatementResult:
+                new_account: bool, lines_done: Callable[[int], None]) -> StatementResult:
     account, created = _account(company, actor, st, code=code, new_account=new_account,
                                 index=index)
     currency = st.currency or account.currency
@@ -214,7 +231,11 @@ def _import_one(company: Company, actor: Actor, read: StatementFile, st: ReadSta
         file_sha256=digest, file_name=file_name[:255], imported_by=actor_row(actor))
     for r in new_rows:
         r.statement = statement
-    StatementLine.objects.bulk_create(new_rows, batch_size=2000)
+    lines_done(len(rows) - len(new_rows))  # the lines the account has: nothing to write
+    for at in range(0, len(new_rows), LINES_PER_WRITE):
+        chunk = new_rows[at:at + LINES_PER_WRITE]
+        StatementLine.objects.bulk_create(chunk)
+        lines_done(len(chunk))
     audit(company, actor, "bank_statement.import", "bank_statement", statement.pk, after={
         "account": account.code, "format": read.format, "statement_id": st.statement_id,
         "lines": len(rows), "imported": len(new_rows), "sha256": digest})

@@ -19,6 +19,7 @@ from django_tasks import task
 
 from salesledger.apps.core.actors import Actor
 from salesledger.apps.core.models import Company, Role
+from salesledger.apps.core.progress_files import ProgressFile, read_progress
 from salesledger.apps.core.selectors import company_get, user_get
 from salesledger.apps.core.services import require_role
 from salesledger.apps.customers.selectors import customer_codes
@@ -54,13 +55,18 @@ def statement_import_task(company: str, path: str, username: str, file_name: str
     except FileNotFoundError:  # a run again after the file was imported and removed
         return _refusal(NotFound(f"the file {file_name} is gone: imported already (see the "
                                  "statements), or removed", field="file"))
+    kept = ProgressFile(path)
     try:
-        result = statement_import(actor=_actor(username), company=company_get(company),
-                                  data=data, file_name=file_name,
-                                  account=account, new_account=new_account, mapping=mapping)
+        result = statement_import(
+            actor=_actor(username), company=company_get(company), data=data,
+            file_name=file_name, account=account, new_account=new_account, mapping=mapping,
+            progress=lambda done, total: kept.keep(done=done, total=total,
+                                                   final=done >= total))
     except LedgerError as exc:
         Path(path).unlink(missing_ok=True)
         return _refusal(exc)
+    finally:
+        kept.remove()  # the file itself stays after a crash, for the run again
     Path(path).unlink(missing_ok=True)
     return {"ok": True, "format": result.format, "version": result.version,
             "warnings": list(result.warnings), "statements": [{
@@ -73,6 +79,20 @@ def statement_import_task(company: str, path: str, username: str, file_name: str
                 "balance_difference": sr.statement.balance_difference,
                 "continuity_difference": sr.statement.continuity_difference}
                 for sr in result.statements]}
+
+
+def statement_import_progress(task_kwargs: dict[str, Any]) -> dict[str, int] | None:
+    """How many of its file's lines the running statement import of these arguments has
+    done (``{"done", "total"}``), as its task keeps them beside the file; None before it
+    has said, or once it ended."""
+    figures = read_progress(str(task_kwargs.get("path", ""))) if task_kwargs.get("path") \
+        else None
+    if not figures:
+        return None
+    done, total = figures.get("done"), figures.get("total")
+    if not isinstance(done, int) or not isinstance(total, int) or total <= 0:
+        return None
+    return {"done": min(done, total), "total": total}
 
 
 def statement_import_later(*, actor: Actor, company: Company, content: bytes,

@@ -7,53 +7,30 @@ is one transaction, so nothing in the database says how far it is until it ends.
 
 from __future__ import annotations
 
-import json
-import os
-import time
 from pathlib import Path
 from typing import Any
 
 from django_tasks import task
 
+from salesledger.apps.core.progress_files import ProgressFile, read_progress
 from salesledger.apps.core.selectors import company_get, user_get
 from salesledger.domain.errors import ImportFailed, LedgerError
 
 from .csvio import import_file
 
-# Seconds between two writes of the progress file.
-PROGRESS_EVERY = 0.5
-
-
-def progress_path(path: str | Path) -> Path:
-    """Where the import of the uploaded file ``path`` keeps how far it has read."""
-    return Path(f"{path}.progress")
-
 
 def import_progress(path: str | Path) -> float | None:
     """The share (0 to 1) of the uploaded file ``path`` that its running import has read;
     None before the import has said (or after it ended)."""
-    try:
-        done = json.loads(progress_path(path).read_text(encoding="utf-8"))["done"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
+    done = (read_progress(path) or {}).get("done")
     return min(1.0, max(0.0, float(done))) if isinstance(done, int | float) else None
 
 
-class _Progress:
-    """Writes the share done to ``progress_path`` at most every ``PROGRESS_EVERY`` seconds,
-    replacing the file at once (a reader never sees half of it)."""
-
-    def __init__(self, path: str | Path) -> None:
-        self.path, self.last = progress_path(path), 0.0
+class _Progress(ProgressFile):
+    """``import_file``'s listener: the share of the file read, kept beside the upload."""
 
     def __call__(self, done: float) -> None:
-        now = time.monotonic()
-        if now - self.last < PROGRESS_EVERY and done < 1.0:
-            return
-        self.last = now
-        part = self.path.with_name(self.path.name + ".part")
-        part.write_text(json.dumps({"done": round(done, 4)}), encoding="utf-8")
-        os.replace(part, self.path)
+        self.keep(done=round(done, 4), final=done >= 1.0)
 
 
 @task()
@@ -72,4 +49,4 @@ def csv_import_task(company: str, kind: str, path: str, username: str,
                              for p in problems]}
     finally:
         Path(path).unlink(missing_ok=True)
-        progress_path(path).unlink(missing_ok=True)
+        _Progress(path).remove()
