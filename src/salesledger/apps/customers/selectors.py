@@ -60,11 +60,19 @@ def customer_list(
 
 
 # ---------------------------------------------------------------- merged customers
+# The merged customers, as a range that the index on ``merged_into`` answers (every alias
+# has a positive id there). SQLite's statistics count the NULLs of a column that is almost
+# all NULL as one value, so ``IS NOT NULL`` or ``= id`` look like every row to its planner,
+# which then reads the whole table: 10 ms of CPU a query at 100,000 customers, several per
+# page; a range is estimated without them (0.03 ms).
+MERGED = Q(merged_into__gt=0)
+
+
 def survivors(company: Company) -> dict[int, int]:
     """Alias id -> survivor id for the company's merged customers (one query; most companies
     have none). The one resolution every reader that groups by customer uses, so that what an
     alias owes is the survivor's (docs/design/customer-records.md)."""
-    return dict(Customer.objects.filter(company=company, merged_into__isnull=False)
+    return dict(Customer.objects.filter(MERGED, company=company)
                 .values_list("id", "merged_into_id"))
 
 
@@ -72,8 +80,9 @@ def customer_family(company: Company, customer_id: int) -> list[int]:
     """The customer, if it is an alias its survivor, and the survivor's aliases: the ids
     whose documents one customer's balance, open items and reports take in, the survivor
     first. One query for a customer that is not an alias."""
-    rows = dict(Customer.objects.filter(Q(pk=customer_id) | Q(merged_into_id=customer_id),
-                                        company=company).values_list("id", "merged_into_id"))
+    aliases = MERGED & Q(merged_into_id=customer_id)
+    rows = dict(Customer.objects.filter(Q(pk=customer_id) | aliases, company=company)
+                .values_list("id", "merged_into_id"))
     head = rows.get(customer_id)
     if head is not None:
         return customer_family(company, head)
@@ -144,7 +153,7 @@ def customer_detail(company: Company, code: str) -> dict[str, Any]:
         "email_doubtful": _doubt(c.email_doubtful_at, c.email_doubtful_reason),
         "merged_into": c.merged_into.code if c.merged_into_id and c.merged_into else None,
         "merged_at": c.merged_at,
-        "aliases": list(Customer.objects.filter(merged_into=c).order_by("code")
+        "aliases": list(Customer.objects.filter(MERGED, merged_into=c).order_by("code")
                         .values_list("code", flat=True)),
         "anonymised_at": c.anonymised_at,
         "parent": c.parent.code if c.parent else None,
