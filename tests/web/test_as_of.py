@@ -74,3 +74,22 @@ def test_an_address_keeps_its_own_day_and_others_are_left_alone() -> None:
     assert with_day(f"/c/acme/?as_of={AS_OF}", DAY, "/c/acme/") == f"/c/acme/?as_of={AS_OF}"
     assert with_day("/c/globex/", DAY, "/c/acme/") == "/c/globex/"
     assert with_day("/accounts/logout/", DAY, "/c/acme/") == "/accounts/logout/"
+
+
+def test_the_language_switch_comes_back_to_the_page_s_day(
+        books: dict[str, Any], as_user: Callable[[Any], Any]) -> None:
+    """The header's language form sends the page's whole address (with its day and filters)
+    as ``next``: the page comes back in the other language on the same day."""
+    client = as_user(books["owner"])
+    page = client.get(f"/c/acme/invoices/?status=posted&as_of={DAY}").content.decode()
+    form = re.search(r'<form[^>]*action="/i18n/setlang/"[^>]*>(.*?)</form>', page, re.S)
+    assert form is not None
+    next_url = re.search(r'name="next" value="([^"]*)"', form[1])
+    assert next_url is not None and f"as_of={DAY}" in next_url[1]
+    switched = client.post("/i18n/setlang/", {"language": "fr",
+                                               "next": next_url[1].replace("&amp;", "&")})
+    assert switched.status_code == 302
+    assert switched["Location"] == f"/c/acme/invoices/?status=posted&as_of={DAY}"
+    french = client.get(switched["Location"])
+    assert french.content.decode().count(f"as_of={DAY}") > 10  # its links keep the day
+    assert 'lang="fr"' in french.content.decode()
