@@ -15,14 +15,32 @@ on PostgreSQL, the CPU time of the server's backend that answered (``db_cpu_medi
 from ``/proc/<pid>/stat`` before and after). On a shared machine the CPU figures are the
 ones to compare: wall-clock time also counts the waits for a core. One JSON object is
 printed and written to ``bench/results/``.
+
+On the issue's books (100,000 customers, about 1,000,000 open items), made once by
+``books.py`` and shared, read only::
+
+    .venv/bin/python bench/bench_web.py issue-h1 --books /var/tmp/books
+    .venv/bin/python bench/bench_web.py issue-h1 --books --database-url postgres://postgres@127.0.0.1:5432/postgres
+
+With ``--books`` nothing is generated and nothing is written: the books must be built
+already (``books.py``; this never builds them), the connection is opened read only (SQLite:
+``PRAGMA query_only``; PostgreSQL: ``default_transaction_read_only``), the session is a signed
+cookie and the sign-in sends no signal (no last-login or access-log row), and the back office
+is asked as a superuser made in memory. A page that would write fails with the database's
+refusal and is reported as such (``error``) instead of being timed.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
+import re
 import resource
+import shutil
 import statistics
 import sys
+import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
@@ -32,12 +50,11 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from bench_aging import TODAY  # noqa: E402
-from bench_allocate import (  # noqa: E402
-    ALLOCATE_ON,
-    COMPANY,
-    main_on_generated_books,
-)
-from bench_import import machine, server_cpu_seconds  # noqa: E402
+from bench_allocate import ALLOCATE_ON, COMPANY, generated  # noqa: E402
+from bench_allocate import SIZES as GENERATED_SIZES  # noqa: E402
+from bench_import import bench_database, machine, server_cpu_seconds  # noqa: E402
+from books import OWNER, books_key  # noqa: E402
+from books import SIZES as BOOKS_SIZES  # noqa: E402
 
 
 def _cpu_ms() -> float:
@@ -63,7 +80,12 @@ def timed(call: Any, repeat: int) -> dict[str, Any]:
         with CaptureQueriesContext(connection) as captured:
             db0 = _backend_cpu_ms()
             cpu0, start = _cpu_ms(), time.perf_counter()
-            response = call()
+            try:
+                response = call()
+            except Exception as exc:  # noqa: BLE001 - reported, the other pages still timed
+                if connection.vendor == "postgresql":
+                    connection.close()  # a refused transaction: start the next one afresh
+                return {"error": f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"}
             times.append((time.perf_counter() - start) * 1000)
             cpus.append(_cpu_ms() - cpu0)
             db1 = _backend_cpu_ms()
@@ -78,13 +100,52 @@ def timed(call: Any, repeat: int) -> dict[str, Any]:
     return out
 
 
-def measure(size: str, repeat: int, db: str, made: dict[str, Any]) -> dict[str, Any]:
+def read_only() -> None:
+    """Before ``django.setup()``: open the database read only, keep the session in a signed
+    cookie (no session row), so that the shared books are only read."""
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    options = dict(db.get("OPTIONS") or {})
+    if str(db["ENGINE"]).endswith("sqlite3"):
+        # a deferred transaction takes no write lock; query_only refuses any write
+        options["transaction_mode"] = "DEFERRED"
+        options["init_command"] = "PRAGMA foreign_keys=ON; PRAGMA query_only=ON;"
+    else:
+        options["options"] = "-c default_transaction_read_only=on"
+    db["OPTIONS"] = options
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
+
+
+def signed_in(user: Any) -> Any:
+    """A test client signed in as ``user`` by a session cookie alone: what ``force_login``
+    leaves in the session, without its signal (which writes the last login and the access
+    log) and, with signed-cookie sessions, without a row."""
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.test import Client
+    from django.utils.module_loading import import_string
+
+    client = Client(HTTP_HOST="localhost")
+    session = import_string(f"{settings.SESSION_ENGINE}.SessionStore")()
+    session[SESSION_KEY] = user._meta.pk.value_to_string(user)
+    session[BACKEND_SESSION_KEY] = next(  # as force_login picks it
+        b for b in settings.AUTHENTICATION_BACKENDS if hasattr(import_string(b), "get_user"))
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.save()
+    client.cookies[settings.SESSION_COOKIE_NAME] = session.session_key
+    return client
+
+
+def measure(size: str, repeat: int, db: str, made: dict[str, Any],
+            books: bool = False, only: frozenset[str] = frozenset()) -> dict[str, Any]:
     import django
 
+    if books:
+        read_only()
     django.setup()
     from django.contrib.auth import get_user_model
     from django.db import connection
-    from django.test import Client
 
     from salesledger.apps.core.maintenance import planner_statistics_refresh
     from salesledger.apps.core.selectors import company_resolve
@@ -94,19 +155,19 @@ def measure(size: str, repeat: int, db: str, made: dict[str, Any]) -> dict[str, 
     from salesledger.apps.payments.selectors import receipt_list
 
     company = company_resolve(COMPANY)
-    owner = get_user_model().objects.get(username="bench-owner")
-    auto_allocate_all(actor=owner, company=company, day=ALLOCATE_ON)
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
-    else:
-        # the planner's statistics, as the worker gathers them daily on SQLite
-        # (core.maintenance.planner_statistics_refresh): without them the customer overview's
-        # balances took twice the time on medium books
-        planner_statistics_refresh()
-    client = Client(HTTP_HOST="localhost")
-    client.force_login(owner)
-    customer = customer_list(company, limit=1, offset=len(customer_list(company)) // 2)[0]
+    owner = get_user_model().objects.get(username=OWNER)
+    if not books:  # books.py's are allocated and analysed when built
+        auto_allocate_all(actor=owner, company=company, day=ALLOCATE_ON)
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE")
+        else:
+            # the planner's statistics, as the worker gathers them daily on SQLite
+            # (core.maintenance.planner_statistics_refresh): without them the customer
+            # overview's balances took twice the time on medium books
+            planner_statistics_refresh()
+    client = signed_in(owner)
+    customer = customer_list(company, limit=1, offset=made["customers"] // 2)[0]
     invoice = invoice_list(company, status="posted", limit=1)[0]
     receipt = (receipt_list(company, customer_id=customer["id"], limit=1)
                or receipt_list(company, limit=1))[0]
@@ -161,33 +222,56 @@ def measure(size: str, repeat: int, db: str, made: dict[str, Any]) -> dict[str, 
     out: dict[str, Any] = {}
     requests = {name: (url, None) for name, url in pages.items()} | posts
     for name, (url, data) in requests.items():
+        if only and name not in only:
+            continue
         out[name] = timed((lambda u=url: client.get(u)) if data is None else
                           (lambda u=url, d=data: client.post(u, d)), repeat)
-    out.update(_back_office(repeat))
+        print(f"{name}: {out[name]}", file=sys.stderr, flush=True)
+    if not only or only & {"admin_invoices", "admin_invoices_filtered",
+                           "removed_date_hierarchy_query"}:
+        out.update(_back_office(owner, repeat))
     return {"benchmark": "web", "size": size, "db": db, "open_items": made["items"],
-            "customers": made["customers"], "pages": out, "machine": machine(),
+            "customers": made["customers"], "books": "books.py" if books else "generated",
+            "read_only": books, "pages": out, "machine": machine(),
             "date": datetime.now().strftime("%Y-%m-%d %H:%M"),
             "load_average": [round(x, 1) for x in os.getloadavg()]}
 
 
-def _back_office(repeat: int) -> dict[str, Any]:
-    """The back office's invoice list (a superuser's: every company), and the query its
-    date hierarchy ran before it was removed (``dates('issue_date', 'year')``, a DISTINCT
-    over every invoice's truncated date), timed alone for comparison."""
-    from django.contrib.auth import get_user_model
-    from django.test import Client
+def _back_office(owner: Any, repeat: int) -> dict[str, Any]:
+    """The back office's invoice list as a superuser sees it (every company), and the query
+    its date hierarchy ran before it was removed (``dates('issue_date', 'year')``, a
+    DISTINCT over every invoice's truncated date), timed alone for comparison. The superuser
+    is the owner's row made staff in memory (nothing written), and the admin's view is called
+    with a request of its own (the middleware's few queries left out)."""
+    import copy
+
+    from django.contrib.messages.storage.fallback import FallbackStorage
+    from django.test import RequestFactory
+    from django.urls import resolve
+    from django.utils.module_loading import import_string
 
     from salesledger.apps.invoicing.models import Invoice
 
-    staff = get_user_model().objects.filter(username="bench-staff").first() or (
-        get_user_model().objects.create_superuser("bench-staff", "staff@example.com",
-                                                  "a long password for the bench"))
-    client = Client(HTTP_HOST="localhost")
-    client.force_login(staff)
+    staff = copy.copy(owner)
+    staff.is_staff = staff.is_superuser = True
+    factory = RequestFactory(HTTP_HOST="localhost")
+
+    def admin(path: str) -> Any:
+        from django.conf import settings
+
+        request = factory.get(path)
+        request.user = staff
+        request.session = import_string(f"{settings.SESSION_ENGINE}.SessionStore")()
+        request._messages = FallbackStorage(request)  # type: ignore[attr-defined]
+        match = resolve(request.path_info)
+        response = match.func(request, *match.args, **match.kwargs)
+        response.render()
+        return response
+
     out: dict[str, Any] = {}
-    for name, call in (("admin_invoices", lambda: client.get("/admin/invoicing/invoice/")),
+    for name, call in (("admin_invoices", lambda: admin("/admin/invoicing/invoice/")),
                        ("admin_invoices_filtered",
-                        lambda: client.get("/admin/invoicing/invoice/?status__exact=posted")),
+                        lambda: admin("/admin/invoicing/invoice/?status__exact=posted")),
                        ("removed_date_hierarchy_query",
                         lambda: list(Invoice.objects.dates("issue_date", "month")))):
         out[name] = timed(call, repeat)
@@ -195,7 +279,89 @@ def _back_office(repeat: int) -> dict[str, Any]:
 
 
 def main() -> None:
-    main_on_generated_books(__doc__.split("\n\n")[0], "web", 5, measure)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("size", nargs="?", default="small",
+                        choices=sorted(set(GENERATED_SIZES) | set(BOOKS_SIZES)))
+    parser.add_argument("--seed", type=int, help="the generator's seed (20261123), or the "
+                                                 "books' (20261207)")
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--books", nargs="?", const="", metavar="FOLDER",
+                        help="read books.py's books of SIZE, read only (SQLite: the folder "
+                             "they are kept in; PostgreSQL: with --database-url)")
+    parser.add_argument("--database-url", help="PostgreSQL server to run on (generated: a new "
+                                               "database next to the one named, dropped after)")
+    parser.add_argument("--pages", default="", help="only these pages (names, by commas)")
+    parser.add_argument("--results", default=str(HERE / "results"))
+    args = parser.parse_args()
+    only = frozenset(filter(None, args.pages.split(",")))
+    if args.books is None:
+        if args.size not in GENERATED_SIZES:
+            parser.error(f"{args.size} books are books.py's: add --books")
+        with bench_database(args.database_url) as (_, db):
+            result = measure(args.size, args.repeat, db,
+                             generated(args.size, args.seed or 20261123), only=only)
+    else:
+        if args.size not in BOOKS_SIZES:
+            parser.error(f"books.py has no size {args.size}")
+        result = _on_books(args, only)
+    out = Path(args.results)
+    out.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    (out / f"web-{args.size}-{result['db']}-{stamp}.json").write_text(
+        json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result))
+
+
+def _on_books(args: argparse.Namespace, only: frozenset[str]) -> dict[str, Any]:
+    """Point the environment at books.py's books of ``args.size`` (built already: shared
+    books are never built here) and measure them read only."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    seed = args.seed or 20261207
+    key = books_key(args.size, seed, min(1000, BOOKS_SIZES[args.size][0]))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "salesledger.config.settings")
+    os.environ["SALESLEDGER_SECRET_KEY"] = "bench-not-secret"
+    if args.database_url:
+        import psycopg
+
+        name = "salesledger_books_" + re.sub(r"[^a-z0-9]", "_", key.lower())
+        with psycopg.connect(args.database_url, autocommit=True) as admin:
+            if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s",
+                                 (name,)).fetchone():
+                raise SystemExit(f"no database {name}: build the books with books.py first")
+            with psycopg.connect(urlunsplit(urlsplit(args.database_url)._replace(
+                    path=f"/{name}"))) as books:
+                made = _counts(books.cursor())
+        os.environ["SALESLEDGER_DATABASE_URL"] = urlunsplit(
+            urlsplit(args.database_url)._replace(path=f"/{name}"))
+        home = Path(tempfile.mkdtemp(prefix="salesledger-web-"))
+        db = "postgresql"
+    else:
+        home = Path(args.books or "/var/tmp/books") / key
+        done = home / "books.json"
+        if not done.exists():
+            raise SystemExit(f"no {done}: build the books with books.py first (or wait for "
+                             "the build to finish)")
+        made = json.loads(done.read_text())
+        made = {"customers": made["customers_count"], "items": made["open_items"]}
+        os.environ.pop("SALESLEDGER_DATABASE_URL", None)
+        db = "sqlite"
+    os.environ["SALESLEDGER_HOME"] = str(home)
+    try:
+        result = measure(args.size, args.repeat, db, made, books=True, only=only)
+    finally:
+        if db == "postgresql":
+            shutil.rmtree(home, ignore_errors=True)
+    result["books_key"] = key
+    return result
+
+
+def _counts(cursor: Any) -> dict[str, int]:
+    cursor.execute("SELECT count(*) FROM customers_customer")
+    customers = int(cursor.fetchone()[0])
+    cursor.execute("SELECT count(*) FROM invoicing_instalment WHERE settled < amount")
+    return {"customers": customers, "items": int(cursor.fetchone()[0])}
+
 
 if __name__ == "__main__":
     main()
