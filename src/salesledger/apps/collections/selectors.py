@@ -584,12 +584,13 @@ def worklist(company: Company, *, as_of: date, collector: str = "", offset: int 
 
 
 # Customers whose risk is read at a time while a page of the worklist is ranked: the first
-# chunk; each next one is twice as large, and from RISK_ALL on the rest are read at once
-# (every customer's risk in one pass), so that the reads stay few however many customers
-# the walk must pass (100,000 overdue customers of like risk took 2,000 queries in chunks of
-# a hundred).
+# chunk; each next one is twice as large, up to RISK_CHUNK_MOST (its ids are one IN list,
+# well under SQLite's limit of variables a statement), so that the reads stay few however
+# many customers the walk must pass (20,000 overdue customers of like risk took 2,000
+# queries in chunks of a hundred). Only the customers walked are read: reading every
+# customer's risk at once cost more than the chunks.
 RISK_CHUNK = 100
-RISK_ALL = 3200
+RISK_CHUNK_MOST = 6400
 
 
 def _risks_to_rank(company: Company, as_of: date, ranked: list[tuple[Any, ...]],
@@ -598,16 +599,15 @@ def _risks_to_rank(company: Company, as_of: date, ranked: list[tuple[Any, ...]],
     (all of them with no ``need``). The rank is the expected value: the value at stake times
     a default probability of at most 1, so a customer's value at stake bounds its expected
     value. Walking each group (action due, then later) in falling value at stake, risk is read
-    a chunk at a time (each twice the last, and from ``RISK_ALL`` on the rest at once) until
-    the ``need``-th best expected value found exceeds what is left to walk: nothing further
-    down can enter the page. The rank is exact; how much is read
-    depends on the probabilities, not on the number of customers beyond the page. Returns
-    the risks read and the customers walked."""
+    a chunk at a time (each twice the last, up to ``RISK_CHUNK_MOST``) until the
+    ``need``-th best expected value found exceeds what is left to walk: nothing further down
+    can enter the page. The rank is exact; how much is read depends on the probabilities, not
+    on the number of customers beyond the page. Returns the risks read and the customers
+    walked."""
     if need is None:
         return (risk_scores(company, as_of) if ranked else {}), {r[3] for r in ranked}
     risks: dict[int, Any] = {}
     walked: set[int] = set()
-    everyone: dict[int, Any] | None = None  # every customer's risk, once read
     before = 0  # rows of the earlier group, all ranked before this one
     for later in (False, True):
         group = [r for r in ranked if r[0] is later]
@@ -619,13 +619,8 @@ def _risks_to_rank(company: Company, as_of: date, ranked: list[tuple[Any, ...]],
         i = 0
         size = max(RISK_CHUNK, want)
         while i < len(group):
-            if size >= RISK_ALL:
-                chunk = group[i:]
-                read = everyone = everyone if everyone is not None else risk_scores(
-                    company, as_of)
-            else:
-                chunk = group[i:i + size]
-                read = risk_scores(company, as_of, [r[3] for r in chunk])
+            chunk = group[i:i + min(size, max(RISK_CHUNK_MOST, want))]
+            read = risk_scores(company, as_of, [r[3] for r in chunk])
             size *= 2
             risks.update(read)
             walked.update(r[3] for r in chunk)

@@ -66,23 +66,21 @@ def test_the_worklist_ranks_by_expected_value_and_puts_later_actions_last(
     # A page is the ranking cut, whether the risk of the rest was read or not (one customer's
     # risk read at a time: the walk stops once nothing further down can enter the page).
     monkeypatch.setattr(selectors, "RISK_CHUNK", 1)
-    # Each chunk is twice the last; from RISK_ALL on, every customer's risk is read at once,
-    # at most once a page (the walk of a large ledger stays a few reads).
+    # Each chunk is twice the last, up to RISK_CHUNK_MOST (so the reads stay few on a large
+    # ledger); only the customers walked are read.
     reads: list[Any] = []
     read = selectors.risk_scores
     monkeypatch.setattr(selectors, "risk_scores", lambda company, as_of, ids=None: (
         reads.append(ids), read(company, as_of, ids))[1])
-    for everyone_from in (3200, 2):
-        monkeypatch.setattr(selectors, "RISK_ALL", everyone_from)
-        at_once = 0
+    for most in (3200, 2):
+        monkeypatch.setattr(selectors, "RISK_CHUNK_MOST", most)
         for offset in range(5):
             for limit in (1, 2, 3):
                 reads.clear()
                 assert worklist(company, as_of=as_of, offset=offset, limit=limit) == rows[
-                    offset:offset + limit], (offset, limit, everyone_from)
-                assert reads.count(None) <= 1, reads
-                at_once += reads.count(None)
-        assert (at_once > 0) == (everyone_from == 2)
+                    offset:offset + limit], (offset, limit, most)
+                assert None not in reads
+                assert all(len(ids) <= max(most, offset + limit) for ids in reads), reads
     for r in rows:
         p = Decimal(str(risks[r.customer_id].default_probability))
         assert r.held == 0 and r.value == expected_value(r.overdue, p, r.days_overdue)
