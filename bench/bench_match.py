@@ -29,6 +29,7 @@ suit it.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -36,10 +37,12 @@ import resource
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -125,7 +128,6 @@ def build(code: str, lines_n: int, invoices_n: int, seed: int) -> dict[str, Any]
     "kind": {line_id: kind}}``."""
     from django.contrib.auth import get_user_model
 
-    from salesledger.apps.banking.services import statement_import
     from salesledger.apps.core.services import company_create, company_profile_update
     from salesledger.apps.customers.models import BankAccount, Customer, PaymentTerms
     from salesledger.apps.interchange.csvio import import_file
@@ -187,6 +189,23 @@ def build(code: str, lines_n: int, invoices_n: int, seed: int) -> dict[str, Any]
         by_id[inv_id]["inst"].append(amount)
         if disc:
             by_id[inv_id]["disc"] = (disc, disc_date)
+    truth, kinds_of = make_statement(company, owner, rng, lines_n, cids, names, ibans, open_by,
+                                PAID_FROM)
+    return {"company": company, "owner": owner, "truth": truth, "kind": kinds_of,
+            "customers": customers_n, "invoices": invoices_n}
+
+
+def make_statement(company: Any, owner: Any, rng: random.Random, lines_n: int, cids: list[int],
+              names: list[str], ibans: dict[int, str],
+              open_by: dict[int, list[dict[str, Any]]], day0: date
+              ) -> tuple[dict[int, Any], dict[int, str]]:
+    """The statement of ``lines_n`` lines in the frozen MIX, paying the open invoices of
+    ``open_by`` (per customer, each ``{"id", "number", "ref", "total": what it owes, "inst":
+    what its open instalments owe, "disc": (discount, date) when it has one}``), imported
+    as the command does (an MT940 file, dated from ``day0``): ``(truth, kinds)`` by line."""
+    from salesledger.apps.banking.services import statement_import
+
+    customers_n = len(cids)
     used: set[int] = set()
     statement: list[tuple[int, str, str, str, dict[str, int] | None, int | None, str]] = []
 
@@ -203,8 +222,7 @@ def build(code: str, lines_n: int, invoices_n: int, seed: int) -> dict[str, Any]
 
     kinds = list(MIX)
     weights = [MIX[k] for k in kinds]
-    day0 = PAID_FROM
-    parent_names = {}
+    parent_names: dict[int, str] = {}
     for _ in range(lines_n):
         kind = rng.choices(kinds, weights)[0]
         cid_n = rng.randrange(customers_n)
@@ -299,8 +317,68 @@ def build(code: str, lines_n: int, invoices_n: int, seed: int) -> dict[str, Any]
     assert len(line_ids) == len(statement), (len(line_ids), len(statement))
     truth = {lid: (s[5], s[4]) for lid, s in zip(line_ids, statement, strict=True)}
     kinds_of = {lid: s[6] for lid, s in zip(line_ids, statement, strict=True)}
+    return truth, kinds_of
+
+
+def on_books(lines_n: int, seed: int) -> dict[str, Any]:
+    """The statement of ``lines_n`` lines against the books of ``bench/books.py`` (a copy:
+    this writes), made the way ``build`` makes one against its own: the books' customers
+    get the generator's names and half of them an IBAN (set-up, as ``build`` gives them;
+    the books name them ``Customer N`` and keep no IBAN), the company an IBAN and the
+    write-off tolerance; any open invoice can be paid, at what it still owes (the books'
+    invoices were paid in part on 2025-07-01). The statement is dated from 2026-01-05,
+    after the books' last day."""
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+
+    from salesledger.apps.core.models import Company
+    from salesledger.apps.core.services import company_profile_update
+    from salesledger.apps.customers.models import BankAccount, Customer
+    from salesledger.apps.invoicing.models import Instalment, Invoice
+    from salesledger.apps.payments.adjustments.settings import settlement_settings_set
+
+    rng = random.Random(seed)
+    company = Company.objects.get(code="bench")
+    owner = get_user_model().objects.get(username="bench-owner")
+    company = company_profile_update(actor=owner, company=company,
+                                     iban=_iban(9_000_000 + seed % 1000))
+    settlement_settings_set(actor=owner, company=company,
+                            writeoff_tolerance_amount=Decimal("5.00"),
+                            writeoff_tolerance_percent=Decimal("2"))
+    cids = list(Customer.objects.filter(company=company).order_by("code")
+                .values_list("id", flat=True))
+    names = [_name(rng) for _ in cids]
+    with connection.cursor() as cursor:
+        cursor.executemany(f'UPDATE "{Customer._meta.db_table}" SET "name" = %s '
+                           'WHERE "id" = %s', list(zip(names, cids, strict=True)))
+    ibans = {cid: _iban(seed % 1000 * 1_000_000 + n) for n, cid in enumerate(cids)
+             if n % 2 == 0}
+    BankAccount.objects.bulk_create([BankAccount(company=company, customer_id=cid, iban=iban)
+                                     for cid, iban in ibans.items()], batch_size=5000)
+    sql = (f'SELECT v."id", v."number", v."customer_id", v."payment_reference", '
+           f'i."amount" - i."settled", i."discount_amount", i."discount_date" '
+           f'FROM "{Instalment._meta.db_table}" i '
+           f'JOIN "{Invoice._meta.db_table}" v ON v."id" = i."invoice_id" '
+           f'WHERE i."company_id" = %s AND i."settled" < i."amount" AND v."kind" = %s '
+           f'AND v."status" = %s ORDER BY v."id", i."seq"')
+    open_by: dict[int, list[dict[str, Any]]] = {}
+    by_id: dict[int, dict[str, Any]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [company.pk, "invoice", "posted"])
+        for inv_id, number, cid, ref, owed, disc, disc_date in cursor.fetchall():
+            inv = by_id.get(inv_id)
+            if inv is None:
+                inv = by_id[inv_id] = {"id": inv_id, "number": number, "ref": ref,
+                                       "total": 0, "inst": []}
+                open_by.setdefault(cid, []).append(inv)
+            inv["total"] += owed
+            inv["inst"].append(owed)
+            if disc:
+                inv["disc"] = (disc, disc_date)
+    truth, kinds_of = make_statement(company, owner, rng, lines_n, cids, names, ibans,
+                                     open_by, date(2026, 1, 5))
     return {"company": company, "owner": owner, "truth": truth, "kind": kinds_of,
-            "customers": customers_n, "invoices": invoices_n}
+            "customers": len(cids), "invoices": len(by_id)}
 
 
 def _right(p: Any, truth: tuple[int | None, dict[str, int] | None]) -> bool:
@@ -416,9 +494,19 @@ def _unmeta(m: dict[str, Any]) -> dict[str, Any]:
             "customers": m["customers"], "invoices": m["invoices"]}
 
 
-def measure(size: str, seed: int, db: str, books_dir: Path | None = None) -> dict[str, Any]:
+def measure(size: str, seed: int, db: str, books_dir: Path | None = None, *,
+            on_shared_books: bool = False, threshold: float | None = None,
+            decisions: Path | None = None, profile: Path | None = None) -> dict[str, Any]:
+    """One run: see the module's docstring. ``on_shared_books``: the database Django points
+    at holds a copy of ``bench/books.py``'s books, and the statement is made against them
+    (``on_books``); ``threshold``: the auto-apply threshold, not calibrated again (the
+    calibration of a seed always gives the same); ``decisions``: a file where each line's
+    decision and proposals are written (``decisions_compare`` checks two runs' are the
+    same); ``profile``: a folder where the matching's and the applying's cProfile
+    statistics are written (``match.prof``, ``apply.prof``: the timings then include the
+    profiler's cost)."""
     key = _books_key(size, seed, db)
-    kept = books_restore(books_dir, key, db)
+    kept = None if on_shared_books else books_restore(books_dir, key, db)
     import django
 
     django.setup()
@@ -431,7 +519,12 @@ def measure(size: str, seed: int, db: str, books_dir: Path | None = None) -> dic
     call_command("migrate", verbosity=0)
     lines_n, invoices_n = SIZES[size]
     t0 = time.perf_counter()
-    if kept is not None:
+    calib: dict[str, Any] | None = None
+    if on_shared_books:
+        if threshold is None:
+            calib = build("calib", *SIZES["small"], seed=seed + 1)
+        books = on_books(lines_n, seed)
+    elif kept is not None:
         calib, books = _unmeta(kept["calib"]), _unmeta(kept["bench"])
     else:
         calib = build("calib", *SIZES["small"], seed=seed + 1)
@@ -442,11 +535,15 @@ def measure(size: str, seed: int, db: str, books_dir: Path | None = None) -> dic
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
-    dry = bank_match(actor=calib["owner"], company=calib["company"], dry_run=True)
-    threshold = calibrate(dry, calib["truth"], 0.995)
+    if threshold is None:
+        assert calib is not None
+        dry = bank_match(actor=calib["owner"], company=calib["company"], dry_run=True)
+        threshold = calibrate(dry, calib["truth"], 0.995)
     matching_clock = Clock()
+    profiler = _profiler(profile, "match")
     matching_clock.start()
-    proposed = bank_match(actor=books["owner"], company=books["company"], dry_run=True)
+    with profiler:
+        proposed = bank_match(actor=books["owner"], company=books["company"], dry_run=True)
     matching_clock.stop()
     # the time spent writing, apart from the matching done again by the same call
     from salesledger.apps.banking import matching
@@ -463,10 +560,13 @@ def measure(size: str, seed: int, db: str, books_dir: Path | None = None) -> dic
 
     matching._apply_sure = timed  # type: ignore[assignment]
     start = time.perf_counter()
-    done = bank_match(actor=books["owner"], company=books["company"], auto_apply=True,
-                      threshold=threshold)
+    with _profiler(profile, "apply"):
+        done = bank_match(actor=books["owner"], company=books["company"], auto_apply=True,
+                          threshold=threshold)
     run_seconds = time.perf_counter() - start
     matching._apply_sure = real  # type: ignore[assignment]
+    if decisions is not None:
+        decisions_write(decisions, proposed, done)
     truth, kinds = books["truth"], books["kind"]
     applied = [r for r in done if r.decision == "applied"]
     right = sum(_right(r.proposal, truth[r.line.pk]) for r in applied)
@@ -510,11 +610,97 @@ def measure(size: str, seed: int, db: str, books_dir: Path | None = None) -> dic
         "apply_server_cpu_seconds": round(writing.server, 2),
         "receipts_per_cpu_second": round(len(applied) / (writing.cpu + writing.server), 1)
         if applied else None,
-        "books": "kept" if kept is not None else "built",
+        "books": "shared" if on_shared_books else "kept" if kept is not None else "built",
         "by_kind": by_kind, "build_seconds": built,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "machine": machine(), "date": time.strftime("%Y-%m-%d %H:%M"),
         "load_average": [round(x, 1) for x in os.getloadavg()]}
+
+
+@contextlib.contextmanager
+def _profiler(folder: Path | None, name: str) -> Iterator[None]:
+    """cProfile what runs inside, its statistics written to ``folder/name.prof``; nothing
+    without a folder."""
+    if folder is None:
+        yield
+        return
+    import cProfile
+
+    folder.mkdir(parents=True, exist_ok=True)
+    with cProfile.Profile() as prof:
+        yield
+    prof.dump_stats(folder / f"{name}.prof")
+
+
+def _decision(r: Any) -> list[Any]:
+    def proposal(p: Any) -> list[Any]:
+        return [p.customer_id, [list(a) for a in p.allocations], round(p.confidence, 9),
+                list(p.evidence)]
+
+    return [r.line.pk, r.decision, proposal(r.proposal) if r.proposal else None,
+            [proposal(p) for p in r.suggestions]]
+
+
+def decisions_write(path: Path, proposed: list[Any], applied: list[Any]) -> None:
+    """Each line's decision, customer, allocations, confidence, evidence and suggestions,
+    in the dry run (``proposed``) and in the run that applies: what two runs of the same
+    books and seed must agree on line by line, whatever was made faster between them."""
+    path.write_text(json.dumps({"proposed": [_decision(r) for r in proposed],
+                                "applied": [_decision(r) for r in applied]}) + "\n")
+
+
+def decisions_compare(before: Path, after: Path) -> list[str]:
+    """The lines whose decisions differ between two files of ``decisions_write`` (none:
+    the same proposals, line by line)."""
+    a, b = json.loads(before.read_text()), json.loads(after.read_text())
+    out = []
+    for run in ("proposed", "applied"):
+        if len(a[run]) != len(b[run]):
+            out.append(f"{run}: {len(a[run])} lines before, {len(b[run])} after")
+        for x, y in zip(a[run], b[run], strict=False):
+            if x != y:
+                out.append(f"{run}: line {x[0]}: {x} before, {y} after")
+    return out
+
+
+@contextlib.contextmanager
+def shared_books(source: str, database_url: str | None) -> Iterator[str]:
+    """A copy of the books ``bench/books.py`` made (read-only, shared), for this run to
+    write: SQLite, ``source`` is the books' folder, copied to a temporary one; PostgreSQL,
+    ``source`` is the books' database, copied as a template (nobody may be connected to
+    it). The copy is removed on exit. Yields ``"sqlite"`` or ``"postgresql"``."""
+    import subprocess
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "salesledger.config.settings")
+    os.environ["SALESLEDGER_SECRET_KEY"] = "bench-not-secret"
+    os.environ.pop("SALESLEDGER_DATABASE_URL", None)
+    if database_url is None:
+        if not (Path(source) / "books.json").exists():
+            raise SystemExit(f"{source} holds no finished books (no books.json)")
+        with tempfile.TemporaryDirectory(prefix="salesledger-match-") as tmp:
+            home = Path(tmp) / "home"
+            subprocess.run(["cp", "-a", source, str(home)], check=True)
+            os.environ["SALESLEDGER_HOME"] = str(home)
+            yield "sqlite"
+        return
+    import psycopg
+
+    parts = urlsplit(database_url)
+    name = f"salesledger_match_{os.getpid()}"
+    with tempfile.TemporaryDirectory(prefix="salesledger-match-") as tmp:
+        os.environ["SALESLEDGER_HOME"] = tmp
+        (Path(tmp) / "var").mkdir()
+        admin = psycopg.connect(database_url, autocommit=True)
+        try:
+            admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
+            os.environ["SALESLEDGER_DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{name}"))
+            yield "postgresql"
+        finally:
+            from django.db import connections
+
+            connections.close_all()
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            admin.close()
 
 
 def main() -> None:
@@ -528,15 +714,41 @@ def main() -> None:
                         "kept, and reused by the next run of the same size, seed and database "
                         "(restored into its fresh database; the matcher still reads them "
                         "from it)")
+    parser.add_argument("--shared-books", metavar="BOOKS", help="measure against a copy of "
+                        "the books of bench/books.py instead of books of its own: their "
+                        "folder (SQLite) or, with --database-url, their database's name")
+    parser.add_argument("--threshold", type=float, help="the auto-apply threshold, instead "
+                        "of calibrating it again")
+    parser.add_argument("--decisions", type=Path, help="write each line's decisions there")
+    parser.add_argument("--compare", type=Path, help="a decisions file of an earlier run of "
+                        "the same books and seed: fail (exit 1) if any line's differs")
+    parser.add_argument("--profile", type=Path, help="write the matching's and the "
+                        "applying's cProfile statistics into this folder")
     args = parser.parse_args()
-    with bench_database(args.database_url) as (_, db):
-        result = measure(args.size, args.seed, db, args.books)
+    if args.compare and not args.decisions:
+        parser.error("--compare needs --decisions")
+    database = (shared_books(args.shared_books, args.database_url) if args.shared_books
+                else bench_database(args.database_url))
+    with database as opened:
+        db = opened if isinstance(opened, str) else opened[1]
+        result = measure(args.size, args.seed, db, args.books,
+                         on_shared_books=bool(args.shared_books), threshold=args.threshold,
+                         decisions=args.decisions, profile=args.profile)
+    if args.shared_books:
+        result["shared_books"] = Path(args.shared_books).name
     out = Path(args.results)
     out.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     (out / f"match-{args.size}-{result['db']}-{stamp}.json").write_text(
         json.dumps(result, indent=2) + "\n")
     print(json.dumps(result))
+    if args.compare:
+        differ = decisions_compare(args.compare, args.decisions)
+        for d in differ[:20]:
+            print(d, file=sys.stderr)
+        if differ:
+            raise SystemExit(f"{len(differ)} decision(s) differ from {args.compare}")
+        print(f"every line's decisions are those of {args.compare}", file=sys.stderr)
 
 
 if __name__ == "__main__":
