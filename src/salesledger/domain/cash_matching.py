@@ -358,7 +358,10 @@ class NameIndex:
         if not ids:
             for t in tokens:
                 ids.update(self.words.get(t, ()))
-        return {pk: self.keys[pk] for pk in ids}
+        # in the customers' order: the scorers keep, of names scoring alike, those given
+        # first, which a set's order (its strings' hashes, other in every process) made
+        # change from one run to the next
+        return {pk: self.keys[pk] for pk in sorted(ids)}
 
 
 # ---------------------------------------------------------------------------- amounts
