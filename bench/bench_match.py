@@ -34,6 +34,7 @@ import json
 import os
 import random
 import resource
+import signal
 import sys
 import tempfile
 import time
@@ -692,7 +693,14 @@ def shared_books(source: str, database_url: str | None) -> Iterator[str]:
         (Path(tmp) / "var").mkdir()
         admin = psycopg.connect(database_url, autocommit=True)
         try:
-            admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
+            for attempt in range(120):  # the template may be read by someone: wait 10 min
+                try:
+                    admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
+                    break
+                except psycopg.errors.ObjectInUse:
+                    if attempt == 119:
+                        raise
+                    time.sleep(5)
             os.environ["SALESLEDGER_DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{name}"))
             yield "postgresql"
         finally:
@@ -727,6 +735,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.compare and not args.decisions:
         parser.error("--compare needs --decisions")
+    # a run stopped (SIGTERM) still removes its copy of the books
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     database = (shared_books(args.shared_books, args.database_url) if args.shared_books
                 else bench_database(args.database_url))
     with database as opened:
