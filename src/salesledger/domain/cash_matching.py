@@ -135,8 +135,13 @@ class Proposal:
     rate: Decimal | None = None
 
     def signature(self) -> str:
-        parts = ",".join(f"{n}={a}" for n, a in sorted(self.allocations))
-        return f"{self.customer_id}:{parts}"
+        """The customer and allocations, as a rejection records them; worked out once (a
+        line going to review compares hundreds of proposals by it in a large ledger)."""
+        known: str | None = self.__dict__.get("_signature")
+        if known is None:
+            parts = ",".join(f"{n}={a}" for n, a in sorted(self.allocations))
+            known = self.__dict__["_signature"] = f"{self.customer_id}:{parts}"
+        return known
 
 
 @dataclass(frozen=True)
