@@ -353,20 +353,21 @@ class NameIndex:
         self.rare = max(50, len(self.keys) // 100)
 
     def pool(self, key: str) -> dict[int, str]:
+        # The scorers keep, of names scoring alike, those given first: the pool's order
+        # is its set's, which depends on the order the ids went in; the words and pairs
+        # are taken in sorted order, not in their own sets' (the strings' hashes, other in
+        # every process), so that every run gives the same pool in the same order.
         ids: set[int] = set()
-        for pair in _word_pairs(key):
+        for pair in sorted(_word_pairs(key)):
             ids.update(self.pairs.get(pair, ()))
-        tokens = name_tokens(key)
+        tokens = sorted(name_tokens(key))
         for t in tokens:
             if len(self.words.get(t, ())) <= self.rare:
                 ids.update(self.words.get(t, ()))
         if not ids:
             for t in tokens:
                 ids.update(self.words.get(t, ()))
-        # in the customers' order: the scorers keep, of names scoring alike, those given
-        # first, which a set's order (its strings' hashes, other in every process) made
-        # change from one run to the next
-        return {pk: self.keys[pk] for pk in sorted(ids)}
+        return {pk: self.keys[pk] for pk in ids}
 
 
 # ---------------------------------------------------------------------------- amounts
