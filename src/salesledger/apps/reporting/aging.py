@@ -24,15 +24,14 @@ The database sums the buckets: the age limits become reference dates (domain/agi
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from django.db import connection
 
+from salesledger.apps.core.collector import collector_paused
 from salesledger.apps.core.models import Company
 from salesledger.apps.customers.models import Customer
 from salesledger.apps.invoicing.models import DocKind, Instalment, Invoice
@@ -230,23 +229,6 @@ class CustomerCells:
     open: list[int]
     base_open: list[int]
     items: int
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector held off while a report turns its rows into
-    objects. Making 100,000 customers' rows (tuples, lists, records: none of them cyclic)
-    sets off a collection every 700 new objects, each older generation examined again and
-    again as they grow: measured at 0.9 of 2.8 CPU seconds of "today" at 100,000 customers
-    (docs/design/reporting.md, "Performance"). Reference counting still frees everything; a
-    cycle made meanwhile is collected at the next collection after it."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 def _bucket_ranges(scope: AgingScope) -> list[tuple[str, list[Any]]]:

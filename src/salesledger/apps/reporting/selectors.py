@@ -15,6 +15,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from salesledger.apps.core.collector import collector_paused
 from salesledger.apps.core.models import Company
 from salesledger.apps.core.selectors import memberships_of
 from salesledger.apps.customers.selectors import (
@@ -47,7 +48,6 @@ from .aging import (
     aging_by_customer,
     aging_cells,
     aging_item_rows,
-    collector_paused,
     customer_owners,
 )
 from .bank_kpis import auto_match_rates
@@ -173,7 +173,7 @@ def aging_report(company: Company, *, as_of: date, by: str = "due",
     scope = _scope(company, as_of, filters, by=by, buckets=buckets)
     n = len(scope.buckets)
     per: dict[int, CustomerAging] = {}
-    with collector_paused():  # 100,000 customers' records: see aging.collector_paused
+    with collector_paused():  # 100,000 customers' records: see core.collector
         cells = aging_by_customer(company, scope)
         # the totals column by column (``zip`` and ``sum`` run in C, where a loop over each
         # customer's buckets ran in Python)
