@@ -9,6 +9,7 @@ from __future__ import annotations
 from salesledger.apps.core import events
 from salesledger.apps.core.guards import guarded
 from salesledger.apps.core.invariants import registered
+from salesledger.apps.reporting import providers
 
 
 def test_the_catalogue_of_events_names_every_listener() -> None:
@@ -69,6 +70,13 @@ def test_every_app_registers_the_invariants_of_what_it_writes() -> None:
         "salesledger.apps.customers.invariants.merge_pointers",
         "salesledger.apps.collections.invariants.casework",
     ]
+
+
+def test_the_apps_above_reporting_give_it_their_kpis() -> None:
+    assert providers.registered() == ["salesledger.apps.collections.kpis.casework_month_kpis"]
+    assert [k.name for k in providers.provided()] == [
+        "dispute_rate", "dispute_amount_rate", "days_to_resolve", "disputes_closed",
+        "promise_kept_rate", "promises_due"]
 
 
 def test_every_app_guards_what_it_posts() -> None:

@@ -8,7 +8,16 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from salesledger.domain.kpis import MonthInputs, cei, dso_countback, dso_simple, month_kpis
+from salesledger.domain.kpis import (
+    CaseworkInputs,
+    CaseworkKpis,
+    MonthInputs,
+    casework_kpis,
+    cei,
+    dso_countback,
+    dso_simple,
+    month_kpis,
+)
 from salesledger.domain.trends import Rate, flags
 
 # The ledger of the design note, in cents: sales 1,500.00 (January), 2,000.00 (February),
@@ -106,3 +115,27 @@ def test_only_the_last_six_months_count() -> None:
     old = [(50, 100)] * 4
     recent = [(5, 100)] * 6
     assert flags(_rates(*old, *recent, (20, 100)))[-1] is True
+
+
+# ---------------------------------------------------------------- disputes and promises
+# March and April of the design note's "Disputes and promises" example, in cents: four
+# invoices issued in March (4,000.00); disputes opened in March on two invoices (one of them
+# of February), 200.00 + 100.00 on A and 800.00 on E; two closed in March after 20 and 19
+# days; three promises due in March, two kept. In April nothing is invoiced, the third
+# dispute closes after 21 days and the one promise due is broken.
+CASEWORK_MAR = CaseworkInputs(invoices=4, sales=400000, disputed_invoices=2, disputed=110000,
+                              closed=2, days_to_close=20 + 19, promises_due=3, kept=2)
+CASEWORK_APR = CaseworkInputs(invoices=0, sales=0, disputed_invoices=0, disputed=0, closed=1,
+                              days_to_close=21, promises_due=1, kept=0)
+
+
+def test_disputes_and_promises_of_the_worked_example() -> None:
+    assert casework_kpis(CASEWORK_MAR) == CaseworkKpis(
+        dispute_rate=Decimal("50.0"),  # 2 invoices disputed ÷ 4 issued
+        dispute_amount_rate=Decimal("27.5"),  # 1,100.00 ÷ 4,000.00
+        days_to_resolve=Decimal("19.5"),  # (20 + 19) ÷ 2
+        promise_kept_rate=Decimal("66.7"))  # 2 of 3
+    # April: no invoice, so no dispute rate (not zero); one broken promise is 0 %
+    assert casework_kpis(CASEWORK_APR) == CaseworkKpis(
+        dispute_rate=None, dispute_amount_rate=None, days_to_resolve=Decimal("21.0"),
+        promise_kept_rate=Decimal("0.0"))

@@ -11,6 +11,7 @@ import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any, TextIO
 
 from salesledger.apps.reporting.exports import (
@@ -376,6 +377,11 @@ def cmd_report_kpis(args: argparse.Namespace) -> int:
              *[Amount(getattr(m.inputs, k), base) for k in KPI_INPUTS]] for m in months))])
         print(f"kpis of {len(months)} months to {as_of}: wrote {args.xlsx}")
         return 0
+    from salesledger.apps.reporting.providers import provided
+    from salesledger.apps.reporting.selectors import provided_kpi_report
+
+    # The KPIs the apps above reporting give (disputes, promises: docs/design/kpis.md).
+    given = provided_kpi_report(company, as_of=as_of, months=args.months)
     if args.json:
         from salesledger.apps.reporting.selectors import auto_match_report
 
@@ -386,7 +392,8 @@ def cmd_report_kpis(args: argparse.Namespace) -> int:
             return {**_kpi_month_json(m, base),
                     "bank_lines": by_count.whole,
                     "auto_match_rate": figure(by_count.percent) or None,
-                    "auto_match_amount_rate": figure(by_amount.percent) or None}
+                    "auto_match_amount_rate": figure(by_amount.percent) or None,
+                    **{k: _provided_json(v) for k, v in given[m.month].items()}}
 
         emit_json({"as_of": as_of, "currency": base, "months": [with_bank(m) for m in months]})
         return 0
@@ -395,7 +402,24 @@ def cmd_report_kpis(args: argparse.Namespace) -> int:
            "current %", "over 90 %", "bad debt %"])
     print("days, amount-weighted where paid; CEI over one month; percentages of the receivable "
           "at the month's end, bad debts of the month's sales")
+    kpis = provided()
+    if kpis:
+        print()
+        table(([m.month, *[_provided_text(given[m.month][k.name]) for k in kpis]]
+               for m in months), ["month", *[k.label for k in kpis]])
+        print("disputed: invoices (and their amount) disputed in the month, of those issued in "
+              "it; days to resolve: of the disputes closed in it; promises kept: of those due "
+              "in it")
     return 0
+
+
+def _provided_json(value: Any) -> Any:
+    """A provided KPI in JSON: a figure as text, like the others; a count as a number."""
+    return str(value) if isinstance(value, Decimal) else value
+
+
+def _provided_text(value: Any) -> str:
+    return "" if value is None else str(value)
 
 
 def _kpi_month_json(m: Any, base: str) -> dict[str, Any]:

@@ -104,3 +104,38 @@ def month_kpis(m: MonthInputs, history: Sequence[tuple[int, int]]) -> MonthKpis:
         over_90_share=_ratio(m.over_90_end, m.receivable_end, 100),
         write_off_rate=_ratio(m.bad_debt, m.sales, 100),
     )
+
+
+# ---------------------------------------------------------------- collections casework
+@dataclass(frozen=True)
+class CaseworkInputs:
+    """What collections' casework gives for one month (docs/design/kpis.md, "Disputes and
+    promises"): counts, days and base minor units."""
+
+    invoices: int  # invoices issued in the month
+    sales: int  # their base total (the month's credit sales)
+    disputed_invoices: int  # invoices with a dispute opened in the month (each once)
+    disputed: int  # what the disputes opened in the month contest, in base at booking rates
+    closed: int  # disputes closed (resolved or rejected) in the month
+    days_to_close: int  # Σ days from opening to closing of those
+    promises_due: int  # promises to pay whose promised day is in the month
+    kept: int  # those kept: paid in full between the day made and the promised day
+
+
+@dataclass(frozen=True)
+class CaseworkKpis:
+    dispute_rate: Decimal | None  # percent of the month's invoices, by count
+    dispute_amount_rate: Decimal | None  # percent of the month's credit sales
+    days_to_resolve: Decimal | None  # mean days from opening to closing
+    promise_kept_rate: Decimal | None  # percent of the promises due in the month
+
+
+def casework_kpis(m: CaseworkInputs) -> CaseworkKpis:
+    """The dispute rate (by count and by amount), the mean time to resolve a dispute and the
+    promise-kept rate of a month."""
+    return CaseworkKpis(
+        dispute_rate=_ratio(m.disputed_invoices, m.invoices, 100),
+        dispute_amount_rate=_ratio(m.disputed, m.sales, 100),
+        days_to_resolve=_ratio(m.days_to_close, m.closed),
+        promise_kept_rate=_ratio(m.kept, m.promises_due, 100),
+    )

@@ -16,15 +16,20 @@ class CollectionsConfig(AppConfig):
 
     def ready(self) -> None:
         from salesledger.apps.core.guards import Guard, protect
+        from salesledger.apps.reporting import providers
 
         from .handlers import register
         from .invariants import register_checks
+        from .kpis import PROVIDER
         from .models import DisputeAttachment, PlanInstalment, PlanItem
 
         # The events this app listens to (docs/design/events.md).
         register()
         # The invariants of what this app writes, run by `salesledger check`.
         register_checks()
+        # The KPIs of disputes and promises, in reporting's monthly KPIs (reporting is below:
+        # it cannot ask for them, so they are given to it).
+        providers.register(PROVIDER)
         # A plan's schedule and what it rescheduled are agreed, not edited: a new plan
         # replaces a broken one. A dispute's attachments are evidence, kept as received.
         # Until its customer is anonymised: then they go (collections/personal_data.py).

@@ -53,6 +53,7 @@ from .aging import (
 from .bank_kpis import auto_match_rates
 from .forecast import Backtest, backtest, estimator_for, forecast
 from .kpis import add_months, kpi_inputs, kpi_inputs_by, month_end, month_label, months_ending
+from .providers import Value, provided_kpis
 from .segments import SEGMENTS, check_segment, customer_segments
 from .statement import Statement, currencies, customer_statement, running
 from .trends import CohortRow, cohort_rows, fold_segments
@@ -61,6 +62,7 @@ from .unapplied import unapplied_cash_totals, unapplied_credit_notes, unapplied_
 __all__ = ["AgingReport", "Backtest", "KpiMonth", "ReportFilters", "Statement", "TrendRow",
            "Weeks", "aging_items", "aging_report", "cash_forecast", "currencies",
            "customer_statement", "forecast_backtest", "kpi_report", "period_statement",
+           "provided_kpi_report",
            "running", "trend_report", "unapplied_items", "PortfolioRow", "portfolio",
            "SEGMENTS", "SegmentAging", "portfolio_total", "auto_match_report",
            "aging_by_segment", "aging_items_page", "kpis_by_segment"]
@@ -377,6 +379,13 @@ def auto_match_report(company: Company, *, as_of: date, months: int = 12
     """The auto-match rate of bank lines (by count, by amount) of the months of
     ``kpi_report`` (``bank_kpis.py``)."""
     return auto_match_rates(company, months_ending(as_of, _months(months)))
+
+
+def provided_kpi_report(company: Company, *, as_of: date, months: int = 12
+                        ) -> dict[str, dict[str, Value]]:
+    """The KPIs that the apps above reporting provide (``providers.py``: the dispute rate,
+    the time to resolve, the promise-kept rate) for the months of ``kpi_report``."""
+    return provided_kpis(company, months_ending(as_of, _months(months)))
 
 
 def kpi_report(company: Company, *, as_of: date, months: int = 12) -> list[KpiMonth]:
