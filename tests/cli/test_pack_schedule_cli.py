@@ -44,7 +44,8 @@ def test_the_pack_goes_once_a_month_to_the_chosen_users(
     shown = run_json(capsys, "report", "pack", "--schedule", "set", "--day", "3", "--to", "bea",
                      "--to", "carl", "--as-of", "2026-02-20")
     assert shown["schedule"] == {"day": 3, "starts_on": "2026-02-20", "active": True,
-                                 "users": ["bea", "carl"]}
+                                 "users": ["bea", "carl"],
+                                 "languages": {"bea": "en", "carl": "en"}}
     # a preview names the month and who would receive it, and sends nothing
     preview = run_json(capsys, "report", "pack", "--schedule", "run", "--as-of", "2026-03-04")
     assert (preview["month"], preview["state"]) == ("2026-02", "to_send")
@@ -88,6 +89,56 @@ def test_the_pack_goes_once_a_month_to_the_chosen_users(
     march = run_json(capsys, "report", "pack", "--month", "2026-03", "--send")
     assert (march["month"], march["state"]) == ("2026-03", "sent")
     assert len(smtp_server.received) == 2
+
+
+def test_each_user_receives_the_pack_in_their_language(
+        capsys: pytest.CaptureFixture[str], books: None, smtp_server: Any,
+        tmp_path: Any) -> None:
+    from pypdf import PdfReader
+
+    def pdf_text(data: bytes) -> str:
+        return " ".join(p.extract_text() for p in PdfReader(io.BytesIO(data)).pages)
+
+    shown = run_json(capsys, "report", "pack", "--schedule", "set", "--day", "3",
+                     "--to", "bea:fr", "--to", "carl", "--as-of", "2026-02-20")
+    assert shown["schedule"]["languages"] == {"bea": "fr", "carl": "en"}
+    sent = run_json(capsys, "report", "pack", "--schedule", "run", "--send",
+                    "--as-of", "2026-03-04")
+    assert (sent["state"], sent["recipients"]) == ("sent", ["carl@acme.example",
+                                                            "bea@acme.example"])
+    by_rcpt = {tuple(m.rcpt_tos): m.message for m in smtp_server.received}
+    assert sorted(by_rcpt) == [("bea@acme.example",), ("carl@acme.example",)]
+    fr, en = by_rcpt[("bea@acme.example",)], by_rcpt[("carl@acme.example",)]
+    assert fr["Subject"] == "Dossier des créances 2026-02 : acme"
+    assert fr["Content-Language"] == "fr" and en["Content-Language"] == "en"
+    assert "Le dossier des créances de acme pour 2026-02" in fr.get_body().get_content()
+    assert en["Subject"] == "Receivables pack 2026-02: acme"
+    [fr_pdf] = [p.get_content() for p in fr.iter_attachments()]
+    text = pdf_text(fr_pdf)
+    assert "Dossier des créances 2026-02" in text and "Créances 3000.00 EUR" in text
+    assert "Encaissements attendus par semaine après le 2026-02-28" in text  # a chart's title
+    assert "Receivable" not in text
+    # each language is a row of its own, sent once
+    again = run_json(capsys, "report", "pack", "--schedule", "run", "--send",
+                     "--as-of", "2026-03-20")
+    assert again["state"] == "already_sent" and len(smtp_server.received) == 2
+    listed = run_json(capsys, "report", "pack", "--schedule", "show")
+    assert [(r["month"], r["language"], r["status"]) for r in listed["sent"]] == [
+        ("2026-02", "en", "sent"), ("2026-02", "fr", "sent")]
+    # set again without a language: bea keeps French
+    shown = run_json(capsys, "report", "pack", "--schedule", "set", "--day", "3",
+                     "--to", "bea", "--as-of", "2026-02-20")
+    assert shown["schedule"]["languages"] == {"bea": "fr"}
+    # on demand, the PDF in German
+    path = tmp_path / "pack.pdf"
+    assert run(capsys, "report", "pack", "--month", "2026-02", "--language", "de",
+               "--pdf", str(path))[0] == 0
+    text = pdf_text(path.read_bytes())
+    assert "Forderungsbericht 2026-02" in text and "Forderungen 3000.00 EUR" in text
+    assert "Liquiditätsprognose: 13 Wochen nach dem 2026-02-28" in text
+    code, _, err = run(capsys, "report", "pack", "--schedule", "set", "--day", "3",
+                       "--to", "bea:it")
+    assert code == 2 and "--to bea:it: the pack is written in en, fr, de, not 'it'" in err
 
 
 def test_a_pack_cut_off_while_the_server_had_it_is_not_sent_again(

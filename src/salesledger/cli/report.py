@@ -618,7 +618,7 @@ def cmd_report_pack(args: argparse.Namespace) -> int:
         run = pack_send(actor=actor_of(args, company), company=company, month=month,
                         day=month_end(month))
         return _pack_run_out(args, run)
-    pack = monthly_pack(company, month=month)
+    pack = monthly_pack(company, month=month, language=args.language)
     path = args.pdf or f"receivables-{company.code}-{pack.month}.pdf"
     with open(path, "wb") as fh:
         fh.write(pack.pdf)
@@ -666,11 +666,13 @@ def _pack_schedule(args: argparse.Namespace) -> int:
         print(f"no pack schedule in {company.code} (report pack --schedule set --day N --to "
               "USER)")
         return 0
-    print(f"pack schedule: every month on day {s['day']}, to {', '.join(s['users']) or '-'}, "
+    to = ", ".join(u if s["languages"][u] == "en" else f"{u} ({s['languages'][u]})"
+                   for u in s["users"])
+    print(f"pack schedule: every month on day {s['day']}, to {to or '-'}, "
           f"from {s['starts_on']}" + ("" if s["active"] else " (stopped)"))
     if args.schedule == "show" and shown["sent"]:
-        table(([r["month"], r["day"], r["status"], r["recipients"]] for r in shown["sent"]),
-              ["month", "sent for", "status", "to"])
+        table(([r["month"], r["language"], r["day"], r["status"], r["recipients"]]
+               for r in shown["sent"]), ["month", "language", "sent for", "status", "to"])
     return 0
 
 
@@ -808,8 +810,11 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
                         "(the worker sends it), or run what is due on --as-of")
     p.add_argument("--day", type=int,
                    help="with --schedule set: day of the month (31: the last day)")
-    p.add_argument("--to", action="append", metavar="USER",
-                   help="with --schedule set: a user to receive the pack (repeat)")
+    p.add_argument("--to", action="append", metavar="USER[:LANG]",
+                   help="with --schedule set: a user to receive the pack (repeat), and the "
+                        "language it goes to them in: en (the default), fr or de")
+    p.add_argument("--language", default="en", choices=["en", "fr", "de"],
+                   help="with --month: the language of the PDF written (default en)")
     p.add_argument("--send", action="store_true",
                    help="with --month: e-mail that month's pack to the schedule's users "
                         "(once); with --schedule run: send, not preview")

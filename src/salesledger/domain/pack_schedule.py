@@ -44,3 +44,19 @@ def pack_due(day: int, *, starts_on: date, as_of: date) -> PackDue | None:
     when the schedule had not started by then."""
     latest = due_day(Every.MONTH, check_pack_day(day), starts_on=starts_on, as_of=as_of)
     return None if latest is None else PackDue(latest, pack_month(latest))
+
+
+# The languages the pack and its e-mail are written in (the reporting app's catalogues).
+PACK_LANGUAGES = ("en", "fr", "de")
+
+
+def parse_recipient(text: str) -> tuple[str, str]:
+    """``USER`` or ``USER:LANGUAGE`` (``bea:fr``): the user's name and the language the pack
+    goes to them in (``""`` when not given), or a refusal that names the languages."""
+    name, _, language = text.strip().partition(":")
+    language = language.strip().lower()
+    if language and language not in PACK_LANGUAGES:
+        raise ValidationFailed(f"--to {text.strip()}: the pack is written in "
+                               + ", ".join(PACK_LANGUAGES) + f", not {language!r}",
+                               field="users", user=name.strip())
+    return name.strip(), language

@@ -2,8 +2,9 @@
 month's pack sent (docs/design/reporting.md, "The pack on a schedule"). Settings and a log of
 what was sent, never the books: the reports themselves are still read from the apps below.
 
-``PackSending`` is unique per (company, month): the claim that makes a pack go out once per
-company and month however many runs, workers or resumptions there are. Its ``status`` moves
+``PackSending`` is unique per (company, month, language): the claim that makes a pack go out
+once per company, month and language (one message to the recipients who read it) however
+many runs, workers or resumptions there are. Its ``status`` moves
 ``planned`` (the PDF rendered and kept, nothing handed to the mail server) → ``queued`` (about
 to be handed over; a run that finds it so never sends it again: the outcome is unknown) →
 the mail server's answer (``sent``, ``partial``, ``bounced``, ``failed``, ``logged``).
@@ -36,6 +37,8 @@ class PackRecipient(models.Model):
                                  related_name="recipients")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
                              related_name="+")
+    # The language the pack and its e-mail go to this user in (domain/pack_schedule.py).
+    language = models.CharField(max_length=8, default="en")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["schedule", "user"],
@@ -43,10 +46,12 @@ class PackRecipient(models.Model):
 
 
 class PackSending(models.Model):
-    """A month's pack sent (or on its way) to the chosen users, with the PDF that went."""
+    """A month's pack sent (or on its way) to the chosen users who read one language, with
+    the PDF that went."""
 
     company = models.ForeignKey("core.Company", on_delete=models.PROTECT, related_name="+")
     month = models.DateField()  # its first day
+    language = models.CharField(max_length=8, default="en")
     day = models.DateField()  # the scheduled day it was sent for (or the day asked on demand)
     status = models.CharField(max_length=10, default="planned")
     status_detail = models.TextField(blank=True)
@@ -59,5 +64,5 @@ class PackSending(models.Model):
                                    on_delete=models.PROTECT, related_name="+")
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["company", "month"],
-                                               name="pack_sending_once_a_month")]
+        constraints = [models.UniqueConstraint(fields=["company", "month", "language"],
+                                               name="pack_sending_once_a_month_language")]

@@ -10,17 +10,21 @@ WeasyPrint. Reading only: nothing is written.
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from html import escape
 from zoneinfo import ZoneInfo
+
+from django.utils.translation import gettext as _
+from django.utils.translation import override
 
 from salesledger.apps.core.models import Company
 from salesledger.apps.documents.rendering import html_to_pdf
 from salesledger.domain.errors import ValidationFailed
 from salesledger.formats.charts import (
     Chart,
+    Series,
     aging_chart,
     forecast_chart,
     kpi_chart,
@@ -63,30 +67,45 @@ class Pack:
     charts: tuple[Chart, ...]
 
 
-def monthly_pack(company: Company, *, month: date) -> Pack:
-    """The pack of ``month`` (its first day), as of its last day."""
+def monthly_pack(company: Company, *, month: date, language: str = "en") -> Pack:
+    """The pack of ``month`` (its first day), as of its last day, written in ``language``
+    (the reporting app's catalogues: ``locale/``; figures, dates and amounts are written the
+    same in every language)."""
+    with override(language):
+        return _pack(company, month, language)
+
+
+def _pack(company: Company, month: date, language: str) -> Pack:
     as_of = month_end(month)
+    day = as_of.isoformat()
     base = company.base_currency
     aging = aging_report(company, as_of=as_of)
     kpis = kpi_report(company, as_of=as_of, months=PACK_MONTHS)
     trends = trend_report(company, as_of=as_of, months=PACK_MONTHS)
     weeks = cash_forecast(company, as_of=as_of, weeks=PACK_WEEKS)
     labels = [m.month for m in kpis]
+
+    def week(k: int) -> str:
+        return _("W%(n)s") % {"n": k + 1}
+
     charts = (
-        kpi_chart(labels, {"DSO": [tenths(m.kpis.dso) for m in kpis],
-                           "best possible DSO": [tenths(m.kpis.best_dso) for m in kpis]},
-                  "days", f"DSO per month to {as_of}"),
-        kpi_chart(labels, {"CEI": [tenths(m.kpis.cei) for m in kpis],
-                           "over 90 days": [tenths(m.kpis.over_90_share) for m in kpis]},
-                  "%", f"Collection effectiveness to {as_of}"),
-        aging_chart([b.label for b in aging.buckets], aging.base, base, as_of.isoformat()),
+        kpi_chart(labels, {_("DSO"): [tenths(m.kpis.dso) for m in kpis],
+                           _("best possible DSO"): [tenths(m.kpis.best_dso) for m in kpis]},
+                  "days", _("DSO per month to %(day)s") % {"day": day}),
+        kpi_chart(labels, {_("CEI"): [tenths(m.kpis.cei) for m in kpis],
+                           _("over 90 days"): [tenths(m.kpis.over_90_share) for m in kpis]},
+                  "%", _("Collection effectiveness to %(day)s") % {"day": day}),
+        _named(aging_chart([b.label for b in aging.buckets], aging.base, base, day),
+               _("Aged receivables on %(day)s") % {"day": day}, [_("open")]),
         kpi_chart([t.row.cohort for t in trends],
-                  {"paid late": [tenths(t.row.late.percent) for t in trends],
-                   "unpaid 90 days": [tenths(t.row.unpaid_90.percent) for t in trends],
-                   "written off": [tenths(t.row.written_off.percent) for t in trends]},
-                  "%", f"Late and default rates by invoice month to {as_of}"),
-        forecast_chart([f"W{k + 1}" for k in range(PACK_WEEKS)], weeks.naive, weeks.expected,
-                       weeks.low, weeks.high, base, as_of.isoformat()),
+                  {_("paid late"): [tenths(t.row.late.percent) for t in trends],
+                   _("unpaid 90 days"): [tenths(t.row.unpaid_90.percent) for t in trends],
+                   _("written off"): [tenths(t.row.written_off.percent) for t in trends]},
+                  "%", _("Late and default rates by invoice month to %(day)s") % {"day": day}),
+        _named(forecast_chart([week(k) for k in range(PACK_WEEKS)], weeks.naive,
+                              weeks.expected, weeks.low, weeks.high, base, day),
+               _("Expected receipts per week after %(day)s") % {"day": day},
+               [_("expected"), _("naive (due dates)")]),
     )
     svg = [_image(to_svg(c)) for c in charts]
     latest = kpis[-1]
@@ -99,20 +118,41 @@ def monthly_pack(company: Company, *, month: date) -> Pack:
         return "<tr>" + "".join(f"<{tag}>{c}</{tag}>" for c in cells) + "</tr>"
 
     headline = [
-        ("Receivable", money(latest.inputs.receivable_end)),
-        ("Credit sales of the month", money(latest.inputs.sales)),
-        ("Received on invoices", money(latest.inputs.paid)),
-        ("DSO (days)", _figure(latest.kpis.dso)),
-        ("Best possible DSO (days)", _figure(latest.kpis.best_dso)),
-        ("Average days delinquent", _figure(latest.kpis.days_delinquent)),
-        ("CEI (%)", _figure(latest.kpis.cei)),
-        ("Current (%)", _figure(latest.kpis.current_share)),
-        ("Over 90 days (%)", _figure(latest.kpis.over_90_share)),
-        ("Write-off rate (%)", _figure(latest.kpis.write_off_rate)),
+        (_("Receivable"), money(latest.inputs.receivable_end)),
+        (_("Credit sales of the month"), money(latest.inputs.sales)),
+        (_("Received on invoices"), money(latest.inputs.paid)),
+        (_("DSO (days)"), _figure(latest.kpis.dso)),
+        (_("Best possible DSO (days)"), _figure(latest.kpis.best_dso)),
+        (_("Average days delinquent"), _figure(latest.kpis.days_delinquent)),
+        (_("CEI (%)"), _figure(latest.kpis.cei)),
+        (_("Current (%)"), _figure(latest.kpis.current_share)),
+        (_("Over 90 days (%)"), _figure(latest.kpis.over_90_share)),
+        (_("Write-off rate (%)"), _figure(latest.kpis.write_off_rate)),
     ]
+    title = pack_title(f"{month:%Y-%m}")
+    w = {k: escape(v) for k, v in {
+        "as_of": _("As of %(day)s; amounts in %(currency)s at booking rates.") % {
+            "day": day, "currency": base},
+        "headline": _("Headline figures of %(month)s") % {"month": latest.month},
+        "aging": _("Aged receivables on %(day)s") % {"day": day},
+        "bucket": _("bucket"), "amount": _("amount"), "total": _("total"),
+        "top": _("Most overdue customers"), "customer": _("customer"), "name": _("name"),
+        "overdue": _("overdue"), "kpis": _("KPIs per month"), "month": _("month"),
+        "countback": _("countback"), "best": _("best"), "add": _("ADD"),
+        "cei": _("CEI %"), "to_pay": _("to pay"), "late": _("late"),
+        "over_90": _("over 90 %"),
+        "trends": _("Late-payment and default trends by invoice month"),
+        "cohort": _("cohort"), "items": _("items"), "paid_late": _("paid late %"),
+        "unpaid_90": _("unpaid 90 days %"), "written_off": _("written off %"),
+        "flagged": _("flagged"),
+        "forecast": _("Cash-flow forecast: %(weeks)s weeks after %(day)s") % {
+            "weeks": PACK_WEEKS, "day": day},
+        "week": _("week"), "from": _("from"), "naive": _("naive"),
+        "expected": _("expected"), "low": _("low"), "high": _("high"),
+        "dso": _("DSO")}.items()}
     top = sorted(aging.customers, key=lambda c: -sum(c.base[1:]))[:10]
-    html = f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
-<title>Receivables pack {month:%Y-%m}</title>
+    html = f"""<!DOCTYPE html><html lang="{escape(language)}"><head><meta charset="utf-8">
+<title>{escape(title)}</title>
 <style>
 @page {{ size: A4; margin: 15mm; }}
 :root {{ --brand: #2f6db5; }}
@@ -124,44 +164,56 @@ th:first-child, td:first-child {{ text-align: left; }}
 img {{ width: 170mm; }}
 .break {{ break-before: page; }}
 </style></head><body>
-<h1>Receivables pack {month:%Y-%m}: {escape(company.name)}</h1>
-<p>As of {as_of.isoformat()}; amounts in {base} at booking rates.</p>
-<h2>Headline figures of {latest.month}</h2>
-<table>{"".join(row([k, v]) for k, v in headline)}</table>
+<h1>{escape(title)}: {escape(company.name)}</h1>
+<p>{w["as_of"]}</p>
+<h2>{w["headline"]}</h2>
+<table>{"".join(row([escape(k), v]) for k, v in headline)}</table>
 {svg[0]}{svg[1]}
-<h2 class="break">Aged receivables on {as_of.isoformat()}</h2>
-<table>{row(["bucket", "amount"], True)}{"".join(
+<h2 class="break">{w["aging"]}</h2>
+<table>{row([w["bucket"], w["amount"]], True)}{"".join(
     row([escape(b.label), money(v)]) for b, v in zip(aging.buckets, aging.base, strict=True))}
-{row(["total", money(aging.base_total)])}</table>
+{row([w["total"], money(aging.base_total)])}</table>
 {svg[2]}
-<h2>Most overdue customers</h2>
-<table>{row(["customer", "name", "overdue", "total"], True)}{"".join(
+<h2>{w["top"]}</h2>
+<table>{row([w["customer"], w["name"], w["overdue"], w["total"]], True)}{"".join(
     row([escape(c.code), escape(c.name), money(sum(c.base[1:])), money(sum(c.base))])
     for c in top if sum(c.base[1:]) > 0)}</table>
-<h2 class="break">KPIs per month</h2>
-<table>{row(["month", "DSO", "countback", "best", "ADD", "CEI %", "to pay", "late",
-             "over 90 %"], True)}{"".join(row([m.month, *[_figure(getattr(m.kpis, k)) for k in (
-    "dso", "dso_countback", "best_dso", "days_delinquent", "cei", "days_to_pay", "days_late",
-    "over_90_share")]]) for m in kpis)}</table>
-<h2>Late-payment and default trends by invoice month</h2>
-<table>{row(["cohort", "items", "paid late %", "unpaid 90 days %", "written off %",
-             "flagged"], True)}{"".join(row([t.row.cohort, str(t.row.items),
+<h2 class="break">{w["kpis"]}</h2>
+<table>{row([w["month"], w["dso"], w["countback"], w["best"], w["add"], w["cei"],
+             w["to_pay"], w["late"], w["over_90"]], True)}{"".join(row([m.month, *[
+    _figure(getattr(m.kpis, k)) for k in ("dso", "dso_countback", "best_dso",
+                                          "days_delinquent", "cei", "days_to_pay",
+                                          "days_late", "over_90_share")]]) for m in kpis)}</table>
+<h2>{w["trends"]}</h2>
+<table>{row([w["cohort"], w["items"], w["paid_late"], w["unpaid_90"], w["written_off"],
+             w["flagged"]], True)}{"".join(row([t.row.cohort, str(t.row.items),
     _figure(t.row.late.percent), _figure(t.row.unpaid_90.percent),
     _figure(t.row.written_off.percent), escape(" ".join(t.flagged))]) for t in trends)}</table>
 {svg[3]}
-<h2 class="break">Cash-flow forecast: {PACK_WEEKS} weeks after {as_of.isoformat()}</h2>
-<table>{row(["week", "from", "naive", "expected", "low", "high"], True)}{"".join(
-    row([f"W{k + 1}", (as_of + timedelta(days=7 * k + 1)).isoformat(), money(weeks.naive[k]),
-         money(weeks.expected[k]), money(weeks.low[k]), money(weeks.high[k])])
+<h2 class="break">{w["forecast"]}</h2>
+<table>{row([w["week"], w["from"], w["naive"], w["expected"], w["low"], w["high"]], True)}{
+    "".join(row([week(k), (as_of + timedelta(days=7 * k + 1)).isoformat(),
+                 money(weeks.naive[k]), money(weeks.expected[k]), money(weeks.low[k]),
+                 money(weeks.high[k])])
     for k in range(PACK_WEEKS))}</table>
 {svg[4]}
 </body></html>"""
-    pdf = html_to_pdf(html, title=f"Receivables pack {month:%Y-%m}",
-                      author=company.legal_name or company.name,
+    pdf = html_to_pdf(html, title=title, author=company.legal_name or company.name,
                       issued_at=datetime.combine(as_of, time(0, 0),
                                                  tzinfo=ZoneInfo(company.time_zone)),
-                      language="en")
+                      language=language)
     return Pack(f"{month:%Y-%m}", as_of, pdf, charts)
+
+
+def pack_title(month: str) -> str:
+    """"Receivables pack 2026-02" in the active language."""
+    return _("Receivables pack %(month)s") % {"month": month}
+
+
+def _named(chart: Chart, title: str, names: list[str]) -> Chart:
+    """``chart`` with its title and series' names in the active language."""
+    return replace(chart, title=title, series=tuple(
+        Series(name, s.values) for name, s in zip(names, chart.series, strict=True)))
 
 
 def _image(svg: str) -> str:
