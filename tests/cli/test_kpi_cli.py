@@ -172,3 +172,21 @@ def test_trends_forecast_and_unapplied_as_workbooks(capsys: pytest.CaptureFixtur
     unapplied = sheet("unapplied", "--as-of", "2026-02-28")
     assert unapplied[0][:3] == ("customer", "type", "document")
     assert [(r[0], r[1], r[6]) for r in unapplied[1:]] == [("C1", "receipt", 45.5)]
+
+
+def test_kpis_and_trends_of_a_set_of_customers(capsys: pytest.CaptureFixture[str],
+                                               books: None) -> None:
+    whole = run_json(capsys, "report", "kpis", "--months", "2", "--as-of", "2026-02-28")
+    mine = run_json(capsys, "report", "kpis", "--months", "2", "--as-of", "2026-02-28",
+                    "--customer", "C1")
+    # the one customer is the whole company; the casework KPIs are the company's, left out
+    assert [m["dso"] for m in mine["months"]] == [m["dso"] for m in whole["months"]]
+    assert "dispute_rate" in whole["months"][1] and "dispute_rate" not in mine["months"][1]
+    nobody = run_json(capsys, "report", "kpis", "--months", "1", "--as-of", "2026-02-28",
+                      "--country", "DE")
+    assert nobody["months"][0]["inputs"]["sales"] == {"amount": "0.00", "currency": "EUR"}
+    trends = run_json(capsys, "report", "trends", "--months", "2", "--as-of", "2026-02-28",
+                      "--country", "FR")
+    assert [r["items"] for r in trends["cohorts"]] == [1, 1]
+    code, _, err = run(capsys, "report", "kpis", "--segment", "group", "--customer", "C1")
+    assert code == 2 and "--segment: give it without --customer" in err

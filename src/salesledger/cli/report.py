@@ -53,7 +53,7 @@ def _filters(args: argparse.Namespace) -> Any:
 
         customers = collector_customers(company_of(args), args.collector)
     return ReportFilters(customer=args.customer or "", country=args.country or "",
-                         currency=args.document_currency or "",
+                         currency=getattr(args, "document_currency", None) or "",
                          group=getattr(args, "group", None) or "", customers=customers)
 
 
@@ -359,9 +359,15 @@ def cmd_report_kpis(args: argparse.Namespace) -> int:
 
     company = company_of(args)
     as_of = as_of_day(args, company)
+    filters = _filters(args)
+    filtered = filters != type(filters)()
     if args.segment:
+        if filtered:
+            raise ValidationFailed("--segment: give it without --customer, --group, "
+                                   "--collector or --country (each segment is a set of "
+                                   "customers already)", segment=args.segment)
         return _kpi_segments(args, company, as_of)
-    months = kpi_report(company, as_of=as_of, months=args.months)
+    months = kpi_report(company, as_of=as_of, months=args.months, filters=filters)
     base = company.base_currency
     if args.csv:
         with _csv_out(args.csv) as w:
@@ -381,7 +387,9 @@ def cmd_report_kpis(args: argparse.Namespace) -> int:
     from salesledger.apps.reporting.selectors import provided_kpi_report
 
     # The KPIs the apps above reporting give (disputes, promises: docs/design/kpis.md).
-    given = provided_kpi_report(company, as_of=as_of, months=args.months)
+    # (of the whole company: with a filter of customers they are left out)
+    given = ({m.month: {} for m in months} if filtered
+             else provided_kpi_report(company, as_of=as_of, months=args.months))
     if args.json:
         from salesledger.apps.reporting.selectors import auto_match_report
 
@@ -403,7 +411,7 @@ def cmd_report_kpis(args: argparse.Namespace) -> int:
     print("days, amount-weighted where paid; CEI over one month; percentages of the receivable "
           "at the month's end, bad debts of the month's sales")
     kpis = provided()
-    if kpis:
+    if kpis and not filtered:
         print()
         table(([m.month, *[_provided_text(given[m.month][k.name]) for k in kpis]]
                for m in months), ["month", *[k.label for k in kpis]])
@@ -463,7 +471,8 @@ def cmd_report_trends(args: argparse.Namespace) -> int:
 
     company = company_of(args)
     as_of = as_of_day(args, company)
-    rows = trend_report(company, as_of=as_of, months=args.months, by=args.by)
+    rows = trend_report(company, as_of=as_of, months=args.months, by=args.by,
+                        filters=_filters(args))
     base = company.base_currency
     if args.svg:
         from salesledger.apps.reporting.pack import tenths
@@ -736,14 +745,19 @@ def cmd_report_portfolio(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------- registration
 def _filter_options(p: argparse.ArgumentParser) -> None:
+    _customer_options(p)
+    p.add_argument("--document-currency", help="items in one currency (ISO 4217 code)")
+    p.add_argument("--csv", metavar="FILE", help="write CSV to FILE")
+
+
+def _customer_options(p: argparse.ArgumentParser) -> None:
+    """The filters that keep a set of customers."""
     p.add_argument("--customer", help="one customer (code)")
     p.add_argument("--group", metavar="CODE",
                    help="one customer group: the customer CODE and those whose parent it is")
     p.add_argument("--collector", metavar="USER",
                    help="the customers given to one collector (collections assign)")
     p.add_argument("--country", help="customers of one country (ISO 3166 code)")
-    p.add_argument("--document-currency", help="items in one currency (ISO 4217 code)")
-    p.add_argument("--csv", metavar="FILE", help="write CSV to FILE")
 
 
 def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
@@ -774,6 +788,7 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("--months", type=int, default=12, help="whole months up to --as-of")
     p.add_argument("--segment", choices=["group", "size"],
                    help="the KPIs of each customer group (parent) or size band (A, B, C)")
+    _customer_options(p)
     p.add_argument("--csv", metavar="FILE", help="write CSV to FILE")
     p.add_argument("--xlsx", metavar="FILE", help="write an Excel workbook to FILE")
     p = add_command(g, common, "trends", cmd_report_trends,
@@ -784,6 +799,7 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("--by", choices=["cohort", "country", "group", "size"], default="cohort",
                    help="per invoice month, or per invoice month and country, customer group "
                         "(parent) or size band (A, B, C)")
+    _customer_options(p)
     p.add_argument("--csv", metavar="FILE", help="write CSV to FILE")
     p.add_argument("--xlsx", metavar="FILE", help="write an Excel workbook to FILE")
     p = add_command(g, common, "forecast", cmd_report_forecast,

@@ -18,6 +18,7 @@ from typing import Any
 from salesledger.apps.core.collector import collector_paused
 from salesledger.apps.core.models import Company
 from salesledger.apps.core.selectors import memberships_of
+from salesledger.apps.customers.models import Customer
 from salesledger.apps.customers.selectors import (
     customer_family,
     customer_get,
@@ -62,7 +63,7 @@ from .unapplied import unapplied_cash_totals, unapplied_credit_notes, unapplied_
 __all__ = ["AgingReport", "Backtest", "KpiMonth", "ReportFilters", "Statement", "TrendRow",
            "Weeks", "aging_items", "aging_report", "cash_forecast", "currencies",
            "customer_statement", "forecast_backtest", "kpi_report", "period_statement",
-           "provided_kpi_report",
+           "provided_kpi_report", "customers_chosen",
            "running", "trend_report", "unapplied_items", "PortfolioRow", "portfolio",
            "SEGMENTS", "SegmentAging", "portfolio_total", "auto_match_report",
            "aging_by_segment", "aging_items_page", "kpis_by_segment"]
@@ -118,6 +119,37 @@ def _scope(company: Company, as_of: date, filters: ReportFilters, *, by: str = "
 
 def _among(chosen: set[int] | None, ids: set[int]) -> set[int]:
     return ids if chosen is None else chosen & ids
+
+
+def customers_chosen(company: Company, as_of: date, filters: ReportFilters
+                     ) -> set[int] | None:
+    """The ids of the customers that ``filters`` keep (a customer with its aliases, a group,
+    a collector's set, a country), for the reports that are per customer and in base
+    currency (the KPIs, the trends); ``None`` without a filter. A document currency is not a
+    set of customers: those reports refuse it."""
+    if filters == ReportFilters():
+        return None
+    if filters.currency:
+        raise ValidationFailed(f"--document-currency {filters.currency}: the KPIs and trends "
+                               "are in the company's currency over every document currency; "
+                               "keep customers with --customer, --group, --collector or "
+                               "--country", currency=filters.currency)
+    scope = _scope(company, as_of, filters)
+    qs = Customer.objects.filter(company=company)
+    if scope.family:
+        qs = qs.filter(pk__in=scope.family)
+    if scope.country:
+        qs = qs.filter(country=scope.country)
+    return set(qs.values_list("pk", flat=True))
+
+
+def _in_or_out(company: Company, chosen: set[int]) -> dict[int, str]:
+    """Every customer of the company as a segment: ``in`` (chosen) or ``out``; and an id
+    no customer has in ``in``, so that the segment exists when nothing is chosen."""
+    of = {int(pk): ("in" if pk in chosen else "out")
+          for pk in Customer.objects.filter(company=company).values_list("pk", flat=True)}
+    of[0] = "in"
+    return of
 
 
 @dataclass
@@ -388,11 +420,16 @@ def provided_kpi_report(company: Company, *, as_of: date, months: int = 12
     return provided_kpis(company, months_ending(as_of, _months(months)))
 
 
-def kpi_report(company: Company, *, as_of: date, months: int = 12) -> list[KpiMonth]:
-    """The KPIs of the ``months`` whole months ending on or before ``as_of``, oldest first."""
+def kpi_report(company: Company, *, as_of: date, months: int = 12,
+               filters: ReportFilters = ReportFilters()) -> list[KpiMonth]:
+    """The KPIs of the ``months`` whole months ending on or before ``as_of``, oldest first;
+    with ``filters``, of the customers they keep (``customers_chosen``): the same queries
+    grouped by customer, summed for those customers (as the KPIs of a segment)."""
     chosen = months_ending(as_of, _months(months))
-    return [KpiMonth(month_label(m), inputs, month_kpis(inputs, history))
-            for m, inputs, history in kpi_inputs(company, chosen)]
+    customers = customers_chosen(company, as_of, filters)
+    inputs = (kpi_inputs(company, chosen) if customers is None
+              else kpi_inputs_by(company, chosen, _in_or_out(company, customers))["in"])
+    return [KpiMonth(month_label(m), i, month_kpis(i, history)) for m, i, history in inputs]
 
 
 # The trends per invoice month alone, or per invoice month and country, customer group or
@@ -406,19 +443,30 @@ class TrendRow:
     flagged: tuple[str, ...]  # the measures whose rate rose markedly: late, unpaid_90, ...
 
 
-def trend_report(company: Company, *, as_of: date, months: int = 12, by: str = "cohort"
-                 ) -> list[TrendRow]:
+def trend_report(company: Company, *, as_of: date, months: int = 12, by: str = "cohort",
+                 filters: ReportFilters = ReportFilters()) -> list[TrendRow]:
     """The cohorts of the invoices issued in the ``months`` months up to ``as_of``'s, each
     with the measures whose rate (by count) rose markedly against the months before it
-    (domain/trends.py), within its segment."""
+    (domain/trends.py), within its segment; with ``filters``, of the invoices of the
+    customers they keep (the rows by customer, folded)."""
     if by not in TREND_BY:
         raise ValidationFailed(f"--by {by!r}: write " + ", ".join(f"'{b}'" for b in TREND_BY),
                                by=by)
     last = as_of.replace(day=1)
     first = add_months(last, 1 - _months(months))
-    rows = cohort_rows(company, first=first, last=last, as_of=as_of,
-                       by_country=by == "country", by_customer=by in SEGMENTS)
-    if by in SEGMENTS:  # customer group or size band (of as_of), as the aging's segments
+    customers = customers_chosen(company, as_of, filters)
+    if customers is not None:
+        rows = [r for r in cohort_rows(company, first=first, last=last, as_of=as_of,
+                                       by_customer=True) if int(r.segment) in customers]
+        of = (customer_segments(company, by, as_of=as_of) if by in SEGMENTS
+              else dict(Customer.objects.filter(pk__in=customers)
+                        .values_list("pk", "country")) if by == "country"
+              else dict.fromkeys(customers, ""))
+        rows = fold_segments(rows, of)
+    else:
+        rows = cohort_rows(company, first=first, last=last, as_of=as_of,
+                           by_country=by == "country", by_customer=by in SEGMENTS)
+    if customers is None and by in SEGMENTS:  # group or size band (of as_of)
         rows = fold_segments(rows, customer_segments(company, by, as_of=as_of))
     marked: dict[int, list[str]] = defaultdict(list)
     segments: dict[str, list[int]] = defaultdict(list)

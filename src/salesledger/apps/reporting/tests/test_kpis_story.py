@@ -12,7 +12,7 @@ from tests.unit.test_kpis import FEB, JAN_TO_MAR, MAR
 
 from salesledger.apps.payments.adjustments.bad_debts import invoice_write_off
 from salesledger.apps.payments.services import allocation_reverse
-from salesledger.apps.reporting.selectors import kpi_report, trend_report
+from salesledger.apps.reporting.selectors import ReportFilters, kpi_report, trend_report
 from salesledger.domain.errors import ValidationFailed
 from salesledger.domain.kpis import month_kpis
 
@@ -59,6 +59,31 @@ def test_the_worked_example_from_the_books(example: None, company: Any) -> None:
     # January: everything it sold is owed and not yet due; nothing collectable, so no CEI
     assert jan.kpis.dso == jan.kpis.best_dso == Decimal("31.0")
     assert jan.kpis.cei is None and jan.kpis.days_to_pay is None
+
+
+def test_the_kpis_of_a_set_of_customers(example: None, company: Any, make_customer: Any,
+                                        post_invoice: Any, record_receipt: Any,
+                                        allocate_to: Any) -> None:
+    """Another customer beside the example's: the KPIs filtered to C001 are the example's,
+    to C002 its own, and the two add up to the company's."""
+    make_customer("C002", country="DE")
+    inv = post_invoice("C002", lines=[("Work", "1", "300.00", "0")],
+                       issue_date=date(2026, 2, 3), terms="NET30").number
+    _pay(record_receipt, allocate_to, str(inv), "300.00", date(2026, 3, 10), customer="C002")
+    as_of = date(2026, 4, 3)
+    _, feb, mar = kpi_report(company, as_of=as_of, months=3, filters=ReportFilters(
+        customer="C001"))
+    assert (feb.inputs, mar.inputs) == (FEB, MAR)
+    assert mar.kpis == month_kpis(MAR, JAN_TO_MAR)
+    _, feb2, mar2 = kpi_report(company, as_of=as_of, months=3, filters=ReportFilters(
+        country="de"))
+    assert (feb2.inputs.sales, mar2.inputs.paid, mar2.inputs.receivable_end) == (30000, 30000, 0)
+    whole = kpi_report(company, as_of=as_of, months=3)
+    assert [w.inputs.sales for w in whole] == [150000, 230000, 60000]
+    assert whole[2].inputs.paid == MAR.paid + mar2.inputs.paid
+    # a filter that keeps nobody: zero inputs, figures without a divisor
+    [none] = kpi_report(company, as_of=as_of, months=1, filters=ReportFilters(country="IT"))
+    assert (none.inputs.sales, none.inputs.receivable_end, none.kpis.dso) == (0, 0, None)
 
 
 def test_months_are_whole_and_bounded(example: None, company: Any) -> None:
@@ -116,6 +141,18 @@ def test_a_month_of_late_payers_is_flagged(company: Any, owner: Any, make_custom
     assert {(t.row.segment, t.row.items) for t in by_country} == {("DE", 1), ("FR", 9)}
     assert [t.row.late.part for t in by_country if t.row.segment == "FR"][6] == 5
     assert all(not t.flagged for t in by_country)
+    # filtered to a set of customers: the French one's rows are the "by country" FR rows,
+    # and by country within the filter, the same; a country keeps its customers
+    only_fr = trend_report(company, as_of=date(2025, 12, 31), months=12,
+                           filters=ReportFilters(customer="C001"))
+    fr_rows = [t.row for t in by_country if t.row.segment == "FR"]
+    assert [t.row.late for t in only_fr] == [r.late for r in fr_rows]
+    assert [t.row.items for t in only_fr] == [9] * 8 and {t.row.segment for t in only_fr} == {""}
+    assert [t.row for t in trend_report(company, as_of=date(2025, 12, 31), months=12,
+                                        by="country", filters=ReportFilters(country="DE"))] == [
+        t.row for t in by_country if t.row.segment == "DE"]
+    with pytest.raises(ValidationFailed, match="--document-currency EUR: the KPIs and trends"):
+        trend_report(company, as_of=date(2025, 12, 31), filters=ReportFilters(currency="EUR"))
     # the day before July's late payments (10 August), July had none paid late yet
     early = trend_report(company, as_of=date(2025, 8, 9), months=2)
     assert [(t.row.cohort, t.row.late.part) for t in early] == [("2025-07", 0), ("2025-08", 0)]
