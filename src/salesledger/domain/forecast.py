@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 MIN_SAMPLES = 3
 
@@ -96,3 +97,34 @@ def error(forecast: Sequence[int], actual: Sequence[int]) -> Decimal | None:
         return None
     miss = sum(abs(f - a) for f, a in zip(forecast, actual, strict=True))
     return (Decimal(miss) * 100 / received).quantize(Decimal("0.1"), ROUND_HALF_UP)
+
+
+def committed(items: Iterable[tuple[str, date, int, Delay]],
+              commitments: Iterable[tuple[str, date, int]]) -> list[tuple[date, int, Delay]]:
+    """The items of a forecast (payer, due date, amount, the payer's delay) with what payers
+    committed to pay on a day (a promise to pay, a payment plan's instalment: payer, day,
+    amount) put on that day: each commitment, earliest first, takes its amount from its
+    payer's items, oldest due first, and the part taken is expected on the committed day
+    (early, expected and late alike), keeping its due date for the naive view. What a payer
+    committed beyond what it owes is not money the forecast has: it is left out."""
+    by_payer: dict[str, list[list[Any]]] = {}
+    out: list[tuple[date, int, Delay]] = []
+    for payer, due, amount, delay in items:
+        by_payer.setdefault(payer, []).append([due, amount, delay])
+    for parts in by_payer.values():
+        parts.sort(key=lambda p: p[0])
+    for payer, day, amount in sorted(commitments, key=lambda c: (c[1], c[0])):
+        left = amount
+        for part in by_payer.get(payer, []):
+            if left <= 0:
+                break
+            take = min(left, part[1])
+            if take <= 0:
+                continue
+            part[1] -= take
+            left -= take
+            offset = (day - part[0]).days
+            out.append((part[0], take, Delay(offset, offset, offset, 0)))
+    out.extend((due, amount, delay) for parts in by_payer.values()
+               for due, amount, delay in parts if amount > 0)
+    return out

@@ -18,6 +18,7 @@ class CollectionsConfig(AppConfig):
         from salesledger.apps.core.guards import Guard, protect
         from salesledger.apps.reporting import providers
 
+        from .commitments import commitments_on
         from .handlers import register
         from .invariants import register_checks
         from .kpis import PROVIDER
@@ -30,6 +31,8 @@ class CollectionsConfig(AppConfig):
         # The KPIs of disputes and promises, in reporting's monthly KPIs (reporting is below:
         # it cannot ask for them, so they are given to it).
         providers.register(PROVIDER)
+        # Promises to pay and payment plans, in reporting's cash-flow forecast.
+        providers.register_commitments(commitments_on)
         # A plan's schedule and what it rescheduled are agreed, not edited: a new plan
         # replaces a broken one. A dispute's attachments are evidence, kept as received.
         # Until its customer is anonymised: then they go (collections/personal_data.py).

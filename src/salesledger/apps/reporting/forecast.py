@@ -27,10 +27,19 @@ from salesledger.apps.recurring.models import RecurringRun
 from salesledger.apps.recurring.selectors import upcoming_instalments
 from salesledger.domain.aging import parse_buckets
 from salesledger.domain.errors import ValidationFailed
-from salesledger.domain.forecast import Delay, Weeks, error, estimator, week_of, weekly
+from salesledger.domain.forecast import (
+    Delay,
+    Weeks,
+    committed,
+    error,
+    estimator,
+    week_of,
+    weekly,
+)
 
 from .aging import AgingScope, aging_item_rows, customer_owners, open_by_due_date
 from .kpis import days_between
+from .providers import commitments
 
 HISTORY_DAYS = 365
 
@@ -109,9 +118,9 @@ def forecast(company: Company, *, as_of: date, weeks: int = 13,
         return Delay(days[0], days[1], days[2], 0)
 
     scope = AgingScope(as_of=as_of, buckets=parse_buckets("current"))
-    items: Iterable[tuple[date, int, Delay]]
+    items: Iterable[tuple[str, date, int, Delay]]
     if predicted:
-        items = ((r["due_date"], r["base_open"], delay(r))
+        items = ((str(r["customer"]), r["due_date"], r["base_open"], delay(r))
                  for r in aging_item_rows(company, scope) if r["type"] == "instalment")
     else:
         # A payer's delay is the same for all its items, so the items of a customer due on
@@ -125,8 +134,19 @@ def forecast(company: Company, *, as_of: date, weeks: int = 13,
             company, scope, floor=as_of - timedelta(days=max(delays)),
             ceiling=as_of + timedelta(days=7 * weeks - min(delays) + 1))
         owners = customer_owners(company, sorted({c for c, _, _ in sums}))
-        items = ((due, amount, est.delay(owners[c][1])) for c, due, amount in sums)
-    return weekly(chain(items, recurring_items(company, as_of, weeks, est)), as_of, weeks)
+        items = ((owners[c][1], due, amount, est.delay(owners[c][1]))
+                 for c, due, amount in sums)
+    promised = commitments(company, as_of)
+    if promised:
+        # what customers committed to pay (promises, plans: collections') is expected on
+        # its day, taken from their items oldest first
+        payers = customer_owners(company, sorted({c.customer_id for c in promised}))
+        open_items = committed(items, ((payers[c.customer_id][1], c.day, c.amount)
+                                       for c in promised))
+    else:
+        open_items = [(due, amount, d) for _, due, amount, d in items]
+    return weekly(chain(open_items, recurring_items(company, as_of, weeks, est)), as_of,
+                  weeks)
 
 
 def recurring_items(company: Company, as_of: date, weeks: int, est: Estimator

@@ -9,6 +9,10 @@ for invariants (``core/invariants.py``): an app above registers a provider in it
 :func:`provided_kpis` for the months of the report and get every registered KPI of every month
 (``None`` where a provider has no value). Without a provider, there are no such KPIs and
 nothing else changes.
+
+The cash-flow forecast takes the same kind of help: what customers committed to pay on a day
+(promises to pay, payment plans: collections') reaches it through :func:`commitments`
+(docs/design/forecast.md, "Promises and plans").
 """
 
 from __future__ import annotations
@@ -81,3 +85,34 @@ def provided_kpis(company: Company, months: list[date]) -> dict[str, dict[str, V
             for k in p.kpis:
                 values[k.name] = given.get(k.name)
     return out
+
+
+# ---------------------------------------------------------------- the forecast's commitments
+@dataclass(frozen=True)
+class Commitment:
+    """Money a customer committed to pay on a day (a promise to pay, a payment plan's
+    instalment), open on the forecast's day: the forecast expects that much of the
+    customer's open items on ``day`` instead of after its usual delay."""
+
+    customer_id: int
+    day: date
+    amount: int  # base minor units
+
+
+Commitments = Callable[[Company, date], list[Commitment]]
+_commitments: dict[str, Commitments] = {}
+
+
+def register_commitments(provider: Commitments) -> None:
+    """Add ``provider``'s commitments to the cash-flow forecast (and so to its backtest):
+    called with the company and the forecast's day, it gives what was committed and still
+    open on that day, as it was known then."""
+    _commitments[f"{provider.__module__}.{provider.__qualname__}"] = provider
+
+
+def commitments_registered() -> list[str]:
+    return sorted(_commitments)
+
+
+def commitments(company: Company, as_of: date) -> list[Commitment]:
+    return [c for key in commitments_registered() for c in _commitments[key](company, as_of)]
