@@ -1,11 +1,11 @@
 """The dispute rate, time to resolve and promise-kept rate of docs/design/kpis.md ("Disputes
 and promises"): the worked example written through the collections and payments services,
-read back through reporting's registry of KPI providers and at the command line; the
-registry itself (a provider's KPIs for every month, ``None`` where it gives none)."""
+read back through reporting's registry of KPI providers (at the command line:
+tests/cli/test_casework_kpis_cli.py); the registry itself (a provider's KPIs for every
+month, ``None`` where it gives none)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
@@ -26,7 +26,6 @@ from salesledger.apps.collections.services import (
 )
 from salesledger.apps.reporting import providers
 from salesledger.apps.reporting.selectors import provided_kpi_report
-from salesledger.cli.main import main
 
 pytestmark = pytest.mark.django_db
 
@@ -93,23 +92,6 @@ def test_the_worked_example_from_the_books(example: None, company: Any) -> None:
         "2026-04": {"dispute_rate": None, "dispute_amount_rate": None,
                     "days_to_resolve": Decimal("21.0"), "disputes_closed": 1,
                     "promise_kept_rate": Decimal("0.0"), "promises_due": 1}}
-
-
-def test_the_kpis_at_the_command_line(example: None, company: Any, owner: Any,
-                                      capsys: pytest.CaptureFixture[str]) -> None:
-    argv = ["report", "kpis", "--company", company.code, "--user", owner.username,
-            "--months", "2", "--as-of", "2026-04-30"]
-    assert main([*argv, "--json"]) == 0
-    mar, apr = json.loads(capsys.readouterr().out)["months"]
-    assert (mar["dispute_rate"], mar["dispute_amount_rate"], mar["days_to_resolve"],
-            mar["promise_kept_rate"], mar["promises_due"]) == ("50.0", "27.5", "19.5", "66.7", 3)
-    assert (apr["dispute_rate"], apr["days_to_resolve"], apr["promise_kept_rate"]) == (
-        None, "21.0", "0.0")
-    assert main(argv) == 0
-    text = capsys.readouterr().out
-    assert "disputed %" in text and "promises kept %" in text
-    [row] = [line.split() for line in text.splitlines() if line.startswith("2026-03")][1:]
-    assert row == ["2026-03", "50.0", "27.5", "19.5", "2", "66.7", "3"]
 
 
 def test_a_provider_gives_every_month_and_names_are_its_own(company: Any) -> None:
