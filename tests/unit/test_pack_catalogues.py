@@ -37,3 +37,17 @@ def test_every_string_of_the_pack_has_a_text(language: str) -> None:
         assert sorted(re.findall(r"%\(\w+\)s", k)) == sorted(re.findall(r"%\(\w+\)s", v)), k
     with open(HERE / "locale" / language / "LC_MESSAGES" / "django.mo", "rb") as f:
         assert _texts(read_mo(f)) == _texts(catalog)
+
+
+def test_a_string_the_workspace_translates_too_has_its_french_text() -> None:
+    """Django reads every app's catalogue into one: a string in both the pack's and the
+    workspace's must say the same, or one would change the other's pages."""
+    from tests.web.test_translations import LC_MESSAGES
+
+    with open(LC_MESSAGES / "django.po", "rb") as f:
+        web = {m.id: m.string for m in read_po(f, locale="fr") if m.id}
+    with open(HERE / "locale" / "fr" / "LC_MESSAGES" / "django.po", "rb") as f:
+        pack = {m.id: m.string for m in read_po(f, locale="fr") if m.id}
+    shared = set(web) & set(pack)
+    assert "expected" in shared
+    assert {k: pack[k] for k in shared} == {k: web[k] for k in shared}
