@@ -1,10 +1,11 @@
 """``dunning policy|rate|interest|run|history|letter|agency``: reminder policies, late-payment
 interest and the runs that send reminders (docs/design/dunning.md). Parsing and rendering only.
 
-A level is given as ``--level 'DAYS;NAME;CHANNELS[;FEE[;OPTIONS]]'``: days from the due date
-(negative: before it), the name the customer reads, channels among email, letter and call
+A level is given as ``--level 'DAYS;NAME;CHANNELS[;FEE[;OPTIONS[;TEXT]]]'``: days from the due
+date (negative: before it), the name the customer reads, channels among email, letter and call
 (``email+letter``), a fee (``15.00`` in the company's currency, or ``2%`` of the overdue
-amount) and options among interest, hold and agency (``interest+hold``). ``dunning policy
+amount), options among interest, hold and agency (``interest+hold``) and the name of the
+reminder text it sends (its versions per language: ``dunning policy text``). ``dunning policy
 edit`` takes every level wanted, ``N=`` before the ones that edit level N (which keeps its
 number: docs/design/dunning.md, "Editing a policy").
 """
@@ -45,9 +46,9 @@ def parse_level(spec: str, currency: str) -> Any:
     from salesledger.domain.dunning_policy import parse_fee
 
     parts = [p.strip() for p in spec.split(";")]
-    if len(parts) < 3:
-        raise ValidationFailed(f"--level {spec!r}: write 'DAYS;NAME;CHANNELS[;FEE[;OPTIONS]]'",
-                               field="level")
+    if not 3 <= len(parts) <= 6:
+        raise ValidationFailed(f"--level {spec!r}: write "
+                               "'DAYS;NAME;CHANNELS[;FEE[;OPTIONS[;TEXT]]]'", field="level")
     try:
         days = int(parts[0])
     except ValueError:
@@ -62,7 +63,7 @@ def parse_level(spec: str, currency: str) -> Any:
         raise ValidationFailed(f"--level {spec!r}: options are among " + ", ".join(OPTIONS),
                                field="level")
     return Level(0, days, parts[1], channels, fixed, percent, "interest" in options,
-                 "hold" in options, "agency" in options)
+                 "hold" in options, "agency" in options, parts[5] if len(parts) > 5 else "")
 
 
 # ---------------------------------------------------------------- policies
@@ -160,8 +161,57 @@ def cmd_policy_show(args: argparse.Namespace) -> int:
         print(f"{p['code']} {p['name']}" + (" (default)" if p["default"] else "")
               + f"; minimum {money_text(p['min_amount'], cur)}")
         table([(lv["number"], lv["days"], lv["name"], "+".join(lv["channels"]),
-                _fee_text(lv, cur), "+".join(o for o in OPTIONS if lv[o]))
-               for lv in p["levels"]], ["level", "days", "name", "channels", "fee", "options"])
+                _fee_text(lv, cur), "+".join(o for o in OPTIONS if lv[o]),
+                _text_of(lv)) for lv in p["levels"]],
+              ["level", "days", "name", "channels", "fee", "options", "text"])
+    return 0
+
+
+def _text_of(level: dict[str, Any]) -> str:
+    """A level's text as ``policy show`` lists it: its name and the languages it has."""
+    if not level["template"]:
+        return ""
+    langs = ",".join(lang or "all" for lang in level["texts"])
+    return f"{level['template']} ({langs or 'no version yet'})"
+
+
+def cmd_policy_text(args: argparse.Namespace) -> int:
+    """Show the texts a level sends to a customer of each language, or (with ``--subject``
+    and ``--body-file``) write its version in ``--language``."""
+    from salesledger.apps.dunning.selectors import level_texts
+    from salesledger.apps.dunning.services import level_text_set
+
+    company = company_of(args)
+    if args.subject or args.body_file:
+        if not (args.subject and args.body_file):
+            raise ValidationFailed("a level's text needs --subject and --body-file",
+                                   field="subject")
+        name = level_text_set(actor=actor_of(args, company), company=company, code=args.code,
+                              number=args.level, language=args.language or "",
+                              subject=args.subject, body=read_text(args.body_file, "body"),
+                              template=args.template or "")
+        if args.json:
+            emit_json({"policy": args.code, "level": args.level, "template": name,
+                       "language": args.language or None, "set": True})
+        else:
+            print(f"level {args.level} of {args.code} sends the text {name}; its version for "
+                  f"{args.language or 'every language'} is set")
+        return 0
+    if args.template:
+        raise ValidationFailed("--template names the text a level sends: give its version "
+                               "with --subject and --body-file", field="template")
+    shown = level_texts(company, args.code, args.level)
+    if args.language:
+        shown["texts"] = [t for t in shown["texts"] if t["customer_language"] == args.language]
+    if args.json:
+        emit_json(shown)
+        return 0
+    if len(shown["texts"]) == 1:
+        t = shown["texts"][0]
+        print(f"({t['source']}, in {t['language']})\nSubject: {t['subject']}\n\n{t['body']}")
+        return 0
+    table([(t["customer_language"], t["language"], t["subject"], t["source"])
+           for t in shown["texts"]], ["customer's language", "text in", "subject", "from"])
     return 0
 
 
@@ -294,11 +344,12 @@ def cmd_history(args: argparse.Namespace) -> int:
     if args.json:
         emit_json(rows)
     else:
-        table([(r["id"], r["day"], r["customer"], r["level"], "+".join(r["channels"]),
+        table([(r["id"], r["day"], r["customer"], r["policy"] or "",
+                f"{r['level']} {r['level_name']}".strip(), "+".join(r["channels"]),
                 len(r["items"]), r["fee_invoice"] or "", r["email"] or "",
                 "yes" if r["letter"] else "") for r in rows],
-              ["notice", "day", "customer", "level", "channels", "items", "fee invoice",
-               "e-mail", "letter"])
+              ["notice", "day", "customer", "policy", "level", "channels", "items",
+               "fee invoice", "e-mail", "letter"])
     return 0
 
 
@@ -343,7 +394,7 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("code")
     p.add_argument("--name")
     p.add_argument("--level", action="append",
-                   metavar="'DAYS;NAME;CHANNELS[;FEE[;OPTIONS]]'",
+                   metavar="'DAYS;NAME;CHANNELS[;FEE[;OPTIONS[;TEXT]]]'",
                    help="e.g. '-3;Friendly reminder;email' or "
                         "'40;Final notice;email+letter+call;2%%;interest+hold'")
     p.add_argument("--min-amount", help="send no reminder asking for less")
@@ -353,7 +404,7 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("code")
     p.add_argument("--name")
     p.add_argument("--level", action="append",
-                   metavar="'[N=]DAYS;NAME;CHANNELS[;FEE[;OPTIONS]]'",
+                   metavar="'[N=]DAYS;NAME;CHANNELS[;FEE[;OPTIONS[;TEXT]]]'",
                    help="every level wanted: N= edits level N (a level customers were "
                         "reminded at keeps its number), without it a level is added")
     p.add_argument("--min-amount", help="send no reminder asking for less")
@@ -361,6 +412,16 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     add_command(pg, common, "list", cmd_policy_list, "list the policies")
     p = add_command(pg, common, "show", cmd_policy_show, "a policy's levels")
     p.add_argument("code")
+    p = add_command(pg, common, "text", cmd_policy_text,
+                    "the texts a level sends per language; set one with --subject and "
+                    "--body-file")
+    p.add_argument("code")
+    p.add_argument("level", type=int)
+    p.add_argument("--language", help="en, fr, de, es or pt (to set: none for every language)")
+    p.add_argument("--subject", help="the subject line of the e-mail (and the letter's title)")
+    p.add_argument("--body-file", help="the body (UTF-8 text), the letter's text too")
+    p.add_argument("--template", help="name of the text the level sends (default: its own, "
+                                      "or CODE-LEVEL)")
     p = add_command(pg, common, "assign", cmd_policy_assign,
                     "make a policy a customer's (and its group's) or the company's default")
     p.add_argument("code")

@@ -22,20 +22,23 @@ def cmd_template_list(args: argparse.Namespace) -> int:
     elif not rows:
         print("no company templates: every document uses the default layout and e-mail text")
     else:
-        table([(r["type"], r["kind"], r["language"], r["size"], r["updated_at"]) for r in rows],
-              ["type", "kind", "language", "chars", "updated at"])
+        table([(r["type"], r["kind"], r["name"], r["language"], r["size"], r["updated_at"])
+               for r in rows], ["type", "kind", "name", "language", "chars", "updated at"])
     return 0
 
 
 def cmd_template_show(args: argparse.Namespace) -> int:
-    from salesledger.apps.documents.selectors import document_template_source, message_texts
+    from salesledger.apps.documents.selectors import document_template_source, named_message_texts
 
     company = company_of(args)
     language = args.language or "en"
+    _named_message_only(args)
     if args.message:
-        subject, body, source = message_texts(company, args.kind, language)
+        texts = named_message_texts(company, args.kind, args.name or "", language)
+        subject, body = texts.subject, texts.body
         if args.json:
-            emit_json({"source": source, "subject": subject, "body": body})
+            emit_json({"source": texts.source, "language": texts.language, "subject": subject,
+                       "body": body})
         else:
             print(f"Subject: {subject}\n\n{body}")
         return 0
@@ -52,12 +55,14 @@ def cmd_template_set(args: argparse.Namespace) -> int:
 
     company = company_of(args)
     actor, language = actor_of(args, company), args.language or ""
+    _named_message_only(args)
     if args.message:
         if not args.subject or not args.body_file:
             raise ValidationFailed("an e-mail text needs --subject and --body-file")
         message_template_set(actor=actor, company=company, kind=args.kind, language=language,
-                             subject=args.subject, body=read_text(args.body_file, "body"))
-        what = "e-mail text"
+                             subject=args.subject, body=read_text(args.body_file, "body"),
+                             name=args.name or "")
+        what = f"e-mail text {args.name}" if args.name else "e-mail text"
     else:
         if not args.file:
             raise ValidationFailed("give the layout with --file FILE (HTML)")
@@ -65,8 +70,8 @@ def cmd_template_set(args: argparse.Namespace) -> int:
                               html=read_text(args.file, "template"))
         what = "layout"
     if args.json:
-        emit_json({"kind": args.kind, "message": args.message, "language": language or None,
-                   "set": True})
+        emit_json({"kind": args.kind, "message": args.message, "name": args.name or None,
+                   "language": language or None, "set": True})
     else:
         print(f"{args.kind} {what} set for {language or 'every language'}")
     return 0
@@ -76,14 +81,20 @@ def cmd_template_reset(args: argparse.Namespace) -> int:
     from salesledger.apps.documents.services import document_template_reset, message_template_reset
 
     company = company_of(args)
-    reset = message_template_reset if args.message else document_template_reset
-    done = reset(actor=actor_of(args, company), company=company, kind=args.kind,
-                 language=args.language or "")
+    _named_message_only(args)
+    if args.message:
+        done = message_template_reset(actor=actor_of(args, company), company=company,
+                                      kind=args.kind, language=args.language or "",
+                                      name=args.name or "")
+    else:
+        done = document_template_reset(actor=actor_of(args, company), company=company,
+                                       kind=args.kind, language=args.language or "")
     if args.json:
-        emit_json({"kind": args.kind, "message": args.message,
+        emit_json({"kind": args.kind, "message": args.message, "name": args.name or None,
                    "language": args.language or None, "reset": bool(done)})
         return 0
-    what = "e-mail text" if args.message else "layout"
+    what = (f"e-mail text {args.name}" if args.name else "e-mail text") if args.message \
+        else "layout"
     print(f"{args.kind} {what} for {args.language or 'every language'}: "
           + ("back to the default" if done else "was the default already"))
     return 0
@@ -104,8 +115,13 @@ def cmd_template_preview(args: argparse.Namespace) -> int:
     return 0
 
 
+def _named_message_only(args: argparse.Namespace) -> None:
+    if args.name and not args.message:
+        raise ValidationFailed("--name names an e-mail text: give --message too", field="name")
+
+
 # ---------------------------------------------------------------- registration
-KINDS = ["invoice", "credit_note", "quote", "statement"]
+KINDS = ["invoice", "credit_note", "quote", "statement", "reminder"]
 
 
 def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
@@ -122,6 +138,8 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
         p.add_argument("--language", help="en, fr, de, es or pt (default: every language)")
         if name in ("show", "set", "reset"):
             p.add_argument("--message", action="store_true", help="the e-mail text")
+            p.add_argument("--name", help="with --message: a named text of the kind (the "
+                                          "one a dunning level names), not the kind's own")
         if name in ("set", "preview"):
             p.add_argument("--file", help="HTML layout (UTF-8)", required=name == "preview")
         if name == "set":

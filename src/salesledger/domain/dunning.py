@@ -49,6 +49,7 @@ class Level:
     interest: bool = False
     hold: bool = False
     agency: bool = False
+    template: str = ""  # the named reminder text it sends (blank: the company's own)
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,10 @@ def check_levels(levels: Sequence[Level]) -> tuple[Level, ...]:
         if lv.fee_fixed and lv.fee_percent:
             raise ValidationFailed(f"level at day {lv.days}: a fee is fixed or a percentage, "
                                    "not both", **at, attr="fee")
+        name = lv.template.strip()
+        if name and (len(name) > 40 or not all(c.isalnum() or c in "-_." for c in name)):
+            raise ValidationFailed(f"level at day {lv.days}: a text's name is 1 to 40 "
+                                   "letters, digits, '-', '_' or '.'", **at, attr="template")
         if lv.agency and n != len(ordered):
             raise ValidationFailed("only the last level can hand the file to a collection "
                                    "agency", **at, attr="agency")
@@ -101,7 +106,8 @@ def check_levels(levels: Sequence[Level]) -> tuple[Level, ...]:
                                    "due date", **at, attr="fee" if lv.fee_fixed
                                    or lv.fee_percent else "interest" if lv.interest else "hold")
         out.append(Level(n, lv.days, lv.name or f"Level {n}", tuple(lv.channels),
-                         lv.fee_fixed, lv.fee_percent, lv.interest, lv.hold, lv.agency))
+                         lv.fee_fixed, lv.fee_percent, lv.interest, lv.hold, lv.agency,
+                         lv.template.strip()))
     return tuple(out)
 
 

@@ -4,7 +4,9 @@
 
 Each level is a row of the form: its days from the due date, its name, its channels, its fee
 (``15.00`` or ``2%``, read by ``domain.dunning_policy.parse_fee`` as the command line reads
-``--level``), its options. A refusal of the rules (``check_levels``, ``check_policy_edit``)
+``--level``), its options and the name of the text it sends. The text itself, a version per
+language, is written on the level's text page (``level_text``: ``dunning.services
+.level_text_set``, as ``dunning policy text`` writes it). A refusal of the rules (``check_levels``, ``check_policy_edit``)
 names the row and the field it is about, and is shown there.
 """
 
@@ -23,8 +25,9 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
-from salesledger.apps.dunning.selectors import policy_show
-from salesledger.apps.dunning.services import policy_add, policy_edit
+from salesledger.apps.documents.labels import LANGUAGES
+from salesledger.apps.dunning.selectors import level_texts, policy_show
+from salesledger.apps.dunning.services import level_text_set, policy_add, policy_edit
 from salesledger.apps.invoicing.services import parse_decimal
 from salesledger.domain.amounts import amount_minor
 from salesledger.domain.dunning import Level
@@ -63,6 +66,8 @@ class LevelForm(ServiceForm):
     hold = forms.BooleanField(label=_("Put the customer on credit hold"), required=False)
     agency = forms.BooleanField(label=_("Hand the file to a collection agency"),
                                 required=False)
+    template = text(_("Text it sends (a name; blank: the company's reminder text)"),
+                    max_length=40, autocomplete="off")
     remove = forms.BooleanField(label=_("Remove this level"), required=False)
 
     def blank(self) -> bool:
@@ -77,13 +82,14 @@ class LevelForm(ServiceForm):
         channels = tuple(c for c in ("email", "letter", "call") if v.get(c))
         return Level(v.get("number") or 0, v["days"], v.get("name", "").strip(), channels,
                      fixed, percent, v.get("interest", False), v.get("hold", False),
-                     v.get("agency", False))
+                     v.get("agency", False), v.get("template", "").strip())
 
 
 def _level_initial(lv: dict[str, Any], currency: str) -> dict[str, Any]:
     fee = (major_text(lv["fee_fixed"], currency) if lv["fee_fixed"]
            else f"{lv['fee_percent']}%" if float(lv["fee_percent"]) else "")
     return {"number": lv["number"], "days": lv["days"], "name": lv["name"], "fee": fee,
+            "template": lv["template"],
             **{c: c in lv["channels"] for c in ("email", "letter", "call")},
             **{o: lv[o] for o in OPTIONS}}
 
@@ -213,3 +219,53 @@ def policy_change(request: HttpRequest, code: str, policy_code: str) -> HttpResp
         return str(p["code"])
 
     return _save(request, ws, form, rows, write, p)
+
+
+class LevelTextForm(ServiceForm):
+    subject = text(_("Subject (and the letter's title)"), required=True, max_length=200)
+    body = forms.CharField(label=_("Text (the e-mail's body and the letter's)"), required=True,
+                           widget=forms.Textarea(attrs={"rows": 14, "spellcheck": "true"}))
+    template = text(_("Name of the text (blank: the level's own, or CODE-LEVEL)"),
+                    max_length=40, autocomplete="off")
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def level_text(request: HttpRequest, code: str, policy_code: str, number: int) -> HttpResponse:
+    """The text a level sends, in one language (``?language=``; none: the version for every
+    language): what a customer of each language receives, and a manager's form that writes
+    the version (``dunning.services.level_text_set``, as ``dunning policy text`` does)."""
+    ws = workspace(request, code)
+    shown = or_404(level_texts, ws.company, policy_code[:40], number)
+    language = (request.GET.get("language") or request.POST.get("language") or "")[:2]
+    language = language if language in LANGUAGES else ""
+    current = next((t for t in shown["texts"] if t["customer_language"] == (language or "en")),
+                   shown["texts"][0])
+    form = LevelTextForm(request.POST or None, initial={
+        "subject": current["subject"], "body": current["body"],
+        "template": shown["template"]})
+    status = 200
+    if request.method == "POST":
+        if not may(ws, MANAGES):
+            return not_for_role(request, ws, MANAGES)
+        if form.is_valid():
+            try:
+                level_text_set(actor=request.user, company=ws.company, code=shown["policy"],
+                               number=number, language=language,
+                               subject=form.value("subject"), body=form.value("body"),
+                               template=form.value("template").strip())
+            except LedgerError as exc:
+                if exc.http_status == 403:
+                    return refused(request, ws, exc)
+                form.refuse(exc, name="template")
+                status = 409
+            else:
+                messages.success(request, gettext("The text of level %(n)s is saved.")
+                                 % {"n": number})
+                return redirect(request.get_full_path())
+        else:
+            status = 400
+    response = page(request, ws, "web/dunning/level_text.html", shown=shown, form=form,
+                    language=language, languages=LANGUAGES, manages=may(ws, MANAGES))
+    response.status_code = status
+    return response

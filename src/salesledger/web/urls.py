@@ -79,6 +79,8 @@ urlpatterns = [
          name="dunning_policy_new"),
     path("c/<slug:code>/dunning/policies/<str:policy_code>/edit/", policy_views.policy_change,
          name="dunning_policy_edit"),
+    path("c/<slug:code>/dunning/policies/<str:policy_code>/levels/<int:number>/text/",
+         policy_views.level_text, name="dunning_level_text"),
     path("c/<slug:code>/dunning/policies/<str:policy_code>/", dunning_views.policy,
          name="dunning_policy"),
     path("c/<slug:code>/imports/", import_views.imports, name="imports"),

@@ -10,7 +10,7 @@ rows that are few beside the open items (disputes, promises, plans and replies).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -21,7 +21,7 @@ from django.db.models import Exists, F, Min, OuterRef, Q, QuerySet, Subquery, Su
 
 from salesledger.apps.core.models import Company
 from salesledger.apps.credit.selectors import risk_scores
-from salesledger.apps.customers.models import Communication
+from salesledger.apps.customers.models import Communication, Customer
 from salesledger.apps.customers.selectors import customer_get
 from salesledger.apps.invoicing.models import Instalment
 from salesledger.apps.invoicing.selectors import invoice_get
@@ -406,6 +406,19 @@ class TimelineEntry:
 
 _CHANNEL_KIND = {"phone": "call"}
 
+# What apps above add to a customer's timeline (the dunning app: the notices its runs sent,
+# each with the policy and level it was sent under): each is called with (company, customer,
+# as_of, invoice or None) and returns entries. Registered in the app's ``ready``; collections
+# never imports them.
+TimelineSource = Callable[[Company, Customer, date, Any], list[TimelineEntry]]
+_TIMELINE_SOURCES: list[TimelineSource] = []
+
+
+def timeline_source(source: TimelineSource) -> None:
+    """Add ``source`` to every customer's timeline (once, however often it is registered)."""
+    if source not in _TIMELINE_SOURCES:
+        _TIMELINE_SOURCES.append(source)
+
 
 def _on(day: date, recorded: datetime, zone: ZoneInfo) -> datetime:
     """When casework recorded for ``day`` stands on the timeline: that day, at the time it was
@@ -493,6 +506,8 @@ def customer_timeline(company: Company, code: str, *, as_of: date,
             if done is not None and done <= as_of:
                 out.append(TimelineEntry(done, None, "call_task_paid",
                                          "call no longer needed: paid", "paid", "", t.pk))
+    for source in _TIMELINE_SOURCES:
+        out += source(company, customer, as_of, inv)
     # In a day: what was recorded, in the order it was; then what follows from it.
     return sorted(out, key=lambda e: (e.day, e.at is None,
                                       e.at or datetime.min.replace(tzinfo=zone), e.ref))

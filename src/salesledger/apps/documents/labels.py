@@ -516,6 +516,17 @@ def pick_language(candidates: Iterable[str | None]) -> str:
     return DEFAULT_LANGUAGE
 
 
+# The language of a company's country, among those supported: the company's language, which a
+# named text falls back to when it has no version in the customer's language.
+COUNTRY_LANGUAGES = {"FR": "fr", "BE": "fr", "LU": "fr", "MC": "fr", "DE": "de", "AT": "de",
+                     "CH": "de", "LI": "de", "ES": "es", "AD": "es", "PT": "pt", "BR": "pt"}
+
+
+def country_language(country: str) -> str:
+    """The language of a country (a company's), else English."""
+    return COUNTRY_LANGUAGES.get((country or "").upper(), DEFAULT_LANGUAGE)
+
+
 def labels_for(language: str) -> dict[str, str]:
     return LABELS.get(language) or LABELS[DEFAULT_LANGUAGE]
 

@@ -54,10 +54,13 @@ class DocumentTemplate(models.Model):
 
 
 class MessageTemplate(models.Model):
-    """A company's e-mail subject and body for sending one kind of document."""
+    """A company's e-mail subject and body for sending one kind of document. ``name`` blank:
+    the kind's text; else a named text of the kind, with its own versions per language, that
+    something else chooses by name (a dunning level names the reminder text it sends)."""
 
     company = models.ForeignKey("core.Company", on_delete=models.CASCADE)
     kind = models.CharField(max_length=12, choices=DocumentKind.choices)
+    name = models.CharField(max_length=40, blank=True, default="")
     language = models.CharField(max_length=8, choices=LANGUAGE_CHOICES, blank=True)
     subject = models.CharField(max_length=200)
     body = models.TextField()
@@ -69,9 +72,10 @@ class MessageTemplate(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["company", "kind", "language"],
-                                    name="message_template_unique"),
+            models.UniqueConstraint(fields=["company", "kind", "name", "language"],
+                                    name="message_template_named_unique"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.kind} e-mail ({self.language or 'every language'})"
+        named = f" {self.name}" if self.name else ""
+        return f"{self.kind}{named} e-mail ({self.language or 'every language'})"

@@ -3,6 +3,7 @@ and the open items a statement lists."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -11,7 +12,7 @@ from salesledger.apps.customers.models import Customer
 from salesledger.apps.payments.selectors import open_items
 from salesledger.domain.statement import StatementItem
 
-from .labels import LANGUAGES, normalise_language, pick_language
+from .labels import LANGUAGES, country_language, normalise_language, pick_language
 from .messages import DEFAULTS
 from .models import DocumentTemplate, MessageTemplate
 from .rendering import default_source
@@ -64,7 +65,7 @@ def document_template_source(company: Company, kind: str, language: str) -> tupl
 def message_texts(company: Company, kind: str, language: str) -> tuple[str, str, str]:
     """(subject, body, where they come from) of the e-mail in effect for ``kind``."""
     rows = {t.language: t for t in MessageTemplate.objects.filter(
-        company=company, kind=kind, language__in=[language, ""])}
+        company=company, kind=kind, name="", language__in=[language, ""])}
     row = rows.get(language) or rows.get("")
     if row is not None:
         return row.subject, row.body, f"the company's {kind} e-mail ({row.language or 'all'})"
@@ -72,14 +73,56 @@ def message_texts(company: Company, kind: str, language: str) -> tuple[str, str,
     return subject, body, f"the default {kind} e-mail"
 
 
+@dataclass(frozen=True)
+class NamedTexts:
+    """A named text of a kind as it reaches one customer: the version picked and its
+    language (what the rest of the message is written in)."""
+
+    subject: str
+    body: str
+    source: str
+    language: str
+
+
+def named_message_texts(company: Company, kind: str, name: str, language: str) -> NamedTexts:
+    """The text ``name`` of ``kind`` for a customer whose language is ``language``: its
+    version in that language, else in the company's language (its country's,
+    ``country_language``), else its version for every language; a text with no version at
+    all, or no name, is the kind's own text in the customer's language
+    (``message_texts``)."""
+    if name:
+        own = country_language(company.country)
+        rows = {t.language: t for t in MessageTemplate.objects.filter(
+            company=company, kind=kind, name=name, language__in=[language, own, ""])}
+        for lang in (language, own, ""):
+            row = rows.get(lang)
+            if row is not None:
+                return NamedTexts(row.subject, row.body,
+                                  f"the company's {kind} text {name} ({lang or 'all'})",
+                                  lang or language)
+    subject, body, source = message_texts(company, kind, language)
+    return NamedTexts(subject, body, source, language)
+
+
+def named_texts_list(company: Company, kind: str, names: list[str]) -> dict[str, list[str]]:
+    """The languages each named text of ``kind`` has a version in ("" for every language)."""
+    out: dict[str, list[str]] = {n: [] for n in names}
+    for name, lang in (MessageTemplate.objects.filter(company=company, kind=kind,
+                                                      name__in=names)
+                       .order_by("name", "language").values_list("name", "language")):
+        out[name].append(lang)
+    return out
+
+
 def template_overrides(company: Company) -> list[dict[str, Any]]:
     """Every layout and e-mail text the company has replaced."""
-    out = [{"type": "document", "kind": t.kind, "language": t.language or "*",
+    out = [{"type": "document", "kind": t.kind, "name": "", "language": t.language or "*",
             "size": len(t.html), "updated_at": t.updated_at.isoformat()}
            for t in DocumentTemplate.objects.filter(company=company).order_by("kind", "language")]
-    out += [{"type": "message", "kind": t.kind, "language": t.language or "*",
+    out += [{"type": "message", "kind": t.kind, "name": t.name, "language": t.language or "*",
              "size": len(t.subject) + len(t.body), "updated_at": t.updated_at.isoformat()}
-            for t in MessageTemplate.objects.filter(company=company).order_by("kind", "language")]
+            for t in MessageTemplate.objects.filter(company=company).order_by("kind", "name",
+                                                                              "language")]
     return out
 
 

@@ -255,10 +255,13 @@ def _reminder_context(issuer: ctx.Issuer, issued: dict[str, Any], fmt: Formatter
 
 def reminder_letter_pdf(*, company: Company, customer: Customer, as_of: date, title: str,
                         intro: str, groups: Sequence[ReminderGroup],
-                        charges: Sequence[tuple[str, int, str]], total: str) -> bytes:
+                        charges: Sequence[tuple[str, int, str]], total: str,
+                        language: str = "") -> bytes:
     """A reminder as a letter for the post (the ``reminder`` layout): the message's text, the
-    items grouped by level, what the reminder charges and the total asked for."""
-    fmt = Formatter(document_language(customer), customer.country or company.country)
+    items grouped by level, what the reminder charges and the total asked for; in
+    ``language`` (that of the text), else the customer's."""
+    fmt = Formatter(language or document_language(customer),
+                    customer.country or company.country)
     context = _reminder_context(ctx.Issuer.of(company), _issued(customer), fmt, as_of=as_of,
                                 title=title, intro=intro, groups=groups, charges=charges,
                                 total=total)
@@ -393,11 +396,22 @@ def document_template_reset(*, actor: Actor, company: Company, kind: str, langua
                            language, lambda row: _digest(row.html))
 
 
+def template_name(name: str) -> str:
+    """A named text's name: 1 to 40 letters, digits, '-', '_' or '.'; blank: the kind's own
+    text."""
+    value = (name or "").strip()
+    if value and (len(value) > 40 or not all(c.isalnum() or c in "-_." for c in value)):
+        raise ValidationFailed(f"a text's name is 1 to 40 letters, digits, '-', '_' or '.', "
+                               f"not {name!r}", field="name")
+    return value
+
+
 def message_template_set(*, actor: Actor, company: Company, kind: str, language: str,
-                         subject: str, body: str) -> MessageTemplate:
-    """Replace the e-mail subject and body sent with ``kind`` (one language, or all)."""
+                         subject: str, body: str, name: str = "") -> MessageTemplate:
+    """Replace the e-mail subject and body sent with ``kind`` (one language, or all);
+    ``name``: a named text of the kind instead (a dunning level's), in one of its versions."""
     require_role(company, actor, Role.MANAGER)
-    kind, language = _kind(kind), _language(language)
+    kind, language, name = _kind(kind), _language(language), template_name(name)
     subject = subject.strip()
     if not subject or not body.strip():
         raise ValidationFailed("an e-mail needs a subject and a body", field="subject")
@@ -408,34 +422,40 @@ def message_template_set(*, actor: Actor, company: Company, kind: str, language:
     check_text(kind, body, what=f"{kind} e-mail body")
     with transaction.atomic():
         row, created = MessageTemplate.objects.select_for_update().get_or_create(
-            company=company, kind=kind, language=language,
+            company=company, kind=kind, name=name, language=language,
             defaults={"subject": subject, "body": body, "updated_by": _user(actor)})
         before = None if created else {"subject": row.subject, "body": row.body}
         if not created:
             row.subject, row.body, row.updated_by = subject, body, _user(actor)
             row.save(update_fields=["subject", "body", "updated_by", "updated_at"])
         audit(company, actor, "message_template.set", "message_template", row.pk, kind=kind,
-              language=language or "*", before=before, after={"subject": subject, "body": body})
+              name=name, language=language or "*", before=before,
+              after={"subject": subject, "body": body})
     return row
 
 
-def message_template_reset(*, actor: Actor, company: Company, kind: str, language: str) -> bool:
+def message_template_reset(*, actor: Actor, company: Company, kind: str, language: str,
+                           name: str = "") -> bool:
+    """Go back to the default e-mail text (``name``: remove that version of a named text)."""
     return _template_reset(actor, company, MessageTemplate, "message_template", kind,
-                           language, lambda row: {"subject": row.subject, "body": row.body})
+                           language, lambda row: {"subject": row.subject, "body": row.body},
+                           {"name": template_name(name)})
 
 
 def _template_reset(actor: Actor, company: Company, model: Any, name: str, kind: str,
-                    language: str, before: Callable[[Any], Any]) -> bool:
+                    language: str, before: Callable[[Any], Any],
+                    named: dict[str, str] | None = None) -> bool:
     """Delete the company's override of ``kind`` for one language (or every language with
     ``""``) and audit what it was; returns whether there was one."""
     require_role(company, actor, Role.MANAGER)
     kind, language = _kind(kind), _language(language)
     with transaction.atomic():
-        row = model.objects.filter(company=company, kind=kind, language=language).first()
+        row = model.objects.filter(company=company, kind=kind, language=language,
+                                   **(named or {})).first()
         if row is None:
             return False
         audit(company, actor, f"{name}.reset", name, row.pk, kind=kind,
-              language=language or "*", before=before(row))
+              language=language or "*", before=before(row), **(named or {}))
         row.delete()
     return True
 

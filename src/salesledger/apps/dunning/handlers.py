@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from salesledger.apps.collections.selectors import timeline_source
 from salesledger.apps.core import events
 from salesledger.apps.core.audit import audit
 from salesledger.apps.core.models import Company
 
 from .models import DunningNotice
+from .selectors import notice_timeline
 
 
 def notices_erase(event: events.CustomerDataErased) -> None:
@@ -23,3 +25,5 @@ def notices_erase(event: events.CustomerDataErased) -> None:
 
 def register() -> None:
     events.subscribe(events.CustomerDataErased, notices_erase)
+    # the notices on the customer's timeline, beside the e-mails they sent
+    timeline_source(notice_timeline)

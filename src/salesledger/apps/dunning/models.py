@@ -51,6 +51,9 @@ class DunningLevel(models.Model):
     interest = models.BooleanField(default=False)
     hold = models.BooleanField(default=False)
     agency = models.BooleanField(default=False)
+    # The reminder text the level sends: the documents app's named ``reminder`` text, with a
+    # version per language; blank, the company's reminder text.
+    template = models.CharField(max_length=40, blank=True, default="")
 
     class Meta:
         constraints = [
@@ -109,8 +112,13 @@ class DunningNotice(models.Model):
     kind = models.CharField(max_length=10, choices=NoticeKind.choices,
                             default=NoticeKind.REMINDER)
     day = models.DateField()
+    # The policy the customer followed and the levels listed as they were defined that day
+    # (number, days, name, channels, fee, options, template): a policy edited later does not
+    # change what a notice says it was sent under. Null and empty on statements, and on the
+    # notices written before they were recorded.
     policy = models.ForeignKey(DunningPolicy, null=True, on_delete=models.PROTECT,
                                related_name="+")
+    levels = models.JSONField(default=list)
     level = models.PositiveSmallIntegerField(default=0)  # the highest level listed
     channels = models.CharField(max_length=40, blank=True)
     summary = models.JSONField(default=dict)  # the items listed, grouped by level

@@ -64,7 +64,11 @@ from salesledger.apps.documents.delivery import (
 from salesledger.apps.documents.formatting import Formatter
 from salesledger.apps.documents.labels import labels_for
 from salesledger.apps.documents.rendering import warm_up
-from salesledger.apps.documents.selectors import document_language, message_texts
+from salesledger.apps.documents.selectors import (
+    NamedTexts,
+    document_language,
+    named_message_texts,
+)
 from salesledger.apps.documents.services import ReminderGroup, reminder_letter_pdf
 from salesledger.apps.invoicing.models import Instalment
 from salesledger.domain.dunning import (
@@ -91,6 +95,7 @@ from .selectors import (
     cash_that_may_pay,
     default_policy,
     interest_rules,
+    level_json,
     levelled_items,
     policies,
     reference_rates,
@@ -264,7 +269,7 @@ def dunning_run(*, actor: Actor, company: Company, as_of: date, send: bool = Fal
     if not send:
         summary.letters, summary.calls = items.tally(plans)
         return summary
-    context = _ChargeContext.read(company, [p.customer_id for p in plans])
+    context = _ChargeContext.read(company, [p.customer_id for p in plans], by_id)
     for notice in _write_notices(actor, company, as_of, plans, context, summary, codes):
         if notice.fee_invoice_id:
             inv = notice.fee_invoice
@@ -283,11 +288,21 @@ class _ChargeContext:
     rates: list[tuple[date, Decimal]]
     rules: dict[str, InterestRule]
     customers: dict[int, tuple[bool, str, str]]
+    policy_ids: dict[str, int] = field(default_factory=dict)  # policy code -> id
 
     @classmethod
-    def read(cls, company: Company, customer_ids: list[int]) -> _ChargeContext:
+    def read(cls, company: Company, customer_ids: list[int],
+             by_id: dict[int, Policy] | None = None) -> _ChargeContext:
         return cls(reference_rates(company), interest_rules(company),
-                   business_customers(company, customer_ids))
+                   business_customers(company, customer_ids),
+                   {p.code: pid for pid, p in (by_id or {}).items()})
+
+    def sent_under(self, plan: CustomerPlan) -> dict[str, Any]:
+        """What a notice records of the policy it is sent under: the policy, and the levels
+        it lists as they are defined today (a later edit of the policy changes neither)."""
+        levels = {r.level.number: r.level for r in plan.items}
+        return {"policy_id": self.policy_ids.get(plan.policy.code),
+                "levels": [level_json(lv) for _, lv in sorted(levels.items())]}
 
     def rule(self, customer_id: int) -> InterestRule | None:
         _, country, _ = self.customers.get(customer_id, (False, "", ""))
@@ -400,7 +415,7 @@ def _write_notices(actor: Actor, company: Company, as_of: date, plans: list[Cust
             else:
                 plain.append((plan, rows))
         try:
-            written += _write_plain(actor, company, as_of, plain)
+            written += _write_plain(actor, company, as_of, plain, ctx)
         except IntegrityError:
             alone += [plan for plan, _ in plain]  # another run wrote one: one by one
         for plan in sorted(alone, key=lambda p: p.customer_id):
@@ -419,7 +434,8 @@ def _write_notices(actor: Actor, company: Company, as_of: date, plans: list[Cust
 
 
 def _write_plain(actor: Actor, company: Company, as_of: date,
-                 plain: list[tuple[CustomerPlan, list[DunningItem]]]) -> list[DunningNotice]:
+                 plain: list[tuple[CustomerPlan, list[DunningItem]]], ctx: _ChargeContext
+                 ) -> list[DunningNotice]:
     """The notices that charge nothing, with their items and audit events, in one
     transaction."""
     if not plain:
@@ -433,7 +449,8 @@ def _write_plain(actor: Actor, company: Company, as_of: date,
             DunningNotice(company=company, customer_id=plan.customer_id,
                           kind=NoticeKind.REMINDER, day=as_of, level=plan.top_level.number,
                           channels=",".join(_channels(plan)), summary=_summary(plan),
-                          created_by=created_by) for plan, _ in plain])
+                          created_by=created_by, **ctx.sent_under(plan))
+            for plan, _ in plain])
         items = []
         for notice, (_, rows) in zip(notices, plain, strict=True):
             for row in rows:
@@ -445,6 +462,7 @@ def _write_plain(actor: Actor, company: Company, as_of: date,
         audit_many(company, actor, [
             EventSpec("dunning.notice", "dunning_notice", str(notice.pk), {
                 "customer": codes[plan.customer_id], "day": as_of.isoformat(),
+                "policy": plan.policy.code,
                 "level": notice.level, "channels": _channels(plan), "items": len(plan.items),
                 "fee_invoice": None}) for notice, (plan, _) in zip(notices, plain, strict=True)])
     return notices
@@ -465,7 +483,7 @@ def _write_notice(actor: Actor, company: Company, as_of: date, plan: CustomerPla
             notice = DunningNotice.objects.create(
                 company=company, customer=customer, kind=NoticeKind.REMINDER, day=as_of,
                 level=plan.top_level.number, channels=",".join(channels),
-                summary=_summary(plan), created_by=actor_row(actor))
+                summary=_summary(plan), created_by=actor_row(actor), **ctx.sent_under(plan))
             rows = _item_rows(company, as_of, plan, ctx)
             for row in rows:
                 row.notice = notice
@@ -484,8 +502,8 @@ def _write_notice(actor: Actor, company: Company, as_of: date, plan: CustomerPla
                 upstream.call_task(actor=actor, company=company, customer=customer, day=as_of,
                                    reason=f"dunning level {plan.top_level.number} on {as_of}")
             audit(company, actor, "dunning.notice", "dunning_notice", notice.pk,
-                  customer=customer.code, day=as_of.isoformat(), level=notice.level,
-                  channels=channels, items=len(plan.items),
+                  customer=customer.code, day=as_of.isoformat(), policy=plan.policy.code,
+                  level=notice.level, channels=channels, items=len(plan.items),
                   fee_invoice=notice.fee_invoice.number if notice.fee_invoice else None)
     except IntegrityError:
         if DunningNotice.objects.filter(company=company, customer=customer,
@@ -531,30 +549,46 @@ def _groups(notice: DunningNotice) -> list[ReminderGroup]:
 
 
 class _Texts:
-    """What every message of a run shares, read once per run: the reminder e-mail's texts of
-    each language (``message_texts``) and a formatter per language and country (its locale
-    loaded once). A notice's own values are filled in per message."""
+    """What every message of a run shares, read once per run: the reminder texts of each
+    level's template and language (``named_message_texts``: the level's own text in the
+    customer's language, else the company's, else the company's reminder text) and a
+    formatter per language and country (its locale loaded once). A notice's own values are
+    filled in per message."""
 
     def __init__(self, company: Company) -> None:
         self.company = company
-        self._texts: dict[str, tuple[str, str, str]] = {}
+        self._texts: dict[tuple[str, str], NamedTexts] = {}
         self._formats: dict[tuple[str, str], Formatter] = {}
 
-    def texts(self, language: str) -> tuple[str, str, str]:
-        if language not in self._texts:
-            self._texts[language] = message_texts(self.company, "reminder", language)
-        return self._texts[language]
+    def texts(self, template: str, language: str) -> NamedTexts:
+        if (template, language) not in self._texts:
+            self._texts[(template, language)] = named_message_texts(
+                self.company, "reminder", template, language)
+        return self._texts[(template, language)]
 
-    def formatter(self, customer: Customer) -> Formatter:
-        key = (document_language(customer), customer.country or self.company.country)
-        if key not in self._formats:
-            self._formats[key] = Formatter(*key)
-        return self._formats[key]
+    def formatter(self, language: str, country: str) -> Formatter:
+        if (language, country) not in self._formats:
+            self._formats[(language, country)] = Formatter(language, country)
+        return self._formats[(language, country)]
+
+    def of(self, notice: DunningNotice) -> tuple[Formatter, NamedTexts]:
+        """The texts of a notice (those of the template of its highest level, as the notice
+        recorded it) and the formatter of the language they are written in."""
+        customer = notice.customer
+        texts = self.texts(notice_template(notice), document_language(customer))
+        return self.formatter(texts.language, customer.country or self.company.country), texts
 
 
-def _texts(company: Company, notice: DunningNotice, fmt: Formatter,
-           shared: _Texts | None = None) -> tuple[str, str, str, list[tuple[str, int, str]]]:
-    """(subject, body, total, charges) of a notice in the customer's language."""
+def notice_template(notice: DunningNotice) -> str:
+    """The template of the highest level a notice lists, as the notice recorded it ("" for a
+    notice written before levels were recorded: the company's reminder text)."""
+    top = next((lv for lv in notice.levels or () if lv.get("number") == notice.level), None)
+    return str(top.get("template", "")) if top else ""
+
+
+def _texts(company: Company, notice: DunningNotice, fmt: Formatter, texts: NamedTexts
+           ) -> tuple[str, str, str, list[tuple[str, int, str]]]:
+    """(subject, body, total, charges) of a notice in the language of ``texts``."""
     groups = _groups(notice)
     lines = []
     totals: dict[str, int] = {}
@@ -577,18 +611,18 @@ def _texts(company: Company, notice: DunningNotice, fmt: Formatter,
         "customer": notice.customer.legal_name or notice.customer.name,
         "as_of": fmt.date(notice.day), "level": groups[0].name if groups else "",
         "items": "\n".join(lines), "total": total},
-        shared.texts(fmt.language) if shared is not None else None)
+        (texts.subject, texts.body, texts.source))
     return subject, body, total, fee_lines
 
 
-def notice_letter(company: Company, notice: DunningNotice) -> bytes:
-    """The notice as a letter (PDF), in the customer's language."""
-    customer = notice.customer
-    fmt = Formatter(document_language(customer), customer.country or company.country)
-    subject, body, total, fee_lines = _texts(company, notice, fmt)
-    return reminder_letter_pdf(company=company, customer=customer, as_of=notice.day,
+def notice_letter(company: Company, notice: DunningNotice,
+                  shared: _Texts | None = None) -> bytes:
+    """The notice as a letter (PDF), in the language of its level's text for the customer."""
+    fmt, texts = (shared or _Texts(company)).of(notice)
+    subject, body, total, fee_lines = _texts(company, notice, fmt, texts)
+    return reminder_letter_pdf(company=company, customer=notice.customer, as_of=notice.day,
                                title=subject, intro=body, groups=_groups(notice),
-                               charges=fee_lines, total=total)
+                               charges=fee_lines, total=total, language=fmt.language)
 
 
 def notice_letter_pdf(company: Company, notice: DunningNotice) -> bytes:
@@ -820,10 +854,9 @@ def _prepare(company: Company, notice: DunningNotice, letter: bytes | None = Non
     the text in the customer's language, the letter (``letter``, if rendered already)."""
     customer = notice.customer
     recipients = resolve_recipients(customer, None)
-    shared = shared or _Texts(company)
-    fmt = shared.formatter(customer)
+    fmt, texts = (shared or _Texts(company)).of(notice)
     language = fmt.language
-    subject, body, _, _ = _texts(company, notice, fmt, shared)
+    subject, body, _, _ = _texts(company, notice, fmt, texts)
     pdf, files = None, ()
     if "letter" in notice.channels.split(","):
         pdf = letter if letter is not None else notice_letter(company, notice)

@@ -10,17 +10,21 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.db import connection
 from django.db.models import F, Q, Sum
 
 from salesledger.apps.banking.models import LineMatch, LineStatus, StatementLine
+from salesledger.apps.collections.selectors import TimelineEntry
 from salesledger.apps.core.models import Company
 from salesledger.apps.core.selectors import queued_task
 from salesledger.apps.customers.models import Customer
+from salesledger.apps.documents.labels import LANGUAGES
+from salesledger.apps.documents.selectors import named_message_texts, named_texts_list
 from salesledger.apps.invoicing.models import DocKind, Instalment, Invoice, Purpose
 from salesledger.apps.payments.models import Receipt
 from salesledger.domain.dunning import InterestRule as Rule
@@ -41,7 +45,17 @@ from .models import (
 def level_of_row(row: DunningLevel) -> Level:
     """A stored level as the pure rules see it."""
     return Level(row.number, row.days, row.name, tuple(filter(None, row.channels.split(","))),
-                 row.fee_fixed, Decimal(row.fee_percent), row.interest, row.hold, row.agency)
+                 row.fee_fixed, Decimal(row.fee_percent), row.interest, row.hold, row.agency,
+                 row.template)
+
+
+def level_json(lv: Level) -> dict[str, Any]:
+    """A level's definition as the audit trail and a notice keep it (amounts as strings of
+    minor units)."""
+    return {"number": lv.number, "days": lv.days, "name": lv.name, "channels": list(lv.channels),
+            "fee_fixed": str(lv.fee_fixed), "fee_percent": str(lv.fee_percent),
+            "interest": lv.interest, "hold": lv.hold, "agency": lv.agency,
+            "template": lv.template}
 
 
 def policies(company: Company) -> dict[int, Policy]:
@@ -69,13 +83,36 @@ def policy_show(company: Company, code: str) -> dict[str, Any]:
     p = DunningPolicy.objects.filter(company=company, code=code).first()
     if p is None:
         raise NotFound(f"no dunning policy {code}", policy=code)
+    levels = policies(company)[p.pk].levels
+    # the languages each level's text has a version in ("" for every language)
+    texts = named_texts_list(company, "reminder",
+                             sorted({lv.template for lv in levels if lv.template}))
     return {"code": p.code, "name": p.name, "default": p.is_default,
             "min_amount": p.min_amount,
             "levels": [{"number": lv.number, "days": lv.days, "name": lv.name,
                         "channels": list(lv.channels), "fee_fixed": lv.fee_fixed,
                         "fee_percent": str(lv.fee_percent), "interest": lv.interest,
-                        "hold": lv.hold, "agency": lv.agency}
-                       for lv in policies(company)[p.pk].levels]}
+                        "hold": lv.hold, "agency": lv.agency, "template": lv.template,
+                        "texts": texts.get(lv.template, [])}
+                       for lv in levels]}
+
+
+def level_texts(company: Company, code: str, number: int) -> dict[str, Any]:
+    """The texts level ``number`` of policy ``code`` sends: its template's name and, for a
+    customer of each language, the version picked, its language and where it comes from."""
+    p = DunningPolicy.objects.filter(company=company, code=code).first()
+    level = (DunningLevel.objects.filter(policy=p, number=number).first()
+             if p is not None else None)
+    if p is None or level is None:
+        raise NotFound(f"dunning policy {code} has no level {number}", policy=code,
+                       level=number)
+    out = []
+    for language in LANGUAGES:
+        t = named_message_texts(company, "reminder", level.template, language)
+        out.append({"customer_language": language, "language": t.language,
+                    "source": t.source, "subject": t.subject, "body": t.body})
+    return {"policy": p.code, "level": number, "name": level.name,
+            "template": level.template, "texts": out}
 
 
 def reminded_levels(company: Company, policy_id: int) -> set[int]:
@@ -388,17 +425,58 @@ def interest_rule_list(company: Company) -> list[dict[str, Any]]:
 
 def history(company: Company, *, customer_code: str = "", limit: int = 100
             ) -> list[dict[str, Any]]:
+    """The notices sent, newest first, each with the policy and the levels it was sent under
+    as they were defined that day (``policy`` and ``levels`` None and empty for a notice
+    written before notices recorded them, and for statements)."""
     qs = DunningNotice.objects.filter(company=company).select_related(
-        "customer", "fee_invoice", "communication")
+        "customer", "fee_invoice", "communication", "policy")
     if customer_code:
         qs = qs.filter(customer__code=customer_code)
     return [{"id": n.pk, "day": n.day.isoformat(), "kind": n.kind, "customer": n.customer.code,
-             "level": n.level, "channels": n.channels.split(",") if n.channels else [],
+             "policy": n.policy.code if n.policy else None, "level": n.level,
+             "level_name": level_name(n), "levels": n.levels,
+             "channels": n.channels.split(",") if n.channels else [],
              "items": n.summary.get("items", []),
              "fee_invoice": n.fee_invoice.number if n.fee_invoice else None,
              "email": n.communication.status if n.communication else None,
              "letter": bool(n.letter_sha256), "agency": bool(n.agency_export)}
             for n in qs.order_by("-day", "customer__code")[:limit]]
+
+
+def level_name(notice: DunningNotice) -> str:
+    """The name of the highest level a notice lists, as it was when the notice was written."""
+    for lv in notice.levels or ():
+        if lv.get("number") == notice.level:
+            return str(lv.get("name", ""))
+    return next((str(it.get("level_name", "")) for it in notice.summary.get("items", [])
+                 if it.get("level") == notice.level), "")
+
+
+def notice_timeline(company: Company, customer: Customer, as_of: date, invoice: Any
+                    ) -> list[TimelineEntry]:
+    """A customer's reminder notices on its timeline (``collections.selectors
+    .timeline_source``): the day, the policy and level each was sent under, its items, its
+    fee invoice; with ``invoice``, only the notices that list it. The e-mail itself is on
+    the timeline beside it, with its delivery status; a letter for the post is here."""
+    qs = (DunningNotice.objects.filter(company=company, customer=customer, day__lte=as_of,
+                                       kind="reminder")
+          .select_related("policy", "fee_invoice", "communication").order_by("day", "pk"))
+    zone = ZoneInfo(company.time_zone)
+    out = []
+    for n in qs:
+        numbers = [it.get("number", "") for it in n.summary.get("items", [])]
+        if invoice is not None and invoice.number not in numbers:
+            continue
+        text = (f"reminder at level {n.level} ({level_name(n)})"
+                + (f" of policy {n.policy.code}" if n.policy else "")
+                + f": {len(numbers)} item(s) by {n.channels.replace(',', '+')}"
+                + (f", fee invoice {n.fee_invoice.number}" if n.fee_invoice else ""))
+        status = (n.communication.status if n.communication else
+                  "letter" if n.letter_sha256 else "written")
+        at = datetime.combine(n.day, n.created_at.astimezone(zone).time(), tzinfo=zone)
+        out.append(TimelineEntry(n.day, at, "reminder", text, status,
+                                 invoice.number if invoice is not None else "", n.pk))
+    return out
 
 
 def notice_get(company: Company, notice_id: int) -> DunningNotice:

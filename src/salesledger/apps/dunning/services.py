@@ -19,13 +19,14 @@ from salesledger.apps.core.audit import audit
 from salesledger.apps.core.models import Company, Role
 from salesledger.apps.core.services import require_role
 from salesledger.apps.customers.selectors import customer_get
+from salesledger.apps.documents.services import message_template_set, template_name
 from salesledger.domain.dunning import Level, check_levels
 from salesledger.domain.dunning_policy import check_policy_edit
 from salesledger.domain.errors import DuplicateCode, NotFound, ValidationFailed
 
 from .models import DunningLevel, DunningPolicy, InterestRule, PolicyAssignment, ReferenceRate
+from .selectors import level_json, reminded_levels
 from .selectors import level_of_row as _level_row
-from .selectors import reminded_levels
 from .tasks import dunning_run_task
 
 
@@ -51,10 +52,7 @@ def policy_add(*, actor: Actor, company: Company, code: str, levels: list[Level]
         _write_levels(company, policy, checked)
         audit(company, actor, "dunning.policy_add", "dunning_policy", policy.pk, code=code,
               default=default, min_amount=str(min_amount),
-              levels=[{"number": lv.number, "days": lv.days, "channels": list(lv.channels),
-                       "fee_fixed": str(lv.fee_fixed), "fee_percent": str(lv.fee_percent),
-                       "interest": lv.interest, "hold": lv.hold, "agency": lv.agency}
-                      for lv in checked])
+              levels=[level_json(lv) for lv in checked])
     return policy
 
 
@@ -63,13 +61,7 @@ def _write_levels(company: Company, policy: DunningPolicy, levels: tuple[Level, 
         DunningLevel(company=company, policy=policy, number=lv.number, days=lv.days,
                      name=lv.name, channels=",".join(lv.channels), fee_fixed=lv.fee_fixed,
                      fee_percent=lv.fee_percent, interest=lv.interest, hold=lv.hold,
-                     agency=lv.agency) for lv in levels)
-
-
-def _level_json(lv: Level) -> dict[str, Any]:
-    return {"number": lv.number, "days": lv.days, "name": lv.name, "channels": list(lv.channels),
-            "fee_fixed": str(lv.fee_fixed), "fee_percent": str(lv.fee_percent),
-            "interest": lv.interest, "hold": lv.hold, "agency": lv.agency}
+                     agency=lv.agency, template=lv.template) for lv in levels)
 
 
 def policy_edit(*, actor: Actor, company: Company, code: str, levels: list[Level],
@@ -106,9 +98,36 @@ def policy_edit(*, actor: Actor, company: Company, code: str, levels: list[Level
         DunningLevel.objects.filter(policy=policy).delete()
         _write_levels(company, policy, checked)
         audit(company, actor, "dunning.policy_edit", "dunning_policy", policy.pk, code=code,
-              **changed, levels_before=[_level_json(lv) for lv in before],
-              levels_after=[_level_json(lv) for lv in checked])
+              **changed, levels_before=[level_json(lv) for lv in before],
+              levels_after=[level_json(lv) for lv in checked])
     return policy
+
+
+def level_text_set(*, actor: Actor, company: Company, code: str, number: int, language: str,
+                   subject: str, body: str, template: str = "") -> str:
+    """Write the text level ``number`` of policy ``code`` sends in ``language`` ("" for every
+    language): a version of the level's named ``reminder`` text (the documents app's
+    templates, checked as every e-mail text is). ``template`` names the text (the level then
+    sends it); a level that names none is given ``CODE-N``. Returns the text's name. The
+    customer's language picks the version; the company's language is the fallback
+    (``documents.selectors.named_message_texts``)."""
+    require_role(company, actor, Role.MANAGER)
+    with transaction.atomic():
+        policy = _policy(company, code)
+        level = (DunningLevel.objects.select_for_update()
+                 .filter(policy=policy, number=number).first())
+        if level is None:
+            raise NotFound(f"dunning policy {code} has no level {number}", policy=code,
+                           level=number)
+        name = template_name(template or level.template or f"{policy.code}-{number}")
+        if name != level.template:
+            audit(company, actor, "dunning.level_template", "dunning_policy", policy.pk,
+                  code=policy.code, level=number, before=level.template, after=name)
+            level.template = name
+            level.save(update_fields=["template"])
+        message_template_set(actor=actor, company=company, kind="reminder", name=name,
+                             language=language, subject=subject, body=body)
+    return name
 
 
 def _policy(company: Company, code: str) -> DunningPolicy:
