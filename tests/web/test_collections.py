@@ -92,7 +92,9 @@ def collection_urls(b: dict[str, Any]) -> tuple[list[str], dict[str, dict[str, s
             f"/c/acme/disputes/{b['dispute']}/", "/c/acme/promises/",
             "/c/acme/promises/?state=live", "/c/acme/plans/", f"/c/acme/plans/{b['plan']}/",
             "/c/acme/dunning/", f"/c/acme/dunning/?day={AS_OF}", "/c/acme/dunning/history/",
-            "/c/acme/dunning/policies/", "/c/acme/dunning/policies/STD/"]
+            "/c/acme/dunning/policies/", "/c/acme/dunning/policies/STD/",
+            "/c/acme/dunning/policies/STD/levels/2/text/",
+            "/c/acme/dunning/policies/STD/levels/2/text/?language=fr"]
     posts = {
         "/c/acme/collections/": {"customers": "C001", "collector": "cole"},
         "/c/acme/customers/C001/timeline/": {"action": "note", "note-text": "hello"},
@@ -107,6 +109,8 @@ def collection_urls(b: dict[str, Any]) -> tuple[list[str], dict[str, dict[str, s
         "/c/acme/dunning/policies/STD/edit/": {**POLICY_FORM, "name": "Changed"},
         "/c/acme/dunning/new-policy/": {**POLICY_FORM, "code": "NEW"},
         "/c/acme/dunning/send/": {"day": AS_OF},
+        "/c/acme/dunning/policies/STD/levels/2/text/?language=fr": {
+            "subject": "Dernier avis", "body": "Bonjour,\n\n{items}\n\n{company}"},
     }
     return gets, posts
 
@@ -405,6 +409,36 @@ def test_a_manager_adds_a_policy_and_edits_its_levels_with_errors_beside_each_fi
     # the next run's preview follows the policy as it is now: e-mail at level 2
     preview = _text(owner.get(f"/c/acme/dunning/?day={AS_OF}"))
     assert "C009" in preview and "call, email, letter" in preview
+
+
+def test_a_manager_writes_a_levels_text_per_language_and_names_it_in_the_level_form(
+        casework: dict[str, Any], as_user: Callable[[Any], Any]) -> None:
+    owner, company = as_user(casework["owner"]), casework["company"]
+    url = "/c/acme/dunning/policies/STD/levels/2/text/"
+    first = _text(owner.get(url + "?language=fr"))
+    assert "the default reminder e-mail" in first and 'name="subject"' in first
+    assert "s reminder text</a>" in _text(owner.get("/c/acme/dunning/policies/STD/"))
+    bad = owner.post(url + "?language=fr", {"subject": "Avis {due_date}", "body": "x"})
+    assert bad.status_code == 409 and "{due_date}" in _text(bad)
+    done = owner.post(url + "?language=fr", {"subject": "Dernier avis de {company}",
+                                             "body": "Bonjour,\n\n{items}\n\n{company}"})
+    assert done.status_code == 302
+    # level 2 now sends the text STD-2, in French to a French customer and, the company
+    # being French, to a customer of a language the text has no version in
+    shown = _text(owner.get(url))
+    assert "s reminder text STD-2 (fr)" in shown
+    assert "STD-2 (fr)" in _text(owner.get("/c/acme/dunning/policies/STD/"))
+    std = policy_show(company, "STD")
+    assert [lv["template"] for lv in std["levels"]] == ["", "STD-2"]
+    # the level form shows the name and changes it like the level's other fields
+    form = _text(owner.get("/c/acme/dunning/policies/STD/edit/"))
+    assert 'name="level-1-template"' in form and 'value="STD-2"' in form
+    edit = {**POLICY_FORM, "level-0-template": "FIRST"}
+    assert owner.post("/c/acme/dunning/policies/STD/edit/", edit).status_code == 302
+    assert [lv["template"] for lv in policy_show(company, "STD")["levels"]] == ["FIRST", ""]
+    bad = owner.post("/c/acme/dunning/policies/STD/edit/", {**edit,
+                                                            "level-0-template": "a b"})
+    assert bad.status_code == 409 and 'id="id_level-0-template-error"' in _text(bad)
 
 
 def test_a_level_customers_were_reminded_at_keeps_its_number(

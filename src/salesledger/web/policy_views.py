@@ -6,8 +6,9 @@ Each level is a row of the form: its days from the due date, its name, its chann
 (``15.00`` or ``2%``, read by ``domain.dunning_policy.parse_fee`` as the command line reads
 ``--level``), its options and the name of the text it sends. The text itself, a version per
 language, is written on the level's text page (``level_text``: ``dunning.services
-.level_text_set``, as ``dunning policy text`` writes it). A refusal of the rules (``check_levels``, ``check_policy_edit``)
-names the row and the field it is about, and is shown there.
+.level_text_set``, as ``dunning policy text`` writes it). A refusal of the rules
+(``check_levels``, ``check_policy_edit``) names the row and the field it is about, and is
+shown there.
 """
 
 from __future__ import annotations
