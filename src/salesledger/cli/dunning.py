@@ -160,10 +160,12 @@ def cmd_policy_show(args: argparse.Namespace) -> int:
     else:
         print(f"{p['code']} {p['name']}" + (" (default)" if p["default"] else "")
               + f"; minimum {money_text(p['min_amount'], cur)}")
+        texts = any(lv["template"] for lv in p["levels"])  # a column only when one has
         table([(lv["number"], lv["days"], lv["name"], "+".join(lv["channels"]),
-                _fee_text(lv, cur), "+".join(o for o in OPTIONS if lv[o]),
-                _text_of(lv)) for lv in p["levels"]],
-              ["level", "days", "name", "channels", "fee", "options", "text"])
+                _fee_text(lv, cur), "+".join(o for o in OPTIONS if lv[o]))
+               + ((_text_of(lv),) if texts else ()) for lv in p["levels"]],
+              ["level", "days", "name", "channels", "fee", "options"]
+              + (["text"] if texts else []))
     return 0
 
 

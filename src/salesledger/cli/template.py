@@ -22,8 +22,10 @@ def cmd_template_list(args: argparse.Namespace) -> int:
     elif not rows:
         print("no company templates: every document uses the default layout and e-mail text")
     else:
-        table([(r["type"], r["kind"], r["name"], r["language"], r["size"], r["updated_at"])
-               for r in rows], ["type", "kind", "name", "language", "chars", "updated at"])
+        named = any(r["name"] for r in rows)  # a name column only when a text has one
+        table([(r["type"], r["kind"], *([r["name"]] if named else []), r["language"],
+                r["size"], r["updated_at"]) for r in rows],
+              ["type", "kind", *(["name"] if named else []), "language", "chars", "updated at"])
     return 0
 
 

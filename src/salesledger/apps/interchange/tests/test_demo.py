@@ -163,3 +163,25 @@ def test_bad_debts_are_written_off(demo: dict[str, Any]) -> None:
     assert demo["written_off"] == Adjustment.objects.filter(
         company__code="demo", kind="bad_debt").count()
     assert written == set(lost)
+
+
+def test_a_dunning_run_on_the_demo_shows_every_level(demo: dict[str, Any]) -> None:
+    """The demo's default policy has five levels (a friendly reminder before the due day to
+    the collection agency): the preview of a run on the demo's day lists items at each, so a
+    first look at dunning shows every level (issue 15)."""
+    from salesledger.apps.dunning.run import dunning_run
+    from salesledger.apps.dunning.selectors import policy_show
+
+    company = Company.objects.get(code="demo")
+    owner = _owner(company)
+    levels = [lv["number"] for lv in policy_show(company, "STANDARD")["levels"]]
+    assert levels == [1, 2, 3, 4, 5]
+    summary = dunning_run(actor=owner, company=company, as_of=TODAY, send=False)
+    reached = {item["level"] for row in summary.planned for item in row["items"]}
+    assert reached == set(levels)
+    # and the run's channels: letters, calls and the agency's file among them
+    assert summary.letters > 0 and summary.calls > 0
+
+
+def _owner(company: Company) -> Any:
+    return Membership.objects.select_related("user").get(company=company, role="owner").user
