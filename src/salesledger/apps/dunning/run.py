@@ -663,8 +663,11 @@ def _send_pending(actor: Actor, company: Company, as_of: date, summary: RunSumma
     unknown = list(DunningNotice.objects.filter(company=company, kind=NoticeKind.REMINDER,
                                                 day=as_of, communication__status="queued")
                    .values_list("customer__code", flat=True))
+    # A notice with a letter kept and no e-mail recorded is a letter for the post, done (an
+    # e-mailed notice's letter is kept in the update that records its e-mail): not again.
     pending = DunningNotice.objects.filter(company=company, kind=NoticeKind.REMINDER,
-                                           day=as_of, communication__isnull=True)
+                                           day=as_of, communication__isnull=True,
+                                           letter_sha256="")
     ids = list(pending.order_by("pk").values_list("pk", flat=True))
     senders = _senders(len(ids))
     if senders == 1:

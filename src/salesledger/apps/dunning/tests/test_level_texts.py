@@ -176,3 +176,23 @@ def test_a_notice_keeps_its_policy_and_levels_after_the_policy_is_edited(
     on_invoice = customer_timeline(dunning, "FR1", as_of=date(2025, 12, 31),
                                    invoice=inv.number)
     assert [e.invoice for e in on_invoice if e.kind == "reminder"] == [inv.number]
+
+
+def test_a_letter_for_the_post_is_made_once_and_is_on_the_timeline(
+        dunning, owner, make_customer, post_invoice, smtp_server,
+        django_capture_on_commit_callbacks):
+    """A level by letter alone: the run keeps the letter; the same day again makes none (it
+    used to render and count it again), and the timeline shows the notice as a letter."""
+    policy_edit(actor=owner, company=dunning, code="STD", levels=[
+        Level(1, -3, "Friendly reminder", ("email",)), Level(2, 5, "By post", ("letter",))])
+    make_customer("FR1", name="Dupont SA", email="fr@dupont.example", language="fr")
+    post_invoice("FR1", lines=(("Conseil", 1, "1000.00", "0"),), issue_date=ISSUED)
+    day = DUE + timedelta(days=5)
+    with django_capture_on_commit_callbacks(execute=True):
+        first = dunning_run(actor=owner, company=dunning, as_of=day, send=True)
+        again = dunning_run(actor=owner, company=dunning, as_of=day, send=True)
+    assert (first.letters, first.messages_sent) == (1, 0)
+    assert (again.letters, again.messages_sent, again.customers) == (0, 0, 0)
+    assert smtp_server.received == []
+    [entry] = [e for e in customer_timeline(dunning, "FR1", as_of=day) if e.kind == "reminder"]
+    assert entry.status == "letter" and "by letter" in entry.summary
