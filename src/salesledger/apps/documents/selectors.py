@@ -89,19 +89,37 @@ def named_message_texts(company: Company, kind: str, name: str, language: str) -
     version in that language, else in the company's language (its country's,
     ``country_language``), else its version for every language; a text with no version at
     all, or no name, is the kind's own text in the customer's language
-    (``message_texts``)."""
-    if name:
-        own = country_language(company.country)
-        rows = {t.language: t for t in MessageTemplate.objects.filter(
-            company=company, kind=kind, name=name, language__in=[language, own, ""])}
-        for lang in (language, own, ""):
-            row = rows.get(lang)
-            if row is not None:
-                return NamedTexts(row.subject, row.body,
-                                  f"the company's {kind} text {name} ({lang or 'all'})",
-                                  lang or language)
-    subject, body, source = message_texts(company, kind, language)
-    return NamedTexts(subject, body, source, language)
+    (``message_texts``). One query."""
+    return named_message_texts_each(company, kind, name, [language])[language]
+
+
+def named_message_texts_each(company: Company, kind: str, name: str,
+                             languages: list[str]) -> dict[str, NamedTexts]:
+    """``named_message_texts`` for a customer of each of ``languages``, in one query (the
+    named text's versions and the kind's own texts are a few rows)."""
+    own = country_language(company.country)
+    rows = {(t.name, t.language): t for t in MessageTemplate.objects.filter(
+        company=company, kind=kind, name__in={name, ""})}
+    out = {}
+    for language in languages:
+        picked = None
+        if name:
+            picked = next(((lang, rows[(name, lang)]) for lang in (language, own, "")
+                           if (name, lang) in rows), None)
+        if picked is not None:
+            lang, row = picked
+            out[language] = NamedTexts(row.subject, row.body,
+                                       f"the company's {kind} text {name} ({lang or 'all'})",
+                                       lang or language)
+            continue
+        row = rows.get(("", language)) or rows.get(("", ""))
+        if row is not None:
+            out[language] = NamedTexts(row.subject, row.body, f"the company's {kind} e-mail "
+                                       f"({row.language or 'all'})", language)
+            continue
+        subject, body = DEFAULTS[kind].get(language) or DEFAULTS[kind]["en"]
+        out[language] = NamedTexts(subject, body, f"the default {kind} e-mail", language)
+    return out
 
 
 def named_texts_list(company: Company, kind: str, names: list[str]) -> dict[str, list[str]]:

@@ -24,7 +24,7 @@ from salesledger.apps.core.models import Company
 from salesledger.apps.core.selectors import queued_task
 from salesledger.apps.customers.models import Customer
 from salesledger.apps.documents.labels import LANGUAGES
-from salesledger.apps.documents.selectors import named_message_texts, named_texts_list
+from salesledger.apps.documents.selectors import named_message_texts_each, named_texts_list
 from salesledger.apps.invoicing.models import DocKind, Instalment, Invoice, Purpose
 from salesledger.apps.payments.models import Receipt
 from salesledger.domain.dunning import InterestRule as Rule
@@ -107,8 +107,8 @@ def level_texts(company: Company, code: str, number: int) -> dict[str, Any]:
         raise NotFound(f"dunning policy {code} has no level {number}", policy=code,
                        level=number)
     out = []
-    for language in LANGUAGES:
-        t = named_message_texts(company, "reminder", level.template, language)
+    each = named_message_texts_each(company, "reminder", level.template, list(LANGUAGES))
+    for language, t in each.items():
         out.append({"customer_language": language, "language": t.language,
                     "source": t.source, "subject": t.subject, "body": t.body})
     return {"policy": p.code, "level": number, "name": level.name,

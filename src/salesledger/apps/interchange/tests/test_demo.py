@@ -13,6 +13,8 @@ from django.db.models import Count, Sum
 from salesledger.apps.core.invariants import check_company
 from salesledger.apps.core.models import Company, Membership
 from salesledger.apps.customers.models import Customer
+from salesledger.apps.dunning.run import dunning_run
+from salesledger.apps.dunning.selectors import policy_show
 from salesledger.apps.fx.models import ExchangeRate
 from salesledger.apps.interchange.demo import DEMO_PASSWORD, DEMO_USER, DemoRefused, demo_load
 from salesledger.apps.interchange.demo_plan import build_plan
@@ -169,9 +171,6 @@ def test_a_dunning_run_on_the_demo_shows_every_level(demo: dict[str, Any]) -> No
     """The demo's default policy has five levels (a friendly reminder before the due day to
     the collection agency): the preview of a run on the demo's day lists items at each, so a
     first look at dunning shows every level (issue 15)."""
-    from salesledger.apps.dunning.run import dunning_run
-    from salesledger.apps.dunning.selectors import policy_show
-
     company = Company.objects.get(code="demo")
     owner = _owner(company)
     levels = [lv["number"] for lv in policy_show(company, "STANDARD")["levels"]]
