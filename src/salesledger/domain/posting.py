@@ -29,6 +29,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..money import Money, Rounding
+from .bank_accounts import Payee
 from .errors import (
     CreditExceedsInvoice,
     CurrencyMismatch,
@@ -218,7 +219,8 @@ def plan_document(*, number: str, kind: str, issue_date: date, currency: str, ra
                   lines: Sequence[LineInput], charges: Sequence[DocumentChargeInput],
                   totals: Totals, terms: Terms, given: list[ScheduledInstalment] | None,
                   rounding: Rounding, opening: bool = False,
-                  supply: SupplyDetails | None = None) -> DocumentToWrite:
+                  supply: SupplyDetails | None = None,
+                  payee: Payee | None = None) -> DocumentToWrite:
     """What posting writes for a checked document numbered ``number``. A credit note, or an
     invoice of zero, has no instalment: it is an open item as a whole."""
     credit = kind == CREDIT_NOTE
@@ -235,7 +237,7 @@ def plan_document(*, number: str, kind: str, issue_date: date, currency: str, ra
         number=number, kind=kind, issue_date=issue_date, currency=currency, rate=rate,
         customer=customer, po_number=po_number, buyer_reference=buyer_reference,
         corrects=corrects, lines=lines, totals=totals, charges=charges,
-        payment_reference=reference, supply=supply)
+        payment_reference=reference, supply=supply, payee=payee)
     text = snapshot_json(snapshot)
     return DocumentToWrite(
         base_total=base_total, instalments=schedule,

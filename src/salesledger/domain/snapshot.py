@@ -18,6 +18,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from .bank_accounts import Payee, pay_to
 from .invoicing import ChargeTotal, DocumentChargeInput, LineInput, SupplyDetails, Totals
 
 
@@ -31,11 +32,13 @@ def build_snapshot(*, number: str | None, kind: str, issue_date: date, currency:
                    rate: Decimal, customer: dict[str, Any], po_number: str,
                    buyer_reference: str, corrects: str | None, lines: Sequence[LineInput],
                    totals: Totals, charges: Sequence[DocumentChargeInput] = (),
-                   payment_reference: str = "", supply: SupplyDetails | None = None
-                   ) -> dict[str, Any]:
+                   payment_reference: str = "", supply: SupplyDetails | None = None,
+                   payee: Payee | None = None) -> dict[str, Any]:
     """What was issued, as JSON: hashed at posting so that any later change shows. What a
     document gives beyond its lines (supply details, item identifiers, a percentage) is
-    frozen only when given, so that a document without it keeps the shape it always had."""
+    frozen only when given, so that a document without it keeps the shape it always had.
+    ``payee``: the company's bank accounts; an invoice freezes the one it is paid into as
+    ``pay_to`` (domain/bank_accounts.py), a credit note none."""
     snap = {
         "number": number, "kind": kind, "issue_date": issue_date.isoformat(),
         # ISO 11649 creditor reference (domain/references.py), printed on the document.
@@ -66,6 +69,9 @@ def build_snapshot(*, number: str | None, kind: str, issue_date: date, currency:
     details = supply.as_json() if supply is not None else {}
     if details:
         snap["supply"] = details
+    account = pay_to(payee, kind=kind, currency=currency)
+    if account is not None:
+        snap["pay_to"] = account
     return snap
 
 

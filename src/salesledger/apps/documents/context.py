@@ -134,7 +134,18 @@ def seller(issuer: Issuer, fmt: Formatter) -> dict[str, Any]:
 
 def bank(issuer: Issuer) -> dict[str, str]:
     return {"iban": format_iban(issuer.iban), "bic": issuer.bic,
-            "holder": issuer.legal_name or issuer.name}
+            "holder": issuer.legal_name or issuer.name, "number": ""}
+
+
+def pay_to_bank(issuer: Issuer, snap: dict[str, Any]) -> dict[str, str]:
+    """The account an invoice is paid into: the one frozen at posting (``pay_to``), else,
+    for a document posted before invoices named theirs, the company's main account now."""
+    account = snap.get("pay_to")
+    if not account:
+        return bank(issuer)
+    return {"iban": format_iban(account.get("iban") or ""), "bic": account.get("bic") or "",
+            "holder": account.get("holder") or issuer.legal_name or issuer.name,
+            "number": "" if account.get("iban") else account.get("number") or ""}
 
 
 def common(issuer: Issuer, fmt: Formatter, *, kind: str, title: str) -> dict[str, Any]:
@@ -350,6 +361,8 @@ def document_context(issuer: Issuer, snap: dict[str, Any], fmt: Formatter, *,
         else "",
         "exchange": "",
     })
+    if not credit:
+        ctx["bank"] = pay_to_bank(issuer, snap)
     if cur != issuer.base_currency:
         ctx["exchange"] = label(lang, "exchange_rate", currency=cur,
                                 rate=fmt.number(Decimal(snap["rate"])),

@@ -59,6 +59,7 @@ LABELS: dict[str, dict[str, str]] = {
         "pay_by_transfer": "Please pay by bank transfer to the account below, quoting the "
                            "payment reference {reference}.",
         "account_holder": "Account holder",
+        "account_number": "Account number",
         "iban": "IBAN",
         "bic": "BIC",
         "instalments": "Instalments",
@@ -154,6 +155,7 @@ LABELS: dict[str, dict[str, str]] = {
         "pay_by_transfer": "Merci de régler par virement sur le compte ci-dessous en "
                            "indiquant la référence {reference}.",
         "account_holder": "Titulaire du compte",
+        "account_number": "Numéro de compte",
         "iban": "IBAN",
         "bic": "BIC",
         "instalments": "Échéancier",
@@ -251,6 +253,7 @@ LABELS: dict[str, dict[str, str]] = {
         "pay_by_transfer": "Bitte überweisen Sie den Betrag unter Angabe der Referenz "
                            "{reference} auf das folgende Konto.",
         "account_holder": "Kontoinhaber",
+        "account_number": "Kontonummer",
         "iban": "IBAN",
         "bic": "BIC",
         "instalments": "Raten",
@@ -348,6 +351,7 @@ LABELS: dict[str, dict[str, str]] = {
         "pay_by_transfer": "Le rogamos que pague por transferencia a la cuenta indicada, "
                            "con la referencia {reference}.",
         "account_holder": "Titular de la cuenta",
+        "account_number": "Número de cuenta",
         "iban": "IBAN",
         "bic": "BIC",
         "instalments": "Plazos",
@@ -443,6 +447,7 @@ LABELS: dict[str, dict[str, str]] = {
         "pay_by_transfer": "Por favor, pague por transferência para a conta abaixo, "
                            "indicando a referência {reference}.",
         "account_holder": "Titular da conta",
+        "account_number": "Número da conta",
         "iban": "IBAN",
         "bic": "BIC",
         "instalments": "Prestações",

@@ -294,13 +294,18 @@ def _payment(company: Company, inv: Invoice, snap: dict[str, Any]) -> PaymentIns
             means_code=SEPA_DIRECT_DEBIT if snap["currency"] == "EUR" else DIRECT_DEBIT,
             remittance=remittance, mandate=mandate["reference"],
             creditor_id=company.creditor_id, debited_account=mandate.get("iban", ""))
-    if not company.iban:
+    # The account frozen at posting (``pay_to``, domain/bank_accounts.py); a document posted
+    # before invoices named their account has the company's main account as it is now.
+    account = snap.get("pay_to") or {
+        "iban": company.iban, "bic": company.bic, "holder": company.legal_name or company.name}
+    identifier = "".join((account.get("iban") or account.get("number") or "").split()).upper()
+    if not identifier:
         return PaymentInstructions(means_code=NOT_DEFINED, remittance=remittance)
-    sepa = snap["currency"] == "EUR"
+    sepa = snap["currency"] == "EUR" and bool(account.get("iban"))
     return PaymentInstructions(
         means_code=SEPA_CREDIT_TRANSFER if sepa else CREDIT_TRANSFER, remittance=remittance,
-        iban=company.iban.replace(" ", "").upper(), account_name=company.legal_name or company.name,
-        bic=company.bic.strip().upper())
+        iban=identifier, account_name=account.get("holder") or "",
+        bic=(account.get("bic") or "").strip().upper())
 
 
 # ---------------------------------------------------------------- the document

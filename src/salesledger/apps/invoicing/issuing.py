@@ -34,6 +34,7 @@ from salesledger.domain.snapshot import build_snapshot
 from salesledger.money import Money, Rounding
 
 from .models import Invoice
+from .payee import company_payee
 
 
 def resolve_rate(company: Company, currency: str, rate: Decimal | None,
@@ -151,4 +152,4 @@ def document_snapshot(inv: Invoice, totals: Totals, lines: list[LineInput],
         po_number=inv.po_number, buyer_reference=inv.buyer_reference,
         corrects=inv.corrects.number if inv.corrects_id and inv.corrects else None,
         lines=lines, totals=totals, charges=charges, payment_reference=payment_reference,
-        supply=supply_details(inv))
+        supply=supply_details(inv), payee=company_payee(inv.company))

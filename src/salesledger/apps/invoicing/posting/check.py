@@ -33,6 +33,7 @@ from salesledger.apps.core.services import (
     prefix_of,
 )
 from salesledger.apps.customers.models import Customer, PaymentTerms
+from salesledger.domain.bank_accounts import Payee
 from salesledger.domain.errors import (
     DuplicateCode,
     LedgerError,
@@ -68,6 +69,7 @@ from salesledger.money import is_currency
 from ..einvoice import einvoice_check
 from ..issuing import compute_invoice_totals, issued_customer_of, resolve_rate
 from ..models import DocKind, Invoice
+from ..payee import company_payee
 
 _KINDS = frozenset(DocKind.values)
 _BATCHES = itertools.count(1)  # the batch number of each checker's proposals
@@ -191,6 +193,7 @@ class DocumentChecker:
         # database, or given by the caller (``corrected``) for invoices not written yet.
         self.corrected: dict[int, dict[str, Any]] = {}
         self.counters = _counters(company)
+        self.payee = company_payee(company)  # the accounts invoices name, read once
         self.prefix_of = prefix_of({key: c.prefix for key, c in self.counters.items()})
         self._seen: set[str] | None = None if unique_numbers else set()
         self._own: dict[tuple[str, int], list[_Kept]] = defaultdict(list)
@@ -222,7 +225,7 @@ class DocumentChecker:
                 if doc.number is not None:
                     self._keep_number(prep, doc.number, taken)
                 else:  # issued here: every rule of posting, the e-invoice ones too
-                    _check_einvoice(company, prep, self.issued[prep.customer.pk])
+                    _check_einvoice(company, prep, self.issued[prep.customer.pk], self.payee)
                 # What the apps above may refuse, as for a document posted by hand.
                 events.check(events.DocumentPosting(
                     company_id=company.pk, actor=self.actor, kind=doc.kind,
@@ -398,7 +401,8 @@ def _prepare_one(company: Company, index: int, doc: BulkDoc, customers: dict[int
         corrects_number=corrects_number, given=given)
 
 
-def _check_einvoice(company: Company, prep: PreparedDoc, issued: dict[str, Any]) -> None:
+def _check_einvoice(company: Company, prep: PreparedDoc, issued: dict[str, Any],
+                    payee: Payee) -> None:
     """``einvoice_check`` on the document as posting will freeze it (an unsaved ``Invoice``:
     nothing is written, the customer's contacts and addresses are those read with it)."""
     doc = prep.doc
@@ -413,4 +417,5 @@ def _check_einvoice(company: Company, prep: PreparedDoc, issued: dict[str, Any])
         number=None, kind=doc.kind, issue_date=doc.issue_date, currency=prep.currency,
         rate=prep.rate, customer=issued, po_number=doc.po_number.strip(),
         buyer_reference=doc.buyer_reference.strip(), corrects=prep.corrects_number,
-        lines=doc.lines, totals=prep.totals, charges=doc.charges, supply=doc.supply))
+        lines=doc.lines, totals=prep.totals, charges=doc.charges, supply=doc.supply,
+        payee=payee))

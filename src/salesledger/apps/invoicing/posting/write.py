@@ -43,6 +43,7 @@ from salesledger.domain.posting import DocumentToWrite, plan_document
 from salesledger.money import Money, Rounding
 
 from ..models import DocumentCharge, Instalment, Invoice, InvoiceLine
+from ..payee import company_payee
 from .check import DocumentChecker, PreparedDoc, PreparedDocs
 
 
@@ -155,6 +156,7 @@ class DocumentWriter:
         self.customers = customers
         self.account_ids = {role: a.pk for role, a in accounts_by_role(company).items()}
         self.rounding = Rounding(company.rounding)
+        self.payee = company_payee(company)  # the accounts invoices name, read once
         self.now = timezone.now()
 
     def write(self, chunk: list[PreparedDoc]) -> list[int]:
@@ -190,7 +192,7 @@ class DocumentWriter:
             po_number=doc.po_number.strip(), buyer_reference=doc.buyer_reference.strip(),
             corrects=p.corrects_number, lines=doc.lines, charges=doc.charges, totals=p.totals,
             terms=p.terms, given=p.given, rounding=self.rounding, opening=doc.opening,
-            supply=doc.supply)
+            supply=doc.supply, payee=self.payee)
 
     def _new_documents(self, chunk: list[PreparedDoc], plans: list[DocumentToWrite]
                        ) -> list[int]:
