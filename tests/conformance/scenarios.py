@@ -18,6 +18,8 @@ from salesledger.apps.customers.services import (
     customer_create,
 )
 from salesledger.apps.invoicing.services import InvoiceInput, invoice_create, invoice_post
+from salesledger.apps.ledger.banks import BankAccountSpec, bank_account_add
+from salesledger.apps.ledger.models import BankAccount
 from salesledger.domain.invoicing import DocumentChargeInput, LineInput, SupplyDetails
 
 DAY = date(2025, 3, 10)
@@ -232,6 +234,27 @@ def item_identifiers_and_a_credit_note_on_a_project(b: Books) -> Any:
                                        contract_reference="CT-9"))
 
 
+def usd_invoice_paid_into_the_usd_account(b: Books) -> Any:
+    # An invoice names the company's account in its currency (BT-84..86), not the main one.
+    if not BankAccount.objects.filter(company=b.company, code="USD").exists():
+        bank_account_add(actor=b.owner, company=b.company, spec=BankAccountSpec(
+            code="USD", name="Dollars", iban="DE89370400440532013000", bic="COBADEFFXXX",
+            currency="USD"))
+    b.customer("US3", country="US", currency="USD")
+    return b.post("US3", [line("Machine", "1", "900.00", "0", category="G")],
+                  rate=D("0.9234"), po_number="US-PO-3")
+
+
+def gbp_invoice_paid_into_an_account_without_iban(b: Books) -> Any:
+    # An account known by its number only: BT-84 is that number (CII ProprietaryID).
+    if not BankAccount.objects.filter(company=b.company, code="GBP").exists():
+        bank_account_add(actor=b.owner, company=b.company, spec=BankAccountSpec(
+            code="GBP", name="Sterling", number="40051231456789", currency="GBP"))
+    b.customer("GB1", country="GB", currency="GBP")
+    return b.post("GB1", [line("Machine", "1", "700.00", "0", category="G")],
+                  rate=D("1.17"), po_number="GB-PO-1")
+
+
 SCENARIOS: dict[str, Callable[[Books], Any]] = {
     f.__name__: f for f in (
         several_rates_discounts_allowances_charges, exempt_and_zero_rated, reverse_charge,
@@ -240,5 +263,6 @@ SCENARIOS: dict[str, Callable[[Books], Any]] = {
         export_to_a_us_buyer_with_its_ein, export_to_norway, yen_invoice,
         french_b2b_buyer_with_siret_and_peppol_id, direct_debit_invoice,
         invoicing_period_and_percentage_allowance,
-        item_identifiers_and_a_credit_note_on_a_project)
+        item_identifiers_and_a_credit_note_on_a_project,
+        usd_invoice_paid_into_the_usd_account, gbp_invoice_paid_into_an_account_without_iban)
 }

@@ -108,6 +108,11 @@ def test_scenarios_cover_what_the_issue_asks(books: Books) -> None:
     assert usd.tax_total_accounting == Decimal("110.79")  # 119.98 USD x 0.9234
     assert "3 instalments" in docs["several_rates_discounts_allowances_charges"].payment_terms
     assert all(d.buyer_reference or d.order_reference for d in everything)
+    # invoices name the account in their currency; the others the main one (BT-84)
+    paid_into = {name: d.payment.iban for name, d in docs.items() if d.payment}
+    assert paid_into["usd_invoice_paid_into_the_usd_account"] == "DE89370400440532013000"
+    assert paid_into["gbp_invoice_paid_into_an_account_without_iban"] == "40051231456789"
+    assert paid_into["export_in_usd"] == "FR7630006000011234567890189"
 
 
 def test_the_e_invoice_files_are_frozen_and_audited(books: Books) -> None:

@@ -12,6 +12,7 @@ in a foreign currency, the total in the accounting currency (BT-111).
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
 
@@ -37,6 +38,7 @@ from salesledger.domain.errors import EInvoiceUnreadable
 from ._xml import Reader, Writer, amount_text, number_text, parse, serialise
 
 GUIDELINE_ID = "urn:cen.eu:en16931:2017"
+_IBAN = re.compile(r"^[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}$")
 
 RSM = "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100"
 RAM = "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100"
@@ -207,9 +209,14 @@ class _CiiWriter(Writer):
                 self.sub(self.sub(means, "ram:PayerPartyDebtorFinancialAccount"), "ram:IBANID",
                          pay.debited_account)
             if pay.iban:
+                # BT-84 is an IBAN, or the bank's own number of an account without one.
+                iban = _IBAN.match(pay.iban) is not None
                 account = self.sub(means, "ram:PayeePartyCreditorFinancialAccount")
-                self.sub(account, "ram:IBANID", pay.iban)
+                if iban:
+                    self.sub(account, "ram:IBANID", pay.iban)
                 self.opt(account, "ram:AccountName", pay.account_name)
+                if not iban:
+                    self.sub(account, "ram:ProprietaryID", pay.iban)
             if pay.bic:
                 self.sub(self.sub(means, "ram:PayeeSpecifiedCreditorFinancialInstitution"),
                          "ram:BICID", pay.bic)
@@ -410,7 +417,8 @@ class _CiiReader(Reader):
             debited_account=self.text(means, "ram:PayerPartyDebtorFinancialAccount/ram:IBANID"),
             means_code=self.required(means, "ram:TypeCode"),
             remittance=self.text(settlement, "ram:PaymentReference"),
-            iban=self.text(means, "ram:PayeePartyCreditorFinancialAccount/ram:IBANID"),
+            iban=(self.text(means, "ram:PayeePartyCreditorFinancialAccount/ram:IBANID")
+                  or self.text(means, "ram:PayeePartyCreditorFinancialAccount/ram:ProprietaryID")),
             account_name=self.text(means, "ram:PayeePartyCreditorFinancialAccount/ram:AccountName"),
             bic=self.text(means, "ram:PayeeSpecifiedCreditorFinancialInstitution/ram:BICID"))
 

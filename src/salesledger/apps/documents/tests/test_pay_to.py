@@ -159,3 +159,21 @@ def test_bulk_posting_freezes_what_single_posting_does_reading_the_accounts_once
 def inv_day() -> Any:
     from conftest import DAY
     return DAY
+
+
+def test_an_account_without_iban_is_named_by_its_number(seller, owner, customers,
+                                                        post_invoice):
+    bank_account_add(actor=owner, company=seller, spec=BankAccountSpec(
+        code="USDNY", name="New York", number="000123456789", currency="USD"))
+    inv = post_usd(post_invoice)
+    assert inv.snapshot["pay_to"]["number"] == "000123456789"
+    text = pdf_text(invoice_pdf_bytes(company=seller, invoice=inv))
+    assert "Account number 000123456789" in text and spaced(MAIN_IBAN) not in text
+    ubl = etree.fromstring(einvoice_xml(company=seller, invoice=inv, syntax="ubl"))
+    assert ubl.xpath("//cac:PayeeFinancialAccount/cbc:ID/text()",
+                     namespaces=UBL) == ["000123456789"]
+    assert ubl.xpath("//cac:PaymentMeans/cbc:PaymentMeansCode/text()", namespaces=UBL) == ["30"]
+    cii = etree.fromstring(einvoice_xml(company=seller, invoice=inv, syntax="cii"))
+    account = "//ram:PayeePartyCreditorFinancialAccount/"
+    assert cii.xpath(account + "ram:ProprietaryID/text()", namespaces=CII) == ["000123456789"]
+    assert cii.xpath(account + "ram:IBANID", namespaces=CII) == []
