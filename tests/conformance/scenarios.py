@@ -240,7 +240,7 @@ def usd_invoice_paid_into_the_usd_account(b: Books) -> Any:
         bank_account_add(actor=b.owner, company=b.company, spec=BankAccountSpec(
             code="USD", name="Dollars", iban="DE89370400440532013000", bic="COBADEFFXXX",
             currency="USD"))
-    b.customer("US3", country="US", currency="USD")
+    b.customer("US3", country="US", currency="USD", tax_id="12-3456789")
     return b.post("US3", [line("Machine", "1", "900.00", "0", category="G")],
                   rate=D("0.9234"), po_number="US-PO-3")
 
@@ -250,7 +250,7 @@ def gbp_invoice_paid_into_an_account_without_iban(b: Books) -> Any:
     if not BankAccount.objects.filter(company=b.company, code="GBP").exists():
         bank_account_add(actor=b.owner, company=b.company, spec=BankAccountSpec(
             code="GBP", name="Sterling", number="40051231456789", currency="GBP"))
-    b.customer("GB1", country="GB", currency="GBP")
+    b.customer("GB1", country="GB", currency="GBP", tax_id="GB980780684")
     return b.post("GB1", [line("Machine", "1", "700.00", "0", category="G")],
                   rate=D("1.17"), po_number="GB-PO-1")
 
