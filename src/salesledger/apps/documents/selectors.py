@@ -15,7 +15,6 @@ from salesledger.domain.statement import StatementItem
 from .labels import LANGUAGES, country_language, normalise_language, pick_language
 from .messages import DEFAULTS
 from .models import DocumentTemplate, MessageTemplate
-from .rendering import default_source
 
 
 def billing_contacts(customer: Customer) -> list[Any]:
@@ -59,6 +58,10 @@ def document_template_source(company: Company, kind: str, language: str) -> tupl
     override = document_template_override(company, kind, language)
     if override is not None:
         return override.html, f"the company's {kind} template ({override.language or 'all'})"
+    # Imported here: the selectors are read by apps that never print (dunning's, at start-up),
+    # and a read command must not load the rendering stack (tests/cli/test_startup.py).
+    from .rendering import default_source
+
     return default_source(kind), f"the default {kind} template"
 
 
