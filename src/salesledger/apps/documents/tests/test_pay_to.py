@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from lxml import etree
 
 from salesledger.apps.core.services import company_profile_update
+from salesledger.apps.customers.models import Customer
 from salesledger.apps.documents.services import invoice_pdf_bytes
 from salesledger.apps.invoicing.einvoice import einvoice_xml
 from salesledger.apps.invoicing.models import Invoice
@@ -126,8 +127,6 @@ def test_a_document_without_pay_to_names_the_main_account_as_it_is_now(
 
 def test_bulk_posting_freezes_what_single_posting_does_reading_the_accounts_once(
         seller, owner, usd_account, customers, post_invoice):
-    from salesledger.apps.customers.models import Customer
-
     single = {c: post_invoice(c, **kw).snapshot["pay_to"] for c, kw in (
         ("US1", {"currency": "USD", "rate": Decimal("0.9"), "lines": USD_LINES}),
         ("FR1", {"lines": [("Conseil", "1", "100", "20")]}))}
