@@ -8,7 +8,7 @@ data for a web page to draw. Pure: no Django, no database.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -53,6 +53,13 @@ class Chart:
                                  "categories")
         if self.band is not None and any(len(b) != n for b in self.band):
             raise ValueError("the band needs a low and a high per category")
+
+
+def named(chart: Chart, title: str, names: list[str]) -> Chart:
+    """``chart`` with ``title`` and its series renamed in order: the words in the reader's
+    language, where the chart's own are the product's (the web page and the pack both)."""
+    return replace(chart, title=title, series=tuple(
+        Series(name, s.values) for name, s in zip(names, chart.series, strict=True)))
 
 
 def aging_chart(labels: list[str], amounts: list[int], currency: str, as_of: str) -> Chart:

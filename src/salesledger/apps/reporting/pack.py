@@ -10,7 +10,7 @@ WeasyPrint. Reading only: nothing is written.
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from html import escape
@@ -24,10 +24,10 @@ from salesledger.apps.documents.rendering import html_to_pdf
 from salesledger.domain.errors import ValidationFailed
 from salesledger.formats.charts import (
     Chart,
-    Series,
     aging_chart,
     forecast_chart,
     kpi_chart,
+    named,
     to_svg,
 )
 from salesledger.money import major_text
@@ -95,14 +95,14 @@ def _pack(company: Company, month: date, language: str) -> Pack:
         kpi_chart(labels, {_("CEI"): [tenths(m.kpis.cei) for m in kpis],
                            _("over 90 days"): [tenths(m.kpis.over_90_share) for m in kpis]},
                   "%", _("Collection effectiveness to %(day)s") % {"day": day}),
-        _named(aging_chart([b.label for b in aging.buckets], aging.base, base, day),
+        named(aging_chart([b.label for b in aging.buckets], aging.base, base, day),
                _("Aged receivables on %(day)s") % {"day": day}, [_("open")]),
         kpi_chart([t.row.cohort for t in trends],
                   {_("paid late"): [tenths(t.row.late.percent) for t in trends],
                    _("unpaid 90 days"): [tenths(t.row.unpaid_90.percent) for t in trends],
                    _("written off"): [tenths(t.row.written_off.percent) for t in trends]},
                   "%", _("Late and default rates by invoice month to %(day)s") % {"day": day}),
-        _named(forecast_chart([week(k) for k in range(PACK_WEEKS)], weeks.naive,
+        named(forecast_chart([week(k) for k in range(PACK_WEEKS)], weeks.naive,
                               weeks.expected, weeks.low, weeks.high, base, day),
                _("Expected receipts per week after %(day)s") % {"day": day},
                [_("expected"), _("naive (due dates)")]),
@@ -208,12 +208,6 @@ img {{ width: 170mm; }}
 def pack_title(month: str) -> str:
     """"Receivables pack 2026-02" in the active language."""
     return _("Receivables pack %(month)s") % {"month": month}
-
-
-def _named(chart: Chart, title: str, names: list[str]) -> Chart:
-    """``chart`` with its title and series' names in the active language."""
-    return replace(chart, title=title, series=tuple(
-        Series(name, s.values) for name, s in zip(names, chart.series, strict=True)))
 
 
 def _image(svg: str) -> str:
