@@ -7,9 +7,11 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from salesledger.apps.documents.tests.conftest import pdf_text
 from tests.support import run, run_json
 
 pytestmark = pytest.mark.django_db
@@ -161,16 +163,65 @@ def test_a_statement_for_a_period(capsys: pytest.CaptureFixture[str], books: Non
         ["2026-01-10", "invoice", "INV2026-00001", "EUR", "120.00", "120.00"],
         ["2026-03-01", "receipt", "RCT2026-00001", "EUR", "-150.00", "-30.00"],
         ["2026-03-31", "closing_balance", "", "EUR", "", "-30.00"]]
-    # the PDF and the e-mail are the statement of one day
+    # an address is for --email only; the period ends on the --to that is a date
     status, _, err = run(capsys, "customer", "statement", "C1", "--from", "2026-01-01",
-                         "--to", "2026-03-31", "--output", str(tmp_path / "s.pdf"))
-    assert status == 2 and err.startswith("invalid: --from/--to give the statement")
+                         "--to", "2026-03-31", "--to", "ap@dupont.example")
+    assert status == 2 and err.startswith("invalid: --to ap@dupont.example: an address is "
+                                          "for --email")
     status, _, err = run(capsys, "customer", "statement", "C1", "--from", "2026-03-31",
                          "--to", "2026-01-01")
     assert status == 2 and err.startswith("invalid: --to 2026-01-01 is before --from")
     code, text, _ = run(capsys, "customer", "statement", "C1", "--as-of", "2026-03-31",
                         "--output", str(tmp_path / "s.pdf"))
     assert code == 0 and (tmp_path / "s.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_a_statement_for_a_period_as_a_pdf_and_by_e_mail(
+        capsys: pytest.CaptureFixture[str], books: None, tmp_path: Path, smtp_server: Any,
+        django_capture_on_commit_callbacks: Any) -> None:
+    """The period's statement in the statement's layout, read back from the PDF: opening
+    balance, each movement with the balance after it, closing balance, the aging on the last
+    day; and the same PDF e-mailed through a real SMTP server."""
+    path = tmp_path / "period.pdf"
+    code, text, err = run(capsys, "customer", "statement", "C1", "--from", "2026-01-01",
+                          "--to", "2026-02-28", "--output", str(path))
+    assert code == 0, err
+    assert text.startswith(f"statement of C1 from 2026-01-01 to 2026-02-28: wrote {path} (")
+    assert text.endswith(" bytes, 1 movements)\n")
+    pdf = pdf_text(path.read_bytes())
+    assert "Statement from 1 January 2026 to 28 February 2026" in pdf
+    assert "Movements (EUR)" in pdf
+    assert "1 Jan 2026 Opening balance 0,00 €" in pdf
+    assert "10 Jan 2026 Invoice INV2026-00001 120,00 € 120,00 €" in pdf
+    assert "28 Feb 2026 Closing balance 120,00 €" in pdf
+    # due 9 February (30 days): 19 days late on 28 February, in 1-30 days
+    assert ("Aging (EUR) Not yet due 1-30 days 31-60 days 61-90 days Over 90 days "
+            "0,00 € 120,00 € 0,00 € 0,00 € 0,00 €") in pdf
+    assert "RCT2026-00001" not in pdf  # received on 1 March, after the period
+    # the next period: the receipt, and a closing balance the customer is owed
+    later = tmp_path / "later.pdf"
+    assert run(capsys, "customer", "statement", "C1", "--from", "2026-03-01", "--to",
+               "2026-03-31", "--output", str(later))[0] == 0
+    pdf = pdf_text(later.read_bytes())
+    assert "1 Mar 2026 Opening balance 120,00 €" in pdf
+    assert "1 Mar 2026 Payment received RCT2026-00001 -150,00 € -30,00 €" in pdf
+    assert "31 Mar 2026 Closing balance -30,00 €" in pdf
+    assert "Unapplied payments and credits -30,00 € Balance -30,00 €" in pdf
+    # e-mailed, to an address given beside the period's last day
+    with django_capture_on_commit_callbacks(execute=True):
+        out = run_json(capsys, "customer", "statement", "C1", "--from", "2026-01-01", "--to",
+                       "2026-02-28", "--to", "ap@dupont.example", "--email")
+    assert (out["customer"], out["recipients"]) == ("C1", "ap@dupont.example")
+    [got] = smtp_server.received
+    assert got.rcpt_tos == ["ap@dupont.example"]
+    [part] = [p for p in got.message.iter_attachments()]
+    assert part.get_filename() == "statement-C1-2026-01-01-2026-02-28.pdf"
+    mailed = pdf_text(part.get_content())
+    assert "10 Jan 2026 Invoice INV2026-00001 120,00 € 120,00 €" in mailed
+    assert "28 Feb 2026 Closing balance 120,00 €" in mailed
+    status, _, err = run(capsys, "customer", "statement", "C1", "--from", "2026-01-01",
+                         "--to", "2026-02-28", "--output", str(path), "--csv", str(path))
+    assert status == 2 and err.startswith("invalid: give one of --output, --email")
 
 
 def test_xlsx_holds_numbers_in_major_units(capsys: pytest.CaptureFixture[str], books: None,

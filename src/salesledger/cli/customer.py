@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import argparse
 import csv
+import re
+from typing import Any
 
 from salesledger.domain.errors import ValidationFailed
 from salesledger.formats.csv_rows import neutralise_cell
@@ -341,20 +343,36 @@ def _statement_schedule(args: argparse.Namespace) -> int:
     return 2 if summary.problems else 0
 
 
+_DAY = re.compile(r"\d{4}-\d{1,2}-\d{1,2}")
+
+
+def _period_ends(args: argparse.Namespace) -> tuple[str, list[str]]:
+    """With ``--from``, ``--to`` gives the period's last day (a date) and, with ``--email``,
+    the addresses to send to instead of the billing contacts (``--to 2026-03-31 --to
+    ap@example.com``)."""
+    given = args.to or []
+    days = [v for v in given if _DAY.fullmatch(v.strip())]
+    addresses = [v for v in given if not _DAY.fullmatch(v.strip())]
+    if not args.date_from or len(days) != 1:
+        raise ValidationFailed("give the period as --from YYYY-MM-DD --to YYYY-MM-DD")
+    if addresses and not args.email:
+        raise ValidationFailed(f"--to {addresses[0]}: an address is for --email; the period "
+                               "ends on the --to that is a date", field="to")
+    return days[0], addresses
+
+
 def _period_statement(args: argparse.Namespace) -> int:
     """``--from``/``--to``: opening balance, movements, closing balance and the aging on the
-    last day, as text, JSON or CSV (the PDF and the e-mail are the statement of one day)."""
+    last day, as text, JSON, CSV, XLSX, a PDF (``--output``) or e-mailed (``--email``)."""
     from salesledger.apps.reporting.selectors import currencies, period_statement, running
 
-    if args.email or args.output:
-        raise ValidationFailed("--from/--to give the statement of a period as text, --json or "
-                               "--csv FILE; --output and --email send the PDF of one day "
-                               "(--as-of)")
-    # With --from, --to is the period's last day (without it, the addresses of --email).
-    if not args.date_from or not args.to or len(args.to) != 1:
-        raise ValidationFailed("give the period as --from YYYY-MM-DD --to YYYY-MM-DD")
+    last, addresses = _period_ends(args)
     company = company_of(args)
-    start, end = parse_date(args.date_from, "--from"), parse_date(args.to[0], "--to")
+    start, end = parse_date(args.date_from, "--from"), parse_date(last, "--to")
+    if args.email or args.output:
+        if args.csv or args.xlsx:
+            raise ValidationFailed("give one of --output, --email, --csv and --xlsx")
+        return _period_statement_pdf(args, company, start, end, addresses)
     st, aging = period_statement(company, code=args.code, start=start, end=end)
     curs = currencies(st, company.base_currency)
     rows = running(st)
@@ -418,6 +436,38 @@ def _period_statement(args: argparse.Namespace) -> int:
     for cur, v in sorted(per.items()):
         print(f"aging on {end} ({cur}): " + ", ".join(
             f"{b.label} {major_text(v[k], cur)}" for k, b in enumerate(aging.buckets)))
+    return 0
+
+
+def _period_statement_pdf(args: argparse.Namespace, company: Any, start: Any, end: Any,
+                          addresses: list[str]) -> int:
+    """The statement of a period as a PDF in the statement's layout, written or e-mailed."""
+    from salesledger.apps.reporting.statement_pdf import statement_pdf, statement_send
+
+    actor = actor_of(args, company)
+    if args.email:
+        if args.output:
+            raise ValidationFailed("give --output or --email, not both")
+        st, comm = statement_send(actor=actor, company=company, code=args.code, start=start,
+                                  end=end, as_of=as_of_day(args, company),
+                                  to=addresses or None)
+        if args.json:
+            emit_json({"customer": st.customer, "from": start, "to": end,
+                       **delivery_json(comm)})
+        else:
+            print(f"statement of {st.customer} from {start} to {end} e-mailed to "
+                  f"{comm.recipients}: {comm.status} ({comm.status_detail})")
+        return 0
+    no_json_to_stdout(args, args.output)
+    st, pdf = statement_pdf(actor=actor, company=company, code=args.code, start=start, end=end)
+    where = write_output(pdf, args.output)
+    if args.output != "-":
+        if args.json:
+            emit_json({"customer": st.customer, "from": start, "to": end, "file": where,
+                       "bytes": len(pdf), "movements": len(st.movements)})
+        else:
+            print(f"statement of {st.customer} from {start} to {end}: wrote {where} "
+                  f"({len(pdf):,} bytes, {len(st.movements)} movements)")
     return 0
 
 
@@ -646,7 +696,8 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("iban")
     p = add_command(g, common, "statement", cmd_customer_statement,
                     "a customer's statement of account on --as-of (PDF or e-mail), or for "
-                    "a period (--from/--to: text, --json or --csv); --schedule: "
+                    "a period (--from/--to: text, --json, --csv, --xlsx, a PDF with --output "
+                    "or e-mailed with --email); --schedule: "
                     "statements sent on a schedule")
     p.add_argument("code", nargs="?")
     p.add_argument("--schedule", choices=["set", "show", "stop", "run"],
@@ -675,7 +726,7 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("--email", action="store_true", help="e-mail it instead of writing a file")
     p.add_argument("--to", action="append", metavar="ADDRESS|YYYY-MM-DD",
                    help="with --email: send to this address instead; with --from: the last "
-                        "day of the period")
+                        "day of the period (a date; repeat --to for addresses)")
     p = add_command(g, common, "write-off", cmd_customer_write_off,
                     "write off all a customer owes as bad debts")
     p.add_argument("code")

@@ -411,6 +411,81 @@ def statement_context(issuer: Issuer, issued: dict[str, Any], fmt: Formatter, *,
     return ctx
 
 
+@dataclass(frozen=True)
+class PeriodMovement:
+    """One movement of a statement for a period, with its currency's balance after it (the
+    reporting app reads them: documents only lays them out)."""
+
+    date: date
+    kind: str  # invoice, credit_note, receipt, refund, write_off, ..._reversal, conversion
+    document: str
+    currency: str
+    amount: int  # minor units: + the customer owes more, - less
+    balance: int
+
+
+@dataclass(frozen=True)
+class Period:
+    """A statement for a period: the balances the day before ``start`` and on ``end`` per
+    currency, and the movements between, oldest first."""
+
+    start: date
+    end: date
+    opening: dict[str, int]
+    closing: dict[str, int]
+    movements: Sequence[PeriodMovement]
+
+    def currencies(self, base_currency: str) -> list[str]:
+        found = {*self.opening, *self.closing, *(m.currency for m in self.movements)}
+        return sorted(found) or [base_currency]
+
+
+def movement_label(kind: str, t: dict[str, str]) -> str:
+    """A movement's kind in the reader's language (``write_off_reversal``: "Reversed:
+    Write-off")."""
+    names = {"invoice": t["invoice"], "credit_note": t["credit_note"], "receipt": t["receipt"],
+             "returned_payment": t["returned_payment"], "refund": t["refund"],
+             "refund_reversal": t["refund_reversal"], "write_off": t["write_off"],
+             "deduction": t["deduction"], "discount": t["discount_taken"],
+             "bad_debt": t["bad_debt"], "conversion": t["conversion"]}
+    if kind in names:
+        return names[kind]
+    if kind.endswith("_reversal") and kind[:-len("_reversal")] in names:
+        return t["reversal_of"].format(what=names[kind[:-len("_reversal")]])
+    return kind.replace("_", " ")
+
+
+def period_statement_context(issuer: Issuer, issued: dict[str, Any], fmt: Formatter, *,
+                             period: Period, summaries: Sequence[CurrencySummary]
+                             ) -> dict[str, Any]:
+    """The statement layout with a period: the opening balance, every movement with the
+    balance after it, the closing balance per currency, and the aging on the last day
+    (``summaries``, as the statement of that day shows it); no open items."""
+    t = labels_for(fmt.language)
+    ctx = statement_context(issuer, issued, fmt, as_of=period.end, items=(),
+                            summaries=summaries)
+    ctx["facts"] = [(t["customer_code"], issued.get("code", "")),
+                    (t["date"], f"{fmt.date(period.start)} – {fmt.date(period.end)}")]
+    ctx["subtitle"] = label(fmt.language, "statement_period",
+                            start=fmt.long_date(period.start), end=fmt.long_date(period.end))
+    ctx["period"] = {"currencies": [{
+        "currency": cur,
+        "opening": fmt.money(period.opening.get(cur, 0), cur),
+        "opening_date": fmt.date(period.start),
+        "movements": [{"kind": m.kind, "label": f"{movement_label(m.kind, t)} {m.document}"
+                       .strip(), "date": fmt.date(m.date), "amount": fmt.money(m.amount, cur),
+                       "balance": fmt.money(m.balance, cur)}
+                      for m in period.movements if m.currency == cur],
+        "closing": fmt.money(period.closing.get(cur, 0), cur),
+        "closing_date": fmt.date(period.end),
+    } for cur in period.currencies(issuer.base_currency)]}
+    closing = [(cur, v) for cur, v in sorted(period.closing.items()) if v]
+    ctx["balance"] = ("; ".join(fmt.money(v, cur) for cur, v in closing)
+                      or fmt.money(0, issuer.base_currency))
+    ctx["payment_due"] = any(v > 0 for _, v in closing)
+    return ctx
+
+
 # ---------------------------------------------------------------- quotes
 def quote_context(issuer: Issuer, fmt: Formatter, *, label_text: str, issued: dict[str, Any],
                   issue_date: date, valid_until: date, snap: dict[str, Any], terms_name: str,

@@ -69,9 +69,12 @@ from .einvoice_files import einvoice_file, einvoice_filename
 from .formatting import Formatter
 from .messages import fill
 from .selectors import billing_recipients, document_language, message_texts
+from . import context as ctx
 from .services import (
     customer_statement_pdf,
     invoice_pdf_file,
+    period_statement_context,
+    period_statement_pdf,
     posted_document,
     quote_context,
     quote_pdf_bytes,
@@ -506,6 +509,30 @@ def customer_statement_send(*, actor: Actor, company: Company, code: str, as_of:
     pdf = customer_statement_pdf(actor=actor, company=company, code=code, as_of=as_of)
     files = (Attachment("pdf", f"statement-{customer.code}-{as_of.isoformat()}.pdf", pdf,
                         "application/pdf", hashlib.sha256(pdf).hexdigest()),)
+    return record_and_send(actor=actor, company=company, customer=customer,
+                           outgoing=Outgoing(subject, body, tuple(recipients), language, files),
+                           action="statement.send", entity="customer", entity_id=customer.pk,
+                           as_of=as_of)
+
+
+def period_statement_send(*, actor: Actor, company: Company, code: str, period: ctx.Period,
+                          as_of: date, to: list[str] | None = None) -> Communication:
+    """E-mail a customer's statement for a period (``ctx.Period``, read by the reporting
+    app) with its PDF: the statement's e-mail text, dated on the period's last day, with the
+    closing balance; on the customer's timeline like the statement of a day."""
+    require_role(company, actor, Role.CLERK)
+    customer = customer_get(company, code)
+    recipients = resolve_recipients(customer, to)
+    context = period_statement_context(company, customer, period)
+    language = context["language"]
+    fmt = Formatter(language, customer.country or company.country)
+    values = {"number": customer.code, "company": company.name,
+              "customer": customer.legal_name or customer.name,
+              "as_of": fmt.date(period.end), "balance": context["balance"]}
+    subject, body = compose(company, "statement", language, values)
+    pdf = period_statement_pdf(actor=actor, company=company, code=code, period=period)
+    name = f"statement-{customer.code}-{period.start.isoformat()}-{period.end.isoformat()}.pdf"
+    files = (Attachment("pdf", name, pdf, "application/pdf", hashlib.sha256(pdf).hexdigest()),)
     return record_and_send(actor=actor, company=company, customer=customer,
                            outgoing=Outgoing(subject, body, tuple(recipients), language, files),
                            action="statement.send", entity="customer", entity_id=customer.pk,

@@ -226,6 +226,28 @@ def customer_statement_pdf(*, actor: Actor, company: Company, code: str, as_of: 
                    issued_at=_midnight(company, as_of))
 
 
+def period_statement_context(company: Company, customer: Customer, period: ctx.Period
+                             ) -> dict[str, Any]:
+    """The statement layout's context for a period (``ctx.Period``, read by the reporting
+    app), with the aging on its last day as the statement of that day shows it."""
+    items = statement_items(company, customer, period.end)
+    fmt = Formatter(document_language(customer), customer.country or company.country)
+    return ctx.period_statement_context(ctx.Issuer.of(company), _issued(customer), fmt,
+                                        period=period, summaries=summarise(items, period.end))
+
+
+def period_statement_pdf(*, actor: Actor, company: Company, code: str, period: ctx.Period
+                         ) -> bytes:
+    """A customer's statement for a period as a PDF, in the statement's layout (the
+    company's own when it has one): opening balance, movements, closing balance per currency,
+    the aging on the last day."""
+    require_role(company, actor, Role.VIEWER)
+    customer = customer_get(company, code)
+    context = period_statement_context(company, customer, period)
+    return _render(company, "statement", context, title=f"{context['title']} {customer.code}",
+                   issued_at=_midnight(company, period.end))
+
+
 # ---------------------------------------------------------------- reminder letters
 @dataclass(frozen=True)
 class ReminderGroup:
@@ -476,6 +498,7 @@ def _digest(text: str) -> dict[str, Any]:
 
 __all__ = [
     "PLACEHOLDERS", "check_document_template", "customer_statement_pdf",
+    "period_statement_pdf",
 "document_template_reset", "document_template_set",
     "format_reference", "invoice_pdf_bytes", "invoice_pdf_file",
     "message_template_reset", "message_template_set", "quote_pdf_bytes",
