@@ -65,11 +65,11 @@ from salesledger.domain.errors import (
 )
 from salesledger.domain.references import format_reference
 
+from . import context as ctx
 from .einvoice_files import einvoice_file, einvoice_filename
 from .formatting import Formatter
 from .messages import fill
 from .selectors import billing_recipients, document_language, message_texts
-from . import context as ctx
 from .services import (
     customer_statement_pdf,
     invoice_pdf_file,
