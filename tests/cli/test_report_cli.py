@@ -224,6 +224,41 @@ def test_a_statement_for_a_period_as_a_pdf_and_by_e_mail(
     assert status == 2 and err.startswith("invalid: give one of --output, --email")
 
 
+def test_the_portfolio_as_csv_and_xlsx(capsys: pytest.CaptureFixture[str], books: None,
+                                      tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    # 1 USD = 0.80 EUR on the company's table: 180.00 EUR is 225.00 USD
+    assert run(capsys, "fx", "rate", "add", "USD", "0.8", "--date", "2026-03-30")[0] == 0
+    path = tmp_path / "portfolio.csv"
+    code, text, _ = run(capsys, "report", "portfolio", "--as-of", "2026-03-31", "--in", "usd",
+                        "--csv", str(path))
+    assert (code, text) == (0, f"portfolio on 2026-03-31: wrote {path} (1 companies)\n")
+    assert list(csv.reader(path.open(encoding="utf-8"))) == [
+        ["company", "name", "role", "currency", "receivable", "overdue", "over_90",
+         "over_90_share", "dso", "unapplied_cash", "in_currency", "rate", "receivable_in",
+         "overdue_in", "over_90_in", "unapplied_cash_in"],
+        # U1's 200.00 USD at 0.9 (due 3 March: overdue); C1's 30.00 paid over, unapplied
+        ["acme", "acme", "owner", "EUR", "180.00", "180.00", "0.00", "0.0", "", "30.00",
+         "USD", "0.8", "225.00", "225.00", "0.00", "37.50"],
+        ["total", "", "", "", "", "", "", "", "", "", "USD", "", "225.00", "225.00", "0.00",
+         "37.50"]]
+    # the JSON says the same
+    [company] = run_json(capsys, "report", "portfolio", "--as-of", "2026-03-31")["companies"]
+    assert company["receivable"] == {"amount": "180.00", "currency": "EUR"}
+    book = tmp_path / "portfolio.xlsx"
+    assert run(capsys, "report", "portfolio", "--as-of", "2026-03-31", "--xlsx",
+               str(book))[0] == 0
+    ws = load_workbook(book).worksheets[0]
+    head = [c.value for c in ws[1]]
+    assert head == ["company", "name", "role", "currency", "receivable", "overdue", "over_90",
+                    "over_90_share", "dso", "unapplied_cash"]
+    row = {h: c for h, c in zip(head, ws[2], strict=True)}
+    assert row["receivable"].value == 180 and row["receivable"].data_type == "n"
+    assert row["receivable"].number_format == '#,##0.00 "EUR"'
+    assert row["unapplied_cash"].value == 30 and row["dso"].value is None
+
+
 def test_xlsx_holds_numbers_in_major_units(capsys: pytest.CaptureFixture[str], books: None,
                                            tmp_path: Path) -> None:
     from openpyxl import load_workbook

@@ -17,7 +17,6 @@ from typing import Any, TextIO
 from salesledger.apps.reporting.exports import (
     FORECAST_HEADERS,
     FORECAST_SERIES,
-    KPI_HEADERS,
     KPI_INPUTS,
     KPI_NAMES,
     TREND_MEASURES,
@@ -28,9 +27,12 @@ from salesledger.apps.reporting.exports import (
     aging_summary_rows,
     figure,
     forecast_rows,
+    kpi_headers,
     kpi_rows,
     kpi_segment_headers,
     kpi_segment_rows,
+    portfolio_headers,
+    portfolio_rows,
     trend_headers,
     trend_rows,
     unapplied_rows,
@@ -369,18 +371,26 @@ def cmd_report_kpis(args: argparse.Namespace) -> int:
         return _kpi_segments(args, company, as_of)
     months = kpi_report(company, as_of=as_of, months=args.months, filters=filters)
     base = company.base_currency
+    if args.csv or args.xlsx:
+        from salesledger.apps.reporting.selectors import company_kpis
+
+        # the auto-match rate and the casework's KPIs, in columns after the others (empty
+        # when the report is of a set of customers: they are the whole company's)
+        whole = company_kpis(company, as_of=as_of, months=args.months, filtered=filtered)
     if args.csv:
         with _csv_out(args.csv) as w:
-            w.writerow(KPI_HEADERS)
-            w.writerows(kpi_rows(months, base))
+            w.writerow(kpi_headers(whole))
+            w.writerows(kpi_rows(months, base, whole))
         print(f"kpis of {len(months)} months to {as_of}: wrote {args.csv}")
         return 0
     if args.xlsx:
         from salesledger.formats.xlsx import Amount, Sheet, write_xlsx
 
-        write_xlsx(args.xlsx, [Sheet(f"KPIs to {as_of}", ["month", *KPI_NAMES, *KPI_INPUTS], (
-            [m.month, *[getattr(m.kpis, k) for k in KPI_NAMES],
-             *[Amount(getattr(m.inputs, k), base) for k in KPI_INPUTS]] for m in months))])
+        write_xlsx(args.xlsx, [Sheet(
+            f"KPIs to {as_of}", ["month", *KPI_NAMES, *KPI_INPUTS, *whole.names], (
+                [m.month, *[getattr(m.kpis, k) for k in KPI_NAMES],
+                 *[Amount(getattr(m.inputs, k), base) for k in KPI_INPUTS],
+                 *[whole.months[m.month][n] for n in whole.names]] for m in months))])
         print(f"kpis of {len(months)} months to {as_of}: wrote {args.xlsx}")
         return 0
     from salesledger.apps.reporting.providers import provided
@@ -707,6 +717,28 @@ def cmd_report_portfolio(args: argparse.Namespace) -> int:
     target = (args.into or "").upper()
     rows = portfolio(user, as_of=as_of, currency=target)
     names = ("receivable", "overdue", "over_90", "unapplied_cash")
+    if args.csv:
+        with _csv_out(args.csv) as w:
+            w.writerow(portfolio_headers(target))
+            w.writerows(portfolio_rows(rows, target, portfolio_total(rows) if target else ()))
+        print(f"portfolio on {as_of}: wrote {args.csv} ({len(rows)} companies)")
+        return 0
+    if args.xlsx:
+        from salesledger.formats.xlsx import Amount, Sheet, write_xlsx
+
+        def cells(r: Any) -> list[Any]:
+            return [r.code, r.name, r.role, r.currency,
+                    *[Amount(a, r.currency) for a in (r.receivable, r.overdue, r.over_90)],
+                    r.over_90_share, r.dso, Amount(r.unapplied, r.currency),
+                    *([target, r.rate, *[Amount(a, target) for a in r.converted]]
+                      if target and r.converted is not None else [])]
+
+        total = ([["total", "", "", "", None, None, None, None, None, None, target, None,
+                   *[Amount(a, target) for a in portfolio_total(rows)]]] if target else [])
+        write_xlsx(args.xlsx, [Sheet(f"Portfolio {as_of}", portfolio_headers(target),
+                                     [*(cells(r) for r in rows), *total])])
+        print(f"portfolio on {as_of}: wrote {args.xlsx} ({len(rows)} companies)")
+        return 0
     if args.json:
         out: dict[str, Any] = {"as_of": as_of, "user": user.get_username(), "companies": [
             {"company": r.code, "name": r.name, "role": r.role,
@@ -840,3 +872,5 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("--in", dest="into", metavar="CURRENCY",
                    help="also convert each company's amounts to CURRENCY at its own rate of "
                         "the day (fx rate add), and total them")
+    p.add_argument("--csv", metavar="FILE", help="write CSV to FILE")
+    p.add_argument("--xlsx", metavar="FILE", help="write an Excel workbook to FILE")

@@ -23,7 +23,6 @@ from salesledger.apps.reporting.exports import (
     AGING_DETAIL_HEADERS,
     FORECAST_HEADERS,
     FORECAST_SERIES,
-    KPI_HEADERS,
     KPI_NAMES,
     TREND_MEASURES,
     UNAPPLIED_HEADERS,
@@ -34,6 +33,7 @@ from salesledger.apps.reporting.exports import (
     aging_summary_rows,
     figure,
     forecast_rows,
+    kpi_headers,
     kpi_rows,
     kpi_segment_headers,
     kpi_segment_rows,
@@ -50,6 +50,7 @@ from salesledger.apps.reporting.selectors import (
     aging_items_page,
     aging_report,
     cash_forecast,
+    company_kpis,
     currencies,
     kpi_report,
     kpis_by_segment,
@@ -198,7 +199,8 @@ def kpis(request: HttpRequest, code: str) -> HttpResponse:
         return _csv(f"kpis-{segment}-{ws.as_of}.csv", kpi_segment_headers(segment),
                     kpi_segment_rows(per, base))
     if _wants_csv(request):
-        return _csv(f"kpis-{ws.as_of}.csv", KPI_HEADERS, kpi_rows(per[""], base))
+        whole = company_kpis(ws.company, as_of=ws.as_of, months=months_n)
+        return _csv(f"kpis-{ws.as_of}.csv", kpi_headers(whole), kpi_rows(per[""], base, whole))
     rows = [(name, m, [figure(getattr(m.kpis, k)) for k in KPI_NAMES])
             for name, months in per.items() for m in months]
     return _page(request, ws, "web/report_kpis.html", rows=rows, months=months_n,

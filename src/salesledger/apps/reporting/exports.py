@@ -85,11 +85,21 @@ def figure(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def kpi_rows(months: Iterable[Any], base: str) -> Iterator[list[Any]]:
-    """A row per month of ``kpi_report``: the KPIs, then the amounts they were computed from."""
+def kpi_headers(company: Any = None) -> list[str]:
+    """``KPI_HEADERS``, then the columns of the company's own KPIs when given
+    (``selectors.company_kpis``: the auto-match rate, the casework's KPIs)."""
+    return [*KPI_HEADERS, *(company.names if company is not None else ())]
+
+
+def kpi_rows(months: Iterable[Any], base: str, company: Any = None) -> Iterator[list[Any]]:
+    """A row per month of ``kpi_report``: the KPIs, then the amounts they were computed from,
+    then (``company``: ``selectors.company_kpis`` of the same months) the company's own KPIs,
+    empty where they have no value."""
     for m in months:
+        extra = ([figure(company.months[m.month].get(n)) for n in company.names]
+                 if company is not None else [])
         yield [m.month, *[figure(getattr(m.kpis, k)) for k in KPI_NAMES], base,
-               *[major_text(getattr(m.inputs, k), base) for k in KPI_INPUTS]]
+               *[major_text(getattr(m.inputs, k), base) for k in KPI_INPUTS], *extra]
 
 
 def kpi_segment_headers(segment: str) -> list[str]:
@@ -137,3 +147,32 @@ def forecast_rows(weeks: Any, starts: Sequence[date], base: str) -> Iterator[lis
     for k, d in enumerate(starts):
         yield [k + 1, d, base, *[major_text(getattr(weeks, s)[k], base)
                                  for s in FORECAST_SERIES]]
+
+
+PORTFOLIO_HEADERS = ["company", "name", "role", "currency", "receivable", "overdue", "over_90",
+                     "over_90_share", "dso", "unapplied_cash"]
+PORTFOLIO_AMOUNTS = ("receivable", "overdue", "over_90", "unapplied_cash")
+
+
+def portfolio_headers(target: str = "") -> list[str]:
+    """``PORTFOLIO_HEADERS``; with a currency to convert to, its rate and the four amounts
+    converted (``receivable_in``...)."""
+    return [*PORTFOLIO_HEADERS, *(["in_currency", "rate", *[f"{a}_in" for a in
+                                                              PORTFOLIO_AMOUNTS]]
+                                  if target else [])]
+
+
+def portfolio_rows(rows: Sequence[Any], target: str = "", total: Sequence[int] = ()
+                   ) -> Iterator[list[Any]]:
+    """A row per company of ``portfolio`` in its own currency; with ``target``, the amounts
+    converted beside them, and a last row ``total`` of the converted amounts."""
+    for r in rows:
+        own = [r.receivable, r.overdue, r.over_90]
+        yield [neutralise_cell(r.code), neutralise_cell(r.name), r.role, r.currency,
+               *[major_text(a, r.currency) for a in own], figure(r.over_90_share),
+               figure(r.dso), major_text(r.unapplied, r.currency),
+               *([target, figure(r.rate), *[major_text(a, target) for a in r.converted]]
+                 if target and r.converted is not None else [])]
+    if target:
+        yield ["total", "", "", "", "", "", "", "", "", "", target, "",
+               *[major_text(a, target) for a in total]]

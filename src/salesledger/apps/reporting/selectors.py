@@ -55,6 +55,7 @@ from .bank_kpis import auto_match_rates
 from .forecast import Backtest, backtest, estimator_for, forecast
 from .kpis import add_months, kpi_inputs, kpi_inputs_by, month_end, month_label, months_ending
 from .providers import Value, provided_kpis
+from .providers import provided as provided_kpi_list
 from .segments import SEGMENTS, check_segment, customer_segments
 from .statement import Statement, currencies, customer_statement, running
 from .trends import CohortRow, cohort_rows, fold_segments
@@ -66,7 +67,8 @@ __all__ = ["AgingReport", "Backtest", "KpiMonth", "ReportFilters", "Statement", 
            "provided_kpi_report", "customers_chosen",
            "running", "trend_report", "unapplied_items", "PortfolioRow", "portfolio",
            "SEGMENTS", "SegmentAging", "portfolio_total", "auto_match_report",
-           "aging_by_segment", "aging_items_page", "kpis_by_segment"]
+           "aging_by_segment", "aging_items_page", "kpis_by_segment", "CompanyKpis",
+           "company_kpis"]
 
 
 @dataclass(frozen=True)
@@ -418,6 +420,41 @@ def provided_kpi_report(company: Company, *, as_of: date, months: int = 12
     """The KPIs that the apps above reporting provide (``providers.py``: the dispute rate,
     the time to resolve, the promise-kept rate) for the months of ``kpi_report``."""
     return provided_kpis(company, months_ending(as_of, _months(months)))
+
+
+@dataclass(frozen=True)
+class CompanyKpis:
+    """The monthly KPIs of the whole company beside ``kpi_report``'s: the auto-match rate
+    of bank lines (``bank_kpis.py``) and the KPIs the apps above give (``providers.py``).
+    ``names`` are their columns in order; ``months`` maps ``YYYY-MM`` to each one's value
+    (a count, a percentage, or ``None`` where there is none)."""
+
+    names: tuple[str, ...]
+    months: dict[str, dict[str, Value]]
+
+
+BANK_KPIS = ("bank_lines", "auto_match_rate", "auto_match_amount_rate")
+
+
+def company_kpis(company: Company, *, as_of: date, months: int = 12, filtered: bool = False
+                 ) -> CompanyKpis:
+    """The KPIs of the whole company for the months of ``kpi_report``, for the exports and
+    the pack. With ``filtered`` (a report of a set of customers), every value is ``None``:
+    bank lines and casework are not told by customer here, and the company's figures beside
+    those of a few customers would mislead."""
+    chosen = months_ending(as_of, _months(months))
+    names = (*BANK_KPIS, *(k.name for k in provided_kpi_list()))
+    if filtered:
+        return CompanyKpis(names, {month_label(m): dict.fromkeys(names) for m in chosen})
+    matched = auto_match_rates(company, chosen)
+    given = provided_kpis(company, chosen)
+    out: dict[str, dict[str, Value]] = {}
+    for m in chosen:
+        key = month_label(m)
+        by_count, by_amount = matched[key]
+        out[key] = {"bank_lines": by_count.whole, "auto_match_rate": by_count.percent,
+                    "auto_match_amount_rate": by_amount.percent, **given[key]}
+    return CompanyKpis(names, out)
 
 
 def kpi_report(company: Company, *, as_of: date, months: int = 12,
