@@ -70,3 +70,29 @@ def test_the_casework_kpis_in_the_csv_and_the_workbook(
 
 def _customers(company: Any) -> list[str]:
     return list(Customer.objects.filter(company=company).values_list("code", flat=True))
+
+
+def test_the_casework_kpis_in_the_monthly_pack(
+        example: None, company: Any, owner: Any, capsys: pytest.CaptureFixture[str],
+        tmp_path: Path) -> None:
+    """The pack's table of the casework per month: the months of the worked example, read
+    back from the PDF, in English and in French."""
+    from salesledger.apps.documents.tests.conftest import pdf_text
+
+    path = tmp_path / "pack.pdf"
+    argv = ["report", "pack", "--company", company.code, "--user", owner.username,
+            "--month", "2026-04", "--pdf", str(path)]
+    assert main(argv) == 0
+    text = pdf_text(path.read_bytes())
+    # (the narrow columns break "auto-matched" after its hyphen)
+    assert ("Casework and bank matching per month month auto- matched % auto- matched amount "
+            "% disputed % disputed amount % days to resolve disputes closed promises kept % "
+            "promises due") in text
+    # March: half the invoices disputed (27.5 % of the amount), 19.5 days to resolve the two
+    # closed, two of three promises kept; no bank lines: no auto-match rate
+    assert "2026-03 – – 50.0 27.5 19.5 2 66.7 3" in text
+    assert "2026-04 – – – – 21.0 1 0.0 1" in text
+    assert main([*argv, "--language", "fr"]) == 0
+    text = pdf_text(path.read_bytes())
+    assert "Litiges, promesses et rapprochement bancaire par mois" in text
+    assert "en litige %" in text and "promesses tenues %" in text

@@ -33,7 +33,8 @@ from salesledger.formats.charts import (
 from salesledger.money import major_text
 
 from .kpis import month_end
-from .selectors import aging_report, cash_forecast, kpi_report, trend_report
+from .providers import provided
+from .selectors import aging_report, cash_forecast, company_kpis, kpi_report, trend_report
 
 PACK_MONTHS = 12
 PACK_WEEKS = 13
@@ -81,6 +82,7 @@ def _pack(company: Company, month: date, language: str) -> Pack:
     base = company.base_currency
     aging = aging_report(company, as_of=as_of)
     kpis = kpi_report(company, as_of=as_of, months=PACK_MONTHS)
+    whole = company_kpis(company, as_of=as_of, months=PACK_MONTHS)
     trends = trend_report(company, as_of=as_of, months=PACK_MONTHS)
     weeks = cash_forecast(company, as_of=as_of, weeks=PACK_WEEKS)
     labels = [m.month for m in kpis]
@@ -150,6 +152,18 @@ def _pack(company: Company, month: date, language: str) -> Pack:
         "week": _("week"), "from": _("from"), "naive": _("naive"),
         "expected": _("expected"), "low": _("low"), "high": _("high"),
         "dso": _("DSO")}.items()}
+    # the auto-match rate of bank lines and the KPIs the apps above give (casework)
+    columns = _company_columns()
+    casework = [n for n in whole.names if n != "bank_lines"]
+    casework_table = row([w["month"], *[escape(columns.get(n, n)) for n in casework]],
+                         True) + "".join(
+        row([m.month, *[_cell(whole.months[m.month].get(n)) for n in casework]])
+        for m in kpis)
+    w["casework"] = escape(_("Casework and bank matching per month"))
+    w["casework_note"] = escape(_(
+        "Disputed: invoices disputed in the month, of those issued in it; days to resolve: "
+        "of the disputes closed in it; promises kept: of those due in it; auto-matched: bank "
+        "lines of money in applied by the matcher alone, by count and by amount."))
     top = sorted(aging.customers, key=lambda c: -sum(c.base[1:]))[:10]
     html = f"""<!DOCTYPE html><html lang="{escape(language)}"><head><meta charset="utf-8">
 <title>{escape(title)}</title>
@@ -184,6 +198,9 @@ img {{ width: 170mm; }}
     _figure(getattr(m.kpis, k)) for k in ("dso", "dso_countback", "best_dso",
                                           "days_delinquent", "cei", "days_to_pay",
                                           "days_late", "over_90_share")]]) for m in kpis)}</table>
+<h2>{w["casework"]}</h2>
+<table>{casework_table}</table>
+<p>{w["casework_note"]}</p>
 <h2>{w["trends"]}</h2>
 <table>{row([w["cohort"], w["items"], w["paid_late"], w["unpaid_90"], w["written_off"],
              w["flagged"]], True)}{"".join(row([t.row.cohort, str(t.row.items),
@@ -203,6 +220,25 @@ img {{ width: 170mm; }}
                                                  tzinfo=ZoneInfo(company.time_zone)),
                       language=language)
     return Pack(f"{month:%Y-%m}", as_of, pdf, charts)
+
+
+def _cell(value: object) -> str:
+    return "–" if value is None else escape(str(value))
+
+
+def _company_columns() -> dict[str, str]:
+    """The pack's column heads of the company's own KPIs (``selectors.company_kpis``), in the
+    active language: the bank's, and those the apps above give under their names
+    (``providers.py``; collections' disputes and promises). A KPI a provider adds later is
+    headed by its own label, untranslated, until its words are in the catalogues."""
+    heads = {k.name: k.label for k in provided()}
+    heads.update({
+        "auto_match_rate": _("auto-matched %"),
+        "auto_match_amount_rate": _("auto-matched amount %"),
+        "dispute_rate": _("disputed %"), "dispute_amount_rate": _("disputed amount %"),
+        "days_to_resolve": _("days to resolve"), "disputes_closed": _("disputes closed"),
+        "promise_kept_rate": _("promises kept %"), "promises_due": _("promises due")})
+    return heads
 
 
 def pack_title(month: str) -> str:
