@@ -190,3 +190,20 @@ def test_kpis_and_trends_of_a_set_of_customers(capsys: pytest.CaptureFixture[str
     assert [r["items"] for r in trends["cohorts"]] == [1, 1]
     code, _, err = run(capsys, "report", "kpis", "--segment", "group", "--customer", "C1")
     assert code == 2 and "--segment: give it without --customer" in err
+
+
+def test_the_forecast_of_a_set_of_customers(capsys: pytest.CaptureFixture[str],
+                                            books: None) -> None:
+    argv = ("report", "forecast", "--weeks", "4", "--as-of", "2026-02-28")
+    whole = run_json(capsys, *argv)
+    mine = run_json(capsys, *argv, "--customer", "C1", "--document-currency", "eur")
+    assert mine["weeks"] == whole["weeks"] and mine["total"]["expected"]["amount"] == "2000.00"
+    for other in (("--country", "DE"), ("--document-currency", "USD")):
+        nobody = run_json(capsys, *argv, *other)
+        assert nobody["total"] == {"naive": {"amount": "0.00", "currency": "EUR"},
+                                   "expected": {"amount": "0.00", "currency": "EUR"}}
+    code, _, err = run(capsys, *argv, "--customer", "NOPE")
+    assert code == 2 and err.startswith("unknown_customer: no customer with code 'NOPE'")
+    # a collector given nobody to chase (collections assign): nothing expected
+    chased = run_json(capsys, *argv, "--collector", "alice")
+    assert chased["total"]["expected"] == {"amount": "0.00", "currency": "EUR"}

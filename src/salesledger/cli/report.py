@@ -557,7 +557,7 @@ def cmd_report_forecast(args: argparse.Namespace) -> int:
           else "the payment model's predicted dates")
     if args.backtest:
         bt = forecast_backtest(company, as_of=as_of, weeks=args.weeks, runs=args.runs,
-                               estimator=estimator)
+                               estimator=estimator, filters=_filters(args))
         if args.json:
             emit_json({"as_of": as_of, "weeks": args.weeks, "currency": base,
                        "estimator": estimator,
@@ -577,7 +577,8 @@ def cmd_report_forecast(args: argparse.Namespace) -> int:
               f"{figure(bt.naive_error) or '-'} %, expected {figure(bt.expected_error) or '-'} %"
               f" (by {by}); amounts in {base}")
         return 0
-    w = cash_forecast(company, as_of=as_of, weeks=args.weeks, estimator=estimator)
+    w = cash_forecast(company, as_of=as_of, weeks=args.weeks, estimator=estimator,
+                      filters=_filters(args))
     starts = [as_of + timedelta(days=1 + 7 * k) for k in range(args.weeks)]
     series = FORECAST_SERIES
     if args.svg:
@@ -845,6 +846,9 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
                         "(credit predict; the default when a model is trained) or after its "
                         "payer's median delay (the default without one)")
     p.add_argument("--svg", metavar="FILE", help="draw the forecast as an SVG chart in FILE")
+    _customer_options(p)
+    p.add_argument("--document-currency",
+                   help="only the items in one currency (the amounts stay in the company's)")
     p.add_argument("--csv", metavar="FILE", help="write CSV to FILE")
     p.add_argument("--xlsx", metavar="FILE", help="write an Excel workbook to FILE")
     p = add_command(g, common, "pack", cmd_report_pack,

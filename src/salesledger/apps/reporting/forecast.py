@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from itertools import chain
@@ -97,14 +97,31 @@ def estimator_for(company: Company, as_of: date, asked: str | None = None) -> st
     return "model" if payment_model_usable(company, as_of) else "median"
 
 
+@dataclass(frozen=True)
+class ForecastFilter:
+    """The part of a company's receivables a forecast is of (``selectors._scope``): the
+    open items of ``scope`` (its customers, their country, a document currency), and the
+    ids of the customers it keeps (``None``: every one), whose recurring invoices and
+    receipts count. The payers' delays are learned from every customer all the same: a
+    payer's habit does not depend on who else is in the report."""
+
+    scope: AgingScope
+    customers: frozenset[int] | None = None
+
+    @property
+    def currency(self) -> str:
+        return self.scope.currency
+
+
 def forecast(company: Company, *, as_of: date, weeks: int = 13,
-             estimator: str | None = None) -> Weeks:
+             estimator: str | None = None, only: ForecastFilter | None = None) -> Weeks:
     """Expected receipts per week after ``as_of`` from the items open on it (base currency;
     credit notes, which bring no cash, left out) and from the invoices the recurring
     schedules are still to issue in the weeks (``recurring_items``). With the ``model``
     estimator an open item is expected on its predicted date, between its 10th and 90th
     percentiles; an item the model has no date for (the recurring ones, not issued yet) takes
-    its payer's median delay. Without ``estimator``, ``estimator_for`` chooses."""
+    its payer's median delay. Without ``estimator``, ``estimator_for`` chooses. ``only``:
+    the forecast of a part of the receivables (``ForecastFilter``)."""
     estimator = estimator_for(company, as_of, estimator)
     est = payment_delays(company, as_of)
     predicted = expected_dates(company, as_of=as_of) if estimator == "model" else {}
@@ -117,7 +134,8 @@ def forecast(company: Company, *, as_of: date, weeks: int = 13,
         days = [(d - due).days for d in p]  # type: ignore[operator]
         return Delay(days[0], days[1], days[2], 0)
 
-    scope = AgingScope(as_of=as_of, buckets=parse_buckets("current"))
+    scope = (replace(only.scope, as_of=as_of) if only is not None
+             else AgingScope(as_of=as_of, buckets=parse_buckets("current")))
     items: Iterable[tuple[str, date, int, Delay]]
     if predicted:
         items = ((str(r["customer"]), r["due_date"], r["base_open"], delay(r))
@@ -145,38 +163,53 @@ def forecast(company: Company, *, as_of: date, weeks: int = 13,
                                        for c in promised))
     else:
         open_items = [(due, amount, d) for _, due, amount, d in items]
-    return weekly(chain(open_items, recurring_items(company, as_of, weeks, est)), as_of,
-                  weeks)
+    return weekly(chain(open_items, recurring_items(company, as_of, weeks, est, only=only)),
+                  as_of, weeks)
 
 
-def recurring_items(company: Company, as_of: date, weeks: int, est: Estimator
-                    ) -> list[tuple[date, int, Delay]]:
+def recurring_items(company: Company, as_of: date, weeks: int, est: Estimator, *,
+                    only: ForecastFilter | None = None) -> list[tuple[date, int, Delay]]:
     """(due date, base amount, the payer's delay) of each instalment of the invoices that
     the active recurring schedules will issue in the ``weeks`` after ``as_of`` (or should
     have issued by then and have not): the recurring app's own calculation of its periods,
-    terms and totals."""
+    terms and totals; with ``only``, those of its customers and document currency."""
     until = as_of + timedelta(days=7 * weeks)
-    return [(u.due_date, u.base_amount, est.delay(u.customer))
-            for u in upcoming_instalments(company, after=as_of, until=until)]
+    upcoming = upcoming_instalments(company, after=as_of, until=until)
+    if only is not None:
+        codes = (None if only.customers is None else set(Customer.objects.filter(
+            company=company, pk__in=only.customers).values_list("code", flat=True)))
+        upcoming = [u for u in upcoming if (codes is None or u.customer in codes)
+                    and (not only.currency or u.currency == only.currency)]
+    return [(u.due_date, u.base_amount, est.delay(u.customer)) for u in upcoming]
 
 
-def received(company: Company, *, as_of: date, weeks: int) -> list[int]:
+def received(company: Company, *, as_of: date, weeks: int,
+             only: ForecastFilter | None = None) -> list[int]:
     """What receipts paid, per week after ``as_of``, on the instalments of invoices issued
     by then and of those a recurring schedule issued after it, which the forecast counts too
-    (base currency; reversals count on their own day)."""
+    (base currency; reversals count on their own day); with ``only``, on the invoices of its
+    customers and document currency."""
     a, i, v = Allocation._meta.db_table, Instalment._meta.db_table, Invoice._meta.db_table
     run = RecurringRun._meta.db_table
     end = as_of + timedelta(days=7 * weeks)
+    narrow, extra = "", []
+    if only is not None and only.customers is not None:
+        ids = sorted(only.customers) or [0]
+        narrow += f" AND v.customer_id IN ({', '.join(['%s'] * len(ids))})"
+        extra += ids
+    if only is not None and only.currency:
+        narrow += " AND v.currency = %s"
+        extra.append(only.currency)
     sql = f"""SELECT a.date, SUM(a.base_receivable) FROM {a} a
               JOIN {i} i ON i.id = a.instalment_id JOIN {v} v ON v.id = i.invoice_id
               WHERE a.company_id = %s AND a.date > %s AND a.date <= %s
                     AND a.receipt_id IS NOT NULL
                     AND (v.issue_date <= %s OR EXISTS (
-                         SELECT 1 FROM {run} r WHERE r.invoice_id = v.id))
+                         SELECT 1 FROM {run} r WHERE r.invoice_id = v.id)){narrow}
               GROUP BY a.date"""
     out = [0] * weeks
     with connection.cursor() as cur:
-        cur.execute(sql, [company.pk, as_of, end, as_of])
+        cur.execute(sql, [company.pk, as_of, end, as_of, *extra])
         for day, amount in cur.fetchall():
             d = day if isinstance(day, date) else date.fromisoformat(str(day)[:10])
             out[week_of(d, as_of)] += int(amount)
@@ -198,11 +231,13 @@ class Backtest:
 
 
 def backtest(company: Company, *, days: list[date], weeks: int = 13,
-             estimator: str = "median") -> Backtest:
+             estimator: str = "median", only: ForecastFilter | None = None) -> Backtest:
     """Forecasts made on each of ``days`` against what was received in the weeks after (with
-    the ``model`` estimator, a model is trained for each day on what was known on it)."""
-    runs = [BacktestRun(d, forecast(company, as_of=d, weeks=weeks, estimator=estimator),
-                        received(company, as_of=d, weeks=weeks)) for d in days]
+    the ``model`` estimator, a model is trained for each day on what was known on it);
+    with ``only``, of a part of the receivables, both sides."""
+    runs = [BacktestRun(d, forecast(company, as_of=d, weeks=weeks, estimator=estimator,
+                                    only=only),
+                        received(company, as_of=d, weeks=weeks, only=only)) for d in days]
     actual = [a for r in runs for a in r.actual]
     return Backtest(runs, error([n for r in runs for n in r.forecast.naive], actual),
                     error([e for r in runs for e in r.forecast.expected], actual))

@@ -52,7 +52,7 @@ from .aging import (
     customer_owners,
 )
 from .bank_kpis import auto_match_rates
-from .forecast import Backtest, backtest, estimator_for, forecast
+from .forecast import Backtest, ForecastFilter, backtest, estimator_for, forecast
 from .kpis import add_months, kpi_inputs, kpi_inputs_by, month_end, month_label, months_ending
 from .providers import Value, provided_kpis
 from .providers import provided as provided_kpi_list
@@ -136,13 +136,29 @@ def customers_chosen(company: Company, as_of: date, filters: ReportFilters
                                "are in the company's currency over every document currency; "
                                "keep customers with --customer, --group, --collector or "
                                "--country", currency=filters.currency)
-    scope = _scope(company, as_of, filters)
+    return _chosen_ids(company, _scope(company, as_of, filters)) or set()
+
+
+def _chosen_ids(company: Company, scope: AgingScope) -> set[int] | None:
+    """The ids of the customers a scope keeps (its customers, of its country); ``None``
+    when it keeps every customer."""
+    if not scope.family and not scope.country:
+        return None
     qs = Customer.objects.filter(company=company)
     if scope.family:
         qs = qs.filter(pk__in=scope.family)
     if scope.country:
         qs = qs.filter(country=scope.country)
     return set(qs.values_list("pk", flat=True))
+
+
+def _forecast_filter(company: Company, as_of: date, filters: ReportFilters
+                     ) -> ForecastFilter | None:
+    if filters == ReportFilters():
+        return None
+    scope = _scope(company, as_of, filters, buckets="current")
+    chosen = _chosen_ids(company, scope)
+    return ForecastFilter(scope, None if chosen is None else frozenset(chosen))
 
 
 def _in_or_out(company: Company, chosen: set[int]) -> dict[int, str]:
@@ -525,15 +541,20 @@ def _weeks(weeks: int) -> int:
 
 
 def cash_forecast(company: Company, *, as_of: date, weeks: int = 13,
-                  estimator: str | None = None) -> Weeks:
+                  estimator: str | None = None, filters: ReportFilters = ReportFilters()
+                  ) -> Weeks:
     """Expected receipts per week after ``as_of``, with the naive view beside them; by the
     payment model when the company has a stored one usable on the day, else by each payer's
-    median delay, unless ``estimator`` names one (``forecast.estimator_for``)."""
-    return forecast(company, as_of=as_of, weeks=_weeks(weeks), estimator=estimator)
+    median delay, unless ``estimator`` names one (``forecast.estimator_for``). With
+    ``filters``, of the open items, recurring invoices and commitments of the customers they
+    keep (and of one document currency), still in the company's currency."""
+    return forecast(company, as_of=as_of, weeks=_weeks(weeks), estimator=estimator,
+                    only=_forecast_filter(company, as_of, filters))
 
 
 def forecast_backtest(company: Company, *, as_of: date, weeks: int = 13, runs: int = 12,
-                      estimator: str | None = None) -> Backtest:
+                      estimator: str | None = None, filters: ReportFilters = ReportFilters()
+                      ) -> Backtest:
     """Forecasts made on the last days of the ``runs`` months whose ``weeks`` weeks after
     ended by ``as_of``, against what was received; with the estimator a forecast on
     ``as_of`` would use unless ``estimator`` names one (the model trains one model per
@@ -544,7 +565,8 @@ def forecast_backtest(company: Company, *, as_of: date, weeks: int = 13, runs: i
         raise ValidationFailed(f"--runs {runs}: give 1 to 60", runs=runs)
     last = as_of - timedelta(days=7 * weeks)
     days = [month_end(m) for m in months_ending(last, runs)]
-    return backtest(company, days=days, weeks=weeks, estimator=estimator)
+    return backtest(company, days=days, weeks=weeks, estimator=estimator,
+                    only=_forecast_filter(company, as_of, filters))
 
 
 def forecast_estimator(company: Company, *, as_of: date, estimator: str | None = None) -> str:

@@ -13,7 +13,11 @@ import pytest
 from salesledger.apps.invoicing.models import Instalment
 from salesledger.apps.reporting.aging import AgingScope, aging_item_rows
 from salesledger.apps.reporting.forecast import payment_delays, recurring_items
-from salesledger.apps.reporting.selectors import cash_forecast, forecast_backtest
+from salesledger.apps.reporting.selectors import (
+    ReportFilters,
+    cash_forecast,
+    forecast_backtest,
+)
 from salesledger.domain.aging import parse_buckets
 from salesledger.domain.errors import ValidationFailed
 from salesledger.domain.forecast import weekly
@@ -104,3 +108,39 @@ def test_the_items_summed_per_due_date_give_the_forecast_item_by_item(
         for weeks in (1, 4, 13):
             assert cash_forecast(company, as_of=day, weeks=weeks) == _per_item(
                 company, day, weeks), (day, weeks)
+
+
+def test_the_forecast_of_each_customer_adds_up_to_the_company(books: None,
+                                                              company: Any) -> None:
+    """Filtered by customer, the forecast is of that customer's items, and the customers'
+    forecasts and backtests add up to the company's, week by week: every series is a sum of
+    items, and each item is one customer's."""
+    d = date(2025, 9, 30)
+    whole = cash_forecast(company, as_of=d, weeks=13)
+    parts = {c: cash_forecast(company, as_of=d, weeks=13, filters=ReportFilters(customer=c))
+             for c in BEHAVIOUR}
+    for series in ("naive", "expected", "low", "high"):
+        assert [sum(w) for w in zip(*(getattr(p, series) for p in parts.values()),
+                                    strict=True)] == getattr(whole, series), series
+    # A pays four weeks late: its items are expected later than the naive view puts them;
+    # B two days early: never later
+    a, b = parts["A"], parts["B"]
+    assert sum(a.naive) == sum(a.expected) > 0 and a.naive != a.expected
+    assert _weeks_mean(a.expected) > _weeks_mean(a.naive)
+    assert _weeks_mean(b.expected) <= _weeks_mean(b.naive)
+    # a country no customer has: nothing; a document currency no item has: nothing
+    for nobody in (ReportFilters(country="DE"), ReportFilters(currency="USD")):
+        w = cash_forecast(company, as_of=d, weeks=13, filters=nobody)
+        assert sum(w.naive) == sum(w.expected) == sum(w.high) == 0
+    bt_whole = forecast_backtest(company, as_of=TODAY, weeks=13, runs=3)
+    bt_parts = [forecast_backtest(company, as_of=TODAY, weeks=13, runs=3,
+                                  filters=ReportFilters(customer=c)) for c in BEHAVIOUR]
+    for k, run in enumerate(bt_whole.runs):
+        assert [sum(w) for w in zip(*(p.runs[k].actual for p in bt_parts), strict=True)] == \
+            run.actual
+        assert all(p.runs[k].made_on == run.made_on for p in bt_parts)
+    assert sum(sum(p.runs[0].actual) for p in bt_parts[:1]) > 0
+
+
+def _weeks_mean(amounts: list[int]) -> float:
+    return sum(k * a for k, a in enumerate(amounts)) / sum(amounts)
