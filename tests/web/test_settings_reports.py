@@ -473,3 +473,35 @@ def test_the_pack_settings_go_through_the_commands_service(
     owner.post("/i18n/setlang/", {"language": "fr", "next": "/c/acme/"})
     french = _text(owner.get("/c/acme/settings/pack/"))
     assert "Dossier mensuel" in french and "Le dossier n'est plus envoyé." in french
+
+
+def test_the_pack_settings_choose_each_users_language(
+        books: dict[str, Any], as_user: Callable[[Any], Any], django_user_model: Any) -> None:
+    """The language beside each user is the command's ``--to USER:LANG``: saved through the
+    same service, shown chosen when the page comes back, and kept by the command's
+    ``--schedule show``."""
+    from salesledger.apps.reporting.pack_sending import pack_schedule_show
+
+    company = books["company"]
+    django_user_model.objects.filter(pk=books["clerk"].pk).update(email="claude@acme.example")
+    owner = as_user(books["owner"])
+    done = owner.post("/c/acme/settings/pack/", {"day": "5", "users": ["claude", "owner"],
+                                                 "language-claude": "fr",
+                                                 "language-owner": "de"})
+    assert done.status_code == 302
+    assert pack_schedule_show(company)["schedule"]["languages"] == {"claude": "fr",
+                                                                    "owner": "de"}
+    assert _audits(company)[-1].data["languages"] == ["fr", "de"]
+    page = owner.get("/c/acme/settings/pack/")
+    assert "on day 5 of every month to claude (fr), owner (de)" in _text(page)
+    html = page.content.decode()
+    assert 'name="language-claude"' in html
+    assert '<option value="fr" lang="fr" selected>Français</option>' in html
+    # a user ticked without a language sent keeps the one chosen before
+    assert owner.post("/c/acme/settings/pack/", {"day": "5", "users": ["claude"]}
+                      ).status_code == 302
+    assert pack_schedule_show(company)["schedule"]["languages"] == {"claude": "fr"}
+    # a language the pack is not written in: refused as the command refuses it
+    bad = owner.post("/c/acme/settings/pack/", {"day": "5", "users": ["claude"],
+                                                "language-claude": "xx"})
+    assert bad.status_code == 400 and "the pack is written in en, fr, de" in _text(bad)

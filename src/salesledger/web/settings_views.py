@@ -42,6 +42,7 @@ from salesledger.apps.reporting.pack_sending import (
     pack_schedule_stop,
 )
 from salesledger.domain.errors import LedgerError, PermissionDenied, ValidationFailed
+from salesledger.domain.pack_schedule import PACK_LANGUAGES
 from salesledger.domain.terms import parse_terms
 
 from .tenancy import Workspace, workspace
@@ -305,6 +306,11 @@ def period(request: HttpRequest, code: str) -> HttpResponse:
 
 
 
+# The pack's languages, each named in itself.
+PACK_LANGUAGE_NAMES = [(code, {"en": "English", "fr": "Français", "de": "Deutsch"}[code])
+                       for code in PACK_LANGUAGES]
+
+
 @login_required
 @GET_POST
 def pack(request: HttpRequest, code: str) -> HttpResponse:
@@ -314,11 +320,19 @@ def pack(request: HttpRequest, code: str) -> HttpResponse:
 
     def render(error: LedgerError | None = None) -> HttpResponse:
         shown = pack_schedule_show(ws.company)
-        chosen = set((shown["schedule"] or {}).get("users", []))
-        members = [(m["username"], m["email"], m["username"] in chosen)
+        schedule = shown["schedule"] or {}
+        chosen = set(schedule.get("users", []))
+        languages = schedule.get("languages", {})
+        # each member: name, e-mail, chosen, the language the pack goes to them in (the
+        # command's --to USER:LANG)
+        members = [(m["username"], m["email"], m["username"] in chosen,
+                    languages.get(m["username"], "en"))
                    for m in company_members(ws.company)]
+        who = ", ".join(u if languages.get(u, "en") == "en" else f"{u} ({languages[u]})"
+                        for u in schedule.get("users", []))
         return _settings_page(request, ws, "web/settings_pack.html", error=error,
-                              schedule=shown["schedule"], sent=shown["sent"], members=members)
+                              schedule=shown["schedule"], sent=shown["sent"], members=members,
+                              who=who, languages=PACK_LANGUAGE_NAMES)
 
     if request.method != "POST":
         return render()
@@ -332,8 +346,12 @@ def pack(request: HttpRequest, code: str) -> HttpResponse:
         if not raw.isdigit():
             raise ValidationFailed("give the day of the month, 1 to 31 (31: the last day)",
                                    field="day")
-        pack_schedule_set(actor=request.user, company=ws.company, day=int(raw),
-                          users=[u[:150] for u in request.POST.getlist("users")],
+        users = []
+        for name in (u[:150] for u in request.POST.getlist("users")):
+            # the language chosen beside the user (none sent: the one chosen before)
+            language = _text(request, f"language-{name}", 5)
+            users.append(f"{name}:{language}" if language else name)
+        pack_schedule_set(actor=request.user, company=ws.company, day=int(raw), users=users,
                           as_of=ws.as_of)
 
     return _submit(request, ws, save, _("The pack's schedule is saved."), render)
