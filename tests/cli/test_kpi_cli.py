@@ -207,3 +207,38 @@ def test_the_forecast_of_a_set_of_customers(capsys: pytest.CaptureFixture[str],
     # a collector given nobody to chase (collections assign): nothing expected
     chased = run_json(capsys, *argv, "--collector", "alice")
     assert chased["total"]["expected"] == {"amount": "0.00", "currency": "EUR"}
+
+
+def test_the_backtest_and_the_segments_as_files(capsys: pytest.CaptureFixture[str],
+                                                books: None, tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    # forecasts made on 31 January and 28 February, against the 4 weeks after each
+    argv = ("report", "forecast", "--backtest", "--weeks", "4", "--runs", "2", "--as-of",
+            "2026-03-31")
+    out = run_json(capsys, *argv)
+    path = tmp_path / "backtest.csv"
+    code, text, _ = run(capsys, *argv, "--csv", str(path))
+    assert code == 0 and text.startswith(f"backtest of 2 forecasts to 2026-03-31: wrote {path}")
+    rows = list(csv.reader(path.open(encoding="utf-8")))
+    assert rows == [["made_on", "currency", "received", "naive", "expected"],
+                    *[[r["made_on"], "EUR", r["received"]["amount"], r["naive"]["amount"],
+                       r["expected"]["amount"]] for r in out["runs"]]]
+    # on 31 January the 1,000.00 due 9 February was received on 19 February
+    assert rows[1] == ["2026-01-31", "EUR", "1000.00", "1000.00", "1000.00"]
+    book = tmp_path / "backtest.xlsx"
+    assert run(capsys, *argv, "--xlsx", str(book))[0] == 0
+    ws = load_workbook(book).worksheets[0]
+    assert [c.value for c in ws[2]][2:] == [1000, 1000, 1000]
+    for report, extra in (("aging", ("--as-of", "2026-02-28")),
+                          ("kpis", ("--months", "2", "--as-of", "2026-02-28"))):
+        book = tmp_path / f"{report}-size.xlsx"
+        code, text, err = run(capsys, "report", report, "--segment", "size", *extra,
+                              "--xlsx", str(book))
+        assert code == 0, err
+        sheet = [tuple(c.value for c in r) for r in load_workbook(book).worksheets[0].rows]
+        assert sheet[0][0] == "size" and sheet[1][0] == "A"
+        if report == "aging":  # C1's 2,000.00 not yet due, in band A alone
+            assert sheet[1][1:4] == (1, "EUR", 2000)
+        else:
+            assert [r[1] for r in sheet[1:] if r[0] == "A"] == ["2026-01", "2026-02"]

@@ -147,8 +147,8 @@ def _aging_segments(args: argparse.Namespace, company: Any, as_of: Any) -> int:
     """``report aging --segment group|size``: the buckets per segment, in base currency."""
     from salesledger.apps.reporting.selectors import aging_by_segment
 
-    if args.currency != "base" or args.svg or args.xlsx:
-        raise ValidationFailed("--segment: give it with --json, --csv or alone (base "
+    if args.currency != "base" or args.svg:
+        raise ValidationFailed("--segment: give it with --json, --csv, --xlsx or alone (base "
                                "currency)", segment=args.segment)
     report, segments = aging_by_segment(company, as_of=as_of, segment=args.segment,
                                         by=args.by, buckets=args.buckets,
@@ -159,6 +159,17 @@ def _aging_segments(args: argparse.Namespace, company: Any, as_of: Any) -> int:
             w.writerow(aging_segment_headers(args.segment, report.buckets))
             w.writerows(aging_segment_rows(segments, base))
         print(f"aging on {as_of} by {args.segment}: wrote {args.csv} "
+              f"({len(segments)} segments)")
+        return 0
+    if args.xlsx:
+        from salesledger.formats.xlsx import Amount, Sheet, write_xlsx
+
+        write_xlsx(args.xlsx, [Sheet(
+            f"Aging {as_of} by {args.segment}",
+            aging_segment_headers(args.segment, report.buckets),
+            ([seg.segment, seg.customers, base, *[Amount(x, base) for x in seg.base],
+              Amount(sum(seg.base), base)] for seg in segments))])
+        print(f"aging on {as_of} by {args.segment}: wrote {args.xlsx} "
               f"({len(segments)} segments)")
         return 0
     if args.json:
@@ -451,11 +462,20 @@ def _kpi_segments(args: argparse.Namespace, company: Any, as_of: Any) -> int:
     """``report kpis --segment group|size``: the months of each segment."""
     from salesledger.apps.reporting.selectors import kpis_by_segment
 
-    if args.xlsx:
-        raise ValidationFailed("--segment: give it with --json, --csv or alone",
-                               segment=args.segment)
     per = kpis_by_segment(company, as_of=as_of, months=args.months, segment=args.segment)
     base = company.base_currency
+    if args.xlsx:
+        from salesledger.formats.xlsx import Amount, Sheet, write_xlsx
+
+        write_xlsx(args.xlsx, [Sheet(
+            f"KPIs to {as_of} by {args.segment}",
+            [args.segment, "month", *KPI_NAMES, *KPI_INPUTS],
+            ([name, m.month, *[getattr(m.kpis, k) for k in KPI_NAMES],
+              *[Amount(getattr(m.inputs, k), base) for k in KPI_INPUTS]]
+             for name, months in per.items() for m in months))])
+        print(f"kpis of {args.months} months to {as_of} by {args.segment}: wrote {args.xlsx} "
+              f"({len(per)} segments)")
+        return 0
     if args.csv:
         with _csv_out(args.csv) as w:
             w.writerow(kpi_segment_headers(args.segment))
@@ -558,6 +578,28 @@ def cmd_report_forecast(args: argparse.Namespace) -> int:
     if args.backtest:
         bt = forecast_backtest(company, as_of=as_of, weeks=args.weeks, runs=args.runs,
                                estimator=estimator, filters=_filters(args))
+        if args.svg:
+            raise ValidationFailed("--backtest: give it with --json, --csv, --xlsx or alone")
+        heads = ["made_on", "currency", "received", "naive", "expected"]
+        if args.csv:
+            with _csv_out(args.csv) as out:
+                out.writerow(heads)
+                out.writerows([r.made_on, base, major_text(sum(r.actual), base),
+                               major_text(sum(r.forecast.naive), base),
+                               major_text(sum(r.forecast.expected), base)] for r in bt.runs)
+            print(f"backtest of {len(bt.runs)} forecasts to {as_of}: wrote {args.csv} (error "
+                  f"naive {figure(bt.naive_error) or '-'} %, expected "
+                  f"{figure(bt.expected_error) or '-'} %)")
+            return 0
+        if args.xlsx:
+            from salesledger.formats.xlsx import Amount, Sheet, write_xlsx
+
+            write_xlsx(args.xlsx, [Sheet(f"Backtest to {as_of}", heads, (
+                [r.made_on, base, Amount(sum(r.actual), base),
+                 Amount(sum(r.forecast.naive), base), Amount(sum(r.forecast.expected), base)]
+                for r in bt.runs))])
+            print(f"backtest of {len(bt.runs)} forecasts to {as_of}: wrote {args.xlsx}")
+            return 0
         if args.json:
             emit_json({"as_of": as_of, "weeks": args.weeks, "currency": base,
                        "estimator": estimator,
