@@ -378,6 +378,28 @@ def test_every_reports_csv_download_is_the_commands_file(
         assert len(page.splitlines()) > 1, report
 
 
+def test_the_forecast_page_takes_the_commands_filters(
+        books: dict[str, Any], as_user: Callable[[Any], Any], tmp_path: Any) -> None:
+    """The forecast of one customer, of a country, of nobody: the page's download is the
+    command's file with the same filters, and the page keeps what was asked in its form."""
+    owner = as_user(books["owner"])
+    user = books["owner"].get_username()
+    whole = _download_is_the_commands_file(owner, user, tmp_path, "forecast", "weeks=6&",
+                                           ("--weeks", "6"))
+    mine = _download_is_the_commands_file(owner, user, tmp_path, "forecast",
+                                          "customer=C001&weeks=6&",
+                                          ("--customer", "C001", "--weeks", "6"))
+    nobody = _download_is_the_commands_file(owner, user, tmp_path, "forecast",
+                                            "country=DE&weeks=6&",
+                                            ("--country", "DE", "--weeks", "6"))
+    assert len(nobody.splitlines()) == 7 and mine != nobody and whole != nobody
+    assert all(row.endswith(",EUR,0.00,0.00,0.00,0.00") for row in nobody.splitlines()[1:])
+    page = owner.get(f"/c/acme/reports/forecast/?as_of={AS_OF}&customer=C001")
+    assert page.status_code == 200 and 'name="customer" value="C001"' in page.content.decode()
+    refused = owner.get(f"/c/acme/reports/forecast/?as_of={AS_OF}&customer=NOPE")
+    assert refused.status_code == 400 and "no customer with code" in _text(refused)
+
+
 def _download_is_the_commands_file(client: Any, user: str, tmp_path: Any, report: str,
                                    query: str, argv: tuple[str, ...]) -> str:
     """The report page's CSV download, checked equal byte for byte to the file that

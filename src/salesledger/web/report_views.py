@@ -231,11 +231,13 @@ def trends(request: HttpRequest, code: str) -> HttpResponse:
 @login_required
 @require_safe
 def forecast(request: HttpRequest, code: str) -> HttpResponse:
-    """``report forecast``: receipts expected per week, with the band and the naive view."""
+    """``report forecast``: receipts expected per week, with the band and the naive view;
+    of the customers the form's filters keep (``--customer``, ``--group``...)."""
     ws = workspace(request, code)
     weeks = _int_param(request, "weeks", 13)
     try:
-        w = cash_forecast(ws.company, as_of=ws.as_of, weeks=weeks)
+        filters = _filters(request, ws)
+        w = cash_forecast(ws.company, as_of=ws.as_of, weeks=weeks, filters=filters)
     except LedgerError as exc:
         return _refused(request, ws, exc)
     base = ws.company.base_currency
@@ -246,7 +248,8 @@ def forecast(request: HttpRequest, code: str) -> HttpResponse:
     chart = forecast_svg([str(k + 1) for k in range(weeks)], w, base, ws.as_of)
     rows = [(k + 1, d, *[getattr(w, s)[k] for s in series]) for k, d in enumerate(starts)]
     return _page(request, ws, "web/report_forecast.html", rows=rows, chart=chart,
-                 weeks=weeks, total_naive=sum(w.naive), total_expected=sum(w.expected))
+                 weeks=weeks, total_naive=sum(w.naive), total_expected=sum(w.expected),
+                 f=filters)
 
 
 @login_required
