@@ -400,6 +400,33 @@ def test_the_forecast_page_takes_the_commands_filters(
     assert refused.status_code == 400 and "no customer with code" in _text(refused)
 
 
+def test_the_kpi_and_trend_pages_take_the_commands_filters(
+        books: dict[str, Any], as_user: Callable[[Any], Any], tmp_path: Any) -> None:
+    """A customer's KPIs and trends, a country's: the page's download is the command's file
+    with the same filters (the company's casework columns empty for a set of customers)."""
+    owner = as_user(books["owner"])
+    user = books["owner"].get_username()
+    whole = _download_is_the_commands_file(owner, user, tmp_path, "kpis", "months=3&",
+                                           ("--months", "3"))
+    mine = _download_is_the_commands_file(owner, user, tmp_path, "kpis",
+                                          "customer=C001&months=3&",
+                                          ("--customer", "C001", "--months", "3"))
+    nobody = _download_is_the_commands_file(owner, user, tmp_path, "kpis",
+                                            "country=DE&months=3&",
+                                            ("--country", "DE", "--months", "3"))
+    assert whole.splitlines()[0] == mine.splitlines()[0] == nobody.splitlines()[0]
+    assert ",EUR,0.00,0.00,0.00,0.00,0.00,0.00,0.00," in nobody.splitlines()[-1]
+    trends = _download_is_the_commands_file(owner, user, tmp_path, "trends",
+                                            "customer=C001&", ("--customer", "C001"))
+    assert len(trends.splitlines()) > 1
+    _download_is_the_commands_file(owner, user, tmp_path, "trends", "country=DE&",
+                                   ("--country", "DE"))
+    page = owner.get(f"/c/acme/reports/kpis/?as_of={AS_OF}&customer=C001")
+    assert page.status_code == 200 and 'name="customer" value="C001"' in page.content.decode()
+    both = owner.get(f"/c/acme/reports/kpis/?as_of={AS_OF}&customer=C001&segment=size")
+    assert both.status_code == 400 and "choose the segment or the customers" in _text(both)
+
+
 def _download_is_the_commands_file(client: Any, user: str, tmp_path: Any, report: str,
                                    query: str, argv: tuple[str, ...]) -> str:
     """The report page's CSV download, checked equal byte for byte to the file that

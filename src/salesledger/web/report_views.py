@@ -59,7 +59,7 @@ from salesledger.apps.reporting.selectors import (
     trend_report,
     unapplied_items,
 )
-from salesledger.domain.errors import LedgerError
+from salesledger.domain.errors import LedgerError, ValidationFailed
 
 from .charts import aging_svg, forecast_svg
 from .params import PAGE_SIZE, choice_param, day_param, page_param
@@ -182,29 +182,36 @@ def _aging_segments(request: HttpRequest, ws: Workspace, segment: str, by: str,
 @login_required
 @require_safe
 def kpis(request: HttpRequest, code: str) -> HttpResponse:
-    """``report kpis``: DSO, CEI and the others, month by month."""
+    """``report kpis``: DSO, CEI and the others, month by month; of the customers the
+    form's filters keep, as ``--customer``, ``--group``... do."""
     ws = workspace(request, code)
     months_n = _int_param(request, "months", 12)
     segment = choice_param(request, "segment", SEGMENTS) or ""
     base = ws.company.base_currency
     try:
+        filters = _filters(request, ws)
+        filtered = filters != ReportFilters()
+        if segment and filtered:
+            raise ValidationFailed("a segment is a set of customers already: choose the "
+                                   "segment or the customers", segment=segment)
         if segment:
             per = kpis_by_segment(ws.company, as_of=ws.as_of, months=months_n,
                                   segment=segment)
         else:
-            per = {"": kpi_report(ws.company, as_of=ws.as_of, months=months_n)}
+            per = {"": kpi_report(ws.company, as_of=ws.as_of, months=months_n,
+                                  filters=filters)}
     except LedgerError as exc:
         return _refused(request, ws, exc)
     if _wants_csv(request) and segment:
         return _csv(f"kpis-{segment}-{ws.as_of}.csv", kpi_segment_headers(segment),
                     kpi_segment_rows(per, base))
     if _wants_csv(request):
-        whole = company_kpis(ws.company, as_of=ws.as_of, months=months_n)
+        whole = company_kpis(ws.company, as_of=ws.as_of, months=months_n, filtered=filtered)
         return _csv(f"kpis-{ws.as_of}.csv", kpi_headers(whole), kpi_rows(per[""], base, whole))
     rows = [(name, m, [figure(getattr(m.kpis, k)) for k in KPI_NAMES])
             for name, months in per.items() for m in months]
     return _page(request, ws, "web/report_kpis.html", rows=rows, months=months_n,
-                 segment=segment, segments_choice=SEGMENTS)
+                 segment=segment, segments_choice=SEGMENTS, f=filters)
 
 
 @login_required
@@ -216,7 +223,9 @@ def trends(request: HttpRequest, code: str) -> HttpResponse:
     months_n = _int_param(request, "months", 12)
     by = choice_param(request, "by", TREND_BY) or "cohort"
     try:
-        rows = trend_report(ws.company, as_of=ws.as_of, months=months_n, by=by)
+        filters = _filters(request, ws)
+        rows = trend_report(ws.company, as_of=ws.as_of, months=months_n, by=by,
+                            filters=filters)
     except LedgerError as exc:
         return _refused(request, ws, exc)
     base = ws.company.base_currency
@@ -225,7 +234,8 @@ def trends(request: HttpRequest, code: str) -> HttpResponse:
     table = [(t, [(figure(getattr(t.row, m).percent), m in t.flagged,
                    figure(getattr(t.row, am).percent)) for m, am in TREND_MEASURES])
              for t in rows]
-    return _page(request, ws, "web/report_trends.html", rows=table, by=by, months=months_n)
+    return _page(request, ws, "web/report_trends.html", rows=table, by=by, months=months_n,
+                 f=filters)
 
 
 @login_required
