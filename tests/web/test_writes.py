@@ -405,6 +405,10 @@ def write_urls(books: dict[str, Any]) -> tuple[list[str], list[str]]:
              f"/c/acme/receipt/preview/{rct}", f"/c/acme/receipt/allocate/{rct}",
              f"/c/acme/receipt/short/{rct}", f"/c/acme/receipt/refund/{rct}",
              f"/c/acme/receipt/reverse/{rct}", f"/c/acme/allocation/{alloc}/undo/{rct}",
+             # the day's actions of quotes, bad debts and refunds (test_day_actions.py)
+             f"/c/acme/quote/send/{books['quote']}", f"/c/acme/quote/accept/{books['quote']}",
+             f"/c/acme/quote/decline/{books['quote']}", f"/c/acme/invoice/write-off/{inv}",
+             f"/c/acme/invoice/recover/{inv}", f"/c/acme/receipt/refund-reverse/{rct}",
              # collections and dunning (test_collections.py)
              *COLLECTION_POSTS,
              # the bank pages, numbering and tax, long work (test_bank_pages.py)

@@ -7,7 +7,9 @@ undo an allocation. Each form calls the payments service the command line calls:
   the server says what would be left and refuses what the allocation would refuse;
 - a short payment: ``payments.adjustments.write_offs.receipt_allocate_short`` (the rest
   written off within the company's tolerance, or a deduction with its reason);
-- refund (a manager's): ``payments.refunds.receipt_refund``; reverse a returned payment:
+- refund (a manager's): ``payments.refunds.receipt_refund``, and undo it when the payment
+  out came back (``refund reverse``, a manager's): ``payments.refunds.refund_reverse``;
+  reverse a returned payment:
   ``payments.refunds.receipt_reverse``; undo an allocation:
   ``payments.services.allocation_reverse``.
 
@@ -33,7 +35,7 @@ from salesledger.apps.invoicing.services import parse_decimal
 from salesledger.apps.ledger.banks import bank_accounts
 from salesledger.apps.payments.adjustments.write_offs import receipt_allocate_short
 from salesledger.apps.payments.policies import receipt_allocate_policy
-from salesledger.apps.payments.refunds import receipt_refund, receipt_reverse
+from salesledger.apps.payments.refunds import receipt_refund, receipt_reverse, refund_reverse
 from salesledger.apps.payments.selectors import open_items, receipt_detail, receipt_list
 from salesledger.apps.payments.services import (
     ReceiptInput,
@@ -266,3 +268,22 @@ def allocation_undo(request: HttpRequest, code: str, number: str, pk: int) -> Ht
         actor=request.user, company=ws.company, allocation_id=pk, day=ws.as_of,
         reason=str(request.POST.get("reason", ""))[:255]))
 
+
+
+@login_required
+@require_POST
+def refund_reverse_view(request: HttpRequest, code: str, number: str) -> HttpResponse:
+    """Undo one refund of the receipt (the payment out was returned): the money is the
+    receipt's unapplied cash again. The refund is named in the form, and must be the
+    receipt's."""
+    ws = workspace(request, code)
+    r = or_404(receipt_detail, ws.company, number)
+    if not may(ws):
+        return not_for_role(request, ws)  # before reading the form (a manager's: the service)
+    refund = str(request.POST.get("refund", ""))
+    if refund not in {f["number"] for f in r["refunds"] if not f["reversal"]}:
+        return refused(request, ws, ValidationFailed(
+            f"refund {refund!r} is not one of {r['number']}'s", refund=refund))
+    return _receipt_action(request, ws, r, "refund_reverse", lambda: refund_reverse(
+        actor=request.user, company=ws.company, number=refund, day=ws.as_of,
+        reason=str(request.POST.get("reason", ""))[:255]))

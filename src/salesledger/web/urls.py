@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.urls import path
 
 from . import (
+    adjustment_views,
     bank_settings_views,
     bank_views,
     collections_views,
@@ -127,6 +128,10 @@ urlpatterns = [
     path("c/<slug:code>/drafts/new/", invoice_views.draft_new, name="draft_new"),
     path("c/<slug:code>/drafts/totals/", invoice_views.draft_totals, name="draft_totals"),
     path("c/<slug:code>/drafts/<int:pk>/", invoice_views.draft, name="draft"),
+    path("c/<slug:code>/invoice/write-off/<path:ref>", adjustment_views.invoice_write_off_view,
+         name="invoice_write_off"),
+    path("c/<slug:code>/invoice/recover/<path:ref>", adjustment_views.invoice_recover_view,
+         name="invoice_recover"),
     path("c/<slug:code>/send/<path:ref>", invoice_views.invoice_email, name="invoice_email"),
     path("c/<slug:code>/receipts/", receipt_views.receipts, name="receipts"),
     path("c/<slug:code>/receipts/new/", receipt_views.receipt_new, name="receipt_new"),
@@ -140,6 +145,8 @@ urlpatterns = [
          name="receipt_refund"),
     path("c/<slug:code>/receipt/reverse/<path:number>", receipt_views.receipt_reverse_view,
          name="receipt_reverse"),
+    path("c/<slug:code>/receipt/refund-reverse/<path:number>", receipt_views.refund_reverse_view,
+         name="refund_reverse"),
     path("c/<slug:code>/allocation/<int:pk>/undo/<path:number>", receipt_views.allocation_undo,
          name="allocation_undo"),
     path("c/<slug:code>/receipts/<path:number>", receipt_views.receipt, name="receipt"),
@@ -165,5 +172,11 @@ urlpatterns = [
     path("c/<slug:code>/quotes/", quote_views.quotes, name="quotes"),
     path("c/<slug:code>/quote/convert/<path:label>", quote_views.quote_to_invoice,
          name="quote_convert"),
+    path("c/<slug:code>/quote/send/<path:label>", quote_views.quote_send_view,
+         name="quote_send"),
+    path("c/<slug:code>/quote/accept/<path:label>", quote_views.quote_accept_view,
+         name="quote_accept"),
+    path("c/<slug:code>/quote/decline/<path:label>", quote_views.quote_decline_view,
+         name="quote_decline"),
     path("c/<slug:code>/quotes/<path:label>", quote_views.quote, name="quote"),
 ]

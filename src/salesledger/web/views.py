@@ -4,6 +4,7 @@ page only lays them out."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from itertools import islice
 from typing import Any
 
@@ -131,7 +132,9 @@ def invoice(request: HttpRequest, code: str, ref: str) -> HttpResponse:
     timeline = (timeline_context(ws, doc["customer"], invoice=doc["number"])
                 if doc["number"] and doc["kind"] == "invoice" else {})
     return page(request, ws, "web/invoice.html", doc=doc, history=history,
-                formats=(("ubl", "UBL"), ("cii", "CII"), ("facturx", "Factur-X")), **timeline)
+                formats=(("ubl", "UBL"), ("cii", "CII"), ("facturx", "Factur-X")),
+                has_open=Decimal(doc["open"]["amount"]) > 0,
+                has_written_off=Decimal(doc["written_off"]["amount"]) > 0, **timeline)
 
 
 def _file(stored: Any, name: str) -> HttpResponse:

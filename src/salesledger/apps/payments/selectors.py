@@ -260,9 +260,11 @@ def receipt_detail(company: Company, number: str) -> dict[str, Any]:
                                                 else a["source_amount"], cur),
                     "reversal": a["amount"] < 0, "reversed": a["id"] in reversed_ids,
                     "adjustment": a["adjustment_id"]} for a in rows]
+    made = list(Refund.objects.filter(company=company, receipt=r).order_by("id"))
+    undone = {f.reversal_of_id for f in made if f.reversal_of_id is not None}
     refunds = [{"number": f.number, "date": f.date, "amount": _money_json(f.amount, f.currency),
-                "reversal": f.reversal_of_id is not None}
-               for f in Refund.objects.filter(company=company, receipt=r).order_by("id")]
+                "reversal": f.reversal_of_id is not None, "reversed": f.pk in undone}
+               for f in made]
     reversal = ReceiptReversal.objects.filter(receipt=r).values("date", "reason").first()
     return {"id": r.pk, "number": r.number, "date": r.date, "customer": r.customer.code,
             "customer_id": r.customer_id, "customer_name": r.customer.name, "currency": cur,

@@ -1,0 +1,67 @@
+"""Bad debts in the browser, on an invoice's page, each the payments service the command line
+calls:
+
+- write off (``invoice write-off``, a manager's): ``payments.adjustments.bad_debts.
+  invoice_write_off``, all that is open or the amount typed, with the reason and, where the
+  law allows it, the VAT taken back (bad-debt relief);
+- recover (``invoice recover``, a clerk's): ``invoice_recover``, a payment on a written-off
+  invoice: the write-offs reversed, the receipt allocated, what it does not recover written
+  off again.
+
+Both are dated the page's day. A refusal is the service's (a reason missing, nothing open, a
+closed period: 409; the role: 403)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from salesledger.apps.invoicing.services import parse_decimal
+from salesledger.apps.payments.adjustments.bad_debts import invoice_recover, invoice_write_off
+from salesledger.apps.payments.selectors import invoice_detail
+from salesledger.domain.errors import LedgerError
+
+from .tenancy import Workspace, or_404, workspace
+from .writing import refused
+
+
+def _invoice_action(request: HttpRequest, ws: Workspace, ref: str,
+                    act: Callable[[str], object]) -> HttpResponse:
+    doc = or_404(invoice_detail, ws.company, ref)
+    try:
+        act(doc["number"] or "")
+    except LedgerError as exc:
+        return refused(request, ws, exc)
+    return redirect(reverse("web:invoice", args=[ws.company.code, doc["number"]]))
+
+
+def _amount(request: HttpRequest) -> Decimal | None:
+    typed = str(request.POST.get("amount", "")).strip()
+    return parse_decimal(typed, "amount") if typed else None
+
+
+@login_required
+@require_POST
+def invoice_write_off_view(request: HttpRequest, code: str, ref: str) -> HttpResponse:
+    ws = workspace(request, code)
+    return _invoice_action(request, ws, ref, lambda number: invoice_write_off(
+        actor=request.user, company=ws.company, number=number, day=ws.as_of,
+        reason=str(request.POST.get("reason", ""))[:255],
+        amount=_amount(request),
+        tax_relief=request.POST.get("tax_relief") == "1"))
+
+
+@login_required
+@require_POST
+def invoice_recover_view(request: HttpRequest, code: str, ref: str) -> HttpResponse:
+    ws = workspace(request, code)
+    return _invoice_action(request, ws, ref, lambda number: invoice_recover(
+        actor=request.user, company=ws.company, number=number,
+        receipt=str(request.POST.get("receipt", "")).strip(), day=ws.as_of,
+        amount=_amount(request)))
