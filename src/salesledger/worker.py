@@ -1,7 +1,8 @@
 """``salesledger worker``: the database task worker with the daily calendar built in.
 
 Each round: tick the calendar (``scheduler.daily_jobs_enqueue``: once a day per company,
-in its time zone, enqueue the recurring run and the dunning run; ``credit.tasks.
+in its time zone, enqueue the recurring run, the dunning run and the ranking of the
+collectors' worklist (``collections.tasks``); ``credit.tasks.
 payment_models_enqueue``: the nightly training of the payment-date model of each company that
 has one; ``reporting.tasks.packs_enqueue``: the monthly pack of each company whose schedule has
 one due), then run every ready task with django-tasks-db's own ``Worker`` (which claims a task
@@ -41,6 +42,11 @@ from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
 from salesledger.apps.banking.tasks import bank_match_task, statement_import_task
+from salesledger.apps.collections.tasks import (
+    JOB_WORKLIST,
+    worklist_rank_enqueue,
+    worklist_rank_task,
+)
 from salesledger.apps.core.faults import connection_lost_in
 from salesledger.apps.core.maintenance import planner_statistics_refresh
 from salesledger.apps.credit.tasks import payment_model_train_task, payment_models_enqueue
@@ -75,9 +81,12 @@ RETRY_SAFE = frozenset(t.module_path for t in (freeze_pdfs_task, recurring_run_t
                                                payment_model_train_task,
                                                statement_import_task, bank_match_task,
                                                auto_allocate_task, statement_run_task,
-                                               pack_run_task))
+                                               pack_run_task, worklist_rank_task))
 # The jobs of the apps above recurring that the calendar enqueues once a day per company.
-DAILY = {JOB_DUNNING: dunning_enqueue, JOB_STATEMENTS: statements_enqueue}
+# The worklist is ranked after the dunning run of the day (the calendar enqueues in this
+# order): the call tasks its levels ask for are on it.
+DAILY = {JOB_DUNNING: dunning_enqueue, JOB_STATEMENTS: statements_enqueue,
+         JOB_WORKLIST: worklist_rank_enqueue}
 
 
 # How often the worker refreshes the database planner's statistics (core.maintenance).

@@ -29,6 +29,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_safe
 
+from salesledger.apps.collections.ranking import worklist_ranked
 from salesledger.apps.collections.selectors import (
     customer_timeline,
     dispute_get,
@@ -142,12 +143,15 @@ def worklist_page(request: HttpRequest, code: str) -> HttpResponse:
             status = 400
     collector = request.GET.get("collector", "").strip()[:150]
     page_no = page_param(request)
-    # Ranked, then cut: credit's risk is read for this page's customers alone.
-    rows = worklist(ws.company, as_of=ws.as_of, collector=collector,
-                    offset=(page_no - 1) * PAGE_SIZE, limit=PAGE_SIZE + 1)
+    # A page of the ranking the worker keeps for the day; without one (another day, or
+    # before its first run), ranked here, then cut: risk is read for this page's customers.
+    cut = {"collector": collector, "offset": (page_no - 1) * PAGE_SIZE,
+           "limit": PAGE_SIZE + 1}
+    kept = worklist_ranked(ws.company, as_of=ws.as_of, **cut)
+    rows = kept if kept is not None else worklist(ws.company, as_of=ws.as_of, **cut)
     response = page(request, ws, "web/collections/worklist.html", form=form,
                     collector=collector, collectors=collectors, **paged(rows, page_no),
-                    base=ws.company.base_currency)
+                    base=ws.company.base_currency, kept=kept is not None)
     response.status_code = status
     return response
 

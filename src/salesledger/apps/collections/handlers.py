@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from salesledger.apps.core import events
 from salesledger.apps.core.models import Company
+from salesledger.apps.invoicing.models import Instalment
 
+from .models import WorklistRanking
 from .personal_data import casework_erase, open_disputes_need_the_customer
+from .ranking import worklist_rank_refresh
 from .services import call_tasks_record_paid, disputes_from_deductions
+
+# Instalments whose customers are read at a time (one IN list, under SQLite's limit).
+_IDS_AT_A_TIME = 10_000
 
 
 def open_disputes_for_deductions(event: events.DeductionsDisputed) -> None:
@@ -28,7 +36,40 @@ def close_paid_call_tasks(event: events.AllocationsMade) -> None:
                            as_of=max(a.day for a in event.allocations))
 
 
+def _rank_again(company_id: int, customer_ids: Iterable[int] = (),
+                instalment_ids: Iterable[int] = ()) -> None:
+    """The customers whose open items changed move on the kept worklist ranking: rank them
+    again in the change's transaction (nothing when no ranking is kept: one query)."""
+    if not WorklistRanking.objects.filter(company_id=company_id).exists():
+        return
+    ids = set(customer_ids)
+    wanted = sorted(set(instalment_ids))
+    for i in range(0, len(wanted), _IDS_AT_A_TIME):
+        ids.update(Instalment.objects.filter(pk__in=wanted[i:i + _IDS_AT_A_TIME])
+                   .values_list("customer_id", flat=True).distinct())
+    worklist_rank_refresh(Company.objects.get(pk=company_id), ids)
+
+
+def rank_again_after_allocations(event: events.AllocationsMade) -> None:
+    """A payment, a credit note or an adjustment settled items: what their customers have
+    overdue changed (docs/design/collections.md, "The worklist, ranked at night")."""
+    _rank_again(event.company_id, instalment_ids=(a.instalment_id for a in event.allocations))
+
+
+def rank_again_after_reversals(event: events.AllocationsReversed) -> None:
+    """Allocations were undone: the items are open (and perhaps overdue) again."""
+    _rank_again(event.company_id, instalment_ids=(r.instalment_id for r in event.reversals))
+
+
+def rank_again_after_posting(event: events.DocumentsPosted) -> None:
+    """Documents were posted: an invoice dated back may be overdue already."""
+    _rank_again(event.company_id, customer_ids=(d.customer_id for d in event.documents))
+
+
 def register() -> None:
+    events.subscribe(events.AllocationsMade, rank_again_after_allocations)
+    events.subscribe(events.AllocationsReversed, rank_again_after_reversals)
+    events.subscribe(events.DocumentsPosted, rank_again_after_posting)
     events.subscribe(events.AllocationsMade, close_paid_call_tasks)
     events.subscribe(events.DeductionsDisputed, open_disputes_for_deductions)
     events.veto(events.CustomerAnonymising, open_disputes_need_the_customer)

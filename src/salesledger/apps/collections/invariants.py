@@ -3,6 +3,8 @@
  13. the casework is whole: a plan's instalments sum to the amount it rescheduled, and its
      items to the same; a dispute never contested more than was open when it was opened, and
      one closed says how (a credit note, a write-off, a deduction kept, or rejected).
+ 14. the kept worklist ranking (ranking.py) is what ranking the worklist again on its day
+     gives: the same customers, in the same order, with the same figures.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from salesledger.domain.collections import DisputeStatus
 from salesledger.money import format_minor
 
 from .models import Dispute, PaymentPlan, PlanInstalment, PlanItem
+from .ranking import worklist_ranked, worklist_ranked_on
+from .selectors import worklist
 
 
 def _sum(model: type, field: str = "amount") -> Coalesce:
@@ -48,5 +52,27 @@ def casework(company: Company, add: Callable[[Problem], None]) -> None:
         add(Problem("casework", f"dispute {pk} is resolved without saying how"))
 
 
+def worklist_ranking(company: Company, add: Callable[[Problem], None]) -> None:
+    """14. The kept ranking is the worklist of its day (a cached list: every change that
+    moves a customer must rank it again). Ranks the whole worklist once."""
+    ranking = worklist_ranked_on(company)
+    if ranking is None:
+        return
+    kept = worklist_ranked(company, as_of=ranking.day) or []
+    fresh = worklist(company, as_of=ranking.day)
+    by_id = {r.customer_id: r for r in kept}
+    for r in fresh:
+        k = by_id.pop(r.customer_id, None)
+        if k != r:
+            add(Problem("worklist", f"the worklist ranked on {ranking.day} "
+                        + (f"misses {r.code}" if k is None else f"is stale for {r.code}")))
+    for k in by_id.values():
+        add(Problem("worklist", f"the worklist ranked on {ranking.day} keeps {k.code}, who "
+                                "has nothing overdue to chase"))
+    if not by_id and [r.customer_id for r in kept] != [r.customer_id for r in fresh]:
+        add(Problem("worklist", f"the worklist ranked on {ranking.day} is out of order"))
+
+
 def register_checks() -> None:
     register(13, casework)
+    register(14, worklist_ranking)

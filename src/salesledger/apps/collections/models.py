@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from salesledger.apps.core.fields import DecimalText
 from salesledger.domain.collections import DisputeReason, DisputeStatus, Resolution
 
 # Attachments of a dispute are kept in the database (the project has no file store): a
@@ -247,3 +248,55 @@ class CallTask(models.Model):
                                                condition=Q(done_on__isnull=True),
                                                name="call_task_one_open")]
         indexes = [models.Index(fields=["company", "done_on"], name="call_task_company_done")]
+
+
+class WorklistRanking(models.Model):
+    """That a company's worklist was ranked for ``day`` (``ranking.worklist_rank_build``, the
+    worker's nightly job), at ``ranked_at``: its rows are the ``WorklistEntry`` of the company.
+    One per company; ranking again replaces it. No row: the page ranks on the fly."""
+
+    company = models.OneToOneField("core.Company", on_delete=models.CASCADE,
+                                   related_name="+")
+    day = models.DateField()
+    ranked_at = models.DateTimeField()
+
+
+class WorklistEntry(models.Model):
+    """One customer of a ranked worklist (``WorklistRanking``), with what the page shows and
+    the keys it is ordered by: those whose next action is due first (``later`` false), then
+    by the expected value of acting, falling, then by code. Derived from the ledger, the
+    casework and credit's risk of the ranking's day; a change to a customer's casework or
+    what it owes ranks that customer again in the change's transaction
+    (docs/design/collections.md, "The worklist, ranked at night")."""
+
+    company = models.ForeignKey("core.Company", on_delete=models.CASCADE, related_name="+")
+    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE,
+                                 related_name="+")
+    code = models.CharField(max_length=40)
+    name = models.CharField(max_length=200)
+    collector = models.CharField(max_length=150, blank=True)
+    later = models.BooleanField()
+    # The expected value of acting, exact (minor units of the base currency), and as a number
+    # to order by: SQLite has no decimal type (a long decimal kept as a number may be stored
+    # as text, which sorts after every number). Two customers whose values agree to 15
+    # significant digits are ordered by code.
+    value = DecimalText(max_length=80)
+    rank = models.FloatField()
+    overdue = models.BigIntegerField()
+    held = models.BigIntegerField()
+    days_overdue = models.IntegerField()
+    risk_class = models.CharField(max_length=8, blank=True)
+    default_probability = models.FloatField()
+    next_action = models.DateField()
+    call_due = models.DateField(null=True, blank=True)
+    paused = models.CharField(max_length=100, blank=True)  # the reasons, by commas
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["company", "customer"],
+                                               name="worklist_entry_one_per_customer")]
+        indexes = [
+            models.Index(fields=["company", "later", "-rank", "code"],
+                         name="worklist_entry_rank"),
+            models.Index(fields=["company", "collector", "later", "-rank", "code"],
+                         name="worklist_entry_collector"),
+        ]

@@ -10,7 +10,7 @@ rows that are few beside the open items (disputes, promises, plans and replies).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -26,7 +26,7 @@ from salesledger.apps.customers.selectors import customer_get
 from salesledger.apps.invoicing.models import Instalment
 from salesledger.apps.invoicing.selectors import invoice_get
 from salesledger.apps.payments.models import Allocation
-from salesledger.apps.reporting.selectors import aging_report
+from salesledger.apps.reporting.selectors import ReportFilters, aging_report
 from salesledger.domain.collections import (
     PlanLine,
     PlanProgress,
@@ -532,7 +532,8 @@ class WorklistRow:
 
 
 def worklist(company: Company, *, as_of: date, collector: str = "", offset: int = 0,
-             limit: int | None = None) -> list[WorklistRow]:
+             limit: int | None = None, customer_ids: Collection[int] | None = None
+             ) -> list[WorklistRow]:
     """Who to chase on ``as_of``: every customer with something overdue, those whose next
     action is due first, then by the expected value of acting
     (``domain.collections.expected_value``: the value at stake — the overdue amount not held
@@ -544,12 +545,22 @@ def worklist(company: Company, *, as_of: date, collector: str = "", offset: int 
     The rows from ``offset`` (at most ``limit``) read credit's risk only as far as their rank
     needs (``_risks_to_rank``); everything else is summed by the database, in a number of
     queries that does not grow with the customers beyond the page (docs/design/collections.md,
-    "The worklist")."""
-    report = aging_report(company, as_of=as_of)
+    "The worklist"). ``customer_ids``: the rows of these customers alone (what
+    ``ranking.worklist_rank_refresh`` ranks again when their casework changes)."""
+    late_items = Instalment.objects.filter(company=company, settled__lt=F("amount"),
+                                           due_date__lt=as_of)
+    if customer_ids is None:
+        report = aging_report(company, as_of=as_of)
+    else:
+        ids = sorted(set(customer_ids))
+        late_items = late_items.filter(customer_id__in=ids)
+        codes = tuple(Customer.objects.filter(company=company, pk__in=ids)
+                      .values_list("code", flat=True))
+        report = aging_report(company, as_of=as_of, filters=ReportFilters(
+            customers=codes, among="the customers ranked again"))
     overdue = {c.code: report.overdue_of(c.base) for c in report.customers}
     late = {code: (cid, name, day) for cid, code, name, day in (
-        Instalment.objects.filter(company=company, settled__lt=F("amount"), due_date__lt=as_of)
-        .values_list("customer_id", "customer__code", "customer__name")
+        late_items.values_list("customer_id", "customer__code", "customer__name")
         .annotate(d=Min("due_date")).order_by())}
     assigned, actions = {}, {}
     for cid, who, day in Assignment.objects.filter(company=company).values_list(

@@ -63,6 +63,7 @@ from .models import (
     Promise,
     Reply,
 )
+from .ranking import worklist_rank_refresh
 from .selectors import (
     PlanView,
     PromiseView,
@@ -179,6 +180,7 @@ def disputes_open(*, actor: Actor, company: Company, day: date,
                 "currency": d.currency, "reason": d.reason, "day": day.isoformat(),
                 "attachments": len(s.attachments)}))
         audit_many(company, actor, events)
+        worklist_rank_refresh(company, [d.customer_id for d in rows])
     return rows
 
 
@@ -211,6 +213,7 @@ def disputes_from_deductions(*, company: Company, actor: Actor,
         "adjustment": d.adjustment_id, "amount": major_text(d.amount, d.currency),
         "currency": d.currency, "reason": d.reason, "day": d.opened_on.isoformat()})
         for d in rows])
+    worklist_rank_refresh(company, [d.customer_id for d in rows])
     return rows
 
 
@@ -236,6 +239,7 @@ def _close(company: Company, actor: Actor, row: Dispute, *, status: DisputeStatu
           "dispute", row.pk, day=day.isoformat(), resolution=row.resolution,
           credit_note=row.credit_note.number if row.credit_note else None,
           write_off=row.write_off_id, notes=notes)
+    worklist_rank_refresh(company, [row.customer_id])
     return row
 
 
@@ -332,6 +336,7 @@ def promise_add(*, actor: Actor, company: Company, customer: str, amount: Decima
         audit(company, actor, "promise.add", "promise", row.pk, customer=cust.code,
               invoice=invoice or None, amount=major_text(minor, currency), currency=currency,
               made_on=day.isoformat(), promised_date=promised_date.isoformat())
+        worklist_rank_refresh(company, [cust.pk])
     return row
 
 
@@ -357,6 +362,7 @@ def promises_observe(*, actor: Actor, company: Company, as_of: date) -> list[Pro
                 f"promise.{v.state.value}", "promise", str(v.promise.pk),
                 {"paid": major_text(v.paid, v.promise.currency),
                  "currency": v.promise.currency, "as_of": as_of.isoformat()}) for v in seen])
+            worklist_rank_refresh(company, [v.promise.customer_id for v in seen])
     return seen
 
 
@@ -415,6 +421,7 @@ def plan_create(*, actor: Actor, company: Company, customer: str, day: date, ins
               total=major_text(total, currency), currency=currency, items=len(items),
               instalments=[[li.due_date.isoformat(), major_text(li.amount, currency)]
                            for li in lines])
+        worklist_rank_refresh(company, [cust.pk])
     return plan
 
 
@@ -453,6 +460,7 @@ def plans_observe(*, actor: Actor, company: Company, as_of: date) -> list[PlanVi
                 {"broken_on": str(v.progress.broken_on), "paid": major_text(
                     v.progress.paid, v.plan.currency), "currency": v.plan.currency})
                 for v in broken])
+            worklist_rank_refresh(company, [v.plan.customer_id for v in broken])
     return broken
 
 
@@ -480,6 +488,8 @@ def customer_note_add(*, actor: Actor, company: Company, customer: str, day: dat
                                  received_on=day)
         audit(company, actor, "reply.record" if inbound_reply else "note.add", "communication",
               comm.pk, customer=cust.code, invoice=invoice or None, day=day.isoformat())
+        if inbound_reply:
+            worklist_rank_refresh(company, [cust.pk])
     return comm
 
 
@@ -512,6 +522,7 @@ def customer_call_log(*, actor: Actor, company: Company, customer: str, day: dat
         audit(company, actor, "call.log", "communication", comm.pk, customer=cust.code,
               outcome=result.value, invoice=invoice or None, day=day.isoformat(),
               call_tasks_closed=closed)
+        worklist_rank_refresh(company, [cust.pk])
     return comm
 
 
@@ -537,6 +548,7 @@ def call_tasks_open(*, actor: Actor, company: Company, customer_ids: Sequence[in
         audit_many(company, actor, [EventSpec("call_task.open", "customer", str(t.customer_id),
                                               {"day": day.isoformat(), "reason": t.reason})
                                     for t in rows])
+        worklist_rank_refresh(company, [t.customer_id for t in rows])
     return rows
 
 
@@ -559,6 +571,7 @@ def call_tasks_record_paid(*, actor: Actor, company: Company, as_of: date,
         audit_many(company, actor, [EventSpec("call_task.paid", "customer", str(t.customer_id),
                                               {"task": t.pk, "day": t.done_on.isoformat(),
                                                "reason": t.reason}) for t in rows])
+        worklist_rank_refresh(company, [t.customer_id for t in rows])
     return [t.pk for t in rows]
 
 
@@ -584,6 +597,7 @@ def reply_handle(*, actor: Actor, company: Company, communication_id: int, day: 
         Communication.objects.filter(pk=communication_id).update(status="handled")
         audit(company, actor, "reply.handle", "communication", communication_id,
               customer=row.customer.code, day=day.isoformat())
+        worklist_rank_refresh(company, [row.customer_id])
     return row
 
 
@@ -609,6 +623,7 @@ def worklist_assign(*, actor: Actor, company: Company, customers: Sequence[str],
         audit_many(company, actor, [EventSpec("worklist.assign", "customer", str(c.pk), {
             "customer": c.code, "collector": collector, "day": day.isoformat(),
             "next_action": next_action.isoformat() if next_action else None}) for c in custs])
+        worklist_rank_refresh(company, [c.pk for c in custs])
     return rows
 
 
