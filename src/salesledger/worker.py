@@ -2,7 +2,8 @@
 
 Each round: tick the calendar (``scheduler.daily_jobs_enqueue``: once a day per company,
 in its time zone, enqueue the recurring run, the dunning run and the ranking of the
-collectors' worklist (``collections.tasks``); ``credit.tasks.
+collectors' worklist (``collections.tasks``) and the scan for duplicate customers
+(``credit.tasks``, also after a change of the records it reads); ``credit.tasks.
 payment_models_enqueue``: the nightly training of the payment-date model of each company that
 has one; ``reporting.tasks.packs_enqueue``: the monthly pack of each company whose schedule has
 one due), then run every ready task with django-tasks-db's own ``Worker`` (which claims a task
@@ -49,7 +50,14 @@ from salesledger.apps.collections.tasks import (
 )
 from salesledger.apps.core.faults import connection_lost_in
 from salesledger.apps.core.maintenance import planner_statistics_refresh
-from salesledger.apps.credit.tasks import payment_model_train_task, payment_models_enqueue
+from salesledger.apps.credit.tasks import (
+    JOB_DUPLICATES,
+    duplicates_rescans_enqueue,
+    duplicates_scan_enqueue,
+    duplicates_scan_task,
+    payment_model_train_task,
+    payment_models_enqueue,
+)
 from salesledger.apps.documents.tasks import freeze_pdfs_task
 from salesledger.apps.dunning.tasks import (
     JOB_DUNNING,
@@ -81,12 +89,13 @@ RETRY_SAFE = frozenset(t.module_path for t in (freeze_pdfs_task, recurring_run_t
                                                payment_model_train_task,
                                                statement_import_task, bank_match_task,
                                                auto_allocate_task, statement_run_task,
-                                               pack_run_task, worklist_rank_task))
+                                               pack_run_task, worklist_rank_task,
+                                               duplicates_scan_task))
 # The jobs of the apps above recurring that the calendar enqueues once a day per company.
 # The worklist is ranked after the dunning run of the day (the calendar enqueues in this
 # order): the call tasks its levels ask for are on it.
 DAILY = {JOB_DUNNING: dunning_enqueue, JOB_STATEMENTS: statements_enqueue,
-         JOB_WORKLIST: worklist_rank_enqueue}
+         JOB_WORKLIST: worklist_rank_enqueue, JOB_DUPLICATES: duplicates_scan_enqueue}
 
 
 # How often the worker refreshes the database planner's statistics (core.maintenance).
@@ -180,6 +189,8 @@ def worker_round(worker: Any, *, now: Callable[[], datetime] | None = None) -> i
                 *payment_models_enqueue(now=moment), *packs_enqueue(now=moment)]:
         log.info("enqueued %s for %s, day %s (attempt %d)", job.job, job.company, job.day,
                  job.attempt)
+    for task_id in duplicates_rescans_enqueue(now=moment):
+        log.info("enqueued a duplicate scan after a change of records (task %s)", task_id)
     before = worker._run_tasks
     worker.run()
     return int(worker._run_tasks - before)

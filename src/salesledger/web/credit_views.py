@@ -45,6 +45,7 @@ from salesledger.apps.credit.services import (
     credit_limits_accept,
     credit_release,
 )
+from salesledger.apps.customers.duplicates import duplicate_pairs, duplicate_scan
 from salesledger.apps.customers.merge import customer_merge, customer_unmerge
 from salesledger.apps.customers.selectors import (
     customer_codes,
@@ -247,14 +248,21 @@ def confirm(request: HttpRequest, code: str, customer_code: str) -> HttpResponse
 # ---------------------------------------------------------------- duplicates and merges
 def _duplicates_page(request: HttpRequest, ws: Workspace, *, error: LedgerError | None = None
                      ) -> HttpResponse:
-    pairs = duplicate_customers(ws.company, payer_ibans=payer_ibans(ws.company))
+    page_no = page_param(request)
+    start = (page_no - 1) * PAGE_SIZE
+    # The pairs the worker's last scan kept (a page of them); before the first scan, found
+    # here over every customer.
+    scan = duplicate_scan(ws.company)
+    if scan is not None:
+        pairs = duplicate_pairs(ws.company, offset=start, limit=PAGE_SIZE + 1)
+    else:
+        pairs = duplicate_customers(ws.company, payer_ibans=payer_ibans(ws.company))[
+            start:start + PAGE_SIZE + 1]
     merged = survivors(ws.company)
     codes = customer_codes(ws.company, set(merged) | set(merged.values())) if merged else {}
     aliases = sorted((codes[a], codes[s]) for a, s in merged.items())
-    page_no = page_param(request)
-    start = (page_no - 1) * PAGE_SIZE
-    return _credit_page(request, ws, "web/credit/duplicates.html", error=error,
-                        aliases=aliases, **_paged(pairs[start:start + PAGE_SIZE + 1], page_no))
+    return _credit_page(request, ws, "web/credit/duplicates.html", error=error, scan=scan,
+                        aliases=aliases, **_paged(pairs, page_no))
 
 
 @login_required

@@ -5,6 +5,11 @@ The payment-date model is trained again each night for every company that has on
 (``payment_models_enqueue``, ticked by the worker's calendar): a company starts with the
 customers' median delays and takes a model when someone trains one (``credit predict
 --retrain``); from then on the worker keeps it current (docs/design/payment-prediction.md).
+
+Duplicate customers are scanned each night for every company (``duplicates_scan``, a job of
+the calendar) and again, at the worker's next round, after a change to a record that
+detection reads (``duplicates_rescans_enqueue``): the page reads the pairs kept
+(customers/duplicates.py).
 """
 
 from __future__ import annotations
@@ -12,11 +17,14 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, F, OuterRef, Q
 from django_tasks import task
 
+from salesledger.apps.banking.selectors import payer_ibans
 from salesledger.apps.core.models import Company
 from salesledger.apps.core.selectors import company_get
+from salesledger.apps.customers.duplicates import duplicate_pairs_store
+from salesledger.apps.customers.models import DuplicateScan
 from salesledger.apps.recurring.models import DailyJob
 from salesledger.apps.recurring.scheduler import Enqueued, daily_job_claim
 from salesledger.apps.recurring.services import now_local
@@ -62,4 +70,35 @@ def payment_models_enqueue(*, now: datetime) -> list[Enqueued]:
                                enqueue=_enqueue)
         if done is not None:
             out.append(done)
+    return out
+
+
+# ---------------------------------------------------------------- duplicate customers
+JOB_DUPLICATES = "duplicates_scan"
+
+
+@task()
+def duplicates_scan_task(company: str) -> dict[str, Any]:
+    """Scan one company's (by code) customers for duplicates, with the IBANs they were seen
+    paying from, and keep the pairs (customers.duplicates)."""
+    pairs = duplicate_pairs_store(company_get(company), payer_ibans=payer_ibans(
+        company_get(company)))
+    return {"company": company, "pairs": pairs}
+
+
+def duplicates_scan_enqueue(company: Company, day: str) -> str:
+    """The calendar's hook: the nightly scan of every company."""
+    return str(duplicates_scan_task.enqueue(company.code).id)
+
+
+def duplicates_rescans_enqueue(*, now: datetime) -> list[str]:
+    """One tick of the worker: a scan for each company whose customers' records changed
+    since its last scan and that has none queued since the change (one query when none
+    has)."""
+    out = []
+    for scan in (DuplicateScan.objects.filter(changed_at__isnull=False)
+                 .filter(Q(queued_at__isnull=True) | Q(queued_at__lt=F("changed_at")))
+                 .select_related("company").order_by("company__code")):
+        out.append(str(duplicates_scan_task.enqueue(scan.company.code).id))
+        DuplicateScan.objects.filter(pk=scan.pk).update(queued_at=now)
     return out

@@ -32,6 +32,7 @@ from salesledger.apps.core.services import require_role
 from salesledger.domain.customer_records import MergeSide, check_merge
 from salesledger.domain.errors import MergeRefused, UnknownCustomer
 
+from .duplicates import duplicates_changed
 from .models import Customer
 
 
@@ -104,4 +105,5 @@ def customer_unmerge(*, actor: Actor, company: Company, code: str, reason: str =
         events.publish(events.CustomerUnmerged(
             company_id=company.pk, actor=actor, customer_id=alias.pk, code=code,
             survivor_id=survivor.pk, survivor_code=survivor.code))
+        duplicates_changed(company)  # its pairs with others are back to be found
     return Merged(alias=code, survivor=survivor.code, at=None, reason=reason)

@@ -239,3 +239,31 @@ class Communication(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel} to {self.recipients or 'nobody'}: {self.status}"
+
+
+class DuplicateScan(models.Model):
+    """The last scan of a company's customers for duplicates (``duplicates.
+    duplicate_pairs_store``), whose pairs are the ``DuplicatePair`` rows; ``changed_at``: a
+    record that duplicate detection reads changed since (a name, a tax id, an IBAN, a
+    merge), ``queued_at``: when the scan that will catch up was queued."""
+
+    company = models.OneToOneField("core.Company", on_delete=models.CASCADE, related_name="+")
+    scanned_at = models.DateTimeField()
+    changed_at = models.DateTimeField(null=True, blank=True)
+    queued_at = models.DateTimeField(null=True, blank=True)
+
+
+class DuplicatePair(models.Model):
+    """A pair of customers that may be one, as the last scan found it, in the order the page
+    shows (``position``: best first)."""
+
+    company = models.ForeignKey("core.Company", on_delete=models.CASCADE, related_name="+")
+    position = models.IntegerField()
+    a = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    b = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    score = models.FloatField()
+    reasons = models.CharField(max_length=60)  # by commas: tax_id, iban, name
+    shared = models.JSONField(default=dict)  # reason -> the value both share
+
+    class Meta:
+        indexes = [models.Index(fields=["company", "position"], name="duplicate_pair_order")]

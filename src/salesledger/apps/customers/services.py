@@ -32,6 +32,7 @@ from salesledger.domain.party_ids import check_mandate, parse_endpoint, parse_le
 from salesledger.domain.terms import Terms
 from salesledger.money import Money, is_currency
 
+from .duplicates import duplicates_changed
 from .models import (
     Address,
     AddressKind,
@@ -333,6 +334,7 @@ def customer_create(*, actor: Actor, company: Company, data: CustomerInput) -> C
             customer.pk,
             after=customer_snapshot(customer),
         )
+        duplicates_changed(company)
     return customer
 
 
@@ -381,6 +383,11 @@ EDITABLE = (
     "mandate_reference",
     "mandate_signed",
 )
+
+
+# What duplicate detection reads of a customer (selectors.duplicate_customers): a change to
+# one of them marks the kept pairs behind (duplicates.py).
+DUPLICATE_FIELDS = frozenset({"name", "legal_name", "tax_id", "country"})
 
 
 def customer_update(*, actor: Actor, company: Company, code: str, **changes: Any) -> Customer:
@@ -446,6 +453,8 @@ def customer_update(*, actor: Actor, company: Company, code: str, **changes: Any
             fields=sorted(changed),
             **({"email_trusted_again": True} if retrusted else {}),
         )
+        if DUPLICATE_FIELDS & set(changed):
+            duplicates_changed(company)
     return customer
 
 
@@ -617,6 +626,7 @@ def bank_account_add(
         _stamp(customer, actor)
         customer.save(update_fields=["verified_at", "verified_by"])
         audit(company, actor, "customer.bank_account_add", "customer", customer.pk, iban=iban)
+        duplicates_changed(company)
     return row
 
 
@@ -651,6 +661,7 @@ def bank_account_remove(*, actor: Actor, company: Company, code: str, iban: str)
         events.publish(events.CustomerBankAccountRemoved(
             company_id=company.pk, actor=actor, customer_id=customer.pk, code=customer.code,
             iban=wanted))
+        duplicates_changed(company)
     return wanted
 
 
