@@ -290,6 +290,10 @@ def main() -> None:
                              "they are kept in; PostgreSQL: with --database-url)")
     parser.add_argument("--database-url", help="PostgreSQL server to run on (generated: a new "
                                                "database next to the one named, dropped after)")
+    parser.add_argument("--books-database", default="",
+                        help="with --books on PostgreSQL: read this database (a copy of the "
+                             "books, e.g. with the worker's kept rankings) instead of the "
+                             "shared one")
     parser.add_argument("--pages", default="", help="only these pages (names, by commas)")
     parser.add_argument("--results", default=str(HERE / "results"))
     args = parser.parse_args()
@@ -324,7 +328,8 @@ def _on_books(args: argparse.Namespace, only: frozenset[str]) -> dict[str, Any]:
     if args.database_url:
         import psycopg
 
-        name = "salesledger_books_" + re.sub(r"[^a-z0-9]", "_", key.lower())
+        name = args.books_database or (
+            "salesledger_books_" + re.sub(r"[^a-z0-9]", "_", key.lower()))
         with psycopg.connect(args.database_url, autocommit=True) as admin:
             if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s",
                                  (name,)).fetchone():

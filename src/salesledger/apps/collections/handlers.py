@@ -67,10 +67,11 @@ def rank_again_after_posting(event: events.DocumentsPosted) -> None:
 
 
 def register() -> None:
-    events.subscribe(events.AllocationsMade, rank_again_after_allocations)
-    events.subscribe(events.AllocationsReversed, rank_again_after_reversals)
-    events.subscribe(events.DocumentsPosted, rank_again_after_posting)
     events.subscribe(events.AllocationsMade, close_paid_call_tasks)
     events.subscribe(events.DeductionsDisputed, open_disputes_for_deductions)
     events.veto(events.CustomerAnonymising, open_disputes_need_the_customer)
     events.subscribe(events.CustomerDataErased, casework_erase)
+    # after the call tasks are closed (they are on the worklist too)
+    events.subscribe(events.AllocationsMade, rank_again_after_allocations)
+    events.subscribe(events.AllocationsReversed, rank_again_after_reversals)
+    events.subscribe(events.DocumentsPosted, rank_again_after_posting)
