@@ -26,6 +26,8 @@ def urls_of(books: dict[str, Any]) -> list[str]:
         "/c/acme/", "/c/acme/customers/", "/c/acme/customers/C001/", "/c/acme/invoices/",
         f"/c/acme/invoices/{inv}", f"/c/acme/files/pdf/{inv}", f"/c/acme/files/ubl/{inv}",
         f"/c/acme/files/cii/{inv}", f"/c/acme/files/facturx/{inv}",
+        # recurring schedules (a schedule's own pages: test_recurring_pages.py)
+        "/c/acme/recurring/",
         # settings, portfolio and reports (test_settings_reports.py)
         *SETTINGS_REPORT_URLS,
         # collections and dunning (test_collections.py)
