@@ -592,7 +592,11 @@ def worklist(company: Company, *, as_of: date, collector: str = "", offset: int 
                        cid, name, who, amount, kept, days, next_action))
     ranked.sort()
     need = None if limit is None else offset + limit
-    risks, walked = _risks_to_rank(company, as_of, ranked, need)
+    if customer_ids is not None:  # a few customers: their risk alone
+        risks = risk_scores(company, as_of, [r[3] for r in ranked]) if ranked else {}
+        walked = {r[3] for r in ranked}
+    else:
+        risks, walked = _risks_to_rank(company, as_of, ranked, need)
     scored = []
     for later, _, code, cid, name, who, amount, kept, days, next_action in ranked:
         if cid not in walked:
