@@ -21,6 +21,7 @@ from salesledger.domain.collections import DisputeStatus
 from salesledger.domain.errors import AnonymiseRefused
 
 from .models import Dispute, DisputeAttachment, PaymentPlan, Promise
+from .ranking import worklist_rank_refresh
 
 # The casework's columns emptied when the customer is anonymised.
 ERASED = {"Dispute": ("notes", "resolution_notes"), "Promise": ("notes",),
@@ -53,3 +54,5 @@ def casework_erase(event: events.CustomerDataErased) -> None:
     }
     audit(company, event.actor, "collections.erase", "customer", event.customer_id,
           erased={k: list(v) for k, v in ERASED.items()}, counts=counts)
+    # the kept worklist ranking holds the customer's name: ranked again, it holds the new one
+    worklist_rank_refresh(company, [event.customer_id])
