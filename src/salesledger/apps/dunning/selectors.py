@@ -46,7 +46,7 @@ def level_of_row(row: DunningLevel) -> Level:
     """A stored level as the pure rules see it."""
     return Level(row.number, row.days, row.name, tuple(filter(None, row.channels.split(","))),
                  row.fee_fixed, Decimal(row.fee_percent), row.interest, row.hold, row.agency,
-                 row.template)
+                 row.template, tuple(sorted((row.names or {}).items())))
 
 
 def level_json(lv: Level) -> dict[str, Any]:
@@ -55,7 +55,7 @@ def level_json(lv: Level) -> dict[str, Any]:
     return {"number": lv.number, "days": lv.days, "name": lv.name, "channels": list(lv.channels),
             "fee_fixed": str(lv.fee_fixed), "fee_percent": str(lv.fee_percent),
             "interest": lv.interest, "hold": lv.hold, "agency": lv.agency,
-            "template": lv.template}
+            "template": lv.template, "names": dict(lv.names)}
 
 
 def policies(company: Company) -> dict[int, Policy]:
@@ -93,7 +93,7 @@ def policy_show(company: Company, code: str) -> dict[str, Any]:
                         "channels": list(lv.channels), "fee_fixed": lv.fee_fixed,
                         "fee_percent": str(lv.fee_percent), "interest": lv.interest,
                         "hold": lv.hold, "agency": lv.agency, "template": lv.template,
-                        "texts": texts.get(lv.template, [])}
+                        "names": dict(lv.names), "texts": texts.get(lv.template, [])}
                        for lv in levels]}
 
 
@@ -111,7 +111,10 @@ def level_texts(company: Company, code: str, number: int) -> dict[str, Any]:
     for language, t in each.items():
         out.append({"customer_language": language, "language": t.language,
                     "source": t.source, "subject": t.subject, "body": t.body})
-    return {"policy": p.code, "level": number, "name": level.name,
+    names = level.names or {}
+    for t in out:  # the name a customer of each language reads
+        t["name"] = names.get(t["language"]) or level.name
+    return {"policy": p.code, "level": number, "name": level.name, "names": dict(names),
             "template": level.template, "texts": out}
 
 
@@ -285,8 +288,9 @@ class Outline:
     the customers to remind, whose items are read only when their notice is written or the
     preview is shown; ``possibly_paid``: (customer id, item id, number) of the items that
     cash of the customer might pay, skipped; ``below_minimum``: the customers with something
-    new whose every total is below their policy's minimum (the run reads their items to
-    report each one)."""
+    new whose policy has a minimum and whose total is below it, or who owe in several
+    currencies (a minimum is per currency): the run reads their items and plans them with
+    ``plan_reminders``, which reports each item below the minimum."""
 
     plans: dict[int, tuple[int, int]]
     possibly_paid: list[tuple[int, int, str]]
@@ -296,42 +300,69 @@ class Outline:
 def run_outline(company: Company, *, as_of: date, by_id: dict[int, Policy],
                 without: Collection[int] = (), default: int | None | object = ...
                 ) -> Outline:
-    """A run's selection and levelling as set operations in the database, a row per customer
-    and currency (docs/design/dunning.md, "A run"): the items levelled as
-    ``levelled_items`` does, those that the customer's cash might pay left out (the cash of
-    ``cash_that_may_pay`` summed per customer and currency in the statement), and per
-    customer and currency the total asked for, whether an item reached a level never
-    reminded at, and which levels (a sum of distinct powers of two); a second statement
-    lists the items left out. The customers in ``without`` (those with a pause, or a plan
-    instalment to be told of) are left to ``levelled_items`` and ``plan_reminders``. The
-    same rule as ``plan_reminders`` for every other customer: ``test_levelling.py`` holds
-    the run to ``select_reminders``."""
+    """A run's selection and levelling as set operations in the database, one row per
+    customer (docs/design/dunning.md, "A run"): the items levelled as ``levelled_items``
+    does, those that the customer's cash might pay left out (the cash of
+    ``cash_that_may_pay``, by customer and currency), and per customer the total asked for,
+    whether its currencies differ, and the levels its items newly reached (a bit per item,
+    ``1 << level`` when never reminded at it, summed distinct: the levels' set); a second
+    statement lists the items left out. The customers in ``without`` (those with a pause, or
+    a plan instalment to be told of) are left to ``levelled_items`` and ``plan_reminders``.
+    Which item is excluded and why is decided by ``plan_reminders`` alone for every customer
+    whose items are read; this statement only says which customers have something new to be
+    told, and ``test_levelling.py`` (seeded days and generated situations) holds it to
+    ``select_reminders``.
+
+    The statement is shaped for the open-items index (``instalment_open``, partial and
+    covering): the customers are the outer loop (``CROSS JOIN`` fixes the order on SQLite),
+    each customer's open items are read from the index in one range, so that the grouping
+    by customer needs no sort; the invoice is not joined (an invoice issued on the run's
+    day is left out by a short list of the invoices issued since, read from the
+    ``(company, issue_date)`` index); the item's level, and whether it is new, are each
+    computed once per item, and whether the customer has anything new is read from the
+    result rather than a ``HAVING`` (which SQLite computes with a second pass over each
+    item: a third of the statement)."""
     if default is ...:
         default = default_policy(company)
-    common = _levelled_sql(company, as_of, by_id, without=without, default=default)
-    if common is None:
+    whens: list[str] = []
+    params: list[Any] = []
+    for pid, policy in by_id.items():
+        for level in sorted(policy.levels, key=lambda lv: lv.days, reverse=True):
+            whens.append("WHEN y.pid = %s AND y.due_date <= %s THEN %s")
+            params += [pid, as_of - timedelta(days=level.days), level.number]
+    if not whens:
         return Outline({}, [], set())
-    cte, params = common
+    inst, inv = Instalment._meta.db_table, Invoice._meta.db_table
+    cust, assign = Customer._meta.db_table, PolicyAssignment._meta.db_table
+    item = DunningItem._meta.db_table
+    skip = sorted(set(without))
+    not_c = f" AND c.id NOT IN ({', '.join(['%s'] * len(skip))})" if skip else ""
+    lead = max((-lv.days for p in by_id.values() for lv in p.levels), default=0)
     cash, cash_params = _cash_sql(company)
-    numbers = sorted({lv.number for p in by_id.values() for lv in p.levels})
-    minimum = " ".join(f"WHEN {int(pid)} THEN {int(p.min_amount)}"
-                       for pid, p in by_id.items())
-    # A customer's rows, one per currency: the total asked for (the items its cash might
-    # pay left out) and the levels its items newly reached, a bit each (the sum of distinct
-    # powers of two; the reminded-items key is looked up once per item); then per customer
-    # its policy, those bits across currencies, and whether a total reaches the policy's
-    # minimum, for the customers with something new only.
-    levels = " + ".join(f"MAX((g.mask >> {n}) & 1) * {1 << n}" for n in numbers)
     totals = (
-        f"WITH {cte}, k AS ({cash}), "
-        f"g AS (SELECT y.customer_id, y.pid, SUM(y.open) AS total, "
-        f"CAST(SUM(DISTINCT CAST(y.new AS BIGINT) << y.lvl) AS BIGINT) AS mask "
-        f"FROM y LEFT JOIN k ON k.customer_id = y.customer_id AND k.currency = y.currency "
-        f"WHERE k.amount IS NULL OR k.amount < y.open "
-        f"GROUP BY y.customer_id, y.pid, y.currency) "
-        f"SELECT g.customer_id, g.pid, {levels}, "
-        f"MAX(CASE WHEN g.total >= (CASE g.pid {minimum} END) THEN 1 ELSE 0 END) "
-        f"FROM g GROUP BY g.customer_id, g.pid HAVING MAX(g.mask) > 0")
+        f"WITH k AS ({cash}), "
+        f"y AS (SELECT c.id AS cid, COALESCE(a.policy_id, pa.policy_id, %s) AS pid, i.id, "
+        f"i.currency, i.amount - i.settled AS open, i.due_date "
+        f"FROM {cust} c LEFT JOIN {assign} a ON a.customer_id = c.id AND a.company_id = %s "
+        f"LEFT JOIN {assign} pa ON pa.customer_id = c.parent_id AND pa.company_id = %s "
+        f"CROSS JOIN {inst} i "
+        f"WHERE c.company_id = %s AND c.is_active{not_c} AND i.customer_id = c.id "
+        f"AND i.company_id = %s AND i.due_date <= %s AND i.settled < i.amount "
+        f"AND i.invoice_id NOT IN (SELECT v.id FROM {inv} v "
+        f"WHERE v.company_id = %s AND v.issue_date >= %s)), "
+        f"z AS (SELECT y.cid, y.pid, y.id, y.currency, y.open, "
+        f"CASE {' '.join(whens)} END AS lvl FROM y), "
+        f"w AS (SELECT z.cid, z.pid, z.currency, z.open, CASE WHEN EXISTS (SELECT 1 "
+        f"FROM {item} d WHERE d.instalment_id = z.id AND d.level = z.lvl) THEN 0 "
+        f"ELSE 1 << z.lvl END AS b FROM z WHERE z.lvl IS NOT NULL) "
+        f"SELECT w.cid, MAX(w.pid), SUM(w.open), SUM(DISTINCT w.b), "
+        f"CASE WHEN MIN(w.currency) <> MAX(w.currency) THEN 1 ELSE 0 END "
+        f"FROM w LEFT JOIN k ON k.customer_id = w.cid AND k.currency = w.currency "
+        f"WHERE k.amount IS NULL OR k.amount < w.open "
+        f"GROUP BY w.cid")
+    totals_params = [*cash_params, default, company.pk, company.pk, company.pk, *skip,
+                     company.pk, as_of + timedelta(days=max(lead, 0)), company.pk, as_of,
+                     *params]
     # the items cash might pay, of the customers with cash alone
     paid_common = _levelled_sql(company, as_of, by_id, without=without, cash=cash,
                                 default=default)
@@ -341,17 +372,21 @@ def run_outline(company: Company, *, as_of: date, by_id: dict[int, Policy],
             f"JOIN k ON k.customer_id = y.customer_id AND k.currency = y.currency "
             f"WHERE k.amount >= y.open")
     with connection.cursor() as cur:
-        cur.execute(totals, [*params, *cash_params])
+        cur.execute(totals, totals_params)
         rows = cur.fetchall()
         cur.execute(paid, [*cash_params, *paid_params])
         paid_rows = cur.fetchall()
     plans: dict[int, tuple[int, int]] = {}
     below: set[int] = set()
-    for cid, pid, mask, enough in rows:
-        if enough:
-            plans[cid] = (pid, int(mask))
+    minimum = {pid: p.min_amount for pid, p in by_id.items() if p.min_amount > 0}
+    for cid, pid, total, mask, mixed in rows:
+        if not mask:
+            continue  # nothing new: every item was reminded at its level already
+        least = minimum.get(pid)
+        if least is not None and (mixed or total < least):
+            below.add(cid)  # read item by item: a minimum is per currency
         else:
-            below.add(cid)
+            plans[cid] = (pid, int(mask))
     return Outline(plans, [(c, i, n or "") for c, i, n in paid_rows if c not in below], below)
 
 
