@@ -15,7 +15,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -419,3 +419,46 @@ def test_the_demo_companys_documents_are_valid_en16931(validator: Validator) -> 
         assert report.ok, f"UBL of {inv.number}:\n{report}"
         report = validator.cii(cii)
         assert report.ok, f"CII of {inv.number}:\n{report}"
+
+
+def test_a_reminders_charges_are_valid_e_invoices_the_fee_with_vat_on_its_own(
+        books: Books, validator: Validator) -> None:
+    """A French business customer, whose reminder fees bear VAT at 20 % (a company setting
+    per customer country, docs/design/dunning.md, "VAT"), reaches a level with a fee and
+    interest: the interest and the fixed compensation are on one invoice, not subject to
+    VAT (category O), the fee on its own at 20 % (an invoice with an O line may have no
+    other category, BR-O-11); both are valid EN 16931 in UBL and CII."""
+    from salesledger.apps.dunning.models import DunningNotice
+    from salesledger.apps.dunning.run import dunning_run
+    from salesledger.apps.dunning.services import (
+        RateRow,
+        interest_rule_set,
+        policy_add,
+        rates_add,
+    )
+    from salesledger.domain.dunning import Level
+
+    b = books
+    policy_add(actor=b.owner, company=b.company, code="STD", default=True, levels=[
+        Level(0, 40, "Final notice", ("email",), fee_fixed=1500, interest=True)])
+    rates_add(actor=b.owner, company=b.company,
+              rows=[RateRow(date(2024, 6, 12), Decimal("4.25"), "ECB")])
+    interest_rule_set(actor=b.owner, company=b.company, country="FR", margin=Decimal(8),
+                      compensation=4000, compensation_currency="EUR",
+                      fee_vat_rate=Decimal(20))
+    b.customer("FR1", tax_id="FR44732829320")
+    inv = b.post("FR1", [line("Consulting", "1", "1000.00", "20")])
+    due = inv.instalments.get().due_date
+    dunning_run(actor=b.owner, company=b.company, as_of=due + timedelta(days=40), send=True)
+    notice = DunningNotice.objects.get(customer__code="FR1")
+    outside, taxed = notice.fee_invoice, notice.vat_fee_invoice
+    assert outside is not None and taxed is not None
+    assert sorted(ln.tax_category for ln in outside.lines.all()) == ["O", "O"]
+    assert [(ln.tax_category, ln.tax_rate) for ln in taxed.lines.all()] == [("S", Decimal(20))]
+    assert taxed.total == 1800  # 15.00 and its VAT
+    for charged in (outside, taxed):
+        doc = einvoice_build(company=b.company, invoice=charged)
+        report = validator.ubl(write_ubl(doc), peppol=False)
+        assert report.ok, f"UBL of {charged.number}:\n{report}"
+        report = validator.cii(write_cii(doc))
+        assert report.ok, f"CII of {charged.number}:\n{report}"

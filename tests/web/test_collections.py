@@ -441,6 +441,29 @@ def test_a_manager_writes_a_levels_text_per_language_and_names_it_in_the_level_f
     assert bad.status_code == 409 and 'id="id_level-0-template-error"' in _text(bad)
 
 
+def test_a_manager_names_a_level_per_language_on_its_text_page(
+        casework: dict[str, Any], as_user: Callable[[Any], Any]) -> None:
+    owner, company = as_user(casework["owner"]), casework["company"]
+    url = "/c/acme/dunning/policies/STD/levels/2/text/"
+    assert 'name="level_name"' not in _text(owner.get(url))  # every language: the form's
+    assert 'name="level_name"' in _text(owner.get(url + "?language=fr"))
+    done = owner.post(url + "?language=fr", {
+        "subject": "Dernier avis de {company}", "body": "Bonjour,\n\n{items}\n\n{company}",
+        "level_name": "Dernier avis"})
+    assert done.status_code == 302
+    assert policy_show(company, "STD")["levels"][1]["names"] == {"fr": "Dernier avis"}
+    shown = _text(owner.get(url))
+    assert "Dernier avis" in shown  # what a customer of each language reads
+    assert AuditEvent.objects.filter(action="dunning.level_name").count() == 1
+    # editing the policy's levels keeps the level's names in other languages
+    assert owner.post("/c/acme/dunning/policies/STD/edit/", POLICY_FORM).status_code == 302
+    assert policy_show(company, "STD")["levels"][1]["names"] == {"fr": "Dernier avis"}
+    # blank: the level's own name again
+    owner.post(url + "?language=fr", {"subject": "Dernier avis de {company}",
+                                      "body": "{items}", "level_name": ""})
+    assert policy_show(company, "STD")["levels"][1]["names"] == {}
+
+
 def test_a_level_customers_were_reminded_at_keeps_its_number(
         casework: dict[str, Any], as_user: Callable[[Any], Any], make_customer: Any,
         post_invoice: Any) -> None:

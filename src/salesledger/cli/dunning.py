@@ -181,9 +181,28 @@ def cmd_policy_text(args: argparse.Namespace) -> int:
     """Show the texts a level sends to a customer of each language, or (with ``--subject``
     and ``--body-file``) write its version in ``--language``."""
     from salesledger.apps.dunning.selectors import level_texts
-    from salesledger.apps.dunning.services import level_text_set
+    from salesledger.apps.dunning.services import level_name_set, level_text_set
 
     company = company_of(args)
+    if args.level_name is not None:
+        if not args.language:
+            raise ValidationFailed("a level's name in a language needs --language (its "
+                                   "name for every language is set by 'dunning policy "
+                                   "edit')", field="language")
+        names = level_name_set(actor=actor_of(args, company), company=company, code=args.code,
+                               number=args.level, language=args.language,
+                               name=args.level_name)
+        if not (args.subject or args.body_file):
+            if args.json:
+                emit_json({"policy": args.code, "level": args.level,
+                           "language": args.language, "names": names})
+            else:
+                name = names.get(args.language)
+                print(f"level {args.level} of {args.code} is named {name!r} in "
+                      f"{args.language}" if name else
+                      f"level {args.level} of {args.code} has no name of its own in "
+                      f"{args.language}: its name is read")
+            return 0
     if args.subject or args.body_file:
         if not (args.subject and args.body_file):
             raise ValidationFailed("a level's text needs --subject and --body-file",
@@ -212,8 +231,9 @@ def cmd_policy_text(args: argparse.Namespace) -> int:
         t = shown["texts"][0]
         print(f"({t['source']}, in {t['language']})\nSubject: {t['subject']}\n\n{t['body']}")
         return 0
-    table([(t["customer_language"], t["language"], t["subject"], t["source"])
-           for t in shown["texts"]], ["customer's language", "text in", "subject", "from"])
+    table([(t["customer_language"], t["language"], t["name"], t["subject"], t["source"])
+           for t in shown["texts"]],
+          ["customer's language", "text in", "level's name", "subject", "from"])
     return 0
 
 
@@ -279,16 +299,21 @@ def cmd_interest_set(args: argparse.Namespace) -> int:
     company = company_of(args)
     cur = (args.currency or company.base_currency).upper()
     comp = _minor(args.compensation, cur, "--compensation") if args.compensation else 0
-    interest_rule_set(actor=actor_of(args, company), company=company,
-                      country=args.country or "", margin=parse_percent(args.margin, "--margin"),
-                      compensation=comp, compensation_currency=cur if comp else "")
+    vat = parse_percent(args.fee_vat, "--fee-vat") if args.fee_vat else None
+    rule = interest_rule_set(actor=actor_of(args, company), company=company,
+                             country=args.country or "",
+                             margin=parse_percent(args.margin, "--margin"),
+                             compensation=comp, compensation_currency=cur if comp else "",
+                             fee_vat_rate=vat)
     if args.json:
         emit_json({"country": (args.country or "*").upper(), "margin": args.margin,
-                   "compensation": _money(comp, cur)})
+                   "compensation": _money(comp, cur), "fee_vat": rule.fee_vat_rate or None})
     else:
         print(f"late-payment interest for {(args.country or 'every other country').upper()}: "
               f"reference rate + {args.margin} points"
-              + (f", {money_text(comp, cur)} per invoice to businesses" if comp else ""))
+              + (f", {money_text(comp, cur)} per invoice to businesses" if comp else "")
+              + (f"; reminder fees bear VAT at {rule.fee_vat_rate} %" if rule.fee_vat_rate
+                 else ""))
     return 0
 
 
@@ -301,8 +326,8 @@ def cmd_interest_list(args: argparse.Namespace) -> int:
                    for r in rows])
     else:
         table([(r["country"], r["margin"], money_text(r["compensation"], r["currency"])
-                if r["compensation"] else "") for r in rows],
-              ["country", "margin", "compensation"])
+                if r["compensation"] else "", f"{r['fee_vat']} %" if r["fee_vat"] else "")
+               for r in rows], ["country", "margin", "compensation", "fee VAT"])
     return 0
 
 
@@ -422,6 +447,8 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("--language", help="en, fr, de, es or pt (to set: none for every language)")
     p.add_argument("--subject", help="the subject line of the e-mail (and the letter's title)")
     p.add_argument("--body-file", help="the body (UTF-8 text), the letter's text too")
+    p.add_argument("--level-name", help="with --language: the level's name in that language "
+                   "(the heading of its items, {level}); blank: its own name is read")
     p.add_argument("--template", help="name of the text the level sends (default: its own, "
                                       "or CODE-LEVEL)")
     p = add_command(pg, common, "assign", cmd_policy_assign,
@@ -447,6 +474,10 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("--margin", default="8", help="points over the reference rate (8)")
     p.add_argument("--compensation", help="per invoice, business customers only (40.00)")
     p.add_argument("--currency", help="of the compensation (the company's)")
+    p.add_argument("--fee-vat", metavar="PERCENT",
+                   help="the VAT rate of the levels' fees for these customers, where the law "
+                        "makes a reminder fee the price of a service (none: not subject to "
+                        "VAT, the default)")
     add_command(ig, common, "list", cmd_interest_list, "list the interest rules")
 
     p = add_command(g, common, "run", cmd_run,

@@ -50,6 +50,13 @@ class Level:
     hold: bool = False
     agency: bool = False
     template: str = ""  # the named reminder text it sends (blank: the company's own)
+    # The name in other languages, (language, name) sorted: a customer reads the name in
+    # its message's language, else ``name`` (docs/design/dunning.md, "A name per language").
+    names: tuple[tuple[str, str], ...] = ()
+
+    def name_in(self, language: str) -> str:
+        """The name a customer reads in a message written in ``language``."""
+        return dict(self.names).get(language) or self.name
 
 
 @dataclass(frozen=True)
@@ -107,7 +114,24 @@ def check_levels(levels: Sequence[Level]) -> tuple[Level, ...]:
                                    or lv.fee_percent else "interest" if lv.interest else "hold")
         out.append(Level(n, lv.days, lv.name or f"Level {n}", tuple(lv.channels),
                          lv.fee_fixed, lv.fee_percent, lv.interest, lv.hold, lv.agency,
-                         lv.template.strip()))
+                         lv.template.strip(), level_names(dict(lv.names))))
+    return tuple(out)
+
+
+def level_names(names: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    """A level's names per language, checked: a language code of two letters, a name of at
+    most 100 characters; a blank name is no name (the level's own is read)."""
+    out = []
+    for language, name in sorted(names.items()):
+        name = name.strip()
+        if not name:
+            continue
+        if len(language) != 2 or not language.isalpha() or not language.islower():
+            raise ValidationFailed(f"{language!r} is not a language code (en, fr, de...)",
+                                   field="language")
+        if len(name) > 100:
+            raise ValidationFailed("a level's name is at most 100 characters", field="name")
+        out.append((language, name))
     return tuple(out)
 
 
@@ -126,6 +150,8 @@ class InterestRule:
     margin: Decimal = STATUTORY_MARGIN  # points over the reference rate
     compensation: int = 0  # minor units per invoice, business customers only
     compensation_currency: str = ""
+    # The VAT rate of a level's fee (percent, standard category); None: not subject to VAT.
+    fee_vat_rate: Decimal | None = None
 
 
 def _half_start(day: date) -> date:

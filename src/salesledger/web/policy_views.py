@@ -19,6 +19,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -28,7 +29,12 @@ from django.views.decorators.http import require_http_methods
 
 from salesledger.apps.documents.labels import LANGUAGES
 from salesledger.apps.dunning.selectors import level_texts, policy_show
-from salesledger.apps.dunning.services import level_text_set, policy_add, policy_edit
+from salesledger.apps.dunning.services import (
+    level_name_set,
+    level_text_set,
+    policy_add,
+    policy_edit,
+)
 from salesledger.apps.invoicing.services import parse_decimal
 from salesledger.domain.amounts import amount_minor
 from salesledger.domain.dunning import Level
@@ -228,6 +234,8 @@ class LevelTextForm(ServiceForm):
                            widget=forms.Textarea(attrs={"rows": 14, "spellcheck": "true"}))
     template = text(_("Name of the text (blank: the level's own, or CODE-LEVEL)"),
                     max_length=40, autocomplete="off")
+    level_name = text(_("The level's name in this language (the heading of its items; "
+                        "blank: its own name)"), max_length=100)
 
 
 @login_required
@@ -244,17 +252,24 @@ def level_text(request: HttpRequest, code: str, policy_code: str, number: int) -
                    shown["texts"][0])
     form = LevelTextForm(request.POST or None, initial={
         "subject": current["subject"], "body": current["body"],
-        "template": shown["template"]})
+        "template": shown["template"], "level_name": shown["names"].get(language, "")})
+    if not language:  # the name for every language is the policy's form's
+        del form.fields["level_name"]
     status = 200
     if request.method == "POST":
         if not may(ws, MANAGES):
             return not_for_role(request, ws, MANAGES)
         if form.is_valid():
             try:
-                level_text_set(actor=request.user, company=ws.company, code=shown["policy"],
-                               number=number, language=language,
-                               subject=form.value("subject"), body=form.value("body"),
-                               template=form.value("template").strip())
+                with transaction.atomic():
+                    level_text_set(actor=request.user, company=ws.company,
+                                   code=shown["policy"], number=number, language=language,
+                                   subject=form.value("subject"), body=form.value("body"),
+                                   template=form.value("template").strip())
+                    if language:
+                        level_name_set(actor=request.user, company=ws.company,
+                                       code=shown["policy"], number=number,
+                                       language=language, name=form.value("level_name"))
             except LedgerError as exc:
                 if exc.http_status == 403:
                     return refused(request, ws, exc)

@@ -32,30 +32,50 @@ from .models import DunningItem
 EXEMPTION = "VATEX-EU-O Not subject to VAT: late-payment charges compensate, they pay for no supply"
 
 
-def fee_invoice(*, actor: Actor, company: Company, customer: Customer, as_of: date,
-                plan: CustomerPlan, rows: list[DunningItem]) -> Invoice | None:
-    """Post the run's charges to ``customer`` (None when there are none)."""
+def fee_invoices(*, actor: Actor, company: Company, customer: Customer, as_of: date,
+                 plan: CustomerPlan, rows: list[DunningItem],
+                 fee_vat_rate: Decimal | None = None) -> tuple[Invoice | None, Invoice | None]:
+    """Post the run's charges to ``customer``: (the invoice of the charges not subject to
+    VAT, the fee's own invoice when it bears VAT at ``fee_vat_rate``), None where there is
+    nothing to charge. A fee that bears VAT is its net amount, the VAT added (standard
+    category, the rate set for the customer's country); the interest and the compensation
+    never bear it. An EN 16931 invoice with a line not subject to VAT may have no other
+    category (BR-O-11 to BR-O-14), hence a second invoice."""
     fee = sum(r.fee for r in rows)
     interest = sum(r.interest for r in rows)
     compensation = sum(r.compensation for r in rows)
     cur = customer.currency
-    lines = []
-    for text, minor in ((f"Reminder fee, level {plan.top_level.number}", fee),
+    fee_text = f"Reminder fee, level {plan.top_level.number}"
+    outside = []
+    taxed = []
+    if fee and fee_vat_rate is not None:
+        taxed.append(LineInput(fee_text, Decimal(1), Money.from_minor(fee, cur).amount,
+                               fee_vat_rate, Decimal(0), VatCategory.STANDARD.value))
+        fee = 0
+    for text, minor in ((fee_text, fee),
                         (f"Late-payment interest to {as_of.isoformat()}", interest),
                         ("Fixed compensation for recovery costs", compensation)):
         if minor:
-            lines.append(LineInput(text, Decimal(1), Money.from_minor(minor, cur).amount,
-                                   Decimal(0), Decimal(0), VatCategory.NOT_SUBJECT.value,
-                                   EXEMPTION))
+            outside.append(LineInput(text, Decimal(1), Money.from_minor(minor, cur).amount,
+                                     Decimal(0), Decimal(0), VatCategory.NOT_SUBJECT.value,
+                                     EXEMPTION))
+    return (_post(actor, company, customer, as_of, outside,
+                  Purpose.FEE if fee or compensation else Purpose.INTEREST),
+            _post(actor, company, customer, as_of, taxed, Purpose.FEE))
+
+
+def _post(actor: Actor, company: Company, customer: Customer, as_of: date,
+          lines: list[LineInput], purpose: str) -> Invoice | None:
+    """One invoice of charges, posted, its net revenue moved to fee income."""
     if not lines:
         return None
+    cur = customer.currency
     due_now = PaymentTerms.objects.filter(company=company, code="DUE").exists()
     draft = invoice_create(actor=actor, company=company, data=InvoiceInput(
         customer_code=customer.code, issue_date=as_of, currency=cur,
         terms_code="DUE" if due_now else "", lines=lines,
         # Never held by credit control: a customer on hold is still charged (credit app).
-        purpose=Purpose.FEE if fee or compensation else Purpose.INTEREST,
-        notes=f"Charges of the reminder of {as_of.isoformat()}"))
+        purpose=purpose, notes=f"Charges of the reminder of {as_of.isoformat()}"))
     inv = invoice_post(actor=actor, company=company, invoice_id=draft.pk)
     revenue = (JournalLine.objects.filter(entry_id=inv.journal_entry_id,
                                           account__role="revenue")

@@ -45,6 +45,9 @@ class DunningLevel(models.Model):
     number = models.PositiveSmallIntegerField()
     days = models.IntegerField()  # after the due date; negative: before it
     name = models.CharField(max_length=100)
+    # The name in other languages, {language: name}: a customer reads the one of its
+    # message's language, else ``name`` (as the level's text has a version per language).
+    names = models.JSONField(default=dict, blank=True)
     channels = models.CharField(max_length=40, default="email")  # comma-separated
     fee_fixed = models.BigIntegerField(default=0)  # minor units of the item's currency
     fee_percent = DecimalText(default=Decimal(0))
@@ -92,6 +95,9 @@ class InterestRule(models.Model):
     margin = DecimalText(default=Decimal(8))
     compensation = models.BigIntegerField(default=0)
     compensation_currency = models.CharField(max_length=3, blank=True)
+    # The VAT rate (percent) of the levels' fees for these customers; blank: a fee is not
+    # subject to VAT, like the interest and the compensation (docs/design/dunning.md, "VAT").
+    fee_vat_rate = models.CharField(max_length=8, blank=True, default="")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["company", "country"],
@@ -124,6 +130,11 @@ class DunningNotice(models.Model):
     summary = models.JSONField(default=dict)  # the items listed, grouped by level
     fee_invoice = models.ForeignKey("invoicing.Invoice", null=True, on_delete=models.PROTECT,
                                     related_name="+")
+    # The fee's own invoice when the fee bears VAT (an invoice with a line not subject to
+    # VAT may have no other category: EN 16931 BR-O-11 to BR-O-14); ``fee_invoice`` then
+    # holds the interest and the compensation, if any.
+    vat_fee_invoice = models.ForeignKey("invoicing.Invoice", null=True,
+                                        on_delete=models.PROTECT, related_name="+")
     letter_pdf = models.BinaryField(null=True)
     letter_sha256 = models.CharField(max_length=64, blank=True)
     communication = models.ForeignKey("customers.Communication", null=True,

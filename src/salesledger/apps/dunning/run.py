@@ -289,11 +289,11 @@ def dunning_run(*, actor: Actor, company: Company, as_of: date, send: bool = Fal
             return summary
     context = _ChargeContext.read(company, [p.customer_id for p in plans], by_id)
     for notice in _write_notices(actor, company, as_of, plans, context, summary, codes):
-        if notice.fee_invoice_id:
-            inv = notice.fee_invoice
-            assert inv is not None
-            summary.fees.append({"customer": codes[notice.customer_id], "invoice": inv.number,
-                                 "total": Money.from_minor(inv.total, inv.currency).to_json()})
+        for inv in (notice.fee_invoice, notice.vat_fee_invoice):
+            if inv is not None:
+                summary.fees.append({"customer": codes[notice.customer_id],
+                                     "invoice": inv.number, "total": Money.from_minor(
+                                         inv.total, inv.currency).to_json()})
         if after_notice is not None:
             after_notice(notice.pk)
     _send_pending(actor, company, as_of, summary)
@@ -507,12 +507,13 @@ def _write_notice(actor: Actor, company: Company, as_of: date, plan: CustomerPla
                 row.notice = notice
             DunningItem.objects.bulk_create(rows)
             plan_dues.write(notice, plan)
-            notice.fee_invoice = charges.fee_invoice(actor=actor, company=company,
-                                                     customer=customer, as_of=as_of,
-                                                     plan=plan, rows=rows)
+            rule = ctx.rule(plan.customer_id)
+            notice.fee_invoice, notice.vat_fee_invoice = charges.fee_invoices(
+                actor=actor, company=company, customer=customer, as_of=as_of, plan=plan,
+                rows=rows, fee_vat_rate=rule.fee_vat_rate if rule is not None else None)
             if any(r.level.agency for r in plan.new_items):
                 notice.agency_export = agency_csv(company, customer)
-            notice.save(update_fields=["fee_invoice", "agency_export"])
+            notice.save(update_fields=["fee_invoice", "vat_fee_invoice", "agency_export"])
             if any(r.level.hold for r in plan.new_items):
                 upstream.hold(actor=actor, company=company, customer=customer,
                               reason=f"dunning level {plan.top_level.number} on {as_of}")
@@ -522,7 +523,9 @@ def _write_notice(actor: Actor, company: Company, as_of: date, plan: CustomerPla
             audit(company, actor, "dunning.notice", "dunning_notice", notice.pk,
                   customer=customer.code, day=as_of.isoformat(), policy=plan.policy.code,
                   level=notice.level, channels=channels, items=len(plan.items),
-                  fee_invoice=notice.fee_invoice.number if notice.fee_invoice else None)
+                  fee_invoice=notice.fee_invoice.number if notice.fee_invoice else None,
+                  vat_fee_invoice=(notice.vat_fee_invoice.number if notice.vat_fee_invoice
+                                   else None))
     except IntegrityError:
         if DunningNotice.objects.filter(company=company, customer=customer,
                                         kind=NoticeKind.REMINDER, day=as_of).exists():
@@ -622,9 +625,9 @@ def _texts(company: Company, notice: DunningNotice, fmt: Formatter, texts: Named
             lines.append(f"  {number}  {fmt.date(due)}  {fmt.money(amount, cur)}")
             totals[cur] = totals.get(cur, 0) + amount
     fee_lines: list[tuple[str, int, str]] = []
-    if notice.fee_invoice_id:
-        inv = notice.fee_invoice
-        assert inv is not None
+    for inv in (notice.fee_invoice, notice.vat_fee_invoice):
+        if inv is None:
+            continue
         what = f"{labels_for(fmt.language)['invoice']} {inv.number}"
         fee_lines.append((what, inv.total, inv.currency))
         totals[inv.currency] = totals.get(inv.currency, 0) + inv.total
@@ -745,7 +748,7 @@ def _send_notices(actor: Actor, company: Company, ids: list[int], summary: RunSu
         for start in range(0, len(ids), SEND_BATCH):
             # (the customers' contacts in one query per batch: their language and addresses)
             batch = (DunningNotice.objects.filter(pk__in=ids[start:start + SEND_BATCH])
-                     .select_related("customer", "fee_invoice")
+                     .select_related("customer", "fee_invoice", "vat_fee_invoice")
                      .prefetch_related("customer__contacts").order_by("pk"))
             _send_batch(actor, company, list(batch), summary, None if inside else connection,
                         pool, shared)

@@ -448,13 +448,15 @@ def rate_list(company: Company) -> list[dict[str, Any]]:
 
 def interest_rules(company: Company) -> dict[str, Rule]:
     """country ("" for the others) -> its rule; none: no statutory interest is charged."""
-    return {r.country: Rule(Decimal(r.margin), r.compensation, r.compensation_currency)
+    return {r.country: Rule(Decimal(r.margin), r.compensation, r.compensation_currency,
+                            Decimal(r.fee_vat_rate) if r.fee_vat_rate else None)
             for r in InterestRule.objects.filter(company=company)}
 
 
 def interest_rule_list(company: Company) -> list[dict[str, Any]]:
     return [{"country": r.country or "*", "margin": str(r.margin),
-             "compensation": r.compensation, "currency": r.compensation_currency}
+             "compensation": r.compensation, "currency": r.compensation_currency,
+             "fee_vat": r.fee_vat_rate or None}
             for r in InterestRule.objects.filter(company=company).order_by("country")]
 
 
@@ -464,7 +466,7 @@ def history(company: Company, *, customer_code: str = "", limit: int = 100
     as they were defined that day (``policy`` and ``levels`` None and empty for a notice
     written before notices recorded them, and for statements)."""
     qs = DunningNotice.objects.filter(company=company).select_related(
-        "customer", "fee_invoice", "communication", "policy")
+        "customer", "fee_invoice", "vat_fee_invoice", "communication", "policy")
     if customer_code:
         qs = qs.filter(customer__code=customer_code)
     return [{"id": n.pk, "day": n.day.isoformat(), "kind": n.kind, "customer": n.customer.code,
@@ -473,6 +475,7 @@ def history(company: Company, *, customer_code: str = "", limit: int = 100
              "channels": n.channels.split(",") if n.channels else [],
              "items": n.summary.get("items", []),
              "fee_invoice": n.fee_invoice.number if n.fee_invoice else None,
+             "vat_fee_invoice": n.vat_fee_invoice.number if n.vat_fee_invoice else None,
              "email": n.communication.status if n.communication else None,
              "letter": bool(n.letter_sha256), "agency": bool(n.agency_export)}
             for n in qs.order_by("-day", "customer__code")[:limit]]
@@ -495,7 +498,8 @@ def notice_timeline(company: Company, customer: Customer, as_of: date, invoice: 
     the timeline beside it, with its delivery status; a letter for the post is here."""
     qs = (DunningNotice.objects.filter(company=company, customer=customer, day__lte=as_of,
                                        kind="reminder")
-          .select_related("policy", "fee_invoice", "communication").order_by("day", "pk"))
+          .select_related("policy", "fee_invoice", "vat_fee_invoice", "communication")
+          .order_by("day", "pk"))
     zone = ZoneInfo(company.time_zone)
     out = []
     for n in qs:
@@ -505,7 +509,9 @@ def notice_timeline(company: Company, customer: Customer, as_of: date, invoice: 
         text = (f"reminder at level {n.level} ({level_name(n)})"
                 + (f" of policy {n.policy.code}" if n.policy else "")
                 + f": {len(numbers)} item(s) by {n.channels.replace(',', '+')}"
-                + (f", fee invoice {n.fee_invoice.number}" if n.fee_invoice else ""))
+                + (f", fee invoice {n.fee_invoice.number}" if n.fee_invoice else "")
+                + (f", fee invoice with VAT {n.vat_fee_invoice.number}"
+                   if n.vat_fee_invoice else ""))
         status = (n.communication.status if n.communication else
                   "letter" if n.letter_sha256 else "written")
         at = datetime.combine(n.day, n.created_at.astimezone(zone).time(), tzinfo=zone)

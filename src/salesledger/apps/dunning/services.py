@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -19,8 +19,9 @@ from salesledger.apps.core.audit import audit
 from salesledger.apps.core.models import Company, Role
 from salesledger.apps.core.services import require_role
 from salesledger.apps.customers.selectors import customer_get
+from salesledger.apps.documents.labels import LANGUAGES
 from salesledger.apps.documents.services import message_template_set, template_name
-from salesledger.domain.dunning import Level, check_levels
+from salesledger.domain.dunning import Level, check_levels, level_names
 from salesledger.domain.dunning_policy import check_policy_edit
 from salesledger.domain.errors import DuplicateCode, NotFound, ValidationFailed
 
@@ -61,7 +62,8 @@ def _write_levels(company: Company, policy: DunningPolicy, levels: tuple[Level, 
         DunningLevel(company=company, policy=policy, number=lv.number, days=lv.days,
                      name=lv.name, channels=",".join(lv.channels), fee_fixed=lv.fee_fixed,
                      fee_percent=lv.fee_percent, interest=lv.interest, hold=lv.hold,
-                     agency=lv.agency, template=lv.template) for lv in levels)
+                     agency=lv.agency, template=lv.template, names=dict(lv.names))
+        for lv in levels)
 
 
 def policy_edit(*, actor: Actor, company: Company, code: str, levels: list[Level],
@@ -82,6 +84,10 @@ def policy_edit(*, actor: Actor, company: Company, code: str, levels: list[Level
         if policy is None:
             raise NotFound(f"no dunning policy {code}", policy=code)
         before = [_level_row(row) for row in policy.levels.order_by("number")]
+        # a level edited keeps its names in other languages unless the edit gives them
+        kept = {lv.number: lv.names for lv in before}
+        levels = [lv if lv.names or not lv.number else replace(lv, names=kept.get(lv.number, ()))
+                  for lv in levels]
         checked = check_policy_edit(before, levels, reminded_levels(company, policy.pk))
         changed: dict[str, Any] = {}
         if name is not None and name.strip() != policy.name:
@@ -128,6 +134,33 @@ def level_text_set(*, actor: Actor, company: Company, code: str, number: int, la
         message_template_set(actor=actor, company=company, kind="reminder", name=name,
                              language=language, subject=subject, body=body)
     return name
+
+
+def level_name_set(*, actor: Actor, company: Company, code: str, number: int, language: str,
+                   name: str) -> dict[str, str]:
+    """The name level ``number`` of policy ``code`` has in ``language``: the heading of its
+    items and ``{level}`` in a message written in that language (blank: the level's own
+    name is read). Returns the level's names per language. Audited."""
+    require_role(company, actor, Role.MANAGER)
+    if language not in LANGUAGES:
+        raise ValidationFailed(f"{language!r} is not a language of the documents: "
+                               + ", ".join(LANGUAGES), field="language")
+    with transaction.atomic():
+        policy = _policy(company, code)
+        level = (DunningLevel.objects.select_for_update()
+                 .filter(policy=policy, number=number).first())
+        if level is None:
+            raise NotFound(f"dunning policy {code} has no level {number}", policy=code,
+                           level=number)
+        before = dict(level.names or {})
+        after = dict(level_names({**before, language: name}))
+        if after != before:
+            level.names = after
+            level.save(update_fields=["names"])
+            audit(company, actor, "dunning.level_name", "dunning_policy", policy.pk,
+                  code=policy.code, level=number, language=language,
+                  before=before.get(language, ""), after=after.get(language, ""))
+    return after
 
 
 def _policy(company: Company, code: str) -> DunningPolicy:
@@ -238,17 +271,26 @@ def rates_read_csv(text: str) -> list[RateRow]:
 
 
 def interest_rule_set(*, actor: Actor, company: Company, country: str, margin: Decimal,
-                      compensation: int, compensation_currency: str) -> InterestRule:
-    """Set the late-payment interest of the customers in ``country`` ("" for every other)."""
+                      compensation: int, compensation_currency: str,
+                      fee_vat_rate: Decimal | None = None) -> InterestRule:
+    """Set the late-payment interest of the customers in ``country`` ("" for every other),
+    and whether the levels' fees bear VAT for them (``fee_vat_rate``, percent; None: not
+    subject, the default: docs/design/dunning.md, "VAT")."""
     require_role(company, actor, Role.MANAGER)
     if compensation < 0:
         raise ValidationFailed("the compensation cannot be negative", field="compensation")
+    if fee_vat_rate is not None and not Decimal(0) < fee_vat_rate < Decimal(100):
+        raise ValidationFailed("a fee's VAT rate is a percentage over 0 and under 100",
+                               field="fee_vat")
+    vat = "" if fee_vat_rate is None else str(fee_vat_rate.normalize())
     with transaction.atomic():
         rule, _ = InterestRule.objects.update_or_create(
             company=company, country=country.upper(),
             defaults={"margin": margin, "compensation": compensation,
-                      "compensation_currency": compensation_currency.upper()})
+                      "compensation_currency": compensation_currency.upper(),
+                      "fee_vat_rate": vat})
         audit(company, actor, "dunning.interest_set", "interest_rule", rule.pk,
               country=country.upper() or "*", margin=str(margin),
-              compensation=str(compensation), currency=compensation_currency.upper())
+              compensation=str(compensation), currency=compensation_currency.upper(),
+              fee_vat=vat or None)
     return rule

@@ -18,7 +18,7 @@ from salesledger.apps.documents.services import message_template_set
 from salesledger.apps.dunning.models import DunningNotice
 from salesledger.apps.dunning.run import dunning_run, notice_letter
 from salesledger.apps.dunning.selectors import history, level_texts, policy_show
-from salesledger.apps.dunning.services import level_text_set, policy_edit
+from salesledger.apps.dunning.services import level_name_set, level_text_set, policy_edit
 from salesledger.apps.dunning.tests.conftest import LEVELS
 from salesledger.domain.dunning import Level
 from salesledger.domain.errors import DocumentTemplateError, ValidationFailed
@@ -196,3 +196,40 @@ def test_a_letter_for_the_post_is_made_once_and_is_on_the_timeline(
     assert smtp_server.received == []
     [entry] = [e for e in customer_timeline(dunning, "FR1", as_of=day) if e.kind == "reminder"]
     assert entry.status == "letter" and "by letter" in entry.summary
+
+
+def test_a_levels_name_is_read_in_the_language_of_the_message(
+        dunning, owner, make_customer, post_invoice, smtp_server,
+        django_capture_on_commit_callbacks):
+    """Level 3 is named "Deuxième relance" in French: the French customer's e-mail heads
+    its items with it, and so does its letter and ``{level}``; the English customer's keeps
+    the level's own name. A notice keeps the names it was sent with."""
+    names = level_name_set(actor=owner, company=dunning, code="STD", number=3,
+                           language="fr", name=" Deuxième relance ")
+    assert names == {"fr": "Deuxième relance"}
+    level_text_set(actor=owner, company=dunning, code="STD", number=3, language="",
+                   subject="{level}: {total}", body="{items}")
+    make_customer("FR1", name="Dupont SA", email="fr@dupont.example", language="fr")
+    make_customer("EN1", name="Smith Ltd", email="en@smith.example", language="en",
+                  country="GB")
+    for code in ("FR1", "EN1"):
+        post_invoice(code, lines=(("Conseil", 1, "1000.00", "0"),), issue_date=ISSUED)
+    with django_capture_on_commit_callbacks(execute=True):
+        dunning_run(actor=owner, company=dunning, as_of=DUE + timedelta(days=20), send=True)
+    got = _received(smtp_server)
+    fr, en = got["fr@dupont.example"], got["en@smith.example"]
+    assert _subject(fr).startswith("Deuxième relance:")
+    assert fr.get_body(("plain",)).get_content().startswith("Deuxième relance\r\n")
+    assert _subject(en).startswith("Second reminder:")
+    assert en.get_body(("plain",)).get_content().startswith("Second reminder\r\n")
+    [pdf] = list(fr.iter_attachments())
+    assert "Deuxième relance" in pdf_text(pdf.get_content())
+    notice = DunningNotice.objects.get(customer__code="FR1")
+    assert notice.levels[0]["names"] == {"fr": "Deuxième relance"}
+    # shown per language; refused for a language the documents do not speak
+    shown = {t["customer_language"]: t["name"] for t in
+             level_texts(dunning, "STD", 3)["texts"]}
+    assert shown["fr"] == "Deuxième relance" and shown["en"] == "Second reminder"
+    with pytest.raises(ValidationFailed):
+        level_name_set(actor=owner, company=dunning, code="STD", number=3, language="xx",
+                       name="?")

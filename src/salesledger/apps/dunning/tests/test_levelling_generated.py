@@ -174,7 +174,12 @@ def test_the_run_selects_as_the_rule_does_in_generated_situations(
                 as_of=as_of, policy_of=policy_of, sent=reminded(company), pauses=pauses,
                 cover=cash_that_may_pay(company))
             plans, skipped, items = select(company, as_of, by_id, pauses, ())
-            assert _shape(items.read(plans), skipped) == _shape(*by_rule)
+            outlined = [p.customer_id for p in plans]
+            read = items.read(plans)
+            assert _shape(read, skipped) == _shape(*by_rule)
+            # and the statement's outline is exact, not only safe: every customer it
+            # outlined has something to be told once its items are read
+            assert [p.customer_id for p in read] == outlined
             raise _Rollback
     except _Rollback:
         pass
