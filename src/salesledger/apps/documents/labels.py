@@ -19,6 +19,9 @@ DEFAULT_LANGUAGE = "en"
 LABELS: dict[str, dict[str, str]] = {
     "en": {
         "invoice": "Invoice",
+        "plan_before": "Payment plan: instalment falling due",
+        "plan_missed": "Payment plan: instalment missed",
+        "plan_broken": "Payment plan ended: instalment missed",
         "credit_note": "Credit note",
         "quote": "Quote",
         "statement": "Statement of account",
@@ -129,6 +132,9 @@ LABELS: dict[str, dict[str, str]] = {
     },
     "fr": {
         "invoice": "Facture",
+        "plan_before": "Échéancier : échéance à venir",
+        "plan_missed": "Échéancier : échéance manquée",
+        "plan_broken": "Échéancier résilié : échéance manquée",
         "credit_note": "Avoir",
         "quote": "Devis",
         "statement": "Relevé de compte",
@@ -241,6 +247,9 @@ LABELS: dict[str, dict[str, str]] = {
     },
     "de": {
         "invoice": "Rechnung",
+        "plan_before": "Ratenplan: Rate wird fällig",
+        "plan_missed": "Ratenplan: Rate versäumt",
+        "plan_broken": "Ratenplan beendet: Rate versäumt",
         "credit_note": "Gutschrift",
         "quote": "Angebot",
         "statement": "Kontoauszug",
@@ -353,6 +362,9 @@ LABELS: dict[str, dict[str, str]] = {
     },
     "es": {
         "invoice": "Factura",
+        "plan_before": "Plan de pagos: plazo por vencer",
+        "plan_missed": "Plan de pagos: plazo impagado",
+        "plan_broken": "Plan de pagos terminado: plazo impagado",
         "credit_note": "Factura rectificativa",
         "quote": "Presupuesto",
         "statement": "Extracto de cuenta",
@@ -463,6 +475,9 @@ LABELS: dict[str, dict[str, str]] = {
     },
     "pt": {
         "invoice": "Fatura",
+        "plan_before": "Plano de pagamento: prestação a vencer",
+        "plan_missed": "Plano de pagamento: prestação em falta",
+        "plan_broken": "Plano de pagamento terminado: prestação em falta",
         "credit_note": "Nota de crédito",
         "quote": "Orçamento",
         "statement": "Extrato de conta",

@@ -14,15 +14,12 @@ from salesledger.apps.collections.models import PlanInstalment
 from salesledger.apps.collections.selectors import plan_instalments_due, plans_broken
 from salesledger.apps.core.models import Company
 from salesledger.apps.customers.models import Customer
+from salesledger.apps.documents.labels import labels_for
 from salesledger.apps.documents.services import ReminderGroup
 from salesledger.domain.dunning import CustomerPlan, Policy
 from salesledger.domain.plan_reminders import PlanDue, PlanReminded, select_plan_reminders
 
 from .models import DunningNotice, DunningPolicy, PlanReminder, PolicyAssignment
-
-HEADINGS = {"before": "Payment plan: instalment falling due",
-            "missed": "Payment plan: instalment missed",
-            "broken": "Payment plan ended: instalment missed"}
 
 
 def due(company: Company, as_of: date, by_id: dict[int, Policy]
@@ -102,12 +99,14 @@ def write(notice: DunningNotice, plan: CustomerPlan) -> None:
         for r in plan.plan_instalments)
 
 
-def groups(notice: DunningNotice) -> list[ReminderGroup]:
-    """The plan instalments of a notice, one group per stage, as the message lists them."""
+def groups(notice: DunningNotice, language: str = "") -> list[ReminderGroup]:
+    """The plan instalments of a notice, one group per stage, as the message lists them,
+    headed in ``language`` (the message's)."""
+    words = labels_for(language or "en")
     by_stage: dict[str, list[tuple[str, date, str, int]]] = {}
     for it in notice.summary.get("plan_instalments", []):
         by_stage.setdefault(it["stage"], []).append(
             (f"plan {it['plan']} #{it['number']}", date.fromisoformat(it["due_date"]),
              it["currency"], it["amount"]))
-    return [ReminderGroup(HEADINGS[s], tuple(by_stage[s]))
+    return [ReminderGroup(words[f"plan_{s}"], tuple(by_stage[s]))
             for s in ("broken", "missed", "before") if s in by_stage]

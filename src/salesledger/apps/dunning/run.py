@@ -572,7 +572,7 @@ def _groups(notice: DunningNotice, language: str = "") -> list[ReminderGroup]:
         rows.append((it["number"], date.fromisoformat(it["due_date"]), it["currency"],
                      it["amount"]))
     return [ReminderGroup(name, tuple(rows)) for _, (name, rows) in
-            sorted(groups.items(), reverse=True)] + plan_dues.groups(notice)
+            sorted(groups.items(), reverse=True)] + plan_dues.groups(notice, language)
 
 
 class _Texts:

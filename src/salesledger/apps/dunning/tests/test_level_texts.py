@@ -16,6 +16,7 @@ import pytest
 from salesledger.apps.collections.selectors import customer_timeline
 from salesledger.apps.documents.services import message_template_set
 from salesledger.apps.dunning.models import DunningNotice
+from salesledger.apps.dunning.plan_reminders import groups as plan_groups
 from salesledger.apps.dunning.run import dunning_run, notice_letter
 from salesledger.apps.dunning.selectors import history, level_texts, policy_show
 from salesledger.apps.dunning.services import level_name_set, level_text_set, policy_edit
@@ -233,3 +234,14 @@ def test_a_levels_name_is_read_in_the_language_of_the_message(
     with pytest.raises(ValidationFailed):
         level_name_set(actor=owner, company=dunning, code="STD", number=3, language="xx",
                        name="?")
+
+
+def test_plan_instalment_headings_are_in_the_language_of_the_message() -> None:
+    """The headings of a payment plan's instalments in a message follow its language, like
+    the levels' names (English when none is given)."""
+    notice = DunningNotice(summary={"plan_instalments": [
+        {"stage": "missed", "plan": 1, "number": 2, "due_date": "2025-04-01",
+         "currency": "EUR", "amount": 10000}]})
+    assert [g.name for g in plan_groups(notice, "fr")] == ["Échéancier : échéance manquée"]
+    assert [g.name for g in plan_groups(notice, "de")] == ["Ratenplan: Rate versäumt"]
+    assert [g.name for g in plan_groups(notice)] == ["Payment plan: instalment missed"]
