@@ -497,15 +497,19 @@ def _unmeta(m: dict[str, Any]) -> dict[str, Any]:
 
 def measure(size: str, seed: int, db: str, books_dir: Path | None = None, *,
             on_shared_books: bool = False, threshold: float | None = None,
-            decisions: Path | None = None, profile: Path | None = None) -> dict[str, Any]:
+            decisions: Path | None = None, profile: Path | None = None,
+            apply_only: bool = False, check: bool = True) -> dict[str, Any]:
     """One run: see the module's docstring. ``on_shared_books``: the database Django points
     at holds a copy of ``bench/books.py``'s books, and the statement is made against them
     (``on_books``); ``threshold``: the auto-apply threshold, not calibrated again (the
     calibration of a seed always gives the same); ``decisions``: a file where each line's
     decision and proposals are written (``decisions_compare`` checks two runs' are the
     same); ``profile``: a folder where the matching's and the applying's cProfile
-    statistics are written (``match.prof``, ``apply.prof``: the timings then include the
-    profiler's cost)."""
+    statistics are written (``match.prof``; ``apply.prof``, the writing alone, in CPU
+    seconds: the timings then include the profiler's cost); ``apply_only``: the dry run of
+    every line is not timed apart (its figures are left out; the run that applies matches
+    first, as always, and only its writing is timed); ``check``: run every ledger
+    invariant after the run."""
     key = _books_key(size, seed, db)
     kept = None if on_shared_books else books_restore(books_dir, key, db)
     import django
@@ -541,31 +545,45 @@ def measure(size: str, seed: int, db: str, books_dir: Path | None = None, *,
         dry = bank_match(actor=calib["owner"], company=calib["company"], dry_run=True)
         threshold = calibrate(dry, calib["truth"], 0.995)
     matching_clock = Clock()
-    profiler = _profiler(profile, "match")
-    matching_clock.start()
-    with profiler:
-        proposed = bank_match(actor=books["owner"], company=books["company"], dry_run=True)
-    matching_clock.stop()
+    proposed: list[Any] = []
+    if not apply_only:
+        profiler = _profiler(profile, "match")
+        matching_clock.start()
+        with profiler:
+            proposed = bank_match(actor=books["owner"], company=books["company"],
+                                  dry_run=True)
+        matching_clock.stop()
     # the time spent writing, apart from the matching done again by the same call
     from salesledger.apps.banking import matching
 
     writing = Clock()
     real = matching._apply_sure
+    # the writing alone profiled (apply.prof), the matching of the same call not; in CPU
+    # seconds of this process (on a shared machine wall time is mostly waiting for a core)
+    import cProfile
+
+    writing_profile = cProfile.Profile(time.process_time) if profile is not None else None
 
     def timed(*a: Any, **kw: Any) -> Any:
         writing.start()
+        if writing_profile is not None:
+            writing_profile.enable()
         try:
             return real(*a, **kw)
         finally:
+            if writing_profile is not None:
+                writing_profile.disable()
             writing.stop()
 
     matching._apply_sure = timed  # type: ignore[assignment]
     start = time.perf_counter()
-    with _profiler(profile, "apply"):
-        done = bank_match(actor=books["owner"], company=books["company"], auto_apply=True,
-                          threshold=threshold)
+    done = bank_match(actor=books["owner"], company=books["company"], auto_apply=True,
+                      threshold=threshold)
     run_seconds = time.perf_counter() - start
     matching._apply_sure = real  # type: ignore[assignment]
+    if writing_profile is not None and profile is not None:
+        profile.mkdir(parents=True, exist_ok=True)
+        writing_profile.dump_stats(profile / "apply.prof")
     if decisions is not None:
         decisions_write(decisions, proposed, done)
     truth, kinds = books["truth"], books["kind"]
@@ -596,12 +614,13 @@ def measure(size: str, seed: int, db: str, books_dir: Path | None = None, *,
         # wall seconds, this process's CPU seconds (with SQLite the database's work too)
         # and, on PostgreSQL, the server process's CPU seconds: what a busy shared
         # machine's wall time hides
-        "match_seconds": round(matching_clock.wall, 2),
-        "lines_per_second": round(len(proposed) / matching_clock.wall, 1),
-        "match_cpu_seconds": round(matching_clock.cpu, 2),
-        "match_server_cpu_seconds": round(matching_clock.server, 2),
-        "lines_per_cpu_second": round(
-            len(proposed) / (matching_clock.cpu + matching_clock.server), 1),
+        **({} if apply_only else {
+            "match_seconds": round(matching_clock.wall, 2),
+            "lines_per_second": round(len(proposed) / matching_clock.wall, 1),
+            "match_cpu_seconds": round(matching_clock.cpu, 2),
+            "match_server_cpu_seconds": round(matching_clock.server, 2),
+            "lines_per_cpu_second": round(
+                len(proposed) / (matching_clock.cpu + matching_clock.server), 1)}),
         "match_and_apply_seconds": round(run_seconds, 2),
         "apply_seconds": round(writing.wall, 2),
         "receipts_per_second": round(len(applied) / writing.wall, 1) if applied else None,
@@ -618,9 +637,12 @@ def measure(size: str, seed: int, db: str, books_dir: Path | None = None, *,
     # items and a busy machine
     print(json.dumps({k: v for k, v in result.items() if k != "by_kind"}), file=sys.stderr,
           flush=True)
-    problems = [str(p) for p in check_company(books["company"])]
-    assert not problems, problems[:5]
-    result["invariants"] = "kept"
+    if check:
+        problems = [str(p) for p in check_company(books["company"])]
+        assert not problems, problems[:5]
+        result["invariants"] = "kept"
+    else:
+        result["invariants"] = "not checked"
     return result
 
 
@@ -738,7 +760,15 @@ def main() -> None:
                         "the same books and seed: fail (exit 1) if any line's differs")
     parser.add_argument("--profile", type=Path, help="write the matching's and the "
                         "applying's cProfile statistics into this folder")
+    parser.add_argument("--apply-only", action="store_true", help="time the applying alone: "
+                        "no separate dry run of every line (the run that applies still "
+                        "matches first; only its writing is timed)")
+    parser.add_argument("--no-check", action="store_true", help="skip the ledger invariants "
+                        "after the run (at the issue's size they take longer than the run)")
+    parser.add_argument("--label", default="", help="added to the result file's name")
     args = parser.parse_args()
+    if args.compare and args.apply_only:
+        parser.error("--compare needs the dry run: not with --apply-only")
     if args.compare and not args.decisions:
         parser.error("--compare needs --decisions")
     # a run stopped (SIGTERM) still removes its copy of the books
@@ -749,13 +779,17 @@ def main() -> None:
         db = opened if isinstance(opened, str) else opened[1]
         result = measure(args.size, args.seed, db, args.books,
                          on_shared_books=bool(args.shared_books), threshold=args.threshold,
-                         decisions=args.decisions, profile=args.profile)
+                         decisions=args.decisions, profile=args.profile,
+                         apply_only=args.apply_only, check=not args.no_check)
     if args.shared_books:
         result["shared_books"] = Path(args.shared_books).name
     out = Path(args.results)
     out.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    (out / f"match-{args.size}-{result['db']}-{stamp}.json").write_text(
+    label = f"-{args.label}" if args.label else ""
+    if args.label:
+        result["label"] = args.label
+    (out / f"match-{args.size}-{result['db']}-{stamp}{label}.json").write_text(
         json.dumps(result, indent=2) + "\n")
     print(json.dumps(result))
     if args.compare:
