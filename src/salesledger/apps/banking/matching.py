@@ -43,7 +43,9 @@ from salesledger.apps.payments.adjustments.settings import settlement_settings
 from salesledger.apps.payments.adjustments.write_offs import (
     ShortPaid,
     receipt_allocate_short,
-    short_payments_write_off,
+    short_paid_invoices,
+    short_paid_requests,
+    short_residuals_write_off,
 )
 from salesledger.apps.payments.allocations import allocations_make
 from salesledger.apps.payments.models import Allocation, Receipt
@@ -867,9 +869,11 @@ def apply_lines(*, company: Company, actor: Actor,
                 pairs: Sequence[tuple[StatementLine, Proposal]], decided_by: str
                 ) -> dict[int, str]:
     """:func:`apply_line` for many lines in one transaction: the receipts in one
-    ``receipts_record``, their allocations in one ``allocations_make`` (the short payments
-    written off in one ``short_payments_write_off``), the lines' statuses and audit events;
-    all or nothing. Returns each line's receipt number."""
+    ``receipts_record``, their allocations in one ``allocations_make`` (one
+    ``AllocationsMade``; the short payments' invoices locked first, their residuals written
+    off after, in one ``adjustments_write``), the lines' statuses and audit events; all or
+    nothing, in a fixed number of queries whatever the number of lines. Returns each line's
+    receipt number."""
     ids = [line.pk for line, _ in pairs]
     with transaction.atomic():
         existing = {m.line_id: m for m in LineMatch.objects.select_for_update()
@@ -881,12 +885,17 @@ def apply_lines(*, company: Company, actor: Actor,
         _, receipt_ids = receipts_record(actor=actor, company=company, requests=[
             _receipt_request(line, p) for line, p in pairs])
         paired = list(zip(pairs, receipt_ids, strict=True))
+        short = [ShortPaid(rid, p.allocations[0][0], line.booking_date, p.allocations[0][1],
+                           f"statement line {line.pk}") for (line, p), rid in paired
+                 if p.write_off]
+        invoices = short_paid_invoices(company, short)
+        # every allocation of the batch in one plan and one write (one AllocationsMade), the
+        # short payments' residuals written off after them
         allocations_make(actor=actor, company=company, requests=[
-            _allocation_request(rid, line, p) for (line, p), rid in paired if not p.write_off])
-        short_payments_write_off(actor=actor, company=company, items=[
-            ShortPaid(rid, p.allocations[0][0], line.booking_date, p.allocations[0][1],
-                      f"statement line {line.pk}")
-            for (line, p), rid in paired if p.write_off])
+            *(_allocation_request(rid, line, p) for (line, p), rid in paired
+              if not p.write_off), *short_paid_requests(short, invoices)])
+        short_residuals_write_off(actor=actor, company=company, items=short,
+                                  invoices=invoices)
         numbers = dict(Receipt.objects.filter(pk__in=receipt_ids).values_list("pk", "number"))
         changed = []
         for (line, p), rid in zip(pairs, receipt_ids, strict=True):

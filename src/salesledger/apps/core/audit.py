@@ -17,7 +17,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from .actors import Actor, actor_id, actor_name, actor_row
+from .actors import Actor, actor_id, actor_name
 from .bulkinsert import insert_rows
 from .models import AuditChain, AuditEvent, Company
 
@@ -30,72 +30,78 @@ class EventSpec:
     data: dict[str, Any]
 
 
-def _canonical(company_id: int, seq: int, at: datetime, actor: str, spec: EventSpec) -> bytes:
+# One encoder for every event (``json.dumps`` with these options builds one per call): the
+# same text as ``json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)``.
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str)
+
+
+def _canonical(company_id: int, seq: int, at: datetime, actor: str, spec: EventSpec,
+               at_text: str | None = None) -> bytes:
     body = {
         "company": company_id,
         "seq": seq,
-        "at": at.isoformat(),
+        "at": at.isoformat() if at_text is None else at_text,
         "actor": actor,
         "action": spec.action,
         "entity": spec.entity,
         "entity_id": spec.entity_id,
         "data": spec.data,
     }
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), default=str).encode()
+    return _ENCODER.encode(body).encode()
 
 
 def chain_hash(
-    prev: str, company_id: int, seq: int, at: datetime, actor: str, spec: EventSpec
+    prev: str, company_id: int, seq: int, at: datetime, actor: str, spec: EventSpec,
+    at_text: str | None = None,
 ) -> str:
-    return hashlib.sha256(prev.encode() + _canonical(company_id, seq, at, actor, spec)).hexdigest()
+    return hashlib.sha256(
+        prev.encode() + _canonical(company_id, seq, at, actor, spec, at_text)).hexdigest()
 
 
 _COLUMNS = ("company_id", "seq", "at", "actor_id", "actor_name", "action", "entity",
             "entity_id", "data", "prev_hash", "hash")
 
 
-def audit_many(company: Company, actor: Actor, specs: Iterable[EventSpec]) -> list[AuditEvent]:
-    """Append events to the company's chain. Call inside the service's transaction."""
-    chain, _ = AuditChain.objects.get_or_create(company=company)
-    chain = AuditChain.objects.select_for_update().get(pk=chain.pk)
+def _head(company: Company) -> tuple[int, str]:
+    """The company's chain head (last seq and hash), locked until the transaction ends; made
+    on the company's first event."""
+    locked = AuditChain.objects.select_for_update().filter(pk=company.pk)
+    head = locked.values_list("last_seq", "last_hash").first()
+    if head is None:
+        AuditChain.objects.get_or_create(company=company)
+        head = locked.values_list("last_seq", "last_hash").get()
+    return head
+
+
+def audit_many(company: Company, actor: Actor, specs: Iterable[EventSpec]) -> int:
+    """Append events to the company's chain, in order; return how many. Call inside the
+    service's transaction. Three queries whatever the number of events (the head locked
+    and read, the events inserted, the head moved on), more only for thousands of events
+    (``insert_rows`` statements) or for the company's very first event."""
+    specs = list(specs)
+    if not specs:
+        return 0
+    seq, prev = _head(company)
     at = timezone.now().replace(microsecond=0)
-    name, actor_obj = actor_name(actor), actor_row(actor)
-    events = []
-    prev, seq = chain.last_hash, chain.last_seq
+    at_text = at.isoformat()
+    name, user_id, cid = actor_name(actor), actor_id(actor), company.pk
+    rows = []
     for spec in specs:
         seq += 1
-        digest = chain_hash(prev, company.pk, seq, at, name, spec)
-        events.append(
-            AuditEvent(
-                company=company,
-                seq=seq,
-                at=at,
-                actor=actor_obj,
-                actor_name=name,
-                action=spec.action,
-                entity=spec.entity,
-                entity_id=spec.entity_id,
-                data=spec.data,
-                prev_hash=prev,
-                hash=digest,
-            )
-        )
+        digest = chain_hash(prev, cid, seq, at, name, spec, at_text)
+        # Multi-row INSERTs: a bulk import appends one event per document (bulkinsert.py).
+        rows.append((cid, seq, at, user_id, name, spec.action, spec.entity, spec.entity_id,
+                     spec.data, prev, digest))
         prev = digest
-    # Multi-row INSERTs: a bulk import appends one event per document (see bulkinsert.py).
-    ids = insert_rows(AuditEvent, _COLUMNS, [
-        (company.pk, e.seq, at, actor_id(actor), name, e.action,
-         e.entity, e.entity_id, e.data, e.prev_hash, e.hash) for e in events], returning=True)
-    for event, pk in zip(events, ids, strict=True):
-        event.pk = pk
-        event._state.adding, event._state.db = False, AuditEvent.objects.db
-    AuditChain.objects.filter(pk=chain.pk).update(last_seq=seq, last_hash=prev)
-    return events
+    insert_rows(AuditEvent, _COLUMNS, rows)
+    AuditChain.objects.filter(pk=company.pk).update(last_seq=seq, last_hash=prev)
+    return len(rows)
 
 
 def audit(
     company: Company, actor: Actor, action: str, entity: str, entity_id: Any, **data: Any
-) -> AuditEvent:
-    return audit_many(company, actor, [EventSpec(action, entity, str(entity_id or ""), data)])[0]
+) -> None:
+    audit_many(company, actor, [EventSpec(action, entity, str(entity_id or ""), data)])
 
 
 def audit_verify(company: Company) -> list[str]:

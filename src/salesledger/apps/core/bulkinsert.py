@@ -174,8 +174,12 @@ def update_column(model: type[models.Model], column: str, values: Sequence[tuple
     """Set ``column`` of the rows with these ids to these values: ``(id, value)`` pairs,
     up to 2,048 per ``UPDATE ... FROM (VALUES ...)`` statement (SQLite 3.33+, PostgreSQL); what
     ``bulk_update`` does with one ``CASE`` branch per row, without its per-row compilation.
-    Only for the columns a model lets change (``MUTABLE_FIELDS``): the database triggers
-    refuse any other change to a posted row anyway. Returns the number of rows updated."""
+    One statement per 2,048 rows or part of it, whatever their number: the part's list is
+    made up to a power of two by repeating its last pair (a row set twice to the same
+    value is updated once), so that a few statement texts serve every size (see
+    ``_insert``). Only for the columns a model lets change (``MUTABLE_FIELDS``): the
+    database triggers refuse any other change to a posted row anyway. Returns the number
+    of rows updated."""
     if column not in getattr(model, "MUTABLE_FIELDS", ()):
         raise ValueError(f"{model.__name__}.{column} is not a column that may change")
     connection = connections[router.db_for_write(model)]
@@ -184,13 +188,12 @@ def update_column(model: type[models.Model], column: str, values: Sequence[tuple
     table, col = qn(opts.db_table), qn(opts.get_field(column).column)
     pk = qn(opts.pk.column)
     done = 0
-    sizes = [2048] * (len(values) // 2048) + _powers_of_two(len(values) % 2048)
-    i = 0
-    for size in sizes:  # a few statement texts, reused (see _insert)
-        chunk = values[i:i + size]
-        i += size
+    for i in range(0, len(values), 2048):
+        chunk = list(values[i:i + 2048])
+        size = 1 << (len(chunk) - 1).bit_length()
+        chunk.extend([chunk[-1]] * (size - len(chunk)))
         sql = (f"UPDATE {table} SET {col} = v.column2 FROM (VALUES "
-               + ", ".join(["(%s, %s)"] * len(chunk))
+               + ", ".join(["(%s, %s)"] * size)
                + f") AS v WHERE {table}.{pk} = v.column1")
         with connection.cursor() as cursor:
             cursor.execute(sql, [x for pair in chunk for x in pair])

@@ -16,13 +16,13 @@ from datetime import date
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import F, QuerySet, Sum
+from django.db.models import QuerySet
 
 from salesledger.apps.core.actors import Actor
 from salesledger.apps.core.models import Company, Role
 from salesledger.apps.core.services import check_open_period, require_role
-from salesledger.apps.invoicing.models import Instalment, Invoice
-from salesledger.domain.adjustment_plan import plan_adjustment
+from salesledger.apps.invoicing.models import Invoice
+from salesledger.domain.adjustment_plan import AdjustedItem, plan_adjustment
 from salesledger.domain.adjustments import (
     AdjustmentKind,
     check_tolerance,
@@ -45,7 +45,7 @@ from ..services import Target, allocate
 from .settings import settlement_settings
 from .writer import (
     adjusted_invoice,
-    adjusted_items,
+    adjusted_items_of,
     adjustment_write,
     adjustments_write,
     invoice_locked,
@@ -67,7 +67,9 @@ def _residual_adjustment(company: Company, inv: Invoice, residual: int, *, day: 
     if write_off:
         if dispute_requested:
             raise ValidationFailed("only a deduction can be disputed, not a write-off")
-        [adj] = _residuals_write_off(company, actor, [(inv, residual, day, memo, receipt)])
+        [adj] = _residuals_write_off(company, actor, [
+            (inv, residual, day, memo, (receipt.pk, receipt.number) if receipt else None)],
+            adjusted_items_of([inv.pk]))
         return adj
     return adjustment_write(company, inv, kind=AdjustmentKind.DEDUCTION, amount=residual,
                             day=day, actor=actor, reason_code=parse_reason(reason_code).value,
@@ -75,10 +77,12 @@ def _residual_adjustment(company: Company, inv: Invoice, residual: int, *, day: 
 
 
 def _residuals_write_off(company: Company, actor: Actor,
-                         items: Sequence[tuple[Invoice, int, date, str, Receipt | None]]
-                         ) -> list[Adjustment]:
+                         items: Sequence[tuple[Invoice, int, date, str, tuple[int, str] | None]],
+                         adjusted: dict[int, list[AdjustedItem]]) -> list[Adjustment]:
     """Write off residuals (each invoice locked by the caller, its residual what is open on
-    it), each refused beyond the company's tolerance: one ``adjustments_write``."""
+    it; its instalments, locked and read, in ``adjusted``, and the receipt it is written off
+    with as its id and number), each refused beyond the company's tolerance: one
+    ``adjustments_write``."""
     tolerance = settlement_settings(company).tolerance
     planned = []
     for inv, residual, day, memo, receipt in items:
@@ -88,9 +92,9 @@ def _residuals_write_off(company: Company, actor: Actor,
                         currency=inv.currency, base_currency=company.base_currency)
         planned.append(plan_adjustment(
             kind=AdjustmentKind.WRITE_OFF, invoice=adjusted_invoice(inv),
-            items=adjusted_items(invoice_id=inv.pk), amount=residual, day=day,
-            base_currency=company.base_currency, receipt_id=receipt.pk if receipt else None,
-            receipt_number=receipt.number if receipt else "", memo=memo))
+            items=adjusted[inv.pk], amount=residual, day=day,
+            base_currency=company.base_currency, receipt_id=receipt[0] if receipt else None,
+            receipt_number=receipt[1] if receipt else "", memo=memo))
     return adjustments_write(company=company, actor=actor, planned=planned)
 
 
@@ -108,34 +112,66 @@ class ShortPaid:
 
 def short_payments_write_off(*, actor: Actor, company: Company, items: Sequence[ShortPaid]
                              ) -> list[Adjustment]:
-    """:func:`receipt_allocate_short` with ``write_off`` for many receipts at once (bank
-    matching applies a statement's short payments so): their allocations in one
-    ``allocations_make``, the residuals written off, each within the company's tolerance, in
-    one ``adjustments_write``; one transaction, all or nothing. An invoice appears once."""
+    """:func:`receipt_allocate_short` with ``write_off`` for many receipts at once: their
+    allocations in one ``allocations_make``, the residuals written off, each within the
+    company's tolerance, in one ``adjustments_write``; one transaction, all or nothing. An
+    invoice appears once. A writer that allocates other payments in the same transaction
+    (bank matching) makes one ``allocations_make`` of them all with the three steps."""
     require_role(company, actor, Role.CLERK)
     if not items:
         return []
+    with transaction.atomic():
+        invoices = short_paid_invoices(company, items)
+        allocations_make(actor=actor, company=company,
+                         requests=short_paid_requests(items, invoices))
+        return short_residuals_write_off(actor=actor, company=company, items=items,
+                                         invoices=invoices)
+
+
+def short_paid_invoices(company: Company, items: Sequence[ShortPaid]) -> dict[str, Invoice]:
+    """The invoices that ``items`` pay short, by number, locked (before the allocation
+    locks their instalments, as ``receipt_allocate_short`` does); refused if one is paid
+    short twice, is not found or is in a closed period. Inside the writer's transaction."""
+    if not items:
+        return {}
     numbers = [i.invoice for i in items]
     if len(set(numbers)) != len(numbers):
         raise ValidationFailed("an invoice is paid short twice in one batch", field="invoice")
     check_open_period(company, min(i.day for i in items))
-    with transaction.atomic():
-        invoices = {inv.number: inv for inv in Invoice.objects.select_for_update().filter(
-            company=company, number__in=sorted(numbers)).order_by("pk")}
-        missing = [n for n in numbers if n not in invoices]
-        if missing:
-            raise NotFound(f"no invoice {missing[0]}", field="invoice")
-        allocations_make(actor=actor, company=company, requests=[AllocationRequest(
-            SourceRef(SourceKind.RECEIPT, id=i.receipt), i.day, (ToInvoice(
-                i.invoice, Money.from_minor(i.amount, invoices[i.invoice].currency).amount),))
-            for i in items])
-        left = dict(Instalment.objects.filter(
-            invoice_id__in=[inv.pk for inv in invoices.values()]).values("invoice_id")
-            .annotate(s=Sum(F("amount") - F("settled"))).values_list("invoice_id", "s"))
-        receipts = Receipt.objects.in_bulk([i.receipt for i in items])
-        return _residuals_write_off(company, actor, [
-            (invoices[i.invoice], left[invoices[i.invoice].pk], i.day, i.memo,
-             receipts[i.receipt]) for i in items if left.get(invoices[i.invoice].pk)])
+    invoices = {inv.number or "": inv for inv in Invoice.objects.select_for_update().filter(
+        company=company, number__in=sorted(numbers)).order_by("pk")}
+    missing = [n for n in numbers if n not in invoices]
+    if missing:
+        raise NotFound(f"no invoice {missing[0]}", field="invoice")
+    return invoices
+
+
+def short_paid_requests(items: Sequence[ShortPaid], invoices: dict[str, Invoice]
+                        ) -> list[AllocationRequest]:
+    """The allocation request of each short payment (its amount in the invoice's currency),
+    for ``allocations_make`` to write with the batch's others."""
+    return [AllocationRequest(SourceRef(SourceKind.RECEIPT, id=i.receipt), i.day, (ToInvoice(
+        i.invoice, Money.from_minor(i.amount, invoices[i.invoice].currency).amount),))
+        for i in items]
+
+
+def short_residuals_write_off(*, actor: Actor, company: Company, items: Sequence[ShortPaid],
+                              invoices: dict[str, Invoice]) -> list[Adjustment]:
+    """After their allocations: the residual each short payment left on its invoice
+    (``invoices``, from :func:`short_paid_invoices`) written off, each within the company's
+    tolerance, in one ``adjustments_write``; the instalments of all of them read in one
+    query, whatever their number."""
+    if not items:
+        return []
+    adjusted = adjusted_items_of([invoices[i.invoice].pk for i in items])
+    left = {pk: sum(item.amount - item.settled for item in its)
+            for pk, its in adjusted.items()}
+    receipts = dict(Receipt.objects.filter(pk__in=sorted({i.receipt for i in items}))
+                    .values_list("pk", "number"))
+    return _residuals_write_off(company, actor, [
+        (invoices[i.invoice], left[invoices[i.invoice].pk], i.day, i.memo,
+         (i.receipt, receipts[i.receipt])) for i in items
+        if left.get(invoices[i.invoice].pk)], adjusted)
 
 
 def _residual_mode(write_off: bool, deduction: str) -> None:
