@@ -171,22 +171,35 @@ def _copy(connection: Any, opts: Any, fields: list[Any], rows: Iterator[list[Any
 
 def update_column(model: type[models.Model], column: str, values: Sequence[tuple[int, Any]]
                   ) -> int:
-    """Set ``column`` of the rows with these ids to these values: ``(id, value)`` pairs,
-    up to 2,048 per ``UPDATE ... FROM (VALUES ...)`` statement (SQLite 3.33+, PostgreSQL); what
-    ``bulk_update`` does with one ``CASE`` branch per row, without its per-row compilation.
-    One statement per 2,048 rows or part of it, whatever their number: the part's list is
-    made up to a power of two by repeating its last pair (a row set twice to the same
-    value is updated once), so that a few statement texts serve every size (see
-    ``_insert``). Only for the columns a model lets change (``MUTABLE_FIELDS``): the
-    database triggers refuse any other change to a posted row anyway. Returns the number
-    of rows updated."""
+    """Set ``column`` of the rows with these ids to these values: ``(id, value)`` pairs;
+    what ``bulk_update`` does with one ``CASE`` branch per row, without its per-row
+    compilation. PostgreSQL: one statement whatever their number, the ids and the values
+    sent as two arrays (``UPDATE ... FROM unnest(...)``: one statement text, nothing for
+    the driver to rewrite). SQLite (3.33+): one ``UPDATE ... FROM (VALUES ...)`` statement
+    per 2,048 rows or part of it, the part's list made up to a power of two by repeating
+    its last pair (a row set twice to the same value is updated once), so that a few
+    statement texts serve every size (see ``_insert``). Only for the columns a model lets
+    change (``MUTABLE_FIELDS``): the database triggers refuse any other change to a posted
+    row anyway. Returns the number of rows updated."""
     if column not in getattr(model, "MUTABLE_FIELDS", ()):
         raise ValueError(f"{model.__name__}.{column} is not a column that may change")
     connection = connections[router.db_for_write(model)]
     opts = model._meta
     qn = connection.ops.quote_name
-    table, col = qn(opts.db_table), qn(opts.get_field(column).column)
+    field = opts.get_field(column)
+    table, col = qn(opts.db_table), qn(field.column)
     pk = qn(opts.pk.column)
+    if not values:
+        return 0
+    if connection.vendor == "postgresql":
+        key_type = opts.pk.rel_db_type(connection)  # the plain type (bigint, not bigserial)
+        sql = (f"UPDATE {table} SET {col} = v.value FROM unnest(%s::{key_type}[], "
+               f"%s::{field.db_type(connection)}[]) AS v(id, value) WHERE {table}.{pk} = v.id")
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [[pair[0] for pair in values],
+                                 [field.get_db_prep_value(pair[1], connection)
+                                  for pair in values]])
+            return int(cursor.rowcount)
     done = 0
     for i in range(0, len(values), 2048):
         chunk = list(values[i:i + 2048])
