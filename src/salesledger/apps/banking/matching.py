@@ -42,7 +42,6 @@ from salesledger.apps.invoicing.models import DocKind, Instalment, Invoice
 from salesledger.apps.payments.adjustments.settings import settlement_settings
 from salesledger.apps.payments.adjustments.write_offs import (
     ShortPaid,
-    receipt_allocate_short,
     short_paid_invoices,
     short_paid_requests,
     short_residuals_write_off,
@@ -86,7 +85,7 @@ from salesledger.domain.references import creditor_reference
 from salesledger.money import Money
 
 from .direct_debits import debits_by_end_to_end
-from .locks import line_match_to_apply
+from .locks import line_matches_to_apply
 from .models import BankingSettings, LineMatch, LineStatus, PayerIban, StatementLine
 from .payers import (
     learned_references,
@@ -835,34 +834,10 @@ def apply_line(*, company: Company, actor: Actor, line: StatementLine, proposal:
                decided_by: str) -> str:
     """Turn a proposal into a receipt with its allocations, and mark the line applied, in
     one transaction; refuse a line applied already. The receipt names the statement's bank
-    account and keeps the line's references. Returns the receipt's number."""
-    with transaction.atomic():
-        m = line_match_to_apply(company, line)
-        _, [receipt_id] = receipts_record(actor=actor, company=company, requests=[
-            _receipt_request(line, proposal)])
-        number = Receipt.objects.values_list("number", flat=True).get(pk=receipt_id)
-        if proposal.write_off:
-            [(invoice, amount)] = proposal.allocations
-            receipt_allocate_short(actor=actor, company=company, receipt=number,
-                                   invoice=invoice, day=line.booking_date,
-                                   amount=Money.from_minor(amount, line.currency).amount,
-                                   write_off=True, memo=f"statement line {line.pk}")
-        else:
-            allocations_make(actor=actor, company=company, requests=[
-                _allocation_request(receipt_id, line, proposal)])
-        m.status = LineStatus.APPLIED
-        m.receipt_id = receipt_id
-        m.customer_id = proposal.customer_id
-        m.confidence = proposal.confidence
-        m.evidence = list(proposal.evidence)
-        m.suggestions = []
-        m.decided_by = decided_by
-        m.save()
-        audit(company, actor, "bank_line.apply", "bank_line", line.pk, receipt=number,
-              decided_by=decided_by, confidence=proposal.confidence,
-              allocations=[list(a) for a in proposal.allocations],
-              evidence=list(proposal.evidence))
-    return number
+    account and keeps the line's references. Returns the receipt's number. A batch of one
+    for :func:`apply_lines`, the one writer of applied lines."""
+    return apply_lines(company=company, actor=actor, pairs=[(line, proposal)],
+                       decided_by=decided_by)[line.pk]
 
 
 def apply_lines(*, company: Company, actor: Actor,
@@ -876,12 +851,7 @@ def apply_lines(*, company: Company, actor: Actor,
     receipt number."""
     ids = [line.pk for line, _ in pairs]
     with transaction.atomic():
-        existing = {m.line_id: m for m in LineMatch.objects.select_for_update()
-                    .filter(line_id__in=ids).order_by("line_id")}
-        done = [pk for pk, m in existing.items() if m.status == LineStatus.APPLIED]
-        if done:
-            raise ValidationFailed(f"statement line {done[0]} is applied already",
-                                   field="line")
+        existing = line_matches_to_apply(ids)
         _, receipt_ids = receipts_record(actor=actor, company=company, requests=[
             _receipt_request(line, p) for line, p in pairs])
         paired = list(zip(pairs, receipt_ids, strict=True))
@@ -898,22 +868,22 @@ def apply_lines(*, company: Company, actor: Actor,
                                   invoices=invoices)
         numbers = dict(Receipt.objects.filter(pk__in=receipt_ids).values_list("pk", "number"))
         changed = []
+        now = timezone.now()
         for (line, p), rid in zip(pairs, receipt_ids, strict=True):
             m = existing.get(line.pk)
             if m is not None:
                 m.status, m.receipt_id, m.customer_id = LineStatus.APPLIED, rid, p.customer_id
                 m.confidence, m.evidence, m.suggestions = p.confidence, list(p.evidence), []
-                m.decided_by = decided_by
+                m.decided_by, m.updated_at = decided_by, now
                 changed.append(m)
-        now = timezone.now()
         insert_rows(LineMatch, _MATCH_COLUMNS, [
             (company.pk, line.pk, LineStatus.APPLIED.value, rid, p.customer_id, p.confidence,
              list(p.evidence), [], [], decided_by, now)
             for (line, p), rid in zip(pairs, receipt_ids, strict=True)
             if line.pk not in existing])
         LineMatch.objects.bulk_update(changed, ["status", "receipt", "customer", "confidence",
-                                                "evidence", "suggestions", "decided_by"],
-                                      batch_size=1000)
+                                                "evidence", "suggestions", "decided_by",
+                                                "updated_at"], batch_size=1000)
         audit_many(company, actor, [EventSpec("bank_line.apply", "bank_line", str(line.pk), {
             "receipt": numbers[rid], "decided_by": decided_by, "confidence": p.confidence,
             "allocations": [list(a) for a in p.allocations], "evidence": list(p.evidence)})
