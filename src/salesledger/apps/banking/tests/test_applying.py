@@ -109,6 +109,10 @@ def test_a_batch_applies_every_rule_in_as_many_queries_for_more_lines(
     with events.subscribed(events.AllocationsMade, made.append):
         for groups in (1, 2, 6):  # the first batch alone makes the series and the chain
             pairs = _batch(books, groups)
+            # a line of each batch was matched before and waits for review: its match row
+            # is updated, the others' are inserted
+            LineMatch.objects.create(company=company, line=pairs[0][0], status="suggested",
+                                     rejected=["0:x=1"])
             with CaptureQueriesContext(connection) as queries:
                 numbers = apply_lines(company=company, actor=owner, pairs=pairs,
                                       decided_by="auto")
@@ -120,6 +124,7 @@ def test_a_batch_applies_every_rule_in_as_many_queries_for_more_lines(
     assert counts[2] == counts[1], counts
     assert Receipt.objects.count() == 36
     assert LineMatch.objects.filter(status="applied", receipt__isnull=False).count() == 36
+    assert LineMatch.objects.filter(rejected=["0:x=1"], decided_by="auto").count() == 3
     # the short payments' residuals written off (2.00 each), the discounts taken (2 %)
     assert sorted(Adjustment.objects.filter(kind="write_off").values_list(
         "amount", flat=True)) == [200] * 9
