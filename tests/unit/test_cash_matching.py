@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 
 from salesledger.domain.cash_matching import (
     Candidates,
-    Customer,
     Line,
     LineDecision,
     OpenInvoice,
@@ -87,8 +86,6 @@ def books(*invoices: OpenInvoice, **kw: object) -> Candidates:
     c = Candidates(**kw)  # type: ignore[arg-type]
     for i in invoices:
         c.open_by_customer.setdefault(i.customer_id, []).append(i)
-    c.customers = {1: Customer(1, "ACME", "ACME Trading GmbH"),
-                   2: Customer(2, "GLOBEX", "Globex SA")}
     return c
 
 

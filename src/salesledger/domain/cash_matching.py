@@ -24,9 +24,10 @@ the strength of how the amount fits) and its evidence: short strings a clerk can
 
 from __future__ import annotations
 
+import heapq
 import re
 from bisect import bisect_left
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -100,7 +101,6 @@ class Candidates:
 
     invoices_by_key: dict[str, list[OpenInvoice]] = field(default_factory=dict)
     open_by_customer: dict[int, list[OpenInvoice]] = field(default_factory=dict)
-    customers: dict[int, Customer] = field(default_factory=dict)
     iban_customer: dict[str, int] = field(default_factory=dict)  # the customers' own accounts
     learned_iban: dict[str, int] = field(default_factory=dict)  # payer IBANs learned
     names: dict[int, list[tuple[int, float]]] = field(default_factory=dict)  # line -> scores
@@ -757,38 +757,44 @@ def widen(line: Line, c: Candidates, decision: LineDecision, *, rejected: Iterab
                      (f"invoice number {inv.number} is one digit off a number in the text",
                       how), write_off))
     same = [i for i in c.by_amount.get(line.id, ()) if i.currency == line.currency]
-    exact = sorted((i for i in same if i.open == line.amount),
-                   key=lambda i: (i.due_date, i.number))
+    amount = line.amount
+    exact = [i for i in same if i.open == amount]
     # what an invoice in instalments owes in part: one open instalment, or its first few
-    parts = sorted((i for i in same if i.open != line.amount and len(i.instalments) > 1
-                    and (line.amount in i.instalments or first_instalments(i, line.amount))),
-                   key=lambda i: (i.due_date, i.number))
-    # the invoices that fit alike share the belief
-    for inv in exact:
+    parts = [(i, first_instalments(i, amount)) for i in same
+             if i.open != amount and len(i.instalments) > 1]
+    parts = [(i, k) for i, k in parts if k or amount in i.instalments]
+    # The invoices that fit alike share the belief: each kind's proposals are equally
+    # strong, so of each only the ``limit`` first by signature can be among the ``limit``
+    # best (those after them rank after them): the others are counted, not made (in a
+    # ledger of a million open items, tens of invoices owe any amount).
+    fits = len(exact) + len(parts)
+    if exact:
         alone = " (the only open invoice of that amount)" if len(exact) == 1 else \
             f" (one of {len(exact)} open invoices of that amount)"
-        add(Proposal(inv.customer_id, ((inv.number, inv.open),),
-                     round(WIDE_CEILING * WIDE_AMOUNT / (len(exact) + len(parts)), 4),
-                     (f"amount equals open invoice {inv.number}{alone}",)))
-    for inv in parts:
-        [k] = first_instalments(inv, line.amount) or [1]
-        what = "one open instalment" if k == 1 and line.amount in inv.instalments else \
-            f"the first {k} open instalments"
-        add(Proposal(inv.customer_id, ((inv.number, line.amount),),
-                     round(WIDE_CEILING * WIDE_INSTALMENTS / (len(exact) + len(parts)), 4),
-                     (f"amount equals {what} of invoice {inv.number}" + (
-                         "" if len(exact) + len(parts) == 1 else
-                         f" (one of {len(exact) + len(parts)} that owe it)"),)))
-    short = sorted((i for i in same if c.tolerance.allows(i.open - line.amount, i.total)),
-                   key=lambda i: (i.open - line.amount, i.due_date, i.number))
+        strength = round(WIDE_CEILING * WIDE_AMOUNT / fits, 4)
+        for inv in _first_by_signature(exact, amount, seen, limit):
+            add(Proposal(inv.customer_id, ((inv.number, inv.open),), strength,
+                         (f"amount equals open invoice {inv.number}{alone}",)))
+    if parts:
+        strength = round(WIDE_CEILING * WIDE_INSTALMENTS / fits, 4)
+        ks = {inv.id: k for inv, k in parts}
+        for inv in _first_by_signature([i for i, _ in parts], amount, seen, limit):
+            [k] = ks[inv.id] or [1]
+            what = "one open instalment" if k == 1 and amount in inv.instalments else \
+                f"the first {k} open instalments"
+            add(Proposal(inv.customer_id, ((inv.number, amount),), strength,
+                         (f"amount equals {what} of invoice {inv.number}" + (
+                             "" if fits == 1 else f" (one of {fits} that owe it)"),)))
     # short of an invoice: only when none is paid exactly and few are near (in a ledger of
     # many invoices, hundreds lie within a few euros of any amount: no evidence at all)
-    if not exact and not parts and len(short) <= WIDE_SHORT_MAX:
-        for inv in short:
-            add(Proposal(inv.customer_id, ((inv.number, line.amount),),
-                         round(WIDE_CEILING * WIDE_SHORT / len(short), 4),
-                         (f"amount is short of open invoice {inv.number} by an amount within "
-                          "the write-off tolerance",), True))
+    if not exact and not parts:
+        short = [i for i in same if c.tolerance.allows(i.open - amount, i.total)]
+        if len(short) <= WIDE_SHORT_MAX:
+            for inv in short:
+                add(Proposal(inv.customer_id, ((inv.number, amount),),
+                             round(WIDE_CEILING * WIDE_SHORT / len(short), 4),
+                             (f"amount is short of open invoice {inv.number} by an amount "
+                              "within the write-off tolerance",), True))
     if not extra:
         return decision
     # each placed after the line's own proposals that are at least as strong, their order
@@ -800,3 +806,13 @@ def widen(line: Line, c: Candidates, decision: LineDecision, *, rejected: Iterab
             at -= 1
         ranked.insert(at, p)
     return LineDecision(decision.line_id, decision.kind, tuple(ranked[:limit]), ())
+
+
+def _first_by_signature(invoices: Sequence[OpenInvoice], amount: int, seen: Collection[str],
+                        limit: int) -> list[OpenInvoice]:
+    """Of ``invoices``, each paid ``amount`` by a proposal of one allocation (whose signature
+    is ``customer:number=amount``), the ``limit`` first by that signature that are not
+    ``seen``: those that can be among a line's best (:func:`widen`)."""
+    signed = [(f"{inv.customer_id}:{inv.number}={amount}", inv) for inv in invoices]
+    return [inv for _, inv in heapq.nsmallest(
+        limit, ((sig, inv) for sig, inv in signed if sig not in seen), key=lambda x: x[0])]

@@ -56,7 +56,6 @@ from salesledger.domain.cash_matching import (
     DEBIT_KEY,
     WIDE_SHORT_MAX,
     Candidates,
-    Customer,
     Line,
     LineDecision,
     NameIndex,
@@ -185,16 +184,14 @@ def candidates(company: Company, lines: Sequence[Line], prefixes: Sequence[str],
                ruled: dict[int, tuple[int, str]] | None = None,
                names: NameIndex | None = None,
                lengths: Collection[int] | None = None,
-               open_items: dict[int, list[OpenInvoice]] | None = None,
-               known: dict[int, Customer] | None = None) -> Candidates:
+               open_items: dict[int, list[OpenInvoice]] | None = None) -> Candidates:
     """What the database holds for ``lines``: a handful of queries per 2,000 lines.
     ``ruled``: the payer the user's bank rules name, per line; ``names``: the customers'
     names indexed (read here when not given); ``lengths``: those the company's numbers
     have (``number_shapes``), when known: keys of other lengths are not looked up;
     ``open_items``: the open invoices of customers read for earlier lines of the same run,
     by customer, completed here with those of the customers these lines bring (the caller
-    drops a customer whose items it has changed since); ``known``: the customers read for
-    earlier lines of the run, completed here."""
+    drops a customer whose items it has changed since)."""
     c = Candidates()
     c.ruled = dict(ruled or {})
     tol = settlement_settings(company).tolerance
@@ -262,7 +259,6 @@ def candidates(company: Company, lines: Sequence[Line], prefixes: Sequence[str],
         for inv in store[cid]:
             for key in named.get(inv.id, ()):
                 c.invoices_by_key.setdefault(key, []).append(inv)
-    _customers_read(c, customers, known)
     _rates_read(company, c, paying)
     return c
 
@@ -359,28 +355,9 @@ def _day(value: date | str) -> date:
     return value if isinstance(value, date) else date.fromisoformat(value)
 
 
-def _customers_read(c: Candidates, ids: Iterable[int],
-                    known: dict[int, Customer] | None = None) -> None:
-    """The customers ``ids`` into ``c``: from ``known`` (those read earlier in the run,
-    kept there) or read, in SQL (the ORM's handling of a list of ids cost more than the
-    query: the wide candidates bring tens of thousands of customers)."""
-    known = {} if known is None else known
-    wanted = set(ids) - c.customers.keys()
-    missing = sorted(wanted - known.keys())
-    table = CustomerRow._meta.db_table
-    with connection.cursor() as cursor:
-        for chunk in _chunks(missing):
-            cursor.execute(f'SELECT "id", "code", "name" FROM "{table}" '
-                           f'WHERE "id" IN ({", ".join(["%s"] * len(chunk))})', list(chunk))
-            for pk, code, name in cursor.fetchall():
-                known[pk] = Customer(pk, code, name)
-    c.customers.update((pk, known[pk]) for pk in wanted if pk in known)
-
-
 def wide_candidates(company: Company, lines: Sequence[Line], prefixes: Sequence[str],
                     c: Candidates, lengths: Collection[int] | None = None,
-                    in_parts: dict[int, list[int]] | None = None,
-                    known: dict[int, Customer] | None = None) -> None:
+                    in_parts: dict[int, list[int]] | None = None) -> None:
     """What ``widen`` looks at, read for the lines going to review alone (a few of a
     statement): the open invoices of any customer that owe the line's amount or more by no
     more than the write-off tolerance (found by the index on invoice totals, and by the one
@@ -449,7 +426,6 @@ def wide_candidates(company: Company, lines: Sequence[Line], prefixes: Sequence[
         for line_id in line_ids:
             if normalize(inv.number) not in written[line_id]:
                 c.near_numbers.setdefault(line_id, []).append(inv)
-    _customers_read(c, (inv.customer_id for inv in found.values()), known)
 
 
 def _owing_in_part(amount: int, near_totals: Sequence[tuple[int, int]],
@@ -614,7 +590,6 @@ def _bank_match(*, actor: Actor, company: Company, auto_apply: bool, dry_run: bo
     # needed by several chunks of lines: a payer's name brings three customers a line)
     open_items: dict[int, list[OpenInvoice]] = {}
     in_parts: dict[int, list[int]] | None = None
-    known: dict[int, Customer] = {}  # the customers read, by id, for the run
     saves: list[tuple[StatementLine, str, dict[str, Any]]] = []
     for rows in _chunks(pending, chunk):
         lines = [_line(r) for r in rows]
@@ -624,7 +599,7 @@ def _bank_match(*, actor: Actor, company: Company, auto_apply: bool, dry_run: bo
         c = candidates(company, lines, prefixes, ruled={
             pk: (r.customer_id, r.rule.name) for pk, r in by_rule.items()
             if r.rule.action == "customer" and r.customer_id is not None}, names=index,
-            lengths=lengths, open_items=open_items, known=known)
+            lengths=lengths, open_items=open_items)
         decisions = match_lines(lines, c, prefixes=prefixes, rejected=lambda i: (
             matches[i].rejected if i in matches else ()))
         # the lines going to review: more suggestions from weaker evidence, read for them
@@ -634,7 +609,7 @@ def _bank_match(*, actor: Actor, company: Company, auto_apply: bool, dry_run: bo
             if in_parts is None:  # read once for the run, when a line first needs it
                 in_parts = owed_in_parts(company)
             wide_candidates(company, [lines[n] for n in unsure], prefixes, c, lengths,
-                            in_parts, known)
+                            in_parts)
             for n in unsure:
                 decisions[n] = widen(lines[n], c, decisions[n], rejected=(
                     matches[lines[n].id].rejected if lines[n].id in matches else ()))
