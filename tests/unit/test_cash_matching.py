@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from datetime import date
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -14,6 +15,7 @@ from salesledger.domain.cash_matching import (
     Candidates,
     Line,
     LineDecision,
+    NameIndex,
     OpenInvoice,
     Proposal,
     Tolerance,
@@ -287,3 +289,37 @@ def test_the_names_pool_is_the_same_in_every_process() -> None:
                             env={**os.environ, "PYTHONHASHSEED": seed}).stdout
              for seed in ("1", "2", "3")]
     assert pools[0] == pools[1] == pools[2]
+
+
+def _near_by_extract(index: NameIndex, key: str, cutoff: float) -> dict[int, str]:
+    """What ``NameIndex.near`` stands for: rapidfuzz's own ranking over the whole pool."""
+    from rapidfuzz import fuzz, process
+
+    pool = index.pool(key)
+    return {pk: name for scorer, limit in ((fuzz.token_set_ratio, 10),
+                                           (fuzz.token_sort_ratio, 5))
+            for name, _, pk in process.extract(key, pool, scorer=scorer, limit=limit,
+                                               score_cutoff=cutoff)}
+
+
+@pytest.mark.parametrize("spread", [1, 1000])
+def test_the_nearest_names_are_those_rapidfuzz_ranks_over_the_pool(spread: int) -> None:
+    # names from a small vocabulary (many customers of the same name, and of the same
+    # words in another order: ties everywhere), ids close together or far apart
+    import random
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+    from bench_match import _name, _typo
+
+    rng = random.Random(11)
+    names = [_name(rng) for _ in range(4000)]
+    index = NameIndex((7 + n * spread, name) for n, name in enumerate(names))
+    keys = [name_key(_typo(rng, names[rng.randrange(4000)]) if n % 2 else
+                     names[rng.randrange(4000)]) for n in range(300)] + ["", "ZZZ QQQ"]
+    for key in keys:
+        # the same names in the same order (the order decides which of names scoring
+        # alike a line is given)
+        assert list(index.near(key, 80.0).items()) == list(
+            _near_by_extract(index, key, 80.0).items()), key

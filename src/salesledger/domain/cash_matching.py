@@ -31,8 +31,9 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from .cash_fx import TABLE_STRENGTH, Conversion, conversion, snapped
 from .references import is_creditor_reference
@@ -343,6 +344,14 @@ class NameIndex:
         self.keys: dict[int, str] = {}
         self.words: dict[str, list[int]] = {}
         self.pairs: dict[str, list[int]] = {}
+        self.form_of: dict[int, int] = {}
+        # arrays (``_forms_of``): the forms; each customer's form by id from ``_low``, or
+        # in the order of ``_ids`` when those are far apart
+        self._forms: Any = None
+        self._tids: Any = None
+        self._ids: Any = None
+        self._low = 0
+        forms: dict[str, int] = {}
         for pk, name in names:
             key = name_key(name)
             self.keys[pk] = key
@@ -350,9 +359,18 @@ class NameIndex:
                 self.words.setdefault(t, []).append(pk)
             for pair in _word_pairs(key):
                 self.pairs.setdefault(pair, []).append(pk)
+            # the words in sorted order: what the token ratios compare (names of the same
+            # words, in whatever order, score alike against any name), each form kept once
+            form = " ".join(sorted(key.split()))
+            self.form_of[pk] = forms.setdefault(form, len(forms))
+        self.forms = list(forms)
         self.rare = max(50, len(self.keys) // 100)
 
     def pool(self, key: str) -> dict[int, str]:
+        """The names ``key`` is compared with, by customer, in the pool's order."""
+        return {pk: self.keys[pk] for pk in self._pool(key)}
+
+    def _pool(self, key: str) -> set[int]:
         # The scorers keep, of names scoring alike, those given first: the pool's order
         # is its set's, which depends on the order the ids went in; the words and pairs
         # are taken in sorted order, not in their own sets' (the strings' hashes, other in
@@ -367,7 +385,60 @@ class NameIndex:
         if not ids:
             for t in tokens:
                 ids.update(self.words.get(t, ()))
-        return {pk: self.keys[pk] for pk in ids}
+        return ids
+
+    def near(self, key: str, cutoff: float) -> dict[int, str]:
+        """The names of the pool closest to ``key``, by customer: the ten best by token-set
+        ratio, then the five best by token-sorted ratio, each at ``cutoff`` or more; of
+        names scoring alike, those first in the pool. What ``process.extract`` gives over
+        :meth:`pool` with each scorer, for less: each form (the words in sorted order,
+        which is all either ratio looks at) is scored once however many customers have it
+        (the token-sorted ratio of two names is the plain ratio of their forms), and the
+        pool is ranked in arrays."""
+        import numpy as np
+
+        ids = self._pool(key)
+        if not ids:
+            return {}
+        pool = np.fromiter(ids, dtype=np.int64, count=len(ids))  # in the set's order
+        uniq, inverse = np.unique(self._forms_of(pool), return_inverse=True)
+        texts = self._forms[uniq].tolist()
+        out: dict[int, str] = {}
+        for scorer, query, limit in ((fuzz.token_set_ratio, key, 10),
+                                     (fuzz.ratio, " ".join(sorted(key.split())), 5)):
+            scores = process.cdist([query], texts, scorer=scorer, dtype=np.float64,
+                                   score_cutoff=cutoff, workers=1)[0][inverse]
+            kept = np.flatnonzero(scores >= cutoff)
+            if not len(kept):
+                continue
+            # best first, names scoring alike in the pool's order (lexsort is stable)
+            best = kept[np.lexsort((kept, -scores[kept]))[:limit]]
+            for pk in pool[best].tolist():
+                out.setdefault(pk, self.keys[pk])
+        return out
+
+
+    def _forms_of(self, pool: Any) -> Any:
+        """The forms of the customers ``pool`` (an array of ids): from an array by id when
+        the company's ids are close together (a look-up each), else by a binary search in
+        the ids sorted."""
+        import numpy as np
+
+        if self._forms is None:
+            self._forms = np.array(self.forms, dtype=object)
+            ids = np.fromiter(self.form_of.keys(), dtype=np.int64, count=len(self.form_of))
+            tids = np.fromiter(self.form_of.values(), dtype=np.int64, count=len(ids))
+            self._low = int(ids.min()) if len(ids) else 0
+            span = int(ids.max()) - self._low + 1 if len(ids) else 0
+            if span <= 4 * len(ids) + 4096:
+                self._tids = np.zeros(span, dtype=np.int64)
+                self._tids[ids - self._low] = tids
+            else:
+                order = np.argsort(ids)
+                self._ids, self._tids = ids[order], tids[order]
+        if self._ids is None:
+            return self._tids[pool - self._low]
+        return self._tids[np.searchsorted(self._ids, pool)]
 
 
 # ---------------------------------------------------------------------------- amounts

@@ -27,7 +27,6 @@ from django.db import connection, transaction
 from django.db.models import Max, Min
 from django.db.models.functions import Length
 from django.utils import timezone
-from rapidfuzz import fuzz, process
 
 from salesledger.apps.core.actors import Actor
 from salesledger.apps.core.audit import EventSpec, audit, audit_many
@@ -226,15 +225,11 @@ def candidates(company: Company, lines: Sequence[Line], prefixes: Sequence[str],
     if wanted:
         index = names if names is not None else customer_names(company)
         for line_id, key in wanted.items():
-            # rapidfuzz's own loop keeps the ten closest by token-set ratio (never below
-            # the name score, but for word order; and every name holding all the line's
-            # words scores 100) and the five closest by token-sorted ratio (the same words,
-            # a typo); those are scored as the matcher does
-            pool = index.pool(key)
-            near = {pk: name for scorer, limit in ((fuzz.token_set_ratio, 10),
-                                                   (fuzz.token_sort_ratio, 5))
-                    for name, _, pk in process.extract(key, pool, scorer=scorer, limit=limit,
-                                                       score_cutoff=NAME_MIN_SCORE - 5)}
+            # the ten closest by token-set ratio (never below the name score, but for word
+            # order; and every name holding all the line's words scores 100) and the five
+            # closest by token-sorted ratio (the same words, a typo); those are scored as
+            # the matcher does
+            near = index.near(key, NAME_MIN_SCORE - 5)
             scored = [(pk, name_score(key, name)) for pk, name in near.items()]
             c.names[line_id] = sorted([x for x in scored if x[1] >= NAME_MIN_SCORE],
                                       key=lambda x: -x[1])[:3]
