@@ -303,8 +303,12 @@ def _open_invoices(company: Company, *, customers: Sequence[int] = (),
     column, ids = ("customer_id", customers) if customers else ("invoice_id", invoices)
     if not ids:
         return []
+    # SQLite's driver would parse every date as it comes (Django's converters, per row):
+    # read as ISO text, they are parsed once per invoice (``_day``)
+    due, dated = (('CAST(i."due_date" AS TEXT)', 'CAST(i."discount_date" AS TEXT)')
+                  if connection.vendor == "sqlite" else ('i."due_date"', 'i."discount_date"'))
     sql = (f'SELECT i."invoice_id", v."number", v."total", i."customer_id", i."currency", '
-           f'i."amount", i."settled", i."due_date", i."discount_date", i."discount_amount" '
+           f'i."amount", i."settled", {due}, {dated}, i."discount_amount" '
            f'FROM "{Instalment._meta.db_table}" i '
            f'JOIN "{Invoice._meta.db_table}" v ON v."id" = i."invoice_id" '
            f'WHERE i."company_id" = %s AND i."settled" < i."amount" AND v."kind" = %s '
