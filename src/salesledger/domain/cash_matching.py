@@ -352,17 +352,24 @@ class NameIndex:
         self._ids: Any = None
         self._low = 0
         forms: dict[str, int] = {}
+        # what indexes a name depends on its key alone, worked out once per key (many
+        # customers share theirs): its words, its pairs of words, its form (the words in
+        # sorted order: what the token ratios compare)
+        seen: dict[str, tuple[list[str], list[str], int]] = {}
+        words, pairs, form_of = self.words, self.pairs, self.form_of
         for pk, name in names:
             key = name_key(name)
             self.keys[pk] = key
-            for t in name_tokens(key):
-                self.words.setdefault(t, []).append(pk)
-            for pair in _word_pairs(key):
-                self.pairs.setdefault(pair, []).append(pk)
-            # the words in sorted order: what the token ratios compare (names of the same
-            # words, in whatever order, score alike against any name), each form kept once
-            form = " ".join(sorted(key.split()))
-            self.form_of[pk] = forms.setdefault(form, len(forms))
+            known = seen.get(key)
+            if known is None:
+                form = " ".join(sorted(key.split()))
+                known = seen[key] = (list(name_tokens(key)), list(_word_pairs(key)),
+                                     forms.setdefault(form, len(forms)))
+            for t in known[0]:
+                words.setdefault(t, []).append(pk)
+            for pair in known[1]:
+                pairs.setdefault(pair, []).append(pk)
+            form_of[pk] = known[2]
         self.forms = list(forms)
         self.rare = max(50, len(self.keys) // 100)
 

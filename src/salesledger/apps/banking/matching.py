@@ -411,13 +411,31 @@ def wide_candidates(company: Company, lines: Sequence[Line], prefixes: Sequence[
     ids.update(near)
     found = {inv.id: inv for chunk in _chunks(sorted(ids))
              for inv in _open_invoices(company, invoices=chunk)}
+    # by what they owe: those owing a line's amount exactly; those in instalments owing a
+    # little more (within the tolerance: short of them, or one instalment or the first few
+    # paid); and those of one instalment owing a little more, which ``widen`` looks at only
+    # when none of the others is paid exactly or in part (then hundreds lie within the
+    # tolerance of any amount: they are left out unless they can count)
     by_open = sorted(found.values(), key=lambda inv: inv.open)
     opens = [inv.open for inv in by_open]
+    multi = [inv for inv in by_open if len(inv.instalments) > 1]
+    multi_opens = [inv.open for inv in multi]
+    single = [inv for inv in by_open if len(inv.instalments) <= 1]
+    single_opens = [inv.open for inv in single]
+    allows = c.tolerance.allows
     for li in paying:
-        near_amount = by_open[bisect_left(opens, li.amount):bisect_right(opens, li.amount + slack)]
-        c.by_amount[li.id] = [inv for inv in near_amount if inv.open == li.amount or
-                              c.tolerance.allows(inv.open - li.amount, inv.total)]
-        c.by_amount[li.id] += _owing_in_part(li.amount, near_totals, found, c.by_amount[li.id])
+        amount = li.amount
+        lo = bisect_left(opens, amount)
+        kept = by_open[lo:bisect_right(opens, amount, lo)]
+        above = bisect_right(multi_opens, amount)
+        kept += [inv for inv in multi[above:bisect_right(multi_opens, amount + slack, above)]
+                 if allows(inv.open - amount, inv.total)]
+        kept += _owing_in_part(amount, near_totals, found, kept)
+        above = bisect_right(single_opens, amount)
+        shorts = single[above:bisect_right(single_opens, amount + slack, above)]
+        if shorts and not _paid_exactly_or_in_part(li, kept):
+            kept += [inv for inv in shorts if allows(inv.open - amount, inv.total)]
+        c.by_amount[li.id] = kept
     for pk, line_ids in near.items():
         inv = found.get(pk)
         if inv is None:
@@ -425,6 +443,17 @@ def wide_candidates(company: Company, lines: Sequence[Line], prefixes: Sequence[
         for line_id in line_ids:
             if normalize(inv.number) not in written[line_id]:
                 c.near_numbers.setdefault(line_id, []).append(inv)
+
+
+def _paid_exactly_or_in_part(line: Line, invoices: Sequence[OpenInvoice]) -> bool:
+    """Whether ``line`` pays one of ``invoices`` (in its currency) exactly, or one of its
+    open instalments or its first few: then ``widen`` does not look at the invoices it
+    pays short."""
+    amount = line.amount
+    return any(inv.currency == line.currency and (
+        inv.open == amount or (len(inv.instalments) > 1 and (
+            amount in inv.instalments or bool(first_instalments(inv, amount)))))
+        for inv in invoices)
 
 
 def _owing_in_part(amount: int, near_totals: Sequence[tuple[int, int]],
