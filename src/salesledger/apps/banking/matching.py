@@ -412,10 +412,10 @@ def wide_candidates(company: Company, lines: Sequence[Line], prefixes: Sequence[
     found = {inv.id: inv for chunk in _chunks(sorted(ids))
              for inv in _open_invoices(company, invoices=chunk)}
     # by what they owe: those owing a line's amount exactly; those in instalments owing a
-    # little more (within the tolerance: short of them, or one instalment or the first few
-    # paid); and those of one instalment owing a little more, which ``widen`` looks at only
-    # when none of the others is paid exactly or in part (then hundreds lie within the
-    # tolerance of any amount: they are left out unless they can count)
+    # little more of which it pays one instalment or the first few; and those it pays
+    # short (within the tolerance), which ``widen`` looks at only when none of the others
+    # is paid exactly or in part (hundreds lie within the tolerance of any amount: they
+    # are left out unless they can count)
     by_open = sorted(found.values(), key=lambda inv: inv.open)
     opens = [inv.open for inv in by_open]
     multi = [inv for inv in by_open if len(inv.instalments) > 1]
@@ -428,13 +428,20 @@ def wide_candidates(company: Company, lines: Sequence[Line], prefixes: Sequence[
         lo = bisect_left(opens, amount)
         kept = by_open[lo:bisect_right(opens, amount, lo)]
         above = bisect_right(multi_opens, amount)
-        kept += [inv for inv in multi[above:bisect_right(multi_opens, amount + slack, above)]
-                 if allows(inv.open - amount, inv.total)]
+        near_multi = [inv for inv in multi[above:bisect_right(multi_opens, amount + slack,
+                                                                above)]
+                      if allows(inv.open - amount, inv.total)]
+        in_part = [inv for inv in near_multi
+                   if amount in inv.instalments or first_instalments(inv, amount)]
+        kept += in_part
         kept += _owing_in_part(amount, near_totals, found, kept)
-        above = bisect_right(single_opens, amount)
-        shorts = single[above:bisect_right(single_opens, amount + slack, above)]
-        if shorts and not _paid_exactly_or_in_part(li, kept):
-            kept += [inv for inv in shorts if allows(inv.open - amount, inv.total)]
+        if not _paid_exactly_or_in_part(li, kept):  # then what it pays short counts
+            paid = {inv.id for inv in in_part}
+            kept += [inv for inv in near_multi if inv.id not in paid]
+            above = bisect_right(single_opens, amount)
+            kept += [inv for inv in single[above:bisect_right(single_opens, amount + slack,
+                                                              above)]
+                     if allows(inv.open - amount, inv.total)]
         c.by_amount[li.id] = kept
     for pk, line_ids in near.items():
         inv = found.get(pk)
