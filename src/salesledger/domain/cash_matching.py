@@ -31,6 +31,7 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from rapidfuzz import fuzz, process
@@ -167,6 +168,13 @@ def normalize(text: str) -> str:
 
 
 def rf_references(text: str) -> list[str]:
+    """The RF references written in ``text`` (:func:`_rf_references`, kept for the texts
+    seen lately: a line's text is read for candidates, for proposals and for review)."""
+    return list(_rf_references(text))
+
+
+@lru_cache(maxsize=1 << 15)
+def _rf_references(text: str) -> tuple[str, ...]:
     """The RF references written in ``text`` (spaces inside allowed), as their reference
     part: what follows ``RF`` and the check digits (unchecked: a typo in the check digits
     does not hide the number; the invoice it names must still fit). Written in groups,
@@ -181,10 +189,18 @@ def rf_references(text: str) -> list[str]:
         parts = [p for p in parts if len(p) <= 21]
         valid = [p for p in parts if is_creditor_reference(f"RF{check}{p}")]
         out.extend(valid or parts)
-    return out
+    return tuple(out)
 
 
 def number_keys(text: str, prefixes: Iterable[str] = ()) -> list[str]:
+    """Keys that may be invoice numbers in ``text`` (:func:`_number_keys`, kept for the
+    texts seen lately: a line's text is read for candidates, for proposals and for
+    review)."""
+    return list(_number_keys(text, tuple(prefixes)))
+
+
+@lru_cache(maxsize=1 << 15)
+def _number_keys(text: str, prefixes: tuple[str, ...]) -> tuple[str, ...]:
     """Keys that may be invoice numbers in free text: every run of letters and digits
     joined across the separators people type (space, dot, slash, dash, underscore), and the
     same with a known number prefix added or taken off; only keys with digits, longest
@@ -208,7 +224,7 @@ def number_keys(text: str, prefixes: Iterable[str] = ()) -> list[str]:
         for prefix in prefixes:
             if prefix and not key.startswith(prefix):
                 keys[prefix + key] = None
-    return sorted(keys, key=len, reverse=True)
+    return tuple(sorted(keys, key=len, reverse=True))
 
 
 def digit_variants(key: str) -> set[str]:
