@@ -284,3 +284,46 @@ def test_matching_and_applying_take_as_many_queries_for_more_lines(
         counts.append(len(queries.captured_queries))
     # then the second run, with more than twice the lines, takes no more queries
     assert counts[1] <= counts[0], counts
+
+
+def test_a_batch_of_lines_takes_as_many_queries_whatever_its_size(
+        books: dict[str, Any]) -> None:
+    # given lines of every kind: an RF reference, a payer's IBAN, a name and an amount, a
+    # number with a digit dropped, strangers left for review (the reads of ``widen``), money
+    # out; first 6 of them, then 30 (the dry run writes nothing: all are matched again)
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    inv = books["inv"]
+
+    def lines(n: int) -> list[tuple[str, str, str, str, str]]:
+        out = []
+        for k in range(n):
+            kind, key = k % 6, ("a1", "a2", "a3", "g1", "g2")[k % 5]
+            money = f"{inv[key].total // 100},{inv[key].total % 100:02d}"
+            out.append([("250315", f"C{money}", "", "Someone", inv[key].payment_reference),
+                        ("250315", f"C{money}", ACME_IBAN, "ACME", "invoices"),
+                        ("250316", f"C{money}", "", "Globex Corp", "thanks"),
+                        ("250316", f"C{money}", "", "Globex", f"payment {inv[key].number[:-1]}"),
+                        ("250317", f"C{17 + k},00", "", f"Stranger {k} SA", "payment"),
+                        ("250317", f"D{3 + k},50", "", "Bank", "fees")][kind])
+        return out
+
+    def queries(chunk: int, lines_n: int) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            results = bank_match(actor=books["owner"], company=books["company"], dry_run=True,
+                                 auto_apply=True, chunk=chunk)
+        assert len(results) == lines_n
+        assert {r.decision for r in results} >= {"applied", "suggested", "other"}
+        return len(captured.captured_queries)
+
+    statement_import(actor=books["owner"], company=books["company"],
+                     data=statement(lines(6), number="1"))
+    few, few_by_6 = queries(2000, 6), queries(6, 6)
+    statement_import(actor=books["owner"], company=books["company"],
+                     data=statement(lines(30)[6:], number="2"))
+    many, many_by_6 = queries(2000, 30), queries(6, 30)
+    # then 30 lines in one batch take the queries 6 lines take, and five batches of 6 no
+    # more than five times those of one
+    assert many == few, (few, many)
+    assert many_by_6 <= 5 * few_by_6, (few_by_6, many_by_6)
