@@ -112,8 +112,10 @@ class Candidates:
     learned_reference: dict[int, list[tuple[int, str]]] = field(default_factory=dict)
     tolerance: Tolerance = Tolerance()
     # Read only for the lines going to review (``widen``), line -> open invoices: of any
-    # customer, those the line's amount pays exactly or short within the tolerance; and those
-    # whose number is one digit off a number in the line's text.
+    # customer, those the line's amount pays exactly or short within the tolerance (the
+    # banking app may leave out those it pays short when it pays one exactly or in part:
+    # ``widen`` does not look at them then); and those whose number is one digit off a
+    # number in the line's text.
     by_amount: dict[int, list[OpenInvoice]] = field(default_factory=dict)
     near_numbers: dict[int, list[OpenInvoice]] = field(default_factory=dict)
     # (line currency, invoice currency, day) -> the rate table's cross rate: units of the
