@@ -96,6 +96,12 @@ def cmd_report_aging(args: argparse.Namespace) -> int:
     company = company_of(args)
     as_of = as_of_day(args, company)
     in_base = args.currency == "base"
+    if args.rebuild_summary:
+        from salesledger.apps.reporting.selectors import aging_summary_rebuild
+
+        rows = aging_summary_rebuild(company, as_of=as_of)
+        print(f"aging summary of {as_of}: {rows} customer and currency rows")
+        return 0
     if args.detail and args.segment:
         raise ValidationFailed("--detail and --segment: give one of them", segment=args.segment)
     if args.detail:
@@ -847,6 +853,9 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("--buckets", default=DEFAULT_BUCKETS,
                    help=f"age limits in days (default {DEFAULT_BUCKETS})")
     p.add_argument("--detail", action="store_true", help="one row per open item")
+    p.add_argument("--rebuild-summary", action="store_true",
+                   help="make the aging summary that of --as-of from the books (the worker "
+                        "does it each night; the report of today reads it)")
     p.add_argument("--svg", metavar="FILE",
                    help="draw the buckets (base currency) as an SVG chart in FILE")
     p.add_argument("--currency", choices=["base", "document"], default="base",

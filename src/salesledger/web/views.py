@@ -25,7 +25,7 @@ from salesledger.apps.payments.selectors import (
     open_items,
     receipt_list,
 )
-from salesledger.apps.reporting.selectors import aging_report
+from salesledger.apps.reporting.selectors import aging_overview
 from salesledger.domain.aging import age_of
 from salesledger.domain.errors import LedgerError
 
@@ -50,11 +50,11 @@ def _page(request: HttpRequest, ws: Workspace, template: str, **context: Any) ->
 @require_safe
 def dashboard(request: HttpRequest, code: str) -> HttpResponse:
     ws = workspace(request, code)
-    report = aging_report(ws.company, as_of=ws.as_of)
+    # the totals and the few customers shown, not a record per customer (the summary's)
+    report, top = aging_overview(ws.company, as_of=ws.as_of, top=TOP_OVERDUE)
     return _page(request, ws, "web/dashboard.html", report=report,
                  buckets=list(zip(report.buckets, report.base, strict=True)),
-                 overdue=report.overdue_of(report.base),
-                 top=report.top_overdue(TOP_OVERDUE),
+                 overdue=report.overdue_of(report.base), top=top,
                  unapplied=sorted(report.unapplied.items()),
                  unapplied_base=report.unapplied_base, chart=aging_svg(report))
 

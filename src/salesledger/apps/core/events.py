@@ -37,6 +37,7 @@ from django.db import transaction
 from .actors import Actor
 
 __all__ = [
+    "AdjustmentsWritten",
     "AllocationsMade",
     "AllocationsReversed",
     "CompanyBankDetailsChanged",
@@ -176,6 +177,17 @@ class AllocationsReversed(Event):
     company_id: int
     actor: Actor
     reversals: tuple[ReversedAllocation, ...]
+
+
+@dataclass(frozen=True)
+class AdjustmentsWritten(Event):
+    """Adjustments (write-offs, deductions, discounts, bad debts) or their reversals settled
+    or opened again instalments of the customers named, on the days given (by any path)."""
+
+    company_id: int
+    actor: Actor
+    customer_ids: tuple[int, ...]
+    days: tuple[date, ...]
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,8 @@ it finds, naming the rows:
  12. every merged customer points at a survivor of its company and currency that is not
      itself merged: no chains, no cycles (customers; docs/design/customer-records.md);
  13. collections casework is whole: plans sum to what they rescheduled, disputes stay within
-     what was open when opened (collections).
+     what was open when opened (collections);
+ 14. the aging summary is the aging of its day, customer by customer (reporting).
 """
 
 from __future__ import annotations

@@ -249,22 +249,13 @@ def _bucket_ranges(scope: AgingScope) -> list[tuple[str, list[Any]]]:
     return out
 
 
-def aging_by_customer(company: Company, scope: AgingScope) -> list[CustomerCells]:
-    """The open items of the day summed per customer and currency, each bucket a column, by
-    the database, with the customer's code, name and country joined there: one row per
-    customer and currency (and part), where ``aging_cells`` returns one per bucket as well
-    and the names are looked up after. At 100,000 customers that is a quarter of the rows
-    and no list of 100,000 ids sent back (docs/design/reporting.md, "Performance"). Grouped
-    by currency first: by customer first, PostgreSQL reads the whole table in customer order
-    (its index on customers) to group as it goes, instead of hashing what the covering index
-    of open instalments holds (measured: 1.7 s of the server's CPU against about 0.2 s at
-    100,000 items); on SQLite the two orders cost the same (a sort either way: the covering
-    index has the due date between customer and currency).
-
-    Each part is asked twice: its items in the company's currency, whose base amount is their
-    amount (so only the bucket's amounts are summed, half the sums: on SQLite 0.58 against
-    0.95 CPU s for a million items, and the base amount's ``CASE`` is never evaluated), and
-    its items in other currencies, with the base amounts summed as well."""
+def grouped_by_customer(company: Company, scope: AgingScope
+                         ) -> tuple[tuple[str, str], list[Any], int]:
+    """The ``WITH`` clause and a ``UNION ALL`` of grouped ``SELECT``s whose rows are
+    (customer_id, currency, one amount per bucket, one base amount per bucket or NULLs
+    where the currency is the company's, the number of items), with their parameters and
+    the number of buckets. A customer and currency may have a row in each part (items open
+    now, items open on the day only, credit notes): the caller adds them up."""
     rollback, issued_after = _shape(company, scope)
     (with_sql, with_params), in_base = _items_sql(company, scope, rollback=rollback,
                                                   issued_after=issued_after, in_base=True)
@@ -273,13 +264,12 @@ def aging_by_customer(company: Company, scope: AgingScope) -> list[CustomerCells
     ranges = _bucket_ranges(scope)
     n = len(ranges)
     # BIGINT: PostgreSQL's sum of integers is a NUMERIC, which its driver makes a Decimal
-    amounts = ", ".join(f"CAST(SUM(CASE WHEN {test} THEN open ELSE 0 END) AS BIGINT)"
-                        for test, _ in ranges)
-    bases = ", ".join(f"CAST(SUM(CASE WHEN {test} THEN base_open ELSE 0 END) AS BIGINT)"
-                      for test, _ in ranges)
+    amounts = ", ".join(f"CAST(SUM(CASE WHEN {test} THEN open ELSE 0 END) AS BIGINT) AS a{k}"
+                        for k, (test, _) in enumerate(ranges))
+    bases = ", ".join(f"CAST(SUM(CASE WHEN {test} THEN base_open ELSE 0 END) AS BIGINT) AS b{k}"
+                      for k, (test, _) in enumerate(ranges))
     range_params = [p for _, ps in ranges for p in ps]
-    none = ", ".join(["CAST(NULL AS BIGINT)"] * n)
-    t = _tables()
+    none = ", ".join(f"CAST(NULL AS BIGINT) AS b{k}" for k in range(n))
     # PostgreSQL would fold each part into the sums and so repeat its base amount (a
     # correlated sum, in the planner's estimate) in every bucket's column: a cost that sets
     # off JIT compilation, seconds of the server's time. ``OFFSET 0`` keeps the part whole.
@@ -297,11 +287,39 @@ def aging_by_customer(company: Company, scope: AgingScope) -> list[CustomerCells
         FROM ({part}{fence}) items WHERE open <> 0
         GROUP BY currency, customer_id""")
         params += [*range_params, *range_params, *part_params]
+    return (with_sql, " UNION ALL ".join(grouped)), params, n
+
+
+def aging_by_customer(company: Company, scope: AgingScope) -> list[CustomerCells]:
+    """The open items of the day summed per customer and currency, each bucket a column, by
+    the database, with the customer's code, name and country joined there: one row per
+    customer and currency (and part), where ``aging_cells`` returns one per bucket as well
+    and the names are looked up after. At 100,000 customers that is a quarter of the rows
+    and no list of 100,000 ids sent back (docs/design/reporting.md, "Performance"). Grouped
+    by currency first: by customer first, PostgreSQL reads the whole table in customer order
+    (its index on customers) to group as it goes, instead of hashing what the covering index
+    of open instalments holds (measured: 1.7 s of the server's CPU against about 0.2 s at
+    100,000 items); on SQLite the two orders cost the same (a sort either way: the covering
+    index has the due date between customer and currency).
+
+    Each part is asked twice: its items in the company's currency, whose base amount is their
+    amount (so only the bucket's amounts are summed, half the sums: on SQLite 0.58 against
+    0.95 CPU s for a million items, and the base amount's ``CASE`` is never evaluated), and
+    its items in other currencies, with the base amounts summed as well."""
+    (with_sql, grouped), params, n = grouped_by_customer(company, scope)
+    t = _tables()
     sql = f"""{with_sql}
         SELECT o.id, o.code, o.name, o.country, g.*
-        FROM ({" UNION ALL ".join(grouped)}) g
+        FROM ({grouped}) g
         JOIN {t['cust']} c ON c.id = g.customer_id
         JOIN {t['cust']} o ON o.id = COALESCE(c.merged_into_id, c.id)"""
+    return customer_cells_of(sql, params, n)
+
+
+def customer_cells_of(sql: str, params: list[Any], n: int) -> list[CustomerCells]:
+    """The rows of ``sql`` made records, one per owner (the survivor of a merge) and
+    currency: each row (owner id, code, name, country, customer id, currency, ``n``
+    amounts, ``n`` base amounts or NULLs where they are the amounts, number of items)."""
     out: dict[tuple[int, str], CustomerCells] = {}
     with connection.cursor() as cur, collector_paused():
         cur.execute(sql, params)

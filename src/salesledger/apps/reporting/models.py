@@ -66,3 +66,50 @@ class PackSending(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["company", "month", "language"],
                                                name="pack_sending_once_a_month_language")]
+
+
+# The buckets the aging summary keeps, one column each (domain.aging.DEFAULT_BUCKETS:
+# current, 1-30, 31-60, 61-90, 91-120, over 120).
+SUMMARY_BUCKETS = 6
+
+
+class AgingSummary(models.Model):
+    """The day the company's aging summary is for (``day`` NULL: none is built). One row per
+    company, made with the company (and for every company by the migration that added it),
+    so that every transaction that changes an open item can lock it: the summary's build and
+    its upkeep are serialized per company (docs/design/reporting.md, "The aging summary")."""
+
+    company = models.OneToOneField("core.Company", on_delete=models.PROTECT, related_name="+")
+    day = models.DateField(null=True)
+    built_at = models.DateTimeField(null=True)
+
+
+class AgingSummaryRow(models.Model):
+    """What one customer (its own items: a merge is resolved when read) has open in one
+    document currency on the summary's day, per bucket of the default buckets by due date:
+    the amounts (credit notes negative), the base amounts at the booking rates, and the
+    number of items. A cache of ``aging.aging_summary_live``, kept exact by the transactions
+    that change an open item (``aging_summary.py``) and compared with it by
+    ``salesledger check``."""
+
+    company = models.ForeignKey("core.Company", on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey("customers.Customer", on_delete=models.DO_NOTHING,
+                                 db_constraint=False, related_name="+")
+    currency = models.CharField(max_length=3)
+    open_0 = models.BigIntegerField(default=0)
+    open_1 = models.BigIntegerField(default=0)
+    open_2 = models.BigIntegerField(default=0)
+    open_3 = models.BigIntegerField(default=0)
+    open_4 = models.BigIntegerField(default=0)
+    open_5 = models.BigIntegerField(default=0)
+    base_0 = models.BigIntegerField(default=0)
+    base_1 = models.BigIntegerField(default=0)
+    base_2 = models.BigIntegerField(default=0)
+    base_3 = models.BigIntegerField(default=0)
+    base_4 = models.BigIntegerField(default=0)
+    base_5 = models.BigIntegerField(default=0)
+    items = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["company", "customer", "currency"],
+                                               name="aging_summary_row_once")]

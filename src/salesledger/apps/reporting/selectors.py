@@ -9,15 +9,16 @@ and checks them; the work is done in SQL by ``aging.py`` and ``unapplied.py``. L
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from salesledger.apps.core.collector import collector_paused
 from salesledger.apps.core.models import Company
 from salesledger.apps.core.selectors import memberships_of
+from salesledger.apps.core.services import company_today
 from salesledger.apps.customers.models import Customer
 from salesledger.apps.customers.selectors import (
     customer_family,
@@ -51,6 +52,8 @@ from .aging import (
     aging_item_rows,
     customer_owners,
 )
+from .aging_summary import BUCKETS as SUMMARY_BUCKETS
+from .aging_summary import summary_build, summary_cells, summary_day, summary_totals
 from .bank_kpis import auto_match_rates
 from .forecast import Backtest, ForecastFilter, backtest, estimator_for, forecast
 from .kpis import add_months, kpi_inputs, kpi_inputs_by, month_end, month_label, months_ending
@@ -61,6 +64,8 @@ from .statement import Statement, currencies, customer_statement, running
 from .trends import CohortRow, cohort_rows, fold_segments
 from .unapplied import unapplied_cash_totals, unapplied_credit_notes, unapplied_receipts
 
+T = TypeVar("T")
+
 __all__ = ["AgingReport", "Backtest", "KpiMonth", "ReportFilters", "Statement", "TrendRow",
            "Weeks", "aging_items", "aging_report", "cash_forecast", "currencies",
            "customer_statement", "forecast_backtest", "kpi_report", "period_statement",
@@ -68,7 +73,7 @@ __all__ = ["AgingReport", "Backtest", "KpiMonth", "ReportFilters", "Statement", 
            "running", "trend_report", "unapplied_items", "PortfolioRow", "portfolio",
            "SEGMENTS", "SegmentAging", "portfolio_total", "auto_match_report",
            "aging_by_segment", "aging_items_page", "kpis_by_segment", "CompanyKpis",
-           "company_kpis"]
+           "company_kpis", "aging_overview", "aging_summary_rebuild"]
 
 
 @dataclass(frozen=True)
@@ -218,15 +223,40 @@ class AgingReport:
         return sum(base for _, base in self.unapplied.values())
 
 
+def _from_summary(company: Company, as_of: date, read: Callable[[], T | None]) -> T | None:
+    """``read()`` of the aging summary; when it is of another day (or of none) and
+    ``as_of`` is the company's today, the summary is made that of today first (the first
+    report of the day, before the worker's nightly build)."""
+    out = read()
+    if out is None and as_of == company_today(company) and summary_day(company) != as_of:
+        summary_build(company, day=as_of)
+        out = read()
+    return out
+
+
+def aging_summary_rebuild(company: Company, *, as_of: date) -> int:
+    """Make the aging summary that of ``as_of`` from the books (the worker does it each
+    night; ``report aging --rebuild-summary``); returns its rows (customers and
+    currencies)."""
+    return summary_build(company, day=as_of)
+
+
 def aging_report(company: Company, *, as_of: date, by: str = "due",
                  buckets: str = DEFAULT_BUCKETS,
-                 filters: ReportFilters = ReportFilters()) -> AgingReport:
-    """Aged receivables on ``as_of``, summed per customer and bucket by the database."""
+                 filters: ReportFilters = ReportFilters(), summary: bool = True
+                 ) -> AgingReport:
+    """Aged receivables on ``as_of``, summed per customer and bucket by the database: read
+    from the aging summary when it is of that day and holds the buckets asked
+    (``aging_summary.py``), else from the open items (``summary=False``: always)."""
     scope = _scope(company, as_of, filters, by=by, buckets=buckets)
     n = len(scope.buckets)
     per: dict[int, CustomerAging] = {}
     with collector_paused():  # 100,000 customers' records: see core.collector
-        cells = aging_by_customer(company, scope)
+        cells = None
+        if summary and scope.by == AgeBy.DUE and scope.buckets == SUMMARY_BUCKETS:
+            cells = _from_summary(company, as_of, lambda: summary_cells(company, scope))
+        if cells is None:
+            cells = aging_by_customer(company, scope)
         # the totals column by column (``zip`` and ``sum`` run in C, where a loop over each
         # customer's buckets ran in Python)
         base = ([sum(column) for column in zip(*(c.base_open for c in cells), strict=True)]
@@ -245,6 +275,24 @@ def aging_report(company: Company, *, as_of: date, by: str = "due",
         by_currency = {currency: [sum(column) for column in zip(*opens, strict=True)]
                        for currency, opens in in_currency.items()}
         return _report(company, scope, base, by_currency, per, sum(c.items for c in cells))
+
+
+def aging_overview(company: Company, *, as_of: date, top: int
+                   ) -> tuple[AgingReport, list[tuple[CustomerAging, int, int]]]:
+    """What a dashboard shows of ``as_of``: the report's totals (the buckets in base
+    currency and per document currency, the items, the unapplied cash; no customers) and
+    its ``top`` customers most overdue as ``AgingReport.top_overdue`` gives them. From the
+    aging summary when it is of that day: a few rows summed, ranked and cut by the
+    database, not a record per customer; else from the whole report."""
+    totals = _from_summary(company, as_of,
+                           lambda: summary_totals(company, as_of=as_of, top=top))
+    if totals is None:
+        report = aging_report(company, as_of=as_of)
+        return report, report.top_overdue(top)
+    scope = _scope(company, as_of, ReportFilters())
+    report = _report(company, scope, totals.base, totals.by_currency, {}, totals.items)
+    return report, [(CustomerAging(code, name, country), late, balance)
+                    for _, code, name, country, late, balance in totals.top]
 
 
 def _report(company: Company, scope: AgingScope, base: list[int],
@@ -612,10 +660,14 @@ def portfolio(user: Any, *, as_of: date, currency: str = "") -> list[PortfolioRo
                                currency=currency)
     rows = []
     for company, role in memberships_of(user):
-        scope = AgingScope(as_of=as_of, buckets=parse_buckets("current,90"))
-        parts = [0, 0, 0]
-        for c in aging_cells(company, scope):
-            parts[c.bucket] += c.base_open
+        parts = [0, 0, 0]  # current, 1-90, over 90
+        totals = summary_totals(company, as_of=as_of, top=0)
+        if totals is not None:  # the summary's buckets: current, 1-30, ..., 91-120, over 120
+            parts = [totals.base[0], sum(totals.base[1:4]), sum(totals.base[4:])]
+        else:
+            scope = AgingScope(as_of=as_of, buckets=parse_buckets("current,90"))
+            for c in aging_cells(company, scope):
+                parts[c.bucket] += c.base_open
         cash = sum(b for _, b in unapplied_cash_totals(company, as_of=as_of).values())
         [month] = kpi_report(company, as_of=as_of, months=1)
         amounts = (sum(parts), parts[1] + parts[2], parts[2], cash)

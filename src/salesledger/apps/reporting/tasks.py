@@ -22,10 +22,25 @@ from salesledger.apps.recurring.scheduler import Enqueued, daily_job_claim, dail
 from salesledger.apps.recurring.services import now_local
 from salesledger.domain.pack_schedule import pack_due
 
+from .aging_summary import summary_build
 from .models import PackSchedule, PackSending
 from .pack_sending import pack_run
 
 JOB_PACK = "report_pack"
+JOB_AGING_SUMMARY = "aging_summary"
+
+
+@task()
+def aging_summary_task(company: str, as_of: str) -> dict[str, Any]:
+    """Make one company's (by code) aging summary that of ``as_of`` (ISO date): the daily
+    job of the worker's calendar, so that the first report of the day reads it."""
+    rows = summary_build(company_get(company), day=date.fromisoformat(as_of))
+    return {"company": company, "day": as_of, "rows": rows}
+
+
+def aging_summary_enqueue(company: Company, day: str) -> str:
+    """The calendar's hook for the aging summary of the day (a daily job)."""
+    return str(aging_summary_task.enqueue(company.code, day).id)
 
 
 @task()

@@ -187,6 +187,9 @@ def adjustments_write(*, company: Company, actor: Actor, planned: Sequence[Plann
                                           adjustment_event(
         a, p.invoice.number, [(s.instalment_id, s.amount) for s in p.shares],
         p.receipt_number or None)) for a, p in zip(adjs, planned, strict=True)])
+    events.publish(events.AdjustmentsWritten(
+        company_id=company.pk, actor=actor, customer_ids=tuple({a.customer_id for a in adjs}),
+        days=tuple({a.date for a in adjs})))
     disputed = tuple(a.pk for a in adjs if a.dispute_requested)
     if disputed:
         events.publish(events.DeductionsDisputed(company_id=company.pk, actor=actor,
@@ -256,6 +259,8 @@ def reverse_adjustment(company: Company, orig: Adjustment, day: date, actor: Act
             base_unapplied=-a.base_unapplied, base_receivable=-a.base_receivable,
             reversal_of=a, journal_entry=entry, created_by=actor_row(actor))
         Instalment.objects.filter(pk=a.instalment_id).update(settled=F("settled") - a.amount)
+    events.publish(events.AdjustmentsWritten(company_id=company.pk, actor=actor,
+                                             customer_ids=(rev.customer_id,), days=(day,)))
     data = adjustment_event(rev, orig.invoice.number or "",
                             [(a.instalment_id, -a.amount) for a in allocs], None)
     audit(company, actor, "adjustment.reverse", "adjustment", orig.pk, reverses=orig.pk,

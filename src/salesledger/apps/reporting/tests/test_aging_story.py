@@ -170,11 +170,14 @@ def test_a_report_costs_the_same_few_queries_whatever_the_books(
         books: dict[str, Any], company: Any, post_invoice: Any,
         django_assert_num_queries: Any) -> None:
     # two index look-ups (anything dated after the day?), the grouped cells with the
-    # customers' names, the unapplied cash: four, for a past day and for today alike
+    # customers' names, the unapplied cash: four, for a past day and for today alike; and
+    # the day of the aging summary (not of these days: the items are read)
     for day in (_day(13), _day(400)):
-        with django_assert_num_queries(4):
+        with django_assert_num_queries(5):
             aging_report(company, as_of=day)
+        with django_assert_num_queries(4):
+            aging_report(company, as_of=day, summary=False)
     for n in range(6):
         post_invoice("C002", lines=[("More", "1", "10.00", "20")], issue_date=_day(50 + n))
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(5):
         aging_report(company, as_of=_day(13))

@@ -1,0 +1,257 @@
+"""The aging summary: the aging of one day per customer and currency, kept exact by the
+transactions that change an open item (docs/design/reporting.md, "The aging summary").
+
+At 100,000 customers and a million open items, the aging of "today" costs the grouped scan
+of the million entries of the covering index of open instalments and the 100,000 customers'
+rows made records; the first alone is more than the 0.5 s the issue asks for (measured:
+docs/design/reporting.md, "Performance"). What the report needs of a day, with the default
+buckets by due date, is per customer and currency six amounts, six base amounts and a count:
+this table holds them for one day per company (``AgingSummary.day``), and the report of that
+day with the default buckets reads it instead of the items (docs/decisions.md).
+
+**Exact.** A row is what ``aging.grouped_by_customer`` gives for its customer on the day:
+the summary is made by that query (``summary_build``: by the worker each night, by
+``report aging --rebuild-summary``, or when the report of today is first asked), and every
+transaction that changes what a customer has open computes that customer's rows again
+(``summary_refresh``), in the same transaction, from the handlers subscribed (``inside``) to
+the events the lower apps publish when they write an open item: ``DocumentsPosted``,
+``AllocationsMade``, ``AllocationsReversed`` and ``AdjustmentsWritten`` (the writers of
+``Instalment.settled`` and of a credit note's ``allocated``; a refund, a receipt's reversal
+and the FX revaluation change no open item). A change dated after the summary's day leaves
+it as it is. ``salesledger check`` compares the summary with the query (check 14).
+
+**Serialized per company.** The build and every refresh lock the company's
+``AgingSummary`` row first (``SELECT … FOR UPDATE``; SQLite's writers are serialized
+anyway), so that a build never reads the books without the changes of a transaction whose
+refresh saw the summary of the day before. The row exists from the company's creation (and
+the migration made one for every company): a transaction never finds it missing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from salesledger.apps.core.models import Company
+from salesledger.apps.customers.models import Customer
+from salesledger.domain.aging import DEFAULT_BUCKETS, AgeBy, parse_buckets
+
+from .aging import AgingScope, CustomerCells, customer_cells_of, grouped_by_customer
+from .models import SUMMARY_BUCKETS, AgingSummary, AgingSummaryRow
+
+BUCKETS = parse_buckets(DEFAULT_BUCKETS)
+assert len(BUCKETS) == SUMMARY_BUCKETS
+_N = SUMMARY_BUCKETS
+_OPENS = [f"open_{k}" for k in range(_N)]
+_BASES = [f"base_{k}" for k in range(_N)]
+# Customers computed again per statement by a refresh (the ids are parameters).
+CHUNK = 500
+
+
+def _state(company_id: int, *, lock: bool) -> AgingSummary | None:
+    qs = AgingSummary.objects.filter(company_id=company_id)
+    return (qs.select_for_update() if lock else qs).first()
+
+
+def summary_day(company: Company) -> date | None:
+    """The day the company's summary is for, or None."""
+    state = _state(company.pk, lock=False)
+    return state.day if state else None
+
+
+def summary_create(company_id: int) -> None:
+    """The company's (empty) summary state: made with the company."""
+    AgingSummary.objects.get_or_create(company_id=company_id)
+
+
+def _scope(day: date, ids: Sequence[int] = ()) -> AgingScope:
+    return AgingScope(as_of=day, buckets=BUCKETS, by=AgeBy.DUE,
+                      customer_id=ids[0] if ids else None, family=tuple(ids))
+
+
+def _insert(company: Company, day: date, ids: Sequence[int] = ()) -> None:
+    """Insert the rows of ``ids`` (every customer when empty) on ``day``, summed by the
+    database from the aging's own query."""
+    (with_sql, grouped), params, n = grouped_by_customer(company, _scope(day, ids))
+    assert n == _N
+    table = AgingSummaryRow._meta.db_table
+    sums = ", ".join([*(f"SUM(a{k})" for k in range(_N)),
+                      *(f"SUM(COALESCE(b{k}, a{k}))" for k in range(_N))])
+    sql = f"""{with_sql}
+        INSERT INTO {table} (company_id, customer_id, currency, {", ".join(_OPENS)},
+                             {", ".join(_BASES)}, items)
+        SELECT {int(company.pk)}, customer_id, currency, {sums}, SUM(n)
+        FROM ({grouped}) g GROUP BY customer_id, currency"""
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+
+
+def summary_build(company: Company, *, day: date) -> int:
+    """Make the company's summary that of ``day``, from the books as they are; returns its
+    rows."""
+    summary_create(company.pk)
+    with transaction.atomic():
+        state = _state(company.pk, lock=True)
+        assert state is not None
+        AgingSummaryRow.objects.filter(company=company).delete()
+        _insert(company, day)
+        state.day, state.built_at = day, timezone.now()
+        state.save(update_fields=["day", "built_at"])
+        return AgingSummaryRow.objects.filter(company=company).count()
+
+
+def summary_refresh(company_id: int, customer_ids: Iterable[int], *,
+                    days: Iterable[date] | None = None) -> None:
+    """Compute again the rows of ``customer_ids`` (raw ids) on the summary's day, after a
+    change to what they have open (inside its transaction). ``days``: the days the change is
+    dated; when every one is after the summary's day, nothing is to do."""
+    state = _state(company_id, lock=True)
+    if state is None or state.day is None:
+        return
+    if days is not None and all(d > state.day for d in days):
+        return
+    ids = sorted(set(customer_ids))
+    if not ids:
+        return
+    company = Company.objects.get(pk=company_id)
+    for k in range(0, len(ids), CHUNK):
+        chunk = ids[k:k + CHUNK]
+        AgingSummaryRow.objects.filter(company_id=company_id, customer_id__in=chunk).delete()
+        _insert(company, state.day, chunk)
+
+
+def _usable(company: Company, scope: AgingScope) -> bool:
+    return scope.by == AgeBy.DUE and scope.buckets == BUCKETS
+
+
+def summary_cells(company: Company, scope: AgingScope) -> list[CustomerCells] | None:
+    """``aging.aging_by_customer`` of ``scope`` from the summary, or None when the summary
+    cannot answer it (another day, other buckets, aged by issue date). Every filter of a
+    scope is one on the summary's rows: the customers (a family, a group, a collector's),
+    the document currency, the country of the customer the items were issued to."""
+    if not _usable(company, scope):
+        return None
+    if summary_day(company) != scope.as_of:
+        return None
+    where, params = _where(company, scope)
+    cust = Customer._meta.db_table
+    sql = f"""
+        SELECT o.id, o.code, o.name, o.country, s.customer_id, s.currency,
+               {", ".join("s." + c for c in _OPENS)}, {", ".join("s." + c for c in _BASES)},
+               s.items
+        FROM {AgingSummaryRow._meta.db_table} s
+        JOIN {cust} c ON c.id = s.customer_id
+        JOIN {cust} o ON o.id = COALESCE(c.merged_into_id, c.id)
+        WHERE {where}"""
+    cells = customer_cells_of(sql, params, _N)
+    # a build for another day committed meanwhile: the rows read may be its
+    return cells if summary_day(company) == scope.as_of else None
+
+
+def _where(company: Company, scope: AgingScope) -> tuple[str, list[Any]]:
+    where, params = "s.company_id = %s", [company.pk]
+    if scope.customer_id is not None:
+        ids = scope.family or (scope.customer_id,)
+        where += f" AND s.customer_id IN ({', '.join(['%s'] * len(ids))})"
+        params += list(ids)
+    if scope.currency:
+        where += " AND s.currency = %s"
+        params.append(scope.currency)
+    if scope.country:
+        where += " AND c.country = %s"
+        params.append(scope.country)
+    return where, params
+
+
+@dataclass(frozen=True)
+class SummaryTotals:
+    """What a dashboard shows of the day: the buckets in base currency and per document
+    currency, the number of items, and the customers most overdue."""
+
+    base: list[int]
+    by_currency: dict[str, list[int]]
+    items: int
+    # (owner id, code, name, country, overdue, balance), most overdue first, then by code
+    top: list[tuple[int, str, str, str, int, int]]
+
+
+def summary_totals(company: Company, *, as_of: date, top: int) -> SummaryTotals | None:
+    """The totals of the summary of ``as_of`` and its ``top`` customers most overdue (a day
+    or more: every bucket but ``current``), summed, ranked and cut in the database; None
+    when the summary is not of that day."""
+    if summary_day(company) != as_of:
+        return None
+    table, cust = AgingSummaryRow._meta.db_table, Customer._meta.db_table
+    opens = ", ".join(f"CAST(SUM({c}) AS BIGINT)" for c in _OPENS)
+    bases = ", ".join(f"CAST(SUM({c}) AS BIGINT)" for c in _BASES)
+    overdue = " + ".join(f"s.{c}" for c in _BASES[1:])
+    balance = " + ".join(f"s.{c}" for c in _BASES)
+    with connection.cursor() as cur:
+        cur.execute(f"""SELECT currency, {opens}, {bases}, CAST(SUM(items) AS BIGINT)
+                        FROM {table} WHERE company_id = %s GROUP BY currency""",
+                    [company.pk])
+        rows = cur.fetchall()
+        ranked = [] if top <= 0 else _ranked(cur, company, overdue, balance, top)
+    if summary_day(company) != as_of:
+        return None
+    base = [0] * _N
+    by_currency: dict[str, list[int]] = {}
+    items = 0
+    for row in rows:
+        by_currency[row[0]] = [int(a) for a in row[1:1 + _N]]
+        for k in range(_N):
+            base[k] += int(row[1 + _N + k])
+        items += int(row[1 + 2 * _N])
+    return SummaryTotals(base, by_currency, items, [
+        (int(i), code, name, country, int(late), int(bal))
+        for i, code, name, country, late, bal in ranked])
+
+
+def _ranked(cur: Any, company: Company, overdue: str, balance: str, top: int
+            ) -> list[tuple[Any, ...]]:
+    """The ``top`` owners most overdue, then by code: (id, code, name, country, overdue,
+    balance)."""
+    table, cust = AgingSummaryRow._meta.db_table, Customer._meta.db_table
+    cur.execute(f"""
+        SELECT o.id, o.code, o.name, o.country,
+               CAST(SUM({overdue}) AS BIGINT) AS late, CAST(SUM({balance}) AS BIGINT)
+        FROM {table} s
+        JOIN {cust} c ON c.id = s.customer_id
+        JOIN {cust} o ON o.id = COALESCE(c.merged_into_id, c.id)
+        WHERE s.company_id = %s
+        GROUP BY o.id, o.code, o.name, o.country
+        HAVING SUM({overdue}) > 0
+        ORDER BY late DESC, o.code LIMIT %s""", [company.pk, top])
+    return list(cur.fetchall())
+
+
+def summary_drift(company: Company) -> list[str]:
+    """Where the summary differs from the books (the aging's query on the summary's day):
+    one line per customer and currency that differs, none when it is exact."""
+    day = summary_day(company)
+    if day is None:
+        return []
+    (with_sql, grouped), params, _ = grouped_by_customer(company, _scope(day))
+    live: dict[tuple[int, str], list[int]] = {}
+    with connection.cursor() as cur:
+        cur.execute(f"{with_sql} SELECT * FROM ({grouped}) g", params)
+        for row in cur.fetchall():
+            opens = [int(a) for a in row[2:2 + _N]]
+            bases = opens if row[2 + _N] is None else [int(b) for b in row[2 + _N:2 + 2 * _N]]
+            cell = live.setdefault((int(row[0]), row[1]), [0] * (2 * _N + 1))
+            for k, v in enumerate([*opens, *bases, int(row[2 + 2 * _N])]):
+                cell[k] += v
+    kept = {(int(r[0]), r[1]): [int(v) for v in r[2:]] for r in
+            AgingSummaryRow.objects.filter(company=company).values_list(
+                "customer_id", "currency", *_OPENS, *_BASES, "items")}
+    out = []
+    for key in sorted(set(live) | set(kept)):
+        if live.get(key) != kept.get(key):
+            out.append(f"customer {key[0]} {key[1]} on {day}: summary {kept.get(key)}, "
+                       f"books {live.get(key)}")
+    return out

@@ -1,0 +1,76 @@
+"""What reporting does when something happens below it (docs/design/events.md): it keeps
+the aging summary exact, in the transaction of every change to an open item
+(``aging_summary.py``), and gives a new company its (empty) summary."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+from salesledger.apps.core import events
+from salesledger.apps.invoicing.models import Instalment, Invoice
+
+from .aging_summary import summary_create, summary_refresh
+
+
+def summary_for_new_company(event: events.CompanyCreated) -> None:
+    summary_create(event.company_id)
+
+
+def _customers(instalment_ids: Iterable[int], document_ids: Iterable[int]) -> set[int]:
+    """The customers the instalments and documents (credit notes) were issued to."""
+    out: set[int] = set()
+    inst = sorted(set(instalment_ids))
+    for k in range(0, len(inst), 2000):
+        out.update(Instalment.objects.filter(pk__in=inst[k:k + 2000])
+                   .values_list("customer_id", flat=True).distinct())
+    docs = sorted(set(document_ids))
+    for k in range(0, len(docs), 2000):
+        out.update(Invoice.objects.filter(pk__in=docs[k:k + 2000])
+                   .values_list("customer_id", flat=True).distinct())
+    return out
+
+
+def summary_after_posting(event: events.DocumentsPosted) -> None:
+    """Invoices and credit notes posted: their customers' rows, if issued by the day."""
+    if not event.documents:
+        return
+    ids = sorted(d.id for d in event.documents)
+    issued: set[tuple[int, date]] = set()
+    for k in range(0, len(ids), 2000):
+        issued.update(Invoice.objects.filter(pk__in=ids[k:k + 2000])
+                      .values_list("customer_id", "issue_date").distinct())
+    summary_refresh(event.company_id, {c for c, _ in issued}, days={d for _, d in issued})
+
+
+def summary_after_allocations(event: events.AllocationsMade) -> None:
+    """Instalments settled (and credit notes used) by allocations dated by the day."""
+    if not event.allocations:
+        return
+    summary_refresh(event.company_id, _customers(
+        (a.instalment_id for a in event.allocations),
+        (a.credit_note_id for a in event.allocations if a.credit_note_id is not None)),
+        days={a.day for a in event.allocations})
+
+
+def summary_after_reversals(event: events.AllocationsReversed) -> None:
+    """Allocations undone on a day by the summary's: what they settled is open again."""
+    if not event.reversals:
+        return
+    summary_refresh(event.company_id, _customers(
+        (r.instalment_id for r in event.reversals),
+        (r.credit_note_id for r in event.reversals if r.credit_note_id is not None)),
+        days={r.day for r in event.reversals})
+
+
+def summary_after_adjustments(event: events.AdjustmentsWritten) -> None:
+    """Write-offs, deductions, discounts, bad debts or their reversals."""
+    summary_refresh(event.company_id, event.customer_ids, days=event.days)
+
+
+def register() -> None:
+    events.subscribe(events.CompanyCreated, summary_for_new_company)
+    events.subscribe(events.DocumentsPosted, summary_after_posting)
+    events.subscribe(events.AllocationsMade, summary_after_allocations)
+    events.subscribe(events.AllocationsReversed, summary_after_reversals)
+    events.subscribe(events.AdjustmentsWritten, summary_after_adjustments)

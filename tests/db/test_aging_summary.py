@@ -1,0 +1,127 @@
+"""The aging summary is the aging of its day after every change, and the report reads it
+without a difference (apps/reporting/aging_summary.py; docs/design/reporting.md, "The aging
+summary").
+
+Hypothesis writes ledgers as ``test_aging_exact`` does (invoices and credit notes in EUR and
+USD, receipts, allocations dated back or forth, reversals, deductions, refunds, payments
+returned), with the summary built for a day in the middle of that work; after every step the
+summary must equal the aging's query of its day, customer by customer (what ``salesledger
+check`` compares), and at the end the report of the day, whole and filtered, must be the same
+read from the summary as from the items.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from salesledger.apps.core.invariants import check_company
+from salesledger.apps.customers.merge import customer_merge
+from salesledger.apps.reporting.aging_summary import summary_day, summary_drift
+from salesledger.apps.reporting.models import AgingSummaryRow
+from salesledger.apps.reporting.selectors import (
+    ReportFilters,
+    aging_overview,
+    aging_report,
+    aging_summary_rebuild,
+    portfolio,
+)
+
+from .test_aging_exact import OPS, START, Books
+
+pytestmark = pytest.mark.django_db
+
+FILTERS = [ReportFilters(), ReportFilters(customer="A"), ReportFilters(customer="U"),
+           ReportFilters(currency="USD"), ReportFilters(currency="EUR"),
+           ReportFilters(country="FR"), ReportFilters(country="DE")]
+
+
+def assert_reads_alike(company: Any, day: date) -> None:
+    for f in FILTERS:
+        for currency_filter in (f,):
+            assert aging_report(company, as_of=day, filters=currency_filter) == aging_report(
+                company, as_of=day, filters=currency_filter, summary=False), f
+    report, top = aging_overview(company, as_of=day, top=2)
+    whole = aging_report(company, as_of=day, summary=False)
+    assert (report.base, report.by_currency, report.items, report.unapplied) == (
+        whole.base, whole.by_currency, whole.items, whole.unapplied)
+    assert [(c.code, late, balance) for c, late, balance in top] == [
+        (c.code, late, balance) for c, late, balance in whole.top_overdue(2)]
+
+
+@settings(max_examples=15, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(ops=OPS, at=st.integers(0, 60), when=st.integers(0, 6))
+def test_the_summary_is_exact_after_every_posting_allocation_and_reversal(
+        ops: list[tuple[Any, ...]], at: int, when: int) -> None:
+    books = Books()
+    day = START + timedelta(days=at)
+    for k, op in enumerate(ops):
+        if k == when:  # the summary is built somewhere in the work (or before it)
+            aging_summary_rebuild(books.company, as_of=day)
+        books.run(op)
+        if summary_day(books.company) is not None:
+            assert summary_drift(books.company) == [], op
+    if summary_day(books.company) is None:
+        aging_summary_rebuild(books.company, as_of=day)
+    assert summary_drift(books.company) == []
+    assert_reads_alike(books.company, day)
+    # an alias's items are its survivor's when read, from the summary as from the items
+    customer_merge(actor=books.user, company=books.company, alias="B", survivor="A")
+    assert summary_drift(books.company) == []
+    assert_reads_alike(books.company, day)
+
+
+def test_the_check_names_a_drift_and_the_rebuild_mends_it() -> None:
+    books = Books()
+    for op in [("invoice", 0, 12000, 3, "NET30"), ("receipt", 0, 5000, 10, False),
+               ("allocate", 0, 0, 50, 2)]:
+        books.run(op)
+    day = START + timedelta(days=40)
+    assert aging_summary_rebuild(books.company, as_of=day) == 1
+    assert [p for p in check_company(books.company) if p.check == "aging summary"] == []
+    AgingSummaryRow.objects.filter(company=books.company).update(open_1=1)
+    problems = [p for p in check_company(books.company) if p.check == "aging summary"]
+    assert len(problems) == 1 and "customer" in problems[0].detail
+    aging_summary_rebuild(books.company, as_of=day)
+    assert summary_drift(books.company) == []
+
+
+def test_a_change_dated_after_the_day_leaves_the_summary_alone(
+        django_assert_max_num_queries: Any) -> None:
+    books = Books()
+    books.run(("invoice", 0, 12000, 3, "NET30"))
+    books.run(("receipt", 0, 5000, 10, False))
+    day = START + timedelta(days=5)
+    aging_summary_rebuild(books.company, as_of=day)
+    before = list(AgingSummaryRow.objects.filter(company=books.company).values())
+    books.run(("allocate", 0, 0, 50, 20))  # dated after the day
+    books.run(("invoice", 0, 7000, 30, "NET30"))  # issued after the day
+    assert list(AgingSummaryRow.objects.filter(company=books.company).values()) == before
+    assert summary_drift(books.company) == []
+
+
+def test_today_reads_the_summary_in_a_few_queries_and_the_dashboard_too(
+        django_assert_num_queries: Any) -> None:
+    books = Books()
+    for op in [("invoice", 0, 12000, 3, "NET30"), ("invoice", 1, 9000, 4, "NET14"),
+               ("invoice", 2, 4000, 5, "30-60-90"), ("receipt", 1, 5000, 10, False),
+               ("allocate", 0, 1, 50, 2)]:
+        books.run(op)
+    day = START + timedelta(days=70)
+    aging_summary_rebuild(books.company, as_of=day)
+    # the summary's day, its rows with the customers' names, its day again (a build for
+    # another day may have committed meanwhile), the unapplied cash: whatever the books
+    with django_assert_num_queries(4):
+        report = aging_report(books.company, as_of=day)
+    assert report == aging_report(books.company, as_of=day, summary=False)
+    # the dashboard: the day, the totals per currency, the top customers ranked and cut by
+    # the database, the day again, the unapplied cash
+    with django_assert_num_queries(5):
+        aging_overview(books.company, as_of=day, top=5)
+    rows = portfolio(books.user, as_of=day)
+    assert [r.receivable for r in rows] == [report.base_total]
