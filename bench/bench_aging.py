@@ -87,8 +87,8 @@ def _timer(backend: int | None) -> Callable[[int, Callable[[], Any]], tuple[dict
     return timed
 
 
-def measure(size: str, repeat: int, everything: bool, today_only: bool = False
-            ) -> dict[str, Any]:
+def measure(size: str, repeat: int, everything: bool, today_only: bool = False,
+            build_summary: bool = False) -> dict[str, Any]:
     import django
 
     django.setup()
@@ -99,9 +99,12 @@ def measure(size: str, repeat: int, everything: bool, today_only: bool = False
     from salesledger.apps.customers.models import Customer
     from salesledger.apps.ledger.models import JournalLine
     from salesledger.apps.reporting.exports import aging_detail_rows
+    from salesledger.apps.reporting.aging_summary import summary_day
     from salesledger.apps.reporting.selectors import (
         aging_items,
+        aging_overview,
         aging_report,
+        aging_summary_rebuild,
         cash_forecast,
         forecast_backtest,
         kpi_report,
@@ -117,7 +120,20 @@ def measure(size: str, repeat: int, everything: bool, today_only: bool = False
             backend = int(cursor.fetchone()[0])
     timed = _timer(backend)
     load_start = [round(x, 1) for x in os.getloadavg()]
+    summary: dict[str, Any] = {}
+    if build_summary:
+        # the nightly build of the aging summary of "today" (writes: a copy of the books)
+        summary["summary_build"], summary["summary_rows"] = timed(
+            1, lambda: aging_summary_rebuild(company, as_of=TODAY))
+    summary["summary_day"] = str(summary_day(company))
+    if summary["summary_day"] == str(TODAY):
+        summary["aging_today_live"], r_live = timed(
+            repeat, lambda: aging_report(company, as_of=TODAY, summary=False))
+        summary["dashboard_today"], _ = timed(
+            repeat, lambda: aging_overview(company, as_of=TODAY, top=5))
     today, r_today = timed(repeat, lambda: aging_report(company, as_of=TODAY))
+    if summary["summary_day"] == str(TODAY):
+        assert r_today == r_live, "the report from the summary differs from the live one"
     if today_only:
         return _today_only(size, connection, company, r_today, today, load_start)
     past, r_past = timed(repeat, lambda: aging_report(company, as_of=PAST))
@@ -161,7 +177,7 @@ def measure(size: str, repeat: int, everything: bool, today_only: bool = False
             "customers": len(r_today.customers), "open_today": r_today.items,
             "open_past": r_past.items, "journal_lines": lines,
             "history_journal_lines": history,
-            "aging_today": today, "aging_past": past,
+            "aging_today": today, **summary, "aging_past": past,
             "detail_csv_past": csv_t, "detail_csv_rows": csv_rows,
             "detail_csv_rss_before_mb": round(rss_before_csv, 1),
             "detail_csv_peak_rss_growth_mb": csv_growth,
@@ -224,12 +240,16 @@ def main() -> None:
                         help="also the trends, the forecast and a backtest")
     parser.add_argument("--today-only", action="store_true",
                         help="only the aging of 'today' (to compare the sizes of history)")
+    parser.add_argument("--summary", action="store_true",
+                        help="build the aging summary of \"today\" first (timed; it writes: "
+                             "give a copy of the books, migrated), then time \"today\" from "
+                             "it, live, and the dashboard's totals and top customers")
     parser.add_argument("--results", default=str(HERE / "results"))
     args = parser.parse_args()
     with books_database(args.size, seed=args.seed, books=args.books,
                         database_url=args.database_url,
                         progress=lambda s: print(s, file=sys.stderr, flush=True)) as info:
-        result = measure(args.size, args.repeat, args.all, args.today_only)
+        result = measure(args.size, args.repeat, args.all, args.today_only, args.summary)
         result["books"] = info["built"] or "cached"
     out = Path(args.results)
     out.mkdir(parents=True, exist_ok=True)

@@ -500,7 +500,10 @@ def books_database(size: str, *, seed: int = 20261207, block: int | None = None,
         if database_url:
             import psycopg
 
-            name = "salesledger_books_" + re.sub(r"[^a-z0-9]", "_", key.lower())
+            # SALESLEDGER_BOOKS_DATABASE: a copy of the books to read (and write) instead
+            # (``CREATE DATABASE copy TEMPLATE salesledger_books_KEY``)
+            name = os.environ.get("SALESLEDGER_BOOKS_DATABASE") or (
+                "salesledger_books_" + re.sub(r"[^a-z0-9]", "_", key.lower()))
             parts = urlsplit(database_url)
             with psycopg.connect(database_url, autocommit=True) as admin:
                 exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s",

@@ -186,7 +186,7 @@ def summary_totals(company: Company, *, as_of: date, top: int) -> SummaryTotals 
     when the summary is not of that day."""
     if summary_day(company) != as_of:
         return None
-    table, cust = AgingSummaryRow._meta.db_table, Customer._meta.db_table
+    table = AgingSummaryRow._meta.db_table
     opens = ", ".join(f"CAST(SUM({c}) AS BIGINT)" for c in _OPENS)
     bases = ", ".join(f"CAST(SUM({c}) AS BIGINT)" for c in _BASES)
     overdue = " + ".join(f"s.{c}" for c in _BASES[1:])
