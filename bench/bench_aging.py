@@ -98,8 +98,8 @@ def measure(size: str, repeat: int, everything: bool, today_only: bool = False,
     from salesledger.apps.core.selectors import company_resolve
     from salesledger.apps.customers.models import Customer
     from salesledger.apps.ledger.models import JournalLine
-    from salesledger.apps.reporting.exports import aging_detail_rows
     from salesledger.apps.reporting.aging_summary import summary_day
+    from salesledger.apps.reporting.exports import aging_detail_rows
     from salesledger.apps.reporting.selectors import (
         aging_items,
         aging_overview,

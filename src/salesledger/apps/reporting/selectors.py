@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from operator import attrgetter
 from typing import Any, TypeVar
 
 from salesledger.apps.core.collector import collector_paused
@@ -53,7 +54,13 @@ from .aging import (
     customer_owners,
 )
 from .aging_summary import BUCKETS as SUMMARY_BUCKETS
-from .aging_summary import summary_build, summary_cells, summary_day, summary_totals
+from .aging_summary import (
+    SummaryRead,
+    summary_build,
+    summary_day,
+    summary_read,
+    summary_totals,
+)
 from .bank_kpis import auto_match_rates
 from .forecast import Backtest, ForecastFilter, backtest, estimator_for, forecast
 from .kpis import add_months, kpi_inputs, kpi_inputs_by, month_end, month_label, months_ending
@@ -252,11 +259,11 @@ def aging_report(company: Company, *, as_of: date, by: str = "due",
     n = len(scope.buckets)
     per: dict[int, CustomerAging] = {}
     with collector_paused():  # 100,000 customers' records: see core.collector
-        cells = None
         if summary and scope.by == AgeBy.DUE and scope.buckets == SUMMARY_BUCKETS:
-            cells = _from_summary(company, as_of, lambda: summary_cells(company, scope))
-        if cells is None:
-            cells = aging_by_customer(company, scope)
+            read = _from_summary(company, as_of, lambda: summary_read(company, scope))
+            if read is not None:
+                return _report_of_summary(company, scope, read)
+        cells = aging_by_customer(company, scope)
         # the totals column by column (``zip`` and ``sum`` run in C, where a loop over each
         # customer's buckets ran in Python)
         base = ([sum(column) for column in zip(*(c.base_open for c in cells), strict=True)]
@@ -295,6 +302,34 @@ def aging_overview(company: Company, *, as_of: date, top: int
                     for _, code, name, country, late, balance in totals.top]
 
 
+def _report_of_summary(company: Company, scope: AgingScope, read: SummaryRead
+                       ) -> AgingReport:
+    """The report of the summary's rows: a record per owner (the survivor of a merge), the
+    totals as the database summed them. What the rows hold is the customers' cells of
+    ``aging_by_customer``, so the report is the same (tests/db/test_aging_summary.py)."""
+    n = len(scope.buckets)
+    per: dict[int, CustomerAging] = {}
+    for row in read.rows:
+        owner, currency = row[0], row[4]
+        opens = list(row[5:5 + n])
+        bases = opens[:] if row[5 + n] is None else list(row[5 + n:5 + 2 * n])
+        had = per.get(owner)
+        if had is None:
+            per[owner] = CustomerAging(row[1], row[2], row[3], {currency: opens}, bases)
+            continue
+        # an alias's items, under its survivor
+        same = had.amounts.get(currency)
+        had.amounts[currency] = (opens if same is None else
+                                 [a + b for a, b in zip(same, opens, strict=True)])
+        had.base = [a + b for a, b in zip(had.base, bases, strict=True)]
+    base, by_currency, items = [0] * n, {}, 0
+    for row in read.totals:
+        by_currency[row[0]] = [int(a) for a in row[1:1 + n]]
+        base = [a + int(b) for a, b in zip(base, row[1 + n:1 + 2 * n], strict=True)]
+        items += int(row[1 + 2 * n])
+    return _report(company, scope, base, by_currency, per, items)
+
+
 def _report(company: Company, scope: AgingScope, base: list[int],
             by_currency: dict[str, list[int]], per: dict[int, CustomerAging],
             items: int) -> AgingReport:
@@ -305,7 +340,7 @@ def _report(company: Company, scope: AgingScope, base: list[int],
     return AgingReport(
         as_of=scope.as_of, by=scope.by, buckets=scope.buckets,
         base_currency=company.base_currency, base=base, by_currency=dict(by_currency),
-        customers=sorted(per.values(), key=lambda r: r.code), items=items,
+        customers=sorted(per.values(), key=attrgetter("code")), items=items,
         unapplied=unapplied)
 
 
