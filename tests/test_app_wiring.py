@@ -18,19 +18,28 @@ def test_the_catalogue_of_events_names_every_listener() -> None:
         "CompanyBankDetailsChanged": [
             "salesledger.apps.ledger.handlers.keep_main_bank_account (inside)"],
         "CompanyCreated": ["salesledger.apps.customers.handlers.create_terms (inside)",
-                           "salesledger.apps.ledger.handlers.create_chart (inside)"],
+                           "salesledger.apps.ledger.handlers.create_chart (inside)",
+                           "salesledger.apps.reporting.handlers.summary_for_new_company "
+                           "(inside)"],
         "DocumentsPosted": ["salesledger.apps.payments.handlers.apply_credit_notes (inside)",
                             "salesledger.apps.documents.handlers.freeze_posted_pdfs (inside)",
+                            "salesledger.apps.reporting.handlers.summary_after_posting "
+                            "(inside)",
                             "salesledger.apps.collections.handlers.rank_again_after_posting "
                             "(inside)"],
         "AllocationsMade": ["salesledger.apps.payments.handlers.take_discounts (inside)",
+                            "salesledger.apps.reporting.handlers.summary_after_allocations "
+                            "(inside)",
                             "salesledger.apps.collections.handlers.close_paid_call_tasks "
                             "(inside)",
                             "salesledger.apps.collections.handlers.rank_again_after_allocations "
                             "(inside)"],
         "AllocationsReversed": [
             "salesledger.apps.payments.handlers.undo_what_stood_with_the_payment (inside)",
+            "salesledger.apps.reporting.handlers.summary_after_reversals (inside)",
             "salesledger.apps.collections.handlers.rank_again_after_reversals (inside)"],
+        "AdjustmentsWritten": [
+            "salesledger.apps.reporting.handlers.summary_after_adjustments (inside)"],
         "DeductionsDisputed": [
             "salesledger.apps.collections.handlers.open_disputes_for_deductions (inside)"],
         "RecurringInvoiceIssued": [
@@ -75,6 +84,7 @@ def test_every_app_registers_the_invariants_of_what_it_writes() -> None:
         "salesledger.apps.customers.invariants.merge_pointers",
         "salesledger.apps.collections.invariants.casework",
         "salesledger.apps.collections.invariants.worklist_ranking",
+        "salesledger.apps.reporting.invariants.aging_summary",
     ]
 
 

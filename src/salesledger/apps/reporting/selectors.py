@@ -293,8 +293,8 @@ def aging_overview(company: Company, *, as_of: date, top: int
     database, not a record per customer; else from the whole report."""
     totals = _from_summary(company, as_of,
                            lambda: summary_totals(company, as_of=as_of, top=top))
-    if totals is None:
-        report = aging_report(company, as_of=as_of)
+    if totals is None:  # the summary is not of the day (nor, then, can the report read it)
+        report = aging_report(company, as_of=as_of, summary=False)
         return report, report.top_overdue(top)
     scope = _scope(company, as_of, ReportFilters())
     report = _report(company, scope, totals.base, totals.by_currency, {}, totals.items)
