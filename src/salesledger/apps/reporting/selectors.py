@@ -310,12 +310,13 @@ def _report_of_summary(company: Company, scope: AgingScope, read: SummaryRead
     n = len(scope.buckets)
     per: dict[int, CustomerAging] = {}
     for row in read.rows:
-        owner, currency = row[0], row[4]
-        opens = list(row[5:5 + n])
-        bases = opens[:] if row[5 + n] is None else list(row[5 + n:5 + 2 * n])
+        owner, currency = row[4] or row[0], row[5]
+        opens = list(row[6:6 + n])
+        bases = opens[:] if row[6 + n] is None else list(row[6 + n:6 + 2 * n])
         had = per.get(owner)
         if had is None:
-            per[owner] = CustomerAging(row[1], row[2], row[3], {currency: opens}, bases)
+            code, name, country = (row[1:4] if row[4] is None else read.survivors[owner])
+            per[owner] = CustomerAging(code, name, country, {currency: opens}, bases)
             continue
         # an alias's items, under its survivor
         same = had.amounts.get(currency)
