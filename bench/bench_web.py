@@ -328,7 +328,8 @@ def _on_books(args: argparse.Namespace, only: frozenset[str]) -> dict[str, Any]:
     if args.database_url:
         import psycopg
 
-        name = args.books_database or (
+        # or SALESLEDGER_BOOKS_DATABASE, as books.books_database reads it
+        name = args.books_database or os.environ.get("SALESLEDGER_BOOKS_DATABASE") or (
             "salesledger_books_" + re.sub(r"[^a-z0-9]", "_", key.lower()))
         with psycopg.connect(args.database_url, autocommit=True) as admin:
             if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s",
