@@ -286,3 +286,28 @@ def test_the_calendar_enqueues_the_statements_of_the_day(
     [message] = mailoutbox
     assert message.to == ["c8@example.com"]
     assert [a[0] for a in message.attachments] == [f"statement-C8-{T0.date()}.pdf"]
+
+
+def test_the_calendar_builds_the_aging_summary_of_the_day(
+        company, owner, make_customer, clock, monkeypatch):
+    from salesledger.apps.invoicing.services import InvoiceInput, invoice_create, invoice_post
+    from salesledger.apps.reporting.aging_summary import summary_day, summary_drift
+    from salesledger.apps.reporting.models import AgingSummaryRow
+
+    monkeypatch.setattr(db_worker, "close_old_connections", lambda: None)
+    make_customer("C9")
+    draft = invoice_create(actor=owner, company=company, data=InvoiceInput(
+        customer_code="C9", issue_date=T0.date() - timedelta(days=40),
+        lines=line_inputs([("Audit", 1, "100.00", "20")])))
+    invoice_post(actor=owner, company=company, invoice_id=draft.pk)
+    assert summary_day(company) is None
+    # when a worker runs a round, then another the same day
+    worker = make_worker(worker_id="w1")
+    worker_round(worker, now=clock)
+    worker_round(worker, now=clock)
+    # then the day's summary was built once, and is the aging of the day
+    jobs = DailyJob.objects.filter(company=company, job="aging_summary")
+    assert [(j.day, j.done) for j in jobs] == [(T0.date(), True)]
+    assert summary_day(company) == T0.date()
+    assert AgingSummaryRow.objects.filter(company=company).count() == 1
+    assert summary_drift(company) == []
