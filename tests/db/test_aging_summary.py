@@ -127,3 +127,17 @@ def test_today_reads_the_summary_in_a_few_queries_and_the_dashboard_too(
         aging_overview(books.company, as_of=day, top=5)
     rows = portfolio(books.user, as_of=day)
     assert [r.receivable for r in rows] == [report.base_total]
+
+
+def test_the_command_builds_the_summary_of_today_and_a_page_does_not() -> None:
+    from salesledger.apps.core.services import company_today
+
+    books = Books()
+    books.run(("invoice", 0, 12000, 3, "NET30"))
+    today = company_today(books.company)
+    aging_overview(books.company, as_of=today, top=5)  # a page: a read
+    aging_report(books.company, as_of=today)
+    assert summary_day(books.company) is None
+    report = aging_report(books.company, as_of=today, build_summary=True)  # the command
+    assert summary_day(books.company) == today
+    assert report == aging_report(books.company, as_of=today, summary=False)

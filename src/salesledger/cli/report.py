@@ -111,7 +111,7 @@ def cmd_report_aging(args: argparse.Namespace) -> int:
     if args.segment:
         return _aging_segments(args, company, as_of)
     report = aging_report(company, as_of=as_of, by=args.by, buckets=args.buckets,
-                          filters=_filters(args))
+                          filters=_filters(args), build_summary=True)
     n = len(report.buckets)
     values = report.base if in_base else report.by_currency
     if args.svg:

@@ -11,7 +11,7 @@ day with the default buckets reads it instead of the items (docs/decisions.md).
 
 **Exact.** A row is what ``aging.grouped_by_customer`` gives for its customer on the day:
 the summary is made by that query (``summary_build``: by the worker each night, by
-``report aging --rebuild-summary``, or when the report of today is first asked), and every
+``report aging --rebuild-summary``, or when that command is first run for today), and every
 transaction that changes what a customer has open computes that customer's rows again
 (``summary_refresh``), in the same transaction, from the handlers subscribed (``inside``) to
 the events the lower apps publish when they write an open item: ``DocumentsPosted``,

@@ -230,12 +230,16 @@ class AgingReport:
         return sum(base for _, base in self.unapplied.values())
 
 
-def _from_summary(company: Company, as_of: date, read: Callable[[], T | None]) -> T | None:
-    """``read()`` of the aging summary; when it is of another day (or of none) and
-    ``as_of`` is the company's today, the summary is made that of today first (the first
-    report of the day, before the worker's nightly build)."""
+def _from_summary(company: Company, as_of: date, read: Callable[[], T | None], *,
+                  build: bool = False) -> T | None:
+    """``read()`` of the aging summary; with ``build``, when it is of another day (or of
+    none) and ``as_of`` is the company's today, the summary is made that of today first (the
+    command's first report of the day, before the worker's nightly build). Pages never
+    build it: a page is a read (and may run on a read-only database); they read the open
+    items until the worker has built the day's."""
     out = read()
-    if out is None and as_of == company_today(company) and summary_day(company) != as_of:
+    if out is None and build and as_of == company_today(company) \
+            and summary_day(company) != as_of:
         summary_build(company, day=as_of)
         out = read()
     return out
@@ -250,17 +254,20 @@ def aging_summary_rebuild(company: Company, *, as_of: date) -> int:
 
 def aging_report(company: Company, *, as_of: date, by: str = "due",
                  buckets: str = DEFAULT_BUCKETS,
-                 filters: ReportFilters = ReportFilters(), summary: bool = True
-                 ) -> AgingReport:
+                 filters: ReportFilters = ReportFilters(), summary: bool = True,
+                 build_summary: bool = False) -> AgingReport:
     """Aged receivables on ``as_of``, summed per customer and bucket by the database: read
     from the aging summary when it is of that day and holds the buckets asked
-    (``aging_summary.py``), else from the open items (``summary=False``: always)."""
+    (``aging_summary.py``), else from the open items (``summary=False``: always).
+    ``build_summary``: make the summary that of today first when it is not (the command
+    does; pages do not)."""
     scope = _scope(company, as_of, filters, by=by, buckets=buckets)
     n = len(scope.buckets)
     per: dict[int, CustomerAging] = {}
     with collector_paused():  # 100,000 customers' records: see core.collector
         if summary and scope.by == AgeBy.DUE and scope.buckets == SUMMARY_BUCKETS:
-            read = _from_summary(company, as_of, lambda: summary_read(company, scope))
+            read = _from_summary(company, as_of, lambda: summary_read(company, scope),
+                                 build=build_summary)
             if read is not None:
                 return _report_of_summary(company, scope, read)
         cells = aging_by_customer(company, scope)
