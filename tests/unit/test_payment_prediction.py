@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from salesledger.domain.payment_prediction import (
     FEATURES,
     HORIZON_DAYS,
+    PERIODS,
     Item,
     Ledger,
     Payer,
@@ -16,7 +17,9 @@ from salesledger.domain.payment_prediction import (
     mae_days,
     median_spread,
     not_before,
+    person_periods,
     survival,
+    survival_quantiles,
     survived_spread,
     training_rows,
     within_days,
@@ -107,6 +110,33 @@ def test_training_rows_see_nothing_after_their_day() -> None:
     # a later ledger gives the same rows for the same days, except for outcomes it knows
     later = {(r.item, r.day): r.features for r in training_rows(_ledger(D + timedelta(400)))}
     assert all(later[(r.item, r.day)] == r.features for r in rows)
+    # what a row was watched for: to the ledger's day, or to its write-off
+    for r in rows:
+        it = by_id[r.item]
+        assert r.watched == ((it.written_off_on or D) - r.day).days
+
+
+def test_the_survival_models_periods_and_quantiles_by_hand() -> None:
+    assert PERIODS[:4] == (0, 3, 7, 10)
+    # settled 8 days after it was seen: open through [0, 3) and [3, 7), settled in [7, 10)
+    assert person_periods(8, 100) == [(0, False), (1, False), (2, True)]
+    # not settled, watched 5 days: it was seen open in [0, 3) and [3, 7), nothing later
+    assert person_periods(None, 5) == [(0, False), (1, False)]
+    assert person_periods(None, 3) == [(0, False)]
+    assert person_periods(None, 0) == []
+    # settled on the day a period starts counts in that period
+    assert person_periods(7, 10) == [(0, False), (1, False), (2, True)]
+    # half are settled in [0, 3), half of the rest in [3, 7), then nobody: 3 in 4 are paid
+    # within the periods, and the quantiles are of those: the median at 3 * 0.5 / 0.5 ...
+    hazards = [0.5, 0.5] + [0.0] * (len(PERIODS) - 3)
+    low, mid, high = survival_quantiles(hazards, (0.1, 0.5, 0.9))
+    # settled by the end of [0, 3): 0.5 of 0.75 (two thirds); by the end of [3, 7): all
+    assert low == 0.1 * 0.75 / 0.5 * 3
+    assert mid == 0.5 * 0.75 / 0.5 * 3
+    assert high == 3 + (0.9 * 0.75 - 0.5) / 0.25 * 4
+    assert low <= mid <= high
+    # nobody paid within the periods: the last edge
+    assert survival_quantiles([0.0] * (len(PERIODS) - 1), (0.5,)) == [float(PERIODS[-1])]
 
 
 def test_a_predicted_date_moves_to_a_day_receipts_arrive_on() -> None:

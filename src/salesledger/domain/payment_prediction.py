@@ -272,6 +272,10 @@ class Row:
     features: list[float]
     days_to_settle: int | None  # from ``day``; None when not settled by the ledger's day
     defaulted: bool | None  # None when not known by the ledger's day
+    # Days from ``day`` it was watched without being settled when it was not: to the
+    # ledger's day, or to its write-off (after which it can never be paid). The survival
+    # model's censoring.
+    watched: int = 0
 
 
 def _month_ends(start: date, end: date) -> list[date]:
@@ -300,9 +304,58 @@ def training_rows(ledger: Ledger) -> list[Row]:
             settle = None
             if it.settled_on is not None and it.written_off_on is None:
                 settle = (it.settled_on - day).days
+            watched = ((it.written_off_on or ledger.as_of) - day).days
             rows.append(Row(it.id, day, ledger.features(it, day), settle,
-                            it.defaulted(ledger.as_of)))
+                            it.defaulted(ledger.as_of), watched))
     return rows
+
+
+# ---------------------------------------------------------------- the survival model
+# The periods (days from the day an item is seen) in which the survival model learns the
+# chance that an item still open at a period's start is settled within it: short periods
+# where most items are paid, longer ones after. An item still open after the last edge is
+# past what the model dates (the date is then the last edge).
+PERIODS = (0, 3, 7, 10, 14, 21, 28, 35, 42, 49, 56, 70, 84, 98, 112, 126, 150, 180, 240)
+
+
+def person_periods(days_to_settle: int | None, watched: int) -> list[tuple[int, bool]]:
+    """The periods (index into ``PERIODS``) in which an item seen on a day was still open
+    and watched, each with whether it was settled in it: up to the period it was settled
+    in, or while it was watched (a period that started before the watch ended counts; an
+    item never settled counts as not settled in it, which is what was seen)."""
+    out = []
+    for k in range(len(PERIODS) - 1):
+        start, end = PERIODS[k], PERIODS[k + 1]
+        if days_to_settle is None and watched <= start:
+            break
+        settled = days_to_settle is not None and start <= days_to_settle < end
+        out.append((k, settled))
+        if days_to_settle is not None and days_to_settle < end:
+            break
+    return out
+
+
+def survival_quantiles(hazards: Sequence[float], qs: Sequence[float]) -> list[float]:
+    """The ``qs`` quantiles (in days from the day seen) of when an item will be settled,
+    given the chance of its being settled in each of ``PERIODS`` if still open at its start
+    (the hazards): among the items that are settled within the periods (the dates measured
+    are of items that are paid), interpolated linearly within a period."""
+    left, settled = 1.0, [0.0]
+    for h in hazards:
+        left *= 1.0 - h
+        settled.append(1.0 - left)
+    total = settled[-1]
+    out = []
+    for q in qs:
+        want = q * total
+        k = bisect.bisect_left(settled, want, lo=1)
+        if total <= 0 or k >= len(settled):
+            out.append(float(PERIODS[-1]))
+            continue
+        lo, hi = settled[k - 1], settled[k]
+        frac = 0.5 if hi <= lo else (want - lo) / (hi - lo)
+        out.append(PERIODS[k - 1] + frac * (PERIODS[k] - PERIODS[k - 1]))
+    return out
 
 
 # ---------------------------------------------------------------- fallback and baseline

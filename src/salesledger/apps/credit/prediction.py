@@ -4,9 +4,11 @@
 ``ledger_as_of`` reads a company's items as they stood on a day, with nothing dated after it:
 the training set, the features and the fallback all come from it, so a model trained for a day
 cannot see what happened after that day. ``train`` fits scikit-learn's histogram gradient
-boosting: three quantile regressions (10th, 50th, 90th percentile of the days until an open
-item is settled) and a classifier of default. ``predict`` gives each open item a date with its
-spread, from the model, or from the customer's median delay when its history is thin.
+boosting: two quantile regressions of the median days until an open item is settled, a
+discrete-time survival model (the chance of being settled in each period while open, which
+gives a median and the 10th and 90th percentiles) and a classifier of default. ``predict``
+gives each open item a date (the mean of the three medians) with its spread, from the model,
+or from the customer's median delay when there is no model.
 ``backtest`` replays it on a past day against what then happened, beside the per-customer
 average. The trained model is stored by ``payment_model_train`` (services) and read back by
 ``payment_model_latest`` (selectors); see docs/security.md for why those bytes are trusted.
@@ -34,6 +36,7 @@ from salesledger.apps.invoicing.models import DocKind, Instalment, Invoice
 from salesledger.apps.payments.models import Allocation
 from salesledger.domain.payment_prediction import (
     FEATURES,
+    PERIODS,
     Item,
     Ledger,
     Payer,
@@ -44,6 +47,8 @@ from salesledger.domain.payment_prediction import (
     not_before,
     paying_day,
     paying_weekdays,
+    person_periods,
+    survival_quantiles,
     survived_spread,
     training_rows,
     within_days,
@@ -51,21 +56,24 @@ from salesledger.domain.payment_prediction import (
 
 from .models import PaymentModel
 
-# Of the features and their order: a stored model of another version is not used.
-MODEL_VERSION = 4
+# Of the features, their order and the model's form: a stored model of another version is
+# not used.
+MODEL_VERSION = 5
 # Fewer training rows than this, or a single outcome, and there is no model: every item is
 # predicted from its customer's median delay.
 MIN_ROWS = 200
 QUANTILES = (0.1, 0.5, 0.9)
-# What the quantile regressions correct: the days left if the customer pays as it recently
-# did (its habit), and the days left to the date its own fit gives (drift and size). The
-# median is learnt twice, once as a correction of each, and the date is the mean of the
-# two: each alone was better on some ledgers and worse on others; the mean is within 0.009
-# of the better on each of the design note's four backtests, lowest on their average. The
-# spread (10th and 90th percentiles) corrects the mean of the two. (Correcting
-# ``expected_left``, the median of its delays that outlasted the item, was tried: better on
-# one ledger, worse on the demo; it stays a feature.)
+# The median is learnt three ways and the date is their mean (model version 5): two quantile
+# regressions correcting what the customer's history already says (the days left if it pays
+# as it recently did, its habit; and the days left to the date its own fit of drift and
+# invoice size gives), and a survival model of the chance of being paid in each period
+# (``PERIODS``), whose curve also gives the spread (10th and 90th percentiles).
 BASES = (FEATURES.index("habit_days_left"), FEATURES.index("fitted_left"))
+# The survival model reads the time since the item was seen against what the customer's
+# history already says (the days left by its habit, by its own fit, and by the delays that
+# outlasted the item): the chance of being paid peaks near those, and the trees find it
+# there rather than rebuilding it from differences.
+RELATIVE_TO = (*BASES, FEATURES.index("expected_left"))
 # scikit-learn's threads: one, since a server's cores are shared with the web and the
 # worker (several threads on a busy machine were a hundred times slower, not faster).
 THREADS = 1
@@ -75,14 +83,23 @@ MIN_SEEN = 0.1  # the censoring weights' floor (a row counts for ten at most)
 # of the delays that outlasted the item). 0: the model dates every item. 3 was measured too
 # (docs/design/payment-prediction.md#the-figures): better on one ledger, worse on two.
 MODEL_MIN_HISTORY = 0
-# The quantile regressions' trees: the medians 300 rounds at 0.05, the spread's quantiles,
-# which date nothing the backtest measures, half as many at twice the rate.
+# The quantile regressions' trees: 300 rounds at 0.05, at most 31 leaves and 20 items a leaf.
 ROUNDS = 300
 LEARNING_RATE = 0.05
-SPREAD_ROUNDS = 150
-SPREAD_LEARNING_RATE = 0.1
 LEAVES = 31
 MIN_LEAF = 20
+# The survival model's trees (a classifier of "settled in this period"), at 0.1 a round: their
+# size and number are chosen for each training on held-out customers (every
+# ``SURVIVAL_FOLD``-th), among larger trees (31 leaves of at least 40 rows) and smaller ones
+# (15 leaves of at least 100 rows, an L2 penalty of 1 on the leaves' values), up to
+# ``SURVIVAL_MAX_ROUNDS`` rounds, by the log loss of the held-out customers' periods; then
+# refitted on every customer. An item gives a row per period it was open in, so the rows are
+# many and alike: fixed large trees learnt the few customers of a small ledger by heart, fixed
+# small ones missed what a larger ledger shows (docs/design/payment-prediction.md).
+SURVIVAL_LEARNING_RATE = 0.1
+SURVIVAL_MAX_ROUNDS = 300
+SURVIVAL_TREES = ((31, 40, 0.0), (15, 100, 1.0))  # leaves, rows a leaf, L2
+SURVIVAL_FOLD = 5
 
 
 # ---------------------------------------------------------------- the ledger of a day
@@ -142,9 +159,12 @@ class Trained:
 
     as_of: date
     version: int
-    # quantile -> HistGradientBoostingRegressor; the 50th percentile as a pair, correcting
-    # each of ``BASES``
-    quantiles: dict[float, Any]
+    # HistGradientBoostingRegressor with the quantile loss at the median, correcting each of
+    # ``BASES`` (the days left by the habit, by the own fit)
+    medians: tuple[Any, ...]
+    # HistGradientBoostingClassifier: the chance that an item still open at the start of a
+    # period (``PERIODS``) is settled within it, from its features and the period
+    survival: Any
     classifier: Any | None  # HistGradientBoostingClassifier, None with a single outcome
     rows: int
     items: int
@@ -161,7 +181,8 @@ def train(ledger: Ledger) -> Trained | None:
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=THREADS):
-        return _fit(ledger.as_of, rows, timed, labelled)
+        return _fit(ledger.as_of, rows, timed, labelled,
+                    {i.id: i.customer for i in ledger.items})
 
 
 def recency_weight(as_of: date, day: date) -> float:
@@ -170,13 +191,37 @@ def recency_weight(as_of: date, day: date) -> float:
     return float(0.5 ** ((as_of - day).days / RECENCY_HALF_LIFE))
 
 
-def _fit(as_of: date, rows: list[Row], timed: list[Row], labelled: list[Row]) -> Trained:
+def _with_period(x: Any, start: Any) -> Any:
+    """The features of each row of ``x`` with the start of the period asked about (days
+    since the item was seen) and that start less each of ``RELATIVE_TO``."""
     import numpy as np
-    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
-    # The quantiles are learnt as corrections of the customer's habit and own fit (days left
-    # if it pays as it recently did, or as its drift and the invoice's size say), which the
-    # trees would otherwise have to rebuild from differences.
+    return np.hstack([x, start[:, None], start[:, None] - x[:, list(RELATIVE_TO)]])
+
+
+def _fit(as_of: date, rows: list[Row], timed: list[Row], labelled: list[Row],
+         customers: dict[int, str]) -> Trained:
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    classifier = None
+    labels = [bool(r.defaulted) for r in labelled]
+    if len(set(labels)) == 2:
+        import numpy as np
+
+        classifier = HistGradientBoostingClassifier(
+            max_iter=200, learning_rate=0.05, max_leaf_nodes=15, min_samples_leaf=20,
+            random_state=0).fit(np.array([r.features for r in labelled], dtype=float),
+                                np.array(labels))
+    return Trained(as_of, MODEL_VERSION, _fit_medians(as_of, rows, timed),
+                   _fit_survival(as_of, rows, customers), classifier, len(rows),
+                   len({r.item for r in rows}))
+
+
+def _fit_medians(as_of: date, rows: list[Row], timed: list[Row]) -> tuple[Any, ...]:
+    """The quantile regressions of the median days left, one correcting each of ``BASES``."""
+    import numpy as np
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
     x = np.array([r.features for r in timed], dtype=float)
     took = np.array([r.days_to_settle for r in timed], dtype=float)
     # A row seen on a day is kept only if its item was settled by the training day: the
@@ -187,39 +232,76 @@ def _fit(as_of: date, rows: list[Row], timed: list[Row], labelled: list[Row]) ->
     seen = 1.0 - np.searchsorted(windows, took, side="left") / len(windows)
     weight = np.array([recency_weight(as_of, r.day) for r in timed]) / np.maximum(
         seen, MIN_SEEN)
-
-    def regression(q: float, base: Any, rounds: int, rate: float) -> Any:
-        return HistGradientBoostingRegressor(
-            loss="quantile", quantile=q, max_iter=rounds, learning_rate=rate,
+    return tuple(
+        HistGradientBoostingRegressor(
+            loss="quantile", quantile=0.5, max_iter=ROUNDS, learning_rate=LEARNING_RATE,
             max_leaf_nodes=LEAVES, min_samples_leaf=MIN_LEAF, random_state=0).fit(
-                x, took - base, sample_weight=weight)
-
-    quantiles: dict[float, Any] = {
-        q: regression(q, _base(x), SPREAD_ROUNDS, SPREAD_LEARNING_RATE)
-        for q in QUANTILES if q != 0.5}
-    quantiles[0.5] = tuple(regression(0.5, x[:, b], ROUNDS, LEARNING_RATE) for b in BASES)
-    classifier = None
-    labels = [bool(r.defaulted) for r in labelled]
-    if len(set(labels)) == 2:
-        classifier = HistGradientBoostingClassifier(
-            max_iter=200, learning_rate=0.05, max_leaf_nodes=15, min_samples_leaf=20,
-            random_state=0).fit(np.array([r.features for r in labelled], dtype=float),
-                                np.array(labels))
-    return Trained(as_of, MODEL_VERSION, quantiles, classifier, len(rows),
-                   len({r.item for r in rows}))
+                x, took - x[:, b], sample_weight=weight)
+        for b in BASES)
 
 
-def _base(x: Any) -> Any:
-    """The mean of the bases (``BASES``) of each row of ``x``: what the spread corrects."""
-    return x[:, list(BASES)].mean(axis=1)
+def _fit_survival(as_of: date, rows: list[Row], customers: dict[int, str]) -> Any:
+    """A discrete-time survival model: each row (an item seen on a day) gives one example
+    per period it was watched open in, settled in it or not. An item not yet settled on the
+    training day (censored) says only that it was not settled while watched, so the rows
+    seen near the training day count without teaching that people pay fast. The trees'
+    size and rounds are chosen on held-out customers (``SURVIVAL_TREES``)."""
+    import numpy as np
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    names = sorted(set(customers.values()))
+    held_out = {c for n, c in enumerate(names) if n % SURVIVAL_FOLD == SURVIVAL_FOLD - 1}
+    index, period, settled, weight, held = [], [], [], [], []
+    for n, r in enumerate(rows):
+        w = recency_weight(as_of, r.day)
+        out = customers[r.item] in held_out
+        for k, done in person_periods(r.days_to_settle, r.watched):
+            index.append(n)
+            period.append(PERIODS[k])
+            settled.append(done)
+            weight.append(w)
+            held.append(out)
+    x = _with_period(np.array([r.features for r in rows], dtype=float)[index],
+                     np.array(period, dtype=float))
+    y, w, v = np.array(settled), np.array(weight), np.array(held)
+
+    def trees(size: tuple[int, int, float], rounds: int) -> Any:
+        leaves, leaf, l2 = size
+        return HistGradientBoostingClassifier(
+            max_iter=rounds, learning_rate=SURVIVAL_LEARNING_RATE, max_leaf_nodes=leaves,
+            min_samples_leaf=leaf, l2_regularization=l2, early_stopping=False,
+            random_state=0)
+
+    best: tuple[float, tuple[int, int, float], int] | None = None
+    if v.any() and (~v).any() and len(set(y[~v].tolist())) == 2:
+        for size in SURVIVAL_TREES:
+            fitted = trees(size, SURVIVAL_MAX_ROUNDS).fit(x[~v], y[~v], sample_weight=w[~v])
+            for n, p in enumerate(fitted.staged_predict_proba(x[v])):
+                p1 = np.clip(p[:, 1], 1e-6, 1 - 1e-6)
+                loss = -float(np.sum(w[v] * np.where(y[v], np.log(p1), np.log(1 - p1))))
+                if best is None or loss < best[0]:
+                    best = (loss, size, n + 1)
+    size, rounds = (best[1], best[2]) if best else (SURVIVAL_TREES[-1], 100)
+    return trees(size, rounds).fit(x, y, sample_weight=w)
 
 
-def _quantiles(model: Trained, x: Any) -> list[Any]:
+def _quantiles(model: Trained, x: Any) -> list[tuple[float, float, float]]:
     """The 10th, 50th and 90th percentiles of the days left for each row of ``x``: the
-    median the mean of its two corrections (of the habit and of the own fit)."""
-    mid = sum(m.predict(x) + x[:, b] for m, b in zip(model.quantiles[0.5], BASES, strict=True))
-    return [mid / len(BASES) if q == 0.5 else model.quantiles[q].predict(x) + _base(x)
-            for q in QUANTILES]
+    median the mean of the two regressions' and the survival curve's, the spread the
+    survival curve's (widened to hold the median)."""
+    import numpy as np
+
+    n = len(x)
+    hazards = np.column_stack([
+        model.survival.predict_proba(_with_period(x, np.full(n, float(start))))[:, 1]
+        for start in PERIODS[:-1]])
+    medians = [m.predict(x) + x[:, b] for m, b in zip(model.medians, BASES, strict=True)]
+    out = []
+    for k, h in enumerate(hazards.tolist()):
+        low, mid, high = survival_quantiles(h, QUANTILES)
+        mid = (sum(float(m[k]) for m in medians) + mid) / (len(medians) + 1)
+        out.append((min(low, mid), mid, max(high, mid)))
+    return out
 
 
 @dataclass(frozen=True)
@@ -267,7 +349,7 @@ def predict(ledger: Ledger, model: Trained | None, items: list[Item] | None = No
             chances = (model.classifier.predict_proba(x)[:, 1]
                        if model.classifier is not None else [])
         for k, it in enumerate(todo):
-            low, mid, high = sorted(float(q[k]) for q in qs)
+            low, mid, high = qs[k]
             by_model[it.id] = (low, mid, high)
         for k, p in enumerate(chances):
             probabilities[todo[k].id] = float(p)
