@@ -44,6 +44,22 @@ def _scope(company: Company, customer_id: int | None, country: str, currency: st
     return q
 
 
+def _back(t: dict[str, str]) -> str:
+    """The ``WITH`` clause whose ``back`` is, per receipt, what allocations, refunds and a
+    reversal dated after the day took from it; its parameters are (company id, day) three
+    times."""
+    return f"""WITH later AS (
+        SELECT receipt_id, COALESCE(source_amount, amount) AS amt FROM {t['alloc']}
+        WHERE company_id = %s AND date > %s AND receipt_id IS NOT NULL
+        UNION ALL
+        SELECT receipt_id, amount FROM {t['refund']} WHERE company_id = %s AND date > %s
+        UNION ALL
+        SELECT receipt_id, amount FROM {t['rev']} WHERE company_id = %s AND date > %s
+    ), back AS (
+        SELECT receipt_id, CAST(SUM(amt) AS BIGINT) AS amt FROM later GROUP BY receipt_id
+    )"""
+
+
 def unapplied_cash_totals(company: Company, *, as_of: date, customer_id: int | None = None,
                           country: str = "", currency: str = "", family: Sequence[int] = ()
                           ) -> dict[str, tuple[int, int]]:
@@ -60,16 +76,7 @@ def unapplied_cash_totals(company: Company, *, as_of: date, customer_id: int | N
     where, extra = _where(company, customer_id, country, currency, family, t["cust"])
     left = "r.amount - r.allocated + COALESCE(b.amt, 0)"
     sql = f"""
-    WITH later AS (
-        SELECT receipt_id, COALESCE(source_amount, amount) AS amt FROM {t['alloc']}
-        WHERE company_id = %s AND date > %s AND receipt_id IS NOT NULL
-        UNION ALL
-        SELECT receipt_id, amount FROM {t['refund']} WHERE company_id = %s AND date > %s
-        UNION ALL
-        SELECT receipt_id, amount FROM {t['rev']} WHERE company_id = %s AND date > %s
-    ), back AS (
-        SELECT receipt_id, CAST(SUM(amt) AS BIGINT) AS amt FROM later GROUP BY receipt_id
-    )
+    {_back(t)}
     SELECT currency, SUM(left_on), SUM(base_left) FROM (RECEIPTS) receipts
     WHERE left_on > 0
     GROUP BY currency"""
@@ -149,16 +156,7 @@ def unapplied_receipts(company: Company, *, as_of: date, customer_id: int | None
     # parts, so that the planner's estimate of the second counts the few receipts in other
     # currencies, not all of them (the cost that set off JIT compilation).
     sql = f"""
-    WITH later AS (
-        SELECT receipt_id, COALESCE(source_amount, amount) AS amt FROM {t['alloc']}
-        WHERE company_id = %s AND date > %s AND receipt_id IS NOT NULL
-        UNION ALL
-        SELECT receipt_id, amount FROM {t['refund']} WHERE company_id = %s AND date > %s
-        UNION ALL
-        SELECT receipt_id, amount FROM {t['rev']} WHERE company_id = %s AND date > %s
-    ), back AS (
-        SELECT receipt_id, CAST(SUM(amt) AS BIGINT) AS amt FROM later GROUP BY receipt_id
-    )
+    {_back(t)}
     SELECT c.code, c.name, o.number, o.date, o.currency, o.amount, o.left_on, o.left_on
     FROM ({part("=")}) o JOIN {t['cust']} c ON c.id = o.customer_id
     UNION ALL
