@@ -109,6 +109,19 @@ def policy_edit(*, actor: Actor, company: Company, code: str, levels: list[Level
     return policy
 
 
+def _level_locked(company: Company, code: str, number: int
+                  ) -> tuple[DunningPolicy, DunningLevel]:
+    """Policy ``code`` and its level ``number``, the level locked for the caller's
+    transaction; refused with NotFound when the policy has no such level."""
+    policy = _policy(company, code)
+    level = (DunningLevel.objects.select_for_update()
+             .filter(policy=policy, number=number).first())
+    if level is None:
+        raise NotFound(f"dunning policy {code} has no level {number}", policy=code,
+                       level=number)
+    return policy, level
+
+
 def level_text_set(*, actor: Actor, company: Company, code: str, number: int, language: str,
                    subject: str, body: str, template: str = "") -> str:
     """Write the text level ``number`` of policy ``code`` sends in ``language`` ("" for every
@@ -119,12 +132,7 @@ def level_text_set(*, actor: Actor, company: Company, code: str, number: int, la
     (``documents.selectors.named_message_texts``)."""
     require_role(company, actor, Role.MANAGER)
     with transaction.atomic():
-        policy = _policy(company, code)
-        level = (DunningLevel.objects.select_for_update()
-                 .filter(policy=policy, number=number).first())
-        if level is None:
-            raise NotFound(f"dunning policy {code} has no level {number}", policy=code,
-                           level=number)
+        policy, level = _level_locked(company, code, number)
         name = template_name(template or level.template or f"{policy.code}-{number}")
         if name != level.template:
             audit(company, actor, "dunning.level_template", "dunning_policy", policy.pk,
@@ -146,12 +154,7 @@ def level_name_set(*, actor: Actor, company: Company, code: str, number: int, la
         raise ValidationFailed(f"{language!r} is not a language of the documents: "
                                + ", ".join(LANGUAGES), field="language")
     with transaction.atomic():
-        policy = _policy(company, code)
-        level = (DunningLevel.objects.select_for_update()
-                 .filter(policy=policy, number=number).first())
-        if level is None:
-            raise NotFound(f"dunning policy {code} has no level {number}", policy=code,
-                           level=number)
+        policy, level = _level_locked(company, code, number)
         before = dict(level.names or {})
         after = dict(level_names({**before, language: name}))
         if after != before:
