@@ -114,8 +114,22 @@ def test_bad_segment_and_detail_together_are_refused(capsys: pytest.CaptureFixtu
     assert refused.value.code == 2 and "--segment" in capsys.readouterr().err
     code, _, err = run(capsys, "report", "aging", "--segment", "group", "--detail")
     assert code == 2 and "--detail" in err and "Traceback" not in err
-    code, _, err = run(capsys, "report", "kpis", "--segment", "size", "--xlsx", "x.xlsx")
-    assert code == 2 and "--segment" in err
+
+
+def test_segments_in_a_workbook(capsys: pytest.CaptureFixture[str], books: None,
+                                tmp_path: Path) -> None:
+    """``--segment`` with ``--xlsx`` writes the segments' rows (they were refused once)."""
+    from openpyxl import load_workbook
+
+    for report, segment, names in (("aging", "group", {"HQ", "SOLO", "TINY"}),
+                                   ("kpis", "size", {"A", "B", "C"})):
+        path = tmp_path / f"{report}.xlsx"
+        code, _, err = run(capsys, "report", report, "--as-of", AS_OF, "--segment", segment,
+                           "--xlsx", str(path))
+        assert code == 0, err
+        rows = list(load_workbook(path).worksheets[0].iter_rows(values_only=True))
+        cells = {str(v) for row in rows for v in row if v is not None}
+        assert names <= cells, (report, rows[:5])
 
 
 def test_aging_and_unapplied_filtered_by_group_and_collector(
