@@ -385,19 +385,10 @@ def test_the_forecast_page_takes_the_commands_filters(
     """The forecast of one customer, of a country, of nobody: the page's download is the
     command's file with the same filters, and the page keeps what was asked in its form."""
     owner = as_user(books["owner"])
-    user = books["owner"].get_username()
-    whole = _download_is_the_commands_file(owner, user, tmp_path, "forecast", "weeks=6&",
-                                           ("--weeks", "6"))
-    mine = _download_is_the_commands_file(owner, user, tmp_path, "forecast",
-                                          "customer=C001&weeks=6&",
-                                          ("--customer", "C001", "--weeks", "6"))
-    nobody = _download_is_the_commands_file(owner, user, tmp_path, "forecast",
-                                            "country=DE&weeks=6&",
-                                            ("--country", "DE", "--weeks", "6"))
+    whole, mine, nobody = _whole_mine_nobody(owner, books, tmp_path, "forecast", "weeks=6&",
+                                             ("--weeks", "6"))
     assert len(nobody.splitlines()) == 7 and mine != nobody and whole != nobody
     assert all(row.endswith(",EUR,0.00,0.00,0.00,0.00") for row in nobody.splitlines()[1:])
-    page = owner.get(f"/c/acme/reports/forecast/?as_of={AS_OF}&customer=C001")
-    assert page.status_code == 200 and 'name="customer" value="C001"' in page.content.decode()
     refused = owner.get(f"/c/acme/reports/forecast/?as_of={AS_OF}&customer=NOPE")
     assert refused.status_code == 400 and "no customer with code" in _text(refused)
 
@@ -408,14 +399,8 @@ def test_the_kpi_and_trend_pages_take_the_commands_filters(
     with the same filters (the company's casework columns empty for a set of customers)."""
     owner = as_user(books["owner"])
     user = books["owner"].get_username()
-    whole = _download_is_the_commands_file(owner, user, tmp_path, "kpis", "months=3&",
-                                           ("--months", "3"))
-    mine = _download_is_the_commands_file(owner, user, tmp_path, "kpis",
-                                          "customer=C001&months=3&",
-                                          ("--customer", "C001", "--months", "3"))
-    nobody = _download_is_the_commands_file(owner, user, tmp_path, "kpis",
-                                            "country=DE&months=3&",
-                                            ("--country", "DE", "--months", "3"))
+    whole, mine, nobody = _whole_mine_nobody(owner, books, tmp_path, "kpis", "months=3&",
+                                             ("--months", "3"))
     assert whole.splitlines()[0] == mine.splitlines()[0] == nobody.splitlines()[0]
     assert ",EUR,0.00,0.00,0.00,0.00,0.00,0.00,0.00," in nobody.splitlines()[-1]
     trends = _download_is_the_commands_file(owner, user, tmp_path, "trends",
@@ -423,10 +408,24 @@ def test_the_kpi_and_trend_pages_take_the_commands_filters(
     assert len(trends.splitlines()) > 1
     _download_is_the_commands_file(owner, user, tmp_path, "trends", "country=DE&",
                                    ("--country", "DE"))
-    page = owner.get(f"/c/acme/reports/kpis/?as_of={AS_OF}&customer=C001")
-    assert page.status_code == 200 and 'name="customer" value="C001"' in page.content.decode()
     both = owner.get(f"/c/acme/reports/kpis/?as_of={AS_OF}&customer=C001&segment=size")
     assert both.status_code == 400 and "choose the segment or the customers" in _text(both)
+
+
+def _whole_mine_nobody(client: Any, books: dict[str, Any], tmp_path: Any, report: str,
+                       query: str, argv: tuple[str, ...]) -> tuple[str, str, str]:
+    """The report's download of every customer, of C001, and of a country with none (DE),
+    each the command's file with the same filters (``_download_is_the_commands_file``); and
+    the page of C001 keeps the customer in its form."""
+    user = books["owner"].get_username()
+    whole, mine, nobody = (
+        _download_is_the_commands_file(client, user, tmp_path, report, f"{q}{query}",
+                                       (*given, *argv))
+        for q, given in (("", ()), ("customer=C001&", ("--customer", "C001")),
+                         ("country=DE&", ("--country", "DE"))))
+    page = client.get(f"/c/acme/reports/{report}/?as_of={AS_OF}&customer=C001")
+    assert page.status_code == 200 and 'name="customer" value="C001"' in page.content.decode()
+    return whole, mine, nobody
 
 
 def _download_is_the_commands_file(client: Any, user: str, tmp_path: Any, report: str,
