@@ -62,6 +62,37 @@ def test_kpis_json_and_csv(capsys: pytest.CaptureFixture[str], books: None,
     assert feb_row["sales"].number_format == '#,##0.00 "EUR"'
 
 
+def test_kpis_and_trends_in_a_document_currency(capsys: pytest.CaptureFixture[str],
+                                                books: None, tmp_path: Path) -> None:
+    """``--document-currency``: the documents in that currency alone, every amount in it
+    (docs/design/kpis.md, "In a document currency"); without it, in EUR at booking rates."""
+    code, _, err = run(capsys, "invoice", "create", "--customer", "C1", "--date", "2026-02-02",
+                       "--currency", "USD", "--rate", "0.5", "--line", "Audit;1;800;0",
+                       "--post", "--as-of", "2026-02-02")
+    assert code == 0, err
+    usd = run_json(capsys, "report", "kpis", "--months", "2", "--as-of", "2026-02-28",
+                   "--document-currency", "usd")
+    assert usd["currency"] == "USD"
+    feb = usd["months"][1]
+    assert feb["inputs"]["sales"] == {"amount": "800.00", "currency": "USD"}
+    assert feb["inputs"]["paid"] == {"amount": "0.00", "currency": "USD"}
+    assert feb["dso"] == "28.0" and feb["days_to_pay"] is None
+    whole = run_json(capsys, "report", "kpis", "--months", "2", "--as-of", "2026-02-28")
+    assert whole["months"][1]["inputs"]["sales"] == {"amount": "2400.00", "currency": "EUR"}
+    path = tmp_path / "usd.csv"
+    assert run(capsys, "report", "kpis", "--months", "2", "--as-of", "2026-02-28",
+               "--document-currency", "USD", "--csv", str(path))[0] == 0
+    rows = list(csv.DictReader(path.open(encoding="utf-8")))
+    assert (rows[1]["sales"], rows[1]["currency"]) == ("800.00", "USD")
+    trends = run_json(capsys, "report", "trends", "--months", "2", "--as-of", "2026-02-28",
+                      "--document-currency", "USD")
+    assert trends["currency"] == "USD"
+    assert [(c["cohort"], c["items"], c["amount"]) for c in trends["cohorts"]] == [
+        ("2026-02", 1, {"amount": "800.00", "currency": "USD"})]
+    code, _, err = run(capsys, "report", "kpis", "--document-currency", "dollars")
+    assert code == 2 and "'dollars' is not an ISO 4217 currency code" in err
+
+
 def test_trends_and_forecast(capsys: pytest.CaptureFixture[str], books: None) -> None:
     out = run_json(capsys, "report", "trends", "--months", "2", "--as-of", "2026-02-28")
     jan = out["cohorts"][0]

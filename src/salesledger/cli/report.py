@@ -374,7 +374,7 @@ def cmd_report_unapplied(args: argparse.Namespace) -> int:
 
 
 def cmd_report_kpis(args: argparse.Namespace) -> int:
-    from salesledger.apps.reporting.selectors import kpi_report
+    from salesledger.apps.reporting.selectors import document_currency, kpi_report
 
     company = company_of(args)
     as_of = as_of_day(args, company)
@@ -383,11 +383,13 @@ def cmd_report_kpis(args: argparse.Namespace) -> int:
     if args.segment:
         if filtered:
             raise ValidationFailed("--segment: give it without --customer, --group, "
-                                   "--collector or --country (each segment is a set of "
-                                   "customers already)", segment=args.segment)
+                                   "--collector, --country or --document-currency (each "
+                                   "segment is a set of customers already, in the "
+                                   "company's currency)", segment=args.segment)
         return _kpi_segments(args, company, as_of)
     months = kpi_report(company, as_of=as_of, months=args.months, filters=filters)
-    base = company.base_currency
+    # with --document-currency, the amounts are in it (docs/design/kpis.md)
+    base = document_currency(filters) or company.base_currency
     if args.csv or args.xlsx:
         from salesledger.apps.reporting.selectors import company_kpis
 
@@ -436,7 +438,8 @@ def cmd_report_kpis(args: argparse.Namespace) -> int:
           ["month", "dso", "countback", "best", "add", "cei %", "to pay", "late",
            "current %", "over 90 %", "bad debt %"])
     print("days, amount-weighted where paid; CEI over one month; percentages of the receivable "
-          "at the month's end, bad debts of the month's sales")
+          "at the month's end, bad debts of the month's sales"
+          + (f"; of the documents in {base} alone" if base != company.base_currency else ""))
     kpis = provided()
     if kpis and not filtered:
         print()
@@ -503,13 +506,14 @@ def _kpi_segments(args: argparse.Namespace, company: Any, as_of: Any) -> int:
 
 
 def cmd_report_trends(args: argparse.Namespace) -> int:
-    from salesledger.apps.reporting.selectors import trend_report
+    from salesledger.apps.reporting.selectors import document_currency, trend_report
 
     company = company_of(args)
     as_of = as_of_day(args, company)
+    filters = _filters(args)
     rows = trend_report(company, as_of=as_of, months=args.months, by=args.by,
-                        filters=_filters(args))
-    base = company.base_currency
+                        filters=filters)
+    base = document_currency(filters) or company.base_currency
     if args.svg:
         from salesledger.apps.reporting.pack import tenths
         from salesledger.formats.charts import kpi_chart, to_svg
@@ -873,6 +877,8 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("--segment", choices=["group", "size"],
                    help="the KPIs of each customer group (parent) or size band (A, B, C)")
     _customer_options(p)
+    p.add_argument("--document-currency", metavar="CURRENCY",
+                   help="of the documents in one currency alone, every amount in it")
     p.add_argument("--csv", metavar="FILE", help="write CSV to FILE")
     p.add_argument("--xlsx", metavar="FILE", help="write an Excel workbook to FILE")
     p = add_command(g, common, "trends", cmd_report_trends,
@@ -884,6 +890,8 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
                    help="per invoice month, or per invoice month and country, customer group "
                         "(parent) or size band (A, B, C)")
     _customer_options(p)
+    p.add_argument("--document-currency", metavar="CURRENCY",
+                   help="of the invoices in one currency alone, every amount in it")
     p.add_argument("--csv", metavar="FILE", help="write CSV to FILE")
     p.add_argument("--xlsx", metavar="FILE", help="write an Excel workbook to FILE")
     p = add_command(g, common, "forecast", cmd_report_forecast,

@@ -52,6 +52,7 @@ from salesledger.apps.reporting.selectors import (
     cash_forecast,
     company_kpis,
     currencies,
+    document_currency,
     kpi_report,
     kpis_by_segment,
     period_statement,
@@ -187,9 +188,10 @@ def kpis(request: HttpRequest, code: str) -> HttpResponse:
     ws = workspace(request, code)
     months_n = _int_param(request, "months", 12)
     segment = choice_param(request, "segment", SEGMENTS) or ""
-    base = ws.company.base_currency
     try:
         filters = _filters(request, ws)
+        # in a document currency when one is asked (``report kpis --document-currency``)
+        base = document_currency(filters) or ws.company.base_currency
         filtered = filters != ReportFilters()
         if segment and filtered:
             raise ValidationFailed("a segment is a set of customers already: choose the "
@@ -211,7 +213,7 @@ def kpis(request: HttpRequest, code: str) -> HttpResponse:
     rows = [(name, m, [figure(getattr(m.kpis, k)) for k in KPI_NAMES])
             for name, months in per.items() for m in months]
     return _page(request, ws, "web/report_kpis.html", rows=rows, months=months_n,
-                 segment=segment, segments_choice=SEGMENTS, f=filters)
+                 segment=segment, segments_choice=SEGMENTS, f=filters, currency=base)
 
 
 @login_required
@@ -226,16 +228,16 @@ def trends(request: HttpRequest, code: str) -> HttpResponse:
         filters = _filters(request, ws)
         rows = trend_report(ws.company, as_of=ws.as_of, months=months_n, by=by,
                             filters=filters)
+        base = document_currency(filters) or ws.company.base_currency
     except LedgerError as exc:
         return _refused(request, ws, exc)
-    base = ws.company.base_currency
     if _wants_csv(request):
         return _csv(f"trends-{ws.as_of}.csv", trend_headers(by), trend_rows(rows, base))
     table = [(t, [(figure(getattr(t.row, m).percent), m in t.flagged,
                    figure(getattr(t.row, am).percent)) for m, am in TREND_MEASURES])
              for t in rows]
     return _page(request, ws, "web/report_trends.html", rows=table, by=by, months=months_n,
-                 f=filters)
+                 f=filters, currency=base)
 
 
 @login_required

@@ -5,6 +5,10 @@ end (the aging of that day, one grouped query per month end, exact for any past 
 credit sales (one query grouped by month); the receipts applied in each month with their
 amount-weighted days from issue and past due (one query grouped by month); the bad debts (one
 query grouped by month). The formulas are in ``domain/kpis.py``.
+
+Every amount is in the company's currency at the booking rates; with ``currency`` (a
+document currency), every query keeps the documents in that currency alone and sums their
+amounts as invoiced, in it (docs/design/kpis.md#in-a-document-currency).
 """
 
 from __future__ import annotations
@@ -86,16 +90,22 @@ def receivable_at(company: Company, day: date) -> tuple[int, int, int]:
     return sum(parts), parts[0], parts[2]
 
 
-def month_end_receivables(company: Company, ends: list[date]
+def month_end_receivables(company: Company, ends: list[date], currency: str = ""
                            ) -> dict[date, tuple[int, int, int]]:
     """``receivable_at`` of every day of ``ends``, in one statement: see
     ``month_end_receivables_by``."""
-    return month_end_receivables_by(company, ends, None).get("", {
+    return month_end_receivables_by(company, ends, None, currency).get("", {
         e: (0, 0, 0) for e in ends})
 
 
+def _only(column: str, currency: str) -> tuple[str, list[str]]:
+    """The condition that keeps the rows of one document currency, and its parameter; none
+    without ``currency``."""
+    return (f" AND {column} = %s", [currency]) if currency else ("", [])
+
+
 def month_end_receivables_by(company: Company, ends: list[date],
-                             segment_of: Mapping[int, str] | None
+                             segment_of: Mapping[int, str] | None, currency: str = ""
                              ) -> dict[str, dict[date, tuple[int, int, int]]]:
     """``receivable_at`` of every day of ``ends`` (consecutive month ends, oldest first), in
     one statement whatever their number: what is open now, and what each allocation dated
@@ -109,9 +119,12 @@ def month_end_receivables_by(company: Company, ends: list[date],
     bucket its reference date falls in on that day. The rows are as many as the groups, not
     the items. With ``segment_of`` (customer id to segment) the groups are also by customer,
     and each segment gets its own month ends (every segment named, even one with nothing
-    open); without it, everything is the segment ``""``."""
-    t, base = {"inst": Instalment._meta.db_table, "inv": Invoice._meta.db_table,
-               "alloc": Allocation._meta.db_table}, company.base_currency
+    open); without it, everything is the segment ``""``. With ``currency``, the items in
+    that currency alone, in it: each ``CASE`` below then always takes its first branch."""
+    t = {"inst": Instalment._meta.db_table, "inv": Invoice._meta.db_table,
+         "alloc": Allocation._meta.db_table}
+    base = currency or company.base_currency
+    (only_i, one), (only_c, _) = _only("i.currency", currency), _only("c.currency", currency)
     first, last = ends[0], ends[-1]
     cn = DocKind.CREDIT_NOTE.value
     who = ("i.customer_id", "c.customer_id") if segment_of is not None else ("0", "0")
@@ -122,14 +135,14 @@ def month_end_receivables_by(company: Company, ends: list[date],
                     ELSE i.base_amount - COALESCE((SELECT SUM(a.base_receivable)
                          FROM {t['alloc']} a WHERE a.instalment_id = i.id), 0) END)
     FROM {t['inst']} i JOIN {t['inv']} inv ON inv.id = i.invoice_id
-    WHERE i.company_id = %s AND i.settled < i.amount AND inv.issue_date <= %s
+    WHERE i.company_id = %s AND i.settled < i.amount AND inv.issue_date <= %s{only_i}
     GROUP BY 2, 3, 4
     UNION ALL
     SELECT {month_key('a.date')}, {month_key('inv.issue_date')}, i.due_date, {who[0]},
            SUM(CASE WHEN i.currency = %s THEN a.amount ELSE a.base_receivable END)
     FROM {t['alloc']} a JOIN {t['inst']} i ON i.id = a.instalment_id
          JOIN {t['inv']} inv ON inv.id = i.invoice_id
-    WHERE a.company_id = %s AND a.date > %s AND inv.issue_date <= %s
+    WHERE a.company_id = %s AND a.date > %s AND inv.issue_date <= %s{only_i}
     GROUP BY 1, 2, 3, 4
     UNION ALL
     SELECT NULL, {month_key('c.issue_date')}, c.issue_date, {who[1]},
@@ -138,17 +151,17 @@ def month_end_receivables_by(company: Company, ends: list[date],
                           FROM {t['alloc']} a WHERE a.credit_note_id = c.id), 0) END)
     FROM {t['inv']} c
     WHERE c.company_id = %s AND c.kind = '{cn}' AND c.status = 'posted'
-          AND c.issue_date <= %s AND c.allocated < c.total
+          AND c.issue_date <= %s AND c.allocated < c.total{only_c}
     GROUP BY 2, 3, 4
     UNION ALL
     SELECT {month_key('a.date')}, {month_key('c.issue_date')}, c.issue_date, {who[1]},
            -SUM(CASE WHEN c.currency = %s THEN a.amount ELSE a.base_unapplied END)
     FROM {t['alloc']} a JOIN {t['inv']} c ON c.id = a.credit_note_id
     WHERE a.company_id = %s AND a.date > %s AND c.kind = '{cn}' AND c.status = 'posted'
-          AND c.issue_date <= %s
+          AND c.issue_date <= %s{only_c}
     GROUP BY 1, 2, 3, 4"""
-    params = [base, company.pk, last, base, company.pk, first, last,
-              base, company.pk, last, base, company.pk, first, last]
+    params = [base, company.pk, last, *one, base, company.pk, first, last, *one,
+              base, company.pk, last, *one, base, company.pk, first, last, *one]
     with connection.cursor() as cur:
         cur.execute(sql, params)
         rows = cur.fetchall()
@@ -180,42 +193,47 @@ def _segment(segment_of: Mapping[int, str] | None, customer: Any) -> str:
 
 
 def monthly_sales(company: Company, start: date, end: date,
-                  segment_of: Mapping[int, str] | None = None) -> dict[str, dict[str, int]]:
+                  segment_of: Mapping[int, str] | None = None, currency: str = ""
+                  ) -> dict[str, dict[str, int]]:
     """Invoices issued from ``start`` to ``end``, base total per segment (``""`` without
-    ``segment_of``) and ``YYYY-MM``."""
+    ``segment_of``) and ``YYYY-MM``; with ``currency``, the total of those in it."""
+    only, one = _only("currency", currency)
     sql = f"""SELECT {month_key('issue_date')}, {_who(segment_of, 'customer_id')},
-                     SUM(base_total) FROM {Invoice._meta.db_table}
+                     SUM({'total' if currency else 'base_total'}) FROM {Invoice._meta.db_table}
               WHERE company_id = %s AND kind = %s AND status = 'posted'
-                    AND issue_date >= %s AND issue_date <= %s
+                    AND issue_date >= %s AND issue_date <= %s{only}
               GROUP BY 1, 2"""
     out: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     with connection.cursor() as cur:
-        cur.execute(sql, [company.pk, DocKind.INVOICE.value, start, end])
+        cur.execute(sql, [company.pk, DocKind.INVOICE.value, start, end, *one])
         for k, who, v in cur.fetchall():
             out[_segment(segment_of, who)][k] += int(v)
     return out
 
 
 def monthly_payments(company: Company, start: date, end: date,
-                     segment_of: Mapping[int, str] | None = None
+                     segment_of: Mapping[int, str] | None = None, currency: str = ""
                      ) -> dict[str, dict[str, tuple[int, int, int]]]:
     """Receipts applied to invoices from ``start`` to ``end``, per ``YYYY-MM`` of the
     allocation: (base applied, Σ base × days from issue, Σ base × days past due). An
-    allocation later reversed, and its reversal, are left out: that money did not pay."""
+    allocation later reversed, and its reversal, are left out: that money did not pay. With
+    ``currency``, those to instalments in it, by the amount they took off (in it)."""
     a, i, inv = Allocation._meta.db_table, Instalment._meta.db_table, Invoice._meta.db_table
+    paid = "a.amount" if currency else "a.base_receivable"
+    only, one = _only("i.currency", currency)
     sql = f"""SELECT {month_key('a.date')}, {_who(segment_of, 'a.customer_id')},
-                     SUM(a.base_receivable),
-                     SUM(a.base_receivable * {days_between('a.date', 'v.issue_date')}),
-                     SUM(a.base_receivable * {_positive(days_between('a.date', 'i.due_date'))})
+                     SUM({paid}),
+                     SUM({paid} * {days_between('a.date', 'v.issue_date')}),
+                     SUM({paid} * {_positive(days_between('a.date', 'i.due_date'))})
               FROM {a} a JOIN {i} i ON i.id = a.instalment_id
                    JOIN {inv} v ON v.id = i.invoice_id
               WHERE a.company_id = %s AND a.date >= %s AND a.date <= %s
                     AND a.receipt_id IS NOT NULL AND a.reversal_of_id IS NULL
-                    AND NOT EXISTS (SELECT 1 FROM {a} r WHERE r.reversal_of_id = a.id)
+                    AND NOT EXISTS (SELECT 1 FROM {a} r WHERE r.reversal_of_id = a.id){only}
               GROUP BY 1, 2"""
     out: dict[str, dict[str, tuple[int, int, int]]] = defaultdict(dict)
     with connection.cursor() as cur:
-        cur.execute(sql, [company.pk, start, end])
+        cur.execute(sql, [company.pk, start, end, *one])
         for k, who, p, d, late in cur.fetchall():
             months = out[_segment(segment_of, who)]
             was = months.get(k, (0, 0, 0))
@@ -224,13 +242,15 @@ def monthly_payments(company: Company, start: date, end: date,
 
 
 def monthly_bad_debts(company: Company, start: date, end: date,
-                      segment_of: Mapping[int, str] | None = None) -> dict[str, dict[str, int]]:
+                      segment_of: Mapping[int, str] | None = None, currency: str = ""
+                      ) -> dict[str, dict[str, int]]:
     """Bad debts written off from ``start`` to ``end`` (reversals negative), per segment and
-    month."""
+    month; with ``currency``, those in it, by their amount."""
     out: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     rows = Adjustment.objects.filter(
         company=company, kind=AdjustmentKind.BAD_DEBT.value, date__gte=start,
-        date__lte=end).values_list("date", "base_amount", "customer_id")
+        date__lte=end, **({"currency": currency} if currency else {})).values_list(
+        "date", "amount" if currency else "base_amount", "customer_id")
     for d, amount, who in rows.iterator():
         out[_segment(segment_of, who)][_key(d)] += amount
     return out
@@ -239,23 +259,25 @@ def monthly_bad_debts(company: Company, start: date, end: date,
 KpiInputs = list[tuple[date, MonthInputs, list[tuple[int, int]]]]
 
 
-def kpi_inputs(company: Company, months: list[date]) -> KpiInputs:
+def kpi_inputs(company: Company, months: list[date], currency: str = "") -> KpiInputs:
     """Each month's inputs and its countback history (``(sales, days)``, newest first)."""
-    return kpi_inputs_by(company, months, None)[""]
+    return kpi_inputs_by(company, months, None, currency)[""]
 
 
 def kpi_inputs_by(company: Company, months: list[date],
-                  segment_of: Mapping[int, str] | None) -> dict[str, KpiInputs]:
+                  segment_of: Mapping[int, str] | None, currency: str = ""
+                  ) -> dict[str, KpiInputs]:
     """``kpi_inputs`` of each segment of ``segment_of`` (customer id to segment; every
     customer of the company must be in it), from the same queries grouped by customer as
-    well: without it, the company's alone, as the segment ``""``."""
+    well: without it, the company's alone, as the segment ``""``. With ``currency``, of the
+    documents in that currency, in it."""
     first, last = months[0], month_end(months[-1])
     history_start = add_months(first, -COUNTBACK_MONTHS)
-    sales = monthly_sales(company, history_start, last, segment_of)
-    paid = monthly_payments(company, first, last, segment_of)
-    bad = monthly_bad_debts(company, first, last, segment_of)
+    sales = monthly_sales(company, history_start, last, segment_of, currency)
+    paid = monthly_payments(company, first, last, segment_of, currency)
+    bad = monthly_bad_debts(company, first, last, segment_of, currency)
     month_ends = [first - timedelta(days=1), *(month_end(m) for m in months)]
-    at = month_end_receivables_by(company, month_ends, segment_of)
+    at = month_end_receivables_by(company, month_ends, segment_of, currency)
     names = sorted(set(segment_of.values())) if segment_of is not None else [""]
     return {name: _inputs(months, history_start, sales.get(name, {}), paid.get(name, {}),
                           bad.get(name, {}), at.get(name) or {e: (0, 0, 0) for e in month_ends},

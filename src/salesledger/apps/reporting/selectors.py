@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from operator import attrgetter
@@ -138,17 +138,23 @@ def _among(chosen: set[int] | None, ids: set[int]) -> set[int]:
 def customers_chosen(company: Company, as_of: date, filters: ReportFilters
                      ) -> set[int] | None:
     """The ids of the customers that ``filters`` keep (a customer with its aliases, a group,
-    a collector's set, a country), for the reports that are per customer and in base
-    currency (the KPIs, the trends); ``None`` without a filter. A document currency is not a
-    set of customers: those reports refuse it."""
+    a collector's set, a country), for the reports that are per customer (the KPIs, the
+    trends); ``None`` without such a filter. A document currency is not a set of customers
+    (``document_currency`` reads it)."""
+    filters = replace(filters, currency="")
     if filters == ReportFilters():
         return None
-    if filters.currency:
-        raise ValidationFailed(f"--document-currency {filters.currency}: the KPIs and trends "
-                               "are in the company's currency over every document currency; "
-                               "keep customers with --customer, --group, --collector or "
-                               "--country", currency=filters.currency)
     return _chosen_ids(company, _scope(company, as_of, filters)) or set()
+
+
+def document_currency(filters: ReportFilters) -> str:
+    """The document currency ``filters`` keep (ISO 4217, upper case), or ``""``: the KPIs and
+    trends are then of the documents in it alone, in it (docs/design/kpis.md)."""
+    currency = filters.currency.strip().upper()
+    if currency and not is_currency(currency):
+        raise ValidationFailed(f"--document-currency {filters.currency!r} is not an ISO 4217 "
+                               "currency code", currency=filters.currency)
+    return currency
 
 
 def _chosen_ids(company: Company, scope: AgingScope) -> set[int] | None:
@@ -568,11 +574,14 @@ def kpi_report(company: Company, *, as_of: date, months: int = 12,
                filters: ReportFilters = ReportFilters()) -> list[KpiMonth]:
     """The KPIs of the ``months`` whole months ending on or before ``as_of``, oldest first;
     with ``filters``, of the customers they keep (``customers_chosen``): the same queries
-    grouped by customer, summed for those customers (as the KPIs of a segment)."""
+    grouped by customer, summed for those customers (as the KPIs of a segment); with a
+    document currency, of the documents in it, every amount in it (``document_currency``)."""
     chosen = months_ending(as_of, _months(months))
+    currency = document_currency(filters)
     customers = customers_chosen(company, as_of, filters)
-    inputs = (kpi_inputs(company, chosen) if customers is None
-              else kpi_inputs_by(company, chosen, _in_or_out(company, customers))["in"])
+    inputs = (kpi_inputs(company, chosen, currency) if customers is None
+              else kpi_inputs_by(company, chosen, _in_or_out(company, customers),
+                                 currency)["in"])
     return [KpiMonth(month_label(m), i, month_kpis(i, history)) for m, i, history in inputs]
 
 
@@ -592,16 +601,19 @@ def trend_report(company: Company, *, as_of: date, months: int = 12, by: str = "
     """The cohorts of the invoices issued in the ``months`` months up to ``as_of``'s, each
     with the measures whose rate (by count) rose markedly against the months before it
     (domain/trends.py), within its segment; with ``filters``, of the invoices of the
-    customers they keep (the rows by customer, folded)."""
+    customers they keep (the rows by customer, folded), and of one document currency, in
+    it (``document_currency``)."""
     if by not in TREND_BY:
         raise ValidationFailed(f"--by {by!r}: write " + ", ".join(f"'{b}'" for b in TREND_BY),
                                by=by)
     last = as_of.replace(day=1)
     first = add_months(last, 1 - _months(months))
+    currency = document_currency(filters)
     customers = customers_chosen(company, as_of, filters)
     if customers is not None:
         rows = [r for r in cohort_rows(company, first=first, last=last, as_of=as_of,
-                                       by_customer=True) if int(r.segment) in customers]
+                                       by_customer=True, currency=currency)
+                if int(r.segment) in customers]
         of = (customer_segments(company, by, as_of=as_of) if by in SEGMENTS
               else dict(Customer.objects.filter(pk__in=customers)
                         .values_list("pk", "country")) if by == "country"
@@ -609,7 +621,8 @@ def trend_report(company: Company, *, as_of: date, months: int = 12, by: str = "
         rows = fold_segments(rows, of)
     else:
         rows = cohort_rows(company, first=first, last=last, as_of=as_of,
-                           by_country=by == "country", by_customer=by in SEGMENTS)
+                           by_country=by == "country", by_customer=by in SEGMENTS,
+                           currency=currency)
     if customers is None and by in SEGMENTS:  # group or size band (of as_of)
         rows = fold_segments(rows, customer_segments(company, by, as_of=as_of))
     marked: dict[int, list[str]] = defaultdict(list)

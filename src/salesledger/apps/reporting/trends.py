@@ -9,6 +9,9 @@ counting only what is dated up to T:
 - **unpaid past 90 days**: still open 90 days after its due date, among the items whose due
   date is at least 90 days before T (the *mature* ones: the others cannot be yet);
 - **written off**: settled by a bad debt, by count and amount (net of reversals).
+
+Amounts are in the company's currency at the booking rates; with ``currency`` (a document
+currency), of the invoices in it alone, in it (docs/design/kpis.md#in-a-document-currency).
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ class CohortRow:
     cohort: str  # YYYY-MM of the invoices' issue
     segment: str  # "" or the customers' country
     items: int
-    amount: int  # base minor units
+    amount: int  # base minor units (or of the document currency asked)
     late: Rate  # by count
     late_amount: Rate
     unpaid_90: Rate  # by count, among the mature items
@@ -43,35 +46,40 @@ class CohortRow:
 
 
 def cohort_rows(company: Company, *, first: date, last: date, as_of: date,
-                by_country: bool = False, by_customer: bool = False) -> list[CohortRow]:
+                by_country: bool = False, by_customer: bool = False, currency: str = ""
+                ) -> list[CohortRow]:
     """The cohorts of the invoices issued in the months from ``first`` to ``last``, on
     ``as_of``, in order (then by country, or by customer id as text: what the trends by
-    customer group or size band fold into their segments)."""
+    customer group or size band fold into their segments); with ``currency``, of the
+    invoices in it, the amounts in it."""
     a, i, v = Allocation._meta.db_table, Instalment._meta.db_table, Invoice._meta.db_table
     adj, cu = Adjustment._meta.db_table, Customer._meta.db_table
     past_due = days_between("a.date", "i.due_date")
     mature = f"{days_between('%s', 'i.due_date')} >= 90"
     if connection.vendor == "postgresql":
         mature = "(CAST(%s AS DATE) - i.due_date) >= 90"
+    # in a document currency, the amounts as invoiced stand where the base amounts do
+    paid, owed = ("a.amount", "i.amount") if currency else ("a.base_receivable", "i.base_amount")
+    only, one = (" AND i.currency = %s", [currency]) if currency else ("", [])
     segment = ("c.country" if by_country
                else "CAST(c.id AS VARCHAR(20))" if by_customer else "''")
     sql = f"""
     WITH per AS (
         SELECT a.instalment_id AS id,
                SUM(CASE WHEN a.adjustment_id IS NULL AND {past_due} > 0
-                        THEN a.base_receivable ELSE 0 END) AS late,
+                        THEN {paid} ELSE 0 END) AS late,
                SUM(CASE WHEN {past_due} <= 90 THEN a.amount ELSE 0 END) AS by90,
-               SUM(CASE WHEN {past_due} <= 90 THEN a.base_receivable ELSE 0 END) AS base_by90,
-               SUM(CASE WHEN ad.kind = %s THEN a.base_receivable ELSE 0 END) AS bad
+               SUM(CASE WHEN {past_due} <= 90 THEN {paid} ELSE 0 END) AS base_by90,
+               SUM(CASE WHEN ad.kind = %s THEN {paid} ELSE 0 END) AS bad
         FROM {a} a JOIN {i} i ON i.id = a.instalment_id
              JOIN {v} v ON v.id = i.invoice_id
              LEFT JOIN {adj} ad ON ad.id = a.adjustment_id
         WHERE a.company_id = %s AND a.date <= %s
-              AND v.issue_date >= %s AND v.issue_date <= %s
+              AND v.issue_date >= %s AND v.issue_date <= %s{only}
         GROUP BY a.instalment_id
     ), items AS (
         SELECT {month_key('v.issue_date')} AS cohort, {segment} AS segment,
-               i.amount AS amount, i.base_amount AS base,
+               i.amount AS amount, {owed} AS base,
                COALESCE(p.late, 0) AS late, COALESCE(p.by90, 0) AS by90,
                COALESCE(p.base_by90, 0) AS base_by90, COALESCE(p.bad, 0) AS bad,
                CASE WHEN {mature} THEN 1 ELSE 0 END AS mature
@@ -79,7 +87,7 @@ def cohort_rows(company: Company, *, first: date, last: date, as_of: date,
              JOIN {cu} c ON c.id = i.customer_id
              LEFT JOIN per p ON p.id = i.id
         WHERE i.company_id = %s AND v.kind = %s AND v.status = 'posted'
-              AND v.issue_date >= %s AND v.issue_date <= %s
+              AND v.issue_date >= %s AND v.issue_date <= %s{only}
     )
     SELECT cohort, segment, COUNT(*), SUM(base),
            SUM(CASE WHEN late > 0 THEN 1 ELSE 0 END),
@@ -91,8 +99,8 @@ def cohort_rows(company: Company, *, first: date, last: date, as_of: date,
            SUM(CASE WHEN bad > 0 THEN bad ELSE 0 END)
     FROM items GROUP BY cohort, segment ORDER BY cohort, segment"""
     end = month_end(last)
-    params = [AdjustmentKind.BAD_DEBT.value, company.pk, as_of, first, end,
-              as_of, company.pk, DocKind.INVOICE.value, first, end]
+    params = [AdjustmentKind.BAD_DEBT.value, company.pk, as_of, first, end, *one,
+              as_of, company.pk, DocKind.INVOICE.value, first, end, *one]
     with connection.cursor() as cur:
         cur.execute(sql, params)
         rows = cur.fetchall()

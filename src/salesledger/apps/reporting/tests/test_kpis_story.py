@@ -25,28 +25,40 @@ def _pay(record_receipt: Any, allocate_to: Any, number: str, amount: str, day: d
     return allocate_to(r.number, {number: amount}, day=day)
 
 
-@pytest.fixture
-def example(company: Any, owner: Any, make_customer: Any, post_invoice: Any,
-            record_receipt: Any, allocate_to: Any) -> None:
-    make_customer("C001")
+def _write_example(company: Any, owner: Any, post_invoice: Any, record_receipt: Any,
+                   allocate_to: Any, customer: str, currency: str = "",
+                   rate: Decimal | None = None) -> None:
+    """The worked example's ledger for ``customer``, in ``currency`` at ``rate`` (units of
+    the company's currency per unit of it) when given, in the company's otherwise."""
 
     def invoice(amount: str, day: date) -> str:
-        return str(post_invoice("C001", lines=[("Work", "1", amount, "0")], issue_date=day,
-                                terms="NET30").number)
+        return str(post_invoice(customer, lines=[("Work", "1", amount, "0")], issue_date=day,
+                                terms="NET30", currency=currency, rate=rate).number)
+
+    def pay(number: str, amount: str, day: date) -> Any:
+        r = record_receipt(customer, amount, day, currency=currency, rate=rate)
+        return allocate_to(r.number, {number: amount}, day=day)
 
     inv1 = invoice("1000.00", date(2026, 1, 10))  # due 9 February
     inv2 = invoice("500.00", date(2026, 1, 20))  # due 19 February
-    _pay(record_receipt, allocate_to, inv1, "1000.00", date(2026, 2, 5))
+    pay(inv1, "1000.00", date(2026, 2, 5))
     inv3 = invoice("2000.00", date(2026, 2, 15))  # due 17 March
-    _pay(record_receipt, allocate_to, inv2, "500.00", date(2026, 3, 1))
+    pay(inv2, "500.00", date(2026, 3, 1))
     invoice("600.00", date(2026, 3, 10))  # due 9 April
-    _pay(record_receipt, allocate_to, inv3, "1500.00", date(2026, 3, 20))
+    pay(inv3, "1500.00", date(2026, 3, 20))
     # a payment applied by mistake and undone the same month does not count as paid
-    [wrong] = _pay(record_receipt, allocate_to, inv3, "100.00", date(2026, 3, 21))
+    [wrong] = pay(inv3, "100.00", date(2026, 3, 21))
     allocation_reverse(actor=owner, company=company, allocation_id=wrong.pk,
                        day=date(2026, 3, 22))
     invoice_write_off(actor=owner, company=company, number=inv3, day=date(2026, 3, 31),
                       reason="the customer's business failed", amount=Decimal("100.00"))
+
+
+@pytest.fixture
+def example(company: Any, owner: Any, make_customer: Any, post_invoice: Any,
+            record_receipt: Any, allocate_to: Any) -> None:
+    make_customer("C001")
+    _write_example(company, owner, post_invoice, record_receipt, allocate_to, "C001")
 
 
 def test_the_worked_example_from_the_books(example: None, company: Any) -> None:
@@ -84,6 +96,49 @@ def test_the_kpis_of_a_set_of_customers(example: None, company: Any, make_custom
     # a filter that keeps nobody: zero inputs, figures without a divisor
     [none] = kpi_report(company, as_of=as_of, months=1, filters=ReportFilters(country="IT"))
     assert (none.inputs.sales, none.inputs.receivable_end, none.kpis.dso) == (0, 0, None)
+
+
+def test_the_kpis_in_a_document_currency_are_of_its_documents_in_it(
+        example: None, company: Any, owner: Any, make_customer: Any, post_invoice: Any,
+        record_receipt: Any, allocate_to: Any) -> None:
+    """docs/design/kpis.md, "In a document currency": the worked example written again for
+    an American customer in USD, booked and paid at 0.5 EUR to the dollar. The KPIs in USD
+    are the example's, figure for figure, in dollars; those in EUR, the EUR example's alone;
+    in the company's currency, the two together at the booking rates."""
+    make_customer("U001", currency="USD", country="US")
+    _write_example(company, owner, post_invoice, record_receipt, allocate_to, "U001",
+                   currency="USD", rate=Decimal("0.5"))
+    as_of = date(2026, 4, 3)
+    for currency in ("USD", "usd", "EUR"):
+        jan, feb, mar = kpi_report(company, as_of=as_of, months=3,
+                                   filters=ReportFilters(currency=currency))
+        assert (feb.inputs, mar.inputs) == (FEB, MAR), currency
+        assert mar.kpis == month_kpis(MAR, JAN_TO_MAR), currency
+        assert jan.kpis.dso == Decimal("31.0"), currency
+    # in EUR at the booking rates: the EUR example plus half of the USD one; the ratios
+    # (days, percentages) are the example's, both halves having the same shape
+    _, feb, mar = kpi_report(company, as_of=as_of, months=3)
+    assert (feb.inputs.sales, mar.inputs.paid, mar.inputs.bad_debt) == (
+        FEB.sales * 3 // 2, MAR.paid * 3 // 2, MAR.bad_debt * 3 // 2)
+    assert mar.kpis == month_kpis(MAR, JAN_TO_MAR) and mar.inputs != MAR
+    # one customer and one currency: the American's dollars; the French customer has none
+    _, _, mine = kpi_report(company, as_of=as_of, months=3,
+                            filters=ReportFilters(customer="U001", currency="USD"))
+    assert mine.inputs == MAR
+    [none] = kpi_report(company, as_of=as_of, months=1,
+                        filters=ReportFilters(customer="C001", currency="USD"))
+    assert (none.inputs.sales, none.inputs.receivable_end, none.kpis.dso) == (0, 0, None)
+    with pytest.raises(ValidationFailed, match="not an ISO 4217 currency code"):
+        kpi_report(company, as_of=as_of, filters=ReportFilters(currency="DOLLARS"))
+    # the trends likewise: the USD invoices' cohorts in dollars (invoice 2's 500.00 paid 10
+    # days late, invoice 3's 1,500.00 3 days late), and in the company's currency both
+    usd = trend_report(company, as_of=as_of, months=4, filters=ReportFilters(currency="USD"))
+    assert [(t.row.cohort, t.row.items, t.row.amount, t.row.late_amount.part) for t in usd] == [
+        ("2026-01", 2, 150000, 50000), ("2026-02", 1, 200000, 150000),
+        ("2026-03", 1, 60000, 0)]
+    whole = trend_report(company, as_of=as_of, months=4)
+    assert [(t.row.items, t.row.amount, t.row.late_amount.part) for t in whole] == [
+        (4, 225000, 75000), (2, 300000, 225000), (2, 90000, 0)]
 
 
 def test_months_are_whole_and_bounded(example: None, company: Any) -> None:
@@ -151,8 +206,13 @@ def test_a_month_of_late_payers_is_flagged(company: Any, owner: Any, make_custom
     assert [t.row for t in trend_report(company, as_of=date(2025, 12, 31), months=12,
                                         by="country", filters=ReportFilters(country="DE"))] == [
         t.row for t in by_country if t.row.segment == "DE"]
-    with pytest.raises(ValidationFailed, match="--document-currency EUR: the KPIs and trends"):
-        trend_report(company, as_of=date(2025, 12, 31), filters=ReportFilters(currency="EUR"))
+    # every invoice is in EUR, the company's currency: the trends of EUR are the whole's,
+    # those of USD have no cohort
+    assert [t.row for t in trend_report(company, as_of=date(2025, 12, 31), months=12,
+                                        filters=ReportFilters(currency="EUR"))] == [
+        t.row for t in rows]
+    assert trend_report(company, as_of=date(2025, 12, 31), months=12,
+                        filters=ReportFilters(currency="USD")) == []
     # the day before July's late payments (10 August), July had none paid late yet
     early = trend_report(company, as_of=date(2025, 8, 9), months=2)
     assert [(t.row.cohort, t.row.late.part) for t in early] == [("2025-07", 0), ("2025-08", 0)]
