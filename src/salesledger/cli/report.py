@@ -761,6 +761,10 @@ def _pack_run_out(args: argparse.Namespace, run: Any) -> int:
     return 2 if run.problems else 0
 
 
+ONLY_SAID = {"overdue": "something overdue", "over-90": "something over 90 days past due",
+             "unapplied": "unapplied cash"}
+
+
 def cmd_report_portfolio(args: argparse.Namespace) -> int:
     from salesledger.apps.reporting.selectors import portfolio, portfolio_total
 
@@ -768,7 +772,7 @@ def cmd_report_portfolio(args: argparse.Namespace) -> int:
     user = actor_of(args, company)
     as_of = as_of_day(args, company)
     target = (args.into or "").upper()
-    rows = portfolio(user, as_of=as_of, currency=target)
+    rows = portfolio(user, as_of=as_of, currency=target, only=args.only or "")
     names = ("receivable", "overdue", "over_90", "unapplied_cash")
     if args.csv:
         with _csv_out(args.csv) as w:
@@ -824,6 +828,7 @@ def cmd_report_portfolio(args: argparse.Namespace) -> int:
                                                       else [])])
     print(f"the companies {user.get_username()} belongs to, on {as_of}, each in its own "
           "currency; DSO of the last whole month"
+          + (f"; only those with {ONLY_SAID[args.only]}" if args.only else "")
           + (f"; the total in {target} at each company's rate of the day" if target else ""))
     return 0
 
@@ -935,5 +940,8 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("--in", dest="into", metavar="CURRENCY",
                    help="also convert each company's amounts to CURRENCY at its own rate of "
                         "the day (fx rate add), and total them")
+    p.add_argument("--only", choices=["overdue", "over-90", "unapplied"],
+                   help="only the companies with something overdue, something over 90 days "
+                        "past due, or unapplied cash (the total is theirs)")
     p.add_argument("--csv", metavar="FILE", help="write CSV to FILE")
     p.add_argument("--xlsx", metavar="FILE", help="write an Excel workbook to FILE")

@@ -80,7 +80,8 @@ __all__ = ["AgingReport", "Backtest", "KpiMonth", "ReportFilters", "Statement", 
            "running", "trend_report", "unapplied_items", "PortfolioRow", "portfolio",
            "SEGMENTS", "SegmentAging", "portfolio_total", "auto_match_report",
            "aging_by_segment", "aging_items_page", "kpis_by_segment", "CompanyKpis",
-           "company_kpis", "aging_overview", "aging_summary_rebuild"]
+           "company_kpis", "aging_overview", "aging_summary_rebuild", "document_currency",
+           "PORTFOLIO_ONLY"]
 
 
 @dataclass(frozen=True)
@@ -702,18 +703,32 @@ class PortfolioRow:
             Decimal("0.1"), ROUND_HALF_UP) if self.receivable > 0 else None
 
 
-def portfolio(user: Any, *, as_of: date, currency: str = "") -> list[PortfolioRow]:
+# The conditions a portfolio may keep its companies by: what needs the team's attention.
+PORTFOLIO_ONLY = {
+    "overdue": lambda r: r.overdue > 0,  # something a day or more past due
+    "over_90": lambda r: r.over_90 > 0,  # something more than 90 days past due
+    "unapplied": lambda r: r.unapplied > 0,  # cash received and not yet applied
+}
+
+
+def portfolio(user: Any, *, as_of: date, currency: str = "", only: str = ""
+              ) -> list[PortfolioRow]:
     """Every company ``user`` is a member of, by code, with its receivable, overdue and
     over-90 parts, unapplied cash and DSO on ``as_of``: for a team that keeps the ledgers of
     many companies. A fixed number of queries per company (the aging of the day, the
     unapplied cash, one month of KPIs, and the rate of ``currency`` when one is asked),
     none per item. With ``currency``, each company's amounts are also converted to it at
     that company's own rate of the day (``fx rate add``), so that they add up; a company
-    without one is refused, naming it."""
+    without one is refused, naming it. With ``only`` (``PORTFOLIO_ONLY``), the companies
+    where that holds: with something overdue, over 90 days, or cash to apply."""
     target = currency.strip().upper()
     if target and not is_currency(target):
         raise ValidationFailed(f"--in {currency!r} is not an ISO 4217 currency code",
                                currency=currency)
+    keep = PORTFOLIO_ONLY.get(only.replace("-", "_")) if only else None
+    if only and keep is None:
+        raise ValidationFailed(f"--only {only!r}: write " + ", ".join(
+            f"'{k.replace('_', '-')}'" for k in PORTFOLIO_ONLY), only=only)
     rows = []
     for company, role in memberships_of(user):
         parts = [0, 0, 0]  # current, 1-90, over 90
@@ -735,7 +750,7 @@ def portfolio(user: Any, *, as_of: date, currency: str = "") -> list[PortfolioRo
         rows.append(PortfolioRow(company.code, company.name, role, company.base_currency,
                                  *amounts, month.kpis.dso, rate,
                                  converted))  # type: ignore[arg-type]
-    return rows
+    return rows if keep is None else [r for r in rows if keep(r)]
 
 
 def portfolio_total(rows: list[PortfolioRow]) -> tuple[int, int, int, int]:

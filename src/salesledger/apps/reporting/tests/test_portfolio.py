@@ -17,7 +17,7 @@ from salesledger.apps.fx.services import rate_add
 from salesledger.apps.invoicing.services import InvoiceInput, invoice_create, invoice_post
 from salesledger.apps.payments.services import ReceiptInput, receipt_record
 from salesledger.apps.reporting.selectors import portfolio, portfolio_total
-from salesledger.domain.errors import ExchangeRateMissing
+from salesledger.domain.errors import ExchangeRateMissing, ValidationFailed
 from salesledger.domain.invoicing import LineInput
 
 pytestmark = pytest.mark.django_db
@@ -84,3 +84,24 @@ def test_the_portfolio_converted_to_one_currency(owner: Any,
     assert portfolio_total([a, gbp]) == (79412, 30000, 10000, 6176)
     with pytest.raises(Exception, match="ISO 4217"):
         portfolio(owner, as_of=AS_OF, currency="EURO")
+
+
+def test_only_the_companies_that_need_attention(owner: Any) -> None:
+    """``only``: the companies with something overdue, over 90 days, or cash to apply; with
+    a currency to convert to, the total is of those kept."""
+    # a: 150 and 31 days late, 50.00 unapplied; b: nothing due yet, 10.00 unapplied;
+    # e: 31 days late only, 1.00 unapplied
+    _books(owner, "a", "EUR", [(date(2026, 1, 1), "100"), (date(2026, 4, 30), "200"),
+                               (date(2026, 6, 20), "400")], "50")
+    _books(owner, "b", "EUR", [(date(2026, 6, 25), "80")], "10")
+    _books(owner, "e", "EUR", [(date(2026, 4, 30), "300")], "1")
+    assert [r.code for r in portfolio(owner, as_of=AS_OF, only="overdue")] == ["a", "e"]
+    assert [r.code for r in portfolio(owner, as_of=AS_OF, only="over-90")] == ["a"]
+    assert [r.code for r in portfolio(owner, as_of=AS_OF, only="unapplied")] == ["a", "b", "e"]
+    kept = portfolio(owner, as_of=AS_OF, currency="EUR", only="overdue")
+    assert portfolio_total(kept) == (70000 + 30000, 30000 + 30000, 10000, 5000 + 100)
+    # on 1 January nothing is due yet anywhere, nor received: no company is kept
+    assert portfolio(owner, as_of=date(2026, 1, 1), only="overdue") == []
+    with pytest.raises(ValidationFailed, match="--only 'late': write 'overdue', 'over-90', "
+                                               "'unapplied'"):
+        portfolio(owner, as_of=AS_OF, only="late")
