@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from salesledger.apps.documents.tests.conftest import Mailbox, smtp_server  # noqa: F401
+
 from .conftest import AS_OF
 
 pytestmark = pytest.mark.usefixtures("no_pdf_freezing")
@@ -26,6 +28,9 @@ SETTINGS_REPORT_URLS = [
     "/c/acme/settings/templates/", "/c/acme/settings/period/", "/c/acme/imports/",
     "/c/acme/settings/pack/", "/c/acme/reports/aging/?segment=group",
     "/c/acme/reports/kpis/?segment=size",
+    "/c/acme/reports/statement/?customer=C001&format=pdf",
+    "/c/acme/portfolio/?in=EUR&only=overdue",
+    "/c/acme/reports/kpis/?document_currency=USD", "/c/acme/reports/trends/?document_currency=EUR",
 ]
 SETTINGS_POSTS = {
     "/c/acme/settings/": {"name": "Acme Renamed"},
@@ -410,6 +415,106 @@ def test_the_kpi_and_trend_pages_take_the_commands_filters(
                                    ("--country", "DE"))
     both = owner.get(f"/c/acme/reports/kpis/?as_of={AS_OF}&customer=C001&segment=size")
     assert both.status_code == 400 and "choose the segment or the customers" in _text(both)
+
+
+def test_the_statement_of_a_period_as_its_pdf_and_by_e_mail(
+        books: dict[str, Any], as_user: Callable[[Any], Any], django_user_model: Any,
+        smtp_server: Mailbox, django_capture_on_commit_callbacks: Any) -> None:  # noqa: F811
+    """The statement page downloads the period's PDF (``customer statement --from --to
+    --output``: the same PDF) for any member, and e-mails it (``--email``) for a clerk; a
+    viewer is not offered the e-mail and the service refuses it; a stranger finds nothing."""
+    from datetime import date
+
+    from salesledger.apps.core.services import membership_set
+    from salesledger.apps.documents.tests.conftest import pdf_text
+    from salesledger.apps.reporting.statement_pdf import statement_pdf
+
+    query = f"customer=C002&from=2025-03-01&to={AS_OF}"
+    page_url, send = f"/c/acme/reports/statement/?{query}", "/c/acme/reports/statement/send/"
+    name = f"statement-C002-2025-03-01-{AS_OF}.pdf"
+    clerk = as_user(books["clerk"])
+    page = _text(clerk.get(page_url))
+    assert "format=pdf" in page and "Send by e-mail with its PDF" in page
+    response = clerk.get(f"{page_url}&format=pdf")
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    assert response["Content-Disposition"] == f'attachment; filename="{name}"'
+    text = pdf_text(response.content)
+    books["company"].refresh_from_db()  # its seller details, as the page reads them
+    _, command = statement_pdf(actor=books["owner"], company=books["company"], code="C002",
+                               start=date(2025, 3, 1), end=date.fromisoformat(AS_OF))
+    assert text == pdf_text(command)
+    assert books["receipt"].number in text and books["second"].number in text
+    vera = django_user_model.objects.create_user("vera")
+    membership_set(actor=books["owner"], company=books["company"], username="vera",
+                   role="viewer")
+    viewer = as_user(vera)
+    page = _text(viewer.get(page_url))
+    assert "format=pdf" in page and "Send by e-mail" not in page
+    assert viewer.get(f"{page_url}&format=pdf").status_code == 200
+    data = {"customer": "C002", "from": "2025-03-01", "to": AS_OF,
+            "recipients": "ap@martin.example"}
+    refused = viewer.post(send, data)
+    assert refused.status_code == 403 and "permission_denied" in _text(refused)
+    assert as_user(books["stranger"]).post(send, data).status_code == 404
+    assert smtp_server.received == []
+    with django_capture_on_commit_callbacks(execute=True):
+        sent = clerk.post(send, data)
+    assert sent.status_code == 200 and "ap@martin.example" in _text(sent)
+    [mail] = smtp_server.received
+    assert mail.rcpt_tos == ["ap@martin.example"]
+    [part] = list(mail.message.iter_attachments())
+    assert part.get_filename() == name and pdf_text(part.get_content()) == text
+    unknown = clerk.post(send, {**data, "customer": "NOPE"})
+    assert unknown.status_code == 409 and "no customer with code" in _text(unknown)
+    assert len(smtp_server.received) == 1
+
+
+def test_the_portfolio_page_converts_and_keeps_the_companies_that_need_attention(
+        books: dict[str, Any], as_user: Callable[[Any], Any]) -> None:
+    """``report portfolio --in CURRENCY --only ...`` on the page: the amounts converted with
+    their total, the companies kept by the condition, and the command's refusals."""
+    owner = as_user(books["owner"])
+    page = _text(owner.get(f"/c/acme/portfolio/?as_of={AS_OF}&in=eur&only=overdue"))
+    assert "Receivable in EUR" in page and 'name="in" value="EUR"' in page
+    assert 'value="overdue" selected' in page and "Acme SARL" in page
+    # every receipt of acme is applied: no company has cash to apply
+    page = _text(owner.get(f"/c/acme/portfolio/?as_of={AS_OF}&only=unapplied"))
+    assert "No company to show." in page and "Acme SARL" not in page.split("<tbody>")[1]
+    for query, said in (("in=USD", "no USD exchange rate"),
+                        ("in=ZZZ", "is not an ISO 4217 currency code")):
+        refused = owner.get(f"/c/acme/portfolio/?as_of={AS_OF}&{query}")
+        assert refused.status_code == 400 and said in _text(refused), query
+
+
+def test_the_report_pages_in_a_document_currency(
+        books: dict[str, Any], as_user: Callable[[Any], Any], make_customer: Any,
+        post_invoice: Any, tmp_path: Any) -> None:
+    """A USD invoice beside the EUR ones: the aging page shows each document currency's
+    buckets under the base ones; every report page's form keeps a document currency, and the
+    KPIs' and trends' downloads in it are the command's files with ``--document-currency``."""
+    from decimal import Decimal
+
+    make_customer("U001", currency="USD", country="US")
+    post_invoice("U001", lines=(("Work", 1, "80.00", "0"),), currency="USD",
+                 rate=Decimal("0.5"))
+    owner = as_user(books["owner"])
+    user = books["owner"].get_username()
+    aging = _text(owner.get(f"/c/acme/reports/aging/?as_of={AS_OF}"))
+    assert "In each document currency" in aging and '<th scope="row">USD</th>' in aging
+    usd = _text(owner.get(f"/c/acme/reports/aging/?as_of={AS_OF}&document_currency=USD"))
+    assert "€40.00" in usd and 'name="document_currency" value="USD"' in usd
+    assert "Martin SA" not in usd  # C002's items are in EUR
+    for report in ("unapplied", "kpis", "trends", "forecast"):
+        page = owner.get(f"/c/acme/reports/{report}/?as_of={AS_OF}&document_currency=USD")
+        assert page.status_code == 200, report
+        assert 'name="document_currency" value="USD"' in _text(page), report
+    for report in ("kpis", "trends"):
+        got = _download_is_the_commands_file(owner, user, tmp_path, report,
+                                             "document_currency=USD&months=3&",
+                                             ("--document-currency", "USD", "--months", "3"))
+        assert ",USD," in got and ",EUR," not in got, report
+    bad = owner.get(f"/c/acme/reports/kpis/?as_of={AS_OF}&document_currency=ZZZ")
+    assert bad.status_code == 400 and "is not an ISO 4217 currency code" in _text(bad)
 
 
 def _whole_mine_nobody(client: Any, books: dict[str, Any], tmp_path: Any, report: str,

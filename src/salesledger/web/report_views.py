@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import date, timedelta
 from itertools import islice
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
-from django.views.decorators.http import require_safe
+from django.http import HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.utils.translation import gettext
+from django.views.decorators.http import require_POST, require_safe
 
 from salesledger.apps.banking.reconciliation import reconciliation
 from salesledger.apps.collections.selectors import collector_customers
@@ -60,12 +63,14 @@ from salesledger.apps.reporting.selectors import (
     trend_report,
     unapplied_items,
 )
+from salesledger.apps.reporting.statement_pdf import statement_pdf, statement_send
 from salesledger.domain.errors import LedgerError, ValidationFailed
 
 from .charts import aging_svg, forecast_svg
-from .params import PAGE_SIZE, choice_param, day_param, page_param
+from .params import PAGE_SIZE, choice_param, page_param
 from .tenancy import Workspace, workspace
 from .views import _page, _paged
+from .writing import may, refused
 
 
 class _Echo:
@@ -159,8 +164,18 @@ def aging(request: HttpRequest, code: str) -> HttpResponse:
     customers = [(c, sum(c.base)) for c in report.customers[start:start + PAGE_SIZE + 1]]
     return _page(request, ws, "web/report_aging.html", report=report, by=by, f=filters,
                  chart=chart, buckets=list(zip(report.buckets, report.base, strict=True)),
+                 in_currency=_in_currency(report),
                  overdue=report.overdue_of(report.base), segment="", segments_choice=SEGMENTS,
                  **_paged(customers, page))
+
+
+def _in_currency(report: Any) -> list[tuple[str, list[int], int]]:
+    """The buckets in each document currency, as invoiced (``report aging --currency
+    document``), when they say more than the base row: another currency than the company's,
+    or several."""
+    if list(report.by_currency) in ([], [report.base_currency]):
+        return []
+    return [(cur, amounts, sum(amounts)) for cur, amounts in sorted(report.by_currency.items())]
 
 
 def _aging_segments(request: HttpRequest, ws: Workspace, segment: str, by: str,
@@ -272,8 +287,8 @@ def unapplied(request: HttpRequest, code: str) -> HttpResponse:
     kind = choice_param(request, "kind", ("all", "receipts", "credit_notes")) or "all"
     base = ws.company.base_currency
     try:
-        items = unapplied_items(ws.company, as_of=ws.as_of, kind=kind,
-                                filters=_filters(request, ws))
+        filters = _filters(request, ws)
+        items = unapplied_items(ws.company, as_of=ws.as_of, kind=kind, filters=filters)
         if _wants_csv(request):
             return _csv(f"unapplied-{ws.as_of}.csv", UNAPPLIED_HEADERS,
                         unapplied_rows(items, base))
@@ -281,19 +296,44 @@ def unapplied(request: HttpRequest, code: str) -> HttpResponse:
         rows = list(islice(items, (page - 1) * PAGE_SIZE, page * PAGE_SIZE + 1))
     except LedgerError as exc:
         return _refused(request, ws, exc)
-    return _page(request, ws, "web/report_unapplied.html", kind=kind, **_paged(rows, page))
+    return _page(request, ws, "web/report_unapplied.html", kind=kind, f=filters,
+                 **_paged(rows, page))
+
+
+def _day(data: QueryDict, name: str) -> date | None:
+    raw = str(data.get(name, "")).strip()
+    try:
+        return date.fromisoformat(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def _period(data: QueryDict, ws: Workspace) -> tuple[str, date, date]:
+    """The statement's customer and period as its form gives them: to the workspace's day
+    and from the first of that month unless told."""
+    end = _day(data, "to") or ws.as_of
+    return str(data.get("customer", "")).strip()[:40], _day(data, "from") or end.replace(day=1), end
 
 
 @login_required
 @require_safe
 def statement(request: HttpRequest, code: str) -> HttpResponse:
     """A customer's statement for a period: the opening balance, each movement with the
-    running balance, the closing balance, and the aging on the period's last day."""
+    running balance, the closing balance, and the aging on the period's last day;
+    ``?format=pdf``: the period's PDF, as ``customer statement --from --to --output``."""
     ws = workspace(request, code)
-    customer = request.GET.get("customer", "").strip()[:40]
-    end = day_param(request, "to") or ws.as_of
-    start = day_param(request, "from") or end.replace(day=1)
+    customer, start, end = _period(request.GET, ws)
     context: dict[str, Any] = {"customer": customer, "start": start, "end": end}
+    if customer and request.GET.get("format") == "pdf":
+        try:
+            _, pdf = statement_pdf(actor=request.user, company=ws.company, code=customer,
+                                   start=start, end=end)
+        except LedgerError as exc:
+            return _refused(request, ws, exc)
+        response = HttpResponse(pdf, content_type="application/pdf")
+        response["Content-Disposition"] = (
+            f'attachment; filename="statement-{customer}-{start}-{end}.pdf"')
+        return response
     if customer:
         try:
             st, aging_end = period_statement(ws.company, code=customer, start=start, end=end)
@@ -303,8 +343,34 @@ def statement(request: HttpRequest, code: str) -> HttpResponse:
                        currencies=[(c, st.opening.get(c, 0), st.closing.get(c, 0))
                                    for c in currencies(st, ws.company.base_currency)],
                        buckets=list(zip(aging_end.buckets, aging_end.base, strict=True)),
-                       base=ws.company.base_currency)
+                       base=ws.company.base_currency, may_send=may(ws))
     return _page(request, ws, "web/report_statement.html", **context)
+
+
+@login_required
+@require_POST
+def statement_email(request: HttpRequest, code: str) -> HttpResponse:
+    """E-mail a customer's statement for a period with its PDF, to the addresses typed or
+    else to its billing contacts (``reporting.statement_pdf.statement_send``, as
+    ``customer statement --from --to --email``); the service checks the role."""
+    ws = workspace(request, code)
+    customer, start, end = _period(request.POST, ws)
+    to = [a.strip() for a in str(request.POST.get("recipients", "")).split(",") if a.strip()]
+    try:
+        if not customer:
+            raise ValidationFailed("the statement needs a customer code", customer=customer)
+        st, comm = statement_send(actor=request.user, company=ws.company, code=customer,
+                                  start=start, end=end, as_of=ws.as_of, to=to or None)
+    except LedgerError as exc:
+        return refused(request, ws, exc)
+    back = reverse("web:report_statement", args=[ws.company.code]) + "?" + urlencode(
+        {"customer": st.customer, "from": start.isoformat(), "to": end.isoformat()})
+    return _page(request, ws, "web/done.html", title=gettext("Sent"),
+                 message=gettext("The statement of %(customer)s from %(start)s to %(end)s "
+                                 "was e-mailed to %(to)s: %(status)s.") % {
+                     "customer": st.customer, "start": start.isoformat(),
+                     "end": end.isoformat(), "to": comm.recipients, "status": comm.status},
+                 back=back)
 
 
 

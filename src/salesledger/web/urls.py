@@ -46,6 +46,8 @@ urlpatterns = [
     path("c/<slug:code>/reports/forecast/", report_views.forecast, name="report_forecast"),
     path("c/<slug:code>/reports/unapplied/", report_views.unapplied, name="report_unapplied"),
     path("c/<slug:code>/reports/statement/", report_views.statement, name="report_statement"),
+    path("c/<slug:code>/reports/statement/send/", report_views.statement_email,
+         name="report_statement_send"),
     path("c/<slug:code>/reports/bank/", report_views.bank, name="report_bank"),
     path("c/<slug:code>/settings/", settings_views.company, name="settings"),
     path("c/<slug:code>/settings/users/", settings_views.users, name="settings_users"),
