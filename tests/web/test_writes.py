@@ -417,7 +417,9 @@ def write_urls(books: dict[str, Any]) -> tuple[list[str], list[str]]:
              "/c/acme/credit/limit/C001/", "/c/acme/credit/hold/C001/",
              "/c/acme/credit/release/C001/", "/c/acme/credit/suggestions/",
              "/c/acme/credit/confirm/C001/", "/c/acme/credit/duplicates/",
-             "/c/acme/credit/unmerge/C001/"]
+             "/c/acme/credit/unmerge/C001/",
+             # a customer's statement for a period, e-mailed (test_settings_reports.py)
+             "/c/acme/reports/statement/send/"]
     return gets + COLLECTION_FORMS, posts
 
 
