@@ -498,7 +498,8 @@ def _unmeta(m: dict[str, Any]) -> dict[str, Any]:
 def measure(size: str, seed: int, db: str, books_dir: Path | None = None, *,
             on_shared_books: bool = False, threshold: float | None = None,
             decisions: Path | None = None, profile: Path | None = None,
-            apply_only: bool = False, check: bool = True) -> dict[str, Any]:
+            apply_only: bool = False, check: bool = True, match_only: bool = False,
+            calibrate_only: bool = False) -> dict[str, Any]:
     """One run: see the module's docstring. ``on_shared_books``: the database Django points
     at holds a copy of ``bench/books.py``'s books, and the statement is made against them
     (``on_books``); ``threshold``: the auto-apply threshold, not calibrated again (the
@@ -509,7 +510,11 @@ def measure(size: str, seed: int, db: str, books_dir: Path | None = None, *,
     seconds: the timings then include the profiler's cost); ``apply_only``: the dry run of
     every line is not timed apart (its figures are left out; the run that applies matches
     first, as always, and only its writing is timed); ``check``: run every ledger
-    invariant after the run."""
+    invariant after the run; ``match_only``: no run that applies: the figures are those of
+    the dry run at ``threshold`` (a line counts as applied when its best proposal reaches
+    it, as ``bank_match --auto-apply`` would apply it; the applying's figures are left
+    out); ``calibrate_only``: on shared books, the statement of ``seed`` made and matched
+    (dry run) only to calibrate the threshold on it (``{"threshold": ...}``)."""
     key = _books_key(size, seed, db)
     kept = None if on_shared_books else books_restore(books_dir, key, db)
     import django
@@ -526,8 +531,9 @@ def measure(size: str, seed: int, db: str, books_dir: Path | None = None, *,
     t0 = time.perf_counter()
     calib: dict[str, Any] | None = None
     if on_shared_books:
-        if threshold is None:
-            calib = build("calib", *SIZES["small"], seed=seed + 1)
+        # the threshold is calibrated on the same books with another seed's names and
+        # statement (``calibrate_on_books``, in a process of its own): a name or an amount
+        # that is unique among a small ledger's customers is not among 100,000
         books = on_books(lines_n, seed)
     elif kept is not None:
         calib, books = _unmeta(kept["calib"]), _unmeta(kept["bench"])
@@ -540,6 +546,10 @@ def measure(size: str, seed: int, db: str, books_dir: Path | None = None, *,
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
+    if calibrate_only:
+        dry = bank_match(actor=books["owner"], company=books["company"], dry_run=True)
+        return {"threshold": calibrate(dry, books["truth"], 0.995), "seed": seed,
+                "lines": len(books["truth"])}
     if threshold is None:
         assert calib is not None
         dry = bank_match(actor=calib["owner"], company=calib["company"], dry_run=True)
@@ -577,8 +587,11 @@ def measure(size: str, seed: int, db: str, books_dir: Path | None = None, *,
 
     matching._apply_sure = timed  # type: ignore[assignment]
     start = time.perf_counter()
-    done = bank_match(actor=books["owner"], company=books["company"], auto_apply=True,
-                      threshold=threshold)
+    if match_only:
+        done = [_as_applied(r, threshold) for r in proposed]
+    else:
+        done = bank_match(actor=books["owner"], company=books["company"], auto_apply=True,
+                          threshold=threshold)
     run_seconds = time.perf_counter() - start
     matching._apply_sure = real  # type: ignore[assignment]
     if writing_profile is not None and profile is not None:
@@ -621,13 +634,14 @@ def measure(size: str, seed: int, db: str, books_dir: Path | None = None, *,
             "match_server_cpu_seconds": round(matching_clock.server, 2),
             "lines_per_cpu_second": round(
                 len(proposed) / (matching_clock.cpu + matching_clock.server), 1)}),
-        "match_and_apply_seconds": round(run_seconds, 2),
-        "apply_seconds": round(writing.wall, 2),
-        "receipts_per_second": round(len(applied) / writing.wall, 1) if applied else None,
-        "apply_cpu_seconds": round(writing.cpu, 2),
-        "apply_server_cpu_seconds": round(writing.server, 2),
-        "receipts_per_cpu_second": round(len(applied) / (writing.cpu + writing.server), 1)
-        if applied else None,
+        **({"match_only": True} if match_only else {
+            "match_and_apply_seconds": round(run_seconds, 2),
+            "apply_seconds": round(writing.wall, 2),
+            "receipts_per_second": round(len(applied) / writing.wall, 1) if applied else None,
+            "apply_cpu_seconds": round(writing.cpu, 2),
+            "apply_server_cpu_seconds": round(writing.server, 2),
+            "receipts_per_cpu_second": round(len(applied) / (writing.cpu + writing.server), 1)
+            if applied else None}),
         "books": "shared" if on_shared_books else "kept" if kept is not None else "built",
         "by_kind": by_kind, "build_seconds": built,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
@@ -644,6 +658,34 @@ def measure(size: str, seed: int, db: str, books_dir: Path | None = None, *,
     else:
         result["invariants"] = "not checked"
     return result
+
+
+def _as_applied(r: Any, threshold: float) -> Any:
+    """A line of the dry run as ``bank_match --auto-apply`` at ``threshold`` decides it:
+    applied when its best proposal reaches the threshold (the others' suggestions are the
+    dry run's, which ``widen`` made for every line below the default threshold, so for
+    those below ``threshold`` too)."""
+    from dataclasses import replace
+
+    top = r.suggestions[0] if r.decision != "applied" and r.suggestions else r.proposal
+    if r.decision in ("other", "applied") or top is None or top.confidence < threshold:
+        return r
+    return replace(r, decision="applied", proposal=top, suggestions=r.suggestions[1:])
+
+
+def calibrate_on_books(size: str, source: str, seed: int, database_url: str | None) -> float:
+    """The threshold calibrated on a copy of the shared books ``source`` with the names
+    and statement of ``seed`` (another seed than the measured one's), in a process of its
+    own (it needs its own copy of the books)."""
+    import subprocess
+
+    args = [sys.executable, str(Path(__file__).resolve()), size, "--shared-books", source,
+            "--seed", str(seed), "--calibrate-only"]
+    if database_url:
+        args += ["--database-url", database_url]
+    out = subprocess.run(args, check=True, capture_output=True, text=True).stdout
+    threshold: float = json.loads(out.strip().splitlines()[-1])["threshold"]
+    return threshold
 
 
 @contextlib.contextmanager
@@ -766,6 +808,12 @@ def main() -> None:
     parser.add_argument("--no-check", action="store_true", help="skip the ledger invariants "
                         "after the run (at the issue's size they take longer than the run)")
     parser.add_argument("--label", default="", help="added to the result file's name")
+    parser.add_argument("--match-only", action="store_true", help="no run that applies: "
+                        "precision and recall of the dry run at the threshold (what "
+                        "--auto-apply would apply); no applying figures")
+    parser.add_argument("--calibrate-only", action="store_true", help="with --shared-books: "
+                        "only calibrate the threshold on this seed's statement (a dry run), "
+                        "print it")
     args = parser.parse_args()
     if args.compare and args.apply_only:
         parser.error("--compare needs the dry run: not with --apply-only")
@@ -773,6 +821,15 @@ def main() -> None:
         parser.error("--compare needs --decisions")
     # a run stopped (SIGTERM) still removes its copy of the books
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    if args.calibrate_only and not args.shared_books:
+        parser.error("--calibrate-only needs --shared-books")
+    if args.match_only and args.apply_only:
+        parser.error("--match-only and --apply-only exclude each other")
+    calibration_seed = None
+    if args.shared_books and args.threshold is None and not args.calibrate_only:
+        calibration_seed = args.seed + 1
+        args.threshold = calibrate_on_books(args.size, args.shared_books, calibration_seed,
+                                            args.database_url)
     database = (shared_books(args.shared_books, args.database_url) if args.shared_books
                 else bench_database(args.database_url))
     with database as opened:
@@ -780,7 +837,13 @@ def main() -> None:
         result = measure(args.size, args.seed, db, args.books,
                          on_shared_books=bool(args.shared_books), threshold=args.threshold,
                          decisions=args.decisions, profile=args.profile,
-                         apply_only=args.apply_only, check=not args.no_check)
+                         apply_only=args.apply_only, check=not args.no_check,
+                         match_only=args.match_only, calibrate_only=args.calibrate_only)
+    if args.calibrate_only:
+        print(json.dumps(result))
+        return
+    if calibration_seed is not None:
+        result["calibration_seed"] = calibration_seed
     if args.shared_books:
         result["shared_books"] = Path(args.shared_books).name
     out = Path(args.results)

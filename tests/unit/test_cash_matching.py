@@ -323,3 +323,34 @@ def test_the_nearest_names_are_those_rapidfuzz_ranks_over_the_pool(spread: int) 
         # alike a line is given)
         assert list(index.near(key, 80.0).items()) == list(
             _near_by_extract(index, key, 80.0).items()), key
+
+
+def test_a_name_many_customers_share_needs_the_amount_to_tell_them_apart() -> None:
+    # four customers of the same name (a large ledger): the amount fits one of them short
+    # within the tolerance, which would be found by chance among four more often than
+    # among one; the confidence says so, and the evidence says how many share the name
+    line = Line(1, DAY, 9_800, "EUR", name="Blue River Foods GmbH")
+    invoices = {cid: [inv(cid * 10, f"INV-{cid}", 10_000 if cid == 3 else 55_555 + cid,
+                          customer=cid)] for cid in (1, 2, 3, 4)}
+
+    def best(alike: int) -> Proposal:
+        c = Candidates(open_by_customer=invoices, tolerance=Tolerance(500, 5.0))
+        c.names[1] = [(cid, 100.0) for cid in (1, 2, 3, 4)][:alike] if alike > 1 else [
+            (3, 100.0)]
+        c.names_alike[1] = {cid: alike for cid, _ in c.names[1]}
+        return propose(line, c).proposals[0]
+
+    alone, shared = best(1), best(4)
+    assert alone.customer_id == shared.customer_id == 3
+    assert shared.confidence < alone.confidence
+    assert "4 customers' names match as well" in shared.evidence[0]
+    assert "match as well" not in alone.evidence[0]
+
+
+def test_every_customer_of_a_name_is_among_the_nearest_however_many() -> None:
+    names = [(n, "Blue River Foods GmbH" if n % 3 == 0 else f"Other Name {n} Ltd")
+             for n in range(60)]
+    index = NameIndex(names)
+    key = name_key("Blue River Foods")
+    assert len(index.near(key, 80.0)) == 10  # the ten best of twenty alike, as before
+    assert set(index.near(key, 80.0, ties=30)) == {n for n in range(60) if n % 3 == 0}

@@ -106,6 +106,9 @@ class Candidates:
     iban_customer: dict[str, int] = field(default_factory=dict)  # the customers' own accounts
     learned_iban: dict[str, int] = field(default_factory=dict)  # payer IBANs learned
     names: dict[int, list[tuple[int, float]]] = field(default_factory=dict)  # line -> scores
+    # line -> customer -> how many customers' names fit the line's as well as its (within
+    # ``NAME_ALIKE`` points): a name shared by many customers names none of them
+    names_alike: dict[int, dict[int, int]] = field(default_factory=dict)
     # line -> (customer, rule name): the payer a user's bank rule names
     ruled: dict[int, tuple[int, str]] = field(default_factory=dict)
     # line -> (customer, reference): references in its text learned as the payer's
@@ -412,14 +415,16 @@ class NameIndex:
                 ids.update(self.words.get(t, ()))
         return ids
 
-    def near(self, key: str, cutoff: float) -> dict[int, str]:
+    def near(self, key: str, cutoff: float, ties: int = 0) -> dict[int, str]:
         """The names of the pool closest to ``key``, by customer: the ten best by token-set
         ratio, then the five best by token-sorted ratio, each at ``cutoff`` or more; of
         names scoring alike, those first in the pool. What ``process.extract`` gives over
         :meth:`pool` with each scorer, for less: each form (the words in sorted order,
         which is all either ratio looks at) is scored once however many customers have it
         (the token-sorted ratio of two names is the plain ratio of their forms), and the
-        pool is ranked in arrays."""
+        pool is ranked in arrays. ``ties``: up to that many more of each ranking that score
+        as the last kept (in a large ledger many customers have the same name: each of
+        them may be the payer, and how many there are is evidence too)."""
         import numpy as np
 
         ids = self._pool(key)
@@ -437,7 +442,12 @@ class NameIndex:
             if not len(kept):
                 continue
             # best first, names scoring alike in the pool's order (lexsort is stable)
-            best = kept[np.lexsort((kept, -scores[kept]))[:limit]]
+            ranked = kept[np.lexsort((kept, -scores[kept]))]
+            n = min(limit, len(ranked))
+            if ties and n < len(ranked):
+                last = scores[ranked[n - 1]]
+                n += min(ties, int(np.count_nonzero(scores[ranked[n:]] >= last)))
+            best = ranked[:n]
             for pk in pool[best].tolist():
                 out.setdefault(pk, self.keys[pk])
         return out
@@ -654,6 +664,19 @@ def _name_strength(score: float) -> float:
     return max(0.0, min(0.95, 0.95 - (100 - score) * 0.015))
 
 
+NAME_ALIKE = 2.0  # names within this many points of each other fit a line as well
+
+
+def _shared_fit(fit: float, shared: int) -> float:
+    """How an amount that fits at ``fit`` tells the payer among ``shared`` customers whose
+    names fit the line as well: ``fit`` once for the customer and once for each other
+    customer it might have fitted by chance (``fit ** shared``: the others were looked at
+    and did not fit, but a payer outside them, whose name only resembles theirs, would find
+    a fit as weak among more customers more often); unchanged for a name one customer
+    has."""
+    return fit if shared <= 1 else fit ** shared
+
+
 def propose(line: Line, c: Candidates, *, prefixes: Iterable[str] = (),
             rejected: Iterable[str] = (), limit: int = 3) -> LineDecision:
     """The proposals for one line, best first (see the module docstring)."""
@@ -707,8 +730,11 @@ def propose(line: Line, c: Candidates, *, prefixes: Iterable[str] = (),
     elif iban and iban in c.learned_iban:
         know(c.learned_iban[iban], IBAN_LEARNED, "counterparty IBAN paid for the customer "
              "before (learned)")
+    alike = c.names_alike.get(line.id, {})
     for cid, score in c.names.get(line.id, ()):
-        know(cid, _name_strength(score), f"counterparty name matches ({score:.0f}%)")
+        n = alike.get(cid, 1)
+        know(cid, _name_strength(score), f"counterparty name matches ({score:.0f}%)" + (
+            "" if n <= 1 else f"; {n} customers' names match as well"))
     if line.id in c.ruled:
         cid, rule = c.ruled[line.id]
         know(cid, RULE_FOUND, f"bank rule {rule} names the payer")
@@ -757,9 +783,12 @@ def propose(line: Line, c: Candidates, *, prefixes: Iterable[str] = (),
     for cid, (s, reason) in payer.items():
         mine = c.open_by_customer.get(cid, ())
         invs = [i for i in mine if i.currency == line.currency]
+        # found by a name that others share: the amount must tell them apart, and the more
+        # customers it is compared with, the likelier one of them fits by chance
+        shared = alike.get(cid, 1) if "name matches" in reason else 1
         for fit, allocs, how, write_off in fit_customer(line.amount, line.day, invs,
                                                         c.tolerance)[:2]:
-            proposals.append(Proposal(cid, allocs, round(s * fit, 4),
+            proposals.append(Proposal(cid, allocs, round(s * _shared_fit(fit, shared), 4),
                                       (reason, how), write_off))
         if not foreign or len(invs) == len(mine):
             continue

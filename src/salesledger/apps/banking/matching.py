@@ -53,6 +53,7 @@ from salesledger.domain.allocation import AllocationRequest, SourceKind, SourceR
 from salesledger.domain.bank_rules import Rule
 from salesledger.domain.cash_matching import (
     DEBIT_KEY,
+    NAME_ALIKE,
     WIDE_SHORT_MAX,
     Candidates,
     Line,
@@ -103,6 +104,8 @@ from .rules import RuleRow, post_line, rules_for, unpost_line
 
 _CHUNK = 2000
 NAME_MIN_SCORE = 85.0
+NAME_TIES = 30  # more names scoring as the last of those ``NameIndex.near`` keeps
+NAME_KEEP = 12  # the customers a line's name may bring (the names as close as the third)
 _MATCH_COLUMNS = ("company_id", "line_id", "status", "receipt_id", "customer_id", "confidence",
                   "evidence", "suggestions", "rejected", "decided_by", "updated_at")
 
@@ -229,10 +232,17 @@ def candidates(company: Company, lines: Sequence[Line], prefixes: Sequence[str],
             # order; and every name holding all the line's words scores 100) and the five
             # closest by token-sorted ratio (the same words, a typo); those are scored as
             # the matcher does
-            near = index.near(key, NAME_MIN_SCORE - 5)
-            scored = [(pk, name_score(key, name)) for pk, name in near.items()]
-            c.names[line_id] = sorted([x for x in scored if x[1] >= NAME_MIN_SCORE],
-                                      key=lambda x: -x[1])[:3]
+            near = index.near(key, NAME_MIN_SCORE - 5, ties=NAME_TIES)
+            scored = sorted([x for x in ((pk, name_score(key, name))
+                                         for pk, name in near.items())
+                             if x[1] >= NAME_MIN_SCORE], key=lambda x: -x[1])
+            # the three closest, and every other name as close as the third (a large
+            # ledger has many customers of one name: any of them may be the payer)
+            kept = scored[:3] + [x for x in scored[3:NAME_KEEP]
+                                 if x[1] >= scored[2][1] - NAME_ALIKE]
+            c.names[line_id] = kept
+            c.names_alike[line_id] = {pk: sum(1 for _, t in scored if t >= s - NAME_ALIKE)
+                                      for pk, s in kept}
     # the payers' own references learned from confirmations (``payers``)
     c.learned_reference = learned_references(company, paying, prefixes)
     # 4. the open invoices of every customer found, and of the invoices named
