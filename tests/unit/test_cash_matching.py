@@ -354,3 +354,15 @@ def test_every_customer_of_a_name_is_among_the_nearest_however_many() -> None:
     key = name_key("Blue River Foods")
     assert len(index.near(key, 80.0)) == 10  # the ten best of twenty alike, as before
     assert set(index.near(key, 80.0, ties=30)) == {n for n in range(60) if n % 3 == 0}
+
+
+def test_a_number_one_digit_off_two_of_the_payers_invoices_names_neither() -> None:
+    # "INV2025-5885" is INV2025-55885 and INV2025-58885 each with a digit dropped: neither is
+    # named; the amount decides among the payer's open invoices
+    a, b = inv(1, "INV2025-55885", 12000), inv(2, "INV2025-58885", 30000)
+    line = Line(1, DAY, 30000, "EUR", iban="DE89370400440532013000", text="INV2025-5885")
+    d = propose(line, books(a, b, iban_customer={"DE89370400440532013000": 1}))
+    best = d.proposals[0]
+    assert best.allocations == (("INV2025-58885", 30000),)
+    assert "amount equals one open invoice" in best.evidence
+    assert not any("one digit off" in e for p in d.proposals for e in p.evidence)

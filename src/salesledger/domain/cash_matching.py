@@ -743,13 +743,17 @@ def propose(line: Line, c: Candidates, *, prefixes: Iterable[str] = (),
 
     # invoice numbers with a typo, among the open invoices of a customer already known,
     # when no number was found as written (numbers in a series differ by a digit or two)
+    # (a number one digit off two of the customer's invoices names neither: the amount
+    # decides among its open invoices, as if no number were written)
     if keys and not found:
         for cid in payer:
-            for inv in c.open_by_customer.get(cid, ()):
-                if inv.id not in found and payable(inv.currency) and near_number(
-                        normalize(inv.number), keys):
-                    found[inv.id], why[inv.id], strength[inv.id] = inv, f"invoice number " \
-                        f"{inv.number} in the text with one digit off", NUMBER_NEAR
+            near = [inv for inv in c.open_by_customer.get(cid, ())
+                    if inv.id not in found and payable(inv.currency)
+                    and near_number(normalize(inv.number), keys)]
+            if len(near) == 1:
+                [inv] = near
+                found[inv.id], why[inv.id], strength[inv.id] = inv, f"invoice number " \
+                    f"{inv.number} in the text with one digit off", NUMBER_NEAR
 
     proposals: list[Proposal] = []
     by_customer: dict[tuple[int, str], list[OpenInvoice]] = {}
