@@ -13,7 +13,9 @@ the frozen MIX below, each with the answer it should get.
 
 1. **Calibration** (``calib``): ``bank_match --dry-run``; the threshold is the lowest
    confidence at which the proposals within 0.05 above it are right at least 99.5% of the
-   time, and never below 0.5 (``calibrate``).
+   time, and never below 0.5 (``calibrate``). On the shared books of ``books.py``
+   (``--shared-books``) it is made at their size: on a second copy, with the names and
+   statement of seed + 1 (``--calibrate-only``, in a process of its own).
 2. **Measure** (``bench``): ``bank_match`` (proposals for every line, timed), then
    ``bank_match --auto-apply`` at the calibrated threshold (the receipts and allocations
    written through the payment services, timed), then every ledger invariant
