@@ -16,8 +16,14 @@ from salesledger.apps.customers.models import Customer
 from salesledger.apps.dunning.run import dunning_run
 from salesledger.apps.dunning.selectors import policy_show
 from salesledger.apps.fx.models import ExchangeRate
-from salesledger.apps.interchange.demo import DEMO_PASSWORD, DEMO_USER, DemoRefused, demo_load
-from salesledger.apps.interchange.demo_plan import build_plan
+from salesledger.apps.interchange.demo import (
+    DEMO_PASSWORD,
+    DEMO_USER,
+    DemoRefused,
+    _write_off_bad_debts,
+    demo_load,
+)
+from salesledger.apps.interchange.demo_plan import Plan, build_plan
 from salesledger.apps.invoicing.models import Instalment, Invoice
 from salesledger.apps.payments.models import Adjustment, Allocation, Receipt
 
@@ -184,3 +190,32 @@ def test_a_dunning_run_on_the_demo_shows_every_level(demo: dict[str, Any]) -> No
 
 def _owner(company: Company) -> Any:
     return Membership.objects.select_related("user").get(company=company, role="owner").user
+
+
+@pytest.mark.django_db
+def test_a_bad_payer_whose_over_payment_covers_what_it_owes_is_not_written_off(
+        company: Any, owner: Any, make_customer: Any, post_invoice: Any,
+        record_receipt: Any) -> None:
+    """Seed 20261208 at 300 customers failed to load (``customer C00251 has nothing open to
+    write off``): an over-payment of 200.00 left 97.71 unapplied, more than the 33.24 invoice
+    the customer stopped paying. Such a customer lost the company nothing and is skipped; one
+    who owes more than its credits is written off as before."""
+    day = date(2025, 6, 30)
+    for code in ("OVER", "BAD"):
+        make_customer(code)
+    post_invoice("OVER", lines=[("Goods", 1, "33.24", "0")], issue_date=date(2025, 3, 3))
+    record_receipt("OVER", "97.71", date(2025, 1, 10))  # left unapplied
+    bad = post_invoice("BAD", lines=[("Goods", 1, "80.00", "0")], issue_date=date(2025, 3, 3))
+    plan = Plan(today=day, customers=[], invoices=[], credit_notes=[], rates={})
+    plan.customers = [_bad(plan, "OVER", day), _bad(plan, "BAD", day)]
+    assert _write_off_bad_debts(company, owner, plan) == 1
+    assert Adjustment.objects.filter(company=company, kind="bad_debt").get().invoice_id == bad.pk
+    assert check_company(company) == []
+
+
+def _bad(plan: Plan, code: str, day: date) -> Any:
+    """A customer of ``plan`` who turned bad and is written off on ``day``: only its code
+    and that day matter to the write-off."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(code=code, written_off=day)
