@@ -170,7 +170,31 @@ def value_at_stake(overdue: int, days_overdue: int) -> Decimal:
     return Decimal(overdue) * (Decimal(1) + Decimal(days_overdue) / Decimal(30))
 
 
-def expected_value(overdue: int, default_probability: Decimal, days_overdue: int) -> Decimal:
+def expected_value(overdue: int, default_probability: Decimal, days_overdue: int,
+                   waiting: Decimal = Decimal(1)) -> Decimal:
     """What acting on a customer today is worth: the value at stake (``value_at_stake``)
-    times the likelihood of losing it."""
-    return value_at_stake(overdue, days_overdue) * default_probability
+    times the likelihood of losing it, times the share of it that would still be waiting
+    without a call (``waiting_share``: 1 when no model predicts its dates). Never more than
+    the value at stake."""
+    return value_at_stake(overdue, days_overdue) * default_probability * waiting
+
+
+# An overdue item the payment model expects to be paid this many days from now, or later,
+# counts in full on the worklist; one expected sooner counts for the days it would still wait.
+PAID_SOON_DAYS = 30
+
+
+def waiting_share(predicted: Sequence[tuple[int, date]], as_of: date) -> Decimal:
+    """Of a customer's overdue items, each ``(amount, predicted payment date)``, the share a
+    collector's call is for: each amount counted by how far off its predicted payment is
+    (in full from ``PAID_SOON_DAYS`` on; 1/30 of it when expected tomorrow), over the whole.
+    A customer the model expects to pay this week anyway earns little from a call; one whose
+    overdue items are not expected for a month earns it all. 1 with no prediction (nothing
+    known: every item counts). Between 0 and 1, so the value at stake stays a bound."""
+    total = sum((a for a, _ in predicted if a > 0), 0)
+    if total <= 0:
+        return Decimal(1)
+    soon = Decimal(PAID_SOON_DAYS)
+    waiting = sum((Decimal(a) * min(Decimal(1), Decimal(max((d - as_of).days, 0)) / soon)
+                   for a, d in predicted if a > 0), Decimal(0))
+    return waiting / Decimal(total)

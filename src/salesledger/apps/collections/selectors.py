@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from django.db.models import Exists, F, Min, OuterRef, Q, QuerySet, Subquery, Sum
 
 from salesledger.apps.core.models import Company
+from salesledger.apps.credit.prediction import model_chances, payment_outlooks
 from salesledger.apps.credit.selectors import risk_scores
 from salesledger.apps.customers.models import Communication, Customer
 from salesledger.apps.customers.selectors import customer_get
@@ -35,6 +36,7 @@ from salesledger.domain.collections import (
     plan_progress,
     promise_state,
     value_at_stake,
+    waiting_share,
 )
 from salesledger.domain.errors import NotFound, ValidationFailed
 from salesledger.domain.journal import to_base
@@ -538,9 +540,13 @@ def worklist(company: Company, *, as_of: date, collector: str = "", offset: int 
     action is due first, then by the expected value of acting
     (``domain.collections.expected_value``: the value at stake — the overdue amount not held
     back by a dispute or a plan, weighted by its age — times the default probability of
-    credit's risk score). The next action is the day of a call a dunning level asked for and
-    nobody has logged yet, else the collector's own date, else the day a promise or reply
-    pause ends, else today.
+    credit's risk score), times, when a stored payment model predicts the customer's dates,
+    the share of its overdue amount that would still be waiting without a call
+    (``domain.collections.waiting_share``: an item the model expects paid within the month
+    counts for the days it would still wait; without a model, everything counts, as the
+    risk then comes from behaviour). The next action is the day of a call a dunning level
+    asked for and nobody has logged yet, else the collector's own date, else the day a
+    promise or reply pause ends, else today.
 
     The rows from ``offset`` (at most ``limit``) read credit's risk only as far as their rank
     needs (``_risks_to_rank``); everything else is summed by the database, in a number of
@@ -593,7 +599,7 @@ def worklist(company: Company, *, as_of: date, collector: str = "", offset: int 
     ranked.sort()
     need = None if limit is None else offset + limit
     if customer_ids is not None:  # a few customers: their risk alone
-        risks = risk_scores(company, as_of, [r[3] for r in ranked]) if ranked else {}
+        risks = _scored(company, as_of, [r[3] for r in ranked]) if ranked else {}
         walked = {r[3] for r in ranked}
     else:
         risks, walked = _risks_to_rank(company, as_of, ranked, need)
@@ -601,9 +607,9 @@ def worklist(company: Company, *, as_of: date, collector: str = "", offset: int 
     for later, _, code, cid, name, who, amount, kept, days, next_action in ranked:
         if cid not in walked:
             continue  # ranks below the page: its value at stake already does
-        risk = risks.get(cid)
+        risk, waiting = risks.get(cid, (None, Decimal(1)))
         probability = risk.default_probability if risk else 0.0
-        value = expected_value(amount - kept, Decimal(str(probability)), days)
+        value = expected_value(amount - kept, Decimal(str(probability)), days, waiting)
         scored.append(((later, -value, code), WorklistRow(
             cid, code, name, who, amount, days, risk.risk_class if risk else "",
             probability, value, next_action, tuple(sorted({p.reason for p in pauses[cid]})),
@@ -623,6 +629,19 @@ RISK_CHUNK = 100
 RISK_CHUNK_MOST = 6400
 
 
+def _scored(company: Company, as_of: date, customer_ids: list[int] | None
+            ) -> dict[int, tuple[Any, Decimal]]:
+    """Customer id -> credit's risk score and the share of its overdue amount that would still
+    be waiting without a call (``waiting_share`` of the stored payment model's predicted
+    dates; 1 without a model), for ``customer_ids`` (all with None). The model's outlook is
+    read once and gives the risk its default probabilities too (``risk_scores``'s
+    ``chances``): no more queries than the risk alone."""
+    outlooks = payment_outlooks(company, as_of=as_of, customer_ids=customer_ids)
+    risks = risk_scores(company, as_of, customer_ids, chances=model_chances(outlooks) or {})
+    waiting = {cid: waiting_share(o.overdue, as_of) for cid, o in (outlooks or {}).items()}
+    return {cid: (risk, waiting.get(cid, Decimal(1))) for cid, risk in risks.items()}
+
+
 def _risks_to_rank(company: Company, as_of: date, ranked: list[tuple[Any, ...]],
                    need: int | None) -> tuple[dict[int, Any], set[int]]:
     """Credit's risk of the customers the first ``need`` rows of the worklist can come from
@@ -635,8 +654,8 @@ def _risks_to_rank(company: Company, as_of: date, ranked: list[tuple[Any, ...]],
     on the number of customers beyond the page. Returns the risks read and the customers
     walked."""
     if need is None:
-        return (risk_scores(company, as_of) if ranked else {}), {r[3] for r in ranked}
-    risks: dict[int, Any] = {}
+        return (_scored(company, as_of, None) if ranked else {}), {r[3] for r in ranked}
+    risks: dict[int, tuple[Any, Decimal]] = {}
     walked: set[int] = set()
     before = 0  # rows of the earlier group, all ranked before this one
     for later in (False, True):
@@ -650,14 +669,14 @@ def _risks_to_rank(company: Company, as_of: date, ranked: list[tuple[Any, ...]],
         size = max(RISK_CHUNK, want)
         while i < len(group):
             chunk = group[i:i + min(size, max(RISK_CHUNK_MOST, want))]
-            read = risk_scores(company, as_of, [r[3] for r in chunk])
+            read = _scored(company, as_of, [r[3] for r in chunk])
             size *= 2
             risks.update(read)
             walked.update(r[3] for r in chunk)
             for r in chunk:
-                risk = read.get(r[3])
+                risk, waiting = read.get(r[3], (None, Decimal(1)))
                 p = Decimal(str(risk.default_probability)) if risk else Decimal(0)
-                values.append(expected_value(r[6] - r[7], p, r[8]))
+                values.append(expected_value(r[6] - r[7], p, r[8], waiting))
             i += len(chunk)
             values.sort(reverse=True)
             if i < len(group) and len(values) >= want and values[want - 1] > -group[i][1]:

@@ -536,17 +536,28 @@ def default_probabilities(company: Company, *, as_of: date) -> dict[str, float]:
     return {c: (s / n if n else 0.0) for c, (s, n) in weighted.items()}
 
 
-def model_default_probabilities(company: Company, *, as_of: date,
-                                customer_ids: Collection[int] | None = None
-                                ) -> dict[int, float] | None:
-    """Customer id -> the stored payment model's probability that what it has open on
-    ``as_of`` defaults (weighted by the items' amounts; an alias's items count for its
-    survivor): what the risk class uses. ``None`` when the company has no stored model
-    trained on or before ``as_of`` with a classifier (the risk then comes from behaviour);
-    customers with nothing open are not listed. Never trains: one query when there is no
-    model, five when there is."""
+@dataclass(frozen=True)
+class Outlook:
+    """What the stored payment model says of one customer's open items on a day."""
+
+    # that what it has open defaults, weighted by the items' amounts; None when the model has
+    # no classifier or the items no amount
+    default_probability: float | None
+    # its items overdue on the day (due before it): (amount in the base currency's minor
+    # units, predicted payment date)
+    overdue: tuple[tuple[int, date], ...]
+
+
+def payment_outlooks(company: Company, *, as_of: date,
+                     customer_ids: Collection[int] | None = None) -> dict[int, Outlook] | None:
+    """Customer id -> the stored payment model's outlook for what it has open on ``as_of``
+    (an alias's items count for its survivor): what the risk class and the collections
+    worklist use. ``None`` when the company has no stored model trained on or before
+    ``as_of`` (they then work from behaviour, as without the model); customers with nothing
+    open are not listed. Never trains: one query when there is no model, five when there
+    is."""
     stored = payment_model_latest(company)
-    if stored is None or stored[1].as_of > as_of or stored[1].classifier is None:
+    if stored is None or stored[1].as_of > as_of:
         return None
     model = stored[1]
     ids = {code: (pk, head) for code, pk, head in Customer.objects.filter(company=company)
@@ -561,9 +572,36 @@ def model_default_probabilities(company: Company, *, as_of: date,
         if wanted is None or (head or pk) in wanted:
             todo.append(item)
     weighted: dict[int, list[float]] = defaultdict(lambda: [0.0, 0.0])
+    overdue: dict[int, list[tuple[int, date]]] = defaultdict(list)
     for p in predict(ledger, model, todo):
         pk, head = ids[p.item.customer]
         w = weighted[head or pk]
         w[0] += p.default_probability * max(p.item.amount, 0)
         w[1] += max(p.item.amount, 0)
-    return {c: s / n for c, (s, n) in weighted.items() if n > 0}
+        if p.item.due_date < as_of:
+            overdue[head or pk].append((p.item.amount, p.expected))
+    scores = model.classifier is not None
+    return {c: Outlook(s / n if scores and n > 0 else None, tuple(overdue.get(c, ())))
+            for c, (s, n) in weighted.items()}
+
+
+def model_default_probabilities(company: Company, *, as_of: date,
+                                customer_ids: Collection[int] | None = None
+                                ) -> dict[int, float] | None:
+    """Customer id -> the stored payment model's probability that what it has open on
+    ``as_of`` defaults (weighted by the items' amounts; an alias's items count for its
+    survivor): what the risk class uses. ``None`` when the company has no stored model
+    trained on or before ``as_of`` with a classifier (the risk then comes from behaviour);
+    customers with nothing open are not listed. Never trains: one query when there is no
+    model, five when there is."""
+    return model_chances(payment_outlooks(company, as_of=as_of, customer_ids=customer_ids))
+
+
+def model_chances(outlooks: dict[int, Outlook] | None) -> dict[int, float] | None:
+    """The default probabilities of ``payment_outlooks`` (``None`` without a model or without
+    a classifier)."""
+    if outlooks is None:
+        return None
+    chances = {c: o.default_probability for c, o in outlooks.items()
+               if o.default_probability is not None}
+    return chances if chances or not outlooks else None

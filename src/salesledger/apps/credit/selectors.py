@@ -503,17 +503,21 @@ def customer_behaviour(company: Company, code: str, as_of: date) -> Behaviour:
 def risk_scores(company: Company, as_of: date,
                 customer_ids: Collection[int] | None = None, *,
                 balances: dict[tuple[int, str], int] | None = None,
-                rates: Rates | None = None) -> dict[int, RiskScore]:
+                rates: Rates | None = None,
+                chances: dict[int, float] | None = None) -> dict[int, RiskScore]:
     """The risk class, score, default probability and factors of every customer (or of
     ``customer_ids``) on ``as_of``, keyed by customer id. A fixed number of queries.
     ``balances``: the customers' balances on ``as_of`` (``customer_balances``), when the
-    caller has read them already."""
+    caller has read them already; ``chances``: the stored model's default probabilities
+    (``model_chances`` of ``payment_outlooks``, ``{}`` for none), when the caller has read
+    them already."""
     return {cid: score for cid, (score, _) in
-            _risks(company, as_of, customer_ids, balances, rates).items()}
+            _risks(company, as_of, customer_ids, balances, rates, chances).items()}
 
 
 def _risks(company: Company, as_of: date, customer_ids: Collection[int] | None,
-           balances: dict[tuple[int, str], int] | None = None, rates: Rates | None = None
+           balances: dict[tuple[int, str], int] | None = None, rates: Rates | None = None,
+           chances: dict[int, float] | None = None
            ) -> dict[int, tuple[RiskScore, Behaviour]]:
     rates = rates or Rates(company, as_of)
     behaviours = payment_behaviours(company, as_of, customer_ids, rates)
@@ -525,8 +529,9 @@ def _risks(company: Company, as_of: date, customer_ids: Collection[int] | None,
         exposure[cid] += rates.convert(amount, cur, base)
     thresholds = credit_settings(company).thresholds
     # the stored payment model's default probabilities, where there is one for the day
-    chances = model_default_probabilities(company, as_of=as_of,
-                                          customer_ids=customer_ids) or {}
+    if chances is None:
+        chances = model_default_probabilities(company, as_of=as_of,
+                                              customer_ids=customer_ids) or {}
     return {cid: (risk_score(b, exposure.get(cid, 0), thresholds, chances.get(cid)), b)
             for cid, b in behaviours.items()}
 

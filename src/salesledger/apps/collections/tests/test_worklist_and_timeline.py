@@ -25,8 +25,9 @@ from salesledger.apps.collections.services import (
     worklist_assign,
 )
 from salesledger.apps.core.services import membership_set
+from salesledger.apps.credit.prediction import Outlook
 from salesledger.apps.credit.selectors import risk_scores
-from salesledger.domain.collections import expected_value, value_at_stake
+from salesledger.domain.collections import expected_value, value_at_stake, waiting_share
 from salesledger.domain.errors import ValidationFailed
 
 DAY = date(2025, 3, 10)
@@ -70,8 +71,8 @@ def test_the_worklist_ranks_by_expected_value_and_puts_later_actions_last(
     # ledger); only the customers walked are read.
     reads: list[Any] = []
     read = selectors.risk_scores
-    monkeypatch.setattr(selectors, "risk_scores", lambda company, as_of, ids=None: (
-        reads.append(ids), read(company, as_of, ids))[1])
+    monkeypatch.setattr(selectors, "risk_scores", lambda company, as_of, ids=None, **kw: (
+        reads.append(ids), read(company, as_of, ids, **kw))[1])
     for most in (3200, 2):
         monkeypatch.setattr(selectors, "RISK_CHUNK_MOST", most)
         for offset in range(5):
@@ -92,6 +93,58 @@ def test_the_worklist_ranks_by_expected_value_and_puts_later_actions_last(
     with pytest.raises(ValidationFailed, match="may not chase customers"):
         worklist_assign(actor=owner, company=company, customers=["BIG"], collector="nobody",
                         day=as_of)
+
+
+def test_what_the_model_expects_paid_soon_waits_less() -> None:
+    day = date(2025, 6, 1)
+    # nothing predicted: everything counts
+    assert waiting_share((), day) == 1
+    # expected in 30 days or more: in full; in 3 days: 3/30 of it; weighed by amount
+    assert waiting_share(((1000, day + timedelta(days=45)),), day) == 1
+    assert waiting_share(((1000, day + timedelta(days=3)),), day) == Decimal("0.1")
+    assert waiting_share(((3000, day + timedelta(days=3)), (1000, day + timedelta(days=60))),
+                         day) == Decimal("0.325")
+    # the value at stake stays a bound of the expected value
+    assert expected_value(100000, Decimal("0.1"), 60, Decimal("0.5")) == Decimal(15000)
+
+
+@pytest.mark.django_db
+def test_the_worklist_uses_the_payment_models_dates_when_there_is_one(
+        company: Any, make_customer: Callable[..., Any], post_invoice: Callable[..., Any],
+        monkeypatch: Any) -> None:
+    for code in ("SOON", "LATE"):
+        make_customer(code)
+        post_invoice(code, lines=[("Goods", 1, "900.00", "0")], issue_date=DAY)
+    as_of = DAY + timedelta(days=60)  # 30 days overdue
+    # without a stored model (the test's company has none): as before, by the risk from
+    # behaviour alone; both owe alike and have no history, so they rank alike
+    plain = {r.code: r for r in worklist(company, as_of=as_of)}
+    risks = risk_scores(company, as_of)
+    for r in plain.values():
+        p = Decimal(str(risks[r.customer_id].default_probability))
+        assert r.value == expected_value(r.overdue, p, r.days_overdue)
+    assert plain["SOON"].value == plain["LATE"].value > 0
+    # with one: the model's probability and dates; SOON is expected to pay in 3 days, LATE
+    # in 40, so a call to LATE is worth more although the model gives them one probability
+    ids = {r.code: r.customer_id for r in plain.values()}
+    outlooks = {ids["SOON"]: Outlook(0.2, ((90000, as_of + timedelta(days=3)),)),
+                ids["LATE"]: Outlook(0.2, ((90000, as_of + timedelta(days=40)),))}
+    asked: list[Any] = []
+
+    def outlook(company: Any, *, as_of: date, customer_ids: Any = None) -> Any:
+        asked.append(customer_ids)
+        return {c: o for c, o in outlooks.items() if customer_ids is None or c in customer_ids}
+
+    monkeypatch.setattr(selectors, "payment_outlooks", outlook)
+    rows = worklist(company, as_of=as_of)
+    assert [r.code for r in rows] == ["LATE", "SOON"] and asked
+    by = {r.code: r for r in rows}
+    assert by["LATE"].default_probability == by["SOON"].default_probability == 0.2
+    assert by["LATE"].value == expected_value(90000, Decimal("0.2"), 30)
+    assert by["SOON"].value == expected_value(90000, Decimal("0.2"), 30, Decimal("0.1"))
+    # a page, and the rows of a few customers, rank the same
+    assert worklist(company, as_of=as_of, limit=1) == rows[:1]
+    assert worklist(company, as_of=as_of, customer_ids=[ids["SOON"]]) == rows[1:]
 
 
 @pytest.mark.django_db
