@@ -21,6 +21,7 @@ from salesledger.domain.payment_prediction import (
     survival,
     survival_quantiles,
     survived_spread,
+    training_payers,
     training_rows,
     within_days,
 )
@@ -169,3 +170,29 @@ def test_the_customers_own_fit_sees_its_drift_and_its_large_invoices() -> None:
     large = fitted_delay(history, Item(2, "C", "I", item.issue_date, item.due_date, 400), 100)
     assert large is not None and large > fitted + 10  # and large invoices take longer
     assert fitted_delay(history[:2], item, usual=100) is None  # too little history
+
+
+def test_a_large_ledger_trains_on_a_fixed_draw_of_whole_customers() -> None:
+    """Past a number of items, a training learns from whole customers drawn by a hash of
+    their codes until their items reach it: the same draw whatever the order of the books,
+    every row of a drawn customer and none of the others'."""
+    as_of = date(2026, 6, 30)
+    items = [Item(id=c * 100 + k, customer=f"C{c:03d}", invoice=f"I{c}-{k}",
+                  issue_date=date(2025, 1, 6) + timedelta(days=20 * k),
+                  due_date=date(2025, 2, 5) + timedelta(days=20 * k), amount=10000,
+                  settled_on=date(2025, 2, 15) + timedelta(days=20 * k))
+             for c in range(40) for k in range(1 + c % 4)]  # 1 to 4 items each: 100
+    payers = {i.customer: Payer(i.customer, date(2025, 1, 6)) for i in items}
+    ledger = Ledger(as_of=as_of, items=items, payers=payers)
+    assert training_payers(ledger, 100) is None  # all of them fit: no draw
+    drawn = training_payers(ledger, 30)
+    assert drawn is not None and 0 < len(drawn) < 40
+    counts = {c: sum(1 for i in items if i.customer == c) for c in payers}
+    total = sum(counts[c] for c in drawn)
+    # the fewest customers, in the draw's order, whose items reach 30
+    assert 30 <= total < 30 + max(counts.values())
+    backwards = Ledger(as_of=as_of, items=items[::-1], payers=payers)
+    assert training_payers(backwards, 30) == drawn
+    rows = training_rows(ledger, drawn)
+    assert {r.item for r in rows} == {i.id for i in items if i.customer in drawn}
+    assert [r for r in training_rows(ledger) if r.item in {r.item for r in rows}] == rows

@@ -16,6 +16,7 @@ nothing dated after that day), so a feature can only see what was known then.
 from __future__ import annotations
 
 import bisect
+import hashlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -287,14 +288,40 @@ def _month_ends(start: date, end: date) -> list[date]:
     return out
 
 
-def training_rows(ledger: Ledger) -> list[Row]:
+def training_payers(ledger: Ledger, most_items: int) -> frozenset[str] | None:
+    """The customers whose items a training learns from when the ledger has more than
+    ``most_items`` items issued by its last training day (``None``: all of them): whole
+    customers, in the order of a hash of their codes (a fixed draw that does not depend on
+    the order of the books, nor change when other customers come or go), until their items
+    reach ``most_items``. Every customer is still predicted, from its own history (the
+    features read the whole ledger): only the rows the trees learn from are a sample, so a
+    training's cost stops growing with the books."""
+    last = ledger.as_of - timedelta(days=HORIZON_DAYS)
+    counts: dict[str, int] = {}
+    for it in ledger.items:
+        if it.issue_date <= last:
+            counts[it.customer] = counts.get(it.customer, 0) + 1
+    if sum(counts.values()) <= most_items:
+        return None
+    kept: set[str] = set()
+    total = 0
+    for code in sorted(counts, key=lambda c: (hashlib.sha256(c.encode()).hexdigest(), c)):
+        if total >= most_items:
+            break
+        kept.add(code)
+        total += counts[code]
+    return frozenset(kept)
+
+
+def training_rows(ledger: Ledger, payers: frozenset[str] | None = None) -> list[Row]:
     """Each item seen on the day it was issued and at the month ends while it stayed open,
     on days at least ``HORIZON_DAYS`` before the ledger's day; what it became is what the
-    ledger knows on its day (and no more)."""
+    ledger knows on its day (and no more). ``payers``: of these customers only
+    (``training_payers``)."""
     last = ledger.as_of - timedelta(days=HORIZON_DAYS)
     rows = []
     for it in ledger.items:
-        if it.issue_date > last:
+        if it.issue_date > last or (payers is not None and it.customer not in payers):
             continue
         days = [it.issue_date] + [d for d in _month_ends(it.issue_date, last)
                                   if d > it.issue_date][:MAX_SNAPSHOTS]
