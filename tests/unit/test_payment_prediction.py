@@ -196,3 +196,29 @@ def test_a_large_ledger_trains_on_a_fixed_draw_of_whole_customers() -> None:
     rows = training_rows(ledger, drawn)
     assert {r.item for r in rows} == {i.id for i in items if i.customer in drawn}
     assert [r for r in training_rows(ledger) if r.item in {r.item for r in rows}] == rows
+
+
+def test_promises_and_plans_collections_recorded_by_the_day_are_features() -> None:
+    """Promises kept and broken and plans broken within the year up to the day seen: one
+    recorded after the day, or more than a year before it, is not seen."""
+    as_of = date(2025, 6, 30)
+    item = Item(id=1, customer="A", invoice="I1", issue_date=date(2025, 4, 1),
+                due_date=date(2025, 5, 1), amount=10000)
+    signals = {"A": [(date(2024, 5, 1), "promise_broken"), (date(2025, 3, 3), "promise_kept"),
+                     (date(2025, 5, 5), "promise_broken"), (date(2025, 6, 2), "plan_broken"),
+                     (date(2025, 6, 10), "promise_broken")],
+               "B": [(date(2025, 5, 5), "promise_broken")]}
+    ledger = Ledger(as_of=as_of, items=[item], payers={"A": Payer("A", date(2025, 4, 1))},
+                    signals=signals)
+    at = [FEATURES.index(f) for f in ("promises_kept", "promises_broken", "plans_broken")]
+
+    def seen(day: date) -> list[float]:
+        f = ledger.features(item, day)
+        return [f[k] for k in at]
+
+    assert seen(date(2025, 6, 5)) == [1.0, 1.0, 1.0]  # 2024-05-01 is over a year before
+    assert seen(date(2025, 6, 10)) == [1.0, 2.0, 1.0]
+    assert seen(date(2025, 5, 4)) == [1.0, 0.0, 0.0]
+    # without collections' signals the features are all nought
+    bare = Ledger(as_of=as_of, items=[item], payers={"A": Payer("A", date(2025, 4, 1))})
+    assert [bare.features(item, date(2025, 6, 10))[k] for k in at] == [0.0, 0.0, 0.0]

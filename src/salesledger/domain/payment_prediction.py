@@ -44,7 +44,12 @@ FEATURES = (
     "days_since_part_paid", "oldest_open_overdue",
     "survived_left", "survived_share", "survived_recent_left", "late_items",
     "open_disputed", "expected_left", "fitted_delay", "fitted_left",
+    "promises_kept", "promises_broken", "plans_broken",
 )
+# What collections records of a customer (credit's signals) that the model reads, over the
+# year before the day seen.
+SIGNALS = ("promise_kept", "promise_broken", "plan_broken")
+SIGNAL_DAYS = 365
 WEIGHT = 0.3  # of the latest delay in the customer's exponentially weighted delay
 
 
@@ -112,6 +117,9 @@ class Ledger:
     as_of: date
     items: list[Item]
     payers: dict[str, Payer]
+    # what collections learned of each customer (code) by the day, where it is used: (day,
+    # kind) of its promises kept and broken and its payment plans broken, oldest first
+    signals: dict[str, list[tuple[date, str]]] = field(default_factory=dict)
     _histories: dict[str, _History] = field(default_factory=dict, init=False, repr=False)
     _issued: dict[str, list[Item]] = field(default_factory=dict, init=False, repr=False)
 
@@ -203,7 +211,16 @@ class Ledger:
             fitted if fitted is not None else weighted,
             habit_left(item, day, fitted if fitted is not None else
                        (weighted if past else None)),
+            *self._signals(item.customer, day),
         ]
+
+    def _signals(self, customer: str, day: date) -> tuple[float, float, float]:
+        """The customer's promises to pay kept and broken and payment plans broken that
+        collections recorded within a year up to ``day`` (none where collections is not
+        used: the features then say nothing, and the trees never split on them)."""
+        since = day - timedelta(days=SIGNAL_DAYS)
+        seen = [k for d, k in self.signals.get(customer, ()) if since < d <= day]
+        return tuple(float(seen.count(k)) for k in SIGNALS)  # type: ignore[return-value]
 
 
 RIDGE = 4.0  # shrinks the slopes of a customer's own fit towards none

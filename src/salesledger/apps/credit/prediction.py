@@ -37,6 +37,7 @@ from salesledger.apps.payments.models import Allocation
 from salesledger.domain.payment_prediction import (
     FEATURES,
     PERIODS,
+    SIGNALS,
     Item,
     Ledger,
     Payer,
@@ -55,11 +56,11 @@ from salesledger.domain.payment_prediction import (
     within_days,
 )
 
-from .models import PaymentModel
+from .models import CreditSignal, PaymentModel
 
 # Of the features, their order and the model's form: a stored model of another version is
 # not used.
-MODEL_VERSION = 5
+MODEL_VERSION = 6
 # Fewer training rows than this, or a single outcome, and there is no model: every item is
 # predicted from its customer's median delay.
 MIN_ROWS = 200
@@ -113,7 +114,8 @@ MAX_TRAINING_ITEMS = 20_000
 def ledger_as_of(company: Company, day: date) -> Ledger:
     """The company's invoice instalments issued by ``day`` and what settled them by ``day``
     (receipts, credit notes, adjustments dated on or before it; a bad-debt write-off marks
-    the item written off). Three queries."""
+    the item written off; collections' signals of promises and plans by the day). Five
+    queries."""
     items_raw = list(
         Instalment.objects.filter(company=company, invoice__kind=DocKind.INVOICE,
                                   invoice__status="posted", invoice__issue_date__lte=day)
@@ -156,7 +158,12 @@ def ledger_as_of(company: Company, day: date) -> Ledger:
     e_invoicing = set(Customer.objects.filter(company=company).exclude(endpoint_id="")
                       .values_list("code", flat=True))
     payers = {c: Payer(c, d, c in e_invoicing) for c, d in since.items()}
-    return Ledger(as_of=day, items=items, payers=payers)
+    signals: dict[str, list[tuple[date, str]]] = defaultdict(list)
+    for code, on, kind in (CreditSignal.objects.filter(company=company, day__lte=day,
+                                                       kind__in=SIGNALS)
+                           .order_by("day", "id").values_list("customer__code", "day", "kind")):
+        signals[code].append((on, kind))
+    return Ledger(as_of=day, items=items, payers=payers, signals=dict(signals))
 
 
 # ---------------------------------------------------------------- the model

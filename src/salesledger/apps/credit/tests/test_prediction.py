@@ -116,3 +116,20 @@ def test_thin_history_falls_back_to_the_customers_median(story: dict[str, Any],
     assert by_customer["B"].expected == story["b"].due_date + timedelta(days=20)
     # C has no history: the company's median delay
     assert by_customer["C"].expected == story["c"].due_date + timedelta(days=15)
+
+
+def test_the_ledger_of_a_day_reads_collections_signals_up_to_it(
+        story: dict[str, Any], company: Any) -> None:
+    from salesledger.apps.credit.services import signal_record
+    from salesledger.apps.customers.models import Customer
+
+    a = Customer.objects.get(company=company, code="A")
+    signal_record(company_id=company.pk, customer_id=a.pk, kind="promise_broken",
+                  day=D - timedelta(days=3))
+    signal_record(company_id=company.pk, customer_id=a.pk, kind="promise_made",
+                  day=D - timedelta(days=2))
+    signal_record(company_id=company.pk, customer_id=a.pk, kind="plan_broken",
+                  day=D + timedelta(days=1))
+    assert ledger_as_of(company, D).signals == {"A": [(D - timedelta(days=3), "promise_broken")]}
+    assert ledger_as_of(company, D + timedelta(days=1)).signals == {
+        "A": [(D - timedelta(days=3), "promise_broken"), (D + timedelta(days=1), "plan_broken")]}
