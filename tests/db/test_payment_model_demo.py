@@ -1,15 +1,17 @@
 """The payment-date model on the demo company (above the credit app, so here): a model is
-trained, gives dates within their spread and probabilities, feeds the risk score's figure, is
-stored, used only for days on or after its own, refused when its bytes are not those written,
-and trained again nightly by the worker's calendar."""
+trained, gives dates within their spread and probabilities, feeds the risk score's figure and
+the collections worklist, is stored, used only for days on or after its own, refused when its
+bytes are not those written, and trained again nightly by the worker's calendar."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
+from salesledger.apps.collections.selectors import worklist
 from salesledger.apps.core.models import AuditEvent
 from salesledger.apps.core.selectors import company_get
 from salesledger.apps.credit.models import PaymentModel
@@ -17,9 +19,11 @@ from salesledger.apps.credit.prediction import (
     backtest,
     default_probabilities,
     ledger_as_of,
+    model_chances,
     model_default_probabilities,
     payment_model_latest,
     payment_model_train,
+    payment_outlooks,
     payment_predictions,
     predict,
     train,
@@ -28,6 +32,7 @@ from salesledger.apps.credit.selectors import risk_scores
 from salesledger.apps.credit.tasks import JOB_PAYMENT_MODEL, payment_models_enqueue
 from salesledger.apps.interchange.demo import demo_load
 from salesledger.apps.reporting.selectors import cash_forecast, forecast_estimator
+from salesledger.domain.collections import expected_value, waiting_share
 
 pytestmark = pytest.mark.django_db
 
@@ -104,6 +109,21 @@ def test_a_stored_model_is_used_and_trained_nightly(demo_company: Any, owner: An
         else:
             assert risk.basis == "behaviour"
     assert {r.basis for r in risks.values()} == {"model", "behaviour"}
+    # the collections worklist weighs each customer by the share of its overdue amount the
+    # model does not expect paid within the month (one read of the model for both)
+    outlooks = payment_outlooks(demo_company, as_of=day)
+    assert outlooks is not None and model_chances(outlooks) == chances
+    rows = worklist(demo_company, as_of=day)
+    shares = []
+    for r in rows:
+        o = outlooks.get(r.customer_id)
+        share = waiting_share(o.overdue, day) if o else Decimal(1)
+        shares.append(share)
+        assert r.value == expected_value(r.overdue - r.held,
+                                         Decimal(str(r.default_probability)), r.days_overdue,
+                                         share)
+    # (each predicted date is at least the day after: every share is above nought)
+    assert rows and all(0 < s <= 1 for s in shares) and any(s < 1 for s in shares)
     # no model for a day before the stored one's (the risk never trains one)
     assert model_default_probabilities(demo_company, as_of=day - timedelta(days=1)) is None
     assert {r.basis for r in risk_scores(demo_company, day - timedelta(days=1)).values()} == {
