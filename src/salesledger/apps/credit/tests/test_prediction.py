@@ -17,6 +17,8 @@ from salesledger.apps.credit.prediction import (
     predict,
     train,
 )
+from salesledger.apps.credit.services import signal_record
+from salesledger.apps.customers.models import Customer
 
 pytestmark = pytest.mark.django_db
 
@@ -120,9 +122,6 @@ def test_thin_history_falls_back_to_the_customers_median(story: dict[str, Any],
 
 def test_the_ledger_of_a_day_reads_collections_signals_up_to_it(
         story: dict[str, Any], company: Any) -> None:
-    from salesledger.apps.credit.services import signal_record
-    from salesledger.apps.customers.models import Customer
-
     a = Customer.objects.get(company=company, code="A")
     signal_record(company_id=company.pk, customer_id=a.pk, kind="promise_broken",
                   day=D - timedelta(days=3))
