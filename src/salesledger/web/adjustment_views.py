@@ -18,27 +18,20 @@ from decimal import Decimal
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
-from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from salesledger.apps.invoicing.services import parse_decimal
 from salesledger.apps.payments.adjustments.bad_debts import invoice_recover, invoice_write_off
 from salesledger.apps.payments.selectors import invoice_detail
-from salesledger.domain.errors import LedgerError
 
 from .tenancy import Workspace, or_404, workspace
-from .writing import refused
+from .writing import act_then_back
 
 
 def _invoice_action(request: HttpRequest, ws: Workspace, ref: str,
                     act: Callable[[str], object]) -> HttpResponse:
-    doc = or_404(invoice_detail, ws.company, ref)
-    try:
-        act(doc["number"] or "")
-    except LedgerError as exc:
-        return refused(request, ws, exc)
-    return redirect(reverse("web:invoice", args=[ws.company.code, doc["number"]]))
+    number = or_404(invoice_detail, ws.company, ref)["number"] or ""
+    return act_then_back(request, ws, lambda: act(number), "web:invoice", number)
 
 
 def _amount(request: HttpRequest) -> Decimal | None:

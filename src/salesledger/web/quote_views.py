@@ -29,7 +29,7 @@ from salesledger.domain.errors import LedgerError
 from .credit_panel import may_override
 from .params import PAGE_SIZE, page_param
 from .tenancy import Workspace, or_404, workspace
-from .writing import page, refused
+from .writing import act_then_back, page, refused
 
 
 @login_required
@@ -71,12 +71,8 @@ def _quote_action(request: HttpRequest, ws: Workspace, label: str,
                   act: Callable[[str], object]) -> HttpResponse:
     """Run one service on the quote ``label`` (another company's: 404) and come back to the
     quote's page, or show the service's refusal."""
-    q = or_404(quote_detail, ws.company, label, as_of=ws.as_of)
-    try:
-        act(q["quote"])
-    except LedgerError as exc:
-        return refused(request, ws, exc)
-    return redirect(reverse("web:quote", args=[ws.company.code, q["quote"]]))
+    number = or_404(quote_detail, ws.company, label, as_of=ws.as_of)["quote"]
+    return act_then_back(request, ws, lambda: act(number), "web:quote", number)
 
 
 @login_required

@@ -10,10 +10,12 @@ cannot be posted again, the role may not do this) is shown as the command line s
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 
 from salesledger.apps.core.selectors import role_allows
 from salesledger.domain.errors import LedgerError, PermissionDenied
@@ -45,3 +47,16 @@ def not_for_role(request: HttpRequest, ws: Workspace, minimum: str = WRITES) -> 
     """A form the user's role may not use: said as the service would say it."""
     return refused(request, ws, PermissionDenied(
         f"{request.user} needs the {minimum} role in {ws.company.code} for this"))
+
+
+def act_then_back(request: HttpRequest, ws: Workspace, act: Callable[[], object],
+                  back: str, *args: Any) -> HttpResponse:
+    """The confirm-and-act pattern of a page's buttons: run ``act`` (one service call) and
+    come back to the page named ``back`` (with ``args`` after the company's code), or show
+    the service's refusal. The object acted on is looked up before (``or_404``), so another
+    company's is "not found"."""
+    try:
+        act()
+    except LedgerError as exc:
+        return refused(request, ws, exc)
+    return redirect(reverse(back, args=[ws.company.code, *args]))
