@@ -28,6 +28,9 @@ def urls_of(books: dict[str, Any]) -> list[str]:
         f"/c/acme/files/cii/{inv}", f"/c/acme/files/facturx/{inv}",
         # recurring schedules (a schedule's own pages: test_recurring_pages.py)
         "/c/acme/recurring/",
+        # adjustments, revaluation runs, exports (test_day_pages.py)
+        "/c/acme/adjustments/", "/c/acme/revaluation/", "/c/acme/exports/",
+        "/c/acme/exports/invoices.csv", "/c/acme/credit/settings/",
         # settings, portfolio and reports (test_settings_reports.py)
         *SETTINGS_REPORT_URLS,
         # collections and dunning (test_collections.py)
@@ -214,7 +217,9 @@ def test_each_page_costs_a_bounded_number_of_queries(
                # and its timeline (collections: eleven queries, with the call tasks and
                # those paid, and dunning's notices)
                f"/c/acme/customers/C001/?as_of={AS_OF}": 50, "/c/acme/invoices/?overdue=1": 8,
-               f"/c/acme/invoices/{number}": 21}
+               f"/c/acme/invoices/{number}": 21, "/c/acme/adjustments/?kind=write_off": 6,
+               "/c/acme/revaluation/": 6, "/c/acme/exports/": 6,
+               "/c/acme/credit/settings/": 6}
     for url, budget in budgets.items():
         with django_assert_max_num_queries(budget):
             assert client.get(url).status_code == 200, url

@@ -396,7 +396,10 @@ def write_urls(books: dict[str, Any]) -> tuple[list[str], list[str]]:
     alloc = receipt_detail(books["company"], rct)["allocations"][0]["id"]
     gets = ["/c/acme/customer/new/", "/c/acme/customer/C001/edit/", "/c/acme/drafts/new/",
             f"/c/acme/drafts/{books['draft']}/", "/c/acme/receipts/", "/c/acme/receipts/new/",
-            f"/c/acme/receipts/{rct}", "/c/acme/quotes/", f"/c/acme/quotes/{books['quote']}"]
+            f"/c/acme/receipts/{rct}", "/c/acme/quotes/", f"/c/acme/quotes/{books['quote']}",
+            # writing quotes and schedules (test_day_pages.py)
+            "/c/acme/quotes/new/", f"/c/acme/quote/edit/{books['quote']}",
+            "/c/acme/recurring/new/"]
     posts = [f"/c/acme/quote/convert/{books['quote']}", "/c/acme/customer/new/",
              "/c/acme/customer/C001/edit/", "/c/acme/customer/C001/iban/add/",
              "/c/acme/customer/C001/iban/remove/", "/c/acme/drafts/new/",
@@ -409,6 +412,13 @@ def write_urls(books: dict[str, Any]) -> tuple[list[str], list[str]]:
              f"/c/acme/quote/send/{books['quote']}", f"/c/acme/quote/accept/{books['quote']}",
              f"/c/acme/quote/decline/{books['quote']}", f"/c/acme/invoice/write-off/{inv}",
              f"/c/acme/invoice/recover/{inv}", f"/c/acme/receipt/refund-reverse/{rct}",
+             # quotes, schedules, a customer's contacts and write-off (test_day_pages.py)
+             "/c/acme/quotes/new/", f"/c/acme/quote/edit/{books['quote']}",
+             "/c/acme/recurring/new/", "/c/acme/customer/C001/contact/add/",
+             "/c/acme/customer/C001/contact/edit/", "/c/acme/customer/C001/write-off/",
+             "/c/acme/customer/C001/personal-data/", "/c/acme/customer/C001/anonymise/",
+             "/c/acme/adjustments/1/reverse/", "/c/acme/revaluation/",
+             "/c/acme/revaluation/1/reverse/", "/c/acme/credit/settings/",
              # collections and dunning (test_collections.py)
              *COLLECTION_POSTS,
              # the bank pages, numbering and tax, long work (test_bank_pages.py)
@@ -469,7 +479,8 @@ def test_a_viewer_is_offered_no_write_and_every_post_is_refused(
     before = (len(invoice_list(with_draft["company"])), len(receipt_list(with_draft["company"])))
     gets, posts = write_urls(with_draft)
     for url in gets:
-        if ("/receipts/" in url and not url.endswith("new/")) or "/quotes/" in url:
+        if ("/receipts/" in url and not url.endswith("new/")) or (
+                "/quotes/" in url and not url.endswith("new/")):
             continue  # reading receipts and quotes is a viewer's
         assert viewer.get(url).status_code == 403, url
     for url in posts:
@@ -491,7 +502,8 @@ def test_the_writing_pages_cost_a_bounded_number_of_queries(
     rct = books["receipt"].number
     budgets = {"/c/acme/receipts/": 8, f"/c/acme/receipts/{rct}": 14,
                "/c/acme/drafts/new/": 8, "/c/acme/customer/new/": 8,
-               "/c/acme/customer/C001/edit/": 10, "/c/acme/quotes/": 8}
+               "/c/acme/customer/C001/edit/": 10, "/c/acme/quotes/": 8,
+               "/c/acme/quotes/new/": 8, "/c/acme/recurring/new/": 8}
     for url, budget in budgets.items():
         with django_assert_max_num_queries(budget):
             assert client.get(url).status_code == 200, url

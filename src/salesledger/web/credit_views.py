@@ -38,12 +38,18 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from salesledger.apps.banking.selectors import payer_ibans
 from salesledger.apps.credit.prediction import payment_model_usable, payment_predictions
-from salesledger.apps.credit.selectors import credit_overview, limit_suggestions
+from salesledger.apps.credit.selectors import (
+    credit_overview,
+    credit_settings,
+    limit_suggestions,
+)
 from salesledger.apps.credit.services import (
+    credit_default_set,
     credit_hold,
     credit_limit_set,
     credit_limits_accept,
     credit_release,
+    credit_settings_set,
 )
 from salesledger.apps.customers.duplicates import duplicate_pairs, duplicate_scan
 from salesledger.apps.customers.merge import customer_merge, customer_unmerge
@@ -309,3 +315,54 @@ def unmerge(request: HttpRequest, code: str, customer_code: str) -> HttpResponse
     messages.success(request, _("%(code)s is a customer of its own again.") % {
         "code": customer.code})
     return redirect(reverse("web:credit_duplicates", args=[ws.company.code]))
+
+
+# ---------------------------------------------------------------- the company's settings
+@login_required
+@GET_POST
+def settings_page(request: HttpRequest, code: str) -> HttpResponse:
+    """The company default limit (``credit limit set --company-default AMOUNT --reason``;
+    blank clears it) and the credit settings (``credit settings --horizon-days
+    --thresholds B,C,D``), each form its service; read by every member (``credit_settings``,
+    one query), written by those who control credit."""
+    ws = workspace(request, code)
+    error: LedgerError | None = None
+    if request.method == "POST":
+        if not controls_credit(ws):
+            return not_for_role(request, ws, "manager, owner or credit_controller")
+        try:
+            if request.POST.get("form") == "default":
+                typed = _text(request, "amount", 30)
+                credit_default_set(actor=request.user, company=ws.company,
+                                   amount=typed or None, reason=_text(request, "reason"))
+                done = _("The company default limit is saved.")
+            else:
+                credit_settings_set(actor=request.user, company=ws.company,
+                                    horizon_days=_whole(request, "horizon_days"),
+                                    thresholds=(_score(request, "B"), _score(request, "C"),
+                                                _score(request, "D")))
+                done = _("The credit settings are saved.")
+        except LedgerError as exc:
+            error = exc
+        else:
+            messages.success(request, done)
+            return redirect(reverse("web:credit_settings", args=[ws.company.code]))
+    return _credit_page(request, ws, "web/credit/settings.html", error=error,
+                        settings=credit_settings(ws.company), typed=request.POST)
+
+
+def _whole(request: HttpRequest, name: str) -> int:
+    typed = _text(request, name, 10)
+    if not typed.isdigit():
+        raise ValidationFailed(f"{name.replace('_', ' ')} {typed!r} is not a whole number of "
+                               "days", field=name)
+    return int(typed)
+
+
+def _score(request: HttpRequest, name: str) -> float:
+    typed = _text(request, f"threshold_{name}", 10)
+    try:
+        return float(typed)
+    except ValueError:
+        raise ValidationFailed(f"the threshold of class {name} {typed!r} is not a score "
+                               "(0 to 100)", field=f"threshold_{name}") from None

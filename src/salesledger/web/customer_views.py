@@ -15,10 +15,11 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from salesledger.apps.customers.personal_data import customer_anonymise
 from salesledger.apps.customers.selectors import customer_detail, payment_terms_list
 from salesledger.apps.customers.services import (
     AddressInput,
@@ -27,15 +28,19 @@ from salesledger.apps.customers.services import (
     CustomerInput,
     bank_account_add,
     bank_account_remove,
+    contact_add,
+    contact_update,
     customer_create,
     customer_update,
 )
-from salesledger.domain.errors import LedgerError
+from salesledger.apps.interchange.personal_data import customer_data_export
+from salesledger.apps.payments.adjustments.bad_debts import customer_write_off
+from salesledger.domain.errors import LedgerError, ValidationFailed
 
 from .forms import ServiceForm, text
 from .tenancy import Workspace, or_404, workspace
 from .views import customer_page
-from .writing import may, not_for_role, page, refused
+from .writing import MANAGES, WRITES, may, not_for_role, page, refused
 
 LANGUAGES = (("en", "English"), ("fr", "Français"), ("de", "Deutsch"), ("es", "Español"),
              ("it", "Italiano"), ("nl", "Nederlands"))
@@ -152,21 +157,23 @@ def customer_edit(request: HttpRequest, code: str, customer_code: str) -> HttpRe
     return page(request, ws, "web/customer_form.html", form=form, creating=False, c=detail)
 
 
-def _iban_write(request: HttpRequest, code: str, customer_code: str, key: str,
-                act: Callable[[Workspace, str], object], done: str) -> HttpResponse:
-    """Run one bank-account service of the customer: back to its overview with a notice, or
-    the overview again with the service's refusal beside the form ``key`` (409)."""
+def _customer_write(request: HttpRequest, code: str, customer_code: str, key: str,
+                    act: Callable[[Workspace, str], object], done: str | Callable[[Any], str],
+                    minimum: str = WRITES) -> HttpResponse:
+    """Run one service of the customer from a form of its overview: back to the overview
+    with a notice (``done``, or ``done(result)``), or the overview again with the service's
+    refusal beside the form ``key`` (409)."""
     ws = workspace(request, code)
     detail = or_404(customer_detail, ws.company, customer_code)
-    if not may(ws):
-        return not_for_role(request, ws)
+    if not may(ws, minimum):
+        return not_for_role(request, ws, minimum)
     try:
-        act(ws, detail["code"])
+        result = act(ws, detail["code"])
     except LedgerError as exc:
         if exc.http_status == 403:
             return refused(request, ws, exc)
         return customer_page(request, ws, detail["code"], errors={key: str(exc)}, status=409)
-    messages.success(request, done)
+    messages.success(request, done(result) if callable(done) else done)
     return redirect(_customer_url(ws, detail["code"]))
 
 
@@ -180,7 +187,7 @@ def customer_iban_add(request: HttpRequest, code: str, customer_code: str) -> Ht
         return bank_account_add(actor=request.user, company=ws.company, code=customer,
                                 account=BankAccountInput(iban=iban))
 
-    return _iban_write(request, code, customer_code, "iban_add", act,
+    return _customer_write(request, code, customer_code, "iban_add", act,
                        gettext("The bank account is added."))
 
 
@@ -194,5 +201,112 @@ def customer_iban_remove(request: HttpRequest, code: str, customer_code: str) ->
         return bank_account_remove(actor=request.user, company=ws.company, code=customer,
                                    iban=iban)
 
-    return _iban_write(request, code, customer_code, "iban_remove", act,
+    return _customer_write(request, code, customer_code, "iban_remove", act,
                        gettext("The bank account is removed."))
+
+
+@login_required
+@require_POST
+def customer_write_off_view(request: HttpRequest, code: str, customer_code: str
+                            ) -> HttpResponse:
+    """``customer write-off CODE --reason``, a manager's: all the customer owes written off
+    on the page's day, one bad-debt adjustment per open invoice, its open credit notes and
+    unapplied cash allocated first unless kept (``--keep-credits``)."""
+
+    def act(ws: Workspace, customer: str) -> object:
+        return customer_write_off(
+            actor=request.user, company=ws.company, code=customer, day=ws.as_of,
+            reason=str(request.POST.get("reason", ""))[:255],
+            apply_credits=request.POST.get("keep_credits") != "1",
+            tax_relief=request.POST.get("tax_relief") == "1")
+
+    def done(rows: Any) -> str:
+        return ngettext("%(count)d invoice is written off as a bad debt.",
+                        "%(count)d invoices are written off as bad debts.",
+                        len(rows)) % {"count": len(rows)}
+
+    return _customer_write(request, code, customer_code, "write_off", act, done, MANAGES)
+
+
+def _contact(request: HttpRequest) -> ContactInput:
+    roles = tuple(r for r in request.POST.getlist("roles") if r)[:5]
+    return ContactInput(name=str(request.POST.get("name", "")).strip()[:200],
+                        email=str(request.POST.get("email", "")).strip()[:254],
+                        phone=str(request.POST.get("phone", "")).strip()[:40],
+                        roles=roles or ("billing",),
+                        language=str(request.POST.get("language", "")).strip()[:5])
+
+
+@login_required
+@require_POST
+def customer_contact_add(request: HttpRequest, code: str, customer_code: str) -> HttpResponse:
+    """``customer contact CODE --add``: one more contact, beyond the one the customer form
+    adds."""
+
+    def act(ws: Workspace, customer: str) -> object:
+        return contact_add(actor=request.user, company=ws.company, code=customer,
+                           contact=_contact(request))
+
+    return _customer_write(request, code, customer_code, "contact_add", act,
+                           gettext("The contact is added."))
+
+
+@login_required
+@require_POST
+def customer_contact_edit(request: HttpRequest, code: str, customer_code: str
+                          ) -> HttpResponse:
+    """``customer contact CODE --email ADDRESS``: the contact of that address changed (its
+    name, address, phone, roles, language), and trusted again if it had bounced."""
+    email = str(request.POST.get("was", "")).strip()[:254]
+
+    def act(ws: Workspace, customer: str) -> object:
+        return contact_update(actor=request.user, company=ws.company, code=customer,
+                              email=email, changes=_contact(request))
+
+    return _customer_write(request, code, customer_code, "contact_edit", act,
+                           gettext("The contact is changed."))
+
+
+@login_required
+@require_POST
+def customer_data_view(request: HttpRequest, code: str, customer_code: str) -> HttpResponse:
+    """``customer export-data CODE``, a manager's: the customer's personal data as a zip
+    (``customer.json`` and its documents' files), or the JSON alone. A POST: the export is
+    audited (``customer.data_export``)."""
+    ws = workspace(request, code)
+    detail = or_404(customer_detail, ws.company, customer_code)
+    if not may(ws, MANAGES):
+        return not_for_role(request, ws, MANAGES)
+    archive = request.POST.get("format") != "json"
+    try:
+        content, _counts = customer_data_export(actor=request.user, company=ws.company,
+                                                code=detail["code"], archive=archive)
+    except LedgerError as exc:
+        return refused(request, ws, exc)
+    name = f"{ws.company.code}-{detail['code']}-data.{'zip' if archive else 'json'}"
+    response = HttpResponse(content, content_type="application/zip" if archive
+                            else "application/json")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@login_required
+@require_POST
+def customer_anonymise_view(request: HttpRequest, code: str, customer_code: str
+                            ) -> HttpResponse:
+    """``customer anonymise CODE``, a manager's: its personal data erased (refused while
+    something is open for it: the service's and the apps' above refusal is shown). The code
+    typed again confirms it, as nothing brings the data back."""
+
+    def act(ws: Workspace, customer: str) -> object:
+        if str(request.POST.get("confirm", "")).strip() != customer:
+            raise ValidationFailed(f"type the customer's code {customer} to confirm",
+                                   field="confirm")
+        return customer_anonymise(actor=request.user, company=ws.company, code=customer,
+                                  as_of=ws.as_of)
+
+    def done(result: Any) -> str:
+        return (gettext("The customer was anonymised before: nothing was done.")
+                if result.already else gettext("The customer's personal data is erased."))
+
+    return _customer_write(request, code, customer_code, "anonymise", act, done, MANAGES)

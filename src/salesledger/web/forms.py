@@ -74,3 +74,16 @@ class ServiceForm(forms.Form):
 
     def value(self, name: str) -> Any:
         return self.cleaned_data.get(name)
+
+
+class TermsForm(ServiceForm):
+    """The head of a document (a draft, a quote, a schedule) with its payment terms, a
+    choice among the company's (``terms``: ``customers.selectors.payment_terms_list``);
+    blank: the customer's. A subclass names its fields' order (``field_order``)."""
+
+    terms = forms.ChoiceField(label=_("Payment terms"), required=False)
+
+    def __init__(self, *args: Any, terms: list[dict[str, Any]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["terms"].choices = [("", _("The customer's"))] + [
+            (t["code"], f"{t['code']} · {t['name']}") for t in terms]

@@ -39,7 +39,7 @@ from salesledger.domain.errors import LedgerError, ValidationFailed
 from salesledger.domain.invoicing import LineInput
 
 from .credit_panel import may_override
-from .forms import TAX_CATEGORIES, ServiceForm, day, text
+from .forms import TAX_CATEGORIES, TermsForm, day, text
 from .tenancy import Workspace, or_404, workspace
 from .writing import may, not_for_role, page, refused
 
@@ -51,21 +51,16 @@ LINE_FIELDS = ("description", "quantity", "unit_price", "tax_rate", "discount", 
 CREDIT_REFUSALS = ("credit_hold", "credit_limit_exceeded")
 
 
-class DraftForm(ServiceForm):
+class DraftForm(TermsForm):
     """The head of a draft; its lines are read by ``read_lines``."""
 
+    field_order = ("customer", "issue_date", "currency", "terms", "po_number", "notes")
     customer = text(_("Customer code"), required=True, max_length=40, autocomplete="off")
     issue_date = day(_("Issue date"))
     currency = text(_("Currency (blank for the customer's)"), max_length=3)
-    terms = forms.ChoiceField(label=_("Payment terms"), required=False)
     po_number = text(_("Purchase order"), max_length=100)
     notes = forms.CharField(label=_("Notes"), required=False, max_length=2000,
                             widget=forms.Textarea(attrs={"rows": 2}))
-
-    def __init__(self, *args: Any, terms: list[dict[str, Any]], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["terms"].choices = [("", _("The customer's"))] + [
-            (t["code"], f"{t['code']} · {t['name']}") for t in terms]
 
 
 @dataclass
@@ -130,6 +125,31 @@ def read_lines(data: Any, extra: int = BLANK_LINES) -> Lines:
     rows = [Line(i, {k: str(data.get(f"line-{i}-{k}", ""))[:500] for k in LINE_FIELDS})
             for i in range(1, count + 1)]
     return _padded(Lines(rows), extra)
+
+
+def posted_lines(request: HttpRequest) -> tuple[Lines, bool]:
+    """The lines of an editor's form as posted, and whether to save them: *Add a line*
+    (``more``) only shows them again with one blank row more."""
+    more = "more" in request.POST
+    return read_lines(request.POST, extra=1 if more else 0), not more
+
+
+def editor_forms(request: HttpRequest, ws: Workspace, form_class: type[TermsForm],
+                 initial: dict[str, Any], blank: int) -> tuple[Any, Lines, bool]:
+    """A document editor's head form (``form_class``, with the company's payment terms) and
+    lines: on GET, ``initial`` and ``blank`` rows; on POST, what was typed, and whether it
+    is to be saved (not *Add a line*, and the head reads)."""
+    terms = payment_terms_list(ws.company)
+    if request.method != "POST":
+        return form_class(terms=terms, initial=initial), blank_lines(blank), False
+    form = form_class(request.POST, terms=terms)
+    lines, saving = posted_lines(request)
+    return form, lines, saving and form.is_valid()
+
+
+def blank_lines(count: int) -> Lines:
+    """An editor's first lines: ``count`` blank rows."""
+    return _padded(Lines(), count)
 
 
 def _padded(lines: Lines, extra: int) -> Lines:
@@ -204,7 +224,7 @@ def draft_new(request: HttpRequest, code: str) -> HttpResponse:
     terms = payment_terms_list(ws.company)
     if request.method == "GET":
         initial = {"customer": request.GET.get("customer", "")[:40], "issue_date": ws.as_of}
-        lines = _padded(Lines(), 3)
+        lines = blank_lines(3)
         if corrects:
             original = or_404(invoice_detail, ws.company, corrects)
             initial["customer"], initial["currency"] = original["customer"], original["currency"]
@@ -212,8 +232,8 @@ def draft_new(request: HttpRequest, code: str) -> HttpResponse:
         return _editor(request, ws, DraftForm(initial=initial, terms=terms), lines, kind=kind,
                        corrects=corrects, draft=None)
     form = DraftForm(request.POST, terms=terms)
-    lines = read_lines(request.POST, extra=1 if "more" in request.POST else 0)
-    if "more" not in request.POST and form.is_valid():
+    lines, saving = posted_lines(request)
+    if saving and form.is_valid():
         draft_id = _save(request, ws, form, lines, kind=kind, corrects=corrects, draft_id=None)
         if draft_id is not None:
             return redirect(reverse("web:draft", args=[ws.company.code, draft_id]))
@@ -248,13 +268,13 @@ def draft(request: HttpRequest, code: str, pk: int) -> HttpResponse:
         return _editor(request, ws, form, lines_of(detail), kind=kind, corrects=corrects,
                        draft=detail)
     form = DraftForm(request.POST, terms=terms)
-    lines = read_lines(request.POST, extra=1 if "more" in request.POST else 0)
+    lines, saving = posted_lines(request)
     credit_refused = False
-    if "more" not in request.POST and form.is_valid() and detail["charges"]:
+    if saving and form.is_valid() and detail["charges"]:
         form.add_error(None, gettext("This draft has allowances or charges for the whole "
                                 "document, which the editor does not show: change it on "
                                 "the command line."))
-    elif "more" not in request.POST and form.is_valid():
+    elif saving and form.is_valid():
         saved = _save(request, ws, form, lines, kind=kind, corrects=corrects, draft_id=pk)
         if saved is not None and request.POST.get("action") != "post":
             return redirect(reverse("web:draft", args=[ws.company.code, pk]))

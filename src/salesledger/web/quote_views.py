@@ -5,6 +5,9 @@ service the command line calls:
   with its PDF to the customer's billing contacts, or marked only (both or neither);
 - accept, decline (``quote accept|decline``): ``quotes.services.quote_accept`` (with a comment
   that overrides credit's veto, as ``--override-credit``), ``quote_decline``;
+- write and change (``quote create``, ``quote revise``): the invoice drafts' editor
+  (``invoice_views``: its lines, and their totals as one types from the same pure core),
+  a sent or declined quote revised into a new draft revision;
 - convert (``quote convert``): ``quotes.services.quote_convert``, the invoice dated the
   page's day, posted at once or left as a draft to review in the editor.
 
@@ -14,22 +17,34 @@ the role)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
+from django import forms
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.views.decorators.http import require_POST, require_safe
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from salesledger.apps.documents.delivery import quote_send
 from salesledger.apps.quotes.selectors import quote_detail, quote_list
-from salesledger.apps.quotes.services import quote_accept, quote_convert, quote_decline
+from salesledger.apps.quotes.services import (
+    QuoteInput,
+    quote_accept,
+    quote_convert,
+    quote_create,
+    quote_decline,
+    quote_revise,
+)
 from salesledger.domain.errors import LedgerError
 
 from .credit_panel import may_override
+from .forms import TAX_CATEGORIES, TermsForm, day, text
+from .invoice_views import Lines, blank_lines, editor_forms, lines_of
 from .params import PAGE_SIZE, page_param
 from .tenancy import Workspace, or_404, workspace
-from .writing import act_then_back, page, refused
+from .writing import act_then_back, may, not_for_role, page, refused
 
 
 @login_required
@@ -100,3 +115,108 @@ def quote_decline_view(request: HttpRequest, code: str, label: str) -> HttpRespo
     return _quote_action(request, ws, label, lambda number: quote_decline(
         actor=request.user, company=ws.company, number=number, as_of=ws.as_of,
         reason=str(request.POST.get("reason", "")).strip()[:255]))
+
+
+# ------------------------------------------------------------------ writing and revising
+class QuoteForm(TermsForm):
+    """The head of a new quote; its lines are the draft editor's (``posted_lines``)."""
+
+    field_order = ("customer", "issue_date", "valid_until", "currency", "terms", "po_number",
+                   "buyer_reference", "notes")
+    customer = text(_("Customer code"), required=True, max_length=40, autocomplete="off")
+    issue_date = day(_("Quote date"))
+    valid_until = day(_("Valid until (blank: 30 days)"), required=False)
+    currency = text(_("Currency (blank for the customer's)"), max_length=3)
+    po_number = text(_("Purchase order"), max_length=100)
+    buyer_reference = text(_("Buyer reference"), max_length=100)
+    notes = forms.CharField(label=_("Notes"), required=False, max_length=2000,
+                            widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class ReviseForm(QuoteForm):
+    """A quote's head as a revision may change it: not its customer, currency or date (a
+    draft keeps its date; a revision of a sent quote is dated the page's day)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in ("customer", "issue_date", "currency"):
+            del self.fields[name]
+        self.fields["valid_until"].label = _("Valid until")
+
+
+def _quote_editor(request: HttpRequest, ws: Workspace, form: QuoteForm, lines: Lines, *,
+                  q: dict[str, Any] | None, status: int = 200) -> HttpResponse:
+    response = page(request, ws, "web/quote_edit.html", form=form, lines=lines, q=q,
+                    categories=TAX_CATEGORIES,
+                    totals=q and {k: q[k] for k in ("net", "tax", "total")})
+    response.status_code = status
+    return response
+
+
+def _refuse_quote(form: QuoteForm, lines: Lines, exc: LedgerError) -> None:
+    if not lines.refuse(exc):
+        form.refuse(exc, customer_code="customer", document="customer", terms_code="terms")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def quote_new(request: HttpRequest, code: str) -> HttpResponse:
+    """A new draft quote (``quote create``), written in the invoice drafts' editor:
+    ``?customer=CODE`` starts with a customer."""
+    ws = workspace(request, code)
+    if not may(ws):
+        return not_for_role(request, ws)
+    form, lines, saving = editor_forms(request, ws, QuoteForm, {
+        "customer": request.GET.get("customer", "")[:40], "issue_date": ws.as_of}, 3)
+    if saving:
+        v = form.cleaned_data
+        try:
+            made = quote_create(actor=request.user, company=ws.company, as_of=ws.as_of,
+                                data=QuoteInput(
+                                    customer_code=v["customer"].strip(), lines=lines.inputs(),
+                                    issue_date=v["issue_date"], valid_until=v["valid_until"],
+                                    currency=v["currency"].strip().upper(),
+                                    terms_code=v["terms"], po_number=v["po_number"],
+                                    buyer_reference=v["buyer_reference"], notes=v["notes"]))
+        except LedgerError as exc:
+            _refuse_quote(form, lines, exc)
+        else:
+            return redirect(reverse("web:quote", args=[ws.company.code, made.label]))
+    return _quote_editor(request, ws, form, lines if lines.rows else blank_lines(1),
+                         q=None)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def quote_edit(request: HttpRequest, code: str, label: str) -> HttpResponse:
+    """Change a quote (``quote revise``): a draft in place, a sent or declined one as a new
+    revision dated the page's day (the service decides which, and refuses the others). The
+    validity is sent only when changed, so a revision keeps its length otherwise."""
+    ws = workspace(request, code)
+    q = or_404(quote_detail, ws.company, label, as_of=ws.as_of)
+    if not may(ws):
+        return not_for_role(request, ws)
+    form, lines, saving = editor_forms(request, ws, ReviseForm, {
+        "valid_until": q["valid_until"], "terms": q["terms"] or "",
+        "po_number": q["po_number"], "buyer_reference": q["buyer_reference"],
+        "notes": q["notes"]}, 0)
+    if request.method != "POST":
+        return _quote_editor(request, ws, form, lines_of(q), q=q)
+    if saving:
+        v = form.cleaned_data
+        try:
+            made = quote_revise(
+                actor=request.user, company=ws.company, number=q["quote"], as_of=ws.as_of,
+                lines=lines.inputs(),
+                valid_until=v["valid_until"] if v["valid_until"] != q["valid_until"] else None,
+                terms_code=v["terms"] if v["terms"] != (q["terms"] or "") else None,
+                po_number=v["po_number"], buyer_reference=v["buyer_reference"],
+                notes=v["notes"])
+        except LedgerError as exc:
+            if exc.http_status == 403:
+                return refused(request, ws, exc)
+            _refuse_quote(form, lines, exc)
+        else:
+            return redirect(reverse("web:quote", args=[ws.company.code, made.label]))
+    return _quote_editor(request, ws, form, lines if lines.rows else blank_lines(1),
+                         q=q)
