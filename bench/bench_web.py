@@ -207,6 +207,14 @@ def measure(size: str, repeat: int, db: str, made: dict[str, Any],
         "credit_suggestions": f"{base}/credit/suggestions/?{day}",
         "credit_review": f"{base}/credit/review/?{day}",
         "credit_duplicates": f"{base}/credit/duplicates/",
+        "credit_settings": f"{base}/credit/settings/",
+        # the daily actions' pages (quote_views, recurring_views, ledger_views)
+        "quote_new": f"{base}/quotes/new/?customer={customer['code']}",
+        "recurring_new": f"{base}/recurring/new/",
+        "adjustments": f"{base}/adjustments/?page=2",
+        "adjustments_of_customer": f"{base}/adjustments/?customer={customer['code']}",
+        "revaluation": f"{base}/revaluation/",
+        "exports": f"{base}/exports/",
     }
     # The writing pages' partial answers (htmx): the editor's totals of ten lines, and the
     # dry run of an allocation by policy (the running remainder).
