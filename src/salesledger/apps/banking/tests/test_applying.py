@@ -8,8 +8,6 @@ one for the discounts, and a fixed number of audit appends."""
 
 from __future__ import annotations
 
-from datetime import date
-from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -17,88 +15,22 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from salesledger.apps.banking.matching import apply_lines
-from salesledger.apps.banking.models import LineMatch, StatementLine
-from salesledger.apps.banking.services import statement_import
+from salesledger.apps.banking.models import LineMatch
 from salesledger.apps.core import events
 from salesledger.apps.core.audit import audit_verify
 from salesledger.apps.core.models import AuditEvent
-from salesledger.apps.core.services import company_profile_update
-from salesledger.apps.fx.services import rate_add
 from salesledger.apps.invoicing.models import Invoice
-from salesledger.apps.invoicing.tests.books import (
-    ledger_problems,
-    line,
-    make_company,
-    make_customer,
-    make_owner,
-    post_single,
-)
-from salesledger.apps.payments.adjustments.settings import settlement_settings_set
+from salesledger.apps.invoicing.tests.books import ledger_problems
 from salesledger.apps.payments.models import Adjustment, Allocation, Receipt
-from salesledger.domain.cash_matching import Proposal
+
+from .support import applying_books, sure_batch
 
 pytestmark = pytest.mark.django_db(transaction=False)
-
-IBAN = "NL26VAYB8060476890"
-ISSUED = date(2025, 3, 10)
 
 
 @pytest.fixture
 def books() -> dict[str, Any]:
-    owner = make_owner("apply-owner")
-    company = make_company(owner, "applyco")
-    company = company_profile_update(actor=owner, company=company, iban=IBAN)
-    settlement_settings_set(actor=owner, company=company,
-                            writeoff_tolerance_amount=Decimal("5"),
-                            writeoff_tolerance_percent=Decimal("2"))
-    rate_add(actor=owner, company=company, currency="USD", rate="0.90", day=ISSUED)
-    make_customer(company, owner, "ACME", name="ACME Trading GmbH")
-    return {"owner": owner, "company": company, "statements": 0}
-
-
-def _statement(books: dict[str, Any], amounts: list[int]) -> list[StatementLine]:
-    """An MT940 statement of these credits (minor units), booked on 2025-03-15, imported."""
-    books["statements"] += 1
-    number = books["statements"]
-    body = [":20:STMT", f":25:{IBAN}", f":28C:{number}/1", ":60F:C250301EUR0,00"]
-    for n, amount in enumerate(amounts):
-        body += [f":61:2503150315C{amount // 100},{amount % 100:02d}NTRFREF{number}-{n}",
-                 f":86:/NAME/ACME/REMI/payment {n}"]
-    total = sum(amounts)
-    body += [f":62F:C250331EUR{total // 100},{total % 100:02d}", "-"]
-    result = statement_import(actor=books["owner"], company=books["company"],
-                              data="\r\n".join(body).encode())
-    return list(StatementLine.objects.filter(statement=result.statements[0].statement)
-                .select_related("bank_account").order_by("pk"))
-
-
-def _batch(books: dict[str, Any], groups: int) -> list[tuple[StatementLine, Proposal]]:
-    """``groups`` times four lines: one paying an invoice exactly, one paying an invoice
-    2.00 short (written off), one paying a 2-10-NET30 invoice less its discount within ten
-    days (the discount taken), one paying a dollar invoice in euros at the proposal's rate."""
-    company, owner = books["company"], books["owner"]
-    customer = make_customer(company, owner, f"C{Invoice.objects.count()}")
-    plans: list[tuple[int, Any, bool, str, Decimal | None]] = []
-    for n in range(groups):
-        exact = post_single(company, owner, customer.code,
-                            [line("Exact", "1", f"{100 + n}")], issue_date=ISSUED)
-        plans.append((exact.total, exact, False, "", None))
-        short = post_single(company, owner, customer.code,
-                            [line("Short", "1", "200")], issue_date=ISSUED)
-        plans.append((short.total - 200, short, True, "", None))
-        early = post_single(company, owner, customer.code,
-                            [line("Early", "1", "300")], issue_date=ISSUED,
-                            terms_code="2-10-NET30")
-        plans.append((early.total - early.total * 2 // 100, early, False, "", None))
-        dollars = post_single(company, owner, customer.code,
-                              [line("Crates", "1", "110")], issue_date=ISSUED,
-                              currency="USD")
-        plans.append((10000, dollars, False, "USD", Decimal("1.1")))
-    rows = _statement(books, [amount for amount, *_ in plans])
-    return [(row, Proposal(customer.pk, ((inv.number, inv.total if currency else amount),),
-                           0.99, ("test",), write_off=write_off, currency=currency,
-                           rate=rate))
-            for row, (amount, inv, write_off, currency, rate) in zip(rows, plans, strict=True)]
+    return applying_books()
 
 
 def test_a_batch_applies_every_rule_in_as_many_queries_for_more_lines(
@@ -108,7 +40,7 @@ def test_a_batch_applies_every_rule_in_as_many_queries_for_more_lines(
     counts = []
     with events.subscribed(events.AllocationsMade, made.append):
         for groups in (1, 2, 6):  # the first batch alone makes the series and the chain
-            pairs = _batch(books, groups)
+            pairs = sure_batch(books, groups)
             # a line of each batch was matched before and waits for review: its match row
             # is updated, the others' are inserted
             LineMatch.objects.create(company=company, line=pairs[0][0], status="suggested",

@@ -14,20 +14,20 @@ import pytest
 from salesledger.apps.banking.matching import bank_confirm, bank_match
 from salesledger.apps.banking.models import StatementLine as Line
 from salesledger.apps.banking.services import statement_import
-from salesledger.apps.core.services import company_profile_update
 from salesledger.apps.customers.services import BankAccountInput
 from salesledger.apps.fx.services import rate_add
 from salesledger.apps.invoicing.tests.books import (
     ledger_problems,
     line,
-    make_company,
     make_customer,
-    make_owner,
     post_single,
 )
 from salesledger.apps.ledger.banks import BankAccountSpec, bank_account_add
 from salesledger.apps.ledger.models import JournalLine
 from salesledger.apps.payments.models import Allocation, Receipt
+
+from .support import bank_books
+from .support import mt940 as support_mt940
 
 pytestmark = pytest.mark.django_db(transaction=False)
 
@@ -40,9 +40,8 @@ PAID = date(2025, 3, 20)
 
 @pytest.fixture
 def books() -> dict[str, Any]:
-    owner = make_owner("fx-owner")
-    company = make_company(owner, "fxco")
-    company = company_profile_update(actor=owner, company=company, iban=EUR_IBAN)
+    books = bank_books("fx", EUR_IBAN)
+    owner, company = books["owner"], books["company"]
     bank_account_add(actor=owner, company=company, spec=BankAccountSpec(
         code="USD1", name="Dollar account", iban=USD_IBAN, currency="USD"))
     # one US dollar is worth 0.90 euro when invoiced, 0.92 when paid
@@ -88,12 +87,10 @@ def mt940(amount: str, *, ref: str, original: str, where: str) -> bytes:
     word, in field 61's supplementary details or in field 86."""
     day = PAID.strftime("%y%m%d")
     ocmt = f"/OCMT/{original}/"
-    return "\r\n".join([
-        ":20:FX1", f":25:{EUR_IBAN}", ":28C:1/1", ":60F:C250301EUR0,00",
-        f":61:{day}{day[2:]}C{amount}NTRFNONREF//B1" + (f"\r\n{ocmt}" if where == "61" else ""),
-        f":86:/NAME/Yankee Imports/IBAN/{PAYER_IBAN}" + (ocmt if where == "86" else "")
-        + f"/REMI/{ref}",
-        f":62F:C{day}EUR{amount}", "-"]).encode()
+    return support_mt940([(
+        f"{day}{day[2:]}C{amount}NTRFNONREF//B1" + (f"\r\n{ocmt}" if where == "61" else ""),
+        f"/NAME/Yankee Imports/IBAN/{PAYER_IBAN}" + (ocmt if where == "86" else "")
+        + f"/REMI/{ref}")], iban=EUR_IBAN, reference="FX1", closing=f"C{day}EUR{amount}")
 
 
 @pytest.mark.parametrize("where", ["61", "86"])

@@ -31,7 +31,8 @@ from salesledger.domain.allocation import AllocationRequest, SourceKind, SourceR
 from salesledger.domain.receipts import ReceiptRequest
 from salesledger.domain.terms import parse_terms
 
-from .test_matching import IBAN, statement
+from .support import IBAN
+from .test_matching import statement
 
 pytestmark = pytest.mark.django_db(transaction=False)
 

@@ -22,18 +22,14 @@ from salesledger.apps.banking.matching import (
 )
 from salesledger.apps.banking.models import LineMatch, PayerIban
 from salesledger.apps.banking.services import statement_import
-from salesledger.apps.core.services import company_profile_update
 from salesledger.apps.customers.services import BankAccountInput, bank_account_add
 from salesledger.apps.invoicing.models import Invoice
 from salesledger.apps.invoicing.tests.books import (
     ledger_problems,
     line,
-    make_company,
     make_customer,
-    make_owner,
     post_single,
 )
-from salesledger.apps.payments.adjustments.settings import settlement_settings_set
 from salesledger.apps.payments.adjustments.write_offs import ShortPaid, short_payments_write_off
 from salesledger.apps.payments.allocations import allocations_make
 from salesledger.apps.payments.models import Adjustment, Allocation, Receipt, ReceiptReversal
@@ -42,31 +38,31 @@ from salesledger.domain.allocation import AllocationRequest, SourceKind, SourceR
 from salesledger.domain.errors import ValidationFailed, WriteOffExceedsTolerance
 from salesledger.domain.receipts import ReceiptRequest
 
+from .support import bank_books, mt940, tolerate_short_payments
+
 pytestmark = pytest.mark.django_db(transaction=False)
 
-IBAN = "NL26VAYB8060476890"
 ACME_IBAN = "DE89370400440532013000"
 PARENT_IBAN = "GB29NWBK60161331926819"
 
 
 def statement(lines: list[tuple[str, str, str, str, str]], number: str = "1") -> bytes:
     """An MT940 file: (day, C or D, amount, payer IBAN, name, text) per line."""
-    body = [":20:STMT", f":25:{IBAN}", f":28C:{number}/1", ":60F:C250301EUR0,00"]
     total = Decimal(0)
+    transactions = []
     for day, mark_amount, iban, name, text in lines:
         mark, amount = mark_amount[0], mark_amount[1:]
         total += Decimal(amount.replace(",", ".")) * (1 if mark == "C" else -1)
-        body += [f":61:{day}{day[2:]}{mark}{amount}NTRFNONREF",
-                 f":86:/NAME/{name}/IBAN/{iban}/REMI/{text}"]
-    body += [f":62F:C250331EUR{str(total).replace('.', ',')}", "-"]
-    return "\r\n".join(body).encode()
+        transactions.append((f"{day}{day[2:]}{mark}{amount}NTRFNONREF",
+                             f"/NAME/{name}/IBAN/{iban}/REMI/{text}"))
+    return mt940(transactions, number=number,
+                 closing=f"C250331EUR{str(total).replace('.', ',')}")
 
 
 @pytest.fixture
 def books() -> dict[str, Any]:
-    owner = make_owner("match-owner")
-    company = make_company(owner, "matchco")
-    company = company_profile_update(actor=owner, company=company, iban=IBAN)
+    books = bank_books("match")
+    owner, company = books["owner"], books["company"]
     make_customer(company, owner, "ACME", name="ACME Trading GmbH")
     make_customer(company, owner, "GLOBEX", name="Globex Corporation")
     bank_account_add(actor=owner, company=company, code="ACME",
@@ -193,9 +189,7 @@ def test_the_threshold_is_a_setting_and_a_dry_run_writes_nothing(books: dict[str
 
 
 def test_short_payments_are_written_off_in_the_batch(books: dict[str, Any]) -> None:
-    settlement_settings_set(actor=books["owner"], company=books["company"],
-                            writeoff_tolerance_amount=Decimal("5"),
-                            writeoff_tolerance_percent=Decimal("2"))
+    tolerate_short_payments(books)
     a1, a2, g1 = (books["inv"][k] for k in ("a1", "a2", "g1"))
     results = run(books, [("250315", "C99,00", "", "x", a1.payment_reference),  # 1.00 short
                           ("250315", "C298,00", "", "y", g1.payment_reference),  # 2.00 short

@@ -14,9 +14,9 @@ from salesledger.apps.banking.direct_debits import direct_debit_collect
 from salesledger.apps.banking.matching import bank_confirm, bank_match, bank_unmatch
 from salesledger.apps.banking.reconciliation import reconciliation
 from salesledger.apps.banking.services import statement_import
+from salesledger.apps.banking.tests.support import IBAN
 from salesledger.apps.banking.tests.test_direct_debit import DEBTOR_IBAN
 from salesledger.apps.banking.tests.test_direct_debit import books as dd_books  # noqa: F401
-from salesledger.apps.banking.tests.test_matching import IBAN
 from salesledger.apps.invoicing.models import Instalment
 from salesledger.apps.invoicing.tests.books import DAY, ledger_problems
 from salesledger.apps.payments.models import ReceiptReversal
