@@ -102,7 +102,8 @@ class LineMatch(models.Model):
     proposals a clerk rejected (never suggested again). One row per line; the line itself
     is never changed. Written only by ``banking.matching``."""
 
-    company = models.ForeignKey("core.Company", on_delete=models.PROTECT)
+    # no index of its own: the table's indexes that begin with it serve (the writing path)
+    company = models.ForeignKey("core.Company", on_delete=models.PROTECT, db_index=False)
     line = models.OneToOneField(StatementLine, on_delete=models.PROTECT, related_name="match")
     status = models.CharField(max_length=10, choices=LineStatus.choices,
                               default=LineStatus.UNMATCHED)

@@ -198,11 +198,14 @@ class AuditEvent(ImmutableModel):
     """Who did what, when, with the state before and after. Append-only and hash-chained:
     each event's hash covers its content and the previous event's hash."""
 
-    company = models.ForeignKey(Company, on_delete=models.PROTECT)
+    # no index of its own: the table's indexes that begin with it serve (the writing path)
+    company = models.ForeignKey(Company, on_delete=models.PROTECT, db_index=False)
     seq = models.BigIntegerField()
     at = models.DateTimeField()
+    # read from the row, never by it (a user is never deleted): no index
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+",
+        db_index=False
     )
     actor_name = models.CharField(max_length=150, blank=True)
     action = models.CharField(max_length=60)

@@ -69,15 +69,18 @@ class BankAccount(models.Model):
 
 
 class JournalEntry(ImmutableModel):
-    company = models.ForeignKey("core.Company", on_delete=models.PROTECT)
+    # no index of its own: the table's indexes that begin with it serve (the writing path)
+    company = models.ForeignKey("core.Company", on_delete=models.PROTECT, db_index=False)
     date = models.DateField()
     kind = models.CharField(max_length=30)
     memo = models.CharField(max_length=255, blank=True)
     source_type = models.CharField(max_length=30, blank=True)
     source_id = models.BigIntegerField(null=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # read from the row, never by it (a user is never deleted): no index
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+",
+        db_index=False
     )
 
     class Meta:
@@ -92,7 +95,8 @@ class JournalEntry(ImmutableModel):
 
 
 class JournalLine(ImmutableModel):
-    company = models.ForeignKey("core.Company", on_delete=models.PROTECT)
+    # no index of its own: the table's indexes that begin with it serve (the writing path)
+    company = models.ForeignKey("core.Company", on_delete=models.PROTECT, db_index=False)
     entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="lines")
     account = models.ForeignKey(Account, on_delete=models.PROTECT)
     customer = models.ForeignKey("customers.Customer", null=True, on_delete=models.PROTECT)

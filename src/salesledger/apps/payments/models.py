@@ -25,7 +25,8 @@ class Method(models.TextChoices):
 class Receipt(ImmutableModel):
     MUTABLE_FIELDS = ("allocated",)
 
-    company = models.ForeignKey("core.Company", on_delete=models.PROTECT)
+    # no index of its own: the table's indexes that begin with it serve (the writing path)
+    company = models.ForeignKey("core.Company", on_delete=models.PROTECT, db_index=False)
     customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT)
     number = models.CharField(max_length=40)
     date = models.DateField()
@@ -42,15 +43,18 @@ class Receipt(ImmutableModel):
     # The company's bank account the money arrived in (the main one unless named).
     bank_account = models.ForeignKey("ledger.BankAccount", on_delete=models.PROTECT,
                                      related_name="+")
+    # read from the row, never by it (entries are never deleted): no index
     journal_entry = models.ForeignKey(
-        "ledger.JournalEntry", on_delete=models.PROTECT, related_name="+"
+        "ledger.JournalEntry", on_delete=models.PROTECT, related_name="+", db_index=False
     )
     import_batch = models.ForeignKey(
         "core.ImportBatch", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # read from the row, never by it (a user is never deleted): no index
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+",
+        db_index=False
     )
 
     class Meta:
@@ -79,17 +83,20 @@ class Allocation(ImmutableModel):
     """Part of a receipt, a credit note or an adjustment applied to an instalment. Never
     updated or deleted: undoing one writes a reversal (negative amount, ``reversal_of`` set)."""
 
-    company = models.ForeignKey("core.Company", on_delete=models.PROTECT)
+    # no index of its own: the table's indexes that begin with it serve (the writing path)
+    company = models.ForeignKey("core.Company", on_delete=models.PROTECT, db_index=False)
     customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT)
     receipt = models.ForeignKey(
         Receipt, null=True, blank=True, on_delete=models.PROTECT, related_name="allocations"
     )
+    # indexed by ``allocation_credit_note`` alone (the rows of credit notes)
     credit_note = models.ForeignKey(
         "invoicing.Invoice",
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="credit_allocations",
+        db_index=False,
     )
     # A write-off, deduction, discount or bad debt settling the instalment (adjustments/).
     adjustment = models.ForeignKey(
@@ -112,12 +119,16 @@ class Allocation(ImmutableModel):
     reversal_of = models.OneToOneField(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by"
     )
+    # read from the row, never by it (entries are never deleted): no index
     journal_entry = models.ForeignKey(
-        "ledger.JournalEntry", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "ledger.JournalEntry", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        db_index=False
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # read from the row, never by it (a user is never deleted): no index
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+",
+        db_index=False
     )
 
     def __str__(self) -> str:
@@ -144,7 +155,7 @@ class Allocation(ImmutableModel):
         ]
         indexes = [
             models.Index(fields=["company", "customer"]),
-            models.Index(fields=["instalment"]),
+            # (the instalment's allocations: the foreign key's own index)
             # What was allocated after a day: how the aged receivables of a past day are
             # rolled back from the open items of today (reporting/aging.py).
             models.Index(fields=["company", "date"], name="allocation_company_date"),
@@ -165,7 +176,8 @@ class Adjustment(ImmutableModel):
     reversing adjustment (negative amount, ``reversal_of`` set) whose allocations reverse the
     original's. See docs/design/adjustments.md."""
 
-    company = models.ForeignKey("core.Company", on_delete=models.PROTECT)
+    # no index of its own: the table's indexes that begin with it serve (the writing path)
+    company = models.ForeignKey("core.Company", on_delete=models.PROTECT, db_index=False)
     customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT)
     invoice = models.ForeignKey(
         "invoicing.Invoice", on_delete=models.PROTECT, related_name="adjustments"
@@ -189,15 +201,18 @@ class Adjustment(ImmutableModel):
     receipt = models.ForeignKey(
         Receipt, null=True, blank=True, on_delete=models.PROTECT, related_name="adjustments"
     )
+    # read from the row, never by it (entries are never deleted): no index
     journal_entry = models.ForeignKey(
-        "ledger.JournalEntry", on_delete=models.PROTECT, related_name="+"
+        "ledger.JournalEntry", on_delete=models.PROTECT, related_name="+", db_index=False
     )
     reversal_of = models.OneToOneField(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # read from the row, never by it (a user is never deleted): no index
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+",
+        db_index=False
     )
 
     class Meta:

@@ -1,0 +1,37 @@
+"""Indexes written with every row that no query reads (docs/decisions.md, "The ledger's
+rows keep only the indexes something reads"): a foreign key's own index on ``company_id``,
+which begins another index of the table; on an allocation's ``credit_note_id``, which the
+partial ``allocation_credit_note`` indexes; on the author (``created_by``, the audit's
+``actor``) and the journal entry of a row, which are read from the row, never the row by
+them (users and entries are never deleted). DROP INDEX, no table copied (Django's SQLite
+editor would rebuild the table to change ``db_index``): the state says ``db_index=False``,
+the database loses the index; undone by CREATE INDEX. The names are the ones Django gave
+the indexes, the same on SQLite and PostgreSQL."""
+
+import django.db.models.deletion
+from django.conf import settings
+from django.db import migrations, models
+
+
+def _unindexed(model: str, field: str, table: str, column: str, index: str,
+               state: models.Field) -> migrations.SeparateDatabaseAndState:
+    return migrations.SeparateDatabaseAndState(
+        database_operations=[migrations.RunSQL(
+            f'DROP INDEX IF EXISTS "{index}"',
+            f'CREATE INDEX "{index}" ON "{table}" ("{column}")')],
+        state_operations=[migrations.AlterField(model_name=model, name=field,
+                                                field=state)])
+
+
+class Migration(migrations.Migration):
+    dependencies = [('core', '0010_company_record_review_days'),
+                    migrations.swappable_dependency(settings.AUTH_USER_MODEL)]
+
+    operations = [
+        _unindexed('auditevent', 'company', 'core_auditevent', 'company_id',
+                   'core_auditevent_company_id_7b183f43',
+                   models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, to='core.company')),
+        _unindexed('auditevent', 'actor', 'core_auditevent', 'actor_id',
+                   'core_auditevent_actor_id_3bd0c673',
+                   models.ForeignKey(db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+    ]
