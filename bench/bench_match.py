@@ -501,7 +501,8 @@ def measure(size: str, seed: int, db: str, books_dir: Path | None = None, *,
             on_shared_books: bool = False, threshold: float | None = None,
             decisions: Path | None = None, profile: Path | None = None,
             apply_only: bool = False, check: bool = True, match_only: bool = False,
-            calibrate_only: bool = False) -> dict[str, Any]:
+            calibrate_only: bool = False, kept_reports: bool = False
+            ) -> dict[str, Any]:
     """One run: see the module's docstring. ``on_shared_books``: the database Django points
     at holds a copy of ``bench/books.py``'s books, and the statement is made against them
     (``on_books``); ``threshold``: the auto-apply threshold, not calibrated again (the
@@ -516,7 +517,10 @@ def measure(size: str, seed: int, db: str, books_dir: Path | None = None, *,
     the dry run at ``threshold`` (a line counts as applied when its best proposal reaches
     it, as ``bank_match --auto-apply`` would apply it; the applying's figures are left
     out); ``calibrate_only``: on shared books, the statement of ``seed`` made and matched
-    (dry run) only to calibrate the threshold on it (``{"threshold": ...}``)."""
+    (dry run) only to calibrate the threshold on it (``{"threshold": ...}``);
+    ``kept_reports``: the aging summary and the worklist ranking of the statement's last
+    day are built first, as the worker keeps them each night, so that the applying keeps
+    them exact too (their handlers' work is timed with it)."""
     key = _books_key(size, seed, db)
     kept = None if on_shared_books else books_restore(books_dir, key, db)
     import django
@@ -544,6 +548,8 @@ def measure(size: str, seed: int, db: str, books_dir: Path | None = None, *,
         books = build("bench", lines_n, invoices_n, seed=seed)
         if books_dir is not None:
             books_keep(books_dir, key, db, {"calib": _meta(calib), "bench": _meta(books)})
+    if kept_reports:
+        _keep_reports(books["company"])
     built = round(time.perf_counter() - t0, 1)
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
@@ -645,6 +651,7 @@ def measure(size: str, seed: int, db: str, books_dir: Path | None = None, *,
             "receipts_per_cpu_second": round(len(applied) / (writing.cpu + writing.server), 1)
             if applied else None}),
         "books": "shared" if on_shared_books else "kept" if kept is not None else "built",
+        "kept_reports": kept_reports,
         "by_kind": by_kind, "build_seconds": built,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "machine": machine(), "date": time.strftime("%Y-%m-%d %H:%M"),
@@ -688,6 +695,20 @@ def calibrate_on_books(size: str, source: str, seed: int, database_url: str | No
     out = subprocess.run(args, check=True, capture_output=True, text=True).stdout
     threshold: float = json.loads(out.strip().splitlines()[-1])["threshold"]
     return threshold
+
+
+def _keep_reports(company: Any) -> None:
+    """The aging summary and the worklist ranking of the statement's last day, as the worker
+    builds them each night (``--kept-reports``)."""
+    from django.db.models import Max
+
+    from salesledger.apps.banking.models import StatementLine
+    from salesledger.apps.collections.ranking import worklist_rank_build
+    from salesledger.apps.reporting.aging_summary import summary_build
+
+    last = StatementLine.objects.filter(company=company).aggregate(d=Max("booking_date"))["d"]
+    summary_build(company, day=last)
+    worklist_rank_build(company, day=last)
 
 
 @contextlib.contextmanager
@@ -816,6 +837,9 @@ def main() -> None:
     parser.add_argument("--calibrate-only", action="store_true", help="with --shared-books: "
                         "only calibrate the threshold on this seed's statement (a dry run), "
                         "print it")
+    parser.add_argument("--kept-reports", action="store_true", help="build the aging summary "
+                        "and the worklist ranking of the statement's last day first, as the "
+                        "worker keeps them: the applying then keeps them exact too")
     args = parser.parse_args()
     if args.compare and args.apply_only:
         parser.error("--compare needs the dry run: not with --apply-only")
@@ -840,7 +864,8 @@ def main() -> None:
                          on_shared_books=bool(args.shared_books), threshold=args.threshold,
                          decisions=args.decisions, profile=args.profile,
                          apply_only=args.apply_only, check=not args.no_check,
-                         match_only=args.match_only, calibrate_only=args.calibrate_only)
+                         match_only=args.match_only, calibrate_only=args.calibrate_only,
+                         kept_reports=args.kept_reports)
     if args.calibrate_only:
         print(json.dumps(result))
         return

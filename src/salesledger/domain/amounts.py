@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
-from salesledger.money import Money
+from salesledger.money import EXPONENTS, Money
 
 from .errors import ValidationFailed
 
@@ -30,6 +30,15 @@ def amount_minor(amount: Decimal, currency: str, *, field: str = "amount") -> in
     """A typed amount as minor units of ``currency`` (the sign is the caller's rule). Refuses
     more decimals than the currency has, and amounts no payment reaches (``1e30``, whose
     rounding the decimal context cannot even do), with ``validation_failed``."""
+    if type(amount) is Decimal and amount.is_finite():
+        # the common case, a few digits with no more decimals than the currency has: its
+        # minor units at once (what the checks below give it; the batch writers meet
+        # thousands of them)
+        _, digits, exponent = amount.as_tuple()
+        places = EXPONENTS.get(currency) if isinstance(currency, str) else None
+        if (places is not None and isinstance(exponent, int) and exponent >= -places
+                and len(digits) + exponent <= 15):
+            return check_recordable(int(amount.scaleb(places)), currency, field=field)
     try:
         money = Money.of(amount, currency)
         rounded = money.is_rounded()

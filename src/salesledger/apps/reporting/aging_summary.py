@@ -29,7 +29,7 @@ the migration made one for every company): a transaction never finds it missing.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -110,17 +110,21 @@ def summary_build(company: Company, *, day: date) -> int:
         return AgingSummaryRow.objects.filter(company=company).count()
 
 
-def summary_refresh(company_id: int, customer_ids: Iterable[int], *,
+def summary_refresh(company_id: int,
+                    customer_ids: Iterable[int] | Callable[[], Iterable[int]], *,
                     days: Iterable[date] | None = None) -> None:
     """Compute again the rows of ``customer_ids`` (raw ids) on the summary's day, after a
     change to what they have open (inside its transaction). ``days``: the days the change is
-    dated; when every one is after the summary's day, nothing is to do."""
+    dated; when every one is after the summary's day, nothing is to do. ``customer_ids``
+    may be a function that reads them: called only when there is something to do (after
+    the summary's state is locked), so that a company without a summary of a day the change
+    reaches pays no read for it."""
     state = _state(company_id, lock=True)
     if state is None or state.day is None:
         return
     if days is not None and all(d > state.day for d in days):
         return
-    ids = sorted(set(customer_ids))
+    ids = sorted(set(customer_ids() if callable(customer_ids) else customer_ids))
     if not ids:
         return
     company = Company.objects.get(pk=company_id)

@@ -47,7 +47,7 @@ def summary_after_allocations(event: events.AllocationsMade) -> None:
     """Instalments settled (and credit notes used) by allocations dated by the day."""
     if not event.allocations:
         return
-    summary_refresh(event.company_id, _customers(
+    summary_refresh(event.company_id, lambda: _customers(
         (a.instalment_id for a in event.allocations),
         (a.credit_note_id for a in event.allocations if a.credit_note_id is not None)),
         days={a.day for a in event.allocations})
@@ -57,7 +57,7 @@ def summary_after_reversals(event: events.AllocationsReversed) -> None:
     """Allocations undone on a day by the summary's: what they settled is open again."""
     if not event.reversals:
         return
-    summary_refresh(event.company_id, _customers(
+    summary_refresh(event.company_id, lambda: _customers(
         (r.instalment_id for r in event.reversals),
         (r.credit_note_id for r in event.reversals if r.credit_note_id is not None)),
         days={r.day for r in event.reversals})
