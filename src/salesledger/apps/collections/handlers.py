@@ -61,6 +61,12 @@ def rank_again_after_reversals(event: events.AllocationsReversed) -> None:
     _rank_again(event.company_id, instalment_ids=(r.instalment_id for r in event.reversals))
 
 
+def rank_again_after_adjustments(event: events.AdjustmentsWritten) -> None:
+    """A write-off, a deduction, a discount or a bad debt (or its reversal) settled items or
+    opened them again: a short payment's residual written off leaves nothing overdue."""
+    _rank_again(event.company_id, customer_ids=event.customer_ids)
+
+
 def rank_again_after_posting(event: events.DocumentsPosted) -> None:
     """Documents were posted: an invoice dated back may be overdue already."""
     _rank_again(event.company_id, customer_ids=(d.customer_id for d in event.documents))
@@ -74,4 +80,5 @@ def register() -> None:
     # after the call tasks are closed (they are on the worklist too)
     events.subscribe(events.AllocationsMade, rank_again_after_allocations)
     events.subscribe(events.AllocationsReversed, rank_again_after_reversals)
+    events.subscribe(events.AdjustmentsWritten, rank_again_after_adjustments)
     events.subscribe(events.DocumentsPosted, rank_again_after_posting)

@@ -12,10 +12,11 @@ The ranking is a derived list of its day (principle 3): a cached figure, kept cu
 transaction of every change that moves a customer on it. The collections services that
 change a customer's casework (a dispute, a promise, a plan, a call, a reply, an assignment)
 and the payments that change what it owes (``AllocationsMade``, ``AllocationsReversed``,
-``DocumentsPosted``) rank those customers again (``worklist_rank_refresh``: ``worklist``
-restricted to them, on the ranking's day). What only time changes (a promise falling due, a
-customer's risk ageing) waits for the next night. The invariant ``worklist_ranking_current``
-(``invariants.py``) checks that the rows are what ranking again would give.
+``AdjustmentsWritten``, ``DocumentsPosted``) rank those customers again
+(``worklist_rank_refresh``: ``worklist`` restricted to them, on the ranking's day). What
+only time changes (a promise falling due, a customer's risk ageing) waits for the next
+night. The invariant ``worklist_ranking_current`` (``invariants.py``) checks that the rows
+are what ranking again would give.
 
 The page reads the ranking when it is of the page's day, and ranks on the fly otherwise (a
 past day, or before the worker's first run): the rows are the same, only slower
