@@ -245,8 +245,9 @@ def test_the_portfolio_shows_each_companys_figures_and_switches_in_one_click(
 
 
 # the aging summary's day (its totals when it is of the day asked, else the open items),
-# the aging, the unapplied cash and a month of KPIs
-PER_COMPANY = 9
+# the aging, the unapplied cash and the last whole month's DSO (its sales, and its month
+# end's receivable when the day is not that month end): 9 with a month of KPIs before
+PER_COMPANY = 7
 
 
 @pytest.mark.parametrize("companies", [2, 5])
@@ -261,7 +262,7 @@ def test_the_portfolio_costs_a_fixed_number_of_queries_per_company(
                        base_currency="EUR", country="FR", owner=books["owner"])
     owner = as_user(books["owner"])
     # the session, the user, the memberships and the page's frame; then a fixed number a
-    # company (report portfolio's: its aging, unapplied cash and a month of KPIs)
+    # company (report portfolio's: its aging, unapplied cash and last month's DSO)
     with django_assert_max_num_queries(8 + PER_COMPANY * companies):
         page = owner.get(f"/c/acme/portfolio/?as_of={AS_OF}")
     assert page.status_code == 200 and len(page.context["rows"]) == companies

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from itertools import chain
@@ -48,6 +48,8 @@ HISTORY_DAYS = 365
 class Estimator:
     own: dict[str, Delay]  # per customer code, for those with enough history
     company: Delay
+    # the same delays per customer id (a code is one customer's in a company)
+    own_by_id: dict[int, Delay] = field(default_factory=dict)
 
     def delay(self, customer: str) -> Delay:
         return self.own.get(customer, self.company)
@@ -57,25 +59,27 @@ def payment_delays(company: Company, as_of: date) -> Estimator:
     """Each customer's payment delays over the ``HISTORY_DAYS`` up to ``as_of``: every receipt
     applied to an instalment (not reversed by ``as_of``), from its due date."""
     a, i, cu = Allocation._meta.db_table, Instalment._meta.db_table, Customer._meta.db_table
-    sql = f"""SELECT c.code, {days_between('a.date', 'i.due_date')}, COUNT(*)
+    sql = f"""SELECT c.code, c.id, {days_between('a.date', 'i.due_date')}, COUNT(*)
               FROM {a} a JOIN {i} i ON i.id = a.instalment_id
                    JOIN {cu} c ON c.id = a.customer_id
               WHERE a.company_id = %s AND a.date > %s AND a.date <= %s
                     AND a.receipt_id IS NOT NULL AND COALESCE(a.reversal_of_id, 0) = 0
                     AND NOT EXISTS (SELECT 1 FROM {a} r WHERE r.reversal_of_id = a.id
                                     AND r.date <= %s)
-              GROUP BY 1, 2"""
+              GROUP BY 1, 2, 3"""
     # Counted per customer and delay by the database: a row per delay a customer has shown,
     # not per receipt applied. "Not a reversal" is written so that no index serves it: the
     # planner then reads the year's allocations by the index on company and date, not every
     # allocation the company ever made by the index on reversals.
     per: dict[str, list[int]] = defaultdict(list)
+    ids: dict[str, int] = {}
     with connection.cursor() as cur:
         cur.execute(sql, [company.pk, as_of - timedelta(days=HISTORY_DAYS), as_of, as_of])
-        for code, days, n in cur.fetchall():
+        for code, pk, days, n in cur.fetchall():
             per[code] += [int(days)] * int(n)
+            ids[code] = int(pk)
     own, overall = estimator(dict(per))
-    return Estimator(own, overall)
+    return Estimator(own, overall, {ids[code]: d for code, d in own.items()})
 
 
 # The estimators of when an item will be paid: each payer's median delay, or the credit app's
@@ -136,6 +140,7 @@ def forecast(company: Company, *, as_of: date, weeks: int = 13,
 
     scope = (replace(only.scope, as_of=as_of) if only is not None
              else AgingScope(as_of=as_of, buckets=parse_buckets("current")))
+    promised = commitments(company, as_of)
     items: Iterable[tuple[str, date, int, Delay]]
     if predicted:
         items = ((str(r["customer"]), r["due_date"], r["base_open"], delay(r))
@@ -151,10 +156,16 @@ def forecast(company: Company, *, as_of: date, weeks: int = 13,
         sums = open_by_due_date(
             company, scope, floor=as_of - timedelta(days=max(delays)),
             ceiling=as_of + timedelta(days=7 * weeks - min(delays) + 1))
+        if not promised:
+            # No commitment to place: the weeks need each row's due date, amount and
+            # delay, not who owes it; the rows of a due date whose payers share a delay
+            # are added up first (the weeks are sums), keyed by the customer's id
+            return weekly(chain(_by_delay(company, sums, est),
+                                recurring_items(company, as_of, weeks, est, only=only)),
+                          as_of, weeks)
         owners = customer_owners(company, sorted({c for c, _, _ in sums}))
         items = ((owners[c][1], due, amount, est.delay(owners[c][1]))
                  for c, due, amount in sums)
-    promised = commitments(company, as_of)
     if promised:
         # what customers committed to pay (promises, plans: collections') is expected on
         # its day, taken from their items oldest first
@@ -165,6 +176,26 @@ def forecast(company: Company, *, as_of: date, weeks: int = 13,
         open_items = [(due, amount, d) for _, due, amount, d in items]
     return weekly(chain(open_items, recurring_items(company, as_of, weeks, est, only=only)),
                   as_of, weeks)
+
+
+def _by_delay(company: Company, sums: list[tuple[int, date, int]], est: Estimator
+              ) -> list[tuple[date, int, Delay]]:
+    """(due date, amount, delay) of the rows of ``open_by_due_date`` (customer id, due date,
+    amount), those of a due date and a delay summed: what ``weekly`` gives for them is the
+    same (it adds amounts), from fewer rows. Each row takes the delay of the customer its
+    items are reported under (the survivor of a merge: ``customer_owners``), as the rows
+    keyed by code do; the customers merged into another are few (the partial index
+    ``customer_merged``), read alone, instead of every customer named."""
+    survivor = dict(Customer.objects.filter(company=company, merged_into__gt=0)
+                    .values_list("pk", "merged_into_id"))
+    own, overall = est.own_by_id, est.company
+    # keyed by the delay's identity: one object per customer with a history, and the
+    # company's (hashing the dataclass's fields costs more, for the same sums)
+    delays = {id(d): d for d in (overall, *own.values())}
+    summed: dict[tuple[date, int], int] = defaultdict(int)
+    for c, due, amount in sums:
+        summed[due, id(own.get(survivor.get(c, c), overall))] += amount
+    return [(due, amount, delays[d]) for (due, d), amount in summed.items()]
 
 
 def recurring_items(company: Company, as_of: date, weeks: int, est: Estimator, *,

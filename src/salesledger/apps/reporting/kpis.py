@@ -17,6 +17,7 @@ import calendar
 from collections import defaultdict
 from collections.abc import Mapping
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.db import connection
@@ -26,7 +27,7 @@ from salesledger.apps.invoicing.models import DocKind, Instalment, Invoice
 from salesledger.apps.payments.models import Adjustment, Allocation
 from salesledger.domain.adjustments import AdjustmentKind
 from salesledger.domain.aging import bucket_of_reference, bucket_starts, parse_buckets
-from salesledger.domain.kpis import MonthInputs
+from salesledger.domain.kpis import MonthInputs, dso_simple
 
 from .aging import AgingScope, _day, aging_cells
 
@@ -254,6 +255,23 @@ def monthly_bad_debts(company: Company, start: date, end: date,
     for d, amount, who in rows.iterator():
         out[_segment(segment_of, who)][_key(d)] += amount
     return out
+
+
+def last_month_dso(company: Company, as_of: date, receivable_on_day: int) -> Decimal | None:
+    """The simple DSO of the last whole month ending on or before ``as_of`` (``kpi_report``
+    of one month, its ``dso``), from what it needs alone: the receivable at the month's end
+    and the month's credit sales (one query over the month's invoices). When ``as_of`` is
+    that month's last day the receivable is ``receivable_on_day`` (the aging of ``as_of``,
+    which the caller has read: the summary's totals, or the open items); else it is the
+    month end's (``month_end_receivables``, one statement). The KPIs of a month also read
+    two years of sales for the countback DSO, the receipts, the bad debts and the month end
+    before: none of them is the DSO's."""
+    [m] = months_ending(as_of, 1)
+    end = month_end(m)
+    receivable = (receivable_on_day if end == as_of
+                  else month_end_receivables(company, [end])[end][0])
+    sales = monthly_sales(company, m, end).get("", {}).get(_key(m), 0)
+    return dso_simple(receivable, sales, end.day)
 
 
 KpiInputs = list[tuple[date, MonthInputs, list[tuple[int, int]]]]

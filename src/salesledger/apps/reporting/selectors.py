@@ -63,7 +63,15 @@ from .aging_summary import (
 )
 from .bank_kpis import auto_match_rates
 from .forecast import Backtest, ForecastFilter, backtest, estimator_for, forecast
-from .kpis import add_months, kpi_inputs, kpi_inputs_by, month_end, month_label, months_ending
+from .kpis import (
+    add_months,
+    kpi_inputs,
+    kpi_inputs_by,
+    last_month_dso,
+    month_end,
+    month_label,
+    months_ending,
+)
 from .providers import Value, provided_kpis
 from .providers import provided as provided_kpi_list
 from .segments import SEGMENTS, check_segment, customer_segments
@@ -716,7 +724,9 @@ def portfolio(user: Any, *, as_of: date, currency: str = "", only: str = ""
     """Every company ``user`` is a member of, by code, with its receivable, overdue and
     over-90 parts, unapplied cash and DSO on ``as_of``: for a team that keeps the ledgers of
     many companies. A fixed number of queries per company (the aging of the day, the
-    unapplied cash, one month of KPIs, and the rate of ``currency`` when one is asked),
+    unapplied cash, the last whole month's DSO (``kpis.last_month_dso``: its sales, and its
+    receivable when it did not end on ``as_of``), and the rate of ``currency`` when one is
+    asked),
     none per item. With ``currency``, each company's amounts are also converted to it at
     that company's own rate of the day (``fx rate add``), so that they add up; a company
     without one is refused, naming it. With ``only`` (``PORTFOLIO_ONLY``), the companies
@@ -740,7 +750,7 @@ def portfolio(user: Any, *, as_of: date, currency: str = "", only: str = ""
             for c in aging_cells(company, scope):
                 parts[c.bucket] += c.base_open
         cash = sum(b for _, b in unapplied_cash_totals(company, as_of=as_of).values())
-        [month] = kpi_report(company, as_of=as_of, months=1)
+        dso = last_month_dso(company, as_of, sum(parts))
         amounts = (sum(parts), parts[1] + parts[2], parts[2], cash)
         rate, converted = None, None
         if target:
@@ -748,7 +758,7 @@ def portfolio(user: Any, *, as_of: date, currency: str = "", only: str = ""
             converted = (amounts if target == company.base_currency else tuple(
                 convert_back(a, company.base_currency, target, rate) for a in amounts))
         rows.append(PortfolioRow(company.code, company.name, role, company.base_currency,
-                                 *amounts, month.kpis.dso, rate,
+                                 *amounts, dso, rate,
                                  converted))  # type: ignore[arg-type]
     return rows if keep is None else [r for r in rows if keep(r)]
 
