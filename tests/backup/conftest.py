@@ -1,8 +1,9 @@
 """Databases of their own for the backup tests, on the vendor of the run: each test database
 is a real, separate one (SQLite: a file under its own SALESLEDGER_HOME; PostgreSQL: a
-database created on the run's server, named after SALESLEDGER_TEST_DB_SUFFIX and dropped
-afterwards), and every command runs in a process of its own, as a user runs it, so that the
-backup, the writers and the restore never share a connection or a transaction."""
+database created on the run's server, named after SALESLEDGER_TEST_DB_SUFFIX and the
+parallel run's worker, and dropped afterwards), and every command runs in a process of its
+own, as a user runs it, so that the backup, the writers and the restore never share a
+connection or a transaction."""
 
 from __future__ import annotations
 
@@ -68,8 +69,10 @@ def _admin(statement: str) -> None:
 def new_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], Database]]:
     """``new_database(tag)``: an empty database of the run's vendor."""
     made: list[str] = []
-    suffix = "".join(c for c in os.environ.get("SALESLEDGER_TEST_DB_SUFFIX", "").lower()
-                     if c.isalnum())
+    # The run's suffix and, under pytest-xdist, the worker's name (gw0, gw1...): two workers
+    # may each build this module's fixture at once.
+    suffix = "".join(c for c in os.environ.get("SALESLEDGER_TEST_DB_SUFFIX", "")
+                     + os.environ.get("PYTEST_XDIST_WORKER", "") if c.isalnum()).lower()
 
     def make(tag: str) -> Database:
         home = tmp_path_factory.mktemp(tag)
