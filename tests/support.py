@@ -3,9 +3,11 @@ back in a form that a test can compare with what it expects."""
 
 from __future__ import annotations
 
+import sys
 from collections import defaultdict
+from collections.abc import Callable, Iterator
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import connection, transaction
 
@@ -115,3 +117,36 @@ def run_json(capsys: Any, *argv: str) -> Any:
     code, out, err = run(capsys, *argv, "--json")
     assert (code, err) == (0, ""), err
     return json.loads(out)
+
+
+T = TypeVar("T")
+
+
+def loaded_once_per_module(django_db_blocker: Any, load: Callable[[], T]) -> Iterator[T]:
+    """For a module-scoped fixture: books ``load`` writes once, for all the module's tests.
+
+    They are written inside a transaction that stays open until the module's last test and
+    is then rolled back. Each test runs in a savepoint within it (the ``db`` fixture's),
+    rolled back after the test, so every test starts from the same books and nothing one
+    writes reaches the next, as when each test loaded them itself. Only for modules whose
+    tests all use ``db`` (not ``transactional_db`` or the live server, which need committed
+    rows). Usage::
+
+        @pytest.fixture(scope="module")
+        def books(django_db_setup: None, django_db_blocker: Any) -> Iterator[Any]:
+            yield from loaded_once_per_module(django_db_blocker, lambda: demo_load(...))
+    """
+    books = transaction.atomic()
+    with django_db_blocker.unblock():
+        books.__enter__()
+        try:
+            value = load()
+        except BaseException:
+            books.__exit__(*sys.exc_info())
+            raise
+    try:
+        yield value
+    finally:
+        with django_db_blocker.unblock():
+            transaction.set_rollback(True)
+            books.__exit__(None, None, None)

@@ -5,6 +5,7 @@ bytes are not those written, and trained again nightly by the worker's calendar.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -33,13 +34,21 @@ from salesledger.apps.credit.tasks import JOB_PAYMENT_MODEL, payment_models_enqu
 from salesledger.apps.interchange.demo import demo_load
 from salesledger.apps.reporting.selectors import cash_forecast, forecast_estimator
 from salesledger.domain.collections import expected_value, waiting_share
+from tests.support import loaded_once_per_module
 
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(scope="module")
+def _demo_books(django_db_setup: None, django_db_blocker: Any) -> Iterator[Any]:
+    """The demo company, loaded once for the module's tests (2.7 CPU s a load); each test
+    still starts from the books as loaded (tests/support.py)."""
+    yield from loaded_once_per_module(
+        django_db_blocker, lambda: demo_load(code="pdemo", customers=40, seed=5))
+
+
 @pytest.fixture
-def demo_company(db: None) -> Any:
-    demo_load(code="pdemo", customers=40, seed=5)
+def demo_company(_demo_books: Any, db: None) -> Any:
     return company_get("pdemo")
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
 import pytest
 from django.db.models import Count, Sum
+from tests.support import loaded_once_per_module
 
 from salesledger.apps.core.invariants import check_company
 from salesledger.apps.core.models import Company, Membership
@@ -50,9 +52,17 @@ def fingerprint(code: str) -> dict[str, Any]:
     }
 
 
+@pytest.fixture(scope="module")
+def _demo_books(django_db_setup: None, django_db_blocker: Any) -> Iterator[dict[str, Any]]:
+    """Loaded once for the module's tests; each still starts from the books as loaded
+    (tests/support.py)."""
+    yield from loaded_once_per_module(
+        django_db_blocker, lambda: demo_load(code="demo", customers=SMALL, seed=7))
+
+
 @pytest.fixture
-def demo(db: None) -> dict[str, Any]:
-    return demo_load(code="demo", customers=SMALL, seed=7)
+def demo(_demo_books: dict[str, Any], db: None) -> dict[str, Any]:
+    return _demo_books
 
 
 def test_demo_loads_a_company_with_history(demo: dict[str, Any]) -> None:
