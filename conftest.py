@@ -42,26 +42,43 @@ def database_vendor() -> str:
     return str(connections["default"].vendor)
 
 
-def _database_line() -> str:
+def _workers(config: pytest.Config) -> int:
+    """How many pytest-xdist workers this (controlling) process runs the tests in; 0 when
+    it runs them itself."""
+    try:
+        return int(config.getoption("numprocesses", 0) or 0)
+    except (ValueError, TypeError):
+        return 0
+
+
+def _database_line(config: pytest.Config | None = None) -> str:
     from django.conf import settings
 
     db = settings.DATABASES["default"]
     vendor = database_vendor()
+    workers = _workers(config) if config is not None else 0
     if vendor == "postgresql":
         where = f"{db.get('HOST') or 'localhost'}:{db.get('PORT') or 5432}"
+        if workers:
+            # each worker has its own, named by pytest-django after the worker (gw0, gw1...)
+            name = _test_database_name("test_salesledger_gwN")
+            return (f"database: PostgreSQL at {where} (test databases {name}, one per "
+                    f"worker of {workers})")
         return f"database: PostgreSQL at {where} (test database {_test_database_name()})"
+    if workers:
+        return f"database: {vendor} ({workers} workers); tests marked 'postgres' are skipped"
     return f"database: {vendor}; tests marked 'postgres' are skipped"
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
-    return [_database_line()]
+    return [_database_line(config)]
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     # Repeated at the end: ``-q`` (as scripts/test runs) hides the header.
     skipped = [r for r in terminalreporter.stats.get("skipped", [])
                if POSTGRES_SKIP_REASON in str(getattr(r, "longrepr", ""))]
-    line = _database_line()
+    line = _database_line(terminalreporter.config)
     if skipped:
         line += f" ({len(skipped)} skipped here)"
     terminalreporter.write_line(line)
@@ -74,6 +91,64 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if item.get_closest_marker("postgres"):
             item.add_marker(skip)
+
+
+# ---------------------------------------------------------------- parallel runs
+# scripts/test runs the suite in pytest-xdist workers. With -x (or --maxfail=N), xdist stops
+# handing out tests once the failures are counted, but each worker would still run every test
+# already queued to it (with whole files per worker, possibly many). So the controller marks
+# the stop in a file that each worker looks at after every test, and stops there as it would
+# after a failure of its own.
+STOP_FILE_KEY = "salesledger_stop_file"
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """In the controller, for each worker it starts: where the stop is marked."""
+    node.workerinput[STOP_FILE_KEY] = str(_stop_file(node.config))
+
+
+def _stop_file(config: pytest.Config) -> Any:
+    stop = getattr(config, "_salesledger_stop_file", None)
+    if stop is None:
+        import tempfile
+        from pathlib import Path
+
+        folder = Path(tempfile.mkdtemp(prefix="salesledger-run-"))
+        stop = folder / "stop"
+        config._salesledger_stop_file = stop  # type: ignore[attr-defined]
+        config.add_cleanup(lambda: (stop.unlink(missing_ok=True), folder.rmdir()))
+    return stop
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """In the controller of a parallel run: count the failures the workers report."""
+    config = _PARALLEL.get("config")
+    if config is None or not report.failed:
+        return
+    _PARALLEL["failures"] = _PARALLEL.get("failures", 0) + 1
+    maxfail = config.getoption("maxfail", 0) or 0
+    if maxfail and _PARALLEL["failures"] >= maxfail:
+        _stop_file(config).touch()
+
+
+_PARALLEL: dict[str, Any] = {}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if _workers(config) and not hasattr(config, "workerinput"):
+        _PARALLEL["config"] = config  # the controller of a parallel run
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Any:
+    """In a worker: after each test, stop if the controller marked the stop."""
+    try:
+        return (yield)
+    finally:
+        stop = getattr(item.config, "workerinput", {}).get(STOP_FILE_KEY)
+        if stop and os.path.exists(stop) and not item.session.shouldstop:
+            item.session.shouldstop = "stopping: a test failed in another worker"
 
 
 @pytest.fixture(autouse=True)
@@ -104,10 +179,11 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: N
         options["options"] = f"-c {ALLOW_TRUNCATE}=on"
 
 
-def _test_database_name() -> str:
+def _test_database_name(name: str = "") -> str:
     from django.conf import settings
 
-    name = settings.DATABASES["default"].get("TEST", {}).get("NAME") or "test_salesledger"
+    name = (name or settings.DATABASES["default"].get("TEST", {}).get("NAME")
+            or "test_salesledger")
     suffix = os.environ.get("SALESLEDGER_TEST_DB_SUFFIX", "").strip()
     return f"{name}_{suffix}" if suffix and not name.endswith(f"_{suffix}") else name
 
