@@ -134,7 +134,7 @@ print(json.dumps(out, sort_keys=True))
 
 def reports(db: Database) -> dict[str, Any]:
     done = subprocess.run([sys.executable, "-c", _REPORTS, AS_OF], env=db.env, cwd=db.home,
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=HANG)
     assert done.returncode == 0, done.stderr
     result: dict[str, Any] = json.loads(done.stdout)
     return result
