@@ -21,10 +21,18 @@ from hypothesis import strategies as st
 
 from salesledger.apps.core.invariants import check_company
 from salesledger.apps.customers.merge import customer_merge
-from salesledger.apps.reporting.aging_summary import summary_day, summary_drift
+from salesledger.apps.customers.models import Customer
+from salesledger.apps.reporting.aging_summary import (
+    summary_day,
+    summary_drift,
+    summary_rolled_back,
+    touched_customers,
+)
 from salesledger.apps.reporting.models import AgingSummaryRow
 from salesledger.apps.reporting.selectors import (
     ReportFilters,
+    _report_of_summary,
+    _scope,
     aging_overview,
     aging_report,
     aging_summary_rebuild,
@@ -70,10 +78,30 @@ def test_the_summary_is_exact_after_every_posting_allocation_and_reversal(
         aging_summary_rebuild(books.company, as_of=day)
     assert summary_drift(books.company) == []
     assert_reads_alike(books.company, day)
+    assert_rolls_back_alike(books.company, day)
     # an alias's items are its survivor's when read, from the summary as from the items
     customer_merge(actor=books.user, company=books.company, alias="B", survivor="A")
     assert summary_drift(books.company) == []
     assert_reads_alike(books.company, day)
+    assert_rolls_back_alike(books.company, day)
+
+
+def assert_rolls_back_alike(company: Any, day: date) -> None:
+    """A day before the summary's, rolled back from it (every customer whose aging may
+    differ read from the items, however many: ``share=1``), is the report of the items."""
+    for back in (1, 2, 7, 31, 61, 200):
+        past = day - timedelta(days=back)
+        for f in FILTERS:
+            if f.customer:
+                continue  # one customer's day is read from its items
+            scope = _scope(company, past, f)
+            read = summary_rolled_back(company, scope, share=1.0)
+            assert read is not None, (past, f)
+            whole = aging_report(company, as_of=past, filters=f, summary=False)
+            assert _report_of_summary(company, scope, read) == whole, (past, f)
+        # and through the report, whichever way its count chooses
+        assert aging_report(company, as_of=past) == aging_report(company, as_of=past,
+                                                                 summary=False)
 
 
 def test_the_check_names_a_drift_and_the_rebuild_mends_it() -> None:
@@ -141,3 +169,28 @@ def test_the_command_builds_the_summary_of_today_and_a_page_does_not() -> None:
     report = aging_report(books.company, as_of=today, build_summary=True)  # the command
     assert summary_day(books.company) == today
     assert report == aging_report(books.company, as_of=today, summary=False)
+
+
+def test_a_recent_day_rolls_back_only_the_customers_it_touched() -> None:
+    books = Books()
+    for op in [("invoice", 0, 12000, 3, "NET30"), ("invoice", 1, 9000, 4, "NET14"),
+               ("invoice", 2, 4000, 5, "30-60-90"), ("receipt", 1, 5000, 10, False),
+               ("allocate", 0, 0, 50, 60)]:  # B's receipt to B's invoice, on day 70
+        books.run(op)
+    day = START + timedelta(days=71)
+    aging_summary_rebuild(books.company, as_of=day)
+    past = day - timedelta(days=2)
+    # the allocation of day 70 touched B; no item's due date is where a bucket's start moves
+    # between the two days (69-70, 39-40, 9-10, ...: the items are due on days 18 to 95)
+    b = Customer.objects.get(company=books.company, code="B")
+    assert touched_customers(books.company, past, day) == {b.pk}
+    read = summary_rolled_back(books.company, _scope(books.company, past, ReportFilters()),
+                               share=1.0)
+    assert read is not None
+    assert aging_report(books.company, as_of=past) == aging_report(
+        books.company, as_of=past, summary=False)
+    # a day after the summary's, or a share too small, is read from the items
+    after = _scope(books.company, day + timedelta(days=1), ReportFilters())
+    assert summary_rolled_back(books.company, after, share=1.0) is None
+    assert summary_rolled_back(books.company, _scope(books.company, past, ReportFilters()),
+                               share=0.0) is None

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from django.db import connection, transaction
@@ -39,6 +39,8 @@ from django.utils import timezone
 
 from salesledger.apps.core.models import Company
 from salesledger.apps.customers.models import Customer
+from salesledger.apps.invoicing.models import DocKind, Instalment, Invoice
+from salesledger.apps.payments.models import Allocation
 from salesledger.domain.aging import DEFAULT_BUCKETS, AgeBy, parse_buckets
 
 from .aging import AgingScope, grouped_by_customer
@@ -142,7 +144,8 @@ def _usable(company: Company, scope: AgingScope) -> bool:
 class SummaryRead:
     """The summary's answer to a scope: ``rows`` (customer id, code, name, country, the
     survivor it was merged into or None, currency, six amounts, six base amounts or NULLs
-    where they are the amounts), one per customer the items were issued to and currency;
+    where they are the amounts, the number of items), one per customer the items were
+    issued to and currency (more than one when rolled back: ``summary_rolled_back``);
     ``survivors`` (id: code, name, country) of the customers merged into; ``totals``
     (currency, six amounts, six base amounts, items) per currency, summed by the
     database."""
@@ -170,7 +173,7 @@ def summary_read(company: Company, scope: AgingScope) -> SummaryRead | None:
     with connection.cursor() as cur:
         cur.execute(f"""
             SELECT c.id, c.code, c.name, c.country, c.merged_into_id, s.currency, {opens},
-                   {bases}
+                   {bases}, s.items
             FROM {table} s JOIN {cust} c ON c.id = s.customer_id
             WHERE {where}""", [company.base_currency] * _N + params)
         rows = cur.fetchall()
@@ -191,6 +194,159 @@ def summary_read(company: Company, scope: AgingScope) -> SummaryRead | None:
     if summary_day(company) != scope.as_of:
         return None
     return SummaryRead(rows, survivors, totals)
+
+
+# A past day is rolled back from the summary when the customers whose aging may differ
+# between the two days are at most this share of the summary's customers (measured on the
+# issue's books: docs/design/reporting.md, "A past day from the summary"); beyond it, the
+# open items of the day are read as before.
+ROLLBACK_SHARE = 0.25
+
+
+def touched_customers(company: Company, day: date, summary: date) -> set[int]:
+    """The customers (raw ids) whose aging on ``day`` may differ from that on the summary's
+    later day ``summary``, with the default buckets by due date: those an allocation dated
+    in between touched (its customer, its instalment's, its credit note's), those issued a
+    document in between, and those with an instalment or a credit note whose reference date
+    lies where a bucket's start moves between the two days (an item there may change bucket;
+    every instalment there is taken, open or not, as one settled by an allocation dated after
+    both days is open on both). Every other customer's items are open by the same amounts,
+    base amounts included, and in the same buckets on both days: its summary rows are its
+    aging on ``day``. A superset is harmless (those customers are read from the items)."""
+    starts = sorted({(day - timedelta(days=b.to_days), summary - timedelta(days=b.to_days))
+                     for b in BUCKETS if b.to_days is not None})
+    inst, inv = Instalment._meta.db_table, Invoice._meta.db_table
+    alloc = Allocation._meta.db_table
+    windows_i = " OR ".join("(i.due_date >= %s AND i.due_date < %s)" for _ in starts)
+    windows_c = " OR ".join("(c.issue_date >= %s AND c.issue_date < %s)" for _ in starts)
+    window_params = [d for pair in starts for d in pair]
+    sql = f"""
+        SELECT a.customer_id, i.customer_id, c.customer_id
+        FROM {alloc} a JOIN {inst} i ON i.id = a.instalment_id
+        LEFT JOIN {inv} c ON c.id = a.credit_note_id
+        WHERE a.company_id = %s AND a.date > %s AND a.date <= %s
+        UNION
+        SELECT c.customer_id, c.customer_id, c.customer_id FROM {inv} c
+        WHERE c.company_id = %s AND c.issue_date > %s AND c.issue_date <= %s
+        UNION
+        SELECT i.customer_id, i.customer_id, i.customer_id FROM {inst} i
+        WHERE i.company_id = %s AND ({windows_i})
+        UNION
+        SELECT c.customer_id, c.customer_id, c.customer_id FROM {inv} c
+        WHERE c.company_id = %s AND c.kind = '{DocKind.CREDIT_NOTE.value}' AND ({windows_c})"""
+    params = [company.pk, day, summary, company.pk, day, summary, company.pk, *window_params,
+              company.pk, *window_params]
+    out: set[int] = set()
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        for row in cur.fetchall():
+            out.update(int(i) for i in row if i is not None)
+    return out
+
+
+def summary_rolled_back(company: Company, scope: AgingScope, *,
+                        share: float | None = None) -> SummaryRead | None:
+    """What ``summary_read`` answers, for a day before the summary's: the summary's rows of
+    every customer whose aging cannot differ between the two days (``touched_customers``),
+    and the aging's own query, on the day, for the others (``CHUNK`` customers a
+    statement, as a refresh computes them); None when the summary cannot answer the scope
+    (not the default buckets by due date, no summary, a day not before it) or when the
+    customers to read from the items are more than ``share`` of the summary's (the whole
+    day from the items then costs less). The rows of a customer may then be several per
+    currency (the parts of the query): the report adds them up, as it does an alias's."""
+    if not _usable(company, scope) or scope.customer_id is not None:
+        return None
+    summary = summary_day(company)
+    if summary is None or scope.as_of >= summary:
+        return None
+    touched = touched_customers(company, scope.as_of, summary)
+    held = AgingSummaryRow.objects.filter(company=company).count()
+    if touched and len(touched) > (ROLLBACK_SHARE if share is None else share) * held:
+        return None
+    kept = summary_read(company, _day_of(scope, summary))
+    if kept is None:
+        return None
+    rows = [r for r in kept.rows if r[0] not in touched]
+    ids = sorted(touched)
+    cust = Customer._meta.db_table
+    for k in range(0, len(ids), CHUNK):
+        chunk = ids[k:k + CHUNK]
+        part = AgingScope(as_of=scope.as_of, buckets=scope.buckets, by=scope.by,
+                          customer_id=chunk[0], family=tuple(chunk), country=scope.country,
+                          currency=scope.currency)
+        (with_sql, grouped), params, _ = grouped_by_customer(company, part)
+        with connection.cursor() as cur:
+            cur.execute(f"""{with_sql}
+                SELECT c.id, c.code, c.name, c.country, c.merged_into_id, g.*
+                FROM ({grouped}) g JOIN {cust} c ON c.id = g.customer_id""", params)
+            # (…, customer id, currency, amounts, bases, items): the customer id once
+            rows += [(*r[:5], *r[6:]) for r in cur.fetchall()]
+    if summary_day(company) != summary:
+        return None
+    return SummaryRead(rows, kept.survivors, _totals(rows))
+
+
+def _day_of(scope: AgingScope, day: date) -> AgingScope:
+    return AgingScope(as_of=day, buckets=scope.buckets, by=scope.by,
+                      customer_id=scope.customer_id, family=scope.family,
+                      country=scope.country, currency=scope.currency)
+
+
+def _totals(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """(currency, six amounts, six base amounts, items) per currency of ``rows``."""
+    per: dict[str, list[int]] = {}
+    for r in rows:
+        opens = r[6:6 + _N]
+        bases = opens if r[6 + _N] is None else r[6 + _N:6 + 2 * _N]
+        cell = per.setdefault(r[5], [0] * (2 * _N + 1))
+        for k, v in enumerate((*opens, *bases, r[6 + 2 * _N])):
+            cell[k] += int(v)
+    return [(currency, *cell) for currency, cell in per.items()]
+
+
+def summary_page_span(company: Company, scope: AgingScope, *, size: int, offset: int
+                      ) -> tuple[list[int], int] | None:
+    """Where a page of the aging's items (``size`` items after the first ``offset``, by the
+    code of the customer they are reported under, then date) lies, from the summary's
+    counts of items: the ids of the customers whose items the page spans (a survivor of a
+    merge with its aliases) and how many of their items come before the page; None when the
+    summary is not of the scope's day. The counts do not depend on the buckets nor on the
+    date the items are aged by: the summary counts the items open on its day. The owners'
+    running total is summed by the database in code order (a window), so that what comes
+    back is the page's few customers, not 100,000."""
+    if summary_day(company) != scope.as_of:
+        return None
+    where, params = _where(company, scope)
+    table, cust = AgingSummaryRow._meta.db_table, Customer._meta.db_table
+    with connection.cursor() as cur:
+        cur.execute(f"""
+            WITH owners AS (
+                SELECT COALESCE(c.merged_into_id, c.id) AS owner, o.code AS code,
+                       CAST(SUM(s.items) AS BIGINT) AS n
+                FROM {table} s JOIN {cust} c ON c.id = s.customer_id
+                JOIN {cust} o ON o.id = COALESCE(c.merged_into_id, c.id)
+                WHERE {where}
+                GROUP BY COALESCE(c.merged_into_id, c.id), o.code
+                HAVING SUM(s.items) > 0
+            ), run AS (
+                SELECT owner, code, n,
+                       SUM(n) OVER (ORDER BY code ROWS UNBOUNDED PRECEDING) AS upto
+                FROM owners
+            )
+            SELECT owner, upto - n FROM run WHERE upto > %s AND upto - n < %s
+            ORDER BY code""", [*params, offset, offset + size])
+        span = [(int(owner), int(before)) for owner, before in cur.fetchall()]
+        if not span:
+            return [], 0
+        owners = [owner for owner, _ in span]
+        marks = ", ".join(["%s"] * len(owners))
+        cur.execute(f"""SELECT id FROM {cust} WHERE company_id = %s
+                        AND (id IN ({marks}) OR merged_into_id IN ({marks}))""",
+                    [company.pk, *owners, *owners])
+        ids = sorted(int(i) for (i,) in cur.fetchall())
+    if summary_day(company) != scope.as_of:
+        return None
+    return ids, offset - span[0][1]
 
 
 def _where(company: Company, scope: AgingScope) -> tuple[str, list[Any]]:

@@ -58,7 +58,9 @@ from .aging_summary import (
     SummaryRead,
     summary_build,
     summary_day,
+    summary_page_span,
     summary_read,
+    summary_rolled_back,
     summary_totals,
 )
 from .bank_kpis import auto_match_rates
@@ -283,6 +285,10 @@ def aging_report(company: Company, *, as_of: date, by: str = "due",
         if summary and scope.by == AgeBy.DUE and scope.buckets == SUMMARY_BUCKETS:
             read = _from_summary(company, as_of, lambda: summary_read(company, scope),
                                  build=build_summary)
+            if read is None:
+                # a day before the summary's: its rows, with the customers whose aging may
+                # differ read from the items, when they are few (aging_summary.py)
+                read = summary_rolled_back(company, scope)
             if read is not None:
                 return _report_of_summary(company, scope, read)
         cells = aging_by_customer(company, scope)
@@ -458,6 +464,26 @@ def aging_items_page(company: Company, *, as_of: date, by: str = "due",
     if scope.customer_id is not None:  # one customer's items: few, read them at once
         return scope.buckets, _with_days(scope, aging_item_rows(
             company, scope, limit=size, offset=offset))
+    span = summary_page_span(company, scope, size=size, offset=offset)
+    if span is not None:
+        # the summary's counts of items per customer, run through in the database: no pass
+        # over the day's open items
+        chosen, skip = span
+    else:
+        chosen, skip = _page_span(company, scope, size=size, offset=offset)
+    if not chosen:
+        return scope.buckets, []
+    page = AgingScope(as_of=scope.as_of, buckets=scope.buckets, by=scope.by,
+                      customer_id=chosen[0], family=tuple(chosen), country=scope.country,
+                      currency=scope.currency)
+    return scope.buckets, _with_days(scope, aging_item_rows(company, page, limit=size,
+                                                            offset=skip))
+
+
+def _page_span(company: Company, scope: AgingScope, *, size: int, offset: int
+               ) -> tuple[list[int], int]:
+    """``summary_page_span`` of a day the summary is not of: from the items counted per
+    customer by the aging's grouped reading of the covering index."""
     cells = aging_cells(company, scope)
     owners = customer_owners(company, sorted({c.customer_id for c in cells}))
     counts: dict[str, int] = defaultdict(int)
@@ -474,13 +500,7 @@ def aging_items_page(company: Company, *, as_of: date, by: str = "due",
                 skip = offset - seen
             chosen += ids[code]
         seen += counts[code]
-    if not chosen:
-        return scope.buckets, []
-    page = AgingScope(as_of=scope.as_of, buckets=scope.buckets, by=scope.by,
-                      customer_id=chosen[0], family=tuple(chosen), country=scope.country,
-                      currency=scope.currency)
-    return scope.buckets, _with_days(scope, aging_item_rows(company, page, limit=size,
-                                                            offset=skip))
+    return chosen, skip
 
 
 def _with_days(scope: AgingScope, rows: Iterator[dict[str, Any]]) -> list[dict[str, Any]]:

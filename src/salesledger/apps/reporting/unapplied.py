@@ -44,6 +44,12 @@ def _scope(company: Company, customer_id: int | None, country: str, currency: st
     return q
 
 
+def _tables() -> dict[str, str]:
+    return {"rc": Receipt._meta.db_table, "alloc": Allocation._meta.db_table,
+            "refund": Refund._meta.db_table, "rev": ReceiptReversal._meta.db_table,
+            "cust": Customer._meta.db_table}
+
+
 def _back(t: dict[str, str]) -> str:
     """The ``WITH`` clause whose ``back`` is, per receipt, what allocations, refunds and a
     reversal dated after the day took from it; its parameters are (company id, day) three
@@ -60,6 +66,47 @@ def _back(t: dict[str, str]) -> str:
     )"""
 
 
+def _base_left(t: dict[str, str], r: str) -> str:
+    """The base amount left on the day of receipt ``r`` (an alias with ``base_amount`` and
+    ``id``): its base amount less the base each allocation and refund dated up to the day
+    relieved, summed per receipt on the indexes of its allocations and refunds. Its
+    parameters are the day twice. The one definition of the base-currency unapplied cash
+    (the account 2100 on the day); read only for a receipt in another currency that something
+    has used (in the company's currency the base amount left is the amount left)."""
+    return f"""{r}.base_amount
+        - COALESCE((SELECT SUM(CASE WHEN a.date <= %s THEN a.base_unapplied ELSE 0 END)
+                    FROM {t['alloc']} a WHERE a.receipt_id = {r}.id), 0)
+        - COALESCE((SELECT SUM(CASE WHEN f.date <= %s THEN f.base_amount ELSE 0 END)
+                    FROM {t['refund']} f WHERE f.receipt_id = {r}.id), 0)"""
+
+
+# What is left of a receipt on the day: what is left now, plus what was taken after it.
+_LEFT = "r.amount - r.allocated + COALESCE(b.amt, 0)"
+
+
+def _sources(t: dict[str, str], test: str, where: str) -> list[tuple[str, list[Any]]]:
+    """The ``FROM … WHERE`` of the receipts that may have something left on the day, in two
+    parts, with their parameters after (company id, day) and the company's currency when
+    ``test`` (``=`` or ``<>``, on the receipt's currency) is given, then ``where``'s: the
+    receipts with something left now (the partial index ``receipt_unapplied``: a few percent
+    of them, where reading every receipt up to the day grew with the years), and those used
+    up now that something dated after the day took from (``back``: none for today). A
+    receipt's ``allocated`` never exceeds its amount, so the two are apart and together hold
+    every receipt with something left on the day."""
+    cy = f" AND r.currency {test} %s" if test else ""
+    return [(f"""FROM {t['rc']} r LEFT JOIN back b ON b.receipt_id = r.id
+        WHERE r.company_id = %s AND r.date <= %s AND r.allocated < r.amount{cy}{where}""",
+             [bool(test)]),
+            (f"""FROM back b JOIN {t['rc']} r ON r.id = b.receipt_id
+        WHERE r.company_id = %s AND r.date <= %s AND r.allocated = r.amount{cy}{where}""",
+             [bool(test)])]
+
+
+def _source_params(company: Company, d: date, with_currency: bool, extra: list[Any]
+                   ) -> list[Any]:
+    return [company.pk, d, *([company.base_currency] if with_currency else []), *extra]
+
+
 def unapplied_cash_totals(company: Company, *, as_of: date, customer_id: int | None = None,
                           country: str = "", currency: str = "", family: Sequence[int] = ()
                           ) -> dict[str, tuple[int, int]]:
@@ -68,29 +115,13 @@ def unapplied_cash_totals(company: Company, *, as_of: date, customer_id: int | N
     receipt on D is what is left now (``amount - allocated``: the cache counts allocations,
     refunds and a reversal) plus what allocations, refunds and a reversal dated after D took.
     The base amount is read from the rows only for a receipt in another currency that
-    something has used."""
-    t = {"rc": Receipt._meta.db_table, "alloc": Allocation._meta.db_table,
-         "refund": Refund._meta.db_table, "rev": ReceiptReversal._meta.db_table,
-         "cust": Customer._meta.db_table}
+    something has used (``_base_left``)."""
+    t = _tables()
     d, base = as_of, company.base_currency
     where, extra = _where(company, customer_id, country, currency, family, t["cust"])
-    left = "r.amount - r.allocated + COALESCE(b.amt, 0)"
-    sql = f"""
-    {_back(t)}
-    SELECT currency, SUM(left_on), SUM(base_left) FROM (RECEIPTS) receipts
-    WHERE left_on > 0
-    GROUP BY currency"""
-    others = f"""r.base_amount
-                         - COALESCE((SELECT SUM(CASE WHEN a.date <= %s THEN a.base_unapplied
-                                                     ELSE 0 END)
-                                     FROM {t['alloc']} a WHERE a.receipt_id = r.id), 0)
-                         - COALESCE((SELECT SUM(CASE WHEN f.date <= %s THEN f.base_amount
-                                                     ELSE 0 END)
-                                     FROM {t['refund']} f WHERE f.receipt_id = r.id), 0)"""
     untouched = "r.allocated = 0 AND b.receipt_id IS NULL"
-    source = f"""FROM {t['rc']} r LEFT JOIN back b ON b.receipt_id = r.id
-        WHERE r.company_id = %s AND r.date <= %s"""
-    params = [company.pk, d, company.pk, d, company.pk, d]
+    params: list[Any] = [company.pk, d, company.pk, d, company.pk, d]
+    selects = []
     if connection.vendor == "postgresql":
         # The receipts in the company's currency (most) apart, their base amount their
         # amount: the correlated sums of the others' base amounts are then in the planner's
@@ -98,24 +129,29 @@ def unapplied_cash_totals(company: Company, *, as_of: date, customer_id: int | N
         # the server's CPU for a statement that ran in 0.35 s at 251,100 receipts:
         # docs/design/reporting.md, "The aging summary"). On SQLite, which has no JIT, one
         # pass over the receipts costs half of two.
-        receipts = f"""
-        SELECT r.currency AS currency, {left} AS left_on, {left} AS base_left
-        {source} AND r.currency = %s{where}
-        UNION ALL
-        SELECT r.currency AS currency, {left} AS left_on,
-               CASE WHEN {untouched} THEN r.base_amount ELSE {others} END AS base_left
-        {source} AND r.currency <> %s{where}"""
-        params += [company.pk, d, base, *extra, d, d, company.pk, d, base, *extra]
+        for source, (cy,) in _sources(t, "=", where):
+            selects.append(f"SELECT r.currency AS currency, {_LEFT} AS left_on, "
+                           f"{_LEFT} AS base_left {source}")
+            params += _source_params(company, d, cy, extra)
+        for source, (cy,) in _sources(t, "<>", where):
+            selects.append(f"""SELECT r.currency AS currency, {_LEFT} AS left_on,
+               CASE WHEN {untouched} THEN r.base_amount ELSE {_base_left(t, 'r')} END
+               AS base_left {source}""")
+            params += [d, d, *_source_params(company, d, cy, extra)]
     else:
-        receipts = f"""
-        SELECT r.currency AS currency, {left} AS left_on,
-               CASE WHEN r.currency = %s THEN {left}
+        for source, (cy,) in _sources(t, "", where):
+            selects.append(f"""SELECT r.currency AS currency, {_LEFT} AS left_on,
+               CASE WHEN r.currency = %s THEN {_LEFT}
                     WHEN {untouched} THEN r.base_amount
-                    ELSE {others}
-               END AS base_left
-        {source}{where}"""
-        params += [base, d, d, company.pk, d, *extra]
-    sql = sql.replace("RECEIPTS", receipts)
+                    ELSE {_base_left(t, 'r')}
+               END AS base_left {source}""")
+            params += [base, d, d, *_source_params(company, d, cy, extra)]
+    sql = f"""
+    {_back(t)}
+    SELECT currency, SUM(left_on), SUM(base_left)
+    FROM ({" UNION ALL ".join(selects)}) receipts
+    WHERE left_on > 0
+    GROUP BY currency"""
     with connection.cursor() as cur:
         cur.execute(sql, params)
         return {cy: (int(a), int(b)) for cy, a, b in cur.fetchall()}
@@ -135,45 +171,41 @@ def unapplied_receipts(company: Company, *, as_of: date, customer_id: int | None
     compiling (``EXPLAIN ANALYZE``; docs/design/web.md). The base amount left is read from
     the rows only for a receipt in another currency that something has used, and only for
     the receipts the page keeps (``OFFSET 0`` fences the part, as in aging.py)."""
-    t = {"rc": Receipt._meta.db_table, "alloc": Allocation._meta.db_table,
-         "refund": Refund._meta.db_table, "rev": ReceiptReversal._meta.db_table,
-         "cust": Customer._meta.db_table}
-    d, base = as_of, company.base_currency
+    t = _tables()
+    d = as_of
     where, extra = _where(company, customer_id, country, currency, family, t["cust"])
     fence = " OFFSET 0" if connection.vendor == "postgresql" else ""
 
-    def part(test: str) -> str:
-        return f"""
-        SELECT r.id, r.customer_id, r.number, r.date, r.currency, r.amount, r.base_amount,
-               r.allocated, b.receipt_id AS used_later,
-               r.amount - r.allocated + COALESCE(b.amt, 0) AS left_on
-        FROM {t['rc']} r LEFT JOIN back b ON b.receipt_id = r.id
-        WHERE r.company_id = %s AND r.date <= %s AND r.currency {test} %s{where}
-          AND r.amount - r.allocated + COALESCE(b.amt, 0) > 0"""
+    def part(test: str) -> tuple[str, list[Any]]:
+        sql, params = [], []
+        for source, (cy,) in _sources(t, test, where):
+            sql.append(f"""
+            SELECT r.id, r.customer_id, r.number, r.date, r.currency, r.amount,
+                   r.base_amount, r.allocated, b.receipt_id AS used_later,
+                   {_LEFT} AS left_on
+            {source} AND {_LEFT} > 0""")
+            params += _source_params(company, d, cy, extra)
+        return " UNION ALL ".join(sql), params
 
     # In the company's currency the base amount left is the amount left; in another, the
     # base each allocation and refund relieved is summed, for the receipts kept alone. Two
     # parts, so that the planner's estimate of the second counts the few receipts in other
     # currencies, not all of them (the cost that set off JIT compilation).
+    in_base, in_base_params = part("=")
+    others, others_params = part("<>")
     sql = f"""
     {_back(t)}
     SELECT c.code, c.name, o.number, o.date, o.currency, o.amount, o.left_on, o.left_on
-    FROM ({part("=")}) o JOIN {t['cust']} c ON c.id = o.customer_id
+    FROM ({in_base}) o JOIN {t['cust']} c ON c.id = o.customer_id
     UNION ALL
     SELECT c.code, c.name, o.number, o.date, o.currency, o.amount, o.left_on,
            CASE WHEN o.allocated = 0 AND o.used_later IS NULL THEN o.base_amount
-                ELSE o.base_amount
-                     - COALESCE((SELECT SUM(CASE WHEN a.date <= %s THEN a.base_unapplied
-                                                 ELSE 0 END)
-                                 FROM {t['alloc']} a WHERE a.receipt_id = o.id), 0)
-                     - COALESCE((SELECT SUM(CASE WHEN f.date <= %s THEN f.base_amount
-                                                 ELSE 0 END)
-                                 FROM {t['refund']} f WHERE f.receipt_id = o.id), 0)
+                ELSE {_base_left(t, 'o')}
            END
-    FROM ({part("<>")}{fence}) o JOIN {t['cust']} c ON c.id = o.customer_id
+    FROM ({others}{fence}) o JOIN {t['cust']} c ON c.id = o.customer_id
     ORDER BY 1, 4, 3"""
-    params = [company.pk, d, company.pk, d, company.pk, d, company.pk, d, base, *extra,
-              d, d, company.pk, d, base, *extra]
+    params = [company.pk, d, company.pk, d, company.pk, d, *in_base_params,
+              d, d, *others_params]
     with connection.cursor() as cur:
         cur.execute(sql, params)
         while rows := cur.fetchmany(2000):
