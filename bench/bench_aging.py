@@ -34,7 +34,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -88,7 +88,7 @@ def _timer(backend: int | None) -> Callable[[int, Callable[[], Any]], tuple[dict
 
 
 def measure(size: str, repeat: int, everything: bool, today_only: bool = False,
-            build_summary: bool = False) -> dict[str, Any]:
+            build_summary: bool = False, recent: bool = False) -> dict[str, Any]:
     import django
 
     django.setup()
@@ -136,6 +136,13 @@ def measure(size: str, repeat: int, everything: bool, today_only: bool = False,
         assert r_today == r_live, "the report from the summary differs from the live one"
     if today_only:
         return _today_only(size, connection, company, r_today, today, load_start)
+    if recent:
+        return {**_recent(timed, repeat, company), **summary, "aging_today": today,
+                "benchmark": "aging-recent", "size": size, "db": connection.vendor,
+                "database_version": _version(connection), "open_today": r_today.items,
+                "machine": machine(), "date": datetime.now().strftime("%Y-%m-%d %H:%M"),
+                "load_average_start": load_start,
+                "load_average_end": [round(x, 1) for x in os.getloadavg()]}
     past, r_past = timed(repeat, lambda: aging_report(company, as_of=PAST))
 
     def detail_csv() -> tuple[int, float]:
@@ -187,6 +194,55 @@ def measure(size: str, repeat: int, everything: bool, today_only: bool = False,
             "machine": machine(), "date": datetime.now().strftime("%Y-%m-%d %H:%M"),
             "load_average_start": load_start,
             "load_average_end": [round(x, 1) for x in os.getloadavg()]}
+
+
+def _recent(timed: Any, repeat: int, company: Any) -> dict[str, Any]:
+    """``--recent`` (with the summary of "today"): the aging of days before it, from the
+    summary rolled back (the customers whose aging may differ read from the items) and from
+    the items, checked equal, with how many customers were read from the items (None: too
+    many, the items were read whole); the aged items' page 3 (51 rows, as the page asks); the
+    unapplied cash of today, its totals and its list."""
+    from salesledger.apps.reporting import selectors
+    from salesledger.apps.reporting.aging_summary import (
+        ROLLBACK_SHARE,
+        summary_day,
+        touched_customers,
+    )
+    from salesledger.apps.reporting.models import AgingSummaryRow
+    from salesledger.apps.reporting.selectors import aging_items_page, aging_report
+    from salesledger.apps.reporting.unapplied import unapplied_cash_totals, unapplied_receipts
+
+    out: dict[str, Any] = {}
+    held = AgingSummaryRow.objects.filter(company=company).count()
+    day = summary_day(company)
+    for label, past in (("yesterday", TODAY - timedelta(days=1)),
+                        ("week", TODAY - timedelta(days=7)),
+                        ("month", TODAY - timedelta(days=30)), ("past", PAST)):
+        touched = touched_customers(company, past, day, limit=int(ROLLBACK_SHARE * held))
+        out[f"aging_{label}_touched"] = None if touched is None else len(touched)
+        out[f"aging_{label}"], fast = timed(repeat, lambda d=past: aging_report(
+            company, as_of=d))
+        out[f"aging_{label}_live"], live = timed(repeat, lambda d=past: aging_report(
+            company, as_of=d, summary=False))
+        assert fast == live, f"the {label} day rolled back differs from the items"
+    out["items_page_3"], page = timed(repeat, lambda: aging_items_page(
+        company, as_of=TODAY, size=51, offset=100))
+    # before: the page's customers found from the items counted per customer
+    found = selectors.summary_page_span
+    selectors.summary_page_span = lambda *a, **k: None  # type: ignore[assignment]
+    try:
+        out["items_page_3_live"], live_page = timed(repeat, lambda: aging_items_page(
+            company, as_of=TODAY, size=51, offset=100))
+    finally:
+        selectors.summary_page_span = found
+    assert page == live_page, "the page from the summary's counts differs"
+    out["unapplied_totals_today"], _ = timed(repeat, lambda: unapplied_cash_totals(
+        company, as_of=TODAY))
+    out["unapplied_list_today"], rows = timed(repeat, lambda: list(unapplied_receipts(
+        company, as_of=TODAY)))
+    out["unapplied_receipts_today"] = len(rows)
+    out["summary_rows"] = held
+    return out
 
 
 def _history(connection: Any) -> tuple[int, int]:
@@ -244,17 +300,23 @@ def main() -> None:
                         help="build the aging summary of \"today\" first (timed; it writes: "
                              "give a copy of the books, migrated), then time \"today\" from "
                              "it, live, and the dashboard's totals and top customers")
+    parser.add_argument("--recent", action="store_true",
+                        help="with --summary or a summary of \"today\": days before it, "
+                             "rolled back from the summary and from the items, the aged "
+                             "items' page 3 and today's unapplied cash (nothing else)")
     parser.add_argument("--results", default=str(HERE / "results"))
     args = parser.parse_args()
     with books_database(args.size, seed=args.seed, books=args.books,
                         database_url=args.database_url,
                         progress=lambda s: print(s, file=sys.stderr, flush=True)) as info:
-        result = measure(args.size, args.repeat, args.all, args.today_only, args.summary)
+        result = measure(args.size, args.repeat, args.all, args.today_only, args.summary,
+                         args.recent)
         result["books"] = info["built"] or "cached"
     out = Path(args.results)
     out.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    kind = "aging-today" if args.today_only else "aging"
+    kind = ("aging-today" if args.today_only else "aging-recent" if args.recent
+            else "aging")
     (out / f"{kind}-{args.size}-{result['db']}-{stamp}.json").write_text(
         json.dumps(result, indent=2) + "\n")
     print(json.dumps(result))

@@ -16,7 +16,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from salesledger.apps.core.invariants import check_company
@@ -33,11 +33,14 @@ from salesledger.apps.reporting.selectors import (
     ReportFilters,
     _report_of_summary,
     _scope,
+    aging_items,
+    aging_items_page,
     aging_overview,
     aging_report,
     aging_summary_rebuild,
     portfolio,
 )
+from salesledger.domain.errors import MergeRefused
 
 from .test_aging_exact import OPS, START, Books
 
@@ -79,23 +82,43 @@ def test_the_summary_is_exact_after_every_posting_allocation_and_reversal(
     assert summary_drift(books.company) == []
     assert_reads_alike(books.company, day)
     assert_rolls_back_alike(books.company, day)
+    assert_pages_alike(books.company, day)
     # an alias's items are its survivor's when read, from the summary as from the items
-    customer_merge(actor=books.user, company=books.company, alias="B", survivor="A")
+    try:
+        customer_merge(actor=books.user, company=books.company, alias="B", survivor="A")
+    except MergeRefused:
+        # a credit note whose posting was refused is left a draft, which a merge refuses
+        event("merge refused: a draft")
+        return
     assert summary_drift(books.company) == []
     assert_reads_alike(books.company, day)
     assert_rolls_back_alike(books.company, day)
+    assert_pages_alike(books.company, day)
+
+
+def assert_pages_alike(company: Any, day: date) -> None:
+    """Every page of the items of the summary's day (found from its counts) is the slice of
+    the whole stream of the items, with each filter."""
+    for f in FILTERS:
+        _, items = aging_items(company, as_of=day, filters=f)
+        whole = list(items)
+        for size in (1, 3):
+            for offset in range(0, len(whole) + 1, size):
+                _, page = aging_items_page(company, as_of=day, filters=f, size=size,
+                                           offset=offset)
+                assert page == whole[offset:offset + size], (f, size, offset)
 
 
 def assert_rolls_back_alike(company: Any, day: date) -> None:
     """A day before the summary's, rolled back from it (every customer whose aging may
-    differ read from the items, however many: ``share=1``), is the report of the items."""
+    differ read from the items, however many), is the report of the items."""
     for back in (1, 2, 7, 31, 61, 200):
         past = day - timedelta(days=back)
         for f in FILTERS:
             if f.customer:
                 continue  # one customer's day is read from its items
             scope = _scope(company, past, f)
-            read = summary_rolled_back(company, scope, share=1.0)
+            read = summary_rolled_back(company, scope, share=1e6)
             assert read is not None, (past, f)
             whole = aging_report(company, as_of=past, filters=f, summary=False)
             assert _report_of_summary(company, scope, read) == whole, (past, f)
@@ -155,6 +178,13 @@ def test_today_reads_the_summary_in_a_few_queries_and_the_dashboard_too(
         aging_overview(books.company, as_of=day, top=5)
     rows = portfolio(books.user, as_of=day)
     assert [r.receivable for r in rows] == [report.base_total]
+    # a page of the items: the summary's day, the page's customers from its counts (a
+    # window in the database), their ids, the day again, then whether anything is dated
+    # after the day and the page's items
+    with django_assert_num_queries(6):
+        _, page = aging_items_page(books.company, as_of=day, size=2, offset=1)
+    _, items = aging_items(books.company, as_of=day)
+    assert page == list(items)[1:3]
 
 
 def test_the_command_builds_the_summary_of_today_and_a_page_does_not() -> None:
@@ -185,12 +215,12 @@ def test_a_recent_day_rolls_back_only_the_customers_it_touched() -> None:
     b = Customer.objects.get(company=books.company, code="B")
     assert touched_customers(books.company, past, day) == {b.pk}
     read = summary_rolled_back(books.company, _scope(books.company, past, ReportFilters()),
-                               share=1.0)
+                               share=1e6)
     assert read is not None
     assert aging_report(books.company, as_of=past) == aging_report(
         books.company, as_of=past, summary=False)
     # a day after the summary's, or a share too small, is read from the items
     after = _scope(books.company, day + timedelta(days=1), ReportFilters())
-    assert summary_rolled_back(books.company, after, share=1.0) is None
+    assert summary_rolled_back(books.company, after, share=1e6) is None
     assert summary_rolled_back(books.company, _scope(books.company, past, ReportFilters()),
                                share=0.0) is None

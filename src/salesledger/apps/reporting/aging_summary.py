@@ -203,7 +203,8 @@ def summary_read(company: Company, scope: AgingScope) -> SummaryRead | None:
 ROLLBACK_SHARE = 0.25
 
 
-def touched_customers(company: Company, day: date, summary: date) -> set[int]:
+def touched_customers(company: Company, day: date, summary: date, *,
+                      limit: int | None = None) -> set[int] | None:
     """The customers (raw ids) whose aging on ``day`` may differ from that on the summary's
     later day ``summary``, with the default buckets by due date: those an allocation dated
     in between touched (its customer, its instalment's, its credit note's), those issued a
@@ -212,7 +213,12 @@ def touched_customers(company: Company, day: date, summary: date) -> set[int]:
     every instalment there is taken, open or not, as one settled by an allocation dated after
     both days is open on both). Every other customer's items are open by the same amounts,
     base amounts included, and in the same buckets on both days: its summary rows are its
-    aging on ``day``. A superset is harmless (those customers are read from the items)."""
+    aging on ``day``. A superset is harmless (those customers are read from the items).
+
+    ``limit``: None as soon as more customers than that are found. The parts are read in
+    that order, streamed (``UNION ALL``, a server-side cursor on PostgreSQL), so that a day
+    far back, which touches nearly every customer, costs the first thousands of rows, not
+    every allocation and instalment since."""
     starts = sorted({(day - timedelta(days=b.to_days), summary - timedelta(days=b.to_days))
                      for b in BUCKETS if b.to_days is not None})
     inst, inv = Instalment._meta.db_table, Invoice._meta.db_table
@@ -225,22 +231,25 @@ def touched_customers(company: Company, day: date, summary: date) -> set[int]:
         FROM {alloc} a JOIN {inst} i ON i.id = a.instalment_id
         LEFT JOIN {inv} c ON c.id = a.credit_note_id
         WHERE a.company_id = %s AND a.date > %s AND a.date <= %s
-        UNION
+        UNION ALL
         SELECT c.customer_id, c.customer_id, c.customer_id FROM {inv} c
         WHERE c.company_id = %s AND c.issue_date > %s AND c.issue_date <= %s
-        UNION
+        UNION ALL
         SELECT i.customer_id, i.customer_id, i.customer_id FROM {inst} i
         WHERE i.company_id = %s AND ({windows_i})
-        UNION
+        UNION ALL
         SELECT c.customer_id, c.customer_id, c.customer_id FROM {inv} c
         WHERE c.company_id = %s AND c.kind = '{DocKind.CREDIT_NOTE.value}' AND ({windows_c})"""
     params = [company.pk, day, summary, company.pk, day, summary, company.pk, *window_params,
               company.pk, *window_params]
     out: set[int] = set()
-    with connection.cursor() as cur:
+    with connection.chunked_cursor() as cur:
         cur.execute(sql, params)
-        for row in cur.fetchall():
-            out.update(int(i) for i in row if i is not None)
+        while rows := cur.fetchmany(2000):
+            for row in rows:
+                out.update(int(i) for i in row if i is not None)
+            if limit is not None and len(out) > limit:
+                return None
     return out
 
 
@@ -259,9 +268,10 @@ def summary_rolled_back(company: Company, scope: AgingScope, *,
     summary = summary_day(company)
     if summary is None or scope.as_of >= summary:
         return None
-    touched = touched_customers(company, scope.as_of, summary)
     held = AgingSummaryRow.objects.filter(company=company).count()
-    if touched and len(touched) > (ROLLBACK_SHARE if share is None else share) * held:
+    touched = touched_customers(company, scope.as_of, summary, limit=int(
+        (ROLLBACK_SHARE if share is None else share) * held))
+    if touched is None:
         return None
     kept = summary_read(company, _day_of(scope, summary))
     if kept is None:
