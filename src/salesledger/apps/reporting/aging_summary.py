@@ -242,6 +242,20 @@ def touched_customers(company: Company, day: date, summary: date, *,
         WHERE c.company_id = %s AND c.kind = '{DocKind.CREDIT_NOTE.value}' AND ({windows_c})"""
     params = [company.pk, day, summary, company.pk, day, summary, company.pk, *window_params,
               company.pk, *window_params]
+    if limit is not None:
+        # a first count on the indexes alone (no table read), capped: rows are at least as
+        # many as their customers, and a day whose moving starts and allocations hold more
+        # than twice the limit in rows is read from the items without looking further
+        cap = 2 * limit + 1
+        with connection.cursor() as cur:
+            cur.execute(f"""
+                SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM {alloc} a WHERE a.company_id = %s
+                                              AND a.date > %s AND a.date <= %s LIMIT %s) x)
+                     + (SELECT COUNT(*) FROM (SELECT 1 FROM {inst} i WHERE i.company_id = %s
+                                              AND ({windows_i}) LIMIT %s) y)""",
+                        [company.pk, day, summary, cap, company.pk, *window_params, cap])
+            if int(cur.fetchone()[0]) > 2 * limit:
+                return None
     out: set[int] = set()
     with connection.chunked_cursor() as cur:
         cur.execute(sql, params)
