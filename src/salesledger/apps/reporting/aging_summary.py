@@ -155,14 +155,19 @@ class SummaryRead:
     totals: list[tuple[Any, ...]]
 
 
-def summary_read(company: Company, scope: AgingScope) -> SummaryRead | None:
+# "the summary's day is not known yet": ask it
+_ASK: Any = object()
+
+
+def summary_read(company: Company, scope: AgingScope, *, day: Any = _ASK
+                 ) -> SummaryRead | None:
     """What ``aging.aging_by_customer`` of ``scope`` sums, from the summary, or None when the
     summary cannot answer it (another day, other buckets, aged by issue date). Every filter of
     a scope is one on the summary's rows: the customers (a family, a group, a collector's),
     the document currency, the country of the customer the items were issued to."""
     if not _usable(company, scope):
         return None
-    if summary_day(company) != scope.as_of:
+    if (summary_day(company) if day is _ASK else day) != scope.as_of:
         return None
     where, params = _where(company, scope)
     table, cust = AgingSummaryRow._meta.db_table, Customer._meta.db_table
@@ -268,7 +273,7 @@ def touched_customers(company: Company, day: date, summary: date, *,
 
 
 def summary_rolled_back(company: Company, scope: AgingScope, *,
-                        share: float | None = None) -> SummaryRead | None:
+                        share: float | None = None, day: Any = _ASK) -> SummaryRead | None:
     """What ``summary_read`` answers, for a day before the summary's: the summary's rows of
     every customer whose aging cannot differ between the two days (``touched_customers``),
     and the aging's own query, on the day, for the others (``CHUNK`` customers a
@@ -279,7 +284,7 @@ def summary_rolled_back(company: Company, scope: AgingScope, *,
     currency (the parts of the query): the report adds them up, as it does an alias's."""
     if not _usable(company, scope) or scope.customer_id is not None:
         return None
-    summary = summary_day(company)
+    summary = summary_day(company) if day is _ASK else day
     if summary is None or scope.as_of >= summary:
         return None
     held = AgingSummaryRow.objects.filter(company=company).count()
@@ -287,7 +292,7 @@ def summary_rolled_back(company: Company, scope: AgingScope, *,
         (ROLLBACK_SHARE if share is None else share) * held))
     if touched is None:
         return None
-    kept = summary_read(company, _day_of(scope, summary))
+    kept = summary_read(company, _day_of(scope, summary), day=summary)
     if kept is None:
         return None
     rows = [r for r in kept.rows if r[0] not in touched]

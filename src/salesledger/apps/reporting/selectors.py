@@ -283,12 +283,15 @@ def aging_report(company: Company, *, as_of: date, by: str = "due",
     per: dict[int, CustomerAging] = {}
     with collector_paused():  # 100,000 customers' records: see core.collector
         if summary and scope.by == AgeBy.DUE and scope.buckets == SUMMARY_BUCKETS:
-            read = _from_summary(company, as_of, lambda: summary_read(company, scope),
-                                 build=build_summary)
-            if read is None:
-                # a day before the summary's: its rows, with the customers whose aging may
-                # differ read from the items, when they are few (aging_summary.py)
-                read = summary_rolled_back(company, scope)
+            day = summary_day(company)
+            if day != as_of and build_summary and as_of == company_today(company):
+                # the command's first report of today (see _from_summary)
+                summary_build(company, day=as_of)
+                day = as_of
+            # the summary's day; a day before it is its rows, with the customers whose
+            # aging may differ read from the items, when they are few (aging_summary.py)
+            read = (summary_read(company, scope, day=day) if day == as_of
+                    else summary_rolled_back(company, scope, day=day))
             if read is not None:
                 return _report_of_summary(company, scope, read)
         cells = aging_by_customer(company, scope)
