@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
         ('core', '0010_company_record_review_days'),
         ('customers', '0009_duplicate_pairs'),
         ('ledger', '0005_bank_rule_accounts'),
-        ('payments', '0007_allocation_allocation_credit_note'),
+        ('payments', '0008_fewer_indexes_written'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
