@@ -12,15 +12,7 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-
-def _unindexed(model: str, field: str, table: str, column: str, index: str,
-               state: models.Field) -> migrations.SeparateDatabaseAndState:
-    return migrations.SeparateDatabaseAndState(
-        database_operations=[migrations.RunSQL(
-            f'DROP INDEX IF EXISTS "{index}"',
-            f'CREATE INDEX "{index}" ON "{table}" ("{column}")')],
-        state_operations=[migrations.AlterField(model_name=model, name=field,
-                                                field=state)])
+from salesledger.apps.core.migration_ops import unindexed as _unindexed
 
 
 class Migration(migrations.Migration):
