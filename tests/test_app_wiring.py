@@ -39,7 +39,8 @@ def test_the_catalogue_of_events_names_every_listener() -> None:
             "salesledger.apps.reporting.handlers.summary_after_reversals (inside)",
             "salesledger.apps.collections.handlers.rank_again_after_reversals (inside)"],
         "AdjustmentsWritten": [
-            "salesledger.apps.reporting.handlers.summary_after_adjustments (inside)"],
+            "salesledger.apps.reporting.handlers.summary_after_adjustments (inside)",
+            "salesledger.apps.collections.handlers.rank_again_after_adjustments (inside)"],
         "DeductionsDisputed": [
             "salesledger.apps.collections.handlers.open_disputes_for_deductions (inside)"],
         "RecurringInvoiceIssued": [
