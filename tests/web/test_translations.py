@@ -3,6 +3,7 @@ translate has a French text, and the compiled file Django reads says what the so
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from babel.messages.mofile import read_mo
@@ -36,3 +37,27 @@ def test_the_compiled_catalogue_is_up_to_date() -> None:
     with open(LC_MESSAGES / "django.mo", "rb") as f:
         compiled = read_mo(f)
     assert _texts(compiled) == _texts(source)
+
+
+TRANSLATE_TAG = re.compile(
+    r"""\{%\s*(?:translate|trans)\s+(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)')(.*?)%\}""")
+
+
+def test_every_literal_a_template_translates_is_in_the_catalogue() -> None:
+    """``{% translate "…" %}`` looks its text up with each ``%`` doubled (Django's
+    ``Variable``): an entry written with a single ``%`` is never found, and the page stays in
+    English without a word."""
+    with open(LC_MESSAGES / "django.po", "rb") as f:
+        catalog = read_po(f, locale="fr")
+    known = {(m.context or None, m.id) for m in catalog if isinstance(m.id, str)}
+    missing = []
+    for template in sorted((LC_MESSAGES.parents[2] / "templates").rglob("*.html")):
+        for match in TRANSLATE_TAG.finditer(template.read_text(encoding="utf-8")):
+            text = match.group(1) if match.group(1) is not None else match.group(2)
+            if "noop" in match.group(3):
+                continue
+            context = re.search(r"""context\s+["']([^"']*)["']""", match.group(3))
+            key = (context.group(1) if context else None, text.replace("%", "%%"))
+            if key not in known:
+                missing.append(f"{template.name}: {text}")
+    assert missing == []
