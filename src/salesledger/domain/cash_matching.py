@@ -77,6 +77,20 @@ class OpenInvoice:
     discount_date: date | None = None
     instalments: tuple[int, ...] = ()
 
+    @classmethod
+    def of(cls, id: int, number: str, customer_id: int, currency: str, open: int,  # noqa: A002
+           total: int, due_date: date, discount: int, discount_date: date | None,
+           instalments: tuple[int, ...]) -> OpenInvoice:
+        """The same invoice as the constructor gives, made for the many read at once (a
+        candidates' read makes hundreds of thousands): its fields set in one step rather
+        than each through the frozen dataclass's ``object.__setattr__`` (a third of the
+        time)."""
+        inv = object.__new__(cls)
+        inv.__dict__.update(id=id, number=number, customer_id=customer_id, currency=currency,
+                            open=open, total=total, due_date=due_date, discount=discount,
+                            discount_date=discount_date, instalments=instalments)
+        return inv
+
 
 @dataclass(frozen=True)
 class Customer:
@@ -267,6 +281,35 @@ def near_number(number_key: str, text_keys: Sequence[str]) -> bool:
     return any(_one_digit_off(number_key, key) for key in text_keys)
 
 
+def _keys_by_length(text_keys: Iterable[str]) -> dict[int, list[str]]:
+    """A text's keys by their length, for :func:`_near_number_in`."""
+    out: dict[int, list[str]] = {}
+    for key in text_keys:
+        out.setdefault(len(key), []).append(key)
+    return out
+
+
+@lru_cache(maxsize=1 << 17)
+def _loose_key(number: str) -> str:
+    """An invoice number as :func:`near_number` compares it (normalised), or ``""`` when
+    it has fewer than four digits (never matched loosely): worked out once per number (a
+    customer's open invoices are looked at for every line that may be its payment)."""
+    key = normalize(number)
+    return key if sum(ch.isdigit() for ch in key) >= 4 else ""
+
+
+def _near_number_in(number: str, by_length: dict[int, list[str]]) -> bool:
+    """:func:`near_number` of the invoice number ``number`` (as written) against a text's
+    keys grouped by :func:`_keys_by_length`: only the keys one shorter, as long or one
+    longer can be one digit off it, so only those are compared."""
+    key = _loose_key(number)
+    if not key:
+        return False
+    n = len(key)
+    return any(_one_digit_off(key, k) for length in (n, n - 1, n + 1)
+               for k in by_length.get(length, ()))
+
+
 def _one_digit_off(a: str, b: str) -> bool:
     """Whether ``b`` is ``a`` with one digit dropped or added, or two neighbouring digits
     swapped: :func:`digit_variants` either way, without making them."""
@@ -377,9 +420,12 @@ class NameIndex:
         # customers share theirs): its words, its pairs of words, its form (the words in
         # sorted order: what the token ratios compare)
         seen: dict[str, tuple[list[str], list[str], int]] = {}
+        key_of: dict[str, str] = {}  # name -> key: many customers share a name too
         words, pairs, form_of = self.words, self.pairs, self.form_of
         for pk, name in names:
-            key = name_key(name)
+            key = key_of.get(name)
+            if key is None:
+                key = key_of[name] = name_key(name)
             self.keys[pk] = key
             known = seen.get(key)
             if known is None:
@@ -608,14 +654,17 @@ def fit_customer(amount: int, day: date, invoices: Sequence[OpenInvoice], tolera
         out.append((0.97, tuple((i.number, i.open) for i in sorted(
             invoices, key=lambda i: (i.due_date, i.number))), "amount equals the whole open "
             "balance", False))
-    inst = [(i, k) for i in invoices for k, part in enumerate(i.instalments)
-            if part == amount and len(i.instalments) > 1]
+    # (the invoices of one open instalment, most of them, are passed over at once)
+    inst = [(i, k) for i in invoices if len(i.instalments) > 1
+            for k, part in enumerate(i.instalments) if part == amount]
     if inst:
         i, _ = inst[0]
         # two instalments of one invoice alike are one allocation, not a doubt
         out.append((0.93 if len({i.id for i, _ in inst}) == 1 else 0.5,
                     ((i.number, amount),), "amount equals one open instalment", False))
-    first = [(i, k) for i in invoices for k in first_instalments(i, amount) if k > 1]
+    # (more than one of the first instalments: an invoice of three at least)
+    first = [(i, k) for i in invoices if len(i.instalments) > 2
+             for k in first_instalments(i, amount) if k > 1]
     if first:
         i, k = first[0]
         out.append((0.93 if len(first) == 1 else 0.5, ((i.number, amount),),
@@ -746,10 +795,11 @@ def propose(line: Line, c: Candidates, *, prefixes: Iterable[str] = (),
     # (a number one digit off two of the customer's invoices names neither: the amount
     # decides among its open invoices, as if no number were written)
     if keys and not found:
+        by_length = _keys_by_length(keys)
         for cid in payer:
             near = [inv for inv in c.open_by_customer.get(cid, ())
                     if inv.id not in found and payable(inv.currency)
-                    and near_number(normalize(inv.number), keys)]
+                    and _near_number_in(inv.number, by_length)]
             if len(near) == 1:
                 [inv] = near
                 found[inv.id], why[inv.id], strength[inv.id] = inv, f"invoice number " \
