@@ -250,8 +250,9 @@ def candidates(company: Company, lines: Sequence[Line], prefixes: Sequence[str],
     customers.update(cid for cid, _ in c.ruled.values())
     customers.update(cid for found in c.learned_reference.values() for cid, _ in found)
     customers.update(pk for found in c.names.values() for pk, _ in found)
-    customers.update(Invoice.objects.filter(pk__in=list(named)).values_list(
-        "customer_id", flat=True) if named else ())
+    named_customers = set(Invoice.objects.filter(pk__in=list(named)).values_list(
+        "customer_id", flat=True)) if named else set()
+    customers.update(named_customers)
     store = open_items if open_items is not None else {}
     for chunk in _chunks(sorted(customers - store.keys())):
         got: dict[int, list[OpenInvoice]] = {cid: [] for cid in chunk}
@@ -261,6 +262,8 @@ def candidates(company: Company, lines: Sequence[Line], prefixes: Sequence[str],
     for cid in sorted(customers):
         if store[cid]:
             c.open_by_customer[cid] = store[cid]
+        if cid not in named_customers:  # (most: found by IBAN or name, no invoice named)
+            continue
         for inv in store[cid]:
             for key in named.get(inv.id, ()):
                 c.invoices_by_key.setdefault(key, []).append(inv)
@@ -331,6 +334,15 @@ def _open_invoices(company: Company, *, customers: Sequence[int] = (),
         cursor.execute(sql, [company.pk, DocKind.INVOICE.value, "posted", *ids])
         rows = cursor.fetchall()
     out = []
+    append, make = out.append, OpenInvoice.of
+    days: dict[Any, date] = {}  # a ledger's items fall due on few days: each parsed once
+
+    def day(value: date | str) -> date:
+        known = days.get(value)
+        if known is None:
+            known = days[value] = _day(value)
+        return known
+
     n, end = 0, len(rows)
     while n < end:
         first = rows[n]
@@ -341,20 +353,17 @@ def _open_invoices(company: Company, *, customers: Sequence[int] = (),
         if m == n + 1:  # one open instalment, most invoices
             owed = first[5] - first[6]
             dated = first[8]
-            out.append(OpenInvoice(
-                pk, first[1], first[3], first[4], owed, first[2], _day(first[7]),
-                discount=first[9] if dated and first[6] == 0 else 0,
-                discount_date=_day(dated) if dated else None, instalments=(owed,)))
+            append(make(pk, first[1], first[3], first[4], owed, first[2], day(first[7]),
+                        first[9] if dated and first[6] == 0 else 0,
+                        day(dated) if dated else None, (owed,)))
         else:
             group = rows[n:m]
             discount_dates = [r[8] for r in group if r[8]]
             owing = tuple(r[5] - r[6] for r in group)
-            out.append(OpenInvoice(
-                pk, first[1], first[3], first[4], sum(owing), first[2],
-                _day(min(r[7] for r in group)),
-                discount=sum(r[9] for r in group if r[8] and r[6] == 0),
-                discount_date=_day(min(discount_dates)) if discount_dates else None,
-                instalments=owing))
+            append(make(pk, first[1], first[3], first[4], sum(owing), first[2],
+                        day(min(r[7] for r in group)),
+                        sum(r[9] for r in group if r[8] and r[6] == 0),
+                        day(min(discount_dates)) if discount_dates else None, owing))
         n = m
     return out
 
@@ -366,14 +375,18 @@ def _day(value: date | str) -> date:
 
 def wide_candidates(company: Company, lines: Sequence[Line], prefixes: Sequence[str],
                     c: Candidates, lengths: Collection[int] | None = None,
-                    in_parts: dict[int, list[int]] | None = None) -> None:
+                    in_parts: dict[int, list[int]] | None = None,
+                    open_items: dict[int, OpenInvoice] | None = None) -> None:
     """What ``widen`` looks at, read for the lines going to review alone (a few of a
     statement): the open invoices of any customer that owe the line's amount or more by no
     more than the write-off tolerance (found by the index on invoice totals, and by the one
     on what open instalments still owe: see ``_owed_near``), and the
     invoices whose number is one digit off (dropped, added, two neighbours swapped) a number
     in the line's text that begins as the company's numbers do. ``in_parts``: what invoices
-    paid in part owe over several instalments (``owed_in_parts``), when read for the run."""
+    paid in part owe over several instalments (``owed_in_parts``), when read for the run;
+    ``open_items``: by id, the open invoices of the customers read for the run
+    (``candidates``) and not changed since: an invoice found among them is not read
+    again."""
     paying = [li for li in lines if li.amount > 0]
     if not paying:
         return
@@ -419,8 +432,14 @@ def wide_candidates(company: Company, lines: Sequence[Line], prefixes: Sequence[
     for pk, ref in _posted_by_reference(company, sorted(refs)):
         near[pk].update(refs[ref])
     ids.update(near)
-    found = {inv.id: inv for chunk in _chunks(sorted(ids))
-             for inv in _open_invoices(company, invoices=chunk)}
+    # the invoices of customers read for the run already are taken from there (a line's
+    # amount is owed by the namesakes its name brought as often as not); the others read,
+    # in the order of their ids as before
+    known = {pk: open_items[pk] for pk in ids if pk in open_items} if open_items else {}
+    read = {inv.id: inv for chunk in _chunks(sorted(ids - known.keys()))
+            for inv in _open_invoices(company, invoices=chunk)}
+    found = {pk: known.get(pk) or read[pk] for pk in sorted(ids)
+             if pk in known or pk in read}
     # by what they owe: those owing a line's amount exactly; those in instalments owing a
     # little more of which it pays one instalment or the first few; and those it pays
     # short (within the tolerance), which ``widen`` looks at only when none of the others
@@ -648,6 +667,7 @@ def _bank_match(*, actor: Actor, company: Company, auto_apply: bool, dry_run: bo
     # the open items of the customers met, read once for the run (a customer's items are
     # needed by several chunks of lines: a payer's name brings three customers a line)
     open_items: dict[int, list[OpenInvoice]] = {}
+    open_by_id: dict[int, OpenInvoice] = {}  # the same, by invoice (for ``wide_candidates``)
     in_parts: dict[int, list[int]] | None = None
     saves: list[tuple[StatementLine, str, dict[str, Any]]] = []
     for rows in _chunks(pending, chunk):
@@ -655,10 +675,13 @@ def _bank_match(*, actor: Actor, company: Company, auto_apply: bool, dry_run: bo
         by_rule = rules_for(company, rows)
         if index is None and any(li.name and li.amount > 0 for li in lines):
             index = customer_names(company)
+        met = set(open_items)
         c = candidates(company, lines, prefixes, ruled={
             pk: (r.customer_id, r.rule.name) for pk, r in by_rule.items()
             if r.rule.action == "customer" and r.customer_id is not None}, names=index,
             lengths=lengths, open_items=open_items)
+        open_by_id.update((inv.id, inv) for cid in open_items.keys() - met
+                          for inv in open_items[cid])
         decisions = match_lines(lines, c, prefixes=prefixes, rejected=lambda i: (
             matches[i].rejected if i in matches else ()))
         # the lines going to review: more suggestions from weaker evidence, read for them
@@ -668,7 +691,7 @@ def _bank_match(*, actor: Actor, company: Company, auto_apply: bool, dry_run: bo
             if in_parts is None:  # read once for the run, when a line first needs it
                 in_parts = owed_in_parts(company)
             wide_candidates(company, [lines[n] for n in unsure], prefixes, c, lengths,
-                            in_parts)
+                            in_parts, open_by_id)
             for n in unsure:
                 decisions[n] = widen(lines[n], c, decisions[n], rejected=(
                     matches[lines[n].id].rejected if lines[n].id in matches else ()))
@@ -702,7 +725,8 @@ def _bank_match(*, actor: Actor, company: Company, auto_apply: bool, dry_run: bo
         # what was applied changed its customers' open items: read again when met again
         for r in results[-len(rows):]:
             if r.decision == "applied" and r.proposal is not None and not dry_run:
-                open_items.pop(r.proposal.customer_id, None)
+                for inv in open_items.pop(r.proposal.customer_id, ()):
+                    open_by_id.pop(inv.id, None)
     order = {r.pk: n for n, r in enumerate(pending)}
     return sorted(results, key=lambda r: order[r.line.pk])
 
