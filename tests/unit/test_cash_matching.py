@@ -227,6 +227,35 @@ def test_one_digit_off_is_what_the_variants_say(number: str, key: str) -> None:
     assert near_number(number, [variant])
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.from_regex(r"(INV|inv )?20[0-9]{0,8}(-[0-9]{1,3})?", fullmatch=True),
+       st.lists(st.from_regex(r"(INV)?[0-9]{1,11}", fullmatch=True), max_size=6),
+       st.sampled_from([-1, 0, 1]), st.integers(0, 50))
+def test_the_numbers_one_digit_off_are_found_by_length_as_among_all_keys(
+        number: str, keys: list[str], longer: int, which: int) -> None:
+    # the lookup of the proposals (keys grouped by length, the number normalised once)
+    # says what ``near_number`` says of the normalised number against every key, with
+    # among the keys one of the number's own variants, a digit dropped, two swapped or
+    # one added
+    from salesledger.domain.cash_matching import _keys_by_length, _near_number_in
+
+    key = normalize(number)
+    variants = sorted(v for v in digit_variants(key) | digit_insertions(key)
+                      if len(v) == len(key) + longer)
+    keys += variants[which % len(variants):][:1]
+    assert _near_number_in(number, _keys_by_length(keys)) == near_number(normalize(number), keys)
+
+
+def test_an_open_invoice_made_at_once_is_the_one_the_constructor_makes() -> None:
+    made = OpenInvoice.of(7, "INV-7", 3, "EUR", 1000, 1200, DAY, 20, DAY, (400, 600))
+    assert made == OpenInvoice(7, "INV-7", 3, "EUR", 1000, 1200, DAY, discount=20,
+                               discount_date=DAY, instalments=(400, 600))
+    assert hash(made) == hash(OpenInvoice(7, "INV-7", 3, "EUR", 1000, 1200, DAY, 20, DAY,
+                                          (400, 600)))
+    with pytest.raises(AttributeError):
+        made.open = 0  # type: ignore[misc]
+
+
 def test_an_invoice_in_instalments_is_paid_in_all_by_one_or_by_its_first_few() -> None:
     # after a part payment: 200.00, 300.00 and 300.00 still open, 800.00 in all
     paid_in_part = inv(1, "I2025-007", 80000, total=90000, instalments=(20000, 30000, 30000))

@@ -420,12 +420,9 @@ class NameIndex:
         # customers share theirs): its words, its pairs of words, its form (the words in
         # sorted order: what the token ratios compare)
         seen: dict[str, tuple[list[str], list[str], int]] = {}
-        key_of: dict[str, str] = {}  # name -> key: many customers share a name too
         words, pairs, form_of = self.words, self.pairs, self.form_of
         for pk, name in names:
-            key = key_of.get(name)
-            if key is None:
-                key = key_of[name] = name_key(name)
+            key = name_key(name)
             self.keys[pk] = key
             known = seen.get(key)
             if known is None:
