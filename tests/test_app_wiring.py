@@ -57,9 +57,15 @@ def test_the_catalogue_of_events_names_every_listener() -> None:
         "CustomerBankAccountRemoved": [
             "salesledger.apps.banking.payers.forget_removed_account (inside)"],
         "CustomerMerged": [
-            "salesledger.apps.credit.handlers.credit_follows_the_merge (inside)"],
+            "salesledger.apps.credit.handlers.credit_follows_the_merge (inside)",
+            "salesledger.apps.collections.handlers.rank_again_after_merge (inside)"],
         "CustomerUnmerged": [
-            "salesledger.apps.credit.handlers.credit_follows_the_unmerge (inside)"],
+            "salesledger.apps.credit.handlers.credit_follows_the_unmerge (inside)",
+            "salesledger.apps.collections.handlers.rank_again_after_unmerge (inside)"],
+        "CustomerRenamed": [
+            "salesledger.apps.collections.handlers.rank_again_after_rename (inside)"],
+        "CreditHoldsChanged": [
+            "salesledger.apps.collections.handlers.rank_again_after_holds (inside)"],
         "CustomerMerging": [
             "salesledger.apps.invoicing.handlers.drafts_would_stay_with_the_alias (veto)"],
         "CustomerUnmerging": [

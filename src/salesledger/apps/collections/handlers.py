@@ -72,6 +72,30 @@ def rank_again_after_posting(event: events.DocumentsPosted) -> None:
     _rank_again(event.company_id, customer_ids=(d.customer_id for d in event.documents))
 
 
+def rank_again_after_rename(event: events.CustomerRenamed) -> None:
+    """A customer was renamed: its row shows the name (docs/design/collections.md, "The
+    worklist, ranked at night")."""
+    _rank_again(event.company_id, customer_ids=(event.customer_id,))
+
+
+def rank_again_after_holds(event: events.CreditHoldsChanged) -> None:
+    """Customers were put on credit hold or released (by hand, by a dunning level, by a
+    broken plan): their rows show whether they are held."""
+    _rank_again(event.company_id, customer_ids=event.customer_ids)
+
+
+def rank_again_after_merge(event: events.CustomerMerged) -> None:
+    """A customer became an alias: its open items are ranked with its survivor's, and its
+    own row leaves the list."""
+    _rank_again(event.company_id, customer_ids=(event.customer_id, event.survivor_id))
+
+
+def rank_again_after_unmerge(event: events.CustomerUnmerged) -> None:
+    """An alias is a customer of its own again: its items leave its survivor's row and are
+    ranked on a row of its own."""
+    _rank_again(event.company_id, customer_ids=(event.customer_id, event.survivor_id))
+
+
 def register() -> None:
     events.subscribe(events.AllocationsMade, close_paid_call_tasks)
     events.subscribe(events.DeductionsDisputed, open_disputes_for_deductions)
@@ -82,3 +106,7 @@ def register() -> None:
     events.subscribe(events.AllocationsReversed, rank_again_after_reversals)
     events.subscribe(events.AdjustmentsWritten, rank_again_after_adjustments)
     events.subscribe(events.DocumentsPosted, rank_again_after_posting)
+    events.subscribe(events.CustomerRenamed, rank_again_after_rename)
+    events.subscribe(events.CreditHoldsChanged, rank_again_after_holds)
+    events.subscribe(events.CustomerMerged, rank_again_after_merge)
+    events.subscribe(events.CustomerUnmerged, rank_again_after_unmerge)

@@ -42,11 +42,13 @@ __all__ = [
     "AllocationsReversed",
     "CompanyBankDetailsChanged",
     "CompanyCreated",
+    "CreditHoldsChanged",
     "CustomerAnonymising",
     "CustomerBankAccountRemoved",
     "CustomerDataErased",
     "CustomerMerged",
     "CustomerMerging",
+    "CustomerRenamed",
     "CustomerUnmerged",
     "CustomerUnmerging",
     "DocumentPosting",
@@ -296,6 +298,33 @@ class CustomerBankAccountRemoved(Event):
     customer_id: int
     code: str
     iban: str
+
+
+@dataclass(frozen=True)
+class CustomerRenamed(Event):
+    """A customer's name changed (``customer_update``), written and audited: the apps above
+    that keep the name in a derived list refresh it (collections: the kept worklist
+    ranking)."""
+
+    company_id: int
+    actor: Actor
+    customer_id: int
+    code: str
+    name: str
+
+
+@dataclass(frozen=True)
+class CreditHoldsChanged(Event):
+    """Customers were put on credit hold or released (``credit_hold``, ``credit_release``,
+    from any source: by hand, a dunning level, a broken plan), written and audited: the apps
+    above that show whether a customer is held refresh it (collections: the kept worklist
+    ranking). ``customer_ids``: the customers whose holds changed (a release through a
+    merge names every customer of the family whose hold was released)."""
+
+    company_id: int
+    actor: Actor
+    customer_ids: tuple[int, ...]
+    held: bool
 
 
 @dataclass(frozen=True)

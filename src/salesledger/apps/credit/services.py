@@ -17,6 +17,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
+from salesledger.apps.core import events
 from salesledger.apps.core.actors import Actor, actor_row
 from salesledger.apps.core.audit import audit
 from salesledger.apps.core.models import Capability, Company, Role
@@ -90,6 +91,8 @@ def credit_hold(*, actor: Actor, company: Company, customer_id: int, reason: str
                                          reason=reason, created_by=actor_row(actor))
         audit(company, actor, "credit.hold", "customer", customer.pk, customer=customer.code,
               source=source, reason=reason, hold=hold.pk)
+        events.publish(events.CreditHoldsChanged(
+            company_id=company.pk, actor=actor, customer_ids=(customer.pk,), held=True))
 
 
 def credit_release(*, actor: Actor, company: Company, customer_id: int, reason: str,
@@ -113,15 +116,21 @@ def credit_release(*, actor: Actor, company: Company, customer_id: int, reason: 
                                           released_at__isnull=True)
         if source is not None:
             holds = holds.filter(source=source)
-        released = list(holds.order_by("pk").values_list("pk", "source", "customer__code"))
+        released = list(holds.order_by("pk").values_list("pk", "source", "customer__code",
+                                                         "customer_id"))
         if not released:
             return
         holds.update(released_at=timezone.now(), released_by=actor_row(actor),
                      release_reason=reason)
-        held_as = sorted({c for _, _, c in released if c != customer.code})
+        held_as = sorted({c for _, _, c, _ in released if c != customer.code})
         audit(company, actor, "credit.release", "customer", customer.pk,
-              customer=customer.code, sources=[s for _, s, _ in released], reason=reason,
-              holds=[pk for pk, _, _ in released], **({"held_as": held_as} if held_as else {}))
+              customer=customer.code, sources=[s for _, s, _, _ in released], reason=reason,
+              holds=[pk for pk, _, _, _ in released],
+              **({"held_as": held_as} if held_as else {}))
+        events.publish(events.CreditHoldsChanged(
+            company_id=company.pk, actor=actor,
+            customer_ids=tuple(sorted({customer.pk, *(i for _, _, _, i in released)})),
+            held=False))
 
 
 # ---------------------------------------------------------------------------- signals

@@ -455,6 +455,10 @@ def customer_update(*, actor: Actor, company: Company, code: str, **changes: Any
         )
         if DUPLICATE_FIELDS & set(changed):
             duplicates_changed(company)
+        if "name" in changed:
+            events.publish(events.CustomerRenamed(
+                company_id=company.pk, actor=actor, customer_id=customer.pk,
+                code=customer.code, name=customer.name))
     return customer
 
 

@@ -125,3 +125,37 @@ def test_the_invariant_finds_a_stale_ranking(company: Any, overdue: dict[str, An
     worklist_rank_refresh(company, [r.customer_id for r in ids if r.code == "K04"]
                           + [overdue["K09"].customer_id])
     assert _problems(company) == []
+
+
+def test_a_rename_a_merge_and_a_hold_rank_their_customers_again(
+        company: Any, owner: Any, overdue: dict[str, Any]) -> None:
+    """Changes to the customer's record that the worklist shows or ranks by reach the kept
+    ranking through the events of the apps below (customers, credit), in their
+    transaction: not at the next night's ranking (docs/design/events.md)."""
+    from salesledger.apps.credit.services import credit_hold, credit_release
+    from salesledger.apps.customers.merge import customer_merge, customer_unmerge
+    from salesledger.apps.customers.services import customer_update
+
+    worklist_rank_build(company, day=AS_OF)
+    before = {r.code: r for r in worklist_ranked(company, as_of=AS_OF) or []}
+    customer_update(actor=owner, company=company, code="K02", name="Renamed Trading")
+    kept = {r.code: r for r in worklist_ranked(company, as_of=AS_OF) or []}
+    assert kept["K02"].name == "Renamed Trading" != before["K02"].name
+    # K03 becomes an alias of K07: its overdue items are chased on K07's row
+    customer_merge(actor=owner, company=company, alias="K03", survivor="K07", reason="same")
+    kept = {r.code: r for r in worklist_ranked(company, as_of=AS_OF) or []}
+    assert "K03" not in kept
+    assert kept["K07"].overdue == before["K07"].overdue + before["K03"].overdue
+    assert list(kept.values()) == worklist(company, as_of=AS_OF) and _problems(company) == []
+    customer_unmerge(actor=owner, company=company, code="K03", reason="not the same")
+    kept = {r.code: r for r in worklist_ranked(company, as_of=AS_OF) or []}
+    assert kept["K03"] == before["K03"] and kept["K07"] == before["K07"]
+    # a hold and its release rank the customer again: a row left stale is mended by them
+    k04 = overdue["K04"].customer_id
+    WorklistEntry.objects.filter(company=company, code="K04").update(overdue=1)
+    credit_hold(actor=owner, company=company, customer_id=k04, reason="over limit")
+    assert _problems(company) == []
+    WorklistEntry.objects.filter(company=company, code="K04").update(overdue=1)
+    credit_release(actor=owner, company=company, customer_id=k04, reason="paid")
+    assert _problems(company) == []
+    assert list(worklist_ranked(company, as_of=AS_OF) or []) == worklist(company, as_of=AS_OF)
