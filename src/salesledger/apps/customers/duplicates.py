@@ -5,7 +5,8 @@ Finding the pairs compares every customer's tax id, IBANs and name with the othe
 of work at 100,000 customers, too much for each visit to the page. The worker scans each
 company once a day and whenever a record that detection reads changed since the last scan
 (``duplicates_changed``, called by the services that change a name, a tax id, a country, an
-IBAN, or merge, unmerge or anonymise a customer, in their transaction), and keeps the pairs in
+IBAN, or merge, unmerge or anonymise a customer, and the CSV import of customers, in their
+transaction), and keeps the pairs in
 order (``DuplicatePair``); the page reads one page of them (``duplicate_pairs``), leaving out
 a pair one of whose customers has since been merged or anonymised. Between a change and the
 scan that follows it (the worker's next round) a new pair is not shown yet; the page says so.

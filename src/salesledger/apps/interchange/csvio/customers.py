@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
 from salesledger.apps.core.audit import EventSpec, audit_many
+from salesledger.apps.customers.duplicates import duplicates_changed
 from salesledger.apps.customers.models import (
     Address,
     BankAccount,
@@ -117,6 +118,10 @@ def _import(ctx: ImportContext, reader: Any) -> dict[str, Any]:
         EventSpec("customer.create", "customer", str(b.customer.pk),
                   {"after": customer_snapshot(b.customer), "import_batch": batch.pk})
         for b in items])
+    if items:
+        # New records for duplicate detection: the kept pairs are behind until the worker
+        # scans again (at its next round, not the next night), as after ``customer_add``.
+        duplicates_changed(company)
     return {"rows": reader.rows, "batch": batch.pk, "customers": len(items)}
 
 

@@ -96,6 +96,32 @@ def test_customers_import_writes_customers_with_bank_accounts(csv_company: Any,
     assert ledger_problems(csv_company) == []
 
 
+def test_a_customers_import_marks_the_duplicate_scan_behind(
+        csv_company: Any, with_customers: Any, csv_file: Any, csv_import: Any) -> None:
+    """New records are what duplicate detection reads: after an import the worker's next
+    round scans again (customers.duplicates), as after ``customer_add``, not the next night."""
+    from django.utils import timezone
+
+    from salesledger.apps.credit.tasks import duplicates_rescans_enqueue
+    from salesledger.apps.customers.duplicates import (
+        duplicate_pairs,
+        duplicate_pairs_store,
+        duplicate_scan,
+    )
+
+    duplicate_pairs_store(csv_company)
+    assert duplicate_scan(csv_company).changed_at is None  # type: ignore[union-attr]
+    assert duplicates_rescans_enqueue(now=timezone.now()) == []
+    # K4 shares K1's tax id (written another way): a pair once scanned
+    csv_import("customers", csv_file("more.csv", "\n".join((
+        "code,name,country,currency,tax_id,billing_line1,billing_postal_code,billing_city",
+        "K4,Kunde 1 Vertrieb,DE,EUR,DE 136 695 976,Hauptstr. 2,10115,Berlin", ""))))
+    assert duplicate_scan(csv_company).changed_at is not None  # type: ignore[union-attr]
+    assert len(duplicates_rescans_enqueue(now=timezone.now())) == 1
+    duplicate_pairs_store(csv_company)  # what the queued task does
+    assert ("K1", "K4") in {(p["a"], p["b"]) for p in duplicate_pairs(csv_company)}
+
+
 def test_invoices_import_keeps_numbers_and_posts_multi_line_multi_rate(
         csv_company: Any, with_invoices: Any) -> None:
     assert with_invoices == {**with_invoices, "rows": 5, "documents": 3, "invoices": 2,
