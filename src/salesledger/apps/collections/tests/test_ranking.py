@@ -28,6 +28,9 @@ from salesledger.apps.collections.services import (
     worklist_assign,
 )
 from salesledger.apps.core.services import membership_set
+from salesledger.apps.credit.services import credit_hold, credit_release
+from salesledger.apps.customers.merge import customer_merge, customer_unmerge
+from salesledger.apps.customers.services import customer_update
 
 pytestmark = pytest.mark.django_db
 
@@ -132,10 +135,6 @@ def test_a_rename_a_merge_and_a_hold_rank_their_customers_again(
     """Changes to the customer's record that the worklist shows or ranks by reach the kept
     ranking through the events of the apps below (customers, credit), in their
     transaction: not at the next night's ranking (docs/design/events.md)."""
-    from salesledger.apps.credit.services import credit_hold, credit_release
-    from salesledger.apps.customers.merge import customer_merge, customer_unmerge
-    from salesledger.apps.customers.services import customer_update
-
     worklist_rank_build(company, day=AS_OF)
     before = {r.code: r for r in worklist_ranked(company, as_of=AS_OF) or []}
     customer_update(actor=owner, company=company, code="K02", name="Renamed Trading")

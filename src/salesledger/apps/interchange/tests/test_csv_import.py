@@ -12,9 +12,16 @@ from typing import Any
 
 import pytest
 from django.db.models import F
+from django.utils import timezone
 
 from salesledger.apps.core.models import AuditEvent, ImportBatch, NumberCounter
 from salesledger.apps.core.services import company_close_period
+from salesledger.apps.credit.tasks import duplicates_rescans_enqueue
+from salesledger.apps.customers.duplicates import (
+    duplicate_pairs,
+    duplicate_pairs_store,
+    duplicate_scan,
+)
 from salesledger.apps.customers.models import Address, BankAccount, Contact, Customer, PaymentTerms
 from salesledger.apps.invoicing.models import Instalment, Invoice
 from salesledger.apps.invoicing.posting.check import BulkDoc
@@ -100,15 +107,6 @@ def test_a_customers_import_marks_the_duplicate_scan_behind(
         csv_company: Any, with_customers: Any, csv_file: Any, csv_import: Any) -> None:
     """New records are what duplicate detection reads: after an import the worker's next
     round scans again (customers.duplicates), as after ``customer_add``, not the next night."""
-    from django.utils import timezone
-
-    from salesledger.apps.credit.tasks import duplicates_rescans_enqueue
-    from salesledger.apps.customers.duplicates import (
-        duplicate_pairs,
-        duplicate_pairs_store,
-        duplicate_scan,
-    )
-
     duplicate_pairs_store(csv_company)
     assert duplicate_scan(csv_company).changed_at is None  # type: ignore[union-attr]
     assert duplicates_rescans_enqueue(now=timezone.now()) == []
