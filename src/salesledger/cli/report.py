@@ -387,7 +387,9 @@ def cmd_report_kpis(args: argparse.Namespace) -> int:
                                    "segment is a set of customers already, in the "
                                    "company's currency)", segment=args.segment)
         return _kpi_segments(args, company, as_of)
-    months = kpi_report(company, as_of=as_of, months=args.months, filters=filters)
+    # the command keeps the figures of ended months for the next report and the pages
+    # (docs/design/kpis.md, "Kept months"); a page only reads them
+    months = kpi_report(company, as_of=as_of, months=args.months, filters=filters, keep=True)
     # with --document-currency, the amounts are in it (docs/design/kpis.md)
     base = document_currency(filters) or company.base_currency
     if args.csv or args.xlsx:

@@ -1,6 +1,8 @@
 """What reporting does when something happens below it (docs/design/events.md): it keeps
 the aging summary exact, in the transaction of every change to an open item
-(``aging_summary.py``), and gives a new company its (empty) summary."""
+(``aging_summary.py``), and gives a new company its (empty) summary; in the same
+transactions, an entry dated in an ended month makes the kept KPI figures stale
+(``kpi_keep.py``)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from salesledger.apps.core import events
 from salesledger.apps.invoicing.models import Instalment, Invoice
 
 from .aging_summary import summary_create, summary_refresh
+from .kpi_keep import bump_after_posting, bump_after_reversals, keep_create, version_bump
 
 
 def summary_for_new_company(event: events.CompanyCreated) -> None:
@@ -68,8 +71,35 @@ def summary_after_adjustments(event: events.AdjustmentsWritten) -> None:
     summary_refresh(event.company_id, event.customer_ids, days=event.days)
 
 
+def kpis_for_new_company(event: events.CompanyCreated) -> None:
+    keep_create(event.company_id)
+
+
+def kpis_after_posting(event: events.DocumentsPosted) -> None:
+    """Documents issued in an ended month: the kept KPI figures are stale (kpi_keep.py)."""
+    bump_after_posting(event.company_id, (d.id for d in event.documents))
+
+
+def kpis_after_allocations(event: events.AllocationsMade) -> None:
+    version_bump(event.company_id, (a.day for a in event.allocations))
+
+
+def kpis_after_reversals(event: events.AllocationsReversed) -> None:
+    bump_after_reversals(event.company_id, (r.day for r in event.reversals),
+                         (r.id for r in event.reversals))
+
+
+def kpis_after_adjustments(event: events.AdjustmentsWritten) -> None:
+    version_bump(event.company_id, event.days)
+
+
 def register() -> None:
     events.subscribe(events.CompanyCreated, summary_for_new_company)
+    events.subscribe(events.CompanyCreated, kpis_for_new_company)
+    events.subscribe(events.DocumentsPosted, kpis_after_posting)
+    events.subscribe(events.AllocationsMade, kpis_after_allocations)
+    events.subscribe(events.AllocationsReversed, kpis_after_reversals)
+    events.subscribe(events.AdjustmentsWritten, kpis_after_adjustments)
     events.subscribe(events.DocumentsPosted, summary_after_posting)
     events.subscribe(events.AllocationsMade, summary_after_allocations)
     events.subscribe(events.AllocationsReversed, summary_after_reversals)

@@ -282,6 +282,22 @@ def kpi_inputs(company: Company, months: list[date], currency: str = "") -> KpiI
     return kpi_inputs_by(company, months, None, currency)[""]
 
 
+def kpi_parts(company: Company, months: list[date], currency: str = ""
+              ) -> tuple[dict[str, int], dict[str, tuple[int, int, int]], dict[str, int],
+                         dict[date, tuple[int, int, int]]]:
+    """What ``kpi_inputs`` of ``months`` is made of, read from the books: the sales per
+    ``YYYY-MM`` (from the countback's first month), the receipts and the bad debts per month,
+    and the receivable (total, not yet due, over 90 days) at each month end from the one
+    before the first (``kpi_keep.py`` keeps those of ended months)."""
+    first, last = months[0], month_end(months[-1])
+    history_start = add_months(first, -COUNTBACK_MONTHS)
+    month_ends = [first - timedelta(days=1), *(month_end(m) for m in months)]
+    return (dict(monthly_sales(company, history_start, last, None, currency).get("", {})),
+            dict(monthly_payments(company, first, last, None, currency).get("", {})),
+            dict(monthly_bad_debts(company, first, last, None, currency).get("", {})),
+            month_end_receivables(company, month_ends, currency))
+
+
 def kpi_inputs_by(company: Company, months: list[date],
                   segment_of: Mapping[int, str] | None, currency: str = ""
                   ) -> dict[str, KpiInputs]:

@@ -113,3 +113,42 @@ class AgingSummaryRow(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["company", "customer", "currency"],
                                                name="aging_summary_row_once")]
+
+
+class KpiKeep(models.Model):
+    """The version of the company's kept KPI figures (``KpiFigure``). One row per company,
+    made with the company (and for every company by the migration that added it). Every
+    transaction that writes something dated in a month already ended (a back-dated invoice,
+    credit note, allocation, reversal or adjustment) adds one to ``version`` (``kpi_keep.py``),
+    and a figure is read only while it carries the version the company has: so a kept figure
+    is never read once an entry could have changed it (docs/design/kpis.md, "Kept months")."""
+
+    company = models.OneToOneField("core.Company", on_delete=models.PROTECT, related_name="+")
+    version = models.BigIntegerField(default=0)
+
+
+class KpiFigure(models.Model):
+    """One part of the KPIs' inputs of one ended month, as ``kpis.kpi_inputs`` computed it at
+    ``version``: ``part`` ``sales`` (``a``: the credit sales), ``end`` (``a``, ``b``, ``c``:
+    the receivable at the month's end, its part not yet due, its part over 90 days) or
+    ``paid`` (``a``, ``b``, ``c``: the receipts applied, Σ × days from issue, Σ × days late;
+    ``d``: the bad debts). ``currency`` "" is the company's figures at the booking rates;
+    else those of the documents in that currency, in it. Never the figures of a set of
+    customers or a segment."""
+
+    # no index of its own: the unique constraint begins with it
+    company = models.ForeignKey("core.Company", on_delete=models.PROTECT, related_name="+",
+                                db_index=False)
+    currency = models.CharField(max_length=3, blank=True)
+    month = models.DateField()  # its first day
+    part = models.CharField(max_length=5)
+    version = models.BigIntegerField()
+    a = models.BigIntegerField(default=0)
+    b = models.BigIntegerField(default=0)
+    c = models.BigIntegerField(default=0)
+    d = models.BigIntegerField(default=0)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["company", "currency", "month", "part"],
+                                               name="kpi_figure_once")]

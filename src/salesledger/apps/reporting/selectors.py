@@ -65,9 +65,9 @@ from .aging_summary import (
 )
 from .bank_kpis import auto_match_rates
 from .forecast import Backtest, ForecastFilter, backtest, estimator_for, forecast
+from .kpi_keep import kpi_inputs as kept_kpi_inputs
 from .kpis import (
     add_months,
-    kpi_inputs,
     kpi_inputs_by,
     last_month_dso,
     month_end,
@@ -603,15 +603,19 @@ def company_kpis(company: Company, *, as_of: date, months: int = 12, filtered: b
 
 
 def kpi_report(company: Company, *, as_of: date, months: int = 12,
-               filters: ReportFilters = ReportFilters()) -> list[KpiMonth]:
+               filters: ReportFilters = ReportFilters(), keep: bool = False
+               ) -> list[KpiMonth]:
     """The KPIs of the ``months`` whole months ending on or before ``as_of``, oldest first;
     with ``filters``, of the customers they keep (``customers_chosen``): the same queries
     grouped by customer, summed for those customers (as the KPIs of a segment); with a
-    document currency, of the documents in it, every amount in it (``document_currency``)."""
+    document currency, of the documents in it, every amount in it (``document_currency``).
+    The company's figures (in a document currency or not) of ended months are read from
+    those kept when all are (``kpi_keep.py``); with ``keep`` (a command, not a page), those
+    computed are kept for the next report."""
     chosen = months_ending(as_of, _months(months))
     currency = document_currency(filters)
     customers = customers_chosen(company, as_of, filters)
-    inputs = (kpi_inputs(company, chosen, currency) if customers is None
+    inputs = (kept_kpi_inputs(company, chosen, currency, keep=keep) if customers is None
               else kpi_inputs_by(company, chosen, _in_or_out(company, customers),
                                  currency)["in"])
     return [KpiMonth(month_label(m), i, month_kpis(i, history)) for m, i, history in inputs]
