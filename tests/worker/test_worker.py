@@ -311,3 +311,28 @@ def test_the_calendar_builds_the_aging_summary_of_the_day(
     assert summary_day(company) == T0.date()
     assert AgingSummaryRow.objects.filter(company=company).count() == 1
     assert summary_drift(company) == []
+
+
+def test_the_calendar_keeps_the_kpi_figures_of_the_ended_months(
+        company, owner, make_customer, clock, monkeypatch):
+    from salesledger.apps.invoicing.services import InvoiceInput, invoice_create, invoice_post
+    from salesledger.apps.reporting.kpi_keep import kept_parts
+    from salesledger.apps.reporting.kpis import months_ending
+
+    monkeypatch.setattr(db_worker, "close_old_connections", lambda: None)
+    make_customer("C9")
+    draft = invoice_create(actor=owner, company=company, data=InvoiceInput(
+        customer_code="C9", issue_date=T0.date() - timedelta(days=40),
+        lines=line_inputs([("Audit", 1, "100.00", "20")])))
+    invoice_post(actor=owner, company=company, invoice_id=draft.pk)
+    months = months_ending(T0.date(), 24)
+    assert kept_parts(company, months) is None
+    worker = make_worker(worker_id="w1")
+    worker_round(worker, now=clock)
+    worker_round(worker, now=clock)  # the day's job is marked done on the next tick
+    jobs = DailyJob.objects.filter(company=company, job="kpi_keep")
+    assert [(j.day, j.done) for j in jobs] == [(T0.date(), True)]
+    # on 1 May the months to March are kept; April ended the day before, too recently
+    assert months[-1] == date(2025, 4, 1)
+    assert kept_parts(company, months[:-1]) is not None
+    assert kept_parts(company, months) is None

@@ -24,12 +24,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, timedelta
+from zoneinfo import ZoneInfo
 
 from django.db.models import F, Min
 from django.utils import timezone
 
 from salesledger.apps.core.models import Company
-from salesledger.apps.core.services import company_today
 from salesledger.apps.invoicing.models import Invoice
 from salesledger.apps.payments.models import Allocation
 
@@ -128,8 +128,8 @@ def _store(company: Company, months: list[date], currency: str, version: int,
            parts: Parts) -> int:
     """Store the figures of the ended months among ``parts``; returns how many."""
     sales, paid, bad, at = parts
-    last = company_today(company) - MARGIN
     now = timezone.now()
+    last = now.astimezone(ZoneInfo(company.time_zone)).date() - MARGIN
     sales_m, end_m, paid_m = _needed(months)
 
     def row(part: str, m: date, a: int, b: int = 0, c: int = 0, d: int = 0) -> KpiFigure:

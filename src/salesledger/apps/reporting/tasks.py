@@ -25,6 +25,7 @@ from salesledger.domain.pack_schedule import pack_due
 from .aging_summary import summary_build
 from .models import PackSchedule, PackSending
 from .pack_sending import pack_run
+from .selectors import kpi_report
 
 JOB_PACK = "report_pack"
 JOB_AGING_SUMMARY = "aging_summary"
@@ -41,6 +42,24 @@ def aging_summary_task(company: str, as_of: str) -> dict[str, Any]:
 def aging_summary_enqueue(company: Company, day: str) -> str:
     """The calendar's hook for the aging summary of the day (a daily job)."""
     return str(aging_summary_task.enqueue(company.code, day).id)
+
+
+JOB_KPI_KEEP = "kpi_keep"
+
+
+@task()
+def kpi_keep_task(company: str, as_of: str) -> dict[str, Any]:
+    """Keep the KPI figures of the 24 months ended by ``as_of`` (ISO date) and of the two
+    years of sales before them (``kpi_keep.py``): the daily job of the worker's calendar, so
+    that the KPI pages of 12 or 24 months read them instead of the books."""
+    months = kpi_report(company_get(company), as_of=date.fromisoformat(as_of), months=24,
+                        keep=True)
+    return {"company": company, "day": as_of, "months": len(months)}
+
+
+def kpi_keep_enqueue(company: Company, day: str) -> str:
+    """The calendar's hook for the KPI figures (a daily job)."""
+    return str(kpi_keep_task.enqueue(company.code, day).id)
 
 
 @task()
