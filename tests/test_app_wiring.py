@@ -20,15 +20,20 @@ def test_the_catalogue_of_events_names_every_listener() -> None:
         "CompanyCreated": ["salesledger.apps.customers.handlers.create_terms (inside)",
                            "salesledger.apps.ledger.handlers.create_chart (inside)",
                            "salesledger.apps.reporting.handlers.summary_for_new_company "
+                           "(inside)",
+                           "salesledger.apps.reporting.handlers.kpis_for_new_company "
                            "(inside)"],
         "DocumentsPosted": ["salesledger.apps.payments.handlers.apply_credit_notes (inside)",
                             "salesledger.apps.documents.handlers.freeze_posted_pdfs (inside)",
                             "salesledger.apps.reporting.handlers.summary_after_posting "
                             "(inside)",
+                            "salesledger.apps.reporting.handlers.kpis_after_posting (inside)",
                             "salesledger.apps.collections.handlers.rank_again_after_posting "
                             "(inside)"],
         "AllocationsMade": ["salesledger.apps.payments.handlers.take_discounts (inside)",
                             "salesledger.apps.reporting.handlers.summary_after_allocations "
+                            "(inside)",
+                            "salesledger.apps.reporting.handlers.kpis_after_allocations "
                             "(inside)",
                             "salesledger.apps.collections.handlers.close_paid_call_tasks "
                             "(inside)",
@@ -37,9 +42,11 @@ def test_the_catalogue_of_events_names_every_listener() -> None:
         "AllocationsReversed": [
             "salesledger.apps.payments.handlers.undo_what_stood_with_the_payment (inside)",
             "salesledger.apps.reporting.handlers.summary_after_reversals (inside)",
+            "salesledger.apps.reporting.handlers.kpis_after_reversals (inside)",
             "salesledger.apps.collections.handlers.rank_again_after_reversals (inside)"],
         "AdjustmentsWritten": [
             "salesledger.apps.reporting.handlers.summary_after_adjustments (inside)",
+            "salesledger.apps.reporting.handlers.kpis_after_adjustments (inside)",
             "salesledger.apps.collections.handlers.rank_again_after_adjustments (inside)"],
         "DeductionsDisputed": [
             "salesledger.apps.collections.handlers.open_disputes_for_deductions (inside)"],
