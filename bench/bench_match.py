@@ -501,8 +501,8 @@ def measure(size: str, seed: int, db: str, books_dir: Path | None = None, *,
             on_shared_books: bool = False, threshold: float | None = None,
             decisions: Path | None = None, profile: Path | None = None,
             apply_only: bool = False, check: bool = True, match_only: bool = False,
-            calibrate_only: bool = False, kept_reports: bool = False
-            ) -> dict[str, Any]:
+            calibrate_only: bool = False, kept_reports: bool = False,
+            misses: Path | None = None) -> dict[str, Any]:
     """One run: see the module's docstring. ``on_shared_books``: the database Django points
     at holds a copy of ``bench/books.py``'s books, and the statement is made against them
     (``on_books``); ``threshold``: the auto-apply threshold, not calibrated again (the
@@ -520,7 +520,9 @@ def measure(size: str, seed: int, db: str, books_dir: Path | None = None, *,
     (dry run) only to calibrate the threshold on it (``{"threshold": ...}``);
     ``kept_reports``: the aging summary and the worklist ranking of the statement's last
     day are built first, as the worker keeps them each night, so that the applying keeps
-    them exact too (their handlers' work is timed with it)."""
+    them exact too (their handlers' work is timed with it); ``misses``: a file where each
+    reviewed matchable line whose right answer is not among its three suggestions is
+    written with what it carries (``review_misses``)."""
     key = _books_key(size, seed, db)
     kept = None if on_shared_books else books_restore(books_dir, key, db)
     import django
@@ -616,6 +618,10 @@ def measure(size: str, seed: int, db: str, books_dir: Path | None = None, *,
     top3 = sum(1 for r in review if any(_right(s, truth[r.line.pk]) for s in r.suggestions[:3]))
     noise = [r for r in done if truth[r.line.pk][0] is None]
     noise_left = sum(1 for r in noise if r.decision != "applied")
+    missed = [r for r in review
+              if not any(_right(s, truth[r.line.pk]) for s in r.suggestions[:3])]
+    misses_by_class = review_misses(missed, done, truth, books["kind"], misses,
+                                    books["company"])
     by_kind: dict[str, dict[str, int]] = {}
     for r in done:
         k = by_kind.setdefault(kinds[r.line.pk], {"lines": 0, "applied": 0, "right": 0})
@@ -632,6 +638,7 @@ def measure(size: str, seed: int, db: str, books_dir: Path | None = None, *,
         "top3_recall_review": round(top3 / len(review), 4) if review else None,
         "noise_unapplied": round(noise_left / len(noise), 4) if noise else None,
         "applied": len(applied), "sent_to_review": len(review),
+        "review_misses": misses_by_class,
         # wall seconds, this process's CPU seconds (with SQLite the database's work too)
         # and, on PostgreSQL, the server process's CPU seconds: what a busy shared
         # machine's wall time hides
@@ -667,6 +674,118 @@ def measure(size: str, seed: int, db: str, books_dir: Path | None = None, *,
     else:
         result["invariants"] = "not checked"
     return result
+
+
+def _carries(r: Any, truth: tuple[int | None, dict[str, int] | None],
+             statement: dict[str, list[tuple[int, int | None]]],
+             numbers: dict[str, tuple[str, int]], customers: dict[int, tuple[str, int | None]],
+             own_ibans: dict[str, int], owed: dict[int, int]) -> dict[str, Any]:
+    """What a reviewed line carries that could name its right answer (``review_misses``):
+    the right invoices' RF reference or number in its text (as written, or a fragment: the
+    number's last five digits), its IBAN (the customer's own, or on another line of the
+    statement paying the same customer), the customer's name (its score), a parent
+    company, and how many open items of the ledger owe its amount exactly."""
+    from salesledger.domain.cash_matching import name_key, name_score, normalize
+
+    cid, alloc = truth
+    assert cid is not None and alloc is not None
+    line = r.line
+    text = normalize(" ".join((line.creditor_reference, line.text, line.end_to_end_id)))
+    refs = [numbers.get(n, ("", 0))[0] for n in alloc]
+    written = [n for n in alloc if normalize(n) in text or (
+        numbers.get(n, ("", 0))[0] and normalize(numbers[n][0]) in text)]
+    fragment = [n for n in alloc if n not in written and normalize(n)[-5:] in text]
+    iban = normalize(line.counterparty_iban)
+    name, parent = customers.get(cid, ("", None))
+    others = [lid for lid, c in statement.get(iban, ()) if lid != line.pk] if iban else []
+    amount = line.amount
+    whole = sum(alloc.values()) == amount
+    return {
+        "line": line.pk, "amount": amount, "name": line.counterparty_name,
+        "iban": line.counterparty_iban, "text": line.text,
+        "creditor_reference": line.creditor_reference, "customer": cid,
+        "customer_name": name, "allocations": alloc, "references": refs,
+        "number_written": written, "number_fragment": fragment,
+        "own_iban": bool(iban) and own_ibans.get(iban) == cid,
+        "iban_on_other_lines_of_customer": [
+            lid for lid in others if dict(statement[iban]).get(lid) == cid],
+        "name_score": round(name_score(name_key(line.counterparty_name), name_key(name)), 1)
+        if line.counterparty_name else None,
+        "parent": parent, "invoices": len(alloc), "pays_in_full": whole,
+        "open_items_owing_the_amount": owed.get(amount, 0) if len(alloc) == 1 else None,
+        "customer_suggested": any(s.customer_id == cid for s in r.suggestions[:3]),
+        "suggestions": [[s.customer_id, [list(a) for a in s.allocations], s.confidence,
+                         list(s.evidence)] for s in r.suggestions[:3]],
+        "decision": r.decision}
+
+
+def _miss_class(m: dict[str, Any]) -> str:
+    """The first of what a missed line carries, in the order of the pipeline's evidence."""
+    if m["number_written"]:
+        return "reference or invoice number in the text"
+    if m["number_fragment"]:
+        return "a fragment of the invoice number in the text"
+    if m["own_iban"]:
+        return "the customer's own IBAN"
+    if m["iban_on_other_lines_of_customer"]:
+        return "an IBAN seen on another line paying the customer"
+    if m["parent"] is not None:
+        return "a parent company's customer"
+    if m["name_score"] is not None and m["name_score"] >= 85:
+        return "the customer's name (85 % or more)"
+    if m["invoices"] > 1:
+        return "the amount only: a sum of the customer's open items"
+    n = m["open_items_owing_the_amount"] or 0
+    many = next(label for most, label in ((0, "no"), (1, "1"), (3, "2-3"), (10, "4-10"),
+                                          (1 << 62, "over 10")) if n <= most)
+    return f"the amount only: {many} open item(s) owe it"
+
+
+def review_misses(missed: list[Any], done: list[Any], truth: dict[int, Any],
+                  kinds: dict[int, str], path: Path | None, company: Any
+                  ) -> dict[str, dict[str, int]]:
+    """Classify each reviewed matchable line whose right answer is not among its three
+    suggestions by what it carries (``_carries``, ``_miss_class``): class -> kind -> lines;
+    with ``path``, each such line written there (one JSON object a line)."""
+    if not missed:
+        return {}
+    from salesledger.apps.banking.matching import _owed_near
+    from salesledger.apps.customers.models import BankAccount, Customer
+    from salesledger.apps.invoicing.models import Invoice
+    from salesledger.domain.cash_matching import normalize
+
+    statement: dict[str, list[tuple[int, int | None]]] = {}
+    for r in done:
+        iban = normalize(r.line.counterparty_iban)
+        if iban:
+            statement.setdefault(iban, []).append((r.line.pk, truth[r.line.pk][0]))
+    wanted = {n for r in missed for n in truth[r.line.pk][1]}
+    numbers = {n: (ref, pk) for n, ref, pk in Invoice.objects.filter(
+        company=company, number__in=sorted(wanted)).values_list(
+        "number", "payment_reference", "id")}
+    cids = sorted({truth[r.line.pk][0] for r in missed})
+    customers = {pk: (name, parent) for pk, name, parent in Customer.objects.filter(
+        pk__in=cids).values_list("id", "name", "parent_id")}
+    own = {normalize(i): c for i, c in BankAccount.objects.filter(
+        company=company, customer_id__in=cids).values_list("iban", "customer_id")}
+    owed: dict[int, int] = {}
+    amounts = sorted({r.line.amount for r in missed})
+    for k in range(0, len(amounts), 100):
+        seen: dict[int, set[int]] = {}
+        for amount, pk in _owed_near(company, [(a, a) for a in amounts[k:k + 100]]):
+            seen.setdefault(amount, set()).add(pk)
+        owed.update({a: len(ids) for a, ids in seen.items()})
+    out: dict[str, dict[str, int]] = {}
+    rows = []
+    for r in missed:
+        m = _carries(r, truth[r.line.pk], statement, numbers, customers, own, owed)
+        m["kind"], m["class"] = kinds[r.line.pk], _miss_class(m)
+        rows.append(m)
+        by = out.setdefault(m["class"], {})
+        by[m["kind"]] = by.get(m["kind"], 0) + 1
+    if path is not None:
+        path.write_text("".join(json.dumps(m) + "\n" for m in rows))
+    return out
 
 
 def _as_applied(r: Any, threshold: float) -> Any:
@@ -837,6 +956,10 @@ def main() -> None:
     parser.add_argument("--calibrate-only", action="store_true", help="with --shared-books: "
                         "only calibrate the threshold on this seed's statement (a dry run), "
                         "print it")
+    parser.add_argument("--misses", type=Path, help="write each reviewed matchable line "
+                        "whose right answer is not among its three suggestions there, with "
+                        "what it carries (one JSON object a line); the classes are counted "
+                        "in the result (review_misses)")
     parser.add_argument("--kept-reports", action="store_true", help="build the aging summary "
                         "and the worklist ranking of the statement's last day first, as the "
                         "worker keeps them: the applying then keeps them exact too")
@@ -865,7 +988,7 @@ def main() -> None:
                          decisions=args.decisions, profile=args.profile,
                          apply_only=args.apply_only, check=not args.no_check,
                          match_only=args.match_only, calibrate_only=args.calibrate_only,
-                         kept_reports=args.kept_reports)
+                         kept_reports=args.kept_reports, misses=args.misses)
     if args.calibrate_only:
         print(json.dumps(result))
         return
