@@ -135,6 +135,16 @@ class Candidates:
     # number in the line's text.
     by_amount: dict[int, list[OpenInvoice]] = field(default_factory=dict)
     near_numbers: dict[int, list[OpenInvoice]] = field(default_factory=dict)
+    # Read for the lines going to review too: line -> (customer, statement line) when the
+    # line's counterparty IBAN, neither a customer's own nor learned, paid one customer
+    # only on lines applied before (or sure in the same run); its open invoices are in
+    # ``open_by_customer``
+    iban_paid: dict[int, tuple[int, int]] = field(default_factory=dict)
+    # customer -> its children (``Customer.parent``), for the payers of the lines going to
+    # review: a parent company pays for its subsidiaries (their open invoices are in
+    # ``open_by_customer``); and the codes of those parents, for the evidence
+    children: dict[int, list[int]] = field(default_factory=dict)
+    codes: dict[int, str] = field(default_factory=dict)
     # (line currency, invoice currency, day) -> the rate table's cross rate: units of the
     # invoice's currency per unit of the line's, for the foreign-currency invoices found
     rates: dict[tuple[str, str, date], Decimal] = field(default_factory=dict)
@@ -723,6 +733,35 @@ def _shared_fit(fit: float, shared: int) -> float:
     return fit if shared <= 1 else fit ** shared
 
 
+def payers(line: Line, c: Candidates) -> dict[int, tuple[float, str]]:
+    """Who may have paid ``line``, customer -> (strength, why): its counterparty IBAN (the
+    customer's own, else learned), the customers its name fits, the customer a bank rule
+    names, the customers whose learned references it carries; the strongest way each."""
+    payer: dict[int, tuple[float, str]] = {}
+
+    def know(cid: int, s: float, reason: str) -> None:
+        if cid not in payer or payer[cid][0] < s:
+            payer[cid] = (s, reason)
+
+    iban = normalize(line.iban)
+    if iban and iban in c.iban_customer:
+        know(c.iban_customer[iban], IBAN_KNOWN, "counterparty IBAN is the customer's")
+    elif iban and iban in c.learned_iban:
+        know(c.learned_iban[iban], IBAN_LEARNED, "counterparty IBAN paid for the customer "
+             "before (learned)")
+    alike = c.names_alike.get(line.id, {})
+    for cid, score in c.names.get(line.id, ()):
+        n = alike.get(cid, 1)
+        know(cid, _name_strength(score), f"counterparty name matches ({score:.0f}%)" + (
+            "" if n <= 1 else f"; {n} customers' names match as well"))
+    if line.id in c.ruled:
+        cid, rule = c.ruled[line.id]
+        know(cid, RULE_FOUND, f"bank rule {rule} names the payer")
+    for cid, ref in c.learned_reference.get(line.id, ()):
+        know(cid, REFERENCE_LEARNED, f"reference {ref} paid for the customer before (learned)")
+    return payer
+
+
 def propose(line: Line, c: Candidates, *, prefixes: Iterable[str] = (),
             rejected: Iterable[str] = (), limit: int = 3) -> LineDecision:
     """The proposals for one line, best first (see the module docstring)."""
@@ -764,28 +803,9 @@ def propose(line: Line, c: Candidates, *, prefixes: Iterable[str] = (),
                     f"{inv.number} in the text", NUMBER_FOUND
 
     # who paid
-    payer: dict[int, tuple[float, str]] = {}
-
-    def know(cid: int, s: float, reason: str) -> None:
-        if cid not in payer or payer[cid][0] < s:
-            payer[cid] = (s, reason)
-
+    payer = payers(line, c)
     iban = normalize(line.iban)
-    if iban and iban in c.iban_customer:
-        know(c.iban_customer[iban], IBAN_KNOWN, "counterparty IBAN is the customer's")
-    elif iban and iban in c.learned_iban:
-        know(c.learned_iban[iban], IBAN_LEARNED, "counterparty IBAN paid for the customer "
-             "before (learned)")
     alike = c.names_alike.get(line.id, {})
-    for cid, score in c.names.get(line.id, ()):
-        n = alike.get(cid, 1)
-        know(cid, _name_strength(score), f"counterparty name matches ({score:.0f}%)" + (
-            "" if n <= 1 else f"; {n} customers' names match as well"))
-    if line.id in c.ruled:
-        cid, rule = c.ruled[line.id]
-        know(cid, RULE_FOUND, f"bank rule {rule} names the payer")
-    for cid, ref in c.learned_reference.get(line.id, ()):
-        know(cid, REFERENCE_LEARNED, f"reference {ref} paid for the customer before (learned)")
 
     # invoice numbers with a typo, among the open invoices of a customer already known,
     # when no number was found as written (numbers in a series differ by a digit or two)
@@ -904,6 +924,10 @@ WIDE_AMOUNT = 0.8  # the only open invoice of the ledger of exactly that amount
 WIDE_INSTALMENTS = 0.7  # the only one an open instalment (or its first few) of which is it
 WIDE_SHORT = 0.6  # the only one the amount pays short within the tolerance (and none exactly)
 WIDE_SHORT_MAX = 3
+# the customer the counterparty IBAN paid on a line applied before (not learned: nobody
+# confirmed it; the line applied may have been paid for another customer)
+WIDE_IBAN_PAID = 0.95
+WIDE_PARENT = 0.9  # a subsidiary's invoices, the payer found being its parent company
 
 
 def widen(line: Line, c: Candidates, decision: LineDecision, *, rejected: Iterable[str] = (),
@@ -925,6 +949,28 @@ def widen(line: Line, c: Candidates, decision: LineDecision, *, rejected: Iterab
             seen.add(p.signature())
             extra.append(p)
 
+    # who the payer is known to pay for: the customer its IBAN paid on lines applied
+    # before, and the subsidiaries of a payer found (a parent company pays for them); what
+    # the amount pays of their open invoices, as the payer's own would be fitted
+    def fitted(cid: int, strength: float, reason: str) -> None:
+        invs = [i for i in c.open_by_customer.get(cid, ()) if i.currency == line.currency]
+        for fit, allocs, how, write_off in fit_customer(line.amount, line.day, invs,
+                                                        c.tolerance)[:2]:
+            if fit > NOTHING_FITS:
+                add(Proposal(cid, allocs, round(WIDE_CEILING * strength * fit, 4),
+                             (reason, how), write_off))
+
+    found = payers(line, c)
+    paid = c.iban_paid.get(line.id)
+    if paid is not None and paid[0] not in found:
+        fitted(paid[0], WIDE_IBAN_PAID, f"counterparty IBAN paid the customer on statement "
+               f"line {paid[1]} (applied)")
+        found[paid[0]] = (WIDE_IBAN_PAID, "counterparty IBAN paid the customer before")
+    for parent, (strength, reason) in sorted(found.items()):
+        for child in c.children.get(parent, ()):
+            if child not in found:
+                fitted(child, WIDE_PARENT * strength, f"{reason}: {c.codes.get(parent, parent)}"
+                       f", the parent company of the customer")
     for inv in c.near_numbers.get(line.id, ()):
         if inv.currency != line.currency:
             continue

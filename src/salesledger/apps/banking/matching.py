@@ -376,7 +376,9 @@ def _day(value: date | str) -> date:
 def wide_candidates(company: Company, lines: Sequence[Line], prefixes: Sequence[str],
                     c: Candidates, lengths: Collection[int] | None = None,
                     in_parts: dict[int, list[int]] | None = None,
-                    open_items: dict[int, OpenInvoice] | None = None) -> None:
+                    open_items: dict[int, OpenInvoice] | None = None,
+                    paid_in_run: dict[str, set[tuple[int, int]]] | None = None,
+                    customer_items: dict[int, list[OpenInvoice]] | None = None) -> None:
     """What ``widen`` looks at, read for the lines going to review alone (a few of a
     statement): the open invoices of any customer that owe the line's amount or more by no
     more than the write-off tolerance (found by the index on invoice totals, and by the one
@@ -386,10 +388,15 @@ def wide_candidates(company: Company, lines: Sequence[Line], prefixes: Sequence[
     paid in part owe over several instalments (``owed_in_parts``), when read for the run;
     ``open_items``: by id, the open invoices of the customers read for the run
     (``candidates``) and not changed since: an invoice found among them is not read
-    again."""
+    again. And who the payer is known to pay for (``payers_known``): the customer its IBAN
+    paid on lines applied before (and on the lines of ``paid_in_run``, normalised IBAN ->
+    (customer, line), sure in this run), and the subsidiaries of the payers found; their
+    open invoices from ``customer_items`` (the run's by customer, completed here) or read."""
     paying = [li for li in lines if li.amount > 0]
     if not paying:
         return
+    payers_known(company, paying, c, paid_in_run or {},
+                 customer_items if customer_items is not None else {})
     slack = c.tolerance.amount
     # what is still open near each amount, from the indexes alone (hundreds lie within a
     # few euros in a large ledger): the totals of invoices (what an invoice nothing has paid
@@ -479,6 +486,64 @@ def wide_candidates(company: Company, lines: Sequence[Line], prefixes: Sequence[
         for line_id in line_ids:
             if normalize(inv.number) not in written[line_id]:
                 c.near_numbers.setdefault(line_id, []).append(inv)
+
+
+def payers_known(company: Company, lines: Sequence[Line], c: Candidates,
+                 paid_in_run: dict[str, set[tuple[int, int]]],
+                 open_items: dict[int, list[OpenInvoice]]) -> None:
+    """For the lines going to review (``widen``): ``c.iban_paid``, the customer each line's
+    counterparty IBAN paid on the lines applied before (``LineMatch`` applied, the index on
+    the lines' IBANs) or sure in this run (``paid_in_run``), when it paid one customer only
+    and is neither a customer's own account nor a learned payer's (those are found as
+    such); ``c.children``, the subsidiaries (``Customer.parent``) of the customers found as
+    the lines' payers (by IBAN, name, rule, reference, or the IBAN's earlier payments), with
+    ``c.codes`` of those parents; and the open invoices of the customers these bring, in
+    ``c.open_by_customer`` (from ``open_items``, completed with those read)."""
+    wanted: dict[str, list[Line]] = defaultdict(list)
+    for li in lines:
+        iban = normalize(li.iban)
+        if iban and iban not in c.iban_customer and iban not in c.learned_iban:
+            wanted[iban].append(li)
+    paid: dict[str, set[tuple[int, int]]] = {k: set(paid_in_run.get(k, ())) for k in wanted}
+    if wanted:
+        # the IBANs as the lines give them and normalised: a statement keeps what the bank
+        # wrote (spaces, lower case), matched normalised here
+        given = sorted({li.iban for group in wanted.values() for li in group} | set(wanted))
+        for chunk in _chunks(given, 500):
+            for iban, cid, line_id in LineMatch.objects.filter(
+                    company=company, status=LineStatus.APPLIED, customer_id__isnull=False,
+                    line__counterparty_iban__in=chunk).values_list(
+                    "line__counterparty_iban", "customer_id", "line_id"):
+                paid.setdefault(normalize(iban), set()).add((cid, line_id))
+    for iban, group in wanted.items():
+        for li in group:
+            others = {(cid, pk) for cid, pk in paid.get(iban, ()) if pk != li.id}
+            if len({cid for cid, _ in others}) == 1:
+                c.iban_paid[li.id] = max(others, key=lambda x: x[1])
+    found = set(c.iban_customer.values()) | set(c.learned_iban.values())
+    found.update(cid for cid, _ in c.ruled.values())
+    found.update(cid for got in c.names.values() for cid, _ in got)
+    found.update(cid for got in c.learned_reference.values() for cid, _ in got)
+    found.update(cid for cid, _ in c.iban_paid.values())
+    families: dict[int, list[int]] = defaultdict(list)
+    for chunk in _chunks(sorted(found)):
+        for pk, parent, code in CustomerRow.objects.filter(
+                company=company, parent_id__in=chunk).order_by("id").values_list(
+                "id", "parent_id", "parent__code"):
+            families[parent].append(pk)
+            c.codes[parent] = code
+    c.children.update(families)
+    wanted_items = ({cid for cid, _ in c.iban_paid.values()}
+                    | {pk for kids in families.values() for pk in kids})
+    missing = sorted(wanted_items - c.open_by_customer.keys() - open_items.keys())
+    for chunk in _chunks(missing):
+        got: dict[int, list[OpenInvoice]] = {cid: [] for cid in chunk}
+        for inv in _open_invoices(company, customers=chunk):
+            got[inv.customer_id].append(inv)
+        open_items.update(got)
+    for cid in sorted(wanted_items):
+        if cid not in c.open_by_customer and open_items.get(cid):
+            c.open_by_customer[cid] = open_items[cid]
 
 
 def _paid_exactly_or_in_part(line: Line, invoices: Sequence[OpenInvoice]) -> bool:
@@ -669,6 +734,9 @@ def _bank_match(*, actor: Actor, company: Company, auto_apply: bool, dry_run: bo
     open_items: dict[int, list[OpenInvoice]] = {}
     open_by_id: dict[int, OpenInvoice] = {}  # the same, by invoice (for ``wide_candidates``)
     in_parts: dict[int, list[int]] | None = None
+    # the customer each counterparty IBAN paid on the lines sure in this run (a dry run's
+    # too): evidence for the lines from it going to review (``payers_known``)
+    paid_in_run: dict[str, set[tuple[int, int]]] = defaultdict(set)
     saves: list[tuple[StatementLine, str, dict[str, Any]]] = []
     for rows in _chunks(pending, chunk):
         lines = [_line(r) for r in rows]
@@ -687,11 +755,14 @@ def _bank_match(*, actor: Actor, company: Company, auto_apply: bool, dry_run: bo
         # the lines going to review: more suggestions from weaker evidence, read for them
         unsure = [n for n, d in enumerate(decisions) if d.kind != "other" and (
             not d.proposals or d.proposals[0].confidence < limit)]
+        for li, d in zip(lines, decisions, strict=True):
+            if li.iban and d.proposals and d.proposals[0].confidence >= limit:
+                paid_in_run[normalize(li.iban)].add((d.proposals[0].customer_id, li.id))
         if unsure:
             if in_parts is None:  # read once for the run, when a line first needs it
                 in_parts = owed_in_parts(company)
             wide_candidates(company, [lines[n] for n in unsure], prefixes, c, lengths,
-                            in_parts, open_by_id)
+                            in_parts, open_by_id, paid_in_run, open_items)
             for n in unsure:
                 decisions[n] = widen(lines[n], c, decisions[n], rejected=(
                     matches[lines[n].id].rejected if lines[n].id in matches else ()))
@@ -1086,4 +1157,4 @@ def _allocated(rc: Receipt) -> list[tuple[str, int]]:
 
 __all__ = ["LineResult", "apply_line", "auto_apply_threshold", "auto_apply_threshold_set",
            "apply_lines", "bank_confirm", "bank_match", "bank_reject", "bank_unmatch", "candidates",
-           "number_prefixes", "owed_in_parts_sql", "wide_candidates"]
+           "number_prefixes", "owed_in_parts_sql", "payers_known", "wide_candidates"]

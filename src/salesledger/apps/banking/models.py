@@ -68,7 +68,10 @@ class StatementLine(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["company", "bank_account", "identity"],
                                                name="statement_line_identity_unique")]
-        indexes = [models.Index(fields=["company", "booking_date"])]
+        # the lines from a counterparty IBAN: who it paid before, for review (``matching``)
+        indexes = [models.Index(fields=["company", "booking_date"]),
+                   models.Index(fields=["company", "counterparty_iban"],
+                                name="bank_line_iban")]
 
 
 class ColumnMapping(models.Model):

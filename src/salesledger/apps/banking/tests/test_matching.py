@@ -321,3 +321,75 @@ def test_a_batch_of_lines_takes_as_many_queries_whatever_its_size(
     # more than five times those of one
     assert many == few, (few, many)
     assert many_by_6 <= 5 * few_by_6, (few_by_6, many_by_6)
+
+
+def test_review_suggests_the_customer_an_iban_paid_on_a_line_applied_before(
+        books: dict[str, Any]) -> None:
+    # given a parent company's IBAN that paid g1 of GLOBEX by its RF reference (applied), and
+    # an invoice of ACME owing what GLOBEX's new g3 owes
+    owner, company, inv = books["owner"], books["company"], books["inv"]
+    g3 = post_single(company, owner, "GLOBEX", [line("g3", "1", "250")])
+    [first] = run(books, [("250315", "C300,00", PARENT_IBAN, "Initech Holding",
+                           inv["g1"].payment_reference)], auto_apply=True)
+    assert first.decision == "applied"
+    # when the same IBAN pays 250.00 with nothing that names the customer
+    [r] = run(books, [("250320", "C250,00", PARENT_IBAN, "Initech Holding",
+                       "on behalf of our subsidiary")], auto_apply=True)
+    # then GLOBEX's g3 comes first, saying why, never applied; ACME's a2 of the same amount
+    # after it
+    assert r.decision == "suggested"
+    top = r.suggestions[0]
+    assert (top.customer_id, top.allocations) == (g3.customer_id, ((g3.number, 25000),))
+    assert f"counterparty IBAN paid the customer on statement line {first.line.pk} " \
+        "(applied)" in top.evidence
+    assert top.confidence < 0.5
+    assert ((inv["a2"].number, 25000),) in [s.allocations for s in r.suggestions[1:]]
+
+
+def test_review_suggests_an_iban_paid_in_the_same_run_and_not_one_that_paid_two(
+        books: dict[str, Any]) -> None:
+    owner, company, inv = books["owner"], books["company"], books["inv"]
+    g3 = post_single(company, owner, "GLOBEX", [line("g3", "1", "250")])
+    # given, in one dry run, the IBAN paying g1 by its reference and then 250.00 (also owed
+    # by ACME's a2), and another IBAN paying one invoice of each customer by reference
+    other = "FR1420041010050500013M02606"
+    results = run(books, [
+        ("250315", "C300,00", PARENT_IBAN, "Initech Holding", inv["g1"].payment_reference),
+        ("250316", "C250,00", PARENT_IBAN, "Initech Holding", "on behalf"),
+        ("250315", "C100,00", other, "Payments Co", inv["a1"].payment_reference),
+        ("250315", "C45,50", other, "Payments Co", inv["g2"].payment_reference),
+        ("250317", "C250,00", other, "Payments Co", "on behalf")],
+        dry_run=True, auto_apply=True)
+    by = {(r.line.counterparty_iban, r.line.amount): r for r in results}
+    # then the first is suggested GLOBEX's g3 first, in the dry run too
+    first = by[(PARENT_IBAN, 25000)].suggestions[0]
+    assert first.allocations == ((g3.number, 25000),)
+    assert any("counterparty IBAN paid the customer" in e for e in first.evidence)
+    # and an IBAN that paid two customers says nothing of either
+    assert not any("counterparty IBAN paid" in e for s in by[(other, 25000)].suggestions
+                   for e in s.evidence)
+
+
+def test_review_suggests_the_invoices_of_a_parent_companys_subsidiary(
+        books: dict[str, Any]) -> None:
+    # given GLOBEX a subsidiary of INITECH (a customer with its own IBAN and nothing open),
+    # and an invoice of ACME owing what GLOBEX's g2 owes
+    owner, company, inv = books["owner"], books["company"], books["inv"]
+    make_customer(company, owner, "INITECH", name="Initech Holding")
+    bank_account_add(actor=owner, company=company, code="INITECH",
+                     account=BankAccountInput(iban=PARENT_IBAN))
+    from salesledger.apps.customers.models import Customer
+
+    Customer.objects.filter(company=company, code="GLOBEX").update(
+        parent=Customer.objects.get(company=company, code="INITECH"))
+    a4 = post_single(company, owner, "ACME", [line("a4", "1", "45.5")])
+    # when INITECH pays 45.50 with nothing that names the invoice
+    [r] = run(books, [("250320", "C45,50", PARENT_IBAN, "Initech Holding", "payment")],
+              auto_apply=True)
+    # then GLOBEX's g2 comes first, saying the payer is its parent; ACME's a4 after it
+    assert r.decision == "suggested"
+    top = r.suggestions[0]
+    assert top.allocations == ((inv["g2"].number, 4550),)
+    assert "counterparty IBAN is the customer's: INITECH, the parent company of the " \
+        "customer" in top.evidence
+    assert ((a4.number, 4550),) in [s.allocations for s in r.suggestions[1:]]
