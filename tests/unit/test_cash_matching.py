@@ -395,3 +395,46 @@ def test_a_number_one_digit_off_two_of_the_payers_invoices_names_neither() -> No
     assert best.allocations == (("INV2025-58885", 30000),)
     assert "amount equals one open invoice" in best.evidence
     assert not any("one digit off" in e for p in d.proposals for e in p.evidence)
+
+
+def test_widen_puts_first_of_many_owing_the_amount_a_customer_whose_name_resembles() -> None:
+    # five customers owe 120.00; the payer's name resembles one's (a parent company's name
+    # holding its subsidiary's) without reaching the score that finds a customer by name
+    owing = [inv(n, f"INV2025-{n:05d}", 12000, customer=n) for n in range(1, 6)]
+    c = books(*owing)
+    c.by_amount[1] = list(owing)
+    c.customer_keys = {1: name_key("Acme Trading GmbH"), 2: name_key("Globex SA"),
+                       3: name_key("Stark Foods"), 4: name_key("Initech Trading SA"),
+                       5: name_key("Umbrella Print")}
+    line = Line(1, DAY, 12000, "EUR", name="Initech Holding", text="on behalf of")
+    d = propose(line, c)
+    ps = widen(line, c, d).proposals
+    assert ps[0].customer_id == 4 and "counterparty name resembles the customer's (80%)" \
+        in ps[0].evidence
+    assert ps[0].confidence > ps[1].confidence and ps[0].confidence < 0.5
+    # names sharing words by chance (below 60 %) change nothing: by signature, as before
+    assert [p.customer_id for p in ps[1:]] == [1, 2]
+    assert not any("resembles" in e for p in ps[1:] for e in p.evidence)
+
+
+def test_widen_suggests_whom_the_iban_paid_before_and_a_parents_subsidiaries() -> None:
+    # customer 7 owes 120.00 among four others; the payer's IBAN paid 7 on line 90
+    owing = [inv(n, f"INV2025-{n:05d}", 12000, customer=n) for n in range(1, 5)]
+    mine = inv(7, "INV2025-00007", 12000, customer=7)
+    c = books(*owing, mine)
+    c.by_amount[1] = [*owing, mine]
+    line = Line(1, DAY, 12000, "EUR", name="Holding", iban="GB29NWBK60161331926819")
+    c.iban_paid[1] = (7, 90)
+    p = widen(line, c, propose(line, c)).proposals[0]
+    assert p.allocations == (("INV2025-00007", 12000),) and p.confidence < 0.5
+    assert "counterparty IBAN paid the customer on statement line 90 (applied)" in p.evidence
+    # the IBAN is customer 8's own, and 7 its subsidiary: 7's invoice first, saying why
+    c.iban_paid.clear()
+    c.iban_customer = {normalize(line.iban): 8}
+    c.children, c.codes = {8: [7]}, {8: "HOLD"}
+    d = propose(line, c)
+    assert d.proposals == ()  # 8 owes nothing
+    p = widen(line, c, d).proposals[0]
+    assert p.allocations == (("INV2025-00007", 12000),) and p.confidence < 0.5
+    assert "counterparty IBAN is the customer's: HOLD, the parent company of the customer" \
+        in p.evidence

@@ -145,6 +145,9 @@ class Candidates:
     # ``open_by_customer``); and the codes of those parents, for the evidence
     children: dict[int, list[int]] = field(default_factory=dict)
     codes: dict[int, str] = field(default_factory=dict)
+    # the name keys of the customers of ``by_amount``'s invoices: of many invoices owing a
+    # line's amount, those of a customer whose name resembles the payer's come first
+    customer_keys: dict[int, str] = field(default_factory=dict)
     # (line currency, invoice currency, day) -> the rate table's cross rate: units of the
     # invoice's currency per unit of the line's, for the foreign-currency invoices found
     rates: dict[tuple[str, str, date], Decimal] = field(default_factory=dict)
@@ -928,6 +931,13 @@ WIDE_SHORT_MAX = 3
 # confirmed it; the line applied may have been paid for another customer)
 WIDE_IBAN_PAID = 0.95
 WIDE_PARENT = 0.9  # a subsidiary's invoices, the payer found being its parent company
+# Of the invoices owing a line's amount, a customer whose name resembles the payer's (a
+# parent company's name often holds its subsidiary's, ``GLOBEX HOLDING`` for ``GLOBEX
+# TRADING``; below ``NAME_MIN_SCORE`` it is not found by its name) counts a little more:
+# its strength times 1 + ``WIDE_RESEMBLES`` x score, from ``RESEMBLES`` up (below it,
+# words shared by chance)
+RESEMBLES = 60.0
+WIDE_RESEMBLES = 0.1
 
 
 def widen(line: Line, c: Candidates, decision: LineDecision, *, rejected: Iterable[str] = (),
@@ -990,23 +1000,37 @@ def widen(line: Line, c: Candidates, decision: LineDecision, *, rejected: Iterab
     # best (those after them rank after them): the others are counted, not made (in a
     # ledger of a million open items, tens of invoices owe any amount).
     fits = len(exact) + len(parts)
+    # of many, those of a customer whose name resembles the payer's first (then by
+    # signature), a little stronger, saying so
+    resembles = _resemblance(line, c, [i.customer_id for i in exact] + [
+        i.customer_id for i, _ in parts]) if fits > 1 else {}
+
+    def why(cid: int) -> tuple[float, tuple[str, ...]]:
+        score = resembles.get(cid, 0.0)
+        if not score:
+            return 1.0, ()
+        return 1 + WIDE_RESEMBLES * score / 100, (
+            f"counterparty name resembles the customer's ({score:.0f}%)",)
+
     if exact:
         alone = " (the only open invoice of that amount)" if len(exact) == 1 else \
             f" (one of {len(exact)} open invoices of that amount)"
-        strength = round(WIDE_CEILING * WIDE_AMOUNT / fits, 4)
-        for inv in _first_by_signature(exact, amount, seen, limit):
-            add(Proposal(inv.customer_id, ((inv.number, inv.open),), strength,
-                         (f"amount equals open invoice {inv.number}{alone}",)))
+        strength = WIDE_CEILING * WIDE_AMOUNT / fits
+        for inv in _first_by_signature(exact, amount, seen, limit, resembles):
+            more, said = why(inv.customer_id)
+            add(Proposal(inv.customer_id, ((inv.number, inv.open),), round(strength * more, 4),
+                         (f"amount equals open invoice {inv.number}{alone}", *said)))
     if parts:
-        strength = round(WIDE_CEILING * WIDE_INSTALMENTS / fits, 4)
+        strength = WIDE_CEILING * WIDE_INSTALMENTS / fits
         ks = {inv.id: k for inv, k in parts}
-        for inv in _first_by_signature([i for i, _ in parts], amount, seen, limit):
+        for inv in _first_by_signature([i for i, _ in parts], amount, seen, limit, resembles):
             [k] = ks[inv.id] or [1]
             what = "one open instalment" if k == 1 and amount in inv.instalments else \
                 f"the first {k} open instalments"
-            add(Proposal(inv.customer_id, ((inv.number, amount),), strength,
+            more, said = why(inv.customer_id)
+            add(Proposal(inv.customer_id, ((inv.number, amount),), round(strength * more, 4),
                          (f"amount equals {what} of invoice {inv.number}" + (
-                             "" if fits == 1 else f" (one of {fits} that owe it)"),)))
+                             "" if fits == 1 else f" (one of {fits} that owe it)"), *said)))
     # short of an invoice: only when none is paid exactly and few are near (in a ledger of
     # many invoices, hundreds lie within a few euros of any amount: no evidence at all)
     if not exact and not parts:
@@ -1030,11 +1054,32 @@ def widen(line: Line, c: Candidates, decision: LineDecision, *, rejected: Iterab
     return LineDecision(decision.line_id, decision.kind, tuple(ranked[:limit]), ())
 
 
+def _resemblance(line: Line, c: Candidates, customers: Iterable[int]) -> dict[int, float]:
+    """How much the name of each of ``customers`` resembles the line's counterparty name
+    (``name_score``), for those at ``RESEMBLES`` or more; none without a name."""
+    key = name_key(line.name) if line.name else ""
+    if not key:
+        return {}
+    out = {}
+    for cid in set(customers):
+        theirs = c.customer_keys.get(cid)
+        if theirs:
+            score = name_score(key, theirs)
+            if score >= RESEMBLES:
+                out[cid] = score
+    return out
+
+
 def _first_by_signature(invoices: Sequence[OpenInvoice], amount: int, seen: Collection[str],
-                        limit: int) -> list[OpenInvoice]:
+                        limit: int, resembles: dict[int, float] | None = None
+                        ) -> list[OpenInvoice]:
     """Of ``invoices``, each paid ``amount`` by a proposal of one allocation (whose signature
-    is ``customer:number=amount``), the ``limit`` first by that signature that are not
-    ``seen``: those that can be among a line's best (:func:`widen`)."""
-    signed = [(f"{inv.customer_id}:{inv.number}={amount}", inv) for inv in invoices]
-    return [inv for _, inv in heapq.nsmallest(
-        limit, ((sig, inv) for sig, inv in signed if sig not in seen), key=lambda x: x[0])]
+    is ``customer:number=amount``), the ``limit`` first that are not ``seen``: those of a
+    customer whose name resembles the payer's most (``resembles``), then by that signature:
+    those that can be among a line's best (:func:`widen`)."""
+    score = resembles or {}
+    signed = [(-score.get(inv.customer_id, 0.0), f"{inv.customer_id}:{inv.number}={amount}",
+               inv) for inv in invoices]
+    return [inv for _, _, inv in heapq.nsmallest(
+        limit, ((r, sig, inv) for r, sig, inv in signed if sig not in seen),
+        key=lambda x: (x[0], x[1]))]

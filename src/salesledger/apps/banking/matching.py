@@ -378,7 +378,8 @@ def wide_candidates(company: Company, lines: Sequence[Line], prefixes: Sequence[
                     in_parts: dict[int, list[int]] | None = None,
                     open_items: dict[int, OpenInvoice] | None = None,
                     paid_in_run: dict[str, set[tuple[int, int]]] | None = None,
-                    customer_items: dict[int, list[OpenInvoice]] | None = None) -> None:
+                    customer_items: dict[int, list[OpenInvoice]] | None = None,
+                    names: NameIndex | None = None) -> None:
     """What ``widen`` looks at, read for the lines going to review alone (a few of a
     statement): the open invoices of any customer that owe the line's amount or more by no
     more than the write-off tolerance (found by the index on invoice totals, and by the one
@@ -391,7 +392,9 @@ def wide_candidates(company: Company, lines: Sequence[Line], prefixes: Sequence[
     again. And who the payer is known to pay for (``payers_known``): the customer its IBAN
     paid on lines applied before (and on the lines of ``paid_in_run``, normalised IBAN ->
     (customer, line), sure in this run), and the subsidiaries of the payers found; their
-    open invoices from ``customer_items`` (the run's by customer, completed here) or read."""
+    open invoices from ``customer_items`` (the run's by customer, completed here) or read.
+    ``names``: the customers' names (``customer_names``), whose keys ``widen`` compares
+    with the payer's for the invoices owing a line's amount."""
     paying = [li for li in lines if li.amount > 0]
     if not paying:
         return
@@ -479,6 +482,9 @@ def wide_candidates(company: Company, lines: Sequence[Line], prefixes: Sequence[
                                                               above)]
                      if allows(inv.open - amount, inv.total)]
         c.by_amount[li.id] = kept
+    if names is not None:
+        c.customer_keys.update((inv.customer_id, names.keys.get(inv.customer_id, ""))
+                               for invs in c.by_amount.values() for inv in invs)
     for pk, line_ids in near.items():
         inv = found.get(pk)
         if inv is None:
@@ -762,7 +768,7 @@ def _bank_match(*, actor: Actor, company: Company, auto_apply: bool, dry_run: bo
             if in_parts is None:  # read once for the run, when a line first needs it
                 in_parts = owed_in_parts(company)
             wide_candidates(company, [lines[n] for n in unsure], prefixes, c, lengths,
-                            in_parts, open_by_id, paid_in_run, open_items)
+                            in_parts, open_by_id, paid_in_run, open_items, index)
             for n in unsure:
                 decisions[n] = widen(lines[n], c, decisions[n], rejected=(
                     matches[lines[n].id].rejected if lines[n].id in matches else ()))
