@@ -749,7 +749,7 @@ def review_misses(missed: list[Any], done: list[Any], truth: dict[int, Any],
     with ``path``, each such line written there (one JSON object a line)."""
     if not missed:
         return {}
-    from salesledger.apps.banking.matching import _owed_near
+    from salesledger.apps.banking.matching import _owed_near, owed_in_parts
     from salesledger.apps.customers.models import BankAccount, Customer
     from salesledger.apps.invoicing.models import Invoice
     from salesledger.domain.cash_matching import normalize
@@ -768,13 +768,16 @@ def review_misses(missed: list[Any], done: list[Any], truth: dict[int, Any],
         pk__in=cids).values_list("id", "name", "parent_id")}
     own = {normalize(i): c for i, c in BankAccount.objects.filter(
         company=company, customer_id__in=cids).values_list("iban", "customer_id")}
-    owed: dict[int, int] = {}
+    # what open items owe: an invoice's total, an open instalment, and (paid in part) its
+    # open instalments together, as ``wide_candidates`` finds them
     amounts = sorted({r.line.amount for r in missed})
+    parts = owed_in_parts(company)
+    seen: dict[int, set[int]] = {a: set(parts.get(a, ())) for a in amounts}
     for k in range(0, len(amounts), 100):
-        seen: dict[int, set[int]] = {}
         for amount, pk in _owed_near(company, [(a, a) for a in amounts[k:k + 100]]):
-            seen.setdefault(amount, set()).add(pk)
-        owed.update({a: len(ids) for a, ids in seen.items()})
+            if amount in seen:
+                seen[amount].add(pk)
+    owed = {a: len(ids) for a, ids in seen.items()}
     out: dict[str, dict[str, int]] = {}
     rows = []
     for r in missed:

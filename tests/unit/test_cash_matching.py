@@ -438,3 +438,17 @@ def test_widen_suggests_whom_the_iban_paid_before_and_a_parents_subsidiaries() -
     assert p.allocations == (("INV2025-00007", 12000),) and p.confidence < 0.5
     assert "counterparty IBAN is the customer's: HOLD, the parent company of the customer" \
         in p.evidence
+
+
+def test_a_name_with_a_space_dropped_is_found_as_written() -> None:
+    # many customers of two words and a trade; the payer's name has a space dropped, which
+    # makes other words for the token ratios (a namesake of another trade scores higher)
+    trades = ["Trading", "Foods", "Farms", "Pharma", "Print", "Partners", "Systems"]
+    names = [(n * 10 + m, f"Falcon Orion {t} {form}".strip()) for n, t in enumerate(trades)
+             for m, form in enumerate(["S.p.A.", "GmbH", ""])]
+    index = NameIndex(names)
+    key = name_key("Falcon OrionFarms S.p.A.")
+    best = max(index.near(key, 80, ties=30).items(), key=lambda x: name_score(key, x[1]))
+    assert best[1] != "FALCON ORION FARMS S P A"
+    written = index.near_as_written(key, 85, ties=30)
+    assert 20 in written and name_score(key, written[20]) > name_score(key, best[1])

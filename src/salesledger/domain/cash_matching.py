@@ -449,6 +449,9 @@ class NameIndex:
             form_of[pk] = known[2]
         self.forms = list(forms)
         self.rare = max(50, len(self.keys) // 100)
+        # the keys as written, each once, for ``near_as_written`` (built when first needed)
+        self._written: Any = None
+        self._kids: Any = None
 
     def pool(self, key: str) -> dict[int, str]:
         """The names ``key`` is compared with, by customer, in the pool's order."""
@@ -471,7 +474,12 @@ class NameIndex:
                 ids.update(self.words.get(t, ()))
         return ids
 
-    def near(self, key: str, cutoff: float, ties: int = 0) -> dict[int, str]:
+    def pool_ids(self, key: str) -> set[int]:
+        """The customers of :meth:`pool`, unordered."""
+        return self._pool(key)
+
+    def near(self, key: str, cutoff: float, ties: int = 0, ids: set[int] | None = None
+             ) -> dict[int, str]:
         """The names of the pool closest to ``key``, by customer: the ten best by token-set
         ratio, then the five best by token-sorted ratio, each at ``cutoff`` or more; of
         names scoring alike, those first in the pool. What ``process.extract`` gives over
@@ -480,10 +488,11 @@ class NameIndex:
         (the token-sorted ratio of two names is the plain ratio of their forms), and the
         pool is ranked in arrays. ``ties``: up to that many more of each ranking that score
         as the last kept (in a large ledger many customers have the same name: each of
-        them may be the payer, and how many there are is evidence too)."""
+        them may be the payer, and how many there are is evidence too). ``ids``: the
+        pool, when known (:meth:`pool_ids`)."""
         import numpy as np
 
-        ids = self._pool(key)
+        ids = self._pool(key) if ids is None else ids
         if not ids:
             return {}
         pool = np.fromiter(ids, dtype=np.int64, count=len(ids))  # in the set's order
@@ -508,6 +517,45 @@ class NameIndex:
                 out.setdefault(pk, self.keys[pk])
         return out
 
+
+    def near_as_written(self, key: str, cutoff: float, limit: int = 5, ties: int = 0,
+                        ids: set[int] | None = None) -> dict[int, str]:
+        """The names of the pool closest to ``key`` by the plain ratio of the names as
+        written, the ``limit`` best at ``cutoff`` or more (and up to ``ties`` more scoring as
+        the last): a space dropped or moved (``Falcon OrionFarms``, ``Western PrimeT
+        extiles``) makes other words, which both token ratios of :meth:`near` compare as
+        such; written in the same order, the names are still alike. Each distinct key
+        scored once. ``ids``: the pool, when known (:meth:`pool_ids`)."""
+        import numpy as np
+
+        ids = self._pool(key) if ids is None else ids
+        if not ids:
+            return {}
+        if self._kids is None:
+            self._forms_of(np.zeros(0, dtype=np.int64))  # the ids' layout
+            written: dict[str, int] = {}
+            by_id = {pk: written.setdefault(k, len(written)) for pk, k in self.keys.items()}
+            self._written = np.array(list(written), dtype=object)
+            if self._ids is None:
+                self._kids = np.zeros(len(self._tids), dtype=np.int64)
+                for pk, kid in by_id.items():
+                    self._kids[pk - self._low] = kid
+            else:
+                self._kids = np.fromiter((by_id[pk] for pk in self._ids.tolist()),
+                                         dtype=np.int64, count=len(self._ids))
+        pool = np.fromiter(ids, dtype=np.int64, count=len(ids))
+        at = pool - self._low if self._ids is None else np.searchsorted(self._ids, pool)
+        uniq, inverse = np.unique(self._kids[at], return_inverse=True)
+        scores = process.cdist([key], self._written[uniq].tolist(), scorer=fuzz.ratio,
+                               dtype=np.float64, score_cutoff=cutoff, workers=1)[0][inverse]
+        kept = np.flatnonzero(scores >= cutoff)
+        if not len(kept):
+            return {}
+        ranked = kept[np.lexsort((kept, -scores[kept]))]
+        n = min(limit, len(ranked))
+        if ties and n < len(ranked):
+            n += min(ties, int(np.count_nonzero(scores[ranked[n:]] >= scores[ranked[n - 1]])))
+        return {pk: self.keys[pk] for pk in pool[ranked[:n]].tolist()}
 
     def _forms_of(self, pool: Any) -> Any:
         """The forms of the customers ``pool`` (an array of ids): from an array by id when

@@ -232,10 +232,18 @@ def candidates(company: Company, lines: Sequence[Line], prefixes: Sequence[str],
             # order; and every name holding all the line's words scores 100) and the five
             # closest by token-sorted ratio (the same words, a typo); those are scored as
             # the matcher does
-            near = index.near(key, NAME_MIN_SCORE - 5, ties=NAME_TIES)
-            scored = sorted([x for x in ((pk, name_score(key, name))
-                                         for pk, name in near.items())
-                             if x[1] >= NAME_MIN_SCORE], key=lambda x: -x[1])
+            pool = index.pool_ids(key)
+            near = index.near(key, NAME_MIN_SCORE - 5, ties=NAME_TIES, ids=pool)
+            scored = [x for x in ((pk, name_score(key, name)) for pk, name in near.items())
+                      if x[1] >= NAME_MIN_SCORE]
+            if not scored or max(s for _, s in scored) < 100:
+                # no name fits exactly: a space dropped or moved makes other words, which
+                # the token ratios compare as such; the names as written are still alike
+                scored += [x for x in ((pk, name_score(key, name)) for pk, name in
+                                       index.near_as_written(key, NAME_MIN_SCORE,
+                                                             ties=NAME_TIES, ids=pool).items()
+                                       if pk not in near) if x[1] >= NAME_MIN_SCORE]
+            scored.sort(key=lambda x: -x[1])
             # the three closest, and every other name as close as the third (a large
             # ledger has many customers of one name: any of them may be the payer)
             kept = scored[:3] + [x for x in scored[3:NAME_KEEP]
