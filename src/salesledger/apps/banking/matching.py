@@ -106,6 +106,7 @@ _CHUNK = 2000
 NAME_MIN_SCORE = 85.0
 NAME_TIES = 30  # more names scoring as the last of those ``NameIndex.near`` keeps
 NAME_KEEP = 12  # the customers a line's name may bring (the names as close as the third)
+NAME_AS_WRITTEN = 90.0  # below it, the names as written are ranked too (``near_as_written``)
 _MATCH_COLUMNS = ("company_id", "line_id", "status", "receipt_id", "customer_id", "confidence",
                   "evidence", "suggestions", "rejected", "decided_by", "updated_at")
 
@@ -236,9 +237,10 @@ def candidates(company: Company, lines: Sequence[Line], prefixes: Sequence[str],
             near = index.near(key, NAME_MIN_SCORE - 5, ties=NAME_TIES, ids=pool)
             scored = [x for x in ((pk, name_score(key, name)) for pk, name in near.items())
                       if x[1] >= NAME_MIN_SCORE]
-            if not scored or max(s for _, s in scored) < 100:
-                # no name fits exactly: a space dropped or moved makes other words, which
-                # the token ratios compare as such; the names as written are still alike
+            if not scored or max(s for _, s in scored) < NAME_AS_WRITTEN:
+                # no name fits well: a space dropped or moved makes other words, which the
+                # token ratios compare as such (they score below 90 then); the names as
+                # written are still alike
                 scored += [x for x in ((pk, name_score(key, name)) for pk, name in
                                        index.near_as_written(key, NAME_MIN_SCORE,
                                                              ties=NAME_TIES, ids=pool).items()
