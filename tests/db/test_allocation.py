@@ -70,12 +70,13 @@ def test_partial_payment_settles_thirds_oldest_first(company, customer, post_inv
     assert settled(inv) == [3333, 1667, 0]
     receipt.refresh_from_db()
     assert receipt.allocated == 5000
-    # each share moves unapplied cash to the receivable
-    for row in rows:
-        assert journal(row.journal_entry) == [
-            ("receivable", -row.amount, -row.amount, customer.pk),
-            ("unapplied_cash", row.amount, row.amount, customer.pk)]
-        assert row.journal_entry.date == LATER
+    # one entry moves the payment's unapplied cash to the receivable of each share
+    assert rows[0].journal_entry_id == rows[1].journal_entry_id
+    assert journal(rows[0].journal_entry) == [
+        ("receivable", -3333, -3333, customer.pk), ("receivable", -1667, -1667, customer.pk),
+        ("unapplied_cash", 5000, 5000, customer.pk)]
+    assert rows[0].journal_entry.date == LATER
+    assert rows[0].journal_entry.memo == f"{receipt.number} -> {inv.number}"
     [ev] = events(company, since=seq)
     assert ev.action == "allocation.create"
     assert ev.data == {"source": receipt.number, "allocations": [
@@ -205,6 +206,45 @@ def test_reversal_restores_open_amounts_with_a_reversing_entry(
     # the money can be allocated again
     [again] = allocate_to(receipt.number, auto=True, day=LATER)
     assert (again.instalment_id, again.amount) == (second.instalment_id, 1667)
+
+
+def test_each_share_of_one_entry_is_reversed_alone_and_exactly(
+        company, owner, customer, post_invoice, record_receipt, allocate_to):
+    # given a payment of 150.00 over two invoices in thirds: five shares, one entry
+    first = post_invoice(terms="30-60-90", lines=[("Consulting", "1", "100.00", "0")])
+    second = post_invoice(terms="30-60-90", lines=[("Consulting", "1", "100.00", "0")])
+    receipt = record_receipt(amount="150.00")
+    rows = allocate_to(receipt.number, {first.number: "100.00", second.number: "50.00"})
+    assert len(rows) == 5 and len({r.journal_entry_id for r in rows}) == 1
+    entry = rows[0].journal_entry
+    assert entry.memo == f"{receipt.number} -> {first.number}, {second.number}"
+    assert journal(entry) == sorted([
+        ("unapplied_cash", 15000, 15000, customer.pk),
+        *(("receivable", -r.amount, -r.amount, customer.pk) for r in rows)],
+        key=lambda r: (r[0], r[1]))
+    # when the shares are reversed one at a time
+    for n, row in enumerate(rows):
+        rev = allocation_reverse(actor=owner, company=company, allocation_id=row.pk, day=LATER)
+        # then each reversal takes back that share alone, not the entry's other lines
+        assert journal(rev.journal_entry) == [
+            ("receivable", row.amount, row.amount, customer.pk),
+            ("unapplied_cash", -row.amount, -row.amount, customer.pk)]
+        receipt.refresh_from_db()
+        assert receipt.allocated == 15000 - sum(r.amount for r in rows[:n + 1])
+        assert open_item_sums(company) == balances_by_code(company)
+    # and the entry and its reversals leave nothing on any account
+    from salesledger.apps.ledger.models import JournalLine
+
+    left = JournalLine.objects.filter(
+        company=company, entry__kind__in=["allocation", "allocation_reversal"]).values_list(
+        "account__role", "customer_id", "amount_currency", "amount")
+    totals: dict[tuple[str, int | None], list[int]] = {}
+    for role, cust, cur, base in left:
+        t = totals.setdefault((role, cust), [0, 0])
+        t[0] += cur
+        t[1] += base
+    assert all(t == [0, 0] for t in totals.values()), totals
+    assert settled(first) == [0, 0, 0] and settled(second) == [0, 0, 0]
 
 
 def test_reversal_cannot_be_dated_before_the_allocation(company, owner, customer, post_invoice,

@@ -110,28 +110,44 @@ def allocation_step(base_currency: str, is_receipt: bool, customer_id: int, curr
                 currency=source_currency)
         base_recv = instalment.relieve(amount, currency, base_currency)
         base_src = source.relieve(source_amount, source_currency, base_currency)
-        return base_src, base_recv, cross_allocation_entry(
+    else:
+        check_allocation(amount, open_amount=instalment.open, unallocated=source.open,
+                         currency=currency)
+        base_recv = instalment.relieve(amount, currency, base_currency)
+        base_src = source.relieve(amount, currency, base_currency)
+    return base_src, base_recv, allocation_lines(
+        is_receipt, customer_id, currency, amount, base_src, base_recv, source_currency,
+        source_amount, receivable_customer_id)
+
+
+def allocation_lines(is_receipt: bool, customer_id: int, currency: str, amount: int,
+                     base_unapplied: int, base_receivable: int,
+                     source_currency: str | None = None, source_amount: int | None = None,
+                     receivable_customer_id: int | None = None) -> list[Line] | None:
+    """The journal lines of one allocation, from what its row holds (``allocation_step``
+    plans them; a reversal negates them): the source's side first, then the receivable
+    (and the exchange difference, if any); None when nothing moves (a credit note on an
+    invoice of the same customer at the same base)."""
+    if source_currency and source_currency != currency:
+        assert source_amount is not None
+        return cross_allocation_entry(
             customer_id=customer_id, currency=currency, amount=amount,
-            base_receivable=base_recv, source_currency=source_currency,
-            source_amount=source_amount, base_unapplied=base_src,
+            base_receivable=base_receivable, source_currency=source_currency,
+            source_amount=source_amount, base_unapplied=base_unapplied,
             receivable_customer_id=receivable_customer_id)
-    check_allocation(amount, open_amount=instalment.open, unallocated=source.open,
-                     currency=currency)
-    base_recv = instalment.relieve(amount, currency, base_currency)
-    base_src = source.relieve(amount, currency, base_currency)
     across = receivable_customer_id is not None and receivable_customer_id != customer_id
-    if not is_receipt and base_src == base_recv and not across:
+    if not is_receipt and base_unapplied == base_receivable and not across:
         # A credit note and an invoice both sit on the receivable account: nothing moves
         # (unless they are of two customers merged into one: the share of each moves).
-        return base_src, base_recv, None
+        return None
     lines = allocation_entry(customer_id=customer_id, currency=currency, amount=amount,
-                             base_unapplied=base_src, base_receivable=base_recv,
+                             base_unapplied=base_unapplied, base_receivable=base_receivable,
                              receivable_customer_id=receivable_customer_id)
     if not is_receipt:
         lines = [Line(AccountRole.RECEIVABLE, li.amount, li.amount_currency, li.currency,
                       li.customer_id) if li.role == AccountRole.UNAPPLIED else li
                  for li in lines]
-    return base_src, base_recv, lines
+    return lines
 
 
 # ---------------------------------------------------------------------------- what is asked
@@ -286,6 +302,59 @@ class AllocationPlan:
     settled: dict[int, int] = field(default_factory=dict)
     allocated: dict[tuple[str, int], int] = field(default_factory=dict)  # (kind, id)
     references: dict[int, list[str]] = field(default_factory=dict)
+
+
+class PlannedEntry(NamedTuple):
+    """One journal entry of a plan: what one request moved in the journal. ``rows``: the
+    indexes in ``AllocationPlan.rows`` of the allocations it books."""
+
+    day: date
+    lines: list[Line]
+    memo: str
+    rows: list[int]
+
+
+def planned_entries(rows: Sequence[PlannedAllocation]) -> list[PlannedEntry]:
+    """One journal entry per request (one source on one day) that moves something: the
+    source's side of its allocations in one line per account, customer and currency (the
+    unapplied cash it gives up), then each allocation's own other lines (the receivable of
+    each instalment settled, an exchange difference), in the plan's order. The entry sums
+    to exactly what one entry per allocation summed to; each allocation's own lines are
+    those :func:`allocation_lines` gives from its row, so one can still be reversed alone
+    (docs/decisions.md, "One journal entry per allocation batch")."""
+    out: list[PlannedEntry] = []
+    request: int | None = None
+    source: dict[tuple[AccountRole, str, int | None], list[int]] = {}
+    rest: list[Line] = []
+    indexes: list[int] = []
+    invoices: dict[str, None] = {}
+    number = ""
+
+    def close() -> None:
+        if indexes:
+            out.append(PlannedEntry(
+                rows[indexes[0]].day,
+                [Line(role, base, cur, currency, customer)
+                 for (role, currency, customer), (base, cur) in source.items()] + rest,
+                f"{number} -> {', '.join(invoices)}", indexes))
+
+    for n, r in enumerate(rows):
+        if r.request != request:
+            close()
+            request, source, rest, indexes, invoices = r.request, {}, [], [], {}
+            number = r.source.number
+        if r.lines is None:
+            continue
+        first, *others = r.lines
+        key = (first.role, first.currency, first.customer_id)
+        total = source.setdefault(key, [0, 0])
+        total[0] += first.amount
+        total[1] += first.amount_currency
+        rest.extend(others)
+        indexes.append(n)
+        invoices[r.instalment.invoice_number] = None
+    close()
+    return out
 
 
 def plan_allocations(requests: Sequence[AllocationRequest], books: AllocationBooks

@@ -13,8 +13,8 @@ Read, plan, write, in one transaction:
    rates and invoice names a request may need;
 2. ``domain.allocation.plan_allocations`` plans the whole batch over those plain values, or
    refuses it with the error of the first broken rule;
-3. :func:`allocations_write` writes the plan with set-based SQL: the journal entries, the
-   allocation rows, the cached ``settled`` and ``allocated`` (new absolute values of the
+3. :func:`allocations_write` writes the plan with set-based SQL: the journal entries (one
+   per request: a source's allocations of a day share it), the allocation rows, the cached ``settled`` and ``allocated`` (new absolute values of the
    locked rows; CHECK constraints refuse any excess), one audit event per source, and
    publishes ``AllocationsMade`` for what follows in the modules above (an early-payment
    discount earned: ``payments/handlers.py``).
@@ -55,6 +55,7 @@ from salesledger.domain.allocation import (
     ToInstalment,
     ToInvoice,
     plan_allocations,
+    planned_entries,
 )
 from salesledger.domain.errors import ExchangeRateMissing
 from salesledger.domain.lifecycle import DocStatus
@@ -308,10 +309,14 @@ def allocations_write(*, company: Company, actor: Actor, requests: Sequence[Allo
     rows = plan.rows
     if not rows:
         return Allocated(plan, [], [])
-    entry_ids = iter(journal_write_many(company=company, actor=actor, entries=[
-        EntrySpec(day=r.day, kind="allocation", source_type="allocation", lines=r.lines,
-                  memo=r.memo) for r in rows if r.lines is not None]))
-    entries = [None if r.lines is None else next(entry_ids) for r in rows]
+    # one entry per request that moves something: its allocations share it
+    planned = planned_entries(rows)
+    entries: list[int | None] = [None] * len(rows)
+    for e, entry_id in zip(planned, journal_write_many(company=company, actor=actor, entries=[
+            EntrySpec(day=e.day, kind="allocation", source_type="allocation", lines=e.lines,
+                      memo=e.memo) for e in planned]), strict=True):
+        for n in e.rows:
+            entries[n] = entry_id
     user_id, now = actor_id(actor), timezone.now()
     # (receipt id, credit note id) of each row
     sources = [(r.source.id, None) if r.source.kind is SourceKind.RECEIPT else (None, r.source.id)

@@ -29,9 +29,15 @@ from salesledger.apps.core.services import check_open_period, require_role
 from salesledger.apps.invoicing.models import Instalment, Invoice
 from salesledger.apps.ledger.selectors import entry_lines
 from salesledger.apps.ledger.services import journal_write
-from salesledger.domain.allocation import AllocationRequest, SourceKind, SourceRef, ToInvoice
+from salesledger.domain.allocation import (
+    AllocationRequest,
+    SourceKind,
+    SourceRef,
+    ToInvoice,
+    allocation_lines,
+)
 from salesledger.domain.errors import AlreadyReversed, NotFound, ValidationFailed
-from salesledger.domain.journal import negate
+from salesledger.domain.journal import Line, negate
 from salesledger.domain.policies import Policy
 from salesledger.domain.receipts import ReceiptRequest
 from salesledger.money import Money
@@ -116,7 +122,7 @@ def allocation_reverse(*, actor: Actor, company: Company, allocation_id: int, da
         src_model = Receipt if orig.receipt_id else Invoice
         src = (receipts_locked(company, pk=orig.receipt_id) if orig.receipt_id
                else credit_notes_locked(company, pk=orig.credit_note_id)).get()
-        invoice_id = Instalment.objects.values_list("invoice_id", flat=True).get(
+        invoice_id, owner_id = Instalment.objects.values_list("invoice_id", "customer_id").get(
             pk=orig.instalment_id)
         # Every instalment of the invoice, locked together in ascending id, as every
         # allocation locks them: what the handlers undo with the payment (an adjustment made
@@ -129,7 +135,7 @@ def allocation_reverse(*, actor: Actor, company: Company, allocation_id: int, da
         if orig.journal_entry_id:
             entry = journal_write(company=company, day=day, kind="allocation_reversal",
                                   actor=actor, source_type="allocation", source_id=orig.pk,
-                                  lines=negate(entry_lines(orig.journal_entry_id)),
+                                  lines=negate(_own_lines(orig, owner_id)),
                                   memo=f"reverse allocation {orig.pk}")
         # A cross-currency allocation gives back to the receipt what it took, in its currency.
         taken = orig.amount if orig.source_amount is None else orig.source_amount
@@ -153,3 +159,23 @@ def allocation_reverse(*, actor: Actor, company: Company, allocation_id: int, da
                 invoice_id=invoice_id, amount=orig.amount, day=day, receipt_id=orig.receipt_id,
                 credit_note_id=orig.credit_note_id),)))
     return rev
+
+
+def _own_lines(orig: Allocation, owner_id: int) -> list[Line]:
+    """The journal lines ``orig`` booked: its entry's, when the entry is its own (every
+    allocation written before the entries were shared, and a batch of one); else, when the
+    other allocations of its request share the entry, the lines its row gives
+    (``allocation_lines``, which planned them: the entry holds them, its source's side
+    summed with the others'). Either way exactly what it moved."""
+    # by its source (indexed): the entry's own index is not kept
+    siblings = (Allocation.objects.filter(receipt_id=orig.receipt_id) if orig.receipt_id
+                else Allocation.objects.filter(credit_note_id=orig.credit_note_id))
+    if not siblings.filter(journal_entry_id=orig.journal_entry_id).exclude(
+            pk=orig.pk).exists():
+        return entry_lines(orig.journal_entry_id)
+    lines = allocation_lines(
+        orig.receipt_id is not None, orig.customer_id, orig.currency, orig.amount,
+        orig.base_unapplied, orig.base_receivable, orig.source_currency or None,
+        orig.source_amount, owner_id)
+    assert lines is not None, "an allocation sharing an entry moved something"
+    return lines
