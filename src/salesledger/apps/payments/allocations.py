@@ -14,8 +14,9 @@ Read, plan, write, in one transaction:
 2. ``domain.allocation.plan_allocations`` plans the whole batch over those plain values, or
    refuses it with the error of the first broken rule;
 3. :func:`allocations_write` writes the plan with set-based SQL: the journal entries (one
-   per request: a source's allocations of a day share it), the allocation rows, the cached ``settled`` and ``allocated`` (new absolute values of the
-   locked rows; CHECK constraints refuse any excess), one audit event per source, and
+   per request: a source's allocations of a day share it), the allocation rows, the cached
+   ``settled`` and ``allocated`` (new absolute values of the locked rows; CHECK
+   constraints refuse any excess), one audit event per source, and
    publishes ``AllocationsMade`` for what follows in the modules above (an early-payment
    discount earned: ``payments/handlers.py``).
 """
