@@ -30,9 +30,12 @@ from salesledger.domain.allocation import (
     SourceRef,
     ToInstalment,
     ToInvoice,
+    allocation_lines,
     plan_allocations,
+    planned_entries,
 )
 from salesledger.domain.errors import LedgerError
+from salesledger.domain.journal import check_balanced
 from salesledger.domain.policies import Policy
 from salesledger.domain.receipts import Payer, ReceiptBooks, ReceiptRequest, plan_receipts
 
@@ -73,6 +76,53 @@ def test_a_plan_never_exceeds_what_is_open_or_unallocated(receipt_open, opens, l
     assert plan.allocated == {("receipt", 1): 100_000 - receipt_open + taken}
     for pk, settled in plan.settled.items():
         assert books.instalments[pk].settled <= settled <= books.instalments[pk].amount
+
+
+@given(st.lists(st.integers(0, 10_000), min_size=3, max_size=3),
+       st.lists(LINES, min_size=1, max_size=3), st.sampled_from(["1", "1.1", "0.97"]))
+def test_one_entry_per_request_books_what_its_allocations_book(opens, requests, rate):
+    # a receipt booked at ``rate`` (the invoice at 1: shares realise exchange differences),
+    # paying in one or more requests, each on a day of its own
+    books = replace(_books(30_000, opens), base_currency="GBP")  # the documents in EUR
+    src = books.sources[RECEIPT]
+    books.sources[RECEIPT] = src._replace(rate=Decimal(rate),
+                                          base_whole=int(src.whole * Decimal(rate)))
+    batch = [AllocationRequest(RECEIPT, DAY + timedelta(days=n),
+                               tuple(ToInstalment(i, a) for i, a in lines))
+             for n, lines in enumerate(requests)]
+    try:
+        plan = plan_allocations(batch, books)
+    except LedgerError:
+        return
+    entries = planned_entries(plan.rows)
+    # one entry per request that allocated something, naming each of its rows once
+    assert [e.rows for e in entries] == [
+        [n for n, r in enumerate(plan.rows) if r.request == k]
+        for k in sorted({r.request for r in plan.rows})]
+    for e in entries:
+        check_balanced(e.lines)
+        rows = [plan.rows[n] for n in e.rows]
+        assert {r.day for r in rows} == {e.day}
+        # the unapplied cash in one line, each share's receivable in its own
+        assert [li.role for li in e.lines].count("unapplied_cash") == 1
+        assert sorted(li.amount_currency for li in e.lines if li.role == "receivable") == \
+            sorted(-r.amount for r in rows)
+
+        def summed(lines: list) -> dict:
+            out: dict = {}
+            for li in lines:
+                k = (li.role, li.currency, li.customer_id)
+                out[k] = (out.get(k, (0, 0))[0] + li.amount,
+                          out.get(k, (0, 0))[1] + li.amount_currency)
+            return out
+
+        # what the entry books is what the allocations' own lines book, and each
+        # allocation's own lines are those its row's values give (what a reversal negates)
+        assert summed(e.lines) == summed([li for r in rows for li in r.lines or []])
+        for r in rows:
+            assert r.lines == allocation_lines(
+                True, r.source.customer_id, r.currency, r.amount, r.base_unapplied,
+                r.base_receivable, None, r.source_amount, r.instalment.customer_id)
 
 
 @given(st.integers(0, 30_000), st.lists(st.integers(0, 10_000), min_size=3, max_size=3), LINES)
