@@ -114,3 +114,29 @@ def test_editing_a_contact_trusts_its_address_again(capsys, books):
     code, out, err = run(capsys, "customer", "contact", "C5", "nobody@lea.example")
     assert (code, out) == (2, "")
     assert err.startswith("not_found: customer C5 has no contact with e-mail address")
+
+
+def test_a_contact_is_added_and_removed_audited_with_what_it_held(capsys, books):
+    from salesledger.apps.core.models import AuditEvent
+
+    added = run_json(capsys, "customer", "add-contact", "C3", "Tom Martin", "--email",
+                     "tom@martin.example", "--roles", "payables,billing")
+    assert (added["name"], added["roles"]) == ("Tom Martin", "payables,billing")
+    code, out, _ = run(capsys, "customer", "add-contact", "C3", "Ana", "--email",
+                       "ana@martin.example")
+    assert (code, out) == (0, "contact Ana <ana@martin.example> added to C3\n")
+    assert [c["email"] for c in run_json(capsys, "customer", "show", "C3")["contacts"]] == [
+        "tom@martin.example", "ana@martin.example"]
+    # the address is matched whatever its case; the other contact stays
+    code, out, _ = run(capsys, "customer", "remove-contact", "C3", "TOM@martin.example")
+    assert (code, out) == (0, "contact Tom Martin <tom@martin.example> removed from C3\n")
+    assert [c["email"] for c in run_json(capsys, "customer", "show", "C3")["contacts"]] == [
+        "ana@martin.example"]
+    event = AuditEvent.objects.filter(action="customer.contact_remove").get()
+    assert event.data["before"]["name"] == "Tom Martin"
+    assert event.data["before"]["roles"] == "payables,billing"
+    code, out, err = run(capsys, "customer", "remove-contact", "C3", "tom@martin.example")
+    assert (code, out) == (2, "")
+    assert err.startswith("not_found: customer C3 has no contact with e-mail address "
+                          "'tom@martin.example' (its contacts' addresses: ana@martin.example)")
+    assert AuditEvent.objects.filter(action="customer.contact_remove").count() == 1

@@ -1,5 +1,5 @@
-"""``customer add|list|show|update|contact|statement|write-off|export-data|anonymise|
-review-list|duplicates|merge|unmerge`` and (the collections block at the end)
+"""``customer add|list|show|update|contact|add-contact|remove-contact|statement|write-off|
+export-data|anonymise|review-list|duplicates|merge|unmerge`` and (the collections block at the end)
 ``customer note|call|timeline``: parsing and rendering only."""
 
 from __future__ import annotations
@@ -539,7 +539,7 @@ def cmd_customer_contact(args: argparse.Namespace) -> int:
     from salesledger.apps.customers.services import ContactInput, contact_update
 
     company = company_of(args)
-    roles = tuple(r.strip() for r in (args.roles or "").split(",") if r.strip())
+    roles = _roles(args.roles)
     row = contact_update(actor=actor_of(args, company), company=company, code=args.code,
                          email=args.email, changes=ContactInput(
                              name=args.name or "", email=args.new_email or "",
@@ -551,6 +551,40 @@ def cmd_customer_contact(args: argparse.Namespace) -> int:
     else:
         print(f"contact {row.name} <{row.email}> of {args.code} updated; its address is "
               "trusted again")
+    return 0
+
+
+def _roles(text: str | None) -> tuple[str, ...]:
+    return tuple(r.strip() for r in (text or "").split(",") if r.strip())
+
+
+def cmd_customer_add_contact(args: argparse.Namespace) -> int:
+    from salesledger.apps.customers.services import ContactInput, contact_add
+
+    company = company_of(args)
+    row = contact_add(actor=actor_of(args, company), company=company, code=args.code,
+                      contact=ContactInput(name=args.name, email=args.email or "",
+                                           phone=args.phone or "",
+                                           roles=_roles(args.roles) or ("billing",),
+                                           language=args.language or ""))
+    if args.json:
+        emit_json({"customer": args.code, "name": row.name, "email": row.email,
+                   "phone": row.phone, "roles": row.roles, "language": row.language})
+    else:
+        print(f"contact {row.name} <{row.email}> added to {args.code}")
+    return 0
+
+
+def cmd_customer_remove_contact(args: argparse.Namespace) -> int:
+    from salesledger.apps.customers.services import contact_remove
+
+    company = company_of(args)
+    before = contact_remove(actor=actor_of(args, company), company=company, code=args.code,
+                            email=args.email)
+    if args.json:
+        emit_json({"customer": args.code, "removed": before})
+    else:
+        print(f"contact {before['name']} <{before['email']}> removed from {args.code}")
     return 0
 
 
@@ -758,6 +792,20 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("--phone")
     p.add_argument("--roles", help="comma-separated: billing, payables, sales")
     p.add_argument("--language")
+    p = add_command(g, common, "add-contact", cmd_customer_add_contact,
+                    "add a contact to the customer (beyond the one customer add makes)")
+    p.add_argument("code")
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("--email")
+    p.add_argument("--phone")
+    p.add_argument("--roles", help="comma-separated: billing, payables, sales (default "
+                                   "billing)")
+    p.add_argument("--language")
+    p = add_command(g, common, "remove-contact", cmd_customer_remove_contact,
+                    "remove the contact with e-mail address EMAIL (audited with what it "
+                    "held)")
+    p.add_argument("code")
+    p.add_argument("email", metavar="EMAIL")
     p = add_command(g, common, "review-list", cmd_customer_review_list,
                     "customers whose record was not confirmed within the company's review "
                     "period (company set --review-days), or with a doubtful e-mail address")

@@ -607,6 +607,34 @@ def contact_update(*, actor: Actor, company: Company, code: str, email: str,
     return row
 
 
+def contact_remove(*, actor: Actor, company: Company, code: str, email: str
+                   ) -> dict[str, Any]:
+    """Remove the contact of customer ``code`` with e-mail address ``email`` (the customer's
+    person left, or the address was never theirs): its row is deleted, audited with what it
+    held (``customer.contact_remove``), and the customer's record stamped as confirmed, as
+    any edit of it is. Documents already sent keep the addresses they went to (the
+    communications); later ones go to the contacts left, else the customer's own address.
+    Returns what the contact held."""
+    require_role(company, actor, Role.CLERK)
+    wanted = (email or "").strip()
+    with transaction.atomic():
+        customer = _customer_locked(company, code)
+        row = (Contact.objects.filter(customer=customer, email__iexact=wanted)
+               .order_by("pk").first()) if wanted else None
+        if row is None:
+            held = ", ".join(Contact.objects.filter(customer=customer).exclude(email="")
+                             .order_by("pk").values_list("email", flat=True)) or "none"
+            raise NotFound(f"customer {customer.code} has no contact with e-mail address "
+                           f"{wanted!r} (its contacts' addresses: {held})", field="email")
+        before = _contact_dict(row)
+        row.delete()
+        _stamp(customer, actor)
+        customer.save(update_fields=["verified_at", "verified_by"])
+        audit(company, actor, "customer.contact_remove", "customer", customer.pk,
+              before=before)
+    return before
+
+
 def _contact_dict(c: Contact) -> dict[str, Any]:
     return {"name": c.name, "email": c.email, "phone": c.phone, "roles": c.roles,
             "language": c.language, "doubtful": c.doubtful_at is not None}
