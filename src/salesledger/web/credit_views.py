@@ -24,7 +24,6 @@ role may use, and a viewer's post is refused before a field is read.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -64,9 +63,9 @@ from salesledger.apps.customers.services import customer_verify
 from salesledger.domain.errors import LedgerError, ValidationFailed
 
 from .credit_panel import controls_credit
+from .customer_views import Target, customer_write
 from .params import PAGE_SIZE, page_param
 from .tenancy import Workspace, or_404, workspace
-from .views import customer_page
 from .writing import MANAGES, may, not_for_role, page, refused
 
 GET_POST = require_http_methods(["GET", "HEAD", "POST"])
@@ -107,24 +106,8 @@ def credit(request: HttpRequest, code: str) -> HttpResponse:
 
 
 # ---------------------------------------------------------------- a customer's credit
-def _customer_write(request: HttpRequest, code: str, customer_code: str, key: str,
-                    act: Callable[[Workspace, int], object], done: str) -> HttpResponse:
-    """Run one credit service for the customer: back to its overview with a notice, or the
-    overview again with the service's refusal beside the form ``key`` (409), or the refused
-    page for a role that may not (403)."""
-    ws = workspace(request, code)
-    customer = or_404(customer_get, ws.company, customer_code)
-    if not controls_credit(ws):
-        # as the credit services word it
-        return not_for_role(request, ws, "manager, owner or credit_controller")
-    try:
-        act(ws, customer.pk)
-    except LedgerError as exc:
-        if exc.http_status == 403:
-            return refused(request, ws, exc)
-        return customer_page(request, ws, customer.code, errors={key: str(exc)}, status=409)
-    messages.success(request, done)
-    return redirect(reverse("web:customer", args=[ws.company.code, customer.code]))
+# Who sets limits and holds (``credit_panel.controls_credit``), as the credit services word it.
+CREDIT_ROLES = "manager, owner or credit_controller"
 
 
 @login_required
@@ -133,40 +116,43 @@ def limit_set(request: HttpRequest, code: str, customer_code: str) -> HttpRespon
     """``credit limit set CUSTOMER AMOUNT --reason``: blank (or ``none``) clears it."""
     typed = _text(request, "amount", 30)
 
-    def act(ws: Workspace, customer_id: int) -> object:
+    def act(ws: Workspace, customer: Target) -> object:
         return credit_limit_set(actor=request.user, company=ws.company,
-                                customer_id=customer_id,
+                                customer_id=customer.id,
                                 amount=None if typed.lower() in ("", "none") else typed,
                                 reason=_text(request, "reason"))
 
-    return _customer_write(request, code, customer_code, "limit", act,
-                           _("The credit limit is set."))
+    return customer_write(request, code, customer_code, "limit", act,
+                          _("The credit limit is set."), minimum=CREDIT_ROLES,
+                          allowed=controls_credit)
 
 
 @login_required
 @require_POST
 def hold(request: HttpRequest, code: str, customer_code: str) -> HttpResponse:
     """``credit hold CUSTOMER --reason``: a manual hold."""
-    def act(ws: Workspace, customer_id: int) -> object:
-        credit_hold(actor=request.user, company=ws.company, customer_id=customer_id,
+    def act(ws: Workspace, customer: Target) -> object:
+        credit_hold(actor=request.user, company=ws.company, customer_id=customer.id,
                     reason=_text(request, "reason"))
         return None
 
-    return _customer_write(request, code, customer_code, "hold", act,
-                           _("The customer is on credit hold."))
+    return customer_write(request, code, customer_code, "hold", act,
+                          _("The customer is on credit hold."), minimum=CREDIT_ROLES,
+                          allowed=controls_credit)
 
 
 @login_required
 @require_POST
 def release(request: HttpRequest, code: str, customer_code: str) -> HttpResponse:
     """``credit release CUSTOMER --reason``: every hold of the customer, whatever its source."""
-    def act(ws: Workspace, customer_id: int) -> object:
-        credit_release(actor=request.user, company=ws.company, customer_id=customer_id,
+    def act(ws: Workspace, customer: Target) -> object:
+        credit_release(actor=request.user, company=ws.company, customer_id=customer.id,
                        reason=_text(request, "reason"))
         return None
 
-    return _customer_write(request, code, customer_code, "release", act,
-                           _("The credit hold is released."))
+    return customer_write(request, code, customer_code, "release", act,
+                          _("The credit hold is released."), minimum=CREDIT_ROLES,
+                          allowed=controls_credit)
 
 
 @login_required
@@ -329,7 +315,7 @@ def settings_page(request: HttpRequest, code: str) -> HttpResponse:
     error: LedgerError | None = None
     if request.method == "POST":
         if not controls_credit(ws):
-            return not_for_role(request, ws, "manager, owner or credit_controller")
+            return not_for_role(request, ws, CREDIT_ROLES)
         try:
             if request.POST.get("form") == "default":
                 typed = _text(request, "amount", 30)

@@ -7,7 +7,7 @@ shown next to its field with the service's message."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from django import forms
 from django.contrib import messages
@@ -20,7 +20,11 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from salesledger.apps.customers.personal_data import customer_anonymise
-from salesledger.apps.customers.selectors import customer_detail, payment_terms_list
+from salesledger.apps.customers.selectors import (
+    customer_detail,
+    customer_get,
+    payment_terms_list,
+)
 from salesledger.apps.customers.services import (
     AddressInput,
     BankAccountInput,
@@ -29,6 +33,7 @@ from salesledger.apps.customers.services import (
     bank_account_add,
     bank_account_remove,
     contact_add,
+    contact_remove,
     contact_update,
     customer_create,
     customer_update,
@@ -157,24 +162,36 @@ def customer_edit(request: HttpRequest, code: str, customer_code: str) -> HttpRe
     return page(request, ws, "web/customer_form.html", form=form, creating=False, c=detail)
 
 
-def _customer_write(request: HttpRequest, code: str, customer_code: str, key: str,
-                    act: Callable[[Workspace, str], object], done: str | Callable[[Any], str],
-                    minimum: str = WRITES) -> HttpResponse:
-    """Run one service of the customer from a form of its overview: back to the overview
-    with a notice (``done``, or ``done(result)``), or the overview again with the service's
-    refusal beside the form ``key`` (409)."""
+class Target(NamedTuple):
+    """The customer a form of its overview acts on, as looked up in the company."""
+
+    id: int
+    code: str
+
+
+def customer_write(request: HttpRequest, code: str, customer_code: str, key: str,
+                   act: Callable[[Workspace, Target], object],
+                   done: str | Callable[[Any], str], *, minimum: str = WRITES,
+                   allowed: Callable[[Workspace], bool] | None = None) -> HttpResponse:
+    """Run one service of the customer from a form of its overview (its own forms, the
+    credit panel's): the customer looked up in the company first (one query; another
+    company's is 404), then the role (``may(ws, minimum)``, or ``allowed(ws)`` for a rule of
+    its own, refused in ``minimum``'s words, 403); back to the overview with a notice
+    (``done``, or ``done(result)``), or the overview again with the service's refusal
+    beside the form ``key`` (409)."""
     ws = workspace(request, code)
-    detail = or_404(customer_detail, ws.company, customer_code)
-    if not may(ws, minimum):
+    found = or_404(customer_get, ws.company, customer_code)
+    target = Target(found.pk, found.code)
+    if not (allowed(ws) if allowed is not None else may(ws, minimum)):
         return not_for_role(request, ws, minimum)
     try:
-        result = act(ws, detail["code"])
+        result = act(ws, target)
     except LedgerError as exc:
         if exc.http_status == 403:
             return refused(request, ws, exc)
-        return customer_page(request, ws, detail["code"], errors={key: str(exc)}, status=409)
+        return customer_page(request, ws, target.code, errors={key: str(exc)}, status=409)
     messages.success(request, done(result) if callable(done) else done)
-    return redirect(_customer_url(ws, detail["code"]))
+    return redirect(_customer_url(ws, target.code))
 
 
 @login_required
@@ -183,12 +200,12 @@ def customer_iban_add(request: HttpRequest, code: str, customer_code: str) -> Ht
     """``customer add-iban CODE IBAN``."""
     iban = request.POST.get("iban", "")[:50]
 
-    def act(ws: Workspace, customer: str) -> object:
-        return bank_account_add(actor=request.user, company=ws.company, code=customer,
+    def act(ws: Workspace, customer: Target) -> object:
+        return bank_account_add(actor=request.user, company=ws.company, code=customer.code,
                                 account=BankAccountInput(iban=iban))
 
-    return _customer_write(request, code, customer_code, "iban_add", act,
-                       gettext("The bank account is added."))
+    return customer_write(request, code, customer_code, "iban_add", act,
+                          gettext("The bank account is added."))
 
 
 @login_required
@@ -197,12 +214,12 @@ def customer_iban_remove(request: HttpRequest, code: str, customer_code: str) ->
     """``customer remove-iban CODE IBAN``: a payer IBAN the matcher learned for it goes too."""
     iban = request.POST.get("iban", "")[:50]
 
-    def act(ws: Workspace, customer: str) -> object:
-        return bank_account_remove(actor=request.user, company=ws.company, code=customer,
+    def act(ws: Workspace, customer: Target) -> object:
+        return bank_account_remove(actor=request.user, company=ws.company, code=customer.code,
                                    iban=iban)
 
-    return _customer_write(request, code, customer_code, "iban_remove", act,
-                       gettext("The bank account is removed."))
+    return customer_write(request, code, customer_code, "iban_remove", act,
+                          gettext("The bank account is removed."))
 
 
 @login_required
@@ -213,9 +230,9 @@ def customer_write_off_view(request: HttpRequest, code: str, customer_code: str
     on the page's day, one bad-debt adjustment per open invoice, its open credit notes and
     unapplied cash allocated first unless kept (``--keep-credits``)."""
 
-    def act(ws: Workspace, customer: str) -> object:
+    def act(ws: Workspace, customer: Target) -> object:
         return customer_write_off(
-            actor=request.user, company=ws.company, code=customer, day=ws.as_of,
+            actor=request.user, company=ws.company, code=customer.code, day=ws.as_of,
             reason=str(request.POST.get("reason", ""))[:255],
             apply_credits=request.POST.get("keep_credits") != "1",
             tax_relief=request.POST.get("tax_relief") == "1")
@@ -225,7 +242,8 @@ def customer_write_off_view(request: HttpRequest, code: str, customer_code: str
                         "%(count)d invoices are written off as bad debts.",
                         len(rows)) % {"count": len(rows)}
 
-    return _customer_write(request, code, customer_code, "write_off", act, done, MANAGES)
+    return customer_write(request, code, customer_code, "write_off", act, done,
+                          minimum=MANAGES)
 
 
 def _contact(request: HttpRequest) -> ContactInput:
@@ -240,14 +258,14 @@ def _contact(request: HttpRequest) -> ContactInput:
 @login_required
 @require_POST
 def customer_contact_add(request: HttpRequest, code: str, customer_code: str) -> HttpResponse:
-    """``customer contact CODE --add``: one more contact, beyond the one the customer form
-    adds."""
+    """``customer add-contact CODE NAME``: one more contact, beyond the one the customer
+    form adds."""
 
-    def act(ws: Workspace, customer: str) -> object:
-        return contact_add(actor=request.user, company=ws.company, code=customer,
+    def act(ws: Workspace, customer: Target) -> object:
+        return contact_add(actor=request.user, company=ws.company, code=customer.code,
                            contact=_contact(request))
 
-    return _customer_write(request, code, customer_code, "contact_add", act,
+    return customer_write(request, code, customer_code, "contact_add", act,
                            gettext("The contact is added."))
 
 
@@ -255,16 +273,33 @@ def customer_contact_add(request: HttpRequest, code: str, customer_code: str) ->
 @require_POST
 def customer_contact_edit(request: HttpRequest, code: str, customer_code: str
                           ) -> HttpResponse:
-    """``customer contact CODE --email ADDRESS``: the contact of that address changed (its
+    """``customer contact CODE ADDRESS``: the contact of that address changed (its
     name, address, phone, roles, language), and trusted again if it had bounced."""
     email = str(request.POST.get("was", "")).strip()[:254]
 
-    def act(ws: Workspace, customer: str) -> object:
-        return contact_update(actor=request.user, company=ws.company, code=customer,
+    def act(ws: Workspace, customer: Target) -> object:
+        return contact_update(actor=request.user, company=ws.company, code=customer.code,
                               email=email, changes=_contact(request))
 
-    return _customer_write(request, code, customer_code, "contact_edit", act,
+    return customer_write(request, code, customer_code, "contact_edit", act,
                            gettext("The contact is changed."))
+
+
+@login_required
+@require_POST
+def customer_contact_remove(request: HttpRequest, code: str, customer_code: str
+                            ) -> HttpResponse:
+    """``customer remove-contact CODE ADDRESS``: the contact of that address removed."""
+    email = str(request.POST.get("was", "")).strip()[:254]
+
+    def act(ws: Workspace, customer: Target) -> object:
+        return contact_remove(actor=request.user, company=ws.company, code=customer.code,
+                              email=email)
+
+    def done(before: Any) -> str:
+        return gettext("The contact %(name)s is removed.") % {"name": before["name"]}
+
+    return customer_write(request, code, customer_code, "contact_edit", act, done)
 
 
 @login_required
@@ -298,15 +333,16 @@ def customer_anonymise_view(request: HttpRequest, code: str, customer_code: str
     something is open for it: the service's and the apps' above refusal is shown). The code
     typed again confirms it, as nothing brings the data back."""
 
-    def act(ws: Workspace, customer: str) -> object:
-        if str(request.POST.get("confirm", "")).strip() != customer:
-            raise ValidationFailed(f"type the customer's code {customer} to confirm",
+    def act(ws: Workspace, customer: Target) -> object:
+        if str(request.POST.get("confirm", "")).strip() != customer.code:
+            raise ValidationFailed(f"type the customer's code {customer.code} to confirm",
                                    field="confirm")
-        return customer_anonymise(actor=request.user, company=ws.company, code=customer,
+        return customer_anonymise(actor=request.user, company=ws.company, code=customer.code,
                                   as_of=ws.as_of)
 
     def done(result: Any) -> str:
         return (gettext("The customer was anonymised before: nothing was done.")
                 if result.already else gettext("The customer's personal data is erased."))
 
-    return _customer_write(request, code, customer_code, "anonymise", act, done, MANAGES)
+    return customer_write(request, code, customer_code, "anonymise", act, done,
+                          minimum=MANAGES)
