@@ -135,6 +135,33 @@ def test_contacts_beyond_the_first_are_added_and_changed(
     assert missing.status_code == 409 and "nobody@x.example" in " ".join(refusals(missing))
 
 
+def test_a_contact_is_removed_from_the_customers_page(
+        books: dict[str, Any], as_user: Callable[[Any], Any],
+        django_assert_max_num_queries: Any) -> None:
+    from salesledger.apps.core.models import AuditEvent
+    from salesledger.apps.customers.selectors import customer_detail
+
+    clerk = as_user(books["clerk"])
+    for name, email in (("Lea", "lea@dupont.example"), ("Tom", "tom@d.example")):
+        clerk.post("/c/acme/customer/C001/contact/add/", {"name": name, "email": email})
+    page = clerk.get("/c/acme/customers/C001/").content.decode()
+    assert "Remove Lea" in page and "Remove Tom" in page
+    # the session, the membership, the customer, its lock, the contact, the stamp, the audit
+    with django_assert_max_num_queries(14):
+        removed = clerk.post("/c/acme/customer/C001/contact/remove/",
+                             {"was": "LEA@dupont.example"})
+    assert removed.status_code == 302
+    assert "The contact Lea is removed." in clerk.get(removed["Location"]).content.decode()
+    emails = [x["email"] for x in customer_detail(books["company"], "C001")["contacts"]]
+    assert "lea@dupont.example" not in emails and "tom@d.example" in emails
+    [event] = AuditEvent.objects.filter(action="customer.contact_remove")
+    assert (event.actor_name, event.data["before"]["email"]) == ("claude", "lea@dupont.example")
+    # gone already: the service's refusal beside the contacts, 409, nothing audited
+    again = clerk.post("/c/acme/customer/C001/contact/remove/", {"was": "lea@dupont.example"})
+    assert again.status_code == 409 and "lea@dupont.example" in " ".join(refusals(again))
+    assert AuditEvent.objects.filter(action="customer.contact_remove").count() == 1
+
+
 def test_a_manager_writes_off_all_a_customer_owes_a_clerk_may_not(
         books: dict[str, Any], as_user: Callable[[Any], Any], post_invoice: Any,
         record_receipt: Any) -> None:
@@ -248,6 +275,33 @@ def test_a_manager_posts_and_undoes_a_revaluation_run(
     assert revaluation_list(books["company"])[0]["status"] == "reversed"
     assert as_user(books["stranger"]).post(
         f"/c/globex/revaluation/{run['run']}/reverse/").status_code == 404
+
+
+def test_a_revaluation_run_takes_the_rates_typed_for_it(
+        books: dict[str, Any], as_user: Callable[[Any], Any]) -> None:
+    from salesledger.apps.core.models import AuditEvent
+    from salesledger.apps.fx.selectors import revaluation_list
+
+    owner = as_user(books["owner"])
+    assert 'name="rates"' in owner.get("/c/acme/revaluation/").content.decode()
+    for typed, said in (("USD", "write CURRENCY=RATE"),
+                        ("EUR=1", "is not a foreign currency of acme"),
+                        ("USD=abc", "is not a number")):
+        bad = owner.post("/c/acme/revaluation/", {"as_of_day": "2025-04-30", "rates": typed})
+        assert bad.status_code == 409 and said in bad.content.decode(), typed
+    assert revaluation_list(books["company"]) == []
+    audited = AuditEvent.objects.count()
+    done = owner.post("/c/acme/revaluation/", {"as_of_day": "2025-04-30",
+                                               "rates": "usd=0.9211, GBP=1.1702"})
+    assert done.status_code == 302
+    [run] = revaluation_list(books["company"])
+    assert run["rates"] == {"GBP": "1.1702", "USD": "0.9211"}
+    assert AuditEvent.objects.count() > audited
+    assert "USD 0.9211" in owner.get("/c/acme/revaluation/").content.decode()
+    # the same day with other rates: the service's refusal (reverse that run first)
+    other = owner.post("/c/acme/revaluation/", {"as_of_day": "2025-04-30",
+                                                "rates": "USD=0.95"})
+    assert other.status_code == 409 and "reverse that run first" in other.content.decode()
 
 
 def test_a_viewer_downloads_the_csv_exports_of_the_page_s_day(

@@ -182,6 +182,61 @@ def test_the_draft_editor_saves_totals_and_posts(books: dict[str, Any],
     assert client.get(f"/c/acme/drafts/{pk}/")["Location"] == saved["Location"]
 
 
+CHARGES = {"charges": "3",
+           "charge-1-kind": "allowance", "charge-1-reason": "Loyalty", "charge-1-code": "",
+           "charge-1-amount": "5%", "charge-1-tax_rate": "20", "charge-1-category": "S",
+           "charge-2-kind": "allowance", "charge-2-reason": "", "charge-2-code": "",
+           "charge-2-amount": "", "charge-2-tax_rate": "", "charge-2-category": "S",
+           "charge-3-kind": "charge", "charge-3-reason": "Freight", "charge-3-code": "fc",
+           "charge-3-amount": "15.00", "charge-3-tax_rate": "20", "charge-3-category": "S"}
+
+
+def test_the_draft_editor_writes_allowances_and_charges_for_the_whole_document(
+        books: dict[str, Any], as_user: Callable[[Any], Any]) -> None:
+    from salesledger.apps.invoicing.selectors import invoice_list
+    from salesledger.apps.payments.selectors import invoice_detail
+
+    client = as_user(books["clerk"])
+    assert "Allowances and charges" in client.get("/c/acme/drafts/new/").content.decode()
+    head = {"customer": "C001", "issue_date": "2025-03-12", **LINES, **CHARGES}
+    # the totals as one types: the lines (1,072.45), 5 % off the 20 % lines (50.00), the
+    # freight (15.00); the net after them, as the pure core computes it
+    totals = client.post("/c/acme/drafts/totals/", head).content.decode()
+    for shown in ("€1,072.45", "€50.00", "€15.00", "€1,037.45"):
+        assert shown in totals, shown
+    assert 'id="charge-1-amount-out" hx-swap-oob="true">€50.00' in totals
+    # a charge the core refuses says why on its row, as one types and when saving
+    bad = {**head, "charge-3-reason": "", "charge-3-code": ""}
+    assert ('id="charge-3-error" hx-swap-oob="true">invalid: document charge 2: give a reason'
+            in client.post("/c/acme/drafts/totals/", bad).content.decode())
+    before = len(invoice_list(books["company"]))
+    refused_page = client.post("/c/acme/drafts/new/", bad)
+    assert refused_page.status_code == 200
+    assert 'id="charge-3-error">invalid: document charge 2: give a reason' in \
+        refused_page.content.decode()
+    assert len(invoice_list(books["company"])) == before
+    # saved with the draft: the percentage kept as a percentage, the code as typed upper
+    pk = draft_id(client.post("/c/acme/drafts/new/", head))
+    draft = invoice_detail(books["company"], pk)
+    assert [(c["kind"], c["reason"], c["reason_code"], c["amount"]["amount"], c["percent"])
+            for c in draft["charges"]] == [("allowance", "Loyalty", "", "50.00", "5"),
+                                           ("charge", "Freight", "FC", "15.00", None)]
+    assert draft["net"]["amount"] == "1037.45"
+    editor = client.get(f"/c/acme/drafts/{pk}/").content.decode()
+    assert 'value="5%"' in editor and 'value="Freight"' in editor
+    # the draft saved again from its editor keeps them, and posts with them
+    kept = {**head, "charges": "2", "charge-2-kind": "charge", "charge-2-reason": "Freight",
+            "charge-2-code": "FC", "charge-2-amount": "15.00", "charge-2-tax_rate": "20"}
+    posted = client.post(f"/c/acme/drafts/{pk}/", {**kept, "action": "post"})
+    assert posted.status_code == 302, refusals(posted)
+    done = invoice_detail(books["company"], pk)
+    assert done["status"] == "posted" and done["net"]["amount"] == "1037.45"
+    assert len(done["charges"]) == 2
+    # one more row on asking, nothing saved
+    more = client.post("/c/acme/drafts/new/", {**head, "more_charge": "1"})
+    assert more.status_code == 200 and 'name="charge-4-reason"' in more.content.decode()
+
+
 def test_a_refused_line_is_shown_on_its_line_and_nothing_is_saved(
         books: dict[str, Any], as_user: Callable[[Any], Any]) -> None:
     from salesledger.apps.invoicing.selectors import invoice_list
@@ -415,7 +470,8 @@ def write_urls(books: dict[str, Any]) -> tuple[list[str], list[str]]:
              # quotes, schedules, a customer's contacts and write-off (test_day_pages.py)
              "/c/acme/quotes/new/", f"/c/acme/quote/edit/{books['quote']}",
              "/c/acme/recurring/new/", "/c/acme/customer/C001/contact/add/",
-             "/c/acme/customer/C001/contact/edit/", "/c/acme/customer/C001/write-off/",
+             "/c/acme/customer/C001/contact/edit/", "/c/acme/customer/C001/contact/remove/",
+             "/c/acme/customer/C001/write-off/",
              "/c/acme/customer/C001/personal-data/", "/c/acme/customer/C001/anonymise/",
              "/c/acme/adjustments/1/reverse/", "/c/acme/revaluation/",
              "/c/acme/revaluation/1/reverse/", "/c/acme/credit/settings/",

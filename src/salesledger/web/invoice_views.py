@@ -13,6 +13,7 @@ that line, any other next to its field or above the form.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -36,7 +37,7 @@ from salesledger.apps.invoicing.services import (
 )
 from salesledger.apps.payments.selectors import invoice_detail
 from salesledger.domain.errors import LedgerError, ValidationFailed
-from salesledger.domain.invoicing import LineInput
+from salesledger.domain.invoicing import DocumentChargeInput, LineInput
 
 from .credit_panel import may_override
 from .forms import TAX_CATEGORIES, TermsForm, day, text
@@ -47,6 +48,11 @@ from .writing import may, not_for_role, page, refused
 BLANK_LINES = 2
 MAX_LINES = 200
 LINE_FIELDS = ("description", "quantity", "unit_price", "tax_rate", "discount", "category")
+# A document-level allowance or charge (EN 16931 BG-20, BG-21) as the editor takes it: the
+# amount is "15.00", or "5%" of the lines of its tax category and rate, as ``--charge``
+# writes it on the command line.
+CHARGE_FIELDS = ("kind", "reason", "amount", "tax_rate", "category", "code")
+MAX_CHARGES = 20
 # The refusals of the credit app's veto that a credit controller may override.
 CREDIT_REFUSALS = ("credit_hold", "credit_limit_exceeded")
 
@@ -127,6 +133,92 @@ def read_lines(data: Any, extra: int = BLANK_LINES) -> Lines:
     return _padded(Lines(rows), extra)
 
 
+@dataclass
+class Charge:
+    """A document-level allowance or charge of the editor as typed, and what the services
+    said about it."""
+
+    index: int
+    values: dict[str, str]
+    number: int = 0  # among those written, as the services count them
+    error: str = ""
+    amount: Any = None
+
+    @property
+    def blank(self) -> bool:
+        return not any(self.values[k].strip() for k in ("reason", "amount", "code"))
+
+
+@dataclass
+class Charges:
+    rows: list[Charge] = field(default_factory=list)
+
+    @property
+    def written(self) -> list[Charge]:
+        out = [r for r in self.rows if not r.blank]
+        for n, r in enumerate(out, start=1):
+            r.number = n
+        return out
+
+    def inputs(self) -> list[DocumentChargeInput]:
+        """The allowances and charges written (blank rows skipped), as the pure core takes
+        them; a number that cannot be read is refused on its row."""
+        out = []
+        for row in self.written:
+            v = row.values
+            is_charge = v["kind"] == "charge"
+            what = "charge" if is_charge else "allowance"
+            amount = v["amount"].strip()
+            try:
+                percent = (parse_decimal(amount[:-1], f"{what} percentage")
+                           if amount.endswith("%") else None)
+                out.append(DocumentChargeInput(
+                    is_charge, parse_decimal(amount or "0", f"{what} amount")
+                    if percent is None else Decimal(0), v["reason"].strip(),
+                    v["code"].strip().upper(),
+                    parse_decimal(v["tax_rate"].rstrip("%") or "0", f"{what} tax rate"),
+                    v["category"] or "S", percent))
+            except ValidationFailed as exc:
+                raise ValidationFailed(f"document {what} {row.number}: {exc.message}",
+                                       charge=row.number) from None
+        return out
+
+    def refuse(self, exc: LedgerError) -> bool:
+        """Put ``exc`` on the allowance or charge it names (``charge=``, counted from 1 among
+        those written); False if it names none."""
+        index = exc.fields.get("charge")
+        if not isinstance(index, int) or not 0 < index <= len(self.written):
+            return False
+        self.written[index - 1].error = str(exc)
+        return True
+
+
+def _blank_charge(index: int) -> Charge:
+    return Charge(index, dict.fromkeys(CHARGE_FIELDS, "") | {"kind": "allowance",
+                                                               "category": "S"})
+
+
+def read_charges(data: Any, extra: int = 0) -> Charges:
+    """The allowances and charges of an editor's form as posted (``charges``: how many rows
+    it has), with ``extra`` blank rows after them."""
+    text = str(data.get("charges", ""))
+    count = min(int(text) if text.isdigit() else 0, MAX_CHARGES)
+    rows = [Charge(i, {k: str(data.get(f"charge-{i}-{k}", ""))[:200] for k in CHARGE_FIELDS})
+            for i in range(1, count + 1)]
+    return Charges(rows + [_blank_charge(count + i) for i in range(1, extra + 1)])
+
+
+def charges_of(detail: dict[str, Any] | None) -> Charges:
+    """A stored draft's allowances and charges in the editor, and one blank row."""
+    rows = [Charge(i, {"kind": c["kind"], "reason": c["reason"], "code": c["reason_code"],
+                       "amount": f"{c['percent']}%" if c.get("percent") is not None
+                       else c["amount"]["amount"],
+                       "tax_rate": c["tax_rate"], "category": c["tax_category"]},
+                   amount=c["amount"])
+            for i, c in enumerate(detail["charges"] if detail else [], start=1)]
+    return Charges(rows + [_blank_charge(len(rows) + 1)])
+
+
 def posted_lines(request: HttpRequest) -> tuple[Lines, bool]:
     """The lines of an editor's form as posted, and whether to save them: *Add a line*
     (``more``) only shows them again with one blank row more."""
@@ -145,6 +237,17 @@ def editor_forms(request: HttpRequest, ws: Workspace, form_class: type[TermsForm
     form = form_class(request.POST, terms=terms)
     lines, saving = posted_lines(request)
     return form, lines, saving and form.is_valid()
+
+
+def posted_charges(request: HttpRequest, saving: bool) -> tuple[Charges, bool]:
+    """The allowances and charges of the draft editor's form as posted, with a blank row
+    when none is left (or one more for *Add an allowance or charge*, ``more_charge``, which
+    only shows them again); and whether to save."""
+    more = "more_charge" in request.POST
+    charges = read_charges(request.POST)
+    if more or all(not r.blank for r in charges.rows):
+        charges.rows.append(_blank_charge(max((r.index for r in charges.rows), default=0) + 1))
+    return charges, saving and not more
 
 
 def blank_lines(count: int) -> Lines:
@@ -169,18 +272,21 @@ def lines_of(detail: dict[str, Any]) -> Lines:
     return _padded(Lines(rows), BLANK_LINES)
 
 
-def _data(form: DraftForm, lines: Lines, kind: str, corrects: str) -> InvoiceInput:
+def _data(form: DraftForm, lines: Lines, charges: Charges, kind: str, corrects: str
+          ) -> InvoiceInput:
     v = form.cleaned_data
     return InvoiceInput(customer_code=v["customer"].strip(), issue_date=v["issue_date"],
-                        lines=lines.inputs(), currency=v["currency"].strip().upper(),
+                        lines=lines.inputs(), charges=charges.inputs(),
+                        currency=v["currency"].strip().upper(),
                         terms_code=v["terms"], po_number=v["po_number"], notes=v["notes"],
                         kind=kind, corrects_number=corrects)
 
 
-def _editor(request: HttpRequest, ws: Workspace, form: DraftForm, lines: Lines, *,
-            kind: str, corrects: str, draft: dict[str, Any] | None,
+def _editor(request: HttpRequest, ws: Workspace, form: DraftForm, lines: Lines,
+            charges: Charges, *, kind: str, corrects: str, draft: dict[str, Any] | None,
             status: int = 200, override: bool = False) -> HttpResponse:
-    response = page(request, ws, "web/draft.html", form=form, lines=lines, kind=kind,
+    response = page(request, ws, "web/draft.html", form=form, lines=lines, charges=charges,
+                    kind=kind,
                     corrects=corrects, draft=draft, categories=TAX_CATEGORIES,
                     totals=draft and {k: draft[k] for k in ("net", "tax", "total")},
                     override=override,
@@ -189,24 +295,24 @@ def _editor(request: HttpRequest, ws: Workspace, form: DraftForm, lines: Lines, 
     return response
 
 
-def _refuse(form: DraftForm, lines: Lines, exc: LedgerError) -> None:
-    if not lines.refuse(exc):
+def _refuse(form: DraftForm, lines: Lines, charges: Charges, exc: LedgerError) -> None:
+    if not lines.refuse(exc) and not charges.refuse(exc):
         form.refuse(exc, customer_code="customer", document="customer",
                     terms_code="terms", corrects="customer")
 
 
-def _save(request: HttpRequest, ws: Workspace, form: DraftForm, lines: Lines, *, kind: str,
-          corrects: str, draft_id: int | None) -> int | None:
+def _save(request: HttpRequest, ws: Workspace, form: DraftForm, lines: Lines,
+          charges: Charges, *, kind: str, corrects: str, draft_id: int | None) -> int | None:
     """Save the draft (create or replace); its id, or None with the refusal on the form."""
     try:
-        data = _data(form, lines, kind, corrects)
+        data = _data(form, lines, charges, kind, corrects)
         if draft_id is None:
             return int(invoice_create(actor=request.user, company=ws.company, data=data).pk)
         invoice_draft_replace(actor=request.user, company=ws.company, invoice_id=draft_id,
                               data=data)
         return draft_id
     except LedgerError as exc:
-        _refuse(form, lines, exc)
+        _refuse(form, lines, charges, exc)
         return None
 
 
@@ -224,20 +330,22 @@ def draft_new(request: HttpRequest, code: str) -> HttpResponse:
     terms = payment_terms_list(ws.company)
     if request.method == "GET":
         initial = {"customer": request.GET.get("customer", "")[:40], "issue_date": ws.as_of}
-        lines = blank_lines(3)
+        lines, charges = blank_lines(3), charges_of(None)
         if corrects:
             original = or_404(invoice_detail, ws.company, corrects)
             initial["customer"], initial["currency"] = original["customer"], original["currency"]
-            lines = lines_of(original)
-        return _editor(request, ws, DraftForm(initial=initial, terms=terms), lines, kind=kind,
-                       corrects=corrects, draft=None)
+            lines, charges = lines_of(original), charges_of(original)
+        return _editor(request, ws, DraftForm(initial=initial, terms=terms), lines, charges,
+                       kind=kind, corrects=corrects, draft=None)
     form = DraftForm(request.POST, terms=terms)
     lines, saving = posted_lines(request)
+    charges, saving = posted_charges(request, saving)
     if saving and form.is_valid():
-        draft_id = _save(request, ws, form, lines, kind=kind, corrects=corrects, draft_id=None)
+        draft_id = _save(request, ws, form, lines, charges, kind=kind, corrects=corrects,
+                         draft_id=None)
         if draft_id is not None:
             return redirect(reverse("web:draft", args=[ws.company.code, draft_id]))
-    return _editor(request, ws, form, _padded(lines, 1) if not lines.rows else lines,
+    return _editor(request, ws, form, _padded(lines, 1) if not lines.rows else lines, charges,
                    kind=kind, corrects=corrects, draft=None, status=200)
 
 
@@ -265,17 +373,15 @@ def draft(request: HttpRequest, code: str, pk: int) -> HttpResponse:
             "customer": detail["customer"], "issue_date": detail["issue_date"],
             "currency": detail["currency"], "terms": detail["terms"],
             "po_number": detail["po_number"], "notes": detail["notes"]})
-        return _editor(request, ws, form, lines_of(detail), kind=kind, corrects=corrects,
-                       draft=detail)
+        return _editor(request, ws, form, lines_of(detail), charges_of(detail), kind=kind,
+                       corrects=corrects, draft=detail)
     form = DraftForm(request.POST, terms=terms)
     lines, saving = posted_lines(request)
+    charges, saving = posted_charges(request, saving)
     credit_refused = False
-    if saving and form.is_valid() and detail["charges"]:
-        form.add_error(None, gettext("This draft has allowances or charges for the whole "
-                                "document, which the editor does not show: change it on "
-                                "the command line."))
-    elif saving and form.is_valid():
-        saved = _save(request, ws, form, lines, kind=kind, corrects=corrects, draft_id=pk)
+    if saving and form.is_valid():
+        saved = _save(request, ws, form, lines, charges, kind=kind, corrects=corrects,
+                      draft_id=pk)
         if saved is not None and request.POST.get("action") != "post":
             return redirect(reverse("web:draft", args=[ws.company.code, pk]))
         if saved is not None:
@@ -296,8 +402,8 @@ def draft(request: HttpRequest, code: str, pk: int) -> HttpResponse:
                                   or "credit_override" in request.POST)
             else:
                 return redirect(reverse("web:invoice", args=[ws.company.code, posted.number]))
-    return _editor(request, ws, form, lines if lines.rows else _padded(lines, 1), kind=kind,
-                   corrects=corrects, draft=detail,
+    return _editor(request, ws, form, lines if lines.rows else _padded(lines, 1), charges,
+                   kind=kind, corrects=corrects, draft=detail,
                    override=credit_refused and may_override(ws))
 
 
@@ -308,19 +414,22 @@ def draft_totals(request: HttpRequest, code: str) -> HttpResponse:
     document's net, tax and total, computed by the pure core through the selector; a line
     it refuses says why, on its line."""
     ws = workspace(request, code)
-    lines = read_lines(request.POST, extra=0)
-    context: dict[str, Any] = {"ws": ws, "lines": lines}
+    lines, charges = read_lines(request.POST, extra=0), read_charges(request.POST)
+    context: dict[str, Any] = {"ws": ws, "lines": lines, "charges": charges}
     try:
         totals = document_totals(ws.company, lines.inputs(),
                                  customer_code=str(request.POST.get("customer", "")).strip(),
-                                 currency=str(request.POST.get("currency", "")).strip().upper())
+                                 currency=str(request.POST.get("currency", "")).strip().upper(),
+                                 charges=charges.inputs())
     except LedgerError as exc:
-        if not lines.refuse(exc):
+        if not lines.refuse(exc) and not charges.refuse(exc):
             context["error"] = str(exc)
     else:
         for row, li in zip(lines.written, totals["lines"], strict=True):
             row.net = li["net"]
-        context["totals"] = totals
+        for crow, ct in zip(charges.written, totals["charges"], strict=True):
+            crow.amount = ct["amount"]
+        context["totals"] = {**totals, "has_charges": bool(totals["charges"])}
     return render(request, "web/parts/draft_totals.html", context)
 
 

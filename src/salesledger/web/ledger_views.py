@@ -14,6 +14,7 @@ selector the command line calls:
 
 from __future__ import annotations
 
+import re
 import tempfile
 from datetime import date
 
@@ -72,13 +73,28 @@ def adjustment_reverse_view(request: HttpRequest, code: str, pk: int) -> HttpRes
         reason=str(request.POST.get("reason", "")).strip()[:255]), "web:adjustments")
 
 
+def _typed_rates(text: str) -> dict[str, str]:
+    """``USD=0.9211 GBP=1.17`` (spaces, commas or semicolons between): the closing rates
+    typed for one run, each as typed; the service checks the currency and the rate."""
+    rates: dict[str, str] = {}
+    for spec in re.split(r"[\s,;]+", text.strip()):
+        if not spec:
+            continue
+        cur, _, value = spec.partition("=")
+        if not value:
+            raise ValidationFailed(f"rate {spec!r}: write CURRENCY=RATE, e.g. USD=0.9211",
+                                   field="rates")
+        rates[cur.strip().upper()] = value.strip()
+    return rates
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def revaluation(request: HttpRequest, code: str) -> HttpResponse:
     """The revaluation runs, and a new run as of the day typed (a manager's): the open
-    foreign-currency items at the rate table's closing rates, the entry and its reversal
-    of the next day posted. The same day revalued again with the same rates is the run
-    already made."""
+    foreign-currency items at the closing rates typed for the run (``fx revalue --rate``),
+    else the rate table's, the entry and its reversal of the next day posted. The same day
+    revalued again with the same rates is the run already made."""
     ws = workspace(request, code)
     if request.method == "POST":
         if not may(ws, MANAGES):
@@ -90,7 +106,9 @@ def revaluation(request: HttpRequest, code: str) -> HttpResponse:
             except ValueError:
                 raise ValidationFailed(f"the day {typed!r} is not a date (YYYY-MM-DD)",
                                        field="as_of_day") from None
-            done = fx_revalue(actor=request.user, company=ws.company, as_of=day)
+            done = fx_revalue(actor=request.user, company=ws.company, as_of=day,
+                              rates=_typed_rates(str(request.POST.get("rates", ""))[:500])
+                              or None)
         except LedgerError as exc:
             return refused(request, ws, exc)
         messages.success(request, (gettext("Run %(run)d is posted.") if done.created else

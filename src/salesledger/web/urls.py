@@ -142,6 +142,8 @@ urlpatterns = [
          customer_views.customer_contact_add, name="customer_contact_add"),
     path("c/<slug:code>/customer/<str:customer_code>/contact/edit/",
          customer_views.customer_contact_edit, name="customer_contact_edit"),
+    path("c/<slug:code>/customer/<str:customer_code>/contact/remove/",
+         customer_views.customer_contact_remove, name="customer_contact_remove"),
     path("c/<slug:code>/customer/<str:customer_code>/personal-data/",
          customer_views.customer_data_view, name="customer_data"),
     path("c/<slug:code>/customer/<str:customer_code>/anonymise/",

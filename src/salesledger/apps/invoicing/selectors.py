@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any
 
@@ -11,7 +11,7 @@ from django.db.models import Exists, F, OuterRef
 from salesledger.apps.core.models import Company
 from salesledger.apps.customers.selectors import customer_get
 from salesledger.domain.errors import NotFound
-from salesledger.domain.invoicing import LineInput
+from salesledger.domain.invoicing import DocumentChargeInput, LineInput
 from salesledger.money import Money
 
 from .issuing import compute_invoice_totals, document_currency
@@ -114,15 +114,23 @@ def document_kind(company: Company, number: str) -> str | None:
 
 
 def document_totals(company: Company, lines: list[LineInput], *, customer_code: str,
-                    currency: str = "") -> dict[str, Any]:
-    """What a document of ``customer_code`` with ``lines`` would total, in ``currency`` or
-    else the customer's (the rule of ``invoice_create``), under the company's tax rounding
-    and rounding policy: the pure core's totals (``domain.invoicing``), the same that saving
-    and posting compute, as money JSON per line and for the document. The web's draft editor
-    shows them as one types; what the core refuses raises its error."""
+                    currency: str = "", charges: Sequence[DocumentChargeInput] = ()
+                    ) -> dict[str, Any]:
+    """What a document of ``customer_code`` with ``lines`` (and the document-level
+    allowances and charges ``charges``) would total, in ``currency`` or else the customer's
+    (the rule of ``invoice_create``), under the company's tax rounding and rounding policy:
+    the pure core's totals (``domain.invoicing``), the same that saving and posting compute,
+    as money JSON per line, per allowance or charge and for the document (``line_net``: the
+    sum of the lines, BT-106; ``net``: after the allowances and charges, BT-109). The web's
+    draft editor shows them as one types; what the core refuses raises its error."""
     currency = document_currency(company, customer_get(company, customer_code), currency)
-    totals = compute_invoice_totals(company, currency, lines)
+    totals = compute_invoice_totals(company, currency, lines, charges)
     return {"lines": [{"net": _m(lt.net, currency), "tax": _m(lt.tax, currency)}
                       for lt in totals.lines],
+            "charges": [{"amount": _m(ct.amount, currency), "tax": _m(ct.tax, currency)}
+                        for ct in totals.charges],
+            "line_net": _m(totals.line_net, currency),
+            "allowance_total": _m(totals.allowance_total, currency),
+            "charge_total": _m(totals.charge_total, currency),
             "net": _m(totals.net, currency), "tax": _m(totals.tax, currency),
             "total": _m(totals.total, currency)}

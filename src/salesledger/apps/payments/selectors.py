@@ -357,6 +357,8 @@ def invoice_detail(
                 "amount": _money_json(c.amount, cur),
                 "tax_rate": str(c.tax_rate),
                 "tax_category": c.tax_category,
+                # given as a percentage of its category's lines (BT-94, BT-101), else None
+                "percent": None if c.percent is None else str(c.percent),
             }
             for c in inv.charges.all()
         ],
