@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -100,6 +101,46 @@ def test_a_manager_writes_off_an_invoice_a_clerk_may_not_and_a_payment_recovers_
                       {"receipt": paid.number}).status_code == 302
     d = invoice_detail(books["company"], number)
     assert (d["settlement"], d["written_off"]["amount"]) == ("paid", "0.00")
+
+
+def test_a_clerk_writes_off_a_difference_and_records_a_deduction_on_an_invoice(
+        books: dict[str, Any], as_user: Callable[[Any], Any]) -> None:
+    from salesledger.apps.core.models import AuditEvent
+    from salesledger.apps.payments.adjustments.settings import tax_settings_set
+    from salesledger.apps.payments.selectors import invoice_detail
+
+    number = books["first"].number  # C001 owes 1,200.00
+    clerk = as_user(books["clerk"])
+    page = clerk.get(f"/c/acme/invoices/{number}").content.decode()
+    assert "A difference or a deduction" in page and "Damaged goods" in page
+    # a deduction needs its reason: the service's refusal, nothing written
+    audited = AuditEvent.objects.count()
+    refused = clerk.post(f"/c/acme/invoice/adjust/{number}",
+                         {"kind": "deduction", "amount": "20.00"})
+    assert refused.status_code == 409 and "reason" in refused.content.decode()
+    # beyond the write-off tolerance: refused too
+    too_much = clerk.post(f"/c/acme/invoice/adjust/{number}",
+                          {"kind": "write_off", "amount": "500.00"})
+    assert too_much.status_code == 409
+    assert AuditEvent.objects.count() == audited
+    took = clerk.post(f"/c/acme/invoice/adjust/{number}?as_of=2025-05-15",
+                      {"kind": "deduction", "amount": "1199.50", "reason_code": "damaged_goods",
+                       "memo": "two cases broken"})
+    assert took.status_code == 302
+    assert invoice_detail(books["company"], number)["open"]["amount"] == "0.50"
+    # the 0.50 left, within the tolerance set (1.00 and 1 %): written off, all that is open
+    tax_settings_set(actor=books["owner"], company=books["company"],
+                     writeoff_tolerance_amount=Decimal("1.00"),
+                     writeoff_tolerance_percent=Decimal(1))
+    small = clerk.post(f"/c/acme/invoice/adjust/{number}?as_of=2025-05-15",
+                       {"kind": "write_off", "amount": ""})
+    assert small.status_code == 302, small.content.decode().split("<main", 1)[1][:1500]
+    d = invoice_detail(books["company"], number)
+    assert (d["open"]["amount"], d["settlement"]) == ("0.00", "paid")
+    assert {k: v["amount"] for k, v in d["adjustments"].items()} == {
+        "deduction": "1199.50", "write_off": "0.50"}
+    assert "A difference or a deduction" not in clerk.get(
+        f"/c/acme/invoices/{number}").content.decode()
 
 
 def test_a_manager_undoes_a_refund_a_clerk_may_not(

@@ -466,7 +466,8 @@ def write_urls(books: dict[str, Any]) -> tuple[list[str], list[str]]:
              # the day's actions of quotes, bad debts and refunds (test_day_actions.py)
              f"/c/acme/quote/send/{books['quote']}", f"/c/acme/quote/accept/{books['quote']}",
              f"/c/acme/quote/decline/{books['quote']}", f"/c/acme/invoice/write-off/{inv}",
-             f"/c/acme/invoice/recover/{inv}", f"/c/acme/receipt/refund-reverse/{rct}",
+             f"/c/acme/invoice/recover/{inv}", f"/c/acme/invoice/adjust/{inv}",
+             f"/c/acme/receipt/refund-reverse/{rct}",
              # quotes, schedules, a customer's contacts and write-off (test_day_pages.py)
              "/c/acme/quotes/new/", f"/c/acme/quote/edit/{books['quote']}",
              "/c/acme/recurring/new/", "/c/acme/customer/C001/contact/add/",

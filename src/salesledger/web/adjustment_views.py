@@ -6,7 +6,10 @@ calls:
   law allows it, the VAT taken back (bad-debt relief);
 - recover (``invoice recover``, a clerk's): ``invoice_recover``, a payment on a written-off
   invoice: the write-offs reversed, the receipt allocated, what it does not recover written
-  off again.
+  off again;
+- a payment difference written off, or a deduction the customer took (``invoice adjust``, a
+  clerk's): ``payments.adjustments.write_offs.invoice_adjust``, for the amount typed or all
+  that is open (a write-off within the company's tolerance; a deduction with its reason code).
 
 Both are dated the page's day. A refusal is the service's (a reason missing, nothing open, a
 closed period: 409; the role: 403)."""
@@ -22,6 +25,7 @@ from django.views.decorators.http import require_POST
 
 from salesledger.apps.invoicing.services import parse_decimal
 from salesledger.apps.payments.adjustments.bad_debts import invoice_recover, invoice_write_off
+from salesledger.apps.payments.adjustments.write_offs import invoice_adjust
 from salesledger.apps.payments.selectors import invoice_detail
 
 from .tenancy import Workspace, or_404, workspace
@@ -58,3 +62,15 @@ def invoice_recover_view(request: HttpRequest, code: str, ref: str) -> HttpRespo
         actor=request.user, company=ws.company, number=number,
         receipt=str(request.POST.get("receipt", "")).strip(), day=ws.as_of,
         amount=_amount(request)))
+
+
+@login_required
+@require_POST
+def invoice_adjust_view(request: HttpRequest, code: str, ref: str) -> HttpResponse:
+    ws = workspace(request, code)
+    return _invoice_action(request, ws, ref, lambda number: invoice_adjust(
+        actor=request.user, company=ws.company, number=number,
+        kind=str(request.POST.get("kind", ""))[:20], day=ws.as_of, amount=_amount(request),
+        reason_code=str(request.POST.get("reason_code", "")).strip()[:40],
+        memo=str(request.POST.get("memo", "")).strip()[:255],
+        dispute_requested=request.POST.get("dispute") == "1"))

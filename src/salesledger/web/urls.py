@@ -157,6 +157,8 @@ urlpatterns = [
          name="invoice_write_off"),
     path("c/<slug:code>/invoice/recover/<path:ref>", adjustment_views.invoice_recover_view,
          name="invoice_recover"),
+    path("c/<slug:code>/invoice/adjust/<path:ref>", adjustment_views.invoice_adjust_view,
+         name="invoice_adjust"),
     path("c/<slug:code>/send/<path:ref>", invoice_views.invoice_email, name="invoice_email"),
     path("c/<slug:code>/receipts/", receipt_views.receipts, name="receipts"),
     path("c/<slug:code>/receipts/new/", receipt_views.receipt_new, name="receipt_new"),

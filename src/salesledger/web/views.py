@@ -32,6 +32,7 @@ from salesledger.domain.errors import LedgerError
 from .charts import aging_svg
 from .collections_views import timeline_context
 from .credit_panel import credit_panel
+from .forms import DEDUCTIONS
 from .params import PAGE_SIZE, choice_param, day_param, page_param
 from .params import paged as _paged
 from .tenancy import Workspace, or_404, workspace
@@ -134,7 +135,8 @@ def invoice(request: HttpRequest, code: str, ref: str) -> HttpResponse:
     return page(request, ws, "web/invoice.html", doc=doc, history=history,
                 formats=(("ubl", "UBL"), ("cii", "CII"), ("facturx", "Factur-X")),
                 has_open=Decimal(doc["open"]["amount"]) > 0,
-                has_written_off=Decimal(doc["written_off"]["amount"]) > 0, **timeline)
+                has_written_off=Decimal(doc["written_off"]["amount"]) > 0,
+                deduction_reasons=DEDUCTIONS, **timeline)
 
 
 def _file(stored: Any, name: str) -> HttpResponse:
