@@ -513,6 +513,44 @@ def test_every_writing_address_is_404_to_a_user_of_another_company(
         assert stranger.get(url).status_code == 404, url
 
 
+# Addresses whose objects the shared registries do not make (a dispute, a plan, a queued task,
+# a letter, a bank line's or a schedule's pages): each file named requests them as a user of
+# another company (404) on objects it makes.
+OWN_TESTS = {
+    "dispute": "test_collections.py", "plan": "test_collections.py",
+    "dunning_run": "test_collections.py", "dunning_letter": "test_collections.py",
+    "dunning_policy": "test_collections.py", "dunning_policy_edit": "test_collections.py",
+    "dunning_level_text": "test_collections.py", "import": "test_imports.py",
+    "job": "test_bank_pages.py", "bank_line": "test_bank_pages.py",
+    "bank_direct_debit_file": "test_bank_settings_pages.py",
+    "recurring_schedule": "test_recurring_pages.py", "recurring_run": "test_recurring_pages.py",
+    "recurring_stop": "test_recurring_pages.py", "recurring_resume": "test_recurring_pages.py",
+}
+
+
+def test_every_workspace_address_is_in_the_tenancy_and_role_registries(
+        with_draft: dict[str, Any]) -> None:
+    """A page added without its address in the registries (test_pages.urls_of, write_urls,
+    the credit posts) or a test of its own named above fails here, so that every address of
+    the workspace is requested as a user of another company."""
+    from urllib.parse import urlsplit
+
+    from django.urls import resolve
+
+    from salesledger.web import urls
+
+    from .test_credit import CREDIT_POSTS
+    from .test_pages import urls_of
+
+    gets, posts = write_urls(with_draft)
+    reached = {resolve(urlsplit(u).path).url_name
+               for u in [*urls_of(with_draft), *gets, *posts, *CREDIT_POSTS]}
+    names = {p.name for p in urls.urlpatterns}
+    assert sorted(names - reached - set(OWN_TESTS)) == []
+    assert sorted(set(OWN_TESTS) - names) == []  # no name kept here that is gone
+    assert sorted(set(OWN_TESTS) & reached) == []  # nor one the registries reach
+
+
 def test_a_viewer_is_offered_no_write_and_every_post_is_refused(
         with_draft: dict[str, Any], as_user: Callable[[Any], Any], django_user_model: Any
         ) -> None:

@@ -1,5 +1,6 @@
 """The day's writes in a real browser (Chromium, headless): a customer created, an invoice
-written in the draft editor (its totals from the server as one types), posted and its PDF
+written in the draft editor (its totals from the server as one types, a charge for its
+freight among them), posted and its PDF
 opened; a receipt recorded and allocated to two invoices, which are then paid; a short
 payment written off; another company reached from the switcher; a clerk and a user of
 another company seeing only what each may.
@@ -94,6 +95,13 @@ def test_a_day_of_writes_in_the_browser(day_books: dict[str, Any],
     page.get_by_label("Line 2: tax rate").fill("10")
     page.locator("#totals [data-total=total]").filter(has_text="€1,288.55").wait_for()
     assert page.locator("#line-2-net").inner_text() == "€80.50"
+    # freight for the whole document: a charge with its own tax rate, in the totals at once
+    page.get_by_label("Allowance or charge 1: kind").select_option("charge")
+    page.get_by_label("Allowance or charge 1: reason", exact=True).fill("Freight")
+    page.get_by_label("Allowance or charge 1: amount or percentage").fill("15")
+    page.get_by_label("Allowance or charge 1: tax rate").fill("20")
+    page.locator("#totals [data-total=total]").filter(has_text="€1,306.55").wait_for()
+    assert page.locator("#charge-1-amount-out").inner_text() == "€15.00"
     w.check("draft editor")
     page.screenshot(path=str(shots / "web-draft.png"), full_page=True)
     page.get_by_role("button", name="Save the draft").click()
