@@ -210,6 +210,36 @@ def test_a_layout_is_previewed_as_a_pdf_and_a_broken_one_refused(
     assert broken.status_code == 400 and "does not show" in _text(broken)
 
 
+def test_a_layout_saved_goes_back_to_the_standard_one(
+        books: dict[str, Any], as_user: Callable[[Any], Any]) -> None:
+    from salesledger.apps.core.models import AuditEvent
+    from salesledger.apps.documents.selectors import template_overrides
+
+    owner = as_user(books["owner"])
+    html = owner.get("/c/acme/settings/templates/?kind=invoice").context["html"]
+    own = html + "\n<!-- the company's own -->"
+    saved = owner.post("/c/acme/settings/templates/", {
+        "kind": "invoice", "language": "", "html": own, "action": "save"})
+    assert saved.status_code == 302 and len(template_overrides(books["company"])) == 1
+    page = owner.get("/c/acme/settings/templates/?kind=invoice").content.decode()
+    assert "Back to the standard layout" in page
+    # a clerk is refused by the service, nothing changed
+    clerk = as_user(books["clerk"])
+    assert "Back to the standard layout" not in clerk.get(
+        "/c/acme/settings/templates/?kind=invoice").content.decode()
+    assert clerk.post("/c/acme/settings/templates/", {
+        "kind": "invoice", "language": "", "action": "reset"}).status_code == 403
+    assert len(template_overrides(books["company"])) == 1
+    reset = owner.post("/c/acme/settings/templates/", {
+        "kind": "invoice", "language": "", "action": "reset"})
+    assert reset.status_code == 302 and template_overrides(books["company"]) == []
+    assert "The standard layout is used again." in _text(owner.get(reset["Location"]))
+    assert AuditEvent.objects.filter(action__startswith="document_template").count() == 2
+    again = owner.post("/c/acme/settings/templates/", {
+        "kind": "invoice", "language": "", "action": "reset"})
+    assert "nothing changed" in _text(owner.get(again["Location"]))
+
+
 # ---------------------------------------------------------------- portfolio
 def _second_company(books: dict[str, Any], record_receipt: Any = None) -> None:
     from salesledger.apps.core.services import membership_set

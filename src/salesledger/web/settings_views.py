@@ -32,7 +32,11 @@ from salesledger.apps.core.services import (
 from salesledger.apps.customers.selectors import payment_terms_list
 from salesledger.apps.customers.services import payment_terms_create, payment_terms_update
 from salesledger.apps.documents.selectors import document_template_source, template_overrides
-from salesledger.apps.documents.services import check_document_template, document_template_set
+from salesledger.apps.documents.services import (
+    check_document_template,
+    document_template_reset,
+    document_template_set,
+)
 from salesledger.apps.fx.selectors import rate_list
 from salesledger.apps.fx.services import rate_add
 from salesledger.apps.ledger.banks import BankAccountSpec, bank_account_add, bank_accounts
@@ -252,8 +256,9 @@ def day_param_post(request: HttpRequest, name: str) -> date | None:
 @GET_POST
 def templates(request: HttpRequest, code: str) -> HttpResponse:
     """Document layouts: which are the company's own, the source of one, and a form that
-    previews a layout as a sample PDF (``template preview``) or saves it (``template
-    set``), which checks that it renders first."""
+    previews a layout as a sample PDF (``template preview``), saves it (``template set``),
+    which checks that it renders first, or goes back to the standard one (``template
+    reset``)."""
     ws = workspace(request, code)
     kind = request.GET.get("kind") or request.POST.get("kind") or "invoice"
     kind = kind if kind in TEMPLATE_KINDS else "invoice"
@@ -278,6 +283,16 @@ def templates(request: HttpRequest, code: str) -> HttpResponse:
         response = HttpResponse(pdf, content_type="application/pdf")
         response["Content-Disposition"] = f'inline; filename="{kind}-sample.pdf"'
         return response
+    if request.POST.get("action") == "reset":
+        # ``template reset``: the company's own layout of the kind and language removed
+        try:
+            had = document_template_reset(actor=request.user, company=ws.company, kind=kind,
+                                          language=language)
+        except LedgerError as exc:
+            return render(exc)
+        messages.success(request, _("The standard layout is used again.") if had else
+                         _("That layout was the standard one already: nothing changed."))
+        return redirect(request.path)
     return _submit(request, ws, lambda: document_template_set(
         actor=request.user, company=ws.company, kind=kind, language=language, html=html),
         _("The layout is saved."), render)
