@@ -12,6 +12,7 @@ read from the summary as from the items.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -37,6 +38,7 @@ from salesledger.apps.reporting.selectors import (
     aging_items_page,
     aging_overview,
     aging_report,
+    aging_report_page,
     aging_summary_rebuild,
     portfolio,
 )
@@ -83,6 +85,7 @@ def test_the_summary_is_exact_after_every_posting_allocation_and_reversal(
     assert_reads_alike(books.company, day)
     assert_rolls_back_alike(books.company, day)
     assert_pages_alike(books.company, day)
+    assert_customer_pages_alike(books.company, day)
     # an alias's items are its survivor's when read, from the summary as from the items
     try:
         customer_merge(actor=books.user, company=books.company, alias="B", survivor="A")
@@ -94,6 +97,7 @@ def test_the_summary_is_exact_after_every_posting_allocation_and_reversal(
     assert_reads_alike(books.company, day)
     assert_rolls_back_alike(books.company, day)
     assert_pages_alike(books.company, day)
+    assert_customer_pages_alike(books.company, day)
 
 
 def assert_pages_alike(company: Any, day: date) -> None:
@@ -107,6 +111,20 @@ def assert_pages_alike(company: Any, day: date) -> None:
                 _, page = aging_items_page(company, as_of=day, filters=f, size=size,
                                            offset=offset)
                 assert page == whole[offset:offset + size], (f, size, offset)
+
+
+def assert_customer_pages_alike(company: Any, day: date) -> None:
+    """Every page of the report's customers on the summary's day (its owners found and read
+    in the database) is the slice of the whole report's, with the whole report's totals,
+    with each filter."""
+    for f in FILTERS:
+        whole = aging_report(company, as_of=day, filters=f, summary=False)
+        for size in (1, 3):
+            for offset in range(0, len(whole.customers) + 1, size):
+                page = aging_report_page(company, as_of=day, filters=f, size=size,
+                                         offset=offset)
+                assert page == replace(whole, customers=whole.customers[
+                    offset:offset + size]), (f, size, offset)
 
 
 def assert_rolls_back_alike(company: Any, day: date) -> None:
@@ -176,6 +194,12 @@ def test_today_reads_the_summary_in_a_few_queries_and_the_dashboard_too(
     # again, the unapplied cash
     with django_assert_num_queries(6):
         aging_overview(books.company, as_of=day, top=5)
+    # a page of the report's customers: the summary's day, the page's owners (the
+    # customers walked in code order), their rows, the survivors, the totals, the day
+    # again, the unapplied cash
+    with django_assert_num_queries(7):
+        first = aging_report_page(books.company, as_of=day, size=2, offset=1)
+    assert first.customers == report.customers[1:3] and first.base == report.base
     rows = portfolio(books.user, as_of=day)
     assert [r.receivable for r in rows] == [report.base_total]
     # a page of the items: the summary's day, the page's customers from its counts (a

@@ -52,6 +52,7 @@ from salesledger.apps.reporting.selectors import (
     aging_items,
     aging_items_page,
     aging_report,
+    aging_report_page,
     cash_forecast,
     company_kpis,
     currencies,
@@ -152,16 +153,20 @@ def aging(request: HttpRequest, code: str) -> HttpResponse:
                         aging_detail_rows(buckets, items, base))
         if segment:
             return _aging_segments(request, ws, segment, by, filters)
-        report = aging_report(ws.company, as_of=ws.as_of, by=by, filters=filters)
+        if _wants_csv(request):
+            report = aging_report(ws.company, as_of=ws.as_of, by=by, filters=filters)
+            return _csv(f"aging-{ws.as_of}.csv", aging_summary_headers(report.buckets),
+                        aging_summary_rows(report))
+        # one page of the customers (and the one after it that says whether there is a
+        # next page), with the whole day's totals: on the summary's day, no record is made
+        # of the other customers
+        page = page_param(request)
+        report = aging_report_page(ws.company, as_of=ws.as_of, by=by, filters=filters,
+                                   size=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
     except LedgerError as exc:
         return _refused(request, ws, exc)
-    if _wants_csv(request):
-        return _csv(f"aging-{ws.as_of}.csv", aging_summary_headers(report.buckets),
-                    aging_summary_rows(report))
     chart = aging_svg(report)
-    page = page_param(request)
-    start = (page - 1) * PAGE_SIZE
-    customers = [(c, sum(c.base)) for c in report.customers[start:start + PAGE_SIZE + 1]]
+    customers = [(c, sum(c.base)) for c in report.customers]
     return _page(request, ws, "web/report_aging.html", report=report, by=by, f=filters,
                  chart=chart, buckets=list(zip(report.buckets, report.base, strict=True)),
                  in_currency=_in_currency(report),

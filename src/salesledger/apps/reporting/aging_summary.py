@@ -170,32 +170,97 @@ def summary_read(company: Company, scope: AgingScope, *, day: Any = _ASK
     if (summary_day(company) if day is _ASK else day) != scope.as_of:
         return None
     where, params = _where(company, scope)
+    with connection.cursor() as cur:
+        rows = _rows(cur, company, where, params)
+        survivors = _survivors(cur, company)
+        totals = _scope_totals(cur, scope, where, params)
+    # a build for another day committed meanwhile: the rows read may be its
+    if summary_day(company) != scope.as_of:
+        return None
+    return SummaryRead(rows, survivors, totals)
+
+
+def _rows(cur: Any, company: Company, where: str, params: list[Any]) -> list[tuple[Any, ...]]:
+    """The summary's rows that ``where`` keeps, as ``SummaryRead.rows`` holds them."""
     table, cust = AgingSummaryRow._meta.db_table, Customer._meta.db_table
     opens = ", ".join("s." + c for c in _OPENS)
     # NULL where the base amounts are the amounts (the company's currency): fewer numbers
     # made Python objects (600,000 at 100,000 customers)
     bases = ", ".join(f"CASE WHEN s.currency = %s THEN NULL ELSE s.{c} END" for c in _BASES)
+    cur.execute(f"""
+        SELECT c.id, c.code, c.name, c.country, c.merged_into_id, s.currency, {opens},
+               {bases}, s.items
+        FROM {table} s JOIN {cust} c ON c.id = s.customer_id
+        WHERE {where}""", [company.base_currency] * _N + params)
+    return list(cur.fetchall())
+
+
+def _survivors(cur: Any, company: Company) -> dict[int, tuple[str, str, str]]:
+    """(code, name, country) of the survivors of merges, few (the partial index
+    ``customer_merged``), looked up once rather than joined to every row."""
+    cust = Customer._meta.db_table
+    cur.execute(f"""
+        SELECT o.id, o.code, o.name, o.country FROM {cust} o
+        WHERE o.id IN (SELECT m.merged_into_id FROM {cust} m
+                       WHERE m.company_id = %s AND m.merged_into_id IS NOT NULL)""",
+                [company.pk])
+    return {int(i): (code, name, country) for i, code, name, country in cur.fetchall()}
+
+
+def _scope_totals(cur: Any, scope: AgingScope, where: str, params: list[Any]
+                  ) -> list[tuple[Any, ...]]:
+    """(currency, six amounts, six base amounts, items) of the rows ``where`` keeps, summed
+    per currency by the database."""
+    table, cust = AgingSummaryRow._meta.db_table, Customer._meta.db_table
+    sums = ", ".join(f"CAST(SUM(s.{c}) AS BIGINT)" for c in [*_OPENS, *_BASES, "items"])
+    join = f"JOIN {cust} c ON c.id = s.customer_id" if scope.country else ""
+    cur.execute(f"SELECT s.currency, {sums} FROM {table} s {join} WHERE {where} "
+                "GROUP BY s.currency", params)
+    return list(cur.fetchall())
+
+
+def summary_customer_page(company: Company, scope: AgingScope, *, size: int, offset: int,
+                          day: Any = _ASK) -> SummaryRead | None:
+    """``summary_read`` of one page of the report's customers: the rows of the ``size``
+    owners (a customer, or the survivor of a merge with its aliases) after the first
+    ``offset``, in code order, that have a row the scope keeps, and the totals of the whole
+    scope; None when the summary cannot answer the scope. What a page of the aged
+    receivables shows, without a record per customer of the day: the owners are found
+    by walking the customers in code order (the index of codes) and asking, of each, if a
+    row of it or of an alias is kept, so that the first pages read a few hundred rows."""
+    if not _usable(company, scope):
+        return None
+    if (summary_day(company) if day is _ASK else day) != scope.as_of:
+        return None
+    where, params = _where(company, scope)
+    table, cust = AgingSummaryRow._meta.db_table, Customer._meta.db_table
     with connection.cursor() as cur:
-        cur.execute(f"""
-            SELECT c.id, c.code, c.name, c.country, c.merged_into_id, s.currency, {opens},
-                   {bases}, s.items
-            FROM {table} s JOIN {cust} c ON c.id = s.customer_id
-            WHERE {where}""", [company.base_currency] * _N + params)
-        rows = cur.fetchall()
-        # the survivors of merges, few (the partial index ``customer_merged``), looked up
-        # once rather than joined to every row
-        cur.execute(f"""
-            SELECT o.id, o.code, o.name, o.country FROM {cust} o
-            WHERE o.id IN (SELECT m.merged_into_id FROM {cust} m
-                           WHERE m.company_id = %s AND m.merged_into_id IS NOT NULL)""",
-                    [company.pk])
-        survivors = {int(i): (code, name, country) for i, code, name, country in cur}
-        sums = ", ".join(f"CAST(SUM(s.{c}) AS BIGINT)" for c in [*_OPENS, *_BASES, "items"])
-        join = f"JOIN {cust} c ON c.id = s.customer_id" if scope.country else ""
-        cur.execute(f"SELECT s.currency, {sums} FROM {table} s {join} WHERE {where} "
-                    "GROUP BY s.currency", params)
-        totals = cur.fetchall()
-    # a build for another day committed meanwhile: the rows read may be its
+        if scope.customer_id is not None:
+            # a set of customers (a family, a group, a collector's): their few rows' owners
+            cur.execute(f"""
+                SELECT o.id FROM {cust} o WHERE o.id IN (
+                    SELECT COALESCE(c.merged_into_id, c.id) FROM {table} s
+                    JOIN {cust} c ON c.id = s.customer_id WHERE {where})
+                ORDER BY o.code LIMIT %s OFFSET %s""", [*params, size, offset])
+        else:
+            cur.execute(f"""
+                SELECT o.id FROM {cust} o
+                WHERE o.company_id = %s AND o.merged_into_id IS NULL AND (
+                    EXISTS (SELECT 1 FROM {table} s JOIN {cust} c ON c.id = s.customer_id
+                            WHERE s.customer_id = o.id AND {where})
+                    OR EXISTS (SELECT 1 FROM {cust} c JOIN {table} s ON s.customer_id = c.id
+                               WHERE c.merged_into_id = o.id AND {where}))
+                ORDER BY o.code LIMIT %s OFFSET %s""",
+                        [company.pk, *params, *params, size, offset])
+        owners = [int(i) for (i,) in cur.fetchall()]
+        if owners:
+            marks = ", ".join(["%s"] * len(owners))
+            rows = _rows(cur, company, f"{where} AND (c.id IN ({marks}) OR c.merged_into_id "
+                                       f"IN ({marks}))", [*params, *owners, *owners])
+        else:
+            rows = []
+        survivors = _survivors(cur, company)
+        totals = _scope_totals(cur, scope, where, params)
     if summary_day(company) != scope.as_of:
         return None
     return SummaryRead(rows, survivors, totals)

@@ -57,6 +57,7 @@ from .aging_summary import BUCKETS as SUMMARY_BUCKETS
 from .aging_summary import (
     SummaryRead,
     summary_build,
+    summary_customer_page,
     summary_day,
     summary_page_span,
     summary_read,
@@ -90,7 +91,7 @@ __all__ = ["AgingReport", "Backtest", "KpiMonth", "ReportFilters", "Statement", 
            "running", "trend_report", "unapplied_items", "PortfolioRow", "portfolio",
            "SEGMENTS", "SegmentAging", "portfolio_total", "auto_match_report",
            "aging_by_segment", "aging_items_page", "kpis_by_segment", "CompanyKpis",
-           "company_kpis", "aging_overview", "aging_summary_rebuild", "document_currency",
+           "company_kpis", "aging_overview", "aging_report_page", "aging_summary_rebuild", "document_currency",
            "PORTFOLIO_ONLY"]
 
 
@@ -313,6 +314,24 @@ def aging_report(company: Company, *, as_of: date, by: str = "due",
         by_currency = {currency: [sum(column) for column in zip(*opens, strict=True)]
                        for currency, opens in in_currency.items()}
         return _report(company, scope, base, by_currency, per, sum(c.items for c in cells))
+
+
+def aging_report_page(company: Company, *, as_of: date, size: int, offset: int,
+                      by: str = "due", buckets: str = DEFAULT_BUCKETS,
+                      filters: ReportFilters = ReportFilters()) -> AgingReport:
+    """``aging_report`` with only one page of its customers (``size`` of them after the
+    first ``offset``, in code order): the totals, the items and the unapplied cash are the
+    whole report's. On the summary's day the page's owners are found and read in the
+    database (``summary_customer_page``), not a record made per customer; another day,
+    other buckets or aged by issue date, the whole report is made and cut."""
+    scope = _scope(company, as_of, filters, by=by, buckets=buckets)
+    if scope.by == AgeBy.DUE and scope.buckets == SUMMARY_BUCKETS:
+        with collector_paused():
+            read = summary_customer_page(company, scope, size=size, offset=offset)
+            if read is not None:
+                return _report_of_summary(company, scope, read)
+    report = aging_report(company, as_of=as_of, by=by, buckets=buckets, filters=filters)
+    return replace(report, customers=report.customers[offset:offset + size])
 
 
 def aging_overview(company: Company, *, as_of: date, top: int
