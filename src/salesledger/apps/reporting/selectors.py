@@ -270,6 +270,10 @@ def aging_summary_rebuild(company: Company, *, as_of: date) -> int:
     return summary_build(company, day=as_of)
 
 
+# "the summary's day is not read yet"
+_UNREAD: Any = object()
+
+
 def aging_report(company: Company, *, as_of: date, by: str = "due",
                  buckets: str = DEFAULT_BUCKETS,
                  filters: ReportFilters = ReportFilters(), summary: bool = True,
@@ -280,11 +284,18 @@ def aging_report(company: Company, *, as_of: date, by: str = "due",
     ``build_summary``: make the summary that of today first when it is not (the command
     does; pages do not)."""
     scope = _scope(company, as_of, filters, by=by, buckets=buckets)
-    n = len(scope.buckets)
+    return _aging_of(company, scope, summary=summary, build_summary=build_summary)
+
+
+def _aging_of(company: Company, scope: AgingScope, *, summary: bool = True,
+              build_summary: bool = False, day: Any = _UNREAD) -> AgingReport:
+    """``aging_report`` of ``scope``; ``day``: the summary's day (None: no summary) when it
+    was read already."""
+    as_of, n = scope.as_of, len(scope.buckets)
     per: dict[int, CustomerAging] = {}
     with collector_paused():  # 100,000 customers' records: see core.collector
         if summary and scope.by == AgeBy.DUE and scope.buckets == SUMMARY_BUCKETS:
-            day = summary_day(company)
+            day = summary_day(company) if day is _UNREAD else day
             if day != as_of and build_summary and as_of == company_today(company):
                 # the command's first report of today (see _from_summary)
                 summary_build(company, day=as_of)
@@ -325,12 +336,17 @@ def aging_report_page(company: Company, *, as_of: date, size: int, offset: int,
     database (``summary_customer_page``), not a record made per customer; another day,
     other buckets or aged by issue date, the whole report is made and cut."""
     scope = _scope(company, as_of, filters, by=by, buckets=buckets)
+    day: Any = _UNREAD
     if scope.by == AgeBy.DUE and scope.buckets == SUMMARY_BUCKETS:
-        with collector_paused():
-            read = summary_customer_page(company, scope, size=size, offset=offset)
+        day = summary_day(company)
+        if day == as_of:
+            with collector_paused():
+                read = summary_customer_page(company, scope, size=size, offset=offset,
+                                             day=day)
             if read is not None:
                 return _report_of_summary(company, scope, read)
-    report = aging_report(company, as_of=as_of, by=by, buckets=buckets, filters=filters)
+            day = _UNREAD  # a build for another day committed meanwhile: ask again
+    report = _aging_of(company, scope, day=day)
     return replace(report, customers=report.customers[offset:offset + size])
 
 
