@@ -44,13 +44,15 @@ from salesledger.apps.payments.models import Allocation
 from salesledger.domain.aging import DEFAULT_BUCKETS, AgeBy, parse_buckets
 
 from .aging import AgingScope, grouped_by_customer
-from .models import SUMMARY_BUCKETS, AgingSummary, AgingSummaryRow
+from .models import SUMMARY_BUCKETS, AgingSummary, AgingSummaryRow, AgingSummaryTotal
 
 BUCKETS = parse_buckets(DEFAULT_BUCKETS)
 assert len(BUCKETS) == SUMMARY_BUCKETS
 _N = SUMMARY_BUCKETS
 _OPENS = [f"open_{k}" for k in range(_N)]
 _BASES = [f"base_{k}" for k in range(_N)]
+# what a totals row holds, as a summary row
+_SUMMED = [*_OPENS, *_BASES, "items"]
 # Customers computed again per statement by a refresh (the ids are parameters).
 CHUNK = 500
 
@@ -102,6 +104,7 @@ def summary_build(company: Company, *, day: date) -> int:
         assert state is not None
         AgingSummaryRow.objects.filter(company=company).delete()
         _insert(company, day)
+        _totals_build(company.pk)
         if connection.vendor == "postgresql":
             # the planner's statistics of the rows just written (autovacuum's come later):
             # without them PostgreSQL reads 100,000 rows by nested loops
@@ -132,8 +135,49 @@ def summary_refresh(company_id: int,
     company = Company.objects.get(pk=company_id)
     for k in range(0, len(ids), CHUNK):
         chunk = ids[k:k + CHUNK]
+        _shift(company_id, chunk, "-")  # what the chunk's rows held leaves the totals
         AgingSummaryRow.objects.filter(company_id=company_id, customer_id__in=chunk).delete()
         _insert(company, state.day, chunk)
+        _shift(company_id, chunk, "+")  # and what they hold now comes in
+    # a currency that no row holds any longer has no totals (as no rows are summed)
+    AgingSummaryTotal.objects.filter(company_id=company_id, items=0).delete()
+
+
+def _totals_build(company_id: int) -> None:
+    """The company's totals made again from its summary rows (a build)."""
+    AgingSummaryTotal.objects.filter(company_id=company_id).delete()
+    total, table = AgingSummaryTotal._meta.db_table, AgingSummaryRow._meta.db_table
+    with connection.cursor() as cur:
+        cur.execute(f"""
+            INSERT INTO {total} (company_id, currency, {", ".join(_SUMMED)})
+            SELECT company_id, currency, {", ".join(f"SUM({c})" for c in _SUMMED)}
+            FROM {table} WHERE company_id = %s GROUP BY company_id, currency""", [company_id])
+
+
+def _shift(company_id: int, ids: Sequence[int], sign: str) -> None:
+    """Add (``sign`` "+") or take out ("-") of the company's totals what the summary rows of
+    ``ids`` hold, per currency, in the database; with "+", a currency the totals do not
+    have yet gets its row first (at zero)."""
+    total, table = AgingSummaryTotal._meta.db_table, AgingSummaryRow._meta.db_table
+    marks = ", ".join(["%s"] * len(ids))
+    with connection.cursor() as cur:
+        if sign == "+":
+            cur.execute(f"""
+                INSERT INTO {total} (company_id, currency, {", ".join(_SUMMED)})
+                SELECT DISTINCT r.company_id, r.currency, {", ".join("0" for _ in _SUMMED)}
+                FROM {table} r WHERE r.company_id = %s AND r.customer_id IN ({marks})
+                AND r.currency NOT IN (SELECT t.currency FROM {total} t
+                                       WHERE t.company_id = %s)""",
+                        [company_id, *ids, company_id])
+        sets = ", ".join(f"{c} = {total}.{c} {sign} d.s_{c}" for c in _SUMMED)
+        sums = ", ".join(f"SUM(r.{c}) AS s_{c}" for c in _SUMMED)
+        cur.execute(f"""
+            UPDATE {total} SET {sets}
+            FROM (SELECT r.currency AS currency, {sums} FROM {table} r
+                  WHERE r.company_id = %s AND r.customer_id IN ({marks})
+                  GROUP BY r.currency) d
+            WHERE {total}.company_id = %s AND {total}.currency = d.currency""",
+                    [company_id, *ids, company_id])
 
 
 def _usable(company: Company, scope: AgingScope) -> bool:
@@ -212,6 +256,13 @@ def _scope_totals(cur: Any, scope: AgingScope, where: str, params: list[Any]
     """(currency, six amounts, six base amounts, items) of the rows ``where`` keeps, summed
     per currency by the database."""
     table, cust = AgingSummaryRow._meta.db_table, Customer._meta.db_table
+    if scope.customer_id is None and not scope.country:
+        # every customer (in a currency or all): the totals kept, not the rows summed
+        cur.execute(f"""SELECT currency, {", ".join(_SUMMED)}
+                        FROM {AgingSummaryTotal._meta.db_table} WHERE company_id = %s
+                        {"AND currency = %s" if scope.currency else ""}""",
+                    params)
+        return list(cur.fetchall())
     sums = ", ".join(f"CAST(SUM(s.{c}) AS BIGINT)" for c in [*_OPENS, *_BASES, "items"])
     join = f"JOIN {cust} c ON c.id = s.customer_id" if scope.country else ""
     cur.execute(f"SELECT s.currency, {sums} FROM {table} s {join} WHERE {where} "
@@ -476,14 +527,12 @@ def summary_totals(company: Company, *, as_of: date, top: int) -> SummaryTotals 
     when the summary is not of that day."""
     if summary_day(company) != as_of:
         return None
-    table = AgingSummaryRow._meta.db_table
-    opens = ", ".join(f"CAST(SUM({c}) AS BIGINT)" for c in _OPENS)
-    bases = ", ".join(f"CAST(SUM({c}) AS BIGINT)" for c in _BASES)
     overdue = " + ".join(f"s.{c}" for c in _BASES[1:])
     balance = " + ".join(f"s.{c}" for c in _BASES)
     with connection.cursor() as cur:
-        cur.execute(f"""SELECT currency, {opens}, {bases}, CAST(SUM(items) AS BIGINT)
-                        FROM {table} WHERE company_id = %s GROUP BY currency""",
+        # the totals kept (not the 100,000 rows summed)
+        cur.execute(f"""SELECT currency, {", ".join(_SUMMED)}
+                        FROM {AgingSummaryTotal._meta.db_table} WHERE company_id = %s""",
                     [company.pk])
         rows = cur.fetchall()
         ranked = [] if top <= 0 else _ranked(cur, company, overdue, balance, top)
@@ -572,4 +621,17 @@ def summary_drift(company: Company) -> list[str]:
         if live.get(key) != kept.get(key):
             out.append(f"customer {key[0]} {key[1]} on {day}: summary {kept.get(key)}, "
                        f"books {live.get(key)}")
+    # the totals kept against the rows' sums
+    summed: dict[str, list[int]] = {}
+    for (_, currency), values in kept.items():
+        cell = summed.setdefault(currency, [0] * len(values))
+        for k, v in enumerate(values):
+            cell[k] += v
+    totals = {r[0]: [int(v) for v in r[1:]] for r in
+              AgingSummaryTotal.objects.filter(company=company).values_list(
+                  "currency", *_SUMMED)}
+    for currency in sorted(set(summed) | set(totals)):
+        if summed.get(currency) != totals.get(currency):
+            out.append(f"totals {currency} on {day}: kept {totals.get(currency)}, "
+                       f"rows {summed.get(currency)}")
     return out

@@ -152,3 +152,32 @@ class KpiFigure(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["company", "currency", "month", "part"],
                                                name="kpi_figure_once")]
+
+class AgingSummaryTotal(models.Model):
+    """The summary's rows of one company summed per document currency: the amounts, the
+    base amounts and the items of each bucket. Kept by the transactions that keep the rows
+    (what a refresh takes out of the rows of its customers and puts back), made with them by
+    a build, compared with the rows' sums by ``salesledger check``: a report of every
+    customer and the dashboard read their totals here instead of summing 100,000 rows
+    (docs/design/reporting.md, "The aging summary's totals"). No row for a currency that
+    no summary row has."""
+
+    company = models.ForeignKey("core.Company", on_delete=models.PROTECT, related_name="+")
+    currency = models.CharField(max_length=3)
+    open_0 = models.BigIntegerField(default=0)
+    open_1 = models.BigIntegerField(default=0)
+    open_2 = models.BigIntegerField(default=0)
+    open_3 = models.BigIntegerField(default=0)
+    open_4 = models.BigIntegerField(default=0)
+    open_5 = models.BigIntegerField(default=0)
+    base_0 = models.BigIntegerField(default=0)
+    base_1 = models.BigIntegerField(default=0)
+    base_2 = models.BigIntegerField(default=0)
+    base_3 = models.BigIntegerField(default=0)
+    base_4 = models.BigIntegerField(default=0)
+    base_5 = models.BigIntegerField(default=0)
+    items = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["company", "currency"],
+                                               name="aging_summary_total_once")]
