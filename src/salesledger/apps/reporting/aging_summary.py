@@ -278,7 +278,10 @@ def summary_customer_page(company: Company, scope: AgingScope, *, size: int, off
     scope; None when the summary cannot answer the scope. What a page of the aged
     receivables shows, without a record per customer of the day: the owners are found
     by walking the customers in code order (the index of codes) and asking, of each, if a
-    row of it or of an alias is kept, so that the first pages read a few hundred rows."""
+    row of it or of an alias is kept, so that the first pages read a few hundred rows. The
+    two questions are one ``EXISTS`` of a ``UNION ALL``: as two ``EXISTS`` joined by ``OR``,
+    PostgreSQL hashes both over every row of the summary first (0.5 s of the server's on
+    the issue's books, against a few milliseconds)."""
     if not _usable(company, scope):
         return None
     if (summary_day(company) if day is _ASK else day) != scope.as_of:
@@ -296,11 +299,12 @@ def summary_customer_page(company: Company, scope: AgingScope, *, size: int, off
         else:
             cur.execute(f"""
                 SELECT o.id FROM {cust} o
-                WHERE o.company_id = %s AND o.merged_into_id IS NULL AND (
-                    EXISTS (SELECT 1 FROM {table} s JOIN {cust} c ON c.id = s.customer_id
-                            WHERE s.customer_id = o.id AND {where})
-                    OR EXISTS (SELECT 1 FROM {cust} c JOIN {table} s ON s.customer_id = c.id
-                               WHERE c.merged_into_id = o.id AND {where}))
+                WHERE o.company_id = %s AND o.merged_into_id IS NULL AND EXISTS (
+                    SELECT 1 FROM {table} s JOIN {cust} c ON c.id = s.customer_id
+                    WHERE s.customer_id = o.id AND {where}
+                    UNION ALL
+                    SELECT 1 FROM {cust} c JOIN {table} s ON s.customer_id = c.id
+                    WHERE c.merged_into_id = o.id AND {where})
                 ORDER BY o.code LIMIT %s OFFSET %s""",
                         [company.pk, *params, *params, size, offset])
         owners = [int(i) for (i,) in cur.fetchall()]

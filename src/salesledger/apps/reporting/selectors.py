@@ -91,7 +91,8 @@ __all__ = ["AgingReport", "Backtest", "KpiMonth", "ReportFilters", "Statement", 
            "running", "trend_report", "unapplied_items", "PortfolioRow", "portfolio",
            "SEGMENTS", "SegmentAging", "portfolio_total", "auto_match_report",
            "aging_by_segment", "aging_items_page", "kpis_by_segment", "CompanyKpis",
-           "company_kpis", "aging_overview", "aging_report_page", "aging_summary_rebuild", "document_currency",
+           "company_kpis", "aging_overview", "aging_report_page", "aging_summary_rebuild",
+           "document_currency",
            "PORTFOLIO_ONLY"]
 
 
