@@ -539,7 +539,10 @@ def summary_totals(company: Company, *, as_of: date, top: int) -> SummaryTotals 
                         FROM {AgingSummaryTotal._meta.db_table} WHERE company_id = %s""",
                     [company.pk])
         rows = cur.fetchall()
-        ranked = [] if top <= 0 else _ranked(cur, company, overdue, balance, top)
+        # a customer has a row per currency it has something open in: at most as many
+        # rows as the totals have currencies
+        ranked = [] if top <= 0 else _ranked(cur, company, overdue, balance, top,
+                                             max(1, len(rows)))
     if summary_day(company) != as_of:
         return None
     base = [0] * _N
@@ -555,30 +558,34 @@ def summary_totals(company: Company, *, as_of: date, top: int) -> SummaryTotals 
         for i, code, name, country, late, bal in ranked])
 
 
-def _ranked(cur: Any, company: Company, overdue: str, balance: str, top: int
-            ) -> list[tuple[Any, ...]]:
+def _ranked(cur: Any, company: Company, overdue: str, balance: str, top: int,
+            currencies: int) -> list[tuple[Any, ...]]:
     """The ``top`` owners most overdue, then by code: (id, code, name, country, overdue,
-    balance). Ranked first by the customer the items were issued to, without the customers'
-    table (a grouped scan of the summary): the ``top``-th overdue amount is the least any
-    of them can have, as a survivor of a merge only adds its aliases' amounts to its own;
-    then only the customers at or above it (ties included), and every customer in a merge
-    (few: the partial index ``customer_merged``), are summed per owner with their codes."""
+    balance). A floor first, from the rows alone (the ``top`` largest overdue amounts of a
+    row: a top-N of the rows, neither grouped nor joined); then the owners are summed, with
+    their codes, from the customers who may reach it, and every customer in a merge (few:
+    the partial index ``customer_merged``). A customer whose rows sum to the floor or more
+    has one row at least the floor divided by its rows, of which it has at most
+    ``currencies``: those are the customers a row of which, times ``currencies``, reaches
+    the floor (a scan of the rows, not a grouping of them). When fewer than ``top`` owners
+    reach the floor (a customer's rows that offset each other, an alias's credit notes
+    overdue), the owners left out may rank among them: every customer with a row overdue
+    is summed then. Whatever the floor, the answer is the owners' ranking: a floor only
+    chooses how many are summed."""
     table = AgingSummaryRow._meta.db_table
     cur.execute(f"""
-        SELECT SUM({overdue}) AS late FROM {table} s WHERE s.company_id = %s
-        GROUP BY s.customer_id ORDER BY late DESC LIMIT %s""", [company.pk, top])
+        SELECT {overdue} AS late FROM {table} s WHERE s.company_id = %s
+        ORDER BY late DESC LIMIT %s""", [company.pk, top])
     lates = [int(r[0]) for r in cur.fetchall()]
     floor = max(1, lates[-1]) if len(lates) == top else 1
-    ranked = _owners_from(cur, company, overdue, balance, top, floor)
+    ranked = _owners_from(cur, company, overdue, balance, top, floor, currencies)
     if floor > 1 and (len(ranked) < top or int(ranked[-1][4]) < floor):
-        # a family summed below the floor (an alias's credit notes overdue): a customer left
-        # out for being below it may rank among them; all of them, then
-        ranked = _owners_from(cur, company, overdue, balance, top, 1)
+        ranked = _owners_from(cur, company, overdue, balance, top, 1, currencies)
     return ranked
 
 
 def _owners_from(cur: Any, company: Company, overdue: str, balance: str, top: int,
-                 floor: int) -> list[tuple[Any, ...]]:
+                 floor: int, currencies: int) -> list[tuple[Any, ...]]:
     table, cust = AgingSummaryRow._meta.db_table, Customer._meta.db_table
     cur.execute(f"""
         SELECT o.id, o.code, o.name, o.country,
@@ -588,8 +595,7 @@ def _owners_from(cur: Any, company: Company, overdue: str, balance: str, top: in
         JOIN {cust} o ON o.id = COALESCE(c.merged_into_id, c.id)
         WHERE s.company_id = %s AND (
             s.customer_id IN (SELECT t.customer_id FROM {table} t WHERE t.company_id = %s
-                              GROUP BY t.customer_id
-                              HAVING SUM({overdue.replace("s.", "t.")}) >= %s)
+                              AND %s * ({overdue.replace("s.", "t.")}) >= %s)
             OR COALESCE(c.merged_into_id, c.id) IN (
                 SELECT m.merged_into_id FROM {cust} m
                 WHERE m.company_id = %s AND m.merged_into_id IS NOT NULL)
@@ -597,7 +603,7 @@ def _owners_from(cur: Any, company: Company, overdue: str, balance: str, top: in
         GROUP BY o.id, o.code, o.name, o.country
         HAVING SUM({overdue}) > 0
         ORDER BY late DESC, o.code LIMIT %s""",
-                [company.pk, company.pk, floor, company.pk, top])
+                [company.pk, company.pk, currencies, floor, company.pk, top])
     return list(cur.fetchall())
 
 
