@@ -522,7 +522,8 @@ def test_the_report_pages_in_a_document_currency(
         post_invoice: Any, tmp_path: Any) -> None:
     """A USD invoice beside the EUR ones: the aging page shows each document currency's
     buckets under the base ones; every report page's form keeps a document currency, and the
-    KPIs' and trends' downloads in it are the command's files with ``--document-currency``."""
+    KPIs', trends' and forecast's downloads in it are the command's files with
+    ``--document-currency``, their amounts in it."""
     from decimal import Decimal
 
     make_customer("U001", currency="USD", country="US")
@@ -544,6 +545,13 @@ def test_the_report_pages_in_a_document_currency(
                                              "document_currency=USD&months=3&",
                                              ("--document-currency", "USD", "--months", "3"))
         assert ",USD," in got and ",EUR," not in got, report
+    # the forecast in dollars: the 80.00 USD invoice as invoiced (40.00 EUR at the rate)
+    got = _download_is_the_commands_file(owner, user, tmp_path, "forecast",
+                                         "document_currency=USD&weeks=4&",
+                                         ("--document-currency", "USD", "--weeks", "4"))
+    assert ",USD,80.00," in got and ",EUR," not in got
+    page = _text(owner.get(f"/c/acme/reports/forecast/?as_of={AS_OF}&document_currency=USD"))
+    assert "80.00" in page and "€40.00" not in page
     bad = owner.get(f"/c/acme/reports/kpis/?as_of={AS_OF}&document_currency=ZZZ")
     assert bad.status_code == 400 and "is not an ISO 4217 currency code" in _text(bad)
 

@@ -577,13 +577,15 @@ def cmd_report_trends(args: argparse.Namespace) -> int:
 def cmd_report_forecast(args: argparse.Namespace) -> int:
     from salesledger.apps.reporting.selectors import (
         cash_forecast,
+        document_currency,
         forecast_backtest,
         forecast_estimator,
     )
 
     company = company_of(args)
     as_of = as_of_day(args, company)
-    base = company.base_currency
+    # with --document-currency, the amounts are in it (docs/design/forecast.md)
+    base = document_currency(_filters(args)) or company.base_currency
     estimator = forecast_estimator(company, as_of=as_of, estimator=args.estimator)
     by = ("each customer's median delay" if estimator == "median"
           else "the payment model's predicted dates")
@@ -913,8 +915,8 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
                         "payer's median delay (the default without one)")
     p.add_argument("--svg", metavar="FILE", help="draw the forecast as an SVG chart in FILE")
     _customer_options(p)
-    p.add_argument("--document-currency",
-                   help="only the items in one currency (the amounts stay in the company's)")
+    p.add_argument("--document-currency", metavar="CURRENCY",
+                   help="of the documents in one currency alone, every amount in it")
     p.add_argument("--csv", metavar="FILE", help="write CSV to FILE")
     p.add_argument("--xlsx", metavar="FILE", help="write an Excel workbook to FILE")
     p = add_command(g, common, "pack", cmd_report_pack,

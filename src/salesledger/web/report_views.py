@@ -270,9 +270,10 @@ def forecast(request: HttpRequest, code: str) -> HttpResponse:
     try:
         filters = _filters(request, ws)
         w = cash_forecast(ws.company, as_of=ws.as_of, weeks=weeks, filters=filters)
+        # in a document currency when one is asked (``report forecast --document-currency``)
+        base = document_currency(filters) or ws.company.base_currency
     except LedgerError as exc:
         return _refused(request, ws, exc)
-    base = ws.company.base_currency
     starts = [ws.as_of + timedelta(days=1 + 7 * k) for k in range(weeks)]
     series = FORECAST_SERIES
     if _wants_csv(request):
@@ -281,7 +282,7 @@ def forecast(request: HttpRequest, code: str) -> HttpResponse:
     rows = [(k + 1, d, *[getattr(w, s)[k] for s in series]) for k, d in enumerate(starts)]
     return _page(request, ws, "web/report_forecast.html", rows=rows, chart=chart,
                  weeks=weeks, total_naive=sum(w.naive), total_expected=sum(w.expected),
-                 f=filters)
+                 f=filters, currency=base)
 
 
 @login_required

@@ -6,7 +6,9 @@ on its promised day; and each open instalment of the payment plans that hold on 
 date (on D when due already, within the plan's grace). Judged as on D, from the allocations
 dated up to it, so that the backtest sees what was known then. Amounts in base currency: an
 invoice's promise at the invoice's booking rate, the rest at the company's rate of D (a
-currency without a rate that day is left out: the items keep their usual delay)."""
+currency without a rate that day is left out of a forecast in base currency: the items keep
+their usual delay); each also in the currency it was made in, for a forecast in a document
+currency."""
 
 from __future__ import annotations
 
@@ -51,16 +53,17 @@ def commitments_on(company: Company, as_of: date) -> list[Commitment]:
             continue
         amount = in_base(p.amount - v.paid, p.currency,
                          p.invoice.rate if p.invoice is not None else None)
-        if amount:
-            out.append(Commitment(p.customer_id, p.promised_date, amount))
+        out.append(Commitment(p.customer_id, p.promised_date, amount or 0, p.currency,
+                              p.amount - v.paid))
     plans = (PaymentPlan.objects.filter(company=company, created_on__lte=as_of)
              .filter(Q(broken_on__isnull=True) | Q(broken_on__gt=as_of)).order_by("pk"))
     for view in plans_view(plans, as_of, items=False):
         if view.state != "live":
             continue
         for line, left in zip(view.lines, view.progress.open, strict=True):
-            amount = in_base(left, view.plan.currency) if left > 0 else None
-            if amount:
-                out.append(Commitment(view.plan.customer_id, max(line.due_date, as_of),
-                                      amount))
+            if left <= 0:
+                continue
+            amount = in_base(left, view.plan.currency)
+            out.append(Commitment(view.plan.customer_id, max(line.due_date, as_of),
+                                  amount or 0, view.plan.currency, left))
     return out

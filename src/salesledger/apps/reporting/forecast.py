@@ -28,6 +28,7 @@ from salesledger.apps.recurring.selectors import upcoming_instalments
 from salesledger.domain.aging import parse_buckets
 from salesledger.domain.errors import ValidationFailed
 from salesledger.domain.forecast import (
+    MIN_SAMPLES,
     Delay,
     Weeks,
     committed,
@@ -37,7 +38,14 @@ from salesledger.domain.forecast import (
     weekly,
 )
 
-from .aging import AgingScope, aging_item_rows, customer_owners, open_by_due_date
+from .aging import (
+    AgingScope,
+    _day,
+    _items_sql,
+    _shape,
+    aging_item_rows,
+    customer_owners,
+)
 from .kpis import days_between
 from .providers import commitments
 
@@ -55,26 +63,36 @@ class Estimator:
         return self.own.get(customer, self.company)
 
 
-def payment_delays(company: Company, as_of: date) -> Estimator:
-    """Each customer's payment delays over the ``HISTORY_DAYS`` up to ``as_of``: every receipt
-    applied to an instalment (not reversed by ``as_of``), from its due date."""
-    a, i, cu = Allocation._meta.db_table, Instalment._meta.db_table, Customer._meta.db_table
-    sql = f"""SELECT c.code, c.id, {days_between('a.date', 'i.due_date')}, COUNT(*)
+def _delays_sql(company: Company, as_of: date) -> tuple[str, list[object]]:
+    """The year's delays up to ``as_of``: a row per customer id and delay (days), with how
+    many receipts applied showed it (``payment_delays``' definition, read by it and by the
+    forecast's own-delay classes, ``_OWN_DELAYS``)."""
+    a, i = Allocation._meta.db_table, Instalment._meta.db_table
+    sql = f"""SELECT a.customer_id AS cid, {days_between('a.date', 'i.due_date')} AS days,
+                     COUNT(*) AS n
               FROM {a} a JOIN {i} i ON i.id = a.instalment_id
-                   JOIN {cu} c ON c.id = a.customer_id
               WHERE a.company_id = %s AND a.date > %s AND a.date <= %s
                     AND a.receipt_id IS NOT NULL AND COALESCE(a.reversal_of_id, 0) = 0
                     AND NOT EXISTS (SELECT 1 FROM {a} r WHERE r.reversal_of_id = a.id
                                     AND r.date <= %s)
-              GROUP BY 1, 2, 3"""
+              GROUP BY 1, 2"""
     # Counted per customer and delay by the database: a row per delay a customer has shown,
     # not per receipt applied. "Not a reversal" is written so that no index serves it: the
     # planner then reads the year's allocations by the index on company and date, not every
     # allocation the company ever made by the index on reversals.
+    return sql, [company.pk, as_of - timedelta(days=HISTORY_DAYS), as_of, as_of]
+
+
+def payment_delays(company: Company, as_of: date) -> Estimator:
+    """Each customer's payment delays over the ``HISTORY_DAYS`` up to ``as_of``: every receipt
+    applied to an instalment (not reversed by ``as_of``), from its due date."""
+    delays, params = _delays_sql(company, as_of)
+    sql = f"""SELECT c.code, d.cid, d.days, d.n FROM ({delays}) d
+              JOIN {Customer._meta.db_table} c ON c.id = d.cid"""
     per: dict[str, list[int]] = defaultdict(list)
     ids: dict[str, int] = {}
     with connection.cursor() as cur:
-        cur.execute(sql, [company.pk, as_of - timedelta(days=HISTORY_DAYS), as_of, as_of])
+        cur.execute(sql, params)
         for code, pk, days, n in cur.fetchall():
             per[code] += [int(days)] * int(n)
             ids[code] = int(pk)
@@ -107,7 +125,8 @@ class ForecastFilter:
     open items of ``scope`` (its customers, their country, a document currency), and the
     ids of the customers it keeps (``None``: every one), whose recurring invoices and
     receipts count. The payers' delays are learned from every customer all the same: a
-    payer's habit does not depend on who else is in the report."""
+    payer's habit does not depend on who else is in the report. With a document currency
+    every amount is in it, as invoiced (``in_document``), not in the company's currency."""
 
     scope: AgingScope
     customers: frozenset[int] | None = None
@@ -115,6 +134,12 @@ class ForecastFilter:
     @property
     def currency(self) -> str:
         return self.scope.currency
+
+
+def in_document(only: ForecastFilter | None) -> str:
+    """The document currency the amounts of a forecast (and its backtest) are in, or ``""``
+    for the company's currency at the booking rates (docs/design/forecast.md)."""
+    return only.currency if only is not None else ""
 
 
 def forecast(company: Company, *, as_of: date, weeks: int = 13,
@@ -125,10 +150,13 @@ def forecast(company: Company, *, as_of: date, weeks: int = 13,
     estimator an open item is expected on its predicted date, between its 10th and 90th
     percentiles; an item the model has no date for (the recurring ones, not issued yet) takes
     its payer's median delay. Without ``estimator``, ``estimator_for`` chooses. ``only``:
-    the forecast of a part of the receivables (``ForecastFilter``)."""
+    the forecast of a part of the receivables (``ForecastFilter``); with a document
+    currency, of its items, in it."""
     estimator = estimator_for(company, as_of, estimator)
     est = payment_delays(company, as_of)
     predicted = expected_dates(company, as_of=as_of) if estimator == "model" else {}
+    currency = in_document(only)
+    column = "open" if currency else "base_open"
 
     def delay(r: dict[str, object]) -> Delay:
         due = r["due_date"]
@@ -140,62 +168,146 @@ def forecast(company: Company, *, as_of: date, weeks: int = 13,
 
     scope = (replace(only.scope, as_of=as_of) if only is not None
              else AgingScope(as_of=as_of, buckets=parse_buckets("current")))
-    promised = commitments(company, as_of)
+    promised = [(c.customer_id, c.day, c.open if currency else c.amount)
+                for c in commitments(company, as_of)
+                if (c.currency == currency and c.open) or (not currency and c.amount)]
+    recurring = recurring_items(company, as_of, weeks, est, only=only)
     items: Iterable[tuple[str, date, int, Delay]]
     if predicted:
-        items = ((str(r["customer"]), r["due_date"], r["base_open"], delay(r))
+        items = ((str(r["customer"]), r["due_date"], r[column], delay(r))
                  for r in aging_item_rows(company, scope) if r["type"] == "instalment")
     else:
-        # A payer's delay is the same for all its items, so the items of a customer due on
-        # the same day fall in the same weeks: the database sums them, and the forecast
-        # reads a row per customer and due date instead of one per item.
         # An item due before ``floor`` lands in the first week whatever its payer's delay,
         # one due after ``ceiling`` beyond the last: the database sums each as one day.
         delays = [0, *(x for d in (est.company, *est.own.values())
                        for x in (d.median, d.early, d.late))]
-        sums = open_by_due_date(
-            company, scope, floor=as_of - timedelta(days=max(delays)),
-            ceiling=as_of + timedelta(days=7 * weeks - min(delays) + 1))
+        floor = as_of - timedelta(days=max(delays))
+        ceiling = as_of + timedelta(days=7 * weeks - min(delays) + 1)
         if not promised:
-            # No commitment to place: the weeks need each row's due date, amount and
-            # delay, not who owes it; the rows of a due date whose payers share a delay
-            # are added up first (the weeks are sums), keyed by the customer's id
-            return weekly(chain(_by_delay(company, sums, est),
-                                recurring_items(company, as_of, weeks, est, only=only)),
-                          as_of, weeks)
+            # No commitment to place: the weeks need each item's due date, amount and
+            # payer's delay, not who owes it; the database sums the items per due date
+            # and delay, a few thousand rows whatever the number of items
+            return weekly(chain(_open_by_delay(company, scope, est, as_of=as_of,
+                                               floor=floor, ceiling=ceiling, column=column),
+                                recurring), as_of, weeks)
+        # A payer's delay is the same for all its items, so the items of a customer due on
+        # the same day fall in the same weeks: the database sums them, and the forecast
+        # reads a row per customer and due date instead of one per item.
+        sums = _open_rows(company, scope, floor=floor, ceiling=ceiling, column=column)
         owners = customer_owners(company, sorted({c for c, _, _ in sums}))
         items = ((owners[c][1], due, amount, est.delay(owners[c][1]))
                  for c, due, amount in sums)
     if promised:
         # what customers committed to pay (promises, plans: collections') is expected on
         # its day, taken from their items oldest first
-        payers = customer_owners(company, sorted({c.customer_id for c in promised}))
-        open_items = committed(items, ((payers[c.customer_id][1], c.day, c.amount)
-                                       for c in promised))
+        payers = customer_owners(company, sorted({c for c, _, _ in promised}))
+        open_items = committed(items, ((payers[c][1], day, amount)
+                                       for c, day, amount in promised))
     else:
         open_items = [(due, amount, d) for _, due, amount, d in items]
-    return weekly(chain(open_items, recurring_items(company, as_of, weeks, est, only=only)),
-                  as_of, weeks)
+    return weekly(chain(open_items, recurring), as_of, weeks)
 
 
-def _by_delay(company: Company, sums: list[tuple[int, date, int]], est: Estimator
-              ) -> list[tuple[date, int, Delay]]:
-    """(due date, amount, delay) of the rows of ``open_by_due_date`` (customer id, due date,
-    amount), those of a due date and a delay summed: what ``weekly`` gives for them is the
-    same (it adds amounts), from fewer rows. Each row takes the delay of the customer its
-    items are reported under (the survivor of a merge: ``customer_owners``), as the rows
-    keyed by code do; the customers merged into another are few (the partial index
-    ``customer_merged``), read alone, instead of every customer named."""
-    survivor = dict(Customer.objects.filter(company=company, merged_into__gt=0)
-                    .values_list("pk", "merged_into_id"))
-    own, overall = est.own_by_id, est.company
-    # keyed by the delay's identity: one object per customer with a history, and the
-    # company's (hashing the dataclass's fields costs more, for the same sums)
-    delays = {id(d): d for d in (overall, *own.values())}
-    summed: dict[tuple[date, int], int] = defaultdict(int)
-    for c, due, amount in sums:
-        summed[due, id(own.get(survivor.get(c, c), overall))] += amount
-    return [(due, amount, delays[d]) for (due, d), amount in summed.items()]
+# Each customer's own delay (median, early, late: ``domain.forecast.delay_of``, the nearest
+# rank of the sorted delays rounded half up, 0-based: n // 2, (n + 1) // 4 and (3n - 1) // 4
+# of n delays) from the year's delays per customer and days (``_delays_sql``), for the
+# customers with ``MIN_SAMPLES`` or more; then keyed by the customer whose items take it: a
+# customer not merged, and each alias of a merge with its survivor's (``payer``). The
+# forecast's sums per delay read it in the database; ``test_forecast_rows`` holds it equal
+# to ``payment_delays``.
+_OWN_DELAYS = """cum AS (
+        SELECT cid, days, CAST(SUM(n) OVER (PARTITION BY cid ORDER BY days) AS BIGINT) AS upto,
+               CAST(SUM(n) OVER (PARTITION BY cid) AS BIGINT) AS total
+        FROM ({delays}) d
+    ), own AS (
+        SELECT cid, MIN(CASE WHEN upto > total / 2 THEN days END) AS median,
+               MIN(CASE WHEN upto > (total + 1) / 4 THEN days END) AS early,
+               MIN(CASE WHEN upto > (3 * total - 1) / 4 THEN days END) AS late
+        FROM cum WHERE total >= %s GROUP BY cid
+    ), payer AS (
+        SELECT o.cid, o.median, o.early, o.late FROM own o
+        WHERE o.cid NOT IN (SELECT id FROM {cust} WHERE company_id = %s AND merged_into_id > 0)
+        UNION ALL
+        SELECT c.id, o.median, o.early, o.late FROM {cust} c JOIN own o ON o.cid = c.merged_into_id
+        WHERE c.company_id = %s AND c.merged_into_id > 0
+    )"""
+
+
+def _open_sql(company: Company, scope: AgingScope, *, floor: date, ceiling: date,
+              column: str, keys: str, join: str = ""
+              ) -> tuple[str, list[object], str, list[object]]:
+    """The pieces of a sum of the instalments open on the day (credit notes left out),
+    ``column`` (``open``: in the document currency; ``base_open``) summed per ``keys`` (SQL
+    over ``items`` and what ``join`` adds; ``due`` is the due date with those before
+    ``floor`` counted on it, those after ``ceiling`` on it): the ``WITH`` clause, its
+    parameters, the query after it and its parameters. The dates are moved, not filtered,
+    so that the planner keeps reading the covering index of open instalments (a test on
+    ``due_date`` would steer it to the index on dates and to the table)."""
+    rollback, issued_after = _shape(company, scope)
+    (with_sql, with_params), parts = _items_sql(company, scope, rollback=rollback,
+                                                issued_after=issued_after)
+    inst = parts[:-1]  # the instalments' parts; the last is the credit notes (_items_sql)
+    n = len(keys.split(","))
+    body = " UNION ALL ".join(f"""
+        SELECT {keys}, SUM(items.{column})
+        FROM (SELECT CASE WHEN due_date < %s THEN %s WHEN due_date > %s THEN %s
+                          ELSE due_date END AS due, customer_id, {column}
+              FROM ({part}) p WHERE open <> 0) items {join}
+        GROUP BY {', '.join(str(k + 1) for k in range(n))}""" for part, _ in inst)
+    params: list[object] = []
+    for _, part_params in inst:
+        params += [floor, floor, ceiling, ceiling, *part_params]
+    return with_sql, list(with_params), body, params
+
+
+def _open_rows(company: Company, scope: AgingScope, *, floor: date, ceiling: date,
+               column: str) -> list[tuple[int, date, int]]:
+    """(customer id, due date, amount) of the instalments open on the day, summed per
+    customer and due date (``_open_sql``): the items of the commitments to place."""
+    with_sql, with_params, body, params = _open_sql(
+        company, scope, floor=floor, ceiling=ceiling, column=column,
+        keys="items.customer_id, items.due")
+    with connection.cursor() as cur:
+        cur.execute(with_sql + body, [*with_params, *params])
+        rows = cur.fetchall()
+    return [(int(c), _day(d), int(amount)) for c, d, amount in rows]
+
+
+def _open_by_delay(company: Company, scope: AgingScope, est: Estimator, *, as_of: date,
+                   floor: date, ceiling: date, column: str) -> list[tuple[date, int, Delay]]:
+    """(due date, amount, delay) of the instalments open on the day, summed by the database
+    per due date and payer's delay: what ``weekly`` gives for them is the same (it adds
+    amounts), from a row per due date and delay instead of one per item. Each item takes
+    the delay of the customer it is reported under (a merge's survivor), else the
+    company's. When no customer has a delay of its own every item has the company's: the
+    items are summed per due date alone."""
+    if not est.own:
+        with_sql, with_params, body, params = _open_sql(
+            company, scope, floor=floor, ceiling=ceiling, column=column, keys="items.due")
+        with connection.cursor() as cur:
+            cur.execute(with_sql + body, [*with_params, *params])
+            return [(_day(d), int(amount), est.company) for d, amount in cur.fetchall()]
+    delays, delay_params = _delays_sql(company, as_of)
+    cust = Customer._meta.db_table
+    with_sql, with_params, body, params = _open_sql(
+        company, scope, floor=floor, ceiling=ceiling, column=column,
+        keys="items.due, o.median, o.early, o.late",
+        join="LEFT JOIN payer o ON o.cid = items.customer_id")
+    own = _OWN_DELAYS.format(delays=delays, cust=cust)
+    sql = (f"{with_sql}, {own}" if with_sql else f"WITH {own}") + body
+    kinds: dict[tuple[int, int, int], Delay] = {}
+    out = []
+    with connection.cursor() as cur:
+        cur.execute(sql, [*with_params, *delay_params, MIN_SAMPLES, company.pk, company.pk,
+                          *params])
+        for d, median, early, late, amount in cur.fetchall():
+            if median is None:
+                delay = est.company
+            else:
+                key = (int(median), int(early), int(late))
+                delay = kinds.get(key) or kinds.setdefault(key, Delay(*key, 0))
+            out.append((_day(d), int(amount), delay))
+    return out
 
 
 def recurring_items(company: Company, as_of: date, weeks: int, est: Estimator, *,
@@ -203,7 +315,8 @@ def recurring_items(company: Company, as_of: date, weeks: int, est: Estimator, *
     """(due date, base amount, the payer's delay) of each instalment of the invoices that
     the active recurring schedules will issue in the ``weeks`` after ``as_of`` (or should
     have issued by then and have not): the recurring app's own calculation of its periods,
-    terms and totals; with ``only``, those of its customers and document currency."""
+    terms and totals; with ``only``, those of its customers and document currency, in it
+    when it names one (``in_document``)."""
     until = as_of + timedelta(days=7 * weeks)
     upcoming = upcoming_instalments(company, after=as_of, until=until)
     if only is not None:
@@ -211,7 +324,9 @@ def recurring_items(company: Company, as_of: date, weeks: int, est: Estimator, *
             company=company, pk__in=only.customers).values_list("code", flat=True)))
         upcoming = [u for u in upcoming if (codes is None or u.customer in codes)
                     and (not only.currency or u.currency == only.currency)]
-    return [(u.due_date, u.base_amount, est.delay(u.customer)) for u in upcoming]
+    currency = in_document(only)
+    return [(u.due_date, u.amount if currency else u.base_amount, est.delay(u.customer))
+            for u in upcoming]
 
 
 def received(company: Company, *, as_of: date, weeks: int,
@@ -219,7 +334,8 @@ def received(company: Company, *, as_of: date, weeks: int,
     """What receipts paid, per week after ``as_of``, on the instalments of invoices issued
     by then and of those a recurring schedule issued after it, which the forecast counts too
     (base currency; reversals count on their own day); with ``only``, on the invoices of its
-    customers and document currency."""
+    customers and document currency, in it when it names one (what each receipt took off
+    the instalments, as invoiced: ``in_document``)."""
     a, i, v = Allocation._meta.db_table, Instalment._meta.db_table, Invoice._meta.db_table
     run = RecurringRun._meta.db_table
     end = as_of + timedelta(days=7 * weeks)
@@ -231,7 +347,8 @@ def received(company: Company, *, as_of: date, weeks: int,
     if only is not None and only.currency:
         narrow += " AND v.currency = %s"
         extra.append(only.currency)
-    sql = f"""SELECT a.date, SUM(a.base_receivable) FROM {a} a
+    paid = "a.amount" if in_document(only) else "a.base_receivable"
+    sql = f"""SELECT a.date, SUM({paid}) FROM {a} a
               JOIN {i} i ON i.id = a.instalment_id JOIN {v} v ON v.id = i.invoice_id
               WHERE a.company_id = %s AND a.date > %s AND a.date <= %s
                     AND a.receipt_id IS NOT NULL

@@ -96,7 +96,11 @@ class Commitment:
 
     customer_id: int
     day: date
-    amount: int  # base minor units
+    amount: int  # base minor units (0: no rate of its currency that day)
+    # the currency it was made in (the invoice's, the plan's) and the amount in it: what a
+    # forecast in a document currency takes (docs/design/forecast.md)
+    currency: str = ""
+    open: int = 0
 
 
 Commitments = Callable[[Company, date], list[Commitment]]

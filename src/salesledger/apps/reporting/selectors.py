@@ -723,7 +723,8 @@ def cash_forecast(company: Company, *, as_of: date, weeks: int = 13,
     payment model when the company has a stored one usable on the day, else by each payer's
     median delay, unless ``estimator`` names one (``forecast.estimator_for``). With
     ``filters``, of the open items, recurring invoices and commitments of the customers they
-    keep (and of one document currency), still in the company's currency."""
+    keep; with a document currency, of the documents in it, every amount in it
+    (``document_currency``), else in the company's currency at the booking rates."""
     return forecast(company, as_of=as_of, weeks=_weeks(weeks), estimator=estimator,
                     only=_forecast_filter(company, as_of, filters))
 
@@ -734,7 +735,8 @@ def forecast_backtest(company: Company, *, as_of: date, weeks: int = 13, runs: i
     """Forecasts made on the last days of the ``runs`` months whose ``weeks`` weeks after
     ended by ``as_of``, against what was received; with the estimator a forecast on
     ``as_of`` would use unless ``estimator`` names one (the model trains one model per
-    run's day then: nothing it learns may come after that day)."""
+    run's day then: nothing it learns may come after that day). With a document currency,
+    forecasts and receipts alike are of its documents, in it."""
     _weeks(weeks)
     estimator = estimator_for(company, as_of, estimator)
     if not 1 <= runs <= 60:
