@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from tests.support import run_json
 
 from salesledger.apps.collections.services import promise_add
 from salesledger.apps.reporting.selectors import (
@@ -19,7 +20,6 @@ from salesledger.apps.reporting.selectors import (
     forecast_backtest,
 )
 from salesledger.domain.errors import ValidationFailed
-from tests.support import run_json
 
 pytestmark = pytest.mark.django_db
 
