@@ -229,10 +229,13 @@ def test_the_forecast_of_a_set_of_customers(capsys: pytest.CaptureFixture[str],
     whole = run_json(capsys, *argv)
     mine = run_json(capsys, *argv, "--customer", "C1", "--document-currency", "eur")
     assert mine["weeks"] == whole["weeks"] and mine["total"]["expected"]["amount"] == "2000.00"
-    for other in (("--country", "DE"), ("--document-currency", "USD")):
+    # nobody in Germany, no dollar document: nothing, in the company's currency and in
+    # dollars (a forecast in a document currency is in it)
+    for other, currency in ((("--country", "DE"), "EUR"), (("--document-currency", "USD"), "USD")):
         nobody = run_json(capsys, *argv, *other)
-        assert nobody["total"] == {"naive": {"amount": "0.00", "currency": "EUR"},
-                                   "expected": {"amount": "0.00", "currency": "EUR"}}
+        assert nobody["currency"] == currency
+        assert nobody["total"] == {"naive": {"amount": "0.00", "currency": currency},
+                                   "expected": {"amount": "0.00", "currency": currency}}
     code, _, err = run(capsys, *argv, "--customer", "NOPE")
     assert code == 2 and err.startswith("unknown_customer: no customer with code 'NOPE'")
     # a collector given nobody to chase (collections assign): nothing expected

@@ -14,6 +14,7 @@ from salesledger.domain.forecast import (
     delay_of,
     error,
     estimator,
+    percentile,
     week_of,
     weekly,
 )
@@ -76,3 +77,16 @@ def test_weekly_puts_each_scenario_in_the_week_of_its_day(
 def test_error_is_weighted_by_what_was_received() -> None:
     assert error([100, 0, 50], [50, 50, 50]) == Decimal("66.7")  # (50 + 50 + 0) / 150
     assert error([0, 0], [0, 0]) is None
+
+
+@given(st.lists(st.integers(-400, 400), min_size=1, max_size=60),
+       st.sampled_from(["0", "0.1", "0.25", "0.5", "0.75", "0.9", "1", "0.333"]))
+def test_the_percentiles_rank_is_n_minus_1_times_q_rounded_half_up(
+        values: list[int], q: str) -> None:
+    """``percentile`` works the rank out in integers: the rank of its definition, the nearest
+    rank (n - 1) × q rounded half up to a whole number."""
+    from decimal import ROUND_HALF_UP
+
+    ordered = sorted(values)
+    rank = (Decimal(len(ordered) - 1) * Decimal(q)).quantize(Decimal(1), ROUND_HALF_UP)
+    assert percentile(ordered, Decimal(q)) == ordered[int(rank)]

@@ -34,8 +34,9 @@ ON_DUE_DATE = Delay(0, 0, 0, 0)
 
 def percentile(values: Sequence[int], q: Decimal) -> int:
     """The ``q`` quantile (0 to 1) of sorted ``values``, the nearest rank rounded half up."""
-    rank = (Decimal(len(values) - 1) * q).quantize(Decimal(1), ROUND_HALF_UP)
-    return values[int(rank)]
+    # (n - 1) × q rounded half up, in integers: q = a ÷ b, so ⌊(2a(n - 1) + b) ÷ 2b⌋
+    a, b = q.as_integer_ratio()
+    return values[(2 * a * (len(values) - 1) + b) // (2 * b)]
 
 
 def delay_of(delays: Iterable[int]) -> Delay:

@@ -28,7 +28,6 @@ from salesledger.apps.recurring.selectors import upcoming_instalments
 from salesledger.domain.aging import parse_buckets
 from salesledger.domain.errors import ValidationFailed
 from salesledger.domain.forecast import (
-    MIN_SAMPLES,
     Delay,
     Weeks,
     committed,
@@ -187,8 +186,8 @@ def forecast(company: Company, *, as_of: date, weeks: int = 13,
             # No commitment to place: the weeks need each item's due date, amount and
             # payer's delay, not who owes it; the database sums the items per due date
             # and delay, a few thousand rows whatever the number of items
-            return weekly(chain(_open_by_delay(company, scope, est, as_of=as_of,
-                                               floor=floor, ceiling=ceiling, column=column),
+            return weekly(chain(_open_by_delay(company, scope, est, floor=floor,
+                                               ceiling=ceiling, column=column),
                                 recurring), as_of, weeks)
         # A payer's delay is the same for all its items, so the items of a customer due on
         # the same day fall in the same weeks: the database sums them, and the forecast
@@ -208,33 +207,8 @@ def forecast(company: Company, *, as_of: date, weeks: int = 13,
     return weekly(chain(open_items, recurring), as_of, weeks)
 
 
-# Each customer's own delay (median, early, late: ``domain.forecast.delay_of``, the nearest
-# rank of the sorted delays rounded half up, 0-based: n // 2, (n + 1) // 4 and (3n - 1) // 4
-# of n delays) from the year's delays per customer and days (``_delays_sql``), for the
-# customers with ``MIN_SAMPLES`` or more; then keyed by the customer whose items take it: a
-# customer not merged, and each alias of a merge with its survivor's (``payer``). The
-# forecast's sums per delay read it in the database; ``test_forecast_rows`` holds it equal
-# to ``payment_delays``.
-_OWN_DELAYS = """cum AS (
-        SELECT cid, days, CAST(SUM(n) OVER (PARTITION BY cid ORDER BY days) AS BIGINT) AS upto,
-               CAST(SUM(n) OVER (PARTITION BY cid) AS BIGINT) AS total
-        FROM ({delays}) d
-    ), own AS (
-        SELECT cid, MIN(CASE WHEN upto > total / 2 THEN days END) AS median,
-               MIN(CASE WHEN upto > (total + 1) / 4 THEN days END) AS early,
-               MIN(CASE WHEN upto > (3 * total - 1) / 4 THEN days END) AS late
-        FROM cum WHERE total >= %s GROUP BY cid
-    ), payer AS (
-        SELECT o.cid, o.median, o.early, o.late FROM own o
-        WHERE o.cid NOT IN (SELECT id FROM {cust} WHERE company_id = %s AND merged_into_id > 0)
-        UNION ALL
-        SELECT c.id, o.median, o.early, o.late FROM {cust} c JOIN own o ON o.cid = c.merged_into_id
-        WHERE c.company_id = %s AND c.merged_into_id > 0
-    )"""
-
-
 def _open_sql(company: Company, scope: AgingScope, *, floor: date, ceiling: date,
-              column: str, keys: str, join: str = ""
+              column: str, keys: list[str], payers: str = ""
               ) -> tuple[str, list[object], str, list[object]]:
     """The pieces of a sum of the instalments open on the day (credit notes left out),
     ``column`` (``open``: in the document currency; ``base_open``) summed per ``keys`` (SQL
@@ -247,13 +221,14 @@ def _open_sql(company: Company, scope: AgingScope, *, floor: date, ceiling: date
     (with_sql, with_params), parts = _items_sql(company, scope, rollback=rollback,
                                                 issued_after=issued_after)
     inst = parts[:-1]  # the instalments' parts; the last is the credit notes (_items_sql)
-    n = len(keys.split(","))
     body = " UNION ALL ".join(f"""
-        SELECT {keys}, SUM(items.{column})
-        FROM (SELECT CASE WHEN due_date < %s THEN %s WHEN due_date > %s THEN %s
+        SELECT {', '.join(keys)}, SUM(items.{column})
+        FROM {f"{payers} o CROSS JOIN" if payers else ""}
+             (SELECT CASE WHEN due_date < %s THEN %s WHEN due_date > %s THEN %s
                           ELSE due_date END AS due, customer_id, {column}
-              FROM ({part}) p WHERE open <> 0) items {join}
-        GROUP BY {', '.join(str(k + 1) for k in range(n))}""" for part, _ in inst)
+              FROM ({part}) p WHERE open <> 0) items
+        {"WHERE items.customer_id = o.cid" if payers else ""}
+        GROUP BY {', '.join(str(k + 1) for k in range(len(keys)))}""" for part, _ in inst)
     params: list[object] = []
     for _, part_params in inst:
         params += [floor, floor, ceiling, ceiling, *part_params]
@@ -266,48 +241,65 @@ def _open_rows(company: Company, scope: AgingScope, *, floor: date, ceiling: dat
     customer and due date (``_open_sql``): the items of the commitments to place."""
     with_sql, with_params, body, params = _open_sql(
         company, scope, floor=floor, ceiling=ceiling, column=column,
-        keys="items.customer_id, items.due")
+        keys=["items.customer_id", "items.due"])
     with connection.cursor() as cur:
         cur.execute(with_sql + body, [*with_params, *params])
         rows = cur.fetchall()
     return [(int(c), _day(d), int(amount)) for c, d, amount in rows]
 
 
-def _open_by_delay(company: Company, scope: AgingScope, est: Estimator, *, as_of: date,
-                   floor: date, ceiling: date, column: str) -> list[tuple[date, int, Delay]]:
+def _open_by_delay(company: Company, scope: AgingScope, est: Estimator, *, floor: date,
+                   ceiling: date, column: str) -> list[tuple[date, int, Delay]]:
     """(due date, amount, delay) of the instalments open on the day, summed by the database
     per due date and payer's delay: what ``weekly`` gives for them is the same (it adds
     amounts), from a row per due date and delay instead of one per item. Each item takes
     the delay of the customer it is reported under (a merge's survivor), else the
-    company's. When no customer has a delay of its own every item has the company's: the
-    items are summed per due date alone."""
-    if not est.own:
-        with_sql, with_params, body, params = _open_sql(
-            company, scope, floor=floor, ceiling=ceiling, column=column, keys="items.due")
-        with connection.cursor() as cur:
-            cur.execute(with_sql + body, [*with_params, *params])
-            return [(_day(d), int(amount), est.company) for d, amount in cur.fetchall()]
-    delays, delay_params = _delays_sql(company, as_of)
-    cust = Customer._meta.db_table
+    company's. Two sums: every item per due date; and the items of the customers with a
+    delay of their own, per due date and delay, the customers given to the query as a
+    table of their ids and their delay's number (integers read from the database, written
+    into it), whose items are read by the index on customers. The company's delay takes
+    the difference. Without customers of their own delay, the first sum alone."""
+    # the delays of their own, numbered from 1, and the customers that take each: a
+    # customer merged into another takes its survivor's (the merged are few: the partial
+    # index ``customer_merged``)
+    kinds: dict[Delay, int] = {}
+    payer = {pk: kinds.setdefault(d, len(kinds) + 1) for pk, d in est.own_by_id.items()}
+    if payer:
+        for alias, survivor in Customer.objects.filter(
+                company=company, merged_into__gt=0).values_list("pk", "merged_into_id"):
+            if survivor in est.own_by_id:
+                payer[alias] = payer[survivor]
+            else:
+                payer.pop(alias, None)
+    with_sql, with_params, body, params = _open_sql(
+        company, scope, floor=floor, ceiling=ceiling, column=column, keys=["items.due"])
+    with connection.cursor() as cur:
+        cur.execute(with_sql + body, [*with_params, *params])
+        everyone = cur.fetchall()
+    if not payer:
+        return [(_day(d), int(amount), est.company) for d, amount in everyone]
+    values = ", ".join(f"({int(c)}, {int(k)})" for c, k in payer.items())
     with_sql, with_params, body, params = _open_sql(
         company, scope, floor=floor, ceiling=ceiling, column=column,
-        keys="items.due, o.median, o.early, o.late",
-        join="LEFT JOIN payer o ON o.cid = items.customer_id")
-    own = _OWN_DELAYS.format(delays=delays, cust=cust)
-    sql = (f"{with_sql}, {own}" if with_sql else f"WITH {own}") + body
-    kinds: dict[tuple[int, int, int], Delay] = {}
-    out = []
+        keys=["items.due", "o.k"], payers="payer")
+    own = f"payer(cid, k) AS (VALUES {values})"
+    of = {k: d for d, k in kinds.items()}
+    # the customers with a delay of their own: their items read by the index on customer
+    # ids (the table of them the outer loop: CROSS JOIN keeps SQLite's order); every other
+    # item is the company's, what is left of all items' sums per due date once theirs are
+    # taken away (integers: exact)
+    left: dict[date, int] = defaultdict(int)
+    for d, amount in everyone:
+        left[_day(d)] += int(amount)
+    out: list[tuple[date, int, Delay]] = []
     with connection.cursor() as cur:
-        cur.execute(sql, [*with_params, *delay_params, MIN_SAMPLES, company.pk, company.pk,
-                          *params])
-        for d, median, early, late, amount in cur.fetchall():
-            if median is None:
-                delay = est.company
-            else:
-                key = (int(median), int(early), int(late))
-                delay = kinds.get(key) or kinds.setdefault(key, Delay(*key, 0))
-            out.append((_day(d), int(amount), delay))
-    return out
+        cur.execute((f"{with_sql}, {own}" if with_sql else f"WITH {own}") + body,
+                    [*with_params, *params])
+        for d, k, amount in cur.fetchall():
+            day = _day(d)
+            left[day] -= int(amount)
+            out.append((day, int(amount), of[int(k)]))
+    return out + [(day, amount, est.company) for day, amount in left.items() if amount]
 
 
 def recurring_items(company: Company, as_of: date, weeks: int, est: Estimator, *,
