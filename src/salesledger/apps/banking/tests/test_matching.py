@@ -22,6 +22,7 @@ from salesledger.apps.banking.matching import (
 )
 from salesledger.apps.banking.models import LineMatch, PayerIban
 from salesledger.apps.banking.services import statement_import
+from salesledger.apps.customers.models import Customer
 from salesledger.apps.customers.services import BankAccountInput, bank_account_add
 from salesledger.apps.invoicing.models import Invoice
 from salesledger.apps.invoicing.tests.books import (
@@ -368,8 +369,6 @@ def test_review_suggests_the_invoices_of_a_parent_companys_subsidiary(
     make_customer(company, owner, "INITECH", name="Initech Holding")
     bank_account_add(actor=owner, company=company, code="INITECH",
                      account=BankAccountInput(iban=PARENT_IBAN))
-    from salesledger.apps.customers.models import Customer
-
     Customer.objects.filter(company=company, code="GLOBEX").update(
         parent=Customer.objects.get(company=company, code="INITECH"))
     a4 = post_single(company, owner, "ACME", [line("a4", "1", "45.5")])
