@@ -207,6 +207,22 @@ def test_the_review_queue_confirms_a_line_in_one_post_and_the_next_takes_the_foc
     assert "Unmatch this line" not in applied and "Remittance advice" in applied
 
 
+def test_the_dashboard_counts_the_lines_waiting_for_review_and_links_to_the_queue(
+        matched: dict[str, Any], as_user: Callable[[Any], Any]) -> None:
+    company = matched["company"]
+    waiting = len(statement_lines(company, status="suggested"))
+    assert waiting
+    clerk = as_user(matched["clerk"])
+    text = _text(clerk.get("/c/acme/"))
+    shown = ("1 bank line waits for review" if waiting == 1
+             else f"{waiting} bank lines wait for review")
+    assert f'<a href="/c/acme/bank/review/">{shown}</a>' in text
+    for line in statement_lines(company, status="suggested"):
+        assert clerk.post(f"/c/acme/bank/lines/{line['id']}/reject/").status_code == 302
+    assert "wait for review" not in _text(clerk.get("/c/acme/"))
+    assert "waits for review" not in _text(clerk.get("/c/acme/"))
+
+
 def test_a_line_s_suggestions_are_rejected(matched: dict[str, Any],
                                            as_user: Callable[[Any], Any]) -> None:
     company = matched["company"]

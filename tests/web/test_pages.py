@@ -60,6 +60,37 @@ def test_unapplied_cash_is_on_the_dashboard(books: dict[str, Any], record_receip
     assert "€45.50" in text
 
 
+def test_today_s_alerts_count_the_promises_due_and_the_customers_on_hold(
+        books: dict[str, Any], as_user: Callable[[Any], Any], make_customer: Any) -> None:
+    from datetime import date
+    from decimal import Decimal
+
+    from salesledger.apps.collections.services import promise_add
+    from salesledger.apps.credit.services import credit_release
+
+    owner, company = books["owner"], books["company"]
+    client = as_user(owner)
+    assert "Nothing waits for you today." in client.get(
+        f"/c/acme/?as_of={AS_OF}").content.decode()
+    day = date.fromisoformat(AS_OF)
+    for code, promised in (("C001", day), ("C002", day), ("C001", date(2025, 5, 20))):
+        promise_add(actor=owner, company=company, customer=code, amount=Decimal("10"),
+                    promised_date=promised, day=day)
+    c001 = books["first"].customer
+    credit_hold(actor=owner, company=company, customer_id=c001.pk, reason="cheque returned")
+    text = client.get(f"/c/acme/?as_of={AS_OF}").content.decode()
+    # only the two due on the day; the link keeps the page's day
+    assert (f'<a href="/c/acme/promises/?state=live&amp;as_of={AS_OF}">2 promises to pay '
+            "fall due today</a>") in text
+    assert (f'<a href="/c/acme/credit/?held=1&amp;as_of={AS_OF}">1 customer on credit '
+            "hold</a>") in text
+    assert "Nothing waits for you today." not in text
+    # the next day's promise is due on that day, and the released hold is no longer counted
+    credit_release(actor=owner, company=company, customer_id=c001.pk, reason="paid")
+    later = client.get("/c/acme/?as_of=2025-05-20").content.decode()
+    assert "1 promise to pay falls due today" in later and "credit hold" not in later
+
+
 def test_the_pages_speak_french(books: dict[str, Any], as_user: Callable[[Any], Any]) -> None:
     client = as_user(books["owner"])
     client.post("/i18n/setlang/", {"language": "fr", "next": "/c/acme/"})
@@ -211,7 +242,9 @@ def test_each_page_costs_a_bounded_number_of_queries(
         post_invoice(f"Q{i:03d}")
     client = as_user(books["owner"])
     number = books["first"].number
-    budgets = {f"/c/acme/?as_of={AS_OF}": 12, "/c/acme/customers/?q=a&sort=name": 8,
+    # the dashboard: today's alerts are a count each (bank lines to review, promises due,
+    # customers on hold), three queries whatever the books
+    budgets = {f"/c/acme/?as_of={AS_OF}": 15, "/c/acme/customers/?q=a&sort=name": 8,
                # the customer's page reads its credit too (limit, exposure, holds, the merged
                # customers credit reads through; its risk; whether a payment model is stored)
                # and its timeline (collections: eleven queries, with the call tasks and

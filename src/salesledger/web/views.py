@@ -14,6 +14,9 @@ from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
 
+from salesledger.apps.banking.selectors import review_count
+from salesledger.apps.collections.selectors import promises_due_count
+from salesledger.apps.credit.selectors import hold_count
 from salesledger.apps.customers.selectors import CUSTOMER_SORTS, customer_list
 from salesledger.apps.documents.einvoice_files import einvoice_file, einvoice_filename
 from salesledger.apps.documents.services import invoice_pdf_file
@@ -57,7 +60,19 @@ def dashboard(request: HttpRequest, code: str) -> HttpResponse:
                  buckets=list(zip(report.buckets, report.base, strict=True)),
                  overdue=report.overdue_of(report.base), top=top,
                  unapplied=sorted(report.unapplied.items()),
-                 unapplied_base=report.unapplied_base, chart=aging_svg(report))
+                 unapplied_base=report.unapplied_base, chart=aging_svg(report),
+                 alerts=today_alerts(ws))
+
+
+def today_alerts(ws: Workspace) -> list[tuple[str, int]]:
+    """Today's alerts: what waits for someone on the workspace's day, each the name of the
+    page that handles it and how many, those with none left out. Each is one indexed count
+    in the app that owns it (never a scan of the open items), so the dashboard's budget
+    holds whatever the size of the books."""
+    counts = (("bank_review", review_count(ws.company)),
+              ("promises_due", promises_due_count(ws.company, as_of=ws.as_of)),
+              ("credit_held", hold_count(ws.company)))
+    return [(name, n) for name, n in counts if n]
 
 
 @login_required

@@ -67,6 +67,12 @@ def review_queue(company: Company, *, limit: int = 1000, offset: int = 0
         for m in rows]
 
 
+def review_count(company: Company) -> int:
+    """How many lines wait for review (the dashboard's alert): one count on the matches'
+    (company, status) index, whatever the number of lines."""
+    return LineMatch.objects.filter(company=company, status="suggested").count()
+
+
 def statement_line_detail(company: Company, line_id: int) -> dict[str, Any]:
     """One line of the company's statements with what the matcher made of it: its status,
     suggestions (customers' codes filled in), evidence, confidence and receipt. Another

@@ -138,6 +138,14 @@ def promises_list(company: Company, *, as_of: date, customer: str = "", state: s
                  (lambda v: v.state.value == state) if state else None, offset, limit)
 
 
+def promises_due_count(company: Company, *, as_of: date) -> int:
+    """How many promises fall due on ``as_of`` (the dashboard's alert: the day to see whether
+    each is kept), made by that day: one count on the (company, promised date) index,
+    whatever the number of promises; kept or not is judged on the promises' page."""
+    return Promise.objects.filter(company=company, promised_date=as_of,
+                                  made_on__lte=as_of).count()
+
+
 # Rows judged at a time when a state filter leaves some out (a page reads a few chunks).
 PAGE_CHUNK = 200
 

@@ -128,6 +128,14 @@ def holds_of(company: Company | int, customer_ids: Collection[int] | None
     return dict(out)
 
 
+def hold_count(company: Company | int) -> int:
+    """How many customers are on an active hold (the dashboard's alert; a customer has at
+    most one active hold per source, so a customer held from two sources counts once):
+    one count over the active holds, never over the customers or their items."""
+    return (CreditHold.objects.filter(company=company, released_at__isnull=True)
+            .values("customer_id").distinct().count())
+
+
 def family_holds(company: Company | int, merged: dict[int, int],
                  customer_ids: Collection[int] | None = None) -> dict[int, list[Hold]]:
     """The holds that apply to each customer: its own and, while it is merged, those of its
