@@ -165,6 +165,17 @@ def test_invoices_are_filtered(books: dict[str, Any], as_user: Callable[[Any], A
     assert books["second"].number in of_c002 and books["first"].number not in of_c002
     none = client.get("/c/acme/invoices/?from=2025-04-01").content.decode()
     assert "No document matches." in none
+    # by settlement: the first open, the second paid (300.00 of 300.00)
+    paid = client.get("/c/acme/invoices/?settlement=paid").content.decode()
+    assert books["second"].number in paid and books["first"].number not in paid
+    assert '<option value="paid" selected>' in paid
+    still_open = client.get("/c/acme/invoices/?settlement=open").content.decode()
+    assert books["first"].number in still_open and books["second"].number not in still_open
+    assert "No document matches." in client.get(
+        "/c/acme/invoices/?settlement=partially_paid").content.decode()
+    # another word is no filter (as every choice of the page)
+    every = client.get("/c/acme/invoices/?settlement=written_off").content.decode()
+    assert books["first"].number in every and books["second"].number in every
 
 
 def test_the_invoice_shows_its_lines_instalments_and_settlement(
@@ -250,6 +261,7 @@ def test_each_page_costs_a_bounded_number_of_queries(
                # and its timeline (collections: eleven queries, with the call tasks and
                # those paid, and dunning's notices)
                f"/c/acme/customers/C001/?as_of={AS_OF}": 50, "/c/acme/invoices/?overdue=1": 8,
+               "/c/acme/invoices/?settlement=partially_paid": 8,
                f"/c/acme/invoices/{number}": 21, "/c/acme/adjustments/?kind=write_off": 6,
                "/c/acme/revaluation/": 6, "/c/acme/exports/": 6,
                "/c/acme/credit/settings/": 6}

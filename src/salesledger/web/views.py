@@ -20,7 +20,7 @@ from salesledger.apps.credit.selectors import hold_count
 from salesledger.apps.customers.selectors import CUSTOMER_SORTS, customer_list
 from salesledger.apps.documents.einvoice_files import einvoice_file, einvoice_filename
 from salesledger.apps.documents.services import invoice_pdf_file
-from salesledger.apps.invoicing.selectors import invoice_get, invoice_list
+from salesledger.apps.invoicing.selectors import SETTLEMENTS, invoice_get, invoice_list
 from salesledger.apps.payments.history import invoice_history
 from salesledger.apps.payments.selectors import (
     customer_account,
@@ -132,6 +132,7 @@ def invoices(request: HttpRequest, code: str) -> HttpResponse:
         "issued_from": day_param(request, "from"),
         "issued_to": day_param(request, "to"),
         "overdue_on": ws.as_of if request.GET.get("overdue") else None,
+        "settlement": choice_param(request, "settlement", SETTLEMENTS) or None,
     }
     rows = invoice_list(ws.company, **filters, limit=PAGE_SIZE + 1,
                         offset=(page - 1) * PAGE_SIZE)

@@ -6,12 +6,13 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any
 
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Exists, F, OuterRef, Q
 
 from salesledger.apps.core.models import Company
 from salesledger.apps.customers.selectors import customer_get
 from salesledger.domain.errors import NotFound
 from salesledger.domain.invoicing import DocumentChargeInput, LineInput
+from salesledger.domain.lifecycle import Settlement
 from salesledger.money import Money
 
 from .issuing import compute_invoice_totals, document_currency
@@ -42,12 +43,14 @@ def invoice_list(
     issued_from: date | None = None,
     issued_to: date | None = None,
     overdue_on: date | None = None,
+    settlement: str | None = None,
     limit: int = 100,
     offset: int = 0,
 ) -> list[dict[str, Any]]:
     """A page of invoices and credit notes, newest first, filtered by customer, status,
-    kind, issue dates, and ``overdue_on``: those with an instalment due before that day and
-    not settled. One query, whatever the number of documents."""
+    kind, issue dates, ``overdue_on``: those with an instalment due before that day and
+    not settled, and ``settlement`` (``SETTLEMENTS``, see ``settled_as``). One query,
+    whatever the number of documents."""
     qs = Invoice.objects.filter(company=company)
     if customer_code:
         qs = qs.filter(customer__code=customer_code)
@@ -63,6 +66,8 @@ def invoice_list(
         late = Instalment.objects.filter(invoice=OuterRef("pk"), due_date__lt=overdue_on,
                                          settled__lt=F("amount"))
         qs = qs.filter(Exists(late))
+    if settlement:
+        qs = qs.filter(settled_as(settlement))
     rows = qs.order_by("-issue_date", "-id").values(
         "id",
         "number",
@@ -88,6 +93,33 @@ def invoice_list(
         }
         for r in rows
     ]
+
+
+# The states a list filters by: a posted document's settlement now (domain.lifecycle), read
+# from the amounts kept settled (docs/design/web.md, "Settlement filter").
+SETTLEMENTS = tuple(s.value for s in Settlement)
+
+
+def settled_as(state: str) -> Q:
+    """The posted documents in settlement ``state`` now, as ``domain.lifecycle.settlement``
+    says of their amount and what settled it: an invoice's instalments' kept ``settled``
+    (allocations of receipts, credit notes and adjustments alike, so an invoice written off
+    as a bad debt is *paid* here; its page tells the write-off), a credit note's kept
+    ``allocated``. Two ``EXISTS`` on an invoice's instalments (their invoice's index), no
+    sum; a draft has none. ``ValueError`` for another state."""
+    part = Instalment.objects.filter(invoice=OuterRef("pk"))
+    some = Q(Exists(part.filter(settled__gt=0)))
+    short = Q(Exists(part.filter(settled__lt=F("amount"))))
+    if state == Settlement.OPEN:
+        invoices, notes = ~some, Q(allocated__lte=0)
+    elif state == Settlement.PARTIAL:
+        invoices, notes = some & short, Q(allocated__gt=0, allocated__lt=F("total"))
+    elif state == Settlement.SETTLED:
+        invoices, notes = some & ~short, Q(allocated__gt=0, allocated__gte=F("total"))
+    else:
+        raise ValueError(f"no settlement {state!r}: one of {', '.join(SETTLEMENTS)}")
+    return Q(status="posted") & ((Q(kind="invoice") & invoices)
+                                 | (Q(kind="credit_note") & notes))
 
 
 def invoice_numbers(company: Company, ids: Iterable[int]) -> dict[int, str]:

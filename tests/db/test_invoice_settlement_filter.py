@@ -1,0 +1,70 @@
+"""The invoice list's settlement filter (``invoicing.selectors.settled_as``) says of each
+document what the invoice's own page says (``payments.selectors.invoice_detail``), from the
+amounts kept settled, in one query whatever the number of documents."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from salesledger.apps.invoicing.selectors import SETTLEMENTS, invoice_list
+from salesledger.apps.payments.adjustments.bad_debts import invoice_write_off
+from salesledger.apps.payments.selectors import invoice_detail
+
+
+def _listed(company: Any) -> dict[str, list[str]]:
+    return {state: sorted(r["number"] for r in invoice_list(company, settlement=state))
+            for state in SETTLEMENTS}
+
+
+def _pages(company: Any) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {state: [] for state in SETTLEMENTS}
+    for r in invoice_list(company, status="posted", limit=1000):
+        state = invoice_detail(company, r["number"])["settlement"]
+        # the list reads no adjustment (payments is above invoicing): a bad debt is paid there
+        out["paid" if state == "written_off" else state].append(r["number"])
+    return {state: sorted(numbers) for state, numbers in out.items()}
+
+
+def test_each_settlement_lists_what_the_documents_pages_say(
+        mixed_books: Any, company: Any, owner: Any, create_invoice: Any) -> None:
+    create_invoice("C002")  # a draft: in no settlement
+    listed = _listed(company)
+    assert listed == _pages(company)
+    b = mixed_books
+    assert b.inv1.number in listed["paid"] and b.inv3.number in listed["paid"]
+    assert b.inv4.number in listed["partially_paid"]  # 400 of 1,000 USD
+    assert b.cn2.number in listed["open"]  # the goodwill credit note, applied to nothing
+    assert sum(map(len, listed.values())) == len(invoice_list(company, status="posted"))
+    # a bad debt settles what was open: the list says paid, the page written off
+    invoice_write_off(actor=owner, company=company, number=b.inv4.number,
+                      day=b.days[-1] + timedelta(days=1), reason="insolvent")
+    assert invoice_detail(company, b.inv4.number)["settlement"] == "written_off"
+    after = _listed(company)
+    assert b.inv4.number in after["paid"] and after == _pages(company)
+
+
+def test_the_filter_is_one_query_and_refuses_another_state(
+        mixed_books: Any, company: Any, django_assert_num_queries: Any) -> None:
+    for state in SETTLEMENTS:
+        with django_assert_num_queries(1):
+            invoice_list(company, settlement=state, customer_code="C001", limit=5)
+    with pytest.raises(ValueError, match="no settlement 'written_off'"):
+        invoice_list(company, settlement="written_off")
+
+
+def test_the_command_line_lists_by_settlement(mixed_books: Any, company: Any,
+                                              capsys: Any) -> None:
+    from salesledger.cli.main import main
+
+    for state in SETTLEMENTS:
+        assert main(["invoice", "list", "--settlement", state, "--json",
+                     "--company", "acme"]) == 0
+        listed = sorted(r["number"] for r in json.loads(capsys.readouterr().out))
+        assert listed == _listed(company)[state]
+    assert main(["invoice", "list", "--settlement", "partially_paid",
+                 "--company", "acme"]) == 0
+    assert mixed_books.inv4.number in capsys.readouterr().out
