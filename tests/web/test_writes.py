@@ -205,6 +205,16 @@ def test_the_draft_editor_writes_allowances_and_charges_for_the_whole_document(
     for shown in ("€1,072.45", "€50.00", "€15.00", "€1,037.45"):
         assert shown in totals, shown
     assert 'id="charge-1-amount-out" hx-swap-oob="true">€50.00' in totals
+    assert 'data-total="allowances">− €50.00' in totals
+    assert 'data-total="charges">+ €15.00' in totals
+    # charges alone: no "Allowances − €0.00" line, and allowances alone no "Charges + €0.00"
+    charges_only = {**head, "charge-1-reason": "", "charge-1-amount": ""}
+    shown = client.post("/c/acme/drafts/totals/", charges_only).content.decode()
+    assert 'data-total="charges">+ €15.00' in shown and "Allowances</dt>" not in shown
+    allowances_only = {**head, "charge-3-reason": "", "charge-3-code": "",
+                       "charge-3-amount": ""}
+    shown = client.post("/c/acme/drafts/totals/", allowances_only).content.decode()
+    assert 'data-total="allowances">− €50.00' in shown and "Charges</dt>" not in shown
     # a charge the core refuses says why on its row, as one types and when saving
     bad = {**head, "charge-3-reason": "", "charge-3-code": ""}
     assert ('id="charge-3-error" hx-swap-oob="true">invalid: document charge 2: give a reason'

@@ -407,6 +407,10 @@ def draft(request: HttpRequest, code: str, pk: int) -> HttpResponse:
                    override=credit_refused and may_override(ws))
 
 
+def _nonzero(money: dict[str, str]) -> bool:
+    return Decimal(money["amount"]) != 0
+
+
 @login_required
 @require_POST
 def draft_totals(request: HttpRequest, code: str) -> HttpResponse:
@@ -429,7 +433,11 @@ def draft_totals(request: HttpRequest, code: str) -> HttpResponse:
             row.net = li["net"]
         for crow, ct in zip(charges.written, totals["charges"], strict=True):
             crow.amount = ct["amount"]
-        context["totals"] = {**totals, "has_charges": bool(totals["charges"])}
+        # the kinds the document has, each shown only when not zero (no "Allowances
+        # − €0.00" for a document with charges alone)
+        context["totals"] = {**totals, "has_charges": bool(totals["charges"]),
+                             "allowances_shown": _nonzero(totals["allowance_total"]),
+                             "charges_shown": _nonzero(totals["charge_total"])}
     return render(request, "web/parts/draft_totals.html", context)
 
 
