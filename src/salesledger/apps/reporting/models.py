@@ -84,18 +84,12 @@ class AgingSummary(models.Model):
     built_at = models.DateTimeField(null=True)
 
 
-class AgingSummaryRow(models.Model):
-    """What one customer (its own items: a merge is resolved when read) has open in one
-    document currency on the summary's day, per bucket of the default buckets by due date:
-    the amounts (credit notes negative), the base amounts at the booking rates, and the
-    number of items. A cache of ``aging.aging_summary_live``, kept exact by the transactions
-    that change an open item (``aging_summary.py``) and compared with it by
-    ``salesledger check``."""
+class BucketColumns(models.Model):
+    """The columns of one row of bucket amounts, ``SUMMARY_BUCKETS`` of each: the amounts in
+    the row's document currency (``open_N``) and at the booking rates (``base_N``), in minor
+    units. Shared by the aging summary's rows and its totals, which must add up column by
+    column."""
 
-    company = models.ForeignKey("core.Company", on_delete=models.PROTECT, related_name="+")
-    customer = models.ForeignKey("customers.Customer", on_delete=models.DO_NOTHING,
-                                 db_constraint=False, related_name="+")
-    currency = models.CharField(max_length=3)
     open_0 = models.BigIntegerField(default=0)
     open_1 = models.BigIntegerField(default=0)
     open_2 = models.BigIntegerField(default=0)
@@ -108,6 +102,23 @@ class AgingSummaryRow(models.Model):
     base_3 = models.BigIntegerField(default=0)
     base_4 = models.BigIntegerField(default=0)
     base_5 = models.BigIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class AgingSummaryRow(BucketColumns):
+    """What one customer (its own items: a merge is resolved when read) has open in one
+    document currency on the summary's day, per bucket of the default buckets by due date:
+    the amounts (credit notes negative), the base amounts at the booking rates, and the
+    number of items. A cache of ``aging.aging_summary_live``, kept exact by the transactions
+    that change an open item (``aging_summary.py``) and compared with it by
+    ``salesledger check``."""
+
+    company = models.ForeignKey("core.Company", on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey("customers.Customer", on_delete=models.DO_NOTHING,
+                                 db_constraint=False, related_name="+")
+    currency = models.CharField(max_length=3)
     items = models.IntegerField(default=0)
 
     class Meta:
@@ -153,7 +164,8 @@ class KpiFigure(models.Model):
         constraints = [models.UniqueConstraint(fields=["company", "currency", "month", "part"],
                                                name="kpi_figure_once")]
 
-class AgingSummaryTotal(models.Model):
+
+class AgingSummaryTotal(BucketColumns):
     """The summary's rows of one company summed per document currency: the amounts, the
     base amounts and the items of each bucket. Kept by the transactions that keep the rows
     (what a refresh takes out of the rows of its customers and puts back), made with them by
@@ -164,18 +176,6 @@ class AgingSummaryTotal(models.Model):
 
     company = models.ForeignKey("core.Company", on_delete=models.PROTECT, related_name="+")
     currency = models.CharField(max_length=3)
-    open_0 = models.BigIntegerField(default=0)
-    open_1 = models.BigIntegerField(default=0)
-    open_2 = models.BigIntegerField(default=0)
-    open_3 = models.BigIntegerField(default=0)
-    open_4 = models.BigIntegerField(default=0)
-    open_5 = models.BigIntegerField(default=0)
-    base_0 = models.BigIntegerField(default=0)
-    base_1 = models.BigIntegerField(default=0)
-    base_2 = models.BigIntegerField(default=0)
-    base_3 = models.BigIntegerField(default=0)
-    base_4 = models.BigIntegerField(default=0)
-    base_5 = models.BigIntegerField(default=0)
     items = models.BigIntegerField(default=0)
 
     class Meta:
