@@ -24,7 +24,9 @@ it finds, naming the rows:
      itself merged: no chains, no cycles (customers; docs/design/customer-records.md);
  13. collections casework is whole: plans sum to what they rescheduled, disputes stay within
      what was open when opened (collections);
- 14. the aging summary is the aging of its day, customer by customer (reporting).
+ 14. the aging summary is the aging of its day, customer by customer (reporting);
+ 15. every KPI figure kept at the company's current version is what the books give for its
+     month and part (reporting; docs/design/kpis.md, "Kept months").
 """
 
 from __future__ import annotations

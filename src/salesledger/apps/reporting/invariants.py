@@ -1,5 +1,7 @@
-"""Reporting's invariant (registered with ``core.invariants``): the aging summary is what the
-aging's query gives on its day (docs/design/reporting.md, "The aging summary")."""
+"""Reporting's invariants (registered with ``core.invariants``): the aging summary is what the
+aging's query gives on its day (docs/design/reporting.md, "The aging summary"), and every KPI
+figure kept at the company's current version is what the books give for its month
+(docs/design/kpis.md, "Kept months")."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from salesledger.apps.core.invariants import Problem, register
 from salesledger.apps.core.models import Company
 
 from .aging_summary import summary_drift
+from .kpi_keep import kept_drift
 
 # at most this many differences are named
 SHOWN = 20
@@ -19,5 +22,12 @@ def aging_summary(company: Company, add: Callable[[Problem], None]) -> None:
         add(Problem("aging summary", line))
 
 
+def kept_kpis(company: Company, add: Callable[[Problem], None]) -> None:
+    """15. Every KPI figure kept at the company's current version is the books'."""
+    for line in kept_drift(company)[:SHOWN]:
+        add(Problem("kept KPIs", line))
+
+
 def register_checks() -> None:
     register(14, aging_summary)
+    register(15, kept_kpis)

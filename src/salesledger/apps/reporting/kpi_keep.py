@@ -32,6 +32,7 @@ from django.utils import timezone
 from salesledger.apps.core.models import Company
 from salesledger.apps.invoicing.models import Invoice
 from salesledger.apps.payments.models import Allocation
+from salesledger.money import format_minor
 
 from .kpis import (
     COUNTBACK_MONTHS,
@@ -159,3 +160,59 @@ def kpi_inputs(company: Company, months: list[date], currency: str = "", *,
     sales, paid, bad, at = parts
     return _inputs(months, add_months(months[0], -COUNTBACK_MONTHS), sales, paid, bad, at,
                    month_start(months[0]) - timedelta(days=1))
+
+
+# What each part's columns hold, as a finding names them: (name, whether a sum × days)
+_COLUMNS = {
+    "sales": (("sales", False),),
+    "end": (("receivable", False), ("not yet due", False), ("over 90 days", False)),
+    "paid": (("receipts", False), ("receipts × days from issue", True),
+             ("receipts × days late", True), ("bad debts", False)),
+}
+
+
+def kept_drift(company: Company) -> list[str]:
+    """Where a figure kept at the company's current version differs from what the books give
+    for its month and part now (``kpi_parts``, the function that kept it): one line per figure
+    that differs, amounts in major units with their currency; none when every one is exact.
+    Figures at an older version are never read, so never named. One ``kpi_parts`` per
+    currency kept, over the months kept: the cost of the report that kept them."""
+    version = _version(company)
+    if version is None:
+        return []
+    kept: dict[str, dict[tuple[str, date], tuple[int, int, int, int]]] = {}
+    for currency, part, m, a, b, c, d in KpiFigure.objects.filter(
+            company=company, version=version).values_list(
+            "currency", "part", "month", "a", "b", "c", "d"):
+        kept.setdefault(currency, {})[part, m] = (a, b, c, d)
+    out: list[str] = []
+    for currency in sorted(kept):
+        figures = kept[currency]
+        # the months whose kpi_parts reads every kept month: sales from 24 months before
+        # the first, month ends from the one before it
+        lo = min(add_months(m, {"sales": COUNTBACK_MONTHS, "end": 1, "paid": 0}[part])
+                 for part, m in figures)
+        hi = max(lo, max(m for _, m in figures))
+        months = [add_months(lo, k) for k in range(
+            (hi.year - lo.year) * 12 + hi.month - lo.month + 1)]
+        sales, paid, bad, at = kpi_parts(company, months, currency)
+        money = currency or company.base_currency
+        whose = (f"{currency} documents" if currency
+                 else "the company's figures at the booking rates")
+        for (part, m), was in sorted(figures.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+            books: tuple[int, ...] | None = (
+                (sales.get(_key(m), 0), 0, 0, 0) if part == "sales"
+                else (*at[month_end(m)], 0) if part == "end"
+                else (*paid.get(_key(m), (0, 0, 0)), bad.get(_key(m), 0)) if part == "paid"
+                else None)
+            if books == was:
+                continue
+            diffs = [f"{name} kept {format_minor(was[k], money)}{' × days' * days}, "
+                     f"books {format_minor(books[k], money)}{' × days' * days}"
+                     for k, (name, days) in enumerate(_COLUMNS.get(part, ()))
+                     if books is not None and was[k] != books[k]]
+            out.append(f"company {company.code}, {whose}, {_key(m)}, part {part!r}: "
+                       + ("; ".join(diffs) or f"kept {list(was)}, books "
+                          + ("none (no such part)" if books is None else str(list(books)))))
+    # a back-dated entry committed meanwhile made every kept figure stale: none is read again
+    return out if _version(company) == version else []

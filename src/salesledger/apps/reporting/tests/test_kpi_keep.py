@@ -10,6 +10,7 @@ from datetime import date
 from typing import Any
 
 import pytest
+from django.db.models import F
 from django.utils import timezone
 from tests.unit.test_kpis import FEB, MAR
 
@@ -19,6 +20,7 @@ from salesledger.apps.reporting.kpi_keep import kept_parts, version_bump
 from salesledger.apps.reporting.kpis import months_ending
 from salesledger.apps.reporting.models import KpiFigure, KpiKeep
 from salesledger.apps.reporting.selectors import ReportFilters, kpi_report
+from salesledger.money import format_minor
 
 from .test_kpis_story import _write_example
 
@@ -109,3 +111,34 @@ def test_a_month_not_ended_is_computed_not_kept(example: None, company: Any) -> 
     kpi_report(company, as_of=today, months=2, keep=True)
     newest = KpiFigure.objects.filter(company=company).order_by("-month").first()
     assert newest is not None and newest.month < today.replace(day=1)
+
+
+def test_check_finds_a_kept_figure_that_is_not_the_books(example: None, company: Any) -> None:
+    from salesledger.apps.core.invariants import check_company
+
+    kpi_report(company, as_of=AS_OF, months=3, keep=True)
+    kpi_report(company, as_of=AS_OF, months=3, filters=ReportFilters(currency="EUR"),
+               keep=True)
+    assert _kept(company) and _kept(company, "EUR")
+    assert check_company(company) == []  # freshly kept: every figure is the books'
+
+    # March's receivable at its end, altered by hand in the company's figures
+    KpiFigure.objects.filter(company=company, currency="", part="end",
+                             month=date(2026, 3, 1)).update(a=MAR.receivable_end + 123)
+    [found] = [str(p) for p in check_company(company)]
+    base = company.base_currency
+    assert found == (
+        f"kept KPIs: company {company.code}, the company's figures at the booking rates, "
+        f"2026-03, part 'end': receivable kept {format_minor(MAR.receivable_end + 123, base)}, "
+        f"books {format_minor(MAR.receivable_end, base)}")
+    # and February's receipts × days late in the EUR documents' figures
+    KpiFigure.objects.filter(company=company, currency="EUR", part="paid",
+                             month=date(2026, 2, 1)).update(c=F("c") + 1)
+    found = [str(p) for p in check_company(company)]
+    assert len(found) == 2 and found[1].startswith(
+        f"kept KPIs: company {company.code}, EUR documents, 2026-02, part 'paid': "
+        f"receipts × days late kept {format_minor(FEB.late_days + 1, 'EUR')} × days")
+
+    # once stale (a newer version), the figures are not read, so not findings
+    version_bump(company.pk, [date(2026, 3, 5)])
+    assert check_company(company) == []
