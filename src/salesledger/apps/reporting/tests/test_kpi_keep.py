@@ -14,6 +14,7 @@ from django.db.models import F
 from django.utils import timezone
 from tests.unit.test_kpis import FEB, MAR
 
+from salesledger.apps.core.invariants import check_company
 from salesledger.apps.invoicing.models import Invoice
 from salesledger.apps.payments.services import allocation_reverse
 from salesledger.apps.reporting.kpi_keep import kept_parts, version_bump
@@ -114,8 +115,6 @@ def test_a_month_not_ended_is_computed_not_kept(example: None, company: Any) -> 
 
 
 def test_check_finds_a_kept_figure_that_is_not_the_books(example: None, company: Any) -> None:
-    from salesledger.apps.core.invariants import check_company
-
     kpi_report(company, as_of=AS_OF, months=3, keep=True)
     kpi_report(company, as_of=AS_OF, months=3, filters=ReportFilters(currency="EUR"),
                keep=True)
