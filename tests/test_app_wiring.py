@@ -25,9 +25,7 @@ def test_the_catalogue_of_events_names_every_listener() -> None:
                            "(inside)"],
         "DocumentsPosted": ["salesledger.apps.payments.handlers.apply_credit_notes (inside)",
                             "salesledger.apps.documents.handlers.freeze_posted_pdfs (inside)",
-                            "salesledger.apps.reporting.handlers.summary_after_posting "
-                            "(inside)",
-                            "salesledger.apps.reporting.handlers.kpis_after_posting (inside)",
+                            "salesledger.apps.reporting.handlers.after_posting (inside)",
                             "salesledger.apps.collections.handlers.rank_again_after_posting "
                             "(inside)"],
         "AllocationsMade": ["salesledger.apps.payments.handlers.take_discounts (inside)",

@@ -13,7 +13,7 @@ from salesledger.apps.core import events
 from salesledger.apps.invoicing.models import Instalment, Invoice
 
 from .aging_summary import summary_create, summary_refresh
-from .kpi_keep import bump_after_posting, bump_after_reversals, keep_create, version_bump
+from .kpi_keep import bump_after_reversals, keep_create, version_bump
 
 
 def summary_for_new_company(event: events.CompanyCreated) -> None:
@@ -34,8 +34,10 @@ def _customers(instalment_ids: Iterable[int], document_ids: Iterable[int]) -> se
     return out
 
 
-def summary_after_posting(event: events.DocumentsPosted) -> None:
-    """Invoices and credit notes posted: their customers' rows, if issued by the day."""
+def after_posting(event: events.DocumentsPosted) -> None:
+    """Invoices and credit notes posted, their customers and issue dates read once: those
+    customers' summary rows, if issued by the summary's day; and the kept KPI figures stale
+    if any was issued in an ended month."""
     if not event.documents:
         return
     ids = sorted(d.id for d in event.documents)
@@ -43,7 +45,9 @@ def summary_after_posting(event: events.DocumentsPosted) -> None:
     for k in range(0, len(ids), 2000):
         issued.update(Invoice.objects.filter(pk__in=ids[k:k + 2000])
                       .values_list("customer_id", "issue_date").distinct())
-    summary_refresh(event.company_id, {c for c, _ in issued}, days={d for _, d in issued})
+    days = {d for _, d in issued}
+    summary_refresh(event.company_id, {c for c, _ in issued}, days=days)
+    version_bump(event.company_id, days)
 
 
 def summary_after_allocations(event: events.AllocationsMade) -> None:
@@ -75,11 +79,6 @@ def kpis_for_new_company(event: events.CompanyCreated) -> None:
     keep_create(event.company_id)
 
 
-def kpis_after_posting(event: events.DocumentsPosted) -> None:
-    """Documents issued in an ended month: the kept KPI figures are stale (kpi_keep.py)."""
-    bump_after_posting(event.company_id, (d.id for d in event.documents))
-
-
 def kpis_after_allocations(event: events.AllocationsMade) -> None:
     version_bump(event.company_id, (a.day for a in event.allocations))
 
@@ -96,8 +95,7 @@ def kpis_after_adjustments(event: events.AdjustmentsWritten) -> None:
 def register() -> None:
     events.subscribe(events.CompanyCreated, summary_for_new_company)
     events.subscribe(events.CompanyCreated, kpis_for_new_company)
-    events.subscribe(events.DocumentsPosted, summary_after_posting)
-    events.subscribe(events.DocumentsPosted, kpis_after_posting)
+    events.subscribe(events.DocumentsPosted, after_posting)
     events.subscribe(events.AllocationsMade, summary_after_allocations)
     events.subscribe(events.AllocationsMade, kpis_after_allocations)
     events.subscribe(events.AllocationsReversed, summary_after_reversals)

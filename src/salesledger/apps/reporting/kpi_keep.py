@@ -30,7 +30,6 @@ from django.db.models import F, Min
 from django.utils import timezone
 
 from salesledger.apps.core.models import Company
-from salesledger.apps.invoicing.models import Invoice
 from salesledger.apps.payments.models import Allocation
 from salesledger.money import format_minor
 
@@ -67,14 +66,6 @@ def version_bump(company_id: int, days: Iterable[date]) -> bool:
         return False
     KpiKeep.objects.filter(company_id=company_id).update(version=F("version") + 1)
     return True
-
-
-def bump_after_posting(company_id: int, document_ids: Iterable[int]) -> None:
-    ids = sorted(set(document_ids))
-    days = [d for k in range(0, len(ids), 2000)
-            if (d := Invoice.objects.filter(pk__in=ids[k:k + 2000])
-                .aggregate(d=Min("issue_date"))["d"]) is not None]
-    version_bump(company_id, days)
 
 
 def bump_after_reversals(company_id: int, days: Iterable[date],
