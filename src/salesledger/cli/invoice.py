@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from decimal import Decimal
 from typing import Any
 
 from salesledger.domain.adjustments import DeductionReason
@@ -40,16 +39,12 @@ def _charge(spec: str, *, is_charge: bool) -> DocumentChargeInput:
     parts = [p.strip() for p in spec.split(";")]
     if len(parts) < 3:
         raise ValidationFailed(f"{what} {spec!r}: write 'reason;amount;tax %[;category[;code]]'")
+    from salesledger.apps.invoicing.services import charge_input
+
     reason, amount, rate = parts[:3]
-    category = parts[3].upper() if len(parts) > 3 and parts[3] else "S"
-    code = parts[4].upper() if len(parts) > 4 else ""
-    # "5%": a percentage of the lines of its category and rate (EN 16931 BT-94, BT-101).
-    percent = (parse_decimal(amount.rstrip("%").strip(), f"{what} percentage")
-               if amount.endswith("%") else None)
-    return DocumentChargeInput(is_charge, Decimal(0) if percent is not None
-                               else parse_decimal(amount, f"{what} amount"), reason, code,
-                               parse_decimal(rate.rstrip("%"), f"{what} tax rate"), category,
-                               percent)
+    return charge_input(is_charge=is_charge, reason=reason, amount=amount, tax_rate=rate,
+                        category=parts[3] if len(parts) > 3 else "",
+                        code=parts[4] if len(parts) > 4 else "", what=what)
 
 
 def _supply(args: argparse.Namespace) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from salesledger.apps.documents.delivery import invoice_send
 from salesledger.apps.invoicing.selectors import document_totals
 from salesledger.apps.invoicing.services import (
     InvoiceInput,
+    charge_input,
     invoice_create,
     invoice_draft_replace,
     invoice_post,
@@ -166,18 +167,12 @@ class Charges:
         out = []
         for row in self.written:
             v = row.values
-            is_charge = v["kind"] == "charge"
-            what = "charge" if is_charge else "allowance"
-            amount = v["amount"].strip()
+            what = "charge" if v["kind"] == "charge" else "allowance"
             try:
-                percent = (parse_decimal(amount[:-1], f"{what} percentage")
-                           if amount.endswith("%") else None)
-                out.append(DocumentChargeInput(
-                    is_charge, parse_decimal(amount or "0", f"{what} amount")
-                    if percent is None else Decimal(0), v["reason"].strip(),
-                    v["code"].strip().upper(),
-                    parse_decimal(v["tax_rate"].rstrip("%") or "0", f"{what} tax rate"),
-                    v["category"] or "S", percent))
+                out.append(charge_input(
+                    is_charge=what == "charge", reason=v["reason"], amount=v["amount"] or "0",
+                    tax_rate=v["tax_rate"].rstrip("%") or "0", category=v["category"],
+                    code=v["code"], what=what))
             except ValidationFailed as exc:
                 raise ValidationFailed(f"document {what} {row.number}: {exc.message}",
                                        charge=row.number) from None

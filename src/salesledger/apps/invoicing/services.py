@@ -320,3 +320,20 @@ def parse_decimal(text: str, what: str) -> Decimal:
     if not value.is_finite():
         raise ValidationFailed(f"{what} {text!r} is not a number", field=what)
     return value if value else abs(value)  # -0 is 0
+
+
+def charge_input(*, is_charge: bool, reason: str, amount: str, tax_rate: str,
+                 category: str = "", code: str = "", what: str) -> DocumentChargeInput:
+    """A document-level allowance or charge as a person types it (``--charge`` and
+    ``--allowance`` on the command line, a row of the draft editor): ``amount`` a sum, or
+    ``"5%"``: a percentage of the lines of its tax category and rate (EN 16931 BT-94,
+    BT-101); ``tax_rate`` with or without its ``%``; the category "S" when not given. A
+    number that cannot be read is refused naming ``what``."""
+    amount = amount.strip()
+    percent = (parse_decimal(amount.rstrip("%").strip(), f"{what} percentage")
+               if amount.endswith("%") else None)
+    return DocumentChargeInput(
+        is_charge, Decimal(0) if percent is not None else parse_decimal(amount, f"{what} amount"),
+        reason.strip(), code.strip().upper(),
+        parse_decimal(tax_rate.strip().rstrip("%"), f"{what} tax rate"),
+        category.strip().upper() or "S", percent)
