@@ -343,35 +343,33 @@ def customer_cells_of(sql: str, params: list[Any], n: int) -> list[CustomerCells
         return list(out.values())
 
 
-def open_by_due_date(company: Company, scope: AgingScope, *, floor: date, ceiling: date
-                     ) -> list[tuple[int, date, int]]:
-    """(customer id, due date, base amount open) of the instalments open on the day, summed
-    per customer and due date by the database (credit notes left out): what a forecast
-    needs, whose weeks depend on nothing else. Items due before ``floor`` are counted as due
-    on it, and items due after ``ceiling`` as due on it (the forecast picks the two so that
-    neither moves an item to another week: what is that overdue falls in the first week
-    whatever the payer's delay, what is due that late in none). The rows are as many as the
-    customers' due dates in between, not the items.
-
-    The dates are moved, not filtered, so that the planner keeps reading the covering index
-    of open instalments (a test on ``due_date`` would steer it to the index on dates and to
-    the table)."""
+def open_sums_sql(company: Company, scope: AgingScope, *, floor: date, ceiling: date,
+                  column: str, keys: list[str], payers: str = ""
+                  ) -> tuple[str, list[object], str, list[object]]:
+    """The pieces of a sum of the instalments open on the day (credit notes left out), what
+    the forecast reads: ``column`` (``open``: in the document currency; ``base_open``)
+    summed per ``keys`` (SQL over ``items``, and ``o`` when ``payers``, a table of customer
+    ids ``cid``, keeps only their items; ``due`` is the due date with those before ``floor``
+    counted on it, those after ``ceiling`` on it): the ``WITH`` clause, its parameters, the
+    query after it and its parameters. The dates are moved, not filtered, so that the
+    planner keeps reading the covering index of open instalments (a test on ``due_date``
+    would steer it to the index on dates and to the table)."""
     rollback, issued_after = _shape(company, scope)
     (with_sql, with_params), parts = _items_sql(company, scope, rollback=rollback,
                                                 issued_after=issued_after)
     inst = parts[:-1]  # the instalments' parts; the last is the credit notes (_items_sql)
-    sql = with_sql + " UNION ALL ".join(f"""
-        SELECT customer_id, CASE WHEN due_date < %s THEN %s WHEN due_date > %s THEN %s
-                                 ELSE due_date END, SUM(base_open)
-        FROM ({part}) items WHERE open <> 0
-        GROUP BY 1, 2""" for part, _ in inst)
-    params = [*with_params]
+    body = " UNION ALL ".join(f"""
+        SELECT {', '.join(keys)}, SUM(items.{column})
+        FROM {f"{payers} o CROSS JOIN" if payers else ""}
+             (SELECT CASE WHEN due_date < %s THEN %s WHEN due_date > %s THEN %s
+                          ELSE due_date END AS due, customer_id, {column}
+              FROM ({part}) p WHERE open <> 0) items
+        {"WHERE items.customer_id = o.cid" if payers else ""}
+        GROUP BY {', '.join(str(k + 1) for k in range(len(keys)))}""" for part, _ in inst)
+    params: list[object] = []
     for _, part_params in inst:
         params += [floor, floor, ceiling, ceiling, *part_params]
-    with connection.cursor() as cur:
-        cur.execute(sql, params)
-        rows = cur.fetchall()
-    return [(int(c), _day(d), int(amount)) for c, d, amount in rows]
+    return with_sql, list(with_params), body, params
 
 
 # Rows fetched at a time by the detail's stream: what it holds, whatever the number of items.

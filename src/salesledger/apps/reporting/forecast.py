@@ -37,14 +37,7 @@ from salesledger.domain.forecast import (
     weekly,
 )
 
-from .aging import (
-    AgingScope,
-    _day,
-    _items_sql,
-    _shape,
-    aging_item_rows,
-    customer_owners,
-)
+from .aging import AgingScope, _day, aging_item_rows, customer_owners, open_sums_sql
 from .kpis import days_between
 from .providers import commitments
 
@@ -207,39 +200,11 @@ def forecast(company: Company, *, as_of: date, weeks: int = 13,
     return weekly(chain(open_items, recurring), as_of, weeks)
 
 
-def _open_sql(company: Company, scope: AgingScope, *, floor: date, ceiling: date,
-              column: str, keys: list[str], payers: str = ""
-              ) -> tuple[str, list[object], str, list[object]]:
-    """The pieces of a sum of the instalments open on the day (credit notes left out),
-    ``column`` (``open``: in the document currency; ``base_open``) summed per ``keys`` (SQL
-    over ``items`` and what ``join`` adds; ``due`` is the due date with those before
-    ``floor`` counted on it, those after ``ceiling`` on it): the ``WITH`` clause, its
-    parameters, the query after it and its parameters. The dates are moved, not filtered,
-    so that the planner keeps reading the covering index of open instalments (a test on
-    ``due_date`` would steer it to the index on dates and to the table)."""
-    rollback, issued_after = _shape(company, scope)
-    (with_sql, with_params), parts = _items_sql(company, scope, rollback=rollback,
-                                                issued_after=issued_after)
-    inst = parts[:-1]  # the instalments' parts; the last is the credit notes (_items_sql)
-    body = " UNION ALL ".join(f"""
-        SELECT {', '.join(keys)}, SUM(items.{column})
-        FROM {f"{payers} o CROSS JOIN" if payers else ""}
-             (SELECT CASE WHEN due_date < %s THEN %s WHEN due_date > %s THEN %s
-                          ELSE due_date END AS due, customer_id, {column}
-              FROM ({part}) p WHERE open <> 0) items
-        {"WHERE items.customer_id = o.cid" if payers else ""}
-        GROUP BY {', '.join(str(k + 1) for k in range(len(keys)))}""" for part, _ in inst)
-    params: list[object] = []
-    for _, part_params in inst:
-        params += [floor, floor, ceiling, ceiling, *part_params]
-    return with_sql, list(with_params), body, params
-
-
 def _open_rows(company: Company, scope: AgingScope, *, floor: date, ceiling: date,
                column: str) -> list[tuple[int, date, int]]:
     """(customer id, due date, amount) of the instalments open on the day, summed per
-    customer and due date (``_open_sql``): the items of the commitments to place."""
-    with_sql, with_params, body, params = _open_sql(
+    customer and due date (``aging.open_sums_sql``): the items of the commitments to place."""
+    with_sql, with_params, body, params = open_sums_sql(
         company, scope, floor=floor, ceiling=ceiling, column=column,
         keys=["items.customer_id", "items.due"])
     with connection.cursor() as cur:
@@ -271,7 +236,7 @@ def _open_by_delay(company: Company, scope: AgingScope, est: Estimator, *, floor
                 payer[alias] = payer[survivor]
             else:
                 payer.pop(alias, None)
-    with_sql, with_params, body, params = _open_sql(
+    with_sql, with_params, body, params = open_sums_sql(
         company, scope, floor=floor, ceiling=ceiling, column=column, keys=["items.due"])
     with connection.cursor() as cur:
         cur.execute(with_sql + body, [*with_params, *params])
@@ -279,7 +244,7 @@ def _open_by_delay(company: Company, scope: AgingScope, est: Estimator, *, floor
     if not payer:
         return [(_day(d), int(amount), est.company) for d, amount in everyone]
     values = ", ".join(f"({int(c)}, {int(k)})" for c, k in payer.items())
-    with_sql, with_params, body, params = _open_sql(
+    with_sql, with_params, body, params = open_sums_sql(
         company, scope, floor=floor, ceiling=ceiling, column=column,
         keys=["items.due", "o.k"], payers="payer")
     own = f"payer(cid, k) AS (VALUES {values})"
