@@ -251,6 +251,16 @@ def _survivors(cur: Any, company: Company) -> dict[int, tuple[str, str, str]]:
     return {int(i): (code, name, country) for i, code, name, country in cur.fetchall()}
 
 
+def _kept_totals(cur: Any, company_id: int, currency: str = "") -> list[tuple[Any, ...]]:
+    """(currency, six amounts, six base amounts, items) kept in the company's totals, of
+    ``currency`` when given, else of every currency."""
+    cur.execute(f"""SELECT currency, {", ".join(_SUMMED)}
+                    FROM {AgingSummaryTotal._meta.db_table} WHERE company_id = %s
+                    {"AND currency = %s" if currency else ""}""",
+                [company_id, currency] if currency else [company_id])
+    return list(cur.fetchall())
+
+
 def _scope_totals(cur: Any, scope: AgingScope, where: str, params: list[Any]
                   ) -> list[tuple[Any, ...]]:
     """(currency, six amounts, six base amounts, items) of the rows ``where`` keeps, summed
@@ -258,11 +268,7 @@ def _scope_totals(cur: Any, scope: AgingScope, where: str, params: list[Any]
     table, cust = AgingSummaryRow._meta.db_table, Customer._meta.db_table
     if scope.customer_id is None and not scope.country:
         # every customer (in a currency or all): the totals kept, not the rows summed
-        cur.execute(f"""SELECT currency, {", ".join(_SUMMED)}
-                        FROM {AgingSummaryTotal._meta.db_table} WHERE company_id = %s
-                        {"AND currency = %s" if scope.currency else ""}""",
-                    params)
-        return list(cur.fetchall())
+        return _kept_totals(cur, params[0], scope.currency)  # params: _where's
     sums = ", ".join(f"CAST(SUM(s.{c}) AS BIGINT)" for c in [*_OPENS, *_BASES, "items"])
     join = f"JOIN {cust} c ON c.id = s.customer_id" if scope.country else ""
     cur.execute(f"SELECT s.currency, {sums} FROM {table} s {join} WHERE {where} "
@@ -535,10 +541,7 @@ def summary_totals(company: Company, *, as_of: date, top: int) -> SummaryTotals 
     balance = " + ".join(f"s.{c}" for c in _BASES)
     with connection.cursor() as cur:
         # the totals kept (not the 100,000 rows summed)
-        cur.execute(f"""SELECT currency, {", ".join(_SUMMED)}
-                        FROM {AgingSummaryTotal._meta.db_table} WHERE company_id = %s""",
-                    [company.pk])
-        rows = cur.fetchall()
+        rows = _kept_totals(cur, company.pk)
         # a customer has a row per currency it has something open in: at most as many
         # rows as the totals have currencies
         ranked = [] if top <= 0 else _ranked(cur, company, overdue, balance, top,
