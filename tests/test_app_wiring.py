@@ -6,7 +6,9 @@ the kernel runs them."""
 
 from __future__ import annotations
 
-from salesledger.apps.core import events
+import pytest
+
+from salesledger.apps.core import events, invariants
 from salesledger.apps.core.guards import guarded
 from salesledger.apps.core.invariants import registered
 from salesledger.apps.reporting import providers
@@ -123,3 +125,12 @@ def test_every_app_guards_what_it_posts() -> None:
         "credit.CreditSignal", "credit.CreditOverride",
         "collections.PlanItem", "collections.PlanInstalment", "collections.DisputeAttachment",
     ]
+
+
+def test_a_check_number_belongs_to_one_check() -> None:
+    def intruder(company, add):  # pragma: no cover - never run
+        pass
+
+    with pytest.raises(ValueError, match="check number 8 is salesledger.apps.core.invariants"):
+        invariants.register(8, intruder)
+    assert len(set(order for order, _ in invariants._checks.values())) == len(invariants._checks)

@@ -24,8 +24,9 @@ it finds, naming the rows:
      itself merged: no chains, no cycles (customers; docs/design/customer-records.md);
  13. collections casework is whole: plans sum to what they rescheduled, disputes stay within
      what was open when opened (collections);
- 14. the aging summary is the aging of its day, customer by customer (reporting);
- 15. every KPI figure kept at the company's current version is what the books give for its
+ 14. the kept worklist ranking is the worklist of its day, in order (collections);
+ 15. the aging summary is the aging of its day, customer by customer (reporting);
+ 16. every KPI figure kept at the company's current version is what the books give for its
      month and part (reporting; docs/design/kpis.md, "Kept months").
 """
 
@@ -53,8 +54,13 @@ _checks: dict[str, tuple[float, Check]] = {}
 
 def register(order: float, check: Check) -> None:
     """Add ``check`` to ``check_company``, run in ``order`` (the numbers above). Registering
-    the same function again replaces it."""
-    _checks[f"{check.__module__}.{check.__qualname__}"] = (order, check)
+    the same function again replaces it; a number another check holds is refused, so the
+    order in which the checks run is the one the list above gives."""
+    name = f"{check.__module__}.{check.__qualname__}"
+    for other, (taken, _) in _checks.items():
+        if taken == order and other != name:
+            raise ValueError(f"check number {order:g} is {other}'s, not {name}'s")
+    _checks[name] = (order, check)
 
 
 def registered() -> list[str]:

@@ -18,7 +18,7 @@ the events the lower apps publish when they write an open item: ``DocumentsPoste
 ``AllocationsMade``, ``AllocationsReversed`` and ``AdjustmentsWritten`` (the writers of
 ``Instalment.settled`` and of a credit note's ``allocated``; a refund, a receipt's reversal
 and the FX revaluation change no open item). A change dated after the summary's day leaves
-it as it is. ``salesledger check`` compares the summary with the query (check 14).
+it as it is. ``salesledger check`` compares the summary with the query (check 15).
 
 **Serialized per company.** The build and every refresh lock the company's
 ``AgingSummary`` row first (``SELECT … FOR UPDATE``; SQLite's writers are serialized
