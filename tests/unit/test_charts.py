@@ -85,8 +85,9 @@ def test_rendered_into_a_pdf() -> None:
     text = reader.pages[0].extract_text()
     lines = text.split("\n")
     assert lines[0] == "Aged receivables on 2026-12-15"
-    # the axis from 0 to 1,000.00 (above the highest bucket, 869.09), the buckets, the key
-    assert lines[1:] == ["0.00", "200.00", "400.00", "600.00", "800.00", "1000.00", "current",
+    # the axis's unit, the axis from 0 to 1,000.00 (above the highest bucket, 869.09), the
+    # buckets, the key
+    assert lines[1:] == ["EUR", "0.00", "200.00", "400.00", "600.00", "800.00", "1000.00", "current",
                          "1-30", "open (EUR)"]
 
 
@@ -106,3 +107,17 @@ def test_figures_in_tenths_and_gaps_in_lines() -> None:
     ticks = [t.text for t in root.findall("s:text[@class='tick']", ns)]
     assert ticks == ["0.0", "10.0", "20.0", "30.0", "40.0", "50.0"]
     assert to_spec(chart)["series"][0]["values"] == ["30.0", None, "35.4", "41.0"]
+
+
+def test_the_axis_names_its_unit() -> None:
+    """The ticks are bare figures (500000.00); the axis says in what, once, above them."""
+    root = _parse(to_svg(aging_chart(["current"], [50000000], "EUR", "2026-12-15")))
+    assert [t.text for t in root.findall("s:text[@class='unit']", NS)] == ["EUR"]
+    ticks = [t.text for t in root.findall("s:text[@class='tick']", NS)]
+    assert "500000.00" in ticks
+    days = Chart("DSO", "lines", ("2026-01",), "days", (Series("DSO", (354,)),))
+    assert [t.text for t in _parse(to_svg(days)).findall("s:text[@class='unit']", NS)] == [
+        "days"]
+    # a rate's ticks carry their % sign already
+    rate = Chart("CEI", "lines", ("2026-01",), "%", (Series("CEI", (925,)),))
+    assert _parse(to_svg(rate)).findall("s:text[@class='unit']", NS) == []

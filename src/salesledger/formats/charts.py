@@ -143,6 +143,11 @@ def to_svg(chart: Chart, width: int = 640, height: int = 320) -> str:
            f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="11">',
            f'<title>{escape(chart.title)}</title>',
            f'<text class="title" x="{left}" y="20" font-size="14">{escape(chart.title)}</text>']
+    if chart.currency != "%":
+        # the axis's unit: the currency of the amounts (or "days"), so that the ticks' bare
+        # figures are never read without it
+        out.append(f'<text class="unit" x="{left - 6}" y="{top - 10}" text-anchor="end">'
+                   f'{escape(chart.currency)}</text>')
     for t in ticks:
         out.append(f'<line class="grid" x1="{left}" x2="{width - right}" y1="{y(t)}" '
                    f'y2="{y(t)}" stroke="#ddd"/>')
