@@ -24,10 +24,12 @@ from django.db.models import (
     Max,
     OuterRef,
     Q,
+    QuerySet,
     Sum,
     Value,
     When,
 )
+from django.db.models.functions import Coalesce
 
 from salesledger.apps.core.models import Company
 from salesledger.apps.customers.models import Customer
@@ -128,12 +130,20 @@ def holds_of(company: Company | int, customer_ids: Collection[int] | None
     return dict(out)
 
 
-def hold_count(company: Company | int) -> int:
-    """How many customers are on an active hold (the dashboard's alert; a customer has at
-    most one active hold per source, so a customer held from two sources counts once):
-    one count over the active holds, never over the customers or their items."""
+def _held_families(company: Company | int) -> QuerySet[CreditHold]:
+    """The survivor of each family with an active hold, as a one-column query: a hold on an
+    alias of a merge holds its survivor (docs/design/credit.md#merged-customers)."""
     return (CreditHold.objects.filter(company=company, released_at__isnull=True)
-            .values("customer_id").distinct().count())
+            .annotate(family=Coalesce("customer__merged_into_id", "customer_id"))
+            .values("family"))
+
+
+def hold_count(company: Company | int) -> int:
+    """How many customers are on an active hold, as the credit page's ``held`` list shows
+    them (the dashboard's alert): a family of a merge counts once, by its survivor, and a
+    customer held from two sources once. One count over the active holds, never over the
+    customers or their items."""
+    return _held_families(company).distinct().count()
 
 
 def family_holds(company: Company | int, merged: dict[int, int],
@@ -356,9 +366,7 @@ def credit_overview(company: Company, *, as_of: date, search: str | None = None,
     if search:
         qs = qs.filter(Q(code__icontains=search) | Q(name__icontains=search))
     if held_only:
-        qs = qs.filter(pk__in=CreditHold.objects.filter(company=company,
-                                                        released_at__isnull=True)
-                       .values("customer_id"))
+        qs = qs.filter(pk__in=_held_families(company))
     page = list(qs.order_by("code").values("id", "code", "name", "currency")
                 [offset:offset + limit])
     if not page:

@@ -11,7 +11,12 @@ from conftest import DAY
 from tests.support import events, last_seq
 
 from salesledger.apps.core.invariants import check_company
-from salesledger.apps.credit.selectors import customer_exposure, on_hold
+from salesledger.apps.credit.selectors import (
+    credit_overview,
+    customer_exposure,
+    hold_count,
+    on_hold,
+)
 from salesledger.apps.credit.services import credit_hold, credit_limit_set, credit_release
 from salesledger.apps.customers.merge import customer_merge, customer_unmerge
 from salesledger.domain.errors import CreditHoldActive, CreditLimitExceeded
@@ -120,3 +125,22 @@ def test_a_merge_with_nothing_of_credit_audits_nothing_of_credit(company, owner,
     customer_merge(actor=owner, company=company, alias="C002", survivor="C001")
     customer_unmerge(actor=owner, company=company, code="C002")
     assert [e.action for e in events(company, seq)] == ["customer.merge", "customer.unmerge"]
+
+
+def test_a_held_family_counts_once_by_its_survivor(company, owner, pair, make_customer):
+    """The dashboard's count and the credit page's held list agree: a family of a merge is
+    one held customer, its survivor, whichever member the holds were put on."""
+    survivor, alias = pair
+    make_customer("C003", name="Martin")
+    credit_hold(actor=owner, company=company, customer_id=alias.pk, reason="cheque bounced")
+    assert hold_count(company) == 1
+    customer_merge(actor=owner, company=company, alias="C002", survivor="C001",
+                   reason="entered twice")
+    held = credit_overview(company, as_of=DAY, held_only=True)
+    assert [r["customer"] for r in held] == ["C001"] and hold_count(company) == 1
+    credit_hold(actor=owner, company=company, customer_id=survivor.pk, reason="late")
+    assert hold_count(company) == 1
+    customer_unmerge(actor=owner, company=company, code="C002", reason="two businesses")
+    assert [r["customer"] for r in credit_overview(company, as_of=DAY, held_only=True)] == [
+        "C001", "C002"]
+    assert hold_count(company) == 2
