@@ -87,8 +87,8 @@ def test_rendered_into_a_pdf() -> None:
     assert lines[0] == "Aged receivables on 2026-12-15"
     # the axis's unit, the axis from 0 to 1,000.00 (above the highest bucket, 869.09), the
     # buckets, the key
-    assert lines[1:] == ["EUR", "0.00", "200.00", "400.00", "600.00", "800.00", "1000.00", "current",
-                         "1-30", "open (EUR)"]
+    assert lines[1:] == ["EUR", "0.00", "200.00", "400.00", "600.00", "800.00", "1000.00",
+                         "current", "1-30", "open (EUR)"]
 
 
 def test_figures_in_tenths_and_gaps_in_lines() -> None:
