@@ -72,9 +72,12 @@ from salesledger.apps.recurring.scheduler import daily_jobs_enqueue
 from salesledger.apps.recurring.tasks import recurring_run_all_task, recurring_run_task
 from salesledger.apps.reporting.tasks import (
     JOB_AGING_SUMMARY,
+    JOB_FORECAST_KEEP,
     JOB_KPI_KEEP,
     aging_summary_enqueue,
     aging_summary_task,
+    forecast_keep_enqueue,
+    forecast_keep_task,
     kpi_keep_enqueue,
     kpi_keep_task,
     pack_run_task,
@@ -94,7 +97,8 @@ log = logging.getLogger(__name__)
 # again applies no line twice; the automatic allocation resumes after the last chunk written.
 # The monthly pack sends a month once (a pack whose sending was cut off is reported, not sent).
 # The aging summary is made again from the books, whole, in one transaction; the KPI figures
-# are stored again (each row whole, with the version read before the books).
+# are stored again (each row whole, with the version read before the books); the kept
+# forecast likewise (its row whole, with the audit chain's head read before the books).
 RETRY_SAFE = frozenset(t.module_path for t in (freeze_pdfs_task, recurring_run_task,
                                                recurring_run_all_task, dunning_run_task,
                                                payment_model_train_task,
@@ -102,13 +106,14 @@ RETRY_SAFE = frozenset(t.module_path for t in (freeze_pdfs_task, recurring_run_t
                                                auto_allocate_task, statement_run_task,
                                                pack_run_task, worklist_rank_task,
                                                duplicates_scan_task, aging_summary_task,
-                                               kpi_keep_task))
+                                               kpi_keep_task, forecast_keep_task))
 # The jobs of the apps above recurring that the calendar enqueues once a day per company.
 # The worklist is ranked after the dunning run of the day (the calendar enqueues in this
 # order): the call tasks its levels ask for are on it.
 DAILY = {JOB_DUNNING: dunning_enqueue, JOB_STATEMENTS: statements_enqueue,
          JOB_WORKLIST: worklist_rank_enqueue, JOB_DUPLICATES: duplicates_scan_enqueue,
-         JOB_AGING_SUMMARY: aging_summary_enqueue, JOB_KPI_KEEP: kpi_keep_enqueue}
+         JOB_AGING_SUMMARY: aging_summary_enqueue, JOB_KPI_KEEP: kpi_keep_enqueue,
+         JOB_FORECAST_KEEP: forecast_keep_enqueue}
 
 
 # How often the worker refreshes the database planner's statistics (core.maintenance).

@@ -44,6 +44,7 @@ from salesledger.apps.reporting.exports import (
     trend_rows,
     unapplied_rows,
 )
+from salesledger.apps.reporting.forecast_page import forecast_page
 from salesledger.apps.reporting.selectors import (
     SEGMENTS,
     TREND_BY,
@@ -53,7 +54,6 @@ from salesledger.apps.reporting.selectors import (
     aging_items_page,
     aging_report,
     aging_report_page,
-    cash_forecast,
     company_kpis,
     currencies,
     document_currency,
@@ -264,12 +264,15 @@ def trends(request: HttpRequest, code: str) -> HttpResponse:
 @require_safe
 def forecast(request: HttpRequest, code: str) -> HttpResponse:
     """``report forecast``: receipts expected per week, with the band and the naive view;
-    of the customers the form's filters keep (``--customer``, ``--group``...)."""
+    of the customers the form's filters keep (``--customer``, ``--group``...). The
+    company's, or a document currency's, is the kept forecast of the day, with the time it
+    was computed (``reporting.forecast_page``)."""
     ws = workspace(request, code)
     weeks = _int_param(request, "weeks", 13)
     try:
         filters = _filters(request, ws)
-        w = cash_forecast(ws.company, as_of=ws.as_of, weeks=weeks, filters=filters)
+        page = forecast_page(ws.company, as_of=ws.as_of, weeks=weeks, filters=filters)
+        w = page.weeks
         # in a document currency when one is asked (``report forecast --document-currency``)
         base = document_currency(filters) or ws.company.base_currency
     except LedgerError as exc:
@@ -282,7 +285,7 @@ def forecast(request: HttpRequest, code: str) -> HttpResponse:
     rows = [(k + 1, d, *[getattr(w, s)[k] for s in series]) for k, d in enumerate(starts)]
     return _page(request, ws, "web/report_forecast.html", rows=rows, chart=chart,
                  weeks=weeks, total_naive=sum(w.naive), total_expected=sum(w.expected),
-                 f=filters, currency=base)
+                 f=filters, currency=base, computed_at=page.computed_at, stale=page.stale)
 
 
 @login_required

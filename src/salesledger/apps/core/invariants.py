@@ -28,6 +28,8 @@ it finds, naming the rows:
  15. the aging summary is the aging of its day, customer by customer (reporting);
  16. every KPI figure kept at the company's current version is what the books give for its
      month and part (reporting; docs/design/kpis.md, "Kept months").
+ 17. every kept cash-flow forecast whose stamp is the audit chain's head is the forecast the
+     books give (reporting; docs/design/forecast.md, "The kept forecast").
 """
 
 from __future__ import annotations

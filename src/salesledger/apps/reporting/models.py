@@ -181,3 +181,37 @@ class AgingSummaryTotal(BucketColumns):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["company", "currency"],
                                                name="aging_summary_total_once")]
+
+
+class KeptForecast(models.Model):
+    """The cash-flow forecast of one day, in one currency view, over a number of weeks, as
+    ``forecast.forecast`` computed it (``forecast_keep.py``; docs/design/forecast.md, "The
+    kept forecast"): the naive, expected, low and high amounts of each week (minor units),
+    the estimator used, and ``stamp``, the company's audit chain's last sequence number read
+    *before* the books. Every change to what the forecast reads is audited in its transaction
+    (the audit's list is in the design note), so the row is the forecast of the books while
+    the chain has not moved past ``stamp`` (and the rules are this code's, ``rules``); after,
+    it is shown as stale and computed again by the worker. ``currency`` "" is the company's
+    currency at the booking rates, else a document currency's forecast, in it. Never the
+    forecast of a set of customers."""
+
+    # no index of its own: the unique constraint begins with it
+    company = models.ForeignKey("core.Company", on_delete=models.PROTECT, related_name="+",
+                                db_index=False)
+    day = models.DateField()
+    currency = models.CharField(max_length=3, blank=True)
+    weeks = models.PositiveSmallIntegerField()
+    estimator = models.CharField(max_length=10)
+    stamp = models.BigIntegerField()
+    rules = models.CharField(max_length=20)
+    naive = models.JSONField(default=list)
+    expected = models.JSONField(default=list)
+    low = models.JSONField(default=list)
+    high = models.JSONField(default=list)
+    computed_at = models.DateTimeField()
+    # when a page last asked the worker to compute it again (none pending: null)
+    queued_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["company", "day", "currency", "weeks"],
+                                               name="kept_forecast_once")]

@@ -10,9 +10,11 @@ nothing twice (docs/design/reporting.md, "The pack on a schedule").
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
+from django.db import transaction
+from django.utils import timezone
 from django_tasks import task
 
 from salesledger.apps.core.models import Company
@@ -23,6 +25,7 @@ from salesledger.apps.recurring.services import now_local
 from salesledger.domain.pack_schedule import pack_due
 
 from .aging_summary import summary_build
+from .forecast_keep import Kept, forecast_keep, recompute_claim
 from .models import PackSchedule, PackSending
 from .pack_sending import pack_run
 from .selectors import kpi_report
@@ -60,6 +63,41 @@ def kpi_keep_task(company: str, as_of: str) -> dict[str, Any]:
 def kpi_keep_enqueue(company: Company, day: str) -> str:
     """The calendar's hook for the KPI figures (a daily job)."""
     return str(kpi_keep_task.enqueue(company.code, day).id)
+
+
+JOB_FORECAST_KEEP = "forecast_keep"
+# A page asks again for a stale forecast whose job has not run after this long (a worker
+# that died with it, a queue that was cleared).
+RECOMPUTE_AGAIN = timedelta(minutes=15)
+
+
+@task()
+def forecast_keep_task(company: str, as_of: str, currency: str = "", weeks: int = 13
+                       ) -> dict[str, Any]:
+    """Compute and keep one company's (by code) cash-flow forecast of ``as_of`` (ISO date)
+    in ``currency`` ("" the company's) over ``weeks`` (``forecast_keep.py``): the daily job
+    of the worker's calendar (13 weeks, the company's currency), and the job a page queues
+    for a stale one."""
+    w = forecast_keep(company_get(company), day=date.fromisoformat(as_of), currency=currency,
+                      weeks=weeks)
+    return {"company": company, "day": as_of, "currency": currency, "weeks": weeks,
+            "expected": sum(w.expected)}
+
+
+def forecast_keep_enqueue(company: Company, day: str) -> str:
+    """The calendar's hook for the kept forecast of the day (a daily job)."""
+    return str(forecast_keep_task.enqueue(company.code, day).id)
+
+
+def forecast_recompute_later(company: Company, kept: Kept, *, day: date, currency: str,
+                             weeks: int) -> bool:
+    """Queue the computation of a stale kept forecast for the worker, once (until it ran,
+    or ``RECOMPUTE_AGAIN`` after it was queued); whether this call queued it."""
+    with transaction.atomic():
+        if not recompute_claim(kept, now=timezone.now(), after=RECOMPUTE_AGAIN):
+            return False
+        forecast_keep_task.enqueue(company.code, day.isoformat(), currency, weeks)
+    return True
 
 
 @task()
