@@ -17,8 +17,9 @@ once that change is visible. The stamp is cautious: any audited change of the co
 note, a contact) makes the row stale too, where a version moved by chosen events would not;
 but such a version misses a change the day a writer of an input is added without its event,
 and an unaudited writer already breaks a house rule that a test of each input holds.
-``rules`` marks the code's own version of the forecast (and of the payment model's features,
-which decide the estimator), so a row made by other rules is stale too.
+``rules`` marks the code's own version of the forecast (and of the payment model's features
+and library, which decide whether a stored model is used), so a row made by other rules is
+stale too.
 
 The page reads a row (``kept_forecast``, one query); when there is none it computes the
 forecast and keeps it (``forecast_keep``); the worker keeps each company's forecast of its
@@ -31,6 +32,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from importlib.metadata import version
 
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
@@ -46,8 +48,9 @@ from .forecast import ForecastFilter, estimator_for, forecast
 from .models import KeptForecast
 
 # The forecast's rules as this code computes them: raise the first number when a change of
-# the code changes what a forecast gives for the same books.
-RULES = f"1/model-{MODEL_VERSION}"
+# the code changes what a forecast gives for the same books. The payment model's features'
+# version and the library's choose whether a stored model is used (``payment_model_latest``).
+RULES = f"1/model-{MODEL_VERSION}/scikit-learn-{version('scikit-learn')}"
 
 # Kept rows computed this long before a row is kept are removed then (a day nobody asked
 # for since: computed again if asked).

@@ -21,7 +21,7 @@ class Migration(migrations.Migration):
                 ('weeks', models.PositiveSmallIntegerField()),
                 ('estimator', models.CharField(max_length=10)),
                 ('stamp', models.BigIntegerField()),
-                ('rules', models.CharField(max_length=20)),
+                ('rules', models.CharField(max_length=40)),
                 ('naive', models.JSONField(default=list)),
                 ('expected', models.JSONField(default=list)),
                 ('low', models.JSONField(default=list)),
