@@ -204,3 +204,13 @@ def test_check_names_a_fresh_kept_week_that_is_not_the_books(ledger: dict[str, A
     post = KeptForecast.objects.filter(pk=row.pk)
     post.update(stamp=row.stamp - 1)
     assert check_company(company) == []
+
+
+@pytest.mark.django_db
+def test_a_row_kept_by_other_rules_is_stale(ledger: dict[str, Any], company: Any) -> None:
+    # an upgrade (the forecast's code, the payment model's features or library) is not
+    # audited: the rules the row was kept by say it
+    forecast_keep(company, day=D)
+    KeptForecast.objects.filter(company=company).update(rules="0/model-1/scikit-learn-0")
+    assert not _fresh(company)
+    assert check_company(company) == []  # stale: shown as such, not a finding
