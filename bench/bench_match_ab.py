@@ -96,7 +96,7 @@ def prepare(source: str, into: str, database_url: str | None, seed: int) -> None
 
 
 def run(books: str, database_url: str | None, decisions: Path | None, threshold: float,
-        meta_file: Path) -> dict[str, Any]:
+        meta_file: Path, profile: Path | None = None) -> dict[str, Any]:
     _database(books, database_url)
     import django
 
@@ -105,8 +105,11 @@ def run(books: str, database_url: str | None, decisions: Path | None, threshold:
 
     b = bench_match._unmeta(json.loads(meta_file.read_text()))
     clock = bench_match.Clock()
+    profiler = bench_match._profiler(profile.parent if profile else None,
+                                     profile.stem if profile else "")
     clock.start()
-    proposed = bank_match(actor=b["owner"], company=b["company"], dry_run=True)
+    with profiler:
+        proposed = bank_match(actor=b["owner"], company=b["company"], dry_run=True)
     clock.stop()
     if decisions is not None:
         decisions.write_text(json.dumps({"proposed": [bench_match._decision(r)
@@ -163,6 +166,8 @@ def main() -> None:
     r.add_argument("--database-url")
     r.add_argument("--decisions", type=Path, help="write each line's decisions there")
     r.add_argument("--threshold", type=float, default=0.7089, help="for the figures")
+    r.add_argument("--profile", type=Path, help="write the dry run's cProfile statistics "
+                   "to this file (NAME.prof; the timings then include the profiler's cost)")
     r.add_argument("--meta", type=Path, help="the prepared copy's meta file (default: "
                    "BOOKS/ab-meta.json, or BOOKS-ab-meta.json on PostgreSQL)")
     c = sub.add_parser("compare", help="fail when two runs' decisions differ")
@@ -175,7 +180,7 @@ def main() -> None:
         meta = args.meta or (Path(args.books) / "ab-meta.json" if args.database_url is None
                              else Path(f"{args.books}-ab-meta.json"))
         print(json.dumps(run(args.books, args.database_url, args.decisions, args.threshold,
-                             meta)))
+                             meta, args.profile)))
     else:
         differ = compare(args.before, args.after)
         for d in differ[:20]:

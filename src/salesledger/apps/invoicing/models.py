@@ -141,6 +141,11 @@ class Invoice(ImmutableModel):
             # Bank matching looks, for a payment that names no invoice and no known payer,
             # for the invoices of its amount (banking/matching.py, ``wide_candidates``).
             models.Index(fields=["company", "total"], name="invoice_total"),
+            # ...and, once per run, the shapes of the company's numbers per series (their
+            # prefixes and lengths, ``number_shapes``): read from this index alone, in
+            # series order, rather than every invoice's row and a sort.
+            models.Index(fields=["company", "kind", "series", "number"],
+                         name="invoice_number_shape", condition=Q(number__isnull=False)),
         ]
 
     def __str__(self) -> str:
