@@ -374,10 +374,13 @@ SC SCA SCS SE SL SNC SPA SPRL SRL SRO UG COMPANY CIE ET THE AND DE DER DIE VON
 """.split())
 
 
+_NOT_NAME = re.compile(r"[^A-Z0-9 ]")
+
+
 def name_key(name: str) -> str:
     """A name as compared: upper case, punctuation gone, legal forms and small words out
     (``ACME Trading GmbH & Co. KG`` gives ``ACME TRADING``)."""
-    words = re.sub(r"[^A-Z0-9 ]", " ", name.upper().replace("&", " ")).split()
+    words = _NOT_NAME.sub(" ", name.upper().replace("&", " ")).split()
     kept = [w for w in words if w not in _LEGAL]
     return " ".join(kept or words)
 
@@ -432,21 +435,23 @@ class NameIndex:
         # what indexes a name depends on its key alone, worked out once per key (many
         # customers share theirs): its words, its pairs of words, its form (the words in
         # sorted order: what the token ratios compare)
-        seen: dict[str, tuple[list[str], list[str], int]] = {}
-        words, pairs, form_of = self.words, self.pairs, self.form_of
+        # (the lists of ids it goes into, its form): the lists are those of ``words`` and
+        # ``pairs`` themselves, each id appended in the order the names come
+        seen: dict[str, tuple[list[list[int]], int]] = {}
+        words, pairs, form_of, keys = self.words, self.pairs, self.form_of, self.keys
         for pk, name in names:
             key = name_key(name)
-            self.keys[pk] = key
+            keys[pk] = key
             known = seen.get(key)
             if known is None:
                 form = " ".join(sorted(key.split()))
-                known = seen[key] = (list(name_tokens(key)), list(_word_pairs(key)),
-                                     forms.setdefault(form, len(forms)))
-            for t in known[0]:
-                words.setdefault(t, []).append(pk)
-            for pair in known[1]:
-                pairs.setdefault(pair, []).append(pk)
-            form_of[pk] = known[2]
+                known = seen[key] = (
+                    [words.setdefault(t, []) for t in name_tokens(key)]
+                    + [pairs.setdefault(pair, []) for pair in _word_pairs(key)],
+                    forms.setdefault(form, len(forms)))
+            for postings in known[0]:
+                postings.append(pk)
+            form_of[pk] = known[1]
         self.forms = list(forms)
         self.rare = max(50, len(self.keys) // 100)
         # the keys as written, each once, for ``near_as_written`` (built when first needed)
