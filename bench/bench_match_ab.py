@@ -103,6 +103,12 @@ def run(books: str, database_url: str | None, decisions: Path | None, threshold:
     django.setup()
     from salesledger.apps.banking.matching import bank_match
 
+    if os.environ.get("BENCH_MATCH_UNMAPPED"):  # the same code, its file read unmapped
+        import contextlib
+
+        from salesledger.apps.banking import matching
+
+        matching.pages_mapped = contextlib.nullcontext  # type: ignore[assignment]
     b = bench_match._unmeta(json.loads(meta_file.read_text()))
     clock = bench_match.Clock()
     profiler = bench_match._profiler(profile.parent if profile else None,
