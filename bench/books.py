@@ -62,13 +62,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from salesledger.apps.core.fields import DecimalText
 from salesledger.domain.numbering import format_number
 from salesledger.domain.references import creditor_reference
 
 HERE = Path(__file__).resolve().parent
 COMPANY = "bench"
 OWNER = "bench-owner"
-VERSION = 1  # bump when what a customer holds changes: the cache key carries it
+VERSION = 2  # bump when what a customer holds changes: the cache key carries it
 
 # size -> (customers, journal lines of closed history)
 SIZES = {"tiny": (40, 4_000), "small": (1_000, 100_000), "medium": (10_000, 1_000_000),
@@ -90,21 +91,36 @@ def books_key(size: str, seed: int, block: int) -> str:
 
 # ---------------------------------------------------------------------------- the block
 def _plan(n: int, period: int, seed: int, closed_per_customer: float) -> dict[str, Any]:
-    """What customer ``n`` holds: a function of ``n % period`` and the seed only."""
+    """What customer ``n`` holds: a function of ``n % period`` and the seed, every amount
+    times ``scale(n, period)``. Prices are whole multiples of 5 cents, so that the tax at
+    20 % is exact and a total of 6/5 of it splits into exact thirds: the books of any factor
+    are those of factor 1 with every amount multiplied, which is what a copy writes."""
     rng = random.Random(seed * 1_000_003 + n % period)
+    factor = scale(n, period)
     closed = int(closed_per_customer) + (rng.random() < closed_per_customer % 1)
     span = (HISTORY_LAST_ISSUE - HISTORY_FROM).days
     history = []
     for _ in range(closed):
         issued = HISTORY_FROM + timedelta(days=rng.randrange(span + 1))
         paid = min(issued + timedelta(days=30 + rng.randrange(61)), HISTORY_END)
-        history.append((issued, Decimal(rng.randrange(3000, 60000)).scaleb(-2), paid))
+        history.append((issued, _price(rng, factor), paid))
     history.sort()
-    current = [(OPEN_FROM + timedelta(days=rng.randrange(350)),
-                Decimal(rng.randrange(3000, 60000)).scaleb(-2), thirds)
+    current = [(OPEN_FROM + timedelta(days=rng.randrange(350)), _price(rng, factor), thirds)
                for thirds in (True, True, True, False, False)]
-    return {"history": history, "open": current, "receipt": rng.randrange(5000, 25000),
-            "unapplied": rng.randrange(1000, 20000) if n % period % 10 == 3 else 0}
+    return {"history": history, "open": current,
+            "receipt": rng.randrange(5000, 25000) * factor,
+            "unapplied": rng.randrange(1000, 20000) * factor if n % period % 10 == 3 else 0}
+
+
+def scale(n: int, period: int) -> int:
+    """The factor of every amount of customer ``n``: that of its copy of the block (the
+    block itself 1, copy ``k`` ``k + 1``), so that no amount has a twin in every copy."""
+    return n // period + 1
+
+
+def _price(rng: random.Random, factor: int) -> Decimal:
+    """A unit price from 30.00 to 599.95, a multiple of 5 cents, times ``factor``."""
+    return Decimal(rng.randrange(600, 12000) * 5 * factor).scaleb(-2)
 
 
 def make_block(customers: int, *, period: int, seed: int, history_lines: int,
@@ -197,6 +213,72 @@ _DIGIT = re.compile(r"\d")
 _TEXT_COLUMNS = {"code", "name", "line1", "number", "payment_reference", "memo"}
 
 
+# Money, per copied table: ``int`` columns in minor units, ``text`` decimal text (a unit
+# price), ``json`` an object of currency -> minor units; each multiplied by the copy's factor.
+_MONEY = {
+    "customers.Customer": {"credit_limit": "int"},
+    "invoicing.Invoice": {"net": "int", "tax": "int", "total": "int", "base_total": "int",
+                          "allocated": "int"},
+    "invoicing.InvoiceLine": {"net": "int", "tax": "int", "unit_price": "text"},
+    "invoicing.Instalment": {"amount": "int", "base_amount": "int", "settled": "int",
+                             "discount_amount": "int"},
+    "payments.Receipt": {"amount": "int", "base_amount": "int", "allocated": "int"},
+    "payments.Allocation": {"amount": "int", "source_amount": "int", "base_unapplied": "int",
+                            "base_receivable": "int"},
+    "runs.AllocationRun": {"totals": "json"},
+    "ledger.JournalLine": {"amount_currency": "int", "amount": "int"},
+}
+# Numbers that are not money (counts, sequences, rates, quantities): kept. A numeric or JSON
+# column in neither list stops the copy, so that a new one is not copied unscaled unseen.
+_NOT_MONEY = {"seq", "fiscal_year", "source_id", "rows", "position", "quantity", "tax_rate",
+              "discount_percent", "rate", "fx_rate", "chunk_customers", "last_customer_id",
+              "customers", "receipts", "allocations", "snapshot"}
+# Money in the audit events' data: major units as text under these keys, minor units in
+# an allocation run's ``totals``.
+_AUDIT_MONEY = {"total", "amount"}
+
+
+def _times(value: Any, factor: int) -> Any:
+    """``value`` (minor units, or a decimal's text or value) multiplied by ``factor``,
+    exactly, keeping its decimals."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return value * factor
+    if isinstance(value, str):
+        return str(Decimal(value) * factor)
+    return Decimal(value) * factor
+
+
+def _scaled_snapshot(snap: dict[str, Any], factor: int) -> dict[str, Any]:
+    """A snapshot's money times ``factor``: lines (unit price, net, tax), charges, tax
+    groups and totals; quantities and rates kept."""
+    out = dict(snap)
+    for key in ("net", "tax", "total", "allowance_total", "charge_total"):
+        out[key] = _times(snap[key], factor)
+    out["lines"] = [{**li, "unit_price": _times(li["unit_price"], factor),
+                     "net": _times(li["net"], factor), "tax": _times(li["tax"], factor)}
+                    for li in snap["lines"]]
+    out["charges"] = [{**c, **{k: _times(c[k], factor) for k in ("amount", "tax", "base")
+                               if k in c}} for c in snap["charges"]]
+    out["tax_groups"] = [{**g, "net": _times(g["net"], factor), "tax": _times(g["tax"], factor)}
+                         for g in snap["tax_groups"]]
+    return out
+
+
+def _scaled_audit(value: Any, factor: int, key: str = "") -> Any:
+    """An audit event's data with its money times ``factor`` (see ``_AUDIT_MONEY``)."""
+    if isinstance(value, dict):
+        if key == "totals":
+            return {k: _times(v, factor) for k, v in value.items()}
+        return {k: _scaled_audit(v, factor, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scaled_audit(v, factor, key) for v in value]
+    if key in _AUDIT_MONEY and isinstance(value, str):
+        return _times(value, factor)
+    return value
+
+
 class _Renamer:
     """Renames what a copy of the block names: customers (code, name, street) and document
     numbers (with the creditor references made from them)."""
@@ -249,13 +331,26 @@ class _Renamer:
 
 def _plans(model: Any, largest_of: dict[str, int]) -> tuple[list[str], list[tuple[str, Any]]]:
     """How each column of ``model`` is copied: ``id`` (offset by the copy times the largest
-    id of the table named), ``source`` (a journal entry's source, by its type), ``snapshot``,
-    ``json``, ``text`` (renamed), ``seq`` (a document's number in its series) or ``keep``."""
+    id of the table named), ``money`` (times the copy's factor: ``int``, ``text`` or
+    ``json``, see ``_MONEY``), ``source`` (a journal entry's source, by its type),
+    ``snapshot``, ``json``, ``text`` (renamed), ``seq`` (a document's number in its series)
+    or ``keep``."""
     names, plans = [], []
+    money = _MONEY.get(model._meta.label, {})
     for f in model._meta.concrete_fields:
         target = f.related_model._meta.label if f.is_relation else None
         names.append(f.attname)
-        if f.primary_key:
+        numeric = f.get_internal_type() in ("BigIntegerField", "IntegerField", "JSONField",
+                                            "PositiveIntegerField",
+                                            "PositiveSmallIntegerField") or isinstance(
+            f, DecimalText)
+        if (numeric and not f.is_relation and not f.primary_key and f.attname not in money
+                and f.attname not in _NOT_MONEY):
+            raise ValueError(f"books.py: is {model._meta.label}.{f.attname} money? "
+                             "name it in _MONEY or _NOT_MONEY")
+        if f.attname in money:
+            plans.append(("money", money[f.attname]))
+        elif f.primary_key:
             plans.append(("id", model._meta.label))
         elif target in largest_of:
             plans.append(("id", target))
@@ -310,7 +405,8 @@ def copy_block(copies: int, *, company_code: str = COMPANY,
     plans_of = {m: _plans(m, largest_of) for m in models}
     seed_rows = {m: list(m.objects.filter(company=company).order_by("pk").values_list(
         *plans_of[m][0])) for m in models
-        if not all(how in ("id", "keep") for how, _ in plans_of[m][1])}
+        if not all(how in ("id", "keep") or (how, label) == ("money", "int")
+                   for how, label in plans_of[m][1])}
     events = list(AuditEvent.objects.filter(company=company, seq__gt=1).order_by("seq")
                   .values_list("seq", "at", "actor_id", "actor_name", "action", "entity",
                                "entity_id", "data"))
@@ -325,6 +421,7 @@ def copy_block(copies: int, *, company_code: str = COMPANY,
     for copy in range(1, copies + 1):
         hashes.clear()
         renamer.copy = copy
+        factor = scale(copy * block, block)
 
         def new_id(label: str, value: int | None, _copy: int = copy) -> int | None:
             return None if value is None else value + _copy * largest_of[label]
@@ -334,7 +431,7 @@ def copy_block(copies: int, *, company_code: str = COMPANY,
             return value if label is None else value + renamer.copy * largest_of[label]
 
         def copy_rows(m: Any, names: list[str], plans: list[tuple[str, Any]],
-                      copy: int = copy) -> int:
+                      copy: int = copy, factor: int = factor) -> int:
             rows = seed_rows[m]
             kind_at = names.index("source_type") if "source_type" in names else -1
             out = []
@@ -346,10 +443,13 @@ def copy_block(copies: int, *, company_code: str = COMPANY,
                         continue
                     if how == "id":
                         new[i] = v + copy * largest_of[label]
+                    elif how == "money":
+                        new[i] = (_scaled_audit(v, factor, "totals") if label == "json"
+                                  else _times(v, factor))
                     elif how == "text":
                         new[i] = renamer.text(v) if v else v
                     elif how == "snapshot":
-                        new[i] = renamer.snapshot(v) if v else v
+                        new[i] = _scaled_snapshot(renamer.snapshot(v), factor) if v else v
                     elif how == "json":
                         new[i] = renamer.json(v, json_id)
                     elif how == "source":
@@ -376,11 +476,13 @@ def copy_block(copies: int, *, company_code: str = COMPANY,
         with transaction.atomic():
             for m in models:
                 names, plans = plans_of[m]
-                if all(how in ("id", "keep") for how, _ in plans):
+                if all(how in ("id", "keep") or (how, label) == ("money", "int")
+                       for how, label in plans):
                     # Nothing to rename: the database copies the rows itself.
                     table = m._meta.db_table
                     exprs = ", ".join(
-                        f"{n} + {copy * largest_of[label]}" if how == "id" else n
+                        f"{n} + {copy * largest_of[label]}" if how == "id"
+                        else f"{n} * {factor}" if how == "money" else n
                         for n, (how, label) in zip(names, plans, strict=True))
                     with connection.cursor() as cursor:
                         cursor.execute(f"INSERT INTO {table} ({', '.join(names)}) "
@@ -398,7 +500,7 @@ def copy_block(copies: int, *, company_code: str = COMPANY,
                 label = by_entity.get(entity)
                 new_entity = (str(new_id(label, int(entity_id)))
                               if label and entity_id else entity_id)
-                new_data = renamer.json(data, json_id)
+                new_data = _scaled_audit(renamer.json(data, json_id), factor)
                 if action == "invoice.post":
                     new_data["after"]["snapshot_hash"] = hashes[int(new_entity)]
                 last_seq += 1
