@@ -16,7 +16,9 @@ largest id in the block, foreign keys alike), new codes and numbers in the same 
 (customer ``n`` becomes ``n + copy × block``, document ``seq`` becomes ``seq + copy × the
 series' count``, so numbering stays gapless), the creditor references, snapshots and their
 hashes computed again, and the block's audit events appended to the hash chain again with
-what they name renamed. ``check_company`` (every ledger invariant) passes on the result, and
+what they name renamed; and every amount of copy ``k`` multiplied by ``k + 1`` (``scale``:
+money columns, snapshots, the money audit events name; ``_MONEY``), so that no amount is
+owed a hundred times over. ``check_company`` (every ledger invariant) passes on the result, and
 ``bench/tests/test_books.py`` builds small books both ways and compares their reports: the
 copied books are the books the services write.
 
@@ -32,6 +34,9 @@ Per customer (seeded by ``seed`` and the customer's number modulo ``period``):
 * the open year 2025: three invoices due in thirds (30/60/90 days) and two NET 30 invoices
   (11 instalments), one receipt on 2025-07-01 of about one instalment, allocated oldest
   first on 2025-07-15; one customer in ten also has an unapplied receipt of 2025-11-15.
+
+Every price is a multiple of 5 cents, so that the tax and the thirds are exact and a
+multiplied copy is what the services would write for the multiplied amounts.
 
 At the ``issue`` size (100,000 customers) that is about 1,000,000 open instalments on
 2025-12-31 and 10,000,000 journal lines of closed history (``issue-h1``: 1,000,000).
