@@ -429,9 +429,15 @@ def backtest(company: Company, *, as_of: date, known: date) -> BacktestResult:
     """Train on the ledger of ``as_of`` only, predict the items open on it, and measure the
     dates against those settled after it (by ``known``) and the probability of default
     against the outcomes known by ``known``; the baseline is each customer's average delay."""
-    past = ledger_as_of(company, as_of)
+    return backtest_ledgers(ledger_as_of(company, as_of), ledger_as_of(company, known))
+
+
+def backtest_ledgers(past: Ledger, known_ledger: Ledger) -> BacktestResult:
+    """``backtest`` on ledgers already read: the ledger of the backtest's day and of the day
+    the outcomes are known by (a bench replays it on ledgers read once)."""
+    as_of, known = past.as_of, known_ledger.as_of
     model = train(past)
-    later = {i.id: i for i in ledger_as_of(company, known).items}
+    later = {i.id: i for i in known_ledger.items}
     predictions = predict(past, model)
     company_delays = _company_delays(past, as_of)
     guessed, actual, baseline, scores, labels = [], [], [], [], []
