@@ -249,8 +249,18 @@ def _instalments(company: Company, *, ids: Sequence[int], invoice_ids: Sequence[
     for chunk in _chunks(ids):
         out.update((r[0], InstalmentDoc._make(r))
                    for r in locked.filter(pk__in=chunk).values_list(*fields))
-    if invoice_ids or customers:
-        wanted = Q(invoice_id__in=sorted(set(invoice_ids)), settled__lt=F("amount"))
+    # The open instalments of the invoices named, by the invoices' index. The invoices were
+    # read for the company, so their instalments are its own: the company is checked on the
+    # rows rather than in the statement, where SQLite, without statistics, would read every
+    # open instalment of the company from an index that begins with it and keep those of
+    # the invoices (about a fifth of a bank batch's CPU at 100,000 invoices).
+    by_invoice = Instalment.objects.select_for_update(of=("self",), no_key=True).order_by("pk")
+    for chunk in _chunks(invoice_ids):
+        out.update((r[1], InstalmentDoc._make(r[1:])) for r in by_invoice.filter(
+            invoice_id__in=chunk, settled__lt=F("amount")).values_list("company_id", *fields)
+            if r[0] == company.pk)
+    if customers:
+        wanted = Q()
         for customer_id, currency in sorted(customers):
             wanted |= Q(customer_id=customer_id, currency=currency, settled__lt=F("amount"),
                         invoice__issue_date__lte=until)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import QuerySet
 
 from salesledger.apps.core.actors import Actor
@@ -138,8 +138,15 @@ def short_paid_invoices(company: Company, items: Sequence[ShortPaid]) -> dict[st
     if len(set(numbers)) != len(numbers):
         raise ValidationFailed("an invoice is paid short twice in one batch", field="invoice")
     check_open_period(company, min(i.day for i in items))
-    invoices = {inv.number or "": inv for inv in Invoice.objects.select_for_update().filter(
-        company=company, number__in=sorted(numbers)).order_by("pk")}
+    locked = Invoice.objects.select_for_update().filter(company=company,
+                                                        number__in=sorted(numbers))
+    if connection.vendor == "postgresql":
+        # Row locks, taken in ascending id (docs/design/concurrency.md), exist only there.
+        # SQLite's writer holds the whole database; asked for that order, its planner
+        # without statistics reads every invoice of the company by the company's index
+        # rather than the numbers' (a tenth of a bank batch's CPU at 100,000 invoices).
+        locked = locked.order_by("pk")
+    invoices = {inv.number or "": inv for inv in sorted(locked, key=lambda inv: inv.pk)}
     missing = [n for n in numbers if n not in invoices]
     if missing:
         raise NotFound(f"no invoice {missing[0]}", field="invoice")
