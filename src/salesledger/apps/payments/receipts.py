@@ -15,9 +15,10 @@ Read, plan, write, in one transaction:
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from decimal import Decimal
+from functools import cache
 
 from django.db import transaction
 from django.utils import timezone
@@ -50,7 +51,7 @@ from salesledger.domain.receipts import (
     document_currency_of,
     plan_receipts,
 )
-from salesledger.money import Money
+from salesledger.money import major_texter
 
 from .models import Method, Receipt
 
@@ -168,6 +169,11 @@ def receipt_event(*, receipt_id: int, number: str, customer_code: str, amount: i
                   currency: str, method: str) -> EventSpec:
     """The audit event of a recorded receipt."""
     return EventSpec("receipt.record", "receipt", str(receipt_id), {"after": {
-        "number": number, "customer": customer_code,
-        "amount": Money.from_minor(amount, currency).format_plain(), "currency": currency,
-        "method": method}})
+        "number": number, "customer": customer_code, "amount": _major(currency)(amount),
+        "currency": currency, "method": method}})
+
+
+@cache
+def _major(currency: str) -> Callable[[int], str]:
+    """``major_text`` of one currency, made once (a batch writes thousands of events)."""
+    return major_texter(currency)
