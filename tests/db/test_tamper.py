@@ -160,6 +160,14 @@ def test_an_invoice_allocated_cache_pushed_up_is_caught(company, posted):
             f"{format_minor(0, posted.currency)}") in _problems(company)
 
 
+def test_an_instalment_issue_date_moved_is_caught(company, posted):
+    # the copy the aging of a past day reads instead of the invoice's (reporting/aging.py)
+    raw_sql("UPDATE invoicing_instalment SET issue_date = '2020-01-01' WHERE invoice_id = %s",
+            [posted.pk])
+    assert (f"instalments_sum: {posted.number} #1: issue date 2020-01-01 != the invoice's "
+            f"{posted.issue_date}") in _problems(company), _problems(company)
+
+
 def test_a_changed_frozen_file_is_caught(company, owner, posted):
     assert pdfs_freeze(actor=owner, company=company, invoice_ids=[posted.pk])["frozen"] == 1
     assert _problems(company) == []

@@ -21,7 +21,9 @@ from .models import DocKind, DocumentCharge, Instalment, Invoice, InvoiceLine
 
 
 def instalments_sum(company: Company, add: Callable[[Problem], None]) -> None:
-    """4. The instalments of each posted invoice sum to its total."""
+    """4. The instalments of each posted invoice sum to its total, and carry its issue
+    date."""
+    _issue_dates(company, add)
     inst_sum = (
         Instalment.objects.filter(invoice=OuterRef("pk"))
         .order_by()
@@ -38,6 +40,17 @@ def instalments_sum(company: Company, add: Callable[[Problem], None]) -> None:
         add(Problem("instalments_sum", f"{r['number']}: instalments "
                     f"{format_minor(r['s'], r['currency'])} != total "
                     f"{format_minor(r['total'], r['currency'])}"))
+
+
+def _issue_dates(company: Company, add: Callable[[Problem], None]) -> None:
+    """Each instalment carries its invoice's issue date (the copy the aging of a past day
+    reads from the index of open instalments: reporting/aging.py)."""
+    for r in (Instalment.objects.filter(company=company)
+              .exclude(issue_date=F("invoice__issue_date"))
+              .values("invoice__number", "seq", "issue_date", "invoice__issue_date")
+              .order_by("invoice__number", "seq")):
+        add(Problem("instalments_sum", f"{r['invoice__number']} #{r['seq']}: issue date "
+                    f"{r['issue_date']} != the invoice's {r['invoice__issue_date']}"))
 
 
 def numbering(company: Company, add: Callable[[Problem], None]) -> None:

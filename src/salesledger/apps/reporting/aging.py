@@ -68,10 +68,11 @@ def _items_sql(company: Company, scope: AgingScope, *, rollback: bool, issued_af
     ``id``, ``invoice_id`` (the document), ``customer_id``, ``currency``, ``seq``,
     ``issue_date``, ``due_date``, ``open`` and ``base_open`` (minor units, credit notes
     negative). ``rollback``: some allocation is dated after the day, so what it took is added
-    back; ``issued_after``: some invoice is issued after the day (or the issue date is asked
-    for), so the invoices are joined to leave those out. Today needs neither: the open
-    instalments are then read from their index alone. ``in_base``: only the items in the
-    company's currency (true), or only those in other currencies (false)."""
+    back; ``issued_after``: some invoice is issued after the day, so the instalments issued
+    after it are left out (by the issue date each instalment carries, in the covering index
+    of open instalments: no invoice is joined). Today needs neither: the open instalments are
+    then read from their index alone. ``in_base``: only the items in the company's currency
+    (true), or only those in other currencies (false)."""
     t, d, base = _tables(), scope.as_of, company.base_currency
     where_i, where_c, extra = "", "", []
     if scope.customer_id is not None and len(scope.family) > 1:
@@ -104,7 +105,7 @@ def _items_sql(company: Company, scope: AgingScope, *, rollback: bool, issued_af
     inst_cols = f"""
         'instalment' AS kind, i.id AS id, i.invoice_id AS invoice_id,
         i.customer_id AS customer_id, i.currency AS currency, i.seq AS seq,
-        {'inv.issue_date' if issued_after else 'NULL'} AS issue_date, i.due_date AS due_date,
+        i.issue_date AS issue_date, i.due_date AS due_date,
         i.amount - i.settled + {later} AS open,
         CASE WHEN i.currency = %s THEN i.amount - i.settled + {later}
              WHEN {untouched} THEN i.base_amount
@@ -112,12 +113,12 @@ def _items_sql(company: Company, scope: AgingScope, *, rollback: bool, issued_af
                  SELECT SUM(CASE WHEN a.date <= %s THEN a.base_receivable ELSE 0 END)
                  FROM {t['alloc']} a WHERE a.instalment_id = i.id), 0)
         END AS base_open"""
-    join_inv = f"JOIN {t['inv']} inv ON inv.id = i.invoice_id" if issued_after else ""
-    issued = " AND inv.issue_date <= %s" if issued_after else ""
+    # the instalment's own copy of its invoice's issue date, in the covering index
+    issued = " AND i.issue_date <= %s" if issued_after else ""
     issued_p = [d] if issued_after else []
     parts: list[tuple[str, list[Any]]] = [(f"""
         SELECT {inst_cols}
-        FROM {t['inst']} i {join_inv}
+        FROM {t['inst']} i
         {'LEFT JOIN later l ON l.instalment_id = i.id' if rollback else ''}
         WHERE i.company_id = %s AND i.settled < i.amount{issued}{where_i}""",
         [base, d, company.pk, *issued_p, *extra])]
@@ -130,7 +131,7 @@ def _items_sql(company: Company, scope: AgingScope, *, rollback: bool, issued_af
         # closed now, open on D: settled by allocations dated after it
         parts.append((f"""
         SELECT {inst_cols}
-        FROM later l JOIN {t['inst']} i ON i.id = l.instalment_id {join_inv}
+        FROM later l JOIN {t['inst']} i ON i.id = l.instalment_id
         WHERE i.settled = i.amount{issued}{where_i}""", [base, d, *issued_p, *extra]))
     # Credit notes: their unapplied part on D. The dates are tested inside the sums so that
     # each sum reads the allocations of one credit note by its index, and no planner is
@@ -160,12 +161,11 @@ def _items_sql(company: Company, scope: AgingScope, *, rollback: bool, issued_af
     return with_later, parts
 
 
-def _shape(company: Company, scope: AgingScope, *, detail: bool = False
-           ) -> tuple[bool, bool]:
+def _shape(company: Company, scope: AgingScope) -> tuple[bool, bool]:
     """(rollback, issued_after) for the day: two look-ups on indexes."""
     rollback = Allocation.objects.filter(company=company, date__gt=scope.as_of).exists()
-    issued_after = detail or scope.by == AgeBy.ISSUE or Invoice.objects.filter(
-        company=company, issue_date__gt=scope.as_of).exists()
+    issued_after = Invoice.objects.filter(company=company,
+                                          issue_date__gt=scope.as_of).exists()
     return rollback, issued_after
 
 
@@ -382,7 +382,7 @@ def aging_item_rows(company: Company, scope: AgingScope, *, chunk: int | None = 
     and document; streamed from the database (a server-side cursor on PostgreSQL), never
     loaded whole. ``limit`` and ``offset`` take one page of that order in the database (a
     page of the web's detail), which then sorts only what the page needs."""
-    rollback, issued_after = _shape(company, scope, detail=True)
+    rollback, issued_after = _shape(company, scope)
     (with_sql, with_params), parts = _items_sql(company, scope, rollback=rollback,
                                                 issued_after=issued_after)
     case, case_params = _bucket_case(scope)

@@ -137,8 +137,8 @@ _CHARGE_COLUMNS = (
     "company_id", "invoice_id", "position", "is_charge", "reason", "reason_code", "amount",
     "tax_category", "tax_rate", "percent")
 _INSTALMENT_COLUMNS = (
-    "company_id", "invoice_id", "customer_id", "seq", "due_date", "currency", "amount",
-    "base_amount", "discount_date", "discount_amount")
+    "company_id", "invoice_id", "customer_id", "seq", "issue_date", "due_date", "currency",
+    "amount", "base_amount", "discount_date", "discount_amount")
 
 
 class DocumentWriter:
@@ -168,8 +168,8 @@ class DocumentWriter:
                 self._stored_draft(p, plan)
         cid = self.company.pk
         insert_rows(Instalment, _INSTALMENT_COLUMNS, [
-            (cid, pk, p.customer.pk, s.seq, s.due_date, p.currency, s.amount, b,
-             s.discount_date, s.discount_amount)
+            (cid, pk, p.customer.pk, s.seq, p.doc.issue_date, s.due_date, p.currency,
+             s.amount, b, s.discount_date, s.discount_amount)
             for p, pk, plan in zip(chunk, ids, plans, strict=True)
             for s, b in zip(plan.instalments, plan.base_amounts, strict=True)])
         entry_ids = journal_write_many(company=self.company, actor=self.actor, entries=[
