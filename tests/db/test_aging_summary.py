@@ -87,6 +87,7 @@ def test_the_summary_is_exact_after_every_posting_allocation_and_reversal(
     assert_rolls_back_alike(books.company, day)
     assert_pages_alike(books.company, day)
     assert_customer_pages_alike(books.company, day)
+    assert_far_back_alike(books.company, day)
     # an alias's items are its survivor's when read, from the summary as from the items
     try:
         customer_merge(actor=books.user, company=books.company, alias="B", survivor="A")
@@ -144,6 +145,30 @@ def assert_rolls_back_alike(company: Any, day: date) -> None:
         # and through the report, whichever way its count chooses
         assert aging_report(company, as_of=past) == aging_report(company, as_of=past,
                                                                  summary=False)
+
+
+def assert_far_back_alike(company: Any, day: date) -> None:
+    """Days a year and more before the summary's: with the summary made that of a day long
+    after the work (what a company's "today" is months after its entries), every day of the
+    work, and a day before it, is read the way the report chooses, and rolled back from the
+    summary whatever the share, and both equal the report of the items with every filter
+    (which test_aging_exact holds to a plain reading of the rows). The summary is then made
+    that of ``day`` again."""
+    late = START + timedelta(days=400)
+    aging_summary_rebuild(company, as_of=late)
+    for past in (START - timedelta(days=1), START, START + timedelta(days=20),
+                 START + timedelta(days=45), START + timedelta(days=100)):
+        event(f"far back: {(late - past).days // 100 * 100}+ days")
+        for f in FILTERS:
+            whole = aging_report(company, as_of=past, filters=f, summary=False)
+            assert aging_report(company, as_of=past, filters=f) == whole, (past, f)
+            if f.customer:
+                continue  # one customer's day is read from its items
+            scope = _scope(company, past, f)
+            read = summary_rolled_back(company, scope, share=1e6)
+            assert read is not None, (past, f)
+            assert _report_of_summary(company, scope, read) == whole, (past, f)
+    aging_summary_rebuild(company, as_of=day)
 
 
 def test_the_check_names_a_drift_and_the_rebuild_mends_it() -> None:
