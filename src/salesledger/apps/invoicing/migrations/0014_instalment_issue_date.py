@@ -28,7 +28,7 @@ def fill_issue_date(apps, schema_editor):
 
 class Migration(migrations.Migration):
 
-    dependencies = [("invoicing", "0012_instalment_company_unindexed")]
+    dependencies = [("invoicing", "0013_invoice_number_shape")]
 
     operations = [
         # the index first: the update below then writes no entry of it
