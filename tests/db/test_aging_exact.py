@@ -53,6 +53,7 @@ from salesledger.apps.reporting.selectors import (
     unapplied_items,
 )
 from salesledger.apps.reporting.tests.support import control_account
+from salesledger.apps.reporting.trends import cohort_rows, cohort_rows_reference
 from salesledger.domain.errors import LedgerError
 from salesledger.domain.invoicing import LineInput
 from salesledger.domain.journal import AccountRole
@@ -229,6 +230,8 @@ def test_every_day_is_exact_after_back_dated_allocations_and_reversals(
     for n in (-1, 0, 7, 15, 29, 31, 45, 60, 75, 100, 140, 400):
         assert_exact(books.company, START + timedelta(days=n))
     assert_month_ends_at_once(books.company, date(2025, 12, 31), 15)
+    for n in (-1, 20, 45, 100, 130, 400):
+        assert_cohorts_as_reference(books.company, START + timedelta(days=n))
     for code in books.customers:
         for first, last in ((0, 20), (21, 70), (0, 400)):
             assert_statement_adds_up(books.company, code, START + timedelta(days=first),
@@ -243,6 +246,17 @@ def assert_month_ends_at_once(company: Any, first: date, count: int) -> None:
     assert at_once == {e: receivable_at(company, e) for e in ends}
     # any run of consecutive month ends, not only from the first
     assert month_end_receivables(company, ends[3:5]) == {e: at_once[e] for e in ends[3:5]}
+
+
+def assert_cohorts_as_reference(company: Any, as_of: date) -> None:
+    """The trends' two grouped statements give, cohort by cohort and segment by segment,
+    what the reference's join of every item to its payments gives: the whole company, by
+    country, by customer and in a document currency."""
+    first, last = date(2025, 12, 1), date(2026, 3, 1)
+    for kw in ({}, {"by_country": True}, {"by_customer": True}, {"currency": "USD"},
+               {"currency": "EUR", "by_customer": True}):
+        rows = cohort_rows(company, first=first, last=last, as_of=as_of, **kw)
+        assert rows == cohort_rows_reference(company, first=first, last=last, as_of=as_of, **kw)
 
 
 def assert_statement_adds_up(company: Any, code: str, start: date, end: date) -> None:
@@ -266,6 +280,11 @@ def test_the_demo_company_is_exact_on_every_month_end() -> None:
         first_of_next = date(2025 + (month + 1) // 12, (month + 1) % 12 + 1, 1)
         assert_exact(company, first_of_next - timedelta(days=1))
     assert_month_ends_at_once(company, date(2025, 1, 31), 24)
+    for day in (date(2025, 6, 30), date(2026, 11, 20)):
+        for kw in ({}, {"by_country": True}, {"by_customer": True}):
+            first = add_months(day.replace(day=1), -23)
+            assert cohort_rows(company, first=first, last=day, as_of=day, **kw) == \
+                cohort_rows_reference(company, first=first, last=day, as_of=day, **kw)
     report = aging_report(company, as_of=date(2026, 11, 20))
     assert report.items > 20 and report.base_total > 0
     for row in report.customers[:8]:

@@ -17,7 +17,7 @@ currency), of the invoices in it alone, in it (docs/design/kpis.md#in-a-document
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from django.db import connection
 
@@ -45,13 +45,102 @@ class CohortRow:
     written_off_amount: Rate
 
 
+def _when(d: date | str) -> str:
+    """``YYYY-MM`` of a date as the database gives it (SQLite: its ISO text)."""
+    return d[:7] if isinstance(d, str) else f"{d.year:04d}-{d.month:02d}"
+
+
 def cohort_rows(company: Company, *, first: date, last: date, as_of: date,
                 by_country: bool = False, by_customer: bool = False, currency: str = ""
                 ) -> list[CohortRow]:
     """The cohorts of the invoices issued in the months from ``first`` to ``last``, on
     ``as_of``, in order (then by country, or by customer id as text: what the trends by
     customer group or size band fold into their segments); with ``currency``, of the
-    invoices in it, the amounts in it."""
+    invoices in it, the amounts in it.
+
+    Two statements, each grouped by the invoices' issue date (a month's cohort is the sum of
+    its days'). The items: every instalment, counted, summed, and the mature ones apart,
+    read from the invoices' covering index by date (``invoice_issued``) and their
+    instalments; grouped by the issue date alone, the index's order, there is no sort. What
+    paid them: the allocations dated up to ``as_of`` summed per instalment (paid late, paid
+    within 90 days of the due date, by a bad debt), for the few instalments that have any.
+    An instalment nothing paid is neither late nor written off, and unpaid past 90 days when
+    mature: so the unpaid are the mature items less those paid within 90 days, as the
+    reference's join of every item to its payments gives (``cohort_rows_reference``)."""
+    a, i, v = Allocation._meta.db_table, Instalment._meta.db_table, Invoice._meta.db_table
+    adj, cu = Adjustment._meta.db_table, Customer._meta.db_table
+    past_due = days_between("a.date", "i.due_date")
+    paid, owed = ("a.amount", "i.amount") if currency else ("a.base_receivable", "i.base_amount")
+    only, one = (" AND v.currency = %s", [currency]) if currency else ("", [])
+    segment = ("c.country" if by_country
+               else "CAST(i.customer_id AS VARCHAR(20))" if by_customer else "''")
+    country = f" JOIN {cu} c ON c.id = i.customer_id" if by_country else ""
+    group = "1, 2" if by_country or by_customer else "1"
+    end = month_end(last)
+    mature_by = as_of - timedelta(days=90)  # due that many days before as_of or earlier
+    invoices = (f"v.company_id = %s AND v.issue_date >= %s AND v.issue_date <= %s"
+                f" AND v.kind = %s AND v.status = 'posted'{only}")
+    chosen = [company.pk, first, end, DocKind.INVOICE.value, *one]
+    items_sql = f"""
+    SELECT v.issue_date, {segment}, COUNT(*), SUM({owed}),
+           SUM(CASE WHEN i.due_date <= %s THEN 1 ELSE 0 END),
+           SUM(CASE WHEN i.due_date <= %s THEN {owed} ELSE 0 END)
+    FROM {v} v JOIN {i} i ON i.invoice_id = v.id{country}
+    WHERE {invoices}
+    GROUP BY {group}"""
+    paid_sql = f"""
+    WITH per AS (
+        SELECT a.instalment_id AS id,
+               SUM(CASE WHEN a.adjustment_id IS NULL AND {past_due} > 0
+                        THEN {paid} ELSE 0 END) AS late,
+               SUM(CASE WHEN {past_due} <= 90 THEN a.amount ELSE 0 END) AS by90,
+               SUM(CASE WHEN {past_due} <= 90 THEN {paid} ELSE 0 END) AS base_by90,
+               SUM(CASE WHEN ad.kind = %s THEN {paid} ELSE 0 END) AS bad
+        FROM {a} a JOIN {i} i ON i.id = a.instalment_id
+             JOIN {v} v ON v.id = i.invoice_id
+             LEFT JOIN {adj} ad ON ad.id = a.adjustment_id
+        WHERE a.company_id = %s AND a.date <= %s AND {invoices}
+        GROUP BY a.instalment_id
+    )
+    SELECT v.issue_date, {segment},
+           SUM(CASE WHEN p.late > 0 THEN 1 ELSE 0 END),
+           SUM(CASE WHEN p.late > 0 THEN p.late ELSE 0 END),
+           SUM(CASE WHEN i.due_date <= %s AND i.amount <= p.by90 THEN 1 ELSE 0 END),
+           SUM(CASE WHEN i.due_date > %s THEN 0 WHEN i.amount > p.by90 THEN p.base_by90
+                    ELSE {owed} END),
+           SUM(CASE WHEN p.bad > 0 THEN 1 ELSE 0 END),
+           SUM(CASE WHEN p.bad > 0 THEN p.bad ELSE 0 END)
+    FROM per p JOIN {i} i ON i.id = p.id JOIN {v} v ON v.id = i.invoice_id{country}
+    GROUP BY {group}"""
+    got: dict[tuple[str, str], list[int]] = {}
+    with connection.cursor() as cur:
+        cur.execute(items_sql, [mature_by, mature_by, *chosen])
+        for day, seg, *figures in cur.fetchall():
+            sums = got.setdefault((_when(day), seg or ""), [0] * 10)
+            for k, x in enumerate(figures):
+                sums[k] += int(x)
+        cur.execute(paid_sql, [AdjustmentKind.BAD_DEBT.value, company.pk, as_of, *chosen,
+                               mature_by, mature_by])
+        for day, seg, *figures in cur.fetchall():
+            sums = got[_when(day), seg or ""]
+            for k, x in enumerate(figures):
+                sums[4 + k] += int(x)
+    out = []
+    for (cohort, seg), figures in sorted(got.items()):
+        n, base, n_mat, base_mat, n_late, late, n_by90, by90, n_bad, bad = figures
+        out.append(CohortRow(
+            cohort=cohort, segment=seg, items=n, amount=base,
+            late=Rate(n_late, n), late_amount=Rate(late, base),
+            unpaid_90=Rate(n_mat - n_by90, n_mat), unpaid_90_amount=Rate(base_mat - by90, base_mat),
+            written_off=Rate(n_bad, n), written_off_amount=Rate(bad, base)))
+    return out
+
+
+def cohort_rows_reference(company: Company, *, first: date, last: date, as_of: date,
+                          by_country: bool = False, by_customer: bool = False,
+                          currency: str = "") -> list[CohortRow]:
+    """``cohort_rows`` in one statement that joins every item to what paid it: the
+    reference the faster reading is tested against (tests/db/test_aging_exact.py)."""
     a, i, v = Allocation._meta.db_table, Instalment._meta.db_table, Invoice._meta.db_table
     adj, cu = Adjustment._meta.db_table, Customer._meta.db_table
     past_due = days_between("a.date", "i.due_date")
