@@ -7,7 +7,8 @@ Reads the books of ``books.py`` (never builds shared ones: build them first) as 
 and times, in this process, ``kpi_report`` of 12 and 24 months (``report kpis``), its parts
 for 24 months (the month ends' receivables, the sales of the countback's four years, the
 receipts, the bad debts: ``apps/reporting/kpis.py``), the KPIs in a document currency and
-``trend_report`` of 24 months (``report trends``); with ``--keep`` (a copy of the books,
+``trend_report`` of 12 and 24 months (``report trends``, and by country), the KPIs of the
+customers of one country (read from the books: never kept); with ``--keep`` (a copy of the books,
 migrated: it writes), the KPIs once keeping the ended months' figures (``kpi_keep.py``), then
 from them, checked equal to those computed. CPU seconds of this process and, on
 PostgreSQL, of the server's backend (``bench_aging.py``'s timer); best and median of
@@ -71,8 +72,14 @@ def measure(size: str, repeat: int, keep: bool) -> dict[str, Any]:
     currency = company.base_currency
     out["kpis_24_months_document_currency"], kdoc = timed(repeat, lambda: kpi_report(
         company, as_of=TODAY, months=24, filters=ReportFilters(currency=currency)))
-    out["trends_24_months"], _ = timed(1, lambda: trend_report(company, as_of=TODAY,
-                                                               months=24))
+    out["kpis_24_months_country"], _ = timed(repeat, lambda: kpi_report(
+        company, as_of=TODAY, months=24, filters=ReportFilters(country="FR")))
+    out["trends_24_months"], trends24 = timed(repeat, lambda: trend_report(
+        company, as_of=TODAY, months=24))
+    out["trends_12_months"], _ = timed(repeat, lambda: trend_report(company, as_of=TODAY,
+                                                                    months=12))
+    out["trends_24_months_by_country"], _ = timed(repeat, lambda: trend_report(
+        company, as_of=TODAY, months=24, by="country"))
     try:  # the kept figures (kpi_keep.py): they write, so only on a copy of the books
         from salesledger.apps.reporting.kpi_keep import kept_parts
     except ImportError:
@@ -99,6 +106,8 @@ def measure(size: str, repeat: int, keep: bool) -> dict[str, Any]:
             "dso_last_month": str(k24[-1].kpis.dso),
             "receivable_end": k24[-1].inputs.receivable_end,
             "document_currency_months": len(kdoc),
+            "trend_cohorts": [(r.row.cohort, r.row.items, r.row.late.part, r.row.unpaid_90.part,
+                               r.row.written_off.part) for r in trends24][-3:],
             "machine": machine(), "date": datetime.now().strftime("%Y-%m-%d %H:%M"),
             "load_average_start": load_start,
             "load_average_end": [round(x, 1) for x in os.getloadavg()]}

@@ -26,6 +26,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from salesledger.apps.core.services import company_create
+from salesledger.apps.customers.models import Customer
 from salesledger.apps.customers.services import CustomerInput, customer_create
 from salesledger.apps.interchange.demo import demo_load
 from salesledger.apps.invoicing.models import Instalment, Invoice
@@ -42,6 +43,7 @@ from salesledger.apps.payments.services import (
 )
 from salesledger.apps.reporting.kpis import (
     add_months,
+    kpi_inputs_by,
     month_end,
     month_end_receivables,
     receivable_at,
@@ -53,7 +55,11 @@ from salesledger.apps.reporting.selectors import (
     unapplied_items,
 )
 from salesledger.apps.reporting.tests.support import control_account
-from salesledger.apps.reporting.trends import cohort_rows, cohort_rows_reference
+from salesledger.apps.reporting.trends import (
+    cohort_rows,
+    cohort_rows_reference,
+    fold_segments,
+)
 from salesledger.domain.errors import LedgerError
 from salesledger.domain.invoicing import LineInput
 from salesledger.domain.journal import AccountRole
@@ -232,6 +238,7 @@ def test_every_day_is_exact_after_back_dated_allocations_and_reversals(
     assert_month_ends_at_once(books.company, date(2025, 12, 31), 15)
     for n in (-1, 20, 45, 100, 130, 400):
         assert_cohorts_as_reference(books.company, START + timedelta(days=n))
+    assert_customers_kept_as_segment(books.company)
     for code in books.customers:
         for first, last in ((0, 20), (21, 70), (0, 400)):
             assert_statement_adds_up(books.company, code, START + timedelta(days=first),
@@ -257,6 +264,26 @@ def assert_cohorts_as_reference(company: Any, as_of: date) -> None:
                {"currency": "EUR", "by_customer": True}):
         rows = cohort_rows(company, first=first, last=last, as_of=as_of, **kw)
         assert rows == cohort_rows_reference(company, first=first, last=last, as_of=as_of, **kw)
+    # of a set of customers: the reference's rows by customer, of those, folded
+    ids = set(Customer.objects.filter(company=company, code__in=["A", "U"])
+              .values_list("pk", flat=True))
+    by_customer = cohort_rows_reference(company, first=first, last=last, as_of=as_of,
+                                        by_customer=True)
+    assert cohort_rows(company, first=first, last=last, as_of=as_of, customers=ids) == \
+        fold_segments([r for r in by_customer if int(r.segment) in ids], dict.fromkeys(ids, ""))
+
+
+def assert_customers_kept_as_segment(company: Any) -> None:
+    """The KPIs' inputs of a set of customers, each query keeping their rows, are those of
+    the segment of those customers when every row is grouped by customer."""
+    months = [add_months(date(2025, 12, 1), k) for k in range(5)]
+    ids = dict(Customer.objects.filter(company=company).values_list("code", "pk"))
+    for chosen in ({"A"}, {"A", "U"}, set()):
+        kept = {ids[c] for c in chosen}
+        of = {pk: "in" if pk in kept else "out" for pk in ids.values()} | {0: "in"}
+        for currency in ("", "USD"):
+            assert kpi_inputs_by(company, months, None, currency, kept)[""] == \
+                kpi_inputs_by(company, months, of, currency)["in"]
 
 
 def assert_statement_adds_up(company: Any, code: str, start: date, end: date) -> None:

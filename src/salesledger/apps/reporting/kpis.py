@@ -14,8 +14,9 @@ amounts as invoiced, in it (docs/design/kpis.md#in-a-document-currency).
 from __future__ import annotations
 
 import calendar
+import json
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -105,8 +106,21 @@ def _only(column: str, currency: str) -> tuple[str, list[str]]:
     return (f" AND {column} = %s", [currency]) if currency else ("", [])
 
 
+def among(column: str, customers: Collection[int] | None) -> tuple[str, list[Any]]:
+    """The condition that keeps the rows of the customers ``customers`` (ids) by ``column``,
+    and its parameter; none without ``customers``. The ids go as one parameter (an array on
+    PostgreSQL, a JSON list that SQLite's ``json_each`` reads), whatever their number."""
+    if customers is None:
+        return "", []
+    ids = sorted(int(c) for c in customers)
+    if connection.vendor == "postgresql":
+        return f" AND {column} = ANY(%s)", [ids]
+    return f" AND {column} IN (SELECT value FROM json_each(%s))", [json.dumps(ids)]
+
+
 def month_end_receivables_by(company: Company, ends: list[date],
-                             segment_of: Mapping[int, str] | None, currency: str = ""
+                             segment_of: Mapping[int, str] | None, currency: str = "",
+                             customers: Collection[int] | None = None
                              ) -> dict[str, dict[date, tuple[int, int, int]]]:
     """``receivable_at`` of every day of ``ends`` (consecutive month ends, oldest first), in
     one statement whatever their number: what is open now, and what each allocation dated
@@ -121,11 +135,14 @@ def month_end_receivables_by(company: Company, ends: list[date],
     the items. With ``segment_of`` (customer id to segment) the groups are also by customer,
     and each segment gets its own month ends (every segment named, even one with nothing
     open); without it, everything is the segment ``""``. With ``currency``, the items in
-    that currency alone, in it: each ``CASE`` below then always takes its first branch."""
+    that currency alone, in it: each ``CASE`` below then always takes its first branch.
+    With ``customers`` (ids), the items of those customers alone."""
     t = {"inst": Instalment._meta.db_table, "inv": Invoice._meta.db_table,
          "alloc": Allocation._meta.db_table}
     base = currency or company.base_currency
     (only_i, one), (only_c, _) = _only("i.currency", currency), _only("c.currency", currency)
+    (of_i, chosen), (of_c, _) = among("i.customer_id", customers), among("c.customer_id", customers)
+    only_i, only_c, one = only_i + of_i, only_c + of_c, one + chosen
     first, last = ends[0], ends[-1]
     cn = DocKind.CREDIT_NOTE.value
     who = ("i.customer_id", "c.customer_id") if segment_of is not None else ("0", "0")
@@ -194,11 +211,14 @@ def _segment(segment_of: Mapping[int, str] | None, customer: Any) -> str:
 
 
 def monthly_sales(company: Company, start: date, end: date,
-                  segment_of: Mapping[int, str] | None = None, currency: str = ""
-                  ) -> dict[str, dict[str, int]]:
+                  segment_of: Mapping[int, str] | None = None, currency: str = "",
+                  customers: Collection[int] | None = None) -> dict[str, dict[str, int]]:
     """Invoices issued from ``start`` to ``end``, base total per segment (``""`` without
-    ``segment_of``) and ``YYYY-MM``; with ``currency``, the total of those in it."""
+    ``segment_of``) and ``YYYY-MM``; with ``currency``, the total of those in it; with
+    ``customers`` (ids), of those customers."""
     only, one = _only("currency", currency)
+    of, chosen = among("customer_id", customers)
+    only, one = only + of, one + chosen
     sql = f"""SELECT {month_key('issue_date')}, {_who(segment_of, 'customer_id')},
                      SUM({'total' if currency else 'base_total'}) FROM {Invoice._meta.db_table}
               WHERE company_id = %s AND kind = %s AND status = 'posted'
@@ -213,15 +233,19 @@ def monthly_sales(company: Company, start: date, end: date,
 
 
 def monthly_payments(company: Company, start: date, end: date,
-                     segment_of: Mapping[int, str] | None = None, currency: str = ""
+                     segment_of: Mapping[int, str] | None = None, currency: str = "",
+                     customers: Collection[int] | None = None
                      ) -> dict[str, dict[str, tuple[int, int, int]]]:
     """Receipts applied to invoices from ``start`` to ``end``, per ``YYYY-MM`` of the
     allocation: (base applied, Σ base × days from issue, Σ base × days past due). An
     allocation later reversed, and its reversal, are left out: that money did not pay. With
-    ``currency``, those to instalments in it, by the amount they took off (in it)."""
+    ``currency``, those to instalments in it, by the amount they took off (in it); with
+    ``customers`` (ids), the allocations of those customers."""
     a, i, inv = Allocation._meta.db_table, Instalment._meta.db_table, Invoice._meta.db_table
     paid = "a.amount" if currency else "a.base_receivable"
     only, one = _only("i.currency", currency)
+    of, chosen = among("a.customer_id", customers)
+    only, one = only + of, one + chosen
     sql = f"""SELECT {month_key('a.date')}, {_who(segment_of, 'a.customer_id')},
                      SUM({paid}),
                      SUM({paid} * {days_between('a.date', 'v.issue_date')}),
@@ -243,17 +267,19 @@ def monthly_payments(company: Company, start: date, end: date,
 
 
 def monthly_bad_debts(company: Company, start: date, end: date,
-                      segment_of: Mapping[int, str] | None = None, currency: str = ""
-                      ) -> dict[str, dict[str, int]]:
+                      segment_of: Mapping[int, str] | None = None, currency: str = "",
+                      customers: Collection[int] | None = None) -> dict[str, dict[str, int]]:
     """Bad debts written off from ``start`` to ``end`` (reversals negative), per segment and
-    month; with ``currency``, those in it, by their amount."""
+    month; with ``currency``, those in it, by their amount; with ``customers`` (ids), those
+    of those customers (few rows: kept here)."""
     out: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     rows = Adjustment.objects.filter(
         company=company, kind=AdjustmentKind.BAD_DEBT.value, date__gte=start,
         date__lte=end, **({"currency": currency} if currency else {})).values_list(
         "date", "amount" if currency else "base_amount", "customer_id")
     for d, amount, who in rows.iterator():
-        out[_segment(segment_of, who)][_key(d)] += amount
+        if customers is None or who in customers:
+            out[_segment(segment_of, who)][_key(d)] += amount
     return out
 
 
@@ -299,19 +325,20 @@ def kpi_parts(company: Company, months: list[date], currency: str = ""
 
 
 def kpi_inputs_by(company: Company, months: list[date],
-                  segment_of: Mapping[int, str] | None, currency: str = ""
-                  ) -> dict[str, KpiInputs]:
+                  segment_of: Mapping[int, str] | None, currency: str = "",
+                  customers: Collection[int] | None = None) -> dict[str, KpiInputs]:
     """``kpi_inputs`` of each segment of ``segment_of`` (customer id to segment; every
     customer of the company must be in it), from the same queries grouped by customer as
     well: without it, the company's alone, as the segment ``""``. With ``currency``, of the
-    documents in that currency, in it."""
+    documents in that currency, in it. With ``customers`` (ids), of those customers alone:
+    each query keeps their rows (``among``), rather than grouping every row by customer."""
     first, last = months[0], month_end(months[-1])
     history_start = add_months(first, -COUNTBACK_MONTHS)
-    sales = monthly_sales(company, history_start, last, segment_of, currency)
-    paid = monthly_payments(company, first, last, segment_of, currency)
-    bad = monthly_bad_debts(company, first, last, segment_of, currency)
+    sales = monthly_sales(company, history_start, last, segment_of, currency, customers)
+    paid = monthly_payments(company, first, last, segment_of, currency, customers)
+    bad = monthly_bad_debts(company, first, last, segment_of, currency, customers)
     month_ends = [first - timedelta(days=1), *(month_end(m) for m in months)]
-    at = month_end_receivables_by(company, month_ends, segment_of, currency)
+    at = month_end_receivables_by(company, month_ends, segment_of, currency, customers)
     names = sorted(set(segment_of.values())) if segment_of is not None else [""]
     return {name: _inputs(months, history_start, sales.get(name, {}), paid.get(name, {}),
                           bad.get(name, {}), at.get(name) or {e: (0, 0, 0) for e in month_ends},

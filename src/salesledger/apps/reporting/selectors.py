@@ -192,15 +192,6 @@ def _forecast_filter(company: Company, as_of: date, filters: ReportFilters
     return ForecastFilter(scope, None if chosen is None else frozenset(chosen))
 
 
-def _in_or_out(company: Company, chosen: set[int]) -> dict[int, str]:
-    """Every customer of the company as a segment: ``in`` (chosen) or ``out``; and an id
-    no customer has in ``in``, so that the segment exists when nothing is chosen."""
-    of = {int(pk): ("in" if pk in chosen else "out")
-          for pk in Customer.objects.filter(company=company).values_list("pk", flat=True)}
-    of[0] = "in"
-    return of
-
-
 @dataclass
 class CustomerAging:
     code: str
@@ -652,8 +643,7 @@ def kpi_report(company: Company, *, as_of: date, months: int = 12,
     currency = document_currency(filters)
     customers = customers_chosen(company, as_of, filters)
     inputs = (kept_kpi_inputs(company, chosen, currency, keep=keep) if customers is None
-              else kpi_inputs_by(company, chosen, _in_or_out(company, customers),
-                                 currency)["in"])
+              else kpi_inputs_by(company, chosen, None, currency, customers)[""])
     return [KpiMonth(month_label(m), i, month_kpis(i, history)) for m, i, history in inputs]
 
 
@@ -682,20 +672,11 @@ def trend_report(company: Company, *, as_of: date, months: int = 12, by: str = "
     first = add_months(last, 1 - _months(months))
     currency = document_currency(filters)
     customers = customers_chosen(company, as_of, filters)
-    if customers is not None:
-        rows = [r for r in cohort_rows(company, first=first, last=last, as_of=as_of,
-                                       by_customer=True, currency=currency)
-                if int(r.segment) in customers]
-        of = (customer_segments(company, by, as_of=as_of) if by in SEGMENTS
-              else dict(Customer.objects.filter(pk__in=customers)
-                        .values_list("pk", "country")) if by == "country"
-              else dict.fromkeys(customers, ""))
-        rows = fold_segments(rows, of)
-    else:
-        rows = cohort_rows(company, first=first, last=last, as_of=as_of,
-                           by_country=by == "country", by_customer=by in SEGMENTS,
-                           currency=currency)
-    if customers is None and by in SEGMENTS:  # group or size band (of as_of)
+    # with filters, the invoices of the chosen customers alone (kept by each statement)
+    rows = cohort_rows(company, first=first, last=last, as_of=as_of,
+                       by_country=by == "country", by_customer=by in SEGMENTS,
+                       currency=currency, customers=customers)
+    if by in SEGMENTS:  # group or size band (of as_of)
         rows = fold_segments(rows, customer_segments(company, by, as_of=as_of))
     marked: dict[int, list[str]] = defaultdict(list)
     segments: dict[str, list[int]] = defaultdict(list)
