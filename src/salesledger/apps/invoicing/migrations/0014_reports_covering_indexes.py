@@ -12,7 +12,7 @@ from salesledger.apps.core.migration_ops import unindexed as _unindexed
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('invoicing', '0012_instalment_company_unindexed'),
+        ('invoicing', '0013_invoice_number_shape'),
     ]
 
     operations = [
