@@ -12,7 +12,7 @@ from salesledger.apps.core.migration_ops import unindexed as _unindexed
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('invoicing', '0013_invoice_number_shape'),
+        ('invoicing', '0014_instalment_issue_date'),
     ]
 
     operations = [
