@@ -383,9 +383,9 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("--customer")
     p.add_argument("--status", choices=["draft", "posted"])
     p.add_argument("--kind", choices=["invoice", "credit_note"])
-    p.add_argument("--settlement", choices=["open", "partially_paid", "paid"],
-                   help="posted documents in that settlement state now (a bad debt written "
-                        "off counts as paid)")
+    p.add_argument("--settlement", choices=["open", "partially_paid", "paid", "written_off"],
+                   help="posted documents in that settlement state now (written off: nothing "
+                        "open and part of it written off as a bad debt)")
     p.add_argument("--limit", type=int, default=100)
     p.add_argument("--offset", type=int, default=0)
     p = add_command(g, common, "einvoice", cmd_invoice_einvoice,

@@ -50,6 +50,9 @@ class Settlement(StrEnum):
     OPEN = "open"
     PARTIAL = "partially_paid"
     SETTLED = "paid"
+    # Nothing open and part of it written off as a bad debt (net of reversals): told by the
+    # adjustments, never by ``settlement`` below, which knows only what was settled.
+    WRITTEN_OFF = "written_off"
 
 
 def settlement(amount: int, settled: int) -> Settlement:

@@ -27,9 +27,11 @@ it finds, naming the rows:
  14. the kept worklist ranking is the worklist of its day, in order (collections);
  15. the aging summary is the aging of its day, customer by customer (reporting);
  16. every KPI figure kept at the company's current version is what the books give for its
-     month and part (reporting; docs/design/kpis.md, "Kept months").
+     month and part (reporting; docs/design/kpis.md, "Kept months");
  17. every kept cash-flow forecast whose stamp is the audit chain's head is the forecast the
-     books give (reporting; docs/design/forecast.md, "The kept forecast").
+     books give (reporting; docs/design/forecast.md, "The kept forecast");
+ 18. every posted document's kept settlement (open, partially paid, paid, written off) is
+     what its instalments, allocations and bad debts tell now (payments).
 """
 
 from __future__ import annotations

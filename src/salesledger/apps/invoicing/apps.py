@@ -20,7 +20,7 @@ class InvoicingConfig(AppConfig):
         # Posted documents are immutable, in the database too (core/guards.py); only the
         # cached settlement figures move.
         protect(Guard(Instalment, mutable=("settled",)),
-                Guard(Invoice, when="OLD.status = 'posted'", mutable=("allocated",)),
+                Guard(Invoice, when="OLD.status = 'posted'", mutable=("allocated", "settlement")),
                 Guard(InvoiceLine, parent_posted="invoice_id"),
                 Guard(DocumentCharge, parent_posted="invoice_id"),
                 Guard(DocumentFile))

@@ -36,7 +36,7 @@ class Purpose(models.TextChoices):
 
 class Invoice(ImmutableModel):
     IMMUTABLE_WHEN = Q(status=DocStatus.POSTED)
-    MUTABLE_FIELDS = ("allocated",)
+    MUTABLE_FIELDS = ("allocated", "settlement")
 
     company = models.ForeignKey("core.Company", on_delete=models.PROTECT)
     customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT)
@@ -69,6 +69,12 @@ class Invoice(ImmutableModel):
     # For a credit note: how much of it has been applied to invoices (maintained in the same
     # transaction as each allocation; checked by ``salesledger check``).
     allocated = models.BigIntegerField(default=0)
+    # A posted document's settlement now (``domain.lifecycle.Settlement``: open, partially
+    # paid, paid, written off), kept for the lists that filter by it: derived from the
+    # instalments' ``settled`` (a credit note's ``allocated``) and the bad debts written
+    # off, by the one writer of allocations and adjustments (``payments.settlement_keep``)
+    # in their transaction; checked by ``salesledger check``. A draft's says nothing.
+    settlement = models.CharField(max_length=14, default="open", db_default="open")
     # Structured creditor reference (ISO 11649 "RF.."), assigned at posting; bank matching
     # looks for it in the remittance information of incoming transfers.
     payment_reference = models.CharField(max_length=35, blank=True)
@@ -138,6 +144,10 @@ class Invoice(ImmutableModel):
             models.Index(fields=["company", "issue_date", "kind", "status", "currency",
                                  "base_total", "total", "customer", "id"],
                          name="invoice_issued"),
+            # The lists' settlement filter, newest first (docs/design/web.md, "Settlement
+            # filter"): a rare state read from the index, not walked to.
+            models.Index(fields=["company", "settlement", "issue_date", "id"],
+                         name="invoice_settlement", condition=Q(status="posted")),
             # Credit notes by date, for the aged receivables of a day (reporting/aging.py):
             # without it, finding them reads every invoice of the company.
             models.Index(fields=["company", "issue_date"], name="credit_note_issued",

@@ -95,31 +95,21 @@ def invoice_list(
     ]
 
 
-# The states a list filters by: a posted document's settlement now (domain.lifecycle), read
-# from the amounts kept settled (docs/design/web.md, "Settlement filter").
+# The states a list filters by: a posted document's settlement now (domain.lifecycle), kept
+# on the document (docs/design/web.md, "Settlement filter").
 SETTLEMENTS = tuple(s.value for s in Settlement)
 
 
 def settled_as(state: str) -> Q:
-    """The posted documents in settlement ``state`` now, as ``domain.lifecycle.settlement``
-    says of their amount and what settled it: an invoice's instalments' kept ``settled``
-    (allocations of receipts, credit notes and adjustments alike, so an invoice written off
-    as a bad debt is *paid* here; its page tells the write-off), a credit note's kept
-    ``allocated``. Two ``EXISTS`` on an invoice's instalments (their invoice's index), no
-    sum; a draft has none. ``ValueError`` for another state."""
-    part = Instalment.objects.filter(invoice=OuterRef("pk"))
-    some = Q(Exists(part.filter(settled__gt=0)))
-    short = Q(Exists(part.filter(settled__lt=F("amount"))))
-    if state == Settlement.OPEN:
-        invoices, notes = ~some, Q(allocated__lte=0)
-    elif state == Settlement.PARTIAL:
-        invoices, notes = some & short, Q(allocated__gt=0, allocated__lt=F("total"))
-    elif state == Settlement.SETTLED:
-        invoices, notes = some & ~short, Q(allocated__gt=0, allocated__gte=F("total"))
-    else:
+    """The posted documents in settlement ``state`` now: open, partially paid, paid or
+    written off (nothing open and part of it written off as a bad debt), as kept on each
+    document by the writer of its allocations and adjustments (``Invoice.settlement``; the
+    page of a document says the same, ``payments.selectors.invoice_detail``). Read through
+    the (company, settlement, issue date) index, newest first, however rare the state; a
+    draft is in none. ``ValueError`` for another state."""
+    if state not in SETTLEMENTS:
         raise ValueError(f"no settlement {state!r}: one of {', '.join(SETTLEMENTS)}")
-    return Q(status="posted") & ((Q(kind="invoice") & invoices)
-                                 | (Q(kind="credit_note") & notes))
+    return Q(status="posted", settlement=state)
 
 
 def invoice_numbers(company: Company, ids: Iterable[int]) -> dict[int, str]:

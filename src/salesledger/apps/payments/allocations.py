@@ -65,6 +65,7 @@ from salesledger.money import get_currency
 
 from .models import Allocation, Receipt
 from .reads import credit_notes_locked, receipts_locked, relieved_bases
+from .settlement_keep import settlement_keep
 
 _CHUNK = 5000  # ids per IN (...) list
 _COLUMNS = (
@@ -341,6 +342,9 @@ def allocations_write(*, company: Company, actor: Actor, requests: Sequence[Allo
     for kind, model in ((SourceKind.RECEIPT, Receipt), (SourceKind.CREDIT_NOTE, Invoice)):
         update_column(model, "allocated", sorted(
             (pk, value) for (k, pk), value in plan.allocated.items() if k == kind.value))
+    # the documents' kept settlement, from what was just written (settlement_keep.py)
+    settlement_keep({r.instalment.invoice_id for r in rows} | {
+        pk for (k, pk) in plan.allocated if k == SourceKind.CREDIT_NOTE.value})
     audit_many(company, actor, _audit_events(requests, plan))
     # What follows from them is for the modules above (payments/handlers.py).
     events.publish(events.AllocationsMade(company_id=company.pk, actor=actor, allocations=tuple(

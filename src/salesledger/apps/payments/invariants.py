@@ -18,6 +18,7 @@ from salesledger.money import format_minor
 
 from .models import Adjustment, Allocation, Receipt, ReceiptReversal, Refund
 from .selectors import open_item_totals
+from .settlement_keep import settlement_expression
 
 
 def _money(currency: str) -> Callable[[int], str]:
@@ -90,6 +91,20 @@ def settlement_cache(company: Company, add: Callable[[Problem], None]) -> None:
         m = _money(r["currency"])
         add(Problem("settlement_cache", f"{what} {r['number']}: allocated "
                     f"{m(r['allocated'])}, allocations {m(r['calc'])}"))
+
+
+def kept_settlement(company: Company, add: Callable[[Problem], None]) -> None:
+    """18. The settlement kept on each posted document is the one its rows tell now
+    (``settlement_keep.settlement_expression``, the definition its writer applies)."""
+    for r in (
+        Invoice.objects.filter(company=company, status="posted")
+        .annotate(calc=settlement_expression())
+        .exclude(settlement=F("calc"))
+        .values("number", "kind", "settlement", "calc")
+    ):
+        what = "credit note" if r["kind"] == DocKind.CREDIT_NOTE else "invoice"
+        add(Problem("kept_settlement", f"{what} {r['number']}: kept {r['settlement']}, "
+                    f"its allocations and adjustments say {r['calc']}"))
 
 
 def customer_ledger(company: Company, add: Callable[[Problem], None]) -> None:
@@ -166,3 +181,4 @@ def register_checks() -> None:
     register(2, settlement_cache)
     register(5, customer_ledger)
     register(9, adjustments)
+    register(18, kept_settlement)

@@ -46,6 +46,7 @@ from .allocations import allocations_make
 from .models import Allocation, Method, Receipt
 from .reads import credit_notes_locked, receipts_locked
 from .receipts import receipts_record
+from .settlement_keep import settlement_keep
 
 
 @dataclass
@@ -150,6 +151,7 @@ def allocation_reverse(*, actor: Actor, company: Company, allocation_id: int, da
             created_by=actor_row(actor))
         Instalment.objects.filter(pk=orig.instalment_id).update(settled=F("settled") - orig.amount)
         src_model.objects.filter(pk=src.pk).update(allocated=F("allocated") - taken)
+        settlement_keep([invoice_id] + ([src.pk] if src_model is Invoice else []))
         audit(company, actor, "allocation.reverse", "allocation", orig.pk,
               amount=str(Money.from_minor(orig.amount, orig.currency).amount), reason=reason)
         # What stood only with the payment is undone by the modules above (handlers.py).

@@ -50,6 +50,7 @@ from salesledger.money import Money
 
 from ..models import Adjustment, Allocation, Receipt
 from ..reads import open_on, relieved_bases
+from ..settlement_keep import settlement_keep
 
 
 def positive_minor(amount: Decimal, currency: str, what: str = "amount") -> int:
@@ -183,6 +184,7 @@ def adjustments_write(*, company: Company, actor: Actor, planned: Sequence[Plann
         for a, p in zip(adjs, planned, strict=True) for s in p.shares])
     update_column(Instalment, "settled", sorted(
         (s.instalment_id, s.settled_after) for p in planned for s in p.shares))
+    settlement_keep({a.invoice_id for a in adjs})
     audit_many(company, actor, [EventSpec("adjustment.create", "adjustment", str(a.pk),
                                           adjustment_event(
         a, p.invoice.number, [(s.instalment_id, s.amount) for s in p.shares],
@@ -259,6 +261,7 @@ def reverse_adjustment(company: Company, orig: Adjustment, day: date, actor: Act
             base_unapplied=-a.base_unapplied, base_receivable=-a.base_receivable,
             reversal_of=a, journal_entry=entry, created_by=actor_row(actor))
         Instalment.objects.filter(pk=a.instalment_id).update(settled=F("settled") - a.amount)
+    settlement_keep([orig.invoice_id])
     events.publish(events.AdjustmentsWritten(company_id=company.pk, actor=actor,
                                              customer_ids=(rev.customer_id,), days=(day,)))
     data = adjustment_event(rev, orig.invoice.number or "",

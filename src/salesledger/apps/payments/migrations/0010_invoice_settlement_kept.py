@@ -1,0 +1,45 @@
+"""Every posted document's settlement kept on it (invoicing 0013 adds the column, every row
+"open"): the documents that something settled get the state their instalments, allocations
+and bad debts tell, computed by the expression the writer applies
+(``payments.settlement_keep.settlement_expression``), set based.
+
+Documents are posted rows: their database guard refuses any change but of the columns it
+names. Filling the new column is a change of schema, not of what was recorded, so this
+migration drops the guard of the documents table for the update; it is installed again,
+with the new column among those that may move, when ``migrate`` ends (core/guards.py,
+``install_guards``), as payments 0004 did for the receipts."""
+
+from django.db import migrations
+from django.db.models import Q
+
+from salesledger.apps.payments.settlement_keep import settlement_expression
+
+
+def fill_settlement(apps, schema_editor):
+    Invoice = apps.get_model("invoicing", "Invoice")
+    Instalment = apps.get_model("invoicing", "Instalment")
+    Adjustment = apps.get_model("payments", "Adjustment")
+    table = Invoice._meta.db_table
+    with schema_editor.connection.cursor() as cursor:
+        if schema_editor.connection.vendor == "postgresql":
+            cursor.execute(f"DROP TRIGGER IF EXISTS guard_{table} ON {table}")
+        else:
+            cursor.execute(f"DROP TRIGGER IF EXISTS guard_{table}_update")
+    # an untouched document is open, as the column's default says: only the others
+    touched = (Q(kind="credit_note", allocated__gt=0)
+               | Q(kind="invoice", pk__in=Instalment.objects.filter(settled__gt=0)
+                   .values("invoice_id")))
+    Invoice.objects.filter(touched, status="posted").update(
+        settlement=settlement_expression(Invoice, Instalment, Adjustment))
+
+
+class Migration(migrations.Migration):
+
+    dependencies = [
+        ("invoicing", "0013_invoice_settlement"),
+        ("payments", "0009_receipt_unapplied"),
+    ]
+
+    operations = [
+        migrations.RunPython(fill_settlement, migrations.RunPython.noop),
+    ]
