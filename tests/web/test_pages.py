@@ -91,6 +91,40 @@ def test_today_s_alerts_count_the_promises_due_and_the_customers_on_hold(
     assert "1 promise to pay falls due today" in later and "credit hold" not in later
 
 
+def test_today_s_alerts_count_broken_promises_duplicates_and_old_unapplied_cash(
+        books: dict[str, Any], as_user: Callable[[Any], Any], make_customer: Any,
+        record_receipt: Any, django_assert_max_num_queries: Any) -> None:
+    from datetime import date
+    from decimal import Decimal
+
+    from salesledger.apps.collections.services import promise_add
+    from salesledger.apps.customers.duplicates import duplicate_pairs_store
+
+    owner, company = books["owner"], books["company"]
+    client = as_user(owner)
+    made = date(2025, 5, 10)
+    # due yesterday and nothing paid: broken; due the day before: broken earlier, not counted
+    for promised in (date(2025, 5, 14), date(2025, 5, 13)):
+        promise_add(actor=owner, company=company, customer="C001", amount=Decimal("10"),
+                    promised_date=promised, day=made)
+    make_customer("C003", name="Dupont et Fils")  # the same name as C001's
+    duplicate_pairs_store(company)
+    record_receipt("C001", "45.50", date(2025, 4, 15))  # 30 days before the page's day
+    record_receipt("C001", "12.00", date(2025, 4, 16))  # 29: not old yet
+    with django_assert_max_num_queries(19):
+        text = client.get(f"/c/acme/?as_of={AS_OF}").content.decode()
+    assert (f'<a href="/c/acme/promises/?state=broken&amp;as_of={AS_OF}">1 promise to pay '
+            "was broken yesterday</a>") in text
+    assert (f'<a href="/c/acme/credit/duplicates/?as_of={AS_OF}">1 pair of customers may '
+            "be duplicates</a>") in text
+    assert (f'<a href="/c/acme/reports/unapplied/?as_of={AS_OF}">1 receipt unapplied for '
+            "30 days or more</a>") in text
+    # a day later: yesterday's promises are none, both receipts are old
+    later = client.get("/c/acme/?as_of=2025-05-16").content.decode()
+    assert "broken yesterday" not in later
+    assert "2 receipts unapplied for 30 days or more" in later
+
+
 def test_the_pages_speak_french(books: dict[str, Any], as_user: Callable[[Any], Any]) -> None:
     client = as_user(books["owner"])
     client.post("/i18n/setlang/", {"language": "fr", "next": "/c/acme/"})
@@ -254,8 +288,9 @@ def test_each_page_costs_a_bounded_number_of_queries(
     client = as_user(books["owner"])
     number = books["first"].number
     # the dashboard: today's alerts are a count each (bank lines to review, promises due,
-    # customers on hold), three queries whatever the books
-    budgets = {f"/c/acme/?as_of={AS_OF}": 15, "/c/acme/customers/?q=a&sort=name": 8,
+    # customers on hold, duplicate pairs, old unapplied receipts; yesterday's promises and
+    # what paid them: two), seven queries whatever the books
+    budgets = {f"/c/acme/?as_of={AS_OF}": 19, "/c/acme/customers/?q=a&sort=name": 8,
                # the customer's page reads its credit too (limit, exposure, holds, the merged
                # customers credit reads through; its risk; whether a payment model is stored)
                # and its timeline (collections: eleven queries, with the call tasks and

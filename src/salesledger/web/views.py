@@ -15,8 +15,9 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
 
 from salesledger.apps.banking.selectors import review_count
-from salesledger.apps.collections.selectors import promises_due_count
+from salesledger.apps.collections.selectors import promises_broken_count, promises_due_count
 from salesledger.apps.credit.selectors import hold_count
+from salesledger.apps.customers.duplicates import duplicate_pairs_count
 from salesledger.apps.customers.selectors import CUSTOMER_SORTS, customer_list
 from salesledger.apps.documents.einvoice_files import einvoice_file, einvoice_filename
 from salesledger.apps.documents.services import invoice_pdf_file
@@ -25,6 +26,7 @@ from salesledger.apps.payments.history import invoice_history
 from salesledger.apps.payments.selectors import (
     customer_account,
     invoice_detail,
+    old_unapplied_count,
     open_items,
     receipt_list,
 )
@@ -67,11 +69,15 @@ def dashboard(request: HttpRequest, code: str) -> HttpResponse:
 def today_alerts(ws: Workspace) -> list[tuple[str, int]]:
     """Today's alerts: what waits for someone on the workspace's day, each the name of the
     page that handles it and how many, those with none left out. Each is one indexed count
-    in the app that owns it (never a scan of the open items), so the dashboard's budget
+    in the app that owns it (never a scan of the open items; the broken promises, those of
+    the day before judged by their customers' receipts: two), so the dashboard's budget
     holds whatever the size of the books."""
     counts = (("bank_review", review_count(ws.company)),
               ("promises_due", promises_due_count(ws.company, as_of=ws.as_of)),
-              ("credit_held", hold_count(ws.company)))
+              ("promises_broken", promises_broken_count(ws.company, as_of=ws.as_of)),
+              ("credit_held", hold_count(ws.company)),
+              ("duplicates", duplicate_pairs_count(ws.company)),
+              ("old_unapplied", old_unapplied_count(ws.company, as_of=ws.as_of)))
     return [(name, n) for name, n in counts if n]
 
 

@@ -146,6 +146,17 @@ def promises_due_count(company: Company, *, as_of: date) -> int:
                                   made_on__lte=as_of).count()
 
 
+def promises_broken_count(company: Company, *, as_of: date) -> int:
+    """How many promises fell due the day before ``as_of`` and were not kept (the
+    dashboard's alert: broken since yesterday, dunning resumes today). The day's promises
+    are read on the (company, promised date) index and judged as the promises' page judges
+    them (``promises_view``, what the customers' receipts paid from the day each was made):
+    two queries, whatever the number of promises of other days."""
+    day = as_of - timedelta(days=1)
+    due = Promise.objects.filter(company=company, promised_date=day, made_on__lte=day)
+    return sum(1 for v in promises_view(due, as_of) if v.state is PromiseState.BROKEN)
+
+
 # Rows judged at a time when a state filter leaves some out (a page reads a few chunks).
 PAGE_CHUNK = 200
 

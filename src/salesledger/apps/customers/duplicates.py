@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from salesledger.apps.core.bulkinsert import insert_rows
@@ -72,16 +73,26 @@ def duplicate_scan(company: Company) -> DuplicateScan | None:
     return DuplicateScan.objects.filter(company=company).first()
 
 
+def _live_pairs(company: Company) -> QuerySet[DuplicatePair]:
+    """The kept pairs neither of whose customers has since been merged or anonymised."""
+    return DuplicatePair.objects.filter(company=company, a__merged_into__isnull=True,
+                                        b__merged_into__isnull=True,
+                                        a__anonymised_at__isnull=True,
+                                        b__anonymised_at__isnull=True)
+
+
+def duplicate_pairs_count(company: Company) -> int:
+    """How many kept pairs wait to be reviewed (the dashboard's alert): one count over the
+    last scan's pairs (the company's index on them), never a scan of the customers."""
+    return _live_pairs(company).count()
+
+
 def duplicate_pairs(company: Company, *, offset: int = 0, limit: int | None = None
                     ) -> list[dict[str, Any]]:
     """A page of the kept pairs, best first, as ``selectors.duplicate_customers`` gives
     them, without the pairs one of whose customers has since been merged or anonymised. One
     query."""
-    qs = (DuplicatePair.objects.filter(company=company, a__merged_into__isnull=True,
-                                       b__merged_into__isnull=True,
-                                       a__anonymised_at__isnull=True,
-                                       b__anonymised_at__isnull=True)
-          .order_by("position")
+    qs = (_live_pairs(company).order_by("position")
           .values_list("a__code", "a__name", "b__code", "b__name", "reasons", "score",
                        "shared"))
     qs = qs[offset:] if limit is None else qs[offset:offset + limit]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection, Iterator
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from django.db.models import F, IntegerField, OuterRef, Q, Subquery, Sum, Value
@@ -239,6 +239,20 @@ def receipt_list(company: Company, *, customer_id: int | None = None, limit: int
              "unapplied": _money_json(r["amount"] - r["allocated"], r["currency"]),
              "has_unapplied": r["amount"] > r["allocated"],
              "method": r["method"], "payer_reference": r["payer_reference"]} for r in rows]
+
+
+# A receipt left unapplied this many days is an alert: cash nobody has matched to a debt.
+OLD_UNAPPLIED_DAYS = 30
+
+
+def old_unapplied_count(company: Company, *, as_of: date) -> int:
+    """How many receipts dated ``OLD_UNAPPLIED_DAYS`` days or more before ``as_of`` still
+    hold cash not applied (the dashboard's alert; what is applied is read as it stands now,
+    ``Receipt.allocated``): one count on the unapplied receipts' (company, date) index,
+    never over the receipts applied in full."""
+    return Receipt.objects.filter(
+        company=company, allocated__lt=F("amount"),
+        date__lte=as_of - timedelta(days=OLD_UNAPPLIED_DAYS)).count()
 
 
 def receipt_detail(company: Company, number: str) -> dict[str, Any]:
