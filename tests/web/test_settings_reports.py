@@ -153,6 +153,36 @@ def test_users_are_added_and_their_roles_changed_by_an_owner(
     assert last.status_code == 400 and "only owner" in _text(last)
 
 
+def test_an_owner_resets_a_member_s_second_factor(
+        books: dict[str, Any], as_user: Callable[[Any], Any]) -> None:
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from salesledger.apps.core.models import AuditEvent
+
+    clerk = books["clerk"]
+    form = {"action": "two_factor_reset", "username": "owner"}
+    # a clerk sees no such button and is refused by the service
+    clerk_client = as_user(clerk)
+    page = _text(clerk_client.get("/c/acme/settings/users/"))
+    assert "Change role" not in page and "Reset second factor" not in page
+    assert clerk_client.post("/c/acme/settings/users/", form).status_code == 403
+    TOTPDevice.objects.create(user=clerk, name="phone", confirmed=True)  # the lost phone
+    form = {"action": "two_factor_reset", "username": clerk.username}
+    owner = as_user(books["owner"])
+    assert "Reset the second factor of claude" in _text(owner.get("/c/acme/settings/users/"))
+    done = owner.post("/c/acme/settings/users/", form)
+    assert done.status_code == 302 and not TOTPDevice.objects.filter(user=clerk).exists()
+    assert "The authenticator of claude is removed" in _text(owner.get(done["Location"]))
+    again = owner.post("/c/acme/settings/users/", form)
+    assert "claude had no authenticator: nothing to remove." in _text(
+        owner.get(again["Location"]))
+    # a user of another company is no member here: refused, named as the command names it
+    stranger = owner.post("/c/acme/settings/users/", {**form, "username": "sam"})
+    assert stranger.status_code == 400 and "sam&#x27; is not a member of acme" in _text(stranger)
+    assert list(AuditEvent.objects.filter(action="user.two_factor_reset")
+                .order_by("pk").values_list("data__removed", flat=True)) == [1, 0]
+
+
 def test_payment_terms_are_created_and_edited(
         books: dict[str, Any], as_user: Callable[[Any], Any]) -> None:
     from salesledger.apps.customers.selectors import payment_terms_list
@@ -194,6 +224,45 @@ def test_bank_accounts_and_rates_are_added_through_their_services(
     clash = owner.post("/c/acme/settings/rates/", {
         "currency": "USD", "rate": "0.95", "date": "2025-03-10"})
     assert clash.status_code == 400
+
+
+def test_a_file_of_rates_is_imported_whole_or_not_at_all(
+        books: dict[str, Any], as_user: Callable[[Any], Any], django_user_model: Any) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from salesledger.apps.core.models import AuditEvent
+    from salesledger.apps.core.services import membership_set
+    from salesledger.apps.fx.selectors import rate_list
+
+    def upload(name: str, text: str) -> SimpleUploadedFile:
+        return SimpleUploadedFile(name, text.encode(), content_type="text/csv")
+
+    owner = as_user(books["owner"])
+    bad = owner.post("/c/acme/settings/rates/", {"action": "import", "file": upload(
+        "bad.csv", "date,currency,rate\n2025-03-07,USD,0.92\n2025-02-30,GBP,1.19\n")})
+    assert bad.status_code == 400
+    text = _text(bad)
+    assert "bad.csv: 1 problem; nothing was imported" in text
+    assert "2025-02-30 is not a real date" in text and rate_list(books["company"]) == []
+    good = owner.post("/c/acme/settings/rates/", {"action": "import", "file": upload(
+        "rates.csv", "date,currency,rate\n2025-03-07,USD,0.9233\n2025-03-07,GBP,1.19\n")})
+    assert good.status_code == 302
+    assert ("2 rates read from rates.csv: 2 new, 0 unchanged, 0 replaced."
+            in _text(owner.get(good["Location"])))
+    assert sorted((r["currency"], r["source"]) for r in rate_list(books["company"])) == [
+        ("GBP", "csv"), ("USD", "csv")]
+    assert AuditEvent.objects.filter(action="fx_rate.import").count() == 1
+    # the same file again: refused unless forced; a viewer is refused by the service
+    again = owner.post("/c/acme/settings/rates/", {"action": "import", "file": upload(
+        "rates.csv", "date,currency,rate\n2025-03-07,USD,0.9233\n2025-03-07,GBP,1.19\n")})
+    assert again.status_code == 400 and "already imported" in _text(again)
+    django_user_model.objects.create_user("vera")
+    membership_set(actor=books["owner"], company=books["company"], username="vera",
+                   role="viewer")
+    viewer = as_user(django_user_model.objects.get(username="vera"))
+    assert viewer.post("/c/acme/settings/rates/", {"action": "import", "file": upload(
+        "more.csv", "date,currency,rate\n2025-03-08,USD,0.93\n")}).status_code == 403
+    assert AuditEvent.objects.filter(action="fx_rate.import").count() == 1
 
 
 def test_a_layout_is_previewed_as_a_pdf_and_a_broken_one_refused(
@@ -238,6 +307,45 @@ def test_a_layout_saved_goes_back_to_the_standard_one(
     again = owner.post("/c/acme/settings/templates/", {
         "kind": "invoice", "language": "", "action": "reset"})
     assert "nothing changed" in _text(owner.get(again["Location"]))
+
+
+def test_the_e_mail_text_sent_with_a_document_is_changed_and_reset(
+        books: dict[str, Any], as_user: Callable[[Any], Any]) -> None:
+    from salesledger.apps.core.models import AuditEvent
+    from salesledger.apps.documents.selectors import named_message_texts
+
+    company = books["company"]
+    owner = as_user(books["owner"])
+    page = owner.get("/c/acme/settings/templates/?mkind=invoice&mlanguage=fr")
+    standard = named_message_texts(company, "invoice", "", "fr")
+    assert page.context["subject"] == standard.subject and "{payment_reference}" in _text(page)
+    form = {"mkind": "invoice", "mlanguage": "fr", "mname": ""}
+    # a placeholder the invoice's e-mail does not have: the service's refusal, nothing saved
+    bad = owner.post("/c/acme/settings/templates/", {
+        **form, "subject": "Facture {number}", "body": "Bonjour {nobody}",
+        "action": "message_save"})
+    assert bad.status_code == 400 and "nobody" in _text(bad)
+    assert bad.context["body"] == "Bonjour {nobody}"  # what was typed stays in the form
+    saved = owner.post("/c/acme/settings/templates/", {
+        **form, "subject": "Votre facture {number}", "body": "Bonjour,\n{total} dû.",
+        "action": "message_save"})
+    assert saved.status_code == 302
+    texts = named_message_texts(company, "invoice", "", "fr")
+    assert (texts.subject, texts.body) == ("Votre facture {number}", "Bonjour,\n{total} dû.")
+    assert named_message_texts(company, "invoice", "", "en").subject != texts.subject
+    # a clerk reads it and is refused by the service; nothing audited for them
+    clerk = as_user(books["clerk"])
+    assert "Save the e-mail text" not in _text(clerk.get(
+        "/c/acme/settings/templates/?mkind=invoice&mlanguage=fr"))
+    assert clerk.post("/c/acme/settings/templates/", {
+        **form, "action": "message_reset"}).status_code == 403
+    reset = owner.post("/c/acme/settings/templates/", {**form, "action": "message_reset"})
+    assert reset.status_code == 302
+    assert "The standard e-mail text is used again." in _text(owner.get(reset["Location"]))
+    assert named_message_texts(company, "invoice", "", "fr").subject == standard.subject
+    assert list(AuditEvent.objects.filter(action__startswith="message_template")
+                .values_list("action", flat=True).order_by("pk")) == [
+        "message_template.set", "message_template.reset"]
 
 
 # ---------------------------------------------------------------- portfolio

@@ -10,9 +10,11 @@ role that may not)."""
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from django.contrib import messages
@@ -22,6 +24,7 @@ from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from salesledger.apps.core.access import user_two_factor_reset
 from salesledger.apps.core.selectors import company_members
 from salesledger.apps.core.services import (
     company_close_period,
@@ -31,14 +34,21 @@ from salesledger.apps.core.services import (
 )
 from salesledger.apps.customers.selectors import payment_terms_list
 from salesledger.apps.customers.services import payment_terms_create, payment_terms_update
-from salesledger.apps.documents.selectors import document_template_source, template_overrides
+from salesledger.apps.documents.messages import PLACEHOLDERS
+from salesledger.apps.documents.selectors import (
+    document_template_source,
+    named_message_texts,
+    template_overrides,
+)
 from salesledger.apps.documents.services import (
     check_document_template,
     document_template_reset,
     document_template_set,
+    message_template_reset,
+    message_template_set,
 )
 from salesledger.apps.fx.selectors import rate_list
-from salesledger.apps.fx.services import rate_add
+from salesledger.apps.fx.services import rate_add, rates_import_csv, rates_import_ecb
 from salesledger.apps.ledger.banks import BankAccountSpec, bank_account_add, bank_accounts
 from salesledger.apps.reporting.pack_sending import (
     pack_schedule_set,
@@ -61,6 +71,8 @@ PROFILE_FORM = ("name", "legal_name", "address_line1", "address_line2", "postal_
 LONG_TEXT = ("document_footer", "legal_mentions")
 ROLES = ("owner", "manager", "clerk", "credit_controller", "collector", "viewer")
 TEMPLATE_KINDS = ("invoice", "credit_note", "quote", "statement")
+# The e-mails sent with documents, and the dunning reminder's (documents.messages)
+MESSAGE_KINDS = tuple(PLACEHOLDERS)
 MANAGERS = ("owner", "manager")
 
 
@@ -120,7 +132,8 @@ def company(request: HttpRequest, code: str) -> HttpResponse:
 @login_required
 @GET_POST
 def users(request: HttpRequest, code: str) -> HttpResponse:
-    """Members and roles: add a user (``user add``), change a role (``user role``)."""
+    """Members and roles: add a user (``user add``), change a role (``user role``), reset
+    a member's second factor (``user two-factor-reset``: a lost phone)."""
     ws = workspace(request, code)
 
     def render(error: LedgerError | None = None) -> HttpResponse:
@@ -134,6 +147,17 @@ def users(request: HttpRequest, code: str) -> HttpResponse:
         return _submit(request, ws, lambda: user_role(actor=request.user, company=ws.company,
                                                       username=username, role=role),
                        _("The role is changed."), render)
+    if request.POST.get("action") == "two_factor_reset":
+        try:
+            removed = user_two_factor_reset(actor=request.user, company=ws.company,
+                                            username=username)
+        except LedgerError as exc:
+            return render(exc)
+        messages.success(request, _(
+            "The authenticator of %(user)s is removed: they sign in with their password and "
+            "set up the app again.") % {"user": username} if removed else _(
+            "%(user)s had no authenticator: nothing to remove.") % {"user": username})
+        return redirect(request.path)
 
     def add() -> None:
         if not username:
@@ -224,16 +248,21 @@ def banks(request: HttpRequest, code: str) -> HttpResponse:
 @login_required
 @GET_POST
 def rates(request: HttpRequest, code: str) -> HttpResponse:
-    """Exchange rates: the latest hundred, and a form for one more (``fx rate add``)."""
+    """Exchange rates: the latest hundred, a form for one more (``fx rate add``) and one
+    for a file of them (``fx rate import``: a ``date,currency,rate`` CSV or an ECB XML file,
+    the format told by the name as the command tells it, or chosen)."""
     ws = workspace(request, code)
 
     def render(error: LedgerError | None = None) -> HttpResponse:
         return _settings_page(request, ws, "web/settings_rates.html", error=error,
                               rows=rate_list(ws.company, limit=100), typed=request.POST,
-                              may_add=ws.role != "viewer")
+                              may_add=ws.role != "viewer",
+                              problems=getattr(error, "problems", None))
 
     if request.method != "POST":
         return render()
+    if request.POST.get("action") == "import":
+        return _rates_import(request, ws, render)
 
     def add() -> None:
         day = day_param_post(request, "date") or ws.as_of
@@ -242,6 +271,34 @@ def rates(request: HttpRequest, code: str) -> HttpResponse:
                  replace=request.POST.get("replace") == "on")
 
     return _submit(request, ws, add, _("The rate is recorded."), render)
+
+
+def _rates_import(request: HttpRequest, ws: Workspace,
+                  render: Callable[[LedgerError], HttpResponse]) -> HttpResponse:
+    """The uploaded file, kept under its own name in a folder of its own while the import
+    service reads it (the name is what the import batch and its refusals name)."""
+    upload = request.FILES.get("file")
+    fmt = request.POST.get("format", "")
+    if upload is None:
+        return render(ValidationFailed("choose a file of rates", field="file"))
+    name = Path(upload.name or "rates.csv").name[:100] or "rates.csv"
+    fmt = fmt if fmt in ("csv", "ecb") else ("ecb" if name.lower().endswith(".xml") else "csv")
+    service = rates_import_ecb if fmt == "ecb" else rates_import_csv
+    with tempfile.TemporaryDirectory(prefix="salesledger-rates-") as folder:
+        path = Path(folder) / name
+        with path.open("wb") as out:
+            for chunk in upload.chunks():
+                out.write(chunk)
+        try:
+            result = service(actor=request.user, company=ws.company, path=path,
+                             force=request.POST.get("force") == "on")
+        except LedgerError as exc:
+            return render(exc)
+    messages.success(request, _(
+        "%(rates)s rates read from %(file)s: %(added)s new, %(unchanged)s unchanged, "
+        "%(replaced)s replaced.") % {k: result[k] for k in (
+            "rates", "file", "added", "unchanged", "replaced")})
+    return redirect(request.path)
 
 
 def day_param_post(request: HttpRequest, name: str) -> date | None:
@@ -255,27 +312,57 @@ def day_param_post(request: HttpRequest, name: str) -> date | None:
 @login_required
 @GET_POST
 def templates(request: HttpRequest, code: str) -> HttpResponse:
-    """Document layouts: which are the company's own, the source of one, and a form that
-    previews a layout as a sample PDF (``template preview``), saves it (``template set``),
-    which checks that it renders first, or goes back to the standard one (``template
-    reset``)."""
+    """Document layouts and the e-mail texts sent with documents: which are the company's
+    own, the source of one, and a form that previews a layout as a sample PDF (``template
+    preview``), saves it (``template set``), which checks that it renders first, or goes
+    back to the standard one (``template reset``); and the e-mail text of a kind (or a
+    named text of it, a dunning level's) in a language, as ``template show --message``
+    reads it, saved or reset as ``template set --message`` and ``template reset
+    --message`` do."""
     ws = workspace(request, code)
     kind = request.GET.get("kind") or request.POST.get("kind") or "invoice"
     kind = kind if kind in TEMPLATE_KINDS else "invoice"
     language = (request.GET.get("language") or request.POST.get("language") or "")[:5]
+    mkind = request.GET.get("mkind") or request.POST.get("mkind") or "invoice"
+    mkind = mkind if mkind in MESSAGE_KINDS else "invoice"
+    mlanguage = (request.GET.get("mlanguage") or request.POST.get("mlanguage") or "")[:5]
+    mname = (request.GET.get("mname") or request.POST.get("mname") or "")[:40]
+    action = request.POST.get("action", "")
 
     def render(error: LedgerError | None = None) -> HttpResponse:
-        html = request.POST.get("html") if request.method == "POST" else None
+        html = (request.POST.get("html") if request.method == "POST"
+                and not action.startswith("message_") else None)
         source_text, source = document_template_source(ws.company, kind, language or "en")
+        texts = named_message_texts(ws.company, mkind, mname, mlanguage or "en")
+        typed = action == "message_save"
         return _settings_page(request, ws, "web/settings_templates.html", error=error,
                               overrides=template_overrides(ws.company), kinds=TEMPLATE_KINDS,
                               kind=kind, language=language, html=html or source_text,
-                              source=source)
+                              source=source, message_kinds=MESSAGE_KINDS, mkind=mkind,
+                              mlanguage=mlanguage, mname=mname, message_source=texts.source,
+                              subject=request.POST.get("subject", "") if typed
+                              else texts.subject,
+                              body=request.POST.get("body", "") if typed else texts.body,
+                              placeholders=PLACEHOLDERS[mkind])
 
     if request.method != "POST":
         return render()
+    if action == "message_save":
+        return _submit(request, ws, lambda: message_template_set(
+            actor=request.user, company=ws.company, kind=mkind, language=mlanguage,
+            subject=request.POST.get("subject", ""), body=request.POST.get("body", ""),
+            name=mname), _("The e-mail text is saved."), render)
+    if action == "message_reset":
+        try:
+            had = message_template_reset(actor=request.user, company=ws.company, kind=mkind,
+                                         language=mlanguage, name=mname)
+        except LedgerError as exc:
+            return render(exc)
+        messages.success(request, _("The standard e-mail text is used again.") if had else
+                         _("That e-mail text was the standard one already: nothing changed."))
+        return redirect(request.path)
     html = request.POST.get("html", "")
-    if request.POST.get("action") == "preview":
+    if action == "preview":
         try:
             pdf = check_document_template(ws.company, kind, language, html)
         except LedgerError as exc:
@@ -283,7 +370,7 @@ def templates(request: HttpRequest, code: str) -> HttpResponse:
         response = HttpResponse(pdf, content_type="application/pdf")
         response["Content-Disposition"] = f'inline; filename="{kind}-sample.pdf"'
         return response
-    if request.POST.get("action") == "reset":
+    if action == "reset":
         # ``template reset``: the company's own layout of the kind and language removed
         try:
             had = document_template_reset(actor=request.user, company=ws.company, kind=kind,
