@@ -137,6 +137,32 @@ def test_a_contact_is_added_and_removed_audited_with_what_it_held(capsys, books)
     assert event.data["before"]["roles"] == "payables,billing"
     code, out, err = run(capsys, "customer", "remove-contact", "C3", "tom@martin.example")
     assert (code, out) == (2, "")
+    ana = run_json(capsys, "customer", "show", "C3")["contacts"][0]["id"]
     assert err.startswith("not_found: customer C3 has no contact with e-mail address "
-                          "'tom@martin.example' (its contacts' addresses: ana@martin.example)")
+                          f"'tom@martin.example' (its contacts: {ana} ana@martin.example)")
+    assert AuditEvent.objects.filter(action="customer.contact_remove").count() == 1
+
+
+def test_a_contact_without_an_e_mail_address_is_named_by_its_id(capsys, books):
+    from salesledger.apps.core.models import AuditEvent
+
+    run_json(capsys, "customer", "add-contact", "C3", "Paul (phone only)", "--phone",
+             "+33 1 23 45 67 89")
+    [paul] = [c for c in run_json(capsys, "customer", "show", "C3")["contacts"]
+              if c["name"] == "Paul (phone only)"]
+    code, out, _ = run(capsys, "customer", "show", "C3")
+    assert f"contact {paul['id']}: Paul (phone only) <>" in out
+    # neither an address nor an id: a clear refusal, exit 2
+    code, out, err = run(capsys, "customer", "contact", "C3", "--phone", "1")
+    assert (code, out, err) == (
+        2, "", "invalid: name the contact by its e-mail address or its id\n")
+    changed = run_json(capsys, "customer", "contact", "C3", "--id", str(paul["id"]),
+                       "--new-email", "paul@martin.example")
+    assert (changed["name"], changed["email"]) == ("Paul (phone only)", "paul@martin.example")
+    code, out, _ = run(capsys, "customer", "remove-contact", "C3", "--id", str(paul["id"]))
+    assert (code, out) == (
+        0, "contact Paul (phone only) <paul@martin.example> removed from C3\n")
+    code, out, err = run(capsys, "customer", "remove-contact", "C3", "--id", str(paul["id"]))
+    assert code == 2 and err.startswith(
+        f"not_found: customer C3 has no contact with id {paul['id']} (its contacts: ")
     assert AuditEvent.objects.filter(action="customer.contact_remove").count() == 1

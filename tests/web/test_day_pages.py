@@ -162,6 +162,37 @@ def test_a_contact_is_removed_from_the_customers_page(
     assert AuditEvent.objects.filter(action="customer.contact_remove").count() == 1
 
 
+def test_a_contact_without_an_e_mail_address_is_changed_and_removed_by_its_id(
+        books: dict[str, Any], as_user: Callable[[Any], Any]) -> None:
+    from salesledger.apps.customers.selectors import customer_detail
+
+    clerk = as_user(books["clerk"])
+    clerk.post("/c/acme/customer/C001/contact/add/", {"name": "Paul", "phone": "+33 1 99"})
+    clerk.post("/c/acme/customer/C002/contact/add/", {"name": "Zoé", "phone": "+33 1 98"})
+    [paul] = [x for x in customer_detail(books["company"], "C001")["contacts"]
+              if x["name"] == "Paul"]
+    [zoe] = [x for x in customer_detail(books["company"], "C002")["contacts"]
+             if x["name"] == "Zoé"]
+    page = clerk.get("/c/acme/customers/C001/").content.decode()
+    assert "Change Paul" in page and f'name="contact" value="{paul["id"]}"' in page
+    changed = clerk.post("/c/acme/customer/C001/contact/edit/", {
+        "contact": str(paul["id"]), "name": "Paul Roux", "email": "paul@dupont.example"})
+    assert changed.status_code == 302
+    assert [(x["name"], x["email"]) for x in customer_detail(books["company"], "C001")[
+        "contacts"] if x["id"] == paul["id"]] == [("Paul Roux", "paul@dupont.example")]
+    # another customer's contact is not this customer's: refused beside the form, 409
+    other = clerk.post("/c/acme/customer/C001/contact/remove/", {"contact": str(zoe["id"])})
+    assert other.status_code == 409 and f"no contact with id {zoe['id']}" in " ".join(
+        refusals(other))
+    removed = clerk.post("/c/acme/customer/C001/contact/remove/",
+                         {"contact": str(paul["id"])})
+    assert removed.status_code == 302
+    assert paul["id"] not in [x["id"] for x in customer_detail(books["company"], "C001")[
+        "contacts"]]
+    assert zoe["id"] in [x["id"] for x in customer_detail(books["company"], "C002")[
+        "contacts"]]
+
+
 def test_a_manager_writes_off_all_a_customer_owes_a_clerk_may_not(
         books: dict[str, Any], as_user: Callable[[Any], Any], post_invoice: Any,
         record_receipt: Any) -> None:

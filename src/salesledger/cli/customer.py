@@ -232,7 +232,7 @@ def cmd_customer_show(args: argparse.Namespace) -> int:
     for c in d["contacts"]:
         doubt = (f" DOUBTFUL since {c['doubtful']['since']:%Y-%m-%d}: {c['doubtful']['reason']}"
                  if c["doubtful"] else "")
-        print(f"contact: {c['name']} <{c['email']}> ({c['roles']}){doubt}")
+        print(f"contact {c['id']}: {c['name']} <{c['email']}> ({c['roles']}){doubt}")
     for b in d["bank_accounts"]:
         print(f"bank account: {b['iban']} {b['bic']}")
     for bal in d["balances"]:
@@ -541,7 +541,7 @@ def cmd_customer_contact(args: argparse.Namespace) -> int:
     company = company_of(args)
     roles = _roles(args.roles)
     row = contact_update(actor=actor_of(args, company), company=company, code=args.code,
-                         email=args.email, changes=ContactInput(
+                         email=args.email or "", contact_id=args.id, changes=ContactInput(
                              name=args.name or "", email=args.new_email or "",
                              phone=args.phone or "", roles=roles,
                              language=args.language or ""))
@@ -580,7 +580,7 @@ def cmd_customer_remove_contact(args: argparse.Namespace) -> int:
 
     company = company_of(args)
     before = contact_remove(actor=actor_of(args, company), company=company, code=args.code,
-                            email=args.email)
+                            email=args.email or "", contact_id=args.id)
     if args.json:
         emit_json({"customer": args.code, "removed": before})
     else:
@@ -783,10 +783,12 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("--confirm", action="store_true",
                    help="required: the erasure cannot be undone")
     p = add_command(g, common, "contact", cmd_customer_contact,
-                    "change the contact with e-mail address EMAIL (only the options given); "
-                    "a doubtful address is trusted again")
+                    "change the contact with e-mail address EMAIL, or --id (only the options "
+                    "given); a doubtful address is trusted again")
     p.add_argument("code")
-    p.add_argument("email", metavar="EMAIL")
+    p.add_argument("email", metavar="EMAIL", nargs="?", default="")
+    p.add_argument("--id", type=int, help="the contact's id (customer show lists it): for a "
+                                          "contact without an e-mail address")
     p.add_argument("--name")
     p.add_argument("--new-email", help="the contact's new e-mail address")
     p.add_argument("--phone")
@@ -802,10 +804,12 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
                                    "billing)")
     p.add_argument("--language")
     p = add_command(g, common, "remove-contact", cmd_customer_remove_contact,
-                    "remove the contact with e-mail address EMAIL (audited with what it "
-                    "held)")
+                    "remove the contact with e-mail address EMAIL, or --id (audited with "
+                    "what it held)")
     p.add_argument("code")
-    p.add_argument("email", metavar="EMAIL")
+    p.add_argument("email", metavar="EMAIL", nargs="?", default="")
+    p.add_argument("--id", type=int, help="the contact's id (customer show lists it): for a "
+                                          "contact without an e-mail address")
     p = add_command(g, common, "review-list", cmd_customer_review_list,
                     "customers whose record was not confirmed within the company's review "
                     "period (company set --review-days), or with a doubtful e-mail address")

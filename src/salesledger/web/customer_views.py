@@ -269,17 +269,26 @@ def customer_contact_add(request: HttpRequest, code: str, customer_code: str) ->
                            gettext("The contact is added."))
 
 
+def _contact_named(request: HttpRequest) -> tuple[str, int | None]:
+    """How a form names a contact: its id (``contact``), else its address (``was``); an id
+    that is not a number names no contact (the service says so)."""
+    raw = str(request.POST.get("contact", "")).strip()
+    contact_id = int(raw) if raw.isdigit() else (0 if raw else None)
+    return str(request.POST.get("was", "")).strip()[:254], contact_id
+
+
 @login_required
 @require_POST
 def customer_contact_edit(request: HttpRequest, code: str, customer_code: str
                           ) -> HttpResponse:
-    """``customer contact CODE ADDRESS``: the contact of that address changed (its
-    name, address, phone, roles, language), and trusted again if it had bounced."""
-    email = str(request.POST.get("was", "")).strip()[:254]
+    """``customer contact CODE --id ID``: the contact changed (its name, address, phone,
+    roles, language), and trusted again if it had bounced. Named by its id, as a contact
+    without an e-mail address can only be (``was``, its address, is read too)."""
+    email, contact_id = _contact_named(request)
 
     def act(ws: Workspace, customer: Target) -> object:
         return contact_update(actor=request.user, company=ws.company, code=customer.code,
-                              email=email, changes=_contact(request))
+                              email=email, contact_id=contact_id, changes=_contact(request))
 
     return customer_write(request, code, customer_code, "contact_edit", act,
                            gettext("The contact is changed."))
@@ -289,12 +298,12 @@ def customer_contact_edit(request: HttpRequest, code: str, customer_code: str
 @require_POST
 def customer_contact_remove(request: HttpRequest, code: str, customer_code: str
                             ) -> HttpResponse:
-    """``customer remove-contact CODE ADDRESS``: the contact of that address removed."""
-    email = str(request.POST.get("was", "")).strip()[:254]
+    """``customer remove-contact CODE --id ID``: the contact removed."""
+    email, contact_id = _contact_named(request)
 
     def act(ws: Workspace, customer: Target) -> object:
         return contact_remove(actor=request.user, company=ws.company, code=customer.code,
-                              email=email)
+                              email=email, contact_id=contact_id)
 
     def done(before: Any) -> str:
         return gettext("The contact %(name)s is removed.") % {"name": before["name"]}

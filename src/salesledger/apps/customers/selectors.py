@@ -160,6 +160,7 @@ def customer_detail(company: Company, code: str) -> dict[str, Any]:
         "addresses": [{"kind": a.kind, **a.as_dict()} for a in c.addresses.all()],
         "contacts": [
             {
+                "id": x.pk,
                 "name": x.name,
                 "email": x.email,
                 "phone": x.phone,

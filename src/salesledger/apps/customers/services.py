@@ -577,9 +577,10 @@ def emails_mark_doubtful(*, actor: Actor, company: Company, customer_id: int,
     return marked
 
 
-def contact_update(*, actor: Actor, company: Company, code: str, email: str,
-                   changes: ContactInput) -> Contact:
-    """Change the contact of customer ``code`` with e-mail address ``email``: name, e-mail,
+def contact_update(*, actor: Actor, company: Company, code: str, email: str = "",
+                   changes: ContactInput, contact_id: int | None = None) -> Contact:
+    """Change the contact of customer ``code`` named by its e-mail address ``email``, or by
+    its id ``contact_id`` (a contact without an address has only that): name, e-mail,
     phone, roles and language as given in ``changes``. The contact is trusted again (no
     longer doubtful) and the customer's record stamped. Audited with before and after."""
     require_role(company, actor, Role.CLERK)
@@ -588,11 +589,7 @@ def contact_update(*, actor: Actor, company: Company, code: str, email: str,
         raise ValidationFailed(f"unknown contact role {sorted(bad)[0]!r}", field="roles")
     with transaction.atomic():
         customer = _customer_locked(company, code, writes="change a contact")
-        row = (Contact.objects.filter(customer=customer, email__iexact=email.strip())
-               .order_by("pk").first())
-        if row is None:
-            raise NotFound(f"customer {code} has no contact with e-mail address {email!r}",
-                           field="email")
+        row = _contact_named(customer, email, contact_id)
         before = _contact_dict(row)
         row.name = changes.name or row.name
         row.email, row.phone = changes.email or row.email, changes.phone or row.phone
@@ -607,25 +604,18 @@ def contact_update(*, actor: Actor, company: Company, code: str, email: str,
     return row
 
 
-def contact_remove(*, actor: Actor, company: Company, code: str, email: str
-                   ) -> dict[str, Any]:
-    """Remove the contact of customer ``code`` with e-mail address ``email`` (the customer's
-    person left, or the address was never theirs): its row is deleted, audited with what it
-    held (``customer.contact_remove``), and the customer's record stamped as confirmed, as
-    any edit of it is. Documents already sent keep the addresses they went to (the
-    communications); later ones go to the contacts left, else the customer's own address.
-    Returns what the contact held."""
+def contact_remove(*, actor: Actor, company: Company, code: str, email: str = "",
+                   contact_id: int | None = None) -> dict[str, Any]:
+    """Remove the contact of customer ``code`` named by its e-mail address ``email``, or by
+    its id ``contact_id`` (the customer's person left, or the address was never theirs):
+    its row is deleted, audited with what it held (``customer.contact_remove``), and the
+    customer's record stamped as confirmed, as any edit of it is. Documents already sent
+    keep the addresses they went to (the communications); later ones go to the contacts
+    left, else the customer's own address. Returns what the contact held."""
     require_role(company, actor, Role.CLERK)
-    wanted = (email or "").strip()
     with transaction.atomic():
         customer = _customer_locked(company, code)
-        row = (Contact.objects.filter(customer=customer, email__iexact=wanted)
-               .order_by("pk").first()) if wanted else None
-        if row is None:
-            held = ", ".join(Contact.objects.filter(customer=customer).exclude(email="")
-                             .order_by("pk").values_list("email", flat=True)) or "none"
-            raise NotFound(f"customer {customer.code} has no contact with e-mail address "
-                           f"{wanted!r} (its contacts' addresses: {held})", field="email")
+        row = _contact_named(customer, email, contact_id)
         before = _contact_dict(row)
         row.delete()
         _stamp(customer, actor)
@@ -633,6 +623,27 @@ def contact_remove(*, actor: Actor, company: Company, code: str, email: str
         audit(company, actor, "customer.contact_remove", "customer", customer.pk,
               before=before)
     return before
+
+
+def _contact_named(customer: Customer, email: str, contact_id: int | None) -> Contact:
+    """The customer's contact of id ``contact_id``, else of e-mail address ``email`` (case
+    ignored, the first if two share it); a contact of another customer is not found."""
+    wanted = (email or "").strip()
+    contacts = Contact.objects.filter(customer=customer).order_by("pk")
+    if contact_id is not None:
+        row = contacts.filter(pk=contact_id).first()
+        what, field = f"id {contact_id}", "contact"
+    elif wanted:
+        row = contacts.filter(email__iexact=wanted).first()
+        what, field = f"e-mail address {wanted!r}", "email"
+    else:
+        raise ValidationFailed("name the contact by its e-mail address or its id",
+                               field="email")
+    if row is None:
+        held = ", ".join(f"{c.pk} {c.email or c.name}" for c in contacts) or "none"
+        raise NotFound(f"customer {customer.code} has no contact with {what} (its contacts: "
+                       f"{held})", field=field)
+    return row
 
 
 def _contact_dict(c: Contact) -> dict[str, Any]:
