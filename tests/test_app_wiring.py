@@ -101,6 +101,7 @@ def test_every_app_registers_the_invariants_of_what_it_writes() -> None:
         "salesledger.apps.reporting.invariants.aging_summary",
         "salesledger.apps.reporting.invariants.kept_kpis",
         "salesledger.apps.reporting.invariants.kept_forecast",
+        "salesledger.apps.payments.invariants.kept_settlement",
     ]
 
 
