@@ -1,4 +1,4 @@
-"""Every posted document's settlement kept on it (invoicing 0014 adds the column, every row
+"""Every posted document's settlement kept on it (invoicing 0016 adds the column, every row
 "open"): the documents that something settled get the state their instalments, allocations
 and bad debts tell, computed by the expression the writer applies
 (``payments.settlement_keep.settlement_expression``), set based.
@@ -36,7 +36,7 @@ def fill_settlement(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("invoicing", "0014_invoice_settlement"),
+        ("invoicing", "0016_invoice_settlement"),
         ("payments", "0009_receipt_unapplied"),
     ]
 

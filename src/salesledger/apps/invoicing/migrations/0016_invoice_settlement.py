@@ -15,7 +15,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('core', '0011_auditevent_unread_indexes'),
         ('customers', '0009_duplicate_pairs'),
-        ('invoicing', '0013_invoice_number_shape'),
+        ('invoicing', '0015_reports_covering_indexes'),
         ('ledger', '0006_journal_unread_indexes'),
     ]
 
