@@ -80,6 +80,7 @@ from salesledger.domain.errors import (
     NotFound,
     ValidationFailed,
 )
+from salesledger.domain.lifecycle import DocStatus, Settlement
 from salesledger.domain.receipts import ReceiptRequest
 from salesledger.domain.references import creditor_reference
 from salesledger.money import Money
@@ -614,11 +615,13 @@ def _owing_in_part(amount: int, near_totals: Sequence[tuple[int, int]],
 
 
 def owed_in_parts(company: Company) -> dict[int, list[int]]:
-    """Amount owed -> invoices, for the invoices paid in part whose first two or more open
-    instalments owe it together (all of them: what the invoice still owes): what the
-    indexes on totals and on each instalment cannot tell. One statement
+    """Amount owed -> invoices, for the invoices paid in part (some of an instalment
+    settled, or a first instalment in full, and something still open) whose first two or
+    more open instalments owe it together (all of them: what the invoice still owes): what
+    the indexes on totals and on each instalment cannot tell. One statement
     (``owed_in_parts_sql``), read once per run (``bank_match``): its cost is that of the
-    ledger's invoices paid in part, whatever the number of lines."""
+    ledger's invoices paid in part, whatever the number of lines and however long the
+    history of invoices paid in full."""
     out: dict[int, list[int]] = defaultdict(list)
     with connection.cursor() as cursor:
         cursor.execute(*owed_in_parts_sql(company))
@@ -627,21 +630,27 @@ def owed_in_parts(company: Company) -> dict[int, list[int]]:
     return dict(out)
 
 
-def owed_in_parts_sql(company: Company) -> tuple[str, list[int]]:
-    """The statement of :func:`owed_in_parts`: the invoices found through their instalments
-    paid in part (``instalment_part_paid``: few of a ledger), what their open instalments
+def owed_in_parts_sql(company: Company) -> tuple[str, list[Any]]:
+    """The statement of :func:`owed_in_parts`: the invoices partially paid by the
+    settlement kept on each posted document (``invoice_settlement``, written with every
+    allocation and adjustment: payments/settlement_keep.py), what their open instalments
     owe so far summed in instalment order (a window), from the second on.
     The instalments are read by invoice: the invoices are the company's already, and a
     filter on the company would have them read through an index of all its open items."""
-    table = Instalment._meta.db_table
+    table, invoices = Instalment._meta.db_table, Invoice._meta.db_table
+    # SQLite without statistics would read every invoice of the company by the company's
+    # index (a ledger's partially paid invoices are few): the settlement's index is named,
+    # and the status written out, for SQLite to see the index's condition met
+    indexed = " INDEXED BY invoice_settlement" if connection.vendor == "sqlite" else ""
     sql = (f'SELECT w.owed, w.invoice_id FROM (SELECT o."invoice_id" AS invoice_id, '
            f'SUM(o."amount" - o."settled") OVER (PARTITION BY o."invoice_id" '
            f'ORDER BY o."seq") AS owed, ROW_NUMBER() OVER (PARTITION BY o."invoice_id" '
-           f'ORDER BY o."seq") AS k FROM (SELECT DISTINCT p."invoice_id" FROM "{table}" p '
-           f'WHERE p."company_id" = %s AND p."settled" > 0 AND p."settled" < p."amount" '
-           f'ORDER BY p."invoice_id") pp JOIN "{table}" o ON o."invoice_id" = pp."invoice_id" '
+           f'ORDER BY o."seq") AS k FROM (SELECT p."id" FROM "{invoices}" p{indexed} '
+           f'WHERE p."company_id" = %s AND p."status" = \'{DocStatus.POSTED.value}\' '
+           f'AND p."settlement" = %s '
+           f'ORDER BY p."id") pp JOIN "{table}" o ON o."invoice_id" = pp."id" '
            f'WHERE o."settled" < o."amount") w WHERE w.k > 1')
-    return sql, [company.pk]
+    return sql, [company.pk, Settlement.PARTIAL.value]
 
 
 def _owed_near(company: Company, ranges: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:

@@ -290,10 +290,8 @@ class Instalment(ImmutableModel):
             # ``wide_candidates``).
             models.Index(F("company"), F("amount") - F("settled"), name="instalment_owed",
                          condition=Q(settled__lt=F("amount"))),
-            # ...and what an invoice paid in part still owes over several instalments: the
-            # few instalments paid in part lead to their invoices (``_owed_in_parts``).
-            models.Index(fields=["company", "invoice"], name="instalment_part_paid",
-                         condition=Q(settled__gt=0) & Q(settled__lt=F("amount"))),
+            # (What an invoice paid in part still owes over several instalments is found
+            # from the invoices partially paid: ``Invoice.settlement``, ``owed_in_parts``.)
         ]
 
     @property

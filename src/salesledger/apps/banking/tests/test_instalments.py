@@ -3,7 +3,7 @@ still owes in all (its open instalments together), one open instalment, or its f
 open instalments. From a payer the matcher knows (its name), the customer's own proposals
 (``fit_customer``); from a stranger, the review's suggestions read across the ledger
 (``wide_candidates``: the index on what each open instalment owes, and the invoices paid in
-part through their part-paid instalments)."""
+part through the settlement kept on each invoice)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from salesledger.apps.banking.matching import bank_confirm, bank_match
+from salesledger.apps.banking.matching import bank_confirm, bank_match, owed_in_parts
 from salesledger.apps.banking.services import statement_import
 from salesledger.apps.core.services import company_profile_update
 from salesledger.apps.customers.services import payment_terms_create
@@ -41,6 +41,11 @@ pytestmark = pytest.mark.django_db(transaction=False)
 def books() -> dict[str, Any]:
     """Steady owes 900.00 in thirds (300.00 each) and has paid 100.00 of it: 200.00, 300.00
     and 300.00 are open, 800.00 in all. Other customers owe other amounts."""
+    return thirds_paid(100, [20000, 30000, 30000])
+
+
+def thirds_paid(paid: int, owed: list[int]) -> dict[str, Any]:
+    """The books of ``books`` with ``paid`` (major units) allocated to Steady's invoice."""
     owner = make_owner("inst-owner")
     company = make_company(owner, "instco")
     company = company_profile_update(actor=owner, company=company, iban=IBAN)
@@ -52,13 +57,12 @@ def books() -> dict[str, Any]:
                       terms_code="THIRDS")
     other = post_single(company, owner, "OTHER", [line("Parts", "1", "650")])
     _, [rid] = receipts_record(actor=owner, company=company, requests=[
-        ReceiptRequest(day=date(2025, 3, 12), amount=10000, customer_id=inv.customer_id,
+        ReceiptRequest(day=date(2025, 3, 12), amount=paid * 100, customer_id=inv.customer_id,
                        currency="EUR")])
     allocations_make(actor=owner, company=company, requests=[AllocationRequest(
         SourceRef(SourceKind.RECEIPT, id=rid), date(2025, 3, 12),
-        (ToInvoice(inv.number, 100),))])
-    assert [i.amount - i.settled for i in inv.instalments.order_by("seq")] == [
-        20000, 30000, 30000]
+        (ToInvoice(inv.number, paid),))])
+    assert [i.amount - i.settled for i in inv.instalments.order_by("seq")] == owed
     return {"owner": owner, "company": company, "inv": inv, "other": other}
 
 
@@ -111,7 +115,7 @@ def test_the_customer_known_by_name_pays_its_first_open_instalments(books):
 
 
 def test_the_invoices_paid_in_part_are_found_through_their_index(books):
-    # as SQLite plans it: the part-paid instalments from their partial index, then each
+    # as SQLite plans it: the invoices partially paid from the kept settlement's index, each
     # invoice's open instalments by invoice, never the company's open items (PostgreSQL's
     # plan of tables this small ties with a scan: see test_matching's plan test)
     from django.db import connection
@@ -124,6 +128,28 @@ def test_the_invoices_paid_in_part_are_found_through_their_index(books):
     with connection.cursor() as cursor:
         cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
         plan = "\n".join(str(row) for row in cursor.fetchall())
-    assert "SEARCH p USING INDEX instalment_part_paid (company_id=?)" in plan, plan
+    assert "SEARCH p USING INDEX invoice_settlement (company_id=? AND settlement=?)" in plan, plan
     assert "SEARCH o USING INDEX" in plan and "(invoice_id=?)" in plan, plan
     assert "instalment_open" not in plan and "instalment_owed" not in plan, plan
+
+
+def test_a_stranger_paying_the_rest_of_an_invoice_whose_first_instalment_is_paid():
+    # 900.00 in thirds, the first 300.00 settled in full (no instalment settled in part):
+    # 600.00 is what the invoice still owes, neither its total nor any one instalment
+    first_paid = thirds_paid(300, [0, 30000, 30000])
+    number = first_paid["inv"].number
+    assert owed_in_parts(first_paid["company"]) == {60000: [first_paid["inv"].pk]}
+    got = match(first_paid, [("250320", "C600,00", "", "Unknown Payer", "the rest")])
+    r = got[60000]
+    assert r.decision == "suggested", r.evidence
+    top = r.suggestions[0]
+    assert (top.customer_id, top.allocations) == (first_paid["inv"].customer_id,
+                                                  ((number, 60000),))
+    assert top.evidence[0].startswith(f"amount equals open invoice {number}"), top.evidence
+    assert top.confidence < 0.5
+    bank_confirm(actor=first_paid["owner"], company=first_paid["company"], line_id=r.line.pk)
+    owed = [i.amount - i.settled for i in
+            Invoice.objects.get(pk=first_paid["inv"].pk).instalments.order_by("seq")]
+    assert owed == [0, 0, 0]
+    assert owed_in_parts(first_paid["company"]) == {}
+    assert ledger_problems(first_paid["company"]) == []
