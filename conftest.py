@@ -25,9 +25,13 @@ from hypothesis import settings as hypothesis_settings
 POSTGRES_SKIP_REASON = "needs PostgreSQL (SALESLEDGER_DATABASE_URL not set to a postgres URL)"
 
 # Deterministic by default (house rule: no unseeded randomness in CI); set
-# SALESLEDGER_HYPOTHESIS_PROFILE=explore to search with fresh random examples.
-hypothesis_settings.register_profile("salesledger", derandomize=True, database=None)
-hypothesis_settings.register_profile("explore", max_examples=1000, database=None)
+# SALESLEDGER_HYPOTHESIS_PROFILE=explore to search with fresh random examples. No deadline:
+# an example's time says how loaded the machine is, not whether the rule holds (speed is
+# measured in bench/); on a shared 2-core machine a 200 ms deadline failed sound examples.
+hypothesis_settings.register_profile("salesledger", derandomize=True, database=None,
+                                     deadline=None)
+hypothesis_settings.register_profile("explore", max_examples=1000, database=None,
+                                     deadline=None)
 hypothesis_settings.load_profile(os.environ.get("SALESLEDGER_HYPOTHESIS_PROFILE", "salesledger"))
 
 # The day most scenarios happen on: fixed, never "today".
