@@ -256,7 +256,7 @@ def test_a_refused_line_is_shown_on_its_line_and_nothing_is_saved(
         "customer": "C001", "issue_date": "2025-03-12", **LINES, "line-3-quantity": "two"})
     text = page.content.decode()
     assert page.status_code == 200
-    assert ('id="line-3-error">invalid: line 2: quantity &#x27;two&#x27; is not a number'
+    assert ('id="line-3-error">invalid: line 2: quantity: &#x27;two&#x27; is not a number'
             in text)
     assert len(invoice_list(books["company"])) == before
     unknown = as_user(books["clerk"]).post("/c/acme/drafts/new/", {

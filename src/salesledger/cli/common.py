@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import argparse
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from salesledger.domain.amounts import parse_decimal
 from salesledger.domain.errors import ValidationFailed
 from salesledger.domain.invoicing import LineInput
 
@@ -56,16 +56,6 @@ def parse_date(text: str, what: str) -> date:
         return date.fromisoformat(text)
     except (TypeError, ValueError):
         raise ValidationFailed(f"{what}: {text!r} is not a date (YYYY-MM-DD)") from None
-
-
-def parse_decimal(text: str, what: str) -> Decimal:
-    try:
-        value = Decimal(text)
-    except (InvalidOperation, TypeError):
-        raise ValidationFailed(f"{what}: {text!r} is not a number") from None
-    if not value.is_finite():
-        raise ValidationFailed(f"{what}: {text!r} is not a number")
-    return value
 
 
 def parse_line(spec: str) -> LineInput:

@@ -47,3 +47,17 @@ def amount_minor(amount: Decimal, currency: str, *, field: str = "amount") -> in
     if not rounded:
         raise ValidationFailed(f"{amount} has more decimals than {currency} allows", field=field)
     return check_recordable(money.minor(), currency, field=field)
+
+
+def parse_decimal(text: str, what: str) -> Decimal:
+    """A number as a person types it (a command's option, a form's field): digits with a dot,
+    a sign, spaces around; ``what`` names it in the error (``"quantity: 'two' is not a
+    number"``). Not a number, infinite or NaN is refused; -0 is 0. The one rule of the
+    command line and the pages (a CSV cell has its own, stricter one: formats/csv_rows.py)."""
+    try:
+        value = Decimal(str(text).strip())
+    except InvalidOperation:
+        raise ValidationFailed(f"{what}: {text!r} is not a number", field=what) from None
+    if not value.is_finite():
+        raise ValidationFailed(f"{what}: {text!r} is not a number", field=what)
+    return value if value else abs(value)  # -0 is 0

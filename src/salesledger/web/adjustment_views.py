@@ -23,10 +23,10 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_POST
 
-from salesledger.apps.invoicing.services import parse_decimal
 from salesledger.apps.payments.adjustments.bad_debts import invoice_recover, invoice_write_off
 from salesledger.apps.payments.adjustments.write_offs import invoice_adjust
 from salesledger.apps.payments.selectors import invoice_detail
+from salesledger.domain.amounts import parse_decimal
 
 from .tenancy import Workspace, or_404, workspace
 from .writing import act_then_back

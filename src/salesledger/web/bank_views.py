@@ -47,8 +47,8 @@ from salesledger.apps.banking.selectors import (
     statements_list,
 )
 from salesledger.apps.banking.tasks import bank_match_later, statement_import_later
-from salesledger.apps.invoicing.services import parse_decimal
 from salesledger.apps.ledger.banks import bank_accounts
+from salesledger.domain.amounts import parse_decimal
 from salesledger.domain.bank_rules import DIRECTIONS, POSTABLE
 from salesledger.domain.errors import LedgerError, PermissionDenied
 

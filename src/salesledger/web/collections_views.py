@@ -54,7 +54,7 @@ from salesledger.apps.collections.services import (
 )
 from salesledger.apps.core.selectors import company_members, role_has_capability
 from salesledger.apps.customers.selectors import customer_get
-from salesledger.apps.invoicing.services import parse_decimal
+from salesledger.domain.amounts import parse_decimal
 from salesledger.domain.errors import LedgerError, ValidationFailed
 from salesledger.domain.invoicing import LineInput
 

@@ -25,11 +25,11 @@ from django.utils.translation import gettext_lazy
 
 from salesledger.apps.core.selectors import number_counters
 from salesledger.apps.core.services import SERIES_PREFIX, number_prefix_set
-from salesledger.apps.invoicing.services import parse_decimal
 from salesledger.apps.payments.adjustments.settings import (
     settlement_settings,
     tax_settings_set,
 )
+from salesledger.domain.amounts import parse_decimal
 from salesledger.domain.einvoice_rules import VATEX_CODES
 from salesledger.domain.errors import LedgerError, PermissionDenied
 from salesledger.domain.numbering import fiscal_year, format_number

@@ -35,8 +35,7 @@ from salesledger.apps.dunning.services import (
     policy_add,
     policy_edit,
 )
-from salesledger.apps.invoicing.services import parse_decimal
-from salesledger.domain.amounts import amount_minor
+from salesledger.domain.amounts import amount_minor, parse_decimal
 from salesledger.domain.dunning import Level
 from salesledger.domain.dunning_policy import parse_fee
 from salesledger.domain.errors import LedgerError, ValidationFailed

@@ -31,7 +31,6 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from salesledger.apps.invoicing.services import parse_decimal
 from salesledger.apps.ledger.banks import bank_accounts
 from salesledger.apps.payments.adjustments.write_offs import receipt_allocate_short
 from salesledger.apps.payments.policies import receipt_allocate_policy
@@ -43,6 +42,7 @@ from salesledger.apps.payments.services import (
     allocation_reverse,
     receipt_record,
 )
+from salesledger.domain.amounts import parse_decimal
 from salesledger.domain.errors import LedgerError, ValidationFailed
 from salesledger.money import Money
 

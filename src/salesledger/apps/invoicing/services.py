@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.db import transaction
 
@@ -27,6 +27,7 @@ from salesledger.apps.core.services import posting_locks, require_role
 from salesledger.apps.customers.selectors import customer_effective
 from salesledger.apps.customers.services import payment_terms_find
 from salesledger.domain import lifecycle
+from salesledger.domain.amounts import parse_decimal
 from salesledger.domain.errors import CurrencyMismatch, NotFound, ValidationFailed
 from salesledger.domain.invoicing import (
     DocumentChargeInput,
@@ -310,16 +311,6 @@ def documents_post_bulk(*, actor: Actor, company: Company, docs: list[BulkDoc],
                                      credit_override=credit_override)
         return documents_write(actor=actor, prepared=prepared, import_batch=import_batch,
                                batch_size=batch_size)
-
-
-def parse_decimal(text: str, what: str) -> Decimal:
-    try:
-        value = Decimal(str(text).strip())
-    except InvalidOperation:
-        raise ValidationFailed(f"{what} {text!r} is not a number", field=what) from None
-    if not value.is_finite():
-        raise ValidationFailed(f"{what} {text!r} is not a number", field=what)
-    return value if value else abs(value)  # -0 is 0
 
 
 def charge_input(*, is_charge: bool, reason: str, amount: str, tax_rate: str,
