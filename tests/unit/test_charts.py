@@ -121,3 +121,18 @@ def test_the_axis_names_its_unit() -> None:
     # a rate's ticks carry their % sign already
     rate = Chart("CEI", "lines", ("2026-01",), "%", (Series("CEI", (925,)),))
     assert _parse(to_svg(rate)).findall("s:text[@class='unit']", NS) == []
+
+
+def test_the_ticks_are_written_by_the_caller_when_it_gives_a_format() -> None:
+    """The pure core draws the same axis; a page gives the reader's format (``tick``), the
+    pack none: its ticks stay plain figures. Only the ticks' text changes, not where they
+    are."""
+    chart = aging_chart(["current", "1-30"], [120000, 30000], "EUR", "2026-12-15")
+    plain, formatted = _parse(to_svg(chart)), _parse(to_svg(
+        chart, tick=lambda v: f"<{v // 100} €>"))
+    assert [t.text for t in plain.findall("s:text[@class='tick']", NS)] == [
+        "0.00", "500.00", "1000.00", "1500.00"]
+    ticks = formatted.findall("s:text[@class='tick']", NS)
+    assert [t.text for t in ticks] == ["<0 €>", "<500 €>", "<1000 €>", "<1500 €>"]  # escaped
+    assert [t.get("y") for t in ticks] == [
+        t.get("y") for t in plain.findall("s:text[@class='tick']", NS)]

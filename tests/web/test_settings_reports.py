@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -468,9 +469,25 @@ def test_the_charts_speak_the_readers_language(
     client = as_user(books["owner"])
     client.post("/i18n/setlang/", {"language": "fr", "next": "/c/acme/"})
     aging = _text(client.get(f"/c/acme/reports/aging/?as_of={AS_OF}"))
-    assert "<title>Balance âgée au 2025-05-15</title>" in aging
+    assert "<title>Balance âgée au 15 mai 2025</title>" in aging
+    # the axis in the reader's format: 1 200 € open, so round steps of 500 € up to 1 500 €
+    ticks = re.findall(r'<text class="tick"[^>]*>([^<]*)</text>', aging)
+    assert ticks == ["0\xa0€", "500\xa0€", "1\u202f000\xa0€", "1\u202f500\xa0€"]
     forecast = _text(client.get(f"/c/acme/reports/forecast/?as_of={AS_OF}&weeks=4"))
     assert 'data-series="attendus"' in forecast
+    # each week named by the day it begins, in French
+    weeks = re.findall(r'<text class="category"[^>]*>([^<]*)</text>', forecast)
+    assert weeks == ["16 mai", "23 mai", "30 mai", "6 juin"]
+    assert all(t.endswith("\xa0€") for t in re.findall(
+        r'<text class="tick"[^>]*>([^<]*)</text>', forecast))
+    # in English, the same chart says €1,500 and May 16
+    client.post("/i18n/setlang/", {"language": "en", "next": "/c/acme/"})
+    english = _text(client.get(f"/c/acme/reports/aging/?as_of={AS_OF}"))
+    assert re.findall(r'<text class="tick"[^>]*>([^<]*)</text>', english)[-1] == "€1,500"
+    assert "<title>Aged receivables on May 15, 2025</title>" in english
+    weeks = re.findall(r'<text class="category"[^>]*>([^<]*)</text>', _text(
+        client.get(f"/c/acme/reports/forecast/?as_of={AS_OF}&weeks=4")))
+    assert weeks[0] == "May 16"
 
 
 def test_the_dashboard_draws_the_aging_chart(books: dict[str, Any],

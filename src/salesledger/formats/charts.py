@@ -8,6 +8,7 @@ data for a web page to draw. Pure: no Django, no database.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 from xml.sax.saxutils import escape
@@ -118,9 +119,15 @@ def _ticks(top: int) -> list[int]:
     return [k * step for k in range(0, -(-top // step) + 1)]
 
 
-def to_svg(chart: Chart, width: int = 640, height: int = 320) -> str:
+def to_svg(chart: Chart, width: int = 640, height: int = 320, *,
+           tick: Callable[[int], str] | None = None) -> str:
     """The chart as an SVG document. Every bar, line point and band is an element with a
-    ``data-value`` (minor units) and a class, so that a test can read back what was drawn."""
+    ``data-value`` (minor units) and a class, so that a test can read back what was drawn.
+
+    ``tick`` writes a value of the axis (minor units, or tenths of a figure) in the reader's
+    format (the web pages give babel's, ``web/charts.py``); without it the axis says
+    ``label``'s plain figures, which the PDF pack keeps."""
+    tick_text = tick or (lambda v: label(v, chart.currency))
     left, right, top, bottom = 80, 16, 36, 56
     plot_w, plot_h = width - left - right, height - top - bottom
     values = [v for s in chart.series for v in s.values if v is not None]
@@ -152,7 +159,7 @@ def to_svg(chart: Chart, width: int = 640, height: int = 320) -> str:
         out.append(f'<line class="grid" x1="{left}" x2="{width - right}" y1="{y(t)}" '
                    f'y2="{y(t)}" stroke="#ddd"/>')
         out.append(f'<text class="tick" x="{left - 6}" y="{y(t) + 4}" text-anchor="end">'
-                   f'{escape(label(t, chart.currency))}</text>')
+                   f'{escape(tick_text(t))}</text>')
     for i, c in enumerate(chart.categories):
         out.append(f'<text class="category" x="{x(i)}" y="{height - bottom + 16}" '
                    f'text-anchor="middle">{escape(c)}</text>')

@@ -165,7 +165,7 @@ def aging(request: HttpRequest, code: str) -> HttpResponse:
                                    size=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
     except LedgerError as exc:
         return _refused(request, ws, exc)
-    chart = aging_svg(report)
+    chart = aging_svg(report, ws.formatter)
     customers = [(c, sum(c.base)) for c in report.customers]
     return _page(request, ws, "web/report_aging.html", report=report, by=by, f=filters,
                  chart=chart, buckets=list(zip(report.buckets, report.base, strict=True)),
@@ -194,7 +194,8 @@ def _aging_segments(request: HttpRequest, ws: Workspace, segment: str, by: str,
                     aging_segment_headers(segment, report.buckets),
                     aging_segment_rows(segments, base))
     return _page(request, ws, "web/report_aging.html", report=report, by=by, f=filters,
-                 chart=aging_svg(report), segment=segment, segments_choice=SEGMENTS,
+                 chart=aging_svg(report, ws.formatter), segment=segment,
+                 segments_choice=SEGMENTS,
                  buckets=list(zip(report.buckets, report.base, strict=True)),
                  overdue=report.overdue_of(report.base),
                  segment_rows=[(s, sum(s.base)) for s in segments])
@@ -281,7 +282,7 @@ def forecast(request: HttpRequest, code: str) -> HttpResponse:
     series = FORECAST_SERIES
     if _wants_csv(request):
         return _csv(f"forecast-{ws.as_of}.csv", FORECAST_HEADERS, forecast_rows(w, starts, base))
-    chart = forecast_svg([str(k + 1) for k in range(weeks)], w, base, ws.as_of)
+    chart = forecast_svg(starts, w, base, ws.as_of, ws.formatter)
     rows = [(k + 1, d, *[getattr(w, s)[k] for s in series]) for k, d in enumerate(starts)]
     return _page(request, ws, "web/report_forecast.html", rows=rows, chart=chart,
                  weeks=weeks, total_naive=sum(w.naive), total_expected=sum(w.expected),

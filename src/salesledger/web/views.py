@@ -62,7 +62,7 @@ def dashboard(request: HttpRequest, code: str) -> HttpResponse:
                  buckets=list(zip(report.buckets, report.base, strict=True)),
                  overdue=report.overdue_of(report.base), top=top,
                  unapplied=sorted(report.unapplied.items()),
-                 unapplied_base=report.unapplied_base, chart=aging_svg(report),
+                 unapplied_base=report.unapplied_base, chart=aging_svg(report, ws.formatter),
                  alerts=today_alerts(ws))
 
 
