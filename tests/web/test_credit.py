@@ -184,6 +184,49 @@ def test_a_clerk_is_offered_no_credit_form_and_the_services_refuse_one(
     assert not _audits(company, "credit.hold") and not _audits(company, "credit.limit_set")
 
 
+def test_one_hold_source_is_released_alone_each_by_the_role_the_service_asks(
+        books: dict[str, Any], as_user: Callable[[Any], Any], carla: Any) -> None:
+    company, owner = books["company"], books["owner"]
+    c001 = customer_get(company, "C001").pk
+    credit_hold(actor=owner, company=company, customer_id=c001, reason="cheque returned")
+    credit_hold(actor=owner, company=company, customer_id=c001, reason="level 3",
+                source="dunning")
+    clerk = as_user(books["clerk"])
+    page = _text(clerk.get("/c/acme/customers/C001/"))
+    # a clerk may release the dunning level's hold alone, not the manual one, nor all
+    assert '<label for="release-source">Hold to release</label>' in page
+    assert '<option value="dunning">dunning</option>' in page
+    assert 'value="manual"' not in page and "every hold" not in page
+    for source in ("manual", ""):
+        refused = clerk.post("/c/acme/credit/release/C001/", {"reason": "x", "source": source})
+        assert refused.status_code == 403, source
+    assert {h.source for h in on_hold(company, c001)} == {"manual", "dunning"}
+    done = clerk.post("/c/acme/credit/release/C001/", {"reason": "paid", "source": "dunning"})
+    assert done.status_code == 302
+    assert [h.source for h in on_hold(company, c001)] == ["manual"]
+    [event] = _audits(company, "credit.release")
+    assert event.data["sources"] == ["dunning"] and event.data["reason"] == "paid"
+    assert "The dunning hold is released." in _text(clerk.get("/c/acme/customers/C001/"))
+    # a source the service does not know: its refusal beside the form, nothing released
+    controller = as_user(carla)
+    bad = controller.post("/c/acme/credit/release/C001/", {"reason": "x", "source": "moon"})
+    assert bad.status_code == 409 and "unknown hold source" in _text(bad)
+    assert [h.source for h in on_hold(company, c001)] == ["manual"]
+    # the credit controller is offered each source and every hold at once
+    credit_hold(actor=owner, company=company, customer_id=c001, reason="plan 2",
+                source="plan")
+    page = _text(controller.get("/c/acme/customers/C001/"))
+    assert ('<option value="">every hold</option><option value="manual">manual</option>'
+            '<option value="plan">payment plan</option>') in page
+    assert controller.post("/c/acme/credit/release/C001/",
+                           {"reason": "settled", "source": ""}).status_code == 302
+    assert not on_hold(company, c001)
+    # another company's user: not found, whatever the source
+    stranger = as_user(books["stranger"])
+    assert stranger.post("/c/acme/credit/release/C001/",
+                         {"reason": "x", "source": "dunning"}).status_code == 404
+
+
 def test_a_hold_stops_posting_and_a_credit_controller_overrides_it_with_a_comment(
         books: dict[str, Any], as_user: Callable[[Any], Any], carla: Any) -> None:
     from salesledger.apps.payments.selectors import invoice_detail
@@ -396,3 +439,8 @@ def test_the_credit_pages_speak_french(books: dict[str, Any],
     assert "overdue now" not in page
     customer = _text(client.get("/c/acme/customers/C001/"))
     assert "Mettre en blocage" in customer
+    credit_hold(actor=books["owner"], company=books["company"],
+                customer_id=customer_get(books["company"], "C001").pk, reason="niveau 3",
+                source="dunning")
+    held = _text(client.get("/c/acme/customers/C001/"))
+    assert "relance (niveau 3)" in held and '<option value="dunning">relance</option>' in held

@@ -62,11 +62,11 @@ from salesledger.apps.customers.selectors import (
 from salesledger.apps.customers.services import customer_verify
 from salesledger.domain.errors import LedgerError, ValidationFailed
 
-from .credit_panel import controls_credit
+from .credit_panel import controls_credit, hold_source_label, may_release
 from .customer_views import Target, customer_write
 from .params import PAGE_SIZE, page_param
 from .tenancy import Workspace, or_404, workspace
-from .writing import MANAGES, may, not_for_role, page, refused
+from .writing import MANAGES, WRITES, may, not_for_role, page, refused
 
 GET_POST = require_http_methods(["GET", "HEAD", "POST"])
 
@@ -144,15 +144,23 @@ def hold(request: HttpRequest, code: str, customer_code: str) -> HttpResponse:
 @login_required
 @require_POST
 def release(request: HttpRequest, code: str, customer_code: str) -> HttpResponse:
-    """``credit release CUSTOMER --reason``: every hold of the customer, whatever its source."""
+    """``credit release CUSTOMER --reason [--source S]``: the hold of one source (``source``
+    of the form), or every hold of the customer when none is chosen. A dunning level's or a
+    broken plan's hold is a clerk's to release, a manual one (or all) a credit controller's,
+    as the service checks it (``credit_panel.may_release``)."""
+    source = _text(request, "source", 20) or None
+
     def act(ws: Workspace, customer: Target) -> object:
         credit_release(actor=request.user, company=ws.company, customer_id=customer.id,
-                       reason=_text(request, "reason"))
+                       reason=_text(request, "reason"), source=source)
         return None
 
     return customer_write(request, code, customer_code, "release", act,
-                          _("The credit hold is released."), minimum=CREDIT_ROLES,
-                          allowed=controls_credit)
+                          _("The credit hold is released.") if source is None else
+                          _("The %(source)s hold is released.")
+                          % {"source": hold_source_label(source)},
+                          minimum=CREDIT_ROLES if source in (None, "manual") else WRITES,
+                          allowed=lambda ws: may_release(ws, source))
 
 
 @login_required

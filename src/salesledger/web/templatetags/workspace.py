@@ -14,6 +14,7 @@ from django import template
 
 from salesledger.apps.credit.factors import factor_texts
 from salesledger.money import Money
+from salesledger.web.credit_panel import hold_source_label
 
 register = template.Library()
 
@@ -40,6 +41,12 @@ def money(context: template.Context, value: Any, currency: str = "") -> str:
 def risk_factors(value: Any) -> str:
     """A risk score's factors (codes with their figures) in the page's language."""
     return "; ".join(factor_texts(list(value or [])))
+
+
+@register.filter
+def hold_source(value: str) -> str:
+    """A credit hold's source (manual, dunning, plan) in the page's language."""
+    return hold_source_label(str(value))
 
 
 @register.simple_tag(takes_context=True)
