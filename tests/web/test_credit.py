@@ -15,12 +15,15 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django_tasks_db.management.commands import db_worker
 
 from salesledger.apps.core.models import AuditEvent
 from salesledger.apps.core.services import company_today, membership_set
+from salesledger.apps.credit.prediction import backtest
 from salesledger.apps.credit.selectors import customer_exposure, limit_suggestions, on_hold
 from salesledger.apps.credit.services import credit_hold, credit_limit_set
 from salesledger.apps.customers.selectors import customer_detail, customer_get, review_list
+from salesledger.worker import make_worker
 
 from .conftest import AS_OF
 from .test_writes import LINES, draft_id
@@ -30,7 +33,8 @@ pytestmark = pytest.mark.usefixtures("no_pdf_freezing")
 # Every credit page read with GET, and every address a credit form posts to.
 CREDIT_PAGES = ["/c/acme/credit/", "/c/acme/credit/?held=1&q=C0",
                 "/c/acme/credit/suggestions/", "/c/acme/credit/review/",
-                "/c/acme/credit/duplicates/", "/c/acme/credit/predictions/C001/"]
+                "/c/acme/credit/duplicates/", "/c/acme/credit/predictions/C001/",
+                "/c/acme/credit/backtest/"]
 CREDIT_POSTS = {
     "/c/acme/credit/limit/C001/": {"amount": "5000", "reason": "review"},
     "/c/acme/credit/hold/C001/": {"reason": "cheque returned"},
@@ -39,6 +43,7 @@ CREDIT_POSTS = {
     "/c/acme/credit/confirm/C001/": {},
     "/c/acme/credit/duplicates/": {"a": "C001", "b": "C002", "survivor": "C001"},
     "/c/acme/credit/unmerge/C001/": {"reason": "two after all"},
+    "/c/acme/credit/backtest/": {"as_of": "2025-04-01", "until": AS_OF},
 }
 
 
@@ -284,6 +289,62 @@ def test_predicted_payment_dates_come_only_from_a_stored_model(
         assert "No payment model is stored" in part
 
 
+# ---------------------------------------------------------------- the backtest
+@pytest.fixture
+def worker(monkeypatch: Any, settings: Any, tmp_path: Any) -> Any:
+    # the real worker and queue; only its closing of old connections between tasks, which
+    # would end the test's transaction, is left out
+    monkeypatch.setattr(db_worker, "close_old_connections", lambda: None)
+    settings.VAR_DIR = tmp_path
+    return make_worker(worker_id="test")
+
+
+def test_the_backtest_runs_in_the_worker_and_its_page_shows_the_commands_figures(
+        books: dict[str, Any], as_user: Callable[[Any], Any], vera: Any, worker: Any,
+        record_receipt: Callable[..., Any], allocate_to: Callable[..., Any]) -> None:
+    # the first invoice, open on 1 April, paid on 20 April: one date to measure
+    paid = record_receipt("C001", "1200.00", date(2025, 4, 20))
+    allocate_to(paid.number, {books["first"].number: "1200.00"}, date(2025, 4, 20))
+    clerk = as_user(books["clerk"])
+    form = _text(clerk.get(f"/c/acme/credit/backtest/?as_of={AS_OF}"))
+    assert 'aria-current="page">Backtest</a>' in form
+    assert 'id="backtest-as-of" name="as_of" value="2025-02-14"' in form  # 90 days before
+    # the days checked before anything is queued, as the command checks them
+    backwards = clerk.post("/c/acme/credit/backtest/", {"as_of": AS_OF, "until": "2025-04-01"})
+    assert backwards.status_code == 400 and "must be after the day predicted from" in _text(
+        backwards)
+    assert clerk.post("/c/acme/credit/backtest/", {"as_of": "soon"}).status_code == 400
+    # a viewer reads the page, is offered no form and may not queue one
+    assert 'method="post"' not in _text(as_user(vera).get("/c/acme/credit/backtest/")).split(
+        "</header>", 1)[1]
+    assert as_user(vera).post("/c/acme/credit/backtest/", {}).status_code == 403
+
+    queued = clerk.post("/c/acme/credit/backtest/", {"as_of": "2025-04-01", "until": AS_OF})
+    assert queued.status_code == 302
+    waiting = _text(clerk.get(queued["Location"]))
+    assert "Backtest of the payment model" in waiting and 'hx-trigger="every 2s"' in waiting
+    assert '<progress id="job-progress"></progress>' in waiting
+    worker.run()
+    done = clerk.get(queued["Location"])
+    expected = backtest(books["company"], as_of=date(2025, 4, 1), known=date(2025, 5, 15))
+    result = done.context["result"]
+    assert result["ok"] and result["invoices"] == expected.invoices == 1
+    assert result["model"] == expected.as_dict()["model"]
+    assert result["baseline"] == expected.as_dict()["baseline"]
+    text = _text(done)
+    assert "Items open on Apr 1, 2025 and paid by May 15, 2025: 1" in text
+    # too little history for a model: its figures are dashes, the baseline's are measured
+    baseline = expected.as_dict()["baseline"]
+    assert baseline["mae_days"] is not None
+    assert f'<td class="num">{baseline["mae_days"]:g}</td>' in text
+    assert f"Trained on {expected.trained_rows} payments" in text
+    assert '<progress id="job-progress" max="100" value="100">' in text
+    # another company's user does not find the job
+    task = queued["Location"].rstrip("/").rsplit("/", 1)[1]
+    assert as_user(books["stranger"]).get(f"/c/globex/jobs/{task}/").status_code == 404
+    assert as_user(books["stranger"]).get(f"/c/acme/jobs/{task}/").status_code == 404
+
+
 # ---------------------------------------------------------------- suggested limits
 def test_a_manager_accepts_a_suggested_limit_and_a_clerk_cannot(
         books: dict[str, Any], as_user: Callable[[Any], Any]) -> None:
@@ -443,4 +504,7 @@ def test_the_credit_pages_speak_french(books: dict[str, Any],
                 customer_id=customer_get(books["company"], "C001").pk, reason="niveau 3",
                 source="dunning")
     held = _text(client.get("/c/acme/customers/C001/"))
+    backtest_page = _text(client.get("/c/acme/credit/backtest/"))
+    assert "Lancer le test rétrospectif" in backtest_page
+    assert "Prédire à partir du grand livre du" in backtest_page
     assert "relance (niveau 3)" in held and '<option value="dunning">relance</option>' in held

@@ -305,14 +305,12 @@ def cmd_credit_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_credit_backtest(args: argparse.Namespace) -> int:
-    from salesledger.apps.credit.prediction import backtest
+    from salesledger.apps.credit.prediction import backtest, backtest_days_check
 
     company = company_of(args)
     as_of = as_of_day(args, company)
     known = parse_date(args.until, "--until") if args.until else today_of(company)
-    if known <= as_of:
-        raise ValidationFailed(f"--until {known} must be after --as-of {as_of}: the backtest "
-                               "measures what happened after the day", field="until")
+    backtest_days_check(as_of, known)
     result = backtest(company, as_of=as_of, known=known)
     data = result.as_dict()
     if args.json:

@@ -24,6 +24,7 @@ role may use, and a viewer's post is refused before a field is read.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.contrib import messages
@@ -50,6 +51,7 @@ from salesledger.apps.credit.services import (
     credit_release,
     credit_settings_set,
 )
+from salesledger.apps.credit.tasks import credit_backtest_later
 from salesledger.apps.customers.duplicates import duplicate_pairs, duplicate_scan
 from salesledger.apps.customers.merge import customer_merge, customer_unmerge
 from salesledger.apps.customers.selectors import (
@@ -65,6 +67,7 @@ from salesledger.domain.errors import LedgerError, ValidationFailed
 from .credit_panel import controls_credit, hold_source_label, may_release
 from .customer_views import Target, customer_write
 from .params import PAGE_SIZE, page_param
+from .settings_views import day_param_post
 from .tenancy import Workspace, or_404, workspace
 from .writing import MANAGES, WRITES, may, not_for_role, page, refused
 
@@ -161,6 +164,40 @@ def release(request: HttpRequest, code: str, customer_code: str) -> HttpResponse
                           % {"source": hold_source_label(source)},
                           minimum=CREDIT_ROLES if source in (None, "manual") else WRITES,
                           allowed=lambda ws: may_release(ws, source))
+
+
+# ---------------------------------------------------------------- the backtest
+BACKTEST_DAYS = 90  # the day predicted from, by default: this many days before the page's
+
+
+@login_required
+@GET_POST
+def backtest(request: HttpRequest, code: str) -> HttpResponse:
+    """``credit backtest --as-of --until``: the payment model trained on the ledger of one
+    day, measured against what was paid by a later one, run in the worker
+    (``credit.tasks.credit_backtest_later``); the job's page follows it with its bar and
+    shows the figures. A clerk starts it; every member reads the form's defaults."""
+    ws = workspace(request, code)
+    error: LedgerError | None = None
+    if request.method == "POST":
+        if not may(ws):
+            return not_for_role(request, ws)
+        try:
+            as_of = day_param_post(request, "as_of") or ws.as_of - timedelta(days=BACKTEST_DAYS)
+            until = day_param_post(request, "until") or ws.as_of
+            task_id = credit_backtest_later(actor=request.user, company=ws.company,
+                                            as_of=as_of, until=until)
+        except LedgerError as exc:
+            error = exc
+        else:
+            messages.info(request, _("The backtest is queued; this page follows it."))
+            return redirect("web:job", ws.company.code, task_id)
+    response = _credit_page(request, ws, "web/credit/backtest.html", error=error,
+                            as_of=ws.as_of - timedelta(days=BACKTEST_DAYS), until=ws.as_of,
+                            typed=request.POST)
+    if error is not None and error.http_status != 403:
+        response.status_code = 400
+    return response
 
 
 @login_required

@@ -1,6 +1,7 @@
 """Long work started from the workspace and run by the worker: a bank statement's import,
 matching with the sure lines applied, the automatic allocation of every receipt and a batch
-of PDFs. Each start page calls the service that queues the task (it checks the role and
+of PDFs, the payment model's backtest (``credit.tasks.credit_backtest_later``, started from
+the credit pages). Each start page calls the service that queues the task (it checks the role and
 what it can before anything is queued):
 
 - allocate: ``payments.tasks.auto_allocate_later`` (``receipt auto-allocate``, in the
@@ -34,6 +35,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 from salesledger.apps.banking.selectors import match_progress
 from salesledger.apps.banking.tasks import BANK_TASKS, statement_import_progress
 from salesledger.apps.core.selectors import queued_task
+from salesledger.apps.credit.tasks import CREDIT_TASKS
 from salesledger.apps.documents.tasks import (
     BATCH_LIMIT,
     DOCUMENT_TASKS,
@@ -50,7 +52,7 @@ from .settings_views import day_param_post
 from .tenancy import Workspace, or_404, workspace
 from .writing import may, not_for_role, page
 
-FOLLOWED = BANK_TASKS | PAYMENT_TASKS | DOCUMENT_TASKS
+FOLLOWED = BANK_TASKS | PAYMENT_TASKS | DOCUMENT_TASKS | CREDIT_TASKS
 # The automatic policies (the allocation form's "manual" is not one).
 AUTO_POLICIES = tuple(p for p in POLICIES if p[0] != "manual")
 GET_POST = require_http_methods(["GET", "HEAD", "POST"])

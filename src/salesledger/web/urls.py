@@ -183,6 +183,7 @@ urlpatterns = [
          name="credit_suggestions"),
     path("c/<slug:code>/credit/review/", credit_views.review, name="credit_review"),
     path("c/<slug:code>/credit/settings/", credit_views.settings_page, name="credit_settings"),
+    path("c/<slug:code>/credit/backtest/", credit_views.backtest, name="credit_backtest"),
     path("c/<slug:code>/credit/duplicates/", credit_views.duplicates,
          name="credit_duplicates"),
     path("c/<slug:code>/credit/limit/<str:customer_code>/", credit_views.limit_set,

@@ -34,6 +34,7 @@ from salesledger.apps.core.services import require_role
 from salesledger.apps.customers.models import Customer
 from salesledger.apps.invoicing.models import DocKind, Instalment, Invoice
 from salesledger.apps.payments.models import Allocation
+from salesledger.domain.errors import ValidationFailed
 from salesledger.domain.payment_prediction import (
     FEATURES,
     PERIODS,
@@ -423,6 +424,14 @@ class BacktestResult:
                           "auc": r(self.model_auc)},
                 "baseline": {"mae_days": r(self.baseline_mae),
                              "within_7_days": r(self.baseline_within_7)}}
+
+
+def backtest_days_check(as_of: date, known: date) -> None:
+    """The backtest's two days, checked alike on every path (the command, the page): the
+    outcomes are known by a day after the one predicted from."""
+    if known <= as_of:
+        raise ValidationFailed(f"until {known} must be after the day predicted from, {as_of}: "
+                               "the backtest measures what happened after it", field="until")
 
 
 def backtest(company: Company, *, as_of: date, known: date) -> BacktestResult:

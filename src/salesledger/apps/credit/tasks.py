@@ -10,6 +10,10 @@ Duplicate customers are scanned each night for every company (``duplicates_scan`
 the calendar) and again, at the worker's next round, after a change to a record that
 detection reads (``duplicates_rescans_enqueue``): the page reads the pairs kept
 (customers/duplicates.py).
+
+The backtest of the payment model (``credit backtest``) runs in the worker when the
+workspace starts it (``credit_backtest_later``): it reads the ledger twice and trains a
+model, seconds to minutes on a large book.
 """
 
 from __future__ import annotations
@@ -21,16 +25,19 @@ from django.db.models import Exists, F, OuterRef, Q
 from django_tasks import task
 
 from salesledger.apps.banking.selectors import payer_ibans
-from salesledger.apps.core.models import Company
+from salesledger.apps.core.actors import Actor
+from salesledger.apps.core.models import Company, Role
 from salesledger.apps.core.selectors import company_get
+from salesledger.apps.core.services import require_role
 from salesledger.apps.customers.duplicates import duplicate_pairs_store
 from salesledger.apps.customers.models import DuplicateScan
 from salesledger.apps.recurring.models import DailyJob
 from salesledger.apps.recurring.scheduler import Enqueued, daily_job_claim
 from salesledger.apps.recurring.services import now_local
+from salesledger.domain.errors import LedgerError
 
 from .models import PaymentModel
-from .prediction import payment_model_train
+from .prediction import backtest, backtest_days_check, payment_model_train
 
 JOB_PAYMENT_MODEL = "payment_model_train"
 
@@ -45,6 +52,35 @@ def payment_model_train_task(company: str, as_of: str) -> dict[str, Any]:
         return {"company": company, "as_of": as_of, "trained": False}
     return {"company": company, "as_of": as_of, "trained": True, "model": row.pk,
             "rows": row.rows, "seconds": row.seconds}
+
+
+# ---------------------------------------------------------------- the backtest
+# The task functions of this app the workspace follows on its job page
+# (core.selectors.queued_task).
+CREDIT_TASKS = frozenset({"credit_backtest_task"})
+
+
+@task()
+def credit_backtest_task(company: str, as_of: str, until: str) -> dict[str, Any]:
+    """``credit backtest --as-of --until`` of one company (by code): the model's and the
+    baseline's figures (``BacktestResult.as_dict``) with what they were measured on."""
+    try:
+        result = backtest(company_get(company), as_of=date.fromisoformat(as_of),
+                          known=date.fromisoformat(until))
+    except LedgerError as exc:
+        return {"ok": False, "code": exc.code, "message": str(exc)}
+    return {"ok": True, **result.as_dict(), "until": until,
+            "trained_rows": result.trained_rows, "defaults": result.defaults,
+            "scored": result.scored}
+
+
+def credit_backtest_later(*, actor: Actor, company: Company, as_of: date, until: date) -> str:
+    """Queue the backtest (the role and the days are checked here: a clerk spends the
+    worker's time, any member reads the result); returns the task's id."""
+    require_role(company, actor, Role.CLERK)
+    backtest_days_check(as_of, until)
+    return str(credit_backtest_task.enqueue(company=company.code, as_of=as_of.isoformat(),
+                                            until=until.isoformat()).id)
 
 
 def _enqueue(company: Company, day: str) -> str:

@@ -9,7 +9,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from babel.numbers import format_currency
+from babel.numbers import format_currency, format_decimal, format_percent
 from django import template
 
 from salesledger.apps.credit.factors import factor_texts
@@ -50,8 +50,29 @@ def hold_source(value: str) -> str:
 
 
 @register.simple_tag(takes_context=True)
-def day(context: template.Context, value: date | None) -> str:
+def day(context: template.Context, value: date | str | None) -> str:
+    """A day (or its ISO text, as a task's arguments keep it) in the reader's format."""
+    if isinstance(value, str):
+        value = date.fromisoformat(value) if value else None
     return str(_formatter(context).date(value)) if value else ""
+
+
+@register.simple_tag(takes_context=True)
+def figure(context: template.Context, value: float | None, digits: int = 1) -> str:
+    """A measured figure (days, an AUC) in the reader's format, or a dash when there is
+    none."""
+    if value is None:
+        return "–"
+    return str(format_decimal(round(float(value), digits), format="#,##0." + "#" * digits,
+                              locale=_formatter(context).locale))
+
+
+@register.simple_tag(takes_context=True)
+def share(context: template.Context, value: float | None) -> str:
+    """A share (0.25) as a percentage in the reader's format (25 %, 25%), or a dash."""
+    if value is None:
+        return "–"
+    return str(format_percent(value, format="#,##0.#%", locale=_formatter(context).locale))
 
 
 @register.simple_tag(takes_context=True)
