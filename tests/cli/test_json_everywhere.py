@@ -98,6 +98,8 @@ def story(tmp: Path) -> list[tuple[str, Step]]:
         ("", ("bank", "mapping", "add", "mybank", "--column", "date=Date",
               "--column", "amount=Amount")),
         ("", ("bank", "mapping", "list")),
+        ("", ("bank", "mapping", "add", "old", "--column", "date=D", "--column", "amount=A")),
+        ("", ("bank", "mapping", "remove", "old")),
         ("", ("bank", "import", str(statement))),
         ("", ("bank", "statements")),
         ("", ("bank", "lines", "--status", "unmatched")),

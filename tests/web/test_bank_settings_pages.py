@@ -22,6 +22,7 @@ from salesledger.apps.customers.services import (
     bank_account_add,
     customer_update,
 )
+from salesledger.domain.errors import NotFound
 
 from .conftest import AS_OF
 
@@ -92,6 +93,39 @@ def test_a_clerk_reads_the_mappings_but_may_not_add_one(
     refused = clerk.post("/c/acme/bank/mappings/", {"name": "x", "col_date": "d",
                                                     "col_amount": "a"})
     assert refused.status_code == 403 and _audits(books["company"], "bank_mapping.add") == 0
+
+
+def test_a_manager_removes_a_mapping_others_may_not_and_a_stranger_finds_none(
+        books: dict[str, Any], as_user: Callable[[Any], Any]) -> None:
+    from salesledger.apps.banking.selectors import mappings_list
+    from salesledger.apps.banking.services import mapping_add
+
+    company = books["company"]
+    mapping_add(actor=books["owner"], company=company, name="rabo",
+                columns={"date": "Datum", "amount": "Bedrag"})
+    remove = "/c/acme/bank/mappings/rabo/remove/"
+    owner, clerk = as_user(books["owner"]), as_user(books["clerk"])
+    page = _text(owner.get("/c/acme/bank/mappings/"))
+    assert f'action="{remove}"' in page and 'aria-label="Remove column mapping rabo"' in page
+    assert remove not in _text(clerk.get("/c/acme/bank/mappings/"))
+    # a clerk may not; another company's user finds no such mapping, in acme or in its own
+    assert clerk.post(remove).status_code == 403
+    stranger = as_user(books["stranger"])
+    assert stranger.post(remove).status_code == 404
+    assert stranger.post("/c/globex/bank/mappings/rabo/remove/").status_code == 404
+    assert owner.get(remove).status_code == 405
+    assert [m.name for m in mappings_list(company)] == ["rabo"]
+    done = owner.post(remove)
+    assert done.status_code == 302 and done["Location"] == "/c/acme/bank/mappings/"
+    assert mappings_list(company) == []
+    [event] = AuditEvent.objects.filter(company=company, action="bank_mapping.remove")
+    assert event.data["before"]["columns"] == {"date": "Datum", "amount": "Bedrag"}
+    assert "Column mapping rabo is removed." in _text(owner.get("/c/acme/bank/mappings/"))
+    # removed: not found, and an import that names it is refused by name
+    assert owner.post(remove).status_code == 404
+    with pytest.raises(NotFound, match="no column mapping 'rabo'"):
+        statement_import(actor=books["owner"], company=company, account="NL",
+                         mapping="rabo", data=b"Datum;Bedrag\n")
 
 
 # ---------------------------------------------------------------- direct debit
@@ -212,5 +246,11 @@ def test_the_pages_speak_french(mandate: dict[str, Any], as_user: Callable[[Any]
     client = as_user(mandate["owner"])
     client.post("/i18n/setlang/", {"language": "fr", "next": "/c/acme/"})
     assert "Correspondances de colonnes CSV" in _text(client.get("/c/acme/bank/mappings/"))
+    from salesledger.apps.banking.services import mapping_add
+
+    mapping_add(actor=mandate["owner"], company=mandate["company"], name="rabo",
+                columns={"date": "Datum", "amount": "Bedrag"})
+    removed = client.post("/c/acme/bank/mappings/rabo/remove/", follow=True)
+    assert "La correspondance de colonnes rabo est supprimée." in _text(removed)
     assert "Prélèvement" in _text(client.get(DD))
     assert "Seuil d’application automatique" in _text(client.get("/c/acme/bank/settings/"))

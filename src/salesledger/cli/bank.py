@@ -1,9 +1,10 @@
-"""``bank account add|list``, ``bank mapping add|list``, ``bank import``, ``bank statements``,
-``bank lines``, ``bank match``, ``bank review``, ``bank confirm|reject|unmatch``, ``bank
-direct-debit``, ``bank remittance``, ``bank reconcile-report`` and ``bank settings``: the
-company's bank accounts, their statements and the cash applied from them. Parsing and
-rendering only; the ledger app keeps the accounts, the banking app imports the statements,
-matches their lines, collects direct debits and reconciles."""
+"""``bank account add|list``, ``bank mapping add|list|remove``, ``bank import``, ``bank
+statements``, ``bank lines``, ``bank match``, ``bank review``, ``bank
+confirm|reject|unmatch``, ``bank direct-debit``, ``bank remittance``, ``bank
+reconcile-report`` and ``bank settings``: the company's bank accounts, their statements and
+the cash applied from them. Parsing and rendering only; the ledger app keeps the accounts,
+the banking app imports the statements, matches their lines, collects direct debits and
+reconciles."""
 
 from __future__ import annotations
 
@@ -83,6 +84,18 @@ def cmd_mapping_add(args: argparse.Namespace) -> int:
         emit_json({"name": row.name, "columns": row.columns})
     else:
         print(f"column mapping {row.name} added")
+    return 0
+
+
+def cmd_mapping_remove(args: argparse.Namespace) -> int:
+    from salesledger.apps.banking.services import mapping_remove
+
+    company = company_of(args)
+    mapping_remove(actor=actor_of(args, company), company=company, name=args.name)
+    if args.json:
+        emit_json({"name": args.name, "removed": True})
+    else:
+        print(f"column mapping {args.name} removed")
     return 0
 
 
@@ -573,6 +586,8 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("--skip-lines", type=int, default=0, help="lines before the header")
     p.add_argument("--currency", help="the statement's currency, when no column gives it")
     add_command(m, common, "list", cmd_mapping_list, "list the CSV column mappings")
+    p = add_command(m, common, "remove", cmd_mapping_remove, "remove a CSV column mapping")
+    p.add_argument("name")
     p = add_command(g, common, "import", cmd_import,
                     "import a statement file (camt.052/053/054, MT940/MT942, OFX/QFX, CODA, "
                     "QIF, or CSV with --mapping)")

@@ -1,8 +1,8 @@
 """The bank's settings and the direct-debit file in the workspace, each calling the service the
 command line calls:
 
-- CSV column mappings: ``banking.selectors.mappings_list`` and
-  ``banking.services.mapping_add`` (``bank mapping list|add``; a manager adds);
+- CSV column mappings: ``banking.selectors.mappings_list``, ``banking.services.mapping_add``
+  and ``mapping_remove`` (``bank mapping list|add|remove``; a manager adds and removes);
 - the direct-debit file: ``banking.direct_debits.direct_debit_collect`` with ``dry_run`` for
   the preview of what falls due by a day, without it to write and keep the file, then the
   kept file downloaded (``banking.selectors.direct_debit_file``) — ``bank direct-debit``.
@@ -25,21 +25,22 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from salesledger.apps.banking.direct_debits import direct_debit_collect
 from salesledger.apps.banking.matching import auto_apply_threshold, auto_apply_threshold_set
 from salesledger.apps.banking.selectors import (
     direct_debit_collections,
     direct_debit_file,
+    mapping_named,
     mappings_list,
 )
-from salesledger.apps.banking.services import FIELDS, mapping_add
+from salesledger.apps.banking.services import FIELDS, mapping_add, mapping_remove
 from salesledger.apps.ledger.banks import bank_accounts
 from salesledger.domain.errors import LedgerError, PermissionDenied, ValidationFailed
 
 from .tenancy import Workspace, or_404, workspace
-from .writing import MANAGES, may, not_for_role, page
+from .writing import MANAGES, may, not_for_role, page, refused
 
 GET_POST = require_http_methods(["GET", "HEAD", "POST"])
 DECIMALS = (".", ",")
@@ -85,6 +86,23 @@ def mappings(request: HttpRequest, code: str) -> HttpResponse:
     return _answer(page(request, ws, "web/bank/mappings.html", error=error,
                         rows=mappings_list(ws.company), fields=FIELDS, decimals=DECIMALS,
                         typed=request.POST), error)
+
+
+@login_required
+@require_POST
+def mapping_remove_view(request: HttpRequest, code: str, name: str) -> HttpResponse:
+    """``bank mapping remove NAME``: another company's mapping, or none of that name, is
+    "not found" whatever the role."""
+    ws = workspace(request, code)
+    or_404(mapping_named, ws.company, name[:40])
+    if not may(ws, MANAGES):
+        return not_for_role(request, ws, MANAGES)
+    try:
+        mapping_remove(actor=request.user, company=ws.company, name=name[:40])
+    except LedgerError as exc:
+        return refused(request, ws, exc)
+    messages.success(request, _("Column mapping %(name)s is removed.") % {"name": name})
+    return redirect("web:bank_mappings", ws.company.code)
 
 
 def _due_by(request: HttpRequest, ws: Workspace) -> str:

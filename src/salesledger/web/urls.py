@@ -117,6 +117,8 @@ urlpatterns = [
     path("c/<slug:code>/bank/match/", bank_views.match, name="bank_match"),
     path("c/<slug:code>/bank/rules/", bank_views.rules, name="bank_rules"),
     path("c/<slug:code>/bank/mappings/", bank_settings_views.mappings, name="bank_mappings"),
+    path("c/<slug:code>/bank/mappings/<slug:name>/remove/",
+         bank_settings_views.mapping_remove_view, name="bank_mapping_remove"),
     path("c/<slug:code>/bank/direct-debit/", bank_settings_views.direct_debit,
          name="bank_direct_debit"),
     path("c/<slug:code>/bank/direct-debit/<int:collection_id>/file/",

@@ -101,6 +101,14 @@ def mappings_list(company: Company) -> list[ColumnMapping]:
     return list(ColumnMapping.objects.filter(company=company).order_by("name"))
 
 
+def mapping_named(company: Company, name: str) -> ColumnMapping:
+    """One CSV column mapping of the company by name; "not found" otherwise. One query."""
+    row = ColumnMapping.objects.filter(company=company, name=name).first()
+    if row is None:
+        raise NotFound(f"no column mapping {name!r}", field="name")
+    return row
+
+
 def line_applied_as(company: Company, line_id: int) -> str:
     """How an applied line was applied: ``receipt`` (a payment received), ``return`` (it
     returned a payment: the receipt was reversed) or ``posting`` (a bank rule posted it)."""
