@@ -132,7 +132,8 @@ def test_the_credit_pages_cost_a_bounded_number_of_queries(
     budgets = {f"/c/acme/credit/?as_of={AS_OF}": 25, f"/c/acme/credit/?held=1&as_of={AS_OF}": 25,
                f"/c/acme/credit/suggestions/?as_of={AS_OF}": 16,
                f"/c/acme/credit/review/?as_of={AS_OF}": 8, "/c/acme/credit/duplicates/": 10,
-               f"/c/acme/credit/predictions/C001/?as_of={AS_OF}": 6}
+               f"/c/acme/credit/predictions/C001/?as_of={AS_OF}": 6,
+               f"/c/acme/credit/backtest/?as_of={AS_OF}": 5}
     for url, budget in budgets.items():
         with django_assert_max_num_queries(budget):
             assert client.get(url).status_code == 200, url
