@@ -102,6 +102,7 @@ def test_every_app_registers_the_invariants_of_what_it_writes() -> None:
         "salesledger.apps.reporting.invariants.kept_kpis",
         "salesledger.apps.reporting.invariants.kept_forecast",
         "salesledger.apps.payments.invariants.kept_settlement",
+        "salesledger.apps.reporting.invariants.kept_trends",
     ]
 
 

@@ -74,6 +74,7 @@ from salesledger.apps.reporting.tasks import (
     JOB_AGING_SUMMARY,
     JOB_FORECAST_KEEP,
     JOB_KPI_KEEP,
+    JOB_TREND_KEEP,
     aging_summary_enqueue,
     aging_summary_task,
     forecast_keep_enqueue,
@@ -82,6 +83,8 @@ from salesledger.apps.reporting.tasks import (
     kpi_keep_task,
     pack_run_task,
     packs_enqueue,
+    trend_keep_enqueue,
+    trend_keep_task,
 )
 from salesledger.domain.errors import ValidationFailed
 
@@ -106,14 +109,15 @@ RETRY_SAFE = frozenset(t.module_path for t in (freeze_pdfs_task, recurring_run_t
                                                auto_allocate_task, statement_run_task,
                                                pack_run_task, worklist_rank_task,
                                                duplicates_scan_task, aging_summary_task,
-                                               kpi_keep_task, forecast_keep_task))
+                                               kpi_keep_task, forecast_keep_task,
+                                               trend_keep_task))
 # The jobs of the apps above recurring that the calendar enqueues once a day per company.
 # The worklist is ranked after the dunning run of the day (the calendar enqueues in this
 # order): the call tasks its levels ask for are on it.
 DAILY = {JOB_DUNNING: dunning_enqueue, JOB_STATEMENTS: statements_enqueue,
          JOB_WORKLIST: worklist_rank_enqueue, JOB_DUPLICATES: duplicates_scan_enqueue,
          JOB_AGING_SUMMARY: aging_summary_enqueue, JOB_KPI_KEEP: kpi_keep_enqueue,
-         JOB_FORECAST_KEEP: forecast_keep_enqueue}
+         JOB_FORECAST_KEEP: forecast_keep_enqueue, JOB_TREND_KEEP: trend_keep_enqueue}
 
 
 # How often the worker refreshes the database planner's statistics (core.maintenance).

@@ -513,8 +513,9 @@ def cmd_report_trends(args: argparse.Namespace) -> int:
     company = company_of(args)
     as_of = as_of_day(args, company)
     filters = _filters(args)
+    # the command keeps the company's cohorts it computes (trend_keep.py)
     rows = trend_report(company, as_of=as_of, months=args.months, by=args.by,
-                        filters=filters)
+                        filters=filters, keep=True)
     base = document_currency(filters) or company.base_currency
     if args.svg:
         from salesledger.apps.reporting.pack import tenths

@@ -61,10 +61,10 @@ from salesledger.apps.reporting.selectors import (
     kpis_by_segment,
     period_statement,
     running,
-    trend_report,
     unapplied_items,
 )
 from salesledger.apps.reporting.statement_pdf import statement_pdf, statement_send
+from salesledger.apps.reporting.trend_page import trends_page
 from salesledger.domain.errors import LedgerError, ValidationFailed
 
 from .charts import aging_svg, forecast_svg
@@ -247,8 +247,8 @@ def trends(request: HttpRequest, code: str) -> HttpResponse:
     by = choice_param(request, "by", TREND_BY) or "cohort"
     try:
         filters = _filters(request, ws)
-        rows = trend_report(ws.company, as_of=ws.as_of, months=months_n, by=by,
-                            filters=filters)
+        rows = trends_page(ws.company, as_of=ws.as_of, months=months_n, by=by,
+                           filters=filters)
         base = document_currency(filters) or ws.company.base_currency
     except LedgerError as exc:
         return _refused(request, ws, exc)

@@ -2,7 +2,8 @@
 the aging summary exact, in the transaction of every change to an open item
 (``aging_summary.py``), and gives a new company its (empty) summary; in the same
 transactions, an entry dated in an ended month makes the kept KPI figures stale
-(``kpi_keep.py``)."""
+(``kpi_keep.py``), and a write to one of a cohort's invoices its kept trend figures
+(``trend_keep.py``)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from salesledger.apps.invoicing.models import Instalment, Invoice
 
 from .aging_summary import summary_create, summary_refresh
 from .kpi_keep import bump_after_reversals, keep_create, version_bump
+from .trend_keep import bump_customers, bump_instalments, cohorts_bump
 
 
 def summary_for_new_company(event: events.CompanyCreated) -> None:
@@ -48,6 +50,7 @@ def after_posting(event: events.DocumentsPosted) -> None:
     days = {d for _, d in issued}
     summary_refresh(event.company_id, {c for c, _ in issued}, days=days)
     version_bump(event.company_id, days)
+    cohorts_bump(event.company_id, (f"{d.year:04d}-{d.month:02d}" for d in days))
 
 
 def summary_after_allocations(event: events.AllocationsMade) -> None:
@@ -92,6 +95,19 @@ def kpis_after_adjustments(event: events.AdjustmentsWritten) -> None:
     version_bump(event.company_id, event.days)
 
 
+def trends_after_allocations(event: events.AllocationsMade) -> None:
+    """The cohorts of the instalments allocated stale (``trend_keep.py``)."""
+    bump_instalments(event.company_id, (a.instalment_id for a in event.allocations))
+
+
+def trends_after_reversals(event: events.AllocationsReversed) -> None:
+    bump_instalments(event.company_id, (r.instalment_id for r in event.reversals))
+
+
+def trends_after_adjustments(event: events.AdjustmentsWritten) -> None:
+    bump_customers(event.company_id, event.customer_ids)
+
+
 def register() -> None:
     events.subscribe(events.CompanyCreated, summary_for_new_company)
     events.subscribe(events.CompanyCreated, kpis_for_new_company)
@@ -102,3 +118,6 @@ def register() -> None:
     events.subscribe(events.AllocationsReversed, kpis_after_reversals)
     events.subscribe(events.AdjustmentsWritten, summary_after_adjustments)
     events.subscribe(events.AdjustmentsWritten, kpis_after_adjustments)
+    events.subscribe(events.AllocationsMade, trends_after_allocations)
+    events.subscribe(events.AllocationsReversed, trends_after_reversals)
+    events.subscribe(events.AdjustmentsWritten, trends_after_adjustments)

@@ -215,3 +215,59 @@ class KeptForecast(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["company", "day", "currency", "weeks"],
                                                name="kept_forecast_once")]
+
+
+class TrendCohortKeep(models.Model):
+    """The version of one invoice-month cohort's kept trend figures (``KeptTrendCohort``;
+    ``trend_keep.py``; docs/design/kpis.md, "Kept trend cohorts"). Every transaction that
+    posts an invoice issued in the month, or writes or reverses an allocation or adjustment
+    of one of its invoices (whatever its date), adds one to ``version`` (made at 1 when no
+    row was there). A keeper stores the cohort's figures with the version it read *before*
+    the books and sets ``kept_version`` to it only while ``version`` still is: the figures
+    are read while ``kept_version`` equals ``version``, never once a write could have
+    changed them. ``last_paid``: the latest date of an allocation (or its reversal) of the
+    cohort's invoices when kept; the figures are those of any day from it on."""
+
+    # no index of its own: the unique constraint begins with it
+    company = models.ForeignKey("core.Company", on_delete=models.PROTECT, related_name="+",
+                                db_index=False)
+    cohort = models.CharField(max_length=7)  # YYYY-MM of the invoices' issue
+    version = models.BigIntegerField(default=0)
+    kept_version = models.BigIntegerField(null=True, blank=True)
+    last_paid = models.DateField(null=True, blank=True)
+    # when a page last asked the worker to keep it (none pending: null)
+    queued_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["company", "cohort"],
+                                               name="trend_cohort_keep_once")]
+
+
+class KeptTrendCohort(models.Model):
+    """The trend figures of one cohort's instalments due on one day that do not depend on
+    the report's day, in the company's currency at the booking rates, at ``version``:
+    ``items`` and ``amount`` (what they owe), ``late``/``late_amount`` (paid late: items
+    with any such payment, what was so paid), ``paid_90``/``paid_90_amount`` (items paid in
+    full within 90 days of the due date; what was paid within 90 days of the items not so
+    paid, plus what the others owe), ``bad``/``bad_amount`` (settled by a bad debt). A
+    report's day T then makes the items due by T − 90 days the mature ones: the rest of the
+    figures is derived (``trend_keep.py``)."""
+
+    # no index of its own: the unique constraint begins with it
+    company = models.ForeignKey("core.Company", on_delete=models.PROTECT, related_name="+",
+                                db_index=False)
+    cohort = models.CharField(max_length=7)
+    due_date = models.DateField()
+    version = models.BigIntegerField()
+    items = models.BigIntegerField(default=0)
+    amount = models.BigIntegerField(default=0)
+    late = models.BigIntegerField(default=0)
+    late_amount = models.BigIntegerField(default=0)
+    paid_90 = models.BigIntegerField(default=0)
+    paid_90_amount = models.BigIntegerField(default=0)
+    bad = models.BigIntegerField(default=0)
+    bad_amount = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["company", "cohort", "due_date"],
+                                               name="kept_trend_cohort_once")]

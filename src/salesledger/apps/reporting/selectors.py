@@ -79,6 +79,7 @@ from .providers import Value, provided_kpis
 from .providers import provided as provided_kpi_list
 from .segments import SEGMENTS, check_segment, customer_segments
 from .statement import Statement, currencies, customer_statement, running
+from .trend_keep import trend_cohorts
 from .trends import CohortRow, cohort_rows, fold_segments
 from .unapplied import unapplied_cash_totals, unapplied_credit_notes, unapplied_receipts
 
@@ -659,12 +660,15 @@ class TrendRow:
 
 
 def trend_report(company: Company, *, as_of: date, months: int = 12, by: str = "cohort",
-                 filters: ReportFilters = ReportFilters()) -> list[TrendRow]:
+                 filters: ReportFilters = ReportFilters(), keep: bool = False,
+                 live: list[str] | None = None) -> list[TrendRow]:
     """The cohorts of the invoices issued in the ``months`` months up to ``as_of``'s, each
     with the measures whose rate (by count) rose markedly against the months before it
     (domain/trends.py), within its segment; with ``filters``, of the invoices of the
     customers they keep (the rows by customer, folded), and of one document currency, in
-    it (``document_currency``)."""
+    it (``document_currency``). The company's cohorts (by cohort, no filter) are read from
+    those kept when they are (``trend_keep.py``); with ``keep`` (a command, the worker),
+    those computed are kept; ``live`` gets the cohorts that were computed from the books."""
     if by not in TREND_BY:
         raise ValidationFailed(f"--by {by!r}: write " + ", ".join(f"'{b}'" for b in TREND_BY),
                                by=by)
@@ -672,10 +676,16 @@ def trend_report(company: Company, *, as_of: date, months: int = 12, by: str = "
     first = add_months(last, 1 - _months(months))
     currency = document_currency(filters)
     customers = customers_chosen(company, as_of, filters)
-    # with filters, the invoices of the chosen customers alone (kept by each statement)
-    rows = cohort_rows(company, first=first, last=last, as_of=as_of,
-                       by_country=by == "country", by_customer=by in SEGMENTS,
-                       currency=currency, customers=customers)
+    if by == "cohort" and not currency and customers is None:
+        kept = trend_cohorts(company, first=first, last=last, as_of=as_of, keep=keep)
+        rows = kept.rows
+        if live is not None:
+            live.extend(kept.live)
+    else:
+        # with filters, the invoices of the chosen customers alone (kept by each statement)
+        rows = cohort_rows(company, first=first, last=last, as_of=as_of,
+                           by_country=by == "country", by_customer=by in SEGMENTS,
+                           currency=currency, customers=customers)
     if by in SEGMENTS:  # group or size band (of as_of)
         rows = fold_segments(rows, customer_segments(company, by, as_of=as_of))
     marked: dict[int, list[str]] = defaultdict(list)

@@ -28,7 +28,8 @@ from .aging_summary import summary_build
 from .forecast_keep import Kept, forecast_keep, recompute_claim
 from .models import PackSchedule, PackSending
 from .pack_sending import pack_run
-from .selectors import kpi_report
+from .selectors import kpi_report, trend_report
+from .trend_keep import recompute_claim as trend_recompute_claim
 
 JOB_PACK = "report_pack"
 JOB_AGING_SUMMARY = "aging_summary"
@@ -65,10 +66,41 @@ def kpi_keep_enqueue(company: Company, day: str) -> str:
     return str(kpi_keep_task.enqueue(company.code, day).id)
 
 
-JOB_FORECAST_KEEP = "forecast_keep"
-# A page asks again for a stale forecast whose job has not run after this long (a worker
-# that died with it, a queue that was cleared).
+# A page asks again for a stale forecast (or trend cohort) whose job has not run after this
+# long (a worker that died with it, a queue that was cleared).
 RECOMPUTE_AGAIN = timedelta(minutes=15)
+JOB_TREND_KEEP = "trend_keep"
+# the cohorts the daily job keeps: the trends page's longest choice
+TREND_KEEP_MONTHS = 36
+
+
+@task()
+def trend_keep_task(company: str, as_of: str) -> dict[str, Any]:
+    """Keep the trend cohorts of the ``TREND_KEEP_MONTHS`` invoice months up to ``as_of``'s
+    (ISO date) that are not kept at their version (``trend_keep.py``): the daily job of the
+    worker's calendar, and the job the trends page queues for the cohorts it computed."""
+    rows = trend_report(company_get(company), as_of=date.fromisoformat(as_of),
+                        months=TREND_KEEP_MONTHS, keep=True)
+    return {"company": company, "day": as_of, "cohorts": len(rows)}
+
+
+def trend_keep_enqueue(company: Company, day: str) -> str:
+    """The calendar's hook for the kept trend cohorts (a daily job)."""
+    return str(trend_keep_task.enqueue(company.code, day).id)
+
+
+def trend_recompute_later(company: Company, cohorts: list[str], *, day: date) -> bool:
+    """Queue the keeping of cohorts a page computed, once (until it ran, or
+    ``RECOMPUTE_AGAIN`` after it was queued); whether this call queued it."""
+    with transaction.atomic():
+        if not trend_recompute_claim(company, cohorts, now=timezone.now(),
+                                     after=RECOMPUTE_AGAIN):
+            return False
+        trend_keep_task.enqueue(company.code, day.isoformat())
+    return True
+
+
+JOB_FORECAST_KEEP = "forecast_keep"
 
 
 @task()
