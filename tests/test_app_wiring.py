@@ -35,6 +35,8 @@ def test_the_catalogue_of_events_names_every_listener() -> None:
                             "(inside)",
                             "salesledger.apps.reporting.handlers.kpis_after_allocations "
                             "(inside)",
+                            "salesledger.apps.reporting.handlers.trends_after_allocations "
+                            "(inside)",
                             "salesledger.apps.collections.handlers.close_paid_call_tasks "
                             "(inside)",
                             "salesledger.apps.collections.handlers.rank_again_after_allocations "
@@ -43,10 +45,12 @@ def test_the_catalogue_of_events_names_every_listener() -> None:
             "salesledger.apps.payments.handlers.undo_what_stood_with_the_payment (inside)",
             "salesledger.apps.reporting.handlers.summary_after_reversals (inside)",
             "salesledger.apps.reporting.handlers.kpis_after_reversals (inside)",
+            "salesledger.apps.reporting.handlers.trends_after_reversals (inside)",
             "salesledger.apps.collections.handlers.rank_again_after_reversals (inside)"],
         "AdjustmentsWritten": [
             "salesledger.apps.reporting.handlers.summary_after_adjustments (inside)",
             "salesledger.apps.reporting.handlers.kpis_after_adjustments (inside)",
+            "salesledger.apps.reporting.handlers.trends_after_adjustments (inside)",
             "salesledger.apps.collections.handlers.rank_again_after_adjustments (inside)"],
         "DeductionsDisputed": [
             "salesledger.apps.collections.handlers.open_disputes_for_deductions (inside)"],
