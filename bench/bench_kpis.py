@@ -10,10 +10,11 @@ receipts, the bad debts: ``apps/reporting/kpis.py``), the KPIs in a document cur
 ``trend_report`` of 12 and 24 months (``report trends``, and by country), the KPIs of the
 customers of one country (read from the books: never kept); with ``--keep`` (a copy of the books,
 migrated: it writes), the KPIs once keeping the ended months' figures (``kpi_keep.py``), then
-from them, checked equal to those computed. CPU seconds of this process and, on
-PostgreSQL, of the server's backend (``bench_aging.py``'s timer); best and median of
-``--repeat``; the load average beside each. One JSON object is printed and written to
-``bench/results/``.
+from them, checked equal to those computed; and the trends likewise, keeping the cohorts
+(``trend_keep.py``) then reading them, checked equal to the cohorts from the books. CPU
+seconds of this process and, on PostgreSQL, of the server's backend (``bench_aging.py``'s
+timer); best and median of ``--repeat``; the load average beside each. One JSON object is
+printed and written to ``bench/results/``.
 """
 
 from __future__ import annotations
@@ -98,6 +99,26 @@ def measure(size: str, repeat: int, keep: bool) -> dict[str, Any]:
         out["kpis_24_months_document_currency_kept"], kept_doc = timed(
             repeat, lambda: kpi_report(company, as_of=TODAY, months=24, filters=doc))
         assert kept_doc == kdoc
+    try:  # the kept trend cohorts (trend_keep.py): they write, so only on a copy
+        from salesledger.apps.reporting.trend_keep import trend_cohorts
+    except ImportError:
+        trend_cohorts = None
+    if trend_cohorts is not None and keep:
+        from salesledger.apps.reporting.trends import cohort_rows
+
+        out["trends_24_months_keeping"], _ = timed(1, lambda: trend_report(
+            company, as_of=TODAY, months=24, keep=True))
+        live: list[str] = []
+        out["trends_12_months_kept"], kept12 = timed(repeat, lambda: trend_report(
+            company, as_of=TODAY, months=12, live=live))
+        out["trends_24_months_kept"], kept_t24 = timed(repeat, lambda: trend_report(
+            company, as_of=TODAY, months=24, live=live))
+        assert live == [], f"cohorts computed, not kept: {live}"
+        assert [t.row for t in kept_t24] == [t.row for t in trends24], \
+            "the kept cohorts differ from the books'"
+        first12 = kpis.add_months(TODAY.replace(day=1), -11)
+        assert [t.row for t in kept12] == cohort_rows(company, first=first12, last=TODAY,
+                                                       as_of=TODAY)
     # the month ends the KPIs used are those of the reference, one aging per day (two here)
     for day in (ends[0], ends[-1]):
         assert at[day] == kpis.receivable_at(company, day), (day, at[day])
