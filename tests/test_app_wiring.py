@@ -56,6 +56,8 @@ def test_the_catalogue_of_events_names_every_listener() -> None:
             "salesledger.apps.collections.handlers.open_disputes_for_deductions (inside)"],
         "RecurringInvoiceIssued": [
             "salesledger.apps.recurring.handlers.queue_sending (on_commit)"],
+        "MemberRemoving": [
+            "salesledger.apps.collections.handlers.collector_work_needs_the_member (veto)"],
         "CustomerAnonymising": [
             "salesledger.apps.invoicing.handlers.drafts_need_the_customer (veto)",
             "salesledger.apps.payments.handlers.open_items_need_the_customer (veto)",

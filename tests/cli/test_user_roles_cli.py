@@ -82,3 +82,39 @@ def test_what_each_role_may_do(capsys, acme, django_user_model, role, override, 
     else:
         with pytest.raises(PermissionDenied):
             require_role(acme, dana, Role.CLERK)
+
+
+def test_the_owner_removes_a_member_and_what_they_recorded_stays(capsys, acme):
+    answer = run_json(capsys, "user", "remove", "carol")
+    assert answer == {"user": "carol", "company": "acme", "removed": "clerk"}
+    event = AuditEvent.objects.filter(company=acme, action="membership.remove").get()
+    assert event.data["before"] == {"role": "clerk"}
+    from django.contrib.auth import get_user_model
+
+    assert get_user_model().objects.filter(username="carol").exists()  # the user stays
+    code, out, err = run(capsys, "user", "remove", "carol")
+    assert code == 2 and "'carol' is not a member of acme" in err and "Traceback" not in err
+
+
+def test_only_an_owner_removes_and_the_last_owner_stays(capsys, acme):
+    assert run(capsys, "user", "add", "mona", "--role", "manager")[0] == 0
+    code, out, err = run(capsys, "user", "remove", "carol", "--user", "mona")
+    assert code == 2 and "owner role" in err and "Traceback" not in err
+    code, out, err = run(capsys, "user", "remove", "alice")
+    assert code == 2 and "only owner of acme" in err
+    assert run(capsys, "user", "add", "bruno", "--role", "owner")[0] == 0
+    assert run(capsys, "user", "remove", "alice")[0] == 0
+    assert AuditEvent.objects.filter(company=acme, action="membership.remove").count() == 1
+
+
+def test_a_collector_with_customers_stays_until_they_are_given_to_another(capsys, acme):
+    assert run(capsys, "customer", "add", "--code", "C1", "--name", "Dupont",
+               "--country", "FR")[0] == 0
+    assert run(capsys, "user", "add", "dan", "--role", "collector")[0] == 0
+    assert run(capsys, "user", "add", "eve", "--role", "collector")[0] == 0
+    assert run(capsys, "worklist", "assign", "C1", "dan")[0] == 0
+    code, out, err = run(capsys, "user", "remove", "dan")
+    assert code == 2 and "dan still collects 1 customer(s) and has 0 open call(s)" in err
+    assert not AuditEvent.objects.filter(company=acme, action="membership.remove").exists()
+    assert run(capsys, "worklist", "assign", "C1", "eve")[0] == 0
+    assert run(capsys, "user", "remove", "dan")[0] == 0

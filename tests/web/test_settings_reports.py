@@ -184,6 +184,70 @@ def test_an_owner_resets_a_member_s_second_factor(
                 .order_by("pk").values_list("data__removed", flat=True)) == [1, 0]
 
 
+def test_an_owner_removes_a_member_and_the_last_owner_stays(
+        books: dict[str, Any], as_user: Callable[[Any], Any]) -> None:
+    from salesledger.apps.core.models import AuditEvent, Membership
+    from salesledger.apps.core.services import membership_set
+
+    company, clerk = books["company"], books["clerk"]
+    form = {"action": "remove", "username": clerk.username}
+    # a stranger learns nothing, a clerk sees no button and is refused by the service
+    assert as_user(books["stranger"]).post("/c/acme/settings/users/", form).status_code == 404
+    clerk_client = as_user(clerk)
+    assert "Remove claude from the company" not in _text(clerk_client.get(
+        "/c/acme/settings/users/"))
+    refused = clerk_client.post("/c/acme/settings/users/", form)
+    assert refused.status_code == 403 and "permission_denied" in _text(refused)
+    # a manager is no owner either
+    membership_set(actor=books["owner"], company=company, username="claude", role="manager")
+    assert clerk_client.post("/c/acme/settings/users/", form).status_code == 403
+    assert Membership.objects.filter(company=company, user=clerk).exists()
+
+    owner = as_user(books["owner"])
+    assert "Remove claude from the company" in _text(owner.get("/c/acme/settings/users/"))
+    done = owner.post("/c/acme/settings/users/", form)
+    assert done.status_code == 302
+    assert "claude is no longer a member of acme." in _text(owner.get(done["Location"]))
+    assert not Membership.objects.filter(company=company, user=clerk).exists()
+    assert clerk_client.get("/c/acme/").status_code == 404  # the company is gone for them
+    event = AuditEvent.objects.get(company=company, action="membership.remove")
+    assert event.data["before"] == {"role": "manager"} and event.entity_id == str(clerk.pk)
+    # not a member (any more, or ever): the command's words
+    again = owner.post("/c/acme/settings/users/", form)
+    assert again.status_code == 400 and "claude&#x27; is not a member of acme" in _text(again)
+    stranger = owner.post("/c/acme/settings/users/", {**form, "username": "sam"})
+    assert stranger.status_code == 400 and "not a member of acme" in _text(stranger)
+    # the last owner cannot go, not even by their own hand
+    last = owner.post("/c/acme/settings/users/", {"action": "remove", "username": "owner"})
+    assert last.status_code == 400 and "only owner" in _text(last)
+    # with a second owner, an owner may leave: sent home, where acme is no longer theirs
+    membership_set(actor=books["owner"], company=company, username="claude", role="owner")
+    gone = owner.post("/c/acme/settings/users/", {"action": "remove", "username": "owner"})
+    assert gone.status_code == 302 and gone["Location"] == "/"
+    assert owner.get("/c/acme/settings/users/").status_code == 404
+
+
+def test_the_users_page_costs_the_same_queries_whatever_the_number_of_members(
+        books: dict[str, Any], as_user: Callable[[Any], Any],
+        django_user_model: Any, django_assert_num_queries: Any) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from salesledger.apps.core.services import membership_set
+
+    owner = as_user(books["owner"])
+    owner.get("/c/acme/settings/users/")  # the first request reads what later ones keep
+    with CaptureQueriesContext(connection) as few:
+        assert owner.get("/c/acme/settings/users/").status_code == 200
+    for n in range(20):
+        django_user_model.objects.create_user(f"member{n}")
+        membership_set(actor=books["owner"], company=books["company"], username=f"member{n}",
+                       role="viewer")
+    with django_assert_num_queries(len(few.captured_queries)):
+        page = owner.get("/c/acme/settings/users/")
+    assert _text(page).count("Remove member") == 20
+
+
 def test_payment_terms_are_created_and_edited(
         books: dict[str, Any], as_user: Callable[[Any], Any]) -> None:
     from salesledger.apps.customers.selectors import payment_terms_list

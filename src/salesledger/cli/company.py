@@ -1,7 +1,7 @@
 """The company itself: ``init`` (create it and its owner), ``user add``, ``user
-two-factor-reset``, ``period close``, ``company set|show`` (its profile: what documents print
-about it), ``company numbering`` (the series' prefixes) and ``company two-factor
-require|lift`` (sign-in security). Parsing and rendering only."""
+remove``, ``user two-factor-reset``, ``period close``, ``company set|show`` (its profile:
+what documents print about it), ``company numbering`` (the series' prefixes) and ``company
+two-factor require|lift`` (sign-in security). Parsing and rendering only."""
 
 from __future__ import annotations
 
@@ -56,6 +56,18 @@ def cmd_user_role(args: argparse.Namespace) -> int:
         emit_json({"user": args.username, "company": company.code, "role": m.role})
     else:
         print(f"{args.username} is now {m.role} of {company.code}")
+    return 0
+
+
+def cmd_user_remove(args: argparse.Namespace) -> int:
+    from salesledger.apps.core.services import user_remove
+
+    company = company_of(args)
+    role = user_remove(actor=actor_of(args, company), company=company, username=args.username)
+    if args.json:
+        emit_json({"user": args.username, "company": company.code, "removed": role})
+    else:
+        print(f"{args.username} ({role}) is no longer a member of {company.code}")
     return 0
 
 
@@ -227,6 +239,10 @@ def register_user(sub: Subparsers, common: argparse.ArgumentParser) -> None:
                     "change a member's role (owner only; the last owner stays owner)")
     p.add_argument("username")
     p.add_argument("role", choices=ROLES)
+    p = add_command(g, common, "remove", cmd_user_remove,
+                    "remove a member from the company; what they recorded stays (owner only; "
+                    "the last owner stays)")
+    p.add_argument("username")
     p = add_command(g, common, "two-factor-reset", cmd_user_two_factor_reset,
                     "remove a user's authenticator (a lost or replaced phone); owner only")
     p.add_argument("username")

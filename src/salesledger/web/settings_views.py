@@ -30,6 +30,7 @@ from salesledger.apps.core.services import (
     company_close_period,
     company_profile_update,
     user_add,
+    user_remove,
     user_role,
 )
 from salesledger.apps.customers.selectors import payment_terms_list
@@ -132,8 +133,9 @@ def company(request: HttpRequest, code: str) -> HttpResponse:
 @login_required
 @GET_POST
 def users(request: HttpRequest, code: str) -> HttpResponse:
-    """Members and roles: add a user (``user add``), change a role (``user role``), reset
-    a member's second factor (``user two-factor-reset``: a lost phone)."""
+    """Members and roles: add a user (``user add``), change a role (``user role``), remove
+    a member (``user remove``), reset a member's second factor (``user two-factor-reset``:
+    a lost phone)."""
     ws = workspace(request, code)
 
     def render(error: LedgerError | None = None) -> HttpResponse:
@@ -147,6 +149,15 @@ def users(request: HttpRequest, code: str) -> HttpResponse:
         return _submit(request, ws, lambda: user_role(actor=request.user, company=ws.company,
                                                       username=username, role=role),
                        _("The role is changed."), render)
+    if request.POST.get("action") == "remove":
+        try:
+            user_remove(actor=request.user, company=ws.company, username=username)
+        except LedgerError as exc:
+            return render(exc)
+        messages.success(request, _("%(user)s is no longer a member of %(company)s.") % {
+            "user": username, "company": ws.company.code})
+        # an owner who removed themselves no longer sees this company's pages
+        return redirect("/" if username == request.user.get_username() else request.path)
     if request.POST.get("action") == "two_factor_reset":
         try:
             removed = user_two_factor_reset(actor=request.user, company=ws.company,

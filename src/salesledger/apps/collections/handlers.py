@@ -7,8 +7,9 @@ from collections.abc import Iterable
 from salesledger.apps.core import events
 from salesledger.apps.core.models import Company
 from salesledger.apps.invoicing.models import Instalment
+from salesledger.domain.errors import ValidationFailed
 
-from .models import WorklistRanking
+from .models import Assignment, CallTask, WorklistRanking
 from .personal_data import casework_erase, open_disputes_need_the_customer
 from .ranking import worklist_rank_refresh
 from .services import call_tasks_record_paid, disputes_from_deductions
@@ -96,10 +97,24 @@ def rank_again_after_unmerge(event: events.CustomerUnmerged) -> None:
     _rank_again(event.company_id, customer_ids=(event.customer_id, event.survivor_id))
 
 
+def collector_work_needs_the_member(proposal: events.MemberRemoving) -> None:
+    """A collector who still chases customers, or has calls open, stays a member until that
+    work is given to another (``worklist assign``): a worklist row must name a member."""
+    mine = {"company_id": proposal.company_id, "collector_id": proposal.user_id}
+    customers = Assignment.objects.filter(**mine).count()
+    calls = CallTask.objects.filter(**mine, done_on__isnull=True).count()
+    if customers or calls:
+        raise ValidationFailed(
+            f"{proposal.username} still collects {customers} customer(s) and has {calls} open "
+            "call(s): give them to another collector first (`worklist assign`)",
+            user=proposal.username, reason="open_collector_work")
+
+
 def register() -> None:
     events.subscribe(events.AllocationsMade, close_paid_call_tasks)
     events.subscribe(events.DeductionsDisputed, open_disputes_for_deductions)
     events.veto(events.CustomerAnonymising, open_disputes_need_the_customer)
+    events.veto(events.MemberRemoving, collector_work_needs_the_member)
     events.subscribe(events.CustomerDataErased, casework_erase)
     # after the call tasks are closed (they are on the worklist too)
     events.subscribe(events.AllocationsMade, rank_again_after_allocations)

@@ -57,6 +57,7 @@ __all__ = [
     "MadeAllocation",
     "PostedDocument",
     "Proposal",
+    "MemberRemoving",
     "QuoteAccepting",
     "RecurringInvoiceIssued",
     "ReversedAllocation",
@@ -234,6 +235,17 @@ class QuoteAccepting(Proposal):
     total: int
     as_of: date  # the day it is accepted
     credit_override: str = ""  # as for ``DocumentPosting``
+
+
+@dataclass(frozen=True)
+class MemberRemoving(Proposal):
+    """A member about to leave a company (``core.services.user_remove``): a higher app
+    refuses while it holds open work that names them (a collector's customers and calls)."""
+
+    company_id: int
+    actor: Actor
+    user_id: int
+    username: str
 
 
 @dataclass(frozen=True)

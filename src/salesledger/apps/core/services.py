@@ -412,6 +412,35 @@ def company_init(
     return company, user
 
 
+def user_remove(*, actor: Actor, company: Company, username: str) -> str:
+    """Remove ``username`` from ``company``: their membership ends, the user and everything
+    they recorded stay (posted is forever; the audit names them). Owner only, as ``user
+    role``; the last owner cannot be removed, not even by themselves (a company always has
+    someone who may manage its users), nor one whom open work names (``MemberRemoving``: a
+    collector's customers and open calls, refused by collections until given to another).
+    Audited with the role the member had; returns it."""
+    require_role(company, actor, Role.OWNER)
+    with transaction.atomic():
+        member = (Membership.objects.select_for_update()
+                  .filter(company=company, user__username=username).first())
+        if member is None:
+            raise NotFound(f"{username!r} is not a member of {company.code}", user=username)
+        role = member.role
+        if role == Role.OWNER:
+            owners = (Membership.objects.select_for_update()
+                      .filter(company=company, role=Role.OWNER).count())
+            if owners <= 1:
+                raise ValidationFailed(
+                    f"{username} is the only owner of {company.code}: make another user "
+                    "owner first", user=username)
+        user_id = member.user_id
+        events.check(events.MemberRemoving(company_id=company.pk, actor=actor,
+                                           user_id=user_id, username=username))
+        member.delete()
+        audit(company, actor, "membership.remove", "user", user_id, before={"role": role})
+    return str(role)
+
+
 def user_add(
     *,
     actor: Actor,
