@@ -189,6 +189,8 @@ def story(tmp: Path) -> list[tuple[str, Step]]:
         ("", ("company", "two-factor", "require")),
         ("", ("company", "two-factor", "lift")),
         ("", ("user", "two-factor-reset", "bob")),
+        ("", ("user", "add", "gone", "--role", "viewer")),
+        ("", ("user", "remove", "gone")),
         ("", ("export", "customers", str(tmp / "out.csv"))),
         ("export", ("export", "customers")),
         ("", ("quote", "create", "--customer", "C1", "--line", "Audit;1;500;20", *day)),
