@@ -78,8 +78,7 @@ BASES = (FEATURES.index("habit_days_left"), FEATURES.index("fitted_left"))
 # there rather than rebuilding it from differences. Since version 7 also the days left by the
 # customer's recent line (``recent_line``) and to the end of the month its habit falls in (a
 # customer paying in a monthly run).
-RELATIVE_TO = (*BASES, FEATURES.index("expected_left"), FEATURES.index("recent_fit_left"),
-               FEATURES.index("month_end_left"))
+RELATIVE_TO = (*BASES, FEATURES.index("expected_left"))
 # scikit-learn's threads: one, since a server's cores are shared with the web and the
 # worker (several threads on a busy machine were a hundred times slower, not faster).
 THREADS = 1
@@ -94,12 +93,6 @@ ROUNDS = 300
 LEARNING_RATE = 0.05
 LEAVES = 31
 MIN_LEAF = 20
-# Since version 8 the regressions' trees are chosen as the survival model's are, on held-out
-# customers: 31 leaves of at least 20 rows (version 7's, fixed) or 7 leaves of at least 60,
-# up to ``ROUNDS`` rounds, by the held-out customers' weighted absolute error. Version 7's
-# new columns gave the fixed trees more to learn a 40-customer ledger's customers by heart
-# with (docs/design/payment-prediction.md).
-MEDIAN_TREES = ((LEAVES, MIN_LEAF), (7, 60))
 # The survival model's trees (a classifier of "settled in this period"), at 0.1 a round: their
 # size and number are chosen for each training on held-out customers (every
 # ``SURVIVAL_FOLD``-th), among larger trees (31 leaves of at least 40 rows) and smaller ones
@@ -237,16 +230,13 @@ def _fit(as_of: date, rows: list[Row], timed: list[Row], labelled: list[Row],
             max_iter=200, learning_rate=0.05, max_leaf_nodes=15, min_samples_leaf=20,
             random_state=0).fit(np.array([r.features for r in labelled], dtype=float),
                                 np.array(labels))
-    return Trained(as_of, MODEL_VERSION, _fit_medians(as_of, rows, timed, customers),
+    return Trained(as_of, MODEL_VERSION, _fit_medians(as_of, rows, timed),
                    _fit_survival(as_of, rows, customers), classifier, len(rows),
                    len({r.item for r in rows}))
 
 
-def _fit_medians(as_of: date, rows: list[Row], timed: list[Row],
-                 customers: dict[int, str]) -> tuple[Any, ...]:
-    """The quantile regressions of the median days left, one correcting each of ``BASES``;
-    since version 8 the size of their trees and their rounds are chosen on held-out
-    customers (``MEDIAN_TREES``), as the survival model's are."""
+def _fit_medians(as_of: date, rows: list[Row], timed: list[Row]) -> tuple[Any, ...]:
+    """The quantile regressions of the median days left, one correcting each of ``BASES``."""
     import numpy as np
     from sklearn.ensemble import HistGradientBoostingRegressor
 
@@ -260,35 +250,12 @@ def _fit_medians(as_of: date, rows: list[Row], timed: list[Row],
     seen = 1.0 - np.searchsorted(windows, took, side="left") / len(windows)
     weight = np.array([recency_weight(as_of, r.day) for r in timed]) / np.maximum(
         seen, MIN_SEEN)
-    held = np.array([customers[r.item] in _held_out(customers) for r in timed])
-
-    def trees(size: tuple[int, int], rounds: int) -> Any:
-        return HistGradientBoostingRegressor(
-            loss="quantile", quantile=0.5, max_iter=rounds, learning_rate=LEARNING_RATE,
-            max_leaf_nodes=size[0], min_samples_leaf=size[1], early_stopping=False,
-            random_state=0)
-
-    fitted = []
-    for b in BASES:
-        y = took - x[:, b]
-        best: tuple[float, tuple[int, int], int] | None = None
-        if held.any() and (~held).sum() >= MIN_ROWS:
-            for size in MEDIAN_TREES:
-                model = trees(size, ROUNDS).fit(x[~held], y[~held], sample_weight=weight[~held])
-                for n, p in enumerate(model.staged_predict(x[held])):
-                    loss = float(np.sum(weight[held] * np.abs(y[held] - p)))
-                    if best is None or loss < best[0]:
-                        best = (loss, size, n + 1)
-        size, rounds = (best[1], best[2]) if best else (MEDIAN_TREES[0], ROUNDS)
-        fitted.append(trees(size, rounds).fit(x, y, sample_weight=weight))
-    return tuple(fitted)
-
-
-def _held_out(customers: dict[int, str]) -> set[str]:
-    """Every ``SURVIVAL_FOLD``-th customer by code: the customers the trees' size and rounds
-    are chosen on."""
-    names = sorted(set(customers.values()))
-    return {c for n, c in enumerate(names) if n % SURVIVAL_FOLD == SURVIVAL_FOLD - 1}
+    return tuple(
+        HistGradientBoostingRegressor(
+            loss="quantile", quantile=0.5, max_iter=ROUNDS, learning_rate=LEARNING_RATE,
+            max_leaf_nodes=LEAVES, min_samples_leaf=MIN_LEAF, random_state=0).fit(
+                x, took - x[:, b], sample_weight=weight)
+        for b in BASES)
 
 
 def _fit_survival(as_of: date, rows: list[Row], customers: dict[int, str]) -> Any:
@@ -300,7 +267,8 @@ def _fit_survival(as_of: date, rows: list[Row], customers: dict[int, str]) -> An
     import numpy as np
     from sklearn.ensemble import HistGradientBoostingClassifier
 
-    held_out = _held_out(customers)
+    names = sorted(set(customers.values()))
+    held_out = {c for n, c in enumerate(names) if n % SURVIVAL_FOLD == SURVIVAL_FOLD - 1}
     index, period, settled, weight, held = [], [], [], [], []
     for n, r in enumerate(rows):
         w = recency_weight(as_of, r.day)
