@@ -224,10 +224,9 @@ def test_promises_and_plans_collections_recorded_by_the_day_are_features() -> No
     assert [bare.features(item, date(2025, 6, 10))[k] for k in at] == [0.0, 0.0, 0.0]
 
 
-def test_steadiness_a_quickening_drift_and_a_monthly_run_are_read_from_the_history() -> None:
+def test_steadiness_and_a_quickening_drift_are_read_from_the_history() -> None:
     from salesledger.domain.payment_prediction import (
         fit_spread,
-        month_end_share,
         recent_line,
     )
 
@@ -245,7 +244,3 @@ def test_steadiness_a_quickening_drift_and_a_monthly_run_are_read_from_the_histo
     slope, delay = recent_line(turned[-6:], item) or (0.0, 0.0)
     assert slope > 0.5 and delay > 60  # where a weighted average is still near 30
     assert recent_line(turned[:3], item) is None
-    ends = [date(2025, m, 28) + timedelta(days=2 if m != 2 else 0) for m in range(1, 13)]
-    assert month_end_share(ends) == 1.0
-    assert month_end_share([date(2025, m, 10) for m in range(1, 13)]) == 0.0
-    assert month_end_share(ends[:2]) == -1.0

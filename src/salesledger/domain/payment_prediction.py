@@ -46,7 +46,6 @@ FEATURES = (
     "open_disputed", "expected_left", "fitted_delay", "fitted_left",
     "promises_kept", "promises_broken", "plans_broken",
     "fit_spread", "habit_gap", "behind_habit", "recent_slope", "recent_fit_left",
-    "month_end_share", "month_end_left",
 )
 # What collections records of a customer (credit's signals) that the model reads, over the
 # year before the day seen.
@@ -178,10 +177,7 @@ class Ledger:
                                                   strict=True) if d is not None]
         fitted = fitted_delay(settled, item, usual)
         habit = weighted if past else 0.0
-        days_paid = [c for c, d in zip(h.closed[:n], h.delays[:n], strict=True)
-                     if d is not None]
         recent_fit = recent_line(settled[-RECENT - 1:], item)
-        habit_date = item.due_date + timedelta(days=round(habit))
         return [
             math.log1p(max(item.amount, 0)),
             math.log((item.amount + 1) / (usual + 1)),
@@ -225,8 +221,6 @@ class Ledger:
             recent_fit[0] if recent_fit is not None else 0.0,
             habit_left(item, day, recent_fit[1] if recent_fit is not None else
                        (fitted if fitted is not None else (weighted if past else None))),
-            month_end_share(days_paid),
-            max(1.0, float((_month_end(habit_date) - day).days)),
         ]
 
     def _signals(self, customer: str, day: date) -> tuple[float, float, float]:
@@ -309,19 +303,6 @@ def recent_line(history: Sequence[tuple[date, int, int]], item: Item
     slope = max(-1.0, min(1.0, sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True))
                           / sxx))
     return slope, my - slope * mx
-
-
-def month_end_share(days: Sequence[date]) -> float:
-    """The share of the customer's latest settlements (up to 20) made in the last four days
-    of a month: one paying in a monthly run is near 1. -1 with fewer than ``MIN_HISTORY``."""
-    recent = days[-20:]
-    if len(recent) < MIN_HISTORY:
-        return -1.0
-    return sum(1 for d in recent if (_month_end(d) - d).days < 4) / len(recent)
-
-
-def _month_end(day: date) -> date:
-    return (day.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
 
 
 def expected_left(item: Item, day: date, delay: float | None,
