@@ -222,25 +222,3 @@ def test_promises_and_plans_collections_recorded_by_the_day_are_features() -> No
     # without collections' signals the features are all nought
     bare = Ledger(as_of=as_of, items=[item], payers={"A": Payer("A", date(2025, 4, 1))})
     assert [bare.features(item, date(2025, 6, 10))[k] for k in at] == [0.0, 0.0, 0.0]
-
-
-def test_steadiness_and_a_quickening_drift_are_read_from_the_history() -> None:
-    from salesledger.domain.payment_prediction import (
-        fit_spread,
-        recent_line,
-    )
-
-    start = date(2025, 1, 1)
-    steady = [(start + timedelta(days=30 * k), 100, 10) for k in range(12)]
-    noisy = [(start + timedelta(days=30 * k), 100, 10 + (15 if k % 2 else -15))
-             for k in range(12)]
-    assert fit_spread(steady, 100) == 0.0
-    assert 13 < fit_spread(noisy, 100) < 16  # about 15 days either way of its line
-    assert fit_spread(steady[:2], 100) == -1.0  # too little history
-    # paid well, then later by a day for every day of issue since the turn
-    turned = [*steady[:8], *((start + timedelta(days=240 + 10 * k), 100, 20 + 10 * k)
-                             for k in range(1, 5))]
-    item = Item(1, "C", "I", start + timedelta(days=300), start + timedelta(days=330), 100)
-    slope, delay = recent_line(turned[-6:], item) or (0.0, 0.0)
-    assert slope > 0.5 and delay > 60  # where a weighted average is still near 30
-    assert recent_line(turned[:3], item) is None

@@ -18,7 +18,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from statistics import median
@@ -45,7 +45,6 @@ FEATURES = (
     "survived_left", "survived_share", "survived_recent_left", "late_items",
     "open_disputed", "expected_left", "fitted_delay", "fitted_left",
     "promises_kept", "promises_broken", "plans_broken",
-    "fit_spread", "habit_gap", "behind_habit", "recent_slope", "recent_fit_left",
 )
 # What collections records of a customer (credit's signals) that the model reads, over the
 # year before the day seen.
@@ -173,11 +172,9 @@ class Ledger:
         payer = self.payers.get(item.customer)
         since = payer.since if payer else item.issue_date
         survived = survival(past, (day - item.due_date).days)
-        settled = [(i, a, d) for i, a, d in zip(h.issued[:n], amounts, h.delays[:n],
-                                                  strict=True) if d is not None]
-        fitted = fitted_delay(settled, item, usual)
-        habit = weighted if past else 0.0
-        recent_fit = recent_line(settled[-RECENT - 1:], item)
+        fitted = fitted_delay(
+            [(i, a, d) for i, a, d in zip(h.issued[:n], amounts, h.delays[:n], strict=True)
+             if d is not None], item, usual)
         return [
             math.log1p(max(item.amount, 0)),
             math.log((item.amount + 1) / (usual + 1)),
@@ -215,12 +212,6 @@ class Ledger:
             habit_left(item, day, fitted if fitted is not None else
                        (weighted if past else None)),
             *self._signals(item.customer, day),
-            fit_spread(settled, usual),
-            float((day - item.due_date).days) - habit,
-            float(max(((day - i.due_date).days for i in open_now), default=0)) - habit,
-            recent_fit[0] if recent_fit is not None else 0.0,
-            habit_left(item, day, recent_fit[1] if recent_fit is not None else
-                       (fitted if fitted is not None else (weighted if past else None))),
         ]
 
     def _signals(self, customer: str, day: date) -> tuple[float, float, float]:
@@ -243,14 +234,7 @@ def fitted_delay(history: Sequence[tuple[date, int, int]], item: Item, usual: fl
     than ``MIN_HISTORY`` settled items. A per-customer average sees neither."""
     if len(history) < MIN_HISTORY:
         return None
-    return _fit_line(history, item.issue_date, usual)(item.issue_date, item.amount)
-
-
-def _fit_line(history: Sequence[tuple[date, int, int]], origin: date, usual: float
-              ) -> Callable[[date, int], float]:
-    """``fitted_delay``'s line (time in years from ``origin``), as a function of an item's
-    issue day and amount."""
-    xs = [((i - origin).days / 365, math.log((a + 1) / (usual + 1)))
+    xs = [((i - item.issue_date).days / 365, math.log((a + 1) / (usual + 1)))
           for i, a, _ in history]
     ys = [float(d) for _, _, d in history]
     n = len(ys)
@@ -263,46 +247,8 @@ def _fit_line(history: Sequence[tuple[date, int, int]], origin: date, usual: flo
     det = s11 * s22 - s12 * s12
     b1 = (s1y * s22 - s2y * s12) / det
     b2 = (s2y * s11 - s1y * s12) / det
-
-    def line(issued: date, amount: int) -> float:
-        return (my + b1 * ((issued - origin).days / 365 - m1)
-                + b2 * (math.log((amount + 1) / (usual + 1)) - m2))
-
-    return line
-
-
-def fit_spread(history: Sequence[tuple[date, int, int]], usual: float) -> float:
-    """How steady the customer is: the mean absolute distance of its past delays from what
-    its own fit (``fitted_delay``, refitted for each) gives them, over its latest
-    ``RECENT * 2``; -1 with fewer than ``MIN_HISTORY`` settled items. A steady payer's own
-    fit can be trusted to the day, a noisy one's hardly at all: an average sees neither."""
-    if len(history) < MIN_HISTORY:
-        return -1.0
-    line = _fit_line(history, history[-1][0], usual)
-    recent = history[-RECENT * 2:]
-    return sum(abs(d - line(i, a)) for i, a, d in recent) / len(recent)
-
-
-def recent_line(history: Sequence[tuple[date, int, int]], item: Item
-                ) -> tuple[float, float] | None:
-    """The slope (days of delay per day of issue) of a least-squares line through the
-    customer's latest settled delays (``history``: issue day, amount, delay, in the order
-    they were settled) and the delay it gives an item issued on the item's day; ``None``
-    with fewer than four. A customer whose delays grow fast (one turning bad) is followed
-    by it where a weighted average of its delays lags behind; the slope is bounded to a day
-    a day either way."""
-    if len(history) < 4:
-        return None
-    xs = [float((i - item.issue_date).days) for i, _, _ in history]
-    ys = [float(d) for _, _, d in history]
-    n = len(xs)
-    mx, my = sum(xs) / n, sum(ys) / n
-    sxx = sum((x - mx) ** 2 for x in xs)
-    if sxx == 0:
-        return 0.0, my
-    slope = max(-1.0, min(1.0, sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True))
-                          / sxx))
-    return slope, my - slope * mx
+    size = math.log((item.amount + 1) / (usual + 1))
+    return my + b1 * (0 - m1) + b2 * (size - m2)
 
 
 def expected_left(item: Item, day: date, delay: float | None,

@@ -61,7 +61,7 @@ from .models import CreditSignal, PaymentModel
 
 # Of the features, their order and the model's form: a stored model of another version is
 # not used.
-MODEL_VERSION = 8
+MODEL_VERSION = 6
 # Fewer training rows than this, or a single outcome, and there is no model: every item is
 # predicted from its customer's median delay.
 MIN_ROWS = 200
@@ -75,9 +75,7 @@ BASES = (FEATURES.index("habit_days_left"), FEATURES.index("fitted_left"))
 # The survival model reads the time since the item was seen against what the customer's
 # history already says (the days left by its habit, by its own fit, and by the delays that
 # outlasted the item): the chance of being paid peaks near those, and the trees find it
-# there rather than rebuilding it from differences. Since version 7 also the days left by the
-# customer's recent line (``recent_line``) and to the end of the month its habit falls in (a
-# customer paying in a monthly run).
+# there rather than rebuilding it from differences.
 RELATIVE_TO = (*BASES, FEATURES.index("expected_left"))
 # scikit-learn's threads: one, since a server's cores are shared with the web and the
 # worker (several threads on a busy machine were a hundred times slower, not faster).
