@@ -21,8 +21,10 @@ def _env(home: Path, **extra: str) -> dict[str, str]:
 
 
 def _cli(home: Path, *argv: str, **extra: str) -> subprocess.CompletedProcess[str]:
+    # Generous: ``init`` migrates a new database (about 26 CPU seconds of Django's migration
+    # states), and on a loaded 2-core machine that ran past two minutes.
     return subprocess.run([sys.executable, "-m", "salesledger.cli.main", *argv],
-                          env=_env(home, **extra), capture_output=True, text=True, timeout=120)
+                          env=_env(home, **extra), capture_output=True, text=True, timeout=600)
 
 
 @pytest.fixture
