@@ -21,7 +21,7 @@ def test_a_database_that_was_never_set_up_says_how_to_set_it_up(tmp_path: Path) 
     env["SALESLEDGER_HOME"] = str(tmp_path)
     # when a command that reads the books runs
     done = subprocess.run([sys.executable, "-m", "salesledger.cli.main", "balance", "--json"],
-                          env=env, capture_output=True, text=True, timeout=120)
+                          env=env, capture_output=True, text=True, timeout=600)
     # then it fails with a business error naming the database and the way out
     assert done.returncode == 2, done.stderr
     problem = json.loads(done.stderr)
@@ -39,7 +39,7 @@ def test_a_new_home_with_its_secret_key_in_the_environment_starts(tmp_path: Path
     # when the first command sets the books up
     done = subprocess.run([sys.executable, "-m", "salesledger.cli.main", "init", "--company",
                            "acme", "--owner", "alice", "--json"],
-                          env=env, capture_output=True, text=True, timeout=120)
+                          env=env, capture_output=True, text=True, timeout=600)
     # then the database is made under var/, where the guide says it is
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {"company": "acme", "owner": "alice"}
