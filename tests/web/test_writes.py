@@ -533,6 +533,7 @@ OWN_TESTS = {
     "dunning_level_text": "test_collections.py", "import": "test_imports.py",
     "job": "test_bank_pages.py", "bank_line": "test_bank_pages.py",
     "bank_direct_debit_file": "test_bank_settings_pages.py",
+    "bank_mapping_remove": "test_bank_settings_pages.py",
     "recurring_schedule": "test_recurring_pages.py", "recurring_run": "test_recurring_pages.py",
     "recurring_stop": "test_recurring_pages.py", "recurring_resume": "test_recurring_pages.py",
 }
