@@ -222,6 +222,26 @@ def membership_set(*, actor: Actor, company: Company, username: str, role: str) 
     return m
 
 
+def _locked_member(company: Company, username: str) -> Membership:
+    """The membership of ``username`` in ``company``, locked until the transaction ends."""
+    member = (Membership.objects.select_for_update()
+              .filter(company=company, user__username=username).first())
+    if member is None:
+        raise NotFound(f"{username!r} is not a member of {company.code}", user=username)
+    return member
+
+
+def _another_owner_stays(company: Company, username: str) -> None:
+    """Refuse to let ``username``, an owner, stop being one when no other owner is left: a
+    company always has someone who may manage its users (the owners locked meanwhile)."""
+    owners = (Membership.objects.select_for_update()
+              .filter(company=company, role=Role.OWNER).count())
+    if owners <= 1:
+        raise ValidationFailed(
+            f"{username} is the only owner of {company.code}: make another user owner first",
+            user=username)
+
+
 def user_role(*, actor: Actor, company: Company, username: str, role: str) -> Membership:
     """Change the role of ``username``, already a member of ``company``. Owner only; audited
     with the role before and after. The last owner cannot be demoted: a company always has
@@ -230,18 +250,10 @@ def user_role(*, actor: Actor, company: Company, username: str, role: str) -> Me
     if role not in Role.values:
         raise ValidationFailed(f"unknown role {role!r}; use one of {', '.join(Role.values)}")
     with transaction.atomic():
-        member = (Membership.objects.select_for_update()
-                  .filter(company=company, user__username=username).first())
-        if member is None:
-            raise NotFound(f"{username!r} is not a member of {company.code}", user=username)
+        member = _locked_member(company, username)
         before = member.role
         if before == Role.OWNER and role != Role.OWNER:
-            owners = (Membership.objects.select_for_update()
-                      .filter(company=company, role=Role.OWNER).count())
-            if owners <= 1:
-                raise ValidationFailed(
-                    f"{username} is the only owner of {company.code}: make another user "
-                    "owner first", user=username)
+            _another_owner_stays(company, username)
         if before != role:
             member.role = Role(role)
             member.save(update_fields=["role"])
@@ -421,18 +433,10 @@ def user_remove(*, actor: Actor, company: Company, username: str) -> str:
     Audited with the role the member had; returns it."""
     require_role(company, actor, Role.OWNER)
     with transaction.atomic():
-        member = (Membership.objects.select_for_update()
-                  .filter(company=company, user__username=username).first())
-        if member is None:
-            raise NotFound(f"{username!r} is not a member of {company.code}", user=username)
+        member = _locked_member(company, username)
         role = member.role
         if role == Role.OWNER:
-            owners = (Membership.objects.select_for_update()
-                      .filter(company=company, role=Role.OWNER).count())
-            if owners <= 1:
-                raise ValidationFailed(
-                    f"{username} is the only owner of {company.code}: make another user "
-                    "owner first", user=username)
+            _another_owner_stays(company, username)
         user_id = member.user_id
         events.check(events.MemberRemoving(company_id=company.pk, actor=actor,
                                            user_id=user_id, username=username))
