@@ -6,12 +6,17 @@ check` finds a kept settlement that its rows do not tell."""
 
 from __future__ import annotations
 
+import importlib
 import json
 from datetime import timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from django.apps import apps
+from django.db import connection
 
+from salesledger.apps.core.guards import install_guards
 from salesledger.apps.core.invariants import check_company
 from salesledger.apps.invoicing.models import Invoice
 from salesledger.apps.invoicing.selectors import SETTLEMENTS, invoice_list
@@ -91,3 +96,23 @@ def test_the_command_line_lists_by_settlement(mixed_books: Any, company: Any,
     assert main(["invoice", "list", "--settlement", "partially_paid",
                  "--company", "acme"]) == 0
     assert mixed_books.inv4.number in capsys.readouterr().out
+
+
+def test_the_migration_that_filled_the_column_finds_what_the_writer_keeps(
+        mixed_books: Any, company: Any, owner: Any) -> None:
+    """payments 0010 filled the kept settlement of books written before it: run on every
+    state (paid, partially paid, open, written off, a credit note applied or not), it
+    gives each document what the writer has kept."""
+    later = mixed_books.days[-1] + timedelta(days=1)
+    invoice_write_off(actor=owner, company=company, number=mixed_books.inv4.number, day=later,
+                      reason="insolvent")
+    kept = dict(Invoice.objects.filter(status="posted").values_list("number", "settlement"))
+    assert set(kept.values()) >= {"paid", "open", "written_off"}
+    Invoice.objects.update(settlement="open")  # as invoicing 0016 left every row
+    fill = importlib.import_module(
+        "salesledger.apps.payments.migrations.0010_invoice_settlement_kept").fill_settlement
+    fill(apps, SimpleNamespace(connection=connection))
+    install_guards()  # as the end of migrate does
+    assert dict(Invoice.objects.filter(status="posted")
+                .values_list("number", "settlement")) == kept
+    assert check_company(company) == []
