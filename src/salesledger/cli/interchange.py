@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import json
 import sys
 from typing import Any
 
@@ -67,11 +68,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     company = company_of(args)
     as_of = as_of_day(args, company)
     if args.file in (None, "-"):
-        if args.json:  # the rows as objects, keyed by the CSV's column names
-            text = io.StringIO()
-            export_csv(kind=args.kind, company=company, out=text, as_of=as_of)
-            text.seek(0)
-            emit_json(list(csv.DictReader(text)))
+        if args.json:  # the rows as objects, keyed by the CSV's column names, streamed
+            _export_json(args.kind, company, as_of)
         else:
             export_csv(kind=args.kind, company=company, out=sys.stdout, as_of=as_of)
         return 0
@@ -82,6 +80,37 @@ def cmd_export(args: argparse.Namespace) -> int:
     else:
         print(f"exported {n} rows to {args.file}", file=sys.stderr)
     return 0
+
+
+class _RowsAsJson:
+    """The text sink ``export_csv`` writes to for ``export --json``: each row, as the CSV
+    writer hands it over (one ``write`` per row), read back and written as an object of the
+    JSON array at once, keyed by the header's column names, so that nothing accumulates."""
+
+    def __init__(self) -> None:
+        self.headers: list[str] | None = None
+        self.count = 0
+
+    def write(self, text: str) -> int:
+        for row in csv.reader(io.StringIO(text, newline="")):
+            if self.headers is None:
+                self.headers = row
+                continue
+            body = json.dumps(dict(zip(self.headers, row, strict=True)), indent=2,
+                              ensure_ascii=False)
+            sys.stdout.write(("[\n  " if not self.count else ",\n  ")
+                             + body.replace("\n", "\n  "))
+            self.count += 1
+        return len(text)
+
+
+def _export_json(kind: str, company: Any, as_of: Any) -> None:
+    """``export KIND --json``: the same text as ``emit_json`` of every row, streamed."""
+    from salesledger.apps.interchange.csvio import export_csv
+
+    sink = _RowsAsJson()
+    export_csv(kind=kind, company=company, out=sink, as_of=as_of)  # type: ignore[arg-type]
+    sys.stdout.write("\n]\n" if sink.count else "[]\n")
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -40,6 +40,20 @@ def emit_json(data: Any, out: TextIO | None = None) -> None:
     stream.write("\n")
 
 
+def emit_json_array(items: Iterable[Any], out: TextIO | None = None) -> int:
+    """A JSON array written element by element as ``items`` yields them, so that memory does
+    not grow with their number: the same text as ``emit_json(list(items))``. Returns how
+    many were written."""
+    stream = out or sys.stdout
+    count = 0
+    for item in items:
+        body = json.dumps(item, default=_default, indent=2, ensure_ascii=False)
+        stream.write(("[\n  " if not count else ",\n  ") + body.replace("\n", "\n  "))
+        count += 1
+    stream.write("\n]\n" if count else "[]\n")
+    return count
+
+
 def table(rows: Iterable[Sequence[Any]], headers: Sequence[str], out: TextIO | None = None) -> None:
     stream = out or sys.stdout
     body = [[("" if c is None else str(c)) for c in r] for r in rows]

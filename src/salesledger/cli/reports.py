@@ -7,7 +7,7 @@ import argparse
 from typing import Any
 
 from .common import Subparsers, add_command, as_of_day, company_of
-from .render import emit_json, money, money_text, table
+from .render import emit_json, emit_json_array, money, money_text, table
 
 
 def _customer_id(args: argparse.Namespace, company: Any) -> int | None:
@@ -59,19 +59,17 @@ def cmd_open_items(args: argparse.Namespace) -> int:
     as_of = as_of_day(args, company)
     cid = _customer_id(args, company)
     items = open_items(company, customer_id=cid, as_of=as_of, overdue_only=args.overdue)
-    if args.json:
-        emit_json(
-            [
-                {
-                    **i,
-                    "amount": money(i["amount"], i["currency"]),
-                    "open": money(i["open"], i["currency"]),
-                    "days_overdue": max((as_of - i["due_date"]).days, 0)
-                    if i["type"] == "instalment"
-                    else None,
-                }
-                for i in items
-            ]
+    if args.json:  # streamed: a million items are written as they are read
+        emit_json_array(
+            {
+                **i,
+                "amount": money(i["amount"], i["currency"]),
+                "open": money(i["open"], i["currency"]),
+                "days_overdue": max((as_of - i["due_date"]).days, 0)
+                if i["type"] == "instalment"
+                else None,
+            }
+            for i in items
         )
         return 0
     table(

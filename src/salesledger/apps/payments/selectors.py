@@ -52,6 +52,17 @@ def _used_otherwise(as_of: date) -> Any:
             + Coalesce(Subquery(returned, output_field=IntegerField()), Value(0)))
 
 
+def moved_after(company: Company, day: date) -> bool:
+    """Whether anything that settles an open item or gives up a receipt is dated after
+    ``day``: an allocation (reversals and adjustments are allocation rows too), a refund, a
+    receipt returned by the bank. When nothing is, the amounts kept on the rows
+    (``Instalment.settled``, ``Invoice.allocated``, ``Receipt.allocated``, which `salesledger
+    check` holds to those rows) are those of the day. Three look-ups on indexes."""
+    return (Allocation.objects.filter(company=company, date__gt=day).exists()
+            or Refund.objects.filter(company=company, date__gt=day).exists()
+            or ReceiptReversal.objects.filter(company=company, date__gt=day).exists())
+
+
 def _customer_scope(company: Company, customer_id: int | None) -> Q:
     """The company's rows, or those of one customer: with the survivor and the aliases of a
     merge (``customer_family``), whose documents one customer's figures take in."""
@@ -75,11 +86,20 @@ def open_items(company: Company, *, customer_id: int | None = None, as_of: date 
     inst = Instalment.objects.filter(scope)
     cn = Invoice.objects.filter(scope, kind=DocKind.CREDIT_NOTE, status="posted")
     rc = Receipt.objects.filter(scope)
-    if as_of is None:
-        inst = inst.annotate(open=F("amount") - F("settled"))
+    kept = as_of is None or not moved_after(company, as_of)
+    if kept:
+        # What is kept on the rows is what was open on the day: nothing that settles or
+        # gives up an item is dated after it. Only what is dated after it is left out, and
+        # the instalments are read from the index of open ones (its very condition).
+        inst = inst.filter(settled__lt=F("amount")).annotate(open=F("amount") - F("settled"))
         cn = cn.annotate(open=F("total") - F("allocated"))
         rc = rc.annotate(open=F("amount") - F("allocated"))
+        if as_of is not None:
+            inst = inst.filter(issue_date__lte=as_of)
+            cn = cn.filter(issue_date__lte=as_of)
+            rc = rc.filter(date__lte=as_of)
     else:
+        assert as_of is not None
         inst = inst.filter(invoice__issue_date__lte=as_of).annotate(
             open=F("amount") - _alloc_sum(as_of, instalment=OuterRef("pk")))
         cn = cn.filter(issue_date__lte=as_of).annotate(
@@ -89,7 +109,9 @@ def open_items(company: Company, *, customer_id: int | None = None, as_of: date 
             - _used_otherwise(as_of))
     if overdue_only and as_of:
         inst = inst.filter(due_date__lt=as_of)
-    inst_rows = (inst.filter(open__gt=0).order_by("customer_id", "due_date", "id")
+    if not kept:
+        inst = inst.filter(open__gt=0)
+    inst_rows = (inst.order_by("customer_id", "due_date", "id")
                  .values("id", "customer_id", "customer__code", "due_date", "currency", "open",
                          "amount", "seq", "invoice__number", "invoice__issue_date",
                          survivor=F("customer__merged_into__code")))

@@ -16,7 +16,9 @@ leave it alone.
 
 from __future__ import annotations
 
+import csv
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import date
 from typing import Any, TextIO
 
@@ -46,8 +48,14 @@ from salesledger.domain.settlement import (
     check_allocation_date,
     settle_oldest_first,
 )
-from salesledger.formats.csv_rows import RECEIPTS, CsvWriter, ReceiptRow, receipt_row
-from salesledger.money import Money, is_currency
+from salesledger.formats.csv_rows import (
+    RECEIPTS,
+    CsvWriter,
+    ReceiptRow,
+    neutralise_cell,
+    receipt_row,
+)
+from salesledger.money import Money, is_currency, major_texter
 
 from .common import CsvSource, ImportContext, in_chunks, limits
 
@@ -266,19 +274,26 @@ OPEN_ITEM_COLUMNS = ("customer", "type", "document", "seq", "date", "due_date", 
 
 def export_open_items(*, company: Any, out: TextIO, as_of: date | None = None) -> int:
     """Every open item as of ``as_of`` (export only): instalments owed, and credit notes and
-    receipts not yet applied (negative)."""
-    writer = CsvWriter(out)
+    receipts not yet applied (negative). Streamed: a row is written as its item is read, so
+    memory does not grow with the rows. A million rows are a million lines: the amounts'
+    text is made by one formatter per currency (``major_texter``, integer arithmetic) and
+    only the cells of free text (customer codes, document numbers) can hold what a
+    spreadsheet would run, so only they are neutralised; the bytes are those of
+    ``CsvWriter`` over every cell (dates, numbers and codes pass it unchanged)."""
+    writer = csv.writer(out, lineterminator="\n")
     writer.writerow(OPEN_ITEM_COLUMNS)
+    texts: dict[str, Callable[[int], str]] = {}
     count = 0
     for i in open_items(company, as_of=as_of):
         cur = i["currency"]
+        text = texts.get(cur) or texts.setdefault(cur, major_texter(cur))
         overdue = ""
         if i["type"] == "instalment" and as_of is not None:
             overdue = str(max((as_of - i["due_date"]).days, 0))
         writer.writerow([
-            i["customer"], i["type"], i["document"], i["seq"] or "", i["date"].isoformat(),
-            i["due_date"].isoformat(), cur, Money.from_minor(i["amount"], cur).format_plain(),
-            Money.from_minor(i["open"], cur).format_plain(), overdue,
+            neutralise_cell(i["customer"]), i["type"], neutralise_cell(i["document"]),
+            i["seq"] or "", i["date"].isoformat(), i["due_date"].isoformat(), cur,
+            text(i["amount"]), text(i["open"]), overdue,
         ])
         count += 1
     return count
