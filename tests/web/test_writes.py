@@ -247,6 +247,60 @@ def test_the_draft_editor_writes_allowances_and_charges_for_the_whole_document(
     assert more.status_code == 200 and 'name="charge-4-reason"' in more.content.decode()
 
 
+SUPPLY = {"delivery_date": "2025-03-10", "period_start": "2025-02-01",
+          "period_end": "2025-02-28", "contract_reference": "  CT-2025   07 ",
+          "project_reference": "Relaunch", "supply_type": "services"}
+
+
+def test_the_draft_editor_writes_the_supply_details_as_the_command_line_does(
+        books: dict[str, Any], as_user: Callable[[Any], Any]) -> None:
+    from salesledger.apps.invoicing.selectors import invoice_get, invoice_list
+    from salesledger.apps.payments.selectors import invoice_detail
+
+    client = as_user(books["clerk"])
+    editor = client.get("/c/acme/drafts/new/").content.decode()
+    for label in ("Delivery date", "Invoicing period from", "Nature of the operation"):
+        assert label in editor, label
+    head = {"customer": "C001", "issue_date": "2025-03-12", **LINES, **SUPPLY}
+    pk = draft_id(client.post("/c/acme/drafts/new/", head))
+    # checked and kept by the service as ``invoice create --contract ...`` is: spaces folded
+    assert invoice_detail(books["company"], pk)["supply"] == {
+        "delivery_date": date(2025, 3, 10), "period_start": date(2025, 2, 1),
+        "period_end": date(2025, 2, 28), "contract_reference": "CT-2025 07",
+        "project_reference": "Relaunch", "supply_type": "services"}
+    editor = client.get(f"/c/acme/drafts/{pk}/").content.decode()
+    assert 'value="2025-02-28"' in editor and 'value="CT-2025 07"' in editor
+    assert '<option value="services" selected>' in editor
+    # a period that ends before it starts: the service's words next to the period's end,
+    # and nothing saved (neither a new draft nor a change to this one)
+    before = len(invoice_list(books["company"]))
+    backwards = {**head, "period_end": "2025-01-31"}
+    for url in ("/c/acme/drafts/new/", f"/c/acme/drafts/{pk}/"):
+        page = client.post(url, backwards)
+        assert page.status_code == 200
+        assert ('id="id_period_end-error">invalid: the invoicing period ends (2025-01-31) '
+                'before it starts (2025-02-01)') in page.content.decode(), refusals(page)
+    assert len(invoice_list(books["company"])) == before
+    assert invoice_get(books["company"], pk).period_end == date(2025, 2, 28)
+    long_ref = client.post(url, {**head, "project_reference": "P" * 61}).content.decode()
+    assert 'id="id_project_reference-error">invalid: the project reference is longer' \
+        in long_ref
+    # saved again: cleared where blanked, changed where changed
+    changed = {**head, "delivery_date": "", "contract_reference": "", "supply_type": "mixed"}
+    assert client.post(f"/c/acme/drafts/{pk}/", changed).status_code == 302
+    supply = invoice_detail(books["company"], pk)["supply"]
+    assert (supply["delivery_date"], supply["contract_reference"], supply["supply_type"],
+            supply["period_end"]) == (None, "", "mixed", date(2025, 2, 28))
+    # posted with them, and shown on the document's page
+    posted = client.post(f"/c/acme/drafts/{pk}/", {**changed, "action": "post"})
+    assert posted.status_code == 302, refusals(posted)
+    shown = client.get(posted["Location"]).content.decode()
+    for text in ("Invoicing period", "Feb 1, 2025", "Feb 28, 2025", "Relaunch",
+                 "Goods and services"):
+        assert text in shown, text
+    assert "Delivery date" not in shown and "Contract" not in shown
+
+
 def test_a_refused_line_is_shown_on_its_line_and_nothing_is_saved(
         books: dict[str, Any], as_user: Callable[[Any], Any]) -> None:
     from salesledger.apps.invoicing.selectors import invoice_list

@@ -38,7 +38,7 @@ from salesledger.apps.invoicing.services import (
 )
 from salesledger.apps.payments.selectors import invoice_detail
 from salesledger.domain.errors import LedgerError, ValidationFailed
-from salesledger.domain.invoicing import DocumentChargeInput, LineInput
+from salesledger.domain.invoicing import DocumentChargeInput, LineInput, SupplyDetails
 
 from .credit_panel import may_override
 from .forms import TAX_CATEGORIES, TermsForm, day, text
@@ -54,20 +54,50 @@ LINE_FIELDS = ("description", "quantity", "unit_price", "tax_rate", "discount", 
 # writes it on the command line.
 CHARGE_FIELDS = ("kind", "reason", "amount", "tax_rate", "category", "code")
 MAX_CHARGES = 20
+# What a draft says about its supply (EN 16931 BT-72, BG-14, BT-12, BT-11, and the nature
+# of the operation), as ``invoice create --delivery-date ...`` takes it; in its own part of
+# the editor.
+SUPPLY_FIELDS = ("delivery_date", "period_start", "period_end", "contract_reference",
+                 "project_reference", "supply_type")
+SUPPLY_TYPE_CHOICES = (("", _("Not said")), ("goods", _("Goods")),
+                       ("services", _("Services")), ("mixed", _("Goods and services")))
 # The refusals of the credit app's veto that a credit controller may override.
 CREDIT_REFUSALS = ("credit_hold", "credit_limit_exceeded")
 
 
 class DraftForm(TermsForm):
-    """The head of a draft; its lines are read by ``read_lines``."""
+    """The head of a draft and its supply details; its lines are read by ``read_lines``.
+    The supply details are read as typed and checked by the service (``check_supply``:
+    a period that ends before it starts, a reference over 60 characters)."""
 
-    field_order = ("customer", "issue_date", "currency", "terms", "po_number", "notes")
+    field_order = ("customer", "issue_date", "currency", "terms", "po_number", "notes",
+                   *SUPPLY_FIELDS)
     customer = text(_("Customer code"), required=True, max_length=40, autocomplete="off")
     issue_date = day(_("Issue date"))
     currency = text(_("Currency (blank for the customer's)"), max_length=3)
     po_number = text(_("Purchase order"), max_length=100)
     notes = forms.CharField(label=_("Notes"), required=False, max_length=2000,
                             widget=forms.Textarea(attrs={"rows": 2}))
+    delivery_date = day(_("Delivery date"), required=False)
+    period_start = day(_("Invoicing period from"), required=False)
+    period_end = day(_("Invoicing period to"), required=False)
+    contract_reference = text(_("Contract"), max_length=200)
+    project_reference = text(_("Project"), max_length=200)
+    supply_type = forms.ChoiceField(label=_("Nature of the operation"), required=False,
+                                    choices=SUPPLY_TYPE_CHOICES)
+
+    def head(self) -> list[Any]:
+        """The head's controls, the supply details left for their own part."""
+        return [f for f in self if f.name not in SUPPLY_FIELDS]
+
+    def supply(self) -> list[Any]:
+        return [self[name] for name in SUPPLY_FIELDS]
+
+    def supply_details(self) -> SupplyDetails:
+        v = self.cleaned_data
+        return SupplyDetails(v["delivery_date"], v["period_start"], v["period_end"],
+                             v["contract_reference"], v["project_reference"],
+                             v["supply_type"])
 
 
 @dataclass
@@ -274,7 +304,7 @@ def _data(form: DraftForm, lines: Lines, charges: Charges, kind: str, corrects: 
                         lines=lines.inputs(), charges=charges.inputs(),
                         currency=v["currency"].strip().upper(),
                         terms_code=v["terms"], po_number=v["po_number"], notes=v["notes"],
-                        kind=kind, corrects_number=corrects)
+                        kind=kind, corrects_number=corrects, supply=form.supply_details())
 
 
 def _editor(request: HttpRequest, ws: Workspace, form: DraftForm, lines: Lines,
@@ -293,7 +323,7 @@ def _editor(request: HttpRequest, ws: Workspace, form: DraftForm, lines: Lines,
 def _refuse(form: DraftForm, lines: Lines, charges: Charges, exc: LedgerError) -> None:
     if not lines.refuse(exc) and not charges.refuse(exc):
         form.refuse(exc, customer_code="customer", document="customer",
-                    terms_code="terms", corrects="customer")
+                    terms_code="terms", corrects="customer", period="period_end")
 
 
 def _save(request: HttpRequest, ws: Workspace, form: DraftForm, lines: Lines,
@@ -329,6 +359,7 @@ def draft_new(request: HttpRequest, code: str) -> HttpResponse:
         if corrects:
             original = or_404(invoice_detail, ws.company, corrects)
             initial["customer"], initial["currency"] = original["customer"], original["currency"]
+            initial.update(original["supply"])  # the period it corrects, as a start
             lines, charges = lines_of(original), charges_of(original)
         return _editor(request, ws, DraftForm(initial=initial, terms=terms), lines, charges,
                        kind=kind, corrects=corrects, draft=None)
@@ -367,7 +398,7 @@ def draft(request: HttpRequest, code: str, pk: int) -> HttpResponse:
         form = DraftForm(terms=terms, initial={
             "customer": detail["customer"], "issue_date": detail["issue_date"],
             "currency": detail["currency"], "terms": detail["terms"],
-            "po_number": detail["po_number"], "notes": detail["notes"]})
+            "po_number": detail["po_number"], "notes": detail["notes"], **detail["supply"]})
         return _editor(request, ws, form, lines_of(detail), charges_of(detail), kind=kind,
                        corrects=corrects, draft=detail)
     form = DraftForm(request.POST, terms=terms)

@@ -176,7 +176,9 @@ def invoice_supply_set(*, actor: Actor, company: Company, invoice_id: int,
 def invoice_draft_replace(*, actor: Actor, company: Company, invoice_id: int,
                           data: InvoiceInput) -> Invoice:
     """Save a draft again with what ``data`` now says (its customer, date, currency, terms,
-    references, notes, lines and allowances or charges): the draft keeps its id, checked as
+    references, notes, lines, allowances or charges and supply details: delivery date,
+    invoicing period, contract, project, nature of the operation, checked by the
+    ``check_supply`` that ``invoice_supply_set`` calls): the draft keeps its id, checked as
     ``invoice_create`` checks a new one. A posted document is refused (the lifecycle's
     EDIT). The web's draft editor saves through this; audited with the totals before and
     after."""
@@ -193,11 +195,13 @@ def invoice_draft_replace(*, actor: Actor, company: Company, invoice_id: int,
         currency = document_currency(company, customer, data.currency)
         rate = resolve_rate(company, currency, data.rate, data.issue_date)
         totals = compute_invoice_totals(company, currency, data.lines, data.charges)
+        supply = check_supply(data.supply)
         if inv.corrects_id and (customer.pk != inv.customer_id or currency != inv.currency):
             raise ValidationFailed("a credit note keeps the customer and currency of the "
                                    "invoice it corrects", field="customer")
         before = {"customer": inv.customer.code, "issue_date": inv.issue_date.isoformat(),
-                  "total": Money.from_minor(inv.total, inv.currency).to_json()}
+                  "total": Money.from_minor(inv.total, inv.currency).to_json(),
+                  "supply": supply_details(inv).as_json()}
         inv.customer, inv.issue_date, inv.currency, inv.rate = (
             customer, data.issue_date, currency, rate)
         inv.terms = payment_terms_find(company, data.terms_code)
@@ -205,13 +209,16 @@ def invoice_draft_replace(*, actor: Actor, company: Company, invoice_id: int,
                                               data.buyer_reference.strip())
         inv.notes, inv.net, inv.tax, inv.total = data.notes, totals.net, totals.tax, totals.total
         inv.base_total = to_base(totals.total, currency, company.base_currency, rate)
+        for key, value in _supply_fields(supply).items():
+            setattr(inv, key, value)
         inv.save()
         InvoiceLine.objects.filter(invoice=inv).delete()
         DocumentCharge.objects.filter(invoice=inv).delete()
         _write_lines(company, inv, data, totals)
         audit(company, actor, f"{inv.kind}.update", "invoice", inv.pk, before=before,
               after={"customer": customer.code, "issue_date": data.issue_date.isoformat(),
-                     "total": Money.from_minor(totals.total, currency).to_json()},
+                     "total": Money.from_minor(totals.total, currency).to_json(),
+                     "supply": supply.as_json()},
               lines=len(data.lines))
     return inv
 

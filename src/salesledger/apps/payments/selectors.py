@@ -364,6 +364,12 @@ def invoice_detail(
         "notes": inv.notes,
         "terms": inv.terms.code if inv.terms_id and inv.terms else "",
         "corrects": inv.corrects.number if inv.corrects_id and inv.corrects else None,
+        # What it says about the supply (EN 16931 BT-72, BG-14, BT-12, BT-11; the nature
+        # of the operation): dates or None, text or "".
+        "supply": {"delivery_date": inv.delivery_date, "period_start": inv.period_start,
+                   "period_end": inv.period_end, "contract_reference": inv.contract_reference,
+                   "project_reference": inv.project_reference,
+                   "supply_type": inv.supply_type},
         "net": _money_json(inv.net, cur),
         "tax": _money_json(inv.tax, cur),
         "total": _money_json(inv.total, cur),

@@ -80,3 +80,36 @@ def test_a_posted_document_is_not_saved_again(owner: Any, draft: Invoice) -> Non
         invoice_draft_replace(actor=owner, company=draft.company, invoice_id=draft.pk,
                               data=InvoiceInput(customer_code="C1", issue_date=DAY,
                                                 lines=[line("Other", "1", "1.00", "20")]))
+
+
+@pytest.mark.django_db
+def test_a_draft_takes_its_supply_details_checked_as_the_command_line_checks_them(
+        owner: Any, draft: Invoice) -> None:
+    from salesledger.domain.invoicing import SupplyDetails
+
+    def save(supply: SupplyDetails) -> Invoice:
+        return invoice_draft_replace(actor=owner, company=draft.company, invoice_id=draft.pk,
+                                     data=InvoiceInput(
+                                         customer_code="C1", issue_date=DAY, supply=supply,
+                                         lines=[line("Consulting", "1", "100.00", "20")]))
+
+    save(SupplyDetails(date(2025, 2, 27), date(2025, 2, 1), date(2025, 2, 28),
+                       " CT  7 ", "", "Services"))
+    stored = Invoice.objects.get(pk=draft.pk)
+    assert (stored.delivery_date, stored.period_start, stored.period_end,
+            stored.contract_reference, stored.supply_type) == (
+        date(2025, 2, 27), date(2025, 2, 1), date(2025, 2, 28), "CT 7", "services")
+    event = AuditEvent.objects.filter(action="invoice.update", entity_id=str(draft.pk)).get()
+    assert event.data["before"]["supply"] == {}
+    assert event.data["after"]["supply"]["period_end"] == "2025-02-28"
+    # the rules of ``check_supply``, and nothing written when refused
+    with pytest.raises(ValidationFailed, match="BR-29"):
+        save(SupplyDetails(None, date(2025, 2, 1), date(2025, 1, 31)))
+    with pytest.raises(ValidationFailed, match="goods, services or mixed"):
+        save(SupplyDetails(supply_type="rent"))
+    assert Invoice.objects.get(pk=draft.pk).period_end == date(2025, 2, 28)
+    # not given: cleared (the editor sends every field it shows)
+    save(SupplyDetails())
+    stored = Invoice.objects.get(pk=draft.pk)
+    assert (stored.delivery_date, stored.period_start, stored.contract_reference,
+            stored.supply_type) == (None, None, "", "")
