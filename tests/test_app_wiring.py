@@ -129,7 +129,7 @@ def test_every_app_guards_what_it_posts() -> None:
         "payments.Allocation", "payments.Receipt", "payments.Adjustment", "payments.Refund",
         "payments.ReceiptReversal",
         "fx.RevaluationRun",
-        "quotes.Quote", "quotes.QuoteLine",
+        "quotes.Quote", "quotes.QuoteLine", "quotes.QuoteCharge",
         "recurring.RecurringRun",
         "credit.CreditSignal", "credit.CreditOverride",
         "collections.PlanItem", "collections.PlanInstalment", "collections.DisputeAttachment",

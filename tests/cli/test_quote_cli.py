@@ -105,3 +105,38 @@ def test_recurring_run_reports_problems_with_exit_2(capsys, books):
     assert code == 2
     assert (f"schedule {added['id']} period 1 (2025-01-01): purchase_order_required: customer "
             "C1 requires a purchase order number on every invoice") in out
+
+
+def test_quote_allowances_and_charges_as_the_invoices_options(capsys, books):
+    q = run_json(capsys, "quote", "create", "--customer", "C1", "--line", "Design;2;500;20",
+                 "--po", "PO-42", "--allowance", "Loyalty;5%;20",
+                 "--charge", "Freight;25.00;20;S;FC", "--as-of", "2025-03-10")
+    # 1,000.00 less 5 % (50.00) plus 25.00 of freight: 975.00 net, 195.00 tax
+    assert (q["net"]["amount"], q["total"]["amount"]) == ("975.00", "1170.00")
+    assert [(c["kind"], c["reason"], c["reason_code"], c["amount"]["amount"], c["percent"])
+            for c in q["charges"]] == [("charge", "Freight", "FC", "25.00", None),
+                                       ("allowance", "Loyalty", "", "50.00", "5")]
+    code, out, _ = run(capsys, "quote", "show", "QUO2025-00001", "--as-of", "2025-03-10")
+    assert code == 0 and "Freight" in out and "-50.00" in out
+    # a revision keeps them unless told: --no-charges removes them, and cannot be mixed
+    kept = run_json(capsys, "quote", "revise", "QUO2025-00001", "--notes", "Spring",
+                    "--as-of", "2025-03-10")
+    assert kept["total"]["amount"] == "1170.00" and len(kept["charges"]) == 2
+    code, _, err = run(capsys, "quote", "revise", "QUO2025-00001", "--no-charges",
+                       "--charge", "Freight;25.00;20")
+    assert code == 2 and "--no-charges" in err
+    code, _, err = run(capsys, "quote", "revise", "QUO2025-00001", "--charge", "Freight;lots;20")
+    assert code == 2 and "--charge amount" in err and "Traceback" not in err
+    # converted: the invoice totals what the quote did, with the same allowances and charges
+    run(capsys, "quote", "send", "QUO2025-00001", "--no-email", "--as-of", "2025-03-11")
+    run(capsys, "quote", "accept", "QUO2025-00001", "--as-of", "2025-03-11")
+    inv = run_json(capsys, "quote", "convert", "QUO2025-00001", "--post",
+                   "--as-of", "2025-03-12")
+    assert (inv["net"], inv["tax"], inv["total"]) == (kept["net"], kept["tax"], kept["total"])
+    assert inv["charges"] == kept["charges"]
+    removed = run_json(capsys, "quote", "create", "--customer", "C1", "--line",
+                       "Design;2;500;20", "--charge", "Freight;25.00;20", "--as-of",
+                       "2025-03-10")
+    removed = run_json(capsys, "quote", "revise", removed["quote"], "--no-charges",
+                       "--as-of", "2025-03-10")
+    assert removed["charges"] == [] and removed["total"]["amount"] == "1200.00"

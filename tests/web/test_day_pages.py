@@ -72,6 +72,56 @@ def test_a_quote_is_written_in_the_editor_then_revised_once_sent(
     assert "Change the quote" in clerk.get(f"/c/acme/quotes/{label}").content.decode()
 
 
+def test_the_quote_editor_writes_allowances_and_charges_and_the_invoice_keeps_them(
+        books: dict[str, Any], as_user: Callable[[Any], Any]) -> None:
+    from salesledger.apps.payments.selectors import invoice_detail
+    from salesledger.apps.quotes.selectors import quote_detail
+    from salesledger.apps.quotes.services import quote_accept, quote_convert, quote_send
+
+    from .test_writes import CHARGES
+
+    clerk = as_user(books["clerk"])
+    assert "Allowances and charges" in clerk.get("/c/acme/quotes/new/").content.decode()
+    # a charge the core refuses is shown on its row, nothing written
+    bad = clerk.post("/c/acme/quotes/new/", _quote(**{**CHARGES, "charge-3-reason": "",
+                                                      "charge-3-code": ""}))
+    assert bad.status_code == 200
+    assert 'id="charge-3-error">invalid: document charge 2: give a reason' in \
+        bad.content.decode()
+    made = clerk.post("/c/acme/quotes/new/?as_of=2025-03-03", _quote(**CHARGES))
+    assert made.status_code == 302, refusals(made)
+    label = made["Location"].split("/quotes/", 1)[1].split("?", 1)[0]
+    day = date(2025, 3, 3)
+    q = quote_detail(books["company"], label, as_of=day)
+    # the drafts' example: 1,072.45 of lines, 5 % off the 20 % ones (50.00), freight 15.00
+    assert [(c["kind"], c["reason"], c["amount"]["amount"], c["percent"])
+            for c in q["charges"]] == [("allowance", "Loyalty", "50.00", "5"),
+                                       ("charge", "Freight", "15.00", None)]
+    assert q["net"]["amount"] == "1037.45"
+    page = clerk.get(f"/c/acme/quotes/{label}").content.decode()
+    assert "Allowance: Loyalty (5 %)" in page and "Charge: Freight" in page
+    editor = clerk.get(f"/c/acme/quote/edit/{label}").content.decode()
+    assert 'value="5%"' in editor and 'value="Freight"' in editor
+    # saved again without the allowance: the charge alone is kept
+    head = {**LINES, "valid_until": "2025-04-02", "terms": "", "po_number": "",
+            "buyer_reference": "", "notes": ""}
+    kept = {**head, "charges": "1", "charge-1-kind": "charge", "charge-1-reason": "Freight",
+            "charge-1-code": "", "charge-1-amount": "15.00", "charge-1-tax_rate": "20",
+            "charge-1-category": "S"}
+    saved = clerk.post(f"/c/acme/quote/edit/{label}?as_of=2025-03-03", kept)
+    assert saved.status_code == 302, refusals(saved)
+    q = quote_detail(books["company"], label, as_of=day)
+    assert [c["reason"] for c in q["charges"]] == ["Freight"] and q["net"]["amount"] == "1087.45"
+    # sent, accepted, converted: the invoice totals exactly what the quote did
+    owner, company = books["owner"], books["company"]
+    quote_send(actor=owner, company=company, number=label, as_of=day)
+    quote_accept(actor=owner, company=company, number=label, as_of=day)
+    inv = quote_convert(actor=owner, company=company, number=label, post=True, as_of=day)
+    doc = invoice_detail(company, inv.number)
+    assert (doc["net"], doc["tax"], doc["total"], doc["charges"]) == (
+        q["net"], q["tax"], q["total"], q["charges"])
+
+
 def test_a_refused_quote_head_is_shown_next_to_its_field(
         books: dict[str, Any], as_user: Callable[[Any], Any]) -> None:
     clerk = as_user(books["clerk"])

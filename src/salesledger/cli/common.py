@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from salesledger.domain.amounts import parse_decimal
 from salesledger.domain.errors import ValidationFailed
-from salesledger.domain.invoicing import LineInput
+from salesledger.domain.invoicing import DocumentChargeInput, LineInput
 
 # argparse's sub-parsers action (its class is private to argparse).
 Subparsers = Any
@@ -136,3 +136,25 @@ def add_credit_override_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--override-credit", metavar="COMMENT", default="",
                    help="let it through though the customer is on credit hold or over its "
                         "limit (owner or credit controller), saying why; recorded and audited")
+
+
+def _charge(spec: str, *, is_charge: bool) -> DocumentChargeInput:
+    """``"reason;amount;tax rate[;tax category[;reason code]]"``: a document-level charge
+    (``--charge``) or allowance (``--allowance``)."""
+    what = "--charge" if is_charge else "--allowance"
+    parts = [p.strip() for p in spec.split(";")]
+    if len(parts) < 3:
+        raise ValidationFailed(f"{what} {spec!r}: write 'reason;amount;tax %[;category[;code]]'")
+    from salesledger.apps.invoicing.services import charge_input
+
+    reason, amount, rate = parts[:3]
+    return charge_input(is_charge=is_charge, reason=reason, amount=amount, tax_rate=rate,
+                        category=parts[3] if len(parts) > 3 else "",
+                        code=parts[4] if len(parts) > 4 else "", what=what)
+
+
+def charge_options(args: argparse.Namespace) -> list[DocumentChargeInput]:
+    """``--charge`` and ``--allowance`` of an invoice, a credit note or a quote: charges
+    first, in the order given."""
+    return ([_charge(x, is_charge=True) for x in getattr(args, "charge", None) or []]
+            + [_charge(x, is_charge=False) for x in getattr(args, "allowance", None) or []])

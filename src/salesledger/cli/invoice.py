@@ -10,7 +10,7 @@ from typing import Any
 
 from salesledger.domain.adjustments import DeductionReason
 from salesledger.domain.errors import ValidationFailed
-from salesledger.domain.invoicing import DocumentChargeInput, SupplyDetails
+from salesledger.domain.invoicing import SupplyDetails
 
 from .common import (
     NO_LINE,
@@ -21,6 +21,7 @@ from .common import (
     add_future_date_option,
     add_group,
     as_of_day,
+    charge_options,
     company_of,
     parse_date,
     parse_decimal,
@@ -32,21 +33,6 @@ from .render import emit_json, money, money_text, table
 
 
 # ---------------------------------------------------------------- writing and posting
-def _charge(spec: str, *, is_charge: bool) -> DocumentChargeInput:
-    """``"reason;amount;tax rate[;tax category[;reason code]]"``: a document-level charge
-    (``--charge``) or allowance (``--allowance``)."""
-    what = "--charge" if is_charge else "--allowance"
-    parts = [p.strip() for p in spec.split(";")]
-    if len(parts) < 3:
-        raise ValidationFailed(f"{what} {spec!r}: write 'reason;amount;tax %[;category[;code]]'")
-    from salesledger.apps.invoicing.services import charge_input
-
-    reason, amount, rate = parts[:3]
-    return charge_input(is_charge=is_charge, reason=reason, amount=amount, tax_rate=rate,
-                        category=parts[3] if len(parts) > 3 else "",
-                        code=parts[4] if len(parts) > 4 else "", what=what)
-
-
 def _supply(args: argparse.Namespace) -> dict[str, Any]:
     """The supply options given (``--delivery-date``, ``--period-start``, ``--period-end``,
     ``--contract``, ``--project``, ``--supply-type``), as ``SupplyDetails`` fields."""
@@ -81,8 +67,7 @@ def _invoice_input(args: argparse.Namespace, kind: str) -> Any:
         notes=args.notes or "",
         kind=kind,
         corrects_number=getattr(args, "corrects", "") or "",
-        charges=[_charge(x, is_charge=True) for x in args.charge or []]
-        + [_charge(x, is_charge=False) for x in args.allowance or []],
+        charges=charge_options(args),
         supply=SupplyDetails(**_supply(args)),
         purpose=getattr(args, "purpose", None) or "sale",
     )

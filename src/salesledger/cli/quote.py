@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from salesledger.domain.errors import ValidationFailed
+
 from .common import (
     Subparsers,
     actor_of,
@@ -13,6 +15,7 @@ from .common import (
     add_credit_override_option,
     add_group,
     as_of_day,
+    charge_options,
     company_of,
     parse_date,
     parse_decimal,
@@ -43,7 +46,25 @@ def _show_quote(args: argparse.Namespace, company: Any, label: str, note: str = 
     table([(li["description"], li["quantity"], li["unit_price"], li["discount_percent"],
             li["tax_rate"], li["net"]["amount"], li["tax"]["amount"]) for li in d["lines"]],
           ["description", "qty", "unit price", "disc %", "tax %", "net", "tax"])
+    if d["charges"]:
+        table([(c["kind"], c["reason"] or c["reason_code"],
+                f"{c['percent']}%" if c["percent"] is not None else "", c["tax_rate"],
+                ("-" if c["kind"] == "allowance" else "") + c["amount"]["amount"])
+               for c in d["charges"]], ["allowance/charge", "reason", "of lines", "tax %",
+                                        "amount"])
     return 0
+
+
+def _charges(args: argparse.Namespace) -> list[Any] | None:
+    """``--charge`` and ``--allowance`` as the invoice takes them; None when neither is given
+    (a revision keeps the quote's), [] with ``--no-charges`` (a revision drops them)."""
+    given = charge_options(args)
+    if getattr(args, "no_charges", False):
+        if given:
+            raise ValidationFailed("--no-charges removes the allowances and charges: give it "
+                                   "without --charge or --allowance")
+        return []
+    return given or None
 
 
 def cmd_quote_create(args: argparse.Namespace) -> int:
@@ -58,7 +79,7 @@ def cmd_quote_create(args: argparse.Namespace) -> int:
                          if args.valid_until else None,
                          currency=args.currency or "", terms_code=args.terms or "",
                          po_number=args.po or "", buyer_reference=args.buyer_reference or "",
-                         notes=args.notes or ""))
+                         notes=args.notes or "", charges=_charges(args) or []))
     return _show_quote(args, company, q.label)
 
 
@@ -106,7 +127,8 @@ def cmd_quote_revise(args: argparse.Namespace) -> int:
                      valid_until=parse_date(args.valid_until, "--valid-until")
                      if args.valid_until else None,
                      terms_code=args.terms, po_number=args.po,
-                     buyer_reference=args.buyer_reference, notes=args.notes)
+                     buyer_reference=args.buyer_reference, notes=args.notes,
+                     charges=_charges(args))
     note = (f"quote {q.label} edited" if q.label == before
             else f"quote {before} revised: {q.label} replaces it")
     return _show_quote(args, company, q.label, note)
@@ -171,6 +193,11 @@ def _quote_fields(p: argparse.ArgumentParser) -> None:
     p.add_argument("--po", help="the customer's purchase order number")
     p.add_argument("--buyer-reference")
     p.add_argument("--notes")
+    p.add_argument("--charge", action="append", metavar="'REASON;AMOUNT;TAX%[;CAT[;CODE]]'",
+                   help="a document-level charge (freight, packing), as on an invoice; "
+                        "AMOUNT may be a percentage of the lines of its tax rate (5%%)")
+    p.add_argument("--allowance", action="append", metavar="'REASON;AMOUNT;TAX%[;CAT[;CODE]]'",
+                   help="a document-level allowance (a discount on the whole quote)")
 
 
 def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
@@ -194,6 +221,9 @@ def register(sub: Subparsers, common: argparse.ArgumentParser) -> None:
                     "change a quote: a draft in place, a sent one as a new revision")
     p.add_argument("number")
     _quote_fields(p)
+    p.add_argument("--no-charges", action="store_true",
+                   help="remove the quote's allowances and charges (--charge and --allowance "
+                        "replace them; neither: they are kept)")
     p = add_command(g, common, "convert", cmd_quote_convert,
                     "turn an accepted quote into an invoice (posted with --post)")
     p.add_argument("number")

@@ -6,8 +6,9 @@ service the command line calls:
 - accept, decline (``quote accept|decline``): ``quotes.services.quote_accept`` (with a comment
   that overrides credit's veto, as ``--override-credit``), ``quote_decline``;
 - write and change (``quote create``, ``quote revise``): the invoice drafts' editor
-  (``invoice_views``: its lines, and their totals as one types from the same pure core),
-  a sent or declined quote revised into a new draft revision;
+  (``invoice_views``: its lines, its document-level allowances and charges, and their
+  totals as one types from the same pure core), a sent or declined quote revised into a
+  new draft revision;
 - convert (``quote convert``): ``quotes.services.quote_convert``, the invoice dated the
   page's day, posted at once or left as a draft to review in the editor.
 
@@ -41,7 +42,15 @@ from salesledger.domain.errors import LedgerError
 
 from .credit_panel import may_override
 from .forms import TAX_CATEGORIES, TermsForm, day, text
-from .invoice_views import Lines, blank_lines, editor_forms, lines_of
+from .invoice_views import (
+    Charges,
+    Lines,
+    blank_lines,
+    charges_of,
+    editor_forms,
+    lines_of,
+    posted_charges,
+)
 from .params import PAGE_SIZE, page_param
 from .tenancy import Workspace, or_404, workspace
 from .writing import act_then_back, may, not_for_role, page, refused
@@ -144,17 +153,18 @@ class ReviseForm(QuoteForm):
         self.fields["valid_until"].label = _("Valid until")
 
 
-def _quote_editor(request: HttpRequest, ws: Workspace, form: QuoteForm, lines: Lines, *,
-                  q: dict[str, Any] | None, status: int = 200) -> HttpResponse:
-    response = page(request, ws, "web/quote_edit.html", form=form, lines=lines, q=q,
-                    categories=TAX_CATEGORIES,
+def _quote_editor(request: HttpRequest, ws: Workspace, form: QuoteForm, lines: Lines,
+                  charges: Charges, *, q: dict[str, Any] | None, status: int = 200
+                  ) -> HttpResponse:
+    response = page(request, ws, "web/quote_edit.html", form=form, lines=lines,
+                    charges=charges, q=q, categories=TAX_CATEGORIES,
                     totals=q and {k: q[k] for k in ("net", "tax", "total")})
     response.status_code = status
     return response
 
 
-def _refuse_quote(form: QuoteForm, lines: Lines, exc: LedgerError) -> None:
-    if not lines.refuse(exc):
+def _refuse_quote(form: QuoteForm, lines: Lines, charges: Charges, exc: LedgerError) -> None:
+    if not lines.refuse(exc) and not charges.refuse(exc):
         form.refuse(exc, customer_code="customer", document="customer", terms_code="terms")
 
 
@@ -168,6 +178,9 @@ def quote_new(request: HttpRequest, code: str) -> HttpResponse:
         return not_for_role(request, ws)
     form, lines, saving = editor_forms(request, ws, QuoteForm, {
         "customer": request.GET.get("customer", "")[:40], "issue_date": ws.as_of}, 3)
+    charges = charges_of(None)
+    if request.method == "POST":
+        charges, saving = posted_charges(request, saving)
     if saving:
         v = form.cleaned_data
         try:
@@ -177,13 +190,14 @@ def quote_new(request: HttpRequest, code: str) -> HttpResponse:
                                     issue_date=v["issue_date"], valid_until=v["valid_until"],
                                     currency=v["currency"].strip().upper(),
                                     terms_code=v["terms"], po_number=v["po_number"],
-                                    buyer_reference=v["buyer_reference"], notes=v["notes"]))
+                                    buyer_reference=v["buyer_reference"], notes=v["notes"],
+                                    charges=charges.inputs()))
         except LedgerError as exc:
-            _refuse_quote(form, lines, exc)
+            _refuse_quote(form, lines, charges, exc)
         else:
             return redirect(reverse("web:quote", args=[ws.company.code, made.label]))
     return _quote_editor(request, ws, form, lines if lines.rows else blank_lines(1),
-                         q=None)
+                         charges, q=None)
 
 
 @login_required
@@ -201,7 +215,8 @@ def quote_edit(request: HttpRequest, code: str, label: str) -> HttpResponse:
         "po_number": q["po_number"], "buyer_reference": q["buyer_reference"],
         "notes": q["notes"]}, 0)
     if request.method != "POST":
-        return _quote_editor(request, ws, form, lines_of(q), q=q)
+        return _quote_editor(request, ws, form, lines_of(q), charges_of(q), q=q)
+    charges, saving = posted_charges(request, saving)
     if saving:
         v = form.cleaned_data
         try:
@@ -211,12 +226,12 @@ def quote_edit(request: HttpRequest, code: str, label: str) -> HttpResponse:
                 valid_until=v["valid_until"] if v["valid_until"] != q["valid_until"] else None,
                 terms_code=v["terms"] if v["terms"] != (q["terms"] or "") else None,
                 po_number=v["po_number"], buyer_reference=v["buyer_reference"],
-                notes=v["notes"])
+                notes=v["notes"], charges=charges.inputs())
         except LedgerError as exc:
             if exc.http_status == 403:
                 return refused(request, ws, exc)
-            _refuse_quote(form, lines, exc)
+            _refuse_quote(form, lines, charges, exc)
         else:
             return redirect(reverse("web:quote", args=[ws.company.code, made.label]))
     return _quote_editor(request, ws, form, lines if lines.rows else blank_lines(1),
-                         q=q)
+                         charges, q=q)

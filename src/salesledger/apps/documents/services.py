@@ -34,7 +34,7 @@ from salesledger.apps.customers.selectors import customer_get
 from salesledger.apps.invoicing.issuing import compute_invoice_totals
 from salesledger.apps.invoicing.models import DocumentFile, Instalment, Invoice
 from salesledger.apps.quotes.selectors import quote_get
-from salesledger.apps.quotes.services import quote_lines
+from salesledger.apps.quotes.services import quote_charges, quote_lines
 from salesledger.domain.errors import (
     DocumentNotPosted,
     DocumentTemplateError,
@@ -180,12 +180,13 @@ def quote_context(company: Company, quote: Any) -> dict[str, Any]:
     customer = quote.customer
     language = document_language(customer)
     fmt = Formatter(language, customer.country or company.country)
-    line_inputs = quote_lines(quote)
-    totals = compute_invoice_totals(company, quote.currency, line_inputs)
+    line_inputs, charge_inputs = quote_lines(quote), quote_charges(quote)
+    totals = compute_invoice_totals(company, quote.currency, line_inputs, charge_inputs)
     snap = build_snapshot(
         number=quote.label, kind="quote", issue_date=quote.issue_date, currency=quote.currency,
         rate=Decimal(1), customer={}, po_number=quote.po_number,
-        buyer_reference=quote.buyer_reference, corrects=None, lines=line_inputs, totals=totals)
+        buyer_reference=quote.buyer_reference, corrects=None, lines=line_inputs, totals=totals,
+        charges=charge_inputs)
     return ctx.quote_context(
         ctx.Issuer.of(company), fmt, label_text=quote.label, issued=_issued(customer),
         issue_date=quote.issue_date, valid_until=quote.valid_until, snap=snap,

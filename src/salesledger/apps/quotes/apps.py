@@ -10,7 +10,7 @@ class QuotesConfig(AppConfig):
         from salesledger.apps.core.guards import Guard, protect
 
         from .handlers import register
-        from .models import Quote, QuoteLine
+        from .models import Quote, QuoteCharge, QuoteLine
 
         # The proposals this app may refuse (docs/design/events.md).
         register()
@@ -19,4 +19,6 @@ class QuotesConfig(AppConfig):
         protect(Guard(Quote, when="OLD.status <> 'draft'",
                       mutable=("status", "sent_on", "decided_on", "invoice_id")),
                 Guard(QuoteLine, when=(
+                    "(SELECT status FROM quotes_quote WHERE id = OLD.quote_id) <> 'draft'")),
+                Guard(QuoteCharge, when=(
                     "(SELECT status FROM quotes_quote WHERE id = OLD.quote_id) <> 'draft'")))

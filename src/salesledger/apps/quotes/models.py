@@ -4,18 +4,23 @@ A quote is numbered from the gapless ``QUO`` series when it is written. Each rev
 its own row with the same number and the next revision number, linked to the revision it
 replaces; a sent revision is never changed again (only its lifecycle columns move), so that
 what the customer saw stays on record. Expiry is derived (see ``domain/quotes.py``).
-Totals are computed by the pure core and stored with the lines, in the same transaction,
-so that the follow-up listing can sort by value in SQL.
+Totals are computed by the pure core and stored with the lines and the document-level
+allowances and charges, in the same transaction, so that the follow-up listing can sort by
+value in SQL.
 """
 
 from __future__ import annotations
+
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
+from salesledger.apps.core.fields import DecimalText
 from salesledger.apps.core.immutable import ImmutableModel
 from salesledger.apps.core.lines import SaleLineFields
+from salesledger.domain.invoicing import VatCategory
 from salesledger.domain.quotes import QuoteStatus
 
 # What may still change on a sent quote: its lifecycle, never its content.
@@ -111,4 +116,36 @@ class QuoteLine(ImmutableModel, SaleLineFields):
         ordering = ["position"]
         constraints = [
             models.UniqueConstraint(fields=["quote", "position"], name="quote_line_position_unique")
+        ]
+
+
+class QuoteCharge(ImmutableModel):
+    """A document-level allowance (a discount on the whole quote, EN 16931 BG-20) or charge
+    (freight, packing: BG-21) with its own VAT category and rate: what an invoice's
+    ``DocumentCharge`` is, kept with the quote and carried over to its invoice. Frozen
+    with its quote once sent (a revision has its own)."""
+
+    IMMUTABLE_WHEN = ~Q(quote__status=QuoteStatus.DRAFT)
+
+    company = models.ForeignKey("core.Company", on_delete=models.PROTECT)
+    quote = models.ForeignKey(Quote, on_delete=models.PROTECT, related_name="charges")
+    position = models.PositiveIntegerField()
+    is_charge = models.BooleanField()
+    reason = models.CharField(max_length=200, blank=True)
+    reason_code = models.CharField(max_length=3, blank=True)  # UNCL 5189 / UNCL 7161
+    amount = models.BigIntegerField()  # minor units of the quote's currency, positive
+    tax_category = models.CharField(
+        max_length=3, choices=[(c.value, c.name) for c in VatCategory], default="S"
+    )
+    tax_rate = DecimalText(default=Decimal(0))
+    # Given as a percentage (BT-94, BT-101) of the lines of its VAT category and rate;
+    # ``amount`` is what that percentage came to.
+    percent = DecimalText(null=True, blank=True)
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(fields=["quote", "position"],
+                                    name="quote_charge_position_unique"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="quote_charge_positive"),
         ]

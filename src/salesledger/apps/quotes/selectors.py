@@ -84,6 +84,14 @@ def quote_detail(company: Company, label: str, *, as_of: date) -> dict[str, Any]
              "net": _m(li.net, cur), "tax": _m(li.tax, cur)}
             for li in quote.lines.all()
         ],
+        # Document-level allowances and charges (EN 16931 BG-20/BG-21), as an invoice's.
+        "charges": [
+            {"kind": "charge" if c.is_charge else "allowance", "reason": c.reason,
+             "reason_code": c.reason_code, "amount": _m(c.amount, cur),
+             "tax_rate": str(c.tax_rate), "tax_category": c.tax_category,
+             "percent": None if c.percent is None else str(c.percent)}
+            for c in quote.charges.all()
+        ],
     }
 
 

@@ -5,11 +5,17 @@ Each service locks the quote it changes, asks the pure lifecycle table
 same core as invoices (so the invoice of an accepted quote has the quoted totals), and
 writes its audit event in the same transaction. A quote is numbered from the gapless
 ``QUO`` series when it is written: nothing deletes a quote, so the series has no gaps.
+
+A quote has document-level allowances and charges (EN 16931 BG-20/BG-21) as an invoice
+has: the same ``DocumentChargeInput``, checked and totalled by the same pure core
+(``compute_invoice_totals``), carried over to each revision and to the invoice it becomes,
+so that the invoice's totals are the quote's.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -32,7 +38,7 @@ from salesledger.apps.invoicing.issuing import compute_invoice_totals, document_
 from salesledger.apps.invoicing.models import Invoice
 from salesledger.apps.invoicing.services import InvoiceInput, invoice_create, invoice_post
 from salesledger.domain.errors import NotFound, ValidationFailed
-from salesledger.domain.invoicing import LineInput, Totals
+from salesledger.domain.invoicing import DocumentChargeInput, LineInput, Totals
 from salesledger.domain.quotes import (
     QuoteAction,
     QuoteStatus,
@@ -40,7 +46,7 @@ from salesledger.domain.quotes import (
 )
 from salesledger.money import Money
 
-from .models import Quote, QuoteLine
+from .models import Quote, QuoteCharge, QuoteLine
 from .selectors import quote_revisions
 
 SERIES = "QUO"
@@ -58,6 +64,8 @@ class QuoteInput:
     po_number: str = ""
     buyer_reference: str = ""
     notes: str = ""
+    # Document-level allowances and charges (EN 16931 BG-20/BG-21), in order.
+    charges: list[DocumentChargeInput] = field(default_factory=list)
 
 
 def _amount(minor: int, currency: str) -> str:
@@ -71,7 +79,9 @@ def _check_validity(issue: date, valid_until: date) -> None:
             f"{issue.isoformat()}", field="valid_until")
 
 
-def _write_lines(company: Company, quote: Quote, lines: list[LineInput], totals: Totals) -> None:
+def _write_lines(company: Company, quote: Quote, lines: list[LineInput],
+                 charges: Sequence[DocumentChargeInput], totals: Totals) -> None:
+    """The lines and the allowances or charges of a quote, with their computed amounts."""
     QuoteLine.objects.bulk_create(
         QuoteLine(company=company, quote=quote, position=i, description=li.description,
                   quantity=li.quantity, unit_price=li.unit_price,
@@ -80,6 +90,23 @@ def _write_lines(company: Company, quote: Quote, lines: list[LineInput], totals:
                   unit_code=li.unit_code, net=lt.net, tax=lt.tax)
         for i, (li, lt) in enumerate(zip(lines, totals.lines, strict=True), start=1)
     )
+    QuoteCharge.objects.bulk_create(
+        QuoteCharge(company=company, quote=quote, position=i, is_charge=c.is_charge,
+                    reason=c.reason.strip(), reason_code=c.reason_code, amount=ct.amount,
+                    tax_category=c.tax_category, tax_rate=c.tax_rate, percent=c.percent)
+        for i, (c, ct) in enumerate(zip(charges, totals.charges, strict=True), start=1)
+    )
+
+
+def quote_charges(quote: Quote) -> list[DocumentChargeInput]:
+    """A quote's allowances and charges as the pure core takes them (amounts back from minor
+    units; one given as a percentage stays a percentage)."""
+    return [
+        DocumentChargeInput(c.is_charge, Money.from_minor(c.amount, quote.currency).amount,
+                            c.reason, c.reason_code, Decimal(c.tax_rate), c.tax_category,
+                            None if c.percent is None else Decimal(c.percent))
+        for c in quote.charges.all()
+    ]
 
 
 def quote_lines(quote: Quote) -> list[LineInput]:
@@ -101,7 +128,7 @@ def quote_create(*, actor: Actor, company: Company, data: QuoteInput, as_of: dat
     require_role(company, actor, Role.CLERK)
     customer = customer_effective(company, data.customer_code)
     currency = document_currency(company, customer, data.currency)
-    totals = compute_invoice_totals(company, currency, data.lines)
+    totals = compute_invoice_totals(company, currency, data.lines, data.charges)
     issue = data.issue_date or as_of
     valid_until = data.valid_until or issue + timedelta(days=DEFAULT_VALIDITY_DAYS)
     _check_validity(issue, valid_until)
@@ -115,7 +142,7 @@ def quote_create(*, actor: Actor, company: Company, data: QuoteInput, as_of: dat
             buyer_reference=data.buyer_reference.strip(), notes=data.notes,
             net=totals.net, tax=totals.tax, total=totals.total,
             created_by=actor_row(actor))
-        _write_lines(company, quote, data.lines, totals)
+        _write_lines(company, quote, data.lines, data.charges, totals)
         audit(company, actor, "quote.create", "quote", quote.pk, after=_state(quote),
               lines=len(data.lines))
     return quote
@@ -176,10 +203,12 @@ def quote_decline(*, actor: Actor, company: Company, number: str, as_of: date,
 def quote_revise(*, actor: Actor, company: Company, number: str, as_of: date,
                  lines: list[LineInput] | None = None, valid_until: date | None = None,
                  terms_code: str | None = None, po_number: str | None = None,
-                 buyer_reference: str | None = None, notes: str | None = None) -> Quote:
+                 buyer_reference: str | None = None, notes: str | None = None,
+                 charges: list[DocumentChargeInput] | None = None) -> Quote:
     """Change a quote. A draft is edited in place. A sent (or declined) quote gets a new
     draft revision dated ``as_of`` with the changes, and the sent one is superseded and
-    kept. What is not given is carried over; the validity keeps its length unless given."""
+    kept. What is not given is carried over (its lines, its allowances and charges: an
+    empty ``charges`` removes them); the validity keeps its length unless given."""
     require_role(company, actor, Role.CLERK)
     with transaction.atomic():
         old = _quote_locked(company, number)
@@ -187,11 +216,12 @@ def quote_revise(*, actor: Actor, company: Company, number: str, as_of: date,
             return _edit_draft(actor=actor, company=company, quote=old, lines=lines,
                                valid_until=valid_until, terms_code=terms_code,
                                po_number=po_number, buyer_reference=buyer_reference,
-                               notes=notes)
+                               notes=notes, charges=charges)
         after = transition(old.status, QuoteAction.REVISE, valid_until=old.valid_until,
                            as_of=as_of)
         new_lines = lines if lines is not None else quote_lines(old)
-        totals = compute_invoice_totals(company, old.currency, new_lines)
+        new_charges = charges if charges is not None else quote_charges(old)
+        totals = compute_invoice_totals(company, old.currency, new_lines, new_charges)
         validity = valid_until or as_of + (old.valid_until - old.issue_date)
         _check_validity(as_of, validity)
         new = Quote.objects.create(
@@ -206,7 +236,7 @@ def quote_revise(*, actor: Actor, company: Company, number: str, as_of: date,
             notes=notes if notes is not None else old.notes,
             net=totals.net, tax=totals.tax, total=totals.total,
             created_by=actor_row(actor))
-        _write_lines(company, new, new_lines, totals)
+        _write_lines(company, new, new_lines, new_charges, totals)
         if after != old.status:
             old.status = after
             old.save(update_fields=["status"])
@@ -217,14 +247,18 @@ def quote_revise(*, actor: Actor, company: Company, number: str, as_of: date,
 
 def _edit_draft(*, actor: Actor, company: Company, quote: Quote, lines: list[LineInput] | None,
                 valid_until: date | None, terms_code: str | None, po_number: str | None,
-                buyer_reference: str | None, notes: str | None) -> Quote:
+                buyer_reference: str | None, notes: str | None,
+                charges: list[DocumentChargeInput] | None) -> Quote:
     transition(quote.status, QuoteAction.EDIT, valid_until=quote.valid_until,
                as_of=quote.issue_date)
     before = _state(quote)
-    if lines is not None:
-        totals = compute_invoice_totals(company, quote.currency, lines)
+    if lines is not None or charges is not None:
+        lines = lines if lines is not None else quote_lines(quote)
+        charges = charges if charges is not None else quote_charges(quote)
+        totals = compute_invoice_totals(company, quote.currency, lines, charges)
         QuoteLine.objects.filter(quote=quote).delete()
-        _write_lines(company, quote, lines, totals)
+        QuoteCharge.objects.filter(quote=quote).delete()
+        _write_lines(company, quote, lines, charges, totals)
         quote.net, quote.tax, quote.total = totals.net, totals.tax, totals.total
     if valid_until is not None:
         _check_validity(quote.issue_date, valid_until)
@@ -245,7 +279,8 @@ def _edit_draft(*, actor: Actor, company: Company, quote: Quote, lines: list[Lin
 def quote_convert(*, actor: Actor, company: Company, number: str, post: bool, as_of: date,
                   rate: Decimal | None = None, credit_override: str = "") -> Invoice:
     """Turn an accepted quote into an invoice dated ``as_of`` (posted when ``post``): its
-    lines, terms, PO number, buyer reference, currency and notes are carried over through
+    lines, allowances and charges, terms, PO number, buyer reference, currency and notes
+    are carried over (so the invoice totals what the quote did) through
     the invoicing services, and the quote keeps the invoice. All or nothing: a refused
     posting leaves the quote unconverted. A quote is converted once."""
     require_role(company, actor, Role.CLERK)
@@ -258,7 +293,7 @@ def quote_convert(*, actor: Actor, company: Company, number: str, post: bool, as
             posting_locks(company, "INV", as_of)
         invoice = invoice_create(actor=actor, company=company, data=InvoiceInput(
             customer_code=quote.customer.code, issue_date=as_of, lines=quote_lines(quote),
-            currency=quote.currency, rate=rate,
+            charges=quote_charges(quote), currency=quote.currency, rate=rate,
             terms_code=quote.terms.code if quote.terms_id and quote.terms else "",
             po_number=quote.po_number, buyer_reference=quote.buyer_reference,
             notes=quote.notes))
