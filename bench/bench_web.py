@@ -218,6 +218,8 @@ def measure(size: str, repeat: int, db: str, made: dict[str, Any],
         "credit_review": f"{base}/credit/review/?{day}",
         "credit_duplicates": f"{base}/credit/duplicates/",
         "credit_settings": f"{base}/credit/settings/",
+        # a customer's payment behaviour (credit behaviour CUSTOMER --as-of)
+        "credit_behaviour": f"{base}/credit/behaviour/{customer['code']}/?{day}",
         # the daily actions' pages (quote_views, recurring_views, ledger_views)
         "quote_new": f"{base}/quotes/new/?customer={customer['code']}",
         "recurring_new": f"{base}/recurring/new/",

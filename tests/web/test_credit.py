@@ -34,7 +34,7 @@ pytestmark = pytest.mark.usefixtures("no_pdf_freezing")
 CREDIT_PAGES = ["/c/acme/credit/", "/c/acme/credit/?held=1&q=C0",
                 "/c/acme/credit/suggestions/", "/c/acme/credit/review/",
                 "/c/acme/credit/duplicates/", "/c/acme/credit/predictions/C001/",
-                "/c/acme/credit/backtest/"]
+                "/c/acme/credit/backtest/", "/c/acme/credit/behaviour/C002/"]
 CREDIT_POSTS = {
     "/c/acme/credit/limit/C001/": {"amount": "5000", "reason": "review"},
     "/c/acme/credit/hold/C001/": {"reason": "cheque returned"},
@@ -133,7 +133,8 @@ def test_the_credit_pages_cost_a_bounded_number_of_queries(
                f"/c/acme/credit/suggestions/?as_of={AS_OF}": 16,
                f"/c/acme/credit/review/?as_of={AS_OF}": 8, "/c/acme/credit/duplicates/": 10,
                f"/c/acme/credit/predictions/C001/?as_of={AS_OF}": 6,
-               f"/c/acme/credit/backtest/?as_of={AS_OF}": 5}
+               f"/c/acme/credit/backtest/?as_of={AS_OF}": 5,
+               f"/c/acme/credit/behaviour/C001/?as_of={AS_OF}": 14}
     for url, budget in budgets.items():
         with django_assert_max_num_queries(budget):
             assert client.get(url).status_code == 200, url
@@ -461,6 +462,41 @@ def test_duplicates_are_merged_with_the_survivor_chosen_and_unmerged(
     assert owner.post("/c/acme/credit/unmerge/C001/", {}).status_code == 409  # not merged
 
 
+def test_a_customers_payment_behaviour_is_the_commands_on_a_page_of_its_own(
+        books: dict[str, Any], as_user: Callable[[Any], Any], carla: Any) -> None:
+    from salesledger.apps.credit.selectors import behaviour_json, customer_behaviour
+    from salesledger.apps.customers.merge import customer_merge
+
+    company = books["company"]
+    client = as_user(carla)
+    # reached from the customer's overview and from the credit overview, on the page's day
+    link = f'href="/c/acme/credit/behaviour/C002/?as_of={AS_OF}"'
+    assert link in _text(client.get(f"/c/acme/customers/C002/?as_of={AS_OF}"))
+    assert link in _text(client.get(f"/c/acme/credit/?as_of={AS_OF}"))
+    page = _text(client.get(f"/c/acme/credit/behaviour/C002/?as_of={AS_OF}"))
+    # what ``credit behaviour C002 --as-of`` says: its 300.00 paid on the day it was issued
+    b = behaviour_json(customer_behaviour(company, "C002", date.fromisoformat(AS_OF)), "EUR")
+    assert (b["payments"], b["paid"]["amount"], b["days_to_pay"], b["days_late"]) == (
+        1, "300.00", 0.0, 0.0)
+    assert 'data-figure="paid">€300.00' in page and "1 payment<" in page
+    assert 'data-figure="days_to_pay">0<' in page and 'data-figure="share_late">0%' in page
+    assert "How C002 pays" in page and "Martin SA" in page
+    # C001 pays nothing and owes 1,200.00 since 9 April: overdue, the oldest 36 days late
+    owing = _text(client.get(f"/c/acme/credit/behaviour/C001/?as_of={AS_OF}"))
+    assert 'data-figure="overdue">€1,200.00 · the oldest 36 days late' in owing
+    assert 'data-figure="days_to_pay">–<' in owing and "not enough payments to say" in owing
+    # another day, other figures: before the invoice was due nothing is overdue
+    early = _text(client.get("/c/acme/credit/behaviour/C001/?as_of=2025-03-11"))
+    assert 'data-figure="overdue">€0.00<' in early
+    # an alias of a merge shows its survivor's (the command line's too), and says so
+    customer_merge(actor=books["owner"], company=company, alias="C001",
+                   survivor="C002", reason="one company")
+    alias = _text(client.get(f"/c/acme/credit/behaviour/C001/?as_of={AS_OF}"))
+    assert "C001 was merged into C002" in alias
+    assert 'data-figure="paid">€300.00' in alias and "€1,200.00" in alias
+    assert client.get("/c/acme/credit/behaviour/NOPE/").status_code == 404
+
+
 # ---------------------------------------------------------------- tenancy and roles
 def test_every_credit_address_is_404_to_a_stranger(books: dict[str, Any],
                                                    as_user: Callable[[Any], Any]) -> None:
@@ -472,6 +508,7 @@ def test_every_credit_address_is_404_to_a_stranger(books: dict[str, Any],
     # and acme's customer under the stranger's own company is not found either
     assert stranger.post("/c/globex/credit/hold/C001/", {"reason": "x"}).status_code == 404
     assert stranger.get("/c/globex/credit/predictions/C001/").status_code == 404
+    assert stranger.get("/c/globex/credit/behaviour/C001/").status_code == 404
     assert not _audits(books["company"], "credit.hold")
 
 
@@ -509,3 +546,7 @@ def test_the_credit_pages_speak_french(books: dict[str, Any],
     assert "Lancer le test rétrospectif" in backtest_page
     assert "Prédire à partir du grand livre du" in backtest_page
     assert "relance (niveau 3)" in held and '<option value="dunning">relance</option>' in held
+    behaviour = _text(client.get(f"/c/acme/credit/behaviour/C001/?as_of={AS_OF}"))
+    assert "Comment C001 paie" in behaviour and "Part payée en retard" in behaviour
+    assert "le plus ancien en retard de 36 jours" in behaviour
+    assert "1\u202f200,00\xa0€" in behaviour and "Share paid late" not in behaviour

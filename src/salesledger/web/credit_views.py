@@ -9,6 +9,9 @@ reads, each form calls the service the command line calls:
   ``credit_release``, as ``credit hold|release``), each with its reason; its open items'
   predicted payment dates when a stored model exists (``prediction.payment_predictions``,
   as ``credit predict``);
+- a customer's payment behaviour (``customer_behaviour``, as ``credit behaviour``): what it
+  paid and how fast and late over 24 months and by window, its trend, what is overdue now,
+  its disputes and broken promises, in the base currency, for the page's day;
 - suggested limits, accepted by a manager (``limit_suggestions``, ``credit_limits_accept``:
   ``credit suggest-limits [--accept]``);
 - the records to review and their confirmation (``customers.selectors.review_list``,
@@ -39,8 +42,11 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from salesledger.apps.banking.selectors import payer_ibans
 from salesledger.apps.credit.prediction import payment_model_usable, payment_predictions
 from salesledger.apps.credit.selectors import (
+    HISTORY_MONTHS,
+    behaviour_json,
     credit_overview,
     credit_settings,
+    customer_behaviour,
     limit_suggestions,
 )
 from salesledger.apps.credit.services import (
@@ -217,6 +223,21 @@ def predictions(request: HttpRequest, code: str, customer_code: str) -> HttpResp
     if request.headers.get("HX-Request"):
         return render(request, "web/credit/parts/predictions.html", {"ws": ws, **context})
     return page(request, ws, "web/credit/predictions.html", **context)
+
+
+@login_required
+@require_safe
+def behaviour(request: HttpRequest, code: str, customer_code: str) -> HttpResponse:
+    """How the customer pays (``credit behaviour CUSTOMER --as-of``), on the page's day: a
+    page any member reads, linked from the customer's overview and the credit overview. An
+    alias of a merge shows its survivor's, and says so."""
+    ws = workspace(request, code)
+    customer = or_404(customer_get, ws.company, customer_code)
+    figures = behaviour_json(customer_behaviour(ws.company, customer.code, ws.as_of),
+                             ws.company.base_currency)
+    survivor = customer.merged_into.code if customer.merged_into_id else None
+    return page(request, ws, "web/credit/behaviour.html", customer=customer.code,
+                name=customer.name, survivor=survivor, b=figures, months=HISTORY_MONTHS)
 
 
 # ---------------------------------------------------------------- suggested limits

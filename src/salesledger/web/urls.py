@@ -196,6 +196,8 @@ urlpatterns = [
          name="credit_release"),
     path("c/<slug:code>/credit/predictions/<str:customer_code>/", credit_views.predictions,
          name="credit_predictions"),
+    path("c/<slug:code>/credit/behaviour/<str:customer_code>/", credit_views.behaviour,
+         name="credit_behaviour"),
     path("c/<slug:code>/credit/confirm/<str:customer_code>/", credit_views.confirm,
          name="credit_confirm"),
     path("c/<slug:code>/credit/unmerge/<str:customer_code>/", credit_views.unmerge,

@@ -511,8 +511,12 @@ def payment_behaviours(company: Company, as_of: date,
 
 
 def customer_behaviour(company: Company, code: str, as_of: date) -> Behaviour:
+    """The payment behaviour of the customer ``code`` on ``as_of``. An alias of a merge has
+    none of its own: its payments count with its survivor's (docs/design/customer-records.md),
+    whose behaviour it gets."""
     customer = _customer(company, code)
-    return payment_behaviours(company, as_of, [customer.pk])[customer.pk]
+    judged = customer.merged_into_id or customer.pk
+    return payment_behaviours(company, as_of, [judged])[judged]
 
 
 # ---------------------------------------------------------------------------- risk
