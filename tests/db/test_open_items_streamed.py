@@ -38,6 +38,13 @@ def test_kept_amounts_give_what_rolling_back_gives_on_every_day(
     assert fast[days[-1]] == list(selectors.open_items(company))  # and the kept, undated
 
 
+def test_whether_anything_moved_after_a_day_is_one_query(
+        mixed_books: Any, company: Any, django_assert_num_queries: Any) -> None:
+    for day, moved in ((mixed_books.days[0], True), (mixed_books.days[-1], False)):
+        with django_assert_num_queries(1):
+            assert selectors.moved_after(company, day) is moved
+
+
 def test_a_refund_or_an_allocation_after_the_day_is_rolled_back(
         mixed_books: Any, company: Any, owner: Any) -> None:
     last = mixed_books.days[-1]
