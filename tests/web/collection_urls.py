@@ -5,9 +5,9 @@ COLLECTION_URLS = [
     "/c/acme/collections/", "/c/acme/customers/C001/timeline/", "/c/acme/disputes/",
     "/c/acme/disputes/new/", "/c/acme/promises/", "/c/acme/promises/new/", "/c/acme/plans/",
     "/c/acme/plans/new/", "/c/acme/dunning/", "/c/acme/dunning/history/",
-    "/c/acme/dunning/policies/", "/c/acme/dunning/new-policy/",
+    "/c/acme/dunning/policies/", "/c/acme/dunning/new-policy/", "/c/acme/dunning/interest/",
 ]
 COLLECTION_FORMS = ["/c/acme/disputes/new/", "/c/acme/promises/new/", "/c/acme/plans/new/",
                     "/c/acme/dunning/new-policy/"]
 COLLECTION_POSTS = ["/c/acme/collections/", "/c/acme/customers/C001/timeline/",
-                    *COLLECTION_FORMS, "/c/acme/dunning/send/"]
+                    *COLLECTION_FORMS, "/c/acme/dunning/send/", "/c/acme/dunning/interest/"]

@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django_tasks_db.management.commands import db_worker
 
 from salesledger.apps.collections.selectors import customer_timeline, disputes_list
@@ -25,7 +26,12 @@ from salesledger.apps.collections.services import (
 from salesledger.apps.core.models import AuditEvent
 from salesledger.apps.core.services import membership_set
 from salesledger.apps.dunning.run import dunning_run
-from salesledger.apps.dunning.selectors import dunning_run_state, policy_show
+from salesledger.apps.dunning.selectors import (
+    dunning_run_state,
+    interest_rule_list,
+    policy_show,
+    rate_list,
+)
 from salesledger.apps.dunning.services import (
     RateRow,
     interest_rule_set,
@@ -93,6 +99,7 @@ def collection_urls(b: dict[str, Any]) -> tuple[list[str], dict[str, dict[str, s
             "/c/acme/promises/?state=live", "/c/acme/plans/", f"/c/acme/plans/{b['plan']}/",
             "/c/acme/dunning/", f"/c/acme/dunning/?day={AS_OF}", "/c/acme/dunning/history/",
             "/c/acme/dunning/policies/", "/c/acme/dunning/policies/STD/",
+            "/c/acme/dunning/interest/",
             "/c/acme/dunning/policies/STD/levels/2/text/",
             "/c/acme/dunning/policies/STD/levels/2/text/?language=fr"]
     posts = {
@@ -109,6 +116,8 @@ def collection_urls(b: dict[str, Any]) -> tuple[list[str], dict[str, dict[str, s
         "/c/acme/dunning/policies/STD/edit/": {**POLICY_FORM, "name": "Changed"},
         "/c/acme/dunning/new-policy/": {**POLICY_FORM, "code": "NEW"},
         "/c/acme/dunning/send/": {"day": AS_OF},
+        "/c/acme/dunning/interest/": {"action": "rate", "rate-valid_from": "2025-01-01",
+                                      "rate-percent": "3.15"},
         "/c/acme/dunning/policies/STD/levels/2/text/?language=fr": {
             "subject": "Dernier avis", "body": "Bonjour,\n\n{items}\n\n{company}"},
     }
@@ -180,7 +189,7 @@ def test_a_clerk_may_not_record_promises_or_plans_nor_assign(
     _, posts = collection_urls(casework)
     for url in ["/c/acme/promises/new/", "/c/acme/plans/new/", "/c/acme/collections/",
                 "/c/acme/dunning/policies/STD/", "/c/acme/dunning/policies/STD/edit/",
-                "/c/acme/dunning/new-policy/"]:
+                "/c/acme/dunning/new-policy/", "/c/acme/dunning/interest/"]:
         response = clerk.post(url, posts[url])
         assert response.status_code == 403, url  # the service refused the role
         assert "permission_denied" in _text(response), url
@@ -189,6 +198,7 @@ def test_a_clerk_may_not_record_promises_or_plans_nor_assign(
     for url in ["/c/acme/dunning/policies/STD/edit/", "/c/acme/dunning/new-policy/"]:
         assert clerk.get(url).status_code == 403, url
     assert "Edit the policy" not in _text(clerk.get("/c/acme/dunning/policies/STD/"))
+    assert "Add the rate" not in _text(clerk.get("/c/acme/dunning/interest/"))
 
 
 # ---------------------------------------------------------------- the worklist
@@ -353,6 +363,75 @@ def test_policies_are_shown_and_a_manager_assigns_one(
     bad = owner.post("/c/acme/dunning/policies/STD/", {"customer": "NOPE"})
     assert bad.status_code == 409 and 'id="id_customer-error"' in _text(bad)
     assert owner.get("/c/acme/dunning/policies/NOPE/").status_code == 404
+
+
+def test_a_manager_writes_reference_rates_and_interest_rules_with_errors_beside_each_field(
+        casework: dict[str, Any], as_user: Callable[[Any], Any]) -> None:
+    owner, company = as_user(casework["owner"]), casework["company"]
+    url = "/c/acme/dunning/interest/"
+    page = _text(owner.get(url))
+    assert "Add the rate" in page and "Import the file" in page and "Save the rule" in page
+    assert 'enctype="multipart/form-data"' in page
+    # one rate (dunning rate add); the same day again is refused beside the day
+    done = owner.post(url, {"action": "rate", "rate-valid_from": "2025-01-01",
+                            "rate-percent": "3.15", "rate-source": "ECB MRO"})
+    assert done.status_code == 302, refusals(done)
+    assert rate_list(company) == [{"valid_from": "2025-01-01", "percent": "3.15",
+                                   "source": "ECB MRO"}]
+    again = owner.post(url, {"action": "rate", "rate-valid_from": "2025-01-01",
+                             "rate-percent": "3.00"})
+    expected = refusal(lambda: rates_add(actor=casework["owner"], company=company,
+                                         rows=[RateRow(date(2025, 1, 1), Decimal(3))]))
+    assert again.status_code == 409
+    assert f'<span class="error" id="id_rate-valid_from-error">{expected}</span>' in _text(again)
+    bad = owner.post(url, {"action": "rate", "rate-valid_from": "2025-07-01",
+                           "rate-percent": "lots"})
+    assert bad.status_code == 409 and 'id="id_rate-percent-error"' in _text(bad)
+    assert "is not a percentage" in _text(bad) and 'value="lots"' in _text(bad)
+    # a file (dunning rate import): all or nothing, every bad line named
+    def upload(content: bytes) -> Any:
+        return owner.post(url, {"action": "import", "import-file": SimpleUploadedFile(
+            "rates.csv", content, content_type="text/csv")})
+
+    wrong = upload(b"valid_from,percent,source\n2025-07-01,2.15,ECB\n2026-13-01,2\n"
+                   b"2026-07-01,many\n")
+    assert wrong.status_code == 409 and 'id="id_import-file-error"' in _text(wrong)
+    assert "line 3:" in _text(wrong) and "line 4:" in _text(wrong)
+    assert "line 2" not in _text(wrong)
+    taken = upload(b"valid_from,percent\n2025-01-01,3.15\n2025-07-01,2.15\n")
+    assert taken.status_code == 409 and "already a reference rate from 2025-01-01" in _text(taken)
+    assert upload(b"\xff\xfe").status_code == 409
+    assert len(rate_list(company)) == 1  # nothing of the refused files
+    # a spreadsheet's file, with its byte order mark
+    done = upload("\ufeffvalid_from,percent,source\n2025-07-01,2.15,ECB MRO\n"
+                  "2026-01-01,2.00,ECB MRO\n".encode())
+    assert done.status_code == 302, refusals(done)
+    assert "2 reference rate(s) imported." in _text(owner.get(url))
+    assert [r["percent"] for r in rate_list(company)] == ["3.15", "2.15", "2.00"]
+    # an interest rule per country (dunning interest set)
+    rule = {"action": "rule", "rule-country": "fr", "rule-margin": "8",
+            "rule-compensation": "40.00", "rule-fee_vat": "20"}
+    done = owner.post(url, rule)
+    assert done.status_code == 302, refusals(done)
+    assert interest_rule_list(company) == [{"country": "FR", "margin": "8",
+                                            "compensation": 4000, "currency": "EUR",
+                                            "fee_vat": "20"}]
+    shown = _text(owner.get(url))
+    assert "€40.00" in shown and "20 %" in shown
+    for field, value, said in (("country", "XX", "not an ISO 3166-1"),
+                               ("compensation", "40.001", "more decimals than EUR"),
+                               ("margin", "eight", "not a percentage"),
+                               ("fee_vat", "100", "not a percentage")):
+        bad = owner.post(url, {**rule, f"rule-{field}": value})
+        assert bad.status_code == 409, field
+        assert f'id="id_rule-{field}-error"' in _text(bad) and said in _text(bad), field
+    done = owner.post(url, {"action": "rule", "rule-margin": "9"})  # every other country
+    assert done.status_code == 302, refusals(done)
+    assert [(r["country"], r["margin"], r["compensation"], r["fee_vat"])
+            for r in interest_rule_list(company)] == [("*", "9", 0, None),
+                                                      ("FR", "8", 4000, "20")]
+    assert AuditEvent.objects.filter(company=company, action="dunning.interest_set").count() == 2
+    assert "Taux de référence" in _text(owner.get(url, HTTP_ACCEPT_LANGUAGE="fr"))
 
 
 def test_a_manager_adds_a_policy_and_edits_its_levels_with_errors_beside_each_field(

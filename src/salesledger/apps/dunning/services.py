@@ -21,6 +21,7 @@ from salesledger.apps.core.services import require_role
 from salesledger.apps.customers.selectors import customer_get
 from salesledger.apps.documents.labels import LANGUAGES
 from salesledger.apps.documents.services import message_template_set, template_name
+from salesledger.domain.countries import check_country
 from salesledger.domain.dunning import Level, check_levels, level_names
 from salesledger.domain.dunning_policy import check_policy_edit
 from salesledger.domain.errors import DuplicateCode, NotFound, ValidationFailed
@@ -215,9 +216,9 @@ def parse_percent(text: str, what: str) -> Decimal:
     try:
         value = Decimal(str(text).strip().rstrip("%"))
     except InvalidOperation:
-        raise ValidationFailed(f"{what}: {text!r} is not a percentage") from None
+        raise ValidationFailed(f"{what}: {text!r} is not a percentage", field=what) from None
     if not value.is_finite() or not Decimal(-100) < value < Decimal(100):
-        raise ValidationFailed(f"{what}: {text!r} is not a percentage")
+        raise ValidationFailed(f"{what}: {text!r} is not a percentage", field=what)
     return value
 
 
@@ -253,7 +254,8 @@ def rates_add(*, actor: Actor, company: Company, rows: list[RateRow]) -> int:
 
 def rates_read_csv(text: str) -> list[RateRow]:
     """``valid_from,percent[,source]`` rows with a header line; every bad line is reported."""
-    reader = csv.DictReader(io.StringIO(text))
+    # A spreadsheet saves its CSV with a byte order mark: the header is read without it.
+    reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff")))
     if not reader.fieldnames or not {"valid_from", "percent"} <= set(reader.fieldnames):
         raise ValidationFailed("the rate file needs a header with valid_from and percent "
                                "(and optionally source)", field="file")
@@ -280,12 +282,14 @@ def interest_rule_set(*, actor: Actor, company: Company, country: str, margin: D
     and whether the levels' fees bear VAT for them (``fee_vat_rate``, percent; None: not
     subject, the default: docs/design/dunning.md, "VAT")."""
     require_role(company, actor, Role.MANAGER)
+    country = check_country(country)
     if compensation < 0:
         raise ValidationFailed("the compensation cannot be negative", field="compensation")
     if fee_vat_rate is not None and not Decimal(0) < fee_vat_rate < Decimal(100):
         raise ValidationFailed("a fee's VAT rate is a percentage over 0 and under 100",
                                field="fee_vat")
-    vat = "" if fee_vat_rate is None else str(fee_vat_rate.normalize())
+    # "20", never "2E+1" (what normalize() alone gives a whole number of tens)
+    vat = "" if fee_vat_rate is None else format(fee_vat_rate.normalize(), "f")
     with transaction.atomic():
         rule, _ = InterestRule.objects.update_or_create(
             company=company, country=country.upper(),
