@@ -28,6 +28,7 @@ from salesledger.apps.core.services import membership_set
 from salesledger.apps.dunning.run import dunning_run
 from salesledger.apps.dunning.selectors import (
     dunning_run_state,
+    history,
     interest_rule_list,
     policy_show,
     rate_list,
@@ -601,6 +602,54 @@ def test_a_run_is_previewed_then_sent_by_the_worker_and_its_letter_downloaded(
     assert dunning_run(actor=books["owner"], company=books["company"], as_of=DAY,
                        send=True).messages_sent == 0
     assert as_user(books["stranger"]).get(status_url).status_code == 404
+
+
+def test_a_notice_handed_to_the_agency_gives_its_file_on_its_page_as_the_command_does(
+        books: dict[str, Any], as_user: Callable[[Any], Any], tmp_path: Any,
+        capsys: pytest.CaptureFixture[str], make_customer: Any, post_invoice: Any) -> None:
+    from salesledger.cli.main import main
+
+    owner, company = books["owner"], books["company"]
+    make_customer("C005")  # ten days late on the day: the first level, no agency
+    post_invoice("C005", issue_date=date(2025, 4, 5))
+    policy_add(actor=owner, company=company, code="AGY", default=True, levels=[
+        Level(0, 5, "First reminder", ("letter",)),
+        Level(0, 30, "Final notice", ("letter",), agency=True)])
+    dunning_run(actor=owner, company=company, as_of=DAY, send=True)
+    [row] = [r for r in history(company) if r["agency"]]
+    [other] = [r for r in history(company) if not r["agency"]]
+    pk, clerk = row["id"], as_user(books["clerk"])
+    # the list of notices and the notice's page offer it
+    listed = _text(clerk.get("/c/acme/dunning/history/"))
+    assert f'href="/c/acme/dunning/notices/{pk}/agency.csv"' in listed
+    assert f'href="/c/acme/dunning/notices/{pk}/"' in listed
+    shown = _text(clerk.get(f"/c/acme/dunning/notices/{pk}/"))
+    assert f"Collection agency file of notice {pk} (CSV)" in shown
+    assert row["customer"] in shown and books["first"].number in shown
+    assert f'href="/c/acme/dunning/letters/{pk}"' in shown
+    # and the customer's timeline leads to the notice
+    timeline = _text(clerk.get(f"/c/acme/customers/{row['customer']}/timeline/?as_of={AS_OF}"))
+    assert f'href="/c/acme/dunning/notices/{pk}/?as_of={AS_OF}"' in timeline  # (keepday)
+    # the same bytes as ``dunning agency N --output FILE``
+    got = clerk.get(f"/c/acme/dunning/notices/{pk}/agency.csv")
+    assert got.status_code == 200 and got["Content-Type"] == "text/csv; charset=utf-8"
+    assert got["Content-Disposition"] == f'attachment; filename="agency-{pk}.csv"'
+    out = tmp_path / "agency.csv"
+    assert main(["dunning", "agency", str(pk), "--output", str(out), "--company", "acme"]) == 0
+    capsys.readouterr()
+    assert got.content == out.read_bytes() and got.content.startswith(b"customer,name,")
+    assert books["first"].number.encode() in got.content
+    # a notice that handed nothing: refused in the command's words; another company's: 404
+    assert other["customer"] == "C005"
+    none = clerk.get(f"/c/acme/dunning/notices/{other['id']}/agency.csv")
+    assert none.status_code == 409 and "handed nothing to a collection agency" in _text(none)
+    assert "agency.csv" not in _text(clerk.get(f"/c/acme/dunning/notices/{other['id']}/"))
+    stranger = as_user(books["stranger"])
+    for url in (f"/c/acme/dunning/notices/{pk}/", f"/c/acme/dunning/notices/{pk}/agency.csv",
+                f"/c/globex/dunning/notices/{pk}/", f"/c/globex/dunning/notices/{pk}/agency.csv"):
+        assert stranger.get(url).status_code == 404, url
+    assert clerk.get("/c/acme/dunning/notices/999999/agency.csv").status_code == 404
+    assert clerk.get("/c/acme/dunning/notices/999999/").status_code == 404
 
 
 # ---------------------------------------------------------------- queries and language

@@ -397,19 +397,15 @@ def cmd_letter(args: argparse.Namespace) -> int:
 
 
 def cmd_agency(args: argparse.Namespace) -> int:
-    from salesledger.apps.dunning.selectors import notice_get
+    from salesledger.apps.dunning.selectors import notice_agency_file
 
     company = company_of(args)
     no_json_to_stdout(args, args.output)
-    notice = notice_get(company, args.notice)
-    if not notice.agency_export:
-        raise ValidationFailed(f"notice {notice.pk} handed nothing to a collection agency",
-                               field="notice")
-    where = write_output(notice.agency_export.encode(), args.output)
+    where = write_output(notice_agency_file(company, args.notice), args.output)
     if args.json:
-        emit_json({"notice": notice.pk, "output": where})
+        emit_json({"notice": args.notice, "output": where})
     elif args.output != "-":
-        print(f"collection agency file of notice {notice.pk} written to {where}")
+        print(f"collection agency file of notice {args.notice} written to {where}")
     return 0
 
 

@@ -9,7 +9,9 @@ letters. Each page calls what ``dunning ...`` calls on the command line:
   ``dunning run --dry-run``); *Send* queues the same run with ``send`` for the worker
   (``dunning.services.dunning_run_queue``), whose page follows it
   (``dunning.selectors.dunning_run_state``) as the import page follows an import;
-- history: ``dunning.selectors.history``; a letter: ``dunning.run.notice_letter_pdf``.
+- history: ``dunning.selectors.history``; a notice's page: ``notice_detail``; its letter:
+  ``dunning.run.notice_letter_pdf``; the file it handed to the collection agency:
+  ``notice_agency_file`` (the bytes ``dunning agency N --output FILE`` writes).
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from salesledger.apps.dunning.selectors import (
     dunning_run_state,
     history,
     interest_rule_list,
+    notice_agency_file,
+    notice_detail,
     notice_get,
     policy_list,
     policy_show,
@@ -184,4 +188,28 @@ def letter(request: HttpRequest, code: str, pk: int) -> HttpResponse:
         return refused(request, ws, exc)
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="reminder-{notice.pk}.pdf"'
+    return response
+
+
+@login_required
+@require_safe
+def notice(request: HttpRequest, code: str, pk: int) -> HttpResponse:
+    """A notice: the day, the level, the items it listed, its fee invoices, how it went, and
+    its letter and collection agency file to download."""
+    ws = workspace(request, code)
+    n = or_404(notice_detail, ws.company, pk)
+    return page(request, ws, "web/dunning/notice.html", n=n)
+
+
+@login_required
+@require_safe
+def agency_file(request: HttpRequest, code: str, pk: int) -> HttpResponse:
+    """The CSV a notice handed to the collection agency (``dunning agency N``)."""
+    ws = workspace(request, code)
+    try:
+        content = or_404(notice_agency_file, ws.company, pk)
+    except LedgerError as exc:  # a notice that handed nothing to the agency
+        return refused(request, ws, exc)
+    response = HttpResponse(content, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="agency-{pk}.csv"'
     return response

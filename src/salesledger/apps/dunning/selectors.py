@@ -29,7 +29,7 @@ from salesledger.apps.invoicing.models import DocKind, Instalment, Invoice, Purp
 from salesledger.apps.payments.models import Receipt
 from salesledger.domain.dunning import InterestRule as Rule
 from salesledger.domain.dunning import Item, Level, Levelled, Policy
-from salesledger.domain.errors import NotFound
+from salesledger.domain.errors import NotFound, ValidationFailed
 
 from .models import (
     DunningItem,
@@ -469,16 +469,40 @@ def history(company: Company, *, customer_code: str = "", limit: int = 100
         "customer", "fee_invoice", "vat_fee_invoice", "communication", "policy")
     if customer_code:
         qs = qs.filter(customer__code=customer_code)
-    return [{"id": n.pk, "day": n.day.isoformat(), "kind": n.kind, "customer": n.customer.code,
-             "policy": n.policy.code if n.policy else None, "level": n.level,
-             "level_name": level_name(n), "levels": n.levels,
-             "channels": n.channels.split(",") if n.channels else [],
-             "items": n.summary.get("items", []),
-             "fee_invoice": n.fee_invoice.number if n.fee_invoice else None,
-             "vat_fee_invoice": n.vat_fee_invoice.number if n.vat_fee_invoice else None,
-             "email": n.communication.status if n.communication else None,
-             "letter": bool(n.letter_sha256), "agency": bool(n.agency_export)}
-            for n in qs.order_by("-day", "customer__code")[:limit]]
+    return [_notice_row(n) for n in qs.order_by("-day", "customer__code")[:limit]]
+
+
+def _notice_row(n: DunningNotice) -> dict[str, Any]:
+    return {"id": n.pk, "day": n.day.isoformat(), "kind": n.kind, "customer": n.customer.code,
+            "policy": n.policy.code if n.policy else None, "level": n.level,
+            "level_name": level_name(n), "levels": n.levels,
+            "channels": n.channels.split(",") if n.channels else [],
+            "items": n.summary.get("items", []),
+            "fee_invoice": n.fee_invoice.number if n.fee_invoice else None,
+            "vat_fee_invoice": n.vat_fee_invoice.number if n.vat_fee_invoice else None,
+            "email": n.communication.status if n.communication else None,
+            "letter": bool(n.letter_sha256), "agency": bool(n.agency_export)}
+
+
+def notice_detail(company: Company, notice_id: int) -> dict[str, Any]:
+    """One notice as ``history`` lists it, with the customer's name: its page."""
+    n = (DunningNotice.objects.filter(company=company, pk=notice_id)
+         .select_related("customer", "fee_invoice", "vat_fee_invoice", "communication",
+                         "policy").first())
+    if n is None:
+        raise NotFound(f"no dunning notice {notice_id}", notice=notice_id)
+    return {**_notice_row(n), "customer_name": n.customer.name}
+
+
+def notice_agency_file(company: Company, notice_id: int) -> bytes:
+    """The CSV a notice handed to the collection agency, as it was written at the run (UTF-8):
+    the same bytes for ``dunning agency`` and the notice's page. A notice that handed nothing
+    is refused (and so is one whose customer's personal data were erased since)."""
+    notice = notice_get(company, notice_id)
+    if not notice.agency_export:
+        raise ValidationFailed(f"notice {notice.pk} handed nothing to a collection agency",
+                               field="notice")
+    return notice.agency_export.encode()
 
 
 def level_name(notice: DunningNotice) -> str:
