@@ -27,7 +27,8 @@ SETTINGS_REPORT_URLS = [
     "/c/acme/settings/", "/c/acme/settings/users/", "/c/acme/settings/terms/",
     "/c/acme/settings/terms/NET30/", "/c/acme/settings/banks/", "/c/acme/settings/rates/",
     "/c/acme/settings/templates/", "/c/acme/settings/period/", "/c/acme/imports/",
-    "/c/acme/settings/pack/", "/c/acme/reports/aging/?segment=group",
+    "/c/acme/settings/pack/", "/c/acme/settings/statements/",
+    "/c/acme/reports/aging/?segment=group",
     "/c/acme/reports/kpis/?segment=size",
     "/c/acme/reports/statement/?customer=C001&format=pdf",
     "/c/acme/portfolio/?in=EUR&only=overdue",
@@ -42,6 +43,8 @@ SETTINGS_POSTS = {
                                 "iban": "DE89370400440532013000"},
     "/c/acme/settings/period/": {"through": "2025-01-31"},
     "/c/acme/settings/pack/": {"day": "3", "users": ["owner"]},
+    "/c/acme/settings/statements/": {"action": "set", "code": "STATEMENTS", "every": "monthly",
+                                     "day": "1"},
 }
 
 

@@ -25,6 +25,7 @@ from . import (
     recurring_views,
     report_views,
     settings_views,
+    statement_views,
     views,
 )
 
@@ -62,6 +63,10 @@ urlpatterns = [
          name="settings_templates"),
     path("c/<slug:code>/settings/period/", settings_views.period, name="settings_period"),
     path("c/<slug:code>/settings/pack/", settings_views.pack, name="settings_pack"),
+    path("c/<slug:code>/settings/statements/", statement_views.statements,
+         name="settings_statements"),
+    path("c/<slug:code>/settings/statements/runs/<str:task_id>/", statement_views.statement_run,
+         name="settings_statement_run"),
     # Collections and dunning (collections_views, dunning_views).
     path("c/<slug:code>/collections/", collections_views.worklist_page, name="worklist"),
     path("c/<slug:code>/customers/<str:customer_code>/timeline/", collections_views.timeline,

@@ -561,6 +561,7 @@ class QueuedRun:
     as_of: str
     state: str
     result: dict[str, Any]
+    send: bool = True  # False: a dry run (a statement run's preview)
 
     @property
     def finished(self) -> bool:

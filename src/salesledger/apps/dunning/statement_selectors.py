@@ -10,12 +10,14 @@ from typing import Any
 from django.db.models import F
 
 from salesledger.apps.core.models import Company
+from salesledger.apps.core.selectors import queued_task
 from salesledger.apps.customers.models import Customer
 from salesledger.apps.invoicing.models import DocKind, Instalment, Invoice
 from salesledger.apps.payments.models import Receipt
 from salesledger.domain.errors import NotFound
 
 from .models import DunningNotice, NoticeKind, StatementSchedule, StatementScheduleCustomer
+from .selectors import QueuedRun
 
 
 def customers_with_balance(company: Company) -> set[int]:
@@ -65,3 +67,14 @@ def schedule_get(company: Company, code: str) -> StatementSchedule:
     if row is None:
         raise NotFound(f"no statement schedule {code} in {company.code}", schedule=code)
     return row
+
+
+def statement_run_state(company: Company, task_id: str) -> QueuedRun:
+    """The statement run task ``task_id`` of ``company`` (queued from the workspace, or by
+    the worker's calendar); another company's task, or any other task, is "not found"."""
+    try:
+        task = queued_task(company, task_id, frozenset({"statement_run_task"}))
+    except NotFound:
+        raise NotFound(f"no statement run {task_id!r}") from None
+    return QueuedRun(task.task_id, str(task.kwargs.get("as_of", "")), task.state, task.result,
+                     bool(task.kwargs.get("send", True)))

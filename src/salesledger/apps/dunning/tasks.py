@@ -37,14 +37,28 @@ def dunning_enqueue(company: Company, day: str) -> str:
 JOB_STATEMENTS = "statement_run"
 
 
+# What a statement run's result keeps of its lists (the page shows them; the counts are whole).
+RESULT_ROWS = 200
+
+
 @task()
-def statement_run_task(company: str, as_of: str) -> dict[str, Any]:
-    """Send the statements of account the schedules of one company owe on ``as_of``."""
+def statement_run_task(company: str, as_of: str, username: str = "",
+                       send: bool = True) -> dict[str, Any]:
+    """Send the statements of account the schedules of one company owe on ``as_of`` (as
+    ``username``: the calendar's run has none, the system), or only list them (``send``
+    False: ``customer statement --schedule run --dry-run``, queued from the workspace because
+    it reads every customer with a balance). The result keeps the first ``RESULT_ROWS`` of
+    what is planned and skipped, with their counts."""
     from .statements import statement_run
 
-    summary = statement_run(actor=None, company=company_get(company),
-                            as_of=date.fromisoformat(as_of), send=True)
-    return summary.as_dict()
+    summary = statement_run(actor=user_get(username) if username else None,
+                            company=company_get(company), as_of=date.fromisoformat(as_of),
+                            send=send)
+    out = summary.as_dict()
+    for key in ("planned", "skipped"):
+        out[f"{key}_count"] = len(out[key])
+        out[key] = out[key][:RESULT_ROWS]
+    return out
 
 
 def statements_enqueue(company: Company, day: str) -> str:
