@@ -16,6 +16,7 @@ from django_tasks_db.management.commands import db_worker
 
 from salesledger.apps.collections.selectors import customer_timeline, disputes_list
 from salesledger.apps.collections.services import (
+    Attachment,
     DisputeSpec,
     call_tasks_open,
     customer_note_add,
@@ -275,18 +276,60 @@ def test_notes_calls_and_replies_go_on_the_timeline_of_the_customer_and_invoice(
 
 # ---------------------------------------------------------------- disputes
 def test_a_dispute_is_opened_listed_resolved_by_a_credit_note_and_another_rejected(
-        casework: dict[str, Any], as_user: Callable[[Any], Any]) -> None:
+        casework: dict[str, Any], as_user: Callable[[Any], Any], tmp_path: Any,
+        capsys: pytest.CaptureFixture[str]) -> None:
     company, inv = casework["company"], casework["first"].number
     clerk = as_user(casework["clerk"])
     form = _text(clerk.get(f"/c/acme/disputes/new/?invoice={inv}"))
     assert f'value="{inv}"' in form
-    made = clerk.post(f"/c/acme/disputes/new/?as_of={AS_OF}", {
-        "invoice": inv, "amount": "50.00", "reason": "quality", "owner": "claude",
-        "due_date": "2025-06-15", "notes": "two boxes damaged"})
+    assert 'type="file" name="attach" multiple' in form
+    opening = {"invoice": inv, "amount": "50.00", "reason": "quality", "owner": "claude",
+               "due_date": "2025-06-15", "notes": "two boxes damaged"}
+    # several files, each checked as ``dispute open --attach`` checks it: one too big refuses
+    # them all, said beside the control, and nothing is opened
+    big = SimpleUploadedFile("scan.tiff", b"x" * (5 * 1024 * 1024 + 1))
+    too_big = clerk.post("/c/acme/disputes/new/", {**opening, "attach": [
+        SimpleUploadedFile("photo.jpg", b"\xff\xd8 photo"), big]})
+    assert too_big.status_code == 400 and 'id="id_attach-error"' in _text(too_big)
+    assert "scan.tiff is 5242881 bytes: an attachment may be 5 MB at most" in _text(too_big)
+    assert disputes_list(company, status="open").count() == 1
+    made = clerk.post(f"/c/acme/disputes/new/?as_of={AS_OF}", {**opening, "attach": [
+        SimpleUploadedFile("photo.jpg", b"\xff\xd8 photo", content_type="text/plain"),
+        SimpleUploadedFile("delivery note.pdf", b"%PDF-1.4 note")]})
     assert made.status_code == 302, refusals(made)
     new = disputes_list(company, status="open").order_by("-pk").first()
     assert made["Location"] == f"/c/acme/disputes/{new.pk}/?as_of={AS_OF}"
     assert (new.amount, new.reason, new.owner.username) == (5000, "quality", "claude")
+    # stored as the command stores them (the type told by the name), listed, downloaded
+    files = list(new.attachments.order_by("pk").values_list("name", "mime", "size"))
+    assert files == [("photo.jpg", "image/jpeg", 8), ("delivery note.pdf", "application/pdf", 13)]
+    # the same files through ``dispute open --attach`` are stored alike
+    from salesledger.cli.main import main
+
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "photo.jpg").write_bytes(b"\xff\xd8 photo")
+    (tmp_path / "in" / "delivery note.pdf").write_bytes(b"%PDF-1.4 note")
+    assert main(["dispute", "open", inv, "--reason", "quality", "--amount", "1",
+                 "--attach", str(tmp_path / "in" / "photo.jpg"),
+                 "--attach", str(tmp_path / "in" / "delivery note.pdf"),
+                 "--company", "acme", "--as-of", AS_OF]) == 0
+    capsys.readouterr()
+    by_cli = disputes_list(company, status="open").order_by("-pk").first()
+    assert list(by_cli.attachments.order_by("pk").values_list("name", "mime", "size")) == files
+    assert Attachment.of("C:\\scans\\photo.jpg", b"").name == "photo.jpg"
+    shown = _text(clerk.get(f"/c/acme/disputes/{new.pk}/"))
+    photo, note = new.attachments.order_by("pk")
+    assert f'href="/c/acme/disputes/{new.pk}/files/{note.pk}"' in shown
+    assert "delivery note.pdf" in shown and "photo.jpg" in shown
+    got = clerk.get(f"/c/acme/disputes/{new.pk}/files/{photo.pk}")
+    assert got.status_code == 200 and got.content == b"\xff\xd8 photo"
+    assert got["Content-Type"] == "image/jpeg"
+    assert got["Content-Disposition"] == 'attachment; filename="photo.jpg"'
+    # another dispute's number with this file, or another company's user: not found
+    assert clerk.get(f"/c/acme/disputes/{casework['dispute']}/files/{photo.pk}"
+                     ).status_code == 404
+    assert as_user(casework["stranger"]).get(
+        f"/c/acme/disputes/{new.pk}/files/{photo.pk}").status_code == 404
     listed = _text(clerk.get("/c/acme/disputes/?status=open"))
     assert "€50.00" in listed and "€100.00" in listed and "Quality" in listed
     assert "No dispute matches." in _text(clerk.get("/c/acme/disputes/?status=resolved"))
@@ -295,14 +338,33 @@ def test_a_dispute_is_opened_listed_resolved_by_a_credit_note_and_another_reject
                                                     "reason": "pricing"})
     assert too_much.status_code == 400
     assert 'id="id_amount-error"' in _text(too_much) and "open on it" in _text(too_much)
-    # resolved by a credit note of one line (40.00 + 20 % = 48.00, less than disputed)
+    # resolved by a credit note of several lines (2 × 15.00 + 10.00 = 40.00, + 20 % = 48.00,
+    # less than disputed), as ``--credit-note-line`` gives them
     url = f"/c/acme/disputes/{new.pk}/?as_of={AS_OF}"
-    done = clerk.post(url, {"action": "resolve", "resolve-how": "credit_note_line",
-                            "resolve-description": "Damaged boxes", "resolve-quantity": "1",
-                            "resolve-unit_price": "40.00", "resolve-tax_rate": "20"})
+    resolution = {"action": "resolve", "resolve-how": "credit_note_line", "rows": "2",
+                  "line-1-description": "Damaged boxes", "line-1-quantity": "2",
+                  "line-1-unit_price": "15.00", "line-1-tax_rate": "20",
+                  "line-1-category": "S",
+                  "line-2-description": "Freight", "line-2-quantity": "1",
+                  "line-2-unit_price": "10.00", "line-2-tax_rate": "20",
+                  "line-2-category": "S"}
+    more = clerk.post(url, {**resolution, "more": "1"})  # *Add a line*: nothing written
+    assert more.status_code == 200 and 'name="line-3-description"' in _text(more)
+    assert 'value="Freight"' in _text(more)
+    bad = clerk.post(url, {**resolution, "line-2-unit_price": "ten"})
+    assert bad.status_code == 409
+    assert 'id="line-2-error">invalid: line 2: unit price: &#x27;ten&#x27;' in _text(bad)
+    none = clerk.post(url, {**resolution, "line-1-description": "", "line-1-quantity": "",
+                            "line-1-unit_price": "", "line-1-tax_rate": "",
+                            "line-2-description": "", "line-2-quantity": "",
+                            "line-2-unit_price": "", "line-2-tax_rate": ""})
+    assert none.status_code == 409 and "at least one line" in _text(none)
+    done = clerk.post(url, resolution)
     assert done.status_code == 302, refusals(done)
     new.refresh_from_db()
     assert new.status == "resolved" and new.credit_note.total == 4800
+    assert [(li.description, li.quantity) for li in new.credit_note.lines.order_by("pk")] == [
+        ("Damaged boxes", Decimal(2)), ("Freight", Decimal(1))]
     shown = _text(clerk.get(url))
     assert new.credit_note.number in shown and "Resolve:" not in shown
     # the first is rejected: the amount is chased again

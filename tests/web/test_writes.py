@@ -591,7 +591,7 @@ OWN_TESTS = {
     "bank_mapping_remove": "test_bank_settings_pages.py",
     "recurring_schedule": "test_recurring_pages.py", "recurring_run": "test_recurring_pages.py",
     "recurring_stop": "test_recurring_pages.py", "recurring_resume": "test_recurring_pages.py",
-    "settings_statement_run": "test_statement_pages.py",
+    "settings_statement_run": "test_statement_pages.py", "dispute_file": "test_collections.py",
 }
 
 

@@ -6,8 +6,6 @@ The timeline commands (``customer note|call|timeline``) are in the customer grou
 from __future__ import annotations
 
 import argparse
-import mimetypes
-import os
 from typing import Any
 
 from .common import (
@@ -55,9 +53,8 @@ def cmd_dispute_open(args: argparse.Namespace) -> int:
     from salesledger.apps.collections.services import Attachment, DisputeSpec, dispute_open
 
     company = company_of(args)
-    files = tuple(Attachment(os.path.basename(path),
-                             mimetypes.guess_type(path)[0] or "application/octet-stream",
-                             read_bytes(path, "attachment")) for path in args.attach or [])
+    files = tuple(Attachment.of(path, read_bytes(path, "attachment"))
+                  for path in args.attach or [])
     d = dispute_open(actor=actor_of(args, company), company=company,
                      day=as_of_day(args, company), spec=DisputeSpec(
                          invoice=args.invoice, reason=args.reason,

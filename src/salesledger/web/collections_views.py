@@ -25,6 +25,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_safe
@@ -32,6 +33,8 @@ from django.views.decorators.http import require_http_methods, require_safe
 from salesledger.apps.collections.ranking import worklist_ranked
 from salesledger.apps.collections.selectors import (
     customer_timeline,
+    dispute_attachment,
+    dispute_attachments,
     dispute_get,
     disputes_list,
     plan_get,
@@ -56,9 +59,9 @@ from salesledger.apps.core.selectors import company_members, role_has_capability
 from salesledger.apps.customers.selectors import customer_get
 from salesledger.domain.amounts import parse_decimal
 from salesledger.domain.errors import LedgerError, ValidationFailed
-from salesledger.domain.invoicing import LineInput
 
-from .forms import ServiceForm, amount, day, text
+from .forms import TAX_CATEGORIES, MultipleFileField, ServiceForm, amount, day, text
+from .invoice_views import blank_lines, posted_lines
 from .params import PAGE_SIZE, choice_param, page_param, paged
 from .tenancy import Workspace, or_404, workspace
 from .writing import MANAGES, may, not_for_role, page, refused
@@ -261,7 +264,8 @@ class DisputeForm(ServiceForm):
     due_date = day(_("To be resolved by"), required=False)
     notes = forms.CharField(label=_("Notes"), required=False, max_length=4000,
                             widget=forms.Textarea(attrs={"rows": 3}))
-    attach = forms.FileField(label=_("Attachment (optional, 5 MB at most)"), required=False)
+    attach = MultipleFileField(label=_("Attachments (optional: one or several files, 5 MB "
+                                       "each at most)"), required=False)
 
     def __init__(self, *args: Any, owners: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -303,11 +307,9 @@ def dispute_new(request: HttpRequest, code: str) -> HttpResponse:
                                 "owner": request.user.get_username()})
     if request.method == "POST" and form.is_valid():
         v = form.cleaned_data
-        upload = v["attach"]
         try:
-            files = (Attachment(upload.name[-200:], upload.content_type or
-                                "application/octet-stream",
-                                upload.read(MAX_ATTACHMENT_READ)),) if upload else ()
+            files = tuple(Attachment.of(upload.name or "", upload.read(MAX_ATTACHMENT_READ))
+                          for upload in v["attach"])
             made = dispute_open(actor=request.user, company=ws.company, day=ws.as_of,
                                 spec=DisputeSpec(
                                     invoice=v["invoice"].strip(), reason=v["reason"],
@@ -329,26 +331,21 @@ def dispute_new(request: HttpRequest, code: str) -> HttpResponse:
 
 
 class ResolveForm(ServiceForm):
+    """How a dispute is settled; a credit note issued now takes its lines from the lines
+    editor beside it (``invoice_views.read_lines``, as a draft's: several lines, as
+    ``dispute resolve --credit-note-line`` takes them)."""
+
     how = forms.ChoiceField(label=_("Settle by"), choices=(
-        ("credit_note_line", _("A credit note issued now, of one line")),
+        ("credit_note_line", _("A credit note issued now, of the lines below")),
         ("credit_note", _("A credit note already posted")),
         ("write_off", _("Writing the disputed amount off"))))
-    description = text(_("Credit note line: description"), max_length=200)
-    quantity = text(_("Quantity"), max_length=20, inputmode="decimal")
-    unit_price = amount(_("Unit price, before tax"), required=False)
-    tax_rate = text(_("Tax rate (%)"), max_length=10, inputmode="decimal")
     credit_note = text(_("Posted credit note number"), max_length=60)
     notes = forms.CharField(label=_("Notes"), required=False, max_length=4000,
                             widget=forms.Textarea(attrs={"rows": 2}))
 
-    def line(self) -> list[LineInput]:
-        v = self.cleaned_data
-        if v["how"] != "credit_note_line":
-            return []
-        return [LineInput(v["description"].strip(),
-                          parse_decimal(v["quantity"] or "1", "quantity"),
-                          parse_decimal(v["unit_price"] or "0", "unit price"),
-                          parse_decimal(v["tax_rate"].rstrip("%") or "0", "tax rate"))]
+
+# The blank lines the resolution's editor offers at first (*Add a line* adds more).
+CREDIT_LINES = 2
 
 
 class RejectForm(ServiceForm):
@@ -363,8 +360,10 @@ def dispute(request: HttpRequest, code: str, pk: int) -> HttpResponse:
     ws = workspace(request, code)
     row = or_404(dispute_get, ws.company, pk)
     action = request.POST.get("action", "")
-    resolve = ResolveForm(request.POST if action == "resolve" else None, prefix="resolve",
-                          initial={"how": "credit_note_line", "quantity": "1"})
+    resolving = request.method == "POST" and action == "resolve"
+    resolve = ResolveForm(request.POST if resolving else None, prefix="resolve",
+                          initial={"how": "credit_note_line"})
+    lines, saving = posted_lines(request) if resolving else (blank_lines(CREDIT_LINES), True)
     reject = RejectForm(request.POST if action == "reject" else None, prefix="reject")
     status = 200
     error: LedgerError | None = None
@@ -372,12 +371,16 @@ def dispute(request: HttpRequest, code: str, pk: int) -> HttpResponse:
         if not may(ws):
             return not_for_role(request, ws)
         form: ServiceForm = resolve if action == "resolve" else reject
-        if action in ("resolve", "reject") and form.is_valid():
+        if resolving and not saving:
+            pass  # *Add a line*: the form again, one blank line more
+        elif action in ("resolve", "reject") and form.is_valid():
             try:
                 if action == "resolve":
                     v = resolve.cleaned_data
+                    issued = v["how"] == "credit_note_line"
                     dispute_resolve(actor=request.user, company=ws.company, dispute_id=row.pk,
-                                    day=ws.as_of, credit_note_lines=resolve.line(),
+                                    day=ws.as_of,
+                                    credit_note_lines=lines.inputs() if issued else [],
                                     credit_note=v["credit_note"].strip()
                                     if v["how"] == "credit_note" else "",
                                     write_off=v["how"] == "write_off", notes=v["notes"])
@@ -388,10 +391,10 @@ def dispute(request: HttpRequest, code: str, pk: int) -> HttpResponse:
                     done = gettext("Dispute %(id)s rejected: the amount is chased again.") % {
                         "id": row.pk}
             except LedgerError as exc:
-                if (answer := _failed(request, ws, exc, form, **{"unit price": "unit_price",
-                                                                 "tax rate": "tax_rate",
-                                                                 "line": "description"})):
-                    return answer
+                if exc.http_status == 403:
+                    return refused(request, ws, exc)
+                if not (action == "resolve" and lines.refuse(exc)):
+                    form.refuse(exc, lines="how")
                 error, status = exc, 409
             else:
                 messages.success(request, done)
@@ -399,8 +402,22 @@ def dispute(request: HttpRequest, code: str, pk: int) -> HttpResponse:
         else:
             status = 400
     response = page(request, ws, "web/collections/dispute.html", d=row, resolve=resolve,
-                    reject=reject, reasons=REASONS, error=error)
+                    reject=reject, reasons=REASONS, error=error, lines=lines,
+                    categories=TAX_CATEGORIES, attachments=dispute_attachments(ws.company,
+                                                                             row.pk))
     response.status_code = status
+    return response
+
+
+@login_required
+@require_safe
+def dispute_file(request: HttpRequest, code: str, pk: int, attachment_id: int) -> HttpResponse:
+    """One of the files a dispute was opened with, as it was given (a download)."""
+    ws = workspace(request, code)
+    row = or_404(dispute_attachment, ws.company, pk, attachment_id)
+    response = HttpResponse(bytes(row.content), content_type=row.mime)
+    response["Content-Disposition"] = content_disposition_header(True, row.name)
+    response["X-Content-Type-Options"] = "nosniff"
     return response
 
 

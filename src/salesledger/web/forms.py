@@ -50,6 +50,27 @@ def amount(label: Any, *, required: bool = True) -> forms.CharField:
     return text(label, required=required, max_length=30, inputmode="decimal")
 
 
+class MultipleFileInput(forms.ClearableFileInput):
+    """``<input type="file" multiple>``."""
+
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files in one control: a list of the uploads (empty when none was chosen).
+    What each may be is the service's to say."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data: Any, initial: Any = None) -> Any:
+        one = super().clean
+        if isinstance(data, list | tuple):
+            return [one(d, initial) for d in data if d]
+        return [one(data, initial)] if data else []
+
+
 class ServiceForm(forms.Form):
     """A form whose refusals come from a service (see the module docstring)."""
 

@@ -74,6 +74,8 @@ urlpatterns = [
     path("c/<slug:code>/disputes/", collections_views.disputes, name="disputes"),
     path("c/<slug:code>/disputes/new/", collections_views.dispute_new, name="dispute_new"),
     path("c/<slug:code>/disputes/<int:pk>/", collections_views.dispute, name="dispute"),
+    path("c/<slug:code>/disputes/<int:pk>/files/<int:attachment_id>",
+         collections_views.dispute_file, name="dispute_file"),
     path("c/<slug:code>/promises/", collections_views.promises, name="promises"),
     path("c/<slug:code>/promises/new/", collections_views.promise_new, name="promise_new"),
     path("c/<slug:code>/plans/", collections_views.plans, name="plans"),

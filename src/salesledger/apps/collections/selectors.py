@@ -46,6 +46,7 @@ from .models import (
     Assignment,
     CallTask,
     Dispute,
+    DisputeAttachment,
     PaymentPlan,
     PlanInstalment,
     PlanItem,
@@ -54,8 +55,8 @@ from .models import (
 )
 
 __all__ = ["DunningPause", "PlanInstalmentDue", "PlanMissed", "PlanView", "PromiseView",
-           "TimelineEntry", "WorklistRow", "call_tasks_paid", "customer_timeline", "dispute_get",
-           "disputes_list",
+           "TimelineEntry", "WorklistRow", "call_tasks_paid", "customer_timeline",
+           "dispute_attachment", "dispute_attachments", "dispute_get", "disputes_list",
            "dunning_pauses", "plan_get", "plan_instalments_due", "plans_broken", "plans_list",
            "plans_view", "promises_list", "promises_view", "replies_awaiting", "worklist"]
 
@@ -299,6 +300,24 @@ def dispute_get(company: Company, dispute_id: int) -> Dispute:
            .select_related("customer", "invoice", "owner", "credit_note").first())
     if row is None:
         raise NotFound(f"no dispute {dispute_id} in {company.code}", dispute=dispute_id)
+    return row
+
+
+def dispute_attachments(company: Company, dispute_id: int) -> list[dict[str, Any]]:
+    """The files a dispute was opened with (their names, types and sizes, not their bytes),
+    in the order they were given."""
+    return list(DisputeAttachment.objects.filter(company=company, dispute_id=dispute_id)
+                .order_by("pk").values("id", "name", "mime", "size"))
+
+
+def dispute_attachment(company: Company, dispute_id: int, attachment_id: int
+                       ) -> DisputeAttachment:
+    """One of a dispute's files, with its bytes; another dispute's or company's: not found."""
+    row = DisputeAttachment.objects.filter(company=company, dispute_id=dispute_id,
+                                           pk=attachment_id).first()
+    if row is None:
+        raise NotFound(f"no attachment {attachment_id} on dispute {dispute_id}",
+                       attachment=attachment_id)
     return row
 
 

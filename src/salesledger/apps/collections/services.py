@@ -10,10 +10,12 @@ invoicing and payments, below, in the same transaction.
 
 from __future__ import annotations
 
+import mimetypes
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from pathlib import PurePath
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -104,6 +106,15 @@ class Attachment:
     name: str
     mime: str
     content: bytes
+
+    @classmethod
+    def of(cls, name: str, content: bytes) -> Attachment:
+        """A file as the command line's ``--attach`` and the dispute form both give it: its
+        own name without the folder (at most 200 characters, the end kept, as the extension
+        is), the type its name tells, its bytes (checked by the service: 5 MB at most)."""
+        base = PurePath(name.replace("\\", "/")).name or "attachment"
+        return cls(base[-200:], mimetypes.guess_type(base)[0] or "application/octet-stream",
+                   content)
 
 
 @dataclass(frozen=True)
