@@ -41,6 +41,8 @@ from salesledger.apps.payments.services import (
     allocation_reverse,
     receipt_record,
 )
+from salesledger.apps.reporting.kpi_keep import kept_parts, kpi_inputs_among
+from salesledger.apps.reporting.kpi_keep import kpi_inputs as kept_kpi_inputs
 from salesledger.apps.reporting.kpis import (
     add_months,
     kpi_inputs_by,
@@ -226,7 +228,12 @@ def assert_exact(company: Any, as_of: date, buckets: str = "current,30,60,90") -
 def test_every_day_is_exact_after_back_dated_allocations_and_reversals(
         ops: list[tuple[Any, ...]]) -> None:
     books = Books()
-    for op in ops:
+    for n, op in enumerate(ops):
+        if n == len(ops) // 2:
+            # the company's KPI figures kept halfway: the rest, dated back or not, may make
+            # them stale, and a filter's figures taken from them must still be the books'
+            for currency in ("", "USD"):
+                kept_kpi_inputs(books.company, KPI_MONTHS, currency, keep=True)
         books.run(op)
     allocs = Allocation.objects.filter(company=books.company)
     event(f"allocations: {allocs.filter(amount__gt=0).exists()}, "
@@ -239,6 +246,7 @@ def test_every_day_is_exact_after_back_dated_allocations_and_reversals(
     for n in (-1, 20, 45, 100, 130, 400):
         assert_cohorts_as_reference(books.company, START + timedelta(days=n))
     assert_customers_kept_as_segment(books.company)
+    assert_set_is_the_company_less_the_others(books.company)
     for code in books.customers:
         for first, last in ((0, 20), (21, 70), (0, 400)):
             assert_statement_adds_up(books.company, code, START + timedelta(days=first),
@@ -284,6 +292,24 @@ def assert_customers_kept_as_segment(company: Any) -> None:
         for currency in ("", "USD"):
             assert kpi_inputs_by(company, months, None, currency, kept)[""] == \
                 kpi_inputs_by(company, months, of, currency)["in"]
+
+
+KPI_MONTHS = [add_months(date(2025, 12, 1), k) for k in range(5)]
+
+
+def assert_set_is_the_company_less_the_others(company: Any) -> None:
+    """The KPIs' inputs of a set of most customers, the company's figures (kept at the
+    version of halfway, if no later write made them stale; else from the books) less those of
+    the others, are those read from the set's own rows; and likewise once kept again now."""
+    ids = dict(Customer.objects.filter(company=company).values_list("code", "pk"))
+    for chosen in ({"A", "U"}, {"A", "B", "U"}, {"B"}, set()):
+        kept = {ids[c] for c in chosen}
+        for currency in ("", "USD"):
+            direct = kpi_inputs_by(company, KPI_MONTHS, None, currency, kept)[""]
+            assert kpi_inputs_among(company, KPI_MONTHS, currency, kept) == direct
+            kept_kpi_inputs(company, KPI_MONTHS, currency, keep=True)
+            assert kept_parts(company, KPI_MONTHS, currency) is not None
+            assert kpi_inputs_among(company, KPI_MONTHS, currency, kept) == direct
 
 
 def assert_statement_adds_up(company: Any, code: str, start: date, end: date) -> None:

@@ -22,7 +22,7 @@ keeps a month that a reader may keep always "ended" for a writer anywhere on Ear
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
@@ -30,27 +30,26 @@ from django.db.models import F, Min
 from django.utils import timezone
 
 from salesledger.apps.core.models import Company
+from salesledger.apps.customers.models import Customer
 from salesledger.apps.payments.models import Allocation
 from salesledger.money import format_minor
 
 from .kpis import (
     COUNTBACK_MONTHS,
     KpiInputs,
+    Parts,
     _inputs,
     _key,
     add_months,
     kpi_parts,
     month_end,
     month_start,
+    parts_less,
 )
 from .models import KpiFigure, KpiKeep
 
 # A month is kept once it ended this many days before the company's today.
 MARGIN = timedelta(days=2)
-
-Parts = tuple[dict[str, int], dict[str, tuple[int, int, int]], dict[str, int],
-              dict[date, tuple[int, int, int]]]
-
 
 def keep_create(company_id: int) -> None:
     """The company's version row: made with the company."""
@@ -138,16 +137,47 @@ def _store(company: Company, months: list[date], currency: str, version: int,
     return len(rows)
 
 
-def kpi_inputs(company: Company, months: list[date], currency: str = "", *,
-               keep: bool = False) -> KpiInputs:
-    """``kpis.kpi_inputs``: from the kept figures when all are there, else computed (and,
-    with ``keep``, the ended months' stored)."""
+def _company_parts(company: Company, months: list[date], currency: str, keep: bool) -> Parts:
+    """The company's parts (of a document currency or not): kept when all are, else computed
+    (and, with ``keep``, the ended months' stored)."""
     parts = kept_parts(company, months, currency)
     if parts is None:
         version = _version(company) if keep else None  # read before the books
         parts = kpi_parts(company, months, currency)
         if version is not None:
             _store(company, months, currency, version, parts)
+    return parts
+
+
+def kpi_inputs(company: Company, months: list[date], currency: str = "", *,
+               keep: bool = False) -> KpiInputs:
+    """``kpis.kpi_inputs``: from the kept figures when all are there, else computed (and,
+    with ``keep``, the ended months' stored)."""
+    return _inputs_of(months, _company_parts(company, months, currency, keep))
+
+
+def kpi_inputs_among(company: Company, months: list[date], currency: str,
+                     customers: Collection[int], *, keep: bool = False) -> KpiInputs:
+    """``kpis.kpi_inputs`` of the customers ``customers`` (ids; a filter's: a customer, a
+    group, a collector's, a country). Every input is a sum over the customers, so the
+    figures of a set are those of the company less those of the others: when the set holds
+    more than half of the company's customers, the company's figures (kept, or computed and,
+    with ``keep``, kept: ``kpi_inputs``) less those read for the others; otherwise those read
+    for the set. Either way the books are read for at most half of the customers, through
+    their indexes by customer (docs/design/kpis.md, "Of a set of customers")."""
+    everyone = set(Customer.objects.filter(company=company).values_list("pk", flat=True))
+    chosen = everyone.intersection(customers)
+    others = everyone - chosen
+    if len(chosen) <= len(others):
+        parts = kpi_parts(company, months, currency, chosen)
+    else:
+        whole = _company_parts(company, months, currency, keep)
+        parts = parts_less(whole, kpi_parts(company, months, currency, others)) if others \
+            else whole
+    return _inputs_of(months, parts)
+
+
+def _inputs_of(months: list[date], parts: Parts) -> KpiInputs:
     sales, paid, bad, at = parts
     return _inputs(months, add_months(months[0], -COUNTBACK_MONTHS), sales, paid, bad, at,
                    month_start(months[0]) - timedelta(days=1))

@@ -147,20 +147,19 @@ def month_end_receivables_by(company: Company, ends: list[date],
     cn = DocKind.CREDIT_NOTE.value
     who = ("i.customer_id", "c.customer_id") if segment_of is not None else ("0", "0")
     sql = f"""
-    SELECT NULL, {month_key('inv.issue_date')}, i.due_date, {who[0]},
+    SELECT NULL, {month_key('i.issue_date')}, i.due_date, {who[0]},
            SUM(CASE WHEN i.currency = %s THEN i.amount - i.settled
                     WHEN i.settled = 0 THEN i.base_amount
                     ELSE i.base_amount - COALESCE((SELECT SUM(a.base_receivable)
                          FROM {t['alloc']} a WHERE a.instalment_id = i.id), 0) END)
-    FROM {t['inst']} i JOIN {t['inv']} inv ON inv.id = i.invoice_id
-    WHERE i.company_id = %s AND i.settled < i.amount AND inv.issue_date <= %s{only_i}
+    FROM {t['inst']} i
+    WHERE i.company_id = %s AND i.settled < i.amount AND i.issue_date <= %s{only_i}
     GROUP BY 2, 3, 4
     UNION ALL
-    SELECT {month_key('a.date')}, {month_key('inv.issue_date')}, i.due_date, {who[0]},
+    SELECT {month_key('a.date')}, {month_key('i.issue_date')}, i.due_date, {who[0]},
            SUM(CASE WHEN i.currency = %s THEN a.amount ELSE a.base_receivable END)
     FROM {t['alloc']} a JOIN {t['inst']} i ON i.id = a.instalment_id
-         JOIN {t['inv']} inv ON inv.id = i.invoice_id
-    WHERE a.company_id = %s AND a.date > %s AND inv.issue_date <= %s{only_i}
+    WHERE a.company_id = %s AND a.date > %s AND i.issue_date <= %s{only_i}
     GROUP BY 1, 2, 3, 4
     UNION ALL
     SELECT NULL, {month_key('c.issue_date')}, c.issue_date, {who[1]},
@@ -241,17 +240,16 @@ def monthly_payments(company: Company, start: date, end: date,
     allocation later reversed, and its reversal, are left out: that money did not pay. With
     ``currency``, those to instalments in it, by the amount they took off (in it); with
     ``customers`` (ids), the allocations of those customers."""
-    a, i, inv = Allocation._meta.db_table, Instalment._meta.db_table, Invoice._meta.db_table
+    a, i = Allocation._meta.db_table, Instalment._meta.db_table
     paid = "a.amount" if currency else "a.base_receivable"
     only, one = _only("i.currency", currency)
     of, chosen = among("a.customer_id", customers)
     only, one = only + of, one + chosen
     sql = f"""SELECT {month_key('a.date')}, {_who(segment_of, 'a.customer_id')},
                      SUM({paid}),
-                     SUM({paid} * {days_between('a.date', 'v.issue_date')}),
+                     SUM({paid} * {days_between('a.date', 'i.issue_date')}),
                      SUM({paid} * {_positive(days_between('a.date', 'i.due_date'))})
               FROM {a} a JOIN {i} i ON i.id = a.instalment_id
-                   JOIN {inv} v ON v.id = i.invoice_id
               WHERE a.company_id = %s AND a.date >= %s AND a.date <= %s
                     AND a.receipt_id IS NOT NULL AND a.reversal_of_id IS NULL
                     AND NOT EXISTS (SELECT 1 FROM {a} r WHERE r.reversal_of_id = a.id){only}
@@ -308,20 +306,46 @@ def kpi_inputs(company: Company, months: list[date], currency: str = "") -> KpiI
     return kpi_inputs_by(company, months, None, currency)[""]
 
 
-def kpi_parts(company: Company, months: list[date], currency: str = ""
-              ) -> tuple[dict[str, int], dict[str, tuple[int, int, int]], dict[str, int],
-                         dict[date, tuple[int, int, int]]]:
+Parts = tuple[dict[str, int], dict[str, tuple[int, int, int]], dict[str, int],
+              dict[date, tuple[int, int, int]]]
+
+
+def kpi_parts(company: Company, months: list[date], currency: str = "",
+              customers: Collection[int] | None = None) -> Parts:
     """What ``kpi_inputs`` of ``months`` is made of, read from the books: the sales per
     ``YYYY-MM`` (from the countback's first month), the receipts and the bad debts per month,
     and the receivable (total, not yet due, over 90 days) at each month end from the one
-    before the first (``kpi_keep.py`` keeps those of ended months)."""
+    before the first (``kpi_keep.py`` keeps those of ended months). With ``customers`` (ids),
+    of those customers alone (each query keeps their rows)."""
     first, last = months[0], month_end(months[-1])
     history_start = add_months(first, -COUNTBACK_MONTHS)
     month_ends = [first - timedelta(days=1), *(month_end(m) for m in months)]
-    return (dict(monthly_sales(company, history_start, last, None, currency).get("", {})),
-            dict(monthly_payments(company, first, last, None, currency).get("", {})),
-            dict(monthly_bad_debts(company, first, last, None, currency).get("", {})),
-            month_end_receivables(company, month_ends, currency))
+    at = month_end_receivables_by(company, month_ends, None, currency, customers).get("", {})
+    return (dict(monthly_sales(company, history_start, last, None, currency,
+                               customers).get("", {})),
+            dict(monthly_payments(company, first, last, None, currency, customers).get("", {})),
+            dict(monthly_bad_debts(company, first, last, None, currency,
+                                   customers).get("", {})),
+            {e: at.get(e, (0, 0, 0)) for e in month_ends})
+
+
+def parts_less(whole: Parts, part: Parts) -> Parts:
+    """``whole`` less ``part``, input by input: every input of the KPIs is a sum over the
+    customers, so the figures of the company less those of some customers are those of the
+    others (``kpi_keep.kpi_inputs_among``)."""
+    def less(a: Mapping[Any, Any], b: Mapping[Any, Any]) -> dict[Any, Any]:
+        out = {}
+        for k in a.keys() | b.keys():
+            x, y = a.get(k), b.get(k)
+            if isinstance(x if x is not None else y, tuple):
+                zero = (0,) * len(x if x is not None else y)
+                out[k] = tuple(p - q for p, q in zip(x or zero, y or zero, strict=True))
+            else:
+                out[k] = (x or 0) - (y or 0)
+        return out
+
+    return (less(whole[0], part[0]), less(whole[1], part[1]), less(whole[2], part[2]),
+            less(whole[3], part[3]))
 
 
 def kpi_inputs_by(company: Company, months: list[date],

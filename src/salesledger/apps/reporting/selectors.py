@@ -67,6 +67,7 @@ from .aging_summary import (
 from .bank_kpis import auto_match_rates
 from .forecast import Backtest, ForecastFilter, backtest, estimator_for, forecast
 from .kpi_keep import kpi_inputs as kept_kpi_inputs
+from .kpi_keep import kpi_inputs_among
 from .kpis import (
     add_months,
     kpi_inputs_by,
@@ -635,16 +636,17 @@ def kpi_report(company: Company, *, as_of: date, months: int = 12,
                ) -> list[KpiMonth]:
     """The KPIs of the ``months`` whole months ending on or before ``as_of``, oldest first;
     with ``filters``, of the customers they keep (``customers_chosen``): the same queries
-    grouped by customer, summed for those customers (as the KPIs of a segment); with a
-    document currency, of the documents in it, every amount in it (``document_currency``).
-    The company's figures (in a document currency or not) of ended months are read from
-    those kept when all are (``kpi_keep.py``); with ``keep`` (a command, not a page), those
+    keeping those customers' rows, or, when they are most of the company's, the company's
+    figures less those of the others (``kpi_keep.kpi_inputs_among``); with a document
+    currency, of the documents in it, every amount in it (``document_currency``). The
+    company's figures (in a document currency or not) of ended months are read from those
+    kept when all are (``kpi_keep.py``); with ``keep`` (a command, not a page), those
     computed are kept for the next report."""
     chosen = months_ending(as_of, _months(months))
     currency = document_currency(filters)
     customers = customers_chosen(company, as_of, filters)
     inputs = (kept_kpi_inputs(company, chosen, currency, keep=keep) if customers is None
-              else kpi_inputs_by(company, chosen, None, currency, customers)[""])
+              else kpi_inputs_among(company, chosen, currency, customers, keep=keep))
     return [KpiMonth(month_label(m), i, month_kpis(i, history)) for m, i, history in inputs]
 
 
