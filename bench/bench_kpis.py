@@ -35,7 +35,42 @@ from bench_import import machine  # noqa: E402
 from books import COMPANY, SIZES, books_database  # noqa: E402
 
 
-def measure(size: str, repeat: int, keep: bool) -> dict[str, Any]:
+def customer_sets(company: Any) -> dict[str, tuple[str, ...]]:
+    """Sets of customers by code, as a collector's list or a group gives them: a group's
+    size (10), a collector's (5,000), half of the customers (the most a filter's own rows are
+    read for) and all but 5,000; each the first so many codes."""
+    from salesledger.apps.customers.models import Customer
+
+    codes = list(Customer.objects.filter(company=company).order_by("code")
+                 .values_list("code", flat=True))
+    return {"10": tuple(codes[:10]), "5000": tuple(codes[:5000]),
+            "half": tuple(codes[:len(codes) // 2]), "all_but_5000": tuple(codes[5000:])}
+
+
+def measure_filters(company: Any, timed: Any, repeat: int, out: dict[str, Any]
+                    ) -> dict[str, Any]:
+    """The KPIs of 24 months of each filter: one customer, sets of customers (a group's, a
+    collector's, half of them, all but 5,000), a country, a country in a document currency.
+    Returns the reports by filter."""
+    from salesledger.apps.reporting.selectors import ReportFilters, kpi_report
+
+    sets = customer_sets(company)
+    filters = {"customer": ReportFilters(customer=sets["10"][0]),
+               **{f"customers_{k}": ReportFilters(customers=v, among="the bench's")
+                  for k, v in sets.items()},
+               "country": ReportFilters(country="FR"),
+               "country_document_currency": ReportFilters(country="FR",
+                                                          currency=company.base_currency)}
+    reports = {}
+    for name, f in filters.items():
+        out[f"kpis_24_months_{name}"], reports[name] = timed(repeat, lambda f=f: kpi_report(
+            company, as_of=TODAY, months=24, filters=f))
+        out[f"dso_last_month_{name}"] = str(reports[name][-1].kpis.dso)
+    return reports
+
+
+def measure(size: str, repeat: int, keep: bool, filters_only: bool = False
+            ) -> dict[str, Any]:
     import django
 
     django.setup()
@@ -60,6 +95,25 @@ def measure(size: str, repeat: int, keep: bool) -> dict[str, Any]:
     out: dict[str, Any] = {}
     out["kpis_24_months"], k24 = timed(repeat, lambda: kpi_report(company, as_of=TODAY,
                                                                   months=24))
+    if filters_only:  # the KPIs of 24 months of each filter, from the books then kept
+        books_reports = measure_filters(company, timed, repeat, out)
+        if keep:
+            out["kpis_24_months_keeping"], _ = timed(1, lambda: kpi_report(
+                company, as_of=TODAY, months=24, keep=True))
+            kpi_report(company, as_of=TODAY, months=24, keep=True,
+                       filters=ReportFilters(currency=company.base_currency))
+            kept: dict[str, Any] = {}
+            kept_reports = measure_filters(company, timed, repeat, kept)
+            for name, report in kept_reports.items():
+                assert report == books_reports[name], f"{name}: kept differs from the books"
+            for k, v in kept.items():
+                if k.startswith("kpis_"):
+                    out[k.replace("kpis_24_months_", "kpis_24_months_kept_")] = v
+        return {"benchmark": "kpis", "size": size, "db": connection.vendor,
+                "database_version": _version(connection), **out,
+                "machine": machine(), "date": datetime.now().strftime("%Y-%m-%d %H:%M"),
+                "load_average_start": load_start,
+                "load_average_end": [round(x, 1) for x in os.getloadavg()]}
     out["kpis_12_months"], _ = timed(repeat, lambda: kpi_report(company, as_of=TODAY,
                                                                 months=12))
     out["part_month_ends_25"], at = timed(
@@ -145,13 +199,16 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true",
                         help="then keep the figures and time the KPIs from them (writes: "
                              "give a copy of the books, migrated)")
+    parser.add_argument("--filters", action="store_true",
+                        help="time the KPIs of 24 months of each filter alone (with --keep: "
+                             "then again once the company's months are kept)")
     parser.add_argument("--label", default="", help="a word for the results file's name")
     parser.add_argument("--results", default=str(HERE / "results"))
     args = parser.parse_args()
     with books_database(args.size, seed=args.seed, books=args.books,
                         database_url=args.database_url,
                         progress=lambda s: print(s, file=sys.stderr, flush=True)) as info:
-        result = measure(args.size, args.repeat, args.keep)
+        result = measure(args.size, args.repeat, args.keep, args.filters)
         result["books"] = info["built"] or "cached"
         result["label"] = args.label
     out = Path(args.results)

@@ -13,6 +13,7 @@ control account of the day in the journal, as must each currency's total in that
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections import defaultdict
 from datetime import date, timedelta
@@ -41,6 +42,7 @@ from salesledger.apps.payments.services import (
     allocation_reverse,
     receipt_record,
 )
+from salesledger.apps.reporting import kpis
 from salesledger.apps.reporting.kpi_keep import kept_parts, kpi_inputs_among
 from salesledger.apps.reporting.kpi_keep import kpi_inputs as kept_kpi_inputs
 from salesledger.apps.reporting.kpis import (
@@ -65,6 +67,7 @@ from salesledger.apps.reporting.trends import (
 from salesledger.domain.errors import LedgerError
 from salesledger.domain.invoicing import LineInput
 from salesledger.domain.journal import AccountRole
+from salesledger.domain.kpis import MonthInputs
 
 START = date(2026, 1, 1)
 _codes = itertools.count(1)
@@ -297,19 +300,42 @@ def assert_customers_kept_as_segment(company: Any) -> None:
 KPI_MONTHS = [add_months(date(2025, 12, 1), k) for k in range(5)]
 
 
+def fold_inputs(segments: list[Any], shape: Any) -> Any:
+    """The KPIs' inputs of several segments summed, month by month (``shape``: any one's,
+    for the months, the days and the countback's months); of none, zeros."""
+    summed = [f.name for f in dataclasses.fields(MonthInputs) if f.name != "days"]
+    out = []
+    for k, (m, inputs, history) in enumerate(shape):
+        totals = {f: sum(getattr(s[k][1], f) for s in segments) for f in summed}
+        out.append((m, dataclasses.replace(inputs, **totals),
+                    [(sum(s[k][2][j][0] for s in segments), days)
+                     for j, (_, days) in enumerate(history)]))
+    return out
+
+
 def assert_set_is_the_company_less_the_others(company: Any) -> None:
-    """The KPIs' inputs of a set of most customers, the company's figures (kept at the
-    version of halfway, if no later write made them stale; else from the books) less those of
-    the others, are those read from the set's own rows; and likewise once kept again now."""
+    """The KPIs' inputs of a set of customers are the sum of theirs, each customer a
+    segment: read from the set's rows (sought by customer, or kept from the company's in
+    the order of due dates), or for a set of most customers the company's figures (kept at
+    the version of halfway if no later write made them stale, else from the books; then kept
+    again now) less those of the others."""
     ids = dict(Customer.objects.filter(company=company).values_list("code", "pk"))
-    for chosen in ({"A", "U"}, {"A", "B", "U"}, {"B"}, set()):
-        kept = {ids[c] for c in chosen}
-        for currency in ("", "USD"):
-            direct = kpi_inputs_by(company, KPI_MONTHS, None, currency, kept)[""]
-            assert kpi_inputs_among(company, KPI_MONTHS, currency, kept) == direct
-            kept_kpi_inputs(company, KPI_MONTHS, currency, keep=True)
-            assert kept_parts(company, KPI_MONTHS, currency) is not None
-            assert kpi_inputs_among(company, KPI_MONTHS, currency, kept) == direct
+    of = {pk: code for code, pk in ids.items()}
+    seek = kpis.SEEK_AT_MOST
+    try:
+        for kpis.SEEK_AT_MOST in (seek, 0):  # a set's items sought by customer, or kept
+            for chosen in ({"A", "U"}, {"A", "B", "U"}, {"B"}, set()):
+                kept = {ids[c] for c in chosen}
+                for currency in ("", "USD"):
+                    direct = kpi_inputs_by(company, KPI_MONTHS, of, currency)
+                    want = fold_inputs([direct[c] for c in sorted(chosen)], direct["A"])
+                    assert kpi_inputs_by(company, KPI_MONTHS, None, currency, kept)[""] == want
+                    assert kpi_inputs_among(company, KPI_MONTHS, currency, kept) == want
+                    kept_kpi_inputs(company, KPI_MONTHS, currency, keep=True)
+                    assert kept_parts(company, KPI_MONTHS, currency) is not None
+                    assert kpi_inputs_among(company, KPI_MONTHS, currency, kept) == want
+    finally:
+        kpis.SEEK_AT_MOST = seek
 
 
 def assert_statement_adds_up(company: Any, code: str, start: date, end: date) -> None:

@@ -285,6 +285,17 @@ class Instalment(ImmutableModel):
                 name="instalment_open",
                 condition=Q(settled__lt=F("amount")),
             ),
+            # The KPIs' month ends (reporting/kpis.py, ``month_end_receivables_by``) sum what
+            # is open now by due date and issue date: in this order they are read from the
+            # index already grouped, where SQLite sorted the million open items of
+            # ``instalment_open`` (by customer first) in a temporary B-tree, most of the
+            # statement's time (docs/design/kpis.md, "Of a set of customers").
+            models.Index(
+                fields=["company", "due_date", "issue_date", "currency", "amount", "settled",
+                        "base_amount"],
+                name="instalment_open_due",
+                condition=Q(settled__lt=F("amount")),
+            ),
             # Bank matching looks, for a payment that names no invoice and no known payer,
             # for what open instalments still owe near its amount (banking/matching.py,
             # ``wide_candidates``).

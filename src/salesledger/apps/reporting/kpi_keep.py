@@ -34,6 +34,7 @@ from salesledger.apps.customers.models import Customer
 from salesledger.apps.payments.models import Allocation
 from salesledger.money import format_minor
 
+from . import kpis
 from .kpis import (
     COUNTBACK_MONTHS,
     KpiInputs,
@@ -161,17 +162,23 @@ def kpi_inputs_among(company: Company, months: list[date], currency: str,
     """``kpis.kpi_inputs`` of the customers ``customers`` (ids; a filter's: a customer, a
     group, a collector's, a country). Every input is a sum over the customers, so the
     figures of a set are those of the company less those of the others: when the set holds
-    more than half of the company's customers, the company's figures (kept, or computed and,
-    with ``keep``, kept: ``kpi_inputs``) less those read for the others; otherwise those read
-    for the set. Either way the books are read for at most half of the customers, through
-    their indexes by customer (docs/design/kpis.md, "Of a set of customers")."""
+    more than half of the company's customers, the company's figures (kept; or computed, and
+    with ``keep`` kept, when the others are few or ``keep``: ``kpi_inputs``) less those read
+    for the others; otherwise those read for the set (docs/design/kpis.md, "Of a set of
+    customers")."""
     everyone = set(Customer.objects.filter(company=company).values_list("pk", flat=True))
     chosen = everyone.intersection(customers)
     others = everyone - chosen
-    if len(chosen) <= len(others):
+    whole = None
+    if len(chosen) > len(others):
+        whole = kept_parts(company, months, currency)
+        if whole is None and (keep or len(others) <= kpis.SEEK_AT_MOST):
+            # not kept: the company's from the books too, when the others are few enough
+            # to be sought by customer (or the command keeps them for the next report)
+            whole = _company_parts(company, months, currency, keep)
+    if whole is None:
         parts = kpi_parts(company, months, currency, chosen)
     else:
-        whole = _company_parts(company, months, currency, keep)
         parts = parts_less(whole, kpi_parts(company, months, currency, others)) if others \
             else whole
     return _inputs_of(months, parts)

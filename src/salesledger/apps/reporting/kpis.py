@@ -32,6 +32,10 @@ from salesledger.domain.kpis import MonthInputs, dso_simple
 
 from .aging import AgingScope, _day, aging_cells
 
+# A set of at most this many customers has its open items sought by customer; a larger one
+# is kept from the company's, read in the order of due dates (``month_end_receivables_by``).
+SEEK_AT_MOST = 5000
+
 # Months of sales read before the first month reported, for the countback DSO.
 COUNTBACK_MONTHS = 24
 
@@ -123,10 +127,11 @@ def month_end_receivables_by(company: Company, ends: list[date],
                              customers: Collection[int] | None = None
                              ) -> dict[str, dict[date, tuple[int, int, int]]]:
     """``receivable_at`` of every day of ``ends`` (consecutive month ends, oldest first), in
-    one statement whatever their number: what is open now, and what each allocation dated
-    after the first day took, grouped by month of the allocation, month of issue and
-    reference date (the due date; a credit note's issue date), then rolled back month by
-    month here.
+    one statement whatever their number: what is open now, grouped by due date and issue
+    date (read in that order from ``instalment_open_due``, with no sort), and what each
+    allocation dated after the first day took, grouped by month of the allocation, month of
+    issue and reference date (the due date; a credit note's issue date), then rolled back
+    month by month here.
 
     On a month end E an item issued by then holds what it holds now plus what the allocations
     dated after E took (the aging's own identity, ``aging.py``); so each group counts at every
@@ -146,15 +151,21 @@ def month_end_receivables_by(company: Company, ends: list[date],
     first, last = ends[0], ends[-1]
     cn = DocKind.CREDIT_NOTE.value
     who = ("i.customer_id", "c.customer_id") if segment_of is not None else ("0", "0")
+    # what is open now, by due date and issue date (the month is taken here): the order of
+    # the index ``instalment_open_due``, so that SQLite reads it grouped, with no sort. A few
+    # customers' items are sought by customer instead (``instalment_open``), grouped by
+    # customer too so that the planner is not drawn to the company's whole index.
+    seek = customers is not None and len(customers) <= SEEK_AT_MOST
+    by_customer = ", i.customer_id" if segment_of is not None or seek else ""
     sql = f"""
-    SELECT NULL, {month_key('i.issue_date')}, i.due_date, {who[0]},
+    SELECT NULL, CAST(i.issue_date AS TEXT), i.due_date, {who[0]},
            SUM(CASE WHEN i.currency = %s THEN i.amount - i.settled
                     WHEN i.settled = 0 THEN i.base_amount
                     ELSE i.base_amount - COALESCE((SELECT SUM(a.base_receivable)
                          FROM {t['alloc']} a WHERE a.instalment_id = i.id), 0) END)
     FROM {t['inst']} i
     WHERE i.company_id = %s AND i.settled < i.amount AND i.issue_date <= %s{only_i}
-    GROUP BY 2, 3, 4
+    GROUP BY i.due_date, i.issue_date{by_customer}
     UNION ALL
     SELECT {month_key('a.date')}, {month_key('i.issue_date')}, i.due_date, {who[0]},
            SUM(CASE WHEN i.currency = %s THEN a.amount ELSE a.base_receivable END)
@@ -188,6 +199,7 @@ def month_end_receivables_by(company: Company, ends: list[date],
     names = set(segment_of.values()) if segment_of is not None else {""}
     parts = {name: [[0, 0, 0] for _ in ends] for name in names}
     for later, issued, ref, customer, amount in rows:
+        issued = issued[:7]  # the open part's issue date (as text): its month
         # the month ends it counts at: from its month of issue to the one before the
         # allocation's month (what is open now counts up to the last)
         since = 0 if issued <= keys[0] else position[issued]

@@ -22,6 +22,7 @@ from salesledger.apps.core.selectors import memberships_of
 from salesledger.apps.core.services import company_today
 from salesledger.apps.customers.models import Customer
 from salesledger.apps.customers.selectors import (
+    MANY,
     customer_family,
     customer_get,
     customers_and_aliases,
@@ -178,10 +179,12 @@ def _chosen_ids(company: Company, scope: AgingScope) -> set[int] | None:
     if not scope.family and not scope.country:
         return None
     qs = Customer.objects.filter(company=company)
-    if scope.family:
-        qs = qs.filter(pk__in=scope.family)
     if scope.country:
         qs = qs.filter(country=scope.country)
+    if len(scope.family) > MANY:  # a long list: the company's read, then kept here
+        return set(qs.values_list("pk", flat=True)).intersection(scope.family)
+    if scope.family:
+        qs = qs.filter(pk__in=scope.family)
     return set(qs.values_list("pk", flat=True))
 
 
