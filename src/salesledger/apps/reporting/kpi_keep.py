@@ -166,16 +166,20 @@ def kpi_inputs_among(company: Company, months: list[date], currency: str,
     with ``keep`` kept, when the others are few or ``keep``: ``kpi_inputs``) less those read
     for the others; otherwise those read for the set (docs/design/kpis.md, "Of a set of
     customers")."""
-    everyone = set(Customer.objects.filter(company=company).values_list("pk", flat=True))
-    chosen = everyone.intersection(customers)
-    others = everyone - chosen
+    company_customers = Customer.objects.filter(company=company)
+    chosen, others = set(customers), set[int]()
     whole = None
-    if len(chosen) > len(others):
-        whole = kept_parts(company, months, currency)
-        if whole is None and (keep or len(others) <= kpis.SEEK_AT_MOST):
-            # not kept: the company's from the books too, when the others are few enough
-            # to be sought by customer (or the command keeps them for the next report)
-            whole = _company_parts(company, months, currency, keep)
+    # a few customers (a customer, a group): counted, not read, the company's customers
+    if len(chosen) * 2 > company_customers.count():
+        everyone = set(company_customers.values_list("pk", flat=True))
+        chosen &= everyone
+        others = everyone - chosen
+        if len(chosen) > len(others):
+            whole = kept_parts(company, months, currency)
+            if whole is None and (keep or len(others) <= kpis.SEEK_AT_MOST):
+                # not kept: the company's from the books too, when the others are few
+                # enough to be sought by customer (or the command keeps them for next time)
+                whole = _company_parts(company, months, currency, keep)
     if whole is None:
         parts = kpi_parts(company, months, currency, chosen)
     else:
