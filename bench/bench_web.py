@@ -70,6 +70,20 @@ def _backend_cpu_ms() -> float | None:
     return None if seconds is None else seconds * 1000
 
 
+def rolled_back(call: Any) -> Any:
+    """``call`` in a transaction rolled back after it: what a page writes (a forecast or
+    trend cohorts it kept, a job it queued) is undone, so the next request computes again."""
+    from django.db import transaction
+
+    def run() -> Any:
+        with transaction.atomic():
+            response = call()
+            transaction.set_rollback(True)
+        return response
+
+    return run
+
+
 def timed(call: Any, repeat: int) -> dict[str, Any]:
     """``call()`` ``repeat`` times: its wall-clock, process CPU and backend CPU
     milliseconds (best and medians) and the queries of the last call."""
@@ -101,11 +115,16 @@ def timed(call: Any, repeat: int) -> dict[str, Any]:
     return out
 
 
-def read_only() -> None:
+def read_only(rollback: bool = False) -> None:
     """Before ``django.setup()``: open the database read only, keep the session in a signed
-    cookie (no session row), so that the shared books are only read."""
+    cookie (no session row), so that the shared books are only read. With ``rollback`` (a
+    copy of the books), the database is opened as usual and each request is rolled back
+    instead (``timed``): a page that keeps what it computed is timed computing it each time."""
     from django.conf import settings
 
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
+    if rollback:
+        return
     db = settings.DATABASES["default"]
     options = dict(db.get("OPTIONS") or {})
     if str(db["ENGINE"]).endswith("sqlite3"):
@@ -115,7 +134,6 @@ def read_only() -> None:
     else:
         options["options"] = "-c default_transaction_read_only=on"
     db["OPTIONS"] = options
-    settings.SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
 
 
 def signed_in(user: Any) -> Any:
@@ -139,11 +157,12 @@ def signed_in(user: Any) -> Any:
 
 
 def measure(size: str, repeat: int, db: str, made: dict[str, Any],
-            books: bool = False, only: frozenset[str] = frozenset()) -> dict[str, Any]:
+            books: bool = False, only: frozenset[str] = frozenset(),
+            rollback: bool = False) -> dict[str, Any]:
     import django
 
     if books:
-        read_only()
+        read_only(rollback)
     django.setup()
     from django.contrib.auth import get_user_model
     from django.db import connection
@@ -174,6 +193,8 @@ def measure(size: str, repeat: int, db: str, made: dict[str, Any],
                or receipt_list(company, limit=1))[0]
     day = f"as_of={TODAY.isoformat()}"
     base = f"/c/{company.code}"
+    # the first of each kind of record a page shows, when the books hold one
+    terms, policy, quote, schedule, draft = _firsts(company)
     pages = {
         "dashboard": f"{base}/?{day}",
         "customers": f"{base}/customers/?sort=name&page=2",
@@ -230,7 +251,54 @@ def measure(size: str, repeat: int, db: str, made: dict[str, Any],
         "adjustments_of_customer": f"{base}/adjustments/?customer={customer['code']}",
         "revaluation": f"{base}/revaluation/",
         "exports": f"{base}/exports/",
+        # the rest of the workspace's pages (web/urls.py), added 2026-12-08
+        "invoices_of_customer": f"{base}/invoices/?customer={customer['code']}",
+        "reports": f"{base}/reports/",
+        "report_aging_group": f"{base}/reports/aging/?segment=group&{day}",
+        "report_kpis_size": f"{base}/reports/kpis/?segment=size&{day}",
+        "report_bank": f"{base}/reports/bank/?{day}",
+        "portfolio_overdue": f"{base}/portfolio/?only=overdue&{day}",
+        "customer_new": f"{base}/customer/new/",
+        "customer_edit": f"{base}/customer/{customer['code']}/edit/",
+        "quotes": f"{base}/quotes/",
+        "recurring": f"{base}/recurring/",
+        "receipt_new": f"{base}/receipts/new/?customer={customer['code']}",
+        "settings_users": f"{base}/settings/users/",
+        "settings_banks": f"{base}/settings/banks/",
+        "settings_templates": f"{base}/settings/templates/",
+        "settings_period": f"{base}/settings/period/",
+        "settings_pack": f"{base}/settings/pack/",
+        "settings_numbering": f"{base}/settings/numbering/",
+        "settings_tax": f"{base}/settings/tax/",
+        "imports": f"{base}/imports/",
+        "dispute_new": f"{base}/disputes/new/",
+        "promise_new": f"{base}/promises/new/",
+        "plans": f"{base}/plans/",
+        "plan_new": f"{base}/plans/new/",
+        "dunning": f"{base}/dunning/?{day}",
+        "dunning_policies": f"{base}/dunning/policies/",
+        "dunning_policy_new": f"{base}/dunning/new-policy/",
+        "credit_predictions": f"{base}/credit/predictions/{customer['code']}/?{day}",
+        "credit_backtest": f"{base}/credit/backtest/",
+        "bank": f"{base}/bank/",
+        "bank_import": f"{base}/bank/import/",
+        "bank_lines": f"{base}/bank/lines/",
+        "bank_review": f"{base}/bank/review/",
+        "bank_match": f"{base}/bank/match/",
+        "bank_rules": f"{base}/bank/rules/",
+        "bank_mappings": f"{base}/bank/mappings/",
+        "bank_direct_debit": f"{base}/bank/direct-debit/",
+        "bank_settings": f"{base}/bank/settings/",
+        "job_allocate": f"{base}/jobs/allocate/",
+        "job_pdfs": f"{base}/jobs/pdfs/",
     }
+    for name, url in (("settings_terms_edit", terms and f"{base}/settings/terms/{terms}/"),
+                      ("dunning_policy", policy and f"{base}/dunning/policies/{policy}/"),
+                      ("quote", quote and f"{base}/quotes/{quote}"),
+                      ("recurring_schedule", schedule and f"{base}/recurring/{schedule}/"),
+                      ("draft", draft and f"{base}/drafts/{draft}/")):
+        if url:  # none in the books: not a page to time
+            pages[name] = url
     # The writing pages' partial answers (htmx): the editor's totals of ten lines, and the
     # dry run of an allocation by policy (the running remainder).
     lines = {"customer": customer["code"], "rows": "10"} | {
@@ -255,17 +323,39 @@ def measure(size: str, repeat: int, db: str, made: dict[str, Any],
     for name, (url, data) in requests.items():
         if only and name not in only:
             continue
-        out[name] = timed((lambda u=url: client.get(u)) if data is None else
-                          (lambda u=url, d=data: client.post(u, d)), repeat)
+        call = ((lambda u=url: client.get(u)) if data is None else
+                (lambda u=url, d=data: client.post(u, d)))
+        out[name] = timed(rolled_back(call) if rollback else call, repeat)
         print(f"{name}: {out[name]}", file=sys.stderr, flush=True)
     if not only or only & {"admin_invoices", "admin_invoices_filtered",
                            "removed_date_hierarchy_query"}:
         out.update(_back_office(owner, repeat))
     return {"benchmark": "web", "size": size, "db": db, "open_items": made["items"],
             "customers": made["customers"], "books": "books.py" if books else "generated",
-            "read_only": books, "pages": out, "machine": machine(),
+            "read_only": books and not rollback, "rolled_back": rollback, "pages": out,
+            "machine": machine(),
             "date": datetime.now().strftime("%Y-%m-%d %H:%M"),
             "load_average": [round(x, 1) for x in os.getloadavg()]}
+
+
+def _firsts(company: Any) -> tuple[str, str, str, int, int]:
+    """The code (or number, or id) of the company's first payment terms, dunning policy,
+    quote, recurring schedule and draft invoice; "" or 0 where the books hold none."""
+    from salesledger.apps.customers.models import PaymentTerms
+    from salesledger.apps.dunning.models import DunningPolicy
+    from salesledger.apps.invoicing.models import Invoice
+    from salesledger.apps.quotes.models import Quote
+    from salesledger.apps.recurring.models import RecurringSchedule
+
+    def first(qs: Any, field: str) -> Any:
+        return qs.filter(company=company).order_by("pk").values_list(field, flat=True).first()
+
+    quote = Quote.objects.filter(company=company).order_by("pk").first()
+    return (first(PaymentTerms.objects, "code") or "",
+            first(DunningPolicy.objects, "code") or "",
+            quote.label if quote else "",
+            first(RecurringSchedule.objects, "pk") or 0,
+            first(Invoice.objects.filter(status="draft"), "pk") or 0)
 
 
 def _back_office(owner: Any, repeat: int) -> dict[str, Any]:
@@ -325,6 +415,10 @@ def main() -> None:
                         help="with --books on PostgreSQL: read this database (a copy of the "
                              "books, e.g. with the worker's kept rankings) instead of the "
                              "shared one")
+    parser.add_argument("--rollback", action="store_true",
+                        help="with --books on a copy of the books: open it as usual and roll "
+                             "each request back (a page that keeps what it computes is timed "
+                             "computing it; the allocation's dry run takes its lock)")
     parser.add_argument("--pages", default="", help="only these pages (names, by commas)")
     parser.add_argument("--results", default=str(HERE / "results"))
     args = parser.parse_args()
@@ -385,7 +479,8 @@ def _on_books(args: argparse.Namespace, only: frozenset[str]) -> dict[str, Any]:
         db = "sqlite"
     os.environ["SALESLEDGER_HOME"] = str(home)
     try:
-        result = measure(args.size, args.repeat, db, made, books=True, only=only)
+        result = measure(args.size, args.repeat, db, made, books=True, only=only,
+                         rollback=args.rollback)
     finally:
         if db == "postgresql":
             shutil.rmtree(home, ignore_errors=True)
