@@ -531,6 +531,35 @@ def test_the_bank_reconciliation_page_shows_what_the_command_shows(
     assert owner.get("/c/acme/reports/bank/?account=NOPE").status_code == 404
 
 
+def test_the_bank_reconciliation_reads_the_receipts_numbers_with_the_receipts(
+        books: dict[str, Any], record_receipt: Any, monkeypatch: Any) -> None:
+    # At the size the page named every receipt of the account in one IN list, which
+    # SQLite refuses past 32,766 parameters ("too many SQL variables", 251,100 receipts):
+    # the numbers are read with the receipts, and a receipt only a reversal names is read a
+    # bounded list at a time (docs/design/web.md, "Every page at the size").
+    from datetime import date
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from salesledger.apps.banking import reconciliation as module
+
+    more = [record_receipt("C001", f"{10 + i}.00", date(2025, 5, 2 + i)) for i in range(3)]
+    with CaptureQueriesContext(connection) as captured:
+        r = module.reconciliation(books["company"], as_of=date.fromisoformat(AS_OF))
+    assert not [q["sql"] for q in captured.captured_queries
+                if re.search(r'"payments_receipt"\."id" IN \(', q["sql"])]
+    assert {i.reference for i in r.in_books_not_on_statement} == {
+        books["receipt"].number, *(m.number for m in more)}
+    # a receipt the account's own do not hold: read by id, a bounded list per query
+    monkeypatch.setattr(module, "IDS_PER_QUERY", 2)
+    ids = {m.pk for m in more}
+    with CaptureQueriesContext(connection) as captured:
+        assert module._receipt_numbers(ids, {}) == {m.pk: m.number for m in more}
+    assert len(captured.captured_queries) == 2
+    assert module._receipt_numbers(ids, {more[0].pk: "kept"})[more[0].pk] == "kept"
+
+
 def test_the_charts_speak_the_readers_language(
         books: dict[str, Any], as_user: Callable[[Any], Any]) -> None:
     client = as_user(books["owner"])

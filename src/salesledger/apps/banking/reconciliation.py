@@ -88,8 +88,21 @@ class Reconciliation:
         return self.difference - self.explained
 
 
-def _receipt_numbers(ids: set[int]) -> dict[int, str]:
-    return dict(Receipt.objects.filter(pk__in=ids).values_list("id", "number")) if ids else {}
+# The most receipt ids one ``IN`` list names: SQLite refuses a statement of more than
+# 32,766 parameters, and the account's receipts of a year may be ten times that.
+IDS_PER_QUERY = 5000
+
+
+def _receipt_numbers(ids: set[int], known: dict[int, str]) -> dict[int, str]:
+    """The numbers of the receipts ``ids``: from ``known`` (the account's receipts up to the
+    day, read with their numbers), the few others (a receipt of another account, or dated
+    after the day, that a reversal on this account names) read a bounded list at a time."""
+    out = {pk: known[pk] for pk in ids if pk in known}
+    missing = sorted(ids - out.keys())
+    for start in range(0, len(missing), IDS_PER_QUERY):
+        out.update(Receipt.objects.filter(pk__in=missing[start:start + IDS_PER_QUERY])
+                   .values_list("id", "number"))
+    return out
 
 
 def reconciliation(company: Company, *, as_of: date, account_code: str = "") -> Reconciliation:
@@ -123,9 +136,13 @@ def reconciliation(company: Company, *, as_of: date, account_code: str = "") -> 
     # The movements of the books, grouped so that a receipt and its reversal cancel out.
     # A receipt's own entry is found from the receipt (``Receipt.journal_entry``); its reversal's
     # names the receipt as its source.
-    receipt_of_entry = dict(Receipt.objects.filter(company=company, bank_account=bank,
-                                                   date__lte=as_of)
-                            .values_list("journal_entry_id", "id"))
+    receipt_of_entry: dict[int | None, int] = {}
+    number_of: dict[int, str] = {}
+    for entry_id, pk, number in Receipt.objects.filter(
+            company=company, bank_account=bank, date__lte=as_of).values_list(
+            "journal_entry_id", "id", "number"):
+        receipt_of_entry[entry_id] = pk
+        number_of[pk] = number
     groups: dict[tuple[str, int], dict[str, Any]] = defaultdict(
         lambda: {"amount": 0, "day": None, "memo": ""})
     for day, amount, kind, source_type, source_id, entry_id, memo in book.values_list(
@@ -143,7 +160,7 @@ def reconciliation(company: Company, *, as_of: date, account_code: str = "") -> 
         g["amount"] += amount
         g["day"] = min(day, g["day"]) if g["day"] else day
         g["memo"] = g["memo"] or memo
-    numbers = _receipt_numbers({k[1] for k in groups if k[0] == "receipt"})
+    numbers = _receipt_numbers({k[1] for k in groups if k[0] == "receipt"}, number_of)
     result = Reconciliation(
         account=bank, as_of=as_of, currency=bank.currency,
         statement_balance=(opening or 0) + line_total, book_balance=book_balance,
