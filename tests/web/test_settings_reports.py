@@ -560,6 +560,28 @@ def test_the_bank_reconciliation_reads_the_receipts_numbers_with_the_receipts(
     assert module._receipt_numbers(ids, {more[0].pk: "kept"})[more[0].pk] == "kept"
 
 
+def test_the_bank_reconciliation_page_shows_a_page_of_each_list(
+        books: dict[str, Any], as_user: Callable[[Any], Any], record_receipt: Any,
+        monkeypatch: Any) -> None:
+    # the books' side lists every receipt no statement line met: a page of it, the totals
+    # of the whole
+    from datetime import date
+
+    from salesledger.web import params, report_views
+
+    monkeypatch.setattr(params, "PAGE_SIZE", 1)
+    monkeypatch.setattr(report_views, "PAGE_SIZE", 1)
+    later = record_receipt("C001", "12.00", date(2025, 5, 3))
+    owner = as_user(books["owner"])
+    first = owner.get(f"/c/acme/reports/bank/?as_of={AS_OF}")
+    assert [i.reference for i in first.context["book_rows"]] == [books["receipt"].number]
+    assert first.context["has_next"] and first.context["book_total"] == -31200
+    second = owner.get(f"/c/acme/reports/bank/?as_of={AS_OF}&page=2")
+    assert [i.reference for i in second.context["book_rows"]] == [later.number]
+    assert not second.context["has_next"] and second.context["book_total"] == -31200
+    assert later.number in _text(second) and later.number not in _text(first)
+
+
 def test_the_charts_speak_the_readers_language(
         books: dict[str, Any], as_user: Callable[[Any], Any]) -> None:
     client = as_user(books["owner"])
@@ -809,6 +831,30 @@ def _download_is_the_commands_file(client: Any, user: str, tmp_path: Any, report
                  "--as-of", AS_OF, "--csv", str(path)]) == 0
     assert page == path.read_bytes().decode(), (report, argv)
     return page
+
+
+def test_the_aging_by_segment_shows_a_page_of_the_segments(
+        books: dict[str, Any], as_user: Callable[[Any], Any], make_customer: Any,
+        monkeypatch: Any, django_assert_max_num_queries: Any) -> None:
+    # a customer on its own is its own group: the issue's books have 100,000 groups, which
+    # the page listed whole (31 s of CPU on SQLite, most of it rendering the rows)
+    from salesledger.web import params, report_views
+
+    monkeypatch.setattr(params, "PAGE_SIZE", 1)
+    monkeypatch.setattr(report_views, "PAGE_SIZE", 1)
+    make_customer("C003", name="Dupont Filiale", parent_code="C001")
+    owner = as_user(books["owner"])
+    url = f"/c/acme/reports/aging/?as_of={AS_OF}&segment=group"
+    # the aging page's 12 and two: the segments and the segments' customers
+    with django_assert_max_num_queries(14):
+        first = owner.get(url).context
+    assert [s.segment for s, _ in first["segment_rows"]] == ["C001"]
+    assert first["has_next"] and not first["has_previous"]
+    second = owner.get(url + "&page=2")
+    assert [s.segment for s, _ in second.context["segment_rows"]] == ["C002"]
+    assert not second.context["has_next"] and 'rel="prev"' in _text(second)
+    # the whole day's buckets whatever the page
+    assert second.context["buckets"] == first["buckets"]
 
 
 def test_the_aging_and_kpi_pages_cut_by_segment_as_the_command_does(
