@@ -857,6 +857,28 @@ def test_the_aging_by_segment_shows_a_page_of_the_segments(
     assert second.context["buckets"] == first["buckets"]
 
 
+def test_the_owners_of_many_customers_are_read_without_a_list_of_their_ids(
+        books: dict[str, Any], make_customer: Any, monkeypatch: Any) -> None:
+    # a whole day's aging names every customer with something open: past OWNERS_BY_LIST the
+    # company's customers are read and those named kept, the same answer
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from salesledger.apps.reporting import aging
+
+    make_customer("C003", name="Dupont Filiale")
+    first, second = books["first"].customer, books["second"].customer
+    ids = [first.pk, second.pk]
+    by_list = aging.customer_owners(books["company"], ids)
+    monkeypatch.setattr(aging, "OWNERS_BY_LIST", 1)
+    with CaptureQueriesContext(connection) as captured:
+        by_company = aging.customer_owners(books["company"], ids)
+    assert by_company == by_list == {
+        c.pk: (c.pk, c.code, c.name, c.country) for c in (first, second)}
+    assert len(captured.captured_queries) == 1
+    assert " IN (" not in captured.captured_queries[0]["sql"]
+
+
 def test_the_aging_and_kpi_pages_cut_by_segment_as_the_command_does(
         books: dict[str, Any], as_user: Callable[[Any], Any], make_customer: Any,
         post_invoice: Any, tmp_path: Any) -> None:
