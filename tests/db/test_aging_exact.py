@@ -219,9 +219,21 @@ def assert_exact(company: Any, as_of: date, buckets: str = "current,30,60,90") -
     assert sum(b for _, b in report.unapplied.values()) == cash
     assert cash == sum(i["base_open"] for i in unapplied_items(company, as_of=as_of,
                                                                 kind="receipts"))
-    _, items = aging_items(company, as_of=as_of, buckets=buckets)
+    _, streamed = aging_items(company, as_of=as_of, buckets=buckets)
+    items = list(streamed)
     listed = sorted((i["type"], i["open"], i["base_open"]) for i in items)
     assert listed == sorted((k[0], o, b) for k, (o, b) in plain.items())
+    # customer by customer, currency by currency and bucket by bucket, the report's grouped
+    # statement (a past day: what is open now and what was allocated after the day, summed
+    # apart) is its items summed: no customer without an item open on the day
+    n = len(report.buckets)
+    amounts: dict[str, dict[str, list[int]]] = defaultdict(dict)
+    bases: dict[str, list[int]] = {}
+    for i in items:
+        amounts[i["customer"]].setdefault(i["currency"], [0] * n)[i["bucket"]] += i["open"]
+        bases.setdefault(i["customer"], [0] * n)[i["bucket"]] += i["base_open"]
+    assert {c.code: c.amounts for c in report.customers} == amounts
+    assert {c.code: c.base for c in report.customers} == bases
 
 
 @pytest.mark.django_db

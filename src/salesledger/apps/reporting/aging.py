@@ -24,7 +24,7 @@ The database sums the buckets: the age limits become reference dates (domain/agi
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -59,21 +59,12 @@ def _tables() -> dict[str, str]:
             "alloc": Allocation._meta.db_table, "cust": Customer._meta.db_table}
 
 
-def _items_sql(company: Company, scope: AgingScope, *, rollback: bool, issued_after: bool,
-               in_base: bool | None = None
-               ) -> tuple[tuple[str, list[Any]], list[tuple[str, list[Any]]]]:
-    """The ``WITH`` clause (``later``, when needed) and the ``SELECT``s whose rows are the
-    items open on the day (instalments open now; instalments closed now but open on the
-    day; credit notes), each row with ``kind``,
-    ``id``, ``invoice_id`` (the document), ``customer_id``, ``currency``, ``seq``,
-    ``issue_date``, ``due_date``, ``open`` and ``base_open`` (minor units, credit notes
-    negative). ``rollback``: some allocation is dated after the day, so what it took is added
-    back; ``issued_after``: some invoice is issued after the day, so the instalments issued
-    after it are left out (by the issue date each instalment carries, in the covering index
-    of open instalments: no invoice is joined). Today needs neither: the open instalments are
-    then read from their index alone. ``in_base``: only the items in the company's currency
-    (true), or only those in other currencies (false)."""
-    t, d, base = _tables(), scope.as_of, company.base_currency
+def _filters(company: Company, scope: AgingScope, in_base: bool | None
+             ) -> tuple[str, str, list[Any]]:
+    """The scope's tests on instalments (``i``) and on credit notes (``c``), and their
+    parameters (the same for both): customer or family, currency, country, and with
+    ``in_base`` only the items in the company's currency (true) or in others (false)."""
+    t = _tables()
     where_i, where_c, extra = "", "", []
     if scope.customer_id is not None and len(scope.family) > 1:
         marks = ", ".join(["%s"] * len(scope.family))
@@ -98,6 +89,25 @@ def _items_sql(company: Company, scope: AgingScope, *, rollback: bool, issued_af
         where_c += f" AND c.customer_id IN (SELECT id FROM {t['cust']} WHERE company_id = %s" \
                    " AND country = %s)"
         extra += [company.pk, scope.country]
+    return where_i, where_c, extra
+
+
+def _items_sql(company: Company, scope: AgingScope, *, rollback: bool, issued_after: bool,
+               in_base: bool | None = None
+               ) -> tuple[tuple[str, list[Any]], list[tuple[str, list[Any]]]]:
+    """The ``WITH`` clause (``later``, when needed) and the ``SELECT``s whose rows are the
+    items open on the day (instalments open now; instalments closed now but open on the
+    day; credit notes), each row with ``kind``,
+    ``id``, ``invoice_id`` (the document), ``customer_id``, ``currency``, ``seq``,
+    ``issue_date``, ``due_date``, ``open`` and ``base_open`` (minor units, credit notes
+    negative). ``rollback``: some allocation is dated after the day, so what it took is added
+    back; ``issued_after``: some invoice is issued after the day, so the instalments issued
+    after it are left out (by the issue date each instalment carries, in the covering index
+    of open instalments: no invoice is joined). Today needs neither: the open instalments are
+    then read from their index alone. ``in_base``: only the items in the company's currency
+    (true), or only those in other currencies (false)."""
+    t, d, base = _tables(), scope.as_of, company.base_currency
+    where_i, where_c, extra = _filters(company, scope, in_base)
     # What allocations after D took back (``l``), and the base relieved up to D where the
     # item is in a foreign currency and something settled it.
     later = "COALESCE(l.amt, 0)" if rollback else "0"
@@ -159,6 +169,69 @@ def _items_sql(company: Company, scope: AgingScope, *, rollback: bool, issued_af
               AND c.status = 'posted' AND c.issue_date <= %s{cn_where}{where_c}""",
         [*cn_params, base, *cn_params, d, company.pk, d, *extra]))
     return with_later, parts
+
+
+def _rolled_back_sql(company: Company, scope: AgingScope, *, issued_after: bool,
+                     sums: Callable[[str], str], amounts_params: list[Any], none: str,
+                     n: int) -> tuple[tuple[str, list[Any]], list[tuple[str, list[Any]]]]:
+    """The instalments in the company's currency open on a day with allocations dated after
+    it, summed per customer and currency (``grouped_by_customer``'s columns: ``sums``, the
+    ``n`` bucket sums of a column, with ``amounts_params`` their parameters, and ``none``,
+    the NULL base amounts), without joining each open instalment to what was allocated
+    after the day:
+
+    * ``touched`` (a ``WITH`` part after the ``later`` of ``_items_sql``): of the
+      instalments allocations after the day touched, what those took, summed per customer,
+      currency and bucket; its ``n`` counts those closed now that were open on the day,
+      less one for each open now that was not (an allocation dated up to the day reversed
+      after it);
+    * ``opened``: the instalments open now, summed from their covering index alone (no
+      instalment id, which PostgreSQL's index does not hold, and no look-up in ``later``);
+    * the rows: each of ``opened`` with ``touched``'s of the same customer and currency
+      added, then ``touched``'s rows that have none in ``opened`` (all their items closed
+      now).
+
+    An item's sum is so ``amount - settled + later``, what ``_items_sql`` gives it, and a
+    row's ``n`` the number of its items open on the day; a customer and currency none of
+    whose items is open on the day has no row, as in the other parts (measured:
+    docs/design/reporting.md, "A past day summed apart")."""
+    t, d = _tables(), scope.as_of
+    where_i, _, extra = _filters(company, scope, True)
+    issued = " AND i.issue_date <= %s" if issued_after else ""
+    issued_p = [d] if issued_after else []
+    cols = ", ".join(f"a{k}" for k in range(n))
+    summed = ", ".join(f"o.a{k} + COALESCE(u.a{k}, 0) AS a{k}" for k in range(n))
+    ctes = (f""", touched AS (
+            SELECT i.customer_id AS customer_id, i.currency AS currency,
+                   {sums("l.amt")},
+                   CAST(SUM(CASE WHEN i.settled = i.amount
+                                 THEN CASE WHEN l.amt <> 0 THEN 1 ELSE 0 END
+                                 WHEN i.amount - i.settled + l.amt = 0 THEN -1
+                                 ELSE 0 END) AS BIGINT) AS n
+            FROM later l JOIN {t['inst']} i ON i.id = l.instalment_id
+            WHERE 1 = 1{issued}{where_i}
+            GROUP BY i.customer_id, i.currency
+        ), opened AS (
+            SELECT customer_id, currency, {sums("open")}, COUNT(*) AS n
+            FROM (SELECT i.customer_id AS customer_id, i.currency AS currency,
+                         i.issue_date AS issue_date, i.due_date AS due_date,
+                         i.amount - i.settled AS open
+                  FROM {t['inst']} i
+                  WHERE i.company_id = %s AND i.settled < i.amount{issued}{where_i}) items
+            GROUP BY currency, customer_id
+        )""", [*amounts_params, *issued_p, *extra,
+               *amounts_params, company.pk, *issued_p, *extra])
+    now = (f"""
+        SELECT o.customer_id, o.currency, {summed}, {none}, o.n + COALESCE(u.n, 0) AS n
+        FROM opened o
+        LEFT JOIN touched u ON u.customer_id = o.customer_id AND u.currency = o.currency
+        WHERE o.n + COALESCE(u.n, 0) > 0""", [])
+    closed = (f"""
+        SELECT customer_id, currency, {cols}, {none}, n
+        FROM touched u WHERE n > 0 AND NOT EXISTS (
+            SELECT 1 FROM opened o
+            WHERE o.customer_id = u.customer_id AND o.currency = u.currency)""", [])
+    return ctes, [now, closed]
 
 
 def _shape(company: Company, scope: AgingScope, *, detail: bool = False
@@ -267,8 +340,11 @@ def grouped_by_customer(company: Company, scope: AgingScope
     ranges = _bucket_ranges(scope)
     n = len(ranges)
     # BIGINT: PostgreSQL's sum of integers is a NUMERIC, which its driver makes a Decimal
-    amounts = ", ".join(f"CAST(SUM(CASE WHEN {test} THEN open ELSE 0 END) AS BIGINT) AS a{k}"
-                        for k, (test, _) in enumerate(ranges))
+    def sums(column: str) -> str:
+        return ", ".join(f"CAST(SUM(CASE WHEN {test} THEN {column} ELSE 0 END) AS BIGINT) AS a{k}"
+                         for k, (test, _) in enumerate(ranges))
+
+    amounts = sums("open")
     bases = ", ".join(f"CAST(SUM(CASE WHEN {test} THEN base_open ELSE 0 END) AS BIGINT) AS b{k}"
                       for k, (test, _) in enumerate(ranges))
     range_params = [p for _, ps in ranges for p in ps]
@@ -278,6 +354,18 @@ def grouped_by_customer(company: Company, scope: AgingScope
     # off JIT compilation, seconds of the server's time. ``OFFSET 0`` keeps the part whole.
     fence = " OFFSET 0" if connection.vendor == "postgresql" else ""
     grouped, params = [], [*with_params]
+    if rollback:
+        # A past day, in the company's currency: what is open now and what was allocated
+        # after the day, summed side by side (``_rolled_back_sql``); the credit notes below.
+        (ctes, ctes_params), rolled = _rolled_back_sql(
+            company, scope, issued_after=issued_after, sums=sums,
+            amounts_params=range_params, none=none, n=n)
+        with_sql += ctes
+        params += ctes_params
+        for part, part_params in rolled:
+            grouped.append(part)
+            params += part_params
+        in_base = in_base[-1:]  # the credit notes
     for part, part_params in in_base:
         grouped.append(f"""
         SELECT customer_id, currency, {amounts}, {none}, COUNT(*) AS n
