@@ -295,7 +295,8 @@ def compare(parts: Path, label: str, only: list[str]) -> None:
     heads = [f"{c['ledger']} {c['as_of']}" for c in kept]
     print("| candidate | " + " | ".join(heads) + " | worst |")
     print("|---" * (len(heads) + 2) + "|")
-    results = []
+    results: list[dict[str, Any]] = []
+    target = HERE / "results" / f"predict-blend-{label}-{datetime.now():%Y%m%d-%H%M%S}.json"
     with threadpool_limits(limits=1):
         for name, candidate in CANDIDATES.items():
             if only and not any(o in name for o in only):
@@ -315,17 +316,19 @@ def compare(parts: Path, label: str, only: list[str]) -> None:
                 + f" | **{max(ratios):.3f}** |",
                 flush=True,
             )
-    record = {
-        "benchmark": "predict-blend",
-        "label": label,
-        "candidates": results,
-        "collect_cpu_seconds": {h: round(c["cpu"], 1) for h, c in zip(heads, kept, strict=True)},
-        "machine": machine(),
-        "load_average": os.getloadavg(),
-        "date": datetime.now().strftime("%Y-%m-%d %H:%M"),
-    }
-    target = HERE / "results" / f"predict-blend-{label}-{datetime.now():%Y%m%d-%H%M%S}.json"
-    target.write_text(json.dumps(record, indent=2) + "\n")
+            # the record so far, after each candidate: a run stopped early keeps what it measured
+            record = {
+                "benchmark": "predict-blend",
+                "label": label,
+                "candidates": results,
+                "collect_cpu_seconds": {
+                    h: round(c["cpu"], 1) for h, c in zip(heads, kept, strict=True)
+                },
+                "machine": machine(),
+                "load_average": os.getloadavg(),
+                "date": datetime.now().strftime("%Y-%m-%d %H:%M"),
+            }
+            target.write_text(json.dumps(record, indent=2) + "\n")
 
 
 def main() -> None:
