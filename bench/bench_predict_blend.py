@@ -286,6 +286,7 @@ CANDIDATES: dict[str, Candidate] = {
 
 
 def compare(parts: Path, label: str, only: list[str]) -> None:
+    import sklearn.ensemble  # noqa: F401  (loads OpenMP, which the limit then reaches)
     from threadpoolctl import threadpool_limits
 
     kept = []
