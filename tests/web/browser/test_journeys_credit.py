@@ -44,7 +44,7 @@ def test_a_credit_controller_reads_the_overview_and_puts_a_customer_on_hold(
     w.check("credit overview")
     page.screenshot(path=str(shots / "web-credit.png"), full_page=True)
 
-    row.get_by_role("link", name="C001").click()
+    row.get_by_role("link", name="C001", exact=True).click()
     page.wait_for_url(f"{base}/c/acme/customers/C001/?as_of={AS_OF}")  # the day goes along
     hold = page.locator("form").filter(has=page.get_by_role("heading", name="Put on credit hold"))
     hold.get_by_label("Reason").fill("two cheques returned")
