@@ -8,6 +8,8 @@ import csv
 import io
 import re
 from collections.abc import Callable
+from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -845,8 +847,9 @@ def test_the_aging_by_segment_shows_a_page_of_the_segments(
     make_customer("C003", name="Dupont Filiale", parent_code="C001")
     owner = as_user(books["owner"])
     url = f"/c/acme/reports/aging/?as_of={AS_OF}&segment=group"
-    # the aging page's 12 and two: the segments and the segments' customers
-    with django_assert_max_num_queries(14):
+    # the aging page's 12 and three: the summary's day (of none: the items are read), the
+    # segments and the segments' customers
+    with django_assert_max_num_queries(15):
         first = owner.get(url).context
     assert [s.segment for s, _ in first["segment_rows"]] == ["C001"]
     assert first["has_next"] and not first["has_previous"]
@@ -855,6 +858,99 @@ def test_the_aging_by_segment_shows_a_page_of_the_segments(
     assert not second.context["has_next"] and 'rel="prev"' in _text(second)
     # the whole day's buckets whatever the page
     assert second.context["buckets"] == first["buckets"]
+
+
+def _group_books(books: dict[str, Any], make_customer: Any, post_invoice: Any) -> None:
+    """Groups of every kind: a subsidiary (C003 of C001), a customer on its own with
+    nothing open (C004), a subsidiary merged into a customer of another group (C005 of C004,
+    into C002: in C002's group), a customer whose code sorts as a size band (B), one in
+    dollars, a credit note."""
+    from salesledger.apps.customers.merge import customer_merge
+
+    make_customer("C003", name="Dupont Filiale", parent_code="C001")
+    make_customer("C004", name="Durand")
+    make_customer("C005", name="Durand Sud", parent_code="C004")
+    make_customer("B", name="Bernard")
+    post_invoice("C003", lines=(("Audit", 1, "100.00", "20"),))
+    post_invoice("C005", lines=(("Audit", 3, "70.00", "20"),), issue_date=date(2025, 1, 5))
+    post_invoice("B", lines=(("Audit", 1, "80.00", "20"),), currency="USD",
+                 rate=Decimal("1.1"))
+    post_invoice("C001", kind="credit_note", lines=(("Refund", 1, "40.00", "20"),))
+    customer_merge(actor=books["owner"], company=books["company"], alias="C005",
+                   survivor="C002")
+
+
+def test_the_aging_by_group_of_the_summary_is_the_aging_of_the_items(
+        books: dict[str, Any], make_customer: Any, post_invoice: Any,
+        monkeypatch: Any) -> None:
+    # on the summary's day a page of the groups is listed, cut and summed by the database:
+    # the same figures as the aging's cells summed per group, whatever the page and filter
+    from salesledger.apps.reporting import selectors
+    from salesledger.apps.reporting.aging_summary import summary_build, summary_day
+
+    _group_books(books, make_customer, post_invoice)
+    company, day = books["company"], date.fromisoformat(AS_OF)
+    summary_build(company, day=day)
+    whole_report, whole = selectors.aging_by_segment(company, as_of=day, segment="group")
+    assert [s.segment for s in whole] == ["B", "C001", "C002", "C004"]
+    assert {s.segment: s.customers for s in whole} == {"B": 1, "C001": 2, "C002": 1,
+                                                       "C004": 0}
+    for size, offset in ((2, 0), (2, 2), (3, 1), (50, 0), (5, 4)):
+        report, page = selectors.aging_by_segment_page(company, as_of=day, segment="group",
+                                                       size=size, offset=offset)
+        assert page == whole[offset:offset + size], (size, offset)
+        assert (report.base, report.by_currency, report.items, report.unapplied) == (
+            whole_report.base, whole_report.by_currency, whole_report.items,
+            whole_report.unapplied)
+    for filters in (selectors.ReportFilters(currency="USD"),
+                    selectors.ReportFilters(country="FR"),
+                    selectors.ReportFilters(customer="C001")):
+        report, page = selectors.aging_by_segment_page(company, as_of=day, segment="group",
+                                                       size=10, offset=0, filters=filters)
+        want_report, want = selectors.aging_by_segment(company, as_of=day, segment="group",
+                                                       filters=filters)
+        assert page == want and report.base == want_report.base, filters
+    # the summary's path was the one taken: without the summary, the items are read
+    calls: list[date] = []
+    real = selectors.aging_cells
+
+    def counted(company: Any, scope: Any) -> Any:
+        calls.append(scope.as_of)
+        return real(company, scope)
+
+    monkeypatch.setattr(selectors, "aging_cells", counted)
+    selectors.aging_by_segment_page(company, as_of=day, segment="group", size=2, offset=0)
+    assert calls == []
+    # another day than the summary's: the whole made and cut, the same figures
+    before = day - timedelta(days=30)
+    _, want = selectors.aging_by_segment(company, as_of=before, segment="group")
+    _, page = selectors.aging_by_segment_page(company, as_of=before, segment="group",
+                                              size=2, offset=1)
+    assert calls == [before, before] and page == want[1:3] and summary_day(company) == day
+
+
+def test_a_page_of_the_aging_by_group_reads_the_summary_in_few_queries(
+        books: dict[str, Any], as_user: Callable[[Any], Any], make_customer: Any,
+        post_invoice: Any, django_assert_max_num_queries: Any) -> None:
+    from salesledger.apps.reporting.aging_summary import summary_build
+
+    _group_books(books, make_customer, post_invoice)
+    for i in range(30):  # thirty groups more: the same queries
+        make_customer(f"Q{i:03d}")
+        post_invoice(f"Q{i:03d}")
+    summary_build(books["company"], day=date.fromisoformat(AS_OF))
+    owner = as_user(books["owner"])
+    url = f"/c/acme/reports/aging/?as_of={AS_OF}&segment=group"
+    # the aging page's 12 and five: the summary's day (twice), the page's groups, their
+    # sums and the totals
+    with django_assert_max_num_queries(17):
+        page = owner.get(url)
+    rows = {s.segment: (s.customers, sum(s.base)) for s, _ in page.context["segment_rows"]
+            if not s.segment.startswith("Q")}
+    assert rows.pop("B")[0] == 1
+    # C001: its invoice, its subsidiary's and its credit note; C002: paid in full, and the
+    # items of the alias it took from C004's group
+    assert rows == {"C001": (2, 120000 + 12000 - 4800), "C002": (1, 25200), "C004": (0, 0)}
 
 
 def test_the_owners_of_many_customers_are_read_without_a_list_of_their_ids(
@@ -923,7 +1019,8 @@ def test_the_segment_pages_cost_a_bounded_number_of_queries(
                 f"/c/acme/reports/aging/?as_of={AS_OF}&segment=size",
                 f"/c/acme/reports/kpis/?as_of={AS_OF}&segment=size",
                 "/c/acme/settings/pack/"):
-        with django_assert_max_num_queries(14, info=url):
+        # (15: the aging by group asks the summary's day first, of none here)
+        with django_assert_max_num_queries(15, info=url):
             assert client.get(url).status_code == 200, url
 
 

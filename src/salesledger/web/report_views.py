@@ -50,6 +50,7 @@ from salesledger.apps.reporting.selectors import (
     TREND_BY,
     ReportFilters,
     aging_by_segment,
+    aging_by_segment_page,
     aging_items,
     aging_items_page,
     aging_report,
@@ -186,18 +187,20 @@ def _in_currency(report: Any) -> list[tuple[str, list[int], int]]:
 def _aging_segments(request: HttpRequest, ws: Workspace, segment: str, by: str,
                     filters: ReportFilters) -> HttpResponse:
     """``report aging --segment group|size``: the buckets per segment (base currency)."""
-    report, segments = aging_by_segment(ws.company, as_of=ws.as_of, segment=segment, by=by,
-                                        filters=filters)
-    base = ws.company.base_currency
     if _wants_csv(request):
+        report, segments = aging_by_segment(ws.company, as_of=ws.as_of, segment=segment,
+                                            by=by, filters=filters)
         return _csv(f"aging-{segment}-{ws.as_of}.csv",
                     aging_segment_headers(segment, report.buckets),
-                    aging_segment_rows(segments, base))
-    # a page of the segments: a customer on its own is its own group, so the groups may
-    # be as many as the customers (100,000 rows took 20 s of CPU to render)
+                    aging_segment_rows(segments, ws.company.base_currency))
+    # a page of the segments (and the one after it that says whether there is a next
+    # page): a customer on its own is its own group, so the groups may be as many as the
+    # customers; on the summary's day the database lists, cuts and sums the page's groups
     page = page_param(request)
-    paged = _paged([(s, sum(s.base)) for s in
-                    segments[(page - 1) * PAGE_SIZE:page * PAGE_SIZE + 1]], page)
+    report, segments = aging_by_segment_page(ws.company, as_of=ws.as_of, segment=segment,
+                                             by=by, filters=filters, size=PAGE_SIZE + 1,
+                                             offset=(page - 1) * PAGE_SIZE)
+    paged = _paged([(s, sum(s.base)) for s in segments], page)
     return _page(request, ws, "web/report_aging.html", report=report, by=by, f=filters,
                  chart=aging_svg(report, ws.formatter), segment=segment,
                  segments_choice=SEGMENTS,

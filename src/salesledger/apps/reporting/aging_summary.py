@@ -42,6 +42,7 @@ from salesledger.apps.customers.models import Customer
 from salesledger.apps.invoicing.models import DocKind, Instalment, Invoice
 from salesledger.apps.payments.models import Allocation
 from salesledger.domain.aging import DEFAULT_BUCKETS, AgeBy, parse_buckets
+from salesledger.domain.segments import SIZE_BANDS
 
 from .aging import AgingScope, grouped_by_customer
 from .models import SUMMARY_BUCKETS, AgingSummary, AgingSummaryRow, AgingSummaryTotal
@@ -648,3 +649,72 @@ def summary_drift(company: Company) -> list[str]:
             out.append(f"totals {currency} on {day}: kept {totals.get(currency)}, "
                        f"rows {summed.get(currency)}")
     return out
+
+
+def summary_group_page(company: Company, scope: AgingScope, *, size: int, offset: int,
+                       day: Any = _ASK
+                       ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]] | None:
+    """One page of the aging per customer group (``segments.py``: the code of the
+    customer's parent, or its own; an alias in its survivor's group) from the summary: the
+    ``size`` groups after the first ``offset`` in the order of ``aging_by_segment`` (every
+    group of the company, with something open in the scope or not), each as (group, owners
+    with a row the scope keeps, six base amounts), and the totals of the whole scope as
+    ``SummaryRead.totals``; None when the summary cannot answer the scope. The groups are
+    listed, ordered and cut by the database (one query), and only the page's are summed,
+    from their heads' children (the index of parents) and the aliases of those (the
+    partial index of merges): no record per customer of the day."""
+    if not _usable(company, scope):
+        return None
+    if (summary_day(company) if day is _ASK else day) != scope.as_of:
+        return None
+    table, cust = AgingSummaryRow._meta.db_table, Customer._meta.db_table
+    # Python's order of the codes (code points), whatever the database's collation
+    collate = ' COLLATE "C"' if connection.vendor == "postgresql" else ""
+    where, params = _where(company, scope)
+    with connection.cursor() as cur:
+        # every owner's group: an owner is a customer not merged, or a survivor of a merge
+        cur.execute(f"""
+            SELECT g.seg FROM (
+                SELECT DISTINCT COALESCE(p.code, o.code) AS seg
+                FROM {cust} o LEFT JOIN {cust} p ON p.id = o.parent_id
+                WHERE o.company_id = %s AND (o.merged_into_id IS NULL OR o.id IN (
+                    SELECT m.merged_into_id FROM {cust} m
+                    WHERE m.company_id = %s AND m.merged_into_id IS NOT NULL))) g
+            ORDER BY CASE WHEN g.seg IN ({", ".join(["%s"] * len(SIZE_BANDS))}) THEN 0
+                          ELSE 1 END, g.seg{collate}
+            LIMIT %s OFFSET %s""", [company.pk, company.pk, *SIZE_BANDS, size, offset])
+        segs = [s for (s,) in cur.fetchall()]
+        sums: dict[str, tuple[Any, ...]] = {}
+        if segs:
+            marks = ", ".join(["%s"] * len(segs))
+            bases = ", ".join(f"CAST(SUM(s.{c}) AS BIGINT)" for c in _BASES)
+            cur.execute(f"""
+                WITH heads AS (
+                    SELECT h.id, h.code, h.parent_id FROM {cust} h
+                    WHERE h.company_id = %s AND h.code IN ({marks})
+                ), owners AS (
+                    SELECT h.code AS seg, o.id AS owner, o.merged_into_id AS merged
+                    FROM heads h JOIN {cust} o ON o.parent_id = h.id
+                    UNION ALL
+                    SELECT h.code, o.id, o.merged_into_id FROM heads h
+                    JOIN {cust} o ON o.id = h.id WHERE h.parent_id IS NULL
+                ), members AS (
+                    SELECT w.seg, w.owner, w.owner AS customer_id FROM owners w
+                    WHERE w.merged IS NULL
+                    UNION ALL
+                    SELECT w.seg, w.owner, a.id FROM owners w
+                    JOIN {cust} a ON a.merged_into_id = w.owner
+                )
+                SELECT m.seg, COUNT(DISTINCT m.owner), {bases}
+                FROM members m JOIN {table} s ON s.customer_id = m.customer_id
+                JOIN {cust} c ON c.id = s.customer_id
+                WHERE {where}
+                GROUP BY m.seg""", [company.pk, *segs, *params])
+            sums = {r[0]: r for r in cur.fetchall()}
+        totals = _scope_totals(cur, scope, where, params)
+    # a build for another day committed meanwhile: the rows read may be its
+    if summary_day(company) != scope.as_of:
+        return None
+    zero = (0,) * (1 + _N)
+    rows = [(s, *(int(v) for v in sums[s][1:])) if s in sums else (s, *zero) for s in segs]
+    return rows, totals

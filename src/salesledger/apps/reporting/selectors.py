@@ -60,6 +60,7 @@ from .aging_summary import (
     summary_build,
     summary_customer_page,
     summary_day,
+    summary_group_page,
     summary_page_span,
     summary_read,
     summary_rolled_back,
@@ -386,12 +387,20 @@ def _report_of_summary(company: Company, scope: AgingScope, read: SummaryRead
         had.amounts[currency] = (opens if same is None else
                                  [a + b for a, b in zip(same, opens, strict=True)])
         had.base = [a + b for a, b in zip(had.base, bases, strict=True)]
+    base, by_currency, items = _summed(n, read.totals)
+    return _report(company, scope, base, by_currency, per, items)
+
+
+def _summed(n: int, totals: list[tuple[Any, ...]]
+            ) -> tuple[list[int], dict[str, list[int]], int]:
+    """The buckets in base currency, per document currency and the items of the summary's
+    totals (``SummaryRead.totals``: a row per currency)."""
     base, by_currency, items = [0] * n, {}, 0
-    for row in read.totals:
+    for row in totals:
         by_currency[row[0]] = [int(a) for a in row[1:1 + n]]
         base = [a + int(b) for a, b in zip(base, row[1 + n:1 + 2 * n], strict=True)]
         items += int(row[1 + 2 * n])
-    return _report(company, scope, base, by_currency, per, items)
+    return base, by_currency, items
 
 
 def _report(company: Company, scope: AgingScope, base: list[int],
@@ -455,6 +464,33 @@ def aging_by_segment(company: Company, *, as_of: date, segment: str, by: str = "
         who[name].add(owners[c.customer_id][0])
     order = sorted(per, key=lambda k: (k not in SIZE_BANDS, k))  # A, B, C or by code
     return report, [SegmentAging(name, len(who[name]), per[name]) for name in order]
+
+
+def aging_by_segment_page(company: Company, *, as_of: date, segment: str, size: int,
+                          offset: int, by: str = "due", buckets: str = DEFAULT_BUCKETS,
+                          filters: ReportFilters = ReportFilters()
+                          ) -> tuple[AgingReport, list[SegmentAging]]:
+    """``aging_by_segment`` with only the ``size`` segments after the first ``offset`` (in
+    its order) and a report of the totals alone (no customers). Per customer group on the
+    summary's day, the page's groups are listed, cut and summed by the database and the
+    totals are the summary's (``summary_group_page``), not a record made per customer;
+    otherwise (the size bands, another day, other buckets, aged by issue date) the whole
+    is made and cut."""
+    check_segment(segment)
+    scope = _scope(company, as_of, filters, by=by, buckets=buckets)
+    if segment == "group" and scope.by == AgeBy.DUE and scope.buckets == SUMMARY_BUCKETS:
+        day = summary_day(company)
+        if day == as_of:
+            with collector_paused():
+                read = summary_group_page(company, scope, size=size, offset=offset, day=day)
+            if read is not None:
+                rows, totals = read
+                base, by_currency, items = _summed(len(scope.buckets), totals)
+                report = _report(company, scope, base, by_currency, {}, items)
+                return report, [SegmentAging(r[0], r[1], list(r[2:])) for r in rows]
+    report, segments = aging_by_segment(company, as_of=as_of, segment=segment, by=by,
+                                        buckets=buckets, filters=filters)
+    return replace(report, customers=[]), segments[offset:offset + size]
 
 
 def kpis_by_segment(company: Company, *, as_of: date, months: int = 12, segment: str
