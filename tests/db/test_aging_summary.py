@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 from django.db.models import F
@@ -24,6 +25,7 @@ from hypothesis import strategies as st
 from salesledger.apps.core.invariants import check_company
 from salesledger.apps.customers.merge import customer_merge
 from salesledger.apps.customers.models import Customer
+from salesledger.apps.reporting import aging_summary
 from salesledger.apps.reporting.aging_summary import (
     summary_day,
     summary_drift,
@@ -108,11 +110,15 @@ def assert_pages_alike(company: Any, day: date) -> None:
     for f in FILTERS:
         _, items = aging_items(company, as_of=day, filters=f)
         whole = list(items)
-        for size in (1, 3):
-            for offset in range(0, len(whole) + 1, size):
-                _, page = aging_items_page(company, as_of=day, filters=f, size=size,
-                                           offset=offset)
-                assert page == whole[offset:offset + size], (f, size, offset)
+        # the owners walked in runs of one customer, then two, ... (a page across runs), and
+        # in the runs of the product
+        for first, most in ((1, 2), (aging_summary.SPAN_FIRST, aging_summary.SPAN_MOST)):
+            with patch.multiple(aging_summary, SPAN_FIRST=first, SPAN_MOST=most):
+                for size in (1, 3):
+                    for offset in range(0, len(whole) + 1, size):
+                        _, page = aging_items_page(company, as_of=day, filters=f, size=size,
+                                                   offset=offset)
+                        assert page == whole[offset:offset + size], (f, size, offset, first)
 
 
 def assert_customer_pages_alike(company: Any, day: date) -> None:
@@ -234,8 +240,8 @@ def test_today_reads_the_summary_in_a_few_queries_and_the_dashboard_too(
     rows = portfolio(books.user, as_of=day)
     assert [r.receivable for r in rows] == [report.base_total]
     # a page of the items: the summary's day, the page's customers from its counts (a
-    # window in the database), their ids, the day again, then whether anything is dated
-    # after the day and the page's items
+    # run of customers by code, their counts summed in the database), their ids, the day
+    # again, then whether anything is dated after the day and the page's items
     with django_assert_num_queries(6):
         _, page = aging_items_page(books.company, as_of=day, size=2, offset=1)
     _, items = aging_items(books.company, as_of=day)
