@@ -602,7 +602,13 @@ def _spans(company: Company, as_of: date, since: date,
             .values_list("customer_id", "currency", "invoice__issue_date", "due_date",
                          "amount", "paid", "last"))
     out: dict[tuple[int, str], list[OpenSpan]] = defaultdict(list)
-    for cid, cur, issued, due, amount, paid, last in rows.iterator(chunk_size=5000):
+    # Every customer's instalments of the year are streamed; a page's few are fetched at
+    # once: on PostgreSQL a stream is a server-side cursor, planned for its first rows
+    # (``cursor_tuple_fraction``), which walks every instalment in id order instead of
+    # looking up the page's customers (300 ms of the backend instead of 4 for a page of
+    # suggested limits at the issue's size).
+    for cid, cur, issued, due, amount, paid, last in (
+            rows.iterator(chunk_size=5000) if customer_ids is None else rows):
         out[(cid, cur)].append(OpenSpan(issued, last if (paid or 0) >= amount else None, due,
                                         amount))
     return out
