@@ -110,10 +110,13 @@ def assert_pages_alike(company: Any, day: date) -> None:
     for f in FILTERS:
         _, items = aging_items(company, as_of=day, filters=f)
         whole = list(items)
-        # the owners walked in runs of one customer, then two, ... (a page across runs), and
-        # in the runs of the product
-        for first, most in ((1, 2), (aging_summary.SPAN_FIRST, aging_summary.SPAN_MOST)):
-            with patch.multiple(aging_summary, SPAN_FIRST=first, SPAN_MOST=most):
+        # the owners walked in runs of one customer, then two (a page across runs), to the
+        # end or for two runs then by the window over them all, and as the product walks them
+        for first, most, runs in ((1, 2, 1000), (1, 2, 2), (aging_summary.SPAN_FIRST,
+                                                           aging_summary.SPAN_MOST,
+                                                           aging_summary.SPAN_RUNS)):
+            with patch.multiple(aging_summary, SPAN_FIRST=first, SPAN_MOST=most,
+                                SPAN_RUNS=runs):
                 for size in (1, 3):
                     for offset in range(0, len(whole) + 1, size):
                         _, page = aging_items_page(company, as_of=day, filters=f, size=size,

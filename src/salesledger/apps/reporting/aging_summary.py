@@ -460,10 +460,12 @@ def _totals(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     return [(currency, *cell) for currency, cell in per.items()]
 
 
-# The first owners ``summary_page_span`` reads in code order, doubled on each further read up
-# to the last: a page near the start reads a few hundred customers, not 100,000.
+# The first owners ``summary_page_span`` reads in code order, doubled on each further read
+# (at most ``SPAN_MOST``), for at most ``SPAN_RUNS`` reads: a page near the start reads a few
+# hundred customers, not 100,000; a page further on is found by one window over them all.
 SPAN_FIRST = 128
 SPAN_MOST = 16384
+SPAN_RUNS = 3
 
 
 def summary_page_span(company: Company, scope: AgingScope, *, size: int, offset: int
@@ -484,9 +486,13 @@ def summary_page_span(company: Company, scope: AgingScope, *, size: int, offset:
     where, params = _where(company, scope)
     table, cust = AgingSummaryRow._meta.db_table, Customer._meta.db_table
     span: list[tuple[int, int]] = []
-    upto, end, after, run = 0, offset + size, None, SPAN_FIRST
+    upto, end, after, run, runs = 0, offset + size, None, SPAN_FIRST, 0
     with connection.cursor() as cur:
         while upto < end:
+            if runs == SPAN_RUNS:  # far from the start: every owner's running total at once
+                span = _span_by_window(cur, where, params, offset=offset, size=size)
+                break
+            runs += 1
             # a run of owners by code (any customer: an alias's items count under its
             # survivor, as ``COALESCE(merged_into_id, id)``), with their items on the day
             cur.execute(f"""
@@ -533,6 +539,31 @@ def summary_page_span(company: Company, scope: AgingScope, *, size: int, offset:
     if summary_day(company) != scope.as_of:
         return None
     return ids, offset - span[0][1]
+
+
+def _span_by_window(cur: Any, where: str, params: list[Any], *, offset: int, size: int
+                    ) -> list[tuple[int, int]]:
+    """The owners a page spans and the items before each, from every owner's running total
+    in code order (a window over all of them): what a page far from the start costs less
+    by than by runs."""
+    table, cust = AgingSummaryRow._meta.db_table, Customer._meta.db_table
+    cur.execute(f"""
+        WITH owners AS (
+            SELECT COALESCE(c.merged_into_id, c.id) AS owner, o.code AS code,
+                   CAST(SUM(s.items) AS BIGINT) AS n
+            FROM {table} s JOIN {cust} c ON c.id = s.customer_id
+            JOIN {cust} o ON o.id = COALESCE(c.merged_into_id, c.id)
+            WHERE {where}
+            GROUP BY COALESCE(c.merged_into_id, c.id), o.code
+            HAVING SUM(s.items) > 0
+        ), run AS (
+            SELECT owner, code, n,
+                   SUM(n) OVER (ORDER BY code ROWS UNBOUNDED PRECEDING) AS upto
+            FROM owners
+        )
+        SELECT owner, upto - n FROM run WHERE upto > %s AND upto - n < %s
+        ORDER BY code""", [*params, offset, offset + size])
+    return [(int(owner), int(before)) for owner, before in cur.fetchall()]
 
 
 def _where(company: Company, scope: AgingScope) -> tuple[str, list[Any]]:
