@@ -6,7 +6,7 @@ on a schedule"). Each form calls what ``customer statement --schedule ...`` call
   monthly or weekly on a day, to every customer with a balance or to the customers named,
   from the page's day on); stop one: ``statement_schedule_stop`` (``--schedule stop``);
 - run them for a day (a clerk's and up): *Preview* and *Send* both queue
-  ``statement_run`` for the worker (``dunning.statements.statement_run_queue``), the preview
+  ``statement_run`` for the worker (``dunning.services.statement_run_queue``), the preview
   without ``send`` (``--schedule run --dry-run``: it writes nothing, but reads every customer
   with a balance and their contacts, too long for a request on a large ledger); the run's
   page follows it (``statement_run_state``) as the dunning run's page does, and lists what
@@ -27,12 +27,9 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_safe
 
+from salesledger.apps.dunning.services import statement_run_queue
 from salesledger.apps.dunning.statement_selectors import schedule_list, statement_run_state
-from salesledger.apps.dunning.statements import (
-    statement_run_queue,
-    statement_schedule_set,
-    statement_schedule_stop,
-)
+from salesledger.apps.dunning.statements import statement_schedule_set, statement_schedule_stop
 from salesledger.domain.errors import LedgerError, ValidationFailed
 
 from .forms import ServiceForm, text

@@ -29,7 +29,7 @@ from salesledger.domain.errors import DuplicateCode, NotFound, ValidationFailed
 from .models import DunningLevel, DunningPolicy, InterestRule, PolicyAssignment, ReferenceRate
 from .selectors import level_json, reminded_levels
 from .selectors import level_of_row as _level_row
-from .tasks import dunning_run_task
+from .tasks import dunning_run_task, statement_run_task
 
 
 def policy_add(*, actor: Actor, company: Company, code: str, levels: list[Level], name: str = "",
@@ -208,6 +208,17 @@ def dunning_run_queue(*, actor: Actor, company: Company, as_of: date) -> str:
     require_role(company, actor, Role.CLERK)
     result = dunning_run_task.enqueue(company=company.code, as_of=as_of.isoformat(),
                                       username=actor.get_username() if actor else "")
+    return str(result.id)
+
+
+def statement_run_queue(*, actor: Actor, company: Company, as_of: date, send: bool) -> str:
+    """Queue the statement run of ``as_of`` for the worker, as ``actor`` (the workspace's
+    *Preview* and *Send*: ``statement_run`` without and with ``send``); returns the task's
+    id. The role is checked now, and again by the run."""
+    require_role(company, actor, Role.CLERK)
+    result = statement_run_task.enqueue(company=company.code, as_of=as_of.isoformat(),
+                                        username=actor.get_username() if actor else "",
+                                        send=send)
     return str(result.id)
 
 

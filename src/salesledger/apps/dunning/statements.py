@@ -42,7 +42,6 @@ from .statement_selectors import (
     statement_customers,
     statements_written,
 )
-from .tasks import statement_run_task
 
 
 # ---------------------------------------------------------------- the schedules
@@ -82,17 +81,6 @@ def statement_schedule_stop(*, actor: Actor, company: Company, code: str) -> Sta
         audit(company, actor, "statement.schedule_stop", "statement_schedule", row.pk,
               code=code)
     return row
-
-
-def statement_run_queue(*, actor: Actor, company: Company, as_of: date, send: bool) -> str:
-    """Queue the statement run of ``as_of`` for the worker, as ``actor`` (the workspace's
-    *Preview* and *Send*: ``statement_run`` without and with ``send``); returns the task's
-    id. The role is checked now, and again by the run."""
-    require_role(company, actor, Role.CLERK)
-    result = statement_run_task.enqueue(company=company.code, as_of=as_of.isoformat(),
-                                        username=actor.get_username() if actor else "",
-                                        send=send)
-    return str(result.id)
 
 
 # ---------------------------------------------------------------- the run
