@@ -7,7 +7,6 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import json
 import sys
 from typing import Any
 
@@ -21,7 +20,7 @@ from .common import (
     company_of,
     parse_date,
 )
-from .render import emit_json
+from .render import emit_json, json_array_element, json_array_end
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -96,10 +95,8 @@ class _RowsAsJson:
             if self.headers is None:
                 self.headers = row
                 continue
-            body = json.dumps(dict(zip(self.headers, row, strict=True)), indent=2,
-                              ensure_ascii=False)
-            sys.stdout.write(("[\n  " if not self.count else ",\n  ")
-                             + body.replace("\n", "\n  "))
+            json_array_element(sys.stdout, dict(zip(self.headers, row, strict=True)),
+                               first=not self.count)
             self.count += 1
         return len(text)
 
@@ -110,7 +107,7 @@ def _export_json(kind: str, company: Any, as_of: Any) -> None:
 
     sink = _RowsAsJson()
     export_csv(kind=kind, company=company, out=sink, as_of=as_of)  # type: ignore[arg-type]
-    sys.stdout.write("\n]\n" if sink.count else "[]\n")
+    json_array_end(sys.stdout, empty=not sink.count)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

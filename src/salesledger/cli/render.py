@@ -47,11 +47,21 @@ def emit_json_array(items: Iterable[Any], out: TextIO | None = None) -> int:
     stream = out or sys.stdout
     count = 0
     for item in items:
-        body = json.dumps(item, default=_default, indent=2, ensure_ascii=False)
-        stream.write(("[\n  " if not count else ",\n  ") + body.replace("\n", "\n  "))
+        json_array_element(stream, item, first=not count)
         count += 1
-    stream.write("\n]\n" if count else "[]\n")
+    json_array_end(stream, empty=not count)
     return count
+
+
+def json_array_element(stream: TextIO, item: Any, *, first: bool) -> None:
+    """One element of a JSON array being written (``emit_json_array``), indented as
+    ``emit_json`` indents a list's."""
+    body = json.dumps(item, default=_default, indent=2, ensure_ascii=False)
+    stream.write(("[\n  " if first else ",\n  ") + body.replace("\n", "\n  "))
+
+
+def json_array_end(stream: TextIO, *, empty: bool) -> None:
+    stream.write("[]\n" if empty else "\n]\n")
 
 
 def table(rows: Iterable[Sequence[Any]], headers: Sequence[str], out: TextIO | None = None) -> None:
